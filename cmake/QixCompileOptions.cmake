@@ -1,0 +1,26 @@
+# Warnings and sanitizer flags shared by every libqix target, applied through qix_target_defaults().
+
+add_library(qix_build_flags INTERFACE)
+target_compile_options(qix_build_flags INTERFACE
+  $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+    -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough>
+  $<$<COMPILE_LANG_AND_ID:C,GNU,Clang>:-Wall -Wextra -Wpedantic>
+  $<$<BOOL:${QIX_WERROR}>:-Werror>)
+
+if(QIX_SANITIZE)
+  target_compile_options(qix_build_flags INTERFACE -fsanitize=${QIX_SANITIZE} -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
+  target_link_options(qix_build_flags INTERFACE -fsanitize=${QIX_SANITIZE})
+endif()
+
+# Boost headers pull in code that trips our stricter warnings; treat them as system headers and keep
+# Boost from trying to auto-link anything (we use it header-only).
+add_library(qix_boost INTERFACE)
+target_link_libraries(qix_boost INTERFACE Boost::headers)
+target_compile_definitions(qix_boost INTERFACE BOOST_ALL_NO_LIB BOOST_JSON_NO_LIB BOOST_ASIO_NO_DEPRECATED
+  BOOST_BEAST_USE_STD_STRING_VIEW)
+
+function(qix_target_defaults target)
+  target_link_libraries(${target} PRIVATE qix_build_flags)
+  set_target_properties(${target} PROPERTIES CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
+endfunction()

@@ -1,0 +1,33 @@
+// Shared JSON vocabulary of the core: Boost.JSON types under short names, plus small helpers.
+// Thread safety: the helpers are pure functions; JSON values follow Boost.JSON's rules (distinct
+// objects may be used from distinct threads, one object never concurrently with a writer).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace qix::core {
+
+namespace json = boost::json;
+
+/// Parses `text` as one JSON value. Returns nullopt and fills `*error` (when not null) on failure.
+std::optional<json::value> parse_json(std::string_view text, std::string* error = nullptr);
+
+/// Serializes `v` compactly (no whitespace), as it travels on the wire.
+std::string to_json(const json::value& v);
+
+/// Returns the member `key` of `v` when `v` is an object that has it, else nullptr.
+const json::value* find_member(const json::value& v, std::string_view key) noexcept;
+json::value* find_member(json::value& v, std::string_view key) noexcept;
+
+/// Returns the string of `v` when it is a string, else `fallback`.
+std::string_view string_or(const json::value* v, std::string_view fallback = {}) noexcept;
+
+/// Returns `v` as a 64-bit integer when it holds an integral number (int64, uint64 in range, or a
+/// double with no fraction), else nullopt.
+std::optional<std::int64_t> integer_of(const json::value* v) noexcept;
+
+}  // namespace qix::core

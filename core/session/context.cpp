@@ -1,0 +1,292 @@
+#include "session/context.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace qix::core {
+
+namespace asio = boost::asio;
+
+namespace {
+thread_local const Context* tl_io_context = nullptr;
+thread_local int tl_serial_depth = 0;
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// Dispatcher: a small FIFO thread pool. SerialQueues submit one drain task at a time each.
+class Dispatcher {
+ public:
+  explicit Dispatcher(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  }
+  ~Dispatcher() { stop(); }
+
+  void submit(Task task) {
+    {
+      std::lock_guard lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+
+  /// Runs what is queued, then joins the threads.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();  // stopping from our own task: let the thread end by itself
+      } else if (t.joinable()) {
+        t.join();
+      }
+    }
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Task> tasks_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------------------
+SerialQueue::SerialQueue(std::shared_ptr<Dispatcher> pool) : pool_(std::move(pool)) {}
+
+void SerialQueue::post(Task task) {
+  bool schedule = false;
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+    if (!scheduled_) {
+      scheduled_ = true;
+      schedule = true;
+    }
+  }
+  if (schedule) pool_->submit([self = shared_from_this()] { self->drain(); });
+}
+
+void SerialQueue::drain() {
+  // Runs a bounded batch, then yields the pool thread so one busy queue cannot starve the others.
+  constexpr int kBatch = 256;
+  ++tl_serial_depth;
+  for (int i = 0; i < kBatch; ++i) {
+    Task task;
+    {
+      std::lock_guard lock(mutex_);
+      if (tasks_.empty()) {
+        scheduled_ = false;
+        --tl_serial_depth;
+        return;
+      }
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    try {
+      task();
+    } catch (...) {
+      // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
+    }
+  }
+  --tl_serial_depth;
+  pool_->submit([self = shared_from_this()] { self->drain(); });
+}
+
+bool SerialQueue::in_dispatcher_thread() noexcept { return tl_serial_depth > 0; }
+
+// ---------------------------------------------------------------------------------------------------------
+void PollQueue::post(Task task) {
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_all();
+}
+
+std::size_t PollQueue::poll(std::chrono::milliseconds timeout) {
+  std::deque<Task> batch;
+  {
+    std::unique_lock lock(mutex_);
+    if (tasks_.empty() && !woken_ && timeout.count() > 0) {
+      cv_.wait_for(lock, timeout, [this] { return !tasks_.empty() || woken_; });
+    }
+    woken_ = false;
+    batch.swap(tasks_);
+  }
+  std::lock_guard run(run_mutex_);
+  for (auto& task : batch) {
+    try {
+      task();
+    } catch (...) {
+    }
+  }
+  return batch.size();
+}
+
+void PollQueue::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::size_t PollQueue::size() const {
+  std::lock_guard lock(mutex_);
+  return tasks_.size();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+struct Context::Impl {
+  explicit Impl(const Options& o)
+      : io(o.io_threads), work(asio::make_work_guard(io)), timer(io),
+        dispatcher(std::make_shared<Dispatcher>(o.dispatcher_threads)) {}
+
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::vector<std::thread> io_threads;
+
+  // One Asio timer serves every scheduled task: a map ordered by deadline, re-armed to the earliest.
+  using Clock = std::chrono::steady_clock;
+  using Key = std::pair<Clock::time_point, TimerId>;
+  std::mutex timer_mutex;
+  asio::steady_timer timer;
+  std::map<Key, Task> timers;
+  std::unordered_map<TimerId, Clock::time_point> deadlines;
+  TimerId next_timer = 1;
+  Clock::time_point armed_for = Clock::time_point::max();
+
+  std::shared_ptr<Dispatcher> dispatcher;
+  std::once_flag stopped;
+
+  // Called with timer_mutex held.
+  void arm_locked() {
+    if (timers.empty()) return;
+    auto earliest = timers.begin()->first.first;
+    if (earliest >= armed_for) return;
+    armed_for = earliest;
+    timer.expires_at(earliest);
+    timer.async_wait([this](const boost::system::error_code&) { fire(); });
+  }
+
+  void fire() {
+    std::vector<Task> due;
+    {
+      std::lock_guard lock(timer_mutex);
+      armed_for = Clock::time_point::max();
+      auto now = Clock::now();
+      while (!timers.empty() && timers.begin()->first.first <= now) {
+        auto node = timers.extract(timers.begin());
+        deadlines.erase(node.key().second);
+        due.push_back(std::move(node.mapped()));
+      }
+      arm_locked();
+    }
+    for (auto& t : due) t();
+  }
+};
+
+Context::Context(Options options) : options_(options), impl_(std::make_unique<Impl>(options)) {
+  for (int i = 0; i < options_.io_threads; ++i) {
+    impl_->io_threads.emplace_back([this] {
+      tl_io_context = this;
+      impl_->io.run();
+      tl_io_context = nullptr;
+    });
+  }
+}
+
+std::shared_ptr<Context> Context::create(Options options) {
+  if (options.io_threads < 1 || options.dispatcher_threads < 1) {
+    throw std::invalid_argument("context needs at least one I/O thread and one dispatcher thread");
+  }
+  return std::shared_ptr<Context>(new Context(options));
+}
+
+std::shared_ptr<Context> Context::default_context() {
+  static std::shared_ptr<Context> ctx = create(Options{});
+  return ctx;
+}
+
+Context::~Context() { shutdown(); }
+
+asio::io_context& Context::io() { return impl_->io; }
+
+void Context::post_io(Task task) { asio::post(impl_->io, std::move(task)); }
+
+Context::TimerId Context::schedule(std::chrono::milliseconds delay, Task task) {
+  std::lock_guard lock(impl_->timer_mutex);
+  TimerId id = impl_->next_timer++;
+  auto when = Impl::Clock::now() + delay;
+  impl_->timers.emplace(Impl::Key{when, id}, std::move(task));
+  impl_->deadlines.emplace(id, when);
+  impl_->arm_locked();
+  return id;
+}
+
+bool Context::cancel_timer(TimerId id) {
+  std::lock_guard lock(impl_->timer_mutex);
+  auto it = impl_->deadlines.find(id);
+  if (it == impl_->deadlines.end()) return false;
+  impl_->timers.erase(Impl::Key{it->second, id});
+  impl_->deadlines.erase(it);
+  return true;
+}
+
+std::shared_ptr<SerialQueue> Context::make_serial_queue() {
+  return std::make_shared<SerialQueue>(impl_->dispatcher);
+}
+
+void Context::shutdown() {
+  std::call_once(impl_->stopped, [this] {
+    impl_->work.reset();
+    {
+      std::lock_guard lock(impl_->timer_mutex);
+      impl_->timers.clear();
+      impl_->deadlines.clear();
+      boost::system::error_code ignored;
+      impl_->timer.cancel();
+      (void)ignored;
+    }
+    // Sessions close their sockets before the context goes; stop() ends whatever is left.
+    impl_->io.stop();
+    for (auto& t : impl_->io_threads) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();
+      } else if (t.joinable()) {
+        t.join();
+      }
+    }
+    impl_->dispatcher->stop();
+  });
+}
+
+bool Context::in_io_thread() const noexcept { return tl_io_context == this; }
+
+}  // namespace qix::core

@@ -1,0 +1,116 @@
+// Context: the threads a group of sessions shares. It owns an Asio io_context run by N I/O threads
+// (default 1), a timer queue on those threads, and a dispatcher pool that runs user callbacks.
+//
+// Threads started: `io_threads` I/O threads (socket reads/writes, frame decoding, timers) and
+// `dispatcher_threads` dispatcher threads (user callbacks through SerialQueue). No user code runs on an
+// I/O thread. All public member functions are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace qix::core {
+
+using Task = std::function<void()>;
+
+/// Where a session's events and completions run. Implementations run tasks in the order posted, one at a time.
+class EventExecutor {
+ public:
+  virtual ~EventExecutor() = default;
+  /// Queues `task`. Thread-safe, never blocks, never runs `task` inline.
+  virtual void post(Task task) = 0;
+};
+
+class Dispatcher;
+
+/// Runs posted tasks in order, one at a time, on the context's dispatcher pool (like an Asio strand).
+/// A slow task delays only this queue's later tasks, not other queues nor any socket.
+class SerialQueue final : public EventExecutor, public std::enable_shared_from_this<SerialQueue> {
+ public:
+  explicit SerialQueue(std::shared_ptr<Dispatcher> pool);
+  void post(Task task) override;
+  /// True when the calling thread is currently running a task of any SerialQueue.
+  static bool in_dispatcher_thread() noexcept;
+
+ private:
+  void drain();
+  std::shared_ptr<Dispatcher> pool_;
+  std::mutex mutex_;
+  std::deque<Task> tasks_;
+  bool scheduled_ = false;
+};
+
+/// Holds tasks until a host thread runs them with poll() (librdkafka-style event polling).
+class PollQueue final : public EventExecutor {
+ public:
+  /// `capacity_hint` is informative only: nothing is ever dropped (every completion must be delivered).
+  void post(Task task) override;
+  /// Runs every queued task on the calling thread, waiting up to `timeout` for the first one.
+  /// Returns the number of tasks run; returns early (possibly 0) when wake() is called. Thread-safe, but
+  /// tasks of one queue run one at a time even when several threads poll.
+  std::size_t poll(std::chrono::milliseconds timeout);
+  /// Makes one blocked (or the next) poll() return at once.
+  void wake();
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::mutex run_mutex_;
+  std::condition_variable cv_;
+  std::deque<Task> tasks_;
+  bool woken_ = false;
+};
+
+class Context : public std::enable_shared_from_this<Context> {
+ public:
+  struct Options {
+    int io_threads = 1;
+    int dispatcher_threads = 2;
+  };
+  using TimerId = std::uint64_t;
+
+  /// Creates a context and starts its threads. Throws std::invalid_argument for thread counts < 1.
+  static std::shared_ptr<Context> create(Options options);
+  static std::shared_ptr<Context> create() { return create(Options{}); }
+  /// The process-wide default context, created on first use (1 I/O thread, 2 dispatcher threads).
+  static std::shared_ptr<Context> default_context();
+
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  /// The Asio io_context (for transports). Valid for the life of the context.
+  boost::asio::io_context& io();
+  /// Runs `task` on an I/O thread.
+  void post_io(Task task);
+  /// Runs `task` on an I/O thread after `delay`, unless cancelled first. Returns an id for cancel_timer.
+  TimerId schedule(std::chrono::milliseconds delay, Task task);
+  /// Cancels a scheduled task. Returns false when it already ran, is running, or never existed.
+  bool cancel_timer(TimerId id);
+  /// A new serial event queue on this context's dispatcher pool.
+  std::shared_ptr<SerialQueue> make_serial_queue();
+  /// Stops the threads after the queued work has run (joins them). Idempotent; called by the destructor.
+  /// Must not be called from one of the context's own threads.
+  void shutdown();
+  /// True when the calling thread is one of this context's I/O threads.
+  bool in_io_thread() const noexcept;
+
+  const Options& options() const noexcept { return options_; }
+
+ private:
+  explicit Context(Options options);
+  struct Impl;
+  Options options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qix::core

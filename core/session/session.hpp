@@ -1,0 +1,283 @@
+// Session: one WebSocket to one engine (one app), the JSON-RPC correlation, the handle registry with its
+// object proxies, change/close tracking, delta caches, notifications and event delivery.
+//
+// Threads: every public member function is thread-safe and never blocks, except call_sync()/open_sync().
+// Frames are decoded and applied on the context's I/O thread; user callbacks (completions, listeners)
+// run on the session's event executor: a SerialQueue on the context's dispatcher pool (default), or a
+// PollQueue that the host drains with poll() (SessionOptions::poll_events). Callbacks of one session run
+// one at a time, in the order the frames that caused them arrived. A callback must not block for long
+// (it delays this session's later events) and must not call call_sync() (it gets ErrorKind::busy).
+#pragma once
+
+#include "json/json.hpp"
+#include "rpc/error.hpp"
+#include "session/context.hpp"
+#include "transport/transport.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace qix::core {
+
+class Session;
+class Object;
+
+inline constexpr int kGlobalHandle = -1;
+
+struct CallOptions {
+  /// Request the delta protocol for this call; nullopt uses the session's default. Only methods with
+  /// exactly one out parameter besides qReturn (GetLayout, GetProperties, Get*Data ...) ever use delta.
+  std::optional<bool> delta;
+  /// Per-call timeout; nullopt uses the session's default; zero means none.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+/// The outcome of one call. Exactly one is delivered per call that was issued.
+struct CallResult {
+  std::int64_t id = 0;
+  Error error;                     ///< kind == none on success
+  json::value result;              ///< The engine's `result` object (delta already applied); null on error.
+  std::shared_ptr<Object> object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
+  bool ok() const noexcept { return !error; }
+};
+using CallCallback = std::function<void(CallResult&)>;
+
+struct Notification {
+  std::string method;
+  json::value params;
+  std::chrono::system_clock::time_point received;
+};
+
+enum class SessionState { connecting, connected, closed };
+const char* to_string(SessionState s) noexcept;
+
+/// Things that went wrong without belonging to a call: reported, never fatal.
+struct Diagnostic {
+  enum class Kind {
+    malformed_frame,     ///< A received frame was not valid JSON-RPC.
+    unknown_id,          ///< A response whose id matches no call.
+    late_answer,         ///< The answer to a call that was cancelled or timed out (kept for delta bases).
+    listener_exception,  ///< A user callback threw; the exception was caught.
+  };
+  Kind kind;
+  std::string message;
+  std::int64_t id = 0;
+};
+
+using ListenerId = std::uint64_t;
+
+struct SessionOptions {
+  bool delta = true;                          ///< Default of CallOptions::delta (enigma.js's default too).
+  std::chrono::milliseconds call_timeout{0};  ///< Default per-call timeout; 0 = none.
+  std::size_t notification_history = 64;      ///< Notifications kept for late subscribers.
+  bool poll_events = false;                   ///< Deliver events through poll() instead of the dispatcher.
+  /// Traffic log: every frame as sent (`sent` true) or received, on the event executor. Frames never
+  /// contain HTTP headers, so no credentials; the text is the exact wire text.
+  std::function<void(bool sent, std::string_view frame)> traffic;
+};
+
+/// A proxy for one engine handle. Obtained from CallResult::object or Session::object(); the same handle
+/// gives the same proxy. Thread-safe. After its handle is closed (or the session ends) the proxy is a
+/// zombie: calls fail with ErrorKind::closed.
+class Object : public std::enable_shared_from_this<Object> {
+ public:
+  int handle() const noexcept { return handle_; }
+  const std::string& type() const noexcept { return type_; }
+  const std::string& generic_id() const noexcept { return generic_id_; }
+  const std::string& generic_type() const noexcept { return generic_type_; }
+  std::shared_ptr<Session> session() const { return session_.lock(); }
+
+  /// True when the last fetched data is current (fetched and not invalidated since).
+  bool valid() const;
+  bool closed() const;
+  /// A copy of the last layout fetched with GetLayout/GetAppLayout, if any.
+  std::optional<json::value> layout() const;
+
+  /// "changed": called on the valid→invalid edge only. "closed": once, when the handle is released.
+  ListenerId on_changed(std::function<void()> fn);
+  ListenerId on_closed(std::function<void()> fn);
+  void remove_listener(ListenerId id);
+  /// Keeps the layout fresh: fetches it now if not valid, and again after each change (one fetch in flight,
+  /// bursts coalesced); `fn` gets each fresh layout (or the fetch's error). One watcher per object;
+  /// a new watch() replaces it.
+  void watch(std::function<void(const CallResult&)> fn);
+  void unwatch();
+
+  /// Shorthands for Session::call on this handle.
+  std::int64_t call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb);
+  CallResult call_sync(std::string_view method, std::string_view params_json, CallOptions opts = {});
+
+ private:
+  friend class Session;
+  Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
+      : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
+        generic_type_(std::move(gtype)) {}
+
+  struct Listener {
+    ListenerId id;
+    std::shared_ptr<std::function<void()>> fn;
+  };
+
+  std::weak_ptr<Session> session_;
+  const int handle_;
+  const std::string type_;
+  std::string generic_id_;
+  const std::string generic_type_;
+
+  // Guarded by the session's mutex.
+  bool closed_ = false;
+  bool valid_ = false;
+  bool armed_ = false;         // a change now is a valid→invalid edge to report
+  std::uint64_t gen_ = 0;      // bumped by every change
+  int fetching_ = 0;           // data fetches in flight
+  std::vector<Listener> changed_;
+  std::vector<Listener> closed_listeners_;
+  std::shared_ptr<std::function<void(const CallResult&)>> watcher_;
+  bool watch_inflight_ = false;
+  bool watch_dirty_ = false;
+  std::shared_ptr<const json::value> layout_;
+  std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
+};
+
+class Session : public std::enable_shared_from_this<Session>, public TransportHandler {
+ public:
+  /// Creates a session over `transport` (not yet opened). `context` runs its timers and events.
+  static std::shared_ptr<Session> create(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport,
+                                         SessionOptions options = {});
+  ~Session() override;
+
+  /// Opens the transport. `done` runs on the event executor with an empty Error once connected, or the
+  /// failure. Call once.
+  void open(std::function<void(const Error&)> done);
+  /// Blocking open; `timeout` zero waits forever. Returns the failure, or an empty Error.
+  Error open_sync(std::chrono::milliseconds timeout);
+  /// Closes the connection (code 1000). Pending calls fail with ErrorKind::closed, objects become zombies.
+  /// Idempotent; returns at once (the close completes on the I/O thread).
+  void close();
+
+  /// Sends `method` to `handle` (-1 = Global) with params given as JSON text (an array or an object; empty
+  /// = []). The text is sent as is: validate it first when it comes from outside (see validate_params).
+  /// Returns the request id (> 0), known before the answer, for cancel() and GetProgress. `cb` runs once on
+  /// the event executor. On an immediate failure (closed session, unknown handle, zombie object) the id is
+  /// still returned and `cb` gets the error.
+  std::int64_t call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
+                    CallCallback cb);
+  /// Blocking call. From inside a callback of any session it fails with ErrorKind::busy instead of waiting.
+  CallResult call_sync(int handle, std::string_view method, std::string_view params_json, CallOptions opts = {});
+  /// Cancels a pending call: sends Global.CancelRequest, completes the call at once with
+  /// ErrorKind::cancelled; the engine's later answer (usually code 15) is consumed (Diagnostic late_answer).
+  /// Returns false when the call is not pending (already completed or unknown).
+  bool cancel(std::int64_t id);
+
+  /// Checks that `params_json` is a JSON array or object (or empty). Returns the error to report, if any.
+  static Error validate_params(std::string_view params_json);
+
+  /// The proxy for `handle` (the Global object for -1), or nullptr when the handle is not open.
+  std::shared_ptr<Object> object(int handle) const;
+  std::shared_ptr<Object> global() const { return object(kGlobalHandle); }
+  /// The doc opened by this session (OpenDoc, CreateSessionApp, GetActiveDoc ...), if any.
+  std::shared_ptr<Object> doc() const;
+
+  SessionState state() const;
+  /// Why the session closed (valid once state() is closed).
+  std::optional<CloseInfo> close_info() const;
+  std::size_t pending_calls() const;
+
+  ListenerId on_state(std::function<void(SessionState, const CloseInfo*)> fn);
+  /// Subscribes to notifications named `method` ("" = all). With `replay`, those already in the history are
+  /// delivered first (e.g. OnConnected, OnAuthenticationInformation).
+  ListenerId on_notification(std::string method, std::function<void(const Notification&)> fn, bool replay = true);
+  ListenerId on_diagnostic(std::function<void(const Diagnostic&)> fn);
+  void remove_listener(ListenerId id);
+  std::vector<Notification> notification_history() const;
+
+  /// With SessionOptions::poll_events: runs queued events on the calling thread (see PollQueue::poll).
+  /// Returns 0 at once when the session delivers through the dispatcher.
+  std::size_t poll(std::chrono::milliseconds timeout);
+  void wake();
+
+  const SessionOptions& options() const noexcept { return options_; }
+  const std::shared_ptr<Context>& context() const noexcept { return context_; }
+
+  // TransportHandler (I/O thread)
+  void on_open() override;
+  void on_frame(std::string& text) override;
+  void on_close(const CloseInfo& info) override;
+
+ private:
+  friend class Object;
+  Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport, SessionOptions options);
+
+  struct Pending {
+    int handle = kGlobalHandle;
+    std::string method;
+    CallCallback cb;
+    bool inline_cb = false;   // run on the I/O thread (internal completions, sync waiters)
+    bool delta = false;
+    bool fetch = false;
+    bool abandoned = false;   // cancelled or timed out: the answer is consumed (and reported as late)
+    bool internal = false;    // our own fire-and-forget request (CancelRequest): nothing to report
+    bool opens_doc = false;
+    std::uint64_t gen = 0;
+    Context::TimerId timer = 0;
+    std::shared_ptr<Object> target;
+  };
+  template <class T>
+  struct Entry {
+    ListenerId id;
+    std::shared_ptr<T> fn;
+  };
+  using Batch = std::vector<Task>;
+
+  std::int64_t call_impl(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
+                         CallCallback cb, bool inline_cb);
+  void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
+  void flush(Batch& batch, Batch& inline_batch);
+  void on_timeout(std::int64_t id);
+  void apply_change(int handle, Batch& batch, std::vector<std::shared_ptr<Object>>& refetch);
+  void close_object(const std::shared_ptr<Object>& obj, Batch& batch);
+  void handle_response(struct Frame& f, Batch& batch, Batch& inline_batch);
+  std::shared_ptr<Object> adopt_reference(json::value& qreturn, const Pending& p, Error& error);
+  void start_watch_fetch(const std::shared_ptr<Object>& obj);
+  void report_listener_exception(std::string message);
+  void diagnose(Diagnostic::Kind kind, std::string message, std::int64_t id, Batch& batch);
+  Task guarded(std::function<void()> fn);
+  void post_traffic(bool sent, std::string_view frame);
+  void fail_all_locked(const Error& error, Batch& batch, Batch& inline_batch);
+
+  const std::shared_ptr<Context> context_;
+  const std::shared_ptr<Transport> transport_;
+  const SessionOptions options_;
+  std::shared_ptr<SerialQueue> serial_;
+  std::shared_ptr<PollQueue> poll_;
+  EventExecutor* events_ = nullptr;
+
+  mutable std::mutex mutex_;
+  SessionState state_ = SessionState::connecting;
+  bool open_called_ = false;
+  std::optional<CloseInfo> close_info_;
+  std::string fatal_reason_;
+  std::int64_t next_id_ = 1;
+  std::unordered_map<std::int64_t, Pending> pending_;
+  std::unordered_map<int, std::shared_ptr<Object>> objects_;
+  int doc_handle_ = 0;  // 0 = none
+  bool doc_opening_ = false;
+  using OpenWaiter = std::pair<std::function<void(const Error&)>, bool>;  // bool: run inline (internal)
+  std::vector<OpenWaiter> open_waiters_;
+  std::deque<Notification> history_;
+  ListenerId next_listener_ = 1;
+  std::vector<Entry<std::function<void(SessionState, const CloseInfo*)>>> state_listeners_;
+  std::vector<std::pair<std::string, Entry<std::function<void(const Notification&)>>>> notification_listeners_;
+  std::vector<Entry<std::function<void(const Diagnostic&)>>> diagnostic_listeners_;
+};
+
+}  // namespace qix::core
