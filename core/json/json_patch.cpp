@@ -1,6 +1,6 @@
 // JSON Patch (RFC 6902) apply and diff, with the QIX Engine's "/" = whole document convention.
-// Design: pointers are walked token by token over the target in place (no subtree copies); values taken out of
-// the target (move, remove) are moved; values taken from a const patch are copied once, straight into the
+// Design: pointers are walked token by token over the target in place (no subtree copies); values taken out
+// of the target (move, remove) are moved; values taken from a const patch are copied once, straight into the
 // target's memory resource, then moved into place.
 #include "json/json_patch.hpp"
 
@@ -12,6 +12,7 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace qix::core::json_patch {
 
@@ -44,9 +45,11 @@ std::string_view kind_name(bj::kind k) noexcept {
 }
 
 // True for the pointers that name the whole document: "" (RFC 6901) and "/" (the engine's spelling).
-bool is_whole_document(std::string_view ptr) noexcept { return ptr.empty() || ptr == "/"; }
+bool is_whole_document(std::string_view ptr) noexcept {
+  return ptr.empty() || ptr == "/";
+}
 
-void append_escaped(std::string& out, std::string_view token) {
+void append_escaped(std::string &out, std::string_view token) {
   for (char c : token) {
     if (c == '~') {
       out += "~0";
@@ -58,7 +61,7 @@ void append_escaped(std::string& out, std::string_view token) {
   }
 }
 
-void append_quoted(std::string& out, std::string_view text) {
+void append_quoted(std::string &out, std::string_view text) {
   out += '"';
   out.append(text.data(), text.size());
   out += '"';
@@ -66,7 +69,7 @@ void append_quoted(std::string& out, std::string_view text) {
 
 // Unescapes `raw` into `scratch` when it holds a "~"; returns the token (a view of `raw` or of `scratch`).
 // Returns false with `why` set on a bad escape.
-bool decode_token(std::string_view raw, std::string& scratch, std::string_view* token, std::string& why) {
+bool decode_token(std::string_view raw, std::string &scratch, std::string_view *token, std::string &why) {
   if (raw.find('~') == std::string_view::npos) {
     *token = raw;
     return true;
@@ -82,7 +85,7 @@ bool decode_token(std::string_view raw, std::string& scratch, std::string_view* 
 }
 
 // Parses an array index token: decimal, no sign, no leading zero. "-" is not accepted here.
-bool parse_index(std::string_view token, std::size_t* index, std::string& why) {
+bool parse_index(std::string_view token, std::size_t *index, std::string &why) {
   const bool digits_only =
       !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits_only) {
@@ -110,15 +113,15 @@ bool parse_index(std::string_view token, std::size_t* index, std::string& why) {
   return true;
 }
 
-void describe_out_of_range(std::string& why, std::size_t index, std::size_t size) {
+void describe_out_of_range(std::string &why, std::size_t index, std::size_t size) {
   why = "array index " + std::to_string(index) + " is out of range (size " + std::to_string(size) + ")";
 }
 
 // Returns the existing child of container `parent` named by `token`, or null with `why` set.
 // `where` is the pointer prefix naming `parent` (for messages).
 template <class V>
-V* child_of(V& parent, std::string_view token, std::string_view where, std::string& why) {
-  if (auto* obj = parent.if_object()) {
+V *child_of(V &parent, std::string_view token, std::string_view where, std::string &why) {
+  if (auto *obj = parent.if_object()) {
     auto it = obj->find(token);
     if (it == obj->end()) {
       why = "member ";
@@ -132,7 +135,7 @@ V* child_of(V& parent, std::string_view token, std::string_view where, std::stri
     }
     return &it->value();
   }
-  if (auto* arr = parent.if_array()) {
+  if (auto *arr = parent.if_array()) {
     if (token == "-") {
       why = "array index \"-\" (past the end) names no element";
       return nullptr;
@@ -156,17 +159,18 @@ V* child_of(V& parent, std::string_view token, std::string_view where, std::stri
   return nullptr;
 }
 
-// Walks every token of `ptr` but the last from `root`. On success returns the container (object or array) that
-// the last token indexes and sets `*last` to the unescaped last token (a view of `ptr` or of `scratch`, valid
-// until `scratch` changes). `ptr` must not name the whole document. On failure returns null with `why` set.
+// Walks every token of `ptr` but the last from `root`. On success returns the container (object or array)
+// that the last token indexes and sets `*last` to the unescaped last token (a view of `ptr` or of `scratch`,
+// valid until `scratch` changes). `ptr` must not name the whole document. On failure returns null with `why`
+// set.
 template <class V>
-V* walk_to_parent(V& root, std::string_view ptr, std::string& scratch, std::string_view* last,
-                  std::string& why) {
+V *walk_to_parent(V &root, std::string_view ptr, std::string &scratch, std::string_view *last,
+                  std::string &why) {
   if (ptr.front() != '/') {
     why = "a JSON pointer must be empty or start with '/'";
     return nullptr;
   }
-  V* current = &root;
+  V *current = &root;
   std::size_t pos = 0;  // ptr[pos] == '/', the start of the next token
   for (;;) {
     const std::size_t begin = pos + 1;
@@ -196,13 +200,14 @@ V* walk_to_parent(V& root, std::string_view ptr, std::string& scratch, std::stri
   }
 }
 
-// Returns the existing value `ptr` names in `root` (the whole document for "" and "/"), or null with `why` set.
+// Returns the existing value `ptr` names in `root` (the whole document for "" and "/"), or null with `why`
+// set.
 template <class V>
-V* resolve(V& root, std::string_view ptr, std::string& why) {
+V *resolve(V &root, std::string_view ptr, std::string &why) {
   if (is_whole_document(ptr)) return &root;
   std::string scratch;
   std::string_view last;
-  V* parent = walk_to_parent(root, ptr, scratch, &last, why);
+  V *parent = walk_to_parent(root, ptr, scratch, &last, why);
   if (!parent) return nullptr;
   const std::size_t cut = ptr.rfind('/');
   return child_of(*parent, last, ptr.substr(0, cut), why);
@@ -211,20 +216,20 @@ V* resolve(V& root, std::string_view ptr, std::string& why) {
 // ---------------------------------------------------------------------------------------------------------
 // Operations. Each returns false with `why` set on failure.
 
-bool do_add(bj::value& root, std::string_view path, bj::value&& value, std::string& why) {
+bool do_add(bj::value &root, std::string_view path, bj::value &&value, std::string &why) {
   if (is_whole_document(path)) {
     root = std::move(value);
     return true;
   }
   std::string scratch;
   std::string_view last;
-  bj::value* parent = walk_to_parent(root, path, scratch, &last, why);
+  bj::value *parent = walk_to_parent(root, path, scratch, &last, why);
   if (!parent) return false;
-  if (auto* obj = parent->if_object()) {
+  if (auto *obj = parent->if_object()) {
     obj->insert_or_assign(last, std::move(value));
     return true;
   }
-  bj::array& arr = parent->get_array();
+  bj::array &arr = parent->get_array();
   if (last == "-") {
     arr.push_back(std::move(value));
     return true;
@@ -240,7 +245,7 @@ bool do_add(bj::value& root, std::string_view path, bj::value&& value, std::stri
 }
 
 // Removes the value at `path`; when `taken` is not null the removed value is moved into it.
-bool do_remove(bj::value& root, std::string_view path, bj::value* taken, std::string& why) {
+bool do_remove(bj::value &root, std::string_view path, bj::value *taken, std::string &why) {
   if (is_whole_document(path)) {
     if (taken) *taken = std::move(root);
     root = nullptr;
@@ -248,9 +253,9 @@ bool do_remove(bj::value& root, std::string_view path, bj::value* taken, std::st
   }
   std::string scratch;
   std::string_view last;
-  bj::value* parent = walk_to_parent(root, path, scratch, &last, why);
+  bj::value *parent = walk_to_parent(root, path, scratch, &last, why);
   if (!parent) return false;
-  if (auto* obj = parent->if_object()) {
+  if (auto *obj = parent->if_object()) {
     auto it = obj->find(last);
     if (it == obj->end()) {
       why = "member ";
@@ -262,7 +267,7 @@ bool do_remove(bj::value& root, std::string_view path, bj::value* taken, std::st
     obj->stable_erase(it);  // keeps the member order the engine sent
     return true;
   }
-  bj::array& arr = parent->get_array();
+  bj::array &arr = parent->get_array();
   if (last == "-") {
     why = "array index \"-\" (past the end) names no element";
     return false;
@@ -278,14 +283,14 @@ bool do_remove(bj::value& root, std::string_view path, bj::value* taken, std::st
   return true;
 }
 
-bool do_replace(bj::value& root, std::string_view path, bj::value&& value, std::string& why) {
-  bj::value* slot = resolve(root, path, why);
+bool do_replace(bj::value &root, std::string_view path, bj::value &&value, std::string &why) {
+  bj::value *slot = resolve(root, path, why);
   if (!slot) return false;
   *slot = std::move(value);
   return true;
 }
 
-bool do_move(bj::value& root, std::string_view from, std::string_view path, std::string& why) {
+bool do_move(bj::value &root, std::string_view from, std::string_view path, std::string &why) {
   if (is_whole_document(from)) {
     if (is_whole_document(path)) return true;
     why = "cannot move the whole document into one of its children";
@@ -304,15 +309,15 @@ bool do_move(bj::value& root, std::string_view from, std::string_view path, std:
   return do_add(root, path, std::move(taken), why);
 }
 
-bool do_copy(bj::value& root, std::string_view from, std::string_view path, std::string& why) {
-  const bj::value* source = resolve(std::as_const(root), from, why);
+bool do_copy(bj::value &root, std::string_view from, std::string_view path, std::string &why) {
+  const bj::value *source = resolve(std::as_const(root), from, why);
   if (!source) return false;
   bj::value copy(*source, root.storage());
   return do_add(root, path, std::move(copy), why);
 }
 
 // Appends the start of `v`'s JSON text (at most about 120 characters) without serializing all of it.
-void append_preview(std::string& out, const bj::value& v) {
+void append_preview(std::string &out, const bj::value &v) {
   bj::serializer serializer;
   serializer.reset(&v);
   char buffer[120];
@@ -321,8 +326,8 @@ void append_preview(std::string& out, const bj::value& v) {
   if (!serializer.done()) out += "...";
 }
 
-bool do_test(const bj::value& root, std::string_view path, const bj::value& expected, std::string& why) {
-  const bj::value* actual = resolve(root, path, why);
+bool do_test(const bj::value &root, std::string_view path, const bj::value &expected, std::string &why) {
+  const bj::value *actual = resolve(root, path, why);
   if (!actual) return false;
   if (!values_equal(*actual, expected)) {
     why = "test failed: the value is ";
@@ -337,8 +342,9 @@ bool do_test(const bj::value& root, std::string_view path, const bj::value& expe
 // ---------------------------------------------------------------------------------------------------------
 // The patch loop, shared by the const (copying) and rvalue (moving) entry points.
 
-// Reads the string member `key` of an operation. Returns false with `why` set when it is missing or not a string.
-bool string_member(const bj::object& op, std::string_view key, std::string_view* out, std::string& why) {
+// Reads the string member `key` of an operation. Returns false with `why` set when it is missing or not a
+// string.
+bool string_member(const bj::object &op, std::string_view key, std::string_view *out, std::string &why) {
   auto it = op.find(key);
   if (it == op.end()) {
     why = "missing ";
@@ -379,7 +385,7 @@ std::string describe(std::size_t index, std::string_view op, std::string_view fr
 }
 
 template <class Array>
-bool apply_patch(bj::value& target, Array& patch, std::string* error) {
+bool apply_patch(bj::value &target, Array &patch, std::string *error) {
   constexpr bool kMovable = !std::is_const_v<Array>;
   std::string why;
   for (std::size_t i = 0; i < patch.size(); ++i) {
@@ -392,8 +398,8 @@ bool apply_patch(bj::value& target, Array& patch, std::string* error) {
       }
       return false;
     };
-    auto& entry = patch[i];
-    auto* op_object = entry.if_object();
+    auto &entry = patch[i];
+    auto *op_object = entry.if_object();
     if (!op_object) {
       return fail({}, {}, false, {}, false, "not an object but " + std::string(kind_name(entry.kind())));
     }
@@ -458,15 +464,17 @@ bool uint_equals_double(std::uint64_t u, double d) noexcept {
   return static_cast<std::uint64_t>(d) == u;
 }
 
-bool numbers_equal(const bj::value& a, const bj::value& b) noexcept {
+bool numbers_equal(const bj::value &a, const bj::value &b) noexcept {
   switch (a.kind()) {
     case bj::kind::int64:
       if (b.is_int64()) return a.get_int64() == b.get_int64();
-      if (b.is_uint64()) return a.get_int64() >= 0 && static_cast<std::uint64_t>(a.get_int64()) == b.get_uint64();
+      if (b.is_uint64())
+        return a.get_int64() >= 0 && static_cast<std::uint64_t>(a.get_int64()) == b.get_uint64();
       return int_equals_double(a.get_int64(), b.get_double());
     case bj::kind::uint64:
       if (b.is_uint64()) return a.get_uint64() == b.get_uint64();
-      if (b.is_int64()) return b.get_int64() >= 0 && static_cast<std::uint64_t>(b.get_int64()) == a.get_uint64();
+      if (b.is_int64())
+        return b.get_int64() >= 0 && static_cast<std::uint64_t>(b.get_int64()) == a.get_uint64();
       return uint_equals_double(a.get_uint64(), b.get_double());
     default:
       if (b.is_double()) return a.get_double() == b.get_double();
@@ -477,110 +485,133 @@ bool numbers_equal(const bj::value& a, const bj::value& b) noexcept {
 // ---------------------------------------------------------------------------------------------------------
 // diff
 
+// Walks both documents in step. The current location is kept as a stack of segments (views of the keys of
+// `from`/`to`, or indices) and spelled out as a JSON Pointer only when an operation is emitted: unchanged
+// subtrees, the bulk of a layout, cost no string work.
 class Differ {
  public:
-  explicit Differ(bj::array& out) : out_(out) {}
+  explicit Differ(bj::array &out) : out_(out) {}
 
-  void value(const bj::value& a, const bj::value& b) {
+  void diff_value(const bj::value &a, const bj::value &b) {
     if (a.is_object() && b.is_object()) {
-      object(a.get_object(), b.get_object());
+      diff_object(a.get_object(), b.get_object());
     } else if (a.is_array() && b.is_array()) {
-      array(a.get_array(), b.get_array());
+      diff_array(a.get_array(), b.get_array());
     } else if (a.is_structured() || b.is_structured() || a != b) {
       emit("replace", &b);
     }
   }
 
  private:
-  void object(const bj::object& a, const bj::object& b) {
-    const std::size_t base = path_.size();
-    for (const auto& member : a) {
-      auto it = b.find(member.key());
-      path_ += '/';
-      append_escaped(path_, member.key());
-      if (it == b.end()) {
-        emit("remove", nullptr);
-      } else {
-        value(member.value(), it->value());
+  struct Segment {
+    std::string_view key;  // when !is_index
+    std::size_t index;     // when is_index
+    bool is_index;
+  };
+
+  void diff_object(const bj::object &a, const bj::object &b) {
+    std::size_t matched = 0;  // members of `a` found in `b`
+    std::size_t position = 0;
+    for (const auto &member : a) {
+      // Layouts keep their member order from one response to the next: try the same position first.
+      const bj::value *other = nullptr;
+      if (position < b.size() && b.begin()[position].key() == member.key()) {
+        other = &b.begin()[position].value();
+      } else if (auto it = b.find(member.key()); it != b.end()) {
+        other = &it->value();
       }
-      path_.resize(base);
+      ++position;
+      stack_.push_back({member.key(), 0, false});
+      if (other) {
+        ++matched;
+        diff_value(member.value(), *other);
+      } else {
+        emit("remove", nullptr);
+      }
+      stack_.pop_back();
     }
-    for (const auto& member : b) {
+    if (matched == b.size()) return;  // every member of `b` is in `a` (keys are unique): nothing to add
+    for (const auto &member : b) {
       if (a.contains(member.key())) continue;
-      path_ += '/';
-      append_escaped(path_, member.key());
+      stack_.push_back({member.key(), 0, false});
       emit("add", &member.value());
-      path_.resize(base);
+      stack_.pop_back();
     }
   }
 
-  void array(const bj::array& a, const bj::array& b) {
-    const std::size_t base = path_.size();
+  void diff_array(const bj::array &a, const bj::array &b) {
     const std::size_t common = std::min(a.size(), b.size());
     for (std::size_t i = 0; i < common; ++i) {
-      append_index(i);
-      value(a[i], b[i]);
-      path_.resize(base);
+      stack_.push_back({{}, i, true});
+      diff_value(a[i], b[i]);
+      stack_.pop_back();
     }
     for (std::size_t i = common; i < b.size(); ++i) {
-      append_index(i);
+      stack_.push_back({{}, i, true});
       emit("add", &b[i]);
-      path_.resize(base);
+      stack_.pop_back();
     }
     for (std::size_t i = a.size(); i > common; --i) {
-      append_index(i - 1);
+      stack_.push_back({{}, i - 1, true});
       emit("remove", nullptr);
-      path_.resize(base);
+      stack_.pop_back();
     }
   }
 
-  void append_index(std::size_t i) {
-    char digits[24];
-    const auto result = std::to_chars(digits, digits + sizeof digits, i);
-    path_ += '/';
-    path_.append(digits, result.ptr);
-  }
-
-  void emit(std::string_view op, const bj::value* value) {
+  void emit(std::string_view op, const bj::value *new_value) {
+    path_.clear();
+    for (const Segment &segment : stack_) {
+      path_ += '/';
+      if (segment.is_index) {
+        char digits[24];
+        const auto result = std::to_chars(digits, digits + sizeof digits, segment.index);
+        path_.append(digits, result.ptr);
+      } else {
+        append_escaped(path_, segment.key);
+      }
+    }
     bj::object entry(out_.storage());
-    entry.reserve(value ? 3 : 2);
+    entry.reserve(new_value ? 3 : 2);
     entry.emplace("op", op);
     entry.emplace("path", path_.empty() ? std::string_view("/") : std::string_view(path_));
-    if (value) entry.emplace("value", *value);
+    if (new_value) entry.emplace("value", *new_value);
     out_.emplace_back(std::move(entry));
   }
 
-  bj::array& out_;
+  bj::array &out_;
+  std::vector<Segment> stack_;
   std::string path_;
 };
 
 }  // namespace
 
-bool apply(bj::value& target, const bj::array& patch, std::string* error) {
+bool apply(bj::value &target, const bj::array &patch, std::string *error) {
   return apply_patch(target, patch, error);
 }
 
-bool apply(bj::value& target, bj::array&& patch, std::string* error) { return apply_patch(target, patch, error); }
+bool apply(bj::value &target, bj::array &&patch, std::string *error) {
+  return apply_patch(target, patch, error);
+}
 
-bool apply(bj::value& target, const bj::value& patch, std::string* error) {
-  if (const auto* arr = patch.if_array()) return apply_patch(target, *arr, error);
+bool apply(bj::value &target, const bj::value &patch, std::string *error) {
+  if (const auto *arr = patch.if_array()) return apply_patch(target, *arr, error);
   if (error) *error = "the patch is not an array but " + std::string(kind_name(patch.kind()));
   return false;
 }
 
-bool apply(bj::value& target, bj::value&& patch, std::string* error) {
-  if (auto* arr = patch.if_array()) return apply_patch(target, *arr, error);
+bool apply(bj::value &target, bj::value &&patch, std::string *error) {
+  if (auto *arr = patch.if_array()) return apply_patch(target, *arr, error);
   if (error) *error = "the patch is not an array but " + std::string(kind_name(patch.kind()));
   return false;
 }
 
-bj::array diff(const bj::value& from, const bj::value& to) {
+bj::array diff(const bj::value &from, const bj::value &to) {
   bj::array out;
   const bool both_objects = from.is_object() && to.is_object();
   if (both_objects) {
     // A root member with the empty key would be addressed as "/", which means the whole document here.
-    const auto* a = from.get_object().if_contains("");
-    const auto* b = to.get_object().if_contains("");
+    const auto *a = from.get_object().if_contains("");
+    const auto *b = to.get_object().if_contains("");
     const bool empty_key_changed = (a == nullptr) != (b == nullptr) || (a && *a != *b);
     if (empty_key_changed) {
       bj::object entry;
@@ -591,7 +622,7 @@ bj::array diff(const bj::value& from, const bj::value& to) {
       return out;
     }
   }
-  Differ(out).value(from, to);
+  Differ(out).diff_value(from, to);
   return out;
 }
 
@@ -602,7 +633,7 @@ std::string escape_token(std::string_view token) {
   return out;
 }
 
-bool unescape_token(std::string_view token, std::string* out) {
+bool unescape_token(std::string_view token, std::string *out) {
   out->clear();
   out->reserve(token.size());
   for (std::size_t i = 0; i < token.size(); ++i) {
@@ -624,7 +655,7 @@ bool unescape_token(std::string_view token, std::string* out) {
   return true;
 }
 
-bool values_equal(const bj::value& a, const bj::value& b) noexcept {
+bool values_equal(const bj::value &a, const bj::value &b) noexcept {
   switch (a.kind()) {
     case bj::kind::null:
       return b.is_null();
@@ -637,18 +668,18 @@ bool values_equal(const bj::value& a, const bj::value& b) noexcept {
     case bj::kind::string:
       return b.is_string() && a.get_string() == b.get_string();
     case bj::kind::array: {
-      const bj::array* other = b.if_array();
+      const bj::array *other = b.if_array();
       if (!other || other->size() != a.get_array().size()) return false;
-      const bj::array& mine = a.get_array();
+      const bj::array &mine = a.get_array();
       for (std::size_t i = 0; i < mine.size(); ++i) {
         if (!values_equal(mine[i], (*other)[i])) return false;
       }
       return true;
     }
     case bj::kind::object: {
-      const bj::object* other = b.if_object();
+      const bj::object *other = b.if_object();
       if (!other || other->size() != a.get_object().size()) return false;
-      for (const auto& member : a.get_object()) {
+      for (const auto &member : a.get_object()) {
         auto it = other->find(member.key());
         if (it == other->end() || !values_equal(member.value(), it->value())) return false;
       }

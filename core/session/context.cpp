@@ -22,12 +22,14 @@ thread_local int tl_serial_depth = 0;
 
 // ---------------------------------------------------------------------------------------------------------
 // Dispatcher: a small FIFO thread pool. SerialQueues submit one drain task at a time each.
-class Dispatcher {
+class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
-  explicit Dispatcher(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  static std::shared_ptr<Dispatcher> create(int threads) {
+    auto d = std::shared_ptr<Dispatcher>(new Dispatcher());
+    // Each thread holds the pool: a task that drops the last outside reference cannot free it under us.
+    for (int i = 0; i < threads; ++i) d->threads_.emplace_back([d] { d->run(); });
+    return d;
   }
-  ~Dispatcher() { stop(); }
 
   void submit(Task task) {
     {
@@ -74,6 +76,8 @@ class Dispatcher {
   std::deque<Task> tasks_;
   std::vector<std::thread> threads_;
   bool stopping_ = false;
+
+  Dispatcher() = default;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -166,7 +170,7 @@ std::size_t PollQueue::size() const {
 struct Context::Impl {
   explicit Impl(const Options& o)
       : io(o.io_threads), work(asio::make_work_guard(io)), timer(io),
-        dispatcher(std::make_shared<Dispatcher>(o.dispatcher_threads)) {}
+        dispatcher(Dispatcher::create(o.dispatcher_threads)) {}
 
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
@@ -184,6 +188,28 @@ struct Context::Impl {
 
   std::shared_ptr<Dispatcher> dispatcher;
   std::once_flag stopped;
+
+  void stop_and_join() {
+    std::call_once(stopped, [this] {
+      work.reset();
+      {
+        std::lock_guard lock(timer_mutex);
+        timers.clear();
+        deadlines.clear();
+        timer.cancel();
+      }
+      // Sessions close their sockets before the context goes; stop() ends whatever is left.
+      io.stop();
+      for (auto& t : io_threads) {
+        if (t.get_id() == std::this_thread::get_id()) {
+          t.detach();
+        } else if (t.joinable()) {
+          t.join();
+        }
+      }
+      dispatcher->stop();
+    });
+  }
 
   // Called with timer_mutex held.
   void arm_locked() {
@@ -234,7 +260,18 @@ std::shared_ptr<Context> Context::default_context() {
   return ctx;
 }
 
-Context::~Context() { shutdown(); }
+Context::~Context() {
+  if (in_io_thread() || SerialQueue::in_dispatcher_thread()) {
+    // The last reference went away on one of our own threads: that thread cannot join itself nor destroy
+    // the io_context it is running in. A helper thread finishes the job once it has returned.
+    std::thread([impl = std::move(impl_)]() mutable {
+      impl->stop_and_join();
+      impl.reset();
+    }).detach();
+    return;
+  }
+  shutdown();
+}
 
 asio::io_context& Context::io() { return impl_->io; }
 
@@ -264,27 +301,7 @@ std::shared_ptr<SerialQueue> Context::make_serial_queue() {
 }
 
 void Context::shutdown() {
-  std::call_once(impl_->stopped, [this] {
-    impl_->work.reset();
-    {
-      std::lock_guard lock(impl_->timer_mutex);
-      impl_->timers.clear();
-      impl_->deadlines.clear();
-      boost::system::error_code ignored;
-      impl_->timer.cancel();
-      (void)ignored;
-    }
-    // Sessions close their sockets before the context goes; stop() ends whatever is left.
-    impl_->io.stop();
-    for (auto& t : impl_->io_threads) {
-      if (t.get_id() == std::this_thread::get_id()) {
-        t.detach();
-      } else if (t.joinable()) {
-        t.join();
-      }
-    }
-    impl_->dispatcher->stop();
-  });
+  if (impl_) impl_->stop_and_join();
 }
 
 bool Context::in_io_thread() const noexcept { return tl_io_context == this; }

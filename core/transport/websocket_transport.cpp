@@ -50,9 +50,9 @@ bool is_ip_literal(const std::string& host) {
 template <class Derived>
 class WsBase : public Transport {
  public:
-  WsBase(std::shared_ptr<Context> ctx, ConnectOptions opts, ParsedUrl url)
-      : ctx_(std::move(ctx)), opts_(std::move(opts)), url_(std::move(url)),
-        strand_(asio::make_strand(ctx_->io())), resolver_(strand_) {}
+  WsBase(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
+      : ctx_(ctx), opts_(std::move(opts)), url_(std::move(url)), strand_(asio::make_strand(ctx->io())),
+        resolver_(strand_) {}
 
   void open(std::weak_ptr<TransportHandler> handler) override {
     handler_ = std::move(handler);
@@ -249,7 +249,9 @@ class WsBase : public Transport {
     derived().ws().async_close(cr, [self = derived().shared_from_this()](beast::error_code) {
       // The pending read completes with error::closed (or an error) and reports.
     });
-    close_timer_ = ctx_->schedule(std::chrono::milliseconds(3000), [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
+    auto ctx = ctx_.lock();
+    if (!ctx) return;
+    close_timer_ = ctx->schedule(std::chrono::milliseconds(3000), [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
       if (auto self = w.lock()) {
         asio::post(self->strand_, [self] {
           beast::error_code ignore;
@@ -279,13 +281,17 @@ class WsBase : public Transport {
     if (closed_) return;
     closed_ = true;
     queue_.clear();
-    if (close_timer_) ctx_->cancel_timer(close_timer_);
+    if (close_timer_) {
+      if (auto ctx = ctx_.lock()) ctx->cancel_timer(close_timer_);
+    }
     beast::error_code ignore;
     beast::get_lowest_layer(derived().ws()).socket().close(ignore);
     if (auto h = handler_.lock()) h->on_close(info);
   }
 
-  std::shared_ptr<Context> ctx_;
+  // Weak: the context owns the io_context whose handlers own this transport; a strong reference would let
+  // the last handler destroy the context on its own I/O thread.
+  std::weak_ptr<Context> ctx_;
   ConnectOptions opts_;
   ParsedUrl url_;
   asio::strand<asio::io_context::executor_type> strand_;
@@ -407,9 +413,11 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& o, Error& err) 
 // A transport that failed before it could start (bad URL or TLS files): reports on open().
 class FailedTransport final : public Transport {
  public:
-  FailedTransport(std::shared_ptr<Context> ctx, Error e) : ctx_(std::move(ctx)), error_(std::move(e)) {}
+  FailedTransport(const std::shared_ptr<Context>& ctx, Error e) : ctx_(ctx), error_(std::move(e)) {}
   void open(std::weak_ptr<TransportHandler> handler) override {
-    ctx_->post_io([handler, e = error_] {
+    auto ctx = ctx_.lock();
+    if (!ctx) return;
+    ctx->post_io([handler, e = error_] {
       if (auto h = handler.lock()) {
         CloseInfo info;
         info.error = e;
@@ -421,7 +429,7 @@ class FailedTransport final : public Transport {
   void close(int, std::string) override {}
 
  private:
-  std::shared_ptr<Context> ctx_;
+  std::weak_ptr<Context> ctx_;
   Error error_;
 };
 

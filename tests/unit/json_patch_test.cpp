@@ -1,6 +1,6 @@
-// Unit tests of core/json/json_patch: every RFC 6902 operation, the RFC's Appendix A examples, error reporting,
-// the QIX Engine's "/" = whole document convention, randomized diff round trips and the delta size of a
-// one-cell change in a hypercube page.
+// Unit tests of core/json/json_patch: every RFC 6902 operation, the RFC's Appendix A examples, error
+// reporting, the QIX Engine's "/" = whole document convention, randomized diff round trips and the delta size
+// of a one-cell change in a hypercube page.
 #include "json/json_patch.hpp"
 
 #include <gtest/gtest.h>
@@ -22,10 +22,12 @@ namespace {
 namespace jp = qix::core::json_patch;
 namespace json = qix::core::json;
 
-json::value J(std::string_view text) { return json::parse(text); }
+json::value J(std::string_view text) {
+  return json::parse(text);
+}
 
 // Applies the patch given as JSON text; returns the error message ("" on success).
-std::string Apply(json::value& doc, std::string_view patch_text) {
+std::string Apply(json::value &doc, std::string_view patch_text) {
   std::string error;
   const bool ok = jp::apply(doc, J(patch_text), &error);
   EXPECT_EQ(ok, error.empty()) << error;
@@ -49,7 +51,7 @@ std::string ExpectFailure(std::string_view doc_text, std::string_view patch_text
   return error;
 }
 
-bool Contains(const std::string& haystack, std::string_view needle) {
+bool Contains(const std::string &haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
@@ -73,7 +75,8 @@ class CountingResource final : public json::memory_resource {
 // Operations
 
 TEST(JsonPatch, AddObjectMember) {
-  ExpectPatched(R"({"a":1})", R"([{"op":"add","path":"/b","value":{"c":[1,2]}}])", R"({"a":1,"b":{"c":[1,2]}})");
+  ExpectPatched(R"({"a":1})", R"([{"op":"add","path":"/b","value":{"c":[1,2]}}])",
+                R"({"a":1,"b":{"c":[1,2]}})");
 }
 
 TEST(JsonPatch, AddReplacesExistingMember) {
@@ -122,8 +125,10 @@ TEST(JsonPatch, Replace) {
 }
 
 TEST(JsonPatch, ReplaceMissingFails) {
-  EXPECT_TRUE(Contains(ExpectFailure(R"({"a":1})", R"([{"op":"replace","path":"/b","value":1}])"), "not found"));
-  EXPECT_TRUE(Contains(ExpectFailure(R"([1])", R"([{"op":"replace","path":"/1","value":1}])"), "out of range"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure(R"({"a":1})", R"([{"op":"replace","path":"/b","value":1}])"), "not found"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure(R"([1])", R"([{"op":"replace","path":"/1","value":1}])"), "out of range"));
   ExpectFailure(R"([1])", R"([{"op":"replace","path":"/-","value":1}])");
 }
 
@@ -141,7 +146,8 @@ TEST(JsonPatch, MoveToItselfIsANoOp) {
 }
 
 TEST(JsonPatch, MoveIntoOwnChildFails) {
-  const std::string error = ExpectFailure(R"({"a":{"b":{}}})", R"([{"op":"move","from":"/a","path":"/a/b/c"}])");
+  const std::string error =
+      ExpectFailure(R"({"a":{"b":{}}})", R"([{"op":"move","from":"/a","path":"/a/b/c"}])");
   EXPECT_TRUE(Contains(error, "own children")) << error;
   ExpectFailure(R"({"a":[]})", R"([{"op":"move","from":"/a","path":"/a/-"}])");
   ExpectFailure(R"({"a":{}})", R"([{"op":"move","from":"/","path":"/a"}])");
@@ -167,7 +173,8 @@ TEST(JsonPatch, MoveMovesInsteadOfCopying) {
 TEST(JsonPatch, RvaluePatchMovesItsValues) {
   CountingResource resource;
   json::storage_ptr sp(&resource);
-  json::value patch = json::parse(R"([{"op":"add","path":"/","value":{"a":[[1],[2],[3],[4]],"b":{"c":[5]}}}])", sp);
+  json::value patch =
+      json::parse(R"([{"op":"add","path":"/","value":{"a":[[1],[2],[3],[4]],"b":{"c":[5]}}}])", sp);
   json::value doc(sp);
   const std::size_t before = resource.allocations;
   ASSERT_TRUE(jp::apply(doc, std::move(patch)));
@@ -209,10 +216,12 @@ TEST(JsonPatch, TestOperation) {
 TEST(JsonPatch, TestComparesNumbersByValue) {
   json::value doc = json::object{{"i", std::int64_t{1}}, {"u", std::uint64_t{1}}, {"d", 1.0}};
   for (const char *path : {"/i", "/u", "/d"}) {
-    for (const json::value &expected : {json::value(std::int64_t{1}), json::value(std::uint64_t{1}), json::value(1.0)}) {
+    for (const json::value &expected :
+         {json::value(std::int64_t{1}), json::value(std::uint64_t{1}), json::value(1.0)}) {
       json::array patch{json::object{{"op", "test"}, {"path", path}, {"value", expected}}};
       std::string error;
-      EXPECT_TRUE(jp::apply(doc, patch, &error)) << path << " vs " << json::serialize(expected) << ": " << error;
+      EXPECT_TRUE(jp::apply(doc, patch, &error))
+          << path << " vs " << json::serialize(expected) << ": " << error;
     }
   }
   ExpectFailure(R"({"a":1})", R"([{"op":"test","path":"/a","value":1.5}])");
@@ -223,8 +232,10 @@ TEST(JsonPatch, TestComparesNumbersByValue) {
 TEST(JsonPatch, ValuesEqual) {
   EXPECT_TRUE(jp::values_equal(json::value(std::int64_t{-3}), json::value(-3.0)));
   EXPECT_TRUE(jp::values_equal(json::value(std::uint64_t{1} << 63), json::value(9223372036854775808.0)));
-  EXPECT_FALSE(jp::values_equal(json::value(std::int64_t{9007199254740993}), json::value(9007199254740992.0)));
-  EXPECT_FALSE(jp::values_equal(json::value(std::int64_t{-1}), json::value(std::uint64_t{18446744073709551615u})));
+  EXPECT_FALSE(
+      jp::values_equal(json::value(std::int64_t{9007199254740993}), json::value(9007199254740992.0)));
+  EXPECT_FALSE(
+      jp::values_equal(json::value(std::int64_t{-1}), json::value(std::uint64_t{18446744073709551615u})));
   EXPECT_FALSE(jp::values_equal(json::value(std::int64_t{1}), json::value(true)));
   EXPECT_TRUE(jp::values_equal(J(R"({"a":[1,{"b":2.0}],"c":null})"), J(R"({"c":null,"a":[1.0,{"b":2}]})")));
   EXPECT_FALSE(jp::values_equal(J(R"({"a":1})"), J(R"({"b":1})")));
@@ -250,8 +261,7 @@ TEST(JsonPatch, ErrorsNameOperationIndexAndPath) {
   EXPECT_TRUE(Contains(error, "\"/a/7\"")) << error;
   EXPECT_TRUE(Contains(error, "out of range (size 3)")) << error;
 
-  const std::string move_error =
-      ExpectFailure(R"({"a":1})", R"([{"op":"move","from":"/x/y","path":"/b"}])");
+  const std::string move_error = ExpectFailure(R"({"a":1})", R"([{"op":"move","from":"/x/y","path":"/b"}])");
   EXPECT_TRUE(Contains(move_error, "operation 0 (\"move\" from \"/x/y\" to \"/b\")")) << move_error;
 }
 
@@ -260,11 +270,13 @@ TEST(JsonPatch, BadOperations) {
   EXPECT_TRUE(Contains(ExpectFailure("{}", R"([{"path":"/a","value":1}])"), "missing \"op\""));
   EXPECT_TRUE(Contains(ExpectFailure("{}", R"([{"op":1,"path":"/a"}])"), "\"op\" is not a string"));
   EXPECT_TRUE(Contains(ExpectFailure("{}", R"([{"op":"add","value":1}])"), "missing \"path\""));
-  EXPECT_TRUE(Contains(ExpectFailure("{}", R"([{"op":"add","path":3,"value":1}])"), "\"path\" is not a string"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure("{}", R"([{"op":"add","path":3,"value":1}])"), "\"path\" is not a string"));
   EXPECT_TRUE(Contains(ExpectFailure("{}", R"([{"op":"add","path":"/a"}])"), "missing \"value\""));
   EXPECT_TRUE(Contains(ExpectFailure(R"({"a":1})", R"([{"op":"test","path":"/a"}])"), "missing \"value\""));
   EXPECT_TRUE(Contains(ExpectFailure(R"({"a":1})", R"([{"op":"move","path":"/b"}])"), "missing \"from\""));
-  EXPECT_TRUE(Contains(ExpectFailure(R"({"a":1})", R"([{"op":"copy","path":"/b","from":[]}])"), "not a string"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure(R"({"a":1})", R"([{"op":"copy","path":"/b","from":[]}])"), "not a string"));
   EXPECT_TRUE(Contains(ExpectFailure("{}", R"([42])"), "operation 0: not an object"));
   EXPECT_TRUE(Contains(ExpectFailure("{}", R"([{"op":"add","path":"a","value":1}])"), "start with '/'"));
 }
@@ -285,8 +297,10 @@ TEST(JsonPatch, EmptyPatchIsANoOp) {
 
 TEST(JsonPatch, BadArrayIndices) {
   EXPECT_TRUE(Contains(ExpectFailure("[1,2]", R"([{"op":"add","path":"/01","value":0}])"), "leading zero"));
-  EXPECT_TRUE(Contains(ExpectFailure("[1,2]", R"([{"op":"replace","path":"/00","value":0}])"), "leading zero"));
-  EXPECT_TRUE(Contains(ExpectFailure("[1,2]", R"([{"op":"add","path":"/x","value":0}])"), "not an array index"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure("[1,2]", R"([{"op":"replace","path":"/00","value":0}])"), "leading zero"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure("[1,2]", R"([{"op":"add","path":"/x","value":0}])"), "not an array index"));
   ExpectFailure("[1,2]", R"([{"op":"add","path":"/-1","value":0}])");
   ExpectFailure("[1,2]", R"([{"op":"add","path":"/+1","value":0}])");
   ExpectFailure("[1,2]", R"([{"op":"add","path":"/1.0","value":0}])");
@@ -300,7 +314,8 @@ TEST(JsonPatch, BadArrayIndices) {
 }
 
 TEST(JsonPatch, BadPointers) {
-  EXPECT_TRUE(Contains(ExpectFailure(R"({"a":1})", R"([{"op":"add","path":"/a~2","value":0}])"), "bad escape"));
+  EXPECT_TRUE(
+      Contains(ExpectFailure(R"({"a":1})", R"([{"op":"add","path":"/a~2","value":0}])"), "bad escape"));
   ExpectFailure(R"({"a":1})", R"([{"op":"add","path":"/a~","value":0}])");
   // Descending into a scalar, or through a missing member.
   EXPECT_TRUE(Contains(ExpectFailure(R"({"a":1})", R"([{"op":"add","path":"/a/b","value":0}])"), "number"));
@@ -345,7 +360,8 @@ TEST(JsonPatch, WholeDocumentTestCopyMove) {
 // RFC 6902 Appendix A (A.13, a duplicate "op" member, is a parser matter: Boost.JSON keeps one of them)
 
 TEST(JsonPatch, RfcA1AddingAnObjectMember) {
-  ExpectPatched(R"({"foo":"bar"})", R"([{"op":"add","path":"/baz","value":"qux"}])", R"({"baz":"qux","foo":"bar"})");
+  ExpectPatched(R"({"foo":"bar"})", R"([{"op":"add","path":"/baz","value":"qux"}])",
+                R"({"baz":"qux","foo":"bar"})");
 }
 
 TEST(JsonPatch, RfcA2AddingAnArrayElement) {
@@ -358,7 +374,8 @@ TEST(JsonPatch, RfcA3RemovingAnObjectMember) {
 }
 
 TEST(JsonPatch, RfcA4RemovingAnArrayElement) {
-  ExpectPatched(R"({"foo":["bar","qux","baz"]})", R"([{"op":"remove","path":"/foo/1"}])", R"({"foo":["bar","baz"]})");
+  ExpectPatched(R"({"foo":["bar","qux","baz"]})", R"([{"op":"remove","path":"/foo/1"}])",
+                R"({"foo":["bar","baz"]})");
 }
 
 TEST(JsonPatch, RfcA5ReplacingAValue) {
@@ -373,7 +390,8 @@ TEST(JsonPatch, RfcA6MovingAValue) {
 }
 
 TEST(JsonPatch, RfcA7MovingAnArrayElement) {
-  ExpectPatched(R"({"foo":["all","grass","cows","eaten"]})", R"([{"op":"move","from":"/foo/1","path":"/foo/3"}])",
+  ExpectPatched(R"({"foo":["all","grass","cows","eaten"]})",
+                R"([{"op":"move","from":"/foo/1","path":"/foo/3"}])",
                 R"({"foo":["all","cows","eaten","grass"]})");
 }
 
@@ -546,7 +564,8 @@ class RandomJson {
       json::array out;
       for (const auto &element : *a) out.push_back(Pick(3) == 0 ? Mutate(element, depth - 1) : element);
       const int resize = Pick(4);
-      if (resize == 0 && !out.empty()) out.resize(static_cast<std::size_t>(Pick(static_cast<int>(out.size()))));
+      if (resize == 0 && !out.empty())
+        out.resize(static_cast<std::size_t>(Pick(static_cast<int>(out.size()))));
       if (resize == 1) {
         for (int i = Pick(3); i >= 0; --i) out.push_back(Value(depth - 1));
       }
@@ -578,9 +597,10 @@ TEST(JsonPatch, DiffRoundTripsOnRandomDocuments) {
     json::value patched = from;
     std::string error;
     ASSERT_TRUE(jp::apply(patched, wire, &error))
-        << "case " << i << ": " << error << "\nfrom " << json::serialize(from) << "\npatch " << json::serialize(patch);
-    ASSERT_EQ(patched, to) << "case " << i << "\nfrom " << json::serialize(from) << "\nto " << json::serialize(to)
-                           << "\npatch " << json::serialize(patch);
+        << "case " << i << ": " << error << "\nfrom " << json::serialize(from) << "\npatch "
+        << json::serialize(patch);
+    ASSERT_EQ(patched, to) << "case " << i << "\nfrom " << json::serialize(from) << "\nto "
+                           << json::serialize(to) << "\npatch " << json::serialize(patch);
     EXPECT_TRUE(jp::diff(to, patched).empty()) << "case " << i;
   }
   EXPECT_GT(nonempty, 200);

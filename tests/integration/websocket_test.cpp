@@ -1,0 +1,311 @@
+// The core over real loopback sockets against the scripted server: ws and wss, headers, refused upgrades,
+// close codes, oversized frames, TLS verification and client certificates.
+#include "session/session.hpp"
+#include "support/scripted_server.hpp"
+#include "transport/url.hpp"
+#include "transport/websocket_transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+using namespace qix;
+using namespace qix::test;
+using namespace std::chrono_literals;
+using core::ErrorKind;
+namespace json = boost::json;
+
+namespace {
+
+// Answers every request with {"qReturn": <method name>}, after sending OnConnected.
+void echo_engine(ScriptedServer& server) {
+  server.on_open = [](ScriptedConnection& c) {
+    c.send(R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})");
+  };
+  server.on_message = [](ScriptedConnection& c, const std::string& text) {
+    auto req = json::parse(text).as_object();
+    c.send(R"({"jsonrpc":"2.0","id":)" + json::serialize(req.at("id")) + R"(,"result":{"qReturn":)" +
+           json::serialize(req.at("method")) + "}}");
+  };
+}
+
+struct Client {
+  explicit Client(core::ConnectOptions o, core::SessionOptions so = {}) {
+    o.connect_timeout = 5s;
+    o.handshake_timeout = 5s;
+    session = core::Session::create(ctx, core::make_websocket_transport(ctx, std::move(o)), std::move(so));
+  }
+  ~Client() { session->close(); }
+  core::Error open() { return session->open_sync(10s); }
+  std::shared_ptr<core::Context> ctx = core::Context::create();
+  std::shared_ptr<core::Session> session;
+};
+
+core::ConnectOptions opts(const std::string& url) {
+  core::ConnectOptions o;
+  o.url = url;
+  return o;
+}
+
+}  // namespace
+
+TEST(WebSocket, ConnectsCallsAndReceivesOnConnectedFirst) {
+  ScriptedServer server;
+  echo_engine(server);
+  Client c(opts(server.url("/app/demo")));
+  ASSERT_FALSE(c.open());
+  auto r = c.session->call_sync(-1, "EngineVersion", "[]");
+  ASSERT_TRUE(r.ok()) << r.error.describe();
+  EXPECT_EQ(r.result.at("qReturn").as_string(), "EngineVersion");
+  auto hist = c.session->notification_history();
+  ASSERT_FALSE(hist.empty());
+  EXPECT_EQ(hist.front().method, "OnConnected");
+}
+
+TEST(WebSocket, PipelinesManyCallsOnOneSocket) {
+  ScriptedServer server;
+  echo_engine(server);
+  Client c(opts(server.url()));
+  ASSERT_FALSE(c.open());
+  std::atomic<int> ok{0};
+  std::promise<void> all;
+  constexpr int kCalls = 2000;
+  for (int i = 0; i < kCalls; ++i) {
+    c.session->call(-1, "M" + std::to_string(i), "[]", {}, [&, i](core::CallResult& r) {
+      if (r.ok() && r.result.at("qReturn").as_string() == "M" + std::to_string(i)) ok++;
+      if (r.id == kCalls) all.set_value();
+    });
+  }
+  ASSERT_EQ(all.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(ok.load(), kCalls);
+}
+
+TEST(WebSocket, SendsHeadersCookiesAndOrigin) {
+  ScriptedServer server;
+  echo_engine(server);
+  auto o = opts(server.url("/app/demo/identity/x"));
+  o.headers = {{"Authorization", "Bearer secret-token"}, {"X-Qlik-User", "UserDirectory=INTERNAL; UserId=sa_api"}};
+  o.cookies = {{"X-Qlik-Session", "abc"}, {"other", "1"}};
+  o.origin = "https://qlik.example";
+  Client c(o);
+  ASSERT_FALSE(c.open());
+  auto h = server.last_headers();
+  EXPECT_EQ(h["authorization"], "Bearer secret-token");
+  EXPECT_EQ(h["x-qlik-user"], "UserDirectory=INTERNAL; UserId=sa_api");
+  EXPECT_EQ(h["cookie"], "X-Qlik-Session=abc; other=1");
+  EXPECT_EQ(h["origin"], "https://qlik.example");
+  EXPECT_NE(h["user-agent"].find("libqix"), std::string::npos);
+}
+
+TEST(WebSocket, RefusedUpgradeCarriesHttpStatus) {
+  for (int status : {401, 403, 404, 503}) {
+    ScriptedServerOptions so;
+    so.refuse_status = status;
+    ScriptedServer server(so);
+    Client c(opts(server.url()));
+    auto e = c.open();
+    EXPECT_EQ(e.kind, ErrorKind::http_status) << e.describe();
+    EXPECT_EQ(e.code, status);
+    EXPECT_NE(e.describe().find(std::to_string(status)), std::string::npos);
+  }
+}
+
+TEST(WebSocket, SecretsNeverAppearInErrors) {
+  ScriptedServerOptions so;
+  so.refuse_status = 401;
+  ScriptedServer server(so);
+  auto o = opts(server.url());
+  o.headers = {{"Authorization", "Bearer very-secret"}};
+  o.cookies = {{"X-Qlik-Session", "cookie-secret"}};
+  Client c(o);
+  auto e = c.open();
+  EXPECT_EQ(e.describe().find("very-secret"), std::string::npos);
+  EXPECT_EQ(e.describe().find("cookie-secret"), std::string::npos);
+}
+
+TEST(WebSocket, ConnectionRefusedIsANetworkError) {
+  unsigned short port;
+  {
+    ScriptedServer s;
+    port = s.port();
+  }
+  Client c(opts("ws://127.0.0.1:" + std::to_string(port) + "/app/x"));
+  auto e = c.open();
+  EXPECT_EQ(e.kind, ErrorKind::network) << e.describe();
+}
+
+TEST(WebSocket, BadUrlIsInvalidArgument) {
+  for (const char* url : {"http//nope", "ftp://host/", "ws://:80/", "ws://host:99999/"}) {
+    Client c(opts(url));
+    auto e = c.open();
+    EXPECT_EQ(e.kind, ErrorKind::invalid_argument) << url << ": " << e.describe();
+  }
+}
+
+TEST(WebSocket, ServerCloseCodeBecomesCloseReasonAndFailsPending) {
+  ScriptedServer server;
+  server.on_message = [](ScriptedConnection& c, const std::string&) { c.close(4003, "engine shutting down"); };
+  Client c(opts(server.url()));
+  ASSERT_FALSE(c.open());
+  auto r = c.session->call_sync(-1, "X", "[]");
+  EXPECT_EQ(r.error.kind, ErrorKind::connection_lost);
+  EXPECT_NE(r.error.message.find("4003"), std::string::npos) << r.error.message;
+  auto info = c.session->close_info();
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->code, 4003);
+  EXPECT_EQ(info->reason, "engine shutting down");
+  EXPECT_FALSE(info->by_client);
+}
+
+TEST(WebSocket, DroppedSocketIs1006) {
+  ScriptedServer server;
+  server.on_message = [](ScriptedConnection& c, const std::string&) { c.drop(); };
+  Client c(opts(server.url()));
+  ASSERT_FALSE(c.open());
+  auto r = c.session->call_sync(-1, "X", "[]");
+  EXPECT_EQ(r.error.kind, ErrorKind::connection_lost);
+  EXPECT_EQ(c.session->close_info()->code, 1006);
+}
+
+TEST(WebSocket, OversizedFrameFailsPendingWithMessageTooLarge) {
+  ScriptedServer server;
+  server.on_message = [](ScriptedConnection& c, const std::string&) {
+    c.send(R"({"jsonrpc":"2.0","method":"Big","params":{"x":")" + std::string(10000, 'a') + "\"}}");
+  };
+  auto o = opts(server.url());
+  o.max_message_size = 4096;
+  Client c(o);
+  ASSERT_FALSE(c.open());
+  auto f1 = std::async(std::launch::async, [&] { return c.session->call_sync(-1, "A", "[]"); });
+  auto r = f1.get();
+  EXPECT_EQ(r.error.kind, ErrorKind::message_too_large) << r.error.describe();
+  EXPECT_NE(r.error.message.find("message too large"), std::string::npos);
+  EXPECT_EQ(c.session->state(), core::SessionState::closed);
+}
+
+TEST(WebSocket, ClientCloseSendsNormalClosure) {
+  ScriptedServer server;
+  echo_engine(server);
+  Client c(opts(server.url()));
+  ASSERT_FALSE(c.open());
+  std::promise<core::CloseInfo> closed;
+  c.session->on_state([&](core::SessionState s, const core::CloseInfo* i) {
+    if (s == core::SessionState::closed) closed.set_value(*i);
+  });
+  c.session->close();
+  auto fut = closed.get_future();
+  ASSERT_EQ(fut.wait_for(10s), std::future_status::ready);
+  auto info = fut.get();
+  EXPECT_TRUE(info.by_client);
+  EXPECT_EQ(info.code, 1000);
+}
+
+TEST(WebSocket, UrlBuilderOutputConnects) {
+  ScriptedServer server;
+  echo_engine(server);
+  core::UrlConfig u;
+  u.secure = false;
+  u.host = "127.0.0.1";
+  u.port = server.port();
+  u.prefix = "/proxy/";
+  u.app_id = "My App.qvf";
+  u.identity = "id1";
+  u.ttl = 30;
+  Client c(opts(core::build_url(u)));
+  ASSERT_FALSE(c.open());
+  ASSERT_TRUE(c.session->call_sync(-1, "X", "[]").ok());
+}
+
+// ------------------------------------------------------------------------------------------------ TLS
+class Tls : public ::testing::Test {
+ protected:
+  static ScriptedServerOptions server_opts(bool wrong_host = false, bool require_client = false) {
+    const auto& pki = TestPki::get();
+    ScriptedServerOptions so;
+    so.tls = true;
+    so.cert_file = wrong_host ? pki.wrong_host_cert : pki.server_cert;
+    so.key_file = wrong_host ? pki.wrong_host_key : pki.server_key;
+    if (require_client) so.client_ca_file = pki.ca_cert;
+    return so;
+  }
+};
+
+TEST_F(Tls, SelfSignedServerRejectedByDefault) {
+  ScriptedServer server(server_opts());
+  echo_engine(server);
+  Client c(opts(server.url()));
+  auto e = c.open();
+  EXPECT_EQ(e.kind, ErrorKind::tls) << e.describe();
+  EXPECT_NE(e.message.find("certificate"), std::string::npos) << e.message;
+}
+
+TEST_F(Tls, CustomCaAccepted) {
+  ScriptedServer server(server_opts());
+  echo_engine(server);
+  auto o = opts(server.url());
+  o.tls.ca_file = TestPki::get().ca_cert;
+  Client c(o);
+  ASSERT_FALSE(c.open()) << c.open().describe();
+  EXPECT_TRUE(c.session->call_sync(-1, "X", "[]").ok());
+}
+
+TEST_F(Tls, HostnameMismatchRejected) {
+  ScriptedServer server(server_opts(true));
+  echo_engine(server);
+  auto o = opts(server.url());
+  o.tls.ca_file = TestPki::get().ca_cert;
+  Client c(o);
+  auto e = c.open();
+  EXPECT_EQ(e.kind, ErrorKind::tls) << e.describe();
+  EXPECT_NE(e.message.find("mismatch"), std::string::npos) << e.message;
+}
+
+TEST_F(Tls, VerificationCanBeSwitchedOffExplicitly) {
+  ScriptedServer server(server_opts(true));
+  echo_engine(server);
+  auto o = opts(server.url());
+  o.tls.verify_peer = false;
+  Client c(o);
+  EXPECT_FALSE(c.open());
+}
+
+TEST_F(Tls, ClientCertificateRequired) {
+  const auto& pki = TestPki::get();
+  ScriptedServer server(server_opts(false, true));
+  echo_engine(server);
+  {
+    auto o = opts(server.url());
+    o.tls.ca_file = pki.ca_cert;
+    Client none(o);
+    EXPECT_TRUE(none.open()) << "no client certificate must fail";
+  }
+  {
+    auto o = opts(server.url());
+    o.tls.ca_file = pki.ca_cert;
+    o.tls.cert_file = pki.rogue_client_cert;
+    o.tls.key_file = pki.rogue_client_key;
+    Client wrong(o);
+    EXPECT_TRUE(wrong.open()) << "a certificate from another CA must fail";
+  }
+  {
+    auto o = opts(server.url());
+    o.tls.ca_file = pki.ca_cert;
+    o.tls.cert_file = pki.client_cert;
+    o.tls.key_file = pki.client_key;
+    o.headers = {{"X-Qlik-User", "UserDirectory=INTERNAL; UserId=sa_engine"}};
+    Client right(o);
+    ASSERT_FALSE(right.open());
+    EXPECT_TRUE(right.session->call_sync(-1, "X", "[]").ok());
+    EXPECT_EQ(server.last_headers()["x-qlik-user"], "UserDirectory=INTERNAL; UserId=sa_engine");
+  }
+}
+
+TEST_F(Tls, MissingCertificateFilesAreClearErrors) {
+  auto o = opts("wss://127.0.0.1:1/app/x");
+  o.tls.ca_file = "/nonexistent/ca.pem";
+  Client c(o);
+  auto e = c.open();
+  EXPECT_EQ(e.kind, ErrorKind::tls);
+  EXPECT_NE(e.message.find("/nonexistent/ca.pem"), std::string::npos);
+}

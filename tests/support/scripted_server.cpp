@@ -1,0 +1,273 @@
+#include "support/scripted_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include <unistd.h>
+
+namespace qix::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+template <class Stream>
+class Conn final : public ScriptedConnection {
+ public:
+  Conn(Stream& ws, std::map<std::string, std::string> headers, std::string target)
+      : ws_(ws), headers_(std::move(headers)), target_(std::move(target)) {}
+  void send(const std::string& text) override {
+    if (done) return;
+    beast::error_code ec;
+    ws_.text(true);
+    ws_.write(asio::buffer(text), ec);
+    if (ec) done = true;
+  }
+  void close(int code, const std::string& reason) override {
+    if (done) return;
+    beast::error_code ec;
+    websocket::close_reason cr(static_cast<std::uint16_t>(code));
+    cr.reason = reason;
+    ws_.close(cr, ec);
+    done = true;
+  }
+  void drop() override {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).close(ec);
+    done = true;
+  }
+  const std::map<std::string, std::string>& headers() const override { return headers_; }
+  const std::string& target() const override { return target_; }
+  bool done = false;
+
+ private:
+  Stream& ws_;
+  std::map<std::string, std::string> headers_;
+  std::string target_;
+};
+
+}  // namespace
+
+struct ScriptedServer::Impl {
+  ScriptedServerOptions opts;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::unique_ptr<ssl::context> tls;
+  std::thread accept_thread;
+  std::vector<std::thread> workers;
+  std::vector<std::shared_ptr<tcp::socket>> sockets;
+  mutable std::mutex mutex;
+  std::map<std::string, std::string> last_headers;
+  std::vector<std::string> failures;
+  int connections = 0;
+  std::atomic<bool> stopping{false};
+  ScriptedServer* owner = nullptr;
+
+  void record_failure(const std::string& f) {
+    std::lock_guard l(mutex);
+    failures.push_back(f);
+  }
+
+  template <class Stream>
+  void serve_ws(Stream& ws, beast::flat_buffer& buffer) {
+    http::request<http::string_body> req;
+    beast::error_code ec;
+    http::read(ws.next_layer(), buffer, req, ec);
+    if (ec) return record_failure("read upgrade: " + ec.message());
+    std::map<std::string, std::string> headers;
+    for (auto& f : req) headers[lower(std::string(f.name_string()))] = std::string(f.value());
+    {
+      std::lock_guard l(mutex);
+      last_headers = headers;
+      ++connections;
+    }
+    if (opts.refuse_status) {
+      http::response<http::string_body> res{static_cast<http::status>(opts.refuse_status), req.version()};
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "refused by the scripted server";
+      res.prepare_payload();
+      http::write(ws.next_layer(), res, ec);
+      return;
+    }
+    ws.accept(req, ec);
+    if (ec) return record_failure("accept: " + ec.message());
+    Conn<Stream> conn(ws, headers, std::string(req.target()));
+    if (owner->on_open) owner->on_open(conn);
+    while (!conn.done && !stopping) {
+      beast::flat_buffer msg;
+      ws.read(msg, ec);
+      if (ec) break;
+      if (owner->on_message) owner->on_message(conn, beast::buffers_to_string(msg.data()));
+    }
+  }
+
+  void serve(std::shared_ptr<tcp::socket> sock) {
+    beast::flat_buffer buffer;
+    if (!tls) {
+      websocket::stream<tcp::socket&> ws(*sock);
+      serve_ws(ws, buffer);
+    } else {
+      // The websocket layer reads the HTTP request through next_layer(): keep the TLS stream there.
+      websocket::stream<ssl::stream<tcp::socket&>> ws(*sock, *tls);
+      beast::error_code ec;
+      ws.next_layer().handshake(ssl::stream_base::server, ec);
+      if (ec) return record_failure("tls: " + ec.message());
+      serve_ws(ws, buffer);
+    }
+    beast::error_code ignore;
+    sock->close(ignore);
+  }
+};
+
+ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->opts = std::move(options);
+  impl_->owner = this;
+  if (impl_->opts.tls) {
+    impl_->tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+    impl_->tls->use_certificate_chain_file(impl_->opts.cert_file);
+    impl_->tls->use_private_key_file(impl_->opts.key_file, ssl::context::pem);
+    if (!impl_->opts.client_ca_file.empty()) {
+      impl_->tls->load_verify_file(impl_->opts.client_ca_file);
+      impl_->tls->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    }
+  }
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen();
+  last_port_ = impl_->acceptor.local_endpoint().port();
+  impl_->accept_thread = std::thread([this] {
+    for (;;) {
+      auto sock = std::make_shared<tcp::socket>(impl_->io);
+      beast::error_code ec;
+      impl_->acceptor.accept(*sock, ec);
+      if (ec || impl_->stopping) return;
+      std::lock_guard l(impl_->mutex);
+      impl_->sockets.push_back(sock);
+      impl_->workers.emplace_back([this, sock] { impl_->serve(sock); });
+    }
+  });
+}
+
+ScriptedServer::~ScriptedServer() {
+  impl_->stopping = true;
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  // Wake a blocked accept() by connecting once.
+  {
+    tcp::socket s(impl_->io);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port()), ec);
+  }
+  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  {
+    std::lock_guard l(impl_->mutex);
+    for (auto& s : impl_->sockets) {
+      s->shutdown(tcp::socket::shutdown_both, ec);
+      s->close(ec);
+    }
+  }
+  for (auto& w : impl_->workers) w.join();
+}
+
+unsigned short ScriptedServer::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? last_port_ : ep.port();
+}
+
+std::string ScriptedServer::url(const std::string& path) const {
+  return std::string(impl_->opts.tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port()) + path;
+}
+
+std::map<std::string, std::string> ScriptedServer::last_headers() const {
+  std::lock_guard l(impl_->mutex);
+  return impl_->last_headers;
+}
+
+int ScriptedServer::connections() const {
+  std::lock_guard l(impl_->mutex);
+  return impl_->connections;
+}
+
+std::vector<std::string> ScriptedServer::failures() const {
+  std::lock_guard l(impl_->mutex);
+  return impl_->failures;
+}
+
+// --------------------------------------------------------------------------------------------- TestPki
+namespace {
+void run(const std::string& cmd) {
+  std::string full = cmd + " >/dev/null 2>&1";
+  if (std::system(full.c_str()) != 0) throw std::runtime_error("test PKI: command failed: " + cmd);
+}
+}  // namespace
+
+const TestPki& TestPki::get() {
+  static const TestPki pki = [] {
+    TestPki p;
+    auto base = std::filesystem::temp_directory_path() / ("qix-pki-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(base);
+    p.dir = base.string();
+    auto f = [&](const char* name) { return (base / name).string(); };
+    p.ca_cert = f("ca.pem");
+    p.ca_key = f("ca.key");
+    p.server_cert = f("server.pem");
+    p.server_key = f("server.key");
+    p.wrong_host_cert = f("wrong.pem");
+    p.wrong_host_key = f("wrong.key");
+    p.client_cert = f("client.pem");
+    p.client_key = f("client_key.pem");
+    p.other_ca_cert = f("other-ca.pem");
+    p.rogue_client_cert = f("rogue.pem");
+    p.rogue_client_key = f("rogue.key");
+    const std::string d = p.dir;
+    auto ca = [&](const std::string& cert, const std::string& key, const std::string& cn) {
+      run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=" + cn + "' -keyout " + key + " -out " +
+          cert + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
+    };
+    auto leaf = [&](const std::string& cert, const std::string& key, const std::string& cn, const std::string& ext,
+                    const std::string& ca_cert, const std::string& ca_key) {
+      std::string csr = cert + ".csr", extf = cert + ".ext";
+      run("openssl req -newkey rsa:2048 -nodes -subj '/CN=" + cn + "' -keyout " + key + " -out " + csr);
+      run("sh -c \"printf '" + ext + "\\n' > " + extf + "\"");
+      run("openssl x509 -req -in " + csr + " -CA " + ca_cert + " -CAkey " + ca_key + " -CAcreateserial -days 2 -out " +
+          cert + " -extfile " + extf);
+    };
+    ca(p.ca_cert, p.ca_key, "libqix test CA");
+    ca(p.other_ca_cert, d + "/other-ca.key", "unrelated CA");
+    leaf(p.server_cert, p.server_key, "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1", p.ca_cert, p.ca_key);
+    leaf(p.wrong_host_cert, p.wrong_host_key, "other.example", "subjectAltName=DNS:other.example", p.ca_cert, p.ca_key);
+    leaf(p.client_cert, p.client_key, "qix-client", "extendedKeyUsage=clientAuth", p.ca_cert, p.ca_key);
+    leaf(p.rogue_client_cert, p.rogue_client_key, "rogue", "extendedKeyUsage=clientAuth", p.other_ca_cert,
+         d + "/other-ca.key");
+    return p;
+  }();
+  return pki;
+}
+
+}  // namespace qix::test
