@@ -428,7 +428,9 @@ std::int64_t Session::call_impl(int handle, std::string_view method, std::string
       bool want_delta = opts.delta.value_or(options_.delta);
       if (want_delta) {
         const MethodInfo* info = lookup_method(obj.type_, method);
-        p.delta = info && delta_eligible(*info);
+        // Methods that hand out object references (CreateSessionApp, CreateObject ...) never use delta:
+        // their qReturn is a fresh handle, not data to keep a base for.
+        p.delta = info && delta_eligible(*info) && info->returns_class.empty();
       }
       if (handle != kGlobalHandle && is_fetch_method(method)) {
         p.fetch = true;

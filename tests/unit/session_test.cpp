@@ -262,6 +262,15 @@ TEST(Session, DeltaRequestedOnlyForEligibleMethodsAndApplied) {
   EXPECT_TRUE(l4.get().result.at("qLayout").at("full").as_bool());
 }
 
+TEST(Session, NoDeltaForMethodsThatReturnObjects) {
+  FakeEngine e;
+  e.open();
+  e.call(-1, "CreateSessionApp");
+  EXPECT_FALSE(e.next().delta) << "qSessionAppId is its one out value, but it hands out a handle";
+  e.call(-1, "GetDocList");
+  EXPECT_TRUE(e.next().delta) << "qDocList: data";
+}
+
 TEST(Session, DeltaOffForTheSession) {
   core::SessionOptions o;
   o.delta = false;
