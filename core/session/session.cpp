@@ -52,6 +52,13 @@ bool Object::valid() const {
   return valid_ && !closed_;
 }
 
+bool Object::suspended() const {
+  auto s = session_.lock();
+  if (!s) return false;
+  std::lock_guard lock(s->mutex_);
+  return suspended_ && !closed_;
+}
+
 bool Object::closed() const {
   auto s = session_.lock();
   if (!s) return true;
@@ -553,6 +560,12 @@ void Session::on_frame(std::string& text) {
         }
       }
       for (int h : f.change) apply_change(h, batch, refetch);
+      // A suspended handle's data is as stale as a changed one's; it also reports suspended() until its
+      // next successful fetch.
+      for (int h : f.suspend) {
+        if (auto it = objects_.find(h); it != objects_.end()) it->second->suspended_ = true;
+        apply_change(h, batch, refetch);
+      }
       if (f.is_response()) {
         handle_response(f, batch, inline_batch);
       } else if (f.is_notification()) {
@@ -673,7 +686,10 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       r.error = Error::make(ErrorKind::closed, "the object was closed before its delta answer arrived");
     }
     if (!r.error) {
-      if (p.fetch && target.gen_ == p.gen && !target.closed_) target.valid_ = true;
+      if (p.fetch && target.gen_ == p.gen && !target.closed_) {
+        target.valid_ = true;
+        target.suspended_ = false;
+      }
       if (p.method == "GetLayout" || p.method == "GetAppLayout") {
         if (auto* l = result.if_contains("qLayout")) target.layout_ = std::make_shared<const json::value>(*l);
       }

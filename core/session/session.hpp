@@ -99,6 +99,8 @@ class Object : public std::enable_shared_from_this<Object> {
   /// True when the last fetched data is current (fetched and not invalidated since).
   bool valid() const;
   bool closed() const;
+  /// True when the engine listed the handle in a `suspend` array and it was not fetched since.
+  bool suspended() const;
   /// A copy of the last layout fetched with GetLayout/GetAppLayout, if any.
   std::optional<json::value> layout() const;
 
@@ -135,6 +137,7 @@ class Object : public std::enable_shared_from_this<Object> {
 
   // Guarded by the session's mutex.
   bool closed_ = false;
+  bool suspended_ = false;
   bool valid_ = false;
   bool armed_ = false;         // a change now is a valid→invalid edge to report
   std::uint64_t gen_ = 0;      // bumped by every change

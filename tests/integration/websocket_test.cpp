@@ -184,6 +184,21 @@ TEST(WebSocket, OversizedFrameFailsPendingWithMessageTooLarge) {
   EXPECT_EQ(c.session->state(), core::SessionState::closed);
 }
 
+TEST(WebSocket, KeepAliveDetectsASilentPeer) {
+  ScriptedServer server;
+  // The server stops reading (so it answers no ping) for longer than the keep-alive allows.
+  server.on_message = [](ScriptedConnection&, const std::string&) { std::this_thread::sleep_for(3s); };
+  auto o = opts(server.url());
+  o.keepalive = 200ms;
+  Client c(o);
+  ASSERT_FALSE(c.open());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.session->call_sync(-1, "X", "[]");
+  EXPECT_EQ(r.error.kind, ErrorKind::connection_lost) << r.error.describe();
+  EXPECT_NE(r.error.message.find("keep-alive"), std::string::npos) << r.error.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2500ms);
+}
+
 TEST(WebSocket, ClientCloseSendsNormalClosure) {
   ScriptedServer server;
   echo_engine(server);

@@ -204,6 +204,27 @@ TEST(Session, ChangeDuringInflightFetchIsReportedAndKeepsObjectInvalid) {
   EXPECT_FALSE(doc->valid()) << "the layout in flight was stale";
 }
 
+TEST(Session, SuspendArrayInvalidatesAndMarksSuspended) {
+  FakeEngine e;
+  e.open();
+  auto doc = e.open_doc();
+  Counter changed;
+  doc->on_changed([&] { changed.add(); });
+  auto f = e.call(1, "GetAppLayout");
+  e.reply(e.next().id, R"({"qLayout":{}})");
+  f.get();
+  e.send(R"({"jsonrpc":"2.0","suspend":[1]})");
+  drain_events(*e.session);
+  EXPECT_EQ(changed.get(), 1);
+  EXPECT_TRUE(doc->suspended());
+  EXPECT_FALSE(doc->valid());
+  auto f2 = e.call(1, "GetAppLayout");
+  e.reply(e.next().id, R"({"qLayout":{}})");
+  f2.get();
+  EXPECT_FALSE(doc->suspended());
+  EXPECT_TRUE(doc->valid());
+}
+
 TEST(Session, CloseArrayClosesProxyAndLaterCallsFail) {
   FakeEngine e;
   e.open();
