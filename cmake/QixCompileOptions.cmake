@@ -17,8 +17,7 @@ endif()
 # Boost from trying to auto-link anything (we use it header-only).
 add_library(qix_boost INTERFACE)
 target_link_libraries(qix_boost INTERFACE Boost::headers)
-target_compile_definitions(qix_boost INTERFACE BOOST_ALL_NO_LIB BOOST_JSON_NO_LIB BOOST_ASIO_NO_DEPRECATED
-  BOOST_BEAST_USE_STD_STRING_VIEW)
+target_compile_definitions(qix_boost INTERFACE BOOST_ALL_NO_LIB BOOST_JSON_NO_LIB BOOST_ASIO_NO_DEPRECATED)
 
 function(qix_target_defaults target)
   target_link_libraries(${target} PRIVATE qix_build_flags)
