@@ -1,6 +1,6 @@
 // qix_sim_bench: throughput of qix-engine-sim for small pipelined calls, and the time to GetLayout a
 // hypercube over the 1,000,000-row `demo-large` app. Not a test; run by hand:
-//   qix_sim_bench [requests=200000] [window=512] [rps]
+//   qix_sim_bench [requests=200000] [window=512] [rps|all] [external-port]
 #include "ws_client.hpp"
 
 #include "qix/sim/server.hpp"
@@ -37,12 +37,19 @@ static json::object call(WsClient& c, int& id, const std::string& method, int ha
 int main(int argc, char** argv) {
   const int total = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int window = argc > 2 ? std::atoi(argv[2]) : 512;
+  // A fourth argument is the port of an external qix-engine-sim (to measure its CPU time separately).
   qix::sim::Server server(qix::sim::Options{});
-  server.start();
+  unsigned short port = 0;
+  if (argc > 4) {
+    port = static_cast<unsigned short>(std::atoi(argv[4]));
+  } else {
+    server.start();
+    port = server.port();
+  }
 
   // 1. Small pipelined calls on one connection.
   {
-    auto c = WsClient::connect("127.0.0.1", server.port(), "/app/demo");
+    auto c = WsClient::connect("127.0.0.1", port, "/app/demo");
     std::string text;
     c->next(text);  // OnConnected
     const std::string req = R"({"jsonrpc":"2.0","id":1,"method":"EngineVersion","handle":-1,"params":[]})";
@@ -63,7 +70,7 @@ int main(int argc, char** argv) {
 
   // 2. GetLayout of a hypercube over 1,000,000 fact rows (skipped with a third argument "rps").
   if (argc <= 3 || std::string(argv[3]) != "rps") {
-    auto c = WsClient::connect("127.0.0.1", server.port(), "/app/demo-large");
+    auto c = WsClient::connect("127.0.0.1", port, "/app/demo-large");
     std::string text;
     c->next(text);
     int id = 0;

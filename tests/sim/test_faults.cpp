@@ -207,7 +207,7 @@ TEST_F(Tls, RequiresAClientCertificateWhenGivenACa) {
 
 TEST_F(Stats, CountsPerMethodAndInFlight) {
   Options o;
-  o.latency_ms = 100;
+  o.latency_ms = 400;  // all ten are sent well within it, even on a loaded machine
   start(o);
   auto p = connect();
   std::vector<int> ids;
@@ -233,6 +233,22 @@ TEST_F(Stats, PushAllReachesEveryConnection) {
   EXPECT_EQ(a->next()["method"], "OnMaxParallelSessionsExceeded");
   EXPECT_EQ(b->next()["method"], "OnMaxParallelSessionsExceeded");
   EXPECT_EQ(server().connection_count(), 2u);
+}
+
+TEST(Startup, BindFailureAndBadDataDirThrow) {
+  Server first(Options{});
+  first.start();
+  Options same;
+  same.port = first.port();
+  Server second(same);
+  EXPECT_THROW(second.start(), std::runtime_error);
+  Options bad;
+  bad.data_dir = "/nonexistent/qix-sim-data";
+  Server third(bad);
+  EXPECT_THROW(third.start(), std::runtime_error);
+  second.stop();  // idempotent, also when never started
+  first.stop();
+  first.stop();
 }
 
 TEST(Cli, PrintsOneListeningLineAndExitsZeroOnSigterm) {
@@ -269,6 +285,13 @@ TEST(Cli, PrintsOneListeningLineAndExitsZeroOnSigterm) {
   while (read(out[0], &ch, 1) == 1) rest += ch;
   EXPECT_EQ(rest, "") << "exactly one line";
   close(out[0]);
+}
+
+TEST(Cli, UnknownOptionIsAUsageError) {
+  std::string cmd = std::string(QIX_SIM_EXE) + " --no-such-flag 2>/dev/null";
+  int status = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
 }
 
 TEST(Cli, HelpDocumentsTheFlags) {

@@ -163,6 +163,26 @@ TEST_F(Model, SelectionObjectListsCurrentSelections) {
   EXPECT_EQ(sels[0].at("qSelectedCount"), 1);
 }
 
+TEST_F(Model, AlternateStatesAreIndependent) {
+  auto p = connect();
+  int doc = p->open();
+  json::value alt = listobject_props("alt", "Region");
+  alt.as_object()["qListObjectDef"].as_object()["qStateName"] = "B";
+  int ha = p->handle_of(p->call("CreateSessionObject", doc, json::array{alt}));
+  int hd = p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("def", "Region")}));
+  p->call("GetLayout", ha);
+  p->call("GetLayout", hd);
+  int fb = p->handle_of(p->call("GetField", doc, json::array{"Region", "B"}));
+  auto sel = p->request("Select", fb, json::array{"UK"});
+  EXPECT_TRUE(lists(sel, "change", ha));
+  EXPECT_FALSE(lists(sel, "change", hd)) << "a selection in state B leaves $ objects valid";
+  EXPECT_EQ(states_of(*p, ha)["UK"], "S");
+  EXPECT_EQ(states_of(*p, hd)["UK"], "O") << "the default state has no selection";
+  EXPECT_EQ(p->call("Evaluate", doc, json::array{"Count(DISTINCT Region)"})["qReturn"], "6");
+  p->call("ClearAll", doc, json::array{false, "B"});
+  EXPECT_EQ(states_of(*p, ha)["UK"], "O");
+}
+
 TEST_F(Model, AggregationFunctions) {
   auto p = connect();
   int doc = p->open();

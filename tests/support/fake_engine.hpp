@@ -117,10 +117,9 @@ class FakeEngine {
 class Counter {
  public:
   void add(int n = 1) {
-    {
-      std::lock_guard l(m_);
-      v_ += n;
-    }
+    // Notify under the lock: a waiter that returns may destroy the Counter right after.
+    std::lock_guard l(m_);
+    v_ += n;
     cv_.notify_all();
   }
   int get() const {

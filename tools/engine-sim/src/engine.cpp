@@ -296,6 +296,18 @@ struct ObjectDef {
   bool persistent = false;
   bool calc = false;
   std::string state = "$";
+  std::set<std::string> states;  // every state its calculations use (top level and inside the defs)
+  static void collect_states(const json::value& v, std::set<std::string>& out) {
+    if (const auto* o = v.if_object()) {
+      for (const auto& kv : *o) {
+        if (kv.key() == "qStateName" && kv.value().is_string() && !kv.value().get_string().empty())
+          out.insert(std::string(kv.value().get_string()));
+        else collect_states(kv.value(), out);
+      }
+    } else if (const auto* a = v.if_array()) {
+      for (const auto& e : *a) collect_states(e, out);
+    }
+  }
   void set_props(json::value p) {
     props = std::move(p);
     if (!props.is_object()) props = json::object();
@@ -307,6 +319,9 @@ struct ObjectDef {
     calc = has_calc_content(props);
     state = str_of(core::find_member(props, "qStateName"));
     if (state.empty()) state = "$";
+    states.clear();
+    collect_states(props, states);
+    states.insert(state);
     ++version;
   }
 };
@@ -432,7 +447,7 @@ struct Engine::Impl {
   void selection_changed(Connection& c, const std::string& state) {
     ++c.session->epoch;
     for (auto& [h, e] : c.handles) {
-      if (e.kind == HKind::Object && e.obj && e.obj->calc && e.obj->state == state) invalidate(c, h);
+      if (e.kind == HKind::Object && e.obj && e.obj->calc && e.obj->states.count(state)) invalidate(c, h);
       if (e.kind == HKind::Variable && e.var && !e.var->definition().empty() && e.var->definition()[0] == '=')
         invalidate(c, h);
     }
@@ -1073,10 +1088,7 @@ json::object Engine::Impl::call_global(Connection& c, const std::string& m, cons
     r["qDocList"] = std::move(list);
   } else if (m == "OpenDoc") {
     std::string name = a.str(0);
-    if (c.session->app) {
-      if (c.session->app->id == name || c.session->app->id == find_app(name).get()->id) fail(1002, name);
-      fail(1002, name);
-    }
+    if (c.session->app) fail(1002, name);  // one app per session, as the engine
     auto app = find_app(name);
     if (!app) fail(1003, name);
     c.session->app = app;

@@ -118,6 +118,10 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
       pending_close_ = code;
       return;
     }
+    do_close(code);
+  }
+
+  void do_close(std::uint16_t code) {  // one async_close instantiation (compile time)
     ws_.async_close(websocket::close_reason(code), [self = this->shared_from_this()](beast::error_code) {});
   }
 
@@ -224,6 +228,8 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   }
 
   void on_frame(const std::string& text) {
+    // A frame read just before the connection finished (write error, drop, close) has nobody to answer.
+    if (finished_ || !conn_) return;
     ++frames_in_;
     if (first_frame_ && srv_.opt.proxy_mode) {
       send_raw(R"({"jsonrpc":"2.0","method":"OnAuthenticationInformation","params":{"userId":"sim","userDirectory":"SIM","logoutUri":"","mustAuthenticate":false}})");
@@ -242,7 +248,7 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
       std::uint64_t epoch = srv_.engine->epoch(*conn_);
       if (req->id_num >= 0) delayed_[req->id_num] = timer;
       timer->async_wait([self = this->shared_from_this(), req, epoch, timer](beast::error_code ec) {
-        if (self->finished_) return;
+        if (self->finished_ || !self->conn_) return;
         if (req->id_num >= 0) self->delayed_.erase(req->id_num);
         if (ec || self->srv_.engine->epoch(*self->conn_) != epoch) {
           self->respond(self->srv_.engine->aborted(*req), req->method);
@@ -284,8 +290,7 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
       if (!self->queue_.empty()) return self->write_next();
       if (self->drop_pending_) return self->drop();
       if (self->pending_close_) {
-        auto code = std::exchange(self->pending_close_, std::uint16_t{0});
-        self->ws_.async_close(websocket::close_reason(code), [self](beast::error_code) {});
+        self->do_close(std::exchange(self->pending_close_, std::uint16_t{0}));
       }
     });
   }

@@ -1,0 +1,660 @@
+/**
+ * @file qix/qix.hpp
+ * @brief Header-only C++17 facade over the C API (qix.h): RAII handles, exceptions, futures and
+ *        listener interfaces. It uses nothing but qix.h, so it adds no ABI of its own.
+ *
+ * Written for humans and for SWIG 4.1 (which generates the C#, Java and Go bindings from it): the public
+ * surface uses plain classes, std::string and virtual listener interfaces (SWIG directors); members
+ * taking std::function or returning std::future are hidden from SWIG with `#ifndef SWIG`.
+ *
+ * Errors: every failing operation throws qix::Error, carrying the C API's status and details.
+ *
+ * Listeners: a listener that throws never takes the process down. The trampolines catch everything and
+ * pass a description to the handler set with qix::set_listener_error_handler() (default: print to stderr).
+ *
+ * Lifetimes: listener objects passed by pointer are not owned; keep them alive until they are removed or
+ * their Session/Object is destroyed. Callbacks run on the threads described in qix.h.
+ */
+#ifndef QIX_QIX_HPP
+#define QIX_QIX_HPP
+
+#include "qix/qix.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+#ifndef SWIG
+#include <functional>
+#include <future>
+#endif
+
+namespace qix {
+
+/** The exception thrown by the facade: the C API's status code and error details. */
+class Error : public std::runtime_error {
+ public:
+  /** An error with a status and a message (no engine details). */
+  Error(int status, const std::string& message)
+      : std::runtime_error(message), status_(status), engine_code_(0), retriable_(false) {}
+  /** Copies the details of a C error (NULL gives a generic error with @p status). */
+  Error(int status, const qix_error* err)
+      : std::runtime_error(err ? std::string(qix_error_message(err)) : std::string(qix_strerror(status))),
+        status_(err ? qix_error_code(err) : status),
+        engine_code_(qix_error_engine_code(err)),
+        name_(qix_error_name(err)),
+        parameter_(qix_error_parameter(err)),
+        retriable_(qix_error_is_retriable(err) != 0) {}
+
+  /** The status code (a negative QIX_E* value). */
+  int status() const { return status_; }
+  /** Engine errors: the engine's code; HTTP errors: the status; else 0. */
+  int engine_code() const { return engine_code_; }
+  /** Engine errors: the LOCERR name. */
+  const std::string& name() const { return name_; }
+  /** Engine errors: the engine's parameter. */
+  const std::string& parameter() const { return parameter_; }
+  /** The message (same as what()). */
+  std::string message() const { return what(); }
+  /** True when retrying may succeed. */
+  bool retriable() const { return retriable_; }
+
+ private:
+  int status_;
+  int engine_code_;
+  std::string name_;
+  std::string parameter_;
+  bool retriable_;
+};
+
+#ifndef SWIG
+namespace detail {
+/** Throws qix::Error with the calling thread's last error when @p status is negative. */
+inline int check(int status) {
+  if (status < 0) throw Error(status, qix_error_last());
+  return status;
+}
+struct StringFree {
+  void operator()(char* p) const { qix_free(p); }
+};
+inline std::string take_string(char* p) {
+  std::unique_ptr<char, StringFree> guard(p);
+  return p ? std::string(p) : std::string();
+}
+#ifndef SWIG
+inline std::function<void(const std::string&)>& listener_error_handler() {
+  static std::function<void(const std::string&)> handler;
+  return handler;
+}
+inline std::mutex& listener_error_mutex() {
+  static std::mutex m;
+  return m;
+}
+/** Reports an exception that escaped a listener. Never throws. */
+inline void report_listener_exception(const char* where) noexcept {
+  try {
+    std::string what = "unknown exception";
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    std::string text = std::string("qix: a listener threw in ") + where + ": " + what;
+    std::function<void(const std::string&)> handler;
+    {
+      std::lock_guard<std::mutex> lock(listener_error_mutex());
+      handler = listener_error_handler();
+    }
+    if (handler) {
+      handler(text);
+    } else {
+      std::fprintf(stderr, "%s\n", text.c_str());
+    }
+  } catch (...) {
+  }
+}
+#endif
+}  // namespace detail
+#endif  // SWIG
+
+#ifndef SWIG
+/** Sets the handler that receives descriptions of exceptions thrown by listeners (empty = stderr). */
+inline void set_listener_error_handler(std::function<void(const std::string&)> handler) {
+  std::lock_guard<std::mutex> lock(detail::listener_error_mutex());
+  detail::listener_error_handler() = std::move(handler);
+}
+#endif
+
+/** The library version at run time ("1.0.0"). */
+inline std::string version() { return qix_version(); }
+
+/** Settings of a session (see qix.h and docs/defaults.md for the names). Not thread-safe. */
+class Options {
+ public:
+  Options() { detail::check(qix_options_new(&opts_)); }
+  ~Options() { qix_options_free(opts_); }
+  Options(const Options&) = delete;
+  Options& operator=(const Options&) = delete;
+
+  /** Sets a string option. Throws qix::Error on an unknown name or bad value. */
+  Options& set(const std::string& name, const std::string& value) {
+    detail::check(qix_options_set_str(opts_, name.c_str(), value.c_str()));
+    return *this;
+  }
+  /** Sets an integer option. */
+  Options& set_int(const std::string& name, int64_t value) {
+    detail::check(qix_options_set_int(opts_, name.c_str(), value));
+    return *this;
+  }
+  /** Sets a boolean option. */
+  Options& set_bool(const std::string& name, bool value) {
+    detail::check(qix_options_set_bool(opts_, name.c_str(), value ? 1 : 0));
+    return *this;
+  }
+  /** Adds an HTTP header to the upgrade request (values are secrets, never logged). */
+  Options& add_header(const std::string& name, const std::string& value) {
+    detail::check(qix_options_add_header(opts_, name.c_str(), value.c_str()));
+    return *this;
+  }
+  /** Adds a cookie. */
+  Options& add_cookie(const std::string& name, const std::string& value) {
+    detail::check(qix_options_add_cookie(opts_, name.c_str(), value.c_str()));
+    return *this;
+  }
+  /** Adds a query parameter to the built URL. */
+  Options& add_url_param(const std::string& name, const std::string& value) {
+    detail::check(qix_options_add_url_param(opts_, name.c_str(), value.c_str()));
+    return *this;
+  }
+  /** The URL these options describe. */
+  std::string url() const {
+    char* out = nullptr;
+    detail::check(qix_options_get_url(&out, opts_));
+    return detail::take_string(out);
+  }
+  /** The C handle (borrowed). */
+  const qix_options* handle() const { return opts_; }
+
+ private:
+  qix_options* opts_ = nullptr;
+};
+
+/** A group of threads shared by sessions. Movable, not copyable. */
+class Context {
+ public:
+  /** Starts a context with @p io_threads I/O and @p dispatcher_threads callback threads (0 = defaults). */
+  explicit Context(int io_threads = 0, int dispatcher_threads = 0) {
+    detail::check(qix_context_new(&ctx_, io_threads, dispatcher_threads));
+  }
+  ~Context() { qix_context_free(ctx_); }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  /** The C handle (borrowed). */
+  qix_context* handle() const { return ctx_; }
+
+ private:
+  qix_context* ctx_ = nullptr;
+};
+
+class Object;
+
+/** The outcome of a call, copied out of the C result. */
+class Result {
+ public:
+  Result() = default;
+  /** Copies @p res (which stays owned by the caller). */
+  explicit Result(const qix_result* res);
+
+  /** QIX_OK or a negative QIX_E*. */
+  int status() const { return status_; }
+  bool ok() const { return status_ == QIX_OK; }
+  int64_t id() const { return id_; }
+  /** The unwrapped result as JSON text (qReturn, else the single out value, else the whole result). */
+  const std::string& json() const { return json_; }
+  /** The engine's whole result object as JSON text. */
+  const std::string& raw() const { return raw_; }
+  /** The error of a failed call (status() is negative). */
+  const Error& error() const { return *error_; }
+  /** Throws the error of a failed call; does nothing on success. */
+  void throw_if_error() const {
+    if (error_) throw *error_;
+  }
+  /** True when the result refers to an object (OpenDoc, GetObject, CreateSessionObject ...). */
+  bool has_object() const { return static_cast<bool>(object_); }
+  /** The object the result refers to. Throws qix::Error (QIX_ENOTFOUND) when none. */
+  Object object() const;
+
+ private:
+  int status_ = QIX_OK;
+  int64_t id_ = 0;
+  std::string json_ = "null";
+  std::string raw_ = "null";
+  std::shared_ptr<Error> error_;
+  std::shared_ptr<qix_object> object_;
+};
+
+/** Receives the result of an asynchronous call (also the layouts of a watch). */
+class CallListener {
+ public:
+  virtual ~CallListener() {}
+  virtual void on_result(const Result& result) = 0;
+};
+
+/** Receives an object's events. */
+class ObjectListener {
+ public:
+  virtual ~ObjectListener() {}
+  /** The object's data became invalid (its layout changed). */
+  virtual void on_changed() {}
+  /** The object's handle was released. */
+  virtual void on_closed() {}
+};
+
+/** Receives a session's events. */
+class SessionListener {
+ public:
+  virtual ~SessionListener() {}
+  /** A state change (qix_state); @p close_code and @p reason are set for QIX_STATE_CLOSED. */
+  virtual void on_state(int state, int close_code, const std::string& reason) {
+    (void)state;
+    (void)close_code;
+    (void)reason;
+  }
+  /** A notification (e.g. "OnConnected") with its params as JSON text. */
+  virtual void on_notification(const std::string& method, const std::string& params_json) {
+    (void)method;
+    (void)params_json;
+  }
+};
+
+#ifndef SWIG
+namespace detail {
+/** Payload of one asynchronous call: deleted by the trampoline after its single run. */
+struct CallPayload {
+  CallListener* listener = nullptr;
+#ifndef SWIG
+  std::function<void(const Result&)> fn;
+#endif
+};
+inline void call_trampoline(const qix_result* res, void* payload) {
+  std::unique_ptr<CallPayload> p(static_cast<CallPayload*>(payload));
+  try {
+    Result r(res);
+    if (p->listener) p->listener->on_result(r);
+#ifndef SWIG
+    if (p->fn) p->fn(r);
+#endif
+  } catch (...) {
+    report_listener_exception("a call completion");
+  }
+}
+/** A watch's payload lives as long as the Object's shared state. */
+inline void watch_trampoline(const qix_result* res, void* payload) {
+  auto* p = static_cast<CallPayload*>(payload);
+  try {
+    Result r(res);
+    if (p->listener) p->listener->on_result(r);
+#ifndef SWIG
+    if (p->fn) p->fn(r);
+#endif
+  } catch (...) {
+    report_listener_exception("a watch");
+  }
+}
+inline void changed_trampoline(qix_object*, void* payload) {
+  try {
+    static_cast<ObjectListener*>(payload)->on_changed();
+  } catch (...) {
+    report_listener_exception("ObjectListener::on_changed");
+  }
+}
+inline void closed_trampoline(qix_object*, void* payload) {
+  try {
+    static_cast<ObjectListener*>(payload)->on_closed();
+  } catch (...) {
+    report_listener_exception("ObjectListener::on_closed");
+  }
+}
+inline void state_trampoline(qix_session*, int state, int code, const char* reason, void* payload) {
+  try {
+    static_cast<SessionListener*>(payload)->on_state(state, code, reason ? reason : "");
+  } catch (...) {
+    report_listener_exception("SessionListener::on_state");
+  }
+}
+inline void notification_trampoline(qix_session*, const char* method, const char* params, void* payload) {
+  try {
+    static_cast<SessionListener*>(payload)->on_notification(method ? method : "", params ? params : "null");
+  } catch (...) {
+    report_listener_exception("SessionListener::on_notification");
+  }
+}
+/** Issues an asynchronous call through @p fn, freeing the payload when the C API will not call back. */
+template <class Issue>
+int64_t issue_call(Issue issue, CallPayload* payload) {
+  int64_t id = 0;
+  int rc = issue(&id, payload);
+  // QIX_ECLOSED calls back (with the error); QIX_EINVAL and other early failures do not.
+  if (rc < 0 && rc != QIX_ECLOSED) {
+    delete payload;
+    check(rc);
+  }
+  return id;
+}
+}  // namespace detail
+#endif  // SWIG
+
+/**
+ * A handle to an engine object. Copies share the same C handle (reference counted); the last copy frees
+ * it, removing the listeners and watch registered through it. After the engine closes the handle (or the
+ * session ends) the object is a zombie: calls throw qix::Error with QIX_ECLOSED.
+ */
+class Object {
+ public:
+  /** An empty object (no handle): every call throws QIX_EINVAL. */
+  Object() = default;
+#ifndef SWIG
+  /** Adopts a C handle (takes ownership). */
+  explicit Object(qix_object* obj) : state_(std::make_shared<State>(obj)) {}
+#endif
+
+  bool empty() const { return !state_; }
+  int handle() const { return qix_object_handle(c()); }
+  std::string type() const { return qix_object_type(c()); }
+  std::string generic_id() const { return qix_object_generic_id(c()); }
+  std::string generic_type() const { return qix_object_generic_type(c()); }
+  bool valid() const { return qix_object_is_valid(c()) != 0; }
+  bool closed() const { return qix_object_is_closed(c()) != 0; }
+  /** The last fetched layout as JSON text. Throws QIX_ENOTFOUND when none was fetched. */
+  std::string layout() const {
+    char* out = nullptr;
+    detail::check(qix_object_layout(&out, c()));
+    return detail::take_string(out);
+  }
+
+  /** Blocking call; throws qix::Error on failure. @p flags: qix_call_flags; @p timeout_ms -1 = default. */
+  Result call(const std::string& method, const std::string& params_json = "[]", int flags = QIX_CALL_DEFAULT,
+              int timeout_ms = -1) {
+    qix_result* res = nullptr;
+    detail::check(qix_object_call_sync(&res, c(), method.c_str(), params_json.c_str(), flags, timeout_ms));
+    Result r(res);
+    qix_result_free(res);
+    return r;
+  }
+  /** Asynchronous call; @p listener (not owned) gets the result once. Returns the request id. */
+  int64_t call_async(const std::string& method, const std::string& params_json, CallListener* listener,
+                     int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+    auto* p = new detail::CallPayload;
+    p->listener = listener;
+    return issue(method, params_json, flags, timeout_ms, p);
+  }
+#ifndef SWIG
+  /** Asynchronous call with a function. */
+  int64_t call_async(const std::string& method, const std::string& params_json,
+                     std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+    auto* p = new detail::CallPayload;
+    p->fn = std::move(fn);
+    return issue(method, params_json, flags, timeout_ms, p);
+  }
+  /** Asynchronous call as a future: get() returns the result or throws its qix::Error. */
+  std::future<Result> call_future(const std::string& method, const std::string& params_json = "[]",
+                                  int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    call_async(
+        method, params_json,
+        [promise](const Result& r) {
+          if (r.ok()) {
+            promise->set_value(r);
+          } else {
+            promise->set_exception(std::make_exception_ptr(r.error()));
+          }
+        },
+        flags, timeout_ms);
+    return future;
+  }
+#endif
+
+  /** Registers @p listener (not owned) for "changed" and "closed". */
+  void add_listener(ObjectListener* listener) {
+    if (!listener) throw Error(QIX_EINVAL, "listener is null");
+    uint64_t a = 0, b = 0;
+    detail::check(qix_object_on_changed(&a, c(), &detail::changed_trampoline, listener));
+    int rc = qix_object_on_closed(&b, c(), &detail::closed_trampoline, listener);
+    if (rc < 0) qix_object_remove_listener(c(), a);
+    detail::check(rc);
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->listeners.push_back({listener, {a, b}});
+  }
+  /** Removes a listener added with add_listener(). */
+  void remove_listener(ObjectListener* listener) {
+    if (!state_) return;
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    for (auto it = state_->listeners.begin(); it != state_->listeners.end();) {
+      if (it->first == listener) {
+        qix_object_remove_listener(state_->obj, it->second.first);
+        qix_object_remove_listener(state_->obj, it->second.second);
+        it = state_->listeners.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  /** Keeps the layout fresh; @p listener (not owned) gets each fresh layout (or the fetch's error). */
+  void watch(CallListener* listener) {
+    auto p = std::make_unique<detail::CallPayload>();
+    p->listener = listener;
+    set_watch(std::move(p));
+  }
+#ifndef SWIG
+  /** watch() with a function. */
+  void watch(std::function<void(const Result&)> fn) {
+    auto p = std::make_unique<detail::CallPayload>();
+    p->fn = std::move(fn);
+    set_watch(std::move(p));
+  }
+#endif
+  /** Stops watching. */
+  void unwatch() { detail::check(qix_object_unwatch(c())); }
+
+  /** The C handle (borrowed; valid while this Object or a copy lives). */
+  qix_object* c_handle() const { return c(); }
+
+ private:
+  struct State {
+    explicit State(qix_object* o) : obj(o) {}
+    ~State() { qix_object_free(obj); }  // stops the listeners before their payloads go
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    qix_object* obj;
+    std::mutex mutex;
+    std::vector<std::pair<ObjectListener*, std::pair<uint64_t, uint64_t>>> listeners;
+    std::unique_ptr<detail::CallPayload> watch;
+    std::vector<std::unique_ptr<detail::CallPayload>> retired_watch;
+  };
+  qix_object* c() const { return state_ ? state_->obj : nullptr; }
+  int64_t issue(const std::string& method, const std::string& params, int flags, int timeout_ms,
+                detail::CallPayload* p) {
+    qix_object* o = c();
+    return detail::issue_call(
+        [&](int64_t* id, detail::CallPayload* payload) {
+          return qix_object_call(id, o, method.c_str(), params.c_str(), flags, timeout_ms,
+                                 &detail::call_trampoline, payload);
+        },
+        p);
+  }
+  void set_watch(std::unique_ptr<detail::CallPayload> p) {
+    if (!state_) throw Error(QIX_EINVAL, "empty object");
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    detail::check(qix_object_watch(state_->obj, &detail::watch_trampoline, p.get()));
+    // The previous payload may still be in use by a fetch completing right now; keep it until the end.
+    if (state_->watch) state_->retired_watch.push_back(std::move(state_->watch));
+    state_->watch = std::move(p);
+  }
+  std::shared_ptr<State> state_;
+};
+
+inline Result::Result(const qix_result* res) {
+  if (!res) {
+    status_ = QIX_EINVAL;
+    error_ = std::make_shared<Error>(QIX_EINVAL, "null result");
+    return;
+  }
+  status_ = qix_result_status(res);
+  id_ = qix_result_id(res);
+  json_ = qix_result_json(res);
+  raw_ = qix_result_raw(res);
+  if (status_ != QIX_OK) error_ = std::make_shared<Error>(status_, qix_result_error(res));
+  qix_object* obj = nullptr;
+  if (qix_result_object(&obj, res) == QIX_OK) {
+    object_ = std::shared_ptr<qix_object>(obj, [](qix_object* o) { qix_object_free(o); });
+  } else {
+    qix_error_clear();  // QIX_ENOTFOUND here is not a failure of anything the user asked for
+  }
+}
+
+inline Object Result::object() const {
+  if (!object_) throw Error(QIX_ENOTFOUND, "the result refers to no object");
+  qix_object* dup = nullptr;
+  detail::check(qix_object_dup(&dup, object_.get()));
+  return Object(dup);
+}
+
+/**
+ * A session: one WebSocket to one engine app. Movable, not copyable; the destructor closes and frees it.
+ */
+class Session {
+ public:
+  /** Opens a session and waits until connected (throws qix::Error on failure). @p ctx NULL = default context. */
+  Session(const Options& options, int timeout_ms = 0, Context* ctx = nullptr) {
+    detail::check(qix_session_open_sync(&s_, ctx ? ctx->handle() : nullptr, options.handle(), timeout_ms));
+  }
+  ~Session() { qix_session_free(s_); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /** Closes the connection; later calls throw QIX_ECLOSED. Idempotent. */
+  void close() { qix_session_close(s_); }
+  int state() const { return qix_session_state(s_); }
+  int64_t pending_calls() const { return qix_session_pending_calls(s_); }
+
+  /** Blocking call on the Global object. */
+  Result call(const std::string& method, const std::string& params_json = "[]", int flags = QIX_CALL_DEFAULT,
+              int timeout_ms = -1) {
+    qix_result* res = nullptr;
+    detail::check(qix_session_call_sync(&res, s_, method.c_str(), params_json.c_str(), flags, timeout_ms));
+    Result r(res);
+    qix_result_free(res);
+    return r;
+  }
+  /** Asynchronous call on the Global object; @p listener (not owned) gets the result once. */
+  int64_t call_async(const std::string& method, const std::string& params_json, CallListener* listener,
+                     int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+    auto* p = new detail::CallPayload;
+    p->listener = listener;
+    return issue(method, params_json, flags, timeout_ms, p);
+  }
+#ifndef SWIG
+  int64_t call_async(const std::string& method, const std::string& params_json,
+                     std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+    auto* p = new detail::CallPayload;
+    p->fn = std::move(fn);
+    return issue(method, params_json, flags, timeout_ms, p);
+  }
+  std::future<Result> call_future(const std::string& method, const std::string& params_json = "[]",
+                                  int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    call_async(
+        method, params_json,
+        [promise](const Result& r) {
+          if (r.ok()) {
+            promise->set_value(r);
+          } else {
+            promise->set_exception(std::make_exception_ptr(r.error()));
+          }
+        },
+        flags, timeout_ms);
+    return future;
+  }
+#endif
+  /** Cancels a pending call. Returns false when it is not pending. */
+  bool cancel(int64_t id) {
+    int rc = qix_session_cancel(s_, id);
+    if (rc == QIX_ENOTFOUND) return false;
+    detail::check(rc);
+    return true;
+  }
+  /** The Global object. */
+  Object global() {
+    qix_object* o = nullptr;
+    detail::check(qix_session_global(&o, s_));
+    return Object(o);
+  }
+  /** Opens an app: OpenDoc with @p app_id, returning the Doc object. */
+  Object open_doc(const std::string& app_id) {
+    std::string params = "[\"";
+    for (char ch : app_id) {
+      if (ch == '"' || ch == '\\') params += '\\';
+      params += ch;
+    }
+    params += "\"]";
+    return call("OpenDoc", params).object();
+  }
+  /** Registers @p listener (not owned) for state changes and every notification (history replayed). */
+  void add_listener(SessionListener* listener) {
+    if (!listener) throw Error(QIX_EINVAL, "listener is null");
+    uint64_t a = 0, b = 0;
+    detail::check(qix_session_on_state(&a, s_, &detail::state_trampoline, listener));
+    int rc = qix_session_on_notification(&b, s_, nullptr, 1, &detail::notification_trampoline, listener);
+    if (rc < 0) qix_session_remove_listener(s_, a);
+    detail::check(rc);
+    std::lock_guard<std::mutex> lock(mutex_);
+    listeners_.push_back({listener, {a, b}});
+  }
+  /** Removes a listener added with add_listener(). */
+  void remove_listener(SessionListener* listener) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+      if (it->first == listener) {
+        qix_session_remove_listener(s_, it->second.first);
+        qix_session_remove_listener(s_, it->second.second);
+        it = listeners_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  /** With the option events.poll: runs queued callbacks here (see qix_session_poll()). */
+  int poll(int timeout_ms) { return detail::check(qix_session_poll(s_, timeout_ms)); }
+  /** Wakes a blocked poll(). */
+  void wake() { detail::check(qix_session_wake(s_)); }
+
+  /** The C handle (borrowed; valid while this Session lives). */
+  qix_session* c_handle() const { return s_; }
+
+ private:
+  int64_t issue(const std::string& method, const std::string& params, int flags, int timeout_ms,
+                detail::CallPayload* p) {
+    qix_session* s = s_;
+    return detail::issue_call(
+        [&](int64_t* id, detail::CallPayload* payload) {
+          return qix_session_call(id, s, method.c_str(), params.c_str(), flags, timeout_ms,
+                                  &detail::call_trampoline, payload);
+        },
+        p);
+  }
+  qix_session* s_ = nullptr;
+  std::mutex mutex_;
+  std::vector<std::pair<SessionListener*, std::pair<uint64_t, uint64_t>>> listeners_;
+};
+
+}  // namespace qix
+
+#endif /* QIX_QIX_HPP */

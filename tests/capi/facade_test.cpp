@@ -1,0 +1,227 @@
+// Tests of the header-only C++ facade (qix.hpp) over libqix.so, against the simulator.
+#include "qix/qix.hpp"
+
+#include <qix/sim/server.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kCube =
+    R"([{"qInfo":{"qId":"fc","qType":"table"},"qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["Region"]}}],)"
+    R"x("qMeasures":[{"qDef":{"qDef":"Sum(Sales)"}}],"qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":2,"qHeight":20}]}}])x";
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+class Facade : public ::testing::Test {
+ protected:
+  void SetUp() override { sim_.start(); }
+  void TearDown() override {
+    qix::set_listener_error_handler(nullptr);
+    sim_.stop();
+  }
+  std::unique_ptr<qix::Session> open(bool poll = false) {
+    qix::Options o;
+    o.set("url", sim_.url() + "/app/demo").set_bool("events.poll", poll);
+    return std::make_unique<qix::Session>(o, 10000);
+  }
+  qix::sim::Server sim_{qix::sim::Options{}};
+};
+
+TEST_F(Facade, CallsResultsAndErrors) {
+  EXPECT_EQ(qix::version(), QIX_VERSION_STRING);
+  auto s = open();
+  EXPECT_EQ(s->state(), QIX_STATE_CONNECTED);
+  try {
+    s->call("OpenDoc", R"(["nope"])");
+    FAIL() << "no exception";
+  } catch (const qix::Error& e) {
+    EXPECT_EQ(e.status(), QIX_EENGINE);
+    EXPECT_NE(e.engine_code(), 0);
+    EXPECT_EQ(e.name().rfind("LOCERR_", 0), 0u);
+    EXPECT_FALSE(e.message().empty());
+  }
+  qix::Object doc = s->open_doc("demo");
+  EXPECT_EQ(doc.type(), "Doc");
+  EXPECT_EQ(doc.call("Evaluate", R"(["1+2"])").json(), "\"3\"");
+  qix::Object global = s->global();
+  EXPECT_EQ(global.handle(), -1);
+
+  EXPECT_THROW(qix::Options().set("no.such", "x"), qix::Error);
+  EXPECT_THROW(doc.call("Evaluate", "[1,"), qix::Error);
+
+  // Futures.
+  auto f = doc.call_future("Evaluate", R"(["2*5"])");
+  EXPECT_EQ(f.get().json(), "\"10\"");
+  auto bad = s->call_future("OpenDoc", R"(["nope"])");
+  EXPECT_THROW(bad.get(), qix::Error);
+
+  // Objects from results.
+  qix::Result created = doc.call("CreateSessionObject", kCube);
+  ASSERT_TRUE(created.has_object());
+  qix::Object cube = created.object();
+  EXPECT_EQ(cube.generic_id(), "fc");
+  EXPECT_EQ(cube.generic_type(), "table");
+  EXPECT_THROW(cube.layout(), qix::Error);
+  cube.call("GetLayout");
+  EXPECT_TRUE(cube.valid());
+  EXPECT_NE(cube.layout().find("qHyperCube"), std::string::npos);
+  EXPECT_THROW(qix::Result().object(), qix::Error);
+
+  // Zombies after close.
+  s->close();
+  EXPECT_TRUE(eventually([&] { return s->state() == QIX_STATE_CLOSED; }));
+  try {
+    cube.call("GetLayout");
+    FAIL() << "no exception";
+  } catch (const qix::Error& e) {
+    EXPECT_EQ(e.status(), QIX_ECLOSED);
+  }
+}
+
+class CountingCall : public qix::CallListener {
+ public:
+  void on_result(const qix::Result& r) override {
+    std::lock_guard lock(m);
+    json = r.json();
+    ++count;
+  }
+  std::mutex m;
+  std::string json;
+  int count = 0;
+};
+
+class ThrowingObjectListener : public qix::ObjectListener {
+ public:
+  void on_changed() override {
+    ++changed;
+    throw std::runtime_error("boom from a listener");
+  }
+  std::atomic<int> changed{0};
+};
+
+class RecordingSession : public qix::SessionListener {
+ public:
+  void on_notification(const std::string& method, const std::string&) override {
+    std::lock_guard lock(m);
+    methods.push_back(method);
+  }
+  void on_state(int state, int code, const std::string&) override {
+    std::lock_guard lock(m);
+    states.push_back(state);
+    last_code = code;
+  }
+  std::mutex m;
+  std::vector<std::string> methods;
+  std::vector<int> states;
+  int last_code = 0;
+};
+
+TEST_F(Facade, ListenersAndThrowingListenersAreContained) {
+  std::mutex m;
+  std::vector<std::string> reports;
+  qix::set_listener_error_handler([&](const std::string& text) {
+    std::lock_guard lock(m);
+    reports.push_back(text);
+  });
+  auto s = open();
+  RecordingSession session_listener;
+  s->add_listener(&session_listener);
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(session_listener.m);
+    return !session_listener.methods.empty();
+  }));
+
+  qix::Object doc = s->open_doc("demo");
+  CountingCall call;
+  int64_t id = doc.call_async("Evaluate", R"x(["Count(distinct Region)"])x", &call);
+  EXPECT_GT(id, 0);
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(call.m);
+    return call.count == 1;
+  }));
+  EXPECT_EQ(call.json, "\"6\"");
+
+  qix::Object cube = doc.call("CreateSessionObject", kCube).object();
+  ThrowingObjectListener thrower;
+  cube.add_listener(&thrower);
+  std::atomic<int> layouts{0};
+  cube.watch([&](const qix::Result& r) {
+    EXPECT_TRUE(r.ok());
+    ++layouts;
+    throw std::logic_error("boom from a watch");
+  });
+  EXPECT_TRUE(eventually([&] { return layouts.load() >= 1; }));
+  cube.call("SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[0],false])");
+  EXPECT_TRUE(eventually([&] { return thrower.changed.load() >= 1 && layouts.load() >= 2; }));
+  {
+    std::lock_guard lock(m);
+    bool listener = false, watch = false;
+    for (auto& r : reports) {
+      listener |= r.find("boom from a listener") != std::string::npos;
+      watch |= r.find("boom from a watch") != std::string::npos;
+    }
+    EXPECT_TRUE(listener);
+    EXPECT_TRUE(watch);
+  }
+  cube.unwatch();
+  cube.remove_listener(&thrower);
+
+  // A throwing call listener (std::function) is contained too.
+  std::atomic<bool> ran{false};
+  s->call_async("EngineVersion", "[]", [&](const qix::Result&) {
+    ran = true;
+    throw 42;
+  });
+  EXPECT_TRUE(eventually([&] { return ran.load(); }));
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    for (auto& r : reports) {
+      if (r.find("unknown exception") != std::string::npos) return true;
+    }
+    return false;
+  }));
+
+  sim_.close_all(4001);
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(session_listener.m);
+    return !session_listener.states.empty() && session_listener.states.back() == QIX_STATE_CLOSED;
+  }));
+  EXPECT_EQ(session_listener.last_code, 4001);
+  s->remove_listener(&session_listener);
+}
+
+TEST_F(Facade, PollAndCancel) {
+  auto s = open(true);
+  CountingCall call;
+  s->call_async("EngineVersion", "[]", &call);
+  for (int i = 0; i < 100; ++i) {
+    s->poll(50);
+    std::lock_guard lock(call.m);
+    if (call.count) break;
+  }
+  EXPECT_EQ(call.count, 1);
+  EXPECT_NE(call.json.find("qComponentVersion"), std::string::npos);
+  EXPECT_FALSE(s->cancel(987654));
+  s->wake();
+  EXPECT_GE(s->poll(0), 0);
+}
+
+}  // namespace
