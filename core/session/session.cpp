@@ -136,6 +136,13 @@ void Object::unwatch() {
 
 std::int64_t Object::call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb) {
   auto s = session_.lock();
+  if (s && closed()) {
+    // A zombie proxy: its handle was released (the engine may even reuse the number).
+    CallResult r;
+    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle_) + " is closed");
+    if (cb) s->events_->post(s->guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
+    return 0;
+  }
   if (!s) {
     CallResult r;
     r.error = Error::make(ErrorKind::closed, "the session of this object is gone");
@@ -147,6 +154,11 @@ std::int64_t Object::call(std::string_view method, std::string_view params_json,
 
 CallResult Object::call_sync(std::string_view method, std::string_view params_json, CallOptions opts) {
   auto s = session_.lock();
+  if (s && closed()) {
+    CallResult r;
+    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle_) + " is closed");
+    return r;
+  }
   if (!s) {
     CallResult r;
     r.error = Error::make(ErrorKind::closed, "the session of this object is gone");
