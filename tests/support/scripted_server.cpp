@@ -16,6 +16,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <set>
+
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace qix::test {
@@ -56,8 +59,7 @@ class Conn final : public ScriptedConnection {
   }
   void drop() override {
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws_).close(ec);
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);  // closed by serve()
     done = true;
   }
   const std::map<std::string, std::string>& headers() const override { return headers_; }
@@ -79,7 +81,8 @@ struct ScriptedServer::Impl {
   std::unique_ptr<ssl::context> tls;
   std::thread accept_thread;
   std::vector<std::thread> workers;
-  std::vector<std::shared_ptr<tcp::socket>> sockets;
+  std::set<int> open_fds;  // descriptors of connections still being served
+  int listen_fd = -1;
   mutable std::mutex mutex;
   std::map<std::string, std::string> last_headers;
   std::vector<std::string> failures;
@@ -126,6 +129,7 @@ struct ScriptedServer::Impl {
   }
 
   void serve(std::shared_ptr<tcp::socket> sock) {
+    const int fd = sock->native_handle();
     beast::flat_buffer buffer;
     if (!tls) {
       websocket::stream<tcp::socket&> ws(*sock);
@@ -137,6 +141,11 @@ struct ScriptedServer::Impl {
       ws.next_layer().handshake(ssl::stream_base::server, ec);
       if (ec) return record_failure("tls: " + ec.message());
       serve_ws(ws, buffer);
+    }
+    {
+      // Leave the set before closing: the descriptor number may be reused as soon as it is closed.
+      std::lock_guard l(mutex);
+      open_fds.erase(fd);
     }
     beast::error_code ignore;
     sock->close(ignore);
@@ -161,6 +170,7 @@ ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen();
   last_port_ = impl_->acceptor.local_endpoint().port();
+  impl_->listen_fd = impl_->acceptor.native_handle();
   impl_->accept_thread = std::thread([this] {
     for (;;) {
       auto sock = std::make_shared<tcp::socket>(impl_->io);
@@ -168,37 +178,28 @@ ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_
       impl_->acceptor.accept(*sock, ec);
       if (ec || impl_->stopping) return;
       std::lock_guard l(impl_->mutex);
-      impl_->sockets.push_back(sock);
+      impl_->open_fds.insert(sock->native_handle());
       impl_->workers.emplace_back([this, sock] { impl_->serve(sock); });
     }
   });
 }
 
+// Other threads never touch a socket object that a worker owns (that would be a data race): they only
+// shut down its descriptor, which wakes the worker's blocking read, and the worker closes it itself.
 ScriptedServer::~ScriptedServer() {
   impl_->stopping = true;
-  beast::error_code ec;
-  impl_->acceptor.close(ec);
-  // Wake a blocked accept() by connecting once.
-  {
-    tcp::socket s(impl_->io);
-    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port()), ec);
-  }
+  ::shutdown(impl_->listen_fd, SHUT_RDWR);  // wakes the blocking accept()
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
   {
     std::lock_guard l(impl_->mutex);
-    for (auto& s : impl_->sockets) {
-      s->shutdown(tcp::socket::shutdown_both, ec);
-      s->close(ec);
-    }
+    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
   }
   for (auto& w : impl_->workers) w.join();
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
 }
 
-unsigned short ScriptedServer::port() const {
-  beast::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  return ec ? last_port_ : ep.port();
-}
+unsigned short ScriptedServer::port() const { return last_port_; }
 
 std::string ScriptedServer::url(const std::string& path) const {
   return std::string(impl_->opts.tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port()) + path;
