@@ -468,12 +468,10 @@ core::CallOptions call_options(int flags, int timeout_ms) {
   return o;
 }
 
-// `zombie`: the call went to an object already closed. The core answers that with "unknown handle"
-// (invalid_argument) when the session is still open; the C API promises QIX_ECLOSED for zombies.
-core::CallCallback wrap_call_cb(qix_call_cb cb, void* payload, bool zombie = false) {
-  return [cb, payload, zombie](core::CallResult& r) {
+// A call on a zombie object needs no special case here: the core answers it with ErrorKind::closed.
+core::CallCallback wrap_call_cb(qix_call_cb cb, void* payload) {
+  return [cb, payload](core::CallResult& r) {
     if (!cb) return;
-    if (zombie && r.error) r.error = core::Error::make(core::ErrorKind::closed, "the object is closed");
     auto res = make_result(r);
     cb(res.get(), payload);
   };
@@ -658,7 +656,7 @@ int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s, const std:
   if (auto e = core::Session::validate_params(params)) return fail(e);
   auto opts = call_options(flags, timeout_ms);
   bool closed = obj ? obj->closed() : (!s || s->state() == core::SessionState::closed);
-  std::int64_t id = obj ? obj->call(method, params, opts, wrap_call_cb(cb, payload, closed))
+  std::int64_t id = obj ? obj->call(method, params, opts, wrap_call_cb(cb, payload))
                         : s->call(handle, method, params, opts, wrap_call_cb(cb, payload));
   if (out_id) *out_id = id;
   if (closed) return fail(QIX_ECLOSED, obj ? "the object is closed" : "the session is closed");
@@ -673,7 +671,6 @@ int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s, cons
   std::string_view params = params_json ? params_json : "";
   if (auto e = core::Session::validate_params(params)) return fail(e);
   auto opts = call_options(flags, timeout_ms);
-  if (obj && obj->closed()) return fail(QIX_ECLOSED, "the object is closed");
   core::CallResult r = obj ? obj->call_sync(method, params, opts) : s->call_sync(core::kGlobalHandle, method, params, opts);
   if (r.error) return fail(r.error);
   *out = make_result(r).release();

@@ -347,6 +347,16 @@ int64_t issue_call(Issue issue, CallPayload* payload) {
   }
   return id;
 }
+/** A call completion that settles @p promise: the result, or its qix::Error as an exception. */
+inline std::function<void(const Result&)> fulfil(std::shared_ptr<std::promise<Result>> promise) {
+  return [promise = std::move(promise)](const Result& r) {
+    if (r.ok()) {
+      promise->set_value(r);
+    } else {
+      promise->set_exception(std::make_exception_ptr(r.error()));
+    }
+  };
+}
 }  // namespace detail
 #endif  // SWIG
 
@@ -407,16 +417,7 @@ class Object {
                                   int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
     auto promise = std::make_shared<std::promise<Result>>();
     auto future = promise->get_future();
-    call_async(
-        method, params_json,
-        [promise](const Result& r) {
-          if (r.ok()) {
-            promise->set_value(r);
-          } else {
-            promise->set_exception(std::make_exception_ptr(r.error()));
-          }
-        },
-        flags, timeout_ms);
+    call_async(method, params_json, detail::fulfil(promise), flags, timeout_ms);
     return future;
   }
 #endif
@@ -571,16 +572,7 @@ class Session {
                                   int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
     auto promise = std::make_shared<std::promise<Result>>();
     auto future = promise->get_future();
-    call_async(
-        method, params_json,
-        [promise](const Result& r) {
-          if (r.ok()) {
-            promise->set_value(r);
-          } else {
-            promise->set_exception(std::make_exception_ptr(r.error()));
-          }
-        },
-        flags, timeout_ms);
+    call_async(method, params_json, detail::fulfil(promise), flags, timeout_ms);
     return future;
   }
 #endif
