@@ -96,6 +96,21 @@ class FakeEngine {
     return r.object;
   }
 
+  /// Calls `method` on `handle`, answers it with `result_json`, and returns the result.
+  core::CallResult answered(int handle, const std::string& method, const std::string& result_json) {
+    auto f = call(handle, method);
+    reply(next().id, result_json);
+    return f.get();
+  }
+
+  /// Creates a session object on the doc (handle 1) answered with handle `h` and id `id`.
+  std::shared_ptr<core::Object> create_object(int h = 2, const std::string& id = "o1") {
+    auto f = call(1, "CreateSessionObject", R"([{"qInfo":{"qType":"x"}}])");
+    reply(next().id, R"({"qReturn":{"qType":"GenericObject","qHandle":)" + std::to_string(h) +
+                         R"(,"qGenericId":")" + id + R"("}})");
+    return f.get().object;
+  }
+
   /// Issues a call and returns a future of its result.
   std::future<core::CallResult> call(int handle, const std::string& method, const std::string& params = "[]",
                                      core::CallOptions opts = {}) {

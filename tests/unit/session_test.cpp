@@ -149,9 +149,7 @@ TEST(Session, ChangedFiresOnValidToInvalidEdgeOnly) {
   auto doc = e.open_doc();
   Counter changed;
   doc->on_changed([&] { changed.add(); });
-  auto f = e.call(1, "GetAppLayout");
-  e.reply(e.next().id, R"({"qLayout":{"qTitle":"demo"}})");
-  ASSERT_TRUE(f.get().ok());
+  ASSERT_TRUE(e.answered(1, "GetAppLayout", R"({"qLayout":{"qTitle":"demo"}})").ok());
   EXPECT_TRUE(doc->valid());
   ASSERT_TRUE(doc->layout().has_value());
   e.push_change("[1]");
@@ -161,9 +159,7 @@ TEST(Session, ChangedFiresOnValidToInvalidEdgeOnly) {
   EXPECT_EQ(changed.get(), 1);
   EXPECT_FALSE(doc->valid());
   // Fetch again: valid; the next change is a new edge.
-  auto f2 = e.call(1, "GetAppLayout");
-  e.reply(e.next().id, R"({"qLayout":{"qTitle":"demo"}})");
-  f2.get();
+  e.answered(1, "GetAppLayout", R"({"qLayout":{"qTitle":"demo"}})");
   EXPECT_TRUE(doc->valid());
   e.push_change("[1]");
   drain_events(*e.session);
@@ -174,9 +170,7 @@ TEST(Session, ChangeAppliedBeforeTheCallThatCarriedItCompletes) {
   FakeEngine e;
   e.open();
   auto doc = e.open_doc();
-  auto f = e.call(1, "GetAppLayout");
-  e.reply(e.next().id, R"({"qLayout":{}})");
-  f.get();
+  e.answered(1, "GetAppLayout", R"({"qLayout":{}})");
   std::atomic<bool> valid_seen{true};
   std::promise<void> done;
   e.session->call(1, "SelectSomething", "[]", {}, [&](core::CallResult&) {
@@ -210,17 +204,13 @@ TEST(Session, SuspendArrayInvalidatesAndMarksSuspended) {
   auto doc = e.open_doc();
   Counter changed;
   doc->on_changed([&] { changed.add(); });
-  auto f = e.call(1, "GetAppLayout");
-  e.reply(e.next().id, R"({"qLayout":{}})");
-  f.get();
+  e.answered(1, "GetAppLayout", R"({"qLayout":{}})");
   e.send(R"({"jsonrpc":"2.0","suspend":[1]})");
   drain_events(*e.session);
   EXPECT_EQ(changed.get(), 1);
   EXPECT_TRUE(doc->suspended());
   EXPECT_FALSE(doc->valid());
-  auto f2 = e.call(1, "GetAppLayout");
-  e.reply(e.next().id, R"({"qLayout":{}})");
-  f2.get();
+  e.answered(1, "GetAppLayout", R"({"qLayout":{}})");
   EXPECT_FALSE(doc->suspended());
   EXPECT_TRUE(doc->valid());
 }
@@ -257,9 +247,7 @@ TEST(Session, DeltaRequestedOnlyForEligibleMethodsAndApplied) {
   FakeEngine e;
   e.open();
   e.open_doc();
-  auto f = e.call(1, "CreateSessionObject", R"([{"qInfo":{"qType":"x"}}])");
-  e.reply(e.next().id, R"({"qReturn":{"qType":"GenericObject","qHandle":2,"qGenericId":"o1"}})");
-  f.get();
+  e.create_object();
   auto l1 = e.call(2, "GetLayout");
   auto req = e.next();
   EXPECT_TRUE(req.delta);
@@ -520,9 +508,7 @@ TEST(Session, WatchCoalescesABurstOfInvalidations) {
   FakeEngine e;
   e.open();
   e.open_doc();
-  auto f = e.call(1, "CreateSessionObject", R"([{"qInfo":{"qType":"x"}}])");
-  e.reply(e.next().id, R"({"qReturn":{"qType":"GenericObject","qHandle":2,"qGenericId":"o1"}})");
-  auto obj = f.get().object;
+  auto obj = e.create_object();
   Counter layouts;
   std::atomic<int> version{0};
   obj->watch([&](const core::CallResult& r) {
