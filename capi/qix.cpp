@@ -664,14 +664,14 @@ int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s, const std:
 }
 
 int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s, const std::shared_ptr<core::Object>& obj,
-                 const char* method, const char* params_json, int flags, int timeout_ms) {
+                 int handle, const char* method, const char* params_json, int flags, int timeout_ms) {
   if (!out) return fail(QIX_EINVAL, "out is NULL");
   *out = nullptr;
   if (!method || !*method) return fail(QIX_EINVAL, "method is NULL or empty");
   std::string_view params = params_json ? params_json : "";
   if (auto e = core::Session::validate_params(params)) return fail(e);
   auto opts = call_options(flags, timeout_ms);
-  core::CallResult r = obj ? obj->call_sync(method, params, opts) : s->call_sync(core::kGlobalHandle, method, params, opts);
+  core::CallResult r = obj ? obj->call_sync(method, params, opts) : s->call_sync(handle, method, params, opts);
   if (r.error) return fail(r.error);
   *out = make_result(r).release();
   return QIX_OK;
@@ -696,7 +696,25 @@ int qix_session_call_sync(qix_result** out, qix_session* session, const char* me
   QIX_TRY
   if (out) *out = nullptr;
   if (!session) return fail(QIX_EINVAL, "qix_session_call_sync: session is NULL");
-  return do_call_sync(out, session->s, nullptr, method, params_json, flags, timeout_ms);
+  return do_call_sync(out, session->s, nullptr, core::kGlobalHandle, method, params_json, flags, timeout_ms);
+  QIX_CATCH
+}
+
+int qix_session_call_handle(int64_t* out_id, qix_session* session, int handle, const char* method,
+                            const char* params_json, int flags, int timeout_ms, qix_call_cb cb, void* payload) {
+  QIX_TRY
+  if (out_id) *out_id = 0;
+  if (!session) return fail(QIX_EINVAL, "qix_session_call_handle: session is NULL");
+  return do_call(out_id, session->s, nullptr, handle, method, params_json, flags, timeout_ms, cb, payload);
+  QIX_CATCH
+}
+
+int qix_session_call_handle_sync(qix_result** out, qix_session* session, int handle, const char* method,
+                                 const char* params_json, int flags, int timeout_ms) {
+  QIX_TRY
+  if (out) *out = nullptr;
+  if (!session) return fail(QIX_EINVAL, "qix_session_call_handle_sync: session is NULL");
+  return do_call_sync(out, session->s, nullptr, handle, method, params_json, flags, timeout_ms);
   QIX_CATCH
 }
 
@@ -882,7 +900,7 @@ int qix_object_call_sync(qix_result** out, qix_object* obj, const char* method, 
   QIX_TRY
   if (out) *out = nullptr;
   if (!object_usable(obj)) return fail(QIX_EINVAL, "qix_object_call_sync: obj is NULL");
-  return do_call_sync(out, nullptr, obj->obj, method, params_json, flags, timeout_ms);
+  return do_call_sync(out, nullptr, obj->obj, obj->obj->handle(), method, params_json, flags, timeout_ms);
   QIX_CATCH
 }
 

@@ -402,6 +402,20 @@ QIX_API int qix_session_call_sync(qix_result **out, qix_session *session, const 
                                   const char *params_json, int flags, int timeout_ms);
 
 /**
+ * Same as qix_session_call() on an engine handle given by number (-1 is Global), for tools and
+ * debugging. The handle must be open in this session (Global, or returned by one of its calls and not
+ * closed since); otherwise nothing is sent and the call fails with #QIX_EINVAL. Programs should prefer
+ * qix_object_call() on the objects that results give them.
+ */
+QIX_API int qix_session_call_handle(int64_t *out_id, qix_session *session, int handle, const char *method,
+                                    const char *params_json, int flags, int timeout_ms, qix_call_cb cb,
+                                    void *payload);
+
+/** Blocking variant of qix_session_call_handle(); same contract as qix_session_call_sync(). */
+QIX_API int qix_session_call_handle_sync(qix_result **out, qix_session *session, int handle, const char *method,
+                                         const char *params_json, int flags, int timeout_ms);
+
+/**
  * Cancels a pending call: its callback runs with #QIX_ECANCELLED and the engine is asked to stop.
  * @return #QIX_OK; #QIX_ENOTFOUND when the call is not pending; #QIX_EINVAL.
  */

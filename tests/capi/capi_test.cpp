@@ -374,6 +374,59 @@ TEST_F(CapiTest, OpenSyncCallAndUnwrap) {
   qix_object_free(g);
 }
 
+TEST_F(CapiTest, CallByHandleNumber) {
+  auto s = open();
+  auto doc = open_doc(s.get());
+  int h = qix_object_handle(doc.get());
+  // Sync: the doc's handle by number reaches the doc; -1 reaches Global.
+  qix_result* r = nullptr;
+  ASSERT_EQ(qix_session_call_handle_sync(&r, s.get(), h, "Evaluate", R"(["2+2"])", 0, -1), QIX_OK);
+  EXPECT_STREQ(qix_result_json(r), "\"4\"");
+  qix_result_free(r);
+  ASSERT_EQ(qix_session_call_handle_sync(&r, s.get(), -1, "GetActiveDoc", nullptr, 0, -1), QIX_OK);
+  qix_object* d2 = nullptr;
+  ASSERT_EQ(qix_result_object(&d2, r), QIX_OK);
+  EXPECT_EQ(qix_object_handle(d2), h);
+  qix_object_free(d2);
+  qix_result_free(r);
+  // A handle this session does not have open: refused locally, nothing is sent.
+  EXPECT_EQ(qix_session_call_handle_sync(&r, s.get(), 4242, "GetLayout", nullptr, 0, -1), QIX_EINVAL);
+  EXPECT_EQ(r, nullptr);
+  ASSERT_NE(qix_error_last(), nullptr);
+  EXPECT_NE(std::string(qix_error_message(qix_error_last())).find("handle 4242 is not open"), std::string::npos);
+  // Async: completes once through the callback.
+  struct Ctx {
+    Waiter* w;
+    int status = 1;
+    std::string json;
+  } ctx{};
+  Waiter w;
+  ctx.w = &w;
+  int64_t id = 0;
+  ASSERT_EQ(qix_session_call_handle(
+                &id, s.get(), h, "Evaluate", R"(["3*3"])", 0, -1,
+                [](const qix_result* res, void* p) {
+                  auto* c = static_cast<Ctx*>(p);
+                  c->w->notify([&] {
+                    c->status = qix_result_status(res);
+                    c->json = qix_result_json(res);
+                  });
+                },
+                &ctx),
+            QIX_OK);
+  EXPECT_GT(id, 0);
+  ASSERT_TRUE(w.wait_for(1));
+  EXPECT_EQ(ctx.status, QIX_OK);
+  EXPECT_EQ(ctx.json, "\"9\"");
+  EXPECT_EQ(w.count(), 1);
+  // Bad arguments.
+  EXPECT_EQ(qix_session_call_handle_sync(&r, nullptr, h, "Evaluate", nullptr, 0, -1), QIX_EINVAL);
+  EXPECT_EQ(qix_session_call_handle_sync(&r, s.get(), h, nullptr, nullptr, 0, -1), QIX_EINVAL);
+  EXPECT_EQ(qix_session_call_handle(nullptr, s.get(), h, "Evaluate", "[oops", 0, -1, nullptr, nullptr), QIX_EINVAL);
+  qix_session_close(s.get());
+  EXPECT_EQ(qix_session_call_handle_sync(&r, s.get(), h, "Evaluate", R"(["1"])", 0, -1), QIX_ECLOSED);
+}
+
 TEST_F(CapiTest, NoDocGivesNotFound) {
   auto s = open();
   qix_object* d = nullptr;
