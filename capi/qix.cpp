@@ -335,6 +335,9 @@ int qix_options_set_int(qix_options* opts, const char* name, int64_t value) {
   } else if (n == "notification_history") {
     if (value < 0) return fail(QIX_EINVAL, "notification_history: must be >= 0");
     opts->session.notification_history = static_cast<std::size_t>(value);
+  } else if (n == "watch.min_interval_ms") {
+    if (value < 0) return fail(QIX_EINVAL, "watch.min_interval_ms: must be >= 0");
+    opts->session.watch_min_interval = ms(value);
   } else {
     return fail(QIX_EINVAL, "unknown integer option: " + n);
   }

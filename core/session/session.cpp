@@ -735,7 +735,29 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
 void Session::start_watch_fetch(const std::shared_ptr<Object>& obj) {
   {
     std::lock_guard lock(mutex_);
-    if (obj->closed_ || !obj->watcher_ || obj->watch_inflight_) return;
+    if (obj->closed_ || !obj->watcher_ || obj->watch_inflight_ || obj->watch_timer_) return;
+    auto interval = options_.watch_min_interval;
+    if (interval.count() > 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (now < obj->watch_next_) {
+        // Throttled: one fetch when the interval ends covers every change until then.
+        obj->watch_timer_ = true;
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(obj->watch_next_ - now);
+        std::weak_ptr<Object> weak = obj;
+        context_->schedule(wait, [weak, self = weak_from_this()] {
+          auto o = weak.lock();
+          auto s = self.lock();
+          if (!o || !s) return;
+          {
+            std::lock_guard guard(s->mutex_);
+            o->watch_timer_ = false;
+          }
+          s->start_watch_fetch(o);
+        });
+        return;
+      }
+      obj->watch_next_ = now + interval;
+    }
     obj->watch_inflight_ = true;
     obj->watch_dirty_ = false;
   }

@@ -80,6 +80,10 @@ struct SessionOptions {
   std::chrono::milliseconds call_timeout{0};  ///< Default per-call timeout; 0 = none.
   std::size_t notification_history = 64;      ///< Notifications kept for late subscribers.
   bool poll_events = false;                   ///< Deliver events through poll() instead of the dispatcher.
+  /// Watch throttle: a watched object's layout is fetched at most once per this interval (the first
+  /// change after a quiet period is fetched at once; later ones wait for the interval to end, so a
+  /// burst of changes costs at most two fetches). 0 = fetch after every change.
+  std::chrono::milliseconds watch_min_interval{0};
   /// Traffic log: every frame as sent (`sent` true) or received, on the event executor. Frames never
   /// contain HTTP headers, so no credentials; the text is the exact wire text.
   std::function<void(bool sent, std::string_view frame)> traffic;
@@ -147,6 +151,8 @@ class Object : public std::enable_shared_from_this<Object> {
   std::shared_ptr<std::function<void(const CallResult&)>> watcher_;
   bool watch_inflight_ = false;
   bool watch_dirty_ = false;
+  bool watch_timer_ = false;  // a throttled fetch is scheduled
+  std::chrono::steady_clock::time_point watch_next_;  // earliest start of the next watch fetch
   std::shared_ptr<const json::value> layout_;
   std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
 };

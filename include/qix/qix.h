@@ -198,7 +198,7 @@ QIX_API void qix_context_free(qix_context *ctx);
  *
  * Integers (qix_options_set_int): `url.port`, `url.ttl`, `timeout.connect_ms`, `timeout.handshake_ms`,
  * `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
- * `notification_history`.
+ * `notification_history`, `watch.min_interval_ms` (0 = no throttle; see qix_object_watch()).
  *
  * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`.
  */
@@ -525,7 +525,8 @@ QIX_API int qix_object_remove_listener(qix_object *obj, uint64_t id);
 
 /**
  * Keeps the layout fresh: fetches it now if not valid and again after each change (bursts coalesced).
- * @p cb gets each fresh layout (qix_result_json() is the qLayout) or the fetch's error. One watcher
+ * With the session option `watch.min_interval_ms` set, fetches start at most once per that interval,
+ * so a burst of changes shorter than it costs at most two fetches. @p cb gets each fresh layout (qix_result_json() is the qLayout) or the fetch's error. One watcher
  * per engine object: a new watch replaces the previous one. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
  */
 QIX_API int qix_object_watch(qix_object *obj, qix_call_cb cb, void *payload);

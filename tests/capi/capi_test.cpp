@@ -282,7 +282,7 @@ TEST(CapiBasics, Options) {
     EXPECT_EQ(qix_options_set_str(o, name, "x"), QIX_OK) << name;
   }
   for (const char* name : {"timeout.connect_ms", "timeout.handshake_ms", "timeout.call_ms", "keepalive_ms",
-                           "max_message_size", "notification_history"}) {
+                           "max_message_size", "notification_history", "watch.min_interval_ms"}) {
     EXPECT_EQ(qix_options_set_int(o, name, 4096), QIX_OK) << name;
   }
   for (const char* name : {"tls.verify", "delta", "events.poll"}) {

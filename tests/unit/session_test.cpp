@@ -537,6 +537,46 @@ TEST(Session, WatchCoalescesABurstOfInvalidations) {
   EXPECT_EQ(layouts.get(), 2) << "the stale layout is not delivered";
 }
 
+TEST(Session, WatchThrottleMakesABurstCostOneMoreFetch) {
+  core::SessionOptions o;
+  o.watch_min_interval = 300ms;
+  FakeEngine e(o);
+  e.open();
+  e.open_doc();
+  auto obj = e.create_object();
+  Counter layouts;
+  std::atomic<int> version{0};
+  obj->watch([&](const core::CallResult& r) {
+    if (r.ok()) version = static_cast<int>(r.result.at("qLayout").at("v").to_number<int>());
+    layouts.add();
+  });
+  auto first = e.next();  // the first fetch is never throttled
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(first.method, "GetLayout");
+  e.reply(first.id, R"({"qLayout":{"v":1}})");
+  ASSERT_TRUE(layouts.wait_for(1));
+  // A burst of 100 invalidations spread over ~100 ms, well within the interval.
+  for (int i = 0; i < 100; ++i) {
+    e.push_change("[2]");
+    if (i % 10 == 0) std::this_thread::sleep_for(10ms);
+  }
+  auto second = e.next();  // one fetch, when the interval ends
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(second.method, "GetLayout");
+  EXPECT_GE(waited, 250ms) << "the refetch must wait for the interval";
+  e.reply(second.id, R"({"qLayout":{"v":2}})");
+  ASSERT_TRUE(layouts.wait_for(2));
+  drain_events(*e.session);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(e.transport->sent_count(), 4u) << "OpenDoc, CreateSessionObject and two GetLayouts, no more";
+  EXPECT_EQ(version.load(), 2);
+  // Closing the session with a throttled fetch scheduled is harmless.
+  e.push_change("[2]");
+  e.session->close();
+  std::this_thread::sleep_for(350ms);
+  EXPECT_EQ(e.transport->sent_count(), 4u);
+}
+
 TEST(Session, PollDeliveryRunsEventsOnTheHostThread) {
   core::SessionOptions o;
   o.poll_events = true;
