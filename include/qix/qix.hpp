@@ -178,6 +178,13 @@ class Options {
     detail::check(qix_options_get_url(&out, opts_));
     return detail::take_string(out);
   }
+#ifndef SWIG
+  /** Sets (or, with NULL, removes) the traffic log callback; see qix_options_set_traffic_cb(). */
+  Options& set_traffic_cb(qix_traffic_cb cb, void* payload) {
+    detail::check(qix_options_set_traffic_cb(opts_, cb, payload));
+    return *this;
+  }
+#endif
   /** The C handle (borrowed). */
   const qix_options* handle() const { return opts_; }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "support/test_pki.hpp"
+
 namespace qix::test {
 
 class ScriptedConnection {
@@ -54,20 +56,6 @@ class ScriptedServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   unsigned short last_port_ = 0;
-};
-
-/// Test PKI made with the openssl command line in a temporary folder: a CA, a server certificate for
-/// localhost/127.0.0.1, a server certificate for another name, a client certificate, and a second CA.
-struct TestPki {
-  std::string dir;
-  std::string ca_cert, ca_key;
-  std::string server_cert, server_key;          // CN=localhost, SAN DNS:localhost, IP:127.0.0.1
-  std::string wrong_host_cert, wrong_host_key;  // SAN DNS:other.example only
-  std::string client_cert, client_key;          // signed by ca
-  std::string other_ca_cert;                    // an unrelated CA
-  std::string rogue_client_cert, rogue_client_key;  // signed by the unrelated CA
-  /// Creates everything (once per process); throws on failure.
-  static const TestPki& get();
 };
 
 }  // namespace qix::test
