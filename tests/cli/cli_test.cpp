@@ -225,6 +225,22 @@ TEST(CliDemo, RunsAgainstTheBundledSimulator) {
   EXPECT_EQ(r.err, "");
 }
 
+TEST(CliDemo, JsonReport) {
+  auto r = run_qix({"demo", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto v = parse(r.out);
+  EXPECT_EQ(v.at("simulated"), true);
+  EXPECT_EQ(v.at("app"), "demo");
+  EXPECT_EQ(v.at("evaluateSumSalesInSelection"), "1388047.5");
+  const auto& steps = v.at("steps").as_array();
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].at("table").as_array()[1].as_array()[1], "1035447.5") << "Americas before the selection";
+  EXPECT_EQ(steps[1].at("table").as_array()[1].as_array()[1], "251312.5") << "Americas with Bikes selected";
+  EXPECT_EQ(steps[1].at("changedEvents").at("hypercube"), 1);
+  EXPECT_EQ(steps[2].at("changedEvents").at("listObject"), 2);
+  EXPECT_EQ(steps[1].at("categories"), "Bikes [S]  Clothing [X]  Components [X]  Accessories [X]");
+}
+
 TEST_F(Cli, DemoAgainstAGivenEngine) {
   auto r = run_qix(with_app({"demo"}));
   ASSERT_EQ(r.code, 0) << r.err;

@@ -413,42 +413,68 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
 
 // ------------------------------------------------------------------------------------------------ demo
 namespace {
-/// Prints object events as they happen (from the dispatcher thread) and counts them.
+/// Counts an object's "changed" events (from libqix's dispatcher thread) and prints them as they happen
+/// in text mode.
 class EventPrinter : public qix::ObjectListener {
  public:
-  explicit EventPrinter(std::string name) : name_(std::move(name)) {}
+  EventPrinter(std::string name, bool print) : name_(std::move(name)), print_(print) {}
   void on_changed() override {
     {
       std::lock_guard lock(mutex_);
       ++changes_;
     }
-    std::printf("  >> event: %s changed (its data is invalid now)\n", name_.c_str());
-    std::fflush(stdout);
+    if (print_) {
+      std::printf("  >> event: %s changed (its data is invalid now)\n", name_.c_str());
+      std::fflush(stdout);
+    }
     cv_.notify_all();
   }
   bool wait_changes(int n) {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return changes_ >= n; });
   }
+  int changes() {
+    std::lock_guard lock(mutex_);
+    return changes_;
+  }
 
  private:
   std::string name_;
+  bool print_;
   std::mutex mutex_;
   std::condition_variable cv_;
   int changes_ = 0;
 };
+
+json::array rows_json(const Rows& rows) {
+  json::array out;
+  for (const auto& r : rows) {
+    json::array a;
+    for (const auto& cell : r) a.push_back(json::value(cell));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
 }  // namespace
 
 int cmd_demo(const Config& cfg) {
+  const bool text = !cfg.json;
   Connection::Setup setup;
   setup.open_app = setup.app_required = true;
-  std::printf("libqix %s demo\n", qix::version().c_str());
+  if (text) std::printf("libqix %s demo\n", qix::version().c_str());
   Connection c(cfg, setup);
-  std::printf("Engine: %s%s\n", c.url().c_str(), c.simulated() ? " (the bundled simulator, in-process)" : "");
   auto version = parse(c.call_global("EngineVersion").json());
-  std::printf("Engine version %s; app '%s' opened (handle %d)\n\n",
-              text_of(member(version, "qComponentVersion")).c_str(),
-              c.app_id().c_str(), c.doc().handle());
+  std::string engine_version = text_of(member(version, "qComponentVersion"));
+  if (text) {
+    std::printf("Engine: %s%s\n", c.url().c_str(), c.simulated() ? " (the bundled simulator, in-process)" : "");
+    std::printf("Engine version %s; app '%s' opened (handle %d)\n\n", engine_version.c_str(), c.app_id().c_str(),
+                c.doc().handle());
+  }
+  json::object report{{"libqix", qix::version()},
+                      {"engine", c.url()},
+                      {"simulated", c.simulated()},
+                      {"engineVersion", engine_version},
+                      {"app", c.app_id()}};
 
   json::value cube_props = parse(R"json({"qInfo":{"qType":"qix-demo-table"},
     "qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["Region"]}}],
@@ -459,40 +485,60 @@ int cmd_demo(const Config& cfg) {
       "qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":1,"qHeight":50}]}})json");
   auto cube = c.create_session_object(cube_props);
   auto list = c.create_session_object(list_props);
-  std::printf("Created a hypercube (handle %d) and a list object (handle %d).\n\n", cube.handle(), list.handle());
-  EventPrinter cube_events("the hypercube"), list_events("the list object");
+  if (text) {
+    std::printf("Created a hypercube (handle %d) and a list object (handle %d).\n\n", cube.handle(), list.handle());
+  }
+  EventPrinter cube_events("the hypercube", text), list_events("the list object", text);
   cube.add_listener(&cube_events);
   list.add_listener(&list_events);
 
-  auto show = [&](const char* title) {
+  json::array steps;
+  auto show = [&](const char* title, const std::string& step) {
     auto cl = parse(c.call(cube, "GetLayout").json());
     auto ll = parse(c.call(list, "GetLayout").json());
-    std::printf("%s\n", title);
-    print_table(stdout, cube_rows(cl), "  ");
-    std::printf("\n  Category: %s\n\n", list_line(ll).c_str());
+    auto rows = cube_rows(cl);
+    if (text) {
+      std::printf("%s\n", title);
+      print_table(stdout, rows, "  ");
+      std::printf("\n  Category: %s\n\n", list_line(ll).c_str());
+    }
+    steps.push_back(json::object{{"step", step},
+                                 {"changedEvents", json::object{{"hypercube", cube_events.changes()},
+                                                                {"listObject", list_events.changes()}}},
+                                 {"table", rows_json(rows)},
+                                 {"categories", list_line(ll)}});
   };
-  show("Sales per region:");
+  show("Sales per region:", "initial");
 
   int round = 0;
-  auto change = [&](const char* what, const std::function<void()>& fn) {
+  auto change = [&](const char* what, const std::string& step, const std::function<void()>& fn) {
     ++round;
-    std::printf("%s\n", what);
-    std::fflush(stdout);
+    if (text) {
+      std::printf("%s\n", what);
+      std::fflush(stdout);
+    }
     fn();
     bool both = cube_events.wait_changes(round) && list_events.wait_changes(round);
     if (!both) throw Failure(kExitEngine, "qix: the demo expected a \"changed\" event for both objects");
-    show("  Refreshed data (fetched after the events):");
+    show("  Refreshed data (fetched after the events):", step);
   };
   auto category = field_of(c, "Category");
-  change("Selecting Category = Bikes ...", [&] {
-    c.call(category, "SelectValues", R"([[{"qText":"Bikes"}],false,false])");
+  change("Selecting Category = Bikes ...", "select Category=Bikes", [&] {
+    c.call(category, "SelectValues", R"json([[{"qText":"Bikes"}],false,false])json");
   });
   auto eval = parse(c.call_doc("Evaluate", R"json(["Sum(Sales)"])json").json());
-  std::printf("Evaluate Sum(Sales) in the selection: %s\n\n", eval.is_string() ? std::string(eval.as_string()).c_str() : json::serialize(eval).c_str());
-  change("Clearing all selections ...", [&] { c.call_doc("ClearAll", "[false]"); });
+  std::string eval_text = eval.is_string() ? std::string(eval.as_string()) : json::serialize(eval);
+  if (text) std::printf("Evaluate Sum(Sales) in the selection: %s\n\n", eval_text.c_str());
+  report["evaluateSumSalesInSelection"] = eval_text;
+  change("Clearing all selections ...", "clear all", [&] { c.call_doc("ClearAll", "[false]"); });
   cube.remove_listener(&cube_events);
   list.remove_listener(&list_events);
-  std::printf("Done. Next: qix --help, or `qix extract --dim Region --measure \"Sum(Sales)\"`.\n");
+  report["steps"] = std::move(steps);
+  if (text) {
+    std::printf("Done. Next: qix --help, or `qix extract --dim Region --measure \"Sum(Sales)\"`.\n");
+  } else {
+    print_json(report);
+  }
   return kExitOk;
 }
 
