@@ -1,0 +1,25 @@
+// Consumer of the installed libqix (C++ facade): opens the simulator's demo app given as argv[1]
+// (ws://HOST:PORT/app/demo), evaluates Sum(Sales) and checks the demo's known total.
+#include <qix/qix.hpp>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s ws://HOST:PORT/app/demo\n", argv[0]);
+    return 2;
+  }
+  try {
+    qix::Options options;
+    options.set("url", argv[1]);
+    qix::Session session(options, 10000);
+    qix::Object doc = session.open_doc("demo");
+    std::string total = doc.call("Evaluate", "[\"Sum(Sales)\"]").json();
+    std::printf("libqix %s (headers %s): Sum(Sales) = %s\n", qix::version().c_str(), QIX_VERSION_STRING,
+                total.c_str());
+    return total == "\"5617035\"" ? 0 : 1;
+  } catch (const qix::Error& e) {
+    std::fprintf(stderr, "consumer: %s\n", e.what());
+    return 1;
+  }
+}
