@@ -322,6 +322,17 @@ void Session::close() {
       return;
     }
   }
+  // Pending calls complete now, with `closed`: the caller may free the session right after this, before
+  // the transport reports the end of the connection (which would otherwise fail them).
+  Batch batch, inline_batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty()) {
+      fail_all_locked(Error::make(ErrorKind::closed, "the session was closed before the answer arrived"), batch,
+                      inline_batch);
+    }
+  }
+  flush(batch, inline_batch);
   transport_->close(close_code::normal, {});
 }
 
@@ -373,8 +384,9 @@ void Session::on_close(const CloseInfo& in) {
       batch.push_back(guarded([fn = l.fn, info] { (*fn)(SessionState::closed, &info); }));
     }
     Error oe = info.error ? info.error : Error::make(ErrorKind::connection_lost, info.describe());
-    for (auto& [fn, is_inline] : waiters) {
-      if (is_inline) {
+    for (auto& waiter : waiters) {
+      auto fn = waiter.first;  // a copy: lambdas cannot capture structured bindings in clang 14
+      if (waiter.second) {
         inline_batch.push_back([fn, oe] { fn(oe); });
       } else {
         batch.insert(batch.begin(), guarded([fn, oe] { fn(oe); }));

@@ -721,6 +721,34 @@ TEST_F(CapiTest, ThousandPendingCallsCancelled) {
   std::this_thread::sleep_for(so.latency_ms * 1ms + 300ms);
 }
 
+TEST_F(CapiTest, CloseThenFreeAtOnceCompletesEveryPendingCall) {
+  sim_->stop();
+  qix::sim::Options so;
+  so.latency_ms = 500;
+  start_sim(so);
+  qix_session* s = open().release();
+  struct Ctx {
+    std::atomic<int> done{0};
+    std::atomic<int> closed{0};
+  };
+  auto* heap = new Ctx;
+  Ctx& ctx = *heap;
+  auto cb = [](const qix_result* res, void* p) {
+    auto* c = static_cast<Ctx*>(p);
+    if (qix_result_status(res) == QIX_ECLOSED) ++c->closed;
+    ++c->done;
+  };
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(qix_session_call(nullptr, s, "EngineVersion", "[]", 0, -1, cb, &ctx), QIX_OK);
+  // Free right after close: the WebSocket close handshake has not even started.
+  qix_session_close(s);
+  qix_session_free(s);
+  for (int i = 0; i < 500 && ctx.done < 100; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(ctx.done.load(), 100) << "every pending call completes exactly once";
+  EXPECT_EQ(ctx.closed.load(), 100);
+  if (ctx.done == 100) delete heap;
+  std::this_thread::sleep_for(so.latency_ms * 1ms + 300ms);  // let the simulator finish with the socket
+}
+
 TEST_F(CapiTest, ThousandPendingCallsDisconnected) {
   sim_->stop();
   qix::sim::Options so;

@@ -62,6 +62,7 @@ struct Config {
 };
 
 class TrafficLog;
+class CloseWaiter;
 
 /// One session to the engine (or to an in-process simulator when no engine is given), opened at
 /// construction. Not thread-safe: used from the main thread; callbacks run on libqix's threads.
@@ -111,6 +112,7 @@ class Connection {
   std::unique_ptr<qix::sim::Server> sim_;
   std::unique_ptr<TrafficLog> traffic_;
   std::unique_ptr<qix::Session> session_;
+  std::unique_ptr<CloseWaiter> closer_;
   qix::Object doc_;
   std::string app_id_;
   std::string url_;

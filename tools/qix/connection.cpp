@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -114,6 +115,30 @@ class TrafficLog {
 
 // ------------------------------------------------------------------------------------------- connection
 
+/// Waits for the session's "closed" state event. Events of a session run in order, so once it has run,
+/// every traffic callback queued before it has run too: the traffic log is complete.
+class CloseWaiter : public qix::SessionListener {
+ public:
+  void on_state(int state, int, const std::string&) override {
+    if (state != QIX_STATE_CLOSED) return;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return closed_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+};
+
+
 Connection::Connection(const Config& cfg, const Setup& setup) {
   bool engine_given = !cfg.url.empty() || !cfg.host.empty();
   if (!cfg.url.empty() && !cfg.host.empty()) throw usage_error("give either --url or --host, not both");
@@ -195,6 +220,8 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
   }
   try {
     session_ = std::make_unique<qix::Session>(opts, static_cast<int>(timeout_ms));
+    closer_ = std::make_unique<CloseWaiter>();
+    session_->add_listener(closer_.get());
   } catch (const qix::Error& e) {
     std::string what = e.message();
     if (e.status() == QIX_EHTTP && e.engine_code() != 0) what += " (HTTP " + std::to_string(e.engine_code()) + ")";
@@ -207,7 +234,14 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
 }
 
 Connection::~Connection() {
-  session_.reset();  // closes the socket; no traffic callback runs after this
+  if (session_) {
+    session_->close();
+    if (closer_) {
+      closer_->wait(std::chrono::seconds(5));
+      session_->remove_listener(closer_.get());
+    }
+    session_.reset();  // no traffic callback runs after this
+  }
   traffic_.reset();
   if (sim_) sim_->stop();
 }
