@@ -1,0 +1,80 @@
+using System;
+using System.Text.Json;
+
+namespace Qix;
+
+/// <summary>
+/// The outcome of a successful call: JSON text as the engine sent it (delta patches already applied), plus
+/// <see cref="System.Text.Json"/> views of it. Immutable and thread-safe.
+/// </summary>
+public sealed class QixResult
+{
+    private readonly Lazy<JsonElement> _value;
+    private readonly Lazy<JsonElement> _raw;
+
+    internal QixResult(long requestId, string json, string rawJson, QixObject? obj)
+    {
+        RequestId = requestId;
+        Json = json;
+        RawJson = rawJson;
+        Object = obj;
+        _value = new Lazy<JsonElement>(() => Parse(Json));
+        _raw = new Lazy<JsonElement>(() => Parse(RawJson));
+    }
+
+    /// <summary>The JSON-RPC request id of the call (> 0).</summary>
+    public long RequestId { get; }
+
+    /// <summary>
+    /// The result with out parameters unwrapped as enigma.js does: <c>qReturn</c> when present, else the single
+    /// out value (GetLayout gives the <c>qLayout</c> itself), else the whole result object.
+    /// </summary>
+    public string Json { get; }
+
+    /// <summary>The engine's whole <c>result</c> object as JSON text.</summary>
+    public string RawJson { get; }
+
+    /// <summary><see cref="Json"/> parsed (once, on first use); needs no disposal.</summary>
+    public JsonElement Value => _value.Value;
+
+    /// <summary><see cref="RawJson"/> parsed (once, on first use); needs no disposal.</summary>
+    public JsonElement Raw => _raw.Value;
+
+    /// <summary>
+    /// The object the result refers to (OpenDoc, GetObject, CreateSessionObject ...), else null. It belongs to
+    /// its session: dispose it when done, or it is released when the session is disposed.
+    /// </summary>
+    public QixObject? Object { get; }
+
+    /// <summary>A new <see cref="JsonDocument"/> over <see cref="Json"/>; the caller disposes it.</summary>
+    public JsonDocument ToJsonDocument() => JsonDocument.Parse(Json);
+
+    /// <summary>Deserializes <see cref="Json"/> into <typeparamref name="T"/> with System.Text.Json.</summary>
+    public T? As<T>(JsonSerializerOptions? options = null) => JsonSerializer.Deserialize<T>(Json, options);
+
+    /// <summary>The unwrapped result as JSON text (<see cref="Json"/>).</summary>
+    public override string ToString() => Json;
+
+    private static JsonElement Parse(string json)
+    {
+        using JsonDocument doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+}
+
+/// <summary>Helpers to build call parameters as JSON text.</summary>
+public static class QixJson
+{
+    // Engine params are JSON-RPC, never HTML: no \u0022-style escaping of quotes, '<', '&' or non-ASCII text.
+    private static readonly JsonSerializerOptions s_options =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Positional parameters: the values serialized (System.Text.Json, by their run-time types) as a JSON
+    /// array. <c>QixJson.Params("Sum(Sales)")</c> is <c>["Sum(Sales)"]</c>.
+    /// </summary>
+    public static string Params(params object?[] values) => JsonSerializer.Serialize(values, s_options);
+
+    /// <summary>A string as a JSON string literal (quoted and escaped).</summary>
+    public static string Quote(string value) => JsonSerializer.Serialize(value, s_options);
+}

@@ -1,0 +1,236 @@
+/*
+ * The C# binding's SWIG interface: the generated layer under the hand-written Qix namespace.
+ *
+ * Everything SWIG generates here is internal to Qix.dll (namespace Qix.Interop, classes prefixed Native*):
+ * users see only the idiomatic classes in bindings/csharp/Qix (Session, QixObject, QixException ...),
+ * written by hand on top. This file holds the C#-specific policy; the shared policy (what is wrapped,
+ * directors, ignored raw handles) is ../swig/qix_common.i, included last.
+ *
+ * Calls. The facade's call_async(..., CallListener*) takes a listener it does not own. Giving it one C#
+ * director object per call would leave the lifetime of each of those objects (and the delegates SWIG
+ * marshals for it) to the garbage collector while native code may still call it. Instead, every call
+ * gets a small C++ listener (qixcs::TokenListener) that carries an integer token and deletes itself after
+ * its single run, and all of them report to ONE process-wide director (qixcs::CallSink) that the managed
+ * side keeps in a static field: no per-call object can ever be collected too early, and a call costs no
+ * director set-up. Object and session listeners are ordinary directors, kept referenced by their owners;
+ * the traffic log (qixcs::TrafficSink) is a director kept for the life of the process, since a session
+ * may log frames until its very end.
+ *
+ * Exceptions. %exception turns qix::Error into Qix.QixException (status, engine code, LOCERR name,
+ * parameter, message) through a callback registered by the managed side (SWIG's pending-exception
+ * mechanism); any other C++ exception becomes a System.ApplicationException. Exceptions never cross the
+ * other way: the managed director overrides catch everything (a C# exception escaping into native code
+ * would end the process).
+ */
+%module(directors="1") QixNative
+
+%{
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+%}
+
+/* ---- Naming: by rule, not by list ------------------------------------------------------------- */
+/* Classes of the facade become Native*: Qix.Interop.NativeSession is the generated proxy, Qix.Session the
+   public class. Enums: qix_status -> NativeQixStatus (internal; the public enums in Enums.cs take their values
+   from these, so the compiler ties them to qix.h). Methods: call_async -> CallAsync. */
+%rename("Native%s", %$isclass) "";
+%rename("Native%(camelcase)s", %$isenum) "";
+%rename("%(camelcase)s", %$isfunction, %$ismember) "";
+
+/* The generated layer is internal: only the hand-written classes are the assembly's API. Classes are
+   partial so that hand-written code can extend them (Interop/*.cs). */
+%typemap(csclassmodifiers) SWIGTYPE "internal partial class"
+%typemap(csclassmodifiers) enum SWIGTYPE "internal enum"
+%pragma(csharp) moduleclassmodifiers="internal partial class"
+
+/* ---- Exceptions ------------------------------------------------------------------------------- */
+%insert(runtime) %{
+#include "qix/qix.hpp"
+typedef void (SWIGSTDCALL* QixCsErrorCallback)(int status, int engine_code, const char* name,
+                                               const char* parameter, const char* message, int retriable);
+static QixCsErrorCallback qixcs_error_callback = 0;
+extern "C" SWIGEXPORT void SWIGSTDCALL QixCs_RegisterErrorCallback(QixCsErrorCallback cb) {
+  qixcs_error_callback = cb;
+}
+static void qixcs_set_pending_error(const qix::Error& e) {
+  if (qixcs_error_callback) {
+    qixcs_error_callback(e.status(), e.engine_code(), e.name().c_str(), e.parameter().c_str(), e.what(),
+                         e.retriable() ? 1 : 0);
+  } else {
+    SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, e.what());
+  }
+}
+%}
+
+%pragma(csharp) imclasscode=%{
+  /// <summary>Registers the callback that turns a qix::Error caught in a wrapper into a pending
+  /// Qix.QixException (thrown by the wrapper's caller as soon as the native call returns).</summary>
+  internal sealed class QixErrorHelper {
+    internal delegate void ErrorDelegate(int status, int engineCode, string name, string parameter,
+                                         string message, int retriable);
+    // Rooted in a static field: native code holds its function pointer for the life of the process.
+    private static readonly ErrorDelegate s_delegate = SetPending;
+
+    [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="QixCs_RegisterErrorCallback")]
+    private static extern void QixCs_RegisterErrorCallback(ErrorDelegate cb);
+
+    private static void SetPending(int status, int engineCode, string name, string parameter, string message,
+                                   int retriable) {
+      SWIGPendingException.Set(new global::Qix.QixException((global::Qix.QixStatus)status, engineCode, name,
+                                                             parameter, message, retriable != 0));
+    }
+
+    static QixErrorHelper() {
+      QixCs_RegisterErrorCallback(s_delegate);
+    }
+    internal static void Touch() {}
+  }
+  private static readonly QixErrorHelper s_errorHelper = new QixErrorHelper();
+%}
+
+%exception {
+  try {
+    $action
+  } catch (const qix::Error& e) {
+    qixcs_set_pending_error(e);
+    return $null;
+  } catch (const std::exception& e) {
+    SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, e.what());
+    return $null;
+  } catch (...) {
+    SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, "unknown C++ exception");
+    return $null;
+  }
+}
+
+/* Raw C handles never reach C#: the constructors that adopt them stay unwrapped. */
+%ignore qix::Result::Result(const qix_result*);
+%ignore qix::Error::Error(int, const qix_error*);
+/* std::runtime_error (qix::Error's base) is not wrapped: the managed side sees Qix.QixException instead. */
+%warnfilter(401) qix::Error;
+
+/* The facade's listener-taking call_async overloads are replaced by the token calls above. */
+%ignore qix::Session::call_async;
+%ignore qix::Object::call_async;
+/* Not offered to .NET (yet): the watch and the poll API (events already arrive on the thread pool). */
+%ignore qix::Object::watch;
+%ignore qix::Object::unwatch;
+%ignore qix::Session::poll;
+%ignore qix::Session::wake;
+
+#define QIX_SWIG_DIRECTORS
+%include "../swig/qix_common.i"
+
+/* ---- Call completions (after the facade, so that SWIG knows qix::Result) ---------------------- */
+%feature("director") qixcs::CallSink;
+
+%inline %{
+namespace qixcs {
+
+/** Receives every asynchronous call completion of the process, tagged with the token given to the call.
+    Runs on the session's dispatcher thread; @p result is borrowed for the duration of the call. */
+class CallSink {
+ public:
+  virtual ~CallSink() {}
+  virtual void on_result(int64_t token, const qix::Result& result) = 0;
+};
+
+}  // namespace qixcs
+%}
+
+%{
+namespace qixcs {
+static std::atomic<CallSink*> g_call_sink{nullptr};
+
+/* Deletes itself after its single run (the facade's trampoline never touches it afterwards). */
+class TokenListener : public qix::CallListener {
+ public:
+  explicit TokenListener(int64_t token) : token_(token) {}
+  void on_result(const qix::Result& result) override {
+    std::unique_ptr<TokenListener> self(this);
+    if (CallSink* sink = g_call_sink.load()) sink->on_result(token_, result);
+  }
+
+ private:
+  int64_t token_;
+};
+
+template <class Target>
+int64_t call_with_token(Target& target, const std::string& method, const std::string& params_json, int flags,
+                        int timeout_ms, int64_t token) {
+  auto* listener = new TokenListener(token);
+  try {
+    // On success (and QIX_ECLOSED) the listener runs exactly once and frees itself; when the facade
+    // throws, the C API will never call it.
+    return target.call_async(method, params_json, listener, flags, timeout_ms);
+  } catch (...) {
+    delete listener;
+    throw;
+  }
+}
+}  // namespace qixcs
+%}
+
+%inline %{
+namespace qixcs {
+/** Installs the process-wide sink (kept alive by the managed side for the life of the process). */
+void set_call_sink(CallSink* sink);
+/** Session::call_async with a token; returns the request id. Throws qix::Error like the facade. */
+int64_t session_call(qix::Session& session, const std::string& method, const std::string& params_json, int flags,
+                     int timeout_ms, int64_t token);
+/** Object::call_async with a token; returns the request id. Throws qix::Error like the facade. */
+int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
+                    int timeout_ms, int64_t token);
+}  // namespace qixcs
+%}
+
+%{
+namespace qixcs {
+void set_call_sink(CallSink* sink) { g_call_sink.store(sink); }
+int64_t session_call(qix::Session& session, const std::string& method, const std::string& params_json, int flags,
+                     int timeout_ms, int64_t token) {
+  return call_with_token(session, method, params_json, flags, timeout_ms, token);
+}
+int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
+                    int timeout_ms, int64_t token) {
+  return call_with_token(object, method, params_json, flags, timeout_ms, token);
+}
+}  // namespace qixcs
+%}
+
+
+/* ---- Traffic log: a director per SessionOptions.SetTrafficLog, kept for the life of the process ---------- */
+%feature("director") qixcs::TrafficSink;
+
+%inline %{
+namespace qixcs {
+/** Receives every frame of the sessions opened with the options it was set on. Runs on a libqix thread. */
+class TrafficSink {
+ public:
+  virtual ~TrafficSink() {}
+  virtual void on_frame(bool sent, const std::string& frame) = 0;
+};
+
+/** Sets (or, with NULL, removes) the traffic log of @p options. Throws qix::Error. */
+void set_traffic_sink(qix::Options& options, TrafficSink* sink);
+}  // namespace qixcs
+%}
+
+%{
+namespace qixcs {
+static void traffic_trampoline(int sent, const char* frame, size_t len, void* payload) {
+  try {
+    static_cast<TrafficSink*>(payload)->on_frame(sent != 0, std::string(frame, len));
+  } catch (...) {
+  }
+}
+void set_traffic_sink(qix::Options& options, TrafficSink* sink) {
+  // The options' C handle is reached here, in the shim, and never crosses into C#.
+  auto* opts = const_cast<qix_options*>(options.handle());
+  int rc = qix_options_set_traffic_cb(opts, sink ? &traffic_trampoline : nullptr, sink);
+  if (rc < 0) throw qix::Error(rc, qix_error_last());
+}
+}  // namespace qixcs
+%}

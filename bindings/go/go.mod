@@ -1,0 +1,3 @@
+module github.com/libqix/libqix/bindings/go
+
+go 1.19

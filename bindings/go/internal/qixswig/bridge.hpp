@@ -1,0 +1,424 @@
+// The Go binding's bridge: a small C++ layer, wrapped by SWIG next to the facade (qix/qix.hpp), that
+// lets Go receive libqix's events without ever being called from C.
+//
+// Why: cgo forbids C from keeping Go pointers, and a C thread calling into Go (SWIG directors) costs a
+// thread switch per event and makes every callback a place where Go's rules can be broken. So nothing
+// here calls Go. A Conn opens its session with the C API's poll interface (`events.poll`): every
+// callback of the session (call completions, object "changed"/"closed", state, notifications, the
+// traffic log) runs inside qix_session_poll() on the thread of the one goroutine that polls, and the
+// trampolines below only copy what they got into the Conn's inbox. That goroutine then takes the events
+// out one by one (Conn::next) and fans them out to Go channels. Callback payloads are integer tokens
+// chosen by Go (or, for objects, by the bridge), never Go pointers.
+//
+// Errors never cross SWIG as C++ exceptions: functions that can fail synchronously return a new
+// qix::Error (NULL on success) or push the failure into the inbox as the event the caller waits for.
+//
+// Threads: every member function may be called from any thread, except that poll()/next() must be called
+// by one thread (goroutine) at a time, and the destructor only once nothing else uses the Conn.
+#ifndef QIX_GO_BRIDGE_HPP
+#define QIX_GO_BRIDGE_HPP
+
+#include "qix/qix.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace qixgo {
+
+/** Kinds of Event. */
+enum EventKind {
+  EVENT_NONE = 0,          /**< No event (Conn::next found the inbox empty). */
+  EVENT_OPENED = 1,        /**< Conn::open finished: status() is QIX_OK or the failure (error()). */
+  EVENT_RESULT = 2,        /**< A call completed: token() is the call's token. */
+  EVENT_CHANGED = 3,       /**< An object's layout became invalid: token() is the object's token. */
+  EVENT_OBJECT_CLOSED = 4, /**< An object's engine handle was released: token() is the object's token. */
+  EVENT_STATE = 5,         /**< The session's state changed: state(), close_code(), text() (the reason). */
+  EVENT_NOTIFICATION = 6,  /**< A notification: token() is the subscription's, text() the method, params(). */
+  EVENT_TRAFFIC = 7        /**< A frame as sent (sent()) or received: text() is the wire text. */
+};
+
+#ifndef SWIG
+namespace detail {
+/** A copy of the calling thread's last libqix error (read in the same C++ call that failed). */
+inline qix::Error last_error(int status) {
+  return qix::Error(status, qix_error_last());
+}
+}  // namespace detail
+#endif
+
+/** One event taken out of a Conn's inbox. Owned by Go (a reusable holder passed to Conn::next). */
+class Event {
+ public:
+  Event() = default;
+
+  int kind() const { return kind_; }
+  /** The token the event belongs to (a call's, an object's or a subscription's). */
+  uint64_t token() const { return token_; }
+  /** EVENT_OPENED, EVENT_RESULT: QIX_OK or a negative QIX_E* status. */
+  int status() const { return error_ ? error_->status() : result_.status(); }
+  /** EVENT_RESULT: the request id. */
+  int64_t id() const { return result_.id(); }
+  /** EVENT_RESULT: the unwrapped result (qReturn, the single out value, or the whole result) as JSON text. */
+  std::string json() const { return result_.json(); }
+  /** EVENT_RESULT: the engine's whole result object as JSON text. */
+  std::string raw() const { return result_.raw(); }
+  /** The failure of an EVENT_OPENED or EVENT_RESULT; NULL on success. Borrowed: lives as long as the
+   *  event. */
+  const qix::Error* error() const {
+    if (error_) return error_.get();
+    return result_.status() != QIX_OK ? &result_.error() : nullptr;
+  }
+  /** EVENT_RESULT: true when the result refers to an object, which the bridge already listens to. */
+  bool has_object() const { return static_cast<bool>(object_); }
+  /** EVENT_RESULT: the object's token (its "changed"/"closed" events carry it). */
+  uint64_t object_token() const { return object_token_; }
+  /**
+   * EVENT_RESULT: hands the object to the caller (a new reference to delete; NULL when none or already
+   * taken). Its listeners stay registered until it is deleted.
+   */
+  qix::Object* take_object() { return object_.release(); }
+  /** EVENT_STATE: a qix_state. */
+  int state() const { return state_; }
+  /** EVENT_STATE (closed): the WebSocket close code. */
+  int close_code() const { return close_code_; }
+  /** EVENT_STATE: the close reason; EVENT_NOTIFICATION: the method; EVENT_TRAFFIC: the frame. */
+  std::string text() const { return text_; }
+  /** EVENT_NOTIFICATION: the params as JSON text. */
+  std::string params() const { return params_; }
+  /** EVENT_TRAFFIC: true for a frame sent by the client. */
+  bool sent() const { return sent_; }
+
+#ifndef SWIG
+  Event(int kind, uint64_t token) : kind_(kind), token_(token) {}
+  int kind_ = EVENT_NONE;
+  uint64_t token_ = 0;
+  qix::Result result_;
+  std::shared_ptr<qix::Error> error_;
+  std::unique_ptr<qix::Object> object_;
+  uint64_t object_token_ = 0;
+  int state_ = 0;
+  int close_code_ = 0;
+  std::string text_;
+  std::string params_;
+  bool sent_ = false;
+#endif
+};
+
+#ifndef SWIG
+namespace detail {
+
+/** Object tokens chosen by the bridge have the top bit set; Go's own tokens never do. */
+constexpr uint64_t kObjectTokenBit = uint64_t(1) << 63;
+
+/** What the trampolines write to: shared by the Conn and every payload that may outlive it. */
+class Inbox : public std::enable_shared_from_this<Inbox> {
+ public:
+  void push(Event&& ev) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    events_.push_back(std::move(ev));
+  }
+  bool pop(Event& out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (events_.empty()) return false;
+    out = std::move(events_.front());
+    events_.pop_front();
+    return true;
+  }
+  /** Registers "changed" and "closed" listeners on @p obj under a new object token, which it returns
+   *  (an object that is closed already gets EVENT_OBJECT_CLOSED at once). */
+  uint64_t attach(qix::Object& obj);
+  /** A payload for a long-lived listener: kept until the Conn is destroyed. */
+  void* keep(uint64_t token) {
+    auto tap = std::make_unique<Tap>(Tap{shared_from_this(), token});
+    void* p = tap.get();
+    std::lock_guard<std::mutex> lock(mutex_);
+    taps_.push_back(std::move(tap));
+    return p;
+  }
+  struct Tap {
+    std::shared_ptr<Inbox> inbox;
+    uint64_t token;
+  };
+  /** Breaks the cycle Inbox -> Tap -> Inbox once no callback can run any more. */
+  void drop_taps() {
+    std::vector<std::unique_ptr<Tap>> taps;
+    std::deque<Event> events;
+    std::lock_guard<std::mutex> lock(mutex_);
+    taps.swap(taps_);
+    events.swap(events_);
+    // Destroyed after the lock is released: declared before it.
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<Event> events_;
+  std::vector<std::unique_ptr<Tap>> taps_;
+  std::atomic<uint64_t> next_object_token_{1};
+};
+
+inline Inbox::Tap* tap_of(void* payload) {
+  return static_cast<Inbox::Tap*>(payload);
+}
+
+inline void on_call(const qix_result* res, void* payload) {
+  std::unique_ptr<Inbox::Tap> tap(tap_of(payload));  // a call completes exactly once
+  try {
+    Event ev(EVENT_RESULT, tap->token);
+    ev.result_ = qix::Result(res);
+    if (ev.result_.has_object()) {
+      ev.object_ = std::make_unique<qix::Object>(ev.result_.object());
+      ev.object_token_ = tap->inbox->attach(*ev.object_);
+    }
+    tap->inbox->push(std::move(ev));
+  } catch (...) {
+    // Out of memory: the Go side fails the call when the session ends (it never waits forever).
+  }
+}
+
+inline void on_changed(qix_object*, void* payload) {
+  try {
+    tap_of(payload)->inbox->push(Event(EVENT_CHANGED, tap_of(payload)->token));
+  } catch (...) {
+  }
+}
+
+inline void on_closed(qix_object*, void* payload) {
+  try {
+    tap_of(payload)->inbox->push(Event(EVENT_OBJECT_CLOSED, tap_of(payload)->token));
+  } catch (...) {
+  }
+}
+
+inline void on_open(qix_session*, int status, const qix_error* err, void* payload) {
+  try {
+    Event ev(EVENT_OPENED, tap_of(payload)->token);
+    if (status != QIX_OK) ev.error_ = std::make_shared<qix::Error>(status, err);
+    tap_of(payload)->inbox->push(std::move(ev));
+  } catch (...) {
+  }
+}
+
+inline void on_state(qix_session*, int state, int close_code, const char* reason, void* payload) {
+  try {
+    Event ev(EVENT_STATE, tap_of(payload)->token);
+    ev.state_ = state;
+    ev.close_code_ = close_code;
+    ev.text_ = reason ? reason : "";
+    tap_of(payload)->inbox->push(std::move(ev));
+  } catch (...) {
+  }
+}
+
+inline void on_notification(qix_session*, const char* method, const char* params, void* payload) {
+  try {
+    Event ev(EVENT_NOTIFICATION, tap_of(payload)->token);
+    ev.text_ = method ? method : "";
+    ev.params_ = params ? params : "null";
+    tap_of(payload)->inbox->push(std::move(ev));
+  } catch (...) {
+  }
+}
+
+inline void on_traffic(int sent, const char* frame, size_t len, void* payload) {
+  try {
+    Event ev(EVENT_TRAFFIC, tap_of(payload)->token);
+    ev.sent_ = sent != 0;
+    ev.text_.assign(frame, len);
+    tap_of(payload)->inbox->push(std::move(ev));
+  } catch (...) {
+  }
+}
+
+inline uint64_t Inbox::attach(qix::Object& obj) {
+  uint64_t token = kObjectTokenBit | next_object_token_.fetch_add(1);
+  void* payload = keep(token);
+  if (qix_object_on_changed(nullptr, obj.c_handle(), &on_changed, payload) != QIX_OK ||
+      qix_object_on_closed(nullptr, obj.c_handle(), &on_closed, payload) != QIX_OK) {
+    qix_error_clear();
+    // Already closed (the session ended meanwhile): the object is a zombie from the start.
+    push(Event(EVENT_OBJECT_CLOSED, token));
+  }
+  return token;
+}
+
+}  // namespace detail
+#endif  // SWIG
+
+/**
+ * One session for Go: options, the C session opened in poll mode, and the inbox its callbacks fill.
+ * Lifecycle: set options, open(), then poll()/next() on one goroutine until close() and the closed
+ * state; drain with poll(0)/next(); delete (frees the C session).
+ */
+class Conn {
+ public:
+  Conn() : inbox_(std::make_shared<detail::Inbox>()) {}
+  ~Conn() {
+    qix_session_free(session_);  // no listener callback starts after this returns
+    inbox_->drop_taps();
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  /** Sets a string option (see qix.h). Returns NULL, or a new qix::Error to delete. */
+  qix::Error* set_str(const std::string& name, const std::string& value) {
+    return guard([&] { options_.set(name, value); });
+  }
+  /** Sets an integer option. */
+  qix::Error* set_int(const std::string& name, int64_t value) {
+    return guard([&] { options_.set_int(name, value); });
+  }
+  /** Sets a boolean option. */
+  qix::Error* set_bool(const std::string& name, bool value) {
+    return guard([&] { options_.set_bool(name, value); });
+  }
+  /** Adds an upgrade-request header (a secret: never logged). */
+  qix::Error* add_header(const std::string& name, const std::string& value) {
+    return guard([&] { options_.add_header(name, value); });
+  }
+  /** Adds a cookie. */
+  qix::Error* add_cookie(const std::string& name, const std::string& value) {
+    return guard([&] { options_.add_cookie(name, value); });
+  }
+  /** Sends every frame to the inbox as EVENT_TRAFFIC with @p token. Call before open(). */
+  qix::Error* log_traffic(uint64_t token) {
+    // The facade's Options exposes only a const handle; the object itself is ours and not const.
+    auto* opts = const_cast<qix_options*>(options_.handle());
+    return check(qix_options_set_traffic_cb(opts, &detail::on_traffic, inbox_->keep(token)));
+  }
+
+  /**
+   * Starts connecting with `events.poll` on. EVENT_OPENED (token @p token) follows; state changes arrive
+   * as EVENT_STATE with @p state_token. Returns NULL when started, else a new qix::Error.
+   */
+  qix::Error* open(uint64_t token, uint64_t state_token) {
+    if (session_) return new qix::Error(QIX_EINVAL, "the session was already opened");
+    if (qix::Error* e = set_bool("events.poll", true)) return e;
+    if (qix::Error* e = check(
+            qix_session_open(&session_, nullptr, options_.handle(), &detail::on_open, inbox_->keep(token)))) {
+      return e;
+    }
+    return check(qix_session_on_state(nullptr, session_, &detail::on_state, inbox_->keep(state_token)));
+  }
+
+  /**
+   * Runs the session's queued callbacks on this thread (they fill the inbox), waiting up to @p timeout_ms
+   * (-1 = until an event or wake()). Returns the number of callbacks run, or a negative status.
+   */
+  int poll(int timeout_ms) { return qix_session_poll(session_, timeout_ms); }
+  /** Makes a blocked poll() return at once. */
+  void wake() { qix_session_wake(session_); }
+  /** Moves the next event into @p out; false (and @p out's kind is EVENT_NONE) when the inbox is empty. */
+  bool next(Event& out) {
+    if (inbox_->pop(out)) return true;
+    out = Event();
+    return false;
+  }
+
+  /** Closes the connection (idempotent): pending calls fail with QIX_ECLOSED, then EVENT_STATE (closed)
+   *  follows. */
+  void close() { qix_session_close(session_); }
+  /** The qix_state. */
+  int state() const { return qix_session_state(session_); }
+  /** Calls waiting for an answer. */
+  int64_t pending_calls() const { return qix_session_pending_calls(session_); }
+
+  /**
+   * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
+   * @p token, also when the call fails at once (then the returned request id is 0).
+   */
+  int64_t call(qix::Object* obj, const std::string& method, const std::string& params, int flags,
+               uint64_t token) {
+    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token};
+    if (!tap) {
+      fail_call(token, QIX_ENOMEM);
+      return 0;
+    }
+    int64_t id = 0;
+    int rc = obj ? qix_object_call(&id, obj->c_handle(), method.c_str(), params.c_str(), flags, -1,
+                                   &detail::on_call, tap)
+                 : qix_session_call(&id, session_, method.c_str(), params.c_str(), flags, -1,
+                                    &detail::on_call, tap);
+    // QIX_ECLOSED calls back (with the error); other early failures do not.
+    if (rc < 0 && rc != QIX_ECLOSED) {
+      delete tap;
+      fail_call(token, rc);
+      return 0;
+    }
+    return id;
+  }
+  /** Cancels a pending call (CancelRequest); false when it is not pending any more. */
+  bool cancel(int64_t id) {
+    int rc = qix_session_cancel(session_, id);
+    if (rc != QIX_OK) qix_error_clear();
+    return rc == QIX_OK;
+  }
+
+  /** The Global object (a new reference to delete), or NULL when the session is closed. */
+  qix::Object* global() {
+    qix_object* o = nullptr;
+    if (qix_session_global(&o, session_) != QIX_OK) {
+      qix_error_clear();
+      return nullptr;
+    }
+    return new qix::Object(o);
+  }
+  /**
+   * Listens to @p obj's "changed" and "closed" (EVENT_CHANGED, EVENT_OBJECT_CLOSED) under a new object
+   * token, which it returns. Objects that results refer to are attached by the bridge already.
+   */
+  uint64_t attach(qix::Object& obj) { return inbox_->attach(obj); }
+
+  /**
+   * Subscribes to notifications named @p method ("" = all), history first, as EVENT_NOTIFICATION with
+   * @p token. Returns the listener id for remove_listener(), 0 on failure.
+   */
+  uint64_t on_notification(const std::string& method, uint64_t token) {
+    uint64_t id = 0;
+    if (qix_session_on_notification(&id, session_, method.c_str(), 1, &detail::on_notification,
+                                    inbox_->keep(token)) != QIX_OK) {
+      qix_error_clear();
+      return 0;
+    }
+    return id;
+  }
+  /** Removes a session listener. */
+  void remove_listener(uint64_t id) {
+    if (qix_session_remove_listener(session_, id) != QIX_OK) qix_error_clear();
+  }
+
+ private:
+  template <class F>
+  static qix::Error* guard(F&& f) {
+    try {
+      f();
+      return nullptr;
+    } catch (const qix::Error& e) {
+      return new qix::Error(e);
+    } catch (const std::bad_alloc&) {
+      return new qix::Error(QIX_ENOMEM, "out of memory");
+    }
+  }
+  static qix::Error* check(int rc) { return rc < 0 ? new qix::Error(detail::last_error(rc)) : nullptr; }
+  /** A call that failed before reaching libqix's queue: its outcome goes to the inbox directly. */
+  void fail_call(uint64_t token, int rc) {
+    Event ev(EVENT_RESULT, token);
+    ev.error_ = std::make_shared<qix::Error>(detail::last_error(rc));
+    inbox_->push(std::move(ev));
+    qix_session_wake(session_);  // the poller may be waiting for libqix's queue, which got nothing
+  }
+
+  std::shared_ptr<detail::Inbox> inbox_;
+  qix::Options options_;
+  qix_session* session_ = nullptr;
+};
+
+}  // namespace qixgo
+
+#endif  // QIX_GO_BRIDGE_HPP

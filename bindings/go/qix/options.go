@@ -1,0 +1,82 @@
+package qix
+
+import (
+	"log"
+	"runtime/debug"
+	"time"
+)
+
+// An Option configures Dial. Options are applied in order; a later one wins.
+type Option func(*config)
+
+type setting struct {
+	name  string
+	value any // string, int64 or bool
+}
+
+type config struct {
+	settings []setting
+	headers  [][2]string
+	cookies  [][2]string
+	traffic  func(sent bool, frame string)
+	onPanic  func(recovered any)
+}
+
+// WithOption sets a libqix option by name, as listed in the C API's docs/defaults.md: for example
+// "tls.ca_file" (string), "timeout.connect_ms" (int), "tls.verify" (bool). value is a string, a bool,
+// any integer type, or a time.Duration (for the *_ms options). An unknown name or a value of the wrong
+// type makes Dial fail with ErrInvalid.
+func WithOption(name string, value any) Option {
+	return func(c *config) {
+		switch v := value.(type) {
+		case time.Duration:
+			value = v.Milliseconds()
+		case int:
+			value = int64(v)
+		case int32:
+			value = int64(v)
+		case uint32:
+			value = int64(v)
+		case uint16:
+			value = int64(v)
+		}
+		c.settings = append(c.settings, setting{name, value})
+	}
+}
+
+// WithHeader adds a header to the WebSocket upgrade request, e.g. "Authorization", "Bearer ...".
+// Header values are secrets: libqix never logs them and they never appear in the traffic log.
+func WithHeader(name, value string) Option {
+	return func(c *config) { c.headers = append(c.headers, [2]string{name, value}) }
+}
+
+// WithCookie adds a cookie to the upgrade request (all cookies go in one Cookie header).
+func WithCookie(name, value string) Option {
+	return func(c *config) { c.cookies = append(c.cookies, [2]string{name, value}) }
+}
+
+// WithDelta turns the delta protocol (JSON-Patch answers to GetLayout, GetProperties ...) on or off for
+// the session. It is on by default, as in enigma.js; results are the same either way.
+func WithDelta(on bool) Option { return WithOption("delta", on) }
+
+// WithCallTimeout fails calls that get no answer within d with ErrTimeout (0, the default, means no
+// timeout; a call's context can still end it).
+func WithCallTimeout(d time.Duration) Option { return WithOption("timeout.call_ms", d) }
+
+// WithTrafficLog calls fn with every JSON-RPC frame, as sent (sent is true) or received, in order. It
+// runs on the session's callback goroutine (see Session), never on libqix's threads; a panic in fn is
+// recovered and reported to the panic handler (WithPanicHandler).
+func WithTrafficLog(fn func(sent bool, frame string)) Option {
+	return func(c *config) { c.traffic = fn }
+}
+
+// WithPanicHandler receives what a callback of this session (WithTrafficLog) panicked with, after
+// recovery; the session carries on. The default handler (also for nil) logs the value and its stack
+// with package log. A panic in the handler itself is recovered and dropped.
+func WithPanicHandler(fn func(recovered any)) Option {
+	return func(c *config) { c.onPanic = fn }
+}
+
+func defaultPanicHandler(recovered any) {
+	log.Printf("qix: a callback panicked: %v\n%s", recovered, debug.Stack())
+}

@@ -1,0 +1,623 @@
+package qix_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libqix/libqix/bindings/go/qix"
+)
+
+// salesCube is a hypercube of Sum(Sales) per Region, with its first page fetched.
+var salesCube = map[string]any{
+	"qInfo": map[string]any{"qType": "sales"},
+	"qHyperCubeDef": map[string]any{
+		"qDimensions":       []any{map[string]any{"qDef": map[string]any{"qFieldDefs": []string{"Region"}}}},
+		"qMeasures":         []any{map[string]any{"qDef": map[string]any{"qDef": "Sum(Sales)"}}},
+		"qInitialDataFetch": []any{map[string]any{"qTop": 0, "qLeft": 0, "qWidth": 2, "qHeight": 100}},
+	},
+}
+
+// cubeLayout is the part of a hypercube layout the tests read.
+type cubeLayout struct {
+	QHyperCube struct {
+		QSize struct {
+			Qcx int `json:"qcx"`
+			Qcy int `json:"qcy"`
+		} `json:"qSize"`
+		QDataPages []struct {
+			QMatrix [][]struct {
+				QText string `json:"qText"`
+			} `json:"qMatrix"`
+		} `json:"qDataPages"`
+	} `json:"qHyperCube"`
+}
+
+// rows flattens the first data page into "Region=Sales" strings.
+func (l cubeLayout) rows() []string {
+	var out []string
+	for _, p := range l.QHyperCube.QDataPages {
+		for _, r := range p.QMatrix {
+			cells := make([]string, len(r))
+			for i, c := range r {
+				cells[i] = c.QText
+			}
+			out = append(out, strings.Join(cells, "="))
+		}
+	}
+	return out
+}
+
+func dial(t *testing.T, url string, opts ...qix.Option) *qix.Session {
+	t.Helper()
+	s, err := qix.Dial(testContext(t), url, opts...)
+	if err != nil {
+		t.Fatalf("Dial(%s): %v", url, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openDemo(t *testing.T, s *qix.Session) *qix.Object {
+	t.Helper()
+	doc, err := s.OpenDoc(testContext(t), "demo")
+	if err != nil {
+		t.Fatalf("OpenDoc: %v", err)
+	}
+	return doc
+}
+
+func layoutOf(t *testing.T, o *qix.Object) cubeLayout {
+	t.Helper()
+	raw, err := o.GetLayout(testContext(t))
+	if err != nil {
+		t.Fatalf("GetLayout: %v", err)
+	}
+	var l cubeLayout
+	if err := json.Unmarshal(raw, &l); err != nil {
+		t.Fatalf("layout %s: %v", raw, err)
+	}
+	return l
+}
+
+func selectCategory(t *testing.T, doc *qix.Object, value string) {
+	t.Helper()
+	ctx := testContext(t)
+	field, err := doc.CallObject(ctx, "GetField", []any{"Category"})
+	if err != nil {
+		t.Fatalf("GetField: %v", err)
+	}
+	defer field.Close()
+	res, err := field.Call(ctx, "Select", []any{value})
+	if err != nil || string(res) != "true" {
+		t.Fatalf("Select %s: %s, %v", value, res, err)
+	}
+}
+
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s within 10 s", what)
+	}
+}
+
+// eventually polls cond for up to 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func asError(t *testing.T, err error) *qix.Error {
+	t.Helper()
+	var e *qix.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T) is not a *qix.Error", err, err)
+	}
+	return e
+}
+
+// The shared scenario: connect, open the app, create a hypercube, select, "changed", refreshed layout.
+func TestScenarioSelectChangedRefreshedLayout(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	doc := openDemo(t, s)
+	if doc.Type() != "Doc" || doc.Handle() <= 0 {
+		t.Fatalf("doc: type %q handle %d", doc.Type(), doc.Handle())
+	}
+	obj, err := doc.CreateSessionObject(testContext(t), salesCube)
+	if err != nil {
+		t.Fatalf("CreateSessionObject: %v", err)
+	}
+	if obj.Type() != "GenericObject" || obj.GenericType() != "sales" || obj.GenericID() == "" {
+		t.Fatalf("object: type %q generic type %q id %q", obj.Type(), obj.GenericType(), obj.GenericID())
+	}
+	before := layoutOf(t, obj)
+	if before.QHyperCube.QSize.Qcx != 2 || before.QHyperCube.QSize.Qcy != 6 || len(before.rows()) != 6 {
+		t.Fatalf("layout before: size %+v rows %v", before.QHyperCube.QSize, before.rows())
+	}
+
+	// The listener was registered when the object was created; a GC between that and the event must
+	// not lose it (callback payloads are integer tokens, not Go pointers).
+	runtime.GC()
+	runtime.GC()
+
+	selectCategory(t, doc, "Bikes")
+	waitFor(t, obj.Changed(), "changed")
+	after := layoutOf(t, obj)
+	if len(after.rows()) == 0 || fmt.Sprint(after.rows()) == fmt.Sprint(before.rows()) {
+		t.Fatalf("layout did not change with the selection: before %v after %v", before.rows(), after.rows())
+	}
+	select {
+	case <-obj.Changed():
+		t.Fatal("a second changed without a new change")
+	default:
+	}
+
+	// The engine releasing the handle closes the object's Closed stream.
+	if _, err := doc.Call(testContext(t), "DestroySessionObject", []any{obj.GenericID()}); err != nil {
+		t.Fatalf("DestroySessionObject: %v", err)
+	}
+	waitFor(t, obj.Closed(), "closed")
+	if _, err := obj.GetLayout(testContext(t)); !errors.Is(err, qix.ErrClosed) {
+		t.Fatalf("GetLayout of a destroyed object: %v", err)
+	}
+}
+
+// A reader that does not keep up finds one coalesced "changed", and the session never stalls.
+func TestSlowChangedReaderGetsOneCoalescedSignal(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	doc := openDemo(t, s)
+	obj, err := doc.CreateSessionObject(testContext(t), salesCube)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"Bikes", "Clothing", "Components", "Accessories"} {
+		layoutOf(t, obj) // valid again, so the next selection is a new "changed"
+		selectCategory(t, doc, c)
+	}
+	eventually(t, "a pending changed", func() bool { return len(obj.Changed()) == 1 })
+	<-obj.Changed()
+	if n := len(obj.Changed()); n != 0 {
+		t.Fatalf("%d more changed signals after the coalesced one", n)
+	}
+}
+
+// trafficLog collects the frames of a session.
+type trafficLog struct {
+	mu     sync.Mutex
+	sent   []string
+	recved []string
+}
+
+func (l *trafficLog) record(sent bool, frame string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sent {
+		l.sent = append(l.sent, frame)
+	} else {
+		l.recved = append(l.recved, frame)
+	}
+}
+
+// count is the number of frames (sent or received) that contain every one of parts.
+func (l *trafficLog) count(sent bool, parts ...string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	frames := l.recved
+	if sent {
+		frames = l.sent
+	}
+	n := 0
+next:
+	for _, f := range frames {
+		for _, p := range parts {
+			if !strings.Contains(f, p) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// Delta on (the default) and off give the same layouts; only the wire differs.
+func TestDeltaOnAndOff(t *testing.T) {
+	layouts := map[bool][]string{}
+	for _, delta := range []bool{true, false} {
+		log := &trafficLog{}
+		s := dial(t, shared.url("demo"), qix.WithDelta(delta), qix.WithTrafficLog(log.record))
+		doc := openDemo(t, s)
+		obj, err := doc.CreateSessionObject(testContext(t), salesCube)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := layoutOf(t, obj)
+		selectCategory(t, doc, "Bikes")
+		second := layoutOf(t, obj)
+		layouts[delta] = append(first.rows(), second.rows()...)
+		if delta {
+			eventually(t, "GetLayout sent with delta", func() bool {
+				return log.count(true, `"GetLayout"`, `"delta":true`) == 2
+			})
+			eventually(t, "delta answers", func() bool { return log.count(false, `"delta":true`) >= 2 })
+		} else {
+			eventually(t, "GetLayout sent", func() bool { return log.count(true, `"GetLayout"`) == 2 })
+			if n := log.count(true, `"delta":true`); n != 0 {
+				t.Fatalf("delta off, yet %d frames asked for delta", n)
+			}
+		}
+		s.Close()
+	}
+	if fmt.Sprint(layouts[true]) != fmt.Sprint(layouts[false]) {
+		t.Fatalf("layouts differ: delta %v, no delta %v", layouts[true], layouts[false])
+	}
+}
+
+// A context that ends cancels the call: CancelRequest goes to the engine, the call fails at once.
+func TestCancelThroughContext(t *testing.T) {
+	sim := startSim(t, "--calc-delay-ms", "5000")
+	log := &trafficLog{}
+	s := dial(t, sim.url("demo"), qix.WithTrafficLog(log.record))
+	doc := openDemo(t, s)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := doc.Call(ctx, "Evaluate", []any{"Sum(Sales)"})
+	elapsed := time.Since(start)
+	if e := asError(t, err); e.Status != qix.ErrCancelled {
+		t.Fatalf("status %v, want ErrCancelled: %v", e.Status, err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, qix.ErrCancelled) {
+		t.Fatalf("errors.Is fails for %v", err)
+	}
+	if elapsed > 3*time.Second {
+		t.Fatalf("the cancelled call took %v (the engine's answer takes 5 s)", elapsed)
+	}
+	eventually(t, "CancelRequest sent", func() bool { return log.count(true, `"CancelRequest"`) == 1 })
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel2() }()
+	if _, err := doc.Call(ctx2, "Evaluate", []any{"Count(OrderId)"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("explicit cancel: %v", err)
+	}
+	// An already ended context sends nothing.
+	if _, err := doc.Call(ctx2, "Evaluate", []any{"1"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ended context: %v", err)
+	}
+	// The session is still usable.
+	if v, err := s.Call(testContext(t), "EngineVersion", nil); err != nil || !strings.Contains(string(v), "qComponentVersion") {
+		t.Fatalf("EngineVersion after cancellations: %s, %v", v, err)
+	}
+
+	// A session-wide call timeout ends the call with ErrTimeout (retriable) instead.
+	timed := dial(t, sim.url("demo"), qix.WithCallTimeout(150*time.Millisecond))
+	tdoc := openDemo(t, timed)
+	_, err = tdoc.Call(testContext(t), "Evaluate", []any{"Sum(Sales)"})
+	if e := asError(t, err); e.Status != qix.ErrTimeout || !e.Retriable {
+		t.Fatalf("call timeout: %+v", e)
+	}
+}
+
+// Engine errors keep the engine's code, LOCERR name, parameter and message.
+func TestEngineErrorMapping(t *testing.T) {
+	s := dial(t, shared.url("no-such-app"))
+	_, err := s.OpenDoc(testContext(t), "no-such-app")
+	e := asError(t, err)
+	if e.Status != qix.ErrEngine || e.Code != 1003 || e.Name != "LOCERR_APP_NOT_FOUND" || e.Message == "" {
+		t.Fatalf("OpenDoc of a missing app: %+v", e)
+	}
+	if e.Parameter != "no-such-app" {
+		t.Fatalf("parameter %q, want the app id", e.Parameter)
+	}
+	if !errors.Is(err, qix.ErrEngine) || errors.Is(err, qix.ErrClosed) {
+		t.Fatalf("errors.Is on %v", err)
+	}
+	if !strings.Contains(err.Error(), "1003") || !strings.Contains(err.Error(), "LOCERR_APP_NOT_FOUND") {
+		t.Fatalf("message %q", err.Error())
+	}
+
+	_, err = s.Call(testContext(t), "NoSuchMethod", nil)
+	if e := asError(t, err); e.Status != qix.ErrEngine || e.Code != -32601 {
+		t.Fatalf("unknown method: %+v", e)
+	}
+	_, err = s.Call(testContext(t), "EngineVersion", json.RawMessage(`"not params"`))
+	if e := asError(t, err); e.Status != qix.ErrInvalid {
+		t.Fatalf("bad params: %+v", e)
+	}
+	_, err = s.Call(testContext(t), "EngineVersion", func() {})
+	if !errors.Is(err, qix.ErrInvalid) {
+		t.Fatalf("unencodable params: %v", err)
+	}
+	global, err := s.Global()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := global.CallObject(testContext(t), "EngineVersion", nil); !errors.Is(err, qix.ErrNotFound) {
+		t.Fatalf("CallObject on a method without object: %v", err)
+	}
+}
+
+// Losing the connection fails every pending call with ErrConnection and ends the session.
+func TestDisconnectFailsPendingCalls(t *testing.T) {
+	sim := startSim(t, "--calc-delay-ms", "20000")
+	s := dial(t, sim.url("demo"))
+	doc := openDemo(t, s)
+	const n = 16
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			_, err := doc.Call(testContext(t), "Evaluate", []any{fmt.Sprintf("Sum(Sales)+%d", i)})
+			errs <- err
+		}(i)
+	}
+	eventually(t, "16 pending calls", func() bool { return s.PendingCalls() == n })
+	sim.kill()
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errs:
+			if e := asError(t, err); e.Status != qix.ErrConnection || !e.Retriable {
+				t.Fatalf("pending call: %+v", e)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("pending calls did not fail")
+		}
+	}
+	waitFor(t, s.Closed(), "session closed")
+	waitFor(t, doc.Closed(), "doc closed")
+	if code, _, ok := s.CloseInfo(); !ok || code != 1006 {
+		t.Fatalf("close info %d %v, want 1006", code, ok)
+	}
+	if _, err := doc.Call(testContext(t), "Evaluate", []any{"1"}); !errors.Is(err, qix.ErrClosed) {
+		t.Fatalf("call after the disconnect: %v", err)
+	}
+}
+
+// Close fails pending calls with ErrClosed; closing twice (session or object) is harmless.
+func TestCloseTwiceAndPendingCalls(t *testing.T) {
+	sim := startSim(t, "--calc-delay-ms", "20000")
+	s, err := qix.Dial(testContext(t), sim.url("demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := openDemo(t, s)
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			_, err := doc.Call(context.Background(), "Evaluate", []any{"Sum(Sales)"})
+			errs <- err
+		}()
+	}
+	eventually(t, "4 pending calls", func() bool { return s.PendingCalls() == 4 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; !errors.Is(err, qix.ErrClosed) {
+			t.Fatalf("pending call after Close: %v", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	waitFor(t, s.Closed(), "closed")
+	waitFor(t, doc.Closed(), "doc closed")
+	if code, _, ok := s.CloseInfo(); !ok || code != 1000 {
+		t.Fatalf("close info %d %v, want 1000", code, ok)
+	}
+	if _, err := s.Call(context.Background(), "EngineVersion", nil); !errors.Is(err, qix.ErrClosed) {
+		t.Fatalf("call after Close: %v", err)
+	}
+	if _, err := doc.GetLayout(context.Background()); !errors.Is(err, qix.ErrClosed) {
+		t.Fatalf("object call after Close: %v", err)
+	}
+	if _, err := s.Notifications(); !errors.Is(err, qix.ErrClosed) {
+		t.Fatalf("subscription after Close: %v", err)
+	}
+	if err := doc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.PendingCalls() != 0 {
+		t.Fatal("pending calls after Close")
+	}
+}
+
+// 10,000 calls from 8 goroutines, with garbage collections in between: every answer reaches its caller.
+func TestTenThousandCallsFromEightGoroutines(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	doc := openDemo(t, s)
+	const goroutines, perGoroutine = 8, 1250
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	start := time.Now()
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			ctx := context.Background()
+			for i := 0; i < perGoroutine; i++ {
+				if i%250 == 0 {
+					runtime.GC()
+				}
+				want := fmt.Sprint(g*10000 + i)
+				v, err := doc.Call(ctx, "Evaluate", []any{fmt.Sprintf("%d+%d", g*10000, i)})
+				if err != nil || string(v) != `"`+want+`"` {
+					if failures.Add(1) < 5 {
+						t.Errorf("goroutine %d call %d: %s, %v (want %q)", g, i, v, err, want)
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	t.Logf("%d calls in %v", goroutines*perGoroutine, time.Since(start))
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d calls failed", n)
+	}
+	if n := s.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls still pending", n)
+	}
+}
+
+// A panicking callback is recovered and reported; the session carries on.
+func TestCallbackPanicIsRecovered(t *testing.T) {
+	var reported atomic.Int64
+	var lastValue atomic.Value
+	s := dial(t, shared.url("demo"),
+		qix.WithTrafficLog(func(bool, string) { panic("boom from the traffic log") }),
+		qix.WithPanicHandler(func(p any) {
+			lastValue.Store(fmt.Sprint(p))
+			reported.Add(1)
+		}))
+	doc := openDemo(t, s)
+	for i := 0; i < 3; i++ {
+		if _, err := doc.Call(testContext(t), "Evaluate", []any{"1+1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "panics reported", func() bool { return reported.Load() >= 8 })
+	if v, _ := lastValue.Load().(string); v != "boom from the traffic log" {
+		t.Fatalf("reported %q", v)
+	}
+}
+
+// Notifications that arrived before the subscription (OnConnected) are replayed.
+func TestNotificationsReplayHistory(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	sub, err := s.Notifications("OnConnected")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC() // between registration and delivery
+	select {
+	case n := <-sub.C:
+		if n.Method != "OnConnected" || !strings.Contains(string(n.Params), "SESSION_CREATED") {
+			t.Fatalf("notification %+v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no OnConnected")
+	}
+	sub.Close()
+	sub.Close()
+	if _, ok := <-sub.C; ok {
+		t.Fatal("C still open after Close")
+	}
+	// Subscriptions still open when the session closes are closed with it.
+	all, err := s.Notifications()
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-all.C // the replayed OnConnected
+	s.Close()
+	for range all.C {
+	}
+}
+
+func TestDialFailures(t *testing.T) {
+	ctx := testContext(t)
+	// Nothing listens on port 1 (a freed ephemeral port could be taken by another test's server).
+	_, err := qix.Dial(ctx, "ws://127.0.0.1:1/app/demo")
+	if e := asError(t, err); e.Status != qix.ErrNetwork {
+		t.Fatalf("closed port: %+v", e)
+	}
+	if _, err := qix.Dial(ctx, shared.url("demo"), qix.WithOption("no.such.option", 1)); !errors.Is(err, qix.ErrInvalid) {
+		t.Fatalf("unknown option: %v", err)
+	}
+	if _, err := qix.Dial(ctx, shared.url("demo"), qix.WithOption("delta", 1.5)); !errors.Is(err, qix.ErrInvalid) {
+		t.Fatalf("bad option type: %v", err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := qix.Dial(ended, shared.url("demo")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ended context: %v", err)
+	}
+
+	// Authentication headers: the simulator wants a bearer token.
+	secured := startSim(t, "--bearer", "s3cret")
+	_, err = qix.Dial(ctx, secured.url("demo"))
+	if e := asError(t, err); e.Status != qix.ErrHTTP || e.Code != 401 {
+		t.Fatalf("no token: %+v", e)
+	}
+	s := dial(t, secured.url("demo"), qix.WithHeader("Authorization", "Bearer s3cret"),
+		qix.WithOption("timeout.connect_ms", 5*time.Second))
+	if _, err := s.Call(ctx, "EngineVersion", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An Object nobody references any more is released by the garbage collector; the session carries on.
+func TestUnreachableObjectIsReleased(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	doc := openDemo(t, s)
+	base := qix.TrackedObjects(s)
+	for i := 0; i < 20; i++ {
+		if _, err := doc.CreateSessionObject(testContext(t), salesCube); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "unreachable objects released", func() bool {
+		runtime.GC()
+		return qix.TrackedObjects(s) == base
+	})
+	if _, err := doc.Call(testContext(t), "Evaluate", []any{"1+1"}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(doc)
+}
+
+// Dial gives up when its context ends, also while the server does not answer the upgrade.
+func TestDialHonoursContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = qix.Dial(ctx, "ws://"+ln.Addr().String()+"/app/demo")
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, qix.ErrCancelled) {
+		t.Fatalf("Dial to a silent server: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Dial returned after %v", d)
+	}
+}

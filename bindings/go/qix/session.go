@@ -1,0 +1,460 @@
+package qix
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libqix/libqix/bindings/go/internal/qixswig"
+)
+
+// Session is one WebSocket connection to one engine app (the engine's proxy routes by the app in the
+// URL, so a session opens at most one doc). Its methods are safe for concurrent use by many goroutines.
+//
+// Each session runs two goroutines of its own: one polls libqix (the C API's poll interface) and hands
+// every event to the goroutine or channel waiting for it without ever blocking, and one runs user
+// callbacks (WithTrafficLog) in order, recovering panics. libqix's own threads never run Go code.
+//
+// Close the session when done: it stops both goroutines and releases the connection and every object
+// obtained through it.
+type Session struct {
+	conn qixswig.Conn
+	ev   qixswig.Event // the event holder of the poll goroutine (then of Close's final drain)
+
+	// live is read-held by every goroutine that uses conn, and write-held by Close while it frees conn.
+	live  sync.RWMutex
+	freed bool // guarded by live (write)
+
+	mu          sync.Mutex // guards the maps and the close details
+	calls       map[uint64]chan outcome
+	objects     map[uint64]*objectCore
+	subs        map[uint64]*Subscription
+	closeCode   int
+	closeReason string
+
+	tokens    atomic.Uint64 // Go's tokens (the bridge's object tokens have the top bit set)
+	closed    chan struct{} // closed when the session's state becomes closed
+	closeOnce sync.Once     // closes closed
+	stopping  atomic.Bool   // tells the poll goroutine to return
+	loopDone  chan struct{} // closed when the poll goroutine returned
+	endOnce   sync.Once     // runs Close's work once
+
+	traffic   func(sent bool, frame string)
+	callbacks *runner
+}
+
+// outcome is what a call's waiter receives: the result, or the error.
+type outcome struct {
+	json json.RawMessage
+	obj  *objectCore
+	err  *Error
+}
+
+// closeWait bounds how long Close waits for the connection to report itself closed (the WebSocket
+// close handshake) before it releases everything anyway.
+const closeWait = 10 * time.Second
+
+// Dial connects to the engine at url, a complete ws:// or wss:// URL such as
+// "ws://localhost:9076/app/engineData" or "wss://tenant.eu.qlikcloud.com/app/APP-ID", and returns
+// once the WebSocket is open. Cancelling ctx (or its deadline) abandons the attempt: Dial then returns
+// an *Error with Status ErrCancelled wrapping ctx.Err().
+//
+// Errors: ErrInvalid (a bad option), ErrNetwork, ErrTLS, ErrHTTP (Code is the HTTP status, e.g. 401),
+// ErrTimeout (the option timeout.connect_ms), ErrCancelled.
+func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, cancelled(err)
+	}
+	cfg := config{onPanic: defaultPanicHandler}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.onPanic == nil {
+		cfg.onPanic = defaultPanicHandler
+	}
+	s := &Session{
+		conn:      qixswig.NewConn(),
+		ev:        qixswig.NewEvent(),
+		calls:     make(map[uint64]chan outcome),
+		objects:   make(map[uint64]*objectCore),
+		subs:      make(map[uint64]*Subscription),
+		closed:    make(chan struct{}),
+		loopDone:  make(chan struct{}),
+		traffic:   cfg.traffic,
+		callbacks: newRunner(cfg.onPanic),
+	}
+	if err := s.configure(url, &cfg); err != nil {
+		s.discard()
+		return nil, err
+	}
+	opened := make(chan outcome, 1)
+	openToken := s.register(opened)
+	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1))); err != nil {
+		s.discard()
+		return nil, err
+	}
+	go s.pollLoop()
+	select {
+	case out := <-opened:
+		if out.err != nil {
+			s.Close()
+			return nil, out.err
+		}
+		return s, nil
+	case <-ctx.Done():
+		s.Close()
+		return nil, cancelled(ctx.Err())
+	}
+}
+
+// configure hands url and the options to the bridge; the first failure wins.
+func (s *Session) configure(url string, cfg *config) error {
+	if err := takeError(s.conn.SetStr("url", url)); err != nil {
+		return err
+	}
+	for _, st := range cfg.settings {
+		var e qixswig.Error
+		switch v := st.value.(type) {
+		case string:
+			e = s.conn.SetStr(st.name, v)
+		case bool:
+			e = s.conn.SetBool(st.name, v)
+		case int64:
+			e = s.conn.SetInt(st.name, v)
+		default:
+			return errorf(ErrInvalid, "option %q: unsupported value type %T", st.name, st.value)
+		}
+		if err := takeError(e); err != nil {
+			return err
+		}
+	}
+	for _, h := range cfg.headers {
+		if err := takeError(s.conn.AddHeader(h[0], h[1])); err != nil {
+			return err
+		}
+	}
+	for _, c := range cfg.cookies {
+		if err := takeError(s.conn.AddCookie(c[0], c[1])); err != nil {
+			return err
+		}
+	}
+	if s.traffic != nil {
+		return takeError(s.conn.LogTraffic(s.tokens.Add(1)))
+	}
+	return nil
+}
+
+// discard frees a session that never started polling.
+func (s *Session) discard() {
+	qixswig.DeleteConn(s.conn)
+	qixswig.DeleteEvent(s.ev)
+	s.callbacks.stop()
+}
+
+// register makes ch the waiter of a new token.
+func (s *Session) register(ch chan outcome) uint64 {
+	t := s.tokens.Add(1)
+	s.mu.Lock()
+	s.calls[t] = ch
+	s.mu.Unlock()
+	return t
+}
+
+// pollLoop is the session's poll goroutine: it runs libqix's callbacks (which only fill the bridge's
+// inbox) and dispatches the events, until Close stops it.
+func (s *Session) pollLoop() {
+	defer close(s.loopDone)
+	for !s.stopping.Load() {
+		s.conn.Poll(-1) // returns on an event or on Wake
+		s.drain()
+	}
+}
+
+func (s *Session) drain() {
+	for s.conn.Next(s.ev) {
+		s.dispatch(s.ev)
+	}
+}
+
+// dispatch hands one event on. It never blocks: waiters' channels have room for their one outcome,
+// change signals are coalesced, notifications and callbacks go to unbounded queues.
+func (s *Session) dispatch(ev qixswig.Event) {
+	switch qixswig.QixgoEventKind(ev.Kind()) {
+	case qixswig.EVENT_OPENED, qixswig.EVENT_RESULT:
+		var out outcome
+		if ev.Status() != 0 {
+			out.err = newError(ev.Error())
+			if qixswig.QixgoEventKind(ev.Kind()) == qixswig.EVENT_OPENED {
+				// A failed open is the end of the session, whether or not the state listener (registered
+				// just after the open started) saw it.
+				s.markClosed(1006, out.err.Message)
+			}
+		} else {
+			out.json = json.RawMessage(ev.Json())
+		}
+		if ev.HasObject() {
+			out.obj = s.adopt(ev.TakeObject(), ev.ObjectToken())
+		}
+		s.mu.Lock()
+		ch := s.calls[ev.Token()]
+		delete(s.calls, ev.Token())
+		s.mu.Unlock()
+		if ch != nil {
+			ch <- out
+		} else if out.obj != nil {
+			go out.obj.release() // nobody waits (cannot happen today); not here: Close may hold s.live
+		}
+	case qixswig.EVENT_CHANGED:
+		if o := s.object(ev.Token()); o != nil {
+			o.signalChanged()
+		}
+	case qixswig.EVENT_OBJECT_CLOSED:
+		if o := s.object(ev.Token()); o != nil {
+			o.markClosed()
+		}
+	case qixswig.EVENT_STATE:
+		if ev.State() == int(qixswig.QIX_STATE_CLOSED) {
+			s.markClosed(ev.CloseCode(), ev.Text())
+		}
+	case qixswig.EVENT_NOTIFICATION:
+		s.mu.Lock()
+		sub := s.subs[ev.Token()]
+		s.mu.Unlock()
+		if sub != nil {
+			sub.push(Notification{Method: ev.Text(), Params: json.RawMessage(ev.Params())})
+		}
+	case qixswig.EVENT_TRAFFIC:
+		if fn := s.traffic; fn != nil {
+			sent, frame := ev.Sent(), ev.Text()
+			s.callbacks.post(func() { fn(sent, frame) })
+		}
+	}
+}
+
+// markClosed records why the session ended (the first report wins) and closes Closed().
+func (s *Session) markClosed(code int, reason string) {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closeCode, s.closeReason = code, reason
+		s.mu.Unlock()
+		close(s.closed)
+	})
+}
+
+// Closed returns a channel that is closed when the session ends: by Close, by the engine, or because
+// the connection was lost. CloseInfo then tells why.
+func (s *Session) Closed() <-chan struct{} { return s.closed }
+
+// CloseInfo reports why the session ended: the WebSocket close code (1000 after Close; 1006 when the
+// connection dropped without a close frame; 4000-4007 for the engine's own reasons) and the reason
+// text. ok is false while the session is open.
+func (s *Session) CloseInfo() (code int, reason string, ok bool) {
+	select {
+	case <-s.closed:
+	default:
+		return 0, "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeCode, s.closeReason, true
+}
+
+// PendingCalls is the number of calls waiting for the engine's answer.
+func (s *Session) PendingCalls() int {
+	s.live.RLock()
+	defer s.live.RUnlock()
+	if s.freed {
+		return 0
+	}
+	return int(s.conn.PendingCalls())
+}
+
+// Call sends method to the engine's Global object and waits for the answer. params are the
+// method's parameters: a slice (by position), a map or struct (by name), json.RawMessage or []byte
+// holding JSON, or nil for none. The result is unwrapped as enigma.js does (qReturn, else the single
+// out value, else the whole result).
+//
+// When ctx ends first, the engine is asked to stop (CancelRequest) and Call returns an *Error with
+// Status ErrCancelled that wraps ctx.Err(); if the answer won the race, Call returns it. Other errors:
+// ErrEngine, ErrClosed, ErrConnection, ErrTimeout, ErrInvalid (params that are not a JSON array or
+// object).
+func (s *Session) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	out, err := s.call(ctx, nil, method, params)
+	if out.obj != nil {
+		out.obj.release()
+	}
+	return out.json, err
+}
+
+// CallObject is Call for methods that return an object (GetActiveDoc, CreateSessionApp ...): it
+// returns the object. ErrNotFound when the answer refers to no object (e.g. qHandle null).
+func (s *Session) CallObject(ctx context.Context, method string, params any) (*Object, error) {
+	return objectOf(s.call(ctx, nil, method, params))
+}
+
+// OpenDoc opens the app appID (OpenDoc) and returns the Doc object.
+func (s *Session) OpenDoc(ctx context.Context, appID string) (*Object, error) {
+	return s.CallObject(ctx, "OpenDoc", []string{appID})
+}
+
+// Global returns a handle to the engine's Global object (handle -1).
+func (s *Session) Global() (*Object, error) {
+	s.live.RLock()
+	defer s.live.RUnlock()
+	if s.freed {
+		return nil, errorf(ErrClosed, "the session is closed")
+	}
+	h := s.conn.Global()
+	if h == nil || h.Swigcptr() == 0 {
+		return nil, errorf(ErrClosed, "the session is closed")
+	}
+	return newObject(s.adopt(h, s.conn.Attach(h))), nil
+}
+
+// call issues one call (on Global when o is nil) and waits for its outcome.
+func (s *Session) call(ctx context.Context, o *objectCore, method string, params any) (outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return outcome{}, cancelled(err)
+	}
+	text, err := encodeParams(params)
+	if err != nil {
+		return outcome{}, err
+	}
+	ch := make(chan outcome, 1)
+	token := s.register(ch)
+	id, err := s.issue(o, method, text, token)
+	if err != nil {
+		s.mu.Lock()
+		delete(s.calls, token)
+		s.mu.Unlock()
+		return outcome{}, err
+	}
+	var out outcome
+	select {
+	case out = <-ch:
+	case <-ctx.Done():
+		s.cancel(id)
+		// Every call completes exactly once: with ErrCancelled, or with the answer if it won the race
+		// (or ErrClosed from Close).
+		out = <-ch
+		if out.err != nil && out.err.Status == ErrCancelled {
+			out.err.cause = ctx.Err()
+		}
+	}
+	if out.err != nil {
+		return out, out.err
+	}
+	return out, nil
+}
+
+// issue hands the call to libqix; its outcome then arrives through the poll goroutine.
+func (s *Session) issue(o *objectCore, method, params string, token uint64) (int64, error) {
+	s.live.RLock()
+	defer s.live.RUnlock()
+	if s.freed {
+		return 0, errorf(ErrClosed, "the session is closed")
+	}
+	if o == nil {
+		return s.conn.Call(nil, method, params, 0, token), nil
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.released {
+		return 0, errorf(ErrClosed, "the object was closed with Close")
+	}
+	return s.conn.Call(o.h, method, params, 0, token), nil
+}
+
+func (s *Session) cancel(id int64) {
+	if id == 0 {
+		return
+	}
+	s.live.RLock()
+	defer s.live.RUnlock()
+	if !s.freed {
+		s.conn.Cancel(id)
+	}
+}
+
+// Close closes the connection (WebSocket code 1000) and releases everything: calls still waiting fail
+// with ErrClosed, objects become closed (their Closed channels close), notification channels close,
+// and the session's goroutines end. It waits for the close handshake (at most 10 s). Closing again is
+// a no-op; Close always returns nil (it has the error result of io.Closer).
+func (s *Session) Close() error {
+	s.endOnce.Do(s.end)
+	return nil
+}
+
+func (s *Session) end() {
+	s.live.RLock()
+	s.conn.Close()
+	s.live.RUnlock()
+	select {
+	case <-s.closed:
+	case <-time.After(closeWait):
+	}
+	s.stopping.Store(true)
+	s.conn.Wake()
+	<-s.loopDone
+
+	s.live.Lock()
+	// Last events (completions queued with the closed state), then the objects, then the connection.
+	for s.conn.Poll(0) > 0 {
+		s.drain()
+	}
+	s.drain()
+	s.mu.Lock()
+	objects := s.objects
+	s.objects = map[uint64]*objectCore{}
+	calls := s.calls
+	s.calls = map[uint64]chan outcome{}
+	subs := s.subs
+	s.subs = map[uint64]*Subscription{}
+	s.mu.Unlock()
+	for _, o := range objects {
+		o.free()
+	}
+	qixswig.DeleteConn(s.conn)
+	qixswig.DeleteEvent(s.ev)
+	s.freed = true
+	s.live.Unlock()
+
+	s.markClosed(1000, "closed by the client")
+	for _, ch := range calls {
+		ch <- outcome{err: errorf(ErrClosed, "the session was closed")}
+	}
+	for _, sub := range subs {
+		sub.end()
+	}
+	s.callbacks.stop()
+}
+
+// object finds the live object with this token.
+func (s *Session) object(token uint64) *objectCore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.objects[token]
+}
+
+// encodeParams turns Call's params into JSON text.
+func encodeParams(params any) (string, error) {
+	switch p := params.(type) {
+	case nil:
+		return "[]", nil
+	case json.RawMessage:
+		return string(p), nil
+	case []byte:
+		return string(p), nil
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return "", &Error{Status: ErrInvalid, Message: "params: " + err.Error()}
+	}
+	return string(b), nil
+}
+
+func cancelled(cause error) *Error {
+	return &Error{Status: ErrCancelled, Message: "the context ended", cause: cause}
+}

@@ -1,0 +1,249 @@
+// The Java binding's event bridge: a small C++ layer, wrapped by SWIG next to the facade (qix/qix.hpp), that
+// routes every libqix callback of the Java binding to ONE Java object.
+//
+// Why not one SWIG director per listener (the facade's CallListener / ObjectListener / SessionListener)?
+// A director is a C++ object whose life is tied to a Java object, and nothing in libqix says when the last
+// callback through a removed listener has finished: qix_object_free()/qix_session_free() stop new callbacks
+// but let one already running on another thread finish (docs/c-api.md, "Threads"). Freeing a director then
+// would be a use-after-free; never freeing it leaks a C++ object and a JNI global reference per listener,
+// per call. Here the payload of every C callback is an integer token chosen by Java, and every callback goes
+// to one process-wide director (Events) that is created once and never freed. Java looks the token up in a
+// table; a token that is no longer registered (a late callback after removal) is ignored. So no native
+// memory is tied to a listener, a call or a GC cycle, and a listener stays reachable exactly as long as its
+// token is registered.
+//
+// Threads: the Events methods run on the session's event thread (a dispatcher thread of its context), never
+// on an I/O thread; SWIG's director attaches that thread to the JVM once, as a daemon, and detaches it when
+// the thread ends, i.e. when its context is freed (SWIG_JAVA_ATTACH_CURRENT_THREAD_AS_DAEMON with
+// SWIG_JAVA_DETACH_ON_THREAD_END). No JNIEnv* is kept here: the director gets the calling thread's own.
+//
+// Errors: functions that fail throw qix::Error, which the binding's %exception turns into
+// org.libqix.QixException. Nothing here lets a C++ exception reach libqix's callbacks.
+#ifndef QIX_JAVA_HPP
+#define QIX_JAVA_HPP
+
+#include "qix/qix.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+namespace qixjava {
+
+/**
+ * Receives every event of the Java binding. Implemented in Java (a SWIG director); one instance per
+ * process, installed with set_events() and never freed. Each method gets the token its registration was
+ * made with. Called on a session's event thread; the methods must not throw (the Java side catches
+ * everything it calls).
+ */
+class Events {
+ public:
+  virtual ~Events() {}
+  /** A call completed (@p result is borrowed for the duration of the call). */
+  virtual void on_result(int64_t token, const qix::Result& result) {
+    (void)token;
+    (void)result;
+  }
+  /** A watched object's fresh layout, or the error of its fetch (@p result borrowed for the call). */
+  virtual void on_layout(int64_t token, const qix::Result& result) {
+    (void)token;
+    (void)result;
+  }
+  /** An object's layout became invalid. */
+  virtual void on_changed(int64_t token) { (void)token; }
+  /** An object's engine handle was released. */
+  virtual void on_closed(int64_t token) { (void)token; }
+  /** A session's state changed (qix_state); @p close_code and @p reason are set for QIX_STATE_CLOSED. */
+  virtual void on_state(int64_t token, int state, int close_code, const std::string& reason) {
+    (void)token;
+    (void)state;
+    (void)close_code;
+    (void)reason;
+  }
+  /** A notification with its params as JSON text. */
+  virtual void on_notification(int64_t token, const std::string& method, const std::string& params_json) {
+    (void)token;
+    (void)method;
+    (void)params_json;
+  }
+  /** A JSON-RPC frame as sent (@p sent) or received. */
+  virtual void on_traffic(int64_t token, bool sent, const std::string& frame) {
+    (void)token;
+    (void)sent;
+    (void)frame;
+  }
+};
+
+#ifndef SWIG
+namespace detail {
+
+inline std::atomic<Events*>& events_slot() {
+  static std::atomic<Events*> slot{nullptr};
+  return slot;
+}
+
+inline void* to_payload(int64_t token) {
+  return reinterpret_cast<void*>(static_cast<intptr_t>(token));
+}
+inline int64_t to_token(void* payload) {
+  return static_cast<int64_t>(reinterpret_cast<intptr_t>(payload));
+}
+
+/** Runs @p fn with the installed Events; never throws (a failure is printed, as a last resort). */
+template <class Fn>
+void deliver(const char* what, Fn&& fn) noexcept {
+  Events* events = events_slot().load(std::memory_order_acquire);
+  if (!events) return;
+  try {
+    fn(*events);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "libqix (Java): delivering %s failed: %s\n", what, e.what());
+  } catch (...) {
+    std::fprintf(stderr, "libqix (Java): delivering %s failed\n", what);
+  }
+}
+
+inline void changed_cb(qix_object*, void* payload) {
+  deliver("a changed event", [&](Events& e) { e.on_changed(to_token(payload)); });
+}
+inline void closed_cb(qix_object*, void* payload) {
+  deliver("a closed event", [&](Events& e) { e.on_closed(to_token(payload)); });
+}
+inline void state_cb(qix_session*, int state, int code, const char* reason, void* payload) {
+  deliver("a state change",
+          [&](Events& e) { e.on_state(to_token(payload), state, code, reason ? reason : ""); });
+}
+inline void notification_cb(qix_session*, const char* method, const char* params, void* payload) {
+  deliver("a notification", [&](Events& e) {
+    e.on_notification(to_token(payload), method ? method : "", params ? params : "null");
+  });
+}
+inline void traffic_cb(int sent, const char* frame, size_t len, void* payload) {
+  deliver("a traffic frame", [&](Events& e) {
+    e.on_traffic(to_token(payload), sent != 0, frame ? std::string(frame, len) : std::string());
+  });
+}
+
+}  // namespace detail
+#endif  // SWIG
+
+/** Installs the one Events object (not owned; it must live until the process ends). */
+inline void set_events(Events* events) {
+  detail::events_slot().store(events, std::memory_order_release);
+}
+
+/** Asynchronous call on the session's Global object; the result goes to Events::on_result(@p token). */
+inline int64_t session_call(qix::Session& session, const std::string& method, const std::string& params_json,
+                            int flags, int timeout_ms, int64_t token) {
+  return session.call_async(
+      method, params_json,
+      [token](const qix::Result& r) {
+        detail::deliver("a call result", [&](Events& e) { e.on_result(token, r); });
+      },
+      flags, timeout_ms);
+}
+
+/** Asynchronous call on @p object; the result goes to Events::on_result(@p token). */
+inline int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json,
+                           int flags, int timeout_ms, int64_t token) {
+  return object.call_async(
+      method, params_json,
+      [token](const qix::Result& r) {
+        detail::deliver("a call result", [&](Events& e) { e.on_result(token, r); });
+      },
+      flags, timeout_ms);
+}
+
+/** Subscribes @p token to the object's "changed" events. Returns the listener id. */
+inline int64_t object_on_changed(qix::Object& object, int64_t token) {
+  uint64_t id = 0;
+  qix::detail::check(
+      qix_object_on_changed(&id, object.c_handle(), &detail::changed_cb, detail::to_payload(token)));
+  return static_cast<int64_t>(id);
+}
+
+/** Subscribes @p token to the object's "closed" event. Returns the listener id. */
+inline int64_t object_on_closed(qix::Object& object, int64_t token) {
+  uint64_t id = 0;
+  qix::detail::check(
+      qix_object_on_closed(&id, object.c_handle(), &detail::closed_cb, detail::to_payload(token)));
+  return static_cast<int64_t>(id);
+}
+
+/** Removes an object listener; false when it was not registered (any more). */
+inline bool object_remove_listener(qix::Object& object, int64_t id) {
+  int rc = qix_object_remove_listener(object.c_handle(), static_cast<uint64_t>(id));
+  if (rc == QIX_ENOTFOUND) return false;
+  qix::detail::check(rc);
+  return true;
+}
+
+/** Keeps the object's layout fresh; each layout (or fetch error) goes to Events::on_layout(@p token). */
+inline void object_watch(qix::Object& object, int64_t token) {
+  object.watch([token](const qix::Result& r) {
+    detail::deliver("a watched layout", [&](Events& e) { e.on_layout(token, r); });
+  });
+}
+
+/** Subscribes @p token to the session's state changes. Returns the listener id. */
+inline int64_t session_on_state(qix::Session& session, int64_t token) {
+  uint64_t id = 0;
+  qix::detail::check(
+      qix_session_on_state(&id, session.c_handle(), &detail::state_cb, detail::to_payload(token)));
+  return static_cast<int64_t>(id);
+}
+
+/**
+ * Subscribes @p token to the session's notifications named @p method ("" = all); with @p replay, the ones
+ * already received come first. Returns the listener id.
+ */
+inline int64_t session_on_notification(qix::Session& session, const std::string& method, bool replay,
+                                       int64_t token) {
+  uint64_t id = 0;
+  qix::detail::check(qix_session_on_notification(&id, session.c_handle(), method.c_str(), replay ? 1 : 0,
+                                                 &detail::notification_cb, detail::to_payload(token)));
+  return static_cast<int64_t>(id);
+}
+
+/** Removes a session listener; false when it was not registered (any more). */
+inline bool session_remove_listener(qix::Session& session, int64_t id) {
+  int rc = qix_session_remove_listener(session.c_handle(), static_cast<uint64_t>(id));
+  if (rc == QIX_ENOTFOUND) return false;
+  qix::detail::check(rc);
+  return true;
+}
+
+/** Sends every frame of sessions opened with @p options to Events::on_traffic(@p token). */
+inline void options_set_traffic(qix::Options& options, int64_t token) {
+  // The facade hands out its handle as const; these options are ours to change.
+  qix::detail::check(qix_options_set_traffic_cb(const_cast<qix_options*>(options.handle()),
+                                                &detail::traffic_cb, detail::to_payload(token)));
+}
+
+/** Why the session closed: the WebSocket close code, or 0 while it is not closed. */
+inline int session_close_code(qix::Session& session) {
+  int code = 0;
+  if (qix_session_close_info(&code, nullptr, session.c_handle()) != QIX_OK) {
+    qix_error_clear();
+    return 0;
+  }
+  return code;
+}
+
+/** Why the session closed: the reason text, or "" while it is not closed. */
+inline std::string session_close_reason(qix::Session& session) {
+  char* reason = nullptr;
+  if (qix_session_close_info(nullptr, &reason, session.c_handle()) != QIX_OK) {
+    qix_error_clear();
+    return std::string();
+  }
+  std::string text = reason ? reason : "";
+  qix_free(reason);
+  return text;
+}
+
+}  // namespace qixjava
+
+#endif  // QIX_JAVA_HPP

@@ -1,0 +1,118 @@
+package org.libqix;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The future of one asynchronous call. {@link #cancel} also cancels the call in libqix, which asks the
+ * engine to stop (CancelRequest). Dependent stages ({@code thenApply} ...) are plain CompletableFutures:
+ * cancelling one of them does not cancel the call, as usual for CompletableFuture.
+ *
+ * <p>Completed on a libqix event thread, so dependent stages added without an executor run there too.
+ * Waiting for it ({@code get}, {@code join}) from a libqix event thread would stall the events that
+ * complete it, so there it fails at once with {@link QixException.Code#BUSY} unless already done (like the
+ * C API's blocking calls).
+ */
+final class CallFuture<T> extends CompletableFuture<T> {
+  /** Turns a successful native result into the value (runs on the event thread, during the callback). */
+  interface Converter<T> {
+    T convert(NativeResult result);
+  }
+
+  /** Undoes a value nobody will receive (e.g. closes an object of a call cancelled meanwhile). */
+  interface Discard<T> {
+    void discard(T value);
+  }
+
+  private final Session session;
+  private final Converter<T> converter;
+  private final Discard<T> discard;
+  private volatile long requestId;
+  private volatile long token;
+
+  CallFuture(Session session, Converter<T> converter, Discard<T> discard) {
+    this.session = session;
+    this.converter = converter;
+    this.discard = discard;
+  }
+
+  void setRequestId(long id) {
+    requestId = id;
+  }
+
+  /** The token its result is delivered with. */
+  void setToken(long token) {
+    this.token = token;
+  }
+
+  long token() {
+    return token;
+  }
+
+  /** The JSON-RPC request id of the call (0 before it was sent). */
+  long requestId() {
+    return requestId;
+  }
+
+  /** Completes with @p result (on the event thread). */
+  void deliver(NativeResult result) {
+    session.settled(this);
+    if (!result.ok()) {
+      completeExceptionally(QixException.of(result.error()));
+      return;
+    }
+    T value;
+    try {
+      value = converter.convert(result);
+    } catch (Throwable t) {
+      completeExceptionally(t);
+      return;
+    }
+    if (!complete(value) && discard != null) {
+      discard.discard(value);
+    }
+  }
+
+  @Override
+  public boolean cancel(boolean mayInterruptIfRunning) {
+    boolean wasDone = isDone();
+    boolean cancelled = super.cancel(mayInterruptIfRunning);
+    if (cancelled && !wasDone) {
+      session.cancelRequest(requestId);
+    }
+    return cancelled;
+  }
+
+  private void checkNotInCallback() {
+    if (!isDone() && Dispatch.inCallback()) {
+      throw new QixException(QixException.Code.BUSY,
+          "waiting for a libqix future inside a libqix callback would stall event delivery; "
+              + "chain a dependent stage instead");
+    }
+  }
+
+  @Override
+  public T get() throws InterruptedException, ExecutionException {
+    checkNotInCallback();
+    return super.get();
+  }
+
+  @Override
+  public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+    checkNotInCallback();
+    return super.get(timeout, unit);
+  }
+
+  @Override
+  public T join() {
+    checkNotInCallback();
+    return super.join();
+  }
+
+  @Override
+  public <U> CompletableFuture<U> newIncompleteFuture() {
+    return new CompletableFuture<>();
+  }
+}

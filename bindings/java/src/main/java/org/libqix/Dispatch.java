@@ -1,0 +1,212 @@
+package org.libqix;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The one receiver of every libqix event of this binding (see qix_java.hpp for why there is only one).
+ *
+ * <p>Each registration (a call in flight, a listener, a watch, a traffic log) gets a token, and the token
+ * maps to its target in {@link #TARGETS}. That map is what keeps listeners reachable while native code may
+ * call them: an entry stays until its registration is removed (by the user, by close(), or by the call
+ * completing). A native event whose token is gone is ignored, so a late callback after a removal is
+ * harmless.
+ *
+ * <p>Threads: the methods run on libqix event threads, attached to the JVM once as daemon threads.
+ * Nothing thrown by user code leaves them (see {@link #report}).
+ */
+final class Dispatch extends NativeEvents {
+  /** A listener registered through a native listener id; the owner is the Session or QixObject. */
+  static final class Subscription {
+    final Object owner;
+    final Object listener;
+    long token; // set by the owner right after registering, before native code can see it
+    long nativeId; // the C API's listener id
+
+    Subscription(Object owner, Object listener) {
+      this.owner = owner;
+      this.listener = listener;
+    }
+  }
+
+  /** A watch: the object and the listener of its layouts. */
+  static final class Watch {
+    final QixObject object;
+    final LayoutListener listener;
+
+    Watch(QixObject object, LayoutListener listener) {
+      this.object = object;
+      this.listener = listener;
+    }
+  }
+
+  private static final ConcurrentHashMap<Long, Object> TARGETS = new ConcurrentHashMap<>();
+  private static final AtomicLong NEXT_TOKEN = new AtomicLong();
+  private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
+  /** Per thread: [0] = callbacks running now (nesting), [1] = 1 once the thread has been named. */
+  private static final ThreadLocal<int[]> CALLBACK_STATE = ThreadLocal.withInitial(() -> new int[2]);
+  private static volatile ListenerExceptionHandler handler;
+
+  /** The instance libqix calls; C++ holds a strong global reference to it, so it is never collected. */
+  private static final Dispatch INSTANCE = install();
+
+  private Dispatch() {}
+
+  private static Dispatch install() {
+    Dispatch d = new Dispatch();
+    d.swigReleaseOwnership();
+    QixNative.setEvents(d);
+    return d;
+  }
+
+  /** Registers {@code target} and returns its token (never 0). */
+  static long register(Object target) {
+    long token = NEXT_TOKEN.incrementAndGet();
+    TARGETS.put(token, target);
+    return token;
+  }
+
+  /** Forgets a token; later events carrying it are ignored. 0 is ignored. */
+  static void unregister(long token) {
+    if (token != 0) {
+      TARGETS.remove(token);
+    }
+  }
+
+  /** Number of live registrations (for tests: listeners must not leak). */
+  static int registrations() {
+    return TARGETS.size();
+  }
+
+  /** True while the calling thread runs a libqix callback (a blocking wait there would stall its events). */
+  static boolean inCallback() {
+    return CALLBACK_STATE.get()[0] > 0;
+  }
+
+  static void setHandler(ListenerExceptionHandler h) {
+    handler = h;
+  }
+
+  /** Reports what user code threw on an event thread. Never throws. */
+  static void report(String where, Throwable error) {
+    ListenerExceptionHandler h = handler;
+    if (h != null) {
+      try {
+        h.handle(where, error);
+        return;
+      } catch (Throwable t) {
+        error.addSuppressed(t);
+      }
+    }
+    try {
+      System.err.println("libqix: " + where + " threw " + error);
+      error.printStackTrace();
+    } catch (Throwable ignored) {
+      // Nothing is left to tell.
+    }
+  }
+
+  private interface Action {
+    void run() throws Throwable;
+  }
+
+  private static void run(String where, Action action) {
+    int[] state = CALLBACK_STATE.get();
+    if (state[1] == 0) {
+      state[1] = 1;
+      Thread t = Thread.currentThread();
+      // A thread libqix started and SWIG attached gets a default name ("Thread-N"); say whose it is.
+      if (t.getName().startsWith("Thread-")) {
+        t.setName("libqix-events-" + THREAD_NUMBER.incrementAndGet());
+      }
+    }
+    state[0]++;
+    try {
+      action.run();
+    } catch (Throwable e) {
+      report(where, e);
+    } finally {
+      state[0]--;
+    }
+  }
+
+  @Override
+  public void onResult(long token, NativeResult result) {
+    Object target = TARGETS.remove(token);
+    if (target instanceof CallFuture) {
+      CallFuture<?> future = (CallFuture<?>) target;
+      run("a call completion", () -> future.deliver(result));
+    }
+  }
+
+  @Override
+  public void onLayout(long token, NativeResult result) {
+    Object target = TARGETS.get(token);
+    if (target instanceof Watch) {
+      Watch w = (Watch) target;
+      if (result.ok()) {
+        String layout = result.json();
+        run("LayoutListener.onLayout", () -> w.listener.onLayout(w.object, layout));
+      } else {
+        QixException error = QixException.of(result.error());
+        run("LayoutListener.onError", () -> w.listener.onError(w.object, error));
+      }
+    }
+  }
+
+  @Override
+  public void onChanged(long token) {
+    Object target = TARGETS.get(token);
+    if (target instanceof Subscription && ((Subscription) target).listener instanceof ChangeListener) {
+      Subscription s = (Subscription) target;
+      run("ChangeListener.onChanged", () -> ((ChangeListener) s.listener).onChanged((QixObject) s.owner));
+    }
+  }
+
+  @Override
+  public void onClosed(long token) {
+    Object target = TARGETS.get(token);
+    if (target instanceof Subscription && ((Subscription) target).listener instanceof CloseListener) {
+      Subscription s = (Subscription) target;
+      run("CloseListener.onClosed", () -> ((CloseListener) s.listener).onClosed((QixObject) s.owner));
+    }
+  }
+
+  @Override
+  public void onState(long token, int state, int closeCode, String reason) {
+    Object target = TARGETS.get(token);
+    if (target instanceof Subscription && ((Subscription) target).listener instanceof StateListener) {
+      Subscription s = (Subscription) target;
+      SessionState st = SessionState.of(state);
+      run("StateListener.onStateChanged",
+          () -> ((StateListener) s.listener).onStateChanged((Session) s.owner, st, closeCode, reason));
+    }
+  }
+
+  @Override
+  public void onNotification(long token, String method, String paramsJson) {
+    Object target = TARGETS.get(token);
+    if (target instanceof Subscription && ((Subscription) target).listener instanceof NotificationListener) {
+      Subscription s = (Subscription) target;
+      run("NotificationListener.onNotification",
+          () -> ((NotificationListener) s.listener).onNotification((Session) s.owner, method, paramsJson));
+    }
+  }
+
+  @Override
+  public void onTraffic(long token, boolean sent, String frame) {
+    Object target = TARGETS.get(token);
+    if (target instanceof TrafficListener) {
+      TrafficListener l = (TrafficListener) target;
+      run("TrafficListener.onFrame", () -> l.onFrame(sent, frame));
+    }
+  }
+
+  /** Makes sure the instance is installed (class initialization does it). */
+  static void init() {
+    if (INSTANCE == null) {
+      throw new IllegalStateException("libqix: the event dispatcher is not installed");
+    }
+  }
+}

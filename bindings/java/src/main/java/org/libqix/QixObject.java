@@ -1,0 +1,420 @@
+package org.libqix;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A handle to one engine object: the Global object, a Doc, a GenericObject, a Field, a GenericVariable ...
+ * Obtained from {@link Session#openDoc}, {@link Session#global()} or any call that returns an object
+ * reference ({@link #callForObject}, e.g. CreateSessionObject, GetObject, GetField).
+ *
+ * <pre>{@code
+ * QixObject cube = doc.createSessionObject(
+ *     "{\"qInfo\":{\"qType\":\"table\"},\"qHyperCubeDef\":{...}}");
+ * cube.addChangeListener(o -> o.getLayoutAsync().thenAccept(System.out::println));
+ * }</pre>
+ *
+ * <p><b>Calls</b> work as on {@link Session} (JSON text in and out, blocking or as futures), on this
+ * object's handle.
+ *
+ * <p><b>Events.</b> "Changed" ({@link ChangeListener}) fires when the object's data became invalid, once
+ * per invalidation; "closed" ({@link CloseListener}) once when the engine released the handle. {@link
+ * #watch(LayoutListener)} keeps the layout fresh and delivers each new one. Listeners belong to this
+ * handle: they stay registered, and reachable, until removed or until this object (or its session) is
+ * closed, whether or not the caller keeps a reference.
+ *
+ * <p><b>Lifetime.</b> {@link #close()} releases this handle (not the engine object: call
+ * DestroySessionObject for that); {@link Session#close()} closes every object of the session. After the
+ * engine closed the handle or the session ended, the object is a zombie: calls fail with {@link
+ * QixException.Code#CLOSED}.
+ *
+ * <p><b>Threads.</b> Thread-safe, also concurrently with {@link #close()}. Listeners run on the context's
+ * event threads.
+ */
+public final class QixObject implements AutoCloseable {
+  private final Session session;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private NativeObject nat; // guarded by lock; null once closed
+  private final int handle;
+  private final String type;
+  private final String genericId;
+  private final String genericType;
+
+  private final List<Dispatch.Subscription> subscriptions = new ArrayList<>(); // guarded by itself
+  private boolean subscriptionsClosed; // guarded by subscriptions
+  private long watchToken; // guarded by subscriptions
+
+  QixObject(Session session, NativeObject nat) {
+    this.session = session;
+    this.nat = nat;
+    this.handle = nat.handle();
+    this.type = nat.type();
+    this.genericId = nat.genericId();
+    this.genericType = nat.genericType();
+  }
+
+  /** The session this object belongs to. */
+  public Session session() {
+    return session;
+  }
+
+  /** The engine handle (-1 for Global). */
+  public int handle() {
+    return handle;
+  }
+
+  /** The qType ("Doc", "GenericObject", "Field" ...). */
+  public String type() {
+    return type;
+  }
+
+  /** The qGenericId (e.g. the qInfo.qId of a generic object; the app id of a Doc). */
+  public String genericId() {
+    return genericId;
+  }
+
+  /** The qGenericType (e.g. the qInfo.qType of a generic object). */
+  public String genericType() {
+    return genericType;
+  }
+
+  // ---------------------------------------------------------------------------------------------- natives
+
+  interface NativeFn<T> {
+    T apply(NativeObject o);
+  }
+
+  <T> T withNative(NativeFn<T> fn) {
+    lock.readLock().lock();
+    try {
+      if (nat == null) {
+        throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
+      }
+      return fn.apply(nat);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** True when the last fetched layout is current (fetched, and not invalidated since). */
+  public boolean isValid() {
+    lock.readLock().lock();
+    try {
+      return nat != null && nat.valid();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** True when the handle is closed: by {@link #close()}, by the engine, or because the session ended. */
+  public boolean isClosed() {
+    lock.readLock().lock();
+    try {
+      return nat == null || nat.closed();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * The last layout fetched with GetLayout/GetAppLayout (the qLayout value, as JSON text), kept by libqix;
+   * empty when none was fetched. It may be stale: see {@link #isValid()}.
+   */
+  public Optional<String> layout() {
+    lock.readLock().lock();
+    try {
+      if (nat == null) {
+        return Optional.empty();
+      }
+      return Optional.of(nat.layout());
+    } catch (QixException e) {
+      if (e.code() == QixException.Code.NOT_FOUND) {
+        return Optional.empty();
+      }
+      throw e;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- calls
+
+  /** Blocking call of {@code method} on this object; returns the result as JSON text. */
+  public String call(String method, String paramsJson) {
+    return call(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Blocking call of {@code method} on this object with per-call options (delta, timeout).
+   *
+   * @throws QixException with the engine's error ({@link QixException.Code#ENGINE}), {@link
+   *     QixException.Code#TIMEOUT}, {@link QixException.Code#CLOSED}, {@link QixException.Code#INVALID_ARGUMENT}
+   *     for malformed params, {@link QixException.Code#BUSY} on a libqix event thread ...
+   */
+  public String call(String method, String paramsJson, CallOptions options) {
+    Session.check(method, paramsJson, options);
+    NativeResult r = withNative(o -> o.call(method, paramsJson, options.flags(), options.timeoutMs()));
+    try {
+      return r.json();
+    } finally {
+      r.delete();
+    }
+  }
+
+  /** Blocking call of a method that returns an object reference (CreateSessionObject, GetObject ...). */
+  public QixObject callForObject(String method, String paramsJson) {
+    return callForObject(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Blocking call of a method that returns an object reference, with per-call options.
+   *
+   * @throws QixException {@link QixException.Code#NOT_FOUND} when the result refers to no object (e.g.
+   *     GetObject of a missing id), and as {@link #call(String, String, CallOptions)}
+   */
+  public QixObject callForObject(String method, String paramsJson, CallOptions options) {
+    Session.check(method, paramsJson, options);
+    NativeObject no = withNative(o -> {
+      NativeResult r = o.call(method, paramsJson, options.flags(), options.timeoutMs());
+      try {
+        return r.object();
+      } finally {
+        r.delete();
+      }
+    });
+    return session.adopt(no);
+  }
+
+  /** Asynchronous call of {@code method}: the future gives the result as JSON text. */
+  public CompletableFuture<String> callAsync(String method, String paramsJson) {
+    return callAsync(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Asynchronous call with per-call options. Never throws for libqix failures: the future completes
+   * exceptionally with a {@link QixException} instead. {@code cancel(...)} on the future cancels the call
+   * (the engine gets a CancelRequest).
+   */
+  public CompletableFuture<String> callAsync(String method, String paramsJson, CallOptions options) {
+    Session.check(method, paramsJson, options);
+    return issue(new CallFuture<>(session, NativeResult::json, null), method, paramsJson, options);
+  }
+
+  /** Asynchronous {@link #callForObject(String, String)}. */
+  public CompletableFuture<QixObject> callForObjectAsync(String method, String paramsJson) {
+    return callForObjectAsync(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /** Asynchronous {@link #callForObject(String, String, CallOptions)}. */
+  public CompletableFuture<QixObject> callForObjectAsync(String method, String paramsJson, CallOptions options) {
+    Session.check(method, paramsJson, options);
+    CallFuture<QixObject> f = new CallFuture<>(session, r -> session.adopt(r.object()), QixObject::close);
+    return issue(f, method, paramsJson, options);
+  }
+
+  private <T> CompletableFuture<T> issue(CallFuture<T> f, String method, String params, CallOptions options) {
+    long token = session.track(f);
+    try {
+      long id = withNative(o -> QixNative.objectCall(o, method, params, options.flags(), options.timeoutMs(), token));
+      f.setRequestId(id);
+    } catch (QixException e) {
+      session.settled(f);
+      Dispatch.unregister(token);
+      f.completeExceptionally(e);
+    }
+    return f;
+  }
+
+  /** GetLayout: the object's layout (the qLayout value) as JSON text. */
+  public String getLayout() {
+    return call("GetLayout", "[]");
+  }
+
+  /** Asynchronous {@link #getLayout()}. */
+  public CompletableFuture<String> getLayoutAsync() {
+    return callAsync("GetLayout", "[]");
+  }
+
+  /** On a Doc: CreateSessionObject with {@code propertiesJson} (a JSON object with qInfo ...). */
+  public QixObject createSessionObject(String propertiesJson) {
+    Objects.requireNonNull(propertiesJson, "propertiesJson");
+    return callForObject("CreateSessionObject", "[" + propertiesJson + "]");
+  }
+
+  /** On a Doc: GetObject {@code id}. Throws {@link QixException.Code#NOT_FOUND} when there is none. */
+  public QixObject getObject(String id) {
+    Objects.requireNonNull(id, "id");
+    return callForObject("GetObject", Json.arrayOf(id));
+  }
+
+  /** On a Doc: GetField {@code name} (Select, Clear ... are then calls on the field). */
+  public QixObject getField(String name) {
+    Objects.requireNonNull(name, "name");
+    return callForObject("GetField", Json.arrayOf(name));
+  }
+
+  // ---------------------------------------------------------------------------------------------- events
+
+  /** Adds a "changed" listener: kept, and reachable, until removed or this object is closed. */
+  public void addChangeListener(ChangeListener listener) {
+    subscribe(listener, QixNative::objectOnChanged);
+  }
+
+  /** Removes every registration of {@code listener}; false when it had none. */
+  public boolean removeChangeListener(ChangeListener listener) {
+    return unsubscribe(listener);
+  }
+
+  /** Adds a "closed" listener: kept, and reachable, until removed or this object is closed. */
+  public void addCloseListener(CloseListener listener) {
+    subscribe(listener, QixNative::objectOnClosed);
+  }
+
+  /** Removes every registration of {@code listener}; false when it had none. */
+  public boolean removeCloseListener(CloseListener listener) {
+    return unsubscribe(listener);
+  }
+
+  /**
+   * Keeps the layout fresh: fetches it now unless it is valid (then delivers the current one), and again
+   * after each change, bursts coalesced. {@code listener} gets each layout or the error of a fetch. One
+   * watch per object: a new one replaces the previous one. Kept until {@link #unwatch()} or close.
+   */
+  public void watch(LayoutListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    long token = Dispatch.register(new Dispatch.Watch(this, listener));
+    long previous;
+    try {
+      synchronized (subscriptions) {
+        if (subscriptionsClosed) {
+          throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
+        }
+        withNative(o -> {
+          QixNative.objectWatch(o, token);
+          return null;
+        });
+        previous = watchToken;
+        watchToken = token;
+      }
+    } catch (RuntimeException e) {
+      Dispatch.unregister(token);
+      throw e;
+    }
+    Dispatch.unregister(previous);
+  }
+
+  /** Stops watching (nothing when not watching). */
+  public void unwatch() {
+    long token;
+    synchronized (subscriptions) {
+      token = watchToken;
+      watchToken = 0;
+    }
+    if (token == 0) {
+      return;
+    }
+    Dispatch.unregister(token);
+    lock.readLock().lock();
+    try {
+      if (nat != null) {
+        nat.unwatch();
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private interface Subscribe {
+    long apply(NativeObject o, long token);
+  }
+
+  private void subscribe(Object listener, Subscribe how) {
+    Objects.requireNonNull(listener, "listener");
+    Dispatch.Subscription sub = new Dispatch.Subscription(this, listener);
+    long token = Dispatch.register(sub);
+    sub.token = token;
+    try {
+      synchronized (subscriptions) {
+        if (subscriptionsClosed) {
+          throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
+        }
+        sub.nativeId = withNative(o -> how.apply(o, token));
+        subscriptions.add(sub);
+      }
+    } catch (RuntimeException e) {
+      Dispatch.unregister(token);
+      throw e;
+    }
+  }
+
+  private boolean unsubscribe(Object listener) {
+    if (listener == null) {
+      return false;
+    }
+    List<Dispatch.Subscription> removed = new ArrayList<>();
+    synchronized (subscriptions) {
+      subscriptions.removeIf(s -> {
+        if (s.listener == listener) {
+          removed.add(s);
+          return true;
+        }
+        return false;
+      });
+    }
+    for (Dispatch.Subscription s : removed) {
+      Dispatch.unregister(s.token);
+      lock.readLock().lock();
+      try {
+        if (nat != null) {
+          QixNative.objectRemoveListener(nat, s.nativeId);
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+    }
+    return !removed.isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------------- close
+
+  /**
+   * Releases this handle: its listeners and watch are removed (a callback already running on another
+   * thread finishes). Waits for blocking calls of other threads on this object to return. Idempotent.
+   */
+  @Override
+  public void close() {
+    List<Dispatch.Subscription> subs;
+    long watch;
+    synchronized (subscriptions) {
+      subscriptionsClosed = true;
+      subs = new ArrayList<>(subscriptions);
+      subscriptions.clear();
+      watch = watchToken;
+      watchToken = 0;
+    }
+    lock.writeLock().lock();
+    try {
+      if (nat == null) {
+        return;
+      }
+      nat.delete(); // qix_object_free: removes the listeners and the watch
+      nat = null;
+    } finally {
+      lock.writeLock().unlock();
+      for (Dispatch.Subscription s : subs) {
+        Dispatch.unregister(s.token);
+      }
+      Dispatch.unregister(watch);
+    }
+    session.forget(this);
+  }
+
+  @Override
+  public String toString() {
+    return "QixObject[" + type + " " + handle + (genericId.isEmpty() ? "" : " " + genericId) + "]";
+  }
+}

@@ -1,0 +1,464 @@
+package org.libqix;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * One WebSocket connection to one engine app (a QIX session).
+ *
+ * <pre>{@code
+ * try (Session session = Session.open(SessionOptions.forUrl("ws://localhost:9076/app/demo"))) {
+ *   QixObject doc = session.openDoc("demo");
+ *   System.out.println(doc.call("Evaluate", "[\"Sum(Sales)\"]"));
+ * }
+ * }</pre>
+ *
+ * <p><b>Calls.</b> Every Engine API method is reached by name, with params as JSON text (a positional array
+ * or a named object) and the result as JSON text, unwrapped as enigma.js does ({@code qReturn}, else the
+ * single out value, else the whole result). Each call exists as a blocking method and as an asynchronous
+ * one returning a {@link CompletableFuture}; cancelling the future cancels the call (the engine is sent a
+ * CancelRequest). Calls of this class go to the engine's Global object; {@link #global()} gives it as an
+ * object, and objects ({@link QixObject}) take the same calls.
+ *
+ * <p><b>Lifetime.</b> {@link #close()} closes the connection: pending calls fail with {@link
+ * QixException.Code#CLOSED}, and every object of the session is closed. Closing twice is harmless. There
+ * are no finalizers; a session that is never closed stays open until its context is closed.
+ *
+ * <p><b>Threads.</b> Thread-safe: any thread may call any method at any time, also concurrently with
+ * {@link #close()}. Listeners and future completions run on the context's event threads; a blocking call
+ * made on an event thread fails at once with {@link QixException.Code#BUSY} instead of deadlocking.
+ */
+public final class Session implements AutoCloseable {
+  /** How long close() lets libqix deliver the outcome of pending calls before it settles them itself. */
+  private static final long PENDING_DRAIN_NANOS = 1_000_000_000L;
+
+  private final Context context;
+  private final long trafficToken;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private NativeSession nat; // guarded by lock; null once closed
+
+  private final Object childrenLock = new Object();
+  private final Set<QixObject> children = new HashSet<>(); // guarded by childrenLock
+  private boolean closing; // guarded by childrenLock
+  private final List<Dispatch.Subscription> subscriptions = new ArrayList<>(); // guarded by itself
+  private boolean subscriptionsClosed; // guarded by subscriptions
+  /** Calls issued and not answered yet (of this session and its objects). */
+  private final Set<CallFuture<?>> pending = ConcurrentHashMap.newKeySet();
+
+  Session(Context context, NativeSession nat, long trafficToken) {
+    this.context = context;
+    this.nat = nat;
+    this.trafficToken = trafficToken;
+  }
+
+  /** Opens a session on {@link Context#shared()} and waits until it is connected. */
+  public static Session open(SessionOptions options) {
+    return Context.shared().open(options);
+  }
+
+  /** Opens a session on {@link Context#shared()}, waiting at most {@code timeout} (see {@link Context#open}). */
+  public static Session open(SessionOptions options, Duration timeout) {
+    return Context.shared().open(options, timeout);
+  }
+
+  /** The context the session runs on. */
+  public Context context() {
+    return context;
+  }
+
+  // ---------------------------------------------------------------------------------------------- natives
+
+  interface NativeFn<T> {
+    T apply(NativeSession s);
+  }
+
+  /** Runs {@code fn} on the native session, which stays valid meanwhile; CLOSED once closed. */
+  <T> T withNative(NativeFn<T> fn) {
+    lock.readLock().lock();
+    try {
+      if (nat == null) {
+        throw closedException();
+      }
+      return fn.apply(nat);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  static QixException closedException() {
+    return new QixException(QixException.Code.CLOSED, "the session is closed");
+  }
+
+  /** Adopts a native object into a QixObject of this session (closed at once when the session is closing). */
+  QixObject adopt(NativeObject no) {
+    QixObject o = new QixObject(this, no);
+    synchronized (childrenLock) {
+      if (!closing) {
+        children.add(o);
+        return o;
+      }
+    }
+    o.close();
+    return o;
+  }
+
+  void forget(QixObject o) {
+    synchronized (childrenLock) {
+      children.remove(o);
+    }
+  }
+
+  /** Cancels a pending call by request id; nothing when it is not pending or the session is closed. */
+  void cancelRequest(long id) {
+    if (id <= 0) {
+      return;
+    }
+    lock.readLock().lock();
+    try {
+      if (nat != null) {
+        nat.cancel(id);
+      }
+    } catch (QixException e) {
+      // Not pending any more: it completed meanwhile.
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- state
+
+  /** The state: {@link SessionState#CONNECTED} until the connection closes, then {@link SessionState#CLOSED}. */
+  public SessionState state() {
+    lock.readLock().lock();
+    try {
+      return nat == null ? SessionState.CLOSED : SessionState.of(nat.state());
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** True once the connection is closed (by {@link #close()}, the engine or a failure). */
+  public boolean isClosed() {
+    return state() == SessionState.CLOSED;
+  }
+
+  /** The WebSocket close code once the connection is closed (1000 normal, 1006 no close frame ...), else 0. */
+  public int closeCode() {
+    lock.readLock().lock();
+    try {
+      return nat == null ? 1000 : QixNative.sessionCloseCode(nat);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Why the connection closed, once it is closed; else "". */
+  public String closeReason() {
+    lock.readLock().lock();
+    try {
+      return nat == null ? "closed by the client" : QixNative.sessionCloseReason(nat);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Calls sent and not answered yet (0 once closed). */
+  public long pendingCalls() {
+    lock.readLock().lock();
+    try {
+      return nat == null ? 0 : nat.pendingCalls();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- objects
+
+  /** The engine's Global object (handle -1). Close it when done, or let {@link #close()} do it. */
+  public QixObject global() {
+    return adopt(withNative(NativeSession::global));
+  }
+
+  /**
+   * Opens the app {@code appId} (OpenDoc) and returns its Doc object. A session opens at most one app.
+   *
+   * @throws QixException {@link QixException.Code#ENGINE} with {@code LOCERR_APP_NOT_FOUND} (1003) for a
+   *     missing app, {@code LOCERR_APP_ALREADY_OPEN} (1002) when one is open ...
+   */
+  public QixObject openDoc(String appId) {
+    Objects.requireNonNull(appId, "appId");
+    return callForObject("OpenDoc", Json.arrayOf(appId));
+  }
+
+  /** Asynchronous {@link #openDoc(String)}. */
+  public CompletableFuture<QixObject> openDocAsync(String appId) {
+    Objects.requireNonNull(appId, "appId");
+    return callForObjectAsync("OpenDoc", Json.arrayOf(appId), CallOptions.DEFAULT);
+  }
+
+  // ---------------------------------------------------------------------------------------------- calls
+
+  /** Blocking call of {@code method} on the Global object; returns the result as JSON text. */
+  public String call(String method, String paramsJson) {
+    return call(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Blocking call of {@code method} on the Global object with per-call options (delta, timeout).
+   *
+   * @throws QixException with the engine's error ({@link QixException.Code#ENGINE}), {@link
+   *     QixException.Code#TIMEOUT}, {@link QixException.Code#CLOSED}, {@link QixException.Code#INVALID_ARGUMENT}
+   *     for malformed params, {@link QixException.Code#BUSY} on a libqix event thread ...
+   */
+  public String call(String method, String paramsJson, CallOptions options) {
+    check(method, paramsJson, options);
+    NativeResult r = withNative(s -> s.call(method, paramsJson, options.flags(), options.timeoutMs()));
+    try {
+      return r.json();
+    } finally {
+      r.delete();
+    }
+  }
+
+  /** Blocking call of a Global method that returns an object reference (e.g. CreateSessionApp). */
+  public QixObject callForObject(String method, String paramsJson) {
+    return callForObject(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Blocking call of a Global method that returns an object reference, with per-call options.
+   *
+   * @throws QixException {@link QixException.Code#NOT_FOUND} when the result refers to no object, and as
+   *     {@link #call(String, String, CallOptions)}
+   */
+  public QixObject callForObject(String method, String paramsJson, CallOptions options) {
+    check(method, paramsJson, options);
+    NativeObject no = withNative(s -> {
+      NativeResult r = s.call(method, paramsJson, options.flags(), options.timeoutMs());
+      try {
+        return r.object();
+      } finally {
+        r.delete();
+      }
+    });
+    return adopt(no);
+  }
+
+  /** Asynchronous call of {@code method} on the Global object: the future gives the result as JSON text. */
+  public CompletableFuture<String> callAsync(String method, String paramsJson) {
+    return callAsync(method, paramsJson, CallOptions.DEFAULT);
+  }
+
+  /**
+   * Asynchronous call on the Global object with per-call options. Never throws for libqix failures: the
+   * future completes exceptionally with a {@link QixException} instead (also for malformed params or a
+   * closed session). {@code cancel(...)} on the future cancels the call (CancelRequest).
+   */
+  public CompletableFuture<String> callAsync(String method, String paramsJson, CallOptions options) {
+    check(method, paramsJson, options);
+    CallFuture<String> f = new CallFuture<>(this, NativeResult::json, null);
+    return issue(f, method, paramsJson, options);
+  }
+
+  /** Asynchronous {@link #callForObject(String, String, CallOptions)}. */
+  public CompletableFuture<QixObject> callForObjectAsync(String method, String paramsJson, CallOptions options) {
+    check(method, paramsJson, options);
+    CallFuture<QixObject> f = new CallFuture<>(this, r -> adopt(r.object()), QixObject::close);
+    return issue(f, method, paramsJson, options);
+  }
+
+  private <T> CompletableFuture<T> issue(CallFuture<T> f, String method, String params, CallOptions options) {
+    long token = track(f);
+    try {
+      long id = withNative(s -> QixNative.sessionCall(s, method, params, options.flags(), options.timeoutMs(), token));
+      f.setRequestId(id);
+    } catch (QixException e) {
+      settled(f);
+      Dispatch.unregister(token);
+      f.completeExceptionally(e);
+    }
+    return f;
+  }
+
+  /** Registers a call's future (its token, and as pending on this session); returns the token. */
+  long track(CallFuture<?> f) {
+    long token = Dispatch.register(f);
+    f.setToken(token);
+    pending.add(f);
+    return token;
+  }
+
+  /** The call of {@code f} was answered (or failed to be sent). */
+  void settled(CallFuture<?> f) {
+    pending.remove(f);
+  }
+
+  static void check(String method, String paramsJson, CallOptions options) {
+    Objects.requireNonNull(method, "method");
+    Objects.requireNonNull(paramsJson, "paramsJson");
+    Objects.requireNonNull(options, "options");
+  }
+
+  // ---------------------------------------------------------------------------------------------- listeners
+
+  /**
+   * Adds a listener of the session's state changes. It is kept (and reachable) until removed or the session
+   * is closed.
+   */
+  public void addStateListener(StateListener listener) {
+    subscribe(listener, QixNative::sessionOnState);
+  }
+
+  /** Removes every registration of {@code listener}; false when it had none. */
+  public boolean removeStateListener(StateListener listener) {
+    return unsubscribe(listener);
+  }
+
+  /**
+   * Adds a listener of every notification of the session; the ones already received (the session's
+   * history) are delivered to it first. Kept until removed or the session is closed.
+   */
+  public void addNotificationListener(NotificationListener listener) {
+    subscribe(listener, (s, token) -> QixNative.sessionOnNotification(s, "", true, token));
+  }
+
+  /** Removes every registration of {@code listener}; false when it had none. */
+  public boolean removeNotificationListener(NotificationListener listener) {
+    return unsubscribe(listener);
+  }
+
+  private interface Subscribe {
+    long apply(NativeSession s, long token);
+  }
+
+  private void subscribe(Object listener, Subscribe how) {
+    Objects.requireNonNull(listener, "listener");
+    Dispatch.Subscription sub = new Dispatch.Subscription(this, listener);
+    long token = Dispatch.register(sub);
+    sub.token = token;
+    try {
+      synchronized (subscriptions) {
+        if (subscriptionsClosed) {
+          throw closedException();
+        }
+        sub.nativeId = withNative(ns -> how.apply(ns, token));
+        subscriptions.add(sub);
+      }
+    } catch (RuntimeException e) {
+      Dispatch.unregister(token);
+      throw e;
+    }
+  }
+
+  private boolean unsubscribe(Object listener) {
+    if (listener == null) {
+      return false;
+    }
+    List<Dispatch.Subscription> removed = new ArrayList<>();
+    synchronized (subscriptions) {
+      subscriptions.removeIf(s -> {
+        if (s.listener == listener) {
+          removed.add(s);
+          return true;
+        }
+        return false;
+      });
+    }
+    for (Dispatch.Subscription s : removed) {
+      Dispatch.unregister(s.token);
+      lock.readLock().lock();
+      try {
+        if (nat != null) {
+          QixNative.sessionRemoveListener(nat, s.nativeId);
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+    }
+    return !removed.isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------------- close
+
+  /**
+   * Closes the connection (WebSocket close 1000) and releases the session: pending calls fail with {@link
+   * QixException.Code#CLOSED}, every object of the session is closed, every listener is removed. Waits for
+   * blocking calls of other threads on this session to return (they fail at once). Idempotent; allowed on
+   * an event thread (e.g. from a listener).
+   */
+  @Override
+  public void close() {
+    lock.readLock().lock();
+    try {
+      if (nat == null) {
+        return;
+      }
+      nat.close(); // pending calls complete with CLOSED; blocking calls return
+    } finally {
+      lock.readLock().unlock();
+    }
+    List<QixObject> objects;
+    synchronized (childrenLock) {
+      closing = true;
+      objects = new ArrayList<>(children);
+      children.clear();
+    }
+    for (QixObject o : objects) {
+      o.close();
+    }
+    // Let libqix deliver what it has for the pending calls (their answers, or CLOSED) before the session is
+    // released; not on an event thread, where those deliveries queue behind the caller.
+    if (!Dispatch.inCallback()) {
+      long deadline = System.nanoTime() + PENDING_DRAIN_NANOS;
+      while (!pending.isEmpty() && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(2);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    List<Dispatch.Subscription> subs;
+    synchronized (subscriptions) {
+      subscriptionsClosed = true;
+      subs = new ArrayList<>(subscriptions);
+      subscriptions.clear();
+    }
+    lock.writeLock().lock();
+    try {
+      if (nat == null) {
+        return;
+      }
+      nat.delete(); // removes the native listeners; calls still pending complete with CLOSED
+      nat = null;
+    } finally {
+      lock.writeLock().unlock();
+    }
+    for (Dispatch.Subscription s : subs) {
+      Dispatch.unregister(s.token);
+    }
+    Dispatch.unregister(trafficToken);
+    // Every call completes exactly once: libqix answers the pending ones with CLOSED (above), but one whose
+    // outcome is still on its way once the session is released is settled here, with the same outcome.
+    List<CallFuture<?>> unanswered = new ArrayList<>(pending);
+    pending.clear();
+    for (CallFuture<?> f : unanswered) {
+      Dispatch.unregister(f.token());
+      f.completeExceptionally(new QixException(QixException.Code.CLOSED, "the session was closed"));
+    }
+    context.forget(this);
+  }
+
+  @Override
+  public String toString() {
+    return "Session[" + state() + "]";
+  }
+}

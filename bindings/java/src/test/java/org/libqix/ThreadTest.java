@@ -1,0 +1,251 @@
+package org.libqix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.ref.WeakReference;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The event threads and the JVM: attached once as daemons, detached when their context closes; listeners
+ * survive garbage collection; what listeners throw is reported, never fatal; no blocking on event threads.
+ */
+class ThreadTest {
+  private static Simulator sim;
+
+  @BeforeAll
+  static void start() throws Exception {
+    sim = new Simulator();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    sim.close();
+  }
+
+  @AfterEach
+  void resetHandler() {
+    Qix.setListenerExceptionHandler(null);
+  }
+
+  @Test
+  void callbacksRunOnOneDaemonThreadAttachedOnceAndDetachedWhenTheContextCloses() throws Exception {
+    Context context = new Context(1, 1); // one event thread: every callback runs on it
+    List<Thread> threads = new CopyOnWriteArrayList<>();
+    try (Session session = context.open(sim.demo())) {
+      QixObject doc = session.openDoc("demo");
+      QixObject cube = doc.createSessionObject(Fixtures.CUBE);
+      cube.getLayout();
+      AtomicInteger changes = new AtomicInteger();
+      cube.addChangeListener(o -> {
+        threads.add(Thread.currentThread());
+        changes.incrementAndGet();
+      });
+      CountDownLatch layout = new CountDownLatch(1);
+      cube.watch((o, l) -> {
+        if (layout.getCount() > 0) {
+          threads.add(Thread.currentThread());
+          layout.countDown();
+        }
+      });
+      assertTrue(layout.await(10, TimeUnit.SECONDS));
+      cube.unwatch();
+      QixObject field = doc.getField("Category");
+      field.call("Select", "[\"Bikes\"]");
+      assertTrue(Fixtures.eventually(() -> changes.get() == 1));
+      cube.getLayout();
+      field.call("Select", "[\"Clothing\"]");
+      assertTrue(Fixtures.eventually(() -> changes.get() == 2));
+    }
+    assertEquals(3, threads.size());
+    Thread t = threads.get(0);
+    // The same java.lang.Thread every time: attached once, not attached and detached per callback.
+    assertSame(t, threads.get(1));
+    assertSame(t, threads.get(2));
+    assertTrue(t.isDaemon(), "attached as a daemon: never keeps the JVM alive");
+    assertNotEquals(Thread.currentThread(), t);
+    assertTrue(t.getName().startsWith("libqix-events-"), t.getName());
+    assertTrue(t.isAlive());
+
+    context.close();
+    // Its native thread ends and detaches from the JVM (a session's last references may go a moment later).
+    assertTrue(Fixtures.eventually(Duration.ofSeconds(20), () -> !t.isAlive()), "detached after the context closed");
+  }
+
+  private static void assertNotEquals(Thread a, Thread b) {
+    assertFalse(a == b, "the callback ran on the caller's thread");
+  }
+
+  @Test
+  void listenersSurviveGarbageCollection() throws Exception {
+    try (Session session = Session.open(sim.demo())) {
+      QixObject doc = session.openDoc("demo");
+      QixObject cube = doc.createSessionObject(Fixtures.CUBE);
+      cube.getLayout();
+      CountDownLatch changed = new CountDownLatch(1);
+      BlockingQueue<String> layouts = new ArrayBlockingQueue<>(8);
+      // Nothing but the object holds these listeners.
+      ChangeListener listener = o -> changed.countDown();
+      WeakReference<ChangeListener> weak = new WeakReference<>(listener);
+      cube.addChangeListener(listener);
+      listener = null;
+      cube.watch((o, layout) -> layouts.add(layout));
+      layouts.poll(10, TimeUnit.SECONDS);
+
+      for (int i = 0; i < 3; i++) {
+        System.gc();
+        Thread.sleep(50);
+      }
+      assertNotNull(weak.get(), "the registered listener is still reachable");
+
+      doc.getField("Category").call("Select", "[\"Bikes\"]");
+      assertTrue(changed.await(10, TimeUnit.SECONDS), "the listener was called after the GC");
+      assertNotNull(layouts.poll(10, TimeUnit.SECONDS), "the watch was called after the GC");
+
+      // Once the object is closed, nothing keeps the listener any more.
+      int before = Dispatch.registrations();
+      cube.close();
+      assertTrue(Dispatch.registrations() < before);
+      for (int i = 0; i < 50 && weak.get() != null; i++) {
+        System.gc();
+        Thread.sleep(20);
+      }
+      assertTrue(weak.get() == null, "a closed object's listener can be collected");
+    }
+  }
+
+  @Test
+  void pendingCallsSurviveGarbageCollection() throws Exception {
+    try (Simulator slow = new Simulator("--latency-ms", "500");
+        Session session = Session.open(slow.demo())) {
+      BlockingQueue<String> results = new ArrayBlockingQueue<>(8);
+      // The caller keeps nothing: neither the future nor its dependent stage.
+      CompletableFuture<String> future = session.callAsync("EngineVersion", "[]");
+      WeakReference<CompletableFuture<String>> weak = new WeakReference<>(future);
+      future.thenAccept(results::add);
+      future = null;
+      for (int i = 0; i < 3; i++) {
+        System.gc();
+        Thread.sleep(20);
+      }
+      assertNotNull(weak.get(), "a pending call's future is kept by the binding");
+      String r = results.poll(10, TimeUnit.SECONDS);
+      assertNotNull(r, "the completion ran after the GC");
+      assertTrue(r.contains("qComponentVersion"));
+    }
+  }
+
+  @Test
+  void listenerExceptionsAreReportedAndNeverFatal() throws Exception {
+    List<String> reports = new CopyOnWriteArrayList<>();
+    Qix.setListenerExceptionHandler((where, error) -> reports.add(where + ": " + error.getMessage()));
+    try (Session session = Session.open(sim.demo())) {
+      QixObject doc = session.openDoc("demo");
+      QixObject cube = doc.createSessionObject(Fixtures.CUBE);
+      cube.getLayout();
+      AtomicInteger calls = new AtomicInteger();
+      cube.addChangeListener(o -> {
+        calls.incrementAndGet();
+        throw new IllegalStateException("boom from a listener");
+      });
+      cube.watch((o, layout) -> {
+        throw new Error("boom from a watch");
+      });
+      session.addNotificationListener((s, m, p) -> {
+        throw new RuntimeException("boom from a notification listener");
+      });
+      QixObject field = doc.getField("Category");
+      field.call("Select", "[\"Bikes\"]");
+      assertTrue(Fixtures.eventually(() -> calls.get() == 1));
+      cube.getLayout();
+      field.call("Select", "[\"Clothing\"]");
+      // Event delivery goes on after a listener threw.
+      assertTrue(Fixtures.eventually(() -> calls.get() == 2));
+      assertTrue(Fixtures.eventually(() -> reports.stream().anyMatch(r -> r.startsWith("ChangeListener.onChanged: boom"))),
+          reports.toString());
+      assertTrue(Fixtures.eventually(() -> reports.stream().anyMatch(r -> r.startsWith("LayoutListener.onLayout: boom"))),
+          reports.toString());
+      assertTrue(Fixtures.eventually(
+          () -> reports.stream().anyMatch(r -> r.startsWith("NotificationListener.onNotification: boom"))),
+          reports.toString());
+      // A handler that throws itself is contained too.
+      Qix.setListenerExceptionHandler((where, error) -> {
+        throw new IllegalStateException("the handler fails");
+      });
+      cube.getLayout();
+      field.call("Select", "[\"Bikes\"]");
+      assertTrue(Fixtures.eventually(() -> calls.get() == 3));
+      // The session still works.
+      assertEquals("\"2\"", doc.call("Evaluate", "[\"1+1\"]"));
+    }
+  }
+
+  @Test
+  void noBlockingOnAnEventThread() throws Exception {
+    try (Session session = Session.open(sim.demo())) {
+      QixObject doc = session.openDoc("demo");
+      QixObject cube = doc.createSessionObject(Fixtures.CUBE);
+      cube.getLayout();
+      AtomicReference<Throwable> blockingCall = new AtomicReference<>();
+      AtomicReference<Throwable> join = new AtomicReference<>();
+      AtomicReference<Throwable> closeContext = new AtomicReference<>();
+      CountDownLatch done = new CountDownLatch(1);
+      Context own = new Context(1, 1);
+      cube.addChangeListener(o -> {
+        try {
+          doc.call("Evaluate", "[\"2+2\"]");
+        } catch (Throwable t) {
+          blockingCall.set(t);
+        }
+        try {
+          doc.callAsync("Evaluate", "[\"3+3\"]").join();
+        } catch (Throwable t) {
+          join.set(t);
+        }
+        try {
+          own.close();
+        } catch (Throwable t) {
+          closeContext.set(t);
+        }
+        done.countDown();
+      });
+      doc.getField("Category").call("Select", "[\"Bikes\"]");
+      assertTrue(done.await(10, TimeUnit.SECONDS));
+      assertEquals(QixException.Code.BUSY, ((QixException) blockingCall.get()).code());
+      assertEquals(QixException.Code.BUSY, ((QixException) join.get()).code());
+      assertEquals(QixException.Code.BUSY, ((QixException) closeContext.get()).code());
+      assertFalse(own.isClosed());
+      own.close();
+      assertTrue(own.isClosed());
+    }
+  }
+
+  @Test
+  void closingTheSessionFromItsOwnListener() throws Exception {
+    Session session = Session.open(sim.demo());
+    CountDownLatch closed = new CountDownLatch(1);
+    // Notifications already received are replayed to a new listener, on the event thread.
+    session.addNotificationListener((s, method, params) -> {
+      s.close();
+      closed.countDown();
+    });
+    assertTrue(closed.await(10, TimeUnit.SECONDS));
+    assertEquals(SessionState.CLOSED, session.state());
+  }
+}
