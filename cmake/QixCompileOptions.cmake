@@ -19,6 +19,17 @@ add_library(qix_boost INTERFACE)
 target_link_libraries(qix_boost INTERFACE Boost::headers)
 target_compile_definitions(qix_boost INTERFACE BOOST_ALL_NO_LIB BOOST_JSON_NO_LIB BOOST_ASIO_NO_DEPRECATED)
 
+# libFuzzer builds (QIX_FUZZ=ON): every target is instrumented for coverage, ASan and UBSan, so the
+# fuzz targets (fuzz/) exercise instrumented core code, Boost.JSON included.
+if(QIX_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "QIX_FUZZ=ON needs clang (e.g. CC=clang-14 CXX=clang++-14)")
+  endif()
+  target_compile_options(qix_build_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(qix_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
 function(qix_target_defaults target)
   target_link_libraries(${target} PRIVATE qix_build_flags)
   set_target_properties(${target} PROPERTIES CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora (fuzz/corpus/<target>/) from the recorded engine traffic in
+tests/data and from a traffic log of the simulator (`qix --traffic FILE ...`, JSON lines).
+
+    fuzz/make_seeds.py SIM_TRAFFIC.jsonl [...]
+
+Run by hand when the protocol coverage of the seeds should grow; the output is committed.
+"""
+import hashlib
+import json
+import pathlib
+import sys
+
+root = pathlib.Path(__file__).resolve().parent
+corpus = root / "corpus"
+
+
+def write(target, text):
+    d = corpus / target
+    d.mkdir(parents=True, exist_ok=True)
+    data = text.encode()
+    (d / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
+
+
+received, sent = [], []
+for path in sorted((root.parent / "tests" / "data").glob("traffic-*")):
+    for line in path.read_text().splitlines():
+        if line.startswith("Received: "):
+            received.append(line[len("Received: "):])
+        elif line.startswith("Sent: "):
+            sent.append(line[len("Sent: "):])
+for path in sys.argv[1:]:
+    for line in pathlib.Path(path).read_text().splitlines():
+        entry = json.loads(line)
+        text = json.dumps(entry["frame"], separators=(",", ":"))
+        (sent if entry["dir"] == "sent" else received).append(text)
+
+# fuzz_frame: single frames, and runs of consecutive frames (answers for the ids the target leaves pending).
+for frame in received:
+    write("fuzz_frame", frame)
+for i in range(0, len(received), 4):
+    write("fuzz_frame", "\n".join(received[i:i + 4]))
+
+# fuzz_json_patch: a document and a patch; documents are real results, patches the simulator's deltas.
+documents, patches = [], []
+for frame in received:
+    value = json.loads(frame)
+    result = value.get("result")
+    if not isinstance(result, dict):
+        continue
+    for out in result.values():
+        if value.get("delta") and isinstance(out, list):
+            patches.append(out)
+        else:
+            documents.append(out)
+for i, patch in enumerate(patches):
+    doc = documents[i % len(documents)] if documents else {}
+    write("fuzz_json_patch", json.dumps(doc, separators=(",", ":")) + "\n" + json.dumps(patch, separators=(",", ":")))
+write("fuzz_json_patch", '{"a":[1,2,{"b":null}],"c":"x"}\n'
+      '[{"op":"add","path":"/a/-","value":3},{"op":"move","from":"/c","path":"/d"},'
+      '{"op":"test","path":"/a/0","value":1},{"op":"remove","path":"/a/2/b"},{"op":"copy","from":"/a","path":"/e"},'
+      '{"op":"replace","path":"/","value":{"z":1}}]')
+
+# fuzz_url: complete URLs and builder fields (secure, host, port, prefix, subpath, route, app, identity, ttl, param).
+for url in ["wss://tenant.eu.qlikcloud.com/app/8ea3a1b0-5c3a-4d3e-9d6b-2f0e6d0b1c2a",
+            "ws://localhost:9076/app/engineData", "wss://[::1]:4747/app/my%20app/identity/x/ttl/30?reloadUri=h",
+            "http://sense.example.com/proxy/app/a?x=1#frag", "WSS://HOST:00443"]:
+    write("fuzz_url", url)
+write("fuzz_url", "1\nsense.example.com\n\x10\n/proxy/\nsub\n\napp id\nident\n\x1e\nreloadUri")
+
+# fuzz_capi_args: call params as sent, and option name/value pairs.
+for frame in sent:
+    value = json.loads(frame)
+    if "params" in value:
+        write("fuzz_capi_args", json.dumps(value["params"], separators=(",", ":")))
+for pair in ["url\nwss://h:443/app/x", "url.host\nexample.com", "tls.verify\n1", "timeout.call_ms\n5000",
+             "Authorization\nBearer abc", "delta\n0"]:
+    write("fuzz_capi_args", pair)
