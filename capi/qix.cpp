@@ -634,7 +634,7 @@ int qix_session_close_info(int* out_code, char** out_reason, const qix_session* 
   auto info = session->s->close_info();
   if (!info) return fail(QIX_ENOTFOUND, "the session is not closed");
   if (out_code) *out_code = info->code;
-  if (out_reason) *out_reason = dup_string(info->reason.empty() && info->error ? info->error.message : info->reason);
+  if (out_reason) *out_reason = dup_string(info->describe());
   return QIX_OK;
   QIX_CATCH
 }
@@ -768,7 +768,7 @@ int qix_session_on_state(uint64_t* out_id, qix_session* session, qix_state_cb cb
     int code = 0;
     if (info) {
       code = info->code;
-      reason = info->reason.empty() && info->error ? info->error.message : info->reason;
+      reason = info->describe();
     }
     cb(self.get(), state, code, reason.c_str(), payload);
   });

@@ -34,3 +34,12 @@ function(qix_target_defaults target)
   target_link_libraries(${target} PRIVATE qix_build_flags)
   set_target_properties(${target} PROPERTIES CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
 endfunction()
+
+# Adds the label `threaded` (next to @p label) to the tests that gtest_discover_tests lists in the CTest
+# variable @p test_list. gtest_discover_tests cannot give a test two labels itself (it flattens lists),
+# so a CTest include file, read after the discovered tests, sets both.
+function(qix_label_threaded test_list label)
+  set(file ${CMAKE_CURRENT_BINARY_DIR}/${test_list}_threaded.cmake)
+  file(WRITE ${file} "foreach(t IN LISTS ${test_list})\n  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"${label};threaded\")\nendforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${file})
+endfunction()

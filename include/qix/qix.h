@@ -366,7 +366,9 @@ QIX_API int qix_session_state(const qix_session *session);
 /**
  * Why the session closed.
  * @param out_code receives the WebSocket close code (1006 when there was no close frame); may be NULL.
- * @param out_reason receives the reason text, to release with qix_free(); may be NULL.
+ * @param out_reason receives why, to release with qix_free(); may be NULL. It says who closed, the code and
+ *        its meaning for the codes Qlik defines (e.g. "closed by the engine with code 4001 (session idle
+ *        timeout)"), then the engine's reason text or fatal proxy notification, or the network error.
  * @return #QIX_OK; #QIX_ENOTFOUND while not closed; #QIX_EINVAL.
  */
 QIX_API int qix_session_close_info(int *out_code, char **out_reason, const qix_session *session);
@@ -431,7 +433,7 @@ QIX_API int qix_session_doc(qix_object **out, qix_session *session);
 
 /**
  * State changes. @p close_code and @p reason (borrowed for the call, never NULL) are set for
- * #QIX_STATE_CLOSED, else 0 and "".
+ * #QIX_STATE_CLOSED (the reason as qix_session_close_info() gives it), else 0 and "".
  */
 typedef void (*qix_state_cb)(qix_session *session, int state, int close_code, const char *reason, void *payload);
 

@@ -36,7 +36,14 @@ struct Client {
     o.handshake_timeout = 5s;
     session = core::Session::create(ctx, core::make_websocket_transport(ctx, std::move(o)), std::move(so));
   }
-  ~Client() { session->close(); }
+  ~Client() {
+    session->close();
+    session.reset();
+    // Let the transport's last handlers finish so that the context's last reference is this one: its
+    // threads are then joined here, not by a detached helper that could outlive the test (LeakSanitizer
+    // would report the OpenSSL state of a thread still running at exit).
+    for (int i = 0; i < 200 && ctx.use_count() > 1; ++i) std::this_thread::sleep_for(10ms);
+  }
   core::Error open() { return session->open_sync(10s); }
   std::shared_ptr<core::Context> ctx = core::Context::create();
   std::shared_ptr<core::Session> session;

@@ -1,0 +1,257 @@
+// Faults through the C API, injected by the simulator's flags over real sockets: latency, jitter and
+// reordering, broken frames, unknown ids, a dropped socket, fatal proxy notifications, every close code,
+// and a callback that blocks. The rule checked throughout: every call completes exactly once, with its own
+// answer or a clear error, and nothing else breaks.
+#include "qix/qix.h"
+
+#include <qix/sim/server.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Collects call completions: per request id, the status and the unwrapped JSON.
+class Calls {
+ public:
+  static void cb(const qix_result* r, void* p) {
+    auto* self = static_cast<Calls*>(p);
+    {
+      std::lock_guard l(self->m_);
+      auto& e = self->by_id_[qix_result_id(r)];
+      ++e.count;
+      e.status = qix_result_status(r);
+      e.json = qix_result_json(r);
+      ++self->total_;
+    }
+    self->cv_.notify_all();
+  }
+  bool wait(int n, std::chrono::milliseconds t = 20s) {
+    std::unique_lock l(m_);
+    return cv_.wait_for(l, t, [&] { return total_ >= n; });
+  }
+  struct Entry {
+    int count = 0;
+    int status = 1;
+    std::string json;
+  };
+  std::map<int64_t, Entry> snapshot() {
+    std::lock_guard l(m_);
+    return by_id_;
+  }
+  int total() {
+    std::lock_guard l(m_);
+    return total_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::map<int64_t, Entry> by_id_;
+  int total_ = 0;
+};
+
+struct SessionDeleter {
+  void operator()(qix_session* s) const { qix_session_free(s); }
+};
+using SessionPtr = std::unique_ptr<qix_session, SessionDeleter>;
+
+class Faults : public ::testing::Test {
+ protected:
+  void start(qix::sim::Options o) {
+    sim_ = std::make_unique<qix::sim::Server>(o);
+    sim_->start();
+  }
+  void TearDown() override {
+    if (sim_) sim_->stop();
+  }
+  SessionPtr open(int call_timeout_ms = 0, const std::string& app = "demo") {
+    qix_options* o = nullptr;
+    qix_options_new(&o);
+    qix_options_set_str(o, "url", (sim_->url() + "/app/" + app).c_str());
+    if (call_timeout_ms) qix_options_set_int(o, "timeout.call_ms", call_timeout_ms);
+    qix_session* s = nullptr;
+    int rc = qix_session_open_sync(&s, nullptr, o, 10000);
+    qix_options_free(o);
+    EXPECT_EQ(rc, QIX_OK);
+    return SessionPtr(s);
+  }
+  static int64_t open_doc(qix_session* s) {
+    qix_result* r = nullptr;
+    EXPECT_EQ(qix_session_call_sync(&r, s, "OpenDoc", R"(["demo"])", 0, -1), QIX_OK);
+    qix_object* doc = nullptr;
+    qix_result_object(&doc, r);
+    int h = qix_object_handle(doc);
+    qix_object_free(doc);
+    qix_result_free(r);
+    return h;
+  }
+  static std::pair<int, std::string> close_info(qix_session* s) {
+    int code = 0;
+    char* reason = nullptr;
+    if (qix_session_close_info(&code, &reason, s) != QIX_OK) return {0, ""};
+    std::string r = reason ? reason : "";
+    qix_free(reason);
+    return {code, r};
+  }
+  static bool wait_closed(qix_session* s, std::chrono::milliseconds t = 10s) {
+    auto end = std::chrono::steady_clock::now() + t;
+    while (qix_session_state(s) != QIX_STATE_CLOSED) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
+  std::unique_ptr<qix::sim::Server> sim_;
+};
+
+TEST_F(Faults, LatencyJitterAndReorderingKeepEveryAnswerWithItsCall) {
+  qix::sim::Options o;
+  o.latency_ms = 5;
+  o.jitter_ms = 30;
+  o.reorder = true;
+  start(o);
+  auto s = open();
+  int h = static_cast<int>(open_doc(s.get()));
+  Calls calls;
+  std::map<int64_t, int> expected;
+  for (int k = 0; k < 500; ++k) {
+    int64_t id = 0;
+    std::string params = "[\"" + std::to_string(k) + "*2\"]";
+    ASSERT_EQ(qix_session_call_handle(&id, s.get(), h, "Evaluate", params.c_str(), 0, -1, &Calls::cb, &calls), QIX_OK);
+    expected[id] = k * 2;
+  }
+  ASSERT_TRUE(calls.wait(500));
+  auto got = calls.snapshot();
+  ASSERT_EQ(got.size(), 500u);
+  for (auto& [id, k2] : expected) {
+    EXPECT_EQ(got[id].count, 1);
+    EXPECT_EQ(got[id].json, "\"" + std::to_string(k2) + "\"") << "call " << id << " got another call's answer";
+  }
+  EXPECT_GE(sim_->stats()["Evaluate"].max_in_flight, 10u) << "the calls were pipelined";
+}
+
+TEST_F(Faults, BrokenFramesCostOnlyTheirOwnCalls) {
+  qix::sim::Options o;
+  o.malformed_every = 4;
+  start(o);
+  auto s = open(1500);  // a call whose answer was broken ends by its timeout
+  Calls calls;
+  for (int k = 0; k < 40; ++k) {
+    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_OK);
+  }
+  ASSERT_TRUE(calls.wait(40, 10s));
+  int ok = 0, timeout = 0;
+  for (auto& [id, e] : calls.snapshot()) {
+    EXPECT_EQ(e.count, 1);
+    ok += e.status == QIX_OK;
+    timeout += e.status == QIX_ETIMEOUT;
+  }
+  EXPECT_EQ(ok + timeout, 40);
+  EXPECT_GE(timeout, 5) << "every 4th answer is broken";
+  EXPECT_GE(ok, 20);
+  EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CONNECTED) << "broken frames are not fatal";
+}
+
+TEST_F(Faults, UnknownIdsAndStrayFramesAreIgnored) {
+  start({});
+  auto s = open();
+  sim_->push_all(R"({"jsonrpc":"2.0","id":987654,"result":{"qReturn":true}})");
+  sim_->push_all(R"({"jsonrpc":"2.0","id":"not-a-number","result":{}})");
+  sim_->push_all(R"({"jsonrpc":"2.0","method":"OnSomethingNew","params":{"x":1}})");
+  sim_->push_all(R"([1,2,3])");
+  qix_result* r = nullptr;
+  ASSERT_EQ(qix_session_call_sync(&r, s.get(), "EngineVersion", nullptr, 0, 5000), QIX_OK);
+  EXPECT_NE(std::string(qix_result_json(r)).find("qComponentVersion"), std::string::npos);
+  qix_result_free(r);
+  EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CONNECTED);
+}
+
+TEST_F(Faults, ADroppedSocketFailsPendingCallsWithConnectionLost) {
+  qix::sim::Options o;
+  o.drop_after = 3;
+  o.latency_ms = 200;
+  start(o);
+  auto s = open();
+  Calls calls;
+  for (int k = 0; k < 10; ++k) {
+    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_OK);
+  }
+  ASSERT_TRUE(calls.wait(10));
+  int lost = 0;
+  for (auto& [id, e] : calls.snapshot()) {
+    EXPECT_EQ(e.count, 1);
+    if (e.status == QIX_ECONNECTION) ++lost;
+    else EXPECT_EQ(e.status, QIX_OK);
+  }
+  EXPECT_GE(lost, 7);
+  ASSERT_TRUE(wait_closed(s.get()));
+  EXPECT_EQ(close_info(s.get()).first, 1006) << "no close frame";
+  qix_result* r = nullptr;
+  EXPECT_EQ(qix_session_call_sync(&r, s.get(), "EngineVersion", nullptr, 0, -1), QIX_ECLOSED);
+}
+
+TEST_F(Faults, FatalProxyNotificationBecomesTheCloseReason) {
+  start({});
+  auto s = open();
+  sim_->proxy_fatal_all("OnSessionTimedOut");
+  ASSERT_TRUE(wait_closed(s.get()));
+  auto [code, reason] = close_info(s.get());
+  EXPECT_NE(reason.find("OnSessionTimedOut"), std::string::npos) << code << " " << reason;
+}
+
+TEST_F(Faults, EveryCloseCodeIsReported) {
+  start({});
+  for (int code : {1000, 1001, 1011, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007}) {
+    auto s = open();
+    Calls calls;
+    sim_->close_all(static_cast<std::uint16_t>(code));
+    ASSERT_TRUE(wait_closed(s.get())) << code;
+    auto [got, reason] = close_info(s.get());
+    EXPECT_EQ(got, code);
+    EXPECT_NE(reason.find("closed by the engine with code " + std::to_string(code)), std::string::npos) << reason;
+    if (code >= 4001) {
+      EXPECT_NE(reason.find("("), std::string::npos) << "Qlik's codes are explained: " << reason;
+    }
+    EXPECT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_ECLOSED);
+  }
+}
+
+TEST_F(Faults, ABlockingCallbackStallsNeitherTheSocketNorOtherSessions) {
+  start({});
+  auto a = open();
+  auto b = open();
+  std::atomic<bool> blocking{false};
+  auto block = [](const qix_result*, void* p) {
+    static_cast<std::atomic<bool>*>(p)->store(true);
+    std::this_thread::sleep_for(1s);
+  };
+  ASSERT_EQ(qix_session_call(nullptr, a.get(), "EngineVersion", nullptr, 0, -1, block, &blocking), QIX_OK);
+  while (!blocking) std::this_thread::sleep_for(1ms);
+  // While A's callback blocks: B's calls complete promptly, and A's socket keeps being read.
+  auto t0 = std::chrono::steady_clock::now();
+  Calls on_b, on_a;
+  for (int k = 0; k < 50; ++k) {
+    qix_session_call(nullptr, b.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &on_b);
+    qix_session_call(nullptr, a.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &on_a);
+  }
+  ASSERT_TRUE(on_b.wait(50, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 600ms) << "session B waited for A's callback";
+  for (int i = 0; i < 100 && qix_session_pending_calls(a.get()) > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(qix_session_pending_calls(a.get()), 0) << "A's answers were read while its callback blocked";
+  EXPECT_EQ(on_a.total(), 0) << "A's completions wait for its blocking callback (one at a time, in order)";
+  ASSERT_TRUE(on_a.wait(50, 5s));
+}
+
+}  // namespace
