@@ -26,11 +26,10 @@ using namespace std::chrono_literals;
 class Waiter {
  public:
   void notify(std::function<void()> fn = {}) {
-    {
-      std::lock_guard lock(mutex_);
-      if (fn) fn();
-      ++count_;
-    }
+    // Notified under the lock: the waiting test may destroy this Waiter as soon as it sees the count.
+    std::lock_guard lock(mutex_);
+    if (fn) fn();
+    ++count_;
     cv_.notify_all();
   }
   bool wait_for(int n, std::chrono::milliseconds timeout = 10s) {
