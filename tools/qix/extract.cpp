@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <unistd.h>
 
 namespace qixcli {
@@ -60,9 +61,7 @@ struct Sink {
   std::condition_variable cv;
   bool done = false;
   int status = QIX_OK;
-  std::string error;
-  int engine_code = 0;
-  std::string engine_name, engine_parameter;
+  std::optional<qix::Error> error;  // the extraction's failure, with the engine's details
   std::int64_t rows = 0;
 
   void draw(std::int64_t rows_done, bool final) {
@@ -147,12 +146,7 @@ struct Sink {
       s->done = true;
       s->status = st;
       s->rows = rows_done;
-      if (err) {
-        s->error = qix_error_message(err);
-        s->engine_code = qix_error_engine_code(err);
-        s->engine_name = qix_error_name(err);
-        s->engine_parameter = qix_error_parameter(err);
-      }
+      if (st != QIX_OK) s->error.emplace(st, err);
     }
     s->cv.notify_all();
   }
@@ -229,15 +223,7 @@ int cmd_extract(const Config& cfg, const ExtractArgs& a) {
                                    std::strerror(sink.write_failed ? sink.write_errno : close_errno));
   }
   if (sink.bad_row) throw Failure(kExitEngine, "qix: the library delivered a row that is not a JSON array");
-  if (sink.status != QIX_OK) {
-    qix::Error e(sink.status, sink.error);
-    if (sink.status == QIX_EENGINE) {
-      std::string msg = "error " + std::to_string(sink.engine_code) + " " + sink.engine_name + ": " + sink.error;
-      if (!sink.engine_parameter.empty()) msg += " (" + sink.engine_parameter + ")";
-      throw Failure(kExitEngine, msg);
-    }
-    throw c.failure(e);
-  }
+  if (sink.error) throw c.failure(*sink.error);
   if (cfg.json && !to_stdout) {
     json::object summary{{"rows", sink.rows},
                          {"milliseconds", static_cast<std::int64_t>(secs * 1000)},
