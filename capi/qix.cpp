@@ -206,7 +206,6 @@ struct qix_options {
   core::UrlConfig url;
   bool url_given = false;
   core::SessionOptions session;
-  std::string reconnect = "none";
   qix_traffic_cb traffic = nullptr;
   void* traffic_payload = nullptr;
 };
@@ -302,8 +301,16 @@ int qix_options_set_str(qix_options* opts, const char* name, const char* value) 
   } else if (n == "tls.server_name") {
     opts->conn.tls.server_name = v;
   } else if (n == "reconnect") {
-    if (v != "none") return fail(QIX_EINVAL, "reconnect: only \"none\" is supported in this version");
-    opts->reconnect = v;
+    using P = core::ReconnectOptions::Policy;
+    if (v == "none") {
+      opts->session.reconnect.policy = P::none;
+    } else if (v == "attach") {
+      opts->session.reconnect.policy = P::attach;
+    } else if (v == "resume") {
+      opts->session.reconnect.policy = P::resume;
+    } else {
+      return fail(QIX_EINVAL, "reconnect: expected \"none\", \"attach\" or \"resume\"");
+    }
   } else {
     return fail(QIX_EINVAL, "unknown string option: " + n);
   }
@@ -338,6 +345,18 @@ int qix_options_set_int(qix_options* opts, const char* name, int64_t value) {
   } else if (n == "watch.min_interval_ms") {
     if (value < 0) return fail(QIX_EINVAL, "watch.min_interval_ms: must be >= 0");
     opts->session.watch_min_interval = ms(value);
+  } else if (n == "reconnect.max_attempts") {
+    if (!in_int(1)) return fail(QIX_EINVAL, "reconnect.max_attempts: must be >= 1");
+    opts->session.reconnect.max_attempts = static_cast<int>(value);
+  } else if (n == "reconnect.initial_delay_ms" || n == "reconnect.max_delay_ms" ||
+             n == "reconnect.greeting_wait_ms") {
+    if (!in_int(0)) return fail(QIX_EINVAL, n + ": must be >= 0");
+    if (n == "reconnect.initial_delay_ms") opts->session.reconnect.initial_delay = ms(value);
+    if (n == "reconnect.max_delay_ms") opts->session.reconnect.max_delay = ms(value);
+    if (n == "reconnect.greeting_wait_ms") opts->session.reconnect.greeting_wait = ms(value);
+  } else if (n == "retry.aborted") {
+    if (!in_int(0) || value > 100) return fail(QIX_EINVAL, "retry.aborted: must be 0..100");
+    opts->session.retry_aborted = static_cast<int>(value);
   } else {
     return fail(QIX_EINVAL, "unknown integer option: " + n);
   }
@@ -358,6 +377,10 @@ int qix_options_set_bool(qix_options* opts, const char* name, int value) {
     opts->session.delta = b;
   } else if (n == "events.poll") {
     opts->session.poll_events = b;
+  } else if (n == "reconnect.queue_calls") {
+    opts->session.reconnect.queue_calls = b;
+  } else if (n == "reconnect.resend") {
+    opts->session.reconnect.resend_in_flight = b;
   } else {
     return fail(QIX_EINVAL, "unknown boolean option: " + n);
   }
@@ -536,6 +559,16 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
       cb(sent ? 1 : 0, copy.c_str(), copy.size(), payload);
     };
   }
+  if (so.reconnect.policy != core::ReconnectOptions::Policy::none) {
+    // Each reconnect attempt: the same URL, headers and TLS settings. The lambda holds the context
+    // weakly (the context owns the session's timers, so it outlives every attempt that can run).
+    std::weak_ptr<core::Context> weak_ctx = ctx->ctx;
+    so.reconnect.transport = [weak_ctx, conn]() -> std::shared_ptr<core::Transport> {
+      auto c = weak_ctx.lock();
+      if (!c) return nullptr;
+      return core::make_websocket_transport(std::move(c), conn);
+    };
+  }
   auto transport = core::make_websocket_transport(ctx->ctx, std::move(conn));
   return core::Session::create(ctx->ctx, std::move(transport), std::move(so));
 }
@@ -622,6 +655,7 @@ int qix_session_state(const qix_session* session) {
     case core::SessionState::connecting: return QIX_STATE_CONNECTING;
     case core::SessionState::connected: return QIX_STATE_CONNECTED;
     case core::SessionState::closed: return QIX_STATE_CLOSED;
+    case core::SessionState::suspended: return QIX_STATE_SUSPENDED;
   }
   return QIX_STATE_CLOSED;
   QIX_CATCH
@@ -761,9 +795,10 @@ int qix_session_on_state(uint64_t* out_id, qix_session* session, qix_state_cb cb
   auto id = session->s->on_state([weak, cb, payload](core::SessionState st, const core::CloseInfo* info) {
     auto self = weak.lock();
     if (!self || !self->alive) return;
-    int state = st == core::SessionState::connected  ? QIX_STATE_CONNECTED
-                : st == core::SessionState::closed ? QIX_STATE_CLOSED
-                                                   : QIX_STATE_CONNECTING;
+    int state = st == core::SessionState::connected   ? (info ? QIX_STATE_RESUMED : QIX_STATE_CONNECTED)
+                : st == core::SessionState::closed    ? QIX_STATE_CLOSED
+                : st == core::SessionState::suspended ? QIX_STATE_SUSPENDED
+                                                      : QIX_STATE_CONNECTING;
     std::string reason;
     int code = 0;
     if (info) {

@@ -40,9 +40,38 @@ const char* to_string(SessionState s) noexcept {
     case SessionState::connecting: return "connecting";
     case SessionState::connected: return "connected";
     case SessionState::closed: return "closed";
+    case SessionState::suspended: return "suspended";
   }
   return "unknown";
 }
+
+const char* to_string(ReconnectOptions::Policy p) noexcept {
+  switch (p) {
+    case ReconnectOptions::Policy::none: return "none";
+    case ReconnectOptions::Policy::attach: return "attach";
+    case ReconnectOptions::Policy::resume: return "resume";
+  }
+  return "unknown";
+}
+
+// -------------------------------------------------------------------------------------------------- Link
+class Session::Link final : public TransportHandler {
+ public:
+  Link(std::weak_ptr<Session> s, std::uint64_t gen) : session_(std::move(s)), gen_(gen) {}
+  void on_open() override {
+    if (auto s = session_.lock()) s->link_open(gen_);
+  }
+  void on_frame(std::string& text) override {
+    if (auto s = session_.lock()) s->link_frame(gen_, text);
+  }
+  void on_close(const CloseInfo& info) override {
+    if (auto s = session_.lock()) s->link_close(gen_, info);
+  }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::uint64_t gen_;
+};
 
 // ------------------------------------------------------------------------------------------------- Object
 bool Object::valid() const {
@@ -139,7 +168,7 @@ std::int64_t Object::call(std::string_view method, std::string_view params_json,
   if (s && closed()) {
     // A zombie proxy: its handle was released (the engine may even reuse the number).
     CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle_) + " is closed");
+    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
     if (cb) s->events_->post(s->guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
     return 0;
   }
@@ -149,14 +178,14 @@ std::int64_t Object::call(std::string_view method, std::string_view params_json,
     if (cb) cb(r);
     return 0;
   }
-  return s->call(handle_, method, params_json, opts, std::move(cb));
+  return s->call_impl(0, this, method, params_json, opts, std::move(cb), false);
 }
 
 CallResult Object::call_sync(std::string_view method, std::string_view params_json, CallOptions opts) {
   auto s = session_.lock();
   if (s && closed()) {
     CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle_) + " is closed");
+    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
     return r;
   }
   if (!s) {
@@ -164,7 +193,17 @@ CallResult Object::call_sync(std::string_view method, std::string_view params_js
     r.error = Error::make(ErrorKind::closed, "the session of this object is gone");
     return r;
   }
-  return s->call_sync(handle_, method, params_json, opts);
+  if (SerialQueue::in_dispatcher_thread()) {
+    CallResult r;
+    r.error = Error::make(ErrorKind::busy, "a blocking call from inside a callback would stall event delivery; "
+                                           "use the asynchronous call");
+    return r;
+  }
+  auto promise = std::make_shared<std::promise<CallResult>>();
+  auto future = promise->get_future();
+  s->call_impl(0, this, method, params_json, opts, [promise](CallResult& r) { promise->set_value(std::move(r)); },
+               true);
+  return future.get();
 }
 
 // ------------------------------------------------------------------------------------------------ Session
@@ -177,7 +216,7 @@ std::shared_ptr<Session> Session::create(std::shared_ptr<Context> context, std::
 }
 
 Session::Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport, SessionOptions options)
-    : context_(std::move(context)), transport_(std::move(transport)), options_(std::move(options)) {
+    : context_(std::move(context)), options_(std::move(options)), transport_(std::move(transport)) {
   if (options_.poll_events) {
     poll_ = std::make_shared<PollQueue>();
     events_ = poll_.get();
@@ -195,6 +234,8 @@ Session::~Session() {
     for (auto& [id, p] : pending_) {
       if (p.timer) context_->cancel_timer(p.timer);
     }
+    if (reconnect_timer_) context_->cancel_timer(reconnect_timer_);
+    if (resume_timer_) context_->cancel_timer(resume_timer_);
   }
   if (need_close) transport_->close(close_code::normal, {});
 }
@@ -252,6 +293,8 @@ void Session::flush(Batch& batch, Batch& inline_batch) {
 
 // ------------------------------------------------------------------------------------------- open / close
 void Session::open(std::function<void(const Error&)> done) {
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<Link> link;
   {
     std::lock_guard lock(mutex_);
     if (open_called_) {
@@ -261,8 +304,11 @@ void Session::open(std::function<void(const Error&)> done) {
     }
     open_called_ = true;
     if (done) open_waiters_.push_back({std::move(done), false});
+    link_ = std::make_shared<Link>(weak_from_this(), link_gen_);
+    link = link_;
+    transport = transport_;
   }
-  transport_->open(weak_from_this());
+  transport->open(link);
 }
 
 Error Session::open_sync(std::chrono::milliseconds timeout) {
@@ -271,14 +317,19 @@ Error Session::open_sync(std::chrono::milliseconds timeout) {
   }
   auto promise = std::make_shared<std::promise<Error>>();
   auto future = promise->get_future();
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<Link> link;
   {
     std::lock_guard lock(mutex_);
     if (open_called_) return Error::make(ErrorKind::invalid_argument, "the session was already opened");
     open_called_ = true;
     // Internal waiter: runs on the I/O thread, no user code.
     open_waiters_.push_back({[promise](const Error& e) { promise->set_value(e); }, true});
+    link_ = std::make_shared<Link>(weak_from_this(), link_gen_);
+    link = link_;
+    transport = transport_;
   }
-  transport_->open(weak_from_this());
+  transport->open(link);
   if (timeout.count() > 0 && future.wait_for(timeout) != std::future_status::ready) {
     close();
     return Error::make(ErrorKind::timeout, "connecting timed out after " + std::to_string(timeout.count()) + " ms");
@@ -286,11 +337,23 @@ Error Session::open_sync(std::chrono::milliseconds timeout) {
   return future.get();
 }
 
-void Session::on_open() {
+void Session::link_open(std::uint64_t gen) {
   std::vector<OpenWaiter> waiters;
   Batch batch;
   {
     std::lock_guard lock(mutex_);
+    if (gen != link_gen_) return;
+    if (state_ == SessionState::suspended) {
+      // A reconnect attempt got through: wait (bounded) for OnConnected, then restore.
+      resuming_ = true;
+      resume_started_ = false;
+      engine_state_.clear();
+      std::weak_ptr<Session> weak = weak_from_this();
+      resume_timer_ = context_->schedule(options_.reconnect.greeting_wait, [weak, gen] {
+        if (auto s = weak.lock()) s->resume_start(gen);
+      });
+      return;
+    }
     if (state_ != SessionState::connecting) return;
     state_ = SessionState::connected;
     waiters.swap(open_waiters_);
@@ -309,6 +372,8 @@ void Session::on_open() {
 }
 
 void Session::close() {
+  std::shared_ptr<Transport> transport;
+  Batch batch, inline_batch;
   {
     std::lock_guard lock(mutex_);
     if (state_ == SessionState::closed) return;
@@ -321,19 +386,22 @@ void Session::close() {
       close_info_ = info;
       return;
     }
-  }
-  // Pending calls complete now, with `closed`: the caller may free the session right after this, before
-  // the transport reports the end of the connection (which would otherwise fail them).
-  Batch batch, inline_batch;
-  {
-    std::lock_guard lock(mutex_);
-    if (!pending_.empty()) {
+    transport = transport_;
+    if (state_ == SessionState::suspended) {
+      // Stop reconnecting; the attempt in progress (if any) is closed below and its events ignored.
+      CloseInfo info;
+      info.by_client = true;
+      info.code = close_code::normal;
+      finalize_locked(info, batch, inline_batch);
+    } else if (!pending_.empty()) {
+      // Pending calls complete now, with `closed`: the caller may free the session right after this,
+      // before the transport reports the end of the connection (which would otherwise fail them).
       fail_all_locked(Error::make(ErrorKind::closed, "the session was closed before the answer arrived"), batch,
                       inline_batch);
     }
   }
   flush(batch, inline_batch);
-  transport_->close(close_code::normal, {});
+  transport->close(close_code::normal, {});
 }
 
 void Session::fail_all_locked(const Error& error, Batch& batch, Batch& inline_batch) {
@@ -349,51 +417,524 @@ void Session::fail_all_locked(const Error& error, Batch& batch, Batch& inline_ba
   }
 }
 
-void Session::on_close(const CloseInfo& in) {
+namespace {
+
+enum class Resumable { never, refused, retry, once };
+
+// What a close code means for a reconnect policy (see ReconnectOptions).
+Resumable resumable(const CloseInfo& info, bool fatal_notification, std::string& why) {
+  if (info.error.kind == ErrorKind::message_too_large || info.code == close_code::message_too_big) {
+    why = "a message over the size limit would be sent again";
+    return Resumable::refused;
+  }
+  if (fatal_notification) {
+    why = "the proxy ended the session";
+    return Resumable::refused;
+  }
+  switch (info.code) {
+    case close_code::normal:
+    case close_code::client_suspend: return Resumable::never;
+    case close_code::idle_timeout:
+    case close_code::license_renewal:
+    case close_code::session_limit:
+    case close_code::authentication_failed:
+      why = "code " + std::to_string(info.code) + " (" + describe_close_code(info.code) + ") ends the session";
+      return Resumable::refused;
+    case close_code::app_deleted: return Resumable::once;
+    case close_code::going_away:
+    case close_code::abnormal:
+    case 1011:  // internal error
+    case 1012:  // service restart
+    case 1013:  // try again later
+    case 1014:  // bad gateway
+    case close_code::engine_terminating:
+    case close_code::app_mode_changed: return Resumable::retry;
+    default: why = "code " + std::to_string(info.code) + " is not one to resume after"; return Resumable::refused;
+  }
+}
+
+}  // namespace
+
+void Session::link_close(std::uint64_t gen, const CloseInfo& in) {
   Batch batch, inline_batch;
-  std::vector<OpenWaiter> waiters;
-  CloseInfo info = in;
   {
     std::lock_guard lock(mutex_);
-    if (state_ == SessionState::closed) return;
-    bool was_open = state_ == SessionState::connected;
-    state_ = SessionState::closed;
-    if (!fatal_reason_.empty() && !info.by_client) {
-      info.reason = info.reason.empty() ? fatal_reason_ : fatal_reason_ + "; " + info.reason;
+    if (gen != link_gen_ || state_ == SessionState::closed) return;
+    if (resume_timer_) {
+      context_->cancel_timer(resume_timer_);
+      resume_timer_ = 0;
     }
-    close_info_ = info;
-    Error e;
-    if (info.by_client) {
-      e = Error::make(ErrorKind::closed, "the session was closed by the client");
-    } else if (info.error && !was_open) {
-      e = info.error;
-    } else if (info.error.kind == ErrorKind::message_too_large) {
-      e = info.error;
-    } else {
-      e = Error::make(ErrorKind::connection_lost, "connection lost: " + info.describe());
-      e.code = info.code;
-    }
-    fail_all_locked(e, batch, inline_batch);
-    for (auto& [h, obj] : objects_) {
-      if (h != kGlobalHandle) close_object(obj, batch);
-    }
-    objects_[kGlobalHandle]->closed_ = true;
-    objects_.clear();
-    waiters.swap(open_waiters_);
-    for (auto& l : state_listeners_) {
-      batch.push_back(guarded([fn = l.fn, info] { (*fn)(SessionState::closed, &info); }));
-    }
-    Error oe = info.error ? info.error : Error::make(ErrorKind::connection_lost, info.describe());
-    for (auto& waiter : waiters) {
-      auto fn = waiter.first;  // a copy: lambdas cannot capture structured bindings in clang 14
-      if (waiter.second) {
-        inline_batch.push_back([fn, oe] { fn(oe); });
+    if (state_ == SessionState::suspended) {
+      // A reconnect attempt failed (could not connect, or dropped while restoring). Internal calls made on
+      // it are gone; queued user calls stay queued.
+      resuming_ = false;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.queued) {
+          ++it;
+          continue;
+        }
+        if (it->second.timer) context_->cancel_timer(it->second.timer);
+        it = pending_.erase(it);
+      }
+      last_attempt_error_ = in.error ? in.error.describe() : in.describe();
+      if (attempts_ >= max_attempts_) {
+        give_up_locked("gave up after " + std::to_string(attempts_) + " attempt" + (attempts_ == 1 ? "" : "s") +
+                           " (last: " + last_attempt_error_ + ")",
+                       batch, inline_batch);
       } else {
-        batch.insert(batch.begin(), guarded([fn, oe] { fn(oe); }));
+        schedule_attempt_locked();
+      }
+    } else {
+      CloseInfo info = in;
+      if (!fatal_reason_.empty() && !info.by_client) {
+        info.reason = info.reason.empty() ? fatal_reason_ : fatal_reason_ + "; " + info.reason;
+      }
+      std::string why;
+      Resumable r = Resumable::never;
+      if (state_ == SessionState::connected && !info.by_client &&
+          options_.reconnect.policy != ReconnectOptions::Policy::none) {
+        r = resumable(info, !fatal_reason_.empty(), why);
+        if (r == Resumable::refused) {
+          info.reason += (info.reason.empty() ? "" : "; ") + std::string("not resumed: ") + why;
+        }
+      }
+      if ((r == Resumable::retry || r == Resumable::once) && options_.reconnect.transport) {
+        max_attempts_ = r == Resumable::once ? 1 : std::max(1, options_.reconnect.max_attempts);
+        suspend_locked(info, batch, inline_batch);
+      } else {
+        finalize_locked(info, batch, inline_batch);
       }
     }
   }
   flush(batch, inline_batch);
+}
+
+void Session::finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch) {
+  bool was_open = state_ == SessionState::connected || state_ == SessionState::suspended;
+  state_ = SessionState::closed;
+  resuming_ = false;
+  if (reconnect_timer_) context_->cancel_timer(reconnect_timer_);
+  if (resume_timer_) context_->cancel_timer(resume_timer_);
+  reconnect_timer_ = resume_timer_ = 0;
+  close_info_ = info;
+  Error e;
+  if (info.by_client) {
+    e = Error::make(ErrorKind::closed, "the session was closed by the client");
+  } else if (info.error && !was_open) {
+    e = info.error;
+  } else if (info.error.kind == ErrorKind::message_too_large) {
+    e = info.error;
+  } else {
+    e = Error::make(ErrorKind::connection_lost, "connection lost: " + info.describe());
+    e.code = info.code;
+  }
+  fail_all_locked(e, batch, inline_batch);
+  for (auto& [h, obj] : objects_) {
+    if (h != kGlobalHandle) close_object(obj, batch);
+  }
+  if (auto g = objects_.find(kGlobalHandle); g != objects_.end()) g->second->closed_ = true;
+  objects_.clear();
+  std::vector<OpenWaiter> waiters;
+  waiters.swap(open_waiters_);
+  for (auto& l : state_listeners_) {
+    batch.push_back(guarded([fn = l.fn, info] { (*fn)(SessionState::closed, &info); }));
+  }
+  Error oe = info.error ? info.error : Error::make(ErrorKind::connection_lost, info.describe());
+  for (auto& waiter : waiters) {
+    auto fn = waiter.first;  // a copy: lambdas cannot capture structured bindings in clang 14
+    if (waiter.second) {
+      inline_batch.push_back([fn, oe] { fn(oe); });
+    } else {
+      batch.insert(batch.begin(), guarded([fn, oe] { fn(oe); }));
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------------- reconnect
+void Session::suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch) {
+  state_ = SessionState::suspended;
+  drop_info_ = info;
+  attempts_ = 0;
+  resuming_ = false;
+  fatal_reason_.clear();
+  // Calls in flight on the dropped connection: their answers are lost. Sent again after the resume when
+  // configured, else they fail now, once.
+  Error lost = Error::make(ErrorKind::connection_lost,
+                           "connection lost before the answer (the engine may or may not have run the call): " +
+                               info.describe());
+  lost.code = info.code;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    Pending& p = it->second;
+    if (p.fetch && p.target->fetching_ > 0) --p.target->fetching_;
+    if (p.opens_doc) doc_opening_ = false;
+    if (p.abandoned || p.raw) {
+      if (p.timer) context_->cancel_timer(p.timer);
+      it = pending_.erase(it);
+    } else if (options_.reconnect.resend_in_flight && !p.target->closed_) {
+      p.queued = true;
+      p.fetch = false;
+      ++it;
+    } else {
+      if (p.timer) context_->cancel_timer(p.timer);
+      CallResult r;
+      r.id = it->first;
+      r.error = lost;
+      deliver(p, std::move(r), batch, inline_batch);
+      it = pending_.erase(it);
+    }
+  }
+  for (auto& l : state_listeners_) {
+    batch.push_back(guarded([fn = l.fn, info] { (*fn)(SessionState::suspended, &info); }));
+  }
+  schedule_attempt_locked();
+}
+
+void Session::schedule_attempt_locked() {
+  const auto& ro = options_.reconnect;
+  long long base = std::max<long long>(1, ro.initial_delay.count());
+  long long cap = std::max<long long>(base, ro.max_delay.count());
+  long long delay = base;
+  for (int i = 0; i < attempts_ && delay < cap; ++i) delay *= 2;
+  delay = std::min(delay, cap);
+  // ±20 % jitter, so that many clients dropped together do not come back in lockstep.
+  std::uint64_t mix = (next_id_ * 0x9E3779B97F4A7C15ull) ^ (link_gen_ << 17) ^
+                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  long long spread = delay / 5;
+  if (spread > 0) delay += static_cast<long long>(mix % static_cast<std::uint64_t>(2 * spread + 1)) - spread;
+  std::weak_ptr<Session> weak = weak_from_this();
+  reconnect_timer_ = context_->schedule(std::chrono::milliseconds(std::max(1LL, delay)), [weak] {
+    if (auto s = weak.lock()) s->attempt();
+  });
+}
+
+void Session::attempt() {
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<Link> link;
+  Batch batch, inline_batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != SessionState::suspended) return;
+    reconnect_timer_ = 0;
+    ++attempts_;
+    std::shared_ptr<Transport> next;
+    std::string err;
+    try {
+      next = options_.reconnect.transport();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    if (!next) {
+      give_up_locked("cannot make a new connection" + (err.empty() ? std::string() : ": " + err), batch,
+                     inline_batch);
+    } else {
+      ++link_gen_;
+      link_ = std::make_shared<Link>(weak_from_this(), link_gen_);
+      transport_ = next;
+      transport = std::move(next);
+      link = link_;
+    }
+  }
+  flush(batch, inline_batch);
+  if (transport) transport->open(link);
+}
+
+void Session::give_up_locked(const std::string& why, Batch& batch, Batch& inline_batch) {
+  CloseInfo info = drop_info_;
+  info.reason += (info.reason.empty() ? "" : "; ") + std::string("not resumed: ") + why;
+  finalize_locked(info, batch, inline_batch);
+  // End the attempt in progress, if any (its events are ignored now that the session is closed).
+  if (transport_) transport_->close(close_code::normal, {});
+}
+
+void Session::send_internal_locked(int handle, std::string method, std::string params,
+                                   std::function<void(CallResult&)> cb) {
+  std::int64_t id = next_id_++;
+  Pending p;
+  p.handle = handle;
+  p.method = std::move(method);
+  p.raw = true;
+  p.inline_cb = true;
+  p.cb = std::move(cb);
+  p.target = objects_[kGlobalHandle];
+  std::string frame = encode_request(id, p.method, handle, params, false);
+  pending_.emplace(id, std::move(p));
+  ++resume_outstanding_;
+  post_traffic(true, frame);
+  transport_->send(std::move(frame));  // never calls back into the session (Transport contract)
+}
+
+namespace {
+
+std::optional<int> returned_handle(const CallResult& r) {
+  if (!r.ok()) return std::nullopt;
+  const json::value* qr = find_member(r.result, "qReturn");
+  auto h = integer_of(qr ? find_member(*qr, "qHandle") : nullptr);
+  if (!h) return std::nullopt;
+  return static_cast<int>(*h);
+}
+
+// The by-id getter of an object type, on the Doc.
+const char* getter_of(std::string_view type) {
+  if (type == "GenericObject") return "GetObject";
+  if (type == "GenericDimension") return "GetDimension";
+  if (type == "GenericMeasure") return "GetMeasure";
+  if (type == "GenericBookmark") return "GetBookmark";
+  if (type == "GenericVariable") return "GetVariableById";
+  return nullptr;
+}
+
+}  // namespace
+
+void Session::resume_start(std::uint64_t gen) {
+  Batch batch, inline_batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (gen != link_gen_ || state_ != SessionState::suspended || !resuming_ || resume_started_) return;
+    resume_started_ = true;
+    resume_outstanding_ = 0;
+    restored_.clear();
+    unrestorable_.clear();
+    if (resume_timer_) context_->cancel_timer(resume_timer_);
+    // A watchdog: an engine that stops answering mid-resume costs this attempt, not the session.
+    std::weak_ptr<Session> weak = weak_from_this();
+    resume_timer_ = context_->schedule(std::chrono::seconds(30), [weak, gen] {
+      auto s = weak.lock();
+      if (!s) return;
+      std::shared_ptr<Transport> t;
+      {
+        std::lock_guard l(s->mutex_);
+        if (gen != s->link_gen_ || s->state_ != SessionState::suspended) return;
+        s->resume_timer_ = 0;
+        t = s->transport_;
+      }
+      t->close(close_code::normal, "resume timed out");
+    });
+    bool attached = engine_state_ == "SESSION_ATTACHED";
+    if (options_.reconnect.policy == ReconnectOptions::Policy::attach && !attached) {
+      give_up_locked("the engine did not attach the old session (" +
+                         (engine_state_.empty() ? std::string("no OnConnected") : engine_state_) +
+                         ") and the reconnect policy is 'attach'",
+                     batch, inline_batch);
+    } else if (doc_handle_ != 0 && objects_.count(doc_handle_)) {
+      send_internal_locked(kGlobalHandle, "GetActiveDoc", "[]",
+                           [weak, gen](CallResult& r) {
+                             if (auto s = weak.lock()) s->resume_doc_answer(gen, 0, r);
+                           });
+    } else {
+      resume_objects_locked(gen, batch, inline_batch);
+    }
+  }
+  flush(batch, inline_batch);
+}
+
+void Session::resume_doc_answer(std::uint64_t gen, int stage, CallResult& r) {
+  Batch batch, inline_batch;
+  std::vector<std::shared_ptr<Object>> refetch;
+  {
+    std::lock_guard lock(mutex_);
+    if (gen != link_gen_ || state_ != SessionState::suspended || !resuming_) return;
+    --resume_outstanding_;
+    auto doc_it = objects_.find(doc_handle_);
+    if (doc_it == objects_.end()) return;
+    auto doc = doc_it->second;
+    std::weak_ptr<Session> weak = weak_from_this();
+    if (auto h = returned_handle(r)) {
+      restored_.emplace_back(doc, *h);
+      resume_objects_locked(gen, batch, inline_batch);
+    } else if (stage == 0 && doc->origin_.method == "OpenDoc") {
+      // No active doc (the engine did not keep the session): open it again as first opened.
+      send_internal_locked(kGlobalHandle, "OpenDoc", doc->origin_.params, [weak, gen](CallResult& res) {
+        if (auto s = weak.lock()) s->resume_doc_answer(gen, 1, res);
+      });
+    } else if (stage == 1 && r.error.kind == ErrorKind::engine && r.error.code == 1002) {
+      // "App already open": the engine attached the session after all; take its doc.
+      send_internal_locked(kGlobalHandle, "GetActiveDoc", "[]", [weak, gen](CallResult& res) {
+        if (auto s = weak.lock()) s->resume_doc_answer(gen, 2, res);
+      });
+    } else if (stage == 0) {
+      give_up_locked("the doc (" + doc->generic_id_ + ", from " + doc->origin_.method +
+                         ") was not kept by the engine and cannot be opened again",
+                     batch, inline_batch);
+    } else {
+      give_up_locked("cannot open the doc again: " + (r.ok() ? std::string("no handle returned") : r.error.describe()),
+                     batch, inline_batch);
+    }
+  }
+  flush(batch, inline_batch);
+}
+
+void Session::resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inline_batch) {
+  bool attached = engine_state_ == "SESSION_ATTACHED";
+  int doc_new = 0;
+  std::shared_ptr<Object> doc;
+  if (!restored_.empty()) {
+    doc = restored_.front().first;
+    doc_new = restored_.front().second;
+  }
+  std::vector<std::shared_ptr<Object>> todo;
+  for (auto& [h, obj] : objects_) {
+    if (h != kGlobalHandle && obj != doc && !obj->closed_) todo.push_back(obj);
+  }
+  std::sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return a->seq_ < b->seq_; });
+  std::weak_ptr<Session> weak = weak_from_this();
+  for (auto& obj : todo) {
+    std::string method;
+    std::string params;
+    int on = 0;
+    auto parent = obj->origin_.parent.lock();
+    const char* getter = getter_of(obj->type_);
+    if (!doc) {
+      // Without a doc nothing but Global-level objects could come back; none are restorable.
+    } else if (obj->origin_.session_object && !attached) {
+      if (obj->origin_.props && obj->origin_.parent.lock() == doc) {
+        method = obj->origin_.method;
+        params = "{\"qProp\":" + to_json(*obj->origin_.props) + "}";
+        on = doc_new;
+      }
+    } else if (getter && !obj->generic_id_.empty()) {
+      method = getter;
+      params = "{\"qId\":" + to_json(json::value(obj->generic_id_)) + "}";
+      on = doc_new;
+    } else if (parent == doc && obj->origin_.method.rfind("Get", 0) == 0) {
+      method = obj->origin_.method;
+      params = obj->origin_.params;
+      on = doc_new;
+    }
+    if (method.empty()) {
+      unrestorable_.push_back(obj);
+      continue;
+    }
+    send_internal_locked(on, method, params, [weak, gen, obj](CallResult& r) {
+      auto s = weak.lock();
+      if (!s) return;
+      Batch b, ib;
+      std::vector<std::shared_ptr<Object>> refetch;
+      {
+        std::lock_guard l(s->mutex_);
+        if (gen != s->link_gen_ || s->state_ != SessionState::suspended || !s->resuming_) return;
+        if (auto h = returned_handle(r)) {
+          s->restored_.emplace_back(obj, *h);
+          if (const json::value* qr = find_member(r.result, "qReturn")) {
+            std::string_view gid = string_or(find_member(*qr, "qGenericId"));
+            if (!gid.empty()) obj->generic_id_ = std::string(gid);
+          }
+        } else {
+          s->unrestorable_.push_back(obj);
+        }
+        if (--s->resume_outstanding_ == 0) s->finish_resume_locked(b, ib, refetch);
+      }
+      s->flush(b, ib);
+      for (auto& o : refetch) s->start_watch_fetch(o);
+    });
+  }
+  if (resume_outstanding_ == 0) {
+    // Nothing to wait for. finish_resume_locked's refetches need the lock released: run them from the
+    // inline batch (executed after unlocking).
+    auto refetch = std::make_shared<std::vector<std::shared_ptr<Object>>>();
+    finish_resume_locked(batch, inline_batch, *refetch);
+    inline_batch.push_back([weak, refetch] {
+      if (auto s = weak.lock())
+        for (auto& o : *refetch) s->start_watch_fetch(o);
+    });
+  }
+}
+
+void Session::finish_resume_locked(Batch& batch, Batch& inline_batch,
+                                   std::vector<std::shared_ptr<Object>>& refetch) {
+  (void)inline_batch;
+  if (resume_timer_) context_->cancel_timer(resume_timer_);
+  resume_timer_ = 0;
+  // Swap the handles underneath the proxies.
+  auto global = objects_[kGlobalHandle];
+  std::unordered_map<int, std::shared_ptr<Object>> next;
+  next.emplace(kGlobalHandle, global);
+  doc_handle_ = 0;
+  bool first = true;
+  for (auto& [obj, h] : restored_) {
+    obj->handle_.store(h, std::memory_order_release);
+    next[h] = obj;
+    if (first && obj->type_ == "Doc") doc_handle_ = h;
+    first = false;
+  }
+  for (auto& [h, obj] : objects_) {
+    if (h == kGlobalHandle || obj->closed_) continue;
+    bool kept = std::any_of(restored_.begin(), restored_.end(), [&](const auto& e) { return e.first == obj; });
+    if (!kept) unrestorable_.push_back(obj);
+  }
+  objects_.swap(next);
+  for (auto& obj : unrestorable_) close_object(obj, batch);
+  for (auto& [obj, h] : restored_) {
+    obj->delta_bases_.clear();
+    obj->valid_ = false;
+    obj->armed_ = false;
+    obj->suspended_ = false;
+    obj->fetching_ = 0;
+    ++obj->gen_;
+    obj->watch_inflight_ = false;
+    obj->watch_dirty_ = false;
+    for (auto& l : obj->changed_) batch.push_back(guarded([fn = l.fn] { (*fn)(); }));
+    if (obj->watcher_) refetch.push_back(obj);
+  }
+  global->delta_bases_.clear();
+  restored_.clear();
+  unrestorable_.clear();
+  state_ = SessionState::connected;
+  resuming_ = false;
+  attempts_ = 0;
+  ++resumes_;
+  CloseInfo drop = drop_info_;
+  for (auto& l : state_listeners_) {
+    batch.push_back(guarded([fn = l.fn, drop] { (*fn)(SessionState::connected, &drop); }));
+  }
+  // The calls that waited: in the order they were made, with their object's new handle.
+  std::vector<std::int64_t> ids;
+  for (auto& [id, p] : pending_) {
+    if (p.queued) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (std::int64_t id : ids) {
+    auto it = pending_.find(id);
+    Pending& p = it->second;
+    if (p.abandoned) {
+      pending_.erase(it);
+      continue;
+    }
+    if (p.target->closed_) {
+      CallResult r;
+      r.id = id;
+      r.error = Error::make(ErrorKind::closed, "the object of this call could not be restored after the reconnect");
+      deliver(p, std::move(r), batch, inline_batch);
+      if (p.timer) context_->cancel_timer(p.timer);
+      pending_.erase(it);
+      continue;
+    }
+    p.queued = false;
+    p.handle = p.target->handle();
+    if (p.handle != kGlobalHandle && is_fetch_method(p.method)) {
+      p.fetch = true;
+      p.gen = p.target->gen_;
+      ++p.target->fetching_;
+      p.target->armed_ = true;
+    }
+    if (p.opens_doc) doc_opening_ = true;
+    std::string frame = encode_request(id, p.method, p.handle, p.params, p.delta);
+    post_traffic(true, frame);
+    transport_->send(std::move(frame));
+  }
+}
+
+void Session::note_properties_locked(Object& obj, const Pending& p, const json::object& result) {
+  // Session objects' last known properties, to re-create them after a reconnect that did not attach.
+  if (!obj.origin_.session_object) return;
+  if (p.method == "GetProperties") {
+    if (auto* prop = result.if_contains("qProp")) obj.origin_.props = std::make_shared<const json::value>(*prop);
+  } else if (p.method == "SetProperties") {
+    std::string err;
+    auto v = parse_json(p.params, &err);
+    if (!v) return;
+    const json::value* prop = v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
+    if (prop && prop->is_object()) obj.origin_.props = std::make_shared<const json::value>(*prop);
+  }
 }
 
 // ----------------------------------------------------------------------------------------------- calls
@@ -410,7 +951,7 @@ Error Session::validate_params(std::string_view params_json) {
 
 std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
                            CallCallback cb) {
-  return call_impl(handle, method, params_json, opts, std::move(cb), false);
+  return call_impl(handle, nullptr, method, params_json, opts, std::move(cb), false);
 }
 
 CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json, CallOptions opts) {
@@ -422,21 +963,33 @@ CallResult Session::call_sync(int handle, std::string_view method, std::string_v
   }
   auto promise = std::make_shared<std::promise<CallResult>>();
   auto future = promise->get_future();
-  call_impl(handle, method, params_json, opts, [promise](CallResult& r) { promise->set_value(std::move(r)); }, true);
+  call_impl(handle, nullptr, method, params_json, opts,
+            [promise](CallResult& r) { promise->set_value(std::move(r)); }, true);
   return future.get();
 }
 
-std::int64_t Session::call_impl(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
-                                CallCallback cb, bool inline_cb) {
+std::int64_t Session::call_impl(int handle, const Object* via, std::string_view method, std::string_view params_json,
+                                CallOptions opts, CallCallback cb, bool inline_cb) {
   std::string frame;
   std::int64_t id = 0;
   Error immediate;
+  std::shared_ptr<Transport> transport;
   {
     std::lock_guard lock(mutex_);
     id = next_id_++;
+    // Through an Object the handle is read under the lock: a reconnect may have swapped it.
+    if (via) handle = via->handle();
     auto it = objects_.find(handle);
+    if (via && it != objects_.end() && it->second.get() != via) it = objects_.end();
+    bool suspended = state_ == SessionState::suspended;
     if (state_ == SessionState::closed) {
       immediate = Error::make(ErrorKind::closed, "the session is closed");
+    } else if (suspended && !options_.reconnect.queue_calls) {
+      immediate = Error::make(ErrorKind::connection_lost,
+                              "the session is suspended, reconnecting after: " + drop_info_.describe());
+      immediate.code = drop_info_.code;
+    } else if (via && it == objects_.end()) {
+      immediate = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle) + " is closed");
     } else if (method.empty()) {
       immediate = Error::make(ErrorKind::invalid_argument, "the method name is empty");
     } else if (it == objects_.end()) {
@@ -463,7 +1016,7 @@ std::int64_t Session::call_impl(int handle, std::string_view method, std::string
         // their qReturn is a fresh handle, not data to keep a base for.
         p.delta = info && delta_eligible(*info) && info->returns_class.empty();
       }
-      if (handle != kGlobalHandle && is_fetch_method(method)) {
+      if (handle != kGlobalHandle && is_fetch_method(method) && !suspended) {
         p.fetch = true;
         p.gen = obj.gen_;
         ++obj.fetching_;
@@ -473,13 +1026,24 @@ std::int64_t Session::call_impl(int handle, std::string_view method, std::string
         p.opens_doc = true;
         doc_opening_ = true;
       }
+      // Kept when the call may have to be sent again: after a reconnect, or after an error-15 abort.
+      p.retries_left = std::max(0, options_.retry_aborted);
+      if (options_.reconnect.policy != ReconnectOptions::Policy::none || p.retries_left > 0) {
+        p.params = params_json.empty() ? std::string("[]") : std::string(params_json);
+      }
       auto timeout = opts.timeout.value_or(options_.call_timeout);
+      p.timeout = timeout;
       if (timeout.count() > 0) {
         p.timer = context_->schedule(timeout, [weak = weak_from_this(), id] {
           if (auto s = weak.lock()) s->on_timeout(id);
         });
       }
-      frame = encode_request(id, method, handle, params_json, p.delta);
+      if (suspended) {
+        p.queued = true;  // sent with the object's new handle once the session is resumed
+      } else {
+        frame = encode_request(id, method, handle, params_json, p.delta);
+        transport = transport_;
+      }
       pending_.emplace(id, std::move(p));
     }
   }
@@ -494,8 +1058,10 @@ std::int64_t Session::call_impl(int handle, std::string_view method, std::string
     }
     return id;
   }
-  post_traffic(true, frame);
-  transport_->send(std::move(frame));
+  if (transport) {
+    post_traffic(true, frame);
+    transport->send(std::move(frame));
+  }
   return id;
 }
 
@@ -511,6 +1077,7 @@ void Session::deliver(Pending& p, CallResult result, Batch& batch, Batch& inline
 bool Session::cancel(std::int64_t id) {
   Batch batch, inline_batch;
   std::string frame;
+  std::shared_ptr<Transport> transport;
   {
     std::lock_guard lock(mutex_);
     auto it = pending_.find(id);
@@ -521,23 +1088,35 @@ bool Session::cancel(std::int64_t id) {
       context_->cancel_timer(p.timer);
       p.timer = 0;
     }
-    CallResult r;
-    r.id = id;
-    r.error = Error::make(ErrorKind::cancelled, "the call was cancelled (CancelRequest sent to the engine)");
-    deliver(p, std::move(r), batch, inline_batch);
-    // The CancelRequest itself: an internal call whose answer nobody waits for.
-    std::int64_t cid = next_id_++;
-    Pending c;
-    c.method = "CancelRequest";
-    c.abandoned = true;
-    c.internal = true;
-    c.target = objects_[kGlobalHandle];
-    pending_.emplace(cid, std::move(c));
-    frame = encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+    if (p.queued) {
+      // Never sent (waiting for a resume): nothing to tell the engine.
+      CallResult r;
+      r.id = id;
+      r.error = Error::make(ErrorKind::cancelled, "the call was cancelled before it was sent");
+      deliver(p, std::move(r), batch, inline_batch);
+      pending_.erase(it);
+    } else {
+      CallResult r;
+      r.id = id;
+      r.error = Error::make(ErrorKind::cancelled, "the call was cancelled (CancelRequest sent to the engine)");
+      deliver(p, std::move(r), batch, inline_batch);
+      // The CancelRequest itself: an internal call whose answer nobody waits for.
+      std::int64_t cid = next_id_++;
+      Pending c;
+      c.method = "CancelRequest";
+      c.abandoned = true;
+      c.internal = true;
+      c.target = objects_[kGlobalHandle];
+      pending_.emplace(cid, std::move(c));
+      frame = encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+      transport = transport_;
+    }
   }
   flush(batch, inline_batch);
-  post_traffic(true, frame);
-  transport_->send(std::move(frame));
+  if (transport) {
+    post_traffic(true, frame);
+    transport->send(std::move(frame));
+  }
   return true;
 }
 
@@ -560,21 +1139,30 @@ void Session::on_timeout(std::int64_t id) {
 }
 
 // ------------------------------------------------------------------------------------------ frames in
-void Session::on_frame(std::string& text) {
+void Session::link_frame(std::uint64_t gen, std::string& text) {
   Frame f;
   std::string err;
   bool ok = decode_frame(text, f, &err);
   post_traffic(false, text);
   Batch batch, inline_batch;
   std::vector<std::shared_ptr<Object>> refetch;
+  bool start_resume = false;
   {
     std::lock_guard lock(mutex_);
-    if (state_ == SessionState::closed) return;
+    if (state_ == SessionState::closed || gen != link_gen_) return;
+    // While a reconnect restores the session the handles in change/close arrays are the new connection's,
+    // not yet mapped to the proxies: skipped (every restored object is reported changed at the end).
+    bool restoring = state_ == SessionState::suspended;
     if (!ok) {
       std::string excerpt = text.substr(0, 200);
       diagnose(Diagnostic::Kind::malformed_frame, "malformed frame ignored (" + err + "): " + excerpt, 0, batch);
     } else {
       // Invalidations first: whoever sees this frame's result also sees what it invalidated.
+      if (restoring) {
+        f.close.clear();
+        f.change.clear();
+        f.suspend.clear();
+      }
       for (int h : f.close) {
         auto it = objects_.find(h);
         if (it != objects_.end() && h != kGlobalHandle) {
@@ -600,6 +1188,11 @@ void Session::on_frame(std::string& text) {
           std::string_view msg = string_or(find_member(n.params, "message"));
           fatal_reason_ = n.method + (msg.empty() ? std::string() : ": " + std::string(msg));
         }
+        if (n.method == "OnConnected") {
+          std::string_view st = string_or(find_member(n.params, "qSessionState"));
+          engine_state_ = st.empty() ? std::string("SESSION_CREATED") : std::string(st);
+          start_resume = restoring && resuming_ && !resume_started_;
+        }
         if (options_.notification_history > 0) {
           if (history_.size() >= options_.notification_history) history_.pop_front();
           history_.push_back(n);
@@ -615,6 +1208,7 @@ void Session::on_frame(std::string& text) {
   }
   flush(batch, inline_batch);
   for (auto& obj : refetch) start_watch_fetch(obj);
+  if (start_resume) resume_start(gen);
 }
 
 void Session::apply_change(int handle, Batch& batch, std::vector<std::shared_ptr<Object>>& refetch) {
@@ -689,8 +1283,32 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
     auto code = integer_of(find_member(e, "code"));
     r.error = Error::engine(code ? static_cast<int>(*code) : -1, std::string(string_or(find_member(e, "parameter"))),
                             std::string(string_or(find_member(e, "message"))));
+    if (r.error.code == 15 && p.retries_left > 0 && !p.abandoned && !p.raw && !target.closed_ &&
+        state_ == SessionState::connected) {
+      // Aborted (typically by a selection made meanwhile) and the retry policy allows another try: the
+      // same request again, same id. The frame goes out under the lock (Transport::send never calls back).
+      --p.retries_left;
+      if (p.fetch) {
+        ++target.fetching_;
+        p.gen = target.gen_;
+        target.armed_ = true;
+      }
+      if (p.opens_doc) doc_opening_ = true;
+      if (p.timeout.count() > 0) {
+        p.timer = context_->schedule(p.timeout, [weak = weak_from_this(), id] {
+          if (auto s = weak.lock()) s->on_timeout(id);
+        });
+      }
+      std::string frame = encode_request(id, p.method, target.handle(), p.params, p.delta);
+      pending_.emplace(id, std::move(p));
+      post_traffic(true, frame);
+      transport_->send(std::move(frame));
+      return;
+    }
   } else if (!f.result->is_object()) {
     r.error = Error::make(ErrorKind::protocol, p.method + ": 'result' is not an object");
+  } else if (p.raw) {
+    r.result = std::move(*f.result);  // a reconnect step: it reads the answer itself
   } else {
     json::object& result = f.result->as_object();
     if (p.delta && f.delta && !target.closed_) {
@@ -717,6 +1335,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       if (p.method == "GetLayout" || p.method == "GetAppLayout") {
         if (auto* l = result.if_contains("qLayout")) target.layout_ = std::make_shared<const json::value>(*l);
       }
+      if (target.origin_.session_object) note_properties_locked(target, p, result);
       if (auto* qr = result.if_contains("qReturn"); qr && qr->is_object() && qr->as_object().contains("qHandle")) {
         if (p.method == "CreateSessionApp") {
           if (auto* sid = result.if_contains("qSessionAppId"); sid && sid->is_string()) {
@@ -726,6 +1345,22 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         }
         Error aerr;
         r.object = adopt_reference(*qr, p, aerr);
+        if (r.object && r.object->seq_ == 0) {
+          // A new proxy: remember how it was obtained, to obtain it again after a reconnect.
+          Object& o = *r.object;
+          o.seq_ = ++next_seq_;
+          o.origin_.parent = p.target;
+          o.origin_.method = p.method;
+          o.origin_.params = p.params;
+          o.origin_.session_object = p.method == "CreateSessionObject" || p.method == "CreateSessionVariable";
+          if (o.origin_.session_object && options_.reconnect.policy != ReconnectOptions::Policy::none) {
+            if (auto v = parse_json(p.params)) {
+              const json::value* prop =
+                  v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
+              if (prop && prop->is_object()) o.origin_.props = std::make_shared<const json::value>(*prop);
+            }
+          }
+        }
         if (aerr) r.error = std::move(aerr);
         if (r.object && r.object->type_ == "Doc") doc_handle_ = r.object->handle_;
       }
@@ -776,7 +1411,7 @@ void Session::start_watch_fetch(const std::shared_ptr<Object>& obj) {
   std::string_view method = obj->type_ == "Doc" ? "GetAppLayout" : "GetLayout";
   std::weak_ptr<Object> weak = obj;
   call_impl(
-      obj->handle_, method, "[]", {},
+      0, obj.get(), method, "[]", {},
       [weak, self = weak_from_this()](CallResult& r) {
         auto o = weak.lock();
         auto s = self.lock();
@@ -823,6 +1458,16 @@ SessionState Session::state() const {
 std::optional<CloseInfo> Session::close_info() const {
   std::lock_guard lock(mutex_);
   return close_info_;
+}
+
+std::string Session::engine_session_state() const {
+  std::lock_guard lock(mutex_);
+  return engine_state_;
+}
+
+int Session::resume_count() const {
+  std::lock_guard lock(mutex_);
+  return resumes_;
 }
 
 std::size_t Session::pending_calls() const {

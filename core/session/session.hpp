@@ -14,6 +14,7 @@
 #include "session/context.hpp"
 #include "transport/transport.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -57,7 +58,9 @@ struct Notification {
   std::chrono::system_clock::time_point received;
 };
 
-enum class SessionState { connecting, connected, closed };
+/// connecting → connected → (suspended → connected)* → closed. `suspended` exists only with a reconnect
+/// policy: the connection dropped and the session is being restored (see ReconnectOptions).
+enum class SessionState { connecting, connected, closed, suspended };
 const char* to_string(SessionState s) noexcept;
 
 /// Things that went wrong without belonging to a call: reported, never fatal.
@@ -75,6 +78,50 @@ struct Diagnostic {
 
 using ListenerId = std::uint64_t;
 
+/// Automatic reconnection after the connection drops, and what is restored on the new connection.
+///
+/// Which drops are resumed is decided by the close code: 1000 and 4000 never (the session was ended on
+/// purpose); 4001 (idle timeout), 4002 (license), 4005 (session limit), 4006 (authentication failed),
+/// 1009 (message too big) and fatal proxy notifications do not resume, and the close reason says why;
+/// 4003 (engine terminating), 4007 (app mode changed), 1001, 1006 (no close frame), 1011-1014 resume with
+/// exponential back-off up to `max_attempts`; 4004 (app deleted) tries once. Every other code closes.
+///
+/// A resume opens a new connection, waits for the engine's OnConnected (qSessionState SESSION_ATTACHED or
+/// SESSION_CREATED; at most `greeting_wait`), then: the doc with GetActiveDoc, falling back to the call
+/// that opened it (OpenDoc with its original arguments; "App already open" (1002) tries GetActiveDoc once
+/// more); each open object by its id (GetObject, GetDimension, GetMeasure, GetBookmark, GetVariableById;
+/// GetField and other Get* acquisitions are repeated as first made); session objects (CreateSessionObject,
+/// CreateSessionVariable) are re-created from their last known properties (those created or set by this
+/// client, or last read with GetProperties) unless the engine attached the old session. All those calls are
+/// pipelined. The Object proxies stay the same: their handle is swapped underneath, their data is marked
+/// stale and their "changed" listeners run (watchers refetch). Objects that cannot be restored (a session
+/// app or a session object's child after SESSION_CREATED, objects created by methods that are not safe to
+/// repeat) are closed. If the doc cannot be restored, the session closes with the reason.
+struct ReconnectOptions {
+  enum class Policy {
+    none,    ///< A drop closes the session (the default).
+    attach,  ///< Resume only when the engine attached the old session (SESSION_ATTACHED); else close.
+    resume,  ///< Resume in any case, re-opening the doc and re-creating session objects if needed.
+  };
+  Policy policy = Policy::none;
+  int max_attempts = 5;                          ///< Connection attempts per drop (4004: always 1).
+  std::chrono::milliseconds initial_delay{200};  ///< Before the first attempt; doubled after each failure,
+  std::chrono::milliseconds max_delay{5000};     ///< up to this (±20 % jitter).
+  /// How long a new connection waits for the OnConnected notification before resuming without it
+  /// (treated as SESSION_CREATED).
+  std::chrono::milliseconds greeting_wait{1000};
+  /// Calls made while suspended wait for the resume and are then sent on the new connection (bounded by
+  /// their call timeout and by the attempt limit); false: they fail at once with ErrorKind::connection_lost.
+  bool queue_calls = true;
+  /// Calls in flight when the connection dropped are sent again after the resume (they may then run twice
+  /// on the engine; use for read-only work). False: they complete with ErrorKind::connection_lost.
+  bool resend_in_flight = false;
+  /// Makes the transport of each new connection (same URL, headers and TLS as the first). Required for any
+  /// policy but none.
+  std::function<std::shared_ptr<Transport>()> transport;
+};
+const char* to_string(ReconnectOptions::Policy p) noexcept;
+
 struct SessionOptions {
   bool delta = true;                          ///< Default of CallOptions::delta (enigma.js's default too).
   std::chrono::milliseconds call_timeout{0};  ///< Default per-call timeout; 0 = none.
@@ -87,6 +134,11 @@ struct SessionOptions {
   /// Traffic log: every frame as sent (`sent` true) or received, on the event executor. Frames never
   /// contain HTTP headers, so no credentials; the text is the exact wire text.
   std::function<void(bool sent, std::string_view frame)> traffic;
+  ReconnectOptions reconnect;
+  /// Retry policy for engine error 15 (LOCERR_GENERIC_ABORTED: a calculation aborted, typically by a
+  /// selection made meanwhile): the call is sent again, with the same request id, up to this many times.
+  /// Calls the client cancelled are never retried. 0 = report the error (the default).
+  int retry_aborted = 0;
 };
 
 /// A proxy for one engine handle. Obtained from CallResult::object or Session::object(); the same handle
@@ -94,7 +146,8 @@ struct SessionOptions {
 /// zombie: calls fail with ErrorKind::closed.
 class Object : public std::enable_shared_from_this<Object> {
  public:
-  int handle() const noexcept { return handle_; }
+  /// The engine's handle. It changes when a reconnect restores the object on a new connection.
+  int handle() const noexcept { return handle_.load(std::memory_order_acquire); }
   const std::string& type() const noexcept { return type_; }
   const std::string& generic_id() const noexcept { return generic_id_; }
   const std::string& generic_type() const noexcept { return generic_type_; }
@@ -133,8 +186,17 @@ class Object : public std::enable_shared_from_this<Object> {
     std::shared_ptr<std::function<void()>> fn;
   };
 
+  /// How this handle was obtained, to obtain it again after a reconnect.
+  struct Origin {
+    std::weak_ptr<Object> parent;  // the object the call was made on
+    std::string method;            // the call that returned this handle
+    std::string params;            // its params as sent
+    bool session_object = false;   // created by CreateSession{Object,Variable}
+    std::shared_ptr<const json::value> props;  // session objects: last known properties
+  };
+
   std::weak_ptr<Session> session_;
-  const int handle_;
+  std::atomic<int> handle_;
   const std::string type_;
   std::string generic_id_;
   const std::string generic_type_;
@@ -155,14 +217,16 @@ class Object : public std::enable_shared_from_this<Object> {
   std::chrono::steady_clock::time_point watch_next_;  // earliest start of the next watch fetch
   std::shared_ptr<const json::value> layout_;
   std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
+  Origin origin_;
+  std::uint64_t seq_ = 0;  // creation order: a reconnect restores parents before children
 };
 
-class Session : public std::enable_shared_from_this<Session>, public TransportHandler {
+class Session : public std::enable_shared_from_this<Session> {
  public:
   /// Creates a session over `transport` (not yet opened). `context` runs its timers and events.
   static std::shared_ptr<Session> create(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport,
                                          SessionOptions options = {});
-  ~Session() override;
+  ~Session();
 
   /// Opens the transport. `done` runs on the event executor with an empty Error once connected, or the
   /// failure. Call once.
@@ -170,7 +234,8 @@ class Session : public std::enable_shared_from_this<Session>, public TransportHa
   /// Blocking open; `timeout` zero waits forever. Returns the failure, or an empty Error.
   Error open_sync(std::chrono::milliseconds timeout);
   /// Closes the connection (code 1000). Pending calls fail with ErrorKind::closed, objects become zombies.
-  /// Idempotent; returns at once (the close completes on the I/O thread).
+  /// Idempotent; returns at once (the close completes on the I/O thread). While suspended it also stops
+  /// reconnecting: the session is closed when close() returns.
   void close();
 
   /// Sends `method` to `handle` (-1 = Global) with params given as JSON text (an array or an object; empty
@@ -201,7 +266,15 @@ class Session : public std::enable_shared_from_this<Session>, public TransportHa
   std::optional<CloseInfo> close_info() const;
   std::size_t pending_calls() const;
 
+  /// State changes, on the event executor: (connected, nullptr) once open; (suspended, &drop) when a
+  /// reconnect policy starts restoring the session; (connected, &drop) when it was restored ("resumed");
+  /// (closed, &info) last.
   ListenerId on_state(std::function<void(SessionState, const CloseInfo*)> fn);
+  /// The qSessionState of the engine's last OnConnected notification ("SESSION_CREATED",
+  /// "SESSION_ATTACHED"), or "" before any.
+  std::string engine_session_state() const;
+  /// Number of times the session was resumed after a drop.
+  int resume_count() const;
   /// Subscribes to notifications named `method` ("" = all). With `replay`, those already in the history are
   /// delivered first (e.g. OnConnected, OnAuthenticationInformation).
   ListenerId on_notification(std::string method, std::function<void(const Notification&)> fn, bool replay = true);
@@ -217,13 +290,9 @@ class Session : public std::enable_shared_from_this<Session>, public TransportHa
   const SessionOptions& options() const noexcept { return options_; }
   const std::shared_ptr<Context>& context() const noexcept { return context_; }
 
-  // TransportHandler (I/O thread)
-  void on_open() override;
-  void on_frame(std::string& text) override;
-  void on_close(const CloseInfo& info) override;
-
  private:
   friend class Object;
+  class Link;  // one connection's TransportHandler: forwards its events tagged with its generation
   Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport, SessionOptions options);
 
   struct Pending {
@@ -236,6 +305,11 @@ class Session : public std::enable_shared_from_this<Session>, public TransportHa
     bool abandoned = false;   // cancelled or timed out: the answer is consumed (and reported as late)
     bool internal = false;    // our own fire-and-forget request (CancelRequest): nothing to report
     bool opens_doc = false;
+    bool raw = false;         // internal (reconnect) call: result handed over as is, no objects adopted
+    bool queued = false;      // not sent yet: waits for the session to resume
+    int retries_left = 0;     // error-15 retries (SessionOptions::retry_aborted)
+    std::string params;       // kept when it may have to be sent again (reconnect, retry)
+    std::chrono::milliseconds timeout{0};
     std::uint64_t gen = 0;
     Context::TimerId timer = 0;
     std::shared_ptr<Object> target;
@@ -247,8 +321,24 @@ class Session : public std::enable_shared_from_this<Session>, public TransportHa
   };
   using Batch = std::vector<Task>;
 
-  std::int64_t call_impl(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
-                         CallCallback cb, bool inline_cb);
+  std::int64_t call_impl(int handle, const Object* via, std::string_view method, std::string_view params_json,
+                         CallOptions opts, CallCallback cb, bool inline_cb);
+  void link_open(std::uint64_t gen);
+  void link_frame(std::uint64_t gen, std::string& text);
+  void link_close(std::uint64_t gen, const CloseInfo& info);
+  void finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
+  // Reconnect (all with the lock held unless noted).
+  void suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
+  void schedule_attempt_locked();
+  void attempt();  // unlocked
+  void give_up_locked(const std::string& why, Batch& batch, Batch& inline_batch);
+  void resume_start(std::uint64_t gen);  // unlocked
+  void resume_doc_answer(std::uint64_t gen, int stage, CallResult& r);  // unlocked
+  void resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inline_batch);
+  void finish_resume_locked(Batch& batch, Batch& inline_batch, std::vector<std::shared_ptr<Object>>& refetch);
+  void send_internal_locked(int handle, std::string method, std::string params,
+                            std::function<void(CallResult&)> cb);
+  void note_properties_locked(Object& obj, const Pending& p, const json::object& result);
   void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
   void flush(Batch& batch, Batch& inline_batch);
   void on_timeout(std::int64_t id);
@@ -264,14 +354,31 @@ class Session : public std::enable_shared_from_this<Session>, public TransportHa
   void fail_all_locked(const Error& error, Batch& batch, Batch& inline_batch);
 
   const std::shared_ptr<Context> context_;
-  const std::shared_ptr<Transport> transport_;
   const SessionOptions options_;
   std::shared_ptr<SerialQueue> serial_;
   std::shared_ptr<PollQueue> poll_;
   EventExecutor* events_ = nullptr;
 
   mutable std::mutex mutex_;
+  std::shared_ptr<Transport> transport_;  // the current connection's; replaced by each reconnect attempt
+  std::shared_ptr<Link> link_;
+  std::uint64_t link_gen_ = 0;
   SessionState state_ = SessionState::connecting;
+  std::string engine_state_;  // qSessionState of the last OnConnected
+  // Reconnect state.
+  CloseInfo drop_info_;       // why the connection dropped (while suspended)
+  int attempts_ = 0;          // connection attempts since the drop
+  int max_attempts_ = 0;      // for this drop
+  int resumes_ = 0;
+  bool resuming_ = false;     // a new connection is open and the resume steps run on it
+  bool resume_started_ = false;
+  int resume_outstanding_ = 0;
+  std::string last_attempt_error_;
+  std::vector<std::pair<std::shared_ptr<Object>, int>> restored_;  // object, new handle
+  std::vector<std::shared_ptr<Object>> unrestorable_;
+  Context::TimerId reconnect_timer_ = 0;
+  Context::TimerId resume_timer_ = 0;
+  std::uint64_t next_seq_ = 0;
   bool open_called_ = false;
   std::optional<CloseInfo> close_info_;
   std::string fatal_reason_;

@@ -5,8 +5,17 @@
 namespace qix::core {
 
 void MemoryTransport::open(std::weak_ptr<TransportHandler> handler) {
-  std::lock_guard lock(mutex_);
-  handler_ = std::move(handler);
+  {
+    std::lock_guard lock(mutex_);
+    handler_ = std::move(handler);
+    open_called_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool MemoryTransport::wait_open_called(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [&] { return open_called_; });
 }
 
 std::shared_ptr<TransportHandler> MemoryTransport::handler() {

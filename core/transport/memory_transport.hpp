@@ -44,6 +44,8 @@ class MemoryTransport final : public Transport {
   /// Waits until at least `n` frames were sent; false on timeout.
   bool wait_sent(std::size_t n, std::chrono::milliseconds timeout) const;
   bool closed() const;
+  /// Waits until the session called open() (so accept()/fail_open() reach it); false on timeout.
+  bool wait_open_called(std::chrono::milliseconds timeout) const;
   std::optional<int> client_close_code() const;
 
  private:
@@ -56,6 +58,7 @@ class MemoryTransport final : public Transport {
   std::optional<std::size_t> drop_after_;
   std::optional<int> client_close_;
   bool opened_ = false;
+  bool open_called_ = false;
   bool closed_ = false;
 };
 

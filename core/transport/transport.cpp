@@ -21,7 +21,7 @@ const char* describe_close_code(int code) noexcept {
 }
 
 std::string CloseInfo::describe() const {
-  if (error && code == close_code::abnormal) return error.describe();
+  if (error && code == close_code::abnormal) return reason.empty() ? error.describe() : error.describe() + "; " + reason;
   std::string s = by_client ? "closed by the client with code " : "closed by the engine with code ";
   s += std::to_string(code);
   if (const char* d = describe_close_code(code); *d) {
