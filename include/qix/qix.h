@@ -194,13 +194,38 @@ QIX_API void qix_context_free(qix_context *ctx);
  * Strings (qix_options_set_str): `url` (a complete ws:// or wss:// URL; wins over the url.* parts),
  * `url.host`, `url.prefix`, `url.subpath`, `url.route`, `url.app_id`, `url.identity`, `origin`,
  * `user_agent`, `tls.ca_file`, `tls.ca_dir`, `tls.cert_file`, `tls.key_file`, `tls.server_name`,
- * `reconnect` (only "none" exists: no automatic reconnection).
+ * `reconnect` ("none", "attach" or "resume"; see below).
  *
  * Integers (qix_options_set_int): `url.port`, `url.ttl`, `timeout.connect_ms`, `timeout.handshake_ms`,
  * `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
- * `notification_history`, `watch.min_interval_ms` (0 = no throttle; see qix_object_watch()).
+ * `notification_history`, `watch.min_interval_ms` (0 = no throttle; see qix_object_watch()),
+ * `reconnect.max_attempts` (5), `reconnect.initial_delay_ms` (200), `reconnect.max_delay_ms` (5000),
+ * `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
  *
- * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`.
+ * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`,
+ * `reconnect.queue_calls` (1), `reconnect.resend` (0).
+ *
+ * Reconnect. With `reconnect` "none" (the default) a dropped connection closes the session. With
+ * "attach" or "resume" a drop suspends it (#QIX_STATE_SUSPENDED) and new connections are tried with
+ * exponential back-off (`reconnect.initial_delay_ms` doubling up to `reconnect.max_delay_ms`, ±20 %,
+ * at most `reconnect.max_attempts`). On a new connection the doc is taken back with GetActiveDoc (else
+ * opened again with the original OpenDoc arguments) and every open object is re-acquired by its id, or,
+ * for session objects the engine did not keep, re-created from their last known properties; then the
+ * state is #QIX_STATE_RESUMED. "attach" resumes only when the engine kept the old session (OnConnected
+ * says SESSION_ATTACHED, e.g. within the `url.ttl` the proxy keeps it); otherwise it closes. Existing
+ * ::qix_object handles keep working: qix_object_handle() returns the new engine handle, and each restored
+ * object's "changed" listeners run once so data is fetched again; objects that cannot be restored are
+ * closed (their "closed" listeners run). The close code decides: 1000 and 4000 never resume; 4001,
+ * 4002, 4005, 4006, 1009 and fatal proxy notifications close with a reason containing "not resumed:";
+ * 4003, 4007, 1001, 1006 and 1011-1014 resume; 4004 tries once. Calls made while suspended wait and are
+ * sent after the resume (`reconnect.queue_calls` 1, bounded by their timeout and the attempt limit) or
+ * fail at once with #QIX_ECONNECTION (0). Calls in flight when the connection dropped fail once with
+ * #QIX_ECONNECTION, or with `reconnect.resend` 1 are sent again after the resume (they may then run
+ * twice on the engine). When the session gives up, the #QIX_STATE_CLOSED reason says why and after how
+ * many attempts.
+ *
+ * `retry.aborted` N: a call the engine aborts with error 15 (LOCERR_GENERIC_ABORTED, usually because a
+ * selection was made meanwhile) is sent again, same request id, up to N times; cancelled calls never are.
  */
 typedef struct qix_options qix_options;
 
@@ -213,7 +238,7 @@ QIX_API void qix_options_free(qix_options *opts);
 /**
  * Sets a string option.
  * @return #QIX_OK; #QIX_EINVAL for a NULL argument, an unknown name, a name of another type, or an
- *         unsupported value (e.g. `reconnect` other than "none").
+ *         unsupported value (e.g. `reconnect` other than "none", "attach" or "resume").
  */
 QIX_API int qix_options_set_str(qix_options *opts, const char *name, const char *value);
 
@@ -319,8 +344,9 @@ typedef enum qix_state {
   QIX_STATE_CONNECTING = 0, /**< Opening. */
   QIX_STATE_CONNECTED = 1,  /**< Open: calls can be made. */
   QIX_STATE_CLOSED = 2,     /**< Closed (by the client, the engine or a failure); final. */
-  QIX_STATE_SUSPENDED = 3,  /**< Reserved: the connection dropped and a resume is being tried. */
-  QIX_STATE_RESUMED = 4     /**< Reserved: the connection was restored. */
+  QIX_STATE_SUSPENDED = 3,  /**< The connection dropped and a resume is being tried (`reconnect`). */
+  QIX_STATE_RESUMED = 4     /**< The session was restored on a new connection; qix_session_state() then
+                                 returns #QIX_STATE_CONNECTED. Only passed to ::qix_state_cb. */
 } qix_state;
 
 /**
@@ -433,7 +459,8 @@ QIX_API int qix_session_doc(qix_object **out, qix_session *session);
 
 /**
  * State changes. @p close_code and @p reason (borrowed for the call, never NULL) are set for
- * #QIX_STATE_CLOSED (the reason as qix_session_close_info() gives it), else 0 and "".
+ * #QIX_STATE_CLOSED (the reason as qix_session_close_info() gives it), and for #QIX_STATE_SUSPENDED and
+ * #QIX_STATE_RESUMED (the drop that suspended the session), else 0 and "".
  */
 typedef void (*qix_state_cb)(qix_session *session, int state, int close_code, const char *reason, void *payload);
 

@@ -651,6 +651,32 @@ TEST_F(Cli, WatchEndsWithTheCloseReasonWhenTheConnectionIsLost) {
   EXPECT_TRUE(contains(watch.err, "4003")) << watch.err;
 }
 
+TEST_F(Cli, WatchWithReconnectResumesAfterTheEngineGoesAway) {
+  qix::Options o;
+  o.set("url", sim_->url() + "/app/demo");
+  qix::Session s(o, 10000);
+  auto doc = s.open_doc("demo");
+  doc.call("CreateObject", R"([{"qInfo":{"qId":"w4","qType":"watched"},"title":"before"}])");
+  Child watch(with_app({"--reconnect", "resume", "watch", "w4", "--json", "--interval", "0"}));
+  ASSERT_TRUE(watch.wait_lines(1, 10s)) << watch.err;
+  sim_->close_all(4003);  // every connection, the helper session's too
+  // The watch reconnects, re-acquires the object by its id and prints its layout again.
+  ASSERT_TRUE(watch.wait_lines(2, 20s)) << watch.err;
+  EXPECT_TRUE(contains(watch.err, "4003")) << watch.err;
+  EXPECT_TRUE(contains(watch.err, "reconnecting")) << watch.err;
+  EXPECT_TRUE(contains(watch.err, "resumed")) << watch.err;
+  EXPECT_GE(sim_->stats()["GetObject"].received, 2u) << "GetObject again on the new connection";
+  // It still follows changes made after the resume.
+  qix::Session s2(o, 10000);
+  auto doc2 = s2.open_doc("demo");
+  auto w = doc2.call("GetObject", R"(["w4"])").object();
+  w.call("SetProperties", R"([{"qInfo":{"qId":"w4","qType":"watched"},"title":"after"}])");
+  ASSERT_TRUE(watch.wait_lines(3, 20s)) << watch.err;
+  EXPECT_TRUE(contains(watch.out, "after")) << watch.out;
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.finish(10s), 0) << watch.err;
+}
+
 // --------------------------------------------------------------------------------------------- extract
 
 class CliExtract : public Cli {

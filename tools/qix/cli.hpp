@@ -57,6 +57,7 @@ struct Config {
   bool insecure = false;
   std::string traffic;               // JSON-lines traffic log
   bool no_delta = false;
+  std::string reconnect = "none";    // none | attach | resume (docs/reconnect.md)
   bool json = false;
   double timeout_s = 30;
 };

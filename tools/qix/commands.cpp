@@ -316,7 +316,7 @@ namespace {
 class Inbox : public qix::CallListener, public qix::ObjectListener, public qix::SessionListener {
  public:
   struct Item {
-    enum Kind { kLayout, kError, kClosed, kObjectClosed } kind;
+    enum Kind { kLayout, kError, kClosed, kObjectClosed, kSuspended, kResumed } kind;
     std::string text;
     int status = 0;
   };
@@ -329,7 +329,10 @@ class Inbox : public qix::CallListener, public qix::ObjectListener, public qix::
   }
   void on_closed() override { push({Item::kObjectClosed, "", 0}); }
   void on_state(int state, int code, const std::string& reason) override {
-    if (state == QIX_STATE_CLOSED) push({Item::kClosed, "close code " + std::to_string(code) + (reason.empty() ? "" : ": " + reason), 0});
+    std::string why = "close code " + std::to_string(code) + (reason.empty() ? "" : ": " + reason);
+    if (state == QIX_STATE_CLOSED) push({Item::kClosed, why, 0});
+    if (state == QIX_STATE_SUSPENDED) push({Item::kSuspended, why, 0});
+    if (state == QIX_STATE_RESUMED) push({Item::kResumed, why, 0});
   }
   bool next(Item& out, std::chrono::milliseconds wait) {
     std::unique_lock lock(mutex_);
@@ -390,7 +393,9 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
         std::fprintf(stderr, "qix: fetching the layout failed: %s\n", item.text.c_str());
         continue;  // an engine error on one fetch (e.g. an aborted calculation): the next change retries
       }
-      if (c.session().state() == QIX_STATE_CLOSED) continue;  // the closed event follows with the reason
+      // The closed event follows with the reason; while reconnecting, the resume fetches again.
+      if (c.session().state() == QIX_STATE_CLOSED || c.session().state() == QIX_STATE_SUSPENDED) continue;
+      if (item.status == QIX_ECONNECTION && cfg.reconnect != "none") continue;  // dropped; resuming
       std::fprintf(stderr, "qix: fetching the layout failed: %s\n", item.text.c_str());
       rc = kExitEngine;
       break;
@@ -399,6 +404,10 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
       std::fprintf(stderr, "qix: object '%s' was closed by the engine\n", a.id.c_str());
       rc = kExitEngine;
       break;
+    } else if (item.kind == Inbox::Item::kSuspended) {
+      std::fprintf(stderr, "qix: the connection was lost (%s); reconnecting\n", item.text.c_str());
+    } else if (item.kind == Inbox::Item::kResumed) {
+      std::fprintf(stderr, "qix: resumed\n");  // the watch fetches the layout again by itself
     } else {
       std::fprintf(stderr, "qix: the connection was lost (%s)\n", item.text.c_str());
       rc = kExitConnection;

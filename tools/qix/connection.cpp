@@ -208,6 +208,7 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
   }
   if (cfg.insecure) opts.set_bool("tls.verify", false);
   if (cfg.no_delta) opts.set_bool("delta", false);
+  opts.set("reconnect", cfg.reconnect);
   if (cfg.timeout_s < 0) throw usage_error("--timeout must be >= 0");
   auto timeout_ms = static_cast<std::int64_t>(cfg.timeout_s * 1000);
   opts.set_int("timeout.connect_ms", timeout_ms);

@@ -27,6 +27,10 @@ void add_connection_options(CLI::App& app, Config& cfg) {
   app.add_option("--timeout", cfg.timeout_s, "Seconds for connecting and for each call (0 = none)")->group(g)->capture_default_str();
   app.add_option("--traffic", cfg.traffic, "Write every frame to FILE as JSON lines (no credentials)")->group(g);
   app.add_flag("--no-delta", cfg.no_delta, "Do not use the delta protocol")->group(g);
+  app.add_option("--reconnect", cfg.reconnect, "After a dropped connection: none (end), attach or resume")
+      ->group(g)
+      ->check(CLI::IsMember({"none", "attach", "resume"}))
+      ->capture_default_str();
   app.add_flag("--json", cfg.json, "Machine-readable JSON output")->group("Output");
 }
 
