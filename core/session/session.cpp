@@ -74,6 +74,13 @@ class Session::Link final : public TransportHandler {
 };
 
 // ------------------------------------------------------------------------------------------------- Object
+std::string Object::generic_id() const {
+  auto s = session_.lock();
+  if (!s) return generic_id_;  // no session: nothing can write it any more
+  std::lock_guard lock(s->mutex_);
+  return generic_id_;
+}
+
 bool Object::valid() const {
   auto s = session_.lock();
   if (!s) return false;
@@ -816,7 +823,9 @@ void Session::resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inli
           s->restored_.emplace_back(obj, *h);
           if (const json::value* qr = find_member(r.result, "qReturn")) {
             std::string_view gid = string_or(find_member(*qr, "qGenericId"));
-            if (!gid.empty()) obj->generic_id_ = std::string(gid);
+            // Re-created from properties that carry qInfo.qId, the id is the same; the engine may pick
+            // another when they do not. Written only then: generic_id() reads it without the lock.
+            if (!gid.empty() && gid != obj->generic_id_) obj->generic_id_ = std::string(gid);
           }
         } else {
           s->unrestorable_.push_back(obj);

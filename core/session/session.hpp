@@ -149,7 +149,8 @@ class Object : public std::enable_shared_from_this<Object> {
   /// The engine's handle. It changes when a reconnect restores the object on a new connection.
   int handle() const noexcept { return handle_.load(std::memory_order_acquire); }
   const std::string& type() const noexcept { return type_; }
-  const std::string& generic_id() const noexcept { return generic_id_; }
+  /// A copy: a reconnect that re-creates a session object may change it.
+  std::string generic_id() const;
   const std::string& generic_type() const noexcept { return generic_type_; }
   std::shared_ptr<Session> session() const { return session_.lock(); }
 
