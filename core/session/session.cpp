@@ -74,13 +74,6 @@ class Session::Link final : public TransportHandler {
 };
 
 // ------------------------------------------------------------------------------------------------- Object
-std::string Object::generic_id() const {
-  auto s = session_.lock();
-  if (!s) return generic_id_;  // no session: nothing can write it any more
-  std::lock_guard lock(s->mutex_);
-  return generic_id_;
-}
-
 bool Object::valid() const {
   auto s = session_.lock();
   if (!s) return false;
@@ -484,7 +477,26 @@ void Session::link_close(std::uint64_t gen, const CloseInfo& in) {
         it = pending_.erase(it);
       }
       last_attempt_error_ = in.error ? in.error.describe() : in.describe();
-      if (attempts_ >= max_attempts_) {
+      // Failures that another attempt would only repeat end the session now: credentials refused, a
+      // certificate that does not verify, a bad URL, or an engine that ends the new session on purpose.
+      std::string why;
+      bool final_failure = false;
+      if (!in.by_client) {
+        const Error& e = in.error;
+        if (e.kind == ErrorKind::http_status && (e.code == 401 || e.code == 403)) {
+          final_failure = true;
+        } else if (e.kind == ErrorKind::tls || e.kind == ErrorKind::invalid_argument) {
+          final_failure = true;
+        } else if (!e) {
+          Resumable r = resumable(in, !fatal_reason_.empty(), why);
+          final_failure = r == Resumable::never || r == Resumable::refused;
+        }
+      }
+      if (final_failure) {
+        give_up_locked("the new connection failed and another attempt would fail the same way (" +
+                           last_attempt_error_ + ")",
+                       batch, inline_batch);
+      } else if (attempts_ >= max_attempts_) {
         give_up_locked("gave up after " + std::to_string(attempts_) + " attempt" + (attempts_ == 1 ? "" : "s") +
                            " (last: " + last_attempt_error_ + ")",
                        batch, inline_batch);
@@ -794,8 +806,15 @@ void Session::resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inli
       // Without a doc nothing but Global-level objects could come back; none are restorable.
     } else if (obj->origin_.session_object && !attached) {
       if (obj->origin_.props && obj->origin_.parent.lock() == doc) {
+        // Created again with its old id (the engine takes qInfo.qId), so the id users know stays right.
+        json::value props = *obj->origin_.props;
+        if (!obj->generic_id_.empty() && props.is_object()) {
+          json::value& qinfo = props.as_object()["qInfo"];
+          if (!qinfo.is_object()) qinfo = json::object{};
+          qinfo.as_object()["qId"] = obj->generic_id_;
+        }
         method = obj->origin_.method;
-        params = "{\"qProp\":" + to_json(*obj->origin_.props) + "}";
+        params = "{\"qProp\":" + to_json(props) + "}";
         on = doc_new;
       }
     } else if (getter && !obj->generic_id_.empty()) {
@@ -821,12 +840,6 @@ void Session::resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inli
         if (gen != s->link_gen_ || s->state_ != SessionState::suspended || !s->resuming_) return;
         if (auto h = returned_handle(r)) {
           s->restored_.emplace_back(obj, *h);
-          if (const json::value* qr = find_member(r.result, "qReturn")) {
-            std::string_view gid = string_or(find_member(*qr, "qGenericId"));
-            // Re-created from properties that carry qInfo.qId, the id is the same; the engine may pick
-            // another when they do not. Written only then: generic_id() reads it without the lock.
-            if (!gid.empty() && gid != obj->generic_id_) obj->generic_id_ = std::string(gid);
-          }
         } else {
           s->unrestorable_.push_back(obj);
         }
@@ -1131,6 +1144,8 @@ bool Session::cancel(std::int64_t id) {
 
 void Session::on_timeout(std::int64_t id) {
   Batch batch, inline_batch;
+  std::string frame;
+  std::shared_ptr<Transport> transport;
   {
     std::lock_guard lock(mutex_);
     auto it = pending_.find(id);
@@ -1141,10 +1156,28 @@ void Session::on_timeout(std::int64_t id) {
     CallResult r;
     r.id = id;
     r.error = Error::make(ErrorKind::timeout, "no answer to " + p.method + " (request " + std::to_string(id) +
-                                                  ") within the call timeout");
+                                                  ") within the call timeout (CancelRequest sent)");
     deliver(p, std::move(r), batch, inline_batch);
+    if (p.queued) {
+      pending_.erase(it);  // never sent: nothing to cancel on the engine
+    } else if (state_ == SessionState::connected) {
+      // The engine would go on computing an answer nobody waits for: ask it to stop, as cancel() does.
+      std::int64_t cid = next_id_++;
+      Pending c;
+      c.method = "CancelRequest";
+      c.abandoned = true;
+      c.internal = true;
+      c.target = objects_[kGlobalHandle];
+      pending_.emplace(cid, std::move(c));
+      frame = encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+      transport = transport_;
+    }
   }
   flush(batch, inline_batch);
+  if (transport) {
+    post_traffic(true, frame);
+    transport->send(std::move(frame));
+  }
 }
 
 // ------------------------------------------------------------------------------------------ frames in

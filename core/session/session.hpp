@@ -149,8 +149,9 @@ class Object : public std::enable_shared_from_this<Object> {
   /// The engine's handle. It changes when a reconnect restores the object on a new connection.
   int handle() const noexcept { return handle_.load(std::memory_order_acquire); }
   const std::string& type() const noexcept { return type_; }
-  /// A copy: a reconnect that re-creates a session object may change it.
-  std::string generic_id() const;
+  /// The engine's id of the object (qGenericId). Never changes: a session object re-created after a
+  /// reconnect is created with this id.
+  const std::string& generic_id() const noexcept { return generic_id_; }
   const std::string& generic_type() const noexcept { return generic_type_; }
   std::shared_ptr<Session> session() const { return session_.lock(); }
 
@@ -199,7 +200,7 @@ class Object : public std::enable_shared_from_this<Object> {
   std::weak_ptr<Session> session_;
   std::atomic<int> handle_;
   const std::string type_;
-  std::string generic_id_;
+  const std::string generic_id_;
   const std::string generic_type_;
 
   // Guarded by the session's mutex.

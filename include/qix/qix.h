@@ -414,7 +414,8 @@ typedef enum qix_call_flags {
  * @param out_id receives the request id (> 0), known at once, for qix_session_cancel(); may be NULL.
  * @param params_json a JSON array (positional) or object (named) as text; NULL or "" means [].
  * @param flags ::qix_call_flags.
- * @param timeout_ms -1 = the session's `timeout.call_ms`; 0 = none.
+ * @param timeout_ms -1 = the session's `timeout.call_ms`; 0 = none. When it expires the call completes
+ *        with #QIX_ETIMEOUT and the engine is sent a CancelRequest for it (its late answer is dropped).
  * @param cb runs once with the result (may be NULL to ignore it).
  * @return #QIX_OK when the call was issued (a later failure goes to @p cb); #QIX_EINVAL (NULL method,
  *         malformed params: @p cb is not called); #QIX_ECLOSED (@p cb is called too, with the error).

@@ -118,8 +118,9 @@ struct States {
 TEST(SessionReconnect, ResumeReopensTheDocRecreatesSessionObjectsAndSwapsHandles) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
+  States states;  // before the session: these outlive every event
+  Counter changed, closed;
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
-  States states;
   states.attach(*e.session);
   e.open();
   auto doc = e.open_doc(1);
@@ -139,7 +140,6 @@ TEST(SessionReconnect, ResumeReopensTheDocRecreatesSessionObjectsAndSwapsHandles
   e.reply(e.next().id, ref("Something", 4, "s1"));
   auto something = made.get().object;
   ASSERT_TRUE(something);
-  Counter changed, closed;
   obj->on_changed([&] { changed.add(); });
   something->on_closed([&] { closed.add(); });
 
@@ -236,8 +236,8 @@ TEST(SessionReconnect, AttachedSessionIsReacquiredByIdNotRecreated) {
 TEST(SessionReconnect, AttachPolicyClosesWhenTheEngineCreatedANewSession) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
+  States states;  // before the session: it outlives every state event
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::attach), ctx);
-  States states;
   states.attach(*e.session);
   e.open();
   auto doc = e.open_doc(1);
@@ -314,8 +314,8 @@ TEST(SessionReconnect, CloseWhileSuspendedFailsWaitingCallsAndStopsReconnecting)
   auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
   o.reconnect.initial_delay = 10000ms;  // no attempt during the test
   o.reconnect.max_delay = 10000ms;
+  States states;  // before the session: it outlives every state event
   FakeEngine e(o, ctx);
-  States states;
   states.attach(*e.session);
   e.open();
   e.transport->remote_close(network_drop());
@@ -333,8 +333,8 @@ TEST(SessionReconnect, GivesUpAfterTheAttemptLimitWithTheLastError) {
   Connections conns(ctx);
   auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
   o.reconnect.max_attempts = 2;
+  States states;  // before the session: it outlives every state event
   FakeEngine e(o, ctx);
-  States states;
   states.attach(*e.session);
   e.open();
   e.transport->remote_close(network_drop());
@@ -357,8 +357,8 @@ TEST(SessionReconnect, GivesUpAfterTheAttemptLimitWithTheLastError) {
 TEST(SessionReconnect, NonResumableCodeClosesAndSaysWhy) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
+  States states;  // before the session: it outlives every state event
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
-  States states;
   states.attach(*e.session);
   e.open();
   core::CloseInfo info;
@@ -394,4 +394,28 @@ TEST(SessionReconnect, AbortedCallIsSentAgainWithTheSameIdWhenOptedIn) {
   e.reply_error(b.id, 15, "", "Request aborted");
   auto gr = g.get();
   EXPECT_EQ(gr.error.code, 15);
+}
+
+TEST(SessionReconnect, AttemptRefusedWithCredentialsOrTlsErrorsEndsAtOnce) {
+  for (auto kind : {ErrorKind::http_status, ErrorKind::tls}) {
+    auto ctx = core::Context::create();
+    Connections conns(ctx);
+    auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
+    o.reconnect.max_attempts = 5;
+    States states;  // before the session: it outlives every state event
+    FakeEngine e(o, ctx);
+    states.attach(*e.session);
+    e.open();
+    e.transport->remote_close(network_drop());
+    auto t = conns.wait(0);
+    ASSERT_TRUE(t);
+    auto err = core::Error::make(kind, kind == ErrorKind::tls ? "certificate verify failed" : "Unauthorized");
+    if (kind == ErrorKind::http_status) err.code = 401;
+    t->fail_open(err);
+    ASSERT_TRUE(states.wait(SessionState::closed, true));
+    EXPECT_EQ(conns.count(), 1u) << "no second attempt";
+    auto info = e.session->close_info();
+    ASSERT_TRUE(info);
+    EXPECT_NE(info->describe().find("not resumed"), std::string::npos) << info->describe();
+  }
 }

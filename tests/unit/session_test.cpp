@@ -350,6 +350,16 @@ TEST(Session, PerCallTimeout) {
   auto r = f.get();
   EXPECT_EQ(r.error.kind, ErrorKind::timeout);
   EXPECT_TRUE(r.error.retriable());
+  // The engine is asked to stop working on it; its late answer is consumed.
+  auto call = e.next();
+  auto cancel = e.next();
+  EXPECT_EQ(cancel.method, "CancelRequest");
+  EXPECT_EQ(cancel.handle, -1);
+  EXPECT_EQ(json::serialize(cancel.params), "[" + std::to_string(call.id) + "]");
+  e.reply_error(call.id, 15, "", "Request aborted");
+  e.reply(cancel.id, "{}");
+  drain_events(*e.session);
+  EXPECT_EQ(e.session->pending_calls(), 0u);
 }
 
 TEST(Session, DisconnectFailsThousandPendingCallsExactlyOnce) {
