@@ -93,24 +93,31 @@ core::CloseInfo network_drop() {
   return info;
 }
 
-/// Records state events.
-struct States {
-  std::mutex m;
-  std::condition_variable cv;
-  std::vector<std::pair<SessionState, bool>> seen;  // state, with CloseInfo
+/// Records state events. The record is shared with the listener: the last event (the session's close at
+/// the end of a test) may run after the test's locals are gone.
+class States {
+ public:
   void attach(core::Session& s) {
-    s.on_state([this](SessionState st, const core::CloseInfo* info) {
-      std::lock_guard l(m);
-      seen.emplace_back(st, info != nullptr);
-      cv.notify_all();
+    s.on_state([d = d_](SessionState st, const core::CloseInfo* info) {
+      std::lock_guard l(d->m);
+      d->seen.emplace_back(st, info != nullptr);
+      d->cv.notify_all();
     });
   }
   bool wait(SessionState st, bool with_info, std::chrono::milliseconds t = 5s) {
-    std::unique_lock l(m);
-    return cv.wait_for(l, t, [&] {
-      return std::find(seen.begin(), seen.end(), std::make_pair(st, with_info)) != seen.end();
+    std::unique_lock l(d_->m);
+    return d_->cv.wait_for(l, t, [&] {
+      return std::find(d_->seen.begin(), d_->seen.end(), std::make_pair(st, with_info)) != d_->seen.end();
     });
   }
+
+ private:
+  struct Data {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::pair<SessionState, bool>> seen;  // state, with CloseInfo
+  };
+  std::shared_ptr<Data> d_ = std::make_shared<Data>();
 };
 
 }  // namespace
@@ -118,7 +125,7 @@ struct States {
 TEST(SessionReconnect, ResumeReopensTheDocRecreatesSessionObjectsAndSwapsHandles) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
-  States states;  // before the session: these outlive every event
+  States states;
   Counter changed, closed;
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
   states.attach(*e.session);
@@ -236,7 +243,7 @@ TEST(SessionReconnect, AttachedSessionIsReacquiredByIdNotRecreated) {
 TEST(SessionReconnect, AttachPolicyClosesWhenTheEngineCreatedANewSession) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
-  States states;  // before the session: it outlives every state event
+  States states;
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::attach), ctx);
   states.attach(*e.session);
   e.open();
@@ -314,7 +321,7 @@ TEST(SessionReconnect, CloseWhileSuspendedFailsWaitingCallsAndStopsReconnecting)
   auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
   o.reconnect.initial_delay = 10000ms;  // no attempt during the test
   o.reconnect.max_delay = 10000ms;
-  States states;  // before the session: it outlives every state event
+  States states;
   FakeEngine e(o, ctx);
   states.attach(*e.session);
   e.open();
@@ -333,7 +340,7 @@ TEST(SessionReconnect, GivesUpAfterTheAttemptLimitWithTheLastError) {
   Connections conns(ctx);
   auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
   o.reconnect.max_attempts = 2;
-  States states;  // before the session: it outlives every state event
+  States states;
   FakeEngine e(o, ctx);
   states.attach(*e.session);
   e.open();
@@ -357,7 +364,7 @@ TEST(SessionReconnect, GivesUpAfterTheAttemptLimitWithTheLastError) {
 TEST(SessionReconnect, NonResumableCodeClosesAndSaysWhy) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
-  States states;  // before the session: it outlives every state event
+  States states;
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
   states.attach(*e.session);
   e.open();
@@ -402,7 +409,7 @@ TEST(SessionReconnect, AttemptRefusedWithCredentialsOrTlsErrorsEndsAtOnce) {
     Connections conns(ctx);
     auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
     o.reconnect.max_attempts = 5;
-    States states;  // before the session: it outlives every state event
+    States states;
     FakeEngine e(o, ctx);
     states.attach(*e.session);
     e.open();
