@@ -422,6 +422,13 @@ namespace {
 enum class Resumable { never, refused, retry, once };
 
 // What a close code means for a reconnect policy (see ReconnectOptions).
+// Fatal proxy notifications about the proxy's own link to the engine: a new connection may well find an
+// engine again, so they do not forbid a resume (the close code still decides). Every other fatal
+// notification (session timed out, license denied, logged out ...) ends the session for good.
+bool fatal_allows_resume(std::string_view method) {
+  return method == "OnEngineWebsocketFailed" || method == "OnNoEngineAvailable";
+}
+
 Resumable resumable(const CloseInfo& info, bool fatal_notification, std::string& why) {
   if (info.error.kind == ErrorKind::message_too_large || info.code == close_code::message_too_big) {
     why = "a message over the size limit would be sent again";
@@ -488,7 +495,7 @@ void Session::link_close(std::uint64_t gen, const CloseInfo& in) {
         } else if (e.kind == ErrorKind::tls || e.kind == ErrorKind::invalid_argument) {
           final_failure = true;
         } else if (!e) {
-          Resumable r = resumable(in, !fatal_reason_.empty(), why);
+          Resumable r = resumable(in, !fatal_reason_.empty() && !fatal_allows_resume(fatal_method_), why);
           final_failure = r == Resumable::never || r == Resumable::refused;
         }
       }
@@ -512,7 +519,7 @@ void Session::link_close(std::uint64_t gen, const CloseInfo& in) {
       Resumable r = Resumable::never;
       if (state_ == SessionState::connected && !info.by_client &&
           options_.reconnect.policy != ReconnectOptions::Policy::none) {
-        r = resumable(info, !fatal_reason_.empty(), why);
+        r = resumable(info, !fatal_reason_.empty() && !fatal_allows_resume(fatal_method_), why);
         if (r == Resumable::refused) {
           info.reason += (info.reason.empty() ? "" : "; ") + std::string("not resumed: ") + why;
         }
@@ -576,6 +583,7 @@ void Session::suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_
   attempts_ = 0;
   resuming_ = false;
   fatal_reason_.clear();
+  fatal_method_.clear();
   // Calls in flight on the dropped connection: their answers are lost. Sent again after the resume when
   // configured, else they fail now, once.
   Error lost = Error::make(ErrorKind::connection_lost,
@@ -1229,6 +1237,7 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
             sev && sev->is_string() && sev->get_string() == "fatal") {
           std::string_view msg = string_or(find_member(n.params, "message"));
           fatal_reason_ = n.method + (msg.empty() ? std::string() : ": " + std::string(msg));
+          fatal_method_ = n.method;
         }
         if (n.method == "OnConnected") {
           std::string_view st = string_or(find_member(n.params, "qSessionState"));

@@ -82,7 +82,8 @@ using ListenerId = std::uint64_t;
 ///
 /// Which drops are resumed is decided by the close code: 1000 and 4000 never (the session was ended on
 /// purpose); 4001 (idle timeout), 4002 (license), 4005 (session limit), 4006 (authentication failed),
-/// 1009 (message too big) and fatal proxy notifications do not resume, and the close reason says why;
+/// 1009 (message too big) and fatal proxy notifications (except OnEngineWebsocketFailed and
+/// OnNoEngineAvailable, about the proxy's link to an engine) do not resume, and the close reason says why;
 /// 4003 (engine terminating), 4007 (app mode changed), 1001, 1006 (no close frame), 1011-1014 resume with
 /// exponential back-off up to `max_attempts`; 4004 (app deleted) tries once. Every other code closes.
 ///
@@ -384,6 +385,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool open_called_ = false;
   std::optional<CloseInfo> close_info_;
   std::string fatal_reason_;
+  std::string fatal_method_;
   std::int64_t next_id_ = 1;
   std::unordered_map<std::int64_t, Pending> pending_;
   std::unordered_map<int, std::shared_ptr<Object>> objects_;

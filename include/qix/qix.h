@@ -216,7 +216,8 @@ QIX_API void qix_context_free(qix_context *ctx);
  * ::qix_object handles keep working: qix_object_handle() returns the new engine handle, and each restored
  * object's "changed" listeners run once so data is fetched again; objects that cannot be restored are
  * closed (their "closed" listeners run). The close code decides: 1000 and 4000 never resume; 4001,
- * 4002, 4005, 4006, 1009 and fatal proxy notifications close with a reason containing "not resumed:";
+ * 4002, 4005, 4006, 1009 and fatal proxy notifications (but OnEngineWebsocketFailed and
+ * OnNoEngineAvailable) close with a reason containing "not resumed:";
  * 4003, 4007, 1001, 1006 and 1011-1014 resume; 4004 tries once. Calls made while suspended wait and are
  * sent after the resume (`reconnect.queue_calls` 1, bounded by their timeout and the attempt limit) or
  * fail at once with #QIX_ECONNECTION (0). Calls in flight when the connection dropped fail once with

@@ -426,3 +426,29 @@ TEST(SessionReconnect, AttemptRefusedWithCredentialsOrTlsErrorsEndsAtOnce) {
     EXPECT_NE(info->describe().find("not resumed"), std::string::npos) << info->describe();
   }
 }
+
+TEST(SessionReconnect, FatalProxyNotificationsDecideWhetherToResume) {
+  for (std::string method : {"OnSessionTimedOut", "OnEngineWebsocketFailed"}) {
+    SCOPED_TRACE(method);
+    auto ctx = core::Context::create();
+    Connections conns(ctx);
+    States states;
+    FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
+    states.attach(*e.session);
+    e.open();
+    e.send(R"({"jsonrpc":"2.0","method":")" + method +
+           R"(","params":{"severity":"fatal","message":"bye"}})");
+    e.transport->remote_close(network_drop());
+    if (method == "OnSessionTimedOut") {
+      ASSERT_TRUE(states.wait(SessionState::closed, true));
+      auto info = e.session->close_info();
+      ASSERT_TRUE(info);
+      EXPECT_NE(info->describe().find("OnSessionTimedOut"), std::string::npos) << info->describe();
+      EXPECT_NE(info->describe().find("not resumed"), std::string::npos) << info->describe();
+      EXPECT_EQ(conns.count(), 0u);
+    } else {
+      ASSERT_TRUE(states.wait(SessionState::suspended, true)) << "the proxy lost its engine: try again";
+      e.session->close();
+    }
+  }
+}
