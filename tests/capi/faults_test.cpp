@@ -201,6 +201,44 @@ TEST_F(Faults, ADroppedSocketFailsPendingCallsWithConnectionLost) {
   EXPECT_EQ(qix_session_call_sync(&r, s.get(), "EngineVersion", nullptr, 0, -1), QIX_ECLOSED);
 }
 
+TEST_F(Faults, AFrameOverTheSizeLimitFailsItsCallClearlyAndIsNeverResumed) {
+  start({});
+  qix_options* o = nullptr;
+  qix_options_new(&o);
+  qix_options_set_str(o, "url", (sim_->url() + "/app/demo").c_str());
+  qix_options_set_int(o, "max_message_size", 16384);
+  qix_options_set_str(o, "reconnect", "resume");  // a resume would only fetch the same message again
+  qix_session* raw = nullptr;
+  ASSERT_EQ(qix_session_open_sync(&raw, nullptr, o, 10000), QIX_OK);
+  qix_options_free(o);
+  SessionPtr s(raw);
+  int h = static_cast<int>(open_doc(s.get()));
+  Calls small;
+  for (int k = 0; k < 5; ++k) {
+    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &small), QIX_OK);
+  }
+  ASSERT_TRUE(small.wait(5));
+  // A hypercube of every order id: its layout is far over 16 KiB.
+  qix_result* r = nullptr;
+  ASSERT_EQ(qix_session_call_handle_sync(&r, s.get(), h, "CreateSessionObject",
+                                         R"([{"qInfo":{"qType":"big"},"qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["OrderId"]}}],)"
+                                         R"("qInitialDataFetch":[{"qTop":0,"qLeft":0,"qHeight":2000,"qWidth":1}]}}])",
+                                         0, -1),
+            QIX_OK)
+      << qix_error_message(qix_error_last());
+  qix_object* big = nullptr;
+  ASSERT_EQ(qix_result_object(&big, r), QIX_OK);
+  qix_result_free(r);
+  r = nullptr;
+  EXPECT_EQ(qix_object_call_sync(&r, big, "GetLayout", nullptr, 0, -1), QIX_ETOOLARGE);
+  EXPECT_NE(std::string(qix_error_message(qix_error_last())).find("too large"), std::string::npos)
+      << qix_error_message(qix_error_last());
+  qix_object_free(big);
+  ASSERT_TRUE(wait_closed(s.get()));
+  for (auto& [id, e] : small.snapshot()) EXPECT_EQ(e.count, 1);
+  EXPECT_EQ(sim_->stats()["OpenDoc"].received, 1u) << "not resumed";
+}
+
 TEST_F(Faults, FatalProxyNotificationBecomesTheCloseReason) {
   start({});
   auto s = open();
