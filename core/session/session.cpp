@@ -886,8 +886,9 @@ void Session::finish_resume_locked(Batch& batch, Batch& inline_batch,
     if (first && obj->type_ == "Doc") doc_handle_ = h;
     first = false;
   }
-  for (auto& [h, obj] : objects_) {
-    if (h == kGlobalHandle || obj->closed_) continue;
+  for (auto& entry : objects_) {  // (no structured binding: clang 14 cannot capture one in the lambda)
+    const auto& obj = entry.second;
+    if (entry.first == kGlobalHandle || obj->closed_) continue;
     bool kept = std::any_of(restored_.begin(), restored_.end(), [&](const auto& e) { return e.first == obj; });
     if (!kept) unrestorable_.push_back(obj);
   }
