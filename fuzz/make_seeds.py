@@ -41,6 +41,25 @@ for frame in received:
 for i in range(0, len(received), 4):
     write("fuzz_frame", "\n".join(received[i:i + 4]))
 
+# fuzz_frame resume mode ("R\n" first): the frames of a resume on the new connection. The ids are the
+# target's: GetActiveDoc is request 8, then OpenDoc 9 (or the object's re-acquisition), the object 10.
+def rpc(i, body):
+    return '{"jsonrpc":"2.0","id":%d,%s}' % (i, body)
+
+
+greet = '{"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"%s"}}'
+doc = '"result":{"qReturn":{"qType":"Doc","qHandle":11,"qGenericId":"demo"}}'
+obj = '"result":{"qReturn":{"qType":"GenericObject","qHandle":12,"qGenericId":"o"}},"change":[12]'
+no_doc = '"error":{"code":1007,"parameter":"","message":"App invalid"}'
+already = '"error":{"code":1002,"parameter":"demo","message":"App already open"}'
+resend = [rpc(3, '"result":{"qLayout":{"a":1}}'), rpc(4, '"delta":true,"result":{"qLayout":[{"op":"add","path":"/a","value":1}]}'),
+          rpc(5, '"result":{"qLayout":{}}'), rpc(6, '"result":{"qVersion":{"qComponentVersion":"x"}}'),
+          rpc(7, '"result":{"qReturn":"1"}')]
+write("fuzz_frame", "R\n" + greet % "SESSION_CREATED")
+write("fuzz_frame", "R\n" + "\n".join([greet % "SESSION_CREATED", rpc(8, no_doc), rpc(9, doc), rpc(10, obj)] + resend))
+write("fuzz_frame", "R\n" + "\n".join([greet % "SESSION_ATTACHED", rpc(8, doc), rpc(9, obj.replace("12", "12"))]))
+write("fuzz_frame", "R\n" + "\n".join([greet % "SESSION_CREATED", rpc(8, no_doc), rpc(9, already), rpc(10, doc), rpc(11, obj)]))
+
 # fuzz_json_patch: a document and a patch; documents are real results, patches the simulator's deltas.
 documents, patches = [], []
 for frame in received:
