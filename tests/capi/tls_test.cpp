@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -174,3 +176,74 @@ TEST_F(CapiTls, CredentialsNeverReachTrafficLogsOrErrorMessages) {
 }
 
 }  // namespace
+
+TEST_F(CapiTls, AResumeConnectsAgainWithTheSameCertificatesAndCredentials) {
+  const std::string token = "tok-SECRET-resume-42";
+  start(pki_->server_cert, pki_->server_key, pki_->ca_cert, token);  // client certificate and bearer required
+  struct States {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<int> seen;
+    std::string log;
+  };
+  auto st = std::make_shared<States>();  // shared: the last events may run after the test's locals are gone
+  auto o = options();
+  qix_options_set_str(o.get(), "tls.ca_file", pki_->ca_cert.c_str());
+  qix_options_set_str(o.get(), "tls.cert_file", pki_->client_cert.c_str());
+  qix_options_set_str(o.get(), "tls.key_file", pki_->client_key.c_str());
+  qix_options_add_header(o.get(), "Authorization", ("Bearer " + token).c_str());
+  qix_options_set_str(o.get(), "reconnect", "resume");
+  qix_options_set_int(o.get(), "reconnect.initial_delay_ms", 20);
+  auto* keep = new std::shared_ptr<States>(st);  // the traffic callback's payload, freed at the end
+  qix_options_set_traffic_cb(
+      o.get(),
+      [](int, const char* frame, size_t len, void* p) {
+        auto& s = **static_cast<std::shared_ptr<States>*>(p);
+        std::lock_guard g(s.m);
+        s.log.append(frame, len).append("\n");
+      },
+      keep);
+  qix_session* s = nullptr;
+  ASSERT_EQ(qix_session_open_sync(&s, nullptr, o.get(), 10000), QIX_OK);
+  auto* state_payload = new std::shared_ptr<States>(st);
+  qix_session_on_state(
+      nullptr, s,
+      [](qix_session*, int state, int, const char*, void* p) {
+        auto& x = **static_cast<std::shared_ptr<States>*>(p);
+        std::lock_guard g(x.m);
+        x.seen.push_back(state);
+        x.cv.notify_all();
+      },
+      state_payload);
+  qix_result* r = nullptr;
+  ASSERT_EQ(qix_session_call_sync(&r, s, "OpenDoc", R"(["demo"])", 0, -1), QIX_OK);
+  qix_object* doc = nullptr;
+  ASSERT_EQ(qix_result_object(&doc, r), QIX_OK);
+  qix_result_free(r);
+  sim_->close_all(4003);
+  {
+    std::unique_lock l(st->m);
+    ASSERT_TRUE(st->cv.wait_for(l, std::chrono::seconds(20), [&] {
+      return std::find(st->seen.begin(), st->seen.end(), QIX_STATE_RESUMED) != st->seen.end() ||
+             std::find(st->seen.begin(), st->seen.end(), QIX_STATE_CLOSED) != st->seen.end();
+    }));
+    EXPECT_NE(std::find(st->seen.begin(), st->seen.end(), QIX_STATE_RESUMED), st->seen.end());
+  }
+  r = nullptr;
+  EXPECT_EQ(qix_object_call_sync(&r, doc, "Evaluate", R"(["1+1"])", 0, -1), QIX_OK) << qix_error_message(qix_error_last());
+  qix_result_free(r);
+  EXPECT_EQ(sim_->stats()["OpenDoc"].received, 2u) << "the doc was opened again on the new connection";
+  qix_object_free(doc);
+  qix_session_close(s);
+  {
+    std::unique_lock l(st->m);
+    st->cv.wait_for(l, std::chrono::seconds(10), [&] {
+      return std::find(st->seen.begin(), st->seen.end(), QIX_STATE_CLOSED) != st->seen.end();
+    });
+    EXPECT_EQ(st->log.find("SECRET"), std::string::npos) << "the bearer token never reaches the traffic log";
+  }
+  qix_session_free(s);
+  // The callbacks' payloads: no event can follow the CLOSED state event that was awaited above.
+  delete state_payload;
+  delete keep;
+}
