@@ -287,8 +287,20 @@ TEST(CapiBasics, Options) {
   for (const char* name : {"tls.verify", "delta", "events.poll"}) {
     EXPECT_EQ(qix_options_set_bool(o, name, 0), QIX_OK) << name;
   }
-  EXPECT_EQ(qix_options_set_str(o, "reconnect", "none"), QIX_OK);
+  for (const char* policy : {"none", "attach", "resume"}) {
+    EXPECT_EQ(qix_options_set_str(o, "reconnect", policy), QIX_OK) << policy;
+  }
   EXPECT_EQ(qix_options_set_str(o, "reconnect", "always"), QIX_EINVAL);
+  for (const char* name : {"reconnect.max_attempts", "reconnect.initial_delay_ms", "reconnect.max_delay_ms",
+                           "reconnect.greeting_wait_ms", "retry.aborted"}) {
+    EXPECT_EQ(qix_options_set_int(o, name, 3), QIX_OK) << name;
+    EXPECT_EQ(qix_options_set_int(o, name, -1), QIX_EINVAL) << name;
+  }
+  EXPECT_EQ(qix_options_set_int(o, "reconnect.max_attempts", 0), QIX_EINVAL);
+  EXPECT_EQ(qix_options_set_int(o, "retry.aborted", 101), QIX_EINVAL);
+  for (const char* name : {"reconnect.queue_calls", "reconnect.resend"}) {
+    EXPECT_EQ(qix_options_set_bool(o, name, 1), QIX_OK) << name;
+  }
   EXPECT_EQ(qix_options_add_header(o, "Authorization", "Bearer t"), QIX_OK);
   EXPECT_EQ(qix_options_add_cookie(o, "X-Qlik-Session", "abc"), QIX_OK);
   EXPECT_EQ(qix_options_set_traffic_cb(o, nullptr, nullptr), QIX_OK);
