@@ -52,9 +52,9 @@ public enum SessionState
     Connected = (int)NativeQixState.QIX_STATE_CONNECTED,
     /// <summary>Closed by the client, the engine or a failure. Final.</summary>
     Closed = (int)NativeQixState.QIX_STATE_CLOSED,
-    /// <summary>Reserved: the connection dropped and a resume is being tried.</summary>
+    /// <summary>The connection dropped and a resume is being tried (the <c>reconnect</c> option).</summary>
     Suspended = (int)NativeQixState.QIX_STATE_SUSPENDED,
-    /// <summary>Reserved: the connection was restored.</summary>
+    /// <summary>The session was restored on a new connection (only in events; <see cref="Session.State"/> is then Connected).</summary>
     Resumed = (int)NativeQixState.QIX_STATE_RESUMED,
 }
 

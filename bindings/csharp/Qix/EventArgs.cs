@@ -16,10 +16,10 @@ public sealed class SessionStateChangedEventArgs : EventArgs
     /// <summary>The new state.</summary>
     public SessionState State { get; }
 
-    /// <summary>For <see cref="SessionState.Closed"/>: the WebSocket close code (1006 when the connection just dropped); else 0.</summary>
+    /// <summary>For <see cref="SessionState.Closed"/>, <see cref="SessionState.Suspended"/> and <see cref="SessionState.Resumed"/>: the WebSocket close code (1006 when the connection just dropped); else 0.</summary>
     public int CloseCode { get; }
 
-    /// <summary>For <see cref="SessionState.Closed"/>: the close reason; else "".</summary>
+    /// <summary>For <see cref="SessionState.Closed"/>, <see cref="SessionState.Suspended"/> and <see cref="SessionState.Resumed"/>: the close reason; else "".</summary>
     public string Reason { get; }
 }
 

@@ -32,7 +32,7 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
     {
         Session = session;
         _native = new NativeRef<NativeObject>(native, nameof(QixObject));
-        Handle = native.Handle();
+        _firstHandle = native.Handle();
         Type = native.Type();
         GenericId = native.GenericId();
         GenericType = native.GenericType();
@@ -41,8 +41,18 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
     /// <summary>The session the object belongs to.</summary>
     public Session Session { get; }
 
-    /// <summary>The engine handle (-1 for Global).</summary>
-    public int Handle { get; }
+    private readonly int _firstHandle;
+
+    /// <summary>The engine handle (-1 for Global). A reconnect that restores the object gives it a new one
+    /// (see docs/reconnect.md); once the object is disposed, the last one known.</summary>
+    public int Handle
+    {
+        get
+        {
+            if (!_native.TryAcquire(out var lease)) return _firstHandle;
+            using (lease) return lease.Native.Handle();
+        }
+    }
 
     /// <summary>The qType: "Global", "Doc", "GenericObject", "Field" ...</summary>
     public string Type { get; }

@@ -114,8 +114,16 @@ func (o *objectCore) free() {
 	o.markClosed()
 }
 
-// Handle is the engine handle (-1 for Global).
-func (o *Object) Handle() int { return o.core.handle }
+// Handle is the engine handle (-1 for Global). A reconnect that restores the object gives it a new one
+// (see docs/reconnect.md); once the object is released, the last one known.
+func (o *Object) Handle() int {
+	o.core.mu.RLock()
+	defer o.core.mu.RUnlock()
+	if o.core.released {
+		return o.core.handle
+	}
+	return o.core.h.Handle()
+}
 
 // Type is the qType: "Global", "Doc", "GenericObject", "Field" ...
 func (o *Object) Type() string { return o.core.typ }

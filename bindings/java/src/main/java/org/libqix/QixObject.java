@@ -62,9 +62,17 @@ public final class QixObject implements AutoCloseable {
     return session;
   }
 
-  /** The engine handle (-1 for Global). */
+  /**
+   * The engine handle (-1 for Global). A reconnect that restores the object gives it a new one (see
+   * docs/reconnect.md); once the object is closed, the last one known.
+   */
   public int handle() {
-    return handle;
+    lock.readLock().lock();
+    try {
+      return nat != null ? nat.handle() : handle;
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** The qType ("Doc", "GenericObject", "Field" ...). */

@@ -8,9 +8,9 @@ public enum SessionState {
   CONNECTED,
   /** Closed by the client, the engine or a failure; final. */
   CLOSED,
-  /** Reserved by the C API: the connection dropped and a resume is being tried. */
+  /** The connection dropped and a resume is being tried (the {@code reconnect} option). */
   SUSPENDED,
-  /** Reserved by the C API: the connection was restored. */
+  /** The session was restored on a new connection (only in events; the state is then CONNECTED). */
   RESUMED;
 
   /** The state of a C API {@code qix_state} value (an unknown value counts as {@link #CLOSED}). */

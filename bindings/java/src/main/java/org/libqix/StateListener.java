@@ -9,8 +9,9 @@ package org.libqix;
 @FunctionalInterface
 public interface StateListener {
   /**
-   * The session's new state. For {@link SessionState#CLOSED}, {@code closeCode} is the WebSocket close code
-   * (1000 normal, 1006 no close frame, 4000-4007 the engine's) and {@code reason} why; otherwise 0 and "".
+   * The session's new state. For {@link SessionState#CLOSED}, {@link SessionState#SUSPENDED} and {@link
+   * SessionState#RESUMED}, {@code closeCode} is the WebSocket close code (1000 normal, 1006 no close frame,
+   * 4000-4007 the engine's) of the close or drop, and {@code reason} why; otherwise 0 and "".
    */
   void onStateChanged(Session session, SessionState state, int closeCode, String reason);
 }
