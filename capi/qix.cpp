@@ -692,7 +692,7 @@ int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s, const std:
   std::string_view params = params_json ? params_json : "";
   if (auto e = core::Session::validate_params(params)) return fail(e);
   auto opts = call_options(flags, timeout_ms);
-  bool closed = obj ? obj->closed() : (!s || s->state() == core::SessionState::closed);
+  bool closed = obj ? obj->closed() : (!s || s->closing());
   std::int64_t id = obj ? obj->call(method, params, opts, wrap_call_cb(cb, payload))
                         : s->call(handle, method, params, opts, wrap_call_cb(cb, payload));
   if (out_id) *out_id = id;

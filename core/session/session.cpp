@@ -78,7 +78,7 @@ bool Object::valid() const {
   auto s = session_.lock();
   if (!s) return false;
   std::lock_guard lock(s->mutex_);
-  return valid_ && !closed_;
+  return valid_ && !closed_ && !s->closing_;
 }
 
 bool Object::suspended() const {
@@ -92,7 +92,7 @@ bool Object::closed() const {
   auto s = session_.lock();
   if (!s) return true;
   std::lock_guard lock(s->mutex_);
-  return closed_;
+  return closed_ || s->closing_;  // after Session::close(), at once (the closed events follow)
 }
 
 std::optional<json::value> Object::layout() const {
@@ -387,6 +387,7 @@ void Session::close() {
       return;
     }
     transport = transport_;
+    closing_ = true;
     if (state_ == SessionState::suspended) {
       // Stop reconnecting; the attempt in progress (if any) is closed below and its events ignored.
       CloseInfo info;
@@ -1013,7 +1014,7 @@ std::int64_t Session::call_impl(int handle, const Object* via, std::string_view 
     auto it = objects_.find(handle);
     if (via && it != objects_.end() && it->second.get() != via) it = objects_.end();
     bool suspended = state_ == SessionState::suspended;
-    if (state_ == SessionState::closed) {
+    if (state_ == SessionState::closed || closing_) {
       immediate = Error::make(ErrorKind::closed, "the session is closed");
     } else if (suspended && !options_.reconnect.queue_calls) {
       immediate = Error::make(ErrorKind::connection_lost,
@@ -1510,6 +1511,11 @@ SessionState Session::state() const {
 std::optional<CloseInfo> Session::close_info() const {
   std::lock_guard lock(mutex_);
   return close_info_;
+}
+
+bool Session::closing() const {
+  std::lock_guard lock(mutex_);
+  return closing_ || state_ == SessionState::closed;
 }
 
 std::string Session::engine_session_state() const {

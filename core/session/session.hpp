@@ -265,6 +265,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Object> doc() const;
 
   SessionState state() const;
+  /// True once close() was called (or the session closed): calls fail with ErrorKind::closed from then
+  /// on, and objects report closed(), even before the state event says closed.
+  bool closing() const;
   /// Why the session closed (valid once state() is closed).
   std::optional<CloseInfo> close_info() const;
   std::size_t pending_calls() const;
@@ -367,6 +370,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Link> link_;
   std::uint64_t link_gen_ = 0;
   SessionState state_ = SessionState::connecting;
+  bool closing_ = false;      // close() was called
   std::string engine_state_;  // qSessionState of the last OnConnected
   // Reconnect state.
   CloseInfo drop_info_;       // why the connection dropped (while suspended)

@@ -376,7 +376,9 @@ QIX_API int qix_session_open_sync(qix_session **out, qix_context *ctx, const qix
 
 /**
  * Closes the connection (WebSocket code 1000). Pending calls complete with #QIX_ECLOSED, objects become
- * zombies. Returns at once; idempotent; the handle stays valid until qix_session_free(). Accepts NULL.
+ * zombies: from the moment it returns, qix_object_is_closed() is 1 and new calls fail with #QIX_ECLOSED
+ * (the objects' closed events and the session's #QIX_STATE_CLOSED event follow). Returns at once;
+ * idempotent; the handle stays valid until qix_session_free(). Accepts NULL.
  */
 QIX_API void qix_session_close(qix_session *session);
 

@@ -805,6 +805,14 @@ TEST_F(CapiTest, UseAfterCloseIsClosedNotCrash) {
   EXPECT_EQ(qix_session_close_info(&code, nullptr, s.get()), QIX_ENOTFOUND);
   qix_session_close(s.get());
   qix_session_close(s.get());  // double close
+  // At once, before the closed events: objects say closed and calls fail without being sent.
+  EXPECT_EQ(qix_object_is_closed(obj.get()), 1);
+  EXPECT_EQ(qix_object_is_valid(obj.get()), 0);
+  {
+    qix_result* early = nullptr;
+    EXPECT_EQ(qix_object_call_sync(&early, obj.get(), "GetLayout", "[]", 0, -1), QIX_ECLOSED);
+    EXPECT_EQ(qix_session_call_sync(&early, s.get(), "EngineVersion", "[]", 0, -1), QIX_ECLOSED);
+  }
   for (int i = 0; i < 200 && qix_session_state(s.get()) != QIX_STATE_CLOSED; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CLOSED);
 
