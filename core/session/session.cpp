@@ -701,6 +701,16 @@ std::optional<int> returned_handle(const CallResult& r) {
   return static_cast<int>(*h);
 }
 
+// The qProp argument of CreateSessionObject/SetProperties (first by position, or by name), if an object.
+std::shared_ptr<const json::value> properties_param(const std::string& params) {
+  auto v = parse_json(params);
+  if (!v) return nullptr;
+  const json::value* prop = v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
+  if (!prop || !prop->is_object()) return nullptr;
+  return std::make_shared<const json::value>(*prop);
+}
+
+
 // The by-id getter of an object type, on the Doc.
 const char* getter_of(std::string_view type) {
   if (type == "GenericObject") return "GetObject";
@@ -961,11 +971,7 @@ void Session::note_properties_locked(Object& obj, const Pending& p, const json::
   if (p.method == "GetProperties") {
     if (auto* prop = result.if_contains("qProp")) obj.origin_.props = std::make_shared<const json::value>(*prop);
   } else if (p.method == "SetProperties") {
-    std::string err;
-    auto v = parse_json(p.params, &err);
-    if (!v) return;
-    const json::value* prop = v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
-    if (prop && prop->is_object()) obj.origin_.props = std::make_shared<const json::value>(*prop);
+    if (auto props = properties_param(p.params)) obj.origin_.props = std::move(props);
   }
 }
 
@@ -1106,6 +1112,18 @@ void Session::deliver(Pending& p, CallResult result, Batch& batch, Batch& inline
   }
 }
 
+std::string Session::cancel_request_locked(std::int64_t id) {
+  // An internal call whose answer nobody waits for (consumed when it arrives).
+  std::int64_t cid = next_id_++;
+  Pending c;
+  c.method = "CancelRequest";
+  c.abandoned = true;
+  c.internal = true;
+  c.target = objects_[kGlobalHandle];
+  pending_.emplace(cid, std::move(c));
+  return encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+}
+
 bool Session::cancel(std::int64_t id) {
   Batch batch, inline_batch;
   std::string frame;
@@ -1132,15 +1150,7 @@ bool Session::cancel(std::int64_t id) {
       r.id = id;
       r.error = Error::make(ErrorKind::cancelled, "the call was cancelled (CancelRequest sent to the engine)");
       deliver(p, std::move(r), batch, inline_batch);
-      // The CancelRequest itself: an internal call whose answer nobody waits for.
-      std::int64_t cid = next_id_++;
-      Pending c;
-      c.method = "CancelRequest";
-      c.abandoned = true;
-      c.internal = true;
-      c.target = objects_[kGlobalHandle];
-      pending_.emplace(cid, std::move(c));
-      frame = encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+      frame = cancel_request_locked(id);
       transport = transport_;
     }
   }
@@ -1172,14 +1182,7 @@ void Session::on_timeout(std::int64_t id) {
       pending_.erase(it);  // never sent: nothing to cancel on the engine
     } else if (state_ == SessionState::connected) {
       // The engine would go on computing an answer nobody waits for: ask it to stop, as cancel() does.
-      std::int64_t cid = next_id_++;
-      Pending c;
-      c.method = "CancelRequest";
-      c.abandoned = true;
-      c.internal = true;
-      c.target = objects_[kGlobalHandle];
-      pending_.emplace(cid, std::move(c));
-      frame = encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+      frame = cancel_request_locked(id);
       transport = transport_;
     }
   }
@@ -1407,11 +1410,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
           o.origin_.params = p.params;
           o.origin_.session_object = p.method == "CreateSessionObject" || p.method == "CreateSessionVariable";
           if (o.origin_.session_object && options_.reconnect.policy != ReconnectOptions::Policy::none) {
-            if (auto v = parse_json(p.params)) {
-              const json::value* prop =
-                  v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
-              if (prop && prop->is_object()) o.origin_.props = std::make_shared<const json::value>(*prop);
-            }
+            o.origin_.props = properties_param(p.params);
           }
         }
         if (aerr) r.error = std::move(aerr);

@@ -345,6 +345,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_internal_locked(int handle, std::string method, std::string params,
                             std::function<void(CallResult&)> cb);
   void note_properties_locked(Object& obj, const Pending& p, const json::object& result);
+  std::string cancel_request_locked(std::int64_t id);  // registers a CancelRequest for `id`; its frame
   void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
   void flush(Batch& batch, Batch& inline_batch);
   void on_timeout(std::int64_t id);

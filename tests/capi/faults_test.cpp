@@ -3,6 +3,7 @@
 // and a callback that blocks. The rule checked throughout: every call completes exactly once, with its own
 // answer or a clear error, and nothing else breaks.
 #include "qix/qix.h"
+#include "support/capi_calls.hpp"
 
 #include <qix/sim/server.hpp>
 
@@ -22,44 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Collects call completions: per request id, the status and the unwrapped JSON.
-class Calls {
- public:
-  static void cb(const qix_result* r, void* p) {
-    auto* self = static_cast<Calls*>(p);
-    // Notified under the lock: the waiting test may destroy this object as soon as it sees the total.
-    std::lock_guard l(self->m_);
-    auto& e = self->by_id_[qix_result_id(r)];
-    ++e.count;
-    e.status = qix_result_status(r);
-    e.json = qix_result_json(r);
-    ++self->total_;
-    self->cv_.notify_all();
-  }
-  bool wait(int n, std::chrono::milliseconds t = 20s) {
-    std::unique_lock l(m_);
-    return cv_.wait_for(l, t, [&] { return total_ >= n; });
-  }
-  struct Entry {
-    int count = 0;
-    int status = 1;
-    std::string json;
-  };
-  std::map<int64_t, Entry> snapshot() {
-    std::lock_guard l(m_);
-    return by_id_;
-  }
-  int total() {
-    std::lock_guard l(m_);
-    return total_;
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::map<int64_t, Entry> by_id_;
-  int total_ = 0;
-};
+using qix::test::Calls;
 
 struct SessionDeleter {
   void operator()(qix_session* s) const { qix_session_free(s); }

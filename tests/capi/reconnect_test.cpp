@@ -6,6 +6,7 @@
 // the retry of calls the engine aborted with error 15. The rule checked throughout: every call completes
 // exactly once, and the session's states say what happened (SUSPENDED, then RESUMED or CLOSED with why).
 #include "qix/qix.h"
+#include "support/capi_calls.hpp"
 
 #include <qix/sim/server.hpp>
 
@@ -31,49 +32,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Collects call completions: per request id, the status, the unwrapped JSON and the engine's error code.
-class Calls {
- public:
-  static void cb(const qix_result* r, void* p) {
-    auto* self = static_cast<Calls*>(p);
-    // Notified under the lock: the waiting test may destroy this object as soon as it sees the total.
-    std::lock_guard l(self->m_);
-    auto& e = self->by_id_[qix_result_id(r)];
-    ++e.count;
-    e.status = qix_result_status(r);
-    e.json = qix_result_json(r);
-    const qix_error* err = qix_result_error(r);
-    e.engine_code = err ? qix_error_engine_code(err) : 0;
-    e.retriable = err ? qix_error_is_retriable(err) : 0;
-    ++self->total_;
-    self->cv_.notify_all();
-  }
-  bool wait(int n, std::chrono::milliseconds t = 20s) {
-    std::unique_lock l(m_);
-    return cv_.wait_for(l, t, [&] { return total_ >= n; });
-  }
-  struct Entry {
-    int count = 0;
-    int status = 1;
-    std::string json;
-    int engine_code = 0;
-    int retriable = 0;
-  };
-  std::map<int64_t, Entry> snapshot() {
-    std::lock_guard l(m_);
-    return by_id_;
-  }
-  int total() {
-    std::lock_guard l(m_);
-    return total_;
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::map<int64_t, Entry> by_id_;
-  int total_ = 0;
-};
+using qix::test::Calls;
 
 /// Collects the session's state events (qix_session_on_state).
 class StateLog {
