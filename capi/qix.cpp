@@ -330,9 +330,10 @@ int qix_options_set_int(qix_options* opts, const char* name, int64_t value) {
     if (!in_int(-1)) return fail(QIX_EINVAL, "url.ttl: out of range");
     opts->url.ttl = static_cast<int>(value);
   } else if (n == "timeout.connect_ms" || n == "timeout.handshake_ms" || n == "timeout.call_ms" ||
-             n == "keepalive_ms") {
+             n == "timeout.protocol_ms" || n == "keepalive_ms") {
     if (value < 0) return fail(QIX_EINVAL, n + ": must be >= 0");
     if (n == "timeout.connect_ms") opts->conn.connect_timeout = ms(value);
+    if (n == "timeout.protocol_ms") opts->session.protocol_timeout = ms(value);
     if (n == "timeout.handshake_ms") opts->conn.handshake_timeout = ms(value);
     if (n == "timeout.call_ms") opts->session.call_timeout = ms(value);
     if (n == "keepalive_ms") opts->conn.keepalive = ms(value);

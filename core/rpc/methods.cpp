@@ -73,6 +73,12 @@ const MethodInfo *find_method(std::string_view cls, std::string_view method) noe
   return (it != std::end(kMethods) && it->cls == cls && it->name == method) ? it : nullptr;
 }
 
+bool is_known_class(std::string_view cls) noexcept {
+  const MethodInfo key{cls, {}, {}, {}, {}};
+  const auto *it = std::lower_bound(std::begin(kMethods), std::end(kMethods), key, method_less);
+  return it != std::end(kMethods) && it->cls == cls;
+}
+
 const MethodInfo *find_method_any_class(std::string_view method) noexcept {
   const auto *it = std::lower_bound(std::begin(kByName), std::end(kByName), method,
                                     [](std::uint16_t i, std::string_view n) { return kMethods[i].name < n; });

@@ -50,6 +50,9 @@ std::span<const MethodInfo> all_methods() noexcept;
 /// class or the method is unknown. Errors: none. O(log n).
 const MethodInfo *find_method(std::string_view cls, std::string_view method) noexcept;
 
+/// True when the table describes class `cls` (one of the nine classes above). Errors: none. O(log n).
+bool is_known_class(std::string_view cls) noexcept;
+
 /// Finds a method by name alone, for objects whose class (qType) is not in the table. When several classes
 /// have the method, the first in this fixed order wins: GenericObject, GenericDimension, GenericMeasure,
 /// GenericBookmark, GenericVariable, Field, Variable, Doc, Global (classes added by later specifications

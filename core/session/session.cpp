@@ -112,8 +112,24 @@ ListenerId Object::on_changed(std::function<void()> fn) {
   if (!s) return 0;
   std::lock_guard lock(s->mutex_);
   ListenerId id = s->next_listener_++;
-  changed_.push_back({id, std::make_shared<std::function<void()>>(std::move(fn))});
+  auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  changed_.push_back({id, shared});
+  // The engine lists a handle in `change` only on a valid-to-invalid transition, and an object whose layout
+  // was never computed (or was invalidated and not fetched since) is already invalid: no later selection
+  // would be reported. So a listener added in that state, with no fetch in flight, is told at once that
+  // the data is not current: its fetch makes the object valid, and from then on every edge is reported.
+  if (!closed_ && !s->closing_ && !valid_ && fetching_ == 0 && !layout_method().empty()) {
+    s->events_->post(s->guarded([shared] { (*shared)(); }));
+  }
   return id;
+}
+
+std::string_view Object::layout_method() const noexcept {
+  if (handle_.load(std::memory_order_relaxed) == kGlobalHandle) return {};
+  if (!is_known_class(type_)) return "GetLayout";  // a class the spec does not describe: a generic object
+  if (find_method(type_, "GetLayout")) return "GetLayout";
+  if (find_method(type_, "GetAppLayout")) return "GetAppLayout";
+  return {};  // Field, Variable: no layout to fetch
 }
 
 ListenerId Object::on_closed(std::function<void()> fn) {
@@ -236,6 +252,7 @@ Session::~Session() {
     }
     if (reconnect_timer_) context_->cancel_timer(reconnect_timer_);
     if (resume_timer_) context_->cancel_timer(resume_timer_);
+    if (protocol_timer_) context_->cancel_timer(protocol_timer_);
   }
   if (need_close) transport_->close(close_code::normal, {});
 }
@@ -343,6 +360,10 @@ void Session::link_open(std::uint64_t gen) {
   {
     std::lock_guard lock(mutex_);
     if (gen != link_gen_) return;
+    // A new connection: its peer has yet to show that it speaks QIX.
+    peer_verified_ = false;
+    if (protocol_timer_) context_->cancel_timer(protocol_timer_);
+    protocol_timer_ = 0;
     if (state_ == SessionState::suspended) {
       // A reconnect attempt got through: wait (bounded) for OnConnected, then restore.
       resuming_ = true;
@@ -356,6 +377,7 @@ void Session::link_open(std::uint64_t gen) {
     }
     if (state_ != SessionState::connecting) return;
     state_ = SessionState::connected;
+    if (!pending_.empty()) arm_protocol_timer_locked();  // calls made while connecting went out just now
     waiters.swap(open_waiters_);
     for (auto& e : state_listeners_) {
       batch.push_back(guarded([fn = e.fn] { (*fn)(SessionState::connected, nullptr); }));
@@ -416,6 +438,87 @@ void Session::fail_all_locked(const Error& error, Batch& batch, Batch& inline_ba
     r.error = error;
     deliver(p, std::move(r), batch, inline_batch);
   }
+}
+
+namespace {
+
+// A short, printable excerpt of a frame for an error message.
+std::string excerpt(std::string_view text, std::size_t max = 80) {
+  std::string out;
+  for (char c : text.substr(0, max)) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '.' : c;
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+}  // namespace
+
+bool Session::first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err, const std::string& text,
+                                        std::string& why) const {
+  if (f.root.is_object()) {
+    const json::value* version = find_member(f.root, "jsonrpc");
+    if (!version || !version->is_string() || version->get_string() != "2.0") {
+      why = "its first frame is not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\"): " + excerpt(text);
+      return false;
+    }
+    if (f.id && !f.method.empty()) {
+      // A QIX engine never sends requests. The usual case: an echo server returning the client's own frame.
+      auto it = pending_.find(*f.id);
+      if (it != pending_.end() && it->second.method == f.method) {
+        why = "it sent the request " + std::string(f.method) + " (id " + std::to_string(*f.id) +
+              ") back instead of answering it (an echo server?)";
+      } else {
+        why = "it sent a request of its own (" + std::string(f.method) + ", id " + std::to_string(*f.id) +
+              "), which a QIX engine never does";
+      }
+      return false;
+    }
+  }
+  if (!decoded) {
+    why = "its first frame is not JSON-RPC (" + err + "): " + excerpt(text);
+    return false;
+  }
+  return true;
+}
+
+void Session::arm_protocol_timer_locked() {
+  if (peer_verified_ || protocol_timer_ || options_.protocol_timeout.count() <= 0) return;
+  if (state_ != SessionState::connected && !(state_ == SessionState::suspended && resuming_)) return;
+  std::uint64_t gen = link_gen_;
+  protocol_timer_ = context_->schedule(options_.protocol_timeout, [weak = weak_from_this(), gen] {
+    if (auto s = weak.lock()) s->on_protocol_timeout(gen);
+  });
+}
+
+void Session::on_protocol_timeout(std::uint64_t gen) {
+  Batch batch, inline_batch;
+  {
+    std::lock_guard lock(mutex_);
+    protocol_timer_ = 0;
+    if (gen != link_gen_ || peer_verified_ || state_ == SessionState::closed) return;
+    auto ms = options_.protocol_timeout.count();
+    std::string bound = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+    not_qix_locked("no OnConnected greeting and no answer within " + bound +
+                       " of the first request (option timeout.protocol_ms)",
+                   batch, inline_batch);
+  }
+  flush(batch, inline_batch);
+}
+
+void Session::not_qix_locked(const std::string& why, Batch& batch, Batch& inline_batch) {
+  std::string peer = transport_ ? transport_->peer() : std::string();
+  Error e = Error::make(ErrorKind::protocol,
+                        (peer.empty() ? std::string("the server") : "the server at " + peer) +
+                            " does not speak the QIX protocol: " + why);
+  CloseInfo info = state_ == SessionState::suspended ? drop_info_ : CloseInfo{};
+  info.code = close_code::protocol_error;
+  info.by_client = true;
+  info.error = e;
+  finalize_locked(info, batch, inline_batch);
+  // Not resumed: another connection to the same address would meet the same server.
+  if (transport_) transport_->close(close_code::protocol_error, "the client expects the QIX protocol");
 }
 
 namespace {
@@ -543,13 +646,15 @@ void Session::finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline
   if (reconnect_timer_) context_->cancel_timer(reconnect_timer_);
   if (resume_timer_) context_->cancel_timer(resume_timer_);
   reconnect_timer_ = resume_timer_ = 0;
+  if (protocol_timer_) context_->cancel_timer(protocol_timer_);
+  protocol_timer_ = 0;
   close_info_ = info;
   Error e;
-  if (info.by_client) {
+  if (info.error.kind == ErrorKind::protocol || info.error.kind == ErrorKind::message_too_large) {
+    e = info.error;  // the reason itself: the peer does not speak QIX, or sent a frame over the limit
+  } else if (info.by_client) {
     e = Error::make(ErrorKind::closed, "the session was closed by the client");
   } else if (info.error && !was_open) {
-    e = info.error;
-  } else if (info.error.kind == ErrorKind::message_too_large) {
     e = info.error;
   } else {
     e = Error::make(ErrorKind::connection_lost, "connection lost: " + info.describe());
@@ -687,6 +792,7 @@ void Session::send_internal_locked(int handle, std::string method, std::string p
   std::string frame = encode_request(id, p.method, handle, params, false);
   pending_.emplace(id, std::move(p));
   ++resume_outstanding_;
+  arm_protocol_timer_locked();
   post_traffic(true, frame);
   transport_->send(std::move(frame));  // never calls back into the session (Transport contract)
 }
@@ -1020,7 +1126,9 @@ std::int64_t Session::call_impl(int handle, const Object* via, std::string_view 
     auto it = objects_.find(handle);
     if (via && it != objects_.end() && it->second.get() != via) it = objects_.end();
     bool suspended = state_ == SessionState::suspended;
-    if (state_ == SessionState::closed || closing_) {
+    if (state_ == SessionState::closed && close_info_ && close_info_->error.kind == ErrorKind::protocol) {
+      immediate = close_info_->error;  // the server does not speak QIX: say so, not just "closed"
+    } else if (state_ == SessionState::closed || closing_) {
       immediate = Error::make(ErrorKind::closed, "the session is closed");
     } else if (suspended && !options_.reconnect.queue_calls) {
       immediate = Error::make(ErrorKind::connection_lost,
@@ -1081,6 +1189,7 @@ std::int64_t Session::call_impl(int handle, const Object* via, std::string_view 
       } else {
         frame = encode_request(id, method, handle, params_json, p.delta);
         transport = transport_;
+        arm_protocol_timer_locked();
       }
       pending_.emplace(id, std::move(p));
     }
@@ -1208,7 +1317,19 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
     // While a reconnect restores the session the handles in change/close arrays are the new connection's,
     // not yet mapped to the proxies: skipped (every restored object is reported changed at the end).
     bool restoring = state_ == SessionState::suspended;
-    if (!ok) {
+    if (!peer_verified_) {
+      std::string why;
+      if (!first_frame_is_qix_locked(ok, f, err, text, why)) {
+        not_qix_locked(why, batch, inline_batch);
+      } else {
+        peer_verified_ = true;
+        if (protocol_timer_) context_->cancel_timer(protocol_timer_);
+        protocol_timer_ = 0;
+      }
+    }
+    if (state_ == SessionState::closed) {
+      // Just ended by the peer check above: nothing more to apply.
+    } else if (!ok) {
       std::string excerpt = text.substr(0, 200);
       diagnose(Diagnostic::Kind::malformed_frame, "malformed frame ignored (" + err + "): " + excerpt, 0, batch);
     } else {

@@ -31,6 +31,7 @@ namespace qix::core {
 
 class Session;
 class Object;
+struct Frame;
 
 inline constexpr int kGlobalHandle = -1;
 
@@ -136,6 +137,12 @@ struct SessionOptions {
   /// contain HTTP headers, so no credentials; the text is the exact wire text.
   std::function<void(bool sent, std::string_view frame)> traffic;
   ReconnectOptions reconnect;
+  /// How long a server has, from the first request sent on a connection, to send a QIX JSON-RPC frame
+  /// (its OnConnected greeting or any answer) before the session ends with ErrorKind::protocol ("the
+  /// server at ... does not speak the QIX protocol"). A first frame that is not QIX JSON-RPC (not JSON-RPC
+  /// 2.0, or a request such as an echo of the client's own) ends it at once. 0 = no bound (an engine
+  /// older than 12.20, which sends no greeting, with a first call slower than the bound).
+  std::chrono::milliseconds protocol_timeout{5000};
   /// Retry policy for engine error 15 (LOCERR_GENERIC_ABORTED: a calculation aborted, typically by a
   /// selection made meanwhile): the call is sent again, with the same request id, up to this many times.
   /// Calls the client cancelled are never retried. 0 = report the error (the default).
@@ -164,7 +171,12 @@ class Object : public std::enable_shared_from_this<Object> {
   /// A copy of the last layout fetched with GetLayout/GetAppLayout, if any.
   std::optional<json::value> layout() const;
 
-  /// "changed": called on the valid→invalid edge only. "closed": once, when the handle is released.
+  /// "changed": called on the valid→invalid edge. The engine reports an object in `change` only after its
+  /// layout was computed, so a listener added while the object's data is not current and no fetch is in
+  /// flight (never fetched, or changed and not fetched since) is also called once at once, on the event
+  /// executor: fetch the layout; from that fetch on, each valid-to-invalid edge is reported once. Objects
+  /// without a layout (Global, Field, Variable) are never called at once. "closed": once, when the handle
+  /// is released.
   ListenerId on_changed(std::function<void()> fn);
   ListenerId on_closed(std::function<void()> fn);
   void remove_listener(ListenerId id);
@@ -180,6 +192,7 @@ class Object : public std::enable_shared_from_this<Object> {
 
  private:
   friend class Session;
+  std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
   Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
       : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
         generic_type_(std::move(gtype)) {}
@@ -351,7 +364,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_timeout(std::int64_t id);
   void apply_change(int handle, Batch& batch, std::vector<std::shared_ptr<Object>>& refetch);
   void close_object(const std::shared_ptr<Object>& obj, Batch& batch);
-  void handle_response(struct Frame& f, Batch& batch, Batch& inline_batch);
+  void handle_response(Frame& f, Batch& batch, Batch& inline_batch);
   std::shared_ptr<Object> adopt_reference(json::value& qreturn, const Pending& p, Error& error);
   void start_watch_fetch(const std::shared_ptr<Object>& obj);
   void report_listener_exception(std::string message);
@@ -359,6 +372,13 @@ class Session : public std::enable_shared_from_this<Session> {
   Task guarded(std::function<void()> fn);
   void post_traffic(bool sent, std::string_view frame);
   void fail_all_locked(const Error& error, Batch& batch, Batch& inline_batch);
+  // Peer check (a server that does not speak QIX): the first frame of each connection is judged, and a
+  // connection that answers nothing within protocol_timeout of the first request is given up.
+  bool first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err, const std::string& text,
+                                 std::string& why) const;
+  void arm_protocol_timer_locked();
+  void on_protocol_timeout(std::uint64_t gen);  // unlocked
+  void not_qix_locked(const std::string& why, Batch& batch, Batch& inline_batch);
 
   const std::shared_ptr<Context> context_;
   const SessionOptions options_;
@@ -372,6 +392,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t link_gen_ = 0;
   SessionState state_ = SessionState::connecting;
   bool closing_ = false;      // close() was called
+  bool peer_verified_ = false;  // this connection's peer has sent a QIX JSON-RPC frame
+  Context::TimerId protocol_timer_ = 0;
   std::string engine_state_;  // qSessionState of the last OnConnected
   // Reconnect state.
   CloseInfo drop_info_;       // why the connection dropped (while suspended)

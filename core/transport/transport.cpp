@@ -21,7 +21,11 @@ const char* describe_close_code(int code) noexcept {
 }
 
 std::string CloseInfo::describe() const {
-  if (error && code == close_code::abnormal) return reason.empty() ? error.describe() : error.describe() + "; " + reason;
+  // A lost connection's message says what happened without the kind's name ("connection_lost: ..."), and a
+  // client-side protocol close (a server that does not speak QIX) is described by that verdict alone.
+  std::string err = error.kind == ErrorKind::connection_lost ? error.message : error.describe();
+  if (error && code == close_code::abnormal) return reason.empty() ? err : err + "; " + reason;
+  if (error.kind == ErrorKind::protocol && by_client && code == close_code::protocol_error) return error.message;
   std::string s = by_client ? "closed by the client with code " : "closed by the engine with code ";
   s += std::to_string(code);
   if (const char* d = describe_close_code(code); *d) {
@@ -35,7 +39,7 @@ std::string CloseInfo::describe() const {
   }
   if (error) {
     s += "; ";
-    s += error.describe();
+    s += err;
   }
   return s;
 }

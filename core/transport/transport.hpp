@@ -18,6 +18,7 @@ namespace qix::core {
 namespace close_code {
 inline constexpr int normal = 1000;
 inline constexpr int going_away = 1001;
+inline constexpr int protocol_error = 1002;  ///< Sent by the client to a peer that does not speak QIX.
 inline constexpr int abnormal = 1006;  ///< No close frame (network failure); never sent on the wire.
 inline constexpr int message_too_big = 1009;
 inline constexpr int client_suspend = 4000;
@@ -68,6 +69,9 @@ class Transport {
   virtual void send(std::string text) = 0;
   /// Starts a graceful close with `code`; on_close follows. Idempotent.
   virtual void close(int code = close_code::normal, std::string reason = {}) = 0;
+  /// Names the peer in messages: "ws://host:port/path" (no query string, which may carry a ticket, and no
+  /// credentials). Empty when the transport has no address (in-memory transports). Thread-safe.
+  virtual std::string peer() const { return {}; }
 };
 
 }  // namespace qix::core

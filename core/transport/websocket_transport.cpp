@@ -73,6 +73,12 @@ class WsBase : public Transport {
     });
   }
 
+  std::string peer() const override {
+    std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
+    std::string path = url_.target.substr(0, url_.target.find('?'));
+    return (url_.secure ? "wss://" : "ws://") + host + ":" + url_.port + path;
+  }
+
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
 
@@ -191,12 +197,15 @@ class WsBase : public Transport {
                                    std::to_string(opts_.max_message_size) + " bytes; the connection was closed");
     } else if (ec == beast::error::timeout) {
       info.code = close_code::abnormal;
-      info.error = Error::make(ErrorKind::connection_lost, "connection lost: no answer to keep-alive ping");
+      info.error = Error::make(ErrorKind::connection_lost,
+                               "the server did not answer keep-alive pings (nothing received for " +
+                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts_.keepalive * 2).count()) +
+                                   " s)");
     } else if (close_requested_ && (ec == asio::error::operation_aborted || ec == asio::error::eof)) {
       info.code = requested_code_;
     } else {
       info.code = close_code::abnormal;
-      info.error = network_error("connection lost", ec);
+      info.error = network_error("the connection broke", ec);
       info.error.kind = ErrorKind::connection_lost;
     }
     finish(std::move(info));

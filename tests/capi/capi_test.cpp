@@ -1033,19 +1033,26 @@ TEST_F(CapiTest, ObjectFreeStopsListeners) {
   auto s = open();
   auto doc = open_doc(s.get());
   auto obj = create_cube(doc.get(), hypercube_props("hc", {"Region"}, {"Sum(Sales)"}));
+  qix_result* r = nullptr;
+  ASSERT_EQ(qix_object_call_sync(&r, obj.get(), "GetLayout", "[]", 0, -1), QIX_OK);  // valid: no "changed" at once
+  qix_result_free(r);
   std::atomic<int> calls{0};
   ASSERT_EQ(qix_object_on_changed(
                 nullptr, obj.get(), [](qix_object*, void* p) { ++*static_cast<std::atomic<int>*>(p); }, &calls),
             QIX_OK);
   qix_object* again = nullptr;
   ASSERT_EQ(qix_object_dup(&again, obj.get()), QIX_OK);
+  // A listener on the copy, registered after the first one: the session runs an object's listeners in
+  // registration order, so once this one has run, the freed handle's listener would have run before it.
+  std::promise<void> copy_told;
+  ASSERT_EQ(qix_object_on_changed(
+                nullptr, again, [](qix_object*, void* p) { static_cast<std::promise<void>*>(p)->set_value(); },
+                &copy_told),
+            QIX_OK);
   obj.reset();
-  qix_result* r = nullptr;
-  ASSERT_EQ(qix_object_call_sync(&r, again, "GetLayout", "[]", 0, -1), QIX_OK);
-  qix_result_free(r);
   ASSERT_EQ(qix_object_call_sync(&r, again, "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[1],false])", 0, -1), QIX_OK);
   qix_result_free(r);
-  std::this_thread::sleep_for(200ms);
+  copy_told.get_future().wait();
   EXPECT_EQ(calls.load(), 0);
   qix_object_free(again);
 }

@@ -134,22 +134,27 @@ TEST(Session, OneDocPerSession) {
 TEST(Session, NewHandleInChangeIsNotReportedAsChanged) {
   FakeEngine e;
   e.open();
-  auto doc = e.open_doc();
+  auto doc = e.open_doc();  // its OpenDoc answer listed the new handle in `change`
+  EXPECT_FALSE(doc->valid());
+  // A fetch in flight: a listener added now is not told at once (the fetch will make the data valid).
+  auto fetch = e.call(1, "GetAppLayout");
+  auto req = e.next();
   Counter changed;
   doc->on_changed([&] { changed.add(); });
-  e.push_change("[1]");
+  e.reply(req.id, R"({"qLayout":{}})");
+  ASSERT_TRUE(fetch.get().ok());
   drain_events(*e.session);
-  EXPECT_EQ(changed.get(), 0);
-  EXPECT_FALSE(doc->valid());
+  EXPECT_EQ(changed.get(), 0) << "the creation's change:[1] is no valid-to-invalid edge";
+  EXPECT_TRUE(doc->valid());
 }
 
 TEST(Session, ChangedFiresOnValidToInvalidEdgeOnly) {
   FakeEngine e;
   e.open();
   auto doc = e.open_doc();
-  Counter changed;
-  doc->on_changed([&] { changed.add(); });
   ASSERT_TRUE(e.answered(1, "GetAppLayout", R"({"qLayout":{"qTitle":"demo"}})").ok());
+  Counter changed;
+  doc->on_changed([&] { changed.add(); });  // after the fetch: only edges are reported
   EXPECT_TRUE(doc->valid());
   ASSERT_TRUE(doc->layout().has_value());
   e.push_change("[1]");
@@ -186,10 +191,10 @@ TEST(Session, ChangeDuringInflightFetchIsReportedAndKeepsObjectInvalid) {
   FakeEngine e;
   e.open();
   auto doc = e.open_doc();
-  Counter changed;
-  doc->on_changed([&] { changed.add(); });
   auto f = e.call(1, "GetAppLayout");
   auto req = e.next();
+  Counter changed;
+  doc->on_changed([&] { changed.add(); });  // while the fetch is in flight: not told at once
   e.push_change("[1]");  // arrives while the fetch is in flight
   e.reply(req.id, R"({"qLayout":{"stale":true}})");
   ASSERT_TRUE(f.get().ok());
@@ -202,9 +207,9 @@ TEST(Session, SuspendArrayInvalidatesAndMarksSuspended) {
   FakeEngine e;
   e.open();
   auto doc = e.open_doc();
+  e.answered(1, "GetAppLayout", R"({"qLayout":{}})");
   Counter changed;
   doc->on_changed([&] { changed.add(); });
-  e.answered(1, "GetAppLayout", R"({"qLayout":{}})");
   e.send(R"({"jsonrpc":"2.0","suspend":[1]})");
   drain_events(*e.session);
   EXPECT_EQ(changed.get(), 1);
@@ -449,6 +454,8 @@ TEST(Session, MalformedAndUnknownFramesAreReportedNotFatal) {
     std::lock_guard l(m);
     kinds.push_back(d.kind);
   });
+  // Once the peer has shown that it speaks QIX (its greeting), a bad frame is a diagnostic, never fatal.
+  e.send(R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})");
   e.send("{not json");
   e.send("[1,2]");
   e.send(R"({"jsonrpc":"2.0","id":"x","result":{}})");

@@ -42,6 +42,8 @@ Prints one line "listening on ws://HOST:PORT" (wss:// with TLS), then serves unt
   --close-after-ms N       milliseconds after connecting before --close-code applies
   --calc-delay-ms N        layouts, data pages and expressions take at least N ms; a selection arriving
                            meanwhile aborts them with error 15 (Request aborted)
+  --not-qix MODE           play a WebSocket service that is not a QIX engine, to try a client's diagnosis:
+                           echo (every frame back), silent (never sends), banner (plain-text lines)
   --help                   this text
 )";
 
@@ -102,6 +104,11 @@ int main(int argc, char** argv) {
     else if (arg == "--close-code") o.close_code = static_cast<int>(to_number(arg, next(), 1000, 4999));
     else if (arg == "--close-after-ms") o.close_after_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
     else if (arg == "--calc-delay-ms") o.calc_delay_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
+    else if (arg == "--not-qix") {
+      o.not_qix = next();
+      if (o.not_qix != "echo" && o.not_qix != "silent" && o.not_qix != "banner")
+        usage_error("--not-qix: expected echo, silent or banner");
+    }
     else usage_error("unknown option " + arg);
   }
 

@@ -498,8 +498,6 @@ int cmd_demo(const Config& cfg) {
     std::printf("Created a hypercube (handle %d) and a list object (handle %d).\n\n", cube.handle(), list.handle());
   }
   EventPrinter cube_events("the hypercube", text), list_events("the list object", text);
-  cube.add_listener(&cube_events);
-  list.add_listener(&list_events);
 
   json::array steps;
   auto show = [&](const char* title, const std::string& step) {
@@ -518,6 +516,10 @@ int cmd_demo(const Config& cfg) {
                                  {"categories", list_line(ll)}});
   };
   show("Sales per region:", "initial");
+  // Listening from here on: each object's data was just fetched, so each change is a valid-to-invalid edge
+  // (a listener added before the first fetch would be told at once that there is data to fetch).
+  cube.add_listener(&cube_events);
+  list.add_listener(&list_events);
 
   int round = 0;
   auto change = [&](const char* what, const std::string& step, const std::function<void()>& fn) {

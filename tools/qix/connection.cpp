@@ -280,7 +280,11 @@ Failure Connection::failure(const qix::Error& e) const {
     case QIX_ETOOLARGE: {
       std::string msg = "qix: " + e.message();
       std::string why = close_reason();
-      if (!why.empty() && msg.find(why) == std::string::npos) msg += " (connection closed, " + why + ")";
+      // The close reason, unless the message already says it (a lost connection, a non-QIX server).
+      std::string reason = why.substr(why.find(": ") == std::string::npos ? why.size() : why.find(": ") + 2);
+      if (!why.empty() && (reason.empty() || msg.find(reason) == std::string::npos)) {
+        msg += " (connection closed, " + why + ")";
+      }
       return Failure(kExitConnection, msg);
     }
     default:

@@ -31,9 +31,10 @@ type objectCore struct {
 	genericID   string
 	genericType string
 
-	changed   chan struct{} // capacity 1: pending "changed" signals coalesce into one
-	closed    chan struct{}
-	closeOnce sync.Once
+	changed     chan struct{} // capacity 1: pending "changed" signals coalesce into one
+	changedOnce sync.Once     // the C listener is registered on the first Changed()
+	closed      chan struct{}
+	closeOnce   sync.Once
 
 	mu       sync.RWMutex // read-held while h is used, write-held to delete it
 	h        qixswig.Object
@@ -141,7 +142,29 @@ func (o *Object) Session() *Session { return o.core.s }
 // listed it in a "change" array after its layout was fetched), which means a new GetLayout gives new
 // data. Signals are coalesced: a reader that falls behind finds one pending value, never a stalled
 // session. The channel is never closed; select on Closed() too.
-func (o *Object) Changed() <-chan struct{} { return o.core.changed }
+//
+// The first call starts listening. The engine reports only objects whose layout it has computed, so if
+// this object's layout was never fetched (or is stale and not fetched since), libqix fetches it then:
+// the next selection that changes the object is reported (docs/c-api.md, "changed").
+func (o *Object) Changed() <-chan struct{} {
+	o.core.changedOnce.Do(o.core.listenChanged)
+	return o.core.changed
+}
+
+// listenChanged registers the C "changed" listener (once, from Changed).
+func (o *objectCore) listenChanged() {
+	s := o.s
+	s.live.RLock()
+	defer s.live.RUnlock()
+	if s.freed {
+		return
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if !o.released {
+		s.conn.ListenChanged(o.h, o.token)
+	}
+}
 
 // Closed returns a channel that is closed when the handle is gone: the engine released it, the
 // session ended, or Close was called.

@@ -151,13 +151,14 @@ func TestScenarioSelectChangedRefreshedLayout(t *testing.T) {
 		t.Fatalf("layout before: size %+v rows %v", before.QHyperCube.QSize, before.rows())
 	}
 
-	// The listener was registered when the object was created; a GC between that and the event must
-	// not lose it (callback payloads are integer tokens, not Go pointers).
+	// The first Changed() registers the listener; a GC between that and the event must not lose it
+	// (callback payloads are integer tokens, not Go pointers).
+	changed := obj.Changed()
 	runtime.GC()
 	runtime.GC()
 
 	selectCategory(t, doc, "Bikes")
-	waitFor(t, obj.Changed(), "changed")
+	waitFor(t, changed, "changed")
 	after := layoutOf(t, obj)
 	if len(after.rows()) == 0 || fmt.Sprint(after.rows()) == fmt.Sprint(before.rows()) {
 		t.Fatalf("layout did not change with the selection: before %v after %v", before.rows(), after.rows())

@@ -202,6 +202,12 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   void on_open() {
     open_ = true;
     ws_.text(true);
+    if (!srv_.opt.not_qix.empty()) {
+      // Not an engine: no session, no greeting (see Options::not_qix).
+      if (srv_.opt.not_qix == "banner") send_raw("Welcome to the echo-chat service. Type /help for commands.");
+      read_next();
+      return;
+    }
     std::string greeting;
     std::weak_ptr<WsConn> weak = this->shared_from_this();
     conn_ = srv_.engine->open(std::string(req_.target()), [weak](std::string frame) {
@@ -228,6 +234,12 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   }
 
   void on_frame(const std::string& text) {
+    if (!srv_.opt.not_qix.empty()) {
+      if (finished_) return;
+      if (srv_.opt.not_qix == "echo") send_raw(text);
+      if (srv_.opt.not_qix == "banner") send_raw("Unknown command. Type /help for commands.");
+      return;
+    }
     // A frame read just before the connection finished (write error, drop, close) has nobody to answer.
     if (finished_ || !conn_) return;
     ++frames_in_;

@@ -131,9 +131,12 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
     events_.pop_front();
     return true;
   }
-  /** Registers "changed" and "closed" listeners on @p obj under a new object token, which it returns
-   *  (an object that is closed already gets EVENT_OBJECT_CLOSED at once). */
+  /** Registers a "closed" listener on @p obj under a new object token, which it returns (an object that
+   *  is closed already gets EVENT_OBJECT_CLOSED at once). "changed" is registered on demand
+   *  (listen_changed): a changed listener on a never-fetched object makes libqix fetch its layout. */
   uint64_t attach(qix::Object& obj);
+  /** Registers a "changed" listener on @p obj that reports EVENT_CHANGED with @p token. */
+  bool listen_changed(qix::Object& obj, uint64_t token);
   /** A payload for a long-lived listener: kept until the Conn is destroyed. */
   void* keep(uint64_t token) {
     auto tap = std::make_unique<Tap>(Tap{shared_from_this(), token});
@@ -239,13 +242,20 @@ inline void on_traffic(int sent, const char* frame, size_t len, void* payload) {
 inline uint64_t Inbox::attach(qix::Object& obj) {
   uint64_t token = kObjectTokenBit | next_object_token_.fetch_add(1);
   void* payload = keep(token);
-  if (qix_object_on_changed(nullptr, obj.c_handle(), &on_changed, payload) != QIX_OK ||
-      qix_object_on_closed(nullptr, obj.c_handle(), &on_closed, payload) != QIX_OK) {
+  if (qix_object_on_closed(nullptr, obj.c_handle(), &on_closed, payload) != QIX_OK) {
     qix_error_clear();
     // Already closed (the session ended meanwhile): the object is a zombie from the start.
     push(Event(EVENT_OBJECT_CLOSED, token));
   }
   return token;
+}
+
+inline bool Inbox::listen_changed(qix::Object& obj, uint64_t token) {
+  if (qix_object_on_changed(nullptr, obj.c_handle(), &on_changed, keep(token)) != QIX_OK) {
+    qix_error_clear();
+    return false;  // closed: its EVENT_OBJECT_CLOSED is on its way
+  }
+  return true;
 }
 
 }  // namespace detail
@@ -370,10 +380,12 @@ class Conn {
     return new qix::Object(o);
   }
   /**
-   * Listens to @p obj's "changed" and "closed" (EVENT_CHANGED, EVENT_OBJECT_CLOSED) under a new object
-   * token, which it returns. Objects that results refer to are attached by the bridge already.
+   * Listens to @p obj's "closed" (EVENT_OBJECT_CLOSED) under a new object token, which it returns.
+   * Objects that results refer to are attached by the bridge already.
    */
   uint64_t attach(qix::Object& obj) { return inbox_->attach(obj); }
+  /** Listens to @p obj's "changed" (EVENT_CHANGED with @p token, the object's token). */
+  bool listen_changed(qix::Object& obj, uint64_t token) { return inbox_->listen_changed(obj, token); }
 
   /**
    * Subscribes to notifications named @p method ("" = all), history first, as EVENT_NOTIFICATION with

@@ -120,9 +120,10 @@ typedef long long swig_type_86;
 typedef long long swig_type_87;
 typedef long long swig_type_88;
 typedef long long swig_type_89;
-typedef _gostring_ swig_type_90;
-typedef long long swig_type_91;
+typedef long long swig_type_90;
+typedef _gostring_ swig_type_91;
 typedef long long swig_type_92;
+typedef long long swig_type_93;
 extern void _wrap_Swig_free_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_qixswig_b8b4a23a2d985235(swig_intgo arg1);
 extern swig_intgo _wrap_QIX_OK_qixswig_b8b4a23a2d985235(void);
@@ -280,8 +281,9 @@ extern swig_type_83 _wrap_Conn_Call_qixswig_b8b4a23a2d985235(uintptr_t arg1, uin
 extern _Bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_87 arg2);
 extern uintptr_t _wrap_Conn_Global_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_type_88 _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_89 _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_90 arg2, swig_type_91 arg3);
-extern void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_92 arg2);
+extern _Bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_89 arg3);
+extern swig_type_90 _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
+extern void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_93 arg2);
 #undef intgo
 */
 import "C"
@@ -2000,12 +2002,21 @@ func (arg1 SwigcptrConn) Attach(arg2 Object) (_swig_ret uint64) {
 	return swig_r
 }
 
+func (arg1 SwigcptrConn) ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool) {
+	var swig_r bool
+	_swig_i_0 := arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_89(_swig_i_2)))
+	return swig_r
+}
+
 func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1)), C.swig_type_91(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2015,7 +2026,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 func (arg1 SwigcptrConn) RemoveListener(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_92(_swig_i_1))
+	C._wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
 }
 
 type Conn interface {
@@ -2038,6 +2049,7 @@ type Conn interface {
 	Cancel(arg2 int64) (_swig_ret bool)
 	Global() (_swig_ret Object)
 	Attach(arg2 Object) (_swig_ret uint64)
+	ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool)
 	OnNotification(arg2 string, arg3 uint64) (_swig_ret uint64)
 	RemoveListener(arg2 uint64)
 }

@@ -4060,6 +4060,33 @@ long long _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qi
 }
 
 
+bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
+  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
+  qix::Object *arg2 = 0 ;
+  uint64_t arg3 ;
+  bool result;
+  bool _swig_go_result;
+  
+  arg1 = *(qixgo::Conn **)&_swig_go_0; 
+  arg2 = *(qix::Object **)&_swig_go_1; 
+  arg3 = (uint64_t)_swig_go_2; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (bool)(arg1)->listen_changed(*arg2,arg3);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 long long _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;

@@ -33,6 +33,10 @@ struct Options {
   int close_code = 0;             // with close_after_ms: close each connection with this code
   int close_after_ms = 0;
   int calc_delay_ms = 0;          // calculations take at least this long; a selection meanwhile aborts them (15)
+  // Play a WebSocket service that is not a QIX engine (for clients' diagnosis of a wrong URL): "echo" sends
+  // every frame back as received, "silent" never sends anything, "banner" greets with a line of plain text
+  // and answers each frame with another. Empty = a QIX engine.
+  std::string not_qix;
 };
 
 struct MethodStats {
