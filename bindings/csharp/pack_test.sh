@@ -25,7 +25,7 @@ nupkg="$nupkg_dir/Qix.$version.nupkg"
 
 # The package's layout.
 listing=$(unzip -Z1 "$nupkg")  # unzip: Debian package unzip
-for entry in lib/netstandard2.0/Qix.dll runtimes/linux-x64/native/libqixcsharp.so runtimes/linux-x64/native/libqix.so.1 README.md; do
+for entry in lib/netstandard2.0/Qix.dll lib/net8.0/Qix.dll runtimes/linux-x64/native/libqixcsharp.so runtimes/linux-x64/native/libqix.so.1 README.md; do
   grep -qx "$entry" <<<"$listing" || { echo "pack_test.sh: $entry is not in the package" >&2; exit 1; }
 done
 
