@@ -362,7 +362,7 @@ struct CubeCache {
   bool list = false;
   std::vector<int> dim_fields;
   CubeResult result;
-  std::vector<std::size_t> order;
+  std::vector<std::uint32_t> order;  // display order: result rows sorted
   std::string state;
   std::size_t cols = 0;
 };
@@ -569,8 +569,8 @@ struct Engine::Impl {
 
   int compare_syms(const FieldData& fd, std::int32_t a, std::int32_t b, const json::value* crit, bool list) {
     if (a == b) return 0;
-    const Symbol& x = fd.symbols[static_cast<std::size_t>(a)];
-    const Symbol& y = fd.symbols[static_cast<std::size_t>(b)];
+    const Symbol x = fd.symbols[static_cast<std::size_t>(a)];
+    const Symbol y = fd.symbols[static_cast<std::size_t>(b)];
     int by_num = sort_value(crit, "qSortByNumeric", list ? 0 : 1);
     int by_ascii = sort_value(crit, "qSortByAscii", list ? 0 : 1);
     int by_load = sort_value(crit, "qSortByLoadOrder", 1);
@@ -579,7 +579,7 @@ struct Engine::Impl {
       if (x.is_num != y.is_num) return x.is_num ? -1 : 1;
     }
     if (by_ascii != 0) {
-      std::string lx = lower(x.text), ly = lower(y.text);
+      std::string lx = lower(std::string(x.text)), ly = lower(std::string(y.text));
       if (lx != ly) return (lx < ly ? -1 : 1) * by_ascii;
     }
     if (by_load != 0) return (a < b ? -1 : 1) * (by_load < 0 ? -1 : 1);
@@ -592,7 +592,8 @@ struct Engine::Impl {
     d["qFallbackTitle"] = title;
     std::size_t glyphs = 0;
     double mn = std::numeric_limits<double>::quiet_NaN(), mx = mn;
-    for (const auto& s : fd.symbols) {
+    for (std::size_t i = 0; i < fd.symbols.size(); ++i) {
+      const Symbol s = fd.symbols[i];
       glyphs = std::max(glyphs, s.text.size());
       if (s.is_num) {
         mn = std::isnan(mn) ? s.num : std::min(mn, s.num);
@@ -693,7 +694,7 @@ struct Engine::Impl {
     }
     const std::size_t nd = cc->dim_fields.size(), nm = exprs.size();
     cc->cols = nd + nm;
-    std::size_t rows = cc->error ? 0 : cc->result.dims.size();
+    std::size_t rows = cc->error ? 0 : cc->result.rows;
     // Sort by qInterColumnSortOrder.
     std::vector<std::size_t> sort_cols;
     if (const auto* so = core::find_member(def, "qInterColumnSortOrder"); so && so->is_array() && !so->get_array().empty()) {
@@ -705,14 +706,15 @@ struct Engine::Impl {
       for (std::size_t i = 0; i < nd + nm; ++i) sort_cols.push_back(i);
     }
     cc->order.resize(rows);
-    for (std::size_t i = 0; i < rows; ++i) cc->order[i] = i;
+    for (std::size_t i = 0; i < rows; ++i) cc->order[i] = static_cast<std::uint32_t>(i);
     if (!cc->error) {
       for (std::size_t m = 0; m < nm && m < minfos.size(); ++m) {
         double mn = std::numeric_limits<double>::quiet_NaN(), mx = mn;
-        for (const auto& row : cc->result.measures)
-          if (row[m].is_numeric()) {
-            mn = std::isnan(mn) ? row[m].num : std::min(mn, row[m].num);
-            mx = std::isnan(mx) ? row[m].num : std::max(mx, row[m].num);
+        const ValueColumn& col = cc->result.measures[m];
+        for (std::size_t r = 0; r < rows; ++r)
+          if (col.is_numeric(r)) {
+            mn = std::isnan(mn) ? col.num(r) : std::min(mn, col.num(r));
+            mx = std::isnan(mx) ? col.num(r) : std::max(mx, col.num(r));
           }
         minfos[m].as_object()["qMin"] = num_json(mn);
         minfos[m].as_object()["qMax"] = num_json(mx);
@@ -721,15 +723,15 @@ struct Engine::Impl {
         for (std::size_t col : sort_cols) {
           int r = 0;
           if (col < nd) {
-            r = compare_syms(app.fields[static_cast<std::size_t>(cc->dim_fields[col])], cc->result.dims[a][col],
-                             cc->result.dims[b][col], dim_crit[col], false);
+            r = compare_syms(app.fields[static_cast<std::size_t>(cc->dim_fields[col])], cc->result.dim(a, col),
+                             cc->result.dim(b, col), dim_crit[col], false);
           } else {
             int dir = meas_sort[col - nd];
             if (dir == 0) continue;
-            const Value& x = cc->result.measures[a][col - nd];
-            const Value& y = cc->result.measures[b][col - nd];
-            if (x.is_numeric() && y.is_numeric() && x.num != y.num) r = (x.num < y.num ? -1 : 1) * dir;
-            else if (x.is_numeric() != y.is_numeric()) r = x.is_numeric() ? -1 : 1;
+            const ValueColumn& m = cc->result.measures[col - nd];
+            bool xn = m.is_numeric(a), yn = m.is_numeric(b);
+            if (xn && yn && m.num(a) != m.num(b)) r = (m.num(a) < m.num(b) ? -1 : 1) * dir;
+            else if (xn != yn) r = xn ? -1 : 1;
           }
           if (r != 0) return r < 0;
         }
@@ -787,10 +789,12 @@ struct Engine::Impl {
       const json::value* crits = qdef ? core::find_member(*qdef, "qSortCriterias") : nullptr;
       const json::value* crit = crits && crits->is_array() && !crits->get_array().empty() ? &crits->get_array()[0] : nullptr;
       std::size_t n = fd.symbols.size();
+      cc->result.rows = n;
+      cc->result.ndims = 1;
       cc->result.dims.resize(n);
       std::vector<int> rank(n);
       for (std::size_t s = 0; s < n; ++s) {
-        cc->result.dims[s] = {static_cast<std::int32_t>(s)};
+        cc->result.dims[s] = static_cast<std::int32_t>(s);
         CellState st = cell_state(c, cc->state, f, static_cast<std::int32_t>(s));
         rank[s] = (st == CellState::Selected || st == CellState::Locked) ? 0
                   : st == CellState::Optional                            ? 1
@@ -798,7 +802,7 @@ struct Engine::Impl {
                                                                          : 3;
       }
       cc->order.resize(n);
-      for (std::size_t i = 0; i < n; ++i) cc->order[i] = i;
+      for (std::size_t i = 0; i < n; ++i) cc->order[i] = static_cast<std::uint32_t>(i);
       int by_state = sort_value(crit, "qSortByState", 0);
       std::stable_sort(cc->order.begin(), cc->order.end(), [&](std::size_t a, std::size_t b) {
         if (by_state != 0 && rank[a] != rank[b]) return (rank[a] < rank[b]) == (by_state > 0);
@@ -836,13 +840,13 @@ struct Engine::Impl {
           auto ci = static_cast<std::size_t>(col);
           if (ci < nd) {
             int f = cc.dim_fields[ci];
-            std::int32_t sym = cc.result.dims[row][ci];
+            std::int32_t sym = cc.result.dim(row, ci);
             CellState st = cell_state(c, cc.state, f, sym);
             if (!show_alt && st == CellState::Alternative) st = CellState::Excluded;
             line.push_back(cell_json(app.fields[static_cast<std::size_t>(f)].symbols[static_cast<std::size_t>(sym)], sym,
                                      state_code(st)));
           } else {
-            line.push_back(value_cell(cc.result.measures[row][ci - nd]));
+            line.push_back(value_cell(cc.result.measures[ci - nd].get(row)));
           }
         }
         matrix.push_back(std::move(line));
@@ -870,7 +874,7 @@ struct Engine::Impl {
       s["qField"] = fd.name;
       std::vector<std::string> texts;
       for (std::size_t i = 0; i < flags.size(); ++i)
-        if (flags[i]) texts.push_back(fd.symbols[i].text);
+        if (flags[i]) texts.emplace_back(fd.symbols.text(i));
       std::sort(texts.begin(), texts.end());
       std::string summary;
       if (texts.size() <= 6) {

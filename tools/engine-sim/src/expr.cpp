@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace qix::sim {
@@ -27,6 +27,32 @@ Value Value::string(std::string s) {
   r.text = std::move(s);
   r.null = false;
   return r;
+}
+
+void ValueColumn::set(std::size_t row, const Value& v) {
+  if (v.null) {
+    num_[row] = std::numeric_limits<double>::quiet_NaN();
+    if (!text_.empty()) text_[row] = kNoText;
+    return;
+  }
+  num_[row] = v.num;
+  if (!std::isnan(v.num) && v.text == format_number(v.num)) {
+    if (!text_.empty()) text_[row] = kNoText;
+    return;
+  }
+  if (text_.empty()) text_.assign(num_.size(), kNoText);
+  text_[row] = static_cast<std::int32_t>(texts_.size());
+  texts_.push_back(v.text);
+}
+
+Value ValueColumn::get(std::size_t row) const {
+  Value v;
+  std::int32_t t = text_.empty() ? kNoText : text_[row];
+  if (t == kNoText && std::isnan(num_[row])) return v;
+  v.null = false;
+  v.num = num_[row];
+  v.text = t == kNoText ? format_number(v.num) : texts_[static_cast<std::size_t>(t)];
+  return v;
 }
 
 enum class Kind { Num, Str, Field, Neg, Add, Sub, Mul, Div, Concat, Agg };
@@ -270,7 +296,7 @@ class Parser {
 
 struct RowVal {
   double num = std::numeric_limits<double>::quiet_NaN();
-  const std::string* text = nullptr;
+  std::optional<std::string_view> text;  // absent for a computed number; views the model or the expression
   bool null = true;
 };
 
@@ -288,14 +314,14 @@ RowVal eval_row(const Node& n, const RowCtx& ctx) {
       r.null = false;
       return r;
     case Kind::Str:
-      r.text = &n.text;
+      r.text = n.text;
       r.null = false;
       return r;
     case Kind::Field: {
       std::int32_t s = (*ctx.cols[static_cast<std::size_t>(n.field)])[ctx.row];
       if (s < 0) return r;
-      const auto& sym = ctx.app->fields[static_cast<std::size_t>(n.field)].symbols[static_cast<std::size_t>(s)];
-      r.text = &sym.text;
+      const Symbol sym = ctx.app->fields[static_cast<std::size_t>(n.field)].symbols[static_cast<std::size_t>(s)];
+      r.text = sym.text;
       if (sym.is_num) r.num = sym.num;
       r.null = false;
       return r;
@@ -376,14 +402,183 @@ Value eval_scalar(const Node& n, const std::vector<Value>& aggs) {
   return Value{};
 }
 
-struct Acc {
-  double sum = 0, mn = std::numeric_limits<double>::infinity(), mx = -std::numeric_limits<double>::infinity();
-  std::size_t count = 0, ncount = 0;
-  std::unordered_set<std::int64_t> dsym;
-  std::unordered_set<std::string> dtext;
-  bool only_set = false, only_conflict = false;
-  double only_num = std::numeric_limits<double>::quiet_NaN();
-  std::string only_text;
+// The per-group state of one aggregation. Only the arrays its function reads are allocated, so a Sum over
+// 1,000,000 groups holds one double per group.
+class Accumulators {
+ public:
+  Accumulators(const Node& agg, std::size_t groups) : agg_(agg) {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    switch (agg.fn) {
+      case AggFn::Sum: sum_.assign(groups, 0); break;
+      case AggFn::Count: count_.assign(groups, 0); break;
+      case AggFn::Avg:
+        sum_.assign(groups, 0);
+        ncount_.assign(groups, 0);
+        break;
+      case AggFn::Min:
+      case AggFn::Max:
+        extreme_.assign(groups, agg.fn == AggFn::Min ? inf : -inf);
+        ncount_.assign(groups, 0);
+        break;
+      case AggFn::Only: only_.resize(groups); break;
+    }
+  }
+
+  // A non-null value of group `g`; `sym` is its symbol when the aggregation counts distinct symbols of a
+  // field, else -1.
+  void add(std::size_t g, const RowVal& v, std::int32_t sym) {
+    const bool number = !std::isnan(v.num);
+    switch (agg_.fn) {
+      case AggFn::Sum:
+        if (number) sum_[g] += v.num;
+        break;
+      case AggFn::Count:
+        if (!agg_.distinct) {
+          ++count_[g];
+        } else if (sym >= 0) {
+          if (seen_syms_.insert((static_cast<std::uint64_t>(g) << 32) | static_cast<std::uint32_t>(sym)).second) ++count_[g];
+        } else {
+          std::string key(reinterpret_cast<const char*>(&g), sizeof g);
+          key += v.text ? std::string(*v.text) : format_number(v.num);
+          if (seen_texts_.insert(std::move(key)).second) ++count_[g];
+        }
+        break;
+      case AggFn::Avg:
+        if (number) {
+          sum_[g] += v.num;
+          ++ncount_[g];
+        }
+        break;
+      case AggFn::Min:
+      case AggFn::Max:
+        if (number) {
+          extreme_[g] = agg_.fn == AggFn::Min ? std::min(extreme_[g], v.num) : std::max(extreme_[g], v.num);
+          ++ncount_[g];
+        }
+        break;
+      case AggFn::Only: {
+        Only& o = only_[g];
+        if (o.conflict) break;
+        if (!o.set) {
+          o.set = true;
+          o.num = v.num;
+          o.has_text = v.text.has_value();
+          if (v.text) o.text = *v.text;
+        } else if (v.text) {
+          if (o.has_text ? *v.text != o.text : *v.text != format_number(o.num)) o.conflict = true;
+        } else if (v.num != o.num) {
+          o.conflict = true;
+        }
+        break;
+      }
+    }
+  }
+
+  // The value of group `g` into `out` (whose rows start null).
+  void finish(std::size_t g, ValueColumn& out) const {
+    switch (agg_.fn) {
+      case AggFn::Sum: out.set_number(g, sum_[g]); break;
+      case AggFn::Count: out.set_number(g, static_cast<double>(count_[g])); break;
+      case AggFn::Avg:
+        if (ncount_[g]) out.set_number(g, sum_[g] / static_cast<double>(ncount_[g]));
+        break;
+      case AggFn::Min:
+      case AggFn::Max:
+        if (ncount_[g]) out.set_number(g, extreme_[g]);
+        break;
+      case AggFn::Only: {
+        const Only& o = only_[g];
+        if (!o.set || o.conflict) break;
+        Value v;
+        v.null = false;
+        v.num = o.num;
+        v.text = o.has_text && !(o.text.empty() && !std::isnan(o.num)) ? std::string(o.text) : format_number(o.num);
+        out.set(g, v);
+        break;
+      }
+    }
+  }
+
+ private:
+  struct Only {
+    std::string_view text;  // the first value's text (when it has one)
+    double num = std::numeric_limits<double>::quiet_NaN();
+    bool has_text = false, set = false, conflict = false;
+  };
+  const Node& agg_;
+  std::vector<double> sum_, extreme_;
+  std::vector<std::size_t> count_, ncount_;
+  std::vector<Only> only_;
+  std::unordered_set<std::uint64_t> seen_syms_;   // (group, symbol) pairs met by a Count(DISTINCT field)
+  std::unordered_set<std::string> seen_texts_;    // (group, text) pairs met by a Count(DISTINCT expression)
+};
+
+// Group numbers by group key, in the order the groups are met. A key is a mixed-radix number below
+// `keyspace` (see make_keyer). When the key space is small against the rows to group, a plain array indexed
+// by key (4 bytes per possible key: 4 MB for demo-large's 1,000,000 OrderIds); otherwise open addressing
+// over group numbers with each group's key stored once (about 16 bytes per group, where a node-based map
+// costs over 40).
+class GroupIndex {
+ public:
+  static constexpr std::size_t npos = ~std::size_t{0};
+  GroupIndex(std::uint64_t keyspace, std::size_t rows) {
+    if (keyspace <= std::max<std::uint64_t>(4096, 2 * static_cast<std::uint64_t>(rows)))
+      direct_.assign(static_cast<std::size_t>(keyspace), kEmpty);
+  }
+  std::size_t size() const { return groups_; }
+  std::size_t find(std::uint64_t key) const {
+    if (!direct_.empty()) {
+      std::uint32_t g = direct_[static_cast<std::size_t>(key)];
+      return g == kEmpty ? npos : g;
+    }
+    if (slots_.empty()) return npos;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = mix(key) & mask;; i = (i + 1) & mask) {
+      std::uint32_t g = slots_[i];
+      if (g == kEmpty) return npos;
+      if (keys_[g] == key) return g;
+    }
+  }
+  /// Adds `key` as the next group unless it is known; true when added.
+  bool insert(std::uint64_t key) {
+    if (!direct_.empty()) {
+      std::uint32_t& g = direct_[static_cast<std::size_t>(key)];
+      if (g != kEmpty) return false;
+      g = static_cast<std::uint32_t>(groups_++);
+      return true;
+    }
+    if (keys_.size() * 2 >= slots_.size()) rehash(std::max<std::size_t>(16, slots_.size() * 2));
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = mix(key) & mask;
+    for (; slots_[i] != kEmpty; i = (i + 1) & mask)
+      if (keys_[slots_[i]] == key) return false;
+    slots_[i] = static_cast<std::uint32_t>(keys_.size());
+    keys_.push_back(key);
+    ++groups_;
+    return true;
+  }
+
+ private:
+  static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+  std::size_t groups_ = 0;
+  std::vector<std::uint32_t> direct_;  // by key: its group, or kEmpty
+  std::vector<std::uint64_t> keys_;    // by group number (hashed mode)
+  std::vector<std::uint32_t> slots_;   // hashed mode: group numbers; size a power of two
+  static std::size_t mix(std::uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return static_cast<std::size_t>(k);
+  }
+  void rehash(std::size_t slots) {
+    slots_.assign(slots, kEmpty);
+    const std::size_t mask = slots - 1;
+    for (std::size_t g = 0; g < keys_.size(); ++g) {
+      std::size_t i = mix(keys_[g]) & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
+      slots_[i] = static_cast<std::uint32_t>(g);
+    }
+  }
 };
 
 int pick_driver(const AppData& app, const std::set<int>& fields) {
@@ -411,6 +606,7 @@ int largest_table(const AppData& app) {
 struct GroupKeyer {
   std::vector<const std::vector<std::int32_t>*> cols;
   std::vector<std::uint64_t> mult;
+  std::uint64_t space = 1;  // every key is below it
   bool key(std::size_t row, std::uint64_t& out) const {
     out = 0;
     for (std::size_t d = 0; d < cols.size(); ++d) {
@@ -432,27 +628,8 @@ GroupKeyer make_keyer(const AppData& app, int table, const std::vector<int>& dim
     if (m > (std::uint64_t{1} << 62) / card) throw ExprError(7003, "Too many cells");  // LOCERR_CALC_TOO_LARGE
     m *= card;
   }
+  k.space = m;
   return k;
-}
-
-Value finish(const Node& agg, const Acc& a) {
-  switch (agg.fn) {
-    case AggFn::Sum: return Value::number(a.sum);
-    case AggFn::Count:
-      return Value::number(static_cast<double>(agg.distinct ? a.dsym.size() + a.dtext.size() : a.count));
-    case AggFn::Avg: return a.ncount ? Value::number(a.sum / static_cast<double>(a.ncount)) : Value{};
-    case AggFn::Min: return a.ncount ? Value::number(a.mn) : Value{};
-    case AggFn::Max: return a.ncount ? Value::number(a.mx) : Value{};
-    case AggFn::Only: {
-      if (!a.only_set || a.only_conflict) return Value{};
-      Value v;
-      v.null = false;
-      v.text = a.only_text.empty() && !std::isnan(a.only_num) ? format_number(a.only_num) : a.only_text;
-      v.num = a.only_num;
-      return v;
-    }
-  }
-  return Value{};
 }
 
 }  // namespace
@@ -467,33 +644,31 @@ std::shared_ptr<const Expression> Expression::parse(std::string_view source, con
 CubeResult calculate(const AppData& app, const Possible& possible, const std::vector<int>& dims,
                      const std::vector<const Expression*>& measures) {
   CubeResult out;
-  std::unordered_map<std::uint64_t, std::size_t> groups;
+  out.ndims = dims.size();
+  GroupIndex groups(1, 0);
   std::set<int> dimset(dims.begin(), dims.end());
   if (dims.empty()) {
-    groups.emplace(0, 0);
-    out.dims.emplace_back();
+    out.rows = 1;
   } else {
     int driver = pick_driver(app, dimset);
     if (driver < 0) throw ExprError(kInvalidDef, "The dimensions are not associated");
     GroupKeyer keyer = make_keyer(app, driver, dims);
     const auto& rows = possible.rows[static_cast<std::size_t>(driver)];
+    groups = GroupIndex(keyer.space, rows.size());
     std::uint64_t key = 0;
     for (std::size_t r = 0; r < rows.size(); ++r) {
       if (!rows[r] || !keyer.key(r, key)) continue;
-      if (groups.emplace(key, out.dims.size()).second) {
-        std::vector<std::int32_t> syms(dims.size());
-        for (std::size_t d = 0; d < dims.size(); ++d) syms[d] = (*keyer.cols[d])[r];
-        out.dims.push_back(std::move(syms));
-      }
+      if (groups.insert(key))
+        for (std::size_t d = 0; d < dims.size(); ++d) out.dims.push_back((*keyer.cols[d])[r]);
     }
+    out.rows = groups.size();
   }
-  const std::size_t ngroups = out.dims.size();
-  out.measures.assign(ngroups, std::vector<Value>(measures.size()));
-  for (std::size_t m = 0; m < measures.size(); ++m) {
-    const Expression& e = *measures[m];
+  const std::size_t ngroups = out.rows;
+  for (const Expression* measure : measures) {
+    const Expression& e = *measure;
     std::vector<const Node*> aggs;
     collect_aggs(&e.root(), aggs);
-    std::vector<std::vector<Value>> agg_vals(ngroups, std::vector<Value>(static_cast<std::size_t>(e.aggregation_count())));
+    std::vector<ValueColumn> agg_vals(static_cast<std::size_t>(e.aggregation_count()));
     for (const Node* agg : aggs) {
       std::set<int> fields;
       collect_fields(agg->a.get(), fields);
@@ -506,58 +681,44 @@ CubeResult calculate(const AppData& app, const Possible& possible, const std::ve
       ctx.cols.assign(app.fields.size(), nullptr);
       for (int f : fields) ctx.cols[static_cast<std::size_t>(f)] = app.resolve(driver, f);
       GroupKeyer keyer = make_keyer(app, driver, dims);
-      std::vector<Acc> accs(ngroups);
+      Accumulators accs(*agg, ngroups);
       const auto& rows = possible.rows[static_cast<std::size_t>(driver)];
-      const bool pure_field = agg->a->kind == Kind::Field;
+      const bool distinct_syms = agg->distinct && agg->a->kind == Kind::Field;
       std::uint64_t key = 0;
       for (std::size_t r = 0; r < rows.size(); ++r) {
         if (!rows[r] || !keyer.key(r, key)) continue;
         std::size_t g = 0;
         if (!dims.empty()) {
-          auto it = groups.find(key);
-          if (it == groups.end()) continue;
-          g = it->second;
+          g = groups.find(key);
+          if (g == GroupIndex::npos) continue;
         }
         ctx.row = r;
         RowVal v = eval_row(*agg->a, ctx);
         if (v.null) continue;
-        Acc& a = accs[g];
-        ++a.count;
-        if (!std::isnan(v.num)) {
-          ++a.ncount;
-          a.sum += v.num;
-          a.mn = std::min(a.mn, v.num);
-          a.mx = std::max(a.mx, v.num);
-        }
-        if (agg->distinct) {
-          if (pure_field) {
-            a.dsym.insert((*ctx.cols[static_cast<std::size_t>(agg->a->field)])[r]);
-          } else {
-            a.dtext.insert(v.text ? *v.text : format_number(v.num));
-          }
-        }
-        if (agg->fn == AggFn::Only && !a.only_conflict) {
-          std::string_view t = v.text ? std::string_view(*v.text) : std::string_view{};
-          if (!a.only_set) {
-            a.only_set = true;
-            a.only_num = v.num;
-            a.only_text = v.text ? *v.text : format_number(v.num);
-          } else if ((v.text && t != a.only_text) || (!v.text && v.num != a.only_num)) {
-            a.only_conflict = true;
-          }
-        }
+        accs.add(g, v, distinct_syms ? (*ctx.cols[static_cast<std::size_t>(agg->a->field)])[r] : -1);
       }
-      for (std::size_t g = 0; g < ngroups; ++g)
-        agg_vals[g][static_cast<std::size_t>(agg->agg_index)] = finish(*agg, accs[g]);
+      ValueColumn& col = agg_vals[static_cast<std::size_t>(agg->agg_index)];
+      col = ValueColumn(ngroups);
+      for (std::size_t g = 0; g < ngroups; ++g) accs.finish(g, col);
     }
-    for (std::size_t g = 0; g < ngroups; ++g) out.measures[g][m] = eval_scalar(e.root(), agg_vals[g]);
+    if (e.root().kind == Kind::Agg) {  // the measure is its one aggregation
+      out.measures.push_back(std::move(agg_vals[static_cast<std::size_t>(e.root().agg_index)]));
+      continue;
+    }
+    ValueColumn col(ngroups);
+    std::vector<Value> vals(agg_vals.size());
+    for (std::size_t g = 0; g < ngroups; ++g) {
+      for (std::size_t i = 0; i < agg_vals.size(); ++i) vals[i] = agg_vals[i].size() ? agg_vals[i].get(g) : Value{};
+      col.set(g, eval_scalar(e.root(), vals));
+    }
+    out.measures.push_back(std::move(col));
   }
   return out;
 }
 
 Value evaluate(const AppData& app, const Possible& possible, const Expression& e) {
   CubeResult r = calculate(app, possible, {}, {&e});
-  return r.measures.at(0).at(0);
+  return r.measures.at(0).get(0);
 }
 
 }  // namespace qix::sim

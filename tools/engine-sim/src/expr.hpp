@@ -6,6 +6,7 @@
 #include "model.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -50,10 +51,38 @@ class Expression {
   int aggs_ = 0;
 };
 
+/// One measure of a CubeResult, a value per row, stored compactly: a number per row (NaN for null and for a
+/// text that is not a number) and, only once some row has a text other than format_number of its number, a
+/// text index per row. 8 bytes per row for the usual numeric measure, where a Value costs 48.
+class ValueColumn {
+ public:
+  explicit ValueColumn(std::size_t rows = 0) : num_(rows, std::numeric_limits<double>::quiet_NaN()) {}
+  std::size_t size() const { return num_.size(); }
+  /// A number shown as format_number(v); NaN and infinities are null (as Value::number).
+  void set_number(std::size_t row, double v) {
+    num_[row] = std::isfinite(v) ? v : std::numeric_limits<double>::quiet_NaN();
+    if (!text_.empty()) text_[row] = kNoText;
+  }
+  void set(std::size_t row, const Value& v);
+  /// The value of `row` as set (rows never set are null).
+  Value get(std::size_t row) const;
+  bool is_numeric(std::size_t row) const { return !std::isnan(num_[row]); }
+  double num(std::size_t row) const { return num_[row]; }
+
+ private:
+  static constexpr std::int32_t kNoText = -1;  // null when num is NaN, else format_number(num)
+  std::vector<double> num_;
+  std::vector<std::int32_t> text_;  // empty until a row has a text of its own: index into texts_
+  std::vector<std::string> texts_;
+};
+
 /// The result of grouping the possible data by `dims` and computing `measures` per group.
 struct CubeResult {
-  std::vector<std::vector<std::int32_t>> dims;  // per row: symbol per dimension
-  std::vector<std::vector<Value>> measures;     // per row: value per measure
+  std::size_t rows = 0;
+  std::size_t ndims = 0;
+  std::vector<std::int32_t> dims;      // row-major: dims[row * ndims + d] = symbol of dimension d
+  std::vector<ValueColumn> measures;   // per measure: a value per row
+  std::int32_t dim(std::size_t row, std::size_t d) const { return dims[row * ndims + d]; }
 };
 
 /// Groups the rows possible in `possible` by the dimension fields and evaluates each measure per group.

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -40,17 +42,77 @@ std::string format_number(double v) {
   return buf;
 }
 
-std::int32_t FieldData::intern(std::string_view text) {
-  auto it = by_text.find(std::string(text));
-  if (it != by_text.end()) return it->second;
-  Symbol s;
-  s.text = std::string(text);
-  s.is_num = parse_number(text, s.num);
-  if (!s.is_num) all_numeric = false;
-  auto idx = static_cast<std::int32_t>(symbols.size());
-  by_text.emplace(s.text, idx);
-  symbols.push_back(std::move(s));
+namespace {
+
+std::size_t hash_text(std::string_view text) { return std::hash<std::string_view>{}(text); }
+
+}  // namespace
+
+std::int32_t SymbolTable::find(std::string_view text) {
+  if (slots_.empty()) {
+    if (empty()) return -1;
+    rehash(size());
+  }
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash_text(text) & mask;; i = (i + 1) & mask) {
+    std::int32_t s = slots_[i];
+    if (s < 0) return -1;
+    if (this->text(static_cast<std::size_t>(s)) == text) return s;
+  }
+}
+
+std::int32_t SymbolTable::add(std::string_view text, double num) {
+  if (chars_.size() + text.size() > std::numeric_limits<std::uint32_t>::max() ||
+      size() >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+    throw std::length_error("too many distinct values in one field");
+  if ((size() + 1) * 2 > slots_.size()) rehash(std::max<std::size_t>(size() + 1, 2 * size()));
+  auto idx = static_cast<std::int32_t>(size());
+  chars_.append(text);
+  ends_.push_back(static_cast<std::uint32_t>(chars_.size()));
+  nums_.push_back(num);
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = hash_text(text) & mask;
+  while (slots_[i] >= 0) i = (i + 1) & mask;
+  slots_[i] = idx;
   return idx;
+}
+
+void SymbolTable::reserve(std::size_t n, std::size_t chars) {
+  chars_.reserve(chars);
+  ends_.reserve(n);
+  nums_.reserve(n);
+  if (n * 2 > slots_.size()) rehash(n);
+}
+
+void SymbolTable::drop_index() {
+  std::vector<std::int32_t>().swap(slots_);
+  chars_.shrink_to_fit();
+  ends_.shrink_to_fit();
+  nums_.shrink_to_fit();
+}
+
+// Room for `min_values` values at a load of at most one half.
+void SymbolTable::rehash(std::size_t min_values) {
+  std::size_t slots = 16;
+  while (slots < min_values * 2) slots *= 2;
+  slots_.assign(slots, -1);
+  const std::size_t mask = slots - 1;
+  for (std::size_t s = 0; s < size(); ++s) {
+    std::size_t i = hash_text(text(s)) & mask;
+    while (slots_[i] >= 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<std::int32_t>(s);
+  }
+}
+
+std::int32_t FieldData::intern(std::string_view text) {
+  std::int32_t found = symbols.find(text);
+  if (found >= 0) return found;
+  double num = 0;
+  if (!parse_number(text, num)) {
+    num = std::numeric_limits<double>::quiet_NaN();
+    all_numeric = false;
+  }
+  return symbols.add(text, num);
 }
 
 int AppData::field_id(std::string_view name) const {
@@ -78,6 +140,12 @@ int AppData::add_table(const std::string& name, const std::vector<std::string>& 
   t.cols.resize(columns.size());
   tables.push_back(std::move(t));
   return tid;
+}
+
+void AppData::finalize() {
+  for (auto& f : fields) f.symbols.drop_index();
+  for (auto& t : tables)
+    for (auto& c : t.cols) c.shrink_to_fit();
 }
 
 void AppData::add_row(int table, const std::vector<std::string_view>& values) {
@@ -389,19 +457,30 @@ std::shared_ptr<AppData> make_demo_app(std::size_t order_rows) {
   for (std::size_t i = 0; i < n_products; ++i) prod.push_back(fld(4).intern("P" + std::to_string(100 + i)));
   for (int q = 1; q <= 20; ++q) qty.push_back(fld(5).intern(std::to_string(q)));
   for (auto& col : t.cols) col.reserve(order_rows);
+  // OrderId is 1..order_rows, each value new: room for all of them and their digits at once, and no look-up.
+  std::size_t id_chars = 0;
+  for (std::size_t from = 1, digits = 1; from <= order_rows; from *= 10, ++digits)
+    id_chars += (std::min(order_rows, from * 10 - 1) - from + 1) * digits;
+  fld(0).symbols.reserve(order_rows, id_chars);
+  // Sales depends on the product and the quantity only: each pair's value is interned when first met
+  // (the same load order as interning it on every row).
+  std::vector<std::int32_t> sales(n_products * 20, -1);
   std::vector<std::int32_t> row(7);
   for (std::size_t i = 0; i < order_rows; ++i) {
     std::uint32_t p = rng.below(static_cast<std::uint32_t>(n_products));
     std::uint32_t q = rng.below(20);
-    row[0] = fld(0).intern(std::to_string(1 + i));
+    row[0] = fld(0).symbols.add(std::to_string(1 + i), static_cast<double>(1 + i));
     row[1] = years[rng.below(4)];
     row[2] = months[rng.below(12)];
     row[3] = cust[rng.below(static_cast<std::uint32_t>(n_customers))];
     row[4] = prod[p];
     row[5] = qty[q];
-    row[6] = fld(6).intern(format_number(prices[p] * (q + 1)));
+    auto& sale = sales[p * 20 + q];
+    if (sale < 0) sale = fld(6).intern(format_number(prices[p] * (q + 1)));
+    row[6] = sale;
     app->add_row_symbols(to, row);
   }
+  app->finalize();
   return app;
 }
 
@@ -477,6 +556,7 @@ std::shared_ptr<AppData> load_csv_app(const std::string& dir, const std::string&
       app->add_row(t, vals);
     }
   }
+  app->finalize();
   return app;
 }
 

@@ -4,6 +4,7 @@
 // Possible are plain values owned by one session.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -17,17 +18,51 @@
 
 namespace qix::sim {
 
-/// One distinct value of a field: its text and, for numbers, its numeric value (a dual).
+/// One distinct value of a field: its text and, for numbers, its numeric value (a dual). A view into the
+/// field's SymbolTable, valid until the field gets a new value.
 struct Symbol {
-  std::string text;
+  std::string_view text;
   double num = 0.0;
   bool is_num = false;
 };
 
+/// The distinct values of a field in load order (the index is qElemNumber), stored compactly: every text
+/// in one buffer, per value an end offset and a number (NaN when the value is not a number), and while
+/// loading an open-addressing index by text. About 12 bytes per value plus its text, where a std::string
+/// per value and a node-based map cost over 100 (demo-large's OrderId has 1,000,000 distinct values).
+class SymbolTable {
+ public:
+  std::size_t size() const { return nums_.size(); }
+  bool empty() const { return nums_.empty(); }
+  Symbol operator[](std::size_t i) const {
+    double v = nums_[i];
+    bool num = !std::isnan(v);
+    return {text(i), num ? v : 0.0, num};
+  }
+  std::string_view text(std::size_t i) const {
+    std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(chars_).substr(begin, ends_[i] - begin);
+  }
+  /// The index of `text`, or -1 (rebuilds the index by text after drop_index()).
+  std::int32_t find(std::string_view text);
+  /// Appends `text` (not yet present) with its number (NaN: not a number); returns its index.
+  std::int32_t add(std::string_view text, double num);
+  /// Room for `n` values of `chars` text bytes in all, so that loading a large field does not regrow.
+  void reserve(std::size_t n, std::size_t chars);
+  /// Frees the index by text (only loading looks values up by text) and unused capacity.
+  void drop_index();
+
+ private:
+  std::string chars_;
+  std::vector<std::uint32_t> ends_;   // ends_[i]: end of text i in chars_ (it begins at ends_[i - 1])
+  std::vector<double> nums_;
+  std::vector<std::int32_t> slots_;   // hash slots: a value index, -1 = empty; size a power of two
+  void rehash(std::size_t min_values);
+};
+
 struct FieldData {
   std::string name;
-  std::vector<Symbol> symbols;  // in load order: the index is qElemNumber
-  std::unordered_map<std::string, std::int32_t> by_text;
+  SymbolTable symbols;
   std::vector<int> tables;  // tables that hold this field
   bool all_numeric = true;
   std::int32_t intern(std::string_view text);  // adds the value if new; numbers are detected
@@ -51,6 +86,9 @@ class AppData {
   int field_id(std::string_view name) const;
   /// Adds a table with the given column names; returns its index.
   int add_table(const std::string& name, const std::vector<std::string>& columns);
+  /// Ends loading: frees what only loading needs (the symbol tables' indexes by text). Adding rows later
+  /// still works.
+  void finalize();
   /// Appends one row (texts, one per column; empty = null).
   void add_row(int table, const std::vector<std::string_view>& values);
   /// Column `c` of table `t` holds the symbol interned by the caller (fast path for generators).
