@@ -221,13 +221,17 @@ TEST_F(Cli, EvalTextAndJson) {
 }
 
 TEST_F(Cli, ObjectsAndLayout) {
-  auto empty = run_qix(with_app({"objects"}));
-  ASSERT_EQ(empty.code, 0) << empty.err;
-  EXPECT_EQ(empty.out, "No objects in app demo.\n");
+  auto sample = run_qix(with_app({"objects"}));
+  ASSERT_EQ(sample.code, 0) << sample.err;
+  EXPECT_TRUE(contains(sample.out, "sales-by-region  barchart")) << "the demo app's sample chart\n" << sample.out;
   qix::Options o;
   o.set("url", sim_->url() + "/app/demo");
   qix::Session s(o, 10000);
   auto doc = s.open_doc("demo");
+  doc.call("DestroyObject", R"(["sales-by-region"])");
+  auto empty = run_qix(with_app({"objects"}));
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "No objects in app demo.\n");
   doc.call("CreateObject", R"([{"qInfo":{"qId":"sheet-a","qType":"sheet"}}])");
   doc.call("CreateObject", R"j([{"qInfo":{"qId":"chart-b","qType":"barchart"},"qHyperCubeDef":{
       "qDimensions":[{"qDef":{"qFieldDefs":["Year"]}}],"qMeasures":[{"qDef":{"qDef":"Sum(Sales)"}}],
