@@ -37,7 +37,9 @@ Libs: -L$<TARGET_FILE_DIR:qix_shared> -Wl,-rpath,$<TARGET_FILE_DIR:qix_shared> -
 
 # Manual pages and the documentation of each package (Debian wants a copyright file and a changelog in
 # /usr/share/doc/<package> of every package).
-install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/qix-tools COMPONENT tools)
+# cli.md links reconnect.md: both go to /usr/share/doc/qix-tools (the man page points there).
+install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md ${PROJECT_SOURCE_DIR}/docs/reconnect.md
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/qix-tools COMPONENT tools)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/c-api.md ${PROJECT_SOURCE_DIR}/docs/defaults.md
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libqix-dev COMPONENT dev)
 find_program(QIX_GZIP gzip)
@@ -86,6 +88,12 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
+# The library folder is fixed when the build is configured (GNUInstallDirs: lib/<multiarch> only for the
+# prefix /usr), so `cpack` in a build configured for another prefix (the default /usr/local) still makes
+# packages, with the library in /usr/lib; packaging/cpack-project.cmake says so when cpack runs, and
+# scripts/package builds them from a build folder of their own configured with /usr.
+set(CPACK_QIX_CONFIGURED_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/cpack-project.cmake)
 set(CPACK_COMPONENTS_ALL runtime dev tools)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)

@@ -2,13 +2,15 @@
 //
 // The tool is a client of the public C API (through the header-only facade qix/qix.hpp) like any other
 // program; it links libqix.so.1. It also links the engine simulator, which it starts in-process when no
-// engine is given.
+// engine is given, and reads the Engine API's method table (data generated from the engine's
+// specification, core/rpc/methods.hpp) to send `call` to the class that has the method.
 #pragma once
 
 #include "qix/qix.hpp"
 
 #include <boost/json.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -30,13 +32,22 @@ enum Exit : int {
   kExitEngine = 1,      ///< the engine answered with an error, or the command failed otherwise
   kExitUsage = 2,       ///< bad command line
   kExitConnection = 3,  ///< could not connect, TLS/HTTP failure, timeout, or the connection was lost
+  kExitInterrupted = 130,  ///< extract stopped by Ctrl-C (SIGINT; SIGTERM gives 143)
 };
 
 /// A failure that ends the command: `message` is printed on stderr as is, the process exits with `code`.
+/// With --json it is printed as one JSON object instead (print_failure): `json_message` (default: the
+/// message without its "qix: " prefix) and the members of `details` (e.g. the engine's code and name).
 struct Failure : std::runtime_error {
   Failure(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
   int code;
+  std::string json_message;
+  json::object details;
 };
+
+/// Prints @p f on stderr: its text, or with @p json one line {"error":{"kind","exitCode","message",...}}
+/// (docs/cli.md, "Errors").
+void print_failure(bool json, const Failure& f);
 
 /// A command-line mistake found after parsing (exit 2).
 inline Failure usage_error(const std::string& message) { return Failure(kExitUsage, "qix: " + message); }
@@ -62,6 +73,10 @@ struct Config {
   double timeout_s = 30;
 };
 
+/// A message on stderr that does not end the command (watch: a failed fetch, reconnecting, resumed):
+/// "qix: <message>", or with --json one line {"notice":{"kind":<kind>,"message":<message>}}.
+void notice(const Config& cfg, const char* kind, const std::string& message);
+
 class TrafficLog;
 class CloseWaiter;
 
@@ -77,6 +92,11 @@ class Connection {
   };
 
   Connection(const Config& cfg, const Setup& setup);
+  /// The app id @p cfg names (--app, else the /app/ID of --url), "" when none; the bundled simulator's
+  /// default app is not included.
+  static std::string app_of(const Config& cfg);
+  /// True when --url or --host names an engine (else the bundled simulator runs in-process).
+  static bool engine_given(const Config& cfg) { return !cfg.url.empty() || !cfg.host.empty(); }
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -139,6 +159,8 @@ std::string csv_field(const std::string& s);
 std::string text_of(const json::value* v);
 /// Member lookup that tolerates non-objects: nullptr when absent.
 const json::value* member(const json::value& v, const char* key);
+/// 1234567 -> "1,234,567".
+std::string thousands(std::int64_t n);
 
 // ------------------------------------------------------------------------------------------- commands
 
@@ -157,6 +179,8 @@ int cmd_eval(const Config& cfg, const std::string& expr);
 int cmd_objects(const Config& cfg);
 int cmd_layout(const Config& cfg, const std::string& id);
 int cmd_fields(const Config& cfg);
+/// The names of the app's fields (GetTablesAndKeys).
+std::vector<std::string> field_names(Connection& c);
 int cmd_select(const Config& cfg, const std::string& field, const std::vector<std::string>& values);
 int cmd_clear(const Config& cfg, const std::string& field);
 struct WatchArgs {
@@ -176,8 +200,11 @@ struct ExtractArgs {
 };
 int cmd_extract(const Config& cfg, const ExtractArgs& a);
 
-/// Set by SIGINT/SIGTERM while a long-running command (watch, extract) waits.
+/// Set by SIGINT/SIGTERM once install_signal_handlers() ran (watch, extract): until then the signals
+/// end the process as usual.
 bool interrupted();
+/// The signal that set interrupted() (SIGINT or SIGTERM), 0 when none.
+int interrupt_signal();
 void install_signal_handlers();
 
 }  // namespace qixcli

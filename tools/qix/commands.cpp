@@ -1,11 +1,15 @@
 // qix: the commands (except extract, in extract.cpp).
 #include "cli.hpp"
 
+#include "rpc/methods.hpp"
+
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace qixcli {
@@ -98,6 +102,18 @@ std::string list_line(const json::value& layout) {
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------ call
+namespace {
+// The classes of the Engine API's specification that have @p method ("Global", "Doc", "GenericObject" ...).
+std::vector<std::string> classes_of(const std::string& method) {
+  std::vector<std::string> out;
+  for (const auto& m : qix::core::all_methods()) {
+    if (m.name == method) out.emplace_back(m.cls);
+  }
+  return out;
+}
+bool has(const std::vector<std::string>& v, const char* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+}  // namespace
+
 int cmd_call(const Config& cfg, const CallArgs& a) {
   if (!a.object.empty() && a.has_handle) throw usage_error("give either --object or --handle, not both");
   boost::system::error_code ec;
@@ -108,6 +124,30 @@ int cmd_call(const Config& cfg, const CallArgs& a) {
   Connection::Setup setup;
   setup.open_app = true;
   setup.app_required = !a.object.empty();
+  // Without --object/--handle: the app (Doc) when it has the method and an app is known, else Global when
+  // it has it, else the app (the bundled simulator opens its default app). A method the specification
+  // does not know goes to the app when one is known, else to Global, and the engine answers.
+  bool on_doc = false;
+  if (a.object.empty() && !a.has_handle) {
+    const auto classes = classes_of(a.method);
+    const bool app_known = !Connection::app_of(cfg).empty();
+    const bool global = has(classes, "Global"), doc = has(classes, "Doc");
+    if (doc && (app_known || !global)) {
+      on_doc = true;
+      if (!app_known && Connection::engine_given(cfg)) {
+        throw usage_error(a.method +
+                          " is a method of the app (class Doc): give --app ID (or a --url with /app/ID)");
+      }
+      setup.app_required = true;
+    } else if (!global && !classes.empty()) {
+      std::string list;
+      for (const auto& cl : classes) list += (list.empty() ? "" : ", ") + cl;
+      throw usage_error(a.method + " is a method of " + list +
+                        ", not of Global or the app (Doc): give --object ID (an object of the app) or --handle H");
+    } else if (!global) {
+      on_doc = app_known;  // not in the specification: the engine decides
+    }
+  }
   Connection c(cfg, setup);
   qix::Result r;
   if (!a.object.empty()) {
@@ -124,7 +164,7 @@ int cmd_call(const Config& cfg, const CallArgs& a) {
     if (rc < 0) throw c.failure(qix::Error(rc, qix_error_last()));
     r = qix::Result(res);
     qix_result_free(res);
-  } else if (!c.app_id().empty()) {
+  } else if (on_doc) {
     r = c.call_doc(a.method, a.params);
   } else {
     r = c.call_global(a.method, a.params);
@@ -206,16 +246,37 @@ int cmd_layout(const Config& cfg, const std::string& id) {
 }
 
 // ---------------------------------------------------------------------------------------------- fields
-int cmd_fields(const Config& cfg) {
-  Connection::Setup setup;
-  setup.open_app = setup.app_required = true;
-  Connection c(cfg, setup);
+namespace {
+json::value tables_and_keys(Connection& c) {
   json::object params{{"qWindowSize", json::object{{"qcx", 0}, {"qcy", 0}}},
                       {"qNullSize", json::object{{"qcx", 0}, {"qcy", 0}}},
                       {"qCellHeight", 0},
                       {"qSyntheticMode", false},
                       {"qIncludeSysVars", false}};
-  auto res = parse(c.call_doc("GetTablesAndKeys", json::serialize(params)).raw());
+  return parse(c.call_doc("GetTablesAndKeys", json::serialize(params)).raw());
+}
+}  // namespace
+
+std::vector<std::string> field_names(Connection& c) {
+  std::vector<std::string> out;
+  auto res = tables_and_keys(c);
+  if (const auto* qtr = member(res, "qtr"); qtr && qtr->is_array()) {
+    for (const auto& t : qtr->as_array()) {
+      if (const auto* fs = member(t, "qFields"); fs && fs->is_array()) {
+        for (const auto& f : fs->as_array()) {
+          if (const auto* name = member(f, "qName"); name && name->is_string()) out.emplace_back(name->as_string());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+int cmd_fields(const Config& cfg) {
+  Connection::Setup setup;
+  setup.open_app = setup.app_required = true;
+  Connection c(cfg, setup);
+  auto res = tables_and_keys(c);
   struct Field {
     std::vector<std::string> tables;
     std::int64_t distinct = 0;
@@ -370,7 +431,7 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
   install_signal_handlers();
   obj.watch(&inbox);
   int versions = 0;
-  int rc = kExitOk;
+  std::optional<Failure> failure;  // thrown once the listeners are removed
   while (!interrupted()) {
     Inbox::Item item;
     if (!inbox.next(item, std::chrono::milliseconds(100))) continue;
@@ -390,34 +451,32 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
       if (a.count > 0 && versions >= a.count) break;
     } else if (item.kind == Inbox::Item::kError) {
       if (item.status == QIX_EENGINE) {
-        std::fprintf(stderr, "qix: fetching the layout failed: %s\n", item.text.c_str());
+        notice(cfg, "fetch-failed", "fetching the layout failed: " + item.text);
         continue;  // an engine error on one fetch (e.g. an aborted calculation): the next change retries
       }
       // The closed event follows with the reason; while reconnecting, the resume fetches again.
       if (c.session().state() == QIX_STATE_CLOSED || c.session().state() == QIX_STATE_SUSPENDED) continue;
       if (item.status == QIX_ECONNECTION && cfg.reconnect != "none") continue;  // dropped; resuming
-      std::fprintf(stderr, "qix: fetching the layout failed: %s\n", item.text.c_str());
-      rc = kExitEngine;
+      failure.emplace(kExitEngine, "qix: fetching the layout failed: " + item.text);
       break;
     } else if (item.kind == Inbox::Item::kObjectClosed) {
       if (c.session().state() == QIX_STATE_CLOSED) continue;
-      std::fprintf(stderr, "qix: object '%s' was closed by the engine\n", a.id.c_str());
-      rc = kExitEngine;
+      failure.emplace(kExitEngine, "qix: object '" + a.id + "' was closed by the engine");
       break;
     } else if (item.kind == Inbox::Item::kSuspended) {
-      std::fprintf(stderr, "qix: the connection was lost (%s); reconnecting\n", item.text.c_str());
+      notice(cfg, "reconnecting", "the connection was lost (" + item.text + "); reconnecting");
     } else if (item.kind == Inbox::Item::kResumed) {
-      std::fprintf(stderr, "qix: resumed\n");  // the watch fetches the layout again by itself
+      notice(cfg, "resumed", "resumed");  // the watch fetches the layout again by itself
     } else {
-      std::fprintf(stderr, "qix: the connection was lost (%s)\n", item.text.c_str());
-      rc = kExitConnection;
+      failure.emplace(kExitConnection, "qix: the connection was lost (" + item.text + ")");
       break;
     }
   }
   obj.remove_listener(&inbox);
   c.session().remove_listener(&inbox);
   obj.unwatch();
-  return rc;
+  if (failure) throw *failure;
+  return kExitOk;
 }
 
 // ------------------------------------------------------------------------------------------------ demo

@@ -16,9 +16,9 @@ namespace qixcli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};
 
-extern "C" void on_signal(int) { g_interrupted.store(true); }
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
@@ -53,7 +53,8 @@ std::string app_from_url(const std::string& url) {
 
 }  // namespace
 
-bool interrupted() { return g_interrupted.load(); }
+bool interrupted() { return g_signal.load() != 0; }
+int interrupt_signal() { return g_signal.load(); }
 
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);
@@ -139,8 +140,13 @@ class CloseWaiter : public qix::SessionListener {
 };
 
 
+std::string Connection::app_of(const Config& cfg) {
+  if (!cfg.app.empty()) return cfg.app;
+  return cfg.url.empty() ? "" : app_from_url(cfg.url);
+}
+
 Connection::Connection(const Config& cfg, const Setup& setup) {
-  bool engine_given = !cfg.url.empty() || !cfg.host.empty();
+  const bool engine_given = Connection::engine_given(cfg);
   if (!cfg.url.empty() && !cfg.host.empty()) throw usage_error("give either --url or --host, not both");
   std::vector<std::string> secrets;
   qix::Options opts;
@@ -159,7 +165,7 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
     if (cfg.url.rfind("ws://", 0) != 0 && cfg.url.rfind("wss://", 0) != 0) {
       throw usage_error("--url must start with ws:// or wss:// (got '" + cfg.url + "')");
     }
-    app_id_ = cfg.app.empty() ? app_from_url(cfg.url) : cfg.app;
+    app_id_ = app_of(cfg);
     url_ = cfg.url;
     opts.set("url", url_);
   } else {
@@ -268,7 +274,11 @@ Failure Connection::failure(const qix::Error& e) const {
       std::string msg = "error " + std::to_string(e.engine_code()) + " " + (e.name().empty() ? "LOCERR_UNKNOWN" : e.name()) +
                         ": " + e.message();
       if (!e.parameter().empty()) msg += " (" + e.parameter() + ")";
-      return Failure(kExitEngine, msg);
+      Failure f(kExitEngine, msg);
+      f.json_message = e.message();
+      f.details = {{"code", e.engine_code()}, {"name", e.name().empty() ? "LOCERR_UNKNOWN" : e.name()}};
+      if (!e.parameter().empty()) f.details["parameter"] = e.parameter();
+      return f;
     }
     case QIX_ECONNECTION:
     case QIX_ECLOSED:

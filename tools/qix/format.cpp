@@ -134,6 +134,50 @@ void print_table(std::FILE* out, const std::vector<std::vector<std::string>>& ro
   }
 }
 
+std::string thousands(std::int64_t n) {
+  std::string d = std::to_string(n);
+  std::string out;
+  int k = 0;
+  for (auto it = d.rbegin(); it != d.rend(); ++it) {
+    if (k && k % 3 == 0 && *it != '-') out += ',';
+    out += *it;
+    ++k;
+  }
+  return {out.rbegin(), out.rend()};
+}
+
+void print_failure(bool json, const Failure& f) {
+  std::fflush(stdout);
+  if (!json) {
+    std::fprintf(stderr, "%s\n", f.what());
+    return;
+  }
+  std::string message = f.json_message;
+  if (message.empty()) {
+    message = f.what();
+    if (message.rfind("qix: ", 0) == 0) message.erase(0, 5);
+  }
+  const char* kind = "failure";
+  if (f.code == kExitUsage) kind = "usage";
+  if (f.code == kExitConnection) kind = "connection";
+  if (f.code >= 128) kind = "interrupted";
+  if (f.code == kExitEngine && f.details.contains("code")) kind = "engine";
+  json::object error{{"kind", kind}, {"exitCode", f.code}, {"message", message}};
+  for (const auto& kv : f.details) error[kv.key()] = kv.value();
+  std::fprintf(stderr, "%s\n", json::serialize(json::object{{"error", std::move(error)}}).c_str());
+}
+
+void notice(const Config& cfg, const char* kind, const std::string& message) {
+  std::fflush(stdout);
+  if (cfg.json) {
+    json::object n{{"kind", kind}, {"message", message}};
+    std::fprintf(stderr, "%s\n", json::serialize(json::object{{"notice", std::move(n)}}).c_str());
+  } else {
+    std::fprintf(stderr, "qix: %s\n", message.c_str());
+  }
+  std::fflush(stderr);
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";

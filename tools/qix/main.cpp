@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 using namespace qixcli;
@@ -31,15 +32,80 @@ void add_connection_options(CLI::App& app, Config& cfg) {
       ->group(g)
       ->check(CLI::IsMember({"none", "attach", "resume"}))
       ->capture_default_str();
-  app.add_flag("--json", cfg.json, "Machine-readable JSON output")->group("Output");
+  app.add_flag("--json", cfg.json, "Machine-readable JSON output; errors as one JSON object on stderr")
+      ->group("Output");
+}
+
+// Edit distance of two short words (for "did you mean").
+std::size_t distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The failure for a command line without a known command: "unknown command 'x'" (with the nearest
+// command) or "a command is required", then the list of commands.
+Failure no_command(CLI::App& app) {
+  std::string word, option;
+  for (const auto& r : app.remaining()) {
+    if (!r.empty() && r[0] != '-' && word.empty()) word = r;
+    if (!r.empty() && r[0] == '-' && option.empty()) option = r;
+  }
+  auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  std::string message = word.empty() ? "a command is required" : "unknown command '" + word + "'";
+  if (word.empty() && !option.empty()) message += " (and '" + option + "' is no option of qix)";
+  std::string nearest;
+  std::size_t best = 3;  // at most two edits away
+  for (const auto* c : commands) {
+    std::size_t d = distance(word, c->get_name());
+    if (!word.empty() && d < best) {
+      best = d;
+      nearest = c->get_name();
+    }
+  }
+  if (!nearest.empty()) message += " (did you mean '" + nearest + "'?)";
+  std::string text = "qix: " + message + "\nCommands:\n";
+  json::array names;
+  for (const auto* c : commands) {
+    text += "  " + c->get_name() + std::string(10 - std::min<std::size_t>(c->get_name().size(), 9), ' ') +
+            c->get_description() + "\n";
+    names.push_back(json::value(c->get_name()));
+  }
+  text += "Run 'qix COMMAND --help' for a command's options, 'qix --help' for the connection options.";
+  Failure f(kExitUsage, text);
+  f.json_message = message;
+  f.details["commands"] = std::move(names);
+  if (!word.empty()) f.details["command"] = word;
+  return f;
+}
+
+// --json before the first "--": errors of the command line itself are JSON too.
+bool json_requested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a == "--json") return true;
+  }
+  return false;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool json_errors = json_requested(argc, argv);
   CLI::App app{"qix: command-line client for the Qlik QIX Engine (libqix " + qix::version() +
                ").\nWith no --url/--host, commands run against the bundled engine simulator, started in-process.\n"
-               "Exit codes: 0 ok, 1 engine error (or another failure), 2 usage, 3 connection."};
+               "Exit codes: 0 ok, 1 engine error (or another failure), 2 usage, 3 connection,\n"
+               "130 extract interrupted (Ctrl-C)."};
   app.set_version_flag("--version", qix::version());
   app.require_subcommand(1);
   app.fallthrough();
@@ -54,6 +120,8 @@ int main(int argc, char** argv) {
 
   CallArgs call;
   auto* c = app.add_subcommand("call", "Call any Engine API method and print the result as JSON");
+  c->footer("Without --object/--handle the call goes to Global or to the app (Doc), whichever has the method;\n"
+            "an app method with no --app opens the bundled simulator's app demo.");
   c->add_option("METHOD", call.method, "Method name, e.g. EngineVersion, GetTablesAndKeys")->required();
   c->add_option("PARAMS", call.params, "Params as a JSON array or object (default [])");
   c->add_option("--object", call.object, "Call on this object id (GetObject) of the app");
@@ -97,7 +165,7 @@ int main(int argc, char** argv) {
 
   WatchArgs watch;
   auto* w = app.add_subcommand("watch", "Keep an object's layout fresh and print each new version");
-  w->add_option("ID", watch.id, "Object id")->required();
+  w->add_option("ID", watch.id, "Object id (the simulator's demo app has sales-by-region)")->required();
   w->add_option("--count", watch.count, "Stop after N versions (default: until interrupted)");
   w->add_option("--interval", watch.interval_ms, "At most one fetch per this many ms (default 250)");
   w->callback([&] { run = [&] { return cmd_watch(cfg, watch); }; });
@@ -107,10 +175,11 @@ int main(int argc, char** argv) {
   x->add_option("--dim", ex.dims, "Dimension field (repeatable)")->allow_extra_args(false);
   x->add_option("--measure", ex.measures, "Measure expression, e.g. 'Sum(Sales)' (repeatable)")->allow_extra_args(false);
   x->add_option("--format", ex.format, "csv (default) or jsonl");
-  x->add_option("-o,--output", ex.output, "Output file (default: stdout)");
+  x->add_option("-o,--output", ex.output, "Output file, written in full or not at all (default: stdout)");
   x->add_option("--window", ex.window, "Pages in flight at once (default 4)");
   x->add_option("--page-height", ex.page_height, "Rows per page (default: as many as fit in 10,000 cells)");
-  x->add_option("--progress", ex.progress, "Progress bar on stderr: auto (when a terminal), always, never");
+  x->add_option("--progress", ex.progress,
+                "Progress bar on stderr: auto (when a terminal, not with --json), always, never");
   x->callback([&] { run = [&] { return cmd_extract(cfg, ex); }; });
 
   try {
@@ -122,22 +191,24 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& h) {
     return app.exit(h);
   } catch (const CLI::ParseError& err) {
-    app.exit(err);
+    if (dynamic_cast<const CLI::RequiredError*>(&err) && app.get_subcommands().empty()) {
+      // No command was recognised: CLI11 would only say "A subcommand is required".
+      print_failure(json_errors, no_command(app));
+    } else if (json_errors) {
+      Failure f(kExitUsage, err.what());
+      print_failure(true, f);
+    } else {
+      app.exit(err);
+    }
     return kExitUsage;
   }
   try {
     rc = run ? run() : kExitUsage;
   } catch (const Failure& f) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%s\n", f.what());
+    print_failure(cfg.json, f);
     rc = f.code;
-  } catch (const qix::Error& err) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "qix: %s\n", err.what());
-    rc = kExitEngine;
-  } catch (const std::exception& err) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "qix: %s\n", err.what());
+  } catch (const std::exception& err) {  // qix::Error included: commands turn the expected ones into Failure
+    print_failure(cfg.json, Failure(kExitEngine, std::string("qix: ") + err.what()));
     rc = kExitEngine;
   }
   std::fflush(stdout);

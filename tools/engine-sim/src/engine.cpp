@@ -1550,6 +1550,14 @@ Engine::Engine(EngineConfig config) : impl_(std::make_unique<Impl>()) {
     auto demo = std::make_shared<AppState>();
     demo->id = "demo";
     demo->data = make_demo_app(impl_->cfg.demo_rows);
+    // One persistent chart, so `qix objects`, `qix layout` and `qix watch` have an object out of the box.
+    auto chart = impl_->make_object(json::parse(R"json({"qInfo":{"qId":"sales-by-region","qType":"barchart"},
+      "title":"Sales by region",
+      "qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["Region"]}}],
+        "qMeasures":[{"qDef":{"qDef":"Sum(Sales)","qLabel":"Sales"}}],
+        "qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":2,"qHeight":20}]}})json").as_object(),
+                                    true);
+    demo->objects[chart->id] = chart;
     impl_->apps["demo"] = demo;
     auto large = std::make_shared<AppState>();
     large->id = "demo-large";  // generated on first open
