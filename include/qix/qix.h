@@ -549,7 +549,13 @@ QIX_API int qix_object_call_sync(qix_result **out, qix_object *obj, const char *
 /** An object event (changed, closed). @p obj is the handle the listener was registered on. */
 typedef void (*qix_object_cb)(qix_object *obj, void *payload);
 
-/** "changed": runs on the valid-to-invalid edge only. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED. */
+/**
+ * "changed": runs on the valid-to-invalid edge of the object's data. A listener added while the data is not
+ * current (never fetched, or changed and not fetched since) and no fetch is in flight also runs once at
+ * once: fetch the layout, since the engine reports only objects whose layout it computed (docs/c-api.md,
+ * "The changed rule"). Never at once for Global, Field or Variable.
+ * @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
+ */
 QIX_API int qix_object_on_changed(uint64_t *out_id, qix_object *obj, qix_object_cb cb, void *payload);
 
 /** "closed": runs once, when the engine handle is released. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED. */

@@ -257,7 +257,8 @@ class CallListener {
 class ObjectListener {
  public:
   virtual ~ObjectListener() {}
-  /** The object's data became invalid (its layout changed). */
+  /** The object's data is no longer current: fetch the layout. Also once at once when added while the data
+   *  is not current (qix_object_on_changed). */
   virtual void on_changed() {}
   /** The object's handle was released. */
   virtual void on_closed() {}

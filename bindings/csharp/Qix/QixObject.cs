@@ -25,7 +25,10 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
     private readonly NativeRef<NativeObject> _native;
     private readonly object _gate = new();
     private ObjectEvents? _listener;
-    private EventHandler? _changed;
+    // One native "changed" listener per Changed handler, so that each handler gets libqix's rule for a new
+    // listener (raised once at once when the data is not current); kept referenced while native code may
+    // call it.
+    private readonly System.Collections.Generic.List<ChangedTap> _changedTaps = new();
     private EventHandler? _closed;
 
     internal QixObject(Session session, NativeObject native)
@@ -101,13 +104,46 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// The object's data became invalid (a selection, a property change ...): fetch the layout again to see
-    /// the new data. Raised once per invalidation (on the valid-to-invalid edge), on the thread pool.
+    /// The object's data is no longer current (a selection, a property change ...): fetch the layout again to
+    /// see the new data. Raised once per invalidation (on the valid-to-invalid edge), on the thread pool. A
+    /// handler added while the data is not current (never fetched, or changed since the last fetch) is also
+    /// raised once at once: the engine reports only objects whose layout it has computed, so that fetch is
+    /// what makes the next selection heard. Objects without a layout (Global, Field, Variable) never are.
     /// </summary>
     public event EventHandler? Changed
     {
-        add { lock (_gate) _changed += value; EnsureListening(); }
-        remove { lock (_gate) _changed -= value; }
+        add
+        {
+            if (value == null) return;
+            var tap = new ChangedTap(this, value);
+            lock (_gate) _changedTaps.Add(tap);
+            if (!_native.TryAcquire(out var lease)) return;
+            using (lease)
+            {
+                try
+                {
+                    lease.Native.AddListener(tap);
+                }
+                catch (QixException)
+                {
+                    // A closed handle has no events left to deliver.
+                }
+            }
+        }
+        remove
+        {
+            if (value == null) return;
+            ChangedTap? tap = null;
+            lock (_gate)
+            {
+                int i = _changedTaps.FindLastIndex(t => t.Handler == value);
+                if (i < 0) return;
+                tap = _changedTaps[i];
+                _changedTaps.RemoveAt(i);
+            }
+            if (!_native.TryAcquire(out var lease)) return;
+            using (lease) lease.Native.RemoveListener(tap);
+        }
     }
 
     /// <summary>The engine released the handle (DestroySessionObject, the session's end ...).</summary>
@@ -262,13 +298,6 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
         }
     }
 
-    private void OnNativeChanged() => Session.Events.Post(() =>
-    {
-        EventHandler? handler;
-        lock (_gate) handler = _changed;
-        EventQueue.Raise(handler, this, nameof(Changed));
-    });
-
     private void OnNativeClosed() => Session.Events.Post(() =>
     {
         EventHandler? handler;
@@ -276,18 +305,24 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
         EventQueue.Raise(handler, this, nameof(Closed));
     });
 
-    /// <summary>The object's director: runs on libqix's dispatcher thread and only enqueues.</summary>
-    private sealed class ObjectEvents : NativeObjectListener
+    /// <summary>One Changed handler's director: runs on libqix's dispatcher thread and only enqueues.</summary>
+    private sealed class ChangedTap : NativeObjectListener
     {
         private readonly QixObject _owner;
 
-        public ObjectEvents(QixObject owner) => _owner = owner;
+        public ChangedTap(QixObject owner, EventHandler handler)
+        {
+            _owner = owner;
+            Handler = handler;
+        }
+
+        public EventHandler Handler { get; }
 
         public override void OnChanged()
         {
             try
             {
-                _owner.OnNativeChanged();
+                _owner.Session.Events.Post(() => EventQueue.Raise(Handler, _owner, nameof(Changed)));
             }
             catch (Exception e)
             {
@@ -295,6 +330,19 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
             }
             GC.KeepAlive(this);
         }
+
+        public override void OnClosed() { }
+    }
+
+    /// <summary>The object's "closed" director: runs on libqix's dispatcher thread and only enqueues.</summary>
+    private sealed class ObjectEvents : NativeObjectListener
+    {
+        private readonly QixObject _owner;
+
+        public ObjectEvents(QixObject owner) => _owner = owner;
+
+        // "changed" reaches each handler through its own ChangedTap.
+        public override void OnChanged() { }
 
         public override void OnClosed()
         {
