@@ -161,6 +161,34 @@ TEST_F(CliUx, WatchWithJsonEndsWithAJsonError) {
   EXPECT_TRUE(contains(std::string(e["message"].as_string()), "4003")) << watch.err;
 }
 
+// ------------------------------------------------------------------------------- a server that is not QIX
+
+class CliNotQix : public Cli, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override {
+    qix::sim::Options o;
+    o.not_qix = GetParam();
+    start(o);
+  }
+};
+
+TEST_P(CliNotQix, ExitsThreeNamingTheProblemWhateverTheCallTimeout) {
+  std::string url = sim_->url() + "/app/demo";
+  auto text = run_qix({"--url", url, "--timeout", "600", "eval", "1"});
+  EXPECT_EQ(text.code, 3) << text.err;
+  EXPECT_EQ(text.out, "");
+  EXPECT_TRUE(contains(text.err, "qix: the server at " + url + " does not speak the QIX protocol: ")) << text.err;
+  EXPECT_FALSE(contains(text.err, "connection lost")) << text.err;
+  EXPECT_EQ(split_lines(text.err).size(), 1u) << "one line, the verdict said once: " << text.err;
+  auto js = run_qix({"--json", "--url", url, "eval", "1"});
+  EXPECT_EQ(js.code, 3);
+  auto e = error_of(js.err);
+  EXPECT_EQ(e["kind"], "connection");
+  EXPECT_TRUE(contains(std::string(e["message"].as_string()), "does not speak the QIX protocol")) << js.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, CliNotQix, ::testing::Values("echo", "silent", "banner"));
+
 // --------------------------------------------------------------------------------------------- watch
 
 TEST(CliUxBundled, WatchTheDemoAppsSampleChartWithNoSetup) {
