@@ -770,7 +770,12 @@ int qix_session_global(qix_object** out, qix_session* session) {
   *out = nullptr;
   if (!session) return fail(QIX_EINVAL, "qix_session_global: session is NULL");
   auto g = session->s->global();
-  if (!g) return fail(QIX_ECLOSED, "the session is closed");
+  if (!g) {
+    // A server that does not speak QIX ended the session: say that rather than "closed".
+    auto info = session->s->close_info();
+    if (info && info->error.kind == core::ErrorKind::protocol) return fail(info->error);
+    return fail(QIX_ECLOSED, "the session is closed");
+  }
   *out = new_object_handle(std::move(g));
   return QIX_OK;
   QIX_CATCH

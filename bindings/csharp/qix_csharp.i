@@ -177,9 +177,6 @@ int64_t call_with_token(Target& target, const std::string& method, const std::st
 namespace qixcs {
 /** Installs the process-wide sink (kept alive by the managed side for the life of the process). */
 void set_call_sink(CallSink* sink);
-/** Session::call_async with a token; returns the request id. Throws qix::Error like the facade. */
-int64_t session_call(qix::Session& session, const std::string& method, const std::string& params_json, int flags,
-                     int timeout_ms, int64_t token);
 /** Object::call_async with a token; returns the request id. Throws qix::Error like the facade. */
 int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
                     int timeout_ms, int64_t token);
@@ -189,10 +186,6 @@ int64_t object_call(qix::Object& object, const std::string& method, const std::s
 %{
 namespace qixcs {
 void set_call_sink(CallSink* sink) { g_call_sink.store(sink); }
-int64_t session_call(qix::Session& session, const std::string& method, const std::string& params_json, int flags,
-                     int timeout_ms, int64_t token) {
-  return call_with_token(session, method, params_json, flags, timeout_ms, token);
-}
 int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
                     int timeout_ms, int64_t token) {
   return call_with_token(object, method, params_json, flags, timeout_ms, token);

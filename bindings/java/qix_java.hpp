@@ -134,17 +134,6 @@ inline void set_events(Events* events) {
   detail::events_slot().store(events, std::memory_order_release);
 }
 
-/** Asynchronous call on the session's Global object; the result goes to Events::on_result(@p token). */
-inline int64_t session_call(qix::Session& session, const std::string& method, const std::string& params_json,
-                            int flags, int timeout_ms, int64_t token) {
-  return session.call_async(
-      method, params_json,
-      [token](const qix::Result& r) {
-        detail::deliver("a call result", [&](Events& e) { e.on_result(token, r); });
-      },
-      flags, timeout_ms);
-}
-
 /** Asynchronous call on @p object; the result goes to Events::on_result(@p token). */
 inline int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json,
                            int flags, int timeout_ms, int64_t token) {

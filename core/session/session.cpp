@@ -124,6 +124,14 @@ ListenerId Object::on_changed(std::function<void()> fn) {
   return id;
 }
 
+Error Object::closed_error() const {
+  if (auto s = session_.lock()) {
+    // A server that does not speak QIX ended the session: its verdict says more than "closed".
+    if (auto info = s->close_info(); info && info->error.kind == ErrorKind::protocol) return info->error;
+  }
+  return Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
+}
+
 std::string_view Object::layout_method() const noexcept {
   if (handle_.load(std::memory_order_relaxed) == kGlobalHandle) return {};
   if (!is_known_class(type_)) return "GetLayout";  // a class the spec does not describe: a generic object
@@ -184,7 +192,7 @@ std::int64_t Object::call(std::string_view method, std::string_view params_json,
   if (s && closed()) {
     // A zombie proxy: its handle was released (the engine may even reuse the number).
     CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
+    r.error = closed_error();
     if (cb) s->events_->post(s->guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
     return 0;
   }
@@ -201,7 +209,7 @@ CallResult Object::call_sync(std::string_view method, std::string_view params_js
   auto s = session_.lock();
   if (s && closed()) {
     CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
+    r.error = closed_error();
     return r;
   }
   if (!s) {

@@ -193,6 +193,7 @@ class Object : public std::enable_shared_from_this<Object> {
  private:
   friend class Session;
   std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
+  Error closed_error() const;  // what a call on this closed proxy fails with
   Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
       : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
         generic_type_(std::move(gtype)) {}

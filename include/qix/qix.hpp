@@ -543,8 +543,18 @@ class Session {
   /** Opens a session and waits until connected (throws qix::Error on failure). @p ctx NULL = default context. */
   Session(const Options& options, int timeout_ms = 0, Context* ctx = nullptr) {
     detail::check(qix_session_open_sync(&s_, ctx ? ctx->handle() : nullptr, options.handle(), timeout_ms));
+    qix_object* g = nullptr;
+    int rc = qix_session_global(&g, s_);
+    if (rc < 0) {
+      qix_session_free(s_);
+      detail::check(rc);
+    }
+    global_ = Object(g);
   }
-  ~Session() { qix_session_free(s_); }
+  ~Session() {
+    global_ = Object();  // its handle goes before the session's
+    qix_session_free(s_);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -553,35 +563,24 @@ class Session {
   int state() const { return qix_session_state(s_); }
   int64_t pending_calls() const { return qix_session_pending_calls(s_); }
 
-  /** Blocking call on the Global object. */
+  /** Blocking call on the Global object: global().call(...). */
   Result call(const std::string& method, const std::string& params_json = "[]", int flags = QIX_CALL_DEFAULT,
               int timeout_ms = -1) {
-    qix_result* res = nullptr;
-    detail::check(qix_session_call_sync(&res, s_, method.c_str(), params_json.c_str(), flags, timeout_ms));
-    Result r(res);
-    qix_result_free(res);
-    return r;
+    return global_.call(method, params_json, flags, timeout_ms);
   }
   /** Asynchronous call on the Global object; @p listener (not owned) gets the result once. */
   int64_t call_async(const std::string& method, const std::string& params_json, CallListener* listener,
                      int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
-    auto* p = new detail::CallPayload;
-    p->listener = listener;
-    return issue(method, params_json, flags, timeout_ms, p);
+    return global_.call_async(method, params_json, listener, flags, timeout_ms);
   }
 #ifndef SWIG
   int64_t call_async(const std::string& method, const std::string& params_json,
                      std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
-    auto* p = new detail::CallPayload;
-    p->fn = std::move(fn);
-    return issue(method, params_json, flags, timeout_ms, p);
+    return global_.call_async(method, params_json, std::move(fn), flags, timeout_ms);
   }
   std::future<Result> call_future(const std::string& method, const std::string& params_json = "[]",
                                   int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
-    auto promise = std::make_shared<std::promise<Result>>();
-    auto future = promise->get_future();
-    call_async(method, params_json, detail::fulfil(promise), flags, timeout_ms);
-    return future;
+    return global_.call_future(method, params_json, flags, timeout_ms);
   }
 #endif
   /** Cancels a pending call. Returns false when it is not pending. */
@@ -591,7 +590,8 @@ class Session {
     detail::check(rc);
     return true;
   }
-  /** The Global object. */
+  /** The Global object (handle -1), as a handle of its own (its listeners go with it); the session's calls
+   *  are calls on the Global object too. */
   Object global() {
     qix_object* o = nullptr;
     detail::check(qix_session_global(&o, s_));
@@ -640,17 +640,8 @@ class Session {
   qix_session* c_handle() const { return s_; }
 
  private:
-  int64_t issue(const std::string& method, const std::string& params, int flags, int timeout_ms,
-                detail::CallPayload* p) {
-    qix_session* s = s_;
-    return detail::issue_call(
-        [&](int64_t* id, detail::CallPayload* payload) {
-          return qix_session_call(id, s, method.c_str(), params.c_str(), flags, timeout_ms,
-                                  &detail::call_trampoline, payload);
-        },
-        p);
-  }
   qix_session* s_ = nullptr;
+  Object global_;
   std::mutex mutex_;
   std::vector<std::pair<SessionListener*, std::pair<uint64_t, uint64_t>>> listeners_;
 };

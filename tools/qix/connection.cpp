@@ -231,6 +231,8 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
     session_->add_listener(closer_.get());
   } catch (const qix::Error& e) {
     std::string what = e.message();
+    // The verdict on a server that does not speak QIX already names it.
+    if (e.status() == QIX_EPROTOCOL) throw Failure(kExitConnection, "qix: " + what);
     if (e.status() == QIX_EHTTP && e.engine_code() != 0) what += " (HTTP " + std::to_string(e.engine_code()) + ")";
     throw Failure(kExitConnection, "qix: cannot connect to " + url_ + ": " + what);
   }

@@ -221,32 +221,23 @@ public sealed class Session : IDisposable, IAsyncDisposable
         CallAsync(method, parameters.GetRawText(), CallFlags.Default, null, cancellationToken);
 
     /// <summary>
-    /// Calls <paramref name="method"/> on the Global object. <paramref name="timeout"/>: null = the session's
-    /// <c>timeout.call_ms</c>, <see cref="Timeout.InfiniteTimeSpan"/> = none. Cancelling
+    /// Calls <paramref name="method"/> on the Global object (<c>Global.CallAsync</c>). <paramref name="timeout"/>:
+    /// null = the session's <c>timeout.call_ms</c>, <see cref="Timeout.InfiniteTimeSpan"/> = none. Cancelling
     /// <paramref name="cancellationToken"/> sends the engine a CancelRequest and cancels the task.
     /// </summary>
     public Task<QixResult> CallAsync(string method, string paramsJson, CallFlags flags, TimeSpan? timeout = null,
                                      CancellationToken cancellationToken = default)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
-        paramsJson ??= "[]";
-        int timeoutMs = ToTimeoutMs(timeout);
-        return Calls.Issue(this, token =>
-        {
-            using var lease = _native.Acquire();
-            return QixNative.session_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token);
-        }, cancellationToken);
+        return Global.CallAsync(method, paramsJson, flags, timeout, cancellationToken);
     }
 
-    /// <summary>Blocking call on the Global object. Throws <see cref="QixException"/> on failure.</summary>
+    /// <summary>Blocking call on the Global object (<c>Global.Call</c>). Throws <see cref="QixException"/> on failure.</summary>
     public QixResult Call(string method, string paramsJson = "[]", CallFlags flags = CallFlags.Default,
                           TimeSpan? timeout = null)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
-        NativeResult result;
-        using (var lease = _native.Acquire())
-            result = lease.Native.Call(method, paramsJson ?? "[]", (int)flags, ToTimeoutMs(timeout));
-        using (result) return ToResult(result);
+        return Global.Call(method, paramsJson, flags, timeout);
     }
 
     /// <summary>Cancels the pending request <paramref name="requestId"/> (its task ends cancelled). False when it is not pending.</summary>

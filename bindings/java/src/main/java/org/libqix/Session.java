@@ -45,6 +45,8 @@ public final class Session implements AutoCloseable {
   private NativeSession nat; // guarded by lock; null once closed
 
   private final Object childrenLock = new Object();
+
+  private QixObject globalForCalls; // guarded by childrenLock; see callTarget()
   private final Set<QixObject> children = new HashSet<>(); // guarded by childrenLock
   private boolean closing; // guarded by childrenLock
   private final List<Dispatch.Subscription> subscriptions = new ArrayList<>(); // guarded by itself
@@ -211,7 +213,8 @@ public final class Session implements AutoCloseable {
   }
 
   /**
-   * Blocking call of {@code method} on the Global object with per-call options (delta, timeout).
+   * Blocking call of {@code method} on the Global object with per-call options (delta, timeout): the same
+   * as {@link QixObject#call(String, String, CallOptions)} on the Global object.
    *
    * @throws QixException with the engine's error ({@link QixException.Code#ENGINE}), {@link
    *     QixException.Code#TIMEOUT}, {@link QixException.Code#CLOSED}, {@link QixException.Code#INVALID_ARGUMENT}
@@ -219,12 +222,7 @@ public final class Session implements AutoCloseable {
    */
   public String call(String method, String paramsJson, CallOptions options) {
     check(method, paramsJson, options);
-    NativeResult r = withNative(s -> s.call(method, paramsJson, options.flags(), options.timeoutMs()));
-    try {
-      return r.json();
-    } finally {
-      r.delete();
-    }
+    return callTarget().call(method, paramsJson, options);
   }
 
   /** Blocking call of a Global method that returns an object reference (e.g. CreateSessionApp). */
@@ -240,15 +238,7 @@ public final class Session implements AutoCloseable {
    */
   public QixObject callForObject(String method, String paramsJson, CallOptions options) {
     check(method, paramsJson, options);
-    NativeObject no = withNative(s -> {
-      NativeResult r = s.call(method, paramsJson, options.flags(), options.timeoutMs());
-      try {
-        return r.object();
-      } finally {
-        r.delete();
-      }
-    });
-    return adopt(no);
+    return callTarget().callForObject(method, paramsJson, options);
   }
 
   /** Asynchronous call of {@code method} on the Global object: the future gives the result as JSON text. */
@@ -263,28 +253,45 @@ public final class Session implements AutoCloseable {
    */
   public CompletableFuture<String> callAsync(String method, String paramsJson, CallOptions options) {
     check(method, paramsJson, options);
-    CallFuture<String> f = new CallFuture<>(this, NativeResult::json, null);
-    return issue(f, method, paramsJson, options);
+    try {
+      return callTarget().callAsync(method, paramsJson, options);
+    } catch (QixException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** Asynchronous {@link #callForObject(String, String, CallOptions)}. */
   public CompletableFuture<QixObject> callForObjectAsync(String method, String paramsJson, CallOptions options) {
     check(method, paramsJson, options);
-    CallFuture<QixObject> f = new CallFuture<>(this, r -> adopt(r.object()), QixObject::close);
-    return issue(f, method, paramsJson, options);
+    try {
+      return callTarget().callForObjectAsync(method, paramsJson, options);
+    } catch (QixException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
-  private <T> CompletableFuture<T> issue(CallFuture<T> f, String method, String params, CallOptions options) {
-    long token = track(f);
-    try {
-      long id = withNative(s -> QixNative.sessionCall(s, method, params, options.flags(), options.timeoutMs(), token));
-      f.setRequestId(id);
-    } catch (QixException e) {
-      settled(f);
-      Dispatch.unregister(token);
-      f.completeExceptionally(e);
+  /**
+   * The Global object the session's calls go through: one handle, created on first use and closed with the
+   * session. CLOSED ("the session is closed") once the session is closing.
+   */
+  private QixObject callTarget() {
+    synchronized (childrenLock) {
+      if (closing) {
+        throw closedException();
+      }
+      if (globalForCalls != null) {
+        return globalForCalls;
+      }
     }
-    return f;
+    QixObject fresh = global();
+    synchronized (childrenLock) {
+      if (globalForCalls == null && !closing) {
+        globalForCalls = fresh;
+        return fresh;
+      }
+    }
+    fresh.close();
+    return callTarget();
   }
 
   /** Registers a call's future (its token, and as pending on this session); returns the token. */
