@@ -5,7 +5,7 @@
 # scripts/package-check (libqix-dev installed with dpkg -i).
 #
 #   recipe-walk.sh --doc docs/go.md --clone DIR --engine-sim EXE --expect-lib FILE
-#                  (--build-tree DIR | --installed) [--go EXE] [--move CMAKE]
+#                  (--build-tree DIR | --installed) [--go EXE] [--move CMAKE] [--first-sample]
 #
 # The recipe is the ```sh block after the marker "<!-- recipe: using the module -->" in the doc. Three
 # things in it are the reader's to adapt and only these are replaced: the line "LIBQIX=..." (-> --clone),
@@ -20,9 +20,16 @@
 # A plain `go build` then reuses the package compiled for the build tree (Go does not key its cache on
 # pkg-config: docs/go.md, "When libqix changes"); that is reported, not asserted. After the documented
 # `go clean -cache`, the program must carry no rpath, link the moved libqix and run against it.
+#
+# With --first-sample (the test go_first_sample), the program is the doc's first sample instead of the
+# example, as the doc says to use it: the ```go block after the marker "<!-- first-sample: go" (which must be
+# the doc's first code block) becomes main.go in place of the line "cp $LIBQIX/examples/go/main.go .", and
+# `go run . ws://127.0.0.1:9076` becomes `go run .` (the sample takes no argument). In the sample only the
+# URL literal ws://localhost:9076/app/demo is replaced (-> the simulator's). It must print a line "changed",
+# then a line "layout: {...}" with the hypercube.
 set -euo pipefail
 
-doc="" clone="" sim="" expect_lib="" build_tree="" installed=0 go_exe="" move_cmake=""
+doc="" clone="" sim="" expect_lib="" build_tree="" installed=0 go_exe="" move_cmake="" first_sample=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --doc) doc=$(realpath "$2"); shift 2 ;;
@@ -33,13 +40,14 @@ while [ $# -gt 0 ]; do
     --installed) installed=1; shift ;;
     --go) go_exe=$2; shift 2 ;;
     --move) move_cmake=$2; shift 2 ;;
+    --first-sample) first_sample=1; shift ;;
     *) echo "recipe-walk: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 if [ -z "$doc" ] || [ -z "$clone" ] || [ -z "$sim" ] || [ -z "$expect_lib" ] ||
    { [ -z "$build_tree" ] && [ "$installed" = 0 ]; } || { [ -n "$build_tree" ] && [ "$installed" = 1 ]; }; then
   echo "usage: recipe-walk.sh --doc FILE --clone DIR --engine-sim EXE --expect-lib FILE" \
-    "(--build-tree DIR | --installed) [--go EXE] [--move CMAKE]" >&2
+    "(--build-tree DIR | --installed) [--go EXE] [--move CMAKE] [--first-sample]" >&2
   exit 2
 fi
 if [ -n "$move_cmake" ] && [ -z "$build_tree" ]; then echo "recipe-walk: --move needs --build-tree" >&2; exit 2; fi
@@ -75,6 +83,29 @@ test "$(count '^export PKG_CONFIG_PATH=')" = 1 || fail "the recipe must export P
 test "$(count 'ws://127\.0\.0\.1:9076')" = 1 || fail "the recipe must name ws://127.0.0.1:9076 exactly once"
 test "$(count '^mkdir hello-qix && cd hello-qix$')" = 1 || fail "the recipe must create and enter hello-qix"
 
+# The doc's first sample (--first-sample), as printed but for the URL literal.
+copy_line='cp $LIBQIX/examples/go/main.go .'
+run_line='go run . ws://127.0.0.1:9076'
+if [ "$first_sample" = 1 ]; then
+  test "$(grep -c -x -F -- "$copy_line" <<<"$recipe" || true)" = 1 || fail "the recipe must have the line: $copy_line"
+  test "$(grep -c -x -F -- "$run_line" <<<"$recipe" || true)" = 1 || fail "the recipe must have the line: $run_line"
+  marker='<!-- first-sample: go '
+  test "$(grep -c -F -- "$marker" "$doc" || true)" = 1 || fail "the marker '$marker' must occur exactly once in $doc"
+  marker_at=$(grep -n -F -- "$marker" "$doc" | cut -d: -f1)
+  first_fence=$(grep -n -m 1 '^```' "$doc" | cut -d: -f1)
+  test "$first_fence" -gt "$marker_at" ||
+    fail "the first sample is not the first code block of $doc (line $first_fence)"
+  sample=$(awk -v m="$marker" '
+    index($0, m) == 1                { marked = 1; next }
+    marked && !inside && /^```go$/   { inside = 1; next }
+    inside && /^```$/                { exit }
+    inside                           { print }' "$doc")
+  test -n "$sample" || fail "no \`\`\`go block after '$marker' in $doc"
+  grep -q '^package main$' <<<"$sample" || fail "the first sample is not a package main"
+  literal='ws://localhost:9076/app/demo'
+  test "$(grep -c -F -- "$literal" <<<"$sample" || true)" = 1 || fail "the first sample must name $literal exactly once"
+fi
+
 # A clean environment: nothing of the caller's pkg-config, cgo, Go or loader settings.
 unset PKG_CONFIG PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_DISABLE_UNINSTALLED \
   CGO_CPPFLAGS CGO_CFLAGS CGO_CXXFLAGS CGO_LDFLAGS CC CXX GOFLAGS GOROOT GOBIN GOMODCACHE GOWORK \
@@ -99,12 +130,30 @@ walked=$(awk -v clone="LIBQIX=$clone" -v pc="$pc_line" -v url="$sim_url" '
   /^LIBQIX=/                  { print clone; next }
   /^export PKG_CONFIG_PATH=/  { if (pc != "") print pc; next }
   { gsub("ws://127\\.0\\.0\\.1:9076", url); print }' <<<"$recipe")
+if [ "$first_sample" = 1 ]; then
+  printf '%s\n' "${sample//"$literal"/"$sim_url/app/demo"}" >"$scratch/first-sample.go"
+  walked=$(awk -v cp="$copy_line" -v run="$run_line" -v sample="$scratch/first-sample.go" '
+    $0 == cp  { print "cp " sample " main.go"; next }
+    $0 == run { print "go run ."; next }
+    { print }' <<<"$walked")
+  say "the program: docs/go.md's first sample as printed, the URL adapted to $sim_url/app/demo:"
+  sed 's/^/  | /' "$scratch/first-sample.go"
+fi
 say "in $scratch, as docs/go.md prints it (LIBQIX, PKG_CONFIG_PATH and the URL adapted):"
 sed 's/^/  | /' <<<"$walked"
 printf '%s\n' "$walked" >"$scratch/recipe.sh"
-(cd "$scratch" && bash -e recipe.sh) 2>&1 | tee "$scratch/recipe.log" | sed 's/^/  > /'
-grep -q '^updated layout:' "$scratch/recipe.log" || fail "the example printed no refreshed layout"
-test "$(tail -n 1 "$scratch/recipe.log")" = ok || fail "the example did not finish with ok"
+(cd "$scratch" && bash -e recipe.sh) 2>&1 | tee "$scratch/recipe.log" | cut -c 1-200 | sed 's/^/  > /'
+if [ "$first_sample" = 1 ]; then
+  changed_at=$(grep -n -m 1 -x 'changed' "$scratch/recipe.log" | cut -d: -f1 || true)
+  test -n "$changed_at" || fail "the first sample printed no 'changed' line"
+  layout=$(tail -n +"$changed_at" "$scratch/recipe.log" | grep -m 1 '^layout: {' || true)
+  test -n "$layout" || fail "the first sample printed no 'layout: {...' line after 'changed'"
+  grep -q '"qHyperCube"' <<<"$layout" || fail "the printed layout has no qHyperCube"
+  grep -q '"qMatrix"' <<<"$layout" || fail "the printed layout has no data page (qMatrix)"
+else
+  grep -q '^updated layout:' "$scratch/recipe.log" || fail "the example printed no refreshed layout"
+  test "$(tail -n 1 "$scratch/recipe.log")" = ok || fail "the example did not finish with ok"
+fi
 grep -q '^require github.com/libqix/libqix/bindings/go ' "$scratch/hello-qix/go.mod" ||
   fail "go mod tidy added no requirement on the module"
 

@@ -22,10 +22,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * object's handle.
  *
  * <p><b>Events.</b> "Changed" ({@link ChangeListener}) fires when the object's data became invalid, once
- * per invalidation; "closed" ({@link CloseListener}) once when the engine released the handle. {@link
- * #watch(LayoutListener)} keeps the layout fresh and delivers each new one. Listeners belong to this
- * handle: they stay registered, and reachable, until removed or until this object (or its session) is
- * closed, whether or not the caller keeps a reference.
+ * per invalidation, and at once for a listener added while the data is not current (never fetched, or
+ * changed and not fetched since: fetch the layout); "closed" ({@link CloseListener}) once when the engine
+ * released the handle. {@link #watch(LayoutListener)} keeps the layout fresh and delivers each new one.
+ * Listeners belong to this handle: they stay registered, and reachable, until removed or until this object
+ * (or its session) is closed, whether or not the caller keeps a reference.
  *
  * <p><b>Lifetime.</b> {@link #close()} releases this handle (not the engine object: call
  * DestroySessionObject for that); {@link Session#close()} closes every object of the session. After the
@@ -267,7 +268,11 @@ public final class QixObject implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------------------- events
 
-  /** Adds a "changed" listener: kept, and reachable, until removed or this object is closed. */
+  /**
+   * Adds a "changed" listener: kept, and reachable, until removed or this object is closed. If this object's data
+   * is not current (never fetched, or changed and not fetched since) and no fetch is in flight, the listener is
+   * told once at once (see {@link ChangeListener}).
+   */
   public void addChangeListener(ChangeListener listener) {
     subscribe(listener, QixNative::objectOnChanged);
   }
