@@ -9,6 +9,7 @@
 #include "rpc.hpp"
 #include "state.hpp"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -17,8 +18,8 @@ namespace qix::sim {
 namespace {
 
 struct Route {
-  const MethodSpec* spec;
-  Handler run;
+  const core::MethodInfo* method;  // in the shared table
+  const MethodImpl* impl;
 };
 
 const char* class_name(HKind kind) {
@@ -35,7 +36,7 @@ json::object error_frame(const json::value& id, int code, const std::string& par
   json::object f;
   f["jsonrpc"] = "2.0";
   f["id"] = id;
-  f["error"] = json::object{{"code", code}, {"parameter", parameter}, {"message", locerr_message(code)}};
+  f["error"] = json::object{{"code", code}, {"parameter", parameter}, {"message", locerr::message(code)}};
   return f;
 }
 
@@ -53,12 +54,19 @@ struct Engine::Impl {
     add("GenericVariable", generic_variable_methods());
   }
 
+  // Routes the methods `cls` implements, each to its entry in the shared table; a method the table lacks,
+  // or a fallback for a parameter the method does not require, is a programming error.
   void add(const std::string& cls, std::span<const MethodImpl> methods) {
     for (const MethodImpl& m : methods) {
       std::string key = cls + "." + std::string(m.name);
-      auto it = method_table().find(key);
-      if (it == method_table().end()) throw std::logic_error("qix-engine-sim: no parameters for " + key);
-      routes[key] = Route{&it->second, m.run};
+      const core::MethodInfo* info = core::find_method(cls, m.name);
+      if (info == nullptr) throw std::logic_error("qix-engine-sim: " + key + " is not in the Engine API table");
+      for (const Fallback& f : m.fallbacks) {
+        bool required = std::any_of(info->in.begin(), info->in.end(),
+                                    [&](const core::ParamInfo& p) { return p.name == f.param && p.required; });
+        if (!required) throw std::logic_error("qix-engine-sim: " + key + " does not require " + std::string(f.param));
+      }
+      routes[key] = Route{info, &m};
     }
   }
 
@@ -67,15 +75,15 @@ struct Engine::Impl {
     HandleEntry* entry = nullptr;
     if (handle != -1) {
       auto it = c.handles.find(handle);
-      if (it == c.handles.end()) fail(-32602, "Invalid handle");
+      if (it == c.handles.end()) fail(locerr::kInvalidParameters, "Invalid handle");
       entry = &it->second;
       cls = class_name(entry->kind);
     }
     auto it = routes.find(cls + "." + method);
-    if (it == routes.end()) fail(-32601, method);
-    Args args(*it->second.spec, params);
+    if (it == routes.end()) fail(locerr::kMethodNotFound, method);
+    Args args(*it->second.method, it->second.impl->fallbacks, params);
     Call call{state, c, handle, entry, args};
-    return it->second.run(call);
+    return it->second.impl->run(call);
   }
 };
 
@@ -122,12 +130,13 @@ std::unique_ptr<Request> Engine::parse(std::string_view frame) const {
 std::string Engine::aborted(const Request& r) const {
   const auto& v = *std::static_pointer_cast<json::value>(r.body);
   const json::value* id = core::find_member(v, "id");
-  return json::serialize(error_frame(id ? *id : json::value(nullptr), 15, "Request aborted"));
+  return json::serialize(error_frame(id ? *id : json::value(nullptr), locerr::kAborted,
+                                         std::string(locerr::message(locerr::kAborted))));
 }
 
 std::string Engine::handle(Connection& c, Request& r) {
   auto& v = *std::static_pointer_cast<json::value>(r.body);
-  if (v.is_null()) return json::serialize(error_frame(nullptr, -32700, "JSON parse error"));
+  if (v.is_null()) return json::serialize(error_frame(nullptr, locerr::kParseError, std::string(locerr::message(locerr::kParseError))));
   const json::value* idp = core::find_member(v, "id");
   json::value id = idp ? *idp : json::value(nullptr);
   json::object frame;
@@ -138,8 +147,8 @@ std::string Engine::handle(Connection& c, Request& r) {
   bool delta = false;
   if (const auto* d = core::find_member(v, "delta"); d && d->is_bool()) delta = d->get_bool();
   try {
-    if (r.method.empty()) fail(-32600, "method");
-    if (!handle) fail(-32602, "handle");
+    if (r.method.empty()) fail(locerr::kInvalidRequest, "method");
+    if (!handle) fail(locerr::kInvalidParameters, "handle");
     json::object result = impl_->call(c, static_cast<int>(*handle), r.method, core::find_member(v, "params"));
     if (delta) {
       json::object patched;
@@ -164,7 +173,7 @@ std::string Engine::handle(Connection& c, Request& r) {
   } catch (const ExprError& e) {
     frame = error_frame(id, e.code, e.what());
   } catch (const std::exception& e) {
-    frame = error_frame(id, -32603, e.what());
+    frame = error_frame(id, locerr::kInternalError, e.what());
   }
   impl_->state.flush_others(c);
   if (!r.has_id) return {};

@@ -41,7 +41,7 @@ json::object get_app_properties(Call& call) {
   json::object r;
   AppState& app = doc(call.conn);
   r["qProp"] = json::object{{"qTitle", app.data->title}, {"qLastReloadTime", "2026-01-01T00:00:00.000Z"},
-                            {"qMigrationHash", ""}, {"qSavedInProductVersion", kEngineVersion},
+                            {"qMigrationHash", ""}, {"qSavedInProductVersion", core::engine_spec_version()},
                             {"qThumbnail", json::object{{"qUrl", ""}}}, {"qHasSectionAccess", false}};
   return r;
 }
@@ -52,7 +52,7 @@ json::object create_object(Call& call, bool persistent) {
   AppState& app = doc(c);
   auto obj = EngineState::make_object(call.args.object(0), persistent);
   if (persistent) {
-    if (app.objects.count(obj->id)) fail(2, "Object already exists: " + obj->id);
+    if (app.objects.count(obj->id)) fail(locerr::kNotFound, "Object already exists: " + obj->id);
     app.objects[obj->id] = obj;
   } else {
     c.session->objects[obj->id] = obj;
@@ -248,6 +248,13 @@ json::object get_tables_and_keys(Call& call) {
   return r;
 }
 
+// The spec requires all but qIncludeProfiling; the simulator takes a call without them.
+constexpr Fallback kTablesAndKeysDefaults[] = {{"qWindowSize", R"({"qcx":0,"qcy":0})"},
+                                               {"qNullSize", R"({"qcx":0,"qcy":0})"},
+                                               {"qCellHeight", "0"},
+                                               {"qSyntheticMode", "false"},
+                                               {"qIncludeSysVars", "false"}};
+
 constexpr MethodImpl kMethods[] = {
     {"GetAppLayout", get_app_layout},
     {"GetAppProperties", get_app_properties},
@@ -264,7 +271,7 @@ constexpr MethodImpl kMethods[] = {
     {"CreateSessionVariable", create_session_variable},
     {"GetVariableByName", get_variable_by_name},
     {"GetVariableById", get_variable_by_id},
-    {"GetTablesAndKeys", get_tables_and_keys},
+    {"GetTablesAndKeys", get_tables_and_keys, kTablesAndKeysDefaults},
 };
 
 }  // namespace

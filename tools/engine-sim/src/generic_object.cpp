@@ -66,17 +66,17 @@ json::object apply_patches(Call& call) {
     json::value val;
     if (op != "remove") {
       auto parsed = core::parse_json(vtext);
-      if (!parsed) fail(-32602, "qValue");
+      if (!parsed) fail(locerr::kInvalidParameters, "qValue");
       val = std::move(*parsed);
     }
-    if (path.empty() || path[0] != '/') fail(-32602, "qPath");
+    if (path.empty() || path[0] != '/') fail(locerr::kInvalidParameters, "qPath");
     auto cut = path.find_last_of('/');
     std::string parent = path.substr(0, cut), key = path.substr(cut + 1);
     json::value* target = parent.empty() ? &props : nullptr;
     if (!target) {
       boost::system::error_code ec;
       target = props.find_pointer(parent, ec);
-      if (ec || !target) fail(-32602, "qPath");
+      if (ec || !target) fail(locerr::kInvalidParameters, "qPath");
     }
     if (auto* to = target->if_object()) {
       if (op == "remove") to->erase(key);
@@ -89,7 +89,7 @@ json::object apply_patches(Call& call) {
         else (*ta)[idx] = std::move(val);
       }
     } else {
-      fail(-32602, "qPath");
+      fail(locerr::kInvalidParameters, "qPath");
     }
   }
   obj.set_props(std::move(props));
@@ -104,7 +104,7 @@ json::object get_data(Call& call, bool list) {
   std::string path = call.args.str(0);
   const json::value* def = at_pointer(props, path);
   if (path.empty()) path = list ? "/qListObjectDef" : "/qHyperCubeDef", def = at_pointer(props, path);
-  if (!def || !def->is_object()) fail(-32602, "qPath");
+  if (!def || !def->is_object()) fail(locerr::kInvalidParameters, "qPath");
   auto cc = list ? listobject(call.conn, e, path, *def) : hypercube(call.conn, e, path, *def);
   if (cc->error) fail(cc->error, "qPath");
   bool alt = !list || show_alternatives(*def);
@@ -123,10 +123,10 @@ json::object select_values(Call& call, bool list) {
   std::string path = a.str(0);
   if (path.empty()) path = list ? "/qListObjectDef" : "/qHyperCubeDef";
   const json::value* def = at_pointer(e.obj->props, path);
-  if (!def || !def->is_object()) fail(-32602, "qPath");
+  if (!def || !def->is_object()) fail(locerr::kInvalidParameters, "qPath");
   auto cc = list ? listobject(call.conn, e, path, *def) : hypercube(call.conn, e, path, *def);
   std::size_t dim = list ? 0 : static_cast<std::size_t>(std::max<std::int64_t>(0, a.integer(1)));
-  if (cc->error || dim >= cc->dim_fields.size()) fail(-32602, "qDimNo");
+  if (cc->error || dim >= cc->dim_fields.size()) fail(locerr::kInvalidParameters, "qDimNo");
   std::vector<std::int64_t> elems;
   for (const auto& v : a.array(list ? 1 : 2)) elems.push_back(int_of(&v, -1));
   bool toggle = a.boolean(list ? 2 : 3);
@@ -143,7 +143,7 @@ json::object clear_selections(Call& call) {
   HandleEntry& e = *call.entry;
   std::string path = call.args.str(0);
   const json::value* def = at_pointer(e.obj->props, path);
-  if (!def || !def->is_object()) fail(-32602, "qPath");
+  if (!def || !def->is_object()) fail(locerr::kInvalidParameters, "qPath");
   bool list = path.find("qListObjectDef") != std::string::npos;
   auto cc = list ? listobject(call.conn, e, path, *def) : hypercube(call.conn, e, path, *def);
   std::vector<int> fields = cc->dim_fields;
@@ -158,6 +158,9 @@ json::object clear_selections(Call& call) {
   return {};
 }
 
+// The spec requires qToggleMode; the simulator takes a call without it as not toggling.
+constexpr Fallback kToggleOff[] = {{"qToggleMode", "false"}};
+
 constexpr MethodImpl kMethods[] = {
     {"GetLayout", get_layout},
     {"GetProperties", get_properties},
@@ -166,8 +169,8 @@ constexpr MethodImpl kMethods[] = {
     {"GetInfo", get_info},
     {"GetHyperCubeData", get_hypercube_data},
     {"GetListObjectData", get_list_object_data},
-    {"SelectHyperCubeValues", select_hypercube_values},
-    {"SelectListObjectValues", select_list_object_values},
+    {"SelectHyperCubeValues", select_hypercube_values, kToggleOff},
+    {"SelectListObjectValues", select_list_object_values, kToggleOff},
     {"ClearSelections", clear_selections},
 };
 

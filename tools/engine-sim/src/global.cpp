@@ -7,13 +7,13 @@ namespace {
 
 json::object engine_version(Call&) {
   json::object r;
-  r["qVersion"] = json::object{{"qComponentVersion", kEngineVersion}};
+  r["qVersion"] = json::object{{"qComponentVersion", core::engine_spec_version()}};
   return r;
 }
 
 json::object product_version(Call&) {
   json::object r;
-  r["qReturn"] = kEngineVersion;
+  r["qReturn"] = core::engine_spec_version();
   return r;
 }
 
@@ -43,9 +43,9 @@ json::object open_doc(Call& call) {
   json::object r;
   Connection& c = call.conn;
   std::string name = call.args.str(0);
-  if (c.session->app) fail(1002, name);  // one app per session, as the engine
+  if (c.session->app) fail(locerr::kAppAlreadyOpen, name);  // one app per session, as the engine
   auto app = call.engine.find_app(name);
-  if (!app) fail(1003, name);
+  if (!app) fail(locerr::kAppNotFound, name);
   c.session->app = app;
   c.session->selections.forget_possible();
   r["qReturn"] = obj_ref("Doc", call.engine.doc_handle(c), name, "");
@@ -56,7 +56,7 @@ json::object open_doc(Call& call) {
 json::object get_active_doc(Call& call) {
   json::object r;
   Connection& c = call.conn;
-  if (!c.session->app) fail(1007, "No active document");
+  if (!c.session->app) fail(locerr::kAppInvalid, "No active document");
   r["qReturn"] = obj_ref("Doc", call.engine.doc_handle(c), c.session->app->id, "");
   r["qReturn"].as_object().erase("qGenericType");
   return r;
@@ -65,7 +65,7 @@ json::object get_active_doc(Call& call) {
 json::object create_session_app(Call& call) {
   json::object r;
   Connection& c = call.conn;
-  if (c.session->app) fail(1002, "SessionApp");
+  if (c.session->app) fail(locerr::kAppAlreadyOpen, "SessionApp");
   auto app = std::make_shared<AppState>();
   app->id = "SessionApp_" + random_uuid();
   app->session_app = true;

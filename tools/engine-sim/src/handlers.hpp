@@ -1,6 +1,7 @@
 // qix-engine-sim: the methods it implements, one function per method, grouped by class in global.cpp,
 // doc.cpp, generic_object.cpp, field.cpp and generic_variable.cpp. Each class's list names its methods;
-// the dispatcher routes a request to the function its handle's class lists under the method's name.
+// the dispatcher routes a request to the function its handle's class lists under the method's name, with
+// the method's parameters from the shared Engine API table (qix_spec). Any other method is -32601.
 // Threading: not thread-safe; the engine's one I/O thread only.
 #pragma once
 
@@ -25,9 +26,12 @@ struct Call {
 /// Returns the call's result (its out parameters by name); fails by throwing RpcError or ExprError.
 using Handler = json::object (*)(Call&);
 
+/// A method the simulator implements: its name in the class's entry of the shared Engine API table (which
+/// gives its parameters), its handler, and the required parameters it lets clients leave out.
 struct MethodImpl {
   std::string_view name;
   Handler run;
+  std::span<const Fallback> fallbacks = {};
 };
 
 std::span<const MethodImpl> global_methods();

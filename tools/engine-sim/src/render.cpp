@@ -195,7 +195,7 @@ std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::s
         if (!fname.empty() && fname[0] == '=') fname = fname.substr(1);
         if (fname.size() > 2 && fname.front() == '[' && fname.back() == ']') fname = fname.substr(1, fname.size() - 2);
         int f = app.field_id(fname);
-        if (f < 0) throw ExprError(7000, "Bad field name: " + fname);
+        if (f < 0) throw ExprError(locerr::kCalcInvalidDef, "Bad field name: " + fname);
         std::string title = fname;
         const json::value* labels = qdef ? core::find_member(*qdef, "qFieldLabels") : nullptr;
         if (labels && labels->is_array() && !labels->get_array().empty() && !str_of(&labels->get_array()[0]).empty())
@@ -319,9 +319,9 @@ std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::
   json::object lo;
   lo["qStateName"] = cc->state;
   if (f < 0) {
-    cc->error = 7000;
+    cc->error = locerr::kCalcInvalidDef;
     lo["qSize"] = json::object{{"qcx", 0}, {"qcy", 0}};
-    lo["qError"] = json::object{{"qErrorCode", 7000}};
+    lo["qError"] = json::object{{"qErrorCode", locerr::kCalcInvalidDef}};
     lo["qDimensionInfo"] = json::object{};
   } else {
     cc->dim_fields.push_back(f);
@@ -366,9 +366,9 @@ json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bo
   for (const auto& pg : req) {
     std::int64_t top = int_of(core::find_member(pg, "qTop"), 0), left = int_of(core::find_member(pg, "qLeft"), 0);
     std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0), height = int_of(core::find_member(pg, "qHeight"), 0);
-    if (width < 0 || height < 0 || top < 0 || left < 0) fail(-32602, "qPages");
+    if (width < 0 || height < 0 || top < 0 || left < 0) fail(locerr::kInvalidParameters, "qPages");
     if (width * height > 10000) {
-      if (strict) fail(7009, "Calculation pages too large");
+      if (strict) fail(locerr::kCalcPagesTooLarge, std::string(locerr::message(locerr::kCalcPagesTooLarge)));
       continue;
     }
     std::int64_t rows = static_cast<std::int64_t>(cc.order.size()), cols = static_cast<std::int64_t>(cc.cols);

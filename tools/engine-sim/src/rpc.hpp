@@ -1,21 +1,23 @@
 // qix-engine-sim: what a request carries and how a call fails. A handler reads its parameters through
-// Args (resolved by position or by name against the method's parameter list, with its defaults) and fails
-// with fail(code, parameter): the dispatcher answers {"code","parameter","message"}.
-// Thread safety: plain values and immutable tables.
+// Args, resolved by position or by name against the method's entry in the shared Engine API table
+// (qix_spec: core/rpc/methods.hpp, generated from the engine spec) with its defaults, and fails with
+// fail(code, parameter): the dispatcher answers {"code","parameter","message"} (errors.hpp).
+// Thread safety: plain values; the tables are immutable static data.
 #pragma once
 
+#include "errors.hpp"
 #include "json_util.hpp"
+#include "rpc/methods.hpp"
 
 #include <cstdint>
-#include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qix::sim {
 
-constexpr const char* kEngineVersion = "12.2528.0";
-
-/// A call's failure: a LOCERR code and the "parameter" text of the error.
+/// A call's failure: a LOCERR code (errors.hpp) and the "parameter" text of the error.
 struct RpcError {
   int code;
   std::string parameter;
@@ -23,27 +25,20 @@ struct RpcError {
 
 [[noreturn]] inline void fail(int code, std::string parameter) { throw RpcError{code, std::move(parameter)}; }
 
-/// The engine's text for a LOCERR code.
-const char* locerr_message(int code);
-
-// Method table: class, method, parameters (name, default as JSON or nullptr when required).
-struct ParamSpec {
-  const char* name;
-  const char* def;
+/// A parameter the spec marks required that the simulator lets a client leave out, and the value (JSON)
+/// it takes then.
+struct Fallback {
+  std::string_view param;
+  std::string_view value_json;
 };
 
-struct MethodSpec {
-  std::vector<ParamSpec> params;
-};
-
-const std::map<std::string, MethodSpec>& method_table();
-
-/// A call's parameters, resolved by position or by name against the method's parameter list; a missing
-/// parameter takes its default, a missing required one fails with -32602. The typed getters fail with
-/// -32602 naming the parameter when the value has another type.
+/// A call's parameters, resolved by position or by name against the method's in parameters: a missing one
+/// takes the spec's default (else its fallback); a missing required one fails with -32602 "Missing
+/// parameter <name>". The typed getters fail with -32602 naming the parameter when the value has another
+/// type.
 class Args {
  public:
-  Args(const MethodSpec& spec, const json::value* params);
+  Args(const core::MethodInfo& method, std::span<const Fallback> fallbacks, const json::value* params);
   const json::value& at(std::size_t i) const { return values_.at(i); }
   std::string str(std::size_t i) const;
   bool boolean(std::size_t i) const;
@@ -54,7 +49,7 @@ class Args {
 
  private:
   std::vector<json::value> values_;
-  std::vector<const char*> names_;
+  std::vector<std::string_view> names_;
 };
 
 }  // namespace qix::sim

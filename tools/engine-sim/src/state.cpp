@@ -99,7 +99,7 @@ void ObjectDef::set_props(json::value p) {
 }
 
 AppState& doc(Connection& c) {
-  if (!c.session->app) fail(1007, "No active document");
+  if (!c.session->app) fail(locerr::kAppInvalid, "No active document");
   return *c.session->app;
 }
 
