@@ -9,13 +9,13 @@
 // report that this specification does not describe (e.g. "GenericDerivedFields") are not in the table:
 // use find_method_any_class for them.
 //
+// Plain C++ without Boost: part of the qix_spec library, which the core and the engine simulator share
+// (named_to_positional, which needs Boost.JSON, is in rpc/named_params.hpp, in the core).
+//
 // Thread safety: the table is immutable static data; every function may be called from any thread.
 #pragma once
 
-#include <boost/json.hpp>
-
 #include <span>
-#include <string>
 #include <string_view>
 
 namespace qix::core {
@@ -63,16 +63,5 @@ const MethodInfo *find_method_any_class(std::string_view method) noexcept;
 /// and it is not qSuccess (GetLayout, GetProperties, GetHyperCubeData, CreateObject's qInfo: true;
 /// OpenDoc, GetObject, Evaluate, DestroyObject: false). Errors: none.
 bool delta_eligible(const MethodInfo &method) noexcept;
-
-/// Converts named params (a JSON object keyed by parameter name) to the positional array the engine would
-/// take for `method`. Positions up to the last parameter present in `named` are filled: with the given
-/// value, else with the parameter's default. Parameters after the last given one are left out, so the
-/// engine applies its own defaults (as it does for named params).
-/// Returns false, with a message in `*error` (when not null), when `named` has a key that is not a
-/// parameter of the method, when a required parameter is missing, or when a skipped parameter has no
-/// default. Ownership: values are copied from `named`; on success `out` is replaced (its memory resource
-/// is kept); on failure `out` is left unchanged. Threading: reentrant.
-bool named_to_positional(const MethodInfo &method, const boost::json::object &named, boost::json::array &out,
-                         std::string *error);
 
 }  // namespace qix::core

@@ -1,6 +1,7 @@
 // Tests of the method table generated from the Engine API specification (OpenRPC 12.2528.0, enigma.js schema
 // 12.2027.0, enigma-go schema companion; all MIT, (c) QlikTech International AB).
 #include "rpc/methods.hpp"
+#include "rpc/named_params.hpp"
 
 #include <gtest/gtest.h>
 

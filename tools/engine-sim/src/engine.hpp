@@ -1,5 +1,7 @@
-// qix-engine-sim: the protocol engine (sessions, handles, methods, change tracking, delta). It knows
-// nothing about sockets: the server feeds it text frames and sends what it returns.
+// qix-engine-sim: the protocol engine, as the server sees it: it knows nothing about sockets; the server
+// feeds it text frames and sends what it returns. Inside: dispatch.cpp (parsing, routing, errors, delta),
+// state.* (apps, sessions, handles, change tracking), render.* (layouts, pages, cells), one file of
+// handlers per class (handlers.hpp), and the model (model.*: data and selections; expr.*: expressions).
 // Threading: not thread-safe; the server calls it from its one I/O thread only.
 #pragma once
 

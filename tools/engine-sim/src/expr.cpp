@@ -1,6 +1,8 @@
 // qix-engine-sim: expression parser and grouped evaluation.
 #include "expr.hpp"
 
+#include "errors.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -8,10 +10,6 @@
 #include <unordered_set>
 
 namespace qix::sim {
-
-namespace {
-constexpr int kInvalidDef = 7000;  // LOCERR_CALC_INVALID_DEF
-}
 
 Value Value::number(double v) {
   Value r;
@@ -97,7 +95,9 @@ class Parser {
   int aggs_ = 0;
   int agg_depth_ = 0;
 
-  [[noreturn]] void fail(const std::string& m) { throw ExprError(kInvalidDef, "Error in expression: " + m); }
+  [[noreturn]] void fail(const std::string& m) {
+    throw ExprError(locerr::kCalcInvalidDef, "Error in expression: " + m);
+  }
   void skip() {
     while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
   }
@@ -162,7 +162,7 @@ class Parser {
   }
   std::unique_ptr<Node> field_node(const std::string& name) {
     int f = app_.field_id(name);
-    if (f < 0) throw ExprError(kInvalidDef, "Bad field name: " + name);
+    if (f < 0) throw ExprError(locerr::kCalcInvalidDef, "Bad field name: " + name);
     auto n = std::make_unique<Node>();
     n->kind = Kind::Field;
     n->field = f;
@@ -625,7 +625,7 @@ GroupKeyer make_keyer(const AppData& app, int table, const std::vector<int>& dim
     k.cols.push_back(app.resolve(table, d));
     k.mult.push_back(m);
     std::uint64_t card = app.fields[static_cast<std::size_t>(d)].symbols.size() + 1;
-    if (m > (std::uint64_t{1} << 62) / card) throw ExprError(7003, "Too many cells");  // LOCERR_CALC_TOO_LARGE
+    if (m > (std::uint64_t{1} << 62) / card) throw ExprError(locerr::kCalcTooLarge, std::string(locerr::message(locerr::kCalcTooLarge)));
     m *= card;
   }
   k.space = m;
@@ -651,7 +651,7 @@ CubeResult calculate(const AppData& app, const Possible& possible, const std::ve
     out.rows = 1;
   } else {
     int driver = pick_driver(app, dimset);
-    if (driver < 0) throw ExprError(kInvalidDef, "The dimensions are not associated");
+    if (driver < 0) throw ExprError(locerr::kCalcInvalidDef, "The dimensions are not associated");
     GroupKeyer keyer = make_keyer(app, driver, dims);
     const auto& rows = possible.rows[static_cast<std::size_t>(driver)];
     groups = GroupIndex(keyer.space, rows.size());
@@ -675,7 +675,7 @@ CubeResult calculate(const AppData& app, const Possible& possible, const std::ve
       std::set<int> need = dimset;
       need.insert(fields.begin(), fields.end());
       int driver = need.empty() ? largest_table(app) : pick_driver(app, need);
-      if (driver < 0) throw ExprError(kInvalidDef, "The fields of the expression are not associated");
+      if (driver < 0) throw ExprError(locerr::kCalcInvalidDef, "The fields of the expression are not associated");
       RowCtx ctx;
       ctx.app = &app;
       ctx.cols.assign(app.fields.size(), nullptr);

@@ -1,16 +1,15 @@
-// qix-engine-sim: associative data model, the built-in demo app and the CSV loader.
+// qix-engine-sim: the associative data model (symbol tables, tables, key links, inference) and the
+// selections of a session.
 #include "model.hpp"
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 namespace qix::sim {
@@ -396,168 +395,189 @@ Possible propagate(const AppData& app, const SelectionState& sel, int skip_field
   return p;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Selections of a session
+
 namespace {
 
-// A small deterministic generator (64-bit LCG) so the demo app is identical on every run.
-struct Lcg {
-  std::uint64_t s;
-  std::uint32_t next() {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<std::uint32_t>(s >> 33);
+// '*' any run, '?' one character; case-insensitive.
+bool wildcard_match(std::string_view pat, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  auto eq = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); };
+  while (t < text.size()) {
+    if (p < pat.size() && (pat[p] == '?' || eq(pat[p], text[t]))) {
+      ++p;
+      ++t;
+    } else if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
   }
-  std::uint32_t below(std::uint32_t n) { return next() % n; }
-};
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
 
 }  // namespace
 
-std::shared_ptr<AppData> make_demo_app(std::size_t order_rows) {
-  auto app = std::make_shared<AppData>();
-  app->id = "demo";
-  app->title = "Demo sales";
-  static const char* regions[] = {"Nordic", "DACH", "Benelux", "UK", "Iberia", "Americas"};
-  static const char* managers[] = {"Astrid", "Bruno", "Chloe", "Dev", "Elena", "Frank"};
-  static const char* segments[] = {"Consumer", "Corporate", "Public"};
-  static const char* categories[] = {"Bikes", "Clothing", "Components", "Accessories"};
-  static const char* adjectives[] = {"Swift", "Solid", "Light", "Urban", "Trail", "Classic", "Pro", "Eco"};
-  static const char* nouns[] = {"Frame", "Wheel", "Helmet", "Jacket", "Glove", "Pump", "Saddle"};
-  static const char* first[] = {"Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka",
-                                "Tyrell", "Cyberdyne", "Hooli"};
-  static const char* second[] = {"Trading", "Systems", "Group", "Labs", "Partners"};
-  Lcg rng{42};
-
-  int tr = app->add_table("Regions", {"Region", "RegionManager"});
-  for (std::size_t i = 0; i < 6; ++i) app->add_row(tr, {regions[i], managers[i]});
-
-  int tc = app->add_table("Customers", {"CustomerId", "Customer", "Region", "Segment"});
-  const std::size_t n_customers = 50;
-  for (std::size_t i = 0; i < n_customers; ++i) {
-    std::string id = std::to_string(1000 + i);
-    std::string name = std::string(first[i % 10]) + " " + second[(i / 10) % 5];
-    app->add_row(tc, {id, name, regions[rng.below(6)], segments[rng.below(3)]});
-  }
-
-  int tp = app->add_table("Products", {"ProductId", "Product", "Category", "UnitPrice"});
-  const std::size_t n_products = 40;
-  std::vector<double> prices;
-  for (std::size_t i = 0; i < n_products; ++i) {
-    std::string id = "P" + std::to_string(100 + i);
-    std::string name = std::string(adjectives[i % 8]) + " " + nouns[(i / 8 + i) % 7] + " " + std::to_string(i);
-    double price = 5.0 + static_cast<double>(rng.below(200)) * 2.5;
-    prices.push_back(price);
-    app->add_row(tp, {id, name, categories[i % 4], format_number(price)});
-  }
-
-  int to = app->add_table("Orders", {"OrderId", "Year", "Month", "CustomerId", "ProductId", "Quantity", "Sales"});
-  auto& t = app->tables[static_cast<std::size_t>(to)];
-  auto fld = [&](std::size_t c) -> FieldData& { return app->fields[static_cast<std::size_t>(t.fields[c])]; };
-  std::vector<std::int32_t> years, months, cust, prod, qty;
-  for (int y = 2022; y <= 2025; ++y) years.push_back(fld(1).intern(std::to_string(y)));
-  for (int m = 1; m <= 12; ++m) months.push_back(fld(2).intern(std::to_string(m)));
-  for (std::size_t i = 0; i < n_customers; ++i) cust.push_back(fld(3).intern(std::to_string(1000 + i)));
-  for (std::size_t i = 0; i < n_products; ++i) prod.push_back(fld(4).intern("P" + std::to_string(100 + i)));
-  for (int q = 1; q <= 20; ++q) qty.push_back(fld(5).intern(std::to_string(q)));
-  for (auto& col : t.cols) col.reserve(order_rows);
-  // OrderId is 1..order_rows, each value new: room for all of them and their digits at once, and no look-up.
-  std::size_t id_chars = 0;
-  for (std::size_t from = 1, digits = 1; from <= order_rows; from *= 10, ++digits)
-    id_chars += (std::min(order_rows, from * 10 - 1) - from + 1) * digits;
-  fld(0).symbols.reserve(order_rows, id_chars);
-  // Sales depends on the product and the quantity only: each pair's value is interned when first met
-  // (the same load order as interning it on every row).
-  std::vector<std::int32_t> sales(n_products * 20, -1);
-  std::vector<std::int32_t> row(7);
-  for (std::size_t i = 0; i < order_rows; ++i) {
-    std::uint32_t p = rng.below(static_cast<std::uint32_t>(n_products));
-    std::uint32_t q = rng.below(20);
-    row[0] = fld(0).symbols.add(std::to_string(1 + i), static_cast<double>(1 + i));
-    row[1] = years[rng.below(4)];
-    row[2] = months[rng.below(12)];
-    row[3] = cust[rng.below(static_cast<std::uint32_t>(n_customers))];
-    row[4] = prod[p];
-    row[5] = qty[q];
-    auto& sale = sales[p * 20 + q];
-    if (sale < 0) sale = fld(6).intern(format_number(prices[p] * (q + 1)));
-    row[6] = sale;
-    app->add_row_symbols(to, row);
-  }
-  app->finalize();
-  return app;
+std::shared_ptr<const Possible> Selections::possible(const AppData& app, const std::string& state, int skip_field) {
+  auto key = std::make_pair(state, skip_field);
+  auto it = possible_.find(key);
+  if (it != possible_.end() && it->second.first == epoch_) return it->second.second;
+  auto p = std::make_shared<const Possible>(propagate(app, of(state), skip_field));
+  possible_[key] = {epoch_, p};
+  return p;
 }
 
-std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
-  std::vector<std::vector<std::string>> out;
-  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  std::vector<std::string> rec;
-  std::string cell;
-  bool in_quotes = false, any = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          cell += '"';
-          ++i;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        cell += c;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_quotes = true;
-      any = true;
-    } else if (c == ',') {
-      rec.push_back(std::move(cell));
-      cell.clear();
-      any = true;
-    } else if (c == '\r' || c == '\n') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      if (any || !cell.empty()) {
-        rec.push_back(std::move(cell));
-        out.push_back(std::move(rec));
-      }
-      rec.clear();
-      cell.clear();
-      any = false;
-    } else {
-      cell += c;
-      any = true;
-    }
+CellState Selections::cell_state(const AppData& app, const std::string& state, int field, std::int32_t sym) {
+  const auto& sel = of(state);
+  bool locked = sel.locked.count(field) > 0;
+  auto it = sel.selected.find(field);
+  auto p = possible(app, state);
+  bool poss = p->syms[static_cast<std::size_t>(field)][static_cast<std::size_t>(sym)] != 0;
+  if (it != sel.selected.end() && it->second[static_cast<std::size_t>(sym)]) {
+    if (locked) return poss ? CellState::Locked : CellState::LockedExcluded;
+    return poss ? CellState::Selected : CellState::SelectedExcluded;
   }
-  if (any || !cell.empty()) {
-    rec.push_back(std::move(cell));
-    out.push_back(std::move(rec));
+  if (it != sel.selected.end()) {
+    auto alt = possible(app, state, field);
+    return alt->syms[static_cast<std::size_t>(field)][static_cast<std::size_t>(sym)] ? CellState::Alternative
+                                                                                       : CellState::Excluded;
   }
-  return out;
+  return poss ? CellState::Optional : CellState::Excluded;
 }
 
-std::shared_ptr<AppData> load_csv_app(const std::string& dir, const std::string& id) {
-  namespace fs = std::filesystem;
-  auto app = std::make_shared<AppData>();
-  app->id = id;
-  app->title = id;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".csv") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + f.string());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto records = parse_csv(ss.str());
-    if (records.empty()) continue;
-    int t = app->add_table(f.stem().string(), records[0]);
-    std::vector<std::string_view> vals;
-    for (std::size_t r = 1; r < records.size(); ++r) {
-      vals.assign(records[r].begin(), records[r].end());
-      app->add_row(t, vals);
+std::array<std::size_t, kCellStateCount> Selections::count_states(const AppData& app, const std::string& state,
+                                                                  int field) {
+  std::array<std::size_t, kCellStateCount> n{};
+  const auto& fd = app.fields[static_cast<std::size_t>(field)];
+  for (std::size_t s = 0; s < fd.symbols.size(); ++s)
+    ++n[static_cast<std::size_t>(cell_state(app, state, field, static_cast<std::int32_t>(s)))];
+  return n;
+}
+
+void Selections::note(const SelectionState& before, const std::string& state, SelectionChange& change) {
+  if (before == of(state)) return;
+  ++epoch_;
+  change.changed.push_back(state);
+}
+
+SelectionChange Selections::set(const std::string& state, int field, std::vector<char> flags) {
+  SelectionChange change;
+  auto& sel = of(state);
+  if (sel.locked.count(field)) {
+    change.applied = false;
+    return change;
+  }
+  SelectionState before = sel;
+  if (std::find(flags.begin(), flags.end(), 1) == flags.end()) sel.selected.erase(field);
+  else sel.selected[field] = std::move(flags);
+  note(before, state, change);
+  return change;
+}
+
+std::vector<char> Selections::current_flags(const AppData& app, const std::string& state, int field) {
+  auto& sel = of(state);
+  auto it = sel.selected.find(field);
+  if (it != sel.selected.end()) return it->second;
+  return std::vector<char>(app.fields[static_cast<std::size_t>(field)].symbols.size(), 0);
+}
+
+SelectionChange Selections::select_match(const AppData& app, const std::string& state, int field,
+                                         std::string_view match, bool toggle) {
+  const auto& fd = app.fields[static_cast<std::size_t>(field)];
+  const std::size_t n = fd.symbols.size();
+  std::vector<char> flags = toggle ? current_flags(app, state, field) : std::vector<char>(n, 0);
+  double num = 0;
+  bool is_num = parse_number(match, num);
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto& sym = fd.symbols[s];
+    bool hit = wildcard_match(match, sym.text) || (is_num && sym.is_num && sym.num == num);
+    if (hit) flags[s] = toggle ? static_cast<char>(!flags[s]) : 1;
+  }
+  return set(state, field, std::move(flags));
+}
+
+SelectionChange Selections::select_values(const AppData& app, const std::string& state, int field,
+                                          const std::vector<FieldValue>& values, bool toggle) {
+  const auto& fd = app.fields[static_cast<std::size_t>(field)];
+  const std::size_t n = fd.symbols.size();
+  std::vector<char> flags = toggle ? current_flags(app, state, field) : std::vector<char>(n, 0);
+  for (const auto& fv : values) {
+    for (std::size_t s = 0; s < n; ++s) {
+      const auto& sym = fd.symbols[s];
+      bool hit = fv.is_num ? (sym.is_num && sym.num == fv.num) : sym.text == fv.text;
+      if (hit) flags[s] = toggle ? static_cast<char>(!flags[s]) : 1;
     }
   }
-  app->finalize();
-  return app;
+  return set(state, field, std::move(flags));
+}
+
+SelectionChange Selections::select_elements(const AppData& app, const std::string& state, int field,
+                                            const std::vector<std::int64_t>& elems, bool toggle) {
+  std::size_t n = app.fields[static_cast<std::size_t>(field)].symbols.size();
+  std::vector<char> flags = toggle ? current_flags(app, state, field) : std::vector<char>(n, 0);
+  for (auto e : elems) {
+    if (e < 0 || static_cast<std::size_t>(e) >= n) continue;
+    auto& f = flags[static_cast<std::size_t>(e)];
+    f = toggle ? static_cast<char>(!f) : 1;
+  }
+  return set(state, field, std::move(flags));
+}
+
+SelectionChange Selections::select_where(const AppData& app, const std::string& state, int field, Which which) {
+  const std::size_t n = app.fields[static_cast<std::size_t>(field)].symbols.size();
+  std::vector<char> flags(n, 0);
+  for (std::size_t s = 0; s < n; ++s) {
+    CellState st = cell_state(app, state, field, static_cast<std::int32_t>(s));
+    bool poss = st == CellState::Selected || st == CellState::Optional || st == CellState::Locked ||
+                st == CellState::Alternative;
+    if (which == Which::All) flags[s] = 1;
+    else if (which == Which::Possible) flags[s] = static_cast<char>(poss);
+    else flags[s] = static_cast<char>(!poss && st != CellState::SelectedExcluded);
+  }
+  return set(state, field, std::move(flags));
+}
+
+SelectionChange Selections::lock(const std::string& state, int field) {
+  SelectionChange change;
+  auto& sel = of(state);
+  SelectionState before = sel;
+  if (sel.selected.count(field)) sel.locked.insert(field);
+  note(before, state, change);
+  return change;
+}
+
+SelectionChange Selections::unlock(const std::string& state, int field) {
+  SelectionChange change;
+  auto& sel = of(state);
+  SelectionState before = sel;
+  sel.locked.erase(field);
+  note(before, state, change);
+  return change;
+}
+
+SelectionChange Selections::clear_all(bool locked_also, const std::string& state) {
+  SelectionChange change;
+  std::vector<std::string> names;
+  if (state.empty()) {
+    for (auto& [name, s] : states_) names.push_back(name);
+  } else {
+    names.push_back(state);
+  }
+  for (const auto& name : names) {
+    auto& sel = of(name);
+    SelectionState before = sel;
+    if (locked_also) sel.locked.clear();
+    for (auto it = sel.selected.begin(); it != sel.selected.end();)
+      it = sel.locked.count(it->first) ? std::next(it) : sel.selected.erase(it);
+    note(before, name, change);
+  }
+  return change;
 }
 
 }  // namespace qix::sim

@@ -1,9 +1,11 @@
-// qix-engine-sim: the in-memory associative data model (symbol tables, tables, selections).
+// qix-engine-sim: the in-memory associative data model (symbol tables, tables, key links, inference) and
+// the selections of a session (per state, with their epoch and the possible values they leave).
 // Thread safety: an AppData is immutable after finalize(), except for the resolve() cache which is
-// guarded by its own mutex, so one AppData may be read from several threads. SelectionState and
-// Possible are plain values owned by one session.
+// guarded by its own mutex, so one AppData may be read from several threads. SelectionState, Possible
+// and Selections are plain values owned by one session (not thread-safe).
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -135,14 +137,75 @@ Possible propagate(const AppData& app, const SelectionState& sel, int skip_field
 
 /// Cell state of a value of `field` (as list objects show it).
 enum class CellState { Selected, Optional, Excluded, Alternative, Locked, SelectedExcluded, LockedExcluded };
+inline constexpr std::size_t kCellStateCount = 7;
 const char* state_code(CellState s);
 
-/// The built-in deterministic sales app `demo` (orders, customers, products, regions).
-std::shared_ptr<AppData> make_demo_app(std::size_t order_rows);
-/// Loads every *.csv in `dir` as a table. Throws std::runtime_error on unreadable files.
-std::shared_ptr<AppData> load_csv_app(const std::string& dir, const std::string& id);
-/// Splits one CSV document (RFC 4180) into records.
-std::vector<std::vector<std::string>> parse_csv(std::string_view text);
+/// A value to select by (Field.SelectValues): its number when `is_num`, else its text.
+struct FieldValue {
+  std::string text;
+  double num = 0;
+  bool is_num = false;
+};
+
+/// What a selection call did. `applied` is false when a locked field refused it (then nothing changed);
+/// `changed` names the states whose selections changed, in the order they changed (each change bumped the
+/// epoch). Callers invalidate what depends on those states.
+struct SelectionChange {
+  bool applied = true;
+  std::vector<std::string> changed;
+};
+
+/// The selections of one session: a SelectionState per state ("$" and alternate states by name, each created
+/// empty on first use), an epoch bumped on every change, and the possible values of each state cached for
+/// the current epoch. Every call that takes an AppData expects the session's one app.
+class Selections {
+ public:
+  /// The selections of `state` (created empty when new).
+  SelectionState& of(const std::string& state) { return states_[state]; }
+  /// Bumped by every change to any state; starts at 1.
+  std::uint64_t epoch() const { return epoch_; }
+  /// What `state` leaves possible (ignoring the selection in `skip_field` when >= 0); cached per epoch.
+  std::shared_ptr<const Possible> possible(const AppData& app, const std::string& state, int skip_field = -1);
+  /// Forgets the cached possible values (the session's app changed).
+  void forget_possible() { possible_.clear(); }
+
+  /// The state of value `sym` of `field`.
+  CellState cell_state(const AppData& app, const std::string& state, int field, std::int32_t sym);
+  /// How many values of `field` are in each CellState (indexed by the enumerator's value).
+  std::array<std::size_t, kCellStateCount> count_states(const AppData& app, const std::string& state, int field);
+
+  /// Replaces the selection of `field` by a flag per value (no flag set: clears the field).
+  SelectionChange set(const std::string& state, int field, std::vector<char> flags);
+  /// The values whose text matches `match` (`*` any run, `?` one character, case-insensitive) or, when
+  /// `match` is a number, whose number equals it (Field.Select; `toggle`: Field.ToggleSelect).
+  SelectionChange select_match(const AppData& app, const std::string& state, int field, std::string_view match,
+                               bool toggle);
+  /// The values equal to one of `values` (Field.SelectValues).
+  SelectionChange select_values(const AppData& app, const std::string& state, int field,
+                                const std::vector<FieldValue>& values, bool toggle);
+  /// Values by element number (qElemNumber); numbers out of range are ignored.
+  SelectionChange select_elements(const AppData& app, const std::string& state, int field,
+                                  const std::vector<std::int64_t>& elems, bool toggle);
+  enum class Which { All, Possible, Excluded };
+  /// Field.SelectAll, SelectPossible, SelectExcluded.
+  SelectionChange select_where(const AppData& app, const std::string& state, int field, Which which);
+  /// Field.Lock (only a field with a selection gets locked) and Field.Unlock; always applied.
+  SelectionChange lock(const std::string& state, int field);
+  SelectionChange unlock(const std::string& state, int field);
+  /// Doc.ClearAll: clears the selections of `state`, or of every state when it is empty; locked fields
+  /// keep theirs unless `locked_also` (which unlocks them first).
+  SelectionChange clear_all(bool locked_also, const std::string& state);
+
+ private:
+  std::map<std::string, SelectionState> states_;
+  std::uint64_t epoch_ = 1;
+  std::map<std::pair<std::string, int>, std::pair<std::uint64_t, std::shared_ptr<const Possible>>> possible_;
+
+  std::vector<char> current_flags(const AppData& app, const std::string& state, int field);
+  /// Records that `state` changed when it differs from `before`.
+  void note(const SelectionState& before, const std::string& state, SelectionChange& change);
+};
+
 /// Parses a number the way the loader does (plain decimal, optional sign and exponent).
 bool parse_number(std::string_view text, double& out);
 /// Formats a number as the engine shows it (integers without decimals, else up to 14 significant digits).
