@@ -179,47 +179,38 @@ void Object::unwatch() {
   watcher_.reset();
 }
 
+Error Object::refusal(const Session* s) const {
+  if (!s) return Error::make(ErrorKind::closed, "the session of this object is gone");
+  // A zombie proxy: its handle was released (the engine may even reuse the number).
+  if (closed()) return Session::closed_object_error(handle());
+  return {};
+}
+
 std::int64_t Object::call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb) {
   auto s = session_.lock();
-  if (s && closed()) {
-    // A zombie proxy: its handle was released (the engine may even reuse the number).
+  if (Error e = refusal(s.get())) {
     CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
-    if (cb) s->events_->post(s->guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
+    r.error = std::move(e);
+    if (!s) {
+      if (cb) cb(r);  // no session left to deliver on
+    } else if (cb) {
+      s->events_->post(s->guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
+    }
     return 0;
   }
-  if (!s) {
-    CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the session of this object is gone");
-    if (cb) cb(r);
-    return 0;
-  }
-  return s->call_impl(0, this, method, params_json, opts, std::move(cb), false);
+  return s->start_call(shared_from_this(), handle(), method, params_json, opts, std::move(cb), false);
 }
 
 CallResult Object::call_sync(std::string_view method, std::string_view params_json, CallOptions opts) {
   auto s = session_.lock();
-  if (s && closed()) {
+  if (Error e = refusal(s.get())) {
     CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle()) + " is closed");
+    r.error = std::move(e);
     return r;
   }
-  if (!s) {
-    CallResult r;
-    r.error = Error::make(ErrorKind::closed, "the session of this object is gone");
-    return r;
-  }
-  if (SerialQueue::in_dispatcher_thread()) {
-    CallResult r;
-    r.error = Error::make(ErrorKind::busy, "a blocking call from inside a callback would stall event delivery; "
-                                           "use the asynchronous call");
-    return r;
-  }
-  auto promise = std::make_shared<std::promise<CallResult>>();
-  auto future = promise->get_future();
-  s->call_impl(0, this, method, params_json, opts, [promise](CallResult& r) { promise->set_value(std::move(r)); },
-               true);
-  return future.get();
+  return Session::wait_for([&](CallCallback done) {
+    s->start_call(shared_from_this(), handle(), method, params_json, opts, std::move(done), true);
+  });
 }
 
 // ------------------------------------------------------------------------------------------------ Session
@@ -1095,10 +1086,20 @@ Error Session::validate_params(std::string_view params_json) {
 
 std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
                            CallCallback cb) {
-  return call_impl(handle, nullptr, method, params_json, opts, std::move(cb), false);
+  return start_call(object(handle), handle, method, params_json, opts, std::move(cb), false);
 }
 
 CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json, CallOptions opts) {
+  return wait_for([&](CallCallback done) {
+    start_call(object(handle), handle, method, params_json, opts, std::move(done), true);
+  });
+}
+
+Error Session::closed_object_error(int handle) {
+  return Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle) + " is closed");
+}
+
+CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
   if (SerialQueue::in_dispatcher_thread()) {
     CallResult r;
     r.error = Error::make(ErrorKind::busy, "a blocking call from inside a callback would stall event delivery; "
@@ -1107,13 +1108,12 @@ CallResult Session::call_sync(int handle, std::string_view method, std::string_v
   }
   auto promise = std::make_shared<std::promise<CallResult>>();
   auto future = promise->get_future();
-  call_impl(handle, nullptr, method, params_json, opts,
-            [promise](CallResult& r) { promise->set_value(std::move(r)); }, true);
+  start([promise](CallResult& r) { promise->set_value(std::move(r)); });  // an inline completion: no user code
   return future.get();
 }
 
-std::int64_t Session::call_impl(int handle, const Object* via, std::string_view method, std::string_view params_json,
-                                CallOptions opts, CallCallback cb, bool inline_cb) {
+std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
+                                 std::string_view params_json, CallOptions opts, CallCallback cb, bool inline_cb) {
   std::string frame;
   std::int64_t id = 0;
   Error immediate;
@@ -1121,10 +1121,9 @@ std::int64_t Session::call_impl(int handle, const Object* via, std::string_view 
   {
     std::lock_guard lock(mutex_);
     id = next_id_++;
-    // Through an Object the handle is read under the lock: a reconnect may have swapped it.
-    if (via) handle = via->handle();
-    auto it = objects_.find(handle);
-    if (via && it != objects_.end() && it->second.get() != via) it = objects_.end();
+    // The handle is read under the lock: a reconnect may have swapped it.
+    if (target) handle = target->handle();
+    auto registered = objects_.find(handle);
     bool suspended = state_ == SessionState::suspended;
     if (state_ == SessionState::closed && close_info_ && close_info_->error.kind == ErrorKind::protocol) {
       immediate = close_info_->error;  // the server does not speak QIX: say so, not just "closed"
@@ -1134,27 +1133,25 @@ std::int64_t Session::call_impl(int handle, const Object* via, std::string_view 
       immediate = Error::make(ErrorKind::connection_lost,
                               "the session is suspended, reconnecting after: " + drop_info_.describe());
       immediate.code = drop_info_.code;
-    } else if (via && it == objects_.end()) {
-      immediate = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle) + " is closed");
     } else if (method.empty()) {
       immediate = Error::make(ErrorKind::invalid_argument, "the method name is empty");
-    } else if (it == objects_.end()) {
+    } else if (!target) {
       immediate = Error::make(ErrorKind::invalid_argument, "handle " + std::to_string(handle) + " is not open in this session");
-    } else if (it->second->closed_) {
-      immediate = Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle) + " is closed");
+    } else if (target->closed_ || registered == objects_.end() || registered->second != target) {
+      immediate = closed_object_error(handle);  // released since it was looked up
     } else if (handle == kGlobalHandle && opens_doc(method) && (doc_handle_ != 0 || doc_opening_)) {
       immediate = Error::make(ErrorKind::invalid_argument,
                               "this session already has a doc open (one app per session, the proxy routes by the "
                               "app in the URL): open another session for another app");
     }
     if (!immediate) {
-      Object& obj = *it->second;
+      Object& obj = *target;
       Pending p;
       p.handle = handle;
       p.method = std::string(method);
       p.cb = std::move(cb);
       p.inline_cb = inline_cb;
-      p.target = it->second;
+      p.target = target;
       bool want_delta = opts.delta.value_or(options_.delta);
       if (want_delta) {
         const MethodInfo* info = lookup_method(obj.type_, method);
@@ -1205,10 +1202,7 @@ std::int64_t Session::call_impl(int handle, const Object* via, std::string_view 
     }
     return id;
   }
-  if (transport) {
-    post_traffic(true, frame);
-    transport->send(std::move(frame));
-  }
+  send(transport, std::move(frame));
   return id;
 }
 
@@ -1233,7 +1227,17 @@ std::string Session::cancel_request_locked(std::int64_t id) {
   return encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
 }
 
-bool Session::cancel(std::int64_t id) {
+void Session::send(const std::shared_ptr<Transport>& transport, std::string frame) {
+  if (!transport || frame.empty()) return;
+  post_traffic(true, frame);
+  transport->send(std::move(frame));
+}
+
+bool Session::cancel(std::int64_t id) { return abandon(id, false); }
+
+void Session::on_timeout(std::int64_t id) { abandon(id, true); }
+
+bool Session::abandon(std::int64_t id, bool timed_out) {
   Batch batch, inline_batch;
   std::string frame;
   std::shared_ptr<Transport> transport;
@@ -1243,63 +1247,33 @@ bool Session::cancel(std::int64_t id) {
     if (it == pending_.end() || it->second.abandoned || state_ == SessionState::closed) return false;
     Pending& p = it->second;
     p.abandoned = true;
-    if (p.timer) {
-      context_->cancel_timer(p.timer);
-      p.timer = 0;
-    }
-    if (p.queued) {
-      // Never sent (waiting for a resume): nothing to tell the engine.
-      CallResult r;
-      r.id = id;
-      r.error = Error::make(ErrorKind::cancelled, "the call was cancelled before it was sent");
-      deliver(p, std::move(r), batch, inline_batch);
-      pending_.erase(it);
-    } else {
-      CallResult r;
-      r.id = id;
-      r.error = Error::make(ErrorKind::cancelled, "the call was cancelled (CancelRequest sent to the engine)");
-      deliver(p, std::move(r), batch, inline_batch);
-      frame = cancel_request_locked(id);
-      transport = transport_;
-    }
-  }
-  flush(batch, inline_batch);
-  if (transport) {
-    post_traffic(true, frame);
-    transport->send(std::move(frame));
-  }
-  return true;
-}
-
-void Session::on_timeout(std::int64_t id) {
-  Batch batch, inline_batch;
-  std::string frame;
-  std::shared_ptr<Transport> transport;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = pending_.find(id);
-    if (it == pending_.end() || it->second.abandoned) return;
-    Pending& p = it->second;
-    p.abandoned = true;
-    p.timer = 0;
     CallResult r;
     r.id = id;
-    r.error = Error::make(ErrorKind::timeout, "no answer to " + p.method + " (request " + std::to_string(id) +
-                                                  ") within the call timeout (CancelRequest sent)");
+    // The engine would go on computing an answer nobody waits for: ask it to stop.
+    bool tell_engine = true;
+    if (timed_out) {
+      p.timer = 0;  // the one that fired
+      r.error = Error::make(ErrorKind::timeout, "no answer to " + p.method + " (request " + std::to_string(id) +
+                                                    ") within the call timeout (CancelRequest sent)");
+      tell_engine = state_ == SessionState::connected;
+    } else {
+      if (p.timer) context_->cancel_timer(p.timer);
+      p.timer = 0;
+      r.error = p.queued
+                    ? Error::make(ErrorKind::cancelled, "the call was cancelled before it was sent")
+                    : Error::make(ErrorKind::cancelled, "the call was cancelled (CancelRequest sent to the engine)");
+    }
     deliver(p, std::move(r), batch, inline_batch);
     if (p.queued) {
-      pending_.erase(it);  // never sent: nothing to cancel on the engine
-    } else if (state_ == SessionState::connected) {
-      // The engine would go on computing an answer nobody waits for: ask it to stop, as cancel() does.
+      pending_.erase(it);  // never sent (waiting for a resume): nothing to tell the engine
+    } else if (tell_engine) {
       frame = cancel_request_locked(id);
       transport = transport_;
     }
   }
   flush(batch, inline_batch);
-  if (transport) {
-    post_traffic(true, frame);
-    transport->send(std::move(frame));
-  }
+  send(transport, std::move(frame));
+  return true;
 }
 
 // ------------------------------------------------------------------------------------------ frames in
@@ -1583,8 +1557,8 @@ void Session::start_watch_fetch(const std::shared_ptr<Object>& obj) {
   }
   std::string_view method = obj->type_ == "Doc" ? "GetAppLayout" : "GetLayout";
   std::weak_ptr<Object> weak = obj;
-  call_impl(
-      0, obj.get(), method, "[]", {},
+  start_call(
+      obj, obj->handle(), method, "[]", {},
       [weak, self = weak_from_this()](CallResult& r) {
         auto o = weak.lock();
         auto s = self.lock();

@@ -186,12 +186,17 @@ class Object : public std::enable_shared_from_this<Object> {
   void watch(std::function<void(const CallResult&)> fn);
   void unwatch();
 
-  /// Shorthands for Session::call on this handle.
+  /// Session::call/call_sync on this object's handle (the current one: a reconnect may swap it), through the
+  /// same path. On a zombie, or when the session is gone, no request id is used: call() returns 0 and `cb`
+  /// gets ErrorKind::closed.
   std::int64_t call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb);
   CallResult call_sync(std::string_view method, std::string_view params_json, CallOptions opts = {});
 
  private:
   friend class Session;
+  /// Why this proxy cannot take a call at all (its session `s` is gone, or it is a zombie), or an empty Error.
+  /// Locks the session's mutex; call without it.
+  Error refusal(const Session* s) const;
   std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
   Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
       : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
@@ -340,8 +345,17 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   using Batch = std::vector<Task>;
 
-  std::int64_t call_impl(int handle, const Object* via, std::string_view method, std::string_view params_json,
-                         CallOptions opts, CallCallback cb, bool inline_cb);
+  /// The one call path: Session::call/call_sync, Object::call/call_sync and watch fetches all end here.
+  /// `target` is the object called (its handle is read under the lock: a reconnect may have swapped it), or
+  /// null when Session::call named a `handle` that is not open. Every refusal (closed or suspended session,
+  /// empty method, unknown handle, zombie, a second doc) uses a request id and goes to `cb`. `inline_cb`:
+  /// `cb` is internal (a sync waiter, a watch fetch) and runs on the I/O thread. Locks mutex_.
+  std::int64_t start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
+                          std::string_view params_json, CallOptions opts, CallCallback cb, bool inline_cb);
+  /// The blocking form of a call: runs `start` with an inline completion and waits for it. From a
+  /// dispatcher thread it fails with ErrorKind::busy at once, without calling `start`.
+  static CallResult wait_for(const std::function<void(CallCallback)>& start);
+  static Error closed_object_error(int handle);  // "the object with handle N is closed"
   void link_open(std::uint64_t gen);
   void link_frame(std::uint64_t gen, std::string& text);
   void link_close(std::uint64_t gen, const CloseInfo& info);
@@ -359,6 +373,11 @@ class Session : public std::enable_shared_from_this<Session> {
                             std::function<void(CallResult&)> cb);
   void note_properties_locked(Object& obj, const Pending& p, const json::object& result);
   std::string cancel_request_locked(std::int64_t id);  // registers a CancelRequest for `id`; its frame
+  /// cancel() and call timeouts: completes pending call `id` now (ErrorKind::cancelled or timeout) and
+  /// abandons it: a queued call (never sent) is dropped; a sent one stays, marked, until its answer arrives,
+  /// and the engine is sent a CancelRequest (a timeout: only while connected). False when `id` is not pending.
+  bool abandon(std::int64_t id, bool timed_out);  // unlocked
+  void send(const std::shared_ptr<Transport>& transport, std::string frame);  // unlocked; nothing for "" or null
   void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
   void flush(Batch& batch, Batch& inline_batch);
   void on_timeout(std::int64_t id);
