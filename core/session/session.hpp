@@ -1,5 +1,7 @@
 // Session: one WebSocket to one engine (one app), the JSON-RPC correlation, the handle registry with its
-// object proxies, change/close tracking, delta caches, notifications and event delivery.
+// object proxies (session/object.hpp), change/close tracking, delta caches, notifications and event delivery.
+// Its implementation: session.cpp (lifecycle, frames in, events, queries), call.cpp (the one call path and
+// the answers), object.cpp (proxies, changes, watch), peer_check.cpp, reconnect.cpp.
 //
 // Threads: every public member function is thread-safe and never blocks, except call_sync()/open_sync().
 // Frames are decoded and applied on the context's I/O thread; user callbacks (completions, listeners)
@@ -12,6 +14,7 @@
 #include "json/json.hpp"
 #include "rpc/error.hpp"
 #include "session/context.hpp"
+#include "session/object.hpp"
 #include "transport/transport.hpp"
 
 #include <atomic>
@@ -29,29 +32,7 @@
 
 namespace qix::core {
 
-class Session;
-class Object;
 struct Frame;
-
-inline constexpr int kGlobalHandle = -1;
-
-struct CallOptions {
-  /// Request the delta protocol for this call; nullopt uses the session's default. Only methods with
-  /// exactly one out parameter besides qReturn (GetLayout, GetProperties, Get*Data ...) ever use delta.
-  std::optional<bool> delta;
-  /// Per-call timeout; nullopt uses the session's default; zero means none.
-  std::optional<std::chrono::milliseconds> timeout;
-};
-
-/// The outcome of one call. Exactly one is delivered per call that was issued.
-struct CallResult {
-  std::int64_t id = 0;
-  Error error;                     ///< kind == none on success
-  json::value result;              ///< The engine's `result` object (delta already applied); null on error.
-  std::shared_ptr<Object> object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
-  bool ok() const noexcept { return !error; }
-};
-using CallCallback = std::function<void(CallResult&)>;
 
 struct Notification {
   std::string method;
@@ -76,8 +57,6 @@ struct Diagnostic {
   std::string message;
   std::int64_t id = 0;
 };
-
-using ListenerId = std::uint64_t;
 
 /// Automatic reconnection after the connection drops, and what is restored on the new connection.
 ///
@@ -147,95 +126,6 @@ struct SessionOptions {
   /// selection made meanwhile): the call is sent again, with the same request id, up to this many times.
   /// Calls the client cancelled are never retried. 0 = report the error (the default).
   int retry_aborted = 0;
-};
-
-/// A proxy for one engine handle. Obtained from CallResult::object or Session::object(); the same handle
-/// gives the same proxy. Thread-safe. After its handle is closed (or the session ends) the proxy is a
-/// zombie: calls fail with ErrorKind::closed.
-class Object : public std::enable_shared_from_this<Object> {
- public:
-  /// The engine's handle. It changes when a reconnect restores the object on a new connection.
-  int handle() const noexcept { return handle_.load(std::memory_order_acquire); }
-  const std::string& type() const noexcept { return type_; }
-  /// The engine's id of the object (qGenericId). Never changes: a session object re-created after a
-  /// reconnect is created with this id.
-  const std::string& generic_id() const noexcept { return generic_id_; }
-  const std::string& generic_type() const noexcept { return generic_type_; }
-  std::shared_ptr<Session> session() const { return session_.lock(); }
-
-  /// True when the last fetched data is current (fetched and not invalidated since).
-  bool valid() const;
-  bool closed() const;
-  /// True when the engine listed the handle in a `suspend` array and it was not fetched since.
-  bool suspended() const;
-  /// A copy of the last layout fetched with GetLayout/GetAppLayout, if any.
-  std::optional<json::value> layout() const;
-
-  /// "changed": called on the valid→invalid edge. The engine reports an object in `change` only after its
-  /// layout was computed, so a listener added while the object's data is not current and no fetch is in
-  /// flight (never fetched, or changed and not fetched since) is also called once at once, on the event
-  /// executor: fetch the layout; from that fetch on, each valid-to-invalid edge is reported once. Objects
-  /// without a layout (Global, Field, Variable) are never called at once. "closed": once, when the handle
-  /// is released.
-  ListenerId on_changed(std::function<void()> fn);
-  ListenerId on_closed(std::function<void()> fn);
-  void remove_listener(ListenerId id);
-  /// Keeps the layout fresh: fetches it now if not valid, and again after each change (one fetch in flight,
-  /// bursts coalesced); `fn` gets each fresh layout (or the fetch's error). One watcher per object;
-  /// a new watch() replaces it.
-  void watch(std::function<void(const CallResult&)> fn);
-  void unwatch();
-
-  /// Shorthands for Session::call on this handle.
-  std::int64_t call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb);
-  CallResult call_sync(std::string_view method, std::string_view params_json, CallOptions opts = {});
-
- private:
-  friend class Session;
-  std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
-  Error closed_error() const;  // what a call on this closed proxy fails with
-  Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
-      : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
-        generic_type_(std::move(gtype)) {}
-
-  struct Listener {
-    ListenerId id;
-    std::shared_ptr<std::function<void()>> fn;
-  };
-
-  /// How this handle was obtained, to obtain it again after a reconnect.
-  struct Origin {
-    std::weak_ptr<Object> parent;  // the object the call was made on
-    std::string method;            // the call that returned this handle
-    std::string params;            // its params as sent
-    bool session_object = false;   // created by CreateSession{Object,Variable}
-    std::shared_ptr<const json::value> props;  // session objects: last known properties
-  };
-
-  std::weak_ptr<Session> session_;
-  std::atomic<int> handle_;
-  const std::string type_;
-  const std::string generic_id_;
-  const std::string generic_type_;
-
-  // Guarded by the session's mutex.
-  bool closed_ = false;
-  bool suspended_ = false;
-  bool valid_ = false;
-  bool armed_ = false;         // a change now is a valid→invalid edge to report
-  std::uint64_t gen_ = 0;      // bumped by every change
-  int fetching_ = 0;           // data fetches in flight
-  std::vector<Listener> changed_;
-  std::vector<Listener> closed_listeners_;
-  std::shared_ptr<std::function<void(const CallResult&)>> watcher_;
-  bool watch_inflight_ = false;
-  bool watch_dirty_ = false;
-  bool watch_timer_ = false;  // a throttled fetch is scheduled
-  std::chrono::steady_clock::time_point watch_next_;  // earliest start of the next watch fetch
-  std::shared_ptr<const json::value> layout_;
-  std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
-  Origin origin_;
-  std::uint64_t seq_ = 0;  // creation order: a reconnect restores parents before children
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -341,45 +231,78 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   using Batch = std::vector<Task>;
 
-  std::int64_t call_impl(int handle, const Object* via, std::string_view method, std::string_view params_json,
-                         CallOptions opts, CallCallback cb, bool inline_cb);
+  // session.cpp: lifecycle, frames in, event delivery.
   void link_open(std::uint64_t gen);
   void link_frame(std::uint64_t gen, std::string& text);
   void link_close(std::uint64_t gen, const CloseInfo& info);
+  std::shared_ptr<TransportHandler> new_link_locked();  // a Link for connection link_gen_, kept in link_
   void finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
-  // Reconnect (all with the lock held unless noted).
-  void suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
-  void schedule_attempt_locked();
-  void attempt();  // unlocked
-  void give_up_locked(const std::string& why, Batch& batch, Batch& inline_batch);
-  void resume_start(std::uint64_t gen);  // unlocked
-  void resume_doc_answer(std::uint64_t gen, int stage, CallResult& r);  // unlocked
-  void resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inline_batch);
-  void finish_resume_locked(Batch& batch, Batch& inline_batch, std::vector<std::shared_ptr<Object>>& refetch);
-  void send_internal_locked(int handle, std::string method, std::string params,
-                            std::function<void(CallResult&)> cb);
-  void note_properties_locked(Object& obj, const Pending& p, const json::object& result);
-  std::string cancel_request_locked(std::int64_t id);  // registers a CancelRequest for `id`; its frame
-  void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
-  void flush(Batch& batch, Batch& inline_batch);
-  void on_timeout(std::int64_t id);
-  void apply_change(int handle, Batch& batch, std::vector<std::shared_ptr<Object>>& refetch);
-  void close_object(const std::shared_ptr<Object>& obj, Batch& batch);
-  void handle_response(Frame& f, Batch& batch, Batch& inline_batch);
-  std::shared_ptr<Object> adopt_reference(json::value& qreturn, const Pending& p, Error& error);
-  void start_watch_fetch(const std::shared_ptr<Object>& obj);
+  void fail_all_locked(const Error& error, Batch& batch, Batch& inline_batch);
+  void flush(Batch& batch, Batch& inline_batch);  // unlocked: runs inline_batch, posts batch
   void report_listener_exception(std::string message);
   void diagnose(Diagnostic::Kind kind, std::string message, std::int64_t id, Batch& batch);
   Task guarded(std::function<void()> fn);
   void post_traffic(bool sent, std::string_view frame);
-  void fail_all_locked(const Error& error, Batch& batch, Batch& inline_batch);
-  // Peer check (a server that does not speak QIX): the first frame of each connection is judged, and a
+
+  // call.cpp: the one call path and the answers.
+  /// The one call path: Session::call/call_sync, Object::call/call_sync and watch fetches all end here.
+  /// `target` is the object called (its handle is read under the lock: a reconnect may have swapped it), or
+  /// null when Session::call named a `handle` that is not open. Every refusal (closed or suspended session,
+  /// empty method, unknown handle, zombie, a second doc) uses a request id and goes to `cb`. `inline_cb`:
+  /// `cb` is internal (a sync waiter, a watch fetch) and runs on the I/O thread. Locks mutex_.
+  std::int64_t start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
+                          std::string_view params_json, CallOptions opts, CallCallback cb, bool inline_cb);
+  /// The blocking form of a call: runs `start` with an inline completion and waits for it. From a
+  /// dispatcher thread it fails with ErrorKind::busy at once, without calling `start`.
+  static CallResult wait_for(const std::function<void(CallCallback)>& start);
+  static Error closed_object_error(int handle);  // "the object with handle N is closed"
+  std::string cancel_request_locked(std::int64_t id);  // registers a CancelRequest for `id`; its frame
+  /// cancel() and call timeouts: completes pending call `id` now (ErrorKind::cancelled or timeout) and
+  /// abandons it: a queued call (never sent) is dropped; a sent one stays, marked, until its answer
+  /// arrives, and the engine is sent a CancelRequest (a timeout: only while connected). False when `id` is
+  /// not pending.
+  bool abandon(std::int64_t id, bool timed_out);  // unlocked
+  void on_timeout(std::int64_t id);               // unlocked
+  /// Sends `frame` on `transport` and to the traffic log; nothing for "" or null. With or without the lock
+  /// (Transport::send never calls back into the session).
+  void send(const std::shared_ptr<Transport>& transport, std::string frame);
+  void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
+  void handle_response(Frame& f, Batch& batch, Batch& inline_batch);
+  std::shared_ptr<Object> adopt_reference(json::value& qreturn, const Pending& p, Error& error);
+
+  // object.cpp: how changes and closes reach the proxies; watch fetches.
+  void apply_change(int handle, Batch& batch, std::vector<std::shared_ptr<Object>>& refetch);
+  void close_object(const std::shared_ptr<Object>& obj, Batch& batch);
+  void start_watch_fetch(const std::shared_ptr<Object>& obj);  // unlocked
+
+  // peer_check.cpp: a server that does not speak QIX. The first frame of each connection is judged, and a
   // connection that answers nothing within protocol_timeout of the first request is given up.
   bool first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err, const std::string& text,
                                  std::string& why) const;
   void arm_protocol_timer_locked();
   void on_protocol_timeout(std::uint64_t gen);  // unlocked
   void not_qix_locked(const std::string& why, Batch& batch, Batch& inline_batch);
+
+  // reconnect.cpp (all with the lock held unless noted).
+  /// A connected session's connection closed: suspends it when the policy resumes after `info` and returns
+  /// true; else returns false (with "not resumed: why" added to info.reason when the policy refused).
+  bool suspend_if_resumable_locked(CloseInfo& info, Batch& batch, Batch& inline_batch);
+  void suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
+  void schedule_attempt_locked();
+  void attempt();  // unlocked
+  void attempt_open_locked(std::uint64_t gen);  // an attempt's connection opened: wait for the greeting
+  /// An attempt's connection failed, or dropped while restoring: another attempt, or give up.
+  void attempt_closed_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
+  void give_up_locked(const std::string& why, Batch& batch, Batch& inline_batch);
+  void stop_reconnect_locked();  // cancels the attempt and resume timers (the session closes)
+  void resume_start(std::uint64_t gen);  // unlocked
+  void resume_doc_answer(std::uint64_t gen, int stage, CallResult& r);  // unlocked
+  void resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inline_batch);
+  void finish_resume_locked(Batch& batch, Batch& inline_batch, std::vector<std::shared_ptr<Object>>& refetch);
+  void send_internal_locked(int handle, std::string method, std::string params,
+                            std::function<void(CallResult&)> cb);
+  void remember_origin_locked(Object& obj, const Pending& p);  // a new proxy: how it was obtained
+  void note_properties_locked(Object& obj, const Pending& p, const json::object& result);
 
   const std::shared_ptr<Context> context_;
   const SessionOptions options_;
@@ -396,20 +319,24 @@ class Session : public std::enable_shared_from_this<Session> {
   bool peer_verified_ = false;  // this connection's peer has sent a QIX JSON-RPC frame
   Context::TimerId protocol_timer_ = 0;
   std::string engine_state_;  // qSessionState of the last OnConnected
-  // Reconnect state.
-  CloseInfo drop_info_;       // why the connection dropped (while suspended)
-  int attempts_ = 0;          // connection attempts since the drop
-  int max_attempts_ = 0;      // for this drop
-  int resumes_ = 0;
-  bool resuming_ = false;     // a new connection is open and the resume steps run on it
-  bool resume_started_ = false;
-  int resume_outstanding_ = 0;
-  std::string last_attempt_error_;
-  std::vector<std::pair<std::shared_ptr<Object>, int>> restored_;  // object, new handle
-  std::vector<std::shared_ptr<Object>> unrestorable_;
-  Context::TimerId reconnect_timer_ = 0;
-  Context::TimerId resume_timer_ = 0;
-  std::uint64_t next_seq_ = 0;
+  /// Reconnect state (ReconnectOptions; reconnect.cpp), guarded by mutex_: the drop being recovered from,
+  /// the attempts made since, and the resume running on a new connection.
+  struct ReconnectState {
+    CloseInfo drop;              // why the connection dropped (while suspended)
+    int attempts = 0;            // connection attempts since the drop
+    int max_attempts = 0;        // for this drop
+    int resumes = 0;             // drops recovered from (resume_count())
+    bool resuming = false;       // a new connection is open and the resume steps run on it
+    bool started = false;        // the resume steps were started on this connection
+    int outstanding = 0;         // resume calls not answered yet
+    std::string last_error;      // why the last attempt failed
+    std::vector<std::pair<std::shared_ptr<Object>, int>> restored;  // object, new handle
+    std::vector<std::shared_ptr<Object>> unrestorable;
+    Context::TimerId attempt_timer = 0;  // the next connection attempt
+    Context::TimerId resume_timer = 0;   // the greeting wait, then the resume watchdog
+    std::uint64_t next_seq = 0;  // creation order of proxies (Object::seq_): parents are restored first
+  };
+  ReconnectState reconnect_;
   bool open_called_ = false;
   std::optional<CloseInfo> close_info_;
   std::string fatal_reason_;

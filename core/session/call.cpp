@@ -1,0 +1,361 @@
+// The one call path and the answers: Session::call/call_sync and Object::call/call_sync go through
+// start_call, which registers the request (id, timeout, fetch and delta bookkeeping) and sends it; cancel()
+// and call timeouts abandon it; handle_response correlates the answer (delta patches, retries of aborted
+// calls, adoption of the handles it returns) and delivers it.
+#include "session/detail.hpp"
+#include "session/session.hpp"
+
+#include "json/json_patch.hpp"
+#include "rpc/frame.hpp"
+#include "rpc/methods.hpp"
+
+#include <algorithm>
+#include <future>
+
+namespace qix::core {
+
+namespace {
+
+bool opens_doc(std::string_view m) {
+  return m == "OpenDoc" || m == "CreateSessionApp" || m == "CreateSessionAppFromApp" || m == "CreateDocEx";
+}
+
+const MethodInfo* lookup_method(std::string_view cls, std::string_view method) {
+  if (const MethodInfo* m = find_method(cls, method)) return m;
+  return find_method_any_class(method);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------- calls out
+Error Session::validate_params(std::string_view params_json) {
+  if (params_json.empty()) return {};
+  std::string err;
+  auto v = parse_json(params_json, &err);
+  if (!v) return Error::make(ErrorKind::invalid_argument, "params are not valid JSON: " + err);
+  if (!v->is_array() && !v->is_object()) {
+    return Error::make(ErrorKind::invalid_argument, "params must be a JSON array (by position) or object (by name)");
+  }
+  return {};
+}
+
+std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
+                           CallCallback cb) {
+  return start_call(object(handle), handle, method, params_json, opts, std::move(cb), false);
+}
+
+CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json, CallOptions opts) {
+  return wait_for([&](CallCallback done) {
+    start_call(object(handle), handle, method, params_json, opts, std::move(done), true);
+  });
+}
+
+Error Session::closed_object_error(int handle) {
+  return Error::make(ErrorKind::closed, "the object with handle " + std::to_string(handle) + " is closed");
+}
+
+CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
+  if (SerialQueue::in_dispatcher_thread()) {
+    CallResult r;
+    r.error = Error::make(ErrorKind::busy, "a blocking call from inside a callback would stall event delivery; "
+                                           "use the asynchronous call");
+    return r;
+  }
+  auto promise = std::make_shared<std::promise<CallResult>>();
+  auto future = promise->get_future();
+  // An inline completion: no user code runs on the I/O thread.
+  start([promise](CallResult& r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
+                                 std::string_view params_json, CallOptions opts, CallCallback cb,
+                                 bool inline_cb) {
+  std::string frame;
+  std::int64_t id = 0;
+  Error immediate;
+  std::shared_ptr<Transport> transport;
+  {
+    std::lock_guard lock(mutex_);
+    id = next_id_++;
+    // The handle is read under the lock: a reconnect may have swapped it.
+    if (target) handle = target->handle();
+    auto registered = objects_.find(handle);
+    bool suspended = state_ == SessionState::suspended;
+    if (state_ == SessionState::closed && close_info_ && close_info_->error.kind == ErrorKind::protocol) {
+      immediate = close_info_->error;  // the server does not speak QIX: say so, not just "closed"
+    } else if (state_ == SessionState::closed || closing_) {
+      immediate = Error::make(ErrorKind::closed, "the session is closed");
+    } else if (suspended && !options_.reconnect.queue_calls) {
+      immediate = Error::make(ErrorKind::connection_lost,
+                              "the session is suspended, reconnecting after: " + reconnect_.drop.describe());
+      immediate.code = reconnect_.drop.code;
+    } else if (method.empty()) {
+      immediate = Error::make(ErrorKind::invalid_argument, "the method name is empty");
+    } else if (!target) {
+      immediate = Error::make(ErrorKind::invalid_argument, "handle " + std::to_string(handle) + " is not open in this session");
+    } else if (target->closed_ || registered == objects_.end() || registered->second != target) {
+      immediate = closed_object_error(handle);  // released since it was looked up
+    } else if (handle == kGlobalHandle && opens_doc(method) && (doc_handle_ != 0 || doc_opening_)) {
+      immediate = Error::make(ErrorKind::invalid_argument,
+                              "this session already has a doc open (one app per session, the proxy routes by the "
+                              "app in the URL): open another session for another app");
+    }
+    if (!immediate) {
+      Object& obj = *target;
+      Pending p;
+      p.handle = handle;
+      p.method = std::string(method);
+      p.cb = std::move(cb);
+      p.inline_cb = inline_cb;
+      p.target = target;
+      bool want_delta = opts.delta.value_or(options_.delta);
+      if (want_delta) {
+        const MethodInfo* info = lookup_method(obj.type_, method);
+        // Methods that hand out object references (CreateSessionApp, CreateObject ...) never use delta:
+        // their qReturn is a fresh handle, not data to keep a base for.
+        p.delta = info && delta_eligible(*info) && info->returns_class.empty();
+      }
+      if (handle != kGlobalHandle && detail::is_fetch_method(method) && !suspended) {
+        p.fetch = true;
+        p.gen = obj.gen_;
+        ++obj.fetching_;
+        obj.armed_ = true;
+      }
+      if (handle == kGlobalHandle && opens_doc(method)) {
+        p.opens_doc = true;
+        doc_opening_ = true;
+      }
+      // Kept when the call may have to be sent again: after a reconnect, or after an error-15 abort.
+      p.retries_left = std::max(0, options_.retry_aborted);
+      if (options_.reconnect.policy != ReconnectOptions::Policy::none || p.retries_left > 0) {
+        p.params = params_json.empty() ? std::string("[]") : std::string(params_json);
+      }
+      auto timeout = opts.timeout.value_or(options_.call_timeout);
+      p.timeout = timeout;
+      if (timeout.count() > 0) {
+        p.timer = context_->schedule(timeout, [weak = weak_from_this(), id] {
+          if (auto s = weak.lock()) s->on_timeout(id);
+        });
+      }
+      if (suspended) {
+        p.queued = true;  // sent with the object's new handle once the session is resumed
+      } else {
+        frame = encode_request(id, method, handle, params_json, p.delta);
+        transport = transport_;
+        arm_protocol_timer_locked();
+      }
+      pending_.emplace(id, std::move(p));
+    }
+  }
+  if (immediate) {
+    CallResult r;
+    r.id = id;
+    r.error = std::move(immediate);
+    if (inline_cb) {
+      cb(r);
+    } else if (cb) {
+      events_->post(guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
+    }
+    return id;
+  }
+  send(transport, std::move(frame));
+  return id;
+}
+
+void Session::deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch) {
+  if (!p.cb) return;
+  if (p.inline_cb) {
+    inline_batch.push_back([cb = std::move(p.cb), r = std::move(result)]() mutable { cb(r); });
+  } else {
+    batch.push_back(guarded([cb = std::move(p.cb), r = std::move(result)]() mutable { cb(r); }));
+  }
+}
+
+std::string Session::cancel_request_locked(std::int64_t id) {
+  // An internal call whose answer nobody waits for (consumed when it arrives).
+  std::int64_t cid = next_id_++;
+  Pending c;
+  c.method = "CancelRequest";
+  c.abandoned = true;
+  c.internal = true;
+  c.target = objects_[kGlobalHandle];
+  pending_.emplace(cid, std::move(c));
+  return encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
+}
+
+void Session::send(const std::shared_ptr<Transport>& transport, std::string frame) {
+  if (!transport || frame.empty()) return;
+  post_traffic(true, frame);
+  transport->send(std::move(frame));
+}
+
+bool Session::cancel(std::int64_t id) { return abandon(id, false); }
+
+void Session::on_timeout(std::int64_t id) { abandon(id, true); }
+
+bool Session::abandon(std::int64_t id, bool timed_out) {
+  Batch batch, inline_batch;
+  std::string frame;
+  std::shared_ptr<Transport> transport;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.abandoned || state_ == SessionState::closed) return false;
+    Pending& p = it->second;
+    p.abandoned = true;
+    CallResult r;
+    r.id = id;
+    // The engine would go on computing an answer nobody waits for: ask it to stop.
+    bool tell_engine = true;
+    if (timed_out) {
+      p.timer = 0;  // the one that fired
+      r.error = Error::make(ErrorKind::timeout, "no answer to " + p.method + " (request " +
+                                                    std::to_string(id) +
+                                                    ") within the call timeout (CancelRequest sent)");
+      tell_engine = state_ == SessionState::connected;
+    } else {
+      if (p.timer) context_->cancel_timer(p.timer);
+      p.timer = 0;
+      const char* what = p.queued ? "the call was cancelled before it was sent"
+                                  : "the call was cancelled (CancelRequest sent to the engine)";
+      r.error = Error::make(ErrorKind::cancelled, what);
+    }
+    deliver(p, std::move(r), batch, inline_batch);
+    if (p.queued) {
+      pending_.erase(it);  // never sent (waiting for a resume): nothing to tell the engine
+    } else if (tell_engine) {
+      frame = cancel_request_locked(id);
+      transport = transport_;
+    }
+  }
+  flush(batch, inline_batch);
+  send(transport, std::move(frame));
+  return true;
+}
+
+// ------------------------------------------------------------------------------------------------ answers in
+std::shared_ptr<Object> Session::adopt_reference(json::value& qreturn, const Pending& p, Error& error) {
+  json::object& ref = qreturn.as_object();
+  json::value& h = ref["qHandle"];
+  if (h.is_null()) {
+    error = Error::make(ErrorKind::not_found, p.method + ": the object was not found (qHandle null)");
+    return nullptr;
+  }
+  auto handle = integer_of(&h);
+  if (!handle) {
+    error = Error::make(ErrorKind::protocol, p.method + ": qHandle is not an integer");
+    return nullptr;
+  }
+  int hv = static_cast<int>(*handle);
+  std::string type(string_or(find_member(qreturn, "qType")));
+  std::string gid(string_or(find_member(qreturn, "qGenericId")));
+  std::string gtype(string_or(find_member(qreturn, "qGenericType")));
+  auto it = objects_.find(hv);
+  if (it != objects_.end() && !it->second->closed_) return it->second;
+  auto obj = std::shared_ptr<Object>(new Object(weak_from_this(), hv, std::move(type), std::move(gid), std::move(gtype)));
+  objects_[hv] = obj;
+  return obj;
+}
+
+void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
+  std::int64_t id = *f.id;
+  auto it = pending_.find(id);
+  if (it == pending_.end()) {
+    diagnose(Diagnostic::Kind::unknown_id, "answer with unknown id " + std::to_string(id) + " ignored", id, batch);
+    return;
+  }
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  if (p.timer) context_->cancel_timer(p.timer);
+  if (p.opens_doc) doc_opening_ = false;
+  Object& target = *p.target;
+  if (p.fetch && target.fetching_ > 0) --target.fetching_;
+
+  CallResult r;
+  r.id = id;
+  if (f.error) {
+    const json::value& e = *f.error;
+    auto code = integer_of(find_member(e, "code"));
+    r.error = Error::engine(code ? static_cast<int>(*code) : -1, std::string(string_or(find_member(e, "parameter"))),
+                            std::string(string_or(find_member(e, "message"))));
+    if (r.error.code == 15 && p.retries_left > 0 && !p.abandoned && !p.raw && !target.closed_ &&
+        state_ == SessionState::connected) {
+      // Aborted (typically by a selection made meanwhile) and the retry policy allows another try: the
+      // same request again, same id. The frame goes out under the lock (Transport::send never calls back).
+      --p.retries_left;
+      if (p.fetch) {
+        ++target.fetching_;
+        p.gen = target.gen_;
+        target.armed_ = true;
+      }
+      if (p.opens_doc) doc_opening_ = true;
+      if (p.timeout.count() > 0) {
+        p.timer = context_->schedule(p.timeout, [weak = weak_from_this(), id] {
+          if (auto s = weak.lock()) s->on_timeout(id);
+        });
+      }
+      std::string frame = encode_request(id, p.method, target.handle(), p.params, p.delta);
+      pending_.emplace(id, std::move(p));
+      send(transport_, std::move(frame));
+      return;
+    }
+  } else if (!f.result->is_object()) {
+    r.error = Error::make(ErrorKind::protocol, p.method + ": 'result' is not an object");
+  } else if (p.raw) {
+    r.result = std::move(*f.result);  // a reconnect step: it reads the answer itself
+  } else {
+    json::object& result = f.result->as_object();
+    if (p.delta && f.delta && !target.closed_) {
+      for (auto& kv : result) {
+        std::string key = p.method + '\n' + std::string(kv.key());
+        json::value& base = target.delta_bases_[key];
+        std::string perr;
+        if (!json_patch::apply(base, std::move(kv.value()), &perr)) {
+          target.delta_bases_.erase(key);
+          r.error = Error::make(ErrorKind::protocol, p.method + ": cannot apply the delta patch for " +
+                                                         std::string(kv.key()) + ": " + perr);
+          break;
+        }
+        kv.value() = base;  // the one copy: the base stays for the next patch
+      }
+    } else if (p.delta && f.delta) {
+      r.error = Error::make(ErrorKind::closed, "the object was closed before its delta answer arrived");
+    }
+    if (!r.error) {
+      if (p.fetch && target.gen_ == p.gen && !target.closed_) {
+        target.valid_ = true;
+        target.suspended_ = false;
+      }
+      if (p.method == "GetLayout" || p.method == "GetAppLayout") {
+        if (auto* l = result.if_contains("qLayout")) target.layout_ = std::make_shared<const json::value>(*l);
+      }
+      if (target.origin_.session_object) note_properties_locked(target, p, result);
+      if (auto* qr = result.if_contains("qReturn"); qr && qr->is_object() && qr->as_object().contains("qHandle")) {
+        if (p.method == "CreateSessionApp") {
+          if (auto* sid = result.if_contains("qSessionAppId"); sid && sid->is_string()) {
+            auto& qro = qr->as_object();
+            if (!qro.contains("qGenericId") || qro["qGenericId"].is_null()) qro["qGenericId"] = *sid;
+          }
+        }
+        Error aerr;
+        r.object = adopt_reference(*qr, p, aerr);
+        if (r.object && r.object->seq_ == 0) remember_origin_locked(*r.object, p);  // a new proxy
+        if (aerr) r.error = std::move(aerr);
+        if (r.object && r.object->type_ == "Doc") doc_handle_ = r.object->handle_;
+      }
+      r.result = std::move(*f.result);
+    }
+  }
+  if (p.abandoned) {
+    if (p.internal) return;
+    diagnose(Diagnostic::Kind::late_answer,
+             "answer to " + p.method + " (request " + std::to_string(id) + ") arrived after it was cancelled or timed out" +
+                 (r.error ? ": " + r.error.describe() : std::string()),
+             id, batch);
+    return;
+  }
+  deliver(p, std::move(r), batch, inline_batch);
+}
+
+}  // namespace qix::core

@@ -1,0 +1,142 @@
+// Object: the proxy of one engine handle (Global included), and the vocabulary of calls (CallOptions,
+// CallResult) it shares with Session. Included by session/session.hpp; include that one.
+//
+// Threads: every public member function is thread-safe and never blocks, except call_sync() (see Session).
+// An Object's state is guarded by its session's mutex.
+#pragma once
+
+#include "json/json.hpp"
+#include "rpc/error.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace qix::core {
+
+class Session;
+class Object;
+
+inline constexpr int kGlobalHandle = -1;
+
+struct CallOptions {
+  /// Request the delta protocol for this call; nullopt uses the session's default. Only methods with
+  /// exactly one out parameter besides qReturn (GetLayout, GetProperties, Get*Data ...) ever use delta.
+  std::optional<bool> delta;
+  /// Per-call timeout; nullopt uses the session's default; zero means none.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+/// The outcome of one call. Exactly one is delivered per call that was issued.
+struct CallResult {
+  std::int64_t id = 0;
+  Error error;                     ///< kind == none on success
+  json::value result;              ///< The engine's `result` object (delta already applied); null on error.
+  std::shared_ptr<Object> object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
+  bool ok() const noexcept { return !error; }
+};
+using CallCallback = std::function<void(CallResult&)>;
+
+using ListenerId = std::uint64_t;
+
+/// A proxy for one engine handle. Obtained from CallResult::object or Session::object(); the same handle
+/// gives the same proxy. Thread-safe. After its handle is closed (or the session ends) the proxy is a
+/// zombie: calls fail with ErrorKind::closed.
+class Object : public std::enable_shared_from_this<Object> {
+ public:
+  /// The engine's handle. It changes when a reconnect restores the object on a new connection.
+  int handle() const noexcept { return handle_.load(std::memory_order_acquire); }
+  const std::string& type() const noexcept { return type_; }
+  /// The engine's id of the object (qGenericId). Never changes: a session object re-created after a
+  /// reconnect is created with this id.
+  const std::string& generic_id() const noexcept { return generic_id_; }
+  const std::string& generic_type() const noexcept { return generic_type_; }
+  std::shared_ptr<Session> session() const { return session_.lock(); }
+
+  /// True when the last fetched data is current (fetched and not invalidated since).
+  bool valid() const;
+  bool closed() const;
+  /// True when the engine listed the handle in a `suspend` array and it was not fetched since.
+  bool suspended() const;
+  /// A copy of the last layout fetched with GetLayout/GetAppLayout, if any.
+  std::optional<json::value> layout() const;
+
+  /// "changed": called on the valid→invalid edge. The engine reports an object in `change` only after its
+  /// layout was computed, so a listener added while the object's data is not current and no fetch is in
+  /// flight (never fetched, or changed and not fetched since) is also called once at once, on the event
+  /// executor: fetch the layout; from that fetch on, each valid-to-invalid edge is reported once. Objects
+  /// without a layout (Global, Field, Variable) are never called at once. "closed": once, when the handle
+  /// is released.
+  ListenerId on_changed(std::function<void()> fn);
+  ListenerId on_closed(std::function<void()> fn);
+  void remove_listener(ListenerId id);
+  /// Keeps the layout fresh: fetches it now if not valid, and again after each change (one fetch in flight,
+  /// bursts coalesced); `fn` gets each fresh layout (or the fetch's error). One watcher per object;
+  /// a new watch() replaces it.
+  void watch(std::function<void(const CallResult&)> fn);
+  void unwatch();
+
+  /// Session::call/call_sync on this object's handle (the current one: a reconnect may swap it), through the
+  /// same path. On a zombie, or when the session is gone, no request id is used: call() returns 0 and `cb`
+  /// gets ErrorKind::closed.
+  std::int64_t call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb);
+  CallResult call_sync(std::string_view method, std::string_view params_json, CallOptions opts = {});
+
+ private:
+  friend class Session;
+  /// Why this proxy cannot take a call at all (its session `s` is gone, or it is a zombie), or an empty
+  /// Error. Locks the session's mutex; call without it.
+  Error refusal(const Session* s) const;
+  std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
+  Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
+      : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
+        generic_type_(std::move(gtype)) {}
+
+  struct Listener {
+    ListenerId id;
+    std::shared_ptr<std::function<void()>> fn;
+  };
+
+  /// How this handle was obtained, to obtain it again after a reconnect.
+  struct Origin {
+    std::weak_ptr<Object> parent;  // the object the call was made on
+    std::string method;            // the call that returned this handle
+    std::string params;            // its params as sent
+    bool session_object = false;   // created by CreateSession{Object,Variable}
+    std::shared_ptr<const json::value> props;  // session objects: last known properties
+  };
+
+  std::weak_ptr<Session> session_;
+  std::atomic<int> handle_;
+  const std::string type_;
+  const std::string generic_id_;
+  const std::string generic_type_;
+
+  // Guarded by the session's mutex.
+  bool closed_ = false;
+  bool suspended_ = false;
+  bool valid_ = false;
+  bool armed_ = false;         // a change now is a valid→invalid edge to report
+  std::uint64_t gen_ = 0;      // bumped by every change
+  int fetching_ = 0;           // data fetches in flight
+  std::vector<Listener> changed_;
+  std::vector<Listener> closed_listeners_;
+  std::shared_ptr<std::function<void(const CallResult&)>> watcher_;
+  bool watch_inflight_ = false;
+  bool watch_dirty_ = false;
+  bool watch_timer_ = false;  // a throttled fetch is scheduled
+  std::chrono::steady_clock::time_point watch_next_;  // earliest start of the next watch fetch
+  std::shared_ptr<const json::value> layout_;
+  std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
+  Origin origin_;
+  std::uint64_t seq_ = 0;  // creation order: a reconnect restores parents before children
+};
+
+}  // namespace qix::core
