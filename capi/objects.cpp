@@ -2,12 +2,10 @@
 // extraction (an adapter over core/session/extract.hpp).
 #include "internal.hpp"
 
+#include "session/extract.hpp"
+
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <map>
-#include <optional>
 
 namespace qix::capi {
 
@@ -116,143 +114,6 @@ int add_object_listener(uint64_t* out_id, qix_object* obj, qix_object_cb cb, voi
   if (out_id) *out_id = id;
   return QIX_OK;
 }
-
-class Extractor : public std::enable_shared_from_this<Extractor> {
- public:
-  Extractor(std::shared_ptr<core::Object> obj, std::string path, int page_height, int window, qix_row_cb row_cb,
-            qix_extract_done_cb done_cb, void* payload)
-      : obj_(std::move(obj)), path_(std::move(path)), requested_height_(page_height), window_(window),
-        row_cb_(row_cb), done_cb_(done_cb), payload_(payload) {}
-
-  void start() {
-    auto self = shared_from_this();
-    core::CallOptions o;
-    o.delta = false;
-    obj_->call("GetLayout", "[]", o, [self](core::CallResult& r) { self->on_layout(r); });
-  }
-
- private:
-  // Finds the layout counterpart of a properties path: "/qHyperCubeDef" -> qHyperCube,
-  // "/qListObjectDef" style trailing "Def" removed at each step.
-  const json::value* find_cube(const json::value& layout) const {
-    const json::value* cur = &layout;
-    std::size_t pos = 0;
-    while (pos < path_.size()) {
-      if (path_[pos] == '/') {
-        ++pos;
-        continue;
-      }
-      auto end = path_.find('/', pos);
-      std::string seg = path_.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-      pos = end == std::string::npos ? path_.size() : end;
-      const json::value* next = nullptr;
-      if (const auto* arr = cur->if_array()) {
-        char* stop = nullptr;
-        unsigned long i = std::strtoul(seg.c_str(), &stop, 10);
-        if (stop && *stop == '\0' && i < arr->size()) next = &(*arr)[i];
-      } else {
-        next = core::find_member(*cur, seg);
-        if (!next && seg.size() > 3 && seg.compare(seg.size() - 3, 3, "Def") == 0) {
-          next = core::find_member(*cur, seg.substr(0, seg.size() - 3));
-        }
-      }
-      if (!next) return nullptr;
-      cur = next;
-    }
-    return cur;
-  }
-
-  void on_layout(core::CallResult& r) {
-    if (r.error) return finish(make_error(r.error));
-    const json::value* layout = core::find_member(r.result, "qLayout");
-    const json::value* cube = layout ? find_cube(*layout) : nullptr;
-    const json::value* size = cube ? core::find_member(*cube, "qSize") : nullptr;
-    auto cx = size ? core::integer_of(core::find_member(*size, "qcx")) : std::nullopt;
-    auto cy = size ? core::integer_of(core::find_member(*size, "qcy")) : std::nullopt;
-    if (!cx || !cy || *cx < 0 || *cy < 0) {
-      return finish(make_error(QIX_EINVAL, "no hypercube with a qSize at " + path_ + " in the layout"));
-    }
-    cols_ = *cx;
-    total_ = *cy;
-    std::int64_t max_height = cols_ > 0 ? std::max<std::int64_t>(1, 10000 / cols_) : 10000;
-    height_ = requested_height_ > 0 ? std::min<std::int64_t>(requested_height_, max_height) : max_height;
-    pages_ = cols_ == 0 ? 0 : (total_ + height_ - 1) / height_;
-    if (pages_ == 0) return finish(qix_error{});
-    issue();
-  }
-
-  void issue() {
-    while (!done_ && in_flight_ < window_ && next_page_ < pages_) {
-      std::int64_t page = next_page_++;
-      ++in_flight_;
-      json::array pages;
-      pages.push_back(json::object{{"qTop", page * height_},
-                                   {"qLeft", 0},
-                                   {"qWidth", cols_},
-                                   {"qHeight", std::min(height_, total_ - page * height_)}});
-      std::string params = core::to_json(json::array{json::value(path_), json::value(std::move(pages))});
-      core::CallOptions o;
-      o.delta = false;
-      auto self = shared_from_this();
-      std::int64_t id = obj_->call("GetHyperCubeData", params, o,
-                                   [self, page](core::CallResult& r) { self->on_page(page, r); });
-      ids_[page] = id;
-    }
-  }
-
-  void on_page(std::int64_t page, core::CallResult& r) {
-    --in_flight_;
-    ids_.erase(page);
-    if (done_) return;
-    if (r.error) return finish(make_error(r.error));
-    const json::value* pages = core::find_member(r.result, "qDataPages");
-    const json::value* matrix = nullptr;
-    if (pages && pages->is_array() && !pages->as_array().empty()) matrix = core::find_member(pages->as_array()[0], "qMatrix");
-    if (!matrix || !matrix->is_array()) return finish(make_error(QIX_EPROTOCOL, "GetHyperCubeData: no qMatrix"));
-    ready_.emplace(page, matrix->as_array());
-    // Deliver every page that is next in row order.
-    for (auto it = ready_.find(next_deliver_); it != ready_.end(); it = ready_.find(next_deliver_)) {
-      for (const auto& row : it->second) {
-        std::string text = core::to_json(row);
-        if (row_cb_(text.c_str(), text.size(), rows_, payload_) != 0) {
-          return finish(make_error(QIX_ECANCELLED, "the row callback stopped the extraction"));
-        }
-        ++rows_;
-      }
-      ready_.erase(it);
-      ++next_deliver_;
-    }
-    if (next_deliver_ == pages_) return finish(qix_error{});
-    issue();
-  }
-
-  void finish(qix_error err) {
-    if (done_) return;
-    done_ = true;
-    ready_.clear();
-    auto pending = ids_;  // cancel() may complete a call; never iterate the live map
-    if (auto s = obj_->session()) {
-      for (auto& entry : pending) s->cancel(entry.second);
-    }
-    if (done_cb_) done_cb_(err.status, err.status == QIX_OK ? nullptr : &err, rows_, payload_);
-  }
-
-  std::shared_ptr<core::Object> obj_;
-  std::string path_;
-  int requested_height_;
-  int window_;
-  qix_row_cb row_cb_;
-  qix_extract_done_cb done_cb_;
-  void* payload_;
-
-  // Touched only from this session's callbacks, which run one at a time.
-  bool done_ = false;
-  std::int64_t cols_ = 0, total_ = 0, height_ = 0, pages_ = 0;
-  std::int64_t next_page_ = 0, next_deliver_ = 0, rows_ = 0;
-  int in_flight_ = 0;
-  std::map<std::int64_t, json::array> ready_;
-  std::map<std::int64_t, std::int64_t> ids_;
-};
 
 }  // namespace
 
@@ -434,9 +295,21 @@ extern "C" int qix_object_extract(qix_object* obj, const char* path, int page_he
   }
   if (page_height < 0 || window < 0) return fail(QIX_EINVAL, "qix_object_extract: negative page height or window");
   if (obj->obj->closed()) return fail(QIX_ECLOSED, "the object is closed");
-  auto ex = std::make_shared<Extractor>(obj->obj, path, page_height, window == 0 ? 4 : window, row_cb, done_cb,
-                                        payload);
-  ex->start();
+  core::ExtractOptions o;
+  o.path = path;
+  o.page_height = page_height;
+  o.window = window == 0 ? 4 : window;
+  core::extract(
+      obj->obj, std::move(o),
+      [row_cb, payload](const json::value& row, std::int64_t index) {
+        std::string text = core::to_json(row);
+        return row_cb(text.c_str(), text.size(), index, payload) == 0;
+      },
+      [done_cb, payload](const core::Error& e, std::int64_t rows) {
+        if (!e) return done_cb(QIX_OK, nullptr, rows, payload);
+        qix_error err = make_error(e);
+        done_cb(err.status, &err, rows, payload);
+      });
   return QIX_OK;
   QIX_CATCH
 }

@@ -605,14 +605,18 @@ typedef void (*qix_extract_done_cb)(int status, const qix_error *err, int64_t ro
 
 /**
  * Streams every row of a hypercube to @p row_cb, in row order, with up to @p window GetHyperCubeData
- * calls in flight (qTop advancing by @p page_height). Memory is bounded by the window. The size of the
- * cube is read from a fresh GetLayout first.
+ * calls in flight (qTop advancing by @p page_height). The size of the cube is read from a fresh GetLayout
+ * first. Memory is bounded by the window: at most @p window pages are issued and not yet delivered, the
+ * calls in flight and the pages answered before an earlier one (held until it arrives) together.
+ * @p row_cb and @p done_cb run on the session's event thread, one at a time, in row order.
  * @param path the hypercube's path, e.g. "/qHyperCubeDef".
  * @param page_height rows per page (0 = as many as fit in 10,000 cells); capped so a page stays within
  *        10,000 cells.
- * @param window pages in flight (0 = 4).
- * @return #QIX_OK when started (the outcome goes to @p done_cb, which always runs once);
- *         #QIX_EINVAL, #QIX_ECLOSED (then no callback runs).
+ * @param window pages issued and not yet delivered, at most (0 = 4).
+ * @return #QIX_OK when started (the outcome goes to @p done_cb, which always runs once: #QIX_OK, the
+ *         GetLayout's or a page's error, #QIX_EINVAL when @p path names no hypercube, #QIX_ECANCELLED after
+ *         @p row_cb stopped it, #QIX_ECLOSED or #QIX_ECONNECTION when the session ended; the calls still in
+ *         flight are then cancelled); #QIX_EINVAL, #QIX_ECLOSED (then no callback runs).
  */
 QIX_API int qix_object_extract(qix_object *obj, const char *path, int page_height, int window, qix_row_cb row_cb,
                                qix_extract_done_cb done_cb, void *payload);
