@@ -189,7 +189,9 @@ QIX_API void qix_context_free(qix_context *ctx);
 
 /**
  * Settings of a session, set by name. Opaque; not thread-safe (fill it on one thread, then pass it to
- * qix_session_open(), which copies it). Names and defaults are listed in docs/defaults.md:
+ * qix_session_open(), which copies it). Every option, with its type, accepted values, default and what it
+ * does, is listed at run time by qix_options_count() and qix_options_info(), and in docs/defaults.md
+ * (generated from the same table):
  *
  * Strings (qix_options_set_str): `url` (a complete ws:// or wss:// URL; wins over the url.* parts),
  * `url.host`, `url.prefix`, `url.subpath`, `url.route`, `url.app_id`, `url.identity`, `origin`,
@@ -197,7 +199,7 @@ QIX_API void qix_context_free(qix_context *ctx);
  * `reconnect` ("none", "attach" or "resume"; see below).
  *
  * Integers (qix_options_set_int): `url.port`, `url.ttl`, `timeout.connect_ms`, `timeout.handshake_ms`,
- * `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
+ * `timeout.protocol_ms` (0 = no bound), `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
  * `notification_history`, `watch.min_interval_ms` (0 = no throttle; see qix_object_watch()),
  * `reconnect.max_attempts` (5), `reconnect.initial_delay_ms` (200), `reconnect.max_delay_ms` (5000),
  * `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
@@ -282,6 +284,56 @@ typedef void (*qix_traffic_cb)(int sent, const char *frame, size_t len, void *pa
 
 /** Sets (or, with a NULL @p cb, removes) the traffic log callback. @return #QIX_OK, #QIX_EINVAL. */
 QIX_API int qix_options_set_traffic_cb(qix_options *opts, qix_traffic_cb cb, void *payload);
+
+/** Types of options (qix_option_info::value_type): which setter takes the option. Append-only. */
+typedef enum qix_option_type {
+  QIX_OPTION_STRING = 0, /**< Set with qix_options_set_str(). */
+  QIX_OPTION_INT = 1,    /**< Set with qix_options_set_int(). */
+  QIX_OPTION_BOOL = 2    /**< Set with qix_options_set_bool(). */
+} qix_option_type;
+
+/**
+ * The description of one option, for hosts that list every option (a settings dialog, a configuration
+ * file's validator, a binding's documentation). The same table drives the setters' validation and
+ * docs/defaults.md, so what it says is what the setters accept.
+ *
+ * Ownership: static, immutable data owned by libqix, valid for the life of the process; never free or
+ * modify it. Only ever read it through the pointer qix_options_info() returns: members may be appended
+ * in later 1.x versions (never removed or reordered).
+ */
+#ifdef SWIG
+/* Wrapped read-only, without a constructor or destructor: the data is libqix's. */
+%nodefaultctor qix_option_info;
+%nodefaultdtor qix_option_info;
+%immutable;
+#endif
+typedef struct qix_option_info {
+  const char *name;         /**< The option's name, e.g. "timeout.call_ms". */
+  int value_type;           /**< A ::qix_option_type: which setter takes it. */
+  int64_t min;              /**< Integers: the smallest accepted value. Booleans 0, strings 0. */
+  int64_t max;              /**< Integers: the largest accepted value (INT64_MAX: no upper bound). Booleans 1,
+                                 strings 0. */
+  const char *values;       /**< Strings that accept a fixed set of values: the values, separated by '|'
+                                 (e.g. "none|attach|resume"); "" for free text and other types. */
+  const char *default_text; /**< The default, as text: a decimal integer ("30000"), "true" or "false", or the
+                                 string itself ("" when empty). Read from a fresh ::qix_options. */
+  const char *doc;          /**< What it does, in one line of English (UTF-8). */
+} qix_option_info;
+#ifdef SWIG
+%mutable;
+#endif
+
+/** The number of options qix_options_info() describes. Never fails; thread-safe. */
+QIX_API int qix_options_count(void);
+
+/**
+ * The description of option @p index, 0 <= @p index < qix_options_count(). The order is that of
+ * docs/defaults.md (grouped by topic) and may change between versions: identify options by name.
+ * Thread-safe; needs no context or options object.
+ * @return a borrowed pointer to static data (see ::qix_option_info); NULL for an index out of range (then
+ *         qix_error_last() says #QIX_EINVAL), or #QIX_ENOMEM on the first call when memory is exhausted.
+ */
+QIX_API const qix_option_info *qix_options_info(int index);
 
 /**@}*/
 
