@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -62,7 +63,7 @@ struct qix_object {
   std::atomic<bool> alive{true};
   std::mutex mutex;
   std::vector<qix::core::ListenerId> listeners;
-  bool watching = false;
+  std::uint64_t watch_token = 0;  // the watch this handle set (0: none); see qix_object_watch
 };
 
 struct qix_result {
@@ -80,6 +81,11 @@ struct qix_session {
   std::atomic<bool> alive{true};
   std::mutex mutex;
   std::vector<qix::core::ListenerId> listeners;
+  qix::core::ListenerId drain_listener = 0;  // guarded by mutex; see sessions.cpp
+  // qix_session_wait_closed: set once the CLOSED state event and every callback queued before it ran.
+  std::mutex drained_mutex;
+  std::condition_variable drained_cv;
+  bool drained = false;
 };
 
 namespace qix::capi {

@@ -5,7 +5,12 @@
 #include "session/extract.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <utility>
 
 namespace qix::capi {
 
@@ -95,6 +100,47 @@ int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s, cons
 namespace {
 
 using namespace qix::capi;
+
+// The watch of an engine object and the handle that set it. The core keeps one watcher per engine object
+// (a new watch replaces the previous one, whichever handle set it); qix_object_free stops the watch only
+// when the handle being freed set the current one, so freeing one of several handles on an object (a
+// qix_object_dup copy, or a handle from another result) never stops a watch set through another.
+class WatchOwners {
+ public:
+  static WatchOwners& get() {
+    static auto* owners = new WatchOwners;  // never destroyed: handles may be freed during exit
+    return *owners;
+  }
+
+  /// Makes `token` the owner of `obj`'s watch and installs the watcher, as one step.
+  void set(const std::shared_ptr<core::Object>& obj, std::uint64_t token,
+           std::function<void(const core::CallResult&)> fn) {
+    std::lock_guard lock(mutex_);
+    for (auto it = owners_.begin(); it != owners_.end();) it = it->first.expired() ? owners_.erase(it) : std::next(it);
+    owners_[obj] = token;
+    obj->watch(std::move(fn));
+  }
+  /// Stops `obj`'s watch, whoever set it.
+  void stop(const std::shared_ptr<core::Object>& obj) {
+    std::lock_guard lock(mutex_);
+    owners_.erase(obj);
+    obj->unwatch();
+  }
+  /// Stops `obj`'s watch if `token` set the current one.
+  void release(const std::shared_ptr<core::Object>& obj, std::uint64_t token) {
+    std::lock_guard lock(mutex_);
+    auto it = owners_.find(obj);
+    if (it == owners_.end() || it->second != token) return;
+    owners_.erase(it);
+    obj->unwatch();
+  }
+  std::uint64_t next_token() { return next_token_.fetch_add(1) + 1; }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::weak_ptr<core::Object>, std::uint64_t, std::owner_less<>> owners_;
+  std::atomic<std::uint64_t> next_token_{0};
+};
 
 int add_object_listener(uint64_t* out_id, qix_object* obj, qix_object_cb cb, void* payload, bool changed) {
   if (out_id) *out_id = 0;
@@ -228,11 +274,13 @@ int qix_object_watch(qix_object* obj, qix_call_cb cb, void* payload) {
   if (!object_usable(obj) || !cb) return fail(QIX_EINVAL, "qix_object_watch: NULL argument");
   if (obj->obj->closed()) return fail(QIX_ECLOSED, "the object is closed");
   std::weak_ptr<qix_object> weak = obj->self;
+  auto& owners = WatchOwners::get();
+  std::uint64_t token = owners.next_token();
   {
     std::lock_guard lock(obj->mutex);
-    obj->watching = true;
+    obj->watch_token = token;
   }
-  obj->obj->watch([weak, cb, payload](const core::CallResult& r) {
+  owners.set(obj->obj, token, [weak, cb, payload](const core::CallResult& r) {
     auto self = weak.lock();
     if (!self || !self->alive) return;
     auto res = make_result(r);
@@ -247,9 +295,9 @@ int qix_object_unwatch(qix_object* obj) {
   if (!object_usable(obj)) return fail(QIX_EINVAL, "qix_object_unwatch: obj is NULL");
   {
     std::lock_guard lock(obj->mutex);
-    obj->watching = false;
+    obj->watch_token = 0;
   }
-  obj->obj->unwatch();
+  WatchOwners::get().stop(obj->obj);
   return QIX_OK;
   QIX_CATCH
 }
@@ -269,16 +317,15 @@ void qix_object_free(qix_object* obj) {
   if (!obj) return;
   obj->alive = false;
   std::vector<core::ListenerId> ids;
-  bool watching;
+  std::uint64_t watch_token;
   {
     std::lock_guard lock(obj->mutex);
     ids.swap(obj->listeners);
-    watching = obj->watching;
-    obj->watching = false;
+    watch_token = std::exchange(obj->watch_token, 0);
   }
   if (obj->obj) {
     for (auto id : ids) obj->obj->remove_listener(id);
-    if (watching) obj->obj->unwatch();
+    if (watch_token) WatchOwners::get().release(obj->obj, watch_token);
   }
   auto keep = std::move(obj->self);
   keep.reset();

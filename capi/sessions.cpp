@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace {
 
@@ -38,11 +39,48 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
   return core::Session::create(ctx->ctx, std::move(transport), std::move(so));
 }
 
+// Marks the end of the session's events for qix_session_wait_closed. The core queues a CLOSED event as one
+// batch: the completions of the calls still pending, the objects' closed events, then the state listeners in
+// the order they were added, each a task of the session's event queue, posted in that order. This listener
+// is kept the last state listener (added again after each user's), so when it runs, every task of that
+// batch has run. It is registered before the session opens, so it sees every state event. Called with
+// h.mutex held.
+void place_drain_listener_last_locked(qix_session& h) {
+  std::weak_ptr<qix_session> weak = h.self;
+  auto id = h.s->on_state([weak](core::SessionState st, const core::CloseInfo*) {
+    if (st != core::SessionState::closed) return;
+    auto self = weak.lock();
+    if (!self) return;
+    std::lock_guard lock(self->drained_mutex);
+    self->drained = true;
+    self->drained_cv.notify_all();
+  });
+  // Added before the previous one is removed: a CLOSED event is never without this listener.
+  if (auto old = std::exchange(h.drain_listener, id)) h.s->remove_listener(old);
+}
+
 qix_session* new_session_handle(std::shared_ptr<core::Session> s) {
   auto h = std::make_shared<qix_session>();
   h->s = std::move(s);
   h->self = h;
+  std::lock_guard lock(h->mutex);
+  place_drain_listener_last_locked(*h);
   return h.get();
+}
+
+// The body of qix_session_free: closes the session, removes the user's listeners, drops the user's reference.
+void release_session_handle(qix_session* session) {
+  session->alive = false;
+  std::vector<core::ListenerId> ids;
+  {
+    std::lock_guard lock(session->mutex);
+    ids.swap(session->listeners);
+  }
+  for (auto id : ids) session->s->remove_listener(id);
+  session->s->close();
+  // Drop the user's reference last; callbacks running now hold their own.
+  auto keep = std::move(session->self);
+  keep.reset();
 }
 
 }  // namespace
@@ -77,13 +115,13 @@ int qix_session_open_sync(qix_session** out, qix_context* ctx, const qix_options
   if (!out) return fail(QIX_EINVAL, "qix_session_open_sync: out is NULL");
   *out = nullptr;
   if (timeout_ms < 0) return fail(QIX_EINVAL, "qix_session_open_sync: negative timeout");
-  auto s = create_session(ctx, opts);
-  core::Error e = s->open_sync(ms(timeout_ms));
+  qix_session* h = new_session_handle(create_session(ctx, opts));  // before the open: sees every state event
+  core::Error e = h->s->open_sync(ms(timeout_ms));
   if (e) {
-    s->close();
+    release_session_handle(h);
     return fail(e);
   }
-  *out = new_session_handle(std::move(s));
+  *out = h;
   return QIX_OK;
   QIX_CATCH
 }
@@ -97,18 +135,29 @@ void qix_session_close(qix_session* session) {
 void qix_session_free(qix_session* session) {
   QIX_TRY
   if (!session) return;
-  session->alive = false;
-  std::vector<core::ListenerId> ids;
-  {
-    std::lock_guard lock(session->mutex);
-    ids.swap(session->listeners);
-  }
-  for (auto id : ids) session->s->remove_listener(id);
-  session->s->close();
-  // Drop the user's reference last; callbacks running now hold their own.
-  auto keep = std::move(session->self);
-  keep.reset();
+  release_session_handle(session);
   QIX_CATCH_VOID
+}
+
+int qix_session_wait_closed(qix_session* session, int timeout_ms) {
+  QIX_TRY
+  if (!session) return fail(QIX_EINVAL, "qix_session_wait_closed: session is NULL");
+  if (timeout_ms < -1) return fail(QIX_EINVAL, "qix_session_wait_closed: timeout_ms < -1");
+  std::unique_lock lock(session->drained_mutex);
+  if (session->drained) return QIX_OK;
+  if (timeout_ms != 0 && core::SerialQueue::in_dispatcher_thread()) {
+    return fail(QIX_EBUSY, "qix_session_wait_closed: waiting inside a callback would stall event delivery");
+  }
+  auto drained = [session] { return session->drained; };
+  if (timeout_ms < 0) {
+    session->drained_cv.wait(lock, drained);
+  } else if (!session->drained_cv.wait_for(lock, ms(timeout_ms), drained)) {
+    return fail(QIX_ETIMEOUT, session->s->state() == core::SessionState::closed
+                                  ? "the session is closed but its last events have not run yet"
+                                  : "the session is not closed");
+  }
+  return QIX_OK;
+  QIX_CATCH
 }
 
 int qix_session_state(const qix_session* session) {
@@ -235,6 +284,7 @@ int qix_session_on_state(uint64_t* out_id, qix_session* session, qix_state_cb cb
   {
     std::lock_guard lock(session->mutex);
     session->listeners.push_back(id);
+    place_drain_listener_last_locked(*session);
   }
   if (out_id) *out_id = id;
   return QIX_OK;

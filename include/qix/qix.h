@@ -441,6 +441,24 @@ QIX_API void qix_session_close(qix_session *session);
  */
 QIX_API void qix_session_free(qix_session *session);
 
+/**
+ * Waits until the session is closed and drained: its #QIX_STATE_CLOSED event and every callback queued
+ * before it have run (see ::qix_state_cb), so no callback for a call made or a listener added before the
+ * close can run any more. The one signal to wait on before releasing what callbacks use (a binding's
+ * callback registrations, the payloads): call qix_session_close() (or let the engine or the network end
+ * the session), then this, then qix_session_free(). It does not close the session.
+ *
+ * With `events.poll` on, the events run in qix_session_poll(): another thread must keep polling while this
+ * waits (a single-threaded host polls until qix_session_wait_closed(s, 0) returns #QIX_OK).
+ * Thread-safe; several threads may wait at once. The handle must not be freed while a thread waits.
+ * @param timeout_ms how long to wait: 0 = only check, -1 = as long as it takes.
+ * @return #QIX_OK once drained (at once if it already was); #QIX_ETIMEOUT when @p timeout_ms passed first
+ *         (the session is not closed yet, or its last events have not run yet); #QIX_EBUSY from inside a
+ *         dispatcher callback (waiting there would stall event delivery) unless already drained or
+ *         @p timeout_ms is 0; #QIX_EINVAL (NULL @p session, @p timeout_ms < -1).
+ */
+QIX_API int qix_session_wait_closed(qix_session *session, int timeout_ms);
+
 /** The session's state (::qix_state), or #QIX_EINVAL for NULL. */
 QIX_API int qix_session_state(const qix_session *session);
 
@@ -517,6 +535,12 @@ QIX_API int qix_session_doc(qix_object **out, qix_session *session);
  * State changes. @p close_code and @p reason (borrowed for the call, never NULL) are set for
  * #QIX_STATE_CLOSED (the reason as qix_session_close_info() gives it), and for #QIX_STATE_SUSPENDED and
  * #QIX_STATE_RESUMED (the drop that suspended the session), else 0 and "".
+ *
+ * #QIX_STATE_CLOSED is the last event of the session: every call pending at the close has completed, and
+ * every object's closed event, watch delivery, extraction end and traffic frame has run, before it. Only
+ * the callbacks of calls made, and of listeners added, after the close can run after it (such calls fail
+ * with #QIX_ECLOSED, which their function's return value already says). qix_session_wait_closed() waits
+ * for it.
  */
 typedef void (*qix_state_cb)(qix_session *session, int state, int close_code, const char *reason, void *payload);
 
@@ -619,24 +643,31 @@ QIX_API int qix_object_remove_listener(qix_object *obj, uint64_t id);
 /**
  * Keeps the layout fresh: fetches it now if not valid and again after each change (bursts coalesced).
  * With the session option `watch.min_interval_ms` set, fetches start at most once per that interval,
- * so a burst of changes shorter than it costs at most two fetches. @p cb gets each fresh layout (qix_result_json() is the qLayout) or the fetch's error. One watcher
- * per engine object: a new watch replaces the previous one. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
+ * so a burst of changes shorter than it costs at most two fetches. @p cb gets each fresh layout
+ * (qix_result_json() is the qLayout) or the fetch's error, on the session's event thread.
+ *
+ * The watch belongs to the engine object, not to the handle: one watcher per engine object, so a watch set
+ * through any handle on it (this one, a qix_object_dup() copy, a handle from another result) replaces the
+ * previous one, and qix_object_unwatch() through any of them stops it. Freeing a handle stops the watch
+ * only when that handle set the current one: freeing another handle on the object leaves it running.
+ * @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
  */
 QIX_API int qix_object_watch(qix_object *obj, qix_call_cb cb, void *payload);
 
-/** Stops watching. @return #QIX_OK, #QIX_EINVAL. */
+/** Stops the engine object's watch, whichever handle set it (see qix_object_watch()). @return #QIX_OK, #QIX_EINVAL. */
 QIX_API int qix_object_unwatch(qix_object *obj);
 
 /**
- * A new handle on the same engine object (listeners are per handle).
+ * A new handle on the same engine object. Listeners are per handle; the watch is per engine object (see
+ * qix_object_watch()).
  * @param out receives the handle, to release with qix_object_free().
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ENOMEM.
  */
 QIX_API int qix_object_dup(qix_object **out, const qix_object *obj);
 
 /**
- * Releases the handle (not the engine object: use DestroySessionObject for that). Listeners and the
- * watch registered through this handle are removed. Accepts NULL.
+ * Releases the handle (not the engine object: use DestroySessionObject for that). Listeners registered
+ * through this handle are removed, and the watch if this handle set the current one. Accepts NULL.
  */
 QIX_API void qix_object_free(qix_object *obj);
 
