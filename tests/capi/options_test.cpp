@@ -53,7 +53,7 @@ std::vector<const qix_option_info*> all_infos() {
 
 }  // namespace
 
-TEST(CapiOptions, SettersAcceptEveryKnownNameAndBuildTheUrl) {
+TEST(CapiBasics, Options) {  // the setters: every known name, the URL they build
   auto opts = fresh();
   qix_options* o = opts.get();
   // URL builder parts.
