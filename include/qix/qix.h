@@ -330,8 +330,9 @@ QIX_API int qix_options_count(void);
  * The description of option @p index, 0 <= @p index < qix_options_count(). The order is that of
  * docs/defaults.md (grouped by topic) and may change between versions: identify options by name.
  * Thread-safe; needs no context or options object.
- * @return a borrowed pointer to static data (see ::qix_option_info); NULL for an index out of range (then
- *         qix_error_last() says #QIX_EINVAL), or #QIX_ENOMEM on the first call when memory is exhausted.
+ * @return a borrowed pointer to static data (see ::qix_option_info), the same for every call; NULL for an
+ *         index out of range (qix_error_last() then says #QIX_EINVAL), or when the table cannot be built on
+ *         the first call because memory is exhausted (#QIX_ENOMEM).
  */
 QIX_API const qix_option_info *qix_options_info(int index);
 
