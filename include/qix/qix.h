@@ -189,7 +189,9 @@ QIX_API void qix_context_free(qix_context *ctx);
 
 /**
  * Settings of a session, set by name. Opaque; not thread-safe (fill it on one thread, then pass it to
- * qix_session_open(), which copies it). Names and defaults are listed in docs/defaults.md:
+ * qix_session_open(), which copies it). Every option, with its type, accepted values, default and what it
+ * does, is listed at run time by qix_options_count() and qix_options_info(), and in docs/defaults.md
+ * (generated from the same table):
  *
  * Strings (qix_options_set_str): `url` (a complete ws:// or wss:// URL; wins over the url.* parts),
  * `url.host`, `url.prefix`, `url.subpath`, `url.route`, `url.app_id`, `url.identity`, `origin`,
@@ -197,7 +199,7 @@ QIX_API void qix_context_free(qix_context *ctx);
  * `reconnect` ("none", "attach" or "resume"; see below).
  *
  * Integers (qix_options_set_int): `url.port`, `url.ttl`, `timeout.connect_ms`, `timeout.handshake_ms`,
- * `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
+ * `timeout.protocol_ms` (0 = no bound), `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
  * `notification_history`, `watch.min_interval_ms` (0 = no throttle; see qix_object_watch()),
  * `reconnect.max_attempts` (5), `reconnect.initial_delay_ms` (200), `reconnect.max_delay_ms` (5000),
  * `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
@@ -282,6 +284,57 @@ typedef void (*qix_traffic_cb)(int sent, const char *frame, size_t len, void *pa
 
 /** Sets (or, with a NULL @p cb, removes) the traffic log callback. @return #QIX_OK, #QIX_EINVAL. */
 QIX_API int qix_options_set_traffic_cb(qix_options *opts, qix_traffic_cb cb, void *payload);
+
+/** Types of options (qix_option_info::value_type): which setter takes the option. Append-only. */
+typedef enum qix_option_type {
+  QIX_OPTION_STRING = 0, /**< Set with qix_options_set_str(). */
+  QIX_OPTION_INT = 1,    /**< Set with qix_options_set_int(). */
+  QIX_OPTION_BOOL = 2    /**< Set with qix_options_set_bool(). */
+} qix_option_type;
+
+/**
+ * The description of one option, for hosts that list every option (a settings dialog, a configuration
+ * file's validator, a binding's documentation). The same table drives the setters' validation and
+ * docs/defaults.md, so what it says is what the setters accept.
+ *
+ * Ownership: static, immutable data owned by libqix, valid for the life of the process; never free or
+ * modify it. Only ever read it through the pointer qix_options_info() returns: members may be appended
+ * in later 1.x versions (never removed or reordered).
+ */
+#ifdef SWIG
+/* Wrapped read-only, without a constructor or destructor: the data is libqix's. */
+%nodefaultctor qix_option_info;
+%nodefaultdtor qix_option_info;
+%immutable;
+#endif
+typedef struct qix_option_info {
+  const char *name;         /**< The option's name, e.g. "timeout.call_ms". */
+  int value_type;           /**< A ::qix_option_type: which setter takes it. */
+  int64_t min;              /**< Integers: the smallest accepted value. Booleans 0, strings 0. */
+  int64_t max;              /**< Integers: the largest accepted value (INT64_MAX: no upper bound). Booleans 1,
+                                 strings 0. */
+  const char *values;       /**< Strings that accept a fixed set of values: the values, separated by '|'
+                                 (e.g. "none|attach|resume"); "" for free text and other types. */
+  const char *default_text; /**< The default, as text: a decimal integer ("30000"), "true" or "false", or the
+                                 string itself ("" when empty). Read from a fresh ::qix_options. */
+  const char *doc;          /**< What it does, in one line of English (UTF-8). */
+} qix_option_info;
+#ifdef SWIG
+%mutable;
+#endif
+
+/** The number of options qix_options_info() describes. Never fails; thread-safe. */
+QIX_API int qix_options_count(void);
+
+/**
+ * The description of option @p index, 0 <= @p index < qix_options_count(). The order is that of
+ * docs/defaults.md (grouped by topic) and may change between versions: identify options by name.
+ * Thread-safe; needs no context or options object.
+ * @return a borrowed pointer to static data (see ::qix_option_info), the same for every call; NULL for an
+ *         index out of range (qix_error_last() then says #QIX_EINVAL), or when the table cannot be built on
+ *         the first call because memory is exhausted (#QIX_ENOMEM).
+ */
+QIX_API const qix_option_info *qix_options_info(int index);
 
 /**@}*/
 
@@ -389,6 +442,24 @@ QIX_API void qix_session_close(qix_session *session);
  */
 QIX_API void qix_session_free(qix_session *session);
 
+/**
+ * Waits until the session is closed and drained: its #QIX_STATE_CLOSED event and every callback queued
+ * before it have run (see ::qix_state_cb), so no callback for a call made or a listener added before the
+ * close can run any more. The one signal to wait on before releasing what callbacks use (a binding's
+ * callback registrations, the payloads): call qix_session_close() (or let the engine or the network end
+ * the session), then this, then qix_session_free(). It does not close the session.
+ *
+ * With `events.poll` on, the events run in qix_session_poll(): another thread must keep polling while this
+ * waits (a single-threaded host polls until qix_session_wait_closed(s, 0) returns #QIX_OK).
+ * Thread-safe; several threads may wait at once. The handle must not be freed while a thread waits.
+ * @param timeout_ms how long to wait: 0 = only check, -1 = as long as it takes.
+ * @return #QIX_OK once drained (at once if it already was); #QIX_ETIMEOUT when @p timeout_ms passed first
+ *         (the session is not closed yet, or its last events have not run yet); #QIX_EBUSY from inside a
+ *         dispatcher callback (waiting there would stall event delivery) unless already drained or
+ *         @p timeout_ms is 0; #QIX_EINVAL (NULL @p session, @p timeout_ms < -1).
+ */
+QIX_API int qix_session_wait_closed(qix_session *session, int timeout_ms);
+
 /** The session's state (::qix_state), or #QIX_EINVAL for NULL. */
 QIX_API int qix_session_state(const qix_session *session);
 
@@ -465,6 +536,12 @@ QIX_API int qix_session_doc(qix_object **out, qix_session *session);
  * State changes. @p close_code and @p reason (borrowed for the call, never NULL) are set for
  * #QIX_STATE_CLOSED (the reason as qix_session_close_info() gives it), and for #QIX_STATE_SUSPENDED and
  * #QIX_STATE_RESUMED (the drop that suspended the session), else 0 and "".
+ *
+ * #QIX_STATE_CLOSED is the last event of the session: every call pending at the close has completed, and
+ * every object's closed event, watch delivery, extraction end and traffic frame has run, before it. Only
+ * the callbacks of calls made, and of listeners added, after the close can run after it (such calls fail
+ * with #QIX_ECLOSED, which their function's return value already says). qix_session_wait_closed() waits
+ * for it.
  */
 typedef void (*qix_state_cb)(qix_session *session, int state, int close_code, const char *reason, void *payload);
 
@@ -567,24 +644,31 @@ QIX_API int qix_object_remove_listener(qix_object *obj, uint64_t id);
 /**
  * Keeps the layout fresh: fetches it now if not valid and again after each change (bursts coalesced).
  * With the session option `watch.min_interval_ms` set, fetches start at most once per that interval,
- * so a burst of changes shorter than it costs at most two fetches. @p cb gets each fresh layout (qix_result_json() is the qLayout) or the fetch's error. One watcher
- * per engine object: a new watch replaces the previous one. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
+ * so a burst of changes shorter than it costs at most two fetches. @p cb gets each fresh layout
+ * (qix_result_json() is the qLayout) or the fetch's error, on the session's event thread.
+ *
+ * The watch belongs to the engine object, not to the handle: one watcher per engine object, so a watch set
+ * through any handle on it (this one, a qix_object_dup() copy, a handle from another result) replaces the
+ * previous one, and qix_object_unwatch() through any of them stops it. Freeing a handle stops the watch
+ * only when that handle set the current one: freeing another handle on the object leaves it running.
+ * @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
  */
 QIX_API int qix_object_watch(qix_object *obj, qix_call_cb cb, void *payload);
 
-/** Stops watching. @return #QIX_OK, #QIX_EINVAL. */
+/** Stops the engine object's watch, whichever handle set it (see qix_object_watch()). @return #QIX_OK, #QIX_EINVAL. */
 QIX_API int qix_object_unwatch(qix_object *obj);
 
 /**
- * A new handle on the same engine object (listeners are per handle).
+ * A new handle on the same engine object. Listeners are per handle; the watch is per engine object (see
+ * qix_object_watch()).
  * @param out receives the handle, to release with qix_object_free().
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ENOMEM.
  */
 QIX_API int qix_object_dup(qix_object **out, const qix_object *obj);
 
 /**
- * Releases the handle (not the engine object: use DestroySessionObject for that). Listeners and the
- * watch registered through this handle are removed. Accepts NULL.
+ * Releases the handle (not the engine object: use DestroySessionObject for that). Listeners registered
+ * through this handle are removed, and the watch if this handle set the current one. Accepts NULL.
  */
 QIX_API void qix_object_free(qix_object *obj);
 
@@ -605,14 +689,18 @@ typedef void (*qix_extract_done_cb)(int status, const qix_error *err, int64_t ro
 
 /**
  * Streams every row of a hypercube to @p row_cb, in row order, with up to @p window GetHyperCubeData
- * calls in flight (qTop advancing by @p page_height). Memory is bounded by the window. The size of the
- * cube is read from a fresh GetLayout first.
+ * calls in flight (qTop advancing by @p page_height). The size of the cube is read from a fresh GetLayout
+ * first. Memory is bounded by the window: at most @p window pages are issued and not yet delivered, the
+ * calls in flight and the pages answered before an earlier one (held until it arrives) together.
+ * @p row_cb and @p done_cb run on the session's event thread, one at a time, in row order.
  * @param path the hypercube's path, e.g. "/qHyperCubeDef".
  * @param page_height rows per page (0 = as many as fit in 10,000 cells); capped so a page stays within
  *        10,000 cells.
- * @param window pages in flight (0 = 4).
- * @return #QIX_OK when started (the outcome goes to @p done_cb, which always runs once);
- *         #QIX_EINVAL, #QIX_ECLOSED (then no callback runs).
+ * @param window pages issued and not yet delivered, at most (0 = 4).
+ * @return #QIX_OK when started (the outcome goes to @p done_cb, which always runs once: #QIX_OK, the
+ *         GetLayout's or a page's error, #QIX_EINVAL when @p path names no hypercube, #QIX_ECANCELLED after
+ *         @p row_cb stopped it, #QIX_ECLOSED or #QIX_ECONNECTION when the session ended; the calls still in
+ *         flight are then cancelled); #QIX_EINVAL, #QIX_ECLOSED (then no callback runs).
  */
 QIX_API int qix_object_extract(qix_object *obj, const char *path, int page_height, int window, qix_row_cb row_cb,
                                qix_extract_done_cb done_cb, void *payload);

@@ -1,6 +1,8 @@
 // Tests of the header-only C++ facade (qix.hpp) over libqix.so, against the simulator.
 #include "qix/qix.hpp"
 
+#include "capi_support.hpp"
+
 #include <qix/sim/server.hpp>
 
 #include <gtest/gtest.h>
@@ -20,15 +22,7 @@ const char* kCube =
     R"([{"qInfo":{"qId":"fc","qType":"table"},"qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["Region"]}}],)"
     R"x("qMeasures":[{"qDef":{"qDef":"Sum(Sales)"}}],"qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":2,"qHeight":20}]}}])x";
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using qix::test::Waiter;
 
 class Facade : public ::testing::Test {
  protected:
@@ -87,7 +81,8 @@ TEST_F(Facade, CallsResultsAndErrors) {
 
   // Zombies after close.
   s->close();
-  EXPECT_TRUE(eventually([&] { return s->state() == QIX_STATE_CLOSED; }));
+  ASSERT_EQ(qix_session_wait_closed(s->c_handle(), 20000), QIX_OK);
+  EXPECT_EQ(s->state(), QIX_STATE_CLOSED);
   try {
     cube.call("GetLayout");
     FAIL() << "no exception";
@@ -96,14 +91,17 @@ TEST_F(Facade, CallsResultsAndErrors) {
   }
 }
 
+// The listeners record under their Waiter's lock and notify it; tests wait on it for what they expect.
 class CountingCall : public qix::CallListener {
  public:
   void on_result(const qix::Result& r) override {
-    std::lock_guard lock(m);
-    json = r.json();
-    ++count;
+    std::string text = r.json();
+    w.notify([&] {
+      json = text;
+      ++count;
+    });
   }
-  std::mutex m;
+  Waiter w;
   std::string json;
   int count = 0;
 };
@@ -111,100 +109,88 @@ class CountingCall : public qix::CallListener {
 class ThrowingObjectListener : public qix::ObjectListener {
  public:
   void on_changed() override {
-    ++changed;
+    w.notify();
     throw std::runtime_error("boom from a listener");
   }
-  std::atomic<int> changed{0};
+  Waiter w;  // count: "changed" events
 };
 
 class RecordingSession : public qix::SessionListener {
  public:
   void on_notification(const std::string& method, const std::string&) override {
-    std::lock_guard lock(m);
-    methods.push_back(method);
+    w.notify([&] { methods.push_back(method); });
   }
   void on_state(int state, int code, const std::string&) override {
-    std::lock_guard lock(m);
-    states.push_back(state);
-    last_code = code;
+    w.notify([&] {
+      states.push_back(state);
+      last_code = code;
+    });
   }
-  std::mutex m;
+  Waiter w;
   std::vector<std::string> methods;
   std::vector<int> states;
   int last_code = 0;
 };
 
 TEST_F(Facade, ListenersAndThrowingListenersAreContained) {
-  std::mutex m;
+  Waiter reported;
   std::vector<std::string> reports;
-  qix::set_listener_error_handler([&](const std::string& text) {
-    std::lock_guard lock(m);
-    reports.push_back(text);
-  });
+  auto reported_text = [&](const std::string& needle) {  // under reported's lock
+    for (auto& r : reports) {
+      if (r.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  qix::set_listener_error_handler([&](const std::string& text) { reported.notify([&] { reports.push_back(text); }); });
   auto s = open();
   RecordingSession session_listener;
   s->add_listener(&session_listener);
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(session_listener.m);
-    return !session_listener.methods.empty();
-  }));
+  EXPECT_TRUE(session_listener.w.wait_until([&] { return !session_listener.methods.empty(); }));
 
   qix::Object doc = s->open_doc("demo");
   CountingCall call;
   int64_t id = doc.call_async("Evaluate", R"x(["Count(distinct Region)"])x", &call);
   EXPECT_GT(id, 0);
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(call.m);
-    return call.count == 1;
-  }));
-  EXPECT_EQ(call.json, "\"6\"");
+  ASSERT_TRUE(call.w.wait_for(1));
+  {
+    std::lock_guard lock(call.w.mutex());
+    EXPECT_EQ(call.json, "\"6\"");
+  }
 
   qix::Object cube = doc.call("CreateSessionObject", kCube).object();
   ThrowingObjectListener thrower;
   cube.add_listener(&thrower);
-  std::atomic<int> layouts{0};
+  Waiter layouts;
   cube.watch([&](const qix::Result& r) {
     EXPECT_TRUE(r.ok());
-    ++layouts;
+    layouts.notify();
     throw std::logic_error("boom from a watch");
   });
-  EXPECT_TRUE(eventually([&] { return layouts.load() >= 1; }));
+  EXPECT_TRUE(layouts.wait_for(1));
   cube.call("SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[0],false])");
-  EXPECT_TRUE(eventually([&] { return thrower.changed.load() >= 1 && layouts.load() >= 2; }));
-  {
-    std::lock_guard lock(m);
-    bool listener = false, watch = false;
-    for (auto& r : reports) {
-      listener |= r.find("boom from a listener") != std::string::npos;
-      watch |= r.find("boom from a watch") != std::string::npos;
-    }
-    EXPECT_TRUE(listener);
-    EXPECT_TRUE(watch);
-  }
+  EXPECT_TRUE(thrower.w.wait_for(1));
+  EXPECT_TRUE(layouts.wait_for(2));
+  EXPECT_TRUE(reported.wait_until([&] { return reported_text("boom from a listener"); }));
+  EXPECT_TRUE(reported.wait_until([&] { return reported_text("boom from a watch"); }));
   cube.unwatch();
   cube.remove_listener(&thrower);
 
   // A throwing call listener (std::function) is contained too.
-  std::atomic<bool> ran{false};
+  Waiter ran;
   s->call_async("EngineVersion", "[]", [&](const qix::Result&) {
-    ran = true;
+    ran.notify();
     throw 42;
   });
-  EXPECT_TRUE(eventually([&] { return ran.load(); }));
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(m);
-    for (auto& r : reports) {
-      if (r.find("unknown exception") != std::string::npos) return true;
-    }
-    return false;
-  }));
+  EXPECT_TRUE(ran.wait_for(1));
+  EXPECT_TRUE(reported.wait_until([&] { return reported_text("unknown exception"); }));
 
   sim_.close_all(4001);
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(session_listener.m);
-    return !session_listener.states.empty() && session_listener.states.back() == QIX_STATE_CLOSED;
-  }));
-  EXPECT_EQ(session_listener.last_code, 4001);
+  EXPECT_TRUE(session_listener.w.wait_until(
+      [&] { return !session_listener.states.empty() && session_listener.states.back() == QIX_STATE_CLOSED; }));
+  {
+    std::lock_guard lock(session_listener.w.mutex());
+    EXPECT_EQ(session_listener.last_code, 4001);
+  }
   s->remove_listener(&session_listener);
 }
 
@@ -212,12 +198,8 @@ TEST_F(Facade, PollAndCancel) {
   auto s = open(true);
   CountingCall call;
   s->call_async("EngineVersion", "[]", &call);
-  for (int i = 0; i < 100; ++i) {
-    s->poll(50);
-    std::lock_guard lock(call.m);
-    if (call.count) break;
-  }
-  EXPECT_EQ(call.count, 1);
+  for (int i = 0; i < 100 && call.w.count() == 0; ++i) s->poll(100);  // returns as soon as a callback ran
+  ASSERT_EQ(call.w.count(), 1);
   EXPECT_NE(call.json.find("qComponentVersion"), std::string::npos);
   EXPECT_FALSE(s->cancel(987654));
   s->wake();

@@ -2,7 +2,7 @@
 // reordering, broken frames, unknown ids, a dropped socket, fatal proxy notifications, every close code,
 // and a callback that blocks. The rule checked throughout: every call completes exactly once, with its own
 // answer or a clear error, and nothing else breaks.
-#include "qix/qix.h"
+#include "capi_support.hpp"
 #include "support/capi_calls.hpp"
 
 #include <qix/sim/server.hpp>
@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using qix::test::Calls;
+using qix::test::eventually;
 
 struct SessionDeleter {
   void operator()(qix_session* s) const { qix_session_free(s); }
@@ -68,14 +70,8 @@ class Faults : public ::testing::Test {
     qix_free(reason);
     return {code, r};
   }
-  static bool wait_closed(qix_session* s, std::chrono::milliseconds t = 10s) {
-    auto end = std::chrono::steady_clock::now() + t;
-    while (qix_session_state(s) != QIX_STATE_CLOSED) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      std::this_thread::sleep_for(10ms);
-    }
-    return true;
-  }
+  /// Waits until the session is closed and its last event ran.
+  static bool wait_closed(qix_session* s) { return qix_session_wait_closed(s, 20000) == QIX_OK; }
   std::unique_ptr<qix::sim::Server> sim_;
 };
 
@@ -146,19 +142,32 @@ TEST_F(Faults, ADroppedSocketFailsPendingCallsWithConnectionLost) {
   o.drop_after = 3;
   o.latency_ms = 200;
   start(o);
-  auto s = open();
   Calls calls;
+  auto s = open();
+  qix::test::DrainOnExit drain(s.get());
+  int refused = 0;
   for (int k = 0; k < 10; ++k) {
-    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_OK);
+    // The drop may reach the client while it is still issuing these (a slow test thread): a call made after
+    // the session closed is refused with QIX_ECLOSED, and its callback says so too.
+    int rc = qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls);
+    EXPECT_TRUE(rc == QIX_OK || rc == QIX_ECLOSED) << rc;
+    refused += rc == QIX_ECLOSED;
   }
   ASSERT_TRUE(calls.wait(10));
-  int lost = 0;
+  int lost = 0, closed = 0;
   for (auto& [id, e] : calls.snapshot()) {
     EXPECT_EQ(e.count, 1);
-    if (e.status == QIX_ECONNECTION) ++lost;
-    else EXPECT_EQ(e.status, QIX_OK);
+    if (e.status == QIX_ECONNECTION) {
+      ++lost;
+    } else if (e.status == QIX_ECLOSED) {
+      ++closed;
+    } else {
+      EXPECT_EQ(e.status, QIX_OK);
+    }
   }
-  EXPECT_GE(lost, 7);
+  EXPECT_EQ(closed, refused);
+  EXPECT_GE(lost, 2) << "the first two answers wait for the latency: lost with the socket";
+  EXPECT_GE(lost + refused, 7) << "every call after the third frame";
   ASSERT_TRUE(wait_closed(s.get()));
   EXPECT_EQ(close_info(s.get()).first, 1006) << "no close frame";
   qix_result* r = nullptr;
@@ -221,13 +230,8 @@ TEST_F(Faults, EveryCloseCodeIsReported) {
   int refused = 0;
   for (int code : {1000, 1001, 1011, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007}) {
     auto s = open();
-    // The simulator may register the new connection a moment after the client sees it open: retry.
-    bool closed = false;
-    for (int attempt = 0; attempt < 20 && !closed; ++attempt) {
-      sim_->close_all(static_cast<std::uint16_t>(code));
-      closed = wait_closed(s.get(), 500ms);
-    }
-    ASSERT_TRUE(closed) << code;
+    sim_->close_all(static_cast<std::uint16_t>(code));
+    ASSERT_TRUE(wait_closed(s.get())) << code;
     auto [got, reason] = close_info(s.get());
     EXPECT_EQ(got, code);
     EXPECT_NE(reason.find("closed by the engine with code " + std::to_string(code)), std::string::npos) << reason;
@@ -245,26 +249,34 @@ TEST_F(Faults, ABlockingCallbackStallsNeitherTheSocketNorOtherSessions) {
   start({});
   auto a = open();
   auto b = open();
-  std::atomic<bool> blocking{false};
+  // A's callback blocks until the test opens the gate: whatever happens meanwhile happens while it blocks.
+  struct Gate {
+    std::promise<void> entered;
+    std::promise<void> open;
+    std::shared_future<void> opened = open.get_future().share();
+  } gate;
   auto block = [](const qix_result*, void* p) {
-    static_cast<std::atomic<bool>*>(p)->store(true);
-    std::this_thread::sleep_for(1s);
+    auto* g = static_cast<Gate*>(p);
+    g->entered.set_value();
+    g->opened.wait();
   };
-  ASSERT_EQ(qix_session_call(nullptr, a.get(), "EngineVersion", nullptr, 0, -1, block, &blocking), QIX_OK);
-  while (!blocking) std::this_thread::sleep_for(1ms);
-  // While A's callback blocks: B's calls complete promptly, and A's socket keeps being read.
-  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(qix_session_call(nullptr, a.get(), "EngineVersion", nullptr, 0, -1, block, &gate), QIX_OK);
+  gate.entered.get_future().wait();
   Calls on_b, on_a;
   for (int k = 0; k < 50; ++k) {
     qix_session_call(nullptr, b.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &on_b);
     qix_session_call(nullptr, a.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &on_a);
   }
-  ASSERT_TRUE(on_b.wait(50, 5s));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 600ms) << "session B waited for A's callback";
-  for (int i = 0; i < 100 && qix_session_pending_calls(a.get()) > 0; ++i) std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(qix_session_pending_calls(a.get()), 0) << "A's answers were read while its callback blocked";
-  EXPECT_EQ(on_a.total(), 0) << "A's completions wait for its blocking callback (one at a time, in order)";
-  ASSERT_TRUE(on_a.wait(50, 5s));
+  // While A's callback is blocked: every call of B completes (B does not wait for A), and A's answers are
+  // read off its socket (nothing left pending) though none is delivered.
+  bool b_completed = on_b.wait(50, 20s);
+  bool a_read = eventually([&] { return qix_session_pending_calls(a.get()) == 0; });
+  int a_delivered = on_a.total();
+  gate.open.set_value();
+  EXPECT_TRUE(b_completed) << "session B waited for A's callback: " << on_b.total() << " of 50";
+  EXPECT_TRUE(a_read) << "A's answers were not read while its callback blocked";
+  EXPECT_EQ(a_delivered, 0) << "A's completions wait for its blocking callback (one at a time, in order)";
+  ASSERT_TRUE(on_a.wait(50, 20s));
 }
 
 }  // namespace

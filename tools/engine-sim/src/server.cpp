@@ -112,7 +112,11 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   }
 
   void close_with(std::uint16_t code) override {
-    if (closing_ || !open_) return;
+    if (finished_ || closing_) return;
+    if (!open_) {  // the upgrade is still under way (the client may already see it done): close once open
+      close_on_open_ = code;
+      return;
+    }
     closing_ = true;
     if (!queue_.empty()) {  // let the queued frames go first
       pending_close_ = code;
@@ -148,6 +152,7 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   bool open_ = false, closing_ = false, finished_ = false, drop_pending_ = false, first_frame_ = true;
   std::uint64_t frames_in_ = 0, frames_out_ = 0;
   std::uint16_t pending_close_ = 0;
+  std::uint16_t close_on_open_ = 0;  // a close requested before on_open ran
   std::unordered_map<std::int64_t, std::shared_ptr<net::steady_timer>> delayed_;  // calc-delay by request id
   std::shared_ptr<net::steady_timer> close_timer_;
 
@@ -205,6 +210,7 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
     if (!srv_.opt.not_qix.empty()) {
       // Not an engine: no session, no greeting (see Options::not_qix).
       if (srv_.opt.not_qix == "banner") send_raw("Welcome to the echo-chat service. Type /help for commands.");
+      if (close_on_open_) close_with(std::exchange(close_on_open_, std::uint16_t{0}));
       read_next();
       return;
     }
@@ -221,6 +227,7 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
         if (!ec) self->close_with(static_cast<std::uint16_t>(self->srv_.opt.close_code));
       });
     }
+    if (close_on_open_) close_with(std::exchange(close_on_open_, std::uint16_t{0}));  // after the greeting
     read_next();
   }
 
