@@ -32,29 +32,29 @@ typedef struct { void* array; intgo len; intgo cap; } _goslice_;
 #cgo CXXFLAGS: -std=c++17
 
 typedef _gostring_ swig_type_1;
-typedef _gostring_ swig_type_2;
-typedef _gostring_ swig_type_3;
+typedef long long swig_type_2;
+typedef long long swig_type_3;
 typedef _gostring_ swig_type_4;
 typedef _gostring_ swig_type_5;
 typedef _gostring_ swig_type_6;
 typedef _gostring_ swig_type_7;
 typedef _gostring_ swig_type_8;
-typedef long long swig_type_9;
+typedef _gostring_ swig_type_9;
 typedef _gostring_ swig_type_10;
 typedef _gostring_ swig_type_11;
 typedef _gostring_ swig_type_12;
 typedef _gostring_ swig_type_13;
 typedef _gostring_ swig_type_14;
-typedef _gostring_ swig_type_15;
+typedef long long swig_type_15;
 typedef _gostring_ swig_type_16;
 typedef _gostring_ swig_type_17;
-typedef long long swig_type_18;
+typedef _gostring_ swig_type_18;
 typedef _gostring_ swig_type_19;
 typedef _gostring_ swig_type_20;
 typedef _gostring_ swig_type_21;
 typedef _gostring_ swig_type_22;
 typedef _gostring_ swig_type_23;
-typedef _gostring_ swig_type_24;
+typedef long long swig_type_24;
 typedef _gostring_ swig_type_25;
 typedef _gostring_ swig_type_26;
 typedef _gostring_ swig_type_27;
@@ -65,10 +65,10 @@ typedef _gostring_ swig_type_31;
 typedef _gostring_ swig_type_32;
 typedef _gostring_ swig_type_33;
 typedef _gostring_ swig_type_34;
-typedef long long swig_type_35;
+typedef _gostring_ swig_type_35;
 typedef _gostring_ swig_type_36;
 typedef _gostring_ swig_type_37;
-typedef long long swig_type_38;
+typedef _gostring_ swig_type_38;
 typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
 typedef long long swig_type_41;
@@ -77,15 +77,15 @@ typedef _gostring_ swig_type_43;
 typedef long long swig_type_44;
 typedef _gostring_ swig_type_45;
 typedef _gostring_ swig_type_46;
-typedef _gostring_ swig_type_47;
+typedef long long swig_type_47;
 typedef _gostring_ swig_type_48;
 typedef _gostring_ swig_type_49;
-typedef _gostring_ swig_type_50;
+typedef long long swig_type_50;
 typedef _gostring_ swig_type_51;
-typedef long long swig_type_52;
+typedef _gostring_ swig_type_52;
 typedef _gostring_ swig_type_53;
 typedef _gostring_ swig_type_54;
-typedef long long swig_type_55;
+typedef _gostring_ swig_type_55;
 typedef _gostring_ swig_type_56;
 typedef _gostring_ swig_type_57;
 typedef long long swig_type_58;
@@ -93,14 +93,14 @@ typedef _gostring_ swig_type_59;
 typedef _gostring_ swig_type_60;
 typedef long long swig_type_61;
 typedef _gostring_ swig_type_62;
-typedef long long swig_type_63;
+typedef _gostring_ swig_type_63;
 typedef long long swig_type_64;
 typedef _gostring_ swig_type_65;
 typedef _gostring_ swig_type_66;
 typedef long long swig_type_67;
 typedef _gostring_ swig_type_68;
-typedef _gostring_ swig_type_69;
-typedef _gostring_ swig_type_70;
+typedef long long swig_type_69;
+typedef long long swig_type_70;
 typedef _gostring_ swig_type_71;
 typedef _gostring_ swig_type_72;
 typedef long long swig_type_73;
@@ -110,20 +110,26 @@ typedef _gostring_ swig_type_76;
 typedef _gostring_ swig_type_77;
 typedef _gostring_ swig_type_78;
 typedef long long swig_type_79;
-typedef long long swig_type_80;
-typedef long long swig_type_81;
-typedef long long swig_type_82;
-typedef long long swig_type_83;
+typedef _gostring_ swig_type_80;
+typedef _gostring_ swig_type_81;
+typedef _gostring_ swig_type_82;
+typedef _gostring_ swig_type_83;
 typedef _gostring_ swig_type_84;
-typedef _gostring_ swig_type_85;
+typedef long long swig_type_85;
 typedef long long swig_type_86;
 typedef long long swig_type_87;
 typedef long long swig_type_88;
 typedef long long swig_type_89;
-typedef long long swig_type_90;
+typedef _gostring_ swig_type_90;
 typedef _gostring_ swig_type_91;
 typedef long long swig_type_92;
 typedef long long swig_type_93;
+typedef long long swig_type_94;
+typedef long long swig_type_95;
+typedef long long swig_type_96;
+typedef _gostring_ swig_type_97;
+typedef long long swig_type_98;
+typedef long long swig_type_99;
 extern void _wrap_Swig_free_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_qixswig_b8b4a23a2d985235(swig_intgo arg1);
 extern swig_intgo _wrap_QIX_OK_qixswig_b8b4a23a2d985235(void);
@@ -142,6 +148,16 @@ extern swig_intgo _wrap_QIX_ENETWORK_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_EBUSY_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_ENOMEM_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_EINTERNAL_qixswig_b8b4a23a2d985235(void);
+extern swig_intgo _wrap_QIX_OPTION_STRING_qixswig_b8b4a23a2d985235(void);
+extern swig_intgo _wrap_QIX_OPTION_INT_qixswig_b8b4a23a2d985235(void);
+extern swig_intgo _wrap_QIX_OPTION_BOOL_qixswig_b8b4a23a2d985235(void);
+extern swig_type_1 _wrap_qix_option_info_name_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_intgo _wrap_qix_option_info_value_type_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_2 _wrap_qix_option_info_min_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_3 _wrap_qix_option_info_max_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_4 _wrap_qix_option_info_values_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_5 _wrap_qix_option_info_default_text_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_6 _wrap_qix_option_info_doc_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_QIX_STATE_CONNECTING_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_STATE_CONNECTED_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_STATE_CLOSED_qixswig_b8b4a23a2d985235(void);
@@ -150,25 +166,25 @@ extern swig_intgo _wrap_QIX_STATE_RESUMED_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_CALL_DEFAULT_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_CALL_DELTA_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_QIX_CALL_NO_DELTA_qixswig_b8b4a23a2d985235(void);
-extern uintptr_t _wrap_new_Error__SWIG_0_qixswig_b8b4a23a2d985235(swig_intgo arg1, swig_type_1 arg2);
+extern uintptr_t _wrap_new_Error__SWIG_0_qixswig_b8b4a23a2d985235(swig_intgo arg1, swig_type_7 arg2);
 extern uintptr_t _wrap_new_Error__SWIG_1_qixswig_b8b4a23a2d985235(swig_intgo arg1, uintptr_t arg2);
 extern swig_intgo _wrap_Error_Status_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Error_EngineCode_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_2 _wrap_Error_Name_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_3 _wrap_Error_Parameter_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_4 _wrap_Error_Message_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_8 _wrap_Error_Name_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_9 _wrap_Error_Parameter_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_10 _wrap_Error_Message_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Error_Retriable_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_delete_Error_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_5 _wrap_version_qixswig_b8b4a23a2d985235(void);
+extern swig_type_11 _wrap_version_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Options_qixswig_b8b4a23a2d985235(void);
 extern void _wrap_delete_Options_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Options_Set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_6 arg2, swig_type_7 arg3);
-extern uintptr_t _wrap_Options_SetInt_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_8 arg2, swig_type_9 arg3);
-extern uintptr_t _wrap_Options_SetBool_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_10 arg2, _Bool arg3);
-extern uintptr_t _wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_11 arg2, swig_type_12 arg3);
-extern uintptr_t _wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_13 arg2, swig_type_14 arg3);
-extern uintptr_t _wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_15 arg2, swig_type_16 arg3);
-extern swig_type_17 _wrap_Options_Url_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern uintptr_t _wrap_Options_Set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_12 arg2, swig_type_13 arg3);
+extern uintptr_t _wrap_Options_SetInt_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_14 arg2, swig_type_15 arg3);
+extern uintptr_t _wrap_Options_SetBool_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_16 arg2, _Bool arg3);
+extern uintptr_t _wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_17 arg2, swig_type_18 arg3);
+extern uintptr_t _wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_19 arg2, swig_type_20 arg3);
+extern uintptr_t _wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
+extern swig_type_23 _wrap_Options_Url_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_new_Context__SWIG_0_qixswig_b8b4a23a2d985235(swig_intgo arg1, swig_intgo arg2);
 extern uintptr_t _wrap_new_Context__SWIG_1_qixswig_b8b4a23a2d985235(swig_intgo arg1);
 extern uintptr_t _wrap_new_Context__SWIG_2_qixswig_b8b4a23a2d985235(void);
@@ -177,9 +193,9 @@ extern uintptr_t _wrap_new_Result__SWIG_0_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Result__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Result_Status_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Result_Ok_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_18 _wrap_Result_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_19 _wrap_Result_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_20 _wrap_Result_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_24 _wrap_Result_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_25 _wrap_Result_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_26 _wrap_Result_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Result_Error_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_Result_ThrowIfError_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Result_HasObject_qixswig_b8b4a23a2d985235(uintptr_t arg1);
@@ -192,25 +208,25 @@ extern void _wrap_ObjectListener_OnChanged_qixswig_b8b4a23a2d985235(uintptr_t ar
 extern void _wrap_ObjectListener_OnClosed_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_new_ObjectListener_qixswig_b8b4a23a2d985235(void);
 extern void _wrap_delete_SessionListener_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern void _wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_21 arg4);
-extern void _wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_22 arg2, swig_type_23 arg3);
+extern void _wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_27 arg4);
+extern void _wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_28 arg2, swig_type_29 arg3);
 extern uintptr_t _wrap_new_SessionListener_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Object_qixswig_b8b4a23a2d985235(void);
 extern _Bool _wrap_Object_Empty_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Object_Handle_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_24 _wrap_Object_Type_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_25 _wrap_Object_GenericId_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_26 _wrap_Object_GenericType_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_30 _wrap_Object_Type_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_31 _wrap_Object_GenericId_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_32 _wrap_Object_GenericType_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Object_Valid_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Object_Closed_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_27 _wrap_Object_Layout_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_28 arg2, swig_type_29 arg3, swig_intgo arg4, swig_intgo arg5);
-extern uintptr_t _wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3, swig_intgo arg4);
-extern uintptr_t _wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_32 arg2, swig_type_33 arg3);
-extern uintptr_t _wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_34 arg2);
-extern swig_type_35 _wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_36 arg2, swig_type_37 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_38 _wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_39 arg2, swig_type_40 arg3, uintptr_t arg4, swig_intgo arg5);
-extern swig_type_41 _wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_42 arg2, swig_type_43 arg3, uintptr_t arg4);
+extern swig_type_33 _wrap_Object_Layout_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern uintptr_t _wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3, swig_intgo arg4, swig_intgo arg5);
+extern uintptr_t _wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_36 arg2, swig_type_37 arg3, swig_intgo arg4);
+extern uintptr_t _wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_38 arg2, swig_type_39 arg3);
+extern uintptr_t _wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_42 arg2, swig_type_43 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_44 _wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3, uintptr_t arg4, swig_intgo arg5);
+extern swig_type_47 _wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_48 arg2, swig_type_49 arg3, uintptr_t arg4);
 extern void _wrap_Object_AddListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Object_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Object_Watch_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
@@ -222,17 +238,17 @@ extern uintptr_t _wrap_new_Session__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t ar
 extern void _wrap_delete_Session_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_Session_Close_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Session_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_44 _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3, swig_intgo arg4, swig_intgo arg5);
-extern uintptr_t _wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_47 arg2, swig_type_48 arg3, swig_intgo arg4);
-extern uintptr_t _wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_49 arg2, swig_type_50 arg3);
-extern uintptr_t _wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_51 arg2);
-extern swig_type_52 _wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_53 arg2, swig_type_54 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_55 _wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_56 arg2, swig_type_57 arg3, uintptr_t arg4, swig_intgo arg5);
-extern swig_type_58 _wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_59 arg2, swig_type_60 arg3, uintptr_t arg4);
-extern _Bool _wrap_Session_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_50 _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_51 arg2, swig_type_52 arg3, swig_intgo arg4, swig_intgo arg5);
+extern uintptr_t _wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_53 arg2, swig_type_54 arg3, swig_intgo arg4);
+extern uintptr_t _wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_55 arg2, swig_type_56 arg3);
+extern uintptr_t _wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_57 arg2);
+extern swig_type_58 _wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_59 arg2, swig_type_60 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_61 _wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3, uintptr_t arg4, swig_intgo arg5);
+extern swig_type_64 _wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_65 arg2, swig_type_66 arg3, uintptr_t arg4);
+extern _Bool _wrap_Session_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_67 arg2);
 extern uintptr_t _wrap_Session_Global_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_62 arg2);
+extern uintptr_t _wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_68 arg2);
 extern void _wrap_Session_AddListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Session_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_Session_Poll_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
@@ -247,43 +263,43 @@ extern swig_intgo _wrap_EVENT_NOTIFICATION_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_EVENT_TRAFFIC_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Event_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_Event_Kind_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_63 _wrap_Event_Token_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_69 _wrap_Event_Token_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Event_Status_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_64 _wrap_Event_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_65 _wrap_Event_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_66 _wrap_Event_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_70 _wrap_Event_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_71 _wrap_Event_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_72 _wrap_Event_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Event_Error_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Event_HasObject_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_67 _wrap_Event_ObjectToken_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_73 _wrap_Event_ObjectToken_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Event_TakeObject_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Event_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Event_CloseCode_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_68 _wrap_Event_Text_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_69 _wrap_Event_Params_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_74 _wrap_Event_Text_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_75 _wrap_Event_Params_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Event_Sent_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_delete_Event_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_new_Conn_qixswig_b8b4a23a2d985235(void);
 extern void _wrap_delete_Conn_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3);
-extern uintptr_t _wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
-extern uintptr_t _wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_74 arg2, _Bool arg3);
-extern uintptr_t _wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_75 arg2, swig_type_76 arg3);
-extern uintptr_t _wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3);
-extern uintptr_t _wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_79 arg2);
-extern uintptr_t _wrap_Conn_Open_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
+extern uintptr_t _wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3);
+extern uintptr_t _wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_78 arg2, swig_type_79 arg3);
+extern uintptr_t _wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_80 arg2, _Bool arg3);
+extern uintptr_t _wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_81 arg2, swig_type_82 arg3);
+extern uintptr_t _wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3);
+extern uintptr_t _wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_85 arg2);
+extern uintptr_t _wrap_Conn_Open_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
 extern swig_intgo _wrap_Conn_Poll_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_Conn_Wake_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Conn_Next_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Conn_Close_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Conn_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_82 _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_83 _wrap_Conn_Call_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_84 arg3, swig_type_85 arg4, swig_intgo arg5, swig_type_86 arg6);
-extern _Bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_87 arg2);
+extern swig_type_88 _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_89 _wrap_Conn_Call_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_90 arg3, swig_type_91 arg4, swig_intgo arg5, swig_type_92 arg6);
+extern _Bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_93 arg2);
 extern uintptr_t _wrap_Conn_Global_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_88 _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
-extern _Bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_89 arg3);
-extern swig_type_90 _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
-extern void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_93 arg2);
+extern swig_type_94 _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
+extern _Bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_95 arg3);
+extern swig_type_96 _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_97 arg2, swig_type_98 arg3);
+extern void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_99 arg2);
 #undef intgo
 */
 import "C"
@@ -460,6 +476,110 @@ func _swig_getQIX_EINTERNAL() (_swig_ret Qix_status) {
 }
 
 var QIX_EINTERNAL Qix_status = _swig_getQIX_EINTERNAL()
+type Qix_option_type int
+func _swig_getQIX_OPTION_STRING() (_swig_ret Qix_option_type) {
+	var swig_r Qix_option_type
+	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_STRING_qixswig_b8b4a23a2d985235())
+	return swig_r
+}
+
+var QIX_OPTION_STRING Qix_option_type = _swig_getQIX_OPTION_STRING()
+func _swig_getQIX_OPTION_INT() (_swig_ret Qix_option_type) {
+	var swig_r Qix_option_type
+	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_INT_qixswig_b8b4a23a2d985235())
+	return swig_r
+}
+
+var QIX_OPTION_INT Qix_option_type = _swig_getQIX_OPTION_INT()
+func _swig_getQIX_OPTION_BOOL() (_swig_ret Qix_option_type) {
+	var swig_r Qix_option_type
+	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_BOOL_qixswig_b8b4a23a2d985235())
+	return swig_r
+}
+
+var QIX_OPTION_BOOL Qix_option_type = _swig_getQIX_OPTION_BOOL()
+type SwigcptrQix_option_info uintptr
+
+func (p SwigcptrQix_option_info) Swigcptr() uintptr {
+	return (uintptr)(p)
+}
+
+func (p SwigcptrQix_option_info) SwigIsQix_option_info() {
+}
+
+func (arg1 SwigcptrQix_option_info) GetName() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_qix_option_info_name_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func (arg1 SwigcptrQix_option_info) GetValue_type() (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	swig_r = (int)(C._wrap_qix_option_info_value_type_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrQix_option_info) GetMin() (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	swig_r = (int64)(C._wrap_qix_option_info_min_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrQix_option_info) GetMax() (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	swig_r = (int64)(C._wrap_qix_option_info_max_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrQix_option_info) GetValues() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_qix_option_info_values_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func (arg1 SwigcptrQix_option_info) GetDefault_text() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_qix_option_info_default_text_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func (arg1 SwigcptrQix_option_info) GetDoc() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_qix_option_info_doc_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+type Qix_option_info interface {
+	Swigcptr() uintptr
+	SwigIsQix_option_info()
+	GetName() (_swig_ret string)
+	GetValue_type() (_swig_ret int)
+	GetMin() (_swig_ret int64)
+	GetMax() (_swig_ret int64)
+	GetValues() (_swig_ret string)
+	GetDefault_text() (_swig_ret string)
+	GetDoc() (_swig_ret string)
+}
+
 type Qix_state int
 func _swig_getQIX_STATE_CONNECTING() (_swig_ret Qix_state) {
 	var swig_r Qix_state
@@ -531,7 +651,7 @@ func NewError__SWIG_0(arg1 int, arg2 string) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Error)(SwigcptrError(C._wrap_new_Error__SWIG_0_qixswig_b8b4a23a2d985235(C.swig_intgo(_swig_i_0), *(*C.swig_type_1)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_new_Error__SWIG_0_qixswig_b8b4a23a2d985235(C.swig_intgo(_swig_i_0), *(*C.swig_type_7)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -662,7 +782,7 @@ func (arg1 SwigcptrOptions) Set(arg2 string, arg3 string) (_swig_ret Options) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_Set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_6)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_7)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_Set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -677,7 +797,7 @@ func (arg1 SwigcptrOptions) SetInt(arg2 string, arg3 int64) (_swig_ret Options) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetInt_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_1)), C.swig_type_9(_swig_i_2))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetInt_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1)), C.swig_type_15(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -689,7 +809,7 @@ func (arg1 SwigcptrOptions) SetBool(arg2 string, arg3 bool) (_swig_ret Options) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetBool_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetBool_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -701,7 +821,7 @@ func (arg1 SwigcptrOptions) AddHeader(arg2 string, arg3 string) (_swig_ret Optio
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -716,7 +836,7 @@ func (arg1 SwigcptrOptions) AddCookie(arg2 string, arg3 string) (_swig_ret Optio
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -731,7 +851,7 @@ func (arg1 SwigcptrOptions) AddUrlParam(arg2 string, arg3 string) (_swig_ret Opt
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1018,7 +1138,7 @@ func (arg1 SwigcptrSessionListener) OnState(arg2 int, arg3 int, arg4 string) {
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	C._wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_3)))
+	C._wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1028,7 +1148,7 @@ func (arg1 SwigcptrSessionListener) OnNotification(arg2 string, arg3 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	C._wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)))
+	C._wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1140,7 +1260,7 @@ func (arg1 SwigcptrObject) Call__SWIG_0(arg2 string, arg3 string, arg4 int, arg5
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1156,7 +1276,7 @@ func (arg1 SwigcptrObject) Call__SWIG_1(arg2 string, arg3 string, arg4 int) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1171,7 +1291,7 @@ func (arg1 SwigcptrObject) Call__SWIG_2(arg2 string, arg3 string) (_swig_ret Res
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1185,7 +1305,7 @@ func (arg1 SwigcptrObject) Call__SWIG_3(arg2 string) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1217,7 +1337,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_0(arg2 string, arg3 string, arg4 Call
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1234,7 +1354,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_1(arg2 string, arg3 string, arg4 Call
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1250,7 +1370,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_2(arg2 string, arg3 string, arg4 Call
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1399,7 +1519,7 @@ func (arg1 SwigcptrSession) Call__SWIG_0(arg2 string, arg3 string, arg4 int, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1415,7 +1535,7 @@ func (arg1 SwigcptrSession) Call__SWIG_1(arg2 string, arg3 string, arg4 int) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1430,7 +1550,7 @@ func (arg1 SwigcptrSession) Call__SWIG_2(arg2 string, arg3 string) (_swig_ret Re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1444,7 +1564,7 @@ func (arg1 SwigcptrSession) Call__SWIG_3(arg2 string) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1476,7 +1596,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_0(arg2 string, arg3 string, arg4 Cal
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1493,7 +1613,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_1(arg2 string, arg3 string, arg4 Cal
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1509,7 +1629,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_2(arg2 string, arg3 string, arg4 Cal
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1537,7 +1657,7 @@ func (arg1 SwigcptrSession) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Session_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Session_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1)))
 	return swig_r
 }
 
@@ -1552,7 +1672,7 @@ func (arg1 SwigcptrSession) OpenDoc(arg2 string) (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Object)(SwigcptrObject(C._wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1840,7 +1960,7 @@ func (arg1 SwigcptrConn) SetStr(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1855,7 +1975,7 @@ func (arg1 SwigcptrConn) SetInt(arg2 string, arg3 int64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_type_73(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_type_79(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1867,7 +1987,7 @@ func (arg1 SwigcptrConn) SetBool(arg2 string, arg3 bool) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1879,7 +1999,7 @@ func (arg1 SwigcptrConn) AddHeader(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1894,7 +2014,7 @@ func (arg1 SwigcptrConn) AddCookie(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1908,7 +2028,7 @@ func (arg1 SwigcptrConn) LogTraffic(arg2 uint64) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1))))
 	return swig_r
 }
 
@@ -1917,7 +2037,7 @@ func (arg1 SwigcptrConn) Open(arg2 uint64, arg3 uint64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Open_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1), C.swig_type_81(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Open_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1), C.swig_type_87(_swig_i_2))))
 	return swig_r
 }
 
@@ -1969,7 +2089,7 @@ func (arg1 SwigcptrConn) Call(arg2 Object, arg3 string, arg4 string, arg5 int, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Conn_Call_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.swig_type_86(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Conn_Call_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.swig_type_92(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1983,7 +2103,7 @@ func (arg1 SwigcptrConn) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_87(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1)))
 	return swig_r
 }
 
@@ -2007,7 +2127,7 @@ func (arg1 SwigcptrConn) ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_89(_swig_i_2)))
+	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_95(_swig_i_2)))
 	return swig_r
 }
 
@@ -2016,7 +2136,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_type_98(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2026,7 +2146,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 func (arg1 SwigcptrConn) RemoveListener(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
+	C._wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
 }
 
 type Conn interface {

@@ -629,6 +629,163 @@ intgo _wrap_QIX_EINTERNAL_qixswig_b8b4a23a2d985235() {
 }
 
 
+intgo _wrap_QIX_OPTION_STRING_qixswig_b8b4a23a2d985235() {
+  qix_option_type result;
+  intgo _swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = QIX_OPTION_STRING;
+      
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_QIX_OPTION_INT_qixswig_b8b4a23a2d985235() {
+  qix_option_type result;
+  intgo _swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = QIX_OPTION_INT;
+      
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_QIX_OPTION_BOOL_qixswig_b8b4a23a2d985235() {
+  qix_option_type result;
+  intgo _swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = QIX_OPTION_BOOL;
+      
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_qix_option_info_name_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (char *) ((arg1)->name);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_qix_option_info_value_type_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->value_type);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_qix_option_info_min_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->min);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_qix_option_info_max_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->max);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_qix_option_info_values_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (char *) ((arg1)->values);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_qix_option_info_default_text_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (char *) ((arg1)->default_text);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_qix_option_info_doc_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+  qix_option_info *arg1 = (qix_option_info *) 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix_option_info **)&_swig_go_0; 
+  
+  result = (char *) ((arg1)->doc);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_QIX_STATE_CONNECTING_qixswig_b8b4a23a2d985235() {
   qix_state result;
   intgo _swig_go_result;
