@@ -560,6 +560,17 @@ class Session {
 
   /** Closes the connection; later calls throw QIX_ECLOSED. Idempotent. */
   void close() { qix_session_close(s_); }
+  /**
+   * Waits until the session is closed and drained: its CLOSED state event and every callback queued before
+   * it have run (qix_session_wait_closed()). @p timeout_ms: 0 = only check, -1 = as long as it takes.
+   * Returns false when the time ran out first; throws qix::Error (QIX_EBUSY) from inside a callback.
+   */
+  bool wait_closed(int timeout_ms) {
+    int rc = qix_session_wait_closed(s_, timeout_ms);
+    if (rc == QIX_ETIMEOUT) return false;
+    detail::check(rc);
+    return true;
+  }
   int state() const { return qix_session_state(s_); }
   int64_t pending_calls() const { return qix_session_pending_calls(s_); }
 

@@ -39,7 +39,6 @@ public sealed class Session : IDisposable, IAsyncDisposable
     private readonly SessionEvents _listener;
     private List<IDisposable>? _heldUntilClosed;
     private int _nativeFreed;
-    private CancellationTokenSource? _freeDeadline;
     private QixObject? _global;
     private EventHandler<SessionStateChangedEventArgs>? _stateChanged;
     private EventHandler<SessionStateChangedEventArgs>? _closed;
@@ -273,7 +272,8 @@ public sealed class Session : IDisposable, IAsyncDisposable
         // The native handles are freed once the close has been processed (see FreeNative): pending calls
         // complete (with Closed) before that, however soon the program lets go of the session.
         var held = new List<IDisposable>();
-        if (_native.TryAcquire(out var session))
+        bool hasSession = _native.TryAcquire(out var session);
+        if (hasSession)
         {
             session.Native.Close();
             held.Add(session);
@@ -291,60 +291,41 @@ public sealed class Session : IDisposable, IAsyncDisposable
             if (hold != null) held.Add(hold);
             obj.Release();
         }
-        // A lease of its own for the state check below: FreeNative may release the held ones meanwhile.
-        bool hasProbe = _native.TryAcquire(out var probe);
         _native.Close();  // new uses fail at once; the native session goes with the last held lease
-        var deadline = new CancellationTokenSource();
-        lock (_gate)
-        {
-            _heldUntilClosed = held;
-            _freeDeadline = deadline;
-        }
-        // Read after publishing the held handles: a Closed arriving in between has found nothing to free.
-        bool closed = true;
-        if (hasProbe)
-        {
-            using (probe) closed = probe.Native.State() == (int)SessionState.Closed;
-        }
-        if (closed)
+        lock (_gate) _heldUntilClosed = held;
+        if (!hasSession)
         {
             FreeNative();
+            return;
         }
-        else
+        // libqix's one "closed and drained" signal, waited for on the thread pool (Dispose does not block):
+        // the closed event and every callback before it have run, so nothing can use what FreeNative
+        // releases. The held lease keeps the native session alive meanwhile; the close handshake is bounded
+        // by the session's handshake and keep-alive timeouts.
+        NativeSession native = session.Native;
+        Task.Run(() =>
         {
-            // Closed normally arrives within milliseconds; never keep the handles longer than this. (The
-            // deadline is cancelled by FreeNative, so its timer does not keep a freed session reachable.)
-            CancellationToken token;
             try
             {
-                token = deadline.Token;
+                native.WaitClosed(-1);
             }
-            catch (ObjectDisposedException)
+            catch (QixException e)
             {
-                return;  // freed meanwhile
+                QixDiagnostics.ReportHandlerException(this, nameof(Dispose), e);  // a bug: say so, then free
             }
-            Task.Delay(TimeSpan.FromSeconds(30), token)
-                .ContinueWith(_ => FreeNative(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        }
+            FreeNative();
+        });
     }
 
     /// <summary>Releases the native session and objects held by Dispose until the close was processed.</summary>
     private void FreeNative()
     {
         List<IDisposable>? held;
-        CancellationTokenSource? deadline;
         lock (_gate)
         {
             held = _heldUntilClosed;
-            if (held == null) return;  // not disposed yet (or freed already): the session stays until Dispose
+            if (held == null) return;  // freed already
             _heldUntilClosed = null;
-            deadline = _freeDeadline;
-            _freeDeadline = null;
-        }
-        if (deadline != null)
-        {
-            deadline.Cancel();
-            deadline.Dispose();
         }
         if (Interlocked.Exchange(ref _nativeFreed, 1) != 0) return;
         // Objects first, then the session (the session's lease is the first in the list).
@@ -426,10 +407,6 @@ public sealed class Session : IDisposable, IAsyncDisposable
             EventQueue.Raise(changed, this, args, nameof(StateChanged));
             if (args.State == SessionState.Closed) EventQueue.Raise(closed, this, args, nameof(Closed));
         });
-        // Every pending call has completed by now (libqix fails them before reporting Closed, in the same
-        // ordered stream): a disposed session can go. Never freed from libqix's own thread.
-        if (args.State == SessionState.Closed)
-            ThreadPool.UnsafeQueueUserWorkItem(s => ((Session)s!).FreeNative(), this);
     }
 
     private void OnNativeNotification(string method, string paramsJson)

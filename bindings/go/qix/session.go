@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/libqix/libqix/bindings/go/internal/qixswig"
 )
@@ -51,10 +50,6 @@ type outcome struct {
 	obj  *objectCore
 	err  *Error
 }
-
-// closeWait bounds how long Close waits for the connection to report itself closed (the WebSocket
-// close handshake) before it releases everything anyway.
-const closeWait = 10 * time.Second
 
 // Dial connects to the engine at url, a complete ws:// or wss:// URL such as
 // "ws://localhost:9076/app/engineData" or "wss://tenant.eu.qlikcloud.com/app/APP-ID", and returns
@@ -380,7 +375,8 @@ func (s *Session) cancel(id int64) {
 
 // Close closes the connection (WebSocket code 1000) and releases everything: calls still waiting fail
 // with ErrClosed, objects become closed (their Closed channels close), notification channels close,
-// and the session's goroutines end. It waits for the close handshake (at most 10 s). Closing again is
+// and the session's goroutines end. It waits for the close handshake (bounded by the handshake and
+// keep-alive timeouts) and for every event before the session's end to be delivered. Closing again is
 // a no-op; Close always returns nil (it has the error result of io.Closer).
 func (s *Session) Close() error {
 	s.endOnce.Do(s.end)
@@ -390,11 +386,11 @@ func (s *Session) Close() error {
 func (s *Session) end() {
 	s.live.RLock()
 	s.conn.Close()
+	// libqix's one "closed and drained" signal: the closed state event and every event before it have run
+	// (on the poll loop, which goes on polling meanwhile). The close handshake is bounded by the session's
+	// handshake and keep-alive timeouts.
+	s.conn.WaitClosed(-1)
 	s.live.RUnlock()
-	select {
-	case <-s.closed:
-	case <-time.After(closeWait):
-	}
 	s.stopping.Store(true)
 	s.conn.Wake()
 	<-s.loopDone

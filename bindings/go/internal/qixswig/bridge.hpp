@@ -334,6 +334,9 @@ class Conn {
   /** Closes the connection (idempotent): pending calls fail with QIX_ECLOSED, then EVENT_STATE (closed)
    *  follows. */
   void close() { qix_session_close(session_); }
+  /** Waits until the session is closed and drained (qix_session_wait_closed(); another goroutine keeps
+   *  polling meanwhile). Returns the status: QIX_OK, QIX_ETIMEOUT. */
+  int wait_closed(int timeout_ms) { return qix_session_wait_closed(session_, timeout_ms); }
   /** The qix_state. */
   int state() const { return qix_session_state(session_); }
   /** Calls waiting for an answer. */

@@ -237,6 +237,7 @@ extern uintptr_t _wrap_new_Session__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t ar
 extern uintptr_t _wrap_new_Session__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_delete_Session_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_Session_Close_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern _Bool _wrap_Session_WaitClosed_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_Session_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_type_50 _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_51 arg2, swig_type_52 arg3, swig_intgo arg4, swig_intgo arg5);
@@ -291,6 +292,7 @@ extern swig_intgo _wrap_Conn_Poll_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_
 extern void _wrap_Conn_Wake_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Conn_Next_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Conn_Close_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_intgo _wrap_Conn_WaitClosed_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_Conn_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_type_88 _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_type_89 _wrap_Conn_Call_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_90 arg3, swig_type_91 arg4, swig_intgo arg5, swig_type_92 arg6);
@@ -1498,6 +1500,14 @@ func (arg1 SwigcptrSession) Close() {
 	C._wrap_Session_Close_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
 }
 
+func (arg1 SwigcptrSession) WaitClosed(arg2 int) (_swig_ret bool) {
+	var swig_r bool
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (bool)(C._wrap_Session_WaitClosed_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func (arg1 SwigcptrSession) State() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
@@ -1708,6 +1718,7 @@ type Session interface {
 	Swigcptr() uintptr
 	SwigIsSession()
 	Close()
+	WaitClosed(arg2 int) (_swig_ret bool)
 	State() (_swig_ret int)
 	PendingCalls() (_swig_ret int64)
 	Call(a ...interface{}) Result
@@ -2067,6 +2078,14 @@ func (arg1 SwigcptrConn) Close() {
 	C._wrap_Conn_Close_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
 }
 
+func (arg1 SwigcptrConn) WaitClosed(arg2 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_Conn_WaitClosed_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func (arg1 SwigcptrConn) State() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
@@ -2163,6 +2182,7 @@ type Conn interface {
 	Wake()
 	Next(arg2 Event) (_swig_ret bool)
 	Close()
+	WaitClosed(arg2 int) (_swig_ret int)
 	State() (_swig_ret int)
 	PendingCalls() (_swig_ret int64)
 	Call(arg2 Object, arg3 string, arg4 string, arg5 int, arg6 uint64) (_swig_ret int64)

@@ -2700,6 +2700,31 @@ void _wrap_Session_Close_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
 }
 
 
+bool _wrap_Session_WaitClosed_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, intgo _swig_go_1) {
+  qix::Session *arg1 = (qix::Session *) 0 ;
+  int arg2 ;
+  bool result;
+  bool _swig_go_result;
+  
+  arg1 = *(qix::Session **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (bool)(arg1)->wait_closed(arg2);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_Session_State_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int result;
@@ -4056,6 +4081,31 @@ void _wrap_Conn_Close_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
     if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
   }
   
+}
+
+
+intgo _wrap_Conn_WaitClosed_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
+  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(qixgo::Conn **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (int)(arg1)->wait_closed(arg2);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 

@@ -36,9 +36,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * made on an event thread fails at once with {@link QixException.Code#BUSY} instead of deadlocking.
  */
 public final class Session implements AutoCloseable {
-  /** How long close() lets libqix deliver the outcome of pending calls before it settles them itself. */
-  private static final long PENDING_DRAIN_NANOS = 1_000_000_000L;
-
   private final Context context;
   private final long trafficToken;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -421,16 +418,17 @@ public final class Session implements AutoCloseable {
       o.close();
     }
     // Let libqix deliver what it has for the pending calls (their answers, or CLOSED) before the session is
-    // released; not on an event thread, where those deliveries queue behind the caller.
+    // released: its one "closed and drained" signal (the close handshake is bounded by the session's
+    // handshake and keep-alive timeouts). Not on an event thread, where those deliveries queue behind the
+    // caller: there the calls still pending are settled below.
     if (!Dispatch.inCallback()) {
-      long deadline = System.nanoTime() + PENDING_DRAIN_NANOS;
-      while (!pending.isEmpty() && System.nanoTime() < deadline) {
-        try {
-          Thread.sleep(2);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
+      lock.readLock().lock();
+      try {
+        if (nat != null) {
+          nat.waitClosed(-1);
         }
+      } finally {
+        lock.readLock().unlock();
       }
     }
     List<Dispatch.Subscription> subs;
