@@ -103,7 +103,9 @@ public sealed class EventTests : IDisposable
             cubes[i].Changed += (_, _) =>
             {
                 if (Interlocked.Increment(ref running) > 1) Interlocked.Increment(ref overlap);
-                Thread.Sleep(20);
+                // What a handler does: fetch the fresh layout (a blocking round trip to the engine), while
+                // another handler running at the same time would be counted above.
+                cubes[index].Call("GetLayout");
                 seen.AddOrUpdate(index, 1, (_, n) => n + 1);
                 Interlocked.Decrement(ref running);
                 all.Signal();

@@ -9,7 +9,8 @@ namespace Qix.Tests;
 /// <summary>Dispose (twice), disconnects failing pending calls, and callbacks surviving the garbage collector.</summary>
 public sealed class LifetimeTests : IDisposable
 {
-    private readonly Simulator _sim = Simulator.Start("--calc-delay-ms", "2000");
+    // Evaluate and GetLayout stay pending until the test ends them (a close, a kill, a CancelRequest).
+    private readonly Simulator _sim = Simulator.Start(Simulator.HoldingCalculations);
 
     public void Dispose() => _sim.Dispose();
 
@@ -44,18 +45,19 @@ public sealed class LifetimeTests : IDisposable
     {
         await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
+        var docClosed = Scenario.Signal();
+        doc.Closed += (_, _) => Scenario.SetOn(docClosed);
         Task<QixResult>[] pending = Enumerable.Range(0, 20)
             .Select(i => doc.CallAsync("Evaluate", QixJson.Params($"Sum(Sales)+{i}"))).ToArray();
-        await Task.Delay(100);
-        Assert.Equal(20, session.PendingCalls);
+        Assert.Equal(20, session.PendingCalls);  // counted when made, and held by the engine
         session.Close();
         foreach (Task<QixResult> call in pending)
         {
             var e = await Assert.ThrowsAsync<QixException>(() => call.Within());
             Assert.Equal(QixStatus.Closed, e.Status);
         }
-        // The handle is closed by the same close (libqix may report it a moment after the calls' failure).
-        for (int i = 0; i < 200 && !doc.IsClosed; i++) await Task.Delay(10);
+        // The handle is closed by the same close (libqix may report it after the calls' failure).
+        await docClosed.Task.Within();
         Assert.True(doc.IsClosed);
         var zombie = await Assert.ThrowsAsync<QixException>(() => doc.CallAsync("Evaluate", "[\"1\"]").Within());
         Assert.Equal(QixStatus.Closed, zombie.Status);
@@ -86,13 +88,16 @@ public sealed class LifetimeTests : IDisposable
     [Fact]
     public async Task ADisconnectFailsPendingCallsAndRaisesClosed()
     {
-        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        var traffic = new TrafficRecorder();
+        using var options = new SessionOptions(_sim.AppUrl()).SetTrafficLog(traffic.Log);
+        await using Session session = await Session.OpenAsync(options).Within();
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
         var closed = new TaskCompletionSource<SessionStateChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         session.Closed += (_, e) => closed.TrySetResult(e);
         Task<QixResult>[] pending = Enumerable.Range(0, 20)
             .Select(i => doc.CallAsync("Evaluate", QixJson.Params($"Sum(Sales)+{i}"))).ToArray();
-        await Task.Delay(100);
+        // The engine has every request (and holds them) when it goes away.
+        await traffic.UntilCount(TrafficDirection.Sent, 20, "\"Evaluate\"").Within();
         _sim.Kill();
         foreach (Task<QixResult> call in pending)
         {
@@ -109,7 +114,8 @@ public sealed class LifetimeTests : IDisposable
     [Fact]
     public async Task EventHandlersSurviveAGarbageCollectionBetweenRegistrationAndCallback()
     {
-        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        using Simulator answering = Simulator.Start();  // GetLayout answered at once
+        await using Session session = await Session.OpenAsync(answering.AppUrl()).Within();
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
         // The cube and its handler are referenced by nothing here: only the binding keeps them.
         (TaskCompletionSource<bool> changed, WeakReference cube) = await SubscribeToANewCube(doc);
@@ -125,22 +131,34 @@ public sealed class LifetimeTests : IDisposable
     [Fact]
     public async Task PendingCallsSurviveAGarbageCollection()
     {
-        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        var traffic = new TrafficRecorder();
+        using var options = new SessionOptions(_sim.AppUrl()).SetTrafficLog(traffic.Log);
+        await using Session session = await Session.OpenAsync(options).Within();
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
-        Task<QixResult> call = doc.CallAsync("Evaluate", QixJson.Params("1+1"));  // pending 2 s
+        Task<QixResult> call = doc.CallAsync("Evaluate", QixJson.Params("1+1"));  // held by the engine
+        await traffic.UntilCount(TrafficDirection.Sent, 1, "\"Evaluate\"").Within();
+        long id = Scenario.RequestId(traffic.Matching(TrafficDirection.Sent, "\"Evaluate\"")[0]);
         Scenario.CollectGarbage();
         Assert.False(call.IsCompleted);
-        Assert.Equal("2", (await call.Within()).Value.GetString());
+        // Only now does the engine answer the call (error 15 "Request aborted", for a CancelRequest naming
+        // it): the answer reaches the task through libqix's completion, registered before the collection.
+        await session.CallAsync("CancelRequest", QixJson.Params(id)).Within();
+        var e = await Assert.ThrowsAsync<QixException>(() => call.Within());
+        Assert.Equal(15, e.EngineCode);
     }
 
     [Fact]
     public async Task ADisposedSessionIsCollectable()
     {
-        WeakReference weak = await OpenAndDispose();
-        for (int i = 0; i < 20 && weak.IsAlive; i++)
+        (WeakReference weak, Task closed) = await OpenAndDispose();
+        // Dispose keeps the native session until libqix reports Closed, then lets go of it (on a thread-pool
+        // thread, with no event of its own after that): wait for Closed, then ask for collections until the
+        // session is gone. The collector can only be asked; the rounds are bounded, and no clock is involved.
+        await closed.Within();
+        for (int round = 0; round < 200 && weak.IsAlive; round++)
         {
             Scenario.CollectGarbage();
-            await Task.Delay(50);
+            await Task.Yield();
         }
         Assert.False(weak.IsAlive, "nothing roots a disposed session");
     }
@@ -157,14 +175,16 @@ public sealed class LifetimeTests : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private async Task<WeakReference> OpenAndDispose()
+    private async Task<(WeakReference, Task)> OpenAndDispose()
     {
         Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
         QixObject doc = await session.OpenDocAsync("demo").Within();
         doc.Changed += (_, _) => { };
         session.StateChanged += (_, _) => { };
+        var closed = Scenario.Signal();
+        session.Closed += (_, _) => Scenario.SetOn(closed);  // refers to the signal only, not to the session
         await session.CallAsync("EngineVersion").Within();
         session.Dispose();
-        return new WeakReference(session);
+        return (new WeakReference(session), closed.Task);
     }
 }

@@ -67,9 +67,8 @@ public sealed class ObjectTests : IDisposable
     [InlineData(false)]
     public async Task TheDeltaOptionDecidesWhatGoesOnTheWire(bool delta)
     {
-        var frames = new System.Collections.Concurrent.ConcurrentQueue<(TrafficDirection, string)>();
-        using var options = new SessionOptions(_sim.AppUrl()).Set("delta", delta)
-            .SetTrafficLog((direction, frame) => frames.Enqueue((direction, frame)));
+        var traffic = new TrafficRecorder();
+        using var options = new SessionOptions(_sim.AppUrl()).Set("delta", delta).SetTrafficLog(traffic.Log);
         await using Session session = await Session.OpenAsync(options).Within();
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
         await using QixObject cube = await doc.CreateSessionObjectAsync(Scenario.RegionSalesCube).Within();
@@ -80,7 +79,8 @@ public sealed class ObjectTests : IDisposable
 
         // Both requests (and, with delta, both answers) are in the log, in order, on the thread pool.
         string Request(QixResult r) => $"\"id\":{r.RequestId},";
-        await WaitFor(() => frames.Count(f => f.Item1 == TrafficDirection.Received && f.Item2.Contains(Request(second))) == 1);
+        await traffic.UntilCount(TrafficDirection.Received, 1, Request(second)).Within();
+        (TrafficDirection, string)[] frames = traffic.Frames.Snapshot();
         string[] sent = frames.Where(f => f.Item1 == TrafficDirection.Sent && f.Item2.Contains("\"GetLayout\""))
                               .Select(f => f.Item2).ToArray();
         Assert.Equal(2, sent.Length);
@@ -95,15 +95,9 @@ public sealed class ObjectTests : IDisposable
         CallFlags flip = delta ? CallFlags.NoDelta : CallFlags.Delta;
         QixResult third = await cube.CallAsync("GetLayout", "[]", flip).Within();
         Assert.Equal(Scenario.GrandTotal(second.Value), Scenario.GrandTotal(third.Value));
-        await WaitFor(() => frames.Any(f => f.Item1 == TrafficDirection.Sent && f.Item2.Contains(Request(third))));
-        string thirdRequest = frames.First(f => f.Item1 == TrafficDirection.Sent && f.Item2.Contains(Request(third))).Item2;
+        await traffic.UntilCount(TrafficDirection.Sent, 1, Request(third)).Within();
+        string thirdRequest = traffic.Matching(TrafficDirection.Sent, Request(third))[0];
         Assert.Equal(!delta, thirdRequest.Contains("\"delta\":true"));
-    }
-
-    private static async Task WaitFor(Func<bool> condition)
-    {
-        for (int i = 0; i < 200 && !condition(); i++) await Task.Delay(25);
-        Assert.True(condition());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Runtime.CompilerServices;
@@ -23,6 +24,13 @@ public sealed class Simulator : IDisposable
         _process = process;
         Url = url;
     }
+
+    /// <summary>
+    /// Flags for <see cref="Start"/>: layouts, data pages and expressions are answered only after an hour, so
+    /// such calls stay pending until the test ends them (a cancel, a close, a kill, or a CancelRequest naming
+    /// them, which the simulator answers at once with error 15 "Request aborted"). Other calls are not delayed.
+    /// </summary>
+    public static readonly string[] HoldingCalculations = { "--calc-delay-ms", "3600000" };
 
     /// <summary>ws://127.0.0.1:PORT</summary>
     public string Url { get; }
@@ -141,4 +149,85 @@ public static class Scenario
     public static TaskCompletionSource<bool> Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static void SetOn(TaskCompletionSource<bool> tcs) => tcs.TrySetResult(Thread.CurrentThread.IsThreadPoolThread);
+
+    /// <summary>The JSON-RPC id of a request frame.</summary>
+    public static long RequestId(string frame)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(frame);
+        return doc.RootElement.GetProperty("id").GetInt64();
+    }
+}
+
+/// <summary>
+/// Items added from any thread (frames of a traffic log, events), and waits for a condition over them that
+/// are woken by each addition, never by a clock: <c>await recorder.Until(items =&gt; ...).Within()</c>.
+/// </summary>
+public sealed class Recorder<T>
+{
+    private readonly object _gate = new();
+    private readonly List<T> _items = new();
+    private readonly List<(Func<IReadOnlyList<T>, bool> Condition, TaskCompletionSource<bool> Done)> _waiters = new();
+
+    public void Add(T item)
+    {
+        var met = new List<TaskCompletionSource<bool>>();
+        lock (_gate)
+        {
+            _items.Add(item);
+            _waiters.RemoveAll(w =>
+            {
+                if (!w.Condition(_items)) return false;
+                met.Add(w.Done);
+                return true;
+            });
+        }
+        foreach (TaskCompletionSource<bool> done in met) done.TrySetResult(true);
+    }
+
+    /// <summary>Completes once <paramref name="condition"/> holds over the items (at once if it already does).</summary>
+    public Task Until(Func<IReadOnlyList<T>, bool> condition)
+    {
+        lock (_gate)
+        {
+            if (condition(_items)) return Task.CompletedTask;
+            var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((condition, done));
+            return done.Task;
+        }
+    }
+
+    public T[] Snapshot()
+    {
+        lock (_gate) return _items.ToArray();
+    }
+}
+
+/// <summary>A session's traffic log as a <see cref="Recorder{T}"/> of (direction, frame).</summary>
+public sealed class TrafficRecorder
+{
+    public Recorder<(TrafficDirection Direction, string Frame)> Frames { get; } = new();
+
+    public void Log(TrafficDirection direction, string frame) => Frames.Add((direction, frame));
+
+    /// <summary>Completes once <paramref name="count"/> frames in <paramref name="direction"/> contain every one of <paramref name="parts"/>.</summary>
+    public Task UntilCount(TrafficDirection direction, int count, params string[] parts) =>
+        Frames.Until(frames => Count(frames, direction, parts) >= count);
+
+    /// <summary>The frames in <paramref name="direction"/> that contain every one of <paramref name="parts"/>.</summary>
+    public string[] Matching(TrafficDirection direction, params string[] parts)
+    {
+        var found = new List<string>();
+        foreach ((TrafficDirection d, string f) in Frames.Snapshot())
+            if (d == direction && Array.TrueForAll(parts, p => f.Contains(p))) found.Add(f);
+        return found.ToArray();
+    }
+
+    private static int Count(IReadOnlyList<(TrafficDirection Direction, string Frame)> frames, TrafficDirection direction,
+                             string[] parts)
+    {
+        int n = 0;
+        foreach ((TrafficDirection d, string f) in frames)
+            if (d == direction && Array.TrueForAll(parts, p => f.Contains(p))) n++;
+        return n;
+    }
 }

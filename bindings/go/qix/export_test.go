@@ -6,3 +6,16 @@ func TrackedObjects(s *Session) int {
 	defer s.mu.Unlock()
 	return len(s.objects)
 }
+
+// TrackedClosed is the Closed channel of each object handle the session tracks, by token (for the tests in
+// package qix_test: a handle released by its Object's finalizer closes its channel). It refers to the
+// handles' bookkeeping only, never to the Objects, so it keeps no Object reachable.
+func TrackedClosed(s *Session) map[uint64]<-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	closed := make(map[uint64]<-chan struct{}, len(s.objects))
+	for token, o := range s.objects {
+		closed[token] = o.closed
+	}
+	return closed
+}

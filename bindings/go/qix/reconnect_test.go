@@ -6,7 +6,6 @@ import (
 	"errors"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/libqix/libqix/bindings/go/qix"
 )
@@ -16,10 +15,8 @@ import (
 // reconnect=resume the session comes back on a new connection, the session object is re-created under
 // the same *qix.Object, which signals Changed once, and answers GetLayout again.
 func TestReconnectResumesAndTheSameObjectAnswersAgain(t *testing.T) {
-	start := time.Now()
 	sim := startSim(t, "--close-code", "4003", "--close-after-ms", "700")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testContext(t) // a hang guard for the whole scenario
 	s, err := qix.Dial(ctx, sim.url("demo"),
 		qix.WithOption("reconnect", "resume"), qix.WithOption("reconnect.initial_delay_ms", 50))
 	if err != nil {
@@ -100,9 +97,6 @@ func TestReconnectResumesAndTheSameObjectAnswersAgain(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	waitFor(t, s.Closed(), "Closed after Close")
-	if took := time.Since(start); took > 15*time.Second {
-		t.Fatalf("took %v", took)
-	}
 }
 
 func getCubeLayout(ctx context.Context, o *qix.Object, l *cubeLayout) error {

@@ -21,6 +21,16 @@ var simPath = os.Getenv("QIX_ENGINE_SIM")
 // shared is the simulator most tests use (default flags), started by TestMain.
 var shared *simulator
 
+// holdingCalculations are simulator flags: layouts, data pages and expressions are answered only after an
+// hour, so such calls stay pending until the test ends them (a cancel, a close, a kill, or a CancelRequest
+// naming them, which the simulator answers at once with error 15 "Request aborted"). Other calls are not
+// delayed.
+var holdingCalculations = []string{"--calc-delay-ms", "3600000"}
+
+// patience is how long a test waits for an event that should come before it fails: a hang guard, never a
+// performance bound (nothing asserts that an event came sooner than this).
+const patience = 20 * time.Second
+
 func TestMain(m *testing.M) {
 	if simPath == "" {
 		fmt.Fprintln(os.Stderr, "qix tests: set QIX_ENGINE_SIM to the qix-engine-sim executable")

@@ -77,8 +77,9 @@ class ScenarioTest {
       assertTrue(after.contains("\"qText\":\"Bikes\""), after);
       assertFalse(after.contains("\"qText\":\"Clothing\""), "only the selected category is left: " + after);
       assertTrue(cube.isValid());
-      // "changed" fires once per invalidation, not once per listener call or fetch.
-      Thread.sleep(200);
+      // "changed" fires once per invalidation, not once per listener call or fetch: once the events of
+      // every frame so far (the fetch's answer included) have been delivered, there was one.
+      Fixtures.drainEvents(session);
       assertEquals(1, changes.get());
 
       session.close();
@@ -106,18 +107,18 @@ class ScenarioTest {
 
       cube.unwatch();
       doc.getField("Category").call("Select", "[\"Bikes\"]");
-      assertEquals(null, layouts.poll(500, TimeUnit.MILLISECONDS), "no layouts after unwatch");
+      // A watch would have asked for the layout on the change, before the call below; its answer, and the
+      // watch callback, would come before this call's completion.
+      Fixtures.drainEvents(session);
+      assertEquals(null, layouts.poll(), "no layouts after unwatch");
     }
   }
 
   @Test
   void deltaOnAndOff() throws Exception {
-    List<String> sent = new CopyOnWriteArrayList<>();
-    TrafficListener traffic = (out, frame) -> {
-      if (out) {
-        sent.add(frame);
-      }
-    };
+    // Frames reach the traffic listener on the event thread, after the call that sent them may have returned.
+    Fixtures.SentFrames sent = new Fixtures.SentFrames();
+    TrafficListener traffic = sent;
     // Delta on (the default): GetLayout asks for it; the results are whole layouts all the same.
     String withDelta;
     try (Session session = Session.open(sim.demo().trafficListener(traffic))) {
@@ -126,14 +127,13 @@ class ScenarioTest {
       String a = cube.getLayout();
       String b = cube.getLayout();
       assertEquals(a, b, "the second, patched layout equals the first");
-      // Frames reach the traffic listener on the event thread, a moment after the call returned.
-      assertTrue(Fixtures.eventually(() -> countFrames(sent, "GetLayout", "\"delta\":true") == 2), sent.toString());
+      assertTrue(sent.await(f -> countFrames(f, "GetLayout", "\"delta\":true") == 2), sent.snapshot()::toString);
       // Off for one call.
       sent.clear();
       String c = cube.call("GetLayout", "[]", CallOptions.DEFAULT.withDelta(false));
       assertEquals(a, c);
-      assertTrue(Fixtures.eventually(() -> countFrames(sent, "GetLayout", "") == 1), sent.toString());
-      assertEquals(0, countFrames(sent, "GetLayout", "\"delta\":true"), sent.toString());
+      assertTrue(sent.await(f -> countFrames(f, "GetLayout", "") == 1), sent.snapshot()::toString);
+      assertEquals(0, countFrames(sent.snapshot(), "GetLayout", "\"delta\":true"), sent.snapshot()::toString);
       withDelta = a;
     }
     // Delta off for the session, on again for one call.
@@ -142,11 +142,11 @@ class ScenarioTest {
       QixObject cube = session.openDoc("demo").createSessionObject(Fixtures.CUBE);
       String a = cube.getLayout();
       assertEquals(withDelta, a);
-      assertTrue(Fixtures.eventually(() -> countFrames(sent, "GetLayout", "") == 1), sent.toString());
-      assertEquals(0, countFrames(sent, "GetLayout", "\"delta\":true"), sent.toString());
+      assertTrue(sent.await(f -> countFrames(f, "GetLayout", "") == 1), sent.snapshot()::toString);
+      assertEquals(0, countFrames(sent.snapshot(), "GetLayout", "\"delta\":true"), sent.snapshot()::toString);
       String b = cube.callAsync("GetLayout", "[]", CallOptions.DEFAULT.withDelta(true)).get(10, TimeUnit.SECONDS);
       assertEquals(withDelta, b);
-      assertTrue(Fixtures.eventually(() -> countFrames(sent, "GetLayout", "\"delta\":true") == 1), sent.toString());
+      assertTrue(sent.await(f -> countFrames(f, "GetLayout", "\"delta\":true") == 1), sent.snapshot()::toString);
     }
   }
 
@@ -162,26 +162,31 @@ class ScenarioTest {
 
   @Test
   void cancellingTheFutureCancelsTheCall() throws Exception {
-    List<String> sent = new CopyOnWriteArrayList<>();
-    try (Simulator slow = new Simulator("--calc-delay-ms", "3000");
-        Session session = Session.open(slow.demo().trafficListener((out, f) -> {
+    Fixtures.Recorder<String> received = new Fixtures.Recorder<>();
+    Fixtures.SentFrames sent = new Fixtures.SentFrames();
+    // The engine holds Evaluate: only a cancel ends the call, so a cancelled future proves it did not wait.
+    try (Simulator holding = new Simulator(Fixtures.HOLDING_CALCULATIONS);
+        Session session = Session.open(holding.demo().trafficListener((out, f) -> {
           if (out) {
             sent.add(f);
+          } else {
+            received.add(f);
           }
         }))) {
       QixObject doc = session.openDoc("demo");
-      long start = System.nanoTime();
       CompletableFuture<String> pending = doc.callAsync("Evaluate", "[\"Sum(Sales)\"]");
-      assertTrue(Fixtures.eventually(() -> session.pendingCalls() == 1));
+      long id = ((CallFuture<String>) pending).requestId();
+      assertEquals(1, session.pendingCalls()); // counted when made
+      assertTrue(sent.awaitCount(1, f -> f.contains("\"id\":" + id + ",")), sent.snapshot()::toString);
       assertTrue(pending.cancel(true));
       assertTrue(pending.isCancelled());
       assertThrows(CancellationException.class, pending::join);
-      // The engine is asked to stop: a CancelRequest naming the call's id goes out.
-      assertTrue(Fixtures.eventually(() -> sent.stream().anyMatch(f -> f.contains("\"CancelRequest\""))),
-          sent.toString());
-      assertTrue(Fixtures.eventually(() -> session.pendingCalls() == 0));
-      assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(2500),
-          "the cancelled call does not wait for the engine's answer");
+      assertEquals(0, session.pendingCalls());
+      // The engine is asked to stop: a CancelRequest naming the call's id goes out, and the engine aborts it.
+      assertTrue(sent.awaitCount(1, f -> f.contains("\"CancelRequest\"") && f.contains("[" + id + "]")),
+          sent.snapshot()::toString);
+      assertTrue(received.awaitCount(1, f -> f.contains("\"id\":" + id + ",") && f.contains("Request aborted")),
+          received.snapshot()::toString);
       assertTrue(pending.cancel(true), "cancel twice: still cancelled");
       // The session is still usable.
       assertTrue(session.call("EngineVersion", "[]").contains("qComponentVersion"));

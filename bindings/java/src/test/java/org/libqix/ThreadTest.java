@@ -6,16 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.ref.ReferenceQueue;
 import java.lang.ref.WeakReference;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * survive garbage collection; what listeners throw is reported, never fatal; no blocking on event threads.
  */
 class ThreadTest {
+  private static final long PATIENCE_MS = Fixtures.PATIENCE.toMillis();
   private static Simulator sim;
 
   @BeforeAll
@@ -52,10 +53,10 @@ class ThreadTest {
       QixObject doc = session.openDoc("demo");
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
-      AtomicInteger changes = new AtomicInteger();
+      Semaphore changes = new Semaphore(0);
       cube.addChangeListener(o -> {
         threads.add(Thread.currentThread());
-        changes.incrementAndGet();
+        changes.release();
       });
       CountDownLatch layout = new CountDownLatch(1);
       cube.watch((o, l) -> {
@@ -68,10 +69,10 @@ class ThreadTest {
       cube.unwatch();
       QixObject field = doc.getField("Category");
       field.call("Select", "[\"Bikes\"]");
-      assertTrue(Fixtures.eventually(() -> changes.get() == 1));
+      assertTrue(changes.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the first selection");
       cube.getLayout();
       field.call("Select", "[\"Clothing\"]");
-      assertTrue(Fixtures.eventually(() -> changes.get() == 2));
+      assertTrue(changes.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the second selection");
     }
     assertEquals(3, threads.size());
     Thread t = threads.get(0);
@@ -84,8 +85,9 @@ class ThreadTest {
     assertTrue(t.isAlive());
 
     context.close();
-    // Its native thread ends and detaches from the JVM (a session's last references may go a moment later).
-    assertTrue(Fixtures.eventually(Duration.ofSeconds(20), () -> !t.isAlive()), "detached after the context closed");
+    // Its native thread ends and detaches from the JVM (a session's last references may go after close()).
+    t.join(PATIENCE_MS);
+    assertFalse(t.isAlive(), "detached after the context closed");
   }
 
   private static void assertNotEquals(Thread a, Thread b) {
@@ -102,15 +104,16 @@ class ThreadTest {
       BlockingQueue<String> layouts = new ArrayBlockingQueue<>(8);
       // Nothing but the object holds these listeners.
       ChangeListener listener = o -> changed.countDown();
-      WeakReference<ChangeListener> weak = new WeakReference<>(listener);
+      ReferenceQueue<ChangeListener> collected = new ReferenceQueue<>();
+      WeakReference<ChangeListener> weak = new WeakReference<>(listener, collected);
       cube.addChangeListener(listener);
       listener = null;
       cube.watch((o, layout) -> layouts.add(layout));
-      layouts.poll(10, TimeUnit.SECONDS);
+      assertNotNull(layouts.poll(PATIENCE_MS, TimeUnit.MILLISECONDS), "the watch delivers the current layout");
 
+      // A weak reference is cleared by the collection itself: right after System.gc() it tells.
       for (int i = 0; i < 3; i++) {
         System.gc();
-        Thread.sleep(50);
       }
       assertNotNull(weak.get(), "the registered listener is still reachable");
 
@@ -122,46 +125,47 @@ class ThreadTest {
       int before = Dispatch.registrations();
       cube.close();
       assertTrue(Dispatch.registrations() < before);
-      for (int i = 0; i < 50 && weak.get() != null; i++) {
-        System.gc();
-        Thread.sleep(20);
-      }
-      assertTrue(weak.get() == null, "a closed object's listener can be collected");
+      assertTrue(Fixtures.collected(weak, collected), "a closed object's listener can be collected");
     }
   }
 
   @Test
   void pendingCallsSurviveGarbageCollection() throws Exception {
-    try (Simulator slow = new Simulator("--latency-ms", "500");
-        Session session = Session.open(slow.demo())) {
+    // The engine holds Evaluate until a CancelRequest names it: the call is pending for as long as the test
+    // wants, and then answered (error 15, "Request aborted") through the binding's completion.
+    try (Simulator holding = new Simulator(Fixtures.HOLDING_CALCULATIONS);
+        Session session = Session.open(holding.demo())) {
+      QixObject doc = session.openDoc("demo");
       BlockingQueue<String> results = new ArrayBlockingQueue<>(8);
       // The caller keeps nothing: neither the future nor its dependent stage.
-      CompletableFuture<String> future = session.callAsync("EngineVersion", "[]");
+      CompletableFuture<String> future = doc.callAsync("Evaluate", "[\"1+1\"]");
+      long id = ((CallFuture<String>) future).requestId();
       WeakReference<CompletableFuture<String>> weak = new WeakReference<>(future);
-      future.thenAccept(results::add);
+      future.whenComplete((r, e) -> results.add(e == null ? r : "failed: " + e.getMessage()));
       future = null;
       for (int i = 0; i < 3; i++) {
         System.gc();
-        Thread.sleep(20);
       }
       assertNotNull(weak.get(), "a pending call's future is kept by the binding");
-      String r = results.poll(10, TimeUnit.SECONDS);
+      assertTrue(results.isEmpty(), "still pending");
+      session.call("CancelRequest", "[" + id + "]");
+      String r = results.poll(PATIENCE_MS, TimeUnit.MILLISECONDS);
       assertNotNull(r, "the completion ran after the GC");
-      assertTrue(r.contains("qComponentVersion"));
+      assertTrue(r.contains("Request aborted"), r);
     }
   }
 
   @Test
   void listenerExceptionsAreReportedAndNeverFatal() throws Exception {
-    List<String> reports = new CopyOnWriteArrayList<>();
+    Fixtures.Recorder<String> reports = new Fixtures.Recorder<>();
     Qix.setListenerExceptionHandler((where, error) -> reports.add(where + ": " + error.getMessage()));
     try (Session session = Session.open(sim.demo())) {
       QixObject doc = session.openDoc("demo");
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
-      AtomicInteger calls = new AtomicInteger();
+      Semaphore calls = new Semaphore(0);
       cube.addChangeListener(o -> {
-        calls.incrementAndGet();
+        calls.release();
         throw new IllegalStateException("boom from a listener");
       });
       cube.watch((o, layout) -> {
@@ -172,25 +176,22 @@ class ThreadTest {
       });
       QixObject field = doc.getField("Category");
       field.call("Select", "[\"Bikes\"]");
-      assertTrue(Fixtures.eventually(() -> calls.get() == 1));
+      assertTrue(calls.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the first selection");
       cube.getLayout();
       field.call("Select", "[\"Clothing\"]");
       // Event delivery goes on after a listener threw.
-      assertTrue(Fixtures.eventually(() -> calls.get() == 2));
-      assertTrue(Fixtures.eventually(() -> reports.stream().anyMatch(r -> r.startsWith("ChangeListener.onChanged: boom"))),
-          reports.toString());
-      assertTrue(Fixtures.eventually(() -> reports.stream().anyMatch(r -> r.startsWith("LayoutListener.onLayout: boom"))),
-          reports.toString());
-      assertTrue(Fixtures.eventually(
-          () -> reports.stream().anyMatch(r -> r.startsWith("NotificationListener.onNotification: boom"))),
-          reports.toString());
+      assertTrue(calls.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the second selection");
+      assertTrue(reports.awaitCount(1, r -> r.startsWith("ChangeListener.onChanged: boom")), reports.snapshot()::toString);
+      assertTrue(reports.awaitCount(1, r -> r.startsWith("LayoutListener.onLayout: boom")), reports.snapshot()::toString);
+      assertTrue(reports.awaitCount(1, r -> r.startsWith("NotificationListener.onNotification: boom")),
+          reports.snapshot()::toString);
       // A handler that throws itself is contained too.
       Qix.setListenerExceptionHandler((where, error) -> {
         throw new IllegalStateException("the handler fails");
       });
       cube.getLayout();
       field.call("Select", "[\"Bikes\"]");
-      assertTrue(Fixtures.eventually(() -> calls.get() == 3));
+      assertTrue(calls.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the third selection");
       // The session still works.
       assertEquals("\"2\"", doc.call("Evaluate", "[\"1+1\"]"));
     }
