@@ -106,7 +106,8 @@ static void BM_ChangeArrayApply(benchmark::State& state) {
   for (int i = 0; i < n; ++i) {
     int handle = i + 2;
     auto id = h.session->call(1, "GetObject", "[]", {}, nullptr);
-    h.transport->deliver(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"result":{"qReturn":{"qType":"GenericObject","qHandle":)" +
+    h.transport->deliver(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+                         R"(,"result":{"qReturn":{"qType":"GenericObject","qHandle":)" +
                          std::to_string(handle) + "}}}");
     auto obj = h.session->object(handle);
     obj->on_changed([] {});

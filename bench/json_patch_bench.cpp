@@ -47,7 +47,7 @@ bj::value MakeLayout() {
                     {"qHyperCube", std::move(cube)}};
 }
 
-const bj::value &Layout() {
+const bj::value& Layout() {
   static const bj::value layout = MakeLayout();
   return layout;
 }
@@ -57,11 +57,11 @@ std::size_t LayoutBytes() {
   return bytes;
 }
 
-std::string CellPath(int row, int col, const char *field) {
+std::string CellPath(int row, int col, const char* field) {
   return "/qHyperCube/qDataPages/0/qMatrix/" + std::to_string(row) + "/" + std::to_string(col) + "/" + field;
 }
 
-void BM_JsonPatchApply100Replaces(benchmark::State &state) {
+void BM_JsonPatchApply100Replaces(benchmark::State& state) {
   bj::value layout = Layout();
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> row(0, kRows - 1);
@@ -91,7 +91,7 @@ bj::array WholeDocumentAdd() {
   return bj::array{bj::object{{"op", "add"}, {"path", "/"}, {"value", Layout()}}};
 }
 
-void BM_JsonPatchApplyFirstAddCopied(benchmark::State &state) {
+void BM_JsonPatchApplyFirstAddCopied(benchmark::State& state) {
   const bj::array patch = WholeDocumentAdd();
   for (auto _ : state) {
     bj::value target;
@@ -104,7 +104,7 @@ void BM_JsonPatchApplyFirstAddCopied(benchmark::State &state) {
 }
 BENCHMARK(BM_JsonPatchApplyFirstAddCopied)->Unit(benchmark::kMicrosecond);
 
-void BM_JsonPatchApplyFirstAddMoved(benchmark::State &state) {
+void BM_JsonPatchApplyFirstAddMoved(benchmark::State& state) {
   const bj::array source = WholeDocumentAdd();
   bj::value target;
   for (auto _ : state) {
@@ -125,12 +125,12 @@ void BM_JsonPatchApplyFirstAddMoved(benchmark::State &state) {
 // Fixed iterations: the timed part is tiny next to the untimed 1 MB copy that prepares each iteration.
 BENCHMARK(BM_JsonPatchApplyFirstAddMoved)->Unit(benchmark::kMicrosecond)->Iterations(50);
 
-void BM_JsonPatchDiffLayouts(benchmark::State &state) {
-  const bj::value &from = Layout();
+void BM_JsonPatchDiffLayouts(benchmark::State& state) {
+  const bj::value& from = Layout();
   bj::value to = from;
-  bj::array &matrix = to.at("qHyperCube").at("qDataPages").at(0).at("qMatrix").as_array();
+  bj::array& matrix = to.at("qHyperCube").at("qDataPages").at(0).at("qMatrix").as_array();
   for (int i = 0; i < 5; ++i) {
-    bj::object &cell =
+    bj::object& cell =
         matrix.at(static_cast<std::size_t>(i * 331)).at(static_cast<std::size_t>(i)).as_object();
     cell["qText"] = "Changed";
     cell["qNum"] = -1.0;

@@ -108,15 +108,15 @@ int fail_nomem() noexcept;
 int fail_internal(const char* what) noexcept;
 
 #define QIX_TRY try {
-#define QIX_CATCH                                        \
-  }                                                      \
-  catch (const std::bad_alloc&) {                        \
-    return ::qix::capi::fail_nomem();                    \
-  }                                                      \
-  catch (const std::exception& e) {                      \
-    return ::qix::capi::fail_internal(e.what());         \
-  }                                                      \
-  catch (...) {                                          \
+#define QIX_CATCH                                           \
+  }                                                         \
+  catch (const std::bad_alloc&) {                           \
+    return ::qix::capi::fail_nomem();                       \
+  }                                                         \
+  catch (const std::exception& e) {                         \
+    return ::qix::capi::fail_internal(e.what());            \
+  }                                                         \
+  catch (...) {                                             \
     return ::qix::capi::fail_internal("unknown exception"); \
   }
 // For functions that return void or a plain value: swallow everything.
@@ -128,7 +128,9 @@ int fail_internal(const char* what) noexcept;
 /// A malloc'ed copy of `s`, for `char **out` parameters (released with qix_free). Throws bad_alloc.
 char* dup_string(const std::string& s);
 
-inline std::chrono::milliseconds ms(std::int64_t v) { return std::chrono::milliseconds(v); }
+inline std::chrono::milliseconds ms(std::int64_t v) {
+  return std::chrono::milliseconds(v);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Options (options.cpp)
@@ -141,14 +143,17 @@ std::string build_url_of(const qix_options& o);
 
 /// A new handle (the user's reference) on `obj`.
 qix_object* new_object_handle(std::shared_ptr<core::Object> obj);
-inline bool object_usable(const qix_object* obj) { return obj && obj->obj; }
+inline bool object_usable(const qix_object* obj) {
+  return obj && obj->obj;
+}
 std::unique_ptr<qix_result> make_result(const core::CallResult& r);
 
 /// The shared bodies of qix_session_call* and qix_object_call*: on `obj` when set, else on `handle` of `s`.
-int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s, const std::shared_ptr<core::Object>& obj,
-            int handle, const char* method, const char* params_json, int flags, int timeout_ms, qix_call_cb cb,
-            void* payload);
-int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s, const std::shared_ptr<core::Object>& obj,
-                 int handle, const char* method, const char* params_json, int flags, int timeout_ms);
+int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s,
+            const std::shared_ptr<core::Object>& obj, int handle, const char* method, const char* params_json,
+            int flags, int timeout_ms, qix_call_cb cb, void* payload);
+int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s,
+                 const std::shared_ptr<core::Object>& obj, int handle, const char* method,
+                 const char* params_json, int flags, int timeout_ms);
 
 }  // namespace qix::capi

@@ -65,9 +65,9 @@ std::unique_ptr<qix_result> make_result(const core::CallResult& r) {
   return res;
 }
 
-int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s, const std::shared_ptr<core::Object>& obj,
-            int handle, const char* method, const char* params_json, int flags, int timeout_ms, qix_call_cb cb,
-            void* payload) {
+int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s,
+            const std::shared_ptr<core::Object>& obj, int handle, const char* method, const char* params_json,
+            int flags, int timeout_ms, qix_call_cb cb, void* payload) {
   if (out_id) *out_id = 0;
   if (!method || !*method) return fail(QIX_EINVAL, "method is NULL or empty");
   std::string_view params = params_json ? params_json : "";
@@ -81,15 +81,17 @@ int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s, const std:
   return QIX_OK;
 }
 
-int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s, const std::shared_ptr<core::Object>& obj,
-                 int handle, const char* method, const char* params_json, int flags, int timeout_ms) {
+int do_call_sync(qix_result** out, const std::shared_ptr<core::Session>& s,
+                 const std::shared_ptr<core::Object>& obj, int handle, const char* method,
+                 const char* params_json, int flags, int timeout_ms) {
   if (!out) return fail(QIX_EINVAL, "out is NULL");
   *out = nullptr;
   if (!method || !*method) return fail(QIX_EINVAL, "method is NULL or empty");
   std::string_view params = params_json ? params_json : "";
   if (auto e = core::Session::validate_params(params)) return fail(e);
   auto opts = call_options(flags, timeout_ms);
-  core::CallResult r = obj ? obj->call_sync(method, params, opts) : s->call_sync(handle, method, params, opts);
+  core::CallResult r =
+      obj ? obj->call_sync(method, params, opts) : s->call_sync(handle, method, params, opts);
   if (r.error) return fail(r.error);
   *out = make_result(r).release();
   return QIX_OK;
@@ -116,7 +118,8 @@ class WatchOwners {
   void set(const std::shared_ptr<core::Object>& obj, std::uint64_t token,
            std::function<void(const core::CallResult&)> fn) {
     std::lock_guard lock(mutex_);
-    for (auto it = owners_.begin(); it != owners_.end();) it = it->first.expired() ? owners_.erase(it) : std::next(it);
+    for (auto it = owners_.begin(); it != owners_.end();)
+      it = it->first.expired() ? owners_.erase(it) : std::next(it);
     owners_[obj] = token;
     obj->watch(std::move(fn));
   }
@@ -167,13 +170,21 @@ using namespace qix::capi;
 
 extern "C" {
 
-int qix_result_status(const qix_result* res) { return res ? res->status : QIX_EINVAL; }
+int qix_result_status(const qix_result* res) {
+  return res ? res->status : QIX_EINVAL;
+}
 const qix_error* qix_result_error(const qix_result* res) {
   return res && res->status != QIX_OK ? &res->error : nullptr;
 }
-int64_t qix_result_id(const qix_result* res) { return res ? res->id : 0; }
-const char* qix_result_json(const qix_result* res) { return res ? res->json.c_str() : "null"; }
-const char* qix_result_raw(const qix_result* res) { return res ? res->raw.c_str() : "null"; }
+int64_t qix_result_id(const qix_result* res) {
+  return res ? res->id : 0;
+}
+const char* qix_result_json(const qix_result* res) {
+  return res ? res->json.c_str() : "null";
+}
+const char* qix_result_raw(const qix_result* res) {
+  return res ? res->raw.c_str() : "null";
+}
 
 int qix_result_object(qix_object** out, const qix_result* res) {
   QIX_TRY
@@ -186,10 +197,16 @@ int qix_result_object(qix_object** out, const qix_result* res) {
   QIX_CATCH
 }
 
-void qix_result_free(qix_result* res) { delete res; }
+void qix_result_free(qix_result* res) {
+  delete res;
+}
 
-int qix_object_handle(const qix_object* obj) { return object_usable(obj) ? obj->obj->handle() : 0; }
-const char* qix_object_type(const qix_object* obj) { return object_usable(obj) ? obj->obj->type().c_str() : ""; }
+int qix_object_handle(const qix_object* obj) {
+  return object_usable(obj) ? obj->obj->handle() : 0;
+}
+const char* qix_object_type(const qix_object* obj) {
+  return object_usable(obj) ? obj->obj->type().c_str() : "";
+}
 const char* qix_object_generic_id(const qix_object* obj) {
   return object_usable(obj) ? obj->obj->generic_id().c_str() : "";
 }
@@ -230,12 +247,13 @@ int qix_object_call(int64_t* out_id, qix_object* obj, const char* method, const 
   QIX_TRY
   if (out_id) *out_id = 0;
   if (!object_usable(obj)) return fail(QIX_EINVAL, "qix_object_call: obj is NULL");
-  return do_call(out_id, nullptr, obj->obj, obj->obj->handle(), method, params_json, flags, timeout_ms, cb, payload);
+  return do_call(out_id, nullptr, obj->obj, obj->obj->handle(), method, params_json, flags, timeout_ms, cb,
+                 payload);
   QIX_CATCH
 }
 
-int qix_object_call_sync(qix_result** out, qix_object* obj, const char* method, const char* params_json, int flags,
-                         int timeout_ms) {
+int qix_object_call_sync(qix_result** out, qix_object* obj, const char* method, const char* params_json,
+                         int flags, int timeout_ms) {
   QIX_TRY
   if (out) *out = nullptr;
   if (!object_usable(obj)) return fail(QIX_EINVAL, "qix_object_call_sync: obj is NULL");
@@ -334,13 +352,14 @@ void qix_object_free(qix_object* obj) {
 
 }  // extern "C"
 
-extern "C" int qix_object_extract(qix_object* obj, const char* path, int page_height, int window, qix_row_cb row_cb,
-                                  qix_extract_done_cb done_cb, void* payload) {
+extern "C" int qix_object_extract(qix_object* obj, const char* path, int page_height, int window,
+                                  qix_row_cb row_cb, qix_extract_done_cb done_cb, void* payload) {
   QIX_TRY
   if (!object_usable(obj) || !path || !*path || !row_cb || !done_cb) {
     return fail(QIX_EINVAL, "qix_object_extract: NULL or empty argument");
   }
-  if (page_height < 0 || window < 0) return fail(QIX_EINVAL, "qix_object_extract: negative page height or window");
+  if (page_height < 0 || window < 0)
+    return fail(QIX_EINVAL, "qix_object_extract: negative page height or window");
   if (obj->obj->closed()) return fail(QIX_ECLOSED, "the object is closed");
   core::ExtractOptions o;
   o.path = path;

@@ -14,7 +14,9 @@
 
 namespace qix::capi {
 
-std::string build_url_of(const qix_options& o) { return o.url_given ? o.conn.url : core::build_url(o.url); }
+std::string build_url_of(const qix_options& o) {
+  return o.url_given ? o.conn.url : core::build_url(o.url);
+}
 
 }  // namespace qix::capi
 
@@ -31,11 +33,11 @@ struct Value {
 
 struct OptionSpec {
   const char* name;
-  int type;                 // qix_option_type
-  std::int64_t min, max;    // integers: accepted range; booleans 0..1; strings 0..0
-  const char* values;       // strings with a fixed set of values: '|'-separated; else ""
-  const char* refusal;      // the error after "<name>: " for a value out of range or not among `values`
-  const char* doc;          // one line
+  int type;               // qix_option_type
+  std::int64_t min, max;  // integers: accepted range; booleans 0..1; strings 0..0
+  const char* values;     // strings with a fixed set of values: '|'-separated; else ""
+  const char* refusal;    // the error after "<name>: " for a value out of range or not among `values`
+  const char* doc;        // one line
   void (*set)(qix_options&, const Value&);
   std::string (*get)(const qix_options&);  // the current value as text (default_text of a fresh qix_options)
 };
@@ -43,32 +45,43 @@ struct OptionSpec {
 constexpr std::int64_t kInt32Max = INT32_MAX;
 constexpr std::int64_t kInt64Max = INT64_MAX;
 
-std::string text_of(bool b) { return b ? "true" : "false"; }
-std::string text_of(std::chrono::milliseconds d) { return std::to_string(d.count()); }
-std::string text_of(std::int64_t n) { return std::to_string(n); }
-std::string text_of(const std::string& s) { return s; }
+std::string text_of(bool b) {
+  return b ? "true" : "false";
+}
+std::string text_of(std::chrono::milliseconds d) {
+  return std::to_string(d.count());
+}
+std::string text_of(std::int64_t n) {
+  return std::to_string(n);
+}
+std::string text_of(const std::string& s) {
+  return s;
+}
 
 const char* policy_text(Policy p) {
   switch (p) {
-    case Policy::none: return "none";
-    case Policy::attach: return "attach";
-    case Policy::resume: return "resume";
+    case Policy::none:
+      return "none";
+    case Policy::attach:
+      return "attach";
+    case Policy::resume:
+      return "resume";
   }
   return "none";
 }
 
 // How a table row reaches its field. `field` is a member path of qix_options (e.g. conn.tls.ca_file).
-#define QIX_OPT_STR(field)                                                              \
-  [](qix_options& o, const Value& v) { o.field = std::string(v.text); },                \
+#define QIX_OPT_STR(field)                                               \
+  [](qix_options& o, const Value& v) { o.field = std::string(v.text); }, \
       [](const qix_options& o) { return text_of(o.field); }
-#define QIX_OPT_MS(field)                                                               \
-  [](qix_options& o, const Value& v) { o.field = ms(v.number); },                       \
+#define QIX_OPT_MS(field)                                         \
+  [](qix_options& o, const Value& v) { o.field = ms(v.number); }, \
       [](const qix_options& o) { return text_of(o.field); }
-#define QIX_OPT_NUM(field, T)                                                           \
-  [](qix_options& o, const Value& v) { o.field = static_cast<T>(v.number); },           \
+#define QIX_OPT_NUM(field, T)                                                 \
+  [](qix_options& o, const Value& v) { o.field = static_cast<T>(v.number); }, \
       [](const qix_options& o) { return text_of(static_cast<std::int64_t>(o.field)); }
-#define QIX_OPT_BOOL(field)                                                             \
-  [](qix_options& o, const Value& v) { o.field = v.number != 0; },                      \
+#define QIX_OPT_BOOL(field)                                        \
+  [](qix_options& o, const Value& v) { o.field = v.number != 0; }, \
       [](const qix_options& o) { return text_of(o.field); }
 
 constexpr int S = QIX_OPTION_STRING, I = QIX_OPTION_INT, B = QIX_OPTION_BOOL;
@@ -83,28 +96,32 @@ constexpr OptionSpec kOptions[] = {
        o.url_given = !v.text.empty();
      },
      [](const qix_options& o) { return o.url_given ? o.conn.url : std::string(); }},
-    {"url.secure", B, 0, 1, "", nullptr, "Scheme of the built URL: wss:// when true, ws:// when false (as enigma.js).",
-     QIX_OPT_BOOL(url.secure)},
+    {"url.secure", B, 0, 1, "", nullptr,
+     "Scheme of the built URL: wss:// when true, ws:// when false (as enigma.js).", QIX_OPT_BOOL(url.secure)},
     {"url.host", S, 0, 0, "", nullptr, "Host name or address of the built URL; empty means localhost.",
      QIX_OPT_STR(url.host)},
-    {"url.port", I, 0, 65535, "", "out of range", "TCP port of the built URL; 0 leaves it out (80 or 443 by scheme).",
-     QIX_OPT_NUM(url.port, int)},
+    {"url.port", I, 0, 65535, "", "out of range",
+     "TCP port of the built URL; 0 leaves it out (80 or 443 by scheme).", QIX_OPT_NUM(url.port, int)},
     {"url.prefix", S, 0, 0, "", nullptr, "Virtual proxy prefix of the built URL (slashes trimmed).",
      QIX_OPT_STR(url.prefix)},
-    {"url.subpath", S, 0, 0, "", nullptr, "Extra path after the prefix (slashes trimmed).", QIX_OPT_STR(url.subpath)},
-    {"url.route", S, 0, 0, "", nullptr, "Path used instead of app/APP_ID when not empty (slashes trimmed, not encoded).", QIX_OPT_STR(url.route)},
+    {"url.subpath", S, 0, 0, "", nullptr, "Extra path after the prefix (slashes trimmed).",
+     QIX_OPT_STR(url.subpath)},
+    {"url.route", S, 0, 0, "", nullptr,
+     "Path used instead of app/APP_ID when not empty (slashes trimmed, not encoded).",
+     QIX_OPT_STR(url.route)},
     {"url.app_id", S, 0, 0, "", nullptr,
      "App id or file name, percent-encoded into the URL; no app id and no route give app/engineData.",
      QIX_OPT_STR(url.app_id)},
-    {"url.identity", S, 0, 0, "", nullptr, "Session identity: adds /identity/IDENTITY to the built URL when not empty.",
-     QIX_OPT_STR(url.identity)},
+    {"url.identity", S, 0, 0, "", nullptr,
+     "Session identity: adds /identity/IDENTITY to the built URL when not empty.", QIX_OPT_STR(url.identity)},
     {"url.ttl", I, -1, kInt32Max, "", "out of range",
      "Seconds the engine keeps the session after the socket closes (/ttl/N in the built URL); 0 ends it at "
      "once; -1 leaves it out.",
      QIX_OPT_NUM(url.ttl, int)},
     // Timeouts and limits
     {"timeout.connect_ms", I, 0, kInt64Max, "", "must be >= 0",
-     "Milliseconds for name resolution, TCP connect and TLS handshake together.", QIX_OPT_MS(conn.connect_timeout)},
+     "Milliseconds for name resolution, TCP connect and TLS handshake together.",
+     QIX_OPT_MS(conn.connect_timeout)},
     {"timeout.handshake_ms", I, 0, kInt64Max, "", "must be >= 0", "Milliseconds for the WebSocket upgrade.",
      QIX_OPT_MS(conn.handshake_timeout)},
     {"timeout.protocol_ms", I, 0, kInt64Max, "", "must be >= 0",
@@ -132,17 +149,20 @@ constexpr OptionSpec kOptions[] = {
      "What a dropped connection does: none closes the session; attach resumes only when the engine kept the "
      "session (SESSION_ATTACHED); resume resumes in any case. See docs/reconnect.md.",
      [](qix_options& o, const Value& v) {
-       o.session.reconnect.policy = v.text == "attach" ? Policy::attach : v.text == "resume" ? Policy::resume : Policy::none;
+       o.session.reconnect.policy = v.text == "attach"   ? Policy::attach
+                                    : v.text == "resume" ? Policy::resume
+                                                         : Policy::none;
      },
      [](const qix_options& o) { return std::string(policy_text(o.session.reconnect.policy)); }},
     {"reconnect.max_attempts", I, 1, kInt32Max, "", "must be >= 1",
-     "Connection attempts per drop (4004, app deleted: always 1).", QIX_OPT_NUM(session.reconnect.max_attempts, int)},
+     "Connection attempts per drop (4004, app deleted: always 1).",
+     QIX_OPT_NUM(session.reconnect.max_attempts, int)},
     {"reconnect.initial_delay_ms", I, 0, kInt32Max, "", "must be >= 0",
      "Milliseconds before the first attempt; doubled after each failed one up to reconnect.max_delay_ms, "
      "with 20 % jitter.",
      QIX_OPT_MS(session.reconnect.initial_delay)},
-    {"reconnect.max_delay_ms", I, 0, kInt32Max, "", "must be >= 0", "Longest delay between two attempts, in milliseconds.",
-     QIX_OPT_MS(session.reconnect.max_delay)},
+    {"reconnect.max_delay_ms", I, 0, kInt32Max, "", "must be >= 0",
+     "Longest delay between two attempts, in milliseconds.", QIX_OPT_MS(session.reconnect.max_delay)},
     {"reconnect.greeting_wait_ms", I, 0, kInt32Max, "", "must be >= 0",
      "Milliseconds a new connection waits for OnConnected before resuming as SESSION_CREATED.",
      QIX_OPT_MS(session.reconnect.greeting_wait)},
@@ -160,23 +180,27 @@ constexpr OptionSpec kOptions[] = {
     // TLS and HTTP
     {"tls.verify", B, 0, 1, "", nullptr, "Verify the server's certificate chain and host name.",
      QIX_OPT_BOOL(conn.tls.verify_peer)},
-    {"tls.ca_file", S, 0, 0, "", nullptr, "PEM bundle of trusted CA certificates; with tls.ca_dir empty too, the system store.",
+    {"tls.ca_file", S, 0, 0, "", nullptr,
+     "PEM bundle of trusted CA certificates; with tls.ca_dir empty too, the system store.",
      QIX_OPT_STR(conn.tls.ca_file)},
     {"tls.ca_dir", S, 0, 0, "", nullptr, "Directory of hashed trusted CA certificates.",
      QIX_OPT_STR(conn.tls.ca_dir)},
-    {"tls.cert_file", S, 0, 0, "", nullptr, "Client certificate chain, PEM (with tls.key_file); empty = none.",
-     QIX_OPT_STR(conn.tls.cert_file)},
+    {"tls.cert_file", S, 0, 0, "", nullptr,
+     "Client certificate chain, PEM (with tls.key_file); empty = none.", QIX_OPT_STR(conn.tls.cert_file)},
     {"tls.key_file", S, 0, 0, "", nullptr, "Client private key, PEM.", QIX_OPT_STR(conn.tls.key_file)},
     {"tls.server_name", S, 0, 0, "", nullptr, "Name to verify and to send as SNI; empty = the URL's host.",
      QIX_OPT_STR(conn.tls.server_name)},
-    {"user_agent", S, 0, 0, "", nullptr, "User-Agent header of the WebSocket upgrade.", QIX_OPT_STR(conn.user_agent)},
-    {"origin", S, 0, 0, "", nullptr, "Origin header of the WebSocket upgrade; empty = none.", QIX_OPT_STR(conn.origin)},
+    {"user_agent", S, 0, 0, "", nullptr, "User-Agent header of the WebSocket upgrade.",
+     QIX_OPT_STR(conn.user_agent)},
+    {"origin", S, 0, 0, "", nullptr, "Origin header of the WebSocket upgrade; empty = none.",
+     QIX_OPT_STR(conn.origin)},
     // Events
     {"notification_history", I, 0, kInt64Max, "", "must be >= 0",
      "Notifications kept for listeners registered with replay (OnConnected arrives before anyone listens).",
      QIX_OPT_NUM(session.notification_history, std::size_t)},
     {"watch.min_interval_ms", I, 0, kInt64Max, "", "must be >= 0",
-     "A watched object's layout is fetched at most once per this many milliseconds (a burst of changes costs at "
+     "A watched object's layout is fetched at most once per this many milliseconds (a burst of changes costs "
+     "at "
      "most two fetches); 0 = after every change.",
      QIX_OPT_MS(session.watch_min_interval)},
     {"events.poll", B, 0, 1, "", nullptr,
@@ -208,14 +232,18 @@ bool among(std::string_view value, std::string_view values) {
   return false;
 }
 
-const char* type_word(int type) { return type == S ? "string" : type == I ? "integer" : "boolean"; }
+const char* type_word(int type) {
+  return type == S ? "string" : type == I ? "integer" : "boolean";
+}
 
 /// The setters' common body: the name must be an option of `type`, the value within its range or values.
 int set_option(qix_options& opts, const char* name, int type, const Value& v) {
   const OptionSpec* spec = find_option(name);
-  if (!spec || spec->type != type) return fail(QIX_EINVAL, std::string("unknown ") + type_word(type) + " option: " + name);
-  bool ok = type == I ? v.number >= spec->min && v.number <= spec->max
-                      : type == S && *spec->values ? among(v.text, spec->values) : true;
+  if (!spec || spec->type != type)
+    return fail(QIX_EINVAL, std::string("unknown ") + type_word(type) + " option: " + name);
+  bool ok = type == I                    ? v.number >= spec->min && v.number <= spec->max
+            : type == S && *spec->values ? among(v.text, spec->values)
+                                         : true;
   if (!ok) return fail(QIX_EINVAL, std::string(name) + ": " + spec->refusal);
   spec->set(opts, v);
   return QIX_OK;
@@ -247,7 +275,8 @@ int qix_context_new(qix_context** out, int io_threads, int dispatcher_threads) {
   QIX_TRY
   if (!out) return fail(QIX_EINVAL, "qix_context_new: out is NULL");
   *out = nullptr;
-  if (io_threads < 0 || dispatcher_threads < 0) return fail(QIX_EINVAL, "qix_context_new: negative thread count");
+  if (io_threads < 0 || dispatcher_threads < 0)
+    return fail(QIX_EINVAL, "qix_context_new: negative thread count");
   core::Context::Options o;
   if (io_threads > 0) o.io_threads = io_threads;
   if (dispatcher_threads > 0) o.dispatcher_threads = dispatcher_threads;
@@ -289,7 +318,9 @@ int qix_options_new(qix_options** out) {
   QIX_CATCH
 }
 
-void qix_options_free(qix_options* opts) { delete opts; }
+void qix_options_free(qix_options* opts) {
+  delete opts;
+}
 
 int qix_options_set_str(qix_options* opts, const char* name, const char* value) {
   QIX_TRY
@@ -312,7 +343,9 @@ int qix_options_set_bool(qix_options* opts, const char* name, int value) {
   QIX_CATCH
 }
 
-int qix_options_count(void) { return kOptionCount; }
+int qix_options_count(void) {
+  return kOptionCount;
+}
 
 const qix_option_info* qix_options_info(int index) {
   try {
@@ -332,7 +365,8 @@ const qix_option_info* qix_options_info(int index) {
 
 int qix_options_add_header(qix_options* opts, const char* name, const char* value) {
   QIX_TRY
-  if (!opts || !name || !value || !*name) return fail(QIX_EINVAL, "qix_options_add_header: NULL or empty argument");
+  if (!opts || !name || !value || !*name)
+    return fail(QIX_EINVAL, "qix_options_add_header: NULL or empty argument");
   opts->conn.headers.emplace_back(name, value);
   return QIX_OK;
   QIX_CATCH
@@ -340,7 +374,8 @@ int qix_options_add_header(qix_options* opts, const char* name, const char* valu
 
 int qix_options_add_cookie(qix_options* opts, const char* name, const char* value) {
   QIX_TRY
-  if (!opts || !name || !value || !*name) return fail(QIX_EINVAL, "qix_options_add_cookie: NULL or empty argument");
+  if (!opts || !name || !value || !*name)
+    return fail(QIX_EINVAL, "qix_options_add_cookie: NULL or empty argument");
   opts->conn.cookies.emplace_back(name, value);
   return QIX_OK;
   QIX_CATCH
@@ -348,7 +383,8 @@ int qix_options_add_cookie(qix_options* opts, const char* name, const char* valu
 
 int qix_options_add_url_param(qix_options* opts, const char* name, const char* value) {
   QIX_TRY
-  if (!opts || !name || !value || !*name) return fail(QIX_EINVAL, "qix_options_add_url_param: NULL or empty argument");
+  if (!opts || !name || !value || !*name)
+    return fail(QIX_EINVAL, "qix_options_add_url_param: NULL or empty argument");
   opts->url.url_params.emplace_back(name, value);
   return QIX_OK;
   QIX_CATCH

@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* Table cells never contain a raw '|'. */
-static void cell(const char *text) {
+static void cell(const char* text) {
   for (; *text; ++text) {
     if (*text == '|') {
       fputs("\\|", stdout);
@@ -24,7 +24,7 @@ static void cell(const char *text) {
   }
 }
 
-static void code_list(const char *values) { /* "a|b|c" -> `a`, `b`, `c` */
+static void code_list(const char* values) { /* "a|b|c" -> `a`, `b`, `c` */
   putchar('`');
   for (; *values; ++values) {
     if (*values == '|') {
@@ -42,7 +42,7 @@ int main(void) {
   puts("| Option | Type | Accepted | Default | What it does |");
   puts("|---|---|---|---|---|");
   for (i = 0; i < n; ++i) {
-    const qix_option_info *o = qix_options_info(i);
+    const qix_option_info* o = qix_options_info(i);
     if (!o) {
       fprintf(stderr, "qix_options_info(%d): %s\n", i, qix_error_message(qix_error_last()));
       return 1;

@@ -87,7 +87,8 @@ void release_session_handle(qix_session* session) {
 
 extern "C" {
 
-int qix_session_open(qix_session** out, qix_context* ctx, const qix_options* opts, qix_open_cb cb, void* payload) {
+int qix_session_open(qix_session** out, qix_context* ctx, const qix_options* opts, qix_open_cb cb,
+                     void* payload) {
   QIX_TRY
   if (!out) return fail(QIX_EINVAL, "qix_session_open: out is NULL");
   *out = nullptr;
@@ -164,10 +165,14 @@ int qix_session_state(const qix_session* session) {
   QIX_TRY
   if (!session) return fail(QIX_EINVAL, "qix_session_state: session is NULL");
   switch (session->s->state()) {
-    case core::SessionState::connecting: return QIX_STATE_CONNECTING;
-    case core::SessionState::connected: return QIX_STATE_CONNECTED;
-    case core::SessionState::closed: return QIX_STATE_CLOSED;
-    case core::SessionState::suspended: return QIX_STATE_SUSPENDED;
+    case core::SessionState::connecting:
+      return QIX_STATE_CONNECTING;
+    case core::SessionState::connected:
+      return QIX_STATE_CONNECTED;
+    case core::SessionState::closed:
+      return QIX_STATE_CLOSED;
+    case core::SessionState::suspended:
+      return QIX_STATE_SUSPENDED;
   }
   return QIX_STATE_CLOSED;
   QIX_CATCH
@@ -192,8 +197,8 @@ int64_t qix_session_pending_calls(const qix_session* session) {
   QIX_CATCH
 }
 
-int qix_session_call(int64_t* out_id, qix_session* session, const char* method, const char* params_json, int flags,
-                     int timeout_ms, qix_call_cb cb, void* payload) {
+int qix_session_call(int64_t* out_id, qix_session* session, const char* method, const char* params_json,
+                     int flags, int timeout_ms, qix_call_cb cb, void* payload) {
   QIX_TRY
   if (out_id) *out_id = 0;
   if (!session) return fail(QIX_EINVAL, "qix_session_call: session is NULL");
@@ -212,7 +217,8 @@ int qix_session_call_sync(qix_result** out, qix_session* session, const char* me
 }
 
 int qix_session_call_handle(int64_t* out_id, qix_session* session, int handle, const char* method,
-                            const char* params_json, int flags, int timeout_ms, qix_call_cb cb, void* payload) {
+                            const char* params_json, int flags, int timeout_ms, qix_call_cb cb,
+                            void* payload) {
   QIX_TRY
   if (out_id) *out_id = 0;
   if (!session) return fail(QIX_EINVAL, "qix_session_call_handle: session is NULL");

@@ -22,8 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   int64_t id = 0;
   qix_session_call(&id, session, "Evaluate", text.c_str(), QIX_CALL_DEFAULT, -1, nullptr, nullptr);
   qix_result* r = nullptr;
-  if (qix_session_call_sync(&r, session, "Evaluate", text.c_str(), QIX_CALL_DELTA, 1) == QIX_OK) qix_result_free(r);
-  qix_session_call_handle(&id, session, 1, text.c_str(), text.c_str(), QIX_CALL_NO_DELTA, -1, nullptr, nullptr);
+  if (qix_session_call_sync(&r, session, "Evaluate", text.c_str(), QIX_CALL_DELTA, 1) == QIX_OK)
+    qix_result_free(r);
+  qix_session_call_handle(&id, session, 1, text.c_str(), text.c_str(), QIX_CALL_NO_DELTA, -1, nullptr,
+                          nullptr);
 
   qix_options* o = nullptr;
   qix_options_new(&o);
@@ -35,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   qix_options_set_bool(o, name.c_str(), static_cast<int>(value.size() & 1));
   qix_options_add_header(o, name.c_str(), value.c_str());
   qix_options_add_url_param(o, name.c_str(), value.c_str());
-  for (const char* part : {"url.host", "url.prefix", "url.app_id", "url.identity", "url.route", "url.subpath"}) {
+  for (const char* part :
+       {"url.host", "url.prefix", "url.app_id", "url.identity", "url.route", "url.subpath"}) {
     qix_options_set_str(o, part, value.c_str());
   }
   char* url = nullptr;

@@ -44,9 +44,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto ignore = [](CallResult&) {};
   // A doc (handle 1) and an object (handle 2), then calls of every kind pending: ids 3 to 6.
   session->call(-1, "OpenDoc", R"(["demo"])", {}, ignore);
-  transport->deliver(R"({"jsonrpc":"2.0","id":1,"result":{"qReturn":{"qType":"Doc","qHandle":1,"qGenericId":"demo"}}})");
+  transport->deliver(
+      R"({"jsonrpc":"2.0","id":1,"result":{"qReturn":{"qType":"Doc","qHandle":1,"qGenericId":"demo"}}})");
   session->call(1, "CreateSessionObject", R"([{"qInfo":{"qType":"x"}}])", {}, ignore);
-  transport->deliver(R"({"jsonrpc":"2.0","id":2,"result":{"qReturn":{"qType":"GenericObject","qHandle":2,"qGenericId":"o"}}})");
+  transport->deliver(
+      R"({"jsonrpc":"2.0","id":2,"result":{"qReturn":{"qType":"GenericObject","qHandle":2,"qGenericId":"o"}}})");
   auto obj = session->object(2);
   if (obj) obj->watch([](const CallResult&) {});
   CallOptions delta;

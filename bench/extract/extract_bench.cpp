@@ -86,9 +86,11 @@ double extract_once(const std::string& url, int window) {
           std::unique_lock l(d.m);
           d.cv.wait(l, [&] { return d.done; });
           double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          if (d.status == QIX_OK && d.rows == 1000000) rate = static_cast<double>(d.rows) / secs;
-          else std::fprintf(stderr, "extraction ended with %s after %lld rows\n", qix_strerror(d.status),
-                            static_cast<long long>(d.rows));
+          if (d.status == QIX_OK && d.rows == 1000000)
+            rate = static_cast<double>(d.rows) / secs;
+          else
+            std::fprintf(stderr, "extraction ended with %s after %lld rows\n", qix_strerror(d.status),
+                         static_cast<long long>(d.rows));
         }
       }
     }

@@ -12,6 +12,9 @@
 // measures how long until every session is resumed, and checks a call on every restored object.
 #include "qix/qix.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,10 +26,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -110,12 +110,18 @@ int main(int argc, char** argv) {
   std::string sim = QIX_ENGINE_SIM;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--sessions") sessions = std::atoi(argv[i + 1]);
-    else if (a == "--calls") calls = std::atoi(argv[i + 1]);
-    else if (a == "--io-threads") io_threads = std::atoi(argv[i + 1]);
-    else if (a == "--dispatchers") dispatchers = std::atoi(argv[i + 1]);
-    else if (a == "--sim") sim = argv[i + 1];
-    else if (a == "--restart") restart = std::atoi(argv[i + 1]);
+    if (a == "--sessions")
+      sessions = std::atoi(argv[i + 1]);
+    else if (a == "--calls")
+      calls = std::atoi(argv[i + 1]);
+    else if (a == "--io-threads")
+      io_threads = std::atoi(argv[i + 1]);
+    else if (a == "--dispatchers")
+      dispatchers = std::atoi(argv[i + 1]);
+    else if (a == "--sim")
+      sim = argv[i + 1];
+    else if (a == "--restart")
+      restart = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -154,29 +160,33 @@ int main(int argc, char** argv) {
     qix_session_open(&s, ctx, o, on_open, &c);
     if (restart) qix_session_on_state(nullptr, s, on_state, nullptr);
   }
-  bool opened = wait_until(c, [&] { return c.opened + c.open_failed >= sessions; }, 120);
+  bool opened = wait_until(
+      c, [&] { return c.opened + c.open_failed >= sessions; }, 120);
   double open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the OnConnected frames settle
   long rss_idle = status_value("VmRSS:");
   long threads = status_value("Threads:");
   std::printf("libqix %s: %d sessions, %d io thread(s), %d dispatcher thread(s)\n", qix_version(), sessions,
               io_threads, dispatchers);
-  std::printf("  opened %ld of %d in %.2f s (%ld failed)\n", c.opened.load(), sessions, open_s, c.open_failed.load());
-  std::printf("  threads in the process: %ld before the context, %ld with %d sessions open\n", threads_before, threads,
-              sessions);
+  std::printf("  opened %ld of %d in %.2f s (%ld failed)\n", c.opened.load(), sessions, open_s,
+              c.open_failed.load());
+  std::printf("  threads in the process: %ld before the context, %ld with %d sessions open\n", threads_before,
+              threads, sessions);
   std::printf("  memory per idle session: %.1f KiB (RSS %ld -> %ld KiB)\n",
               static_cast<double>(rss_idle - rss_before) / sessions, rss_before, rss_idle);
 
   long expected = static_cast<long>(sessions) * calls;
   auto t1 = std::chrono::steady_clock::now();
   for (auto* s : all) {
-    for (int k = 0; k < calls; ++k) qix_session_call(nullptr, s, "EngineVersion", nullptr, 0, -1, on_result, &c);
+    for (int k = 0; k < calls; ++k)
+      qix_session_call(nullptr, s, "EngineVersion", nullptr, 0, -1, on_result, &c);
   }
-  bool done = wait_until(c, [&] { return c.ok + c.failed >= expected; }, 300);
+  bool done = wait_until(
+      c, [&] { return c.ok + c.failed >= expected; }, 300);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a duplicate would show up here
-  std::printf("  %ld calls: %ld ok, %ld failed, %ld lost, %ld duplicated, in %.2f s = %.0f calls/s\n", expected,
-              c.ok.load(), c.failed.load(), std::max(0L, expected - c.ok - c.failed),
+  std::printf("  %ld calls: %ld ok, %ld failed, %ld lost, %ld duplicated, in %.2f s = %.0f calls/s\n",
+              expected, c.ok.load(), c.failed.load(), std::max(0L, expected - c.ok - c.failed),
               std::max(0L, c.ok + c.failed - expected), secs, static_cast<double>(c.ok) / secs);
   bool calls_clean = done && c.failed == 0 && c.ok == expected;
   bool resumed_all = true;
@@ -186,13 +196,15 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < all.size(); ++i) {
       qix_result* r = nullptr;
       qix_object* doc = nullptr;
-      if (qix_session_call_sync(&r, all[i], "OpenDoc", R"(["demo"])", 0, -1) == QIX_OK) qix_result_object(&doc, r);
+      if (qix_session_call_sync(&r, all[i], "OpenDoc", R"(["demo"])", 0, -1) == QIX_OK)
+        qix_result_object(&doc, r);
       qix_result_free(r);
       r = nullptr;
-      if (doc && qix_object_call_sync(&r, doc, "CreateSessionObject",
-                                      R"([{"qInfo":{"qType":"list"},"qListObjectDef":{"qDef":{"qFieldDefs":["Region"]},)"
-                                      R"("qInitialDataFetch":[{"qTop":0,"qLeft":0,"qHeight":10,"qWidth":1}]}}])",
-                                      0, -1) == QIX_OK)
+      if (doc && qix_object_call_sync(
+                     &r, doc, "CreateSessionObject",
+                     R"([{"qInfo":{"qType":"list"},"qListObjectDef":{"qDef":{"qFieldDefs":["Region"]},)"
+                     R"("qInitialDataFetch":[{"qTop":0,"qLeft":0,"qHeight":10,"qWidth":1}]}}])",
+                     0, -1) == QIX_OK)
         qix_result_object(&objs[i], r);
       qix_result_free(r);
       qix_object_free(doc);
@@ -200,24 +212,29 @@ int main(int argc, char** argv) {
     kill(pid, SIGKILL);  // no close frames: every session sees 1006
     waitpid(pid, nullptr, 0);
     auto t2 = std::chrono::steady_clock::now();
-    bool all_suspended = wait_until(c, [&] { return g_states.suspended >= sessions; }, 60);
+    bool all_suspended = wait_until(
+        c, [&] { return g_states.suspended >= sessions; }, 60);
     std::string port = base.substr(base.rfind(':') + 1);
     std::string again;
     pid = start_sim(sim, port, again);
     if (pid < 0) return 1;
     resumed_all = all_suspended &&
-                  wait_until(c, [&] { return g_states.resumed + g_states.closed >= sessions; }, 120) &&
+                  wait_until(
+                      c, [&] { return g_states.resumed + g_states.closed >= sessions; }, 120) &&
                   g_states.closed == 0;
     double resume_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
     long before_ok = c.ok, before_failed = c.failed;
     for (auto* obj : objs) {
       if (obj) qix_object_call(nullptr, obj, "GetLayout", nullptr, 0, -1, on_result, &c);
     }
-    long n = static_cast<long>(std::count_if(objs.begin(), objs.end(), [](qix_object* x) { return x != nullptr; }));
-    wait_until(c, [&] { return c.ok + c.failed - before_ok - before_failed >= n; }, 120);
-    std::printf("  engine killed and restarted: %ld suspended, %ld resumed, %ld closed, %.2f s from the kill to "
-                "the last resume (back-off 100 ms doubling to 1 s)\n",
-                g_states.suspended.load(), g_states.resumed.load(), g_states.closed.load(), resume_s);
+    long n = static_cast<long>(
+        std::count_if(objs.begin(), objs.end(), [](qix_object* x) { return x != nullptr; }));
+    wait_until(
+        c, [&] { return c.ok + c.failed - before_ok - before_failed >= n; }, 120);
+    std::printf(
+        "  engine killed and restarted: %ld suspended, %ld resumed, %ld closed, %.2f s from the kill to "
+        "the last resume (back-off 100 ms doubling to 1 s)\n",
+        g_states.suspended.load(), g_states.resumed.load(), g_states.closed.load(), resume_s);
     std::printf("  after the resume: GetLayout on %ld restored session objects: %ld ok, %ld failed\n", n,
                 c.ok - before_ok, c.failed - before_failed);
     resumed_all = resumed_all && c.failed == before_failed && c.ok - before_ok == n && n == sessions;

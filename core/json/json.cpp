@@ -15,7 +15,9 @@ std::optional<json::value> parse_json(std::string_view text, std::string* error)
   return v;
 }
 
-std::string to_json(const json::value& v) { return json::serialize(v); }
+std::string to_json(const json::value& v) {
+  return json::serialize(v);
+}
 
 const json::value* find_member(const json::value& v, std::string_view key) noexcept {
   const json::object* o = v.if_object();

@@ -49,7 +49,7 @@ bool is_whole_document(std::string_view ptr) noexcept {
   return ptr.empty() || ptr == "/";
 }
 
-void append_escaped(std::string &out, std::string_view token) {
+void append_escaped(std::string& out, std::string_view token) {
   for (char c : token) {
     if (c == '~') {
       out += "~0";
@@ -61,7 +61,7 @@ void append_escaped(std::string &out, std::string_view token) {
   }
 }
 
-void append_quoted(std::string &out, std::string_view text) {
+void append_quoted(std::string& out, std::string_view text) {
   out += '"';
   out.append(text.data(), text.size());
   out += '"';
@@ -69,7 +69,7 @@ void append_quoted(std::string &out, std::string_view text) {
 
 // Unescapes `raw` into `scratch` when it holds a "~"; returns the token (a view of `raw` or of `scratch`).
 // Returns false with `why` set on a bad escape.
-bool decode_token(std::string_view raw, std::string &scratch, std::string_view *token, std::string &why) {
+bool decode_token(std::string_view raw, std::string& scratch, std::string_view* token, std::string& why) {
   if (raw.find('~') == std::string_view::npos) {
     *token = raw;
     return true;
@@ -85,7 +85,7 @@ bool decode_token(std::string_view raw, std::string &scratch, std::string_view *
 }
 
 // Parses an array index token: decimal, no sign, no leading zero. "-" is not accepted here.
-bool parse_index(std::string_view token, std::size_t *index, std::string &why) {
+bool parse_index(std::string_view token, std::size_t* index, std::string& why) {
   const bool digits_only =
       !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits_only) {
@@ -113,15 +113,15 @@ bool parse_index(std::string_view token, std::size_t *index, std::string &why) {
   return true;
 }
 
-void describe_out_of_range(std::string &why, std::size_t index, std::size_t size) {
+void describe_out_of_range(std::string& why, std::size_t index, std::size_t size) {
   why = "array index " + std::to_string(index) + " is out of range (size " + std::to_string(size) + ")";
 }
 
 // Returns the existing child of container `parent` named by `token`, or null with `why` set.
 // `where` is the pointer prefix naming `parent` (for messages).
 template <class V>
-V *child_of(V &parent, std::string_view token, std::string_view where, std::string &why) {
-  if (auto *obj = parent.if_object()) {
+V* child_of(V& parent, std::string_view token, std::string_view where, std::string& why) {
+  if (auto* obj = parent.if_object()) {
     auto it = obj->find(token);
     if (it == obj->end()) {
       why = "member ";
@@ -135,7 +135,7 @@ V *child_of(V &parent, std::string_view token, std::string_view where, std::stri
     }
     return &it->value();
   }
-  if (auto *arr = parent.if_array()) {
+  if (auto* arr = parent.if_array()) {
     if (token == "-") {
       why = "array index \"-\" (past the end) names no element";
       return nullptr;
@@ -164,13 +164,13 @@ V *child_of(V &parent, std::string_view token, std::string_view where, std::stri
 // valid until `scratch` changes). `ptr` must not name the whole document. On failure returns null with `why`
 // set.
 template <class V>
-V *walk_to_parent(V &root, std::string_view ptr, std::string &scratch, std::string_view *last,
-                  std::string &why) {
+V* walk_to_parent(V& root, std::string_view ptr, std::string& scratch, std::string_view* last,
+                  std::string& why) {
   if (ptr.front() != '/') {
     why = "a JSON pointer must be empty or start with '/'";
     return nullptr;
   }
-  V *current = &root;
+  V* current = &root;
   std::size_t pos = 0;  // ptr[pos] == '/', the start of the next token
   for (;;) {
     const std::size_t begin = pos + 1;
@@ -203,11 +203,11 @@ V *walk_to_parent(V &root, std::string_view ptr, std::string &scratch, std::stri
 // Returns the existing value `ptr` names in `root` (the whole document for "" and "/"), or null with `why`
 // set.
 template <class V>
-V *resolve(V &root, std::string_view ptr, std::string &why) {
+V* resolve(V& root, std::string_view ptr, std::string& why) {
   if (is_whole_document(ptr)) return &root;
   std::string scratch;
   std::string_view last;
-  V *parent = walk_to_parent(root, ptr, scratch, &last, why);
+  V* parent = walk_to_parent(root, ptr, scratch, &last, why);
   if (!parent) return nullptr;
   const std::size_t cut = ptr.rfind('/');
   return child_of(*parent, last, ptr.substr(0, cut), why);
@@ -216,20 +216,20 @@ V *resolve(V &root, std::string_view ptr, std::string &why) {
 // ---------------------------------------------------------------------------------------------------------
 // Operations. Each returns false with `why` set on failure.
 
-bool do_add(bj::value &root, std::string_view path, bj::value &&value, std::string &why) {
+bool do_add(bj::value& root, std::string_view path, bj::value&& value, std::string& why) {
   if (is_whole_document(path)) {
     root = std::move(value);
     return true;
   }
   std::string scratch;
   std::string_view last;
-  bj::value *parent = walk_to_parent(root, path, scratch, &last, why);
+  bj::value* parent = walk_to_parent(root, path, scratch, &last, why);
   if (!parent) return false;
-  if (auto *obj = parent->if_object()) {
+  if (auto* obj = parent->if_object()) {
     obj->insert_or_assign(last, std::move(value));
     return true;
   }
-  bj::array &arr = parent->get_array();
+  bj::array& arr = parent->get_array();
   if (last == "-") {
     arr.push_back(std::move(value));
     return true;
@@ -245,7 +245,7 @@ bool do_add(bj::value &root, std::string_view path, bj::value &&value, std::stri
 }
 
 // Removes the value at `path`; when `taken` is not null the removed value is moved into it.
-bool do_remove(bj::value &root, std::string_view path, bj::value *taken, std::string &why) {
+bool do_remove(bj::value& root, std::string_view path, bj::value* taken, std::string& why) {
   if (is_whole_document(path)) {
     if (taken) *taken = std::move(root);
     root = nullptr;
@@ -253,9 +253,9 @@ bool do_remove(bj::value &root, std::string_view path, bj::value *taken, std::st
   }
   std::string scratch;
   std::string_view last;
-  bj::value *parent = walk_to_parent(root, path, scratch, &last, why);
+  bj::value* parent = walk_to_parent(root, path, scratch, &last, why);
   if (!parent) return false;
-  if (auto *obj = parent->if_object()) {
+  if (auto* obj = parent->if_object()) {
     auto it = obj->find(last);
     if (it == obj->end()) {
       why = "member ";
@@ -267,7 +267,7 @@ bool do_remove(bj::value &root, std::string_view path, bj::value *taken, std::st
     obj->stable_erase(it);  // keeps the member order the engine sent
     return true;
   }
-  bj::array &arr = parent->get_array();
+  bj::array& arr = parent->get_array();
   if (last == "-") {
     why = "array index \"-\" (past the end) names no element";
     return false;
@@ -283,14 +283,14 @@ bool do_remove(bj::value &root, std::string_view path, bj::value *taken, std::st
   return true;
 }
 
-bool do_replace(bj::value &root, std::string_view path, bj::value &&value, std::string &why) {
-  bj::value *slot = resolve(root, path, why);
+bool do_replace(bj::value& root, std::string_view path, bj::value&& value, std::string& why) {
+  bj::value* slot = resolve(root, path, why);
   if (!slot) return false;
   *slot = std::move(value);
   return true;
 }
 
-bool do_move(bj::value &root, std::string_view from, std::string_view path, std::string &why) {
+bool do_move(bj::value& root, std::string_view from, std::string_view path, std::string& why) {
   if (is_whole_document(from)) {
     if (is_whole_document(path)) return true;
     why = "cannot move the whole document into one of its children";
@@ -309,15 +309,15 @@ bool do_move(bj::value &root, std::string_view from, std::string_view path, std:
   return do_add(root, path, std::move(taken), why);
 }
 
-bool do_copy(bj::value &root, std::string_view from, std::string_view path, std::string &why) {
-  const bj::value *source = resolve(std::as_const(root), from, why);
+bool do_copy(bj::value& root, std::string_view from, std::string_view path, std::string& why) {
+  const bj::value* source = resolve(std::as_const(root), from, why);
   if (!source) return false;
   bj::value copy(*source, root.storage());
   return do_add(root, path, std::move(copy), why);
 }
 
 // Appends the start of `v`'s JSON text (at most about 120 characters) without serializing all of it.
-void append_preview(std::string &out, const bj::value &v) {
+void append_preview(std::string& out, const bj::value& v) {
   bj::serializer serializer;
   serializer.reset(&v);
   char buffer[120];
@@ -326,8 +326,8 @@ void append_preview(std::string &out, const bj::value &v) {
   if (!serializer.done()) out += "...";
 }
 
-bool do_test(const bj::value &root, std::string_view path, const bj::value &expected, std::string &why) {
-  const bj::value *actual = resolve(root, path, why);
+bool do_test(const bj::value& root, std::string_view path, const bj::value& expected, std::string& why) {
+  const bj::value* actual = resolve(root, path, why);
   if (!actual) return false;
   if (!values_equal(*actual, expected)) {
     why = "test failed: the value is ";
@@ -344,7 +344,7 @@ bool do_test(const bj::value &root, std::string_view path, const bj::value &expe
 
 // Reads the string member `key` of an operation. Returns false with `why` set when it is missing or not a
 // string.
-bool string_member(const bj::object &op, std::string_view key, std::string_view *out, std::string &why) {
+bool string_member(const bj::object& op, std::string_view key, std::string_view* out, std::string& why) {
   auto it = op.find(key);
   if (it == op.end()) {
     why = "missing ";
@@ -385,7 +385,7 @@ std::string describe(std::size_t index, std::string_view op, std::string_view fr
 }
 
 template <class Array>
-bool apply_patch(bj::value &target, Array &patch, std::string *error) {
+bool apply_patch(bj::value& target, Array& patch, std::string* error) {
   constexpr bool kMovable = !std::is_const_v<Array>;
   std::string why;
   for (std::size_t i = 0; i < patch.size(); ++i) {
@@ -398,8 +398,8 @@ bool apply_patch(bj::value &target, Array &patch, std::string *error) {
       }
       return false;
     };
-    auto &entry = patch[i];
-    auto *op_object = entry.if_object();
+    auto& entry = patch[i];
+    auto* op_object = entry.if_object();
     if (!op_object) {
       return fail({}, {}, false, {}, false, "not an object but " + std::string(kind_name(entry.kind())));
     }
@@ -464,7 +464,7 @@ bool uint_equals_double(std::uint64_t u, double d) noexcept {
   return static_cast<std::uint64_t>(d) == u;
 }
 
-bool numbers_equal(const bj::value &a, const bj::value &b) noexcept {
+bool numbers_equal(const bj::value& a, const bj::value& b) noexcept {
   switch (a.kind()) {
     case bj::kind::int64:
       if (b.is_int64()) return a.get_int64() == b.get_int64();
@@ -490,9 +490,9 @@ bool numbers_equal(const bj::value &a, const bj::value &b) noexcept {
 // subtrees, the bulk of a layout, cost no string work.
 class Differ {
  public:
-  explicit Differ(bj::array &out) : out_(out) {}
+  explicit Differ(bj::array& out) : out_(out) {}
 
-  void diff_value(const bj::value &a, const bj::value &b) {
+  void diff_value(const bj::value& a, const bj::value& b) {
     if (a.is_object() && b.is_object()) {
       diff_object(a.get_object(), b.get_object());
     } else if (a.is_array() && b.is_array()) {
@@ -509,12 +509,12 @@ class Differ {
     bool is_index;
   };
 
-  void diff_object(const bj::object &a, const bj::object &b) {
+  void diff_object(const bj::object& a, const bj::object& b) {
     std::size_t matched = 0;  // members of `a` found in `b`
     std::size_t position = 0;
-    for (const auto &member : a) {
+    for (const auto& member : a) {
       // Layouts keep their member order from one response to the next: try the same position first.
-      const bj::value *other = nullptr;
+      const bj::value* other = nullptr;
       if (position < b.size() && b.begin()[position].key() == member.key()) {
         other = &b.begin()[position].value();
       } else if (auto it = b.find(member.key()); it != b.end()) {
@@ -531,7 +531,7 @@ class Differ {
       stack_.pop_back();
     }
     if (matched == b.size()) return;  // every member of `b` is in `a` (keys are unique): nothing to add
-    for (const auto &member : b) {
+    for (const auto& member : b) {
       if (a.contains(member.key())) continue;
       stack_.push_back({member.key(), 0, false});
       emit("add", &member.value());
@@ -539,7 +539,7 @@ class Differ {
     }
   }
 
-  void diff_array(const bj::array &a, const bj::array &b) {
+  void diff_array(const bj::array& a, const bj::array& b) {
     const std::size_t common = std::min(a.size(), b.size());
     for (std::size_t i = 0; i < common; ++i) {
       stack_.push_back({{}, i, true});
@@ -558,9 +558,9 @@ class Differ {
     }
   }
 
-  void emit(std::string_view op, const bj::value *new_value) {
+  void emit(std::string_view op, const bj::value* new_value) {
     path_.clear();
-    for (const Segment &segment : stack_) {
+    for (const Segment& segment : stack_) {
       path_ += '/';
       if (segment.is_index) {
         char digits[24];
@@ -578,40 +578,40 @@ class Differ {
     out_.emplace_back(std::move(entry));
   }
 
-  bj::array &out_;
+  bj::array& out_;
   std::vector<Segment> stack_;
   std::string path_;
 };
 
 }  // namespace
 
-bool apply(bj::value &target, const bj::array &patch, std::string *error) {
+bool apply(bj::value& target, const bj::array& patch, std::string* error) {
   return apply_patch(target, patch, error);
 }
 
-bool apply(bj::value &target, bj::array &&patch, std::string *error) {
+bool apply(bj::value& target, bj::array&& patch, std::string* error) {
   return apply_patch(target, patch, error);
 }
 
-bool apply(bj::value &target, const bj::value &patch, std::string *error) {
-  if (const auto *arr = patch.if_array()) return apply_patch(target, *arr, error);
+bool apply(bj::value& target, const bj::value& patch, std::string* error) {
+  if (const auto* arr = patch.if_array()) return apply_patch(target, *arr, error);
   if (error) *error = "the patch is not an array but " + std::string(kind_name(patch.kind()));
   return false;
 }
 
-bool apply(bj::value &target, bj::value &&patch, std::string *error) {
-  if (auto *arr = patch.if_array()) return apply_patch(target, *arr, error);
+bool apply(bj::value& target, bj::value&& patch, std::string* error) {
+  if (auto* arr = patch.if_array()) return apply_patch(target, *arr, error);
   if (error) *error = "the patch is not an array but " + std::string(kind_name(patch.kind()));
   return false;
 }
 
-bj::array diff(const bj::value &from, const bj::value &to) {
+bj::array diff(const bj::value& from, const bj::value& to) {
   bj::array out;
   const bool both_objects = from.is_object() && to.is_object();
   if (both_objects) {
     // A root member with the empty key would be addressed as "/", which means the whole document here.
-    const auto *a = from.get_object().if_contains("");
-    const auto *b = to.get_object().if_contains("");
+    const auto* a = from.get_object().if_contains("");
+    const auto* b = to.get_object().if_contains("");
     const bool empty_key_changed = (a == nullptr) != (b == nullptr) || (a && *a != *b);
     if (empty_key_changed) {
       bj::object entry;
@@ -633,7 +633,7 @@ std::string escape_token(std::string_view token) {
   return out;
 }
 
-bool unescape_token(std::string_view token, std::string *out) {
+bool unescape_token(std::string_view token, std::string* out) {
   out->clear();
   out->reserve(token.size());
   for (std::size_t i = 0; i < token.size(); ++i) {
@@ -655,7 +655,7 @@ bool unescape_token(std::string_view token, std::string *out) {
   return true;
 }
 
-bool values_equal(const bj::value &a, const bj::value &b) noexcept {
+bool values_equal(const bj::value& a, const bj::value& b) noexcept {
   switch (a.kind()) {
     case bj::kind::null:
       return b.is_null();
@@ -668,18 +668,18 @@ bool values_equal(const bj::value &a, const bj::value &b) noexcept {
     case bj::kind::string:
       return b.is_string() && a.get_string() == b.get_string();
     case bj::kind::array: {
-      const bj::array *other = b.if_array();
+      const bj::array* other = b.if_array();
       if (!other || other->size() != a.get_array().size()) return false;
-      const bj::array &mine = a.get_array();
+      const bj::array& mine = a.get_array();
       for (std::size_t i = 0; i < mine.size(); ++i) {
         if (!values_equal(mine[i], (*other)[i])) return false;
       }
       return true;
     }
     case bj::kind::object: {
-      const bj::object *other = b.if_object();
+      const bj::object* other = b.if_object();
       if (!other || other->size() != a.get_object().size()) return false;
-      for (const auto &member : a.get_object()) {
+      for (const auto& member : a.get_object()) {
         auto it = other->find(member.key());
         if (it == other->end() || !values_equal(member.value(), it->value())) return false;
       }

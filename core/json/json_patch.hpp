@@ -48,19 +48,19 @@ namespace qix::core::json_patch {
 /// to a message naming the failing operation's index, op and path(s), e.g.
 ///   `operation 2 ("remove" at "/a/7"): array index 7 is out of range (size 3)`;
 /// `target` is then partly patched and unspecified: drop it (or fetch the value again without delta).
-bool apply(boost::json::value &target, const boost::json::array &patch, std::string *error = nullptr);
+bool apply(boost::json::value& target, const boost::json::array& patch, std::string* error = nullptr);
 
 /// Same as above, but takes the values of add/replace operations out of `patch` instead of copying them.
 /// Use it when the patch is a parsed response the caller no longer needs: the engine's first "add at /" of
 /// a large layout then costs no copy (when both values use the same memory resource).
 /// Ownership: `patch` is consumed: left valid but unspecified. Threading and errors: as above.
-bool apply(boost::json::value &target, boost::json::array &&patch, std::string *error = nullptr);
+bool apply(boost::json::value& target, boost::json::array&& patch, std::string* error = nullptr);
 
 /// Applies a patch given as a JSON value. It must be an array: otherwise this returns false with an error
 /// naming the kind found, and `target` is untouched. Otherwise identical to the array overloads above
 /// (the rvalue overload consumes `patch`).
-bool apply(boost::json::value &target, const boost::json::value &patch, std::string *error = nullptr);
-bool apply(boost::json::value &target, boost::json::value &&patch, std::string *error = nullptr);
+bool apply(boost::json::value& target, const boost::json::value& patch, std::string* error = nullptr);
+bool apply(boost::json::value& target, boost::json::value&& patch, std::string* error = nullptr);
 
 /// Computes a small patch that turns `from` into `to`: applying it to a copy of `from` succeeds and leaves
 /// a value equal (`==`) to `to`.
@@ -78,7 +78,7 @@ bool apply(boost::json::value &target, boost::json::value &&patch, std::string *
 /// Ownership: reads both arguments; the result owns copies of the values it carries (default resource).
 /// Threading: no other thread may write `from` or `to` meanwhile.
 /// Errors: throws only `std::bad_alloc`.
-boost::json::array diff(const boost::json::value &from, const boost::json::value &to);
+boost::json::array diff(const boost::json::value& from, const boost::json::value& to);
 
 /// Escapes one reference token for a JSON Pointer (RFC 6901): "~" becomes "~0" and "/" becomes "~1".
 /// Pure function; thread-safe. Throws only `std::bad_alloc`.
@@ -87,11 +87,11 @@ std::string escape_token(std::string_view token);
 /// Reverses `escape_token`: "~0" becomes "~" and "~1" becomes "/". Returns false (leaving `*out`
 /// unspecified) when `token` holds a "~" not followed by "0" or "1". `out` must not be null; it is
 /// overwritten. Pure function; thread-safe. Throws only `std::bad_alloc`.
-bool unescape_token(std::string_view token, std::string *out);
+bool unescape_token(std::string_view token, std::string* out);
 
 /// JSON value equality as the `test` operation uses it: kinds must match, except that numbers compare by
 /// mathematical value across int64, uint64 and double (exactly: a large integer is not rounded to a
 /// double); objects compare as unordered sets of members. Pure function; thread-safe; never throws.
-bool values_equal(const boost::json::value &a, const boost::json::value &b) noexcept;
+bool values_equal(const boost::json::value& a, const boost::json::value& b) noexcept;
 
 }  // namespace qix::core::json_patch

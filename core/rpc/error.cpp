@@ -6,7 +6,7 @@
 
 namespace qix::core {
 
-const char *to_string(ErrorKind kind) noexcept {
+const char* to_string(ErrorKind kind) noexcept {
   switch (kind) {
     case ErrorKind::none:
       return "none";
@@ -68,7 +68,7 @@ std::string Error::describe() const {
       }
       std::string_view text = message;
       if (text.empty()) {
-        if (const LocerrInfo *info = find_locerr(code)) text = info->message;
+        if (const LocerrInfo* info = find_locerr(code)) text = info->message;
       }
       if (!text.empty()) {
         s += ": ";
@@ -100,7 +100,7 @@ Error Error::engine(int code, std::string parameter, std::string message) {
   Error e;
   e.kind = ErrorKind::engine;
   e.code = code;
-  if (const LocerrInfo *info = find_locerr(code)) e.name = std::string(info->name);
+  if (const LocerrInfo* info = find_locerr(code)) e.name = std::string(info->name);
   e.parameter = std::move(parameter);
   e.message = std::move(message);
   return e;

@@ -11,20 +11,20 @@ namespace qix::core {
 /// What produced an error. Append-only: the C API maps these to its status codes.
 enum class ErrorKind : std::uint8_t {
   none = 0,
-  engine,            ///< The engine answered with an error object; `code` is the engine's code.
-  connection_lost,   ///< The connection closed (or failed) before the answer arrived.
-  timeout,           ///< The per-call or connect timeout expired.
-  cancelled,         ///< The caller cancelled the call (CancelRequest was sent to the engine).
-  closed,            ///< The session or object is closed; nothing was sent.
-  invalid_argument,  ///< Bad input from the caller (malformed params JSON, unknown handle, ...).
-  protocol,          ///< The peer broke the protocol (malformed frame, bad delta patch, ...).
-  message_too_large, ///< A frame exceeded the configured maximum message size.
-  not_found,         ///< A Get* call answered `qHandle: null`: the object does not exist.
-  http_status,       ///< The WebSocket upgrade was answered with an HTTP error status (`code`).
-  tls,               ///< TLS handshake or certificate verification failed.
-  network,           ///< Name resolution, TCP connect or I/O failed.
-  busy,              ///< The call cannot be made from here (e.g. a blocking call inside a callback).
-  internal,          ///< A bug in libqix; please report it.
+  engine,             ///< The engine answered with an error object; `code` is the engine's code.
+  connection_lost,    ///< The connection closed (or failed) before the answer arrived.
+  timeout,            ///< The per-call or connect timeout expired.
+  cancelled,          ///< The caller cancelled the call (CancelRequest was sent to the engine).
+  closed,             ///< The session or object is closed; nothing was sent.
+  invalid_argument,   ///< Bad input from the caller (malformed params JSON, unknown handle, ...).
+  protocol,           ///< The peer broke the protocol (malformed frame, bad delta patch, ...).
+  message_too_large,  ///< A frame exceeded the configured maximum message size.
+  not_found,          ///< A Get* call answered `qHandle: null`: the object does not exist.
+  http_status,        ///< The WebSocket upgrade was answered with an HTTP error status (`code`).
+  tls,                ///< TLS handshake or certificate verification failed.
+  network,            ///< Name resolution, TCP connect or I/O failed.
+  busy,               ///< The call cannot be made from here (e.g. a blocking call inside a callback).
+  internal,           ///< A bug in libqix; please report it.
 };
 
 /// Returns a stable lower-case name of `kind` ("engine", "connection_lost", ...).
@@ -47,7 +47,8 @@ struct Error {
   /// timeouts and lost connections.
   bool retriable() const noexcept;
 
-  /// One line for logs and exceptions: "engine error 1007 LOCERR_APP_INVALID: App invalid (No active document)".
+  /// One line for logs and exceptions: "engine error 1007 LOCERR_APP_INVALID: App invalid (No active
+  /// document)".
   std::string describe() const;
 
   static Error make(ErrorKind kind, std::string message) {

@@ -10,13 +10,27 @@ void append_json_string(std::string& out, std::string_view s) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (u < 0x20) {
           out += "\\u00";
@@ -101,14 +115,16 @@ bool decode_frame(std::string_view text, Frame& out, std::string* error) {
   }
   if (auto it = o->find("result"); it != o->end()) out.result = &it->value();
   if (auto it = o->find("error"); it != o->end()) out.error = &it->value();
-  if (auto it = o->find("method"); it != o->end() && it->value().is_string()) out.method = it->value().get_string();
+  if (auto it = o->find("method"); it != o->end() && it->value().is_string())
+    out.method = it->value().get_string();
   if (auto it = o->find("params"); it != o->end()) out.params = &it->value();
   if (auto it = o->find("delta"); it != o->end() && it->value().is_bool()) out.delta = it->value().get_bool();
   if (out.id && !out.result && !out.error) {
     if (error) *error = "response has neither 'result' nor 'error'";
     return false;
   }
-  return read_handles(out.root, "change", out.change, error) && read_handles(out.root, "close", out.close, error) &&
+  return read_handles(out.root, "change", out.change, error) &&
+         read_handles(out.root, "close", out.close, error) &&
          read_handles(out.root, "suspend", out.suspend, error);
 }
 

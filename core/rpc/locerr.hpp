@@ -18,7 +18,7 @@ struct LocerrInfo {
 
 /// Looks up `code` (including the JSON-RPC codes -32700..-32600). Returns a pointer into the static
 /// table (never to be freed), or nullptr when the code is not in the table. Errors: none. O(log n).
-const LocerrInfo *find_locerr(int code) noexcept;
+const LocerrInfo* find_locerr(int code) noexcept;
 
 /// The whole table, sorted by code, codes unique. The span refers to static storage. Errors: none.
 std::span<const LocerrInfo> locerr_table() noexcept;

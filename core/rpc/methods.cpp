@@ -11,7 +11,7 @@ namespace {
 
 #include "rpc/methods_table.inc"
 
-constexpr bool method_less(const MethodInfo &a, const MethodInfo &b) {
+constexpr bool method_less(const MethodInfo& a, const MethodInfo& b) {
   return a.cls != b.cls ? a.cls < b.cls : a.name < b.name;
 }
 
@@ -42,25 +42,25 @@ std::span<const MethodInfo> all_methods() noexcept {
   return kMethods;
 }
 
-const MethodInfo *find_method(std::string_view cls, std::string_view method) noexcept {
+const MethodInfo* find_method(std::string_view cls, std::string_view method) noexcept {
   const MethodInfo key{cls, method, {}, {}, {}};
-  const auto *it = std::lower_bound(std::begin(kMethods), std::end(kMethods), key, method_less);
+  const auto* it = std::lower_bound(std::begin(kMethods), std::end(kMethods), key, method_less);
   return (it != std::end(kMethods) && it->cls == cls && it->name == method) ? it : nullptr;
 }
 
 bool is_known_class(std::string_view cls) noexcept {
   const MethodInfo key{cls, {}, {}, {}, {}};
-  const auto *it = std::lower_bound(std::begin(kMethods), std::end(kMethods), key, method_less);
+  const auto* it = std::lower_bound(std::begin(kMethods), std::end(kMethods), key, method_less);
   return it != std::end(kMethods) && it->cls == cls;
 }
 
-const MethodInfo *find_method_any_class(std::string_view method) noexcept {
-  const auto *it = std::lower_bound(std::begin(kByName), std::end(kByName), method,
+const MethodInfo* find_method_any_class(std::string_view method) noexcept {
+  const auto* it = std::lower_bound(std::begin(kByName), std::end(kByName), method,
                                     [](std::uint16_t i, std::string_view n) { return kMethods[i].name < n; });
   return (it != std::end(kByName) && kMethods[*it].name == method) ? &kMethods[*it] : nullptr;
 }
 
-bool delta_eligible(const MethodInfo &method) noexcept {
+bool delta_eligible(const MethodInfo& method) noexcept {
   std::size_t count = 0;
   std::string_view only;
   for (const std::string_view out : method.out) {

@@ -48,7 +48,7 @@ std::span<const MethodInfo> all_methods() noexcept;
 
 /// Finds `cls`.`method` (case-sensitive). Returns a pointer into the static table, or nullptr when the
 /// class or the method is unknown. Errors: none. O(log n).
-const MethodInfo *find_method(std::string_view cls, std::string_view method) noexcept;
+const MethodInfo* find_method(std::string_view cls, std::string_view method) noexcept;
 
 /// True when the table describes class `cls` (one of the nine classes above). Errors: none. O(log n).
 bool is_known_class(std::string_view cls) noexcept;
@@ -57,11 +57,11 @@ bool is_known_class(std::string_view cls) noexcept;
 /// have the method, the first in this fixed order wins: GenericObject, GenericDimension, GenericMeasure,
 /// GenericBookmark, GenericVariable, Field, Variable, Doc, Global (classes added by later specifications
 /// come last, alphabetically). Returns nullptr when no class has it. Errors: none. O(log n).
-const MethodInfo *find_method_any_class(std::string_view method) noexcept;
+const MethodInfo* find_method_any_class(std::string_view method) noexcept;
 
 /// enigma.js's rule for sending `"delta": true`: the method has exactly one out parameter besides qReturn,
 /// and it is not qSuccess (GetLayout, GetProperties, GetHyperCubeData, CreateObject's qInfo: true;
 /// OpenDoc, GetObject, Evaluate, DestroyObject: false). Errors: none.
-bool delta_eligible(const MethodInfo &method) noexcept;
+bool delta_eligible(const MethodInfo& method) noexcept;
 
 }  // namespace qix::core

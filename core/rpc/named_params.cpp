@@ -8,7 +8,7 @@ namespace qix::core {
 
 namespace {
 
-std::string full_name(const MethodInfo &m) {
+std::string full_name(const MethodInfo& m) {
   std::string s;
   s.reserve(m.cls.size() + 1 + m.name.size());
   s += m.cls;
@@ -17,12 +17,12 @@ std::string full_name(const MethodInfo &m) {
   return s;
 }
 
-bool fail(std::string *error, std::string message) {
+bool fail(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
   return false;
 }
 
-std::string param_list(const MethodInfo &m) {
+std::string param_list(const MethodInfo& m) {
   if (m.in.empty()) return "it takes no parameters";
   std::string s = "expected: ";
   for (std::size_t i = 0; i < m.in.size(); ++i) {
@@ -34,11 +34,11 @@ std::string param_list(const MethodInfo &m) {
 
 }  // namespace
 
-bool named_to_positional(const MethodInfo &method, const boost::json::object &named, boost::json::array &out,
-                         std::string *error) {
-  for (const auto &member : named) {
+bool named_to_positional(const MethodInfo& method, const boost::json::object& named, boost::json::array& out,
+                         std::string* error) {
+  for (const auto& member : named) {
     const bool known = std::any_of(method.in.begin(), method.in.end(),
-                                   [&](const ParamInfo &p) { return p.name == member.key(); });
+                                   [&](const ParamInfo& p) { return p.name == member.key(); });
     if (!known) {
       return fail(error, "unknown parameter '" + std::string(member.key()) + "' for " + full_name(method) +
                              " (" + param_list(method) + ")");
@@ -47,7 +47,7 @@ bool named_to_positional(const MethodInfo &method, const boost::json::object &na
 
   std::size_t count = 0;
   for (std::size_t i = 0; i < method.in.size(); ++i) {
-    const ParamInfo &p = method.in[i];
+    const ParamInfo& p = method.in[i];
     if (named.contains(p.name)) {
       count = i + 1;
     } else if (p.required) {
@@ -58,8 +58,8 @@ bool named_to_positional(const MethodInfo &method, const boost::json::object &na
   boost::json::array result(out.storage());
   result.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
-    const ParamInfo &p = method.in[i];
-    if (const boost::json::value *given = named.if_contains(p.name)) {
+    const ParamInfo& p = method.in[i];
+    if (const boost::json::value* given = named.if_contains(p.name)) {
       result.push_back(*given);
       continue;
     }

@@ -19,7 +19,7 @@ namespace qix::core {
 /// parameter of the method, when a required parameter is missing, or when a skipped parameter has no
 /// default. Ownership: values are copied from `named`; on success `out` is replaced (its memory resource
 /// is kept); on failure `out` is left unchanged. Threading: reentrant.
-bool named_to_positional(const MethodInfo &method, const boost::json::object &named, boost::json::array &out,
-                         std::string *error);
+bool named_to_positional(const MethodInfo& method, const boost::json::object& named, boost::json::array& out,
+                         std::string* error);
 
 }  // namespace qix::core

@@ -34,17 +34,19 @@ Error Session::validate_params(std::string_view params_json) {
   auto v = parse_json(params_json, &err);
   if (!v) return Error::make(ErrorKind::invalid_argument, "params are not valid JSON: " + err);
   if (!v->is_array() && !v->is_object()) {
-    return Error::make(ErrorKind::invalid_argument, "params must be a JSON array (by position) or object (by name)");
+    return Error::make(ErrorKind::invalid_argument,
+                       "params must be a JSON array (by position) or object (by name)");
   }
   return {};
 }
 
-std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
-                           CallCallback cb) {
+std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json,
+                           CallOptions opts, CallCallback cb) {
   return start_call(object(handle), handle, method, params_json, opts, std::move(cb), false);
 }
 
-CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json, CallOptions opts) {
+CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json,
+                              CallOptions opts) {
   return wait_for([&](CallCallback done) {
     start_call(object(handle), handle, method, params_json, opts, std::move(done), true);
   });
@@ -57,8 +59,9 @@ Error Session::closed_object_error(int handle) {
 CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
   if (SerialQueue::in_dispatcher_thread()) {
     CallResult r;
-    r.error = Error::make(ErrorKind::busy, "a blocking call from inside a callback would stall event delivery; "
-                                           "use the asynchronous call");
+    r.error = Error::make(ErrorKind::busy,
+                          "a blocking call from inside a callback would stall event delivery; "
+                          "use the asynchronous call");
     return r;
   }
   auto promise = std::make_shared<std::promise<CallResult>>();
@@ -93,13 +96,15 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
     } else if (method.empty()) {
       immediate = Error::make(ErrorKind::invalid_argument, "the method name is empty");
     } else if (!target) {
-      immediate = Error::make(ErrorKind::invalid_argument, "handle " + std::to_string(handle) + " is not open in this session");
+      immediate = Error::make(ErrorKind::invalid_argument,
+                              "handle " + std::to_string(handle) + " is not open in this session");
     } else if (target->closed_ || registered == objects_.end() || registered->second != target) {
       immediate = closed_object_error(handle);  // released since it was looked up
     } else if (handle == kGlobalHandle && opens_doc(method) && (doc_handle_ != 0 || doc_opening_)) {
-      immediate = Error::make(ErrorKind::invalid_argument,
-                              "this session already has a doc open (one app per session, the proxy routes by the "
-                              "app in the URL): open another session for another app");
+      immediate =
+          Error::make(ErrorKind::invalid_argument,
+                      "this session already has a doc open (one app per session, the proxy routes by the "
+                      "app in the URL): open another session for another app");
     }
     if (!immediate) {
       Object& obj = *target;
@@ -190,9 +195,13 @@ void Session::send(const std::shared_ptr<Transport>& transport, std::string fram
   transport->send(std::move(frame));
 }
 
-bool Session::cancel(std::int64_t id) { return abandon(id, false); }
+bool Session::cancel(std::int64_t id) {
+  return abandon(id, false);
+}
 
-void Session::on_timeout(std::int64_t id) { abandon(id, true); }
+void Session::on_timeout(std::int64_t id) {
+  abandon(id, true);
+}
 
 bool Session::abandon(std::int64_t id, bool timed_out) {
   Batch batch, inline_batch;
@@ -210,9 +219,9 @@ bool Session::abandon(std::int64_t id, bool timed_out) {
     bool tell_engine = true;
     if (timed_out) {
       p.timer = 0;  // the one that fired
-      r.error = Error::make(ErrorKind::timeout, "no answer to " + p.method + " (request " +
-                                                    std::to_string(id) +
-                                                    ") within the call timeout (CancelRequest sent)");
+      r.error =
+          Error::make(ErrorKind::timeout, "no answer to " + p.method + " (request " + std::to_string(id) +
+                                              ") within the call timeout (CancelRequest sent)");
       tell_engine = state_ == SessionState::connected;
     } else {
       if (p.timer) context_->cancel_timer(p.timer);
@@ -253,7 +262,8 @@ std::shared_ptr<Object> Session::adopt_reference(json::value& qreturn, const Pen
   std::string gtype(string_or(find_member(qreturn, "qGenericType")));
   auto it = objects_.find(hv);
   if (it != objects_.end() && !it->second->closed_) return it->second;
-  auto obj = std::shared_ptr<Object>(new Object(weak_from_this(), hv, std::move(type), std::move(gid), std::move(gtype)));
+  auto obj = std::shared_ptr<Object>(
+      new Object(weak_from_this(), hv, std::move(type), std::move(gid), std::move(gtype)));
   objects_[hv] = obj;
   return obj;
 }
@@ -262,7 +272,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   std::int64_t id = *f.id;
   auto it = pending_.find(id);
   if (it == pending_.end()) {
-    diagnose(Diagnostic::Kind::unknown_id, "answer with unknown id " + std::to_string(id) + " ignored", id, batch);
+    diagnose(Diagnostic::Kind::unknown_id, "answer with unknown id " + std::to_string(id) + " ignored", id,
+             batch);
     return;
   }
   Pending p = std::move(it->second);
@@ -277,7 +288,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   if (f.error) {
     const json::value& e = *f.error;
     auto code = integer_of(find_member(e, "code"));
-    r.error = Error::engine(code ? static_cast<int>(*code) : -1, std::string(string_or(find_member(e, "parameter"))),
+    r.error = Error::engine(code ? static_cast<int>(*code) : -1,
+                            std::string(string_or(find_member(e, "parameter"))),
                             std::string(string_or(find_member(e, "message"))));
     if (r.error.code == 15 && p.retries_left > 0 && !p.abandoned && !p.raw && !target.closed_ &&
         state_ == SessionState::connected) {
@@ -331,7 +343,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         if (auto* l = result.if_contains("qLayout")) target.layout_ = std::make_shared<const json::value>(*l);
       }
       if (target.origin_.session_object) note_properties_locked(target, p, result);
-      if (auto* qr = result.if_contains("qReturn"); qr && qr->is_object() && qr->as_object().contains("qHandle")) {
+      if (auto* qr = result.if_contains("qReturn");
+          qr && qr->is_object() && qr->as_object().contains("qHandle")) {
         if (p.method == "CreateSessionApp") {
           if (auto* sid = result.if_contains("qSessionAppId"); sid && sid->is_string()) {
             auto& qro = qr->as_object();
@@ -350,7 +363,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   if (p.abandoned) {
     if (p.internal) return;
     diagnose(Diagnostic::Kind::late_answer,
-             "answer to " + p.method + " (request " + std::to_string(id) + ") arrived after it was cancelled or timed out" +
+             "answer to " + p.method + " (request " + std::to_string(id) +
+                 ") arrived after it was cancelled or timed out" +
                  (r.error ? ": " + r.error.describe() : std::string()),
              id, batch);
     return;

@@ -122,7 +122,9 @@ void SerialQueue::drain() {
   pool_->submit([self = shared_from_this()] { self->drain(); });
 }
 
-bool SerialQueue::in_dispatcher_thread() noexcept { return tl_serial_depth > 0; }
+bool SerialQueue::in_dispatcher_thread() noexcept {
+  return tl_serial_depth > 0;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 void PollQueue::post(Task task) {
@@ -169,7 +171,9 @@ std::size_t PollQueue::size() const {
 // ---------------------------------------------------------------------------------------------------------
 struct Context::Impl {
   explicit Impl(const Options& o)
-      : io(o.io_threads), work(asio::make_work_guard(io)), timer(io),
+      : io(o.io_threads),
+        work(asio::make_work_guard(io)),
+        timer(io),
         dispatcher(Dispatcher::create(o.dispatcher_threads)) {}
 
   asio::io_context io;
@@ -273,9 +277,13 @@ Context::~Context() {
   shutdown();
 }
 
-asio::io_context& Context::io() { return impl_->io; }
+asio::io_context& Context::io() {
+  return impl_->io;
+}
 
-void Context::post_io(Task task) { asio::post(impl_->io, std::move(task)); }
+void Context::post_io(Task task) {
+  asio::post(impl_->io, std::move(task));
+}
 
 Context::TimerId Context::schedule(std::chrono::milliseconds delay, Task task) {
   std::lock_guard lock(impl_->timer_mutex);
@@ -304,6 +312,8 @@ void Context::shutdown() {
   if (impl_) impl_->stop_and_join();
 }
 
-bool Context::in_io_thread() const noexcept { return tl_io_context == this; }
+bool Context::in_io_thread() const noexcept {
+  return tl_io_context == this;
+}
 
 }  // namespace qix::core

@@ -22,7 +22,8 @@ namespace qix::core {
 
 using Task = std::function<void()>;
 
-/// Where a session's events and completions run. Implementations run tasks in the order posted, one at a time.
+/// Where a session's events and completions run. Implementations run tasks in the order posted, one at a
+/// time.
 class EventExecutor {
  public:
   virtual ~EventExecutor() = default;

@@ -55,8 +55,12 @@ const json::value* find_cube(const json::value& layout, const std::string& path)
 
 class Extractor final : public Extraction, public std::enable_shared_from_this<Extractor> {
  public:
-  Extractor(std::shared_ptr<Object> obj, ExtractOptions opts, ExtractRowCallback on_row, ExtractDoneCallback on_done)
-      : obj_(std::move(obj)), opts_(std::move(opts)), on_row_(std::move(on_row)), on_done_(std::move(on_done)) {}
+  Extractor(std::shared_ptr<Object> obj, ExtractOptions opts, ExtractRowCallback on_row,
+            ExtractDoneCallback on_done)
+      : obj_(std::move(obj)),
+        opts_(std::move(opts)),
+        on_row_(std::move(on_row)),
+        on_done_(std::move(on_done)) {}
 
   void start() {
     std::lock_guard lock(mutex_);
@@ -166,7 +170,8 @@ class Extractor final : public Extraction, public std::enable_shared_from_this<E
     if (r.error) return finish(r.error);
     json::value* pages = find_member(r.result, "qDataPages");
     json::value* matrix = nullptr;
-    if (pages && pages->is_array() && !pages->as_array().empty()) matrix = find_member(pages->as_array()[0], "qMatrix");
+    if (pages && pages->is_array() && !pages->as_array().empty())
+      matrix = find_member(pages->as_array()[0], "qMatrix");
     if (!matrix || !matrix->is_array()) {
       return finish(Error::make(ErrorKind::protocol, "GetHyperCubeData: no qMatrix"));
     }
@@ -207,12 +212,12 @@ class Extractor final : public Extraction, public std::enable_shared_from_this<E
   const ExtractDoneCallback on_done_;
 
   mutable std::mutex mutex_;
-  bool done_ = false;                       // guarded by mutex_
-  std::atomic<bool> stopping_{false};       // set under mutex_; read anywhere
-  std::int64_t layout_id_ = 0;              // guarded by mutex_: the GetLayout while in flight
+  bool done_ = false;                         // guarded by mutex_
+  std::atomic<bool> stopping_{false};         // set under mutex_; read anywhere
+  std::int64_t layout_id_ = 0;                // guarded by mutex_: the GetLayout while in flight
   std::map<std::int64_t, std::int64_t> ids_;  // guarded by mutex_: page -> request id, in flight
-  std::int64_t next_page_ = 0;              // guarded by mutex_ (read by issue(), written there only)
-  std::int64_t next_deliver_ = 0;           // guarded by mutex_ (written on the executor only)
+  std::int64_t next_page_ = 0;                // guarded by mutex_ (read by issue(), written there only)
+  std::int64_t next_deliver_ = 0;             // guarded by mutex_ (written on the executor only)
 
   // Event executor only.
   std::int64_t cols_ = 0, total_ = 0, height_ = 0, pages_ = 0;
@@ -229,7 +234,8 @@ std::shared_ptr<Extraction> extract(std::shared_ptr<Object> object, ExtractOptio
   if (options.page_height < 0) throw std::invalid_argument("extract: negative page height");
   if (options.window < 1) throw std::invalid_argument("extract: window < 1");
   if (!on_row || !on_done) throw std::invalid_argument("extract: missing callback");
-  auto ex = std::make_shared<Extractor>(std::move(object), std::move(options), std::move(on_row), std::move(on_done));
+  auto ex = std::make_shared<Extractor>(std::move(object), std::move(options), std::move(on_row),
+                                        std::move(on_done));
   ex->start();
   return ex;
 }

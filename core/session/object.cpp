@@ -124,7 +124,8 @@ Error Object::refusal(const Session* s) const {
   return {};
 }
 
-std::int64_t Object::call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb) {
+std::int64_t Object::call(std::string_view method, std::string_view params_json, CallOptions opts,
+                          CallCallback cb) {
   auto s = session_.lock();
   if (Error e = refusal(s.get())) {
     CallResult r;

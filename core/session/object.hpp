@@ -37,9 +37,10 @@ struct CallOptions {
 /// The outcome of one call. Exactly one is delivered per call that was issued.
 struct CallResult {
   std::int64_t id = 0;
-  Error error;                     ///< kind == none on success
-  json::value result;              ///< The engine's `result` object (delta already applied); null on error.
-  std::shared_ptr<Object> object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
+  Error error;         ///< kind == none on success
+  json::value result;  ///< The engine's `result` object (delta already applied); null on error.
+  std::shared_ptr<Object>
+      object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
   bool ok() const noexcept { return !error; }
 };
 using CallCallback = std::function<void(CallResult&)>;
@@ -96,7 +97,10 @@ class Object : public std::enable_shared_from_this<Object> {
   Error refusal(const Session* s) const;
   std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
   Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
-      : session_(std::move(s)), handle_(handle), type_(std::move(type)), generic_id_(std::move(id)),
+      : session_(std::move(s)),
+        handle_(handle),
+        type_(std::move(type)),
+        generic_id_(std::move(id)),
         generic_type_(std::move(gtype)) {}
 
   struct Listener {
@@ -106,10 +110,10 @@ class Object : public std::enable_shared_from_this<Object> {
 
   /// How this handle was obtained, to obtain it again after a reconnect.
   struct Origin {
-    std::weak_ptr<Object> parent;  // the object the call was made on
-    std::string method;            // the call that returned this handle
-    std::string params;            // its params as sent
-    bool session_object = false;   // created by CreateSession{Object,Variable}
+    std::weak_ptr<Object> parent;              // the object the call was made on
+    std::string method;                        // the call that returned this handle
+    std::string params;                        // its params as sent
+    bool session_object = false;               // created by CreateSession{Object,Variable}
     std::shared_ptr<const json::value> props;  // session objects: last known properties
   };
 
@@ -123,15 +127,15 @@ class Object : public std::enable_shared_from_this<Object> {
   bool closed_ = false;
   bool suspended_ = false;
   bool valid_ = false;
-  bool armed_ = false;         // a change now is a valid→invalid edge to report
-  std::uint64_t gen_ = 0;      // bumped by every change
-  int fetching_ = 0;           // data fetches in flight
+  bool armed_ = false;     // a change now is a valid→invalid edge to report
+  std::uint64_t gen_ = 0;  // bumped by every change
+  int fetching_ = 0;       // data fetches in flight
   std::vector<Listener> changed_;
   std::vector<Listener> closed_listeners_;
   std::shared_ptr<std::function<void(const CallResult&)>> watcher_;
   bool watch_inflight_ = false;
   bool watch_dirty_ = false;
-  bool watch_timer_ = false;  // a throttled fetch is scheduled
+  bool watch_timer_ = false;                          // a throttled fetch is scheduled
   std::chrono::steady_clock::time_point watch_next_;  // earliest start of the next watch fetch
   std::shared_ptr<const json::value> layout_;
   std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key

@@ -23,8 +23,8 @@ std::string excerpt(std::string_view text, std::size_t max = 80) {
 
 }  // namespace
 
-bool Session::first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err, const std::string& text,
-                                        std::string& why) const {
+bool Session::first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err,
+                                        const std::string& text, std::string& why) const {
   if (f.root.is_object()) {
     const json::value* version = find_member(f.root, "jsonrpc");
     if (!version || !version->is_string() || version->get_string() != "2.0") {
@@ -78,9 +78,9 @@ void Session::on_protocol_timeout(std::uint64_t gen) {
 
 void Session::not_qix_locked(const std::string& why, Batch& batch, Batch& inline_batch) {
   std::string peer = transport_ ? transport_->peer() : std::string();
-  Error e = Error::make(ErrorKind::protocol,
-                        (peer.empty() ? std::string("the server") : "the server at " + peer) +
-                            " does not speak the QIX protocol: " + why);
+  Error e =
+      Error::make(ErrorKind::protocol, (peer.empty() ? std::string("the server") : "the server at " + peer) +
+                                           " does not speak the QIX protocol: " + why);
   CloseInfo info = state_ == SessionState::suspended ? reconnect_.drop : CloseInfo{};
   info.code = close_code::protocol_error;
   info.by_client = true;

@@ -34,14 +34,17 @@ Resumable resumable(const CloseInfo& info, bool fatal_notification, std::string&
   }
   switch (info.code) {
     case close_code::normal:
-    case close_code::client_suspend: return Resumable::never;
+    case close_code::client_suspend:
+      return Resumable::never;
     case close_code::idle_timeout:
     case close_code::license_renewal:
     case close_code::session_limit:
     case close_code::authentication_failed:
-      why = "code " + std::to_string(info.code) + " (" + describe_close_code(info.code) + ") ends the session";
+      why =
+          "code " + std::to_string(info.code) + " (" + describe_close_code(info.code) + ") ends the session";
       return Resumable::refused;
-    case close_code::app_deleted: return Resumable::once;
+    case close_code::app_deleted:
+      return Resumable::once;
     case close_code::going_away:
     case close_code::abnormal:
     case 1011:  // internal error
@@ -49,8 +52,11 @@ Resumable resumable(const CloseInfo& info, bool fatal_notification, std::string&
     case 1013:  // try again later
     case 1014:  // bad gateway
     case close_code::engine_terminating:
-    case close_code::app_mode_changed: return Resumable::retry;
-    default: why = "code " + std::to_string(info.code) + " is not one to resume after"; return Resumable::refused;
+    case close_code::app_mode_changed:
+      return Resumable::retry;
+    default:
+      why = "code " + std::to_string(info.code) + " is not one to resume after";
+      return Resumable::refused;
   }
 }
 
@@ -66,7 +72,8 @@ std::optional<int> returned_handle(const CallResult& r) {
 std::shared_ptr<const json::value> properties_param(const std::string& params) {
   auto v = parse_json(params);
   if (!v) return nullptr;
-  const json::value* prop = v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
+  const json::value* prop =
+      v->is_array() && !v->as_array().empty() ? &v->as_array()[0] : find_member(*v, "qProp");
   if (!prop || !prop->is_object()) return nullptr;
   return std::make_shared<const json::value>(*prop);
 }
@@ -140,8 +147,8 @@ void Session::attempt_closed_locked(const CloseInfo& in, Batch& batch, Batch& in
                    batch, inline_batch);
   } else if (reconnect_.attempts >= reconnect_.max_attempts) {
     int n = reconnect_.attempts;
-    give_up_locked("gave up after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s") + " (last: " +
-                       reconnect_.last_error + ")",
+    give_up_locked("gave up after " + std::to_string(n) + " attempt" + (n == 1 ? "" : "s") +
+                       " (last: " + reconnect_.last_error + ")",
                    batch, inline_batch);
   } else {
     schedule_attempt_locked();
@@ -164,9 +171,9 @@ void Session::suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_
   fatal_method_.clear();
   // Calls in flight on the dropped connection: their answers are lost. Sent again after the resume when
   // configured, else they fail now, once.
-  Error lost = Error::make(ErrorKind::connection_lost,
-                           "connection lost before the answer (the engine may or may not have run the call): " +
-                               info.describe());
+  Error lost = Error::make(
+      ErrorKind::connection_lost,
+      "connection lost before the answer (the engine may or may not have run the call): " + info.describe());
   lost.code = info.code;
   for (auto it = pending_.begin(); it != pending_.end();) {
     Pending& p = it->second;
@@ -312,10 +319,9 @@ void Session::resume_start(std::uint64_t gen) {
                          ") and the reconnect policy is 'attach'",
                      batch, inline_batch);
     } else if (doc_handle_ != 0 && objects_.count(doc_handle_)) {
-      send_internal_locked(kGlobalHandle, "GetActiveDoc", "[]",
-                           [weak, gen](CallResult& r) {
-                             if (auto s = weak.lock()) s->resume_doc_answer(gen, 0, r);
-                           });
+      send_internal_locked(kGlobalHandle, "GetActiveDoc", "[]", [weak, gen](CallResult& r) {
+        if (auto s = weak.lock()) s->resume_doc_answer(gen, 0, r);
+      });
     } else {
       resume_objects_locked(gen, batch, inline_batch);
     }
@@ -352,8 +358,9 @@ void Session::resume_doc_answer(std::uint64_t gen, int stage, CallResult& r) {
                          ") was not kept by the engine and cannot be opened again",
                      batch, inline_batch);
     } else {
-      give_up_locked("cannot open the doc again: " + (r.ok() ? std::string("no handle returned") : r.error.describe()),
-                     batch, inline_batch);
+      give_up_locked(
+          "cannot open the doc again: " + (r.ok() ? std::string("no handle returned") : r.error.describe()),
+          batch, inline_batch);
     }
   }
   flush(batch, inline_batch);
@@ -503,7 +510,8 @@ void Session::finish_resume_locked(Batch& batch, Batch& inline_batch,
     if (p.target->closed_) {
       CallResult r;
       r.id = id;
-      r.error = Error::make(ErrorKind::closed, "the object of this call could not be restored after the reconnect");
+      r.error =
+          Error::make(ErrorKind::closed, "the object of this call could not be restored after the reconnect");
       deliver(p, std::move(r), batch, inline_batch);
       if (p.timer) context_->cancel_timer(p.timer);
       pending_.erase(it);
@@ -540,7 +548,8 @@ void Session::note_properties_locked(Object& obj, const Pending& p, const json::
   // Session objects' last known properties, to re-create them after a reconnect that did not attach.
   if (!obj.origin_.session_object) return;
   if (p.method == "GetProperties") {
-    if (auto* prop = result.if_contains("qProp")) obj.origin_.props = std::make_shared<const json::value>(*prop);
+    if (auto* prop = result.if_contains("qProp"))
+      obj.origin_.props = std::make_shared<const json::value>(*prop);
   } else if (p.method == "SetProperties") {
     if (auto props = properties_param(p.params)) obj.origin_.props = std::move(props);
   }

@@ -1,7 +1,7 @@
 // Session: one connection's lifecycle (open, close, drops: see reconnect.cpp for the resume), the frames that
 // arrive (invalidations, answers: see call.cpp, notifications), event delivery, listeners and queries.
-#include "session/detail.hpp"
 #include "session/session.hpp"
+#include "session/detail.hpp"
 
 #include "rpc/frame.hpp"
 
@@ -11,19 +11,26 @@ namespace qix::core {
 
 const char* to_string(SessionState s) noexcept {
   switch (s) {
-    case SessionState::connecting: return "connecting";
-    case SessionState::connected: return "connected";
-    case SessionState::closed: return "closed";
-    case SessionState::suspended: return "suspended";
+    case SessionState::connecting:
+      return "connecting";
+    case SessionState::connected:
+      return "connected";
+    case SessionState::closed:
+      return "closed";
+    case SessionState::suspended:
+      return "suspended";
   }
   return "unknown";
 }
 
 const char* to_string(ReconnectOptions::Policy p) noexcept {
   switch (p) {
-    case ReconnectOptions::Policy::none: return "none";
-    case ReconnectOptions::Policy::attach: return "attach";
-    case ReconnectOptions::Policy::resume: return "resume";
+    case ReconnectOptions::Policy::none:
+      return "none";
+    case ReconnectOptions::Policy::attach:
+      return "attach";
+    case ReconnectOptions::Policy::resume:
+      return "resume";
   }
   return "unknown";
 }
@@ -48,15 +55,17 @@ class Session::Link final : public TransportHandler {
 };
 
 // ------------------------------------------------------------------------------------------------ Session
-std::shared_ptr<Session> Session::create(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport,
-                                         SessionOptions options) {
-  auto s = std::shared_ptr<Session>(new Session(std::move(context), std::move(transport), std::move(options)));
+std::shared_ptr<Session> Session::create(std::shared_ptr<Context> context,
+                                         std::shared_ptr<Transport> transport, SessionOptions options) {
+  auto s =
+      std::shared_ptr<Session>(new Session(std::move(context), std::move(transport), std::move(options)));
   auto global = std::shared_ptr<Object>(new Object(s, kGlobalHandle, "Global", "", ""));
   s->objects_.emplace(kGlobalHandle, std::move(global));
   return s;
 }
 
-Session::Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport, SessionOptions options)
+Session::Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport,
+                 SessionOptions options)
     : context_(std::move(context)), options_(std::move(options)), transport_(std::move(transport)) {
   if (options_.poll_events) {
     poll_ = std::make_shared<PollQueue>();
@@ -122,9 +131,8 @@ void Session::diagnose(Diagnostic::Kind kind, std::string message, std::int64_t 
 
 void Session::post_traffic(bool sent, std::string_view frame) {
   if (!options_.traffic) return;
-  events_->post(guarded([this, self = shared_from_this(), sent, text = std::string(frame)] {
-    options_.traffic(sent, text);
-  }));
+  events_->post(guarded(
+      [this, self = shared_from_this(), sent, text = std::string(frame)] { options_.traffic(sent, text); }));
 }
 
 void Session::flush(Batch& batch, Batch& inline_batch) {
@@ -176,7 +184,8 @@ Error Session::open_sync(std::chrono::milliseconds timeout) {
   transport->open(link);
   if (timeout.count() > 0 && future.wait_for(timeout) != std::future_status::ready) {
     close();
-    return Error::make(ErrorKind::timeout, "connecting timed out after " + std::to_string(timeout.count()) + " ms");
+    return Error::make(ErrorKind::timeout,
+                       "connecting timed out after " + std::to_string(timeout.count()) + " ms");
   }
   return future.get();
 }
@@ -239,8 +248,8 @@ void Session::close() {
     } else if (!pending_.empty()) {
       // Pending calls complete now, with `closed`: the caller may free the session right after this,
       // before the transport reports the end of the connection (which would otherwise fail them).
-      fail_all_locked(Error::make(ErrorKind::closed, "the session was closed before the answer arrived"), batch,
-                      inline_batch);
+      fail_all_locked(Error::make(ErrorKind::closed, "the session was closed before the answer arrived"),
+                      batch, inline_batch);
     }
   }
   flush(batch, inline_batch);
@@ -347,7 +356,8 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
       // Just ended by the peer check above: nothing more to apply.
     } else if (!ok) {
       std::string excerpt = text.substr(0, 200);
-      diagnose(Diagnostic::Kind::malformed_frame, "malformed frame ignored (" + err + "): " + excerpt, 0, batch);
+      diagnose(Diagnostic::Kind::malformed_frame, "malformed frame ignored (" + err + "): " + excerpt, 0,
+               batch);
     } else {
       // Invalidations first: whoever sees this frame's result also sees what it invalidated.
       if (restoring) {
@@ -453,11 +463,13 @@ std::size_t Session::pending_calls() const {
 ListenerId Session::on_state(std::function<void(SessionState, const CloseInfo*)> fn) {
   std::lock_guard lock(mutex_);
   ListenerId id = next_listener_++;
-  state_listeners_.push_back({id, std::make_shared<std::function<void(SessionState, const CloseInfo*)>>(std::move(fn))});
+  state_listeners_.push_back(
+      {id, std::make_shared<std::function<void(SessionState, const CloseInfo*)>>(std::move(fn))});
   return id;
 }
 
-ListenerId Session::on_notification(std::string method, std::function<void(const Notification&)> fn, bool replay) {
+ListenerId Session::on_notification(std::string method, std::function<void(const Notification&)> fn,
+                                    bool replay) {
   std::lock_guard lock(mutex_);
   ListenerId id = next_listener_++;
   auto f = std::make_shared<std::function<void(const Notification&)>>(std::move(fn));
@@ -475,7 +487,8 @@ ListenerId Session::on_notification(std::string method, std::function<void(const
 ListenerId Session::on_diagnostic(std::function<void(const Diagnostic&)> fn) {
   std::lock_guard lock(mutex_);
   ListenerId id = next_listener_++;
-  diagnostic_listeners_.push_back({id, std::make_shared<std::function<void(const Diagnostic&)>>(std::move(fn))});
+  diagnostic_listeners_.push_back(
+      {id, std::make_shared<std::function<void(const Diagnostic&)>>(std::move(fn))});
   return id;
 }
 
@@ -493,7 +506,9 @@ std::vector<Notification> Session::notification_history() const {
   return {history_.begin(), history_.end()};
 }
 
-std::size_t Session::poll(std::chrono::milliseconds timeout) { return poll_ ? poll_->poll(timeout) : 0; }
+std::size_t Session::poll(std::chrono::milliseconds timeout) {
+  return poll_ ? poll_->poll(timeout) : 0;
+}
 
 void Session::wake() {
   if (poll_) poll_->wake();

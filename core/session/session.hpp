@@ -131,8 +131,8 @@ struct SessionOptions {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   /// Creates a session over `transport` (not yet opened). `context` runs its timers and events.
-  static std::shared_ptr<Session> create(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport,
-                                         SessionOptions options = {});
+  static std::shared_ptr<Session> create(std::shared_ptr<Context> context,
+                                         std::shared_ptr<Transport> transport, SessionOptions options = {});
   ~Session();
 
   /// Opens the transport. `done` runs on the event executor with an empty Error once connected, or the
@@ -153,7 +153,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::int64_t call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
                     CallCallback cb);
   /// Blocking call. From inside a callback of any session it fails with ErrorKind::busy instead of waiting.
-  CallResult call_sync(int handle, std::string_view method, std::string_view params_json, CallOptions opts = {});
+  CallResult call_sync(int handle, std::string_view method, std::string_view params_json,
+                       CallOptions opts = {});
   /// Cancels a pending call: sends Global.CancelRequest, completes the call at once with
   /// ErrorKind::cancelled; the engine's later answer (usually code 15) is consumed (Diagnostic late_answer).
   /// Returns false when the call is not pending (already completed or unknown).
@@ -187,7 +188,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int resume_count() const;
   /// Subscribes to notifications named `method` ("" = all). With `replay`, those already in the history are
   /// delivered first (e.g. OnConnected, OnAuthenticationInformation).
-  ListenerId on_notification(std::string method, std::function<void(const Notification&)> fn, bool replay = true);
+  ListenerId on_notification(std::string method, std::function<void(const Notification&)> fn,
+                             bool replay = true);
   ListenerId on_diagnostic(std::function<void(const Diagnostic&)> fn);
   void remove_listener(ListenerId id);
   std::vector<Notification> notification_history() const;
@@ -209,16 +211,16 @@ class Session : public std::enable_shared_from_this<Session> {
     int handle = kGlobalHandle;
     std::string method;
     CallCallback cb;
-    bool inline_cb = false;   // run on the I/O thread (internal completions, sync waiters)
+    bool inline_cb = false;  // run on the I/O thread (internal completions, sync waiters)
     bool delta = false;
     bool fetch = false;
-    bool abandoned = false;   // cancelled or timed out: the answer is consumed (and reported as late)
-    bool internal = false;    // our own fire-and-forget request (CancelRequest): nothing to report
+    bool abandoned = false;  // cancelled or timed out: the answer is consumed (and reported as late)
+    bool internal = false;   // our own fire-and-forget request (CancelRequest): nothing to report
     bool opens_doc = false;
-    bool raw = false;         // internal (reconnect) call: result handed over as is, no objects adopted
-    bool queued = false;      // not sent yet: waits for the session to resume
-    int retries_left = 0;     // error-15 retries (SessionOptions::retry_aborted)
-    std::string params;       // kept when it may have to be sent again (reconnect, retry)
+    bool raw = false;      // internal (reconnect) call: result handed over as is, no objects adopted
+    bool queued = false;   // not sent yet: waits for the session to resume
+    int retries_left = 0;  // error-15 retries (SessionOptions::retry_aborted)
+    std::string params;    // kept when it may have to be sent again (reconnect, retry)
     std::chrono::milliseconds timeout{0};
     std::uint64_t gen = 0;
     Context::TimerId timer = 0;
@@ -255,7 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
   /// The blocking form of a call: runs `start` with an inline completion and waits for it. From a
   /// dispatcher thread it fails with ErrorKind::busy at once, without calling `start`.
   static CallResult wait_for(const std::function<void(CallCallback)>& start);
-  static Error closed_object_error(int handle);  // "the object with handle N is closed"
+  static Error closed_object_error(int handle);        // "the object with handle N is closed"
   std::string cancel_request_locked(std::int64_t id);  // registers a CancelRequest for `id`; its frame
   /// cancel() and call timeouts: completes pending call `id` now (ErrorKind::cancelled or timeout) and
   /// abandons it: a queued call (never sent) is dropped; a sent one stays, marked, until its answer
@@ -277,8 +279,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // peer_check.cpp: a server that does not speak QIX. The first frame of each connection is judged, and a
   // connection that answers nothing within protocol_timeout of the first request is given up.
-  bool first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err, const std::string& text,
-                                 std::string& why) const;
+  bool first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err,
+                                 const std::string& text, std::string& why) const;
   void arm_protocol_timer_locked();
   void on_protocol_timeout(std::uint64_t gen);  // unlocked
   void not_qix_locked(const std::string& why, Batch& batch, Batch& inline_batch);
@@ -289,12 +291,12 @@ class Session : public std::enable_shared_from_this<Session> {
   bool suspend_if_resumable_locked(CloseInfo& info, Batch& batch, Batch& inline_batch);
   void suspend_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
   void schedule_attempt_locked();
-  void attempt();  // unlocked
+  void attempt();                               // unlocked
   void attempt_open_locked(std::uint64_t gen);  // an attempt's connection opened: wait for the greeting
   /// An attempt's connection failed, or dropped while restoring: another attempt, or give up.
   void attempt_closed_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);
   void give_up_locked(const std::string& why, Batch& batch, Batch& inline_batch);
-  void stop_reconnect_locked();  // cancels the attempt and resume timers (the session closes)
+  void stop_reconnect_locked();          // cancels the attempt and resume timers (the session closes)
   void resume_start(std::uint64_t gen);  // unlocked
   void resume_doc_answer(std::uint64_t gen, int stage, CallResult& r);  // unlocked
   void resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inline_batch);
@@ -315,21 +317,21 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Link> link_;
   std::uint64_t link_gen_ = 0;
   SessionState state_ = SessionState::connecting;
-  bool closing_ = false;      // close() was called
+  bool closing_ = false;        // close() was called
   bool peer_verified_ = false;  // this connection's peer has sent a QIX JSON-RPC frame
   Context::TimerId protocol_timer_ = 0;
   std::string engine_state_;  // qSessionState of the last OnConnected
   /// Reconnect state (ReconnectOptions; reconnect.cpp), guarded by mutex_: the drop being recovered from,
   /// the attempts made since, and the resume running on a new connection.
   struct ReconnectState {
-    CloseInfo drop;              // why the connection dropped (while suspended)
-    int attempts = 0;            // connection attempts since the drop
-    int max_attempts = 0;        // for this drop
-    int resumes = 0;             // drops recovered from (resume_count())
-    bool resuming = false;       // a new connection is open and the resume steps run on it
-    bool started = false;        // the resume steps were started on this connection
-    int outstanding = 0;         // resume calls not answered yet
-    std::string last_error;      // why the last attempt failed
+    CloseInfo drop;          // why the connection dropped (while suspended)
+    int attempts = 0;        // connection attempts since the drop
+    int max_attempts = 0;    // for this drop
+    int resumes = 0;         // drops recovered from (resume_count())
+    bool resuming = false;   // a new connection is open and the resume steps run on it
+    bool started = false;    // the resume steps were started on this connection
+    int outstanding = 0;     // resume calls not answered yet
+    std::string last_error;  // why the last attempt failed
     std::vector<std::pair<std::shared_ptr<Object>, int>> restored;  // object, new handle
     std::vector<std::shared_ptr<Object>> unrestorable;
     Context::TimerId attempt_timer = 0;  // the next connection attempt
@@ -351,7 +353,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<Notification> history_;
   ListenerId next_listener_ = 1;
   std::vector<Entry<std::function<void(SessionState, const CloseInfo*)>>> state_listeners_;
-  std::vector<std::pair<std::string, Entry<std::function<void(const Notification&)>>>> notification_listeners_;
+  std::vector<std::pair<std::string, Entry<std::function<void(const Notification&)>>>>
+      notification_listeners_;
   std::vector<Entry<std::function<void(const Diagnostic&)>>> diagnostic_listeners_;
 };
 

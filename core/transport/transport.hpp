@@ -19,7 +19,7 @@ namespace close_code {
 inline constexpr int normal = 1000;
 inline constexpr int going_away = 1001;
 inline constexpr int protocol_error = 1002;  ///< Sent by the client to a peer that does not speak QIX.
-inline constexpr int abnormal = 1006;  ///< No close frame (network failure); never sent on the wire.
+inline constexpr int abnormal = 1006;        ///< No close frame (network failure); never sent on the wire.
 inline constexpr int message_too_big = 1009;
 inline constexpr int client_suspend = 4000;
 inline constexpr int idle_timeout = 4001;
@@ -38,8 +38,8 @@ const char* describe_close_code(int code) noexcept;
 struct CloseInfo {
   int code = close_code::abnormal;  ///< WebSocket close code; 1006 when there was no close frame.
   std::string reason;               ///< Close reason text from the peer (or a fatal proxy notification).
-  Error error;                      ///< Set when a failure (network, TLS, HTTP status, timeout, size) ended it.
-  bool by_client = false;           ///< True when the client asked to close.
+  Error error;             ///< Set when a failure (network, TLS, HTTP status, timeout, size) ended it.
+  bool by_client = false;  ///< True when the client asked to close.
   /// One line: "closed by the engine with code 4003 (engine terminating): <reason>" or the error.
   std::string describe() const;
 };

@@ -36,7 +36,7 @@ bool is_uri_component_safe(unsigned char c) noexcept {
   }
 }
 
-void append_percent_encoded(std::string &out, unsigned char c) {
+void append_percent_encoded(std::string& out, unsigned char c) {
   out += '%';
   out += kHexDigits[c >> 4];
   out += kHexDigits[c & 0x0F];
@@ -49,7 +49,7 @@ std::string_view trim_slashes(std::string_view s) noexcept {
   return s;
 }
 
-void append_segment(std::string &url, std::string_view raw) {
+void append_segment(std::string& url, std::string_view raw) {
   const std::string_view trimmed = trim_slashes(raw);
   if (trimmed.empty()) return;
   url += '/';
@@ -69,7 +69,7 @@ std::string quoted(std::string_view s) {
   return q;
 }
 
-std::optional<ParsedUrl> fail(std::string *error, std::string message) {
+std::optional<ParsedUrl> fail(std::string* error, std::string message) {
   if (error != nullptr) *error = std::move(message);
   return std::nullopt;
 }
@@ -103,7 +103,7 @@ std::string uri_encode_component(std::string_view text) {
   return out;
 }
 
-std::string build_url(const UrlConfig &config) {
+std::string build_url(const UrlConfig& config) {
   std::string url = config.secure ? "wss://" : "ws://";
 
   if (config.host.empty()) {
@@ -144,7 +144,7 @@ std::string build_url(const UrlConfig &config) {
   }
 
   char separator = '?';
-  for (const auto &[key, value] : config.url_params) {
+  for (const auto& [key, value] : config.url_params) {
     url += separator;
     separator = '&';
     url += uri_encode_component(key);
@@ -154,7 +154,7 @@ std::string build_url(const UrlConfig &config) {
   return url;
 }
 
-std::optional<ParsedUrl> parse_ws_url(std::string_view url, std::string *error) {
+std::optional<ParsedUrl> parse_ws_url(std::string_view url, std::string* error) {
   if (url.empty()) return fail(error, "empty URL: expected ws://host[:port]/path or wss://host[:port]/path");
 
   for (std::size_t i = 0; i < url.size(); ++i) {
@@ -283,7 +283,7 @@ std::optional<ParsedUrl> parse_ws_url(std::string_view url, std::string *error) 
   return parsed;
 }
 
-std::string host_header(const ParsedUrl &url) {
+std::string host_header(const ParsedUrl& url) {
   std::string value;
   if (url.host.find(':') != std::string::npos) {
     value += '[';

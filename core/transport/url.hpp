@@ -47,7 +47,7 @@ struct UrlConfig {
 /// Order of parts: scheme, host, port, prefix, subpath, route or app, identity, ttl, query.
 /// Ownership: returns a new string; `config` is only read. Errors: none (no validation is done; use
 /// parse_ws_url to check the result). Threading: pure.
-std::string build_url(const UrlConfig &config);
+std::string build_url(const UrlConfig& config);
 
 /// Percent-encodes `text` exactly as JavaScript's encodeURIComponent encodes the same characters given as
 /// UTF-8: bytes other than A-Z a-z 0-9 - _ . ! ~ * ' ( ) become "%XX" (upper-case hex). Bytes that are not
@@ -62,7 +62,7 @@ struct ParsedUrl {
   std::string port;     ///< Decimal port: as given (leading zeros dropped), else "80" (ws) or "443" (wss).
   std::string target;   ///< Path and query for the HTTP upgrade request; "/" when the URL has no path.
 
-  friend bool operator==(const ParsedUrl &, const ParsedUrl &) = default;
+  friend bool operator==(const ParsedUrl&, const ParsedUrl&) = default;
 };
 
 /// Parses a ws:// or wss:// URL; http:// and https:// are accepted as ws:// and wss://. The scheme is case
@@ -73,11 +73,11 @@ struct ParsedUrl {
 /// 65535. An empty port ("ws://host:/") means the default port, as in browsers. Non-ASCII bytes in the
 /// path or query are percent-encoded in `target`.
 /// Ownership: returns a new value; `*error` is only written on failure. Threading: pure.
-std::optional<ParsedUrl> parse_ws_url(std::string_view url, std::string *error = nullptr);
+std::optional<ParsedUrl> parse_ws_url(std::string_view url, std::string* error = nullptr);
 
 /// Returns the value for the HTTP Host header of the upgrade request: the host (in brackets when it is an
 /// IPv6 literal), followed by ":port" unless the port is the scheme's default (80 for ws, 443 for wss).
 /// Ownership: returns a new string. Errors: none. Threading: pure.
-std::string host_header(const ParsedUrl &url);
+std::string host_header(const ParsedUrl& url);
 
 }  // namespace qix::core

@@ -21,8 +21,8 @@
 #include <openssl/x509v3.h>
 
 #include <deque>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 namespace qix::core {
 
@@ -51,7 +51,10 @@ template <class Derived>
 class WsBase : public Transport {
  public:
   WsBase(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
-      : ctx_(ctx), opts_(std::move(opts)), url_(std::move(url)), strand_(asio::make_strand(ctx->io())),
+      : ctx_(ctx),
+        opts_(std::move(opts)),
+        url_(std::move(url)),
+        strand_(asio::make_strand(ctx->io())),
         resolver_(strand_) {}
 
   void open(std::weak_ptr<TransportHandler> handler) override {
@@ -83,10 +86,11 @@ class WsBase : public Transport {
   Derived& derived() { return static_cast<Derived&>(*this); }
 
   void start_resolve() {
-    resolver_.async_resolve(url_.host, url_.port,
-                            [self = derived().shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-                              self->on_resolve(ec, std::move(r));
-                            });
+    resolver_.async_resolve(
+        url_.host, url_.port,
+        [self = derived().shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+          self->on_resolve(ec, std::move(r));
+        });
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
@@ -94,15 +98,15 @@ class WsBase : public Transport {
     if (ec) return fail(network_error(("cannot resolve " + url_.host).c_str(), ec));
     auto& lowest = beast::get_lowest_layer(derived().ws());
     lowest.expires_after(opts_.connect_timeout);
-    lowest.async_connect(results, [self = derived().shared_from_this()](beast::error_code e, const tcp::endpoint&) {
-      self->on_connect(e);
-    });
+    lowest.async_connect(results, [self = derived().shared_from_this()](
+                                      beast::error_code e, const tcp::endpoint&) { self->on_connect(e); });
   }
 
   void on_connect(beast::error_code ec) {
     if (close_requested_) return finish_client_close();
     if (ec == beast::error::timeout) {
-      return fail(Error::make(ErrorKind::timeout, "connect to " + url_.host + ":" + url_.port + " timed out"));
+      return fail(
+          Error::make(ErrorKind::timeout, "connect to " + url_.host + ":" + url_.port + " timed out"));
     }
     if (ec) return fail(network_error(("cannot connect to " + url_.host + ":" + url_.port).c_str(), ec));
     beast::error_code ignore;
@@ -144,9 +148,9 @@ class WsBase : public Transport {
     std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
     bool default_port = (url_.port == (url_.secure ? "443" : "80"));
     if (!default_port) host += ":" + url_.port;
-    ws.async_handshake(response_, host, url_.target, [self = derived().shared_from_this()](beast::error_code ec) {
-      self->on_handshake(ec);
-    });
+    ws.async_handshake(
+        response_, host, url_.target,
+        [self = derived().shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(beast::error_code ec) {
@@ -159,7 +163,8 @@ class WsBase : public Transport {
                   std::string(response_.reason());
       return fail(std::move(e));
     }
-    if (ec == beast::error::timeout) return fail(Error::make(ErrorKind::timeout, "WebSocket handshake timed out"));
+    if (ec == beast::error::timeout)
+      return fail(Error::make(ErrorKind::timeout, "WebSocket handshake timed out"));
     if (ec) return fail(network_error("WebSocket handshake failed", ec));
     opened_ = true;
     if (auto h = handler_.lock()) h->on_open();
@@ -170,10 +175,8 @@ class WsBase : public Transport {
   void start_read() {
     read_buffer_.clear();
     read_dyn_.emplace(read_buffer_, opts_.max_message_size + 1);
-    derived().ws().async_read(*read_dyn_,
-                              [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
-                                self->on_read(ec);
-                              });
+    derived().ws().async_read(*read_dyn_, [self = derived().shared_from_this()](
+                                              beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -192,15 +195,17 @@ class WsBase : public Transport {
       info.reason = std::string(r.reason.data(), r.reason.size());
     } else if (ec == websocket::error::message_too_big) {
       info.code = close_code::message_too_big;
-      info.error = Error::make(ErrorKind::message_too_large,
-                               "message too large: a frame exceeded the maximum message size of " +
-                                   std::to_string(opts_.max_message_size) + " bytes; the connection was closed");
+      info.error =
+          Error::make(ErrorKind::message_too_large,
+                      "message too large: a frame exceeded the maximum message size of " +
+                          std::to_string(opts_.max_message_size) + " bytes; the connection was closed");
     } else if (ec == beast::error::timeout) {
       info.code = close_code::abnormal;
-      info.error = Error::make(ErrorKind::connection_lost,
-                               "the server did not answer keep-alive pings (nothing received for " +
-                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts_.keepalive * 2).count()) +
-                                   " s)");
+      info.error = Error::make(
+          ErrorKind::connection_lost,
+          "the server did not answer keep-alive pings (nothing received for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts_.keepalive * 2).count()) +
+              " s)");
     } else if (close_requested_ && (ec == asio::error::operation_aborted || ec == asio::error::eof)) {
       info.code = requested_code_;
     } else {
@@ -214,10 +219,9 @@ class WsBase : public Transport {
   void start_write() {
     if (writing_ || queue_.empty() || closed_) return;
     writing_ = true;
-    derived().ws().async_write(asio::buffer(queue_.front()),
-                               [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
-                                 self->on_write(ec);
-                               });
+    derived().ws().async_write(
+        asio::buffer(queue_.front()),
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -260,14 +264,15 @@ class WsBase : public Transport {
     });
     auto ctx = ctx_.lock();
     if (!ctx) return;
-    close_timer_ = ctx->schedule(std::chrono::milliseconds(3000), [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
-      if (auto self = w.lock()) {
-        asio::post(self->strand_, [self] {
-          beast::error_code ignore;
-          beast::get_lowest_layer(self->derived().ws()).socket().close(ignore);
-        });
-      }
-    });
+    close_timer_ = ctx->schedule(std::chrono::milliseconds(3000),
+                                 [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
+                                   if (auto self = w.lock()) {
+                                     asio::post(self->strand_, [self] {
+                                       beast::error_code ignore;
+                                       beast::get_lowest_layer(self->derived().ws()).socket().close(ignore);
+                                     });
+                                   }
+                                 });
   }
 
   void finish_client_close() {
@@ -344,7 +349,8 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
     const std::string& name = opts_.tls.server_name.empty() ? url_.host : opts_.tls.server_name;
     if (!is_ip_literal(name)) {
       // SSL_set_tlsext_host_name, without the macro's C-style cast.
-      SSL_ctrl(native, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str()));
+      SSL_ctrl(native, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(name.c_str()));
     }
     if (opts_.tls.verify_peer) {
       X509_VERIFY_PARAM* param = SSL_get0_param(native);
@@ -357,9 +363,9 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
       SSL_set_verify(native, SSL_VERIFY_NONE, nullptr);
     }
     beast::get_lowest_layer(ws_).expires_after(opts_.connect_timeout);
-    ws_.next_layer().async_handshake(ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
-      self->on_tls_handshake(ec);
-    });
+    ws_.next_layer().async_handshake(
+        ssl::stream_base::client,
+        [self = shared_from_this()](beast::error_code ec) { self->on_tls_handshake(ec); });
   }
 
   void on_tls_handshake(beast::error_code ec) {
@@ -402,12 +408,14 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& o, Error& err) 
   }
   if (!o.cert_file.empty() || !o.key_file.empty()) {
     if (o.cert_file.empty() || o.key_file.empty()) {
-      err = Error::make(ErrorKind::invalid_argument, "a client certificate needs both a certificate and a key file");
+      err = Error::make(ErrorKind::invalid_argument,
+                        "a client certificate needs both a certificate and a key file");
       return nullptr;
     }
     ctx->use_certificate_chain_file(o.cert_file, ec);
     if (ec) {
-      err = Error::make(ErrorKind::tls, "cannot load the client certificate " + o.cert_file + ": " + ec.message());
+      err = Error::make(ErrorKind::tls,
+                        "cannot load the client certificate " + o.cert_file + ": " + ec.message());
       return nullptr;
     }
     ctx->use_private_key_file(o.key_file, ssl::context::pem, ec);
@@ -444,16 +452,19 @@ class FailedTransport final : public Transport {
 
 }  // namespace
 
-std::shared_ptr<Transport> make_websocket_transport(std::shared_ptr<Context> context, ConnectOptions options) {
+std::shared_ptr<Transport> make_websocket_transport(std::shared_ptr<Context> context,
+                                                    ConnectOptions options) {
   std::string err;
   auto parsed = parse_ws_url(options.url, &err);
   if (!parsed) {
-    return std::make_shared<FailedTransport>(context, Error::make(ErrorKind::invalid_argument, "bad URL: " + err));
+    return std::make_shared<FailedTransport>(context,
+                                             Error::make(ErrorKind::invalid_argument, "bad URL: " + err));
   }
   if (parsed->host.size() > 2 && parsed->host.front() == '[' && parsed->host.back() == ']') {
     parsed->host = parsed->host.substr(1, parsed->host.size() - 2);
   }
-  if (!parsed->secure) return std::make_shared<PlainWs>(std::move(context), std::move(options), std::move(*parsed));
+  if (!parsed->secure)
+    return std::make_shared<PlainWs>(std::move(context), std::move(options), std::move(*parsed));
   Error e;
   auto tls = make_tls_context(options.tls, e);
   if (!tls) return std::make_shared<FailedTransport>(context, std::move(e));

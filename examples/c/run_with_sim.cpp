@@ -2,10 +2,10 @@
 // argv[1] with the simulator's URL and returns its exit status.
 #include <qix/sim/server.hpp>
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <sys/wait.h>
 
 int main(int argc, char** argv) {
   if (argc < 2) {

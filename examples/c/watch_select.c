@@ -15,13 +15,13 @@
 
 /* What the watch callback saw; touched only on the main thread (it runs inside qix_session_poll). */
 typedef struct watch_state {
-  int layouts;      /* layouts delivered so far */
-  int failed;       /* a fetch failed */
-  char last[4096];  /* the beginning of the last layout */
+  int layouts;     /* layouts delivered so far */
+  int failed;      /* a fetch failed */
+  char last[4096]; /* the beginning of the last layout */
 } watch_state;
 
-static void on_layout(const qix_result *res, void *payload) {
-  watch_state *st = (watch_state *)payload;
+static void on_layout(const qix_result* res, void* payload) {
+  watch_state* st = (watch_state*)payload;
   if (qix_result_status(res) != QIX_OK) {
     fprintf(stderr, "watch: %s\n", qix_error_message(qix_result_error(res)));
     st->failed = 1;
@@ -32,14 +32,14 @@ static void on_layout(const qix_result *res, void *payload) {
   st->last[sizeof st->last - 1] = '\0';
 }
 
-static int report(const char *what, int status) {
-  const qix_error *err = qix_error_last();
+static int report(const char* what, int status) {
+  const qix_error* err = qix_error_last();
   fprintf(stderr, "%s failed: %s (%s)\n", what, qix_strerror(status), err ? qix_error_message(err) : "");
   return 1;
 }
 
 /* Polls until the watch has delivered `count` layouts (or 10 s passed). */
-static int wait_layouts(qix_session *session, watch_state *st, int count) {
+static int wait_layouts(qix_session* session, watch_state* st, int count) {
   int i;
   for (i = 0; i < 100 && st->layouts < count && !st->failed; ++i) {
     if (qix_session_poll(session, 100) < 0) return 0;
@@ -47,14 +47,14 @@ static int wait_layouts(qix_session *session, watch_state *st, int count) {
   return st->layouts >= count;
 }
 
-int main(int argc, char **argv) {
-  const char *base = argc > 1 ? argv[1] : "ws://127.0.0.1:9076";
+int main(int argc, char** argv) {
+  const char* base = argc > 1 ? argv[1] : "ws://127.0.0.1:9076";
   char url[512];
-  qix_options *opts = NULL;
-  qix_session *session = NULL;
-  qix_result *res = NULL;
-  qix_object *doc = NULL;
-  qix_object *cube = NULL;
+  qix_options* opts = NULL;
+  qix_session* session = NULL;
+  qix_result* res = NULL;
+  qix_object* doc = NULL;
+  qix_object* cube = NULL;
   watch_state st;
   int rc = 1;
   int status;
@@ -85,13 +85,13 @@ int main(int argc, char **argv) {
   }
 
   /* A session object with a hypercube. */
-  status = qix_object_call_sync(
-      &res, doc, "CreateSessionObject",
-      "[{\"qInfo\":{\"qType\":\"table\"},\"qHyperCubeDef\":{"
-      "\"qDimensions\":[{\"qDef\":{\"qFieldDefs\":[\"Region\"]}}],"
-      "\"qMeasures\":[{\"qDef\":{\"qDef\":\"Sum(Sales)\"}}],"
-      "\"qInitialDataFetch\":[{\"qTop\":0,\"qLeft\":0,\"qWidth\":2,\"qHeight\":50}]}}]",
-      QIX_CALL_DEFAULT, -1);
+  status =
+      qix_object_call_sync(&res, doc, "CreateSessionObject",
+                           "[{\"qInfo\":{\"qType\":\"table\"},\"qHyperCubeDef\":{"
+                           "\"qDimensions\":[{\"qDef\":{\"qFieldDefs\":[\"Region\"]}}],"
+                           "\"qMeasures\":[{\"qDef\":{\"qDef\":\"Sum(Sales)\"}}],"
+                           "\"qInitialDataFetch\":[{\"qTop\":0,\"qLeft\":0,\"qWidth\":2,\"qHeight\":50}]}}]",
+                           QIX_CALL_DEFAULT, -1);
   if (status != QIX_OK) {
     report("CreateSessionObject", status);
     goto done;
@@ -103,7 +103,8 @@ int main(int argc, char **argv) {
     report("CreateSessionObject result", status);
     goto done;
   }
-  printf("created %s %s (handle %d)\n", qix_object_type(cube), qix_object_generic_id(cube), qix_object_handle(cube));
+  printf("created %s %s (handle %d)\n", qix_object_type(cube), qix_object_generic_id(cube),
+         qix_object_handle(cube));
 
   /* Watch it: the first layout comes at once, the next after each change. */
   if ((status = qix_object_watch(cube, on_layout, &st)) != QIX_OK) {

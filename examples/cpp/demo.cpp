@@ -23,7 +23,8 @@ namespace json = boost::json;
 namespace {
 
 std::string text_of(const json::value& cell) {
-  if (auto* t = cell.as_object().if_contains("qText"); t && t->is_string()) return std::string(t->as_string());
+  if (auto* t = cell.as_object().if_contains("qText"); t && t->is_string())
+    return std::string(t->as_string());
   return "-";
 }
 

@@ -77,22 +77,22 @@ extern "C" {
  * Status codes returned by libqix functions. Append-only: values are never renumbered or reused.
  */
 typedef enum qix_status {
-  QIX_OK = 0,             /**< Success. */
-  QIX_EINVAL = -1,        /**< A NULL or invalid argument (also a malformed params JSON). */
-  QIX_ECLOSED = -2,       /**< The session or object is closed; nothing was sent. */
-  QIX_EENGINE = -3,       /**< The engine answered with an error (see qix_error_engine_code()). */
-  QIX_ETIMEOUT = -4,      /**< A call or connect timeout expired. */
-  QIX_ECANCELLED = -5,    /**< The call was cancelled by the caller. */
-  QIX_ECONNECTION = -6,   /**< The connection was lost before the answer arrived. */
-  QIX_ENOTFOUND = -7,     /**< No such thing (object does not exist, no layout yet, unknown call id). */
-  QIX_EPROTOCOL = -8,     /**< The peer broke the protocol. */
-  QIX_ETOOLARGE = -9,     /**< A message exceeded the maximum message size. */
-  QIX_EHTTP = -10,        /**< The WebSocket upgrade got an HTTP error status (see qix_error_engine_code()). */
-  QIX_ETLS = -11,         /**< TLS handshake or certificate verification failed. */
-  QIX_ENETWORK = -12,     /**< Name resolution, TCP connect or I/O failed. */
-  QIX_EBUSY = -13,        /**< Not possible from here (a blocking call inside a callback). */
-  QIX_ENOMEM = -14,       /**< Out of memory. */
-  QIX_EINTERNAL = -15     /**< A bug in libqix; please report it. */
+  QIX_OK = 0,           /**< Success. */
+  QIX_EINVAL = -1,      /**< A NULL or invalid argument (also a malformed params JSON). */
+  QIX_ECLOSED = -2,     /**< The session or object is closed; nothing was sent. */
+  QIX_EENGINE = -3,     /**< The engine answered with an error (see qix_error_engine_code()). */
+  QIX_ETIMEOUT = -4,    /**< A call or connect timeout expired. */
+  QIX_ECANCELLED = -5,  /**< The call was cancelled by the caller. */
+  QIX_ECONNECTION = -6, /**< The connection was lost before the answer arrived. */
+  QIX_ENOTFOUND = -7,   /**< No such thing (object does not exist, no layout yet, unknown call id). */
+  QIX_EPROTOCOL = -8,   /**< The peer broke the protocol. */
+  QIX_ETOOLARGE = -9,   /**< A message exceeded the maximum message size. */
+  QIX_EHTTP = -10,      /**< The WebSocket upgrade got an HTTP error status (see qix_error_engine_code()). */
+  QIX_ETLS = -11,       /**< TLS handshake or certificate verification failed. */
+  QIX_ENETWORK = -12,   /**< Name resolution, TCP connect or I/O failed. */
+  QIX_EBUSY = -13,      /**< Not possible from here (a blocking call inside a callback). */
+  QIX_ENOMEM = -14,     /**< Out of memory. */
+  QIX_EINTERNAL = -15   /**< A bug in libqix; please report it. */
 } qix_status;
 
 /** Details of a failure. Opaque; read with the `qix_error_*` getters. */
@@ -103,41 +103,41 @@ typedef struct qix_error qix_error;
  * @return A borrowed pointer, valid until the next libqix call on this thread; NULL when no function
  *         failed on this thread yet (or after qix_error_clear()).
  */
-QIX_API const qix_error *qix_error_last(void);
+QIX_API const qix_error* qix_error_last(void);
 
 /** Forgets the calling thread's last error: qix_error_last() returns NULL afterwards. */
 QIX_API void qix_error_clear(void);
 
 /** The status code (a negative `QIX_E*`) of @p err; #QIX_EINVAL when @p err is NULL. */
-QIX_API int qix_error_code(const qix_error *err);
+QIX_API int qix_error_code(const qix_error* err);
 
 /** Engine errors: the engine's code (e.g. 1007). HTTP errors: the HTTP status. Otherwise 0. */
-QIX_API int qix_error_engine_code(const qix_error *err);
+QIX_API int qix_error_engine_code(const qix_error* err);
 
 /** Engine errors: the LOCERR name (e.g. "LOCERR_APP_INVALID"), else "". Borrowed, lives as long as @p err. */
-QIX_API const char *qix_error_name(const qix_error *err);
+QIX_API const char* qix_error_name(const qix_error* err);
 
 /** Engine errors: the engine's `parameter`, else "". Borrowed, lives as long as @p err. */
-QIX_API const char *qix_error_parameter(const qix_error *err);
+QIX_API const char* qix_error_parameter(const qix_error* err);
 
 /** A human-readable message (UTF-8; never "" for an error). Borrowed, lives as long as @p err. */
-QIX_API const char *qix_error_message(const qix_error *err);
+QIX_API const char* qix_error_message(const qix_error* err);
 
 /** 1 when retrying the same request may succeed (engine code 15, timeouts, lost connections), else 0. */
-QIX_API int qix_error_is_retriable(const qix_error *err);
+QIX_API int qix_error_is_retriable(const qix_error* err);
 
 /**
  * Copies @p err so it outlives its source.
  * @param out receives the copy, to release with qix_error_free().
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ENOMEM.
  */
-QIX_API int qix_error_dup(qix_error **out, const qix_error *err);
+QIX_API int qix_error_dup(qix_error** out, const qix_error* err);
 
 /** Releases an error obtained from qix_error_dup(). Accepts NULL. */
-QIX_API void qix_error_free(qix_error *err);
+QIX_API void qix_error_free(qix_error* err);
 
 /** A static, English description of a status code ("engine error", ...). Never NULL. */
-QIX_API const char *qix_strerror(int status);
+QIX_API const char* qix_strerror(int status);
 
 /**@}*/
 
@@ -146,10 +146,10 @@ QIX_API const char *qix_strerror(int status);
 /**@{*/
 
 /** The version of the library at run time, e.g. "1.0.0". A static string. */
-QIX_API const char *qix_version(void);
+QIX_API const char* qix_version(void);
 
 /** Releases memory that libqix returned through a `char **out` parameter. Accepts NULL. */
-QIX_API void qix_free(void *ptr);
+QIX_API void qix_free(void* ptr);
 
 /**@}*/
 
@@ -167,19 +167,19 @@ typedef struct qix_context qix_context;
  * @param dispatcher_threads callback threads (>= 1; 0 means the default, 2).
  * @return #QIX_OK, #QIX_EINVAL (NULL @p out, negative counts), #QIX_ENOMEM.
  */
-QIX_API int qix_context_new(qix_context **out, int io_threads, int dispatcher_threads);
+QIX_API int qix_context_new(qix_context** out, int io_threads, int dispatcher_threads);
 
 /**
  * The process-wide default context (1 I/O thread, 2 dispatcher threads), created on first use.
  * Borrowed: never free it. Returns NULL only when it cannot be created.
  */
-QIX_API qix_context *qix_context_default(void);
+QIX_API qix_context* qix_context_default(void);
 
 /**
  * Releases the caller's reference. Sessions opened on the context keep its threads alive until they
  * are freed. Must not be called from a callback. Accepts NULL and the default context (ignored).
  */
-QIX_API void qix_context_free(qix_context *ctx);
+QIX_API void qix_context_free(qix_context* ctx);
 
 /**@}*/
 
@@ -199,10 +199,10 @@ QIX_API void qix_context_free(qix_context *ctx);
  * `reconnect` ("none", "attach" or "resume"; see below).
  *
  * Integers (qix_options_set_int): `url.port`, `url.ttl`, `timeout.connect_ms`, `timeout.handshake_ms`,
- * `timeout.protocol_ms` (0 = no bound), `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off), `max_message_size` (bytes),
- * `notification_history`, `watch.min_interval_ms` (0 = no throttle; see qix_object_watch()),
- * `reconnect.max_attempts` (5), `reconnect.initial_delay_ms` (200), `reconnect.max_delay_ms` (5000),
- * `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
+ * `timeout.protocol_ms` (0 = no bound), `timeout.call_ms` (0 = none), `keepalive_ms` (0 = off),
+ * `max_message_size` (bytes), `notification_history`, `watch.min_interval_ms` (0 = no throttle; see
+ * qix_object_watch()), `reconnect.max_attempts` (5), `reconnect.initial_delay_ms` (200),
+ * `reconnect.max_delay_ms` (5000), `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
  *
  * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`,
  * `reconnect.queue_calls` (1), `reconnect.resend` (0).
@@ -233,36 +233,36 @@ QIX_API void qix_context_free(qix_context *ctx);
 typedef struct qix_options qix_options;
 
 /** Creates an options object with every default. @return #QIX_OK, #QIX_EINVAL, #QIX_ENOMEM. */
-QIX_API int qix_options_new(qix_options **out);
+QIX_API int qix_options_new(qix_options** out);
 
 /** Releases an options object. Accepts NULL. */
-QIX_API void qix_options_free(qix_options *opts);
+QIX_API void qix_options_free(qix_options* opts);
 
 /**
  * Sets a string option.
  * @return #QIX_OK; #QIX_EINVAL for a NULL argument, an unknown name, a name of another type, or an
  *         unsupported value (e.g. `reconnect` other than "none", "attach" or "resume").
  */
-QIX_API int qix_options_set_str(qix_options *opts, const char *name, const char *value);
+QIX_API int qix_options_set_str(qix_options* opts, const char* name, const char* value);
 
 /** Sets an integer option. @return #QIX_OK, #QIX_EINVAL (NULL, unknown name, wrong type, out of range). */
-QIX_API int qix_options_set_int(qix_options *opts, const char *name, int64_t value);
+QIX_API int qix_options_set_int(qix_options* opts, const char* name, int64_t value);
 
 /** Sets a boolean option (0 = false, anything else = true). @return #QIX_OK, #QIX_EINVAL. */
-QIX_API int qix_options_set_bool(qix_options *opts, const char *name, int value);
+QIX_API int qix_options_set_bool(qix_options* opts, const char* name, int value);
 
 /**
  * Adds a header to the WebSocket upgrade request (e.g. "Authorization", "Bearer ..."). Header values
  * are secrets: never logged, never in error messages, never in the traffic log.
  * @return #QIX_OK, #QIX_EINVAL.
  */
-QIX_API int qix_options_add_header(qix_options *opts, const char *name, const char *value);
+QIX_API int qix_options_add_header(qix_options* opts, const char* name, const char* value);
 
 /** Adds a cookie (all are sent as one Cookie header). @return #QIX_OK, #QIX_EINVAL. */
-QIX_API int qix_options_add_cookie(qix_options *opts, const char *name, const char *value);
+QIX_API int qix_options_add_cookie(qix_options* opts, const char* name, const char* value);
 
 /** Adds a query parameter to the built URL (when `url` is not set). @return #QIX_OK, #QIX_EINVAL. */
-QIX_API int qix_options_add_url_param(qix_options *opts, const char *name, const char *value);
+QIX_API int qix_options_add_url_param(qix_options* opts, const char* name, const char* value);
 
 /**
  * The URL the options describe: `url` when set, else the URL built from the `url.*` parts the way
@@ -270,7 +270,7 @@ QIX_API int qix_options_add_url_param(qix_options *opts, const char *name, const
  * @param out receives the URL, to release with qix_free().
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ENOMEM.
  */
-QIX_API int qix_options_get_url(char **out, const qix_options *opts);
+QIX_API int qix_options_get_url(char** out, const qix_options* opts);
 
 /**
  * Traffic log: called with every JSON-RPC frame as sent (@p sent = 1) or received (@p sent = 0).
@@ -280,10 +280,10 @@ QIX_API int qix_options_get_url(char **out, const qix_options *opts);
  * events. qix_session_free() drops callbacks still queued: for a complete log, call qix_session_close()
  * and wait for the #QIX_STATE_CLOSED state event (which runs after every frame's callback) first.
  */
-typedef void (*qix_traffic_cb)(int sent, const char *frame, size_t len, void *payload);
+typedef void (*qix_traffic_cb)(int sent, const char* frame, size_t len, void* payload);
 
 /** Sets (or, with a NULL @p cb, removes) the traffic log callback. @return #QIX_OK, #QIX_EINVAL. */
-QIX_API int qix_options_set_traffic_cb(qix_options *opts, qix_traffic_cb cb, void *payload);
+QIX_API int qix_options_set_traffic_cb(qix_options* opts, qix_traffic_cb cb, void* payload);
 
 /** Types of options (qix_option_info::value_type): which setter takes the option. Append-only. */
 typedef enum qix_option_type {
@@ -308,16 +308,16 @@ typedef enum qix_option_type {
 %immutable;
 #endif
 typedef struct qix_option_info {
-  const char *name;         /**< The option's name, e.g. "timeout.call_ms". */
+  const char* name;         /**< The option's name, e.g. "timeout.call_ms". */
   int value_type;           /**< A ::qix_option_type: which setter takes it. */
   int64_t min;              /**< Integers: the smallest accepted value. Booleans 0, strings 0. */
   int64_t max;              /**< Integers: the largest accepted value (INT64_MAX: no upper bound). Booleans 1,
                                  strings 0. */
-  const char *values;       /**< Strings that accept a fixed set of values: the values, separated by '|'
+  const char* values;       /**< Strings that accept a fixed set of values: the values, separated by '|'
                                  (e.g. "none|attach|resume"); "" for free text and other types. */
-  const char *default_text; /**< The default, as text: a decimal integer ("30000"), "true" or "false", or the
+  const char* default_text; /**< The default, as text: a decimal integer ("30000"), "true" or "false", or the
                                  string itself ("" when empty). Read from a fresh ::qix_options. */
-  const char *doc;          /**< What it does, in one line of English (UTF-8). */
+  const char* doc;          /**< What it does, in one line of English (UTF-8). */
 } qix_option_info;
 #ifdef SWIG
 %mutable;
@@ -334,7 +334,7 @@ QIX_API int qix_options_count(void);
  *         index out of range (qix_error_last() then says #QIX_EINVAL), or when the table cannot be built on
  *         the first call because memory is exhausted (#QIX_ENOMEM).
  */
-QIX_API const qix_option_info *qix_options_info(int index);
+QIX_API const qix_option_info* qix_options_info(int index);
 
 /**@}*/
 
@@ -349,40 +349,41 @@ typedef struct qix_result qix_result;
 typedef struct qix_object qix_object;
 
 /** The status of the call: #QIX_OK or a negative `QIX_E*`. #QIX_EINVAL for NULL. */
-QIX_API int qix_result_status(const qix_result *res);
+QIX_API int qix_result_status(const qix_result* res);
 
 /** The error of a failed call, NULL on success. Borrowed, lives as long as @p res. */
-QIX_API const qix_error *qix_result_error(const qix_result *res);
+QIX_API const qix_error* qix_result_error(const qix_result* res);
 
 /** The request id of the call (> 0), or 0 for NULL. */
-QIX_API int64_t qix_result_id(const qix_result *res);
+QIX_API int64_t qix_result_id(const qix_result* res);
 
 /**
  * The result as JSON text with out parameters unwrapped as enigma.js does: `qReturn` when present,
  * else the single out value (e.g. the `qLayout` of GetLayout), else the whole result object. "null" on
  * failure. Borrowed (UTF-8, NUL-terminated), lives as long as @p res.
  */
-QIX_API const char *qix_result_json(const qix_result *res);
+QIX_API const char* qix_result_json(const qix_result* res);
 
 /** The engine's whole `result` object as JSON text (delta patches already applied); "null" on failure.
  *  Borrowed, lives as long as @p res. */
-QIX_API const char *qix_result_raw(const qix_result *res);
+QIX_API const char* qix_result_raw(const qix_result* res);
 
 /**
  * The object the result refers to (the `qReturn` of OpenDoc, GetObject, CreateSessionObject ...).
  * @param out receives a new handle, to release with qix_object_free().
  * @return #QIX_OK; #QIX_ENOTFOUND when the result refers to no object; #QIX_EINVAL.
  */
-QIX_API int qix_result_object(qix_object **out, const qix_result *res);
+QIX_API int qix_result_object(qix_object** out, const qix_result* res);
 
-/** Releases a result obtained from a blocking call. Accepts NULL. Never free a result passed to a callback. */
-QIX_API void qix_result_free(qix_result *res);
+/** Releases a result obtained from a blocking call. Accepts NULL. Never free a result passed to a callback.
+ */
+QIX_API void qix_result_free(qix_result* res);
 
 /**
  * Completion of an asynchronous call: runs once per call, on the session's event thread.
  * @p res is borrowed for the duration of the callback.
  */
-typedef void (*qix_call_cb)(const qix_result *res, void *payload);
+typedef void (*qix_call_cb)(const qix_result* res, void* payload);
 
 /**@}*/
 
@@ -407,7 +408,7 @@ typedef enum qix_state {
  * Completion of qix_session_open(): @p status is #QIX_OK once connected, else the failure with @p err
  * (borrowed for the call). Runs on the session's event thread.
  */
-typedef void (*qix_open_cb)(qix_session *session, int status, const qix_error *err, void *payload);
+typedef void (*qix_open_cb)(qix_session* session, int status, const qix_error* err, void* payload);
 
 /**
  * Starts opening a session. Returns at once; @p cb (may be NULL) runs when connected or failed.
@@ -416,8 +417,8 @@ typedef void (*qix_open_cb)(qix_session *session, int status, const qix_error *e
  * @param opts the settings, copied (NULL = all defaults, which connect nowhere useful).
  * @return #QIX_OK; #QIX_EINVAL (NULL @p out, inconsistent options); #QIX_ENOMEM.
  */
-QIX_API int qix_session_open(qix_session **out, qix_context *ctx, const qix_options *opts, qix_open_cb cb,
-                             void *payload);
+QIX_API int qix_session_open(qix_session** out, qix_context* ctx, const qix_options* opts, qix_open_cb cb,
+                             void* payload);
 
 /**
  * Opens a session and waits until it is connected.
@@ -425,7 +426,8 @@ QIX_API int qix_session_open(qix_session **out, qix_context *ctx, const qix_opti
  * @return #QIX_OK (then @p *out is the session); else the failure (@p *out is NULL):
  *         #QIX_ETIMEOUT, #QIX_ENETWORK, #QIX_EHTTP, #QIX_ETLS, #QIX_EBUSY (from a callback), #QIX_EINVAL ...
  */
-QIX_API int qix_session_open_sync(qix_session **out, qix_context *ctx, const qix_options *opts, int timeout_ms);
+QIX_API int qix_session_open_sync(qix_session** out, qix_context* ctx, const qix_options* opts,
+                                  int timeout_ms);
 
 /**
  * Closes the connection (WebSocket code 1000). Pending calls complete with #QIX_ECLOSED, objects become
@@ -433,14 +435,14 @@ QIX_API int qix_session_open_sync(qix_session **out, qix_context *ctx, const qix
  * (the objects' closed events and the session's #QIX_STATE_CLOSED event follow). Returns at once;
  * idempotent; the handle stays valid until qix_session_free(). Accepts NULL.
  */
-QIX_API void qix_session_close(qix_session *session);
+QIX_API void qix_session_close(qix_session* session);
 
 /**
  * Closes the session if needed and releases the handle. Listeners registered through it no longer run
  * once this returns (a callback already running on another thread finishes). Calls still pending
  * complete with #QIX_ECLOSED. Accepts NULL.
  */
-QIX_API void qix_session_free(qix_session *session);
+QIX_API void qix_session_free(qix_session* session);
 
 /**
  * Waits until the session is closed and drained: its #QIX_STATE_CLOSED event and every callback queued
@@ -458,10 +460,10 @@ QIX_API void qix_session_free(qix_session *session);
  *         dispatcher callback (waiting there would stall event delivery) unless already drained or
  *         @p timeout_ms is 0; #QIX_EINVAL (NULL @p session, @p timeout_ms < -1).
  */
-QIX_API int qix_session_wait_closed(qix_session *session, int timeout_ms);
+QIX_API int qix_session_wait_closed(qix_session* session, int timeout_ms);
 
 /** The session's state (::qix_state), or #QIX_EINVAL for NULL. */
-QIX_API int qix_session_state(const qix_session *session);
+QIX_API int qix_session_state(const qix_session* session);
 
 /**
  * Why the session closed.
@@ -471,16 +473,16 @@ QIX_API int qix_session_state(const qix_session *session);
  *        timeout)"), then the engine's reason text or fatal proxy notification, or the network error.
  * @return #QIX_OK; #QIX_ENOTFOUND while not closed; #QIX_EINVAL.
  */
-QIX_API int qix_session_close_info(int *out_code, char **out_reason, const qix_session *session);
+QIX_API int qix_session_close_info(int* out_code, char** out_reason, const qix_session* session);
 
 /** Number of calls waiting for an answer, or #QIX_EINVAL for NULL. */
-QIX_API int64_t qix_session_pending_calls(const qix_session *session);
+QIX_API int64_t qix_session_pending_calls(const qix_session* session);
 
 /** Flags of calls. Combine with `|`. */
 typedef enum qix_call_flags {
-  QIX_CALL_DEFAULT = 0,   /**< Use the session's defaults. */
-  QIX_CALL_DELTA = 1,     /**< Ask for the delta protocol for this call (if the method supports it). */
-  QIX_CALL_NO_DELTA = 2   /**< Do not use the delta protocol for this call. */
+  QIX_CALL_DEFAULT = 0, /**< Use the session's defaults. */
+  QIX_CALL_DELTA = 1,   /**< Ask for the delta protocol for this call (if the method supports it). */
+  QIX_CALL_NO_DELTA = 2 /**< Do not use the delta protocol for this call. */
 } qix_call_flags;
 
 /**
@@ -494,8 +496,9 @@ typedef enum qix_call_flags {
  * @return #QIX_OK when the call was issued (a later failure goes to @p cb); #QIX_EINVAL (NULL method,
  *         malformed params: @p cb is not called); #QIX_ECLOSED (@p cb is called too, with the error).
  */
-QIX_API int qix_session_call(int64_t *out_id, qix_session *session, const char *method, const char *params_json,
-                             int flags, int timeout_ms, qix_call_cb cb, void *payload);
+QIX_API int qix_session_call(int64_t* out_id, qix_session* session, const char* method,
+                             const char* params_json, int flags, int timeout_ms, qix_call_cb cb,
+                             void* payload);
 
 /**
  * Blocking variant of qix_session_call().
@@ -503,8 +506,8 @@ QIX_API int qix_session_call(int64_t *out_id, qix_session *session, const char *
  *        details in qix_error_last().
  * @return the call's status. #QIX_EBUSY from inside a callback.
  */
-QIX_API int qix_session_call_sync(qix_result **out, qix_session *session, const char *method,
-                                  const char *params_json, int flags, int timeout_ms);
+QIX_API int qix_session_call_sync(qix_result** out, qix_session* session, const char* method,
+                                  const char* params_json, int flags, int timeout_ms);
 
 /**
  * Same as qix_session_call() on an engine handle given by number (-1 is Global), for tools and
@@ -512,25 +515,26 @@ QIX_API int qix_session_call_sync(qix_result **out, qix_session *session, const 
  * closed since); otherwise nothing is sent and the call fails with #QIX_EINVAL. Programs should prefer
  * qix_object_call() on the objects that results give them.
  */
-QIX_API int qix_session_call_handle(int64_t *out_id, qix_session *session, int handle, const char *method,
-                                    const char *params_json, int flags, int timeout_ms, qix_call_cb cb,
-                                    void *payload);
+QIX_API int qix_session_call_handle(int64_t* out_id, qix_session* session, int handle, const char* method,
+                                    const char* params_json, int flags, int timeout_ms, qix_call_cb cb,
+                                    void* payload);
 
 /** Blocking variant of qix_session_call_handle(); same contract as qix_session_call_sync(). */
-QIX_API int qix_session_call_handle_sync(qix_result **out, qix_session *session, int handle, const char *method,
-                                         const char *params_json, int flags, int timeout_ms);
+QIX_API int qix_session_call_handle_sync(qix_result** out, qix_session* session, int handle,
+                                         const char* method, const char* params_json, int flags,
+                                         int timeout_ms);
 
 /**
  * Cancels a pending call: its callback runs with #QIX_ECANCELLED and the engine is asked to stop.
  * @return #QIX_OK; #QIX_ENOTFOUND when the call is not pending; #QIX_EINVAL.
  */
-QIX_API int qix_session_cancel(qix_session *session, int64_t id);
+QIX_API int qix_session_cancel(qix_session* session, int64_t id);
 
 /** The Global object (handle -1). @param out new handle, release with qix_object_free(). */
-QIX_API int qix_session_global(qix_object **out, qix_session *session);
+QIX_API int qix_session_global(qix_object** out, qix_session* session);
 
 /** The doc opened by this session (OpenDoc, CreateSessionApp, GetActiveDoc). #QIX_ENOTFOUND when none. */
-QIX_API int qix_session_doc(qix_object **out, qix_session *session);
+QIX_API int qix_session_doc(qix_object** out, qix_session* session);
 
 /**
  * State changes. @p close_code and @p reason (borrowed for the call, never NULL) are set for
@@ -543,35 +547,36 @@ QIX_API int qix_session_doc(qix_object **out, qix_session *session);
  * with #QIX_ECLOSED, which their function's return value already says). qix_session_wait_closed() waits
  * for it.
  */
-typedef void (*qix_state_cb)(qix_session *session, int state, int close_code, const char *reason, void *payload);
+typedef void (*qix_state_cb)(qix_session* session, int state, int close_code, const char* reason,
+                             void* payload);
 
 /**
  * Subscribes to state changes.
  * @param out_id receives the listener id for qix_session_remove_listener(); may be NULL.
  * @return #QIX_OK, #QIX_EINVAL.
  */
-QIX_API int qix_session_on_state(uint64_t *out_id, qix_session *session, qix_state_cb cb, void *payload);
+QIX_API int qix_session_on_state(uint64_t* out_id, qix_session* session, qix_state_cb cb, void* payload);
 
 /** A notification: @p method and @p params_json are borrowed for the call. */
-typedef void (*qix_notification_cb)(qix_session *session, const char *method, const char *params_json,
-                                    void *payload);
+typedef void (*qix_notification_cb)(qix_session* session, const char* method, const char* params_json,
+                                    void* payload);
 
 /**
  * Subscribes to notifications named @p method (NULL or "" = all), e.g. "OnConnected".
  * @param replay non-zero: notifications already received (the history) are delivered first.
  * @return #QIX_OK, #QIX_EINVAL.
  */
-QIX_API int qix_session_on_notification(uint64_t *out_id, qix_session *session, const char *method, int replay,
-                                        qix_notification_cb cb, void *payload);
+QIX_API int qix_session_on_notification(uint64_t* out_id, qix_session* session, const char* method,
+                                        int replay, qix_notification_cb cb, void* payload);
 
 /** Removes a session listener. @return #QIX_OK, #QIX_ENOTFOUND, #QIX_EINVAL. */
-QIX_API int qix_session_remove_listener(qix_session *session, uint64_t id);
+QIX_API int qix_session_remove_listener(qix_session* session, uint64_t id);
 
 /**
  * The notification history as a JSON array of {"method":..., "params":...}.
  * @param out receives the text, to release with qix_free().
  */
-QIX_API int qix_session_notifications(char **out, const qix_session *session);
+QIX_API int qix_session_notifications(char** out, const qix_session* session);
 
 /**
  * With `events.poll` on: runs the session's queued callbacks on the calling thread, waiting up to
@@ -579,10 +584,10 @@ QIX_API int qix_session_notifications(char **out, const qix_session *session);
  * called.
  * @return the number of callbacks run (>= 0); 0 at once when `events.poll` is off; #QIX_EINVAL.
  */
-QIX_API int qix_session_poll(qix_session *session, int timeout_ms);
+QIX_API int qix_session_poll(qix_session* session, int timeout_ms);
 
 /** Makes a blocked (or the next) qix_session_poll() return at once. @return #QIX_OK, #QIX_EINVAL. */
-QIX_API int qix_session_wake(qix_session *session);
+QIX_API int qix_session_wake(qix_session* session);
 
 /**@}*/
 
@@ -591,40 +596,40 @@ QIX_API int qix_session_wake(qix_session *session);
 /**@{*/
 
 /** The engine handle (-1 for Global), or 0 for NULL. */
-QIX_API int qix_object_handle(const qix_object *obj);
+QIX_API int qix_object_handle(const qix_object* obj);
 
 /** The qType ("Doc", "GenericObject" ...). Borrowed, valid until qix_object_free(). "" for NULL. */
-QIX_API const char *qix_object_type(const qix_object *obj);
+QIX_API const char* qix_object_type(const qix_object* obj);
 
 /** The qGenericId. Borrowed, valid until qix_object_free(). "" for NULL. */
-QIX_API const char *qix_object_generic_id(const qix_object *obj);
+QIX_API const char* qix_object_generic_id(const qix_object* obj);
 
 /** The qGenericType. Borrowed, valid until qix_object_free(). "" for NULL. */
-QIX_API const char *qix_object_generic_type(const qix_object *obj);
+QIX_API const char* qix_object_generic_type(const qix_object* obj);
 
 /** 1 when the last fetched layout is current (fetched and not invalidated since), else 0. */
-QIX_API int qix_object_is_valid(const qix_object *obj);
+QIX_API int qix_object_is_valid(const qix_object* obj);
 
 /** 1 when the handle is closed (by the engine, the session's end, or NULL), else 0. */
-QIX_API int qix_object_is_closed(const qix_object *obj);
+QIX_API int qix_object_is_closed(const qix_object* obj);
 
 /**
  * The last layout fetched with GetLayout/GetAppLayout (unwrapped, i.e. the qLayout value) as JSON text.
  * @param out receives the text, to release with qix_free().
  * @return #QIX_OK; #QIX_ENOTFOUND when none was fetched; #QIX_EINVAL.
  */
-QIX_API int qix_object_layout(char **out, const qix_object *obj);
+QIX_API int qix_object_layout(char** out, const qix_object* obj);
 
 /** Same as qix_session_call() on this object's handle. On a zombie object: #QIX_ECLOSED. */
-QIX_API int qix_object_call(int64_t *out_id, qix_object *obj, const char *method, const char *params_json,
-                            int flags, int timeout_ms, qix_call_cb cb, void *payload);
+QIX_API int qix_object_call(int64_t* out_id, qix_object* obj, const char* method, const char* params_json,
+                            int flags, int timeout_ms, qix_call_cb cb, void* payload);
 
 /** Same as qix_session_call_sync() on this object's handle. */
-QIX_API int qix_object_call_sync(qix_result **out, qix_object *obj, const char *method, const char *params_json,
-                                 int flags, int timeout_ms);
+QIX_API int qix_object_call_sync(qix_result** out, qix_object* obj, const char* method,
+                                 const char* params_json, int flags, int timeout_ms);
 
 /** An object event (changed, closed). @p obj is the handle the listener was registered on. */
-typedef void (*qix_object_cb)(qix_object *obj, void *payload);
+typedef void (*qix_object_cb)(qix_object* obj, void* payload);
 
 /**
  * "changed": runs on the valid-to-invalid edge of the object's data. A listener added while the data is not
@@ -633,13 +638,13 @@ typedef void (*qix_object_cb)(qix_object *obj, void *payload);
  * "The changed rule"). Never at once for Global, Field or Variable.
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
  */
-QIX_API int qix_object_on_changed(uint64_t *out_id, qix_object *obj, qix_object_cb cb, void *payload);
+QIX_API int qix_object_on_changed(uint64_t* out_id, qix_object* obj, qix_object_cb cb, void* payload);
 
 /** "closed": runs once, when the engine handle is released. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED. */
-QIX_API int qix_object_on_closed(uint64_t *out_id, qix_object *obj, qix_object_cb cb, void *payload);
+QIX_API int qix_object_on_closed(uint64_t* out_id, qix_object* obj, qix_object_cb cb, void* payload);
 
 /** Removes an object listener. @return #QIX_OK, #QIX_ENOTFOUND, #QIX_EINVAL. */
-QIX_API int qix_object_remove_listener(qix_object *obj, uint64_t id);
+QIX_API int qix_object_remove_listener(qix_object* obj, uint64_t id);
 
 /**
  * Keeps the layout fresh: fetches it now if not valid and again after each change (bursts coalesced).
@@ -653,10 +658,11 @@ QIX_API int qix_object_remove_listener(qix_object *obj, uint64_t id);
  * only when that handle set the current one: freeing another handle on the object leaves it running.
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED.
  */
-QIX_API int qix_object_watch(qix_object *obj, qix_call_cb cb, void *payload);
+QIX_API int qix_object_watch(qix_object* obj, qix_call_cb cb, void* payload);
 
-/** Stops the engine object's watch, whichever handle set it (see qix_object_watch()). @return #QIX_OK, #QIX_EINVAL. */
-QIX_API int qix_object_unwatch(qix_object *obj);
+/** Stops the engine object's watch, whichever handle set it (see qix_object_watch()). @return #QIX_OK,
+ * #QIX_EINVAL. */
+QIX_API int qix_object_unwatch(qix_object* obj);
 
 /**
  * A new handle on the same engine object. Listeners are per handle; the watch is per engine object (see
@@ -664,13 +670,13 @@ QIX_API int qix_object_unwatch(qix_object *obj);
  * @param out receives the handle, to release with qix_object_free().
  * @return #QIX_OK, #QIX_EINVAL, #QIX_ENOMEM.
  */
-QIX_API int qix_object_dup(qix_object **out, const qix_object *obj);
+QIX_API int qix_object_dup(qix_object** out, const qix_object* obj);
 
 /**
  * Releases the handle (not the engine object: use DestroySessionObject for that). Listeners registered
  * through this handle are removed, and the watch if this handle set the current one. Accepts NULL.
  */
-QIX_API void qix_object_free(qix_object *obj);
+QIX_API void qix_object_free(qix_object* obj);
 
 /**@}*/
 
@@ -682,10 +688,10 @@ QIX_API void qix_object_free(qix_object *obj);
  * One row: @p row_json is the JSON array of the row's cells (borrowed for the call), @p row_index its
  * position (0-based). Return 0 to continue, non-zero to stop (the extraction ends with #QIX_ECANCELLED).
  */
-typedef int (*qix_row_cb)(const char *row_json, size_t len, int64_t row_index, void *payload);
+typedef int (*qix_row_cb)(const char* row_json, size_t len, int64_t row_index, void* payload);
 
 /** End of an extraction: @p status is #QIX_OK when every row was delivered; @p err is NULL then. */
-typedef void (*qix_extract_done_cb)(int status, const qix_error *err, int64_t rows, void *payload);
+typedef void (*qix_extract_done_cb)(int status, const qix_error* err, int64_t rows, void* payload);
 
 /**
  * Streams every row of a hypercube to @p row_cb, in row order, with up to @p window GetHyperCubeData
@@ -702,8 +708,8 @@ typedef void (*qix_extract_done_cb)(int status, const qix_error *err, int64_t ro
  *         @p row_cb stopped it, #QIX_ECLOSED or #QIX_ECONNECTION when the session ended; the calls still in
  *         flight are then cancelled); #QIX_EINVAL, #QIX_ECLOSED (then no callback runs).
  */
-QIX_API int qix_object_extract(qix_object *obj, const char *path, int page_height, int window, qix_row_cb row_cb,
-                               qix_extract_done_cb done_cb, void *payload);
+QIX_API int qix_object_extract(qix_object* obj, const char* path, int page_height, int window,
+                               qix_row_cb row_cb, qix_extract_done_cb done_cb, void* payload);
 
 /**@}*/
 

@@ -132,7 +132,9 @@ inline void set_listener_error_handler(std::function<void(const std::string&)> h
 #endif
 
 /** The library version at run time ("1.0.0"). */
-inline std::string version() { return qix_version(); }
+inline std::string version() {
+  return qix_version();
+}
 
 /** Settings of a session (see qix.h and docs/defaults.md for the names). Not thread-safe. */
 class Options {
@@ -186,7 +188,9 @@ class Options {
   }
 #endif
   /** The C handle (borrowed). */
-  const qix_options* handle() const { return opts_; }
+  const qix_options* handle() const {
+    return opts_;
+  }
 
  private:
   qix_options* opts_ = nullptr;
@@ -382,13 +386,27 @@ class Object {
   explicit Object(qix_object* obj) : state_(std::make_shared<State>(obj)) {}
 #endif
 
-  bool empty() const { return !state_; }
-  int handle() const { return qix_object_handle(c()); }
-  std::string type() const { return qix_object_type(c()); }
-  std::string generic_id() const { return qix_object_generic_id(c()); }
-  std::string generic_type() const { return qix_object_generic_type(c()); }
-  bool valid() const { return qix_object_is_valid(c()) != 0; }
-  bool closed() const { return qix_object_is_closed(c()) != 0; }
+  bool empty() const {
+    return !state_;
+  }
+  int handle() const {
+    return qix_object_handle(c());
+  }
+  std::string type() const {
+    return qix_object_type(c());
+  }
+  std::string generic_id() const {
+    return qix_object_generic_id(c());
+  }
+  std::string generic_type() const {
+    return qix_object_generic_type(c());
+  }
+  bool valid() const {
+    return qix_object_is_valid(c()) != 0;
+  }
+  bool closed() const {
+    return qix_object_is_closed(c()) != 0;
+  }
   /** The last fetched layout as JSON text. Throws QIX_ENOTFOUND when none was fetched. */
   std::string layout() const {
     char* out = nullptr;
@@ -415,7 +433,8 @@ class Object {
 #ifndef SWIG
   /** Asynchronous call with a function. */
   int64_t call_async(const std::string& method, const std::string& params_json,
-                     std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+                     std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT,
+                     int timeout_ms = -1) {
     auto* p = new detail::CallPayload;
     p->fn = std::move(fn);
     return issue(method, params_json, flags, timeout_ms, p);
@@ -470,10 +489,14 @@ class Object {
   }
 #endif
   /** Stops watching. */
-  void unwatch() { detail::check(qix_object_unwatch(c())); }
+  void unwatch() {
+    detail::check(qix_object_unwatch(c()));
+  }
 
   /** The C handle (borrowed; valid while this Object or a copy lives). */
-  qix_object* c_handle() const { return c(); }
+  qix_object* c_handle() const {
+    return c();
+  }
 
  private:
   struct State {
@@ -487,7 +510,9 @@ class Object {
     std::unique_ptr<detail::CallPayload> watch;
     std::vector<std::unique_ptr<detail::CallPayload>> retired_watch;
   };
-  qix_object* c() const { return state_ ? state_->obj : nullptr; }
+  qix_object* c() const {
+    return state_ ? state_->obj : nullptr;
+  }
   int64_t issue(const std::string& method, const std::string& params, int flags, int timeout_ms,
                 detail::CallPayload* p) {
     qix_object* o = c();
@@ -540,7 +565,8 @@ inline Object Result::object() const {
  */
 class Session {
  public:
-  /** Opens a session and waits until connected (throws qix::Error on failure). @p ctx NULL = default context. */
+  /** Opens a session and waits until connected (throws qix::Error on failure). @p ctx NULL = default context.
+   */
   Session(const Options& options, int timeout_ms = 0, Context* ctx = nullptr) {
     detail::check(qix_session_open_sync(&s_, ctx ? ctx->handle() : nullptr, options.handle(), timeout_ms));
     qix_object* g = nullptr;
@@ -586,7 +612,8 @@ class Session {
   }
 #ifndef SWIG
   int64_t call_async(const std::string& method, const std::string& params_json,
-                     std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT, int timeout_ms = -1) {
+                     std::function<void(const Result&)> fn, int flags = QIX_CALL_DEFAULT,
+                     int timeout_ms = -1) {
     return global_.call_async(method, params_json, std::move(fn), flags, timeout_ms);
   }
   std::future<Result> call_future(const std::string& method, const std::string& params_json = "[]",
@@ -643,12 +670,18 @@ class Session {
     }
   }
   /** With the option events.poll: runs queued callbacks here (see qix_session_poll()). */
-  int poll(int timeout_ms) { return detail::check(qix_session_poll(s_, timeout_ms)); }
+  int poll(int timeout_ms) {
+    return detail::check(qix_session_poll(s_, timeout_ms));
+  }
   /** Wakes a blocked poll(). */
-  void wake() { detail::check(qix_session_wake(s_)); }
+  void wake() {
+    detail::check(qix_session_wake(s_));
+  }
 
   /** The C handle (borrowed; valid while this Session lives). */
-  qix_session* c_handle() const { return s_; }
+  qix_session* c_handle() const {
+    return s_;
+  }
 
  private:
   qix_session* s_ = nullptr;

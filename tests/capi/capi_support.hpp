@@ -93,7 +93,9 @@ inline std::string take(char* s) {
   return out;
 }
 
-inline std::string last_error_message() { return qix_error_last() ? qix_error_message(qix_error_last()) : ""; }
+inline std::string last_error_message() {
+  return qix_error_last() ? qix_error_message(qix_error_last()) : "";
+}
 
 /// Closes `s` and waits until its last event ran (qix_session_wait_closed): afterwards every callback of
 /// the calls made and listeners added before has run, so counts taken then are final.

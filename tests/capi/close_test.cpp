@@ -132,10 +132,13 @@ TEST_F(CapiTest, UseAfterCloseIsClosedNotCrash) {
   ASSERT_TRUE(w.wait_for(2));
   EXPECT_EQ(qix_object_is_closed(obj.get()), 1);
   uint64_t lid = 0;
-  EXPECT_EQ(qix_object_on_changed(&lid, obj.get(), [](qix_object*, void*) {}, nullptr), QIX_ECLOSED);
+  EXPECT_EQ(qix_object_on_changed(
+                &lid, obj.get(), [](qix_object*, void*) {}, nullptr),
+            QIX_ECLOSED);
   EXPECT_EQ(qix_object_watch(obj.get(), cb, &ctx), QIX_ECLOSED);
-  EXPECT_EQ(qix_object_extract(obj.get(), "/qHyperCubeDef", 0, 0, [](const char*, size_t, int64_t, void*) { return 0; },
-                               [](int, const qix_error*, int64_t, void*) {}, nullptr),
+  EXPECT_EQ(qix_object_extract(
+                obj.get(), "/qHyperCubeDef", 0, 0, [](const char*, size_t, int64_t, void*) { return 0; },
+                [](int, const qix_error*, int64_t, void*) {}, nullptr),
             QIX_ECLOSED);
   ASSERT_EQ(qix_session_close_info(&code, nullptr, s.get()), QIX_OK);
   EXPECT_EQ(code, 1000);
@@ -208,9 +211,10 @@ TEST_F(CapiTest, WaitClosedReturnsAfterTheLastEvent) {
             QIX_OK);
   auto s = open(o.get());
   auto doc = open_doc(s.get());
-  ASSERT_EQ(qix_object_on_closed(nullptr, doc.get(), [](qix_object*, void* p) { ++static_cast<AtClosed*>(p)->object_closed; },
-                                 &at),
-            QIX_OK);
+  ASSERT_EQ(
+      qix_object_on_closed(
+          nullptr, doc.get(), [](qix_object*, void* p) { ++static_cast<AtClosed*>(p)->object_closed; }, &at),
+      QIX_OK);
   ASSERT_EQ(qix_session_on_state(nullptr, s.get(), &AtClosed::on_state, &at), QIX_OK);
   for (int i = 0; i < 200; ++i) {
     ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, &Calls::cb, &calls), QIX_OK);
@@ -310,14 +314,16 @@ TEST_F(CapiTest, WaitClosedAfterAFailedOpen) {
   unsigned short port = sim_->port();
   sim_->stop();
   auto o = options();
-  ASSERT_EQ(qix_options_set_str(o.get(), "url", ("ws://127.0.0.1:" + std::to_string(port) + "/app/demo").c_str()),
-            QIX_OK);
+  ASSERT_EQ(
+      qix_options_set_str(o.get(), "url", ("ws://127.0.0.1:" + std::to_string(port) + "/app/demo").c_str()),
+      QIX_OK);
   Waiter opened;
   qix_session* raw = nullptr;
-  ASSERT_EQ(qix_session_open(
-                &raw, nullptr, o.get(), [](qix_session*, int, const qix_error*, void* p) { static_cast<Waiter*>(p)->notify(); },
-                &opened),
-            QIX_OK);
+  ASSERT_EQ(
+      qix_session_open(
+          &raw, nullptr, o.get(),
+          [](qix_session*, int, const qix_error*, void* p) { static_cast<Waiter*>(p)->notify(); }, &opened),
+      QIX_OK);
   SessionPtr s(raw);
   ASSERT_EQ(qix_session_wait_closed(s.get(), 20000), QIX_OK);
   EXPECT_EQ(opened.count(), 1) << "the open callback ran before the end";

@@ -78,7 +78,8 @@ TEST_F(CapiTest, ExtractDefaultsAndStop) {
 
   Extract stop;
   stop.stop_at = 150;
-  ASSERT_EQ(qix_object_extract(obj.get(), "/qHyperCubeDef", 100, 2, extract_row, extract_done, &stop), QIX_OK);
+  ASSERT_EQ(qix_object_extract(obj.get(), "/qHyperCubeDef", 100, 2, extract_row, extract_done, &stop),
+            QIX_OK);
   ASSERT_TRUE(stop.done.wait_for(1, 60s));
   EXPECT_EQ(stop.status, QIX_ECANCELLED);
   EXPECT_EQ(stop.rows.load(), 150);
@@ -87,8 +88,8 @@ TEST_F(CapiTest, ExtractDefaultsAndStop) {
   ASSERT_EQ(qix_object_extract(obj.get(), "/qNoSuchDef", 0, 0, extract_row, extract_done, &bad), QIX_OK);
   ASSERT_TRUE(bad.done.wait_for(1, 60s));
   EXPECT_EQ(bad.status, QIX_EINVAL);
-  EXPECT_EQ(qix_object_extract(obj.get(), "/qHyperCubeDef", -1, 0, extract_row, extract_done, &bad), QIX_EINVAL);
+  EXPECT_EQ(qix_object_extract(obj.get(), "/qHyperCubeDef", -1, 0, extract_row, extract_done, &bad),
+            QIX_EINVAL);
   EXPECT_EQ(qix_object_extract(obj.get(), "", 0, 0, extract_row, extract_done, &bad), QIX_EINVAL);
   EXPECT_EQ(qix_object_extract(obj.get(), "/qHyperCubeDef", 0, 0, nullptr, extract_done, &bad), QIX_EINVAL);
 }
-

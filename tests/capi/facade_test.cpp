@@ -141,7 +141,8 @@ TEST_F(Facade, ListenersAndThrowingListenersAreContained) {
     }
     return false;
   };
-  qix::set_listener_error_handler([&](const std::string& text) { reported.notify([&] { reports.push_back(text); }); });
+  qix::set_listener_error_handler(
+      [&](const std::string& text) { reported.notify([&] { reports.push_back(text); }); });
   auto s = open();
   RecordingSession session_listener;
   s->add_listener(&session_listener);
@@ -185,8 +186,9 @@ TEST_F(Facade, ListenersAndThrowingListenersAreContained) {
   EXPECT_TRUE(reported.wait_until([&] { return reported_text("unknown exception"); }));
 
   sim_.close_all(4001);
-  EXPECT_TRUE(session_listener.w.wait_until(
-      [&] { return !session_listener.states.empty() && session_listener.states.back() == QIX_STATE_CLOSED; }));
+  EXPECT_TRUE(session_listener.w.wait_until([&] {
+    return !session_listener.states.empty() && session_listener.states.back() == QIX_STATE_CLOSED;
+  }));
   {
     std::lock_guard lock(session_listener.w.mutex());
     EXPECT_EQ(session_listener.last_code, 4001);

@@ -88,7 +88,8 @@ TEST_F(Faults, LatencyJitterAndReorderingKeepEveryAnswerWithItsCall) {
   for (int k = 0; k < 500; ++k) {
     int64_t id = 0;
     std::string params = "[\"" + std::to_string(k) + "*2\"]";
-    ASSERT_EQ(qix_session_call_handle(&id, s.get(), h, "Evaluate", params.c_str(), 0, -1, &Calls::cb, &calls), QIX_OK);
+    ASSERT_EQ(qix_session_call_handle(&id, s.get(), h, "Evaluate", params.c_str(), 0, -1, &Calls::cb, &calls),
+              QIX_OK);
     expected[id] = k * 2;
   }
   ASSERT_TRUE(calls.wait(500));
@@ -96,7 +97,8 @@ TEST_F(Faults, LatencyJitterAndReorderingKeepEveryAnswerWithItsCall) {
   ASSERT_EQ(got.size(), 500u);
   for (auto& [id, k2] : expected) {
     EXPECT_EQ(got[id].count, 1);
-    EXPECT_EQ(got[id].json, "\"" + std::to_string(k2) + "\"") << "call " << id << " got another call's answer";
+    EXPECT_EQ(got[id].json, "\"" + std::to_string(k2) + "\"")
+        << "call " << id << " got another call's answer";
   }
   EXPECT_GE(sim_->stats()["Evaluate"].max_in_flight, 10u) << "the calls were pipelined";
 }
@@ -108,7 +110,8 @@ TEST_F(Faults, BrokenFramesCostOnlyTheirOwnCalls) {
   auto s = open(1500);  // a call whose answer was broken ends by its timeout
   Calls calls;
   for (int k = 0; k < 40; ++k) {
-    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_OK);
+    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls),
+              QIX_OK);
   }
   ASSERT_TRUE(calls.wait(40, 10s));
   int ok = 0, timeout = 0;
@@ -188,16 +191,19 @@ TEST_F(Faults, AFrameOverTheSizeLimitFailsItsCallClearlyAndIsNeverResumed) {
   int h = static_cast<int>(open_doc(s.get()));
   Calls small;
   for (int k = 0; k < 5; ++k) {
-    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &small), QIX_OK);
+    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &small),
+              QIX_OK);
   }
   ASSERT_TRUE(small.wait(5));
   // A hypercube of every order id: its layout is far over 16 KiB.
   qix_result* r = nullptr;
-  ASSERT_EQ(qix_session_call_handle_sync(&r, s.get(), h, "CreateSessionObject",
-                                         R"([{"qInfo":{"qType":"big"},"qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["OrderId"]}}],)"
-                                         R"("qInitialDataFetch":[{"qTop":0,"qLeft":0,"qHeight":2000,"qWidth":1}]}}])",
-                                         0, -1),
-            QIX_OK)
+  ASSERT_EQ(
+      qix_session_call_handle_sync(
+          &r, s.get(), h, "CreateSessionObject",
+          R"([{"qInfo":{"qType":"big"},"qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["OrderId"]}}],)"
+          R"("qInitialDataFetch":[{"qTop":0,"qLeft":0,"qHeight":2000,"qWidth":1}]}}])",
+          0, -1),
+      QIX_OK)
       << qix_error_message(qix_error_last());
   qix_object* big = nullptr;
   ASSERT_EQ(qix_result_object(&big, r), QIX_OK);
@@ -234,11 +240,13 @@ TEST_F(Faults, EveryCloseCodeIsReported) {
     ASSERT_TRUE(wait_closed(s.get())) << code;
     auto [got, reason] = close_info(s.get());
     EXPECT_EQ(got, code);
-    EXPECT_NE(reason.find("closed by the engine with code " + std::to_string(code)), std::string::npos) << reason;
+    EXPECT_NE(reason.find("closed by the engine with code " + std::to_string(code)), std::string::npos)
+        << reason;
     if (code >= 4001) {
       EXPECT_NE(reason.find("("), std::string::npos) << "Qlik's codes are explained: " << reason;
     }
-    EXPECT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_ECLOSED);
+    EXPECT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls),
+              QIX_ECLOSED);
     ++refused;
   }
   EXPECT_TRUE(calls.wait(refused, 5s));

@@ -5,4 +5,6 @@
 #endif
 
 int qix_headertest_cxx17();
-int qix_headertest_cxx17() { return QIX_OK + static_cast<int>(sizeof(qix_state)); }
+int qix_headertest_cxx17() {
+  return QIX_OK + static_cast<int>(sizeof(qix_state));
+}

@@ -53,7 +53,9 @@ TEST_P(NotQix, CallsFailWithAProtocolErrorThatNamesTheServer) {
   EXPECT_NE(message.find("the server at " + url() + " does not speak the QIX protocol"), std::string::npos)
       << message;
   const std::string mode = GetParam();
-  const char* why = mode == "echo" ? "echo server" : mode == "silent" ? "no OnConnected greeting" : "Welcome to the";
+  const char* why = mode == "echo"     ? "echo server"
+                    : mode == "silent" ? "no OnConnected greeting"
+                                       : "Welcome to the";
   EXPECT_NE(message.find(why), std::string::npos) << message;
   if (s) {
     EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CLOSED);

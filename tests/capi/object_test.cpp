@@ -53,7 +53,8 @@ TEST_F(CapiTest, ObjectPropertiesLayoutChangedAndWatch) {
                 &ctx),
             QIX_OK);
   // A selection on Region invalidates the cube: "changed" fires, then the watch delivers the new layout.
-  ASSERT_EQ(qix_object_call_sync(&r, obj.get(), "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[0],false])", 0, -1),
+  ASSERT_EQ(qix_object_call_sync(&r, obj.get(), "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[0],false])",
+                                 0, -1),
             QIX_OK);
   qix_result_free(r);
   ASSERT_TRUE(ctx.changed.wait_for(1));
@@ -76,8 +77,8 @@ TEST_F(CapiTest, ClosedListenerOnDestroy) {
   auto doc = open_doc(s.get());
   auto obj = create_cube(doc.get(), hypercube_props("gone", {"Region"}, {"Sum(Sales)"}));
   Waiter closed;
-  ASSERT_EQ(qix_object_on_closed(nullptr, obj.get(), [](qix_object*, void* p) { static_cast<Waiter*>(p)->notify(); },
-                                 &closed),
+  ASSERT_EQ(qix_object_on_closed(
+                nullptr, obj.get(), [](qix_object*, void* p) { static_cast<Waiter*>(p)->notify(); }, &closed),
             QIX_OK);
   qix_result* r = nullptr;
   ASSERT_EQ(qix_object_call_sync(&r, doc.get(), "DestroySessionObject", R"(["gone"])", 0, -1), QIX_OK);
@@ -106,23 +107,27 @@ TEST_F(CapiTest, ObjectFreeStopsListeners) {
   auto doc = open_doc(s.get());
   auto obj = create_cube(doc.get(), hypercube_props("hc", {"Region"}, {"Sum(Sales)"}));
   qix_result* r = nullptr;
-  ASSERT_EQ(qix_object_call_sync(&r, obj.get(), "GetLayout", "[]", 0, -1), QIX_OK);  // valid: no "changed" at once
+  ASSERT_EQ(qix_object_call_sync(&r, obj.get(), "GetLayout", "[]", 0, -1),
+            QIX_OK);  // valid: no "changed" at once
   qix_result_free(r);
   std::atomic<int> calls{0};
-  ASSERT_EQ(qix_object_on_changed(
-                nullptr, obj.get(), [](qix_object*, void* p) { ++*static_cast<std::atomic<int>*>(p); }, &calls),
-            QIX_OK);
+  ASSERT_EQ(
+      qix_object_on_changed(
+          nullptr, obj.get(), [](qix_object*, void* p) { ++*static_cast<std::atomic<int>*>(p); }, &calls),
+      QIX_OK);
   qix_object* again = nullptr;
   ASSERT_EQ(qix_object_dup(&again, obj.get()), QIX_OK);
   // A listener on the copy, registered after the first one: the session runs an object's listeners in
   // registration order, so once this one has run, the freed handle's listener would have run before it.
   std::promise<void> copy_told;
   ASSERT_EQ(qix_object_on_changed(
-                nullptr, again, [](qix_object*, void* p) { static_cast<std::promise<void>*>(p)->set_value(); },
-                &copy_told),
+                nullptr, again,
+                [](qix_object*, void* p) { static_cast<std::promise<void>*>(p)->set_value(); }, &copy_told),
             QIX_OK);
   obj.reset();
-  ASSERT_EQ(qix_object_call_sync(&r, again, "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[1],false])", 0, -1), QIX_OK);
+  ASSERT_EQ(
+      qix_object_call_sync(&r, again, "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[1],false])", 0, -1),
+      QIX_OK);
   qix_result_free(r);
   copy_told.get_future().wait();
   EXPECT_EQ(calls.load(), 0);
@@ -223,5 +228,6 @@ TEST_F(CapiTest, FreeingTheHandleOfAReplacedWatchKeepsTheNewOne) {
   EXPECT_TRUE(second.wait_rows(6, from)) << "the copy's watch stopped when the first handle was freed";
   ASSERT_TRUE(close_and_drain(s.get()));
   std::lock_guard l(first.w.mutex());
-  for (auto& layout : first.seen) EXPECT_EQ(layout.find("\"qcy\":1}"), std::string::npos) << "replaced: no more";
+  for (auto& layout : first.seen)
+    EXPECT_EQ(layout.find("\"qcy\":1}"), std::string::npos) << "replaced: no more";
 }

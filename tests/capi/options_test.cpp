@@ -34,16 +34,47 @@ std::string take(char* s) {
   return out;
 }
 
-std::string last_message() { return qix_error_last() ? qix_error_message(qix_error_last()) : ""; }
+std::string last_message() {
+  return qix_error_last() ? qix_error_message(qix_error_last()) : "";
+}
 
 // Every option name of libqix 1.0: names are ABI (CHANGELOG.md, "Option names"), never removed.
-const std::set<std::string> kNames = {
-    "url", "url.secure", "url.host", "url.port", "url.prefix", "url.subpath", "url.route", "url.app_id",
-    "url.identity", "url.ttl", "origin", "user_agent", "tls.verify", "tls.ca_file", "tls.ca_dir", "tls.cert_file",
-    "tls.key_file", "tls.server_name", "timeout.connect_ms", "timeout.handshake_ms", "timeout.protocol_ms",
-    "timeout.call_ms", "keepalive_ms", "max_message_size", "delta", "reconnect", "reconnect.max_attempts",
-    "reconnect.initial_delay_ms", "reconnect.max_delay_ms", "reconnect.greeting_wait_ms", "reconnect.queue_calls",
-    "reconnect.resend", "retry.aborted", "notification_history", "events.poll", "watch.min_interval_ms"};
+const std::set<std::string> kNames = {"url",
+                                      "url.secure",
+                                      "url.host",
+                                      "url.port",
+                                      "url.prefix",
+                                      "url.subpath",
+                                      "url.route",
+                                      "url.app_id",
+                                      "url.identity",
+                                      "url.ttl",
+                                      "origin",
+                                      "user_agent",
+                                      "tls.verify",
+                                      "tls.ca_file",
+                                      "tls.ca_dir",
+                                      "tls.cert_file",
+                                      "tls.key_file",
+                                      "tls.server_name",
+                                      "timeout.connect_ms",
+                                      "timeout.handshake_ms",
+                                      "timeout.protocol_ms",
+                                      "timeout.call_ms",
+                                      "keepalive_ms",
+                                      "max_message_size",
+                                      "delta",
+                                      "reconnect",
+                                      "reconnect.max_attempts",
+                                      "reconnect.initial_delay_ms",
+                                      "reconnect.max_delay_ms",
+                                      "reconnect.greeting_wait_ms",
+                                      "reconnect.queue_calls",
+                                      "reconnect.resend",
+                                      "retry.aborted",
+                                      "notification_history",
+                                      "events.poll",
+                                      "watch.min_interval_ms"};
 
 std::vector<const qix_option_info*> all_infos() {
   std::vector<const qix_option_info*> out;
@@ -78,11 +109,13 @@ TEST(CapiBasics, Options) {  // the setters: every known name, the URL they buil
                            "tls.ca_dir", "tls.cert_file", "tls.key_file", "tls.server_name"}) {
     EXPECT_EQ(qix_options_set_str(o, name, "x"), QIX_OK) << name;
   }
-  for (const char* name : {"timeout.connect_ms", "timeout.handshake_ms", "timeout.protocol_ms", "timeout.call_ms",
-                           "keepalive_ms", "max_message_size", "notification_history", "watch.min_interval_ms"}) {
+  for (const char* name :
+       {"timeout.connect_ms", "timeout.handshake_ms", "timeout.protocol_ms", "timeout.call_ms",
+        "keepalive_ms", "max_message_size", "notification_history", "watch.min_interval_ms"}) {
     EXPECT_EQ(qix_options_set_int(o, name, 4096), QIX_OK) << name;
   }
-  for (const char* name : {"tls.verify", "delta", "events.poll", "reconnect.queue_calls", "reconnect.resend"}) {
+  for (const char* name :
+       {"tls.verify", "delta", "events.poll", "reconnect.queue_calls", "reconnect.resend"}) {
     EXPECT_EQ(qix_options_set_bool(o, name, 0), QIX_OK) << name;
     EXPECT_EQ(qix_options_set_bool(o, name, 7), QIX_OK) << name << ": any non-zero is true";
   }
@@ -121,9 +154,11 @@ TEST(CapiOptions, RefusalsKeepTheirTexts) {
   check(qix_options_set_int(o, "notification_history", -1), "notification_history: must be >= 0");
   check(qix_options_set_int(o, "watch.min_interval_ms", -1), "watch.min_interval_ms: must be >= 0");
   check(qix_options_set_int(o, "reconnect.max_attempts", 0), "reconnect.max_attempts: must be >= 1");
-  check(qix_options_set_int(o, "reconnect.max_attempts", INT64_C(1) << 31), "reconnect.max_attempts: must be >= 1");
+  check(qix_options_set_int(o, "reconnect.max_attempts", INT64_C(1) << 31),
+        "reconnect.max_attempts: must be >= 1");
   check(qix_options_set_int(o, "reconnect.initial_delay_ms", -1), "reconnect.initial_delay_ms: must be >= 0");
-  check(qix_options_set_int(o, "reconnect.max_delay_ms", INT64_C(1) << 31), "reconnect.max_delay_ms: must be >= 0");
+  check(qix_options_set_int(o, "reconnect.max_delay_ms", INT64_C(1) << 31),
+        "reconnect.max_delay_ms: must be >= 0");
   check(qix_options_set_int(o, "retry.aborted", 101), "retry.aborted: must be 0..100");
   check(qix_options_set_str(o, nullptr, "x"), "qix_options_set_str: NULL argument");
   check(qix_options_set_str(o, "url", nullptr), "qix_options_set_str: NULL argument");
@@ -148,7 +183,8 @@ TEST(CapiOptions, DescriptionListsEveryOptionOnce) {
     ASSERT_NE(info, nullptr);
     ASSERT_NE(info->name, nullptr);
     EXPECT_TRUE(names.insert(info->name).second) << "listed twice: " << info->name;
-    EXPECT_TRUE(info->value_type == QIX_OPTION_STRING || info->value_type == QIX_OPTION_INT || info->value_type == QIX_OPTION_BOOL)
+    EXPECT_TRUE(info->value_type == QIX_OPTION_STRING || info->value_type == QIX_OPTION_INT ||
+                info->value_type == QIX_OPTION_BOOL)
         << info->name;
     ASSERT_NE(info->values, nullptr);
     ASSERT_NE(info->default_text, nullptr);

@@ -25,7 +25,8 @@ TEST_F(Reconnect, DefaultNoneClosesOnDrop) {
     auto s = open(o.get(), &states);
     ASSERT_TRUE(s);
     for (int k = 0; k < 20; ++k) {
-      ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_OK);
+      ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls),
+                QIX_OK);
     }
     sim_->close_all(4003);
     ASSERT_EQ(qix_session_wait_closed(s.get(), 20000), QIX_OK) << states.dump();
@@ -204,7 +205,8 @@ TEST_F(Reconnect, CallsWhileSuspendedFailFast) {
   ASSERT_TRUE(states.wait(QIX_STATE_SUSPENDED)) << states.dump();
   ASSERT_EQ(qix_session_state(s.get()), QIX_STATE_SUSPENDED);
   // A blocking call returns the failure at once (a queued call would end by its 10 s timeout instead).
-  EXPECT_EQ(sync(doc.get(), "Evaluate", R"(["1+1"])", nullptr, 10000), QIX_ECONNECTION) << last_error_message();
+  EXPECT_EQ(sync(doc.get(), "Evaluate", R"(["1+1"])", nullptr, 10000), QIX_ECONNECTION)
+      << last_error_message();
   int issued = 0;
   for (int k = 0; k < 3; ++k) {
     int rc = qix_object_call(nullptr, doc.get(), "Evaluate", R"(["2+2"])", 0, -1, &Calls::cb, &calls);

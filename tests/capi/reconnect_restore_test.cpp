@@ -27,7 +27,8 @@ TEST_F(Reconnect, EngineRestartRecreatesSessionObjects) {
   // New properties: another dimension and a custom property, which the re-created object must have.
   std::string props = "[" + cube_props("rc-cube", "Segment", "Sum(Sales)", R"("marker":"v2",)") + "]";
   ASSERT_EQ(sync(obj.get(), "SetProperties", props.c_str()), QIX_OK) << last_error_message();
-  ASSERT_EQ(sync(obj.get(), "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[0],false])"), QIX_OK) << last_error_message();
+  ASSERT_EQ(sync(obj.get(), "SelectHyperCubeValues", R"(["/qHyperCubeDef",0,[0],false])"), QIX_OK)
+      << last_error_message();
   std::string layout;
   ASSERT_EQ(sync(obj.get(), "GetLayout", "[]", &layout), QIX_OK);  // valid: "changed" can fire
   ASSERT_EQ(qix_object_on_changed(nullptr, obj.get(), &count_event, &changed), QIX_OK);
@@ -250,8 +251,10 @@ TEST_F(Reconnect, GivesUpAfterMaxAttempts) {
   ASSERT_TRUE(states.wait(QIX_STATE_SUSPENDED)) << states.dump();
   EXPECT_EQ(states.first(QIX_STATE_SUSPENDED).code, 1006);
   for (int k = 0; k < 3; ++k) {
-    EXPECT_EQ(qix_object_call(nullptr, doc.get(), "Evaluate", R"(["1+1"])", 0, -1, &Calls::cb, &calls), QIX_OK);
-    EXPECT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls), QIX_OK);
+    EXPECT_EQ(qix_object_call(nullptr, doc.get(), "Evaluate", R"(["1+1"])", 0, -1, &Calls::cb, &calls),
+              QIX_OK);
+    EXPECT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls),
+              QIX_OK);
   }
   ASSERT_TRUE(states.wait(QIX_STATE_CLOSED)) << states.dump();
   EXPECT_EQ(states.count(QIX_STATE_RESUMED), 0) << states.dump();
@@ -294,7 +297,8 @@ TEST_F(Reconnect, AbortedRetriedWhenOptedIn) {
     auto field = get_object(s.get(), doc.get(), "GetField", R"(["Region"])");
     ASSERT_TRUE(field);
     ASSERT_EQ(sync(field.get(), "Clear", "[]"), QIX_OK);
-    ASSERT_EQ(qix_object_call(nullptr, doc.get(), "Evaluate", R"(["1+1"])", 0, -1, &Calls::cb, &calls), QIX_OK);
+    ASSERT_EQ(qix_object_call(nullptr, doc.get(), "Evaluate", R"(["1+1"])", 0, -1, &Calls::cb, &calls),
+              QIX_OK);
     ASSERT_TRUE(wait_received("Evaluate", 1));  // the calculation runs: a selection now aborts it
     ASSERT_EQ(sync(field.get(), "Select", R"(["Nordic"])"), QIX_OK) << last_error_message();
     ASSERT_TRUE(calls.wait(1, 20s));
@@ -336,8 +340,8 @@ TEST_F(Reconnect, CancelledCallIsNotRetried) {
   EXPECT_EQ(calls.snapshot()[id].status, QIX_ECANCELLED);
   ASSERT_TRUE(wait_received("CancelRequest", 1));
   // The engine answers the cancelled call (15) before anything sent after the CancelRequest: after one round
-  // trip the client has handled that answer (and sent a retry, if it made one); after a second, the engine has
-  // read whatever the first made the client send.
+  // trip the client has handled that answer (and sent a retry, if it made one); after a second, the engine
+  // has read whatever the first made the client send.
   round_trip(s.get());
   round_trip(s.get());
   EXPECT_EQ(received("Evaluate"), 1u) << "not sent again";

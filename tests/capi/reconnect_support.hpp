@@ -57,7 +57,8 @@ class StateLog {
   std::string dump() {
     std::lock_guard l(m_);
     std::string out;
-    for (auto& e : events_) out += "[" + std::to_string(e.state) + " " + std::to_string(e.code) + " " + e.reason + "] ";
+    for (auto& e : events_)
+      out += "[" + std::to_string(e.state) + " " + std::to_string(e.code) + " " + e.reason + "] ";
     return out;
   }
 
@@ -74,7 +75,7 @@ class StateLog {
 
 /// Properties of a session object with a one-dimension, one-measure hypercube (a JSON object).
 inline std::string cube_props(const std::string& id, const std::string& dim, const std::string& measure,
-                       const std::string& extra = "") {
+                              const std::string& extra = "") {
   return R"({"qInfo":{"qId":")" + id + R"(","qType":"table"},)" + extra +
          R"("qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":[")" + dim +
          R"("]}}],"qMeasures":[{"qDef":{"qDef":")" + measure +
@@ -125,7 +126,9 @@ class CountingListener {
 };
 
 /// Counts an object's "changed" (or "closed") events: pass a Waiter as the payload.
-inline void count_event(qix_object*, void* p) { static_cast<Waiter*>(p)->notify(); }
+inline void count_event(qix_object*, void* p) {
+  static_cast<Waiter*>(p)->notify();
+}
 
 class Reconnect : public ::testing::Test {
  protected:
@@ -165,13 +168,15 @@ class Reconnect : public ::testing::Test {
     return p;
   }
   static void set_str(qix_options* o, const char* name, const std::string& v) {
-    EXPECT_EQ(qix_options_set_str(o, name, v.c_str()), QIX_OK) << name << "=" << v << ": " << last_error_message();
+    EXPECT_EQ(qix_options_set_str(o, name, v.c_str()), QIX_OK)
+        << name << "=" << v << ": " << last_error_message();
   }
   static void set_int(qix_options* o, const char* name, int64_t v) {
     EXPECT_EQ(qix_options_set_int(o, name, v), QIX_OK) << name << "=" << v << ": " << last_error_message();
   }
   static void set_bool(qix_options* o, const char* name, bool v) {
-    EXPECT_EQ(qix_options_set_bool(o, name, v ? 1 : 0), QIX_OK) << name << "=" << v << ": " << last_error_message();
+    EXPECT_EQ(qix_options_set_bool(o, name, v ? 1 : 0), QIX_OK)
+        << name << "=" << v << ": " << last_error_message();
   }
 
   SessionPtr open(qix_options* o, StateLog* states = nullptr) {
@@ -230,7 +235,8 @@ class Reconnect : public ::testing::Test {
   /// answer (and sent whatever handling them made it send).
   static void round_trip(qix_session* s) {
     qix_result* r = nullptr;
-    EXPECT_EQ(qix_session_call_sync(&r, s, "EngineVersion", nullptr, 0, 20000), QIX_OK) << last_error_message();
+    EXPECT_EQ(qix_session_call_sync(&r, s, "EngineVersion", nullptr, 0, 20000), QIX_OK)
+        << last_error_message();
     qix_result_free(r);
   }
 

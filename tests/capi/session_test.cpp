@@ -75,7 +75,8 @@ TEST_F(CapiTest, CallByHandleNumber) {
   EXPECT_EQ(qix_session_call_handle_sync(&r, s.get(), 4242, "GetLayout", nullptr, 0, -1), QIX_EINVAL);
   EXPECT_EQ(r, nullptr);
   ASSERT_NE(qix_error_last(), nullptr);
-  EXPECT_NE(std::string(qix_error_message(qix_error_last())).find("handle 4242 is not open"), std::string::npos);
+  EXPECT_NE(std::string(qix_error_message(qix_error_last())).find("handle 4242 is not open"),
+            std::string::npos);
   // Async: completes once through the callback.
   struct Ctx {
     Waiter* w;
@@ -104,7 +105,8 @@ TEST_F(CapiTest, CallByHandleNumber) {
   // Bad arguments.
   EXPECT_EQ(qix_session_call_handle_sync(&r, nullptr, h, "Evaluate", nullptr, 0, -1), QIX_EINVAL);
   EXPECT_EQ(qix_session_call_handle_sync(&r, s.get(), h, nullptr, nullptr, 0, -1), QIX_EINVAL);
-  EXPECT_EQ(qix_session_call_handle(nullptr, s.get(), h, "Evaluate", "[oops", 0, -1, nullptr, nullptr), QIX_EINVAL);
+  EXPECT_EQ(qix_session_call_handle(nullptr, s.get(), h, "Evaluate", "[oops", 0, -1, nullptr, nullptr),
+            QIX_EINVAL);
   qix_session_close(s.get());
   EXPECT_EQ(qix_session_call_handle_sync(&r, s.get(), h, "Evaluate", R"(["1"])", 0, -1), QIX_ECLOSED);
 }

@@ -225,7 +225,8 @@ TEST_F(CapiTls, AResumeConnectsAgainWithTheSameCertificatesAndCredentials) {
     EXPECT_NE(std::find(st->seen.begin(), st->seen.end(), QIX_STATE_RESUMED), st->seen.end());
   }
   r = nullptr;
-  EXPECT_EQ(qix_object_call_sync(&r, doc, "Evaluate", R"(["1+1"])", 0, -1), QIX_OK) << qix_error_message(qix_error_last());
+  EXPECT_EQ(qix_object_call_sync(&r, doc, "Evaluate", R"(["1+1"])", 0, -1), QIX_OK)
+      << qix_error_message(qix_error_last());
   qix_result_free(r);
   EXPECT_EQ(sim_->stats()["OpenDoc"].received, 2u) << "the doc was opened again on the new connection";
   qix_object_free(doc);

@@ -5,23 +5,23 @@
 #include "qix/qix.hpp"
 #include "qix/sim/server.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
+#include <poll.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <functional>
-#include <poll.h>
-#include <spawn.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 extern char** environ;
@@ -80,7 +80,8 @@ class Child {
   bool wait_lines(std::size_t n, std::chrono::milliseconds timeout) {
     auto end = std::chrono::steady_clock::now() + timeout;
     while (lines() < n) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !pump(static_cast<int>(left.count()))) return lines() >= n;
     }
     return true;
@@ -90,7 +91,8 @@ class Child {
   bool wait_until(const std::function<bool(const Child&)>& done, std::chrono::milliseconds timeout) {
     auto end = std::chrono::steady_clock::now() + timeout;
     while (!done(*this)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !pump(static_cast<int>(left.count()))) return done(*this);
     }
     return true;
@@ -99,7 +101,8 @@ class Child {
   void drain_for(std::chrono::milliseconds d) {
     auto end = std::chrono::steady_clock::now() + d;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !pump(static_cast<int>(left.count()))) return;
     }
   }
@@ -108,7 +111,8 @@ class Child {
   int finish(std::chrono::seconds timeout = 120s) {
     auto end = std::chrono::steady_clock::now() + timeout;
     while (out_fd_ >= 0 || err_fd_ >= 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         kill(pid_, SIGKILL);
         break;
@@ -167,7 +171,9 @@ inline Run run_qix(const std::vector<std::string>& args, const std::vector<std::
   return {code, c.out, c.err, c.maxrss_kb};
 }
 
-inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+inline bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
 
 inline json::value parse(const std::string& text) {
   boost::system::error_code ec;

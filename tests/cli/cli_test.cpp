@@ -6,25 +6,25 @@
 #include "qix/sim/server.hpp"
 #include "support/test_pki.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <poll.h>
-#include <pty.h>
-#include <spawn.h>
 #include <sstream>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -83,8 +83,8 @@ TEST_F(Cli, DemoAgainstAGivenEngine) {
 TEST(CliUsage, HelpVersionAndUsageErrors) {
   auto h = run_qix({"--help"});
   EXPECT_EQ(h.code, 0);
-  for (const char* cmd : {"demo", "call", "apps", "eval", "objects", "layout", "fields", "select", "clear", "watch",
-                          "extract"}) {
+  for (const char* cmd : {"demo", "call", "apps", "eval", "objects", "layout", "fields", "select", "clear",
+                          "watch", "extract"}) {
     EXPECT_TRUE(contains(h.out, cmd)) << cmd;
   }
   auto ch = run_qix({"call", "--help"});
@@ -223,7 +223,8 @@ TEST_F(Cli, EvalTextAndJson) {
 TEST_F(Cli, ObjectsAndLayout) {
   auto sample = run_qix(with_app({"objects"}));
   ASSERT_EQ(sample.code, 0) << sample.err;
-  EXPECT_TRUE(contains(sample.out, "sales-by-region  barchart")) << "the demo app's sample chart\n" << sample.out;
+  EXPECT_TRUE(contains(sample.out, "sales-by-region  barchart")) << "the demo app's sample chart\n"
+                                                                 << sample.out;
   qix::Options o;
   o.set("url", sim_->url() + "/app/demo");
   qix::Session s(o, 10000);
@@ -309,8 +310,8 @@ TEST_F(Cli, ConnectionFailuresExitThree) {
   EXPECT_EQ(refused.code, 3);
   EXPECT_TRUE(contains(refused.err, "qix: cannot connect to ws://127.0.0.1:1/app/demo: ")) << refused.err;
   // Built from parts.
-  auto parts = run_qix({"--host", "127.0.0.1", "--port", std::to_string(sim_->port()), "--app", "demo", "eval",
-                        "Count(OrderId)"});
+  auto parts = run_qix({"--host", "127.0.0.1", "--port", std::to_string(sim_->port()), "--app", "demo",
+                        "eval", "Count(OrderId)"});
   ASSERT_EQ(parts.code, 0) << parts.err;
   EXPECT_EQ(parts.out, "2000\n");
 }
@@ -335,7 +336,8 @@ TEST_F(Cli, BearerHeadersAndATrafficLogWithoutSecrets) {
   auto denied = run_qix(with_app({"eval", "1"}));
   EXPECT_EQ(denied.code, 3);
   EXPECT_TRUE(contains(denied.err, "401")) << denied.err;
-  auto log = (fs::temp_directory_path() / ("qix-cli-traffic-" + std::to_string(getpid()) + ".jsonl")).string();
+  auto log =
+      (fs::temp_directory_path() / ("qix-cli-traffic-" + std::to_string(getpid()) + ".jsonl")).string();
   auto r = run_qix(with_app({"--bearer", "s3cret-token-123", "--traffic", log, "eval", "Sum(Sales)"}));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "5617035\n");
@@ -358,7 +360,7 @@ TEST_F(Cli, BearerHeadersAndATrafficLogWithoutSecrets) {
     if (v.at("dir") == "received") ++received;
     ASSERT_TRUE(v.at("frame").is_object()) << l;
   }
-  EXPECT_GE(sent, 2);  // OpenDoc, EvaluateEx
+  EXPECT_GE(sent, 2);      // OpenDoc, EvaluateEx
   EXPECT_GE(received, 3);  // OnConnected + two answers
   EXPECT_TRUE(contains(text, R"("method":"EvaluateEx")"));
   fs::remove(log);
@@ -366,7 +368,8 @@ TEST_F(Cli, BearerHeadersAndATrafficLogWithoutSecrets) {
 
 TEST_F(Cli, DeltaIsOnByDefaultAndNoDeltaTurnsItOff) {
   auto log = (fs::temp_directory_path() / ("qix-cli-delta-" + std::to_string(getpid()) + ".jsonl")).string();
-  ASSERT_EQ(run_qix(with_app({"--traffic", log, "layout", "x"})).code, 1);  // no object x: the log still counts
+  ASSERT_EQ(run_qix(with_app({"--traffic", log, "layout", "x"})).code,
+            1);  // no object x: the log still counts
   auto r = run_qix(with_app({"--traffic", log, "select", "Category", "Bikes"}));
   ASSERT_EQ(r.code, 0) << r.err;
   std::ifstream in(log);
@@ -540,7 +543,8 @@ class CliExtract : public Cli {
 
 TEST_F(CliExtract, CsvRowForRowWithSeveralPagesInFlight) {
   auto out = (dir_ / "out.csv").string();
-  auto r = run_qix(with_app({"extract", "--dim", "Id", "--dim", "Name", "--measure", "Sum(Value)", "-o", out}, "big"));
+  auto r = run_qix(
+      with_app({"extract", "--dim", "Id", "--dim", "Name", "--measure", "Sum(Value)", "-o", out}, "big"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "") << "no progress bar when stderr is not a terminal";
   std::ifstream in(out);
@@ -552,7 +556,8 @@ TEST_F(CliExtract, CsvRowForRowWithSeveralPagesInFlight) {
     ++n;
     std::string nm = name(n);
     std::string expected = std::to_string(n) + "," +
-                           (nm.find(',') != std::string::npos ? "\"Comma, \"\"Inc\"\"\"" : nm) + "," + value(n);
+                           (nm.find(',') != std::string::npos ? "\"Comma, \"\"Inc\"\"\"" : nm) + "," +
+                           value(n);
     ASSERT_EQ(line, expected) << "row " << n;
   }
   EXPECT_EQ(n, kRows);
@@ -564,8 +569,8 @@ TEST_F(CliExtract, CsvRowForRowWithSeveralPagesInFlight) {
 }
 
 TEST_F(CliExtract, JsonLinesToStdoutWithWindowOne) {
-  auto r = run_qix(with_app({"extract", "--dim", "Id", "--measure", "Sum(Value)", "--format", "jsonl", "--window", "1",
-                             "--page-height", "5000"},
+  auto r = run_qix(with_app({"extract", "--dim", "Id", "--measure", "Sum(Value)", "--format", "jsonl",
+                             "--window", "1", "--page-height", "5000"},
                             "big"));
   ASSERT_EQ(r.code, 0) << r.err;
   auto lines = split_lines(r.out);
@@ -610,9 +615,8 @@ TEST_F(CliExtract, ProgressBarOnATerminal) {
   EXPECT_TRUE(contains(tty, "ETA")) << tty;
   EXPECT_TRUE(contains(tty, "23,456/23,456 rows")) << tty;
   // Forced on when stderr is not a terminal.
-  auto forced = run_qix(with_app({"extract", "--dim", "Id", "--measure", "Sum(Value)", "-o", out, "--progress",
-                                  "always"},
-                                 "big"));
+  auto forced = run_qix(with_app(
+      {"extract", "--dim", "Id", "--measure", "Sum(Value)", "-o", out, "--progress", "always"}, "big"));
   EXPECT_EQ(forced.code, 0);
   EXPECT_TRUE(contains(forced.err, "100.0%")) << forced.err;
 }
@@ -629,15 +633,16 @@ TEST_F(CliExtract, EngineAndOutputErrors) {
 // The simulator runs in this process (ctest runs each test in a process of its own), so this process's
 // peak RSS is the simulator's while it builds demo-large and serves its 1,000,000-row hypercube.
 TEST_F(Cli, ExtractAMillionRowsInBoundedMemory) {
-  auto r = run_qix(with_app({"extract", "--dim", "OrderId", "--measure", "Sum(Sales)", "-o", "/dev/null", "--json"},
-                            "demo-large"));
+  auto r = run_qix(with_app(
+      {"extract", "--dim", "OrderId", "--measure", "Sum(Sales)", "-o", "/dev/null", "--json"}, "demo-large"));
   ASSERT_EQ(r.code, 0) << r.err;
   auto v = parse(r.out);
   EXPECT_EQ(v.at("rows").to_number<std::int64_t>(), 1000000);
   struct rusage self {};
   getrusage(RUSAGE_SELF, &self);
-  std::printf("[ figures  ] 1,000,000 rows: %s rows/s, peak RSS of qix %ld KiB, of the simulator's process %ld KiB\n",
-              json::serialize(v.at("rowsPerSecond")).c_str(), r.maxrss_kb, self.ru_maxrss);
+  std::printf(
+      "[ figures  ] 1,000,000 rows: %s rows/s, peak RSS of qix %ld KiB, of the simulator's process %ld KiB\n",
+      json::serialize(v.at("rowsPerSecond")).c_str(), r.maxrss_kb, self.ru_maxrss);
   EXPECT_LT(r.maxrss_kb, 100 * 1024) << "peak RSS while extracting 1,000,000 rows must stay under 100 MB";
   EXPECT_LT(self.ru_maxrss, 150 * 1024) << "the simulator serving 1,000,000 rows must stay under 150 MB";
   EXPECT_GE(sim_->stats()["GetHyperCubeData"].received, 200u);
@@ -647,12 +652,14 @@ TEST_F(Cli, ExtractAMillionRowsInBoundedMemory) {
 // hypercube and the pipelined extraction. Peak RSS about 107 MB (it was 624 MB when the simulator kept a
 // vector and a std::string per row and per value); the bound leaves room for allocator differences.
 TEST(CliExtractInProcess, AMillionRowsFromTheBundledSimulatorInBoundedMemory) {
-  auto r = run_qix({"--app", "demo-large", "extract", "--dim", "OrderId", "--measure", "Sum(Sales)", "-o", "/dev/null",
-                    "--json"});
+  auto r = run_qix({"--app", "demo-large", "extract", "--dim", "OrderId", "--measure", "Sum(Sales)", "-o",
+                    "/dev/null", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(parse(r.out).at("rows").to_number<std::int64_t>(), 1000000);
-  std::printf("[ figures  ] 1,000,000 rows with the simulator in-process: peak RSS of qix %ld KiB\n", r.maxrss_kb);
-  EXPECT_LT(r.maxrss_kb, 160 * 1024) << "qix with its bundled simulator must extract 1,000,000 rows in under 160 MB";
+  std::printf("[ figures  ] 1,000,000 rows with the simulator in-process: peak RSS of qix %ld KiB\n",
+              r.maxrss_kb);
+  EXPECT_LT(r.maxrss_kb, 160 * 1024)
+      << "qix with its bundled simulator must extract 1,000,000 rows in under 160 MB";
 }
 
 }  // namespace

@@ -55,8 +55,9 @@ TEST(CliUxBundled, ReadmeCallOfAnAppMethodOpensTheDefaultApp) {
 TEST_F(CliUx, CallOfAnAppMethodWithoutAnAppOnAGivenEngineSaysWhatToGive) {
   auto r = run_qix(global({"call", "GetTablesAndKeys"}));
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err,
-            "qix: GetTablesAndKeys is a method of the app (class Doc): give --app ID (or a --url with /app/ID)\n");
+  EXPECT_EQ(
+      r.err,
+      "qix: GetTablesAndKeys is a method of the app (class Doc): give --app ID (or a --url with /app/ID)\n");
   EXPECT_EQ(sim_->stats()["GetTablesAndKeys"].received, 0u) << "nothing is sent";
   auto obj = run_qix(with_app({"call", "GetLayout"}));
   EXPECT_EQ(obj.code, 2);
@@ -64,7 +65,8 @@ TEST_F(CliUx, CallOfAnAppMethodWithoutAnAppOnAGivenEngineSaysWhatToGive) {
   EXPECT_TRUE(contains(obj.err, "GenericObject")) << obj.err;
   EXPECT_TRUE(contains(obj.err, "give --object ID")) << obj.err;
   // With the app given, the same call works; a Global method still goes to Global.
-  auto ok = run_qix(with_app({"call", "GetTablesAndKeys", R"([{"qcx":0,"qcy":0},{"qcx":0,"qcy":0},0,false,false])"}));
+  auto ok = run_qix(
+      with_app({"call", "GetTablesAndKeys", R"([{"qcx":0,"qcy":0},{"qcx":0,"qcy":0},0,false,false])"}));
   EXPECT_EQ(ok.code, 0) << ok.err;
   auto g = run_qix(with_app({"call", "EngineVersion"}));
   EXPECT_EQ(g.code, 0) << g.err;
@@ -73,8 +75,8 @@ TEST_F(CliUx, CallOfAnAppMethodWithoutAnAppOnAGivenEngineSaysWhatToGive) {
 // --------------------------------------------------------------------------------------- unknown commands
 
 TEST(CliUxUsage, UnknownCommandIsNamedAndTheCommandsListed) {
-  const std::vector<std::string> commands{"demo",   "call",   "apps",   "eval",  "objects", "layout",
-                                          "fields", "select", "clear",  "watch", "extract"};
+  const std::vector<std::string> commands{"demo",   "call",   "apps",  "eval",  "objects", "layout",
+                                          "fields", "select", "clear", "watch", "extract"};
   auto r = run_qix({"frobnicate"});
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err.rfind("qix: unknown command 'frobnicate'\nCommands:\n", 0), 0u) << r.err;
@@ -177,7 +179,8 @@ TEST_P(CliNotQix, ExitsThreeNamingTheProblemWhateverTheCallTimeout) {
   auto text = run_qix({"--url", url, "--timeout", "600", "eval", "1"});
   EXPECT_EQ(text.code, 3) << text.err;
   EXPECT_EQ(text.out, "");
-  EXPECT_TRUE(contains(text.err, "qix: the server at " + url + " does not speak the QIX protocol: ")) << text.err;
+  EXPECT_TRUE(contains(text.err, "qix: the server at " + url + " does not speak the QIX protocol: "))
+      << text.err;
   EXPECT_FALSE(contains(text.err, "connection lost")) << text.err;
   EXPECT_EQ(split_lines(text.err).size(), 1u) << "one line, the verdict said once: " << text.err;
   auto js = run_qix({"--json", "--url", url, "eval", "1"});
@@ -244,8 +247,8 @@ class CliUxExtract : public Cli {
     fs::remove_all(dir_);
   }
   std::vector<std::string> slow_extract(std::vector<std::string> extra) {
-    std::vector<std::string> args{"extract", "--dim", "Id", "--measure", "Sum(Value)", "--window", "1",
-                                  "--page-height", "10"};
+    std::vector<std::string> args{"extract", "--dim",         "Id", "--measure", "Sum(Value)", "--window",
+                                  "1",       "--page-height", "10"};
     args.insert(args.end(), extra.begin(), extra.end());
     return with_app(args, "rows");
   }
@@ -259,7 +262,9 @@ class CliUxExtract : public Cli {
   fs::path dir_;
 };
 
-bool progress_shown(const Child& c) { return contains(c.err, " rows/s "); }
+bool progress_shown(const Child& c) {
+  return contains(c.err, " rows/s ");
+}
 
 TEST_F(CliUxExtract, CtrlCLeavesAnExistingFileAsItWas) {
   const auto out = dir_ / "out" / "rows.csv";
@@ -300,15 +305,16 @@ TEST_F(CliUxExtract, CtrlCOnStdoutEndsWithAWholeRow) {
   ASSERT_GE(lines.size(), 3u);
   ASSERT_LT(lines.size(), static_cast<std::size_t>(kRows + 1)) << "interrupted before the end";
   EXPECT_EQ(lines[0], "Id,Sum(Value)");
-  for (std::size_t i = 1; i < lines.size(); ++i) ASSERT_EQ(lines[i], row(static_cast<int>(i))) << "line " << i;
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    ASSERT_EQ(lines[i], row(static_cast<int>(i))) << "line " << i;
   EXPECT_EQ(e["rows"].to_number<std::size_t>(), lines.size() - 1) << "the rows written, as reported";
 }
 
 TEST_F(CliUxExtract, NoEtaBeforeTheFirstRoundOfPagesIsIn) {
   // Window 2 x 100 rows: until 200 rows are in, the bar shows no rate and no ETA.
   const auto out = dir_ / "out" / "eta.csv";
-  auto r = run_qix(with_app({"extract", "--dim", "Id", "--measure", "Sum(Value)", "--window", "2", "--page-height",
-                             "100", "-o", out.string(), "--progress", "always"},
+  auto r = run_qix(with_app({"extract", "--dim", "Id", "--measure", "Sum(Value)", "--window", "2",
+                             "--page-height", "100", "-o", out.string(), "--progress", "always"},
                             "rows"));
   ASSERT_EQ(r.code, 0) << r.err;
   std::vector<std::string> frames;
@@ -346,8 +352,8 @@ std::set<std::string> options_in_help() {
   std::set<std::string> out;
   static const std::regex option_re(R"((^|[ ,])(--?[a-z][a-z-]*))");
   std::vector<std::vector<std::string>> helps{{"--help"}};
-  for (const char* c : {"demo", "call", "apps", "eval", "objects", "layout", "fields", "select", "clear", "watch",
-                        "extract"}) {
+  for (const char* c : {"demo", "call", "apps", "eval", "objects", "layout", "fields", "select", "clear",
+                        "watch", "extract"}) {
     helps.push_back({c, "--help"});
   }
   for (const auto& args : helps) {
@@ -356,7 +362,8 @@ std::set<std::string> options_in_help() {
     for (const auto& line : split_lines(r.out)) {
       if (line.rfind("  -", 0) != 0) continue;  // option lines only (descriptions mention other options)
       std::string head = line.substr(0, line.find("  ", 2));
-      for (std::sregex_iterator it(head.begin(), head.end(), option_re), end; it != end; ++it) out.insert((*it)[2]);
+      for (std::sregex_iterator it(head.begin(), head.end(), option_re), end; it != end; ++it)
+        out.insert((*it)[2]);
     }
   }
   return out;

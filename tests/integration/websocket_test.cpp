@@ -106,7 +106,8 @@ TEST(WebSocket, SendsHeadersCookiesAndOrigin) {
   ScriptedServer server;
   echo_engine(server);
   auto o = opts(server.url("/app/demo/identity/x"));
-  o.headers = {{"Authorization", "Bearer secret-token"}, {"X-Qlik-User", "UserDirectory=INTERNAL; UserId=sa_api"}};
+  o.headers = {{"Authorization", "Bearer secret-token"},
+               {"X-Qlik-User", "UserDirectory=INTERNAL; UserId=sa_api"}};
   o.cookies = {{"X-Qlik-Session", "abc"}, {"other", "1"}};
   o.origin = "https://qlik.example";
   Client c(o);
@@ -166,7 +167,9 @@ TEST(WebSocket, BadUrlIsInvalidArgument) {
 
 TEST(WebSocket, ServerCloseCodeBecomesCloseReasonAndFailsPending) {
   ScriptedServer server;
-  server.on_message = [](ScriptedConnection& c, const std::string&) { c.close(4003, "engine shutting down"); };
+  server.on_message = [](ScriptedConnection& c, const std::string&) {
+    c.close(4003, "engine shutting down");
+  };
   Client c(opts(server.url()));
   ASSERT_FALSE(c.open());
   auto r = c.session->call_sync(-1, "X", "[]");

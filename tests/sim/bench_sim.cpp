@@ -22,7 +22,8 @@ static double ms_since(Clock::time_point t0) {
 
 static json::object call(WsClient& c, int& id, const std::string& method, int handle, json::array params) {
   int my = ++id;
-  c.send(json::serialize(json::object{{"jsonrpc", "2.0"}, {"id", my}, {"method", method}, {"handle", handle}, {"params", params}}));
+  c.send(json::serialize(json::object{
+      {"jsonrpc", "2.0"}, {"id", my}, {"method", method}, {"handle", handle}, {"params", params}}));
   std::string text;
   for (;;) {
     if (!c.next(text, 120000)) {
@@ -64,8 +65,8 @@ int main(int argc, char** argv) {
       ++received;
     }
     double ms = ms_since(t0);
-    std::printf("pipelined EngineVersion: %d requests, window %d: %.0f ms, %.0f requests/s\n", total, window, ms,
-                total / (ms / 1000.0));
+    std::printf("pipelined EngineVersion: %d requests, window %d: %.0f ms, %.0f requests/s\n", total, window,
+                ms, total / (ms / 1000.0));
   }
 
   // 2. GetLayout of a hypercube over 1,000,000 fact rows (skipped with a third argument "rps").
@@ -77,20 +78,27 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     auto open = call(*c, id, "OpenDoc", -1, json::array{"demo-large"});
     std::printf("OpenDoc demo-large (generates 1,000,000 orders): %.0f ms\n", ms_since(t0));
-    json::object hc{{"qDimensions", json::array{json::object{{"qDef", json::object{{"qFieldDefs", json::array{"Region"}}}}},
-                                                json::object{{"qDef", json::object{{"qFieldDefs", json::array{"Category"}}}}}}},
-                    {"qMeasures", json::array{json::object{{"qDef", json::object{{"qDef", "Sum(Sales)"}}}},
-                                              json::object{{"qDef", json::object{{"qDef", "Count(DISTINCT CustomerId)"}}}}}},
-                    {"qInitialDataFetch", json::array{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 4}, {"qHeight", 100}}}}};
+    json::object hc{
+        {"qDimensions",
+         json::array{json::object{{"qDef", json::object{{"qFieldDefs", json::array{"Region"}}}}},
+                     json::object{{"qDef", json::object{{"qFieldDefs", json::array{"Category"}}}}}}},
+        {"qMeasures",
+         json::array{json::object{{"qDef", json::object{{"qDef", "Sum(Sales)"}}}},
+                     json::object{{"qDef", json::object{{"qDef", "Count(DISTINCT CustomerId)"}}}}}},
+        {"qInitialDataFetch",
+         json::array{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 4}, {"qHeight", 100}}}}};
     auto obj = call(*c, id, "CreateSessionObject", 1,
-                    json::array{json::object{{"qInfo", json::object{{"qId", "big"}, {"qType", "table"}}}, {"qHyperCubeDef", hc}}});
+                    json::array{json::object{{"qInfo", json::object{{"qId", "big"}, {"qType", "table"}}},
+                                             {"qHyperCubeDef", hc}}});
     int h = static_cast<int>(obj["result"].at("qReturn").at("qHandle").as_int64());
     for (int round = 0; round < 3; ++round) {
       t0 = Clock::now();
       auto l = call(*c, id, "GetLayout", h, {});
-      std::printf("GetLayout Region x Category, Sum(Sales), Count(DISTINCT CustomerId) over 1M rows (%s): %.0f ms, %s rows\n",
-                  round == 0 ? "first, builds key caches" : "after a selection change", ms_since(t0),
-                  json::serialize(l["result"].at("qLayout").at("qHyperCube").at("qSize").at("qcy")).c_str());
+      std::printf(
+          "GetLayout Region x Category, Sum(Sales), Count(DISTINCT CustomerId) over 1M rows (%s): %.0f ms, "
+          "%s rows\n",
+          round == 0 ? "first, builds key caches" : "after a selection change", ms_since(t0),
+          json::serialize(l["result"].at("qLayout").at("qHyperCube").at("qSize").at("qcy")).c_str());
       auto f = call(*c, id, "GetField", 1, json::array{"Year"});
       int fh = static_cast<int>(f["result"].at("qReturn").at("qHandle").as_int64());
       t0 = Clock::now();

@@ -5,14 +5,14 @@
 
 #include "qix/sim/server.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <deque>
-#include <thread>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace qix::sim::test {
 
@@ -54,13 +54,18 @@ class Peer {
 
   int send(const std::string& method, int handle, json::value params = json::array{}, bool delta = false) {
     int id = next_id_++;
-    json::object req{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"handle", handle}, {"params", std::move(params)}};
+    json::object req{{"jsonrpc", "2.0"},
+                     {"id", id},
+                     {"method", method},
+                     {"handle", handle},
+                     {"params", std::move(params)}};
     if (delta) req["delta"] = true;
     client_->send(json::serialize(req));
     return id;
   }
   /// Sends a request and returns its full response frame; other frames go to the backlog.
-  json::object request(const std::string& method, int handle, json::value params = json::array{}, bool delta = false) {
+  json::object request(const std::string& method, int handle, json::value params = json::array{},
+                       bool delta = false) {
     int id = send(method, handle, std::move(params), delta);
     return wait_for(id);
   }
@@ -88,7 +93,9 @@ class Peer {
     auto r = call("OpenDoc", -1, json::array{json::value(app)});
     return static_cast<int>(r["qReturn"].at("qHandle").as_int64());
   }
-  int handle_of(const json::object& result) { return static_cast<int>(result.at("qReturn").at("qHandle").as_int64()); }
+  int handle_of(const json::object& result) {
+    return static_cast<int>(result.at("qReturn").at("qHandle").as_int64());
+  }
   std::deque<json::object>& backlog() { return backlog_; }
 
  private:
@@ -105,22 +112,27 @@ inline bool lists(const json::object& frame, const char* key, int handle) {
   return false;
 }
 
-inline json::value hypercube_props(const std::string& id, std::vector<std::string> dims, std::vector<std::string> measures,
-                                   int fetch_rows = 100) {
+inline json::value hypercube_props(const std::string& id, std::vector<std::string> dims,
+                                   std::vector<std::string> measures, int fetch_rows = 100) {
   json::array d, m;
-  for (auto& f : dims) d.push_back(json::object{{"qDef", json::object{{"qFieldDefs", json::array{json::value(f)}}}}});
+  for (auto& f : dims)
+    d.push_back(json::object{{"qDef", json::object{{"qFieldDefs", json::array{json::value(f)}}}}});
   for (auto& e : measures) m.push_back(json::object{{"qDef", json::object{{"qDef", e}}}});
-  json::object hc{{"qDimensions", d},
-                  {"qMeasures", m},
-                  {"qInitialDataFetch", json::array{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", dims.size() + measures.size()},
-                                                                 {"qHeight", fetch_rows}}}}};
+  json::object hc{
+      {"qDimensions", d},
+      {"qMeasures", m},
+      {"qInitialDataFetch",
+       json::array{json::object{
+           {"qTop", 0}, {"qLeft", 0}, {"qWidth", dims.size() + measures.size()}, {"qHeight", fetch_rows}}}}};
   return json::object{{"qInfo", json::object{{"qId", id}, {"qType", "table"}}}, {"qHyperCubeDef", hc}};
 }
 
-inline json::value listobject_props(const std::string& id, const std::string& field, bool alternatives = true) {
+inline json::value listobject_props(const std::string& id, const std::string& field,
+                                    bool alternatives = true) {
   json::object lo{{"qDef", json::object{{"qFieldDefs", json::array{json::value(field)}}}},
                   {"qShowAlternatives", alternatives},
-                  {"qInitialDataFetch", json::array{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 1}, {"qHeight", 1000}}}}};
+                  {"qInitialDataFetch",
+                   json::array{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 1}, {"qHeight", 1000}}}}};
   return json::object{{"qInfo", json::object{{"qId", id}, {"qType", "listbox"}}}, {"qListObjectDef", lo}};
 }
 

@@ -1,15 +1,15 @@
 // Fault injection, request statistics, proxy mode, upgrade checks and the command-line contract.
 #include "sim_peer.hpp"
 
-#include <algorithm>
-#include <csignal>
-#include <cstdlib>
-#include <filesystem>
-#include <set>
-#include <cstdio>
-#include <regex>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <set>
 
 namespace qix::sim::test {
 namespace {
@@ -85,7 +85,8 @@ TEST_F(Faults, ReorderAnswersEverythingEventually) {
   std::vector<std::int64_t> order;
   for (int i = 0; i < 20; ++i) order.push_back(p->next().at("id").as_int64());
   EXPECT_EQ(std::set<std::int64_t>(order.begin(), order.end()), ids);
-  EXPECT_FALSE(std::is_sorted(order.begin(), order.end())) << "20 responses with 0..30 ms jitter left in order";
+  EXPECT_FALSE(std::is_sorted(order.begin(), order.end()))
+      << "20 responses with 0..30 ms jitter left in order";
 }
 
 TEST_F(Faults, SlowCalculationAbortedBySelection) {
@@ -94,7 +95,8 @@ TEST_F(Faults, SlowCalculationAbortedBySelection) {
   start(o);
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
   int fh = p->handle_of(p->call("GetField", doc, json::array{"Region"}));
   int layout = p->send("GetLayout", h);
   auto sel = p->request("Select", fh, json::array{"Nordic"});
@@ -132,7 +134,8 @@ TEST_F(Faults, RequiredHeaderAndBearer) {
   EXPECT_EQ(WsClient::connect("127.0.0.1", server().port(), "/app/demo",
                               {{"X-Qlik-User", "UserDirectory=sim; UserId=tester"}}, &status),
             nullptr);
-  Peer ok(server(), "/app/demo", {{"X-Qlik-User", "UserDirectory=sim; UserId=tester"}, {"Authorization", "Bearer s3cret"}});
+  Peer ok(server(), "/app/demo",
+          {{"X-Qlik-User", "UserDirectory=sim; UserId=tester"}, {"Authorization", "Bearer s3cret"}});
   EXPECT_EQ(ok.greeting()["method"], "OnConnected");
 }
 
@@ -155,15 +158,21 @@ TEST_F(Faults, ProxyModeAuthenticationAndFatalNotification) {
 class Tls : public SimTest {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(std::filesystem::temp_directory_path() / ("qix-sim-tls-" + std::to_string(getpid())));
+    dir_ =
+        new std::string(std::filesystem::temp_directory_path() / ("qix-sim-tls-" + std::to_string(getpid())));
     std::filesystem::create_directories(*dir_);
     const std::string o = QIX_SIM_OPENSSL, d = *dir_;
     auto run = [](const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; };
-    ok_ = run(o + " req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sim-ca -keyout " + d + "/ca.key -out " + d + "/ca.pem") &&
-          run(o + " req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout " + d + "/server.key -out " + d + "/server.csr") &&
-          run(o + " x509 -req -days 2 -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -out " + d + "/server.pem") &&
-          run(o + " req -newkey rsa:2048 -nodes -subj /CN=client -keyout " + d + "/client.key -out " + d + "/client.csr") &&
-          run(o + " x509 -req -days 2 -in " + d + "/client.csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -out " + d + "/client.pem");
+    ok_ = run(o + " req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sim-ca -keyout " + d +
+              "/ca.key -out " + d + "/ca.pem") &&
+          run(o + " req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout " + d + "/server.key -out " + d +
+              "/server.csr") &&
+          run(o + " x509 -req -days 2 -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d +
+              "/ca.key -CAcreateserial -out " + d + "/server.pem") &&
+          run(o + " req -newkey rsa:2048 -nodes -subj /CN=client -keyout " + d + "/client.key -out " + d +
+              "/client.csr") &&
+          run(o + " x509 -req -days 2 -in " + d + "/client.csr -CA " + d + "/ca.pem -CAkey " + d +
+              "/ca.key -CAcreateserial -out " + d + "/client.pem");
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -188,7 +197,8 @@ TEST_F(Tls, ServesWss) {
   EXPECT_EQ(p.greeting()["params"].at("qSessionState"), "SESSION_CREATED");
   EXPECT_EQ(p.open(), 1);
   int status = 0;
-  EXPECT_EQ(WsClient::connect("127.0.0.1", server().port(), "/app/demo", {}, &status), nullptr) << "plain ws refused";
+  EXPECT_EQ(WsClient::connect("127.0.0.1", server().port(), "/app/demo", {}, &status), nullptr)
+      << "plain ws refused";
 }
 
 TEST_F(Tls, RequiresAClientCertificateWhenGivenACa) {
@@ -302,9 +312,10 @@ TEST(Cli, HelpDocumentsTheFlags) {
   char buf[4096];
   while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
   EXPECT_EQ(pclose(f), 0);
-  for (const char* flag : {"--host", "--port", "--data", "--tls-cert", "--tls-key", "--client-ca", "--require-header",
-                           "--bearer", "--proxy-mode", "--session-ttl", "--latency-ms", "--jitter-ms", "--reorder",
-                           "--drop-after", "--malformed-every", "--close-code", "--close-after-ms", "--calc-delay-ms"})
+  for (const char* flag :
+       {"--host", "--port", "--data", "--tls-cert", "--tls-key", "--client-ca", "--require-header",
+        "--bearer", "--proxy-mode", "--session-ttl", "--latency-ms", "--jitter-ms", "--reorder",
+        "--drop-after", "--malformed-every", "--close-code", "--close-after-ms", "--calc-delay-ms"})
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
 }
 

@@ -27,9 +27,12 @@ std::map<std::string, std::string> states_of(Peer& p, int h) {
 TEST_F(Model, SelectionPropagatesThroughLinkedTables) {
   auto p = connect();
   int doc = p->open();
-  int regions = p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("r", "Region")}));
-  int customers = p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("c", "Customer")}));
-  int managers = p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("m", "RegionManager", false)}));
+  int regions =
+      p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("r", "Region")}));
+  int customers =
+      p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("c", "Customer")}));
+  int managers = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{listobject_props("m", "RegionManager", false)}));
   auto before = states_of(*p, regions);
   for (auto& [k, v] : before) EXPECT_EQ(v, "O") << k;
   int fh = p->handle_of(p->call("GetField", doc, json::array{"Region"}));
@@ -46,7 +49,8 @@ TEST_F(Model, SelectionPropagatesThroughLinkedTables) {
   for (auto& [k, v] : c) (v == "O" ? possible : excluded) += 1;
   EXPECT_GT(possible, 0);
   EXPECT_GT(excluded, 0);
-  auto counts = p->call("GetLayout", regions)["qLayout"].at("qListObject").at("qDimensionInfo").at("qStateCounts");
+  auto counts =
+      p->call("GetLayout", regions)["qLayout"].at("qListObject").at("qDimensionInfo").at("qStateCounts");
   EXPECT_EQ(counts.at("qSelected"), 1);
   EXPECT_EQ(counts.at("qAlternative"), 5);
   // Possible customers equal the distinct customers of Nordic.
@@ -65,7 +69,8 @@ TEST_F(Model, SelectionsThroughTheFactTable) {
   EXPECT_GT(bikes, 0);
   // Regions reachable only through orders of bikes: every region with such orders stays possible.
   int year = p->handle_of(p->call("GetField", doc, json::array{"Year"}));
-  p->call("SelectValues", year, json::array{json::array{json::object{{"qText", "2023"}, {"qIsNumeric", true}, {"qNumber", 2023}}}});
+  p->call("SelectValues", year,
+          json::array{json::array{json::object{{"qText", "2023"}, {"qIsNumeric", true}, {"qNumber", 2023}}}});
   double bikes23 = eval_num(*p, doc, "Sum(Sales)");
   EXPECT_LT(bikes23, bikes);
   p->call("ClearAll", doc, json::array{});
@@ -75,8 +80,10 @@ TEST_F(Model, SelectionsThroughTheFactTable) {
 TEST_F(Model, HypercubeGroupsAndSumsToTotal) {
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc,
-                               json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)", "Count(DISTINCT CustomerId)", "Avg(Quantity)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc,
+              json::array{hypercube_props("hc", {"Region"},
+                                          {"Sum(Sales)", "Count(DISTINCT CustomerId)", "Avg(Quantity)"})}));
   auto l = p->call("GetLayout", h)["qLayout"].at("qHyperCube");
   EXPECT_EQ(l.at("qSize").at("qcx"), 4);
   EXPECT_EQ(l.at("qSize").at("qcy"), 6);
@@ -100,12 +107,15 @@ TEST_F(Model, HypercubeGroupsAndSumsToTotal) {
 TEST_F(Model, SelectHyperCubeValuesAndClearSelections) {
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Category", "Year"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(p->call("CreateSessionObject", doc,
+                               json::array{hypercube_props("hc", {"Category", "Year"}, {"Sum(Sales)"})}));
   auto l = p->call("GetLayout", h)["qLayout"].at("qHyperCube");
   EXPECT_EQ(l.at("qSize").at("qcy"), 16);
   auto elem = l.at("qDataPages").at(0).at("qMatrix").at(0).at(0).at("qElemNumber");
   auto text = l.at("qDataPages").at(0).at("qMatrix").at(0).at(0).at("qText");
-  EXPECT_EQ(p->call("SelectHyperCubeValues", h, json::array{"/qHyperCubeDef", 0, json::array{elem}, false})["qSuccess"], true);
+  EXPECT_EQ(p->call("SelectHyperCubeValues", h,
+                    json::array{"/qHyperCubeDef", 0, json::array{elem}, false})["qSuccess"],
+            true);
   auto l2 = p->call("GetLayout", h)["qLayout"].at("qHyperCube");
   EXPECT_EQ(l2.at("qSize").at("qcy"), 4);
   EXPECT_EQ(l2.at("qDataPages").at(0).at("qMatrix").at(0).at(0).at("qState"), "S");
@@ -119,7 +129,12 @@ TEST_F(Model, ListObjectSelectToggleAndFieldMethods) {
   int doc = p->open();
   int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{listobject_props("lb", "Year")}));
   p->call("SelectListObjectValues", h, json::array{"/qListObjectDef", json::array{0, 1}, false});
-  EXPECT_EQ(p->call("GetLayout", h)["qLayout"].at("qListObject").at("qDimensionInfo").at("qStateCounts").at("qSelected"), 2);
+  EXPECT_EQ(p->call("GetLayout", h)["qLayout"]
+                .at("qListObject")
+                .at("qDimensionInfo")
+                .at("qStateCounts")
+                .at("qSelected"),
+            2);
   p->call("SelectListObjectValues", h, json::array{"/qListObjectDef", json::array{1}, true});
   auto s = states_of(*p, h);
   EXPECT_EQ(s["2022"], "S");
@@ -133,7 +148,12 @@ TEST_F(Model, ListObjectSelectToggleAndFieldMethods) {
   EXPECT_EQ(states_of(*p, h)["2022"], "L");
   p->call("Unlock", fh);
   p->call("Select", fh, json::array{"202*"});
-  EXPECT_EQ(p->call("GetLayout", h)["qLayout"].at("qListObject").at("qDimensionInfo").at("qStateCounts").at("qSelected"), 4);
+  EXPECT_EQ(p->call("GetLayout", h)["qLayout"]
+                .at("qListObject")
+                .at("qDimensionInfo")
+                .at("qStateCounts")
+                .at("qSelected"),
+            4);
   p->call("Clear", fh);
   int cat = p->handle_of(p->call("GetField", doc, json::array{"Category"}));
   p->call("Select", cat, json::array{"Bikes"});
@@ -211,7 +231,8 @@ TEST_F(Model, ExpressionErrorsHaveTheEngineShape) {
   auto field = p->request("EvaluateEx", doc, json::array{"Sum(NoSuchField)"});
   EXPECT_EQ(field["error"].at("code"), 7000);
   EXPECT_NE(std::string(field["error"].at("parameter").as_string()).find("NoSuchField"), std::string::npos);
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("bad", {"Nope"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{hypercube_props("bad", {"Nope"}, {"Sum(Sales)"})}));
   auto l = p->call("GetLayout", h)["qLayout"].at("qHyperCube");
   EXPECT_TRUE(l.as_object().contains("qError"));
 }
@@ -238,7 +259,8 @@ class TempDir {
 
 TEST_F(Model, CsvAppsLinkTablesByFieldName) {
   TempDir dir;
-  dir.write("shop/items.csv", "Item,Colour,Price\r\nhat,red,10\r\nscarf,\"blue, dark\",25.5\r\nsock,red,3\r\n");
+  dir.write("shop/items.csv",
+            "Item,Colour,Price\r\nhat,red,10\r\nscarf,\"blue, dark\",25.5\r\nsock,red,3\r\n");
   dir.write("shop/sales.csv", "Item,Qty\nhat,2\nhat,1\nsock,10\n");
   dir.write("other/t.csv", "A\n1\n");
   Options o;
@@ -271,8 +293,10 @@ TEST_F(Model, OneCellDeltaInTenThousandCellPageIsSmall) {
   int grp = p->handle_of(p->call("GetField", doc, json::array{"Grp"}));
   p->call("Select", grp, json::array{"*"});
   json::object lo{{"qDef", json::object{{"qFieldDefs", json::array{"Id"}}}}};
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{json::object{
-                                   {"qInfo", json::object{{"qId", "ids"}, {"qType", "lb"}}}, {"qListObjectDef", lo}}}));
+  int h =
+      p->handle_of(p->call("CreateSessionObject", doc,
+                           json::array{json::object{{"qInfo", json::object{{"qId", "ids"}, {"qType", "lb"}}},
+                                                    {"qListObjectDef", lo}}}));
   json::array pages{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 1}, {"qHeight", 10000}}};
   auto first = p->request("GetListObjectData", h, json::array{"/qListObjectDef", pages}, true);
   ASSERT_EQ(first["delta"], true) << json::serialize(first).substr(0, 300);

@@ -110,10 +110,11 @@ TEST_F(Protocol, GetObjectOfMissingIdReturnsNullHandle) {
 TEST_F(Protocol, ChangeOnlyOnValidToInvalidEdge) {
   auto p = connect();
   int doc = p->open();
-  auto created = p->request("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})});
+  auto created =
+      p->request("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})});
   int h = p->handle_of(created["result"].as_object());
   EXPECT_TRUE(lists(created, "change", h));  // listed at once
-  p->call("GetLayout", h);                    // valid again
+  p->call("GetLayout", h);                   // valid again
   auto field = p->call("GetField", doc, json::array{"Region"});
   int fh = p->handle_of(field);
   auto sel = p->request("Select", fh, json::array{"Nordic"});
@@ -133,7 +134,8 @@ TEST_F(Protocol, PersistentObjectChangeIsPushedToOtherSessions) {
   auto a = connect();
   auto b = connect();
   int da = a->open(), db = b->open();
-  auto created = a->call("CreateObject", da, json::array{hypercube_props("shared", {"Region"}, {"Sum(Sales)"})});
+  auto created =
+      a->call("CreateObject", da, json::array{hypercube_props("shared", {"Region"}, {"Sum(Sales)"})});
   EXPECT_EQ(created["qInfo"].at("qId"), "shared");
   int ha = a->handle_of(created);
   auto got = b->call("GetObject", db, json::array{"shared"});
@@ -182,7 +184,8 @@ TEST_F(Protocol, DestroyObjectClosesInOtherSessions) {
 TEST_F(Protocol, DeltaFirstAddThenEmptyThenSmallPatch) {
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
   auto first = p->request("GetLayout", h, json::array{}, true);
   EXPECT_EQ(first["delta"], true);
   auto patch = first["result"].at("qLayout").as_array();
@@ -202,13 +205,16 @@ TEST_F(Protocol, DeltaFirstAddThenEmptyThenSmallPatch) {
 TEST_F(Protocol, DeltaPatchesRebuildTheFullResult) {
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc,
-                               json::array{hypercube_props("hc", {"Category", "Year"}, {"Sum(Sales)", "Count(OrderId)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc,
+              json::array{hypercube_props("hc", {"Category", "Year"}, {"Sum(Sales)", "Count(OrderId)"})}));
   int fh = p->handle_of(p->call("GetField", doc, json::array{"Year"}));
   json::value held;
   for (const char* year : {"", "2022", "2023", "2024", "", "2025"}) {
-    if (*year) p->call("Select", fh, json::array{year});
-    else p->call("Clear", fh);
+    if (*year)
+      p->call("Select", fh, json::array{year});
+    else
+      p->call("Clear", fh);
     auto d = p->request("GetLayout", h, json::array{}, true);
     std::string err;
     ASSERT_TRUE(core::json_patch::apply(held, d["result"].at("qLayout").as_array(), &err)) << err;
@@ -220,7 +226,8 @@ TEST_F(Protocol, DeltaPatchesRebuildTheFullResult) {
 TEST_F(Protocol, PagesOverTenThousandCellsAre7009) {
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"OrderId"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"OrderId"}, {"Sum(Sales)"})}));
   json::array pages{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 2}, {"qHeight", 5001}}};
   auto f = p->request("GetHyperCubeData", h, json::array{"/qHyperCubeDef", pages});
   EXPECT_EQ(f["error"].at("code"), 7009);
@@ -239,7 +246,8 @@ TEST_F(Protocol, ReconnectWithinTtlAttaches) {
   first->call("CreateSessionObject", doc, json::array{listobject_props("keep", "Region")});
   first.reset();
   // Wait until the server saw the disconnect.
-  for (int i = 0; i < 200 && server().connection_count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && server().connection_count() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   Peer again(server(), "/app/demo/identity/u1/ttl/30");
   EXPECT_EQ(again.greeting()["params"].at("qSessionState"), "SESSION_ATTACHED");
   EXPECT_TRUE(again.request("GetAppLayout", doc).contains("error")) << "old handles are gone";
@@ -253,8 +261,12 @@ TEST_F(Protocol, ReconnectWithinTtlAttaches) {
 }
 
 TEST_F(Protocol, NoAttachWithoutTtl) {
-  { auto p = connect("/app/demo/identity/u1"); p->open(); }
-  for (int i = 0; i < 200 && server().connection_count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    auto p = connect("/app/demo/identity/u1");
+    p->open();
+  }
+  for (int i = 0; i < 200 && server().connection_count() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   Peer again(server(), "/app/demo/identity/u1");
   EXPECT_EQ(again.greeting()["params"].at("qSessionState"), "SESSION_CREATED");
 }
@@ -262,10 +274,13 @@ TEST_F(Protocol, NoAttachWithoutTtl) {
 TEST_F(Protocol, ApplyPatchesAndGetInfo) {
   auto p = connect();
   int doc = p->open();
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
   p->call("GetLayout", h);
   json::array patches{json::object{{"qOp", "add"}, {"qPath", "/title"}, {"qValue", "\"hello\""}},
-                      json::object{{"qOp", "replace"}, {"qPath", "/qHyperCubeDef/qMeasures/0/qDef/qDef"}, {"qValue", "\"Count(OrderId)\""}}};
+                      json::object{{"qOp", "replace"},
+                                   {"qPath", "/qHyperCubeDef/qMeasures/0/qDef/qDef"},
+                                   {"qValue", "\"Count(OrderId)\""}}};
   auto f = p->request("ApplyPatches", h, json::array{patches, false});
   EXPECT_TRUE(lists(f, "change", h));
   auto l = p->call("GetLayout", h)["qLayout"].as_object();
@@ -282,7 +297,9 @@ TEST_F(Protocol, ApplyPatchesAndGetInfo) {
 TEST_F(Protocol, VariablesAndExpressionsInLayouts) {
   auto p = connect();
   int doc = p->open();
-  json::object vprop{{"qInfo", json::object{{"qId", "v1"}, {"qType", "variable"}}}, {"qName", "vTarget"}, {"qDefinition", "42"}};
+  json::object vprop{{"qInfo", json::object{{"qId", "v1"}, {"qType", "variable"}}},
+                     {"qName", "vTarget"},
+                     {"qDefinition", "42"}};
   int vh = p->handle_of(p->call("CreateSessionVariable", doc, json::array{vprop}));
   EXPECT_EQ(p->call("GetLayout", vh)["qLayout"].at("qNum"), 42);
   p->call("SetStringValue", vh, json::array{"=Count(DISTINCT Region)"});
@@ -291,9 +308,11 @@ TEST_F(Protocol, VariablesAndExpressionsInLayouts) {
   EXPECT_EQ(p->call("GetLayout", vh)["qLayout"].at("qText"), "3.5");
   EXPECT_EQ(p->handle_of(p->call("GetVariableByName", doc, json::array{"vTarget"})), vh);
   EXPECT_EQ(p->handle_of(p->call("GetVariableById", doc, json::array{"v1"})), vh);
-  json::object gprop{{"qInfo", json::object{{"qId", "kpi"}, {"qType", "kpi"}}},
-                     {"label", json::object{{"qStringExpression", json::object{{"qExpr", "='Regions: ' & Count(DISTINCT Region)"}}}}},
-                     {"value", json::object{{"qValueExpression", json::object{{"qExpr", "=Count(Region)"}}}}}};
+  json::object gprop{
+      {"qInfo", json::object{{"qId", "kpi"}, {"qType", "kpi"}}},
+      {"label",
+       json::object{{"qStringExpression", json::object{{"qExpr", "='Regions: ' & Count(DISTINCT Region)"}}}}},
+      {"value", json::object{{"qValueExpression", json::object{{"qExpr", "=Count(Region)"}}}}}};
   int kh = p->handle_of(p->call("CreateSessionObject", doc, json::array{gprop}));
   auto l = p->call("GetLayout", kh)["qLayout"];
   EXPECT_EQ(l.at("label"), "Regions: 6");
@@ -303,7 +322,9 @@ TEST_F(Protocol, VariablesAndExpressionsInLayouts) {
 TEST_F(Protocol, TablesAndKeys) {
   auto p = connect();
   int doc = p->open();
-  auto r = p->call("GetTablesAndKeys", doc, json::array{json::object{{"qcx", 0}, {"qcy", 0}}, json::object{{"qcx", 0}, {"qcy", 0}}, 0, false, false});
+  auto r = p->call("GetTablesAndKeys", doc,
+                   json::array{json::object{{"qcx", 0}, {"qcy", 0}}, json::object{{"qcx", 0}, {"qcy", 0}}, 0,
+                               false, false});
   EXPECT_EQ(r["qtr"].as_array().size(), 4u);
   EXPECT_EQ(r["qk"].as_array().size(), 3u);  // Region, CustomerId, ProductId
   auto app = p->call("GetAppLayout", doc)["qLayout"];

@@ -32,14 +32,19 @@ std::vector<std::pair<std::string_view, std::span<const MethodImpl>>> implemente
 
 TEST(Spec, EveryCodeTheSimulatorSendsIsInTheSharedTableWithItsText) {
   // The LOCERR name each constant of errors.hpp stands for.
-  const std::map<int, std::string_view> names = {
-      {-32700, "LOCERR_JSON_RPC_PARSE_ERROR"},       {-32600, "LOCERR_JSON_RPC_INVALID_REQUEST"},
-      {-32601, "LOCERR_JSON_RPC_METHOD_NOT_FOUND"},  {-32602, "LOCERR_JSON_RPC_INVALID_PARAMETERS"},
-      {-32603, "LOCERR_JSON_RPC_INTERNAL_ERROR"},    {2, "LOCERR_GENERIC_NOT_FOUND"},
-      {15, "LOCERR_GENERIC_ABORTED"},                {1002, "LOCERR_APP_ALREADY_OPEN"},
-      {1003, "LOCERR_APP_NOT_FOUND"},                {1007, "LOCERR_APP_INVALID"},
-      {7000, "LOCERR_CALC_INVALID_DEF"},             {7003, "LOCERR_CALC_TOO_LARGE"},
-      {7009, "LOCERR_CALC_PAGES_TOO_LARGE"}};
+  const std::map<int, std::string_view> names = {{-32700, "LOCERR_JSON_RPC_PARSE_ERROR"},
+                                                 {-32600, "LOCERR_JSON_RPC_INVALID_REQUEST"},
+                                                 {-32601, "LOCERR_JSON_RPC_METHOD_NOT_FOUND"},
+                                                 {-32602, "LOCERR_JSON_RPC_INVALID_PARAMETERS"},
+                                                 {-32603, "LOCERR_JSON_RPC_INTERNAL_ERROR"},
+                                                 {2, "LOCERR_GENERIC_NOT_FOUND"},
+                                                 {15, "LOCERR_GENERIC_ABORTED"},
+                                                 {1002, "LOCERR_APP_ALREADY_OPEN"},
+                                                 {1003, "LOCERR_APP_NOT_FOUND"},
+                                                 {1007, "LOCERR_APP_INVALID"},
+                                                 {7000, "LOCERR_CALC_INVALID_DEF"},
+                                                 {7003, "LOCERR_CALC_TOO_LARGE"},
+                                                 {7009, "LOCERR_CALC_PAGES_TOO_LARGE"}};
   EXPECT_EQ(std::size(locerr::kSent), names.size());
   for (int code : locerr::kSent) {
     const core::LocerrInfo* info = core::find_locerr(code);
@@ -80,7 +85,8 @@ TEST_F(SpecWire, MissingParametersAreTheTables) {
       {"Global", -1},
       {"Doc", doc},
       {"GenericObject",
-       p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}))},
+       p->handle_of(p->call("CreateSessionObject", doc,
+                            json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}))},
       {"Field", p->handle_of(p->call("GetField", doc, json::array{"Region"}))},
       {"GenericVariable",
        p->handle_of(p->call("CreateSessionVariable", doc,
@@ -103,7 +109,8 @@ TEST_F(SpecWire, MissingParametersAreTheTables) {
       auto f = p->request(std::string(m.name), handle_of.at(cls), json::array{});
       ASSERT_TRUE(f.contains("error")) << cls << "." << m.name << ": " << json::serialize(f);
       EXPECT_EQ(f["error"].at("code"), locerr::kInvalidParameters);
-      EXPECT_EQ(f["error"].at("parameter"), json::value("Missing parameter " + std::string(first->name))) << cls << "." << m.name;
+      EXPECT_EQ(f["error"].at("parameter"), json::value("Missing parameter " + std::string(first->name)))
+          << cls << "." << m.name;
       ++checked;
     }
   }
@@ -112,7 +119,8 @@ TEST_F(SpecWire, MissingParametersAreTheTables) {
 
 TEST_F(SpecWire, EngineVersionIsTheTables) {
   auto p = connect();
-  EXPECT_EQ(p->call("EngineVersion", -1)["qVersion"].at("qComponentVersion"), json::value(core::engine_spec_version()));
+  EXPECT_EQ(p->call("EngineVersion", -1)["qVersion"].at("qComponentVersion"),
+            json::value(core::engine_spec_version()));
   EXPECT_EQ(p->call("ProductVersion", -1)["qReturn"], json::value(core::engine_spec_version()));
 }
 
@@ -139,7 +147,8 @@ TEST_F(SpecWire, ErrorsOnTheWireCarryTheTablesTexts) {
   auto chart = json::object{{"qInfo", json::object{{"qId", "dup"}, {"qType", "x"}}}};
   p->call("CreateObject", doc, json::array{chart});
   expect_error(p->request("CreateObject", doc, json::array{chart}), locerr::kNotFound);
-  int h = p->handle_of(p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
+  int h = p->handle_of(
+      p->call("CreateSessionObject", doc, json::array{hypercube_props("hc", {"Region"}, {"Sum(Sales)"})}));
   json::object big_page{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 2}, {"qHeight", 6000}};
   expect_error(p->request("GetHyperCubeData", h, json::array{"/qHyperCubeDef", json::array{big_page}}),
                locerr::kCalcPagesTooLarge);

@@ -87,7 +87,8 @@ struct StreamImpl : WsClient::Impl {
 WsClient::WsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 template <class Stream>
-static bool handshake(StreamImpl<Stream>& impl, const std::string& host, unsigned short port, const std::string& target,
+static bool handshake(StreamImpl<Stream>& impl, const std::string& host, unsigned short port,
+                      const std::string& target,
                       const std::vector<std::pair<std::string, std::string>>& headers, int* http_status) {
   impl.ws->set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     for (const auto& [k, v] : headers) req.set(k, v);
@@ -106,7 +107,8 @@ static bool handshake(StreamImpl<Stream>& impl, const std::string& host, unsigne
   return true;
 }
 
-std::unique_ptr<WsClient> WsClient::connect(const std::string& host, unsigned short port, const std::string& target,
+std::unique_ptr<WsClient> WsClient::connect(const std::string& host, unsigned short port,
+                                            const std::string& target,
                                             const std::vector<std::pair<std::string, std::string>>& headers,
                                             int* http_status, const TlsConfig* tls) {
   if (!tls) {
@@ -138,13 +140,18 @@ std::unique_ptr<WsClient> WsClient::connect(const std::string& host, unsigned sh
   return std::unique_ptr<WsClient>(new WsClient(std::move(impl)));
 }
 
-WsClient::~WsClient() { impl_->shutdown(); }
+WsClient::~WsClient() {
+  impl_->shutdown();
+}
 
-void WsClient::send(const std::string& text) { impl_->write(text); }
+void WsClient::send(const std::string& text) {
+  impl_->write(text);
+}
 
 bool WsClient::next(std::string& out, int timeout_ms) {
   std::unique_lock lock(impl_->mu);
-  impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !impl_->frames.empty() || impl_->ended; });
+  impl_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                     [&] { return !impl_->frames.empty() || impl_->ended; });
   if (impl_->frames.empty()) return false;
   out = std::move(impl_->frames.front());
   impl_->frames.pop_front();

@@ -20,9 +20,10 @@ class WsClient {
  public:
   /// Connects to ws://host:port/target with extra upgrade headers. On an HTTP refusal returns nullptr
   /// and sets *http_status (when given) to the status code.
-  static std::unique_ptr<WsClient> connect(const std::string& host, unsigned short port, const std::string& target,
-                                           const std::vector<std::pair<std::string, std::string>>& headers = {},
-                                           int* http_status = nullptr, const TlsConfig* tls = nullptr);
+  static std::unique_ptr<WsClient> connect(
+      const std::string& host, unsigned short port, const std::string& target,
+      const std::vector<std::pair<std::string, std::string>>& headers = {}, int* http_status = nullptr,
+      const TlsConfig* tls = nullptr);
   ~WsClient();
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;

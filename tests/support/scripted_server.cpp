@@ -33,7 +33,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -199,7 +200,9 @@ ScriptedServer::~ScriptedServer() {
   impl_->acceptor.close(ec);
 }
 
-unsigned short ScriptedServer::port() const { return last_port_; }
+unsigned short ScriptedServer::port() const {
+  return last_port_;
+}
 
 std::string ScriptedServer::url(const std::string& path) const {
   return std::string(impl_->opts.tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port()) + path;

@@ -1,10 +1,10 @@
 // Test PKI for TLS tests: made once per process with the openssl command line in a temporary folder.
 #include "support/test_pki.hpp"
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace qix::test {
 
@@ -35,21 +35,24 @@ const TestPki& TestPki::get() {
     p.rogue_client_key = f("rogue.key");
     const std::string d = p.dir;
     auto ca = [&](const std::string& cert, const std::string& key, const std::string& cn) {
-      run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=" + cn + "' -keyout " + key + " -out " +
-          cert + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
+      run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=" + cn + "' -keyout " + key +
+          " -out " + cert +
+          " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     };
-    auto leaf = [&](const std::string& cert, const std::string& key, const std::string& cn, const std::string& ext,
-                    const std::string& ca_cert, const std::string& ca_key) {
+    auto leaf = [&](const std::string& cert, const std::string& key, const std::string& cn,
+                    const std::string& ext, const std::string& ca_cert, const std::string& ca_key) {
       std::string csr = cert + ".csr", extf = cert + ".ext";
       run("openssl req -newkey rsa:2048 -nodes -subj '/CN=" + cn + "' -keyout " + key + " -out " + csr);
       run("sh -c \"printf '" + ext + "\\n' > " + extf + "\"");
-      run("openssl x509 -req -in " + csr + " -CA " + ca_cert + " -CAkey " + ca_key + " -CAcreateserial -days 2 -out " +
-          cert + " -extfile " + extf);
+      run("openssl x509 -req -in " + csr + " -CA " + ca_cert + " -CAkey " + ca_key +
+          " -CAcreateserial -days 2 -out " + cert + " -extfile " + extf);
     };
     ca(p.ca_cert, p.ca_key, "libqix test CA");
     ca(p.other_ca_cert, d + "/other-ca.key", "unrelated CA");
-    leaf(p.server_cert, p.server_key, "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1", p.ca_cert, p.ca_key);
-    leaf(p.wrong_host_cert, p.wrong_host_key, "other.example", "subjectAltName=DNS:other.example", p.ca_cert, p.ca_key);
+    leaf(p.server_cert, p.server_key, "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1", p.ca_cert,
+         p.ca_key);
+    leaf(p.wrong_host_cert, p.wrong_host_key, "other.example", "subjectAltName=DNS:other.example", p.ca_cert,
+         p.ca_key);
     leaf(p.client_cert, p.client_key, "qix-client", "extendedKeyUsage=clientAuth", p.ca_cert, p.ca_key);
     leaf(p.rogue_client_cert, p.rogue_client_key, "rogue", "extendedKeyUsage=clientAuth", p.other_ca_cert,
          d + "/other-ca.key");

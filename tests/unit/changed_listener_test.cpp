@@ -9,7 +9,9 @@ using namespace qix::test;
 
 namespace {
 
-std::size_t sent_count(FakeEngine& e) { return e.transport->sent().size(); }
+std::size_t sent_count(FakeEngine& e) {
+  return e.transport->sent().size();
+}
 
 }  // namespace
 

@@ -41,7 +41,8 @@ class Recorder {
   }
   std::shared_ptr<core::Extraction> start(std::shared_ptr<core::Object> obj, core::ExtractOptions o) {
     return core::extract(
-        std::move(obj), std::move(o), [this](const core::json::value& row, std::int64_t i) { return on_row(row, i); },
+        std::move(obj), std::move(o),
+        [this](const core::json::value& row, std::int64_t i) { return on_row(row, i); },
         [this](const core::Error& e, std::int64_t rows) { on_done(e, rows); });
   }
   void stop_at(std::int64_t index) { stop_at_ = index; }
@@ -237,8 +238,8 @@ TEST(SessionExtract, PagesStayWithinTenThousandCells) {
   struct Case {
     std::int64_t cols, rows, page_height, expected_height;
   };
-  for (auto c : {Case{7, 5000, 0, 1428}, Case{7, 5000, 4000, 1428}, Case{3, 250, 100, 100}, Case{1, 25000, 0, 10000},
-                 Case{20000, 2, 0, 1}}) {
+  for (auto c : {Case{7, 5000, 0, 1428}, Case{7, 5000, 4000, 1428}, Case{3, 250, 100, 100},
+                 Case{1, 25000, 0, 10000}, Case{20000, 2, 0, 1}}) {
     SCOPED_TRACE(std::to_string(c.cols) + " columns, page height " + std::to_string(c.page_height));
     Fixture f;
     Recorder rec;

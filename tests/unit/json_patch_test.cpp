@@ -27,7 +27,7 @@ json::value J(std::string_view text) {
 }
 
 // Applies the patch given as JSON text; returns the error message ("" on success).
-std::string Apply(json::value &doc, std::string_view patch_text) {
+std::string Apply(json::value& doc, std::string_view patch_text) {
   std::string error;
   const bool ok = jp::apply(doc, J(patch_text), &error);
   EXPECT_EQ(ok, error.empty()) << error;
@@ -51,7 +51,7 @@ std::string ExpectFailure(std::string_view doc_text, std::string_view patch_text
   return error;
 }
 
-bool Contains(const std::string &haystack, std::string_view needle) {
+bool Contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
@@ -61,14 +61,14 @@ class CountingResource final : public json::memory_resource {
   std::size_t allocations = 0;
 
  private:
-  void *do_allocate(std::size_t bytes, std::size_t alignment) override {
+  void* do_allocate(std::size_t bytes, std::size_t alignment) override {
     ++allocations;
     return ::operator new(bytes, std::align_val_t(alignment));
   }
-  void do_deallocate(void *p, std::size_t, std::size_t alignment) override {
+  void do_deallocate(void* p, std::size_t, std::size_t alignment) override {
     ::operator delete(p, std::align_val_t(alignment));
   }
-  bool do_is_equal(const json::memory_resource &other) const noexcept override { return this == &other; }
+  bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -215,8 +215,8 @@ TEST(JsonPatch, TestOperation) {
 
 TEST(JsonPatch, TestComparesNumbersByValue) {
   json::value doc = json::object{{"i", std::int64_t{1}}, {"u", std::uint64_t{1}}, {"d", 1.0}};
-  for (const char *path : {"/i", "/u", "/d"}) {
-    for (const json::value &expected :
+  for (const char* path : {"/i", "/u", "/d"}) {
+    for (const json::value& expected :
          {json::value(std::int64_t{1}), json::value(std::uint64_t{1}), json::value(1.0)}) {
       json::array patch{json::object{{"op", "test"}, {"path", path}, {"value", expected}}};
       std::string error;
@@ -548,11 +548,11 @@ class RandomJson {
   }
 
   // Returns a variant of `v` with a few random edits at random depths.
-  json::value Mutate(const json::value &v, int depth) {
+  json::value Mutate(const json::value& v, int depth) {
     if (Pick(8) == 0) return Value(depth);  // replace this subtree
-    if (const json::object *o = v.if_object()) {
+    if (const json::object* o = v.if_object()) {
       json::object out;
-      for (const auto &member : *o) {
+      for (const auto& member : *o) {
         const int action = Pick(10);
         if (action == 0) continue;  // drop the member
         out[member.key()] = action <= 3 ? Mutate(member.value(), depth - 1) : member.value();
@@ -560,9 +560,9 @@ class RandomJson {
       if (Pick(3) == 0) out[Key()] = Value(depth - 1);
       return out;
     }
-    if (const json::array *a = v.if_array()) {
+    if (const json::array* a = v.if_array()) {
       json::array out;
-      for (const auto &element : *a) out.push_back(Pick(3) == 0 ? Mutate(element, depth - 1) : element);
+      for (const auto& element : *a) out.push_back(Pick(3) == 0 ? Mutate(element, depth - 1) : element);
       const int resize = Pick(4);
       if (resize == 0 && !out.empty())
         out.resize(static_cast<std::size_t>(Pick(static_cast<int>(out.size()))));
@@ -577,7 +577,7 @@ class RandomJson {
  private:
   int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   std::string Key() {
-    static constexpr const char *kKeys[] = {"a", "b", "qText", "qNum", "", "x/y", "m~n", "~1", "0", "-"};
+    static constexpr const char* kKeys[] = {"a", "b", "qText", "qNum", "", "x/y", "m~n", "~1", "0", "-"};
     return kKeys[Pick(static_cast<int>(std::size(kKeys)))];
   }
 
@@ -636,7 +636,7 @@ json::value HypercubeLayout(int rows, int cols) {
 TEST(JsonPatch, OneCellChangeInHypercubePageGivesASmallPatch) {
   const json::value from = HypercubeLayout(1000, 10);
   json::value to = from;
-  json::object &cell = to.at("qHyperCube").at("qDataPages").at(0).at("qMatrix").at(517).at(6).as_object();
+  json::object& cell = to.at("qHyperCube").at("qDataPages").at(0).at("qMatrix").at(517).at(6).as_object();
   cell["qText"] = "Changed";
   cell["qNum"] = 42.0;
   const json::array patch = jp::diff(from, to);

@@ -13,7 +13,7 @@ namespace qix::core {
 namespace {
 
 TEST(Locerr, KnownCodes) {
-  const LocerrInfo *e = find_locerr(1007);
+  const LocerrInfo* e = find_locerr(1007);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->code, 1007);
   EXPECT_EQ(e->name, "LOCERR_APP_INVALID");

@@ -15,12 +15,12 @@ namespace {
 
 namespace json = boost::json;
 
-std::vector<std::string> outs_of(const MethodInfo &m) {
+std::vector<std::string> outs_of(const MethodInfo& m) {
   return {m.out.begin(), m.out.end()};
 }
 
-const MethodInfo &must_find(std::string_view cls, std::string_view name) {
-  const MethodInfo *m = find_method(cls, name);
+const MethodInfo& must_find(std::string_view cls, std::string_view name) {
+  const MethodInfo* m = find_method(cls, name);
   EXPECT_NE(m, nullptr) << cls << "." << name;
   static const MethodInfo empty{};
   return m != nullptr ? *m : empty;
@@ -31,7 +31,7 @@ TEST(Methods, Counts) {
   const auto all = all_methods();
   EXPECT_EQ(all.size(), 336u);
   std::map<std::string, int> per_class;
-  for (const MethodInfo &m : all) ++per_class[std::string(m.cls)];
+  for (const MethodInfo& m : all) ++per_class[std::string(m.cls)];
   const std::map<std::string, int> expected{
       {"Doc", 149},           {"GenericObject", 67},    {"Global", 50},
       {"Field", 17},          {"GenericDimension", 14}, {"GenericBookmark", 13},
@@ -40,9 +40,9 @@ TEST(Methods, Counts) {
 }
 
 TEST(Methods, EveryMethodIsFoundByClassAndName) {
-  for (const MethodInfo &m : all_methods()) {
+  for (const MethodInfo& m : all_methods()) {
     EXPECT_EQ(find_method(m.cls, m.name), &m) << m.cls << "." << m.name;
-    const MethodInfo *any = find_method_any_class(m.name);
+    const MethodInfo* any = find_method_any_class(m.name);
     ASSERT_NE(any, nullptr) << m.name;
     EXPECT_EQ(any->name, m.name);
   }
@@ -50,13 +50,13 @@ TEST(Methods, EveryMethodIsFoundByClassAndName) {
 
 TEST(Methods, TableIsConsistent) {
   std::set<std::string_view> classes;
-  for (const MethodInfo &m : all_methods()) classes.insert(m.cls);
-  for (const MethodInfo &m : all_methods()) {
+  for (const MethodInfo& m : all_methods()) classes.insert(m.cls);
+  for (const MethodInfo& m : all_methods()) {
     if (!m.returns_class.empty()) {
       EXPECT_TRUE(classes.count(m.returns_class)) << m.returns_class;
     }
     std::set<std::string_view> names;
-    for (const ParamInfo &p : m.in) {
+    for (const ParamInfo& p : m.in) {
       EXPECT_TRUE(names.insert(p.name).second) << m.cls << "." << m.name << " " << p.name;
       if (p.required) {
         EXPECT_TRUE(p.default_json.empty()) << m.cls << "." << m.name << " " << p.name;
@@ -70,7 +70,7 @@ TEST(Methods, TableIsConsistent) {
 }
 
 TEST(Methods, GetLayout) {
-  const MethodInfo &m = must_find("GenericObject", "GetLayout");
+  const MethodInfo& m = must_find("GenericObject", "GetLayout");
   EXPECT_TRUE(m.in.empty());
   EXPECT_EQ(outs_of(m), std::vector<std::string>{"qLayout"});
   EXPECT_TRUE(delta_eligible(m));
@@ -78,7 +78,7 @@ TEST(Methods, GetLayout) {
 }
 
 TEST(Methods, OpenDoc) {
-  const MethodInfo &m = must_find("Global", "OpenDoc");
+  const MethodInfo& m = must_find("Global", "OpenDoc");
   EXPECT_EQ(m.returns_class, "Doc");
   EXPECT_EQ(outs_of(m), std::vector<std::string>{"qReturn"});
   EXPECT_FALSE(delta_eligible(m));
@@ -86,7 +86,7 @@ TEST(Methods, OpenDoc) {
   EXPECT_EQ(m.in[0].name, "qDocName");
   EXPECT_TRUE(m.in[0].required);
   EXPECT_EQ(m.in[0].default_json, "");
-  const char *optional[] = {"qUserName", "qPassword", "qSerial"};
+  const char* optional[] = {"qUserName", "qPassword", "qSerial"};
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(m.in[i + 1].name, optional[i]);
     EXPECT_FALSE(m.in[i + 1].required);
@@ -139,7 +139,7 @@ TEST(Methods, NotFound) {
 }
 
 TEST(Methods, AnyClassPriority) {
-  const MethodInfo *m = find_method_any_class("GetLayout");
+  const MethodInfo* m = find_method_any_class("GetLayout");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->cls, "GenericObject");
   m = find_method_any_class("GetProperties");
@@ -156,7 +156,7 @@ TEST(Methods, AnyClassPriority) {
   EXPECT_EQ(m->cls, "GenericObject");
 }
 
-json::array positional(const MethodInfo &m, std::string_view named_json, std::string *error = nullptr) {
+json::array positional(const MethodInfo& m, std::string_view named_json, std::string* error = nullptr) {
   json::array out;
   std::string err;
   const bool ok = named_to_positional(m, json::parse(named_json).as_object(), out, &err);
@@ -166,7 +166,7 @@ json::array positional(const MethodInfo &m, std::string_view named_json, std::st
 }
 
 TEST(Methods, NamedToPositional) {
-  const MethodInfo &open = must_find("Global", "OpenDoc");
+  const MethodInfo& open = must_find("Global", "OpenDoc");
   EXPECT_EQ(positional(open, R"({"qDocName":"Sales.qvf"})"), json::parse(R"(["Sales.qvf"])"));
   EXPECT_EQ(positional(open, R"({"qNoData":true,"qDocName":"a"})"), json::parse(R"(["a","","","",true])"));
   EXPECT_EQ(positional(open, R"({"qDocName":"a","qUserName":"u"})"), json::parse(R"(["a","u"])"));
@@ -186,7 +186,7 @@ TEST(Methods, NamedToPositional) {
 }
 
 TEST(Methods, NamedToPositionalErrors) {
-  const MethodInfo &open = must_find("Global", "OpenDoc");
+  const MethodInfo& open = must_find("Global", "OpenDoc");
   std::string err;
   json::array out = positional(open, R"({"qNoData":true})", &err);
   EXPECT_NE(err.find("missing required parameter 'qDocName'"), std::string::npos) << err;
@@ -215,7 +215,7 @@ TEST(Methods, NamedToPositionalKeepsStorage) {
   ASSERT_TRUE(named_to_positional(must_find("Global", "OpenDoc"), named, out, nullptr));
   EXPECT_EQ(out, json::parse(R"(["a","","","s"])"));
   EXPECT_EQ(out.storage().get(), json::storage_ptr(&mr).get());
-  for (const json::value &v : out) EXPECT_EQ(v.storage().get(), out.storage().get());
+  for (const json::value& v : out) EXPECT_EQ(v.storage().get(), out.storage().get());
 }
 
 }  // namespace

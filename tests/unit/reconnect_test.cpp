@@ -63,8 +63,8 @@ struct Peer {
     t->deliver(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"result":)" + result + "}");
   }
   void error(std::int64_t id, int code, const std::string& message) {
-    t->deliver(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"error":{"code":)" + std::to_string(code) +
-               R"(,"parameter":"","message":")" + message + R"("}})");
+    t->deliver(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"error":{"code":)" +
+               std::to_string(code) + R"(,"parameter":"","message":")" + message + R"("}})");
   }
   void greet(const char* state) {
     t->deliver(R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":")" + std::string(state) +
@@ -234,7 +234,8 @@ TEST(SessionReconnect, AttachedSessionIsReacquiredByIdNotRecreated) {
   EXPECT_EQ(r.handle, 7);
   EXPECT_EQ(json::serialize(r.params), R"({"qId":"o1"})");
   p.reply(r.id, ref("GenericObject", 8, "o1"));
-  for (int i = 0; i < 200 && e.session->state() != SessionState::connected; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 200 && e.session->state() != SessionState::connected; ++i)
+    std::this_thread::sleep_for(5ms);
   EXPECT_EQ(e.session->state(), SessionState::connected);
   EXPECT_EQ(obj->handle(), 8);
   EXPECT_EQ(doc->handle(), 7);
@@ -275,7 +276,8 @@ TEST(SessionReconnect, WithoutOnConnectedTheResumeStartsAfterTheGreetingWait) {
   auto r = p.next();  // no greeting at all
   EXPECT_EQ(r.method, "GetActiveDoc");
   p.reply(r.id, ref("Doc", 5, "demo"));
-  for (int i = 0; i < 200 && e.session->state() != SessionState::connected; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 200 && e.session->state() != SessionState::connected; ++i)
+    std::this_thread::sleep_for(5ms);
   EXPECT_EQ(doc->handle(), 5);
 }
 
@@ -436,8 +438,7 @@ TEST(SessionReconnect, FatalProxyNotificationsDecideWhetherToResume) {
     FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
     states.attach(*e.session);
     e.open();
-    e.send(R"({"jsonrpc":"2.0","method":")" + method +
-           R"(","params":{"severity":"fatal","message":"bye"}})");
+    e.send(R"({"jsonrpc":"2.0","method":")" + method + R"(","params":{"severity":"fatal","message":"bye"}})");
     e.transport->remote_close(network_drop());
     if (method == "OnSessionTimedOut") {
       ASSERT_TRUE(states.wait(SessionState::closed, true));

@@ -21,7 +21,9 @@ std::vector<Line> read_traffic(const std::string& file) {
   std::vector<Line> out;
   std::string line;
   while (std::getline(in, line)) {
-    for (auto [prefix, sent] : {std::pair<const char*, bool>{"--> ", true}, {"<-- ", false}, {"Sent: ", true},
+    for (auto [prefix, sent] : {std::pair<const char*, bool>{"--> ", true},
+                                {"<-- ", false},
+                                {"Sent: ", true},
                                 {"Received: ", false}}) {
       std::string p(prefix);
       if (line.rfind(p, 0) == 0) out.push_back({sent, line.substr(p.size())});

@@ -195,7 +195,7 @@ TEST(Session, ChangeDuringInflightFetchIsReportedAndKeepsObjectInvalid) {
   auto req = e.next();
   Counter changed;
   doc->on_changed([&] { changed.add(); });  // while the fetch is in flight: not told at once
-  e.push_change("[1]");  // arrives while the fetch is in flight
+  e.push_change("[1]");                     // arrives while the fetch is in flight
   e.reply(req.id, R"({"qLayout":{"stale":true}})");
   ASSERT_TRUE(f.get().ok());
   drain_events(*e.session);
@@ -225,7 +225,8 @@ TEST(Session, CloseArrayClosesProxyAndLaterCallsFail) {
   e.open();
   e.open_doc();
   auto f = e.call(1, "CreateSessionObject", R"([{"qInfo":{"qType":"x"}}])");
-  e.reply(e.next().id, R"({"qReturn":{"qType":"GenericObject","qHandle":2,"qGenericId":"o1"}})", R"(,"change":[2])");
+  e.reply(e.next().id, R"({"qReturn":{"qType":"GenericObject","qHandle":2,"qGenericId":"o1"}})",
+          R"(,"change":[2])");
   auto obj = f.get().object;
   ASSERT_TRUE(obj);
   Counter closed;
@@ -436,7 +437,8 @@ TEST(Session, NotificationsByNameWithHistoryForLateSubscribers) {
     state = std::string(n.params.at("qSessionState").as_string());
     connected.add();
   });
-  e.session->on_notification("", [&](const core::Notification&) { all.add(); }, false);
+  e.session->on_notification(
+      "", [&](const core::Notification&) { all.add(); }, false);
   e.send(R"({"jsonrpc":"2.0","method":"OnAuthenticationInformation","params":{"mustAuthenticate":false}})");
   drain_events(*e.session);
   EXPECT_EQ(connected.get(), 1);
@@ -499,9 +501,8 @@ TEST(Session, BlockingCallFromCallbackFailsWithBusyInsteadOfDeadlocking) {
   FakeEngine e;
   e.open();
   std::promise<core::Error> inner;
-  e.session->call(-1, "X", "[]", {}, [&](core::CallResult&) {
-    inner.set_value(e.session->call_sync(-1, "Y", "[]").error);
-  });
+  e.session->call(-1, "X", "[]", {},
+                  [&](core::CallResult&) { inner.set_value(e.session->call_sync(-1, "Y", "[]").error); });
   e.reply(e.next().id, "{}");
   EXPECT_EQ(inner.get_future().get().kind, ErrorKind::busy);
 }
@@ -692,7 +693,8 @@ TEST(SessionThreaded, EightThreadsTenThousandCallsEachNoLostOrDuplicated) {
           } else if (r.result.at("qReturn").to_number<std::int64_t>() != *id || r.id != *id) {
             mismatched++;
           }
-          if (r.id > 0 && static_cast<std::size_t>(r.id) < hits.size()) hits[static_cast<std::size_t>(r.id)]++;
+          if (r.id > 0 && static_cast<std::size_t>(r.id) < hits.size())
+            hits[static_cast<std::size_t>(r.id)]++;
           done.add();
         });
         ready->set_value();

@@ -3,17 +3,18 @@
 // Arguments are parsed by hand (a CLI library would cost more compile time than this whole file).
 #include "qix/sim/server.hpp"
 
+#include <pthread.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <pthread.h>
 #include <string>
 #include <string_view>
 
 namespace {
 
-constexpr const char* kHelp = R"(qix-engine-sim: a QIX Engine simulator (JSON-RPC 2.0 over WebSocket) for offline development and tests.
+constexpr const char* kHelp =
+    R"(qix-engine-sim: a QIX Engine simulator (JSON-RPC 2.0 over WebSocket) for offline development and tests.
 
 Usage: qix-engine-sim [--host 127.0.0.1] [--port N] [options]
 
@@ -56,7 +57,8 @@ long to_number(std::string_view flag, const std::string& v, long min, long max) 
   char* end = nullptr;
   long n = std::strtol(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || n < min || n > max)
-    usage_error(std::string(flag) + ": expected a number in " + std::to_string(min) + ".." + std::to_string(max));
+    usage_error(std::string(flag) + ": expected a number in " + std::to_string(min) + ".." +
+                std::to_string(max));
   return n;
 }
 
@@ -85,31 +87,50 @@ int main(int argc, char** argv) {
       std::cout << kHelp;
       return 0;
     }
-    if (arg == "--host") o.host = next();
-    else if (arg == "--port") o.port = static_cast<unsigned short>(to_number(arg, next(), 0, 65535));
-    else if (arg == "--data") o.data_dir = next();
-    else if (arg == "--demo-rows") o.demo_rows = static_cast<std::size_t>(to_number(arg, next(), 1, 100000000));
-    else if (arg == "--tls-cert") o.tls_cert = next();
-    else if (arg == "--tls-key") o.tls_key = next();
-    else if (arg == "--client-ca") o.client_ca = next();
-    else if (arg == "--require-header") o.require_header = next();
-    else if (arg == "--bearer") o.bearer = next();
-    else if (arg == "--proxy-mode") flag(o.proxy_mode);
-    else if (arg == "--session-ttl") o.session_ttl = static_cast<int>(to_number(arg, next(), 0, 86400 * 365));
-    else if (arg == "--latency-ms") o.latency_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
-    else if (arg == "--jitter-ms") o.jitter_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
-    else if (arg == "--reorder") flag(o.reorder);
-    else if (arg == "--drop-after") o.drop_after = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
-    else if (arg == "--malformed-every") o.malformed_every = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
-    else if (arg == "--close-code") o.close_code = static_cast<int>(to_number(arg, next(), 1000, 4999));
-    else if (arg == "--close-after-ms") o.close_after_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
-    else if (arg == "--calc-delay-ms") o.calc_delay_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
+    if (arg == "--host")
+      o.host = next();
+    else if (arg == "--port")
+      o.port = static_cast<unsigned short>(to_number(arg, next(), 0, 65535));
+    else if (arg == "--data")
+      o.data_dir = next();
+    else if (arg == "--demo-rows")
+      o.demo_rows = static_cast<std::size_t>(to_number(arg, next(), 1, 100000000));
+    else if (arg == "--tls-cert")
+      o.tls_cert = next();
+    else if (arg == "--tls-key")
+      o.tls_key = next();
+    else if (arg == "--client-ca")
+      o.client_ca = next();
+    else if (arg == "--require-header")
+      o.require_header = next();
+    else if (arg == "--bearer")
+      o.bearer = next();
+    else if (arg == "--proxy-mode")
+      flag(o.proxy_mode);
+    else if (arg == "--session-ttl")
+      o.session_ttl = static_cast<int>(to_number(arg, next(), 0, 86400 * 365));
+    else if (arg == "--latency-ms")
+      o.latency_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
+    else if (arg == "--jitter-ms")
+      o.jitter_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
+    else if (arg == "--reorder")
+      flag(o.reorder);
+    else if (arg == "--drop-after")
+      o.drop_after = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
+    else if (arg == "--malformed-every")
+      o.malformed_every = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
+    else if (arg == "--close-code")
+      o.close_code = static_cast<int>(to_number(arg, next(), 1000, 4999));
+    else if (arg == "--close-after-ms")
+      o.close_after_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
+    else if (arg == "--calc-delay-ms")
+      o.calc_delay_ms = static_cast<int>(to_number(arg, next(), 0, 3600000));
     else if (arg == "--not-qix") {
       o.not_qix = next();
       if (o.not_qix != "echo" && o.not_qix != "silent" && o.not_qix != "banner")
         usage_error("--not-qix: expected echo, silent or banner");
-    }
-    else usage_error("unknown option " + arg);
+    } else
+      usage_error("unknown option " + arg);
   }
 
   // Block the stop signals in every thread; the main thread waits for them below.

@@ -29,9 +29,9 @@ namespace json = boost::json;
 /// Exit codes (docs/cli.md).
 enum Exit : int {
   kExitOk = 0,
-  kExitEngine = 1,      ///< the engine answered with an error, or the command failed otherwise
-  kExitUsage = 2,       ///< bad command line
-  kExitConnection = 3,  ///< could not connect, TLS/HTTP failure, timeout, or the connection was lost
+  kExitEngine = 1,         ///< the engine answered with an error, or the command failed otherwise
+  kExitUsage = 2,          ///< bad command line
+  kExitConnection = 3,     ///< could not connect, TLS/HTTP failure, timeout, or the connection was lost
   kExitInterrupted = 130,  ///< extract stopped by Ctrl-C (SIGINT; SIGTERM gives 143)
 };
 
@@ -50,7 +50,9 @@ struct Failure : std::runtime_error {
 void print_failure(bool json, const Failure& f);
 
 /// A command-line mistake found after parsing (exit 2).
-inline Failure usage_error(const std::string& message) { return Failure(kExitUsage, "qix: " + message); }
+inline Failure usage_error(const std::string& message) {
+  return Failure(kExitUsage, "qix: " + message);
+}
 
 /// Options shared by every command.
 struct Config {
@@ -64,11 +66,11 @@ struct Config {
   int ttl = -1;
   std::vector<std::string> headers;  // "Name: value"
   std::string bearer;
-  std::string certs;                 // folder with client.pem, client_key.pem, root.pem
+  std::string certs;  // folder with client.pem, client_key.pem, root.pem
   bool insecure = false;
-  std::string traffic;               // JSON-lines traffic log
+  std::string traffic;  // JSON-lines traffic log
   bool no_delta = false;
-  std::string reconnect = "none";    // none | attach | resume (docs/reconnect.md)
+  std::string reconnect = "none";  // none | attach | resume (docs/reconnect.md)
   bool json = false;
   double timeout_s = 30;
 };
@@ -85,10 +87,10 @@ class CloseWaiter;
 class Connection {
  public:
   struct Setup {
-    bool open_app = false;        ///< open the app (OpenDoc) after connecting
-    bool app_required = false;    ///< fail with a usage error when no app id is known
+    bool open_app = false;         ///< open the app (OpenDoc) after connecting
+    bool app_required = false;     ///< fail with a usage error when no app id is known
     std::string sim_app = "demo";  ///< the app of the in-process simulator when --app is not given
-    int watch_interval_ms = 0;    ///< session option watch.min_interval_ms
+    int watch_interval_ms = 0;     ///< session option watch.min_interval_ms
   };
 
   Connection(const Config& cfg, const Setup& setup);
@@ -152,7 +154,8 @@ std::string cell_text(const json::value& cell);
 /// A number as the shortest text that reads back the same ("1035447.5", "12", "1e+21").
 std::string number_text(double d);
 /// Prints rows as an aligned table (first row = header); numeric-looking cells are right-aligned.
-void print_table(std::FILE* out, const std::vector<std::vector<std::string>>& rows, const std::string& indent = "");
+void print_table(std::FILE* out, const std::vector<std::vector<std::string>>& rows,
+                 const std::string& indent = "");
 /// CSV field (RFC 4180 quoting when needed).
 std::string csv_field(const std::string& s);
 /// A string value's text, a number as number_text(), else "" (also for nullptr).

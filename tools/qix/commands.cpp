@@ -18,7 +18,9 @@ namespace {
 
 using Rows = std::vector<std::vector<std::string>>;
 
-void print_json(const json::value& v) { std::printf("%s\n", pretty(v).c_str()); }
+void print_json(const json::value& v) {
+  std::printf("%s\n", pretty(v).c_str());
+}
 
 std::string params_of(std::initializer_list<json::value> values) {
   json::array a;
@@ -67,7 +69,8 @@ Rows cube_rows(const json::value& layout) {
     }
   }
   rows.push_back(header);
-  if (const auto* pages = member(*cube, "qDataPages"); pages && pages->is_array() && !pages->as_array().empty()) {
+  if (const auto* pages = member(*cube, "qDataPages");
+      pages && pages->is_array() && !pages->as_array().empty()) {
     if (const auto* m = member(pages->as_array()[0], "qMatrix"); m && m->is_array()) {
       for (const auto& row : m->as_array()) {
         std::vector<std::string> r;
@@ -111,7 +114,9 @@ std::vector<std::string> classes_of(const std::string& method) {
   }
   return out;
 }
-bool has(const std::vector<std::string>& v, const char* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const char* s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 }  // namespace
 
 int cmd_call(const Config& cfg, const CallArgs& a) {
@@ -142,8 +147,9 @@ int cmd_call(const Config& cfg, const CallArgs& a) {
     } else if (!global && !classes.empty()) {
       std::string list;
       for (const auto& cl : classes) list += (list.empty() ? "" : ", ") + cl;
-      throw usage_error(a.method + " is a method of " + list +
-                        ", not of Global or the app (Doc): give --object ID (an object of the app) or --handle H");
+      throw usage_error(
+          a.method + " is a method of " + list +
+          ", not of Global or the app (Doc): give --object ID (an object of the app) or --handle H");
     } else if (!global) {
       on_doc = app_known;  // not in the specification: the engine decides
     }
@@ -155,8 +161,8 @@ int cmd_call(const Config& cfg, const CallArgs& a) {
     r = c.call(obj, a.method, a.params);
   } else if (a.has_handle) {
     qix_result* res = nullptr;
-    int rc = qix_session_call_handle_sync(&res, c.session().c_handle(), a.handle, a.method.c_str(), a.params.c_str(),
-                                          QIX_CALL_DEFAULT, c.call_timeout_ms());
+    int rc = qix_session_call_handle_sync(&res, c.session().c_handle(), a.handle, a.method.c_str(),
+                                          a.params.c_str(), QIX_CALL_DEFAULT, c.call_timeout_ms());
     if (rc == QIX_EINVAL) {
       throw usage_error(std::string(qix_error_message(qix_error_last())) +
                         " (a fresh session has -1 for Global and the app's handle after --app)");
@@ -264,7 +270,8 @@ std::vector<std::string> field_names(Connection& c) {
     for (const auto& t : qtr->as_array()) {
       if (const auto* fs = member(t, "qFields"); fs && fs->is_array()) {
         for (const auto& f : fs->as_array()) {
-          if (const auto* name = member(f, "qName"); name && name->is_string()) out.emplace_back(name->as_string());
+          if (const auto* name = member(f, "qName"); name && name->is_string())
+            out.emplace_back(name->as_string());
         }
       }
     }
@@ -292,8 +299,10 @@ int cmd_fields(const Config& cfg) {
           if (!name || !name->is_string()) continue;
           auto& e = fields[std::string(name->as_string())];
           e.tables.push_back(table);
-          if (const auto* n = member(f, "qnTotalDistinctValues"); n && n->is_number()) e.distinct = n->to_number<std::int64_t>();
-          if (const auto* k = member(f, "qKeyType"); k && k->is_string() && k->as_string() != "NOT_KEY") e.key = true;
+          if (const auto* n = member(f, "qnTotalDistinctValues"); n && n->is_number())
+            e.distinct = n->to_number<std::int64_t>();
+          if (const auto* k = member(f, "qKeyType"); k && k->is_string() && k->as_string() != "NOT_KEY")
+            e.key = true;
         }
       }
     }
@@ -303,7 +312,8 @@ int cmd_fields(const Config& cfg) {
     for (const auto& [name, f] : fields) {
       json::array tables;
       for (const auto& t : f.tables) tables.push_back(json::value(t));
-      out.push_back(json::object{{"name", name}, {"tables", tables}, {"distinctValues", f.distinct}, {"key", f.key}});
+      out.push_back(
+          json::object{{"name", name}, {"tables", tables}, {"distinctValues", f.distinct}, {"key", f.key}});
     }
     print_json(out);
     return kExitOk;
@@ -444,8 +454,8 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
         auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
         std::tm tm{};
         localtime_r(&now, &tm);
-        std::printf("# %s version %d at %02d:%02d:%02d\n%s\n", a.id.c_str(), versions, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                    pretty(layout).c_str());
+        std::printf("# %s version %d at %02d:%02d:%02d\n%s\n", a.id.c_str(), versions, tm.tm_hour, tm.tm_min,
+                    tm.tm_sec, pretty(layout).c_str());
       }
       std::fflush(stdout);
       if (a.count > 0 && versions >= a.count) break;
@@ -534,9 +544,10 @@ int cmd_demo(const Config& cfg) {
   auto version = parse(c.call_global("EngineVersion").json());
   std::string engine_version = text_of(member(version, "qComponentVersion"));
   if (text) {
-    std::printf("Engine: %s%s\n", c.url().c_str(), c.simulated() ? " (the bundled simulator, in-process)" : "");
-    std::printf("Engine version %s; app '%s' opened (handle %d)\n\n", engine_version.c_str(), c.app_id().c_str(),
-                c.doc().handle());
+    std::printf("Engine: %s%s\n", c.url().c_str(),
+                c.simulated() ? " (the bundled simulator, in-process)" : "");
+    std::printf("Engine version %s; app '%s' opened (handle %d)\n\n", engine_version.c_str(),
+                c.app_id().c_str(), c.doc().handle());
   }
   json::object report{{"libqix", qix::version()},
                       {"engine", c.url()},
@@ -554,7 +565,8 @@ int cmd_demo(const Config& cfg) {
   auto cube = c.create_session_object(cube_props);
   auto list = c.create_session_object(list_props);
   if (text) {
-    std::printf("Created a hypercube (handle %d) and a list object (handle %d).\n\n", cube.handle(), list.handle());
+    std::printf("Created a hypercube (handle %d) and a list object (handle %d).\n\n", cube.handle(),
+                list.handle());
   }
   EventPrinter cube_events("the hypercube", text), list_events("the list object", text);
 
@@ -593,9 +605,8 @@ int cmd_demo(const Config& cfg) {
     show("  Refreshed data (fetched after the events):", step);
   };
   auto category = field_of(c, "Category");
-  change("Selecting Category = Bikes ...", "select Category=Bikes", [&] {
-    c.call(category, "SelectValues", R"json([[{"qText":"Bikes"}],false,false])json");
-  });
+  change("Selecting Category = Bikes ...", "select Category=Bikes",
+         [&] { c.call(category, "SelectValues", R"json([[{"qText":"Bikes"}],false,false])json"); });
   auto eval = parse(c.call_doc("Evaluate", R"json(["Sum(Sales)"])json").json());
   std::string eval_text = eval.is_string() ? std::string(eval.as_string()) : json::serialize(eval);
   if (text) std::printf("Evaluate Sum(Sales) in the selection: %s\n\n", eval_text.c_str());

@@ -18,7 +18,9 @@ namespace {
 
 std::atomic<int> g_signal{0};
 
-extern "C" void on_signal(int sig) { g_signal.store(sig); }
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
+}
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
@@ -53,8 +55,12 @@ std::string app_from_url(const std::string& url) {
 
 }  // namespace
 
-bool interrupted() { return g_signal.load() != 0; }
-int interrupt_signal() { return g_signal.load(); }
+bool interrupted() {
+  return g_signal.load() != 0;
+}
+int interrupt_signal() {
+  return g_signal.load();
+}
 
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);
@@ -82,7 +88,8 @@ class TrafficLog {
  private:
   void write(bool sent, std::string text) {
     for (const auto& s : secrets_) {
-      for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3)) text.replace(pos, s.size(), "***");
+      for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3))
+        text.replace(pos, s.size(), "***");
     }
     boost::system::error_code ec;
     json::value frame = json::parse(text, ec);
@@ -92,8 +99,8 @@ class TrafficLog {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char ts[96];
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
     json::object line;
     line["ts"] = ts;
     line["dir"] = sent ? "sent" : "received";
@@ -139,7 +146,6 @@ class CloseWaiter : public qix::SessionListener {
   bool closed_ = false;
 };
 
-
 std::string Connection::app_of(const Config& cfg) {
   if (!cfg.app.empty()) return cfg.app;
   return cfg.url.empty() ? "" : app_from_url(cfg.url);
@@ -184,7 +190,8 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
   }
   for (const auto& h : cfg.headers) {
     auto colon = h.find(':');
-    if (colon == std::string::npos || colon == 0) throw usage_error("--header must be 'Name: value' (got '" + h + "')");
+    if (colon == std::string::npos || colon == 0)
+      throw usage_error("--header must be 'Name: value' (got '" + h + "')");
     std::string name = trim(h.substr(0, colon));
     std::string value = trim(h.substr(colon + 1));
     opts.add_header(name, value);
@@ -205,7 +212,8 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
     fs::path dir(cfg.certs);
     for (const char* f : {"client.pem", "client_key.pem", "root.pem"}) {
       if (!fs::is_regular_file(dir / f)) {
-        throw usage_error("--certs " + cfg.certs + ": " + f + " is missing (expected client.pem, client_key.pem, root.pem)");
+        throw usage_error("--certs " + cfg.certs + ": " + f +
+                          " is missing (expected client.pem, client_key.pem, root.pem)");
       }
     }
     opts.set("tls.cert_file", (dir / "client.pem").string());
@@ -233,7 +241,8 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
     std::string what = e.message();
     // The verdict on a server that does not speak QIX already names it.
     if (e.status() == QIX_EPROTOCOL) throw Failure(kExitConnection, "qix: " + what);
-    if (e.status() == QIX_EHTTP && e.engine_code() != 0) what += " (HTTP " + std::to_string(e.engine_code()) + ")";
+    if (e.status() == QIX_EHTTP && e.engine_code() != 0)
+      what += " (HTTP " + std::to_string(e.engine_code()) + ")";
     throw Failure(kExitConnection, "qix: cannot connect to " + url_ + ": " + what);
   }
   if (setup.open_app && !app_id_.empty()) {
@@ -273,8 +282,8 @@ std::string Connection::close_reason() const {
 Failure Connection::failure(const qix::Error& e) const {
   switch (e.status()) {
     case QIX_EENGINE: {
-      std::string msg = "error " + std::to_string(e.engine_code()) + " " + (e.name().empty() ? "LOCERR_UNKNOWN" : e.name()) +
-                        ": " + e.message();
+      std::string msg = "error " + std::to_string(e.engine_code()) + " " +
+                        (e.name().empty() ? "LOCERR_UNKNOWN" : e.name()) + ": " + e.message();
       if (!e.parameter().empty()) msg += " (" + e.parameter() + ")";
       Failure f(kExitEngine, msg);
       f.json_message = e.message();
@@ -312,7 +321,9 @@ qix::Result Connection::call_global(const std::string& method, const std::string
   }
 }
 
-qix::Result Connection::call_doc(const std::string& method, const std::string& params) { return call(doc(), method, params); }
+qix::Result Connection::call_doc(const std::string& method, const std::string& params) {
+  return call(doc(), method, params);
+}
 
 qix::Result Connection::call(qix::Object& obj, const std::string& method, const std::string& params) {
   try {
@@ -326,10 +337,12 @@ qix::Object Connection::get_object(const std::string& id) {
   return lookup("GetObject", id, "no object with id '" + id + "' in app " + app_id_);
 }
 
-qix::Object Connection::lookup(const std::string& method, const std::string& name, const std::string& missing) {
+qix::Object Connection::lookup(const std::string& method, const std::string& name,
+                               const std::string& missing) {
   qix::Result r;
   try {
-    r = doc().call(method, json::serialize(json::array{json::value(name)}), QIX_CALL_DEFAULT, call_timeout_ms());
+    r = doc().call(method, json::serialize(json::array{json::value(name)}), QIX_CALL_DEFAULT,
+                   call_timeout_ms());
   } catch (const qix::Error& e) {
     // A Get* of a missing object answers qHandle:null, which libqix reports as QIX_ENOTFOUND.
     if (e.status() == QIX_ENOTFOUND) throw Failure(kExitEngine, "qix: " + missing);

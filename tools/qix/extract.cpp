@@ -3,18 +3,18 @@
 
 #include "rpc/locerr.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace qixcli {
 
@@ -75,10 +75,11 @@ struct Sink {
     int filled = static_cast<int>(pct / 100.0 * width + 0.5);
     std::string bar(static_cast<std::size_t>(std::clamp(filled, 0, width)), '#');
     bar.resize(width, '.');
-    std::string eta = settled && rate > 0 ? duration_text(static_cast<double>(total - rows_done) / rate) : "--:--";
+    std::string eta =
+        settled && rate > 0 ? duration_text(static_cast<double>(total - rows_done) / rate) : "--:--";
     std::string rate_text = settled ? thousands(static_cast<std::int64_t>(rate)) : "--";
-    std::fprintf(stderr, "\r[%s] %5.1f%%  %s/%s rows  %s rows/s  ETA %s   ", bar.c_str(), pct, thousands(rows_done).c_str(),
-                 thousands(total).c_str(), rate_text.c_str(), eta.c_str());
+    std::fprintf(stderr, "\r[%s] %5.1f%%  %s/%s rows  %s rows/s  ETA %s   ", bar.c_str(), pct,
+                 thousands(rows_done).c_str(), thousands(total).c_str(), rate_text.c_str(), eta.c_str());
     drawn = !final;
     if (final) std::fputc('\n', stderr);
     std::fflush(stderr);
@@ -312,16 +313,18 @@ void check_cube(Connection& c, const ExtractArgs& a, const json::value* cube) {
     quoted += (quoted.empty() ? "'" : ", '") + d + "'";
   }
   if (!missing.empty()) {
-    std::string msg = missing.size() == 1 ? "no field named " + quoted + " in app " + c.app_id() + " (--dim " +
-                                                std::string(missing[0].as_string()) + ")"
-                                          : "no fields named " + quoted + " in app " + c.app_id() + " (--dim)";
+    std::string msg = missing.size() == 1
+                          ? "no field named " + quoted + " in app " + c.app_id() + " (--dim " +
+                                std::string(missing[0].as_string()) + ")"
+                          : "no fields named " + quoted + " in app " + c.app_id() + " (--dim)";
     Failure f(kExitEngine, "qix: " + msg + "; `qix fields` lists the fields");
     f.details["fields"] = std::move(missing);
     throw f;
   }
   for (std::size_t i = 0; i < a.dims.size(); ++i) {
     if (const auto* e = error_of(dim_infos[i])) {
-      throw Failure(kExitEngine, "qix: the engine cannot calculate --dim '" + a.dims[i] + "': " + error_text(*e));
+      throw Failure(kExitEngine,
+                    "qix: the engine cannot calculate --dim '" + a.dims[i] + "': " + error_text(*e));
     }
   }
   for (std::size_t i = 0; i < a.measures.size(); ++i) {
@@ -341,14 +344,16 @@ void check_cube(Connection& c, const ExtractArgs& a, const json::value* cube) {
       throw named;
     }
   }
-  throw Failure(kExitEngine, "qix: the engine cannot calculate this hypercube: " +
-                                 (cube_error ? error_text(*cube_error) : std::string("an error in a column")));
+  throw Failure(kExitEngine,
+                "qix: the engine cannot calculate this hypercube: " +
+                    (cube_error ? error_text(*cube_error) : std::string("an error in a column")));
 }
 
 }  // namespace
 
 int cmd_extract(const Config& cfg, const ExtractArgs& a) {
-  if (a.dims.empty() && a.measures.empty()) throw usage_error("extract needs at least one --dim or --measure");
+  if (a.dims.empty() && a.measures.empty())
+    throw usage_error("extract needs at least one --dim or --measure");
   if (a.format != "csv" && a.format != "jsonl") throw usage_error("--format must be csv or jsonl");
   if (a.window < 1) throw usage_error("--window must be >= 1");
   if (a.page_height < 0) throw usage_error("--page-height must be >= 0");
@@ -360,7 +365,8 @@ int cmd_extract(const Config& cfg, const ExtractArgs& a) {
   Connection c(cfg, setup);
 
   json::array dims, measures;
-  for (const auto& d : a.dims) dims.push_back(json::object{{"qDef", json::object{{"qFieldDefs", json::array{json::value(d)}}}}});
+  for (const auto& d : a.dims)
+    dims.push_back(json::object{{"qDef", json::object{{"qFieldDefs", json::array{json::value(d)}}}}});
   for (const auto& m : a.measures) measures.push_back(json::object{{"qDef", json::object{{"qDef", m}}}});
   json::object props{{"qInfo", json::object{{"qType", "qix-cli-extract"}}},
                      {"qHyperCubeDef", json::object{{"qDimensions", dims},
@@ -426,7 +432,8 @@ int cmd_extract(const Config& cfg, const ExtractArgs& a) {
     std::string what = out.abandon();
     if (sink.drawn) std::fputc('\n', stderr);
     int code = 128 + interrupt_signal();
-    Failure f(code, "qix: interrupted after " + thousands(sink.written) + " of " + thousands(total) + " rows; " + what);
+    Failure f(code, "qix: interrupted after " + thousands(sink.written) + " of " + thousands(total) +
+                        " rows; " + what);
     f.details = {{"rows", sink.written}, {"totalRows", total}, {"output", out.to_stdout() ? "-" : a.output}};
     throw f;
   }
@@ -441,15 +448,17 @@ int cmd_extract(const Config& cfg, const ExtractArgs& a) {
   }
   if (sink.progress) sink.draw(sink.rows, true);
   if (cfg.json && !out.to_stdout()) {
-    json::object summary{{"rows", sink.rows},
-                         {"milliseconds", static_cast<std::int64_t>(secs * 1000)},
-                         {"rowsPerSecond", secs > 0 ? static_cast<std::int64_t>(static_cast<double>(sink.rows) / secs) : 0},
-                         {"output", a.output},
-                         {"format", a.format}};
+    json::object summary{
+        {"rows", sink.rows},
+        {"milliseconds", static_cast<std::int64_t>(secs * 1000)},
+        {"rowsPerSecond", secs > 0 ? static_cast<std::int64_t>(static_cast<double>(sink.rows) / secs) : 0},
+        {"output", a.output},
+        {"format", a.format}};
     std::printf("%s\n", pretty(summary).c_str());
   } else if (sink.progress && !cfg.json) {
-    std::fprintf(stderr, "%s rows in %.2f s (%s rows/s)\n", thousands(sink.rows).c_str(), secs,
-                 thousands(secs > 0 ? static_cast<std::int64_t>(static_cast<double>(sink.rows) / secs) : 0).c_str());
+    std::fprintf(
+        stderr, "%s rows in %.2f s (%s rows/s)\n", thousands(sink.rows).c_str(), secs,
+        thousands(secs > 0 ? static_cast<std::int64_t>(static_cast<double>(sink.rows) / secs) : 0).c_str());
   }
   return kExitOk;
 }

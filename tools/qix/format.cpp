@@ -75,7 +75,9 @@ std::string pretty(const json::value& v) {
   return out;
 }
 
-std::string quote(const std::string& s) { return json::serialize(json::string(s)); }
+std::string quote(const std::string& s) {
+  return json::serialize(json::string(s));
+}
 
 const json::value* member(const json::value& v, const char* key) {
   const auto* o = v.if_object();
@@ -105,7 +107,8 @@ std::string cell_text(const json::value& cell) {
   return "";
 }
 
-void print_table(std::FILE* out, const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+void print_table(std::FILE* out, const std::vector<std::vector<std::string>>& rows,
+                 const std::string& indent) {
   if (rows.empty()) return;
   std::size_t cols = 0;
   for (const auto& r : rows) cols = std::max(cols, r.size());

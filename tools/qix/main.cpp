@@ -13,20 +13,33 @@ namespace {
 // Options every command accepts, before or after the command name.
 void add_connection_options(CLI::App& app, Config& cfg) {
   const char* g = "Connection";
-  app.add_option("--url", cfg.url, "Engine URL, e.g. wss://host/app/ID (default: the bundled simulator)")->group(g);
+  app.add_option("--url", cfg.url, "Engine URL, e.g. wss://host/app/ID (default: the bundled simulator)")
+      ->group(g);
   app.add_option("--host", cfg.host, "Engine host (builds the URL from the parts)")->group(g);
   app.add_option("--port", cfg.port, "Engine port (with --host)")->group(g)->check(CLI::Range(0, 65535));
   app.add_flag("--secure", cfg.secure, "Use wss:// (with --host)")->group(g);
   app.add_option("--prefix", cfg.prefix, "Virtual proxy prefix (with --host)")->group(g);
   app.add_option("--app", cfg.app, "App id to open (the simulator's default: demo)")->group(g);
   app.add_option("--identity", cfg.identity, "Session identity (with --host)")->group(g);
-  app.add_option("--ttl", cfg.ttl, "Session time to live in seconds (with --host)")->group(g)->check(CLI::NonNegativeNumber);
-  app.add_option("--header", cfg.headers, "Extra HTTP header 'Name: value' (repeatable)")->group(g)->take_all()->allow_extra_args(false);
-  app.add_option("--bearer", cfg.bearer, "Bearer token (API key or JWT); also from QIX_BEARER")->group(g)->envname("QIX_BEARER");
-  app.add_option("--certs", cfg.certs, "Folder with client.pem, client_key.pem and root.pem (Qlik Sense export)")->group(g);
+  app.add_option("--ttl", cfg.ttl, "Session time to live in seconds (with --host)")
+      ->group(g)
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--header", cfg.headers, "Extra HTTP header 'Name: value' (repeatable)")
+      ->group(g)
+      ->take_all()
+      ->allow_extra_args(false);
+  app.add_option("--bearer", cfg.bearer, "Bearer token (API key or JWT); also from QIX_BEARER")
+      ->group(g)
+      ->envname("QIX_BEARER");
+  app.add_option("--certs", cfg.certs,
+                 "Folder with client.pem, client_key.pem and root.pem (Qlik Sense export)")
+      ->group(g);
   app.add_flag("--insecure", cfg.insecure, "Do not verify the server's TLS certificate")->group(g);
-  app.add_option("--timeout", cfg.timeout_s, "Seconds for connecting and for each call (0 = none)")->group(g)->capture_default_str();
-  app.add_option("--traffic", cfg.traffic, "Write every frame to FILE as JSON lines (no credentials)")->group(g);
+  app.add_option("--timeout", cfg.timeout_s, "Seconds for connecting and for each call (0 = none)")
+      ->group(g)
+      ->capture_default_str();
+  app.add_option("--traffic", cfg.traffic, "Write every frame to FILE as JSON lines (no credentials)")
+      ->group(g);
   app.add_flag("--no-delta", cfg.no_delta, "Do not use the delta protocol")->group(g);
   app.add_option("--reconnect", cfg.reconnect, "After a dropped connection: none (end), attach or resume")
       ->group(g)
@@ -102,10 +115,11 @@ bool json_requested(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const bool json_errors = json_requested(argc, argv);
-  CLI::App app{"qix: command-line client for the Qlik QIX Engine (libqix " + qix::version() +
-               ").\nWith no --url/--host, commands run against the bundled engine simulator, started in-process.\n"
-               "Exit codes: 0 ok, 1 engine error (or another failure), 2 usage, 3 connection,\n"
-               "130 extract interrupted (Ctrl-C)."};
+  CLI::App app{
+      "qix: command-line client for the Qlik QIX Engine (libqix " + qix::version() +
+      ").\nWith no --url/--host, commands run against the bundled engine simulator, started in-process.\n"
+      "Exit codes: 0 ok, 1 engine error (or another failure), 2 usage, 3 connection,\n"
+      "130 extract interrupted (Ctrl-C)."};
   app.set_version_flag("--version", qix::version());
   app.require_subcommand(1);
   app.fallthrough();
@@ -115,13 +129,15 @@ int main(int argc, char** argv) {
   int rc = kExitOk;
   std::function<int()> run;
 
-  auto* demo = app.add_subcommand("demo", "Start the simulator, build a table and a list, select, show the changes");
+  auto* demo =
+      app.add_subcommand("demo", "Start the simulator, build a table and a list, select, show the changes");
   demo->callback([&] { run = [&] { return cmd_demo(cfg); }; });
 
   CallArgs call;
   auto* c = app.add_subcommand("call", "Call any Engine API method and print the result as JSON");
-  c->footer("Without --object/--handle the call goes to Global or to the app (Doc), whichever has the method;\n"
-            "an app method with no --app opens the bundled simulator's app demo.");
+  c->footer(
+      "Without --object/--handle the call goes to Global or to the app (Doc), whichever has the method;\n"
+      "an app method with no --app opens the bundled simulator's app demo.");
   c->add_option("METHOD", call.method, "Method name, e.g. EngineVersion, GetTablesAndKeys")->required();
   c->add_option("PARAMS", call.params, "Params as a JSON array or object (default [])");
   c->add_option("--object", call.object, "Call on this object id (GetObject) of the app");
@@ -132,7 +148,9 @@ int main(int argc, char** argv) {
     run = [&] { return cmd_call(cfg, call); };
   });
 
-  app.add_subcommand("apps", "List the apps (GetDocList)")->callback([&] { run = [&] { return cmd_apps(cfg); }; });
+  app.add_subcommand("apps", "List the apps (GetDocList)")->callback([&] {
+    run = [&] { return cmd_apps(cfg); };
+  });
 
   std::string expr;
   auto* e = app.add_subcommand("eval", "Evaluate an expression in the app");
@@ -173,7 +191,8 @@ int main(int argc, char** argv) {
   ExtractArgs ex;
   auto* x = app.add_subcommand("extract", "Stream every row of a hypercube as CSV or JSON lines (pipelined)");
   x->add_option("--dim", ex.dims, "Dimension field (repeatable)")->allow_extra_args(false);
-  x->add_option("--measure", ex.measures, "Measure expression, e.g. 'Sum(Sales)' (repeatable)")->allow_extra_args(false);
+  x->add_option("--measure", ex.measures, "Measure expression, e.g. 'Sum(Sales)' (repeatable)")
+      ->allow_extra_args(false);
   x->add_option("--format", ex.format, "csv (default) or jsonl");
   x->add_option("-o,--output", ex.output, "Output file, written in full or not at all (default: stdout)");
   x->add_option("--window", ex.window, "Pages in flight at once (default 4)");

@@ -33,8 +33,8 @@ std::shared_ptr<AppData> make_demo_app(std::size_t order_rows) {
   static const char* categories[] = {"Bikes", "Clothing", "Components", "Accessories"};
   static const char* adjectives[] = {"Swift", "Solid", "Light", "Urban", "Trail", "Classic", "Pro", "Eco"};
   static const char* nouns[] = {"Frame", "Wheel", "Helmet", "Jacket", "Glove", "Pump", "Saddle"};
-  static const char* first[] = {"Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka",
-                                "Tyrell", "Cyberdyne", "Hooli"};
+  static const char* first[] = {"Acme",  "Globex", "Initech", "Umbrella",  "Stark",
+                                "Wayne", "Wonka",  "Tyrell",  "Cyberdyne", "Hooli"};
   static const char* second[] = {"Trading", "Systems", "Group", "Labs", "Partners"};
   Lcg rng{42};
 
@@ -54,13 +54,15 @@ std::shared_ptr<AppData> make_demo_app(std::size_t order_rows) {
   std::vector<double> prices;
   for (std::size_t i = 0; i < n_products; ++i) {
     std::string id = "P" + std::to_string(100 + i);
-    std::string name = std::string(adjectives[i % 8]) + " " + nouns[(i / 8 + i) % 7] + " " + std::to_string(i);
+    std::string name =
+        std::string(adjectives[i % 8]) + " " + nouns[(i / 8 + i) % 7] + " " + std::to_string(i);
     double price = 5.0 + static_cast<double>(rng.below(200)) * 2.5;
     prices.push_back(price);
     app->add_row(tp, {id, name, categories[i % 4], format_number(price)});
   }
 
-  int to = app->add_table("Orders", {"OrderId", "Year", "Month", "CustomerId", "ProductId", "Quantity", "Sales"});
+  int to =
+      app->add_table("Orders", {"OrderId", "Year", "Month", "CustomerId", "ProductId", "Quantity", "Sales"});
   auto& t = app->tables[static_cast<std::size_t>(to)];
   auto fld = [&](std::size_t c) -> FieldData& { return app->fields[static_cast<std::size_t>(t.fields[c])]; };
   std::vector<std::int32_t> years, months, cust, prod, qty;

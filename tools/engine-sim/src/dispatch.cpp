@@ -24,10 +24,14 @@ struct Route {
 
 const char* class_name(HKind kind) {
   switch (kind) {
-    case HKind::Doc: return "Doc";
-    case HKind::Object: return "GenericObject";
-    case HKind::Field: return "Field";
-    case HKind::Variable: return "GenericVariable";
+    case HKind::Doc:
+      return "Doc";
+    case HKind::Object:
+      return "GenericObject";
+    case HKind::Field:
+      return "Field";
+    case HKind::Variable:
+      return "GenericVariable";
   }
   return "";
 }
@@ -60,11 +64,14 @@ struct Engine::Impl {
     for (const MethodImpl& m : methods) {
       std::string key = cls + "." + std::string(m.name);
       const core::MethodInfo* info = core::find_method(cls, m.name);
-      if (info == nullptr) throw std::logic_error("qix-engine-sim: " + key + " is not in the Engine API table");
+      if (info == nullptr)
+        throw std::logic_error("qix-engine-sim: " + key + " is not in the Engine API table");
       for (const Fallback& f : m.fallbacks) {
-        bool required = std::any_of(info->in.begin(), info->in.end(),
-                                    [&](const core::ParamInfo& p) { return p.name == f.param && p.required; });
-        if (!required) throw std::logic_error("qix-engine-sim: " + key + " does not require " + std::string(f.param));
+        bool required = std::any_of(info->in.begin(), info->in.end(), [&](const core::ParamInfo& p) {
+          return p.name == f.param && p.required;
+        });
+        if (!required)
+          throw std::logic_error("qix-engine-sim: " + key + " does not require " + std::string(f.param));
       }
       routes[key] = Route{info, &m};
     }
@@ -96,9 +103,13 @@ std::shared_ptr<Connection> Engine::open(std::string_view target, std::function<
   return impl_->state.connect(target, std::move(push), greeting);
 }
 
-void Engine::close(Connection& c) { impl_->state.disconnect(c); }
+void Engine::close(Connection& c) {
+  impl_->state.disconnect(c);
+}
 
-std::uint64_t Engine::epoch(const Connection& c) const { return c.session ? c.session->selections.epoch() : 0; }
+std::uint64_t Engine::epoch(const Connection& c) const {
+  return c.session ? c.session->selections.epoch() : 0;
+}
 
 std::unique_ptr<Request> Engine::parse(std::string_view frame) const {
   auto r = std::make_unique<Request>();
@@ -114,8 +125,8 @@ std::unique_ptr<Request> Engine::parse(std::string_view frame) const {
     const json::value* id = core::find_member(*v, "id");
     r->has_id = id && !id->is_null();
     if (id) r->id_num = int_of(id, -1);
-    static const std::set<std::string> calc = {"GetLayout", "GetHyperCubeData", "GetListObjectData", "Evaluate",
-                                               "EvaluateEx"};
+    static const std::set<std::string> calc = {"GetLayout", "GetHyperCubeData", "GetListObjectData",
+                                               "Evaluate", "EvaluateEx"};
     r->calc = calc.count(r->method) > 0;
     if (r->method == "CancelRequest") {
       const json::value* p = core::find_member(*v, "params");
@@ -131,12 +142,14 @@ std::string Engine::aborted(const Request& r) const {
   const auto& v = *std::static_pointer_cast<json::value>(r.body);
   const json::value* id = core::find_member(v, "id");
   return json::serialize(error_frame(id ? *id : json::value(nullptr), locerr::kAborted,
-                                         std::string(locerr::message(locerr::kAborted))));
+                                     std::string(locerr::message(locerr::kAborted))));
 }
 
 std::string Engine::handle(Connection& c, Request& r) {
   auto& v = *std::static_pointer_cast<json::value>(r.body);
-  if (v.is_null()) return json::serialize(error_frame(nullptr, locerr::kParseError, std::string(locerr::message(locerr::kParseError))));
+  if (v.is_null())
+    return json::serialize(
+        error_frame(nullptr, locerr::kParseError, std::string(locerr::message(locerr::kParseError))));
   const json::value* idp = core::find_member(v, "id");
   json::value id = idp ? *idp : json::value(nullptr);
   json::object frame;

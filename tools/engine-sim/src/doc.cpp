@@ -19,12 +19,25 @@ json::object get_app_layout(Call& call) {
   l["qHasScript"] = false;
   l["qStateNames"] = json::array{};
   l["qMeta"] = json::object{};
-  l["qLocaleInfo"] = json::object{{"qDecimalSep", "."}, {"qThousandSep", ","}, {"qListSep", ","}, {"qMoneyDecimalSep", "."},
-                                  {"qMoneyThousandSep", ","}, {"qCurrentYear", 2026}, {"qMoneyFmt", "$#,##0.00;-$#,##0.00"},
-                                  {"qTimeFmt", "h:mm:ss TT"}, {"qDateFmt", "M/D/YYYY"}, {"qTimestampFmt", "M/D/YYYY h:mm:ss[.fff] TT"},
-                                  {"qCalendarStrings", json::object{}}, {"qFirstWeekDay", 6}, {"qBrokenWeeks", true},
-                                  {"qReferenceDay", 0}, {"qFirstMonthOfYear", 1}, {"qCollation", "en-US"},
-                                  {"qNumericalAbbreviation", "3:k;6:M;9:G;12:T;15:P;18:E;21:Z;24:Y;-3:m;-6:μ;-9:n;-12:p;-15:f;-18:a;-21:z;-24:y"}};
+  l["qLocaleInfo"] =
+      json::object{{"qDecimalSep", "."},
+                   {"qThousandSep", ","},
+                   {"qListSep", ","},
+                   {"qMoneyDecimalSep", "."},
+                   {"qMoneyThousandSep", ","},
+                   {"qCurrentYear", 2026},
+                   {"qMoneyFmt", "$#,##0.00;-$#,##0.00"},
+                   {"qTimeFmt", "h:mm:ss TT"},
+                   {"qDateFmt", "M/D/YYYY"},
+                   {"qTimestampFmt", "M/D/YYYY h:mm:ss[.fff] TT"},
+                   {"qCalendarStrings", json::object{}},
+                   {"qFirstWeekDay", 6},
+                   {"qBrokenWeeks", true},
+                   {"qReferenceDay", 0},
+                   {"qFirstMonthOfYear", 1},
+                   {"qCollation", "en-US"},
+                   {"qNumericalAbbreviation",
+                    "3:k;6:M;9:G;12:T;15:P;18:E;21:Z;24:Y;-3:m;-6:μ;-9:n;-12:p;-15:f;-18:a;-21:z;-24:y"}};
   l["qHasData"] = !app.data->tables.empty();
   l["qReadOnly"] = false;
   l["qIsOpenedWithoutData"] = false;
@@ -40,9 +53,12 @@ json::object get_app_layout(Call& call) {
 json::object get_app_properties(Call& call) {
   json::object r;
   AppState& app = doc(call.conn);
-  r["qProp"] = json::object{{"qTitle", app.data->title}, {"qLastReloadTime", "2026-01-01T00:00:00.000Z"},
-                            {"qMigrationHash", ""}, {"qSavedInProductVersion", core::engine_spec_version()},
-                            {"qThumbnail", json::object{{"qUrl", ""}}}, {"qHasSectionAccess", false}};
+  r["qProp"] = json::object{{"qTitle", app.data->title},
+                            {"qLastReloadTime", "2026-01-01T00:00:00.000Z"},
+                            {"qMigrationHash", ""},
+                            {"qSavedInProductVersion", core::engine_spec_version()},
+                            {"qThumbnail", json::object{{"qUrl", ""}}},
+                            {"qHasSectionAccess", false}};
   return r;
 }
 
@@ -63,8 +79,12 @@ json::object create_object(Call& call, bool persistent) {
   return r;
 }
 
-json::object create_session_object(Call& call) { return create_object(call, false); }
-json::object create_persistent_object(Call& call) { return create_object(call, true); }
+json::object create_session_object(Call& call) {
+  return create_object(call, false);
+}
+json::object create_persistent_object(Call& call) {
+  return create_object(call, true);
+}
 
 json::object get_object(Call& call) {
   json::object r;
@@ -72,7 +92,8 @@ json::object get_object(Call& call) {
   if (!obj) {
     r["qReturn"] = null_ref();
   } else {
-    r["qReturn"] = obj_ref("GenericObject", call.engine.handle_for_object(call.conn, obj), obj->id, obj->type);
+    r["qReturn"] =
+        obj_ref("GenericObject", call.engine.handle_for_object(call.conn, obj), obj->id, obj->type);
   }
   return r;
 }
@@ -94,15 +115,20 @@ json::object destroy_object(Call& call, bool session_object) {
   return r;
 }
 
-json::object destroy_session_object(Call& call) { return destroy_object(call, true); }
-json::object destroy_persistent_object(Call& call) { return destroy_object(call, false); }
+json::object destroy_session_object(Call& call) {
+  return destroy_object(call, true);
+}
+json::object destroy_persistent_object(Call& call) {
+  return destroy_object(call, false);
+}
 
 json::object get_all_infos(Call& call) {
   json::object r;
   AppState& app = doc(call.conn);
   json::array infos;
   for (const auto& [id, o] : app.objects) infos.push_back(json::object{{"qId", id}, {"qType", o->type}});
-  for (const auto& [id, o] : call.conn.session->objects) infos.push_back(json::object{{"qId", id}, {"qType", o->type}});
+  for (const auto& [id, o] : call.conn.session->objects)
+    infos.push_back(json::object{{"qId", id}, {"qType", o->type}});
   r["qInfos"] = std::move(infos);
   return r;
 }
@@ -187,13 +213,18 @@ json::object get_variable(Call& call, bool by_id) {
   std::shared_ptr<VariableDef> var;
   for (const auto& [id, v] : c.session->variables)
     if ((by_id && id == key) || (!by_id && v->name == key)) var = v;
-  r["qReturn"] = var ? json::value(obj_ref("GenericVariable", call.engine.handle_for_variable(c, var), var->id, "variable"))
+  r["qReturn"] = var ? json::value(obj_ref("GenericVariable", call.engine.handle_for_variable(c, var),
+                                           var->id, "variable"))
                      : json::value(null_ref());
   return r;
 }
 
-json::object get_variable_by_name(Call& call) { return get_variable(call, false); }
-json::object get_variable_by_id(Call& call) { return get_variable(call, true); }
+json::object get_variable_by_name(Call& call) {
+  return get_variable(call, false);
+}
+json::object get_variable_by_id(Call& call) {
+  return get_variable(call, true);
+}
 
 json::object get_tables_and_keys(Call& call) {
   json::object r;
@@ -240,8 +271,10 @@ json::object get_tables_and_keys(Call& call) {
   for (std::size_t f = 0; f < d.fields.size(); ++f) {
     if (!d.is_key(static_cast<int>(f))) continue;
     json::array tables;
-    for (int t : d.fields[f].tables) tables.push_back(json::value(d.tables[static_cast<std::size_t>(t)].name));
-    qk.push_back(json::object{{"qTables", std::move(tables)}, {"qKeyFields", json::array{json::value(d.fields[f].name)}}});
+    for (int t : d.fields[f].tables)
+      tables.push_back(json::value(d.tables[static_cast<std::size_t>(t)].name));
+    qk.push_back(json::object{{"qTables", std::move(tables)},
+                              {"qKeyFields", json::array{json::value(d.fields[f].name)}}});
   }
   r["qtr"] = std::move(qtr);
   r["qk"] = std::move(qk);
@@ -276,6 +309,8 @@ constexpr MethodImpl kMethods[] = {
 
 }  // namespace
 
-std::span<const MethodImpl> doc_methods() { return kMethods; }
+std::span<const MethodImpl> doc_methods() {
+  return kMethods;
+}
 
 }  // namespace qix::sim

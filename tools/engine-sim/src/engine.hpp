@@ -25,10 +25,10 @@ class Connection;
 struct Request {
   std::string method;
   bool has_id = false;
-  std::int64_t id_num = -1;          // -1 when the id is not an integer
-  bool calc = false;                 // a calculation that --calc-delay-ms slows down
-  std::int64_t cancel_target = -1;   // for Global.CancelRequest: the qRequestId it cancels
-  std::shared_ptr<void> body;        // engine-private parsed JSON
+  std::int64_t id_num = -1;         // -1 when the id is not an integer
+  bool calc = false;                // a calculation that --calc-delay-ms slows down
+  std::int64_t cancel_target = -1;  // for Global.CancelRequest: the qRequestId it cancels
+  std::shared_ptr<void> body;       // engine-private parsed JSON
 };
 
 class Engine {

@@ -22,9 +22,9 @@ inline constexpr int kCalcTooLarge = 7003;         // LOCERR_CALC_TOO_LARGE
 inline constexpr int kCalcPagesTooLarge = 7009;    // LOCERR_CALC_PAGES_TOO_LARGE
 
 /// Every code the simulator sends; it sends no other.
-inline constexpr int kSent[] = {kParseError,   kInvalidRequest, kMethodNotFound, kInvalidParameters,
-                                kInternalError, kNotFound,      kAborted,        kAppAlreadyOpen,
-                                kAppNotFound,   kAppInvalid,    kCalcInvalidDef, kCalcTooLarge,
+inline constexpr int kSent[] = {kParseError,       kInvalidRequest, kMethodNotFound, kInvalidParameters,
+                                kInternalError,    kNotFound,       kAborted,        kAppAlreadyOpen,
+                                kAppNotFound,      kAppInvalid,     kCalcInvalidDef, kCalcTooLarge,
                                 kCalcPagesTooLarge};
 
 /// The engine's text for `code`, from the shared LOCERR table (a code the table lacks gets the text of

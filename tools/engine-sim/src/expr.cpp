@@ -202,7 +202,8 @@ class Parser {
     }
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
       std::size_t start = pos_;
-      while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.')) ++pos_;
+      while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.'))
+        ++pos_;
       if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
         std::size_t save = pos_++;
         if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
@@ -245,13 +246,20 @@ class Parser {
     std::string fn = lower(name);
     auto n = std::make_unique<Node>();
     n->kind = Kind::Agg;
-    if (fn == "sum") n->fn = AggFn::Sum;
-    else if (fn == "count") n->fn = AggFn::Count;
-    else if (fn == "avg") n->fn = AggFn::Avg;
-    else if (fn == "min") n->fn = AggFn::Min;
-    else if (fn == "max") n->fn = AggFn::Max;
-    else if (fn == "only") n->fn = AggFn::Only;
-    else fail("Unknown function: " + name);
+    if (fn == "sum")
+      n->fn = AggFn::Sum;
+    else if (fn == "count")
+      n->fn = AggFn::Count;
+    else if (fn == "avg")
+      n->fn = AggFn::Avg;
+    else if (fn == "min")
+      n->fn = AggFn::Min;
+    else if (fn == "max")
+      n->fn = AggFn::Max;
+    else if (fn == "only")
+      n->fn = AggFn::Only;
+    else
+      fail("Unknown function: " + name);
     if (agg_depth_ > 0) fail("Nested aggregation not allowed");
     skip();
     std::size_t save = pos_;
@@ -320,7 +328,8 @@ RowVal eval_row(const Node& n, const RowCtx& ctx) {
     case Kind::Field: {
       std::int32_t s = (*ctx.cols[static_cast<std::size_t>(n.field)])[ctx.row];
       if (s < 0) return r;
-      const Symbol sym = ctx.app->fields[static_cast<std::size_t>(n.field)].symbols[static_cast<std::size_t>(s)];
+      const Symbol sym =
+          ctx.app->fields[static_cast<std::size_t>(n.field)].symbols[static_cast<std::size_t>(s)];
       r.text = sym.text;
       if (sym.is_num) r.num = sym.num;
       r.null = false;
@@ -339,10 +348,11 @@ RowVal eval_row(const Node& n, const RowCtx& ctx) {
     case Kind::Div: {
       RowVal a = eval_row(*n.a, ctx), b = eval_row(*n.b, ctx);
       if (a.null || b.null || std::isnan(a.num) || std::isnan(b.num)) return r;
-      double v = n.kind == Kind::Add ? a.num + b.num
+      double v = n.kind == Kind::Add   ? a.num + b.num
                  : n.kind == Kind::Sub ? a.num - b.num
-                 : n.kind == Kind::Mul ? a.num * b.num
-                 : (b.num == 0 ? std::numeric_limits<double>::quiet_NaN() : a.num / b.num);
+                 : n.kind == Kind::Mul
+                     ? a.num * b.num
+                     : (b.num == 0 ? std::numeric_limits<double>::quiet_NaN() : a.num / b.num);
       if (std::isnan(v)) return r;
       r.num = v;
       r.null = false;
@@ -374,10 +384,14 @@ void collect_aggs(const Node* n, std::vector<const Node*>& out) {
 
 Value eval_scalar(const Node& n, const std::vector<Value>& aggs) {
   switch (n.kind) {
-    case Kind::Num: return Value::number(n.num);
-    case Kind::Str: return Value::string(n.text);
-    case Kind::Agg: return aggs[static_cast<std::size_t>(n.agg_index)];
-    case Kind::Field: return Value{};
+    case Kind::Num:
+      return Value::number(n.num);
+    case Kind::Str:
+      return Value::string(n.text);
+    case Kind::Agg:
+      return aggs[static_cast<std::size_t>(n.agg_index)];
+    case Kind::Field:
+      return Value{};
     case Kind::Neg: {
       Value a = eval_scalar(*n.a, aggs);
       return a.is_numeric() ? Value::number(-a.num) : Value{};
@@ -409,8 +423,12 @@ class Accumulators {
   Accumulators(const Node& agg, std::size_t groups) : agg_(agg) {
     constexpr double inf = std::numeric_limits<double>::infinity();
     switch (agg.fn) {
-      case AggFn::Sum: sum_.assign(groups, 0); break;
-      case AggFn::Count: count_.assign(groups, 0); break;
+      case AggFn::Sum:
+        sum_.assign(groups, 0);
+        break;
+      case AggFn::Count:
+        count_.assign(groups, 0);
+        break;
       case AggFn::Avg:
         sum_.assign(groups, 0);
         ncount_.assign(groups, 0);
@@ -420,7 +438,9 @@ class Accumulators {
         extreme_.assign(groups, agg.fn == AggFn::Min ? inf : -inf);
         ncount_.assign(groups, 0);
         break;
-      case AggFn::Only: only_.resize(groups); break;
+      case AggFn::Only:
+        only_.resize(groups);
+        break;
     }
   }
 
@@ -436,7 +456,9 @@ class Accumulators {
         if (!agg_.distinct) {
           ++count_[g];
         } else if (sym >= 0) {
-          if (seen_syms_.insert((static_cast<std::uint64_t>(g) << 32) | static_cast<std::uint32_t>(sym)).second) ++count_[g];
+          if (seen_syms_.insert((static_cast<std::uint64_t>(g) << 32) | static_cast<std::uint32_t>(sym))
+                  .second)
+            ++count_[g];
         } else {
           std::string key(reinterpret_cast<const char*>(&g), sizeof g);
           key += v.text ? std::string(*v.text) : format_number(v.num);
@@ -477,8 +499,12 @@ class Accumulators {
   // The value of group `g` into `out` (whose rows start null).
   void finish(std::size_t g, ValueColumn& out) const {
     switch (agg_.fn) {
-      case AggFn::Sum: out.set_number(g, sum_[g]); break;
-      case AggFn::Count: out.set_number(g, static_cast<double>(count_[g])); break;
+      case AggFn::Sum:
+        out.set_number(g, sum_[g]);
+        break;
+      case AggFn::Count:
+        out.set_number(g, static_cast<double>(count_[g]));
+        break;
       case AggFn::Avg:
         if (ncount_[g]) out.set_number(g, sum_[g] / static_cast<double>(ncount_[g]));
         break;
@@ -492,7 +518,8 @@ class Accumulators {
         Value v;
         v.null = false;
         v.num = o.num;
-        v.text = o.has_text && !(o.text.empty() && !std::isnan(o.num)) ? std::string(o.text) : format_number(o.num);
+        v.text = o.has_text && !(o.text.empty() && !std::isnan(o.num)) ? std::string(o.text)
+                                                                       : format_number(o.num);
         out.set(g, v);
         break;
       }
@@ -509,8 +536,8 @@ class Accumulators {
   std::vector<double> sum_, extreme_;
   std::vector<std::size_t> count_, ncount_;
   std::vector<Only> only_;
-  std::unordered_set<std::uint64_t> seen_syms_;   // (group, symbol) pairs met by a Count(DISTINCT field)
-  std::unordered_set<std::string> seen_texts_;    // (group, text) pairs met by a Count(DISTINCT expression)
+  std::unordered_set<std::uint64_t> seen_syms_;  // (group, symbol) pairs met by a Count(DISTINCT field)
+  std::unordered_set<std::string> seen_texts_;   // (group, text) pairs met by a Count(DISTINCT expression)
 };
 
 // Group numbers by group key, in the order the groups are met. A key is a mixed-radix number below
@@ -599,7 +626,8 @@ int pick_driver(const AppData& app, const std::set<int>& fields) {
 int largest_table(const AppData& app) {
   int best = -1;
   for (std::size_t t = 0; t < app.tables.size(); ++t)
-    if (best < 0 || app.tables[t].rows > app.tables[static_cast<std::size_t>(best)].rows) best = static_cast<int>(t);
+    if (best < 0 || app.tables[t].rows > app.tables[static_cast<std::size_t>(best)].rows)
+      best = static_cast<int>(t);
   return best;
 }
 
@@ -625,7 +653,8 @@ GroupKeyer make_keyer(const AppData& app, int table, const std::vector<int>& dim
     k.cols.push_back(app.resolve(table, d));
     k.mult.push_back(m);
     std::uint64_t card = app.fields[static_cast<std::size_t>(d)].symbols.size() + 1;
-    if (m > (std::uint64_t{1} << 62) / card) throw ExprError(locerr::kCalcTooLarge, std::string(locerr::message(locerr::kCalcTooLarge)));
+    if (m > (std::uint64_t{1} << 62) / card)
+      throw ExprError(locerr::kCalcTooLarge, std::string(locerr::message(locerr::kCalcTooLarge)));
     m *= card;
   }
   k.space = m;
@@ -675,7 +704,8 @@ CubeResult calculate(const AppData& app, const Possible& possible, const std::ve
       std::set<int> need = dimset;
       need.insert(fields.begin(), fields.end());
       int driver = need.empty() ? largest_table(app) : pick_driver(app, need);
-      if (driver < 0) throw ExprError(locerr::kCalcInvalidDef, "The fields of the expression are not associated");
+      if (driver < 0)
+        throw ExprError(locerr::kCalcInvalidDef, "The fields of the expression are not associated");
       RowCtx ctx;
       ctx.app = &app;
       ctx.cols.assign(app.fields.size(), nullptr);
@@ -708,7 +738,8 @@ CubeResult calculate(const AppData& app, const Possible& possible, const std::ve
     ValueColumn col(ngroups);
     std::vector<Value> vals(agg_vals.size());
     for (std::size_t g = 0; g < ngroups; ++g) {
-      for (std::size_t i = 0; i < agg_vals.size(); ++i) vals[i] = agg_vals[i].size() ? agg_vals[i].get(g) : Value{};
+      for (std::size_t i = 0; i < agg_vals.size(); ++i)
+        vals[i] = agg_vals[i].size() ? agg_vals[i].get(g) : Value{};
       col.set(g, eval_scalar(e.root(), vals));
     }
     out.measures.push_back(std::move(col));

@@ -80,8 +80,8 @@ class ValueColumn {
 struct CubeResult {
   std::size_t rows = 0;
   std::size_t ndims = 0;
-  std::vector<std::int32_t> dims;      // row-major: dims[row * ndims + d] = symbol of dimension d
-  std::vector<ValueColumn> measures;   // per measure: a value per row
+  std::vector<std::int32_t> dims;     // row-major: dims[row * ndims + d] = symbol of dimension d
+  std::vector<ValueColumn> measures;  // per measure: a value per row
   std::int32_t dim(std::size_t row, std::size_t d) const { return dims[row * ndims + d]; }
 };
 

@@ -6,7 +6,9 @@ namespace qix::sim {
 
 namespace {
 
-Selections& selections(Call& call) { return call.conn.session->selections; }
+Selections& selections(Call& call) {
+  return call.conn.session->selections;
+}
 
 json::object result(Call& call, const SelectionChange& change) {
   json::object r;
@@ -21,8 +23,12 @@ json::object select_match(Call& call, bool toggle) {
   return result(call, selections(call).select_match(d, e.state, e.field, match, toggle));
 }
 
-json::object select(Call& call) { return select_match(call, false); }
-json::object toggle_select(Call& call) { return select_match(call, true); }
+json::object select(Call& call) {
+  return select_match(call, false);
+}
+json::object toggle_select(Call& call) {
+  return select_match(call, true);
+}
 
 json::object select_values(Call& call) {
   const HandleEntry& e = *call.entry;
@@ -33,7 +39,8 @@ json::object select_values(Call& call) {
     FieldValue v;
     if (const auto* b = core::find_member(fv, "qIsNumeric"); b && b->is_bool()) v.is_num = b->get_bool();
     v.text = str_of(core::find_member(fv, "qText"));
-    if (const auto* nv = core::find_member(fv, "qNumber"); nv && nv->is_number()) v.num = nv->to_number<double>();
+    if (const auto* nv = core::find_member(fv, "qNumber"); nv && nv->is_number())
+      v.num = nv->to_number<double>();
     values.push_back(std::move(v));
   }
   return result(call, selections(call).select_values(d, e.state, e.field, values, toggle));
@@ -44,9 +51,15 @@ json::object select_where(Call& call, Selections::Which which) {
   return result(call, selections(call).select_where(data(call.conn), e.state, e.field, which));
 }
 
-json::object select_all(Call& call) { return select_where(call, Selections::Which::All); }
-json::object select_possible(Call& call) { return select_where(call, Selections::Which::Possible); }
-json::object select_excluded(Call& call) { return select_where(call, Selections::Which::Excluded); }
+json::object select_all(Call& call) {
+  return select_where(call, Selections::Which::All);
+}
+json::object select_possible(Call& call) {
+  return select_where(call, Selections::Which::Possible);
+}
+json::object select_excluded(Call& call) {
+  return select_where(call, Selections::Which::Excluded);
+}
 
 json::object clear(Call& call) {
   const HandleEntry& e = *call.entry;
@@ -76,20 +89,16 @@ json::object unlock(Call& call) {
 }
 
 constexpr MethodImpl kMethods[] = {
-    {"Select", select},
-    {"SelectValues", select_values},
-    {"ToggleSelect", toggle_select},
-    {"SelectAll", select_all},
-    {"SelectPossible", select_possible},
-    {"SelectExcluded", select_excluded},
-    {"Clear", clear},
-    {"GetCardinal", get_cardinal},
-    {"Lock", lock},
+    {"Select", select},        {"SelectValues", select_values},     {"ToggleSelect", toggle_select},
+    {"SelectAll", select_all}, {"SelectPossible", select_possible}, {"SelectExcluded", select_excluded},
+    {"Clear", clear},          {"GetCardinal", get_cardinal},       {"Lock", lock},
     {"Unlock", unlock},
 };
 
 }  // namespace
 
-std::span<const MethodImpl> field_methods() { return kMethods; }
+std::span<const MethodImpl> field_methods() {
+  return kMethods;
+}
 
 }  // namespace qix::sim

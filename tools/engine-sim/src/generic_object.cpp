@@ -11,7 +11,8 @@ namespace qix::sim {
 namespace {
 
 bool show_alternatives(const json::value& def) {
-  return core::find_member(def, "qShowAlternatives") && core::find_member(def, "qShowAlternatives")->is_bool() &&
+  return core::find_member(def, "qShowAlternatives") &&
+         core::find_member(def, "qShowAlternatives")->is_bool() &&
          core::find_member(def, "qShowAlternatives")->get_bool();
 }
 
@@ -44,8 +45,10 @@ json::object get_info(Call& call) {
 
 // New properties reach every session that has a persistent object open; a session object's only this one.
 void properties_changed(Call& call) {
-  if (call.entry->obj->persistent) call.engine.object_changed(call.entry->obj);
-  else call.engine.invalidate(call.conn, call.handle);
+  if (call.entry->obj->persistent)
+    call.engine.object_changed(call.entry->obj);
+  else
+    call.engine.invalidate(call.conn, call.handle);
 }
 
 json::object set_properties(Call& call) {
@@ -60,7 +63,8 @@ json::object apply_patches(Call& call) {
   json::value props = obj.props;
   for (const auto& pv : call.args.array(0)) {
     std::string op = lower(str_of(core::find_member(pv, "qOp")));
-    if (auto n = core::integer_of(core::find_member(pv, "qOp"))) op = *n == 0 ? "add" : *n == 1 ? "remove" : "replace";
+    if (auto n = core::integer_of(core::find_member(pv, "qOp")))
+      op = *n == 0 ? "add" : *n == 1 ? "remove" : "replace";
     std::string path = str_of(core::find_member(pv, "qPath"));
     std::string vtext = str_of(core::find_member(pv, "qValue"));
     json::value val;
@@ -79,14 +83,20 @@ json::object apply_patches(Call& call) {
       if (ec || !target) fail(locerr::kInvalidParameters, "qPath");
     }
     if (auto* to = target->if_object()) {
-      if (op == "remove") to->erase(key);
-      else (*to)[key] = std::move(val);
+      if (op == "remove")
+        to->erase(key);
+      else
+        (*to)[key] = std::move(val);
     } else if (auto* ta = target->if_array()) {
-      std::size_t idx = key == "-" ? ta->size() : static_cast<std::size_t>(std::strtoul(key.c_str(), nullptr, 10));
-      if (op == "add") ta->insert(ta->begin() + static_cast<std::ptrdiff_t>(std::min(idx, ta->size())), std::move(val));
+      std::size_t idx =
+          key == "-" ? ta->size() : static_cast<std::size_t>(std::strtoul(key.c_str(), nullptr, 10));
+      if (op == "add")
+        ta->insert(ta->begin() + static_cast<std::ptrdiff_t>(std::min(idx, ta->size())), std::move(val));
       else if (idx < ta->size()) {
-        if (op == "remove") ta->erase(ta->begin() + static_cast<std::ptrdiff_t>(idx));
-        else (*ta)[idx] = std::move(val);
+        if (op == "remove")
+          ta->erase(ta->begin() + static_cast<std::ptrdiff_t>(idx));
+        else
+          (*ta)[idx] = std::move(val);
       }
     } else {
       fail(locerr::kInvalidParameters, "qPath");
@@ -113,8 +123,12 @@ json::object get_data(Call& call, bool list) {
   return r;
 }
 
-json::object get_hypercube_data(Call& call) { return get_data(call, false); }
-json::object get_list_object_data(Call& call) { return get_data(call, true); }
+json::object get_hypercube_data(Call& call) {
+  return get_data(call, false);
+}
+json::object get_list_object_data(Call& call) {
+  return get_data(call, true);
+}
 
 json::object select_values(Call& call, bool list) {
   json::object r;
@@ -131,13 +145,17 @@ json::object select_values(Call& call, bool list) {
   for (const auto& v : a.array(list ? 1 : 2)) elems.push_back(int_of(&v, -1));
   bool toggle = a.boolean(list ? 2 : 3);
   auto& sel = call.conn.session->selections;
-  r["qSuccess"] =
-      call.engine.apply(call.conn, sel.select_elements(data(call.conn), cc->state, cc->dim_fields[dim], elems, toggle));
+  r["qSuccess"] = call.engine.apply(
+      call.conn, sel.select_elements(data(call.conn), cc->state, cc->dim_fields[dim], elems, toggle));
   return r;
 }
 
-json::object select_hypercube_values(Call& call) { return select_values(call, false); }
-json::object select_list_object_values(Call& call) { return select_values(call, true); }
+json::object select_hypercube_values(Call& call) {
+  return select_values(call, false);
+}
+json::object select_list_object_values(Call& call) {
+  return select_values(call, true);
+}
 
 json::object clear_selections(Call& call) {
   HandleEntry& e = *call.entry;
@@ -151,7 +169,8 @@ json::object clear_selections(Call& call) {
     fields.clear();
     for (const auto& v : call.args.array(1)) {
       auto i = int_of(&v, -1);
-      if (i >= 0 && static_cast<std::size_t>(i) < cc->dim_fields.size()) fields.push_back(cc->dim_fields[static_cast<std::size_t>(i)]);
+      if (i >= 0 && static_cast<std::size_t>(i) < cc->dim_fields.size())
+        fields.push_back(cc->dim_fields[static_cast<std::size_t>(i)]);
     }
   }
   for (int f : fields) call.engine.apply(call.conn, call.conn.session->selections.set(cc->state, f, {}));
@@ -176,6 +195,8 @@ constexpr MethodImpl kMethods[] = {
 
 }  // namespace
 
-std::span<const MethodImpl> generic_object_methods() { return kMethods; }
+std::span<const MethodImpl> generic_object_methods() {
+  return kMethods;
+}
 
 }  // namespace qix::sim

@@ -24,8 +24,10 @@ json::object get_layout(Call& call) {
     }
   } else {
     double d = 0;
-    if (parse_number(def, d)) v = Value::number(d), v.text = def;
-    else v = Value::string(def);
+    if (parse_number(def, d))
+      v = Value::number(d), v.text = def;
+    else
+      v = Value::string(def);
   }
   l["qText"] = v.null ? "-" : v.text;
   l["qNum"] = num_json(v.num);
@@ -65,6 +67,8 @@ constexpr MethodImpl kMethods[] = {
 
 }  // namespace
 
-std::span<const MethodImpl> generic_variable_methods() { return kMethods; }
+std::span<const MethodImpl> generic_variable_methods() {
+  return kMethods;
+}
 
 }  // namespace qix::sim

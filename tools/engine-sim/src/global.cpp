@@ -125,6 +125,8 @@ constexpr MethodImpl kMethods[] = {
 
 }  // namespace
 
-std::span<const MethodImpl> global_methods() { return kMethods; }
+std::span<const MethodImpl> global_methods() {
+  return kMethods;
+}
 
 }  // namespace qix::sim

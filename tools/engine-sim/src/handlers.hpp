@@ -51,6 +51,8 @@ inline json::object obj_ref(const char* type, int handle, const std::string& id,
 }
 
 /// The qReturn of a Get* that found nothing.
-inline json::object null_ref() { return json::object{{"qType", nullptr}, {"qHandle", nullptr}}; }
+inline json::object null_ref() {
+  return json::object{{"qType", nullptr}, {"qHandle", nullptr}};
+}
 
 }  // namespace qix::sim

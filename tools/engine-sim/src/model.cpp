@@ -3,8 +3,8 @@
 #include "model.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -43,7 +43,9 @@ std::string format_number(double v) {
 
 namespace {
 
-std::size_t hash_text(std::string_view text) { return std::hash<std::string_view>{}(text); }
+std::size_t hash_text(std::string_view text) {
+  return std::hash<std::string_view>{}(text);
+}
 
 }  // namespace
 
@@ -178,7 +180,8 @@ const std::vector<std::int32_t>* AppData::unique_index(int table, int field) con
   auto pos = std::find(t.fields.begin(), t.fields.end(), field);
   if (pos != t.fields.end()) {
     const auto& col = t.cols[static_cast<std::size_t>(pos - t.fields.begin())];
-    idx = std::make_unique<std::vector<std::int32_t>>(fields[static_cast<std::size_t>(field)].symbols.size(), -1);
+    idx = std::make_unique<std::vector<std::int32_t>>(fields[static_cast<std::size_t>(field)].symbols.size(),
+                                                      -1);
     for (std::size_t r = 0; r < col.size(); ++r) {
       if (col[r] < 0) continue;
       auto& slot = (*idx)[static_cast<std::size_t>(col[r])];
@@ -205,7 +208,8 @@ const std::vector<std::int32_t>* AppData::resolve(int table, int field) const {
   return resolve_locked(table, field, visiting);
 }
 
-const std::vector<std::int32_t>* AppData::resolve_locked(int table, int field, std::set<int>& visiting) const {
+const std::vector<std::int32_t>* AppData::resolve_locked(int table, int field,
+                                                         std::set<int>& visiting) const {
   if (table < 0 || field < 0) return nullptr;
   const auto& t = tables[static_cast<std::size_t>(table)];
   auto pos = std::find(t.fields.begin(), t.fields.end(), field);
@@ -244,13 +248,20 @@ const std::vector<std::int32_t>* AppData::resolve_locked(int table, int field, s
 
 const char* state_code(CellState s) {
   switch (s) {
-    case CellState::Selected: return "S";
-    case CellState::Optional: return "O";
-    case CellState::Excluded: return "X";
-    case CellState::Alternative: return "A";
-    case CellState::Locked: return "L";
-    case CellState::SelectedExcluded: return "XS";
-    case CellState::LockedExcluded: return "XL";
+    case CellState::Selected:
+      return "S";
+    case CellState::Optional:
+      return "O";
+    case CellState::Excluded:
+      return "X";
+    case CellState::Alternative:
+      return "A";
+    case CellState::Locked:
+      return "L";
+    case CellState::SelectedExcluded:
+      return "XS";
+    case CellState::LockedExcluded:
+      return "XL";
   }
   return "O";
 }
@@ -292,7 +303,8 @@ class Inference {
     auto it = sel_.selected.find(f);
     return it == sel_.selected.end() ? nullptr : &it->second;
   }
-  static void restrict(std::vector<char>& mask, const std::vector<std::int32_t>& col, const std::vector<char>& ok) {
+  static void restrict(std::vector<char>& mask, const std::vector<std::int32_t>& col,
+                       const std::vector<char>& ok) {
     for (std::size_t r = 0; r < mask.size(); ++r)
       if (mask[r] && (col[r] < 0 || !ok[static_cast<std::size_t>(col[r])])) mask[r] = 0;
   }
@@ -403,7 +415,9 @@ namespace {
 // '*' any run, '?' one character; case-insensitive.
 bool wildcard_match(std::string_view pat, std::string_view text) {
   std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  auto eq = [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); };
+  auto eq = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  };
   while (t < text.size()) {
     if (p < pat.size() && (pat[p] == '?' || eq(pat[p], text[t]))) {
       ++p;
@@ -424,7 +438,8 @@ bool wildcard_match(std::string_view pat, std::string_view text) {
 
 }  // namespace
 
-std::shared_ptr<const Possible> Selections::possible(const AppData& app, const std::string& state, int skip_field) {
+std::shared_ptr<const Possible> Selections::possible(const AppData& app, const std::string& state,
+                                                     int skip_field) {
   auto key = std::make_pair(state, skip_field);
   auto it = possible_.find(key);
   if (it != possible_.end() && it->second.first == epoch_) return it->second.second;
@@ -446,13 +461,13 @@ CellState Selections::cell_state(const AppData& app, const std::string& state, i
   if (it != sel.selected.end()) {
     auto alt = possible(app, state, field);
     return alt->syms[static_cast<std::size_t>(field)][static_cast<std::size_t>(sym)] ? CellState::Alternative
-                                                                                       : CellState::Excluded;
+                                                                                     : CellState::Excluded;
   }
   return poss ? CellState::Optional : CellState::Excluded;
 }
 
-std::array<std::size_t, kCellStateCount> Selections::count_states(const AppData& app, const std::string& state,
-                                                                  int field) {
+std::array<std::size_t, kCellStateCount> Selections::count_states(const AppData& app,
+                                                                  const std::string& state, int field) {
   std::array<std::size_t, kCellStateCount> n{};
   const auto& fd = app.fields[static_cast<std::size_t>(field)];
   for (std::size_t s = 0; s < fd.symbols.size(); ++s)
@@ -474,8 +489,10 @@ SelectionChange Selections::set(const std::string& state, int field, std::vector
     return change;
   }
   SelectionState before = sel;
-  if (std::find(flags.begin(), flags.end(), 1) == flags.end()) sel.selected.erase(field);
-  else sel.selected[field] = std::move(flags);
+  if (std::find(flags.begin(), flags.end(), 1) == flags.end())
+    sel.selected.erase(field);
+  else
+    sel.selected[field] = std::move(flags);
   note(before, state, change);
   return change;
 }
@@ -529,16 +546,20 @@ SelectionChange Selections::select_elements(const AppData& app, const std::strin
   return set(state, field, std::move(flags));
 }
 
-SelectionChange Selections::select_where(const AppData& app, const std::string& state, int field, Which which) {
+SelectionChange Selections::select_where(const AppData& app, const std::string& state, int field,
+                                         Which which) {
   const std::size_t n = app.fields[static_cast<std::size_t>(field)].symbols.size();
   std::vector<char> flags(n, 0);
   for (std::size_t s = 0; s < n; ++s) {
     CellState st = cell_state(app, state, field, static_cast<std::int32_t>(s));
     bool poss = st == CellState::Selected || st == CellState::Optional || st == CellState::Locked ||
                 st == CellState::Alternative;
-    if (which == Which::All) flags[s] = 1;
-    else if (which == Which::Possible) flags[s] = static_cast<char>(poss);
-    else flags[s] = static_cast<char>(!poss && st != CellState::SelectedExcluded);
+    if (which == Which::All)
+      flags[s] = 1;
+    else if (which == Which::Possible)
+      flags[s] = static_cast<char>(poss);
+    else
+      flags[s] = static_cast<char>(!poss && st != CellState::SelectedExcluded);
   }
   return set(state, field, std::move(flags));
 }

@@ -56,9 +56,9 @@ class SymbolTable {
 
  private:
   std::string chars_;
-  std::vector<std::uint32_t> ends_;   // ends_[i]: end of text i in chars_ (it begins at ends_[i - 1])
+  std::vector<std::uint32_t> ends_;  // ends_[i]: end of text i in chars_ (it begins at ends_[i - 1])
   std::vector<double> nums_;
-  std::vector<std::int32_t> slots_;   // hash slots: a value index, -1 = empty; size a power of two
+  std::vector<std::int32_t> slots_;  // hash slots: a value index, -1 = empty; size a power of two
   void rehash(std::size_t min_values);
 };
 
@@ -172,14 +172,15 @@ class Selections {
   /// The state of value `sym` of `field`.
   CellState cell_state(const AppData& app, const std::string& state, int field, std::int32_t sym);
   /// How many values of `field` are in each CellState (indexed by the enumerator's value).
-  std::array<std::size_t, kCellStateCount> count_states(const AppData& app, const std::string& state, int field);
+  std::array<std::size_t, kCellStateCount> count_states(const AppData& app, const std::string& state,
+                                                        int field);
 
   /// Replaces the selection of `field` by a flag per value (no flag set: clears the field).
   SelectionChange set(const std::string& state, int field, std::vector<char> flags);
   /// The values whose text matches `match` (`*` any run, `?` one character, case-insensitive) or, when
   /// `match` is a number, whose number equals it (Field.Select; `toggle`: Field.ToggleSelect).
-  SelectionChange select_match(const AppData& app, const std::string& state, int field, std::string_view match,
-                               bool toggle);
+  SelectionChange select_match(const AppData& app, const std::string& state, int field,
+                               std::string_view match, bool toggle);
   /// The values equal to one of `values` (Field.SelectValues).
   SelectionChange select_values(const AppData& app, const std::string& state, int field,
                                 const std::vector<FieldValue>& values, bool toggle);

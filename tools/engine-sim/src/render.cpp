@@ -11,7 +11,9 @@ namespace qix::sim {
 
 namespace {
 
-SelectionState& selection(Connection& c, const std::string& state) { return c.session->selections.of(state); }
+SelectionState& selection(Connection& c, const std::string& state) {
+  return c.session->selections.of(state);
+}
 
 std::shared_ptr<const Possible> possible(Connection& c, const std::string& state) {
   return c.session->selections.possible(data(c), state);
@@ -115,7 +117,8 @@ json::object dim_info(Connection& c, const std::string& state, int field, const 
   d["qMax"] = num_json(mx);
   d["qAttrExprInfo"] = json::array{};
   d["qAttrDimInfo"] = json::array{};
-  d["qCardinalities"] = json::object{{"qCardinal", fd.symbols.size()}, {"qHypercubeCardinal", 0}, {"qAllValuesCardinal", -1}};
+  d["qCardinalities"] =
+      json::object{{"qCardinal", fd.symbols.size()}, {"qHypercubeCardinal", 0}, {"qAllValuesCardinal", -1}};
   d["qLocked"] = selection(c, state).locked.count(field) > 0;
   return d;
 }
@@ -157,7 +160,8 @@ json::object selection_object(Connection& c, const std::string& state) {
     s["qSelectionThreshold"] = 6;
     json::array infos;
     if (texts.size() <= 6)
-      for (const auto& t : texts) infos.push_back(json::object{{"qName", t}, {"qFieldSelectionMode", "NORMAL"}});
+      for (const auto& t : texts)
+        infos.push_back(json::object{{"qName", t}, {"qFieldSelectionMode", "NORMAL"}});
     s["qSelectedFieldSelectionInfo"] = std::move(infos);
     s["qNotSelectedFieldSelectionInfo"] = json::array{};
     s["qRangeInfo"] = json::array{};
@@ -171,9 +175,11 @@ json::object selection_object(Connection& c, const std::string& state) {
 
 }  // namespace
 
-std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::string& path, const json::value& def) {
+std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::string& path,
+                                     const json::value& def) {
   auto& cache = e.cubes[path];
-  if (cache && cache->epoch == c.session->selections.epoch() && cache->version == e.obj->version) return cache;
+  if (cache && cache->epoch == c.session->selections.epoch() && cache->version == e.obj->version)
+    return cache;
   auto cc = std::make_shared<CubeCache>();
   cc->epoch = c.session->selections.epoch();
   cc->version = e.obj->version;
@@ -193,16 +199,19 @@ std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::s
         std::string fname;
         if (fdefs && fdefs->is_array() && !fdefs->get_array().empty()) fname = str_of(&fdefs->get_array()[0]);
         if (!fname.empty() && fname[0] == '=') fname = fname.substr(1);
-        if (fname.size() > 2 && fname.front() == '[' && fname.back() == ']') fname = fname.substr(1, fname.size() - 2);
+        if (fname.size() > 2 && fname.front() == '[' && fname.back() == ']')
+          fname = fname.substr(1, fname.size() - 2);
         int f = app.field_id(fname);
         if (f < 0) throw ExprError(locerr::kCalcInvalidDef, "Bad field name: " + fname);
         std::string title = fname;
         const json::value* labels = qdef ? core::find_member(*qdef, "qFieldLabels") : nullptr;
-        if (labels && labels->is_array() && !labels->get_array().empty() && !str_of(&labels->get_array()[0]).empty())
+        if (labels && labels->is_array() && !labels->get_array().empty() &&
+            !str_of(&labels->get_array()[0]).empty())
           title = str_of(&labels->get_array()[0]);
         cc->dim_fields.push_back(f);
         const json::value* crits = qdef ? core::find_member(*qdef, "qSortCriterias") : nullptr;
-        dim_crit.push_back(crits && crits->is_array() && !crits->get_array().empty() ? &crits->get_array()[0] : nullptr);
+        dim_crit.push_back(crits && crits->is_array() && !crits->get_array().empty() ? &crits->get_array()[0]
+                                                                                     : nullptr);
         dinfos.push_back(dim_info(c, cc->state, f, title));
       }
     }
@@ -241,10 +250,12 @@ std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::s
   std::size_t rows = cc->error ? 0 : cc->result.rows;
   // Sort by qInterColumnSortOrder.
   std::vector<std::size_t> sort_cols;
-  if (const auto* so = core::find_member(def, "qInterColumnSortOrder"); so && so->is_array() && !so->get_array().empty()) {
+  if (const auto* so = core::find_member(def, "qInterColumnSortOrder");
+      so && so->is_array() && !so->get_array().empty()) {
     for (const auto& v : so->get_array()) {
       auto n = core::integer_of(&v);
-      if (n && *n >= 0 && static_cast<std::size_t>(*n) < nd + nm) sort_cols.push_back(static_cast<std::size_t>(*n));
+      if (n && *n >= 0 && static_cast<std::size_t>(*n) < nd + nm)
+        sort_cols.push_back(static_cast<std::size_t>(*n));
     }
   } else {
     for (std::size_t i = 0; i < nd + nm; ++i) sort_cols.push_back(i);
@@ -274,8 +285,10 @@ std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::s
           if (dir == 0) continue;
           const ValueColumn& m = cc->result.measures[col - nd];
           bool xn = m.is_numeric(a), yn = m.is_numeric(b);
-          if (xn && yn && m.num(a) != m.num(b)) r = (m.num(a) < m.num(b) ? -1 : 1) * dir;
-          else if (xn != yn) r = xn ? -1 : 1;
+          if (xn && yn && m.num(a) != m.num(b))
+            r = (m.num(a) < m.num(b) ? -1 : 1) * dir;
+          else if (xn != yn)
+            r = xn ? -1 : 1;
         }
         if (r != 0) return r < 0;
       }
@@ -301,9 +314,11 @@ std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::s
   return cc;
 }
 
-std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::string& path, const json::value& def) {
+std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::string& path,
+                                      const json::value& def) {
   auto& cache = e.cubes[path];
-  if (cache && cache->epoch == c.session->selections.epoch() && cache->version == e.obj->version) return cache;
+  if (cache && cache->epoch == c.session->selections.epoch() && cache->version == e.obj->version)
+    return cache;
   auto cc = std::make_shared<CubeCache>();
   cc->list = true;
   cc->epoch = c.session->selections.epoch();
@@ -328,10 +343,12 @@ std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::
     const auto& fd = app.fields[static_cast<std::size_t>(f)];
     std::string title = fname;
     const json::value* labels = qdef ? core::find_member(*qdef, "qFieldLabels") : nullptr;
-    if (labels && labels->is_array() && !labels->get_array().empty() && !str_of(&labels->get_array()[0]).empty())
+    if (labels && labels->is_array() && !labels->get_array().empty() &&
+        !str_of(&labels->get_array()[0]).empty())
       title = str_of(&labels->get_array()[0]);
     const json::value* crits = qdef ? core::find_member(*qdef, "qSortCriterias") : nullptr;
-    const json::value* crit = crits && crits->is_array() && !crits->get_array().empty() ? &crits->get_array()[0] : nullptr;
+    const json::value* crit =
+        crits && crits->is_array() && !crits->get_array().empty() ? &crits->get_array()[0] : nullptr;
     std::size_t n = fd.symbols.size();
     cc->result.rows = n;
     cc->result.ndims = 1;
@@ -364,8 +381,10 @@ std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::
 json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict) {
   json::array out;
   for (const auto& pg : req) {
-    std::int64_t top = int_of(core::find_member(pg, "qTop"), 0), left = int_of(core::find_member(pg, "qLeft"), 0);
-    std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0), height = int_of(core::find_member(pg, "qHeight"), 0);
+    std::int64_t top = int_of(core::find_member(pg, "qTop"), 0),
+                 left = int_of(core::find_member(pg, "qLeft"), 0);
+    std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0),
+                 height = int_of(core::find_member(pg, "qHeight"), 0);
     if (width < 0 || height < 0 || top < 0 || left < 0) fail(locerr::kInvalidParameters, "qPages");
     if (width * height > 10000) {
       if (strict) fail(locerr::kCalcPagesTooLarge, std::string(locerr::message(locerr::kCalcPagesTooLarge)));
@@ -387,8 +406,9 @@ json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bo
           std::int32_t sym = cc.result.dim(row, ci);
           CellState st = cell_state(c, cc.state, f, sym);
           if (!show_alt && st == CellState::Alternative) st = CellState::Excluded;
-          line.push_back(cell_json(app.fields[static_cast<std::size_t>(f)].symbols[static_cast<std::size_t>(sym)], sym,
-                                   state_code(st)));
+          line.push_back(
+              cell_json(app.fields[static_cast<std::size_t>(f)].symbols[static_cast<std::size_t>(sym)], sym,
+                        state_code(st)));
         } else {
           line.push_back(value_cell(cc.result.measures[ci - nd].get(row)));
         }
@@ -437,7 +457,8 @@ json::value layout_of(Connection& c, HandleEntry& e, const json::value& v, const
         auto cc = hypercube(c, e, sub, kv.value());
         json::object hc = cc->layout;
         const auto* init = core::find_member(kv.value(), "qInitialDataFetch");
-        hc["qDataPages"] = init && init->is_array() ? pages(c, *cc, init->get_array(), true, false) : json::array{};
+        hc["qDataPages"] =
+            init && init->is_array() ? pages(c, *cc, init->get_array(), true, false) : json::array{};
         out["qHyperCube"] = std::move(hc);
       } else if (k == "qListObjectDef") {
         auto cc = listobject(c, e, sub, kv.value());
@@ -446,7 +467,9 @@ json::value layout_of(Connection& c, HandleEntry& e, const json::value& v, const
         bool alt = core::find_member(kv.value(), "qShowAlternatives") &&
                    core::find_member(kv.value(), "qShowAlternatives")->is_bool() &&
                    core::find_member(kv.value(), "qShowAlternatives")->get_bool();
-        lo["qDataPages"] = init && init->is_array() && !cc->error ? pages(c, *cc, init->get_array(), alt, false) : json::array{};
+        lo["qDataPages"] = init && init->is_array() && !cc->error
+                               ? pages(c, *cc, init->get_array(), alt, false)
+                               : json::array{};
         out["qListObject"] = std::move(lo);
       } else if (k == "qSelectionObjectDef") {
         std::string st = str_of(core::find_member(kv.value(), "qStateName"));
@@ -461,7 +484,8 @@ json::value layout_of(Connection& c, HandleEntry& e, const json::value& v, const
   }
   if (const auto* a = v.if_array()) {
     json::array out;
-    for (std::size_t i = 0; i < a->size(); ++i) out.push_back(layout_of(c, e, (*a)[i], path + "/" + std::to_string(i)));
+    for (std::size_t i = 0; i < a->size(); ++i)
+      out.push_back(layout_of(c, e, (*a)[i], path + "/" + std::to_string(i)));
     return out;
   }
   return v;

@@ -30,9 +30,11 @@ struct CubeCache {
 };
 
 /// The hypercube defined by `def` at `path` in the handle's object (cached).
-std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::string& path, const json::value& def);
+std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::string& path,
+                                     const json::value& def);
 /// The list object defined by `def` at `path` in the handle's object (cached).
-std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::string& path, const json::value& def);
+std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::string& path,
+                                      const json::value& def);
 /// The data pages `req` asks for (qTop/qLeft/qWidth/qHeight). A page over 10,000 cells fails with 7009
 /// when `strict`, else is left out; a negative size or position fails with -32602. `show_alt`: alternative
 /// values show as "A", else as "X".

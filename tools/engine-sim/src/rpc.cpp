@@ -17,7 +17,8 @@ std::string_view locerr::message(int code) {
 namespace {
 
 const Fallback* fallback_of(std::span<const Fallback> fallbacks, std::string_view param) {
-  auto it = std::find_if(fallbacks.begin(), fallbacks.end(), [&](const Fallback& f) { return f.param == param; });
+  auto it =
+      std::find_if(fallbacks.begin(), fallbacks.end(), [&](const Fallback& f) { return f.param == param; });
   return it != fallbacks.end() ? &*it : nullptr;
 }
 

@@ -23,7 +23,9 @@ struct RpcError {
   std::string parameter;
 };
 
-[[noreturn]] inline void fail(int code, std::string parameter) { throw RpcError{code, std::move(parameter)}; }
+[[noreturn]] inline void fail(int code, std::string parameter) {
+  throw RpcError{code, std::move(parameter)};
+}
 
 /// A parameter the spec marks required that the simulator lets a client leave out, and the value (JSON)
 /// it takes then.

@@ -184,14 +184,15 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   void on_http() {
     if (!websocket::is_upgrade(req_) || !authorized()) {
       auto res = std::make_shared<http::response<http::string_body>>(
-          websocket::is_upgrade(req_) ? http::status::unauthorized : http::status::bad_request, req_.version());
+          websocket::is_upgrade(req_) ? http::status::unauthorized : http::status::bad_request,
+          req_.version());
       res->set(http::field::content_type, "text/plain");
       res->body() = websocket::is_upgrade(req_) ? "Unauthorized\n" : "WebSocket upgrade expected\n";
       res->keep_alive(false);
       res->prepare_payload();
-      http::async_write(ws_.next_layer(), *res, [self = this->shared_from_this(), res](beast::error_code, std::size_t) {
-        self->drop();
-      });
+      http::async_write(
+          ws_.next_layer(), *res,
+          [self = this->shared_from_this(), res](beast::error_code, std::size_t) { self->drop(); });
       return;
     }
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -209,16 +210,20 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
     ws_.text(true);
     if (!srv_.opt.not_qix.empty()) {
       // Not an engine: no session, no greeting (see Options::not_qix).
-      if (srv_.opt.not_qix == "banner") send_raw("Welcome to the echo-chat service. Type /help for commands.");
+      if (srv_.opt.not_qix == "banner")
+        send_raw("Welcome to the echo-chat service. Type /help for commands.");
       if (close_on_open_) close_with(std::exchange(close_on_open_, std::uint16_t{0}));
       read_next();
       return;
     }
     std::string greeting;
     std::weak_ptr<WsConn> weak = this->shared_from_this();
-    conn_ = srv_.engine->open(std::string(req_.target()), [weak](std::string frame) {
-      if (auto self = weak.lock()) self->send_raw(std::move(frame));
-    }, greeting);
+    conn_ = srv_.engine->open(
+        std::string(req_.target()),
+        [weak](std::string frame) {
+          if (auto self = weak.lock()) self->send_raw(std::move(frame));
+        },
+        greeting);
     send_raw(std::move(greeting));
     if (srv_.opt.close_code > 0 && srv_.opt.close_after_ms > 0) {
       close_timer_ = std::make_shared<net::steady_timer>(ws_.get_executor());
@@ -251,12 +256,14 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
     if (finished_ || !conn_) return;
     ++frames_in_;
     if (first_frame_ && srv_.opt.proxy_mode) {
-      send_raw(R"({"jsonrpc":"2.0","method":"OnAuthenticationInformation","params":{"userId":"sim","userDirectory":"SIM","logoutUri":"","mustAuthenticate":false}})");
+      send_raw(
+          R"({"jsonrpc":"2.0","method":"OnAuthenticationInformation","params":{"userId":"sim","userDirectory":"SIM","logoutUri":"","mustAuthenticate":false}})");
     }
     first_frame_ = false;
     std::shared_ptr<Request> req(srv_.engine->parse(text).release());
     srv_.on_received(req->method);
-    if (srv_.opt.drop_after > 0 && frames_in_ >= static_cast<std::uint64_t>(srv_.opt.drop_after)) drop_pending_ = true;
+    if (srv_.opt.drop_after > 0 && frames_in_ >= static_cast<std::uint64_t>(srv_.opt.drop_after))
+      drop_pending_ = true;
     if (req->method == "CancelRequest" && req->cancel_target >= 0) {
       auto it = delayed_.find(req->cancel_target);
       if (it != delayed_.end()) it->second->cancel();  // answered with 15 by its handler
@@ -286,7 +293,8 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
   }
 
   void respond(std::string frame, const std::string& method) {
-    if (srv_.opt.malformed_every > 0 && ++frames_out_ % static_cast<std::uint64_t>(srv_.opt.malformed_every) == 0)
+    if (srv_.opt.malformed_every > 0 &&
+        ++frames_out_ % static_cast<std::uint64_t>(srv_.opt.malformed_every) == 0)
       frame = frame.substr(0, frame.size() / 2) + "\x01}";
     int delay = drop_pending_ ? 0 : srv_.response_delay_ms();
     if (delay <= 0) {
@@ -296,22 +304,24 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
     }
     auto timer = std::make_shared<net::steady_timer>(ws_.get_executor());
     timer->expires_after(std::chrono::milliseconds(delay));
-    timer->async_wait([self = this->shared_from_this(), timer, frame = std::move(frame), method](beast::error_code) mutable {
+    timer->async_wait([self = this->shared_from_this(), timer, frame = std::move(frame),
+                       method](beast::error_code) mutable {
       self->srv_.on_answered(method);
       self->send_raw(std::move(frame));
     });
   }
 
   void write_next() {
-    ws_.async_write(net::buffer(queue_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->finish();
-      self->queue_.pop_front();
-      if (!self->queue_.empty()) return self->write_next();
-      if (self->drop_pending_) return self->drop();
-      if (self->pending_close_) {
-        self->do_close(std::exchange(self->pending_close_, std::uint16_t{0}));
-      }
-    });
+    ws_.async_write(net::buffer(queue_.front()),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec) return self->finish();
+                      self->queue_.pop_front();
+                      if (!self->queue_.empty()) return self->write_next();
+                      if (self->drop_pending_) return self->drop();
+                      if (self->pending_close_) {
+                        self->do_close(std::exchange(self->pending_close_, std::uint16_t{0}));
+                      }
+                    });
   }
 
   void finish() {
@@ -360,9 +370,13 @@ void Server::Impl::accept() {
   });
 }
 
-Server::Server(Options options) : impl_(std::make_unique<Impl>()) { impl_->opt = std::move(options); }
+Server::Server(Options options) : impl_(std::make_unique<Impl>()) {
+  impl_->opt = std::move(options);
+}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   auto& d = *impl_;
@@ -373,7 +387,8 @@ void Server::start() {
   cfg.session_ttl = d.opt.session_ttl;
   d.engine = std::make_unique<Engine>(cfg);
   if (!d.opt.tls_cert.empty() || !d.opt.tls_key.empty()) {
-    if (d.opt.tls_cert.empty() || d.opt.tls_key.empty()) throw std::runtime_error("TLS needs both a certificate and a key");
+    if (d.opt.tls_cert.empty() || d.opt.tls_key.empty())
+      throw std::runtime_error("TLS needs both a certificate and a key");
     d.tls.emplace(ssl::context::tls_server);
     beast::error_code ec;
     d.tls->use_certificate_chain_file(d.opt.tls_cert, ec);
@@ -395,7 +410,9 @@ void Server::start() {
   if (!ec) d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) d.acceptor->bind(ep, ec);
   if (!ec) d.acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + d.opt.host + ":" + std::to_string(d.opt.port) + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot listen on " + d.opt.host + ":" + std::to_string(d.opt.port) + ": " +
+                             ec.message());
   d.bound_port = d.acceptor->local_endpoint().port();
   d.accept();
   d.started = true;
@@ -419,7 +436,9 @@ void Server::stop() {
   d.conn_count = 0;
 }
 
-unsigned short Server::port() const { return impl_->bound_port; }
+unsigned short Server::port() const {
+  return impl_->bound_port;
+}
 
 std::string Server::url() const {
   std::string host = impl_->opt.host;
@@ -475,6 +494,8 @@ void Server::proxy_fatal_all(const std::string& method) {
   });
 }
 
-std::size_t Server::connection_count() const { return impl_->conn_count.load(); }
+std::size_t Server::connection_count() const {
+  return impl_->conn_count.load();
+}
 
 }  // namespace qix::sim

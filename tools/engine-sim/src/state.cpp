@@ -17,8 +17,8 @@ bool has_calc_content(const json::value& v) {
   if (const auto* o = v.if_object()) {
     for (const auto& kv : *o) {
       auto k = kv.key();
-      if (k == "qHyperCubeDef" || k == "qListObjectDef" || k == "qSelectionObjectDef" || k == "qStringExpression" ||
-          k == "qValueExpression")
+      if (k == "qHyperCubeDef" || k == "qListObjectDef" || k == "qSelectionObjectDef" ||
+          k == "qStringExpression" || k == "qValueExpression")
         return true;
       if (has_calc_content(kv.value())) return true;
     }
@@ -34,7 +34,8 @@ void collect_states(const json::value& v, std::set<std::string>& out) {
     for (const auto& kv : *o) {
       if (kv.key() == "qStateName" && kv.value().is_string() && !kv.value().get_string().empty())
         out.insert(std::string(kv.value().get_string()));
-      else collect_states(kv.value(), out);
+      else
+        collect_states(kv.value(), out);
     }
   } else if (const auto* a = v.if_array()) {
     for (const auto& e : *a) collect_states(e, out);
@@ -54,9 +55,12 @@ void parse_target(std::string_view target, std::string& app, std::string& identi
     i = j + 1;
   }
   for (std::size_t k = 0; k + 1 < parts.size(); ++k) {
-    if (parts[k] == "app") app = parts[k + 1];
-    else if (parts[k] == "identity") identity = parts[k + 1];
-    else if (parts[k] == "ttl") ttl = std::atoi(parts[k + 1].c_str());
+    if (parts[k] == "app")
+      app = parts[k + 1];
+    else if (parts[k] == "identity")
+      identity = parts[k + 1];
+    else if (parts[k] == "ttl")
+      ttl = std::atoi(parts[k + 1].c_str());
   }
 }
 
@@ -126,7 +130,8 @@ EngineState::EngineState(EngineConfig config) : cfg(std::move(config)) {
       "title":"Sales by region",
       "qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["Region"]}}],
         "qMeasures":[{"qDef":{"qDef":"Sum(Sales)","qLabel":"Sales"}}],
-        "qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":2,"qHeight":20}]}})json").as_object(),
+        "qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":2,"qHeight":20}]}})json")
+                                 .as_object(),
                              true);
     demo->objects[chart->id] = chart;
     apps["demo"] = demo;
@@ -151,7 +156,8 @@ std::shared_ptr<AppState> EngineState::find_app(const std::string& name) {
   return it->second;
 }
 
-std::shared_ptr<Connection> EngineState::connect(std::string_view target, std::function<void(std::string)> push,
+std::shared_ptr<Connection> EngineState::connect(std::string_view target,
+                                                 std::function<void(std::string)> push,
                                                  std::string& greeting) {
   auto c = std::make_shared<Connection>();
   c->push = std::move(push);
@@ -179,7 +185,8 @@ std::shared_ptr<Connection> EngineState::connect(std::string_view target, std::f
   c->session->ttl = ttl;
   c->session->connected = true;
   conns.insert(c.get());
-  greeting = R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":")" + std::string(state) + "\"}}";
+  greeting =
+      R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":")" + std::string(state) + "\"}}";
   return c;
 }
 

@@ -129,7 +129,9 @@ struct EngineState {
 
 /// The session's open app; fails with 1007 when there is none.
 AppState& doc(Connection& c);
-inline const AppData& data(Connection& c) { return *doc(c).data; }
+inline const AppData& data(Connection& c) {
+  return *doc(c).data;
+}
 
 /// Six random characters (object and variable ids) and a random UUID (GetUniqueID, session apps).
 std::string random_id();

@@ -16,23 +16,23 @@ namespace qix::sim {
 
 struct Options {
   std::string host = "127.0.0.1";
-  unsigned short port = 0;        // 0 picks a free port
-  std::string data_dir;           // every sub-folder is an app of *.csv tables; empty = built-in `demo`
-  std::size_t demo_rows = 2000;   // fact rows of the built-in `demo` app (`demo-large` always has 1,000,000)
+  unsigned short port = 0;       // 0 picks a free port
+  std::string data_dir;          // every sub-folder is an app of *.csv tables; empty = built-in `demo`
+  std::size_t demo_rows = 2000;  // fact rows of the built-in `demo` app (`demo-large` always has 1,000,000)
   // TLS: both set = wss://. client_ca set = a client certificate signed by it is required.
   std::string tls_cert, tls_key, client_ca;
-  std::string require_header;     // "Name: value": the upgrade request must carry it, else HTTP 401
-  std::string bearer;             // the upgrade request must carry "Authorization: Bearer <token>"
-  bool proxy_mode = false;        // OnAuthenticationInformation after the client's first frame
-  int session_ttl = 0;            // seconds a disconnected session is kept for SESSION_ATTACHED (URL /ttl/N wins)
-  int latency_ms = 0;             // every response is delayed by this much
-  int jitter_ms = 0;              // plus a random 0..jitter
-  bool reorder = false;           // responses to pipelined requests may leave out of order
-  int drop_after = 0;             // close the socket (no close frame) after N received frames
-  int malformed_every = 0;        // every Nth response frame is sent as broken JSON
-  int close_code = 0;             // with close_after_ms: close each connection with this code
+  std::string require_header;  // "Name: value": the upgrade request must carry it, else HTTP 401
+  std::string bearer;          // the upgrade request must carry "Authorization: Bearer <token>"
+  bool proxy_mode = false;     // OnAuthenticationInformation after the client's first frame
+  int session_ttl = 0;      // seconds a disconnected session is kept for SESSION_ATTACHED (URL /ttl/N wins)
+  int latency_ms = 0;       // every response is delayed by this much
+  int jitter_ms = 0;        // plus a random 0..jitter
+  bool reorder = false;     // responses to pipelined requests may leave out of order
+  int drop_after = 0;       // close the socket (no close frame) after N received frames
+  int malformed_every = 0;  // every Nth response frame is sent as broken JSON
+  int close_code = 0;       // with close_after_ms: close each connection with this code
   int close_after_ms = 0;
-  int calc_delay_ms = 0;          // calculations take at least this long; a selection meanwhile aborts them (15)
+  int calc_delay_ms = 0;  // calculations take at least this long; a selection meanwhile aborts them (15)
   // Play a WebSocket service that is not a QIX engine (for clients' diagnosis of a wrong URL): "echo" sends
   // every frame back as received, "silent" never sends anything, "banner" greets with a line of plain text
   // and answers each frame with another. Empty = a QIX engine.
