@@ -45,8 +45,7 @@ public final class QixObject implements AutoCloseable {
   private final String genericId;
   private final String genericType;
 
-  private final List<Dispatch.Subscription> subscriptions = new ArrayList<>(); // guarded by itself
-  private boolean subscriptionsClosed; // guarded by subscriptions
+  private final Subscriptions subscriptions = new Subscriptions(this);
   private long watchToken; // guarded by subscriptions
 
   QixObject(Session session, NativeObject nat) {
@@ -274,22 +273,22 @@ public final class QixObject implements AutoCloseable {
    * told once at once (see {@link ChangeListener}).
    */
   public void addChangeListener(ChangeListener listener) {
-    subscribe(listener, QixNative::objectOnChanged);
+    subscriptions.add(listener, token -> withNative(o -> QixNative.objectOnChanged(o, token)), this::closedError);
   }
 
   /** Removes every registration of {@code listener}; false when it had none. */
   public boolean removeChangeListener(ChangeListener listener) {
-    return unsubscribe(listener);
+    return subscriptions.remove(listener, this::removeNativeListener);
   }
 
   /** Adds a "closed" listener: kept, and reachable, until removed or this object is closed. */
   public void addCloseListener(CloseListener listener) {
-    subscribe(listener, QixNative::objectOnClosed);
+    subscriptions.add(listener, token -> withNative(o -> QixNative.objectOnClosed(o, token)), this::closedError);
   }
 
   /** Removes every registration of {@code listener}; false when it had none. */
   public boolean removeCloseListener(CloseListener listener) {
-    return unsubscribe(listener);
+    return subscriptions.remove(listener, this::removeNativeListener);
   }
 
   /**
@@ -303,8 +302,8 @@ public final class QixObject implements AutoCloseable {
     long previous;
     try {
       synchronized (subscriptions) {
-        if (subscriptionsClosed) {
-          throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
+        if (subscriptions.isClosed()) {
+          throw closedError();
         }
         withNative(o -> {
           QixNative.objectWatch(o, token);
@@ -341,55 +340,19 @@ public final class QixObject implements AutoCloseable {
     }
   }
 
-  private interface Subscribe {
-    long apply(NativeObject o, long token);
+  private QixException closedError() {
+    return new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
   }
 
-  private void subscribe(Object listener, Subscribe how) {
-    Objects.requireNonNull(listener, "listener");
-    Dispatch.Subscription sub = new Dispatch.Subscription(this, listener);
-    long token = Dispatch.register(sub);
-    sub.token = token;
+  private void removeNativeListener(long nativeId) {
+    lock.readLock().lock();
     try {
-      synchronized (subscriptions) {
-        if (subscriptionsClosed) {
-          throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
-        }
-        sub.nativeId = withNative(o -> how.apply(o, token));
-        subscriptions.add(sub);
+      if (nat != null) {
+        QixNative.objectRemoveListener(nat, nativeId);
       }
-    } catch (RuntimeException e) {
-      Dispatch.unregister(token);
-      throw e;
+    } finally {
+      lock.readLock().unlock();
     }
-  }
-
-  private boolean unsubscribe(Object listener) {
-    if (listener == null) {
-      return false;
-    }
-    List<Dispatch.Subscription> removed = new ArrayList<>();
-    synchronized (subscriptions) {
-      subscriptions.removeIf(s -> {
-        if (s.listener == listener) {
-          removed.add(s);
-          return true;
-        }
-        return false;
-      });
-    }
-    for (Dispatch.Subscription s : removed) {
-      Dispatch.unregister(s.token);
-      lock.readLock().lock();
-      try {
-        if (nat != null) {
-          QixNative.objectRemoveListener(nat, s.nativeId);
-        }
-      } finally {
-        lock.readLock().unlock();
-      }
-    }
-    return !removed.isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------------- close
@@ -403,9 +366,7 @@ public final class QixObject implements AutoCloseable {
     List<Dispatch.Subscription> subs;
     long watch;
     synchronized (subscriptions) {
-      subscriptionsClosed = true;
-      subs = new ArrayList<>(subscriptions);
-      subscriptions.clear();
+      subs = subscriptions.close();
       watch = watchToken;
       watchToken = 0;
     }
@@ -418,9 +379,7 @@ public final class QixObject implements AutoCloseable {
       nat = null;
     } finally {
       lock.writeLock().unlock();
-      for (Dispatch.Subscription s : subs) {
-        Dispatch.unregister(s.token);
-      }
+      Subscriptions.unregisterAll(subs);
       Dispatch.unregister(watch);
     }
     session.forget(this);

@@ -46,8 +46,7 @@ public final class Session implements AutoCloseable {
   private QixObject globalForCalls; // guarded by childrenLock; see callTarget()
   private final Set<QixObject> children = new HashSet<>(); // guarded by childrenLock
   private boolean closing; // guarded by childrenLock
-  private final List<Dispatch.Subscription> subscriptions = new ArrayList<>(); // guarded by itself
-  private boolean subscriptionsClosed; // guarded by subscriptions
+  private final Subscriptions subscriptions = new Subscriptions(this);
   /** Calls issued and not answered yet (of this session and its objects). */
   private final Set<CallFuture<?>> pending = ConcurrentHashMap.newKeySet();
 
@@ -317,12 +316,12 @@ public final class Session implements AutoCloseable {
    * is closed.
    */
   public void addStateListener(StateListener listener) {
-    subscribe(listener, QixNative::sessionOnState);
+    subscriptions.add(listener, token -> withNative(ns -> QixNative.sessionOnState(ns, token)), Session::closedException);
   }
 
   /** Removes every registration of {@code listener}; false when it had none. */
   public boolean removeStateListener(StateListener listener) {
-    return unsubscribe(listener);
+    return subscriptions.remove(listener, this::removeNativeListener);
   }
 
   /**
@@ -330,63 +329,24 @@ public final class Session implements AutoCloseable {
    * history) are delivered to it first. Kept until removed or the session is closed.
    */
   public void addNotificationListener(NotificationListener listener) {
-    subscribe(listener, (s, token) -> QixNative.sessionOnNotification(s, "", true, token));
+    subscriptions.add(listener, token -> withNative(ns -> QixNative.sessionOnNotification(ns, "", true, token)),
+        Session::closedException);
   }
 
   /** Removes every registration of {@code listener}; false when it had none. */
   public boolean removeNotificationListener(NotificationListener listener) {
-    return unsubscribe(listener);
+    return subscriptions.remove(listener, this::removeNativeListener);
   }
 
-  private interface Subscribe {
-    long apply(NativeSession s, long token);
-  }
-
-  private void subscribe(Object listener, Subscribe how) {
-    Objects.requireNonNull(listener, "listener");
-    Dispatch.Subscription sub = new Dispatch.Subscription(this, listener);
-    long token = Dispatch.register(sub);
-    sub.token = token;
+  private void removeNativeListener(long nativeId) {
+    lock.readLock().lock();
     try {
-      synchronized (subscriptions) {
-        if (subscriptionsClosed) {
-          throw closedException();
-        }
-        sub.nativeId = withNative(ns -> how.apply(ns, token));
-        subscriptions.add(sub);
+      if (nat != null) {
+        QixNative.sessionRemoveListener(nat, nativeId);
       }
-    } catch (RuntimeException e) {
-      Dispatch.unregister(token);
-      throw e;
+    } finally {
+      lock.readLock().unlock();
     }
-  }
-
-  private boolean unsubscribe(Object listener) {
-    if (listener == null) {
-      return false;
-    }
-    List<Dispatch.Subscription> removed = new ArrayList<>();
-    synchronized (subscriptions) {
-      subscriptions.removeIf(s -> {
-        if (s.listener == listener) {
-          removed.add(s);
-          return true;
-        }
-        return false;
-      });
-    }
-    for (Dispatch.Subscription s : removed) {
-      Dispatch.unregister(s.token);
-      lock.readLock().lock();
-      try {
-        if (nat != null) {
-          QixNative.sessionRemoveListener(nat, s.nativeId);
-        }
-      } finally {
-        lock.readLock().unlock();
-      }
-    }
-    return !removed.isEmpty();
   }
 
   // ---------------------------------------------------------------------------------------------- close
@@ -431,12 +391,7 @@ public final class Session implements AutoCloseable {
         lock.readLock().unlock();
       }
     }
-    List<Dispatch.Subscription> subs;
-    synchronized (subscriptions) {
-      subscriptionsClosed = true;
-      subs = new ArrayList<>(subscriptions);
-      subscriptions.clear();
-    }
+    List<Dispatch.Subscription> subs = subscriptions.close();
     lock.writeLock().lock();
     try {
       if (nat == null) {
@@ -447,9 +402,7 @@ public final class Session implements AutoCloseable {
     } finally {
       lock.writeLock().unlock();
     }
-    for (Dispatch.Subscription s : subs) {
-      Dispatch.unregister(s.token);
-    }
+    Subscriptions.unregisterAll(subs);
     Dispatch.unregister(trafficToken);
     // Every call completes exactly once: libqix answers the pending ones with CLOSED (above), but one whose
     // outcome is still on its way once the session is released is settled here, with the same outcome.
