@@ -196,6 +196,32 @@ class Options {
   qix_options* opts_ = nullptr;
 };
 
+/** The description of one session option (see qix_option_info in qix.h): a copy, owned by the caller. */
+struct OptionInfo {
+  std::string name;          ///< e.g. "timeout.call_ms"
+  int value_type = 0;        ///< a qix_option_type: QIX_OPTION_STRING, QIX_OPTION_INT or QIX_OPTION_BOOL
+  int64_t min = 0;           ///< integers: the smallest accepted value
+  int64_t max = 0;           ///< integers: the largest (INT64_MAX: no upper bound)
+  std::string values;        ///< strings with a fixed set of values: "none|attach|resume"; else ""
+  std::string default_text;  ///< the default as text ("30000", "true", "none", "")
+  std::string doc;           ///< one line of English
+};
+
+/** How many options option_info() describes (qix_options_count()). Thread-safe; never throws. */
+inline int options_count() {
+  return qix_options_count();
+}
+
+/**
+ * The description of option @p index, 0 <= index < options_count(), in docs/defaults.md's order
+ * (qix_options_info()). Thread-safe. Throws qix::Error (QIX_EINVAL) for an index out of range.
+ */
+inline OptionInfo option_info(int index) {
+  const qix_option_info* i = qix_options_info(index);
+  if (i == nullptr) throw Error(QIX_EINVAL, qix_error_last());
+  return OptionInfo{i->name, i->value_type, i->min, i->max, i->values, i->default_text, i->doc};
+}
+
 /** A group of threads shared by sessions. Movable, not copyable. */
 class Context {
  public:

@@ -1,7 +1,8 @@
 // Options through the C API: the setters (names, types, ranges, refusals and their texts), and the
-// description hosts list (qix_options_count, qix_options_info) checked against what the setters do.
-// No connection needed.
+// description hosts list (qix_options_count, qix_options_info) checked against what the setters do, and
+// the C++ facade's copy of it (qix::option_info). No connection needed.
 #include "qix/qix.h"
+#include "qix/qix.hpp"
 
 #include <gtest/gtest.h>
 
@@ -319,4 +320,25 @@ TEST(CapiOptions, DescriptionOutOfRangeAndFromManyThreads) {
   for (auto* p : seen) EXPECT_EQ(p, seen[0]);
   ASSERT_NE(seen[0], nullptr);
   EXPECT_STREQ(seen[0]->name, all_infos().back()->name);
+}
+
+TEST(CapiOptions, FacadeCopiesTheDescription) {
+  ASSERT_EQ(qix::options_count(), qix_options_count());
+  for (int i = 0; i < qix::options_count(); ++i) {
+    const qix_option_info* c = qix_options_info(i);
+    qix::OptionInfo cpp = qix::option_info(i);
+    EXPECT_EQ(cpp.name, c->name);
+    EXPECT_EQ(cpp.value_type, c->value_type);
+    EXPECT_EQ(cpp.min, c->min);
+    EXPECT_EQ(cpp.max, c->max);
+    EXPECT_EQ(cpp.values, c->values);
+    EXPECT_EQ(cpp.default_text, c->default_text);
+    EXPECT_EQ(cpp.doc, c->doc);
+  }
+  try {
+    qix::option_info(qix::options_count());
+    FAIL() << "no exception for an index out of range";
+  } catch (const qix::Error& e) {
+    EXPECT_EQ(e.status(), QIX_EINVAL);
+  }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Qix.Internal;
 using Qix.Interop;
 
@@ -13,6 +14,12 @@ namespace Qix;
 public sealed class SessionOptions : IDisposable
 {
     private readonly NativeRef<NativeOptions> _native;
+
+    /// <summary>
+    /// Every option libqix knows, with its type, bounds, accepted values, default and a one-line description,
+    /// in docs/defaults.md's order (which may change between versions: find options by name). Thread-safe.
+    /// </summary>
+    public static IReadOnlyList<OptionInfo> Describe() => OptionInfo.All();
 
     /// <summary>Options with every default.</summary>
     public SessionOptions()

@@ -3,7 +3,10 @@ package qix
 import (
 	"log"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/libqix/libqix/bindings/go/internal/qixswig"
 )
 
 // An Option configures Dial. Options are applied in order; a later one wins.
@@ -79,4 +82,60 @@ func WithPanicHandler(fn func(recovered any)) Option {
 
 func defaultPanicHandler(recovered any) {
 	log.Printf("qix: a callback panicked: %v\n%s", recovered, debug.Stack())
+}
+
+// OptionType says which Go values an option takes through WithOption.
+type OptionType int
+
+const (
+	// OptionString options take a string.
+	OptionString OptionType = iota
+	// OptionInt options take an integer (or a time.Duration for the *_ms ones).
+	OptionInt
+	// OptionBool options take a bool.
+	OptionBool
+)
+
+// OptionInfo describes one libqix option, from the same table that checks WithOption's names and values
+// and that docs/defaults.md prints.
+type OptionInfo struct {
+	Name    string     // e.g. "timeout.call_ms"
+	Type    OptionType // which values it takes
+	Min     int64      // integers: the smallest accepted value (0 for the other types)
+	Max     int64      // integers: the largest accepted value (math.MaxInt64: no upper bound)
+	Values  []string   // strings with a fixed set of values, e.g. none, attach, resume; else nil
+	Default string     // the default as text: "30000", "true", "none", or "" when empty
+	Doc     string     // what it does, in one line
+}
+
+// Options lists every option libqix knows, with its type, bounds, accepted values, default and a one-line
+// description, in docs/defaults.md's order (which may change between versions: find options by name).
+// Safe for concurrent use; the slice is the caller's.
+func Options() []OptionInfo {
+	n := qixswig.Options_count()
+	out := make([]OptionInfo, 0, n)
+	for i := 0; i < n; i++ {
+		info := qixswig.Option_info(i)
+		o := OptionInfo{
+			Name:    info.GetName(),
+			Min:     info.GetMin(),
+			Max:     info.GetMax(),
+			Default: info.GetDefault_text(),
+			Doc:     info.GetDoc(),
+		}
+		switch qixswig.Qix_option_type(info.GetValue_type()) {
+		case qixswig.QIX_OPTION_INT:
+			o.Type = OptionInt
+		case qixswig.QIX_OPTION_BOOL:
+			o.Type = OptionBool
+		default:
+			o.Type = OptionString
+		}
+		if v := info.GetValues(); v != "" {
+			o.Values = strings.Split(v, "|")
+		}
+		qixswig.DeleteOptionInfo(info)
+		out = append(out, o)
+	}
+	return out
 }

@@ -54,82 +54,94 @@ typedef _gostring_ swig_type_20;
 typedef _gostring_ swig_type_21;
 typedef _gostring_ swig_type_22;
 typedef _gostring_ swig_type_23;
-typedef long long swig_type_24;
+typedef _gostring_ swig_type_24;
 typedef _gostring_ swig_type_25;
-typedef _gostring_ swig_type_26;
-typedef _gostring_ swig_type_27;
-typedef _gostring_ swig_type_28;
-typedef _gostring_ swig_type_29;
+typedef long long swig_type_26;
+typedef long long swig_type_27;
+typedef long long swig_type_28;
+typedef long long swig_type_29;
 typedef _gostring_ swig_type_30;
 typedef _gostring_ swig_type_31;
 typedef _gostring_ swig_type_32;
 typedef _gostring_ swig_type_33;
 typedef _gostring_ swig_type_34;
 typedef _gostring_ swig_type_35;
-typedef _gostring_ swig_type_36;
+typedef long long swig_type_36;
 typedef _gostring_ swig_type_37;
 typedef _gostring_ swig_type_38;
 typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
-typedef long long swig_type_41;
+typedef _gostring_ swig_type_41;
 typedef _gostring_ swig_type_42;
 typedef _gostring_ swig_type_43;
-typedef long long swig_type_44;
+typedef _gostring_ swig_type_44;
 typedef _gostring_ swig_type_45;
 typedef _gostring_ swig_type_46;
-typedef long long swig_type_47;
+typedef _gostring_ swig_type_47;
 typedef _gostring_ swig_type_48;
 typedef _gostring_ swig_type_49;
-typedef long long swig_type_50;
+typedef _gostring_ swig_type_50;
 typedef _gostring_ swig_type_51;
 typedef _gostring_ swig_type_52;
-typedef _gostring_ swig_type_53;
+typedef long long swig_type_53;
 typedef _gostring_ swig_type_54;
 typedef _gostring_ swig_type_55;
-typedef _gostring_ swig_type_56;
+typedef long long swig_type_56;
 typedef _gostring_ swig_type_57;
-typedef long long swig_type_58;
-typedef _gostring_ swig_type_59;
+typedef _gostring_ swig_type_58;
+typedef long long swig_type_59;
 typedef _gostring_ swig_type_60;
-typedef long long swig_type_61;
-typedef _gostring_ swig_type_62;
+typedef _gostring_ swig_type_61;
+typedef long long swig_type_62;
 typedef _gostring_ swig_type_63;
-typedef long long swig_type_64;
+typedef _gostring_ swig_type_64;
 typedef _gostring_ swig_type_65;
 typedef _gostring_ swig_type_66;
-typedef long long swig_type_67;
+typedef _gostring_ swig_type_67;
 typedef _gostring_ swig_type_68;
-typedef long long swig_type_69;
+typedef _gostring_ swig_type_69;
 typedef long long swig_type_70;
 typedef _gostring_ swig_type_71;
 typedef _gostring_ swig_type_72;
 typedef long long swig_type_73;
 typedef _gostring_ swig_type_74;
 typedef _gostring_ swig_type_75;
-typedef _gostring_ swig_type_76;
+typedef long long swig_type_76;
 typedef _gostring_ swig_type_77;
 typedef _gostring_ swig_type_78;
 typedef long long swig_type_79;
 typedef _gostring_ swig_type_80;
-typedef _gostring_ swig_type_81;
-typedef _gostring_ swig_type_82;
+typedef long long swig_type_81;
+typedef long long swig_type_82;
 typedef _gostring_ swig_type_83;
 typedef _gostring_ swig_type_84;
 typedef long long swig_type_85;
-typedef long long swig_type_86;
-typedef long long swig_type_87;
-typedef long long swig_type_88;
-typedef long long swig_type_89;
+typedef _gostring_ swig_type_86;
+typedef _gostring_ swig_type_87;
+typedef _gostring_ swig_type_88;
+typedef _gostring_ swig_type_89;
 typedef _gostring_ swig_type_90;
-typedef _gostring_ swig_type_91;
-typedef long long swig_type_92;
-typedef long long swig_type_93;
-typedef long long swig_type_94;
-typedef long long swig_type_95;
-typedef long long swig_type_96;
-typedef _gostring_ swig_type_97;
+typedef long long swig_type_91;
+typedef _gostring_ swig_type_92;
+typedef _gostring_ swig_type_93;
+typedef _gostring_ swig_type_94;
+typedef _gostring_ swig_type_95;
+typedef _gostring_ swig_type_96;
+typedef long long swig_type_97;
 typedef long long swig_type_98;
 typedef long long swig_type_99;
+typedef long long swig_type_100;
+typedef long long swig_type_101;
+typedef _gostring_ swig_type_102;
+typedef _gostring_ swig_type_103;
+typedef long long swig_type_104;
+typedef long long swig_type_105;
+typedef long long swig_type_106;
+typedef long long swig_type_107;
+typedef long long swig_type_108;
+typedef _gostring_ swig_type_109;
+typedef long long swig_type_110;
+typedef long long swig_type_111;
 extern void _wrap_Swig_free_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_qixswig_b8b4a23a2d985235(swig_intgo arg1);
 extern swig_intgo _wrap_QIX_OK_qixswig_b8b4a23a2d985235(void);
@@ -185,6 +197,24 @@ extern uintptr_t _wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1
 extern uintptr_t _wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_19 arg2, swig_type_20 arg3);
 extern uintptr_t _wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
 extern swig_type_23 _wrap_Options_Url_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_name_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_24 arg2);
+extern swig_type_25 _wrap_OptionInfo_name_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_value_type_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_OptionInfo_value_type_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_min_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_26 arg2);
+extern swig_type_27 _wrap_OptionInfo_min_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_max_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_OptionInfo_max_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_values_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_30 arg2);
+extern swig_type_31 _wrap_OptionInfo_values_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_default_text_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_OptionInfo_default_text_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern void _wrap_OptionInfo_doc_set_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_34 arg2);
+extern swig_type_35 _wrap_OptionInfo_doc_get_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern uintptr_t _wrap_new_OptionInfo_qixswig_b8b4a23a2d985235(void);
+extern void _wrap_delete_OptionInfo_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_intgo _wrap_options_count_qixswig_b8b4a23a2d985235(void);
+extern uintptr_t _wrap_option_info_qixswig_b8b4a23a2d985235(swig_intgo arg1);
 extern uintptr_t _wrap_new_Context__SWIG_0_qixswig_b8b4a23a2d985235(swig_intgo arg1, swig_intgo arg2);
 extern uintptr_t _wrap_new_Context__SWIG_1_qixswig_b8b4a23a2d985235(swig_intgo arg1);
 extern uintptr_t _wrap_new_Context__SWIG_2_qixswig_b8b4a23a2d985235(void);
@@ -193,9 +223,9 @@ extern uintptr_t _wrap_new_Result__SWIG_0_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Result__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Result_Status_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Result_Ok_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_24 _wrap_Result_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_25 _wrap_Result_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_26 _wrap_Result_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_36 _wrap_Result_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_37 _wrap_Result_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_38 _wrap_Result_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Result_Error_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_Result_ThrowIfError_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Result_HasObject_qixswig_b8b4a23a2d985235(uintptr_t arg1);
@@ -208,25 +238,25 @@ extern void _wrap_ObjectListener_OnChanged_qixswig_b8b4a23a2d985235(uintptr_t ar
 extern void _wrap_ObjectListener_OnClosed_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_new_ObjectListener_qixswig_b8b4a23a2d985235(void);
 extern void _wrap_delete_SessionListener_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern void _wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_27 arg4);
-extern void _wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_28 arg2, swig_type_29 arg3);
+extern void _wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_39 arg4);
+extern void _wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
 extern uintptr_t _wrap_new_SessionListener_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Object_qixswig_b8b4a23a2d985235(void);
 extern _Bool _wrap_Object_Empty_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Object_Handle_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_30 _wrap_Object_Type_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_31 _wrap_Object_GenericId_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_32 _wrap_Object_GenericType_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_42 _wrap_Object_Type_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_43 _wrap_Object_GenericId_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_44 _wrap_Object_GenericType_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Object_Valid_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Object_Closed_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_33 _wrap_Object_Layout_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3, swig_intgo arg4, swig_intgo arg5);
-extern uintptr_t _wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_36 arg2, swig_type_37 arg3, swig_intgo arg4);
-extern uintptr_t _wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_38 arg2, swig_type_39 arg3);
-extern uintptr_t _wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_42 arg2, swig_type_43 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_44 _wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3, uintptr_t arg4, swig_intgo arg5);
-extern swig_type_47 _wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_48 arg2, swig_type_49 arg3, uintptr_t arg4);
+extern swig_type_45 _wrap_Object_Layout_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern uintptr_t _wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3, swig_intgo arg4, swig_intgo arg5);
+extern uintptr_t _wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_48 arg2, swig_type_49 arg3, swig_intgo arg4);
+extern uintptr_t _wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_50 arg2, swig_type_51 arg3);
+extern uintptr_t _wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_52 arg2);
+extern swig_type_53 _wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_56 _wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_57 arg2, swig_type_58 arg3, uintptr_t arg4, swig_intgo arg5);
+extern swig_type_59 _wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_60 arg2, swig_type_61 arg3, uintptr_t arg4);
 extern void _wrap_Object_AddListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Object_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Object_Watch_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
@@ -239,17 +269,17 @@ extern void _wrap_delete_Session_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_Session_Close_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Session_WaitClosed_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_Session_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_50 _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_51 arg2, swig_type_52 arg3, swig_intgo arg4, swig_intgo arg5);
-extern uintptr_t _wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_53 arg2, swig_type_54 arg3, swig_intgo arg4);
-extern uintptr_t _wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_55 arg2, swig_type_56 arg3);
-extern uintptr_t _wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_57 arg2);
-extern swig_type_58 _wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_59 arg2, swig_type_60 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_61 _wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3, uintptr_t arg4, swig_intgo arg5);
-extern swig_type_64 _wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_65 arg2, swig_type_66 arg3, uintptr_t arg4);
-extern _Bool _wrap_Session_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_67 arg2);
+extern swig_type_62 _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3, swig_intgo arg4, swig_intgo arg5);
+extern uintptr_t _wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_65 arg2, swig_type_66 arg3, swig_intgo arg4);
+extern uintptr_t _wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3);
+extern uintptr_t _wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_69 arg2);
+extern swig_type_70 _wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_73 _wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, uintptr_t arg4, swig_intgo arg5);
+extern swig_type_76 _wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, uintptr_t arg4);
+extern _Bool _wrap_Session_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_79 arg2);
 extern uintptr_t _wrap_Session_Global_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_68 arg2);
+extern uintptr_t _wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_80 arg2);
 extern void _wrap_Session_AddListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Session_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_Session_Poll_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
@@ -264,44 +294,44 @@ extern swig_intgo _wrap_EVENT_NOTIFICATION_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_EVENT_TRAFFIC_qixswig_b8b4a23a2d985235(void);
 extern uintptr_t _wrap_new_Event_qixswig_b8b4a23a2d985235(void);
 extern swig_intgo _wrap_Event_Kind_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_69 _wrap_Event_Token_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_81 _wrap_Event_Token_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Event_Status_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_70 _wrap_Event_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_71 _wrap_Event_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_72 _wrap_Event_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_82 _wrap_Event_Id_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_83 _wrap_Event_Json_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_84 _wrap_Event_Raw_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Event_Error_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Event_HasObject_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_73 _wrap_Event_ObjectToken_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_85 _wrap_Event_ObjectToken_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_Event_TakeObject_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Event_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Event_CloseCode_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_74 _wrap_Event_Text_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_75 _wrap_Event_Params_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_86 _wrap_Event_Text_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_87 _wrap_Event_Params_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Event_Sent_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern void _wrap_delete_Event_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern uintptr_t _wrap_new_Conn_qixswig_b8b4a23a2d985235(void);
 extern void _wrap_delete_Conn_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern uintptr_t _wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3);
-extern uintptr_t _wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_78 arg2, swig_type_79 arg3);
-extern uintptr_t _wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_80 arg2, _Bool arg3);
-extern uintptr_t _wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_81 arg2, swig_type_82 arg3);
-extern uintptr_t _wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3);
-extern uintptr_t _wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_85 arg2);
-extern uintptr_t _wrap_Conn_Open_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern uintptr_t _wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3);
+extern uintptr_t _wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_90 arg2, swig_type_91 arg3);
+extern uintptr_t _wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_92 arg2, _Bool arg3);
+extern uintptr_t _wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_93 arg2, swig_type_94 arg3);
+extern uintptr_t _wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_95 arg2, swig_type_96 arg3);
+extern uintptr_t _wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_97 arg2);
+extern uintptr_t _wrap_Conn_Open_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_98 arg2, swig_type_99 arg3);
 extern swig_intgo _wrap_Conn_Poll_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_Conn_Wake_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern _Bool _wrap_Conn_Next_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Conn_Close_qixswig_b8b4a23a2d985235(uintptr_t arg1);
 extern swig_intgo _wrap_Conn_WaitClosed_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_Conn_State_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_88 _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_89 _wrap_Conn_Call_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_90 arg3, swig_type_91 arg4, swig_intgo arg5, swig_type_92 arg6);
-extern _Bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_93 arg2);
+extern swig_type_100 _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(uintptr_t arg1);
+extern swig_type_101 _wrap_Conn_Call_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_102 arg3, swig_type_103 arg4, swig_intgo arg5, swig_type_104 arg6);
+extern _Bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_105 arg2);
 extern uintptr_t _wrap_Conn_Global_qixswig_b8b4a23a2d985235(uintptr_t arg1);
-extern swig_type_94 _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
-extern _Bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_95 arg3);
-extern swig_type_96 _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_97 arg2, swig_type_98 arg3);
-extern void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_99 arg2);
+extern swig_type_106 _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2);
+extern _Bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(uintptr_t arg1, uintptr_t arg2, swig_type_107 arg3);
+extern swig_type_108 _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3);
+extern void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(uintptr_t arg1, swig_type_111 arg2);
 #undef intgo
 */
 import "C"
@@ -885,6 +915,173 @@ type Options interface {
 	Url() (_swig_ret string)
 }
 
+type SwigcptrOptionInfo uintptr
+
+func (p SwigcptrOptionInfo) Swigcptr() uintptr {
+	return (uintptr)(p)
+}
+
+func (p SwigcptrOptionInfo) SwigIsOptionInfo() {
+}
+
+func (arg1 SwigcptrOptionInfo) SetName(arg2 string) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_name_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+}
+
+func (arg1 SwigcptrOptionInfo) GetName() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_OptionInfo_name_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func (arg1 SwigcptrOptionInfo) SetValue_type(arg2 int) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_value_type_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+}
+
+func (arg1 SwigcptrOptionInfo) GetValue_type() (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	swig_r = (int)(C._wrap_OptionInfo_value_type_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrOptionInfo) SetMin(arg2 int64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_min_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
+}
+
+func (arg1 SwigcptrOptionInfo) GetMin() (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	swig_r = (int64)(C._wrap_OptionInfo_min_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrOptionInfo) SetMax(arg2 int64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_max_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
+}
+
+func (arg1 SwigcptrOptionInfo) GetMax() (_swig_ret int64) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	swig_r = (int64)(C._wrap_OptionInfo_max_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrOptionInfo) SetValues(arg2 string) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_values_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+}
+
+func (arg1 SwigcptrOptionInfo) GetValues() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_OptionInfo_values_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func (arg1 SwigcptrOptionInfo) SetDefault_text(arg2 string) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_default_text_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+}
+
+func (arg1 SwigcptrOptionInfo) GetDefault_text() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_OptionInfo_default_text_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func (arg1 SwigcptrOptionInfo) SetDoc(arg2 string) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_OptionInfo_doc_set_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+}
+
+func (arg1 SwigcptrOptionInfo) GetDoc() (_swig_ret string) {
+	var swig_r string
+	_swig_i_0 := arg1
+	swig_r_p := C._wrap_OptionInfo_doc_get_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+ swig_r_1 = swigCopyString(swig_r) 
+	return swig_r_1
+}
+
+func NewOptionInfo() (_swig_ret OptionInfo) {
+	var swig_r OptionInfo
+	swig_r = (OptionInfo)(SwigcptrOptionInfo(C._wrap_new_OptionInfo_qixswig_b8b4a23a2d985235()))
+	return swig_r
+}
+
+func DeleteOptionInfo(arg1 OptionInfo) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_delete_OptionInfo_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0))
+}
+
+type OptionInfo interface {
+	Swigcptr() uintptr
+	SwigIsOptionInfo()
+	SetName(arg2 string)
+	GetName() (_swig_ret string)
+	SetValue_type(arg2 int)
+	GetValue_type() (_swig_ret int)
+	SetMin(arg2 int64)
+	GetMin() (_swig_ret int64)
+	SetMax(arg2 int64)
+	GetMax() (_swig_ret int64)
+	SetValues(arg2 string)
+	GetValues() (_swig_ret string)
+	SetDefault_text(arg2 string)
+	GetDefault_text() (_swig_ret string)
+	SetDoc(arg2 string)
+	GetDoc() (_swig_ret string)
+}
+
+func Options_count() (_swig_ret int) {
+	var swig_r int
+	swig_r = (int)(C._wrap_options_count_qixswig_b8b4a23a2d985235())
+	return swig_r
+}
+
+func Option_info(arg1 int) (_swig_ret OptionInfo) {
+	var swig_r OptionInfo
+	_swig_i_0 := arg1
+	swig_r = (OptionInfo)(SwigcptrOptionInfo(C._wrap_option_info_qixswig_b8b4a23a2d985235(C.swig_intgo(_swig_i_0))))
+	return swig_r
+}
+
 type SwigcptrContext uintptr
 
 func (p SwigcptrContext) Swigcptr() uintptr {
@@ -1140,7 +1337,7 @@ func (arg1 SwigcptrSessionListener) OnState(arg2 int, arg3 int, arg4 string) {
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	C._wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_3)))
+	C._wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1150,7 +1347,7 @@ func (arg1 SwigcptrSessionListener) OnNotification(arg2 string, arg3 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	C._wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_2)))
+	C._wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1262,7 +1459,7 @@ func (arg1 SwigcptrObject) Call__SWIG_0(arg2 string, arg3 string, arg4 int, arg5
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1278,7 +1475,7 @@ func (arg1 SwigcptrObject) Call__SWIG_1(arg2 string, arg3 string, arg4 int) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1293,7 +1490,7 @@ func (arg1 SwigcptrObject) Call__SWIG_2(arg2 string, arg3 string) (_swig_ret Res
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1307,7 +1504,7 @@ func (arg1 SwigcptrObject) Call__SWIG_3(arg2 string) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1339,7 +1536,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_0(arg2 string, arg3 string, arg4 Call
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1356,7 +1553,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_1(arg2 string, arg3 string, arg4 Call
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1372,7 +1569,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_2(arg2 string, arg3 string, arg4 Call
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1529,7 +1726,7 @@ func (arg1 SwigcptrSession) Call__SWIG_0(arg2 string, arg3 string, arg4 int, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1545,7 +1742,7 @@ func (arg1 SwigcptrSession) Call__SWIG_1(arg2 string, arg3 string, arg4 int) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1560,7 +1757,7 @@ func (arg1 SwigcptrSession) Call__SWIG_2(arg2 string, arg3 string) (_swig_ret Re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1574,7 +1771,7 @@ func (arg1 SwigcptrSession) Call__SWIG_3(arg2 string) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1606,7 +1803,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_0(arg2 string, arg3 string, arg4 Cal
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1623,7 +1820,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_1(arg2 string, arg3 string, arg4 Cal
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1639,7 +1836,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_2(arg2 string, arg3 string, arg4 Cal
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1667,7 +1864,7 @@ func (arg1 SwigcptrSession) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Session_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Session_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1)))
 	return swig_r
 }
 
@@ -1682,7 +1879,7 @@ func (arg1 SwigcptrSession) OpenDoc(arg2 string) (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Object)(SwigcptrObject(C._wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1971,7 +2168,7 @@ func (arg1 SwigcptrConn) SetStr(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1986,7 +2183,7 @@ func (arg1 SwigcptrConn) SetInt(arg2 string, arg3 int64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_type_79(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1)), C.swig_type_91(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1998,7 +2195,7 @@ func (arg1 SwigcptrConn) SetBool(arg2 string, arg3 bool) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2010,7 +2207,7 @@ func (arg1 SwigcptrConn) AddHeader(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2025,7 +2222,7 @@ func (arg1 SwigcptrConn) AddCookie(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2039,7 +2236,7 @@ func (arg1 SwigcptrConn) LogTraffic(arg2 uint64) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1))))
 	return swig_r
 }
 
@@ -2048,7 +2245,7 @@ func (arg1 SwigcptrConn) Open(arg2 uint64, arg3 uint64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Open_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1), C.swig_type_87(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Open_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_98(_swig_i_1), C.swig_type_99(_swig_i_2))))
 	return swig_r
 }
 
@@ -2108,7 +2305,7 @@ func (arg1 SwigcptrConn) Call(arg2 Object, arg3 string, arg4 string, arg5 int, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Conn_Call_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.swig_type_92(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Conn_Call_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.swig_type_104(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -2122,7 +2319,7 @@ func (arg1 SwigcptrConn) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1)))
 	return swig_r
 }
 
@@ -2146,7 +2343,7 @@ func (arg1 SwigcptrConn) ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_95(_swig_i_2)))
+	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_107(_swig_i_2)))
 	return swig_r
 }
 
@@ -2155,7 +2352,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_type_98(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_type_110(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2165,7 +2362,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 func (arg1 SwigcptrConn) RemoveListener(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
+	C._wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1))
 }
 
 type Conn interface {

@@ -1450,6 +1450,278 @@ _gostring_ _wrap_Options_Url_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0) 
 }
 
 
+void _wrap_OptionInfo_name_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *arg2 = 0 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  std::string arg2_str(_swig_go_1.p, _swig_go_1.n);
+  arg2 = &arg2_str;
+  
+  
+  if (arg1) (arg1)->name = *arg2;
+  
+}
+
+
+_gostring_ _wrap_OptionInfo_name_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (std::string *) & ((arg1)->name);
+  _swig_go_result = Swig_AllocateString((*result).data(), (*result).length()); 
+  return _swig_go_result;
+}
+
+
+void _wrap_OptionInfo_value_type_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, intgo _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  if (arg1) (arg1)->value_type = arg2;
+  
+}
+
+
+intgo _wrap_OptionInfo_value_type_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->value_type);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_OptionInfo_min_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, long long _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  int64_t arg2 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->min = arg2;
+  
+}
+
+
+long long _wrap_OptionInfo_min_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->min);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_OptionInfo_max_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, long long _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  int64_t arg2 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->max = arg2;
+  
+}
+
+
+long long _wrap_OptionInfo_max_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->max);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_OptionInfo_values_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *arg2 = 0 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  std::string arg2_str(_swig_go_1.p, _swig_go_1.n);
+  arg2 = &arg2_str;
+  
+  
+  if (arg1) (arg1)->values = *arg2;
+  
+}
+
+
+_gostring_ _wrap_OptionInfo_values_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (std::string *) & ((arg1)->values);
+  _swig_go_result = Swig_AllocateString((*result).data(), (*result).length()); 
+  return _swig_go_result;
+}
+
+
+void _wrap_OptionInfo_default_text_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *arg2 = 0 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  std::string arg2_str(_swig_go_1.p, _swig_go_1.n);
+  arg2 = &arg2_str;
+  
+  
+  if (arg1) (arg1)->default_text = *arg2;
+  
+}
+
+
+_gostring_ _wrap_OptionInfo_default_text_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (std::string *) & ((arg1)->default_text);
+  _swig_go_result = Swig_AllocateString((*result).data(), (*result).length()); 
+  return _swig_go_result;
+}
+
+
+void _wrap_OptionInfo_doc_set_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *arg2 = 0 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  std::string arg2_str(_swig_go_1.p, _swig_go_1.n);
+  arg2 = &arg2_str;
+  
+  
+  if (arg1) (arg1)->doc = *arg2;
+  
+}
+
+
+_gostring_ _wrap_OptionInfo_doc_get_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  std::string *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  result = (std::string *) & ((arg1)->doc);
+  _swig_go_result = Swig_AllocateString((*result).data(), (*result).length()); 
+  return _swig_go_result;
+}
+
+
+qix::OptionInfo *_wrap_new_OptionInfo_qixswig_b8b4a23a2d985235() {
+  qix::OptionInfo *result = 0 ;
+  qix::OptionInfo *_swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (qix::OptionInfo *)new qix::OptionInfo();
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  *(qix::OptionInfo **)&_swig_go_result = (qix::OptionInfo *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_delete_OptionInfo_qixswig_b8b4a23a2d985235(qix::OptionInfo *_swig_go_0) {
+  qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
+  
+  arg1 = *(qix::OptionInfo **)&_swig_go_0; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      delete arg1;
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  
+}
+
+
+intgo _wrap_options_count_qixswig_b8b4a23a2d985235() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (int)qix::options_count();
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+qix::OptionInfo *_wrap_option_info_qixswig_b8b4a23a2d985235(intgo _swig_go_0) {
+  int arg1 ;
+  qix::OptionInfo result;
+  qix::OptionInfo *_swig_go_result;
+  
+  arg1 = (int)_swig_go_0; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = qix::option_info(arg1);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  *(qix::OptionInfo **)&_swig_go_result = new qix::OptionInfo(result); 
+  return _swig_go_result;
+}
+
+
 qix::Context *_wrap_new_Context__SWIG_0_qixswig_b8b4a23a2d985235(intgo _swig_go_0, intgo _swig_go_1) {
   int arg1 ;
   int arg2 ;

@@ -26,6 +26,15 @@ public final class SessionOptions {
   private final List<Consumer<NativeOptions>> settings = new ArrayList<>();
   private TrafficListener traffic;
 
+  /**
+   * Every option libqix knows, with its type, bounds, accepted values, default and a one-line description,
+   * in {@code docs/defaults.md}'s order (which may change between versions: find options by name).
+   * Thread-safe; the list is unmodifiable.
+   */
+  public static List<OptionInfo> describe() {
+    return OptionInfo.all();
+  }
+
   /** Options with every default (which connect nowhere useful: set {@code url} or the {@code url.*} parts). */
   public SessionOptions() {}
 
@@ -61,11 +70,11 @@ public final class SessionOptions {
 
   /**
    * Sets a boolean option (e.g. {@code delta}, {@code tls.verify}, {@code url.secure}). {@code events.poll}
-   * is refused: this binding delivers events on the context's threads.
+   * true is refused (false, its default, is accepted): this binding delivers events on the context's threads.
    */
   public SessionOptions set(String name, boolean value) {
     Objects.requireNonNull(name, "name");
-    if (name.equals("events.poll")) {
+    if (name.equals("events.poll") && value) {
       throw new IllegalArgumentException("events.poll is not supported by the Java binding: listeners and "
           + "futures run on the context's event threads");
     }

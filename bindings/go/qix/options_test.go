@@ -1,0 +1,82 @@
+package qix_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/libqix/libqix/bindings/go/qix"
+)
+
+// qix.Options: libqix's one options table, as Go sees it.
+func TestOptionsDescribeEveryOptionOnce(t *testing.T) {
+	all := qix.Options()
+	if len(all) < 30 {
+		t.Fatalf("only %d options", len(all))
+	}
+	byName := map[string]qix.OptionInfo{}
+	for _, o := range all {
+		if _, dup := byName[o.Name]; dup {
+			t.Errorf("twice: %s", o.Name)
+		}
+		if o.Doc == "" {
+			t.Errorf("%s: no doc", o.Name)
+		}
+		byName[o.Name] = o
+	}
+	call := byName["timeout.call_ms"]
+	if call.Type != qix.OptionInt || call.Min != 0 || call.Max != math.MaxInt64 || call.Default != "0" {
+		t.Errorf("timeout.call_ms: %+v", call)
+	}
+	if d, err := strconv.ParseInt(byName["timeout.connect_ms"].Default, 10, 64); err != nil || d <= 0 {
+		t.Errorf("timeout.connect_ms default %q", byName["timeout.connect_ms"].Default)
+	}
+	rc := byName["reconnect"]
+	if rc.Type != qix.OptionString || !reflect.DeepEqual(rc.Values, []string{"none", "attach", "resume"}) ||
+		rc.Default != "none" {
+		t.Errorf("reconnect: %+v", rc)
+	}
+	if byName["delta"].Type != qix.OptionBool {
+		t.Errorf("delta: %+v", byName["delta"])
+	}
+}
+
+// The description and WithOption's validation are one table: a session opens with every default set back
+// explicitly (except the url.* parts, which would describe another URL than the one dialled, and
+// events.poll, which the binding sets itself), and an unknown name still fails.
+func TestOptionsDefaultsAreAccepted(t *testing.T) {
+	sim := startSim(t)
+	opts := []qix.Option{}
+	for _, o := range qix.Options() {
+		if strings.HasPrefix(o.Name, "url") || o.Name == "events.poll" {
+			continue
+		}
+		switch o.Type {
+		case qix.OptionInt:
+			v, err := strconv.ParseInt(o.Default, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: default %q", o.Name, o.Default)
+			}
+			opts = append(opts, qix.WithOption(o.Name, v))
+		case qix.OptionBool:
+			opts = append(opts, qix.WithOption(o.Name, o.Default == "true"))
+		default:
+			if o.Default != "" {
+				opts = append(opts, qix.WithOption(o.Name, o.Default))
+			}
+		}
+	}
+	ctx := context.Background()
+	s, err := qix.Dial(ctx, sim.url("demo"), opts...)
+	if err != nil {
+		t.Fatalf("Dial with every default set: %v", err)
+	}
+	s.Close()
+	if _, err := qix.Dial(ctx, sim.url("demo"), qix.WithOption("no.such.option", 1)); !errors.Is(err, qix.ErrInvalid) {
+		t.Fatalf("unknown option: %v", err)
+	}
+}
