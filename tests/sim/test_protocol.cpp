@@ -246,8 +246,7 @@ TEST_F(Protocol, ReconnectWithinTtlAttaches) {
   first->call("CreateSessionObject", doc, json::array{listobject_props("keep", "Region")});
   first.reset();
   // Wait until the server saw the disconnect.
-  for (int i = 0; i < 200 && server().connection_count() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(server().wait_connection_count(0, std::chrono::seconds(30)));
   Peer again(server(), "/app/demo/identity/u1/ttl/30");
   EXPECT_EQ(again.greeting()["params"].at("qSessionState"), "SESSION_ATTACHED");
   EXPECT_TRUE(again.request("GetAppLayout", doc).contains("error")) << "old handles are gone";
@@ -265,8 +264,7 @@ TEST_F(Protocol, NoAttachWithoutTtl) {
     auto p = connect("/app/demo/identity/u1");
     p->open();
   }
-  for (int i = 0; i < 200 && server().connection_count() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(server().wait_connection_count(0, std::chrono::seconds(30)));
   Peer again(server(), "/app/demo/identity/u1");
   EXPECT_EQ(again.greeting()["params"].at("qSessionState"), "SESSION_CREATED");
 }

@@ -161,4 +161,19 @@ inline void drain_events(core::Session& s) {
   p.get_future().wait();
 }
 
+/// Proves that nothing more is on its way to the engine: every event queued so far runs (drain_events), then
+/// a marker call goes out. Returns the method of the next frame the engine reads: "QuietMarker" when nothing
+/// else was sent before it (the marker is then answered); anything else names what was. Frames are sent in
+/// the order they are issued, so a fetch that an earlier event started comes before the marker.
+inline std::string next_method_after_quiet(FakeEngine& e) {
+  drain_events(*e.session);
+  auto marker = e.call(-1, "QuietMarker");
+  auto req = e.next();
+  if (req.method == "QuietMarker") {
+    e.reply(req.id, "{}");
+    marker.get();
+  }
+  return req.method;
+}
+
 }  // namespace qix::test

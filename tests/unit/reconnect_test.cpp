@@ -214,7 +214,9 @@ TEST(SessionReconnect, ResumeReopensTheDocRecreatesSessionObjectsAndSwapsHandles
 TEST(SessionReconnect, AttachedSessionIsReacquiredByIdNotRecreated) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
+  States states;
   FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::attach), ctx);
+  states.attach(*e.session);
   e.open();
   auto doc = e.open_doc(1);
   auto obj = e.create_object(2, "o1");
@@ -234,8 +236,7 @@ TEST(SessionReconnect, AttachedSessionIsReacquiredByIdNotRecreated) {
   EXPECT_EQ(r.handle, 7);
   EXPECT_EQ(json::serialize(r.params), R"({"qId":"o1"})");
   p.reply(r.id, ref("GenericObject", 8, "o1"));
-  for (int i = 0; i < 200 && e.session->state() != SessionState::connected; ++i)
-    std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(states.wait(SessionState::connected, true)) << "resumed";
   EXPECT_EQ(e.session->state(), SessionState::connected);
   EXPECT_EQ(obj->handle(), 8);
   EXPECT_EQ(doc->handle(), 7);
@@ -266,7 +267,9 @@ TEST(SessionReconnect, WithoutOnConnectedTheResumeStartsAfterTheGreetingWait) {
   Connections conns(ctx);
   auto o = resume_options(conns, core::ReconnectOptions::Policy::resume);
   o.reconnect.greeting_wait = 30ms;
+  States states;
   FakeEngine e(o, ctx);
+  states.attach(*e.session);
   e.open();
   auto doc = e.open_doc(1);
   e.transport->remote_close(network_drop());
@@ -276,8 +279,7 @@ TEST(SessionReconnect, WithoutOnConnectedTheResumeStartsAfterTheGreetingWait) {
   auto r = p.next();  // no greeting at all
   EXPECT_EQ(r.method, "GetActiveDoc");
   p.reply(r.id, ref("Doc", 5, "demo"));
-  for (int i = 0; i < 200 && e.session->state() != SessionState::connected; ++i)
-    std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(states.wait(SessionState::connected, true)) << "resumed";
   EXPECT_EQ(doc->handle(), 5);
 }
 

@@ -13,6 +13,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -61,7 +62,18 @@ struct Server::Impl {
   unsigned short bound_port = 0;
   bool started = false;
   std::set<std::shared_ptr<ConnBase>> conns;  // I/O thread only
-  std::atomic<std::size_t> conn_count{0};
+  std::atomic<std::size_t> conn_count{0};     // changed through connections_changed(), read anywhere
+  std::mutex count_mu;                        // with count_cv: wait_connection_count()
+  std::condition_variable count_cv;
+
+  // Every change of conn_count goes through here, so that wait_connection_count() wakes up.
+  void connections_changed(std::size_t count) {
+    {
+      std::lock_guard lock(count_mu);
+      conn_count = count;
+    }
+    count_cv.notify_all();
+  }
   mutable std::mutex stats_mu;
   std::map<std::string, StatEntry> stats;
   std::mt19937 rng{12345};
@@ -335,7 +347,7 @@ class WsConn : public ConnBase, public std::enable_shared_from_this<WsConn<Strea
       conn_.reset();
     }
     auto self = this->shared_from_this();
-    if (srv_.conns.erase(self)) --srv_.conn_count;
+    if (srv_.conns.erase(self)) srv_.connections_changed(srv_.conns.size());
   }
 };
 
@@ -357,13 +369,13 @@ void Server::Impl::accept() {
       auto t = std::make_shared<TlsConn>(*this, std::move(socket), *tls);
       c = t;
       conns.insert(c);
-      ++conn_count;
+      connections_changed(conns.size());
       t->start();
     } else {
       auto p = std::make_shared<PlainConn>(*this, std::move(socket));
       c = p;
       conns.insert(c);
-      ++conn_count;
+      connections_changed(conns.size());
       p->start();
     }
     accept();
@@ -433,7 +445,7 @@ void Server::stop() {
   net::post(d.ioc, [&d] { d.ioc.stop(); });
   if (d.thread.joinable()) d.thread.join();
   d.conns.clear();
-  d.conn_count = 0;
+  d.connections_changed(0);
 }
 
 unsigned short Server::port() const {
@@ -496,6 +508,11 @@ void Server::proxy_fatal_all(const std::string& method) {
 
 std::size_t Server::connection_count() const {
   return impl_->conn_count.load();
+}
+
+bool Server::wait_connection_count(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->count_mu);
+  return impl_->count_cv.wait_for(lock, timeout, [&] { return impl_->conn_count.load() == n; });
 }
 
 }  // namespace qix::sim

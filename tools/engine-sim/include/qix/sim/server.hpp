@@ -7,6 +7,7 @@
 // work to the I/O thread and return at once).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -71,6 +72,9 @@ class Server {
   void proxy_fatal_all(const std::string& method);
   /// Number of currently open WebSocket connections.
   std::size_t connection_count() const;
+  /// Waits until connection_count() is @p n (e.g. 0: the server has seen every client's disconnect).
+  /// Returns false when @p timeout passed first. Thread-safe; not from the server's own thread.
+  bool wait_connection_count(std::size_t n, std::chrono::milliseconds timeout) const;
 
   struct Impl;  // internal (public only so that the server's connection classes can name it)
 
