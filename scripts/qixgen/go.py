@@ -251,13 +251,12 @@ class Emitter:
             args.append(f"opts *{self.options_name(m)}")
         doc = [f"// {m.name} calls the Engine API method {m.full} ({m.stability or 'stable'})."]
         if req or opt:
-            doc.append("//")
-            parts = [f"{n} ({p.wire} {self.spec_type(p.type)})" for p, n in req]
+            doc += ["//", "// Parameters:", "//"]
+            doc += [f"//   - {n}: {p.wire} ({self.spec_type(p.type)})" for p, n in req]
             if opt:
-                parts.append("opts: the optional " + ", ".join(f"{pascal(p.name)} ({p.wire} {self.spec_type(p.type)}, "
-                                                               f"default {_json(p.default)})" for p in opt)
-                             + "; nil for all defaults")
-            doc.append("// Parameters: " + "; ".join(parts) + ".")
+                doc.append("//   - opts: the optional parameters, nil for all defaults:")
+                doc += [f"//     {pascal(p.name)}: {p.wire} ({self.spec_type(p.type)}), default {_json(p.default)}"
+                        for p in opt]
         doc.append("//")
         if m.result == "void":
             doc.append("// Result: none.")
@@ -353,9 +352,7 @@ def outputs(model):
         methods += e.emit_class(cls) + [""]
         for m in model.classes[cls]:
             methods += e.emit_method(m) + [""]
-    manifest = ["// typedMethodCount is the number of Engine API methods generated (the spec's, all classes).",
-                f"const typedMethodCount = {sum(1 for _ in model.methods())}"]
     return {
         f"{PKG_DIR}/api_types_generated.go": _file(model, types, ["encoding/json"]),
-        f"{PKG_DIR}/api_methods_generated.go": _file(model, manifest + [""] + methods, ["context"]),
+        f"{PKG_DIR}/api_methods_generated.go": _file(model, methods, ["context"]),
     }

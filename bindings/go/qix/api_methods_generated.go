@@ -5,9 +5,6 @@ package qix
 
 import "context"
 
-// typedMethodCount is the number of Engine API methods generated (the spec's, all classes).
-const typedMethodCount = 336
-
 // Global is the Engine API class Global: an *Object with the class's 50 methods, typed.
 // Wrap an untyped handle with &qix.Global{Object: obj}.
 //
@@ -16,7 +13,9 @@ type Global struct{ *Object }
 
 // AbortRequest calls the Engine API method Global.AbortRequest (locked).
 //
-// Parameters: requestId (qRequestId int64).
+// Parameters:
+//
+//   - requestId: qRequestId (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -39,7 +38,9 @@ func (g *Global) AbortAll(ctx context.Context) error {
 
 // GetProgress calls the Engine API method Global.GetProgress (locked).
 //
-// Parameters: requestId (qRequestId int64).
+// Parameters:
+//
+//   - requestId: qRequestId (int64)
 //
 // Result: qProgressData (ProgressData) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -104,7 +105,9 @@ func (g *Global) GetDocList(ctx context.Context) ([]DocListEntry, error) {
 
 // GetInteract calls the Engine API method Global.GetInteract (locked).
 //
-// Parameters: requestId (qRequestId int64).
+// Parameters:
+//
+//   - requestId: qRequestId (int64)
 //
 // Result: GetInteractResult (qDef, qReturn).
 // Engine errors are *Error with Status ErrEngine.
@@ -118,7 +121,10 @@ func (g *Global) GetInteract(ctx context.Context, requestId int64) (*GetInteract
 
 // InteractDone calls the Engine API method Global.InteractDone (locked).
 //
-// Parameters: requestId (qRequestId int64); def (qDef InteractDef).
+// Parameters:
+//
+//   - requestId: qRequestId (int64)
+//   - def: qDef (InteractDef)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -141,7 +147,14 @@ func (g *Global) GetAuthenticatedUser(ctx context.Context) (string, error) {
 
 // CreateDocEx calls the Engine API method Global.CreateDocEx (locked).
 //
-// Parameters: docName (qDocName string); opts: the optional UserName (qUserName string, default ""), Password (qPassword string, default ""), Serial (qSerial string, default ""), LocalizedScriptMainSection (qLocalizedScriptMainSection string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - docName: qDocName (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     UserName: qUserName (string), default ""
+//     Password: qPassword (string), default ""
+//     Serial: qSerial (string), default ""
+//     LocalizedScriptMainSection: qLocalizedScriptMainSection (string), default ""
 //
 // Result: CreateDocExResult (Object, qDocId).
 // Engine errors are *Error with Status ErrEngine.
@@ -188,7 +201,12 @@ func (g *Global) AllowCreateApp(ctx context.Context) (bool, error) {
 
 // CreateApp calls the Engine API method Global.CreateApp (locked).
 //
-// Parameters: appName (qAppName string); opts: the optional LocalizedScriptMainSection (qLocalizedScriptMainSection string, default ""), Locale (qLocale string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - appName: qAppName (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     LocalizedScriptMainSection: qLocalizedScriptMainSection (string), default ""
+//     Locale: qLocale (string), default ""
 //
 // Result: CreateAppResult (qSuccess, qAppId).
 // Engine errors are *Error with Status ErrEngine.
@@ -206,7 +224,9 @@ func (g *Global) CreateApp(ctx context.Context, appName string, opts *GlobalCrea
 
 // DeleteApp calls the Engine API method Global.DeleteApp (locked).
 //
-// Parameters: appId (qAppId string).
+// Parameters:
+//
+//   - appId: qAppId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -229,7 +249,9 @@ func (g *Global) IsDesktopMode(ctx context.Context) (bool, error) {
 
 // CancelRequest calls the Engine API method Global.CancelRequest (locked).
 //
-// Parameters: requestId (qRequestId int64).
+// Parameters:
+//
+//   - requestId: qRequestId (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -262,7 +284,11 @@ func (g *Global) ReloadExtensionList(ctx context.Context) error {
 
 // ReplaceAppFromID calls the Engine API method Global.ReplaceAppFromID (locked).
 //
-// Parameters: targetAppId (qTargetAppId string); srcAppID (qSrcAppID string); ids (qIds [string]).
+// Parameters:
+//
+//   - targetAppId: qTargetAppId (string)
+//   - srcAppID: qSrcAppID (string)
+//   - ids: qIds ([string])
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -275,7 +301,11 @@ func (g *Global) ReplaceAppFromID(ctx context.Context, targetAppId string, srcAp
 
 // CopyApp calls the Engine API method Global.CopyApp (locked).
 //
-// Parameters: targetAppId (qTargetAppId string); srcAppId (qSrcAppId string); ids (qIds [string]).
+// Parameters:
+//
+//   - targetAppId: qTargetAppId (string)
+//   - srcAppId: qSrcAppId (string)
+//   - ids: qIds ([string])
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -288,7 +318,13 @@ func (g *Global) CopyApp(ctx context.Context, targetAppId string, srcAppId strin
 
 // ExportApp calls the Engine API method Global.ExportApp (locked).
 //
-// Parameters: targetPath (qTargetPath string); srcAppId (qSrcAppId string); ids (qIds [string]); opts: the optional NoData (qNoData bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - targetPath: qTargetPath (string)
+//   - srcAppId: qSrcAppId (string)
+//   - ids: qIds ([string])
+//   - opts: the optional parameters, nil for all defaults:
+//     NoData: qNoData (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -304,7 +340,11 @@ func (g *Global) ExportApp(ctx context.Context, targetPath string, srcAppId stri
 
 // PublishApp calls the Engine API method Global.PublishApp (locked).
 //
-// Parameters: appId (qAppId string); name (qName string); streamId (qStreamId string).
+// Parameters:
+//
+//   - appId: qAppId (string)
+//   - name: qName (string)
+//   - streamId: qStreamId (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -339,7 +379,14 @@ func (g *Global) GetUniqueID(ctx context.Context) (string, error) {
 
 // OpenDoc calls the Engine API method Global.OpenDoc (locked).
 //
-// Parameters: docName (qDocName string); opts: the optional UserName (qUserName string, default ""), Password (qPassword string, default ""), Serial (qSerial string, default ""), NoData (qNoData bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - docName: qDocName (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     UserName: qUserName (string), default ""
+//     Password: qPassword (string), default ""
+//     Serial: qSerial (string), default ""
+//     NoData: qNoData (bool), default false
 //
 // Result: the Doc, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -376,7 +423,9 @@ func (g *Global) CreateSessionApp(ctx context.Context) (*CreateSessionAppResult,
 
 // CreateSessionAppFromApp calls the Engine API method Global.CreateSessionAppFromApp (locked).
 //
-// Parameters: srcAppId (qSrcAppId string).
+// Parameters:
+//
+//   - srcAppId: qSrcAppId (string)
 //
 // Result: CreateSessionAppFromAppResult (Object, qSessionAppId).
 // Engine errors are *Error with Status ErrEngine.
@@ -405,7 +454,9 @@ func (g *Global) ProductVersion(ctx context.Context) (string, error) {
 
 // GetAppEntry calls the Engine API method Global.GetAppEntry (locked).
 //
-// Parameters: appID (qAppID string).
+// Parameters:
+//
+//   - appID: qAppID (string)
 //
 // Result: qEntry (AppEntry) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -418,7 +469,11 @@ func (g *Global) GetAppEntry(ctx context.Context, appID string) (*AppEntry, erro
 
 // ConfigureReload calls the Engine API method Global.ConfigureReload (locked).
 //
-// Parameters: cancelOnScriptError (qCancelOnScriptError bool); useErrorData (qUseErrorData bool); interactOnError (qInteractOnError bool).
+// Parameters:
+//
+//   - cancelOnScriptError: qCancelOnScriptError (bool)
+//   - useErrorData: qUseErrorData (bool)
+//   - interactOnError: qInteractOnError (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -431,7 +486,10 @@ func (g *Global) ConfigureReload(ctx context.Context, cancelOnScriptError bool, 
 
 // CancelReload calls the Engine API method Global.CancelReload (locked).
 //
-// Parameters: opts: the optional Reason (qReason string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     Reason: qReason (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -447,7 +505,9 @@ func (g *Global) CancelReload(ctx context.Context, opts *GlobalCancelReloadOptio
 
 // GetBNF calls the Engine API method Global.GetBNF (locked).
 //
-// Parameters: bnfType (qBnfType string).
+// Parameters:
+//
+//   - bnfType: qBnfType (string)
 //
 // Result: qBnfDefs ([BNFDef]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -462,7 +522,10 @@ func (g *Global) GetBNF(ctx context.Context, bnfType string) ([]BNFDef, error) {
 
 // GetFunctions calls the Engine API method Global.GetFunctions (locked).
 //
-// Parameters: opts: the optional Group (qGroup string, default 0); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     Group: qGroup (string), default 0
 //
 // Result: qFunctions ([Function]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -498,7 +561,9 @@ func (g *Global) GetOleDbProviders(ctx context.Context) ([]OleDbProvider, error)
 
 // GetDatabasesFromConnectionString calls the Engine API method Global.GetDatabasesFromConnectionString (locked).
 //
-// Parameters: connection (qConnection Connection).
+// Parameters:
+//
+//   - connection: qConnection (Connection)
 //
 // Result: qDatabases ([Database]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -511,7 +576,9 @@ func (g *Global) GetDatabasesFromConnectionString(ctx context.Context, connectio
 
 // IsValidConnectionString calls the Engine API method Global.IsValidConnectionString (locked).
 //
-// Parameters: connection (qConnection Connection).
+// Parameters:
+//
+//   - connection: qConnection (Connection)
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -544,7 +611,9 @@ func (g *Global) GetLogicalDriveStrings(ctx context.Context) ([]DriveInfo, error
 
 // GetFolderItemsForPath calls the Engine API method Global.GetFolderItemsForPath (locked).
 //
-// Parameters: path (qPath string).
+// Parameters:
+//
+//   - path: qPath (string)
 //
 // Result: qFolderItems ([FolderItem]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -567,7 +636,10 @@ func (g *Global) GetSupportedCodePages(ctx context.Context) ([]CodePage, error) 
 
 // GetCustomConnectors calls the Engine API method Global.GetCustomConnectors (locked).
 //
-// Parameters: opts: the optional ReloadList (qReloadList bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     ReloadList: qReloadList (bool), default false
 //
 // Result: qConnectors ([CustomConnector]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -605,7 +677,9 @@ func (g *Global) EngineVersion(ctx context.Context) (*NxEngineVersion, error) {
 
 // GetBaseBNF calls the Engine API method Global.GetBaseBNF (locked).
 //
-// Parameters: bnfType (qBnfType string).
+// Parameters:
+//
+//   - bnfType: qBnfType (string)
 //
 // Result: GetBaseBNFResult (qBnfDefs, qBnfHash).
 // Engine errors are *Error with Status ErrEngine.
@@ -619,7 +693,9 @@ func (g *Global) GetBaseBNF(ctx context.Context, bnfType string) (*GetBaseBNFRes
 
 // GetBaseBNFHash calls the Engine API method Global.GetBaseBNFHash (locked).
 //
-// Parameters: bnfType (qBnfType string).
+// Parameters:
+//
+//   - bnfType: qBnfType (string)
 //
 // Result: qBnfHash (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -632,7 +708,9 @@ func (g *Global) GetBaseBNFHash(ctx context.Context, bnfType string) (string, er
 
 // GetBaseBNFString calls the Engine API method Global.GetBaseBNFString (locked).
 //
-// Parameters: bnfType (qBnfType string).
+// Parameters:
+//
+//   - bnfType: qBnfType (string)
 //
 // Result: GetBaseBNFStringResult (qBnfStr, qBnfHash).
 // Engine errors are *Error with Status ErrEngine.
@@ -646,7 +724,9 @@ func (g *Global) GetBaseBNFString(ctx context.Context, bnfType string) (*GetBase
 
 // SaveAs calls the Engine API method Global.SaveAs (locked).
 //
-// Parameters: newAppName (qNewAppName string).
+// Parameters:
+//
+//   - newAppName: qNewAppName (string)
 //
 // Result: qNewAppId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -667,7 +747,11 @@ type Doc struct{ *Object }
 
 // GetField calls the Engine API method Doc.GetField (locked).
 //
-// Parameters: fieldName (qFieldName string); opts: the optional StateName (qStateName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - fieldName: qFieldName (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     StateName: qStateName (string), default ""
 //
 // Result: the Field, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -687,7 +771,9 @@ func (d *Doc) GetField(ctx context.Context, fieldName string, opts *DocGetFieldO
 
 // GetFieldDescription calls the Engine API method Doc.GetFieldDescription (locked).
 //
-// Parameters: fieldName (qFieldName string).
+// Parameters:
+//
+//   - fieldName: qFieldName (string)
 //
 // Result: qReturn (FieldDescription) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -700,7 +786,9 @@ func (d *Doc) GetFieldDescription(ctx context.Context, fieldName string) (*Field
 
 // GetVariable calls the Engine API method Doc.GetVariable (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: the GenericVariable, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -729,7 +817,9 @@ func (d *Doc) GetLooselyCoupledVector(ctx context.Context) ([]int32, error) {
 
 // SetLooselyCoupledVector calls the Engine API method Doc.SetLooselyCoupledVector (locked).
 //
-// Parameters: vArg (qv [int32]).
+// Parameters:
+//
+//   - vArg: qv ([int32])
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -742,7 +832,9 @@ func (d *Doc) SetLooselyCoupledVector(ctx context.Context, vArg []int32) (bool, 
 
 // Evaluate calls the Engine API method Doc.Evaluate (locked).
 //
-// Parameters: expression (qExpression string).
+// Parameters:
+//
+//   - expression: qExpression (string)
 //
 // Result: qReturn (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -755,7 +847,9 @@ func (d *Doc) Evaluate(ctx context.Context, expression string) (string, error) {
 
 // EvaluateEx calls the Engine API method Doc.EvaluateEx (locked).
 //
-// Parameters: expression (qExpression string).
+// Parameters:
+//
+//   - expression: qExpression (string)
 //
 // Result: qValue (FieldValue) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -768,7 +862,11 @@ func (d *Doc) EvaluateEx(ctx context.Context, expression string) (*FieldValue, e
 
 // ClearAll calls the Engine API method Doc.ClearAll (locked).
 //
-// Parameters: opts: the optional LockedAlso (qLockedAlso bool, default false), StateName (qStateName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     LockedAlso: qLockedAlso (bool), default false
+//     StateName: qStateName (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -785,7 +883,10 @@ func (d *Doc) ClearAll(ctx context.Context, opts *DocClearAllOptions) error {
 
 // LockAll calls the Engine API method Doc.LockAll (locked).
 //
-// Parameters: opts: the optional StateName (qStateName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     StateName: qStateName (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -801,7 +902,10 @@ func (d *Doc) LockAll(ctx context.Context, opts *DocLockAllOptions) error {
 
 // UnlockAll calls the Engine API method Doc.UnlockAll (locked).
 //
-// Parameters: opts: the optional StateName (qStateName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     StateName: qStateName (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -837,7 +941,9 @@ func (d *Doc) Forward(ctx context.Context) error {
 
 // CreateVariable calls the Engine API method Doc.CreateVariable (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -852,7 +958,9 @@ func (d *Doc) CreateVariable(ctx context.Context, name string) (bool, error) {
 
 // RemoveVariable calls the Engine API method Doc.RemoveVariable (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -877,7 +985,15 @@ func (d *Doc) GetLocaleInfo(ctx context.Context) (*LocaleInfo, error) {
 
 // GetTablesAndKeys calls the Engine API method Doc.GetTablesAndKeys (locked).
 //
-// Parameters: windowSize (qWindowSize Size); nullSize (qNullSize Size); cellHeight (qCellHeight int64); syntheticMode (qSyntheticMode bool); includeSysVars (qIncludeSysVars bool); opts: the optional IncludeProfiling (qIncludeProfiling bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - windowSize: qWindowSize (Size)
+//   - nullSize: qNullSize (Size)
+//   - cellHeight: qCellHeight (int64)
+//   - syntheticMode: qSyntheticMode (bool)
+//   - includeSysVars: qIncludeSysVars (bool)
+//   - opts: the optional parameters, nil for all defaults:
+//     IncludeProfiling: qIncludeProfiling (bool), default false
 //
 // Result: GetTablesAndKeysResult (qtr, qk).
 // Engine errors are *Error with Status ErrEngine.
@@ -904,7 +1020,9 @@ func (d *Doc) GetViewDlgSaveInfo(ctx context.Context) (*TableViewDlgSaveInfo, er
 
 // SetViewDlgSaveInfo calls the Engine API method Doc.SetViewDlgSaveInfo (locked).
 //
-// Parameters: info (qInfo TableViewDlgSaveInfo).
+// Parameters:
+//
+//   - info: qInfo (TableViewDlgSaveInfo)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -917,7 +1035,10 @@ func (d *Doc) SetViewDlgSaveInfo(ctx context.Context, info *TableViewDlgSaveInfo
 
 // GetEmptyScript calls the Engine API method Doc.GetEmptyScript (locked).
 //
-// Parameters: opts: the optional LocalizedMainSection (qLocalizedMainSection string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     LocalizedMainSection: qLocalizedMainSection (string), default ""
 //
 // Result: qReturn (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -933,7 +1054,12 @@ func (d *Doc) GetEmptyScript(ctx context.Context, opts *DocGetEmptyScriptOptions
 
 // DoReload calls the Engine API method Doc.DoReload (locked).
 //
-// Parameters: opts: the optional Mode (qMode int64, default 0), Partial (qPartial bool, default false), Debug (qDebug bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     Mode: qMode (int64), default 0
+//     Partial: qPartial (bool), default false
+//     Debug: qDebug (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -961,7 +1087,9 @@ func (d *Doc) GetScriptBreakpoints(ctx context.Context) ([]EditorBreakpoint, err
 
 // SetScriptBreakpoints calls the Engine API method Doc.SetScriptBreakpoints (locked).
 //
-// Parameters: breakpoints (qBreakpoints [EditorBreakpoint]).
+// Parameters:
+//
+//   - breakpoints: qBreakpoints ([EditorBreakpoint])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -994,7 +1122,9 @@ func (d *Doc) GetTextMacros(ctx context.Context) ([]TextMacro, error) {
 
 // SetFetchLimit calls the Engine API method Doc.SetFetchLimit (locked).
 //
-// Parameters: limit (qLimit int64).
+// Parameters:
+//
+//   - limit: qLimit (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1007,7 +1137,10 @@ func (d *Doc) SetFetchLimit(ctx context.Context, limit int64) error {
 
 // DoSave calls the Engine API method Doc.DoSave (locked).
 //
-// Parameters: opts: the optional FileName (qFileName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     FileName: qFileName (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1023,7 +1156,12 @@ func (d *Doc) DoSave(ctx context.Context, opts *DocDoSaveOptions) error {
 
 // GetTableData calls the Engine API method Doc.GetTableData (locked).
 //
-// Parameters: offset (qOffset int64); rows (qRows int64); syntheticMode (qSyntheticMode bool); tableName (qTableName string).
+// Parameters:
+//
+//   - offset: qOffset (int64)
+//   - rows: qRows (int64)
+//   - syntheticMode: qSyntheticMode (bool)
+//   - tableName: qTableName (string)
 //
 // Result: qData ([TableRow]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1046,7 +1184,9 @@ func (d *Doc) GetAppLayout(ctx context.Context) (*NxAppLayout, error) {
 
 // SetAppProperties calls the Engine API method Doc.SetAppProperties (locked).
 //
-// Parameters: prop (qProp NxAppProperties).
+// Parameters:
+//
+//   - prop: qProp (NxAppProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1079,7 +1219,9 @@ func (d *Doc) GetLineage(ctx context.Context) ([]LineageInfo, error) {
 
 // CreateSessionObject calls the Engine API method Doc.CreateSessionObject (locked).
 //
-// Parameters: prop (qProp GenericObjectProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericObjectProperties)
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1096,7 +1238,9 @@ func (d *Doc) CreateSessionObject(ctx context.Context, prop *GenericObjectProper
 
 // DestroySessionObject calls the Engine API method Doc.DestroySessionObject (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1109,7 +1253,9 @@ func (d *Doc) DestroySessionObject(ctx context.Context, id string) (bool, error)
 
 // CreateObject calls the Engine API method Doc.CreateObject (locked).
 //
-// Parameters: prop (qProp GenericObjectProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericObjectProperties)
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1126,7 +1272,9 @@ func (d *Doc) CreateObject(ctx context.Context, prop *GenericObjectProperties) (
 
 // GetOrCreateObject calls the Engine API method Doc.GetOrCreateObject (experimental).
 //
-// Parameters: prop (qProp GenericObjectProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericObjectProperties)
 //
 // Result: GetOrCreateObjectResult (Object, qNewObject).
 // Engine errors are *Error with Status ErrEngine.
@@ -1143,7 +1291,9 @@ func (d *Doc) GetOrCreateObject(ctx context.Context, prop *GenericObjectProperti
 
 // DestroyObject calls the Engine API method Doc.DestroyObject (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1156,7 +1306,9 @@ func (d *Doc) DestroyObject(ctx context.Context, id string) (bool, error) {
 
 // GetObject calls the Engine API method Doc.GetObject (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1173,7 +1325,9 @@ func (d *Doc) GetObject(ctx context.Context, id string) (*GenericObject, error) 
 
 // GetObjects calls the Engine API method Doc.GetObjects (locked).
 //
-// Parameters: options (qOptions NxGetObjectOptions).
+// Parameters:
+//
+//   - options: qOptions (NxGetObjectOptions)
 //
 // Result: qList ([NxContainerEntry]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1186,7 +1340,9 @@ func (d *Doc) GetObjects(ctx context.Context, options *NxGetObjectOptions) ([]Nx
 
 // GetBookmarks calls the Engine API method Doc.GetBookmarks (locked).
 //
-// Parameters: options (qOptions NxGetBookmarkOptions).
+// Parameters:
+//
+//   - options: qOptions (NxGetBookmarkOptions)
 //
 // Result: qList ([NxContainerEntry]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1199,7 +1355,9 @@ func (d *Doc) GetBookmarks(ctx context.Context, options *NxGetBookmarkOptions) (
 
 // CloneObject calls the Engine API method Doc.CloneObject (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qCloneId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1212,7 +1370,9 @@ func (d *Doc) CloneObject(ctx context.Context, id string) (string, error) {
 
 // CreateDraft calls the Engine API method Doc.CreateDraft (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qDraftId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1227,7 +1387,9 @@ func (d *Doc) CreateDraft(ctx context.Context, id string) (string, error) {
 
 // CommitDraft calls the Engine API method Doc.CommitDraft (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1242,7 +1404,10 @@ func (d *Doc) CommitDraft(ctx context.Context, id string) error {
 
 // DestroyDraft calls the Engine API method Doc.DestroyDraft (locked).
 //
-// Parameters: id (qId string); sourceId (qSourceId string).
+// Parameters:
+//
+//   - id: qId (string)
+//   - sourceId: qSourceId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1287,7 +1452,9 @@ func (d *Doc) ClearUndoBuffer(ctx context.Context) error {
 
 // CreateDimension calls the Engine API method Doc.CreateDimension (locked).
 //
-// Parameters: prop (qProp GenericDimensionProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericDimensionProperties)
 //
 // Result: the GenericDimension, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1304,7 +1471,9 @@ func (d *Doc) CreateDimension(ctx context.Context, prop *GenericDimensionPropert
 
 // DestroyDimension calls the Engine API method Doc.DestroyDimension (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1317,7 +1486,9 @@ func (d *Doc) DestroyDimension(ctx context.Context, id string) (bool, error) {
 
 // GetDimension calls the Engine API method Doc.GetDimension (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: the GenericDimension, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1334,7 +1505,9 @@ func (d *Doc) GetDimension(ctx context.Context, id string) (*GenericDimension, e
 
 // CloneDimension calls the Engine API method Doc.CloneDimension (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qCloneId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1347,7 +1520,9 @@ func (d *Doc) CloneDimension(ctx context.Context, id string) (string, error) {
 
 // CreateMeasure calls the Engine API method Doc.CreateMeasure (locked).
 //
-// Parameters: prop (qProp GenericMeasureProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericMeasureProperties)
 //
 // Result: the GenericMeasure, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1364,7 +1539,9 @@ func (d *Doc) CreateMeasure(ctx context.Context, prop *GenericMeasureProperties)
 
 // DestroyMeasure calls the Engine API method Doc.DestroyMeasure (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1377,7 +1554,9 @@ func (d *Doc) DestroyMeasure(ctx context.Context, id string) (bool, error) {
 
 // GetMeasure calls the Engine API method Doc.GetMeasure (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: the GenericMeasure, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1394,7 +1573,9 @@ func (d *Doc) GetMeasure(ctx context.Context, id string) (*GenericMeasure, error
 
 // CloneMeasure calls the Engine API method Doc.CloneMeasure (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qCloneId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1407,7 +1588,9 @@ func (d *Doc) CloneMeasure(ctx context.Context, id string) (string, error) {
 
 // CreateSessionVariable calls the Engine API method Doc.CreateSessionVariable (locked).
 //
-// Parameters: prop (qProp GenericVariableProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericVariableProperties)
 //
 // Result: the GenericVariable, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1424,7 +1607,9 @@ func (d *Doc) CreateSessionVariable(ctx context.Context, prop *GenericVariablePr
 
 // DestroySessionVariable calls the Engine API method Doc.DestroySessionVariable (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1437,7 +1622,9 @@ func (d *Doc) DestroySessionVariable(ctx context.Context, id string) (bool, erro
 
 // CreateVariableEx calls the Engine API method Doc.CreateVariableEx (locked).
 //
-// Parameters: prop (qProp GenericVariableProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericVariableProperties)
 //
 // Result: the GenericVariable, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1454,7 +1641,9 @@ func (d *Doc) CreateVariableEx(ctx context.Context, prop *GenericVariablePropert
 
 // DestroyVariableById calls the Engine API method Doc.DestroyVariableById (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1467,7 +1656,9 @@ func (d *Doc) DestroyVariableById(ctx context.Context, id string) (bool, error) 
 
 // DestroyVariableByName calls the Engine API method Doc.DestroyVariableByName (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1480,7 +1671,9 @@ func (d *Doc) DestroyVariableByName(ctx context.Context, name string) (bool, err
 
 // GetVariableById calls the Engine API method Doc.GetVariableById (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: the GenericVariable, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1497,7 +1690,9 @@ func (d *Doc) GetVariableById(ctx context.Context, id string) (*GenericVariable,
 
 // GetVariableByName calls the Engine API method Doc.GetVariableByName (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: the GenericVariable, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1514,7 +1709,11 @@ func (d *Doc) GetVariableByName(ctx context.Context, name string) (*GenericVaria
 
 // CheckExpression calls the Engine API method Doc.CheckExpression (locked).
 //
-// Parameters: expr (qExpr string); opts: the optional Labels (qLabels [string], default []); nil for all defaults.
+// Parameters:
+//
+//   - expr: qExpr (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     Labels: qLabels ([string]), default []
 //
 // Result: CheckExpressionResult (qErrorMsg, qBadFieldNames, qDangerousFieldNames).
 // Engine errors are *Error with Status ErrEngine.
@@ -1531,7 +1730,9 @@ func (d *Doc) CheckExpression(ctx context.Context, expr string, opts *DocCheckEx
 
 // CheckNumberOrExpression calls the Engine API method Doc.CheckNumberOrExpression (locked).
 //
-// Parameters: expr (qExpr string).
+// Parameters:
+//
+//   - expr: qExpr (string)
 //
 // Result: CheckNumberOrExpressionResult (qErrorMsg, qBadFieldNames).
 // Engine errors are *Error with Status ErrEngine.
@@ -1545,7 +1746,9 @@ func (d *Doc) CheckNumberOrExpression(ctx context.Context, expr string) (*CheckN
 
 // AddAlternateState calls the Engine API method Doc.AddAlternateState (locked).
 //
-// Parameters: stateName (qStateName string).
+// Parameters:
+//
+//   - stateName: qStateName (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1558,7 +1761,9 @@ func (d *Doc) AddAlternateState(ctx context.Context, stateName string) error {
 
 // RemoveAlternateState calls the Engine API method Doc.RemoveAlternateState (locked).
 //
-// Parameters: stateName (qStateName string).
+// Parameters:
+//
+//   - stateName: qStateName (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1571,7 +1776,11 @@ func (d *Doc) RemoveAlternateState(ctx context.Context, stateName string) error 
 
 // AddSessionAlternateState calls the Engine API method Doc.AddSessionAlternateState (locked).
 //
-// Parameters: stateName (qStateName string); opts: the optional SourceStateName (qSourceStateName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - stateName: qStateName (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SourceStateName: qSourceStateName (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1587,7 +1796,9 @@ func (d *Doc) AddSessionAlternateState(ctx context.Context, stateName string, op
 
 // RemoveSessionAlternateState calls the Engine API method Doc.RemoveSessionAlternateState (locked).
 //
-// Parameters: stateName (qStateName string).
+// Parameters:
+//
+//   - stateName: qStateName (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1600,7 +1811,9 @@ func (d *Doc) RemoveSessionAlternateState(ctx context.Context, stateName string)
 
 // CreateBookmark calls the Engine API method Doc.CreateBookmark (locked).
 //
-// Parameters: prop (qProp GenericBookmarkProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericBookmarkProperties)
 //
 // Result: the GenericBookmark, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1617,7 +1830,9 @@ func (d *Doc) CreateBookmark(ctx context.Context, prop *GenericBookmarkPropertie
 
 // DestroyBookmark calls the Engine API method Doc.DestroyBookmark (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1630,7 +1845,9 @@ func (d *Doc) DestroyBookmark(ctx context.Context, id string) (bool, error) {
 
 // GetBookmark calls the Engine API method Doc.GetBookmark (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: the GenericBookmark, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -1647,7 +1864,9 @@ func (d *Doc) GetBookmark(ctx context.Context, id string) (*GenericBookmark, err
 
 // ApplyBookmark calls the Engine API method Doc.ApplyBookmark (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1660,7 +1879,9 @@ func (d *Doc) ApplyBookmark(ctx context.Context, id string) (bool, error) {
 
 // ApplyAndVerifyBookmark calls the Engine API method Doc.ApplyAndVerifyBookmark (experimental).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qResult (BookmarkApplyAndVerifyResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1673,7 +1894,9 @@ func (d *Doc) ApplyAndVerifyBookmark(ctx context.Context, id string) (*BookmarkA
 
 // CloneBookmark calls the Engine API method Doc.CloneBookmark (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qCloneId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1686,7 +1909,10 @@ func (d *Doc) CloneBookmark(ctx context.Context, id string) (string, error) {
 
 // AddFieldFromExpression calls the Engine API method Doc.AddFieldFromExpression (locked).
 //
-// Parameters: name (qName string); expr (qExpr string).
+// Parameters:
+//
+//   - name: qName (string)
+//   - expr: qExpr (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1699,7 +1925,9 @@ func (d *Doc) AddFieldFromExpression(ctx context.Context, name string, expr stri
 
 // GetFieldOnTheFlyByName calls the Engine API method Doc.GetFieldOnTheFlyByName (locked).
 //
-// Parameters: readableName (qReadableName string).
+// Parameters:
+//
+//   - readableName: qReadableName (string)
 //
 // Result: qName (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1732,7 +1960,9 @@ func (d *Doc) Resume(ctx context.Context) error {
 
 // AbortModal calls the Engine API method Doc.AbortModal (locked).
 //
-// Parameters: accept (qAccept bool).
+// Parameters:
+//
+//   - accept: qAccept (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1745,7 +1975,11 @@ func (d *Doc) AbortModal(ctx context.Context, accept bool) error {
 
 // Publish calls the Engine API method Doc.Publish (locked).
 //
-// Parameters: streamId (qStreamId string); opts: the optional Name (qName string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - streamId: qStreamId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     Name: qName (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1761,7 +1995,11 @@ func (d *Doc) Publish(ctx context.Context, streamId string, opts *DocPublishOpti
 
 // GetMatchingFields calls the Engine API method Doc.GetMatchingFields (locked).
 //
-// Parameters: tags (qTags [string]); opts: the optional MatchingFieldMode (qMatchingFieldMode string, default 0); nil for all defaults.
+// Parameters:
+//
+//   - tags: qTags ([string])
+//   - opts: the optional parameters, nil for all defaults:
+//     MatchingFieldMode: qMatchingFieldMode (string), default 0
 //
 // Result: qFieldNames ([NxMatchingFieldInfo]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1777,7 +2015,10 @@ func (d *Doc) GetMatchingFields(ctx context.Context, tags []string, opts *DocGet
 
 // FindMatchingFields calls the Engine API method Doc.FindMatchingFields (locked).
 //
-// Parameters: fieldName (qFieldName string); tags (qTags [string]).
+// Parameters:
+//
+//   - fieldName: qFieldName (string)
+//   - tags: qTags ([string])
 //
 // Result: qFieldNames ([NxMatchingFieldInfo]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1790,7 +2031,9 @@ func (d *Doc) FindMatchingFields(ctx context.Context, fieldName string, tags []s
 
 // Scramble calls the Engine API method Doc.Scramble (locked).
 //
-// Parameters: fieldName (qFieldName string).
+// Parameters:
+//
+//   - fieldName: qFieldName (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1813,7 +2056,10 @@ func (d *Doc) SaveObjects(ctx context.Context) error {
 
 // GetAssociationScores calls the Engine API method Doc.GetAssociationScores (locked).
 //
-// Parameters: table1 (qTable1 string); table2 (qTable2 string).
+// Parameters:
+//
+//   - table1: qTable1 (string)
+//   - table2: qTable2 (string)
 //
 // Result: qScore ([AssociationScore]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1849,7 +2095,9 @@ func (d *Doc) GetContentLibraries(ctx context.Context) (*ContentLibraryList, err
 
 // GetLibraryContent calls the Engine API method Doc.GetLibraryContent (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: qList (StaticContentList) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1862,7 +2110,10 @@ func (d *Doc) GetLibraryContent(ctx context.Context, name string) (*StaticConten
 
 // DoReloadEx calls the Engine API method Doc.DoReloadEx (locked).
 //
-// Parameters: opts: the optional Params (qParams DoReloadExParams, default {"qDebug":false,"qMode":0,"qPartial":false,"qReloadId":"","qRowLimit":0,"qSkipStore":false}); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     Params: qParams (DoReloadExParams), default {"qDebug":false,"qMode":0,"qPartial":false,"qReloadId":"","qRowLimit":0,"qSkipStore":false}
 //
 // Result: qResult (DoReloadExResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1898,7 +2149,10 @@ func (d *Doc) ForwardCount(ctx context.Context) (int64, error) {
 
 // ExportReducedData calls the Engine API method Doc.ExportReducedData (locked).
 //
-// Parameters: opts: the optional Options (qOptions NxDownloadOptions, default {"qBookmarkId":"","qExpires":0,"qServeOnce":false}); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     Options: qOptions (NxDownloadOptions), default {"qBookmarkId":"","qExpires":0,"qServeOnce":false}
 //
 // Result: qDownloadInfo (NxDownloadInfo) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1914,7 +2168,11 @@ func (d *Doc) ExportReducedData(ctx context.Context, opts *DocExportReducedDataO
 
 // GetSetAnalysis calls the Engine API method Doc.GetSetAnalysis (locked).
 //
-// Parameters: opts: the optional StateName (qStateName string, default ""), BookmarkId (qBookmarkId string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     StateName: qStateName (string), default ""
+//     BookmarkId: qBookmarkId (string), default ""
 //
 // Result: qSetExpression (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1931,7 +2189,9 @@ func (d *Doc) GetSetAnalysis(ctx context.Context, opts *DocGetSetAnalysisOptions
 
 // SetScript calls the Engine API method Doc.SetScript (locked).
 //
-// Parameters: script (qScript string).
+// Parameters:
+//
+//   - script: qScript (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1964,7 +2224,9 @@ func (d *Doc) GetFavoriteVariables(ctx context.Context) ([]string, error) {
 
 // SetFavoriteVariables calls the Engine API method Doc.SetFavoriteVariables (locked).
 //
-// Parameters: names (qNames [string]).
+// Parameters:
+//
+//   - names: qNames ([string])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -1977,7 +2239,9 @@ func (d *Doc) SetFavoriteVariables(ctx context.Context, names []string) error {
 
 // GetIncludeFileContent calls the Engine API method Doc.GetIncludeFileContent (locked).
 //
-// Parameters: path (qPath string).
+// Parameters:
+//
+//   - path: qPath (string)
 //
 // Result: qContent (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -1990,7 +2254,9 @@ func (d *Doc) GetIncludeFileContent(ctx context.Context, path string) (string, e
 
 // CreateConnection calls the Engine API method Doc.CreateConnection (locked).
 //
-// Parameters: connection (qConnection Connection).
+// Parameters:
+//
+//   - connection: qConnection (Connection)
 //
 // Result: qConnectionId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2003,7 +2269,12 @@ func (d *Doc) CreateConnection(ctx context.Context, connection *Connection) (str
 
 // ModifyConnection calls the Engine API method Doc.ModifyConnection (locked).
 //
-// Parameters: connectionId (qConnectionId string); connection (qConnection Connection); opts: the optional OverrideCredentials (qOverrideCredentials bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - connection: qConnection (Connection)
+//   - opts: the optional parameters, nil for all defaults:
+//     OverrideCredentials: qOverrideCredentials (bool), default false
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2019,7 +2290,9 @@ func (d *Doc) ModifyConnection(ctx context.Context, connectionId string, connect
 
 // DeleteConnection calls the Engine API method Doc.DeleteConnection (locked).
 //
-// Parameters: connectionId (qConnectionId string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2032,7 +2305,9 @@ func (d *Doc) DeleteConnection(ctx context.Context, connectionId string) error {
 
 // GetConnection calls the Engine API method Doc.GetConnection (locked).
 //
-// Parameters: connectionId (qConnectionId string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
 //
 // Result: qConnection (Connection) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2055,7 +2330,9 @@ func (d *Doc) GetConnections(ctx context.Context) ([]Connection, error) {
 
 // GetDatabaseInfo calls the Engine API method Doc.GetDatabaseInfo (locked).
 //
-// Parameters: connectionId (qConnectionId string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
 //
 // Result: qInfo (DatabaseInfo) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2068,7 +2345,9 @@ func (d *Doc) GetDatabaseInfo(ctx context.Context, connectionId string) (*Databa
 
 // GetDatabases calls the Engine API method Doc.GetDatabases (locked).
 //
-// Parameters: connectionId (qConnectionId string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
 //
 // Result: qDatabases ([Database]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2081,7 +2360,11 @@ func (d *Doc) GetDatabases(ctx context.Context, connectionId string) ([]Database
 
 // GetDatabaseOwners calls the Engine API method Doc.GetDatabaseOwners (locked).
 //
-// Parameters: connectionId (qConnectionId string); opts: the optional Database (qDatabase string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     Database: qDatabase (string), default ""
 //
 // Result: qOwners ([DatabaseOwner]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2097,7 +2380,12 @@ func (d *Doc) GetDatabaseOwners(ctx context.Context, connectionId string, opts *
 
 // GetDatabaseTables calls the Engine API method Doc.GetDatabaseTables (locked).
 //
-// Parameters: connectionId (qConnectionId string); opts: the optional Database (qDatabase string, default ""), Owner (qOwner string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     Database: qDatabase (string), default ""
+//     Owner: qOwner (string), default ""
 //
 // Result: qTables ([DataTable]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2114,7 +2402,12 @@ func (d *Doc) GetDatabaseTables(ctx context.Context, connectionId string, opts *
 
 // GetDatabaseTableFields calls the Engine API method Doc.GetDatabaseTableFields (locked).
 //
-// Parameters: connectionId (qConnectionId string); database (qDatabase string); owner (qOwner string); table (qTable string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - database: qDatabase (string)
+//   - owner: qOwner (string)
+//   - table: qTable (string)
 //
 // Result: qFields ([DataField]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2127,7 +2420,14 @@ func (d *Doc) GetDatabaseTableFields(ctx context.Context, connectionId string, d
 
 // GetDatabaseTablePreview calls the Engine API method Doc.GetDatabaseTablePreview (locked).
 //
-// Parameters: connectionId (qConnectionId string); database (qDatabase string); owner (qOwner string); table (qTable string); opts: the optional Conditions (qConditions FilterInfo, default {"qType":0,"qWherePredicate":""}); nil for all defaults.
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - database: qDatabase (string)
+//   - owner: qOwner (string)
+//   - table: qTable (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     Conditions: qConditions (FilterInfo), default {"qType":0,"qWherePredicate":""}
 //
 // Result: GetDatabaseTablePreviewResult (qPreview, qRowCount).
 // Engine errors are *Error with Status ErrEngine.
@@ -2144,7 +2444,11 @@ func (d *Doc) GetDatabaseTablePreview(ctx context.Context, connectionId string, 
 
 // GetFolderItemsForConnection calls the Engine API method Doc.GetFolderItemsForConnection (locked).
 //
-// Parameters: connectionId (qConnectionId string); opts: the optional RelativePath (qRelativePath string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     RelativePath: qRelativePath (string), default ""
 //
 // Result: qFolderItems ([FolderItem]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2160,7 +2464,11 @@ func (d *Doc) GetFolderItemsForConnection(ctx context.Context, connectionId stri
 
 // GuessFileType calls the Engine API method Doc.GuessFileType (locked).
 //
-// Parameters: connectionId (qConnectionId string); opts: the optional RelativePath (qRelativePath string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     RelativePath: qRelativePath (string), default ""
 //
 // Result: qDataFormat (FileDataFormat) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2176,7 +2484,11 @@ func (d *Doc) GuessFileType(ctx context.Context, connectionId string, opts *DocG
 
 // GetFileTables calls the Engine API method Doc.GetFileTables (locked).
 //
-// Parameters: connectionId (qConnectionId string); relativePath (qRelativePath string); dataFormat (qDataFormat FileDataFormat).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - relativePath: qRelativePath (string)
+//   - dataFormat: qDataFormat (FileDataFormat)
 //
 // Result: qTables ([DataTable]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2189,7 +2501,12 @@ func (d *Doc) GetFileTables(ctx context.Context, connectionId string, relativePa
 
 // GetFileTableFields calls the Engine API method Doc.GetFileTableFields (locked).
 //
-// Parameters: connectionId (qConnectionId string); relativePath (qRelativePath string); dataFormat (qDataFormat FileDataFormat); table (qTable string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - relativePath: qRelativePath (string)
+//   - dataFormat: qDataFormat (FileDataFormat)
+//   - table: qTable (string)
 //
 // Result: GetFileTableFieldsResult (qFields, qFormatSpec).
 // Engine errors are *Error with Status ErrEngine.
@@ -2203,7 +2520,12 @@ func (d *Doc) GetFileTableFields(ctx context.Context, connectionId string, relat
 
 // GetFileTablePreview calls the Engine API method Doc.GetFileTablePreview (locked).
 //
-// Parameters: connectionId (qConnectionId string); relativePath (qRelativePath string); dataFormat (qDataFormat FileDataFormat); table (qTable string).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - relativePath: qRelativePath (string)
+//   - dataFormat: qDataFormat (FileDataFormat)
+//   - table: qTable (string)
 //
 // Result: GetFileTablePreviewResult (qPreview, qFormatSpec).
 // Engine errors are *Error with Status ErrEngine.
@@ -2217,7 +2539,11 @@ func (d *Doc) GetFileTablePreview(ctx context.Context, connectionId string, rela
 
 // GetFileTablesEx calls the Engine API method Doc.GetFileTablesEx (locked).
 //
-// Parameters: connectionId (qConnectionId string); relativePath (qRelativePath string); dataFormat (qDataFormat FileDataFormat).
+// Parameters:
+//
+//   - connectionId: qConnectionId (string)
+//   - relativePath: qRelativePath (string)
+//   - dataFormat: qDataFormat (FileDataFormat)
 //
 // Result: qTables ([DataTableEx]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2230,7 +2556,13 @@ func (d *Doc) GetFileTablesEx(ctx context.Context, connectionId string, relative
 
 // SendGenericCommandToCustomConnector calls the Engine API method Doc.SendGenericCommandToCustomConnector (locked).
 //
-// Parameters: provider (qProvider string); command (qCommand string); method (qMethod string); parameters (qParameters [string]); appendConnection (qAppendConnection string).
+// Parameters:
+//
+//   - provider: qProvider (string)
+//   - command: qCommand (string)
+//   - method: qMethod (string)
+//   - parameters: qParameters ([string])
+//   - appendConnection: qAppendConnection (string)
 //
 // Result: qResult (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2243,7 +2575,10 @@ func (d *Doc) SendGenericCommandToCustomConnector(ctx context.Context, provider 
 
 // SearchSuggest calls the Engine API method Doc.SearchSuggest (locked).
 //
-// Parameters: options (qOptions SearchCombinationOptions); terms (qTerms [string]).
+// Parameters:
+//
+//   - options: qOptions (SearchCombinationOptions)
+//   - terms: qTerms ([string])
 //
 // Result: qResult (SearchSuggestionResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2256,7 +2591,11 @@ func (d *Doc) SearchSuggest(ctx context.Context, options *SearchCombinationOptio
 
 // SearchAssociations calls the Engine API method Doc.SearchAssociations (locked).
 //
-// Parameters: options (qOptions SearchCombinationOptions); terms (qTerms [string]); page (qPage SearchPage).
+// Parameters:
+//
+//   - options: qOptions (SearchCombinationOptions)
+//   - terms: qTerms ([string])
+//   - page: qPage (SearchPage)
 //
 // Result: qResults (SearchAssociationResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2271,7 +2610,13 @@ func (d *Doc) SearchAssociations(ctx context.Context, options *SearchCombination
 
 // SelectAssociations calls the Engine API method Doc.SelectAssociations (locked).
 //
-// Parameters: options (qOptions SearchCombinationOptions); terms (qTerms [string]); matchIx (qMatchIx int64); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - options: qOptions (SearchCombinationOptions)
+//   - terms: qTerms ([string])
+//   - matchIx: qMatchIx (int64)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2287,7 +2632,11 @@ func (d *Doc) SelectAssociations(ctx context.Context, options *SearchCombination
 
 // SearchResults calls the Engine API method Doc.SearchResults (locked).
 //
-// Parameters: options (qOptions SearchCombinationOptions); terms (qTerms [string]); page (qPage SearchPage).
+// Parameters:
+//
+//   - options: qOptions (SearchCombinationOptions)
+//   - terms: qTerms ([string])
+//   - page: qPage (SearchPage)
 //
 // Result: qResult (SearchResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2300,7 +2649,11 @@ func (d *Doc) SearchResults(ctx context.Context, options *SearchCombinationOptio
 
 // SearchObjects calls the Engine API method Doc.SearchObjects (locked).
 //
-// Parameters: options (qOptions SearchObjectOptions); terms (qTerms [string]); page (qPage SearchPage).
+// Parameters:
+//
+//   - options: qOptions (SearchObjectOptions)
+//   - terms: qTerms ([string])
+//   - page: qPage (SearchPage)
 //
 // Result: qResult (SearchResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2313,7 +2666,12 @@ func (d *Doc) SearchObjects(ctx context.Context, options *SearchObjectOptions, t
 
 // GetFieldAndColumnSamples calls the Engine API method Doc.GetFieldAndColumnSamples (locked).
 //
-// Parameters: fieldsOrColumnsWithWildcards (qFieldsOrColumnsWithWildcards [FieldOrColumn]); maxNumberOfValues (qMaxNumberOfValues int64); opts: the optional RandSeed (qRandSeed int64, default 0); nil for all defaults.
+// Parameters:
+//
+//   - fieldsOrColumnsWithWildcards: qFieldsOrColumnsWithWildcards ([FieldOrColumn])
+//   - maxNumberOfValues: qMaxNumberOfValues (int64)
+//   - opts: the optional parameters, nil for all defaults:
+//     RandSeed: qRandSeed (int64), default 0
 //
 // Result: qResult ([SampleResult]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2339,7 +2697,9 @@ func (d *Doc) GetScriptEx(ctx context.Context) (*AppScript, error) {
 
 // GetVariables calls the Engine API method Doc.GetVariables (locked).
 //
-// Parameters: listDef (qListDef VariableListDef).
+// Parameters:
+//
+//   - listDef: qListDef (VariableListDef)
 //
 // Result: qList ([NxVariableListItem]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2352,7 +2712,9 @@ func (d *Doc) GetVariables(ctx context.Context, listDef *VariableListDef) ([]NxV
 
 // ExpandExpression calls the Engine API method Doc.ExpandExpression (locked).
 //
-// Parameters: expression (qExpression string).
+// Parameters:
+//
+//   - expression: qExpression (string)
 //
 // Result: qExpandedExpression (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2365,7 +2727,9 @@ func (d *Doc) ExpandExpression(ctx context.Context, expression string) (string, 
 
 // DestroySessionVariableById calls the Engine API method Doc.DestroySessionVariableById (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2378,7 +2742,9 @@ func (d *Doc) DestroySessionVariableById(ctx context.Context, id string) (bool, 
 
 // DestroySessionVariableByName calls the Engine API method Doc.DestroySessionVariableByName (locked).
 //
-// Parameters: name (qName string).
+// Parameters:
+//
+//   - name: qName (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2401,7 +2767,9 @@ func (d *Doc) GetGroupStates(ctx context.Context) ([]GroupState, error) {
 
 // ApplyGroupStates calls the Engine API method Doc.ApplyGroupStates (experimental).
 //
-// Parameters: groupStates (qGroupStates [GroupState]).
+// Parameters:
+//
+//   - groupStates: qGroupStates ([GroupState])
 //
 // Result: qResult (ApplyGroupStatesResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2414,7 +2782,11 @@ func (d *Doc) ApplyGroupStates(ctx context.Context, groupStates []GroupState) (*
 
 // CreateBookmarkEx calls the Engine API method Doc.CreateBookmarkEx (experimental).
 //
-// Parameters: prop (qProp GenericBookmarkProperties); opts: the optional ObjectIdsToPatch (qObjectIdsToPatch [string], default []); nil for all defaults.
+// Parameters:
+//
+//   - prop: qProp (GenericBookmarkProperties)
+//   - opts: the optional parameters, nil for all defaults:
+//     ObjectIdsToPatch: qObjectIdsToPatch ([string]), default []
 //
 // Result: the GenericBookmark, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -2434,7 +2806,9 @@ func (d *Doc) CreateBookmarkEx(ctx context.Context, prop *GenericBookmarkPropert
 
 // SaveAs calls the Engine API method Doc.SaveAs (locked).
 //
-// Parameters: newAppName (qNewAppName string).
+// Parameters:
+//
+//   - newAppName: qNewAppName (string)
 //
 // Result: qNewAppId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2447,7 +2821,10 @@ func (d *Doc) SaveAs(ctx context.Context, newAppName string) (string, error) {
 
 // StoreTempSelectionState calls the Engine API method Doc.StoreTempSelectionState (locked).
 //
-// Parameters: opts: the optional TTLOfTempState (qTTLOfTempState int64, default 0); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     TTLOfTempState: qTTLOfTempState (int64), default 0
 //
 // Result: StoreTempSelectionStateResult (qId, qReturn).
 // Engine errors are *Error with Status ErrEngine.
@@ -2464,7 +2841,9 @@ func (d *Doc) StoreTempSelectionState(ctx context.Context, opts *DocStoreTempSel
 
 // RestoreTempSelectionState calls the Engine API method Doc.RestoreTempSelectionState (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2477,7 +2856,9 @@ func (d *Doc) RestoreTempSelectionState(ctx context.Context, id string) (bool, e
 
 // ChangeSessionAppOwner calls the Engine API method Doc.ChangeSessionAppOwner (experimental).
 //
-// Parameters: newOwnerId (qNewOwnerId string).
+// Parameters:
+//
+//   - newOwnerId: qNewOwnerId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2490,7 +2871,9 @@ func (d *Doc) ChangeSessionAppOwner(ctx context.Context, newOwnerId string) (boo
 
 // ChangeSessionAppSpace calls the Engine API method Doc.ChangeSessionAppSpace (experimental).
 //
-// Parameters: spaceId (qSpaceId string).
+// Parameters:
+//
+//   - spaceId: qSpaceId (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2503,7 +2886,9 @@ func (d *Doc) ChangeSessionAppSpace(ctx context.Context, spaceId string) (bool, 
 
 // GetTableProfileData calls the Engine API method Doc.GetTableProfileData (experimental).
 //
-// Parameters: tableName (qTableName string).
+// Parameters:
+//
+//   - tableName: qTableName (string)
 //
 // Result: qProfiling (TableProfilingData) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2516,7 +2901,9 @@ func (d *Doc) GetTableProfileData(ctx context.Context, tableName string) (*Table
 
 // GetMeasureWithLabel calls the Engine API method Doc.GetMeasureWithLabel (locked).
 //
-// Parameters: label (qLabel string).
+// Parameters:
+//
+//   - label: qLabel (string)
 //
 // Result: the GenericMeasure, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -2533,7 +2920,11 @@ func (d *Doc) GetMeasureWithLabel(ctx context.Context, label string) (*GenericMe
 
 // SearchValues calls the Engine API method Doc.SearchValues (experimental).
 //
-// Parameters: options (qOptions SearchValueOptions); terms (qTerms [string]); page (qPage SearchValuePage).
+// Parameters:
+//
+//   - options: qOptions (SearchValueOptions)
+//   - terms: qTerms ([string])
+//   - page: qPage (SearchValuePage)
 //
 // Result: qResult (SearchValueResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2546,7 +2937,9 @@ func (d *Doc) SearchValues(ctx context.Context, options *SearchValueOptions, ter
 
 // GetFieldsFromExpression calls the Engine API method Doc.GetFieldsFromExpression (locked).
 //
-// Parameters: expr (qExpr string).
+// Parameters:
+//
+//   - expr: qExpr (string)
 //
 // Result: qFieldNames ([string]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2559,7 +2952,9 @@ func (d *Doc) GetFieldsFromExpression(ctx context.Context, expr string) ([]strin
 
 // GetFieldsResourceIds calls the Engine API method Doc.GetFieldsResourceIds (locked).
 //
-// Parameters: fieldNames (qFieldNames [string]).
+// Parameters:
+//
+//   - fieldNames: qFieldNames ([string])
 //
 // Result: qFields ([NxFieldResourceId]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2593,7 +2988,9 @@ func (d *Doc) GetExpressionBNFHash(ctx context.Context) (string, error) {
 
 // SetProhibitBinaryLoad calls the Engine API method Doc.SetProhibitBinaryLoad (locked).
 //
-// Parameters: prohibit (qProhibit bool).
+// Parameters:
+//
+//   - prohibit: qProhibit (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2606,7 +3003,9 @@ func (d *Doc) SetProhibitBinaryLoad(ctx context.Context, prohibit bool) error {
 
 // TransformApp calls the Engine API method Doc.TransformApp (locked).
 //
-// Parameters: dstParameters (qDstParameters TransformAppParameters).
+// Parameters:
+//
+//   - dstParameters: qDstParameters (TransformAppParameters)
 //
 // Result: qResult (TransformAppResult) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2619,7 +3018,11 @@ func (d *Doc) TransformApp(ctx context.Context, dstParameters *TransformAppParam
 
 // CreateTemporaryBookmark calls the Engine API method Doc.CreateTemporaryBookmark (locked).
 //
-// Parameters: options (qOptions NxTempBookmarkOptions); opts: the optional ObjectIdsToPatch (qObjectIdsToPatch [string], default []); nil for all defaults.
+// Parameters:
+//
+//   - options: qOptions (NxTempBookmarkOptions)
+//   - opts: the optional parameters, nil for all defaults:
+//     ObjectIdsToPatch: qObjectIdsToPatch ([string]), default []
 //
 // Result: CreateTemporaryBookmarkResult (qId, qReturn).
 // Engine errors are *Error with Status ErrEngine.
@@ -2636,7 +3039,9 @@ func (d *Doc) CreateTemporaryBookmark(ctx context.Context, options *NxTempBookma
 
 // ApplyTemporaryBookmark calls the Engine API method Doc.ApplyTemporaryBookmark (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2659,7 +3064,12 @@ func (d *Doc) GetScriptMeta(ctx context.Context) (*AppScriptMeta, error) {
 
 // ReplaceBookmark calls the Engine API method Doc.ReplaceBookmark (locked).
 //
-// Parameters: id (qId string); opts: the optional IgnorePatches (qIgnorePatches bool, default false), ObjectIdsToPatch (qObjectIdsToPatch [string], default []); nil for all defaults.
+// Parameters:
+//
+//   - id: qId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     IgnorePatches: qIgnorePatches (bool), default false
+//     ObjectIdsToPatch: qObjectIdsToPatch ([string]), default []
 //
 // Result: the GenericBookmark, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -2690,7 +3100,10 @@ func (d *Doc) ClearAllSoftPatches(ctx context.Context) error {
 
 // CommitScript calls the Engine API method Doc.CommitScript (experimental).
 //
-// Parameters: opts: the optional CommitMessage (qCommitMessage string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     CommitMessage: qCommitMessage (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2722,7 +3135,10 @@ func (o *GenericObject) GetLayout(ctx context.Context) (*GenericObjectLayout, er
 
 // GetListObjectData calls the Engine API method GenericObject.GetListObjectData (locked).
 //
-// Parameters: path (qPath string); pages (qPages [NxPage]).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - pages: qPages ([NxPage])
 //
 // Result: qDataPages ([NxDataPage]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2735,7 +3151,10 @@ func (o *GenericObject) GetListObjectData(ctx context.Context, path string, page
 
 // GetHyperCubeData calls the Engine API method GenericObject.GetHyperCubeData (locked).
 //
-// Parameters: path (qPath string); pages (qPages [NxPage]).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - pages: qPages ([NxPage])
 //
 // Result: qDataPages ([NxDataPage]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2748,7 +3167,12 @@ func (o *GenericObject) GetHyperCubeData(ctx context.Context, path string, pages
 
 // GetHyperCubeReducedData calls the Engine API method GenericObject.GetHyperCubeReducedData (locked).
 //
-// Parameters: path (qPath string); pages (qPages [NxPage]); zoomFactor (qZoomFactor int64); reductionMode (qReductionMode string).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - pages: qPages ([NxPage])
+//   - zoomFactor: qZoomFactor (int64)
+//   - reductionMode: qReductionMode (string)
 //
 // Result: qDataPages ([NxDataPage]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2761,7 +3185,10 @@ func (o *GenericObject) GetHyperCubeReducedData(ctx context.Context, path string
 
 // GetHyperCubePivotData calls the Engine API method GenericObject.GetHyperCubePivotData (locked).
 //
-// Parameters: path (qPath string); pages (qPages [NxPage]).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - pages: qPages ([NxPage])
 //
 // Result: qDataPages ([NxPivotPage]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2774,7 +3201,12 @@ func (o *GenericObject) GetHyperCubePivotData(ctx context.Context, path string, 
 
 // GetHyperCubeStackData calls the Engine API method GenericObject.GetHyperCubeStackData (locked).
 //
-// Parameters: path (qPath string); pages (qPages [NxPage]); opts: the optional MaxNbrCells (qMaxNbrCells int64, default 0); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - pages: qPages ([NxPage])
+//   - opts: the optional parameters, nil for all defaults:
+//     MaxNbrCells: qMaxNbrCells (int64), default 0
 //
 // Result: qDataPages ([NxStackPage]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2790,7 +3222,12 @@ func (o *GenericObject) GetHyperCubeStackData(ctx context.Context, path string, 
 
 // GetHyperCubeContinuousData calls the Engine API method GenericObject.GetHyperCubeContinuousData (locked).
 //
-// Parameters: path (qPath string); options (qOptions NxContinuousDataOptions); opts: the optional ReverseSort (qReverseSort bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - options: qOptions (NxContinuousDataOptions)
+//   - opts: the optional parameters, nil for all defaults:
+//     ReverseSort: qReverseSort (bool), default false
 //
 // Result: GetHyperCubeContinuousDataResult (qDataPages, qAxisData).
 // Engine errors are *Error with Status ErrEngine.
@@ -2807,7 +3244,11 @@ func (o *GenericObject) GetHyperCubeContinuousData(ctx context.Context, path str
 
 // GetHyperCubeTreeData calls the Engine API method GenericObject.GetHyperCubeTreeData (stable).
 //
-// Parameters: path (qPath string); opts: the optional NodeOptions (qNodeOptions NxTreeDataOption, default {"qMaxNbrOfNodes":0,"qTreeLevels":{"qDepth":0,"qLeft":0},"qTreeNodes":[{"qAllValues":false,"qArea":{"qHeight":0,"qLeft":0,"qTop":0,"qWidth":0}}]}); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     NodeOptions: qNodeOptions (NxTreeDataOption), default {"qMaxNbrOfNodes":0,"qTreeLevels":{"qDepth":0,"qLeft":0},"qTreeNodes":[{"qAllValues":false,"qArea":{"qHeight":0,"qLeft":0,"qTop":0,"qWidth":0}}]}
 //
 // Result: qNodes ([NxTreeNode]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2823,7 +3264,15 @@ func (o *GenericObject) GetHyperCubeTreeData(ctx context.Context, path string, o
 
 // GetHyperCubeBinnedData calls the Engine API method GenericObject.GetHyperCubeBinnedData (locked).
 //
-// Parameters: path (qPath string); pages (qPages [NxPage]); viewport (qViewport NxViewPort); dataRanges (qDataRanges [NxDataAreaPage]); maxNbrCells (qMaxNbrCells int64); queryLevel (qQueryLevel int64); binningMethod (qBinningMethod int64).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - pages: qPages ([NxPage])
+//   - viewport: qViewport (NxViewPort)
+//   - dataRanges: qDataRanges ([NxDataAreaPage])
+//   - maxNbrCells: qMaxNbrCells (int64)
+//   - queryLevel: qQueryLevel (int64)
+//   - binningMethod: qBinningMethod (int64)
 //
 // Result: qDataPages ([NxDataPage]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2836,7 +3285,11 @@ func (o *GenericObject) GetHyperCubeBinnedData(ctx context.Context, path string,
 
 // ApplyPatches calls the Engine API method GenericObject.ApplyPatches (locked).
 //
-// Parameters: patches (qPatches [NxPatch]); opts: the optional SoftPatch (qSoftPatch bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - patches: qPatches ([NxPatch])
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftPatch: qSoftPatch (bool), default false
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2862,7 +3315,9 @@ func (o *GenericObject) ClearSoftPatches(ctx context.Context) error {
 
 // SetProperties calls the Engine API method GenericObject.SetProperties (locked).
 //
-// Parameters: prop (qProp GenericObjectProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericObjectProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2895,7 +3350,9 @@ func (o *GenericObject) GetEffectiveProperties(ctx context.Context) (*GenericObj
 
 // SetFullPropertyTree calls the Engine API method GenericObject.SetFullPropertyTree (locked).
 //
-// Parameters: propEntry (qPropEntry GenericObjectEntry).
+// Parameters:
+//
+//   - propEntry: qPropEntry (GenericObjectEntry)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2928,7 +3385,11 @@ func (o *GenericObject) GetInfo(ctx context.Context) (*NxInfo, error) {
 
 // ClearSelections calls the Engine API method GenericObject.ClearSelections (locked).
 //
-// Parameters: path (qPath string); opts: the optional ColIndices (qColIndices [int32], default []); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     ColIndices: qColIndices ([int32]), default []
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -2944,7 +3405,14 @@ func (o *GenericObject) ClearSelections(ctx context.Context, path string, opts *
 
 // ExportData calls the Engine API method GenericObject.ExportData (locked).
 //
-// Parameters: fileType (qFileType string); opts: the optional Path (qPath string, default ""), FileName (qFileName string, default ""), ExportState (qExportState string, default 0), ServeOnce (qServeOnce bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - fileType: qFileType (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     Path: qPath (string), default ""
+//     FileName: qFileName (string), default ""
+//     ExportState: qExportState (string), default 0
+//     ServeOnce: qServeOnce (bool), default false
 //
 // Result: ExportDataResult (qUrl, qWarnings).
 // Engine errors are *Error with Status ErrEngine.
@@ -2964,7 +3432,13 @@ func (o *GenericObject) ExportData(ctx context.Context, fileType string, opts *G
 
 // SelectListObjectValues calls the Engine API method GenericObject.SelectListObjectValues (locked).
 //
-// Parameters: path (qPath string); values (qValues [int32]); toggleMode (qToggleMode bool); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - values: qValues ([int32])
+//   - toggleMode: qToggleMode (bool)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2980,7 +3454,11 @@ func (o *GenericObject) SelectListObjectValues(ctx context.Context, path string,
 
 // SelectListObjectPossible calls the Engine API method GenericObject.SelectListObjectPossible (locked).
 //
-// Parameters: path (qPath string); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -2996,7 +3474,11 @@ func (o *GenericObject) SelectListObjectPossible(ctx context.Context, path strin
 
 // SelectListObjectExcluded calls the Engine API method GenericObject.SelectListObjectExcluded (locked).
 //
-// Parameters: path (qPath string); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3012,7 +3494,11 @@ func (o *GenericObject) SelectListObjectExcluded(ctx context.Context, path strin
 
 // SelectListObjectAlternative calls the Engine API method GenericObject.SelectListObjectAlternative (locked).
 //
-// Parameters: path (qPath string); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3028,7 +3514,11 @@ func (o *GenericObject) SelectListObjectAlternative(ctx context.Context, path st
 
 // SelectListObjectAll calls the Engine API method GenericObject.SelectListObjectAll (locked).
 //
-// Parameters: path (qPath string); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3044,7 +3534,12 @@ func (o *GenericObject) SelectListObjectAll(ctx context.Context, path string, op
 
 // SelectListObjectContinuousRange calls the Engine API method GenericObject.SelectListObjectContinuousRange (locked).
 //
-// Parameters: path (qPath string); ranges (qRanges [Range]); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - ranges: qRanges ([Range])
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3060,7 +3555,10 @@ func (o *GenericObject) SelectListObjectContinuousRange(ctx context.Context, pat
 
 // SearchListObjectFor calls the Engine API method GenericObject.SearchListObjectFor (locked).
 //
-// Parameters: path (qPath string); match (qMatch string).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - match: qMatch (string)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3073,7 +3571,9 @@ func (o *GenericObject) SearchListObjectFor(ctx context.Context, path string, ma
 
 // AbortListObjectSearch calls the Engine API method GenericObject.AbortListObjectSearch (locked).
 //
-// Parameters: path (qPath string).
+// Parameters:
+//
+//   - path: qPath (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3086,7 +3586,12 @@ func (o *GenericObject) AbortListObjectSearch(ctx context.Context, path string) 
 
 // AcceptListObjectSearch calls the Engine API method GenericObject.AcceptListObjectSearch (locked).
 //
-// Parameters: path (qPath string); toggleMode (qToggleMode bool); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - toggleMode: qToggleMode (bool)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3102,7 +3607,12 @@ func (o *GenericObject) AcceptListObjectSearch(ctx context.Context, path string,
 
 // ExpandLeft calls the Engine API method GenericObject.ExpandLeft (locked).
 //
-// Parameters: path (qPath string); row (qRow int64); col (qCol int64); all (qAll bool).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - row: qRow (int64)
+//   - col: qCol (int64)
+//   - all: qAll (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3115,7 +3625,12 @@ func (o *GenericObject) ExpandLeft(ctx context.Context, path string, row int64, 
 
 // ExpandTop calls the Engine API method GenericObject.ExpandTop (locked).
 //
-// Parameters: path (qPath string); row (qRow int64); col (qCol int64); all (qAll bool).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - row: qRow (int64)
+//   - col: qCol (int64)
+//   - all: qAll (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3128,7 +3643,12 @@ func (o *GenericObject) ExpandTop(ctx context.Context, path string, row int64, c
 
 // CollapseLeft calls the Engine API method GenericObject.CollapseLeft (locked).
 //
-// Parameters: path (qPath string); row (qRow int64); col (qCol int64); all (qAll bool).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - row: qRow (int64)
+//   - col: qCol (int64)
+//   - all: qAll (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3141,7 +3661,12 @@ func (o *GenericObject) CollapseLeft(ctx context.Context, path string, row int64
 
 // CollapseTop calls the Engine API method GenericObject.CollapseTop (locked).
 //
-// Parameters: path (qPath string); row (qRow int64); col (qCol int64); all (qAll bool).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - row: qRow (int64)
+//   - col: qCol (int64)
+//   - all: qAll (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3154,7 +3679,11 @@ func (o *GenericObject) CollapseTop(ctx context.Context, path string, row int64,
 
 // DrillUp calls the Engine API method GenericObject.DrillUp (locked).
 //
-// Parameters: path (qPath string); dimNo (qDimNo int64); nbrSteps (qNbrSteps int64).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - dimNo: qDimNo (int64)
+//   - nbrSteps: qNbrSteps (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3167,7 +3696,11 @@ func (o *GenericObject) DrillUp(ctx context.Context, path string, dimNo int64, n
 
 // Lock calls the Engine API method GenericObject.Lock (locked).
 //
-// Parameters: path (qPath string); opts: the optional ColIndices (qColIndices [int32], default []); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     ColIndices: qColIndices ([int32]), default []
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3183,7 +3716,11 @@ func (o *GenericObject) Lock(ctx context.Context, path string, opts *GenericObje
 
 // Unlock calls the Engine API method GenericObject.Unlock (locked).
 //
-// Parameters: path (qPath string); opts: the optional ColIndices (qColIndices [int32], default []); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     ColIndices: qColIndices ([int32]), default []
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3199,7 +3736,11 @@ func (o *GenericObject) Unlock(ctx context.Context, path string, opts *GenericOb
 
 // StepCycle calls the Engine API method GenericObject.StepCycle (experimental).
 //
-// Parameters: path (qPath string); dimNo (qDimNo int64); nbrSteps (qNbrSteps int64).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - dimNo: qDimNo (int64)
+//   - nbrSteps: qNbrSteps (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3212,7 +3753,11 @@ func (o *GenericObject) StepCycle(ctx context.Context, path string, dimNo int64,
 
 // SetActiveField calls the Engine API method GenericObject.SetActiveField (experimental).
 //
-// Parameters: path (qPath string); dimNo (qDimNo int64); newIndex (qNewIndex int64).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - dimNo: qDimNo (int64)
+//   - newIndex: qNewIndex (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3225,7 +3770,12 @@ func (o *GenericObject) SetActiveField(ctx context.Context, path string, dimNo i
 
 // SelectHyperCubeValues calls the Engine API method GenericObject.SelectHyperCubeValues (locked).
 //
-// Parameters: path (qPath string); dimNo (qDimNo int64); values (qValues [int32]); toggleMode (qToggleMode bool).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - dimNo: qDimNo (int64)
+//   - values: qValues ([int32])
+//   - toggleMode: qToggleMode (bool)
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3238,7 +3788,14 @@ func (o *GenericObject) SelectHyperCubeValues(ctx context.Context, path string, 
 
 // SelectHyperCubeCells calls the Engine API method GenericObject.SelectHyperCubeCells (locked).
 //
-// Parameters: path (qPath string); rowIndices (qRowIndices [int32]); colIndices (qColIndices [int32]); opts: the optional SoftLock (qSoftLock bool, default false), DeselectOnlyOneSelected (qDeselectOnlyOneSelected bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - rowIndices: qRowIndices ([int32])
+//   - colIndices: qColIndices ([int32])
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
+//     DeselectOnlyOneSelected: qDeselectOnlyOneSelected (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3255,7 +3812,13 @@ func (o *GenericObject) SelectHyperCubeCells(ctx context.Context, path string, r
 
 // SelectPivotCells calls the Engine API method GenericObject.SelectPivotCells (locked).
 //
-// Parameters: path (qPath string); selections (qSelections [NxSelectionCell]); opts: the optional SoftLock (qSoftLock bool, default false), DeselectOnlyOneSelected (qDeselectOnlyOneSelected bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - selections: qSelections ([NxSelectionCell])
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
+//     DeselectOnlyOneSelected: qDeselectOnlyOneSelected (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3272,7 +3835,14 @@ func (o *GenericObject) SelectPivotCells(ctx context.Context, path string, selec
 
 // RangeSelectHyperCubeValues calls the Engine API method GenericObject.RangeSelectHyperCubeValues (locked).
 //
-// Parameters: path (qPath string); ranges (qRanges [NxRangeSelectInfo]); opts: the optional ColumnsToSelect (qColumnsToSelect [int32], default []), OrMode (qOrMode bool, default false), DeselectOnlyOneSelected (qDeselectOnlyOneSelected bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - ranges: qRanges ([NxRangeSelectInfo])
+//   - opts: the optional parameters, nil for all defaults:
+//     ColumnsToSelect: qColumnsToSelect ([int32]), default []
+//     OrMode: qOrMode (bool), default false
+//     DeselectOnlyOneSelected: qDeselectOnlyOneSelected (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3290,7 +3860,13 @@ func (o *GenericObject) RangeSelectHyperCubeValues(ctx context.Context, path str
 
 // MultiRangeSelectHyperCubeValues calls the Engine API method GenericObject.MultiRangeSelectHyperCubeValues (locked).
 //
-// Parameters: path (qPath string); ranges (qRanges [NxMultiRangeSelectInfo]); opts: the optional OrMode (qOrMode bool, default false), DeselectOnlyOneSelected (qDeselectOnlyOneSelected bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - ranges: qRanges ([NxMultiRangeSelectInfo])
+//   - opts: the optional parameters, nil for all defaults:
+//     OrMode: qOrMode (bool), default false
+//     DeselectOnlyOneSelected: qDeselectOnlyOneSelected (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3307,7 +3883,13 @@ func (o *GenericObject) MultiRangeSelectHyperCubeValues(ctx context.Context, pat
 
 // MultiRangeSelectTreeDataValues calls the Engine API method GenericObject.MultiRangeSelectTreeDataValues (stable).
 //
-// Parameters: path (qPath string); ranges (qRanges [NxTreeMultiRangeSelectInfo]); opts: the optional OrMode (qOrMode bool, default false), DeselectOnlyOneSelected (qDeselectOnlyOneSelected bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - ranges: qRanges ([NxTreeMultiRangeSelectInfo])
+//   - opts: the optional parameters, nil for all defaults:
+//     OrMode: qOrMode (bool), default false
+//     DeselectOnlyOneSelected: qDeselectOnlyOneSelected (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3324,7 +3906,12 @@ func (o *GenericObject) MultiRangeSelectTreeDataValues(ctx context.Context, path
 
 // SelectHyperCubeContinuousRange calls the Engine API method GenericObject.SelectHyperCubeContinuousRange (locked).
 //
-// Parameters: path (qPath string); ranges (qRanges [NxContinuousRangeSelectInfo]); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - ranges: qRanges ([NxContinuousRangeSelectInfo])
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3340,7 +3927,9 @@ func (o *GenericObject) SelectHyperCubeContinuousRange(ctx context.Context, path
 
 // GetChild calls the Engine API method GenericObject.GetChild (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -3381,7 +3970,11 @@ func (o *GenericObject) GetChildInfos(ctx context.Context) ([]NxInfo, error) {
 
 // CreateChild calls the Engine API method GenericObject.CreateChild (locked).
 //
-// Parameters: prop (qProp GenericObjectProperties); opts: the optional PropForThis (qPropForThis GenericObjectProperties, default null); nil for all defaults.
+// Parameters:
+//
+//   - prop: qProp (GenericObjectProperties)
+//   - opts: the optional parameters, nil for all defaults:
+//     PropForThis: qPropForThis (GenericObjectProperties), default null
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
 // Engine errors are *Error with Status ErrEngine.
@@ -3401,7 +3994,11 @@ func (o *GenericObject) CreateChild(ctx context.Context, prop *GenericObjectProp
 
 // DestroyChild calls the Engine API method GenericObject.DestroyChild (locked).
 //
-// Parameters: id (qId string); opts: the optional PropForThis (qPropForThis GenericObjectProperties, default null); nil for all defaults.
+// Parameters:
+//
+//   - id: qId (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     PropForThis: qPropForThis (GenericObjectProperties), default null
 //
 // Result: qSuccess (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3417,7 +4014,10 @@ func (o *GenericObject) DestroyChild(ctx context.Context, id string, opts *Gener
 
 // DestroyAllChildren calls the Engine API method GenericObject.DestroyAllChildren (locked).
 //
-// Parameters: opts: the optional PropForThis (qPropForThis GenericObjectProperties, default null); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     PropForThis: qPropForThis (GenericObjectProperties), default null
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3433,7 +4033,9 @@ func (o *GenericObject) DestroyAllChildren(ctx context.Context, opts *GenericObj
 
 // SetChildArrayOrder calls the Engine API method GenericObject.SetChildArrayOrder (locked).
 //
-// Parameters: ids (qIds [string]).
+// Parameters:
+//
+//   - ids: qIds ([string])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3456,7 +4058,9 @@ func (o *GenericObject) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjectI
 
 // CopyFrom calls the Engine API method GenericObject.CopyFrom (locked).
 //
-// Parameters: fromId (qFromId string).
+// Parameters:
+//
+//   - fromId: qFromId (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3469,7 +4073,9 @@ func (o *GenericObject) CopyFrom(ctx context.Context, fromId string) error {
 
 // BeginSelections calls the Engine API method GenericObject.BeginSelections (locked).
 //
-// Parameters: paths (qPaths [string]).
+// Parameters:
+//
+//   - paths: qPaths ([string])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3482,7 +4088,9 @@ func (o *GenericObject) BeginSelections(ctx context.Context, paths []string) err
 
 // EndSelections calls the Engine API method GenericObject.EndSelections (locked).
 //
-// Parameters: accept (qAccept bool).
+// Parameters:
+//
+//   - accept: qAccept (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3505,7 +4113,9 @@ func (o *GenericObject) ResetMadeSelections(ctx context.Context) error {
 
 // EmbedSnapshotObject calls the Engine API method GenericObject.EmbedSnapshotObject (locked).
 //
-// Parameters: id (qId string).
+// Parameters:
+//
+//   - id: qId (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3572,7 +4182,12 @@ func (o *GenericObject) UnApprove(ctx context.Context) error {
 
 // CreateGroup calls the Engine API method GenericObject.CreateGroup (experimental).
 //
-// Parameters: path (qPath string); groupDef (qGroupDef NxGroupDef); opts: the optional TargetGroupId (qTargetGroupId string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - groupDef: qGroupDef (NxGroupDef)
+//   - opts: the optional parameters, nil for all defaults:
+//     TargetGroupId: qTargetGroupId (string), default ""
 //
 // Result: qGroupId (string) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3588,7 +4203,13 @@ func (o *GenericObject) CreateGroup(ctx context.Context, path string, groupDef *
 
 // AddGroupMembers calls the Engine API method GenericObject.AddGroupMembers (experimental).
 //
-// Parameters: path (qPath string); members (qMembers [NxGroupObjectId]); opts: the optional TargetGroupId (qTargetGroupId string, default ""), PosId (qPosId string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - members: qMembers ([NxGroupObjectId])
+//   - opts: the optional parameters, nil for all defaults:
+//     TargetGroupId: qTargetGroupId (string), default ""
+//     PosId: qPosId (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3605,7 +4226,12 @@ func (o *GenericObject) AddGroupMembers(ctx context.Context, path string, member
 
 // RemoveGroupMembers calls the Engine API method GenericObject.RemoveGroupMembers (experimental).
 //
-// Parameters: path (qPath string); members (qMembers [string]); opts: the optional TargetGroupId (qTargetGroupId string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - members: qMembers ([string])
+//   - opts: the optional parameters, nil for all defaults:
+//     TargetGroupId: qTargetGroupId (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3621,7 +4247,10 @@ func (o *GenericObject) RemoveGroupMembers(ctx context.Context, path string, mem
 
 // RemoveGroup calls the Engine API method GenericObject.RemoveGroup (experimental).
 //
-// Parameters: path (qPath string); groupId (qGroupId string).
+// Parameters:
+//
+//   - path: qPath (string)
+//   - groupId: qGroupId (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3634,7 +4263,12 @@ func (o *GenericObject) RemoveGroup(ctx context.Context, path string, groupId st
 
 // SetGroupLabel calls the Engine API method GenericObject.SetGroupLabel (experimental).
 //
-// Parameters: path (qPath string); newLabel (qNewLabel string); opts: the optional TargetGroupId (qTargetGroupId string, default ""); nil for all defaults.
+// Parameters:
+//
+//   - path: qPath (string)
+//   - newLabel: qNewLabel (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     TargetGroupId: qTargetGroupId (string), default ""
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3676,7 +4310,12 @@ func (f *Field) GetAndMode(ctx context.Context) (bool, error) {
 
 // SelectValues calls the Engine API method Field.SelectValues (locked).
 //
-// Parameters: fieldValues (qFieldValues [FieldValue]); opts: the optional ToggleMode (qToggleMode bool, default false), SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - fieldValues: qFieldValues ([FieldValue])
+//   - opts: the optional parameters, nil for all defaults:
+//     ToggleMode: qToggleMode (bool), default false
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3693,7 +4332,12 @@ func (f *Field) SelectValues(ctx context.Context, fieldValues []FieldValue, opts
 
 // Select calls the Engine API method Field.Select (locked).
 //
-// Parameters: match (qMatch string); opts: the optional SoftLock (qSoftLock bool, default false), ExcludedValuesMode (qExcludedValuesMode int64, default 0); nil for all defaults.
+// Parameters:
+//
+//   - match: qMatch (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
+//     ExcludedValuesMode: qExcludedValuesMode (int64), default 0
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3710,7 +4354,12 @@ func (f *Field) Select(ctx context.Context, match string, opts *FieldSelectOptio
 
 // ToggleSelect calls the Engine API method Field.ToggleSelect (locked).
 //
-// Parameters: match (qMatch string); opts: the optional SoftLock (qSoftLock bool, default false), ExcludedValuesMode (qExcludedValuesMode int64, default 0); nil for all defaults.
+// Parameters:
+//
+//   - match: qMatch (string)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
+//     ExcludedValuesMode: qExcludedValuesMode (int64), default 0
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3727,7 +4376,10 @@ func (f *Field) ToggleSelect(ctx context.Context, match string, opts *FieldToggl
 
 // ClearAllButThis calls the Engine API method Field.ClearAllButThis (locked).
 //
-// Parameters: opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3743,7 +4395,10 @@ func (f *Field) ClearAllButThis(ctx context.Context, opts *FieldClearAllButThisO
 
 // SelectPossible calls the Engine API method Field.SelectPossible (locked).
 //
-// Parameters: opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3759,7 +4414,10 @@ func (f *Field) SelectPossible(ctx context.Context, opts *FieldSelectPossibleOpt
 
 // SelectExcluded calls the Engine API method Field.SelectExcluded (locked).
 //
-// Parameters: opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3775,7 +4433,10 @@ func (f *Field) SelectExcluded(ctx context.Context, opts *FieldSelectExcludedOpt
 
 // SelectAll calls the Engine API method Field.SelectAll (locked).
 //
-// Parameters: opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3821,7 +4482,9 @@ func (f *Field) GetNxProperties(ctx context.Context) (*NxFieldProperties, error)
 
 // SetNxProperties calls the Engine API method Field.SetNxProperties (locked).
 //
-// Parameters: properties (qProperties NxFieldProperties).
+// Parameters:
+//
+//   - properties: qProperties (NxFieldProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3834,7 +4497,9 @@ func (f *Field) SetNxProperties(ctx context.Context, properties *NxFieldProperti
 
 // SetAndMode calls the Engine API method Field.SetAndMode (locked).
 //
-// Parameters: andMode (qAndMode bool).
+// Parameters:
+//
+//   - andMode: qAndMode (bool)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3847,7 +4512,10 @@ func (f *Field) SetAndMode(ctx context.Context, andMode bool) error {
 
 // SelectAlternative calls the Engine API method Field.SelectAlternative (locked).
 //
-// Parameters: opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3863,7 +4531,12 @@ func (f *Field) SelectAlternative(ctx context.Context, opts *FieldSelectAlternat
 
 // LowLevelSelect calls the Engine API method Field.LowLevelSelect (locked).
 //
-// Parameters: values (qValues [int32]); toggleMode (qToggleMode bool); opts: the optional SoftLock (qSoftLock bool, default false); nil for all defaults.
+// Parameters:
+//
+//   - values: qValues ([int32])
+//   - toggleMode: qToggleMode (bool)
+//   - opts: the optional parameters, nil for all defaults:
+//     SoftLock: qSoftLock (bool), default false
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -3905,7 +4578,9 @@ func (gd *GenericDimension) GetLayout(ctx context.Context) (*GenericDimensionLay
 
 // ApplyPatches calls the Engine API method GenericDimension.ApplyPatches (locked).
 //
-// Parameters: patches (qPatches [NxPatch]).
+// Parameters:
+//
+//   - patches: qPatches ([NxPatch])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -3918,7 +4593,9 @@ func (gd *GenericDimension) ApplyPatches(ctx context.Context, patches []NxPatch)
 
 // SetProperties calls the Engine API method GenericDimension.SetProperties (locked).
 //
-// Parameters: prop (qProp GenericDimensionProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericDimensionProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4011,7 +4688,9 @@ func (gd *GenericDimension) UnApprove(ctx context.Context) error {
 
 // StepCycle calls the Engine API method GenericDimension.StepCycle (experimental).
 //
-// Parameters: step (qStep int64).
+// Parameters:
+//
+//   - step: qStep (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4024,7 +4703,9 @@ func (gd *GenericDimension) StepCycle(ctx context.Context, step int64) error {
 
 // SetActiveField calls the Engine API method GenericDimension.SetActiveField (experimental).
 //
-// Parameters: ix (qIx int64).
+// Parameters:
+//
+//   - ix: qIx (int64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4053,7 +4734,11 @@ type GenericBookmark struct{ *Object }
 
 // GetFieldValues calls the Engine API method GenericBookmark.GetFieldValues (locked).
 //
-// Parameters: field (qField string); getExcludedValues (qGetExcludedValues bool); dataPage (qDataPage BookmarkFieldPage).
+// Parameters:
+//
+//   - field: qField (string)
+//   - getExcludedValues: qGetExcludedValues (bool)
+//   - dataPage: qDataPage (BookmarkFieldPage)
 //
 // Result: qFieldValues ([FieldValue]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -4066,7 +4751,11 @@ func (gb *GenericBookmark) GetFieldValues(ctx context.Context, field string, get
 
 // GetFieldValuesEx calls the Engine API method GenericBookmark.GetFieldValuesEx (locked).
 //
-// Parameters: field (qField string); getExcludedValues (qGetExcludedValues bool); dataPages (qDataPages BookmarkStateFieldPages).
+// Parameters:
+//
+//   - field: qField (string)
+//   - getExcludedValues: qGetExcludedValues (bool)
+//   - dataPages: qDataPages (BookmarkStateFieldPages)
 //
 // Result: qFieldValues ([StateFieldValues]) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -4089,7 +4778,9 @@ func (gb *GenericBookmark) GetLayout(ctx context.Context) (*GenericBookmarkLayou
 
 // ApplyPatches calls the Engine API method GenericBookmark.ApplyPatches (locked).
 //
-// Parameters: patches (qPatches [NxPatch]).
+// Parameters:
+//
+//   - patches: qPatches ([NxPatch])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4102,7 +4793,9 @@ func (gb *GenericBookmark) ApplyPatches(ctx context.Context, patches []NxPatch) 
 
 // SetProperties calls the Engine API method GenericBookmark.SetProperties (locked).
 //
-// Parameters: prop (qProp GenericBookmarkProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericBookmarkProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4211,7 +4904,9 @@ func (gm *GenericMeasure) GetLayout(ctx context.Context) (*GenericMeasureLayout,
 
 // ApplyPatches calls the Engine API method GenericMeasure.ApplyPatches (locked).
 //
-// Parameters: patches (qPatches [NxPatch]).
+// Parameters:
+//
+//   - patches: qPatches ([NxPatch])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4224,7 +4919,9 @@ func (gm *GenericMeasure) ApplyPatches(ctx context.Context, patches []NxPatch) e
 
 // SetProperties calls the Engine API method GenericMeasure.SetProperties (locked).
 //
-// Parameters: prop (qProp GenericMeasureProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericMeasureProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4333,7 +5030,9 @@ func (gv *GenericVariable) GetLayout(ctx context.Context) (*GenericVariableLayou
 
 // ApplyPatches calls the Engine API method GenericVariable.ApplyPatches (locked).
 //
-// Parameters: patches (qPatches [NxPatch]).
+// Parameters:
+//
+//   - patches: qPatches ([NxPatch])
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4346,7 +5045,9 @@ func (gv *GenericVariable) ApplyPatches(ctx context.Context, patches []NxPatch) 
 
 // SetProperties calls the Engine API method GenericVariable.SetProperties (locked).
 //
-// Parameters: prop (qProp GenericVariableProperties).
+// Parameters:
+//
+//   - prop: qProp (GenericVariableProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4379,7 +5080,9 @@ func (gv *GenericVariable) GetInfo(ctx context.Context) (*NxInfo, error) {
 
 // SetStringValue calls the Engine API method GenericVariable.SetStringValue (locked).
 //
-// Parameters: val (qVal string).
+// Parameters:
+//
+//   - val: qVal (string)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4392,7 +5095,9 @@ func (gv *GenericVariable) SetStringValue(ctx context.Context, val string) error
 
 // SetNumValue calls the Engine API method GenericVariable.SetNumValue (locked).
 //
-// Parameters: val (qVal float64).
+// Parameters:
+//
+//   - val: qVal (float64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4405,7 +5110,10 @@ func (gv *GenericVariable) SetNumValue(ctx context.Context, val Float64) error {
 
 // SetDualValue calls the Engine API method GenericVariable.SetDualValue (locked).
 //
-// Parameters: text (qText string); num (qNum float64).
+// Parameters:
+//
+//   - text: qText (string)
+//   - num: qNum (float64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4458,7 +5166,10 @@ func (v *Variable) GetRawContent(ctx context.Context) (string, error) {
 
 // SetContent calls the Engine API method Variable.SetContent (locked).
 //
-// Parameters: content (qContent string); updateMRU (qUpdateMRU bool).
+// Parameters:
+//
+//   - content: qContent (string)
+//   - updateMRU: qUpdateMRU (bool)
 //
 // Result: qReturn (bool) of the engine's result.
 // Engine errors are *Error with Status ErrEngine.
@@ -4473,7 +5184,10 @@ func (v *Variable) SetContent(ctx context.Context, content string, updateMRU boo
 
 // ForceContent calls the Engine API method Variable.ForceContent (locked).
 //
-// Parameters: s (qs string); dArg (qd float64).
+// Parameters:
+//
+//   - s: qs (string)
+//   - dArg: qd (float64)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
@@ -4500,7 +5214,9 @@ func (v *Variable) GetNxProperties(ctx context.Context) (*NxVariableProperties, 
 
 // SetNxProperties calls the Engine API method Variable.SetNxProperties (locked).
 //
-// Parameters: properties (qProperties NxVariableProperties).
+// Parameters:
+//
+//   - properties: qProperties (NxVariableProperties)
 //
 // Result: none.
 // Engine errors are *Error with Status ErrEngine.
