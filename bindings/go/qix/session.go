@@ -31,6 +31,7 @@ type Session struct {
 	rawCalls    map[uint64]struct{} // calls that want the whole result (the typed API's)
 	objects     map[uint64]*objectCore
 	subs        map[uint64]*Subscription
+	watches     map[uint64]*Watch
 	closeCode   int
 	closeReason string
 
@@ -78,6 +79,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 		rawCalls:  make(map[uint64]struct{}),
 		objects:   make(map[uint64]*objectCore),
 		subs:      make(map[uint64]*Subscription),
+		watches:   make(map[uint64]*Watch),
 		closed:    make(chan struct{}),
 		loopDone:  make(chan struct{}),
 		traffic:   cfg.traffic,
@@ -209,6 +211,17 @@ func (s *Session) dispatch(ev qixswig.Event) {
 			ch <- out
 		} else if out.obj != nil {
 			go out.obj.release() // nobody waits (cannot happen today); not here: Close may hold s.live
+		}
+	case qixswig.EVENT_LAYOUT:
+		s.mu.Lock()
+		w := s.watches[ev.Token()]
+		s.mu.Unlock()
+		if w != nil {
+			if ev.Status() != 0 {
+				w.push(LayoutUpdate{Err: newError(ev.Error())})
+			} else {
+				w.push(LayoutUpdate{Layout: json.RawMessage(ev.Json())})
+			}
 		}
 	case qixswig.EVENT_CHANGED:
 		if o := s.object(ev.Token()); o != nil {

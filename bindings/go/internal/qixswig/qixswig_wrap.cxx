@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__qixswig_b8b4a23a2d985235(const char*);
+  void cgo_panic__qixswig_79e67c46ec01cb1f(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__qixswig_b8b4a23a2d985235(p);
+  cgo_panic__qixswig_79e67c46ec01cb1f(p);
 }
 
 
@@ -254,7 +254,7 @@ static void* Swig_malloc(int c) {
 extern "C" {
 #endif
 
-void _wrap_Swig_free_qixswig_b8b4a23a2d985235(void *_swig_go_0) {
+void _wrap_Swig_free_qixswig_79e67c46ec01cb1f(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -264,7 +264,7 @@ void _wrap_Swig_free_qixswig_b8b4a23a2d985235(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_qixswig_b8b4a23a2d985235(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_qixswig_79e67c46ec01cb1f(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -277,7 +277,7 @@ void *_wrap_Swig_malloc_qixswig_b8b4a23a2d985235(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_QIX_OK_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_OK_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -299,7 +299,7 @@ intgo _wrap_QIX_OK_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_EINVAL_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_EINVAL_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -321,7 +321,7 @@ intgo _wrap_QIX_EINVAL_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ECLOSED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ECLOSED_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -343,7 +343,7 @@ intgo _wrap_QIX_ECLOSED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_EENGINE_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_EENGINE_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -365,7 +365,7 @@ intgo _wrap_QIX_EENGINE_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ETIMEOUT_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ETIMEOUT_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -387,7 +387,7 @@ intgo _wrap_QIX_ETIMEOUT_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ECANCELLED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ECANCELLED_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -409,7 +409,7 @@ intgo _wrap_QIX_ECANCELLED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ECONNECTION_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ECONNECTION_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -431,7 +431,7 @@ intgo _wrap_QIX_ECONNECTION_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ENOTFOUND_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ENOTFOUND_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -453,7 +453,7 @@ intgo _wrap_QIX_ENOTFOUND_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_EPROTOCOL_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_EPROTOCOL_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -475,7 +475,7 @@ intgo _wrap_QIX_EPROTOCOL_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ETOOLARGE_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ETOOLARGE_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -497,7 +497,7 @@ intgo _wrap_QIX_ETOOLARGE_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_EHTTP_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_EHTTP_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -519,7 +519,7 @@ intgo _wrap_QIX_EHTTP_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ETLS_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ETLS_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -541,7 +541,7 @@ intgo _wrap_QIX_ETLS_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ENETWORK_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ENETWORK_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -563,7 +563,7 @@ intgo _wrap_QIX_ENETWORK_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_EBUSY_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_EBUSY_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -585,7 +585,7 @@ intgo _wrap_QIX_EBUSY_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_ENOMEM_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_ENOMEM_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -607,7 +607,7 @@ intgo _wrap_QIX_ENOMEM_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_EINTERNAL_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_EINTERNAL_qixswig_79e67c46ec01cb1f() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -629,7 +629,7 @@ intgo _wrap_QIX_EINTERNAL_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_OPTION_STRING_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_OPTION_STRING_qixswig_79e67c46ec01cb1f() {
   qix_option_type result;
   intgo _swig_go_result;
   
@@ -651,7 +651,7 @@ intgo _wrap_QIX_OPTION_STRING_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_OPTION_INT_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_OPTION_INT_qixswig_79e67c46ec01cb1f() {
   qix_option_type result;
   intgo _swig_go_result;
   
@@ -673,7 +673,7 @@ intgo _wrap_QIX_OPTION_INT_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_OPTION_BOOL_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_OPTION_BOOL_qixswig_79e67c46ec01cb1f() {
   qix_option_type result;
   intgo _swig_go_result;
   
@@ -695,7 +695,7 @@ intgo _wrap_QIX_OPTION_BOOL_qixswig_b8b4a23a2d985235() {
 }
 
 
-_gostring_ _wrap_qix_option_info_name_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_name_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -708,7 +708,7 @@ _gostring_ _wrap_qix_option_info_name_get_qixswig_b8b4a23a2d985235(qix_option_in
 }
 
 
-intgo _wrap_qix_option_info_value_type_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+intgo _wrap_qix_option_info_value_type_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -721,7 +721,7 @@ intgo _wrap_qix_option_info_value_type_get_qixswig_b8b4a23a2d985235(qix_option_i
 }
 
 
-long long _wrap_qix_option_info_min_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+long long _wrap_qix_option_info_min_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -734,7 +734,7 @@ long long _wrap_qix_option_info_min_get_qixswig_b8b4a23a2d985235(qix_option_info
 }
 
 
-long long _wrap_qix_option_info_max_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+long long _wrap_qix_option_info_max_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -747,7 +747,7 @@ long long _wrap_qix_option_info_max_get_qixswig_b8b4a23a2d985235(qix_option_info
 }
 
 
-_gostring_ _wrap_qix_option_info_values_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_values_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -760,7 +760,7 @@ _gostring_ _wrap_qix_option_info_values_get_qixswig_b8b4a23a2d985235(qix_option_
 }
 
 
-_gostring_ _wrap_qix_option_info_default_text_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_default_text_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -773,7 +773,7 @@ _gostring_ _wrap_qix_option_info_default_text_get_qixswig_b8b4a23a2d985235(qix_o
 }
 
 
-_gostring_ _wrap_qix_option_info_doc_get_qixswig_b8b4a23a2d985235(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_doc_get_qixswig_79e67c46ec01cb1f(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -786,7 +786,7 @@ _gostring_ _wrap_qix_option_info_doc_get_qixswig_b8b4a23a2d985235(qix_option_inf
 }
 
 
-intgo _wrap_QIX_STATE_CONNECTING_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_STATE_CONNECTING_qixswig_79e67c46ec01cb1f() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -808,7 +808,7 @@ intgo _wrap_QIX_STATE_CONNECTING_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_STATE_CONNECTED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_STATE_CONNECTED_qixswig_79e67c46ec01cb1f() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -830,7 +830,7 @@ intgo _wrap_QIX_STATE_CONNECTED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_STATE_CLOSED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_STATE_CLOSED_qixswig_79e67c46ec01cb1f() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -852,7 +852,7 @@ intgo _wrap_QIX_STATE_CLOSED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_STATE_SUSPENDED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_STATE_SUSPENDED_qixswig_79e67c46ec01cb1f() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -874,7 +874,7 @@ intgo _wrap_QIX_STATE_SUSPENDED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_STATE_RESUMED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_STATE_RESUMED_qixswig_79e67c46ec01cb1f() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -896,7 +896,7 @@ intgo _wrap_QIX_STATE_RESUMED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_CALL_DEFAULT_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_CALL_DEFAULT_qixswig_79e67c46ec01cb1f() {
   qix_call_flags result;
   intgo _swig_go_result;
   
@@ -918,7 +918,7 @@ intgo _wrap_QIX_CALL_DEFAULT_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_CALL_DELTA_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_CALL_DELTA_qixswig_79e67c46ec01cb1f() {
   qix_call_flags result;
   intgo _swig_go_result;
   
@@ -940,7 +940,7 @@ intgo _wrap_QIX_CALL_DELTA_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_QIX_CALL_NO_DELTA_qixswig_b8b4a23a2d985235() {
+intgo _wrap_QIX_CALL_NO_DELTA_qixswig_79e67c46ec01cb1f() {
   qix_call_flags result;
   intgo _swig_go_result;
   
@@ -962,7 +962,7 @@ intgo _wrap_QIX_CALL_NO_DELTA_qixswig_b8b4a23a2d985235() {
 }
 
 
-qix::Error *_wrap_new_Error__SWIG_0_qixswig_b8b4a23a2d985235(intgo _swig_go_0, _gostring_ _swig_go_1) {
+qix::Error *_wrap_new_Error__SWIG_0_qixswig_79e67c46ec01cb1f(intgo _swig_go_0, _gostring_ _swig_go_1) {
   int arg1 ;
   std::string *arg2 = 0 ;
   qix::Error *result = 0 ;
@@ -990,7 +990,7 @@ qix::Error *_wrap_new_Error__SWIG_0_qixswig_b8b4a23a2d985235(intgo _swig_go_0, _
 }
 
 
-qix::Error *_wrap_new_Error__SWIG_1_qixswig_b8b4a23a2d985235(intgo _swig_go_0, qix_error *_swig_go_1) {
+qix::Error *_wrap_new_Error__SWIG_1_qixswig_79e67c46ec01cb1f(intgo _swig_go_0, qix_error *_swig_go_1) {
   int arg1 ;
   qix_error *arg2 = (qix_error *) 0 ;
   qix::Error *result = 0 ;
@@ -1015,7 +1015,7 @@ qix::Error *_wrap_new_Error__SWIG_1_qixswig_b8b4a23a2d985235(intgo _swig_go_0, q
 }
 
 
-intgo _wrap_Error_Status_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+intgo _wrap_Error_Status_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1038,7 +1038,7 @@ intgo _wrap_Error_Status_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
 }
 
 
-intgo _wrap_Error_EngineCode_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+intgo _wrap_Error_EngineCode_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1061,7 +1061,7 @@ intgo _wrap_Error_EngineCode_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Error_Name_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+_gostring_ _wrap_Error_Name_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1084,7 +1084,7 @@ _gostring_ _wrap_Error_Name_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Error_Parameter_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+_gostring_ _wrap_Error_Parameter_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1107,7 +1107,7 @@ _gostring_ _wrap_Error_Parameter_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0
 }
 
 
-_gostring_ _wrap_Error_Message_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+_gostring_ _wrap_Error_Message_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -1130,7 +1130,7 @@ _gostring_ _wrap_Error_Message_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) 
 }
 
 
-bool _wrap_Error_Retriable_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+bool _wrap_Error_Retriable_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1153,7 +1153,7 @@ bool _wrap_Error_Retriable_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
 }
 
 
-void _wrap_delete_Error_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
+void _wrap_delete_Error_qixswig_79e67c46ec01cb1f(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   
   arg1 = *(qix::Error **)&_swig_go_0; 
@@ -1173,7 +1173,7 @@ void _wrap_delete_Error_qixswig_b8b4a23a2d985235(qix::Error *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_version_qixswig_b8b4a23a2d985235() {
+_gostring_ _wrap_version_qixswig_79e67c46ec01cb1f() {
   std::string result;
   _gostring_ _swig_go_result;
   
@@ -1194,7 +1194,7 @@ _gostring_ _wrap_version_qixswig_b8b4a23a2d985235() {
 }
 
 
-qix::Options *_wrap_new_Options_qixswig_b8b4a23a2d985235() {
+qix::Options *_wrap_new_Options_qixswig_79e67c46ec01cb1f() {
   qix::Options *result = 0 ;
   qix::Options *_swig_go_result;
   
@@ -1215,7 +1215,7 @@ qix::Options *_wrap_new_Options_qixswig_b8b4a23a2d985235() {
 }
 
 
-void _wrap_delete_Options_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0) {
+void _wrap_delete_Options_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   
   arg1 = *(qix::Options **)&_swig_go_0; 
@@ -1235,7 +1235,7 @@ void _wrap_delete_Options_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0) {
 }
 
 
-qix::Options *_wrap_Options_Set_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_Set_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1268,7 +1268,7 @@ qix::Options *_wrap_Options_Set_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_
 }
 
 
-qix::Options *_wrap_Options_SetInt_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+qix::Options *_wrap_Options_SetInt_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   int64_t arg3 ;
@@ -1298,7 +1298,7 @@ qix::Options *_wrap_Options_SetInt_qixswig_b8b4a23a2d985235(qix::Options *_swig_
 }
 
 
-qix::Options *_wrap_Options_SetBool_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
+qix::Options *_wrap_Options_SetBool_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   bool arg3 ;
@@ -1328,7 +1328,7 @@ qix::Options *_wrap_Options_SetBool_qixswig_b8b4a23a2d985235(qix::Options *_swig
 }
 
 
-qix::Options *_wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_AddHeader_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1361,7 +1361,7 @@ qix::Options *_wrap_Options_AddHeader_qixswig_b8b4a23a2d985235(qix::Options *_sw
 }
 
 
-qix::Options *_wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_AddCookie_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1394,7 +1394,7 @@ qix::Options *_wrap_Options_AddCookie_qixswig_b8b4a23a2d985235(qix::Options *_sw
 }
 
 
-qix::Options *_wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_AddUrlParam_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1427,7 +1427,7 @@ qix::Options *_wrap_Options_AddUrlParam_qixswig_b8b4a23a2d985235(qix::Options *_
 }
 
 
-_gostring_ _wrap_Options_Url_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0) {
+_gostring_ _wrap_Options_Url_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -1450,7 +1450,7 @@ _gostring_ _wrap_Options_Url_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0) 
 }
 
 
-qix::Context *_wrap_new_Context__SWIG_0_qixswig_b8b4a23a2d985235(intgo _swig_go_0, intgo _swig_go_1) {
+qix::Context *_wrap_new_Context__SWIG_0_qixswig_79e67c46ec01cb1f(intgo _swig_go_0, intgo _swig_go_1) {
   int arg1 ;
   int arg2 ;
   qix::Context *result = 0 ;
@@ -1475,7 +1475,7 @@ qix::Context *_wrap_new_Context__SWIG_0_qixswig_b8b4a23a2d985235(intgo _swig_go_
 }
 
 
-qix::Context *_wrap_new_Context__SWIG_1_qixswig_b8b4a23a2d985235(intgo _swig_go_0) {
+qix::Context *_wrap_new_Context__SWIG_1_qixswig_79e67c46ec01cb1f(intgo _swig_go_0) {
   int arg1 ;
   qix::Context *result = 0 ;
   qix::Context *_swig_go_result;
@@ -1498,7 +1498,7 @@ qix::Context *_wrap_new_Context__SWIG_1_qixswig_b8b4a23a2d985235(intgo _swig_go_
 }
 
 
-qix::Context *_wrap_new_Context__SWIG_2_qixswig_b8b4a23a2d985235() {
+qix::Context *_wrap_new_Context__SWIG_2_qixswig_79e67c46ec01cb1f() {
   qix::Context *result = 0 ;
   qix::Context *_swig_go_result;
   
@@ -1519,7 +1519,7 @@ qix::Context *_wrap_new_Context__SWIG_2_qixswig_b8b4a23a2d985235() {
 }
 
 
-void _wrap_delete_Context_qixswig_b8b4a23a2d985235(qix::Context *_swig_go_0) {
+void _wrap_delete_Context_qixswig_79e67c46ec01cb1f(qix::Context *_swig_go_0) {
   qix::Context *arg1 = (qix::Context *) 0 ;
   
   arg1 = *(qix::Context **)&_swig_go_0; 
@@ -1539,7 +1539,7 @@ void _wrap_delete_Context_qixswig_b8b4a23a2d985235(qix::Context *_swig_go_0) {
 }
 
 
-qix::Result *_wrap_new_Result__SWIG_0_qixswig_b8b4a23a2d985235() {
+qix::Result *_wrap_new_Result__SWIG_0_qixswig_79e67c46ec01cb1f() {
   qix::Result *result = 0 ;
   qix::Result *_swig_go_result;
   
@@ -1560,7 +1560,7 @@ qix::Result *_wrap_new_Result__SWIG_0_qixswig_b8b4a23a2d985235() {
 }
 
 
-qix::Result *_wrap_new_Result__SWIG_1_qixswig_b8b4a23a2d985235(qix_result *_swig_go_0) {
+qix::Result *_wrap_new_Result__SWIG_1_qixswig_79e67c46ec01cb1f(qix_result *_swig_go_0) {
   qix_result *arg1 = (qix_result *) 0 ;
   qix::Result *result = 0 ;
   qix::Result *_swig_go_result;
@@ -1583,7 +1583,7 @@ qix::Result *_wrap_new_Result__SWIG_1_qixswig_b8b4a23a2d985235(qix_result *_swig
 }
 
 
-intgo _wrap_Result_Status_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+intgo _wrap_Result_Status_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1606,7 +1606,7 @@ intgo _wrap_Result_Status_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-bool _wrap_Result_Ok_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+bool _wrap_Result_Ok_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1629,7 +1629,7 @@ bool _wrap_Result_Ok_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-long long _wrap_Result_Id_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+long long _wrap_Result_Id_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1652,7 +1652,7 @@ long long _wrap_Result_Id_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Result_Json_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+_gostring_ _wrap_Result_Json_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1675,7 +1675,7 @@ _gostring_ _wrap_Result_Json_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Result_Raw_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+_gostring_ _wrap_Result_Raw_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1698,7 +1698,7 @@ _gostring_ _wrap_Result_Raw_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-qix::Error *_wrap_Result_Error_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+qix::Error *_wrap_Result_Error_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
@@ -1721,7 +1721,7 @@ qix::Error *_wrap_Result_Error_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0)
 }
 
 
-void _wrap_Result_ThrowIfError_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+void _wrap_Result_ThrowIfError_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   
   arg1 = *(qix::Result **)&_swig_go_0; 
@@ -1741,7 +1741,7 @@ void _wrap_Result_ThrowIfError_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0)
 }
 
 
-bool _wrap_Result_HasObject_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+bool _wrap_Result_HasObject_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1764,7 +1764,7 @@ bool _wrap_Result_HasObject_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-qix::Object *_wrap_Result_Object_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+qix::Object *_wrap_Result_Object_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   qix::Object result;
   qix::Object *_swig_go_result;
@@ -1787,7 +1787,7 @@ qix::Object *_wrap_Result_Object_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_
 }
 
 
-void _wrap_delete_Result_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
+void _wrap_delete_Result_qixswig_79e67c46ec01cb1f(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   
   arg1 = *(qix::Result **)&_swig_go_0; 
@@ -1807,7 +1807,7 @@ void _wrap_delete_Result_qixswig_b8b4a23a2d985235(qix::Result *_swig_go_0) {
 }
 
 
-void _wrap_delete_CallListener_qixswig_b8b4a23a2d985235(qix::CallListener *_swig_go_0) {
+void _wrap_delete_CallListener_qixswig_79e67c46ec01cb1f(qix::CallListener *_swig_go_0) {
   qix::CallListener *arg1 = (qix::CallListener *) 0 ;
   
   arg1 = *(qix::CallListener **)&_swig_go_0; 
@@ -1827,7 +1827,7 @@ void _wrap_delete_CallListener_qixswig_b8b4a23a2d985235(qix::CallListener *_swig
 }
 
 
-void _wrap_CallListener_OnResult_qixswig_b8b4a23a2d985235(qix::CallListener *_swig_go_0, qix::Result *_swig_go_1) {
+void _wrap_CallListener_OnResult_qixswig_79e67c46ec01cb1f(qix::CallListener *_swig_go_0, qix::Result *_swig_go_1) {
   qix::CallListener *arg1 = (qix::CallListener *) 0 ;
   qix::Result *arg2 = 0 ;
   
@@ -1849,7 +1849,7 @@ void _wrap_CallListener_OnResult_qixswig_b8b4a23a2d985235(qix::CallListener *_sw
 }
 
 
-void _wrap_delete_ObjectListener_qixswig_b8b4a23a2d985235(qix::ObjectListener *_swig_go_0) {
+void _wrap_delete_ObjectListener_qixswig_79e67c46ec01cb1f(qix::ObjectListener *_swig_go_0) {
   qix::ObjectListener *arg1 = (qix::ObjectListener *) 0 ;
   
   arg1 = *(qix::ObjectListener **)&_swig_go_0; 
@@ -1869,7 +1869,7 @@ void _wrap_delete_ObjectListener_qixswig_b8b4a23a2d985235(qix::ObjectListener *_
 }
 
 
-void _wrap_ObjectListener_OnChanged_qixswig_b8b4a23a2d985235(qix::ObjectListener *_swig_go_0) {
+void _wrap_ObjectListener_OnChanged_qixswig_79e67c46ec01cb1f(qix::ObjectListener *_swig_go_0) {
   qix::ObjectListener *arg1 = (qix::ObjectListener *) 0 ;
   
   arg1 = *(qix::ObjectListener **)&_swig_go_0; 
@@ -1889,7 +1889,7 @@ void _wrap_ObjectListener_OnChanged_qixswig_b8b4a23a2d985235(qix::ObjectListener
 }
 
 
-void _wrap_ObjectListener_OnClosed_qixswig_b8b4a23a2d985235(qix::ObjectListener *_swig_go_0) {
+void _wrap_ObjectListener_OnClosed_qixswig_79e67c46ec01cb1f(qix::ObjectListener *_swig_go_0) {
   qix::ObjectListener *arg1 = (qix::ObjectListener *) 0 ;
   
   arg1 = *(qix::ObjectListener **)&_swig_go_0; 
@@ -1909,7 +1909,7 @@ void _wrap_ObjectListener_OnClosed_qixswig_b8b4a23a2d985235(qix::ObjectListener 
 }
 
 
-qix::ObjectListener *_wrap_new_ObjectListener_qixswig_b8b4a23a2d985235() {
+qix::ObjectListener *_wrap_new_ObjectListener_qixswig_79e67c46ec01cb1f() {
   qix::ObjectListener *result = 0 ;
   qix::ObjectListener *_swig_go_result;
   
@@ -1930,7 +1930,7 @@ qix::ObjectListener *_wrap_new_ObjectListener_qixswig_b8b4a23a2d985235() {
 }
 
 
-void _wrap_delete_SessionListener_qixswig_b8b4a23a2d985235(qix::SessionListener *_swig_go_0) {
+void _wrap_delete_SessionListener_qixswig_79e67c46ec01cb1f(qix::SessionListener *_swig_go_0) {
   qix::SessionListener *arg1 = (qix::SessionListener *) 0 ;
   
   arg1 = *(qix::SessionListener **)&_swig_go_0; 
@@ -1950,7 +1950,7 @@ void _wrap_delete_SessionListener_qixswig_b8b4a23a2d985235(qix::SessionListener 
 }
 
 
-void _wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(qix::SessionListener *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
+void _wrap_SessionListener_OnState_qixswig_79e67c46ec01cb1f(qix::SessionListener *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
   qix::SessionListener *arg1 = (qix::SessionListener *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1979,7 +1979,7 @@ void _wrap_SessionListener_OnState_qixswig_b8b4a23a2d985235(qix::SessionListener
 }
 
 
-void _wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(qix::SessionListener *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+void _wrap_SessionListener_OnNotification_qixswig_79e67c46ec01cb1f(qix::SessionListener *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::SessionListener *arg1 = (qix::SessionListener *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2009,7 +2009,7 @@ void _wrap_SessionListener_OnNotification_qixswig_b8b4a23a2d985235(qix::SessionL
 }
 
 
-qix::SessionListener *_wrap_new_SessionListener_qixswig_b8b4a23a2d985235() {
+qix::SessionListener *_wrap_new_SessionListener_qixswig_79e67c46ec01cb1f() {
   qix::SessionListener *result = 0 ;
   qix::SessionListener *_swig_go_result;
   
@@ -2030,7 +2030,7 @@ qix::SessionListener *_wrap_new_SessionListener_qixswig_b8b4a23a2d985235() {
 }
 
 
-qix::Object *_wrap_new_Object_qixswig_b8b4a23a2d985235() {
+qix::Object *_wrap_new_Object_qixswig_79e67c46ec01cb1f() {
   qix::Object *result = 0 ;
   qix::Object *_swig_go_result;
   
@@ -2051,7 +2051,7 @@ qix::Object *_wrap_new_Object_qixswig_b8b4a23a2d985235() {
 }
 
 
-bool _wrap_Object_Empty_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+bool _wrap_Object_Empty_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2074,7 +2074,7 @@ bool _wrap_Object_Empty_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-intgo _wrap_Object_Handle_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+intgo _wrap_Object_Handle_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2097,7 +2097,7 @@ intgo _wrap_Object_Handle_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Object_Type_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_Type_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2120,7 +2120,7 @@ _gostring_ _wrap_Object_Type_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Object_GenericId_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_GenericId_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2143,7 +2143,7 @@ _gostring_ _wrap_Object_GenericId_qixswig_b8b4a23a2d985235(qix::Object *_swig_go
 }
 
 
-_gostring_ _wrap_Object_GenericType_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_GenericType_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2166,7 +2166,7 @@ _gostring_ _wrap_Object_GenericType_qixswig_b8b4a23a2d985235(qix::Object *_swig_
 }
 
 
-bool _wrap_Object_Valid_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+bool _wrap_Object_Valid_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2189,7 +2189,7 @@ bool _wrap_Object_Valid_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-bool _wrap_Object_Closed_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+bool _wrap_Object_Closed_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2212,7 +2212,7 @@ bool _wrap_Object_Closed_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Object_Layout_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_Layout_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2235,7 +2235,7 @@ _gostring_ _wrap_Object_Layout_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0)
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+qix::Result *_wrap_Object_Call__SWIG_0_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2272,7 +2272,7 @@ qix::Result *_wrap_Object_Call__SWIG_0_qixswig_b8b4a23a2d985235(qix::Object *_sw
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+qix::Result *_wrap_Object_Call__SWIG_1_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2307,7 +2307,7 @@ qix::Result *_wrap_Object_Call__SWIG_1_qixswig_b8b4a23a2d985235(qix::Object *_sw
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Result *_wrap_Object_Call__SWIG_2_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2340,7 +2340,7 @@ qix::Result *_wrap_Object_Call__SWIG_2_qixswig_b8b4a23a2d985235(qix::Object *_sw
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1) {
+qix::Result *_wrap_Object_Call__SWIG_3_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   qix::Result result;
@@ -2368,7 +2368,7 @@ qix::Result *_wrap_Object_Call__SWIG_3_qixswig_b8b4a23a2d985235(qix::Object *_sw
 }
 
 
-long long _wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
+long long _wrap_Object_CallAsync__SWIG_0_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2407,7 +2407,7 @@ long long _wrap_Object_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(qix::Object *_
 }
 
 
-long long _wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
+long long _wrap_Object_CallAsync__SWIG_1_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2444,7 +2444,7 @@ long long _wrap_Object_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(qix::Object *_
 }
 
 
-long long _wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
+long long _wrap_Object_CallAsync__SWIG_2_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2479,7 +2479,7 @@ long long _wrap_Object_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(qix::Object *_
 }
 
 
-void _wrap_Object_AddListener_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
+void _wrap_Object_AddListener_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   qix::ObjectListener *arg2 = (qix::ObjectListener *) 0 ;
   
@@ -2501,7 +2501,7 @@ void _wrap_Object_AddListener_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, 
 }
 
 
-void _wrap_Object_RemoveListener_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
+void _wrap_Object_RemoveListener_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   qix::ObjectListener *arg2 = (qix::ObjectListener *) 0 ;
   
@@ -2523,7 +2523,7 @@ void _wrap_Object_RemoveListener_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_
 }
 
 
-void _wrap_Object_Watch_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, qix::CallListener *_swig_go_1) {
+void _wrap_Object_Watch_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0, qix::CallListener *_swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   qix::CallListener *arg2 = (qix::CallListener *) 0 ;
   
@@ -2545,7 +2545,7 @@ void _wrap_Object_Watch_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0, qix::C
 }
 
 
-void _wrap_Object_Unwatch_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+void _wrap_Object_Unwatch_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   
   arg1 = *(qix::Object **)&_swig_go_0; 
@@ -2565,7 +2565,7 @@ void _wrap_Object_Unwatch_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-void _wrap_delete_Object_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
+void _wrap_delete_Object_qixswig_79e67c46ec01cb1f(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   
   arg1 = *(qix::Object **)&_swig_go_0; 
@@ -2585,7 +2585,7 @@ void _wrap_delete_Object_qixswig_b8b4a23a2d985235(qix::Object *_swig_go_0) {
 }
 
 
-qix::Session *_wrap_new_Session__SWIG_0_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, intgo _swig_go_1, qix::Context *_swig_go_2) {
+qix::Session *_wrap_new_Session__SWIG_0_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, intgo _swig_go_1, qix::Context *_swig_go_2) {
   qix::Options *arg1 = 0 ;
   int arg2 ;
   qix::Context *arg3 = (qix::Context *) 0 ;
@@ -2612,7 +2612,7 @@ qix::Session *_wrap_new_Session__SWIG_0_qixswig_b8b4a23a2d985235(qix::Options *_
 }
 
 
-qix::Session *_wrap_new_Session__SWIG_1_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0, intgo _swig_go_1) {
+qix::Session *_wrap_new_Session__SWIG_1_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0, intgo _swig_go_1) {
   qix::Options *arg1 = 0 ;
   int arg2 ;
   qix::Session *result = 0 ;
@@ -2637,7 +2637,7 @@ qix::Session *_wrap_new_Session__SWIG_1_qixswig_b8b4a23a2d985235(qix::Options *_
 }
 
 
-qix::Session *_wrap_new_Session__SWIG_2_qixswig_b8b4a23a2d985235(qix::Options *_swig_go_0) {
+qix::Session *_wrap_new_Session__SWIG_2_qixswig_79e67c46ec01cb1f(qix::Options *_swig_go_0) {
   qix::Options *arg1 = 0 ;
   qix::Session *result = 0 ;
   qix::Session *_swig_go_result;
@@ -2660,7 +2660,7 @@ qix::Session *_wrap_new_Session__SWIG_2_qixswig_b8b4a23a2d985235(qix::Options *_
 }
 
 
-void _wrap_delete_Session_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
+void _wrap_delete_Session_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   
   arg1 = *(qix::Session **)&_swig_go_0; 
@@ -2680,7 +2680,7 @@ void _wrap_delete_Session_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
 }
 
 
-void _wrap_Session_Close_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
+void _wrap_Session_Close_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   
   arg1 = *(qix::Session **)&_swig_go_0; 
@@ -2700,7 +2700,7 @@ void _wrap_Session_Close_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
 }
 
 
-bool _wrap_Session_WaitClosed_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, intgo _swig_go_1) {
+bool _wrap_Session_WaitClosed_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, intgo _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int arg2 ;
   bool result;
@@ -2725,7 +2725,7 @@ bool _wrap_Session_WaitClosed_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0,
 }
 
 
-intgo _wrap_Session_State_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
+intgo _wrap_Session_State_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2748,7 +2748,7 @@ intgo _wrap_Session_State_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
 }
 
 
-long long _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
+long long _wrap_Session_PendingCalls_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2771,7 +2771,7 @@ long long _wrap_Session_PendingCalls_qixswig_b8b4a23a2d985235(qix::Session *_swi
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+qix::Result *_wrap_Session_Call__SWIG_0_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2808,7 +2808,7 @@ qix::Result *_wrap_Session_Call__SWIG_0_qixswig_b8b4a23a2d985235(qix::Session *_
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+qix::Result *_wrap_Session_Call__SWIG_1_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2843,7 +2843,7 @@ qix::Result *_wrap_Session_Call__SWIG_1_qixswig_b8b4a23a2d985235(qix::Session *_
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Result *_wrap_Session_Call__SWIG_2_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2876,7 +2876,7 @@ qix::Result *_wrap_Session_Call__SWIG_2_qixswig_b8b4a23a2d985235(qix::Session *_
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
+qix::Result *_wrap_Session_Call__SWIG_3_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   qix::Result result;
@@ -2904,7 +2904,7 @@ qix::Result *_wrap_Session_Call__SWIG_3_qixswig_b8b4a23a2d985235(qix::Session *_
 }
 
 
-long long _wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
+long long _wrap_Session_CallAsync__SWIG_0_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2943,7 +2943,7 @@ long long _wrap_Session_CallAsync__SWIG_0_qixswig_b8b4a23a2d985235(qix::Session 
 }
 
 
-long long _wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
+long long _wrap_Session_CallAsync__SWIG_1_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2980,7 +2980,7 @@ long long _wrap_Session_CallAsync__SWIG_1_qixswig_b8b4a23a2d985235(qix::Session 
 }
 
 
-long long _wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
+long long _wrap_Session_CallAsync__SWIG_2_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3015,7 +3015,7 @@ long long _wrap_Session_CallAsync__SWIG_2_qixswig_b8b4a23a2d985235(qix::Session 
 }
 
 
-bool _wrap_Session_Cancel_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, long long _swig_go_1) {
+bool _wrap_Session_Cancel_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, long long _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int64_t arg2 ;
   bool result;
@@ -3040,7 +3040,7 @@ bool _wrap_Session_Cancel_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, lon
 }
 
 
-qix::Object *_wrap_Session_Global_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
+qix::Object *_wrap_Session_Global_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   qix::Object result;
   qix::Object *_swig_go_result;
@@ -3063,7 +3063,7 @@ qix::Object *_wrap_Session_Global_qixswig_b8b4a23a2d985235(qix::Session *_swig_g
 }
 
 
-qix::Object *_wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
+qix::Object *_wrap_Session_OpenDoc_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   qix::Object result;
@@ -3091,7 +3091,7 @@ qix::Object *_wrap_Session_OpenDoc_qixswig_b8b4a23a2d985235(qix::Session *_swig_
 }
 
 
-void _wrap_Session_AddListener_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
+void _wrap_Session_AddListener_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   qix::SessionListener *arg2 = (qix::SessionListener *) 0 ;
   
@@ -3113,7 +3113,7 @@ void _wrap_Session_AddListener_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0
 }
 
 
-void _wrap_Session_RemoveListener_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
+void _wrap_Session_RemoveListener_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   qix::SessionListener *arg2 = (qix::SessionListener *) 0 ;
   
@@ -3135,7 +3135,7 @@ void _wrap_Session_RemoveListener_qixswig_b8b4a23a2d985235(qix::Session *_swig_g
 }
 
 
-intgo _wrap_Session_Poll_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_Session_Poll_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0, intgo _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int arg2 ;
   int result;
@@ -3160,7 +3160,7 @@ intgo _wrap_Session_Poll_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0, intg
 }
 
 
-void _wrap_Session_Wake_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
+void _wrap_Session_Wake_qixswig_79e67c46ec01cb1f(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   
   arg1 = *(qix::Session **)&_swig_go_0; 
@@ -3180,7 +3180,7 @@ void _wrap_Session_Wake_qixswig_b8b4a23a2d985235(qix::Session *_swig_go_0) {
 }
 
 
-intgo _wrap_EVENT_NONE_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_NONE_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3202,7 +3202,7 @@ intgo _wrap_EVENT_NONE_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_OPENED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_OPENED_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3224,7 +3224,7 @@ intgo _wrap_EVENT_OPENED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_RESULT_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_RESULT_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3246,7 +3246,7 @@ intgo _wrap_EVENT_RESULT_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_CHANGED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_CHANGED_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3268,7 +3268,7 @@ intgo _wrap_EVENT_CHANGED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3290,7 +3290,7 @@ intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_STATE_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_STATE_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3312,7 +3312,7 @@ intgo _wrap_EVENT_STATE_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_NOTIFICATION_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_NOTIFICATION_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3334,7 +3334,7 @@ intgo _wrap_EVENT_NOTIFICATION_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_EVENT_TRAFFIC_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_TRAFFIC_qixswig_79e67c46ec01cb1f() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3356,7 +3356,29 @@ intgo _wrap_EVENT_TRAFFIC_qixswig_b8b4a23a2d985235() {
 }
 
 
-qixgo::Event *_wrap_new_Event_qixswig_b8b4a23a2d985235() {
+intgo _wrap_EVENT_LAYOUT_qixswig_79e67c46ec01cb1f() {
+  qixgo::EventKind result;
+  intgo _swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = qixgo::EVENT_LAYOUT;
+      
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+qixgo::Event *_wrap_new_Event_qixswig_79e67c46ec01cb1f() {
   qixgo::Event *result = 0 ;
   qixgo::Event *_swig_go_result;
   
@@ -3377,7 +3399,7 @@ qixgo::Event *_wrap_new_Event_qixswig_b8b4a23a2d985235() {
 }
 
 
-intgo _wrap_Event_Kind_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_Kind_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3400,7 +3422,7 @@ intgo _wrap_Event_Kind_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-long long _wrap_Event_Token_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+long long _wrap_Event_Token_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3423,7 +3445,7 @@ long long _wrap_Event_Token_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-intgo _wrap_Event_Status_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_Status_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3446,7 +3468,7 @@ intgo _wrap_Event_Status_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-long long _wrap_Event_Id_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+long long _wrap_Event_Id_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3469,7 +3491,7 @@ long long _wrap_Event_Id_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Json_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Json_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -3492,7 +3514,7 @@ _gostring_ _wrap_Event_Json_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Raw_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Raw_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -3515,7 +3537,7 @@ _gostring_ _wrap_Event_Raw_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-qix::Error *_wrap_Event_Error_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+qix::Error *_wrap_Event_Error_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
@@ -3538,7 +3560,7 @@ qix::Error *_wrap_Event_Error_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0)
 }
 
 
-bool _wrap_Event_HasObject_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+bool _wrap_Event_HasObject_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -3561,7 +3583,7 @@ bool _wrap_Event_HasObject_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-long long _wrap_Event_ObjectToken_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+long long _wrap_Event_ObjectToken_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3584,7 +3606,7 @@ long long _wrap_Event_ObjectToken_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_g
 }
 
 
-qix::Object *_wrap_Event_TakeObject_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+qix::Object *_wrap_Event_TakeObject_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   qix::Object *result = 0 ;
   qix::Object *_swig_go_result;
@@ -3607,7 +3629,7 @@ qix::Object *_wrap_Event_TakeObject_qixswig_b8b4a23a2d985235(qixgo::Event *_swig
 }
 
 
-intgo _wrap_Event_State_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_State_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3630,7 +3652,7 @@ intgo _wrap_Event_State_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-intgo _wrap_Event_CloseCode_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_CloseCode_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3653,7 +3675,7 @@ intgo _wrap_Event_CloseCode_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Text_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Text_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -3676,7 +3698,7 @@ _gostring_ _wrap_Event_Text_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Params_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Params_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -3699,7 +3721,7 @@ _gostring_ _wrap_Event_Params_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0)
 }
 
 
-bool _wrap_Event_Sent_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+bool _wrap_Event_Sent_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -3722,7 +3744,7 @@ bool _wrap_Event_Sent_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-void _wrap_delete_Event_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
+void _wrap_delete_Event_qixswig_79e67c46ec01cb1f(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   
   arg1 = *(qixgo::Event **)&_swig_go_0; 
@@ -3742,7 +3764,7 @@ void _wrap_delete_Event_qixswig_b8b4a23a2d985235(qixgo::Event *_swig_go_0) {
 }
 
 
-qixgo::Conn *_wrap_new_Conn_qixswig_b8b4a23a2d985235() {
+qixgo::Conn *_wrap_new_Conn_qixswig_79e67c46ec01cb1f() {
   qixgo::Conn *result = 0 ;
   qixgo::Conn *_swig_go_result;
   
@@ -3763,7 +3785,7 @@ qixgo::Conn *_wrap_new_Conn_qixswig_b8b4a23a2d985235() {
 }
 
 
-void _wrap_delete_Conn_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
+void _wrap_delete_Conn_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
@@ -3783,7 +3805,7 @@ void _wrap_delete_Conn_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
 }
 
 
-qix::Error *_wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Error *_wrap_Conn_SetStr_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3816,7 +3838,7 @@ qix::Error *_wrap_Conn_SetStr_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, 
 }
 
 
-qix::Error *_wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+qix::Error *_wrap_Conn_SetInt_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   int64_t arg3 ;
@@ -3846,7 +3868,7 @@ qix::Error *_wrap_Conn_SetInt_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, 
 }
 
 
-qix::Error *_wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
+qix::Error *_wrap_Conn_SetBool_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   bool arg3 ;
@@ -3876,7 +3898,7 @@ qix::Error *_wrap_Conn_SetBool_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0,
 }
 
 
-qix::Error *_wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Error *_wrap_Conn_AddHeader_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3909,7 +3931,7 @@ qix::Error *_wrap_Conn_AddHeader_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_
 }
 
 
-qix::Error *_wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Error *_wrap_Conn_AddCookie_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3942,7 +3964,7 @@ qix::Error *_wrap_Conn_AddCookie_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_
 }
 
 
-qix::Error *_wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
+qix::Error *_wrap_Conn_LogTraffic_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   qix::Error *result = 0 ;
@@ -3967,7 +3989,7 @@ qix::Error *_wrap_Conn_LogTraffic_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go
 }
 
 
-qix::Error *_wrap_Conn_Open_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+qix::Error *_wrap_Conn_Open_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   uint64_t arg3 ;
@@ -3994,7 +4016,7 @@ qix::Error *_wrap_Conn_Open_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, lo
 }
 
 
-intgo _wrap_Conn_Poll_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_Conn_Poll_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int arg2 ;
   int result;
@@ -4019,7 +4041,7 @@ intgo _wrap_Conn_Poll_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, intgo _s
 }
 
 
-void _wrap_Conn_Wake_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
+void _wrap_Conn_Wake_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
@@ -4039,7 +4061,7 @@ void _wrap_Conn_Wake_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
 }
 
 
-bool _wrap_Conn_Next_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qixgo::Event *_swig_go_1) {
+bool _wrap_Conn_Next_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, qixgo::Event *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qixgo::Event *arg2 = 0 ;
   bool result;
@@ -4064,7 +4086,7 @@ bool _wrap_Conn_Next_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qixgo::Ev
 }
 
 
-void _wrap_Conn_Close_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
+void _wrap_Conn_Close_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
@@ -4084,7 +4106,7 @@ void _wrap_Conn_Close_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
 }
 
 
-intgo _wrap_Conn_WaitClosed_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_Conn_WaitClosed_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int arg2 ;
   int result;
@@ -4109,7 +4131,7 @@ intgo _wrap_Conn_WaitClosed_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, in
 }
 
 
-intgo _wrap_Conn_State_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
+intgo _wrap_Conn_State_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4132,7 +4154,7 @@ intgo _wrap_Conn_State_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
 }
 
 
-long long _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
+long long _wrap_Conn_PendingCalls_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4155,7 +4177,7 @@ long long _wrap_Conn_PendingCalls_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go
 }
 
 
-long long _wrap_Conn_Call_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4, long long _swig_go_5) {
+long long _wrap_Conn_Call_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4, long long _swig_go_5) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = (qix::Object *) 0 ;
   std::string *arg3 = 0 ;
@@ -4194,7 +4216,7 @@ long long _wrap_Conn_Call_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qix:
 }
 
 
-bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
+bool _wrap_Conn_Cancel_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int64_t arg2 ;
   bool result;
@@ -4219,7 +4241,7 @@ bool _wrap_Conn_Cancel_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, long lo
 }
 
 
-qix::Object *_wrap_Conn_Global_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0) {
+qix::Object *_wrap_Conn_Global_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *result = 0 ;
   qix::Object *_swig_go_result;
@@ -4242,7 +4264,7 @@ qix::Object *_wrap_Conn_Global_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0)
 }
 
 
-long long _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
+long long _wrap_Conn_Attach_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   uint64_t result;
@@ -4267,7 +4289,7 @@ long long _wrap_Conn_Attach_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qi
 }
 
 
-bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
+bool _wrap_Conn_ListenChanged_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   uint64_t arg3 ;
@@ -4294,7 +4316,56 @@ bool _wrap_Conn_ListenChanged_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, 
 }
 
 
-long long _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+qix::Error *_wrap_Conn_Watch_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
+  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
+  qix::Object *arg2 = 0 ;
+  uint64_t arg3 ;
+  qix::Error *result = 0 ;
+  qix::Error *_swig_go_result;
+  
+  arg1 = *(qixgo::Conn **)&_swig_go_0; 
+  arg2 = *(qix::Object **)&_swig_go_1; 
+  arg3 = (uint64_t)_swig_go_2; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (qix::Error *)(arg1)->watch(*arg2,arg3);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  *(qix::Error **)&_swig_go_result = (qix::Error *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_Conn_Unwatch_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
+  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
+  qix::Object *arg2 = 0 ;
+  
+  arg1 = *(qixgo::Conn **)&_swig_go_0; 
+  arg2 = *(qix::Object **)&_swig_go_1; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      (arg1)->unwatch(*arg2);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  
+}
+
+
+long long _wrap_Conn_OnNotification_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   uint64_t arg3 ;
@@ -4324,7 +4395,7 @@ long long _wrap_Conn_OnNotification_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_
 }
 
 
-void _wrap_Conn_RemoveListener_qixswig_b8b4a23a2d985235(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
+void _wrap_Conn_RemoveListener_qixswig_79e67c46ec01cb1f(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   
