@@ -101,9 +101,9 @@ class Emitter:
         defaults = [f for f in t.fields if f.has_default and not _zero(f.default)]
         if defaults:
             out.append("//")
-            out.append("// Spec defaults: " + ", ".join(f"{pascal(f.name)} {_json(f.default)}" for f in defaults)
-                       + (" (pointer members: nil sends nothing, so the engine applies the default)." if ptrs
-                          else " (an empty member is not sent)."))
+            out += _wrap("Spec defaults: " + ", ".join(f"{pascal(f.name)} {self.default_text(f)}" for f in defaults)
+                         + (" (pointer members: nil sends nothing, so the engine applies the default)." if ptrs
+                            else " (an empty member is not sent)."))
         if t.deprecated:
             out.append("//")
             out.append(f"// Deprecated: the Engine API spec marks {t.name} deprecated.")
@@ -141,6 +141,14 @@ class Emitter:
             ]
         return out
 
+    def default_text(self, f):
+        """A member's spec default as JSON; an enum's default (the spec names the long name) as its symbol."""
+        if f.type.kind == "ref" and self.m.types[f.type.name].kind == "enum":
+            for sym, _, long in self.m.types[f.type.name].symbols:
+                if f.default in (sym, long):
+                    return _json(sym) + (f" ({long})" if long and long != sym else "")
+        return _json(f.default)
+
     def enum_const(self, t, sym, long):
         base = long or sym
         if "_" in base or base.isupper():
@@ -151,9 +159,8 @@ class Emitter:
 
     def emit_enum(self, t):
         syms = ", ".join(f'"{s}"' + (f" ({long})" if long else "") for s, _, long in t.symbols)
-        out = [f"// {t.name} is the Engine API's enum {t.name}: the symbols the engine sends and accepts,",
-               f"// {syms}.",
-               "// Symbols unknown to this spec decode as sent."]
+        out = _wrap(f"{t.name} is the Engine API's enum {t.name}: the symbols the engine sends and accepts, "
+                    f"{syms}. Symbols unknown to this spec decode as sent.")
         if t.deprecated:
             out += ["//", f"// Deprecated: the Engine API spec marks {t.name} deprecated."]
         out.append(f"type {t.name} string")
@@ -320,6 +327,18 @@ class Emitter:
                 "//",
                 f"// Reference: {DOC_URL}{cls.lower()}",
                 f"type {cls} struct{{ *Object }}"]
+
+
+def _wrap(text, width=110):
+    """A comment paragraph, wrapped at spaces."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [f"// {x}" for x in lines + [line]]
 
 
 def _json(v):

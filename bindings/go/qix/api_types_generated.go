@@ -62,9 +62,9 @@ type ApplyGroupStateWarning struct {
 	Type  ApplyGroupStateWarningType `json:"qType,omitempty"`
 }
 
-// ApplyGroupStateWarningType is the Engine API's enum ApplyGroupStateWarningType: the symbols the engine sends and accepts,
-// "group_missing" (GROUP_MISSING), "group_not_applicable" (GROUP_NOT_APPLICABLE), "fielddef_missing" (FIELDDEF_MISSING).
-// Symbols unknown to this spec decode as sent.
+// ApplyGroupStateWarningType is the Engine API's enum ApplyGroupStateWarningType: the symbols the engine sends
+// and accepts, "group_missing" (GROUP_MISSING), "group_not_applicable" (GROUP_NOT_APPLICABLE),
+// "fielddef_missing" (FIELDDEF_MISSING). Symbols unknown to this spec decode as sent.
 type ApplyGroupStateWarningType string
 
 // The symbols of ApplyGroupStateWarningType.
@@ -117,9 +117,9 @@ type BNFDef struct {
 	FGList           []FunctionGroup `json:"qFGList,omitempty"`
 }
 
-// BNFDefMetaType is the Engine API's enum BNFDefMetaType: the symbols the engine sends and accepts,
-// "N" (NOT_META), "D" (META_DOC_NAME), "R" (META_RET_TYPE), "V" (META_DEFAULT_VALUE).
-// Symbols unknown to this spec decode as sent.
+// BNFDefMetaType is the Engine API's enum BNFDefMetaType: the symbols the engine sends and accepts, "N"
+// (NOT_META), "D" (META_DOC_NAME), "R" (META_RET_TYPE), "V" (META_DEFAULT_VALUE). Symbols unknown to this spec
+// decode as sent.
 type BNFDefMetaType string
 
 // The symbols of BNFDefMetaType.
@@ -135,9 +135,8 @@ func (e *BNFDefMetaType) UnmarshalJSON(b []byte) error {
 	return unmarshalEnum(b, (*string)(e))
 }
 
-// BNFType is the Engine API's enum BNFType: the symbols the engine sends and accepts,
-// "S" (SCRIPT_TEXT_SCRIPT), "E" (SCRIPT_TEXT_EXPRESSION).
-// Symbols unknown to this spec decode as sent.
+// BNFType is the Engine API's enum BNFType: the symbols the engine sends and accepts, "S" (SCRIPT_TEXT_SCRIPT),
+// "E" (SCRIPT_TEXT_EXPRESSION). Symbols unknown to this spec decode as sent.
 type BNFType string
 
 // The symbols of BNFType.
@@ -156,7 +155,8 @@ type Blob string
 
 // Bookmark is the Engine API's Bookmark (struct).
 //
-// Spec defaults: ApplyInputFieldValues true, IncludeSelectionState true (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: ApplyInputFieldValues true, IncludeSelectionState true (pointer members: nil sends nothing, so
+// the engine applies the default).
 type Bookmark struct {
 	Id                    string                       `json:"qId,omitempty"`
 	Name                  string                       `json:"qName,omitempty"`
@@ -193,7 +193,8 @@ type BookmarkApplyAndVerifyResult struct {
 
 // BookmarkFieldItem is the Engine API's BookmarkFieldItem (struct).
 //
-// Spec defaults: ValuesCount -1, ExcludedValuesCount -1 (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: ValuesCount -1, ExcludedValuesCount -1 (pointer members: nil sends nothing, so the engine
+// applies the default).
 type BookmarkFieldItem struct {
 	Def                 *FieldDefEx  `json:"qDef,omitempty"`
 	Locked              bool         `json:"qLocked,omitempty"`
@@ -221,9 +222,9 @@ type BookmarkFieldPageEx struct {
 	EndIndex   int32  `json:"qEndIndex,omitempty"`
 }
 
-// BookmarkFieldVerifyResultState is the Engine API's enum BookmarkFieldVerifyResultState: the symbols the engine sends and accepts,
-// "NOT_VERIFIED", "FIELD_VALUE_MATCH_ALL", "FIELD_MISSING", "FIELD_VALUE_MISSING", "STATE_MISSING".
-// Symbols unknown to this spec decode as sent.
+// BookmarkFieldVerifyResultState is the Engine API's enum BookmarkFieldVerifyResultState: the symbols the engine
+// sends and accepts, "NOT_VERIFIED", "FIELD_VALUE_MATCH_ALL", "FIELD_MISSING", "FIELD_VALUE_MISSING",
+// "STATE_MISSING". Symbols unknown to this spec decode as sent.
 type BookmarkFieldVerifyResultState string
 
 // The symbols of BookmarkFieldVerifyResultState.
@@ -282,9 +283,8 @@ type CalendarStrings struct {
 	LongMonthNames []string `json:"qLongMonthNames,omitempty"`
 }
 
-// CharEncodingType is the Engine API's enum CharEncodingType: the symbols the engine sends and accepts,
-// "Utf8" (CHAR_ENCODING_UTF8), "Utf16" (CHAR_ENCODING_UTF16).
-// Symbols unknown to this spec decode as sent.
+// CharEncodingType is the Engine API's enum CharEncodingType: the symbols the engine sends and accepts, "Utf8"
+// (CHAR_ENCODING_UTF8), "Utf16" (CHAR_ENCODING_UTF16). Symbols unknown to this spec decode as sent.
 type CharEncodingType string
 
 // The symbols of CharEncodingType.
@@ -498,9 +498,8 @@ type DriveInfo struct {
 	UnnamedDrive   bool      `json:"qUnnamedDrive,omitempty"`
 }
 
-// DriveType is the Engine API's enum DriveType: the symbols the engine sends and accepts,
-// "REMOVABLE", "FIXED", "NETWORK", "CD_ROM", "RAM", "UNKNOWN_TYPE".
-// Symbols unknown to this spec decode as sent.
+// DriveType is the Engine API's enum DriveType: the symbols the engine sends and accepts, "REMOVABLE", "FIXED",
+// "NETWORK", "CD_ROM", "RAM", "UNKNOWN_TYPE". Symbols unknown to this spec decode as sent.
 type DriveType string
 
 // The symbols of DriveType.
@@ -540,9 +539,8 @@ type ErrorData struct {
 	Message       *ProgressMessage `json:"qMessage,omitempty"`
 }
 
-// ErrorDataCode is the Engine API's enum ErrorDataCode: the symbols the engine sends and accepts,
-// "EDC_ERROR", "EDC_WARNING", "EDC_CIRCULAR_REFERENCE".
-// Symbols unknown to this spec decode as sent.
+// ErrorDataCode is the Engine API's enum ErrorDataCode: the symbols the engine sends and accepts, "EDC_ERROR",
+// "EDC_WARNING", "EDC_CIRCULAR_REFERENCE". Symbols unknown to this spec decode as sent.
 type ErrorDataCode string
 
 // The symbols of ErrorDataCode.
@@ -602,9 +600,9 @@ type FailureData struct {
 	Errors []ReloadError `json:"qErrors,omitempty"`
 }
 
-// FieldAttrType is the Engine API's enum FieldAttrType: the symbols the engine sends and accepts,
-// "U" (UNKNOWN), "A" (ASCII), "I" (INTEGER), "R" (REAL), "F" (FIX), "M" (MONEY), "D" (DATE), "T" (TIME), "TS" (TIMESTAMP), "IV" (INTERVAL).
-// Symbols unknown to this spec decode as sent.
+// FieldAttrType is the Engine API's enum FieldAttrType: the symbols the engine sends and accepts, "U" (UNKNOWN),
+// "A" (ASCII), "I" (INTEGER), "R" (REAL), "F" (FIX), "M" (MONEY), "D" (DATE), "T" (TIME), "TS" (TIMESTAMP), "IV"
+// (INTERVAL). Symbols unknown to this spec decode as sent.
 type FieldAttrType string
 
 // The symbols of FieldAttrType.
@@ -628,7 +626,8 @@ func (e *FieldAttrType) UnmarshalJSON(b []byte) error {
 
 // FieldAttributes is the Engine API's FieldAttributes (struct).
 //
-// Spec defaults: Type "UNKNOWN", QnDec 10 (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: Type "U" (UNKNOWN), QnDec 10 (pointer members: nil sends nothing, so the engine applies the
+// default).
 type FieldAttributes struct {
 	Type    FieldAttrType `json:"qType,omitempty"`
 	QnDec   *int32        `json:"qnDec,omitempty"`
@@ -757,9 +756,9 @@ type FieldScores struct {
 	RowScore      Float64 `json:"qRowScore,omitempty"`
 }
 
-// FieldType is the Engine API's enum FieldType: the symbols the engine sends and accepts,
-// "NOT_PRESENT", "PRESENT", "IS_CYCLIC_GROUP", "IS_DRILL_GROUP", "IS_VAR", "IS_EXPR", "IS_IMPLICIT", "IS_DETAIL".
-// Symbols unknown to this spec decode as sent.
+// FieldType is the Engine API's enum FieldType: the symbols the engine sends and accepts, "NOT_PRESENT",
+// "PRESENT", "IS_CYCLIC_GROUP", "IS_DRILL_GROUP", "IS_VAR", "IS_EXPR", "IS_IMPLICIT", "IS_DETAIL". Symbols
+// unknown to this spec decode as sent.
 type FieldType string
 
 // The symbols of FieldType.
@@ -801,9 +800,11 @@ type FileDataFormat struct {
 	FixedWidthDelimiters string         `json:"qFixedWidthDelimiters,omitempty"`
 }
 
-// FileType is the Engine API's enum FileType: the symbols the engine sends and accepts,
-// "CSV" (FILE_TYPE_CSV), "FIX" (FILE_TYPE_FIX), "DIF" (FILE_TYPE_DIF), "EXCEL_BIFF" (FILE_TYPE_EXCEL_BIFF), "EXCEL_OOXML" (FILE_TYPE_EXCEL_OOXML), "HTML" (FILE_TYPE_HTML), "QVD" (FILE_TYPE_QVD), "XML" (FILE_TYPE_XML), "QVX" (FILE_TYPE_QVX), "JSON" (FILE_TYPE_JSON), "KML" (FILE_TYPE_KML), "PARQUET" (FILE_TYPE_PARQUET).
-// Symbols unknown to this spec decode as sent.
+// FileType is the Engine API's enum FileType: the symbols the engine sends and accepts, "CSV" (FILE_TYPE_CSV),
+// "FIX" (FILE_TYPE_FIX), "DIF" (FILE_TYPE_DIF), "EXCEL_BIFF" (FILE_TYPE_EXCEL_BIFF), "EXCEL_OOXML"
+// (FILE_TYPE_EXCEL_OOXML), "HTML" (FILE_TYPE_HTML), "QVD" (FILE_TYPE_QVD), "XML" (FILE_TYPE_XML), "QVX"
+// (FILE_TYPE_QVX), "JSON" (FILE_TYPE_JSON), "KML" (FILE_TYPE_KML), "PARQUET" (FILE_TYPE_PARQUET). Symbols
+// unknown to this spec decode as sent.
 type FileType string
 
 // The symbols of FileType.
@@ -833,9 +834,8 @@ type FilterInfo struct {
 	WherePredicate string     `json:"qWherePredicate,omitempty"`
 }
 
-// FilterType is the Engine API's enum FilterType: the symbols the engine sends and accepts,
-// "NONE" (FILTER_TYPE_NONE), "RAW" (FILTER_TYPE_RAW).
-// Symbols unknown to this spec decode as sent.
+// FilterType is the Engine API's enum FilterType: the symbols the engine sends and accepts, "NONE"
+// (FILTER_TYPE_NONE), "RAW" (FILTER_TYPE_RAW). Symbols unknown to this spec decode as sent.
 type FilterType string
 
 // The symbols of FilterType.
@@ -855,9 +855,9 @@ type FolderItem struct {
 	Type FolderItemType `json:"qType,omitempty"`
 }
 
-// FolderItemType is the Engine API's enum FolderItemType: the symbols the engine sends and accepts,
-// "FOLDER" (FOLDER_ITEM_FOLDER), "FILE" (FOLDER_ITEM_FILE), "OTHER" (FOLDER_ITEM_OTHER).
-// Symbols unknown to this spec decode as sent.
+// FolderItemType is the Engine API's enum FolderItemType: the symbols the engine sends and accepts, "FOLDER"
+// (FOLDER_ITEM_FOLDER), "FILE" (FOLDER_ITEM_FILE), "OTHER" (FOLDER_ITEM_OTHER). Symbols unknown to this spec
+// decode as sent.
 type FolderItemType string
 
 // The symbols of FolderItemType.
@@ -886,9 +886,17 @@ type Function struct {
 	Signature string        `json:"qSignature,omitempty"`
 }
 
-// FunctionGroup is the Engine API's enum FunctionGroup: the symbols the engine sends and accepts,
-// "ALL" (FUNC_GROUP_ALL), "U" (FUNC_GROUP_UNKNOWN), "NONE" (FUNC_GROUP_NONE), "AGGR" (FUNC_GROUP_AGGR), "NUM" (FUNC_GROUP_NUMERIC), "RNG" (FUNC_GROUP_RANGE), "EXP" (FUNC_GROUP_EXPONENTIAL_AND_LOGARITHMIC), "TRIG" (FUNC_GROUP_TRIGONOMETRIC_AND_HYPERBOLIC), "FIN" (FUNC_GROUP_FINANCIAL), "MATH" (FUNC_GROUP_MATH_CONSTANT_AND_PARAM_FREE), "COUNT" (FUNC_GROUP_COUNTER), "STR" (FUNC_GROUP_STRING), "MAPP" (FUNC_GROUP_MAPPING), "RCRD" (FUNC_GROUP_INTER_RECORD), "CND" (FUNC_GROUP_CONDITIONAL), "LOG" (FUNC_GROUP_LOGICAL), "NULL" (FUNC_GROUP_NULL), "SYS" (FUNC_GROUP_SYSTEM), "FILE" (FUNC_GROUP_FILE), "TBL" (FUNC_GROUP_TABLE), "DATE" (FUNC_GROUP_DATE_AND_TIME), "NUMI" (FUNC_GROUP_NUMBER_INTERPRET), "FRMT" (FUNC_GROUP_FORMATTING), "CLR" (FUNC_GROUP_COLOR), "RNK" (FUNC_GROUP_RANKING), "GEO" (FUNC_GROUP_GEO), "EXT" (FUNC_GROUP_EXTERNAL), "PROB" (FUNC_GROUP_PROBABILITY), "ARRAY" (FUNC_GROUP_ARRAY), "LEG" (FUNC_GROUP_LEGACY), "DB" (FUNC_GROUP_DB_NATIVE), "WINDOW" (FUNC_GROUP_WINDOW).
-// Symbols unknown to this spec decode as sent.
+// FunctionGroup is the Engine API's enum FunctionGroup: the symbols the engine sends and accepts, "ALL"
+// (FUNC_GROUP_ALL), "U" (FUNC_GROUP_UNKNOWN), "NONE" (FUNC_GROUP_NONE), "AGGR" (FUNC_GROUP_AGGR), "NUM"
+// (FUNC_GROUP_NUMERIC), "RNG" (FUNC_GROUP_RANGE), "EXP" (FUNC_GROUP_EXPONENTIAL_AND_LOGARITHMIC), "TRIG"
+// (FUNC_GROUP_TRIGONOMETRIC_AND_HYPERBOLIC), "FIN" (FUNC_GROUP_FINANCIAL), "MATH"
+// (FUNC_GROUP_MATH_CONSTANT_AND_PARAM_FREE), "COUNT" (FUNC_GROUP_COUNTER), "STR" (FUNC_GROUP_STRING), "MAPP"
+// (FUNC_GROUP_MAPPING), "RCRD" (FUNC_GROUP_INTER_RECORD), "CND" (FUNC_GROUP_CONDITIONAL), "LOG"
+// (FUNC_GROUP_LOGICAL), "NULL" (FUNC_GROUP_NULL), "SYS" (FUNC_GROUP_SYSTEM), "FILE" (FUNC_GROUP_FILE), "TBL"
+// (FUNC_GROUP_TABLE), "DATE" (FUNC_GROUP_DATE_AND_TIME), "NUMI" (FUNC_GROUP_NUMBER_INTERPRET), "FRMT"
+// (FUNC_GROUP_FORMATTING), "CLR" (FUNC_GROUP_COLOR), "RNK" (FUNC_GROUP_RANKING), "GEO" (FUNC_GROUP_GEO), "EXT"
+// (FUNC_GROUP_EXTERNAL), "PROB" (FUNC_GROUP_PROBABILITY), "ARRAY" (FUNC_GROUP_ARRAY), "LEG" (FUNC_GROUP_LEGACY),
+// "DB" (FUNC_GROUP_DB_NATIVE), "WINDOW" (FUNC_GROUP_WINDOW). Symbols unknown to this spec decode as sent.
 type FunctionGroup string
 
 // The symbols of FunctionGroup.
@@ -988,9 +996,8 @@ func (v *GenericBookmarkProperties) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// GenericConnectMachine is the Engine API's enum GenericConnectMachine: the symbols the engine sends and accepts,
-// "CONNECT_DEFAULT", "CONNECT_64", "CONNECT_32".
-// Symbols unknown to this spec decode as sent.
+// GenericConnectMachine is the Engine API's enum GenericConnectMachine: the symbols the engine sends and
+// accepts, "CONNECT_DEFAULT", "CONNECT_64", "CONNECT_32". Symbols unknown to this spec decode as sent.
 type GenericConnectMachine string
 
 // The symbols of GenericConnectMachine.
@@ -1265,8 +1272,8 @@ func (v *GenericVariableProperties) UnmarshalJSON(b []byte) error {
 }
 
 // GenericVariableType is the Engine API's enum GenericVariableType: the symbols the engine sends and accepts,
-// "any" (VARIABLE_TYPE_ANY), "number" (VARIABLE_TYPE_NUMBER), "text" (VARIABLE_TYPE_TEXT).
-// Symbols unknown to this spec decode as sent.
+// "any" (VARIABLE_TYPE_ANY), "number" (VARIABLE_TYPE_NUMBER), "text" (VARIABLE_TYPE_TEXT). Symbols unknown to
+// this spec decode as sent.
 type GenericVariableType string
 
 // The symbols of GenericVariableType.
@@ -1281,9 +1288,11 @@ func (e *GenericVariableType) UnmarshalJSON(b []byte) error {
 	return unmarshalEnum(b, (*string)(e))
 }
 
-// GraphMode is the Engine API's enum GraphMode: the symbols the engine sends and accepts,
-// "GRAPH_MODE_BAR", "GRAPH_MODE_PIE", "GRAPH_MODE_PIVOTTABLE", "GRAPH_MODE_SCATTER", "GRAPH_MODE_LINE", "GRAPH_MODE_STRAIGHTTABLE", "GRAPH_MODE_COMBO", "GRAPH_MODE_RADAR", "GRAPH_MODE_GAUGE", "GRAPH_MODE_GRID", "GRAPH_MODE_BLOCK", "GRAPH_MODE_FUNNEL", "GRAPH_MODE_MEKKO", "GRAPH_MODE_LAST".
-// Symbols unknown to this spec decode as sent.
+// GraphMode is the Engine API's enum GraphMode: the symbols the engine sends and accepts, "GRAPH_MODE_BAR",
+// "GRAPH_MODE_PIE", "GRAPH_MODE_PIVOTTABLE", "GRAPH_MODE_SCATTER", "GRAPH_MODE_LINE",
+// "GRAPH_MODE_STRAIGHTTABLE", "GRAPH_MODE_COMBO", "GRAPH_MODE_RADAR", "GRAPH_MODE_GAUGE", "GRAPH_MODE_GRID",
+// "GRAPH_MODE_BLOCK", "GRAPH_MODE_FUNNEL", "GRAPH_MODE_MEKKO", "GRAPH_MODE_LAST". Symbols unknown to this spec
+// decode as sent.
 type GraphMode string
 
 // The symbols of GraphMode.
@@ -1352,7 +1361,8 @@ type HyperCube struct {
 
 // HyperCubeDef is the Engine API's HyperCubeDef (struct).
 //
-// Spec defaults: Mode "DATA_MODE_STRAIGHT", PseudoDimPos -1, NoOfLeftDims -1, MaxStackedCells 5000 (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: Mode "S" (DATA_MODE_STRAIGHT), PseudoDimPos -1, NoOfLeftDims -1, MaxStackedCells 5000 (pointer
+// members: nil sends nothing, so the engine applies the default).
 type HyperCubeDef struct {
 	StateName             string              `json:"qStateName,omitempty"`
 	Dimensions            []NxDimension       `json:"qDimensions,omitempty"`
@@ -1409,9 +1419,9 @@ type InteractDef struct {
 	Input     string       `json:"qInput,omitempty"`
 }
 
-// InteractType is the Engine API's enum InteractType: the symbols the engine sends and accepts,
-// "IT_MSGBOX", "IT_SCRIPTLINE", "IT_BREAK", "IT_INPUT", "IT_END", "IT_PASSWD", "IT_USERNAME".
-// Symbols unknown to this spec decode as sent.
+// InteractType is the Engine API's enum InteractType: the symbols the engine sends and accepts, "IT_MSGBOX",
+// "IT_SCRIPTLINE", "IT_BREAK", "IT_INPUT", "IT_END", "IT_PASSWD", "IT_USERNAME". Symbols unknown to this spec
+// decode as sent.
 type InteractType string
 
 // The symbols of InteractType.
@@ -1433,9 +1443,8 @@ func (e *InteractType) UnmarshalJSON(b []byte) error {
 // JsonObject is the Engine API's JsonObject: arbitrary JSON, kept as such.
 type JsonObject = json.RawMessage
 
-// KeyType is the Engine API's enum KeyType: the symbols the engine sends and accepts,
-// "NOT_KEY", "ANY_KEY", "PRIMARY_KEY", "PERFECT_KEY".
-// Symbols unknown to this spec decode as sent.
+// KeyType is the Engine API's enum KeyType: the symbols the engine sends and accepts, "NOT_KEY", "ANY_KEY",
+// "PRIMARY_KEY", "PERFECT_KEY". Symbols unknown to this spec decode as sent.
 type KeyType string
 
 // The symbols of KeyType.
@@ -1487,7 +1496,7 @@ type ListObject struct {
 
 // ListObjectDef is the Engine API's ListObjectDef (struct).
 //
-// Spec defaults: FrequencyMode "NX_FREQUENCY_NONE" (an empty member is not sent).
+// Spec defaults: FrequencyMode "N" (NX_FREQUENCY_NONE) (an empty member is not sent).
 type ListObjectDef struct {
 	StateName                 string                      `json:"qStateName,omitempty"`
 	LibraryId                 string                      `json:"qLibraryId,omitempty"`
@@ -1521,9 +1530,8 @@ type LocaleInfo struct {
 	NumericalAbbreviation string           `json:"qNumericalAbbreviation,omitempty"`
 }
 
-// LogOnType is the Engine API's enum LogOnType: the symbols the engine sends and accepts,
-// "LOG_ON_SERVICE_USER", "LOG_ON_CURRENT_USER".
-// Symbols unknown to this spec decode as sent.
+// LogOnType is the Engine API's enum LogOnType: the symbols the engine sends and accepts, "LOG_ON_SERVICE_USER",
+// "LOG_ON_CURRENT_USER". Symbols unknown to this spec decode as sent.
 type LogOnType string
 
 // The symbols of LogOnType.
@@ -1776,9 +1784,9 @@ type NxContinuousDataOptions struct {
 	MaxNumberLines *int32  `json:"qMaxNumberLines,omitempty"`
 }
 
-// NxContinuousMode is the Engine API's enum NxContinuousMode: the symbols the engine sends and accepts,
-// "Never" (CONTINUOUS_NEVER), "Possible" (CONTINUOUS_IF_POSSIBLE), "Time" (CONTINUOUS_IF_TIME).
-// Symbols unknown to this spec decode as sent.
+// NxContinuousMode is the Engine API's enum NxContinuousMode: the symbols the engine sends and accepts, "Never"
+// (CONTINUOUS_NEVER), "Possible" (CONTINUOUS_IF_POSSIBLE), "Time" (CONTINUOUS_IF_TIME). Symbols unknown to this
+// spec decode as sent.
 type NxContinuousMode string
 
 // The symbols of NxContinuousMode.
@@ -1837,8 +1845,8 @@ type NxDataPage struct {
 }
 
 // NxDataReductionMode is the Engine API's enum NxDataReductionMode: the symbols the engine sends and accepts,
-// "N" (DATA_REDUCTION_NONE), "D1" (DATA_REDUCTION_ONEDIM), "S" (DATA_REDUCTION_SCATTERED), "C" (DATA_REDUCTION_CLUSTERED), "ST" (DATA_REDUCTION_STACKED).
-// Symbols unknown to this spec decode as sent.
+// "N" (DATA_REDUCTION_NONE), "D1" (DATA_REDUCTION_ONEDIM), "S" (DATA_REDUCTION_SCATTERED), "C"
+// (DATA_REDUCTION_CLUSTERED), "ST" (DATA_REDUCTION_STACKED). Symbols unknown to this spec decode as sent.
 type NxDataReductionMode string
 
 // The symbols of NxDataReductionMode.
@@ -1885,9 +1893,10 @@ type NxDerivedGroup struct {
 	FieldDefs []string  `json:"qFieldDefs,omitempty"`
 }
 
-// NxDimCellType is the Engine API's enum NxDimCellType: the symbols the engine sends and accepts,
-// "V" (NX_DIM_CELL_VALUE), "E" (NX_DIM_CELL_EMPTY), "N" (NX_DIM_CELL_NORMAL), "T" (NX_DIM_CELL_TOTAL), "O" (NX_DIM_CELL_OTHER), "A" (NX_DIM_CELL_AGGR), "P" (NX_DIM_CELL_PSEUDO), "R" (NX_DIM_CELL_ROOT), "U" (NX_DIM_CELL_NULL), "G" (NX_DIM_CELL_GENERATED).
-// Symbols unknown to this spec decode as sent.
+// NxDimCellType is the Engine API's enum NxDimCellType: the symbols the engine sends and accepts, "V"
+// (NX_DIM_CELL_VALUE), "E" (NX_DIM_CELL_EMPTY), "N" (NX_DIM_CELL_NORMAL), "T" (NX_DIM_CELL_TOTAL), "O"
+// (NX_DIM_CELL_OTHER), "A" (NX_DIM_CELL_AGGR), "P" (NX_DIM_CELL_PSEUDO), "R" (NX_DIM_CELL_ROOT), "U"
+// (NX_DIM_CELL_NULL), "G" (NX_DIM_CELL_GENERATED). Symbols unknown to this spec decode as sent.
 type NxDimCellType string
 
 // The symbols of NxDimCellType.
@@ -1960,9 +1969,9 @@ type NxDimensionInfo struct {
 	EffectiveDimensionName string              `json:"qEffectiveDimensionName,omitempty"`
 }
 
-// NxDimensionType is the Engine API's enum NxDimensionType: the symbols the engine sends and accepts,
-// "D" (NX_DIMENSION_TYPE_DISCRETE), "N" (NX_DIMENSION_TYPE_NUMERIC), "T" (NX_DIMENSION_TYPE_TIME).
-// Symbols unknown to this spec decode as sent.
+// NxDimensionType is the Engine API's enum NxDimensionType: the symbols the engine sends and accepts, "D"
+// (NX_DIMENSION_TYPE_DISCRETE), "N" (NX_DIMENSION_TYPE_NUMERIC), "T" (NX_DIMENSION_TYPE_TIME). Symbols unknown
+// to this spec decode as sent.
 type NxDimensionType string
 
 // The symbols of NxDimensionType.
@@ -1999,9 +2008,9 @@ type NxEngineVersion struct {
 	ComponentVersion string `json:"qComponentVersion,omitempty"`
 }
 
-// NxExportFileType is the Engine API's enum NxExportFileType: the symbols the engine sends and accepts,
-// "CSV_C" (EXPORT_CSV_C), "CSV_T" (EXPORT_CSV_T), "OOXML" (EXPORT_OOXML), "PARQUET" (EXPORT_PARQUET).
-// Symbols unknown to this spec decode as sent.
+// NxExportFileType is the Engine API's enum NxExportFileType: the symbols the engine sends and accepts, "CSV_C"
+// (EXPORT_CSV_C), "CSV_T" (EXPORT_CSV_T), "OOXML" (EXPORT_OOXML), "PARQUET" (EXPORT_PARQUET). Symbols unknown to
+// this spec decode as sent.
 type NxExportFileType string
 
 // The symbols of NxExportFileType.
@@ -2017,9 +2026,8 @@ func (e *NxExportFileType) UnmarshalJSON(b []byte) error {
 	return unmarshalEnum(b, (*string)(e))
 }
 
-// NxExportState is the Engine API's enum NxExportState: the symbols the engine sends and accepts,
-// "P" (EXPORT_POSSIBLE), "A" (EXPORT_ALL).
-// Symbols unknown to this spec decode as sent.
+// NxExportState is the Engine API's enum NxExportState: the symbols the engine sends and accepts, "P"
+// (EXPORT_POSSIBLE), "A" (EXPORT_ALL). Symbols unknown to this spec decode as sent.
 type NxExportState string
 
 // The symbols of NxExportState.
@@ -2033,9 +2041,16 @@ func (e *NxExportState) UnmarshalJSON(b []byte) error {
 	return unmarshalEnum(b, (*string)(e))
 }
 
-// NxFeature is the Engine API's enum NxFeature: the symbols the engine sends and accepts,
-// "binningData" (FEATURE_BINNING_DATA), "bookmarks" (FEATURE_BOOKMARKS), "calculatedFields" (FEATURE_CALCULATED_FIELDS), "continuousData" (FEATURE_CONTINUOUS_DATA), "invertedSelections" (FEATURE_INVERTED_SELECTIONS), "rangeSelections" (FEATURE_RANGE_SELECTIONS), "reducingData" (FEATURE_REDUCING_DATA), "search" (FEATURE_SEARCH), "selectionCount" (FEATURE_SELECTION_COUNT), "selectionInsights" (FEATURE_SELECTION_INSIGHTS), "tableMiniChart" (FEATURE_TABLE_MINI_CHART), "trendlines" (FEATURE_TRENDLINES), "calculatedDimensions" (FEATURE_CALCULATED_DIMENSIONS), "includeZeroValues" (FEATURE_INCLUDE_ZERO_VALUES), "includeNullValues" (FEATURE_INCLUDE_NULL_VALUES), "filterPanePaging" (FEATURE_FILTER_PANE_PAGING), "filterPaneCustomSorting" (FEATURE_FILTER_PANE_CUSTOM_SORTING), "showFrequency" (FEATURE_SHOW_FREQUENCY), "limitation" (FEATURE_LIMITATION), "totals" (FEATURE_TOTALS).
-// Symbols unknown to this spec decode as sent.
+// NxFeature is the Engine API's enum NxFeature: the symbols the engine sends and accepts, "binningData"
+// (FEATURE_BINNING_DATA), "bookmarks" (FEATURE_BOOKMARKS), "calculatedFields" (FEATURE_CALCULATED_FIELDS),
+// "continuousData" (FEATURE_CONTINUOUS_DATA), "invertedSelections" (FEATURE_INVERTED_SELECTIONS),
+// "rangeSelections" (FEATURE_RANGE_SELECTIONS), "reducingData" (FEATURE_REDUCING_DATA), "search"
+// (FEATURE_SEARCH), "selectionCount" (FEATURE_SELECTION_COUNT), "selectionInsights"
+// (FEATURE_SELECTION_INSIGHTS), "tableMiniChart" (FEATURE_TABLE_MINI_CHART), "trendlines" (FEATURE_TRENDLINES),
+// "calculatedDimensions" (FEATURE_CALCULATED_DIMENSIONS), "includeZeroValues" (FEATURE_INCLUDE_ZERO_VALUES),
+// "includeNullValues" (FEATURE_INCLUDE_NULL_VALUES), "filterPanePaging" (FEATURE_FILTER_PANE_PAGING),
+// "filterPaneCustomSorting" (FEATURE_FILTER_PANE_CUSTOM_SORTING), "showFrequency" (FEATURE_SHOW_FREQUENCY),
+// "limitation" (FEATURE_LIMITATION), "totals" (FEATURE_TOTALS). Symbols unknown to this spec decode as sent.
 type NxFeature string
 
 // The symbols of NxFeature.
@@ -2117,8 +2132,8 @@ type NxFieldSelectionInfo struct {
 }
 
 // NxFieldSelectionMode is the Engine API's enum NxFieldSelectionMode: the symbols the engine sends and accepts,
-// "NORMAL" (SELECTION_MODE_NORMAL), "AND" (SELECTION_MODE_AND), "NOT" (SELECTION_MODE_NOT).
-// Symbols unknown to this spec decode as sent.
+// "NORMAL" (SELECTION_MODE_NORMAL), "AND" (SELECTION_MODE_AND), "NOT" (SELECTION_MODE_NOT). Symbols unknown to
+// this spec decode as sent.
 type NxFieldSelectionMode string
 
 // The symbols of NxFieldSelectionMode.
@@ -2139,8 +2154,8 @@ type NxFieldTableResourceId struct {
 	ResourceId string `json:"qResourceId,omitempty"`
 }
 
-// NxFrequencyMode is the Engine API's enum NxFrequencyMode: the symbols the engine sends and accepts,
-// "N" (NX_FREQUENCY_NONE), "V" (NX_FREQUENCY_VALUE), "P" (NX_FREQUENCY_PERCENT), "R" (NX_FREQUENCY_RELATIVE).
+// NxFrequencyMode is the Engine API's enum NxFrequencyMode: the symbols the engine sends and accepts, "N"
+// (NX_FREQUENCY_NONE), "V" (NX_FREQUENCY_VALUE), "P" (NX_FREQUENCY_PERCENT), "R" (NX_FREQUENCY_RELATIVE).
 // Symbols unknown to this spec decode as sent.
 type NxFrequencyMode string
 
@@ -2183,8 +2198,7 @@ type NxGroupDef struct {
 }
 
 // NxGroupMemberClass is the Engine API's enum NxGroupMemberClass: the symbols the engine sends and accepts,
-// "bookmark" (MEMBER_BOOKMARK), "object" (MEMBER_OBJECT).
-// Symbols unknown to this spec decode as sent.
+// "bookmark" (MEMBER_BOOKMARK), "object" (MEMBER_OBJECT). Symbols unknown to this spec decode as sent.
 type NxGroupMemberClass string
 
 // The symbols of NxGroupMemberClass.
@@ -2210,9 +2224,8 @@ type NxGroupTail struct {
 	Down int32 `json:"qDown,omitempty"`
 }
 
-// NxGrpType is the Engine API's enum NxGrpType: the symbols the engine sends and accepts,
-// "N" (GRP_NX_NONE), "H" (GRP_NX_HIEARCHY), "C" (GRP_NX_COLLECTION).
-// Symbols unknown to this spec decode as sent.
+// NxGrpType is the Engine API's enum NxGrpType: the symbols the engine sends and accepts, "N" (GRP_NX_NONE), "H"
+// (GRP_NX_HIEARCHY), "C" (GRP_NX_COLLECTION). Symbols unknown to this spec decode as sent.
 type NxGrpType string
 
 // The symbols of NxGrpType.
@@ -2232,9 +2245,9 @@ type NxHighlightRanges struct {
 	Ranges []CharRange `json:"qRanges,omitempty"`
 }
 
-// NxHypercubeMode is the Engine API's enum NxHypercubeMode: the symbols the engine sends and accepts,
-// "S" (DATA_MODE_STRAIGHT), "P" (DATA_MODE_PIVOT), "K" (DATA_MODE_PIVOT_STACK), "T" (DATA_MODE_TREE), "D" (DATA_MODE_DYNAMIC).
-// Symbols unknown to this spec decode as sent.
+// NxHypercubeMode is the Engine API's enum NxHypercubeMode: the symbols the engine sends and accepts, "S"
+// (DATA_MODE_STRAIGHT), "P" (DATA_MODE_PIVOT), "K" (DATA_MODE_PIVOT_STACK), "T" (DATA_MODE_TREE), "D"
+// (DATA_MODE_DYNAMIC). Symbols unknown to this spec decode as sent.
 type NxHypercubeMode string
 
 // The symbols of NxHypercubeMode.
@@ -2289,8 +2302,9 @@ type NxInlineMeasureDef struct {
 }
 
 // NxLTrendlineType is the Engine API's enum NxLTrendlineType: the symbols the engine sends and accepts,
-// "AVERAGE" (Average), "LINEAR" (Linear), "POLYNOMIAL2" (Polynomial2), "POLYNOMIAL3" (Polynomial3), "POLYNOMIAL4" (Polynomial4), "EXPONENTIAL" (Exponential), "POWER" (Power), "LOG" (Logarithmic).
-// Symbols unknown to this spec decode as sent.
+// "AVERAGE" (Average), "LINEAR" (Linear), "POLYNOMIAL2" (Polynomial2), "POLYNOMIAL3" (Polynomial3),
+// "POLYNOMIAL4" (Polynomial4), "EXPONENTIAL" (Exponential), "POWER" (Power), "LOG" (Logarithmic). Symbols
+// unknown to this spec decode as sent.
 type NxLTrendlineType string
 
 // The symbols of NxLTrendlineType.
@@ -2378,8 +2392,139 @@ type NxListObjectExpressionDef struct {
 }
 
 // NxLocalizedErrorCode is the Engine API's enum NxLocalizedErrorCode: the symbols the engine sends and accepts,
-// "LOCERR_INTERNAL_ERROR", "LOCERR_GENERIC_UNKNOWN", "LOCERR_GENERIC_OK", "LOCERR_GENERIC_NOT_SET", "LOCERR_GENERIC_NOT_FOUND", "LOCERR_GENERIC_ALREADY_EXISTS", "LOCERR_GENERIC_INVALID_PATH", "LOCERR_GENERIC_ACCESS_DENIED", "LOCERR_GENERIC_OUT_OF_MEMORY", "LOCERR_GENERIC_NOT_INITIALIZED", "LOCERR_GENERIC_INVALID_PARAMETERS", "LOCERR_GENERIC_EMPTY_PARAMETERS", "LOCERR_GENERIC_INTERNAL_ERROR", "LOCERR_GENERIC_CORRUPT_DATA", "LOCERR_GENERIC_MEMORY_INCONSISTENCY", "LOCERR_GENERIC_INVISIBLE_OWNER_ABORT", "LOCERR_GENERIC_PROHIBIT_VALIDATE", "LOCERR_GENERIC_ABORTED", "LOCERR_GENERIC_CONNECTION_LOST", "LOCERR_GENERIC_UNSUPPORTED_IN_PRODUCT_VERSION", "LOCERR_GENERIC_REST_CONNECTION_FAILURE", "LOCERR_GENERIC_MEMORY_LIMIT_REACHED", "LOCERR_GENERIC_NOT_IMPLEMENTED", "LOCERR_GENERIC_ENGINE_TERMINATED", "LOCERR_HTTP_400", "LOCERR_HTTP_401", "LOCERR_HTTP_402", "LOCERR_HTTP_403", "LOCERR_HTTP_404", "LOCERR_HTTP_405", "LOCERR_HTTP_406", "LOCERR_HTTP_407", "LOCERR_HTTP_408", "LOCERR_HTTP_409", "LOCERR_HTTP_410", "LOCERR_HTTP_411", "LOCERR_HTTP_412", "LOCERR_HTTP_413", "LOCERR_HTTP_414", "LOCERR_HTTP_415", "LOCERR_HTTP_416", "LOCERR_HTTP_417", "LOCERR_HTTP_422", "LOCERR_HTTP_423", "LOCERR_HTTP_429", "LOCERR_HTTP_500", "LOCERR_HTTP_501", "LOCERR_HTTP_502", "LOCERR_HTTP_503", "LOCERR_HTTP_504", "LOCERR_HTTP_505", "LOCERR_HTTP_509", "LOCERR_HTTP_COULD_NOT_RESOLVE_HOST", "LOCERR_APP_ALREADY_EXISTS", "LOCERR_APP_INVALID_NAME", "LOCERR_APP_ALREADY_OPEN", "LOCERR_APP_NOT_FOUND", "LOCERR_APP_IMPORT_FAILED", "LOCERR_APP_SAVE_FAILED", "LOCERR_APP_CREATE_FAILED", "LOCERR_APP_INVALID", "LOCERR_APP_CONNECT_FAILED", "LOCERR_APP_ALREADY_OPEN_IN_DIFFERENT_MODE", "LOCERR_APP_MIGRATION_COULD_NOT_CONTACT_MIGRATION_SERVICE", "LOCERR_APP_MIGRATION_COULD_NOT_START_MIGRATION", "LOCERR_APP_MIGRATION_FAILURE", "LOCERR_APP_SCRIPT_MISSING", "LOCERR_APP_EXPORT_FAILED", "LOCERR_APP_SIZE_EXCEEDED", "LOCERR_APP_DIRECT_QUERY_WORKLOAD_NOT_SUPPORTED", "LOCERR_APP_NOT_OPEN", "LOCERR_APP_EVENT_SOURCE_TIMEOUT", "LOCERR_CONNECTION_ALREADY_EXISTS", "LOCERR_CONNECTION_NOT_FOUND", "LOCERR_CONNECTION_FAILED_TO_LOAD", "LOCERR_CONNECTION_FAILED_TO_IMPORT", "LOCERR_CONNECTION_NAME_IS_INVALID", "LOCERR_CONNECTION_MISSING_CREDENTIALS", "LOCERR_CONNECTOR_NO_FILE_STREAMING_SUPPORT", "LOCERR_CONNECTOR_FILESIZE_EXCEEDED_BUFFER_SIZE", "LOCERR_FILE_ACCESS_DENIED", "LOCERR_FILE_NAME_INVALID", "LOCERR_FILE_CORRUPT", "LOCERR_FILE_NOT_FOUND", "LOCERR_FILE_FORMAT_UNSUPPORTED", "LOCERR_FILE_OPENED_IN_UNSUPPORTED_MODE", "LOCERR_FILE_TABLE_NOT_FOUND", "LOCERR_USER_ACCESS_DENIED", "LOCERR_USER_IMPERSONATION_FAILED", "LOCERR_SERVER_OUT_OF_SESSION_AND_USER_CALS", "LOCERR_SERVER_OUT_OF_SESSION_CALS", "LOCERR_SERVER_OUT_OF_USAGE_CALS", "LOCERR_SERVER_OUT_OF_CALS", "LOCERR_SERVER_OUT_OF_NAMED_CALS", "LOCERR_SERVER_OFF_DUTY", "LOCERR_SERVER_BUSY", "LOCERR_SERVER_LICENSE_EXPIRED", "LOCERR_SERVER_AJAX_DISABLED", "LOCERR_SERVER_NO_TOKEN", "LOCERR_HC_INVALID_OBJECT", "LOCERR_HC_RESULT_TOO_LARGE", "LOCERR_HC_INVALID_OBJECT_STATE", "LOCERR_HC_MODAL_OBJECT_ERROR", "LOCERR_CALC_INVALID_DEF", "LOCERR_CALC_NOT_IN_LIB", "LOCERR_CALC_HEAP_ERROR", "LOCERR_CALC_TOO_LARGE", "LOCERR_CALC_TIMEOUT", "LOCERR_CALC_EVAL_CONDITION_FAILED", "LOCERR_CALC_MIXED_LINKED_AGGREGATION", "LOCERR_CALC_MISSING_LINKED", "LOCERR_CALC_INVALID_COL_SORT", "LOCERR_CALC_PAGES_TOO_LARGE", "LOCERR_CALC_SEMANTIC_FIELD_NOT_ALLOWED", "LOCERR_CALC_VALIDATION_STATE_INVALID", "LOCERR_CALC_PIVOT_DIMENSIONS_ALREADY_EXISTS", "LOCERR_CALC_MISSING_LINKED_FIELD", "LOCERR_CALC_NOT_CALCULATED", "LOCERR_LAYOUT_EXTENDS_INVALID_ID", "LOCERR_LAYOUT_LINKED_OBJECT_NOT_FOUND", "LOCERR_LAYOUT_LINKED_OBJECT_INVALID", "LOCERR_PERSISTENCE_WRITE_FAILED", "LOCERR_PERSISTENCE_READ_FAILED", "LOCERR_PERSISTENCE_DELETE_FAILED", "LOCERR_PERSISTENCE_NOT_FOUND", "LOCERR_PERSISTENCE_UNSUPPORTED_VERSION", "LOCERR_PERSISTENCE_MIGRATION_FAILED_READ_ONLY", "LOCERR_PERSISTENCE_MIGRATION_CANCELLED", "LOCERR_PERSISTENCE_MIGRATION_BACKUP_FAILED", "LOCERR_PERSISTENCE_DISK_FULL", "LOCERR_PERSISTENCE_NOT_SUPPORTED_FOR_SESSION_APP", "LOCERR_PERSISTENCE_MOVE_FAILED", "LOCERR_PERSISTENCE_OBJECT_LOCKED", "LOCERR_PERSISTENCE_ENCRYPTION_KEY_MIGRATION_ONGOING", "LOCERR_PERSISTENCE_SYNC_SET_CHUNK_INVALID_PARAMETERS", "LOCERR_PERSISTENCE_SYNC_GET_CHUNK_INVALID_PARAMETERS", "LOCERR_SCRIPT_DATASOURCE_ACCESS_DENIED", "LOCERR_RELOAD_IN_PROGRESS", "LOCERR_RELOAD_TABLE_X_NOT_FOUND", "LOCERR_RELOAD_UNKNOWN_STATEMENT", "LOCERR_RELOAD_EXPECTED_SOMETHING_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_NOTHING_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_1_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_2_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_3_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_4_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_5_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_6_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_7_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_ONE_OF_8_OR_MORE_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_FIELD_X_NOT_FOUND", "LOCERR_RELOAD_MAPPING_TABLE_X_NOT_FOUND", "LOCERR_RELOAD_LIB_CONNECTION_X_NOT_FOUND", "LOCERR_RELOAD_NAME_ALREADY_TAKEN", "LOCERR_RELOAD_WRONG_FILE_FORMAT_DIF", "LOCERR_RELOAD_WRONG_FILE_FORMAT_BIFF", "LOCERR_RELOAD_WRONG_FILE_FORMAT_ENCRYPTED", "LOCERR_RELOAD_OPEN_FILE_ERROR", "LOCERR_RELOAD_AUTO_GENERATE_COUNT", "LOCERR_RELOAD_PE_ILLEGAL_PREFIX_COMB", "LOCERR_RELOAD_MATCHING_CONTROL_STATEMENT_ERROR", "LOCERR_RELOAD_MATCHING_LIBPATH_X_NOT_FOUND", "LOCERR_RELOAD_MATCHING_LIBPATH_X_INVALID", "LOCERR_RELOAD_MATCHING_LIBPATH_X_OUTSIDE", "LOCERR_RELOAD_NO_QUALIFIED_PATH_FOR_FILE", "LOCERR_RELOAD_MODE_STATEMENT_ONLY_FOR_LIB_PATHS", "LOCERR_RELOAD_INCONSISTENT_USE_OF_SEMANTIC_FIELDS", "LOCERR_RELOAD_NO_OPEN_DATABASE", "LOCERR_RELOAD_AGGREGATION_REQUIRED_BY_GROUP_BY", "LOCERR_RELOAD_CONNECT_MUST_USE_LIB_PREFIX_IN_THIS_MODE", "LOCERR_RELOAD_ODBC_CONNECT_FAILED", "LOCERR_RELOAD_OLEDB_CONNECT_FAILED", "LOCERR_RELOAD_CUSTOM_CONNECT_FAILED", "LOCERR_RELOAD_ODBC_READ_FAILED", "LOCERR_RELOAD_OLEDB_READ_FAILED", "LOCERR_RELOAD_CUSTOM_READ_FAILED", "LOCERR_RELOAD_BINARY_LOAD_PROHIBITED", "LOCERR_RELOAD_CONNECTOR_START_FAILED", "LOCERR_RELOAD_CONNECTOR_NOT_RESPONDING", "LOCERR_RELOAD_CONNECTOR_REPLY_ERROR", "LOCERR_RELOAD_CONNECTOR_CONNECT_ERROR", "LOCERR_RELOAD_CONNECTOR_NOT_FOUND_ERROR", "LOCERR_RELOAD_INPUT_FIELD_WITH_DUPLICATE_KEYS", "LOCERR_RELOAD_CONCATENATE_LOAD_NO_PREVIOUS_TABLE", "LOCERR_RELOAD_WRONG_FILE_FORMAT_QVD", "LOCERR_RELOAD_ACTION_BLOCKED_ENTITLEMENT", "LOCERR_PERSONAL_NEW_VERSION_AVAILABLE", "LOCERR_PERSONAL_VERSION_EXPIRED", "LOCERR_PERSONAL_SECTION_ACCESS_DETECTED", "LOCERR_PERSONAL_APP_DELETION_FAILED", "LOCERR_USER_AUTHENTICATION_FAILURE", "LOCERR_EXPORT_OUT_OF_MEMORY", "LOCERR_EXPORT_NO_DATA", "LOCERR_SYNC_INVALID_OFFSET", "LOCERR_SEARCH_TIMEOUT", "LOCERR_DIRECT_DISCOVERY_LINKED_EXPRESSION_FAIL", "LOCERR_DIRECT_DISCOVERY_ROWCOUNT_OVERFLOW", "LOCERR_DIRECT_DISCOVERY_EMPTY_RESULT", "LOCERR_DIRECT_DISCOVERY_DB_CONNECTION_FAILED", "LOCERR_DIRECT_DISCOVERY_MEASURE_NOT_ALLOWED", "LOCERR_DIRECT_DISCOVERY_DETAIL_NOT_ALLOWED", "LOCERR_DIRECT_DISCOVERY_NOT_SYNTH_CIRCULAR_ALLOWED", "LOCERR_DIRECT_DISCOVERY_ONLY_ONE_DD_TABLE_ALLOWED", "LOCERR_DIRECT_DISCOVERY_DB_AUTHORIZATION_FAILED", "LOCERR_SMART_LOAD_TABLE_NOT_FOUND", "LOCERR_SMART_LOAD_TABLE_DUPLICATED", "LOCERR_VARIABLE_NO_NAME", "LOCERR_VARIABLE_DUPLICATE_NAME", "LOCERR_VARIABLE_INCONSISTENCY", "LOCERR_VARIABLE_CONSTRAINT_INCONSISTENCY", "LOCERR_VARIABLE_CONSTRAINT_FAILED", "LOCERR_MEDIA_LIBRARY_LIST_FAILED", "LOCERR_MEDIA_LIBRARY_CONTENT_FAILED", "LOCERR_MEDIA_BUNDLING_FAILED", "LOCERR_MEDIA_UNBUNDLING_FAILED", "LOCERR_MEDIA_LIBRARY_NOT_FOUND", "LOCERR_FEATURE_DISABLED", "LOCERR_LOAD_TOO_MANY_FIELDS", "LOCERR_LOAD_TOO_MANY_TABLES", "LOCERR_JSON_RPC_INVALID_REQUEST", "LOCERR_JSON_RPC_METHOD_NOT_FOUND", "LOCERR_JSON_RPC_INVALID_PARAMETERS", "LOCERR_JSON_RPC_INTERNAL_ERROR", "LOCERR_JSON_RPC_RESPONSE_TOO_LARGE", "LOCERR_JSON_RPC_PARSE_ERROR", "LOCERR_MQ_SOCKET_CONNECT_FAILURE", "LOCERR_MQ_SOCKET_OPEN_FAILURE", "LOCERR_MQ_PROTOCOL_NO_RESPONE", "LOCERR_MQ_PROTOCOL_LIBRARY_EXCEPTION", "LOCERR_MQ_PROTOCOL_CONNECTION_CLOSED", "LOCERR_MQ_PROTOCOL_CHANNEL_CLOSED", "LOCERR_MQ_PROTOCOL_UNKNOWN_ERROR", "LOCERR_MQ_PROTOCOL_INVALID_STATUS", "LOCERR_EXTENGINE_GRPC_STATUS_OK", "LOCERR_EXTENGINE_GRPC_STATUS_CANCELLED", "LOCERR_EXTENGINE_GRPC_STATUS_UNKNOWN", "LOCERR_EXTENGINE_GRPC_STATUS_INVALID_ARGUMENT", "LOCERR_EXTENGINE_GRPC_STATUS_DEADLINE_EXCEEDED", "LOCERR_EXTENGINE_GRPC_STATUS_NOT_FOUND", "LOCERR_EXTENGINE_GRPC_STATUS_ALREADY_EXISTS", "LOCERR_EXTENGINE_GRPC_STATUS_PERMISSION_DENIED", "LOCERR_EXTENGINE_GRPC_STATUS_RESOURCE_EXHAUSTED", "LOCERR_EXTENGINE_GRPC_STATUS_FAILED_PRECONDITION", "LOCERR_EXTENGINE_GRPC_STATUS_ABORTED", "LOCERR_EXTENGINE_GRPC_STATUS_OUT_OF_RANGE", "LOCERR_EXTENGINE_GRPC_STATUS_UNIMPLEMENTED", "LOCERR_EXTENGINE_GRPC_STATUS_INTERNAL", "LOCERR_EXTENGINE_GRPC_STATUS_UNAVAILABLE", "LOCERR_EXTENGINE_GRPC_STATUS_DATA_LOSS", "LOCERR_EXTENGINE_GRPC_STATUS_UNAUTHENTICATED", "LOCERR_LXW_INVALID_OBJ", "LOCERR_LXW_INVALID_FILE", "LOCERR_LXW_INVALID_SHEET", "LOCERR_LXW_INVALID_EXPORT_RANGE", "LOCERR_LXW_ERROR", "LOCERR_LXW_ERROR_MEMORY_MALLOC_FAILED", "LOCERR_LXW_ERROR_CREATING_XLSX_FILE", "LOCERR_LXW_ERROR_CREATING_TMPFILE", "LOCERR_LXW_ERROR_ZIP_FILE_OPERATION", "LOCERR_LXW_ERROR_ZIP_FILE_ADD", "LOCERR_LXW_ERROR_ZIP_CLOSE", "LOCERR_LXW_ERROR_NULL_PARAMETER_IGNORED", "LOCERR_LXW_ERROR_MAX_STRING_LENGTH_EXCEEDED", "LOCERR_LXW_ERROR_255_STRING_LENGTH_EXCEEDED", "LOCERR_LXW_ERROR_SHARED_STRING_INDEX_NOT_FOUND", "LOCERR_LXW_ERROR_WORKSHEET_INDEX_OUT_OF_RANGE", "LOCERR_LXW_ERROR_WORKSHEET_MAX_NUMBER_URLS_EXCEEDED", "LOCERR_BDI_STATUS_OK", "LOCERR_BDI_GENERIC_ERROR_NOT_TRANSLATED", "LOCERR_TRENDLINE_INVALID_DEF", "LOCERR_TRENDLINE_INVALID_MATH_ERROR", "LOCERR_CURL_UNSUPPORTED_PROTOCOL", "LOCERR_CURL_COULDNT_RESOLVE_PROXY", "LOCERR_CURL_COULDNT_CONNECT", "LOCERR_CURL_REMOTE_ACCESS_DENIED", "LOCERR_CURL_FTP_ACCEPT_FAILED", "LOCERR_CURL_FTP_ACCEPT_TIMEOUT", "LOCERR_CURL_FTP_CANT_GET_HOST", "LOCERR_CURL_PARTIAL_FILE", "LOCERR_CURL_QUOTE_ERROR", "LOCERR_CURL_WRITE_ERROR", "LOCERR_CURL_UPLOAD_FAILED", "LOCERR_CURL_OUT_OF_MEMORY", "LOCERR_CURL_OPERATION_TIMEDOUT", "LOCERR_CURL_FTP_COULDNT_USE_REST", "LOCERR_CURL_HTTP_POST_ERROR", "LOCERR_CURL_SSL_CONNECT_ERROR", "LOCERR_CURL_FILE_COULDNT_READ_FILE", "LOCERR_CURL_LDAP_CANNOT_BIND", "LOCERR_CURL_LDAP_SEARCH_FAILED", "LOCERR_CURL_TOO_MANY_REDIRECTS", "LOCERR_CURL_PEER_FAILED_VERIFICATION", "LOCERR_CURL_GOT_NOTHING", "LOCERR_CURL_SSL_ENGINE_NOTFOUND", "LOCERR_CURL_SSL_ENGINE_SETFAILED", "LOCERR_CURL_SSL_CERTPROBLEM", "LOCERR_CURL_SSL_CIPHER", "LOCERR_CURL_SSL_CACERT", "LOCERR_CURL_BAD_CONTENT_ENCODING", "LOCERR_CURL_LDAP_INVALID_URL", "LOCERR_CURL_USE_SSL_FAILED", "LOCERR_CURL_SSL_ENGINE_INITFAILED", "LOCERR_CURL_LOGIN_DENIED", "LOCERR_CURL_TFTP_NOTFOUND", "LOCERR_CURL_TFTP_ILLEGAL", "LOCERR_CURL_SSH", "LOCERR_SETEXPRESSION_TOO_LARGE", "LOCERR_RELOAD_MERGE_LOAD_ERROR", "LOCERR_WIN_FTP_DROPPED", "LOCERR_WIN_FTP_NO_PASSIVE_MODE", "LOCERR_WIN_HTTP_DOWNLEVEL_SERVER", "LOCERR_WIN_HTTP_INVALID_SERVER_RESPONSE", "LOCERR_WIN_HTTP_REDIRECT_NEEDS_CONFIRMATION", "LOCERR_WIN_INTERNET_FORCE_RETRY", "LOCERR_WIN_INTERNET_CANNOT_CONNECT", "LOCERR_WIN_INTERNET_CONNECTION_ABORTED", "LOCERR_WIN_INTERNET_CONNECTION_RESET", "LOCERR_WIN_INTERNET_DISCONNECTED", "LOCERR_WIN_INTERNET_INCORRECT_FORMAT", "LOCERR_WIN_INTERNET_INVALID_CA", "LOCERR_WIN_INTERNET_INVALID_OPERATION", "LOCERR_WIN_INTERNET_INVALID_URL", "LOCERR_WIN_INTERNET_ITEM_NOT_FOUND", "LOCERR_WIN_INTERNET_LOGIN_FAILURE", "LOCERR_WIN_INTERNET_NAME_NOT_RESOLVED", "LOCERR_WIN_INTERNET_NEED_UI", "LOCERR_WIN_INTERNET_SEC_CERT_CN_INVALID", "LOCERR_WIN_INTERNET_SEC_CERT_DATE_INVALID", "LOCERR_WIN_INTERNET_SEC_CERT_ERRORS", "LOCERR_WIN_INTERNET_SEC_INVALID_CERT", "LOCERR_WIN_INTERNET_SERVER_UNREACHABLE", "LOCERR_BM_RESULT_TOO_LARGE".
-// Symbols unknown to this spec decode as sent.
+// "LOCERR_INTERNAL_ERROR", "LOCERR_GENERIC_UNKNOWN", "LOCERR_GENERIC_OK", "LOCERR_GENERIC_NOT_SET",
+// "LOCERR_GENERIC_NOT_FOUND", "LOCERR_GENERIC_ALREADY_EXISTS", "LOCERR_GENERIC_INVALID_PATH",
+// "LOCERR_GENERIC_ACCESS_DENIED", "LOCERR_GENERIC_OUT_OF_MEMORY", "LOCERR_GENERIC_NOT_INITIALIZED",
+// "LOCERR_GENERIC_INVALID_PARAMETERS", "LOCERR_GENERIC_EMPTY_PARAMETERS", "LOCERR_GENERIC_INTERNAL_ERROR",
+// "LOCERR_GENERIC_CORRUPT_DATA", "LOCERR_GENERIC_MEMORY_INCONSISTENCY", "LOCERR_GENERIC_INVISIBLE_OWNER_ABORT",
+// "LOCERR_GENERIC_PROHIBIT_VALIDATE", "LOCERR_GENERIC_ABORTED", "LOCERR_GENERIC_CONNECTION_LOST",
+// "LOCERR_GENERIC_UNSUPPORTED_IN_PRODUCT_VERSION", "LOCERR_GENERIC_REST_CONNECTION_FAILURE",
+// "LOCERR_GENERIC_MEMORY_LIMIT_REACHED", "LOCERR_GENERIC_NOT_IMPLEMENTED", "LOCERR_GENERIC_ENGINE_TERMINATED",
+// "LOCERR_HTTP_400", "LOCERR_HTTP_401", "LOCERR_HTTP_402", "LOCERR_HTTP_403", "LOCERR_HTTP_404",
+// "LOCERR_HTTP_405", "LOCERR_HTTP_406", "LOCERR_HTTP_407", "LOCERR_HTTP_408", "LOCERR_HTTP_409",
+// "LOCERR_HTTP_410", "LOCERR_HTTP_411", "LOCERR_HTTP_412", "LOCERR_HTTP_413", "LOCERR_HTTP_414",
+// "LOCERR_HTTP_415", "LOCERR_HTTP_416", "LOCERR_HTTP_417", "LOCERR_HTTP_422", "LOCERR_HTTP_423",
+// "LOCERR_HTTP_429", "LOCERR_HTTP_500", "LOCERR_HTTP_501", "LOCERR_HTTP_502", "LOCERR_HTTP_503",
+// "LOCERR_HTTP_504", "LOCERR_HTTP_505", "LOCERR_HTTP_509", "LOCERR_HTTP_COULD_NOT_RESOLVE_HOST",
+// "LOCERR_APP_ALREADY_EXISTS", "LOCERR_APP_INVALID_NAME", "LOCERR_APP_ALREADY_OPEN", "LOCERR_APP_NOT_FOUND",
+// "LOCERR_APP_IMPORT_FAILED", "LOCERR_APP_SAVE_FAILED", "LOCERR_APP_CREATE_FAILED", "LOCERR_APP_INVALID",
+// "LOCERR_APP_CONNECT_FAILED", "LOCERR_APP_ALREADY_OPEN_IN_DIFFERENT_MODE",
+// "LOCERR_APP_MIGRATION_COULD_NOT_CONTACT_MIGRATION_SERVICE", "LOCERR_APP_MIGRATION_COULD_NOT_START_MIGRATION",
+// "LOCERR_APP_MIGRATION_FAILURE", "LOCERR_APP_SCRIPT_MISSING", "LOCERR_APP_EXPORT_FAILED",
+// "LOCERR_APP_SIZE_EXCEEDED", "LOCERR_APP_DIRECT_QUERY_WORKLOAD_NOT_SUPPORTED", "LOCERR_APP_NOT_OPEN",
+// "LOCERR_APP_EVENT_SOURCE_TIMEOUT", "LOCERR_CONNECTION_ALREADY_EXISTS", "LOCERR_CONNECTION_NOT_FOUND",
+// "LOCERR_CONNECTION_FAILED_TO_LOAD", "LOCERR_CONNECTION_FAILED_TO_IMPORT", "LOCERR_CONNECTION_NAME_IS_INVALID",
+// "LOCERR_CONNECTION_MISSING_CREDENTIALS", "LOCERR_CONNECTOR_NO_FILE_STREAMING_SUPPORT",
+// "LOCERR_CONNECTOR_FILESIZE_EXCEEDED_BUFFER_SIZE", "LOCERR_FILE_ACCESS_DENIED", "LOCERR_FILE_NAME_INVALID",
+// "LOCERR_FILE_CORRUPT", "LOCERR_FILE_NOT_FOUND", "LOCERR_FILE_FORMAT_UNSUPPORTED",
+// "LOCERR_FILE_OPENED_IN_UNSUPPORTED_MODE", "LOCERR_FILE_TABLE_NOT_FOUND", "LOCERR_USER_ACCESS_DENIED",
+// "LOCERR_USER_IMPERSONATION_FAILED", "LOCERR_SERVER_OUT_OF_SESSION_AND_USER_CALS",
+// "LOCERR_SERVER_OUT_OF_SESSION_CALS", "LOCERR_SERVER_OUT_OF_USAGE_CALS", "LOCERR_SERVER_OUT_OF_CALS",
+// "LOCERR_SERVER_OUT_OF_NAMED_CALS", "LOCERR_SERVER_OFF_DUTY", "LOCERR_SERVER_BUSY",
+// "LOCERR_SERVER_LICENSE_EXPIRED", "LOCERR_SERVER_AJAX_DISABLED", "LOCERR_SERVER_NO_TOKEN",
+// "LOCERR_HC_INVALID_OBJECT", "LOCERR_HC_RESULT_TOO_LARGE", "LOCERR_HC_INVALID_OBJECT_STATE",
+// "LOCERR_HC_MODAL_OBJECT_ERROR", "LOCERR_CALC_INVALID_DEF", "LOCERR_CALC_NOT_IN_LIB", "LOCERR_CALC_HEAP_ERROR",
+// "LOCERR_CALC_TOO_LARGE", "LOCERR_CALC_TIMEOUT", "LOCERR_CALC_EVAL_CONDITION_FAILED",
+// "LOCERR_CALC_MIXED_LINKED_AGGREGATION", "LOCERR_CALC_MISSING_LINKED", "LOCERR_CALC_INVALID_COL_SORT",
+// "LOCERR_CALC_PAGES_TOO_LARGE", "LOCERR_CALC_SEMANTIC_FIELD_NOT_ALLOWED",
+// "LOCERR_CALC_VALIDATION_STATE_INVALID", "LOCERR_CALC_PIVOT_DIMENSIONS_ALREADY_EXISTS",
+// "LOCERR_CALC_MISSING_LINKED_FIELD", "LOCERR_CALC_NOT_CALCULATED", "LOCERR_LAYOUT_EXTENDS_INVALID_ID",
+// "LOCERR_LAYOUT_LINKED_OBJECT_NOT_FOUND", "LOCERR_LAYOUT_LINKED_OBJECT_INVALID",
+// "LOCERR_PERSISTENCE_WRITE_FAILED", "LOCERR_PERSISTENCE_READ_FAILED", "LOCERR_PERSISTENCE_DELETE_FAILED",
+// "LOCERR_PERSISTENCE_NOT_FOUND", "LOCERR_PERSISTENCE_UNSUPPORTED_VERSION",
+// "LOCERR_PERSISTENCE_MIGRATION_FAILED_READ_ONLY", "LOCERR_PERSISTENCE_MIGRATION_CANCELLED",
+// "LOCERR_PERSISTENCE_MIGRATION_BACKUP_FAILED", "LOCERR_PERSISTENCE_DISK_FULL",
+// "LOCERR_PERSISTENCE_NOT_SUPPORTED_FOR_SESSION_APP", "LOCERR_PERSISTENCE_MOVE_FAILED",
+// "LOCERR_PERSISTENCE_OBJECT_LOCKED", "LOCERR_PERSISTENCE_ENCRYPTION_KEY_MIGRATION_ONGOING",
+// "LOCERR_PERSISTENCE_SYNC_SET_CHUNK_INVALID_PARAMETERS",
+// "LOCERR_PERSISTENCE_SYNC_GET_CHUNK_INVALID_PARAMETERS", "LOCERR_SCRIPT_DATASOURCE_ACCESS_DENIED",
+// "LOCERR_RELOAD_IN_PROGRESS", "LOCERR_RELOAD_TABLE_X_NOT_FOUND", "LOCERR_RELOAD_UNKNOWN_STATEMENT",
+// "LOCERR_RELOAD_EXPECTED_SOMETHING_FOUND_UNKNOWN", "LOCERR_RELOAD_EXPECTED_NOTHING_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_1_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_2_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_3_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_4_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_5_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_6_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_7_TOKENS_FOUND_UNKNOWN",
+// "LOCERR_RELOAD_EXPECTED_ONE_OF_8_OR_MORE_TOKENS_FOUND_UNKNOWN", "LOCERR_RELOAD_FIELD_X_NOT_FOUND",
+// "LOCERR_RELOAD_MAPPING_TABLE_X_NOT_FOUND", "LOCERR_RELOAD_LIB_CONNECTION_X_NOT_FOUND",
+// "LOCERR_RELOAD_NAME_ALREADY_TAKEN", "LOCERR_RELOAD_WRONG_FILE_FORMAT_DIF",
+// "LOCERR_RELOAD_WRONG_FILE_FORMAT_BIFF", "LOCERR_RELOAD_WRONG_FILE_FORMAT_ENCRYPTED",
+// "LOCERR_RELOAD_OPEN_FILE_ERROR", "LOCERR_RELOAD_AUTO_GENERATE_COUNT", "LOCERR_RELOAD_PE_ILLEGAL_PREFIX_COMB",
+// "LOCERR_RELOAD_MATCHING_CONTROL_STATEMENT_ERROR", "LOCERR_RELOAD_MATCHING_LIBPATH_X_NOT_FOUND",
+// "LOCERR_RELOAD_MATCHING_LIBPATH_X_INVALID", "LOCERR_RELOAD_MATCHING_LIBPATH_X_OUTSIDE",
+// "LOCERR_RELOAD_NO_QUALIFIED_PATH_FOR_FILE", "LOCERR_RELOAD_MODE_STATEMENT_ONLY_FOR_LIB_PATHS",
+// "LOCERR_RELOAD_INCONSISTENT_USE_OF_SEMANTIC_FIELDS", "LOCERR_RELOAD_NO_OPEN_DATABASE",
+// "LOCERR_RELOAD_AGGREGATION_REQUIRED_BY_GROUP_BY", "LOCERR_RELOAD_CONNECT_MUST_USE_LIB_PREFIX_IN_THIS_MODE",
+// "LOCERR_RELOAD_ODBC_CONNECT_FAILED", "LOCERR_RELOAD_OLEDB_CONNECT_FAILED",
+// "LOCERR_RELOAD_CUSTOM_CONNECT_FAILED", "LOCERR_RELOAD_ODBC_READ_FAILED", "LOCERR_RELOAD_OLEDB_READ_FAILED",
+// "LOCERR_RELOAD_CUSTOM_READ_FAILED", "LOCERR_RELOAD_BINARY_LOAD_PROHIBITED",
+// "LOCERR_RELOAD_CONNECTOR_START_FAILED", "LOCERR_RELOAD_CONNECTOR_NOT_RESPONDING",
+// "LOCERR_RELOAD_CONNECTOR_REPLY_ERROR", "LOCERR_RELOAD_CONNECTOR_CONNECT_ERROR",
+// "LOCERR_RELOAD_CONNECTOR_NOT_FOUND_ERROR", "LOCERR_RELOAD_INPUT_FIELD_WITH_DUPLICATE_KEYS",
+// "LOCERR_RELOAD_CONCATENATE_LOAD_NO_PREVIOUS_TABLE", "LOCERR_RELOAD_WRONG_FILE_FORMAT_QVD",
+// "LOCERR_RELOAD_ACTION_BLOCKED_ENTITLEMENT", "LOCERR_PERSONAL_NEW_VERSION_AVAILABLE",
+// "LOCERR_PERSONAL_VERSION_EXPIRED", "LOCERR_PERSONAL_SECTION_ACCESS_DETECTED",
+// "LOCERR_PERSONAL_APP_DELETION_FAILED", "LOCERR_USER_AUTHENTICATION_FAILURE", "LOCERR_EXPORT_OUT_OF_MEMORY",
+// "LOCERR_EXPORT_NO_DATA", "LOCERR_SYNC_INVALID_OFFSET", "LOCERR_SEARCH_TIMEOUT",
+// "LOCERR_DIRECT_DISCOVERY_LINKED_EXPRESSION_FAIL", "LOCERR_DIRECT_DISCOVERY_ROWCOUNT_OVERFLOW",
+// "LOCERR_DIRECT_DISCOVERY_EMPTY_RESULT", "LOCERR_DIRECT_DISCOVERY_DB_CONNECTION_FAILED",
+// "LOCERR_DIRECT_DISCOVERY_MEASURE_NOT_ALLOWED", "LOCERR_DIRECT_DISCOVERY_DETAIL_NOT_ALLOWED",
+// "LOCERR_DIRECT_DISCOVERY_NOT_SYNTH_CIRCULAR_ALLOWED", "LOCERR_DIRECT_DISCOVERY_ONLY_ONE_DD_TABLE_ALLOWED",
+// "LOCERR_DIRECT_DISCOVERY_DB_AUTHORIZATION_FAILED", "LOCERR_SMART_LOAD_TABLE_NOT_FOUND",
+// "LOCERR_SMART_LOAD_TABLE_DUPLICATED", "LOCERR_VARIABLE_NO_NAME", "LOCERR_VARIABLE_DUPLICATE_NAME",
+// "LOCERR_VARIABLE_INCONSISTENCY", "LOCERR_VARIABLE_CONSTRAINT_INCONSISTENCY",
+// "LOCERR_VARIABLE_CONSTRAINT_FAILED", "LOCERR_MEDIA_LIBRARY_LIST_FAILED",
+// "LOCERR_MEDIA_LIBRARY_CONTENT_FAILED", "LOCERR_MEDIA_BUNDLING_FAILED", "LOCERR_MEDIA_UNBUNDLING_FAILED",
+// "LOCERR_MEDIA_LIBRARY_NOT_FOUND", "LOCERR_FEATURE_DISABLED", "LOCERR_LOAD_TOO_MANY_FIELDS",
+// "LOCERR_LOAD_TOO_MANY_TABLES", "LOCERR_JSON_RPC_INVALID_REQUEST", "LOCERR_JSON_RPC_METHOD_NOT_FOUND",
+// "LOCERR_JSON_RPC_INVALID_PARAMETERS", "LOCERR_JSON_RPC_INTERNAL_ERROR", "LOCERR_JSON_RPC_RESPONSE_TOO_LARGE",
+// "LOCERR_JSON_RPC_PARSE_ERROR", "LOCERR_MQ_SOCKET_CONNECT_FAILURE", "LOCERR_MQ_SOCKET_OPEN_FAILURE",
+// "LOCERR_MQ_PROTOCOL_NO_RESPONE", "LOCERR_MQ_PROTOCOL_LIBRARY_EXCEPTION",
+// "LOCERR_MQ_PROTOCOL_CONNECTION_CLOSED", "LOCERR_MQ_PROTOCOL_CHANNEL_CLOSED",
+// "LOCERR_MQ_PROTOCOL_UNKNOWN_ERROR", "LOCERR_MQ_PROTOCOL_INVALID_STATUS", "LOCERR_EXTENGINE_GRPC_STATUS_OK",
+// "LOCERR_EXTENGINE_GRPC_STATUS_CANCELLED", "LOCERR_EXTENGINE_GRPC_STATUS_UNKNOWN",
+// "LOCERR_EXTENGINE_GRPC_STATUS_INVALID_ARGUMENT", "LOCERR_EXTENGINE_GRPC_STATUS_DEADLINE_EXCEEDED",
+// "LOCERR_EXTENGINE_GRPC_STATUS_NOT_FOUND", "LOCERR_EXTENGINE_GRPC_STATUS_ALREADY_EXISTS",
+// "LOCERR_EXTENGINE_GRPC_STATUS_PERMISSION_DENIED", "LOCERR_EXTENGINE_GRPC_STATUS_RESOURCE_EXHAUSTED",
+// "LOCERR_EXTENGINE_GRPC_STATUS_FAILED_PRECONDITION", "LOCERR_EXTENGINE_GRPC_STATUS_ABORTED",
+// "LOCERR_EXTENGINE_GRPC_STATUS_OUT_OF_RANGE", "LOCERR_EXTENGINE_GRPC_STATUS_UNIMPLEMENTED",
+// "LOCERR_EXTENGINE_GRPC_STATUS_INTERNAL", "LOCERR_EXTENGINE_GRPC_STATUS_UNAVAILABLE",
+// "LOCERR_EXTENGINE_GRPC_STATUS_DATA_LOSS", "LOCERR_EXTENGINE_GRPC_STATUS_UNAUTHENTICATED",
+// "LOCERR_LXW_INVALID_OBJ", "LOCERR_LXW_INVALID_FILE", "LOCERR_LXW_INVALID_SHEET",
+// "LOCERR_LXW_INVALID_EXPORT_RANGE", "LOCERR_LXW_ERROR", "LOCERR_LXW_ERROR_MEMORY_MALLOC_FAILED",
+// "LOCERR_LXW_ERROR_CREATING_XLSX_FILE", "LOCERR_LXW_ERROR_CREATING_TMPFILE",
+// "LOCERR_LXW_ERROR_ZIP_FILE_OPERATION", "LOCERR_LXW_ERROR_ZIP_FILE_ADD", "LOCERR_LXW_ERROR_ZIP_CLOSE",
+// "LOCERR_LXW_ERROR_NULL_PARAMETER_IGNORED", "LOCERR_LXW_ERROR_MAX_STRING_LENGTH_EXCEEDED",
+// "LOCERR_LXW_ERROR_255_STRING_LENGTH_EXCEEDED", "LOCERR_LXW_ERROR_SHARED_STRING_INDEX_NOT_FOUND",
+// "LOCERR_LXW_ERROR_WORKSHEET_INDEX_OUT_OF_RANGE", "LOCERR_LXW_ERROR_WORKSHEET_MAX_NUMBER_URLS_EXCEEDED",
+// "LOCERR_BDI_STATUS_OK", "LOCERR_BDI_GENERIC_ERROR_NOT_TRANSLATED", "LOCERR_TRENDLINE_INVALID_DEF",
+// "LOCERR_TRENDLINE_INVALID_MATH_ERROR", "LOCERR_CURL_UNSUPPORTED_PROTOCOL",
+// "LOCERR_CURL_COULDNT_RESOLVE_PROXY", "LOCERR_CURL_COULDNT_CONNECT", "LOCERR_CURL_REMOTE_ACCESS_DENIED",
+// "LOCERR_CURL_FTP_ACCEPT_FAILED", "LOCERR_CURL_FTP_ACCEPT_TIMEOUT", "LOCERR_CURL_FTP_CANT_GET_HOST",
+// "LOCERR_CURL_PARTIAL_FILE", "LOCERR_CURL_QUOTE_ERROR", "LOCERR_CURL_WRITE_ERROR", "LOCERR_CURL_UPLOAD_FAILED",
+// "LOCERR_CURL_OUT_OF_MEMORY", "LOCERR_CURL_OPERATION_TIMEDOUT", "LOCERR_CURL_FTP_COULDNT_USE_REST",
+// "LOCERR_CURL_HTTP_POST_ERROR", "LOCERR_CURL_SSL_CONNECT_ERROR", "LOCERR_CURL_FILE_COULDNT_READ_FILE",
+// "LOCERR_CURL_LDAP_CANNOT_BIND", "LOCERR_CURL_LDAP_SEARCH_FAILED", "LOCERR_CURL_TOO_MANY_REDIRECTS",
+// "LOCERR_CURL_PEER_FAILED_VERIFICATION", "LOCERR_CURL_GOT_NOTHING", "LOCERR_CURL_SSL_ENGINE_NOTFOUND",
+// "LOCERR_CURL_SSL_ENGINE_SETFAILED", "LOCERR_CURL_SSL_CERTPROBLEM", "LOCERR_CURL_SSL_CIPHER",
+// "LOCERR_CURL_SSL_CACERT", "LOCERR_CURL_BAD_CONTENT_ENCODING", "LOCERR_CURL_LDAP_INVALID_URL",
+// "LOCERR_CURL_USE_SSL_FAILED", "LOCERR_CURL_SSL_ENGINE_INITFAILED", "LOCERR_CURL_LOGIN_DENIED",
+// "LOCERR_CURL_TFTP_NOTFOUND", "LOCERR_CURL_TFTP_ILLEGAL", "LOCERR_CURL_SSH", "LOCERR_SETEXPRESSION_TOO_LARGE",
+// "LOCERR_RELOAD_MERGE_LOAD_ERROR", "LOCERR_WIN_FTP_DROPPED", "LOCERR_WIN_FTP_NO_PASSIVE_MODE",
+// "LOCERR_WIN_HTTP_DOWNLEVEL_SERVER", "LOCERR_WIN_HTTP_INVALID_SERVER_RESPONSE",
+// "LOCERR_WIN_HTTP_REDIRECT_NEEDS_CONFIRMATION", "LOCERR_WIN_INTERNET_FORCE_RETRY",
+// "LOCERR_WIN_INTERNET_CANNOT_CONNECT", "LOCERR_WIN_INTERNET_CONNECTION_ABORTED",
+// "LOCERR_WIN_INTERNET_CONNECTION_RESET", "LOCERR_WIN_INTERNET_DISCONNECTED",
+// "LOCERR_WIN_INTERNET_INCORRECT_FORMAT", "LOCERR_WIN_INTERNET_INVALID_CA",
+// "LOCERR_WIN_INTERNET_INVALID_OPERATION", "LOCERR_WIN_INTERNET_INVALID_URL",
+// "LOCERR_WIN_INTERNET_ITEM_NOT_FOUND", "LOCERR_WIN_INTERNET_LOGIN_FAILURE",
+// "LOCERR_WIN_INTERNET_NAME_NOT_RESOLVED", "LOCERR_WIN_INTERNET_NEED_UI",
+// "LOCERR_WIN_INTERNET_SEC_CERT_CN_INVALID", "LOCERR_WIN_INTERNET_SEC_CERT_DATE_INVALID",
+// "LOCERR_WIN_INTERNET_SEC_CERT_ERRORS", "LOCERR_WIN_INTERNET_SEC_INVALID_CERT",
+// "LOCERR_WIN_INTERNET_SERVER_UNREACHABLE", "LOCERR_BM_RESULT_TOO_LARGE". Symbols unknown to this spec decode as
+// sent.
 type NxLocalizedErrorCode string
 
 // The symbols of NxLocalizedErrorCode.
@@ -2723,9 +2868,10 @@ func (e *NxLocalizedErrorCode) UnmarshalJSON(b []byte) error {
 	return unmarshalEnum(b, (*string)(e))
 }
 
-// NxLocalizedWarningCode is the Engine API's enum NxLocalizedWarningCode: the symbols the engine sends and accepts,
-// "LOCWARN_PERSONAL_RELOAD_REQUIRED", "LOCWARN_PERSONAL_VERSION_EXPIRES_SOON", "LOCWARN_EXPORT_DATA_TRUNCATED", "LOCWARN_COULD_NOT_OPEN_ALL_OBJECTS", "LOCWARN_SEARCH_INVALID_SEARCHFIELD_DETECTED".
-// Symbols unknown to this spec decode as sent.
+// NxLocalizedWarningCode is the Engine API's enum NxLocalizedWarningCode: the symbols the engine sends and
+// accepts, "LOCWARN_PERSONAL_RELOAD_REQUIRED", "LOCWARN_PERSONAL_VERSION_EXPIRES_SOON",
+// "LOCWARN_EXPORT_DATA_TRUNCATED", "LOCWARN_COULD_NOT_OPEN_ALL_OBJECTS",
+// "LOCWARN_SEARCH_INVALID_SEARCHFIELD_DETECTED". Symbols unknown to this spec decode as sent.
 type NxLocalizedWarningCode string
 
 // The symbols of NxLocalizedWarningCode.
@@ -2749,8 +2895,7 @@ type NxMatchingFieldInfo struct {
 }
 
 // NxMatchingFieldMode is the Engine API's enum NxMatchingFieldMode: the symbols the engine sends and accepts,
-// "MATCHINGFIELDMODE_MATCH_ALL", "MATCHINGFIELDMODE_MATCH_ONE".
-// Symbols unknown to this spec decode as sent.
+// "MATCHINGFIELDMODE_MATCH_ALL", "MATCHINGFIELDMODE_MATCH_ONE". Symbols unknown to this spec decode as sent.
 type NxMatchingFieldMode string
 
 // The symbols of NxMatchingFieldMode.
@@ -2899,8 +3044,7 @@ type NxPatch struct {
 }
 
 // NxPatchOperationType is the Engine API's enum NxPatchOperationType: the symbols the engine sends and accepts,
-// "add" (Add), "remove" (Remove), "replace" (Replace).
-// Symbols unknown to this spec decode as sent.
+// "add" (Add), "remove" (Remove), "replace" (Replace). Symbols unknown to this spec decode as sent.
 type NxPatchOperationType string
 
 // The symbols of NxPatchOperationType.
@@ -2975,8 +3119,7 @@ type NxSelectionCell struct {
 }
 
 // NxSelectionCellType is the Engine API's enum NxSelectionCellType: the symbols the engine sends and accepts,
-// "D" (NX_CELL_DATA), "T" (NX_CELL_TOP), "L" (NX_CELL_LEFT).
-// Symbols unknown to this spec decode as sent.
+// "D" (NX_CELL_DATA), "T" (NX_CELL_TOP), "L" (NX_CELL_LEFT). Symbols unknown to this spec decode as sent.
 type NxSelectionCellType string
 
 // The symbols of NxSelectionCellType.
@@ -3010,8 +3153,8 @@ type NxSimpleValue struct {
 }
 
 // NxSortIndicatorType is the Engine API's enum NxSortIndicatorType: the symbols the engine sends and accepts,
-// "N" (NX_SORT_INDICATE_NONE), "A" (NX_SORT_INDICATE_ASC), "D" (NX_SORT_INDICATE_DESC).
-// Symbols unknown to this spec decode as sent.
+// "N" (NX_SORT_INDICATE_NONE), "A" (NX_SORT_INDICATE_ASC), "D" (NX_SORT_INDICATE_DESC). Symbols unknown to this
+// spec decode as sent.
 type NxSortIndicatorType string
 
 // The symbols of NxSortIndicatorType.
@@ -3193,7 +3336,8 @@ type NxTrendline struct {
 
 // NxTrendlineDef is the Engine API's NxTrendlineDef (struct).
 //
-// Spec defaults: XColIx -1, ContinuousXAxis "CONTINUOUS_NEVER", MultiDimMode "TRENDLINE_MULTILINE" (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: XColIx -1, ContinuousXAxis "Never" (CONTINUOUS_NEVER), MultiDimMode "Multi"
+// (TRENDLINE_MULTILINE) (pointer members: nil sends nothing, so the engine applies the default).
 type NxTrendlineDef struct {
 	Type            NxLTrendlineType `json:"qType,omitempty"`
 	XColIx          *int32           `json:"qXColIx,omitempty"`
@@ -3202,9 +3346,8 @@ type NxTrendlineDef struct {
 	MultiDimMode    NxTrendlineMode  `json:"qMultiDimMode,omitempty"`
 }
 
-// NxTrendlineMode is the Engine API's enum NxTrendlineMode: the symbols the engine sends and accepts,
-// "Multi" (TRENDLINE_MULTILINE), "Sum" (TRENDLINE_SUM).
-// Symbols unknown to this spec decode as sent.
+// NxTrendlineMode is the Engine API's enum NxTrendlineMode: the symbols the engine sends and accepts, "Multi"
+// (TRENDLINE_MULTILINE), "Sum" (TRENDLINE_SUM). Symbols unknown to this spec decode as sent.
 type NxTrendlineMode string
 
 // The symbols of NxTrendlineMode.
@@ -3296,8 +3439,8 @@ type OleDbProvider struct {
 }
 
 // OtherLimitMode is the Engine API's enum OtherLimitMode: the symbols the engine sends and accepts,
-// "OTHER_GE_LIMIT", "OTHER_LE_LIMIT", "OTHER_GT_LIMIT", "OTHER_LT_LIMIT".
-// Symbols unknown to this spec decode as sent.
+// "OTHER_GE_LIMIT", "OTHER_LE_LIMIT", "OTHER_GT_LIMIT", "OTHER_LT_LIMIT". Symbols unknown to this spec decode as
+// sent.
 type OtherLimitMode string
 
 // The symbols of OtherLimitMode.
@@ -3313,8 +3456,8 @@ func (e *OtherLimitMode) UnmarshalJSON(b []byte) error {
 	return unmarshalEnum(b, (*string)(e))
 }
 
-// OtherMode is the Engine API's enum OtherMode: the symbols the engine sends and accepts,
-// "OTHER_OFF", "OTHER_COUNTED", "OTHER_ABS_LIMITED", "OTHER_ABS_ACC_TARGET", "OTHER_REL_LIMITED", "OTHER_REL_ACC_TARGET".
+// OtherMode is the Engine API's enum OtherMode: the symbols the engine sends and accepts, "OTHER_OFF",
+// "OTHER_COUNTED", "OTHER_ABS_LIMITED", "OTHER_ABS_ACC_TARGET", "OTHER_REL_LIMITED", "OTHER_REL_ACC_TARGET".
 // Symbols unknown to this spec decode as sent.
 type OtherMode string
 
@@ -3334,8 +3477,8 @@ func (e *OtherMode) UnmarshalJSON(b []byte) error {
 }
 
 // OtherSortMode is the Engine API's enum OtherSortMode: the symbols the engine sends and accepts,
-// "OTHER_SORT_DEFAULT", "OTHER_SORT_DESCENDING", "OTHER_SORT_ASCENDING".
-// Symbols unknown to this spec decode as sent.
+// "OTHER_SORT_DEFAULT", "OTHER_SORT_DESCENDING", "OTHER_SORT_ASCENDING". Symbols unknown to this spec decode as
+// sent.
 type OtherSortMode string
 
 // The symbols of OtherSortMode.
@@ -3352,7 +3495,9 @@ func (e *OtherSortMode) UnmarshalJSON(b []byte) error {
 
 // OtherTotalSpecProp is the Engine API's OtherTotalSpecProp (struct).
 //
-// Spec defaults: OtherMode "OTHER_OFF", OtherLimitMode "OTHER_GT_LIMIT", ForceBadValueKeeping true, ApplyEvenWhenPossiblyWrongResult true, OtherSortMode "OTHER_SORT_DESCENDING", TotalMode "TOTAL_OFF" (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: OtherMode "OTHER_OFF", OtherLimitMode "OTHER_GT_LIMIT", ForceBadValueKeeping true,
+// ApplyEvenWhenPossiblyWrongResult true, OtherSortMode "OTHER_SORT_DESCENDING", TotalMode "TOTAL_OFF" (pointer
+// members: nil sends nothing, so the engine applies the default).
 type OtherTotalSpecProp struct {
 	OtherMode                        OtherMode      `json:"qOtherMode,omitempty"`
 	OtherCounted                     *ValueExpr     `json:"qOtherCounted,omitempty"`
@@ -3413,7 +3558,8 @@ type Range struct {
 
 // RangeSelectInfo is the Engine API's RangeSelectInfo (struct).
 //
-// Spec defaults: RangeLo -1e+300, RangeHi -1e+300 (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: RangeLo -1e+300, RangeHi -1e+300 (pointer members: nil sends nothing, so the engine applies the
+// default).
 type RangeSelectInfo struct {
 	RangeLo *Float64 `json:"qRangeLo,omitempty"`
 	RangeHi *Float64 `json:"qRangeHi,omitempty"`
@@ -3486,7 +3632,8 @@ type SearchCharRange struct {
 
 // SearchCombinationOptions is the Engine API's SearchCombinationOptions (struct).
 //
-// Spec defaults: Context "CONTEXT_LOCKED_FIELDS_ONLY", CharEncoding "CHAR_ENCODING_UTF8" (an empty member is not sent).
+// Spec defaults: Context "LockedFieldsOnly" (CONTEXT_LOCKED_FIELDS_ONLY), CharEncoding "Utf8"
+// (CHAR_ENCODING_UTF8) (an empty member is not sent).
 type SearchCombinationOptions struct {
 	SearchFields []string          `json:"qSearchFields,omitempty"`
 	Context      SearchContextType `json:"qContext,omitempty"`
@@ -3495,8 +3642,8 @@ type SearchCombinationOptions struct {
 }
 
 // SearchContextType is the Engine API's enum SearchContextType: the symbols the engine sends and accepts,
-// "Cleared" (CONTEXT_CLEARED), "LockedFieldsOnly" (CONTEXT_LOCKED_FIELDS_ONLY), "CurrentSelections" (CONTEXT_CURRENT_SELECTIONS).
-// Symbols unknown to this spec decode as sent.
+// "Cleared" (CONTEXT_CLEARED), "LockedFieldsOnly" (CONTEXT_LOCKED_FIELDS_ONLY), "CurrentSelections"
+// (CONTEXT_CURRENT_SELECTIONS). Symbols unknown to this spec decode as sent.
 type SearchContextType string
 
 // The symbols of SearchContextType.
@@ -3530,8 +3677,8 @@ type SearchFieldMatch struct {
 }
 
 // SearchFieldMatchType is the Engine API's enum SearchFieldMatchType: the symbols the engine sends and accepts,
-// "FieldMatchNone" (FM_NONE), "FieldMatchSubString" (FM_SUBSTRING), "FieldMatchWord" (FM_WORD), "FieldMatchExact" (FM_EXACT), "FieldMatchLast" (FM_LAST).
-// Symbols unknown to this spec decode as sent.
+// "FieldMatchNone" (FM_NONE), "FieldMatchSubString" (FM_SUBSTRING), "FieldMatchWord" (FM_WORD),
+// "FieldMatchExact" (FM_EXACT), "FieldMatchLast" (FM_LAST). Symbols unknown to this spec decode as sent.
 type SearchFieldMatchType string
 
 // The symbols of SearchFieldMatchType.
@@ -3555,9 +3702,8 @@ type SearchFieldMatchesItem struct {
 	SearchTermsMatched []int32 `json:"qSearchTermsMatched,omitempty"`
 }
 
-// SearchFieldSelectionMode is the Engine API's enum SearchFieldSelectionMode: the symbols the engine sends and accepts,
-// "OneAndOnlyOne" (ONE_AND_ONLY_ONE).
-// Symbols unknown to this spec decode as sent.
+// SearchFieldSelectionMode is the Engine API's enum SearchFieldSelectionMode: the symbols the engine sends and
+// accepts, "OneAndOnlyOne" (ONE_AND_ONLY_ONE). Symbols unknown to this spec decode as sent.
 type SearchFieldSelectionMode string
 
 // The symbols of SearchFieldSelectionMode.
@@ -3613,8 +3759,7 @@ type SearchGroupItemOptions struct {
 }
 
 // SearchGroupItemType is the Engine API's enum SearchGroupItemType: the symbols the engine sends and accepts,
-// "Field" (FIELD), "GenericObject" (GENERIC_OBJECT).
-// Symbols unknown to this spec decode as sent.
+// "Field" (FIELD), "GenericObject" (GENERIC_OBJECT). Symbols unknown to this spec decode as sent.
 type SearchGroupItemType string
 
 // The symbols of SearchGroupItemType.
@@ -3638,8 +3783,8 @@ type SearchGroupOptions struct {
 }
 
 // SearchGroupType is the Engine API's enum SearchGroupType: the symbols the engine sends and accepts,
-// "DatasetType" (DATASET_GROUP), "GenericObjectsType" (GENERIC_OBJECTS_GROUP).
-// Symbols unknown to this spec decode as sent.
+// "DatasetType" (DATASET_GROUP), "GenericObjectsType" (GENERIC_OBJECTS_GROUP). Symbols unknown to this spec
+// decode as sent.
 type SearchGroupType string
 
 // The symbols of SearchGroupType.
@@ -3666,7 +3811,7 @@ type SearchMatchCombinations []SearchMatchCombination
 
 // SearchObjectOptions is the Engine API's SearchObjectOptions (struct).
 //
-// Spec defaults: CharEncoding "CHAR_ENCODING_UTF8" (an empty member is not sent).
+// Spec defaults: CharEncoding "Utf8" (CHAR_ENCODING_UTF8) (an empty member is not sent).
 type SearchObjectOptions struct {
 	Attributes   []string         `json:"qAttributes,omitempty"`
 	CharEncoding CharEncodingType `json:"qCharEncoding,omitempty"`
@@ -3733,7 +3878,8 @@ type SearchValueResult struct {
 
 // SelectInfo is the Engine API's SelectInfo (struct).
 //
-// Spec defaults: RangeLo -1e+300, RangeHi -1e+300 (pointer members: nil sends nothing, so the engine applies the default).
+// Spec defaults: RangeLo -1e+300, RangeHi -1e+300 (pointer members: nil sends nothing, so the engine applies the
+// default).
 type SelectInfo struct {
 	TextSearch          string            `json:"qTextSearch,omitempty"`
 	RangeLo             *Float64          `json:"qRangeLo,omitempty"`
@@ -3782,9 +3928,9 @@ type SourceKeyRecord struct {
 	Tables    []string `json:"qTables,omitempty"`
 }
 
-// StateEnumType is the Engine API's enum StateEnumType: the symbols the engine sends and accepts,
-// "L" (LOCKED), "S" (SELECTED), "O" (OPTION), "D" (DESELECTED), "A" (ALTERNATIVE), "X" (EXCLUDED), "XS" (EXCL_SELECTED), "XL" (EXCL_LOCKED), "NSTATES".
-// Symbols unknown to this spec decode as sent.
+// StateEnumType is the Engine API's enum StateEnumType: the symbols the engine sends and accepts, "L" (LOCKED),
+// "S" (SELECTED), "O" (OPTION), "D" (DESELECTED), "A" (ALTERNATIVE), "X" (EXCLUDED), "XS" (EXCL_SELECTED), "XL"
+// (EXCL_LOCKED), "NSTATES". Symbols unknown to this spec decode as sent.
 type StateEnumType string
 
 // The symbols of StateEnumType.
@@ -3931,9 +4077,8 @@ type TextMacro struct {
 	IsReserved    bool   `json:"qIsReserved,omitempty"`
 }
 
-// TotalMode is the Engine API's enum TotalMode: the symbols the engine sends and accepts,
-// "TOTAL_OFF", "TOTAL_EXPR".
-// Symbols unknown to this spec decode as sent.
+// TotalMode is the Engine API's enum TotalMode: the symbols the engine sends and accepts, "TOTAL_OFF",
+// "TOTAL_EXPR". Symbols unknown to this spec decode as sent.
 type TotalMode string
 
 // The symbols of TotalMode.
@@ -4000,9 +4145,8 @@ type UndoInfo struct {
 // UndoInfoDef is the Engine API's UndoInfoDef: arbitrary JSON, kept as such.
 type UndoInfoDef = json.RawMessage
 
-// UsageEnum is the Engine API's enum UsageEnum: the symbols the engine sends and accepts,
-// "ANALYTICS", "DATA_PREPARATION", "DATAFLOW_PREP", "SINGLE_TABLE_PREP".
-// Symbols unknown to this spec decode as sent.
+// UsageEnum is the Engine API's enum UsageEnum: the symbols the engine sends and accepts, "ANALYTICS",
+// "DATA_PREPARATION", "DATAFLOW_PREP", "SINGLE_TABLE_PREP". Symbols unknown to this spec decode as sent.
 type UsageEnum string
 
 // The symbols of UsageEnum.
