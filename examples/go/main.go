@@ -2,7 +2,8 @@
 //
 // It opens the app "demo", creates a session hypercube (Sum(Sales) per Region), prints its layout,
 // selects Category = Bikes, waits for the object's "changed" signal and prints the refreshed layout.
-// Every call takes a context; the whole run is bounded by a 30 s deadline.
+// It uses the typed API (qix.Global, qix.Doc, qix.GenericObject ...). Every call takes a context; the
+// whole run is bounded by a 30 s deadline.
 //
 // Usage: select-changed [ws://host:port]   (default ws://127.0.0.1:9076; the app path /app/demo is added)
 // Exit status: 0 on success, 1 on any failure (the error is printed).
@@ -10,7 +11,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,38 +20,29 @@ import (
 )
 
 // salesCube is the hypercube's properties: Region x Sum(Sales), first page fetched with the layout.
-var salesCube = map[string]any{
-	"qInfo": map[string]any{"qType": "sales-by-region"},
-	"qHyperCubeDef": map[string]any{
-		"qDimensions":       []any{map[string]any{"qDef": map[string]any{"qFieldDefs": []string{"Region"}}}},
-		"qMeasures":         []any{map[string]any{"qDef": map[string]any{"qDef": "Sum(Sales)"}}},
-		"qInitialDataFetch": []any{map[string]any{"qTop": 0, "qLeft": 0, "qWidth": 2, "qHeight": 50}},
+var salesCube = &qix.GenericObjectProperties{
+	Info: &qix.NxInfo{Type: "sales-by-region"},
+	HyperCubeDef: &qix.HyperCubeDef{
+		Dimensions:       []qix.NxDimension{{Def: &qix.NxInlineDimensionDef{FieldDefs: []string{"Region"}}}},
+		Measures:         []qix.NxMeasure{{Def: &qix.NxInlineMeasureDef{Def: "Sum(Sales)"}}},
+		InitialDataFetch: []qix.NxPage{{Width: 2, Height: 50}},
 	},
 }
 
 // rows reads "Region: Sales" lines out of a hypercube layout.
-func rows(layout json.RawMessage) ([]string, error) {
-	var l struct {
-		QHyperCube struct {
-			QDataPages []struct {
-				QMatrix [][]struct {
-					QText string `json:"qText"`
-				} `json:"qMatrix"`
-			} `json:"qDataPages"`
-		} `json:"qHyperCube"`
-	}
-	if err := json.Unmarshal(layout, &l); err != nil {
-		return nil, err
-	}
+func rows(layout *qix.GenericObjectLayout) []string {
 	var out []string
-	for _, p := range l.QHyperCube.QDataPages {
-		for _, r := range p.QMatrix {
+	if layout.HyperCube == nil {
+		return out
+	}
+	for _, p := range layout.HyperCube.DataPages {
+		for _, r := range p.Matrix {
 			if len(r) == 2 {
-				out = append(out, r[0].QText+": "+r[1].QText)
+				out = append(out, r[0].Text+": "+r[1].Text)
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func run(ctx context.Context, base string) error {
@@ -63,7 +54,11 @@ func run(ctx context.Context, base string) error {
 	}
 	defer session.Close()
 
-	doc, err := session.OpenDoc(ctx, "demo")
+	global, err := session.Global()
+	if err != nil {
+		return err
+	}
+	doc, err := global.OpenDoc(ctx, "demo", nil)
 	if err != nil {
 		return fmt.Errorf("open the app: %w", err)
 	}
@@ -77,17 +72,14 @@ func run(ctx context.Context, base string) error {
 	if err != nil {
 		return fmt.Errorf("first layout: %w", err)
 	}
-	before, err := rows(layout)
-	if err != nil {
-		return err
-	}
+	before := rows(layout)
 	fmt.Println("first layout:", before)
 
-	field, err := doc.CallObject(ctx, "GetField", []any{"Category"})
+	field, err := doc.GetField(ctx, "Category", nil)
 	if err != nil {
 		return fmt.Errorf("GetField: %w", err)
 	}
-	if _, err := field.Call(ctx, "Select", []any{"Bikes"}); err != nil {
+	if _, err := field.Select(ctx, "Bikes", nil); err != nil {
 		return fmt.Errorf("select: %w", err)
 	}
 	fmt.Println("selected Category = Bikes")
@@ -104,17 +96,14 @@ func run(ctx context.Context, base string) error {
 	if err != nil {
 		return fmt.Errorf("refreshed layout: %w", err)
 	}
-	after, err := rows(layout)
-	if err != nil {
-		return err
-	}
+	after := rows(layout)
 	fmt.Println("updated layout:", after)
 	if fmt.Sprint(after) == fmt.Sprint(before) {
 		return errors.New("the updated layout does not show the selection")
 	}
 
 	// Engine errors keep the engine's code and LOCERR name.
-	_, err = doc.Call(ctx, "Evaluate", []any{"Sum("})
+	_, err = doc.Evaluate(ctx, "Sum(")
 	var qerr *qix.Error
 	if errors.As(err, &qerr) {
 		fmt.Printf("a bad expression gives engine error %d %s\n", qerr.Code, qerr.Name)

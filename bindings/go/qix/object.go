@@ -39,6 +39,8 @@ type objectCore struct {
 	mu       sync.RWMutex // read-held while h is used, write-held to delete it
 	h        qixswig.Object
 	released bool
+
+	watch *Watch // the layout watch set through this handle (guarded by s.mu)
 }
 
 // adopt tracks a new handle (owned: deleted on release) whose events carry token.
@@ -87,7 +89,10 @@ func (o *objectCore) signalChanged() {
 	}
 }
 
-func (o *objectCore) markClosed() { o.closeOnce.Do(func() { close(o.closed) }) }
+func (o *objectCore) markClosed() {
+	o.closeOnce.Do(func() { close(o.closed) })
+	o.endWatch()
+}
 
 // release stops tracking the handle and frees it (the user's Close, a finalizer, an unwanted result).
 func (o *objectCore) release() {

@@ -28,8 +28,10 @@ type Session struct {
 
 	mu          sync.Mutex // guards the maps and the close details
 	calls       map[uint64]chan outcome
+	rawCalls    map[uint64]struct{} // calls that want the whole result (the typed API's)
 	objects     map[uint64]*objectCore
 	subs        map[uint64]*Subscription
+	watches     map[uint64]*Watch
 	closeCode   int
 	closeReason string
 
@@ -46,7 +48,8 @@ type Session struct {
 
 // outcome is what a call's waiter receives: the result, or the error.
 type outcome struct {
-	json json.RawMessage
+	json json.RawMessage // the unwrapped result (qReturn, the single out value, or the whole result)
+	raw  json.RawMessage // the engine's whole result object, for calls issued with raw (the typed API)
 	obj  *objectCore
 	err  *Error
 }
@@ -73,8 +76,10 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 		conn:      qixswig.NewConn(),
 		ev:        qixswig.NewEvent(),
 		calls:     make(map[uint64]chan outcome),
+		rawCalls:  make(map[uint64]struct{}),
 		objects:   make(map[uint64]*objectCore),
 		subs:      make(map[uint64]*Subscription),
+		watches:   make(map[uint64]*Watch),
 		closed:    make(chan struct{}),
 		loopDone:  make(chan struct{}),
 		traffic:   cfg.traffic,
@@ -178,6 +183,12 @@ func (s *Session) drain() {
 func (s *Session) dispatch(ev qixswig.Event) {
 	switch qixswig.QixgoEventKind(ev.Kind()) {
 	case qixswig.EVENT_OPENED, qixswig.EVENT_RESULT:
+		s.mu.Lock()
+		ch := s.calls[ev.Token()]
+		delete(s.calls, ev.Token())
+		_, raw := s.rawCalls[ev.Token()]
+		delete(s.rawCalls, ev.Token())
+		s.mu.Unlock()
 		var out outcome
 		if ev.Status() != 0 {
 			out.err = newError(ev.Error())
@@ -186,20 +197,31 @@ func (s *Session) dispatch(ev qixswig.Event) {
 				// just after the open started) saw it.
 				s.markClosed(1006, out.err.Message)
 			}
-		} else {
+		} else if !raw {
 			out.json = json.RawMessage(ev.Json())
+		}
+		if raw {
+			// Also with a status: QIX_ENOTFOUND (an object result that refers to none) has a result.
+			out.raw = json.RawMessage(ev.Raw())
 		}
 		if ev.HasObject() {
 			out.obj = s.adopt(ev.TakeObject(), ev.ObjectToken())
 		}
-		s.mu.Lock()
-		ch := s.calls[ev.Token()]
-		delete(s.calls, ev.Token())
-		s.mu.Unlock()
 		if ch != nil {
 			ch <- out
 		} else if out.obj != nil {
 			go out.obj.release() // nobody waits (cannot happen today); not here: Close may hold s.live
+		}
+	case qixswig.EVENT_LAYOUT:
+		s.mu.Lock()
+		w := s.watches[ev.Token()]
+		s.mu.Unlock()
+		if w != nil {
+			if ev.Status() != 0 {
+				w.push(LayoutUpdate{Err: newError(ev.Error())})
+			} else {
+				w.push(LayoutUpdate{Layout: json.RawMessage(ev.Json())})
+			}
 		}
 	case qixswig.EVENT_CHANGED:
 		if o := s.object(ev.Token()); o != nil {
@@ -294,8 +316,10 @@ func (s *Session) OpenDoc(ctx context.Context, appID string) (*Object, error) {
 	return s.CallObject(ctx, "OpenDoc", []string{appID})
 }
 
-// Global returns a handle to the engine's Global object (handle -1).
-func (s *Session) Global() (*Object, error) {
+// Global returns a handle to the engine's Global object (handle -1), typed: every method of the Engine
+// API's Global class (see "Typed API" in docs/go.md). It embeds *Object, so Call, CallObject, Close and
+// the rest work on it too; g.Object is the untyped handle.
+func (s *Session) Global() (*Global, error) {
 	s.live.RLock()
 	defer s.live.RUnlock()
 	if s.freed {
@@ -305,11 +329,16 @@ func (s *Session) Global() (*Object, error) {
 	if h == nil || h.Swigcptr() == 0 {
 		return nil, errorf(ErrClosed, "the session is closed")
 	}
-	return newObject(s.adopt(h, s.conn.Attach(h))), nil
+	return &Global{newObject(s.adopt(h, s.conn.Attach(h)))}, nil
 }
 
-// call issues one call (on Global when o is nil) and waits for its outcome.
+// call issues one call (on Global when o is nil) and waits for its outcome (the unwrapped result).
 func (s *Session) call(ctx context.Context, o *objectCore, method string, params any) (outcome, error) {
+	return s.callFor(ctx, o, method, params, false)
+}
+
+// callFor is call; with raw, the outcome holds the engine's whole result object instead (out.raw).
+func (s *Session) callFor(ctx context.Context, o *objectCore, method string, params any, raw bool) (outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return outcome{}, cancelled(err)
 	}
@@ -319,10 +348,16 @@ func (s *Session) call(ctx context.Context, o *objectCore, method string, params
 	}
 	ch := make(chan outcome, 1)
 	token := s.register(ch)
+	if raw {
+		s.mu.Lock()
+		s.rawCalls[token] = struct{}{}
+		s.mu.Unlock()
+	}
 	id, err := s.issue(o, method, text, token)
 	if err != nil {
 		s.mu.Lock()
 		delete(s.calls, token)
+		delete(s.rawCalls, token)
 		s.mu.Unlock()
 		return outcome{}, err
 	}
@@ -406,6 +441,7 @@ func (s *Session) end() {
 	s.objects = map[uint64]*objectCore{}
 	calls := s.calls
 	s.calls = map[uint64]chan outcome{}
+	s.rawCalls = map[uint64]struct{}{}
 	subs := s.subs
 	s.subs = map[uint64]*Subscription{}
 	s.mu.Unlock()

@@ -41,7 +41,9 @@ enum EventKind {
   EVENT_OBJECT_CLOSED = 4, /**< An object's engine handle was released: token() is the object's token. */
   EVENT_STATE = 5,         /**< The session's state changed: state(), close_code(), text() (the reason). */
   EVENT_NOTIFICATION = 6,  /**< A notification: token() is the subscription's, text() the method, params(). */
-  EVENT_TRAFFIC = 7        /**< A frame as sent (sent()) or received: text() is the wire text. */
+  EVENT_TRAFFIC = 7,       /**< A frame as sent (sent()) or received: text() is the wire text. */
+  EVENT_LAYOUT = 8         /**< A watched object's fresh layout (json() is the qLayout) or its fetch's failure
+                                (status(), error()): token() is the watch's. */
 };
 
 #ifndef SWIG
@@ -182,6 +184,15 @@ inline void on_call(const qix_result* res, void* payload) {
     tap->inbox->push(std::move(ev));
   } catch (...) {
     // Out of memory: the Go side fails the call when the session ends (it never waits forever).
+  }
+}
+
+inline void on_layout(const qix_result* res, void* payload) {
+  try {
+    Event ev(EVENT_LAYOUT, tap_of(payload)->token);  // the tap is kept: a watch delivers many times
+    ev.result_ = qix::Result(res);
+    tap_of(payload)->inbox->push(std::move(ev));
+  } catch (...) {
   }
 }
 
@@ -389,6 +400,19 @@ class Conn {
   uint64_t attach(qix::Object& obj) { return inbox_->attach(obj); }
   /** Listens to @p obj's "changed" (EVENT_CHANGED with @p token, the object's token). */
   bool listen_changed(qix::Object& obj, uint64_t token) { return inbox_->listen_changed(obj, token); }
+
+  /**
+   * Keeps @p obj's layout fresh (qix_object_watch(): replaces the engine object's previous watch): each fresh
+   * layout, or the failure of its fetch, arrives as EVENT_LAYOUT with @p token. Returns NULL, or a new
+   * qix::Error.
+   */
+  qix::Error* watch(qix::Object& obj, uint64_t token) {
+    return check(qix_object_watch(obj.c_handle(), &detail::on_layout, inbox_->keep(token)));
+  }
+  /** Stops the engine object's watch, whichever handle set it (qix_object_unwatch()). */
+  void unwatch(qix::Object& obj) {
+    if (qix_object_unwatch(obj.c_handle()) != QIX_OK) qix_error_clear();
+  }
 
   /**
    * Subscribes to notifications named @p method ("" = all), history first, as EVENT_NOTIFICATION with

@@ -48,6 +48,7 @@
 %newobject qixgo::Conn::log_traffic;
 %newobject qixgo::Conn::open;
 %newobject qixgo::Conn::global;
+%newobject qixgo::Conn::watch;
 %newobject qixgo::Event::take_object;
 
 /* qix::Error's base: known to SWIG (no warning) but not wrapped (Go reads the getters). */
