@@ -44,6 +44,7 @@ public final class Session implements AutoCloseable {
   private final Object childrenLock = new Object();
 
   private QixObject globalForCalls; // guarded by childrenLock; see callTarget()
+  private org.libqix.api.Global typedGlobal; // guarded by childrenLock; see typedGlobal()
   private final Set<QixObject> children = new HashSet<>(); // guarded by childrenLock
   private boolean closing; // guarded by childrenLock
   private final Subscriptions subscriptions = new Subscriptions(this);
@@ -182,6 +183,33 @@ public final class Session implements AutoCloseable {
   /** The engine's Global object (handle -1). Close it when done, or let {@link #close()} do it. */
   public QixObject global() {
     return adopt(withNative(NativeSession::global));
+  }
+
+  /**
+   * The engine's Global object, typed ({@link org.libqix.api.Global}: every Global method of the Engine API,
+   * e.g. {@code typedGlobal().openDoc("demo")} gives a typed {@link org.libqix.api.Doc}). One handle per
+   * session, made on first use and closed with the session; closing it is allowed (the next call makes
+   * another).
+   */
+  public org.libqix.api.Global typedGlobal() {
+    synchronized (childrenLock) {
+      if (typedGlobal != null && !typedGlobal.isClosed()) {
+        return typedGlobal;
+      }
+    }
+    org.libqix.api.Global fresh = org.libqix.api.Global.of(global());
+    synchronized (childrenLock) {
+      if (closing) {
+        fresh.close();
+        throw closedException();
+      }
+      if (typedGlobal == null || typedGlobal.isClosed()) {
+        typedGlobal = fresh;
+        return fresh;
+      }
+      fresh.close();
+      return typedGlobal;
+    }
   }
 
   /**
