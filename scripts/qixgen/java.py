@@ -37,9 +37,9 @@ void volatile while true false null var record yield sealed permits""".split())
 # Names a generated type must not take: java.lang classes the generated code uses, the imports, hand-written ones.
 TAKEN_TYPES = {"String", "Boolean", "Integer", "Long", "Double", "Object", "Override", "SuppressWarnings",
                "Deprecated", "Void", "List", "Map", "LinkedHashMap", "Objects", "CompletableFuture", "QixObject",
-               "ResultDecoder", "ApiObject", "JsonReader", "JsonWriter", "RawJson", "ApiManifest"}
+               "ResultDecoder", "CallOptions", "ApiObject", "JsonReader", "JsonWriter", "RawJson", "ApiManifest"}
 # Members of ApiObject (and Object) a generated method must not hide.
-TAKEN_METHODS = {"object", "session", "handle", "type", "genericId", "genericType", "isValid", "isClosed", "call",
+TAKEN_METHODS = {"object", "options", "withOptions", "session", "handle", "type", "genericId", "genericType", "isValid", "isClosed", "call",
                  "callAsync", "addChangeListener", "removeChangeListener", "addCloseListener",
                  "removeCloseListener", "watch", "unwatch", "close", "toString", "equals", "hashCode", "of",
                  "getClass", "notify", "notifyAll", "wait"}
@@ -181,6 +181,8 @@ class Emitter:
             imps.add("java.util.concurrent.CompletableFuture")
         if re.search(r"\bQixObject\b", text):
             imps.add("org.libqix.QixObject")
+        if re.search(r"\bCallOptions\b", text):
+            imps.add("org.libqix.CallOptions")
         if "ResultDecoder" in text:
             imps.add("org.libqix.ResultDecoder")
         return [f"import {i};" for i in sorted(imps)]
@@ -403,8 +405,8 @@ class Emitter:
                 pexpr = f"{builder}({', '.join(args)})"
             else:
                 pexpr = '"{}"'
-            call = f"object().call({java_str(m.name)}, {pexpr}, CALL, {const})"
-            acall = f"object().callAsync({java_str(m.name)}, {pexpr}, CALL, {const})"
+            call = f"object().call({java_str(m.name)}, {pexpr}, options(), {const})"
+            acall = f"object().callAsync({java_str(m.name)}, {pexpr}, options(), {const})"
             for is_async in (False, True):
                 doc = ["  /**"]
                 link = f"#{jname}({', '.join(re.sub(r'<.*>', '', self.jtype(p.type, prim=True)) for _, p in given)})"
@@ -464,7 +466,11 @@ class Emitter:
              " * overloads. Events, lifetime and generic calls: {@link ApiObject}.",
              " *", f" * @see <a href=\"{DOC_URL}\">Qlik's Engine API reference</a>", " */",
              "@SuppressWarnings(\"deprecation\")", f"public final class {name} extends ApiObject {{",
-             f"  {name}(QixObject object) {{", "    super(object);", "  }", "",
+             f"  {name}(QixObject object) {{", "    super(object, CallOptions.DEFAULT);", "  }", "",
+             f"  private {name}(QixObject object, CallOptions options) {{", "    super(object, options);", "  }", "",
+             f"  /** The same handle, its typed calls made with {{@code options}} (delta, timeout). */",
+             f"  public {name} withOptions(CallOptions options) {{", f"    return new {name}(object(), options);",
+             "  }", "",
              f"  /** {{@code object}} as a {name} (not checked: the engine answers a method of another class with an",
              "   * error). */", f"  public static {name} of(QixObject object) {{", f"    return new {name}(object);",
              "  }", ""]

@@ -210,6 +210,10 @@ class TypedApiTest {
       String second = page.get(0).matrix.get(0).get(0).text;
       assertEquals(layout.hyperCube.dataPages.get(0).matrix.get(1).get(0).text, second);
       assertEquals("table", cube.getInfo().type);
+      // Per-call options on a view of the same handle: delta results are patched back into whole results.
+      GenericObject delta = cube.withOptions(CallOptions.DEFAULT.withDelta(true));
+      assertEquals(layout.toJson(), delta.getLayout().toJson());
+      assertEquals(layout.toJson(), delta.getLayoutAsync().join().toJson());
 
       // Field, with a "changed" event on the cube
       CompletableFuture<Void> changed = new CompletableFuture<>();

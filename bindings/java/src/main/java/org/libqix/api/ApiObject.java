@@ -18,9 +18,20 @@ import org.libqix.Session;
  */
 public abstract class ApiObject implements AutoCloseable {
   private final QixObject object;
+  private final CallOptions options;
 
-  ApiObject(QixObject object) {
+  ApiObject(QixObject object, CallOptions options) {
     this.object = Objects.requireNonNull(object, "object");
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /**
+   * The options of this view's typed calls (delta, timeout): {@link CallOptions#DEFAULT} unless made by {@code
+   * withOptions} (each class has one: {@code doc.withOptions(CallOptions.DEFAULT.withDelta(true))} is the
+   * same handle, its calls with delta). Objects the calls return start with the default.
+   */
+  public final CallOptions options() {
+    return options;
   }
 
   /** The untyped handle: generic calls with JSON text, {@link QixObject#layout()} ... */
@@ -113,8 +124,4 @@ public abstract class ApiObject implements AutoCloseable {
   public String toString() {
     return getClass().getSimpleName() + "[" + object + "]";
   }
-
-  // Helpers of the generated methods.
-
-  static final CallOptions CALL = CallOptions.DEFAULT;
 }

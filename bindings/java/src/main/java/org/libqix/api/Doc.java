@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class Doc extends ApiObject {
   Doc(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private Doc(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public Doc withOptions(CallOptions options) {
+    return new Doc(object(), options);
   }
 
   /** {@code object} as a Doc (not checked: the engine answers a method of another class with an
@@ -48,7 +58,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Field getField(String fieldName) {
-    return object().call("GetField", getFieldParams(fieldName, null), CALL, D_GET_FIELD);
+    return object().call("GetField", getFieldParams(fieldName, null), options(), D_GET_FIELD);
   }
 
   /**
@@ -56,7 +66,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Field> getFieldAsync(String fieldName) {
-    return object().callAsync("GetField", getFieldParams(fieldName, null), CALL, D_GET_FIELD);
+    return object().callAsync("GetField", getFieldParams(fieldName, null), options(), D_GET_FIELD);
   }
 
   /**
@@ -69,7 +79,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Field getField(String fieldName, String stateName) {
-    return object().call("GetField", getFieldParams(fieldName, stateName), CALL, D_GET_FIELD);
+    return object().call("GetField", getFieldParams(fieldName, stateName), options(), D_GET_FIELD);
   }
 
   /**
@@ -77,7 +87,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Field> getFieldAsync(String fieldName, String stateName) {
-    return object().callAsync("GetField", getFieldParams(fieldName, stateName), CALL, D_GET_FIELD);
+    return object().callAsync("GetField", getFieldParams(fieldName, stateName), options(), D_GET_FIELD);
   }
 
   private static final ResultDecoder<FieldDescription> D_GET_FIELD_DESCRIPTION =
@@ -98,7 +108,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public FieldDescription getFieldDescription(String fieldName) {
-    return object().call("GetFieldDescription", getFieldDescriptionParams(fieldName), CALL, D_GET_FIELD_DESCRIPTION);
+    return object().call("GetFieldDescription", getFieldDescriptionParams(fieldName), options(), D_GET_FIELD_DESCRIPTION);
   }
 
   /**
@@ -106,7 +116,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<FieldDescription> getFieldDescriptionAsync(String fieldName) {
-    return object().callAsync("GetFieldDescription", getFieldDescriptionParams(fieldName), CALL, D_GET_FIELD_DESCRIPTION);
+    return object().callAsync("GetFieldDescription", getFieldDescriptionParams(fieldName), options(), D_GET_FIELD_DESCRIPTION);
   }
 
   private static final ResultDecoder<GenericVariable> D_GET_VARIABLE =
@@ -129,7 +139,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public GenericVariable getVariable(String name) {
-    return object().call("GetVariable", getVariableParams(name), CALL, D_GET_VARIABLE);
+    return object().call("GetVariable", getVariableParams(name), options(), D_GET_VARIABLE);
   }
 
   /**
@@ -140,7 +150,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<GenericVariable> getVariableAsync(String name) {
-    return object().callAsync("GetVariable", getVariableParams(name), CALL, D_GET_VARIABLE);
+    return object().callAsync("GetVariable", getVariableParams(name), options(), D_GET_VARIABLE);
   }
 
   private static final ResultDecoder<List<Integer>> D_GET_LOOSELY_COUPLED_VECTOR =
@@ -154,7 +164,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<Integer> getLooselyCoupledVector() {
-    return object().call("GetLooselyCoupledVector", "{}", CALL, D_GET_LOOSELY_COUPLED_VECTOR);
+    return object().call("GetLooselyCoupledVector", "{}", options(), D_GET_LOOSELY_COUPLED_VECTOR);
   }
 
   /**
@@ -162,7 +172,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<Integer>> getLooselyCoupledVectorAsync() {
-    return object().callAsync("GetLooselyCoupledVector", "{}", CALL, D_GET_LOOSELY_COUPLED_VECTOR);
+    return object().callAsync("GetLooselyCoupledVector", "{}", options(), D_GET_LOOSELY_COUPLED_VECTOR);
   }
 
   private static final ResultDecoder<Boolean> D_SET_LOOSELY_COUPLED_VECTOR =
@@ -183,7 +193,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean setLooselyCoupledVector(List<Integer> v) {
-    return object().call("SetLooselyCoupledVector", setLooselyCoupledVectorParams(v), CALL, D_SET_LOOSELY_COUPLED_VECTOR);
+    return object().call("SetLooselyCoupledVector", setLooselyCoupledVectorParams(v), options(), D_SET_LOOSELY_COUPLED_VECTOR);
   }
 
   /**
@@ -191,7 +201,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> setLooselyCoupledVectorAsync(List<Integer> v) {
-    return object().callAsync("SetLooselyCoupledVector", setLooselyCoupledVectorParams(v), CALL, D_SET_LOOSELY_COUPLED_VECTOR);
+    return object().callAsync("SetLooselyCoupledVector", setLooselyCoupledVectorParams(v), options(), D_SET_LOOSELY_COUPLED_VECTOR);
   }
 
   private static final ResultDecoder<String> D_EVALUATE =
@@ -212,7 +222,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String evaluate(String expression) {
-    return object().call("Evaluate", evaluateParams(expression), CALL, D_EVALUATE);
+    return object().call("Evaluate", evaluateParams(expression), options(), D_EVALUATE);
   }
 
   /**
@@ -220,7 +230,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> evaluateAsync(String expression) {
-    return object().callAsync("Evaluate", evaluateParams(expression), CALL, D_EVALUATE);
+    return object().callAsync("Evaluate", evaluateParams(expression), options(), D_EVALUATE);
   }
 
   private static final ResultDecoder<FieldValue> D_EVALUATE_EX =
@@ -241,7 +251,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public FieldValue evaluateEx(String expression) {
-    return object().call("EvaluateEx", evaluateExParams(expression), CALL, D_EVALUATE_EX);
+    return object().call("EvaluateEx", evaluateExParams(expression), options(), D_EVALUATE_EX);
   }
 
   /**
@@ -249,7 +259,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<FieldValue> evaluateExAsync(String expression) {
-    return object().callAsync("EvaluateEx", evaluateExParams(expression), CALL, D_EVALUATE_EX);
+    return object().callAsync("EvaluateEx", evaluateExParams(expression), options(), D_EVALUATE_EX);
   }
 
   private static final ResultDecoder<Void> D_CLEAR_ALL =
@@ -272,7 +282,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearAll() {
-    object().call("ClearAll", clearAllParams(null, null), CALL, D_CLEAR_ALL);
+    object().call("ClearAll", clearAllParams(null, null), options(), D_CLEAR_ALL);
   }
 
   /**
@@ -280,7 +290,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearAllAsync() {
-    return object().callAsync("ClearAll", clearAllParams(null, null), CALL, D_CLEAR_ALL);
+    return object().callAsync("ClearAll", clearAllParams(null, null), options(), D_CLEAR_ALL);
   }
 
   /**
@@ -292,7 +302,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearAll(boolean lockedAlso) {
-    object().call("ClearAll", clearAllParams(lockedAlso, null), CALL, D_CLEAR_ALL);
+    object().call("ClearAll", clearAllParams(lockedAlso, null), options(), D_CLEAR_ALL);
   }
 
   /**
@@ -300,7 +310,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearAllAsync(boolean lockedAlso) {
-    return object().callAsync("ClearAll", clearAllParams(lockedAlso, null), CALL, D_CLEAR_ALL);
+    return object().callAsync("ClearAll", clearAllParams(lockedAlso, null), options(), D_CLEAR_ALL);
   }
 
   /**
@@ -312,7 +322,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearAll(boolean lockedAlso, String stateName) {
-    object().call("ClearAll", clearAllParams(lockedAlso, stateName), CALL, D_CLEAR_ALL);
+    object().call("ClearAll", clearAllParams(lockedAlso, stateName), options(), D_CLEAR_ALL);
   }
 
   /**
@@ -320,7 +330,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearAllAsync(boolean lockedAlso, String stateName) {
-    return object().callAsync("ClearAll", clearAllParams(lockedAlso, stateName), CALL, D_CLEAR_ALL);
+    return object().callAsync("ClearAll", clearAllParams(lockedAlso, stateName), options(), D_CLEAR_ALL);
   }
 
   private static final ResultDecoder<Void> D_LOCK_ALL =
@@ -341,7 +351,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void lockAll() {
-    object().call("LockAll", lockAllParams(null), CALL, D_LOCK_ALL);
+    object().call("LockAll", lockAllParams(null), options(), D_LOCK_ALL);
   }
 
   /**
@@ -349,7 +359,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> lockAllAsync() {
-    return object().callAsync("LockAll", lockAllParams(null), CALL, D_LOCK_ALL);
+    return object().callAsync("LockAll", lockAllParams(null), options(), D_LOCK_ALL);
   }
 
   /**
@@ -360,7 +370,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void lockAll(String stateName) {
-    object().call("LockAll", lockAllParams(stateName), CALL, D_LOCK_ALL);
+    object().call("LockAll", lockAllParams(stateName), options(), D_LOCK_ALL);
   }
 
   /**
@@ -368,7 +378,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> lockAllAsync(String stateName) {
-    return object().callAsync("LockAll", lockAllParams(stateName), CALL, D_LOCK_ALL);
+    return object().callAsync("LockAll", lockAllParams(stateName), options(), D_LOCK_ALL);
   }
 
   private static final ResultDecoder<Void> D_UNLOCK_ALL =
@@ -389,7 +399,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unlockAll() {
-    object().call("UnlockAll", unlockAllParams(null), CALL, D_UNLOCK_ALL);
+    object().call("UnlockAll", unlockAllParams(null), options(), D_UNLOCK_ALL);
   }
 
   /**
@@ -397,7 +407,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unlockAllAsync() {
-    return object().callAsync("UnlockAll", unlockAllParams(null), CALL, D_UNLOCK_ALL);
+    return object().callAsync("UnlockAll", unlockAllParams(null), options(), D_UNLOCK_ALL);
   }
 
   /**
@@ -408,7 +418,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unlockAll(String stateName) {
-    object().call("UnlockAll", unlockAllParams(stateName), CALL, D_UNLOCK_ALL);
+    object().call("UnlockAll", unlockAllParams(stateName), options(), D_UNLOCK_ALL);
   }
 
   /**
@@ -416,7 +426,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unlockAllAsync(String stateName) {
-    return object().callAsync("UnlockAll", unlockAllParams(stateName), CALL, D_UNLOCK_ALL);
+    return object().callAsync("UnlockAll", unlockAllParams(stateName), options(), D_UNLOCK_ALL);
   }
 
   private static final ResultDecoder<Void> D_BACK =
@@ -429,7 +439,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void back() {
-    object().call("Back", "{}", CALL, D_BACK);
+    object().call("Back", "{}", options(), D_BACK);
   }
 
   /**
@@ -437,7 +447,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> backAsync() {
-    return object().callAsync("Back", "{}", CALL, D_BACK);
+    return object().callAsync("Back", "{}", options(), D_BACK);
   }
 
   private static final ResultDecoder<Void> D_FORWARD =
@@ -450,7 +460,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void forward() {
-    object().call("Forward", "{}", CALL, D_FORWARD);
+    object().call("Forward", "{}", options(), D_FORWARD);
   }
 
   /**
@@ -458,7 +468,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> forwardAsync() {
-    return object().callAsync("Forward", "{}", CALL, D_FORWARD);
+    return object().callAsync("Forward", "{}", options(), D_FORWARD);
   }
 
   private static final ResultDecoder<Boolean> D_CREATE_VARIABLE =
@@ -481,7 +491,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public boolean createVariable(String name) {
-    return object().call("CreateVariable", createVariableParams(name), CALL, D_CREATE_VARIABLE);
+    return object().call("CreateVariable", createVariableParams(name), options(), D_CREATE_VARIABLE);
   }
 
   /**
@@ -492,7 +502,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Boolean> createVariableAsync(String name) {
-    return object().callAsync("CreateVariable", createVariableParams(name), CALL, D_CREATE_VARIABLE);
+    return object().callAsync("CreateVariable", createVariableParams(name), options(), D_CREATE_VARIABLE);
   }
 
   private static final ResultDecoder<Boolean> D_REMOVE_VARIABLE =
@@ -515,7 +525,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public boolean removeVariable(String name) {
-    return object().call("RemoveVariable", removeVariableParams(name), CALL, D_REMOVE_VARIABLE);
+    return object().call("RemoveVariable", removeVariableParams(name), options(), D_REMOVE_VARIABLE);
   }
 
   /**
@@ -526,7 +536,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Boolean> removeVariableAsync(String name) {
-    return object().callAsync("RemoveVariable", removeVariableParams(name), CALL, D_REMOVE_VARIABLE);
+    return object().callAsync("RemoveVariable", removeVariableParams(name), options(), D_REMOVE_VARIABLE);
   }
 
   private static final ResultDecoder<LocaleInfo> D_GET_LOCALE_INFO =
@@ -540,7 +550,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public LocaleInfo getLocaleInfo() {
-    return object().call("GetLocaleInfo", "{}", CALL, D_GET_LOCALE_INFO);
+    return object().call("GetLocaleInfo", "{}", options(), D_GET_LOCALE_INFO);
   }
 
   /**
@@ -548,7 +558,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<LocaleInfo> getLocaleInfoAsync() {
-    return object().callAsync("GetLocaleInfo", "{}", CALL, D_GET_LOCALE_INFO);
+    return object().callAsync("GetLocaleInfo", "{}", options(), D_GET_LOCALE_INFO);
   }
 
   private static final ResultDecoder<GetTablesAndKeysResult> D_GET_TABLES_AND_KEYS =
@@ -580,7 +590,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetTablesAndKeysResult getTablesAndKeys(Size windowSize, Size nullSize, long cellHeight, boolean syntheticMode, boolean includeSysVars) {
-    return object().call("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, null), CALL, D_GET_TABLES_AND_KEYS);
+    return object().call("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, null), options(), D_GET_TABLES_AND_KEYS);
   }
 
   /**
@@ -588,7 +598,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetTablesAndKeysResult> getTablesAndKeysAsync(Size windowSize, Size nullSize, long cellHeight, boolean syntheticMode, boolean includeSysVars) {
-    return object().callAsync("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, null), CALL, D_GET_TABLES_AND_KEYS);
+    return object().callAsync("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, null), options(), D_GET_TABLES_AND_KEYS);
   }
 
   /**
@@ -605,7 +615,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetTablesAndKeysResult getTablesAndKeys(Size windowSize, Size nullSize, long cellHeight, boolean syntheticMode, boolean includeSysVars, boolean includeProfiling) {
-    return object().call("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, includeProfiling), CALL, D_GET_TABLES_AND_KEYS);
+    return object().call("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, includeProfiling), options(), D_GET_TABLES_AND_KEYS);
   }
 
   /**
@@ -613,7 +623,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetTablesAndKeysResult> getTablesAndKeysAsync(Size windowSize, Size nullSize, long cellHeight, boolean syntheticMode, boolean includeSysVars, boolean includeProfiling) {
-    return object().callAsync("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, includeProfiling), CALL, D_GET_TABLES_AND_KEYS);
+    return object().callAsync("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, includeProfiling), options(), D_GET_TABLES_AND_KEYS);
   }
 
   private static final ResultDecoder<TableViewDlgSaveInfo> D_GET_VIEW_DLG_SAVE_INFO =
@@ -627,7 +637,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public TableViewDlgSaveInfo getViewDlgSaveInfo() {
-    return object().call("GetViewDlgSaveInfo", "{}", CALL, D_GET_VIEW_DLG_SAVE_INFO);
+    return object().call("GetViewDlgSaveInfo", "{}", options(), D_GET_VIEW_DLG_SAVE_INFO);
   }
 
   /**
@@ -635,7 +645,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<TableViewDlgSaveInfo> getViewDlgSaveInfoAsync() {
-    return object().callAsync("GetViewDlgSaveInfo", "{}", CALL, D_GET_VIEW_DLG_SAVE_INFO);
+    return object().callAsync("GetViewDlgSaveInfo", "{}", options(), D_GET_VIEW_DLG_SAVE_INFO);
   }
 
   private static final ResultDecoder<Void> D_SET_VIEW_DLG_SAVE_INFO =
@@ -655,7 +665,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setViewDlgSaveInfo(TableViewDlgSaveInfo info) {
-    object().call("SetViewDlgSaveInfo", setViewDlgSaveInfoParams(info), CALL, D_SET_VIEW_DLG_SAVE_INFO);
+    object().call("SetViewDlgSaveInfo", setViewDlgSaveInfoParams(info), options(), D_SET_VIEW_DLG_SAVE_INFO);
   }
 
   /**
@@ -663,7 +673,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setViewDlgSaveInfoAsync(TableViewDlgSaveInfo info) {
-    return object().callAsync("SetViewDlgSaveInfo", setViewDlgSaveInfoParams(info), CALL, D_SET_VIEW_DLG_SAVE_INFO);
+    return object().callAsync("SetViewDlgSaveInfo", setViewDlgSaveInfoParams(info), options(), D_SET_VIEW_DLG_SAVE_INFO);
   }
 
   private static final ResultDecoder<String> D_GET_EMPTY_SCRIPT =
@@ -685,7 +695,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getEmptyScript() {
-    return object().call("GetEmptyScript", getEmptyScriptParams(null), CALL, D_GET_EMPTY_SCRIPT);
+    return object().call("GetEmptyScript", getEmptyScriptParams(null), options(), D_GET_EMPTY_SCRIPT);
   }
 
   /**
@@ -693,7 +703,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getEmptyScriptAsync() {
-    return object().callAsync("GetEmptyScript", getEmptyScriptParams(null), CALL, D_GET_EMPTY_SCRIPT);
+    return object().callAsync("GetEmptyScript", getEmptyScriptParams(null), options(), D_GET_EMPTY_SCRIPT);
   }
 
   /**
@@ -705,7 +715,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getEmptyScript(String localizedMainSection) {
-    return object().call("GetEmptyScript", getEmptyScriptParams(localizedMainSection), CALL, D_GET_EMPTY_SCRIPT);
+    return object().call("GetEmptyScript", getEmptyScriptParams(localizedMainSection), options(), D_GET_EMPTY_SCRIPT);
   }
 
   /**
@@ -713,7 +723,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getEmptyScriptAsync(String localizedMainSection) {
-    return object().callAsync("GetEmptyScript", getEmptyScriptParams(localizedMainSection), CALL, D_GET_EMPTY_SCRIPT);
+    return object().callAsync("GetEmptyScript", getEmptyScriptParams(localizedMainSection), options(), D_GET_EMPTY_SCRIPT);
   }
 
   private static final ResultDecoder<Boolean> D_DO_RELOAD =
@@ -739,7 +749,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean doReload() {
-    return object().call("DoReload", doReloadParams(null, null, null), CALL, D_DO_RELOAD);
+    return object().call("DoReload", doReloadParams(null, null, null), options(), D_DO_RELOAD);
   }
 
   /**
@@ -747,7 +757,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> doReloadAsync() {
-    return object().callAsync("DoReload", doReloadParams(null, null, null), CALL, D_DO_RELOAD);
+    return object().callAsync("DoReload", doReloadParams(null, null, null), options(), D_DO_RELOAD);
   }
 
   /**
@@ -760,7 +770,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean doReload(long mode) {
-    return object().call("DoReload", doReloadParams(mode, null, null), CALL, D_DO_RELOAD);
+    return object().call("DoReload", doReloadParams(mode, null, null), options(), D_DO_RELOAD);
   }
 
   /**
@@ -768,7 +778,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> doReloadAsync(long mode) {
-    return object().callAsync("DoReload", doReloadParams(mode, null, null), CALL, D_DO_RELOAD);
+    return object().callAsync("DoReload", doReloadParams(mode, null, null), options(), D_DO_RELOAD);
   }
 
   /**
@@ -782,7 +792,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean doReload(long mode, boolean partial) {
-    return object().call("DoReload", doReloadParams(mode, partial, null), CALL, D_DO_RELOAD);
+    return object().call("DoReload", doReloadParams(mode, partial, null), options(), D_DO_RELOAD);
   }
 
   /**
@@ -790,7 +800,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> doReloadAsync(long mode, boolean partial) {
-    return object().callAsync("DoReload", doReloadParams(mode, partial, null), CALL, D_DO_RELOAD);
+    return object().callAsync("DoReload", doReloadParams(mode, partial, null), options(), D_DO_RELOAD);
   }
 
   /**
@@ -804,7 +814,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean doReload(long mode, boolean partial, boolean debug) {
-    return object().call("DoReload", doReloadParams(mode, partial, debug), CALL, D_DO_RELOAD);
+    return object().call("DoReload", doReloadParams(mode, partial, debug), options(), D_DO_RELOAD);
   }
 
   /**
@@ -812,7 +822,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> doReloadAsync(long mode, boolean partial, boolean debug) {
-    return object().callAsync("DoReload", doReloadParams(mode, partial, debug), CALL, D_DO_RELOAD);
+    return object().callAsync("DoReload", doReloadParams(mode, partial, debug), options(), D_DO_RELOAD);
   }
 
   private static final ResultDecoder<List<EditorBreakpoint>> D_GET_SCRIPT_BREAKPOINTS =
@@ -826,7 +836,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<EditorBreakpoint> getScriptBreakpoints() {
-    return object().call("GetScriptBreakpoints", "{}", CALL, D_GET_SCRIPT_BREAKPOINTS);
+    return object().call("GetScriptBreakpoints", "{}", options(), D_GET_SCRIPT_BREAKPOINTS);
   }
 
   /**
@@ -834,7 +844,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<EditorBreakpoint>> getScriptBreakpointsAsync() {
-    return object().callAsync("GetScriptBreakpoints", "{}", CALL, D_GET_SCRIPT_BREAKPOINTS);
+    return object().callAsync("GetScriptBreakpoints", "{}", options(), D_GET_SCRIPT_BREAKPOINTS);
   }
 
   private static final ResultDecoder<Void> D_SET_SCRIPT_BREAKPOINTS =
@@ -854,7 +864,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setScriptBreakpoints(List<EditorBreakpoint> breakpoints) {
-    object().call("SetScriptBreakpoints", setScriptBreakpointsParams(breakpoints), CALL, D_SET_SCRIPT_BREAKPOINTS);
+    object().call("SetScriptBreakpoints", setScriptBreakpointsParams(breakpoints), options(), D_SET_SCRIPT_BREAKPOINTS);
   }
 
   /**
@@ -862,7 +872,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setScriptBreakpointsAsync(List<EditorBreakpoint> breakpoints) {
-    return object().callAsync("SetScriptBreakpoints", setScriptBreakpointsParams(breakpoints), CALL, D_SET_SCRIPT_BREAKPOINTS);
+    return object().callAsync("SetScriptBreakpoints", setScriptBreakpointsParams(breakpoints), options(), D_SET_SCRIPT_BREAKPOINTS);
   }
 
   private static final ResultDecoder<String> D_GET_SCRIPT =
@@ -876,7 +886,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getScript() {
-    return object().call("GetScript", "{}", CALL, D_GET_SCRIPT);
+    return object().call("GetScript", "{}", options(), D_GET_SCRIPT);
   }
 
   /**
@@ -884,7 +894,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getScriptAsync() {
-    return object().callAsync("GetScript", "{}", CALL, D_GET_SCRIPT);
+    return object().callAsync("GetScript", "{}", options(), D_GET_SCRIPT);
   }
 
   private static final ResultDecoder<List<TextMacro>> D_GET_TEXT_MACROS =
@@ -898,7 +908,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<TextMacro> getTextMacros() {
-    return object().call("GetTextMacros", "{}", CALL, D_GET_TEXT_MACROS);
+    return object().call("GetTextMacros", "{}", options(), D_GET_TEXT_MACROS);
   }
 
   /**
@@ -906,7 +916,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<TextMacro>> getTextMacrosAsync() {
-    return object().callAsync("GetTextMacros", "{}", CALL, D_GET_TEXT_MACROS);
+    return object().callAsync("GetTextMacros", "{}", options(), D_GET_TEXT_MACROS);
   }
 
   private static final ResultDecoder<Void> D_SET_FETCH_LIMIT =
@@ -926,7 +936,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setFetchLimit(long limit) {
-    object().call("SetFetchLimit", setFetchLimitParams(limit), CALL, D_SET_FETCH_LIMIT);
+    object().call("SetFetchLimit", setFetchLimitParams(limit), options(), D_SET_FETCH_LIMIT);
   }
 
   /**
@@ -934,7 +944,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setFetchLimitAsync(long limit) {
-    return object().callAsync("SetFetchLimit", setFetchLimitParams(limit), CALL, D_SET_FETCH_LIMIT);
+    return object().callAsync("SetFetchLimit", setFetchLimitParams(limit), options(), D_SET_FETCH_LIMIT);
   }
 
   private static final ResultDecoder<Void> D_DO_SAVE =
@@ -955,7 +965,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void doSave() {
-    object().call("DoSave", doSaveParams(null), CALL, D_DO_SAVE);
+    object().call("DoSave", doSaveParams(null), options(), D_DO_SAVE);
   }
 
   /**
@@ -963,7 +973,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> doSaveAsync() {
-    return object().callAsync("DoSave", doSaveParams(null), CALL, D_DO_SAVE);
+    return object().callAsync("DoSave", doSaveParams(null), options(), D_DO_SAVE);
   }
 
   /**
@@ -974,7 +984,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void doSave(String fileName) {
-    object().call("DoSave", doSaveParams(fileName), CALL, D_DO_SAVE);
+    object().call("DoSave", doSaveParams(fileName), options(), D_DO_SAVE);
   }
 
   /**
@@ -982,7 +992,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> doSaveAsync(String fileName) {
-    return object().callAsync("DoSave", doSaveParams(fileName), CALL, D_DO_SAVE);
+    return object().callAsync("DoSave", doSaveParams(fileName), options(), D_DO_SAVE);
   }
 
   private static final ResultDecoder<List<TableRow>> D_GET_TABLE_DATA =
@@ -1009,7 +1019,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<TableRow> getTableData(long offset, long rows, boolean syntheticMode, String tableName) {
-    return object().call("GetTableData", getTableDataParams(offset, rows, syntheticMode, tableName), CALL, D_GET_TABLE_DATA);
+    return object().call("GetTableData", getTableDataParams(offset, rows, syntheticMode, tableName), options(), D_GET_TABLE_DATA);
   }
 
   /**
@@ -1017,7 +1027,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<TableRow>> getTableDataAsync(long offset, long rows, boolean syntheticMode, String tableName) {
-    return object().callAsync("GetTableData", getTableDataParams(offset, rows, syntheticMode, tableName), CALL, D_GET_TABLE_DATA);
+    return object().callAsync("GetTableData", getTableDataParams(offset, rows, syntheticMode, tableName), options(), D_GET_TABLE_DATA);
   }
 
   private static final ResultDecoder<NxAppLayout> D_GET_APP_LAYOUT =
@@ -1031,7 +1041,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxAppLayout getAppLayout() {
-    return object().call("GetAppLayout", "{}", CALL, D_GET_APP_LAYOUT);
+    return object().call("GetAppLayout", "{}", options(), D_GET_APP_LAYOUT);
   }
 
   /**
@@ -1039,7 +1049,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxAppLayout> getAppLayoutAsync() {
-    return object().callAsync("GetAppLayout", "{}", CALL, D_GET_APP_LAYOUT);
+    return object().callAsync("GetAppLayout", "{}", options(), D_GET_APP_LAYOUT);
   }
 
   private static final ResultDecoder<Void> D_SET_APP_PROPERTIES =
@@ -1059,7 +1069,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setAppProperties(NxAppProperties prop) {
-    object().call("SetAppProperties", setAppPropertiesParams(prop), CALL, D_SET_APP_PROPERTIES);
+    object().call("SetAppProperties", setAppPropertiesParams(prop), options(), D_SET_APP_PROPERTIES);
   }
 
   /**
@@ -1067,7 +1077,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setAppPropertiesAsync(NxAppProperties prop) {
-    return object().callAsync("SetAppProperties", setAppPropertiesParams(prop), CALL, D_SET_APP_PROPERTIES);
+    return object().callAsync("SetAppProperties", setAppPropertiesParams(prop), options(), D_SET_APP_PROPERTIES);
   }
 
   private static final ResultDecoder<NxAppProperties> D_GET_APP_PROPERTIES =
@@ -1081,7 +1091,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxAppProperties getAppProperties() {
-    return object().call("GetAppProperties", "{}", CALL, D_GET_APP_PROPERTIES);
+    return object().call("GetAppProperties", "{}", options(), D_GET_APP_PROPERTIES);
   }
 
   /**
@@ -1089,7 +1099,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxAppProperties> getAppPropertiesAsync() {
-    return object().callAsync("GetAppProperties", "{}", CALL, D_GET_APP_PROPERTIES);
+    return object().callAsync("GetAppProperties", "{}", options(), D_GET_APP_PROPERTIES);
   }
 
   private static final ResultDecoder<List<LineageInfo>> D_GET_LINEAGE =
@@ -1103,7 +1113,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<LineageInfo> getLineage() {
-    return object().call("GetLineage", "{}", CALL, D_GET_LINEAGE);
+    return object().call("GetLineage", "{}", options(), D_GET_LINEAGE);
   }
 
   /**
@@ -1111,7 +1121,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<LineageInfo>> getLineageAsync() {
-    return object().callAsync("GetLineage", "{}", CALL, D_GET_LINEAGE);
+    return object().callAsync("GetLineage", "{}", options(), D_GET_LINEAGE);
   }
 
   private static final ResultDecoder<GenericObject> D_CREATE_SESSION_OBJECT =
@@ -1132,7 +1142,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject createSessionObject(GenericObjectProperties prop) {
-    return object().call("CreateSessionObject", createSessionObjectParams(prop), CALL, D_CREATE_SESSION_OBJECT);
+    return object().call("CreateSessionObject", createSessionObjectParams(prop), options(), D_CREATE_SESSION_OBJECT);
   }
 
   /**
@@ -1140,7 +1150,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> createSessionObjectAsync(GenericObjectProperties prop) {
-    return object().callAsync("CreateSessionObject", createSessionObjectParams(prop), CALL, D_CREATE_SESSION_OBJECT);
+    return object().callAsync("CreateSessionObject", createSessionObjectParams(prop), options(), D_CREATE_SESSION_OBJECT);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_SESSION_OBJECT =
@@ -1161,7 +1171,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroySessionObject(String id) {
-    return object().call("DestroySessionObject", destroySessionObjectParams(id), CALL, D_DESTROY_SESSION_OBJECT);
+    return object().call("DestroySessionObject", destroySessionObjectParams(id), options(), D_DESTROY_SESSION_OBJECT);
   }
 
   /**
@@ -1169,7 +1179,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroySessionObjectAsync(String id) {
-    return object().callAsync("DestroySessionObject", destroySessionObjectParams(id), CALL, D_DESTROY_SESSION_OBJECT);
+    return object().callAsync("DestroySessionObject", destroySessionObjectParams(id), options(), D_DESTROY_SESSION_OBJECT);
   }
 
   private static final ResultDecoder<GenericObject> D_CREATE_OBJECT =
@@ -1190,7 +1200,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject createObject(GenericObjectProperties prop) {
-    return object().call("CreateObject", createObjectParams(prop), CALL, D_CREATE_OBJECT);
+    return object().call("CreateObject", createObjectParams(prop), options(), D_CREATE_OBJECT);
   }
 
   /**
@@ -1198,7 +1208,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> createObjectAsync(GenericObjectProperties prop) {
-    return object().callAsync("CreateObject", createObjectParams(prop), CALL, D_CREATE_OBJECT);
+    return object().callAsync("CreateObject", createObjectParams(prop), options(), D_CREATE_OBJECT);
   }
 
   private static final ResultDecoder<GetOrCreateObjectResult> D_GET_OR_CREATE_OBJECT =
@@ -1220,7 +1230,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetOrCreateObjectResult getOrCreateObject(GenericObjectProperties prop) {
-    return object().call("GetOrCreateObject", getOrCreateObjectParams(prop), CALL, D_GET_OR_CREATE_OBJECT);
+    return object().call("GetOrCreateObject", getOrCreateObjectParams(prop), options(), D_GET_OR_CREATE_OBJECT);
   }
 
   /**
@@ -1228,7 +1238,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetOrCreateObjectResult> getOrCreateObjectAsync(GenericObjectProperties prop) {
-    return object().callAsync("GetOrCreateObject", getOrCreateObjectParams(prop), CALL, D_GET_OR_CREATE_OBJECT);
+    return object().callAsync("GetOrCreateObject", getOrCreateObjectParams(prop), options(), D_GET_OR_CREATE_OBJECT);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_OBJECT =
@@ -1249,7 +1259,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyObject(String id) {
-    return object().call("DestroyObject", destroyObjectParams(id), CALL, D_DESTROY_OBJECT);
+    return object().call("DestroyObject", destroyObjectParams(id), options(), D_DESTROY_OBJECT);
   }
 
   /**
@@ -1257,7 +1267,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyObjectAsync(String id) {
-    return object().callAsync("DestroyObject", destroyObjectParams(id), CALL, D_DESTROY_OBJECT);
+    return object().callAsync("DestroyObject", destroyObjectParams(id), options(), D_DESTROY_OBJECT);
   }
 
   private static final ResultDecoder<GenericObject> D_GET_OBJECT =
@@ -1278,7 +1288,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject getObject(String id) {
-    return object().call("GetObject", getObjectParams(id), CALL, D_GET_OBJECT);
+    return object().call("GetObject", getObjectParams(id), options(), D_GET_OBJECT);
   }
 
   /**
@@ -1286,7 +1296,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> getObjectAsync(String id) {
-    return object().callAsync("GetObject", getObjectParams(id), CALL, D_GET_OBJECT);
+    return object().callAsync("GetObject", getObjectParams(id), options(), D_GET_OBJECT);
   }
 
   private static final ResultDecoder<List<NxContainerEntry>> D_GET_OBJECTS =
@@ -1307,7 +1317,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxContainerEntry> getObjects(NxGetObjectOptions options) {
-    return object().call("GetObjects", getObjectsParams(options), CALL, D_GET_OBJECTS);
+    return object().call("GetObjects", getObjectsParams(options), options(), D_GET_OBJECTS);
   }
 
   /**
@@ -1315,7 +1325,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxContainerEntry>> getObjectsAsync(NxGetObjectOptions options) {
-    return object().callAsync("GetObjects", getObjectsParams(options), CALL, D_GET_OBJECTS);
+    return object().callAsync("GetObjects", getObjectsParams(options), options(), D_GET_OBJECTS);
   }
 
   private static final ResultDecoder<List<NxContainerEntry>> D_GET_BOOKMARKS =
@@ -1336,7 +1346,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxContainerEntry> getBookmarks(NxGetBookmarkOptions options) {
-    return object().call("GetBookmarks", getBookmarksParams(options), CALL, D_GET_BOOKMARKS);
+    return object().call("GetBookmarks", getBookmarksParams(options), options(), D_GET_BOOKMARKS);
   }
 
   /**
@@ -1344,7 +1354,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxContainerEntry>> getBookmarksAsync(NxGetBookmarkOptions options) {
-    return object().callAsync("GetBookmarks", getBookmarksParams(options), CALL, D_GET_BOOKMARKS);
+    return object().callAsync("GetBookmarks", getBookmarksParams(options), options(), D_GET_BOOKMARKS);
   }
 
   private static final ResultDecoder<String> D_CLONE_OBJECT =
@@ -1365,7 +1375,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String cloneObject(String id) {
-    return object().call("CloneObject", cloneObjectParams(id), CALL, D_CLONE_OBJECT);
+    return object().call("CloneObject", cloneObjectParams(id), options(), D_CLONE_OBJECT);
   }
 
   /**
@@ -1373,7 +1383,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> cloneObjectAsync(String id) {
-    return object().callAsync("CloneObject", cloneObjectParams(id), CALL, D_CLONE_OBJECT);
+    return object().callAsync("CloneObject", cloneObjectParams(id), options(), D_CLONE_OBJECT);
   }
 
   private static final ResultDecoder<String> D_CREATE_DRAFT =
@@ -1396,7 +1406,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public String createDraft(String id) {
-    return object().call("CreateDraft", createDraftParams(id), CALL, D_CREATE_DRAFT);
+    return object().call("CreateDraft", createDraftParams(id), options(), D_CREATE_DRAFT);
   }
 
   /**
@@ -1407,7 +1417,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<String> createDraftAsync(String id) {
-    return object().callAsync("CreateDraft", createDraftParams(id), CALL, D_CREATE_DRAFT);
+    return object().callAsync("CreateDraft", createDraftParams(id), options(), D_CREATE_DRAFT);
   }
 
   private static final ResultDecoder<Void> D_COMMIT_DRAFT =
@@ -1429,7 +1439,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public void commitDraft(String id) {
-    object().call("CommitDraft", commitDraftParams(id), CALL, D_COMMIT_DRAFT);
+    object().call("CommitDraft", commitDraftParams(id), options(), D_COMMIT_DRAFT);
   }
 
   /**
@@ -1440,7 +1450,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Void> commitDraftAsync(String id) {
-    return object().callAsync("CommitDraft", commitDraftParams(id), CALL, D_COMMIT_DRAFT);
+    return object().callAsync("CommitDraft", commitDraftParams(id), options(), D_COMMIT_DRAFT);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_DRAFT =
@@ -1465,7 +1475,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public boolean destroyDraft(String id, String sourceId) {
-    return object().call("DestroyDraft", destroyDraftParams(id, sourceId), CALL, D_DESTROY_DRAFT);
+    return object().call("DestroyDraft", destroyDraftParams(id, sourceId), options(), D_DESTROY_DRAFT);
   }
 
   /**
@@ -1476,7 +1486,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Boolean> destroyDraftAsync(String id, String sourceId) {
-    return object().callAsync("DestroyDraft", destroyDraftParams(id, sourceId), CALL, D_DESTROY_DRAFT);
+    return object().callAsync("DestroyDraft", destroyDraftParams(id, sourceId), options(), D_DESTROY_DRAFT);
   }
 
   private static final ResultDecoder<Boolean> D_UNDO =
@@ -1490,7 +1500,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean undo() {
-    return object().call("Undo", "{}", CALL, D_UNDO);
+    return object().call("Undo", "{}", options(), D_UNDO);
   }
 
   /**
@@ -1498,7 +1508,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> undoAsync() {
-    return object().callAsync("Undo", "{}", CALL, D_UNDO);
+    return object().callAsync("Undo", "{}", options(), D_UNDO);
   }
 
   private static final ResultDecoder<Boolean> D_REDO =
@@ -1512,7 +1522,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean redo() {
-    return object().call("Redo", "{}", CALL, D_REDO);
+    return object().call("Redo", "{}", options(), D_REDO);
   }
 
   /**
@@ -1520,7 +1530,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> redoAsync() {
-    return object().callAsync("Redo", "{}", CALL, D_REDO);
+    return object().callAsync("Redo", "{}", options(), D_REDO);
   }
 
   private static final ResultDecoder<Void> D_CLEAR_UNDO_BUFFER =
@@ -1533,7 +1543,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearUndoBuffer() {
-    object().call("ClearUndoBuffer", "{}", CALL, D_CLEAR_UNDO_BUFFER);
+    object().call("ClearUndoBuffer", "{}", options(), D_CLEAR_UNDO_BUFFER);
   }
 
   /**
@@ -1541,7 +1551,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearUndoBufferAsync() {
-    return object().callAsync("ClearUndoBuffer", "{}", CALL, D_CLEAR_UNDO_BUFFER);
+    return object().callAsync("ClearUndoBuffer", "{}", options(), D_CLEAR_UNDO_BUFFER);
   }
 
   private static final ResultDecoder<GenericDimension> D_CREATE_DIMENSION =
@@ -1562,7 +1572,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericDimension createDimension(GenericDimensionProperties prop) {
-    return object().call("CreateDimension", createDimensionParams(prop), CALL, D_CREATE_DIMENSION);
+    return object().call("CreateDimension", createDimensionParams(prop), options(), D_CREATE_DIMENSION);
   }
 
   /**
@@ -1570,7 +1580,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericDimension> createDimensionAsync(GenericDimensionProperties prop) {
-    return object().callAsync("CreateDimension", createDimensionParams(prop), CALL, D_CREATE_DIMENSION);
+    return object().callAsync("CreateDimension", createDimensionParams(prop), options(), D_CREATE_DIMENSION);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_DIMENSION =
@@ -1591,7 +1601,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyDimension(String id) {
-    return object().call("DestroyDimension", destroyDimensionParams(id), CALL, D_DESTROY_DIMENSION);
+    return object().call("DestroyDimension", destroyDimensionParams(id), options(), D_DESTROY_DIMENSION);
   }
 
   /**
@@ -1599,7 +1609,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyDimensionAsync(String id) {
-    return object().callAsync("DestroyDimension", destroyDimensionParams(id), CALL, D_DESTROY_DIMENSION);
+    return object().callAsync("DestroyDimension", destroyDimensionParams(id), options(), D_DESTROY_DIMENSION);
   }
 
   private static final ResultDecoder<GenericDimension> D_GET_DIMENSION =
@@ -1620,7 +1630,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericDimension getDimension(String id) {
-    return object().call("GetDimension", getDimensionParams(id), CALL, D_GET_DIMENSION);
+    return object().call("GetDimension", getDimensionParams(id), options(), D_GET_DIMENSION);
   }
 
   /**
@@ -1628,7 +1638,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericDimension> getDimensionAsync(String id) {
-    return object().callAsync("GetDimension", getDimensionParams(id), CALL, D_GET_DIMENSION);
+    return object().callAsync("GetDimension", getDimensionParams(id), options(), D_GET_DIMENSION);
   }
 
   private static final ResultDecoder<String> D_CLONE_DIMENSION =
@@ -1649,7 +1659,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String cloneDimension(String id) {
-    return object().call("CloneDimension", cloneDimensionParams(id), CALL, D_CLONE_DIMENSION);
+    return object().call("CloneDimension", cloneDimensionParams(id), options(), D_CLONE_DIMENSION);
   }
 
   /**
@@ -1657,7 +1667,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> cloneDimensionAsync(String id) {
-    return object().callAsync("CloneDimension", cloneDimensionParams(id), CALL, D_CLONE_DIMENSION);
+    return object().callAsync("CloneDimension", cloneDimensionParams(id), options(), D_CLONE_DIMENSION);
   }
 
   private static final ResultDecoder<GenericMeasure> D_CREATE_MEASURE =
@@ -1678,7 +1688,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericMeasure createMeasure(GenericMeasureProperties prop) {
-    return object().call("CreateMeasure", createMeasureParams(prop), CALL, D_CREATE_MEASURE);
+    return object().call("CreateMeasure", createMeasureParams(prop), options(), D_CREATE_MEASURE);
   }
 
   /**
@@ -1686,7 +1696,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericMeasure> createMeasureAsync(GenericMeasureProperties prop) {
-    return object().callAsync("CreateMeasure", createMeasureParams(prop), CALL, D_CREATE_MEASURE);
+    return object().callAsync("CreateMeasure", createMeasureParams(prop), options(), D_CREATE_MEASURE);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_MEASURE =
@@ -1707,7 +1717,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyMeasure(String id) {
-    return object().call("DestroyMeasure", destroyMeasureParams(id), CALL, D_DESTROY_MEASURE);
+    return object().call("DestroyMeasure", destroyMeasureParams(id), options(), D_DESTROY_MEASURE);
   }
 
   /**
@@ -1715,7 +1725,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyMeasureAsync(String id) {
-    return object().callAsync("DestroyMeasure", destroyMeasureParams(id), CALL, D_DESTROY_MEASURE);
+    return object().callAsync("DestroyMeasure", destroyMeasureParams(id), options(), D_DESTROY_MEASURE);
   }
 
   private static final ResultDecoder<GenericMeasure> D_GET_MEASURE =
@@ -1736,7 +1746,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericMeasure getMeasure(String id) {
-    return object().call("GetMeasure", getMeasureParams(id), CALL, D_GET_MEASURE);
+    return object().call("GetMeasure", getMeasureParams(id), options(), D_GET_MEASURE);
   }
 
   /**
@@ -1744,7 +1754,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericMeasure> getMeasureAsync(String id) {
-    return object().callAsync("GetMeasure", getMeasureParams(id), CALL, D_GET_MEASURE);
+    return object().callAsync("GetMeasure", getMeasureParams(id), options(), D_GET_MEASURE);
   }
 
   private static final ResultDecoder<String> D_CLONE_MEASURE =
@@ -1765,7 +1775,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String cloneMeasure(String id) {
-    return object().call("CloneMeasure", cloneMeasureParams(id), CALL, D_CLONE_MEASURE);
+    return object().call("CloneMeasure", cloneMeasureParams(id), options(), D_CLONE_MEASURE);
   }
 
   /**
@@ -1773,7 +1783,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> cloneMeasureAsync(String id) {
-    return object().callAsync("CloneMeasure", cloneMeasureParams(id), CALL, D_CLONE_MEASURE);
+    return object().callAsync("CloneMeasure", cloneMeasureParams(id), options(), D_CLONE_MEASURE);
   }
 
   private static final ResultDecoder<GenericVariable> D_CREATE_SESSION_VARIABLE =
@@ -1794,7 +1804,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericVariable createSessionVariable(GenericVariableProperties prop) {
-    return object().call("CreateSessionVariable", createSessionVariableParams(prop), CALL, D_CREATE_SESSION_VARIABLE);
+    return object().call("CreateSessionVariable", createSessionVariableParams(prop), options(), D_CREATE_SESSION_VARIABLE);
   }
 
   /**
@@ -1802,7 +1812,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericVariable> createSessionVariableAsync(GenericVariableProperties prop) {
-    return object().callAsync("CreateSessionVariable", createSessionVariableParams(prop), CALL, D_CREATE_SESSION_VARIABLE);
+    return object().callAsync("CreateSessionVariable", createSessionVariableParams(prop), options(), D_CREATE_SESSION_VARIABLE);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE =
@@ -1823,7 +1833,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroySessionVariable(String id) {
-    return object().call("DestroySessionVariable", destroySessionVariableParams(id), CALL, D_DESTROY_SESSION_VARIABLE);
+    return object().call("DestroySessionVariable", destroySessionVariableParams(id), options(), D_DESTROY_SESSION_VARIABLE);
   }
 
   /**
@@ -1831,7 +1841,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroySessionVariableAsync(String id) {
-    return object().callAsync("DestroySessionVariable", destroySessionVariableParams(id), CALL, D_DESTROY_SESSION_VARIABLE);
+    return object().callAsync("DestroySessionVariable", destroySessionVariableParams(id), options(), D_DESTROY_SESSION_VARIABLE);
   }
 
   private static final ResultDecoder<GenericVariable> D_CREATE_VARIABLE_EX =
@@ -1852,7 +1862,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericVariable createVariableEx(GenericVariableProperties prop) {
-    return object().call("CreateVariableEx", createVariableExParams(prop), CALL, D_CREATE_VARIABLE_EX);
+    return object().call("CreateVariableEx", createVariableExParams(prop), options(), D_CREATE_VARIABLE_EX);
   }
 
   /**
@@ -1860,7 +1870,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericVariable> createVariableExAsync(GenericVariableProperties prop) {
-    return object().callAsync("CreateVariableEx", createVariableExParams(prop), CALL, D_CREATE_VARIABLE_EX);
+    return object().callAsync("CreateVariableEx", createVariableExParams(prop), options(), D_CREATE_VARIABLE_EX);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_VARIABLE_BY_ID =
@@ -1881,7 +1891,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyVariableById(String id) {
-    return object().call("DestroyVariableById", destroyVariableByIdParams(id), CALL, D_DESTROY_VARIABLE_BY_ID);
+    return object().call("DestroyVariableById", destroyVariableByIdParams(id), options(), D_DESTROY_VARIABLE_BY_ID);
   }
 
   /**
@@ -1889,7 +1899,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyVariableByIdAsync(String id) {
-    return object().callAsync("DestroyVariableById", destroyVariableByIdParams(id), CALL, D_DESTROY_VARIABLE_BY_ID);
+    return object().callAsync("DestroyVariableById", destroyVariableByIdParams(id), options(), D_DESTROY_VARIABLE_BY_ID);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_VARIABLE_BY_NAME =
@@ -1910,7 +1920,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyVariableByName(String name) {
-    return object().call("DestroyVariableByName", destroyVariableByNameParams(name), CALL, D_DESTROY_VARIABLE_BY_NAME);
+    return object().call("DestroyVariableByName", destroyVariableByNameParams(name), options(), D_DESTROY_VARIABLE_BY_NAME);
   }
 
   /**
@@ -1918,7 +1928,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyVariableByNameAsync(String name) {
-    return object().callAsync("DestroyVariableByName", destroyVariableByNameParams(name), CALL, D_DESTROY_VARIABLE_BY_NAME);
+    return object().callAsync("DestroyVariableByName", destroyVariableByNameParams(name), options(), D_DESTROY_VARIABLE_BY_NAME);
   }
 
   private static final ResultDecoder<GenericVariable> D_GET_VARIABLE_BY_ID =
@@ -1939,7 +1949,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericVariable getVariableById(String id) {
-    return object().call("GetVariableById", getVariableByIdParams(id), CALL, D_GET_VARIABLE_BY_ID);
+    return object().call("GetVariableById", getVariableByIdParams(id), options(), D_GET_VARIABLE_BY_ID);
   }
 
   /**
@@ -1947,7 +1957,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericVariable> getVariableByIdAsync(String id) {
-    return object().callAsync("GetVariableById", getVariableByIdParams(id), CALL, D_GET_VARIABLE_BY_ID);
+    return object().callAsync("GetVariableById", getVariableByIdParams(id), options(), D_GET_VARIABLE_BY_ID);
   }
 
   private static final ResultDecoder<GenericVariable> D_GET_VARIABLE_BY_NAME =
@@ -1968,7 +1978,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericVariable getVariableByName(String name) {
-    return object().call("GetVariableByName", getVariableByNameParams(name), CALL, D_GET_VARIABLE_BY_NAME);
+    return object().call("GetVariableByName", getVariableByNameParams(name), options(), D_GET_VARIABLE_BY_NAME);
   }
 
   /**
@@ -1976,7 +1986,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericVariable> getVariableByNameAsync(String name) {
-    return object().callAsync("GetVariableByName", getVariableByNameParams(name), CALL, D_GET_VARIABLE_BY_NAME);
+    return object().callAsync("GetVariableByName", getVariableByNameParams(name), options(), D_GET_VARIABLE_BY_NAME);
   }
 
   private static final ResultDecoder<CheckExpressionResult> D_CHECK_EXPRESSION =
@@ -2000,7 +2010,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CheckExpressionResult checkExpression(String expr) {
-    return object().call("CheckExpression", checkExpressionParams(expr, null), CALL, D_CHECK_EXPRESSION);
+    return object().call("CheckExpression", checkExpressionParams(expr, null), options(), D_CHECK_EXPRESSION);
   }
 
   /**
@@ -2008,7 +2018,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CheckExpressionResult> checkExpressionAsync(String expr) {
-    return object().callAsync("CheckExpression", checkExpressionParams(expr, null), CALL, D_CHECK_EXPRESSION);
+    return object().callAsync("CheckExpression", checkExpressionParams(expr, null), options(), D_CHECK_EXPRESSION);
   }
 
   /**
@@ -2021,7 +2031,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CheckExpressionResult checkExpression(String expr, List<String> labels) {
-    return object().call("CheckExpression", checkExpressionParams(expr, labels), CALL, D_CHECK_EXPRESSION);
+    return object().call("CheckExpression", checkExpressionParams(expr, labels), options(), D_CHECK_EXPRESSION);
   }
 
   /**
@@ -2029,7 +2039,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CheckExpressionResult> checkExpressionAsync(String expr, List<String> labels) {
-    return object().callAsync("CheckExpression", checkExpressionParams(expr, labels), CALL, D_CHECK_EXPRESSION);
+    return object().callAsync("CheckExpression", checkExpressionParams(expr, labels), options(), D_CHECK_EXPRESSION);
   }
 
   private static final ResultDecoder<CheckNumberOrExpressionResult> D_CHECK_NUMBER_OR_EXPRESSION =
@@ -2050,7 +2060,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CheckNumberOrExpressionResult checkNumberOrExpression(String expr) {
-    return object().call("CheckNumberOrExpression", checkNumberOrExpressionParams(expr), CALL, D_CHECK_NUMBER_OR_EXPRESSION);
+    return object().call("CheckNumberOrExpression", checkNumberOrExpressionParams(expr), options(), D_CHECK_NUMBER_OR_EXPRESSION);
   }
 
   /**
@@ -2058,7 +2068,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CheckNumberOrExpressionResult> checkNumberOrExpressionAsync(String expr) {
-    return object().callAsync("CheckNumberOrExpression", checkNumberOrExpressionParams(expr), CALL, D_CHECK_NUMBER_OR_EXPRESSION);
+    return object().callAsync("CheckNumberOrExpression", checkNumberOrExpressionParams(expr), options(), D_CHECK_NUMBER_OR_EXPRESSION);
   }
 
   private static final ResultDecoder<Void> D_ADD_ALTERNATE_STATE =
@@ -2078,7 +2088,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void addAlternateState(String stateName) {
-    object().call("AddAlternateState", addAlternateStateParams(stateName), CALL, D_ADD_ALTERNATE_STATE);
+    object().call("AddAlternateState", addAlternateStateParams(stateName), options(), D_ADD_ALTERNATE_STATE);
   }
 
   /**
@@ -2086,7 +2096,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> addAlternateStateAsync(String stateName) {
-    return object().callAsync("AddAlternateState", addAlternateStateParams(stateName), CALL, D_ADD_ALTERNATE_STATE);
+    return object().callAsync("AddAlternateState", addAlternateStateParams(stateName), options(), D_ADD_ALTERNATE_STATE);
   }
 
   private static final ResultDecoder<Void> D_REMOVE_ALTERNATE_STATE =
@@ -2106,7 +2116,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void removeAlternateState(String stateName) {
-    object().call("RemoveAlternateState", removeAlternateStateParams(stateName), CALL, D_REMOVE_ALTERNATE_STATE);
+    object().call("RemoveAlternateState", removeAlternateStateParams(stateName), options(), D_REMOVE_ALTERNATE_STATE);
   }
 
   /**
@@ -2114,7 +2124,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> removeAlternateStateAsync(String stateName) {
-    return object().callAsync("RemoveAlternateState", removeAlternateStateParams(stateName), CALL, D_REMOVE_ALTERNATE_STATE);
+    return object().callAsync("RemoveAlternateState", removeAlternateStateParams(stateName), options(), D_REMOVE_ALTERNATE_STATE);
   }
 
   private static final ResultDecoder<Void> D_ADD_SESSION_ALTERNATE_STATE =
@@ -2137,7 +2147,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void addSessionAlternateState(String stateName) {
-    object().call("AddSessionAlternateState", addSessionAlternateStateParams(stateName, null), CALL, D_ADD_SESSION_ALTERNATE_STATE);
+    object().call("AddSessionAlternateState", addSessionAlternateStateParams(stateName, null), options(), D_ADD_SESSION_ALTERNATE_STATE);
   }
 
   /**
@@ -2145,7 +2155,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> addSessionAlternateStateAsync(String stateName) {
-    return object().callAsync("AddSessionAlternateState", addSessionAlternateStateParams(stateName, null), CALL, D_ADD_SESSION_ALTERNATE_STATE);
+    return object().callAsync("AddSessionAlternateState", addSessionAlternateStateParams(stateName, null), options(), D_ADD_SESSION_ALTERNATE_STATE);
   }
 
   /**
@@ -2157,7 +2167,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void addSessionAlternateState(String stateName, String sourceStateName) {
-    object().call("AddSessionAlternateState", addSessionAlternateStateParams(stateName, sourceStateName), CALL, D_ADD_SESSION_ALTERNATE_STATE);
+    object().call("AddSessionAlternateState", addSessionAlternateStateParams(stateName, sourceStateName), options(), D_ADD_SESSION_ALTERNATE_STATE);
   }
 
   /**
@@ -2165,7 +2175,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> addSessionAlternateStateAsync(String stateName, String sourceStateName) {
-    return object().callAsync("AddSessionAlternateState", addSessionAlternateStateParams(stateName, sourceStateName), CALL, D_ADD_SESSION_ALTERNATE_STATE);
+    return object().callAsync("AddSessionAlternateState", addSessionAlternateStateParams(stateName, sourceStateName), options(), D_ADD_SESSION_ALTERNATE_STATE);
   }
 
   private static final ResultDecoder<Boolean> D_REMOVE_SESSION_ALTERNATE_STATE =
@@ -2186,7 +2196,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean removeSessionAlternateState(String stateName) {
-    return object().call("RemoveSessionAlternateState", removeSessionAlternateStateParams(stateName), CALL, D_REMOVE_SESSION_ALTERNATE_STATE);
+    return object().call("RemoveSessionAlternateState", removeSessionAlternateStateParams(stateName), options(), D_REMOVE_SESSION_ALTERNATE_STATE);
   }
 
   /**
@@ -2194,7 +2204,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> removeSessionAlternateStateAsync(String stateName) {
-    return object().callAsync("RemoveSessionAlternateState", removeSessionAlternateStateParams(stateName), CALL, D_REMOVE_SESSION_ALTERNATE_STATE);
+    return object().callAsync("RemoveSessionAlternateState", removeSessionAlternateStateParams(stateName), options(), D_REMOVE_SESSION_ALTERNATE_STATE);
   }
 
   private static final ResultDecoder<GenericBookmark> D_CREATE_BOOKMARK =
@@ -2215,7 +2225,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark createBookmark(GenericBookmarkProperties prop) {
-    return object().call("CreateBookmark", createBookmarkParams(prop), CALL, D_CREATE_BOOKMARK);
+    return object().call("CreateBookmark", createBookmarkParams(prop), options(), D_CREATE_BOOKMARK);
   }
 
   /**
@@ -2223,7 +2233,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> createBookmarkAsync(GenericBookmarkProperties prop) {
-    return object().callAsync("CreateBookmark", createBookmarkParams(prop), CALL, D_CREATE_BOOKMARK);
+    return object().callAsync("CreateBookmark", createBookmarkParams(prop), options(), D_CREATE_BOOKMARK);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_BOOKMARK =
@@ -2244,7 +2254,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyBookmark(String id) {
-    return object().call("DestroyBookmark", destroyBookmarkParams(id), CALL, D_DESTROY_BOOKMARK);
+    return object().call("DestroyBookmark", destroyBookmarkParams(id), options(), D_DESTROY_BOOKMARK);
   }
 
   /**
@@ -2252,7 +2262,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyBookmarkAsync(String id) {
-    return object().callAsync("DestroyBookmark", destroyBookmarkParams(id), CALL, D_DESTROY_BOOKMARK);
+    return object().callAsync("DestroyBookmark", destroyBookmarkParams(id), options(), D_DESTROY_BOOKMARK);
   }
 
   private static final ResultDecoder<GenericBookmark> D_GET_BOOKMARK =
@@ -2273,7 +2283,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark getBookmark(String id) {
-    return object().call("GetBookmark", getBookmarkParams(id), CALL, D_GET_BOOKMARK);
+    return object().call("GetBookmark", getBookmarkParams(id), options(), D_GET_BOOKMARK);
   }
 
   /**
@@ -2281,7 +2291,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> getBookmarkAsync(String id) {
-    return object().callAsync("GetBookmark", getBookmarkParams(id), CALL, D_GET_BOOKMARK);
+    return object().callAsync("GetBookmark", getBookmarkParams(id), options(), D_GET_BOOKMARK);
   }
 
   private static final ResultDecoder<Boolean> D_APPLY_BOOKMARK =
@@ -2302,7 +2312,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean applyBookmark(String id) {
-    return object().call("ApplyBookmark", applyBookmarkParams(id), CALL, D_APPLY_BOOKMARK);
+    return object().call("ApplyBookmark", applyBookmarkParams(id), options(), D_APPLY_BOOKMARK);
   }
 
   /**
@@ -2310,7 +2320,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> applyBookmarkAsync(String id) {
-    return object().callAsync("ApplyBookmark", applyBookmarkParams(id), CALL, D_APPLY_BOOKMARK);
+    return object().callAsync("ApplyBookmark", applyBookmarkParams(id), options(), D_APPLY_BOOKMARK);
   }
 
   private static final ResultDecoder<BookmarkApplyAndVerifyResult> D_APPLY_AND_VERIFY_BOOKMARK =
@@ -2332,7 +2342,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public BookmarkApplyAndVerifyResult applyAndVerifyBookmark(String id) {
-    return object().call("ApplyAndVerifyBookmark", applyAndVerifyBookmarkParams(id), CALL, D_APPLY_AND_VERIFY_BOOKMARK);
+    return object().call("ApplyAndVerifyBookmark", applyAndVerifyBookmarkParams(id), options(), D_APPLY_AND_VERIFY_BOOKMARK);
   }
 
   /**
@@ -2340,7 +2350,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<BookmarkApplyAndVerifyResult> applyAndVerifyBookmarkAsync(String id) {
-    return object().callAsync("ApplyAndVerifyBookmark", applyAndVerifyBookmarkParams(id), CALL, D_APPLY_AND_VERIFY_BOOKMARK);
+    return object().callAsync("ApplyAndVerifyBookmark", applyAndVerifyBookmarkParams(id), options(), D_APPLY_AND_VERIFY_BOOKMARK);
   }
 
   private static final ResultDecoder<String> D_CLONE_BOOKMARK =
@@ -2361,7 +2371,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String cloneBookmark(String id) {
-    return object().call("CloneBookmark", cloneBookmarkParams(id), CALL, D_CLONE_BOOKMARK);
+    return object().call("CloneBookmark", cloneBookmarkParams(id), options(), D_CLONE_BOOKMARK);
   }
 
   /**
@@ -2369,7 +2379,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> cloneBookmarkAsync(String id) {
-    return object().callAsync("CloneBookmark", cloneBookmarkParams(id), CALL, D_CLONE_BOOKMARK);
+    return object().callAsync("CloneBookmark", cloneBookmarkParams(id), options(), D_CLONE_BOOKMARK);
   }
 
   private static final ResultDecoder<Boolean> D_ADD_FIELD_FROM_EXPRESSION =
@@ -2392,7 +2402,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean addFieldFromExpression(String name, String expr) {
-    return object().call("AddFieldFromExpression", addFieldFromExpressionParams(name, expr), CALL, D_ADD_FIELD_FROM_EXPRESSION);
+    return object().call("AddFieldFromExpression", addFieldFromExpressionParams(name, expr), options(), D_ADD_FIELD_FROM_EXPRESSION);
   }
 
   /**
@@ -2400,7 +2410,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> addFieldFromExpressionAsync(String name, String expr) {
-    return object().callAsync("AddFieldFromExpression", addFieldFromExpressionParams(name, expr), CALL, D_ADD_FIELD_FROM_EXPRESSION);
+    return object().callAsync("AddFieldFromExpression", addFieldFromExpressionParams(name, expr), options(), D_ADD_FIELD_FROM_EXPRESSION);
   }
 
   private static final ResultDecoder<String> D_GET_FIELD_ON_THE_FLY_BY_NAME =
@@ -2421,7 +2431,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getFieldOnTheFlyByName(String readableName) {
-    return object().call("GetFieldOnTheFlyByName", getFieldOnTheFlyByNameParams(readableName), CALL, D_GET_FIELD_ON_THE_FLY_BY_NAME);
+    return object().call("GetFieldOnTheFlyByName", getFieldOnTheFlyByNameParams(readableName), options(), D_GET_FIELD_ON_THE_FLY_BY_NAME);
   }
 
   /**
@@ -2429,7 +2439,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getFieldOnTheFlyByNameAsync(String readableName) {
-    return object().callAsync("GetFieldOnTheFlyByName", getFieldOnTheFlyByNameParams(readableName), CALL, D_GET_FIELD_ON_THE_FLY_BY_NAME);
+    return object().callAsync("GetFieldOnTheFlyByName", getFieldOnTheFlyByNameParams(readableName), options(), D_GET_FIELD_ON_THE_FLY_BY_NAME);
   }
 
   private static final ResultDecoder<List<NxInfo>> D_GET_ALL_INFOS =
@@ -2443,7 +2453,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxInfo> getAllInfos() {
-    return object().call("GetAllInfos", "{}", CALL, D_GET_ALL_INFOS);
+    return object().call("GetAllInfos", "{}", options(), D_GET_ALL_INFOS);
   }
 
   /**
@@ -2451,7 +2461,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxInfo>> getAllInfosAsync() {
-    return object().callAsync("GetAllInfos", "{}", CALL, D_GET_ALL_INFOS);
+    return object().callAsync("GetAllInfos", "{}", options(), D_GET_ALL_INFOS);
   }
 
   private static final ResultDecoder<Void> D_RESUME =
@@ -2464,7 +2474,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void resume() {
-    object().call("Resume", "{}", CALL, D_RESUME);
+    object().call("Resume", "{}", options(), D_RESUME);
   }
 
   /**
@@ -2472,7 +2482,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> resumeAsync() {
-    return object().callAsync("Resume", "{}", CALL, D_RESUME);
+    return object().callAsync("Resume", "{}", options(), D_RESUME);
   }
 
   private static final ResultDecoder<Void> D_ABORT_MODAL =
@@ -2492,7 +2502,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void abortModal(boolean accept) {
-    object().call("AbortModal", abortModalParams(accept), CALL, D_ABORT_MODAL);
+    object().call("AbortModal", abortModalParams(accept), options(), D_ABORT_MODAL);
   }
 
   /**
@@ -2500,7 +2510,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> abortModalAsync(boolean accept) {
-    return object().callAsync("AbortModal", abortModalParams(accept), CALL, D_ABORT_MODAL);
+    return object().callAsync("AbortModal", abortModalParams(accept), options(), D_ABORT_MODAL);
   }
 
   private static final ResultDecoder<Void> D_PUBLISH =
@@ -2523,7 +2533,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void publish(String streamId) {
-    object().call("Publish", publishParams(streamId, null), CALL, D_PUBLISH);
+    object().call("Publish", publishParams(streamId, null), options(), D_PUBLISH);
   }
 
   /**
@@ -2531,7 +2541,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> publishAsync(String streamId) {
-    return object().callAsync("Publish", publishParams(streamId, null), CALL, D_PUBLISH);
+    return object().callAsync("Publish", publishParams(streamId, null), options(), D_PUBLISH);
   }
 
   /**
@@ -2543,7 +2553,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void publish(String streamId, String name) {
-    object().call("Publish", publishParams(streamId, name), CALL, D_PUBLISH);
+    object().call("Publish", publishParams(streamId, name), options(), D_PUBLISH);
   }
 
   /**
@@ -2551,7 +2561,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> publishAsync(String streamId, String name) {
-    return object().callAsync("Publish", publishParams(streamId, name), CALL, D_PUBLISH);
+    return object().callAsync("Publish", publishParams(streamId, name), options(), D_PUBLISH);
   }
 
   private static final ResultDecoder<List<NxMatchingFieldInfo>> D_GET_MATCHING_FIELDS =
@@ -2575,7 +2585,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxMatchingFieldInfo> getMatchingFields(List<String> tags) {
-    return object().call("GetMatchingFields", getMatchingFieldsParams(tags, null), CALL, D_GET_MATCHING_FIELDS);
+    return object().call("GetMatchingFields", getMatchingFieldsParams(tags, null), options(), D_GET_MATCHING_FIELDS);
   }
 
   /**
@@ -2583,7 +2593,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxMatchingFieldInfo>> getMatchingFieldsAsync(List<String> tags) {
-    return object().callAsync("GetMatchingFields", getMatchingFieldsParams(tags, null), CALL, D_GET_MATCHING_FIELDS);
+    return object().callAsync("GetMatchingFields", getMatchingFieldsParams(tags, null), options(), D_GET_MATCHING_FIELDS);
   }
 
   /**
@@ -2596,7 +2606,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxMatchingFieldInfo> getMatchingFields(List<String> tags, String matchingFieldMode) {
-    return object().call("GetMatchingFields", getMatchingFieldsParams(tags, matchingFieldMode), CALL, D_GET_MATCHING_FIELDS);
+    return object().call("GetMatchingFields", getMatchingFieldsParams(tags, matchingFieldMode), options(), D_GET_MATCHING_FIELDS);
   }
 
   /**
@@ -2604,7 +2614,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxMatchingFieldInfo>> getMatchingFieldsAsync(List<String> tags, String matchingFieldMode) {
-    return object().callAsync("GetMatchingFields", getMatchingFieldsParams(tags, matchingFieldMode), CALL, D_GET_MATCHING_FIELDS);
+    return object().callAsync("GetMatchingFields", getMatchingFieldsParams(tags, matchingFieldMode), options(), D_GET_MATCHING_FIELDS);
   }
 
   private static final ResultDecoder<List<NxMatchingFieldInfo>> D_FIND_MATCHING_FIELDS =
@@ -2627,7 +2637,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxMatchingFieldInfo> findMatchingFields(String fieldName, List<String> tags) {
-    return object().call("FindMatchingFields", findMatchingFieldsParams(fieldName, tags), CALL, D_FIND_MATCHING_FIELDS);
+    return object().call("FindMatchingFields", findMatchingFieldsParams(fieldName, tags), options(), D_FIND_MATCHING_FIELDS);
   }
 
   /**
@@ -2635,7 +2645,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxMatchingFieldInfo>> findMatchingFieldsAsync(String fieldName, List<String> tags) {
-    return object().callAsync("FindMatchingFields", findMatchingFieldsParams(fieldName, tags), CALL, D_FIND_MATCHING_FIELDS);
+    return object().callAsync("FindMatchingFields", findMatchingFieldsParams(fieldName, tags), options(), D_FIND_MATCHING_FIELDS);
   }
 
   private static final ResultDecoder<Void> D_SCRAMBLE =
@@ -2655,7 +2665,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void scramble(String fieldName) {
-    object().call("Scramble", scrambleParams(fieldName), CALL, D_SCRAMBLE);
+    object().call("Scramble", scrambleParams(fieldName), options(), D_SCRAMBLE);
   }
 
   /**
@@ -2663,7 +2673,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> scrambleAsync(String fieldName) {
-    return object().callAsync("Scramble", scrambleParams(fieldName), CALL, D_SCRAMBLE);
+    return object().callAsync("Scramble", scrambleParams(fieldName), options(), D_SCRAMBLE);
   }
 
   private static final ResultDecoder<Void> D_SAVE_OBJECTS =
@@ -2676,7 +2686,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void saveObjects() {
-    object().call("SaveObjects", "{}", CALL, D_SAVE_OBJECTS);
+    object().call("SaveObjects", "{}", options(), D_SAVE_OBJECTS);
   }
 
   /**
@@ -2684,7 +2694,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> saveObjectsAsync() {
-    return object().callAsync("SaveObjects", "{}", CALL, D_SAVE_OBJECTS);
+    return object().callAsync("SaveObjects", "{}", options(), D_SAVE_OBJECTS);
   }
 
   private static final ResultDecoder<List<AssociationScore>> D_GET_ASSOCIATION_SCORES =
@@ -2707,7 +2717,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<AssociationScore> getAssociationScores(String table1, String table2) {
-    return object().call("GetAssociationScores", getAssociationScoresParams(table1, table2), CALL, D_GET_ASSOCIATION_SCORES);
+    return object().call("GetAssociationScores", getAssociationScoresParams(table1, table2), options(), D_GET_ASSOCIATION_SCORES);
   }
 
   /**
@@ -2715,7 +2725,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<AssociationScore>> getAssociationScoresAsync(String table1, String table2) {
-    return object().callAsync("GetAssociationScores", getAssociationScoresParams(table1, table2), CALL, D_GET_ASSOCIATION_SCORES);
+    return object().callAsync("GetAssociationScores", getAssociationScoresParams(table1, table2), options(), D_GET_ASSOCIATION_SCORES);
   }
 
   private static final ResultDecoder<GetMediaListResult> D_GET_MEDIA_LIST =
@@ -2731,7 +2741,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public GetMediaListResult getMediaList() {
-    return object().call("GetMediaList", "{}", CALL, D_GET_MEDIA_LIST);
+    return object().call("GetMediaList", "{}", options(), D_GET_MEDIA_LIST);
   }
 
   /**
@@ -2742,7 +2752,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<GetMediaListResult> getMediaListAsync() {
-    return object().callAsync("GetMediaList", "{}", CALL, D_GET_MEDIA_LIST);
+    return object().callAsync("GetMediaList", "{}", options(), D_GET_MEDIA_LIST);
   }
 
   private static final ResultDecoder<ContentLibraryList> D_GET_CONTENT_LIBRARIES =
@@ -2756,7 +2766,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ContentLibraryList getContentLibraries() {
-    return object().call("GetContentLibraries", "{}", CALL, D_GET_CONTENT_LIBRARIES);
+    return object().call("GetContentLibraries", "{}", options(), D_GET_CONTENT_LIBRARIES);
   }
 
   /**
@@ -2764,7 +2774,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ContentLibraryList> getContentLibrariesAsync() {
-    return object().callAsync("GetContentLibraries", "{}", CALL, D_GET_CONTENT_LIBRARIES);
+    return object().callAsync("GetContentLibraries", "{}", options(), D_GET_CONTENT_LIBRARIES);
   }
 
   private static final ResultDecoder<StaticContentList> D_GET_LIBRARY_CONTENT =
@@ -2785,7 +2795,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public StaticContentList getLibraryContent(String name) {
-    return object().call("GetLibraryContent", getLibraryContentParams(name), CALL, D_GET_LIBRARY_CONTENT);
+    return object().call("GetLibraryContent", getLibraryContentParams(name), options(), D_GET_LIBRARY_CONTENT);
   }
 
   /**
@@ -2793,7 +2803,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<StaticContentList> getLibraryContentAsync(String name) {
-    return object().callAsync("GetLibraryContent", getLibraryContentParams(name), CALL, D_GET_LIBRARY_CONTENT);
+    return object().callAsync("GetLibraryContent", getLibraryContentParams(name), options(), D_GET_LIBRARY_CONTENT);
   }
 
   private static final ResultDecoder<DoReloadExResult> D_DO_RELOAD_EX =
@@ -2815,7 +2825,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public DoReloadExResult doReloadEx() {
-    return object().call("DoReloadEx", doReloadExParams(null), CALL, D_DO_RELOAD_EX);
+    return object().call("DoReloadEx", doReloadExParams(null), options(), D_DO_RELOAD_EX);
   }
 
   /**
@@ -2823,7 +2833,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<DoReloadExResult> doReloadExAsync() {
-    return object().callAsync("DoReloadEx", doReloadExParams(null), CALL, D_DO_RELOAD_EX);
+    return object().callAsync("DoReloadEx", doReloadExParams(null), options(), D_DO_RELOAD_EX);
   }
 
   /**
@@ -2835,7 +2845,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public DoReloadExResult doReloadEx(DoReloadExParams params) {
-    return object().call("DoReloadEx", doReloadExParams(params), CALL, D_DO_RELOAD_EX);
+    return object().call("DoReloadEx", doReloadExParams(params), options(), D_DO_RELOAD_EX);
   }
 
   /**
@@ -2843,7 +2853,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<DoReloadExResult> doReloadExAsync(DoReloadExParams params) {
-    return object().callAsync("DoReloadEx", doReloadExParams(params), CALL, D_DO_RELOAD_EX);
+    return object().callAsync("DoReloadEx", doReloadExParams(params), options(), D_DO_RELOAD_EX);
   }
 
   private static final ResultDecoder<Long> D_BACK_COUNT =
@@ -2857,7 +2867,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public long backCount() {
-    return object().call("BackCount", "{}", CALL, D_BACK_COUNT);
+    return object().call("BackCount", "{}", options(), D_BACK_COUNT);
   }
 
   /**
@@ -2865,7 +2875,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Long> backCountAsync() {
-    return object().callAsync("BackCount", "{}", CALL, D_BACK_COUNT);
+    return object().callAsync("BackCount", "{}", options(), D_BACK_COUNT);
   }
 
   private static final ResultDecoder<Long> D_FORWARD_COUNT =
@@ -2879,7 +2889,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public long forwardCount() {
-    return object().call("ForwardCount", "{}", CALL, D_FORWARD_COUNT);
+    return object().call("ForwardCount", "{}", options(), D_FORWARD_COUNT);
   }
 
   /**
@@ -2887,7 +2897,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Long> forwardCountAsync() {
-    return object().callAsync("ForwardCount", "{}", CALL, D_FORWARD_COUNT);
+    return object().callAsync("ForwardCount", "{}", options(), D_FORWARD_COUNT);
   }
 
   private static final ResultDecoder<NxDownloadInfo> D_EXPORT_REDUCED_DATA =
@@ -2909,7 +2919,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxDownloadInfo exportReducedData() {
-    return object().call("ExportReducedData", exportReducedDataParams(null), CALL, D_EXPORT_REDUCED_DATA);
+    return object().call("ExportReducedData", exportReducedDataParams(null), options(), D_EXPORT_REDUCED_DATA);
   }
 
   /**
@@ -2917,7 +2927,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxDownloadInfo> exportReducedDataAsync() {
-    return object().callAsync("ExportReducedData", exportReducedDataParams(null), CALL, D_EXPORT_REDUCED_DATA);
+    return object().callAsync("ExportReducedData", exportReducedDataParams(null), options(), D_EXPORT_REDUCED_DATA);
   }
 
   /**
@@ -2929,7 +2939,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxDownloadInfo exportReducedData(NxDownloadOptions options) {
-    return object().call("ExportReducedData", exportReducedDataParams(options), CALL, D_EXPORT_REDUCED_DATA);
+    return object().call("ExportReducedData", exportReducedDataParams(options), options(), D_EXPORT_REDUCED_DATA);
   }
 
   /**
@@ -2937,7 +2947,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxDownloadInfo> exportReducedDataAsync(NxDownloadOptions options) {
-    return object().callAsync("ExportReducedData", exportReducedDataParams(options), CALL, D_EXPORT_REDUCED_DATA);
+    return object().callAsync("ExportReducedData", exportReducedDataParams(options), options(), D_EXPORT_REDUCED_DATA);
   }
 
   private static final ResultDecoder<String> D_GET_SET_ANALYSIS =
@@ -2961,7 +2971,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getSetAnalysis() {
-    return object().call("GetSetAnalysis", getSetAnalysisParams(null, null), CALL, D_GET_SET_ANALYSIS);
+    return object().call("GetSetAnalysis", getSetAnalysisParams(null, null), options(), D_GET_SET_ANALYSIS);
   }
 
   /**
@@ -2969,7 +2979,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getSetAnalysisAsync() {
-    return object().callAsync("GetSetAnalysis", getSetAnalysisParams(null, null), CALL, D_GET_SET_ANALYSIS);
+    return object().callAsync("GetSetAnalysis", getSetAnalysisParams(null, null), options(), D_GET_SET_ANALYSIS);
   }
 
   /**
@@ -2982,7 +2992,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getSetAnalysis(String stateName) {
-    return object().call("GetSetAnalysis", getSetAnalysisParams(stateName, null), CALL, D_GET_SET_ANALYSIS);
+    return object().call("GetSetAnalysis", getSetAnalysisParams(stateName, null), options(), D_GET_SET_ANALYSIS);
   }
 
   /**
@@ -2990,7 +3000,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getSetAnalysisAsync(String stateName) {
-    return object().callAsync("GetSetAnalysis", getSetAnalysisParams(stateName, null), CALL, D_GET_SET_ANALYSIS);
+    return object().callAsync("GetSetAnalysis", getSetAnalysisParams(stateName, null), options(), D_GET_SET_ANALYSIS);
   }
 
   /**
@@ -3003,7 +3013,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getSetAnalysis(String stateName, String bookmarkId) {
-    return object().call("GetSetAnalysis", getSetAnalysisParams(stateName, bookmarkId), CALL, D_GET_SET_ANALYSIS);
+    return object().call("GetSetAnalysis", getSetAnalysisParams(stateName, bookmarkId), options(), D_GET_SET_ANALYSIS);
   }
 
   /**
@@ -3011,7 +3021,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getSetAnalysisAsync(String stateName, String bookmarkId) {
-    return object().callAsync("GetSetAnalysis", getSetAnalysisParams(stateName, bookmarkId), CALL, D_GET_SET_ANALYSIS);
+    return object().callAsync("GetSetAnalysis", getSetAnalysisParams(stateName, bookmarkId), options(), D_GET_SET_ANALYSIS);
   }
 
   private static final ResultDecoder<Void> D_SET_SCRIPT =
@@ -3031,7 +3041,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setScript(String script) {
-    object().call("SetScript", setScriptParams(script), CALL, D_SET_SCRIPT);
+    object().call("SetScript", setScriptParams(script), options(), D_SET_SCRIPT);
   }
 
   /**
@@ -3039,7 +3049,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setScriptAsync(String script) {
-    return object().callAsync("SetScript", setScriptParams(script), CALL, D_SET_SCRIPT);
+    return object().callAsync("SetScript", setScriptParams(script), options(), D_SET_SCRIPT);
   }
 
   private static final ResultDecoder<List<ScriptSyntaxError>> D_CHECK_SCRIPT_SYNTAX =
@@ -3053,7 +3063,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<ScriptSyntaxError> checkScriptSyntax() {
-    return object().call("CheckScriptSyntax", "{}", CALL, D_CHECK_SCRIPT_SYNTAX);
+    return object().call("CheckScriptSyntax", "{}", options(), D_CHECK_SCRIPT_SYNTAX);
   }
 
   /**
@@ -3061,7 +3071,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<ScriptSyntaxError>> checkScriptSyntaxAsync() {
-    return object().callAsync("CheckScriptSyntax", "{}", CALL, D_CHECK_SCRIPT_SYNTAX);
+    return object().callAsync("CheckScriptSyntax", "{}", options(), D_CHECK_SCRIPT_SYNTAX);
   }
 
   private static final ResultDecoder<List<String>> D_GET_FAVORITE_VARIABLES =
@@ -3075,7 +3085,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<String> getFavoriteVariables() {
-    return object().call("GetFavoriteVariables", "{}", CALL, D_GET_FAVORITE_VARIABLES);
+    return object().call("GetFavoriteVariables", "{}", options(), D_GET_FAVORITE_VARIABLES);
   }
 
   /**
@@ -3083,7 +3093,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<String>> getFavoriteVariablesAsync() {
-    return object().callAsync("GetFavoriteVariables", "{}", CALL, D_GET_FAVORITE_VARIABLES);
+    return object().callAsync("GetFavoriteVariables", "{}", options(), D_GET_FAVORITE_VARIABLES);
   }
 
   private static final ResultDecoder<Void> D_SET_FAVORITE_VARIABLES =
@@ -3103,7 +3113,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setFavoriteVariables(List<String> names) {
-    object().call("SetFavoriteVariables", setFavoriteVariablesParams(names), CALL, D_SET_FAVORITE_VARIABLES);
+    object().call("SetFavoriteVariables", setFavoriteVariablesParams(names), options(), D_SET_FAVORITE_VARIABLES);
   }
 
   /**
@@ -3111,7 +3121,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setFavoriteVariablesAsync(List<String> names) {
-    return object().callAsync("SetFavoriteVariables", setFavoriteVariablesParams(names), CALL, D_SET_FAVORITE_VARIABLES);
+    return object().callAsync("SetFavoriteVariables", setFavoriteVariablesParams(names), options(), D_SET_FAVORITE_VARIABLES);
   }
 
   private static final ResultDecoder<String> D_GET_INCLUDE_FILE_CONTENT =
@@ -3132,7 +3142,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getIncludeFileContent(String path) {
-    return object().call("GetIncludeFileContent", getIncludeFileContentParams(path), CALL, D_GET_INCLUDE_FILE_CONTENT);
+    return object().call("GetIncludeFileContent", getIncludeFileContentParams(path), options(), D_GET_INCLUDE_FILE_CONTENT);
   }
 
   /**
@@ -3140,7 +3150,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getIncludeFileContentAsync(String path) {
-    return object().callAsync("GetIncludeFileContent", getIncludeFileContentParams(path), CALL, D_GET_INCLUDE_FILE_CONTENT);
+    return object().callAsync("GetIncludeFileContent", getIncludeFileContentParams(path), options(), D_GET_INCLUDE_FILE_CONTENT);
   }
 
   private static final ResultDecoder<String> D_CREATE_CONNECTION =
@@ -3161,7 +3171,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String createConnection(Connection connection) {
-    return object().call("CreateConnection", createConnectionParams(connection), CALL, D_CREATE_CONNECTION);
+    return object().call("CreateConnection", createConnectionParams(connection), options(), D_CREATE_CONNECTION);
   }
 
   /**
@@ -3169,7 +3179,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> createConnectionAsync(Connection connection) {
-    return object().callAsync("CreateConnection", createConnectionParams(connection), CALL, D_CREATE_CONNECTION);
+    return object().callAsync("CreateConnection", createConnectionParams(connection), options(), D_CREATE_CONNECTION);
   }
 
   private static final ResultDecoder<Void> D_MODIFY_CONNECTION =
@@ -3194,7 +3204,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void modifyConnection(String connectionId, Connection connection) {
-    object().call("ModifyConnection", modifyConnectionParams(connectionId, connection, null), CALL, D_MODIFY_CONNECTION);
+    object().call("ModifyConnection", modifyConnectionParams(connectionId, connection, null), options(), D_MODIFY_CONNECTION);
   }
 
   /**
@@ -3202,7 +3212,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> modifyConnectionAsync(String connectionId, Connection connection) {
-    return object().callAsync("ModifyConnection", modifyConnectionParams(connectionId, connection, null), CALL, D_MODIFY_CONNECTION);
+    return object().callAsync("ModifyConnection", modifyConnectionParams(connectionId, connection, null), options(), D_MODIFY_CONNECTION);
   }
 
   /**
@@ -3215,7 +3225,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void modifyConnection(String connectionId, Connection connection, boolean overrideCredentials) {
-    object().call("ModifyConnection", modifyConnectionParams(connectionId, connection, overrideCredentials), CALL, D_MODIFY_CONNECTION);
+    object().call("ModifyConnection", modifyConnectionParams(connectionId, connection, overrideCredentials), options(), D_MODIFY_CONNECTION);
   }
 
   /**
@@ -3223,7 +3233,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> modifyConnectionAsync(String connectionId, Connection connection, boolean overrideCredentials) {
-    return object().callAsync("ModifyConnection", modifyConnectionParams(connectionId, connection, overrideCredentials), CALL, D_MODIFY_CONNECTION);
+    return object().callAsync("ModifyConnection", modifyConnectionParams(connectionId, connection, overrideCredentials), options(), D_MODIFY_CONNECTION);
   }
 
   private static final ResultDecoder<Void> D_DELETE_CONNECTION =
@@ -3243,7 +3253,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void deleteConnection(String connectionId) {
-    object().call("DeleteConnection", deleteConnectionParams(connectionId), CALL, D_DELETE_CONNECTION);
+    object().call("DeleteConnection", deleteConnectionParams(connectionId), options(), D_DELETE_CONNECTION);
   }
 
   /**
@@ -3251,7 +3261,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> deleteConnectionAsync(String connectionId) {
-    return object().callAsync("DeleteConnection", deleteConnectionParams(connectionId), CALL, D_DELETE_CONNECTION);
+    return object().callAsync("DeleteConnection", deleteConnectionParams(connectionId), options(), D_DELETE_CONNECTION);
   }
 
   private static final ResultDecoder<Connection> D_GET_CONNECTION =
@@ -3272,7 +3282,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Connection getConnection(String connectionId) {
-    return object().call("GetConnection", getConnectionParams(connectionId), CALL, D_GET_CONNECTION);
+    return object().call("GetConnection", getConnectionParams(connectionId), options(), D_GET_CONNECTION);
   }
 
   /**
@@ -3280,7 +3290,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Connection> getConnectionAsync(String connectionId) {
-    return object().callAsync("GetConnection", getConnectionParams(connectionId), CALL, D_GET_CONNECTION);
+    return object().callAsync("GetConnection", getConnectionParams(connectionId), options(), D_GET_CONNECTION);
   }
 
   private static final ResultDecoder<List<Connection>> D_GET_CONNECTIONS =
@@ -3294,7 +3304,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<Connection> getConnections() {
-    return object().call("GetConnections", "{}", CALL, D_GET_CONNECTIONS);
+    return object().call("GetConnections", "{}", options(), D_GET_CONNECTIONS);
   }
 
   /**
@@ -3302,7 +3312,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<Connection>> getConnectionsAsync() {
-    return object().callAsync("GetConnections", "{}", CALL, D_GET_CONNECTIONS);
+    return object().callAsync("GetConnections", "{}", options(), D_GET_CONNECTIONS);
   }
 
   private static final ResultDecoder<DatabaseInfo> D_GET_DATABASE_INFO =
@@ -3323,7 +3333,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public DatabaseInfo getDatabaseInfo(String connectionId) {
-    return object().call("GetDatabaseInfo", getDatabaseInfoParams(connectionId), CALL, D_GET_DATABASE_INFO);
+    return object().call("GetDatabaseInfo", getDatabaseInfoParams(connectionId), options(), D_GET_DATABASE_INFO);
   }
 
   /**
@@ -3331,7 +3341,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<DatabaseInfo> getDatabaseInfoAsync(String connectionId) {
-    return object().callAsync("GetDatabaseInfo", getDatabaseInfoParams(connectionId), CALL, D_GET_DATABASE_INFO);
+    return object().callAsync("GetDatabaseInfo", getDatabaseInfoParams(connectionId), options(), D_GET_DATABASE_INFO);
   }
 
   private static final ResultDecoder<List<Database>> D_GET_DATABASES =
@@ -3352,7 +3362,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<Database> getDatabases(String connectionId) {
-    return object().call("GetDatabases", getDatabasesParams(connectionId), CALL, D_GET_DATABASES);
+    return object().call("GetDatabases", getDatabasesParams(connectionId), options(), D_GET_DATABASES);
   }
 
   /**
@@ -3360,7 +3370,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<Database>> getDatabasesAsync(String connectionId) {
-    return object().callAsync("GetDatabases", getDatabasesParams(connectionId), CALL, D_GET_DATABASES);
+    return object().callAsync("GetDatabases", getDatabasesParams(connectionId), options(), D_GET_DATABASES);
   }
 
   private static final ResultDecoder<List<DatabaseOwner>> D_GET_DATABASE_OWNERS =
@@ -3384,7 +3394,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DatabaseOwner> getDatabaseOwners(String connectionId) {
-    return object().call("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, null), CALL, D_GET_DATABASE_OWNERS);
+    return object().call("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, null), options(), D_GET_DATABASE_OWNERS);
   }
 
   /**
@@ -3392,7 +3402,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DatabaseOwner>> getDatabaseOwnersAsync(String connectionId) {
-    return object().callAsync("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, null), CALL, D_GET_DATABASE_OWNERS);
+    return object().callAsync("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, null), options(), D_GET_DATABASE_OWNERS);
   }
 
   /**
@@ -3405,7 +3415,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DatabaseOwner> getDatabaseOwners(String connectionId, String database) {
-    return object().call("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, database), CALL, D_GET_DATABASE_OWNERS);
+    return object().call("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, database), options(), D_GET_DATABASE_OWNERS);
   }
 
   /**
@@ -3413,7 +3423,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DatabaseOwner>> getDatabaseOwnersAsync(String connectionId, String database) {
-    return object().callAsync("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, database), CALL, D_GET_DATABASE_OWNERS);
+    return object().callAsync("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, database), options(), D_GET_DATABASE_OWNERS);
   }
 
   private static final ResultDecoder<List<DataTable>> D_GET_DATABASE_TABLES =
@@ -3439,7 +3449,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DataTable> getDatabaseTables(String connectionId) {
-    return object().call("GetDatabaseTables", getDatabaseTablesParams(connectionId, null, null), CALL, D_GET_DATABASE_TABLES);
+    return object().call("GetDatabaseTables", getDatabaseTablesParams(connectionId, null, null), options(), D_GET_DATABASE_TABLES);
   }
 
   /**
@@ -3447,7 +3457,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DataTable>> getDatabaseTablesAsync(String connectionId) {
-    return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, null, null), CALL, D_GET_DATABASE_TABLES);
+    return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, null, null), options(), D_GET_DATABASE_TABLES);
   }
 
   /**
@@ -3461,7 +3471,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DataTable> getDatabaseTables(String connectionId, String database) {
-    return object().call("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, null), CALL, D_GET_DATABASE_TABLES);
+    return object().call("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, null), options(), D_GET_DATABASE_TABLES);
   }
 
   /**
@@ -3469,7 +3479,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DataTable>> getDatabaseTablesAsync(String connectionId, String database) {
-    return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, null), CALL, D_GET_DATABASE_TABLES);
+    return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, null), options(), D_GET_DATABASE_TABLES);
   }
 
   /**
@@ -3483,7 +3493,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DataTable> getDatabaseTables(String connectionId, String database, String owner) {
-    return object().call("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, owner), CALL, D_GET_DATABASE_TABLES);
+    return object().call("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, owner), options(), D_GET_DATABASE_TABLES);
   }
 
   /**
@@ -3491,7 +3501,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DataTable>> getDatabaseTablesAsync(String connectionId, String database, String owner) {
-    return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, owner), CALL, D_GET_DATABASE_TABLES);
+    return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, owner), options(), D_GET_DATABASE_TABLES);
   }
 
   private static final ResultDecoder<List<DataField>> D_GET_DATABASE_TABLE_FIELDS =
@@ -3518,7 +3528,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DataField> getDatabaseTableFields(String connectionId, String database, String owner, String table) {
-    return object().call("GetDatabaseTableFields", getDatabaseTableFieldsParams(connectionId, database, owner, table), CALL, D_GET_DATABASE_TABLE_FIELDS);
+    return object().call("GetDatabaseTableFields", getDatabaseTableFieldsParams(connectionId, database, owner, table), options(), D_GET_DATABASE_TABLE_FIELDS);
   }
 
   /**
@@ -3526,7 +3536,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DataField>> getDatabaseTableFieldsAsync(String connectionId, String database, String owner, String table) {
-    return object().callAsync("GetDatabaseTableFields", getDatabaseTableFieldsParams(connectionId, database, owner, table), CALL, D_GET_DATABASE_TABLE_FIELDS);
+    return object().callAsync("GetDatabaseTableFields", getDatabaseTableFieldsParams(connectionId, database, owner, table), options(), D_GET_DATABASE_TABLE_FIELDS);
   }
 
   private static final ResultDecoder<GetDatabaseTablePreviewResult> D_GET_DATABASE_TABLE_PREVIEW =
@@ -3556,7 +3566,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetDatabaseTablePreviewResult getDatabaseTablePreview(String connectionId, String database, String owner, String table) {
-    return object().call("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, null), CALL, D_GET_DATABASE_TABLE_PREVIEW);
+    return object().call("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, null), options(), D_GET_DATABASE_TABLE_PREVIEW);
   }
 
   /**
@@ -3564,7 +3574,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetDatabaseTablePreviewResult> getDatabaseTablePreviewAsync(String connectionId, String database, String owner, String table) {
-    return object().callAsync("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, null), CALL, D_GET_DATABASE_TABLE_PREVIEW);
+    return object().callAsync("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, null), options(), D_GET_DATABASE_TABLE_PREVIEW);
   }
 
   /**
@@ -3580,7 +3590,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetDatabaseTablePreviewResult getDatabaseTablePreview(String connectionId, String database, String owner, String table, FilterInfo conditions) {
-    return object().call("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, conditions), CALL, D_GET_DATABASE_TABLE_PREVIEW);
+    return object().call("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, conditions), options(), D_GET_DATABASE_TABLE_PREVIEW);
   }
 
   /**
@@ -3588,7 +3598,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetDatabaseTablePreviewResult> getDatabaseTablePreviewAsync(String connectionId, String database, String owner, String table, FilterInfo conditions) {
-    return object().callAsync("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, conditions), CALL, D_GET_DATABASE_TABLE_PREVIEW);
+    return object().callAsync("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, conditions), options(), D_GET_DATABASE_TABLE_PREVIEW);
   }
 
   private static final ResultDecoder<List<FolderItem>> D_GET_FOLDER_ITEMS_FOR_CONNECTION =
@@ -3612,7 +3622,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<FolderItem> getFolderItemsForConnection(String connectionId) {
-    return object().call("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, null), CALL, D_GET_FOLDER_ITEMS_FOR_CONNECTION);
+    return object().call("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, null), options(), D_GET_FOLDER_ITEMS_FOR_CONNECTION);
   }
 
   /**
@@ -3620,7 +3630,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<FolderItem>> getFolderItemsForConnectionAsync(String connectionId) {
-    return object().callAsync("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, null), CALL, D_GET_FOLDER_ITEMS_FOR_CONNECTION);
+    return object().callAsync("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, null), options(), D_GET_FOLDER_ITEMS_FOR_CONNECTION);
   }
 
   /**
@@ -3633,7 +3643,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<FolderItem> getFolderItemsForConnection(String connectionId, String relativePath) {
-    return object().call("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, relativePath), CALL, D_GET_FOLDER_ITEMS_FOR_CONNECTION);
+    return object().call("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, relativePath), options(), D_GET_FOLDER_ITEMS_FOR_CONNECTION);
   }
 
   /**
@@ -3641,7 +3651,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<FolderItem>> getFolderItemsForConnectionAsync(String connectionId, String relativePath) {
-    return object().callAsync("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, relativePath), CALL, D_GET_FOLDER_ITEMS_FOR_CONNECTION);
+    return object().callAsync("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, relativePath), options(), D_GET_FOLDER_ITEMS_FOR_CONNECTION);
   }
 
   private static final ResultDecoder<FileDataFormat> D_GUESS_FILE_TYPE =
@@ -3665,7 +3675,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public FileDataFormat guessFileType(String connectionId) {
-    return object().call("GuessFileType", guessFileTypeParams(connectionId, null), CALL, D_GUESS_FILE_TYPE);
+    return object().call("GuessFileType", guessFileTypeParams(connectionId, null), options(), D_GUESS_FILE_TYPE);
   }
 
   /**
@@ -3673,7 +3683,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<FileDataFormat> guessFileTypeAsync(String connectionId) {
-    return object().callAsync("GuessFileType", guessFileTypeParams(connectionId, null), CALL, D_GUESS_FILE_TYPE);
+    return object().callAsync("GuessFileType", guessFileTypeParams(connectionId, null), options(), D_GUESS_FILE_TYPE);
   }
 
   /**
@@ -3686,7 +3696,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public FileDataFormat guessFileType(String connectionId, String relativePath) {
-    return object().call("GuessFileType", guessFileTypeParams(connectionId, relativePath), CALL, D_GUESS_FILE_TYPE);
+    return object().call("GuessFileType", guessFileTypeParams(connectionId, relativePath), options(), D_GUESS_FILE_TYPE);
   }
 
   /**
@@ -3694,7 +3704,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<FileDataFormat> guessFileTypeAsync(String connectionId, String relativePath) {
-    return object().callAsync("GuessFileType", guessFileTypeParams(connectionId, relativePath), CALL, D_GUESS_FILE_TYPE);
+    return object().callAsync("GuessFileType", guessFileTypeParams(connectionId, relativePath), options(), D_GUESS_FILE_TYPE);
   }
 
   private static final ResultDecoder<List<DataTable>> D_GET_FILE_TABLES =
@@ -3719,7 +3729,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DataTable> getFileTables(String connectionId, String relativePath, FileDataFormat dataFormat) {
-    return object().call("GetFileTables", getFileTablesParams(connectionId, relativePath, dataFormat), CALL, D_GET_FILE_TABLES);
+    return object().call("GetFileTables", getFileTablesParams(connectionId, relativePath, dataFormat), options(), D_GET_FILE_TABLES);
   }
 
   /**
@@ -3727,7 +3737,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DataTable>> getFileTablesAsync(String connectionId, String relativePath, FileDataFormat dataFormat) {
-    return object().callAsync("GetFileTables", getFileTablesParams(connectionId, relativePath, dataFormat), CALL, D_GET_FILE_TABLES);
+    return object().callAsync("GetFileTables", getFileTablesParams(connectionId, relativePath, dataFormat), options(), D_GET_FILE_TABLES);
   }
 
   private static final ResultDecoder<GetFileTableFieldsResult> D_GET_FILE_TABLE_FIELDS =
@@ -3754,7 +3764,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetFileTableFieldsResult getFileTableFields(String connectionId, String relativePath, FileDataFormat dataFormat, String table) {
-    return object().call("GetFileTableFields", getFileTableFieldsParams(connectionId, relativePath, dataFormat, table), CALL, D_GET_FILE_TABLE_FIELDS);
+    return object().call("GetFileTableFields", getFileTableFieldsParams(connectionId, relativePath, dataFormat, table), options(), D_GET_FILE_TABLE_FIELDS);
   }
 
   /**
@@ -3762,7 +3772,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetFileTableFieldsResult> getFileTableFieldsAsync(String connectionId, String relativePath, FileDataFormat dataFormat, String table) {
-    return object().callAsync("GetFileTableFields", getFileTableFieldsParams(connectionId, relativePath, dataFormat, table), CALL, D_GET_FILE_TABLE_FIELDS);
+    return object().callAsync("GetFileTableFields", getFileTableFieldsParams(connectionId, relativePath, dataFormat, table), options(), D_GET_FILE_TABLE_FIELDS);
   }
 
   private static final ResultDecoder<GetFileTablePreviewResult> D_GET_FILE_TABLE_PREVIEW =
@@ -3789,7 +3799,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetFileTablePreviewResult getFileTablePreview(String connectionId, String relativePath, FileDataFormat dataFormat, String table) {
-    return object().call("GetFileTablePreview", getFileTablePreviewParams(connectionId, relativePath, dataFormat, table), CALL, D_GET_FILE_TABLE_PREVIEW);
+    return object().call("GetFileTablePreview", getFileTablePreviewParams(connectionId, relativePath, dataFormat, table), options(), D_GET_FILE_TABLE_PREVIEW);
   }
 
   /**
@@ -3797,7 +3807,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetFileTablePreviewResult> getFileTablePreviewAsync(String connectionId, String relativePath, FileDataFormat dataFormat, String table) {
-    return object().callAsync("GetFileTablePreview", getFileTablePreviewParams(connectionId, relativePath, dataFormat, table), CALL, D_GET_FILE_TABLE_PREVIEW);
+    return object().callAsync("GetFileTablePreview", getFileTablePreviewParams(connectionId, relativePath, dataFormat, table), options(), D_GET_FILE_TABLE_PREVIEW);
   }
 
   private static final ResultDecoder<List<DataTableEx>> D_GET_FILE_TABLES_EX =
@@ -3822,7 +3832,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DataTableEx> getFileTablesEx(String connectionId, String relativePath, FileDataFormat dataFormat) {
-    return object().call("GetFileTablesEx", getFileTablesExParams(connectionId, relativePath, dataFormat), CALL, D_GET_FILE_TABLES_EX);
+    return object().call("GetFileTablesEx", getFileTablesExParams(connectionId, relativePath, dataFormat), options(), D_GET_FILE_TABLES_EX);
   }
 
   /**
@@ -3830,7 +3840,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DataTableEx>> getFileTablesExAsync(String connectionId, String relativePath, FileDataFormat dataFormat) {
-    return object().callAsync("GetFileTablesEx", getFileTablesExParams(connectionId, relativePath, dataFormat), CALL, D_GET_FILE_TABLES_EX);
+    return object().callAsync("GetFileTablesEx", getFileTablesExParams(connectionId, relativePath, dataFormat), options(), D_GET_FILE_TABLES_EX);
   }
 
   private static final ResultDecoder<String> D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR =
@@ -3859,7 +3869,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String sendGenericCommandToCustomConnector(String provider, String command, String method, List<String> parameters, String appendConnection) {
-    return object().call("SendGenericCommandToCustomConnector", sendGenericCommandToCustomConnectorParams(provider, command, method, parameters, appendConnection), CALL, D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR);
+    return object().call("SendGenericCommandToCustomConnector", sendGenericCommandToCustomConnectorParams(provider, command, method, parameters, appendConnection), options(), D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR);
   }
 
   /**
@@ -3867,7 +3877,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> sendGenericCommandToCustomConnectorAsync(String provider, String command, String method, List<String> parameters, String appendConnection) {
-    return object().callAsync("SendGenericCommandToCustomConnector", sendGenericCommandToCustomConnectorParams(provider, command, method, parameters, appendConnection), CALL, D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR);
+    return object().callAsync("SendGenericCommandToCustomConnector", sendGenericCommandToCustomConnectorParams(provider, command, method, parameters, appendConnection), options(), D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR);
   }
 
   private static final ResultDecoder<SearchSuggestionResult> D_SEARCH_SUGGEST =
@@ -3890,7 +3900,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public SearchSuggestionResult searchSuggest(SearchCombinationOptions options, List<String> terms) {
-    return object().call("SearchSuggest", searchSuggestParams(options, terms), CALL, D_SEARCH_SUGGEST);
+    return object().call("SearchSuggest", searchSuggestParams(options, terms), options(), D_SEARCH_SUGGEST);
   }
 
   /**
@@ -3898,7 +3908,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<SearchSuggestionResult> searchSuggestAsync(SearchCombinationOptions options, List<String> terms) {
-    return object().callAsync("SearchSuggest", searchSuggestParams(options, terms), CALL, D_SEARCH_SUGGEST);
+    return object().callAsync("SearchSuggest", searchSuggestParams(options, terms), options(), D_SEARCH_SUGGEST);
   }
 
   private static final ResultDecoder<SearchAssociationResult> D_SEARCH_ASSOCIATIONS =
@@ -3925,7 +3935,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public SearchAssociationResult searchAssociations(SearchCombinationOptions options, List<String> terms, SearchPage page) {
-    return object().call("SearchAssociations", searchAssociationsParams(options, terms, page), CALL, D_SEARCH_ASSOCIATIONS);
+    return object().call("SearchAssociations", searchAssociationsParams(options, terms, page), options(), D_SEARCH_ASSOCIATIONS);
   }
 
   /**
@@ -3936,7 +3946,7 @@ public final class Doc extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<SearchAssociationResult> searchAssociationsAsync(SearchCombinationOptions options, List<String> terms, SearchPage page) {
-    return object().callAsync("SearchAssociations", searchAssociationsParams(options, terms, page), CALL, D_SEARCH_ASSOCIATIONS);
+    return object().callAsync("SearchAssociations", searchAssociationsParams(options, terms, page), options(), D_SEARCH_ASSOCIATIONS);
   }
 
   private static final ResultDecoder<Void> D_SELECT_ASSOCIATIONS =
@@ -3963,7 +3973,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void selectAssociations(SearchCombinationOptions options, List<String> terms, long matchIx) {
-    object().call("SelectAssociations", selectAssociationsParams(options, terms, matchIx, null), CALL, D_SELECT_ASSOCIATIONS);
+    object().call("SelectAssociations", selectAssociationsParams(options, terms, matchIx, null), options(), D_SELECT_ASSOCIATIONS);
   }
 
   /**
@@ -3971,7 +3981,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> selectAssociationsAsync(SearchCombinationOptions options, List<String> terms, long matchIx) {
-    return object().callAsync("SelectAssociations", selectAssociationsParams(options, terms, matchIx, null), CALL, D_SELECT_ASSOCIATIONS);
+    return object().callAsync("SelectAssociations", selectAssociationsParams(options, terms, matchIx, null), options(), D_SELECT_ASSOCIATIONS);
   }
 
   /**
@@ -3985,7 +3995,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void selectAssociations(SearchCombinationOptions options, List<String> terms, long matchIx, boolean softLock) {
-    object().call("SelectAssociations", selectAssociationsParams(options, terms, matchIx, softLock), CALL, D_SELECT_ASSOCIATIONS);
+    object().call("SelectAssociations", selectAssociationsParams(options, terms, matchIx, softLock), options(), D_SELECT_ASSOCIATIONS);
   }
 
   /**
@@ -3993,7 +4003,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> selectAssociationsAsync(SearchCombinationOptions options, List<String> terms, long matchIx, boolean softLock) {
-    return object().callAsync("SelectAssociations", selectAssociationsParams(options, terms, matchIx, softLock), CALL, D_SELECT_ASSOCIATIONS);
+    return object().callAsync("SelectAssociations", selectAssociationsParams(options, terms, matchIx, softLock), options(), D_SELECT_ASSOCIATIONS);
   }
 
   private static final ResultDecoder<SearchResult> D_SEARCH_RESULTS =
@@ -4018,7 +4028,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public SearchResult searchResults(SearchCombinationOptions options, List<String> terms, SearchPage page) {
-    return object().call("SearchResults", searchResultsParams(options, terms, page), CALL, D_SEARCH_RESULTS);
+    return object().call("SearchResults", searchResultsParams(options, terms, page), options(), D_SEARCH_RESULTS);
   }
 
   /**
@@ -4026,7 +4036,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<SearchResult> searchResultsAsync(SearchCombinationOptions options, List<String> terms, SearchPage page) {
-    return object().callAsync("SearchResults", searchResultsParams(options, terms, page), CALL, D_SEARCH_RESULTS);
+    return object().callAsync("SearchResults", searchResultsParams(options, terms, page), options(), D_SEARCH_RESULTS);
   }
 
   private static final ResultDecoder<SearchResult> D_SEARCH_OBJECTS =
@@ -4051,7 +4061,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public SearchResult searchObjects(SearchObjectOptions options, List<String> terms, SearchPage page) {
-    return object().call("SearchObjects", searchObjectsParams(options, terms, page), CALL, D_SEARCH_OBJECTS);
+    return object().call("SearchObjects", searchObjectsParams(options, terms, page), options(), D_SEARCH_OBJECTS);
   }
 
   /**
@@ -4059,7 +4069,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<SearchResult> searchObjectsAsync(SearchObjectOptions options, List<String> terms, SearchPage page) {
-    return object().callAsync("SearchObjects", searchObjectsParams(options, terms, page), CALL, D_SEARCH_OBJECTS);
+    return object().callAsync("SearchObjects", searchObjectsParams(options, terms, page), options(), D_SEARCH_OBJECTS);
   }
 
   private static final ResultDecoder<List<SampleResult>> D_GET_FIELD_AND_COLUMN_SAMPLES =
@@ -4085,7 +4095,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<SampleResult> getFieldAndColumnSamples(List<FieldOrColumn> fieldsOrColumnsWithWildcards, long maxNumberOfValues) {
-    return object().call("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, null), CALL, D_GET_FIELD_AND_COLUMN_SAMPLES);
+    return object().call("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, null), options(), D_GET_FIELD_AND_COLUMN_SAMPLES);
   }
 
   /**
@@ -4093,7 +4103,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<SampleResult>> getFieldAndColumnSamplesAsync(List<FieldOrColumn> fieldsOrColumnsWithWildcards, long maxNumberOfValues) {
-    return object().callAsync("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, null), CALL, D_GET_FIELD_AND_COLUMN_SAMPLES);
+    return object().callAsync("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, null), options(), D_GET_FIELD_AND_COLUMN_SAMPLES);
   }
 
   /**
@@ -4107,7 +4117,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<SampleResult> getFieldAndColumnSamples(List<FieldOrColumn> fieldsOrColumnsWithWildcards, long maxNumberOfValues, long randSeed) {
-    return object().call("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, randSeed), CALL, D_GET_FIELD_AND_COLUMN_SAMPLES);
+    return object().call("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, randSeed), options(), D_GET_FIELD_AND_COLUMN_SAMPLES);
   }
 
   /**
@@ -4115,7 +4125,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<SampleResult>> getFieldAndColumnSamplesAsync(List<FieldOrColumn> fieldsOrColumnsWithWildcards, long maxNumberOfValues, long randSeed) {
-    return object().callAsync("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, randSeed), CALL, D_GET_FIELD_AND_COLUMN_SAMPLES);
+    return object().callAsync("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, randSeed), options(), D_GET_FIELD_AND_COLUMN_SAMPLES);
   }
 
   private static final ResultDecoder<AppScript> D_GET_SCRIPT_EX =
@@ -4129,7 +4139,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public AppScript getScriptEx() {
-    return object().call("GetScriptEx", "{}", CALL, D_GET_SCRIPT_EX);
+    return object().call("GetScriptEx", "{}", options(), D_GET_SCRIPT_EX);
   }
 
   /**
@@ -4137,7 +4147,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<AppScript> getScriptExAsync() {
-    return object().callAsync("GetScriptEx", "{}", CALL, D_GET_SCRIPT_EX);
+    return object().callAsync("GetScriptEx", "{}", options(), D_GET_SCRIPT_EX);
   }
 
   private static final ResultDecoder<List<NxVariableListItem>> D_GET_VARIABLES =
@@ -4158,7 +4168,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxVariableListItem> getVariables(VariableListDef listDef) {
-    return object().call("GetVariables", getVariablesParams(listDef), CALL, D_GET_VARIABLES);
+    return object().call("GetVariables", getVariablesParams(listDef), options(), D_GET_VARIABLES);
   }
 
   /**
@@ -4166,7 +4176,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxVariableListItem>> getVariablesAsync(VariableListDef listDef) {
-    return object().callAsync("GetVariables", getVariablesParams(listDef), CALL, D_GET_VARIABLES);
+    return object().callAsync("GetVariables", getVariablesParams(listDef), options(), D_GET_VARIABLES);
   }
 
   private static final ResultDecoder<String> D_EXPAND_EXPRESSION =
@@ -4187,7 +4197,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String expandExpression(String expression) {
-    return object().call("ExpandExpression", expandExpressionParams(expression), CALL, D_EXPAND_EXPRESSION);
+    return object().call("ExpandExpression", expandExpressionParams(expression), options(), D_EXPAND_EXPRESSION);
   }
 
   /**
@@ -4195,7 +4205,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> expandExpressionAsync(String expression) {
-    return object().callAsync("ExpandExpression", expandExpressionParams(expression), CALL, D_EXPAND_EXPRESSION);
+    return object().callAsync("ExpandExpression", expandExpressionParams(expression), options(), D_EXPAND_EXPRESSION);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE_BY_ID =
@@ -4216,7 +4226,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroySessionVariableById(String id) {
-    return object().call("DestroySessionVariableById", destroySessionVariableByIdParams(id), CALL, D_DESTROY_SESSION_VARIABLE_BY_ID);
+    return object().call("DestroySessionVariableById", destroySessionVariableByIdParams(id), options(), D_DESTROY_SESSION_VARIABLE_BY_ID);
   }
 
   /**
@@ -4224,7 +4234,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroySessionVariableByIdAsync(String id) {
-    return object().callAsync("DestroySessionVariableById", destroySessionVariableByIdParams(id), CALL, D_DESTROY_SESSION_VARIABLE_BY_ID);
+    return object().callAsync("DestroySessionVariableById", destroySessionVariableByIdParams(id), options(), D_DESTROY_SESSION_VARIABLE_BY_ID);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE_BY_NAME =
@@ -4245,7 +4255,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroySessionVariableByName(String name) {
-    return object().call("DestroySessionVariableByName", destroySessionVariableByNameParams(name), CALL, D_DESTROY_SESSION_VARIABLE_BY_NAME);
+    return object().call("DestroySessionVariableByName", destroySessionVariableByNameParams(name), options(), D_DESTROY_SESSION_VARIABLE_BY_NAME);
   }
 
   /**
@@ -4253,7 +4263,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroySessionVariableByNameAsync(String name) {
-    return object().callAsync("DestroySessionVariableByName", destroySessionVariableByNameParams(name), CALL, D_DESTROY_SESSION_VARIABLE_BY_NAME);
+    return object().callAsync("DestroySessionVariableByName", destroySessionVariableByNameParams(name), options(), D_DESTROY_SESSION_VARIABLE_BY_NAME);
   }
 
   private static final ResultDecoder<List<GroupState>> D_GET_GROUP_STATES =
@@ -4268,7 +4278,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<GroupState> getGroupStates() {
-    return object().call("GetGroupStates", "{}", CALL, D_GET_GROUP_STATES);
+    return object().call("GetGroupStates", "{}", options(), D_GET_GROUP_STATES);
   }
 
   /**
@@ -4276,7 +4286,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<GroupState>> getGroupStatesAsync() {
-    return object().callAsync("GetGroupStates", "{}", CALL, D_GET_GROUP_STATES);
+    return object().callAsync("GetGroupStates", "{}", options(), D_GET_GROUP_STATES);
   }
 
   private static final ResultDecoder<ApplyGroupStatesResult> D_APPLY_GROUP_STATES =
@@ -4298,7 +4308,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ApplyGroupStatesResult applyGroupStates(List<GroupState> groupStates) {
-    return object().call("ApplyGroupStates", applyGroupStatesParams(groupStates), CALL, D_APPLY_GROUP_STATES);
+    return object().call("ApplyGroupStates", applyGroupStatesParams(groupStates), options(), D_APPLY_GROUP_STATES);
   }
 
   /**
@@ -4306,7 +4316,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ApplyGroupStatesResult> applyGroupStatesAsync(List<GroupState> groupStates) {
-    return object().callAsync("ApplyGroupStates", applyGroupStatesParams(groupStates), CALL, D_APPLY_GROUP_STATES);
+    return object().callAsync("ApplyGroupStates", applyGroupStatesParams(groupStates), options(), D_APPLY_GROUP_STATES);
   }
 
   private static final ResultDecoder<GenericBookmark> D_CREATE_BOOKMARK_EX =
@@ -4331,7 +4341,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark createBookmarkEx(GenericBookmarkProperties prop) {
-    return object().call("CreateBookmarkEx", createBookmarkExParams(prop, null), CALL, D_CREATE_BOOKMARK_EX);
+    return object().call("CreateBookmarkEx", createBookmarkExParams(prop, null), options(), D_CREATE_BOOKMARK_EX);
   }
 
   /**
@@ -4339,7 +4349,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> createBookmarkExAsync(GenericBookmarkProperties prop) {
-    return object().callAsync("CreateBookmarkEx", createBookmarkExParams(prop, null), CALL, D_CREATE_BOOKMARK_EX);
+    return object().callAsync("CreateBookmarkEx", createBookmarkExParams(prop, null), options(), D_CREATE_BOOKMARK_EX);
   }
 
   /**
@@ -4353,7 +4363,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark createBookmarkEx(GenericBookmarkProperties prop, List<String> objectIdsToPatch) {
-    return object().call("CreateBookmarkEx", createBookmarkExParams(prop, objectIdsToPatch), CALL, D_CREATE_BOOKMARK_EX);
+    return object().call("CreateBookmarkEx", createBookmarkExParams(prop, objectIdsToPatch), options(), D_CREATE_BOOKMARK_EX);
   }
 
   /**
@@ -4361,7 +4371,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> createBookmarkExAsync(GenericBookmarkProperties prop, List<String> objectIdsToPatch) {
-    return object().callAsync("CreateBookmarkEx", createBookmarkExParams(prop, objectIdsToPatch), CALL, D_CREATE_BOOKMARK_EX);
+    return object().callAsync("CreateBookmarkEx", createBookmarkExParams(prop, objectIdsToPatch), options(), D_CREATE_BOOKMARK_EX);
   }
 
   private static final ResultDecoder<String> D_SAVE_AS =
@@ -4382,7 +4392,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String saveAs(String newAppName) {
-    return object().call("SaveAs", saveAsParams(newAppName), CALL, D_SAVE_AS);
+    return object().call("SaveAs", saveAsParams(newAppName), options(), D_SAVE_AS);
   }
 
   /**
@@ -4390,7 +4400,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> saveAsAsync(String newAppName) {
-    return object().callAsync("SaveAs", saveAsParams(newAppName), CALL, D_SAVE_AS);
+    return object().callAsync("SaveAs", saveAsParams(newAppName), options(), D_SAVE_AS);
   }
 
   private static final ResultDecoder<StoreTempSelectionStateResult> D_STORE_TEMP_SELECTION_STATE =
@@ -4412,7 +4422,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public StoreTempSelectionStateResult storeTempSelectionState() {
-    return object().call("StoreTempSelectionState", storeTempSelectionStateParams(null), CALL, D_STORE_TEMP_SELECTION_STATE);
+    return object().call("StoreTempSelectionState", storeTempSelectionStateParams(null), options(), D_STORE_TEMP_SELECTION_STATE);
   }
 
   /**
@@ -4420,7 +4430,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<StoreTempSelectionStateResult> storeTempSelectionStateAsync() {
-    return object().callAsync("StoreTempSelectionState", storeTempSelectionStateParams(null), CALL, D_STORE_TEMP_SELECTION_STATE);
+    return object().callAsync("StoreTempSelectionState", storeTempSelectionStateParams(null), options(), D_STORE_TEMP_SELECTION_STATE);
   }
 
   /**
@@ -4432,7 +4442,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public StoreTempSelectionStateResult storeTempSelectionState(long ttlOfTempState) {
-    return object().call("StoreTempSelectionState", storeTempSelectionStateParams(ttlOfTempState), CALL, D_STORE_TEMP_SELECTION_STATE);
+    return object().call("StoreTempSelectionState", storeTempSelectionStateParams(ttlOfTempState), options(), D_STORE_TEMP_SELECTION_STATE);
   }
 
   /**
@@ -4440,7 +4450,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<StoreTempSelectionStateResult> storeTempSelectionStateAsync(long ttlOfTempState) {
-    return object().callAsync("StoreTempSelectionState", storeTempSelectionStateParams(ttlOfTempState), CALL, D_STORE_TEMP_SELECTION_STATE);
+    return object().callAsync("StoreTempSelectionState", storeTempSelectionStateParams(ttlOfTempState), options(), D_STORE_TEMP_SELECTION_STATE);
   }
 
   private static final ResultDecoder<Boolean> D_RESTORE_TEMP_SELECTION_STATE =
@@ -4461,7 +4471,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean restoreTempSelectionState(String id) {
-    return object().call("RestoreTempSelectionState", restoreTempSelectionStateParams(id), CALL, D_RESTORE_TEMP_SELECTION_STATE);
+    return object().call("RestoreTempSelectionState", restoreTempSelectionStateParams(id), options(), D_RESTORE_TEMP_SELECTION_STATE);
   }
 
   /**
@@ -4469,7 +4479,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> restoreTempSelectionStateAsync(String id) {
-    return object().callAsync("RestoreTempSelectionState", restoreTempSelectionStateParams(id), CALL, D_RESTORE_TEMP_SELECTION_STATE);
+    return object().callAsync("RestoreTempSelectionState", restoreTempSelectionStateParams(id), options(), D_RESTORE_TEMP_SELECTION_STATE);
   }
 
   private static final ResultDecoder<Boolean> D_CHANGE_SESSION_APP_OWNER =
@@ -4491,7 +4501,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean changeSessionAppOwner(String newOwnerId) {
-    return object().call("ChangeSessionAppOwner", changeSessionAppOwnerParams(newOwnerId), CALL, D_CHANGE_SESSION_APP_OWNER);
+    return object().call("ChangeSessionAppOwner", changeSessionAppOwnerParams(newOwnerId), options(), D_CHANGE_SESSION_APP_OWNER);
   }
 
   /**
@@ -4499,7 +4509,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> changeSessionAppOwnerAsync(String newOwnerId) {
-    return object().callAsync("ChangeSessionAppOwner", changeSessionAppOwnerParams(newOwnerId), CALL, D_CHANGE_SESSION_APP_OWNER);
+    return object().callAsync("ChangeSessionAppOwner", changeSessionAppOwnerParams(newOwnerId), options(), D_CHANGE_SESSION_APP_OWNER);
   }
 
   private static final ResultDecoder<Boolean> D_CHANGE_SESSION_APP_SPACE =
@@ -4521,7 +4531,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean changeSessionAppSpace(String spaceId) {
-    return object().call("ChangeSessionAppSpace", changeSessionAppSpaceParams(spaceId), CALL, D_CHANGE_SESSION_APP_SPACE);
+    return object().call("ChangeSessionAppSpace", changeSessionAppSpaceParams(spaceId), options(), D_CHANGE_SESSION_APP_SPACE);
   }
 
   /**
@@ -4529,7 +4539,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> changeSessionAppSpaceAsync(String spaceId) {
-    return object().callAsync("ChangeSessionAppSpace", changeSessionAppSpaceParams(spaceId), CALL, D_CHANGE_SESSION_APP_SPACE);
+    return object().callAsync("ChangeSessionAppSpace", changeSessionAppSpaceParams(spaceId), options(), D_CHANGE_SESSION_APP_SPACE);
   }
 
   private static final ResultDecoder<TableProfilingData> D_GET_TABLE_PROFILE_DATA =
@@ -4551,7 +4561,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public TableProfilingData getTableProfileData(String tableName) {
-    return object().call("GetTableProfileData", getTableProfileDataParams(tableName), CALL, D_GET_TABLE_PROFILE_DATA);
+    return object().call("GetTableProfileData", getTableProfileDataParams(tableName), options(), D_GET_TABLE_PROFILE_DATA);
   }
 
   /**
@@ -4559,7 +4569,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<TableProfilingData> getTableProfileDataAsync(String tableName) {
-    return object().callAsync("GetTableProfileData", getTableProfileDataParams(tableName), CALL, D_GET_TABLE_PROFILE_DATA);
+    return object().callAsync("GetTableProfileData", getTableProfileDataParams(tableName), options(), D_GET_TABLE_PROFILE_DATA);
   }
 
   private static final ResultDecoder<GenericMeasure> D_GET_MEASURE_WITH_LABEL =
@@ -4580,7 +4590,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericMeasure getMeasureWithLabel(String label) {
-    return object().call("GetMeasureWithLabel", getMeasureWithLabelParams(label), CALL, D_GET_MEASURE_WITH_LABEL);
+    return object().call("GetMeasureWithLabel", getMeasureWithLabelParams(label), options(), D_GET_MEASURE_WITH_LABEL);
   }
 
   /**
@@ -4588,7 +4598,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericMeasure> getMeasureWithLabelAsync(String label) {
-    return object().callAsync("GetMeasureWithLabel", getMeasureWithLabelParams(label), CALL, D_GET_MEASURE_WITH_LABEL);
+    return object().callAsync("GetMeasureWithLabel", getMeasureWithLabelParams(label), options(), D_GET_MEASURE_WITH_LABEL);
   }
 
   private static final ResultDecoder<SearchValueResult> D_SEARCH_VALUES =
@@ -4614,7 +4624,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public SearchValueResult searchValues(SearchValueOptions options, List<String> terms, SearchValuePage page) {
-    return object().call("SearchValues", searchValuesParams(options, terms, page), CALL, D_SEARCH_VALUES);
+    return object().call("SearchValues", searchValuesParams(options, terms, page), options(), D_SEARCH_VALUES);
   }
 
   /**
@@ -4622,7 +4632,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<SearchValueResult> searchValuesAsync(SearchValueOptions options, List<String> terms, SearchValuePage page) {
-    return object().callAsync("SearchValues", searchValuesParams(options, terms, page), CALL, D_SEARCH_VALUES);
+    return object().callAsync("SearchValues", searchValuesParams(options, terms, page), options(), D_SEARCH_VALUES);
   }
 
   private static final ResultDecoder<List<String>> D_GET_FIELDS_FROM_EXPRESSION =
@@ -4643,7 +4653,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<String> getFieldsFromExpression(String expr) {
-    return object().call("GetFieldsFromExpression", getFieldsFromExpressionParams(expr), CALL, D_GET_FIELDS_FROM_EXPRESSION);
+    return object().call("GetFieldsFromExpression", getFieldsFromExpressionParams(expr), options(), D_GET_FIELDS_FROM_EXPRESSION);
   }
 
   /**
@@ -4651,7 +4661,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<String>> getFieldsFromExpressionAsync(String expr) {
-    return object().callAsync("GetFieldsFromExpression", getFieldsFromExpressionParams(expr), CALL, D_GET_FIELDS_FROM_EXPRESSION);
+    return object().callAsync("GetFieldsFromExpression", getFieldsFromExpressionParams(expr), options(), D_GET_FIELDS_FROM_EXPRESSION);
   }
 
   private static final ResultDecoder<List<NxFieldResourceId>> D_GET_FIELDS_RESOURCE_IDS =
@@ -4672,7 +4682,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxFieldResourceId> getFieldsResourceIds(List<String> fieldNames) {
-    return object().call("GetFieldsResourceIds", getFieldsResourceIdsParams(fieldNames), CALL, D_GET_FIELDS_RESOURCE_IDS);
+    return object().call("GetFieldsResourceIds", getFieldsResourceIdsParams(fieldNames), options(), D_GET_FIELDS_RESOURCE_IDS);
   }
 
   /**
@@ -4680,7 +4690,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxFieldResourceId>> getFieldsResourceIdsAsync(List<String> fieldNames) {
-    return object().callAsync("GetFieldsResourceIds", getFieldsResourceIdsParams(fieldNames), CALL, D_GET_FIELDS_RESOURCE_IDS);
+    return object().callAsync("GetFieldsResourceIds", getFieldsResourceIdsParams(fieldNames), options(), D_GET_FIELDS_RESOURCE_IDS);
   }
 
   private static final ResultDecoder<GetExpressionBNFResult> D_GET_EXPRESSION_BNF =
@@ -4695,7 +4705,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetExpressionBNFResult getExpressionBNF() {
-    return object().call("GetExpressionBNF", "{}", CALL, D_GET_EXPRESSION_BNF);
+    return object().call("GetExpressionBNF", "{}", options(), D_GET_EXPRESSION_BNF);
   }
 
   /**
@@ -4703,7 +4713,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetExpressionBNFResult> getExpressionBNFAsync() {
-    return object().callAsync("GetExpressionBNF", "{}", CALL, D_GET_EXPRESSION_BNF);
+    return object().callAsync("GetExpressionBNF", "{}", options(), D_GET_EXPRESSION_BNF);
   }
 
   private static final ResultDecoder<String> D_GET_EXPRESSION_BNFHASH =
@@ -4718,7 +4728,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getExpressionBNFHash() {
-    return object().call("GetExpressionBNFHash", "{}", CALL, D_GET_EXPRESSION_BNFHASH);
+    return object().call("GetExpressionBNFHash", "{}", options(), D_GET_EXPRESSION_BNFHASH);
   }
 
   /**
@@ -4726,7 +4736,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getExpressionBNFHashAsync() {
-    return object().callAsync("GetExpressionBNFHash", "{}", CALL, D_GET_EXPRESSION_BNFHASH);
+    return object().callAsync("GetExpressionBNFHash", "{}", options(), D_GET_EXPRESSION_BNFHASH);
   }
 
   private static final ResultDecoder<Void> D_SET_PROHIBIT_BINARY_LOAD =
@@ -4746,7 +4756,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setProhibitBinaryLoad(boolean prohibit) {
-    object().call("SetProhibitBinaryLoad", setProhibitBinaryLoadParams(prohibit), CALL, D_SET_PROHIBIT_BINARY_LOAD);
+    object().call("SetProhibitBinaryLoad", setProhibitBinaryLoadParams(prohibit), options(), D_SET_PROHIBIT_BINARY_LOAD);
   }
 
   /**
@@ -4754,7 +4764,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setProhibitBinaryLoadAsync(boolean prohibit) {
-    return object().callAsync("SetProhibitBinaryLoad", setProhibitBinaryLoadParams(prohibit), CALL, D_SET_PROHIBIT_BINARY_LOAD);
+    return object().callAsync("SetProhibitBinaryLoad", setProhibitBinaryLoadParams(prohibit), options(), D_SET_PROHIBIT_BINARY_LOAD);
   }
 
   private static final ResultDecoder<TransformAppResult> D_TRANSFORM_APP =
@@ -4775,7 +4785,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public TransformAppResult transformApp(TransformAppParameters dstParameters) {
-    return object().call("TransformApp", transformAppParams(dstParameters), CALL, D_TRANSFORM_APP);
+    return object().call("TransformApp", transformAppParams(dstParameters), options(), D_TRANSFORM_APP);
   }
 
   /**
@@ -4783,7 +4793,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<TransformAppResult> transformAppAsync(TransformAppParameters dstParameters) {
-    return object().callAsync("TransformApp", transformAppParams(dstParameters), CALL, D_TRANSFORM_APP);
+    return object().callAsync("TransformApp", transformAppParams(dstParameters), options(), D_TRANSFORM_APP);
   }
 
   private static final ResultDecoder<CreateTemporaryBookmarkResult> D_CREATE_TEMPORARY_BOOKMARK =
@@ -4807,7 +4817,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateTemporaryBookmarkResult createTemporaryBookmark(NxTempBookmarkOptions options) {
-    return object().call("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, null), CALL, D_CREATE_TEMPORARY_BOOKMARK);
+    return object().call("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, null), options(), D_CREATE_TEMPORARY_BOOKMARK);
   }
 
   /**
@@ -4815,7 +4825,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateTemporaryBookmarkResult> createTemporaryBookmarkAsync(NxTempBookmarkOptions options) {
-    return object().callAsync("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, null), CALL, D_CREATE_TEMPORARY_BOOKMARK);
+    return object().callAsync("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, null), options(), D_CREATE_TEMPORARY_BOOKMARK);
   }
 
   /**
@@ -4828,7 +4838,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateTemporaryBookmarkResult createTemporaryBookmark(NxTempBookmarkOptions options, List<String> objectIdsToPatch) {
-    return object().call("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, objectIdsToPatch), CALL, D_CREATE_TEMPORARY_BOOKMARK);
+    return object().call("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, objectIdsToPatch), options(), D_CREATE_TEMPORARY_BOOKMARK);
   }
 
   /**
@@ -4836,7 +4846,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateTemporaryBookmarkResult> createTemporaryBookmarkAsync(NxTempBookmarkOptions options, List<String> objectIdsToPatch) {
-    return object().callAsync("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, objectIdsToPatch), CALL, D_CREATE_TEMPORARY_BOOKMARK);
+    return object().callAsync("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, objectIdsToPatch), options(), D_CREATE_TEMPORARY_BOOKMARK);
   }
 
   private static final ResultDecoder<Boolean> D_APPLY_TEMPORARY_BOOKMARK =
@@ -4857,7 +4867,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean applyTemporaryBookmark(String id) {
-    return object().call("ApplyTemporaryBookmark", applyTemporaryBookmarkParams(id), CALL, D_APPLY_TEMPORARY_BOOKMARK);
+    return object().call("ApplyTemporaryBookmark", applyTemporaryBookmarkParams(id), options(), D_APPLY_TEMPORARY_BOOKMARK);
   }
 
   /**
@@ -4865,7 +4875,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> applyTemporaryBookmarkAsync(String id) {
-    return object().callAsync("ApplyTemporaryBookmark", applyTemporaryBookmarkParams(id), CALL, D_APPLY_TEMPORARY_BOOKMARK);
+    return object().callAsync("ApplyTemporaryBookmark", applyTemporaryBookmarkParams(id), options(), D_APPLY_TEMPORARY_BOOKMARK);
   }
 
   private static final ResultDecoder<AppScriptMeta> D_GET_SCRIPT_META =
@@ -4880,7 +4890,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public AppScriptMeta getScriptMeta() {
-    return object().call("GetScriptMeta", "{}", CALL, D_GET_SCRIPT_META);
+    return object().call("GetScriptMeta", "{}", options(), D_GET_SCRIPT_META);
   }
 
   /**
@@ -4888,7 +4898,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<AppScriptMeta> getScriptMetaAsync() {
-    return object().callAsync("GetScriptMeta", "{}", CALL, D_GET_SCRIPT_META);
+    return object().callAsync("GetScriptMeta", "{}", options(), D_GET_SCRIPT_META);
   }
 
   private static final ResultDecoder<GenericBookmark> D_REPLACE_BOOKMARK =
@@ -4914,7 +4924,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark replaceBookmark(String id) {
-    return object().call("ReplaceBookmark", replaceBookmarkParams(id, null, null), CALL, D_REPLACE_BOOKMARK);
+    return object().call("ReplaceBookmark", replaceBookmarkParams(id, null, null), options(), D_REPLACE_BOOKMARK);
   }
 
   /**
@@ -4922,7 +4932,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> replaceBookmarkAsync(String id) {
-    return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, null, null), CALL, D_REPLACE_BOOKMARK);
+    return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, null, null), options(), D_REPLACE_BOOKMARK);
   }
 
   /**
@@ -4936,7 +4946,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark replaceBookmark(String id, boolean ignorePatches) {
-    return object().call("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, null), CALL, D_REPLACE_BOOKMARK);
+    return object().call("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, null), options(), D_REPLACE_BOOKMARK);
   }
 
   /**
@@ -4944,7 +4954,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> replaceBookmarkAsync(String id, boolean ignorePatches) {
-    return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, null), CALL, D_REPLACE_BOOKMARK);
+    return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, null), options(), D_REPLACE_BOOKMARK);
   }
 
   /**
@@ -4958,7 +4968,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmark replaceBookmark(String id, boolean ignorePatches, List<String> objectIdsToPatch) {
-    return object().call("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, objectIdsToPatch), CALL, D_REPLACE_BOOKMARK);
+    return object().call("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, objectIdsToPatch), options(), D_REPLACE_BOOKMARK);
   }
 
   /**
@@ -4966,7 +4976,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmark> replaceBookmarkAsync(String id, boolean ignorePatches, List<String> objectIdsToPatch) {
-    return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, objectIdsToPatch), CALL, D_REPLACE_BOOKMARK);
+    return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, objectIdsToPatch), options(), D_REPLACE_BOOKMARK);
   }
 
   private static final ResultDecoder<Void> D_CLEAR_ALL_SOFT_PATCHES =
@@ -4980,7 +4990,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearAllSoftPatches() {
-    object().call("ClearAllSoftPatches", "{}", CALL, D_CLEAR_ALL_SOFT_PATCHES);
+    object().call("ClearAllSoftPatches", "{}", options(), D_CLEAR_ALL_SOFT_PATCHES);
   }
 
   /**
@@ -4988,7 +4998,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearAllSoftPatchesAsync() {
-    return object().callAsync("ClearAllSoftPatches", "{}", CALL, D_CLEAR_ALL_SOFT_PATCHES);
+    return object().callAsync("ClearAllSoftPatches", "{}", options(), D_CLEAR_ALL_SOFT_PATCHES);
   }
 
   private static final ResultDecoder<Void> D_COMMIT_SCRIPT =
@@ -5010,7 +5020,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void commitScript() {
-    object().call("CommitScript", commitScriptParams(null), CALL, D_COMMIT_SCRIPT);
+    object().call("CommitScript", commitScriptParams(null), options(), D_COMMIT_SCRIPT);
   }
 
   /**
@@ -5018,7 +5028,7 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> commitScriptAsync() {
-    return object().callAsync("CommitScript", commitScriptParams(null), CALL, D_COMMIT_SCRIPT);
+    return object().callAsync("CommitScript", commitScriptParams(null), options(), D_COMMIT_SCRIPT);
   }
 
   /**
@@ -5030,7 +5040,7 @@ public final class Doc extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void commitScript(String commitMessage) {
-    object().call("CommitScript", commitScriptParams(commitMessage), CALL, D_COMMIT_SCRIPT);
+    object().call("CommitScript", commitScriptParams(commitMessage), options(), D_COMMIT_SCRIPT);
   }
 
   /**
@@ -5038,6 +5048,6 @@ public final class Doc extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> commitScriptAsync(String commitMessage) {
-    return object().callAsync("CommitScript", commitScriptParams(commitMessage), CALL, D_COMMIT_SCRIPT);
+    return object().callAsync("CommitScript", commitScriptParams(commitMessage), options(), D_COMMIT_SCRIPT);
   }
 }

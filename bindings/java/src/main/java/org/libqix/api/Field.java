@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class Field extends ApiObject {
   Field(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private Field(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public Field withOptions(CallOptions options) {
+    return new Field(object(), options);
   }
 
   /** {@code object} as a Field (not checked: the engine answers a method of another class with an
@@ -38,7 +48,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public long getCardinal() {
-    return object().call("GetCardinal", "{}", CALL, D_GET_CARDINAL);
+    return object().call("GetCardinal", "{}", options(), D_GET_CARDINAL);
   }
 
   /**
@@ -46,7 +56,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Long> getCardinalAsync() {
-    return object().callAsync("GetCardinal", "{}", CALL, D_GET_CARDINAL);
+    return object().callAsync("GetCardinal", "{}", options(), D_GET_CARDINAL);
   }
 
   private static final ResultDecoder<Boolean> D_GET_AND_MODE =
@@ -60,7 +70,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean getAndMode() {
-    return object().call("GetAndMode", "{}", CALL, D_GET_AND_MODE);
+    return object().call("GetAndMode", "{}", options(), D_GET_AND_MODE);
   }
 
   /**
@@ -68,7 +78,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> getAndModeAsync() {
-    return object().callAsync("GetAndMode", "{}", CALL, D_GET_AND_MODE);
+    return object().callAsync("GetAndMode", "{}", options(), D_GET_AND_MODE);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_VALUES =
@@ -94,7 +104,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectValues(List<FieldValue> fieldValues) {
-    return object().call("SelectValues", selectValuesParams(fieldValues, null, null), CALL, D_SELECT_VALUES);
+    return object().call("SelectValues", selectValuesParams(fieldValues, null, null), options(), D_SELECT_VALUES);
   }
 
   /**
@@ -102,7 +112,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectValuesAsync(List<FieldValue> fieldValues) {
-    return object().callAsync("SelectValues", selectValuesParams(fieldValues, null, null), CALL, D_SELECT_VALUES);
+    return object().callAsync("SelectValues", selectValuesParams(fieldValues, null, null), options(), D_SELECT_VALUES);
   }
 
   /**
@@ -116,7 +126,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectValues(List<FieldValue> fieldValues, boolean toggleMode) {
-    return object().call("SelectValues", selectValuesParams(fieldValues, toggleMode, null), CALL, D_SELECT_VALUES);
+    return object().call("SelectValues", selectValuesParams(fieldValues, toggleMode, null), options(), D_SELECT_VALUES);
   }
 
   /**
@@ -124,7 +134,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectValuesAsync(List<FieldValue> fieldValues, boolean toggleMode) {
-    return object().callAsync("SelectValues", selectValuesParams(fieldValues, toggleMode, null), CALL, D_SELECT_VALUES);
+    return object().callAsync("SelectValues", selectValuesParams(fieldValues, toggleMode, null), options(), D_SELECT_VALUES);
   }
 
   /**
@@ -138,7 +148,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectValues(List<FieldValue> fieldValues, boolean toggleMode, boolean softLock) {
-    return object().call("SelectValues", selectValuesParams(fieldValues, toggleMode, softLock), CALL, D_SELECT_VALUES);
+    return object().call("SelectValues", selectValuesParams(fieldValues, toggleMode, softLock), options(), D_SELECT_VALUES);
   }
 
   /**
@@ -146,7 +156,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectValuesAsync(List<FieldValue> fieldValues, boolean toggleMode, boolean softLock) {
-    return object().callAsync("SelectValues", selectValuesParams(fieldValues, toggleMode, softLock), CALL, D_SELECT_VALUES);
+    return object().callAsync("SelectValues", selectValuesParams(fieldValues, toggleMode, softLock), options(), D_SELECT_VALUES);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT =
@@ -172,7 +182,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean select(String match) {
-    return object().call("Select", selectParams(match, null, null), CALL, D_SELECT);
+    return object().call("Select", selectParams(match, null, null), options(), D_SELECT);
   }
 
   /**
@@ -180,7 +190,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAsync(String match) {
-    return object().callAsync("Select", selectParams(match, null, null), CALL, D_SELECT);
+    return object().callAsync("Select", selectParams(match, null, null), options(), D_SELECT);
   }
 
   /**
@@ -194,7 +204,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean select(String match, boolean softLock) {
-    return object().call("Select", selectParams(match, softLock, null), CALL, D_SELECT);
+    return object().call("Select", selectParams(match, softLock, null), options(), D_SELECT);
   }
 
   /**
@@ -202,7 +212,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAsync(String match, boolean softLock) {
-    return object().callAsync("Select", selectParams(match, softLock, null), CALL, D_SELECT);
+    return object().callAsync("Select", selectParams(match, softLock, null), options(), D_SELECT);
   }
 
   /**
@@ -216,7 +226,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean select(String match, boolean softLock, long excludedValuesMode) {
-    return object().call("Select", selectParams(match, softLock, excludedValuesMode), CALL, D_SELECT);
+    return object().call("Select", selectParams(match, softLock, excludedValuesMode), options(), D_SELECT);
   }
 
   /**
@@ -224,7 +234,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAsync(String match, boolean softLock, long excludedValuesMode) {
-    return object().callAsync("Select", selectParams(match, softLock, excludedValuesMode), CALL, D_SELECT);
+    return object().callAsync("Select", selectParams(match, softLock, excludedValuesMode), options(), D_SELECT);
   }
 
   private static final ResultDecoder<Boolean> D_TOGGLE_SELECT =
@@ -250,7 +260,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean toggleSelect(String match) {
-    return object().call("ToggleSelect", toggleSelectParams(match, null, null), CALL, D_TOGGLE_SELECT);
+    return object().call("ToggleSelect", toggleSelectParams(match, null, null), options(), D_TOGGLE_SELECT);
   }
 
   /**
@@ -258,7 +268,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> toggleSelectAsync(String match) {
-    return object().callAsync("ToggleSelect", toggleSelectParams(match, null, null), CALL, D_TOGGLE_SELECT);
+    return object().callAsync("ToggleSelect", toggleSelectParams(match, null, null), options(), D_TOGGLE_SELECT);
   }
 
   /**
@@ -272,7 +282,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean toggleSelect(String match, boolean softLock) {
-    return object().call("ToggleSelect", toggleSelectParams(match, softLock, null), CALL, D_TOGGLE_SELECT);
+    return object().call("ToggleSelect", toggleSelectParams(match, softLock, null), options(), D_TOGGLE_SELECT);
   }
 
   /**
@@ -280,7 +290,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> toggleSelectAsync(String match, boolean softLock) {
-    return object().callAsync("ToggleSelect", toggleSelectParams(match, softLock, null), CALL, D_TOGGLE_SELECT);
+    return object().callAsync("ToggleSelect", toggleSelectParams(match, softLock, null), options(), D_TOGGLE_SELECT);
   }
 
   /**
@@ -294,7 +304,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean toggleSelect(String match, boolean softLock, long excludedValuesMode) {
-    return object().call("ToggleSelect", toggleSelectParams(match, softLock, excludedValuesMode), CALL, D_TOGGLE_SELECT);
+    return object().call("ToggleSelect", toggleSelectParams(match, softLock, excludedValuesMode), options(), D_TOGGLE_SELECT);
   }
 
   /**
@@ -302,7 +312,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> toggleSelectAsync(String match, boolean softLock, long excludedValuesMode) {
-    return object().callAsync("ToggleSelect", toggleSelectParams(match, softLock, excludedValuesMode), CALL, D_TOGGLE_SELECT);
+    return object().callAsync("ToggleSelect", toggleSelectParams(match, softLock, excludedValuesMode), options(), D_TOGGLE_SELECT);
   }
 
   private static final ResultDecoder<Boolean> D_CLEAR_ALL_BUT_THIS =
@@ -324,7 +334,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean clearAllButThis() {
-    return object().call("ClearAllButThis", clearAllButThisParams(null), CALL, D_CLEAR_ALL_BUT_THIS);
+    return object().call("ClearAllButThis", clearAllButThisParams(null), options(), D_CLEAR_ALL_BUT_THIS);
   }
 
   /**
@@ -332,7 +342,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> clearAllButThisAsync() {
-    return object().callAsync("ClearAllButThis", clearAllButThisParams(null), CALL, D_CLEAR_ALL_BUT_THIS);
+    return object().callAsync("ClearAllButThis", clearAllButThisParams(null), options(), D_CLEAR_ALL_BUT_THIS);
   }
 
   /**
@@ -344,7 +354,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean clearAllButThis(boolean softLock) {
-    return object().call("ClearAllButThis", clearAllButThisParams(softLock), CALL, D_CLEAR_ALL_BUT_THIS);
+    return object().call("ClearAllButThis", clearAllButThisParams(softLock), options(), D_CLEAR_ALL_BUT_THIS);
   }
 
   /**
@@ -352,7 +362,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> clearAllButThisAsync(boolean softLock) {
-    return object().callAsync("ClearAllButThis", clearAllButThisParams(softLock), CALL, D_CLEAR_ALL_BUT_THIS);
+    return object().callAsync("ClearAllButThis", clearAllButThisParams(softLock), options(), D_CLEAR_ALL_BUT_THIS);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_POSSIBLE =
@@ -374,7 +384,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectPossible() {
-    return object().call("SelectPossible", selectPossibleParams(null), CALL, D_SELECT_POSSIBLE);
+    return object().call("SelectPossible", selectPossibleParams(null), options(), D_SELECT_POSSIBLE);
   }
 
   /**
@@ -382,7 +392,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectPossibleAsync() {
-    return object().callAsync("SelectPossible", selectPossibleParams(null), CALL, D_SELECT_POSSIBLE);
+    return object().callAsync("SelectPossible", selectPossibleParams(null), options(), D_SELECT_POSSIBLE);
   }
 
   /**
@@ -394,7 +404,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectPossible(boolean softLock) {
-    return object().call("SelectPossible", selectPossibleParams(softLock), CALL, D_SELECT_POSSIBLE);
+    return object().call("SelectPossible", selectPossibleParams(softLock), options(), D_SELECT_POSSIBLE);
   }
 
   /**
@@ -402,7 +412,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectPossibleAsync(boolean softLock) {
-    return object().callAsync("SelectPossible", selectPossibleParams(softLock), CALL, D_SELECT_POSSIBLE);
+    return object().callAsync("SelectPossible", selectPossibleParams(softLock), options(), D_SELECT_POSSIBLE);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_EXCLUDED =
@@ -424,7 +434,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectExcluded() {
-    return object().call("SelectExcluded", selectExcludedParams(null), CALL, D_SELECT_EXCLUDED);
+    return object().call("SelectExcluded", selectExcludedParams(null), options(), D_SELECT_EXCLUDED);
   }
 
   /**
@@ -432,7 +442,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectExcludedAsync() {
-    return object().callAsync("SelectExcluded", selectExcludedParams(null), CALL, D_SELECT_EXCLUDED);
+    return object().callAsync("SelectExcluded", selectExcludedParams(null), options(), D_SELECT_EXCLUDED);
   }
 
   /**
@@ -444,7 +454,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectExcluded(boolean softLock) {
-    return object().call("SelectExcluded", selectExcludedParams(softLock), CALL, D_SELECT_EXCLUDED);
+    return object().call("SelectExcluded", selectExcludedParams(softLock), options(), D_SELECT_EXCLUDED);
   }
 
   /**
@@ -452,7 +462,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectExcludedAsync(boolean softLock) {
-    return object().callAsync("SelectExcluded", selectExcludedParams(softLock), CALL, D_SELECT_EXCLUDED);
+    return object().callAsync("SelectExcluded", selectExcludedParams(softLock), options(), D_SELECT_EXCLUDED);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_ALL =
@@ -474,7 +484,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectAll() {
-    return object().call("SelectAll", selectAllParams(null), CALL, D_SELECT_ALL);
+    return object().call("SelectAll", selectAllParams(null), options(), D_SELECT_ALL);
   }
 
   /**
@@ -482,7 +492,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAllAsync() {
-    return object().callAsync("SelectAll", selectAllParams(null), CALL, D_SELECT_ALL);
+    return object().callAsync("SelectAll", selectAllParams(null), options(), D_SELECT_ALL);
   }
 
   /**
@@ -494,7 +504,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectAll(boolean softLock) {
-    return object().call("SelectAll", selectAllParams(softLock), CALL, D_SELECT_ALL);
+    return object().call("SelectAll", selectAllParams(softLock), options(), D_SELECT_ALL);
   }
 
   /**
@@ -502,7 +512,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAllAsync(boolean softLock) {
-    return object().callAsync("SelectAll", selectAllParams(softLock), CALL, D_SELECT_ALL);
+    return object().callAsync("SelectAll", selectAllParams(softLock), options(), D_SELECT_ALL);
   }
 
   private static final ResultDecoder<Boolean> D_LOCK =
@@ -516,7 +526,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean lock() {
-    return object().call("Lock", "{}", CALL, D_LOCK);
+    return object().call("Lock", "{}", options(), D_LOCK);
   }
 
   /**
@@ -524,7 +534,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> lockAsync() {
-    return object().callAsync("Lock", "{}", CALL, D_LOCK);
+    return object().callAsync("Lock", "{}", options(), D_LOCK);
   }
 
   private static final ResultDecoder<Boolean> D_UNLOCK =
@@ -538,7 +548,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean unlock() {
-    return object().call("Unlock", "{}", CALL, D_UNLOCK);
+    return object().call("Unlock", "{}", options(), D_UNLOCK);
   }
 
   /**
@@ -546,7 +556,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> unlockAsync() {
-    return object().callAsync("Unlock", "{}", CALL, D_UNLOCK);
+    return object().callAsync("Unlock", "{}", options(), D_UNLOCK);
   }
 
   private static final ResultDecoder<NxFieldProperties> D_GET_NX_PROPERTIES =
@@ -560,7 +570,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxFieldProperties getNxProperties() {
-    return object().call("GetNxProperties", "{}", CALL, D_GET_NX_PROPERTIES);
+    return object().call("GetNxProperties", "{}", options(), D_GET_NX_PROPERTIES);
   }
 
   /**
@@ -568,7 +578,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxFieldProperties> getNxPropertiesAsync() {
-    return object().callAsync("GetNxProperties", "{}", CALL, D_GET_NX_PROPERTIES);
+    return object().callAsync("GetNxProperties", "{}", options(), D_GET_NX_PROPERTIES);
   }
 
   private static final ResultDecoder<Void> D_SET_NX_PROPERTIES =
@@ -588,7 +598,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setNxProperties(NxFieldProperties properties) {
-    object().call("SetNxProperties", setNxPropertiesParams(properties), CALL, D_SET_NX_PROPERTIES);
+    object().call("SetNxProperties", setNxPropertiesParams(properties), options(), D_SET_NX_PROPERTIES);
   }
 
   /**
@@ -596,7 +606,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setNxPropertiesAsync(NxFieldProperties properties) {
-    return object().callAsync("SetNxProperties", setNxPropertiesParams(properties), CALL, D_SET_NX_PROPERTIES);
+    return object().callAsync("SetNxProperties", setNxPropertiesParams(properties), options(), D_SET_NX_PROPERTIES);
   }
 
   private static final ResultDecoder<Void> D_SET_AND_MODE =
@@ -616,7 +626,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setAndMode(boolean andMode) {
-    object().call("SetAndMode", setAndModeParams(andMode), CALL, D_SET_AND_MODE);
+    object().call("SetAndMode", setAndModeParams(andMode), options(), D_SET_AND_MODE);
   }
 
   /**
@@ -624,7 +634,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setAndModeAsync(boolean andMode) {
-    return object().callAsync("SetAndMode", setAndModeParams(andMode), CALL, D_SET_AND_MODE);
+    return object().callAsync("SetAndMode", setAndModeParams(andMode), options(), D_SET_AND_MODE);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_ALTERNATIVE =
@@ -646,7 +656,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectAlternative() {
-    return object().call("SelectAlternative", selectAlternativeParams(null), CALL, D_SELECT_ALTERNATIVE);
+    return object().call("SelectAlternative", selectAlternativeParams(null), options(), D_SELECT_ALTERNATIVE);
   }
 
   /**
@@ -654,7 +664,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAlternativeAsync() {
-    return object().callAsync("SelectAlternative", selectAlternativeParams(null), CALL, D_SELECT_ALTERNATIVE);
+    return object().callAsync("SelectAlternative", selectAlternativeParams(null), options(), D_SELECT_ALTERNATIVE);
   }
 
   /**
@@ -666,7 +676,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectAlternative(boolean softLock) {
-    return object().call("SelectAlternative", selectAlternativeParams(softLock), CALL, D_SELECT_ALTERNATIVE);
+    return object().call("SelectAlternative", selectAlternativeParams(softLock), options(), D_SELECT_ALTERNATIVE);
   }
 
   /**
@@ -674,7 +684,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectAlternativeAsync(boolean softLock) {
-    return object().callAsync("SelectAlternative", selectAlternativeParams(softLock), CALL, D_SELECT_ALTERNATIVE);
+    return object().callAsync("SelectAlternative", selectAlternativeParams(softLock), options(), D_SELECT_ALTERNATIVE);
   }
 
   private static final ResultDecoder<Boolean> D_LOW_LEVEL_SELECT =
@@ -700,7 +710,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean lowLevelSelect(List<Integer> values, boolean toggleMode) {
-    return object().call("LowLevelSelect", lowLevelSelectParams(values, toggleMode, null), CALL, D_LOW_LEVEL_SELECT);
+    return object().call("LowLevelSelect", lowLevelSelectParams(values, toggleMode, null), options(), D_LOW_LEVEL_SELECT);
   }
 
   /**
@@ -708,7 +718,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> lowLevelSelectAsync(List<Integer> values, boolean toggleMode) {
-    return object().callAsync("LowLevelSelect", lowLevelSelectParams(values, toggleMode, null), CALL, D_LOW_LEVEL_SELECT);
+    return object().callAsync("LowLevelSelect", lowLevelSelectParams(values, toggleMode, null), options(), D_LOW_LEVEL_SELECT);
   }
 
   /**
@@ -722,7 +732,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean lowLevelSelect(List<Integer> values, boolean toggleMode, boolean softLock) {
-    return object().call("LowLevelSelect", lowLevelSelectParams(values, toggleMode, softLock), CALL, D_LOW_LEVEL_SELECT);
+    return object().call("LowLevelSelect", lowLevelSelectParams(values, toggleMode, softLock), options(), D_LOW_LEVEL_SELECT);
   }
 
   /**
@@ -730,7 +740,7 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> lowLevelSelectAsync(List<Integer> values, boolean toggleMode, boolean softLock) {
-    return object().callAsync("LowLevelSelect", lowLevelSelectParams(values, toggleMode, softLock), CALL, D_LOW_LEVEL_SELECT);
+    return object().callAsync("LowLevelSelect", lowLevelSelectParams(values, toggleMode, softLock), options(), D_LOW_LEVEL_SELECT);
   }
 
   private static final ResultDecoder<Boolean> D_CLEAR =
@@ -744,7 +754,7 @@ public final class Field extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean clear() {
-    return object().call("Clear", "{}", CALL, D_CLEAR);
+    return object().call("Clear", "{}", options(), D_CLEAR);
   }
 
   /**
@@ -752,6 +762,6 @@ public final class Field extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> clearAsync() {
-    return object().callAsync("Clear", "{}", CALL, D_CLEAR);
+    return object().callAsync("Clear", "{}", options(), D_CLEAR);
   }
 }

@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class GenericBookmark extends ApiObject {
   GenericBookmark(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private GenericBookmark(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public GenericBookmark withOptions(CallOptions options) {
+    return new GenericBookmark(object(), options);
   }
 
   /** {@code object} as a GenericBookmark (not checked: the engine answers a method of another class with an
@@ -49,7 +59,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<FieldValue> getFieldValues(String field, boolean getExcludedValues, BookmarkFieldPage dataPage) {
-    return object().call("GetFieldValues", getFieldValuesParams(field, getExcludedValues, dataPage), CALL, D_GET_FIELD_VALUES);
+    return object().call("GetFieldValues", getFieldValuesParams(field, getExcludedValues, dataPage), options(), D_GET_FIELD_VALUES);
   }
 
   /**
@@ -57,7 +67,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<FieldValue>> getFieldValuesAsync(String field, boolean getExcludedValues, BookmarkFieldPage dataPage) {
-    return object().callAsync("GetFieldValues", getFieldValuesParams(field, getExcludedValues, dataPage), CALL, D_GET_FIELD_VALUES);
+    return object().callAsync("GetFieldValues", getFieldValuesParams(field, getExcludedValues, dataPage), options(), D_GET_FIELD_VALUES);
   }
 
   private static final ResultDecoder<List<StateFieldValues>> D_GET_FIELD_VALUES_EX =
@@ -82,7 +92,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<StateFieldValues> getFieldValuesEx(String field, boolean getExcludedValues, BookmarkStateFieldPages dataPages) {
-    return object().call("GetFieldValuesEx", getFieldValuesExParams(field, getExcludedValues, dataPages), CALL, D_GET_FIELD_VALUES_EX);
+    return object().call("GetFieldValuesEx", getFieldValuesExParams(field, getExcludedValues, dataPages), options(), D_GET_FIELD_VALUES_EX);
   }
 
   /**
@@ -90,7 +100,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<StateFieldValues>> getFieldValuesExAsync(String field, boolean getExcludedValues, BookmarkStateFieldPages dataPages) {
-    return object().callAsync("GetFieldValuesEx", getFieldValuesExParams(field, getExcludedValues, dataPages), CALL, D_GET_FIELD_VALUES_EX);
+    return object().callAsync("GetFieldValuesEx", getFieldValuesExParams(field, getExcludedValues, dataPages), options(), D_GET_FIELD_VALUES_EX);
   }
 
   private static final ResultDecoder<GenericBookmarkLayout> D_GET_LAYOUT =
@@ -104,7 +114,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmarkLayout getLayout() {
-    return object().call("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().call("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   /**
@@ -112,7 +122,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmarkLayout> getLayoutAsync() {
-    return object().callAsync("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   private static final ResultDecoder<Void> D_APPLY_PATCHES =
@@ -132,7 +142,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void applyPatches(List<NxPatch> patches) {
-    object().call("ApplyPatches", applyPatchesParams(patches), CALL, D_APPLY_PATCHES);
+    object().call("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
   /**
@@ -140,7 +150,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> applyPatchesAsync(List<NxPatch> patches) {
-    return object().callAsync("ApplyPatches", applyPatchesParams(patches), CALL, D_APPLY_PATCHES);
+    return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
   private static final ResultDecoder<Void> D_SET_PROPERTIES =
@@ -160,7 +170,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setProperties(GenericBookmarkProperties prop) {
-    object().call("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    object().call("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   /**
@@ -168,7 +178,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setPropertiesAsync(GenericBookmarkProperties prop) {
-    return object().callAsync("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   private static final ResultDecoder<GenericBookmarkProperties> D_GET_PROPERTIES =
@@ -182,7 +192,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericBookmarkProperties getProperties() {
-    return object().call("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().call("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   /**
@@ -190,7 +200,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericBookmarkProperties> getPropertiesAsync() {
-    return object().callAsync("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   private static final ResultDecoder<NxInfo> D_GET_INFO =
@@ -204,7 +214,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxInfo getInfo() {
-    return object().call("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().call("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   /**
@@ -212,7 +222,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxInfo> getInfoAsync() {
-    return object().callAsync("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   private static final ResultDecoder<Boolean> D_APPLY =
@@ -226,7 +236,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean apply() {
-    return object().call("Apply", "{}", CALL, D_APPLY);
+    return object().call("Apply", "{}", options(), D_APPLY);
   }
 
   /**
@@ -234,7 +244,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> applyAsync() {
-    return object().callAsync("Apply", "{}", CALL, D_APPLY);
+    return object().callAsync("Apply", "{}", options(), D_APPLY);
   }
 
   private static final ResultDecoder<BookmarkApplyAndVerifyResult> D_APPLY_AND_VERIFY =
@@ -249,7 +259,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public BookmarkApplyAndVerifyResult applyAndVerify() {
-    return object().call("ApplyAndVerify", "{}", CALL, D_APPLY_AND_VERIFY);
+    return object().call("ApplyAndVerify", "{}", options(), D_APPLY_AND_VERIFY);
   }
 
   /**
@@ -257,7 +267,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<BookmarkApplyAndVerifyResult> applyAndVerifyAsync() {
-    return object().callAsync("ApplyAndVerify", "{}", CALL, D_APPLY_AND_VERIFY);
+    return object().callAsync("ApplyAndVerify", "{}", options(), D_APPLY_AND_VERIFY);
   }
 
   private static final ResultDecoder<Void> D_PUBLISH =
@@ -270,7 +280,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void publish() {
-    object().call("Publish", "{}", CALL, D_PUBLISH);
+    object().call("Publish", "{}", options(), D_PUBLISH);
   }
 
   /**
@@ -278,7 +288,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> publishAsync() {
-    return object().callAsync("Publish", "{}", CALL, D_PUBLISH);
+    return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
   private static final ResultDecoder<Void> D_UN_PUBLISH =
@@ -291,7 +301,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unPublish() {
-    object().call("UnPublish", "{}", CALL, D_UN_PUBLISH);
+    object().call("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
   /**
@@ -299,7 +309,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unPublishAsync() {
-    return object().callAsync("UnPublish", "{}", CALL, D_UN_PUBLISH);
+    return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
   private static final ResultDecoder<Void> D_APPROVE =
@@ -312,7 +322,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void approve() {
-    object().call("Approve", "{}", CALL, D_APPROVE);
+    object().call("Approve", "{}", options(), D_APPROVE);
   }
 
   /**
@@ -320,7 +330,7 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> approveAsync() {
-    return object().callAsync("Approve", "{}", CALL, D_APPROVE);
+    return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
   private static final ResultDecoder<Void> D_UN_APPROVE =
@@ -333,7 +343,7 @@ public final class GenericBookmark extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unApprove() {
-    object().call("UnApprove", "{}", CALL, D_UN_APPROVE);
+    object().call("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 
   /**
@@ -341,6 +351,6 @@ public final class GenericBookmark extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unApproveAsync() {
-    return object().callAsync("UnApprove", "{}", CALL, D_UN_APPROVE);
+    return object().callAsync("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 }

@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class GenericMeasure extends ApiObject {
   GenericMeasure(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private GenericMeasure(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public GenericMeasure withOptions(CallOptions options) {
+    return new GenericMeasure(object(), options);
   }
 
   /** {@code object} as a GenericMeasure (not checked: the engine answers a method of another class with an
@@ -38,7 +48,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericMeasureLayout getLayout() {
-    return object().call("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().call("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   /**
@@ -46,7 +56,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericMeasureLayout> getLayoutAsync() {
-    return object().callAsync("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   private static final ResultDecoder<Void> D_APPLY_PATCHES =
@@ -66,7 +76,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void applyPatches(List<NxPatch> patches) {
-    object().call("ApplyPatches", applyPatchesParams(patches), CALL, D_APPLY_PATCHES);
+    object().call("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
   /**
@@ -74,7 +84,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> applyPatchesAsync(List<NxPatch> patches) {
-    return object().callAsync("ApplyPatches", applyPatchesParams(patches), CALL, D_APPLY_PATCHES);
+    return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
   private static final ResultDecoder<Void> D_SET_PROPERTIES =
@@ -94,7 +104,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setProperties(GenericMeasureProperties prop) {
-    object().call("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    object().call("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   /**
@@ -102,7 +112,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setPropertiesAsync(GenericMeasureProperties prop) {
-    return object().callAsync("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   private static final ResultDecoder<GenericMeasureProperties> D_GET_PROPERTIES =
@@ -116,7 +126,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericMeasureProperties getProperties() {
-    return object().call("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().call("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   /**
@@ -124,7 +134,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericMeasureProperties> getPropertiesAsync() {
-    return object().callAsync("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   private static final ResultDecoder<NxInfo> D_GET_INFO =
@@ -138,7 +148,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxInfo getInfo() {
-    return object().call("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().call("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   /**
@@ -146,7 +156,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxInfo> getInfoAsync() {
-    return object().callAsync("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   private static final ResultDecoder<NxLibraryMeasureDef> D_GET_MEASURE =
@@ -160,7 +170,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxLibraryMeasureDef getMeasure() {
-    return object().call("GetMeasure", "{}", CALL, D_GET_MEASURE);
+    return object().call("GetMeasure", "{}", options(), D_GET_MEASURE);
   }
 
   /**
@@ -168,7 +178,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxLibraryMeasureDef> getMeasureAsync() {
-    return object().callAsync("GetMeasure", "{}", CALL, D_GET_MEASURE);
+    return object().callAsync("GetMeasure", "{}", options(), D_GET_MEASURE);
   }
 
   private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS =
@@ -182,7 +192,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxLinkedObjectInfo> getLinkedObjects() {
-    return object().call("GetLinkedObjects", "{}", CALL, D_GET_LINKED_OBJECTS);
+    return object().call("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
   /**
@@ -190,7 +200,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxLinkedObjectInfo>> getLinkedObjectsAsync() {
-    return object().callAsync("GetLinkedObjects", "{}", CALL, D_GET_LINKED_OBJECTS);
+    return object().callAsync("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
   private static final ResultDecoder<Void> D_PUBLISH =
@@ -203,7 +213,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void publish() {
-    object().call("Publish", "{}", CALL, D_PUBLISH);
+    object().call("Publish", "{}", options(), D_PUBLISH);
   }
 
   /**
@@ -211,7 +221,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> publishAsync() {
-    return object().callAsync("Publish", "{}", CALL, D_PUBLISH);
+    return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
   private static final ResultDecoder<Void> D_UN_PUBLISH =
@@ -224,7 +234,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unPublish() {
-    object().call("UnPublish", "{}", CALL, D_UN_PUBLISH);
+    object().call("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
   /**
@@ -232,7 +242,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unPublishAsync() {
-    return object().callAsync("UnPublish", "{}", CALL, D_UN_PUBLISH);
+    return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
   private static final ResultDecoder<Void> D_APPROVE =
@@ -245,7 +255,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void approve() {
-    object().call("Approve", "{}", CALL, D_APPROVE);
+    object().call("Approve", "{}", options(), D_APPROVE);
   }
 
   /**
@@ -253,7 +263,7 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> approveAsync() {
-    return object().callAsync("Approve", "{}", CALL, D_APPROVE);
+    return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
   private static final ResultDecoder<Void> D_UN_APPROVE =
@@ -266,7 +276,7 @@ public final class GenericMeasure extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unApprove() {
-    object().call("UnApprove", "{}", CALL, D_UN_APPROVE);
+    object().call("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 
   /**
@@ -274,6 +284,6 @@ public final class GenericMeasure extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unApproveAsync() {
-    return object().callAsync("UnApprove", "{}", CALL, D_UN_APPROVE);
+    return object().callAsync("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 }

@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class GenericObject extends ApiObject {
   GenericObject(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private GenericObject(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public GenericObject withOptions(CallOptions options) {
+    return new GenericObject(object(), options);
   }
 
   /** {@code object} as a GenericObject (not checked: the engine answers a method of another class with an
@@ -38,7 +48,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObjectLayout getLayout() {
-    return object().call("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().call("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   /**
@@ -46,7 +56,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObjectLayout> getLayoutAsync() {
-    return object().callAsync("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   private static final ResultDecoder<List<NxDataPage>> D_GET_LIST_OBJECT_DATA =
@@ -69,7 +79,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxDataPage> getListObjectData(String path, List<NxPage> pages) {
-    return object().call("GetListObjectData", getListObjectDataParams(path, pages), CALL, D_GET_LIST_OBJECT_DATA);
+    return object().call("GetListObjectData", getListObjectDataParams(path, pages), options(), D_GET_LIST_OBJECT_DATA);
   }
 
   /**
@@ -77,7 +87,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxDataPage>> getListObjectDataAsync(String path, List<NxPage> pages) {
-    return object().callAsync("GetListObjectData", getListObjectDataParams(path, pages), CALL, D_GET_LIST_OBJECT_DATA);
+    return object().callAsync("GetListObjectData", getListObjectDataParams(path, pages), options(), D_GET_LIST_OBJECT_DATA);
   }
 
   private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_DATA =
@@ -100,7 +110,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxDataPage> getHyperCubeData(String path, List<NxPage> pages) {
-    return object().call("GetHyperCubeData", getHyperCubeDataParams(path, pages), CALL, D_GET_HYPER_CUBE_DATA);
+    return object().call("GetHyperCubeData", getHyperCubeDataParams(path, pages), options(), D_GET_HYPER_CUBE_DATA);
   }
 
   /**
@@ -108,7 +118,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxDataPage>> getHyperCubeDataAsync(String path, List<NxPage> pages) {
-    return object().callAsync("GetHyperCubeData", getHyperCubeDataParams(path, pages), CALL, D_GET_HYPER_CUBE_DATA);
+    return object().callAsync("GetHyperCubeData", getHyperCubeDataParams(path, pages), options(), D_GET_HYPER_CUBE_DATA);
   }
 
   private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_REDUCED_DATA =
@@ -135,7 +145,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxDataPage> getHyperCubeReducedData(String path, List<NxPage> pages, long zoomFactor, String reductionMode) {
-    return object().call("GetHyperCubeReducedData", getHyperCubeReducedDataParams(path, pages, zoomFactor, reductionMode), CALL, D_GET_HYPER_CUBE_REDUCED_DATA);
+    return object().call("GetHyperCubeReducedData", getHyperCubeReducedDataParams(path, pages, zoomFactor, reductionMode), options(), D_GET_HYPER_CUBE_REDUCED_DATA);
   }
 
   /**
@@ -143,7 +153,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxDataPage>> getHyperCubeReducedDataAsync(String path, List<NxPage> pages, long zoomFactor, String reductionMode) {
-    return object().callAsync("GetHyperCubeReducedData", getHyperCubeReducedDataParams(path, pages, zoomFactor, reductionMode), CALL, D_GET_HYPER_CUBE_REDUCED_DATA);
+    return object().callAsync("GetHyperCubeReducedData", getHyperCubeReducedDataParams(path, pages, zoomFactor, reductionMode), options(), D_GET_HYPER_CUBE_REDUCED_DATA);
   }
 
   private static final ResultDecoder<List<NxPivotPage>> D_GET_HYPER_CUBE_PIVOT_DATA =
@@ -166,7 +176,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxPivotPage> getHyperCubePivotData(String path, List<NxPage> pages) {
-    return object().call("GetHyperCubePivotData", getHyperCubePivotDataParams(path, pages), CALL, D_GET_HYPER_CUBE_PIVOT_DATA);
+    return object().call("GetHyperCubePivotData", getHyperCubePivotDataParams(path, pages), options(), D_GET_HYPER_CUBE_PIVOT_DATA);
   }
 
   /**
@@ -174,7 +184,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxPivotPage>> getHyperCubePivotDataAsync(String path, List<NxPage> pages) {
-    return object().callAsync("GetHyperCubePivotData", getHyperCubePivotDataParams(path, pages), CALL, D_GET_HYPER_CUBE_PIVOT_DATA);
+    return object().callAsync("GetHyperCubePivotData", getHyperCubePivotDataParams(path, pages), options(), D_GET_HYPER_CUBE_PIVOT_DATA);
   }
 
   private static final ResultDecoder<List<NxStackPage>> D_GET_HYPER_CUBE_STACK_DATA =
@@ -200,7 +210,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxStackPage> getHyperCubeStackData(String path, List<NxPage> pages) {
-    return object().call("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, null), CALL, D_GET_HYPER_CUBE_STACK_DATA);
+    return object().call("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, null), options(), D_GET_HYPER_CUBE_STACK_DATA);
   }
 
   /**
@@ -208,7 +218,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxStackPage>> getHyperCubeStackDataAsync(String path, List<NxPage> pages) {
-    return object().callAsync("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, null), CALL, D_GET_HYPER_CUBE_STACK_DATA);
+    return object().callAsync("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, null), options(), D_GET_HYPER_CUBE_STACK_DATA);
   }
 
   /**
@@ -222,7 +232,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxStackPage> getHyperCubeStackData(String path, List<NxPage> pages, long maxNbrCells) {
-    return object().call("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, maxNbrCells), CALL, D_GET_HYPER_CUBE_STACK_DATA);
+    return object().call("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, maxNbrCells), options(), D_GET_HYPER_CUBE_STACK_DATA);
   }
 
   /**
@@ -230,7 +240,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxStackPage>> getHyperCubeStackDataAsync(String path, List<NxPage> pages, long maxNbrCells) {
-    return object().callAsync("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, maxNbrCells), CALL, D_GET_HYPER_CUBE_STACK_DATA);
+    return object().callAsync("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, maxNbrCells), options(), D_GET_HYPER_CUBE_STACK_DATA);
   }
 
   private static final ResultDecoder<GetHyperCubeContinuousDataResult> D_GET_HYPER_CUBE_CONTINUOUS_DATA =
@@ -256,7 +266,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetHyperCubeContinuousDataResult getHyperCubeContinuousData(String path, NxContinuousDataOptions options) {
-    return object().call("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, null), CALL, D_GET_HYPER_CUBE_CONTINUOUS_DATA);
+    return object().call("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, null), options(), D_GET_HYPER_CUBE_CONTINUOUS_DATA);
   }
 
   /**
@@ -264,7 +274,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetHyperCubeContinuousDataResult> getHyperCubeContinuousDataAsync(String path, NxContinuousDataOptions options) {
-    return object().callAsync("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, null), CALL, D_GET_HYPER_CUBE_CONTINUOUS_DATA);
+    return object().callAsync("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, null), options(), D_GET_HYPER_CUBE_CONTINUOUS_DATA);
   }
 
   /**
@@ -278,7 +288,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetHyperCubeContinuousDataResult getHyperCubeContinuousData(String path, NxContinuousDataOptions options, boolean reverseSort) {
-    return object().call("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, reverseSort), CALL, D_GET_HYPER_CUBE_CONTINUOUS_DATA);
+    return object().call("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, reverseSort), options(), D_GET_HYPER_CUBE_CONTINUOUS_DATA);
   }
 
   /**
@@ -286,7 +296,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetHyperCubeContinuousDataResult> getHyperCubeContinuousDataAsync(String path, NxContinuousDataOptions options, boolean reverseSort) {
-    return object().callAsync("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, reverseSort), CALL, D_GET_HYPER_CUBE_CONTINUOUS_DATA);
+    return object().callAsync("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, reverseSort), options(), D_GET_HYPER_CUBE_CONTINUOUS_DATA);
   }
 
   private static final ResultDecoder<List<NxTreeNode>> D_GET_HYPER_CUBE_TREE_DATA =
@@ -311,7 +321,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxTreeNode> getHyperCubeTreeData(String path) {
-    return object().call("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, null), CALL, D_GET_HYPER_CUBE_TREE_DATA);
+    return object().call("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, null), options(), D_GET_HYPER_CUBE_TREE_DATA);
   }
 
   /**
@@ -319,7 +329,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxTreeNode>> getHyperCubeTreeDataAsync(String path) {
-    return object().callAsync("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, null), CALL, D_GET_HYPER_CUBE_TREE_DATA);
+    return object().callAsync("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, null), options(), D_GET_HYPER_CUBE_TREE_DATA);
   }
 
   /**
@@ -333,7 +343,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxTreeNode> getHyperCubeTreeData(String path, NxTreeDataOption nodeOptions) {
-    return object().call("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, nodeOptions), CALL, D_GET_HYPER_CUBE_TREE_DATA);
+    return object().call("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, nodeOptions), options(), D_GET_HYPER_CUBE_TREE_DATA);
   }
 
   /**
@@ -341,7 +351,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxTreeNode>> getHyperCubeTreeDataAsync(String path, NxTreeDataOption nodeOptions) {
-    return object().callAsync("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, nodeOptions), CALL, D_GET_HYPER_CUBE_TREE_DATA);
+    return object().callAsync("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, nodeOptions), options(), D_GET_HYPER_CUBE_TREE_DATA);
   }
 
   private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_BINNED_DATA =
@@ -374,7 +384,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxDataPage> getHyperCubeBinnedData(String path, List<NxPage> pages, NxViewPort viewport, List<NxDataAreaPage> dataRanges, long maxNbrCells, long queryLevel, long binningMethod) {
-    return object().call("GetHyperCubeBinnedData", getHyperCubeBinnedDataParams(path, pages, viewport, dataRanges, maxNbrCells, queryLevel, binningMethod), CALL, D_GET_HYPER_CUBE_BINNED_DATA);
+    return object().call("GetHyperCubeBinnedData", getHyperCubeBinnedDataParams(path, pages, viewport, dataRanges, maxNbrCells, queryLevel, binningMethod), options(), D_GET_HYPER_CUBE_BINNED_DATA);
   }
 
   /**
@@ -382,7 +392,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxDataPage>> getHyperCubeBinnedDataAsync(String path, List<NxPage> pages, NxViewPort viewport, List<NxDataAreaPage> dataRanges, long maxNbrCells, long queryLevel, long binningMethod) {
-    return object().callAsync("GetHyperCubeBinnedData", getHyperCubeBinnedDataParams(path, pages, viewport, dataRanges, maxNbrCells, queryLevel, binningMethod), CALL, D_GET_HYPER_CUBE_BINNED_DATA);
+    return object().callAsync("GetHyperCubeBinnedData", getHyperCubeBinnedDataParams(path, pages, viewport, dataRanges, maxNbrCells, queryLevel, binningMethod), options(), D_GET_HYPER_CUBE_BINNED_DATA);
   }
 
   private static final ResultDecoder<Void> D_APPLY_PATCHES =
@@ -405,7 +415,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void applyPatches(List<NxPatch> patches) {
-    object().call("ApplyPatches", applyPatchesParams(patches, null), CALL, D_APPLY_PATCHES);
+    object().call("ApplyPatches", applyPatchesParams(patches, null), options(), D_APPLY_PATCHES);
   }
 
   /**
@@ -413,7 +423,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> applyPatchesAsync(List<NxPatch> patches) {
-    return object().callAsync("ApplyPatches", applyPatchesParams(patches, null), CALL, D_APPLY_PATCHES);
+    return object().callAsync("ApplyPatches", applyPatchesParams(patches, null), options(), D_APPLY_PATCHES);
   }
 
   /**
@@ -425,7 +435,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void applyPatches(List<NxPatch> patches, boolean softPatch) {
-    object().call("ApplyPatches", applyPatchesParams(patches, softPatch), CALL, D_APPLY_PATCHES);
+    object().call("ApplyPatches", applyPatchesParams(patches, softPatch), options(), D_APPLY_PATCHES);
   }
 
   /**
@@ -433,7 +443,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> applyPatchesAsync(List<NxPatch> patches, boolean softPatch) {
-    return object().callAsync("ApplyPatches", applyPatchesParams(patches, softPatch), CALL, D_APPLY_PATCHES);
+    return object().callAsync("ApplyPatches", applyPatchesParams(patches, softPatch), options(), D_APPLY_PATCHES);
   }
 
   private static final ResultDecoder<Void> D_CLEAR_SOFT_PATCHES =
@@ -446,7 +456,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearSoftPatches() {
-    object().call("ClearSoftPatches", "{}", CALL, D_CLEAR_SOFT_PATCHES);
+    object().call("ClearSoftPatches", "{}", options(), D_CLEAR_SOFT_PATCHES);
   }
 
   /**
@@ -454,7 +464,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearSoftPatchesAsync() {
-    return object().callAsync("ClearSoftPatches", "{}", CALL, D_CLEAR_SOFT_PATCHES);
+    return object().callAsync("ClearSoftPatches", "{}", options(), D_CLEAR_SOFT_PATCHES);
   }
 
   private static final ResultDecoder<Void> D_SET_PROPERTIES =
@@ -474,7 +484,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setProperties(GenericObjectProperties prop) {
-    object().call("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    object().call("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   /**
@@ -482,7 +492,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setPropertiesAsync(GenericObjectProperties prop) {
-    return object().callAsync("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   private static final ResultDecoder<GenericObjectProperties> D_GET_PROPERTIES =
@@ -496,7 +506,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObjectProperties getProperties() {
-    return object().call("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().call("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   /**
@@ -504,7 +514,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObjectProperties> getPropertiesAsync() {
-    return object().callAsync("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   private static final ResultDecoder<GenericObjectProperties> D_GET_EFFECTIVE_PROPERTIES =
@@ -518,7 +528,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObjectProperties getEffectiveProperties() {
-    return object().call("GetEffectiveProperties", "{}", CALL, D_GET_EFFECTIVE_PROPERTIES);
+    return object().call("GetEffectiveProperties", "{}", options(), D_GET_EFFECTIVE_PROPERTIES);
   }
 
   /**
@@ -526,7 +536,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObjectProperties> getEffectivePropertiesAsync() {
-    return object().callAsync("GetEffectiveProperties", "{}", CALL, D_GET_EFFECTIVE_PROPERTIES);
+    return object().callAsync("GetEffectiveProperties", "{}", options(), D_GET_EFFECTIVE_PROPERTIES);
   }
 
   private static final ResultDecoder<Void> D_SET_FULL_PROPERTY_TREE =
@@ -546,7 +556,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setFullPropertyTree(GenericObjectEntry propEntry) {
-    object().call("SetFullPropertyTree", setFullPropertyTreeParams(propEntry), CALL, D_SET_FULL_PROPERTY_TREE);
+    object().call("SetFullPropertyTree", setFullPropertyTreeParams(propEntry), options(), D_SET_FULL_PROPERTY_TREE);
   }
 
   /**
@@ -554,7 +564,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setFullPropertyTreeAsync(GenericObjectEntry propEntry) {
-    return object().callAsync("SetFullPropertyTree", setFullPropertyTreeParams(propEntry), CALL, D_SET_FULL_PROPERTY_TREE);
+    return object().callAsync("SetFullPropertyTree", setFullPropertyTreeParams(propEntry), options(), D_SET_FULL_PROPERTY_TREE);
   }
 
   private static final ResultDecoder<GenericObjectEntry> D_GET_FULL_PROPERTY_TREE =
@@ -568,7 +578,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObjectEntry getFullPropertyTree() {
-    return object().call("GetFullPropertyTree", "{}", CALL, D_GET_FULL_PROPERTY_TREE);
+    return object().call("GetFullPropertyTree", "{}", options(), D_GET_FULL_PROPERTY_TREE);
   }
 
   /**
@@ -576,7 +586,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObjectEntry> getFullPropertyTreeAsync() {
-    return object().callAsync("GetFullPropertyTree", "{}", CALL, D_GET_FULL_PROPERTY_TREE);
+    return object().callAsync("GetFullPropertyTree", "{}", options(), D_GET_FULL_PROPERTY_TREE);
   }
 
   private static final ResultDecoder<NxInfo> D_GET_INFO =
@@ -590,7 +600,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxInfo getInfo() {
-    return object().call("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().call("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   /**
@@ -598,7 +608,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxInfo> getInfoAsync() {
-    return object().callAsync("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   private static final ResultDecoder<Void> D_CLEAR_SELECTIONS =
@@ -621,7 +631,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearSelections(String path) {
-    object().call("ClearSelections", clearSelectionsParams(path, null), CALL, D_CLEAR_SELECTIONS);
+    object().call("ClearSelections", clearSelectionsParams(path, null), options(), D_CLEAR_SELECTIONS);
   }
 
   /**
@@ -629,7 +639,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearSelectionsAsync(String path) {
-    return object().callAsync("ClearSelections", clearSelectionsParams(path, null), CALL, D_CLEAR_SELECTIONS);
+    return object().callAsync("ClearSelections", clearSelectionsParams(path, null), options(), D_CLEAR_SELECTIONS);
   }
 
   /**
@@ -641,7 +651,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void clearSelections(String path, List<Integer> colIndices) {
-    object().call("ClearSelections", clearSelectionsParams(path, colIndices), CALL, D_CLEAR_SELECTIONS);
+    object().call("ClearSelections", clearSelectionsParams(path, colIndices), options(), D_CLEAR_SELECTIONS);
   }
 
   /**
@@ -649,7 +659,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> clearSelectionsAsync(String path, List<Integer> colIndices) {
-    return object().callAsync("ClearSelections", clearSelectionsParams(path, colIndices), CALL, D_CLEAR_SELECTIONS);
+    return object().callAsync("ClearSelections", clearSelectionsParams(path, colIndices), options(), D_CLEAR_SELECTIONS);
   }
 
   private static final ResultDecoder<ExportDataResult> D_EXPORT_DATA =
@@ -679,7 +689,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ExportDataResult exportData(String fileType) {
-    return object().call("ExportData", exportDataParams(fileType, null, null, null, null), CALL, D_EXPORT_DATA);
+    return object().call("ExportData", exportDataParams(fileType, null, null, null, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -687,7 +697,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ExportDataResult> exportDataAsync(String fileType) {
-    return object().callAsync("ExportData", exportDataParams(fileType, null, null, null, null), CALL, D_EXPORT_DATA);
+    return object().callAsync("ExportData", exportDataParams(fileType, null, null, null, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -701,7 +711,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ExportDataResult exportData(String fileType, String path) {
-    return object().call("ExportData", exportDataParams(fileType, path, null, null, null), CALL, D_EXPORT_DATA);
+    return object().call("ExportData", exportDataParams(fileType, path, null, null, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -709,7 +719,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ExportDataResult> exportDataAsync(String fileType, String path) {
-    return object().callAsync("ExportData", exportDataParams(fileType, path, null, null, null), CALL, D_EXPORT_DATA);
+    return object().callAsync("ExportData", exportDataParams(fileType, path, null, null, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -724,7 +734,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ExportDataResult exportData(String fileType, String path, String fileName) {
-    return object().call("ExportData", exportDataParams(fileType, path, fileName, null, null), CALL, D_EXPORT_DATA);
+    return object().call("ExportData", exportDataParams(fileType, path, fileName, null, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -732,7 +742,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ExportDataResult> exportDataAsync(String fileType, String path, String fileName) {
-    return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, null, null), CALL, D_EXPORT_DATA);
+    return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, null, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -748,7 +758,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ExportDataResult exportData(String fileType, String path, String fileName, String exportState) {
-    return object().call("ExportData", exportDataParams(fileType, path, fileName, exportState, null), CALL, D_EXPORT_DATA);
+    return object().call("ExportData", exportDataParams(fileType, path, fileName, exportState, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -756,7 +766,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ExportDataResult> exportDataAsync(String fileType, String path, String fileName, String exportState) {
-    return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, exportState, null), CALL, D_EXPORT_DATA);
+    return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, exportState, null), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -772,7 +782,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ExportDataResult exportData(String fileType, String path, String fileName, String exportState, boolean serveOnce) {
-    return object().call("ExportData", exportDataParams(fileType, path, fileName, exportState, serveOnce), CALL, D_EXPORT_DATA);
+    return object().call("ExportData", exportDataParams(fileType, path, fileName, exportState, serveOnce), options(), D_EXPORT_DATA);
   }
 
   /**
@@ -780,7 +790,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ExportDataResult> exportDataAsync(String fileType, String path, String fileName, String exportState, boolean serveOnce) {
-    return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, exportState, serveOnce), CALL, D_EXPORT_DATA);
+    return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, exportState, serveOnce), options(), D_EXPORT_DATA);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_VALUES =
@@ -808,7 +818,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectValues(String path, List<Integer> values, boolean toggleMode) {
-    return object().call("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, null), CALL, D_SELECT_LIST_OBJECT_VALUES);
+    return object().call("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, null), options(), D_SELECT_LIST_OBJECT_VALUES);
   }
 
   /**
@@ -816,7 +826,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectValuesAsync(String path, List<Integer> values, boolean toggleMode) {
-    return object().callAsync("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, null), CALL, D_SELECT_LIST_OBJECT_VALUES);
+    return object().callAsync("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, null), options(), D_SELECT_LIST_OBJECT_VALUES);
   }
 
   /**
@@ -831,7 +841,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectValues(String path, List<Integer> values, boolean toggleMode, boolean softLock) {
-    return object().call("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, softLock), CALL, D_SELECT_LIST_OBJECT_VALUES);
+    return object().call("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, softLock), options(), D_SELECT_LIST_OBJECT_VALUES);
   }
 
   /**
@@ -839,7 +849,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectValuesAsync(String path, List<Integer> values, boolean toggleMode, boolean softLock) {
-    return object().callAsync("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, softLock), CALL, D_SELECT_LIST_OBJECT_VALUES);
+    return object().callAsync("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, softLock), options(), D_SELECT_LIST_OBJECT_VALUES);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_POSSIBLE =
@@ -863,7 +873,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectPossible(String path) {
-    return object().call("SelectListObjectPossible", selectListObjectPossibleParams(path, null), CALL, D_SELECT_LIST_OBJECT_POSSIBLE);
+    return object().call("SelectListObjectPossible", selectListObjectPossibleParams(path, null), options(), D_SELECT_LIST_OBJECT_POSSIBLE);
   }
 
   /**
@@ -871,7 +881,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectPossibleAsync(String path) {
-    return object().callAsync("SelectListObjectPossible", selectListObjectPossibleParams(path, null), CALL, D_SELECT_LIST_OBJECT_POSSIBLE);
+    return object().callAsync("SelectListObjectPossible", selectListObjectPossibleParams(path, null), options(), D_SELECT_LIST_OBJECT_POSSIBLE);
   }
 
   /**
@@ -884,7 +894,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectPossible(String path, boolean softLock) {
-    return object().call("SelectListObjectPossible", selectListObjectPossibleParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_POSSIBLE);
+    return object().call("SelectListObjectPossible", selectListObjectPossibleParams(path, softLock), options(), D_SELECT_LIST_OBJECT_POSSIBLE);
   }
 
   /**
@@ -892,7 +902,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectPossibleAsync(String path, boolean softLock) {
-    return object().callAsync("SelectListObjectPossible", selectListObjectPossibleParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_POSSIBLE);
+    return object().callAsync("SelectListObjectPossible", selectListObjectPossibleParams(path, softLock), options(), D_SELECT_LIST_OBJECT_POSSIBLE);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_EXCLUDED =
@@ -916,7 +926,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectExcluded(String path) {
-    return object().call("SelectListObjectExcluded", selectListObjectExcludedParams(path, null), CALL, D_SELECT_LIST_OBJECT_EXCLUDED);
+    return object().call("SelectListObjectExcluded", selectListObjectExcludedParams(path, null), options(), D_SELECT_LIST_OBJECT_EXCLUDED);
   }
 
   /**
@@ -924,7 +934,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectExcludedAsync(String path) {
-    return object().callAsync("SelectListObjectExcluded", selectListObjectExcludedParams(path, null), CALL, D_SELECT_LIST_OBJECT_EXCLUDED);
+    return object().callAsync("SelectListObjectExcluded", selectListObjectExcludedParams(path, null), options(), D_SELECT_LIST_OBJECT_EXCLUDED);
   }
 
   /**
@@ -937,7 +947,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectExcluded(String path, boolean softLock) {
-    return object().call("SelectListObjectExcluded", selectListObjectExcludedParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_EXCLUDED);
+    return object().call("SelectListObjectExcluded", selectListObjectExcludedParams(path, softLock), options(), D_SELECT_LIST_OBJECT_EXCLUDED);
   }
 
   /**
@@ -945,7 +955,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectExcludedAsync(String path, boolean softLock) {
-    return object().callAsync("SelectListObjectExcluded", selectListObjectExcludedParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_EXCLUDED);
+    return object().callAsync("SelectListObjectExcluded", selectListObjectExcludedParams(path, softLock), options(), D_SELECT_LIST_OBJECT_EXCLUDED);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_ALTERNATIVE =
@@ -969,7 +979,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectAlternative(String path) {
-    return object().call("SelectListObjectAlternative", selectListObjectAlternativeParams(path, null), CALL, D_SELECT_LIST_OBJECT_ALTERNATIVE);
+    return object().call("SelectListObjectAlternative", selectListObjectAlternativeParams(path, null), options(), D_SELECT_LIST_OBJECT_ALTERNATIVE);
   }
 
   /**
@@ -977,7 +987,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectAlternativeAsync(String path) {
-    return object().callAsync("SelectListObjectAlternative", selectListObjectAlternativeParams(path, null), CALL, D_SELECT_LIST_OBJECT_ALTERNATIVE);
+    return object().callAsync("SelectListObjectAlternative", selectListObjectAlternativeParams(path, null), options(), D_SELECT_LIST_OBJECT_ALTERNATIVE);
   }
 
   /**
@@ -990,7 +1000,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectAlternative(String path, boolean softLock) {
-    return object().call("SelectListObjectAlternative", selectListObjectAlternativeParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_ALTERNATIVE);
+    return object().call("SelectListObjectAlternative", selectListObjectAlternativeParams(path, softLock), options(), D_SELECT_LIST_OBJECT_ALTERNATIVE);
   }
 
   /**
@@ -998,7 +1008,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectAlternativeAsync(String path, boolean softLock) {
-    return object().callAsync("SelectListObjectAlternative", selectListObjectAlternativeParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_ALTERNATIVE);
+    return object().callAsync("SelectListObjectAlternative", selectListObjectAlternativeParams(path, softLock), options(), D_SELECT_LIST_OBJECT_ALTERNATIVE);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_ALL =
@@ -1022,7 +1032,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectAll(String path) {
-    return object().call("SelectListObjectAll", selectListObjectAllParams(path, null), CALL, D_SELECT_LIST_OBJECT_ALL);
+    return object().call("SelectListObjectAll", selectListObjectAllParams(path, null), options(), D_SELECT_LIST_OBJECT_ALL);
   }
 
   /**
@@ -1030,7 +1040,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectAllAsync(String path) {
-    return object().callAsync("SelectListObjectAll", selectListObjectAllParams(path, null), CALL, D_SELECT_LIST_OBJECT_ALL);
+    return object().callAsync("SelectListObjectAll", selectListObjectAllParams(path, null), options(), D_SELECT_LIST_OBJECT_ALL);
   }
 
   /**
@@ -1043,7 +1053,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectAll(String path, boolean softLock) {
-    return object().call("SelectListObjectAll", selectListObjectAllParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_ALL);
+    return object().call("SelectListObjectAll", selectListObjectAllParams(path, softLock), options(), D_SELECT_LIST_OBJECT_ALL);
   }
 
   /**
@@ -1051,7 +1061,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectAllAsync(String path, boolean softLock) {
-    return object().callAsync("SelectListObjectAll", selectListObjectAllParams(path, softLock), CALL, D_SELECT_LIST_OBJECT_ALL);
+    return object().callAsync("SelectListObjectAll", selectListObjectAllParams(path, softLock), options(), D_SELECT_LIST_OBJECT_ALL);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE =
@@ -1077,7 +1087,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectContinuousRange(String path, List<Range> ranges) {
-    return object().call("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, null), CALL, D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
+    return object().call("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, null), options(), D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
   }
 
   /**
@@ -1085,7 +1095,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectContinuousRangeAsync(String path, List<Range> ranges) {
-    return object().callAsync("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, null), CALL, D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
+    return object().callAsync("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, null), options(), D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
   }
 
   /**
@@ -1099,7 +1109,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectListObjectContinuousRange(String path, List<Range> ranges, boolean softLock) {
-    return object().call("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, softLock), CALL, D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
+    return object().call("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, softLock), options(), D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
   }
 
   /**
@@ -1107,7 +1117,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectListObjectContinuousRangeAsync(String path, List<Range> ranges, boolean softLock) {
-    return object().callAsync("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, softLock), CALL, D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
+    return object().callAsync("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, softLock), options(), D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
   }
 
   private static final ResultDecoder<Boolean> D_SEARCH_LIST_OBJECT_FOR =
@@ -1130,7 +1140,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean searchListObjectFor(String path, String match) {
-    return object().call("SearchListObjectFor", searchListObjectForParams(path, match), CALL, D_SEARCH_LIST_OBJECT_FOR);
+    return object().call("SearchListObjectFor", searchListObjectForParams(path, match), options(), D_SEARCH_LIST_OBJECT_FOR);
   }
 
   /**
@@ -1138,7 +1148,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> searchListObjectForAsync(String path, String match) {
-    return object().callAsync("SearchListObjectFor", searchListObjectForParams(path, match), CALL, D_SEARCH_LIST_OBJECT_FOR);
+    return object().callAsync("SearchListObjectFor", searchListObjectForParams(path, match), options(), D_SEARCH_LIST_OBJECT_FOR);
   }
 
   private static final ResultDecoder<Void> D_ABORT_LIST_OBJECT_SEARCH =
@@ -1158,7 +1168,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void abortListObjectSearch(String path) {
-    object().call("AbortListObjectSearch", abortListObjectSearchParams(path), CALL, D_ABORT_LIST_OBJECT_SEARCH);
+    object().call("AbortListObjectSearch", abortListObjectSearchParams(path), options(), D_ABORT_LIST_OBJECT_SEARCH);
   }
 
   /**
@@ -1166,7 +1176,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> abortListObjectSearchAsync(String path) {
-    return object().callAsync("AbortListObjectSearch", abortListObjectSearchParams(path), CALL, D_ABORT_LIST_OBJECT_SEARCH);
+    return object().callAsync("AbortListObjectSearch", abortListObjectSearchParams(path), options(), D_ABORT_LIST_OBJECT_SEARCH);
   }
 
   private static final ResultDecoder<Void> D_ACCEPT_LIST_OBJECT_SEARCH =
@@ -1191,7 +1201,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void acceptListObjectSearch(String path, boolean toggleMode) {
-    object().call("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, null), CALL, D_ACCEPT_LIST_OBJECT_SEARCH);
+    object().call("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, null), options(), D_ACCEPT_LIST_OBJECT_SEARCH);
   }
 
   /**
@@ -1199,7 +1209,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> acceptListObjectSearchAsync(String path, boolean toggleMode) {
-    return object().callAsync("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, null), CALL, D_ACCEPT_LIST_OBJECT_SEARCH);
+    return object().callAsync("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, null), options(), D_ACCEPT_LIST_OBJECT_SEARCH);
   }
 
   /**
@@ -1212,7 +1222,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void acceptListObjectSearch(String path, boolean toggleMode, boolean softLock) {
-    object().call("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, softLock), CALL, D_ACCEPT_LIST_OBJECT_SEARCH);
+    object().call("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, softLock), options(), D_ACCEPT_LIST_OBJECT_SEARCH);
   }
 
   /**
@@ -1220,7 +1230,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> acceptListObjectSearchAsync(String path, boolean toggleMode, boolean softLock) {
-    return object().callAsync("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, softLock), CALL, D_ACCEPT_LIST_OBJECT_SEARCH);
+    return object().callAsync("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, softLock), options(), D_ACCEPT_LIST_OBJECT_SEARCH);
   }
 
   private static final ResultDecoder<Void> D_EXPAND_LEFT =
@@ -1246,7 +1256,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void expandLeft(String path, long row, long col, boolean all) {
-    object().call("ExpandLeft", expandLeftParams(path, row, col, all), CALL, D_EXPAND_LEFT);
+    object().call("ExpandLeft", expandLeftParams(path, row, col, all), options(), D_EXPAND_LEFT);
   }
 
   /**
@@ -1254,7 +1264,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> expandLeftAsync(String path, long row, long col, boolean all) {
-    return object().callAsync("ExpandLeft", expandLeftParams(path, row, col, all), CALL, D_EXPAND_LEFT);
+    return object().callAsync("ExpandLeft", expandLeftParams(path, row, col, all), options(), D_EXPAND_LEFT);
   }
 
   private static final ResultDecoder<Void> D_EXPAND_TOP =
@@ -1280,7 +1290,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void expandTop(String path, long row, long col, boolean all) {
-    object().call("ExpandTop", expandTopParams(path, row, col, all), CALL, D_EXPAND_TOP);
+    object().call("ExpandTop", expandTopParams(path, row, col, all), options(), D_EXPAND_TOP);
   }
 
   /**
@@ -1288,7 +1298,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> expandTopAsync(String path, long row, long col, boolean all) {
-    return object().callAsync("ExpandTop", expandTopParams(path, row, col, all), CALL, D_EXPAND_TOP);
+    return object().callAsync("ExpandTop", expandTopParams(path, row, col, all), options(), D_EXPAND_TOP);
   }
 
   private static final ResultDecoder<Void> D_COLLAPSE_LEFT =
@@ -1314,7 +1324,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void collapseLeft(String path, long row, long col, boolean all) {
-    object().call("CollapseLeft", collapseLeftParams(path, row, col, all), CALL, D_COLLAPSE_LEFT);
+    object().call("CollapseLeft", collapseLeftParams(path, row, col, all), options(), D_COLLAPSE_LEFT);
   }
 
   /**
@@ -1322,7 +1332,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> collapseLeftAsync(String path, long row, long col, boolean all) {
-    return object().callAsync("CollapseLeft", collapseLeftParams(path, row, col, all), CALL, D_COLLAPSE_LEFT);
+    return object().callAsync("CollapseLeft", collapseLeftParams(path, row, col, all), options(), D_COLLAPSE_LEFT);
   }
 
   private static final ResultDecoder<Void> D_COLLAPSE_TOP =
@@ -1348,7 +1358,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void collapseTop(String path, long row, long col, boolean all) {
-    object().call("CollapseTop", collapseTopParams(path, row, col, all), CALL, D_COLLAPSE_TOP);
+    object().call("CollapseTop", collapseTopParams(path, row, col, all), options(), D_COLLAPSE_TOP);
   }
 
   /**
@@ -1356,7 +1366,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> collapseTopAsync(String path, long row, long col, boolean all) {
-    return object().callAsync("CollapseTop", collapseTopParams(path, row, col, all), CALL, D_COLLAPSE_TOP);
+    return object().callAsync("CollapseTop", collapseTopParams(path, row, col, all), options(), D_COLLAPSE_TOP);
   }
 
   private static final ResultDecoder<Void> D_DRILL_UP =
@@ -1380,7 +1390,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void drillUp(String path, long dimNo, long nbrSteps) {
-    object().call("DrillUp", drillUpParams(path, dimNo, nbrSteps), CALL, D_DRILL_UP);
+    object().call("DrillUp", drillUpParams(path, dimNo, nbrSteps), options(), D_DRILL_UP);
   }
 
   /**
@@ -1388,7 +1398,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> drillUpAsync(String path, long dimNo, long nbrSteps) {
-    return object().callAsync("DrillUp", drillUpParams(path, dimNo, nbrSteps), CALL, D_DRILL_UP);
+    return object().callAsync("DrillUp", drillUpParams(path, dimNo, nbrSteps), options(), D_DRILL_UP);
   }
 
   private static final ResultDecoder<Void> D_LOCK =
@@ -1411,7 +1421,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void lock(String path) {
-    object().call("Lock", lockParams(path, null), CALL, D_LOCK);
+    object().call("Lock", lockParams(path, null), options(), D_LOCK);
   }
 
   /**
@@ -1419,7 +1429,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> lockAsync(String path) {
-    return object().callAsync("Lock", lockParams(path, null), CALL, D_LOCK);
+    return object().callAsync("Lock", lockParams(path, null), options(), D_LOCK);
   }
 
   /**
@@ -1431,7 +1441,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void lock(String path, List<Integer> colIndices) {
-    object().call("Lock", lockParams(path, colIndices), CALL, D_LOCK);
+    object().call("Lock", lockParams(path, colIndices), options(), D_LOCK);
   }
 
   /**
@@ -1439,7 +1449,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> lockAsync(String path, List<Integer> colIndices) {
-    return object().callAsync("Lock", lockParams(path, colIndices), CALL, D_LOCK);
+    return object().callAsync("Lock", lockParams(path, colIndices), options(), D_LOCK);
   }
 
   private static final ResultDecoder<Void> D_UNLOCK =
@@ -1462,7 +1472,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unlock(String path) {
-    object().call("Unlock", unlockParams(path, null), CALL, D_UNLOCK);
+    object().call("Unlock", unlockParams(path, null), options(), D_UNLOCK);
   }
 
   /**
@@ -1470,7 +1480,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unlockAsync(String path) {
-    return object().callAsync("Unlock", unlockParams(path, null), CALL, D_UNLOCK);
+    return object().callAsync("Unlock", unlockParams(path, null), options(), D_UNLOCK);
   }
 
   /**
@@ -1482,7 +1492,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unlock(String path, List<Integer> colIndices) {
-    object().call("Unlock", unlockParams(path, colIndices), CALL, D_UNLOCK);
+    object().call("Unlock", unlockParams(path, colIndices), options(), D_UNLOCK);
   }
 
   /**
@@ -1490,7 +1500,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unlockAsync(String path, List<Integer> colIndices) {
-    return object().callAsync("Unlock", unlockParams(path, colIndices), CALL, D_UNLOCK);
+    return object().callAsync("Unlock", unlockParams(path, colIndices), options(), D_UNLOCK);
   }
 
   private static final ResultDecoder<Void> D_STEP_CYCLE =
@@ -1515,7 +1525,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void stepCycle(String path, long dimNo, long nbrSteps) {
-    object().call("StepCycle", stepCycleParams(path, dimNo, nbrSteps), CALL, D_STEP_CYCLE);
+    object().call("StepCycle", stepCycleParams(path, dimNo, nbrSteps), options(), D_STEP_CYCLE);
   }
 
   /**
@@ -1523,7 +1533,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> stepCycleAsync(String path, long dimNo, long nbrSteps) {
-    return object().callAsync("StepCycle", stepCycleParams(path, dimNo, nbrSteps), CALL, D_STEP_CYCLE);
+    return object().callAsync("StepCycle", stepCycleParams(path, dimNo, nbrSteps), options(), D_STEP_CYCLE);
   }
 
   private static final ResultDecoder<Void> D_SET_ACTIVE_FIELD =
@@ -1548,7 +1558,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setActiveField(String path, long dimNo, long newIndex) {
-    object().call("SetActiveField", setActiveFieldParams(path, dimNo, newIndex), CALL, D_SET_ACTIVE_FIELD);
+    object().call("SetActiveField", setActiveFieldParams(path, dimNo, newIndex), options(), D_SET_ACTIVE_FIELD);
   }
 
   /**
@@ -1556,7 +1566,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setActiveFieldAsync(String path, long dimNo, long newIndex) {
-    return object().callAsync("SetActiveField", setActiveFieldParams(path, dimNo, newIndex), CALL, D_SET_ACTIVE_FIELD);
+    return object().callAsync("SetActiveField", setActiveFieldParams(path, dimNo, newIndex), options(), D_SET_ACTIVE_FIELD);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_VALUES =
@@ -1583,7 +1593,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectHyperCubeValues(String path, long dimNo, List<Integer> values, boolean toggleMode) {
-    return object().call("SelectHyperCubeValues", selectHyperCubeValuesParams(path, dimNo, values, toggleMode), CALL, D_SELECT_HYPER_CUBE_VALUES);
+    return object().call("SelectHyperCubeValues", selectHyperCubeValuesParams(path, dimNo, values, toggleMode), options(), D_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1591,7 +1601,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectHyperCubeValuesAsync(String path, long dimNo, List<Integer> values, boolean toggleMode) {
-    return object().callAsync("SelectHyperCubeValues", selectHyperCubeValuesParams(path, dimNo, values, toggleMode), CALL, D_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("SelectHyperCubeValues", selectHyperCubeValuesParams(path, dimNo, values, toggleMode), options(), D_SELECT_HYPER_CUBE_VALUES);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_CELLS =
@@ -1621,7 +1631,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectHyperCubeCells(String path, List<Integer> rowIndices, List<Integer> colIndices) {
-    return object().call("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, null, null), CALL, D_SELECT_HYPER_CUBE_CELLS);
+    return object().call("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, null, null), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
   /**
@@ -1629,7 +1639,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectHyperCubeCellsAsync(String path, List<Integer> rowIndices, List<Integer> colIndices) {
-    return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, null, null), CALL, D_SELECT_HYPER_CUBE_CELLS);
+    return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, null, null), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
   /**
@@ -1645,7 +1655,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectHyperCubeCells(String path, List<Integer> rowIndices, List<Integer> colIndices, boolean softLock) {
-    return object().call("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, null), CALL, D_SELECT_HYPER_CUBE_CELLS);
+    return object().call("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, null), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
   /**
@@ -1653,7 +1663,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectHyperCubeCellsAsync(String path, List<Integer> rowIndices, List<Integer> colIndices, boolean softLock) {
-    return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, null), CALL, D_SELECT_HYPER_CUBE_CELLS);
+    return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, null), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
   /**
@@ -1669,7 +1679,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectHyperCubeCells(String path, List<Integer> rowIndices, List<Integer> colIndices, boolean softLock, boolean deselectOnlyOneSelected) {
-    return object().call("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, deselectOnlyOneSelected), CALL, D_SELECT_HYPER_CUBE_CELLS);
+    return object().call("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, deselectOnlyOneSelected), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
   /**
@@ -1677,7 +1687,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectHyperCubeCellsAsync(String path, List<Integer> rowIndices, List<Integer> colIndices, boolean softLock, boolean deselectOnlyOneSelected) {
-    return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, deselectOnlyOneSelected), CALL, D_SELECT_HYPER_CUBE_CELLS);
+    return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, deselectOnlyOneSelected), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_PIVOT_CELLS =
@@ -1705,7 +1715,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectPivotCells(String path, List<NxSelectionCell> selections) {
-    return object().call("SelectPivotCells", selectPivotCellsParams(path, selections, null, null), CALL, D_SELECT_PIVOT_CELLS);
+    return object().call("SelectPivotCells", selectPivotCellsParams(path, selections, null, null), options(), D_SELECT_PIVOT_CELLS);
   }
 
   /**
@@ -1713,7 +1723,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectPivotCellsAsync(String path, List<NxSelectionCell> selections) {
-    return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, null, null), CALL, D_SELECT_PIVOT_CELLS);
+    return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, null, null), options(), D_SELECT_PIVOT_CELLS);
   }
 
   /**
@@ -1728,7 +1738,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectPivotCells(String path, List<NxSelectionCell> selections, boolean softLock) {
-    return object().call("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, null), CALL, D_SELECT_PIVOT_CELLS);
+    return object().call("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, null), options(), D_SELECT_PIVOT_CELLS);
   }
 
   /**
@@ -1736,7 +1746,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectPivotCellsAsync(String path, List<NxSelectionCell> selections, boolean softLock) {
-    return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, null), CALL, D_SELECT_PIVOT_CELLS);
+    return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, null), options(), D_SELECT_PIVOT_CELLS);
   }
 
   /**
@@ -1751,7 +1761,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectPivotCells(String path, List<NxSelectionCell> selections, boolean softLock, boolean deselectOnlyOneSelected) {
-    return object().call("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, deselectOnlyOneSelected), CALL, D_SELECT_PIVOT_CELLS);
+    return object().call("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, deselectOnlyOneSelected), options(), D_SELECT_PIVOT_CELLS);
   }
 
   /**
@@ -1759,7 +1769,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectPivotCellsAsync(String path, List<NxSelectionCell> selections, boolean softLock, boolean deselectOnlyOneSelected) {
-    return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, deselectOnlyOneSelected), CALL, D_SELECT_PIVOT_CELLS);
+    return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, deselectOnlyOneSelected), options(), D_SELECT_PIVOT_CELLS);
   }
 
   private static final ResultDecoder<Boolean> D_RANGE_SELECT_HYPER_CUBE_VALUES =
@@ -1789,7 +1799,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean rangeSelectHyperCubeValues(String path, List<NxRangeSelectInfo> ranges) {
-    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, null, null, null), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, null, null, null), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1797,7 +1807,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> rangeSelectHyperCubeValuesAsync(String path, List<NxRangeSelectInfo> ranges) {
-    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, null, null, null), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, null, null, null), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1812,7 +1822,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean rangeSelectHyperCubeValues(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect) {
-    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, null, null), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, null, null), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1820,7 +1830,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> rangeSelectHyperCubeValuesAsync(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect) {
-    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, null, null), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, null, null), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1836,7 +1846,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean rangeSelectHyperCubeValues(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect, boolean orMode) {
-    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, null), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, null), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1844,7 +1854,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> rangeSelectHyperCubeValuesAsync(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect, boolean orMode) {
-    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, null), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, null), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1860,7 +1870,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean rangeSelectHyperCubeValues(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect, boolean orMode, boolean deselectOnlyOneSelected) {
-    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, deselectOnlyOneSelected), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, deselectOnlyOneSelected), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1868,7 +1878,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> rangeSelectHyperCubeValuesAsync(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect, boolean orMode, boolean deselectOnlyOneSelected) {
-    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, deselectOnlyOneSelected), CALL, D_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, deselectOnlyOneSelected), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   private static final ResultDecoder<Boolean> D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES =
@@ -1896,7 +1906,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean multiRangeSelectHyperCubeValues(String path, List<NxMultiRangeSelectInfo> ranges) {
-    return object().call("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, null, null), CALL, D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, null, null), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1904,7 +1914,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> multiRangeSelectHyperCubeValuesAsync(String path, List<NxMultiRangeSelectInfo> ranges) {
-    return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, null, null), CALL, D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, null, null), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1919,7 +1929,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean multiRangeSelectHyperCubeValues(String path, List<NxMultiRangeSelectInfo> ranges, boolean orMode) {
-    return object().call("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, null), CALL, D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, null), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1927,7 +1937,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> multiRangeSelectHyperCubeValuesAsync(String path, List<NxMultiRangeSelectInfo> ranges, boolean orMode) {
-    return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, null), CALL, D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, null), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1942,7 +1952,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean multiRangeSelectHyperCubeValues(String path, List<NxMultiRangeSelectInfo> ranges, boolean orMode, boolean deselectOnlyOneSelected) {
-    return object().call("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, deselectOnlyOneSelected), CALL, D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().call("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, deselectOnlyOneSelected), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   /**
@@ -1950,7 +1960,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> multiRangeSelectHyperCubeValuesAsync(String path, List<NxMultiRangeSelectInfo> ranges, boolean orMode, boolean deselectOnlyOneSelected) {
-    return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, deselectOnlyOneSelected), CALL, D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
+    return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, deselectOnlyOneSelected), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
   private static final ResultDecoder<Boolean> D_MULTI_RANGE_SELECT_TREE_DATA_VALUES =
@@ -1979,7 +1989,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean multiRangeSelectTreeDataValues(String path, List<NxTreeMultiRangeSelectInfo> ranges) {
-    return object().call("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, null, null), CALL, D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
+    return object().call("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, null, null), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
   /**
@@ -1987,7 +1997,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> multiRangeSelectTreeDataValuesAsync(String path, List<NxTreeMultiRangeSelectInfo> ranges) {
-    return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, null, null), CALL, D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
+    return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, null, null), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
   /**
@@ -2003,7 +2013,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean multiRangeSelectTreeDataValues(String path, List<NxTreeMultiRangeSelectInfo> ranges, boolean orMode) {
-    return object().call("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, null), CALL, D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
+    return object().call("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, null), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
   /**
@@ -2011,7 +2021,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> multiRangeSelectTreeDataValuesAsync(String path, List<NxTreeMultiRangeSelectInfo> ranges, boolean orMode) {
-    return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, null), CALL, D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
+    return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, null), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
   /**
@@ -2027,7 +2037,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean multiRangeSelectTreeDataValues(String path, List<NxTreeMultiRangeSelectInfo> ranges, boolean orMode, boolean deselectOnlyOneSelected) {
-    return object().call("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, deselectOnlyOneSelected), CALL, D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
+    return object().call("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, deselectOnlyOneSelected), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
   /**
@@ -2035,7 +2045,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> multiRangeSelectTreeDataValuesAsync(String path, List<NxTreeMultiRangeSelectInfo> ranges, boolean orMode, boolean deselectOnlyOneSelected) {
-    return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, deselectOnlyOneSelected), CALL, D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
+    return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, deselectOnlyOneSelected), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
   private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE =
@@ -2061,7 +2071,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectHyperCubeContinuousRange(String path, List<NxContinuousRangeSelectInfo> ranges) {
-    return object().call("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, null), CALL, D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
+    return object().call("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, null), options(), D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
   }
 
   /**
@@ -2069,7 +2079,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectHyperCubeContinuousRangeAsync(String path, List<NxContinuousRangeSelectInfo> ranges) {
-    return object().callAsync("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, null), CALL, D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
+    return object().callAsync("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, null), options(), D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
   }
 
   /**
@@ -2083,7 +2093,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean selectHyperCubeContinuousRange(String path, List<NxContinuousRangeSelectInfo> ranges, boolean softLock) {
-    return object().call("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, softLock), CALL, D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
+    return object().call("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, softLock), options(), D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
   }
 
   /**
@@ -2091,7 +2101,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> selectHyperCubeContinuousRangeAsync(String path, List<NxContinuousRangeSelectInfo> ranges, boolean softLock) {
-    return object().callAsync("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, softLock), CALL, D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
+    return object().callAsync("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, softLock), options(), D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
   }
 
   private static final ResultDecoder<GenericObject> D_GET_CHILD =
@@ -2112,7 +2122,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject getChild(String id) {
-    return object().call("GetChild", getChildParams(id), CALL, D_GET_CHILD);
+    return object().call("GetChild", getChildParams(id), options(), D_GET_CHILD);
   }
 
   /**
@@ -2120,7 +2130,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> getChildAsync(String id) {
-    return object().callAsync("GetChild", getChildParams(id), CALL, D_GET_CHILD);
+    return object().callAsync("GetChild", getChildParams(id), options(), D_GET_CHILD);
   }
 
   private static final ResultDecoder<GenericObject> D_GET_PARENT =
@@ -2134,7 +2144,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject getParent() {
-    return object().call("GetParent", "{}", CALL, D_GET_PARENT);
+    return object().call("GetParent", "{}", options(), D_GET_PARENT);
   }
 
   /**
@@ -2142,7 +2152,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> getParentAsync() {
-    return object().callAsync("GetParent", "{}", CALL, D_GET_PARENT);
+    return object().callAsync("GetParent", "{}", options(), D_GET_PARENT);
   }
 
   private static final ResultDecoder<List<NxInfo>> D_GET_CHILD_INFOS =
@@ -2156,7 +2166,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxInfo> getChildInfos() {
-    return object().call("GetChildInfos", "{}", CALL, D_GET_CHILD_INFOS);
+    return object().call("GetChildInfos", "{}", options(), D_GET_CHILD_INFOS);
   }
 
   /**
@@ -2164,7 +2174,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxInfo>> getChildInfosAsync() {
-    return object().callAsync("GetChildInfos", "{}", CALL, D_GET_CHILD_INFOS);
+    return object().callAsync("GetChildInfos", "{}", options(), D_GET_CHILD_INFOS);
   }
 
   private static final ResultDecoder<GenericObject> D_CREATE_CHILD =
@@ -2187,7 +2197,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject createChild(GenericObjectProperties prop) {
-    return object().call("CreateChild", createChildParams(prop, null), CALL, D_CREATE_CHILD);
+    return object().call("CreateChild", createChildParams(prop, null), options(), D_CREATE_CHILD);
   }
 
   /**
@@ -2195,7 +2205,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> createChildAsync(GenericObjectProperties prop) {
-    return object().callAsync("CreateChild", createChildParams(prop, null), CALL, D_CREATE_CHILD);
+    return object().callAsync("CreateChild", createChildParams(prop, null), options(), D_CREATE_CHILD);
   }
 
   /**
@@ -2208,7 +2218,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject createChild(GenericObjectProperties prop, GenericObjectProperties propForThis) {
-    return object().call("CreateChild", createChildParams(prop, propForThis), CALL, D_CREATE_CHILD);
+    return object().call("CreateChild", createChildParams(prop, propForThis), options(), D_CREATE_CHILD);
   }
 
   /**
@@ -2216,7 +2226,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> createChildAsync(GenericObjectProperties prop, GenericObjectProperties propForThis) {
-    return object().callAsync("CreateChild", createChildParams(prop, propForThis), CALL, D_CREATE_CHILD);
+    return object().callAsync("CreateChild", createChildParams(prop, propForThis), options(), D_CREATE_CHILD);
   }
 
   private static final ResultDecoder<Boolean> D_DESTROY_CHILD =
@@ -2239,7 +2249,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyChild(String id) {
-    return object().call("DestroyChild", destroyChildParams(id, null), CALL, D_DESTROY_CHILD);
+    return object().call("DestroyChild", destroyChildParams(id, null), options(), D_DESTROY_CHILD);
   }
 
   /**
@@ -2247,7 +2257,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyChildAsync(String id) {
-    return object().callAsync("DestroyChild", destroyChildParams(id, null), CALL, D_DESTROY_CHILD);
+    return object().callAsync("DestroyChild", destroyChildParams(id, null), options(), D_DESTROY_CHILD);
   }
 
   /**
@@ -2260,7 +2270,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean destroyChild(String id, GenericObjectProperties propForThis) {
-    return object().call("DestroyChild", destroyChildParams(id, propForThis), CALL, D_DESTROY_CHILD);
+    return object().call("DestroyChild", destroyChildParams(id, propForThis), options(), D_DESTROY_CHILD);
   }
 
   /**
@@ -2268,7 +2278,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> destroyChildAsync(String id, GenericObjectProperties propForThis) {
-    return object().callAsync("DestroyChild", destroyChildParams(id, propForThis), CALL, D_DESTROY_CHILD);
+    return object().callAsync("DestroyChild", destroyChildParams(id, propForThis), options(), D_DESTROY_CHILD);
   }
 
   private static final ResultDecoder<Void> D_DESTROY_ALL_CHILDREN =
@@ -2288,7 +2298,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void destroyAllChildren() {
-    object().call("DestroyAllChildren", destroyAllChildrenParams(null), CALL, D_DESTROY_ALL_CHILDREN);
+    object().call("DestroyAllChildren", destroyAllChildrenParams(null), options(), D_DESTROY_ALL_CHILDREN);
   }
 
   /**
@@ -2296,7 +2306,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> destroyAllChildrenAsync() {
-    return object().callAsync("DestroyAllChildren", destroyAllChildrenParams(null), CALL, D_DESTROY_ALL_CHILDREN);
+    return object().callAsync("DestroyAllChildren", destroyAllChildrenParams(null), options(), D_DESTROY_ALL_CHILDREN);
   }
 
   /**
@@ -2307,7 +2317,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void destroyAllChildren(GenericObjectProperties propForThis) {
-    object().call("DestroyAllChildren", destroyAllChildrenParams(propForThis), CALL, D_DESTROY_ALL_CHILDREN);
+    object().call("DestroyAllChildren", destroyAllChildrenParams(propForThis), options(), D_DESTROY_ALL_CHILDREN);
   }
 
   /**
@@ -2315,7 +2325,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> destroyAllChildrenAsync(GenericObjectProperties propForThis) {
-    return object().callAsync("DestroyAllChildren", destroyAllChildrenParams(propForThis), CALL, D_DESTROY_ALL_CHILDREN);
+    return object().callAsync("DestroyAllChildren", destroyAllChildrenParams(propForThis), options(), D_DESTROY_ALL_CHILDREN);
   }
 
   private static final ResultDecoder<Void> D_SET_CHILD_ARRAY_ORDER =
@@ -2335,7 +2345,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setChildArrayOrder(List<String> ids) {
-    object().call("SetChildArrayOrder", setChildArrayOrderParams(ids), CALL, D_SET_CHILD_ARRAY_ORDER);
+    object().call("SetChildArrayOrder", setChildArrayOrderParams(ids), options(), D_SET_CHILD_ARRAY_ORDER);
   }
 
   /**
@@ -2343,7 +2353,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setChildArrayOrderAsync(List<String> ids) {
-    return object().callAsync("SetChildArrayOrder", setChildArrayOrderParams(ids), CALL, D_SET_CHILD_ARRAY_ORDER);
+    return object().callAsync("SetChildArrayOrder", setChildArrayOrderParams(ids), options(), D_SET_CHILD_ARRAY_ORDER);
   }
 
   private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS =
@@ -2357,7 +2367,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<NxLinkedObjectInfo> getLinkedObjects() {
-    return object().call("GetLinkedObjects", "{}", CALL, D_GET_LINKED_OBJECTS);
+    return object().call("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
   /**
@@ -2365,7 +2375,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<NxLinkedObjectInfo>> getLinkedObjectsAsync() {
-    return object().callAsync("GetLinkedObjects", "{}", CALL, D_GET_LINKED_OBJECTS);
+    return object().callAsync("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
   private static final ResultDecoder<Void> D_COPY_FROM =
@@ -2385,7 +2395,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void copyFrom(String fromId) {
-    object().call("CopyFrom", copyFromParams(fromId), CALL, D_COPY_FROM);
+    object().call("CopyFrom", copyFromParams(fromId), options(), D_COPY_FROM);
   }
 
   /**
@@ -2393,7 +2403,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> copyFromAsync(String fromId) {
-    return object().callAsync("CopyFrom", copyFromParams(fromId), CALL, D_COPY_FROM);
+    return object().callAsync("CopyFrom", copyFromParams(fromId), options(), D_COPY_FROM);
   }
 
   private static final ResultDecoder<Void> D_BEGIN_SELECTIONS =
@@ -2413,7 +2423,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void beginSelections(List<String> paths) {
-    object().call("BeginSelections", beginSelectionsParams(paths), CALL, D_BEGIN_SELECTIONS);
+    object().call("BeginSelections", beginSelectionsParams(paths), options(), D_BEGIN_SELECTIONS);
   }
 
   /**
@@ -2421,7 +2431,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> beginSelectionsAsync(List<String> paths) {
-    return object().callAsync("BeginSelections", beginSelectionsParams(paths), CALL, D_BEGIN_SELECTIONS);
+    return object().callAsync("BeginSelections", beginSelectionsParams(paths), options(), D_BEGIN_SELECTIONS);
   }
 
   private static final ResultDecoder<Void> D_END_SELECTIONS =
@@ -2441,7 +2451,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void endSelections(boolean accept) {
-    object().call("EndSelections", endSelectionsParams(accept), CALL, D_END_SELECTIONS);
+    object().call("EndSelections", endSelectionsParams(accept), options(), D_END_SELECTIONS);
   }
 
   /**
@@ -2449,7 +2459,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> endSelectionsAsync(boolean accept) {
-    return object().callAsync("EndSelections", endSelectionsParams(accept), CALL, D_END_SELECTIONS);
+    return object().callAsync("EndSelections", endSelectionsParams(accept), options(), D_END_SELECTIONS);
   }
 
   private static final ResultDecoder<Void> D_RESET_MADE_SELECTIONS =
@@ -2462,7 +2472,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void resetMadeSelections() {
-    object().call("ResetMadeSelections", "{}", CALL, D_RESET_MADE_SELECTIONS);
+    object().call("ResetMadeSelections", "{}", options(), D_RESET_MADE_SELECTIONS);
   }
 
   /**
@@ -2470,7 +2480,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> resetMadeSelectionsAsync() {
-    return object().callAsync("ResetMadeSelections", "{}", CALL, D_RESET_MADE_SELECTIONS);
+    return object().callAsync("ResetMadeSelections", "{}", options(), D_RESET_MADE_SELECTIONS);
   }
 
   private static final ResultDecoder<Void> D_EMBED_SNAPSHOT_OBJECT =
@@ -2490,7 +2500,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void embedSnapshotObject(String id) {
-    object().call("EmbedSnapshotObject", embedSnapshotObjectParams(id), CALL, D_EMBED_SNAPSHOT_OBJECT);
+    object().call("EmbedSnapshotObject", embedSnapshotObjectParams(id), options(), D_EMBED_SNAPSHOT_OBJECT);
   }
 
   /**
@@ -2498,7 +2508,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> embedSnapshotObjectAsync(String id) {
-    return object().callAsync("EmbedSnapshotObject", embedSnapshotObjectParams(id), CALL, D_EMBED_SNAPSHOT_OBJECT);
+    return object().callAsync("EmbedSnapshotObject", embedSnapshotObjectParams(id), options(), D_EMBED_SNAPSHOT_OBJECT);
   }
 
   private static final ResultDecoder<GenericObject> D_GET_SNAPSHOT_OBJECT =
@@ -2512,7 +2522,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericObject getSnapshotObject() {
-    return object().call("GetSnapshotObject", "{}", CALL, D_GET_SNAPSHOT_OBJECT);
+    return object().call("GetSnapshotObject", "{}", options(), D_GET_SNAPSHOT_OBJECT);
   }
 
   /**
@@ -2520,7 +2530,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericObject> getSnapshotObjectAsync() {
-    return object().callAsync("GetSnapshotObject", "{}", CALL, D_GET_SNAPSHOT_OBJECT);
+    return object().callAsync("GetSnapshotObject", "{}", options(), D_GET_SNAPSHOT_OBJECT);
   }
 
   private static final ResultDecoder<Void> D_PUBLISH =
@@ -2533,7 +2543,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void publish() {
-    object().call("Publish", "{}", CALL, D_PUBLISH);
+    object().call("Publish", "{}", options(), D_PUBLISH);
   }
 
   /**
@@ -2541,7 +2551,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> publishAsync() {
-    return object().callAsync("Publish", "{}", CALL, D_PUBLISH);
+    return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
   private static final ResultDecoder<Void> D_UN_PUBLISH =
@@ -2554,7 +2564,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unPublish() {
-    object().call("UnPublish", "{}", CALL, D_UN_PUBLISH);
+    object().call("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
   /**
@@ -2562,7 +2572,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unPublishAsync() {
-    return object().callAsync("UnPublish", "{}", CALL, D_UN_PUBLISH);
+    return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
   private static final ResultDecoder<Void> D_APPROVE =
@@ -2575,7 +2585,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void approve() {
-    object().call("Approve", "{}", CALL, D_APPROVE);
+    object().call("Approve", "{}", options(), D_APPROVE);
   }
 
   /**
@@ -2583,7 +2593,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> approveAsync() {
-    return object().callAsync("Approve", "{}", CALL, D_APPROVE);
+    return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
   private static final ResultDecoder<Void> D_UN_APPROVE =
@@ -2596,7 +2606,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void unApprove() {
-    object().call("UnApprove", "{}", CALL, D_UN_APPROVE);
+    object().call("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 
   /**
@@ -2604,7 +2614,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> unApproveAsync() {
-    return object().callAsync("UnApprove", "{}", CALL, D_UN_APPROVE);
+    return object().callAsync("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 
   private static final ResultDecoder<String> D_CREATE_GROUP =
@@ -2631,7 +2641,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String createGroup(String path, NxGroupDef groupDef) {
-    return object().call("CreateGroup", createGroupParams(path, groupDef, null), CALL, D_CREATE_GROUP);
+    return object().call("CreateGroup", createGroupParams(path, groupDef, null), options(), D_CREATE_GROUP);
   }
 
   /**
@@ -2639,7 +2649,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> createGroupAsync(String path, NxGroupDef groupDef) {
-    return object().callAsync("CreateGroup", createGroupParams(path, groupDef, null), CALL, D_CREATE_GROUP);
+    return object().callAsync("CreateGroup", createGroupParams(path, groupDef, null), options(), D_CREATE_GROUP);
   }
 
   /**
@@ -2654,7 +2664,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String createGroup(String path, NxGroupDef groupDef, String targetGroupId) {
-    return object().call("CreateGroup", createGroupParams(path, groupDef, targetGroupId), CALL, D_CREATE_GROUP);
+    return object().call("CreateGroup", createGroupParams(path, groupDef, targetGroupId), options(), D_CREATE_GROUP);
   }
 
   /**
@@ -2662,7 +2672,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> createGroupAsync(String path, NxGroupDef groupDef, String targetGroupId) {
-    return object().callAsync("CreateGroup", createGroupParams(path, groupDef, targetGroupId), CALL, D_CREATE_GROUP);
+    return object().callAsync("CreateGroup", createGroupParams(path, groupDef, targetGroupId), options(), D_CREATE_GROUP);
   }
 
   private static final ResultDecoder<Void> D_ADD_GROUP_MEMBERS =
@@ -2690,7 +2700,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void addGroupMembers(String path, List<NxGroupObjectId> members) {
-    object().call("AddGroupMembers", addGroupMembersParams(path, members, null, null), CALL, D_ADD_GROUP_MEMBERS);
+    object().call("AddGroupMembers", addGroupMembersParams(path, members, null, null), options(), D_ADD_GROUP_MEMBERS);
   }
 
   /**
@@ -2698,7 +2708,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> addGroupMembersAsync(String path, List<NxGroupObjectId> members) {
-    return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, null, null), CALL, D_ADD_GROUP_MEMBERS);
+    return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, null, null), options(), D_ADD_GROUP_MEMBERS);
   }
 
   /**
@@ -2713,7 +2723,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void addGroupMembers(String path, List<NxGroupObjectId> members, String targetGroupId) {
-    object().call("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, null), CALL, D_ADD_GROUP_MEMBERS);
+    object().call("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, null), options(), D_ADD_GROUP_MEMBERS);
   }
 
   /**
@@ -2721,7 +2731,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> addGroupMembersAsync(String path, List<NxGroupObjectId> members, String targetGroupId) {
-    return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, null), CALL, D_ADD_GROUP_MEMBERS);
+    return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, null), options(), D_ADD_GROUP_MEMBERS);
   }
 
   /**
@@ -2736,7 +2746,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void addGroupMembers(String path, List<NxGroupObjectId> members, String targetGroupId, String posId) {
-    object().call("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, posId), CALL, D_ADD_GROUP_MEMBERS);
+    object().call("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, posId), options(), D_ADD_GROUP_MEMBERS);
   }
 
   /**
@@ -2744,7 +2754,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> addGroupMembersAsync(String path, List<NxGroupObjectId> members, String targetGroupId, String posId) {
-    return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, posId), CALL, D_ADD_GROUP_MEMBERS);
+    return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, posId), options(), D_ADD_GROUP_MEMBERS);
   }
 
   private static final ResultDecoder<Void> D_REMOVE_GROUP_MEMBERS =
@@ -2770,7 +2780,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void removeGroupMembers(String path, List<String> members) {
-    object().call("RemoveGroupMembers", removeGroupMembersParams(path, members, null), CALL, D_REMOVE_GROUP_MEMBERS);
+    object().call("RemoveGroupMembers", removeGroupMembersParams(path, members, null), options(), D_REMOVE_GROUP_MEMBERS);
   }
 
   /**
@@ -2778,7 +2788,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> removeGroupMembersAsync(String path, List<String> members) {
-    return object().callAsync("RemoveGroupMembers", removeGroupMembersParams(path, members, null), CALL, D_REMOVE_GROUP_MEMBERS);
+    return object().callAsync("RemoveGroupMembers", removeGroupMembersParams(path, members, null), options(), D_REMOVE_GROUP_MEMBERS);
   }
 
   /**
@@ -2792,7 +2802,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void removeGroupMembers(String path, List<String> members, String targetGroupId) {
-    object().call("RemoveGroupMembers", removeGroupMembersParams(path, members, targetGroupId), CALL, D_REMOVE_GROUP_MEMBERS);
+    object().call("RemoveGroupMembers", removeGroupMembersParams(path, members, targetGroupId), options(), D_REMOVE_GROUP_MEMBERS);
   }
 
   /**
@@ -2800,7 +2810,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> removeGroupMembersAsync(String path, List<String> members, String targetGroupId) {
-    return object().callAsync("RemoveGroupMembers", removeGroupMembersParams(path, members, targetGroupId), CALL, D_REMOVE_GROUP_MEMBERS);
+    return object().callAsync("RemoveGroupMembers", removeGroupMembersParams(path, members, targetGroupId), options(), D_REMOVE_GROUP_MEMBERS);
   }
 
   private static final ResultDecoder<Void> D_REMOVE_GROUP =
@@ -2823,7 +2833,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void removeGroup(String path, String groupId) {
-    object().call("RemoveGroup", removeGroupParams(path, groupId), CALL, D_REMOVE_GROUP);
+    object().call("RemoveGroup", removeGroupParams(path, groupId), options(), D_REMOVE_GROUP);
   }
 
   /**
@@ -2831,7 +2841,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> removeGroupAsync(String path, String groupId) {
-    return object().callAsync("RemoveGroup", removeGroupParams(path, groupId), CALL, D_REMOVE_GROUP);
+    return object().callAsync("RemoveGroup", removeGroupParams(path, groupId), options(), D_REMOVE_GROUP);
   }
 
   private static final ResultDecoder<Void> D_SET_GROUP_LABEL =
@@ -2857,7 +2867,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setGroupLabel(String path, String newLabel) {
-    object().call("SetGroupLabel", setGroupLabelParams(path, newLabel, null), CALL, D_SET_GROUP_LABEL);
+    object().call("SetGroupLabel", setGroupLabelParams(path, newLabel, null), options(), D_SET_GROUP_LABEL);
   }
 
   /**
@@ -2865,7 +2875,7 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setGroupLabelAsync(String path, String newLabel) {
-    return object().callAsync("SetGroupLabel", setGroupLabelParams(path, newLabel, null), CALL, D_SET_GROUP_LABEL);
+    return object().callAsync("SetGroupLabel", setGroupLabelParams(path, newLabel, null), options(), D_SET_GROUP_LABEL);
   }
 
   /**
@@ -2879,7 +2889,7 @@ public final class GenericObject extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setGroupLabel(String path, String newLabel, String targetGroupId) {
-    object().call("SetGroupLabel", setGroupLabelParams(path, newLabel, targetGroupId), CALL, D_SET_GROUP_LABEL);
+    object().call("SetGroupLabel", setGroupLabelParams(path, newLabel, targetGroupId), options(), D_SET_GROUP_LABEL);
   }
 
   /**
@@ -2887,6 +2897,6 @@ public final class GenericObject extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setGroupLabelAsync(String path, String newLabel, String targetGroupId) {
-    return object().callAsync("SetGroupLabel", setGroupLabelParams(path, newLabel, targetGroupId), CALL, D_SET_GROUP_LABEL);
+    return object().callAsync("SetGroupLabel", setGroupLabelParams(path, newLabel, targetGroupId), options(), D_SET_GROUP_LABEL);
   }
 }

@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class GenericVariable extends ApiObject {
   GenericVariable(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private GenericVariable(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public GenericVariable withOptions(CallOptions options) {
+    return new GenericVariable(object(), options);
   }
 
   /** {@code object} as a GenericVariable (not checked: the engine answers a method of another class with an
@@ -38,7 +48,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericVariableLayout getLayout() {
-    return object().call("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().call("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   /**
@@ -46,7 +56,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericVariableLayout> getLayoutAsync() {
-    return object().callAsync("GetLayout", "{}", CALL, D_GET_LAYOUT);
+    return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
   private static final ResultDecoder<Void> D_APPLY_PATCHES =
@@ -66,7 +76,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void applyPatches(List<NxPatch> patches) {
-    object().call("ApplyPatches", applyPatchesParams(patches), CALL, D_APPLY_PATCHES);
+    object().call("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
   /**
@@ -74,7 +84,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> applyPatchesAsync(List<NxPatch> patches) {
-    return object().callAsync("ApplyPatches", applyPatchesParams(patches), CALL, D_APPLY_PATCHES);
+    return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
   private static final ResultDecoder<Void> D_SET_PROPERTIES =
@@ -94,7 +104,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setProperties(GenericVariableProperties prop) {
-    object().call("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    object().call("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   /**
@@ -102,7 +112,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setPropertiesAsync(GenericVariableProperties prop) {
-    return object().callAsync("SetProperties", setPropertiesParams(prop), CALL, D_SET_PROPERTIES);
+    return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
   private static final ResultDecoder<GenericVariableProperties> D_GET_PROPERTIES =
@@ -116,7 +126,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GenericVariableProperties getProperties() {
-    return object().call("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().call("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   /**
@@ -124,7 +134,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GenericVariableProperties> getPropertiesAsync() {
-    return object().callAsync("GetProperties", "{}", CALL, D_GET_PROPERTIES);
+    return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
   private static final ResultDecoder<NxInfo> D_GET_INFO =
@@ -138,7 +148,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxInfo getInfo() {
-    return object().call("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().call("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   /**
@@ -146,7 +156,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxInfo> getInfoAsync() {
-    return object().callAsync("GetInfo", "{}", CALL, D_GET_INFO);
+    return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
   private static final ResultDecoder<Void> D_SET_STRING_VALUE =
@@ -166,7 +176,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setStringValue(String val) {
-    object().call("SetStringValue", setStringValueParams(val), CALL, D_SET_STRING_VALUE);
+    object().call("SetStringValue", setStringValueParams(val), options(), D_SET_STRING_VALUE);
   }
 
   /**
@@ -174,7 +184,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setStringValueAsync(String val) {
-    return object().callAsync("SetStringValue", setStringValueParams(val), CALL, D_SET_STRING_VALUE);
+    return object().callAsync("SetStringValue", setStringValueParams(val), options(), D_SET_STRING_VALUE);
   }
 
   private static final ResultDecoder<Void> D_SET_NUM_VALUE =
@@ -194,7 +204,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setNumValue(double val) {
-    object().call("SetNumValue", setNumValueParams(val), CALL, D_SET_NUM_VALUE);
+    object().call("SetNumValue", setNumValueParams(val), options(), D_SET_NUM_VALUE);
   }
 
   /**
@@ -202,7 +212,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setNumValueAsync(double val) {
-    return object().callAsync("SetNumValue", setNumValueParams(val), CALL, D_SET_NUM_VALUE);
+    return object().callAsync("SetNumValue", setNumValueParams(val), options(), D_SET_NUM_VALUE);
   }
 
   private static final ResultDecoder<Void> D_SET_DUAL_VALUE =
@@ -224,7 +234,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void setDualValue(String text, double num) {
-    object().call("SetDualValue", setDualValueParams(text, num), CALL, D_SET_DUAL_VALUE);
+    object().call("SetDualValue", setDualValueParams(text, num), options(), D_SET_DUAL_VALUE);
   }
 
   /**
@@ -232,7 +242,7 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> setDualValueAsync(String text, double num) {
-    return object().callAsync("SetDualValue", setDualValueParams(text, num), CALL, D_SET_DUAL_VALUE);
+    return object().callAsync("SetDualValue", setDualValueParams(text, num), options(), D_SET_DUAL_VALUE);
   }
 
   private static final ResultDecoder<String> D_GET_RAW_CONTENT =
@@ -246,7 +256,7 @@ public final class GenericVariable extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getRawContent() {
-    return object().call("GetRawContent", "{}", CALL, D_GET_RAW_CONTENT);
+    return object().call("GetRawContent", "{}", options(), D_GET_RAW_CONTENT);
   }
 
   /**
@@ -254,6 +264,6 @@ public final class GenericVariable extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getRawContentAsync() {
-    return object().callAsync("GetRawContent", "{}", CALL, D_GET_RAW_CONTENT);
+    return object().callAsync("GetRawContent", "{}", options(), D_GET_RAW_CONTENT);
   }
 }

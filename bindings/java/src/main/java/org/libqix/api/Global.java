@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -18,7 +19,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class Global extends ApiObject {
   Global(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private Global(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public Global withOptions(CallOptions options) {
+    return new Global(object(), options);
   }
 
   /** {@code object} as a Global (not checked: the engine answers a method of another class with an
@@ -44,7 +54,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void abortRequest(long requestId) {
-    object().call("AbortRequest", abortRequestParams(requestId), CALL, D_ABORT_REQUEST);
+    object().call("AbortRequest", abortRequestParams(requestId), options(), D_ABORT_REQUEST);
   }
 
   /**
@@ -52,7 +62,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> abortRequestAsync(long requestId) {
-    return object().callAsync("AbortRequest", abortRequestParams(requestId), CALL, D_ABORT_REQUEST);
+    return object().callAsync("AbortRequest", abortRequestParams(requestId), options(), D_ABORT_REQUEST);
   }
 
   private static final ResultDecoder<Void> D_ABORT_ALL =
@@ -65,7 +75,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void abortAll() {
-    object().call("AbortAll", "{}", CALL, D_ABORT_ALL);
+    object().call("AbortAll", "{}", options(), D_ABORT_ALL);
   }
 
   /**
@@ -73,7 +83,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> abortAllAsync() {
-    return object().callAsync("AbortAll", "{}", CALL, D_ABORT_ALL);
+    return object().callAsync("AbortAll", "{}", options(), D_ABORT_ALL);
   }
 
   private static final ResultDecoder<ProgressData> D_GET_PROGRESS =
@@ -94,7 +104,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public ProgressData getProgress(long requestId) {
-    return object().call("GetProgress", getProgressParams(requestId), CALL, D_GET_PROGRESS);
+    return object().call("GetProgress", getProgressParams(requestId), options(), D_GET_PROGRESS);
   }
 
   /**
@@ -102,7 +112,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<ProgressData> getProgressAsync(long requestId) {
-    return object().callAsync("GetProgress", getProgressParams(requestId), CALL, D_GET_PROGRESS);
+    return object().callAsync("GetProgress", getProgressParams(requestId), options(), D_GET_PROGRESS);
   }
 
   private static final ResultDecoder<String> D_QV_VERSION =
@@ -118,7 +128,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public String qvVersion() {
-    return object().call("QvVersion", "{}", CALL, D_QV_VERSION);
+    return object().call("QvVersion", "{}", options(), D_QV_VERSION);
   }
 
   /**
@@ -129,7 +139,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<String> qvVersionAsync() {
-    return object().callAsync("QvVersion", "{}", CALL, D_QV_VERSION);
+    return object().callAsync("QvVersion", "{}", options(), D_QV_VERSION);
   }
 
   private static final ResultDecoder<String> D_OSVERSION =
@@ -143,7 +153,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String osVersion() {
-    return object().call("OSVersion", "{}", CALL, D_OSVERSION);
+    return object().call("OSVersion", "{}", options(), D_OSVERSION);
   }
 
   /**
@@ -151,7 +161,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> osVersionAsync() {
-    return object().callAsync("OSVersion", "{}", CALL, D_OSVERSION);
+    return object().callAsync("OSVersion", "{}", options(), D_OSVERSION);
   }
 
   private static final ResultDecoder<String> D_OSNAME =
@@ -165,7 +175,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String osName() {
-    return object().call("OSName", "{}", CALL, D_OSNAME);
+    return object().call("OSName", "{}", options(), D_OSNAME);
   }
 
   /**
@@ -173,7 +183,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> osNameAsync() {
-    return object().callAsync("OSName", "{}", CALL, D_OSNAME);
+    return object().callAsync("OSName", "{}", options(), D_OSNAME);
   }
 
   private static final ResultDecoder<String> D_QTPRODUCT =
@@ -187,7 +197,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String qtProduct() {
-    return object().call("QTProduct", "{}", CALL, D_QTPRODUCT);
+    return object().call("QTProduct", "{}", options(), D_QTPRODUCT);
   }
 
   /**
@@ -195,7 +205,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> qtProductAsync() {
-    return object().callAsync("QTProduct", "{}", CALL, D_QTPRODUCT);
+    return object().callAsync("QTProduct", "{}", options(), D_QTPRODUCT);
   }
 
   private static final ResultDecoder<List<DocListEntry>> D_GET_DOC_LIST =
@@ -209,7 +219,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DocListEntry> getDocList() {
-    return object().call("GetDocList", "{}", CALL, D_GET_DOC_LIST);
+    return object().call("GetDocList", "{}", options(), D_GET_DOC_LIST);
   }
 
   /**
@@ -217,7 +227,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DocListEntry>> getDocListAsync() {
-    return object().callAsync("GetDocList", "{}", CALL, D_GET_DOC_LIST);
+    return object().callAsync("GetDocList", "{}", options(), D_GET_DOC_LIST);
   }
 
   private static final ResultDecoder<GetInteractResult> D_GET_INTERACT =
@@ -238,7 +248,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetInteractResult getInteract(long requestId) {
-    return object().call("GetInteract", getInteractParams(requestId), CALL, D_GET_INTERACT);
+    return object().call("GetInteract", getInteractParams(requestId), options(), D_GET_INTERACT);
   }
 
   /**
@@ -246,7 +256,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetInteractResult> getInteractAsync(long requestId) {
-    return object().callAsync("GetInteract", getInteractParams(requestId), CALL, D_GET_INTERACT);
+    return object().callAsync("GetInteract", getInteractParams(requestId), options(), D_GET_INTERACT);
   }
 
   private static final ResultDecoder<Void> D_INTERACT_DONE =
@@ -268,7 +278,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void interactDone(long requestId, InteractDef def) {
-    object().call("InteractDone", interactDoneParams(requestId, def), CALL, D_INTERACT_DONE);
+    object().call("InteractDone", interactDoneParams(requestId, def), options(), D_INTERACT_DONE);
   }
 
   /**
@@ -276,7 +286,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> interactDoneAsync(long requestId, InteractDef def) {
-    return object().callAsync("InteractDone", interactDoneParams(requestId, def), CALL, D_INTERACT_DONE);
+    return object().callAsync("InteractDone", interactDoneParams(requestId, def), options(), D_INTERACT_DONE);
   }
 
   private static final ResultDecoder<String> D_GET_AUTHENTICATED_USER =
@@ -290,7 +300,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getAuthenticatedUser() {
-    return object().call("GetAuthenticatedUser", "{}", CALL, D_GET_AUTHENTICATED_USER);
+    return object().call("GetAuthenticatedUser", "{}", options(), D_GET_AUTHENTICATED_USER);
   }
 
   /**
@@ -298,7 +308,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getAuthenticatedUserAsync() {
-    return object().callAsync("GetAuthenticatedUser", "{}", CALL, D_GET_AUTHENTICATED_USER);
+    return object().callAsync("GetAuthenticatedUser", "{}", options(), D_GET_AUTHENTICATED_USER);
   }
 
   private static final ResultDecoder<CreateDocExResult> D_CREATE_DOC_EX =
@@ -328,7 +338,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateDocExResult createDocEx(String docName) {
-    return object().call("CreateDocEx", createDocExParams(docName, null, null, null, null), CALL, D_CREATE_DOC_EX);
+    return object().call("CreateDocEx", createDocExParams(docName, null, null, null, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -336,7 +346,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateDocExResult> createDocExAsync(String docName) {
-    return object().callAsync("CreateDocEx", createDocExParams(docName, null, null, null, null), CALL, D_CREATE_DOC_EX);
+    return object().callAsync("CreateDocEx", createDocExParams(docName, null, null, null, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -350,7 +360,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateDocExResult createDocEx(String docName, String userName) {
-    return object().call("CreateDocEx", createDocExParams(docName, userName, null, null, null), CALL, D_CREATE_DOC_EX);
+    return object().call("CreateDocEx", createDocExParams(docName, userName, null, null, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -358,7 +368,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateDocExResult> createDocExAsync(String docName, String userName) {
-    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, null, null, null), CALL, D_CREATE_DOC_EX);
+    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, null, null, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -373,7 +383,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateDocExResult createDocEx(String docName, String userName, String password) {
-    return object().call("CreateDocEx", createDocExParams(docName, userName, password, null, null), CALL, D_CREATE_DOC_EX);
+    return object().call("CreateDocEx", createDocExParams(docName, userName, password, null, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -381,7 +391,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateDocExResult> createDocExAsync(String docName, String userName, String password) {
-    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, null, null), CALL, D_CREATE_DOC_EX);
+    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, null, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -397,7 +407,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateDocExResult createDocEx(String docName, String userName, String password, String serial) {
-    return object().call("CreateDocEx", createDocExParams(docName, userName, password, serial, null), CALL, D_CREATE_DOC_EX);
+    return object().call("CreateDocEx", createDocExParams(docName, userName, password, serial, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -405,7 +415,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateDocExResult> createDocExAsync(String docName, String userName, String password, String serial) {
-    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, serial, null), CALL, D_CREATE_DOC_EX);
+    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, serial, null), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -421,7 +431,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateDocExResult createDocEx(String docName, String userName, String password, String serial, String localizedScriptMainSection) {
-    return object().call("CreateDocEx", createDocExParams(docName, userName, password, serial, localizedScriptMainSection), CALL, D_CREATE_DOC_EX);
+    return object().call("CreateDocEx", createDocExParams(docName, userName, password, serial, localizedScriptMainSection), options(), D_CREATE_DOC_EX);
   }
 
   /**
@@ -429,7 +439,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateDocExResult> createDocExAsync(String docName, String userName, String password, String serial, String localizedScriptMainSection) {
-    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, serial, localizedScriptMainSection), CALL, D_CREATE_DOC_EX);
+    return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, serial, localizedScriptMainSection), options(), D_CREATE_DOC_EX);
   }
 
   private static final ResultDecoder<Doc> D_GET_ACTIVE_DOC =
@@ -443,7 +453,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Doc getActiveDoc() {
-    return object().call("GetActiveDoc", "{}", CALL, D_GET_ACTIVE_DOC);
+    return object().call("GetActiveDoc", "{}", options(), D_GET_ACTIVE_DOC);
   }
 
   /**
@@ -451,7 +461,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Doc> getActiveDocAsync() {
-    return object().callAsync("GetActiveDoc", "{}", CALL, D_GET_ACTIVE_DOC);
+    return object().callAsync("GetActiveDoc", "{}", options(), D_GET_ACTIVE_DOC);
   }
 
   private static final ResultDecoder<Boolean> D_ALLOW_CREATE_APP =
@@ -465,7 +475,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean allowCreateApp() {
-    return object().call("AllowCreateApp", "{}", CALL, D_ALLOW_CREATE_APP);
+    return object().call("AllowCreateApp", "{}", options(), D_ALLOW_CREATE_APP);
   }
 
   /**
@@ -473,7 +483,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> allowCreateAppAsync() {
-    return object().callAsync("AllowCreateApp", "{}", CALL, D_ALLOW_CREATE_APP);
+    return object().callAsync("AllowCreateApp", "{}", options(), D_ALLOW_CREATE_APP);
   }
 
   private static final ResultDecoder<CreateAppResult> D_CREATE_APP =
@@ -499,7 +509,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateAppResult createApp(String appName) {
-    return object().call("CreateApp", createAppParams(appName, null, null), CALL, D_CREATE_APP);
+    return object().call("CreateApp", createAppParams(appName, null, null), options(), D_CREATE_APP);
   }
 
   /**
@@ -507,7 +517,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateAppResult> createAppAsync(String appName) {
-    return object().callAsync("CreateApp", createAppParams(appName, null, null), CALL, D_CREATE_APP);
+    return object().callAsync("CreateApp", createAppParams(appName, null, null), options(), D_CREATE_APP);
   }
 
   /**
@@ -521,7 +531,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateAppResult createApp(String appName, String localizedScriptMainSection) {
-    return object().call("CreateApp", createAppParams(appName, localizedScriptMainSection, null), CALL, D_CREATE_APP);
+    return object().call("CreateApp", createAppParams(appName, localizedScriptMainSection, null), options(), D_CREATE_APP);
   }
 
   /**
@@ -529,7 +539,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateAppResult> createAppAsync(String appName, String localizedScriptMainSection) {
-    return object().callAsync("CreateApp", createAppParams(appName, localizedScriptMainSection, null), CALL, D_CREATE_APP);
+    return object().callAsync("CreateApp", createAppParams(appName, localizedScriptMainSection, null), options(), D_CREATE_APP);
   }
 
   /**
@@ -543,7 +553,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateAppResult createApp(String appName, String localizedScriptMainSection, String locale) {
-    return object().call("CreateApp", createAppParams(appName, localizedScriptMainSection, locale), CALL, D_CREATE_APP);
+    return object().call("CreateApp", createAppParams(appName, localizedScriptMainSection, locale), options(), D_CREATE_APP);
   }
 
   /**
@@ -551,7 +561,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateAppResult> createAppAsync(String appName, String localizedScriptMainSection, String locale) {
-    return object().callAsync("CreateApp", createAppParams(appName, localizedScriptMainSection, locale), CALL, D_CREATE_APP);
+    return object().callAsync("CreateApp", createAppParams(appName, localizedScriptMainSection, locale), options(), D_CREATE_APP);
   }
 
   private static final ResultDecoder<Boolean> D_DELETE_APP =
@@ -572,7 +582,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean deleteApp(String appId) {
-    return object().call("DeleteApp", deleteAppParams(appId), CALL, D_DELETE_APP);
+    return object().call("DeleteApp", deleteAppParams(appId), options(), D_DELETE_APP);
   }
 
   /**
@@ -580,7 +590,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> deleteAppAsync(String appId) {
-    return object().callAsync("DeleteApp", deleteAppParams(appId), CALL, D_DELETE_APP);
+    return object().callAsync("DeleteApp", deleteAppParams(appId), options(), D_DELETE_APP);
   }
 
   private static final ResultDecoder<Boolean> D_IS_DESKTOP_MODE =
@@ -594,7 +604,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean isDesktopMode() {
-    return object().call("IsDesktopMode", "{}", CALL, D_IS_DESKTOP_MODE);
+    return object().call("IsDesktopMode", "{}", options(), D_IS_DESKTOP_MODE);
   }
 
   /**
@@ -602,7 +612,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> isDesktopModeAsync() {
-    return object().callAsync("IsDesktopMode", "{}", CALL, D_IS_DESKTOP_MODE);
+    return object().callAsync("IsDesktopMode", "{}", options(), D_IS_DESKTOP_MODE);
   }
 
   private static final ResultDecoder<Void> D_CANCEL_REQUEST =
@@ -622,7 +632,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void cancelRequest(long requestId) {
-    object().call("CancelRequest", cancelRequestParams(requestId), CALL, D_CANCEL_REQUEST);
+    object().call("CancelRequest", cancelRequestParams(requestId), options(), D_CANCEL_REQUEST);
   }
 
   /**
@@ -630,7 +640,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> cancelRequestAsync(long requestId) {
-    return object().callAsync("CancelRequest", cancelRequestParams(requestId), CALL, D_CANCEL_REQUEST);
+    return object().callAsync("CancelRequest", cancelRequestParams(requestId), options(), D_CANCEL_REQUEST);
   }
 
   private static final ResultDecoder<Void> D_SHUTDOWN_PROCESS =
@@ -643,7 +653,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void shutdownProcess() {
-    object().call("ShutdownProcess", "{}", CALL, D_SHUTDOWN_PROCESS);
+    object().call("ShutdownProcess", "{}", options(), D_SHUTDOWN_PROCESS);
   }
 
   /**
@@ -651,7 +661,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> shutdownProcessAsync() {
-    return object().callAsync("ShutdownProcess", "{}", CALL, D_SHUTDOWN_PROCESS);
+    return object().callAsync("ShutdownProcess", "{}", options(), D_SHUTDOWN_PROCESS);
   }
 
   private static final ResultDecoder<Void> D_RELOAD_EXTENSION_LIST =
@@ -664,7 +674,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void reloadExtensionList() {
-    object().call("ReloadExtensionList", "{}", CALL, D_RELOAD_EXTENSION_LIST);
+    object().call("ReloadExtensionList", "{}", options(), D_RELOAD_EXTENSION_LIST);
   }
 
   /**
@@ -672,7 +682,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> reloadExtensionListAsync() {
-    return object().callAsync("ReloadExtensionList", "{}", CALL, D_RELOAD_EXTENSION_LIST);
+    return object().callAsync("ReloadExtensionList", "{}", options(), D_RELOAD_EXTENSION_LIST);
   }
 
   private static final ResultDecoder<Boolean> D_REPLACE_APP_FROM_ID =
@@ -697,7 +707,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean replaceAppFromID(String targetAppId, String srcAppID, List<String> ids) {
-    return object().call("ReplaceAppFromID", replaceAppFromIDParams(targetAppId, srcAppID, ids), CALL, D_REPLACE_APP_FROM_ID);
+    return object().call("ReplaceAppFromID", replaceAppFromIDParams(targetAppId, srcAppID, ids), options(), D_REPLACE_APP_FROM_ID);
   }
 
   /**
@@ -705,7 +715,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> replaceAppFromIDAsync(String targetAppId, String srcAppID, List<String> ids) {
-    return object().callAsync("ReplaceAppFromID", replaceAppFromIDParams(targetAppId, srcAppID, ids), CALL, D_REPLACE_APP_FROM_ID);
+    return object().callAsync("ReplaceAppFromID", replaceAppFromIDParams(targetAppId, srcAppID, ids), options(), D_REPLACE_APP_FROM_ID);
   }
 
   private static final ResultDecoder<Boolean> D_COPY_APP =
@@ -730,7 +740,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean copyApp(String targetAppId, String srcAppId, List<String> ids) {
-    return object().call("CopyApp", copyAppParams(targetAppId, srcAppId, ids), CALL, D_COPY_APP);
+    return object().call("CopyApp", copyAppParams(targetAppId, srcAppId, ids), options(), D_COPY_APP);
   }
 
   /**
@@ -738,7 +748,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> copyAppAsync(String targetAppId, String srcAppId, List<String> ids) {
-    return object().callAsync("CopyApp", copyAppParams(targetAppId, srcAppId, ids), CALL, D_COPY_APP);
+    return object().callAsync("CopyApp", copyAppParams(targetAppId, srcAppId, ids), options(), D_COPY_APP);
   }
 
   private static final ResultDecoder<Boolean> D_EXPORT_APP =
@@ -766,7 +776,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean exportApp(String targetPath, String srcAppId, List<String> ids) {
-    return object().call("ExportApp", exportAppParams(targetPath, srcAppId, ids, null), CALL, D_EXPORT_APP);
+    return object().call("ExportApp", exportAppParams(targetPath, srcAppId, ids, null), options(), D_EXPORT_APP);
   }
 
   /**
@@ -774,7 +784,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> exportAppAsync(String targetPath, String srcAppId, List<String> ids) {
-    return object().callAsync("ExportApp", exportAppParams(targetPath, srcAppId, ids, null), CALL, D_EXPORT_APP);
+    return object().callAsync("ExportApp", exportAppParams(targetPath, srcAppId, ids, null), options(), D_EXPORT_APP);
   }
 
   /**
@@ -789,7 +799,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean exportApp(String targetPath, String srcAppId, List<String> ids, boolean noData) {
-    return object().call("ExportApp", exportAppParams(targetPath, srcAppId, ids, noData), CALL, D_EXPORT_APP);
+    return object().call("ExportApp", exportAppParams(targetPath, srcAppId, ids, noData), options(), D_EXPORT_APP);
   }
 
   /**
@@ -797,7 +807,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> exportAppAsync(String targetPath, String srcAppId, List<String> ids, boolean noData) {
-    return object().callAsync("ExportApp", exportAppParams(targetPath, srcAppId, ids, noData), CALL, D_EXPORT_APP);
+    return object().callAsync("ExportApp", exportAppParams(targetPath, srcAppId, ids, noData), options(), D_EXPORT_APP);
   }
 
   private static final ResultDecoder<Void> D_PUBLISH_APP =
@@ -821,7 +831,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void publishApp(String appId, String name, String streamId) {
-    object().call("PublishApp", publishAppParams(appId, name, streamId), CALL, D_PUBLISH_APP);
+    object().call("PublishApp", publishAppParams(appId, name, streamId), options(), D_PUBLISH_APP);
   }
 
   /**
@@ -829,7 +839,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> publishAppAsync(String appId, String name, String streamId) {
-    return object().callAsync("PublishApp", publishAppParams(appId, name, streamId), CALL, D_PUBLISH_APP);
+    return object().callAsync("PublishApp", publishAppParams(appId, name, streamId), options(), D_PUBLISH_APP);
   }
 
   private static final ResultDecoder<Boolean> D_IS_PERSONAL_MODE =
@@ -845,7 +855,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public boolean isPersonalMode() {
-    return object().call("IsPersonalMode", "{}", CALL, D_IS_PERSONAL_MODE);
+    return object().call("IsPersonalMode", "{}", options(), D_IS_PERSONAL_MODE);
   }
 
   /**
@@ -856,7 +866,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Boolean> isPersonalModeAsync() {
-    return object().callAsync("IsPersonalMode", "{}", CALL, D_IS_PERSONAL_MODE);
+    return object().callAsync("IsPersonalMode", "{}", options(), D_IS_PERSONAL_MODE);
   }
 
   private static final ResultDecoder<String> D_GET_UNIQUE_ID =
@@ -870,7 +880,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getUniqueID() {
-    return object().call("GetUniqueID", "{}", CALL, D_GET_UNIQUE_ID);
+    return object().call("GetUniqueID", "{}", options(), D_GET_UNIQUE_ID);
   }
 
   /**
@@ -878,7 +888,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getUniqueIDAsync() {
-    return object().callAsync("GetUniqueID", "{}", CALL, D_GET_UNIQUE_ID);
+    return object().callAsync("GetUniqueID", "{}", options(), D_GET_UNIQUE_ID);
   }
 
   private static final ResultDecoder<Doc> D_OPEN_DOC =
@@ -908,7 +918,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Doc openDoc(String docName) {
-    return object().call("OpenDoc", openDocParams(docName, null, null, null, null), CALL, D_OPEN_DOC);
+    return object().call("OpenDoc", openDocParams(docName, null, null, null, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -916,7 +926,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Doc> openDocAsync(String docName) {
-    return object().callAsync("OpenDoc", openDocParams(docName, null, null, null, null), CALL, D_OPEN_DOC);
+    return object().callAsync("OpenDoc", openDocParams(docName, null, null, null, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -930,7 +940,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Doc openDoc(String docName, String userName) {
-    return object().call("OpenDoc", openDocParams(docName, userName, null, null, null), CALL, D_OPEN_DOC);
+    return object().call("OpenDoc", openDocParams(docName, userName, null, null, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -938,7 +948,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Doc> openDocAsync(String docName, String userName) {
-    return object().callAsync("OpenDoc", openDocParams(docName, userName, null, null, null), CALL, D_OPEN_DOC);
+    return object().callAsync("OpenDoc", openDocParams(docName, userName, null, null, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -953,7 +963,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Doc openDoc(String docName, String userName, String password) {
-    return object().call("OpenDoc", openDocParams(docName, userName, password, null, null), CALL, D_OPEN_DOC);
+    return object().call("OpenDoc", openDocParams(docName, userName, password, null, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -961,7 +971,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Doc> openDocAsync(String docName, String userName, String password) {
-    return object().callAsync("OpenDoc", openDocParams(docName, userName, password, null, null), CALL, D_OPEN_DOC);
+    return object().callAsync("OpenDoc", openDocParams(docName, userName, password, null, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -977,7 +987,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Doc openDoc(String docName, String userName, String password, String serial) {
-    return object().call("OpenDoc", openDocParams(docName, userName, password, serial, null), CALL, D_OPEN_DOC);
+    return object().call("OpenDoc", openDocParams(docName, userName, password, serial, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -985,7 +995,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Doc> openDocAsync(String docName, String userName, String password, String serial) {
-    return object().callAsync("OpenDoc", openDocParams(docName, userName, password, serial, null), CALL, D_OPEN_DOC);
+    return object().callAsync("OpenDoc", openDocParams(docName, userName, password, serial, null), options(), D_OPEN_DOC);
   }
 
   /**
@@ -1001,7 +1011,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public Doc openDoc(String docName, String userName, String password, String serial, boolean noData) {
-    return object().call("OpenDoc", openDocParams(docName, userName, password, serial, noData), CALL, D_OPEN_DOC);
+    return object().call("OpenDoc", openDocParams(docName, userName, password, serial, noData), options(), D_OPEN_DOC);
   }
 
   /**
@@ -1009,7 +1019,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Doc> openDocAsync(String docName, String userName, String password, String serial, boolean noData) {
-    return object().callAsync("OpenDoc", openDocParams(docName, userName, password, serial, noData), CALL, D_OPEN_DOC);
+    return object().callAsync("OpenDoc", openDocParams(docName, userName, password, serial, noData), options(), D_OPEN_DOC);
   }
 
   private static final ResultDecoder<CreateSessionAppResult> D_CREATE_SESSION_APP =
@@ -1023,7 +1033,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateSessionAppResult createSessionApp() {
-    return object().call("CreateSessionApp", "{}", CALL, D_CREATE_SESSION_APP);
+    return object().call("CreateSessionApp", "{}", options(), D_CREATE_SESSION_APP);
   }
 
   /**
@@ -1031,7 +1041,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateSessionAppResult> createSessionAppAsync() {
-    return object().callAsync("CreateSessionApp", "{}", CALL, D_CREATE_SESSION_APP);
+    return object().callAsync("CreateSessionApp", "{}", options(), D_CREATE_SESSION_APP);
   }
 
   private static final ResultDecoder<CreateSessionAppFromAppResult> D_CREATE_SESSION_APP_FROM_APP =
@@ -1052,7 +1062,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public CreateSessionAppFromAppResult createSessionAppFromApp(String srcAppId) {
-    return object().call("CreateSessionAppFromApp", createSessionAppFromAppParams(srcAppId), CALL, D_CREATE_SESSION_APP_FROM_APP);
+    return object().call("CreateSessionAppFromApp", createSessionAppFromAppParams(srcAppId), options(), D_CREATE_SESSION_APP_FROM_APP);
   }
 
   /**
@@ -1060,7 +1070,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<CreateSessionAppFromAppResult> createSessionAppFromAppAsync(String srcAppId) {
-    return object().callAsync("CreateSessionAppFromApp", createSessionAppFromAppParams(srcAppId), CALL, D_CREATE_SESSION_APP_FROM_APP);
+    return object().callAsync("CreateSessionAppFromApp", createSessionAppFromAppParams(srcAppId), options(), D_CREATE_SESSION_APP_FROM_APP);
   }
 
   private static final ResultDecoder<String> D_PRODUCT_VERSION =
@@ -1076,7 +1086,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public String productVersion() {
-    return object().call("ProductVersion", "{}", CALL, D_PRODUCT_VERSION);
+    return object().call("ProductVersion", "{}", options(), D_PRODUCT_VERSION);
   }
 
   /**
@@ -1087,7 +1097,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<String> productVersionAsync() {
-    return object().callAsync("ProductVersion", "{}", CALL, D_PRODUCT_VERSION);
+    return object().callAsync("ProductVersion", "{}", options(), D_PRODUCT_VERSION);
   }
 
   private static final ResultDecoder<AppEntry> D_GET_APP_ENTRY =
@@ -1108,7 +1118,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public AppEntry getAppEntry(String appID) {
-    return object().call("GetAppEntry", getAppEntryParams(appID), CALL, D_GET_APP_ENTRY);
+    return object().call("GetAppEntry", getAppEntryParams(appID), options(), D_GET_APP_ENTRY);
   }
 
   /**
@@ -1116,7 +1126,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<AppEntry> getAppEntryAsync(String appID) {
-    return object().callAsync("GetAppEntry", getAppEntryParams(appID), CALL, D_GET_APP_ENTRY);
+    return object().callAsync("GetAppEntry", getAppEntryParams(appID), options(), D_GET_APP_ENTRY);
   }
 
   private static final ResultDecoder<Void> D_CONFIGURE_RELOAD =
@@ -1140,7 +1150,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void configureReload(boolean cancelOnScriptError, boolean useErrorData, boolean interactOnError) {
-    object().call("ConfigureReload", configureReloadParams(cancelOnScriptError, useErrorData, interactOnError), CALL, D_CONFIGURE_RELOAD);
+    object().call("ConfigureReload", configureReloadParams(cancelOnScriptError, useErrorData, interactOnError), options(), D_CONFIGURE_RELOAD);
   }
 
   /**
@@ -1148,7 +1158,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> configureReloadAsync(boolean cancelOnScriptError, boolean useErrorData, boolean interactOnError) {
-    return object().callAsync("ConfigureReload", configureReloadParams(cancelOnScriptError, useErrorData, interactOnError), CALL, D_CONFIGURE_RELOAD);
+    return object().callAsync("ConfigureReload", configureReloadParams(cancelOnScriptError, useErrorData, interactOnError), options(), D_CONFIGURE_RELOAD);
   }
 
   private static final ResultDecoder<Void> D_CANCEL_RELOAD =
@@ -1169,7 +1179,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void cancelReload() {
-    object().call("CancelReload", cancelReloadParams(null), CALL, D_CANCEL_RELOAD);
+    object().call("CancelReload", cancelReloadParams(null), options(), D_CANCEL_RELOAD);
   }
 
   /**
@@ -1177,7 +1187,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> cancelReloadAsync() {
-    return object().callAsync("CancelReload", cancelReloadParams(null), CALL, D_CANCEL_RELOAD);
+    return object().callAsync("CancelReload", cancelReloadParams(null), options(), D_CANCEL_RELOAD);
   }
 
   /**
@@ -1188,7 +1198,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public void cancelReload(String reason) {
-    object().call("CancelReload", cancelReloadParams(reason), CALL, D_CANCEL_RELOAD);
+    object().call("CancelReload", cancelReloadParams(reason), options(), D_CANCEL_RELOAD);
   }
 
   /**
@@ -1196,7 +1206,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Void> cancelReloadAsync(String reason) {
-    return object().callAsync("CancelReload", cancelReloadParams(reason), CALL, D_CANCEL_RELOAD);
+    return object().callAsync("CancelReload", cancelReloadParams(reason), options(), D_CANCEL_RELOAD);
   }
 
   private static final ResultDecoder<List<BNFDef>> D_GET_BNF =
@@ -1219,7 +1229,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public List<BNFDef> getBNF(String bnfType) {
-    return object().call("GetBNF", getBNFParams(bnfType), CALL, D_GET_BNF);
+    return object().call("GetBNF", getBNFParams(bnfType), options(), D_GET_BNF);
   }
 
   /**
@@ -1230,7 +1240,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<List<BNFDef>> getBNFAsync(String bnfType) {
-    return object().callAsync("GetBNF", getBNFParams(bnfType), CALL, D_GET_BNF);
+    return object().callAsync("GetBNF", getBNFParams(bnfType), options(), D_GET_BNF);
   }
 
   private static final ResultDecoder<List<Function>> D_GET_FUNCTIONS =
@@ -1252,7 +1262,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<Function> getFunctions() {
-    return object().call("GetFunctions", getFunctionsParams(null), CALL, D_GET_FUNCTIONS);
+    return object().call("GetFunctions", getFunctionsParams(null), options(), D_GET_FUNCTIONS);
   }
 
   /**
@@ -1260,7 +1270,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<Function>> getFunctionsAsync() {
-    return object().callAsync("GetFunctions", getFunctionsParams(null), CALL, D_GET_FUNCTIONS);
+    return object().callAsync("GetFunctions", getFunctionsParams(null), options(), D_GET_FUNCTIONS);
   }
 
   /**
@@ -1272,7 +1282,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<Function> getFunctions(String group) {
-    return object().call("GetFunctions", getFunctionsParams(group), CALL, D_GET_FUNCTIONS);
+    return object().call("GetFunctions", getFunctionsParams(group), options(), D_GET_FUNCTIONS);
   }
 
   /**
@@ -1280,7 +1290,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<Function>> getFunctionsAsync(String group) {
-    return object().callAsync("GetFunctions", getFunctionsParams(group), CALL, D_GET_FUNCTIONS);
+    return object().callAsync("GetFunctions", getFunctionsParams(group), options(), D_GET_FUNCTIONS);
   }
 
   private static final ResultDecoder<List<OdbcDsn>> D_GET_ODBC_DSNS =
@@ -1294,7 +1304,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<OdbcDsn> getOdbcDsns() {
-    return object().call("GetOdbcDsns", "{}", CALL, D_GET_ODBC_DSNS);
+    return object().call("GetOdbcDsns", "{}", options(), D_GET_ODBC_DSNS);
   }
 
   /**
@@ -1302,7 +1312,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<OdbcDsn>> getOdbcDsnsAsync() {
-    return object().callAsync("GetOdbcDsns", "{}", CALL, D_GET_ODBC_DSNS);
+    return object().callAsync("GetOdbcDsns", "{}", options(), D_GET_ODBC_DSNS);
   }
 
   private static final ResultDecoder<List<OleDbProvider>> D_GET_OLE_DB_PROVIDERS =
@@ -1316,7 +1326,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<OleDbProvider> getOleDbProviders() {
-    return object().call("GetOleDbProviders", "{}", CALL, D_GET_OLE_DB_PROVIDERS);
+    return object().call("GetOleDbProviders", "{}", options(), D_GET_OLE_DB_PROVIDERS);
   }
 
   /**
@@ -1324,7 +1334,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<OleDbProvider>> getOleDbProvidersAsync() {
-    return object().callAsync("GetOleDbProviders", "{}", CALL, D_GET_OLE_DB_PROVIDERS);
+    return object().callAsync("GetOleDbProviders", "{}", options(), D_GET_OLE_DB_PROVIDERS);
   }
 
   private static final ResultDecoder<List<Database>> D_GET_DATABASES_FROM_CONNECTION_STRING =
@@ -1345,7 +1355,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<Database> getDatabasesFromConnectionString(Connection connection) {
-    return object().call("GetDatabasesFromConnectionString", getDatabasesFromConnectionStringParams(connection), CALL, D_GET_DATABASES_FROM_CONNECTION_STRING);
+    return object().call("GetDatabasesFromConnectionString", getDatabasesFromConnectionStringParams(connection), options(), D_GET_DATABASES_FROM_CONNECTION_STRING);
   }
 
   /**
@@ -1353,7 +1363,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<Database>> getDatabasesFromConnectionStringAsync(Connection connection) {
-    return object().callAsync("GetDatabasesFromConnectionString", getDatabasesFromConnectionStringParams(connection), CALL, D_GET_DATABASES_FROM_CONNECTION_STRING);
+    return object().callAsync("GetDatabasesFromConnectionString", getDatabasesFromConnectionStringParams(connection), options(), D_GET_DATABASES_FROM_CONNECTION_STRING);
   }
 
   private static final ResultDecoder<Boolean> D_IS_VALID_CONNECTION_STRING =
@@ -1374,7 +1384,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public boolean isValidConnectionString(Connection connection) {
-    return object().call("IsValidConnectionString", isValidConnectionStringParams(connection), CALL, D_IS_VALID_CONNECTION_STRING);
+    return object().call("IsValidConnectionString", isValidConnectionStringParams(connection), options(), D_IS_VALID_CONNECTION_STRING);
   }
 
   /**
@@ -1382,7 +1392,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<Boolean> isValidConnectionStringAsync(Connection connection) {
-    return object().callAsync("IsValidConnectionString", isValidConnectionStringParams(connection), CALL, D_IS_VALID_CONNECTION_STRING);
+    return object().callAsync("IsValidConnectionString", isValidConnectionStringParams(connection), options(), D_IS_VALID_CONNECTION_STRING);
   }
 
   private static final ResultDecoder<String> D_GET_DEFAULT_APP_FOLDER =
@@ -1396,7 +1406,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getDefaultAppFolder() {
-    return object().call("GetDefaultAppFolder", "{}", CALL, D_GET_DEFAULT_APP_FOLDER);
+    return object().call("GetDefaultAppFolder", "{}", options(), D_GET_DEFAULT_APP_FOLDER);
   }
 
   /**
@@ -1404,7 +1414,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getDefaultAppFolderAsync() {
-    return object().callAsync("GetDefaultAppFolder", "{}", CALL, D_GET_DEFAULT_APP_FOLDER);
+    return object().callAsync("GetDefaultAppFolder", "{}", options(), D_GET_DEFAULT_APP_FOLDER);
   }
 
   private static final ResultDecoder<List<DriveInfo>> D_GET_LOGICAL_DRIVE_STRINGS =
@@ -1418,7 +1428,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<DriveInfo> getLogicalDriveStrings() {
-    return object().call("GetLogicalDriveStrings", "{}", CALL, D_GET_LOGICAL_DRIVE_STRINGS);
+    return object().call("GetLogicalDriveStrings", "{}", options(), D_GET_LOGICAL_DRIVE_STRINGS);
   }
 
   /**
@@ -1426,7 +1436,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<DriveInfo>> getLogicalDriveStringsAsync() {
-    return object().callAsync("GetLogicalDriveStrings", "{}", CALL, D_GET_LOGICAL_DRIVE_STRINGS);
+    return object().callAsync("GetLogicalDriveStrings", "{}", options(), D_GET_LOGICAL_DRIVE_STRINGS);
   }
 
   private static final ResultDecoder<List<FolderItem>> D_GET_FOLDER_ITEMS_FOR_PATH =
@@ -1447,7 +1457,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<FolderItem> getFolderItemsForPath(String path) {
-    return object().call("GetFolderItemsForPath", getFolderItemsForPathParams(path), CALL, D_GET_FOLDER_ITEMS_FOR_PATH);
+    return object().call("GetFolderItemsForPath", getFolderItemsForPathParams(path), options(), D_GET_FOLDER_ITEMS_FOR_PATH);
   }
 
   /**
@@ -1455,7 +1465,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<FolderItem>> getFolderItemsForPathAsync(String path) {
-    return object().callAsync("GetFolderItemsForPath", getFolderItemsForPathParams(path), CALL, D_GET_FOLDER_ITEMS_FOR_PATH);
+    return object().callAsync("GetFolderItemsForPath", getFolderItemsForPathParams(path), options(), D_GET_FOLDER_ITEMS_FOR_PATH);
   }
 
   private static final ResultDecoder<List<CodePage>> D_GET_SUPPORTED_CODE_PAGES =
@@ -1469,7 +1479,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<CodePage> getSupportedCodePages() {
-    return object().call("GetSupportedCodePages", "{}", CALL, D_GET_SUPPORTED_CODE_PAGES);
+    return object().call("GetSupportedCodePages", "{}", options(), D_GET_SUPPORTED_CODE_PAGES);
   }
 
   /**
@@ -1477,7 +1487,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<CodePage>> getSupportedCodePagesAsync() {
-    return object().callAsync("GetSupportedCodePages", "{}", CALL, D_GET_SUPPORTED_CODE_PAGES);
+    return object().callAsync("GetSupportedCodePages", "{}", options(), D_GET_SUPPORTED_CODE_PAGES);
   }
 
   private static final ResultDecoder<List<CustomConnector>> D_GET_CUSTOM_CONNECTORS =
@@ -1499,7 +1509,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<CustomConnector> getCustomConnectors() {
-    return object().call("GetCustomConnectors", getCustomConnectorsParams(null), CALL, D_GET_CUSTOM_CONNECTORS);
+    return object().call("GetCustomConnectors", getCustomConnectorsParams(null), options(), D_GET_CUSTOM_CONNECTORS);
   }
 
   /**
@@ -1507,7 +1517,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<CustomConnector>> getCustomConnectorsAsync() {
-    return object().callAsync("GetCustomConnectors", getCustomConnectorsParams(null), CALL, D_GET_CUSTOM_CONNECTORS);
+    return object().callAsync("GetCustomConnectors", getCustomConnectorsParams(null), options(), D_GET_CUSTOM_CONNECTORS);
   }
 
   /**
@@ -1519,7 +1529,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public List<CustomConnector> getCustomConnectors(boolean reloadList) {
-    return object().call("GetCustomConnectors", getCustomConnectorsParams(reloadList), CALL, D_GET_CUSTOM_CONNECTORS);
+    return object().call("GetCustomConnectors", getCustomConnectorsParams(reloadList), options(), D_GET_CUSTOM_CONNECTORS);
   }
 
   /**
@@ -1527,7 +1537,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<List<CustomConnector>> getCustomConnectorsAsync(boolean reloadList) {
-    return object().callAsync("GetCustomConnectors", getCustomConnectorsParams(reloadList), CALL, D_GET_CUSTOM_CONNECTORS);
+    return object().callAsync("GetCustomConnectors", getCustomConnectorsParams(reloadList), options(), D_GET_CUSTOM_CONNECTORS);
   }
 
   private static final ResultDecoder<List<NxStreamListEntry>> D_GET_STREAM_LIST =
@@ -1543,7 +1553,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public List<NxStreamListEntry> getStreamList() {
-    return object().call("GetStreamList", "{}", CALL, D_GET_STREAM_LIST);
+    return object().call("GetStreamList", "{}", options(), D_GET_STREAM_LIST);
   }
 
   /**
@@ -1554,7 +1564,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<List<NxStreamListEntry>> getStreamListAsync() {
-    return object().callAsync("GetStreamList", "{}", CALL, D_GET_STREAM_LIST);
+    return object().callAsync("GetStreamList", "{}", options(), D_GET_STREAM_LIST);
   }
 
   private static final ResultDecoder<NxEngineVersion> D_ENGINE_VERSION =
@@ -1568,7 +1578,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public NxEngineVersion engineVersion() {
-    return object().call("EngineVersion", "{}", CALL, D_ENGINE_VERSION);
+    return object().call("EngineVersion", "{}", options(), D_ENGINE_VERSION);
   }
 
   /**
@@ -1576,7 +1586,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<NxEngineVersion> engineVersionAsync() {
-    return object().callAsync("EngineVersion", "{}", CALL, D_ENGINE_VERSION);
+    return object().callAsync("EngineVersion", "{}", options(), D_ENGINE_VERSION);
   }
 
   private static final ResultDecoder<GetBaseBNFResult> D_GET_BASE_BNF =
@@ -1597,7 +1607,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetBaseBNFResult getBaseBNF(String bnfType) {
-    return object().call("GetBaseBNF", getBaseBNFParams(bnfType), CALL, D_GET_BASE_BNF);
+    return object().call("GetBaseBNF", getBaseBNFParams(bnfType), options(), D_GET_BASE_BNF);
   }
 
   /**
@@ -1605,7 +1615,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetBaseBNFResult> getBaseBNFAsync(String bnfType) {
-    return object().callAsync("GetBaseBNF", getBaseBNFParams(bnfType), CALL, D_GET_BASE_BNF);
+    return object().callAsync("GetBaseBNF", getBaseBNFParams(bnfType), options(), D_GET_BASE_BNF);
   }
 
   private static final ResultDecoder<String> D_GET_BASE_BNFHASH =
@@ -1626,7 +1636,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public String getBaseBNFHash(String bnfType) {
-    return object().call("GetBaseBNFHash", getBaseBNFHashParams(bnfType), CALL, D_GET_BASE_BNFHASH);
+    return object().call("GetBaseBNFHash", getBaseBNFHashParams(bnfType), options(), D_GET_BASE_BNFHASH);
   }
 
   /**
@@ -1634,7 +1644,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<String> getBaseBNFHashAsync(String bnfType) {
-    return object().callAsync("GetBaseBNFHash", getBaseBNFHashParams(bnfType), CALL, D_GET_BASE_BNFHASH);
+    return object().callAsync("GetBaseBNFHash", getBaseBNFHashParams(bnfType), options(), D_GET_BASE_BNFHASH);
   }
 
   private static final ResultDecoder<GetBaseBNFStringResult> D_GET_BASE_BNFSTRING =
@@ -1655,7 +1665,7 @@ public final class Global extends ApiObject {
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
   public GetBaseBNFStringResult getBaseBNFString(String bnfType) {
-    return object().call("GetBaseBNFString", getBaseBNFStringParams(bnfType), CALL, D_GET_BASE_BNFSTRING);
+    return object().call("GetBaseBNFString", getBaseBNFStringParams(bnfType), options(), D_GET_BASE_BNFSTRING);
   }
 
   /**
@@ -1663,7 +1673,7 @@ public final class Global extends ApiObject {
    * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.
    */
   public CompletableFuture<GetBaseBNFStringResult> getBaseBNFStringAsync(String bnfType) {
-    return object().callAsync("GetBaseBNFString", getBaseBNFStringParams(bnfType), CALL, D_GET_BASE_BNFSTRING);
+    return object().callAsync("GetBaseBNFString", getBaseBNFStringParams(bnfType), options(), D_GET_BASE_BNFSTRING);
   }
 
   private static final ResultDecoder<String> D_SAVE_AS =
@@ -1686,7 +1696,7 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public String saveAs(String newAppName) {
-    return object().call("SaveAs", saveAsParams(newAppName), CALL, D_SAVE_AS);
+    return object().call("SaveAs", saveAsParams(newAppName), options(), D_SAVE_AS);
   }
 
   /**
@@ -1697,6 +1707,6 @@ public final class Global extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<String> saveAsAsync(String newAppName) {
-    return object().callAsync("SaveAs", saveAsParams(newAppName), CALL, D_SAVE_AS);
+    return object().callAsync("SaveAs", saveAsParams(newAppName), options(), D_SAVE_AS);
   }
 }

@@ -4,6 +4,7 @@
 package org.libqix.api;
 
 import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -17,7 +18,16 @@ import org.libqix.ResultDecoder;
 @SuppressWarnings("deprecation")
 public final class Variable extends ApiObject {
   Variable(QixObject object) {
-    super(object);
+    super(object, CallOptions.DEFAULT);
+  }
+
+  private Variable(QixObject object, CallOptions options) {
+    super(object, options);
+  }
+
+  /** The same handle, its typed calls made with {@code options} (delta, timeout). */
+  public Variable withOptions(CallOptions options) {
+    return new Variable(object(), options);
   }
 
   /** {@code object} as a Variable (not checked: the engine answers a method of another class with an
@@ -39,7 +49,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public AlfaNumString getContent() {
-    return object().call("GetContent", "{}", CALL, D_GET_CONTENT);
+    return object().call("GetContent", "{}", options(), D_GET_CONTENT);
   }
 
   /**
@@ -50,7 +60,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<AlfaNumString> getContentAsync() {
-    return object().callAsync("GetContent", "{}", CALL, D_GET_CONTENT);
+    return object().callAsync("GetContent", "{}", options(), D_GET_CONTENT);
   }
 
   private static final ResultDecoder<String> D_GET_RAW_CONTENT =
@@ -66,7 +76,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public String getRawContent() {
-    return object().call("GetRawContent", "{}", CALL, D_GET_RAW_CONTENT);
+    return object().call("GetRawContent", "{}", options(), D_GET_RAW_CONTENT);
   }
 
   /**
@@ -77,7 +87,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<String> getRawContentAsync() {
-    return object().callAsync("GetRawContent", "{}", CALL, D_GET_RAW_CONTENT);
+    return object().callAsync("GetRawContent", "{}", options(), D_GET_RAW_CONTENT);
   }
 
   private static final ResultDecoder<Boolean> D_SET_CONTENT =
@@ -102,7 +112,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public boolean setContent(String content, boolean updateMRU) {
-    return object().call("SetContent", setContentParams(content, updateMRU), CALL, D_SET_CONTENT);
+    return object().call("SetContent", setContentParams(content, updateMRU), options(), D_SET_CONTENT);
   }
 
   /**
@@ -113,7 +123,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Boolean> setContentAsync(String content, boolean updateMRU) {
-    return object().callAsync("SetContent", setContentParams(content, updateMRU), CALL, D_SET_CONTENT);
+    return object().callAsync("SetContent", setContentParams(content, updateMRU), options(), D_SET_CONTENT);
   }
 
   private static final ResultDecoder<Void> D_FORCE_CONTENT =
@@ -137,7 +147,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public void forceContent(String s, double d) {
-    object().call("ForceContent", forceContentParams(s, d), CALL, D_FORCE_CONTENT);
+    object().call("ForceContent", forceContentParams(s, d), options(), D_FORCE_CONTENT);
   }
 
   /**
@@ -148,7 +158,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Void> forceContentAsync(String s, double d) {
-    return object().callAsync("ForceContent", forceContentParams(s, d), CALL, D_FORCE_CONTENT);
+    return object().callAsync("ForceContent", forceContentParams(s, d), options(), D_FORCE_CONTENT);
   }
 
   private static final ResultDecoder<NxVariableProperties> D_GET_NX_PROPERTIES =
@@ -164,7 +174,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public NxVariableProperties getNxProperties() {
-    return object().call("GetNxProperties", "{}", CALL, D_GET_NX_PROPERTIES);
+    return object().call("GetNxProperties", "{}", options(), D_GET_NX_PROPERTIES);
   }
 
   /**
@@ -175,7 +185,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<NxVariableProperties> getNxPropertiesAsync() {
-    return object().callAsync("GetNxProperties", "{}", CALL, D_GET_NX_PROPERTIES);
+    return object().callAsync("GetNxProperties", "{}", options(), D_GET_NX_PROPERTIES);
   }
 
   private static final ResultDecoder<Void> D_SET_NX_PROPERTIES =
@@ -197,7 +207,7 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public void setNxProperties(NxVariableProperties properties) {
-    object().call("SetNxProperties", setNxPropertiesParams(properties), CALL, D_SET_NX_PROPERTIES);
+    object().call("SetNxProperties", setNxPropertiesParams(properties), options(), D_SET_NX_PROPERTIES);
   }
 
   /**
@@ -208,6 +218,6 @@ public final class Variable extends ApiObject {
    */
   @Deprecated
   public CompletableFuture<Void> setNxPropertiesAsync(NxVariableProperties properties) {
-    return object().callAsync("SetNxProperties", setNxPropertiesParams(properties), CALL, D_SET_NX_PROPERTIES);
+    return object().callAsync("SetNxProperties", setNxPropertiesParams(properties), options(), D_SET_NX_PROPERTIES);
   }
 }
