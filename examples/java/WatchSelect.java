@@ -73,9 +73,9 @@ public final class WatchSelect {
         CountDownLatch changed = new CountDownLatch(1);
         cube.addChangeListener(o -> changed.countDown());
 
-        // The watch delivers the current layout now and a fresh one after every change (as JSON text).
+        // The watch delivers the current layout now and a fresh one after every change.
         BlockingQueue<GenericObjectLayout> layouts = new ArrayBlockingQueue<>(16);
-        cube.watch((o, layout) -> layouts.offer(GenericObjectLayout.fromJson(layout)));
+        cube.watchLayout((o, layout) -> layouts.offer(layout));
         GenericObjectLayout first = layouts.poll(10, TimeUnit.SECONDS);
         if (first == null) {
           throw new IllegalStateException("no initial layout");

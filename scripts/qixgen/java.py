@@ -37,9 +37,9 @@ void volatile while true false null var record yield sealed permits""".split())
 # Names a generated type must not take: java.lang classes the generated code uses, the imports, hand-written ones.
 TAKEN_TYPES = {"String", "Boolean", "Integer", "Long", "Double", "Object", "Override", "SuppressWarnings",
                "Deprecated", "Void", "List", "Map", "LinkedHashMap", "Objects", "CompletableFuture", "QixObject",
-               "ResultDecoder", "CallOptions", "ApiObject", "JsonReader", "JsonWriter", "RawJson", "ApiManifest"}
+               "ResultDecoder", "CallOptions", "LayoutListener", "QixException", "LayoutWatcher", "ApiObject", "JsonReader", "JsonWriter", "RawJson", "ApiManifest"}
 # Members of ApiObject (and Object) a generated method must not hide.
-TAKEN_METHODS = {"object", "options", "withOptions", "session", "handle", "type", "genericId", "genericType", "isValid", "isClosed", "call",
+TAKEN_METHODS = {"object", "options", "withOptions", "watchLayout", "session", "handle", "type", "genericId", "genericType", "isValid", "isClosed", "call",
                  "callAsync", "addChangeListener", "removeChangeListener", "addCloseListener",
                  "removeCloseListener", "watch", "unwatch", "close", "toString", "equals", "hashCode", "of",
                  "getClass", "notify", "notifyAll", "wait"}
@@ -183,6 +183,10 @@ class Emitter:
             imps.add("org.libqix.QixObject")
         if re.search(r"\bCallOptions\b", text):
             imps.add("org.libqix.CallOptions")
+        if "LayoutListener" in text:
+            imps.add("org.libqix.LayoutListener")
+        if re.search(r"\bQixException\b", text):
+            imps.add("org.libqix.QixException")
         if "ResultDecoder" in text:
             imps.add("org.libqix.ResultDecoder")
         return [f"import {i};" for i in sorted(imps)]
@@ -459,6 +463,22 @@ class Emitter:
                           f"    {'' if rt == 'void' else 'return '}{call};", "  }", ""]
         return b
 
+    def watch_layout(self, name, methods):
+        """watchLayout(LayoutWatcher) for the classes whose layout libqix watches (GetLayout; GetAppLayout on Doc)."""
+        getter = [m for m in methods if m.name in ("GetLayout", "GetAppLayout") and m.result == "value"]
+        if not getter:
+            return []
+        lt = self.jtype(getter[0].value.type)
+        return [f"  /**", f"   * Keeps the layout fresh ({{@code {getter[0].name}}} now, unless current, and after each change) and",
+                f"   * delivers each one decoded; see {{@link org.libqix.QixObject#watch}} (one watch per handle).", "   */",
+                f"  public void watchLayout(LayoutWatcher<{name}, {lt}> watcher) {{",
+                "    Objects.requireNonNull(watcher, \"watcher\");",
+                "    object().watch(new LayoutListener() {", "      @Override",
+                "      public void onLayout(QixObject o, String layoutJson) {",
+                f"        watcher.onLayout({name}.this, {lt}.fromJson(layoutJson));", "      }", "", "      @Override",
+                "      public void onError(QixObject o, QixException error) {",
+                f"        watcher.onError({name}.this, error);", "      }", "    });", "  }", ""]
+
     def cls(self, name):
         methods = self.m.classes[name]
         b = ["/**", f" * The Engine API class {{@code {name}}}, typed: its {len(methods)} methods of the specification, each",
@@ -474,6 +494,7 @@ class Emitter:
              f"  /** {{@code object}} as a {name} (not checked: the engine answers a method of another class with an",
              "   * error). */", f"  public static {name} of(QixObject object) {{", f"    return new {name}(object);",
              "  }", ""]
+        b += self.watch_layout(name, methods)
         for m in methods:
             b += self.method(name, m)
         if b[-1] == "":

@@ -16,8 +16,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -218,10 +220,15 @@ class TypedApiTest {
       // Field, with a "changed" event on the cube
       CompletableFuture<Void> changed = new CompletableFuture<>();
       cube.addChangeListener(o -> changed.complete(null));
+      BlockingQueue<GenericObjectLayout> watched = new LinkedBlockingQueue<>();
+      cube.watchLayout((o, l) -> watched.add(l));
+      assertEquals(rows, watched.poll(Fixtures.PATIENCE.toMillis(), TimeUnit.MILLISECONDS).hyperCube.size.cy);
       Field category = doc.getField("Category");
       assertTrue(category.getCardinal() > 1);
       assertTrue(category.select("Bikes"));
       changed.get(Fixtures.PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+      assertEquals(1, watched.poll(Fixtures.PATIENCE.toMillis(), TimeUnit.MILLISECONDS).hyperCube.size.cy);
+      cube.unwatch();
       assertEquals(1, cube.getLayout().hyperCube.size.cy);
       assertTrue(category.toggleSelect("Bikes"));
       assertTrue(category.selectValues(List.of(new FieldValue().text("Clothing"))));

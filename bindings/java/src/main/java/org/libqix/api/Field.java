@@ -6,6 +6,7 @@ package org.libqix.api;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.libqix.CallOptions;
+import org.libqix.QixException;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 

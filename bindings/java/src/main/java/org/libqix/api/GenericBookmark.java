@@ -4,8 +4,11 @@
 package org.libqix.api;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.libqix.CallOptions;
+import org.libqix.LayoutListener;
+import org.libqix.QixException;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -35,6 +38,25 @@ public final class GenericBookmark extends ApiObject {
    * error). */
   public static GenericBookmark of(QixObject object) {
     return new GenericBookmark(object);
+  }
+
+  /**
+   * Keeps the layout fresh ({@code GetLayout} now, unless current, and after each change) and
+   * delivers each one decoded; see {@link org.libqix.QixObject#watch} (one watch per handle).
+   */
+  public void watchLayout(LayoutWatcher<GenericBookmark, GenericBookmarkLayout> watcher) {
+    Objects.requireNonNull(watcher, "watcher");
+    object().watch(new LayoutListener() {
+      @Override
+      public void onLayout(QixObject o, String layoutJson) {
+        watcher.onLayout(GenericBookmark.this, GenericBookmarkLayout.fromJson(layoutJson));
+      }
+
+      @Override
+      public void onError(QixObject o, QixException error) {
+        watcher.onError(GenericBookmark.this, error);
+      }
+    });
   }
 
   private static final ResultDecoder<List<FieldValue>> D_GET_FIELD_VALUES =

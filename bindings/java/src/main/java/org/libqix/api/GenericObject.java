@@ -4,8 +4,11 @@
 package org.libqix.api;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.libqix.CallOptions;
+import org.libqix.LayoutListener;
+import org.libqix.QixException;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
@@ -35,6 +38,25 @@ public final class GenericObject extends ApiObject {
    * error). */
   public static GenericObject of(QixObject object) {
     return new GenericObject(object);
+  }
+
+  /**
+   * Keeps the layout fresh ({@code GetLayout} now, unless current, and after each change) and
+   * delivers each one decoded; see {@link org.libqix.QixObject#watch} (one watch per handle).
+   */
+  public void watchLayout(LayoutWatcher<GenericObject, GenericObjectLayout> watcher) {
+    Objects.requireNonNull(watcher, "watcher");
+    object().watch(new LayoutListener() {
+      @Override
+      public void onLayout(QixObject o, String layoutJson) {
+        watcher.onLayout(GenericObject.this, GenericObjectLayout.fromJson(layoutJson));
+      }
+
+      @Override
+      public void onError(QixObject o, QixException error) {
+        watcher.onError(GenericObject.this, error);
+      }
+    });
   }
 
   private static final ResultDecoder<GenericObjectLayout> D_GET_LAYOUT =

@@ -5,6 +5,7 @@ package org.libqix.api;
 
 import java.util.concurrent.CompletableFuture;
 import org.libqix.CallOptions;
+import org.libqix.QixException;
 import org.libqix.QixObject;
 import org.libqix.ResultDecoder;
 
