@@ -54,7 +54,7 @@ public final class WatchSelect {
 
     try (Session session = Session.open(options, Duration.ofSeconds(10))) {
       System.out.println("libqix " + Qix.version() + ", connected to " + options);
-      Global global = session.typedGlobal();
+      Global global = session.global();
       System.out.println("engine " + global.engineVersion().componentVersion);
 
       // Engine errors keep the engine's code, LOCERR name, parameter and message.

@@ -411,57 +411,47 @@ class Emitter:
                 pexpr = '"{}"'
             call = f"object().call({java_str(m.name)}, {pexpr}, options(), {const})"
             acall = f"object().callAsync({java_str(m.name)}, {pexpr}, options(), {const})"
-            for is_async in (False, True):
-                doc = ["  /**"]
-                link = f"#{jname}({', '.join(re.sub(r'<.*>', '', self.jtype(p.type, prim=True)) for _, p in given)})"
-                if is_async:
-                    doc += [f"   * {{@code {m.full}}}, asynchronous: {{@link {link}}} as a future, which completes",
-                            "   * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call.",
-                            "   */"]
-                    if m.deprecated:
-                        doc[-1:] = ["   *", "   * @deprecated deprecated in the specification", "   */"]
-                    b += doc
-                    if m.deprecated:
-                        b.append("  @Deprecated")
-                    b += [f"  public CompletableFuture<{self.result_java(m, False)}> {jname}Async({sig}) {{",
-                          f"    return {acall};", "  }", ""]
-                    continue
-                else:
-                    doc.append(f"   * {{@code {m.full}}}, blocking ({{@code {jname}Async}}: the same, asynchronous).")
-                if left:
-                    doc.append("   * Sends the defaults of the parameters left out: " + ", ".join(
-                        f"{{@code {p.wire}}} {('= {@code ' + doc_text(jlit(p.default)) + '}') if p.default is not None else '(not sent)'}"
-                        for _, p in left) + ".")
-                if m.stability not in ("", "locked"):
-                    doc.append(f"   * Stability in the specification: {doc_text(m.stability)}.")
-                doc.append("   *")
-                for n, p in given:
-                    extra = ""
-                    if not p.required:
-                        extra = ("; optional, default {@code " + doc_text(jlit(p.default)) + "}" if p.default is not None
-                                 else "; optional, not sent when null")
-                    doc.append(f"   * @param {n} {{@code {p.wire}}}: {self.spec_type(p.type)}{extra}")
-                rd = self.result_doc(m)
-                if rd:
-                    doc.append(f"   * @return {rd}")
-                if not is_async:
-                    doc.append("   * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), "
-                               "CLOSED, TIMEOUT ...")
-                doc.append(f"   * @see <a href=\"{DOC_URL}\">Qlik's Engine API reference</a>")
-                if m.deprecated:
-                    doc.append("   * @deprecated deprecated in the specification")
-                doc.append("   */")
-                b += doc
-                if m.deprecated:
-                    b.append("  @Deprecated")
-                if is_async:
-                    b += [f"  public CompletableFuture<{self.result_java(m, False)}> {jname}Async({sig}) {{",
-                          f"    return {acall};", "  }", ""]
-                else:
-                    rt = self.result_java(m, True)
-                    b += [f"  public {rt} {jname}({sig}) {{",
-                          f"    {'' if rt == 'void' else 'return '}{call};", "  }", ""]
+            b += self.sync_doc(m, jname, given, left)
+            rt = self.result_java(m, True)
+            b += [f"  public {rt} {jname}({sig}) {{", f"    {'' if rt == 'void' else 'return '}{call};", "  }", ""]
+            link = f"#{jname}({', '.join(re.sub(r'<.*>', '', self.jtype(p.type, prim=True)) for _, p in given)})"
+            b += [f"  /**", f"   * {{@code {m.full}}}, asynchronous: {{@link {link}}} as a future, which completes",
+                  "   * exceptionally with a {@link org.libqix.QixException}; cancelling it cancels the call."]
+            if m.deprecated:
+                b += ["   *", "   * @deprecated deprecated in the specification"]
+            b.append("   */")
+            if m.deprecated:
+                b.append("  @Deprecated")
+            b += [f"  public CompletableFuture<{self.result_java(m, False)}> {jname}Async({sig}) {{",
+                  f"    return {acall};", "  }", ""]
         return b
+
+    def sync_doc(self, m, jname, given, left):
+        doc = ["  /**", f"   * {{@code {m.full}}}, blocking ({{@code {jname}Async}}: the same, asynchronous)."]
+        if left:
+            doc.append("   * Sends the defaults of the parameters left out: " + ", ".join(
+                f"{{@code {p.wire}}} " + ("= {@code " + doc_text(jlit(p.default)) + "}" if p.default is not None
+                                          else "(not sent)") for _, p in left) + ".")
+        if m.stability not in ("", "locked"):
+            doc.append(f"   * Stability in the specification: {doc_text(m.stability)}.")
+        doc.append("   *")
+        for n, p in given:
+            extra = ""
+            if not p.required:
+                extra = ("; optional, default {@code " + doc_text(jlit(p.default)) + "}" if p.default is not None
+                         else "; optional, not sent when null")
+            doc.append(f"   * @param {n} {{@code {p.wire}}}: {self.spec_type(p.type)}{extra}")
+        rd = self.result_doc(m)
+        if rd:
+            doc.append(f"   * @return {rd}")
+        doc += ["   * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, "
+                "TIMEOUT ...", f"   * @see <a href=\"{DOC_URL}\">Qlik's Engine API reference</a>"]
+        if m.deprecated:
+            doc.append("   * @deprecated deprecated in the specification")
+        doc.append("   */")
+        if m.deprecated:
+            doc.append("  @Deprecated")
+        return doc
 
     def watch_layout(self, name, methods):
         """watchLayout(LayoutWatcher) for the classes whose layout libqix watches (GetLayout; GetAppLayout on Doc)."""

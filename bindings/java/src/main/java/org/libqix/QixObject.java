@@ -9,8 +9,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A handle to one engine object: the Global object, a Doc, a GenericObject, a Field, a GenericVariable ...
- * Obtained from {@link Session#openDoc}, {@link Session#global()} or any call that returns an object
- * reference ({@link #callForObject}, e.g. CreateSessionObject, GetObject, GetField).
+ * Obtained from {@code object()} of a typed object ({@link Session#openDoc}, {@link Session#global()} ...) or
+ * any call that returns an object reference ({@link #callForObject}, e.g. CreateSessionObject, GetObject).
  *
  * <pre>{@code
  * QixObject cube = doc.createSessionObject(

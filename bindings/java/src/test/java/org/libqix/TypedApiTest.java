@@ -169,8 +169,8 @@ class TypedApiTest {
   @SuppressWarnings("deprecation") // Variable, deprecated in the specification, is one of the 9 classes
   void typedCallsOnEveryClass() throws Exception {
     try (Session session = Session.open(sim.demo())) {
-      Global global = session.typedGlobal();
-      assertEquals(global, session.typedGlobal(), "one typed Global per session");
+      Global global = session.global();
+      assertEquals(global, session.global(), "one typed Global per session");
       // Global
       NxEngineVersion version = global.engineVersion();
       assertFalse(version.componentVersion.isEmpty());
@@ -278,7 +278,7 @@ class TypedApiTest {
   @Test
   void createSessionAppGivesATypedDocAndItsId() {
     try (Session session = Session.open(sim.demo())) {
-      CreateSessionAppResult r = session.typedGlobal().createSessionApp();
+      CreateSessionAppResult r = session.global().createSessionApp();
       assertNotNull(r.object);
       assertEquals("Doc", r.object.type());
       assertFalse(r.sessionAppId.isEmpty());
@@ -289,7 +289,7 @@ class TypedApiTest {
   @Test
   void propertiesRoundTripKeepsUnknownMembers() {
     try (Session session = Session.open(sim.demo())) {
-      Doc doc = session.typedGlobal().openDoc("demo");
+      Doc doc = session.global().openDoc("demo");
       GenericObjectProperties created = cube("round-trip");
       created.extra.put("custom", RawJson.of("{\"color\":\"red\",\"n\":[1,2]}"));
       GenericObject cube = doc.createSessionObject(created);
