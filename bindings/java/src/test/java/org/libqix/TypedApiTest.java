@@ -150,6 +150,19 @@ class TypedApiTest {
     assertEquals("{\"qInfo\":{\"qId\":\"a\",\"qType\":\"t\"},\"qHyperCubeDef\":{\"qDimensions\":[]},"
         + "\"custom\":{\"x\":[1,\"\\u00e9\\n\"]},\"title\":\"T\"}", p.toJson());
     assertNull(NxInfo.fromJson("null"));
+
+    // Escapes (a surrogate pair), exponents into integers, nested arrays (NxCellRows), nulls and a member of an
+    // unexpected shape (read as null, the rest still read).
+    NxDataPage page = NxDataPage.fromJson("{\"qMatrix\":[[{\"qText\":\"\\ud83d\\ude00 \\\"q\\\"\",\"qElemNumber\":1e1}],"
+        + "[null]],\"qArea\":\"oops\",\"qTails\":null,\"qIsReduced\":true}");
+    assertEquals("\ud83d\ude00 \"q\"", page.matrix.get(0).get(0).text);
+    assertEquals(10, page.matrix.get(0).get(0).elemNumber);
+    assertNull(page.matrix.get(1).get(0));
+    assertNull(page.area);
+    assertNull(page.tails);
+    assertTrue(page.isReduced);
+    assertEquals("{\"qMatrix\":[[{\"qText\":\"\ud83d\ude00 \\\"q\\\"\",\"qElemNumber\":10}],[null]],\"qIsReduced\":true}",
+        page.toJson());
     assertEquals("\"x\\\"y\"", RawJson.ofString("x\"y").text());
   }
 
