@@ -49,7 +49,8 @@ SCALARS = {"bool": ("Boolean", "boolean", "readBoolean", "false"), "int32": ("In
 
 
 def ident(name):
-    return name + "_" if name in KEYWORDS else name
+    """A Java identifier: a keyword gets "Value" appended (qReturn -> returnValue, qClass -> classValue)."""
+    return name + "Value" if name in KEYWORDS else name
 
 
 def doc_text(s):

@@ -16,7 +16,7 @@ public final class CreateTemporaryBookmarkResult {
   public String id;
 
   /** {@code qReturn}: boolean. */
-  public Boolean return_;
+  public Boolean returnValue;
 
   static CreateTemporaryBookmarkResult decode(String result, QixObject object) {
     CreateTemporaryBookmarkResult o = new CreateTemporaryBookmarkResult();
@@ -28,7 +28,7 @@ public final class CreateTemporaryBookmarkResult {
     while (r.hasNext()) {
       switch (r.nextName()) {
         case "qId": o.id = r.readString(); break;
-        case "qReturn": o.return_ = r.readBoolean(); break;
+        case "qReturn": o.returnValue = r.readBoolean(); break;
         default: r.skipValue();
       }
     }

@@ -16,7 +16,7 @@ public final class GetInteractResult {
   public InteractDef def;
 
   /** {@code qReturn}: boolean. */
-  public Boolean return_;
+  public Boolean returnValue;
 
   static GetInteractResult decode(String result, QixObject object) {
     GetInteractResult o = new GetInteractResult();
@@ -28,7 +28,7 @@ public final class GetInteractResult {
     while (r.hasNext()) {
       switch (r.nextName()) {
         case "qDef": o.def = InteractDef.read(r); break;
-        case "qReturn": o.return_ = r.readBoolean(); break;
+        case "qReturn": o.returnValue = r.readBoolean(); break;
         default: r.skipValue();
       }
     }

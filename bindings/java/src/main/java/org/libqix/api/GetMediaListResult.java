@@ -16,7 +16,7 @@ public final class GetMediaListResult {
   public MediaList list;
 
   /** {@code qReturn}: boolean. */
-  public Boolean return_;
+  public Boolean returnValue;
 
   static GetMediaListResult decode(String result, QixObject object) {
     GetMediaListResult o = new GetMediaListResult();
@@ -28,7 +28,7 @@ public final class GetMediaListResult {
     while (r.hasNext()) {
       switch (r.nextName()) {
         case "qList": o.list = MediaList.read(r); break;
-        case "qReturn": o.return_ = r.readBoolean(); break;
+        case "qReturn": o.returnValue = r.readBoolean(); break;
         default: r.skipValue();
       }
     }

@@ -15,7 +15,7 @@ import java.util.Objects;
 @SuppressWarnings("deprecation")
 public final class NxGroupDef {
   /** {@code qClass}: {@link NxGroupMemberClass}. */
-  public NxGroupMemberClass class_;
+  public NxGroupMemberClass classValue;
 
   /** {@code qObjectType}: string; the specification's default: {@code "bookmark"}. */
   public String objectType;
@@ -29,8 +29,8 @@ public final class NxGroupDef {
   /** {@code qMemberIds}: array of {@link NxGroupObjectId}. */
   public List<NxGroupObjectId> memberIds;
 
-  /** Sets {@link #class_}; returns this. */
-  public NxGroupDef class_(NxGroupMemberClass v) { this.class_ = v; return this; }
+  /** Sets {@link #classValue}; returns this. */
+  public NxGroupDef classValue(NxGroupMemberClass v) { this.classValue = v; return this; }
 
   /** Sets {@link #objectType}; returns this. */
   public NxGroupDef objectType(String v) { this.objectType = v; return this; }
@@ -70,7 +70,7 @@ public final class NxGroupDef {
     while (r.hasNext()) {
       String n = r.nextName();
       switch (n) {
-        case "qClass": o.class_ = NxGroupMemberClass.read(r); break;
+        case "qClass": o.classValue = NxGroupMemberClass.read(r); break;
         case "qObjectType": o.objectType = r.readString(); break;
         case "qGroupType": o.groupType = r.readString(); break;
         case "qLabel": o.label = r.readString(); break;
@@ -88,7 +88,7 @@ public final class NxGroupDef {
       return;
     }
     w.beginObject();
-    if (o.class_ != null) { NxGroupMemberClass.write(w.name("qClass"), o.class_); }
+    if (o.classValue != null) { NxGroupMemberClass.write(w.name("qClass"), o.classValue); }
     if (o.objectType != null) { w.name("qObjectType").value(o.objectType); }
     if (o.groupType != null) { w.name("qGroupType").value(o.groupType); }
     if (o.label != null) { w.name("qLabel").value(o.label); }

@@ -16,7 +16,7 @@ public final class StoreTempSelectionStateResult {
   public String id;
 
   /** {@code qReturn}: boolean. */
-  public Boolean return_;
+  public Boolean returnValue;
 
   static StoreTempSelectionStateResult decode(String result, QixObject object) {
     StoreTempSelectionStateResult o = new StoreTempSelectionStateResult();
@@ -28,7 +28,7 @@ public final class StoreTempSelectionStateResult {
     while (r.hasNext()) {
       switch (r.nextName()) {
         case "qId": o.id = r.readString(); break;
-        case "qReturn": o.return_ = r.readBoolean(); break;
+        case "qReturn": o.returnValue = r.readBoolean(); break;
         default: r.skipValue();
       }
     }
