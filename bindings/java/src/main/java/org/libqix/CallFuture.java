@@ -32,10 +32,18 @@ final class CallFuture<T> extends CompletableFuture<T> {
   private volatile long requestId;
   private volatile long token;
 
+  /** Converts a NOT_FOUND result ("the result refers to no object": qHandle null) too, instead of failing. */
+  private final boolean convertNotFound;
+
   CallFuture(Session session, Converter<T> converter, Discard<T> discard) {
+    this(session, converter, discard, false);
+  }
+
+  CallFuture(Session session, Converter<T> converter, Discard<T> discard, boolean convertNotFound) {
     this.session = session;
     this.converter = converter;
     this.discard = discard;
+    this.convertNotFound = convertNotFound;
   }
 
   void setRequestId(long id) {
@@ -59,7 +67,7 @@ final class CallFuture<T> extends CompletableFuture<T> {
   /** Completes with @p result (on the event thread). */
   void deliver(NativeResult result) {
     session.settled(this);
-    if (!result.ok()) {
+    if (!result.ok() && !(convertNotFound && result.status() == QixException.Code.NOT_FOUND.status())) {
       completeExceptionally(QixException.of(result.error()));
       return;
     }

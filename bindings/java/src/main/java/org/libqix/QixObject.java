@@ -9,8 +9,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A handle to one engine object: the Global object, a Doc, a GenericObject, a Field, a GenericVariable ...
- * Obtained from {@link Session#openDoc}, {@link Session#global()} or any call that returns an object
- * reference ({@link #callForObject}, e.g. CreateSessionObject, GetObject, GetField).
+ * Obtained from {@code object()} of a typed object ({@link Session#openDoc}, {@link Session#global()} ...) or
+ * any call that returns an object reference ({@link #callForObject}, e.g. CreateSessionObject, GetObject).
  *
  * <pre>{@code
  * QixObject cube = doc.createSessionObject(
@@ -235,6 +235,65 @@ public final class QixObject implements AutoCloseable {
       f.completeExceptionally(e);
     }
     return f;
+  }
+
+  /**
+   * Blocking call whose whole result (not unwrapped) goes through {@code decoder}, with the object it refers to
+   * when there is one. A result that refers to no object (qReturn.qHandle null: "not found") is no error here:
+   * the decoder gets null (and, in a blocking call, "{}" for the result). The typed API's one call path.
+   *
+   * @throws QixException as {@link #call(String, String, CallOptions)}; what {@code decoder} throws
+   */
+  public <T> T call(String method, String paramsJson, CallOptions options, ResultDecoder<T> decoder) {
+    Session.check(method, paramsJson, options);
+    Objects.requireNonNull(decoder, "decoder");
+    NativeResult r;
+    try {
+      r = withNative(o -> o.call(method, paramsJson, options.flags(), options.timeoutMs()));
+    } catch (QixException e) {
+      if (e.code() == QixException.Code.NOT_FOUND) { // the result refers to no object (qHandle null)
+        return decoder.decode("{}", null);
+      }
+      throw e;
+    }
+    try {
+      return decode(r, decoder, null);
+    } finally {
+      r.delete();
+    }
+  }
+
+  /**
+   * Asynchronous {@link #call(String, String, CallOptions, ResultDecoder)}: the decoder runs on the event thread
+   * that completes the future. Cancelling the future cancels the call, as for {@link #callAsync(String,
+   * String, CallOptions)}.
+   */
+  public <T> CompletableFuture<T> callAsync(String method, String paramsJson, CallOptions options,
+      ResultDecoder<T> decoder) {
+    Session.check(method, paramsJson, options);
+    Objects.requireNonNull(decoder, "decoder");
+    QixObject[] adopted = new QixObject[1];
+    CallFuture<T> f = new CallFuture<>(session, r -> decode(r, decoder, adopted), v -> {
+      if (adopted[0] != null) {
+        adopted[0].close();
+      }
+    }, true);
+    return issue(f, method, paramsJson, options);
+  }
+
+  private <T> T decode(NativeResult r, ResultDecoder<T> decoder, QixObject[] adopted) {
+    QixObject object = r.hasObject() ? session.adopt(r.object()) : null;
+    if (adopted != null) {
+      adopted[0] = object;
+    }
+    try {
+      return decoder.decode(r.raw(), object);
+    } catch (RuntimeException | Error e) {
+      if (object != null) {
+        object.close();
+      }
+      throw e;
+    }
   }
 
   /** GetLayout: the object's layout (the qLayout value) as JSON text. */

@@ -9,14 +9,17 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.libqix.api.Doc;
+import org.libqix.api.Global;
 
 /**
  * One WebSocket connection to one engine app (a QIX session).
  *
  * <pre>{@code
  * try (Session session = Session.open(SessionOptions.forUrl("ws://localhost:9076/app/demo"))) {
- *   QixObject doc = session.openDoc("demo");
- *   System.out.println(doc.call("Evaluate", "[\"Sum(Sales)\"]"));
+ *   Doc doc = session.openDoc("demo");                           // typed: org.libqix.api
+ *   System.out.println(doc.evaluate("Sum(Sales)"));
+ *   System.out.println(doc.call("Evaluate", "[\"Sum(Sales)\"]")); // by name, JSON text
  * }
  * }</pre>
  *
@@ -24,8 +27,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * or a named object) and the result as JSON text, unwrapped as enigma.js does ({@code qReturn}, else the
  * single out value, else the whole result). Each call exists as a blocking method and as an asynchronous
  * one returning a {@link CompletableFuture}; cancelling the future cancels the call (the engine is sent a
- * CancelRequest). Calls of this class go to the engine's Global object; {@link #global()} gives it as an
- * object, and objects ({@link QixObject}) take the same calls.
+ * CancelRequest). Calls of this class go to the engine's Global object; {@link #global()} gives it as a
+ * typed object, and objects ({@link QixObject}) take the same calls. The typed API ({@code org.libqix.api}:
+ * {@link #global()}, {@link #openDoc}) has every method of the Engine API specification with typed
+ * parameters and results.
  *
  * <p><b>Lifetime.</b> {@link #close()} closes the connection: pending calls fail with {@link
  * QixException.Code#CLOSED}, and every object of the session is closed. Closing twice is harmless. There
@@ -44,6 +49,7 @@ public final class Session implements AutoCloseable {
   private final Object childrenLock = new Object();
 
   private QixObject globalForCalls; // guarded by childrenLock; see callTarget()
+  private Global typedGlobal; // guarded by childrenLock; see global()
   private final Set<QixObject> children = new HashSet<>(); // guarded by childrenLock
   private boolean closing; // guarded by childrenLock
   private final Subscriptions subscriptions = new Subscriptions(this);
@@ -179,26 +185,59 @@ public final class Session implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------------------- objects
 
-  /** The engine's Global object (handle -1). Close it when done, or let {@link #close()} do it. */
-  public QixObject global() {
+  /** A new handle on the engine's Global object (handle -1), untyped. */
+  private QixObject newGlobal() {
     return adopt(withNative(NativeSession::global));
   }
 
   /**
-   * Opens the app {@code appId} (OpenDoc) and returns its Doc object. A session opens at most one app.
+   * The engine's Global object (handle -1), typed: every Global method of the Engine API ({@link
+   * org.libqix.api.Global}; {@code global().object()} is the untyped {@link QixObject}). One handle per session,
+   * made on first use and closed with the session; closing it is allowed (the next call makes another).
+   */
+  public Global global() {
+    synchronized (childrenLock) {
+      if (typedGlobal != null && !typedGlobal.isClosed()) {
+        return typedGlobal;
+      }
+    }
+    Global fresh = Global.of(newGlobal());
+    synchronized (childrenLock) {
+      if (closing) {
+        fresh.close();
+        throw closedException();
+      }
+      if (typedGlobal == null || typedGlobal.isClosed()) {
+        typedGlobal = fresh;
+        return fresh;
+      }
+      fresh.close();
+      return typedGlobal;
+    }
+  }
+
+  /**
+   * Opens the app {@code appId} (OpenDoc with the one parameter: {@code ["appId"]}) and returns its Doc, typed
+   * ({@code openDoc(id).object()} is the untyped {@link QixObject}). A session opens at most one app. {@code
+   * global().openDoc(...)} takes OpenDoc's other parameters.
    *
    * @throws QixException {@link QixException.Code#ENGINE} with {@code LOCERR_APP_NOT_FOUND} (1003) for a
    *     missing app, {@code LOCERR_APP_ALREADY_OPEN} (1002) when one is open ...
    */
-  public QixObject openDoc(String appId) {
+  public Doc openDoc(String appId) {
     Objects.requireNonNull(appId, "appId");
-    return callForObject("OpenDoc", Json.arrayOf(appId));
+    return Doc.of(callForObject("OpenDoc", Json.arrayOf(appId)));
   }
 
   /** Asynchronous {@link #openDoc(String)}. */
-  public CompletableFuture<QixObject> openDocAsync(String appId) {
+  public CompletableFuture<Doc> openDocAsync(String appId) {
     Objects.requireNonNull(appId, "appId");
-    return callForObjectAsync("OpenDoc", Json.arrayOf(appId), CallOptions.DEFAULT);
+    try {
+      return callTarget().callAsync("OpenDoc", Json.arrayOf(appId), CallOptions.DEFAULT,
+          (result, object) -> object == null ? null : Doc.of(object));
+    } catch (QixException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- calls
@@ -279,7 +318,7 @@ public final class Session implements AutoCloseable {
         return globalForCalls;
       }
     }
-    QixObject fresh = global();
+    QixObject fresh = newGlobal();
     synchronized (childrenLock) {
       if (globalForCalls == null && !closing) {
         globalForCalls = fresh;

@@ -21,8 +21,8 @@ class ConcurrencyTest {
   void tenThousandCallsFromEightThreads() throws Exception {
     try (Simulator sim = new Simulator();
         Session session = Session.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
-      QixObject global = session.global();
+      QixObject doc = session.openDoc("demo").object();
+      QixObject global = session.global().object();
       ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
       AtomicInteger answered = new AtomicInteger();
       CountDownLatch start = new CountDownLatch(1);

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.libqix.api.Doc;
 
 /** Error mapping, disconnects failing pending calls, timeouts, close twice, use after close. */
 class ErrorTest {
@@ -52,14 +53,14 @@ class ErrorTest {
       assertTrue(e.toString().contains("LOCERR_APP_NOT_FOUND"), e.toString());
 
       // The same through a future: get() wraps it in an ExecutionException, join() in a CompletionException.
-      CompletableFuture<QixObject> f = session.openDocAsync("no-such-app");
+      CompletableFuture<Doc> f = session.openDocAsync("no-such-app");
       QixException viaGet = cause(assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)));
       assertEquals(1003, viaGet.engineCode());
       assertEquals("LOCERR_APP_NOT_FOUND", viaGet.locerrName());
       QixException viaJoin = cause(assertThrows(RuntimeException.class, f::join));
       assertEquals(QixException.Code.ENGINE, viaJoin.code());
 
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       // One app per session: libqix refuses a second OpenDoc itself, nothing is sent.
       QixException twice = assertThrows(QixException.class, () -> session.openDoc("demo"));
       assertEquals(QixException.Code.INVALID_ARGUMENT, twice.code());
@@ -123,7 +124,7 @@ class ErrorTest {
     // Every answer an hour late: the calls stay pending until the close (the greeting is not delayed).
     try (Simulator slow = new Simulator("--latency-ms", "3600000")) {
       Session session = Session.open(slow.demo(), Duration.ofSeconds(10));
-      QixObject global = session.global();
+      QixObject global = session.global().object();
       List<CompletableFuture<String>> futures = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
         futures.add(i % 2 == 0 ? session.callAsync("EngineVersion", "[]") : global.callAsync("EngineVersion", "[]"));
@@ -159,8 +160,8 @@ class ErrorTest {
           closeCodes.add(code);
         }
       });
-      QixObject global = session.global();
-      QixObject doc = session.openDoc("demo");
+      QixObject global = session.global().object();
+      QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       BlockingQueue<QixObject> closedObjects = new ArrayBlockingQueue<>(4);
       cube.addCloseListener(closedObjects::add);
@@ -191,7 +192,7 @@ class ErrorTest {
   void closeTwiceEverywhere() throws Exception {
     Context context = new Context(1, 1);
     Session session = context.open(sim.demo());
-    QixObject doc = session.openDoc("demo");
+    QixObject doc = session.openDoc("demo").object();
     doc.close();
     doc.close();
     assertTrue(doc.isClosed());

@@ -63,7 +63,7 @@ class ReconnectTest {
 
       // Inside the first window (a call in flight at a drop fails with CONNECTION_LOST: then it is
       // repeated; one made while suspended waits for the resume).
-      QixObject doc = retrying(() -> session.openDocAsync("demo"));
+      QixObject doc = retrying(() -> session.openDocAsync("demo")).object();
       QixObject cube = retrying(() -> doc.callForObjectAsync("CreateSessionObject", "[" + REGION_CUBE + "]"));
       String first = retrying(cube::getLayoutAsync);
       assertTrue(first.contains("\"qText\":\"Nordic\""), first);

@@ -43,7 +43,7 @@ class ScenarioTest {
       assertEquals(SessionState.CONNECTED, session.state());
       assertTrue(session.call("EngineVersion", "[]").contains("qComponentVersion"));
 
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       assertEquals("Doc", doc.type());
       assertEquals("demo", doc.genericId());
 
@@ -92,7 +92,7 @@ class ScenarioTest {
   @Test
   void watchDeliversTheCurrentAndEachFreshLayout() throws Exception {
     try (Session session = Session.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       BlockingQueue<String> layouts = new ArrayBlockingQueue<>(16);
       cube.watch((o, layout) -> layouts.add(layout));
@@ -122,7 +122,7 @@ class ScenarioTest {
     // Delta on (the default): GetLayout asks for it; the results are whole layouts all the same.
     String withDelta;
     try (Session session = Session.open(sim.demo().trafficListener(traffic))) {
-      QixObject cube = session.openDoc("demo").createSessionObject(Fixtures.CUBE);
+      QixObject cube = session.openDoc("demo").object().createSessionObject(Fixtures.CUBE);
       sent.clear();
       String a = cube.getLayout();
       String b = cube.getLayout();
@@ -139,7 +139,7 @@ class ScenarioTest {
     // Delta off for the session, on again for one call.
     sent.clear();
     try (Session session = Session.open(sim.demo().delta(false).trafficListener(traffic))) {
-      QixObject cube = session.openDoc("demo").createSessionObject(Fixtures.CUBE);
+      QixObject cube = session.openDoc("demo").object().createSessionObject(Fixtures.CUBE);
       String a = cube.getLayout();
       assertEquals(withDelta, a);
       assertTrue(sent.await(f -> countFrames(f, "GetLayout", "") == 1), sent.snapshot()::toString);
@@ -173,7 +173,7 @@ class ScenarioTest {
             received.add(f);
           }
         }))) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       CompletableFuture<String> pending = doc.callAsync("Evaluate", "[\"Sum(Sales)\"]");
       long id = ((CallFuture<String>) pending).requestId();
       assertEquals(1, session.pendingCalls()); // counted when made
@@ -196,7 +196,7 @@ class ScenarioTest {
   @Test
   void textIsUtf8BothWays() throws Exception {
     try (Session session = Session.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       String text = "a\uD83D\uDE00\u00FC\u20AC"; // a, U+1F600 (outside the BMP), ü, €
       String result = doc.call("Evaluate", "[\"='" + text + "' & 'z'\"]");
       assertEquals("\"" + text + "z\"", result);

@@ -50,7 +50,7 @@ class ThreadTest {
     Context context = new Context(1, 1); // one event thread: every callback runs on it
     List<Thread> threads = new CopyOnWriteArrayList<>();
     try (Session session = context.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
       Semaphore changes = new Semaphore(0);
@@ -97,7 +97,7 @@ class ThreadTest {
   @Test
   void listenersSurviveGarbageCollection() throws Exception {
     try (Session session = Session.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
       CountDownLatch changed = new CountDownLatch(1);
@@ -135,7 +135,7 @@ class ThreadTest {
     // wants, and then answered (error 15, "Request aborted") through the binding's completion.
     try (Simulator holding = new Simulator(Fixtures.HOLDING_CALCULATIONS);
         Session session = Session.open(holding.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       BlockingQueue<String> results = new ArrayBlockingQueue<>(8);
       // The caller keeps nothing: neither the future nor its dependent stage.
       CompletableFuture<String> future = doc.callAsync("Evaluate", "[\"1+1\"]");
@@ -160,7 +160,7 @@ class ThreadTest {
     Fixtures.Recorder<String> reports = new Fixtures.Recorder<>();
     Qix.setListenerExceptionHandler((where, error) -> reports.add(where + ": " + error.getMessage()));
     try (Session session = Session.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
       Semaphore calls = new Semaphore(0);
@@ -200,7 +200,7 @@ class ThreadTest {
   @Test
   void noBlockingOnAnEventThread() throws Exception {
     try (Session session = Session.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo");
+      QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
       AtomicReference<Throwable> blockingCall = new AtomicReference<>();

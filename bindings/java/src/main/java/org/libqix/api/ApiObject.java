@@ -1,0 +1,127 @@
+package org.libqix.api;
+
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import org.libqix.CallOptions;
+import org.libqix.ChangeListener;
+import org.libqix.CloseListener;
+import org.libqix.LayoutListener;
+import org.libqix.QixObject;
+import org.libqix.Session;
+
+/**
+ * What the typed classes ({@link Global}, {@link Doc}, {@link GenericObject}, {@link Field} ...) share: the engine
+ * handle they wrap ({@link #object()}, a {@link QixObject}), its events and its lifetime. A typed method builds
+ * its params (by name), calls through {@link QixObject#call(String, String, CallOptions,
+ * org.libqix.ResultDecoder)} and decodes the whole result; {@link #call(String, String)} stays for methods newer
+ * than the typed API. Thread-safe, as {@link QixObject}.
+ */
+public abstract class ApiObject implements AutoCloseable {
+  private final QixObject object;
+  private final CallOptions options;
+
+  ApiObject(QixObject object, CallOptions options) {
+    this.object = Objects.requireNonNull(object, "object");
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /**
+   * The options of this view's typed calls (delta, timeout): {@link CallOptions#DEFAULT} unless made by {@code
+   * withOptions} (each class has one: {@code doc.withOptions(CallOptions.DEFAULT.withDelta(true))} is the
+   * same handle, its calls with delta). Objects the calls return start with the default.
+   */
+  public final CallOptions options() {
+    return options;
+  }
+
+  /** The untyped handle: generic calls with JSON text, {@link QixObject#layout()} ... */
+  public final QixObject object() {
+    return object;
+  }
+
+  /** The session the object belongs to. */
+  public final Session session() {
+    return object.session();
+  }
+
+  /** The engine handle (-1 for Global). */
+  public final int handle() {
+    return object.handle();
+  }
+
+  /** The qType ("Doc", "GenericObject", "Field" ...). */
+  public final String type() {
+    return object.type();
+  }
+
+  /** The qGenericId (e.g. a generic object's qInfo.qId). */
+  public final String genericId() {
+    return object.genericId();
+  }
+
+  /** The qGenericType (e.g. a generic object's qInfo.qType). */
+  public final String genericType() {
+    return object.genericType();
+  }
+
+  /** True when the last fetched layout is current. */
+  public final boolean isValid() {
+    return object.isValid();
+  }
+
+  /** True when the handle is closed. */
+  public final boolean isClosed() {
+    return object.isClosed();
+  }
+
+  /** Blocking call by name, JSON text in and out (unwrapped as {@link QixObject#call(String, String)}). */
+  public final String call(String method, String paramsJson) {
+    return object.call(method, paramsJson);
+  }
+
+  /** Asynchronous call by name, JSON text in and out. */
+  public final CompletableFuture<String> callAsync(String method, String paramsJson) {
+    return object.callAsync(method, paramsJson);
+  }
+
+  /** See {@link QixObject#addChangeListener(ChangeListener)}. */
+  public final void addChangeListener(ChangeListener listener) {
+    object.addChangeListener(listener);
+  }
+
+  /** See {@link QixObject#removeChangeListener(ChangeListener)}. */
+  public final boolean removeChangeListener(ChangeListener listener) {
+    return object.removeChangeListener(listener);
+  }
+
+  /** See {@link QixObject#addCloseListener(CloseListener)}. */
+  public final void addCloseListener(CloseListener listener) {
+    object.addCloseListener(listener);
+  }
+
+  /** See {@link QixObject#removeCloseListener(CloseListener)}. */
+  public final boolean removeCloseListener(CloseListener listener) {
+    return object.removeCloseListener(listener);
+  }
+
+  /** See {@link QixObject#watch(LayoutListener)} (layouts as JSON text; decode with {@code Layout.fromJson}). */
+  public final void watch(LayoutListener listener) {
+    object.watch(listener);
+  }
+
+  /** See {@link QixObject#unwatch()}. */
+  public final void unwatch() {
+    object.unwatch();
+  }
+
+  /** Releases the handle (see {@link QixObject#close()}). */
+  @Override
+  public final void close() {
+    object.close();
+  }
+
+  @Override
+  public String toString() {
+    return getClass().getSimpleName() + "[" + object + "]";
+  }
+}
