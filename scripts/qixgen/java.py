@@ -15,8 +15,8 @@ Java rules on top of model.py's (docs/java.md, "Typed API", tells users):
   Open structs keep unknown members in `extra` (an ordered map of RawJson) and write them back after the
   known ones; members named by additionalProperties (GenericObjectProperties.qHyperCubeDef ...) are fields.
 - Methods: `name(...)` blocks and returns the value, `nameAsync(...)` returns a CompletableFuture (its
-  cancellation cancels the call). Optional parameters: overloads, the shorter ones send the model's
-  defaults (a parameter without one is left out); null for an optional parameter means its default too.
+  cancellation cancels the call). Optional parameters: overloads; the shorter ones leave the others out
+  (not sent: the engine applies its own defaults, which the Javadoc names); null means left out too.
 - Results: void; object -> the typed class or null; value -> the value (a primitive when blocking, zero when
   the engine leaves it out); struct -> `<Method>Result`.
 No reflection anywhere: the codecs are generated code over a hand-written streaming reader and writer.
@@ -395,11 +395,8 @@ class Emitter:
                 wn = f"w.name({java_str(p.wire)})"
                 if p.required:
                     b.append(f"    {self.write_stmt(p.type, n, wn)}")
-                elif p.default is None:
+                else:  # left out when not given: the engine applies its own default
                     b.append(f"    if ({n} != null) {{ {self.write_stmt(p.type, n, wn)} }}")
-                else:
-                    b += [f"    if ({n} != null) {{ {self.write_stmt(p.type, n, wn)} }}",
-                          f"    else {{ {wn}.rawText({java_str(jlit(p.default))}); }}"]
             b += ["    return w.endObject().toString();", "  }", ""]
         for k in range(len(optional) + 1):
             given = required + optional[:k]
@@ -430,17 +427,17 @@ class Emitter:
     def sync_doc(self, m, jname, given, left):
         doc = ["  /**", f"   * {{@code {m.full}}}, blocking ({{@code {jname}Async}}: the same, asynchronous)."]
         if left:
-            doc.append("   * Sends the defaults of the parameters left out: " + ", ".join(
-                f"{{@code {p.wire}}} " + ("= {@code " + doc_text(jlit(p.default)) + "}" if p.default is not None
-                                          else "(not sent)") for _, p in left) + ".")
+            doc.append("   * The parameters left out are not sent, so the engine applies its defaults: " + ", ".join(
+                f"{{@code {p.wire}}}" + (" = {@code " + doc_text(jlit(p.default)) + "}" if p.default is not None
+                                         else "") for _, p in left) + ".")
         if m.stability not in ("", "locked"):
             doc.append(f"   * Stability in the specification: {doc_text(m.stability)}.")
         doc.append("   *")
         for n, p in given:
             extra = ""
             if not p.required:
-                extra = ("; optional, default {@code " + doc_text(jlit(p.default)) + "}" if p.default is not None
-                         else "; optional, not sent when null")
+                extra = ("; optional, not sent when null (the engine's default: {@code "
+                         + doc_text(jlit(p.default)) + "})" if p.default is not None else "; optional, not sent when null")
             doc.append(f"   * @param {n} {{@code {p.wire}}}: {self.spec_type(p.type)}{extra}")
         rd = self.result_doc(m)
         if rd:

@@ -9,8 +9,9 @@ The rules every language follows (docs/typed-api.md explains them to users):
 - Parameters: the in parameters in spec order, named without the `q` prefix (qId -> id). A parameter is
   *optional* when it and every parameter after it are optional; an optional parameter followed by a required
   one is taken as required (6 Doc methods, e.g. GetFileTables' qRelativePath), so positional signatures stay
-  unambiguous. An optional parameter has a default: the spec's, else enigma.js's (cleaned as
-  scripts/gen-spec-tables does), else its type's zero value.
+  unambiguous. An optional parameter the caller leaves out is not sent: the engine applies its own default.
+  Its documented default: the spec's, else enigma.js's (cleaned as scripts/gen-spec-tables does), else its
+  type's zero value (the emitters name it in doc comments; they never send it in the caller's place).
 - Results, in order of precedence:
   1. The method returns an object (schema-companion.json): the typed object, or none ("not found": the
      engine answers qReturn.qHandle null). Extra out values other than qInfo (redundant with the object's

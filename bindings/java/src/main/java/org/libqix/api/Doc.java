@@ -66,13 +66,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qFieldName").value(fieldName);
     if (stateName != null) { w.name("qStateName").value(stateName); }
-    else { w.name("qStateName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetField}, blocking ({@code getFieldAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qStateName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qStateName} = {@code ""}.
    *
    * @param fieldName {@code qFieldName}: string
    * @return the {@link Field}, or null when the engine found none
@@ -95,7 +94,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.GetField}, blocking ({@code getFieldAsync}: the same, asynchronous).
    *
    * @param fieldName {@code qFieldName}: string
-   * @param stateName {@code qStateName}: string; optional, default {@code ""}
+   * @param stateName {@code qStateName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return the {@link Field}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -290,15 +289,13 @@ public final class Doc extends ApiObject {
   private static String clearAllParams(Boolean lockedAlso, String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
     if (lockedAlso != null) { w.name("qLockedAlso").value(lockedAlso); }
-    else { w.name("qLockedAlso").rawText("false"); }
     if (stateName != null) { w.name("qStateName").value(stateName); }
-    else { w.name("qStateName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.ClearAll}, blocking ({@code clearAllAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qLockedAlso} = {@code false}, {@code qStateName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qLockedAlso} = {@code false}, {@code qStateName} = {@code ""}.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -317,9 +314,9 @@ public final class Doc extends ApiObject {
 
   /**
    * {@code Doc.ClearAll}, blocking ({@code clearAllAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qStateName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qStateName} = {@code ""}.
    *
-   * @param lockedAlso {@code qLockedAlso}: boolean; optional, default {@code false}
+   * @param lockedAlso {@code qLockedAlso}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -338,8 +335,8 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.ClearAll}, blocking ({@code clearAllAsync}: the same, asynchronous).
    *
-   * @param lockedAlso {@code qLockedAlso}: boolean; optional, default {@code false}
-   * @param stateName {@code qStateName}: string; optional, default {@code ""}
+   * @param lockedAlso {@code qLockedAlso}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param stateName {@code qStateName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -361,13 +358,12 @@ public final class Doc extends ApiObject {
   private static String lockAllParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
     if (stateName != null) { w.name("qStateName").value(stateName); }
-    else { w.name("qStateName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.LockAll}, blocking ({@code lockAllAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qStateName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qStateName} = {@code ""}.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -387,7 +383,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.LockAll}, blocking ({@code lockAllAsync}: the same, asynchronous).
    *
-   * @param stateName {@code qStateName}: string; optional, default {@code ""}
+   * @param stateName {@code qStateName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -409,13 +405,12 @@ public final class Doc extends ApiObject {
   private static String unlockAllParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
     if (stateName != null) { w.name("qStateName").value(stateName); }
-    else { w.name("qStateName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.UnlockAll}, blocking ({@code unlockAllAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qStateName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qStateName} = {@code ""}.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -435,7 +430,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.UnlockAll}, blocking ({@code unlockAllAsync}: the same, asynchronous).
    *
-   * @param stateName {@code qStateName}: string; optional, default {@code ""}
+   * @param stateName {@code qStateName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -594,13 +589,12 @@ public final class Doc extends ApiObject {
     w.name("qSyntheticMode").value(syntheticMode);
     w.name("qIncludeSysVars").value(includeSysVars);
     if (includeProfiling != null) { w.name("qIncludeProfiling").value(includeProfiling); }
-    else { w.name("qIncludeProfiling").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetTablesAndKeys}, blocking ({@code getTablesAndKeysAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qIncludeProfiling} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qIncludeProfiling} = {@code false}.
    *
    * @param windowSize {@code qWindowSize}: {@link Size}
    * @param nullSize {@code qNullSize}: {@link Size}
@@ -631,7 +625,7 @@ public final class Doc extends ApiObject {
    * @param cellHeight {@code qCellHeight}: int64
    * @param syntheticMode {@code qSyntheticMode}: boolean
    * @param includeSysVars {@code qIncludeSysVars}: boolean
-   * @param includeProfiling {@code qIncludeProfiling}: boolean; optional, default {@code false}
+   * @param includeProfiling {@code qIncludeProfiling}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qtr}, {@code qk} ({@link GetTablesAndKeysResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -704,13 +698,12 @@ public final class Doc extends ApiObject {
   private static String getEmptyScriptParams(String localizedMainSection) {
     JsonWriter w = new JsonWriter().beginObject();
     if (localizedMainSection != null) { w.name("qLocalizedMainSection").value(localizedMainSection); }
-    else { w.name("qLocalizedMainSection").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetEmptyScript}, blocking ({@code getEmptyScriptAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qLocalizedMainSection} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qLocalizedMainSection} = {@code ""}.
    *
    * @return {@code qReturn}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -731,7 +724,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.GetEmptyScript}, blocking ({@code getEmptyScriptAsync}: the same, asynchronous).
    *
-   * @param localizedMainSection {@code qLocalizedMainSection}: string; optional, default {@code ""}
+   * @param localizedMainSection {@code qLocalizedMainSection}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qReturn}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -754,17 +747,14 @@ public final class Doc extends ApiObject {
   private static String doReloadParams(Long mode, Boolean partial, Boolean debug) {
     JsonWriter w = new JsonWriter().beginObject();
     if (mode != null) { w.name("qMode").value(mode); }
-    else { w.name("qMode").rawText("0"); }
     if (partial != null) { w.name("qPartial").value(partial); }
-    else { w.name("qPartial").rawText("false"); }
     if (debug != null) { w.name("qDebug").value(debug); }
-    else { w.name("qDebug").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.DoReload}, blocking ({@code doReloadAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qMode} = {@code 0}, {@code qPartial} = {@code false}, {@code qDebug} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qMode} = {@code 0}, {@code qPartial} = {@code false}, {@code qDebug} = {@code false}.
    *
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -784,9 +774,9 @@ public final class Doc extends ApiObject {
 
   /**
    * {@code Doc.DoReload}, blocking ({@code doReloadAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPartial} = {@code false}, {@code qDebug} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPartial} = {@code false}, {@code qDebug} = {@code false}.
    *
-   * @param mode {@code qMode}: int64; optional, default {@code 0}
+   * @param mode {@code qMode}: int64; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -805,10 +795,10 @@ public final class Doc extends ApiObject {
 
   /**
    * {@code Doc.DoReload}, blocking ({@code doReloadAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDebug} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDebug} = {@code false}.
    *
-   * @param mode {@code qMode}: int64; optional, default {@code 0}
-   * @param partial {@code qPartial}: boolean; optional, default {@code false}
+   * @param mode {@code qMode}: int64; optional, not sent when null (the engine's default: {@code 0})
+   * @param partial {@code qPartial}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -828,9 +818,9 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.DoReload}, blocking ({@code doReloadAsync}: the same, asynchronous).
    *
-   * @param mode {@code qMode}: int64; optional, default {@code 0}
-   * @param partial {@code qPartial}: boolean; optional, default {@code false}
-   * @param debug {@code qDebug}: boolean; optional, default {@code false}
+   * @param mode {@code qMode}: int64; optional, not sent when null (the engine's default: {@code 0})
+   * @param partial {@code qPartial}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param debug {@code qDebug}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -975,13 +965,12 @@ public final class Doc extends ApiObject {
   private static String doSaveParams(String fileName) {
     JsonWriter w = new JsonWriter().beginObject();
     if (fileName != null) { w.name("qFileName").value(fileName); }
-    else { w.name("qFileName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.DoSave}, blocking ({@code doSaveAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qFileName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qFileName} = {@code ""}.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1001,7 +990,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.DoSave}, blocking ({@code doSaveAsync}: the same, asynchronous).
    *
-   * @param fileName {@code qFileName}: string; optional, default {@code ""}
+   * @param fileName {@code qFileName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -2018,13 +2007,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qExpr").value(expr);
     if (labels != null) { w.name("qLabels").list(labels, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qLabels").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.CheckExpression}, blocking ({@code checkExpressionAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qLabels} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qLabels} = {@code []}.
    *
    * @param expr {@code qExpr}: string
    * @return {@code qErrorMsg}, {@code qBadFieldNames}, {@code qDangerousFieldNames} ({@link CheckExpressionResult})
@@ -2047,7 +2035,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.CheckExpression}, blocking ({@code checkExpressionAsync}: the same, asynchronous).
    *
    * @param expr {@code qExpr}: string
-   * @param labels {@code qLabels}: array of string; optional, default {@code []}
+   * @param labels {@code qLabels}: array of string; optional, not sent when null (the engine's default: {@code []})
    * @return {@code qErrorMsg}, {@code qBadFieldNames}, {@code qDangerousFieldNames} ({@link CheckExpressionResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2156,13 +2144,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qStateName").value(stateName);
     if (sourceStateName != null) { w.name("qSourceStateName").value(sourceStateName); }
-    else { w.name("qSourceStateName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.AddSessionAlternateState}, blocking ({@code addSessionAlternateStateAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSourceStateName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSourceStateName} = {@code ""}.
    *
    * @param stateName {@code qStateName}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -2184,7 +2171,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.AddSessionAlternateState}, blocking ({@code addSessionAlternateStateAsync}: the same, asynchronous).
    *
    * @param stateName {@code qStateName}: string
-   * @param sourceStateName {@code qSourceStateName}: string; optional, default {@code ""}
+   * @param sourceStateName {@code qSourceStateName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -2542,13 +2529,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qStreamId").value(streamId);
     if (name != null) { w.name("qName").value(name); }
-    else { w.name("qName").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.Publish}, blocking ({@code publishAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qName} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qName} = {@code ""}.
    *
    * @param streamId {@code qStreamId}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -2570,7 +2556,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.Publish}, blocking ({@code publishAsync}: the same, asynchronous).
    *
    * @param streamId {@code qStreamId}: string
-   * @param name {@code qName}: string; optional, default {@code ""}
+   * @param name {@code qName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -2593,13 +2579,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qTags").list(tags, (w1, x1) -> w1.value(x1));
     if (matchingFieldMode != null) { w.name("qMatchingFieldMode").value(matchingFieldMode); }
-    else { w.name("qMatchingFieldMode").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetMatchingFields}, blocking ({@code getMatchingFieldsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qMatchingFieldMode} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qMatchingFieldMode} = {@code 0}.
    *
    * @param tags {@code qTags}: array of string
    * @return {@code qFieldNames}: array of {@link NxMatchingFieldInfo}
@@ -2622,7 +2607,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.GetMatchingFields}, blocking ({@code getMatchingFieldsAsync}: the same, asynchronous).
    *
    * @param tags {@code qTags}: array of string
-   * @param matchingFieldMode {@code qMatchingFieldMode}: string; optional, default {@code 0}
+   * @param matchingFieldMode {@code qMatchingFieldMode}: string; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qFieldNames}: array of {@link NxMatchingFieldInfo}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2834,13 +2819,12 @@ public final class Doc extends ApiObject {
   private static String doReloadExParams(DoReloadExParams params) {
     JsonWriter w = new JsonWriter().beginObject();
     if (params != null) { DoReloadExParams.write(w.name("qParams"), params); }
-    else { w.name("qParams").rawText("{\"qMode\":0,\"qPartial\":false,\"qDebug\":false,\"qReloadId\":\"\",\"qSkipStore\":false,\"qRowLimit\":0}"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.DoReloadEx}, blocking ({@code doReloadExAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qParams} = {@code {"qMode":0,"qPartial":false,"qDebug":false,"qReloadId":"","qSkipStore":false,"qRowLimit":0}}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qParams} = {@code {"qMode":0,"qPartial":false,"qDebug":false,"qReloadId":"","qSkipStore":false,"qRowLimit":0}}.
    *
    * @return {@code qResult}: {@link DoReloadExResult}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -2861,7 +2845,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.DoReloadEx}, blocking ({@code doReloadExAsync}: the same, asynchronous).
    *
-   * @param params {@code qParams}: {@link DoReloadExParams}; optional, default {@code {"qMode":0,"qPartial":false,"qDebug":false,"qReloadId":"","qSkipStore":false,"qRowLimit":0}}
+   * @param params {@code qParams}: {@link DoReloadExParams}; optional, not sent when null (the engine's default: {@code {"qMode":0,"qPartial":false,"qDebug":false,"qReloadId":"","qSkipStore":false,"qRowLimit":0}})
    * @return {@code qResult}: {@link DoReloadExResult}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2928,13 +2912,12 @@ public final class Doc extends ApiObject {
   private static String exportReducedDataParams(NxDownloadOptions options) {
     JsonWriter w = new JsonWriter().beginObject();
     if (options != null) { NxDownloadOptions.write(w.name("qOptions"), options); }
-    else { w.name("qOptions").rawText("{\"qBookmarkId\":\"\",\"qExpires\":0,\"qServeOnce\":false}"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.ExportReducedData}, blocking ({@code exportReducedDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qOptions} = {@code {"qBookmarkId":"","qExpires":0,"qServeOnce":false}}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qOptions} = {@code {"qBookmarkId":"","qExpires":0,"qServeOnce":false}}.
    *
    * @return {@code qDownloadInfo}: {@link NxDownloadInfo}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -2955,7 +2938,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.ExportReducedData}, blocking ({@code exportReducedDataAsync}: the same, asynchronous).
    *
-   * @param options {@code qOptions}: {@link NxDownloadOptions}; optional, default {@code {"qBookmarkId":"","qExpires":0,"qServeOnce":false}}
+   * @param options {@code qOptions}: {@link NxDownloadOptions}; optional, not sent when null (the engine's default: {@code {"qBookmarkId":"","qExpires":0,"qServeOnce":false}})
    * @return {@code qDownloadInfo}: {@link NxDownloadInfo}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2978,15 +2961,13 @@ public final class Doc extends ApiObject {
   private static String getSetAnalysisParams(String stateName, String bookmarkId) {
     JsonWriter w = new JsonWriter().beginObject();
     if (stateName != null) { w.name("qStateName").value(stateName); }
-    else { w.name("qStateName").rawText("\"\""); }
     if (bookmarkId != null) { w.name("qBookmarkId").value(bookmarkId); }
-    else { w.name("qBookmarkId").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetSetAnalysis}, blocking ({@code getSetAnalysisAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qStateName} = {@code ""}, {@code qBookmarkId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qStateName} = {@code ""}, {@code qBookmarkId} = {@code ""}.
    *
    * @return {@code qSetExpression}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -3006,9 +2987,9 @@ public final class Doc extends ApiObject {
 
   /**
    * {@code Doc.GetSetAnalysis}, blocking ({@code getSetAnalysisAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qBookmarkId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qBookmarkId} = {@code ""}.
    *
-   * @param stateName {@code qStateName}: string; optional, default {@code ""}
+   * @param stateName {@code qStateName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qSetExpression}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3028,8 +3009,8 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.GetSetAnalysis}, blocking ({@code getSetAnalysisAsync}: the same, asynchronous).
    *
-   * @param stateName {@code qStateName}: string; optional, default {@code ""}
-   * @param bookmarkId {@code qBookmarkId}: string; optional, default {@code ""}
+   * @param stateName {@code qStateName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param bookmarkId {@code qBookmarkId}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qSetExpression}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3212,13 +3193,12 @@ public final class Doc extends ApiObject {
     w.name("qConnectionId").value(connectionId);
     Connection.write(w.name("qConnection"), connection);
     if (overrideCredentials != null) { w.name("qOverrideCredentials").value(overrideCredentials); }
-    else { w.name("qOverrideCredentials").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.ModifyConnection}, blocking ({@code modifyConnectionAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qOverrideCredentials} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qOverrideCredentials} = {@code false}.
    *
    * @param connectionId {@code qConnectionId}: string
    * @param connection {@code qConnection}: {@link Connection}
@@ -3242,7 +3222,7 @@ public final class Doc extends ApiObject {
    *
    * @param connectionId {@code qConnectionId}: string
    * @param connection {@code qConnection}: {@link Connection}
-   * @param overrideCredentials {@code qOverrideCredentials}: boolean; optional, default {@code false}
+   * @param overrideCredentials {@code qOverrideCredentials}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -3402,13 +3382,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qConnectionId").value(connectionId);
     if (database != null) { w.name("qDatabase").value(database); }
-    else { w.name("qDatabase").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetDatabaseOwners}, blocking ({@code getDatabaseOwnersAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDatabase} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDatabase} = {@code ""}.
    *
    * @param connectionId {@code qConnectionId}: string
    * @return {@code qOwners}: array of {@link DatabaseOwner}
@@ -3431,7 +3410,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.GetDatabaseOwners}, blocking ({@code getDatabaseOwnersAsync}: the same, asynchronous).
    *
    * @param connectionId {@code qConnectionId}: string
-   * @param database {@code qDatabase}: string; optional, default {@code ""}
+   * @param database {@code qDatabase}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qOwners}: array of {@link DatabaseOwner}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3455,15 +3434,13 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qConnectionId").value(connectionId);
     if (database != null) { w.name("qDatabase").value(database); }
-    else { w.name("qDatabase").rawText("\"\""); }
     if (owner != null) { w.name("qOwner").value(owner); }
-    else { w.name("qOwner").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetDatabaseTables}, blocking ({@code getDatabaseTablesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDatabase} = {@code ""}, {@code qOwner} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDatabase} = {@code ""}, {@code qOwner} = {@code ""}.
    *
    * @param connectionId {@code qConnectionId}: string
    * @return {@code qTables}: array of {@link DataTable}
@@ -3484,10 +3461,10 @@ public final class Doc extends ApiObject {
 
   /**
    * {@code Doc.GetDatabaseTables}, blocking ({@code getDatabaseTablesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qOwner} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qOwner} = {@code ""}.
    *
    * @param connectionId {@code qConnectionId}: string
-   * @param database {@code qDatabase}: string; optional, default {@code ""}
+   * @param database {@code qDatabase}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qTables}: array of {@link DataTable}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3508,8 +3485,8 @@ public final class Doc extends ApiObject {
    * {@code Doc.GetDatabaseTables}, blocking ({@code getDatabaseTablesAsync}: the same, asynchronous).
    *
    * @param connectionId {@code qConnectionId}: string
-   * @param database {@code qDatabase}: string; optional, default {@code ""}
-   * @param owner {@code qOwner}: string; optional, default {@code ""}
+   * @param database {@code qDatabase}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param owner {@code qOwner}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qTables}: array of {@link DataTable}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3571,13 +3548,12 @@ public final class Doc extends ApiObject {
     w.name("qOwner").value(owner);
     w.name("qTable").value(table);
     if (conditions != null) { FilterInfo.write(w.name("qConditions"), conditions); }
-    else { w.name("qConditions").rawText("{\"qType\":0,\"qWherePredicate\":\"\"}"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetDatabaseTablePreview}, blocking ({@code getDatabaseTablePreviewAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qConditions} = {@code {"qType":0,"qWherePredicate":""}}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qConditions} = {@code {"qType":0,"qWherePredicate":""}}.
    *
    * @param connectionId {@code qConnectionId}: string
    * @param database {@code qDatabase}: string
@@ -3606,7 +3582,7 @@ public final class Doc extends ApiObject {
    * @param database {@code qDatabase}: string
    * @param owner {@code qOwner}: string
    * @param table {@code qTable}: string
-   * @param conditions {@code qConditions}: {@link FilterInfo}; optional, default {@code {"qType":0,"qWherePredicate":""}}
+   * @param conditions {@code qConditions}: {@link FilterInfo}; optional, not sent when null (the engine's default: {@code {"qType":0,"qWherePredicate":""}})
    * @return {@code qPreview}, {@code qRowCount} ({@link GetDatabaseTablePreviewResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3630,13 +3606,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qConnectionId").value(connectionId);
     if (relativePath != null) { w.name("qRelativePath").value(relativePath); }
-    else { w.name("qRelativePath").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetFolderItemsForConnection}, blocking ({@code getFolderItemsForConnectionAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qRelativePath} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qRelativePath} = {@code ""}.
    *
    * @param connectionId {@code qConnectionId}: string
    * @return {@code qFolderItems}: array of {@link FolderItem}
@@ -3659,7 +3634,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.GetFolderItemsForConnection}, blocking ({@code getFolderItemsForConnectionAsync}: the same, asynchronous).
    *
    * @param connectionId {@code qConnectionId}: string
-   * @param relativePath {@code qRelativePath}: string; optional, default {@code ""}
+   * @param relativePath {@code qRelativePath}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qFolderItems}: array of {@link FolderItem}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3683,13 +3658,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qConnectionId").value(connectionId);
     if (relativePath != null) { w.name("qRelativePath").value(relativePath); }
-    else { w.name("qRelativePath").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GuessFileType}, blocking ({@code guessFileTypeAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qRelativePath} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qRelativePath} = {@code ""}.
    *
    * @param connectionId {@code qConnectionId}: string
    * @return {@code qDataFormat}: {@link FileDataFormat}
@@ -3712,7 +3686,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.GuessFileType}, blocking ({@code guessFileTypeAsync}: the same, asynchronous).
    *
    * @param connectionId {@code qConnectionId}: string
-   * @param relativePath {@code qRelativePath}: string; optional, default {@code ""}
+   * @param relativePath {@code qRelativePath}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qDataFormat}: {@link FileDataFormat}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -3980,13 +3954,12 @@ public final class Doc extends ApiObject {
     w.name("qTerms").list(terms, (w1, x1) -> w1.value(x1));
     w.name("qMatchIx").value(matchIx);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.SelectAssociations}, blocking ({@code selectAssociationsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param options {@code qOptions}: {@link SearchCombinationOptions}
    * @param terms {@code qTerms}: array of string
@@ -4012,7 +3985,7 @@ public final class Doc extends ApiObject {
    * @param options {@code qOptions}: {@link SearchCombinationOptions}
    * @param terms {@code qTerms}: array of string
    * @param matchIx {@code qMatchIx}: int64
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -4102,13 +4075,12 @@ public final class Doc extends ApiObject {
     w.name("qFieldsOrColumnsWithWildcards").list(fieldsOrColumnsWithWildcards, FieldOrColumn::write);
     w.name("qMaxNumberOfValues").value(maxNumberOfValues);
     if (randSeed != null) { w.name("qRandSeed").value(randSeed); }
-    else { w.name("qRandSeed").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.GetFieldAndColumnSamples}, blocking ({@code getFieldAndColumnSamplesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qRandSeed} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qRandSeed} = {@code 0}.
    *
    * @param fieldsOrColumnsWithWildcards {@code qFieldsOrColumnsWithWildcards}: array of {@link FieldOrColumn}
    * @param maxNumberOfValues {@code qMaxNumberOfValues}: int64
@@ -4133,7 +4105,7 @@ public final class Doc extends ApiObject {
    *
    * @param fieldsOrColumnsWithWildcards {@code qFieldsOrColumnsWithWildcards}: array of {@link FieldOrColumn}
    * @param maxNumberOfValues {@code qMaxNumberOfValues}: int64
-   * @param randSeed {@code qRandSeed}: int64; optional, default {@code 0}
+   * @param randSeed {@code qRandSeed}: int64; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qResult}: array of {@link SampleResult}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -4348,13 +4320,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     GenericBookmarkProperties.write(w.name("qProp"), prop);
     if (objectIdsToPatch != null) { w.name("qObjectIdsToPatch").list(objectIdsToPatch, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qObjectIdsToPatch").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.CreateBookmarkEx}, blocking ({@code createBookmarkExAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qObjectIdsToPatch} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qObjectIdsToPatch} = {@code []}.
    * Stability in the specification: experimental.
    *
    * @param prop {@code qProp}: {@link GenericBookmarkProperties}
@@ -4379,7 +4350,7 @@ public final class Doc extends ApiObject {
    * Stability in the specification: experimental.
    *
    * @param prop {@code qProp}: {@link GenericBookmarkProperties}
-   * @param objectIdsToPatch {@code qObjectIdsToPatch}: array of string; optional, default {@code []}
+   * @param objectIdsToPatch {@code qObjectIdsToPatch}: array of string; optional, not sent when null (the engine's default: {@code []})
    * @return the {@link GenericBookmark}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -4431,13 +4402,12 @@ public final class Doc extends ApiObject {
   private static String storeTempSelectionStateParams(Long ttlOfTempState) {
     JsonWriter w = new JsonWriter().beginObject();
     if (ttlOfTempState != null) { w.name("qTTLOfTempState").value(ttlOfTempState); }
-    else { w.name("qTTLOfTempState").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.StoreTempSelectionState}, blocking ({@code storeTempSelectionStateAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qTTLOfTempState} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qTTLOfTempState} = {@code 0}.
    *
    * @return {@code qId}, {@code qReturn} ({@link StoreTempSelectionStateResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -4458,7 +4428,7 @@ public final class Doc extends ApiObject {
   /**
    * {@code Doc.StoreTempSelectionState}, blocking ({@code storeTempSelectionStateAsync}: the same, asynchronous).
    *
-   * @param ttlOfTempState {@code qTTLOfTempState}: int64; optional, default {@code 0}
+   * @param ttlOfTempState {@code qTTLOfTempState}: int64; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qId}, {@code qReturn} ({@link StoreTempSelectionStateResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -4825,13 +4795,12 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     NxTempBookmarkOptions.write(w.name("qOptions"), options);
     if (objectIdsToPatch != null) { w.name("qObjectIdsToPatch").list(objectIdsToPatch, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qObjectIdsToPatch").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.CreateTemporaryBookmark}, blocking ({@code createTemporaryBookmarkAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qObjectIdsToPatch} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qObjectIdsToPatch} = {@code []}.
    *
    * @param options {@code qOptions}: {@link NxTempBookmarkOptions}
    * @return {@code qId}, {@code qReturn} ({@link CreateTemporaryBookmarkResult})
@@ -4854,7 +4823,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.CreateTemporaryBookmark}, blocking ({@code createTemporaryBookmarkAsync}: the same, asynchronous).
    *
    * @param options {@code qOptions}: {@link NxTempBookmarkOptions}
-   * @param objectIdsToPatch {@code qObjectIdsToPatch}: array of string; optional, default {@code []}
+   * @param objectIdsToPatch {@code qObjectIdsToPatch}: array of string; optional, not sent when null (the engine's default: {@code []})
    * @return {@code qId}, {@code qReturn} ({@link CreateTemporaryBookmarkResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -4930,15 +4899,13 @@ public final class Doc extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qId").value(id);
     if (ignorePatches != null) { w.name("qIgnorePatches").value(ignorePatches); }
-    else { w.name("qIgnorePatches").rawText("false"); }
     if (objectIdsToPatch != null) { w.name("qObjectIdsToPatch").list(objectIdsToPatch, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qObjectIdsToPatch").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.ReplaceBookmark}, blocking ({@code replaceBookmarkAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qIgnorePatches} = {@code false}, {@code qObjectIdsToPatch} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qIgnorePatches} = {@code false}, {@code qObjectIdsToPatch} = {@code []}.
    *
    * @param id {@code qId}: string
    * @return the {@link GenericBookmark}, or null when the engine found none
@@ -4959,10 +4926,10 @@ public final class Doc extends ApiObject {
 
   /**
    * {@code Doc.ReplaceBookmark}, blocking ({@code replaceBookmarkAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qObjectIdsToPatch} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qObjectIdsToPatch} = {@code []}.
    *
    * @param id {@code qId}: string
-   * @param ignorePatches {@code qIgnorePatches}: boolean; optional, default {@code false}
+   * @param ignorePatches {@code qIgnorePatches}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return the {@link GenericBookmark}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -4983,8 +4950,8 @@ public final class Doc extends ApiObject {
    * {@code Doc.ReplaceBookmark}, blocking ({@code replaceBookmarkAsync}: the same, asynchronous).
    *
    * @param id {@code qId}: string
-   * @param ignorePatches {@code qIgnorePatches}: boolean; optional, default {@code false}
-   * @param objectIdsToPatch {@code qObjectIdsToPatch}: array of string; optional, default {@code []}
+   * @param ignorePatches {@code qIgnorePatches}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param objectIdsToPatch {@code qObjectIdsToPatch}: array of string; optional, not sent when null (the engine's default: {@code []})
    * @return the {@link GenericBookmark}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -5029,13 +4996,12 @@ public final class Doc extends ApiObject {
   private static String commitScriptParams(String commitMessage) {
     JsonWriter w = new JsonWriter().beginObject();
     if (commitMessage != null) { w.name("qCommitMessage").value(commitMessage); }
-    else { w.name("qCommitMessage").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Doc.CommitScript}, blocking ({@code commitScriptAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qCommitMessage} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qCommitMessage} = {@code ""}.
    * Stability in the specification: experimental.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -5057,7 +5023,7 @@ public final class Doc extends ApiObject {
    * {@code Doc.CommitScript}, blocking ({@code commitScriptAsync}: the same, asynchronous).
    * Stability in the specification: experimental.
    *
-   * @param commitMessage {@code qCommitMessage}: string; optional, default {@code ""}
+   * @param commitMessage {@code qCommitMessage}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */

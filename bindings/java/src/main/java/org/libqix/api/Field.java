@@ -89,15 +89,13 @@ public final class Field extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qFieldValues").list(fieldValues, FieldValue::write);
     if (toggleMode != null) { w.name("qToggleMode").value(toggleMode); }
-    else { w.name("qToggleMode").rawText("false"); }
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.SelectValues}, blocking ({@code selectValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qToggleMode} = {@code false}, {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qToggleMode} = {@code false}, {@code qSoftLock} = {@code false}.
    *
    * @param fieldValues {@code qFieldValues}: array of {@link FieldValue}
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
@@ -118,10 +116,10 @@ public final class Field extends ApiObject {
 
   /**
    * {@code Field.SelectValues}, blocking ({@code selectValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param fieldValues {@code qFieldValues}: array of {@link FieldValue}
-   * @param toggleMode {@code qToggleMode}: boolean; optional, default {@code false}
+   * @param toggleMode {@code qToggleMode}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -142,8 +140,8 @@ public final class Field extends ApiObject {
    * {@code Field.SelectValues}, blocking ({@code selectValuesAsync}: the same, asynchronous).
    *
    * @param fieldValues {@code qFieldValues}: array of {@link FieldValue}
-   * @param toggleMode {@code qToggleMode}: boolean; optional, default {@code false}
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param toggleMode {@code qToggleMode}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -167,15 +165,13 @@ public final class Field extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qMatch").value(match);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     if (excludedValuesMode != null) { w.name("qExcludedValuesMode").value(excludedValuesMode); }
-    else { w.name("qExcludedValuesMode").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.Select}, blocking ({@code selectAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}, {@code qExcludedValuesMode} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}, {@code qExcludedValuesMode} = {@code 0}.
    *
    * @param match {@code qMatch}: string
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
@@ -196,10 +192,10 @@ public final class Field extends ApiObject {
 
   /**
    * {@code Field.Select}, blocking ({@code selectAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qExcludedValuesMode} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qExcludedValuesMode} = {@code 0}.
    *
    * @param match {@code qMatch}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -220,8 +216,8 @@ public final class Field extends ApiObject {
    * {@code Field.Select}, blocking ({@code selectAsync}: the same, asynchronous).
    *
    * @param match {@code qMatch}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
-   * @param excludedValuesMode {@code qExcludedValuesMode}: int64; optional, default {@code 0}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param excludedValuesMode {@code qExcludedValuesMode}: int64; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -245,15 +241,13 @@ public final class Field extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qMatch").value(match);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     if (excludedValuesMode != null) { w.name("qExcludedValuesMode").value(excludedValuesMode); }
-    else { w.name("qExcludedValuesMode").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.ToggleSelect}, blocking ({@code toggleSelectAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}, {@code qExcludedValuesMode} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}, {@code qExcludedValuesMode} = {@code 0}.
    *
    * @param match {@code qMatch}: string
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
@@ -274,10 +268,10 @@ public final class Field extends ApiObject {
 
   /**
    * {@code Field.ToggleSelect}, blocking ({@code toggleSelectAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qExcludedValuesMode} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qExcludedValuesMode} = {@code 0}.
    *
    * @param match {@code qMatch}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -298,8 +292,8 @@ public final class Field extends ApiObject {
    * {@code Field.ToggleSelect}, blocking ({@code toggleSelectAsync}: the same, asynchronous).
    *
    * @param match {@code qMatch}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
-   * @param excludedValuesMode {@code qExcludedValuesMode}: int64; optional, default {@code 0}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param excludedValuesMode {@code qExcludedValuesMode}: int64; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -322,13 +316,12 @@ public final class Field extends ApiObject {
   private static String clearAllButThisParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.ClearAllButThis}, blocking ({@code clearAllButThisAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -349,7 +342,7 @@ public final class Field extends ApiObject {
   /**
    * {@code Field.ClearAllButThis}, blocking ({@code clearAllButThisAsync}: the same, asynchronous).
    *
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -372,13 +365,12 @@ public final class Field extends ApiObject {
   private static String selectPossibleParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.SelectPossible}, blocking ({@code selectPossibleAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -399,7 +391,7 @@ public final class Field extends ApiObject {
   /**
    * {@code Field.SelectPossible}, blocking ({@code selectPossibleAsync}: the same, asynchronous).
    *
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -422,13 +414,12 @@ public final class Field extends ApiObject {
   private static String selectExcludedParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.SelectExcluded}, blocking ({@code selectExcludedAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -449,7 +440,7 @@ public final class Field extends ApiObject {
   /**
    * {@code Field.SelectExcluded}, blocking ({@code selectExcludedAsync}: the same, asynchronous).
    *
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -472,13 +463,12 @@ public final class Field extends ApiObject {
   private static String selectAllParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.SelectAll}, blocking ({@code selectAllAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -499,7 +489,7 @@ public final class Field extends ApiObject {
   /**
    * {@code Field.SelectAll}, blocking ({@code selectAllAsync}: the same, asynchronous).
    *
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -644,13 +634,12 @@ public final class Field extends ApiObject {
   private static String selectAlternativeParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.SelectAlternative}, blocking ({@code selectAlternativeAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -671,7 +660,7 @@ public final class Field extends ApiObject {
   /**
    * {@code Field.SelectAlternative}, blocking ({@code selectAlternativeAsync}: the same, asynchronous).
    *
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -696,13 +685,12 @@ public final class Field extends ApiObject {
     w.name("qValues").list(values, (w1, x1) -> w1.value(x1));
     w.name("qToggleMode").value(toggleMode);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Field.LowLevelSelect}, blocking ({@code lowLevelSelectAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param values {@code qValues}: array of int32
    * @param toggleMode {@code qToggleMode}: boolean
@@ -727,7 +715,7 @@ public final class Field extends ApiObject {
    *
    * @param values {@code qValues}: array of int32
    * @param toggleMode {@code qToggleMode}: boolean
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qReturn}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>

@@ -217,13 +217,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qPages").list(pages, NxPage::write);
     if (maxNbrCells != null) { w.name("qMaxNbrCells").value(maxNbrCells); }
-    else { w.name("qMaxNbrCells").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.GetHyperCubeStackData}, blocking ({@code getHyperCubeStackDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qMaxNbrCells} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qMaxNbrCells} = {@code 0}.
    *
    * @param path {@code qPath}: string
    * @param pages {@code qPages}: array of {@link NxPage}
@@ -248,7 +247,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param pages {@code qPages}: array of {@link NxPage}
-   * @param maxNbrCells {@code qMaxNbrCells}: int64; optional, default {@code 0}
+   * @param maxNbrCells {@code qMaxNbrCells}: int64; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qDataPages}: array of {@link NxStackPage}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -273,13 +272,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     NxContinuousDataOptions.write(w.name("qOptions"), options);
     if (reverseSort != null) { w.name("qReverseSort").value(reverseSort); }
-    else { w.name("qReverseSort").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.GetHyperCubeContinuousData}, blocking ({@code getHyperCubeContinuousDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qReverseSort} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qReverseSort} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param options {@code qOptions}: {@link NxContinuousDataOptions}
@@ -304,7 +302,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param options {@code qOptions}: {@link NxContinuousDataOptions}
-   * @param reverseSort {@code qReverseSort}: boolean; optional, default {@code false}
+   * @param reverseSort {@code qReverseSort}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qDataPages}, {@code qAxisData} ({@link GetHyperCubeContinuousDataResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -328,13 +326,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (nodeOptions != null) { NxTreeDataOption.write(w.name("qNodeOptions"), nodeOptions); }
-    else { w.name("qNodeOptions").rawText("{\"qMaxNbrOfNodes\":0,\"qTreeNodes\":[{\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":0,\"qHeight\":0},\"qAllValues\":false}],\"qTreeLevels\":{\"qLeft\":0,\"qDepth\":0}}"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.GetHyperCubeTreeData}, blocking ({@code getHyperCubeTreeDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qNodeOptions} = {@code {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}}}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qNodeOptions} = {@code {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}}}.
    * Stability in the specification: stable.
    *
    * @param path {@code qPath}: string
@@ -359,7 +356,7 @@ public final class GenericObject extends ApiObject {
    * Stability in the specification: stable.
    *
    * @param path {@code qPath}: string
-   * @param nodeOptions {@code qNodeOptions}: {@link NxTreeDataOption}; optional, default {@code {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}}}
+   * @param nodeOptions {@code qNodeOptions}: {@link NxTreeDataOption}; optional, not sent when null (the engine's default: {@code {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}}})
    * @return {@code qNodes}: array of {@link NxTreeNode}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -424,13 +421,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPatches").list(patches, NxPatch::write);
     if (softPatch != null) { w.name("qSoftPatch").value(softPatch); }
-    else { w.name("qSoftPatch").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.ApplyPatches}, blocking ({@code applyPatchesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftPatch} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftPatch} = {@code false}.
    *
    * @param patches {@code qPatches}: array of {@link NxPatch}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -452,7 +448,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.ApplyPatches}, blocking ({@code applyPatchesAsync}: the same, asynchronous).
    *
    * @param patches {@code qPatches}: array of {@link NxPatch}
-   * @param softPatch {@code qSoftPatch}: boolean; optional, default {@code false}
+   * @param softPatch {@code qSoftPatch}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -640,13 +636,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (colIndices != null) { w.name("qColIndices").list(colIndices, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qColIndices").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.ClearSelections}, blocking ({@code clearSelectionsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qColIndices} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qColIndices} = {@code []}.
    *
    * @param path {@code qPath}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -668,7 +663,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.ClearSelections}, blocking ({@code clearSelectionsAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param colIndices {@code qColIndices}: array of int32; optional, default {@code []}
+   * @param colIndices {@code qColIndices}: array of int32; optional, not sent when null (the engine's default: {@code []})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -691,19 +686,15 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qFileType").value(fileType);
     if (path != null) { w.name("qPath").value(path); }
-    else { w.name("qPath").rawText("\"\""); }
     if (fileName != null) { w.name("qFileName").value(fileName); }
-    else { w.name("qFileName").rawText("\"\""); }
     if (exportState != null) { w.name("qExportState").value(exportState); }
-    else { w.name("qExportState").rawText("0"); }
     if (serveOnce != null) { w.name("qServeOnce").value(serveOnce); }
-    else { w.name("qServeOnce").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.ExportData}, blocking ({@code exportDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPath} = {@code ""}, {@code qFileName} = {@code ""}, {@code qExportState} = {@code 0}, {@code qServeOnce} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPath} = {@code ""}, {@code qFileName} = {@code ""}, {@code qExportState} = {@code 0}, {@code qServeOnce} = {@code false}.
    *
    * @param fileType {@code qFileType}: string
    * @return {@code qUrl}, {@code qWarnings} ({@link ExportDataResult})
@@ -724,10 +715,10 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.ExportData}, blocking ({@code exportDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qFileName} = {@code ""}, {@code qExportState} = {@code 0}, {@code qServeOnce} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qFileName} = {@code ""}, {@code qExportState} = {@code 0}, {@code qServeOnce} = {@code false}.
    *
    * @param fileType {@code qFileType}: string
-   * @param path {@code qPath}: string; optional, default {@code ""}
+   * @param path {@code qPath}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qUrl}, {@code qWarnings} ({@link ExportDataResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -746,11 +737,11 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.ExportData}, blocking ({@code exportDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qExportState} = {@code 0}, {@code qServeOnce} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qExportState} = {@code 0}, {@code qServeOnce} = {@code false}.
    *
    * @param fileType {@code qFileType}: string
-   * @param path {@code qPath}: string; optional, default {@code ""}
-   * @param fileName {@code qFileName}: string; optional, default {@code ""}
+   * @param path {@code qPath}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param fileName {@code qFileName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qUrl}, {@code qWarnings} ({@link ExportDataResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -769,12 +760,12 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.ExportData}, blocking ({@code exportDataAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qServeOnce} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qServeOnce} = {@code false}.
    *
    * @param fileType {@code qFileType}: string
-   * @param path {@code qPath}: string; optional, default {@code ""}
-   * @param fileName {@code qFileName}: string; optional, default {@code ""}
-   * @param exportState {@code qExportState}: string; optional, default {@code 0}
+   * @param path {@code qPath}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param fileName {@code qFileName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param exportState {@code qExportState}: string; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qUrl}, {@code qWarnings} ({@link ExportDataResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -795,10 +786,10 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.ExportData}, blocking ({@code exportDataAsync}: the same, asynchronous).
    *
    * @param fileType {@code qFileType}: string
-   * @param path {@code qPath}: string; optional, default {@code ""}
-   * @param fileName {@code qFileName}: string; optional, default {@code ""}
-   * @param exportState {@code qExportState}: string; optional, default {@code 0}
-   * @param serveOnce {@code qServeOnce}: boolean; optional, default {@code false}
+   * @param path {@code qPath}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param fileName {@code qFileName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param exportState {@code qExportState}: string; optional, not sent when null (the engine's default: {@code 0})
+   * @param serveOnce {@code qServeOnce}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qUrl}, {@code qWarnings} ({@link ExportDataResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -824,13 +815,12 @@ public final class GenericObject extends ApiObject {
     w.name("qValues").list(values, (w1, x1) -> w1.value(x1));
     w.name("qToggleMode").value(toggleMode);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectListObjectValues}, blocking ({@code selectListObjectValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param values {@code qValues}: array of int32
@@ -857,7 +847,7 @@ public final class GenericObject extends ApiObject {
    * @param path {@code qPath}: string
    * @param values {@code qValues}: array of int32
    * @param toggleMode {@code qToggleMode}: boolean
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -881,13 +871,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectListObjectPossible}, blocking ({@code selectListObjectPossibleAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
@@ -910,7 +899,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.SelectListObjectPossible}, blocking ({@code selectListObjectPossibleAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -934,13 +923,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectListObjectExcluded}, blocking ({@code selectListObjectExcludedAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
@@ -963,7 +951,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.SelectListObjectExcluded}, blocking ({@code selectListObjectExcludedAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -987,13 +975,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectListObjectAlternative}, blocking ({@code selectListObjectAlternativeAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
@@ -1016,7 +1003,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.SelectListObjectAlternative}, blocking ({@code selectListObjectAlternativeAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1040,13 +1027,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectListObjectAll}, blocking ({@code selectListObjectAllAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
@@ -1069,7 +1055,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.SelectListObjectAll}, blocking ({@code selectListObjectAllAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1094,13 +1080,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qRanges").list(ranges, Range::write);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectListObjectContinuousRange}, blocking ({@code selectListObjectContinuousRangeAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link Range}
@@ -1125,7 +1110,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link Range}
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1209,13 +1194,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qToggleMode").value(toggleMode);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.AcceptListObjectSearch}, blocking ({@code acceptListObjectSearchAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param toggleMode {@code qToggleMode}: boolean
@@ -1239,7 +1223,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param toggleMode {@code qToggleMode}: boolean
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -1430,13 +1414,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (colIndices != null) { w.name("qColIndices").list(colIndices, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qColIndices").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.Lock}, blocking ({@code lockAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qColIndices} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qColIndices} = {@code []}.
    *
    * @param path {@code qPath}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -1458,7 +1441,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.Lock}, blocking ({@code lockAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param colIndices {@code qColIndices}: array of int32; optional, default {@code []}
+   * @param colIndices {@code qColIndices}: array of int32; optional, not sent when null (the engine's default: {@code []})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -1481,13 +1464,12 @@ public final class GenericObject extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qPath").value(path);
     if (colIndices != null) { w.name("qColIndices").list(colIndices, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qColIndices").rawText("[]"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.Unlock}, blocking ({@code unlockAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qColIndices} = {@code []}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qColIndices} = {@code []}.
    *
    * @param path {@code qPath}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -1509,7 +1491,7 @@ public final class GenericObject extends ApiObject {
    * {@code GenericObject.Unlock}, blocking ({@code unlockAsync}: the same, asynchronous).
    *
    * @param path {@code qPath}: string
-   * @param colIndices {@code qColIndices}: array of int32; optional, default {@code []}
+   * @param colIndices {@code qColIndices}: array of int32; optional, not sent when null (the engine's default: {@code []})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -1635,15 +1617,13 @@ public final class GenericObject extends ApiObject {
     w.name("qRowIndices").list(rowIndices, (w1, x1) -> w1.value(x1));
     w.name("qColIndices").list(colIndices, (w1, x1) -> w1.value(x1));
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     if (deselectOnlyOneSelected != null) { w.name("qDeselectOnlyOneSelected").value(deselectOnlyOneSelected); }
-    else { w.name("qDeselectOnlyOneSelected").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectHyperCubeCells}, blocking ({@code selectHyperCubeCellsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param rowIndices {@code qRowIndices}: array of int32
@@ -1666,12 +1646,12 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.SelectHyperCubeCells}, blocking ({@code selectHyperCubeCellsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param rowIndices {@code qRowIndices}: array of int32
    * @param colIndices {@code qColIndices}: array of int32
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1694,8 +1674,8 @@ public final class GenericObject extends ApiObject {
    * @param path {@code qPath}: string
    * @param rowIndices {@code qRowIndices}: array of int32
    * @param colIndices {@code qColIndices}: array of int32
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
-   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1720,15 +1700,13 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qSelections").list(selections, NxSelectionCell::write);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     if (deselectOnlyOneSelected != null) { w.name("qDeselectOnlyOneSelected").value(deselectOnlyOneSelected); }
-    else { w.name("qDeselectOnlyOneSelected").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectPivotCells}, blocking ({@code selectPivotCellsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param selections {@code qSelections}: array of {@link NxSelectionCell}
@@ -1750,11 +1728,11 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.SelectPivotCells}, blocking ({@code selectPivotCellsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param selections {@code qSelections}: array of {@link NxSelectionCell}
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1776,8 +1754,8 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param selections {@code qSelections}: array of {@link NxSelectionCell}
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
-   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1802,17 +1780,14 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qRanges").list(ranges, NxRangeSelectInfo::write);
     if (columnsToSelect != null) { w.name("qColumnsToSelect").list(columnsToSelect, (w1, x1) -> w1.value(x1)); }
-    else { w.name("qColumnsToSelect").rawText("[]"); }
     if (orMode != null) { w.name("qOrMode").value(orMode); }
-    else { w.name("qOrMode").rawText("false"); }
     if (deselectOnlyOneSelected != null) { w.name("qDeselectOnlyOneSelected").value(deselectOnlyOneSelected); }
-    else { w.name("qDeselectOnlyOneSelected").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.RangeSelectHyperCubeValues}, blocking ({@code rangeSelectHyperCubeValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qColumnsToSelect} = {@code []}, {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qColumnsToSelect} = {@code []}, {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxRangeSelectInfo}
@@ -1834,11 +1809,11 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.RangeSelectHyperCubeValues}, blocking ({@code rangeSelectHyperCubeValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxRangeSelectInfo}
-   * @param columnsToSelect {@code qColumnsToSelect}: array of int32; optional, default {@code []}
+   * @param columnsToSelect {@code qColumnsToSelect}: array of int32; optional, not sent when null (the engine's default: {@code []})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1857,12 +1832,12 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.RangeSelectHyperCubeValues}, blocking ({@code rangeSelectHyperCubeValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxRangeSelectInfo}
-   * @param columnsToSelect {@code qColumnsToSelect}: array of int32; optional, default {@code []}
-   * @param orMode {@code qOrMode}: boolean; optional, default {@code false}
+   * @param columnsToSelect {@code qColumnsToSelect}: array of int32; optional, not sent when null (the engine's default: {@code []})
+   * @param orMode {@code qOrMode}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1884,9 +1859,9 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxRangeSelectInfo}
-   * @param columnsToSelect {@code qColumnsToSelect}: array of int32; optional, default {@code []}
-   * @param orMode {@code qOrMode}: boolean; optional, default {@code false}
-   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, default {@code false}
+   * @param columnsToSelect {@code qColumnsToSelect}: array of int32; optional, not sent when null (the engine's default: {@code []})
+   * @param orMode {@code qOrMode}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1911,15 +1886,13 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qRanges").list(ranges, NxMultiRangeSelectInfo::write);
     if (orMode != null) { w.name("qOrMode").value(orMode); }
-    else { w.name("qOrMode").rawText("false"); }
     if (deselectOnlyOneSelected != null) { w.name("qDeselectOnlyOneSelected").value(deselectOnlyOneSelected); }
-    else { w.name("qDeselectOnlyOneSelected").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.MultiRangeSelectHyperCubeValues}, blocking ({@code multiRangeSelectHyperCubeValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxMultiRangeSelectInfo}
@@ -1941,11 +1914,11 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.MultiRangeSelectHyperCubeValues}, blocking ({@code multiRangeSelectHyperCubeValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDeselectOnlyOneSelected} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxMultiRangeSelectInfo}
-   * @param orMode {@code qOrMode}: boolean; optional, default {@code false}
+   * @param orMode {@code qOrMode}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1967,8 +1940,8 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxMultiRangeSelectInfo}
-   * @param orMode {@code qOrMode}: boolean; optional, default {@code false}
-   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, default {@code false}
+   * @param orMode {@code qOrMode}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1993,15 +1966,13 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qRanges").list(ranges, NxTreeMultiRangeSelectInfo::write);
     if (orMode != null) { w.name("qOrMode").value(orMode); }
-    else { w.name("qOrMode").rawText("false"); }
     if (deselectOnlyOneSelected != null) { w.name("qDeselectOnlyOneSelected").value(deselectOnlyOneSelected); }
-    else { w.name("qDeselectOnlyOneSelected").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.MultiRangeSelectTreeDataValues}, blocking ({@code multiRangeSelectTreeDataValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qOrMode} = {@code false}, {@code qDeselectOnlyOneSelected} = {@code false}.
    * Stability in the specification: stable.
    *
    * @param path {@code qPath}: string
@@ -2024,12 +1995,12 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.MultiRangeSelectTreeDataValues}, blocking ({@code multiRangeSelectTreeDataValuesAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qDeselectOnlyOneSelected} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qDeselectOnlyOneSelected} = {@code false}.
    * Stability in the specification: stable.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxTreeMultiRangeSelectInfo}
-   * @param orMode {@code qOrMode}: boolean; optional, default {@code false}
+   * @param orMode {@code qOrMode}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2052,8 +2023,8 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxTreeMultiRangeSelectInfo}
-   * @param orMode {@code qOrMode}: boolean; optional, default {@code false}
-   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, default {@code false}
+   * @param orMode {@code qOrMode}: boolean; optional, not sent when null (the engine's default: {@code false})
+   * @param deselectOnlyOneSelected {@code qDeselectOnlyOneSelected}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2078,13 +2049,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qRanges").list(ranges, NxContinuousRangeSelectInfo::write);
     if (softLock != null) { w.name("qSoftLock").value(softLock); }
-    else { w.name("qSoftLock").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SelectHyperCubeContinuousRange}, blocking ({@code selectHyperCubeContinuousRangeAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSoftLock} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSoftLock} = {@code false}.
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxContinuousRangeSelectInfo}
@@ -2109,7 +2079,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param ranges {@code qRanges}: array of {@link NxContinuousRangeSelectInfo}
-   * @param softLock {@code qSoftLock}: boolean; optional, default {@code false}
+   * @param softLock {@code qSoftLock}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2211,7 +2181,7 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.CreateChild}, blocking ({@code createChildAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPropForThis} (not sent).
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPropForThis}.
    *
    * @param prop {@code qProp}: {@link GenericObjectProperties}
    * @return the {@link GenericObject}, or null when the engine found none
@@ -2263,7 +2233,7 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.DestroyChild}, blocking ({@code destroyChildAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPropForThis} (not sent).
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPropForThis}.
    *
    * @param id {@code qId}: string
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
@@ -2314,7 +2284,7 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.DestroyAllChildren}, blocking ({@code destroyAllChildrenAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPropForThis} (not sent).
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPropForThis}.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2647,13 +2617,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     NxGroupDef.write(w.name("qGroupDef"), groupDef);
     if (targetGroupId != null) { w.name("qTargetGroupId").value(targetGroupId); }
-    else { w.name("qTargetGroupId").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.CreateGroup}, blocking ({@code createGroupAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qTargetGroupId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qTargetGroupId} = {@code ""}.
    * Stability in the specification: experimental.
    *
    * @param path {@code qPath}: string
@@ -2680,7 +2649,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param groupDef {@code qGroupDef}: {@link NxGroupDef}
-   * @param targetGroupId {@code qTargetGroupId}: string; optional, default {@code ""}
+   * @param targetGroupId {@code qTargetGroupId}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qGroupId}: string
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -2705,15 +2674,13 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qMembers").list(members, NxGroupObjectId::write);
     if (targetGroupId != null) { w.name("qTargetGroupId").value(targetGroupId); }
-    else { w.name("qTargetGroupId").rawText("\"\""); }
     if (posId != null) { w.name("qPosId").value(posId); }
-    else { w.name("qPosId").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.AddGroupMembers}, blocking ({@code addGroupMembersAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qTargetGroupId} = {@code ""}, {@code qPosId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qTargetGroupId} = {@code ""}, {@code qPosId} = {@code ""}.
    * Stability in the specification: experimental.
    *
    * @param path {@code qPath}: string
@@ -2735,12 +2702,12 @@ public final class GenericObject extends ApiObject {
 
   /**
    * {@code GenericObject.AddGroupMembers}, blocking ({@code addGroupMembersAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPosId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPosId} = {@code ""}.
    * Stability in the specification: experimental.
    *
    * @param path {@code qPath}: string
    * @param members {@code qMembers}: array of {@link NxGroupObjectId}
-   * @param targetGroupId {@code qTargetGroupId}: string; optional, default {@code ""}
+   * @param targetGroupId {@code qTargetGroupId}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -2762,8 +2729,8 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param members {@code qMembers}: array of {@link NxGroupObjectId}
-   * @param targetGroupId {@code qTargetGroupId}: string; optional, default {@code ""}
-   * @param posId {@code qPosId}: string; optional, default {@code ""}
+   * @param targetGroupId {@code qTargetGroupId}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param posId {@code qPosId}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -2787,13 +2754,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qMembers").list(members, (w1, x1) -> w1.value(x1));
     if (targetGroupId != null) { w.name("qTargetGroupId").value(targetGroupId); }
-    else { w.name("qTargetGroupId").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.RemoveGroupMembers}, blocking ({@code removeGroupMembersAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qTargetGroupId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qTargetGroupId} = {@code ""}.
    * Stability in the specification: experimental.
    *
    * @param path {@code qPath}: string
@@ -2819,7 +2785,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param members {@code qMembers}: array of string
-   * @param targetGroupId {@code qTargetGroupId}: string; optional, default {@code ""}
+   * @param targetGroupId {@code qTargetGroupId}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -2874,13 +2840,12 @@ public final class GenericObject extends ApiObject {
     w.name("qPath").value(path);
     w.name("qNewLabel").value(newLabel);
     if (targetGroupId != null) { w.name("qTargetGroupId").value(targetGroupId); }
-    else { w.name("qTargetGroupId").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code GenericObject.SetGroupLabel}, blocking ({@code setGroupLabelAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qTargetGroupId} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qTargetGroupId} = {@code ""}.
    * Stability in the specification: experimental.
    *
    * @param path {@code qPath}: string
@@ -2906,7 +2871,7 @@ public final class GenericObject extends ApiObject {
    *
    * @param path {@code qPath}: string
    * @param newLabel {@code qNewLabel}: string
-   * @param targetGroupId {@code qTargetGroupId}: string; optional, default {@code ""}
+   * @param targetGroupId {@code qTargetGroupId}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */

@@ -319,19 +319,15 @@ public final class Global extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qDocName").value(docName);
     if (userName != null) { w.name("qUserName").value(userName); }
-    else { w.name("qUserName").rawText("\"\""); }
     if (password != null) { w.name("qPassword").value(password); }
-    else { w.name("qPassword").rawText("\"\""); }
     if (serial != null) { w.name("qSerial").value(serial); }
-    else { w.name("qSerial").rawText("\"\""); }
     if (localizedScriptMainSection != null) { w.name("qLocalizedScriptMainSection").value(localizedScriptMainSection); }
-    else { w.name("qLocalizedScriptMainSection").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.CreateDocEx}, blocking ({@code createDocExAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qUserName} = {@code ""}, {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qLocalizedScriptMainSection} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qUserName} = {@code ""}, {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qLocalizedScriptMainSection} = {@code ""}.
    *
    * @param docName {@code qDocName}: string
    * @return {@code qReturn}, {@code qDocId} ({@link CreateDocExResult})
@@ -352,10 +348,10 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.CreateDocEx}, blocking ({@code createDocExAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qLocalizedScriptMainSection} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qLocalizedScriptMainSection} = {@code ""}.
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qReturn}, {@code qDocId} ({@link CreateDocExResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -374,11 +370,11 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.CreateDocEx}, blocking ({@code createDocExAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSerial} = {@code ""}, {@code qLocalizedScriptMainSection} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSerial} = {@code ""}, {@code qLocalizedScriptMainSection} = {@code ""}.
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
-   * @param password {@code qPassword}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param password {@code qPassword}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qReturn}, {@code qDocId} ({@link CreateDocExResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -397,12 +393,12 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.CreateDocEx}, blocking ({@code createDocExAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qLocalizedScriptMainSection} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qLocalizedScriptMainSection} = {@code ""}.
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
-   * @param password {@code qPassword}: string; optional, default {@code ""}
-   * @param serial {@code qSerial}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param password {@code qPassword}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param serial {@code qSerial}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qReturn}, {@code qDocId} ({@link CreateDocExResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -423,10 +419,10 @@ public final class Global extends ApiObject {
    * {@code Global.CreateDocEx}, blocking ({@code createDocExAsync}: the same, asynchronous).
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
-   * @param password {@code qPassword}: string; optional, default {@code ""}
-   * @param serial {@code qSerial}: string; optional, default {@code ""}
-   * @param localizedScriptMainSection {@code qLocalizedScriptMainSection}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param password {@code qPassword}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param serial {@code qSerial}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param localizedScriptMainSection {@code qLocalizedScriptMainSection}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qReturn}, {@code qDocId} ({@link CreateDocExResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -494,15 +490,13 @@ public final class Global extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qAppName").value(appName);
     if (localizedScriptMainSection != null) { w.name("qLocalizedScriptMainSection").value(localizedScriptMainSection); }
-    else { w.name("qLocalizedScriptMainSection").rawText("\"\""); }
     if (locale != null) { w.name("qLocale").value(locale); }
-    else { w.name("qLocale").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.CreateApp}, blocking ({@code createAppAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qLocalizedScriptMainSection} = {@code ""}, {@code qLocale} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qLocalizedScriptMainSection} = {@code ""}, {@code qLocale} = {@code ""}.
    *
    * @param appName {@code qAppName}: string
    * @return {@code qSuccess}, {@code qAppId} ({@link CreateAppResult})
@@ -523,10 +517,10 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.CreateApp}, blocking ({@code createAppAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qLocale} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qLocale} = {@code ""}.
    *
    * @param appName {@code qAppName}: string
-   * @param localizedScriptMainSection {@code qLocalizedScriptMainSection}: string; optional, default {@code ""}
+   * @param localizedScriptMainSection {@code qLocalizedScriptMainSection}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qSuccess}, {@code qAppId} ({@link CreateAppResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -547,8 +541,8 @@ public final class Global extends ApiObject {
    * {@code Global.CreateApp}, blocking ({@code createAppAsync}: the same, asynchronous).
    *
    * @param appName {@code qAppName}: string
-   * @param localizedScriptMainSection {@code qLocalizedScriptMainSection}: string; optional, default {@code ""}
-   * @param locale {@code qLocale}: string; optional, default {@code ""}
+   * @param localizedScriptMainSection {@code qLocalizedScriptMainSection}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param locale {@code qLocale}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return {@code qSuccess}, {@code qAppId} ({@link CreateAppResult})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -761,13 +755,12 @@ public final class Global extends ApiObject {
     w.name("qSrcAppId").value(srcAppId);
     w.name("qIds").list(ids, (w1, x1) -> w1.value(x1));
     if (noData != null) { w.name("qNoData").value(noData); }
-    else { w.name("qNoData").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.ExportApp}, blocking ({@code exportAppAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qNoData} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qNoData} = {@code false}.
    *
    * @param targetPath {@code qTargetPath}: string
    * @param srcAppId {@code qSrcAppId}: string
@@ -794,7 +787,7 @@ public final class Global extends ApiObject {
    * @param targetPath {@code qTargetPath}: string
    * @param srcAppId {@code qSrcAppId}: string
    * @param ids {@code qIds}: array of string
-   * @param noData {@code qNoData}: boolean; optional, default {@code false}
+   * @param noData {@code qNoData}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qSuccess}: boolean (its zero value when the engine leaves it out)
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -899,19 +892,15 @@ public final class Global extends ApiObject {
     JsonWriter w = new JsonWriter().beginObject();
     w.name("qDocName").value(docName);
     if (userName != null) { w.name("qUserName").value(userName); }
-    else { w.name("qUserName").rawText("\"\""); }
     if (password != null) { w.name("qPassword").value(password); }
-    else { w.name("qPassword").rawText("\"\""); }
     if (serial != null) { w.name("qSerial").value(serial); }
-    else { w.name("qSerial").rawText("\"\""); }
     if (noData != null) { w.name("qNoData").value(noData); }
-    else { w.name("qNoData").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.OpenDoc}, blocking ({@code openDocAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qUserName} = {@code ""}, {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qNoData} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qUserName} = {@code ""}, {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qNoData} = {@code false}.
    *
    * @param docName {@code qDocName}: string
    * @return the {@link Doc}, or null when the engine found none
@@ -932,10 +921,10 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.OpenDoc}, blocking ({@code openDocAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qNoData} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qPassword} = {@code ""}, {@code qSerial} = {@code ""}, {@code qNoData} = {@code false}.
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return the {@link Doc}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -954,11 +943,11 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.OpenDoc}, blocking ({@code openDocAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qSerial} = {@code ""}, {@code qNoData} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qSerial} = {@code ""}, {@code qNoData} = {@code false}.
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
-   * @param password {@code qPassword}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param password {@code qPassword}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return the {@link Doc}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -977,12 +966,12 @@ public final class Global extends ApiObject {
 
   /**
    * {@code Global.OpenDoc}, blocking ({@code openDocAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qNoData} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qNoData} = {@code false}.
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
-   * @param password {@code qPassword}: string; optional, default {@code ""}
-   * @param serial {@code qSerial}: string; optional, default {@code ""}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param password {@code qPassword}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param serial {@code qSerial}: string; optional, not sent when null (the engine's default: {@code ""})
    * @return the {@link Doc}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1003,10 +992,10 @@ public final class Global extends ApiObject {
    * {@code Global.OpenDoc}, blocking ({@code openDocAsync}: the same, asynchronous).
    *
    * @param docName {@code qDocName}: string
-   * @param userName {@code qUserName}: string; optional, default {@code ""}
-   * @param password {@code qPassword}: string; optional, default {@code ""}
-   * @param serial {@code qSerial}: string; optional, default {@code ""}
-   * @param noData {@code qNoData}: boolean; optional, default {@code false}
+   * @param userName {@code qUserName}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param password {@code qPassword}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param serial {@code qSerial}: string; optional, not sent when null (the engine's default: {@code ""})
+   * @param noData {@code qNoData}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return the {@link Doc}, or null when the engine found none
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1168,13 +1157,12 @@ public final class Global extends ApiObject {
   private static String cancelReloadParams(String reason) {
     JsonWriter w = new JsonWriter().beginObject();
     if (reason != null) { w.name("qReason").value(reason); }
-    else { w.name("qReason").rawText("\"\""); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.CancelReload}, blocking ({@code cancelReloadAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qReason} = {@code ""}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qReason} = {@code ""}.
    *
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1194,7 +1182,7 @@ public final class Global extends ApiObject {
   /**
    * {@code Global.CancelReload}, blocking ({@code cancelReloadAsync}: the same, asynchronous).
    *
-   * @param reason {@code qReason}: string; optional, default {@code ""}
+   * @param reason {@code qReason}: string; optional, not sent when null (the engine's default: {@code ""})
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
    */
@@ -1250,13 +1238,12 @@ public final class Global extends ApiObject {
   private static String getFunctionsParams(String group) {
     JsonWriter w = new JsonWriter().beginObject();
     if (group != null) { w.name("qGroup").value(group); }
-    else { w.name("qGroup").rawText("0"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.GetFunctions}, blocking ({@code getFunctionsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qGroup} = {@code 0}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qGroup} = {@code 0}.
    *
    * @return {@code qFunctions}: array of {@link Function}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -1277,7 +1264,7 @@ public final class Global extends ApiObject {
   /**
    * {@code Global.GetFunctions}, blocking ({@code getFunctionsAsync}: the same, asynchronous).
    *
-   * @param group {@code qGroup}: string; optional, default {@code 0}
+   * @param group {@code qGroup}: string; optional, not sent when null (the engine's default: {@code 0})
    * @return {@code qFunctions}: array of {@link Function}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
@@ -1497,13 +1484,12 @@ public final class Global extends ApiObject {
   private static String getCustomConnectorsParams(Boolean reloadList) {
     JsonWriter w = new JsonWriter().beginObject();
     if (reloadList != null) { w.name("qReloadList").value(reloadList); }
-    else { w.name("qReloadList").rawText("false"); }
     return w.endObject().toString();
   }
 
   /**
    * {@code Global.GetCustomConnectors}, blocking ({@code getCustomConnectorsAsync}: the same, asynchronous).
-   * Sends the defaults of the parameters left out: {@code qReloadList} = {@code false}.
+   * The parameters left out are not sent, so the engine applies its defaults: {@code qReloadList} = {@code false}.
    *
    * @return {@code qConnectors}: array of {@link CustomConnector}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
@@ -1524,7 +1510,7 @@ public final class Global extends ApiObject {
   /**
    * {@code Global.GetCustomConnectors}, blocking ({@code getCustomConnectorsAsync}: the same, asynchronous).
    *
-   * @param reloadList {@code qReloadList}: boolean; optional, default {@code false}
+   * @param reloadList {@code qReloadList}: boolean; optional, not sent when null (the engine's default: {@code false})
    * @return {@code qConnectors}: array of {@link CustomConnector}
    * @throws org.libqix.QixException an engine error (code ENGINE, with its LOCERR name), CLOSED, TIMEOUT ...
    * @see <a href="https://qlik.dev/apis/json-rpc/qix/">Qlik's Engine API reference</a>
