@@ -260,7 +260,7 @@ class Emitter:
                f"/// generic <see cref=\"QixObject.CallAsync(string, string, CancellationToken)\"/> stays for newer methods.",
                f"/// See <see href=\"{DOCS}\">qlik.dev</see> for what the methods do.",
                f"/// </summary>",
-               f"public sealed class {cls} : QixObject",
+               f"public sealed partial class {cls} : QixObject",
                "{",
                f"    internal {cls}(Session session, NativeObject native) : base(session, native)",
                "    {",

@@ -112,6 +112,9 @@ public sealed class TypedCallTests : IDisposable
         Assert.True(await region.ClearAsync());
         await doc.ClearAllAsync();
         Assert.Null(await doc.GetFieldAsync("NoSuchField"));
+        // With a token but without the optional state: still the typed Field.
+        await using Field? again = await doc.GetFieldAsync("Region", System.Threading.CancellationToken.None);
+        Assert.Equal(6, await again!.GetCardinalAsync());
 
         // GenericVariable.
         await using GenericVariable v = (await doc.CreateSessionVariableAsync(
@@ -179,6 +182,10 @@ public sealed class TypedCallTests : IDisposable
         Assert.Equal(4, values[0].Matrix!.Count);
         Assert.True(await list.SelectListObjectValuesAsync("/qListObjectDef", new() { 0 }, false));
         Assert.Equal("1", await doc.EvaluateAsync("Count(DISTINCT Category)"));
+
+        // Properties as JSON text give the typed class too.
+        await using GenericObject fromJson = await doc.CreateSessionObjectAsync(Scenario.RegionSalesCube);
+        Assert.Equal(6, (await fromJson.GetLayoutAsync()).HyperCube!.Size!.Cy);
 
         // Objects: found, not found (null), listed, destroyed.
         await using GenericObject? again = await doc.GetObjectAsync("cube1");

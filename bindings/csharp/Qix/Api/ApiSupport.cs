@@ -39,13 +39,21 @@ public sealed class EngineMethodAttribute : Attribute
 /// </summary>
 public static class ApiJson
 {
-    /// <summary>The options (read-only once used).</summary>
-    public static JsonSerializerOptions Options { get; } = new()
+    /// <summary>The options (read-only: copy them with <c>new JsonSerializerOptions(ApiJson.Options)</c> to change them).</summary>
+    public static JsonSerializerOptions Options { get; } = MakeOptions();
+
+    private static JsonSerializerOptions MakeOptions()
     {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+        var options = new JsonSerializerOptions
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
+        options.MakeReadOnly();
+        return options;
+    }
 
     /// <summary>Serializes <paramref name="value"/> with <see cref="Options"/>.</summary>
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);

@@ -16,7 +16,7 @@ namespace Qix.Api;
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class Global : QixObject
+public sealed partial class Global : QixObject
 {
     internal Global(Session session, NativeObject native) : base(session, native)
     {
@@ -791,7 +791,7 @@ public sealed class Global : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class Doc : QixObject
+public sealed partial class Doc : QixObject
 {
     internal Doc(Session session, NativeObject native) : base(session, native)
     {
@@ -3123,7 +3123,7 @@ public sealed class Doc : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class GenericObject : QixObject
+public sealed partial class GenericObject : QixObject
 {
     internal GenericObject(Session session, NativeObject native) : base(session, native)
     {
@@ -4288,7 +4288,7 @@ public sealed class GenericObject : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class Field : QixObject
+public sealed partial class Field : QixObject
 {
     internal Field(Session session, NativeObject native) : base(session, native)
     {
@@ -4559,7 +4559,7 @@ public sealed class Field : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class GenericDimension : QixObject
+public sealed partial class GenericDimension : QixObject
 {
     internal GenericDimension(Session session, NativeObject native) : base(session, native)
     {
@@ -4761,7 +4761,7 @@ public sealed class GenericDimension : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class GenericBookmark : QixObject
+public sealed partial class GenericBookmark : QixObject
 {
     internal GenericBookmark(Session session, NativeObject native) : base(session, native)
     {
@@ -4958,7 +4958,7 @@ public sealed class GenericBookmark : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class GenericMeasure : QixObject
+public sealed partial class GenericMeasure : QixObject
 {
     internal GenericMeasure(Session session, NativeObject native) : base(session, native)
     {
@@ -5117,7 +5117,7 @@ public sealed class GenericMeasure : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class GenericVariable : QixObject
+public sealed partial class GenericVariable : QixObject
 {
     internal GenericVariable(Session session, NativeObject native) : base(session, native)
     {
@@ -5258,7 +5258,7 @@ public sealed class GenericVariable : QixObject
 /// generic <see cref="QixObject.CallAsync(string, string, CancellationToken)"/> stays for newer methods.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what the methods do.
 /// </summary>
-public sealed class Variable : QixObject
+public sealed partial class Variable : QixObject
 {
     internal Variable(Session session, NativeObject native) : base(session, native)
     {
