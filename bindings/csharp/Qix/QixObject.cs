@@ -175,26 +175,21 @@ public class QixObject : IDisposable, IAsyncDisposable
                                      CancellationToken cancellationToken = default)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
-        paramsJson ??= "[]";
-        int timeoutMs = Session.ToTimeoutMs(timeout);
-        return Calls.Issue(Session, token =>
-        {
-            using var lease = _native.Acquire();
-            return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token);
-        }, cancellationToken);
+        return Issue(method, paramsJson ?? "[]", flags, Session.ToTimeoutMs(timeout), null, cancellationToken);
     }
 
     /// <summary>The typed API's call: as CallAsync; <paramref name="make"/> wraps the object of the result.</summary>
     internal Task<QixResult> CallTypedAsync(string method, string paramsJson, Func<Session, NativeObject, QixObject>? make,
-                                            CancellationToken cancellationToken)
-    {
-        int timeoutMs = Session.ToTimeoutMs(null);
-        return Calls.Issue(Session, token =>
+                                            CancellationToken cancellationToken) =>
+        Issue(method, paramsJson, CallFlags.Default, Session.ToTimeoutMs(null), make, cancellationToken);
+
+    private Task<QixResult> Issue(string method, string paramsJson, CallFlags flags, int timeoutMs,
+                                  Func<Session, NativeObject, QixObject>? make, CancellationToken cancellationToken) =>
+        Calls.Issue(Session, token =>
         {
             using var lease = _native.Acquire();
-            return QixNative.object_call(lease.Native, method, paramsJson, (int)CallFlags.Default, timeoutMs, token);
+            return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token);
         }, make, cancellationToken);
-    }
 
     /// <summary>Blocking call. Throws <see cref="QixException"/> on failure.</summary>
     public QixResult Call(string method, string paramsJson = "[]", CallFlags flags = CallFlags.Default,

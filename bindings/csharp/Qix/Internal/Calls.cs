@@ -29,14 +29,8 @@ internal static class Calls
     /// <summary>
     /// Issues a call: <paramref name="send"/> gets the token and returns the request id. Cancelling
     /// <paramref name="cancellationToken"/> asks libqix to cancel the request (the engine's CancelRequest);
-    /// the task then ends cancelled.
-    /// </summary>
-    public static Task<QixResult> Issue(Session session, Func<long, long> send, CancellationToken cancellationToken) =>
-        Issue(session, send, null, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="Issue(Session, Func{long, long}, CancellationToken)"/>; <paramref name="make"/> (when not
-    /// null) wraps the object the result refers to (the typed API's class of the method), else its qType decides.
+    /// the task then ends cancelled. <paramref name="make"/> (when not null) wraps the object the result refers
+    /// to (the typed API's class of the method), else its qType decides (<see cref="Session.Adopt"/>).
     /// </summary>
     public static Task<QixResult> Issue(Session session, Func<long, long> send,
                                         Func<Session, NativeObject, QixObject>? make, CancellationToken cancellationToken)
