@@ -124,8 +124,22 @@ class Emitter:
                 f"    {attr}",
                 f"    public {cs} {pascal(f.name)} {{ get; set; }}", ""]
 
+    def has_float(self, fields):
+        def f64(ref):
+            if ref.kind == "ref" and ref.name not in self.m.types:
+                return False  # an object class (the result types' Object)
+            ref = self.m.resolve(ref)
+            return f64(ref.item) if ref.kind == "array" else ref.kind == "float64"
+        return any(f64(f.type) for f in fields)
+
+    def number_handling(self, fields):
+        """Doubles take "NaN"/"Infinity"/"-Infinity" whatever the serializer options."""
+        if not self.has_float(fields):
+            return []
+        return ["[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]"]
+
     def struct(self, t):
-        out = self.type_summary(t, "struct")
+        out = self.type_summary(t, "struct") + self.number_handling(t.fields + t.named_extras)
         out += [f"public sealed class {t.name}", "{"]
         for f in t.fields + t.named_extras:
             out += self.prop(f)
@@ -138,8 +152,8 @@ class Emitter:
 
     def result_struct(self, m):
         names = ", ".join(f"<c>{f.wire}</c>" for f in m.result_fields)
-        out = [f"/// <summary>The result of <c>{m.full}</c>: its out values {names}.</summary>",
-               f"public sealed class {m.result_type}", "{"]
+        out = [f"/// <summary>The result of <c>{m.full}</c>: its out values {names}.</summary>"]
+        out += self.number_handling(m.result_fields) + [f"public sealed class {m.result_type}", "{"]
         for f in m.result_fields:
             if f.type.kind == "ref" and f.type.name in CLASSES:
                 out += [f"    /// <summary>The object (<c>qReturn</c>), null when the engine answered none.</summary>",

@@ -298,6 +298,12 @@ public sealed class TypedJsonTests : IDisposable
         Assert.Equal(double.PositiveInfinity, range.Max);
         Assert.Equal("{\"qMin\":\"-Infinity\",\"qMax\":\"Infinity\"}", ApiJson.Serialize(range));
 
+        // The types carry it themselves: System.Text.Json's default options too, arrays of doubles too.
+        var node = JsonSerializer.Deserialize<NxTreeNode>("{\"qMaxPos\":[\"NaN\",1.5,\"-Infinity\"]}")!;
+        Assert.True(double.IsNaN(node.MaxPos![0]));
+        Assert.Equal(double.NegativeInfinity, node.MaxPos[2]);
+        Assert.Contains("\"qMaxPos\":[\"NaN\",1.5,\"-Infinity\"]", JsonSerializer.Serialize(node));
+
         var known = ApiJson.Deserialize<NxCell>("{\"qState\":\"S\"}")!;
         Assert.Equal(StateEnumType.Selected, known.State);
         Assert.Equal(1, known.State!.Value.Ordinal);

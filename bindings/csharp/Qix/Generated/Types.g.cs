@@ -10,6 +10,7 @@ namespace Qix.Api;
 
 /// <summary>The Engine API struct <c>FieldValue</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class FieldValue
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -310,6 +311,7 @@ public sealed class NxDataPage
 
 /// <summary>The Engine API struct <c>NxCell</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxCell
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -402,6 +404,7 @@ public sealed class NxAttributeExpressionValues
 
 /// <summary>The Engine API struct <c>NxSimpleValue</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxSimpleValue
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -437,6 +440,7 @@ public sealed class NxSimpleDimValue
 
 /// <summary>The Engine API struct <c>NxMiniChartData</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxMiniChartData
 {
     /// <summary><c>qMatrix</c>: [NxMiniChartRows].</summary>
@@ -458,6 +462,7 @@ public sealed class NxMiniChartData
 
 /// <summary>The Engine API struct <c>NxMiniChartCell</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxMiniChartCell
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -551,6 +556,7 @@ public sealed class NxPivotPage
 
 /// <summary>The Engine API struct <c>NxPivotDimensionCell</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxPivotDimensionCell
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -600,6 +606,7 @@ public sealed class NxPivotDimensionCell
 
 /// <summary>The Engine API struct <c>NxPivotValuePoint</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxPivotValuePoint
 {
     /// <summary><c>qLabel</c>: string.</summary>
@@ -642,6 +649,7 @@ public sealed class NxStackPage
 
 /// <summary>The Engine API struct <c>NxStackedPivotCell</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxStackedPivotCell
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -703,6 +711,7 @@ public sealed class NxStackedPivotCell
 
 /// <summary>The Engine API struct <c>NxContinuousDataOptions</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxContinuousDataOptions
 {
     /// <summary><c>qStart</c>: float64.</summary>
@@ -754,6 +763,7 @@ public sealed class NxAxisTicks
 
 /// <summary>The Engine API struct <c>NxTickCell</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxTickCell
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -814,6 +824,7 @@ public sealed class NxPageTreeLevel
 
 /// <summary>The Engine API struct <c>NxTreeNode</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxTreeNode
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -887,6 +898,7 @@ public sealed class NxTreeNode
 
 /// <summary>The Engine API struct <c>NxTreeValue</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxTreeValue
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -925,6 +937,7 @@ public sealed class NxViewPort
 
 /// <summary>The Engine API struct <c>NxDataAreaPage</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxDataAreaPage
 {
     /// <summary><c>qLeft</c>: float64.</summary>
@@ -1135,6 +1148,7 @@ public sealed class GenericBookmarkProperties
 
 /// <summary>The Engine API struct <c>NxBookmark</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxBookmark
 {
     /// <summary><c>qStateData</c>: [AlternateStateData].</summary>
@@ -1231,6 +1245,7 @@ public sealed class FieldDefEx
 
 /// <summary>The Engine API struct <c>SelectInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class SelectInfo
 {
     /// <summary><c>qTextSearch</c>: string.</summary>
@@ -1268,6 +1283,7 @@ public sealed class SelectInfo
 
 /// <summary>The Engine API struct <c>RangeSelectInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class RangeSelectInfo
 {
     /// <summary><c>qRangeLo</c>: float64. Default (spec): <c>-1e+300</c>.</summary>
@@ -1285,6 +1301,7 @@ public sealed class RangeSelectInfo
 
 /// <summary>The Engine API struct <c>Range</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class Range
 {
     /// <summary><c>qMin</c>: float64.</summary>
@@ -1366,6 +1383,7 @@ public sealed class GroupState
 
 /// <summary>The Engine API struct <c>Bookmark</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class Bookmark
 {
     /// <summary><c>qId</c>: string.</summary>
@@ -1704,6 +1722,7 @@ public sealed class ExtendedPivotStateData
 
 /// <summary>The Engine API struct <c>MetaData</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class MetaData
 {
     /// <summary><c>qShared</c>: bool.</summary>
@@ -2803,6 +2822,7 @@ public sealed class Size
 
 /// <summary>The Engine API struct <c>NxDimensionInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxDimensionInfo
 {
     /// <summary><c>qFallbackTitle</c>: string.</summary>
@@ -2965,6 +2985,7 @@ public sealed class NxStateCounts
 
 /// <summary>The Engine API struct <c>NxAttrExprInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxAttrExprInfo
 {
     /// <summary><c>qMin</c>: float64.</summary>
@@ -3044,6 +3065,7 @@ public sealed class NxCardinalities
 
 /// <summary>The Engine API struct <c>NxMeasureInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxMeasureInfo
 {
     /// <summary><c>qFallbackTitle</c>: string.</summary>
@@ -3113,6 +3135,7 @@ public sealed class NxMeasureInfo
 
 /// <summary>The Engine API struct <c>NxTrendline</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxTrendline
 {
     /// <summary><c>qType</c>: NxLTrendlineType.</summary>
@@ -3142,6 +3165,7 @@ public sealed class NxTrendline
 
 /// <summary>The Engine API struct <c>NxMiniChart</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxMiniChart
 {
     /// <summary><c>qYMin</c>: float64.</summary>
@@ -3776,6 +3800,7 @@ public sealed class TreeData
 
 /// <summary>The Engine API struct <c>NxTreeDimensionInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class NxTreeDimensionInfo
 {
     /// <summary><c>qFallbackTitle</c>: string.</summary>
@@ -4231,6 +4256,7 @@ public sealed class ApplyGroupStateWarning
 
 /// <summary>The Engine API struct <c>GenericVariableLayout</c>, open: unknown members are kept in ExtensionData.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class GenericVariableLayout
 {
     /// <summary><c>qInfo</c>: NxInfo.</summary>
@@ -4301,6 +4327,7 @@ public sealed class GenericVariableProperties
 
 /// <summary>The Engine API struct <c>GenericVariableConstraints</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class GenericVariableConstraints
 {
     /// <summary><c>qType</c>: GenericVariableType.</summary>
@@ -4580,6 +4607,7 @@ public sealed class TableRecord
 
 /// <summary>The Engine API struct <c>FieldInTableData</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class FieldInTableData
 {
     /// <summary><c>qName</c>: string.</summary>
@@ -4691,6 +4719,7 @@ public sealed class TableProfilingData
 
 /// <summary>The Engine API struct <c>FieldInTableProfilingData</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class FieldInTableProfilingData
 {
     /// <summary><c>qName</c>: string.</summary>
@@ -4837,6 +4866,7 @@ public sealed class SymbolFrequency
 
 /// <summary>The Engine API struct <c>SymbolValue</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class SymbolValue
 {
     /// <summary><c>qText</c>: string.</summary>
@@ -4850,6 +4880,7 @@ public sealed class SymbolValue
 
 /// <summary>The Engine API struct <c>FrequencyDistributionData</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class FrequencyDistributionData
 {
     /// <summary><c>qNumberOfBins</c>: int32.</summary>
@@ -4910,6 +4941,7 @@ public sealed class TableViewCtlSaveInfo
 
 /// <summary>The Engine API struct <c>TableViewSaveInfo</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class TableViewSaveInfo
 {
     /// <summary><c>qTables</c>: [TableViewTableWinSaveInfo].</summary>
@@ -5241,6 +5273,7 @@ public sealed class AssociationScore
 
 /// <summary>The Engine API struct <c>FieldScores</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class FieldScores
 {
     /// <summary><c>qFieldName</c>: string.</summary>
@@ -6409,6 +6442,7 @@ public sealed class ProgressMessage
 
 /// <summary>The Engine API struct <c>DocListEntry</c>.
 /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for its meaning.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class DocListEntry
 {
     /// <summary><c>qDocName</c>: string.</summary>
