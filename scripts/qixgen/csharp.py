@@ -218,6 +218,18 @@ class Emitter:
             "        _ => null,",
             "    };",
             "",
+            "    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>",
+            f"    public static {n} FromOrdinal(int ordinal) => ordinal switch",
+            "    {"]
+        seen = set()
+        for name, symbol, ordinal, _ in members:
+            if ordinal not in seen:
+                seen.add(ordinal)
+                out.append(f"        {ordinal} => {name},")
+        out += [
+            "        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),",
+            "    };",
+            "",
             f"    /// <summary>The value of a symbol.</summary>",
             f"    public static implicit operator {n}(string value) => new(value);",
             "",
@@ -242,7 +254,7 @@ class Emitter:
             f"    private sealed class Converter : JsonConverter<{n}>",
             "    {",
             f"        public override {n} Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>",
-            f"            new(ApiEnum.Read(ref reader));",
+            f"            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));",
             "",
             f"        public override void Write(Utf8JsonWriter writer, {n} value, JsonSerializerOptions options) =>",
             "            writer.WriteStringValue(value.Value);",

@@ -307,6 +307,8 @@ public sealed class TypedJsonTests : IDisposable
         var known = ApiJson.Deserialize<NxCell>("{\"qState\":\"S\"}")!;
         Assert.Equal(StateEnumType.Selected, known.State);
         Assert.Equal(1, known.State!.Value.Ordinal);
+        Assert.Equal(StateEnumType.Selected, ApiJson.Deserialize<NxCell>("{\"qState\":1}")!.State);  // an ordinal
+        Assert.Equal("99", ApiJson.Deserialize<NxCell>("{\"qState\":99}")!.State!.Value.Value);
         Assert.Equal("{}", ApiJson.Serialize(new NxCell()));  // null members are not sent
     }
 }

@@ -1357,6 +1357,344 @@ public readonly struct NxLocalizedErrorCode : IEquatable<NxLocalizedErrorCode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxLocalizedErrorCode FromOrdinal(int ordinal) => ordinal switch
+    {
+        -128 => LocerrInternalError,
+        -1 => LocerrGenericUnknown,
+        0 => LocerrGenericOk,
+        1 => LocerrGenericNotSet,
+        2 => LocerrGenericNotFound,
+        3 => LocerrGenericAlreadyExists,
+        4 => LocerrGenericInvalidPath,
+        5 => LocerrGenericAccessDenied,
+        6 => LocerrGenericOutOfMemory,
+        7 => LocerrGenericNotInitialized,
+        8 => LocerrGenericInvalidParameters,
+        9 => LocerrGenericEmptyParameters,
+        10 => LocerrGenericInternalError,
+        11 => LocerrGenericCorruptData,
+        12 => LocerrGenericMemoryInconsistency,
+        13 => LocerrGenericInvisibleOwnerAbort,
+        14 => LocerrGenericProhibitValidate,
+        15 => LocerrGenericAborted,
+        16 => LocerrGenericConnectionLost,
+        17 => LocerrGenericUnsupportedInProductVersion,
+        18 => LocerrGenericRestConnectionFailure,
+        19 => LocerrGenericMemoryLimitReached,
+        20 => LocerrGenericNotImplemented,
+        21 => LocerrGenericEngineTerminated,
+        400 => LocerrHttp400,
+        401 => LocerrHttp401,
+        402 => LocerrHttp402,
+        403 => LocerrHttp403,
+        404 => LocerrHttp404,
+        405 => LocerrHttp405,
+        406 => LocerrHttp406,
+        407 => LocerrHttp407,
+        408 => LocerrHttp408,
+        409 => LocerrHttp409,
+        410 => LocerrHttp410,
+        411 => LocerrHttp411,
+        412 => LocerrHttp412,
+        413 => LocerrHttp413,
+        414 => LocerrHttp414,
+        415 => LocerrHttp415,
+        416 => LocerrHttp416,
+        417 => LocerrHttp417,
+        422 => LocerrHttp422,
+        423 => LocerrHttp423,
+        429 => LocerrHttp429,
+        500 => LocerrHttp500,
+        501 => LocerrHttp501,
+        502 => LocerrHttp502,
+        503 => LocerrHttp503,
+        504 => LocerrHttp504,
+        505 => LocerrHttp505,
+        509 => LocerrHttp509,
+        700 => LocerrHttpCouldNotResolveHost,
+        1000 => LocerrAppAlreadyExists,
+        1001 => LocerrAppInvalidName,
+        1002 => LocerrAppAlreadyOpen,
+        1003 => LocerrAppNotFound,
+        1004 => LocerrAppImportFailed,
+        1005 => LocerrAppSaveFailed,
+        1006 => LocerrAppCreateFailed,
+        1007 => LocerrAppInvalid,
+        1008 => LocerrAppConnectFailed,
+        1009 => LocerrAppAlreadyOpenInDifferentMode,
+        1010 => LocerrAppMigrationCouldNotContactMigrationService,
+        1011 => LocerrAppMigrationCouldNotStartMigration,
+        1012 => LocerrAppMigrationFailure,
+        1013 => LocerrAppScriptMissing,
+        1014 => LocerrAppExportFailed,
+        1015 => LocerrAppSizeExceeded,
+        1016 => LocerrAppDirectQueryWorkloadNotSupported,
+        1017 => LocerrAppNotOpen,
+        1018 => LocerrAppEventSourceTimeout,
+        2000 => LocerrConnectionAlreadyExists,
+        2001 => LocerrConnectionNotFound,
+        2002 => LocerrConnectionFailedToLoad,
+        2003 => LocerrConnectionFailedToImport,
+        2004 => LocerrConnectionNameIsInvalid,
+        2005 => LocerrConnectionMissingCredentials,
+        2300 => LocerrConnectorNoFileStreamingSupport,
+        2301 => LocerrConnectorFilesizeExceededBufferSize,
+        3000 => LocerrFileAccessDenied,
+        3001 => LocerrFileNameInvalid,
+        3002 => LocerrFileCorrupt,
+        3003 => LocerrFileNotFound,
+        3004 => LocerrFileFormatUnsupported,
+        3005 => LocerrFileOpenedInUnsupportedMode,
+        3006 => LocerrFileTableNotFound,
+        4000 => LocerrUserAccessDenied,
+        4001 => LocerrUserImpersonationFailed,
+        5000 => LocerrServerOutOfSessionAndUserCals,
+        5001 => LocerrServerOutOfSessionCals,
+        5002 => LocerrServerOutOfUsageCals,
+        5003 => LocerrServerOutOfCals,
+        5004 => LocerrServerOutOfNamedCals,
+        5005 => LocerrServerOffDuty,
+        5006 => LocerrServerBusy,
+        5007 => LocerrServerLicenseExpired,
+        5008 => LocerrServerAjaxDisabled,
+        5009 => LocerrServerNoToken,
+        6000 => LocerrHcInvalidObject,
+        6001 => LocerrHcResultTooLarge,
+        6002 => LocerrHcInvalidObjectState,
+        6003 => LocerrHcModalObjectError,
+        7000 => LocerrCalcInvalidDef,
+        7001 => LocerrCalcNotInLib,
+        7002 => LocerrCalcHeapError,
+        7003 => LocerrCalcTooLarge,
+        7004 => LocerrCalcTimeout,
+        7005 => LocerrCalcEvalConditionFailed,
+        7006 => LocerrCalcMixedLinkedAggregation,
+        7007 => LocerrCalcMissingLinked,
+        7008 => LocerrCalcInvalidColSort,
+        7009 => LocerrCalcPagesTooLarge,
+        7010 => LocerrCalcSemanticFieldNotAllowed,
+        7011 => LocerrCalcValidationStateInvalid,
+        7012 => LocerrCalcPivotDimensionsAlreadyExists,
+        7013 => LocerrCalcMissingLinkedField,
+        7014 => LocerrCalcNotCalculated,
+        8000 => LocerrLayoutExtendsInvalidId,
+        8001 => LocerrLayoutLinkedObjectNotFound,
+        8002 => LocerrLayoutLinkedObjectInvalid,
+        9000 => LocerrPersistenceWriteFailed,
+        9001 => LocerrPersistenceReadFailed,
+        9002 => LocerrPersistenceDeleteFailed,
+        9003 => LocerrPersistenceNotFound,
+        9004 => LocerrPersistenceUnsupportedVersion,
+        9005 => LocerrPersistenceMigrationFailedReadOnly,
+        9006 => LocerrPersistenceMigrationCancelled,
+        9007 => LocerrPersistenceMigrationBackupFailed,
+        9008 => LocerrPersistenceDiskFull,
+        9009 => LocerrPersistenceNotSupportedForSessionApp,
+        9010 => LocerrPersistenceMoveFailed,
+        9011 => LocerrPersistenceObjectLocked,
+        9012 => LocerrPersistenceEncryptionKeyMigrationOngoing,
+        9510 => LocerrPersistenceSyncSetChunkInvalidParameters,
+        9511 => LocerrPersistenceSyncGetChunkInvalidParameters,
+        10000 => LocerrScriptDatasourceAccessDenied,
+        11000 => LocerrReloadInProgress,
+        11001 => LocerrReloadTableXNotFound,
+        11002 => LocerrReloadUnknownStatement,
+        11003 => LocerrReloadExpectedSomethingFoundUnknown,
+        11004 => LocerrReloadExpectedNothingFoundUnknown,
+        11005 => LocerrReloadExpectedOneOf1TokensFoundUnknown,
+        11006 => LocerrReloadExpectedOneOf2TokensFoundUnknown,
+        11007 => LocerrReloadExpectedOneOf3TokensFoundUnknown,
+        11008 => LocerrReloadExpectedOneOf4TokensFoundUnknown,
+        11009 => LocerrReloadExpectedOneOf5TokensFoundUnknown,
+        11010 => LocerrReloadExpectedOneOf6TokensFoundUnknown,
+        11011 => LocerrReloadExpectedOneOf7TokensFoundUnknown,
+        11012 => LocerrReloadExpectedOneOf8OrMoreTokensFoundUnknown,
+        11013 => LocerrReloadFieldXNotFound,
+        11014 => LocerrReloadMappingTableXNotFound,
+        11015 => LocerrReloadLibConnectionXNotFound,
+        11016 => LocerrReloadNameAlreadyTaken,
+        11017 => LocerrReloadWrongFileFormatDif,
+        11018 => LocerrReloadWrongFileFormatBiff,
+        11019 => LocerrReloadWrongFileFormatEncrypted,
+        11020 => LocerrReloadOpenFileError,
+        11021 => LocerrReloadAutoGenerateCount,
+        11022 => LocerrReloadPeIllegalPrefixComb,
+        11023 => LocerrReloadMatchingControlStatementError,
+        11024 => LocerrReloadMatchingLibpathXNotFound,
+        11025 => LocerrReloadMatchingLibpathXInvalid,
+        11026 => LocerrReloadMatchingLibpathXOutside,
+        11027 => LocerrReloadNoQualifiedPathForFile,
+        11028 => LocerrReloadModeStatementOnlyForLibPaths,
+        11029 => LocerrReloadInconsistentUseOfSemanticFields,
+        11030 => LocerrReloadNoOpenDatabase,
+        11031 => LocerrReloadAggregationRequiredByGroupBy,
+        11032 => LocerrReloadConnectMustUseLibPrefixInThisMode,
+        11033 => LocerrReloadOdbcConnectFailed,
+        11034 => LocerrReloadOledbConnectFailed,
+        11035 => LocerrReloadCustomConnectFailed,
+        11036 => LocerrReloadOdbcReadFailed,
+        11037 => LocerrReloadOledbReadFailed,
+        11038 => LocerrReloadCustomReadFailed,
+        11039 => LocerrReloadBinaryLoadProhibited,
+        11040 => LocerrReloadConnectorStartFailed,
+        11041 => LocerrReloadConnectorNotResponding,
+        11042 => LocerrReloadConnectorReplyError,
+        11043 => LocerrReloadConnectorConnectError,
+        11044 => LocerrReloadConnectorNotFoundError,
+        11045 => LocerrReloadInputFieldWithDuplicateKeys,
+        11046 => LocerrReloadConcatenateLoadNoPreviousTable,
+        11047 => LocerrReloadWrongFileFormatQvd,
+        11048 => LocerrReloadActionBlockedEntitlement,
+        12000 => LocerrPersonalNewVersionAvailable,
+        12001 => LocerrPersonalVersionExpired,
+        12002 => LocerrPersonalSectionAccessDetected,
+        12003 => LocerrPersonalAppDeletionFailed,
+        12004 => LocerrUserAuthenticationFailure,
+        13000 => LocerrExportOutOfMemory,
+        13001 => LocerrExportNoData,
+        14000 => LocerrSyncInvalidOffset,
+        15000 => LocerrSearchTimeout,
+        16000 => LocerrDirectDiscoveryLinkedExpressionFail,
+        16001 => LocerrDirectDiscoveryRowcountOverflow,
+        16002 => LocerrDirectDiscoveryEmptyResult,
+        16003 => LocerrDirectDiscoveryDbConnectionFailed,
+        16004 => LocerrDirectDiscoveryMeasureNotAllowed,
+        16005 => LocerrDirectDiscoveryDetailNotAllowed,
+        16006 => LocerrDirectDiscoveryNotSynthCircularAllowed,
+        16007 => LocerrDirectDiscoveryOnlyOneDdTableAllowed,
+        16008 => LocerrDirectDiscoveryDbAuthorizationFailed,
+        17000 => LocerrSmartLoadTableNotFound,
+        17001 => LocerrSmartLoadTableDuplicated,
+        18000 => LocerrVariableNoName,
+        18001 => LocerrVariableDuplicateName,
+        18002 => LocerrVariableInconsistency,
+        18003 => LocerrVariableConstraintInconsistency,
+        18004 => LocerrVariableConstraintFailed,
+        19000 => LocerrMediaLibraryListFailed,
+        19001 => LocerrMediaLibraryContentFailed,
+        19002 => LocerrMediaBundlingFailed,
+        19003 => LocerrMediaUnbundlingFailed,
+        19004 => LocerrMediaLibraryNotFound,
+        20000 => LocerrFeatureDisabled,
+        21000 => LocerrLoadTooManyFields,
+        21001 => LocerrLoadTooManyTables,
+        -32600 => LocerrJsonRpcInvalidRequest,
+        -32601 => LocerrJsonRpcMethodNotFound,
+        -32602 => LocerrJsonRpcInvalidParameters,
+        -32603 => LocerrJsonRpcInternalError,
+        -32604 => LocerrJsonRpcResponseTooLarge,
+        -32700 => LocerrJsonRpcParseError,
+        33000 => LocerrMqSocketConnectFailure,
+        33001 => LocerrMqSocketOpenFailure,
+        33002 => LocerrMqProtocolNoRespone,
+        33003 => LocerrMqProtocolLibraryException,
+        33004 => LocerrMqProtocolConnectionClosed,
+        33005 => LocerrMqProtocolChannelClosed,
+        33006 => LocerrMqProtocolUnknownError,
+        33007 => LocerrMqProtocolInvalidStatus,
+        22000 => LocerrExtengineGrpcStatusOk,
+        22001 => LocerrExtengineGrpcStatusCancelled,
+        22002 => LocerrExtengineGrpcStatusUnknown,
+        22003 => LocerrExtengineGrpcStatusInvalidArgument,
+        22004 => LocerrExtengineGrpcStatusDeadlineExceeded,
+        22005 => LocerrExtengineGrpcStatusNotFound,
+        22006 => LocerrExtengineGrpcStatusAlreadyExists,
+        22007 => LocerrExtengineGrpcStatusPermissionDenied,
+        22008 => LocerrExtengineGrpcStatusResourceExhausted,
+        22009 => LocerrExtengineGrpcStatusFailedPrecondition,
+        22010 => LocerrExtengineGrpcStatusAborted,
+        22011 => LocerrExtengineGrpcStatusOutOfRange,
+        22012 => LocerrExtengineGrpcStatusUnimplemented,
+        22013 => LocerrExtengineGrpcStatusInternal,
+        22014 => LocerrExtengineGrpcStatusUnavailable,
+        22015 => LocerrExtengineGrpcStatusDataLoss,
+        22016 => LocerrExtengineGrpcStatusUnauthenticated,
+        23001 => LocerrLxwInvalidObj,
+        23002 => LocerrLxwInvalidFile,
+        23003 => LocerrLxwInvalidSheet,
+        23004 => LocerrLxwInvalidExportRange,
+        23005 => LocerrLxwError,
+        23006 => LocerrLxwErrorMemoryMallocFailed,
+        23007 => LocerrLxwErrorCreatingXlsxFile,
+        23008 => LocerrLxwErrorCreatingTmpfile,
+        23009 => LocerrLxwErrorZipFileOperation,
+        23010 => LocerrLxwErrorZipFileAdd,
+        23011 => LocerrLxwErrorZipClose,
+        23012 => LocerrLxwErrorNullParameterIgnored,
+        23013 => LocerrLxwErrorMaxStringLengthExceeded,
+        23014 => LocerrLxwError255StringLengthExceeded,
+        23015 => LocerrLxwErrorSharedStringIndexNotFound,
+        23016 => LocerrLxwErrorWorksheetIndexOutOfRange,
+        23017 => LocerrLxwErrorWorksheetMaxNumberUrlsExceeded,
+        24000 => LocerrBdiStatusOk,
+        24001 => LocerrBdiGenericErrorNotTranslated,
+        25000 => LocerrTrendlineInvalidDef,
+        25001 => LocerrTrendlineInvalidMathError,
+        30000 => LocerrCurlUnsupportedProtocol,
+        30001 => LocerrCurlCouldntResolveProxy,
+        30002 => LocerrCurlCouldntConnect,
+        30003 => LocerrCurlRemoteAccessDenied,
+        30004 => LocerrCurlFtpAcceptFailed,
+        30005 => LocerrCurlFtpAcceptTimeout,
+        30006 => LocerrCurlFtpCantGetHost,
+        30007 => LocerrCurlPartialFile,
+        30008 => LocerrCurlQuoteError,
+        30009 => LocerrCurlWriteError,
+        30010 => LocerrCurlUploadFailed,
+        30011 => LocerrCurlOutOfMemory,
+        30012 => LocerrCurlOperationTimedout,
+        30013 => LocerrCurlFtpCouldntUseRest,
+        30014 => LocerrCurlHttpPostError,
+        30015 => LocerrCurlSslConnectError,
+        30016 => LocerrCurlFileCouldntReadFile,
+        30017 => LocerrCurlLdapCannotBind,
+        30018 => LocerrCurlLdapSearchFailed,
+        30019 => LocerrCurlTooManyRedirects,
+        30020 => LocerrCurlPeerFailedVerification,
+        30021 => LocerrCurlGotNothing,
+        30022 => LocerrCurlSslEngineNotfound,
+        30023 => LocerrCurlSslEngineSetfailed,
+        30024 => LocerrCurlSslCertproblem,
+        30025 => LocerrCurlSslCipher,
+        30026 => LocerrCurlSslCacert,
+        30027 => LocerrCurlBadContentEncoding,
+        30028 => LocerrCurlLdapInvalidUrl,
+        30029 => LocerrCurlUseSslFailed,
+        30030 => LocerrCurlSslEngineInitfailed,
+        30031 => LocerrCurlLoginDenied,
+        30032 => LocerrCurlTftpNotfound,
+        30033 => LocerrCurlTftpIllegal,
+        30034 => LocerrCurlSsh,
+        30100 => LocerrSetexpressionTooLarge,
+        30101 => LocerrReloadMergeLoadError,
+        30200 => LocerrWinFtpDropped,
+        30201 => LocerrWinFtpNoPassiveMode,
+        30210 => LocerrWinHttpDownlevelServer,
+        30211 => LocerrWinHttpInvalidServerResponse,
+        30212 => LocerrWinHttpRedirectNeedsConfirmation,
+        30220 => LocerrWinInternetForceRetry,
+        30221 => LocerrWinInternetCannotConnect,
+        30222 => LocerrWinInternetConnectionAborted,
+        30223 => LocerrWinInternetConnectionReset,
+        30224 => LocerrWinInternetDisconnected,
+        30225 => LocerrWinInternetIncorrectFormat,
+        30226 => LocerrWinInternetInvalidCa,
+        30227 => LocerrWinInternetInvalidOperation,
+        30228 => LocerrWinInternetInvalidUrl,
+        30229 => LocerrWinInternetItemNotFound,
+        30230 => LocerrWinInternetLoginFailure,
+        30231 => LocerrWinInternetNameNotResolved,
+        30232 => LocerrWinInternetNeedUi,
+        30233 => LocerrWinInternetSecCertCnInvalid,
+        30234 => LocerrWinInternetSecCertDateInvalid,
+        30235 => LocerrWinInternetSecCertErrors,
+        30236 => LocerrWinInternetSecInvalidCert,
+        30237 => LocerrWinInternetServerUnreachable,
+        31000 => LocerrBmResultTooLarge,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxLocalizedErrorCode(string value) => new(value);
 
@@ -1381,7 +1719,7 @@ public readonly struct NxLocalizedErrorCode : IEquatable<NxLocalizedErrorCode>
     private sealed class Converter : JsonConverter<NxLocalizedErrorCode>
     {
         public override NxLocalizedErrorCode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxLocalizedErrorCode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1429,6 +1767,17 @@ public readonly struct NxLocalizedWarningCode : IEquatable<NxLocalizedWarningCod
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxLocalizedWarningCode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => LocwarnPersonalReloadRequired,
+        1 => LocwarnPersonalVersionExpiresSoon,
+        1000 => LocwarnExportDataTruncated,
+        2000 => LocwarnCouldNotOpenAllObjects,
+        3000 => LocwarnSearchInvalidSearchfieldDetected,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxLocalizedWarningCode(string value) => new(value);
 
@@ -1453,7 +1802,7 @@ public readonly struct NxLocalizedWarningCode : IEquatable<NxLocalizedWarningCod
     private sealed class Converter : JsonConverter<NxLocalizedWarningCode>
     {
         public override NxLocalizedWarningCode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxLocalizedWarningCode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1521,6 +1870,22 @@ public readonly struct FieldAttrType : IEquatable<FieldAttrType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static FieldAttrType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => Unknown,
+        1 => Ascii,
+        10 => Integer,
+        2 => Real,
+        11 => Fix,
+        12 => Money,
+        3 => Date,
+        4 => Time,
+        5 => Timestamp,
+        6 => Interval,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator FieldAttrType(string value) => new(value);
 
@@ -1545,7 +1910,7 @@ public readonly struct FieldAttrType : IEquatable<FieldAttrType>
     private sealed class Converter : JsonConverter<FieldAttrType>
     {
         public override FieldAttrType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, FieldAttrType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1609,6 +1974,21 @@ public readonly struct StateEnumType : IEquatable<StateEnumType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static StateEnumType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => Locked,
+        1 => Selected,
+        2 => Option,
+        3 => Deselected,
+        4 => Alternative,
+        5 => Excluded,
+        6 => ExclSelected,
+        7 => ExclLocked,
+        8 => Nstates,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator StateEnumType(string value) => new(value);
 
@@ -1633,7 +2013,7 @@ public readonly struct StateEnumType : IEquatable<StateEnumType>
     private sealed class Converter : JsonConverter<StateEnumType>
     {
         public override StateEnumType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, StateEnumType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1681,6 +2061,17 @@ public readonly struct NxDataReductionMode : IEquatable<NxDataReductionMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxDataReductionMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => DataReductionNone,
+        1 => DataReductionOnedim,
+        2 => DataReductionScattered,
+        3 => DataReductionClustered,
+        4 => DataReductionStacked,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxDataReductionMode(string value) => new(value);
 
@@ -1705,7 +2096,7 @@ public readonly struct NxDataReductionMode : IEquatable<NxDataReductionMode>
     private sealed class Converter : JsonConverter<NxDataReductionMode>
     {
         public override NxDataReductionMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxDataReductionMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1773,6 +2164,22 @@ public readonly struct NxDimCellType : IEquatable<NxDimCellType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxDimCellType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NxDimCellValue,
+        1 => NxDimCellEmpty,
+        2 => NxDimCellNormal,
+        3 => NxDimCellTotal,
+        4 => NxDimCellOther,
+        5 => NxDimCellAggr,
+        6 => NxDimCellPseudo,
+        7 => NxDimCellRoot,
+        8 => NxDimCellNull,
+        9 => NxDimCellGenerated,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxDimCellType(string value) => new(value);
 
@@ -1797,7 +2204,7 @@ public readonly struct NxDimCellType : IEquatable<NxDimCellType>
     private sealed class Converter : JsonConverter<NxDimCellType>
     {
         public override NxDimCellType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxDimCellType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1837,6 +2244,15 @@ public readonly struct NxPatchOperationType : IEquatable<NxPatchOperationType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxPatchOperationType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => Add,
+        1 => Remove,
+        2 => Replace,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxPatchOperationType(string value) => new(value);
 
@@ -1861,7 +2277,7 @@ public readonly struct NxPatchOperationType : IEquatable<NxPatchOperationType>
     private sealed class Converter : JsonConverter<NxPatchOperationType>
     {
         public override NxPatchOperationType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxPatchOperationType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -1921,6 +2337,20 @@ public readonly struct FieldType : IEquatable<FieldType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static FieldType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NotPresent,
+        1 => Present,
+        2 => IsCyclicGroup,
+        3 => IsDrillGroup,
+        4 => IsVar,
+        5 => IsExpr,
+        6 => IsImplicit,
+        7 => IsDetail,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator FieldType(string value) => new(value);
 
@@ -1945,7 +2375,7 @@ public readonly struct FieldType : IEquatable<FieldType>
     private sealed class Converter : JsonConverter<FieldType>
     {
         public override FieldType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, FieldType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2029,6 +2459,26 @@ public readonly struct GraphMode : IEquatable<GraphMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static GraphMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => GraphModeBar,
+        1 => GraphModePie,
+        2 => GraphModePivottable,
+        3 => GraphModeScatter,
+        4 => GraphModeLine,
+        5 => GraphModeStraighttable,
+        6 => GraphModeCombo,
+        7 => GraphModeRadar,
+        8 => GraphModeGauge,
+        9 => GraphModeGrid,
+        10 => GraphModeBlock,
+        11 => GraphModeFunnel,
+        12 => GraphModeMekko,
+        13 => GraphModeLast,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator GraphMode(string value) => new(value);
 
@@ -2053,7 +2503,7 @@ public readonly struct GraphMode : IEquatable<GraphMode>
     private sealed class Converter : JsonConverter<GraphMode>
     {
         public override GraphMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, GraphMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2097,6 +2547,16 @@ public readonly struct NxExportFileType : IEquatable<NxExportFileType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxExportFileType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ExportCsvC,
+        1 => ExportCsvT,
+        2 => ExportOoxml,
+        3 => ExportParquet,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxExportFileType(string value) => new(value);
 
@@ -2121,7 +2581,7 @@ public readonly struct NxExportFileType : IEquatable<NxExportFileType>
     private sealed class Converter : JsonConverter<NxExportFileType>
     {
         public override NxExportFileType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxExportFileType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2157,6 +2617,14 @@ public readonly struct NxExportState : IEquatable<NxExportState>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxExportState FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ExportPossible,
+        1 => ExportAll,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxExportState(string value) => new(value);
 
@@ -2181,7 +2649,7 @@ public readonly struct NxExportState : IEquatable<NxExportState>
     private sealed class Converter : JsonConverter<NxExportState>
     {
         public override NxExportState Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxExportState value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2221,6 +2689,15 @@ public readonly struct NxSelectionCellType : IEquatable<NxSelectionCellType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxSelectionCellType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NxCellData,
+        1 => NxCellTop,
+        2 => NxCellLeft,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxSelectionCellType(string value) => new(value);
 
@@ -2245,7 +2722,7 @@ public readonly struct NxSelectionCellType : IEquatable<NxSelectionCellType>
     private sealed class Converter : JsonConverter<NxSelectionCellType>
     {
         public override NxSelectionCellType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxSelectionCellType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2281,6 +2758,14 @@ public readonly struct NxGroupMemberClass : IEquatable<NxGroupMemberClass>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxGroupMemberClass FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => MemberBookmark,
+        1 => MemberObject,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxGroupMemberClass(string value) => new(value);
 
@@ -2305,7 +2790,7 @@ public readonly struct NxGroupMemberClass : IEquatable<NxGroupMemberClass>
     private sealed class Converter : JsonConverter<NxGroupMemberClass>
     {
         public override NxGroupMemberClass Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxGroupMemberClass value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2345,6 +2830,15 @@ public readonly struct NxGrpType : IEquatable<NxGrpType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxGrpType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => GrpNxNone,
+        1 => GrpNxHiearchy,
+        2 => GrpNxCollection,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxGrpType(string value) => new(value);
 
@@ -2369,7 +2863,7 @@ public readonly struct NxGrpType : IEquatable<NxGrpType>
     private sealed class Converter : JsonConverter<NxGrpType>
     {
         public override NxGrpType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxGrpType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2421,6 +2915,18 @@ public readonly struct OtherMode : IEquatable<OtherMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static OtherMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => OtherOff,
+        1 => OtherCounted,
+        2 => OtherAbsLimited,
+        3 => OtherAbsAccTarget,
+        4 => OtherRelLimited,
+        5 => OtherRelAccTarget,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator OtherMode(string value) => new(value);
 
@@ -2445,7 +2951,7 @@ public readonly struct OtherMode : IEquatable<OtherMode>
     private sealed class Converter : JsonConverter<OtherMode>
     {
         public override OtherMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, OtherMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2489,6 +2995,16 @@ public readonly struct OtherLimitMode : IEquatable<OtherLimitMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static OtherLimitMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => OtherGeLimit,
+        1 => OtherLeLimit,
+        2 => OtherGtLimit,
+        3 => OtherLtLimit,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator OtherLimitMode(string value) => new(value);
 
@@ -2513,7 +3029,7 @@ public readonly struct OtherLimitMode : IEquatable<OtherLimitMode>
     private sealed class Converter : JsonConverter<OtherLimitMode>
     {
         public override OtherLimitMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, OtherLimitMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2553,6 +3069,15 @@ public readonly struct OtherSortMode : IEquatable<OtherSortMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static OtherSortMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => OtherSortDefault,
+        1 => OtherSortDescending,
+        2 => OtherSortAscending,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator OtherSortMode(string value) => new(value);
 
@@ -2577,7 +3102,7 @@ public readonly struct OtherSortMode : IEquatable<OtherSortMode>
     private sealed class Converter : JsonConverter<OtherSortMode>
     {
         public override OtherSortMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, OtherSortMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2613,6 +3138,14 @@ public readonly struct TotalMode : IEquatable<TotalMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static TotalMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => TotalOff,
+        1 => TotalExpr,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator TotalMode(string value) => new(value);
 
@@ -2637,7 +3170,7 @@ public readonly struct TotalMode : IEquatable<TotalMode>
     private sealed class Converter : JsonConverter<TotalMode>
     {
         public override TotalMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, TotalMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2697,6 +3230,20 @@ public readonly struct NxLTrendlineType : IEquatable<NxLTrendlineType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxLTrendlineType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => Average,
+        1 => Linear,
+        2 => Polynomial2,
+        3 => Polynomial3,
+        4 => Polynomial4,
+        5 => Exponential,
+        6 => Power,
+        7 => Logarithmic,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxLTrendlineType(string value) => new(value);
 
@@ -2721,7 +3268,7 @@ public readonly struct NxLTrendlineType : IEquatable<NxLTrendlineType>
     private sealed class Converter : JsonConverter<NxLTrendlineType>
     {
         public override NxLTrendlineType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxLTrendlineType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2761,6 +3308,15 @@ public readonly struct NxContinuousMode : IEquatable<NxContinuousMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxContinuousMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ContinuousNever,
+        1 => ContinuousIfPossible,
+        2 => ContinuousIfTime,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxContinuousMode(string value) => new(value);
 
@@ -2785,7 +3341,7 @@ public readonly struct NxContinuousMode : IEquatable<NxContinuousMode>
     private sealed class Converter : JsonConverter<NxContinuousMode>
     {
         public override NxContinuousMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxContinuousMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2821,6 +3377,14 @@ public readonly struct NxTrendlineMode : IEquatable<NxTrendlineMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxTrendlineMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => TrendlineMultiline,
+        1 => TrendlineSum,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxTrendlineMode(string value) => new(value);
 
@@ -2845,7 +3409,7 @@ public readonly struct NxTrendlineMode : IEquatable<NxTrendlineMode>
     private sealed class Converter : JsonConverter<NxTrendlineMode>
     {
         public override NxTrendlineMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxTrendlineMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2893,6 +3457,17 @@ public readonly struct NxHypercubeMode : IEquatable<NxHypercubeMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxHypercubeMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => DataModeStraight,
+        1 => DataModePivot,
+        2 => DataModePivotStack,
+        3 => DataModeTree,
+        4 => DataModeDynamic,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxHypercubeMode(string value) => new(value);
 
@@ -2917,7 +3492,7 @@ public readonly struct NxHypercubeMode : IEquatable<NxHypercubeMode>
     private sealed class Converter : JsonConverter<NxHypercubeMode>
     {
         public override NxHypercubeMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxHypercubeMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -2957,6 +3532,15 @@ public readonly struct NxSortIndicatorType : IEquatable<NxSortIndicatorType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxSortIndicatorType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NxSortIndicateNone,
+        1 => NxSortIndicateAsc,
+        2 => NxSortIndicateDesc,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxSortIndicatorType(string value) => new(value);
 
@@ -2981,7 +3565,7 @@ public readonly struct NxSortIndicatorType : IEquatable<NxSortIndicatorType>
     private sealed class Converter : JsonConverter<NxSortIndicatorType>
     {
         public override NxSortIndicatorType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxSortIndicatorType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3021,6 +3605,15 @@ public readonly struct NxDimensionType : IEquatable<NxDimensionType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxDimensionType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NxDimensionTypeDiscrete,
+        1 => NxDimensionTypeNumeric,
+        2 => NxDimensionTypeTime,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxDimensionType(string value) => new(value);
 
@@ -3045,7 +3638,7 @@ public readonly struct NxDimensionType : IEquatable<NxDimensionType>
     private sealed class Converter : JsonConverter<NxDimensionType>
     {
         public override NxDimensionType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxDimensionType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3089,6 +3682,16 @@ public readonly struct NxFrequencyMode : IEquatable<NxFrequencyMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxFrequencyMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NxFrequencyNone,
+        1 => NxFrequencyValue,
+        2 => NxFrequencyPercent,
+        3 => NxFrequencyRelative,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxFrequencyMode(string value) => new(value);
 
@@ -3113,7 +3716,7 @@ public readonly struct NxFrequencyMode : IEquatable<NxFrequencyMode>
     private sealed class Converter : JsonConverter<NxFrequencyMode>
     {
         public override NxFrequencyMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxFrequencyMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3153,6 +3756,15 @@ public readonly struct NxFieldSelectionMode : IEquatable<NxFieldSelectionMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxFieldSelectionMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => SelectionModeNormal,
+        1 => SelectionModeAnd,
+        2 => SelectionModeNot,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxFieldSelectionMode(string value) => new(value);
 
@@ -3177,7 +3789,7 @@ public readonly struct NxFieldSelectionMode : IEquatable<NxFieldSelectionMode>
     private sealed class Converter : JsonConverter<NxFieldSelectionMode>
     {
         public override NxFieldSelectionMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxFieldSelectionMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3225,6 +3837,17 @@ public readonly struct BookmarkFieldVerifyResultState : IEquatable<BookmarkField
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static BookmarkFieldVerifyResultState FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NotVerified,
+        1 => FieldValueMatchAll,
+        2 => FieldMissing,
+        3 => FieldValueMissing,
+        4 => StateMissing,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator BookmarkFieldVerifyResultState(string value) => new(value);
 
@@ -3249,7 +3872,7 @@ public readonly struct BookmarkFieldVerifyResultState : IEquatable<BookmarkField
     private sealed class Converter : JsonConverter<BookmarkFieldVerifyResultState>
     {
         public override BookmarkFieldVerifyResultState Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, BookmarkFieldVerifyResultState value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3289,6 +3912,15 @@ public readonly struct ApplyGroupStateWarningType : IEquatable<ApplyGroupStateWa
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static ApplyGroupStateWarningType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => GroupMissing,
+        1 => GroupNotApplicable,
+        2 => FielddefMissing,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator ApplyGroupStateWarningType(string value) => new(value);
 
@@ -3313,7 +3945,7 @@ public readonly struct ApplyGroupStateWarningType : IEquatable<ApplyGroupStateWa
     private sealed class Converter : JsonConverter<ApplyGroupStateWarningType>
     {
         public override ApplyGroupStateWarningType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, ApplyGroupStateWarningType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3353,6 +3985,15 @@ public readonly struct GenericVariableType : IEquatable<GenericVariableType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static GenericVariableType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => VariableTypeAny,
+        1 => VariableTypeNumber,
+        2 => VariableTypeText,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator GenericVariableType(string value) => new(value);
 
@@ -3377,7 +4018,7 @@ public readonly struct GenericVariableType : IEquatable<GenericVariableType>
     private sealed class Converter : JsonConverter<GenericVariableType>
     {
         public override GenericVariableType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, GenericVariableType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3421,6 +4062,16 @@ public readonly struct KeyType : IEquatable<KeyType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static KeyType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NotKey,
+        1 => AnyKey,
+        2 => PrimaryKey,
+        3 => PerfectKey,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator KeyType(string value) => new(value);
 
@@ -3445,7 +4096,7 @@ public readonly struct KeyType : IEquatable<KeyType>
     private sealed class Converter : JsonConverter<KeyType>
     {
         public override KeyType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, KeyType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3553,6 +4204,32 @@ public readonly struct NxFeature : IEquatable<NxFeature>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxFeature FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => FeatureBinningData,
+        1 => FeatureBookmarks,
+        2 => FeatureCalculatedFields,
+        3 => FeatureContinuousData,
+        4 => FeatureInvertedSelections,
+        5 => FeatureRangeSelections,
+        6 => FeatureReducingData,
+        7 => FeatureSearch,
+        8 => FeatureSelectionCount,
+        9 => FeatureSelectionInsights,
+        10 => FeatureTableMiniChart,
+        11 => FeatureTrendlines,
+        12 => FeatureCalculatedDimensions,
+        13 => FeatureIncludeZeroValues,
+        14 => FeatureIncludeNullValues,
+        15 => FeatureFilterPanePaging,
+        16 => FeatureFilterPaneCustomSorting,
+        17 => FeatureShowFrequency,
+        18 => FeatureLimitation,
+        19 => FeatureTotals,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxFeature(string value) => new(value);
 
@@ -3577,7 +4254,7 @@ public readonly struct NxFeature : IEquatable<NxFeature>
     private sealed class Converter : JsonConverter<NxFeature>
     {
         public override NxFeature Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxFeature value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3621,6 +4298,16 @@ public readonly struct UsageEnum : IEquatable<UsageEnum>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static UsageEnum FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => Analytics,
+        1 => DataPreparation,
+        2 => DataflowPrep,
+        3 => SingleTablePrep,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator UsageEnum(string value) => new(value);
 
@@ -3645,7 +4332,7 @@ public readonly struct UsageEnum : IEquatable<UsageEnum>
     private sealed class Converter : JsonConverter<UsageEnum>
     {
         public override UsageEnum Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, UsageEnum value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3681,6 +4368,14 @@ public readonly struct NxMatchingFieldMode : IEquatable<NxMatchingFieldMode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static NxMatchingFieldMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => MatchingfieldmodeMatchAll,
+        1 => MatchingfieldmodeMatchOne,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator NxMatchingFieldMode(string value) => new(value);
 
@@ -3705,7 +4400,7 @@ public readonly struct NxMatchingFieldMode : IEquatable<NxMatchingFieldMode>
     private sealed class Converter : JsonConverter<NxMatchingFieldMode>
     {
         public override NxMatchingFieldMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, NxMatchingFieldMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3741,6 +4436,14 @@ public readonly struct LogOnType : IEquatable<LogOnType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static LogOnType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => LogOnServiceUser,
+        1 => LogOnCurrentUser,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator LogOnType(string value) => new(value);
 
@@ -3765,7 +4468,7 @@ public readonly struct LogOnType : IEquatable<LogOnType>
     private sealed class Converter : JsonConverter<LogOnType>
     {
         public override LogOnType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, LogOnType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3801,6 +4504,14 @@ public readonly struct FilterType : IEquatable<FilterType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static FilterType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => FilterTypeNone,
+        1 => FilterTypeRaw,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator FilterType(string value) => new(value);
 
@@ -3825,7 +4536,7 @@ public readonly struct FilterType : IEquatable<FilterType>
     private sealed class Converter : JsonConverter<FilterType>
     {
         public override FilterType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, FilterType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3865,6 +4576,15 @@ public readonly struct FolderItemType : IEquatable<FolderItemType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static FolderItemType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => FolderItemFolder,
+        1 => FolderItemFile,
+        2 => FolderItemOther,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator FolderItemType(string value) => new(value);
 
@@ -3889,7 +4609,7 @@ public readonly struct FolderItemType : IEquatable<FolderItemType>
     private sealed class Converter : JsonConverter<FolderItemType>
     {
         public override FolderItemType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, FolderItemType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -3965,6 +4685,24 @@ public readonly struct FileType : IEquatable<FileType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static FileType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => FileTypeCsv,
+        1 => FileTypeFix,
+        2 => FileTypeDif,
+        3 => FileTypeExcelBiff,
+        4 => FileTypeExcelOoxml,
+        5 => FileTypeHtml,
+        6 => FileTypeQvd,
+        7 => FileTypeXml,
+        8 => FileTypeQvx,
+        9 => FileTypeJson,
+        10 => FileTypeKml,
+        11 => FileTypeParquet,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator FileType(string value) => new(value);
 
@@ -3989,7 +4727,7 @@ public readonly struct FileType : IEquatable<FileType>
     private sealed class Converter : JsonConverter<FileType>
     {
         public override FileType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, FileType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4029,6 +4767,15 @@ public readonly struct SearchContextType : IEquatable<SearchContextType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static SearchContextType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ContextCleared,
+        1 => ContextLockedFieldsOnly,
+        2 => ContextCurrentSelections,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator SearchContextType(string value) => new(value);
 
@@ -4053,7 +4800,7 @@ public readonly struct SearchContextType : IEquatable<SearchContextType>
     private sealed class Converter : JsonConverter<SearchContextType>
     {
         public override SearchContextType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, SearchContextType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4089,6 +4836,14 @@ public readonly struct CharEncodingType : IEquatable<CharEncodingType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static CharEncodingType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => CharEncodingUtf8,
+        1 => CharEncodingUtf16,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator CharEncodingType(string value) => new(value);
 
@@ -4113,7 +4868,7 @@ public readonly struct CharEncodingType : IEquatable<CharEncodingType>
     private sealed class Converter : JsonConverter<CharEncodingType>
     {
         public override CharEncodingType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, CharEncodingType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4149,6 +4904,14 @@ public readonly struct SearchGroupType : IEquatable<SearchGroupType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static SearchGroupType FromOrdinal(int ordinal) => ordinal switch
+    {
+        1 => DatasetGroup,
+        2 => GenericObjectsGroup,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator SearchGroupType(string value) => new(value);
 
@@ -4173,7 +4936,7 @@ public readonly struct SearchGroupType : IEquatable<SearchGroupType>
     private sealed class Converter : JsonConverter<SearchGroupType>
     {
         public override SearchGroupType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, SearchGroupType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4209,6 +4972,14 @@ public readonly struct SearchGroupItemType : IEquatable<SearchGroupItemType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static SearchGroupItemType FromOrdinal(int ordinal) => ordinal switch
+    {
+        1 => Field,
+        2 => GenericObject,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator SearchGroupItemType(string value) => new(value);
 
@@ -4233,7 +5004,7 @@ public readonly struct SearchGroupItemType : IEquatable<SearchGroupItemType>
     private sealed class Converter : JsonConverter<SearchGroupItemType>
     {
         public override SearchGroupItemType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, SearchGroupItemType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4265,6 +5036,13 @@ public readonly struct SearchFieldSelectionMode : IEquatable<SearchFieldSelectio
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static SearchFieldSelectionMode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => OneAndOnlyOne,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator SearchFieldSelectionMode(string value) => new(value);
 
@@ -4289,7 +5067,7 @@ public readonly struct SearchFieldSelectionMode : IEquatable<SearchFieldSelectio
     private sealed class Converter : JsonConverter<SearchFieldSelectionMode>
     {
         public override SearchFieldSelectionMode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, SearchFieldSelectionMode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4337,6 +5115,17 @@ public readonly struct SearchFieldMatchType : IEquatable<SearchFieldMatchType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static SearchFieldMatchType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => FmNone,
+        1 => FmSubstring,
+        2 => FmWord,
+        3 => FmExact,
+        4 => FmLast,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator SearchFieldMatchType(string value) => new(value);
 
@@ -4361,7 +5150,7 @@ public readonly struct SearchFieldMatchType : IEquatable<SearchFieldMatchType>
     private sealed class Converter : JsonConverter<SearchFieldMatchType>
     {
         public override SearchFieldMatchType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, SearchFieldMatchType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4517,6 +5306,44 @@ public readonly struct FunctionGroup : IEquatable<FunctionGroup>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static FunctionGroup FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => FuncGroupAll,
+        1 => FuncGroupUnknown,
+        2 => FuncGroupNone,
+        3 => FuncGroupAggr,
+        4 => FuncGroupNumeric,
+        5 => FuncGroupRange,
+        6 => FuncGroupExponentialAndLogarithmic,
+        7 => FuncGroupTrigonometricAndHyperbolic,
+        8 => FuncGroupFinancial,
+        9 => FuncGroupMathConstantAndParamFree,
+        10 => FuncGroupCounter,
+        11 => FuncGroupString,
+        12 => FuncGroupMapping,
+        13 => FuncGroupInterRecord,
+        14 => FuncGroupConditional,
+        15 => FuncGroupLogical,
+        16 => FuncGroupNull,
+        17 => FuncGroupSystem,
+        18 => FuncGroupFile,
+        19 => FuncGroupTable,
+        20 => FuncGroupDateAndTime,
+        21 => FuncGroupNumberInterpret,
+        22 => FuncGroupFormatting,
+        23 => FuncGroupColor,
+        24 => FuncGroupRanking,
+        25 => FuncGroupGeo,
+        26 => FuncGroupExternal,
+        27 => FuncGroupProbability,
+        28 => FuncGroupArray,
+        29 => FuncGroupLegacy,
+        30 => FuncGroupDbNative,
+        31 => FuncGroupWindow,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator FunctionGroup(string value) => new(value);
 
@@ -4541,7 +5368,7 @@ public readonly struct FunctionGroup : IEquatable<FunctionGroup>
     private sealed class Converter : JsonConverter<FunctionGroup>
     {
         public override FunctionGroup Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, FunctionGroup value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4585,6 +5412,16 @@ public readonly struct BNFDefMetaType : IEquatable<BNFDefMetaType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static BNFDefMetaType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => NotMeta,
+        1 => MetaDocName,
+        2 => MetaRetType,
+        3 => MetaDefaultValue,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator BNFDefMetaType(string value) => new(value);
 
@@ -4609,7 +5446,7 @@ public readonly struct BNFDefMetaType : IEquatable<BNFDefMetaType>
     private sealed class Converter : JsonConverter<BNFDefMetaType>
     {
         public override BNFDefMetaType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, BNFDefMetaType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4649,6 +5486,15 @@ public readonly struct ErrorDataCode : IEquatable<ErrorDataCode>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static ErrorDataCode FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => EdcError,
+        1 => EdcWarning,
+        2 => EdcCircularReference,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator ErrorDataCode(string value) => new(value);
 
@@ -4673,7 +5519,7 @@ public readonly struct ErrorDataCode : IEquatable<ErrorDataCode>
     private sealed class Converter : JsonConverter<ErrorDataCode>
     {
         public override ErrorDataCode Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, ErrorDataCode value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4729,6 +5575,19 @@ public readonly struct InteractType : IEquatable<InteractType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static InteractType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ItMsgbox,
+        1 => ItScriptline,
+        2 => ItBreak,
+        3 => ItInput,
+        4 => ItEnd,
+        5 => ItPasswd,
+        6 => ItUsername,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator InteractType(string value) => new(value);
 
@@ -4753,7 +5612,7 @@ public readonly struct InteractType : IEquatable<InteractType>
     private sealed class Converter : JsonConverter<InteractType>
     {
         public override InteractType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, InteractType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4789,6 +5648,14 @@ public readonly struct BNFType : IEquatable<BNFType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static BNFType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ScriptTextScript,
+        1 => ScriptTextExpression,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator BNFType(string value) => new(value);
 
@@ -4813,7 +5680,7 @@ public readonly struct BNFType : IEquatable<BNFType>
     private sealed class Converter : JsonConverter<BNFType>
     {
         public override BNFType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, BNFType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4865,6 +5732,18 @@ public readonly struct DriveType : IEquatable<DriveType>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static DriveType FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => Removable,
+        1 => Fixed,
+        2 => Network,
+        3 => CdRom,
+        4 => Ram,
+        5 => UnknownType,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator DriveType(string value) => new(value);
 
@@ -4889,7 +5768,7 @@ public readonly struct DriveType : IEquatable<DriveType>
     private sealed class Converter : JsonConverter<DriveType>
     {
         public override DriveType Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, DriveType value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
@@ -4929,6 +5808,15 @@ public readonly struct GenericConnectMachine : IEquatable<GenericConnectMachine>
         _ => null,
     };
 
+    /// <summary>The value of an ordinal (a number sent for the symbol), its text when unknown.</summary>
+    public static GenericConnectMachine FromOrdinal(int ordinal) => ordinal switch
+    {
+        0 => ConnectDefault,
+        1 => Connect64,
+        2 => Connect32,
+        _ => new(ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    };
+
     /// <summary>The value of a symbol.</summary>
     public static implicit operator GenericConnectMachine(string value) => new(value);
 
@@ -4953,7 +5841,7 @@ public readonly struct GenericConnectMachine : IEquatable<GenericConnectMachine>
     private sealed class Converter : JsonConverter<GenericConnectMachine>
     {
         public override GenericConnectMachine Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(ApiEnum.Read(ref reader));
+            reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int ordinal) ? FromOrdinal(ordinal) : new(ApiEnum.Read(ref reader));
 
         public override void Write(Utf8JsonWriter writer, GenericConnectMachine value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.Value);
