@@ -9,7 +9,10 @@ namespace Qix;
 
 /// <summary>
 /// A handle to one engine object: the Global object, a Doc, a GenericObject, a Field, a GenericVariable ...
-/// Any Engine API method of its class is reached with <see cref="CallAsync(string, string, CancellationToken)"/>.
+/// Any Engine API method of its class is reached with <see cref="CallAsync(string, string, CancellationToken)"/>;
+/// the objects a session hands out are of the typed class of their qType (<see cref="Qix.Api.Doc"/>,
+/// <see cref="Qix.Api.GenericObject"/> ...: namespace <see cref="Qix.Api"/>), which add a typed method for
+/// each method of the Engine API. Only this assembly derives from it.
 /// </summary>
 /// <remarks>
 /// <para><b>Lifetime.</b> An object belongs to its <see cref="Session"/>, which keeps it (and its event
@@ -20,7 +23,7 @@ namespace Qix;
 /// <para><b>Threads.</b> Thread-safe. Events are raised on the thread pool, in order with the session's other
 /// events; see <see cref="Session"/>.</para>
 /// </remarks>
-public sealed class QixObject : IDisposable, IAsyncDisposable
+public class QixObject : IDisposable, IAsyncDisposable
 {
     private readonly NativeRef<NativeObject> _native;
     private readonly object _gate = new();
@@ -172,14 +175,21 @@ public sealed class QixObject : IDisposable, IAsyncDisposable
                                      CancellationToken cancellationToken = default)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
-        paramsJson ??= "[]";
-        int timeoutMs = Session.ToTimeoutMs(timeout);
-        return Calls.Issue(Session, token =>
+        return Issue(method, paramsJson ?? "[]", flags, Session.ToTimeoutMs(timeout), null, cancellationToken);
+    }
+
+    /// <summary>The typed API's call: as CallAsync; <paramref name="make"/> wraps the object of the result.</summary>
+    internal Task<QixResult> CallTypedAsync(string method, string paramsJson, Func<Session, NativeObject, QixObject>? make,
+                                            CancellationToken cancellationToken) =>
+        Issue(method, paramsJson, CallFlags.Default, Session.ToTimeoutMs(null), make, cancellationToken);
+
+    private Task<QixResult> Issue(string method, string paramsJson, CallFlags flags, int timeoutMs,
+                                  Func<Session, NativeObject, QixObject>? make, CancellationToken cancellationToken) =>
+        Calls.Issue(Session, token =>
         {
             using var lease = _native.Acquire();
             return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token);
-        }, cancellationToken);
-    }
+        }, make, cancellationToken);
 
     /// <summary>Blocking call. Throws <see cref="QixException"/> on failure.</summary>
     public QixResult Call(string method, string paramsJson = "[]", CallFlags flags = CallFlags.Default,

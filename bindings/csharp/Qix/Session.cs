@@ -39,7 +39,7 @@ public sealed class Session : IDisposable, IAsyncDisposable
     private readonly SessionEvents _listener;
     private List<IDisposable>? _heldUntilClosed;
     private int _nativeFreed;
-    private QixObject? _global;
+    private Qix.Api.Global? _global;
     private EventHandler<SessionStateChangedEventArgs>? _stateChanged;
     private EventHandler<SessionStateChangedEventArgs>? _closed;
     private EventHandler<NotificationEventArgs>? _notification;
@@ -151,8 +151,11 @@ public sealed class Session : IDisposable, IAsyncDisposable
     /// <summary>True once <see cref="Dispose"/> was called.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>The engine's Global object (handle -1), on which <see cref="CallAsync(string, string, CancellationToken)"/> calls.</summary>
-    public QixObject Global
+    /// <summary>
+    /// The engine's Global object (handle -1), typed (<see cref="Qix.Api.Global"/>: every Global method of the
+    /// Engine API), on which <see cref="CallAsync(string, string, CancellationToken)"/> calls.
+    /// </summary>
+    public Qix.Api.Global Global
     {
         get
         {
@@ -162,7 +165,7 @@ public sealed class Session : IDisposable, IAsyncDisposable
             }
             NativeObject native;
             using (var lease = _native.Acquire()) native = lease.Native.Global();
-            QixObject global = Adopt(native);
+            var global = (Qix.Api.Global)Adopt(native, (s, n) => new Qix.Api.Global(s, n));
             lock (_gate)
             {
                 if (_global == null) _global = global;
@@ -246,12 +249,15 @@ public sealed class Session : IDisposable, IAsyncDisposable
         return lease.Native.Cancel(requestId);
     }
 
-    /// <summary>Opens the app <paramref name="appId"/> (OpenDoc) and returns its Doc object.</summary>
-    public async Task<QixObject> OpenDocAsync(string appId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Opens the app <paramref name="appId"/> (Global.OpenDoc with its defaults) and returns its typed
+    /// <see cref="Qix.Api.Doc"/>; <c>Global.OpenDocAsync</c> takes every parameter.
+    /// </summary>
+    public async Task<Qix.Api.Doc> OpenDocAsync(string appId, CancellationToken cancellationToken = default)
     {
         if (appId == null) throw new ArgumentNullException(nameof(appId));
-        QixResult result = await CallAsync("OpenDoc", QixJson.Params(appId), cancellationToken).ConfigureAwait(false);
-        return result.Object ?? throw new QixException(QixStatus.NotFound, "OpenDoc returned no object");
+        return await Global.OpenDocAsync(appId, cancellationToken: cancellationToken).ConfigureAwait(false)
+               ?? throw new QixException(QixStatus.NotFound, "OpenDoc returned no object");
     }
 
     /// <summary>Closes the connection (WebSocket code 1000): pending calls fail with Closed, <see cref="Closed"/> is raised.
@@ -341,9 +347,13 @@ public sealed class Session : IDisposable, IAsyncDisposable
         return default;
     }
 
-    internal QixObject Adopt(NativeObject native)
+    /// <summary>
+    /// Wraps a native object: with <paramref name="make"/> (the typed API's class a method returns), else as
+    /// the typed class of its qType (<see cref="Qix.Api.TypedObjects.Create"/>), else as a plain QixObject.
+    /// </summary>
+    internal QixObject Adopt(NativeObject native, Func<Session, NativeObject, QixObject>? make = null)
     {
-        var obj = new QixObject(this, native);
+        QixObject obj = make != null ? make(this, native) : Qix.Api.TypedObjects.Create(this, native);
         lock (_gate)
         {
             if (!IsDisposed)

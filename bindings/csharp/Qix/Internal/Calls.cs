@@ -29,13 +29,15 @@ internal static class Calls
     /// <summary>
     /// Issues a call: <paramref name="send"/> gets the token and returns the request id. Cancelling
     /// <paramref name="cancellationToken"/> asks libqix to cancel the request (the engine's CancelRequest);
-    /// the task then ends cancelled.
+    /// the task then ends cancelled. <paramref name="make"/> (when not null) wraps the object the result refers
+    /// to (the typed API's class of the method), else its qType decides (<see cref="Session.Adopt"/>).
     /// </summary>
-    public static Task<QixResult> Issue(Session session, Func<long, long> send, CancellationToken cancellationToken)
+    public static Task<QixResult> Issue(Session session, Func<long, long> send,
+                                        Func<Session, NativeObject, QixObject>? make, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<QixResult>(cancellationToken);
         long token = Interlocked.Increment(ref s_nextToken);
-        var call = new PendingCall(session, cancellationToken);
+        var call = new PendingCall(session, make, cancellationToken);
         s_pending[token] = call;
         long id;
         try
@@ -79,12 +81,15 @@ internal static class Calls
         private readonly TaskCompletionSource<QixResult> _tcs =
             new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Session _session;
+        private readonly Func<Session, NativeObject, QixObject>? _make;
         private readonly CancellationToken _cancellationToken;
         private CancellationTokenRegistration _registration;
 
-        public PendingCall(Session session, CancellationToken cancellationToken)
+        public PendingCall(Session session, Func<Session, NativeObject, QixObject>? make,
+                           CancellationToken cancellationToken)
         {
             _session = session;
+            _make = make;
             _cancellationToken = cancellationToken;
         }
 
@@ -110,7 +115,7 @@ internal static class Calls
             int status = result.Status();
             if (status == (int)QixStatus.Ok)
             {
-                QixObject? obj = result.HasObject() ? _session.Adopt(result.Object()) : null;
+                QixObject? obj = result.HasObject() ? _session.Adopt(result.Object(), _make) : null;
                 _tcs.TrySetResult(new QixResult(result.Id(), result.Json(), result.Raw(), obj));
             }
             else if (status == (int)QixStatus.Cancelled)

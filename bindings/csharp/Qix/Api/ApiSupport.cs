@@ -1,0 +1,184 @@
+using System;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading;
+using System.Threading.Tasks;
+using Qix.Interop;
+
+namespace Qix.Api;
+
+/// <summary>
+/// Names the Engine API method a typed method calls (e.g. <c>Doc.GetTablesAndKeys</c>): the typed API's
+/// manifest, read by reflection (the tests compare it with the specification).
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class EngineMethodAttribute : Attribute
+{
+    /// <summary>The method <paramref name="className"/>.<paramref name="methodName"/> of the specification.</summary>
+    public EngineMethodAttribute(string className, string methodName)
+    {
+        ClassName = className;
+        MethodName = methodName;
+    }
+
+    /// <summary>The class of the specification: Global, Doc, GenericObject ...</summary>
+    public string ClassName { get; }
+
+    /// <summary>The method name as sent on the wire, e.g. <c>GetTablesAndKeys</c>.</summary>
+    public string MethodName { get; }
+}
+
+/// <summary>
+/// The System.Text.Json settings of the typed API, for use with the generated types in your own code too:
+/// members left null are not written (the engine applies its defaults), <c>"NaN"</c>, <c>"Infinity"</c>
+/// and <c>"-Infinity"</c> are read and written for doubles, and text is not HTML-escaped. Unknown members of
+/// the open types (<c>*Properties</c>, <c>*Layout</c>, <c>NxMeta*</c>) are kept in their
+/// <c>ExtensionData</c> and written back.
+/// </summary>
+public static class ApiJson
+{
+    /// <summary>The options (read-only: copy them with <c>new JsonSerializerOptions(ApiJson.Options)</c> to change them).</summary>
+    public static JsonSerializerOptions Options { get; } = MakeOptions();
+
+    private static JsonSerializerOptions MakeOptions()
+    {
+        var options = new JsonSerializerOptions
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
+        options.MakeReadOnly();
+        return options;
+    }
+
+    /// <summary>Serializes <paramref name="value"/> with <see cref="Options"/>.</summary>
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    /// <summary>Deserializes <paramref name="json"/> with <see cref="Options"/>.</summary>
+    public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
+}
+
+/// <summary>Builds the params of a typed call: a JSON object keyed by the wire names (e.g. <c>{"qId":"x"}</c>).</summary>
+internal sealed class ApiParams
+{
+    private readonly MemoryStream _buffer = new();
+    private readonly Utf8JsonWriter _writer;
+
+    public ApiParams()
+    {
+        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder });
+        _writer.WriteStartObject();
+    }
+
+    /// <summary>A parameter with its value (a JsonElement left undefined is sent as null).</summary>
+    public ApiParams Add<T>(string wire, T value)
+    {
+        _writer.WritePropertyName(wire);
+        if (value is JsonElement element && element.ValueKind == JsonValueKind.Undefined) _writer.WriteNullValue();
+        else JsonSerializer.Serialize(_writer, value, ApiJson.Options);
+        return this;
+    }
+
+    /// <summary>An optional parameter: its value, or <paramref name="defaultJson"/> (the model's default) when null.</summary>
+    public ApiParams Add<T>(string wire, T value, string defaultJson)
+    {
+        if (value != null) return Add(wire, value);
+        _writer.WritePropertyName(wire);
+        _writer.WriteRawValue(defaultJson, skipInputValidation: true);
+        return this;
+    }
+
+    public string ToJson()
+    {
+        _writer.WriteEndObject();
+        _writer.Flush();
+        string json = Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length);
+        _writer.Dispose();
+        return json;
+    }
+}
+
+/// <summary>The one call path of the typed methods: the binding's generic call, then the result decoded.</summary>
+internal static class ApiCall
+{
+    public static Task<QixResult> RawAsync(QixObject target, string method, ApiParams parameters,
+                                           CancellationToken cancellationToken) =>
+        target.CallTypedAsync(method, parameters.ToJson(), null, cancellationToken);
+
+    public static async Task VoidAsync(QixObject target, string method, ApiParams parameters,
+                                       CancellationToken cancellationToken) =>
+        await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The out value <paramref name="wire"/> of the result object (its type's default when absent).</summary>
+    public static async Task<T> ValueAsync<T>(QixObject target, string method, ApiParams parameters, string wire,
+                                              CancellationToken cancellationToken)
+    {
+        QixResult result = await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
+        return Member<T>(result, wire);
+    }
+
+    /// <summary>The whole result object as <typeparamref name="T"/> (a generated <c>...Result</c> type).</summary>
+    public static async Task<T> StructAsync<T>(QixObject target, string method, ApiParams parameters,
+                                               CancellationToken cancellationToken) where T : new()
+    {
+        QixResult result = await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
+        return Whole<T>(result);
+    }
+
+    /// <summary>
+    /// The object the method returns, as <typeparamref name="T"/> whatever its qType; null when the engine
+    /// answered qReturn.qHandle null ("not found").
+    /// </summary>
+    public static async Task<T?> ObjectAsync<T>(QixObject target, string method, ApiParams parameters,
+                                                Func<Session, NativeObject, QixObject> make,
+                                                CancellationToken cancellationToken) where T : QixObject
+    {
+        try
+        {
+            QixResult result = await ObjectResultAsync(target, method, parameters, make, cancellationToken)
+                .ConfigureAwait(false);
+            return result.Object as T;
+        }
+        catch (QixException e) when (e.Status == QixStatus.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>As <see cref="ObjectAsync{T}"/>, for the methods with out values besides the object.</summary>
+    public static async Task<QixResult> ObjectResultAsync(QixObject target, string method, ApiParams parameters,
+                                                          Func<Session, NativeObject, QixObject> make,
+                                                          CancellationToken cancellationToken)
+    {
+        return await target.CallTypedAsync(method, parameters.ToJson(), make, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    public static T Member<T>(QixResult result, string wire)
+    {
+        JsonElement raw = result.Raw;
+        if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty(wire, out JsonElement value))
+            return value.Deserialize<T>(ApiJson.Options)!;
+        return default!;
+    }
+
+    public static T Whole<T>(QixResult result) where T : new() =>
+        JsonSerializer.Deserialize<T>(result.RawJson, ApiJson.Options) ?? new T();
+}
+
+/// <summary>Reads the generated enums: a symbol (any, known or not), or a number as its text.</summary>
+internal static class ApiEnum
+{
+    public static string Read(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString() ?? "",
+        JsonTokenType.Number => Encoding.UTF8.GetString(reader.HasValueSequence
+                                                            ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence)
+                                                            : reader.ValueSpan.ToArray()),
+        _ => throw new JsonException($"an enum symbol (a string) was expected, not {reader.TokenType}"),
+    };
+}
