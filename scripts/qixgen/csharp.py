@@ -4,8 +4,9 @@ Qix.Api. Python 3 standard library only.
 - Classes: Global, Doc, GenericObject, ... derive from Qix.QixObject (its events and lifetime); each method
   `<Name>Async(params..., CancellationToken cancellationToken = default)`, marked [EngineMethod], goes
   through ApiCall (bindings/csharp/Qix/Api/ApiSupport.cs), the binding's generic call.
-- Optional parameters: a C# default when the model's default is a constant of the parameter's type, else a
-  nullable parameter defaulting to null, which sends the model's default (written in the doc comment).
+- Optional parameters: a C# default when the model's default is a constant of the parameter's type (then
+  that value is sent, which is the engine's default), else a nullable parameter defaulting to null, which
+  leaves it out of the request so that the engine applies its own default (named in the doc comment).
 - Structs: classes with nullable properties ([JsonPropertyName("qLeft")]); null members are not sent. Open
   structs keep unknown members in ExtensionData ([JsonExtensionData]).
 - Enums: readonly structs wrapping the symbol the engine sends ("S"), with the known symbols as static
@@ -322,9 +323,9 @@ class Emitter:
                     doc.append(f"    /// <param name=\"{camel(p.name)}\">{desc}, optional, default <c>{dj}</c>.</param>")
                 else:
                     sig.append(f"{cs}? {pn} = null")
-                    body.append(f"        p_.Add(\"{p.wire}\", {pn}, {json.dumps(json.dumps(p.default))});")
-                    doc.append(f"    /// <param name=\"{camel(p.name)}\">{desc}, optional: null sends the default "
-                               f"<c>{dj}</c>.</param>")
+                    body.append(f"        p_.AddOptional(\"{p.wire}\", {pn});")
+                    doc.append(f"    /// <param name=\"{camel(p.name)}\">{desc}, optional: null leaves it out, so the "
+                               f"engine applies its default (<c>{dj}</c>).</param>")
             types.append(cs)
         sig.append("CancellationToken cancellationToken = default")
         doc.append("    /// <param name=\"cancellationToken\">Cancels the call (the engine gets a CancelRequest).</param>")

@@ -83,14 +83,8 @@ internal sealed class ApiParams
         return this;
     }
 
-    /// <summary>An optional parameter: its value, or <paramref name="defaultJson"/> (the model's default) when null.</summary>
-    public ApiParams Add<T>(string wire, T value, string defaultJson)
-    {
-        if (value != null) return Add(wire, value);
-        _writer.WritePropertyName(wire);
-        _writer.WriteRawValue(defaultJson, skipInputValidation: true);
-        return this;
-    }
+    /// <summary>An optional parameter: its value, or nothing when null (the engine then applies its own default).</summary>
+    public ApiParams AddOptional<T>(string wire, T value) => value == null ? this : Add(wire, value);
 
     public string ToJson()
     {

@@ -561,14 +561,14 @@ public sealed partial class Global : QixObject
     /// <c>Global.GetFunctions</c> (stability: locked).
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
-    /// <param name="group"><c>qGroup</c>: string, optional: null sends the default <c>0</c>.</param>
+    /// <param name="group"><c>qGroup</c>: string, optional: null leaves it out, so the engine applies its default (<c>0</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out value <c>qFunctions</c> ([Function]; the type's default when the engine leaves it out). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Global", "GetFunctions")]
     public Task<List<Function>> GetFunctionsAsync(string? group = null, CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        p_.Add("qGroup", group, "0");
+        p_.AddOptional("qGroup", group);
         return ApiCall.ValueAsync<List<Function>>(this, "GetFunctions", p_, "qFunctions", cancellationToken);
     }
 
@@ -1724,7 +1724,7 @@ public sealed partial class Doc : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="expr"><c>qExpr</c>: string, required.</param>
-    /// <param name="labels"><c>qLabels</c>: [string], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="labels"><c>qLabels</c>: [string], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out values <c>qErrorMsg</c>, <c>qBadFieldNames</c>, <c>qDangerousFieldNames</c> as <see cref="CheckExpressionResult"/>. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "CheckExpression")]
@@ -1732,7 +1732,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qExpr", expr);
-        p_.Add("qLabels", labels, "[]");
+        p_.AddOptional("qLabels", labels);
         return ApiCall.StructAsync<CheckExpressionResult>(this, "CheckExpression", p_, cancellationToken);
     }
 
@@ -1998,7 +1998,7 @@ public sealed partial class Doc : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="tags"><c>qTags</c>: [string], required.</param>
-    /// <param name="matchingFieldMode"><c>qMatchingFieldMode</c>: string, optional: null sends the default <c>0</c>.</param>
+    /// <param name="matchingFieldMode"><c>qMatchingFieldMode</c>: string, optional: null leaves it out, so the engine applies its default (<c>0</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out value <c>qFieldNames</c> ([NxMatchingFieldInfo]; the type's default when the engine leaves it out). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "GetMatchingFields")]
@@ -2006,7 +2006,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qTags", tags);
-        p_.Add("qMatchingFieldMode", matchingFieldMode, "0");
+        p_.AddOptional("qMatchingFieldMode", matchingFieldMode);
         return ApiCall.ValueAsync<List<NxMatchingFieldInfo>>(this, "GetMatchingFields", p_, "qFieldNames", cancellationToken);
     }
 
@@ -2118,14 +2118,14 @@ public sealed partial class Doc : QixObject
     /// <c>Doc.DoReloadEx</c> (stability: locked).
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
-    /// <param name="params"><c>qParams</c>: DoReloadExParams, optional: null sends the default <c>{"qMode": 0, "qPartial": false, "qDebug": false, "qReloadId": "", "qSkipStore": false, "qRowLimit": 0}</c>.</param>
+    /// <param name="params"><c>qParams</c>: DoReloadExParams, optional: null leaves it out, so the engine applies its default (<c>{"qMode": 0, "qPartial": false, "qDebug": false, "qReloadId": "", "qSkipStore": false, "qRowLimit": 0}</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out value <c>qResult</c> (DoReloadExResult; the type's default when the engine leaves it out). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "DoReloadEx")]
     public Task<DoReloadExResult> DoReloadExAsync(DoReloadExParams? @params = null, CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        p_.Add("qParams", @params, "{\"qMode\": 0, \"qPartial\": false, \"qDebug\": false, \"qReloadId\": \"\", \"qSkipStore\": false, \"qRowLimit\": 0}");
+        p_.AddOptional("qParams", @params);
         return ApiCall.ValueAsync<DoReloadExResult>(this, "DoReloadEx", p_, "qResult", cancellationToken);
     }
 
@@ -2159,14 +2159,14 @@ public sealed partial class Doc : QixObject
     /// <c>Doc.ExportReducedData</c> (stability: locked).
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
-    /// <param name="options"><c>qOptions</c>: NxDownloadOptions, optional: null sends the default <c>{"qBookmarkId": "", "qExpires": 0, "qServeOnce": false}</c>.</param>
+    /// <param name="options"><c>qOptions</c>: NxDownloadOptions, optional: null leaves it out, so the engine applies its default (<c>{"qBookmarkId": "", "qExpires": 0, "qServeOnce": false}</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out value <c>qDownloadInfo</c> (NxDownloadInfo; the type's default when the engine leaves it out). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "ExportReducedData")]
     public Task<NxDownloadInfo> ExportReducedDataAsync(NxDownloadOptions? options = null, CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        p_.Add("qOptions", options, "{\"qBookmarkId\": \"\", \"qExpires\": 0, \"qServeOnce\": false}");
+        p_.AddOptional("qOptions", options);
         return ApiCall.ValueAsync<NxDownloadInfo>(this, "ExportReducedData", p_, "qDownloadInfo", cancellationToken);
     }
 
@@ -2430,7 +2430,7 @@ public sealed partial class Doc : QixObject
     /// <param name="database"><c>qDatabase</c>: string, required.</param>
     /// <param name="owner"><c>qOwner</c>: string, required.</param>
     /// <param name="table"><c>qTable</c>: string, required.</param>
-    /// <param name="conditions"><c>qConditions</c>: FilterInfo, optional: null sends the default <c>{"qType": 0, "qWherePredicate": ""}</c>.</param>
+    /// <param name="conditions"><c>qConditions</c>: FilterInfo, optional: null leaves it out, so the engine applies its default (<c>{"qType": 0, "qWherePredicate": ""}</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out values <c>qPreview</c>, <c>qRowCount</c> as <see cref="GetDatabaseTablePreviewResult"/>. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "GetDatabaseTablePreview")]
@@ -2441,7 +2441,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qDatabase", database);
         p_.Add("qOwner", owner);
         p_.Add("qTable", table);
-        p_.Add("qConditions", conditions, "{\"qType\": 0, \"qWherePredicate\": \"\"}");
+        p_.AddOptional("qConditions", conditions);
         return ApiCall.StructAsync<GetDatabaseTablePreviewResult>(this, "GetDatabaseTablePreview", p_, cancellationToken);
     }
 
@@ -2803,7 +2803,7 @@ public sealed partial class Doc : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="prop"><c>qProp</c>: GenericBookmarkProperties, required.</param>
-    /// <param name="objectIdsToPatch"><c>qObjectIdsToPatch</c>: [string], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="objectIdsToPatch"><c>qObjectIdsToPatch</c>: [string], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The <see cref="GenericBookmark"/> (<c>qReturn</c>), or null when the engine answered none (not found). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "CreateBookmarkEx")]
@@ -2811,7 +2811,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qProp", prop);
-        p_.Add("qObjectIdsToPatch", objectIdsToPatch, "[]");
+        p_.AddOptional("qObjectIdsToPatch", objectIdsToPatch);
         return ApiCall.ObjectAsync<GenericBookmark>(this, "CreateBookmarkEx", p_, static (s, n) => new GenericBookmark(s, n), cancellationToken);
     }
 
@@ -3030,7 +3030,7 @@ public sealed partial class Doc : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="options"><c>qOptions</c>: NxTempBookmarkOptions, required.</param>
-    /// <param name="objectIdsToPatch"><c>qObjectIdsToPatch</c>: [string], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="objectIdsToPatch"><c>qObjectIdsToPatch</c>: [string], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out values <c>qId</c>, <c>qReturn</c> as <see cref="CreateTemporaryBookmarkResult"/>. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "CreateTemporaryBookmark")]
@@ -3038,7 +3038,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qOptions", options);
-        p_.Add("qObjectIdsToPatch", objectIdsToPatch, "[]");
+        p_.AddOptional("qObjectIdsToPatch", objectIdsToPatch);
         return ApiCall.StructAsync<CreateTemporaryBookmarkResult>(this, "CreateTemporaryBookmark", p_, cancellationToken);
     }
 
@@ -3076,7 +3076,7 @@ public sealed partial class Doc : QixObject
     /// </summary>
     /// <param name="id"><c>qId</c>: string, required.</param>
     /// <param name="ignorePatches"><c>qIgnorePatches</c>: bool, optional, default <c>false</c>.</param>
-    /// <param name="objectIdsToPatch"><c>qObjectIdsToPatch</c>: [string], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="objectIdsToPatch"><c>qObjectIdsToPatch</c>: [string], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The <see cref="GenericBookmark"/> (<c>qReturn</c>), or null when the engine answered none (not found). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("Doc", "ReplaceBookmark")]
@@ -3085,7 +3085,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qId", id);
         p_.Add("qIgnorePatches", ignorePatches);
-        p_.Add("qObjectIdsToPatch", objectIdsToPatch, "[]");
+        p_.AddOptional("qObjectIdsToPatch", objectIdsToPatch);
         return ApiCall.ObjectAsync<GenericBookmark>(this, "ReplaceBookmark", p_, static (s, n) => new GenericBookmark(s, n), cancellationToken);
     }
 
@@ -3257,7 +3257,7 @@ public sealed partial class GenericObject : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="path"><c>qPath</c>: string, required.</param>
-    /// <param name="nodeOptions"><c>qNodeOptions</c>: NxTreeDataOption, optional: null sends the default <c>{"qMaxNbrOfNodes": 0, "qTreeNodes": [{"qArea": {"qLeft": 0, "qTop": 0, "qWidth": 0, "qHeight": 0}, "qAllValues": false}], "qTreeLevels": {"qLeft": 0, "qDepth": 0}}</c>.</param>
+    /// <param name="nodeOptions"><c>qNodeOptions</c>: NxTreeDataOption, optional: null leaves it out, so the engine applies its default (<c>{"qMaxNbrOfNodes": 0, "qTreeNodes": [{"qArea": {"qLeft": 0, "qTop": 0, "qWidth": 0, "qHeight": 0}, "qAllValues": false}], "qTreeLevels": {"qLeft": 0, "qDepth": 0}}</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out value <c>qNodes</c> ([NxTreeNode]; the type's default when the engine leaves it out). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "GetHyperCubeTreeData")]
@@ -3265,7 +3265,7 @@ public sealed partial class GenericObject : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qPath", path);
-        p_.Add("qNodeOptions", nodeOptions, "{\"qMaxNbrOfNodes\": 0, \"qTreeNodes\": [{\"qArea\": {\"qLeft\": 0, \"qTop\": 0, \"qWidth\": 0, \"qHeight\": 0}, \"qAllValues\": false}], \"qTreeLevels\": {\"qLeft\": 0, \"qDepth\": 0}}");
+        p_.AddOptional("qNodeOptions", nodeOptions);
         return ApiCall.ValueAsync<List<NxTreeNode>>(this, "GetHyperCubeTreeData", p_, "qNodes", cancellationToken);
     }
 
@@ -3413,7 +3413,7 @@ public sealed partial class GenericObject : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="path"><c>qPath</c>: string, required.</param>
-    /// <param name="colIndices"><c>qColIndices</c>: [int32], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="colIndices"><c>qColIndices</c>: [int32], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>Completes when the engine answered. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "ClearSelections")]
@@ -3421,7 +3421,7 @@ public sealed partial class GenericObject : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qPath", path);
-        p_.Add("qColIndices", colIndices, "[]");
+        p_.AddOptional("qColIndices", colIndices);
         return ApiCall.VoidAsync(this, "ClearSelections", p_, cancellationToken);
     }
 
@@ -3432,7 +3432,7 @@ public sealed partial class GenericObject : QixObject
     /// <param name="fileType"><c>qFileType</c>: string, required.</param>
     /// <param name="path"><c>qPath</c>: string, optional, default <c>""</c>.</param>
     /// <param name="fileName"><c>qFileName</c>: string, optional, default <c>""</c>.</param>
-    /// <param name="exportState"><c>qExportState</c>: string, optional: null sends the default <c>0</c>.</param>
+    /// <param name="exportState"><c>qExportState</c>: string, optional: null leaves it out, so the engine applies its default (<c>0</c>).</param>
     /// <param name="serveOnce"><c>qServeOnce</c>: bool, optional, default <c>false</c>.</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out values <c>qUrl</c>, <c>qWarnings</c> as <see cref="ExportDataResult"/>. Faults with <see cref="QixException"/>.</returns>
@@ -3443,7 +3443,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qFileType", fileType);
         p_.Add("qPath", path);
         p_.Add("qFileName", fileName);
-        p_.Add("qExportState", exportState, "0");
+        p_.AddOptional("qExportState", exportState);
         p_.Add("qServeOnce", serveOnce);
         return ApiCall.StructAsync<ExportDataResult>(this, "ExportData", p_, cancellationToken);
     }
@@ -3715,7 +3715,7 @@ public sealed partial class GenericObject : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="path"><c>qPath</c>: string, required.</param>
-    /// <param name="colIndices"><c>qColIndices</c>: [int32], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="colIndices"><c>qColIndices</c>: [int32], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>Completes when the engine answered. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "Lock")]
@@ -3723,7 +3723,7 @@ public sealed partial class GenericObject : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qPath", path);
-        p_.Add("qColIndices", colIndices, "[]");
+        p_.AddOptional("qColIndices", colIndices);
         return ApiCall.VoidAsync(this, "Lock", p_, cancellationToken);
     }
 
@@ -3732,7 +3732,7 @@ public sealed partial class GenericObject : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="path"><c>qPath</c>: string, required.</param>
-    /// <param name="colIndices"><c>qColIndices</c>: [int32], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="colIndices"><c>qColIndices</c>: [int32], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>Completes when the engine answered. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "Unlock")]
@@ -3740,7 +3740,7 @@ public sealed partial class GenericObject : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qPath", path);
-        p_.Add("qColIndices", colIndices, "[]");
+        p_.AddOptional("qColIndices", colIndices);
         return ApiCall.VoidAsync(this, "Unlock", p_, cancellationToken);
     }
 
@@ -3853,7 +3853,7 @@ public sealed partial class GenericObject : QixObject
     /// </summary>
     /// <param name="path"><c>qPath</c>: string, required.</param>
     /// <param name="ranges"><c>qRanges</c>: [NxRangeSelectInfo], required.</param>
-    /// <param name="columnsToSelect"><c>qColumnsToSelect</c>: [int32], optional: null sends the default <c>[]</c>.</param>
+    /// <param name="columnsToSelect"><c>qColumnsToSelect</c>: [int32], optional: null leaves it out, so the engine applies its default (<c>[]</c>).</param>
     /// <param name="orMode"><c>qOrMode</c>: bool, optional, default <c>false</c>.</param>
     /// <param name="deselectOnlyOneSelected"><c>qDeselectOnlyOneSelected</c>: bool, optional, default <c>false</c>.</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
@@ -3864,7 +3864,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qRanges", ranges);
-        p_.Add("qColumnsToSelect", columnsToSelect, "[]");
+        p_.AddOptional("qColumnsToSelect", columnsToSelect);
         p_.Add("qOrMode", orMode);
         p_.Add("qDeselectOnlyOneSelected", deselectOnlyOneSelected);
         return ApiCall.ValueAsync<bool>(this, "RangeSelectHyperCubeValues", p_, "qSuccess", cancellationToken);
@@ -3977,7 +3977,7 @@ public sealed partial class GenericObject : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="prop"><c>qProp</c>: GenericObjectProperties, required.</param>
-    /// <param name="propForThis"><c>qPropForThis</c>: GenericObjectProperties, optional: null sends the default <c>null</c>.</param>
+    /// <param name="propForThis"><c>qPropForThis</c>: GenericObjectProperties, optional: null leaves it out, so the engine applies its default (<c>null</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The <see cref="GenericObject"/> (<c>qReturn</c>), or null when the engine answered none (not found). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "CreateChild")]
@@ -3985,7 +3985,7 @@ public sealed partial class GenericObject : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qProp", prop);
-        p_.Add("qPropForThis", propForThis, "null");
+        p_.AddOptional("qPropForThis", propForThis);
         return ApiCall.ObjectAsync<GenericObject>(this, "CreateChild", p_, static (s, n) => new GenericObject(s, n), cancellationToken);
     }
 
@@ -3994,7 +3994,7 @@ public sealed partial class GenericObject : QixObject
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
     /// <param name="id"><c>qId</c>: string, required.</param>
-    /// <param name="propForThis"><c>qPropForThis</c>: GenericObjectProperties, optional: null sends the default <c>null</c>.</param>
+    /// <param name="propForThis"><c>qPropForThis</c>: GenericObjectProperties, optional: null leaves it out, so the engine applies its default (<c>null</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>The out value <c>qSuccess</c> (bool; the type's default when the engine leaves it out). Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "DestroyChild")]
@@ -4002,7 +4002,7 @@ public sealed partial class GenericObject : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        p_.Add("qPropForThis", propForThis, "null");
+        p_.AddOptional("qPropForThis", propForThis);
         return ApiCall.ValueAsync<bool>(this, "DestroyChild", p_, "qSuccess", cancellationToken);
     }
 
@@ -4010,14 +4010,14 @@ public sealed partial class GenericObject : QixObject
     /// <c>GenericObject.DestroyAllChildren</c> (stability: locked).
     /// See <see href="https://qlik.dev/apis/json-rpc/qix/">qlik.dev</see> for what it does.
     /// </summary>
-    /// <param name="propForThis"><c>qPropForThis</c>: GenericObjectProperties, optional: null sends the default <c>null</c>.</param>
+    /// <param name="propForThis"><c>qPropForThis</c>: GenericObjectProperties, optional: null leaves it out, so the engine applies its default (<c>null</c>).</param>
     /// <param name="cancellationToken">Cancels the call (the engine gets a CancelRequest).</param>
     /// <returns>Completes when the engine answered. Faults with <see cref="QixException"/>.</returns>
     [EngineMethod("GenericObject", "DestroyAllChildren")]
     public Task DestroyAllChildrenAsync(GenericObjectProperties? propForThis = null, CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        p_.Add("qPropForThis", propForThis, "null");
+        p_.AddOptional("qPropForThis", propForThis);
         return ApiCall.VoidAsync(this, "DestroyAllChildren", p_, cancellationToken);
     }
 
