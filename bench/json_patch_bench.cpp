@@ -131,7 +131,7 @@ void BM_JsonPatchDiffLayouts(benchmark::State& state) {
   bj::array& matrix = to.at("qHyperCube").at("qDataPages").at(0).at("qMatrix").as_array();
   for (int i = 0; i < 5; ++i) {
     bj::object& cell =
-        matrix.at(static_cast<std::size_t>(i * 331)).at(static_cast<std::size_t>(i)).as_object();
+        matrix.at(static_cast<std::size_t>(i) * 331).at(static_cast<std::size_t>(i)).as_object();
     cell["qText"] = "Changed";
     cell["qNum"] = -1.0;
   }

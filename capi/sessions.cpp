@@ -32,7 +32,7 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
     so.reconnect.transport = [weak_ctx, conn]() -> std::shared_ptr<core::Transport> {
       auto c = weak_ctx.lock();
       if (!c) return nullptr;
-      return core::make_websocket_transport(std::move(c), conn);
+      return core::make_websocket_transport(c, conn);
     };
   }
   auto transport = core::make_websocket_transport(ctx->ctx, std::move(conn));

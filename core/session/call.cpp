@@ -77,6 +77,7 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
   std::string frame;
   std::int64_t id = 0;
   Error immediate;
+  CallCallback immediate_cb;  // the callback when the call fails before it is sent
   std::shared_ptr<Transport> transport;
   {
     std::lock_guard lock(mutex_);
@@ -106,7 +107,9 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
                       "this session already has a doc open (one app per session, the proxy routes by the "
                       "app in the URL): open another session for another app");
     }
-    if (!immediate) {
+    if (immediate) {
+      immediate_cb = std::move(cb);  // answered below, outside the lock
+    } else {
       Object& obj = *target;
       Pending p;
       p.handle = handle;
@@ -158,9 +161,9 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
     r.id = id;
     r.error = std::move(immediate);
     if (inline_cb) {
-      cb(r);
-    } else if (cb) {
-      events_->post(guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
+      immediate_cb(r);
+    } else if (immediate_cb) {
+      events_->post(guarded([cb = std::move(immediate_cb), r = std::move(r)]() mutable { cb(r); }));
     }
     return id;
   }

@@ -265,16 +265,24 @@ std::shared_ptr<Context> Context::default_context() {
 }
 
 Context::~Context() {
-  if (in_io_thread() || SerialQueue::in_dispatcher_thread()) {
-    // The last reference went away on one of our own threads: that thread cannot join itself nor destroy
-    // the io_context it is running in. A helper thread finishes the job once it has returned.
-    std::thread([impl = std::move(impl_)]() mutable {
-      impl->stop_and_join();
-      impl.reset();
-    }).detach();
-    return;
+  // A destructor must not throw. What can throw below is std::system_error from starting or joining a thread
+  // or locking a mutex, when the system is out of resources. The Impl is then leaked, not destroyed: its
+  // threads may still run (and destroying a joinable std::thread would terminate the process).
+  try {
+    if (in_io_thread() || SerialQueue::in_dispatcher_thread()) {
+      // The last reference went away on one of our own threads: that thread cannot join itself nor destroy
+      // the io_context it is running in. A helper thread finishes the job once it has returned.
+      Impl* impl = impl_.release();  // leaked if the helper thread cannot start
+      std::thread([impl] {
+        std::unique_ptr<Impl> owned(impl);
+        owned->stop_and_join();
+      }).detach();
+      return;
+    }
+    shutdown();
+  } catch (...) {
+    (void)impl_.release();
   }
-  shutdown();
 }
 
 asio::io_context& Context::io() {

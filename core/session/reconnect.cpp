@@ -269,7 +269,7 @@ void Session::attempt_open_locked(std::uint64_t gen) {
 }
 
 // ---------------------------------------------------------------------------------------------------- resume
-void Session::send_internal_locked(int handle, std::string method, std::string params,
+void Session::send_internal_locked(int handle, std::string method, std::string_view params,
                                    std::function<void(CallResult&)> cb) {
   std::int64_t id = next_id_++;
   Pending p;

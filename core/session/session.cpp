@@ -480,7 +480,8 @@ ListenerId Session::on_notification(std::string method, std::function<void(const
       }
     }
   }
-  notification_listeners_.push_back({std::move(method), {id, std::move(f)}});
+  notification_listeners_.emplace_back(std::move(method),
+                                       Entry<std::function<void(const Notification&)>>{id, std::move(f)});
   return id;
 }
 

@@ -301,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void resume_doc_answer(std::uint64_t gen, int stage, CallResult& r);  // unlocked
   void resume_objects_locked(std::uint64_t gen, Batch& batch, Batch& inline_batch);
   void finish_resume_locked(Batch& batch, Batch& inline_batch, std::vector<std::shared_ptr<Object>>& refetch);
-  void send_internal_locked(int handle, std::string method, std::string params,
+  void send_internal_locked(int handle, std::string method, std::string_view params,
                             std::function<void(CallResult&)> cb);
   void remember_origin_locked(Object& obj, const Pending& p);  // a new proxy: how it was obtained
   void note_properties_locked(Object& obj, const Pending& p, const json::object& result);

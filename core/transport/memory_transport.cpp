@@ -85,7 +85,7 @@ void MemoryTransport::deliver(std::string text) {
   if (auto h = handler()) h->on_frame(text);
 }
 
-void MemoryTransport::remote_close(CloseInfo info) {
+void MemoryTransport::remote_close(const CloseInfo& info) {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return;

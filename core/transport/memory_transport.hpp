@@ -34,7 +34,7 @@ class MemoryTransport final : public Transport {
   /// Hands one frame to the session as if received.
   void deliver(std::string text);
   /// Ends the connection as the peer would (code 1006 with an error = network loss).
-  void remote_close(CloseInfo info);
+  void remote_close(const CloseInfo& info);
 
   /// Failure injection: after `n` more successful sends, further sends are swallowed (never delivered).
   void drop_sends_after(std::size_t n);

@@ -213,7 +213,7 @@ class WsBase : public Transport {
       info.error = network_error("the connection broke", ec);
       info.error.kind = ErrorKind::connection_lost;
     }
-    finish(std::move(info));
+    finish(info);
   }
 
   void start_write() {
@@ -281,17 +281,17 @@ class WsBase : public Transport {
     info.code = requested_code_;
     info.reason = requested_reason_;
     info.error = Error::make(ErrorKind::closed, "closed by the client before the connection opened");
-    finish(std::move(info));
+    finish(info);
   }
 
   void fail(Error e) {
     CloseInfo info;
     info.code = close_code::abnormal;
     info.error = std::move(e);
-    finish(std::move(info));
+    finish(info);
   }
 
-  void finish(CloseInfo info) {
+  void finish(const CloseInfo& info) {
     if (closed_) return;
     closed_ = true;
     queue_.clear();
@@ -327,8 +327,8 @@ class WsBase : public Transport {
 
 class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_this<PlainWs> {
  public:
-  PlainWs(std::shared_ptr<Context> ctx, ConnectOptions opts, ParsedUrl url)
-      : WsBase(std::move(ctx), std::move(opts), std::move(url)), ws_(strand_) {}
+  PlainWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
+      : WsBase(ctx, std::move(opts), std::move(url)), ws_(strand_) {}
   websocket::stream<beast::tcp_stream>& ws() { return ws_; }
   void after_connect() { start_ws_handshake(); }
   using std::enable_shared_from_this<PlainWs>::shared_from_this;
@@ -339,8 +339,9 @@ class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_thi
 
 class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<TlsWs> {
  public:
-  TlsWs(std::shared_ptr<Context> ctx, ConnectOptions opts, ParsedUrl url, std::shared_ptr<ssl::context> tls)
-      : WsBase(std::move(ctx), std::move(opts), std::move(url)), tls_(std::move(tls)), ws_(strand_, *tls_) {}
+  TlsWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url,
+        std::shared_ptr<ssl::context> tls)
+      : WsBase(ctx, std::move(opts), std::move(url)), tls_(std::move(tls)), ws_(strand_, *tls_) {}
   websocket::stream<beast::ssl_stream<beast::tcp_stream>>& ws() { return ws_; }
   using std::enable_shared_from_this<TlsWs>::shared_from_this;
 
@@ -452,7 +453,7 @@ class FailedTransport final : public Transport {
 
 }  // namespace
 
-std::shared_ptr<Transport> make_websocket_transport(std::shared_ptr<Context> context,
+std::shared_ptr<Transport> make_websocket_transport(const std::shared_ptr<Context>& context,
                                                     ConnectOptions options) {
   std::string err;
   auto parsed = parse_ws_url(options.url, &err);
@@ -463,12 +464,11 @@ std::shared_ptr<Transport> make_websocket_transport(std::shared_ptr<Context> con
   if (parsed->host.size() > 2 && parsed->host.front() == '[' && parsed->host.back() == ']') {
     parsed->host = parsed->host.substr(1, parsed->host.size() - 2);
   }
-  if (!parsed->secure)
-    return std::make_shared<PlainWs>(std::move(context), std::move(options), std::move(*parsed));
+  if (!parsed->secure) return std::make_shared<PlainWs>(context, std::move(options), std::move(*parsed));
   Error e;
   auto tls = make_tls_context(options.tls, e);
   if (!tls) return std::make_shared<FailedTransport>(context, std::move(e));
-  return std::make_shared<TlsWs>(std::move(context), std::move(options), std::move(*parsed), std::move(tls));
+  return std::make_shared<TlsWs>(context, std::move(options), std::move(*parsed), std::move(tls));
 }
 
 }  // namespace qix::core

@@ -45,6 +45,7 @@ struct ConnectOptions {
 
 /// Creates a WebSocket transport running on `context`'s I/O threads. The URL is checked when open() runs
 /// (a bad URL ends in on_close with an invalid_argument error). Thread-safe like every Transport.
-std::shared_ptr<Transport> make_websocket_transport(std::shared_ptr<Context> context, ConnectOptions options);
+std::shared_ptr<Transport> make_websocket_transport(const std::shared_ptr<Context>& context,
+                                                    ConnectOptions options);
 
 }  // namespace qix::core

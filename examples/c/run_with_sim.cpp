@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   qix::sim::Server sim(qix::sim::Options{});
   sim.start();
   std::string command = std::string("\"") + argv[1] + "\" " + sim.url();
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the simulator's thread neither forks nor uses signals
   int status = std::system(command.c_str());
   sim.stop();
   if (status == -1 || !WIFEXITED(status)) return 1;

@@ -260,7 +260,7 @@ class Result {
   const Error& error() const { return *error_; }
   /** Throws the error of a failed call; does nothing on success. */
   void throw_if_error() const {
-    if (error_) throw *error_;
+    if (error_) throw Error(*error_);
   }
   /** True when the result refers to an object (OpenDoc, GetObject, CreateSessionObject ...). */
   bool has_object() const { return static_cast<bool>(object_); }

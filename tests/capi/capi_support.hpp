@@ -138,12 +138,12 @@ inline std::string hypercube_props(const std::string& id, const std::vector<std:
 class CapiTest : public ::testing::Test {
  protected:
   void start_sim(qix::sim::Options o = {}) {
-    sim_ = std::make_unique<qix::sim::Server>(o);
+    sim_ = std::make_unique<qix::sim::Server>(std::move(o));
     sim_->start();
   }
   void restart_sim(qix::sim::Options o) {
     sim_->stop();
-    start_sim(o);
+    start_sim(std::move(o));
   }
   void SetUp() override { start_sim(); }
   void TearDown() override {

@@ -241,6 +241,7 @@ TEST_F(CapiTest, WaitClosedWhenTheEngineClosesAndForSeveralWaiters) {
   auto s = open();
   std::atomic<int> ok{0};
   std::vector<std::thread> waiters;
+  waiters.reserve(3);
   for (int i = 0; i < 3; ++i) {
     waiters.emplace_back([&] { ok += qix_session_wait_closed(s.get(), -1) == QIX_OK; });
   }

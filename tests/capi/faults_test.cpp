@@ -35,7 +35,7 @@ using SessionPtr = std::unique_ptr<qix_session, SessionDeleter>;
 class Faults : public ::testing::Test {
  protected:
   void start(qix::sim::Options o) {
-    sim_ = std::make_unique<qix::sim::Server>(o);
+    sim_ = std::make_unique<qix::sim::Server>(std::move(o));
     sim_->start();
   }
   void TearDown() override {
@@ -243,7 +243,7 @@ TEST_F(Faults, EveryCloseCodeIsReported) {
     EXPECT_NE(reason.find("closed by the engine with code " + std::to_string(code)), std::string::npos)
         << reason;
     if (code >= 4001) {
-      EXPECT_NE(reason.find("("), std::string::npos) << "Qlik's codes are explained: " << reason;
+      EXPECT_NE(reason.find('('), std::string::npos) << "Qlik's codes are explained: " << reason;
     }
     EXPECT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", nullptr, 0, -1, &Calls::cb, &calls),
               QIX_ECLOSED);

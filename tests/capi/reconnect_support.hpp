@@ -132,7 +132,7 @@ inline void count_event(qix_object*, void* p) {
 
 class Reconnect : public ::testing::Test {
  protected:
-  void start(qix::sim::Options o = {}) {
+  void start(const qix::sim::Options& o = {}) {
     sim_opts_ = o;
     sim_ = std::make_unique<qix::sim::Server>(o);
     sim_->start();

@@ -49,6 +49,7 @@ class Child {
     std::vector<std::string> argv_s{exe};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(argv_s.size() + 1);
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<std::string> env_s;
@@ -57,6 +58,7 @@ class Child {
     }
     env_s.insert(env_s.end(), env.begin(), env.end());
     std::vector<char*> envp;
+    envp.reserve(env_s.size() + 1);
     for (auto& e : env_s) envp.push_back(e.data());
     envp.push_back(nullptr);
     int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), envp.data());
@@ -200,7 +202,7 @@ inline std::string shortest(double d) {
 class Cli : public ::testing::Test {
  protected:
   void start(qix::sim::Options o = {}) {
-    sim_ = std::make_unique<qix::sim::Server>(o);
+    sim_ = std::make_unique<qix::sim::Server>(std::move(o));
     sim_->start();
   }
   void SetUp() override { start(); }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 namespace json = boost::json;
@@ -26,16 +27,13 @@ static json::object call(WsClient& c, int& id, const std::string& method, int ha
       {"jsonrpc", "2.0"}, {"id", my}, {"method", method}, {"handle", handle}, {"params", params}}));
   std::string text;
   for (;;) {
-    if (!c.next(text, 120000)) {
-      std::fprintf(stderr, "no response to %s\n", method.c_str());
-      std::exit(1);
-    }
+    if (!c.next(text, 120000)) throw std::runtime_error("no response to " + method);
     auto f = json::parse(text).as_object();
     if (f.contains("id") && f["id"] == my) return f;
   }
 }
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   const int total = argc > 1 ? std::atoi(argv[1]) : 200000;
   const int window = argc > 2 ? std::atoi(argv[2]) : 512;
   // A fourth argument is the port of an external qix-engine-sim (to measure its CPU time separately).
@@ -108,4 +106,13 @@ int main(int argc, char** argv) {
   }
   server.stop();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a call without an answer; the server stops on the way out
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
 }

@@ -112,8 +112,8 @@ inline bool lists(const json::object& frame, const char* key, int handle) {
   return false;
 }
 
-inline json::value hypercube_props(const std::string& id, std::vector<std::string> dims,
-                                   std::vector<std::string> measures, int fetch_rows = 100) {
+inline json::value hypercube_props(const std::string& id, const std::vector<std::string>& dims,
+                                   const std::vector<std::string>& measures, int fetch_rows = 100) {
   json::array d, m;
   for (auto& f : dims)
     d.push_back(json::object{{"qDef", json::object{{"qFieldDefs", json::array{json::value(f)}}}}});

@@ -83,6 +83,7 @@ TEST_F(Faults, ReorderAnswersEverythingEventually) {
   std::set<std::int64_t> ids;
   for (int i = 0; i < 20; ++i) ids.insert(p->send("EngineVersion", -1));
   std::vector<std::int64_t> order;
+  order.reserve(20);
   for (int i = 0; i < 20; ++i) order.push_back(p->next().at("id").as_int64());
   EXPECT_EQ(std::set<std::int64_t>(order.begin(), order.end()), ids);
   EXPECT_FALSE(std::is_sorted(order.begin(), order.end()))
@@ -162,7 +163,10 @@ class Tls : public SimTest {
         new std::string(std::filesystem::temp_directory_path() / ("qix-sim-tls-" + std::to_string(getpid())));
     std::filesystem::create_directories(*dir_);
     const std::string o = QIX_SIM_OPENSSL, d = *dir_;
-    auto run = [](const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; };
+    auto run = [](const std::string& cmd) {
+      // NOLINTNEXTLINE(concurrency-mt-unsafe): suite setup, before any simulator thread runs
+      return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+    };
     ok_ = run(o + " req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sim-ca -keyout " + d +
               "/ca.key -out " + d + "/ca.pem") &&
           run(o + " req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout " + d + "/server.key -out " + d +
@@ -221,6 +225,7 @@ TEST_F(Stats, CountsPerMethodAndInFlight) {
   start(o);
   auto p = connect();
   std::vector<int> ids;
+  ids.reserve(10);
   for (int i = 0; i < 10; ++i) ids.push_back(p->send("EngineVersion", -1));
   p->send("OSName", -1);
   for (int id : ids) p->wait_for(id);
@@ -299,7 +304,7 @@ TEST(Cli, PrintsOneListeningLineAndExitsZeroOnSigterm) {
 
 TEST(Cli, UnknownOptionIsAUsageError) {
   std::string cmd = std::string(QIX_SIM_EXE) + " --no-such-flag 2>/dev/null";
-  int status = std::system(cmd.c_str());
+  int status = std::system(cmd.c_str());  // NOLINT(concurrency-mt-unsafe): no other thread in this test
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 2);
 }

@@ -43,7 +43,7 @@ inline Request parse_request(const std::string& text) {
 class FakeEngine {
  public:
   explicit FakeEngine(core::SessionOptions opts = {}, std::shared_ptr<core::Context> ctx = nullptr)
-      : context(ctx ? ctx : core::Context::create()),
+      : context(ctx ? std::move(ctx) : core::Context::create()),
         transport(std::make_shared<core::MemoryTransport>(context)),
         session(core::Session::create(context, transport, std::move(opts))) {}
 

@@ -129,7 +129,7 @@ struct ScriptedServer::Impl {
     }
   }
 
-  void serve(std::shared_ptr<tcp::socket> sock) {
+  void serve(const std::shared_ptr<tcp::socket>& sock) {
     const int fd = sock->native_handle();
     beast::flat_buffer buffer;
     if (!tls) {

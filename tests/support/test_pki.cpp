@@ -11,6 +11,7 @@ namespace qix::test {
 namespace {
 void run(const std::string& cmd) {
   std::string full = cmd + " >/dev/null 2>&1";
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): one at a time (static init); no thread forks or uses signals
   if (std::system(full.c_str()) != 0) throw std::runtime_error("test PKI: command failed: " + cmd);
 }
 }  // namespace
@@ -40,11 +41,11 @@ const TestPki& TestPki::get() {
           " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     };
     auto leaf = [&](const std::string& cert, const std::string& key, const std::string& cn,
-                    const std::string& ext, const std::string& ca_cert, const std::string& ca_key) {
+                    const std::string& ext, const std::string& issuer_cert, const std::string& issuer_key) {
       std::string csr = cert + ".csr", extf = cert + ".ext";
       run("openssl req -newkey rsa:2048 -nodes -subj '/CN=" + cn + "' -keyout " + key + " -out " + csr);
       run("sh -c \"printf '" + ext + "\\n' > " + extf + "\"");
-      run("openssl x509 -req -in " + csr + " -CA " + ca_cert + " -CAkey " + ca_key +
+      run("openssl x509 -req -in " + csr + " -CA " + issuer_cert + " -CAkey " + issuer_key +
           " -CAcreateserial -days 2 -out " + cert + " -extfile " + extf);
     };
     ca(p.ca_cert, p.ca_key, "libqix test CA");

@@ -67,6 +67,7 @@ TEST(PeerCheck, EveryPendingCallFailsExactlyOnceWithTheVerdict) {
   FakeEngine e;
   e.open();
   std::vector<std::future<core::CallResult>> calls;
+  calls.reserve(100);
   for (int i = 0; i < 100; ++i) calls.push_back(e.call(-1, "EngineVersion"));
   e.send("\x01\x02 binary junk");
   for (auto& c : calls) {

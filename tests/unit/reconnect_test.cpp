@@ -293,6 +293,7 @@ TEST(SessionReconnect, InFlightCallsFailOnceOrAreResent) {
     FakeEngine e(o, ctx);
     e.open();
     std::vector<std::future<core::CallResult>> calls;
+    calls.reserve(50);
     for (int i = 0; i < 50; ++i) calls.push_back(e.call(-1, "EngineVersion"));
     e.transport->remote_close(network_drop());
     Peer p{conns.wait(0)};

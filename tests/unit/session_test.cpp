@@ -679,6 +679,7 @@ TEST(SessionThreaded, EightThreadsTenThousandCallsEachNoLostOrDuplicated) {
   std::atomic<int> mismatched{0}, errors{0};
   Counter done;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kCalls; ++i) {

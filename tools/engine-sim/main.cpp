@@ -50,7 +50,7 @@ Prints one line "listening on ws://HOST:PORT" (wss:// with TLS), then serves unt
 
 [[noreturn]] void usage_error(const std::string& msg) {
   std::cerr << "qix-engine-sim: " << msg << "\nTry 'qix-engine-sim --help'.\n";
-  std::exit(2);
+  std::exit(2);  // NOLINT(concurrency-mt-unsafe): only while parsing arguments, before any thread starts
 }
 
 long to_number(std::string_view flag, const std::string& v, long min, long max) {

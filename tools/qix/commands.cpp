@@ -485,7 +485,7 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
   obj.remove_listener(&inbox);
   c.session().remove_listener(&inbox);
   obj.unwatch();
-  if (failure) throw *failure;
+  if (failure) throw Failure(std::move(*failure));
   return kExitOk;
 }
 

@@ -22,6 +22,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// strerror() is not thread-safe (libqix's threads run meanwhile): strerror_r, in either of its two forms.
+// GNU's returns the message (in buf or a static string); POSIX's fills buf and returns 0 on success.
+[[maybe_unused]] const char* strerror_r_result(const char* message, const char* /*buf*/) {
+  return message;
+}
+[[maybe_unused]] const char* strerror_r_result(int rc, const char* buf) {
+  return rc == 0 ? buf : "unknown error";
+}
+std::string errno_text(int err) {
+  char buf[256] = "";
+  return strerror_r_result(strerror_r(err, buf, sizeof buf), buf);
+}
+
 std::string duration_text(double seconds) {
   if (seconds < 0 || seconds > 1e7) return "?";
   auto s = static_cast<long>(seconds + 0.5);
@@ -255,7 +268,7 @@ class Output {
 
  private:
   Failure cannot_write(int err) const {
-    return Failure(kExitEngine, "qix: cannot write " + path_ + ": " + std::strerror(err));
+    return Failure(kExitEngine, "qix: cannot write " + path_ + ": " + errno_text(err));
   }
   void discard() {
     if (!temp_.empty()) ::unlink(temp_.c_str());
@@ -319,7 +332,7 @@ void check_cube(Connection& c, const ExtractArgs& a, const json::value* cube) {
                           : "no fields named " + quoted + " in app " + c.app_id() + " (--dim)";
     Failure f(kExitEngine, "qix: " + msg + "; `qix fields` lists the fields");
     f.details["fields"] = std::move(missing);
-    throw f;
+    throw Failure(std::move(f));
   }
   for (std::size_t i = 0; i < a.dims.size(); ++i) {
     if (const auto* e = error_of(dim_infos[i])) {
@@ -341,7 +354,7 @@ void check_cube(Connection& c, const ExtractArgs& a, const json::value* cube) {
       Failure named(kExitEngine, "qix: --measure '" + m + "': " + f.what());
       named.json_message = "--measure '" + m + "': " + (f.json_message.empty() ? f.what() : f.json_message);
       named.details = f.details;
-      throw named;
+      throw Failure(std::move(named));
     }
   }
   throw Failure(kExitEngine,
@@ -435,16 +448,16 @@ int cmd_extract(const Config& cfg, const ExtractArgs& a) {
     Failure f(code, "qix: interrupted after " + thousands(sink.written) + " of " + thousands(total) +
                         " rows; " + what);
     f.details = {{"rows", sink.written}, {"totalRows", total}, {"output", out.to_stdout() ? "-" : a.output}};
-    throw f;
+    throw Failure(std::move(f));
   }
   if (sink.write_failed) {
     out.abandon();
-    throw Failure(kExitEngine, "qix: cannot write " + out.name() + ": " + std::strerror(sink.write_errno));
+    throw Failure(kExitEngine, "qix: cannot write " + out.name() + ": " + errno_text(sink.write_errno));
   }
   if (sink.bad_row) throw Failure(kExitEngine, "qix: the library delivered a row that is not a JSON array");
   if (sink.error) throw c.failure(*sink.error);
   if (int err = out.commit(); err != 0) {
-    throw Failure(kExitEngine, "qix: cannot write " + out.name() + ": " + std::strerror(err));
+    throw Failure(kExitEngine, "qix: cannot write " + out.name() + ": " + errno_text(err));
   }
   if (sink.progress) sink.draw(sink.rows, true);
   if (cfg.json && !out.to_stdout()) {

@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 using namespace qixcli;
 
@@ -111,9 +113,7 @@ bool json_requested(int argc, char** argv) {
   return false;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_cli(int argc, char** argv) {
   const bool json_errors = json_requested(argc, argv);
   CLI::App app{
       "qix: command-line client for the Qlik QIX Engine (libqix " + qix::version() +
@@ -232,4 +232,19 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // What run_cli does not turn into a Failure: the command line's own setup or the error report failing
+  // (out of memory ...). Exit 1 with a message rather than std::terminate.
+  try {
+    return run_cli(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "qix: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "qix: an unexpected error\n");
+  }
+  return kExitEngine;
 }

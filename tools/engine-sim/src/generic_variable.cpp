@@ -43,7 +43,7 @@ json::object get_properties(Call& call) {
   return r;
 }
 
-void set_definition(Call& call, std::string def) {
+void set_definition(Call& call, const std::string& def) {
   call.entry->var->props.as_object()["qDefinition"] = def;
   call.engine.invalidate(call.conn, call.handle);
 }

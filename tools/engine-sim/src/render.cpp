@@ -239,6 +239,7 @@ std::shared_ptr<CubeCache> hypercube(Connection& c, HandleEntry& e, const std::s
       }
     }
     std::vector<const Expression*> raw;
+    raw.reserve(exprs.size());
     for (const auto& x : exprs) raw.push_back(x.get());
     auto p = possible(c, cc->state);
     cc->result = calculate(app, *p, cc->dim_fields, raw);
@@ -450,9 +451,10 @@ json::value layout_of(Connection& c, HandleEntry& e, const json::value& v, const
       }
     }
     json::object out;
+    const std::string prefix = path + "/";
     for (const auto& kv : *o) {
       std::string k(kv.key());
-      std::string sub = path + "/" + k;
+      std::string sub = prefix + k;
       if (k == "qHyperCubeDef") {
         auto cc = hypercube(c, e, sub, kv.value());
         json::object hc = cc->layout;
