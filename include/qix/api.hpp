@@ -64,15 +64,19 @@ class Global : public qix::Object {
    * @param request_id qRequestId (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void abort_request(std::int64_t request_id);
   /** abort_request() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> abort_request_async(std::int64_t request_id);
   /**
    * Global.AbortAll (https://qlik.dev/apis/json-rpc/qix/global, method AbortAll). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void abort_all();
   /** abort_all() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> abort_all_async();
   /**
    * Global.GetProgress (https://qlik.dev/apis/json-rpc/qix/global, method GetProgress). Blocking; throws qix::Error.
@@ -80,8 +84,10 @@ class Global : public qix::Object {
    * @return qProgressData (ProgressData)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   ProgressData get_progress(std::int64_t request_id);
   /** get_progress() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<ProgressData> get_progress_async(std::int64_t request_id);
   /**
    * Global.QvVersion (https://qlik.dev/apis/json-rpc/qix/global, method QvVersion). Blocking; throws qix::Error.
@@ -89,40 +95,50 @@ class Global : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string qv_version();
   /** qv_version() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> qv_version_async();
   /**
    * Global.OSVersion (https://qlik.dev/apis/json-rpc/qix/global, method OSVersion). Blocking; throws qix::Error.
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string os_version();
   /** os_version() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> os_version_async();
   /**
    * Global.OSName (https://qlik.dev/apis/json-rpc/qix/global, method OSName). Blocking; throws qix::Error.
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string os_name();
   /** os_name() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> os_name_async();
   /**
    * Global.QTProduct (https://qlik.dev/apis/json-rpc/qix/global, method QTProduct). Blocking; throws qix::Error.
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string qt_product();
   /** qt_product() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> qt_product_async();
   /**
    * Global.GetDocList (https://qlik.dev/apis/json-rpc/qix/global, method GetDocList). Blocking; throws qix::Error.
    * @return qDocList (array of DocListEntry)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DocListEntry> get_doc_list();
   /** get_doc_list() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DocListEntry>> get_doc_list_async();
   /**
    * Global.GetInteract (https://qlik.dev/apis/json-rpc/qix/global, method GetInteract). Blocking; throws qix::Error.
@@ -130,8 +146,10 @@ class Global : public qix::Object {
    * @return GetInteractResult: qDef, qReturn
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetInteractResult get_interact(std::int64_t request_id);
   /** get_interact() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetInteractResult> get_interact_async(std::int64_t request_id);
   /**
    * Global.InteractDone (https://qlik.dev/apis/json-rpc/qix/global, method InteractDone). Blocking; throws qix::Error.
@@ -139,16 +157,20 @@ class Global : public qix::Object {
    * @param def qDef (InteractDef)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void interact_done(std::int64_t request_id, const InteractDef& def);
   /** interact_done() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> interact_done_async(std::int64_t request_id, const InteractDef& def);
   /**
    * Global.GetAuthenticatedUser (https://qlik.dev/apis/json-rpc/qix/global, method GetAuthenticatedUser). Blocking; throws qix::Error.
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_authenticated_user();
   /** get_authenticated_user() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_authenticated_user_async();
   /**
    * Global.CreateDocEx (https://qlik.dev/apis/json-rpc/qix/global, method CreateDocEx). Blocking; throws qix::Error.
@@ -160,24 +182,30 @@ class Global : public qix::Object {
    * @return CreateDocExResult: qReturn, qDocId
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CreateDocExResult create_doc_ex(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", const std::string& localized_script_main_section = "");
   /** create_doc_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CreateDocExResult> create_doc_ex_async(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", const std::string& localized_script_main_section = "");
   /**
    * Global.GetActiveDoc (https://qlik.dev/apis/json-rpc/qix/global, method GetActiveDoc). Blocking; throws qix::Error.
    * @return the Doc (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   Doc get_active_doc();
   /** get_active_doc() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<Doc> get_active_doc_async();
   /**
    * Global.AllowCreateApp (https://qlik.dev/apis/json-rpc/qix/global, method AllowCreateApp). Blocking; throws qix::Error.
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool allow_create_app();
   /** allow_create_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> allow_create_app_async();
   /**
    * Global.CreateApp (https://qlik.dev/apis/json-rpc/qix/global, method CreateApp). Blocking; throws qix::Error.
@@ -187,8 +215,10 @@ class Global : public qix::Object {
    * @return CreateAppResult: qSuccess, qAppId
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CreateAppResult create_app(const std::string& app_name, const std::string& localized_script_main_section = "", const std::string& locale = "");
   /** create_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CreateAppResult> create_app_async(const std::string& app_name, const std::string& localized_script_main_section = "", const std::string& locale = "");
   /**
    * Global.DeleteApp (https://qlik.dev/apis/json-rpc/qix/global, method DeleteApp). Blocking; throws qix::Error.
@@ -196,38 +226,48 @@ class Global : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool delete_app(const std::string& app_id);
   /** delete_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> delete_app_async(const std::string& app_id);
   /**
    * Global.IsDesktopMode (https://qlik.dev/apis/json-rpc/qix/global, method IsDesktopMode). Blocking; throws qix::Error.
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool is_desktop_mode();
   /** is_desktop_mode() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> is_desktop_mode_async();
   /**
    * Global.CancelRequest (https://qlik.dev/apis/json-rpc/qix/global, method CancelRequest). Blocking; throws qix::Error.
    * @param request_id qRequestId (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void cancel_request(std::int64_t request_id);
   /** cancel_request() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> cancel_request_async(std::int64_t request_id);
   /**
    * Global.ShutdownProcess (https://qlik.dev/apis/json-rpc/qix/global, method ShutdownProcess). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void shutdown_process();
   /** shutdown_process() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> shutdown_process_async();
   /**
    * Global.ReloadExtensionList (https://qlik.dev/apis/json-rpc/qix/global, method ReloadExtensionList). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void reload_extension_list();
   /** reload_extension_list() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> reload_extension_list_async();
   /**
    * Global.ReplaceAppFromID (https://qlik.dev/apis/json-rpc/qix/global, method ReplaceAppFromID). Blocking; throws qix::Error.
@@ -237,8 +277,10 @@ class Global : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool replace_app_from_id(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids);
   /** replace_app_from_id() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> replace_app_from_id_async(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids);
   /**
    * Global.CopyApp (https://qlik.dev/apis/json-rpc/qix/global, method CopyApp). Blocking; throws qix::Error.
@@ -248,8 +290,10 @@ class Global : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool copy_app(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids);
   /** copy_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> copy_app_async(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids);
   /**
    * Global.ExportApp (https://qlik.dev/apis/json-rpc/qix/global, method ExportApp). Blocking; throws qix::Error.
@@ -260,8 +304,10 @@ class Global : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool export_app(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data = false);
   /** export_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> export_app_async(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data = false);
   /**
    * Global.PublishApp (https://qlik.dev/apis/json-rpc/qix/global, method PublishApp). Blocking; throws qix::Error.
@@ -270,8 +316,10 @@ class Global : public qix::Object {
    * @param stream_id qStreamId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void publish_app(const std::string& app_id, const std::string& name, const std::string& stream_id);
   /** publish_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> publish_app_async(const std::string& app_id, const std::string& name, const std::string& stream_id);
   /**
    * Global.IsPersonalMode (https://qlik.dev/apis/json-rpc/qix/global, method IsPersonalMode). Blocking; throws qix::Error.
@@ -279,16 +327,20 @@ class Global : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool is_personal_mode();
   /** is_personal_mode() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> is_personal_mode_async();
   /**
    * Global.GetUniqueID (https://qlik.dev/apis/json-rpc/qix/global, method GetUniqueID). Blocking; throws qix::Error.
    * @return qUniqueID (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_unique_id();
   /** get_unique_id() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_unique_id_async();
   /**
    * Global.OpenDoc (https://qlik.dev/apis/json-rpc/qix/global, method OpenDoc). Blocking; throws qix::Error.
@@ -300,16 +352,20 @@ class Global : public qix::Object {
    * @return the Doc (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   Doc open_doc(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", bool no_data = false);
   /** open_doc() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<Doc> open_doc_async(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", bool no_data = false);
   /**
    * Global.CreateSessionApp (https://qlik.dev/apis/json-rpc/qix/global, method CreateSessionApp). Blocking; throws qix::Error.
    * @return CreateSessionAppResult: qReturn, qSessionAppId
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CreateSessionAppResult create_session_app();
   /** create_session_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CreateSessionAppResult> create_session_app_async();
   /**
    * Global.CreateSessionAppFromApp (https://qlik.dev/apis/json-rpc/qix/global, method CreateSessionAppFromApp). Blocking; throws qix::Error.
@@ -317,8 +373,10 @@ class Global : public qix::Object {
    * @return CreateSessionAppFromAppResult: qReturn, qSessionAppId
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CreateSessionAppFromAppResult create_session_app_from_app(const std::string& src_app_id);
   /** create_session_app_from_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CreateSessionAppFromAppResult> create_session_app_from_app_async(const std::string& src_app_id);
   /**
    * Global.ProductVersion (https://qlik.dev/apis/json-rpc/qix/global, method ProductVersion). Blocking; throws qix::Error.
@@ -326,8 +384,10 @@ class Global : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string product_version();
   /** product_version() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> product_version_async();
   /**
    * Global.GetAppEntry (https://qlik.dev/apis/json-rpc/qix/global, method GetAppEntry). Blocking; throws qix::Error.
@@ -335,8 +395,10 @@ class Global : public qix::Object {
    * @return qEntry (AppEntry)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   AppEntry get_app_entry(const std::string& app_id);
   /** get_app_entry() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<AppEntry> get_app_entry_async(const std::string& app_id);
   /**
    * Global.ConfigureReload (https://qlik.dev/apis/json-rpc/qix/global, method ConfigureReload). Blocking; throws qix::Error.
@@ -345,16 +407,20 @@ class Global : public qix::Object {
    * @param interact_on_error qInteractOnError (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void configure_reload(bool cancel_on_script_error, bool use_error_data, bool interact_on_error);
   /** configure_reload() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> configure_reload_async(bool cancel_on_script_error, bool use_error_data, bool interact_on_error);
   /**
    * Global.CancelReload (https://qlik.dev/apis/json-rpc/qix/global, method CancelReload). Blocking; throws qix::Error.
    * @param reason qReason (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void cancel_reload(const std::string& reason = "");
   /** cancel_reload() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> cancel_reload_async(const std::string& reason = "");
   /**
    * Global.GetBNF (https://qlik.dev/apis/json-rpc/qix/global, method GetBNF). Blocking; throws qix::Error.
@@ -363,8 +429,10 @@ class Global : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<BNFDef> get_bnf(const std::string& bnf_type);
   /** get_bnf() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<BNFDef>> get_bnf_async(const std::string& bnf_type);
   /**
    * Global.GetFunctions (https://qlik.dev/apis/json-rpc/qix/global, method GetFunctions). Blocking; throws qix::Error.
@@ -372,24 +440,30 @@ class Global : public qix::Object {
    * @return qFunctions (array of Function)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<Function> get_functions(const std::optional<std::string>& group = std::nullopt);
   /** get_functions() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<Function>> get_functions_async(const std::optional<std::string>& group = std::nullopt);
   /**
    * Global.GetOdbcDsns (https://qlik.dev/apis/json-rpc/qix/global, method GetOdbcDsns). Blocking; throws qix::Error.
    * @return qOdbcDsns (array of OdbcDsn)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<OdbcDsn> get_odbc_dsns();
   /** get_odbc_dsns() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<OdbcDsn>> get_odbc_dsns_async();
   /**
    * Global.GetOleDbProviders (https://qlik.dev/apis/json-rpc/qix/global, method GetOleDbProviders). Blocking; throws qix::Error.
    * @return qOleDbProviders (array of OleDbProvider)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<OleDbProvider> get_ole_db_providers();
   /** get_ole_db_providers() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<OleDbProvider>> get_ole_db_providers_async();
   /**
    * Global.GetDatabasesFromConnectionString (https://qlik.dev/apis/json-rpc/qix/global, method GetDatabasesFromConnectionString). Blocking; throws qix::Error.
@@ -397,8 +471,10 @@ class Global : public qix::Object {
    * @return qDatabases (array of Database)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<Database> get_databases_from_connection_string(const Connection& connection);
   /** get_databases_from_connection_string() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<Database>> get_databases_from_connection_string_async(const Connection& connection);
   /**
    * Global.IsValidConnectionString (https://qlik.dev/apis/json-rpc/qix/global, method IsValidConnectionString). Blocking; throws qix::Error.
@@ -406,24 +482,30 @@ class Global : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool is_valid_connection_string(const Connection& connection);
   /** is_valid_connection_string() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> is_valid_connection_string_async(const Connection& connection);
   /**
    * Global.GetDefaultAppFolder (https://qlik.dev/apis/json-rpc/qix/global, method GetDefaultAppFolder). Blocking; throws qix::Error.
    * @return qPath (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_default_app_folder();
   /** get_default_app_folder() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_default_app_folder_async();
   /**
    * Global.GetLogicalDriveStrings (https://qlik.dev/apis/json-rpc/qix/global, method GetLogicalDriveStrings). Blocking; throws qix::Error.
    * @return qDrives (array of DriveInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DriveInfo> get_logical_drive_strings();
   /** get_logical_drive_strings() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DriveInfo>> get_logical_drive_strings_async();
   /**
    * Global.GetFolderItemsForPath (https://qlik.dev/apis/json-rpc/qix/global, method GetFolderItemsForPath). Blocking; throws qix::Error.
@@ -431,16 +513,20 @@ class Global : public qix::Object {
    * @return qFolderItems (array of FolderItem)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<FolderItem> get_folder_items_for_path(const std::string& path);
   /** get_folder_items_for_path() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<FolderItem>> get_folder_items_for_path_async(const std::string& path);
   /**
    * Global.GetSupportedCodePages (https://qlik.dev/apis/json-rpc/qix/global, method GetSupportedCodePages). Blocking; throws qix::Error.
    * @return qCodePages (array of CodePage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<CodePage> get_supported_code_pages();
   /** get_supported_code_pages() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<CodePage>> get_supported_code_pages_async();
   /**
    * Global.GetCustomConnectors (https://qlik.dev/apis/json-rpc/qix/global, method GetCustomConnectors). Blocking; throws qix::Error.
@@ -448,8 +534,10 @@ class Global : public qix::Object {
    * @return qConnectors (array of CustomConnector)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<CustomConnector> get_custom_connectors(bool reload_list = false);
   /** get_custom_connectors() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<CustomConnector>> get_custom_connectors_async(bool reload_list = false);
   /**
    * Global.GetStreamList (https://qlik.dev/apis/json-rpc/qix/global, method GetStreamList). Blocking; throws qix::Error.
@@ -457,16 +545,20 @@ class Global : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxStreamListEntry> get_stream_list();
   /** get_stream_list() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxStreamListEntry>> get_stream_list_async();
   /**
    * Global.EngineVersion (https://qlik.dev/apis/json-rpc/qix/global, method EngineVersion). Blocking; throws qix::Error.
    * @return qVersion (NxEngineVersion)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxEngineVersion engine_version();
   /** engine_version() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxEngineVersion> engine_version_async();
   /**
    * Global.GetBaseBNF (https://qlik.dev/apis/json-rpc/qix/global, method GetBaseBNF). Blocking; throws qix::Error.
@@ -474,8 +566,10 @@ class Global : public qix::Object {
    * @return GetBaseBNFResult: qBnfDefs, qBnfHash
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetBaseBNFResult get_base_bnf(const std::string& bnf_type);
   /** get_base_bnf() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetBaseBNFResult> get_base_bnf_async(const std::string& bnf_type);
   /**
    * Global.GetBaseBNFHash (https://qlik.dev/apis/json-rpc/qix/global, method GetBaseBNFHash). Blocking; throws qix::Error.
@@ -483,8 +577,10 @@ class Global : public qix::Object {
    * @return qBnfHash (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_base_bnf_hash(const std::string& bnf_type);
   /** get_base_bnf_hash() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_base_bnf_hash_async(const std::string& bnf_type);
   /**
    * Global.GetBaseBNFString (https://qlik.dev/apis/json-rpc/qix/global, method GetBaseBNFString). Blocking; throws qix::Error.
@@ -492,8 +588,10 @@ class Global : public qix::Object {
    * @return GetBaseBNFStringResult: qBnfStr, qBnfHash
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetBaseBNFStringResult get_base_bnf_string(const std::string& bnf_type);
   /** get_base_bnf_string() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetBaseBNFStringResult> get_base_bnf_string_async(const std::string& bnf_type);
   /**
    * Global.SaveAs (https://qlik.dev/apis/json-rpc/qix/global, method SaveAs). Blocking; throws qix::Error.
@@ -502,8 +600,10 @@ class Global : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string save_as(const std::string& new_app_name);
   /** save_as() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> save_as_async(const std::string& new_app_name);
 };
 
@@ -524,8 +624,10 @@ class Doc : public qix::Object {
    * @return the Field (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   Field get_field(const std::string& field_name, const std::string& state_name = "");
   /** get_field() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<Field> get_field_async(const std::string& field_name, const std::string& state_name = "");
   /**
    * Doc.GetFieldDescription (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldDescription). Blocking; throws qix::Error.
@@ -533,8 +635,10 @@ class Doc : public qix::Object {
    * @return qReturn (FieldDescription)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   FieldDescription get_field_description(const std::string& field_name);
   /** get_field_description() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<FieldDescription> get_field_description_async(const std::string& field_name);
   /**
    * Doc.GetVariable (https://qlik.dev/apis/json-rpc/qix/doc, method GetVariable). Blocking; throws qix::Error.
@@ -543,16 +647,20 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariable get_variable(const std::string& name);
   /** get_variable() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariable> get_variable_async(const std::string& name);
   /**
    * Doc.GetLooselyCoupledVector (https://qlik.dev/apis/json-rpc/qix/doc, method GetLooselyCoupledVector). Blocking; throws qix::Error.
    * @return qv (array of int32)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<std::int32_t> get_loosely_coupled_vector();
   /** get_loosely_coupled_vector() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<std::int32_t>> get_loosely_coupled_vector_async();
   /**
    * Doc.SetLooselyCoupledVector (https://qlik.dev/apis/json-rpc/qix/doc, method SetLooselyCoupledVector). Blocking; throws qix::Error.
@@ -560,8 +668,10 @@ class Doc : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool set_loosely_coupled_vector(const std::vector<std::int32_t>& v);
   /** set_loosely_coupled_vector() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> set_loosely_coupled_vector_async(const std::vector<std::int32_t>& v);
   /**
    * Doc.Evaluate (https://qlik.dev/apis/json-rpc/qix/doc, method Evaluate). Blocking; throws qix::Error.
@@ -569,8 +679,10 @@ class Doc : public qix::Object {
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string evaluate(const std::string& expression);
   /** evaluate() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> evaluate_async(const std::string& expression);
   /**
    * Doc.EvaluateEx (https://qlik.dev/apis/json-rpc/qix/doc, method EvaluateEx). Blocking; throws qix::Error.
@@ -578,8 +690,10 @@ class Doc : public qix::Object {
    * @return qValue (FieldValue)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   FieldValue evaluate_ex(const std::string& expression);
   /** evaluate_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<FieldValue> evaluate_ex_async(const std::string& expression);
   /**
    * Doc.ClearAll (https://qlik.dev/apis/json-rpc/qix/doc, method ClearAll). Blocking; throws qix::Error.
@@ -587,38 +701,48 @@ class Doc : public qix::Object {
    * @param state_name qStateName (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void clear_all(bool locked_also = false, const std::string& state_name = "");
   /** clear_all() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> clear_all_async(bool locked_also = false, const std::string& state_name = "");
   /**
    * Doc.LockAll (https://qlik.dev/apis/json-rpc/qix/doc, method LockAll). Blocking; throws qix::Error.
    * @param state_name qStateName (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void lock_all(const std::string& state_name = "");
   /** lock_all() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> lock_all_async(const std::string& state_name = "");
   /**
    * Doc.UnlockAll (https://qlik.dev/apis/json-rpc/qix/doc, method UnlockAll). Blocking; throws qix::Error.
    * @param state_name qStateName (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void unlock_all(const std::string& state_name = "");
   /** unlock_all() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> unlock_all_async(const std::string& state_name = "");
   /**
    * Doc.Back (https://qlik.dev/apis/json-rpc/qix/doc, method Back). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void back();
   /** back() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> back_async();
   /**
    * Doc.Forward (https://qlik.dev/apis/json-rpc/qix/doc, method Forward). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void forward();
   /** forward() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> forward_async();
   /**
    * Doc.CreateVariable (https://qlik.dev/apis/json-rpc/qix/doc, method CreateVariable). Blocking; throws qix::Error.
@@ -627,8 +751,10 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool create_variable(const std::string& name);
   /** create_variable() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> create_variable_async(const std::string& name);
   /**
    * Doc.RemoveVariable (https://qlik.dev/apis/json-rpc/qix/doc, method RemoveVariable). Blocking; throws qix::Error.
@@ -637,16 +763,20 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool remove_variable(const std::string& name);
   /** remove_variable() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> remove_variable_async(const std::string& name);
   /**
    * Doc.GetLocaleInfo (https://qlik.dev/apis/json-rpc/qix/doc, method GetLocaleInfo). Blocking; throws qix::Error.
    * @return qReturn (LocaleInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   LocaleInfo get_locale_info();
   /** get_locale_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<LocaleInfo> get_locale_info_async();
   /**
    * Doc.GetTablesAndKeys (https://qlik.dev/apis/json-rpc/qix/doc, method GetTablesAndKeys). Blocking; throws qix::Error.
@@ -659,24 +789,30 @@ class Doc : public qix::Object {
    * @return GetTablesAndKeysResult: qtr, qk
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetTablesAndKeysResult get_tables_and_keys(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling = false);
   /** get_tables_and_keys() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetTablesAndKeysResult> get_tables_and_keys_async(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling = false);
   /**
    * Doc.GetViewDlgSaveInfo (https://qlik.dev/apis/json-rpc/qix/doc, method GetViewDlgSaveInfo). Blocking; throws qix::Error.
    * @return qReturn (TableViewDlgSaveInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   TableViewDlgSaveInfo get_view_dlg_save_info();
   /** get_view_dlg_save_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<TableViewDlgSaveInfo> get_view_dlg_save_info_async();
   /**
    * Doc.SetViewDlgSaveInfo (https://qlik.dev/apis/json-rpc/qix/doc, method SetViewDlgSaveInfo). Blocking; throws qix::Error.
    * @param info qInfo (TableViewDlgSaveInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_view_dlg_save_info(const TableViewDlgSaveInfo& info);
   /** set_view_dlg_save_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_view_dlg_save_info_async(const TableViewDlgSaveInfo& info);
   /**
    * Doc.GetEmptyScript (https://qlik.dev/apis/json-rpc/qix/doc, method GetEmptyScript). Blocking; throws qix::Error.
@@ -684,8 +820,10 @@ class Doc : public qix::Object {
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_empty_script(const std::string& localized_main_section = "");
   /** get_empty_script() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_empty_script_async(const std::string& localized_main_section = "");
   /**
    * Doc.DoReload (https://qlik.dev/apis/json-rpc/qix/doc, method DoReload). Blocking; throws qix::Error.
@@ -695,56 +833,70 @@ class Doc : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool do_reload(std::int64_t mode = 0, bool partial = false, bool debug = false);
   /** do_reload() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> do_reload_async(std::int64_t mode = 0, bool partial = false, bool debug = false);
   /**
    * Doc.GetScriptBreakpoints (https://qlik.dev/apis/json-rpc/qix/doc, method GetScriptBreakpoints). Blocking; throws qix::Error.
    * @return qBreakpoints (array of EditorBreakpoint)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<EditorBreakpoint> get_script_breakpoints();
   /** get_script_breakpoints() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<EditorBreakpoint>> get_script_breakpoints_async();
   /**
    * Doc.SetScriptBreakpoints (https://qlik.dev/apis/json-rpc/qix/doc, method SetScriptBreakpoints). Blocking; throws qix::Error.
    * @param breakpoints qBreakpoints (array of EditorBreakpoint)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_script_breakpoints(const std::vector<EditorBreakpoint>& breakpoints);
   /** set_script_breakpoints() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_script_breakpoints_async(const std::vector<EditorBreakpoint>& breakpoints);
   /**
    * Doc.GetScript (https://qlik.dev/apis/json-rpc/qix/doc, method GetScript). Blocking; throws qix::Error.
    * @return qScript (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_script();
   /** get_script() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_script_async();
   /**
    * Doc.GetTextMacros (https://qlik.dev/apis/json-rpc/qix/doc, method GetTextMacros). Blocking; throws qix::Error.
    * @return qMacros (array of TextMacro)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<TextMacro> get_text_macros();
   /** get_text_macros() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<TextMacro>> get_text_macros_async();
   /**
    * Doc.SetFetchLimit (https://qlik.dev/apis/json-rpc/qix/doc, method SetFetchLimit). Blocking; throws qix::Error.
    * @param limit qLimit (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_fetch_limit(std::int64_t limit);
   /** set_fetch_limit() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_fetch_limit_async(std::int64_t limit);
   /**
    * Doc.DoSave (https://qlik.dev/apis/json-rpc/qix/doc, method DoSave). Blocking; throws qix::Error.
    * @param file_name qFileName (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void do_save(const std::string& file_name = "");
   /** do_save() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> do_save_async(const std::string& file_name = "");
   /**
    * Doc.GetTableData (https://qlik.dev/apis/json-rpc/qix/doc, method GetTableData). Blocking; throws qix::Error.
@@ -755,40 +907,50 @@ class Doc : public qix::Object {
    * @return qData (array of TableRow)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<TableRow> get_table_data(std::int64_t offset, std::int64_t rows, bool synthetic_mode, const std::string& table_name);
   /** get_table_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<TableRow>> get_table_data_async(std::int64_t offset, std::int64_t rows, bool synthetic_mode, const std::string& table_name);
   /**
    * Doc.GetAppLayout (https://qlik.dev/apis/json-rpc/qix/doc, method GetAppLayout). Blocking; throws qix::Error.
    * @return qLayout (NxAppLayout)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxAppLayout get_app_layout();
   /** get_app_layout() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxAppLayout> get_app_layout_async();
   /**
    * Doc.SetAppProperties (https://qlik.dev/apis/json-rpc/qix/doc, method SetAppProperties). Blocking; throws qix::Error.
    * @param prop qProp (NxAppProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_app_properties(const NxAppProperties& prop);
   /** set_app_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_app_properties_async(const NxAppProperties& prop);
   /**
    * Doc.GetAppProperties (https://qlik.dev/apis/json-rpc/qix/doc, method GetAppProperties). Blocking; throws qix::Error.
    * @return qProp (NxAppProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxAppProperties get_app_properties();
   /** get_app_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxAppProperties> get_app_properties_async();
   /**
    * Doc.GetLineage (https://qlik.dev/apis/json-rpc/qix/doc, method GetLineage). Blocking; throws qix::Error.
    * @return qLineage (array of LineageInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<LineageInfo> get_lineage();
   /** get_lineage() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<LineageInfo>> get_lineage_async();
   /**
    * Doc.CreateSessionObject (https://qlik.dev/apis/json-rpc/qix/doc, method CreateSessionObject). Blocking; throws qix::Error.
@@ -796,8 +958,10 @@ class Doc : public qix::Object {
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject create_session_object(const GenericObjectProperties& prop);
   /** create_session_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> create_session_object_async(const GenericObjectProperties& prop);
   /**
    * Doc.DestroySessionObject (https://qlik.dev/apis/json-rpc/qix/doc, method DestroySessionObject). Blocking; throws qix::Error.
@@ -805,8 +969,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_session_object(const std::string& id);
   /** destroy_session_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_session_object_async(const std::string& id);
   /**
    * Doc.CreateObject (https://qlik.dev/apis/json-rpc/qix/doc, method CreateObject). Blocking; throws qix::Error.
@@ -814,8 +980,10 @@ class Doc : public qix::Object {
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject create_object(const GenericObjectProperties& prop);
   /** create_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> create_object_async(const GenericObjectProperties& prop);
   /**
    * Doc.GetOrCreateObject (https://qlik.dev/apis/json-rpc/qix/doc, method GetOrCreateObject). Blocking; throws qix::Error.
@@ -823,8 +991,10 @@ class Doc : public qix::Object {
    * @return GetOrCreateObjectResult: qReturn, qNewObject
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   GetOrCreateObjectResult get_or_create_object(const GenericObjectProperties& prop);
   /** get_or_create_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetOrCreateObjectResult> get_or_create_object_async(const GenericObjectProperties& prop);
   /**
    * Doc.DestroyObject (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyObject). Blocking; throws qix::Error.
@@ -832,8 +1002,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_object(const std::string& id);
   /** destroy_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_object_async(const std::string& id);
   /**
    * Doc.GetObject (https://qlik.dev/apis/json-rpc/qix/doc, method GetObject). Blocking; throws qix::Error.
@@ -841,8 +1013,10 @@ class Doc : public qix::Object {
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject get_object(const std::string& id);
   /** get_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> get_object_async(const std::string& id);
   /**
    * Doc.GetObjects (https://qlik.dev/apis/json-rpc/qix/doc, method GetObjects). Blocking; throws qix::Error.
@@ -850,8 +1024,10 @@ class Doc : public qix::Object {
    * @return qList (array of NxContainerEntry)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxContainerEntry> get_objects(const NxGetObjectOptions& options);
   /** get_objects() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxContainerEntry>> get_objects_async(const NxGetObjectOptions& options);
   /**
    * Doc.GetBookmarks (https://qlik.dev/apis/json-rpc/qix/doc, method GetBookmarks). Blocking; throws qix::Error.
@@ -859,8 +1035,10 @@ class Doc : public qix::Object {
    * @return qList (array of NxContainerEntry)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxContainerEntry> get_bookmarks(const NxGetBookmarkOptions& options);
   /** get_bookmarks() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxContainerEntry>> get_bookmarks_async(const NxGetBookmarkOptions& options);
   /**
    * Doc.CloneObject (https://qlik.dev/apis/json-rpc/qix/doc, method CloneObject). Blocking; throws qix::Error.
@@ -868,8 +1046,10 @@ class Doc : public qix::Object {
    * @return qCloneId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string clone_object(const std::string& id);
   /** clone_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> clone_object_async(const std::string& id);
   /**
    * Doc.CreateDraft (https://qlik.dev/apis/json-rpc/qix/doc, method CreateDraft). Blocking; throws qix::Error.
@@ -878,8 +1058,10 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string create_draft(const std::string& id);
   /** create_draft() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> create_draft_async(const std::string& id);
   /**
    * Doc.CommitDraft (https://qlik.dev/apis/json-rpc/qix/doc, method CommitDraft). Blocking; throws qix::Error.
@@ -887,8 +1069,10 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void commit_draft(const std::string& id);
   /** commit_draft() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> commit_draft_async(const std::string& id);
   /**
    * Doc.DestroyDraft (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyDraft). Blocking; throws qix::Error.
@@ -898,31 +1082,39 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_draft(const std::string& id, const std::string& source_id);
   /** destroy_draft() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_draft_async(const std::string& id, const std::string& source_id);
   /**
    * Doc.Undo (https://qlik.dev/apis/json-rpc/qix/doc, method Undo). Blocking; throws qix::Error.
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool undo();
   /** undo() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> undo_async();
   /**
    * Doc.Redo (https://qlik.dev/apis/json-rpc/qix/doc, method Redo). Blocking; throws qix::Error.
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool redo();
   /** redo() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> redo_async();
   /**
    * Doc.ClearUndoBuffer (https://qlik.dev/apis/json-rpc/qix/doc, method ClearUndoBuffer). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void clear_undo_buffer();
   /** clear_undo_buffer() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> clear_undo_buffer_async();
   /**
    * Doc.CreateDimension (https://qlik.dev/apis/json-rpc/qix/doc, method CreateDimension). Blocking; throws qix::Error.
@@ -930,8 +1122,10 @@ class Doc : public qix::Object {
    * @return the GenericDimension (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericDimension create_dimension(const GenericDimensionProperties& prop);
   /** create_dimension() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericDimension> create_dimension_async(const GenericDimensionProperties& prop);
   /**
    * Doc.DestroyDimension (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyDimension). Blocking; throws qix::Error.
@@ -939,8 +1133,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_dimension(const std::string& id);
   /** destroy_dimension() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_dimension_async(const std::string& id);
   /**
    * Doc.GetDimension (https://qlik.dev/apis/json-rpc/qix/doc, method GetDimension). Blocking; throws qix::Error.
@@ -948,8 +1144,10 @@ class Doc : public qix::Object {
    * @return the GenericDimension (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericDimension get_dimension(const std::string& id);
   /** get_dimension() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericDimension> get_dimension_async(const std::string& id);
   /**
    * Doc.CloneDimension (https://qlik.dev/apis/json-rpc/qix/doc, method CloneDimension). Blocking; throws qix::Error.
@@ -957,8 +1155,10 @@ class Doc : public qix::Object {
    * @return qCloneId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string clone_dimension(const std::string& id);
   /** clone_dimension() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> clone_dimension_async(const std::string& id);
   /**
    * Doc.CreateMeasure (https://qlik.dev/apis/json-rpc/qix/doc, method CreateMeasure). Blocking; throws qix::Error.
@@ -966,8 +1166,10 @@ class Doc : public qix::Object {
    * @return the GenericMeasure (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericMeasure create_measure(const GenericMeasureProperties& prop);
   /** create_measure() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericMeasure> create_measure_async(const GenericMeasureProperties& prop);
   /**
    * Doc.DestroyMeasure (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyMeasure). Blocking; throws qix::Error.
@@ -975,8 +1177,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_measure(const std::string& id);
   /** destroy_measure() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_measure_async(const std::string& id);
   /**
    * Doc.GetMeasure (https://qlik.dev/apis/json-rpc/qix/doc, method GetMeasure). Blocking; throws qix::Error.
@@ -984,8 +1188,10 @@ class Doc : public qix::Object {
    * @return the GenericMeasure (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericMeasure get_measure(const std::string& id);
   /** get_measure() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericMeasure> get_measure_async(const std::string& id);
   /**
    * Doc.CloneMeasure (https://qlik.dev/apis/json-rpc/qix/doc, method CloneMeasure). Blocking; throws qix::Error.
@@ -993,8 +1199,10 @@ class Doc : public qix::Object {
    * @return qCloneId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string clone_measure(const std::string& id);
   /** clone_measure() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> clone_measure_async(const std::string& id);
   /**
    * Doc.CreateSessionVariable (https://qlik.dev/apis/json-rpc/qix/doc, method CreateSessionVariable). Blocking; throws qix::Error.
@@ -1002,8 +1210,10 @@ class Doc : public qix::Object {
    * @return the GenericVariable (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariable create_session_variable(const GenericVariableProperties& prop);
   /** create_session_variable() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariable> create_session_variable_async(const GenericVariableProperties& prop);
   /**
    * Doc.DestroySessionVariable (https://qlik.dev/apis/json-rpc/qix/doc, method DestroySessionVariable). Blocking; throws qix::Error.
@@ -1011,8 +1221,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_session_variable(const std::string& id);
   /** destroy_session_variable() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_session_variable_async(const std::string& id);
   /**
    * Doc.CreateVariableEx (https://qlik.dev/apis/json-rpc/qix/doc, method CreateVariableEx). Blocking; throws qix::Error.
@@ -1020,8 +1232,10 @@ class Doc : public qix::Object {
    * @return the GenericVariable (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariable create_variable_ex(const GenericVariableProperties& prop);
   /** create_variable_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariable> create_variable_ex_async(const GenericVariableProperties& prop);
   /**
    * Doc.DestroyVariableById (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyVariableById). Blocking; throws qix::Error.
@@ -1029,8 +1243,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_variable_by_id(const std::string& id);
   /** destroy_variable_by_id() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_variable_by_id_async(const std::string& id);
   /**
    * Doc.DestroyVariableByName (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyVariableByName). Blocking; throws qix::Error.
@@ -1038,8 +1254,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_variable_by_name(const std::string& name);
   /** destroy_variable_by_name() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_variable_by_name_async(const std::string& name);
   /**
    * Doc.GetVariableById (https://qlik.dev/apis/json-rpc/qix/doc, method GetVariableById). Blocking; throws qix::Error.
@@ -1047,8 +1265,10 @@ class Doc : public qix::Object {
    * @return the GenericVariable (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariable get_variable_by_id(const std::string& id);
   /** get_variable_by_id() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariable> get_variable_by_id_async(const std::string& id);
   /**
    * Doc.GetVariableByName (https://qlik.dev/apis/json-rpc/qix/doc, method GetVariableByName). Blocking; throws qix::Error.
@@ -1056,8 +1276,10 @@ class Doc : public qix::Object {
    * @return the GenericVariable (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariable get_variable_by_name(const std::string& name);
   /** get_variable_by_name() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariable> get_variable_by_name_async(const std::string& name);
   /**
    * Doc.CheckExpression (https://qlik.dev/apis/json-rpc/qix/doc, method CheckExpression). Blocking; throws qix::Error.
@@ -1066,8 +1288,10 @@ class Doc : public qix::Object {
    * @return CheckExpressionResult: qErrorMsg, qBadFieldNames, qDangerousFieldNames
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CheckExpressionResult check_expression(const std::string& expr, const std::vector<std::string>& labels = {});
   /** check_expression() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CheckExpressionResult> check_expression_async(const std::string& expr, const std::vector<std::string>& labels = {});
   /**
    * Doc.CheckNumberOrExpression (https://qlik.dev/apis/json-rpc/qix/doc, method CheckNumberOrExpression). Blocking; throws qix::Error.
@@ -1075,24 +1299,30 @@ class Doc : public qix::Object {
    * @return CheckNumberOrExpressionResult: qErrorMsg, qBadFieldNames
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CheckNumberOrExpressionResult check_number_or_expression(const std::string& expr);
   /** check_number_or_expression() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CheckNumberOrExpressionResult> check_number_or_expression_async(const std::string& expr);
   /**
    * Doc.AddAlternateState (https://qlik.dev/apis/json-rpc/qix/doc, method AddAlternateState). Blocking; throws qix::Error.
    * @param state_name qStateName (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void add_alternate_state(const std::string& state_name);
   /** add_alternate_state() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> add_alternate_state_async(const std::string& state_name);
   /**
    * Doc.RemoveAlternateState (https://qlik.dev/apis/json-rpc/qix/doc, method RemoveAlternateState). Blocking; throws qix::Error.
    * @param state_name qStateName (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void remove_alternate_state(const std::string& state_name);
   /** remove_alternate_state() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> remove_alternate_state_async(const std::string& state_name);
   /**
    * Doc.AddSessionAlternateState (https://qlik.dev/apis/json-rpc/qix/doc, method AddSessionAlternateState). Blocking; throws qix::Error.
@@ -1100,8 +1330,10 @@ class Doc : public qix::Object {
    * @param source_state_name qSourceStateName (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void add_session_alternate_state(const std::string& state_name, const std::string& source_state_name = "");
   /** add_session_alternate_state() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> add_session_alternate_state_async(const std::string& state_name, const std::string& source_state_name = "");
   /**
    * Doc.RemoveSessionAlternateState (https://qlik.dev/apis/json-rpc/qix/doc, method RemoveSessionAlternateState). Blocking; throws qix::Error.
@@ -1109,8 +1341,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool remove_session_alternate_state(const std::string& state_name);
   /** remove_session_alternate_state() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> remove_session_alternate_state_async(const std::string& state_name);
   /**
    * Doc.CreateBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method CreateBookmark). Blocking; throws qix::Error.
@@ -1118,8 +1352,10 @@ class Doc : public qix::Object {
    * @return the GenericBookmark (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericBookmark create_bookmark(const GenericBookmarkProperties& prop);
   /** create_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericBookmark> create_bookmark_async(const GenericBookmarkProperties& prop);
   /**
    * Doc.DestroyBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method DestroyBookmark). Blocking; throws qix::Error.
@@ -1127,8 +1363,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_bookmark(const std::string& id);
   /** destroy_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_bookmark_async(const std::string& id);
   /**
    * Doc.GetBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method GetBookmark). Blocking; throws qix::Error.
@@ -1136,8 +1374,10 @@ class Doc : public qix::Object {
    * @return the GenericBookmark (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericBookmark get_bookmark(const std::string& id);
   /** get_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericBookmark> get_bookmark_async(const std::string& id);
   /**
    * Doc.ApplyBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method ApplyBookmark). Blocking; throws qix::Error.
@@ -1145,8 +1385,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool apply_bookmark(const std::string& id);
   /** apply_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> apply_bookmark_async(const std::string& id);
   /**
    * Doc.ApplyAndVerifyBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method ApplyAndVerifyBookmark). Blocking; throws qix::Error.
@@ -1154,8 +1396,10 @@ class Doc : public qix::Object {
    * @return qResult (BookmarkApplyAndVerifyResult)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   BookmarkApplyAndVerifyResult apply_and_verify_bookmark(const std::string& id);
   /** apply_and_verify_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<BookmarkApplyAndVerifyResult> apply_and_verify_bookmark_async(const std::string& id);
   /**
    * Doc.CloneBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method CloneBookmark). Blocking; throws qix::Error.
@@ -1163,8 +1407,10 @@ class Doc : public qix::Object {
    * @return qCloneId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string clone_bookmark(const std::string& id);
   /** clone_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> clone_bookmark_async(const std::string& id);
   /**
    * Doc.AddFieldFromExpression (https://qlik.dev/apis/json-rpc/qix/doc, method AddFieldFromExpression). Blocking; throws qix::Error.
@@ -1173,8 +1419,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool add_field_from_expression(const std::string& name, const std::string& expr);
   /** add_field_from_expression() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> add_field_from_expression_async(const std::string& name, const std::string& expr);
   /**
    * Doc.GetFieldOnTheFlyByName (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldOnTheFlyByName). Blocking; throws qix::Error.
@@ -1182,31 +1430,39 @@ class Doc : public qix::Object {
    * @return qName (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_field_on_the_fly_by_name(const std::string& readable_name);
   /** get_field_on_the_fly_by_name() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_field_on_the_fly_by_name_async(const std::string& readable_name);
   /**
    * Doc.GetAllInfos (https://qlik.dev/apis/json-rpc/qix/doc, method GetAllInfos). Blocking; throws qix::Error.
    * @return qInfos (array of NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxInfo> get_all_infos();
   /** get_all_infos() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxInfo>> get_all_infos_async();
   /**
    * Doc.Resume (https://qlik.dev/apis/json-rpc/qix/doc, method Resume). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void resume();
   /** resume() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> resume_async();
   /**
    * Doc.AbortModal (https://qlik.dev/apis/json-rpc/qix/doc, method AbortModal). Blocking; throws qix::Error.
    * @param accept qAccept (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void abort_modal(bool accept);
   /** abort_modal() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> abort_modal_async(bool accept);
   /**
    * Doc.Publish (https://qlik.dev/apis/json-rpc/qix/doc, method Publish). Blocking; throws qix::Error.
@@ -1214,8 +1470,10 @@ class Doc : public qix::Object {
    * @param name qName (string, optional, default "")
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void publish(const std::string& stream_id, const std::string& name = "");
   /** publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> publish_async(const std::string& stream_id, const std::string& name = "");
   /**
    * Doc.GetMatchingFields (https://qlik.dev/apis/json-rpc/qix/doc, method GetMatchingFields). Blocking; throws qix::Error.
@@ -1224,8 +1482,10 @@ class Doc : public qix::Object {
    * @return qFieldNames (array of NxMatchingFieldInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxMatchingFieldInfo> get_matching_fields(const std::vector<std::string>& tags, const std::optional<std::string>& matching_field_mode = std::nullopt);
   /** get_matching_fields() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxMatchingFieldInfo>> get_matching_fields_async(const std::vector<std::string>& tags, const std::optional<std::string>& matching_field_mode = std::nullopt);
   /**
    * Doc.FindMatchingFields (https://qlik.dev/apis/json-rpc/qix/doc, method FindMatchingFields). Blocking; throws qix::Error.
@@ -1234,23 +1494,29 @@ class Doc : public qix::Object {
    * @return qFieldNames (array of NxMatchingFieldInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxMatchingFieldInfo> find_matching_fields(const std::string& field_name, const std::vector<std::string>& tags);
   /** find_matching_fields() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxMatchingFieldInfo>> find_matching_fields_async(const std::string& field_name, const std::vector<std::string>& tags);
   /**
    * Doc.Scramble (https://qlik.dev/apis/json-rpc/qix/doc, method Scramble). Blocking; throws qix::Error.
    * @param field_name qFieldName (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void scramble(const std::string& field_name);
   /** scramble() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> scramble_async(const std::string& field_name);
   /**
    * Doc.SaveObjects (https://qlik.dev/apis/json-rpc/qix/doc, method SaveObjects). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void save_objects();
   /** save_objects() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> save_objects_async();
   /**
    * Doc.GetAssociationScores (https://qlik.dev/apis/json-rpc/qix/doc, method GetAssociationScores). Blocking; throws qix::Error.
@@ -1259,8 +1525,10 @@ class Doc : public qix::Object {
    * @return qScore (array of AssociationScore)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<AssociationScore> get_association_scores(const std::string& table1, const std::string& table2);
   /** get_association_scores() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<AssociationScore>> get_association_scores_async(const std::string& table1, const std::string& table2);
   /**
    * Doc.GetMediaList (https://qlik.dev/apis/json-rpc/qix/doc, method GetMediaList). Blocking; throws qix::Error.
@@ -1268,16 +1536,20 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetMediaListResult get_media_list();
   /** get_media_list() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetMediaListResult> get_media_list_async();
   /**
    * Doc.GetContentLibraries (https://qlik.dev/apis/json-rpc/qix/doc, method GetContentLibraries). Blocking; throws qix::Error.
    * @return qList (ContentLibraryList)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   ContentLibraryList get_content_libraries();
   /** get_content_libraries() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<ContentLibraryList> get_content_libraries_async();
   /**
    * Doc.GetLibraryContent (https://qlik.dev/apis/json-rpc/qix/doc, method GetLibraryContent). Blocking; throws qix::Error.
@@ -1285,8 +1557,10 @@ class Doc : public qix::Object {
    * @return qList (StaticContentList)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   StaticContentList get_library_content(const std::string& name);
   /** get_library_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<StaticContentList> get_library_content_async(const std::string& name);
   /**
    * Doc.DoReloadEx (https://qlik.dev/apis/json-rpc/qix/doc, method DoReloadEx). Blocking; throws qix::Error.
@@ -1294,24 +1568,30 @@ class Doc : public qix::Object {
    * @return qResult (DoReloadExResult)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   DoReloadExResult do_reload_ex(const DoReloadExParams& params = detail::from_text<DoReloadExParams>("{\"qMode\":0,\"qPartial\":false,\"qDebug\":false,\"qReloadId\":\"\",\"qSkipStore\":false,\"qRowLimit\":0}"));
   /** do_reload_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<DoReloadExResult> do_reload_ex_async(const DoReloadExParams& params = detail::from_text<DoReloadExParams>("{\"qMode\":0,\"qPartial\":false,\"qDebug\":false,\"qReloadId\":\"\",\"qSkipStore\":false,\"qRowLimit\":0}"));
   /**
    * Doc.BackCount (https://qlik.dev/apis/json-rpc/qix/doc, method BackCount). Blocking; throws qix::Error.
    * @return qReturn (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::int64_t back_count();
   /** back_count() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::int64_t> back_count_async();
   /**
    * Doc.ForwardCount (https://qlik.dev/apis/json-rpc/qix/doc, method ForwardCount). Blocking; throws qix::Error.
    * @return qReturn (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::int64_t forward_count();
   /** forward_count() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::int64_t> forward_count_async();
   /**
    * Doc.ExportReducedData (https://qlik.dev/apis/json-rpc/qix/doc, method ExportReducedData). Blocking; throws qix::Error.
@@ -1319,8 +1599,10 @@ class Doc : public qix::Object {
    * @return qDownloadInfo (NxDownloadInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxDownloadInfo export_reduced_data(const NxDownloadOptions& options = detail::from_text<NxDownloadOptions>("{\"qBookmarkId\":\"\",\"qExpires\":0,\"qServeOnce\":false}"));
   /** export_reduced_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxDownloadInfo> export_reduced_data_async(const NxDownloadOptions& options = detail::from_text<NxDownloadOptions>("{\"qBookmarkId\":\"\",\"qExpires\":0,\"qServeOnce\":false}"));
   /**
    * Doc.GetSetAnalysis (https://qlik.dev/apis/json-rpc/qix/doc, method GetSetAnalysis). Blocking; throws qix::Error.
@@ -1329,40 +1611,50 @@ class Doc : public qix::Object {
    * @return qSetExpression (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_set_analysis(const std::string& state_name = "", const std::string& bookmark_id = "");
   /** get_set_analysis() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_set_analysis_async(const std::string& state_name = "", const std::string& bookmark_id = "");
   /**
    * Doc.SetScript (https://qlik.dev/apis/json-rpc/qix/doc, method SetScript). Blocking; throws qix::Error.
    * @param script qScript (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_script(const std::string& script);
   /** set_script() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_script_async(const std::string& script);
   /**
    * Doc.CheckScriptSyntax (https://qlik.dev/apis/json-rpc/qix/doc, method CheckScriptSyntax). Blocking; throws qix::Error.
    * @return qErrors (array of ScriptSyntaxError)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<ScriptSyntaxError> check_script_syntax();
   /** check_script_syntax() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<ScriptSyntaxError>> check_script_syntax_async();
   /**
    * Doc.GetFavoriteVariables (https://qlik.dev/apis/json-rpc/qix/doc, method GetFavoriteVariables). Blocking; throws qix::Error.
    * @return qNames (array of string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<std::string> get_favorite_variables();
   /** get_favorite_variables() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<std::string>> get_favorite_variables_async();
   /**
    * Doc.SetFavoriteVariables (https://qlik.dev/apis/json-rpc/qix/doc, method SetFavoriteVariables). Blocking; throws qix::Error.
    * @param names qNames (array of string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_favorite_variables(const std::vector<std::string>& names);
   /** set_favorite_variables() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_favorite_variables_async(const std::vector<std::string>& names);
   /**
    * Doc.GetIncludeFileContent (https://qlik.dev/apis/json-rpc/qix/doc, method GetIncludeFileContent). Blocking; throws qix::Error.
@@ -1370,8 +1662,10 @@ class Doc : public qix::Object {
    * @return qContent (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_include_file_content(const std::string& path);
   /** get_include_file_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_include_file_content_async(const std::string& path);
   /**
    * Doc.CreateConnection (https://qlik.dev/apis/json-rpc/qix/doc, method CreateConnection). Blocking; throws qix::Error.
@@ -1379,8 +1673,10 @@ class Doc : public qix::Object {
    * @return qConnectionId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string create_connection(const Connection& connection);
   /** create_connection() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> create_connection_async(const Connection& connection);
   /**
    * Doc.ModifyConnection (https://qlik.dev/apis/json-rpc/qix/doc, method ModifyConnection). Blocking; throws qix::Error.
@@ -1389,16 +1685,20 @@ class Doc : public qix::Object {
    * @param override_credentials qOverrideCredentials (bool, optional, default false)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void modify_connection(const std::string& connection_id, const Connection& connection, bool override_credentials = false);
   /** modify_connection() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> modify_connection_async(const std::string& connection_id, const Connection& connection, bool override_credentials = false);
   /**
    * Doc.DeleteConnection (https://qlik.dev/apis/json-rpc/qix/doc, method DeleteConnection). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void delete_connection(const std::string& connection_id);
   /** delete_connection() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> delete_connection_async(const std::string& connection_id);
   /**
    * Doc.GetConnection (https://qlik.dev/apis/json-rpc/qix/doc, method GetConnection). Blocking; throws qix::Error.
@@ -1406,16 +1706,20 @@ class Doc : public qix::Object {
    * @return qConnection (Connection)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   Connection get_connection(const std::string& connection_id);
   /** get_connection() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<Connection> get_connection_async(const std::string& connection_id);
   /**
    * Doc.GetConnections (https://qlik.dev/apis/json-rpc/qix/doc, method GetConnections). Blocking; throws qix::Error.
    * @return qConnections (array of Connection)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<Connection> get_connections();
   /** get_connections() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<Connection>> get_connections_async();
   /**
    * Doc.GetDatabaseInfo (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseInfo). Blocking; throws qix::Error.
@@ -1423,8 +1727,10 @@ class Doc : public qix::Object {
    * @return qInfo (DatabaseInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   DatabaseInfo get_database_info(const std::string& connection_id);
   /** get_database_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<DatabaseInfo> get_database_info_async(const std::string& connection_id);
   /**
    * Doc.GetDatabases (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabases). Blocking; throws qix::Error.
@@ -1432,8 +1738,10 @@ class Doc : public qix::Object {
    * @return qDatabases (array of Database)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<Database> get_databases(const std::string& connection_id);
   /** get_databases() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<Database>> get_databases_async(const std::string& connection_id);
   /**
    * Doc.GetDatabaseOwners (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseOwners). Blocking; throws qix::Error.
@@ -1442,8 +1750,10 @@ class Doc : public qix::Object {
    * @return qOwners (array of DatabaseOwner)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DatabaseOwner> get_database_owners(const std::string& connection_id, const std::string& database = "");
   /** get_database_owners() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DatabaseOwner>> get_database_owners_async(const std::string& connection_id, const std::string& database = "");
   /**
    * Doc.GetDatabaseTables (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseTables). Blocking; throws qix::Error.
@@ -1453,8 +1763,10 @@ class Doc : public qix::Object {
    * @return qTables (array of DataTable)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DataTable> get_database_tables(const std::string& connection_id, const std::string& database = "", const std::string& owner = "");
   /** get_database_tables() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DataTable>> get_database_tables_async(const std::string& connection_id, const std::string& database = "", const std::string& owner = "");
   /**
    * Doc.GetDatabaseTableFields (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseTableFields). Blocking; throws qix::Error.
@@ -1465,8 +1777,10 @@ class Doc : public qix::Object {
    * @return qFields (array of DataField)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DataField> get_database_table_fields(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table);
   /** get_database_table_fields() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DataField>> get_database_table_fields_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table);
   /**
    * Doc.GetDatabaseTablePreview (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseTablePreview). Blocking; throws qix::Error.
@@ -1478,8 +1792,10 @@ class Doc : public qix::Object {
    * @return GetDatabaseTablePreviewResult: qPreview, qRowCount
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetDatabaseTablePreviewResult get_database_table_preview(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions = detail::from_text<FilterInfo>("{\"qType\":0,\"qWherePredicate\":\"\"}"));
   /** get_database_table_preview() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetDatabaseTablePreviewResult> get_database_table_preview_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions = detail::from_text<FilterInfo>("{\"qType\":0,\"qWherePredicate\":\"\"}"));
   /**
    * Doc.GetFolderItemsForConnection (https://qlik.dev/apis/json-rpc/qix/doc, method GetFolderItemsForConnection). Blocking; throws qix::Error.
@@ -1488,8 +1804,10 @@ class Doc : public qix::Object {
    * @return qFolderItems (array of FolderItem)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<FolderItem> get_folder_items_for_connection(const std::string& connection_id, const std::string& relative_path = "");
   /** get_folder_items_for_connection() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<FolderItem>> get_folder_items_for_connection_async(const std::string& connection_id, const std::string& relative_path = "");
   /**
    * Doc.GuessFileType (https://qlik.dev/apis/json-rpc/qix/doc, method GuessFileType). Blocking; throws qix::Error.
@@ -1498,8 +1816,10 @@ class Doc : public qix::Object {
    * @return qDataFormat (FileDataFormat)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   FileDataFormat guess_file_type(const std::string& connection_id, const std::string& relative_path = "");
   /** guess_file_type() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<FileDataFormat> guess_file_type_async(const std::string& connection_id, const std::string& relative_path = "");
   /**
    * Doc.GetFileTables (https://qlik.dev/apis/json-rpc/qix/doc, method GetFileTables). Blocking; throws qix::Error.
@@ -1509,8 +1829,10 @@ class Doc : public qix::Object {
    * @return qTables (array of DataTable)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DataTable> get_file_tables(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format);
   /** get_file_tables() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DataTable>> get_file_tables_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format);
   /**
    * Doc.GetFileTableFields (https://qlik.dev/apis/json-rpc/qix/doc, method GetFileTableFields). Blocking; throws qix::Error.
@@ -1521,8 +1843,10 @@ class Doc : public qix::Object {
    * @return GetFileTableFieldsResult: qFields, qFormatSpec
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetFileTableFieldsResult get_file_table_fields(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table);
   /** get_file_table_fields() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetFileTableFieldsResult> get_file_table_fields_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table);
   /**
    * Doc.GetFileTablePreview (https://qlik.dev/apis/json-rpc/qix/doc, method GetFileTablePreview). Blocking; throws qix::Error.
@@ -1533,8 +1857,10 @@ class Doc : public qix::Object {
    * @return GetFileTablePreviewResult: qPreview, qFormatSpec
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetFileTablePreviewResult get_file_table_preview(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table);
   /** get_file_table_preview() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetFileTablePreviewResult> get_file_table_preview_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table);
   /**
    * Doc.GetFileTablesEx (https://qlik.dev/apis/json-rpc/qix/doc, method GetFileTablesEx). Blocking; throws qix::Error.
@@ -1544,8 +1870,10 @@ class Doc : public qix::Object {
    * @return qTables (array of DataTableEx)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<DataTableEx> get_file_tables_ex(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format);
   /** get_file_tables_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<DataTableEx>> get_file_tables_ex_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format);
   /**
    * Doc.SendGenericCommandToCustomConnector (https://qlik.dev/apis/json-rpc/qix/doc, method SendGenericCommandToCustomConnector). Blocking; throws qix::Error.
@@ -1557,8 +1885,10 @@ class Doc : public qix::Object {
    * @return qResult (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string send_generic_command_to_custom_connector(const std::string& provider, const std::string& command, const std::string& method, const std::vector<std::string>& parameters, const std::string& append_connection);
   /** send_generic_command_to_custom_connector() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> send_generic_command_to_custom_connector_async(const std::string& provider, const std::string& command, const std::string& method, const std::vector<std::string>& parameters, const std::string& append_connection);
   /**
    * Doc.SearchSuggest (https://qlik.dev/apis/json-rpc/qix/doc, method SearchSuggest). Blocking; throws qix::Error.
@@ -1567,8 +1897,10 @@ class Doc : public qix::Object {
    * @return qResult (SearchSuggestionResult)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   SearchSuggestionResult search_suggest(const SearchCombinationOptions& options, const std::vector<std::string>& terms);
   /** search_suggest() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<SearchSuggestionResult> search_suggest_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms);
   /**
    * Doc.SearchAssociations (https://qlik.dev/apis/json-rpc/qix/doc, method SearchAssociations). Blocking; throws qix::Error.
@@ -1579,8 +1911,10 @@ class Doc : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   SearchAssociationResult search_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page);
   /** search_associations() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<SearchAssociationResult> search_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page);
   /**
    * Doc.SelectAssociations (https://qlik.dev/apis/json-rpc/qix/doc, method SelectAssociations). Blocking; throws qix::Error.
@@ -1590,8 +1924,10 @@ class Doc : public qix::Object {
    * @param soft_lock qSoftLock (bool, optional, default false)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void select_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock = false);
   /** select_associations() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> select_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock = false);
   /**
    * Doc.SearchResults (https://qlik.dev/apis/json-rpc/qix/doc, method SearchResults). Blocking; throws qix::Error.
@@ -1601,8 +1937,10 @@ class Doc : public qix::Object {
    * @return qResult (SearchResult)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   SearchResult search_results(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page);
   /** search_results() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<SearchResult> search_results_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page);
   /**
    * Doc.SearchObjects (https://qlik.dev/apis/json-rpc/qix/doc, method SearchObjects). Blocking; throws qix::Error.
@@ -1612,8 +1950,10 @@ class Doc : public qix::Object {
    * @return qResult (SearchResult)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   SearchResult search_objects(const SearchObjectOptions& options, const std::vector<std::string>& terms, const SearchPage& page);
   /** search_objects() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<SearchResult> search_objects_async(const SearchObjectOptions& options, const std::vector<std::string>& terms, const SearchPage& page);
   /**
    * Doc.GetFieldAndColumnSamples (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldAndColumnSamples). Blocking; throws qix::Error.
@@ -1623,16 +1963,20 @@ class Doc : public qix::Object {
    * @return qResult (array of SampleResult)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<SampleResult> get_field_and_column_samples(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed = 0);
   /** get_field_and_column_samples() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<SampleResult>> get_field_and_column_samples_async(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed = 0);
   /**
    * Doc.GetScriptEx (https://qlik.dev/apis/json-rpc/qix/doc, method GetScriptEx). Blocking; throws qix::Error.
    * @return qScript (AppScript)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   AppScript get_script_ex();
   /** get_script_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<AppScript> get_script_ex_async();
   /**
    * Doc.GetVariables (https://qlik.dev/apis/json-rpc/qix/doc, method GetVariables). Blocking; throws qix::Error.
@@ -1640,8 +1984,10 @@ class Doc : public qix::Object {
    * @return qList (array of NxVariableListItem)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxVariableListItem> get_variables(const VariableListDef& list_def);
   /** get_variables() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxVariableListItem>> get_variables_async(const VariableListDef& list_def);
   /**
    * Doc.ExpandExpression (https://qlik.dev/apis/json-rpc/qix/doc, method ExpandExpression). Blocking; throws qix::Error.
@@ -1649,8 +1995,10 @@ class Doc : public qix::Object {
    * @return qExpandedExpression (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string expand_expression(const std::string& expression);
   /** expand_expression() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> expand_expression_async(const std::string& expression);
   /**
    * Doc.DestroySessionVariableById (https://qlik.dev/apis/json-rpc/qix/doc, method DestroySessionVariableById). Blocking; throws qix::Error.
@@ -1658,8 +2006,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_session_variable_by_id(const std::string& id);
   /** destroy_session_variable_by_id() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_session_variable_by_id_async(const std::string& id);
   /**
    * Doc.DestroySessionVariableByName (https://qlik.dev/apis/json-rpc/qix/doc, method DestroySessionVariableByName). Blocking; throws qix::Error.
@@ -1667,16 +2017,20 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_session_variable_by_name(const std::string& name);
   /** destroy_session_variable_by_name() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_session_variable_by_name_async(const std::string& name);
   /**
    * Doc.GetGroupStates (https://qlik.dev/apis/json-rpc/qix/doc, method GetGroupStates). Blocking; throws qix::Error.
    * @return qGroupStates (array of GroupState)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<GroupState> get_group_states();
   /** get_group_states() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<GroupState>> get_group_states_async();
   /**
    * Doc.ApplyGroupStates (https://qlik.dev/apis/json-rpc/qix/doc, method ApplyGroupStates). Blocking; throws qix::Error.
@@ -1684,8 +2038,10 @@ class Doc : public qix::Object {
    * @return qResult (ApplyGroupStatesResult)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   ApplyGroupStatesResult apply_group_states(const std::vector<GroupState>& group_states);
   /** apply_group_states() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<ApplyGroupStatesResult> apply_group_states_async(const std::vector<GroupState>& group_states);
   /**
    * Doc.CreateBookmarkEx (https://qlik.dev/apis/json-rpc/qix/doc, method CreateBookmarkEx). Blocking; throws qix::Error.
@@ -1694,8 +2050,10 @@ class Doc : public qix::Object {
    * @return the GenericBookmark (qReturn), empty (false) when the engine found none
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   GenericBookmark create_bookmark_ex(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch = {});
   /** create_bookmark_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericBookmark> create_bookmark_ex_async(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch = {});
   /**
    * Doc.SaveAs (https://qlik.dev/apis/json-rpc/qix/doc, method SaveAs). Blocking; throws qix::Error.
@@ -1703,8 +2061,10 @@ class Doc : public qix::Object {
    * @return qNewAppId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string save_as(const std::string& new_app_name);
   /** save_as() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> save_as_async(const std::string& new_app_name);
   /**
    * Doc.StoreTempSelectionState (https://qlik.dev/apis/json-rpc/qix/doc, method StoreTempSelectionState). Blocking; throws qix::Error.
@@ -1712,8 +2072,10 @@ class Doc : public qix::Object {
    * @return StoreTempSelectionStateResult: qId, qReturn
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   StoreTempSelectionStateResult store_temp_selection_state(std::int64_t ttl_of_temp_state = 0);
   /** store_temp_selection_state() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<StoreTempSelectionStateResult> store_temp_selection_state_async(std::int64_t ttl_of_temp_state = 0);
   /**
    * Doc.RestoreTempSelectionState (https://qlik.dev/apis/json-rpc/qix/doc, method RestoreTempSelectionState). Blocking; throws qix::Error.
@@ -1721,8 +2083,10 @@ class Doc : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool restore_temp_selection_state(const std::string& id);
   /** restore_temp_selection_state() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> restore_temp_selection_state_async(const std::string& id);
   /**
    * Doc.ChangeSessionAppOwner (https://qlik.dev/apis/json-rpc/qix/doc, method ChangeSessionAppOwner). Blocking; throws qix::Error.
@@ -1730,8 +2094,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   bool change_session_app_owner(const std::string& new_owner_id);
   /** change_session_app_owner() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> change_session_app_owner_async(const std::string& new_owner_id);
   /**
    * Doc.ChangeSessionAppSpace (https://qlik.dev/apis/json-rpc/qix/doc, method ChangeSessionAppSpace). Blocking; throws qix::Error.
@@ -1739,8 +2105,10 @@ class Doc : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   bool change_session_app_space(const std::string& space_id);
   /** change_session_app_space() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> change_session_app_space_async(const std::string& space_id);
   /**
    * Doc.GetTableProfileData (https://qlik.dev/apis/json-rpc/qix/doc, method GetTableProfileData). Blocking; throws qix::Error.
@@ -1748,8 +2116,10 @@ class Doc : public qix::Object {
    * @return qProfiling (TableProfilingData)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   TableProfilingData get_table_profile_data(const std::string& table_name);
   /** get_table_profile_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<TableProfilingData> get_table_profile_data_async(const std::string& table_name);
   /**
    * Doc.GetMeasureWithLabel (https://qlik.dev/apis/json-rpc/qix/doc, method GetMeasureWithLabel). Blocking; throws qix::Error.
@@ -1757,8 +2127,10 @@ class Doc : public qix::Object {
    * @return the GenericMeasure (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericMeasure get_measure_with_label(const std::string& label);
   /** get_measure_with_label() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericMeasure> get_measure_with_label_async(const std::string& label);
   /**
    * Doc.SearchValues (https://qlik.dev/apis/json-rpc/qix/doc, method SearchValues). Blocking; throws qix::Error.
@@ -1768,8 +2140,10 @@ class Doc : public qix::Object {
    * @return qResult (SearchValueResult)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   SearchValueResult search_values(const SearchValueOptions& options, const std::vector<std::string>& terms, const SearchValuePage& page);
   /** search_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<SearchValueResult> search_values_async(const SearchValueOptions& options, const std::vector<std::string>& terms, const SearchValuePage& page);
   /**
    * Doc.GetFieldsFromExpression (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldsFromExpression). Blocking; throws qix::Error.
@@ -1777,8 +2151,10 @@ class Doc : public qix::Object {
    * @return qFieldNames (array of string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<std::string> get_fields_from_expression(const std::string& expr);
   /** get_fields_from_expression() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<std::string>> get_fields_from_expression_async(const std::string& expr);
   /**
    * Doc.GetFieldsResourceIds (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldsResourceIds). Blocking; throws qix::Error.
@@ -1786,32 +2162,40 @@ class Doc : public qix::Object {
    * @return qFields (array of NxFieldResourceId)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxFieldResourceId> get_fields_resource_ids(const std::vector<std::string>& field_names);
   /** get_fields_resource_ids() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxFieldResourceId>> get_fields_resource_ids_async(const std::vector<std::string>& field_names);
   /**
    * Doc.GetExpressionBNF (https://qlik.dev/apis/json-rpc/qix/doc, method GetExpressionBNF). Blocking; throws qix::Error.
    * @return GetExpressionBNFResult: qBnfDefs, qBnfHash
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   GetExpressionBNFResult get_expression_bnf();
   /** get_expression_bnf() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetExpressionBNFResult> get_expression_bnf_async();
   /**
    * Doc.GetExpressionBNFHash (https://qlik.dev/apis/json-rpc/qix/doc, method GetExpressionBNFHash). Blocking; throws qix::Error.
    * @return qBnfHash (string)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_expression_bnf_hash();
   /** get_expression_bnf_hash() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_expression_bnf_hash_async();
   /**
    * Doc.SetProhibitBinaryLoad (https://qlik.dev/apis/json-rpc/qix/doc, method SetProhibitBinaryLoad). Blocking; throws qix::Error.
    * @param prohibit qProhibit (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_prohibit_binary_load(bool prohibit);
   /** set_prohibit_binary_load() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_prohibit_binary_load_async(bool prohibit);
   /**
    * Doc.TransformApp (https://qlik.dev/apis/json-rpc/qix/doc, method TransformApp). Blocking; throws qix::Error.
@@ -1819,8 +2203,10 @@ class Doc : public qix::Object {
    * @return qResult (TransformAppResult)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   TransformAppResult transform_app(const TransformAppParameters& dst_parameters);
   /** transform_app() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<TransformAppResult> transform_app_async(const TransformAppParameters& dst_parameters);
   /**
    * Doc.CreateTemporaryBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method CreateTemporaryBookmark). Blocking; throws qix::Error.
@@ -1829,8 +2215,10 @@ class Doc : public qix::Object {
    * @return CreateTemporaryBookmarkResult: qId, qReturn
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   CreateTemporaryBookmarkResult create_temporary_bookmark(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch = {});
   /** create_temporary_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<CreateTemporaryBookmarkResult> create_temporary_bookmark_async(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch = {});
   /**
    * Doc.ApplyTemporaryBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method ApplyTemporaryBookmark). Blocking; throws qix::Error.
@@ -1838,16 +2226,20 @@ class Doc : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool apply_temporary_bookmark(const std::string& id);
   /** apply_temporary_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> apply_temporary_bookmark_async(const std::string& id);
   /**
    * Doc.GetScriptMeta (https://qlik.dev/apis/json-rpc/qix/doc, method GetScriptMeta). Blocking; throws qix::Error.
    * @return qMeta (AppScriptMeta)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   AppScriptMeta get_script_meta();
   /** get_script_meta() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<AppScriptMeta> get_script_meta_async();
   /**
    * Doc.ReplaceBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method ReplaceBookmark). Blocking; throws qix::Error.
@@ -1857,23 +2249,29 @@ class Doc : public qix::Object {
    * @return the GenericBookmark (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericBookmark replace_bookmark(const std::string& id, bool ignore_patches = false, const std::vector<std::string>& object_ids_to_patch = {});
   /** replace_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericBookmark> replace_bookmark_async(const std::string& id, bool ignore_patches = false, const std::vector<std::string>& object_ids_to_patch = {});
   /**
    * Doc.ClearAllSoftPatches (https://qlik.dev/apis/json-rpc/qix/doc, method ClearAllSoftPatches). Blocking; throws qix::Error.
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void clear_all_soft_patches();
   /** clear_all_soft_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> clear_all_soft_patches_async();
   /**
    * Doc.CommitScript (https://qlik.dev/apis/json-rpc/qix/doc, method CommitScript). Blocking; throws qix::Error.
    * @param commit_message qCommitMessage (string, optional, default "")
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void commit_script(const std::string& commit_message = "");
   /** commit_script() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> commit_script_async(const std::string& commit_message = "");
 };
 
@@ -1892,8 +2290,10 @@ class GenericObject : public qix::Object {
    * @return qLayout (GenericObjectLayout)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObjectLayout get_layout();
   /** get_layout() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObjectLayout> get_layout_async();
   /**
    * GenericObject.GetListObjectData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetListObjectData). Blocking; throws qix::Error.
@@ -1902,8 +2302,10 @@ class GenericObject : public qix::Object {
    * @return qDataPages (array of NxDataPage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxDataPage> get_list_object_data(const std::string& path, const std::vector<NxPage>& pages);
   /** get_list_object_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxDataPage>> get_list_object_data_async(const std::string& path, const std::vector<NxPage>& pages);
   /**
    * GenericObject.GetHyperCubeData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeData). Blocking; throws qix::Error.
@@ -1912,8 +2314,10 @@ class GenericObject : public qix::Object {
    * @return qDataPages (array of NxDataPage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxDataPage> get_hyper_cube_data(const std::string& path, const std::vector<NxPage>& pages);
   /** get_hyper_cube_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxDataPage>> get_hyper_cube_data_async(const std::string& path, const std::vector<NxPage>& pages);
   /**
    * GenericObject.GetHyperCubeReducedData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeReducedData). Blocking; throws qix::Error.
@@ -1924,8 +2328,10 @@ class GenericObject : public qix::Object {
    * @return qDataPages (array of NxDataPage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxDataPage> get_hyper_cube_reduced_data(const std::string& path, const std::vector<NxPage>& pages, std::int64_t zoom_factor, const std::string& reduction_mode);
   /** get_hyper_cube_reduced_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxDataPage>> get_hyper_cube_reduced_data_async(const std::string& path, const std::vector<NxPage>& pages, std::int64_t zoom_factor, const std::string& reduction_mode);
   /**
    * GenericObject.GetHyperCubePivotData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubePivotData). Blocking; throws qix::Error.
@@ -1934,8 +2340,10 @@ class GenericObject : public qix::Object {
    * @return qDataPages (array of NxPivotPage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxPivotPage> get_hyper_cube_pivot_data(const std::string& path, const std::vector<NxPage>& pages);
   /** get_hyper_cube_pivot_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxPivotPage>> get_hyper_cube_pivot_data_async(const std::string& path, const std::vector<NxPage>& pages);
   /**
    * GenericObject.GetHyperCubeStackData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeStackData). Blocking; throws qix::Error.
@@ -1945,8 +2353,10 @@ class GenericObject : public qix::Object {
    * @return qDataPages (array of NxStackPage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxStackPage> get_hyper_cube_stack_data(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells = 0);
   /** get_hyper_cube_stack_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxStackPage>> get_hyper_cube_stack_data_async(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells = 0);
   /**
    * GenericObject.GetHyperCubeContinuousData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeContinuousData). Blocking; throws qix::Error.
@@ -1956,8 +2366,10 @@ class GenericObject : public qix::Object {
    * @return GetHyperCubeContinuousDataResult: qDataPages, qAxisData
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GetHyperCubeContinuousDataResult get_hyper_cube_continuous_data(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort = false);
   /** get_hyper_cube_continuous_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GetHyperCubeContinuousDataResult> get_hyper_cube_continuous_data_async(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort = false);
   /**
    * GenericObject.GetHyperCubeTreeData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeTreeData). Blocking; throws qix::Error.
@@ -1965,8 +2377,10 @@ class GenericObject : public qix::Object {
    * @param node_options qNodeOptions (NxTreeDataOption, optional, default {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}})
    * @return qNodes (array of NxTreeNode)
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxTreeNode> get_hyper_cube_tree_data(const std::string& path, const NxTreeDataOption& node_options = detail::from_text<NxTreeDataOption>("{\"qMaxNbrOfNodes\":0,\"qTreeNodes\":[{\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":0,\"qHeight\":0},\"qAllValues\":false}],\"qTreeLevels\":{\"qLeft\":0,\"qDepth\":0}}"));
   /** get_hyper_cube_tree_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxTreeNode>> get_hyper_cube_tree_data_async(const std::string& path, const NxTreeDataOption& node_options = detail::from_text<NxTreeDataOption>("{\"qMaxNbrOfNodes\":0,\"qTreeNodes\":[{\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":0,\"qHeight\":0},\"qAllValues\":false}],\"qTreeLevels\":{\"qLeft\":0,\"qDepth\":0}}"));
   /**
    * GenericObject.GetHyperCubeBinnedData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeBinnedData). Blocking; throws qix::Error.
@@ -1980,8 +2394,10 @@ class GenericObject : public qix::Object {
    * @return qDataPages (array of NxDataPage)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxDataPage> get_hyper_cube_binned_data(const std::string& path, const std::vector<NxPage>& pages, const NxViewPort& viewport, const std::vector<NxDataAreaPage>& data_ranges, std::int64_t max_nbr_cells, std::int64_t query_level, std::int64_t binning_method);
   /** get_hyper_cube_binned_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxDataPage>> get_hyper_cube_binned_data_async(const std::string& path, const std::vector<NxPage>& pages, const NxViewPort& viewport, const std::vector<NxDataAreaPage>& data_ranges, std::int64_t max_nbr_cells, std::int64_t query_level, std::int64_t binning_method);
   /**
    * GenericObject.ApplyPatches (https://qlik.dev/apis/json-rpc/qix/genericobject, method ApplyPatches). Blocking; throws qix::Error.
@@ -1989,63 +2405,79 @@ class GenericObject : public qix::Object {
    * @param soft_patch qSoftPatch (bool, optional, default false)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void apply_patches(const std::vector<NxPatch>& patches, bool soft_patch = false);
   /** apply_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> apply_patches_async(const std::vector<NxPatch>& patches, bool soft_patch = false);
   /**
    * GenericObject.ClearSoftPatches (https://qlik.dev/apis/json-rpc/qix/genericobject, method ClearSoftPatches). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void clear_soft_patches();
   /** clear_soft_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> clear_soft_patches_async();
   /**
    * GenericObject.SetProperties (https://qlik.dev/apis/json-rpc/qix/genericobject, method SetProperties). Blocking; throws qix::Error.
    * @param prop qProp (GenericObjectProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_properties(const GenericObjectProperties& prop);
   /** set_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_properties_async(const GenericObjectProperties& prop);
   /**
    * GenericObject.GetProperties (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetProperties). Blocking; throws qix::Error.
    * @return qProp (GenericObjectProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObjectProperties get_properties();
   /** get_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObjectProperties> get_properties_async();
   /**
    * GenericObject.GetEffectiveProperties (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetEffectiveProperties). Blocking; throws qix::Error.
    * @return qProp (GenericObjectProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObjectProperties get_effective_properties();
   /** get_effective_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObjectProperties> get_effective_properties_async();
   /**
    * GenericObject.SetFullPropertyTree (https://qlik.dev/apis/json-rpc/qix/genericobject, method SetFullPropertyTree). Blocking; throws qix::Error.
    * @param prop_entry qPropEntry (GenericObjectEntry)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_full_property_tree(const GenericObjectEntry& prop_entry);
   /** set_full_property_tree() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_full_property_tree_async(const GenericObjectEntry& prop_entry);
   /**
    * GenericObject.GetFullPropertyTree (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetFullPropertyTree). Blocking; throws qix::Error.
    * @return qPropEntry (GenericObjectEntry)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObjectEntry get_full_property_tree();
   /** get_full_property_tree() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObjectEntry> get_full_property_tree_async();
   /**
    * GenericObject.GetInfo (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetInfo). Blocking; throws qix::Error.
    * @return qInfo (NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxInfo get_info();
   /** get_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxInfo> get_info_async();
   /**
    * GenericObject.ClearSelections (https://qlik.dev/apis/json-rpc/qix/genericobject, method ClearSelections). Blocking; throws qix::Error.
@@ -2053,8 +2485,10 @@ class GenericObject : public qix::Object {
    * @param col_indices qColIndices (array of int32, optional, default [])
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void clear_selections(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
   /** clear_selections() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> clear_selections_async(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
   /**
    * GenericObject.ExportData (https://qlik.dev/apis/json-rpc/qix/genericobject, method ExportData). Blocking; throws qix::Error.
@@ -2066,8 +2500,10 @@ class GenericObject : public qix::Object {
    * @return ExportDataResult: qUrl, qWarnings
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   ExportDataResult export_data(const std::string& file_type, const std::string& path = "", const std::string& file_name = "", const std::optional<std::string>& export_state = std::nullopt, bool serve_once = false);
   /** export_data() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<ExportDataResult> export_data_async(const std::string& file_type, const std::string& path = "", const std::string& file_name = "", const std::optional<std::string>& export_state = std::nullopt, bool serve_once = false);
   /**
    * GenericObject.SelectListObjectValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectValues). Blocking; throws qix::Error.
@@ -2078,8 +2514,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_list_object_values(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
   /** select_list_object_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_list_object_values_async(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
   /**
    * GenericObject.SelectListObjectPossible (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectPossible). Blocking; throws qix::Error.
@@ -2088,8 +2526,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_list_object_possible(const std::string& path, bool soft_lock = false);
   /** select_list_object_possible() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_list_object_possible_async(const std::string& path, bool soft_lock = false);
   /**
    * GenericObject.SelectListObjectExcluded (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectExcluded). Blocking; throws qix::Error.
@@ -2098,8 +2538,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_list_object_excluded(const std::string& path, bool soft_lock = false);
   /** select_list_object_excluded() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_list_object_excluded_async(const std::string& path, bool soft_lock = false);
   /**
    * GenericObject.SelectListObjectAlternative (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectAlternative). Blocking; throws qix::Error.
@@ -2108,8 +2550,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_list_object_alternative(const std::string& path, bool soft_lock = false);
   /** select_list_object_alternative() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_list_object_alternative_async(const std::string& path, bool soft_lock = false);
   /**
    * GenericObject.SelectListObjectAll (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectAll). Blocking; throws qix::Error.
@@ -2118,8 +2562,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_list_object_all(const std::string& path, bool soft_lock = false);
   /** select_list_object_all() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_list_object_all_async(const std::string& path, bool soft_lock = false);
   /**
    * GenericObject.SelectListObjectContinuousRange (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectContinuousRange). Blocking; throws qix::Error.
@@ -2129,8 +2575,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_list_object_continuous_range(const std::string& path, const std::vector<Range>& ranges, bool soft_lock = false);
   /** select_list_object_continuous_range() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_list_object_continuous_range_async(const std::string& path, const std::vector<Range>& ranges, bool soft_lock = false);
   /**
    * GenericObject.SearchListObjectFor (https://qlik.dev/apis/json-rpc/qix/genericobject, method SearchListObjectFor). Blocking; throws qix::Error.
@@ -2139,16 +2587,20 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool search_list_object_for(const std::string& path, const std::string& match);
   /** search_list_object_for() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> search_list_object_for_async(const std::string& path, const std::string& match);
   /**
    * GenericObject.AbortListObjectSearch (https://qlik.dev/apis/json-rpc/qix/genericobject, method AbortListObjectSearch). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void abort_list_object_search(const std::string& path);
   /** abort_list_object_search() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> abort_list_object_search_async(const std::string& path);
   /**
    * GenericObject.AcceptListObjectSearch (https://qlik.dev/apis/json-rpc/qix/genericobject, method AcceptListObjectSearch). Blocking; throws qix::Error.
@@ -2157,8 +2609,10 @@ class GenericObject : public qix::Object {
    * @param soft_lock qSoftLock (bool, optional, default false)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void accept_list_object_search(const std::string& path, bool toggle_mode, bool soft_lock = false);
   /** accept_list_object_search() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> accept_list_object_search_async(const std::string& path, bool toggle_mode, bool soft_lock = false);
   /**
    * GenericObject.ExpandLeft (https://qlik.dev/apis/json-rpc/qix/genericobject, method ExpandLeft). Blocking; throws qix::Error.
@@ -2168,8 +2622,10 @@ class GenericObject : public qix::Object {
    * @param all qAll (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void expand_left(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /** expand_left() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> expand_left_async(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /**
    * GenericObject.ExpandTop (https://qlik.dev/apis/json-rpc/qix/genericobject, method ExpandTop). Blocking; throws qix::Error.
@@ -2179,8 +2635,10 @@ class GenericObject : public qix::Object {
    * @param all qAll (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void expand_top(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /** expand_top() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> expand_top_async(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /**
    * GenericObject.CollapseLeft (https://qlik.dev/apis/json-rpc/qix/genericobject, method CollapseLeft). Blocking; throws qix::Error.
@@ -2190,8 +2648,10 @@ class GenericObject : public qix::Object {
    * @param all qAll (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void collapse_left(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /** collapse_left() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> collapse_left_async(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /**
    * GenericObject.CollapseTop (https://qlik.dev/apis/json-rpc/qix/genericobject, method CollapseTop). Blocking; throws qix::Error.
@@ -2201,8 +2661,10 @@ class GenericObject : public qix::Object {
    * @param all qAll (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void collapse_top(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /** collapse_top() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> collapse_top_async(const std::string& path, std::int64_t row, std::int64_t col, bool all);
   /**
    * GenericObject.DrillUp (https://qlik.dev/apis/json-rpc/qix/genericobject, method DrillUp). Blocking; throws qix::Error.
@@ -2211,8 +2673,10 @@ class GenericObject : public qix::Object {
    * @param nbr_steps qNbrSteps (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void drill_up(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps);
   /** drill_up() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> drill_up_async(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps);
   /**
    * GenericObject.Lock (https://qlik.dev/apis/json-rpc/qix/genericobject, method Lock). Blocking; throws qix::Error.
@@ -2220,8 +2684,10 @@ class GenericObject : public qix::Object {
    * @param col_indices qColIndices (array of int32, optional, default [])
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void lock(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
   /** lock() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> lock_async(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
   /**
    * GenericObject.Unlock (https://qlik.dev/apis/json-rpc/qix/genericobject, method Unlock). Blocking; throws qix::Error.
@@ -2229,8 +2695,10 @@ class GenericObject : public qix::Object {
    * @param col_indices qColIndices (array of int32, optional, default [])
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void unlock(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
   /** unlock() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> unlock_async(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
   /**
    * GenericObject.StepCycle (https://qlik.dev/apis/json-rpc/qix/genericobject, method StepCycle). Blocking; throws qix::Error.
@@ -2239,8 +2707,10 @@ class GenericObject : public qix::Object {
    * @param nbr_steps qNbrSteps (int64)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void step_cycle(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps);
   /** step_cycle() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> step_cycle_async(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps);
   /**
    * GenericObject.SetActiveField (https://qlik.dev/apis/json-rpc/qix/genericobject, method SetActiveField). Blocking; throws qix::Error.
@@ -2249,8 +2719,10 @@ class GenericObject : public qix::Object {
    * @param new_index qNewIndex (int64)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void set_active_field(const std::string& path, std::int64_t dim_no, std::int64_t new_index);
   /** set_active_field() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_active_field_async(const std::string& path, std::int64_t dim_no, std::int64_t new_index);
   /**
    * GenericObject.SelectHyperCubeValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectHyperCubeValues). Blocking; throws qix::Error.
@@ -2261,8 +2733,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_hyper_cube_values(const std::string& path, std::int64_t dim_no, const std::vector<std::int32_t>& values, bool toggle_mode);
   /** select_hyper_cube_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_hyper_cube_values_async(const std::string& path, std::int64_t dim_no, const std::vector<std::int32_t>& values, bool toggle_mode);
   /**
    * GenericObject.SelectHyperCubeCells (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectHyperCubeCells). Blocking; throws qix::Error.
@@ -2274,8 +2748,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_hyper_cube_cells(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock = false, bool deselect_only_one_selected = false);
   /** select_hyper_cube_cells() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_hyper_cube_cells_async(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock = false, bool deselect_only_one_selected = false);
   /**
    * GenericObject.SelectPivotCells (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectPivotCells). Blocking; throws qix::Error.
@@ -2286,8 +2762,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_pivot_cells(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock = false, bool deselect_only_one_selected = false);
   /** select_pivot_cells() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_pivot_cells_async(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock = false, bool deselect_only_one_selected = false);
   /**
    * GenericObject.RangeSelectHyperCubeValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method RangeSelectHyperCubeValues). Blocking; throws qix::Error.
@@ -2299,8 +2777,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool range_select_hyper_cube_values(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select = {}, bool or_mode = false, bool deselect_only_one_selected = false);
   /** range_select_hyper_cube_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select = {}, bool or_mode = false, bool deselect_only_one_selected = false);
   /**
    * GenericObject.MultiRangeSelectHyperCubeValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method MultiRangeSelectHyperCubeValues). Blocking; throws qix::Error.
@@ -2311,8 +2791,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool multi_range_select_hyper_cube_values(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
   /** multi_range_select_hyper_cube_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> multi_range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
   /**
    * GenericObject.MultiRangeSelectTreeDataValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method MultiRangeSelectTreeDataValues). Blocking; throws qix::Error.
@@ -2322,8 +2804,10 @@ class GenericObject : public qix::Object {
    * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional, default false)
    * @return qSuccess (bool)
    */
+  template <class Lazy = void>  // compiled only when used
   bool multi_range_select_tree_data_values(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
   /** multi_range_select_tree_data_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> multi_range_select_tree_data_values_async(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
   /**
    * GenericObject.SelectHyperCubeContinuousRange (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectHyperCubeContinuousRange). Blocking; throws qix::Error.
@@ -2333,8 +2817,10 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_hyper_cube_continuous_range(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock = false);
   /** select_hyper_cube_continuous_range() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_hyper_cube_continuous_range_async(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock = false);
   /**
    * GenericObject.GetChild (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetChild). Blocking; throws qix::Error.
@@ -2342,24 +2828,30 @@ class GenericObject : public qix::Object {
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject get_child(const std::string& id);
   /** get_child() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> get_child_async(const std::string& id);
   /**
    * GenericObject.GetParent (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetParent). Blocking; throws qix::Error.
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject get_parent();
   /** get_parent() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> get_parent_async();
   /**
    * GenericObject.GetChildInfos (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetChildInfos). Blocking; throws qix::Error.
    * @return qInfos (array of NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxInfo> get_child_infos();
   /** get_child_infos() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxInfo>> get_child_infos_async();
   /**
    * GenericObject.CreateChild (https://qlik.dev/apis/json-rpc/qix/genericobject, method CreateChild). Blocking; throws qix::Error.
@@ -2368,8 +2860,10 @@ class GenericObject : public qix::Object {
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject create_child(const GenericObjectProperties& prop, const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /** create_child() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> create_child_async(const GenericObjectProperties& prop, const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /**
    * GenericObject.DestroyChild (https://qlik.dev/apis/json-rpc/qix/genericobject, method DestroyChild). Blocking; throws qix::Error.
@@ -2378,107 +2872,135 @@ class GenericObject : public qix::Object {
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool destroy_child(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /** destroy_child() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> destroy_child_async(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /**
    * GenericObject.DestroyAllChildren (https://qlik.dev/apis/json-rpc/qix/genericobject, method DestroyAllChildren). Blocking; throws qix::Error.
    * @param prop_for_this qPropForThis (GenericObjectProperties, optional, default null (sent as null))
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void destroy_all_children(const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /** destroy_all_children() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> destroy_all_children_async(const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /**
    * GenericObject.SetChildArrayOrder (https://qlik.dev/apis/json-rpc/qix/genericobject, method SetChildArrayOrder). Blocking; throws qix::Error.
    * @param ids qIds (array of string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_child_array_order(const std::vector<std::string>& ids);
   /** set_child_array_order() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_child_array_order_async(const std::vector<std::string>& ids);
   /**
    * GenericObject.GetLinkedObjects (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetLinkedObjects). Blocking; throws qix::Error.
    * @return qItems (array of NxLinkedObjectInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxLinkedObjectInfo> get_linked_objects();
   /** get_linked_objects() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxLinkedObjectInfo>> get_linked_objects_async();
   /**
    * GenericObject.CopyFrom (https://qlik.dev/apis/json-rpc/qix/genericobject, method CopyFrom). Blocking; throws qix::Error.
    * @param from_id qFromId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void copy_from(const std::string& from_id);
   /** copy_from() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> copy_from_async(const std::string& from_id);
   /**
    * GenericObject.BeginSelections (https://qlik.dev/apis/json-rpc/qix/genericobject, method BeginSelections). Blocking; throws qix::Error.
    * @param paths qPaths (array of string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void begin_selections(const std::vector<std::string>& paths);
   /** begin_selections() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> begin_selections_async(const std::vector<std::string>& paths);
   /**
    * GenericObject.EndSelections (https://qlik.dev/apis/json-rpc/qix/genericobject, method EndSelections). Blocking; throws qix::Error.
    * @param accept qAccept (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void end_selections(bool accept);
   /** end_selections() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> end_selections_async(bool accept);
   /**
    * GenericObject.ResetMadeSelections (https://qlik.dev/apis/json-rpc/qix/genericobject, method ResetMadeSelections). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void reset_made_selections();
   /** reset_made_selections() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> reset_made_selections_async();
   /**
    * GenericObject.EmbedSnapshotObject (https://qlik.dev/apis/json-rpc/qix/genericobject, method EmbedSnapshotObject). Blocking; throws qix::Error.
    * @param id qId (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void embed_snapshot_object(const std::string& id);
   /** embed_snapshot_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> embed_snapshot_object_async(const std::string& id);
   /**
    * GenericObject.GetSnapshotObject (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetSnapshotObject). Blocking; throws qix::Error.
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericObject get_snapshot_object();
   /** get_snapshot_object() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericObject> get_snapshot_object_async();
   /**
    * GenericObject.Publish (https://qlik.dev/apis/json-rpc/qix/genericobject, method Publish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void publish();
   /** publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> publish_async();
   /**
    * GenericObject.UnPublish (https://qlik.dev/apis/json-rpc/qix/genericobject, method UnPublish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_publish();
   /** un_publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_publish_async();
   /**
    * GenericObject.Approve (https://qlik.dev/apis/json-rpc/qix/genericobject, method Approve). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void approve();
   /** approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> approve_async();
   /**
    * GenericObject.UnApprove (https://qlik.dev/apis/json-rpc/qix/genericobject, method UnApprove). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_approve();
   /** un_approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_approve_async();
   /**
    * GenericObject.CreateGroup (https://qlik.dev/apis/json-rpc/qix/genericobject, method CreateGroup). Blocking; throws qix::Error.
@@ -2488,8 +3010,10 @@ class GenericObject : public qix::Object {
    * @return qGroupId (string)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   std::string create_group(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id = "");
   /** create_group() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> create_group_async(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id = "");
   /**
    * GenericObject.AddGroupMembers (https://qlik.dev/apis/json-rpc/qix/genericobject, method AddGroupMembers). Blocking; throws qix::Error.
@@ -2499,8 +3023,10 @@ class GenericObject : public qix::Object {
    * @param pos_id qPosId (string, optional, default "")
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void add_group_members(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id = "", const std::string& pos_id = "");
   /** add_group_members() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> add_group_members_async(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id = "", const std::string& pos_id = "");
   /**
    * GenericObject.RemoveGroupMembers (https://qlik.dev/apis/json-rpc/qix/genericobject, method RemoveGroupMembers). Blocking; throws qix::Error.
@@ -2509,8 +3035,10 @@ class GenericObject : public qix::Object {
    * @param target_group_id qTargetGroupId (string, optional, default "")
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void remove_group_members(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id = "");
   /** remove_group_members() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> remove_group_members_async(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id = "");
   /**
    * GenericObject.RemoveGroup (https://qlik.dev/apis/json-rpc/qix/genericobject, method RemoveGroup). Blocking; throws qix::Error.
@@ -2518,8 +3046,10 @@ class GenericObject : public qix::Object {
    * @param group_id qGroupId (string)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void remove_group(const std::string& path, const std::string& group_id);
   /** remove_group() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> remove_group_async(const std::string& path, const std::string& group_id);
   /**
    * GenericObject.SetGroupLabel (https://qlik.dev/apis/json-rpc/qix/genericobject, method SetGroupLabel). Blocking; throws qix::Error.
@@ -2528,8 +3058,10 @@ class GenericObject : public qix::Object {
    * @param target_group_id qTargetGroupId (string, optional, default "")
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void set_group_label(const std::string& path, const std::string& new_label, const std::string& target_group_id = "");
   /** set_group_label() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_group_label_async(const std::string& path, const std::string& new_label, const std::string& target_group_id = "");
 };
 
@@ -2548,16 +3080,20 @@ class Field : public qix::Object {
    * @return qReturn (int64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::int64_t get_cardinal();
   /** get_cardinal() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::int64_t> get_cardinal_async();
   /**
    * Field.GetAndMode (https://qlik.dev/apis/json-rpc/qix/field, method GetAndMode). Blocking; throws qix::Error.
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool get_and_mode();
   /** get_and_mode() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> get_and_mode_async();
   /**
    * Field.SelectValues (https://qlik.dev/apis/json-rpc/qix/field, method SelectValues). Blocking; throws qix::Error.
@@ -2567,8 +3103,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_values(const std::vector<FieldValue>& field_values, bool toggle_mode = false, bool soft_lock = false);
   /** select_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_values_async(const std::vector<FieldValue>& field_values, bool toggle_mode = false, bool soft_lock = false);
   /**
    * Field.Select (https://qlik.dev/apis/json-rpc/qix/field, method Select). Blocking; throws qix::Error.
@@ -2578,8 +3116,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
   /** select() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_async(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
   /**
    * Field.ToggleSelect (https://qlik.dev/apis/json-rpc/qix/field, method ToggleSelect). Blocking; throws qix::Error.
@@ -2589,8 +3129,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool toggle_select(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
   /** toggle_select() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> toggle_select_async(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
   /**
    * Field.ClearAllButThis (https://qlik.dev/apis/json-rpc/qix/field, method ClearAllButThis). Blocking; throws qix::Error.
@@ -2598,8 +3140,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool clear_all_but_this(bool soft_lock = false);
   /** clear_all_but_this() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> clear_all_but_this_async(bool soft_lock = false);
   /**
    * Field.SelectPossible (https://qlik.dev/apis/json-rpc/qix/field, method SelectPossible). Blocking; throws qix::Error.
@@ -2607,8 +3151,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_possible(bool soft_lock = false);
   /** select_possible() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_possible_async(bool soft_lock = false);
   /**
    * Field.SelectExcluded (https://qlik.dev/apis/json-rpc/qix/field, method SelectExcluded). Blocking; throws qix::Error.
@@ -2616,8 +3162,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_excluded(bool soft_lock = false);
   /** select_excluded() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_excluded_async(bool soft_lock = false);
   /**
    * Field.SelectAll (https://qlik.dev/apis/json-rpc/qix/field, method SelectAll). Blocking; throws qix::Error.
@@ -2625,48 +3173,60 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_all(bool soft_lock = false);
   /** select_all() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_all_async(bool soft_lock = false);
   /**
    * Field.Lock (https://qlik.dev/apis/json-rpc/qix/field, method Lock). Blocking; throws qix::Error.
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool lock();
   /** lock() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> lock_async();
   /**
    * Field.Unlock (https://qlik.dev/apis/json-rpc/qix/field, method Unlock). Blocking; throws qix::Error.
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool unlock();
   /** unlock() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> unlock_async();
   /**
    * Field.GetNxProperties (https://qlik.dev/apis/json-rpc/qix/field, method GetNxProperties). Blocking; throws qix::Error.
    * @return qProperties (NxFieldProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxFieldProperties get_nx_properties();
   /** get_nx_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxFieldProperties> get_nx_properties_async();
   /**
    * Field.SetNxProperties (https://qlik.dev/apis/json-rpc/qix/field, method SetNxProperties). Blocking; throws qix::Error.
    * @param properties qProperties (NxFieldProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_nx_properties(const NxFieldProperties& properties);
   /** set_nx_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_nx_properties_async(const NxFieldProperties& properties);
   /**
    * Field.SetAndMode (https://qlik.dev/apis/json-rpc/qix/field, method SetAndMode). Blocking; throws qix::Error.
    * @param and_mode qAndMode (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_and_mode(bool and_mode);
   /** set_and_mode() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_and_mode_async(bool and_mode);
   /**
    * Field.SelectAlternative (https://qlik.dev/apis/json-rpc/qix/field, method SelectAlternative). Blocking; throws qix::Error.
@@ -2674,8 +3234,10 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool select_alternative(bool soft_lock = false);
   /** select_alternative() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> select_alternative_async(bool soft_lock = false);
   /**
    * Field.LowLevelSelect (https://qlik.dev/apis/json-rpc/qix/field, method LowLevelSelect). Blocking; throws qix::Error.
@@ -2685,16 +3247,20 @@ class Field : public qix::Object {
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool low_level_select(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
   /** low_level_select() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> low_level_select_async(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
   /**
    * Field.Clear (https://qlik.dev/apis/json-rpc/qix/field, method Clear). Blocking; throws qix::Error.
    * @return qReturn (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool clear();
   /** clear() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> clear_async();
 };
 
@@ -2713,108 +3279,136 @@ class GenericDimension : public qix::Object {
    * @return qLayout (GenericDimensionLayout)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericDimensionLayout get_layout();
   /** get_layout() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericDimensionLayout> get_layout_async();
   /**
    * GenericDimension.ApplyPatches (https://qlik.dev/apis/json-rpc/qix/genericdimension, method ApplyPatches). Blocking; throws qix::Error.
    * @param patches qPatches (array of NxPatch)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void apply_patches(const std::vector<NxPatch>& patches);
   /** apply_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> apply_patches_async(const std::vector<NxPatch>& patches);
   /**
    * GenericDimension.SetProperties (https://qlik.dev/apis/json-rpc/qix/genericdimension, method SetProperties). Blocking; throws qix::Error.
    * @param prop qProp (GenericDimensionProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_properties(const GenericDimensionProperties& prop);
   /** set_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_properties_async(const GenericDimensionProperties& prop);
   /**
    * GenericDimension.GetProperties (https://qlik.dev/apis/json-rpc/qix/genericdimension, method GetProperties). Blocking; throws qix::Error.
    * @return qProp (GenericDimensionProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericDimensionProperties get_properties();
   /** get_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericDimensionProperties> get_properties_async();
   /**
    * GenericDimension.GetInfo (https://qlik.dev/apis/json-rpc/qix/genericdimension, method GetInfo). Blocking; throws qix::Error.
    * @return qInfo (NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxInfo get_info();
   /** get_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxInfo> get_info_async();
   /**
    * GenericDimension.GetDimension (https://qlik.dev/apis/json-rpc/qix/genericdimension, method GetDimension). Blocking; throws qix::Error.
    * @return qDim (NxLibraryDimensionDef)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxLibraryDimensionDef get_dimension();
   /** get_dimension() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxLibraryDimensionDef> get_dimension_async();
   /**
    * GenericDimension.GetLinkedObjects (https://qlik.dev/apis/json-rpc/qix/genericdimension, method GetLinkedObjects). Blocking; throws qix::Error.
    * @return qItems (array of NxLinkedObjectInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxLinkedObjectInfo> get_linked_objects();
   /** get_linked_objects() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxLinkedObjectInfo>> get_linked_objects_async();
   /**
    * GenericDimension.Publish (https://qlik.dev/apis/json-rpc/qix/genericdimension, method Publish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void publish();
   /** publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> publish_async();
   /**
    * GenericDimension.UnPublish (https://qlik.dev/apis/json-rpc/qix/genericdimension, method UnPublish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_publish();
   /** un_publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_publish_async();
   /**
    * GenericDimension.Approve (https://qlik.dev/apis/json-rpc/qix/genericdimension, method Approve). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void approve();
   /** approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> approve_async();
   /**
    * GenericDimension.UnApprove (https://qlik.dev/apis/json-rpc/qix/genericdimension, method UnApprove). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_approve();
   /** un_approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_approve_async();
   /**
    * GenericDimension.StepCycle (https://qlik.dev/apis/json-rpc/qix/genericdimension, method StepCycle). Blocking; throws qix::Error.
    * @param step qStep (int64)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void step_cycle(std::int64_t step);
   /** step_cycle() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> step_cycle_async(std::int64_t step);
   /**
    * GenericDimension.SetActiveField (https://qlik.dev/apis/json-rpc/qix/genericdimension, method SetActiveField). Blocking; throws qix::Error.
    * @param ix qIx (int64)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   void set_active_field(std::int64_t ix);
   /** set_active_field() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_active_field_async(std::int64_t ix);
   /**
    * GenericDimension.GetActiveField (https://qlik.dev/apis/json-rpc/qix/genericdimension, method GetActiveField). Blocking; throws qix::Error.
    * @return qReturn (int64)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   std::int64_t get_active_field();
   /** get_active_field() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::int64_t> get_active_field_async();
 };
 
@@ -2836,8 +3430,10 @@ class GenericBookmark : public qix::Object {
    * @return qFieldValues (array of FieldValue)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<FieldValue> get_field_values(const std::string& field, bool get_excluded_values, const BookmarkFieldPage& data_page);
   /** get_field_values() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<FieldValue>> get_field_values_async(const std::string& field, bool get_excluded_values, const BookmarkFieldPage& data_page);
   /**
    * GenericBookmark.GetFieldValuesEx (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method GetFieldValuesEx). Blocking; throws qix::Error.
@@ -2847,92 +3443,116 @@ class GenericBookmark : public qix::Object {
    * @return qFieldValues (array of StateFieldValues)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<StateFieldValues> get_field_values_ex(const std::string& field, bool get_excluded_values, const BookmarkStateFieldPages& data_pages);
   /** get_field_values_ex() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<StateFieldValues>> get_field_values_ex_async(const std::string& field, bool get_excluded_values, const BookmarkStateFieldPages& data_pages);
   /**
    * GenericBookmark.GetLayout (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method GetLayout). Blocking; throws qix::Error.
    * @return qLayout (GenericBookmarkLayout)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericBookmarkLayout get_layout();
   /** get_layout() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericBookmarkLayout> get_layout_async();
   /**
    * GenericBookmark.ApplyPatches (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method ApplyPatches). Blocking; throws qix::Error.
    * @param patches qPatches (array of NxPatch)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void apply_patches(const std::vector<NxPatch>& patches);
   /** apply_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> apply_patches_async(const std::vector<NxPatch>& patches);
   /**
    * GenericBookmark.SetProperties (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method SetProperties). Blocking; throws qix::Error.
    * @param prop qProp (GenericBookmarkProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_properties(const GenericBookmarkProperties& prop);
   /** set_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_properties_async(const GenericBookmarkProperties& prop);
   /**
    * GenericBookmark.GetProperties (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method GetProperties). Blocking; throws qix::Error.
    * @return qProp (GenericBookmarkProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericBookmarkProperties get_properties();
   /** get_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericBookmarkProperties> get_properties_async();
   /**
    * GenericBookmark.GetInfo (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method GetInfo). Blocking; throws qix::Error.
    * @return qInfo (NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxInfo get_info();
   /** get_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxInfo> get_info_async();
   /**
    * GenericBookmark.Apply (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method Apply). Blocking; throws qix::Error.
    * @return qSuccess (bool)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool apply();
   /** apply() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> apply_async();
   /**
    * GenericBookmark.ApplyAndVerify (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method ApplyAndVerify). Blocking; throws qix::Error.
    * @return qResult (BookmarkApplyAndVerifyResult)
    * @note stability: experimental
    */
+  template <class Lazy = void>  // compiled only when used
   BookmarkApplyAndVerifyResult apply_and_verify();
   /** apply_and_verify() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<BookmarkApplyAndVerifyResult> apply_and_verify_async();
   /**
    * GenericBookmark.Publish (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method Publish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void publish();
   /** publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> publish_async();
   /**
    * GenericBookmark.UnPublish (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method UnPublish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_publish();
   /** un_publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_publish_async();
   /**
    * GenericBookmark.Approve (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method Approve). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void approve();
   /** approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> approve_async();
   /**
    * GenericBookmark.UnApprove (https://qlik.dev/apis/json-rpc/qix/genericbookmark, method UnApprove). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_approve();
   /** un_approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_approve_async();
 };
 
@@ -2951,84 +3571,106 @@ class GenericMeasure : public qix::Object {
    * @return qLayout (GenericMeasureLayout)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericMeasureLayout get_layout();
   /** get_layout() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericMeasureLayout> get_layout_async();
   /**
    * GenericMeasure.ApplyPatches (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method ApplyPatches). Blocking; throws qix::Error.
    * @param patches qPatches (array of NxPatch)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void apply_patches(const std::vector<NxPatch>& patches);
   /** apply_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> apply_patches_async(const std::vector<NxPatch>& patches);
   /**
    * GenericMeasure.SetProperties (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method SetProperties). Blocking; throws qix::Error.
    * @param prop qProp (GenericMeasureProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_properties(const GenericMeasureProperties& prop);
   /** set_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_properties_async(const GenericMeasureProperties& prop);
   /**
    * GenericMeasure.GetProperties (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method GetProperties). Blocking; throws qix::Error.
    * @return qProp (GenericMeasureProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericMeasureProperties get_properties();
   /** get_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericMeasureProperties> get_properties_async();
   /**
    * GenericMeasure.GetInfo (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method GetInfo). Blocking; throws qix::Error.
    * @return qInfo (NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxInfo get_info();
   /** get_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxInfo> get_info_async();
   /**
    * GenericMeasure.GetMeasure (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method GetMeasure). Blocking; throws qix::Error.
    * @return qMeasure (NxLibraryMeasureDef)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxLibraryMeasureDef get_measure();
   /** get_measure() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxLibraryMeasureDef> get_measure_async();
   /**
    * GenericMeasure.GetLinkedObjects (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method GetLinkedObjects). Blocking; throws qix::Error.
    * @return qItems (array of NxLinkedObjectInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::vector<NxLinkedObjectInfo> get_linked_objects();
   /** get_linked_objects() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::vector<NxLinkedObjectInfo>> get_linked_objects_async();
   /**
    * GenericMeasure.Publish (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method Publish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void publish();
   /** publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> publish_async();
   /**
    * GenericMeasure.UnPublish (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method UnPublish). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_publish();
   /** un_publish() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_publish_async();
   /**
    * GenericMeasure.Approve (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method Approve). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void approve();
   /** approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> approve_async();
   /**
    * GenericMeasure.UnApprove (https://qlik.dev/apis/json-rpc/qix/genericmeasure, method UnApprove). Blocking; throws qix::Error.
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void un_approve();
   /** un_approve() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> un_approve_async();
 };
 
@@ -3047,56 +3689,70 @@ class GenericVariable : public qix::Object {
    * @return qLayout (GenericVariableLayout)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariableLayout get_layout();
   /** get_layout() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariableLayout> get_layout_async();
   /**
    * GenericVariable.ApplyPatches (https://qlik.dev/apis/json-rpc/qix/genericvariable, method ApplyPatches). Blocking; throws qix::Error.
    * @param patches qPatches (array of NxPatch)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void apply_patches(const std::vector<NxPatch>& patches);
   /** apply_patches() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> apply_patches_async(const std::vector<NxPatch>& patches);
   /**
    * GenericVariable.SetProperties (https://qlik.dev/apis/json-rpc/qix/genericvariable, method SetProperties). Blocking; throws qix::Error.
    * @param prop qProp (GenericVariableProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_properties(const GenericVariableProperties& prop);
   /** set_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_properties_async(const GenericVariableProperties& prop);
   /**
    * GenericVariable.GetProperties (https://qlik.dev/apis/json-rpc/qix/genericvariable, method GetProperties). Blocking; throws qix::Error.
    * @return qProp (GenericVariableProperties)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   GenericVariableProperties get_properties();
   /** get_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<GenericVariableProperties> get_properties_async();
   /**
    * GenericVariable.GetInfo (https://qlik.dev/apis/json-rpc/qix/genericvariable, method GetInfo). Blocking; throws qix::Error.
    * @return qInfo (NxInfo)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxInfo get_info();
   /** get_info() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxInfo> get_info_async();
   /**
    * GenericVariable.SetStringValue (https://qlik.dev/apis/json-rpc/qix/genericvariable, method SetStringValue). Blocking; throws qix::Error.
    * @param val qVal (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_string_value(const std::string& val);
   /** set_string_value() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_string_value_async(const std::string& val);
   /**
    * GenericVariable.SetNumValue (https://qlik.dev/apis/json-rpc/qix/genericvariable, method SetNumValue). Blocking; throws qix::Error.
    * @param val qVal (float64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_num_value(double val);
   /** set_num_value() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_num_value_async(double val);
   /**
    * GenericVariable.SetDualValue (https://qlik.dev/apis/json-rpc/qix/genericvariable, method SetDualValue). Blocking; throws qix::Error.
@@ -3104,16 +3760,20 @@ class GenericVariable : public qix::Object {
    * @param num qNum (float64)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_dual_value(const std::string& text, double num);
   /** set_dual_value() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_dual_value_async(const std::string& text, double num);
   /**
    * GenericVariable.GetRawContent (https://qlik.dev/apis/json-rpc/qix/genericvariable, method GetRawContent). Blocking; throws qix::Error.
    * @return qReturn (string)
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_raw_content();
   /** get_raw_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_raw_content_async();
 };
 
@@ -3133,8 +3793,10 @@ class Variable : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   AlfaNumString get_content();
   /** get_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<AlfaNumString> get_content_async();
   /**
    * Variable.GetRawContent (https://qlik.dev/apis/json-rpc/qix/variable, method GetRawContent). Blocking; throws qix::Error.
@@ -3142,8 +3804,10 @@ class Variable : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   std::string get_raw_content();
   /** get_raw_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<std::string> get_raw_content_async();
   /**
    * Variable.SetContent (https://qlik.dev/apis/json-rpc/qix/variable, method SetContent). Blocking; throws qix::Error.
@@ -3153,8 +3817,10 @@ class Variable : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   bool set_content(const std::string& content, bool update_mru);
   /** set_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<bool> set_content_async(const std::string& content, bool update_mru);
   /**
    * Variable.ForceContent (https://qlik.dev/apis/json-rpc/qix/variable, method ForceContent). Blocking; throws qix::Error.
@@ -3163,8 +3829,10 @@ class Variable : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void force_content(const std::string& s, double d);
   /** force_content() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> force_content_async(const std::string& s, double d);
   /**
    * Variable.GetNxProperties (https://qlik.dev/apis/json-rpc/qix/variable, method GetNxProperties). Blocking; throws qix::Error.
@@ -3172,8 +3840,10 @@ class Variable : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   NxVariableProperties get_nx_properties();
   /** get_nx_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<NxVariableProperties> get_nx_properties_async();
   /**
    * Variable.SetNxProperties (https://qlik.dev/apis/json-rpc/qix/variable, method SetNxProperties). Blocking; throws qix::Error.
@@ -3181,8 +3851,10 @@ class Variable : public qix::Object {
    * @deprecated deprecated in the Engine API specification
    * @note stability: locked
    */
+  template <class Lazy = void>  // compiled only when used
   void set_nx_properties(const NxVariableProperties& properties);
   /** set_nx_properties() as a std::future: get() returns its result or throws its qix::Error. */
+  template <class Lazy = void>  // compiled only when used
   std::future<void> set_nx_properties_async(const NxVariableProperties& properties);
 };
 
@@ -3198,8 +3870,8 @@ struct CheckExpressionResult {
   std::optional<std::vector<NxRange>> dangerous_field_names;
 };
 namespace detail {
-template <>
-struct codec<CheckExpressionResult> {
+template <class V>
+struct codec<CheckExpressionResult, V> {
   static void read(const json::value& v, CheckExpressionResult& out) {
     for (const auto& m : members(v, "CheckExpressionResult")) {
       if (m.first.compare("qErrorMsg") == 0) {
@@ -3221,8 +3893,8 @@ struct CheckNumberOrExpressionResult {
   std::optional<std::vector<NxRange>> bad_field_names;
 };
 namespace detail {
-template <>
-struct codec<CheckNumberOrExpressionResult> {
+template <class V>
+struct codec<CheckNumberOrExpressionResult, V> {
   static void read(const json::value& v, CheckNumberOrExpressionResult& out) {
     for (const auto& m : members(v, "CheckNumberOrExpressionResult")) {
       if (m.first.compare("qErrorMsg") == 0) {
@@ -3242,8 +3914,8 @@ struct CreateAppResult {
   std::optional<std::string> app_id;
 };
 namespace detail {
-template <>
-struct codec<CreateAppResult> {
+template <class V>
+struct codec<CreateAppResult, V> {
   static void read(const json::value& v, CreateAppResult& out) {
     for (const auto& m : members(v, "CreateAppResult")) {
       if (m.first.compare("qSuccess") == 0) {
@@ -3263,8 +3935,8 @@ struct CreateDocExResult {
   std::optional<std::string> doc_id;
 };
 namespace detail {
-template <>
-struct codec<CreateDocExResult> {
+template <class V>
+struct codec<CreateDocExResult, V> {
   static void read(const json::value& v, CreateDocExResult& out) {
     for (const auto& m : members(v, "CreateDocExResult")) {
       if (m.first.compare("qDocId") == 0) {
@@ -3282,8 +3954,8 @@ struct CreateSessionAppFromAppResult {
   std::optional<std::string> session_app_id;
 };
 namespace detail {
-template <>
-struct codec<CreateSessionAppFromAppResult> {
+template <class V>
+struct codec<CreateSessionAppFromAppResult, V> {
   static void read(const json::value& v, CreateSessionAppFromAppResult& out) {
     for (const auto& m : members(v, "CreateSessionAppFromAppResult")) {
       if (m.first.compare("qSessionAppId") == 0) {
@@ -3301,8 +3973,8 @@ struct CreateSessionAppResult {
   std::optional<std::string> session_app_id;
 };
 namespace detail {
-template <>
-struct codec<CreateSessionAppResult> {
+template <class V>
+struct codec<CreateSessionAppResult, V> {
   static void read(const json::value& v, CreateSessionAppResult& out) {
     for (const auto& m : members(v, "CreateSessionAppResult")) {
       if (m.first.compare("qSessionAppId") == 0) {
@@ -3320,8 +3992,8 @@ struct CreateTemporaryBookmarkResult {
   std::optional<bool> return_;
 };
 namespace detail {
-template <>
-struct codec<CreateTemporaryBookmarkResult> {
+template <class V>
+struct codec<CreateTemporaryBookmarkResult, V> {
   static void read(const json::value& v, CreateTemporaryBookmarkResult& out) {
     for (const auto& m : members(v, "CreateTemporaryBookmarkResult")) {
       if (m.first.compare("qId") == 0) {
@@ -3341,8 +4013,8 @@ struct ExportDataResult {
   std::optional<std::vector<std::int32_t>> warnings;
 };
 namespace detail {
-template <>
-struct codec<ExportDataResult> {
+template <class V>
+struct codec<ExportDataResult, V> {
   static void read(const json::value& v, ExportDataResult& out) {
     for (const auto& m : members(v, "ExportDataResult")) {
       if (m.first.compare("qUrl") == 0) {
@@ -3362,8 +4034,8 @@ struct GetBaseBNFResult {
   std::optional<std::string> bnf_hash;
 };
 namespace detail {
-template <>
-struct codec<GetBaseBNFResult> {
+template <class V>
+struct codec<GetBaseBNFResult, V> {
   static void read(const json::value& v, GetBaseBNFResult& out) {
     for (const auto& m : members(v, "GetBaseBNFResult")) {
       if (m.first.compare("qBnfDefs") == 0) {
@@ -3383,8 +4055,8 @@ struct GetBaseBNFStringResult {
   std::optional<std::string> bnf_hash;
 };
 namespace detail {
-template <>
-struct codec<GetBaseBNFStringResult> {
+template <class V>
+struct codec<GetBaseBNFStringResult, V> {
   static void read(const json::value& v, GetBaseBNFStringResult& out) {
     for (const auto& m : members(v, "GetBaseBNFStringResult")) {
       if (m.first.compare("qBnfStr") == 0) {
@@ -3404,8 +4076,8 @@ struct GetDatabaseTablePreviewResult {
   std::optional<std::int64_t> row_count;
 };
 namespace detail {
-template <>
-struct codec<GetDatabaseTablePreviewResult> {
+template <class V>
+struct codec<GetDatabaseTablePreviewResult, V> {
   static void read(const json::value& v, GetDatabaseTablePreviewResult& out) {
     for (const auto& m : members(v, "GetDatabaseTablePreviewResult")) {
       if (m.first.compare("qPreview") == 0) {
@@ -3425,8 +4097,8 @@ struct GetExpressionBNFResult {
   std::optional<std::string> bnf_hash;
 };
 namespace detail {
-template <>
-struct codec<GetExpressionBNFResult> {
+template <class V>
+struct codec<GetExpressionBNFResult, V> {
   static void read(const json::value& v, GetExpressionBNFResult& out) {
     for (const auto& m : members(v, "GetExpressionBNFResult")) {
       if (m.first.compare("qBnfDefs") == 0) {
@@ -3446,8 +4118,8 @@ struct GetFileTableFieldsResult {
   std::optional<std::string> format_spec;
 };
 namespace detail {
-template <>
-struct codec<GetFileTableFieldsResult> {
+template <class V>
+struct codec<GetFileTableFieldsResult, V> {
   static void read(const json::value& v, GetFileTableFieldsResult& out) {
     for (const auto& m : members(v, "GetFileTableFieldsResult")) {
       if (m.first.compare("qFields") == 0) {
@@ -3467,8 +4139,8 @@ struct GetFileTablePreviewResult {
   std::optional<std::string> format_spec;
 };
 namespace detail {
-template <>
-struct codec<GetFileTablePreviewResult> {
+template <class V>
+struct codec<GetFileTablePreviewResult, V> {
   static void read(const json::value& v, GetFileTablePreviewResult& out) {
     for (const auto& m : members(v, "GetFileTablePreviewResult")) {
       if (m.first.compare("qPreview") == 0) {
@@ -3488,8 +4160,8 @@ struct GetHyperCubeContinuousDataResult {
   std::optional<NxAxisData> axis_data;
 };
 namespace detail {
-template <>
-struct codec<GetHyperCubeContinuousDataResult> {
+template <class V>
+struct codec<GetHyperCubeContinuousDataResult, V> {
   static void read(const json::value& v, GetHyperCubeContinuousDataResult& out) {
     for (const auto& m : members(v, "GetHyperCubeContinuousDataResult")) {
       if (m.first.compare("qDataPages") == 0) {
@@ -3509,8 +4181,8 @@ struct GetInteractResult {
   std::optional<bool> return_;
 };
 namespace detail {
-template <>
-struct codec<GetInteractResult> {
+template <class V>
+struct codec<GetInteractResult, V> {
   static void read(const json::value& v, GetInteractResult& out) {
     for (const auto& m : members(v, "GetInteractResult")) {
       if (m.first.compare("qDef") == 0) {
@@ -3530,8 +4202,8 @@ struct GetMediaListResult {
   std::optional<bool> return_;
 };
 namespace detail {
-template <>
-struct codec<GetMediaListResult> {
+template <class V>
+struct codec<GetMediaListResult, V> {
   static void read(const json::value& v, GetMediaListResult& out) {
     for (const auto& m : members(v, "GetMediaListResult")) {
       if (m.first.compare("qList") == 0) {
@@ -3551,8 +4223,8 @@ struct GetOrCreateObjectResult {
   std::optional<bool> new_object;
 };
 namespace detail {
-template <>
-struct codec<GetOrCreateObjectResult> {
+template <class V>
+struct codec<GetOrCreateObjectResult, V> {
   static void read(const json::value& v, GetOrCreateObjectResult& out) {
     for (const auto& m : members(v, "GetOrCreateObjectResult")) {
       if (m.first.compare("qNewObject") == 0) {
@@ -3570,8 +4242,8 @@ struct GetTablesAndKeysResult {
   std::optional<std::vector<SourceKeyRecord>> k;
 };
 namespace detail {
-template <>
-struct codec<GetTablesAndKeysResult> {
+template <class V>
+struct codec<GetTablesAndKeysResult, V> {
   static void read(const json::value& v, GetTablesAndKeysResult& out) {
     for (const auto& m : members(v, "GetTablesAndKeysResult")) {
       if (m.first.compare("qtr") == 0) {
@@ -3591,8 +4263,8 @@ struct StoreTempSelectionStateResult {
   std::optional<bool> return_;
 };
 namespace detail {
-template <>
-struct codec<StoreTempSelectionStateResult> {
+template <class V>
+struct codec<StoreTempSelectionStateResult, V> {
   static void read(const json::value& v, StoreTempSelectionStateResult& out) {
     for (const auto& m : members(v, "StoreTempSelectionStateResult")) {
       if (m.first.compare("qId") == 0) {
@@ -3617,96 +4289,119 @@ class Session : public qix::Session {
 
 // ---- the methods
 
+template <class Lazy>
 inline void Global::abort_request(std::int64_t request_id) {
-  call("AbortRequest", detail::params({
+  detail::call_void<Lazy>(*this, "AbortRequest", detail::params({
       {"qRequestId", detail::encode(request_id)},}));
 }
+template <class Lazy>
 inline std::future<void> Global::abort_request_async(std::int64_t request_id) {
-  return detail::call_future<void>(*this, "AbortRequest", "Global.AbortRequest", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AbortRequest", "Global.AbortRequest", detail::params({
       {"qRequestId", detail::encode(request_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Global::abort_all() {
-  call("AbortAll", detail::params({}));
+  detail::call_void<Lazy>(*this, "AbortAll", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Global::abort_all_async() {
-  return detail::call_future<void>(*this, "AbortAll", "Global.AbortAll", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "AbortAll", "Global.AbortAll", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline ProgressData Global::get_progress(std::int64_t request_id) {
-  return detail::decode_value<ProgressData>(call("GetProgress", detail::params({
+  return detail::decode_value<ProgressData, Lazy>(call("GetProgress", detail::params({
       {"qRequestId", detail::encode(request_id)},})), "Global.GetProgress", "qProgressData");
 }
+template <class Lazy>
 inline std::future<ProgressData> Global::get_progress_async(std::int64_t request_id) {
-  return detail::call_future<ProgressData>(*this, "GetProgress", "Global.GetProgress", detail::params({
+  return detail::call_future<Lazy, ProgressData>(*this, "GetProgress", "Global.GetProgress", detail::params({
       {"qRequestId", detail::encode(request_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<ProgressData>(r, m, "qProgressData"); });
+      detail::decode_value<ProgressData>, "qProgressData");
 }
+template <class Lazy>
 inline std::string Global::qv_version() {
-  return detail::decode_value<std::string>(call("QvVersion", detail::params({})), "Global.QvVersion", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("QvVersion", detail::params({})), "Global.QvVersion", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Global::qv_version_async() {
-  return detail::call_future<std::string>(*this, "QvVersion", "Global.QvVersion", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "QvVersion", "Global.QvVersion", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline std::string Global::os_version() {
-  return detail::decode_value<std::string>(call("OSVersion", detail::params({})), "Global.OSVersion", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("OSVersion", detail::params({})), "Global.OSVersion", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Global::os_version_async() {
-  return detail::call_future<std::string>(*this, "OSVersion", "Global.OSVersion", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "OSVersion", "Global.OSVersion", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline std::string Global::os_name() {
-  return detail::decode_value<std::string>(call("OSName", detail::params({})), "Global.OSName", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("OSName", detail::params({})), "Global.OSName", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Global::os_name_async() {
-  return detail::call_future<std::string>(*this, "OSName", "Global.OSName", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "OSName", "Global.OSName", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline std::string Global::qt_product() {
-  return detail::decode_value<std::string>(call("QTProduct", detail::params({})), "Global.QTProduct", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("QTProduct", detail::params({})), "Global.QTProduct", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Global::qt_product_async() {
-  return detail::call_future<std::string>(*this, "QTProduct", "Global.QTProduct", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "QTProduct", "Global.QTProduct", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline std::vector<DocListEntry> Global::get_doc_list() {
-  return detail::decode_value<std::vector<DocListEntry>>(call("GetDocList", detail::params({})), "Global.GetDocList", "qDocList");
+  return detail::decode_value<std::vector<DocListEntry>, Lazy>(call("GetDocList", detail::params({})), "Global.GetDocList", "qDocList");
 }
+template <class Lazy>
 inline std::future<std::vector<DocListEntry>> Global::get_doc_list_async() {
-  return detail::call_future<std::vector<DocListEntry>>(*this, "GetDocList", "Global.GetDocList", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DocListEntry>>(r, m, "qDocList"); });
+  return detail::call_future<Lazy, std::vector<DocListEntry>>(*this, "GetDocList", "Global.GetDocList", detail::params({}),
+      detail::decode_value<std::vector<DocListEntry>>, "qDocList");
 }
+template <class Lazy>
 inline GetInteractResult Global::get_interact(std::int64_t request_id) {
-  return detail::call_object<GetInteractResult>(*this, "GetInteract", detail::params({
+  return detail::call_object<Lazy, GetInteractResult>(*this, "GetInteract", detail::params({
       {"qRequestId", detail::encode(request_id)},}),
       "Global.GetInteract", detail::decode_struct<GetInteractResult>);
 }
+template <class Lazy>
 inline std::future<GetInteractResult> Global::get_interact_async(std::int64_t request_id) {
-  return detail::call_future<GetInteractResult>(*this, "GetInteract", "Global.GetInteract", detail::params({
+  return detail::call_future<Lazy, GetInteractResult>(*this, "GetInteract", "Global.GetInteract", detail::params({
       {"qRequestId", detail::encode(request_id)},}),
-      detail::decode_struct<GetInteractResult>);
+      detail::decode_struct<GetInteractResult>, nullptr);
 }
+template <class Lazy>
 inline void Global::interact_done(std::int64_t request_id, const InteractDef& def) {
-  call("InteractDone", detail::params({
+  detail::call_void<Lazy>(*this, "InteractDone", detail::params({
       {"qRequestId", detail::encode(request_id)},
       {"qDef", detail::encode(def)},}));
 }
+template <class Lazy>
 inline std::future<void> Global::interact_done_async(std::int64_t request_id, const InteractDef& def) {
-  return detail::call_future<void>(*this, "InteractDone", "Global.InteractDone", detail::params({
+  return detail::call_future<Lazy, void>(*this, "InteractDone", "Global.InteractDone", detail::params({
       {"qRequestId", detail::encode(request_id)},
       {"qDef", detail::encode(def)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::string Global::get_authenticated_user() {
-  return detail::decode_value<std::string>(call("GetAuthenticatedUser", detail::params({})), "Global.GetAuthenticatedUser", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("GetAuthenticatedUser", detail::params({})), "Global.GetAuthenticatedUser", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Global::get_authenticated_user_async() {
-  return detail::call_future<std::string>(*this, "GetAuthenticatedUser", "Global.GetAuthenticatedUser", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetAuthenticatedUser", "Global.GetAuthenticatedUser", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline CreateDocExResult Global::create_doc_ex(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, const std::string& localized_script_main_section) {
-  return detail::call_object<CreateDocExResult>(*this, "CreateDocEx", detail::params({
+  return detail::call_object<Lazy, CreateDocExResult>(*this, "CreateDocEx", detail::params({
       {"qDocName", detail::encode(doc_name)},
       {"qUserName", detail::encode(user_name)},
       {"qPassword", detail::encode(password)},
@@ -3714,153 +4409,183 @@ inline CreateDocExResult Global::create_doc_ex(const std::string& doc_name, cons
       {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},}),
       "Global.CreateDocEx", detail::decode_struct_object<CreateDocExResult>);
 }
+template <class Lazy>
 inline std::future<CreateDocExResult> Global::create_doc_ex_async(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, const std::string& localized_script_main_section) {
-  return detail::call_future<CreateDocExResult>(*this, "CreateDocEx", "Global.CreateDocEx", detail::params({
+  return detail::call_future<Lazy, CreateDocExResult>(*this, "CreateDocEx", "Global.CreateDocEx", detail::params({
       {"qDocName", detail::encode(doc_name)},
       {"qUserName", detail::encode(user_name)},
       {"qPassword", detail::encode(password)},
       {"qSerial", detail::encode(serial)},
       {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},}),
-      detail::decode_struct_object<CreateDocExResult>, true);
+      detail::decode_struct_object<CreateDocExResult>, nullptr, true);
 }
+template <class Lazy>
 inline Doc Global::get_active_doc() {
-  return detail::call_object<Doc>(*this, "GetActiveDoc", detail::params({}),
+  return detail::call_object<Lazy, Doc>(*this, "GetActiveDoc", detail::params({}),
       "Global.GetActiveDoc", detail::decode_object<Doc>);
 }
+template <class Lazy>
 inline std::future<Doc> Global::get_active_doc_async() {
-  return detail::call_future<Doc>(*this, "GetActiveDoc", "Global.GetActiveDoc", detail::params({}),
-      detail::decode_object<Doc>, true);
+  return detail::call_future<Lazy, Doc>(*this, "GetActiveDoc", "Global.GetActiveDoc", detail::params({}),
+      detail::decode_object<Doc>, nullptr, true);
 }
+template <class Lazy>
 inline bool Global::allow_create_app() {
-  return detail::decode_value<bool>(call("AllowCreateApp", detail::params({})), "Global.AllowCreateApp", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("AllowCreateApp", detail::params({})), "Global.AllowCreateApp", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Global::allow_create_app_async() {
-  return detail::call_future<bool>(*this, "AllowCreateApp", "Global.AllowCreateApp", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "AllowCreateApp", "Global.AllowCreateApp", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline CreateAppResult Global::create_app(const std::string& app_name, const std::string& localized_script_main_section, const std::string& locale) {
-  return detail::call_object<CreateAppResult>(*this, "CreateApp", detail::params({
+  return detail::call_object<Lazy, CreateAppResult>(*this, "CreateApp", detail::params({
       {"qAppName", detail::encode(app_name)},
       {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},
       {"qLocale", detail::encode(locale)},}),
       "Global.CreateApp", detail::decode_struct<CreateAppResult>);
 }
+template <class Lazy>
 inline std::future<CreateAppResult> Global::create_app_async(const std::string& app_name, const std::string& localized_script_main_section, const std::string& locale) {
-  return detail::call_future<CreateAppResult>(*this, "CreateApp", "Global.CreateApp", detail::params({
+  return detail::call_future<Lazy, CreateAppResult>(*this, "CreateApp", "Global.CreateApp", detail::params({
       {"qAppName", detail::encode(app_name)},
       {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},
       {"qLocale", detail::encode(locale)},}),
-      detail::decode_struct<CreateAppResult>);
+      detail::decode_struct<CreateAppResult>, nullptr);
 }
+template <class Lazy>
 inline bool Global::delete_app(const std::string& app_id) {
-  return detail::decode_value<bool>(call("DeleteApp", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DeleteApp", detail::params({
       {"qAppId", detail::encode(app_id)},})), "Global.DeleteApp", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Global::delete_app_async(const std::string& app_id) {
-  return detail::call_future<bool>(*this, "DeleteApp", "Global.DeleteApp", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DeleteApp", "Global.DeleteApp", detail::params({
       {"qAppId", detail::encode(app_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Global::is_desktop_mode() {
-  return detail::decode_value<bool>(call("IsDesktopMode", detail::params({})), "Global.IsDesktopMode", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("IsDesktopMode", detail::params({})), "Global.IsDesktopMode", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Global::is_desktop_mode_async() {
-  return detail::call_future<bool>(*this, "IsDesktopMode", "Global.IsDesktopMode", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "IsDesktopMode", "Global.IsDesktopMode", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline void Global::cancel_request(std::int64_t request_id) {
-  call("CancelRequest", detail::params({
+  detail::call_void<Lazy>(*this, "CancelRequest", detail::params({
       {"qRequestId", detail::encode(request_id)},}));
 }
+template <class Lazy>
 inline std::future<void> Global::cancel_request_async(std::int64_t request_id) {
-  return detail::call_future<void>(*this, "CancelRequest", "Global.CancelRequest", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CancelRequest", "Global.CancelRequest", detail::params({
       {"qRequestId", detail::encode(request_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Global::shutdown_process() {
-  call("ShutdownProcess", detail::params({}));
+  detail::call_void<Lazy>(*this, "ShutdownProcess", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Global::shutdown_process_async() {
-  return detail::call_future<void>(*this, "ShutdownProcess", "Global.ShutdownProcess", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "ShutdownProcess", "Global.ShutdownProcess", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Global::reload_extension_list() {
-  call("ReloadExtensionList", detail::params({}));
+  detail::call_void<Lazy>(*this, "ReloadExtensionList", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Global::reload_extension_list_async() {
-  return detail::call_future<void>(*this, "ReloadExtensionList", "Global.ReloadExtensionList", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "ReloadExtensionList", "Global.ReloadExtensionList", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool Global::replace_app_from_id(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids) {
-  return detail::decode_value<bool>(call("ReplaceAppFromID", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ReplaceAppFromID", detail::params({
       {"qTargetAppId", detail::encode(target_app_id)},
       {"qSrcAppID", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},})), "Global.ReplaceAppFromID", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Global::replace_app_from_id_async(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids) {
-  return detail::call_future<bool>(*this, "ReplaceAppFromID", "Global.ReplaceAppFromID", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ReplaceAppFromID", "Global.ReplaceAppFromID", detail::params({
       {"qTargetAppId", detail::encode(target_app_id)},
       {"qSrcAppID", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Global::copy_app(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids) {
-  return detail::decode_value<bool>(call("CopyApp", detail::params({
+  return detail::decode_value<bool, Lazy>(call("CopyApp", detail::params({
       {"qTargetAppId", detail::encode(target_app_id)},
       {"qSrcAppId", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},})), "Global.CopyApp", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Global::copy_app_async(const std::string& target_app_id, const std::string& src_app_id, const std::vector<std::string>& ids) {
-  return detail::call_future<bool>(*this, "CopyApp", "Global.CopyApp", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "CopyApp", "Global.CopyApp", detail::params({
       {"qTargetAppId", detail::encode(target_app_id)},
       {"qSrcAppId", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Global::export_app(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data) {
-  return detail::decode_value<bool>(call("ExportApp", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ExportApp", detail::params({
       {"qTargetPath", detail::encode(target_path)},
       {"qSrcAppId", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},
       {"qNoData", detail::encode(no_data)},})), "Global.ExportApp", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Global::export_app_async(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data) {
-  return detail::call_future<bool>(*this, "ExportApp", "Global.ExportApp", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ExportApp", "Global.ExportApp", detail::params({
       {"qTargetPath", detail::encode(target_path)},
       {"qSrcAppId", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},
       {"qNoData", detail::encode(no_data)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline void Global::publish_app(const std::string& app_id, const std::string& name, const std::string& stream_id) {
-  call("PublishApp", detail::params({
+  detail::call_void<Lazy>(*this, "PublishApp", detail::params({
       {"qAppId", detail::encode(app_id)},
       {"qName", detail::encode(name)},
       {"qStreamId", detail::encode(stream_id)},}));
 }
+template <class Lazy>
 inline std::future<void> Global::publish_app_async(const std::string& app_id, const std::string& name, const std::string& stream_id) {
-  return detail::call_future<void>(*this, "PublishApp", "Global.PublishApp", detail::params({
+  return detail::call_future<Lazy, void>(*this, "PublishApp", "Global.PublishApp", detail::params({
       {"qAppId", detail::encode(app_id)},
       {"qName", detail::encode(name)},
       {"qStreamId", detail::encode(stream_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool Global::is_personal_mode() {
-  return detail::decode_value<bool>(call("IsPersonalMode", detail::params({})), "Global.IsPersonalMode", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("IsPersonalMode", detail::params({})), "Global.IsPersonalMode", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Global::is_personal_mode_async() {
-  return detail::call_future<bool>(*this, "IsPersonalMode", "Global.IsPersonalMode", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "IsPersonalMode", "Global.IsPersonalMode", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline std::string Global::get_unique_id() {
-  return detail::decode_value<std::string>(call("GetUniqueID", detail::params({})), "Global.GetUniqueID", "qUniqueID");
+  return detail::decode_value<std::string, Lazy>(call("GetUniqueID", detail::params({})), "Global.GetUniqueID", "qUniqueID");
 }
+template <class Lazy>
 inline std::future<std::string> Global::get_unique_id_async() {
-  return detail::call_future<std::string>(*this, "GetUniqueID", "Global.GetUniqueID", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qUniqueID"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetUniqueID", "Global.GetUniqueID", detail::params({}),
+      detail::decode_value<std::string>, "qUniqueID");
 }
+template <class Lazy>
 inline Doc Global::open_doc(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, bool no_data) {
-  return detail::call_object<Doc>(*this, "OpenDoc", detail::params({
+  return detail::call_object<Lazy, Doc>(*this, "OpenDoc", detail::params({
       {"qDocName", detail::encode(doc_name)},
       {"qUserName", detail::encode(user_name)},
       {"qPassword", detail::encode(password)},
@@ -3868,347 +4593,425 @@ inline Doc Global::open_doc(const std::string& doc_name, const std::string& user
       {"qNoData", detail::encode(no_data)},}),
       "Global.OpenDoc", detail::decode_object<Doc>);
 }
+template <class Lazy>
 inline std::future<Doc> Global::open_doc_async(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, bool no_data) {
-  return detail::call_future<Doc>(*this, "OpenDoc", "Global.OpenDoc", detail::params({
+  return detail::call_future<Lazy, Doc>(*this, "OpenDoc", "Global.OpenDoc", detail::params({
       {"qDocName", detail::encode(doc_name)},
       {"qUserName", detail::encode(user_name)},
       {"qPassword", detail::encode(password)},
       {"qSerial", detail::encode(serial)},
       {"qNoData", detail::encode(no_data)},}),
-      detail::decode_object<Doc>, true);
+      detail::decode_object<Doc>, nullptr, true);
 }
+template <class Lazy>
 inline CreateSessionAppResult Global::create_session_app() {
-  return detail::call_object<CreateSessionAppResult>(*this, "CreateSessionApp", detail::params({}),
+  return detail::call_object<Lazy, CreateSessionAppResult>(*this, "CreateSessionApp", detail::params({}),
       "Global.CreateSessionApp", detail::decode_struct_object<CreateSessionAppResult>);
 }
+template <class Lazy>
 inline std::future<CreateSessionAppResult> Global::create_session_app_async() {
-  return detail::call_future<CreateSessionAppResult>(*this, "CreateSessionApp", "Global.CreateSessionApp", detail::params({}),
-      detail::decode_struct_object<CreateSessionAppResult>, true);
+  return detail::call_future<Lazy, CreateSessionAppResult>(*this, "CreateSessionApp", "Global.CreateSessionApp", detail::params({}),
+      detail::decode_struct_object<CreateSessionAppResult>, nullptr, true);
 }
+template <class Lazy>
 inline CreateSessionAppFromAppResult Global::create_session_app_from_app(const std::string& src_app_id) {
-  return detail::call_object<CreateSessionAppFromAppResult>(*this, "CreateSessionAppFromApp", detail::params({
+  return detail::call_object<Lazy, CreateSessionAppFromAppResult>(*this, "CreateSessionAppFromApp", detail::params({
       {"qSrcAppId", detail::encode(src_app_id)},}),
       "Global.CreateSessionAppFromApp", detail::decode_struct_object<CreateSessionAppFromAppResult>);
 }
+template <class Lazy>
 inline std::future<CreateSessionAppFromAppResult> Global::create_session_app_from_app_async(const std::string& src_app_id) {
-  return detail::call_future<CreateSessionAppFromAppResult>(*this, "CreateSessionAppFromApp", "Global.CreateSessionAppFromApp", detail::params({
+  return detail::call_future<Lazy, CreateSessionAppFromAppResult>(*this, "CreateSessionAppFromApp", "Global.CreateSessionAppFromApp", detail::params({
       {"qSrcAppId", detail::encode(src_app_id)},}),
-      detail::decode_struct_object<CreateSessionAppFromAppResult>, true);
+      detail::decode_struct_object<CreateSessionAppFromAppResult>, nullptr, true);
 }
+template <class Lazy>
 inline std::string Global::product_version() {
-  return detail::decode_value<std::string>(call("ProductVersion", detail::params({})), "Global.ProductVersion", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("ProductVersion", detail::params({})), "Global.ProductVersion", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Global::product_version_async() {
-  return detail::call_future<std::string>(*this, "ProductVersion", "Global.ProductVersion", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "ProductVersion", "Global.ProductVersion", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline AppEntry Global::get_app_entry(const std::string& app_id) {
-  return detail::decode_value<AppEntry>(call("GetAppEntry", detail::params({
+  return detail::decode_value<AppEntry, Lazy>(call("GetAppEntry", detail::params({
       {"qAppID", detail::encode(app_id)},})), "Global.GetAppEntry", "qEntry");
 }
+template <class Lazy>
 inline std::future<AppEntry> Global::get_app_entry_async(const std::string& app_id) {
-  return detail::call_future<AppEntry>(*this, "GetAppEntry", "Global.GetAppEntry", detail::params({
+  return detail::call_future<Lazy, AppEntry>(*this, "GetAppEntry", "Global.GetAppEntry", detail::params({
       {"qAppID", detail::encode(app_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<AppEntry>(r, m, "qEntry"); });
+      detail::decode_value<AppEntry>, "qEntry");
 }
+template <class Lazy>
 inline void Global::configure_reload(bool cancel_on_script_error, bool use_error_data, bool interact_on_error) {
-  call("ConfigureReload", detail::params({
+  detail::call_void<Lazy>(*this, "ConfigureReload", detail::params({
       {"qCancelOnScriptError", detail::encode(cancel_on_script_error)},
       {"qUseErrorData", detail::encode(use_error_data)},
       {"qInteractOnError", detail::encode(interact_on_error)},}));
 }
+template <class Lazy>
 inline std::future<void> Global::configure_reload_async(bool cancel_on_script_error, bool use_error_data, bool interact_on_error) {
-  return detail::call_future<void>(*this, "ConfigureReload", "Global.ConfigureReload", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ConfigureReload", "Global.ConfigureReload", detail::params({
       {"qCancelOnScriptError", detail::encode(cancel_on_script_error)},
       {"qUseErrorData", detail::encode(use_error_data)},
       {"qInteractOnError", detail::encode(interact_on_error)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Global::cancel_reload(const std::string& reason) {
-  call("CancelReload", detail::params({
+  detail::call_void<Lazy>(*this, "CancelReload", detail::params({
       {"qReason", detail::encode(reason)},}));
 }
+template <class Lazy>
 inline std::future<void> Global::cancel_reload_async(const std::string& reason) {
-  return detail::call_future<void>(*this, "CancelReload", "Global.CancelReload", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CancelReload", "Global.CancelReload", detail::params({
       {"qReason", detail::encode(reason)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::vector<BNFDef> Global::get_bnf(const std::string& bnf_type) {
-  return detail::decode_value<std::vector<BNFDef>>(call("GetBNF", detail::params({
+  return detail::decode_value<std::vector<BNFDef>, Lazy>(call("GetBNF", detail::params({
       {"qBnfType", detail::encode(bnf_type)},})), "Global.GetBNF", "qBnfDefs");
 }
+template <class Lazy>
 inline std::future<std::vector<BNFDef>> Global::get_bnf_async(const std::string& bnf_type) {
-  return detail::call_future<std::vector<BNFDef>>(*this, "GetBNF", "Global.GetBNF", detail::params({
+  return detail::call_future<Lazy, std::vector<BNFDef>>(*this, "GetBNF", "Global.GetBNF", detail::params({
       {"qBnfType", detail::encode(bnf_type)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<BNFDef>>(r, m, "qBnfDefs"); });
+      detail::decode_value<std::vector<BNFDef>>, "qBnfDefs");
 }
+template <class Lazy>
 inline std::vector<Function> Global::get_functions(const std::optional<std::string>& group) {
-  return detail::decode_value<std::vector<Function>>(call("GetFunctions", detail::params({
+  return detail::decode_value<std::vector<Function>, Lazy>(call("GetFunctions", detail::params({
       {"qGroup", group ? json::value(*group) : json::parse("0")},})), "Global.GetFunctions", "qFunctions");
 }
+template <class Lazy>
 inline std::future<std::vector<Function>> Global::get_functions_async(const std::optional<std::string>& group) {
-  return detail::call_future<std::vector<Function>>(*this, "GetFunctions", "Global.GetFunctions", detail::params({
+  return detail::call_future<Lazy, std::vector<Function>>(*this, "GetFunctions", "Global.GetFunctions", detail::params({
       {"qGroup", group ? json::value(*group) : json::parse("0")},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<Function>>(r, m, "qFunctions"); });
+      detail::decode_value<std::vector<Function>>, "qFunctions");
 }
+template <class Lazy>
 inline std::vector<OdbcDsn> Global::get_odbc_dsns() {
-  return detail::decode_value<std::vector<OdbcDsn>>(call("GetOdbcDsns", detail::params({})), "Global.GetOdbcDsns", "qOdbcDsns");
+  return detail::decode_value<std::vector<OdbcDsn>, Lazy>(call("GetOdbcDsns", detail::params({})), "Global.GetOdbcDsns", "qOdbcDsns");
 }
+template <class Lazy>
 inline std::future<std::vector<OdbcDsn>> Global::get_odbc_dsns_async() {
-  return detail::call_future<std::vector<OdbcDsn>>(*this, "GetOdbcDsns", "Global.GetOdbcDsns", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<OdbcDsn>>(r, m, "qOdbcDsns"); });
+  return detail::call_future<Lazy, std::vector<OdbcDsn>>(*this, "GetOdbcDsns", "Global.GetOdbcDsns", detail::params({}),
+      detail::decode_value<std::vector<OdbcDsn>>, "qOdbcDsns");
 }
+template <class Lazy>
 inline std::vector<OleDbProvider> Global::get_ole_db_providers() {
-  return detail::decode_value<std::vector<OleDbProvider>>(call("GetOleDbProviders", detail::params({})), "Global.GetOleDbProviders", "qOleDbProviders");
+  return detail::decode_value<std::vector<OleDbProvider>, Lazy>(call("GetOleDbProviders", detail::params({})), "Global.GetOleDbProviders", "qOleDbProviders");
 }
+template <class Lazy>
 inline std::future<std::vector<OleDbProvider>> Global::get_ole_db_providers_async() {
-  return detail::call_future<std::vector<OleDbProvider>>(*this, "GetOleDbProviders", "Global.GetOleDbProviders", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<OleDbProvider>>(r, m, "qOleDbProviders"); });
+  return detail::call_future<Lazy, std::vector<OleDbProvider>>(*this, "GetOleDbProviders", "Global.GetOleDbProviders", detail::params({}),
+      detail::decode_value<std::vector<OleDbProvider>>, "qOleDbProviders");
 }
+template <class Lazy>
 inline std::vector<Database> Global::get_databases_from_connection_string(const Connection& connection) {
-  return detail::decode_value<std::vector<Database>>(call("GetDatabasesFromConnectionString", detail::params({
+  return detail::decode_value<std::vector<Database>, Lazy>(call("GetDatabasesFromConnectionString", detail::params({
       {"qConnection", detail::encode(connection)},})), "Global.GetDatabasesFromConnectionString", "qDatabases");
 }
+template <class Lazy>
 inline std::future<std::vector<Database>> Global::get_databases_from_connection_string_async(const Connection& connection) {
-  return detail::call_future<std::vector<Database>>(*this, "GetDatabasesFromConnectionString", "Global.GetDatabasesFromConnectionString", detail::params({
+  return detail::call_future<Lazy, std::vector<Database>>(*this, "GetDatabasesFromConnectionString", "Global.GetDatabasesFromConnectionString", detail::params({
       {"qConnection", detail::encode(connection)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<Database>>(r, m, "qDatabases"); });
+      detail::decode_value<std::vector<Database>>, "qDatabases");
 }
+template <class Lazy>
 inline bool Global::is_valid_connection_string(const Connection& connection) {
-  return detail::decode_value<bool>(call("IsValidConnectionString", detail::params({
+  return detail::decode_value<bool, Lazy>(call("IsValidConnectionString", detail::params({
       {"qConnection", detail::encode(connection)},})), "Global.IsValidConnectionString", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Global::is_valid_connection_string_async(const Connection& connection) {
-  return detail::call_future<bool>(*this, "IsValidConnectionString", "Global.IsValidConnectionString", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "IsValidConnectionString", "Global.IsValidConnectionString", detail::params({
       {"qConnection", detail::encode(connection)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline std::string Global::get_default_app_folder() {
-  return detail::decode_value<std::string>(call("GetDefaultAppFolder", detail::params({})), "Global.GetDefaultAppFolder", "qPath");
+  return detail::decode_value<std::string, Lazy>(call("GetDefaultAppFolder", detail::params({})), "Global.GetDefaultAppFolder", "qPath");
 }
+template <class Lazy>
 inline std::future<std::string> Global::get_default_app_folder_async() {
-  return detail::call_future<std::string>(*this, "GetDefaultAppFolder", "Global.GetDefaultAppFolder", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qPath"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetDefaultAppFolder", "Global.GetDefaultAppFolder", detail::params({}),
+      detail::decode_value<std::string>, "qPath");
 }
+template <class Lazy>
 inline std::vector<DriveInfo> Global::get_logical_drive_strings() {
-  return detail::decode_value<std::vector<DriveInfo>>(call("GetLogicalDriveStrings", detail::params({})), "Global.GetLogicalDriveStrings", "qDrives");
+  return detail::decode_value<std::vector<DriveInfo>, Lazy>(call("GetLogicalDriveStrings", detail::params({})), "Global.GetLogicalDriveStrings", "qDrives");
 }
+template <class Lazy>
 inline std::future<std::vector<DriveInfo>> Global::get_logical_drive_strings_async() {
-  return detail::call_future<std::vector<DriveInfo>>(*this, "GetLogicalDriveStrings", "Global.GetLogicalDriveStrings", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DriveInfo>>(r, m, "qDrives"); });
+  return detail::call_future<Lazy, std::vector<DriveInfo>>(*this, "GetLogicalDriveStrings", "Global.GetLogicalDriveStrings", detail::params({}),
+      detail::decode_value<std::vector<DriveInfo>>, "qDrives");
 }
+template <class Lazy>
 inline std::vector<FolderItem> Global::get_folder_items_for_path(const std::string& path) {
-  return detail::decode_value<std::vector<FolderItem>>(call("GetFolderItemsForPath", detail::params({
+  return detail::decode_value<std::vector<FolderItem>, Lazy>(call("GetFolderItemsForPath", detail::params({
       {"qPath", detail::encode(path)},})), "Global.GetFolderItemsForPath", "qFolderItems");
 }
+template <class Lazy>
 inline std::future<std::vector<FolderItem>> Global::get_folder_items_for_path_async(const std::string& path) {
-  return detail::call_future<std::vector<FolderItem>>(*this, "GetFolderItemsForPath", "Global.GetFolderItemsForPath", detail::params({
+  return detail::call_future<Lazy, std::vector<FolderItem>>(*this, "GetFolderItemsForPath", "Global.GetFolderItemsForPath", detail::params({
       {"qPath", detail::encode(path)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<FolderItem>>(r, m, "qFolderItems"); });
+      detail::decode_value<std::vector<FolderItem>>, "qFolderItems");
 }
+template <class Lazy>
 inline std::vector<CodePage> Global::get_supported_code_pages() {
-  return detail::decode_value<std::vector<CodePage>>(call("GetSupportedCodePages", detail::params({})), "Global.GetSupportedCodePages", "qCodePages");
+  return detail::decode_value<std::vector<CodePage>, Lazy>(call("GetSupportedCodePages", detail::params({})), "Global.GetSupportedCodePages", "qCodePages");
 }
+template <class Lazy>
 inline std::future<std::vector<CodePage>> Global::get_supported_code_pages_async() {
-  return detail::call_future<std::vector<CodePage>>(*this, "GetSupportedCodePages", "Global.GetSupportedCodePages", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<CodePage>>(r, m, "qCodePages"); });
+  return detail::call_future<Lazy, std::vector<CodePage>>(*this, "GetSupportedCodePages", "Global.GetSupportedCodePages", detail::params({}),
+      detail::decode_value<std::vector<CodePage>>, "qCodePages");
 }
+template <class Lazy>
 inline std::vector<CustomConnector> Global::get_custom_connectors(bool reload_list) {
-  return detail::decode_value<std::vector<CustomConnector>>(call("GetCustomConnectors", detail::params({
+  return detail::decode_value<std::vector<CustomConnector>, Lazy>(call("GetCustomConnectors", detail::params({
       {"qReloadList", detail::encode(reload_list)},})), "Global.GetCustomConnectors", "qConnectors");
 }
+template <class Lazy>
 inline std::future<std::vector<CustomConnector>> Global::get_custom_connectors_async(bool reload_list) {
-  return detail::call_future<std::vector<CustomConnector>>(*this, "GetCustomConnectors", "Global.GetCustomConnectors", detail::params({
+  return detail::call_future<Lazy, std::vector<CustomConnector>>(*this, "GetCustomConnectors", "Global.GetCustomConnectors", detail::params({
       {"qReloadList", detail::encode(reload_list)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<CustomConnector>>(r, m, "qConnectors"); });
+      detail::decode_value<std::vector<CustomConnector>>, "qConnectors");
 }
+template <class Lazy>
 inline std::vector<NxStreamListEntry> Global::get_stream_list() {
-  return detail::decode_value<std::vector<NxStreamListEntry>>(call("GetStreamList", detail::params({})), "Global.GetStreamList", "qStreamList");
+  return detail::decode_value<std::vector<NxStreamListEntry>, Lazy>(call("GetStreamList", detail::params({})), "Global.GetStreamList", "qStreamList");
 }
+template <class Lazy>
 inline std::future<std::vector<NxStreamListEntry>> Global::get_stream_list_async() {
-  return detail::call_future<std::vector<NxStreamListEntry>>(*this, "GetStreamList", "Global.GetStreamList", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxStreamListEntry>>(r, m, "qStreamList"); });
+  return detail::call_future<Lazy, std::vector<NxStreamListEntry>>(*this, "GetStreamList", "Global.GetStreamList", detail::params({}),
+      detail::decode_value<std::vector<NxStreamListEntry>>, "qStreamList");
 }
+template <class Lazy>
 inline NxEngineVersion Global::engine_version() {
-  return detail::decode_value<NxEngineVersion>(call("EngineVersion", detail::params({})), "Global.EngineVersion", "qVersion");
+  return detail::decode_value<NxEngineVersion, Lazy>(call("EngineVersion", detail::params({})), "Global.EngineVersion", "qVersion");
 }
+template <class Lazy>
 inline std::future<NxEngineVersion> Global::engine_version_async() {
-  return detail::call_future<NxEngineVersion>(*this, "EngineVersion", "Global.EngineVersion", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxEngineVersion>(r, m, "qVersion"); });
+  return detail::call_future<Lazy, NxEngineVersion>(*this, "EngineVersion", "Global.EngineVersion", detail::params({}),
+      detail::decode_value<NxEngineVersion>, "qVersion");
 }
+template <class Lazy>
 inline GetBaseBNFResult Global::get_base_bnf(const std::string& bnf_type) {
-  return detail::call_object<GetBaseBNFResult>(*this, "GetBaseBNF", detail::params({
+  return detail::call_object<Lazy, GetBaseBNFResult>(*this, "GetBaseBNF", detail::params({
       {"qBnfType", detail::encode(bnf_type)},}),
       "Global.GetBaseBNF", detail::decode_struct<GetBaseBNFResult>);
 }
+template <class Lazy>
 inline std::future<GetBaseBNFResult> Global::get_base_bnf_async(const std::string& bnf_type) {
-  return detail::call_future<GetBaseBNFResult>(*this, "GetBaseBNF", "Global.GetBaseBNF", detail::params({
+  return detail::call_future<Lazy, GetBaseBNFResult>(*this, "GetBaseBNF", "Global.GetBaseBNF", detail::params({
       {"qBnfType", detail::encode(bnf_type)},}),
-      detail::decode_struct<GetBaseBNFResult>);
+      detail::decode_struct<GetBaseBNFResult>, nullptr);
 }
+template <class Lazy>
 inline std::string Global::get_base_bnf_hash(const std::string& bnf_type) {
-  return detail::decode_value<std::string>(call("GetBaseBNFHash", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("GetBaseBNFHash", detail::params({
       {"qBnfType", detail::encode(bnf_type)},})), "Global.GetBaseBNFHash", "qBnfHash");
 }
+template <class Lazy>
 inline std::future<std::string> Global::get_base_bnf_hash_async(const std::string& bnf_type) {
-  return detail::call_future<std::string>(*this, "GetBaseBNFHash", "Global.GetBaseBNFHash", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "GetBaseBNFHash", "Global.GetBaseBNFHash", detail::params({
       {"qBnfType", detail::encode(bnf_type)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qBnfHash"); });
+      detail::decode_value<std::string>, "qBnfHash");
 }
+template <class Lazy>
 inline GetBaseBNFStringResult Global::get_base_bnf_string(const std::string& bnf_type) {
-  return detail::call_object<GetBaseBNFStringResult>(*this, "GetBaseBNFString", detail::params({
+  return detail::call_object<Lazy, GetBaseBNFStringResult>(*this, "GetBaseBNFString", detail::params({
       {"qBnfType", detail::encode(bnf_type)},}),
       "Global.GetBaseBNFString", detail::decode_struct<GetBaseBNFStringResult>);
 }
+template <class Lazy>
 inline std::future<GetBaseBNFStringResult> Global::get_base_bnf_string_async(const std::string& bnf_type) {
-  return detail::call_future<GetBaseBNFStringResult>(*this, "GetBaseBNFString", "Global.GetBaseBNFString", detail::params({
+  return detail::call_future<Lazy, GetBaseBNFStringResult>(*this, "GetBaseBNFString", "Global.GetBaseBNFString", detail::params({
       {"qBnfType", detail::encode(bnf_type)},}),
-      detail::decode_struct<GetBaseBNFStringResult>);
+      detail::decode_struct<GetBaseBNFStringResult>, nullptr);
 }
+template <class Lazy>
 inline std::string Global::save_as(const std::string& new_app_name) {
-  return detail::decode_value<std::string>(call("SaveAs", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("SaveAs", detail::params({
       {"qNewAppName", detail::encode(new_app_name)},})), "Global.SaveAs", "qNewAppId");
 }
+template <class Lazy>
 inline std::future<std::string> Global::save_as_async(const std::string& new_app_name) {
-  return detail::call_future<std::string>(*this, "SaveAs", "Global.SaveAs", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "SaveAs", "Global.SaveAs", detail::params({
       {"qNewAppName", detail::encode(new_app_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qNewAppId"); });
+      detail::decode_value<std::string>, "qNewAppId");
 }
+template <class Lazy>
 inline Field Doc::get_field(const std::string& field_name, const std::string& state_name) {
-  return detail::call_object<Field>(*this, "GetField", detail::params({
+  return detail::call_object<Lazy, Field>(*this, "GetField", detail::params({
       {"qFieldName", detail::encode(field_name)},
       {"qStateName", detail::encode(state_name)},}),
       "Doc.GetField", detail::decode_object<Field>);
 }
+template <class Lazy>
 inline std::future<Field> Doc::get_field_async(const std::string& field_name, const std::string& state_name) {
-  return detail::call_future<Field>(*this, "GetField", "Doc.GetField", detail::params({
+  return detail::call_future<Lazy, Field>(*this, "GetField", "Doc.GetField", detail::params({
       {"qFieldName", detail::encode(field_name)},
       {"qStateName", detail::encode(state_name)},}),
-      detail::decode_object<Field>, true);
+      detail::decode_object<Field>, nullptr, true);
 }
+template <class Lazy>
 inline FieldDescription Doc::get_field_description(const std::string& field_name) {
-  return detail::decode_value<FieldDescription>(call("GetFieldDescription", detail::params({
+  return detail::decode_value<FieldDescription, Lazy>(call("GetFieldDescription", detail::params({
       {"qFieldName", detail::encode(field_name)},})), "Doc.GetFieldDescription", "qReturn");
 }
+template <class Lazy>
 inline std::future<FieldDescription> Doc::get_field_description_async(const std::string& field_name) {
-  return detail::call_future<FieldDescription>(*this, "GetFieldDescription", "Doc.GetFieldDescription", detail::params({
+  return detail::call_future<Lazy, FieldDescription>(*this, "GetFieldDescription", "Doc.GetFieldDescription", detail::params({
       {"qFieldName", detail::encode(field_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<FieldDescription>(r, m, "qReturn"); });
+      detail::decode_value<FieldDescription>, "qReturn");
 }
+template <class Lazy>
 inline GenericVariable Doc::get_variable(const std::string& name) {
-  return detail::call_object<GenericVariable>(*this, "GetVariable", detail::params({
+  return detail::call_object<Lazy, GenericVariable>(*this, "GetVariable", detail::params({
       {"qName", detail::encode(name)},}),
       "Doc.GetVariable", detail::decode_object<GenericVariable>);
 }
+template <class Lazy>
 inline std::future<GenericVariable> Doc::get_variable_async(const std::string& name) {
-  return detail::call_future<GenericVariable>(*this, "GetVariable", "Doc.GetVariable", detail::params({
+  return detail::call_future<Lazy, GenericVariable>(*this, "GetVariable", "Doc.GetVariable", detail::params({
       {"qName", detail::encode(name)},}),
-      detail::decode_object<GenericVariable>, true);
+      detail::decode_object<GenericVariable>, nullptr, true);
 }
+template <class Lazy>
 inline std::vector<std::int32_t> Doc::get_loosely_coupled_vector() {
-  return detail::decode_value<std::vector<std::int32_t>>(call("GetLooselyCoupledVector", detail::params({})), "Doc.GetLooselyCoupledVector", "qv");
+  return detail::decode_value<std::vector<std::int32_t>, Lazy>(call("GetLooselyCoupledVector", detail::params({})), "Doc.GetLooselyCoupledVector", "qv");
 }
+template <class Lazy>
 inline std::future<std::vector<std::int32_t>> Doc::get_loosely_coupled_vector_async() {
-  return detail::call_future<std::vector<std::int32_t>>(*this, "GetLooselyCoupledVector", "Doc.GetLooselyCoupledVector", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<std::int32_t>>(r, m, "qv"); });
+  return detail::call_future<Lazy, std::vector<std::int32_t>>(*this, "GetLooselyCoupledVector", "Doc.GetLooselyCoupledVector", detail::params({}),
+      detail::decode_value<std::vector<std::int32_t>>, "qv");
 }
+template <class Lazy>
 inline bool Doc::set_loosely_coupled_vector(const std::vector<std::int32_t>& v) {
-  return detail::decode_value<bool>(call("SetLooselyCoupledVector", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SetLooselyCoupledVector", detail::params({
       {"qv", detail::encode(v)},})), "Doc.SetLooselyCoupledVector", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Doc::set_loosely_coupled_vector_async(const std::vector<std::int32_t>& v) {
-  return detail::call_future<bool>(*this, "SetLooselyCoupledVector", "Doc.SetLooselyCoupledVector", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SetLooselyCoupledVector", "Doc.SetLooselyCoupledVector", detail::params({
       {"qv", detail::encode(v)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline std::string Doc::evaluate(const std::string& expression) {
-  return detail::decode_value<std::string>(call("Evaluate", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("Evaluate", detail::params({
       {"qExpression", detail::encode(expression)},})), "Doc.Evaluate", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::evaluate_async(const std::string& expression) {
-  return detail::call_future<std::string>(*this, "Evaluate", "Doc.Evaluate", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "Evaluate", "Doc.Evaluate", detail::params({
       {"qExpression", detail::encode(expression)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline FieldValue Doc::evaluate_ex(const std::string& expression) {
-  return detail::decode_value<FieldValue>(call("EvaluateEx", detail::params({
+  return detail::decode_value<FieldValue, Lazy>(call("EvaluateEx", detail::params({
       {"qExpression", detail::encode(expression)},})), "Doc.EvaluateEx", "qValue");
 }
+template <class Lazy>
 inline std::future<FieldValue> Doc::evaluate_ex_async(const std::string& expression) {
-  return detail::call_future<FieldValue>(*this, "EvaluateEx", "Doc.EvaluateEx", detail::params({
+  return detail::call_future<Lazy, FieldValue>(*this, "EvaluateEx", "Doc.EvaluateEx", detail::params({
       {"qExpression", detail::encode(expression)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<FieldValue>(r, m, "qValue"); });
+      detail::decode_value<FieldValue>, "qValue");
 }
+template <class Lazy>
 inline void Doc::clear_all(bool locked_also, const std::string& state_name) {
-  call("ClearAll", detail::params({
+  detail::call_void<Lazy>(*this, "ClearAll", detail::params({
       {"qLockedAlso", detail::encode(locked_also)},
       {"qStateName", detail::encode(state_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::clear_all_async(bool locked_also, const std::string& state_name) {
-  return detail::call_future<void>(*this, "ClearAll", "Doc.ClearAll", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ClearAll", "Doc.ClearAll", detail::params({
       {"qLockedAlso", detail::encode(locked_also)},
       {"qStateName", detail::encode(state_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::lock_all(const std::string& state_name) {
-  call("LockAll", detail::params({
+  detail::call_void<Lazy>(*this, "LockAll", detail::params({
       {"qStateName", detail::encode(state_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::lock_all_async(const std::string& state_name) {
-  return detail::call_future<void>(*this, "LockAll", "Doc.LockAll", detail::params({
+  return detail::call_future<Lazy, void>(*this, "LockAll", "Doc.LockAll", detail::params({
       {"qStateName", detail::encode(state_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::unlock_all(const std::string& state_name) {
-  call("UnlockAll", detail::params({
+  detail::call_void<Lazy>(*this, "UnlockAll", detail::params({
       {"qStateName", detail::encode(state_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::unlock_all_async(const std::string& state_name) {
-  return detail::call_future<void>(*this, "UnlockAll", "Doc.UnlockAll", detail::params({
+  return detail::call_future<Lazy, void>(*this, "UnlockAll", "Doc.UnlockAll", detail::params({
       {"qStateName", detail::encode(state_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::back() {
-  call("Back", detail::params({}));
+  detail::call_void<Lazy>(*this, "Back", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Doc::back_async() {
-  return detail::call_future<void>(*this, "Back", "Doc.Back", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Back", "Doc.Back", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::forward() {
-  call("Forward", detail::params({}));
+  detail::call_void<Lazy>(*this, "Forward", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Doc::forward_async() {
-  return detail::call_future<void>(*this, "Forward", "Doc.Forward", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Forward", "Doc.Forward", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool Doc::create_variable(const std::string& name) {
-  return detail::decode_value<bool>(call("CreateVariable", detail::params({
+  return detail::decode_value<bool, Lazy>(call("CreateVariable", detail::params({
       {"qName", detail::encode(name)},})), "Doc.CreateVariable", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Doc::create_variable_async(const std::string& name) {
-  return detail::call_future<bool>(*this, "CreateVariable", "Doc.CreateVariable", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "CreateVariable", "Doc.CreateVariable", detail::params({
       {"qName", detail::encode(name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Doc::remove_variable(const std::string& name) {
-  return detail::decode_value<bool>(call("RemoveVariable", detail::params({
+  return detail::decode_value<bool, Lazy>(call("RemoveVariable", detail::params({
       {"qName", detail::encode(name)},})), "Doc.RemoveVariable", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Doc::remove_variable_async(const std::string& name) {
-  return detail::call_future<bool>(*this, "RemoveVariable", "Doc.RemoveVariable", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "RemoveVariable", "Doc.RemoveVariable", detail::params({
       {"qName", detail::encode(name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline LocaleInfo Doc::get_locale_info() {
-  return detail::decode_value<LocaleInfo>(call("GetLocaleInfo", detail::params({})), "Doc.GetLocaleInfo", "qReturn");
+  return detail::decode_value<LocaleInfo, Lazy>(call("GetLocaleInfo", detail::params({})), "Doc.GetLocaleInfo", "qReturn");
 }
+template <class Lazy>
 inline std::future<LocaleInfo> Doc::get_locale_info_async() {
-  return detail::call_future<LocaleInfo>(*this, "GetLocaleInfo", "Doc.GetLocaleInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<LocaleInfo>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, LocaleInfo>(*this, "GetLocaleInfo", "Doc.GetLocaleInfo", detail::params({}),
+      detail::decode_value<LocaleInfo>, "qReturn");
 }
+template <class Lazy>
 inline GetTablesAndKeysResult Doc::get_tables_and_keys(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling) {
-  return detail::call_object<GetTablesAndKeysResult>(*this, "GetTablesAndKeys", detail::params({
+  return detail::call_object<Lazy, GetTablesAndKeysResult>(*this, "GetTablesAndKeys", detail::params({
       {"qWindowSize", detail::encode(window_size)},
       {"qNullSize", detail::encode(null_size)},
       {"qCellHeight", detail::encode(cell_height)},
@@ -4217,858 +5020,1042 @@ inline GetTablesAndKeysResult Doc::get_tables_and_keys(const Size& window_size, 
       {"qIncludeProfiling", detail::encode(include_profiling)},}),
       "Doc.GetTablesAndKeys", detail::decode_struct<GetTablesAndKeysResult>);
 }
+template <class Lazy>
 inline std::future<GetTablesAndKeysResult> Doc::get_tables_and_keys_async(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling) {
-  return detail::call_future<GetTablesAndKeysResult>(*this, "GetTablesAndKeys", "Doc.GetTablesAndKeys", detail::params({
+  return detail::call_future<Lazy, GetTablesAndKeysResult>(*this, "GetTablesAndKeys", "Doc.GetTablesAndKeys", detail::params({
       {"qWindowSize", detail::encode(window_size)},
       {"qNullSize", detail::encode(null_size)},
       {"qCellHeight", detail::encode(cell_height)},
       {"qSyntheticMode", detail::encode(synthetic_mode)},
       {"qIncludeSysVars", detail::encode(include_sys_vars)},
       {"qIncludeProfiling", detail::encode(include_profiling)},}),
-      detail::decode_struct<GetTablesAndKeysResult>);
+      detail::decode_struct<GetTablesAndKeysResult>, nullptr);
 }
+template <class Lazy>
 inline TableViewDlgSaveInfo Doc::get_view_dlg_save_info() {
-  return detail::decode_value<TableViewDlgSaveInfo>(call("GetViewDlgSaveInfo", detail::params({})), "Doc.GetViewDlgSaveInfo", "qReturn");
+  return detail::decode_value<TableViewDlgSaveInfo, Lazy>(call("GetViewDlgSaveInfo", detail::params({})), "Doc.GetViewDlgSaveInfo", "qReturn");
 }
+template <class Lazy>
 inline std::future<TableViewDlgSaveInfo> Doc::get_view_dlg_save_info_async() {
-  return detail::call_future<TableViewDlgSaveInfo>(*this, "GetViewDlgSaveInfo", "Doc.GetViewDlgSaveInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<TableViewDlgSaveInfo>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, TableViewDlgSaveInfo>(*this, "GetViewDlgSaveInfo", "Doc.GetViewDlgSaveInfo", detail::params({}),
+      detail::decode_value<TableViewDlgSaveInfo>, "qReturn");
 }
+template <class Lazy>
 inline void Doc::set_view_dlg_save_info(const TableViewDlgSaveInfo& info) {
-  call("SetViewDlgSaveInfo", detail::params({
+  detail::call_void<Lazy>(*this, "SetViewDlgSaveInfo", detail::params({
       {"qInfo", detail::encode(info)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_view_dlg_save_info_async(const TableViewDlgSaveInfo& info) {
-  return detail::call_future<void>(*this, "SetViewDlgSaveInfo", "Doc.SetViewDlgSaveInfo", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetViewDlgSaveInfo", "Doc.SetViewDlgSaveInfo", detail::params({
       {"qInfo", detail::encode(info)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::string Doc::get_empty_script(const std::string& localized_main_section) {
-  return detail::decode_value<std::string>(call("GetEmptyScript", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("GetEmptyScript", detail::params({
       {"qLocalizedMainSection", detail::encode(localized_main_section)},})), "Doc.GetEmptyScript", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::get_empty_script_async(const std::string& localized_main_section) {
-  return detail::call_future<std::string>(*this, "GetEmptyScript", "Doc.GetEmptyScript", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "GetEmptyScript", "Doc.GetEmptyScript", detail::params({
       {"qLocalizedMainSection", detail::encode(localized_main_section)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline bool Doc::do_reload(std::int64_t mode, bool partial, bool debug) {
-  return detail::decode_value<bool>(call("DoReload", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DoReload", detail::params({
       {"qMode", detail::encode(mode)},
       {"qPartial", detail::encode(partial)},
       {"qDebug", detail::encode(debug)},})), "Doc.DoReload", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Doc::do_reload_async(std::int64_t mode, bool partial, bool debug) {
-  return detail::call_future<bool>(*this, "DoReload", "Doc.DoReload", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DoReload", "Doc.DoReload", detail::params({
       {"qMode", detail::encode(mode)},
       {"qPartial", detail::encode(partial)},
       {"qDebug", detail::encode(debug)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline std::vector<EditorBreakpoint> Doc::get_script_breakpoints() {
-  return detail::decode_value<std::vector<EditorBreakpoint>>(call("GetScriptBreakpoints", detail::params({})), "Doc.GetScriptBreakpoints", "qBreakpoints");
+  return detail::decode_value<std::vector<EditorBreakpoint>, Lazy>(call("GetScriptBreakpoints", detail::params({})), "Doc.GetScriptBreakpoints", "qBreakpoints");
 }
+template <class Lazy>
 inline std::future<std::vector<EditorBreakpoint>> Doc::get_script_breakpoints_async() {
-  return detail::call_future<std::vector<EditorBreakpoint>>(*this, "GetScriptBreakpoints", "Doc.GetScriptBreakpoints", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<EditorBreakpoint>>(r, m, "qBreakpoints"); });
+  return detail::call_future<Lazy, std::vector<EditorBreakpoint>>(*this, "GetScriptBreakpoints", "Doc.GetScriptBreakpoints", detail::params({}),
+      detail::decode_value<std::vector<EditorBreakpoint>>, "qBreakpoints");
 }
+template <class Lazy>
 inline void Doc::set_script_breakpoints(const std::vector<EditorBreakpoint>& breakpoints) {
-  call("SetScriptBreakpoints", detail::params({
+  detail::call_void<Lazy>(*this, "SetScriptBreakpoints", detail::params({
       {"qBreakpoints", detail::encode(breakpoints)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_script_breakpoints_async(const std::vector<EditorBreakpoint>& breakpoints) {
-  return detail::call_future<void>(*this, "SetScriptBreakpoints", "Doc.SetScriptBreakpoints", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetScriptBreakpoints", "Doc.SetScriptBreakpoints", detail::params({
       {"qBreakpoints", detail::encode(breakpoints)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::string Doc::get_script() {
-  return detail::decode_value<std::string>(call("GetScript", detail::params({})), "Doc.GetScript", "qScript");
+  return detail::decode_value<std::string, Lazy>(call("GetScript", detail::params({})), "Doc.GetScript", "qScript");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::get_script_async() {
-  return detail::call_future<std::string>(*this, "GetScript", "Doc.GetScript", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qScript"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetScript", "Doc.GetScript", detail::params({}),
+      detail::decode_value<std::string>, "qScript");
 }
+template <class Lazy>
 inline std::vector<TextMacro> Doc::get_text_macros() {
-  return detail::decode_value<std::vector<TextMacro>>(call("GetTextMacros", detail::params({})), "Doc.GetTextMacros", "qMacros");
+  return detail::decode_value<std::vector<TextMacro>, Lazy>(call("GetTextMacros", detail::params({})), "Doc.GetTextMacros", "qMacros");
 }
+template <class Lazy>
 inline std::future<std::vector<TextMacro>> Doc::get_text_macros_async() {
-  return detail::call_future<std::vector<TextMacro>>(*this, "GetTextMacros", "Doc.GetTextMacros", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<TextMacro>>(r, m, "qMacros"); });
+  return detail::call_future<Lazy, std::vector<TextMacro>>(*this, "GetTextMacros", "Doc.GetTextMacros", detail::params({}),
+      detail::decode_value<std::vector<TextMacro>>, "qMacros");
 }
+template <class Lazy>
 inline void Doc::set_fetch_limit(std::int64_t limit) {
-  call("SetFetchLimit", detail::params({
+  detail::call_void<Lazy>(*this, "SetFetchLimit", detail::params({
       {"qLimit", detail::encode(limit)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_fetch_limit_async(std::int64_t limit) {
-  return detail::call_future<void>(*this, "SetFetchLimit", "Doc.SetFetchLimit", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetFetchLimit", "Doc.SetFetchLimit", detail::params({
       {"qLimit", detail::encode(limit)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::do_save(const std::string& file_name) {
-  call("DoSave", detail::params({
+  detail::call_void<Lazy>(*this, "DoSave", detail::params({
       {"qFileName", detail::encode(file_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::do_save_async(const std::string& file_name) {
-  return detail::call_future<void>(*this, "DoSave", "Doc.DoSave", detail::params({
+  return detail::call_future<Lazy, void>(*this, "DoSave", "Doc.DoSave", detail::params({
       {"qFileName", detail::encode(file_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::vector<TableRow> Doc::get_table_data(std::int64_t offset, std::int64_t rows, bool synthetic_mode, const std::string& table_name) {
-  return detail::decode_value<std::vector<TableRow>>(call("GetTableData", detail::params({
+  return detail::decode_value<std::vector<TableRow>, Lazy>(call("GetTableData", detail::params({
       {"qOffset", detail::encode(offset)},
       {"qRows", detail::encode(rows)},
       {"qSyntheticMode", detail::encode(synthetic_mode)},
       {"qTableName", detail::encode(table_name)},})), "Doc.GetTableData", "qData");
 }
+template <class Lazy>
 inline std::future<std::vector<TableRow>> Doc::get_table_data_async(std::int64_t offset, std::int64_t rows, bool synthetic_mode, const std::string& table_name) {
-  return detail::call_future<std::vector<TableRow>>(*this, "GetTableData", "Doc.GetTableData", detail::params({
+  return detail::call_future<Lazy, std::vector<TableRow>>(*this, "GetTableData", "Doc.GetTableData", detail::params({
       {"qOffset", detail::encode(offset)},
       {"qRows", detail::encode(rows)},
       {"qSyntheticMode", detail::encode(synthetic_mode)},
       {"qTableName", detail::encode(table_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<TableRow>>(r, m, "qData"); });
+      detail::decode_value<std::vector<TableRow>>, "qData");
 }
+template <class Lazy>
 inline NxAppLayout Doc::get_app_layout() {
-  return detail::decode_value<NxAppLayout>(call("GetAppLayout", detail::params({})), "Doc.GetAppLayout", "qLayout");
+  return detail::decode_value<NxAppLayout, Lazy>(call("GetAppLayout", detail::params({})), "Doc.GetAppLayout", "qLayout");
 }
+template <class Lazy>
 inline std::future<NxAppLayout> Doc::get_app_layout_async() {
-  return detail::call_future<NxAppLayout>(*this, "GetAppLayout", "Doc.GetAppLayout", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxAppLayout>(r, m, "qLayout"); });
+  return detail::call_future<Lazy, NxAppLayout>(*this, "GetAppLayout", "Doc.GetAppLayout", detail::params({}),
+      detail::decode_value<NxAppLayout>, "qLayout");
 }
+template <class Lazy>
 inline void Doc::set_app_properties(const NxAppProperties& prop) {
-  call("SetAppProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetAppProperties", detail::params({
       {"qProp", detail::encode(prop)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_app_properties_async(const NxAppProperties& prop) {
-  return detail::call_future<void>(*this, "SetAppProperties", "Doc.SetAppProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetAppProperties", "Doc.SetAppProperties", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline NxAppProperties Doc::get_app_properties() {
-  return detail::decode_value<NxAppProperties>(call("GetAppProperties", detail::params({})), "Doc.GetAppProperties", "qProp");
+  return detail::decode_value<NxAppProperties, Lazy>(call("GetAppProperties", detail::params({})), "Doc.GetAppProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<NxAppProperties> Doc::get_app_properties_async() {
-  return detail::call_future<NxAppProperties>(*this, "GetAppProperties", "Doc.GetAppProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxAppProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, NxAppProperties>(*this, "GetAppProperties", "Doc.GetAppProperties", detail::params({}),
+      detail::decode_value<NxAppProperties>, "qProp");
 }
+template <class Lazy>
 inline std::vector<LineageInfo> Doc::get_lineage() {
-  return detail::decode_value<std::vector<LineageInfo>>(call("GetLineage", detail::params({})), "Doc.GetLineage", "qLineage");
+  return detail::decode_value<std::vector<LineageInfo>, Lazy>(call("GetLineage", detail::params({})), "Doc.GetLineage", "qLineage");
 }
+template <class Lazy>
 inline std::future<std::vector<LineageInfo>> Doc::get_lineage_async() {
-  return detail::call_future<std::vector<LineageInfo>>(*this, "GetLineage", "Doc.GetLineage", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<LineageInfo>>(r, m, "qLineage"); });
+  return detail::call_future<Lazy, std::vector<LineageInfo>>(*this, "GetLineage", "Doc.GetLineage", detail::params({}),
+      detail::decode_value<std::vector<LineageInfo>>, "qLineage");
 }
+template <class Lazy>
 inline GenericObject Doc::create_session_object(const GenericObjectProperties& prop) {
-  return detail::call_object<GenericObject>(*this, "CreateSessionObject", detail::params({
+  return detail::call_object<Lazy, GenericObject>(*this, "CreateSessionObject", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateSessionObject", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> Doc::create_session_object_async(const GenericObjectProperties& prop) {
-  return detail::call_future<GenericObject>(*this, "CreateSessionObject", "Doc.CreateSessionObject", detail::params({
+  return detail::call_future<Lazy, GenericObject>(*this, "CreateSessionObject", "Doc.CreateSessionObject", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericObject>, true);
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_session_object(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroySessionObject", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroySessionObject", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroySessionObject", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_session_object_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroySessionObject", "Doc.DestroySessionObject", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroySessionObject", "Doc.DestroySessionObject", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericObject Doc::create_object(const GenericObjectProperties& prop) {
-  return detail::call_object<GenericObject>(*this, "CreateObject", detail::params({
+  return detail::call_object<Lazy, GenericObject>(*this, "CreateObject", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateObject", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> Doc::create_object_async(const GenericObjectProperties& prop) {
-  return detail::call_future<GenericObject>(*this, "CreateObject", "Doc.CreateObject", detail::params({
+  return detail::call_future<Lazy, GenericObject>(*this, "CreateObject", "Doc.CreateObject", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericObject>, true);
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline GetOrCreateObjectResult Doc::get_or_create_object(const GenericObjectProperties& prop) {
-  return detail::call_object<GetOrCreateObjectResult>(*this, "GetOrCreateObject", detail::params({
+  return detail::call_object<Lazy, GetOrCreateObjectResult>(*this, "GetOrCreateObject", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.GetOrCreateObject", detail::decode_struct_object<GetOrCreateObjectResult>);
 }
+template <class Lazy>
 inline std::future<GetOrCreateObjectResult> Doc::get_or_create_object_async(const GenericObjectProperties& prop) {
-  return detail::call_future<GetOrCreateObjectResult>(*this, "GetOrCreateObject", "Doc.GetOrCreateObject", detail::params({
+  return detail::call_future<Lazy, GetOrCreateObjectResult>(*this, "GetOrCreateObject", "Doc.GetOrCreateObject", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_struct_object<GetOrCreateObjectResult>, true);
+      detail::decode_struct_object<GetOrCreateObjectResult>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_object(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroyObject", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyObject", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroyObject", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_object_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroyObject", "Doc.DestroyObject", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyObject", "Doc.DestroyObject", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericObject Doc::get_object(const std::string& id) {
-  return detail::call_object<GenericObject>(*this, "GetObject", detail::params({
+  return detail::call_object<Lazy, GenericObject>(*this, "GetObject", detail::params({
       {"qId", detail::encode(id)},}),
       "Doc.GetObject", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> Doc::get_object_async(const std::string& id) {
-  return detail::call_future<GenericObject>(*this, "GetObject", "Doc.GetObject", detail::params({
+  return detail::call_future<Lazy, GenericObject>(*this, "GetObject", "Doc.GetObject", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_object<GenericObject>, true);
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline std::vector<NxContainerEntry> Doc::get_objects(const NxGetObjectOptions& options) {
-  return detail::decode_value<std::vector<NxContainerEntry>>(call("GetObjects", detail::params({
+  return detail::decode_value<std::vector<NxContainerEntry>, Lazy>(call("GetObjects", detail::params({
       {"qOptions", detail::encode(options)},})), "Doc.GetObjects", "qList");
 }
+template <class Lazy>
 inline std::future<std::vector<NxContainerEntry>> Doc::get_objects_async(const NxGetObjectOptions& options) {
-  return detail::call_future<std::vector<NxContainerEntry>>(*this, "GetObjects", "Doc.GetObjects", detail::params({
+  return detail::call_future<Lazy, std::vector<NxContainerEntry>>(*this, "GetObjects", "Doc.GetObjects", detail::params({
       {"qOptions", detail::encode(options)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxContainerEntry>>(r, m, "qList"); });
+      detail::decode_value<std::vector<NxContainerEntry>>, "qList");
 }
+template <class Lazy>
 inline std::vector<NxContainerEntry> Doc::get_bookmarks(const NxGetBookmarkOptions& options) {
-  return detail::decode_value<std::vector<NxContainerEntry>>(call("GetBookmarks", detail::params({
+  return detail::decode_value<std::vector<NxContainerEntry>, Lazy>(call("GetBookmarks", detail::params({
       {"qOptions", detail::encode(options)},})), "Doc.GetBookmarks", "qList");
 }
+template <class Lazy>
 inline std::future<std::vector<NxContainerEntry>> Doc::get_bookmarks_async(const NxGetBookmarkOptions& options) {
-  return detail::call_future<std::vector<NxContainerEntry>>(*this, "GetBookmarks", "Doc.GetBookmarks", detail::params({
+  return detail::call_future<Lazy, std::vector<NxContainerEntry>>(*this, "GetBookmarks", "Doc.GetBookmarks", detail::params({
       {"qOptions", detail::encode(options)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxContainerEntry>>(r, m, "qList"); });
+      detail::decode_value<std::vector<NxContainerEntry>>, "qList");
 }
+template <class Lazy>
 inline std::string Doc::clone_object(const std::string& id) {
-  return detail::decode_value<std::string>(call("CloneObject", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CloneObject", detail::params({
       {"qId", detail::encode(id)},})), "Doc.CloneObject", "qCloneId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::clone_object_async(const std::string& id) {
-  return detail::call_future<std::string>(*this, "CloneObject", "Doc.CloneObject", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CloneObject", "Doc.CloneObject", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qCloneId"); });
+      detail::decode_value<std::string>, "qCloneId");
 }
+template <class Lazy>
 inline std::string Doc::create_draft(const std::string& id) {
-  return detail::decode_value<std::string>(call("CreateDraft", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CreateDraft", detail::params({
       {"qId", detail::encode(id)},})), "Doc.CreateDraft", "qDraftId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::create_draft_async(const std::string& id) {
-  return detail::call_future<std::string>(*this, "CreateDraft", "Doc.CreateDraft", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CreateDraft", "Doc.CreateDraft", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qDraftId"); });
+      detail::decode_value<std::string>, "qDraftId");
 }
+template <class Lazy>
 inline void Doc::commit_draft(const std::string& id) {
-  call("CommitDraft", detail::params({
+  detail::call_void<Lazy>(*this, "CommitDraft", detail::params({
       {"qId", detail::encode(id)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::commit_draft_async(const std::string& id) {
-  return detail::call_future<void>(*this, "CommitDraft", "Doc.CommitDraft", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CommitDraft", "Doc.CommitDraft", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool Doc::destroy_draft(const std::string& id, const std::string& source_id) {
-  return detail::decode_value<bool>(call("DestroyDraft", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyDraft", detail::params({
       {"qId", detail::encode(id)},
       {"qSourceId", detail::encode(source_id)},})), "Doc.DestroyDraft", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_draft_async(const std::string& id, const std::string& source_id) {
-  return detail::call_future<bool>(*this, "DestroyDraft", "Doc.DestroyDraft", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyDraft", "Doc.DestroyDraft", detail::params({
       {"qId", detail::encode(id)},
       {"qSourceId", detail::encode(source_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Doc::undo() {
-  return detail::decode_value<bool>(call("Undo", detail::params({})), "Doc.Undo", "qSuccess");
+  return detail::decode_value<bool, Lazy>(call("Undo", detail::params({})), "Doc.Undo", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::undo_async() {
-  return detail::call_future<bool>(*this, "Undo", "Doc.Undo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+  return detail::call_future<Lazy, bool>(*this, "Undo", "Doc.Undo", detail::params({}),
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Doc::redo() {
-  return detail::decode_value<bool>(call("Redo", detail::params({})), "Doc.Redo", "qSuccess");
+  return detail::decode_value<bool, Lazy>(call("Redo", detail::params({})), "Doc.Redo", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::redo_async() {
-  return detail::call_future<bool>(*this, "Redo", "Doc.Redo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+  return detail::call_future<Lazy, bool>(*this, "Redo", "Doc.Redo", detail::params({}),
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline void Doc::clear_undo_buffer() {
-  call("ClearUndoBuffer", detail::params({}));
+  detail::call_void<Lazy>(*this, "ClearUndoBuffer", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Doc::clear_undo_buffer_async() {
-  return detail::call_future<void>(*this, "ClearUndoBuffer", "Doc.ClearUndoBuffer", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "ClearUndoBuffer", "Doc.ClearUndoBuffer", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericDimension Doc::create_dimension(const GenericDimensionProperties& prop) {
-  return detail::call_object<GenericDimension>(*this, "CreateDimension", detail::params({
+  return detail::call_object<Lazy, GenericDimension>(*this, "CreateDimension", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateDimension", detail::decode_object<GenericDimension>);
 }
+template <class Lazy>
 inline std::future<GenericDimension> Doc::create_dimension_async(const GenericDimensionProperties& prop) {
-  return detail::call_future<GenericDimension>(*this, "CreateDimension", "Doc.CreateDimension", detail::params({
+  return detail::call_future<Lazy, GenericDimension>(*this, "CreateDimension", "Doc.CreateDimension", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericDimension>, true);
+      detail::decode_object<GenericDimension>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_dimension(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroyDimension", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyDimension", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroyDimension", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_dimension_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroyDimension", "Doc.DestroyDimension", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyDimension", "Doc.DestroyDimension", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericDimension Doc::get_dimension(const std::string& id) {
-  return detail::call_object<GenericDimension>(*this, "GetDimension", detail::params({
+  return detail::call_object<Lazy, GenericDimension>(*this, "GetDimension", detail::params({
       {"qId", detail::encode(id)},}),
       "Doc.GetDimension", detail::decode_object<GenericDimension>);
 }
+template <class Lazy>
 inline std::future<GenericDimension> Doc::get_dimension_async(const std::string& id) {
-  return detail::call_future<GenericDimension>(*this, "GetDimension", "Doc.GetDimension", detail::params({
+  return detail::call_future<Lazy, GenericDimension>(*this, "GetDimension", "Doc.GetDimension", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_object<GenericDimension>, true);
+      detail::decode_object<GenericDimension>, nullptr, true);
 }
+template <class Lazy>
 inline std::string Doc::clone_dimension(const std::string& id) {
-  return detail::decode_value<std::string>(call("CloneDimension", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CloneDimension", detail::params({
       {"qId", detail::encode(id)},})), "Doc.CloneDimension", "qCloneId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::clone_dimension_async(const std::string& id) {
-  return detail::call_future<std::string>(*this, "CloneDimension", "Doc.CloneDimension", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CloneDimension", "Doc.CloneDimension", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qCloneId"); });
+      detail::decode_value<std::string>, "qCloneId");
 }
+template <class Lazy>
 inline GenericMeasure Doc::create_measure(const GenericMeasureProperties& prop) {
-  return detail::call_object<GenericMeasure>(*this, "CreateMeasure", detail::params({
+  return detail::call_object<Lazy, GenericMeasure>(*this, "CreateMeasure", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateMeasure", detail::decode_object<GenericMeasure>);
 }
+template <class Lazy>
 inline std::future<GenericMeasure> Doc::create_measure_async(const GenericMeasureProperties& prop) {
-  return detail::call_future<GenericMeasure>(*this, "CreateMeasure", "Doc.CreateMeasure", detail::params({
+  return detail::call_future<Lazy, GenericMeasure>(*this, "CreateMeasure", "Doc.CreateMeasure", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericMeasure>, true);
+      detail::decode_object<GenericMeasure>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_measure(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroyMeasure", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyMeasure", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroyMeasure", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_measure_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroyMeasure", "Doc.DestroyMeasure", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyMeasure", "Doc.DestroyMeasure", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericMeasure Doc::get_measure(const std::string& id) {
-  return detail::call_object<GenericMeasure>(*this, "GetMeasure", detail::params({
+  return detail::call_object<Lazy, GenericMeasure>(*this, "GetMeasure", detail::params({
       {"qId", detail::encode(id)},}),
       "Doc.GetMeasure", detail::decode_object<GenericMeasure>);
 }
+template <class Lazy>
 inline std::future<GenericMeasure> Doc::get_measure_async(const std::string& id) {
-  return detail::call_future<GenericMeasure>(*this, "GetMeasure", "Doc.GetMeasure", detail::params({
+  return detail::call_future<Lazy, GenericMeasure>(*this, "GetMeasure", "Doc.GetMeasure", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_object<GenericMeasure>, true);
+      detail::decode_object<GenericMeasure>, nullptr, true);
 }
+template <class Lazy>
 inline std::string Doc::clone_measure(const std::string& id) {
-  return detail::decode_value<std::string>(call("CloneMeasure", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CloneMeasure", detail::params({
       {"qId", detail::encode(id)},})), "Doc.CloneMeasure", "qCloneId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::clone_measure_async(const std::string& id) {
-  return detail::call_future<std::string>(*this, "CloneMeasure", "Doc.CloneMeasure", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CloneMeasure", "Doc.CloneMeasure", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qCloneId"); });
+      detail::decode_value<std::string>, "qCloneId");
 }
+template <class Lazy>
 inline GenericVariable Doc::create_session_variable(const GenericVariableProperties& prop) {
-  return detail::call_object<GenericVariable>(*this, "CreateSessionVariable", detail::params({
+  return detail::call_object<Lazy, GenericVariable>(*this, "CreateSessionVariable", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateSessionVariable", detail::decode_object<GenericVariable>);
 }
+template <class Lazy>
 inline std::future<GenericVariable> Doc::create_session_variable_async(const GenericVariableProperties& prop) {
-  return detail::call_future<GenericVariable>(*this, "CreateSessionVariable", "Doc.CreateSessionVariable", detail::params({
+  return detail::call_future<Lazy, GenericVariable>(*this, "CreateSessionVariable", "Doc.CreateSessionVariable", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericVariable>, true);
+      detail::decode_object<GenericVariable>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_session_variable(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroySessionVariable", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroySessionVariable", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroySessionVariable", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_session_variable_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroySessionVariable", "Doc.DestroySessionVariable", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroySessionVariable", "Doc.DestroySessionVariable", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericVariable Doc::create_variable_ex(const GenericVariableProperties& prop) {
-  return detail::call_object<GenericVariable>(*this, "CreateVariableEx", detail::params({
+  return detail::call_object<Lazy, GenericVariable>(*this, "CreateVariableEx", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateVariableEx", detail::decode_object<GenericVariable>);
 }
+template <class Lazy>
 inline std::future<GenericVariable> Doc::create_variable_ex_async(const GenericVariableProperties& prop) {
-  return detail::call_future<GenericVariable>(*this, "CreateVariableEx", "Doc.CreateVariableEx", detail::params({
+  return detail::call_future<Lazy, GenericVariable>(*this, "CreateVariableEx", "Doc.CreateVariableEx", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericVariable>, true);
+      detail::decode_object<GenericVariable>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_variable_by_id(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroyVariableById", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyVariableById", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroyVariableById", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_variable_by_id_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroyVariableById", "Doc.DestroyVariableById", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyVariableById", "Doc.DestroyVariableById", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Doc::destroy_variable_by_name(const std::string& name) {
-  return detail::decode_value<bool>(call("DestroyVariableByName", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyVariableByName", detail::params({
       {"qName", detail::encode(name)},})), "Doc.DestroyVariableByName", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_variable_by_name_async(const std::string& name) {
-  return detail::call_future<bool>(*this, "DestroyVariableByName", "Doc.DestroyVariableByName", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyVariableByName", "Doc.DestroyVariableByName", detail::params({
       {"qName", detail::encode(name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericVariable Doc::get_variable_by_id(const std::string& id) {
-  return detail::call_object<GenericVariable>(*this, "GetVariableById", detail::params({
+  return detail::call_object<Lazy, GenericVariable>(*this, "GetVariableById", detail::params({
       {"qId", detail::encode(id)},}),
       "Doc.GetVariableById", detail::decode_object<GenericVariable>);
 }
+template <class Lazy>
 inline std::future<GenericVariable> Doc::get_variable_by_id_async(const std::string& id) {
-  return detail::call_future<GenericVariable>(*this, "GetVariableById", "Doc.GetVariableById", detail::params({
+  return detail::call_future<Lazy, GenericVariable>(*this, "GetVariableById", "Doc.GetVariableById", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_object<GenericVariable>, true);
+      detail::decode_object<GenericVariable>, nullptr, true);
 }
+template <class Lazy>
 inline GenericVariable Doc::get_variable_by_name(const std::string& name) {
-  return detail::call_object<GenericVariable>(*this, "GetVariableByName", detail::params({
+  return detail::call_object<Lazy, GenericVariable>(*this, "GetVariableByName", detail::params({
       {"qName", detail::encode(name)},}),
       "Doc.GetVariableByName", detail::decode_object<GenericVariable>);
 }
+template <class Lazy>
 inline std::future<GenericVariable> Doc::get_variable_by_name_async(const std::string& name) {
-  return detail::call_future<GenericVariable>(*this, "GetVariableByName", "Doc.GetVariableByName", detail::params({
+  return detail::call_future<Lazy, GenericVariable>(*this, "GetVariableByName", "Doc.GetVariableByName", detail::params({
       {"qName", detail::encode(name)},}),
-      detail::decode_object<GenericVariable>, true);
+      detail::decode_object<GenericVariable>, nullptr, true);
 }
+template <class Lazy>
 inline CheckExpressionResult Doc::check_expression(const std::string& expr, const std::vector<std::string>& labels) {
-  return detail::call_object<CheckExpressionResult>(*this, "CheckExpression", detail::params({
+  return detail::call_object<Lazy, CheckExpressionResult>(*this, "CheckExpression", detail::params({
       {"qExpr", detail::encode(expr)},
       {"qLabels", detail::encode(labels)},}),
       "Doc.CheckExpression", detail::decode_struct<CheckExpressionResult>);
 }
+template <class Lazy>
 inline std::future<CheckExpressionResult> Doc::check_expression_async(const std::string& expr, const std::vector<std::string>& labels) {
-  return detail::call_future<CheckExpressionResult>(*this, "CheckExpression", "Doc.CheckExpression", detail::params({
+  return detail::call_future<Lazy, CheckExpressionResult>(*this, "CheckExpression", "Doc.CheckExpression", detail::params({
       {"qExpr", detail::encode(expr)},
       {"qLabels", detail::encode(labels)},}),
-      detail::decode_struct<CheckExpressionResult>);
+      detail::decode_struct<CheckExpressionResult>, nullptr);
 }
+template <class Lazy>
 inline CheckNumberOrExpressionResult Doc::check_number_or_expression(const std::string& expr) {
-  return detail::call_object<CheckNumberOrExpressionResult>(*this, "CheckNumberOrExpression", detail::params({
+  return detail::call_object<Lazy, CheckNumberOrExpressionResult>(*this, "CheckNumberOrExpression", detail::params({
       {"qExpr", detail::encode(expr)},}),
       "Doc.CheckNumberOrExpression", detail::decode_struct<CheckNumberOrExpressionResult>);
 }
+template <class Lazy>
 inline std::future<CheckNumberOrExpressionResult> Doc::check_number_or_expression_async(const std::string& expr) {
-  return detail::call_future<CheckNumberOrExpressionResult>(*this, "CheckNumberOrExpression", "Doc.CheckNumberOrExpression", detail::params({
+  return detail::call_future<Lazy, CheckNumberOrExpressionResult>(*this, "CheckNumberOrExpression", "Doc.CheckNumberOrExpression", detail::params({
       {"qExpr", detail::encode(expr)},}),
-      detail::decode_struct<CheckNumberOrExpressionResult>);
+      detail::decode_struct<CheckNumberOrExpressionResult>, nullptr);
 }
+template <class Lazy>
 inline void Doc::add_alternate_state(const std::string& state_name) {
-  call("AddAlternateState", detail::params({
+  detail::call_void<Lazy>(*this, "AddAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::add_alternate_state_async(const std::string& state_name) {
-  return detail::call_future<void>(*this, "AddAlternateState", "Doc.AddAlternateState", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AddAlternateState", "Doc.AddAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::remove_alternate_state(const std::string& state_name) {
-  call("RemoveAlternateState", detail::params({
+  detail::call_void<Lazy>(*this, "RemoveAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::remove_alternate_state_async(const std::string& state_name) {
-  return detail::call_future<void>(*this, "RemoveAlternateState", "Doc.RemoveAlternateState", detail::params({
+  return detail::call_future<Lazy, void>(*this, "RemoveAlternateState", "Doc.RemoveAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::add_session_alternate_state(const std::string& state_name, const std::string& source_state_name) {
-  call("AddSessionAlternateState", detail::params({
+  detail::call_void<Lazy>(*this, "AddSessionAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},
       {"qSourceStateName", detail::encode(source_state_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::add_session_alternate_state_async(const std::string& state_name, const std::string& source_state_name) {
-  return detail::call_future<void>(*this, "AddSessionAlternateState", "Doc.AddSessionAlternateState", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AddSessionAlternateState", "Doc.AddSessionAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},
       {"qSourceStateName", detail::encode(source_state_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool Doc::remove_session_alternate_state(const std::string& state_name) {
-  return detail::decode_value<bool>(call("RemoveSessionAlternateState", detail::params({
+  return detail::decode_value<bool, Lazy>(call("RemoveSessionAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},})), "Doc.RemoveSessionAlternateState", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::remove_session_alternate_state_async(const std::string& state_name) {
-  return detail::call_future<bool>(*this, "RemoveSessionAlternateState", "Doc.RemoveSessionAlternateState", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "RemoveSessionAlternateState", "Doc.RemoveSessionAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericBookmark Doc::create_bookmark(const GenericBookmarkProperties& prop) {
-  return detail::call_object<GenericBookmark>(*this, "CreateBookmark", detail::params({
+  return detail::call_object<Lazy, GenericBookmark>(*this, "CreateBookmark", detail::params({
       {"qProp", detail::encode(prop)},}),
       "Doc.CreateBookmark", detail::decode_object<GenericBookmark>);
 }
+template <class Lazy>
 inline std::future<GenericBookmark> Doc::create_bookmark_async(const GenericBookmarkProperties& prop) {
-  return detail::call_future<GenericBookmark>(*this, "CreateBookmark", "Doc.CreateBookmark", detail::params({
+  return detail::call_future<Lazy, GenericBookmark>(*this, "CreateBookmark", "Doc.CreateBookmark", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_object<GenericBookmark>, true);
+      detail::decode_object<GenericBookmark>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::destroy_bookmark(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroyBookmark", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyBookmark", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroyBookmark", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_bookmark_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroyBookmark", "Doc.DestroyBookmark", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyBookmark", "Doc.DestroyBookmark", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericBookmark Doc::get_bookmark(const std::string& id) {
-  return detail::call_object<GenericBookmark>(*this, "GetBookmark", detail::params({
+  return detail::call_object<Lazy, GenericBookmark>(*this, "GetBookmark", detail::params({
       {"qId", detail::encode(id)},}),
       "Doc.GetBookmark", detail::decode_object<GenericBookmark>);
 }
+template <class Lazy>
 inline std::future<GenericBookmark> Doc::get_bookmark_async(const std::string& id) {
-  return detail::call_future<GenericBookmark>(*this, "GetBookmark", "Doc.GetBookmark", detail::params({
+  return detail::call_future<Lazy, GenericBookmark>(*this, "GetBookmark", "Doc.GetBookmark", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_object<GenericBookmark>, true);
+      detail::decode_object<GenericBookmark>, nullptr, true);
 }
+template <class Lazy>
 inline bool Doc::apply_bookmark(const std::string& id) {
-  return detail::decode_value<bool>(call("ApplyBookmark", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ApplyBookmark", detail::params({
       {"qId", detail::encode(id)},})), "Doc.ApplyBookmark", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::apply_bookmark_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "ApplyBookmark", "Doc.ApplyBookmark", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ApplyBookmark", "Doc.ApplyBookmark", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline BookmarkApplyAndVerifyResult Doc::apply_and_verify_bookmark(const std::string& id) {
-  return detail::decode_value<BookmarkApplyAndVerifyResult>(call("ApplyAndVerifyBookmark", detail::params({
+  return detail::decode_value<BookmarkApplyAndVerifyResult, Lazy>(call("ApplyAndVerifyBookmark", detail::params({
       {"qId", detail::encode(id)},})), "Doc.ApplyAndVerifyBookmark", "qResult");
 }
+template <class Lazy>
 inline std::future<BookmarkApplyAndVerifyResult> Doc::apply_and_verify_bookmark_async(const std::string& id) {
-  return detail::call_future<BookmarkApplyAndVerifyResult>(*this, "ApplyAndVerifyBookmark", "Doc.ApplyAndVerifyBookmark", detail::params({
+  return detail::call_future<Lazy, BookmarkApplyAndVerifyResult>(*this, "ApplyAndVerifyBookmark", "Doc.ApplyAndVerifyBookmark", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<BookmarkApplyAndVerifyResult>(r, m, "qResult"); });
+      detail::decode_value<BookmarkApplyAndVerifyResult>, "qResult");
 }
+template <class Lazy>
 inline std::string Doc::clone_bookmark(const std::string& id) {
-  return detail::decode_value<std::string>(call("CloneBookmark", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CloneBookmark", detail::params({
       {"qId", detail::encode(id)},})), "Doc.CloneBookmark", "qCloneId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::clone_bookmark_async(const std::string& id) {
-  return detail::call_future<std::string>(*this, "CloneBookmark", "Doc.CloneBookmark", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CloneBookmark", "Doc.CloneBookmark", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qCloneId"); });
+      detail::decode_value<std::string>, "qCloneId");
 }
+template <class Lazy>
 inline bool Doc::add_field_from_expression(const std::string& name, const std::string& expr) {
-  return detail::decode_value<bool>(call("AddFieldFromExpression", detail::params({
+  return detail::decode_value<bool, Lazy>(call("AddFieldFromExpression", detail::params({
       {"qName", detail::encode(name)},
       {"qExpr", detail::encode(expr)},})), "Doc.AddFieldFromExpression", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::add_field_from_expression_async(const std::string& name, const std::string& expr) {
-  return detail::call_future<bool>(*this, "AddFieldFromExpression", "Doc.AddFieldFromExpression", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "AddFieldFromExpression", "Doc.AddFieldFromExpression", detail::params({
       {"qName", detail::encode(name)},
       {"qExpr", detail::encode(expr)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline std::string Doc::get_field_on_the_fly_by_name(const std::string& readable_name) {
-  return detail::decode_value<std::string>(call("GetFieldOnTheFlyByName", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("GetFieldOnTheFlyByName", detail::params({
       {"qReadableName", detail::encode(readable_name)},})), "Doc.GetFieldOnTheFlyByName", "qName");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::get_field_on_the_fly_by_name_async(const std::string& readable_name) {
-  return detail::call_future<std::string>(*this, "GetFieldOnTheFlyByName", "Doc.GetFieldOnTheFlyByName", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "GetFieldOnTheFlyByName", "Doc.GetFieldOnTheFlyByName", detail::params({
       {"qReadableName", detail::encode(readable_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qName"); });
+      detail::decode_value<std::string>, "qName");
 }
+template <class Lazy>
 inline std::vector<NxInfo> Doc::get_all_infos() {
-  return detail::decode_value<std::vector<NxInfo>>(call("GetAllInfos", detail::params({})), "Doc.GetAllInfos", "qInfos");
+  return detail::decode_value<std::vector<NxInfo>, Lazy>(call("GetAllInfos", detail::params({})), "Doc.GetAllInfos", "qInfos");
 }
+template <class Lazy>
 inline std::future<std::vector<NxInfo>> Doc::get_all_infos_async() {
-  return detail::call_future<std::vector<NxInfo>>(*this, "GetAllInfos", "Doc.GetAllInfos", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxInfo>>(r, m, "qInfos"); });
+  return detail::call_future<Lazy, std::vector<NxInfo>>(*this, "GetAllInfos", "Doc.GetAllInfos", detail::params({}),
+      detail::decode_value<std::vector<NxInfo>>, "qInfos");
 }
+template <class Lazy>
 inline void Doc::resume() {
-  call("Resume", detail::params({}));
+  detail::call_void<Lazy>(*this, "Resume", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Doc::resume_async() {
-  return detail::call_future<void>(*this, "Resume", "Doc.Resume", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Resume", "Doc.Resume", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::abort_modal(bool accept) {
-  call("AbortModal", detail::params({
+  detail::call_void<Lazy>(*this, "AbortModal", detail::params({
       {"qAccept", detail::encode(accept)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::abort_modal_async(bool accept) {
-  return detail::call_future<void>(*this, "AbortModal", "Doc.AbortModal", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AbortModal", "Doc.AbortModal", detail::params({
       {"qAccept", detail::encode(accept)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::publish(const std::string& stream_id, const std::string& name) {
-  call("Publish", detail::params({
+  detail::call_void<Lazy>(*this, "Publish", detail::params({
       {"qStreamId", detail::encode(stream_id)},
       {"qName", detail::encode(name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::publish_async(const std::string& stream_id, const std::string& name) {
-  return detail::call_future<void>(*this, "Publish", "Doc.Publish", detail::params({
+  return detail::call_future<Lazy, void>(*this, "Publish", "Doc.Publish", detail::params({
       {"qStreamId", detail::encode(stream_id)},
       {"qName", detail::encode(name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::vector<NxMatchingFieldInfo> Doc::get_matching_fields(const std::vector<std::string>& tags, const std::optional<std::string>& matching_field_mode) {
-  return detail::decode_value<std::vector<NxMatchingFieldInfo>>(call("GetMatchingFields", detail::params({
+  return detail::decode_value<std::vector<NxMatchingFieldInfo>, Lazy>(call("GetMatchingFields", detail::params({
       {"qTags", detail::encode(tags)},
       {"qMatchingFieldMode", matching_field_mode ? json::value(*matching_field_mode) : json::parse("0")},})), "Doc.GetMatchingFields", "qFieldNames");
 }
+template <class Lazy>
 inline std::future<std::vector<NxMatchingFieldInfo>> Doc::get_matching_fields_async(const std::vector<std::string>& tags, const std::optional<std::string>& matching_field_mode) {
-  return detail::call_future<std::vector<NxMatchingFieldInfo>>(*this, "GetMatchingFields", "Doc.GetMatchingFields", detail::params({
+  return detail::call_future<Lazy, std::vector<NxMatchingFieldInfo>>(*this, "GetMatchingFields", "Doc.GetMatchingFields", detail::params({
       {"qTags", detail::encode(tags)},
       {"qMatchingFieldMode", matching_field_mode ? json::value(*matching_field_mode) : json::parse("0")},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxMatchingFieldInfo>>(r, m, "qFieldNames"); });
+      detail::decode_value<std::vector<NxMatchingFieldInfo>>, "qFieldNames");
 }
+template <class Lazy>
 inline std::vector<NxMatchingFieldInfo> Doc::find_matching_fields(const std::string& field_name, const std::vector<std::string>& tags) {
-  return detail::decode_value<std::vector<NxMatchingFieldInfo>>(call("FindMatchingFields", detail::params({
+  return detail::decode_value<std::vector<NxMatchingFieldInfo>, Lazy>(call("FindMatchingFields", detail::params({
       {"qFieldName", detail::encode(field_name)},
       {"qTags", detail::encode(tags)},})), "Doc.FindMatchingFields", "qFieldNames");
 }
+template <class Lazy>
 inline std::future<std::vector<NxMatchingFieldInfo>> Doc::find_matching_fields_async(const std::string& field_name, const std::vector<std::string>& tags) {
-  return detail::call_future<std::vector<NxMatchingFieldInfo>>(*this, "FindMatchingFields", "Doc.FindMatchingFields", detail::params({
+  return detail::call_future<Lazy, std::vector<NxMatchingFieldInfo>>(*this, "FindMatchingFields", "Doc.FindMatchingFields", detail::params({
       {"qFieldName", detail::encode(field_name)},
       {"qTags", detail::encode(tags)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxMatchingFieldInfo>>(r, m, "qFieldNames"); });
+      detail::decode_value<std::vector<NxMatchingFieldInfo>>, "qFieldNames");
 }
+template <class Lazy>
 inline void Doc::scramble(const std::string& field_name) {
-  call("Scramble", detail::params({
+  detail::call_void<Lazy>(*this, "Scramble", detail::params({
       {"qFieldName", detail::encode(field_name)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::scramble_async(const std::string& field_name) {
-  return detail::call_future<void>(*this, "Scramble", "Doc.Scramble", detail::params({
+  return detail::call_future<Lazy, void>(*this, "Scramble", "Doc.Scramble", detail::params({
       {"qFieldName", detail::encode(field_name)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::save_objects() {
-  call("SaveObjects", detail::params({}));
+  detail::call_void<Lazy>(*this, "SaveObjects", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Doc::save_objects_async() {
-  return detail::call_future<void>(*this, "SaveObjects", "Doc.SaveObjects", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "SaveObjects", "Doc.SaveObjects", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::vector<AssociationScore> Doc::get_association_scores(const std::string& table1, const std::string& table2) {
-  return detail::decode_value<std::vector<AssociationScore>>(call("GetAssociationScores", detail::params({
+  return detail::decode_value<std::vector<AssociationScore>, Lazy>(call("GetAssociationScores", detail::params({
       {"qTable1", detail::encode(table1)},
       {"qTable2", detail::encode(table2)},})), "Doc.GetAssociationScores", "qScore");
 }
+template <class Lazy>
 inline std::future<std::vector<AssociationScore>> Doc::get_association_scores_async(const std::string& table1, const std::string& table2) {
-  return detail::call_future<std::vector<AssociationScore>>(*this, "GetAssociationScores", "Doc.GetAssociationScores", detail::params({
+  return detail::call_future<Lazy, std::vector<AssociationScore>>(*this, "GetAssociationScores", "Doc.GetAssociationScores", detail::params({
       {"qTable1", detail::encode(table1)},
       {"qTable2", detail::encode(table2)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<AssociationScore>>(r, m, "qScore"); });
+      detail::decode_value<std::vector<AssociationScore>>, "qScore");
 }
+template <class Lazy>
 inline GetMediaListResult Doc::get_media_list() {
-  return detail::call_object<GetMediaListResult>(*this, "GetMediaList", detail::params({}),
+  return detail::call_object<Lazy, GetMediaListResult>(*this, "GetMediaList", detail::params({}),
       "Doc.GetMediaList", detail::decode_struct<GetMediaListResult>);
 }
+template <class Lazy>
 inline std::future<GetMediaListResult> Doc::get_media_list_async() {
-  return detail::call_future<GetMediaListResult>(*this, "GetMediaList", "Doc.GetMediaList", detail::params({}),
-      detail::decode_struct<GetMediaListResult>);
+  return detail::call_future<Lazy, GetMediaListResult>(*this, "GetMediaList", "Doc.GetMediaList", detail::params({}),
+      detail::decode_struct<GetMediaListResult>, nullptr);
 }
+template <class Lazy>
 inline ContentLibraryList Doc::get_content_libraries() {
-  return detail::decode_value<ContentLibraryList>(call("GetContentLibraries", detail::params({})), "Doc.GetContentLibraries", "qList");
+  return detail::decode_value<ContentLibraryList, Lazy>(call("GetContentLibraries", detail::params({})), "Doc.GetContentLibraries", "qList");
 }
+template <class Lazy>
 inline std::future<ContentLibraryList> Doc::get_content_libraries_async() {
-  return detail::call_future<ContentLibraryList>(*this, "GetContentLibraries", "Doc.GetContentLibraries", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<ContentLibraryList>(r, m, "qList"); });
+  return detail::call_future<Lazy, ContentLibraryList>(*this, "GetContentLibraries", "Doc.GetContentLibraries", detail::params({}),
+      detail::decode_value<ContentLibraryList>, "qList");
 }
+template <class Lazy>
 inline StaticContentList Doc::get_library_content(const std::string& name) {
-  return detail::decode_value<StaticContentList>(call("GetLibraryContent", detail::params({
+  return detail::decode_value<StaticContentList, Lazy>(call("GetLibraryContent", detail::params({
       {"qName", detail::encode(name)},})), "Doc.GetLibraryContent", "qList");
 }
+template <class Lazy>
 inline std::future<StaticContentList> Doc::get_library_content_async(const std::string& name) {
-  return detail::call_future<StaticContentList>(*this, "GetLibraryContent", "Doc.GetLibraryContent", detail::params({
+  return detail::call_future<Lazy, StaticContentList>(*this, "GetLibraryContent", "Doc.GetLibraryContent", detail::params({
       {"qName", detail::encode(name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<StaticContentList>(r, m, "qList"); });
+      detail::decode_value<StaticContentList>, "qList");
 }
+template <class Lazy>
 inline DoReloadExResult Doc::do_reload_ex(const DoReloadExParams& params) {
-  return detail::decode_value<DoReloadExResult>(call("DoReloadEx", detail::params({
+  return detail::decode_value<DoReloadExResult, Lazy>(call("DoReloadEx", detail::params({
       {"qParams", detail::encode(params)},})), "Doc.DoReloadEx", "qResult");
 }
+template <class Lazy>
 inline std::future<DoReloadExResult> Doc::do_reload_ex_async(const DoReloadExParams& params) {
-  return detail::call_future<DoReloadExResult>(*this, "DoReloadEx", "Doc.DoReloadEx", detail::params({
+  return detail::call_future<Lazy, DoReloadExResult>(*this, "DoReloadEx", "Doc.DoReloadEx", detail::params({
       {"qParams", detail::encode(params)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<DoReloadExResult>(r, m, "qResult"); });
+      detail::decode_value<DoReloadExResult>, "qResult");
 }
+template <class Lazy>
 inline std::int64_t Doc::back_count() {
-  return detail::decode_value<std::int64_t>(call("BackCount", detail::params({})), "Doc.BackCount", "qReturn");
+  return detail::decode_value<std::int64_t, Lazy>(call("BackCount", detail::params({})), "Doc.BackCount", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::int64_t> Doc::back_count_async() {
-  return detail::call_future<std::int64_t>(*this, "BackCount", "Doc.BackCount", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::int64_t>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::int64_t>(*this, "BackCount", "Doc.BackCount", detail::params({}),
+      detail::decode_value<std::int64_t>, "qReturn");
 }
+template <class Lazy>
 inline std::int64_t Doc::forward_count() {
-  return detail::decode_value<std::int64_t>(call("ForwardCount", detail::params({})), "Doc.ForwardCount", "qReturn");
+  return detail::decode_value<std::int64_t, Lazy>(call("ForwardCount", detail::params({})), "Doc.ForwardCount", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::int64_t> Doc::forward_count_async() {
-  return detail::call_future<std::int64_t>(*this, "ForwardCount", "Doc.ForwardCount", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::int64_t>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::int64_t>(*this, "ForwardCount", "Doc.ForwardCount", detail::params({}),
+      detail::decode_value<std::int64_t>, "qReturn");
 }
+template <class Lazy>
 inline NxDownloadInfo Doc::export_reduced_data(const NxDownloadOptions& options) {
-  return detail::decode_value<NxDownloadInfo>(call("ExportReducedData", detail::params({
+  return detail::decode_value<NxDownloadInfo, Lazy>(call("ExportReducedData", detail::params({
       {"qOptions", detail::encode(options)},})), "Doc.ExportReducedData", "qDownloadInfo");
 }
+template <class Lazy>
 inline std::future<NxDownloadInfo> Doc::export_reduced_data_async(const NxDownloadOptions& options) {
-  return detail::call_future<NxDownloadInfo>(*this, "ExportReducedData", "Doc.ExportReducedData", detail::params({
+  return detail::call_future<Lazy, NxDownloadInfo>(*this, "ExportReducedData", "Doc.ExportReducedData", detail::params({
       {"qOptions", detail::encode(options)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxDownloadInfo>(r, m, "qDownloadInfo"); });
+      detail::decode_value<NxDownloadInfo>, "qDownloadInfo");
 }
+template <class Lazy>
 inline std::string Doc::get_set_analysis(const std::string& state_name, const std::string& bookmark_id) {
-  return detail::decode_value<std::string>(call("GetSetAnalysis", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("GetSetAnalysis", detail::params({
       {"qStateName", detail::encode(state_name)},
       {"qBookmarkId", detail::encode(bookmark_id)},})), "Doc.GetSetAnalysis", "qSetExpression");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::get_set_analysis_async(const std::string& state_name, const std::string& bookmark_id) {
-  return detail::call_future<std::string>(*this, "GetSetAnalysis", "Doc.GetSetAnalysis", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "GetSetAnalysis", "Doc.GetSetAnalysis", detail::params({
       {"qStateName", detail::encode(state_name)},
       {"qBookmarkId", detail::encode(bookmark_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qSetExpression"); });
+      detail::decode_value<std::string>, "qSetExpression");
 }
+template <class Lazy>
 inline void Doc::set_script(const std::string& script) {
-  call("SetScript", detail::params({
+  detail::call_void<Lazy>(*this, "SetScript", detail::params({
       {"qScript", detail::encode(script)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_script_async(const std::string& script) {
-  return detail::call_future<void>(*this, "SetScript", "Doc.SetScript", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetScript", "Doc.SetScript", detail::params({
       {"qScript", detail::encode(script)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::vector<ScriptSyntaxError> Doc::check_script_syntax() {
-  return detail::decode_value<std::vector<ScriptSyntaxError>>(call("CheckScriptSyntax", detail::params({})), "Doc.CheckScriptSyntax", "qErrors");
+  return detail::decode_value<std::vector<ScriptSyntaxError>, Lazy>(call("CheckScriptSyntax", detail::params({})), "Doc.CheckScriptSyntax", "qErrors");
 }
+template <class Lazy>
 inline std::future<std::vector<ScriptSyntaxError>> Doc::check_script_syntax_async() {
-  return detail::call_future<std::vector<ScriptSyntaxError>>(*this, "CheckScriptSyntax", "Doc.CheckScriptSyntax", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<ScriptSyntaxError>>(r, m, "qErrors"); });
+  return detail::call_future<Lazy, std::vector<ScriptSyntaxError>>(*this, "CheckScriptSyntax", "Doc.CheckScriptSyntax", detail::params({}),
+      detail::decode_value<std::vector<ScriptSyntaxError>>, "qErrors");
 }
+template <class Lazy>
 inline std::vector<std::string> Doc::get_favorite_variables() {
-  return detail::decode_value<std::vector<std::string>>(call("GetFavoriteVariables", detail::params({})), "Doc.GetFavoriteVariables", "qNames");
+  return detail::decode_value<std::vector<std::string>, Lazy>(call("GetFavoriteVariables", detail::params({})), "Doc.GetFavoriteVariables", "qNames");
 }
+template <class Lazy>
 inline std::future<std::vector<std::string>> Doc::get_favorite_variables_async() {
-  return detail::call_future<std::vector<std::string>>(*this, "GetFavoriteVariables", "Doc.GetFavoriteVariables", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<std::string>>(r, m, "qNames"); });
+  return detail::call_future<Lazy, std::vector<std::string>>(*this, "GetFavoriteVariables", "Doc.GetFavoriteVariables", detail::params({}),
+      detail::decode_value<std::vector<std::string>>, "qNames");
 }
+template <class Lazy>
 inline void Doc::set_favorite_variables(const std::vector<std::string>& names) {
-  call("SetFavoriteVariables", detail::params({
+  detail::call_void<Lazy>(*this, "SetFavoriteVariables", detail::params({
       {"qNames", detail::encode(names)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_favorite_variables_async(const std::vector<std::string>& names) {
-  return detail::call_future<void>(*this, "SetFavoriteVariables", "Doc.SetFavoriteVariables", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetFavoriteVariables", "Doc.SetFavoriteVariables", detail::params({
       {"qNames", detail::encode(names)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::string Doc::get_include_file_content(const std::string& path) {
-  return detail::decode_value<std::string>(call("GetIncludeFileContent", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("GetIncludeFileContent", detail::params({
       {"qPath", detail::encode(path)},})), "Doc.GetIncludeFileContent", "qContent");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::get_include_file_content_async(const std::string& path) {
-  return detail::call_future<std::string>(*this, "GetIncludeFileContent", "Doc.GetIncludeFileContent", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "GetIncludeFileContent", "Doc.GetIncludeFileContent", detail::params({
       {"qPath", detail::encode(path)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qContent"); });
+      detail::decode_value<std::string>, "qContent");
 }
+template <class Lazy>
 inline std::string Doc::create_connection(const Connection& connection) {
-  return detail::decode_value<std::string>(call("CreateConnection", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CreateConnection", detail::params({
       {"qConnection", detail::encode(connection)},})), "Doc.CreateConnection", "qConnectionId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::create_connection_async(const Connection& connection) {
-  return detail::call_future<std::string>(*this, "CreateConnection", "Doc.CreateConnection", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CreateConnection", "Doc.CreateConnection", detail::params({
       {"qConnection", detail::encode(connection)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qConnectionId"); });
+      detail::decode_value<std::string>, "qConnectionId");
 }
+template <class Lazy>
 inline void Doc::modify_connection(const std::string& connection_id, const Connection& connection, bool override_credentials) {
-  call("ModifyConnection", detail::params({
+  detail::call_void<Lazy>(*this, "ModifyConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qConnection", detail::encode(connection)},
       {"qOverrideCredentials", detail::encode(override_credentials)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::modify_connection_async(const std::string& connection_id, const Connection& connection, bool override_credentials) {
-  return detail::call_future<void>(*this, "ModifyConnection", "Doc.ModifyConnection", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ModifyConnection", "Doc.ModifyConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qConnection", detail::encode(connection)},
       {"qOverrideCredentials", detail::encode(override_credentials)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::delete_connection(const std::string& connection_id) {
-  call("DeleteConnection", detail::params({
+  detail::call_void<Lazy>(*this, "DeleteConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::delete_connection_async(const std::string& connection_id) {
-  return detail::call_future<void>(*this, "DeleteConnection", "Doc.DeleteConnection", detail::params({
+  return detail::call_future<Lazy, void>(*this, "DeleteConnection", "Doc.DeleteConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline Connection Doc::get_connection(const std::string& connection_id) {
-  return detail::decode_value<Connection>(call("GetConnection", detail::params({
+  return detail::decode_value<Connection, Lazy>(call("GetConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},})), "Doc.GetConnection", "qConnection");
 }
+template <class Lazy>
 inline std::future<Connection> Doc::get_connection_async(const std::string& connection_id) {
-  return detail::call_future<Connection>(*this, "GetConnection", "Doc.GetConnection", detail::params({
+  return detail::call_future<Lazy, Connection>(*this, "GetConnection", "Doc.GetConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<Connection>(r, m, "qConnection"); });
+      detail::decode_value<Connection>, "qConnection");
 }
+template <class Lazy>
 inline std::vector<Connection> Doc::get_connections() {
-  return detail::decode_value<std::vector<Connection>>(call("GetConnections", detail::params({})), "Doc.GetConnections", "qConnections");
+  return detail::decode_value<std::vector<Connection>, Lazy>(call("GetConnections", detail::params({})), "Doc.GetConnections", "qConnections");
 }
+template <class Lazy>
 inline std::future<std::vector<Connection>> Doc::get_connections_async() {
-  return detail::call_future<std::vector<Connection>>(*this, "GetConnections", "Doc.GetConnections", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<Connection>>(r, m, "qConnections"); });
+  return detail::call_future<Lazy, std::vector<Connection>>(*this, "GetConnections", "Doc.GetConnections", detail::params({}),
+      detail::decode_value<std::vector<Connection>>, "qConnections");
 }
+template <class Lazy>
 inline DatabaseInfo Doc::get_database_info(const std::string& connection_id) {
-  return detail::decode_value<DatabaseInfo>(call("GetDatabaseInfo", detail::params({
+  return detail::decode_value<DatabaseInfo, Lazy>(call("GetDatabaseInfo", detail::params({
       {"qConnectionId", detail::encode(connection_id)},})), "Doc.GetDatabaseInfo", "qInfo");
 }
+template <class Lazy>
 inline std::future<DatabaseInfo> Doc::get_database_info_async(const std::string& connection_id) {
-  return detail::call_future<DatabaseInfo>(*this, "GetDatabaseInfo", "Doc.GetDatabaseInfo", detail::params({
+  return detail::call_future<Lazy, DatabaseInfo>(*this, "GetDatabaseInfo", "Doc.GetDatabaseInfo", detail::params({
       {"qConnectionId", detail::encode(connection_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<DatabaseInfo>(r, m, "qInfo"); });
+      detail::decode_value<DatabaseInfo>, "qInfo");
 }
+template <class Lazy>
 inline std::vector<Database> Doc::get_databases(const std::string& connection_id) {
-  return detail::decode_value<std::vector<Database>>(call("GetDatabases", detail::params({
+  return detail::decode_value<std::vector<Database>, Lazy>(call("GetDatabases", detail::params({
       {"qConnectionId", detail::encode(connection_id)},})), "Doc.GetDatabases", "qDatabases");
 }
+template <class Lazy>
 inline std::future<std::vector<Database>> Doc::get_databases_async(const std::string& connection_id) {
-  return detail::call_future<std::vector<Database>>(*this, "GetDatabases", "Doc.GetDatabases", detail::params({
+  return detail::call_future<Lazy, std::vector<Database>>(*this, "GetDatabases", "Doc.GetDatabases", detail::params({
       {"qConnectionId", detail::encode(connection_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<Database>>(r, m, "qDatabases"); });
+      detail::decode_value<std::vector<Database>>, "qDatabases");
 }
+template <class Lazy>
 inline std::vector<DatabaseOwner> Doc::get_database_owners(const std::string& connection_id, const std::string& database) {
-  return detail::decode_value<std::vector<DatabaseOwner>>(call("GetDatabaseOwners", detail::params({
+  return detail::decode_value<std::vector<DatabaseOwner>, Lazy>(call("GetDatabaseOwners", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},})), "Doc.GetDatabaseOwners", "qOwners");
 }
+template <class Lazy>
 inline std::future<std::vector<DatabaseOwner>> Doc::get_database_owners_async(const std::string& connection_id, const std::string& database) {
-  return detail::call_future<std::vector<DatabaseOwner>>(*this, "GetDatabaseOwners", "Doc.GetDatabaseOwners", detail::params({
+  return detail::call_future<Lazy, std::vector<DatabaseOwner>>(*this, "GetDatabaseOwners", "Doc.GetDatabaseOwners", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DatabaseOwner>>(r, m, "qOwners"); });
+      detail::decode_value<std::vector<DatabaseOwner>>, "qOwners");
 }
+template <class Lazy>
 inline std::vector<DataTable> Doc::get_database_tables(const std::string& connection_id, const std::string& database, const std::string& owner) {
-  return detail::decode_value<std::vector<DataTable>>(call("GetDatabaseTables", detail::params({
+  return detail::decode_value<std::vector<DataTable>, Lazy>(call("GetDatabaseTables", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},})), "Doc.GetDatabaseTables", "qTables");
 }
+template <class Lazy>
 inline std::future<std::vector<DataTable>> Doc::get_database_tables_async(const std::string& connection_id, const std::string& database, const std::string& owner) {
-  return detail::call_future<std::vector<DataTable>>(*this, "GetDatabaseTables", "Doc.GetDatabaseTables", detail::params({
+  return detail::call_future<Lazy, std::vector<DataTable>>(*this, "GetDatabaseTables", "Doc.GetDatabaseTables", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DataTable>>(r, m, "qTables"); });
+      detail::decode_value<std::vector<DataTable>>, "qTables");
 }
+template <class Lazy>
 inline std::vector<DataField> Doc::get_database_table_fields(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table) {
-  return detail::decode_value<std::vector<DataField>>(call("GetDatabaseTableFields", detail::params({
+  return detail::decode_value<std::vector<DataField>, Lazy>(call("GetDatabaseTableFields", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},
       {"qTable", detail::encode(table)},})), "Doc.GetDatabaseTableFields", "qFields");
 }
+template <class Lazy>
 inline std::future<std::vector<DataField>> Doc::get_database_table_fields_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table) {
-  return detail::call_future<std::vector<DataField>>(*this, "GetDatabaseTableFields", "Doc.GetDatabaseTableFields", detail::params({
+  return detail::call_future<Lazy, std::vector<DataField>>(*this, "GetDatabaseTableFields", "Doc.GetDatabaseTableFields", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},
       {"qTable", detail::encode(table)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DataField>>(r, m, "qFields"); });
+      detail::decode_value<std::vector<DataField>>, "qFields");
 }
+template <class Lazy>
 inline GetDatabaseTablePreviewResult Doc::get_database_table_preview(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions) {
-  return detail::call_object<GetDatabaseTablePreviewResult>(*this, "GetDatabaseTablePreview", detail::params({
+  return detail::call_object<Lazy, GetDatabaseTablePreviewResult>(*this, "GetDatabaseTablePreview", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},
@@ -5076,543 +6063,643 @@ inline GetDatabaseTablePreviewResult Doc::get_database_table_preview(const std::
       {"qConditions", detail::encode(conditions)},}),
       "Doc.GetDatabaseTablePreview", detail::decode_struct<GetDatabaseTablePreviewResult>);
 }
+template <class Lazy>
 inline std::future<GetDatabaseTablePreviewResult> Doc::get_database_table_preview_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions) {
-  return detail::call_future<GetDatabaseTablePreviewResult>(*this, "GetDatabaseTablePreview", "Doc.GetDatabaseTablePreview", detail::params({
+  return detail::call_future<Lazy, GetDatabaseTablePreviewResult>(*this, "GetDatabaseTablePreview", "Doc.GetDatabaseTablePreview", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},
       {"qTable", detail::encode(table)},
       {"qConditions", detail::encode(conditions)},}),
-      detail::decode_struct<GetDatabaseTablePreviewResult>);
+      detail::decode_struct<GetDatabaseTablePreviewResult>, nullptr);
 }
+template <class Lazy>
 inline std::vector<FolderItem> Doc::get_folder_items_for_connection(const std::string& connection_id, const std::string& relative_path) {
-  return detail::decode_value<std::vector<FolderItem>>(call("GetFolderItemsForConnection", detail::params({
+  return detail::decode_value<std::vector<FolderItem>, Lazy>(call("GetFolderItemsForConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},})), "Doc.GetFolderItemsForConnection", "qFolderItems");
 }
+template <class Lazy>
 inline std::future<std::vector<FolderItem>> Doc::get_folder_items_for_connection_async(const std::string& connection_id, const std::string& relative_path) {
-  return detail::call_future<std::vector<FolderItem>>(*this, "GetFolderItemsForConnection", "Doc.GetFolderItemsForConnection", detail::params({
+  return detail::call_future<Lazy, std::vector<FolderItem>>(*this, "GetFolderItemsForConnection", "Doc.GetFolderItemsForConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<FolderItem>>(r, m, "qFolderItems"); });
+      detail::decode_value<std::vector<FolderItem>>, "qFolderItems");
 }
+template <class Lazy>
 inline FileDataFormat Doc::guess_file_type(const std::string& connection_id, const std::string& relative_path) {
-  return detail::decode_value<FileDataFormat>(call("GuessFileType", detail::params({
+  return detail::decode_value<FileDataFormat, Lazy>(call("GuessFileType", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},})), "Doc.GuessFileType", "qDataFormat");
 }
+template <class Lazy>
 inline std::future<FileDataFormat> Doc::guess_file_type_async(const std::string& connection_id, const std::string& relative_path) {
-  return detail::call_future<FileDataFormat>(*this, "GuessFileType", "Doc.GuessFileType", detail::params({
+  return detail::call_future<Lazy, FileDataFormat>(*this, "GuessFileType", "Doc.GuessFileType", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<FileDataFormat>(r, m, "qDataFormat"); });
+      detail::decode_value<FileDataFormat>, "qDataFormat");
 }
+template <class Lazy>
 inline std::vector<DataTable> Doc::get_file_tables(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format) {
-  return detail::decode_value<std::vector<DataTable>>(call("GetFileTables", detail::params({
+  return detail::decode_value<std::vector<DataTable>, Lazy>(call("GetFileTables", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},})), "Doc.GetFileTables", "qTables");
 }
+template <class Lazy>
 inline std::future<std::vector<DataTable>> Doc::get_file_tables_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format) {
-  return detail::call_future<std::vector<DataTable>>(*this, "GetFileTables", "Doc.GetFileTables", detail::params({
+  return detail::call_future<Lazy, std::vector<DataTable>>(*this, "GetFileTables", "Doc.GetFileTables", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DataTable>>(r, m, "qTables"); });
+      detail::decode_value<std::vector<DataTable>>, "qTables");
 }
+template <class Lazy>
 inline GetFileTableFieldsResult Doc::get_file_table_fields(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table) {
-  return detail::call_object<GetFileTableFieldsResult>(*this, "GetFileTableFields", detail::params({
+  return detail::call_object<Lazy, GetFileTableFieldsResult>(*this, "GetFileTableFields", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},
       {"qTable", detail::encode(table)},}),
       "Doc.GetFileTableFields", detail::decode_struct<GetFileTableFieldsResult>);
 }
+template <class Lazy>
 inline std::future<GetFileTableFieldsResult> Doc::get_file_table_fields_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table) {
-  return detail::call_future<GetFileTableFieldsResult>(*this, "GetFileTableFields", "Doc.GetFileTableFields", detail::params({
+  return detail::call_future<Lazy, GetFileTableFieldsResult>(*this, "GetFileTableFields", "Doc.GetFileTableFields", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},
       {"qTable", detail::encode(table)},}),
-      detail::decode_struct<GetFileTableFieldsResult>);
+      detail::decode_struct<GetFileTableFieldsResult>, nullptr);
 }
+template <class Lazy>
 inline GetFileTablePreviewResult Doc::get_file_table_preview(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table) {
-  return detail::call_object<GetFileTablePreviewResult>(*this, "GetFileTablePreview", detail::params({
+  return detail::call_object<Lazy, GetFileTablePreviewResult>(*this, "GetFileTablePreview", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},
       {"qTable", detail::encode(table)},}),
       "Doc.GetFileTablePreview", detail::decode_struct<GetFileTablePreviewResult>);
 }
+template <class Lazy>
 inline std::future<GetFileTablePreviewResult> Doc::get_file_table_preview_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format, const std::string& table) {
-  return detail::call_future<GetFileTablePreviewResult>(*this, "GetFileTablePreview", "Doc.GetFileTablePreview", detail::params({
+  return detail::call_future<Lazy, GetFileTablePreviewResult>(*this, "GetFileTablePreview", "Doc.GetFileTablePreview", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},
       {"qTable", detail::encode(table)},}),
-      detail::decode_struct<GetFileTablePreviewResult>);
+      detail::decode_struct<GetFileTablePreviewResult>, nullptr);
 }
+template <class Lazy>
 inline std::vector<DataTableEx> Doc::get_file_tables_ex(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format) {
-  return detail::decode_value<std::vector<DataTableEx>>(call("GetFileTablesEx", detail::params({
+  return detail::decode_value<std::vector<DataTableEx>, Lazy>(call("GetFileTablesEx", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},})), "Doc.GetFileTablesEx", "qTables");
 }
+template <class Lazy>
 inline std::future<std::vector<DataTableEx>> Doc::get_file_tables_ex_async(const std::string& connection_id, const std::string& relative_path, const FileDataFormat& data_format) {
-  return detail::call_future<std::vector<DataTableEx>>(*this, "GetFileTablesEx", "Doc.GetFileTablesEx", detail::params({
+  return detail::call_future<Lazy, std::vector<DataTableEx>>(*this, "GetFileTablesEx", "Doc.GetFileTablesEx", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qRelativePath", detail::encode(relative_path)},
       {"qDataFormat", detail::encode(data_format)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<DataTableEx>>(r, m, "qTables"); });
+      detail::decode_value<std::vector<DataTableEx>>, "qTables");
 }
+template <class Lazy>
 inline std::string Doc::send_generic_command_to_custom_connector(const std::string& provider, const std::string& command, const std::string& method, const std::vector<std::string>& parameters, const std::string& append_connection) {
-  return detail::decode_value<std::string>(call("SendGenericCommandToCustomConnector", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("SendGenericCommandToCustomConnector", detail::params({
       {"qProvider", detail::encode(provider)},
       {"qCommand", detail::encode(command)},
       {"qMethod", detail::encode(method)},
       {"qParameters", detail::encode(parameters)},
       {"qAppendConnection", detail::encode(append_connection)},})), "Doc.SendGenericCommandToCustomConnector", "qResult");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::send_generic_command_to_custom_connector_async(const std::string& provider, const std::string& command, const std::string& method, const std::vector<std::string>& parameters, const std::string& append_connection) {
-  return detail::call_future<std::string>(*this, "SendGenericCommandToCustomConnector", "Doc.SendGenericCommandToCustomConnector", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "SendGenericCommandToCustomConnector", "Doc.SendGenericCommandToCustomConnector", detail::params({
       {"qProvider", detail::encode(provider)},
       {"qCommand", detail::encode(command)},
       {"qMethod", detail::encode(method)},
       {"qParameters", detail::encode(parameters)},
       {"qAppendConnection", detail::encode(append_connection)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qResult"); });
+      detail::decode_value<std::string>, "qResult");
 }
+template <class Lazy>
 inline SearchSuggestionResult Doc::search_suggest(const SearchCombinationOptions& options, const std::vector<std::string>& terms) {
-  return detail::decode_value<SearchSuggestionResult>(call("SearchSuggest", detail::params({
+  return detail::decode_value<SearchSuggestionResult, Lazy>(call("SearchSuggest", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},})), "Doc.SearchSuggest", "qResult");
 }
+template <class Lazy>
 inline std::future<SearchSuggestionResult> Doc::search_suggest_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms) {
-  return detail::call_future<SearchSuggestionResult>(*this, "SearchSuggest", "Doc.SearchSuggest", detail::params({
+  return detail::call_future<Lazy, SearchSuggestionResult>(*this, "SearchSuggest", "Doc.SearchSuggest", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<SearchSuggestionResult>(r, m, "qResult"); });
+      detail::decode_value<SearchSuggestionResult>, "qResult");
 }
+template <class Lazy>
 inline SearchAssociationResult Doc::search_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page) {
-  return detail::decode_value<SearchAssociationResult>(call("SearchAssociations", detail::params({
+  return detail::decode_value<SearchAssociationResult, Lazy>(call("SearchAssociations", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},})), "Doc.SearchAssociations", "qResults");
 }
+template <class Lazy>
 inline std::future<SearchAssociationResult> Doc::search_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page) {
-  return detail::call_future<SearchAssociationResult>(*this, "SearchAssociations", "Doc.SearchAssociations", detail::params({
+  return detail::call_future<Lazy, SearchAssociationResult>(*this, "SearchAssociations", "Doc.SearchAssociations", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<SearchAssociationResult>(r, m, "qResults"); });
+      detail::decode_value<SearchAssociationResult>, "qResults");
 }
+template <class Lazy>
 inline void Doc::select_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock) {
-  call("SelectAssociations", detail::params({
+  detail::call_void<Lazy>(*this, "SelectAssociations", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qMatchIx", detail::encode(match_ix)},
       {"qSoftLock", detail::encode(soft_lock)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::select_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock) {
-  return detail::call_future<void>(*this, "SelectAssociations", "Doc.SelectAssociations", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SelectAssociations", "Doc.SelectAssociations", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qMatchIx", detail::encode(match_ix)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline SearchResult Doc::search_results(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page) {
-  return detail::decode_value<SearchResult>(call("SearchResults", detail::params({
+  return detail::decode_value<SearchResult, Lazy>(call("SearchResults", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},})), "Doc.SearchResults", "qResult");
 }
+template <class Lazy>
 inline std::future<SearchResult> Doc::search_results_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, const SearchPage& page) {
-  return detail::call_future<SearchResult>(*this, "SearchResults", "Doc.SearchResults", detail::params({
+  return detail::call_future<Lazy, SearchResult>(*this, "SearchResults", "Doc.SearchResults", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<SearchResult>(r, m, "qResult"); });
+      detail::decode_value<SearchResult>, "qResult");
 }
+template <class Lazy>
 inline SearchResult Doc::search_objects(const SearchObjectOptions& options, const std::vector<std::string>& terms, const SearchPage& page) {
-  return detail::decode_value<SearchResult>(call("SearchObjects", detail::params({
+  return detail::decode_value<SearchResult, Lazy>(call("SearchObjects", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},})), "Doc.SearchObjects", "qResult");
 }
+template <class Lazy>
 inline std::future<SearchResult> Doc::search_objects_async(const SearchObjectOptions& options, const std::vector<std::string>& terms, const SearchPage& page) {
-  return detail::call_future<SearchResult>(*this, "SearchObjects", "Doc.SearchObjects", detail::params({
+  return detail::call_future<Lazy, SearchResult>(*this, "SearchObjects", "Doc.SearchObjects", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<SearchResult>(r, m, "qResult"); });
+      detail::decode_value<SearchResult>, "qResult");
 }
+template <class Lazy>
 inline std::vector<SampleResult> Doc::get_field_and_column_samples(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed) {
-  return detail::decode_value<std::vector<SampleResult>>(call("GetFieldAndColumnSamples", detail::params({
+  return detail::decode_value<std::vector<SampleResult>, Lazy>(call("GetFieldAndColumnSamples", detail::params({
       {"qFieldsOrColumnsWithWildcards", detail::encode(fields_or_columns_with_wildcards)},
       {"qMaxNumberOfValues", detail::encode(max_number_of_values)},
       {"qRandSeed", detail::encode(rand_seed)},})), "Doc.GetFieldAndColumnSamples", "qResult");
 }
+template <class Lazy>
 inline std::future<std::vector<SampleResult>> Doc::get_field_and_column_samples_async(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed) {
-  return detail::call_future<std::vector<SampleResult>>(*this, "GetFieldAndColumnSamples", "Doc.GetFieldAndColumnSamples", detail::params({
+  return detail::call_future<Lazy, std::vector<SampleResult>>(*this, "GetFieldAndColumnSamples", "Doc.GetFieldAndColumnSamples", detail::params({
       {"qFieldsOrColumnsWithWildcards", detail::encode(fields_or_columns_with_wildcards)},
       {"qMaxNumberOfValues", detail::encode(max_number_of_values)},
       {"qRandSeed", detail::encode(rand_seed)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<SampleResult>>(r, m, "qResult"); });
+      detail::decode_value<std::vector<SampleResult>>, "qResult");
 }
+template <class Lazy>
 inline AppScript Doc::get_script_ex() {
-  return detail::decode_value<AppScript>(call("GetScriptEx", detail::params({})), "Doc.GetScriptEx", "qScript");
+  return detail::decode_value<AppScript, Lazy>(call("GetScriptEx", detail::params({})), "Doc.GetScriptEx", "qScript");
 }
+template <class Lazy>
 inline std::future<AppScript> Doc::get_script_ex_async() {
-  return detail::call_future<AppScript>(*this, "GetScriptEx", "Doc.GetScriptEx", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<AppScript>(r, m, "qScript"); });
+  return detail::call_future<Lazy, AppScript>(*this, "GetScriptEx", "Doc.GetScriptEx", detail::params({}),
+      detail::decode_value<AppScript>, "qScript");
 }
+template <class Lazy>
 inline std::vector<NxVariableListItem> Doc::get_variables(const VariableListDef& list_def) {
-  return detail::decode_value<std::vector<NxVariableListItem>>(call("GetVariables", detail::params({
+  return detail::decode_value<std::vector<NxVariableListItem>, Lazy>(call("GetVariables", detail::params({
       {"qListDef", detail::encode(list_def)},})), "Doc.GetVariables", "qList");
 }
+template <class Lazy>
 inline std::future<std::vector<NxVariableListItem>> Doc::get_variables_async(const VariableListDef& list_def) {
-  return detail::call_future<std::vector<NxVariableListItem>>(*this, "GetVariables", "Doc.GetVariables", detail::params({
+  return detail::call_future<Lazy, std::vector<NxVariableListItem>>(*this, "GetVariables", "Doc.GetVariables", detail::params({
       {"qListDef", detail::encode(list_def)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxVariableListItem>>(r, m, "qList"); });
+      detail::decode_value<std::vector<NxVariableListItem>>, "qList");
 }
+template <class Lazy>
 inline std::string Doc::expand_expression(const std::string& expression) {
-  return detail::decode_value<std::string>(call("ExpandExpression", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("ExpandExpression", detail::params({
       {"qExpression", detail::encode(expression)},})), "Doc.ExpandExpression", "qExpandedExpression");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::expand_expression_async(const std::string& expression) {
-  return detail::call_future<std::string>(*this, "ExpandExpression", "Doc.ExpandExpression", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "ExpandExpression", "Doc.ExpandExpression", detail::params({
       {"qExpression", detail::encode(expression)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qExpandedExpression"); });
+      detail::decode_value<std::string>, "qExpandedExpression");
 }
+template <class Lazy>
 inline bool Doc::destroy_session_variable_by_id(const std::string& id) {
-  return detail::decode_value<bool>(call("DestroySessionVariableById", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroySessionVariableById", detail::params({
       {"qId", detail::encode(id)},})), "Doc.DestroySessionVariableById", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_session_variable_by_id_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "DestroySessionVariableById", "Doc.DestroySessionVariableById", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroySessionVariableById", "Doc.DestroySessionVariableById", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Doc::destroy_session_variable_by_name(const std::string& name) {
-  return detail::decode_value<bool>(call("DestroySessionVariableByName", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroySessionVariableByName", detail::params({
       {"qName", detail::encode(name)},})), "Doc.DestroySessionVariableByName", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::destroy_session_variable_by_name_async(const std::string& name) {
-  return detail::call_future<bool>(*this, "DestroySessionVariableByName", "Doc.DestroySessionVariableByName", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroySessionVariableByName", "Doc.DestroySessionVariableByName", detail::params({
       {"qName", detail::encode(name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline std::vector<GroupState> Doc::get_group_states() {
-  return detail::decode_value<std::vector<GroupState>>(call("GetGroupStates", detail::params({})), "Doc.GetGroupStates", "qGroupStates");
+  return detail::decode_value<std::vector<GroupState>, Lazy>(call("GetGroupStates", detail::params({})), "Doc.GetGroupStates", "qGroupStates");
 }
+template <class Lazy>
 inline std::future<std::vector<GroupState>> Doc::get_group_states_async() {
-  return detail::call_future<std::vector<GroupState>>(*this, "GetGroupStates", "Doc.GetGroupStates", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<GroupState>>(r, m, "qGroupStates"); });
+  return detail::call_future<Lazy, std::vector<GroupState>>(*this, "GetGroupStates", "Doc.GetGroupStates", detail::params({}),
+      detail::decode_value<std::vector<GroupState>>, "qGroupStates");
 }
+template <class Lazy>
 inline ApplyGroupStatesResult Doc::apply_group_states(const std::vector<GroupState>& group_states) {
-  return detail::decode_value<ApplyGroupStatesResult>(call("ApplyGroupStates", detail::params({
+  return detail::decode_value<ApplyGroupStatesResult, Lazy>(call("ApplyGroupStates", detail::params({
       {"qGroupStates", detail::encode(group_states)},})), "Doc.ApplyGroupStates", "qResult");
 }
+template <class Lazy>
 inline std::future<ApplyGroupStatesResult> Doc::apply_group_states_async(const std::vector<GroupState>& group_states) {
-  return detail::call_future<ApplyGroupStatesResult>(*this, "ApplyGroupStates", "Doc.ApplyGroupStates", detail::params({
+  return detail::call_future<Lazy, ApplyGroupStatesResult>(*this, "ApplyGroupStates", "Doc.ApplyGroupStates", detail::params({
       {"qGroupStates", detail::encode(group_states)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<ApplyGroupStatesResult>(r, m, "qResult"); });
+      detail::decode_value<ApplyGroupStatesResult>, "qResult");
 }
+template <class Lazy>
 inline GenericBookmark Doc::create_bookmark_ex(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch) {
-  return detail::call_object<GenericBookmark>(*this, "CreateBookmarkEx", detail::params({
+  return detail::call_object<Lazy, GenericBookmark>(*this, "CreateBookmarkEx", detail::params({
       {"qProp", detail::encode(prop)},
       {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
       "Doc.CreateBookmarkEx", detail::decode_object<GenericBookmark>);
 }
+template <class Lazy>
 inline std::future<GenericBookmark> Doc::create_bookmark_ex_async(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch) {
-  return detail::call_future<GenericBookmark>(*this, "CreateBookmarkEx", "Doc.CreateBookmarkEx", detail::params({
+  return detail::call_future<Lazy, GenericBookmark>(*this, "CreateBookmarkEx", "Doc.CreateBookmarkEx", detail::params({
       {"qProp", detail::encode(prop)},
       {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
-      detail::decode_object<GenericBookmark>, true);
+      detail::decode_object<GenericBookmark>, nullptr, true);
 }
+template <class Lazy>
 inline std::string Doc::save_as(const std::string& new_app_name) {
-  return detail::decode_value<std::string>(call("SaveAs", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("SaveAs", detail::params({
       {"qNewAppName", detail::encode(new_app_name)},})), "Doc.SaveAs", "qNewAppId");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::save_as_async(const std::string& new_app_name) {
-  return detail::call_future<std::string>(*this, "SaveAs", "Doc.SaveAs", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "SaveAs", "Doc.SaveAs", detail::params({
       {"qNewAppName", detail::encode(new_app_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qNewAppId"); });
+      detail::decode_value<std::string>, "qNewAppId");
 }
+template <class Lazy>
 inline StoreTempSelectionStateResult Doc::store_temp_selection_state(std::int64_t ttl_of_temp_state) {
-  return detail::call_object<StoreTempSelectionStateResult>(*this, "StoreTempSelectionState", detail::params({
+  return detail::call_object<Lazy, StoreTempSelectionStateResult>(*this, "StoreTempSelectionState", detail::params({
       {"qTTLOfTempState", detail::encode(ttl_of_temp_state)},}),
       "Doc.StoreTempSelectionState", detail::decode_struct<StoreTempSelectionStateResult>);
 }
+template <class Lazy>
 inline std::future<StoreTempSelectionStateResult> Doc::store_temp_selection_state_async(std::int64_t ttl_of_temp_state) {
-  return detail::call_future<StoreTempSelectionStateResult>(*this, "StoreTempSelectionState", "Doc.StoreTempSelectionState", detail::params({
+  return detail::call_future<Lazy, StoreTempSelectionStateResult>(*this, "StoreTempSelectionState", "Doc.StoreTempSelectionState", detail::params({
       {"qTTLOfTempState", detail::encode(ttl_of_temp_state)},}),
-      detail::decode_struct<StoreTempSelectionStateResult>);
+      detail::decode_struct<StoreTempSelectionStateResult>, nullptr);
 }
+template <class Lazy>
 inline bool Doc::restore_temp_selection_state(const std::string& id) {
-  return detail::decode_value<bool>(call("RestoreTempSelectionState", detail::params({
+  return detail::decode_value<bool, Lazy>(call("RestoreTempSelectionState", detail::params({
       {"qId", detail::encode(id)},})), "Doc.RestoreTempSelectionState", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Doc::restore_temp_selection_state_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "RestoreTempSelectionState", "Doc.RestoreTempSelectionState", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "RestoreTempSelectionState", "Doc.RestoreTempSelectionState", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Doc::change_session_app_owner(const std::string& new_owner_id) {
-  return detail::decode_value<bool>(call("ChangeSessionAppOwner", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ChangeSessionAppOwner", detail::params({
       {"qNewOwnerId", detail::encode(new_owner_id)},})), "Doc.ChangeSessionAppOwner", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::change_session_app_owner_async(const std::string& new_owner_id) {
-  return detail::call_future<bool>(*this, "ChangeSessionAppOwner", "Doc.ChangeSessionAppOwner", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ChangeSessionAppOwner", "Doc.ChangeSessionAppOwner", detail::params({
       {"qNewOwnerId", detail::encode(new_owner_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool Doc::change_session_app_space(const std::string& space_id) {
-  return detail::decode_value<bool>(call("ChangeSessionAppSpace", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ChangeSessionAppSpace", detail::params({
       {"qSpaceId", detail::encode(space_id)},})), "Doc.ChangeSessionAppSpace", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> Doc::change_session_app_space_async(const std::string& space_id) {
-  return detail::call_future<bool>(*this, "ChangeSessionAppSpace", "Doc.ChangeSessionAppSpace", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ChangeSessionAppSpace", "Doc.ChangeSessionAppSpace", detail::params({
       {"qSpaceId", detail::encode(space_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline TableProfilingData Doc::get_table_profile_data(const std::string& table_name) {
-  return detail::decode_value<TableProfilingData>(call("GetTableProfileData", detail::params({
+  return detail::decode_value<TableProfilingData, Lazy>(call("GetTableProfileData", detail::params({
       {"qTableName", detail::encode(table_name)},})), "Doc.GetTableProfileData", "qProfiling");
 }
+template <class Lazy>
 inline std::future<TableProfilingData> Doc::get_table_profile_data_async(const std::string& table_name) {
-  return detail::call_future<TableProfilingData>(*this, "GetTableProfileData", "Doc.GetTableProfileData", detail::params({
+  return detail::call_future<Lazy, TableProfilingData>(*this, "GetTableProfileData", "Doc.GetTableProfileData", detail::params({
       {"qTableName", detail::encode(table_name)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<TableProfilingData>(r, m, "qProfiling"); });
+      detail::decode_value<TableProfilingData>, "qProfiling");
 }
+template <class Lazy>
 inline GenericMeasure Doc::get_measure_with_label(const std::string& label) {
-  return detail::call_object<GenericMeasure>(*this, "GetMeasureWithLabel", detail::params({
+  return detail::call_object<Lazy, GenericMeasure>(*this, "GetMeasureWithLabel", detail::params({
       {"qLabel", detail::encode(label)},}),
       "Doc.GetMeasureWithLabel", detail::decode_object<GenericMeasure>);
 }
+template <class Lazy>
 inline std::future<GenericMeasure> Doc::get_measure_with_label_async(const std::string& label) {
-  return detail::call_future<GenericMeasure>(*this, "GetMeasureWithLabel", "Doc.GetMeasureWithLabel", detail::params({
+  return detail::call_future<Lazy, GenericMeasure>(*this, "GetMeasureWithLabel", "Doc.GetMeasureWithLabel", detail::params({
       {"qLabel", detail::encode(label)},}),
-      detail::decode_object<GenericMeasure>, true);
+      detail::decode_object<GenericMeasure>, nullptr, true);
 }
+template <class Lazy>
 inline SearchValueResult Doc::search_values(const SearchValueOptions& options, const std::vector<std::string>& terms, const SearchValuePage& page) {
-  return detail::decode_value<SearchValueResult>(call("SearchValues", detail::params({
+  return detail::decode_value<SearchValueResult, Lazy>(call("SearchValues", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},})), "Doc.SearchValues", "qResult");
 }
+template <class Lazy>
 inline std::future<SearchValueResult> Doc::search_values_async(const SearchValueOptions& options, const std::vector<std::string>& terms, const SearchValuePage& page) {
-  return detail::call_future<SearchValueResult>(*this, "SearchValues", "Doc.SearchValues", detail::params({
+  return detail::call_future<Lazy, SearchValueResult>(*this, "SearchValues", "Doc.SearchValues", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qPage", detail::encode(page)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<SearchValueResult>(r, m, "qResult"); });
+      detail::decode_value<SearchValueResult>, "qResult");
 }
+template <class Lazy>
 inline std::vector<std::string> Doc::get_fields_from_expression(const std::string& expr) {
-  return detail::decode_value<std::vector<std::string>>(call("GetFieldsFromExpression", detail::params({
+  return detail::decode_value<std::vector<std::string>, Lazy>(call("GetFieldsFromExpression", detail::params({
       {"qExpr", detail::encode(expr)},})), "Doc.GetFieldsFromExpression", "qFieldNames");
 }
+template <class Lazy>
 inline std::future<std::vector<std::string>> Doc::get_fields_from_expression_async(const std::string& expr) {
-  return detail::call_future<std::vector<std::string>>(*this, "GetFieldsFromExpression", "Doc.GetFieldsFromExpression", detail::params({
+  return detail::call_future<Lazy, std::vector<std::string>>(*this, "GetFieldsFromExpression", "Doc.GetFieldsFromExpression", detail::params({
       {"qExpr", detail::encode(expr)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<std::string>>(r, m, "qFieldNames"); });
+      detail::decode_value<std::vector<std::string>>, "qFieldNames");
 }
+template <class Lazy>
 inline std::vector<NxFieldResourceId> Doc::get_fields_resource_ids(const std::vector<std::string>& field_names) {
-  return detail::decode_value<std::vector<NxFieldResourceId>>(call("GetFieldsResourceIds", detail::params({
+  return detail::decode_value<std::vector<NxFieldResourceId>, Lazy>(call("GetFieldsResourceIds", detail::params({
       {"qFieldNames", detail::encode(field_names)},})), "Doc.GetFieldsResourceIds", "qFields");
 }
+template <class Lazy>
 inline std::future<std::vector<NxFieldResourceId>> Doc::get_fields_resource_ids_async(const std::vector<std::string>& field_names) {
-  return detail::call_future<std::vector<NxFieldResourceId>>(*this, "GetFieldsResourceIds", "Doc.GetFieldsResourceIds", detail::params({
+  return detail::call_future<Lazy, std::vector<NxFieldResourceId>>(*this, "GetFieldsResourceIds", "Doc.GetFieldsResourceIds", detail::params({
       {"qFieldNames", detail::encode(field_names)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxFieldResourceId>>(r, m, "qFields"); });
+      detail::decode_value<std::vector<NxFieldResourceId>>, "qFields");
 }
+template <class Lazy>
 inline GetExpressionBNFResult Doc::get_expression_bnf() {
-  return detail::call_object<GetExpressionBNFResult>(*this, "GetExpressionBNF", detail::params({}),
+  return detail::call_object<Lazy, GetExpressionBNFResult>(*this, "GetExpressionBNF", detail::params({}),
       "Doc.GetExpressionBNF", detail::decode_struct<GetExpressionBNFResult>);
 }
+template <class Lazy>
 inline std::future<GetExpressionBNFResult> Doc::get_expression_bnf_async() {
-  return detail::call_future<GetExpressionBNFResult>(*this, "GetExpressionBNF", "Doc.GetExpressionBNF", detail::params({}),
-      detail::decode_struct<GetExpressionBNFResult>);
+  return detail::call_future<Lazy, GetExpressionBNFResult>(*this, "GetExpressionBNF", "Doc.GetExpressionBNF", detail::params({}),
+      detail::decode_struct<GetExpressionBNFResult>, nullptr);
 }
+template <class Lazy>
 inline std::string Doc::get_expression_bnf_hash() {
-  return detail::decode_value<std::string>(call("GetExpressionBNFHash", detail::params({})), "Doc.GetExpressionBNFHash", "qBnfHash");
+  return detail::decode_value<std::string, Lazy>(call("GetExpressionBNFHash", detail::params({})), "Doc.GetExpressionBNFHash", "qBnfHash");
 }
+template <class Lazy>
 inline std::future<std::string> Doc::get_expression_bnf_hash_async() {
-  return detail::call_future<std::string>(*this, "GetExpressionBNFHash", "Doc.GetExpressionBNFHash", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qBnfHash"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetExpressionBNFHash", "Doc.GetExpressionBNFHash", detail::params({}),
+      detail::decode_value<std::string>, "qBnfHash");
 }
+template <class Lazy>
 inline void Doc::set_prohibit_binary_load(bool prohibit) {
-  call("SetProhibitBinaryLoad", detail::params({
+  detail::call_void<Lazy>(*this, "SetProhibitBinaryLoad", detail::params({
       {"qProhibit", detail::encode(prohibit)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::set_prohibit_binary_load_async(bool prohibit) {
-  return detail::call_future<void>(*this, "SetProhibitBinaryLoad", "Doc.SetProhibitBinaryLoad", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetProhibitBinaryLoad", "Doc.SetProhibitBinaryLoad", detail::params({
       {"qProhibit", detail::encode(prohibit)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline TransformAppResult Doc::transform_app(const TransformAppParameters& dst_parameters) {
-  return detail::decode_value<TransformAppResult>(call("TransformApp", detail::params({
+  return detail::decode_value<TransformAppResult, Lazy>(call("TransformApp", detail::params({
       {"qDstParameters", detail::encode(dst_parameters)},})), "Doc.TransformApp", "qResult");
 }
+template <class Lazy>
 inline std::future<TransformAppResult> Doc::transform_app_async(const TransformAppParameters& dst_parameters) {
-  return detail::call_future<TransformAppResult>(*this, "TransformApp", "Doc.TransformApp", detail::params({
+  return detail::call_future<Lazy, TransformAppResult>(*this, "TransformApp", "Doc.TransformApp", detail::params({
       {"qDstParameters", detail::encode(dst_parameters)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<TransformAppResult>(r, m, "qResult"); });
+      detail::decode_value<TransformAppResult>, "qResult");
 }
+template <class Lazy>
 inline CreateTemporaryBookmarkResult Doc::create_temporary_bookmark(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch) {
-  return detail::call_object<CreateTemporaryBookmarkResult>(*this, "CreateTemporaryBookmark", detail::params({
+  return detail::call_object<Lazy, CreateTemporaryBookmarkResult>(*this, "CreateTemporaryBookmark", detail::params({
       {"qOptions", detail::encode(options)},
       {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
       "Doc.CreateTemporaryBookmark", detail::decode_struct<CreateTemporaryBookmarkResult>);
 }
+template <class Lazy>
 inline std::future<CreateTemporaryBookmarkResult> Doc::create_temporary_bookmark_async(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch) {
-  return detail::call_future<CreateTemporaryBookmarkResult>(*this, "CreateTemporaryBookmark", "Doc.CreateTemporaryBookmark", detail::params({
+  return detail::call_future<Lazy, CreateTemporaryBookmarkResult>(*this, "CreateTemporaryBookmark", "Doc.CreateTemporaryBookmark", detail::params({
       {"qOptions", detail::encode(options)},
       {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
-      detail::decode_struct<CreateTemporaryBookmarkResult>);
+      detail::decode_struct<CreateTemporaryBookmarkResult>, nullptr);
 }
+template <class Lazy>
 inline bool Doc::apply_temporary_bookmark(const std::string& id) {
-  return detail::decode_value<bool>(call("ApplyTemporaryBookmark", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ApplyTemporaryBookmark", detail::params({
       {"qId", detail::encode(id)},})), "Doc.ApplyTemporaryBookmark", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Doc::apply_temporary_bookmark_async(const std::string& id) {
-  return detail::call_future<bool>(*this, "ApplyTemporaryBookmark", "Doc.ApplyTemporaryBookmark", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ApplyTemporaryBookmark", "Doc.ApplyTemporaryBookmark", detail::params({
       {"qId", detail::encode(id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline AppScriptMeta Doc::get_script_meta() {
-  return detail::decode_value<AppScriptMeta>(call("GetScriptMeta", detail::params({})), "Doc.GetScriptMeta", "qMeta");
+  return detail::decode_value<AppScriptMeta, Lazy>(call("GetScriptMeta", detail::params({})), "Doc.GetScriptMeta", "qMeta");
 }
+template <class Lazy>
 inline std::future<AppScriptMeta> Doc::get_script_meta_async() {
-  return detail::call_future<AppScriptMeta>(*this, "GetScriptMeta", "Doc.GetScriptMeta", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<AppScriptMeta>(r, m, "qMeta"); });
+  return detail::call_future<Lazy, AppScriptMeta>(*this, "GetScriptMeta", "Doc.GetScriptMeta", detail::params({}),
+      detail::decode_value<AppScriptMeta>, "qMeta");
 }
+template <class Lazy>
 inline GenericBookmark Doc::replace_bookmark(const std::string& id, bool ignore_patches, const std::vector<std::string>& object_ids_to_patch) {
-  return detail::call_object<GenericBookmark>(*this, "ReplaceBookmark", detail::params({
+  return detail::call_object<Lazy, GenericBookmark>(*this, "ReplaceBookmark", detail::params({
       {"qId", detail::encode(id)},
       {"qIgnorePatches", detail::encode(ignore_patches)},
       {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
       "Doc.ReplaceBookmark", detail::decode_object<GenericBookmark>);
 }
+template <class Lazy>
 inline std::future<GenericBookmark> Doc::replace_bookmark_async(const std::string& id, bool ignore_patches, const std::vector<std::string>& object_ids_to_patch) {
-  return detail::call_future<GenericBookmark>(*this, "ReplaceBookmark", "Doc.ReplaceBookmark", detail::params({
+  return detail::call_future<Lazy, GenericBookmark>(*this, "ReplaceBookmark", "Doc.ReplaceBookmark", detail::params({
       {"qId", detail::encode(id)},
       {"qIgnorePatches", detail::encode(ignore_patches)},
       {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
-      detail::decode_object<GenericBookmark>, true);
+      detail::decode_object<GenericBookmark>, nullptr, true);
 }
+template <class Lazy>
 inline void Doc::clear_all_soft_patches() {
-  call("ClearAllSoftPatches", detail::params({}));
+  detail::call_void<Lazy>(*this, "ClearAllSoftPatches", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> Doc::clear_all_soft_patches_async() {
-  return detail::call_future<void>(*this, "ClearAllSoftPatches", "Doc.ClearAllSoftPatches", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "ClearAllSoftPatches", "Doc.ClearAllSoftPatches", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Doc::commit_script(const std::string& commit_message) {
-  call("CommitScript", detail::params({
+  detail::call_void<Lazy>(*this, "CommitScript", detail::params({
       {"qCommitMessage", detail::encode(commit_message)},}));
 }
+template <class Lazy>
 inline std::future<void> Doc::commit_script_async(const std::string& commit_message) {
-  return detail::call_future<void>(*this, "CommitScript", "Doc.CommitScript", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CommitScript", "Doc.CommitScript", detail::params({
       {"qCommitMessage", detail::encode(commit_message)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericObjectLayout GenericObject::get_layout() {
-  return detail::decode_value<GenericObjectLayout>(call("GetLayout", detail::params({})), "GenericObject.GetLayout", "qLayout");
+  return detail::decode_value<GenericObjectLayout, Lazy>(call("GetLayout", detail::params({})), "GenericObject.GetLayout", "qLayout");
 }
+template <class Lazy>
 inline std::future<GenericObjectLayout> GenericObject::get_layout_async() {
-  return detail::call_future<GenericObjectLayout>(*this, "GetLayout", "GenericObject.GetLayout", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericObjectLayout>(r, m, "qLayout"); });
+  return detail::call_future<Lazy, GenericObjectLayout>(*this, "GetLayout", "GenericObject.GetLayout", detail::params({}),
+      detail::decode_value<GenericObjectLayout>, "qLayout");
 }
+template <class Lazy>
 inline std::vector<NxDataPage> GenericObject::get_list_object_data(const std::string& path, const std::vector<NxPage>& pages) {
-  return detail::decode_value<std::vector<NxDataPage>>(call("GetListObjectData", detail::params({
+  return detail::decode_value<std::vector<NxDataPage>, Lazy>(call("GetListObjectData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},})), "GenericObject.GetListObjectData", "qDataPages");
 }
+template <class Lazy>
 inline std::future<std::vector<NxDataPage>> GenericObject::get_list_object_data_async(const std::string& path, const std::vector<NxPage>& pages) {
-  return detail::call_future<std::vector<NxDataPage>>(*this, "GetListObjectData", "GenericObject.GetListObjectData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxDataPage>>(*this, "GetListObjectData", "GenericObject.GetListObjectData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxDataPage>>(r, m, "qDataPages"); });
+      detail::decode_value<std::vector<NxDataPage>>, "qDataPages");
 }
+template <class Lazy>
 inline std::vector<NxDataPage> GenericObject::get_hyper_cube_data(const std::string& path, const std::vector<NxPage>& pages) {
-  return detail::decode_value<std::vector<NxDataPage>>(call("GetHyperCubeData", detail::params({
+  return detail::decode_value<std::vector<NxDataPage>, Lazy>(call("GetHyperCubeData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},})), "GenericObject.GetHyperCubeData", "qDataPages");
 }
+template <class Lazy>
 inline std::future<std::vector<NxDataPage>> GenericObject::get_hyper_cube_data_async(const std::string& path, const std::vector<NxPage>& pages) {
-  return detail::call_future<std::vector<NxDataPage>>(*this, "GetHyperCubeData", "GenericObject.GetHyperCubeData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxDataPage>>(*this, "GetHyperCubeData", "GenericObject.GetHyperCubeData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxDataPage>>(r, m, "qDataPages"); });
+      detail::decode_value<std::vector<NxDataPage>>, "qDataPages");
 }
+template <class Lazy>
 inline std::vector<NxDataPage> GenericObject::get_hyper_cube_reduced_data(const std::string& path, const std::vector<NxPage>& pages, std::int64_t zoom_factor, const std::string& reduction_mode) {
-  return detail::decode_value<std::vector<NxDataPage>>(call("GetHyperCubeReducedData", detail::params({
+  return detail::decode_value<std::vector<NxDataPage>, Lazy>(call("GetHyperCubeReducedData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
       {"qZoomFactor", detail::encode(zoom_factor)},
       {"qReductionMode", detail::encode(reduction_mode)},})), "GenericObject.GetHyperCubeReducedData", "qDataPages");
 }
+template <class Lazy>
 inline std::future<std::vector<NxDataPage>> GenericObject::get_hyper_cube_reduced_data_async(const std::string& path, const std::vector<NxPage>& pages, std::int64_t zoom_factor, const std::string& reduction_mode) {
-  return detail::call_future<std::vector<NxDataPage>>(*this, "GetHyperCubeReducedData", "GenericObject.GetHyperCubeReducedData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxDataPage>>(*this, "GetHyperCubeReducedData", "GenericObject.GetHyperCubeReducedData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
       {"qZoomFactor", detail::encode(zoom_factor)},
       {"qReductionMode", detail::encode(reduction_mode)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxDataPage>>(r, m, "qDataPages"); });
+      detail::decode_value<std::vector<NxDataPage>>, "qDataPages");
 }
+template <class Lazy>
 inline std::vector<NxPivotPage> GenericObject::get_hyper_cube_pivot_data(const std::string& path, const std::vector<NxPage>& pages) {
-  return detail::decode_value<std::vector<NxPivotPage>>(call("GetHyperCubePivotData", detail::params({
+  return detail::decode_value<std::vector<NxPivotPage>, Lazy>(call("GetHyperCubePivotData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},})), "GenericObject.GetHyperCubePivotData", "qDataPages");
 }
+template <class Lazy>
 inline std::future<std::vector<NxPivotPage>> GenericObject::get_hyper_cube_pivot_data_async(const std::string& path, const std::vector<NxPage>& pages) {
-  return detail::call_future<std::vector<NxPivotPage>>(*this, "GetHyperCubePivotData", "GenericObject.GetHyperCubePivotData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxPivotPage>>(*this, "GetHyperCubePivotData", "GenericObject.GetHyperCubePivotData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxPivotPage>>(r, m, "qDataPages"); });
+      detail::decode_value<std::vector<NxPivotPage>>, "qDataPages");
 }
+template <class Lazy>
 inline std::vector<NxStackPage> GenericObject::get_hyper_cube_stack_data(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells) {
-  return detail::decode_value<std::vector<NxStackPage>>(call("GetHyperCubeStackData", detail::params({
+  return detail::decode_value<std::vector<NxStackPage>, Lazy>(call("GetHyperCubeStackData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
       {"qMaxNbrCells", detail::encode(max_nbr_cells)},})), "GenericObject.GetHyperCubeStackData", "qDataPages");
 }
+template <class Lazy>
 inline std::future<std::vector<NxStackPage>> GenericObject::get_hyper_cube_stack_data_async(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells) {
-  return detail::call_future<std::vector<NxStackPage>>(*this, "GetHyperCubeStackData", "GenericObject.GetHyperCubeStackData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxStackPage>>(*this, "GetHyperCubeStackData", "GenericObject.GetHyperCubeStackData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
       {"qMaxNbrCells", detail::encode(max_nbr_cells)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxStackPage>>(r, m, "qDataPages"); });
+      detail::decode_value<std::vector<NxStackPage>>, "qDataPages");
 }
+template <class Lazy>
 inline GetHyperCubeContinuousDataResult GenericObject::get_hyper_cube_continuous_data(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort) {
-  return detail::call_object<GetHyperCubeContinuousDataResult>(*this, "GetHyperCubeContinuousData", detail::params({
+  return detail::call_object<Lazy, GetHyperCubeContinuousDataResult>(*this, "GetHyperCubeContinuousData", detail::params({
       {"qPath", detail::encode(path)},
       {"qOptions", detail::encode(options)},
       {"qReverseSort", detail::encode(reverse_sort)},}),
       "GenericObject.GetHyperCubeContinuousData", detail::decode_struct<GetHyperCubeContinuousDataResult>);
 }
+template <class Lazy>
 inline std::future<GetHyperCubeContinuousDataResult> GenericObject::get_hyper_cube_continuous_data_async(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort) {
-  return detail::call_future<GetHyperCubeContinuousDataResult>(*this, "GetHyperCubeContinuousData", "GenericObject.GetHyperCubeContinuousData", detail::params({
+  return detail::call_future<Lazy, GetHyperCubeContinuousDataResult>(*this, "GetHyperCubeContinuousData", "GenericObject.GetHyperCubeContinuousData", detail::params({
       {"qPath", detail::encode(path)},
       {"qOptions", detail::encode(options)},
       {"qReverseSort", detail::encode(reverse_sort)},}),
-      detail::decode_struct<GetHyperCubeContinuousDataResult>);
+      detail::decode_struct<GetHyperCubeContinuousDataResult>, nullptr);
 }
+template <class Lazy>
 inline std::vector<NxTreeNode> GenericObject::get_hyper_cube_tree_data(const std::string& path, const NxTreeDataOption& node_options) {
-  return detail::decode_value<std::vector<NxTreeNode>>(call("GetHyperCubeTreeData", detail::params({
+  return detail::decode_value<std::vector<NxTreeNode>, Lazy>(call("GetHyperCubeTreeData", detail::params({
       {"qPath", detail::encode(path)},
       {"qNodeOptions", detail::encode(node_options)},})), "GenericObject.GetHyperCubeTreeData", "qNodes");
 }
+template <class Lazy>
 inline std::future<std::vector<NxTreeNode>> GenericObject::get_hyper_cube_tree_data_async(const std::string& path, const NxTreeDataOption& node_options) {
-  return detail::call_future<std::vector<NxTreeNode>>(*this, "GetHyperCubeTreeData", "GenericObject.GetHyperCubeTreeData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxTreeNode>>(*this, "GetHyperCubeTreeData", "GenericObject.GetHyperCubeTreeData", detail::params({
       {"qPath", detail::encode(path)},
       {"qNodeOptions", detail::encode(node_options)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxTreeNode>>(r, m, "qNodes"); });
+      detail::decode_value<std::vector<NxTreeNode>>, "qNodes");
 }
+template <class Lazy>
 inline std::vector<NxDataPage> GenericObject::get_hyper_cube_binned_data(const std::string& path, const std::vector<NxPage>& pages, const NxViewPort& viewport, const std::vector<NxDataAreaPage>& data_ranges, std::int64_t max_nbr_cells, std::int64_t query_level, std::int64_t binning_method) {
-  return detail::decode_value<std::vector<NxDataPage>>(call("GetHyperCubeBinnedData", detail::params({
+  return detail::decode_value<std::vector<NxDataPage>, Lazy>(call("GetHyperCubeBinnedData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
       {"qViewport", detail::encode(viewport)},
@@ -5621,8 +6708,9 @@ inline std::vector<NxDataPage> GenericObject::get_hyper_cube_binned_data(const s
       {"qQueryLevel", detail::encode(query_level)},
       {"qBinningMethod", detail::encode(binning_method)},})), "GenericObject.GetHyperCubeBinnedData", "qDataPages");
 }
+template <class Lazy>
 inline std::future<std::vector<NxDataPage>> GenericObject::get_hyper_cube_binned_data_async(const std::string& path, const std::vector<NxPage>& pages, const NxViewPort& viewport, const std::vector<NxDataAreaPage>& data_ranges, std::int64_t max_nbr_cells, std::int64_t query_level, std::int64_t binning_method) {
-  return detail::call_future<std::vector<NxDataPage>>(*this, "GetHyperCubeBinnedData", "GenericObject.GetHyperCubeBinnedData", detail::params({
+  return detail::call_future<Lazy, std::vector<NxDataPage>>(*this, "GetHyperCubeBinnedData", "GenericObject.GetHyperCubeBinnedData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
       {"qViewport", detail::encode(viewport)},
@@ -5630,85 +6718,104 @@ inline std::future<std::vector<NxDataPage>> GenericObject::get_hyper_cube_binned
       {"qMaxNbrCells", detail::encode(max_nbr_cells)},
       {"qQueryLevel", detail::encode(query_level)},
       {"qBinningMethod", detail::encode(binning_method)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxDataPage>>(r, m, "qDataPages"); });
+      detail::decode_value<std::vector<NxDataPage>>, "qDataPages");
 }
+template <class Lazy>
 inline void GenericObject::apply_patches(const std::vector<NxPatch>& patches, bool soft_patch) {
-  call("ApplyPatches", detail::params({
+  detail::call_void<Lazy>(*this, "ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},
       {"qSoftPatch", detail::encode(soft_patch)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::apply_patches_async(const std::vector<NxPatch>& patches, bool soft_patch) {
-  return detail::call_future<void>(*this, "ApplyPatches", "GenericObject.ApplyPatches", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ApplyPatches", "GenericObject.ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},
       {"qSoftPatch", detail::encode(soft_patch)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::clear_soft_patches() {
-  call("ClearSoftPatches", detail::params({}));
+  detail::call_void<Lazy>(*this, "ClearSoftPatches", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::clear_soft_patches_async() {
-  return detail::call_future<void>(*this, "ClearSoftPatches", "GenericObject.ClearSoftPatches", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "ClearSoftPatches", "GenericObject.ClearSoftPatches", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::set_properties(const GenericObjectProperties& prop) {
-  call("SetProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::set_properties_async(const GenericObjectProperties& prop) {
-  return detail::call_future<void>(*this, "SetProperties", "GenericObject.SetProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetProperties", "GenericObject.SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericObjectProperties GenericObject::get_properties() {
-  return detail::decode_value<GenericObjectProperties>(call("GetProperties", detail::params({})), "GenericObject.GetProperties", "qProp");
+  return detail::decode_value<GenericObjectProperties, Lazy>(call("GetProperties", detail::params({})), "GenericObject.GetProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<GenericObjectProperties> GenericObject::get_properties_async() {
-  return detail::call_future<GenericObjectProperties>(*this, "GetProperties", "GenericObject.GetProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericObjectProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, GenericObjectProperties>(*this, "GetProperties", "GenericObject.GetProperties", detail::params({}),
+      detail::decode_value<GenericObjectProperties>, "qProp");
 }
+template <class Lazy>
 inline GenericObjectProperties GenericObject::get_effective_properties() {
-  return detail::decode_value<GenericObjectProperties>(call("GetEffectiveProperties", detail::params({})), "GenericObject.GetEffectiveProperties", "qProp");
+  return detail::decode_value<GenericObjectProperties, Lazy>(call("GetEffectiveProperties", detail::params({})), "GenericObject.GetEffectiveProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<GenericObjectProperties> GenericObject::get_effective_properties_async() {
-  return detail::call_future<GenericObjectProperties>(*this, "GetEffectiveProperties", "GenericObject.GetEffectiveProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericObjectProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, GenericObjectProperties>(*this, "GetEffectiveProperties", "GenericObject.GetEffectiveProperties", detail::params({}),
+      detail::decode_value<GenericObjectProperties>, "qProp");
 }
+template <class Lazy>
 inline void GenericObject::set_full_property_tree(const GenericObjectEntry& prop_entry) {
-  call("SetFullPropertyTree", detail::params({
+  detail::call_void<Lazy>(*this, "SetFullPropertyTree", detail::params({
       {"qPropEntry", detail::encode(prop_entry)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::set_full_property_tree_async(const GenericObjectEntry& prop_entry) {
-  return detail::call_future<void>(*this, "SetFullPropertyTree", "GenericObject.SetFullPropertyTree", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetFullPropertyTree", "GenericObject.SetFullPropertyTree", detail::params({
       {"qPropEntry", detail::encode(prop_entry)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericObjectEntry GenericObject::get_full_property_tree() {
-  return detail::decode_value<GenericObjectEntry>(call("GetFullPropertyTree", detail::params({})), "GenericObject.GetFullPropertyTree", "qPropEntry");
+  return detail::decode_value<GenericObjectEntry, Lazy>(call("GetFullPropertyTree", detail::params({})), "GenericObject.GetFullPropertyTree", "qPropEntry");
 }
+template <class Lazy>
 inline std::future<GenericObjectEntry> GenericObject::get_full_property_tree_async() {
-  return detail::call_future<GenericObjectEntry>(*this, "GetFullPropertyTree", "GenericObject.GetFullPropertyTree", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericObjectEntry>(r, m, "qPropEntry"); });
+  return detail::call_future<Lazy, GenericObjectEntry>(*this, "GetFullPropertyTree", "GenericObject.GetFullPropertyTree", detail::params({}),
+      detail::decode_value<GenericObjectEntry>, "qPropEntry");
 }
+template <class Lazy>
 inline NxInfo GenericObject::get_info() {
-  return detail::decode_value<NxInfo>(call("GetInfo", detail::params({})), "GenericObject.GetInfo", "qInfo");
+  return detail::decode_value<NxInfo, Lazy>(call("GetInfo", detail::params({})), "GenericObject.GetInfo", "qInfo");
 }
+template <class Lazy>
 inline std::future<NxInfo> GenericObject::get_info_async() {
-  return detail::call_future<NxInfo>(*this, "GetInfo", "GenericObject.GetInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxInfo>(r, m, "qInfo"); });
+  return detail::call_future<Lazy, NxInfo>(*this, "GetInfo", "GenericObject.GetInfo", detail::params({}),
+      detail::decode_value<NxInfo>, "qInfo");
 }
+template <class Lazy>
 inline void GenericObject::clear_selections(const std::string& path, const std::vector<std::int32_t>& col_indices) {
-  call("ClearSelections", detail::params({
+  detail::call_void<Lazy>(*this, "ClearSelections", detail::params({
       {"qPath", detail::encode(path)},
       {"qColIndices", detail::encode(col_indices)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::clear_selections_async(const std::string& path, const std::vector<std::int32_t>& col_indices) {
-  return detail::call_future<void>(*this, "ClearSelections", "GenericObject.ClearSelections", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ClearSelections", "GenericObject.ClearSelections", detail::params({
       {"qPath", detail::encode(path)},
       {"qColIndices", detail::encode(col_indices)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline ExportDataResult GenericObject::export_data(const std::string& file_type, const std::string& path, const std::string& file_name, const std::optional<std::string>& export_state, bool serve_once) {
-  return detail::call_object<ExportDataResult>(*this, "ExportData", detail::params({
+  return detail::call_object<Lazy, ExportDataResult>(*this, "ExportData", detail::params({
       {"qFileType", detail::encode(file_type)},
       {"qPath", detail::encode(path)},
       {"qFileName", detail::encode(file_name)},
@@ -5716,1142 +6823,1379 @@ inline ExportDataResult GenericObject::export_data(const std::string& file_type,
       {"qServeOnce", detail::encode(serve_once)},}),
       "GenericObject.ExportData", detail::decode_struct<ExportDataResult>);
 }
+template <class Lazy>
 inline std::future<ExportDataResult> GenericObject::export_data_async(const std::string& file_type, const std::string& path, const std::string& file_name, const std::optional<std::string>& export_state, bool serve_once) {
-  return detail::call_future<ExportDataResult>(*this, "ExportData", "GenericObject.ExportData", detail::params({
+  return detail::call_future<Lazy, ExportDataResult>(*this, "ExportData", "GenericObject.ExportData", detail::params({
       {"qFileType", detail::encode(file_type)},
       {"qPath", detail::encode(path)},
       {"qFileName", detail::encode(file_name)},
       {"qExportState", export_state ? json::value(*export_state) : json::parse("0")},
       {"qServeOnce", detail::encode(serve_once)},}),
-      detail::decode_struct<ExportDataResult>);
+      detail::decode_struct<ExportDataResult>, nullptr);
 }
+template <class Lazy>
 inline bool GenericObject::select_list_object_values(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectListObjectValues", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectListObjectValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectValues", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_list_object_values_async(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectListObjectValues", "GenericObject.SelectListObjectValues", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectListObjectValues", "GenericObject.SelectListObjectValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_list_object_possible(const std::string& path, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectListObjectPossible", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectListObjectPossible", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectPossible", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_list_object_possible_async(const std::string& path, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectListObjectPossible", "GenericObject.SelectListObjectPossible", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectListObjectPossible", "GenericObject.SelectListObjectPossible", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_list_object_excluded(const std::string& path, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectListObjectExcluded", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectListObjectExcluded", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectExcluded", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_list_object_excluded_async(const std::string& path, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectListObjectExcluded", "GenericObject.SelectListObjectExcluded", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectListObjectExcluded", "GenericObject.SelectListObjectExcluded", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_list_object_alternative(const std::string& path, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectListObjectAlternative", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectListObjectAlternative", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectAlternative", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_list_object_alternative_async(const std::string& path, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectListObjectAlternative", "GenericObject.SelectListObjectAlternative", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectListObjectAlternative", "GenericObject.SelectListObjectAlternative", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_list_object_all(const std::string& path, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectListObjectAll", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectListObjectAll", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectAll", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_list_object_all_async(const std::string& path, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectListObjectAll", "GenericObject.SelectListObjectAll", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectListObjectAll", "GenericObject.SelectListObjectAll", detail::params({
       {"qPath", detail::encode(path)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_list_object_continuous_range(const std::string& path, const std::vector<Range>& ranges, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectListObjectContinuousRange", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectListObjectContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectContinuousRange", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_list_object_continuous_range_async(const std::string& path, const std::vector<Range>& ranges, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectListObjectContinuousRange", "GenericObject.SelectListObjectContinuousRange", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectListObjectContinuousRange", "GenericObject.SelectListObjectContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::search_list_object_for(const std::string& path, const std::string& match) {
-  return detail::decode_value<bool>(call("SearchListObjectFor", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SearchListObjectFor", detail::params({
       {"qPath", detail::encode(path)},
       {"qMatch", detail::encode(match)},})), "GenericObject.SearchListObjectFor", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::search_list_object_for_async(const std::string& path, const std::string& match) {
-  return detail::call_future<bool>(*this, "SearchListObjectFor", "GenericObject.SearchListObjectFor", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SearchListObjectFor", "GenericObject.SearchListObjectFor", detail::params({
       {"qPath", detail::encode(path)},
       {"qMatch", detail::encode(match)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline void GenericObject::abort_list_object_search(const std::string& path) {
-  call("AbortListObjectSearch", detail::params({
+  detail::call_void<Lazy>(*this, "AbortListObjectSearch", detail::params({
       {"qPath", detail::encode(path)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::abort_list_object_search_async(const std::string& path) {
-  return detail::call_future<void>(*this, "AbortListObjectSearch", "GenericObject.AbortListObjectSearch", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AbortListObjectSearch", "GenericObject.AbortListObjectSearch", detail::params({
       {"qPath", detail::encode(path)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::accept_list_object_search(const std::string& path, bool toggle_mode, bool soft_lock) {
-  call("AcceptListObjectSearch", detail::params({
+  detail::call_void<Lazy>(*this, "AcceptListObjectSearch", detail::params({
       {"qPath", detail::encode(path)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::accept_list_object_search_async(const std::string& path, bool toggle_mode, bool soft_lock) {
-  return detail::call_future<void>(*this, "AcceptListObjectSearch", "GenericObject.AcceptListObjectSearch", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AcceptListObjectSearch", "GenericObject.AcceptListObjectSearch", detail::params({
       {"qPath", detail::encode(path)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::expand_left(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  call("ExpandLeft", detail::params({
+  detail::call_void<Lazy>(*this, "ExpandLeft", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::expand_left_async(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  return detail::call_future<void>(*this, "ExpandLeft", "GenericObject.ExpandLeft", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ExpandLeft", "GenericObject.ExpandLeft", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::expand_top(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  call("ExpandTop", detail::params({
+  detail::call_void<Lazy>(*this, "ExpandTop", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::expand_top_async(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  return detail::call_future<void>(*this, "ExpandTop", "GenericObject.ExpandTop", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ExpandTop", "GenericObject.ExpandTop", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::collapse_left(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  call("CollapseLeft", detail::params({
+  detail::call_void<Lazy>(*this, "CollapseLeft", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::collapse_left_async(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  return detail::call_future<void>(*this, "CollapseLeft", "GenericObject.CollapseLeft", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CollapseLeft", "GenericObject.CollapseLeft", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::collapse_top(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  call("CollapseTop", detail::params({
+  detail::call_void<Lazy>(*this, "CollapseTop", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::collapse_top_async(const std::string& path, std::int64_t row, std::int64_t col, bool all) {
-  return detail::call_future<void>(*this, "CollapseTop", "GenericObject.CollapseTop", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CollapseTop", "GenericObject.CollapseTop", detail::params({
       {"qPath", detail::encode(path)},
       {"qRow", detail::encode(row)},
       {"qCol", detail::encode(col)},
       {"qAll", detail::encode(all)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::drill_up(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps) {
-  call("DrillUp", detail::params({
+  detail::call_void<Lazy>(*this, "DrillUp", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qNbrSteps", detail::encode(nbr_steps)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::drill_up_async(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps) {
-  return detail::call_future<void>(*this, "DrillUp", "GenericObject.DrillUp", detail::params({
+  return detail::call_future<Lazy, void>(*this, "DrillUp", "GenericObject.DrillUp", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qNbrSteps", detail::encode(nbr_steps)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::lock(const std::string& path, const std::vector<std::int32_t>& col_indices) {
-  call("Lock", detail::params({
+  detail::call_void<Lazy>(*this, "Lock", detail::params({
       {"qPath", detail::encode(path)},
       {"qColIndices", detail::encode(col_indices)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::lock_async(const std::string& path, const std::vector<std::int32_t>& col_indices) {
-  return detail::call_future<void>(*this, "Lock", "GenericObject.Lock", detail::params({
+  return detail::call_future<Lazy, void>(*this, "Lock", "GenericObject.Lock", detail::params({
       {"qPath", detail::encode(path)},
       {"qColIndices", detail::encode(col_indices)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::unlock(const std::string& path, const std::vector<std::int32_t>& col_indices) {
-  call("Unlock", detail::params({
+  detail::call_void<Lazy>(*this, "Unlock", detail::params({
       {"qPath", detail::encode(path)},
       {"qColIndices", detail::encode(col_indices)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::unlock_async(const std::string& path, const std::vector<std::int32_t>& col_indices) {
-  return detail::call_future<void>(*this, "Unlock", "GenericObject.Unlock", detail::params({
+  return detail::call_future<Lazy, void>(*this, "Unlock", "GenericObject.Unlock", detail::params({
       {"qPath", detail::encode(path)},
       {"qColIndices", detail::encode(col_indices)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::step_cycle(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps) {
-  call("StepCycle", detail::params({
+  detail::call_void<Lazy>(*this, "StepCycle", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qNbrSteps", detail::encode(nbr_steps)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::step_cycle_async(const std::string& path, std::int64_t dim_no, std::int64_t nbr_steps) {
-  return detail::call_future<void>(*this, "StepCycle", "GenericObject.StepCycle", detail::params({
+  return detail::call_future<Lazy, void>(*this, "StepCycle", "GenericObject.StepCycle", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qNbrSteps", detail::encode(nbr_steps)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::set_active_field(const std::string& path, std::int64_t dim_no, std::int64_t new_index) {
-  call("SetActiveField", detail::params({
+  detail::call_void<Lazy>(*this, "SetActiveField", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qNewIndex", detail::encode(new_index)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::set_active_field_async(const std::string& path, std::int64_t dim_no, std::int64_t new_index) {
-  return detail::call_future<void>(*this, "SetActiveField", "GenericObject.SetActiveField", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetActiveField", "GenericObject.SetActiveField", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qNewIndex", detail::encode(new_index)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool GenericObject::select_hyper_cube_values(const std::string& path, std::int64_t dim_no, const std::vector<std::int32_t>& values, bool toggle_mode) {
-  return detail::decode_value<bool>(call("SelectHyperCubeValues", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},})), "GenericObject.SelectHyperCubeValues", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_hyper_cube_values_async(const std::string& path, std::int64_t dim_no, const std::vector<std::int32_t>& values, bool toggle_mode) {
-  return detail::call_future<bool>(*this, "SelectHyperCubeValues", "GenericObject.SelectHyperCubeValues", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectHyperCubeValues", "GenericObject.SelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qDimNo", detail::encode(dim_no)},
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_hyper_cube_cells(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock, bool deselect_only_one_selected) {
-  return detail::decode_value<bool>(call("SelectHyperCubeCells", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectHyperCubeCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qRowIndices", detail::encode(row_indices)},
       {"qColIndices", detail::encode(col_indices)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.SelectHyperCubeCells", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_hyper_cube_cells_async(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock, bool deselect_only_one_selected) {
-  return detail::call_future<bool>(*this, "SelectHyperCubeCells", "GenericObject.SelectHyperCubeCells", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectHyperCubeCells", "GenericObject.SelectHyperCubeCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qRowIndices", detail::encode(row_indices)},
       {"qColIndices", detail::encode(col_indices)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_pivot_cells(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock, bool deselect_only_one_selected) {
-  return detail::decode_value<bool>(call("SelectPivotCells", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectPivotCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qSelections", detail::encode(selections)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.SelectPivotCells", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_pivot_cells_async(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock, bool deselect_only_one_selected) {
-  return detail::call_future<bool>(*this, "SelectPivotCells", "GenericObject.SelectPivotCells", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectPivotCells", "GenericObject.SelectPivotCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qSelections", detail::encode(selections)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::range_select_hyper_cube_values(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select, bool or_mode, bool deselect_only_one_selected) {
-  return detail::decode_value<bool>(call("RangeSelectHyperCubeValues", detail::params({
+  return detail::decode_value<bool, Lazy>(call("RangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qColumnsToSelect", detail::encode(columns_to_select)},
       {"qOrMode", detail::encode(or_mode)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.RangeSelectHyperCubeValues", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select, bool or_mode, bool deselect_only_one_selected) {
-  return detail::call_future<bool>(*this, "RangeSelectHyperCubeValues", "GenericObject.RangeSelectHyperCubeValues", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "RangeSelectHyperCubeValues", "GenericObject.RangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qColumnsToSelect", detail::encode(columns_to_select)},
       {"qOrMode", detail::encode(or_mode)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::multi_range_select_hyper_cube_values(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
-  return detail::decode_value<bool>(call("MultiRangeSelectHyperCubeValues", detail::params({
+  return detail::decode_value<bool, Lazy>(call("MultiRangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qOrMode", detail::encode(or_mode)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.MultiRangeSelectHyperCubeValues", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::multi_range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
-  return detail::call_future<bool>(*this, "MultiRangeSelectHyperCubeValues", "GenericObject.MultiRangeSelectHyperCubeValues", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "MultiRangeSelectHyperCubeValues", "GenericObject.MultiRangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qOrMode", detail::encode(or_mode)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::multi_range_select_tree_data_values(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
-  return detail::decode_value<bool>(call("MultiRangeSelectTreeDataValues", detail::params({
+  return detail::decode_value<bool, Lazy>(call("MultiRangeSelectTreeDataValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qOrMode", detail::encode(or_mode)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.MultiRangeSelectTreeDataValues", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::multi_range_select_tree_data_values_async(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
-  return detail::call_future<bool>(*this, "MultiRangeSelectTreeDataValues", "GenericObject.MultiRangeSelectTreeDataValues", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "MultiRangeSelectTreeDataValues", "GenericObject.MultiRangeSelectTreeDataValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qOrMode", detail::encode(or_mode)},
       {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline bool GenericObject::select_hyper_cube_continuous_range(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectHyperCubeContinuousRange", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectHyperCubeContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectHyperCubeContinuousRange", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::select_hyper_cube_continuous_range_async(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectHyperCubeContinuousRange", "GenericObject.SelectHyperCubeContinuousRange", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectHyperCubeContinuousRange", "GenericObject.SelectHyperCubeContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline GenericObject GenericObject::get_child(const std::string& id) {
-  return detail::call_object<GenericObject>(*this, "GetChild", detail::params({
+  return detail::call_object<Lazy, GenericObject>(*this, "GetChild", detail::params({
       {"qId", detail::encode(id)},}),
       "GenericObject.GetChild", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> GenericObject::get_child_async(const std::string& id) {
-  return detail::call_future<GenericObject>(*this, "GetChild", "GenericObject.GetChild", detail::params({
+  return detail::call_future<Lazy, GenericObject>(*this, "GetChild", "GenericObject.GetChild", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_object<GenericObject>, true);
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline GenericObject GenericObject::get_parent() {
-  return detail::call_object<GenericObject>(*this, "GetParent", detail::params({}),
+  return detail::call_object<Lazy, GenericObject>(*this, "GetParent", detail::params({}),
       "GenericObject.GetParent", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> GenericObject::get_parent_async() {
-  return detail::call_future<GenericObject>(*this, "GetParent", "GenericObject.GetParent", detail::params({}),
-      detail::decode_object<GenericObject>, true);
+  return detail::call_future<Lazy, GenericObject>(*this, "GetParent", "GenericObject.GetParent", detail::params({}),
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline std::vector<NxInfo> GenericObject::get_child_infos() {
-  return detail::decode_value<std::vector<NxInfo>>(call("GetChildInfos", detail::params({})), "GenericObject.GetChildInfos", "qInfos");
+  return detail::decode_value<std::vector<NxInfo>, Lazy>(call("GetChildInfos", detail::params({})), "GenericObject.GetChildInfos", "qInfos");
 }
+template <class Lazy>
 inline std::future<std::vector<NxInfo>> GenericObject::get_child_infos_async() {
-  return detail::call_future<std::vector<NxInfo>>(*this, "GetChildInfos", "GenericObject.GetChildInfos", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxInfo>>(r, m, "qInfos"); });
+  return detail::call_future<Lazy, std::vector<NxInfo>>(*this, "GetChildInfos", "GenericObject.GetChildInfos", detail::params({}),
+      detail::decode_value<std::vector<NxInfo>>, "qInfos");
 }
+template <class Lazy>
 inline GenericObject GenericObject::create_child(const GenericObjectProperties& prop, const std::optional<GenericObjectProperties>& prop_for_this) {
-  return detail::call_object<GenericObject>(*this, "CreateChild", detail::params({
+  return detail::call_object<Lazy, GenericObject>(*this, "CreateChild", detail::params({
       {"qProp", detail::encode(prop)},
       {"qPropForThis", detail::encode(prop_for_this)},}),
       "GenericObject.CreateChild", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> GenericObject::create_child_async(const GenericObjectProperties& prop, const std::optional<GenericObjectProperties>& prop_for_this) {
-  return detail::call_future<GenericObject>(*this, "CreateChild", "GenericObject.CreateChild", detail::params({
+  return detail::call_future<Lazy, GenericObject>(*this, "CreateChild", "GenericObject.CreateChild", detail::params({
       {"qProp", detail::encode(prop)},
       {"qPropForThis", detail::encode(prop_for_this)},}),
-      detail::decode_object<GenericObject>, true);
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline bool GenericObject::destroy_child(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this) {
-  return detail::decode_value<bool>(call("DestroyChild", detail::params({
+  return detail::decode_value<bool, Lazy>(call("DestroyChild", detail::params({
       {"qId", detail::encode(id)},
       {"qPropForThis", detail::encode(prop_for_this)},})), "GenericObject.DestroyChild", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericObject::destroy_child_async(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this) {
-  return detail::call_future<bool>(*this, "DestroyChild", "GenericObject.DestroyChild", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "DestroyChild", "GenericObject.DestroyChild", detail::params({
       {"qId", detail::encode(id)},
       {"qPropForThis", detail::encode(prop_for_this)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline void GenericObject::destroy_all_children(const std::optional<GenericObjectProperties>& prop_for_this) {
-  call("DestroyAllChildren", detail::params({
+  detail::call_void<Lazy>(*this, "DestroyAllChildren", detail::params({
       {"qPropForThis", detail::encode(prop_for_this)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::destroy_all_children_async(const std::optional<GenericObjectProperties>& prop_for_this) {
-  return detail::call_future<void>(*this, "DestroyAllChildren", "GenericObject.DestroyAllChildren", detail::params({
+  return detail::call_future<Lazy, void>(*this, "DestroyAllChildren", "GenericObject.DestroyAllChildren", detail::params({
       {"qPropForThis", detail::encode(prop_for_this)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::set_child_array_order(const std::vector<std::string>& ids) {
-  call("SetChildArrayOrder", detail::params({
+  detail::call_void<Lazy>(*this, "SetChildArrayOrder", detail::params({
       {"qIds", detail::encode(ids)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::set_child_array_order_async(const std::vector<std::string>& ids) {
-  return detail::call_future<void>(*this, "SetChildArrayOrder", "GenericObject.SetChildArrayOrder", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetChildArrayOrder", "GenericObject.SetChildArrayOrder", detail::params({
       {"qIds", detail::encode(ids)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::vector<NxLinkedObjectInfo> GenericObject::get_linked_objects() {
-  return detail::decode_value<std::vector<NxLinkedObjectInfo>>(call("GetLinkedObjects", detail::params({})), "GenericObject.GetLinkedObjects", "qItems");
+  return detail::decode_value<std::vector<NxLinkedObjectInfo>, Lazy>(call("GetLinkedObjects", detail::params({})), "GenericObject.GetLinkedObjects", "qItems");
 }
+template <class Lazy>
 inline std::future<std::vector<NxLinkedObjectInfo>> GenericObject::get_linked_objects_async() {
-  return detail::call_future<std::vector<NxLinkedObjectInfo>>(*this, "GetLinkedObjects", "GenericObject.GetLinkedObjects", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxLinkedObjectInfo>>(r, m, "qItems"); });
+  return detail::call_future<Lazy, std::vector<NxLinkedObjectInfo>>(*this, "GetLinkedObjects", "GenericObject.GetLinkedObjects", detail::params({}),
+      detail::decode_value<std::vector<NxLinkedObjectInfo>>, "qItems");
 }
+template <class Lazy>
 inline void GenericObject::copy_from(const std::string& from_id) {
-  call("CopyFrom", detail::params({
+  detail::call_void<Lazy>(*this, "CopyFrom", detail::params({
       {"qFromId", detail::encode(from_id)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::copy_from_async(const std::string& from_id) {
-  return detail::call_future<void>(*this, "CopyFrom", "GenericObject.CopyFrom", detail::params({
+  return detail::call_future<Lazy, void>(*this, "CopyFrom", "GenericObject.CopyFrom", detail::params({
       {"qFromId", detail::encode(from_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::begin_selections(const std::vector<std::string>& paths) {
-  call("BeginSelections", detail::params({
+  detail::call_void<Lazy>(*this, "BeginSelections", detail::params({
       {"qPaths", detail::encode(paths)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::begin_selections_async(const std::vector<std::string>& paths) {
-  return detail::call_future<void>(*this, "BeginSelections", "GenericObject.BeginSelections", detail::params({
+  return detail::call_future<Lazy, void>(*this, "BeginSelections", "GenericObject.BeginSelections", detail::params({
       {"qPaths", detail::encode(paths)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::end_selections(bool accept) {
-  call("EndSelections", detail::params({
+  detail::call_void<Lazy>(*this, "EndSelections", detail::params({
       {"qAccept", detail::encode(accept)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::end_selections_async(bool accept) {
-  return detail::call_future<void>(*this, "EndSelections", "GenericObject.EndSelections", detail::params({
+  return detail::call_future<Lazy, void>(*this, "EndSelections", "GenericObject.EndSelections", detail::params({
       {"qAccept", detail::encode(accept)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::reset_made_selections() {
-  call("ResetMadeSelections", detail::params({}));
+  detail::call_void<Lazy>(*this, "ResetMadeSelections", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::reset_made_selections_async() {
-  return detail::call_future<void>(*this, "ResetMadeSelections", "GenericObject.ResetMadeSelections", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "ResetMadeSelections", "GenericObject.ResetMadeSelections", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::embed_snapshot_object(const std::string& id) {
-  call("EmbedSnapshotObject", detail::params({
+  detail::call_void<Lazy>(*this, "EmbedSnapshotObject", detail::params({
       {"qId", detail::encode(id)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::embed_snapshot_object_async(const std::string& id) {
-  return detail::call_future<void>(*this, "EmbedSnapshotObject", "GenericObject.EmbedSnapshotObject", detail::params({
+  return detail::call_future<Lazy, void>(*this, "EmbedSnapshotObject", "GenericObject.EmbedSnapshotObject", detail::params({
       {"qId", detail::encode(id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericObject GenericObject::get_snapshot_object() {
-  return detail::call_object<GenericObject>(*this, "GetSnapshotObject", detail::params({}),
+  return detail::call_object<Lazy, GenericObject>(*this, "GetSnapshotObject", detail::params({}),
       "GenericObject.GetSnapshotObject", detail::decode_object<GenericObject>);
 }
+template <class Lazy>
 inline std::future<GenericObject> GenericObject::get_snapshot_object_async() {
-  return detail::call_future<GenericObject>(*this, "GetSnapshotObject", "GenericObject.GetSnapshotObject", detail::params({}),
-      detail::decode_object<GenericObject>, true);
+  return detail::call_future<Lazy, GenericObject>(*this, "GetSnapshotObject", "GenericObject.GetSnapshotObject", detail::params({}),
+      detail::decode_object<GenericObject>, nullptr, true);
 }
+template <class Lazy>
 inline void GenericObject::publish() {
-  call("Publish", detail::params({}));
+  detail::call_void<Lazy>(*this, "Publish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::publish_async() {
-  return detail::call_future<void>(*this, "Publish", "GenericObject.Publish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Publish", "GenericObject.Publish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::un_publish() {
-  call("UnPublish", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnPublish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::un_publish_async() {
-  return detail::call_future<void>(*this, "UnPublish", "GenericObject.UnPublish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnPublish", "GenericObject.UnPublish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::approve() {
-  call("Approve", detail::params({}));
+  detail::call_void<Lazy>(*this, "Approve", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::approve_async() {
-  return detail::call_future<void>(*this, "Approve", "GenericObject.Approve", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Approve", "GenericObject.Approve", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::un_approve() {
-  call("UnApprove", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnApprove", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::un_approve_async() {
-  return detail::call_future<void>(*this, "UnApprove", "GenericObject.UnApprove", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnApprove", "GenericObject.UnApprove", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::string GenericObject::create_group(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id) {
-  return detail::decode_value<std::string>(call("CreateGroup", detail::params({
+  return detail::decode_value<std::string, Lazy>(call("CreateGroup", detail::params({
       {"qPath", detail::encode(path)},
       {"qGroupDef", detail::encode(group_def)},
       {"qTargetGroupId", detail::encode(target_group_id)},})), "GenericObject.CreateGroup", "qGroupId");
 }
+template <class Lazy>
 inline std::future<std::string> GenericObject::create_group_async(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id) {
-  return detail::call_future<std::string>(*this, "CreateGroup", "GenericObject.CreateGroup", detail::params({
+  return detail::call_future<Lazy, std::string>(*this, "CreateGroup", "GenericObject.CreateGroup", detail::params({
       {"qPath", detail::encode(path)},
       {"qGroupDef", detail::encode(group_def)},
       {"qTargetGroupId", detail::encode(target_group_id)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qGroupId"); });
+      detail::decode_value<std::string>, "qGroupId");
 }
+template <class Lazy>
 inline void GenericObject::add_group_members(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id, const std::string& pos_id) {
-  call("AddGroupMembers", detail::params({
+  detail::call_void<Lazy>(*this, "AddGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
       {"qTargetGroupId", detail::encode(target_group_id)},
       {"qPosId", detail::encode(pos_id)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::add_group_members_async(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id, const std::string& pos_id) {
-  return detail::call_future<void>(*this, "AddGroupMembers", "GenericObject.AddGroupMembers", detail::params({
+  return detail::call_future<Lazy, void>(*this, "AddGroupMembers", "GenericObject.AddGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
       {"qTargetGroupId", detail::encode(target_group_id)},
       {"qPosId", detail::encode(pos_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::remove_group_members(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id) {
-  call("RemoveGroupMembers", detail::params({
+  detail::call_void<Lazy>(*this, "RemoveGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
       {"qTargetGroupId", detail::encode(target_group_id)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::remove_group_members_async(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id) {
-  return detail::call_future<void>(*this, "RemoveGroupMembers", "GenericObject.RemoveGroupMembers", detail::params({
+  return detail::call_future<Lazy, void>(*this, "RemoveGroupMembers", "GenericObject.RemoveGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
       {"qTargetGroupId", detail::encode(target_group_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::remove_group(const std::string& path, const std::string& group_id) {
-  call("RemoveGroup", detail::params({
+  detail::call_void<Lazy>(*this, "RemoveGroup", detail::params({
       {"qPath", detail::encode(path)},
       {"qGroupId", detail::encode(group_id)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::remove_group_async(const std::string& path, const std::string& group_id) {
-  return detail::call_future<void>(*this, "RemoveGroup", "GenericObject.RemoveGroup", detail::params({
+  return detail::call_future<Lazy, void>(*this, "RemoveGroup", "GenericObject.RemoveGroup", detail::params({
       {"qPath", detail::encode(path)},
       {"qGroupId", detail::encode(group_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericObject::set_group_label(const std::string& path, const std::string& new_label, const std::string& target_group_id) {
-  call("SetGroupLabel", detail::params({
+  detail::call_void<Lazy>(*this, "SetGroupLabel", detail::params({
       {"qPath", detail::encode(path)},
       {"qNewLabel", detail::encode(new_label)},
       {"qTargetGroupId", detail::encode(target_group_id)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericObject::set_group_label_async(const std::string& path, const std::string& new_label, const std::string& target_group_id) {
-  return detail::call_future<void>(*this, "SetGroupLabel", "GenericObject.SetGroupLabel", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetGroupLabel", "GenericObject.SetGroupLabel", detail::params({
       {"qPath", detail::encode(path)},
       {"qNewLabel", detail::encode(new_label)},
       {"qTargetGroupId", detail::encode(target_group_id)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::int64_t Field::get_cardinal() {
-  return detail::decode_value<std::int64_t>(call("GetCardinal", detail::params({})), "Field.GetCardinal", "qReturn");
+  return detail::decode_value<std::int64_t, Lazy>(call("GetCardinal", detail::params({})), "Field.GetCardinal", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::int64_t> Field::get_cardinal_async() {
-  return detail::call_future<std::int64_t>(*this, "GetCardinal", "Field.GetCardinal", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::int64_t>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::int64_t>(*this, "GetCardinal", "Field.GetCardinal", detail::params({}),
+      detail::decode_value<std::int64_t>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::get_and_mode() {
-  return detail::decode_value<bool>(call("GetAndMode", detail::params({})), "Field.GetAndMode", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("GetAndMode", detail::params({})), "Field.GetAndMode", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::get_and_mode_async() {
-  return detail::call_future<bool>(*this, "GetAndMode", "Field.GetAndMode", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "GetAndMode", "Field.GetAndMode", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::select_values(const std::vector<FieldValue>& field_values, bool toggle_mode, bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectValues", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectValues", detail::params({
       {"qFieldValues", detail::encode(field_values)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectValues", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::select_values_async(const std::vector<FieldValue>& field_values, bool toggle_mode, bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectValues", "Field.SelectValues", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectValues", "Field.SelectValues", detail::params({
       {"qFieldValues", detail::encode(field_values)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::select(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
-  return detail::decode_value<bool>(call("Select", detail::params({
+  return detail::decode_value<bool, Lazy>(call("Select", detail::params({
       {"qMatch", detail::encode(match)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qExcludedValuesMode", detail::encode(excluded_values_mode)},})), "Field.Select", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::select_async(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
-  return detail::call_future<bool>(*this, "Select", "Field.Select", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "Select", "Field.Select", detail::params({
       {"qMatch", detail::encode(match)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qExcludedValuesMode", detail::encode(excluded_values_mode)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::toggle_select(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
-  return detail::decode_value<bool>(call("ToggleSelect", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ToggleSelect", detail::params({
       {"qMatch", detail::encode(match)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qExcludedValuesMode", detail::encode(excluded_values_mode)},})), "Field.ToggleSelect", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::toggle_select_async(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
-  return detail::call_future<bool>(*this, "ToggleSelect", "Field.ToggleSelect", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ToggleSelect", "Field.ToggleSelect", detail::params({
       {"qMatch", detail::encode(match)},
       {"qSoftLock", detail::encode(soft_lock)},
       {"qExcludedValuesMode", detail::encode(excluded_values_mode)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::clear_all_but_this(bool soft_lock) {
-  return detail::decode_value<bool>(call("ClearAllButThis", detail::params({
+  return detail::decode_value<bool, Lazy>(call("ClearAllButThis", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.ClearAllButThis", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::clear_all_but_this_async(bool soft_lock) {
-  return detail::call_future<bool>(*this, "ClearAllButThis", "Field.ClearAllButThis", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "ClearAllButThis", "Field.ClearAllButThis", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::select_possible(bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectPossible", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectPossible", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectPossible", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::select_possible_async(bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectPossible", "Field.SelectPossible", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectPossible", "Field.SelectPossible", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::select_excluded(bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectExcluded", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectExcluded", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectExcluded", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::select_excluded_async(bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectExcluded", "Field.SelectExcluded", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectExcluded", "Field.SelectExcluded", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::select_all(bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectAll", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectAll", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectAll", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::select_all_async(bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectAll", "Field.SelectAll", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectAll", "Field.SelectAll", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::lock() {
-  return detail::decode_value<bool>(call("Lock", detail::params({})), "Field.Lock", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("Lock", detail::params({})), "Field.Lock", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::lock_async() {
-  return detail::call_future<bool>(*this, "Lock", "Field.Lock", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "Lock", "Field.Lock", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::unlock() {
-  return detail::decode_value<bool>(call("Unlock", detail::params({})), "Field.Unlock", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("Unlock", detail::params({})), "Field.Unlock", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::unlock_async() {
-  return detail::call_future<bool>(*this, "Unlock", "Field.Unlock", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "Unlock", "Field.Unlock", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline NxFieldProperties Field::get_nx_properties() {
-  return detail::decode_value<NxFieldProperties>(call("GetNxProperties", detail::params({})), "Field.GetNxProperties", "qProperties");
+  return detail::decode_value<NxFieldProperties, Lazy>(call("GetNxProperties", detail::params({})), "Field.GetNxProperties", "qProperties");
 }
+template <class Lazy>
 inline std::future<NxFieldProperties> Field::get_nx_properties_async() {
-  return detail::call_future<NxFieldProperties>(*this, "GetNxProperties", "Field.GetNxProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxFieldProperties>(r, m, "qProperties"); });
+  return detail::call_future<Lazy, NxFieldProperties>(*this, "GetNxProperties", "Field.GetNxProperties", detail::params({}),
+      detail::decode_value<NxFieldProperties>, "qProperties");
 }
+template <class Lazy>
 inline void Field::set_nx_properties(const NxFieldProperties& properties) {
-  call("SetNxProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetNxProperties", detail::params({
       {"qProperties", detail::encode(properties)},}));
 }
+template <class Lazy>
 inline std::future<void> Field::set_nx_properties_async(const NxFieldProperties& properties) {
-  return detail::call_future<void>(*this, "SetNxProperties", "Field.SetNxProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetNxProperties", "Field.SetNxProperties", detail::params({
       {"qProperties", detail::encode(properties)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void Field::set_and_mode(bool and_mode) {
-  call("SetAndMode", detail::params({
+  detail::call_void<Lazy>(*this, "SetAndMode", detail::params({
       {"qAndMode", detail::encode(and_mode)},}));
 }
+template <class Lazy>
 inline std::future<void> Field::set_and_mode_async(bool and_mode) {
-  return detail::call_future<void>(*this, "SetAndMode", "Field.SetAndMode", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetAndMode", "Field.SetAndMode", detail::params({
       {"qAndMode", detail::encode(and_mode)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline bool Field::select_alternative(bool soft_lock) {
-  return detail::decode_value<bool>(call("SelectAlternative", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SelectAlternative", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectAlternative", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::select_alternative_async(bool soft_lock) {
-  return detail::call_future<bool>(*this, "SelectAlternative", "Field.SelectAlternative", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SelectAlternative", "Field.SelectAlternative", detail::params({
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::low_level_select(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
-  return detail::decode_value<bool>(call("LowLevelSelect", detail::params({
+  return detail::decode_value<bool, Lazy>(call("LowLevelSelect", detail::params({
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},})), "Field.LowLevelSelect", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::low_level_select_async(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
-  return detail::call_future<bool>(*this, "LowLevelSelect", "Field.LowLevelSelect", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "LowLevelSelect", "Field.LowLevelSelect", detail::params({
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
       {"qSoftLock", detail::encode(soft_lock)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline bool Field::clear() {
-  return detail::decode_value<bool>(call("Clear", detail::params({})), "Field.Clear", "qReturn");
+  return detail::decode_value<bool, Lazy>(call("Clear", detail::params({})), "Field.Clear", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Field::clear_async() {
-  return detail::call_future<bool>(*this, "Clear", "Field.Clear", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, bool>(*this, "Clear", "Field.Clear", detail::params({}),
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline GenericDimensionLayout GenericDimension::get_layout() {
-  return detail::decode_value<GenericDimensionLayout>(call("GetLayout", detail::params({})), "GenericDimension.GetLayout", "qLayout");
+  return detail::decode_value<GenericDimensionLayout, Lazy>(call("GetLayout", detail::params({})), "GenericDimension.GetLayout", "qLayout");
 }
+template <class Lazy>
 inline std::future<GenericDimensionLayout> GenericDimension::get_layout_async() {
-  return detail::call_future<GenericDimensionLayout>(*this, "GetLayout", "GenericDimension.GetLayout", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericDimensionLayout>(r, m, "qLayout"); });
+  return detail::call_future<Lazy, GenericDimensionLayout>(*this, "GetLayout", "GenericDimension.GetLayout", detail::params({}),
+      detail::decode_value<GenericDimensionLayout>, "qLayout");
 }
+template <class Lazy>
 inline void GenericDimension::apply_patches(const std::vector<NxPatch>& patches) {
-  call("ApplyPatches", detail::params({
+  detail::call_void<Lazy>(*this, "ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::apply_patches_async(const std::vector<NxPatch>& patches) {
-  return detail::call_future<void>(*this, "ApplyPatches", "GenericDimension.ApplyPatches", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ApplyPatches", "GenericDimension.ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericDimension::set_properties(const GenericDimensionProperties& prop) {
-  call("SetProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::set_properties_async(const GenericDimensionProperties& prop) {
-  return detail::call_future<void>(*this, "SetProperties", "GenericDimension.SetProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetProperties", "GenericDimension.SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericDimensionProperties GenericDimension::get_properties() {
-  return detail::decode_value<GenericDimensionProperties>(call("GetProperties", detail::params({})), "GenericDimension.GetProperties", "qProp");
+  return detail::decode_value<GenericDimensionProperties, Lazy>(call("GetProperties", detail::params({})), "GenericDimension.GetProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<GenericDimensionProperties> GenericDimension::get_properties_async() {
-  return detail::call_future<GenericDimensionProperties>(*this, "GetProperties", "GenericDimension.GetProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericDimensionProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, GenericDimensionProperties>(*this, "GetProperties", "GenericDimension.GetProperties", detail::params({}),
+      detail::decode_value<GenericDimensionProperties>, "qProp");
 }
+template <class Lazy>
 inline NxInfo GenericDimension::get_info() {
-  return detail::decode_value<NxInfo>(call("GetInfo", detail::params({})), "GenericDimension.GetInfo", "qInfo");
+  return detail::decode_value<NxInfo, Lazy>(call("GetInfo", detail::params({})), "GenericDimension.GetInfo", "qInfo");
 }
+template <class Lazy>
 inline std::future<NxInfo> GenericDimension::get_info_async() {
-  return detail::call_future<NxInfo>(*this, "GetInfo", "GenericDimension.GetInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxInfo>(r, m, "qInfo"); });
+  return detail::call_future<Lazy, NxInfo>(*this, "GetInfo", "GenericDimension.GetInfo", detail::params({}),
+      detail::decode_value<NxInfo>, "qInfo");
 }
+template <class Lazy>
 inline NxLibraryDimensionDef GenericDimension::get_dimension() {
-  return detail::decode_value<NxLibraryDimensionDef>(call("GetDimension", detail::params({})), "GenericDimension.GetDimension", "qDim");
+  return detail::decode_value<NxLibraryDimensionDef, Lazy>(call("GetDimension", detail::params({})), "GenericDimension.GetDimension", "qDim");
 }
+template <class Lazy>
 inline std::future<NxLibraryDimensionDef> GenericDimension::get_dimension_async() {
-  return detail::call_future<NxLibraryDimensionDef>(*this, "GetDimension", "GenericDimension.GetDimension", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxLibraryDimensionDef>(r, m, "qDim"); });
+  return detail::call_future<Lazy, NxLibraryDimensionDef>(*this, "GetDimension", "GenericDimension.GetDimension", detail::params({}),
+      detail::decode_value<NxLibraryDimensionDef>, "qDim");
 }
+template <class Lazy>
 inline std::vector<NxLinkedObjectInfo> GenericDimension::get_linked_objects() {
-  return detail::decode_value<std::vector<NxLinkedObjectInfo>>(call("GetLinkedObjects", detail::params({})), "GenericDimension.GetLinkedObjects", "qItems");
+  return detail::decode_value<std::vector<NxLinkedObjectInfo>, Lazy>(call("GetLinkedObjects", detail::params({})), "GenericDimension.GetLinkedObjects", "qItems");
 }
+template <class Lazy>
 inline std::future<std::vector<NxLinkedObjectInfo>> GenericDimension::get_linked_objects_async() {
-  return detail::call_future<std::vector<NxLinkedObjectInfo>>(*this, "GetLinkedObjects", "GenericDimension.GetLinkedObjects", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxLinkedObjectInfo>>(r, m, "qItems"); });
+  return detail::call_future<Lazy, std::vector<NxLinkedObjectInfo>>(*this, "GetLinkedObjects", "GenericDimension.GetLinkedObjects", detail::params({}),
+      detail::decode_value<std::vector<NxLinkedObjectInfo>>, "qItems");
 }
+template <class Lazy>
 inline void GenericDimension::publish() {
-  call("Publish", detail::params({}));
+  detail::call_void<Lazy>(*this, "Publish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::publish_async() {
-  return detail::call_future<void>(*this, "Publish", "GenericDimension.Publish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Publish", "GenericDimension.Publish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericDimension::un_publish() {
-  call("UnPublish", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnPublish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::un_publish_async() {
-  return detail::call_future<void>(*this, "UnPublish", "GenericDimension.UnPublish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnPublish", "GenericDimension.UnPublish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericDimension::approve() {
-  call("Approve", detail::params({}));
+  detail::call_void<Lazy>(*this, "Approve", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::approve_async() {
-  return detail::call_future<void>(*this, "Approve", "GenericDimension.Approve", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Approve", "GenericDimension.Approve", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericDimension::un_approve() {
-  call("UnApprove", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnApprove", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::un_approve_async() {
-  return detail::call_future<void>(*this, "UnApprove", "GenericDimension.UnApprove", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnApprove", "GenericDimension.UnApprove", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericDimension::step_cycle(std::int64_t step) {
-  call("StepCycle", detail::params({
+  detail::call_void<Lazy>(*this, "StepCycle", detail::params({
       {"qStep", detail::encode(step)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::step_cycle_async(std::int64_t step) {
-  return detail::call_future<void>(*this, "StepCycle", "GenericDimension.StepCycle", detail::params({
+  return detail::call_future<Lazy, void>(*this, "StepCycle", "GenericDimension.StepCycle", detail::params({
       {"qStep", detail::encode(step)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericDimension::set_active_field(std::int64_t ix) {
-  call("SetActiveField", detail::params({
+  detail::call_void<Lazy>(*this, "SetActiveField", detail::params({
       {"qIx", detail::encode(ix)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericDimension::set_active_field_async(std::int64_t ix) {
-  return detail::call_future<void>(*this, "SetActiveField", "GenericDimension.SetActiveField", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetActiveField", "GenericDimension.SetActiveField", detail::params({
       {"qIx", detail::encode(ix)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::int64_t GenericDimension::get_active_field() {
-  return detail::decode_value<std::int64_t>(call("GetActiveField", detail::params({})), "GenericDimension.GetActiveField", "qReturn");
+  return detail::decode_value<std::int64_t, Lazy>(call("GetActiveField", detail::params({})), "GenericDimension.GetActiveField", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::int64_t> GenericDimension::get_active_field_async() {
-  return detail::call_future<std::int64_t>(*this, "GetActiveField", "GenericDimension.GetActiveField", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::int64_t>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::int64_t>(*this, "GetActiveField", "GenericDimension.GetActiveField", detail::params({}),
+      detail::decode_value<std::int64_t>, "qReturn");
 }
+template <class Lazy>
 inline std::vector<FieldValue> GenericBookmark::get_field_values(const std::string& field, bool get_excluded_values, const BookmarkFieldPage& data_page) {
-  return detail::decode_value<std::vector<FieldValue>>(call("GetFieldValues", detail::params({
+  return detail::decode_value<std::vector<FieldValue>, Lazy>(call("GetFieldValues", detail::params({
       {"qField", detail::encode(field)},
       {"qGetExcludedValues", detail::encode(get_excluded_values)},
       {"qDataPage", detail::encode(data_page)},})), "GenericBookmark.GetFieldValues", "qFieldValues");
 }
+template <class Lazy>
 inline std::future<std::vector<FieldValue>> GenericBookmark::get_field_values_async(const std::string& field, bool get_excluded_values, const BookmarkFieldPage& data_page) {
-  return detail::call_future<std::vector<FieldValue>>(*this, "GetFieldValues", "GenericBookmark.GetFieldValues", detail::params({
+  return detail::call_future<Lazy, std::vector<FieldValue>>(*this, "GetFieldValues", "GenericBookmark.GetFieldValues", detail::params({
       {"qField", detail::encode(field)},
       {"qGetExcludedValues", detail::encode(get_excluded_values)},
       {"qDataPage", detail::encode(data_page)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<FieldValue>>(r, m, "qFieldValues"); });
+      detail::decode_value<std::vector<FieldValue>>, "qFieldValues");
 }
+template <class Lazy>
 inline std::vector<StateFieldValues> GenericBookmark::get_field_values_ex(const std::string& field, bool get_excluded_values, const BookmarkStateFieldPages& data_pages) {
-  return detail::decode_value<std::vector<StateFieldValues>>(call("GetFieldValuesEx", detail::params({
+  return detail::decode_value<std::vector<StateFieldValues>, Lazy>(call("GetFieldValuesEx", detail::params({
       {"qField", detail::encode(field)},
       {"qGetExcludedValues", detail::encode(get_excluded_values)},
       {"qDataPages", detail::encode(data_pages)},})), "GenericBookmark.GetFieldValuesEx", "qFieldValues");
 }
+template <class Lazy>
 inline std::future<std::vector<StateFieldValues>> GenericBookmark::get_field_values_ex_async(const std::string& field, bool get_excluded_values, const BookmarkStateFieldPages& data_pages) {
-  return detail::call_future<std::vector<StateFieldValues>>(*this, "GetFieldValuesEx", "GenericBookmark.GetFieldValuesEx", detail::params({
+  return detail::call_future<Lazy, std::vector<StateFieldValues>>(*this, "GetFieldValuesEx", "GenericBookmark.GetFieldValuesEx", detail::params({
       {"qField", detail::encode(field)},
       {"qGetExcludedValues", detail::encode(get_excluded_values)},
       {"qDataPages", detail::encode(data_pages)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<StateFieldValues>>(r, m, "qFieldValues"); });
+      detail::decode_value<std::vector<StateFieldValues>>, "qFieldValues");
 }
+template <class Lazy>
 inline GenericBookmarkLayout GenericBookmark::get_layout() {
-  return detail::decode_value<GenericBookmarkLayout>(call("GetLayout", detail::params({})), "GenericBookmark.GetLayout", "qLayout");
+  return detail::decode_value<GenericBookmarkLayout, Lazy>(call("GetLayout", detail::params({})), "GenericBookmark.GetLayout", "qLayout");
 }
+template <class Lazy>
 inline std::future<GenericBookmarkLayout> GenericBookmark::get_layout_async() {
-  return detail::call_future<GenericBookmarkLayout>(*this, "GetLayout", "GenericBookmark.GetLayout", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericBookmarkLayout>(r, m, "qLayout"); });
+  return detail::call_future<Lazy, GenericBookmarkLayout>(*this, "GetLayout", "GenericBookmark.GetLayout", detail::params({}),
+      detail::decode_value<GenericBookmarkLayout>, "qLayout");
 }
+template <class Lazy>
 inline void GenericBookmark::apply_patches(const std::vector<NxPatch>& patches) {
-  call("ApplyPatches", detail::params({
+  detail::call_void<Lazy>(*this, "ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericBookmark::apply_patches_async(const std::vector<NxPatch>& patches) {
-  return detail::call_future<void>(*this, "ApplyPatches", "GenericBookmark.ApplyPatches", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ApplyPatches", "GenericBookmark.ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericBookmark::set_properties(const GenericBookmarkProperties& prop) {
-  call("SetProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericBookmark::set_properties_async(const GenericBookmarkProperties& prop) {
-  return detail::call_future<void>(*this, "SetProperties", "GenericBookmark.SetProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetProperties", "GenericBookmark.SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericBookmarkProperties GenericBookmark::get_properties() {
-  return detail::decode_value<GenericBookmarkProperties>(call("GetProperties", detail::params({})), "GenericBookmark.GetProperties", "qProp");
+  return detail::decode_value<GenericBookmarkProperties, Lazy>(call("GetProperties", detail::params({})), "GenericBookmark.GetProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<GenericBookmarkProperties> GenericBookmark::get_properties_async() {
-  return detail::call_future<GenericBookmarkProperties>(*this, "GetProperties", "GenericBookmark.GetProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericBookmarkProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, GenericBookmarkProperties>(*this, "GetProperties", "GenericBookmark.GetProperties", detail::params({}),
+      detail::decode_value<GenericBookmarkProperties>, "qProp");
 }
+template <class Lazy>
 inline NxInfo GenericBookmark::get_info() {
-  return detail::decode_value<NxInfo>(call("GetInfo", detail::params({})), "GenericBookmark.GetInfo", "qInfo");
+  return detail::decode_value<NxInfo, Lazy>(call("GetInfo", detail::params({})), "GenericBookmark.GetInfo", "qInfo");
 }
+template <class Lazy>
 inline std::future<NxInfo> GenericBookmark::get_info_async() {
-  return detail::call_future<NxInfo>(*this, "GetInfo", "GenericBookmark.GetInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxInfo>(r, m, "qInfo"); });
+  return detail::call_future<Lazy, NxInfo>(*this, "GetInfo", "GenericBookmark.GetInfo", detail::params({}),
+      detail::decode_value<NxInfo>, "qInfo");
 }
+template <class Lazy>
 inline bool GenericBookmark::apply() {
-  return detail::decode_value<bool>(call("Apply", detail::params({})), "GenericBookmark.Apply", "qSuccess");
+  return detail::decode_value<bool, Lazy>(call("Apply", detail::params({})), "GenericBookmark.Apply", "qSuccess");
 }
+template <class Lazy>
 inline std::future<bool> GenericBookmark::apply_async() {
-  return detail::call_future<bool>(*this, "Apply", "GenericBookmark.Apply", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qSuccess"); });
+  return detail::call_future<Lazy, bool>(*this, "Apply", "GenericBookmark.Apply", detail::params({}),
+      detail::decode_value<bool>, "qSuccess");
 }
+template <class Lazy>
 inline BookmarkApplyAndVerifyResult GenericBookmark::apply_and_verify() {
-  return detail::decode_value<BookmarkApplyAndVerifyResult>(call("ApplyAndVerify", detail::params({})), "GenericBookmark.ApplyAndVerify", "qResult");
+  return detail::decode_value<BookmarkApplyAndVerifyResult, Lazy>(call("ApplyAndVerify", detail::params({})), "GenericBookmark.ApplyAndVerify", "qResult");
 }
+template <class Lazy>
 inline std::future<BookmarkApplyAndVerifyResult> GenericBookmark::apply_and_verify_async() {
-  return detail::call_future<BookmarkApplyAndVerifyResult>(*this, "ApplyAndVerify", "GenericBookmark.ApplyAndVerify", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<BookmarkApplyAndVerifyResult>(r, m, "qResult"); });
+  return detail::call_future<Lazy, BookmarkApplyAndVerifyResult>(*this, "ApplyAndVerify", "GenericBookmark.ApplyAndVerify", detail::params({}),
+      detail::decode_value<BookmarkApplyAndVerifyResult>, "qResult");
 }
+template <class Lazy>
 inline void GenericBookmark::publish() {
-  call("Publish", detail::params({}));
+  detail::call_void<Lazy>(*this, "Publish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericBookmark::publish_async() {
-  return detail::call_future<void>(*this, "Publish", "GenericBookmark.Publish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Publish", "GenericBookmark.Publish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericBookmark::un_publish() {
-  call("UnPublish", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnPublish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericBookmark::un_publish_async() {
-  return detail::call_future<void>(*this, "UnPublish", "GenericBookmark.UnPublish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnPublish", "GenericBookmark.UnPublish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericBookmark::approve() {
-  call("Approve", detail::params({}));
+  detail::call_void<Lazy>(*this, "Approve", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericBookmark::approve_async() {
-  return detail::call_future<void>(*this, "Approve", "GenericBookmark.Approve", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Approve", "GenericBookmark.Approve", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericBookmark::un_approve() {
-  call("UnApprove", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnApprove", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericBookmark::un_approve_async() {
-  return detail::call_future<void>(*this, "UnApprove", "GenericBookmark.UnApprove", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnApprove", "GenericBookmark.UnApprove", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericMeasureLayout GenericMeasure::get_layout() {
-  return detail::decode_value<GenericMeasureLayout>(call("GetLayout", detail::params({})), "GenericMeasure.GetLayout", "qLayout");
+  return detail::decode_value<GenericMeasureLayout, Lazy>(call("GetLayout", detail::params({})), "GenericMeasure.GetLayout", "qLayout");
 }
+template <class Lazy>
 inline std::future<GenericMeasureLayout> GenericMeasure::get_layout_async() {
-  return detail::call_future<GenericMeasureLayout>(*this, "GetLayout", "GenericMeasure.GetLayout", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericMeasureLayout>(r, m, "qLayout"); });
+  return detail::call_future<Lazy, GenericMeasureLayout>(*this, "GetLayout", "GenericMeasure.GetLayout", detail::params({}),
+      detail::decode_value<GenericMeasureLayout>, "qLayout");
 }
+template <class Lazy>
 inline void GenericMeasure::apply_patches(const std::vector<NxPatch>& patches) {
-  call("ApplyPatches", detail::params({
+  detail::call_void<Lazy>(*this, "ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericMeasure::apply_patches_async(const std::vector<NxPatch>& patches) {
-  return detail::call_future<void>(*this, "ApplyPatches", "GenericMeasure.ApplyPatches", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ApplyPatches", "GenericMeasure.ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericMeasure::set_properties(const GenericMeasureProperties& prop) {
-  call("SetProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericMeasure::set_properties_async(const GenericMeasureProperties& prop) {
-  return detail::call_future<void>(*this, "SetProperties", "GenericMeasure.SetProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetProperties", "GenericMeasure.SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericMeasureProperties GenericMeasure::get_properties() {
-  return detail::decode_value<GenericMeasureProperties>(call("GetProperties", detail::params({})), "GenericMeasure.GetProperties", "qProp");
+  return detail::decode_value<GenericMeasureProperties, Lazy>(call("GetProperties", detail::params({})), "GenericMeasure.GetProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<GenericMeasureProperties> GenericMeasure::get_properties_async() {
-  return detail::call_future<GenericMeasureProperties>(*this, "GetProperties", "GenericMeasure.GetProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericMeasureProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, GenericMeasureProperties>(*this, "GetProperties", "GenericMeasure.GetProperties", detail::params({}),
+      detail::decode_value<GenericMeasureProperties>, "qProp");
 }
+template <class Lazy>
 inline NxInfo GenericMeasure::get_info() {
-  return detail::decode_value<NxInfo>(call("GetInfo", detail::params({})), "GenericMeasure.GetInfo", "qInfo");
+  return detail::decode_value<NxInfo, Lazy>(call("GetInfo", detail::params({})), "GenericMeasure.GetInfo", "qInfo");
 }
+template <class Lazy>
 inline std::future<NxInfo> GenericMeasure::get_info_async() {
-  return detail::call_future<NxInfo>(*this, "GetInfo", "GenericMeasure.GetInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxInfo>(r, m, "qInfo"); });
+  return detail::call_future<Lazy, NxInfo>(*this, "GetInfo", "GenericMeasure.GetInfo", detail::params({}),
+      detail::decode_value<NxInfo>, "qInfo");
 }
+template <class Lazy>
 inline NxLibraryMeasureDef GenericMeasure::get_measure() {
-  return detail::decode_value<NxLibraryMeasureDef>(call("GetMeasure", detail::params({})), "GenericMeasure.GetMeasure", "qMeasure");
+  return detail::decode_value<NxLibraryMeasureDef, Lazy>(call("GetMeasure", detail::params({})), "GenericMeasure.GetMeasure", "qMeasure");
 }
+template <class Lazy>
 inline std::future<NxLibraryMeasureDef> GenericMeasure::get_measure_async() {
-  return detail::call_future<NxLibraryMeasureDef>(*this, "GetMeasure", "GenericMeasure.GetMeasure", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxLibraryMeasureDef>(r, m, "qMeasure"); });
+  return detail::call_future<Lazy, NxLibraryMeasureDef>(*this, "GetMeasure", "GenericMeasure.GetMeasure", detail::params({}),
+      detail::decode_value<NxLibraryMeasureDef>, "qMeasure");
 }
+template <class Lazy>
 inline std::vector<NxLinkedObjectInfo> GenericMeasure::get_linked_objects() {
-  return detail::decode_value<std::vector<NxLinkedObjectInfo>>(call("GetLinkedObjects", detail::params({})), "GenericMeasure.GetLinkedObjects", "qItems");
+  return detail::decode_value<std::vector<NxLinkedObjectInfo>, Lazy>(call("GetLinkedObjects", detail::params({})), "GenericMeasure.GetLinkedObjects", "qItems");
 }
+template <class Lazy>
 inline std::future<std::vector<NxLinkedObjectInfo>> GenericMeasure::get_linked_objects_async() {
-  return detail::call_future<std::vector<NxLinkedObjectInfo>>(*this, "GetLinkedObjects", "GenericMeasure.GetLinkedObjects", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::vector<NxLinkedObjectInfo>>(r, m, "qItems"); });
+  return detail::call_future<Lazy, std::vector<NxLinkedObjectInfo>>(*this, "GetLinkedObjects", "GenericMeasure.GetLinkedObjects", detail::params({}),
+      detail::decode_value<std::vector<NxLinkedObjectInfo>>, "qItems");
 }
+template <class Lazy>
 inline void GenericMeasure::publish() {
-  call("Publish", detail::params({}));
+  detail::call_void<Lazy>(*this, "Publish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericMeasure::publish_async() {
-  return detail::call_future<void>(*this, "Publish", "GenericMeasure.Publish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Publish", "GenericMeasure.Publish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericMeasure::un_publish() {
-  call("UnPublish", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnPublish", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericMeasure::un_publish_async() {
-  return detail::call_future<void>(*this, "UnPublish", "GenericMeasure.UnPublish", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnPublish", "GenericMeasure.UnPublish", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericMeasure::approve() {
-  call("Approve", detail::params({}));
+  detail::call_void<Lazy>(*this, "Approve", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericMeasure::approve_async() {
-  return detail::call_future<void>(*this, "Approve", "GenericMeasure.Approve", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "Approve", "GenericMeasure.Approve", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericMeasure::un_approve() {
-  call("UnApprove", detail::params({}));
+  detail::call_void<Lazy>(*this, "UnApprove", detail::params({}));
 }
+template <class Lazy>
 inline std::future<void> GenericMeasure::un_approve_async() {
-  return detail::call_future<void>(*this, "UnApprove", "GenericMeasure.UnApprove", detail::params({}),
-      detail::decode_void);
+  return detail::call_future<Lazy, void>(*this, "UnApprove", "GenericMeasure.UnApprove", detail::params({}),
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericVariableLayout GenericVariable::get_layout() {
-  return detail::decode_value<GenericVariableLayout>(call("GetLayout", detail::params({})), "GenericVariable.GetLayout", "qLayout");
+  return detail::decode_value<GenericVariableLayout, Lazy>(call("GetLayout", detail::params({})), "GenericVariable.GetLayout", "qLayout");
 }
+template <class Lazy>
 inline std::future<GenericVariableLayout> GenericVariable::get_layout_async() {
-  return detail::call_future<GenericVariableLayout>(*this, "GetLayout", "GenericVariable.GetLayout", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericVariableLayout>(r, m, "qLayout"); });
+  return detail::call_future<Lazy, GenericVariableLayout>(*this, "GetLayout", "GenericVariable.GetLayout", detail::params({}),
+      detail::decode_value<GenericVariableLayout>, "qLayout");
 }
+template <class Lazy>
 inline void GenericVariable::apply_patches(const std::vector<NxPatch>& patches) {
-  call("ApplyPatches", detail::params({
+  detail::call_void<Lazy>(*this, "ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericVariable::apply_patches_async(const std::vector<NxPatch>& patches) {
-  return detail::call_future<void>(*this, "ApplyPatches", "GenericVariable.ApplyPatches", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ApplyPatches", "GenericVariable.ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericVariable::set_properties(const GenericVariableProperties& prop) {
-  call("SetProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericVariable::set_properties_async(const GenericVariableProperties& prop) {
-  return detail::call_future<void>(*this, "SetProperties", "GenericVariable.SetProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetProperties", "GenericVariable.SetProperties", detail::params({
       {"qProp", detail::encode(prop)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline GenericVariableProperties GenericVariable::get_properties() {
-  return detail::decode_value<GenericVariableProperties>(call("GetProperties", detail::params({})), "GenericVariable.GetProperties", "qProp");
+  return detail::decode_value<GenericVariableProperties, Lazy>(call("GetProperties", detail::params({})), "GenericVariable.GetProperties", "qProp");
 }
+template <class Lazy>
 inline std::future<GenericVariableProperties> GenericVariable::get_properties_async() {
-  return detail::call_future<GenericVariableProperties>(*this, "GetProperties", "GenericVariable.GetProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<GenericVariableProperties>(r, m, "qProp"); });
+  return detail::call_future<Lazy, GenericVariableProperties>(*this, "GetProperties", "GenericVariable.GetProperties", detail::params({}),
+      detail::decode_value<GenericVariableProperties>, "qProp");
 }
+template <class Lazy>
 inline NxInfo GenericVariable::get_info() {
-  return detail::decode_value<NxInfo>(call("GetInfo", detail::params({})), "GenericVariable.GetInfo", "qInfo");
+  return detail::decode_value<NxInfo, Lazy>(call("GetInfo", detail::params({})), "GenericVariable.GetInfo", "qInfo");
 }
+template <class Lazy>
 inline std::future<NxInfo> GenericVariable::get_info_async() {
-  return detail::call_future<NxInfo>(*this, "GetInfo", "GenericVariable.GetInfo", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxInfo>(r, m, "qInfo"); });
+  return detail::call_future<Lazy, NxInfo>(*this, "GetInfo", "GenericVariable.GetInfo", detail::params({}),
+      detail::decode_value<NxInfo>, "qInfo");
 }
+template <class Lazy>
 inline void GenericVariable::set_string_value(const std::string& val) {
-  call("SetStringValue", detail::params({
+  detail::call_void<Lazy>(*this, "SetStringValue", detail::params({
       {"qVal", detail::encode(val)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericVariable::set_string_value_async(const std::string& val) {
-  return detail::call_future<void>(*this, "SetStringValue", "GenericVariable.SetStringValue", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetStringValue", "GenericVariable.SetStringValue", detail::params({
       {"qVal", detail::encode(val)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericVariable::set_num_value(double val) {
-  call("SetNumValue", detail::params({
+  detail::call_void<Lazy>(*this, "SetNumValue", detail::params({
       {"qVal", detail::encode(val)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericVariable::set_num_value_async(double val) {
-  return detail::call_future<void>(*this, "SetNumValue", "GenericVariable.SetNumValue", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetNumValue", "GenericVariable.SetNumValue", detail::params({
       {"qVal", detail::encode(val)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline void GenericVariable::set_dual_value(const std::string& text, double num) {
-  call("SetDualValue", detail::params({
+  detail::call_void<Lazy>(*this, "SetDualValue", detail::params({
       {"qText", detail::encode(text)},
       {"qNum", detail::encode(num)},}));
 }
+template <class Lazy>
 inline std::future<void> GenericVariable::set_dual_value_async(const std::string& text, double num) {
-  return detail::call_future<void>(*this, "SetDualValue", "GenericVariable.SetDualValue", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetDualValue", "GenericVariable.SetDualValue", detail::params({
       {"qText", detail::encode(text)},
       {"qNum", detail::encode(num)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline std::string GenericVariable::get_raw_content() {
-  return detail::decode_value<std::string>(call("GetRawContent", detail::params({})), "GenericVariable.GetRawContent", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("GetRawContent", detail::params({})), "GenericVariable.GetRawContent", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> GenericVariable::get_raw_content_async() {
-  return detail::call_future<std::string>(*this, "GetRawContent", "GenericVariable.GetRawContent", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetRawContent", "GenericVariable.GetRawContent", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline AlfaNumString Variable::get_content() {
-  return detail::decode_value<AlfaNumString>(call("GetContent", detail::params({})), "Variable.GetContent", "qContent");
+  return detail::decode_value<AlfaNumString, Lazy>(call("GetContent", detail::params({})), "Variable.GetContent", "qContent");
 }
+template <class Lazy>
 inline std::future<AlfaNumString> Variable::get_content_async() {
-  return detail::call_future<AlfaNumString>(*this, "GetContent", "Variable.GetContent", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<AlfaNumString>(r, m, "qContent"); });
+  return detail::call_future<Lazy, AlfaNumString>(*this, "GetContent", "Variable.GetContent", detail::params({}),
+      detail::decode_value<AlfaNumString>, "qContent");
 }
+template <class Lazy>
 inline std::string Variable::get_raw_content() {
-  return detail::decode_value<std::string>(call("GetRawContent", detail::params({})), "Variable.GetRawContent", "qReturn");
+  return detail::decode_value<std::string, Lazy>(call("GetRawContent", detail::params({})), "Variable.GetRawContent", "qReturn");
 }
+template <class Lazy>
 inline std::future<std::string> Variable::get_raw_content_async() {
-  return detail::call_future<std::string>(*this, "GetRawContent", "Variable.GetRawContent", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<std::string>(r, m, "qReturn"); });
+  return detail::call_future<Lazy, std::string>(*this, "GetRawContent", "Variable.GetRawContent", detail::params({}),
+      detail::decode_value<std::string>, "qReturn");
 }
+template <class Lazy>
 inline bool Variable::set_content(const std::string& content, bool update_mru) {
-  return detail::decode_value<bool>(call("SetContent", detail::params({
+  return detail::decode_value<bool, Lazy>(call("SetContent", detail::params({
       {"qContent", detail::encode(content)},
       {"qUpdateMRU", detail::encode(update_mru)},})), "Variable.SetContent", "qReturn");
 }
+template <class Lazy>
 inline std::future<bool> Variable::set_content_async(const std::string& content, bool update_mru) {
-  return detail::call_future<bool>(*this, "SetContent", "Variable.SetContent", detail::params({
+  return detail::call_future<Lazy, bool>(*this, "SetContent", "Variable.SetContent", detail::params({
       {"qContent", detail::encode(content)},
       {"qUpdateMRU", detail::encode(update_mru)},}),
-      [](const Result& r, const char* m) { return detail::decode_value<bool>(r, m, "qReturn"); });
+      detail::decode_value<bool>, "qReturn");
 }
+template <class Lazy>
 inline void Variable::force_content(const std::string& s, double d) {
-  call("ForceContent", detail::params({
+  detail::call_void<Lazy>(*this, "ForceContent", detail::params({
       {"qs", detail::encode(s)},
       {"qd", detail::encode(d)},}));
 }
+template <class Lazy>
 inline std::future<void> Variable::force_content_async(const std::string& s, double d) {
-  return detail::call_future<void>(*this, "ForceContent", "Variable.ForceContent", detail::params({
+  return detail::call_future<Lazy, void>(*this, "ForceContent", "Variable.ForceContent", detail::params({
       {"qs", detail::encode(s)},
       {"qd", detail::encode(d)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
+template <class Lazy>
 inline NxVariableProperties Variable::get_nx_properties() {
-  return detail::decode_value<NxVariableProperties>(call("GetNxProperties", detail::params({})), "Variable.GetNxProperties", "qProperties");
+  return detail::decode_value<NxVariableProperties, Lazy>(call("GetNxProperties", detail::params({})), "Variable.GetNxProperties", "qProperties");
 }
+template <class Lazy>
 inline std::future<NxVariableProperties> Variable::get_nx_properties_async() {
-  return detail::call_future<NxVariableProperties>(*this, "GetNxProperties", "Variable.GetNxProperties", detail::params({}),
-      [](const Result& r, const char* m) { return detail::decode_value<NxVariableProperties>(r, m, "qProperties"); });
+  return detail::call_future<Lazy, NxVariableProperties>(*this, "GetNxProperties", "Variable.GetNxProperties", detail::params({}),
+      detail::decode_value<NxVariableProperties>, "qProperties");
 }
+template <class Lazy>
 inline void Variable::set_nx_properties(const NxVariableProperties& properties) {
-  call("SetNxProperties", detail::params({
+  detail::call_void<Lazy>(*this, "SetNxProperties", detail::params({
       {"qProperties", detail::encode(properties)},}));
 }
+template <class Lazy>
 inline std::future<void> Variable::set_nx_properties_async(const NxVariableProperties& properties) {
-  return detail::call_future<void>(*this, "SetNxProperties", "Variable.SetNxProperties", detail::params({
+  return detail::call_future<Lazy, void>(*this, "SetNxProperties", "Variable.SetNxProperties", detail::params({
       {"qProperties", detail::encode(properties)},}),
-      detail::decode_void);
+      detail::decode_void, nullptr);
 }
 
 /** Every typed method (336), in specification order: a manifest for tests and tools. */

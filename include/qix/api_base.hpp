@@ -219,8 +219,11 @@ inline json::value raw_result(const Result& r, const char* method) {
   }
 }
 
+// The decoders: T(result, method for messages, out value's wire name); one signature, so that the
+// asynchronous forms take any of them as a plain function pointer.
+
 /** The out value @p wire of the result (T's zero value when the engine left it out). */
-template <class T>
+template <class T, class Lazy = void>
 T decode_value(const Result& r, const char* method, const char* wire) {
   json::value raw = raw_result(r, method);
   T out{};
@@ -236,7 +239,7 @@ T decode_value(const Result& r, const char* method, const char* wire) {
 
 /** The object the result refers to, as the typed class T; an empty T when not found. */
 template <class T>
-T decode_object(const Result& r, const char*) {
+T decode_object(const Result& r, const char*, const char* = nullptr) {
   return r.has_object() ? T(r.object()) : T();
 }
 
@@ -246,9 +249,9 @@ inline bool not_found(const Error& e) {
 }
 
 /** A blocking call of a method that returns an object: "not found" gives an empty T, not an exception. */
-template <class T>
+template <class Lazy, class T>
 T call_object(Object& o, const char* method, const std::string& params_json, const char* label,
-              T (*decode)(const Result&, const char*)) {
+              T (*decode)(const Result&, const char*, const char*)) {
   Result r;
   try {
     r = o.call(method, params_json);
@@ -257,12 +260,12 @@ T call_object(Object& o, const char* method, const std::string& params_json, con
     qix_error_clear();
     return T();
   }
-  return decode(r, label);
+  return decode(r, label, nullptr);
 }
 
 /** The result type T (a struct of the out values), from the whole result object. */
 template <class T>
-T decode_struct(const Result& r, const char* method) {
+T decode_struct(const Result& r, const char* method, const char* = nullptr) {
   json::value raw = raw_result(r, method);
   T out{};
   try {
@@ -275,21 +278,29 @@ T decode_struct(const Result& r, const char* method) {
 
 /** decode_struct() for result types that carry an object too (their member @c object). */
 template <class T>
-T decode_struct_object(const Result& r, const char* method) {
+T decode_struct_object(const Result& r, const char* method, const char* = nullptr) {
   T out = decode_struct<T>(r, method);
   out.object = decode_object<decltype(out.object)>(r, method);
   return out;
 }
 
-inline void decode_void(const Result&, const char*) {}
+inline void decode_void(const Result&, const char*, const char*) {}
 
-/** Issues an asynchronous call whose future receives decode(result), or the call's qix::Error. */
-template <class T>
+/** A blocking call without a result. */
+template <class Lazy>
+void call_void(Object& o, const char* method, const std::string& params_json) {
+  o.call(method, params_json);
+}
+
+/** Issues an asynchronous call whose future receives decode(result), or the call's qix::Error. (Lazy makes
+ *  the generated _async methods templates, compiled only when a program calls them.) */
+template <class Lazy, class T>
 std::future<T> call_future(Object& o, const char* method, const char* label, const std::string& params_json,
-                           T (*decode)(const Result&, const char*), bool returns_object = false) {
+                           T (*decode)(const Result&, const char*, const char*), const char* wire = nullptr,
+                           bool returns_object = false) {
   auto promise = std::make_shared<std::promise<T>>();
   std::future<T> future = promise->get_future();
-  o.call_async(method, params_json, [promise, decode, label, returns_object](const Result& r) {
+  o.call_async(method, params_json, [promise, decode, label, wire, returns_object](const Result& r) {
     if (!r.ok() && returns_object && not_found(r.error())) {
       if constexpr (!std::is_void<T>::value) promise->set_value(T());
       return;
@@ -300,10 +311,10 @@ std::future<T> call_future(Object& o, const char* method, const char* label, con
     }
     try {
       if constexpr (std::is_void<T>::value) {
-        decode(r, label);
+        decode(r, label, wire);
         promise->set_value();
       } else {
-        promise->set_value(decode(r, label));
+        promise->set_value(decode(r, label, wire));
       }
     } catch (...) {
       promise->set_exception(std::current_exception());

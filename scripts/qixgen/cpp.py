@@ -250,14 +250,8 @@ class Emitter:
         out.append("")
         out.append("// ---- codecs (qix::api::to_json and qix::api::from_json<T> use them)")
         out.append("")
+        out.append("// Partial specialisations (V is always void): their functions are compiled only when used.")
         out.append("namespace detail {")
-        for n in structs:
-            out.append(f"template <>")
-            out.append(f"struct codec<{n}> {{")
-            out.append(f"  static void read(const json::value& v, {n}& out);")
-            out.append(f"  static json::value write(const {n}& in);")
-            out.append("};")
-        out.append("")
         for n in structs:
             out += self.codec(m.types[n])
         out += ["}  // namespace detail", "}  // namespace api", "}  // namespace qix", "", "#endif /* QIX_API_TYPES_HPP */", ""]
@@ -265,7 +259,8 @@ class Emitter:
 
     def codec(self, t):
         fields = self.struct_fields(t)
-        out = [f"inline void codec<{t.name}>::read(const json::value& v, {t.name}& out) {{"]
+        out = ["template <class V>", f"struct codec<{t.name}, V> {{",
+               f"  static void read(const json::value& v, {t.name}& out) {{"]
         if not fields and not t.open:
             out.append(f'  (void)members(v, "{t.name}");')
             out.append("  (void)out;")
@@ -284,7 +279,7 @@ class Emitter:
                 out.append("    }")
             out.append("  }")
         out.append("}")
-        out.append(f"inline json::value codec<{t.name}>::write(const {t.name}& in) {{")
+        out.append(f"static json::value write(const {t.name}& in) {{")
         out.append("  json::object o;")
         for f, name in fields:
             out.append(f'  put(o, "{f.wire}", in.{name});')
@@ -294,7 +289,8 @@ class Emitter:
             out.append("  (void)in;")
         out.append("  return json::value(std::move(o));")
         out.append("}")
-        return out
+        out.append("};")
+        return out[:3] + ["  " + l for l in out[3:-1]] + ["};"]
 
     # ---- api.hpp -------------------------------------------------------------------------------------
     def result_ctype(self, meth):
@@ -313,7 +309,7 @@ class Emitter:
         if meth.result == "object":
             return f"detail::decode_object<{t}>"
         if meth.result == "value":
-            return f'[](const Result& r, const char* m) {{ return detail::decode_value<{t}>(r, m, "{meth.value.wire}"); }}'
+            return f"detail::decode_value<{t}>"
         if any(f.wire == "qReturn" and meth.returns for f in meth.result_fields):
             return f"detail::decode_struct_object<{t}>"
         return f"detail::decode_struct<{t}>"
@@ -378,25 +374,30 @@ class Emitter:
                                       for p, (d, dflt, _) in sig)
                 def_args = ", ".join(f"{d} {ident(p.name)}" for p, (d, _, _) in sig)
                 out += self.method_doc(meth, sig)
+                out.append("  template <class Lazy = void>  // compiled only when used")
                 out.append(f"  {rt} {name}({decl_args});")
                 out.append(f"  /** {name}() as a std::future: get() returns its result or throws its qix::Error. */")
+                out.append("  template <class Lazy = void>  // compiled only when used")
                 out.append(f"  std::future<{rt}> {name}_async({decl_args});")
                 params = "detail::params({" + "".join(
                     f'\n      {{"{p.wire}", {self.param_value(p)}}},' for p in meth.params) + "})"
                 dec = self.decoder(meth)
+                bodies.append("template <class Lazy>")
                 bodies.append(f"inline {rt} {c}::{name}({def_args}) {{")
                 if meth.result == "void":
-                    bodies.append(f'  call("{meth.name}", {params});')
+                    bodies.append(f'  detail::call_void<Lazy>(*this, "{meth.name}", {params});')
                 elif meth.result == "value":
-                    bodies.append(f'  return detail::decode_value<{rt}>(call("{meth.name}", {params}), "{meth.full}", '
+                    bodies.append(f'  return detail::decode_value<{rt}, Lazy>(call("{meth.name}", {params}), "{meth.full}", '
                                   f'"{meth.value.wire}");')
                 else:
-                    bodies.append(f'  return detail::call_object<{rt}>(*this, "{meth.name}", {params},')
+                    bodies.append(f'  return detail::call_object<Lazy, {rt}>(*this, "{meth.name}", {params},')
                     bodies.append(f'      "{meth.full}", {dec});')
                 bodies.append("}")
+                bodies.append("template <class Lazy>")
                 bodies.append(f"inline std::future<{rt}> {c}::{name}_async({def_args}) {{")
-                bodies.append(f'  return detail::call_future<{rt}>(*this, "{meth.name}", "{meth.full}", {params},')
-                bodies.append(f"      {dec}{', true' if meth.returns else ''});")
+                bodies.append(f'  return detail::call_future<Lazy, {rt}>(*this, "{meth.name}", "{meth.full}", {params},')
+                wire = f'"{meth.value.wire}"' if meth.result == "value" else "nullptr"
+                bodies.append(f"      {dec}, {wire}{', true' if meth.returns else ''});")
                 bodies.append("}")
             out.append("};")
             out.append("")
@@ -416,8 +417,8 @@ class Emitter:
                     fields.append(f)
             out.append("};")
             out.append("namespace detail {")
-            out.append("template <>")
-            out.append(f"struct codec<{meth.result_type}> {{")
+            out.append("template <class V>")
+            out.append(f"struct codec<{meth.result_type}, V> {{")
             out.append(f"  static void read(const json::value& v, {meth.result_type}& out) {{")
             out.append(f'    for (const auto& m : members(v, "{meth.result_type}")) {{')
             kw = "if"
