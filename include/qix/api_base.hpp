@@ -176,7 +176,7 @@ json::value encode(const std::optional<T>& v) {
 /** Writes a present member. */
 template <class T>
 void put(json::object& o, const char* key, const std::optional<T>& m) {
-  if (m) o.push_back({key, encode(*m)});
+  if (m) o.append(key, encode(*m));
 }
 /** Writes an open struct's unknown members back. */
 inline void write_extra(json::object& o, const json::object& extra) {
@@ -201,7 +201,7 @@ struct arg {
 /** The params object of a call, keyed by the wire names ({"qId":"x"}), as JSON text. */
 inline std::string params(std::initializer_list<arg> args) {
   json::object o;
-  for (const arg& a : args) o.push_back({a.name, a.value});
+  for (const arg& a : args) o.append(a.name, a.value);
   return json::dump(json::value(std::move(o)));
 }
 

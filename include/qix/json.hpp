@@ -67,12 +67,12 @@ class object {
   object& operator=(object&&) noexcept;
   ~object();
 
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-  iterator begin() { return members_.begin(); }
-  iterator end() { return members_.end(); }
-  const_iterator begin() const { return members_.begin(); }
-  const_iterator end() const { return members_.end(); }
+  std::size_t size() const;
+  bool empty() const;
+  iterator begin();
+  iterator end();
+  const_iterator begin() const;
+  const_iterator end() const;
 
   /** The member named @p key, or nullptr. */
   const value* find(std::string_view key) const;
@@ -86,6 +86,8 @@ class object {
   void set(std::string key, value v);
   /** Appends a member without looking for an existing one. */
   void push_back(member m);
+  /** Appends a member without looking for an existing one. */
+  void append(std::string key, value v);
   /** Removes the member named @p key; false when there was none. */
   bool erase(std::string_view key);
 
@@ -226,6 +228,27 @@ inline void object::set(std::string key, value v) {
 }
 inline void object::push_back(member m) {
   members_.push_back(std::move(m));
+}
+inline void object::append(std::string key, value v) {
+  members_.emplace_back(std::move(key), std::move(v));
+}
+inline std::size_t object::size() const {
+  return members_.size();
+}
+inline bool object::empty() const {
+  return members_.empty();
+}
+inline object::iterator object::begin() {
+  return members_.begin();
+}
+inline object::iterator object::end() {
+  return members_.end();
+}
+inline object::const_iterator object::begin() const {
+  return members_.begin();
+}
+inline object::const_iterator object::end() const {
+  return members_.end();
 }
 inline bool object::erase(std::string_view key) {
   for (auto it = members_.begin(); it != members_.end(); ++it) {

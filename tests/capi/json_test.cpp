@@ -61,7 +61,7 @@ TEST(Json, MemberOrderIsKept) {
   o["z"] = 1;
   o["a"] = 2;
   o.set("z", 3);  // replaces in place
-  o.push_back({"b", "x"});
+  o.append("b", "x");
   EXPECT_EQ(json::dump(json::value(o)), R"({"z":3,"a":2,"b":"x"})");
   EXPECT_TRUE(o.erase("a"));
   EXPECT_FALSE(o.erase("a"));
