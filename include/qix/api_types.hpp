@@ -5184,7249 +5184,8876 @@ struct NxEngineVersion {
 namespace detail {
 template <class V>
 struct codec<FieldValue, V> {
-  static void read(const json::value& v, FieldValue& out) {
-    for (const auto& m : members(v, "FieldValue")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "FieldValue.qText");
-      } else if (m.first.compare("qIsNumeric") == 0) {
-        member(m.second, out.is_numeric, "FieldValue.qIsNumeric");
-      } else if (m.first.compare("qNumber") == 0) {
-        member(m.second, out.number, "FieldValue.qNumber");
-      }
+  static void read(const json::value& v, FieldValue& out);
+  static json::value write(const FieldValue& in);
+};
+template <class V>
+void codec<FieldValue, V>::read(const json::value& v, FieldValue& out) {
+  for (const auto& m : members(v, "FieldValue")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "FieldValue.qText");
+    } else if (m.first.compare("qIsNumeric") == 0) {
+      member(m.second, out.is_numeric, "FieldValue.qIsNumeric");
+    } else if (m.first.compare("qNumber") == 0) {
+      member(m.second, out.number, "FieldValue.qNumber");
     }
   }
-  static json::value write(const FieldValue& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qIsNumeric", in.is_numeric);
-    put(o, "qNumber", in.number);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldValue, V>::write(const FieldValue& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qIsNumeric", in.is_numeric);
+  put(o, "qNumber", in.number);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxFieldProperties, V> {
-  static void read(const json::value& v, NxFieldProperties& out) {
-    for (const auto& m : members(v, "NxFieldProperties")) {
-      if (m.first.compare("qOneAndOnlyOne") == 0) {
-        member(m.second, out.one_and_only_one, "NxFieldProperties.qOneAndOnlyOne");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, NxFieldProperties& out);
+  static json::value write(const NxFieldProperties& in);
+};
+template <class V>
+void codec<NxFieldProperties, V>::read(const json::value& v, NxFieldProperties& out) {
+  for (const auto& m : members(v, "NxFieldProperties")) {
+    if (m.first.compare("qOneAndOnlyOne") == 0) {
+      member(m.second, out.one_and_only_one, "NxFieldProperties.qOneAndOnlyOne");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const NxFieldProperties& in) {
-    json::object o;
-    put(o, "qOneAndOnlyOne", in.one_and_only_one);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxFieldProperties, V>::write(const NxFieldProperties& in) {
+  json::object o;
+  put(o, "qOneAndOnlyOne", in.one_and_only_one);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AlfaNumString, V> {
-  static void read(const json::value& v, AlfaNumString& out) {
-    for (const auto& m : members(v, "AlfaNumString")) {
-      if (m.first.compare("qString") == 0) {
-        member(m.second, out.string, "AlfaNumString.qString");
-      } else if (m.first.compare("qIsNum") == 0) {
-        member(m.second, out.is_num, "AlfaNumString.qIsNum");
-      }
+  static void read(const json::value& v, AlfaNumString& out);
+  static json::value write(const AlfaNumString& in);
+};
+template <class V>
+void codec<AlfaNumString, V>::read(const json::value& v, AlfaNumString& out) {
+  for (const auto& m : members(v, "AlfaNumString")) {
+    if (m.first.compare("qString") == 0) {
+      member(m.second, out.string, "AlfaNumString.qString");
+    } else if (m.first.compare("qIsNum") == 0) {
+      member(m.second, out.is_num, "AlfaNumString.qIsNum");
     }
   }
-  static json::value write(const AlfaNumString& in) {
-    json::object o;
-    put(o, "qString", in.string);
-    put(o, "qIsNum", in.is_num);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AlfaNumString, V>::write(const AlfaNumString& in) {
+  json::object o;
+  put(o, "qString", in.string);
+  put(o, "qIsNum", in.is_num);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxVariableProperties, V> {
-  static void read(const json::value& v, NxVariableProperties& out) {
-    for (const auto& m : members(v, "NxVariableProperties")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxVariableProperties.qName");
-      } else if (m.first.compare("qNumberPresentation") == 0) {
-        member(m.second, out.number_presentation, "NxVariableProperties.qNumberPresentation");
-      } else if (m.first.compare("qIncludeInBookmark") == 0) {
-        member(m.second, out.include_in_bookmark, "NxVariableProperties.qIncludeInBookmark");
-      } else if (m.first.compare("qUsePredefListedValues") == 0) {
-        member(m.second, out.use_predef_listed_values, "NxVariableProperties.qUsePredefListedValues");
-      } else if (m.first.compare("qPreDefinedList") == 0) {
-        member(m.second, out.pre_defined_list, "NxVariableProperties.qPreDefinedList");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, NxVariableProperties& out);
+  static json::value write(const NxVariableProperties& in);
+};
+template <class V>
+void codec<NxVariableProperties, V>::read(const json::value& v, NxVariableProperties& out) {
+  for (const auto& m : members(v, "NxVariableProperties")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxVariableProperties.qName");
+    } else if (m.first.compare("qNumberPresentation") == 0) {
+      member(m.second, out.number_presentation, "NxVariableProperties.qNumberPresentation");
+    } else if (m.first.compare("qIncludeInBookmark") == 0) {
+      member(m.second, out.include_in_bookmark, "NxVariableProperties.qIncludeInBookmark");
+    } else if (m.first.compare("qUsePredefListedValues") == 0) {
+      member(m.second, out.use_predef_listed_values, "NxVariableProperties.qUsePredefListedValues");
+    } else if (m.first.compare("qPreDefinedList") == 0) {
+      member(m.second, out.pre_defined_list, "NxVariableProperties.qPreDefinedList");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const NxVariableProperties& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qNumberPresentation", in.number_presentation);
-    put(o, "qIncludeInBookmark", in.include_in_bookmark);
-    put(o, "qUsePredefListedValues", in.use_predef_listed_values);
-    put(o, "qPreDefinedList", in.pre_defined_list);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxVariableProperties, V>::write(const NxVariableProperties& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qNumberPresentation", in.number_presentation);
+  put(o, "qIncludeInBookmark", in.include_in_bookmark);
+  put(o, "qUsePredefListedValues", in.use_predef_listed_values);
+  put(o, "qPreDefinedList", in.pre_defined_list);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldAttributes, V> {
-  static void read(const json::value& v, FieldAttributes& out) {
-    for (const auto& m : members(v, "FieldAttributes")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "FieldAttributes.qType");
-      } else if (m.first.compare("qnDec") == 0) {
-        member(m.second, out.qn_dec, "FieldAttributes.qnDec");
-      } else if (m.first.compare("qUseThou") == 0) {
-        member(m.second, out.use_thou, "FieldAttributes.qUseThou");
-      } else if (m.first.compare("qFmt") == 0) {
-        member(m.second, out.fmt, "FieldAttributes.qFmt");
-      } else if (m.first.compare("qDec") == 0) {
-        member(m.second, out.dec, "FieldAttributes.qDec");
-      } else if (m.first.compare("qThou") == 0) {
-        member(m.second, out.thou, "FieldAttributes.qThou");
-      }
+  static void read(const json::value& v, FieldAttributes& out);
+  static json::value write(const FieldAttributes& in);
+};
+template <class V>
+void codec<FieldAttributes, V>::read(const json::value& v, FieldAttributes& out) {
+  for (const auto& m : members(v, "FieldAttributes")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "FieldAttributes.qType");
+    } else if (m.first.compare("qnDec") == 0) {
+      member(m.second, out.qn_dec, "FieldAttributes.qnDec");
+    } else if (m.first.compare("qUseThou") == 0) {
+      member(m.second, out.use_thou, "FieldAttributes.qUseThou");
+    } else if (m.first.compare("qFmt") == 0) {
+      member(m.second, out.fmt, "FieldAttributes.qFmt");
+    } else if (m.first.compare("qDec") == 0) {
+      member(m.second, out.dec, "FieldAttributes.qDec");
+    } else if (m.first.compare("qThou") == 0) {
+      member(m.second, out.thou, "FieldAttributes.qThou");
     }
   }
-  static json::value write(const FieldAttributes& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qnDec", in.qn_dec);
-    put(o, "qUseThou", in.use_thou);
-    put(o, "qFmt", in.fmt);
-    put(o, "qDec", in.dec);
-    put(o, "qThou", in.thou);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldAttributes, V>::write(const FieldAttributes& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qnDec", in.qn_dec);
+  put(o, "qUseThou", in.use_thou);
+  put(o, "qFmt", in.fmt);
+  put(o, "qDec", in.dec);
+  put(o, "qThou", in.thou);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericObjectLayout, V> {
-  static void read(const json::value& v, GenericObjectLayout& out) {
-    for (const auto& m : members(v, "GenericObjectLayout")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericObjectLayout.qInfo");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "GenericObjectLayout.qMeta");
-      } else if (m.first.compare("qExtendsId") == 0) {
-        member(m.second, out.extends_id, "GenericObjectLayout.qExtendsId");
-      } else if (m.first.compare("qHasSoftPatches") == 0) {
-        member(m.second, out.has_soft_patches, "GenericObjectLayout.qHasSoftPatches");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "GenericObjectLayout.qError");
-      } else if (m.first.compare("qSelectionInfo") == 0) {
-        member(m.second, out.selection_info, "GenericObjectLayout.qSelectionInfo");
-      } else if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "GenericObjectLayout.qStateName");
-      } else if (m.first.compare("qAppObjectList") == 0) {
-        member(m.second, out.app_object_list, "GenericObjectLayout.qAppObjectList");
-      } else if (m.first.compare("qBookmarkList") == 0) {
-        member(m.second, out.bookmark_list, "GenericObjectLayout.qBookmarkList");
-      } else if (m.first.compare("qChildList") == 0) {
-        member(m.second, out.child_list, "GenericObjectLayout.qChildList");
-      } else if (m.first.compare("qDimensionList") == 0) {
-        member(m.second, out.dimension_list, "GenericObjectLayout.qDimensionList");
-      } else if (m.first.compare("qEmbeddedSnapshot") == 0) {
-        member(m.second, out.embedded_snapshot, "GenericObjectLayout.qEmbeddedSnapshot");
-      } else if (m.first.compare("qExtensionList") == 0) {
-        member(m.second, out.extension_list, "GenericObjectLayout.qExtensionList");
-      } else if (m.first.compare("qFieldList") == 0) {
-        member(m.second, out.field_list, "GenericObjectLayout.qFieldList");
-      } else if (m.first.compare("qHyperCube") == 0) {
-        member(m.second, out.hyper_cube, "GenericObjectLayout.qHyperCube");
-      } else if (m.first.compare("qListObject") == 0) {
-        member(m.second, out.list_object, "GenericObjectLayout.qListObject");
-      } else if (m.first.compare("qMeasureList") == 0) {
-        member(m.second, out.measure_list, "GenericObjectLayout.qMeasureList");
-      } else if (m.first.compare("qMediaList") == 0) {
-        member(m.second, out.media_list, "GenericObjectLayout.qMediaList");
-      } else if (m.first.compare("qNxLibraryDimension") == 0) {
-        member(m.second, out.nx_library_dimension, "GenericObjectLayout.qNxLibraryDimension");
-      } else if (m.first.compare("qNxLibraryMeasure") == 0) {
-        member(m.second, out.nx_library_measure, "GenericObjectLayout.qNxLibraryMeasure");
-      } else if (m.first.compare("qSelectionObject") == 0) {
-        member(m.second, out.selection_object, "GenericObjectLayout.qSelectionObject");
-      } else if (m.first.compare("qStaticContentUrl") == 0) {
-        member(m.second, out.static_content_url, "GenericObjectLayout.qStaticContentUrl");
-      } else if (m.first.compare("qTreeData") == 0) {
-        member(m.second, out.tree_data, "GenericObjectLayout.qTreeData");
-      } else if (m.first.compare("qUndoInfo") == 0) {
-        member(m.second, out.undo_info, "GenericObjectLayout.qUndoInfo");
-      } else if (m.first.compare("qVariableList") == 0) {
-        member(m.second, out.variable_list, "GenericObjectLayout.qVariableList");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericObjectLayout& out);
+  static json::value write(const GenericObjectLayout& in);
+};
+template <class V>
+void codec<GenericObjectLayout, V>::read(const json::value& v, GenericObjectLayout& out) {
+  for (const auto& m : members(v, "GenericObjectLayout")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericObjectLayout.qInfo");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "GenericObjectLayout.qMeta");
+    } else if (m.first.compare("qExtendsId") == 0) {
+      member(m.second, out.extends_id, "GenericObjectLayout.qExtendsId");
+    } else if (m.first.compare("qHasSoftPatches") == 0) {
+      member(m.second, out.has_soft_patches, "GenericObjectLayout.qHasSoftPatches");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "GenericObjectLayout.qError");
+    } else if (m.first.compare("qSelectionInfo") == 0) {
+      member(m.second, out.selection_info, "GenericObjectLayout.qSelectionInfo");
+    } else if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "GenericObjectLayout.qStateName");
+    } else if (m.first.compare("qAppObjectList") == 0) {
+      member(m.second, out.app_object_list, "GenericObjectLayout.qAppObjectList");
+    } else if (m.first.compare("qBookmarkList") == 0) {
+      member(m.second, out.bookmark_list, "GenericObjectLayout.qBookmarkList");
+    } else if (m.first.compare("qChildList") == 0) {
+      member(m.second, out.child_list, "GenericObjectLayout.qChildList");
+    } else if (m.first.compare("qDimensionList") == 0) {
+      member(m.second, out.dimension_list, "GenericObjectLayout.qDimensionList");
+    } else if (m.first.compare("qEmbeddedSnapshot") == 0) {
+      member(m.second, out.embedded_snapshot, "GenericObjectLayout.qEmbeddedSnapshot");
+    } else if (m.first.compare("qExtensionList") == 0) {
+      member(m.second, out.extension_list, "GenericObjectLayout.qExtensionList");
+    } else if (m.first.compare("qFieldList") == 0) {
+      member(m.second, out.field_list, "GenericObjectLayout.qFieldList");
+    } else if (m.first.compare("qHyperCube") == 0) {
+      member(m.second, out.hyper_cube, "GenericObjectLayout.qHyperCube");
+    } else if (m.first.compare("qListObject") == 0) {
+      member(m.second, out.list_object, "GenericObjectLayout.qListObject");
+    } else if (m.first.compare("qMeasureList") == 0) {
+      member(m.second, out.measure_list, "GenericObjectLayout.qMeasureList");
+    } else if (m.first.compare("qMediaList") == 0) {
+      member(m.second, out.media_list, "GenericObjectLayout.qMediaList");
+    } else if (m.first.compare("qNxLibraryDimension") == 0) {
+      member(m.second, out.nx_library_dimension, "GenericObjectLayout.qNxLibraryDimension");
+    } else if (m.first.compare("qNxLibraryMeasure") == 0) {
+      member(m.second, out.nx_library_measure, "GenericObjectLayout.qNxLibraryMeasure");
+    } else if (m.first.compare("qSelectionObject") == 0) {
+      member(m.second, out.selection_object, "GenericObjectLayout.qSelectionObject");
+    } else if (m.first.compare("qStaticContentUrl") == 0) {
+      member(m.second, out.static_content_url, "GenericObjectLayout.qStaticContentUrl");
+    } else if (m.first.compare("qTreeData") == 0) {
+      member(m.second, out.tree_data, "GenericObjectLayout.qTreeData");
+    } else if (m.first.compare("qUndoInfo") == 0) {
+      member(m.second, out.undo_info, "GenericObjectLayout.qUndoInfo");
+    } else if (m.first.compare("qVariableList") == 0) {
+      member(m.second, out.variable_list, "GenericObjectLayout.qVariableList");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericObjectLayout& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeta", in.meta);
-    put(o, "qExtendsId", in.extends_id);
-    put(o, "qHasSoftPatches", in.has_soft_patches);
-    put(o, "qError", in.error);
-    put(o, "qSelectionInfo", in.selection_info);
-    put(o, "qStateName", in.state_name);
-    put(o, "qAppObjectList", in.app_object_list);
-    put(o, "qBookmarkList", in.bookmark_list);
-    put(o, "qChildList", in.child_list);
-    put(o, "qDimensionList", in.dimension_list);
-    put(o, "qEmbeddedSnapshot", in.embedded_snapshot);
-    put(o, "qExtensionList", in.extension_list);
-    put(o, "qFieldList", in.field_list);
-    put(o, "qHyperCube", in.hyper_cube);
-    put(o, "qListObject", in.list_object);
-    put(o, "qMeasureList", in.measure_list);
-    put(o, "qMediaList", in.media_list);
-    put(o, "qNxLibraryDimension", in.nx_library_dimension);
-    put(o, "qNxLibraryMeasure", in.nx_library_measure);
-    put(o, "qSelectionObject", in.selection_object);
-    put(o, "qStaticContentUrl", in.static_content_url);
-    put(o, "qTreeData", in.tree_data);
-    put(o, "qUndoInfo", in.undo_info);
-    put(o, "qVariableList", in.variable_list);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericObjectLayout, V>::write(const GenericObjectLayout& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeta", in.meta);
+  put(o, "qExtendsId", in.extends_id);
+  put(o, "qHasSoftPatches", in.has_soft_patches);
+  put(o, "qError", in.error);
+  put(o, "qSelectionInfo", in.selection_info);
+  put(o, "qStateName", in.state_name);
+  put(o, "qAppObjectList", in.app_object_list);
+  put(o, "qBookmarkList", in.bookmark_list);
+  put(o, "qChildList", in.child_list);
+  put(o, "qDimensionList", in.dimension_list);
+  put(o, "qEmbeddedSnapshot", in.embedded_snapshot);
+  put(o, "qExtensionList", in.extension_list);
+  put(o, "qFieldList", in.field_list);
+  put(o, "qHyperCube", in.hyper_cube);
+  put(o, "qListObject", in.list_object);
+  put(o, "qMeasureList", in.measure_list);
+  put(o, "qMediaList", in.media_list);
+  put(o, "qNxLibraryDimension", in.nx_library_dimension);
+  put(o, "qNxLibraryMeasure", in.nx_library_measure);
+  put(o, "qSelectionObject", in.selection_object);
+  put(o, "qStaticContentUrl", in.static_content_url);
+  put(o, "qTreeData", in.tree_data);
+  put(o, "qUndoInfo", in.undo_info);
+  put(o, "qVariableList", in.variable_list);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxInfo, V> {
-  static void read(const json::value& v, NxInfo& out) {
-    for (const auto& m : members(v, "NxInfo")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "NxInfo.qId");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxInfo.qType");
-      }
+  static void read(const json::value& v, NxInfo& out);
+  static json::value write(const NxInfo& in);
+};
+template <class V>
+void codec<NxInfo, V>::read(const json::value& v, NxInfo& out) {
+  for (const auto& m : members(v, "NxInfo")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "NxInfo.qId");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxInfo.qType");
     }
   }
-  static json::value write(const NxInfo& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qType", in.type);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxInfo, V>::write(const NxInfo& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qType", in.type);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMeta, V> {
-  static void read(const json::value& v, NxMeta& out) {
-    for (const auto& m : members(v, "NxMeta")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxMeta.qName");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, NxMeta& out);
+  static json::value write(const NxMeta& in);
+};
+template <class V>
+void codec<NxMeta, V>::read(const json::value& v, NxMeta& out) {
+  for (const auto& m : members(v, "NxMeta")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxMeta.qName");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const NxMeta& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMeta, V>::write(const NxMeta& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxLayoutErrors, V> {
-  static void read(const json::value& v, NxLayoutErrors& out) {
-    for (const auto& m : members(v, "NxLayoutErrors")) {
-      if (m.first.compare("qErrorCode") == 0) {
-        member(m.second, out.error_code, "NxLayoutErrors.qErrorCode");
-      }
+  static void read(const json::value& v, NxLayoutErrors& out);
+  static json::value write(const NxLayoutErrors& in);
+};
+template <class V>
+void codec<NxLayoutErrors, V>::read(const json::value& v, NxLayoutErrors& out) {
+  for (const auto& m : members(v, "NxLayoutErrors")) {
+    if (m.first.compare("qErrorCode") == 0) {
+      member(m.second, out.error_code, "NxLayoutErrors.qErrorCode");
     }
   }
-  static json::value write(const NxLayoutErrors& in) {
-    json::object o;
-    put(o, "qErrorCode", in.error_code);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxLayoutErrors, V>::write(const NxLayoutErrors& in) {
+  json::object o;
+  put(o, "qErrorCode", in.error_code);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxSelectionInfo, V> {
-  static void read(const json::value& v, NxSelectionInfo& out) {
-    for (const auto& m : members(v, "NxSelectionInfo")) {
-      if (m.first.compare("qInSelections") == 0) {
-        member(m.second, out.in_selections, "NxSelectionInfo.qInSelections");
-      } else if (m.first.compare("qMadeSelections") == 0) {
-        member(m.second, out.made_selections, "NxSelectionInfo.qMadeSelections");
-      }
+  static void read(const json::value& v, NxSelectionInfo& out);
+  static json::value write(const NxSelectionInfo& in);
+};
+template <class V>
+void codec<NxSelectionInfo, V>::read(const json::value& v, NxSelectionInfo& out) {
+  for (const auto& m : members(v, "NxSelectionInfo")) {
+    if (m.first.compare("qInSelections") == 0) {
+      member(m.second, out.in_selections, "NxSelectionInfo.qInSelections");
+    } else if (m.first.compare("qMadeSelections") == 0) {
+      member(m.second, out.made_selections, "NxSelectionInfo.qMadeSelections");
     }
   }
-  static json::value write(const NxSelectionInfo& in) {
-    json::object o;
-    put(o, "qInSelections", in.in_selections);
-    put(o, "qMadeSelections", in.made_selections);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxSelectionInfo, V>::write(const NxSelectionInfo& in) {
+  json::object o;
+  put(o, "qInSelections", in.in_selections);
+  put(o, "qMadeSelections", in.made_selections);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPage, V> {
-  static void read(const json::value& v, NxPage& out) {
-    for (const auto& m : members(v, "NxPage")) {
-      if (m.first.compare("qLeft") == 0) {
-        member(m.second, out.left, "NxPage.qLeft");
-      } else if (m.first.compare("qTop") == 0) {
-        member(m.second, out.top, "NxPage.qTop");
-      } else if (m.first.compare("qWidth") == 0) {
-        member(m.second, out.width, "NxPage.qWidth");
-      } else if (m.first.compare("qHeight") == 0) {
-        member(m.second, out.height, "NxPage.qHeight");
-      }
+  static void read(const json::value& v, NxPage& out);
+  static json::value write(const NxPage& in);
+};
+template <class V>
+void codec<NxPage, V>::read(const json::value& v, NxPage& out) {
+  for (const auto& m : members(v, "NxPage")) {
+    if (m.first.compare("qLeft") == 0) {
+      member(m.second, out.left, "NxPage.qLeft");
+    } else if (m.first.compare("qTop") == 0) {
+      member(m.second, out.top, "NxPage.qTop");
+    } else if (m.first.compare("qWidth") == 0) {
+      member(m.second, out.width, "NxPage.qWidth");
+    } else if (m.first.compare("qHeight") == 0) {
+      member(m.second, out.height, "NxPage.qHeight");
     }
   }
-  static json::value write(const NxPage& in) {
-    json::object o;
-    put(o, "qLeft", in.left);
-    put(o, "qTop", in.top);
-    put(o, "qWidth", in.width);
-    put(o, "qHeight", in.height);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPage, V>::write(const NxPage& in) {
+  json::object o;
+  put(o, "qLeft", in.left);
+  put(o, "qTop", in.top);
+  put(o, "qWidth", in.width);
+  put(o, "qHeight", in.height);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDataPage, V> {
-  static void read(const json::value& v, NxDataPage& out) {
-    for (const auto& m : members(v, "NxDataPage")) {
-      if (m.first.compare("qMatrix") == 0) {
-        member(m.second, out.matrix, "NxDataPage.qMatrix");
-      } else if (m.first.compare("qTails") == 0) {
-        member(m.second, out.tails, "NxDataPage.qTails");
-      } else if (m.first.compare("qArea") == 0) {
-        member(m.second, out.area, "NxDataPage.qArea");
-      } else if (m.first.compare("qIsReduced") == 0) {
-        member(m.second, out.is_reduced, "NxDataPage.qIsReduced");
-      }
+  static void read(const json::value& v, NxDataPage& out);
+  static json::value write(const NxDataPage& in);
+};
+template <class V>
+void codec<NxDataPage, V>::read(const json::value& v, NxDataPage& out) {
+  for (const auto& m : members(v, "NxDataPage")) {
+    if (m.first.compare("qMatrix") == 0) {
+      member(m.second, out.matrix, "NxDataPage.qMatrix");
+    } else if (m.first.compare("qTails") == 0) {
+      member(m.second, out.tails, "NxDataPage.qTails");
+    } else if (m.first.compare("qArea") == 0) {
+      member(m.second, out.area, "NxDataPage.qArea");
+    } else if (m.first.compare("qIsReduced") == 0) {
+      member(m.second, out.is_reduced, "NxDataPage.qIsReduced");
     }
   }
-  static json::value write(const NxDataPage& in) {
-    json::object o;
-    put(o, "qMatrix", in.matrix);
-    put(o, "qTails", in.tails);
-    put(o, "qArea", in.area);
-    put(o, "qIsReduced", in.is_reduced);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDataPage, V>::write(const NxDataPage& in) {
+  json::object o;
+  put(o, "qMatrix", in.matrix);
+  put(o, "qTails", in.tails);
+  put(o, "qArea", in.area);
+  put(o, "qIsReduced", in.is_reduced);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxCell, V> {
-  static void read(const json::value& v, NxCell& out) {
-    for (const auto& m : members(v, "NxCell")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxCell.qText");
-      } else if (m.first.compare("qNum") == 0) {
-        member(m.second, out.num, "NxCell.qNum");
-      } else if (m.first.compare("qElemNumber") == 0) {
-        member(m.second, out.elem_number, "NxCell.qElemNumber");
-      } else if (m.first.compare("qState") == 0) {
-        member(m.second, out.state, "NxCell.qState");
-      } else if (m.first.compare("qIsEmpty") == 0) {
-        member(m.second, out.is_empty, "NxCell.qIsEmpty");
-      } else if (m.first.compare("qIsTotalCell") == 0) {
-        member(m.second, out.is_total_cell, "NxCell.qIsTotalCell");
-      } else if (m.first.compare("qIsOtherCell") == 0) {
-        member(m.second, out.is_other_cell, "NxCell.qIsOtherCell");
-      } else if (m.first.compare("qFrequency") == 0) {
-        member(m.second, out.frequency, "NxCell.qFrequency");
-      } else if (m.first.compare("qHighlightRanges") == 0) {
-        member(m.second, out.highlight_ranges, "NxCell.qHighlightRanges");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxCell.qAttrExps");
-      } else if (m.first.compare("qAttrDims") == 0) {
-        member(m.second, out.attr_dims, "NxCell.qAttrDims");
-      } else if (m.first.compare("qIsNull") == 0) {
-        member(m.second, out.is_null, "NxCell.qIsNull");
-      } else if (m.first.compare("qMiniChart") == 0) {
-        member(m.second, out.mini_chart, "NxCell.qMiniChart");
-      } else if (m.first.compare("qInExtRow") == 0) {
-        member(m.second, out.in_ext_row, "NxCell.qInExtRow");
-      }
+  static void read(const json::value& v, NxCell& out);
+  static json::value write(const NxCell& in);
+};
+template <class V>
+void codec<NxCell, V>::read(const json::value& v, NxCell& out) {
+  for (const auto& m : members(v, "NxCell")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxCell.qText");
+    } else if (m.first.compare("qNum") == 0) {
+      member(m.second, out.num, "NxCell.qNum");
+    } else if (m.first.compare("qElemNumber") == 0) {
+      member(m.second, out.elem_number, "NxCell.qElemNumber");
+    } else if (m.first.compare("qState") == 0) {
+      member(m.second, out.state, "NxCell.qState");
+    } else if (m.first.compare("qIsEmpty") == 0) {
+      member(m.second, out.is_empty, "NxCell.qIsEmpty");
+    } else if (m.first.compare("qIsTotalCell") == 0) {
+      member(m.second, out.is_total_cell, "NxCell.qIsTotalCell");
+    } else if (m.first.compare("qIsOtherCell") == 0) {
+      member(m.second, out.is_other_cell, "NxCell.qIsOtherCell");
+    } else if (m.first.compare("qFrequency") == 0) {
+      member(m.second, out.frequency, "NxCell.qFrequency");
+    } else if (m.first.compare("qHighlightRanges") == 0) {
+      member(m.second, out.highlight_ranges, "NxCell.qHighlightRanges");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxCell.qAttrExps");
+    } else if (m.first.compare("qAttrDims") == 0) {
+      member(m.second, out.attr_dims, "NxCell.qAttrDims");
+    } else if (m.first.compare("qIsNull") == 0) {
+      member(m.second, out.is_null, "NxCell.qIsNull");
+    } else if (m.first.compare("qMiniChart") == 0) {
+      member(m.second, out.mini_chart, "NxCell.qMiniChart");
+    } else if (m.first.compare("qInExtRow") == 0) {
+      member(m.second, out.in_ext_row, "NxCell.qInExtRow");
     }
   }
-  static json::value write(const NxCell& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qNum", in.num);
-    put(o, "qElemNumber", in.elem_number);
-    put(o, "qState", in.state);
-    put(o, "qIsEmpty", in.is_empty);
-    put(o, "qIsTotalCell", in.is_total_cell);
-    put(o, "qIsOtherCell", in.is_other_cell);
-    put(o, "qFrequency", in.frequency);
-    put(o, "qHighlightRanges", in.highlight_ranges);
-    put(o, "qAttrExps", in.attr_exps);
-    put(o, "qAttrDims", in.attr_dims);
-    put(o, "qIsNull", in.is_null);
-    put(o, "qMiniChart", in.mini_chart);
-    put(o, "qInExtRow", in.in_ext_row);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxCell, V>::write(const NxCell& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qNum", in.num);
+  put(o, "qElemNumber", in.elem_number);
+  put(o, "qState", in.state);
+  put(o, "qIsEmpty", in.is_empty);
+  put(o, "qIsTotalCell", in.is_total_cell);
+  put(o, "qIsOtherCell", in.is_other_cell);
+  put(o, "qFrequency", in.frequency);
+  put(o, "qHighlightRanges", in.highlight_ranges);
+  put(o, "qAttrExps", in.attr_exps);
+  put(o, "qAttrDims", in.attr_dims);
+  put(o, "qIsNull", in.is_null);
+  put(o, "qMiniChart", in.mini_chart);
+  put(o, "qInExtRow", in.in_ext_row);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxHighlightRanges, V> {
-  static void read(const json::value& v, NxHighlightRanges& out) {
-    for (const auto& m : members(v, "NxHighlightRanges")) {
-      if (m.first.compare("qRanges") == 0) {
-        member(m.second, out.ranges, "NxHighlightRanges.qRanges");
-      }
+  static void read(const json::value& v, NxHighlightRanges& out);
+  static json::value write(const NxHighlightRanges& in);
+};
+template <class V>
+void codec<NxHighlightRanges, V>::read(const json::value& v, NxHighlightRanges& out) {
+  for (const auto& m : members(v, "NxHighlightRanges")) {
+    if (m.first.compare("qRanges") == 0) {
+      member(m.second, out.ranges, "NxHighlightRanges.qRanges");
     }
   }
-  static json::value write(const NxHighlightRanges& in) {
-    json::object o;
-    put(o, "qRanges", in.ranges);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxHighlightRanges, V>::write(const NxHighlightRanges& in) {
+  json::object o;
+  put(o, "qRanges", in.ranges);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<CharRange, V> {
-  static void read(const json::value& v, CharRange& out) {
-    for (const auto& m : members(v, "CharRange")) {
-      if (m.first.compare("qCharPos") == 0) {
-        member(m.second, out.char_pos, "CharRange.qCharPos");
-      } else if (m.first.compare("qCharCount") == 0) {
-        member(m.second, out.char_count, "CharRange.qCharCount");
-      }
+  static void read(const json::value& v, CharRange& out);
+  static json::value write(const CharRange& in);
+};
+template <class V>
+void codec<CharRange, V>::read(const json::value& v, CharRange& out) {
+  for (const auto& m : members(v, "CharRange")) {
+    if (m.first.compare("qCharPos") == 0) {
+      member(m.second, out.char_pos, "CharRange.qCharPos");
+    } else if (m.first.compare("qCharCount") == 0) {
+      member(m.second, out.char_count, "CharRange.qCharCount");
     }
   }
-  static json::value write(const CharRange& in) {
-    json::object o;
-    put(o, "qCharPos", in.char_pos);
-    put(o, "qCharCount", in.char_count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<CharRange, V>::write(const CharRange& in) {
+  json::object o;
+  put(o, "qCharPos", in.char_pos);
+  put(o, "qCharCount", in.char_count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAttributeExpressionValues, V> {
-  static void read(const json::value& v, NxAttributeExpressionValues& out) {
-    for (const auto& m : members(v, "NxAttributeExpressionValues")) {
-      if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "NxAttributeExpressionValues.qValues");
-      }
+  static void read(const json::value& v, NxAttributeExpressionValues& out);
+  static json::value write(const NxAttributeExpressionValues& in);
+};
+template <class V>
+void codec<NxAttributeExpressionValues, V>::read(const json::value& v, NxAttributeExpressionValues& out) {
+  for (const auto& m : members(v, "NxAttributeExpressionValues")) {
+    if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "NxAttributeExpressionValues.qValues");
     }
   }
-  static json::value write(const NxAttributeExpressionValues& in) {
-    json::object o;
-    put(o, "qValues", in.values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAttributeExpressionValues, V>::write(const NxAttributeExpressionValues& in) {
+  json::object o;
+  put(o, "qValues", in.values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxSimpleValue, V> {
-  static void read(const json::value& v, NxSimpleValue& out) {
-    for (const auto& m : members(v, "NxSimpleValue")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxSimpleValue.qText");
-      } else if (m.first.compare("qNum") == 0) {
-        member(m.second, out.num, "NxSimpleValue.qNum");
-      }
+  static void read(const json::value& v, NxSimpleValue& out);
+  static json::value write(const NxSimpleValue& in);
+};
+template <class V>
+void codec<NxSimpleValue, V>::read(const json::value& v, NxSimpleValue& out) {
+  for (const auto& m : members(v, "NxSimpleValue")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxSimpleValue.qText");
+    } else if (m.first.compare("qNum") == 0) {
+      member(m.second, out.num, "NxSimpleValue.qNum");
     }
   }
-  static json::value write(const NxSimpleValue& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qNum", in.num);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxSimpleValue, V>::write(const NxSimpleValue& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qNum", in.num);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAttributeDimValues, V> {
-  static void read(const json::value& v, NxAttributeDimValues& out) {
-    for (const auto& m : members(v, "NxAttributeDimValues")) {
-      if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "NxAttributeDimValues.qValues");
-      }
+  static void read(const json::value& v, NxAttributeDimValues& out);
+  static json::value write(const NxAttributeDimValues& in);
+};
+template <class V>
+void codec<NxAttributeDimValues, V>::read(const json::value& v, NxAttributeDimValues& out) {
+  for (const auto& m : members(v, "NxAttributeDimValues")) {
+    if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "NxAttributeDimValues.qValues");
     }
   }
-  static json::value write(const NxAttributeDimValues& in) {
-    json::object o;
-    put(o, "qValues", in.values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAttributeDimValues, V>::write(const NxAttributeDimValues& in) {
+  json::object o;
+  put(o, "qValues", in.values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxSimpleDimValue, V> {
-  static void read(const json::value& v, NxSimpleDimValue& out) {
-    for (const auto& m : members(v, "NxSimpleDimValue")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxSimpleDimValue.qText");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "NxSimpleDimValue.qElemNo");
-      }
+  static void read(const json::value& v, NxSimpleDimValue& out);
+  static json::value write(const NxSimpleDimValue& in);
+};
+template <class V>
+void codec<NxSimpleDimValue, V>::read(const json::value& v, NxSimpleDimValue& out) {
+  for (const auto& m : members(v, "NxSimpleDimValue")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxSimpleDimValue.qText");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "NxSimpleDimValue.qElemNo");
     }
   }
-  static json::value write(const NxSimpleDimValue& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qElemNo", in.elem_no);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxSimpleDimValue, V>::write(const NxSimpleDimValue& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qElemNo", in.elem_no);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMiniChartData, V> {
-  static void read(const json::value& v, NxMiniChartData& out) {
-    for (const auto& m : members(v, "NxMiniChartData")) {
-      if (m.first.compare("qMatrix") == 0) {
-        member(m.second, out.matrix, "NxMiniChartData.qMatrix");
-      } else if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "NxMiniChartData.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "NxMiniChartData.qMax");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxMiniChartData.qError");
-      }
+  static void read(const json::value& v, NxMiniChartData& out);
+  static json::value write(const NxMiniChartData& in);
+};
+template <class V>
+void codec<NxMiniChartData, V>::read(const json::value& v, NxMiniChartData& out) {
+  for (const auto& m : members(v, "NxMiniChartData")) {
+    if (m.first.compare("qMatrix") == 0) {
+      member(m.second, out.matrix, "NxMiniChartData.qMatrix");
+    } else if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "NxMiniChartData.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "NxMiniChartData.qMax");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxMiniChartData.qError");
     }
   }
-  static json::value write(const NxMiniChartData& in) {
-    json::object o;
-    put(o, "qMatrix", in.matrix);
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qError", in.error);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMiniChartData, V>::write(const NxMiniChartData& in) {
+  json::object o;
+  put(o, "qMatrix", in.matrix);
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qError", in.error);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMiniChartCell, V> {
-  static void read(const json::value& v, NxMiniChartCell& out) {
-    for (const auto& m : members(v, "NxMiniChartCell")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxMiniChartCell.qText");
-      } else if (m.first.compare("qNum") == 0) {
-        member(m.second, out.num, "NxMiniChartCell.qNum");
-      } else if (m.first.compare("qElemNumber") == 0) {
-        member(m.second, out.elem_number, "NxMiniChartCell.qElemNumber");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxMiniChartCell.qAttrExps");
-      }
+  static void read(const json::value& v, NxMiniChartCell& out);
+  static json::value write(const NxMiniChartCell& in);
+};
+template <class V>
+void codec<NxMiniChartCell, V>::read(const json::value& v, NxMiniChartCell& out) {
+  for (const auto& m : members(v, "NxMiniChartCell")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxMiniChartCell.qText");
+    } else if (m.first.compare("qNum") == 0) {
+      member(m.second, out.num, "NxMiniChartCell.qNum");
+    } else if (m.first.compare("qElemNumber") == 0) {
+      member(m.second, out.elem_number, "NxMiniChartCell.qElemNumber");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxMiniChartCell.qAttrExps");
     }
   }
-  static json::value write(const NxMiniChartCell& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qNum", in.num);
-    put(o, "qElemNumber", in.elem_number);
-    put(o, "qAttrExps", in.attr_exps);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMiniChartCell, V>::write(const NxMiniChartCell& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qNum", in.num);
+  put(o, "qElemNumber", in.elem_number);
+  put(o, "qAttrExps", in.attr_exps);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxValidationError, V> {
-  static void read(const json::value& v, NxValidationError& out) {
-    for (const auto& m : members(v, "NxValidationError")) {
-      if (m.first.compare("qErrorCode") == 0) {
-        member(m.second, out.error_code, "NxValidationError.qErrorCode");
-      } else if (m.first.compare("qContext") == 0) {
-        member(m.second, out.context, "NxValidationError.qContext");
-      } else if (m.first.compare("qExtendedMessage") == 0) {
-        member(m.second, out.extended_message, "NxValidationError.qExtendedMessage");
-      }
+  static void read(const json::value& v, NxValidationError& out);
+  static json::value write(const NxValidationError& in);
+};
+template <class V>
+void codec<NxValidationError, V>::read(const json::value& v, NxValidationError& out) {
+  for (const auto& m : members(v, "NxValidationError")) {
+    if (m.first.compare("qErrorCode") == 0) {
+      member(m.second, out.error_code, "NxValidationError.qErrorCode");
+    } else if (m.first.compare("qContext") == 0) {
+      member(m.second, out.context, "NxValidationError.qContext");
+    } else if (m.first.compare("qExtendedMessage") == 0) {
+      member(m.second, out.extended_message, "NxValidationError.qExtendedMessage");
     }
   }
-  static json::value write(const NxValidationError& in) {
-    json::object o;
-    put(o, "qErrorCode", in.error_code);
-    put(o, "qContext", in.context);
-    put(o, "qExtendedMessage", in.extended_message);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxValidationError, V>::write(const NxValidationError& in) {
+  json::object o;
+  put(o, "qErrorCode", in.error_code);
+  put(o, "qContext", in.context);
+  put(o, "qExtendedMessage", in.extended_message);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxGroupTail, V> {
-  static void read(const json::value& v, NxGroupTail& out) {
-    for (const auto& m : members(v, "NxGroupTail")) {
-      if (m.first.compare("qUp") == 0) {
-        member(m.second, out.up, "NxGroupTail.qUp");
-      } else if (m.first.compare("qDown") == 0) {
-        member(m.second, out.down, "NxGroupTail.qDown");
-      }
+  static void read(const json::value& v, NxGroupTail& out);
+  static json::value write(const NxGroupTail& in);
+};
+template <class V>
+void codec<NxGroupTail, V>::read(const json::value& v, NxGroupTail& out) {
+  for (const auto& m : members(v, "NxGroupTail")) {
+    if (m.first.compare("qUp") == 0) {
+      member(m.second, out.up, "NxGroupTail.qUp");
+    } else if (m.first.compare("qDown") == 0) {
+      member(m.second, out.down, "NxGroupTail.qDown");
     }
   }
-  static json::value write(const NxGroupTail& in) {
-    json::object o;
-    put(o, "qUp", in.up);
-    put(o, "qDown", in.down);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxGroupTail, V>::write(const NxGroupTail& in) {
+  json::object o;
+  put(o, "qUp", in.up);
+  put(o, "qDown", in.down);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Rect, V> {
-  static void read(const json::value& v, Rect& out) {
-    for (const auto& m : members(v, "Rect")) {
-      if (m.first.compare("qLeft") == 0) {
-        member(m.second, out.left, "Rect.qLeft");
-      } else if (m.first.compare("qTop") == 0) {
-        member(m.second, out.top, "Rect.qTop");
-      } else if (m.first.compare("qWidth") == 0) {
-        member(m.second, out.width, "Rect.qWidth");
-      } else if (m.first.compare("qHeight") == 0) {
-        member(m.second, out.height, "Rect.qHeight");
-      }
+  static void read(const json::value& v, Rect& out);
+  static json::value write(const Rect& in);
+};
+template <class V>
+void codec<Rect, V>::read(const json::value& v, Rect& out) {
+  for (const auto& m : members(v, "Rect")) {
+    if (m.first.compare("qLeft") == 0) {
+      member(m.second, out.left, "Rect.qLeft");
+    } else if (m.first.compare("qTop") == 0) {
+      member(m.second, out.top, "Rect.qTop");
+    } else if (m.first.compare("qWidth") == 0) {
+      member(m.second, out.width, "Rect.qWidth");
+    } else if (m.first.compare("qHeight") == 0) {
+      member(m.second, out.height, "Rect.qHeight");
     }
   }
-  static json::value write(const Rect& in) {
-    json::object o;
-    put(o, "qLeft", in.left);
-    put(o, "qTop", in.top);
-    put(o, "qWidth", in.width);
-    put(o, "qHeight", in.height);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Rect, V>::write(const Rect& in) {
+  json::object o;
+  put(o, "qLeft", in.left);
+  put(o, "qTop", in.top);
+  put(o, "qWidth", in.width);
+  put(o, "qHeight", in.height);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPivotPage, V> {
-  static void read(const json::value& v, NxPivotPage& out) {
-    for (const auto& m : members(v, "NxPivotPage")) {
-      if (m.first.compare("qLeft") == 0) {
-        member(m.second, out.left, "NxPivotPage.qLeft");
-      } else if (m.first.compare("qTop") == 0) {
-        member(m.second, out.top, "NxPivotPage.qTop");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "NxPivotPage.qData");
-      } else if (m.first.compare("qArea") == 0) {
-        member(m.second, out.area, "NxPivotPage.qArea");
-      }
+  static void read(const json::value& v, NxPivotPage& out);
+  static json::value write(const NxPivotPage& in);
+};
+template <class V>
+void codec<NxPivotPage, V>::read(const json::value& v, NxPivotPage& out) {
+  for (const auto& m : members(v, "NxPivotPage")) {
+    if (m.first.compare("qLeft") == 0) {
+      member(m.second, out.left, "NxPivotPage.qLeft");
+    } else if (m.first.compare("qTop") == 0) {
+      member(m.second, out.top, "NxPivotPage.qTop");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "NxPivotPage.qData");
+    } else if (m.first.compare("qArea") == 0) {
+      member(m.second, out.area, "NxPivotPage.qArea");
     }
   }
-  static json::value write(const NxPivotPage& in) {
-    json::object o;
-    put(o, "qLeft", in.left);
-    put(o, "qTop", in.top);
-    put(o, "qData", in.data);
-    put(o, "qArea", in.area);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPivotPage, V>::write(const NxPivotPage& in) {
+  json::object o;
+  put(o, "qLeft", in.left);
+  put(o, "qTop", in.top);
+  put(o, "qData", in.data);
+  put(o, "qArea", in.area);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPivotDimensionCell, V> {
-  static void read(const json::value& v, NxPivotDimensionCell& out) {
-    for (const auto& m : members(v, "NxPivotDimensionCell")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxPivotDimensionCell.qText");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "NxPivotDimensionCell.qElemNo");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "NxPivotDimensionCell.qValue");
-      } else if (m.first.compare("qCanExpand") == 0) {
-        member(m.second, out.can_expand, "NxPivotDimensionCell.qCanExpand");
-      } else if (m.first.compare("qCanCollapse") == 0) {
-        member(m.second, out.can_collapse, "NxPivotDimensionCell.qCanCollapse");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxPivotDimensionCell.qType");
-      } else if (m.first.compare("qUp") == 0) {
-        member(m.second, out.up, "NxPivotDimensionCell.qUp");
-      } else if (m.first.compare("qDown") == 0) {
-        member(m.second, out.down, "NxPivotDimensionCell.qDown");
-      } else if (m.first.compare("qSubNodes") == 0) {
-        member(m.second, out.sub_nodes, "NxPivotDimensionCell.qSubNodes");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxPivotDimensionCell.qAttrExps");
-      } else if (m.first.compare("qAttrDims") == 0) {
-        member(m.second, out.attr_dims, "NxPivotDimensionCell.qAttrDims");
-      }
+  static void read(const json::value& v, NxPivotDimensionCell& out);
+  static json::value write(const NxPivotDimensionCell& in);
+};
+template <class V>
+void codec<NxPivotDimensionCell, V>::read(const json::value& v, NxPivotDimensionCell& out) {
+  for (const auto& m : members(v, "NxPivotDimensionCell")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxPivotDimensionCell.qText");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "NxPivotDimensionCell.qElemNo");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "NxPivotDimensionCell.qValue");
+    } else if (m.first.compare("qCanExpand") == 0) {
+      member(m.second, out.can_expand, "NxPivotDimensionCell.qCanExpand");
+    } else if (m.first.compare("qCanCollapse") == 0) {
+      member(m.second, out.can_collapse, "NxPivotDimensionCell.qCanCollapse");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxPivotDimensionCell.qType");
+    } else if (m.first.compare("qUp") == 0) {
+      member(m.second, out.up, "NxPivotDimensionCell.qUp");
+    } else if (m.first.compare("qDown") == 0) {
+      member(m.second, out.down, "NxPivotDimensionCell.qDown");
+    } else if (m.first.compare("qSubNodes") == 0) {
+      member(m.second, out.sub_nodes, "NxPivotDimensionCell.qSubNodes");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxPivotDimensionCell.qAttrExps");
+    } else if (m.first.compare("qAttrDims") == 0) {
+      member(m.second, out.attr_dims, "NxPivotDimensionCell.qAttrDims");
     }
   }
-  static json::value write(const NxPivotDimensionCell& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qElemNo", in.elem_no);
-    put(o, "qValue", in.value);
-    put(o, "qCanExpand", in.can_expand);
-    put(o, "qCanCollapse", in.can_collapse);
-    put(o, "qType", in.type);
-    put(o, "qUp", in.up);
-    put(o, "qDown", in.down);
-    put(o, "qSubNodes", in.sub_nodes);
-    put(o, "qAttrExps", in.attr_exps);
-    put(o, "qAttrDims", in.attr_dims);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPivotDimensionCell, V>::write(const NxPivotDimensionCell& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qElemNo", in.elem_no);
+  put(o, "qValue", in.value);
+  put(o, "qCanExpand", in.can_expand);
+  put(o, "qCanCollapse", in.can_collapse);
+  put(o, "qType", in.type);
+  put(o, "qUp", in.up);
+  put(o, "qDown", in.down);
+  put(o, "qSubNodes", in.sub_nodes);
+  put(o, "qAttrExps", in.attr_exps);
+  put(o, "qAttrDims", in.attr_dims);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPivotValuePoint, V> {
-  static void read(const json::value& v, NxPivotValuePoint& out) {
-    for (const auto& m : members(v, "NxPivotValuePoint")) {
-      if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "NxPivotValuePoint.qLabel");
-      } else if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxPivotValuePoint.qText");
-      } else if (m.first.compare("qNum") == 0) {
-        member(m.second, out.num, "NxPivotValuePoint.qNum");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxPivotValuePoint.qType");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxPivotValuePoint.qAttrExps");
-      } else if (m.first.compare("qAttrDims") == 0) {
-        member(m.second, out.attr_dims, "NxPivotValuePoint.qAttrDims");
-      }
+  static void read(const json::value& v, NxPivotValuePoint& out);
+  static json::value write(const NxPivotValuePoint& in);
+};
+template <class V>
+void codec<NxPivotValuePoint, V>::read(const json::value& v, NxPivotValuePoint& out) {
+  for (const auto& m : members(v, "NxPivotValuePoint")) {
+    if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "NxPivotValuePoint.qLabel");
+    } else if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxPivotValuePoint.qText");
+    } else if (m.first.compare("qNum") == 0) {
+      member(m.second, out.num, "NxPivotValuePoint.qNum");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxPivotValuePoint.qType");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxPivotValuePoint.qAttrExps");
+    } else if (m.first.compare("qAttrDims") == 0) {
+      member(m.second, out.attr_dims, "NxPivotValuePoint.qAttrDims");
     }
   }
-  static json::value write(const NxPivotValuePoint& in) {
-    json::object o;
-    put(o, "qLabel", in.label);
-    put(o, "qText", in.text);
-    put(o, "qNum", in.num);
-    put(o, "qType", in.type);
-    put(o, "qAttrExps", in.attr_exps);
-    put(o, "qAttrDims", in.attr_dims);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPivotValuePoint, V>::write(const NxPivotValuePoint& in) {
+  json::object o;
+  put(o, "qLabel", in.label);
+  put(o, "qText", in.text);
+  put(o, "qNum", in.num);
+  put(o, "qType", in.type);
+  put(o, "qAttrExps", in.attr_exps);
+  put(o, "qAttrDims", in.attr_dims);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxStackPage, V> {
-  static void read(const json::value& v, NxStackPage& out) {
-    for (const auto& m : members(v, "NxStackPage")) {
-      if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "NxStackPage.qData");
-      } else if (m.first.compare("qArea") == 0) {
-        member(m.second, out.area, "NxStackPage.qArea");
-      }
+  static void read(const json::value& v, NxStackPage& out);
+  static json::value write(const NxStackPage& in);
+};
+template <class V>
+void codec<NxStackPage, V>::read(const json::value& v, NxStackPage& out) {
+  for (const auto& m : members(v, "NxStackPage")) {
+    if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "NxStackPage.qData");
+    } else if (m.first.compare("qArea") == 0) {
+      member(m.second, out.area, "NxStackPage.qArea");
     }
   }
-  static json::value write(const NxStackPage& in) {
-    json::object o;
-    put(o, "qData", in.data);
-    put(o, "qArea", in.area);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxStackPage, V>::write(const NxStackPage& in) {
+  json::object o;
+  put(o, "qData", in.data);
+  put(o, "qArea", in.area);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxStackedPivotCell, V> {
-  static void read(const json::value& v, NxStackedPivotCell& out) {
-    for (const auto& m : members(v, "NxStackedPivotCell")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxStackedPivotCell.qText");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "NxStackedPivotCell.qElemNo");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "NxStackedPivotCell.qValue");
-      } else if (m.first.compare("qCanExpand") == 0) {
-        member(m.second, out.can_expand, "NxStackedPivotCell.qCanExpand");
-      } else if (m.first.compare("qCanCollapse") == 0) {
-        member(m.second, out.can_collapse, "NxStackedPivotCell.qCanCollapse");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxStackedPivotCell.qType");
-      } else if (m.first.compare("qMaxPos") == 0) {
-        member(m.second, out.max_pos, "NxStackedPivotCell.qMaxPos");
-      } else if (m.first.compare("qMinNeg") == 0) {
-        member(m.second, out.min_neg, "NxStackedPivotCell.qMinNeg");
-      } else if (m.first.compare("qUp") == 0) {
-        member(m.second, out.up, "NxStackedPivotCell.qUp");
-      } else if (m.first.compare("qDown") == 0) {
-        member(m.second, out.down, "NxStackedPivotCell.qDown");
-      } else if (m.first.compare("qRow") == 0) {
-        member(m.second, out.row, "NxStackedPivotCell.qRow");
-      } else if (m.first.compare("qSubNodes") == 0) {
-        member(m.second, out.sub_nodes, "NxStackedPivotCell.qSubNodes");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxStackedPivotCell.qAttrExps");
-      } else if (m.first.compare("qAttrDims") == 0) {
-        member(m.second, out.attr_dims, "NxStackedPivotCell.qAttrDims");
-      }
+  static void read(const json::value& v, NxStackedPivotCell& out);
+  static json::value write(const NxStackedPivotCell& in);
+};
+template <class V>
+void codec<NxStackedPivotCell, V>::read(const json::value& v, NxStackedPivotCell& out) {
+  for (const auto& m : members(v, "NxStackedPivotCell")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxStackedPivotCell.qText");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "NxStackedPivotCell.qElemNo");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "NxStackedPivotCell.qValue");
+    } else if (m.first.compare("qCanExpand") == 0) {
+      member(m.second, out.can_expand, "NxStackedPivotCell.qCanExpand");
+    } else if (m.first.compare("qCanCollapse") == 0) {
+      member(m.second, out.can_collapse, "NxStackedPivotCell.qCanCollapse");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxStackedPivotCell.qType");
+    } else if (m.first.compare("qMaxPos") == 0) {
+      member(m.second, out.max_pos, "NxStackedPivotCell.qMaxPos");
+    } else if (m.first.compare("qMinNeg") == 0) {
+      member(m.second, out.min_neg, "NxStackedPivotCell.qMinNeg");
+    } else if (m.first.compare("qUp") == 0) {
+      member(m.second, out.up, "NxStackedPivotCell.qUp");
+    } else if (m.first.compare("qDown") == 0) {
+      member(m.second, out.down, "NxStackedPivotCell.qDown");
+    } else if (m.first.compare("qRow") == 0) {
+      member(m.second, out.row, "NxStackedPivotCell.qRow");
+    } else if (m.first.compare("qSubNodes") == 0) {
+      member(m.second, out.sub_nodes, "NxStackedPivotCell.qSubNodes");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxStackedPivotCell.qAttrExps");
+    } else if (m.first.compare("qAttrDims") == 0) {
+      member(m.second, out.attr_dims, "NxStackedPivotCell.qAttrDims");
     }
   }
-  static json::value write(const NxStackedPivotCell& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qElemNo", in.elem_no);
-    put(o, "qValue", in.value);
-    put(o, "qCanExpand", in.can_expand);
-    put(o, "qCanCollapse", in.can_collapse);
-    put(o, "qType", in.type);
-    put(o, "qMaxPos", in.max_pos);
-    put(o, "qMinNeg", in.min_neg);
-    put(o, "qUp", in.up);
-    put(o, "qDown", in.down);
-    put(o, "qRow", in.row);
-    put(o, "qSubNodes", in.sub_nodes);
-    put(o, "qAttrExps", in.attr_exps);
-    put(o, "qAttrDims", in.attr_dims);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxStackedPivotCell, V>::write(const NxStackedPivotCell& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qElemNo", in.elem_no);
+  put(o, "qValue", in.value);
+  put(o, "qCanExpand", in.can_expand);
+  put(o, "qCanCollapse", in.can_collapse);
+  put(o, "qType", in.type);
+  put(o, "qMaxPos", in.max_pos);
+  put(o, "qMinNeg", in.min_neg);
+  put(o, "qUp", in.up);
+  put(o, "qDown", in.down);
+  put(o, "qRow", in.row);
+  put(o, "qSubNodes", in.sub_nodes);
+  put(o, "qAttrExps", in.attr_exps);
+  put(o, "qAttrDims", in.attr_dims);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxContinuousDataOptions, V> {
-  static void read(const json::value& v, NxContinuousDataOptions& out) {
-    for (const auto& m : members(v, "NxContinuousDataOptions")) {
-      if (m.first.compare("qStart") == 0) {
-        member(m.second, out.start, "NxContinuousDataOptions.qStart");
-      } else if (m.first.compare("qEnd") == 0) {
-        member(m.second, out.end, "NxContinuousDataOptions.qEnd");
-      } else if (m.first.compare("qNbrPoints") == 0) {
-        member(m.second, out.nbr_points, "NxContinuousDataOptions.qNbrPoints");
-      } else if (m.first.compare("qMaxNbrTicks") == 0) {
-        member(m.second, out.max_nbr_ticks, "NxContinuousDataOptions.qMaxNbrTicks");
-      } else if (m.first.compare("qMaxNumberLines") == 0) {
-        member(m.second, out.max_number_lines, "NxContinuousDataOptions.qMaxNumberLines");
-      }
+  static void read(const json::value& v, NxContinuousDataOptions& out);
+  static json::value write(const NxContinuousDataOptions& in);
+};
+template <class V>
+void codec<NxContinuousDataOptions, V>::read(const json::value& v, NxContinuousDataOptions& out) {
+  for (const auto& m : members(v, "NxContinuousDataOptions")) {
+    if (m.first.compare("qStart") == 0) {
+      member(m.second, out.start, "NxContinuousDataOptions.qStart");
+    } else if (m.first.compare("qEnd") == 0) {
+      member(m.second, out.end, "NxContinuousDataOptions.qEnd");
+    } else if (m.first.compare("qNbrPoints") == 0) {
+      member(m.second, out.nbr_points, "NxContinuousDataOptions.qNbrPoints");
+    } else if (m.first.compare("qMaxNbrTicks") == 0) {
+      member(m.second, out.max_nbr_ticks, "NxContinuousDataOptions.qMaxNbrTicks");
+    } else if (m.first.compare("qMaxNumberLines") == 0) {
+      member(m.second, out.max_number_lines, "NxContinuousDataOptions.qMaxNumberLines");
     }
   }
-  static json::value write(const NxContinuousDataOptions& in) {
-    json::object o;
-    put(o, "qStart", in.start);
-    put(o, "qEnd", in.end);
-    put(o, "qNbrPoints", in.nbr_points);
-    put(o, "qMaxNbrTicks", in.max_nbr_ticks);
-    put(o, "qMaxNumberLines", in.max_number_lines);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxContinuousDataOptions, V>::write(const NxContinuousDataOptions& in) {
+  json::object o;
+  put(o, "qStart", in.start);
+  put(o, "qEnd", in.end);
+  put(o, "qNbrPoints", in.nbr_points);
+  put(o, "qMaxNbrTicks", in.max_nbr_ticks);
+  put(o, "qMaxNumberLines", in.max_number_lines);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAxisData, V> {
-  static void read(const json::value& v, NxAxisData& out) {
-    for (const auto& m : members(v, "NxAxisData")) {
-      if (m.first.compare("qAxis") == 0) {
-        member(m.second, out.axis, "NxAxisData.qAxis");
-      }
+  static void read(const json::value& v, NxAxisData& out);
+  static json::value write(const NxAxisData& in);
+};
+template <class V>
+void codec<NxAxisData, V>::read(const json::value& v, NxAxisData& out) {
+  for (const auto& m : members(v, "NxAxisData")) {
+    if (m.first.compare("qAxis") == 0) {
+      member(m.second, out.axis, "NxAxisData.qAxis");
     }
   }
-  static json::value write(const NxAxisData& in) {
-    json::object o;
-    put(o, "qAxis", in.axis);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAxisData, V>::write(const NxAxisData& in) {
+  json::object o;
+  put(o, "qAxis", in.axis);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAxisTicks, V> {
-  static void read(const json::value& v, NxAxisTicks& out) {
-    for (const auto& m : members(v, "NxAxisTicks")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxAxisTicks.qName");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxAxisTicks.qTags");
-      } else if (m.first.compare("qTicks") == 0) {
-        member(m.second, out.ticks, "NxAxisTicks.qTicks");
-      }
+  static void read(const json::value& v, NxAxisTicks& out);
+  static json::value write(const NxAxisTicks& in);
+};
+template <class V>
+void codec<NxAxisTicks, V>::read(const json::value& v, NxAxisTicks& out) {
+  for (const auto& m : members(v, "NxAxisTicks")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxAxisTicks.qName");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxAxisTicks.qTags");
+    } else if (m.first.compare("qTicks") == 0) {
+      member(m.second, out.ticks, "NxAxisTicks.qTicks");
     }
   }
-  static json::value write(const NxAxisTicks& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qTags", in.tags);
-    put(o, "qTicks", in.ticks);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAxisTicks, V>::write(const NxAxisTicks& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qTags", in.tags);
+  put(o, "qTicks", in.ticks);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTickCell, V> {
-  static void read(const json::value& v, NxTickCell& out) {
-    for (const auto& m : members(v, "NxTickCell")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxTickCell.qText");
-      } else if (m.first.compare("qStart") == 0) {
-        member(m.second, out.start, "NxTickCell.qStart");
-      } else if (m.first.compare("qEnd") == 0) {
-        member(m.second, out.end, "NxTickCell.qEnd");
-      }
+  static void read(const json::value& v, NxTickCell& out);
+  static json::value write(const NxTickCell& in);
+};
+template <class V>
+void codec<NxTickCell, V>::read(const json::value& v, NxTickCell& out) {
+  for (const auto& m : members(v, "NxTickCell")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxTickCell.qText");
+    } else if (m.first.compare("qStart") == 0) {
+      member(m.second, out.start, "NxTickCell.qStart");
+    } else if (m.first.compare("qEnd") == 0) {
+      member(m.second, out.end, "NxTickCell.qEnd");
     }
   }
-  static json::value write(const NxTickCell& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qStart", in.start);
-    put(o, "qEnd", in.end);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTickCell, V>::write(const NxTickCell& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qStart", in.start);
+  put(o, "qEnd", in.end);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeDataOption, V> {
-  static void read(const json::value& v, NxTreeDataOption& out) {
-    for (const auto& m : members(v, "NxTreeDataOption")) {
-      if (m.first.compare("qMaxNbrOfNodes") == 0) {
-        member(m.second, out.max_nbr_of_nodes, "NxTreeDataOption.qMaxNbrOfNodes");
-      } else if (m.first.compare("qTreeNodes") == 0) {
-        member(m.second, out.tree_nodes, "NxTreeDataOption.qTreeNodes");
-      } else if (m.first.compare("qTreeLevels") == 0) {
-        member(m.second, out.tree_levels, "NxTreeDataOption.qTreeLevels");
-      }
+  static void read(const json::value& v, NxTreeDataOption& out);
+  static json::value write(const NxTreeDataOption& in);
+};
+template <class V>
+void codec<NxTreeDataOption, V>::read(const json::value& v, NxTreeDataOption& out) {
+  for (const auto& m : members(v, "NxTreeDataOption")) {
+    if (m.first.compare("qMaxNbrOfNodes") == 0) {
+      member(m.second, out.max_nbr_of_nodes, "NxTreeDataOption.qMaxNbrOfNodes");
+    } else if (m.first.compare("qTreeNodes") == 0) {
+      member(m.second, out.tree_nodes, "NxTreeDataOption.qTreeNodes");
+    } else if (m.first.compare("qTreeLevels") == 0) {
+      member(m.second, out.tree_levels, "NxTreeDataOption.qTreeLevels");
     }
   }
-  static json::value write(const NxTreeDataOption& in) {
-    json::object o;
-    put(o, "qMaxNbrOfNodes", in.max_nbr_of_nodes);
-    put(o, "qTreeNodes", in.tree_nodes);
-    put(o, "qTreeLevels", in.tree_levels);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeDataOption, V>::write(const NxTreeDataOption& in) {
+  json::object o;
+  put(o, "qMaxNbrOfNodes", in.max_nbr_of_nodes);
+  put(o, "qTreeNodes", in.tree_nodes);
+  put(o, "qTreeLevels", in.tree_levels);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPageTreeNode, V> {
-  static void read(const json::value& v, NxPageTreeNode& out) {
-    for (const auto& m : members(v, "NxPageTreeNode")) {
-      if (m.first.compare("qArea") == 0) {
-        member(m.second, out.area, "NxPageTreeNode.qArea");
-      } else if (m.first.compare("qAllValues") == 0) {
-        member(m.second, out.all_values, "NxPageTreeNode.qAllValues");
-      }
+  static void read(const json::value& v, NxPageTreeNode& out);
+  static json::value write(const NxPageTreeNode& in);
+};
+template <class V>
+void codec<NxPageTreeNode, V>::read(const json::value& v, NxPageTreeNode& out) {
+  for (const auto& m : members(v, "NxPageTreeNode")) {
+    if (m.first.compare("qArea") == 0) {
+      member(m.second, out.area, "NxPageTreeNode.qArea");
+    } else if (m.first.compare("qAllValues") == 0) {
+      member(m.second, out.all_values, "NxPageTreeNode.qAllValues");
     }
   }
-  static json::value write(const NxPageTreeNode& in) {
-    json::object o;
-    put(o, "qArea", in.area);
-    put(o, "qAllValues", in.all_values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPageTreeNode, V>::write(const NxPageTreeNode& in) {
+  json::object o;
+  put(o, "qArea", in.area);
+  put(o, "qAllValues", in.all_values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPageTreeLevel, V> {
-  static void read(const json::value& v, NxPageTreeLevel& out) {
-    for (const auto& m : members(v, "NxPageTreeLevel")) {
-      if (m.first.compare("qLeft") == 0) {
-        member(m.second, out.left, "NxPageTreeLevel.qLeft");
-      } else if (m.first.compare("qDepth") == 0) {
-        member(m.second, out.depth, "NxPageTreeLevel.qDepth");
-      }
+  static void read(const json::value& v, NxPageTreeLevel& out);
+  static json::value write(const NxPageTreeLevel& in);
+};
+template <class V>
+void codec<NxPageTreeLevel, V>::read(const json::value& v, NxPageTreeLevel& out) {
+  for (const auto& m : members(v, "NxPageTreeLevel")) {
+    if (m.first.compare("qLeft") == 0) {
+      member(m.second, out.left, "NxPageTreeLevel.qLeft");
+    } else if (m.first.compare("qDepth") == 0) {
+      member(m.second, out.depth, "NxPageTreeLevel.qDepth");
     }
   }
-  static json::value write(const NxPageTreeLevel& in) {
-    json::object o;
-    put(o, "qLeft", in.left);
-    put(o, "qDepth", in.depth);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPageTreeLevel, V>::write(const NxPageTreeLevel& in) {
+  json::object o;
+  put(o, "qLeft", in.left);
+  put(o, "qDepth", in.depth);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeNode, V> {
-  static void read(const json::value& v, NxTreeNode& out) {
-    for (const auto& m : members(v, "NxTreeNode")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxTreeNode.qText");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "NxTreeNode.qValue");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "NxTreeNode.qElemNo");
-      } else if (m.first.compare("qGroupPos") == 0) {
-        member(m.second, out.group_pos, "NxTreeNode.qGroupPos");
-      } else if (m.first.compare("qGroupSize") == 0) {
-        member(m.second, out.group_size, "NxTreeNode.qGroupSize");
-      } else if (m.first.compare("qRow") == 0) {
-        member(m.second, out.row, "NxTreeNode.qRow");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxTreeNode.qType");
-      } else if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "NxTreeNode.qValues");
-      } else if (m.first.compare("qNodes") == 0) {
-        member(m.second, out.nodes, "NxTreeNode.qNodes");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxTreeNode.qAttrExps");
-      } else if (m.first.compare("qAttrDims") == 0) {
-        member(m.second, out.attr_dims, "NxTreeNode.qAttrDims");
-      } else if (m.first.compare("qMaxPos") == 0) {
-        member(m.second, out.max_pos, "NxTreeNode.qMaxPos");
-      } else if (m.first.compare("qMinNeg") == 0) {
-        member(m.second, out.min_neg, "NxTreeNode.qMinNeg");
-      } else if (m.first.compare("qCanExpand") == 0) {
-        member(m.second, out.can_expand, "NxTreeNode.qCanExpand");
-      } else if (m.first.compare("qCanCollapse") == 0) {
-        member(m.second, out.can_collapse, "NxTreeNode.qCanCollapse");
-      } else if (m.first.compare("qState") == 0) {
-        member(m.second, out.state, "NxTreeNode.qState");
-      } else if (m.first.compare("qTreePath") == 0) {
-        member(m.second, out.tree_path, "NxTreeNode.qTreePath");
-      }
+  static void read(const json::value& v, NxTreeNode& out);
+  static json::value write(const NxTreeNode& in);
+};
+template <class V>
+void codec<NxTreeNode, V>::read(const json::value& v, NxTreeNode& out) {
+  for (const auto& m : members(v, "NxTreeNode")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxTreeNode.qText");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "NxTreeNode.qValue");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "NxTreeNode.qElemNo");
+    } else if (m.first.compare("qGroupPos") == 0) {
+      member(m.second, out.group_pos, "NxTreeNode.qGroupPos");
+    } else if (m.first.compare("qGroupSize") == 0) {
+      member(m.second, out.group_size, "NxTreeNode.qGroupSize");
+    } else if (m.first.compare("qRow") == 0) {
+      member(m.second, out.row, "NxTreeNode.qRow");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxTreeNode.qType");
+    } else if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "NxTreeNode.qValues");
+    } else if (m.first.compare("qNodes") == 0) {
+      member(m.second, out.nodes, "NxTreeNode.qNodes");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxTreeNode.qAttrExps");
+    } else if (m.first.compare("qAttrDims") == 0) {
+      member(m.second, out.attr_dims, "NxTreeNode.qAttrDims");
+    } else if (m.first.compare("qMaxPos") == 0) {
+      member(m.second, out.max_pos, "NxTreeNode.qMaxPos");
+    } else if (m.first.compare("qMinNeg") == 0) {
+      member(m.second, out.min_neg, "NxTreeNode.qMinNeg");
+    } else if (m.first.compare("qCanExpand") == 0) {
+      member(m.second, out.can_expand, "NxTreeNode.qCanExpand");
+    } else if (m.first.compare("qCanCollapse") == 0) {
+      member(m.second, out.can_collapse, "NxTreeNode.qCanCollapse");
+    } else if (m.first.compare("qState") == 0) {
+      member(m.second, out.state, "NxTreeNode.qState");
+    } else if (m.first.compare("qTreePath") == 0) {
+      member(m.second, out.tree_path, "NxTreeNode.qTreePath");
     }
   }
-  static json::value write(const NxTreeNode& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qValue", in.value);
-    put(o, "qElemNo", in.elem_no);
-    put(o, "qGroupPos", in.group_pos);
-    put(o, "qGroupSize", in.group_size);
-    put(o, "qRow", in.row);
-    put(o, "qType", in.type);
-    put(o, "qValues", in.values);
-    put(o, "qNodes", in.nodes);
-    put(o, "qAttrExps", in.attr_exps);
-    put(o, "qAttrDims", in.attr_dims);
-    put(o, "qMaxPos", in.max_pos);
-    put(o, "qMinNeg", in.min_neg);
-    put(o, "qCanExpand", in.can_expand);
-    put(o, "qCanCollapse", in.can_collapse);
-    put(o, "qState", in.state);
-    put(o, "qTreePath", in.tree_path);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeNode, V>::write(const NxTreeNode& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qValue", in.value);
+  put(o, "qElemNo", in.elem_no);
+  put(o, "qGroupPos", in.group_pos);
+  put(o, "qGroupSize", in.group_size);
+  put(o, "qRow", in.row);
+  put(o, "qType", in.type);
+  put(o, "qValues", in.values);
+  put(o, "qNodes", in.nodes);
+  put(o, "qAttrExps", in.attr_exps);
+  put(o, "qAttrDims", in.attr_dims);
+  put(o, "qMaxPos", in.max_pos);
+  put(o, "qMinNeg", in.min_neg);
+  put(o, "qCanExpand", in.can_expand);
+  put(o, "qCanCollapse", in.can_collapse);
+  put(o, "qState", in.state);
+  put(o, "qTreePath", in.tree_path);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeValue, V> {
-  static void read(const json::value& v, NxTreeValue& out) {
-    for (const auto& m : members(v, "NxTreeValue")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "NxTreeValue.qText");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "NxTreeValue.qValue");
-      } else if (m.first.compare("qAttrExps") == 0) {
-        member(m.second, out.attr_exps, "NxTreeValue.qAttrExps");
-      } else if (m.first.compare("qAttrDims") == 0) {
-        member(m.second, out.attr_dims, "NxTreeValue.qAttrDims");
-      }
+  static void read(const json::value& v, NxTreeValue& out);
+  static json::value write(const NxTreeValue& in);
+};
+template <class V>
+void codec<NxTreeValue, V>::read(const json::value& v, NxTreeValue& out) {
+  for (const auto& m : members(v, "NxTreeValue")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "NxTreeValue.qText");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "NxTreeValue.qValue");
+    } else if (m.first.compare("qAttrExps") == 0) {
+      member(m.second, out.attr_exps, "NxTreeValue.qAttrExps");
+    } else if (m.first.compare("qAttrDims") == 0) {
+      member(m.second, out.attr_dims, "NxTreeValue.qAttrDims");
     }
   }
-  static json::value write(const NxTreeValue& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qValue", in.value);
-    put(o, "qAttrExps", in.attr_exps);
-    put(o, "qAttrDims", in.attr_dims);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeValue, V>::write(const NxTreeValue& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qValue", in.value);
+  put(o, "qAttrExps", in.attr_exps);
+  put(o, "qAttrDims", in.attr_dims);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxViewPort, V> {
-  static void read(const json::value& v, NxViewPort& out) {
-    for (const auto& m : members(v, "NxViewPort")) {
-      if (m.first.compare("qWidth") == 0) {
-        member(m.second, out.width, "NxViewPort.qWidth");
-      } else if (m.first.compare("qHeight") == 0) {
-        member(m.second, out.height, "NxViewPort.qHeight");
-      } else if (m.first.compare("qZoomLevel") == 0) {
-        member(m.second, out.zoom_level, "NxViewPort.qZoomLevel");
-      }
+  static void read(const json::value& v, NxViewPort& out);
+  static json::value write(const NxViewPort& in);
+};
+template <class V>
+void codec<NxViewPort, V>::read(const json::value& v, NxViewPort& out) {
+  for (const auto& m : members(v, "NxViewPort")) {
+    if (m.first.compare("qWidth") == 0) {
+      member(m.second, out.width, "NxViewPort.qWidth");
+    } else if (m.first.compare("qHeight") == 0) {
+      member(m.second, out.height, "NxViewPort.qHeight");
+    } else if (m.first.compare("qZoomLevel") == 0) {
+      member(m.second, out.zoom_level, "NxViewPort.qZoomLevel");
     }
   }
-  static json::value write(const NxViewPort& in) {
-    json::object o;
-    put(o, "qWidth", in.width);
-    put(o, "qHeight", in.height);
-    put(o, "qZoomLevel", in.zoom_level);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxViewPort, V>::write(const NxViewPort& in) {
+  json::object o;
+  put(o, "qWidth", in.width);
+  put(o, "qHeight", in.height);
+  put(o, "qZoomLevel", in.zoom_level);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDataAreaPage, V> {
-  static void read(const json::value& v, NxDataAreaPage& out) {
-    for (const auto& m : members(v, "NxDataAreaPage")) {
-      if (m.first.compare("qLeft") == 0) {
-        member(m.second, out.left, "NxDataAreaPage.qLeft");
-      } else if (m.first.compare("qTop") == 0) {
-        member(m.second, out.top, "NxDataAreaPage.qTop");
-      } else if (m.first.compare("qWidth") == 0) {
-        member(m.second, out.width, "NxDataAreaPage.qWidth");
-      } else if (m.first.compare("qHeight") == 0) {
-        member(m.second, out.height, "NxDataAreaPage.qHeight");
-      }
+  static void read(const json::value& v, NxDataAreaPage& out);
+  static json::value write(const NxDataAreaPage& in);
+};
+template <class V>
+void codec<NxDataAreaPage, V>::read(const json::value& v, NxDataAreaPage& out) {
+  for (const auto& m : members(v, "NxDataAreaPage")) {
+    if (m.first.compare("qLeft") == 0) {
+      member(m.second, out.left, "NxDataAreaPage.qLeft");
+    } else if (m.first.compare("qTop") == 0) {
+      member(m.second, out.top, "NxDataAreaPage.qTop");
+    } else if (m.first.compare("qWidth") == 0) {
+      member(m.second, out.width, "NxDataAreaPage.qWidth");
+    } else if (m.first.compare("qHeight") == 0) {
+      member(m.second, out.height, "NxDataAreaPage.qHeight");
     }
   }
-  static json::value write(const NxDataAreaPage& in) {
-    json::object o;
-    put(o, "qLeft", in.left);
-    put(o, "qTop", in.top);
-    put(o, "qWidth", in.width);
-    put(o, "qHeight", in.height);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDataAreaPage, V>::write(const NxDataAreaPage& in) {
+  json::object o;
+  put(o, "qLeft", in.left);
+  put(o, "qTop", in.top);
+  put(o, "qWidth", in.width);
+  put(o, "qHeight", in.height);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPatch, V> {
-  static void read(const json::value& v, NxPatch& out) {
-    for (const auto& m : members(v, "NxPatch")) {
-      if (m.first.compare("qOp") == 0) {
-        member(m.second, out.op, "NxPatch.qOp");
-      } else if (m.first.compare("qPath") == 0) {
-        member(m.second, out.path, "NxPatch.qPath");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "NxPatch.qValue");
-      }
+  static void read(const json::value& v, NxPatch& out);
+  static json::value write(const NxPatch& in);
+};
+template <class V>
+void codec<NxPatch, V>::read(const json::value& v, NxPatch& out) {
+  for (const auto& m : members(v, "NxPatch")) {
+    if (m.first.compare("qOp") == 0) {
+      member(m.second, out.op, "NxPatch.qOp");
+    } else if (m.first.compare("qPath") == 0) {
+      member(m.second, out.path, "NxPatch.qPath");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "NxPatch.qValue");
     }
   }
-  static json::value write(const NxPatch& in) {
-    json::object o;
-    put(o, "qOp", in.op);
-    put(o, "qPath", in.path);
-    put(o, "qValue", in.value);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPatch, V>::write(const NxPatch& in) {
+  json::object o;
+  put(o, "qOp", in.op);
+  put(o, "qPath", in.path);
+  put(o, "qValue", in.value);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericObjectProperties, V> {
-  static void read(const json::value& v, GenericObjectProperties& out) {
-    for (const auto& m : members(v, "GenericObjectProperties")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericObjectProperties.qInfo");
-      } else if (m.first.compare("qExtendsId") == 0) {
-        member(m.second, out.extends_id, "GenericObjectProperties.qExtendsId");
-      } else if (m.first.compare("qMetaDef") == 0) {
-        member(m.second, out.meta_def, "GenericObjectProperties.qMetaDef");
-      } else if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "GenericObjectProperties.qStateName");
-      } else if (m.first.compare("qAppObjectListDef") == 0) {
-        member(m.second, out.app_object_list_def, "GenericObjectProperties.qAppObjectListDef");
-      } else if (m.first.compare("qBookmarkListDef") == 0) {
-        member(m.second, out.bookmark_list_def, "GenericObjectProperties.qBookmarkListDef");
-      } else if (m.first.compare("qChildListDef") == 0) {
-        member(m.second, out.child_list_def, "GenericObjectProperties.qChildListDef");
-      } else if (m.first.compare("qDimensionListDef") == 0) {
-        member(m.second, out.dimension_list_def, "GenericObjectProperties.qDimensionListDef");
-      } else if (m.first.compare("qEmbeddedSnapshotDef") == 0) {
-        member(m.second, out.embedded_snapshot_def, "GenericObjectProperties.qEmbeddedSnapshotDef");
-      } else if (m.first.compare("qExtensionListDef") == 0) {
-        member(m.second, out.extension_list_def, "GenericObjectProperties.qExtensionListDef");
-      } else if (m.first.compare("qFieldListDef") == 0) {
-        member(m.second, out.field_list_def, "GenericObjectProperties.qFieldListDef");
-      } else if (m.first.compare("qHyperCubeDef") == 0) {
-        member(m.second, out.hyper_cube_def, "GenericObjectProperties.qHyperCubeDef");
-      } else if (m.first.compare("qLayoutExclude") == 0) {
-        member(m.second, out.layout_exclude, "GenericObjectProperties.qLayoutExclude");
-      } else if (m.first.compare("qListObjectDef") == 0) {
-        member(m.second, out.list_object_def, "GenericObjectProperties.qListObjectDef");
-      } else if (m.first.compare("qMeasureListDef") == 0) {
-        member(m.second, out.measure_list_def, "GenericObjectProperties.qMeasureListDef");
-      } else if (m.first.compare("qMediaListDef") == 0) {
-        member(m.second, out.media_list_def, "GenericObjectProperties.qMediaListDef");
-      } else if (m.first.compare("qNxLibraryDimensionDef") == 0) {
-        member(m.second, out.nx_library_dimension_def, "GenericObjectProperties.qNxLibraryDimensionDef");
-      } else if (m.first.compare("qNxLibraryMeasureDef") == 0) {
-        member(m.second, out.nx_library_measure_def, "GenericObjectProperties.qNxLibraryMeasureDef");
-      } else if (m.first.compare("qSelectionObjectDef") == 0) {
-        member(m.second, out.selection_object_def, "GenericObjectProperties.qSelectionObjectDef");
-      } else if (m.first.compare("qStaticContentUrlDef") == 0) {
-        member(m.second, out.static_content_url_def, "GenericObjectProperties.qStaticContentUrlDef");
-      } else if (m.first.compare("qStringExpression") == 0) {
-        member(m.second, out.string_expression, "GenericObjectProperties.qStringExpression");
-      } else if (m.first.compare("qTreeDataDef") == 0) {
-        member(m.second, out.tree_data_def, "GenericObjectProperties.qTreeDataDef");
-      } else if (m.first.compare("qUndoInfoDef") == 0) {
-        member(m.second, out.undo_info_def, "GenericObjectProperties.qUndoInfoDef");
-      } else if (m.first.compare("qValueExpression") == 0) {
-        member(m.second, out.value_expression, "GenericObjectProperties.qValueExpression");
-      } else if (m.first.compare("qVariableListDef") == 0) {
-        member(m.second, out.variable_list_def, "GenericObjectProperties.qVariableListDef");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericObjectProperties& out);
+  static json::value write(const GenericObjectProperties& in);
+};
+template <class V>
+void codec<GenericObjectProperties, V>::read(const json::value& v, GenericObjectProperties& out) {
+  for (const auto& m : members(v, "GenericObjectProperties")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericObjectProperties.qInfo");
+    } else if (m.first.compare("qExtendsId") == 0) {
+      member(m.second, out.extends_id, "GenericObjectProperties.qExtendsId");
+    } else if (m.first.compare("qMetaDef") == 0) {
+      member(m.second, out.meta_def, "GenericObjectProperties.qMetaDef");
+    } else if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "GenericObjectProperties.qStateName");
+    } else if (m.first.compare("qAppObjectListDef") == 0) {
+      member(m.second, out.app_object_list_def, "GenericObjectProperties.qAppObjectListDef");
+    } else if (m.first.compare("qBookmarkListDef") == 0) {
+      member(m.second, out.bookmark_list_def, "GenericObjectProperties.qBookmarkListDef");
+    } else if (m.first.compare("qChildListDef") == 0) {
+      member(m.second, out.child_list_def, "GenericObjectProperties.qChildListDef");
+    } else if (m.first.compare("qDimensionListDef") == 0) {
+      member(m.second, out.dimension_list_def, "GenericObjectProperties.qDimensionListDef");
+    } else if (m.first.compare("qEmbeddedSnapshotDef") == 0) {
+      member(m.second, out.embedded_snapshot_def, "GenericObjectProperties.qEmbeddedSnapshotDef");
+    } else if (m.first.compare("qExtensionListDef") == 0) {
+      member(m.second, out.extension_list_def, "GenericObjectProperties.qExtensionListDef");
+    } else if (m.first.compare("qFieldListDef") == 0) {
+      member(m.second, out.field_list_def, "GenericObjectProperties.qFieldListDef");
+    } else if (m.first.compare("qHyperCubeDef") == 0) {
+      member(m.second, out.hyper_cube_def, "GenericObjectProperties.qHyperCubeDef");
+    } else if (m.first.compare("qLayoutExclude") == 0) {
+      member(m.second, out.layout_exclude, "GenericObjectProperties.qLayoutExclude");
+    } else if (m.first.compare("qListObjectDef") == 0) {
+      member(m.second, out.list_object_def, "GenericObjectProperties.qListObjectDef");
+    } else if (m.first.compare("qMeasureListDef") == 0) {
+      member(m.second, out.measure_list_def, "GenericObjectProperties.qMeasureListDef");
+    } else if (m.first.compare("qMediaListDef") == 0) {
+      member(m.second, out.media_list_def, "GenericObjectProperties.qMediaListDef");
+    } else if (m.first.compare("qNxLibraryDimensionDef") == 0) {
+      member(m.second, out.nx_library_dimension_def, "GenericObjectProperties.qNxLibraryDimensionDef");
+    } else if (m.first.compare("qNxLibraryMeasureDef") == 0) {
+      member(m.second, out.nx_library_measure_def, "GenericObjectProperties.qNxLibraryMeasureDef");
+    } else if (m.first.compare("qSelectionObjectDef") == 0) {
+      member(m.second, out.selection_object_def, "GenericObjectProperties.qSelectionObjectDef");
+    } else if (m.first.compare("qStaticContentUrlDef") == 0) {
+      member(m.second, out.static_content_url_def, "GenericObjectProperties.qStaticContentUrlDef");
+    } else if (m.first.compare("qStringExpression") == 0) {
+      member(m.second, out.string_expression, "GenericObjectProperties.qStringExpression");
+    } else if (m.first.compare("qTreeDataDef") == 0) {
+      member(m.second, out.tree_data_def, "GenericObjectProperties.qTreeDataDef");
+    } else if (m.first.compare("qUndoInfoDef") == 0) {
+      member(m.second, out.undo_info_def, "GenericObjectProperties.qUndoInfoDef");
+    } else if (m.first.compare("qValueExpression") == 0) {
+      member(m.second, out.value_expression, "GenericObjectProperties.qValueExpression");
+    } else if (m.first.compare("qVariableListDef") == 0) {
+      member(m.second, out.variable_list_def, "GenericObjectProperties.qVariableListDef");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericObjectProperties& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qExtendsId", in.extends_id);
-    put(o, "qMetaDef", in.meta_def);
-    put(o, "qStateName", in.state_name);
-    put(o, "qAppObjectListDef", in.app_object_list_def);
-    put(o, "qBookmarkListDef", in.bookmark_list_def);
-    put(o, "qChildListDef", in.child_list_def);
-    put(o, "qDimensionListDef", in.dimension_list_def);
-    put(o, "qEmbeddedSnapshotDef", in.embedded_snapshot_def);
-    put(o, "qExtensionListDef", in.extension_list_def);
-    put(o, "qFieldListDef", in.field_list_def);
-    put(o, "qHyperCubeDef", in.hyper_cube_def);
-    put(o, "qLayoutExclude", in.layout_exclude);
-    put(o, "qListObjectDef", in.list_object_def);
-    put(o, "qMeasureListDef", in.measure_list_def);
-    put(o, "qMediaListDef", in.media_list_def);
-    put(o, "qNxLibraryDimensionDef", in.nx_library_dimension_def);
-    put(o, "qNxLibraryMeasureDef", in.nx_library_measure_def);
-    put(o, "qSelectionObjectDef", in.selection_object_def);
-    put(o, "qStaticContentUrlDef", in.static_content_url_def);
-    put(o, "qStringExpression", in.string_expression);
-    put(o, "qTreeDataDef", in.tree_data_def);
-    put(o, "qUndoInfoDef", in.undo_info_def);
-    put(o, "qValueExpression", in.value_expression);
-    put(o, "qVariableListDef", in.variable_list_def);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericObjectProperties, V>::write(const GenericObjectProperties& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qExtendsId", in.extends_id);
+  put(o, "qMetaDef", in.meta_def);
+  put(o, "qStateName", in.state_name);
+  put(o, "qAppObjectListDef", in.app_object_list_def);
+  put(o, "qBookmarkListDef", in.bookmark_list_def);
+  put(o, "qChildListDef", in.child_list_def);
+  put(o, "qDimensionListDef", in.dimension_list_def);
+  put(o, "qEmbeddedSnapshotDef", in.embedded_snapshot_def);
+  put(o, "qExtensionListDef", in.extension_list_def);
+  put(o, "qFieldListDef", in.field_list_def);
+  put(o, "qHyperCubeDef", in.hyper_cube_def);
+  put(o, "qLayoutExclude", in.layout_exclude);
+  put(o, "qListObjectDef", in.list_object_def);
+  put(o, "qMeasureListDef", in.measure_list_def);
+  put(o, "qMediaListDef", in.media_list_def);
+  put(o, "qNxLibraryDimensionDef", in.nx_library_dimension_def);
+  put(o, "qNxLibraryMeasureDef", in.nx_library_measure_def);
+  put(o, "qSelectionObjectDef", in.selection_object_def);
+  put(o, "qStaticContentUrlDef", in.static_content_url_def);
+  put(o, "qStringExpression", in.string_expression);
+  put(o, "qTreeDataDef", in.tree_data_def);
+  put(o, "qUndoInfoDef", in.undo_info_def);
+  put(o, "qValueExpression", in.value_expression);
+  put(o, "qVariableListDef", in.variable_list_def);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericObjectEntry, V> {
-  static void read(const json::value& v, GenericObjectEntry& out) {
-    for (const auto& m : members(v, "GenericObjectEntry")) {
-      if (m.first.compare("qProperty") == 0) {
-        member(m.second, out.property, "GenericObjectEntry.qProperty");
-      } else if (m.first.compare("qChildren") == 0) {
-        member(m.second, out.children, "GenericObjectEntry.qChildren");
-      } else if (m.first.compare("qEmbeddedSnapshotRef") == 0) {
-        member(m.second, out.embedded_snapshot_ref, "GenericObjectEntry.qEmbeddedSnapshotRef");
-      }
+  static void read(const json::value& v, GenericObjectEntry& out);
+  static json::value write(const GenericObjectEntry& in);
+};
+template <class V>
+void codec<GenericObjectEntry, V>::read(const json::value& v, GenericObjectEntry& out) {
+  for (const auto& m : members(v, "GenericObjectEntry")) {
+    if (m.first.compare("qProperty") == 0) {
+      member(m.second, out.property, "GenericObjectEntry.qProperty");
+    } else if (m.first.compare("qChildren") == 0) {
+      member(m.second, out.children, "GenericObjectEntry.qChildren");
+    } else if (m.first.compare("qEmbeddedSnapshotRef") == 0) {
+      member(m.second, out.embedded_snapshot_ref, "GenericObjectEntry.qEmbeddedSnapshotRef");
     }
   }
-  static json::value write(const GenericObjectEntry& in) {
-    json::object o;
-    put(o, "qProperty", in.property);
-    put(o, "qChildren", in.children);
-    put(o, "qEmbeddedSnapshotRef", in.embedded_snapshot_ref);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericObjectEntry, V>::write(const GenericObjectEntry& in) {
+  json::object o;
+  put(o, "qProperty", in.property);
+  put(o, "qChildren", in.children);
+  put(o, "qEmbeddedSnapshotRef", in.embedded_snapshot_ref);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericBookmarkEntry, V> {
-  static void read(const json::value& v, GenericBookmarkEntry& out) {
-    for (const auto& m : members(v, "GenericBookmarkEntry")) {
-      if (m.first.compare("qProperties") == 0) {
-        member(m.second, out.properties, "GenericBookmarkEntry.qProperties");
-      } else if (m.first.compare("qBookmark") == 0) {
-        member(m.second, out.bookmark, "GenericBookmarkEntry.qBookmark");
-      } else if (m.first.compare("qClassicBookmark") == 0) {
-        member(m.second, out.classic_bookmark, "GenericBookmarkEntry.qClassicBookmark");
-      } else if (m.first.compare("qClassicMetadata") == 0) {
-        member(m.second, out.classic_metadata, "GenericBookmarkEntry.qClassicMetadata");
-      }
+  static void read(const json::value& v, GenericBookmarkEntry& out);
+  static json::value write(const GenericBookmarkEntry& in);
+};
+template <class V>
+void codec<GenericBookmarkEntry, V>::read(const json::value& v, GenericBookmarkEntry& out) {
+  for (const auto& m : members(v, "GenericBookmarkEntry")) {
+    if (m.first.compare("qProperties") == 0) {
+      member(m.second, out.properties, "GenericBookmarkEntry.qProperties");
+    } else if (m.first.compare("qBookmark") == 0) {
+      member(m.second, out.bookmark, "GenericBookmarkEntry.qBookmark");
+    } else if (m.first.compare("qClassicBookmark") == 0) {
+      member(m.second, out.classic_bookmark, "GenericBookmarkEntry.qClassicBookmark");
+    } else if (m.first.compare("qClassicMetadata") == 0) {
+      member(m.second, out.classic_metadata, "GenericBookmarkEntry.qClassicMetadata");
     }
   }
-  static json::value write(const GenericBookmarkEntry& in) {
-    json::object o;
-    put(o, "qProperties", in.properties);
-    put(o, "qBookmark", in.bookmark);
-    put(o, "qClassicBookmark", in.classic_bookmark);
-    put(o, "qClassicMetadata", in.classic_metadata);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericBookmarkEntry, V>::write(const GenericBookmarkEntry& in) {
+  json::object o;
+  put(o, "qProperties", in.properties);
+  put(o, "qBookmark", in.bookmark);
+  put(o, "qClassicBookmark", in.classic_bookmark);
+  put(o, "qClassicMetadata", in.classic_metadata);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericBookmarkProperties, V> {
-  static void read(const json::value& v, GenericBookmarkProperties& out) {
-    for (const auto& m : members(v, "GenericBookmarkProperties")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericBookmarkProperties.qInfo");
-      } else if (m.first.compare("qMetaDef") == 0) {
-        member(m.second, out.meta_def, "GenericBookmarkProperties.qMetaDef");
-      } else if (m.first.compare("qIncludeVariables") == 0) {
-        member(m.second, out.include_variables, "GenericBookmarkProperties.qIncludeVariables");
-      } else if (m.first.compare("qDistinctValues") == 0) {
-        member(m.second, out.distinct_values, "GenericBookmarkProperties.qDistinctValues");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericBookmarkProperties& out);
+  static json::value write(const GenericBookmarkProperties& in);
+};
+template <class V>
+void codec<GenericBookmarkProperties, V>::read(const json::value& v, GenericBookmarkProperties& out) {
+  for (const auto& m : members(v, "GenericBookmarkProperties")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericBookmarkProperties.qInfo");
+    } else if (m.first.compare("qMetaDef") == 0) {
+      member(m.second, out.meta_def, "GenericBookmarkProperties.qMetaDef");
+    } else if (m.first.compare("qIncludeVariables") == 0) {
+      member(m.second, out.include_variables, "GenericBookmarkProperties.qIncludeVariables");
+    } else if (m.first.compare("qDistinctValues") == 0) {
+      member(m.second, out.distinct_values, "GenericBookmarkProperties.qDistinctValues");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericBookmarkProperties& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMetaDef", in.meta_def);
-    put(o, "qIncludeVariables", in.include_variables);
-    put(o, "qDistinctValues", in.distinct_values);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericBookmarkProperties, V>::write(const GenericBookmarkProperties& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMetaDef", in.meta_def);
+  put(o, "qIncludeVariables", in.include_variables);
+  put(o, "qDistinctValues", in.distinct_values);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxBookmark, V> {
-  static void read(const json::value& v, NxBookmark& out) {
-    for (const auto& m : members(v, "NxBookmark")) {
-      if (m.first.compare("qStateData") == 0) {
-        member(m.second, out.state_data, "NxBookmark.qStateData");
-      } else if (m.first.compare("qUtcModifyTime") == 0) {
-        member(m.second, out.utc_modify_time, "NxBookmark.qUtcModifyTime");
-      } else if (m.first.compare("qVariableItems") == 0) {
-        member(m.second, out.variable_items, "NxBookmark.qVariableItems");
-      } else if (m.first.compare("qPatches") == 0) {
-        member(m.second, out.patches, "NxBookmark.qPatches");
-      } else if (m.first.compare("qCyclicGroupStates") == 0) {
-        member(m.second, out.cyclic_group_states, "NxBookmark.qCyclicGroupStates");
-      } else if (m.first.compare("qGroupStates") == 0) {
-        member(m.second, out.group_states, "NxBookmark.qGroupStates");
-      }
+  static void read(const json::value& v, NxBookmark& out);
+  static json::value write(const NxBookmark& in);
+};
+template <class V>
+void codec<NxBookmark, V>::read(const json::value& v, NxBookmark& out) {
+  for (const auto& m : members(v, "NxBookmark")) {
+    if (m.first.compare("qStateData") == 0) {
+      member(m.second, out.state_data, "NxBookmark.qStateData");
+    } else if (m.first.compare("qUtcModifyTime") == 0) {
+      member(m.second, out.utc_modify_time, "NxBookmark.qUtcModifyTime");
+    } else if (m.first.compare("qVariableItems") == 0) {
+      member(m.second, out.variable_items, "NxBookmark.qVariableItems");
+    } else if (m.first.compare("qPatches") == 0) {
+      member(m.second, out.patches, "NxBookmark.qPatches");
+    } else if (m.first.compare("qCyclicGroupStates") == 0) {
+      member(m.second, out.cyclic_group_states, "NxBookmark.qCyclicGroupStates");
+    } else if (m.first.compare("qGroupStates") == 0) {
+      member(m.second, out.group_states, "NxBookmark.qGroupStates");
     }
   }
-  static json::value write(const NxBookmark& in) {
-    json::object o;
-    put(o, "qStateData", in.state_data);
-    put(o, "qUtcModifyTime", in.utc_modify_time);
-    put(o, "qVariableItems", in.variable_items);
-    put(o, "qPatches", in.patches);
-    put(o, "qCyclicGroupStates", in.cyclic_group_states);
-    put(o, "qGroupStates", in.group_states);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxBookmark, V>::write(const NxBookmark& in) {
+  json::object o;
+  put(o, "qStateData", in.state_data);
+  put(o, "qUtcModifyTime", in.utc_modify_time);
+  put(o, "qVariableItems", in.variable_items);
+  put(o, "qPatches", in.patches);
+  put(o, "qCyclicGroupStates", in.cyclic_group_states);
+  put(o, "qGroupStates", in.group_states);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AlternateStateData, V> {
-  static void read(const json::value& v, AlternateStateData& out) {
-    for (const auto& m : members(v, "AlternateStateData")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "AlternateStateData.qStateName");
-      } else if (m.first.compare("qFieldItems") == 0) {
-        member(m.second, out.field_items, "AlternateStateData.qFieldItems");
-      }
+  static void read(const json::value& v, AlternateStateData& out);
+  static json::value write(const AlternateStateData& in);
+};
+template <class V>
+void codec<AlternateStateData, V>::read(const json::value& v, AlternateStateData& out) {
+  for (const auto& m : members(v, "AlternateStateData")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "AlternateStateData.qStateName");
+    } else if (m.first.compare("qFieldItems") == 0) {
+      member(m.second, out.field_items, "AlternateStateData.qFieldItems");
     }
   }
-  static json::value write(const AlternateStateData& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qFieldItems", in.field_items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AlternateStateData, V>::write(const AlternateStateData& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qFieldItems", in.field_items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkFieldItem, V> {
-  static void read(const json::value& v, BookmarkFieldItem& out) {
-    for (const auto& m : members(v, "BookmarkFieldItem")) {
-      if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "BookmarkFieldItem.qDef");
-      } else if (m.first.compare("qLocked") == 0) {
-        member(m.second, out.locked, "BookmarkFieldItem.qLocked");
-      } else if (m.first.compare("qSelectInfo") == 0) {
-        member(m.second, out.select_info, "BookmarkFieldItem.qSelectInfo");
-      } else if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "BookmarkFieldItem.qValues");
-      } else if (m.first.compare("qExcludedValues") == 0) {
-        member(m.second, out.excluded_values, "BookmarkFieldItem.qExcludedValues");
-      } else if (m.first.compare("qAndMode") == 0) {
-        member(m.second, out.and_mode, "BookmarkFieldItem.qAndMode");
-      } else if (m.first.compare("qOneAndOnlyOne") == 0) {
-        member(m.second, out.one_and_only_one, "BookmarkFieldItem.qOneAndOnlyOne");
-      } else if (m.first.compare("qValuesCount") == 0) {
-        member(m.second, out.values_count, "BookmarkFieldItem.qValuesCount");
-      } else if (m.first.compare("qExcludedValuesCount") == 0) {
-        member(m.second, out.excluded_values_count, "BookmarkFieldItem.qExcludedValuesCount");
-      }
+  static void read(const json::value& v, BookmarkFieldItem& out);
+  static json::value write(const BookmarkFieldItem& in);
+};
+template <class V>
+void codec<BookmarkFieldItem, V>::read(const json::value& v, BookmarkFieldItem& out) {
+  for (const auto& m : members(v, "BookmarkFieldItem")) {
+    if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "BookmarkFieldItem.qDef");
+    } else if (m.first.compare("qLocked") == 0) {
+      member(m.second, out.locked, "BookmarkFieldItem.qLocked");
+    } else if (m.first.compare("qSelectInfo") == 0) {
+      member(m.second, out.select_info, "BookmarkFieldItem.qSelectInfo");
+    } else if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "BookmarkFieldItem.qValues");
+    } else if (m.first.compare("qExcludedValues") == 0) {
+      member(m.second, out.excluded_values, "BookmarkFieldItem.qExcludedValues");
+    } else if (m.first.compare("qAndMode") == 0) {
+      member(m.second, out.and_mode, "BookmarkFieldItem.qAndMode");
+    } else if (m.first.compare("qOneAndOnlyOne") == 0) {
+      member(m.second, out.one_and_only_one, "BookmarkFieldItem.qOneAndOnlyOne");
+    } else if (m.first.compare("qValuesCount") == 0) {
+      member(m.second, out.values_count, "BookmarkFieldItem.qValuesCount");
+    } else if (m.first.compare("qExcludedValuesCount") == 0) {
+      member(m.second, out.excluded_values_count, "BookmarkFieldItem.qExcludedValuesCount");
     }
   }
-  static json::value write(const BookmarkFieldItem& in) {
-    json::object o;
-    put(o, "qDef", in.def);
-    put(o, "qLocked", in.locked);
-    put(o, "qSelectInfo", in.select_info);
-    put(o, "qValues", in.values);
-    put(o, "qExcludedValues", in.excluded_values);
-    put(o, "qAndMode", in.and_mode);
-    put(o, "qOneAndOnlyOne", in.one_and_only_one);
-    put(o, "qValuesCount", in.values_count);
-    put(o, "qExcludedValuesCount", in.excluded_values_count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkFieldItem, V>::write(const BookmarkFieldItem& in) {
+  json::object o;
+  put(o, "qDef", in.def);
+  put(o, "qLocked", in.locked);
+  put(o, "qSelectInfo", in.select_info);
+  put(o, "qValues", in.values);
+  put(o, "qExcludedValues", in.excluded_values);
+  put(o, "qAndMode", in.and_mode);
+  put(o, "qOneAndOnlyOne", in.one_and_only_one);
+  put(o, "qValuesCount", in.values_count);
+  put(o, "qExcludedValuesCount", in.excluded_values_count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldDefEx, V> {
-  static void read(const json::value& v, FieldDefEx& out) {
-    for (const auto& m : members(v, "FieldDefEx")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "FieldDefEx.qName");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "FieldDefEx.qType");
-      }
+  static void read(const json::value& v, FieldDefEx& out);
+  static json::value write(const FieldDefEx& in);
+};
+template <class V>
+void codec<FieldDefEx, V>::read(const json::value& v, FieldDefEx& out) {
+  for (const auto& m : members(v, "FieldDefEx")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "FieldDefEx.qName");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "FieldDefEx.qType");
     }
   }
-  static json::value write(const FieldDefEx& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qType", in.type);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldDefEx, V>::write(const FieldDefEx& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qType", in.type);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SelectInfo, V> {
-  static void read(const json::value& v, SelectInfo& out) {
-    for (const auto& m : members(v, "SelectInfo")) {
-      if (m.first.compare("qTextSearch") == 0) {
-        member(m.second, out.text_search, "SelectInfo.qTextSearch");
-      } else if (m.first.compare("qRangeLo") == 0) {
-        member(m.second, out.range_lo, "SelectInfo.qRangeLo");
-      } else if (m.first.compare("qRangeHi") == 0) {
-        member(m.second, out.range_hi, "SelectInfo.qRangeHi");
-      } else if (m.first.compare("qNumberFormat") == 0) {
-        member(m.second, out.number_format, "SelectInfo.qNumberFormat");
-      } else if (m.first.compare("qRangeInfo") == 0) {
-        member(m.second, out.range_info, "SelectInfo.qRangeInfo");
-      } else if (m.first.compare("qSoftLock") == 0) {
-        member(m.second, out.soft_lock, "SelectInfo.qSoftLock");
-      } else if (m.first.compare("qContinuousRangeInfo") == 0) {
-        member(m.second, out.continuous_range_info, "SelectInfo.qContinuousRangeInfo");
-      } else if (m.first.compare("qSelectFieldSearch") == 0) {
-        member(m.second, out.select_field_search, "SelectInfo.qSelectFieldSearch");
-      }
+  static void read(const json::value& v, SelectInfo& out);
+  static json::value write(const SelectInfo& in);
+};
+template <class V>
+void codec<SelectInfo, V>::read(const json::value& v, SelectInfo& out) {
+  for (const auto& m : members(v, "SelectInfo")) {
+    if (m.first.compare("qTextSearch") == 0) {
+      member(m.second, out.text_search, "SelectInfo.qTextSearch");
+    } else if (m.first.compare("qRangeLo") == 0) {
+      member(m.second, out.range_lo, "SelectInfo.qRangeLo");
+    } else if (m.first.compare("qRangeHi") == 0) {
+      member(m.second, out.range_hi, "SelectInfo.qRangeHi");
+    } else if (m.first.compare("qNumberFormat") == 0) {
+      member(m.second, out.number_format, "SelectInfo.qNumberFormat");
+    } else if (m.first.compare("qRangeInfo") == 0) {
+      member(m.second, out.range_info, "SelectInfo.qRangeInfo");
+    } else if (m.first.compare("qSoftLock") == 0) {
+      member(m.second, out.soft_lock, "SelectInfo.qSoftLock");
+    } else if (m.first.compare("qContinuousRangeInfo") == 0) {
+      member(m.second, out.continuous_range_info, "SelectInfo.qContinuousRangeInfo");
+    } else if (m.first.compare("qSelectFieldSearch") == 0) {
+      member(m.second, out.select_field_search, "SelectInfo.qSelectFieldSearch");
     }
   }
-  static json::value write(const SelectInfo& in) {
-    json::object o;
-    put(o, "qTextSearch", in.text_search);
-    put(o, "qRangeLo", in.range_lo);
-    put(o, "qRangeHi", in.range_hi);
-    put(o, "qNumberFormat", in.number_format);
-    put(o, "qRangeInfo", in.range_info);
-    put(o, "qSoftLock", in.soft_lock);
-    put(o, "qContinuousRangeInfo", in.continuous_range_info);
-    put(o, "qSelectFieldSearch", in.select_field_search);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SelectInfo, V>::write(const SelectInfo& in) {
+  json::object o;
+  put(o, "qTextSearch", in.text_search);
+  put(o, "qRangeLo", in.range_lo);
+  put(o, "qRangeHi", in.range_hi);
+  put(o, "qNumberFormat", in.number_format);
+  put(o, "qRangeInfo", in.range_info);
+  put(o, "qSoftLock", in.soft_lock);
+  put(o, "qContinuousRangeInfo", in.continuous_range_info);
+  put(o, "qSelectFieldSearch", in.select_field_search);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<RangeSelectInfo, V> {
-  static void read(const json::value& v, RangeSelectInfo& out) {
-    for (const auto& m : members(v, "RangeSelectInfo")) {
-      if (m.first.compare("qRangeLo") == 0) {
-        member(m.second, out.range_lo, "RangeSelectInfo.qRangeLo");
-      } else if (m.first.compare("qRangeHi") == 0) {
-        member(m.second, out.range_hi, "RangeSelectInfo.qRangeHi");
-      } else if (m.first.compare("qMeasure") == 0) {
-        member(m.second, out.measure, "RangeSelectInfo.qMeasure");
-      }
+  static void read(const json::value& v, RangeSelectInfo& out);
+  static json::value write(const RangeSelectInfo& in);
+};
+template <class V>
+void codec<RangeSelectInfo, V>::read(const json::value& v, RangeSelectInfo& out) {
+  for (const auto& m : members(v, "RangeSelectInfo")) {
+    if (m.first.compare("qRangeLo") == 0) {
+      member(m.second, out.range_lo, "RangeSelectInfo.qRangeLo");
+    } else if (m.first.compare("qRangeHi") == 0) {
+      member(m.second, out.range_hi, "RangeSelectInfo.qRangeHi");
+    } else if (m.first.compare("qMeasure") == 0) {
+      member(m.second, out.measure, "RangeSelectInfo.qMeasure");
     }
   }
-  static json::value write(const RangeSelectInfo& in) {
-    json::object o;
-    put(o, "qRangeLo", in.range_lo);
-    put(o, "qRangeHi", in.range_hi);
-    put(o, "qMeasure", in.measure);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<RangeSelectInfo, V>::write(const RangeSelectInfo& in) {
+  json::object o;
+  put(o, "qRangeLo", in.range_lo);
+  put(o, "qRangeHi", in.range_hi);
+  put(o, "qMeasure", in.measure);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Range, V> {
-  static void read(const json::value& v, Range& out) {
-    for (const auto& m : members(v, "Range")) {
-      if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "Range.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "Range.qMax");
-      } else if (m.first.compare("qMinInclEq") == 0) {
-        member(m.second, out.min_incl_eq, "Range.qMinInclEq");
-      } else if (m.first.compare("qMaxInclEq") == 0) {
-        member(m.second, out.max_incl_eq, "Range.qMaxInclEq");
-      }
+  static void read(const json::value& v, Range& out);
+  static json::value write(const Range& in);
+};
+template <class V>
+void codec<Range, V>::read(const json::value& v, Range& out) {
+  for (const auto& m : members(v, "Range")) {
+    if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "Range.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "Range.qMax");
+    } else if (m.first.compare("qMinInclEq") == 0) {
+      member(m.second, out.min_incl_eq, "Range.qMinInclEq");
+    } else if (m.first.compare("qMaxInclEq") == 0) {
+      member(m.second, out.max_incl_eq, "Range.qMaxInclEq");
     }
   }
-  static json::value write(const Range& in) {
-    json::object o;
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qMinInclEq", in.min_incl_eq);
-    put(o, "qMaxInclEq", in.max_incl_eq);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Range, V>::write(const Range& in) {
+  json::object o;
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qMinInclEq", in.min_incl_eq);
+  put(o, "qMaxInclEq", in.max_incl_eq);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkVariableItem, V> {
-  static void read(const json::value& v, BookmarkVariableItem& out) {
-    for (const auto& m : members(v, "BookmarkVariableItem")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "BookmarkVariableItem.qName");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "BookmarkVariableItem.qValue");
-      } else if (m.first.compare("qDefinition") == 0) {
-        member(m.second, out.definition, "BookmarkVariableItem.qDefinition");
-      }
+  static void read(const json::value& v, BookmarkVariableItem& out);
+  static json::value write(const BookmarkVariableItem& in);
+};
+template <class V>
+void codec<BookmarkVariableItem, V>::read(const json::value& v, BookmarkVariableItem& out) {
+  for (const auto& m : members(v, "BookmarkVariableItem")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "BookmarkVariableItem.qName");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "BookmarkVariableItem.qValue");
+    } else if (m.first.compare("qDefinition") == 0) {
+      member(m.second, out.definition, "BookmarkVariableItem.qDefinition");
     }
   }
-  static json::value write(const BookmarkVariableItem& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qValue", in.value);
-    put(o, "qDefinition", in.definition);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkVariableItem, V>::write(const BookmarkVariableItem& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qValue", in.value);
+  put(o, "qDefinition", in.definition);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxPatches, V> {
-  static void read(const json::value& v, NxPatches& out) {
-    for (const auto& m : members(v, "NxPatches")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "NxPatches.qInfo");
-      } else if (m.first.compare("qPatches") == 0) {
-        member(m.second, out.patches, "NxPatches.qPatches");
-      } else if (m.first.compare("qChildren") == 0) {
-        member(m.second, out.children, "NxPatches.qChildren");
-      }
+  static void read(const json::value& v, NxPatches& out);
+  static json::value write(const NxPatches& in);
+};
+template <class V>
+void codec<NxPatches, V>::read(const json::value& v, NxPatches& out) {
+  for (const auto& m : members(v, "NxPatches")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "NxPatches.qInfo");
+    } else if (m.first.compare("qPatches") == 0) {
+      member(m.second, out.patches, "NxPatches.qPatches");
+    } else if (m.first.compare("qChildren") == 0) {
+      member(m.second, out.children, "NxPatches.qChildren");
     }
   }
-  static json::value write(const NxPatches& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qPatches", in.patches);
-    put(o, "qChildren", in.children);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxPatches, V>::write(const NxPatches& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qPatches", in.patches);
+  put(o, "qChildren", in.children);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<CyclicGroupPosition, V> {
-  static void read(const json::value& v, CyclicGroupPosition& out) {
-    for (const auto& m : members(v, "CyclicGroupPosition")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "CyclicGroupPosition.qInfo");
-      } else if (m.first.compare("qActiveField") == 0) {
-        member(m.second, out.active_field, "CyclicGroupPosition.qActiveField");
-      }
+  static void read(const json::value& v, CyclicGroupPosition& out);
+  static json::value write(const CyclicGroupPosition& in);
+};
+template <class V>
+void codec<CyclicGroupPosition, V>::read(const json::value& v, CyclicGroupPosition& out) {
+  for (const auto& m : members(v, "CyclicGroupPosition")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "CyclicGroupPosition.qInfo");
+    } else if (m.first.compare("qActiveField") == 0) {
+      member(m.second, out.active_field, "CyclicGroupPosition.qActiveField");
     }
   }
-  static json::value write(const CyclicGroupPosition& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qActiveField", in.active_field);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<CyclicGroupPosition, V>::write(const CyclicGroupPosition& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qActiveField", in.active_field);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GroupState, V> {
-  static void read(const json::value& v, GroupState& out) {
-    for (const auto& m : members(v, "GroupState")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GroupState.qInfo");
-      } else if (m.first.compare("qActiveFieldDef") == 0) {
-        member(m.second, out.active_field_def, "GroupState.qActiveFieldDef");
-      }
+  static void read(const json::value& v, GroupState& out);
+  static json::value write(const GroupState& in);
+};
+template <class V>
+void codec<GroupState, V>::read(const json::value& v, GroupState& out) {
+  for (const auto& m : members(v, "GroupState")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GroupState.qInfo");
+    } else if (m.first.compare("qActiveFieldDef") == 0) {
+      member(m.second, out.active_field_def, "GroupState.qActiveFieldDef");
     }
   }
-  static json::value write(const GroupState& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qActiveFieldDef", in.active_field_def);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GroupState, V>::write(const GroupState& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qActiveFieldDef", in.active_field_def);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Bookmark, V> {
-  static void read(const json::value& v, Bookmark& out) {
-    for (const auto& m : members(v, "Bookmark")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "Bookmark.qId");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "Bookmark.qName");
-      } else if (m.first.compare("qUtcModifyTime") == 0) {
-        member(m.second, out.utc_modify_time, "Bookmark.qUtcModifyTime");
-      } else if (m.first.compare("qUtcRecallTime") == 0) {
-        member(m.second, out.utc_recall_time, "Bookmark.qUtcRecallTime");
-      } else if (m.first.compare("qRecallCount") == 0) {
-        member(m.second, out.recall_count, "Bookmark.qRecallCount");
-      } else if (m.first.compare("qApplyAdditive") == 0) {
-        member(m.second, out.apply_additive, "Bookmark.qApplyAdditive");
-      } else if (m.first.compare("qFieldItems") == 0) {
-        member(m.second, out.field_items, "Bookmark.qFieldItems");
-      } else if (m.first.compare("qVariableItems") == 0) {
-        member(m.second, out.variable_items, "Bookmark.qVariableItems");
-      } else if (m.first.compare("qSheetId") == 0) {
-        member(m.second, out.sheet_id, "Bookmark.qSheetId");
-      } else if (m.first.compare("qObjects") == 0) {
-        member(m.second, out.objects, "Bookmark.qObjects");
-      } else if (m.first.compare("qApplyLayoutState") == 0) {
-        member(m.second, out.apply_layout_state, "Bookmark.qApplyLayoutState");
-      } else if (m.first.compare("qShowPopupInfo") == 0) {
-        member(m.second, out.show_popup_info, "Bookmark.qShowPopupInfo");
-      } else if (m.first.compare("qInfoText") == 0) {
-        member(m.second, out.info_text, "Bookmark.qInfoText");
-      } else if (m.first.compare("qOwner") == 0) {
-        member(m.second, out.owner, "Bookmark.qOwner");
-      } else if (m.first.compare("qGroups") == 0) {
-        member(m.second, out.groups, "Bookmark.qGroups");
-      } else if (m.first.compare("qShow") == 0) {
-        member(m.second, out.show, "Bookmark.qShow");
-      } else if (m.first.compare("qApplyInputFieldValues") == 0) {
-        member(m.second, out.apply_input_field_values, "Bookmark.qApplyInputFieldValues");
-      } else if (m.first.compare("qInputFieldItems") == 0) {
-        member(m.second, out.input_field_items, "Bookmark.qInputFieldItems");
-      } else if (m.first.compare("qObjectsLayout") == 0) {
-        member(m.second, out.objects_layout, "Bookmark.qObjectsLayout");
-      } else if (m.first.compare("qIncludeSelectionState") == 0) {
-        member(m.second, out.include_selection_state, "Bookmark.qIncludeSelectionState");
-      } else if (m.first.compare("qIncludeScrollPosition") == 0) {
-        member(m.second, out.include_scroll_position, "Bookmark.qIncludeScrollPosition");
-      } else if (m.first.compare("qAlternateStateData") == 0) {
-        member(m.second, out.alternate_state_data, "Bookmark.qAlternateStateData");
-      } else if (m.first.compare("qForAnnotations") == 0) {
-        member(m.second, out.for_annotations, "Bookmark.qForAnnotations");
-      } else if (m.first.compare("qIncludeAllVariables") == 0) {
-        member(m.second, out.include_all_variables, "Bookmark.qIncludeAllVariables");
-      }
+  static void read(const json::value& v, Bookmark& out);
+  static json::value write(const Bookmark& in);
+};
+template <class V>
+void codec<Bookmark, V>::read(const json::value& v, Bookmark& out) {
+  for (const auto& m : members(v, "Bookmark")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "Bookmark.qId");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "Bookmark.qName");
+    } else if (m.first.compare("qUtcModifyTime") == 0) {
+      member(m.second, out.utc_modify_time, "Bookmark.qUtcModifyTime");
+    } else if (m.first.compare("qUtcRecallTime") == 0) {
+      member(m.second, out.utc_recall_time, "Bookmark.qUtcRecallTime");
+    } else if (m.first.compare("qRecallCount") == 0) {
+      member(m.second, out.recall_count, "Bookmark.qRecallCount");
+    } else if (m.first.compare("qApplyAdditive") == 0) {
+      member(m.second, out.apply_additive, "Bookmark.qApplyAdditive");
+    } else if (m.first.compare("qFieldItems") == 0) {
+      member(m.second, out.field_items, "Bookmark.qFieldItems");
+    } else if (m.first.compare("qVariableItems") == 0) {
+      member(m.second, out.variable_items, "Bookmark.qVariableItems");
+    } else if (m.first.compare("qSheetId") == 0) {
+      member(m.second, out.sheet_id, "Bookmark.qSheetId");
+    } else if (m.first.compare("qObjects") == 0) {
+      member(m.second, out.objects, "Bookmark.qObjects");
+    } else if (m.first.compare("qApplyLayoutState") == 0) {
+      member(m.second, out.apply_layout_state, "Bookmark.qApplyLayoutState");
+    } else if (m.first.compare("qShowPopupInfo") == 0) {
+      member(m.second, out.show_popup_info, "Bookmark.qShowPopupInfo");
+    } else if (m.first.compare("qInfoText") == 0) {
+      member(m.second, out.info_text, "Bookmark.qInfoText");
+    } else if (m.first.compare("qOwner") == 0) {
+      member(m.second, out.owner, "Bookmark.qOwner");
+    } else if (m.first.compare("qGroups") == 0) {
+      member(m.second, out.groups, "Bookmark.qGroups");
+    } else if (m.first.compare("qShow") == 0) {
+      member(m.second, out.show, "Bookmark.qShow");
+    } else if (m.first.compare("qApplyInputFieldValues") == 0) {
+      member(m.second, out.apply_input_field_values, "Bookmark.qApplyInputFieldValues");
+    } else if (m.first.compare("qInputFieldItems") == 0) {
+      member(m.second, out.input_field_items, "Bookmark.qInputFieldItems");
+    } else if (m.first.compare("qObjectsLayout") == 0) {
+      member(m.second, out.objects_layout, "Bookmark.qObjectsLayout");
+    } else if (m.first.compare("qIncludeSelectionState") == 0) {
+      member(m.second, out.include_selection_state, "Bookmark.qIncludeSelectionState");
+    } else if (m.first.compare("qIncludeScrollPosition") == 0) {
+      member(m.second, out.include_scroll_position, "Bookmark.qIncludeScrollPosition");
+    } else if (m.first.compare("qAlternateStateData") == 0) {
+      member(m.second, out.alternate_state_data, "Bookmark.qAlternateStateData");
+    } else if (m.first.compare("qForAnnotations") == 0) {
+      member(m.second, out.for_annotations, "Bookmark.qForAnnotations");
+    } else if (m.first.compare("qIncludeAllVariables") == 0) {
+      member(m.second, out.include_all_variables, "Bookmark.qIncludeAllVariables");
     }
   }
-  static json::value write(const Bookmark& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qName", in.name);
-    put(o, "qUtcModifyTime", in.utc_modify_time);
-    put(o, "qUtcRecallTime", in.utc_recall_time);
-    put(o, "qRecallCount", in.recall_count);
-    put(o, "qApplyAdditive", in.apply_additive);
-    put(o, "qFieldItems", in.field_items);
-    put(o, "qVariableItems", in.variable_items);
-    put(o, "qSheetId", in.sheet_id);
-    put(o, "qObjects", in.objects);
-    put(o, "qApplyLayoutState", in.apply_layout_state);
-    put(o, "qShowPopupInfo", in.show_popup_info);
-    put(o, "qInfoText", in.info_text);
-    put(o, "qOwner", in.owner);
-    put(o, "qGroups", in.groups);
-    put(o, "qShow", in.show);
-    put(o, "qApplyInputFieldValues", in.apply_input_field_values);
-    put(o, "qInputFieldItems", in.input_field_items);
-    put(o, "qObjectsLayout", in.objects_layout);
-    put(o, "qIncludeSelectionState", in.include_selection_state);
-    put(o, "qIncludeScrollPosition", in.include_scroll_position);
-    put(o, "qAlternateStateData", in.alternate_state_data);
-    put(o, "qForAnnotations", in.for_annotations);
-    put(o, "qIncludeAllVariables", in.include_all_variables);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Bookmark, V>::write(const Bookmark& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qName", in.name);
+  put(o, "qUtcModifyTime", in.utc_modify_time);
+  put(o, "qUtcRecallTime", in.utc_recall_time);
+  put(o, "qRecallCount", in.recall_count);
+  put(o, "qApplyAdditive", in.apply_additive);
+  put(o, "qFieldItems", in.field_items);
+  put(o, "qVariableItems", in.variable_items);
+  put(o, "qSheetId", in.sheet_id);
+  put(o, "qObjects", in.objects);
+  put(o, "qApplyLayoutState", in.apply_layout_state);
+  put(o, "qShowPopupInfo", in.show_popup_info);
+  put(o, "qInfoText", in.info_text);
+  put(o, "qOwner", in.owner);
+  put(o, "qGroups", in.groups);
+  put(o, "qShow", in.show);
+  put(o, "qApplyInputFieldValues", in.apply_input_field_values);
+  put(o, "qInputFieldItems", in.input_field_items);
+  put(o, "qObjectsLayout", in.objects_layout);
+  put(o, "qIncludeSelectionState", in.include_selection_state);
+  put(o, "qIncludeScrollPosition", in.include_scroll_position);
+  put(o, "qAlternateStateData", in.alternate_state_data);
+  put(o, "qForAnnotations", in.for_annotations);
+  put(o, "qIncludeAllVariables", in.include_all_variables);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<LayoutBookmarkData, V> {
-  static void read(const json::value& v, LayoutBookmarkData& out) {
-    for (const auto& m : members(v, "LayoutBookmarkData")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "LayoutBookmarkData.qId");
-      } else if (m.first.compare("qActive") == 0) {
-        member(m.second, out.active, "LayoutBookmarkData.qActive");
-      } else if (m.first.compare("qShowMode") == 0) {
-        member(m.second, out.show_mode, "LayoutBookmarkData.qShowMode");
-      } else if (m.first.compare("qScrollPos") == 0) {
-        member(m.second, out.scroll_pos, "LayoutBookmarkData.qScrollPos");
-      }
+  static void read(const json::value& v, LayoutBookmarkData& out);
+  static json::value write(const LayoutBookmarkData& in);
+};
+template <class V>
+void codec<LayoutBookmarkData, V>::read(const json::value& v, LayoutBookmarkData& out) {
+  for (const auto& m : members(v, "LayoutBookmarkData")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "LayoutBookmarkData.qId");
+    } else if (m.first.compare("qActive") == 0) {
+      member(m.second, out.active, "LayoutBookmarkData.qActive");
+    } else if (m.first.compare("qShowMode") == 0) {
+      member(m.second, out.show_mode, "LayoutBookmarkData.qShowMode");
+    } else if (m.first.compare("qScrollPos") == 0) {
+      member(m.second, out.scroll_pos, "LayoutBookmarkData.qScrollPos");
     }
   }
-  static json::value write(const LayoutBookmarkData& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qActive", in.active);
-    put(o, "qShowMode", in.show_mode);
-    put(o, "qScrollPos", in.scroll_pos);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<LayoutBookmarkData, V>::write(const LayoutBookmarkData& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qActive", in.active);
+  put(o, "qShowMode", in.show_mode);
+  put(o, "qScrollPos", in.scroll_pos);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ScrollPosition, V> {
-  static void read(const json::value& v, ScrollPosition& out) {
-    for (const auto& m : members(v, "ScrollPosition")) {
-      if (m.first.compare("qUsePosition") == 0) {
-        member(m.second, out.use_position, "ScrollPosition.qUsePosition");
-      } else if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "ScrollPosition.qPos");
-      }
+  static void read(const json::value& v, ScrollPosition& out);
+  static json::value write(const ScrollPosition& in);
+};
+template <class V>
+void codec<ScrollPosition, V>::read(const json::value& v, ScrollPosition& out) {
+  for (const auto& m : members(v, "ScrollPosition")) {
+    if (m.first.compare("qUsePosition") == 0) {
+      member(m.second, out.use_position, "ScrollPosition.qUsePosition");
+    } else if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "ScrollPosition.qPos");
     }
   }
-  static json::value write(const ScrollPosition& in) {
-    json::object o;
-    put(o, "qUsePosition", in.use_position);
-    put(o, "qPos", in.pos);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ScrollPosition, V>::write(const ScrollPosition& in) {
+  json::object o;
+  put(o, "qUsePosition", in.use_position);
+  put(o, "qPos", in.pos);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Point, V> {
-  static void read(const json::value& v, Point& out) {
-    for (const auto& m : members(v, "Point")) {
-      if (m.first.compare("qx") == 0) {
-        member(m.second, out.x, "Point.qx");
-      } else if (m.first.compare("qy") == 0) {
-        member(m.second, out.y, "Point.qy");
-      }
+  static void read(const json::value& v, Point& out);
+  static json::value write(const Point& in);
+};
+template <class V>
+void codec<Point, V>::read(const json::value& v, Point& out) {
+  for (const auto& m : members(v, "Point")) {
+    if (m.first.compare("qx") == 0) {
+      member(m.second, out.x, "Point.qx");
+    } else if (m.first.compare("qy") == 0) {
+      member(m.second, out.y, "Point.qy");
     }
   }
-  static json::value write(const Point& in) {
-    json::object o;
-    put(o, "qx", in.x);
-    put(o, "qy", in.y);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Point, V>::write(const Point& in) {
+  json::object o;
+  put(o, "qx", in.x);
+  put(o, "qy", in.y);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GroupBookmarkData, V> {
-  static void read(const json::value& v, GroupBookmarkData& out) {
-    for (const auto& m : members(v, "GroupBookmarkData")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "GroupBookmarkData.qId");
-      } else if (m.first.compare("qCyclePos") == 0) {
-        member(m.second, out.cycle_pos, "GroupBookmarkData.qCyclePos");
-      }
+  static void read(const json::value& v, GroupBookmarkData& out);
+  static json::value write(const GroupBookmarkData& in);
+};
+template <class V>
+void codec<GroupBookmarkData, V>::read(const json::value& v, GroupBookmarkData& out) {
+  for (const auto& m : members(v, "GroupBookmarkData")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "GroupBookmarkData.qId");
+    } else if (m.first.compare("qCyclePos") == 0) {
+      member(m.second, out.cycle_pos, "GroupBookmarkData.qCyclePos");
     }
   }
-  static json::value write(const GroupBookmarkData& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qCyclePos", in.cycle_pos);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GroupBookmarkData, V>::write(const GroupBookmarkData& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qCyclePos", in.cycle_pos);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<CondDef, V> {
-  static void read(const json::value& v, CondDef& out) {
-    for (const auto& m : members(v, "CondDef")) {
-      if (m.first.compare("qAlways") == 0) {
-        member(m.second, out.always, "CondDef.qAlways");
-      } else if (m.first.compare("qExpression") == 0) {
-        member(m.second, out.expression, "CondDef.qExpression");
-      }
+  static void read(const json::value& v, CondDef& out);
+  static json::value write(const CondDef& in);
+};
+template <class V>
+void codec<CondDef, V>::read(const json::value& v, CondDef& out) {
+  for (const auto& m : members(v, "CondDef")) {
+    if (m.first.compare("qAlways") == 0) {
+      member(m.second, out.always, "CondDef.qAlways");
+    } else if (m.first.compare("qExpression") == 0) {
+      member(m.second, out.expression, "CondDef.qExpression");
     }
   }
-  static json::value write(const CondDef& in) {
-    json::object o;
-    put(o, "qAlways", in.always);
-    put(o, "qExpression", in.expression);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<CondDef, V>::write(const CondDef& in) {
+  json::object o;
+  put(o, "qAlways", in.always);
+  put(o, "qExpression", in.expression);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ValueExpr, V> {
-  static void read(const json::value& v, ValueExpr& out) {
-    for (const auto& m : members(v, "ValueExpr")) {
-      if (m.first.compare("qv") == 0) {
-        member(m.second, out.v, "ValueExpr.qv");
-      }
+  static void read(const json::value& v, ValueExpr& out);
+  static json::value write(const ValueExpr& in);
+};
+template <class V>
+void codec<ValueExpr, V>::read(const json::value& v, ValueExpr& out) {
+  for (const auto& m : members(v, "ValueExpr")) {
+    if (m.first.compare("qv") == 0) {
+      member(m.second, out.v, "ValueExpr.qv");
     }
   }
-  static json::value write(const ValueExpr& in) {
-    json::object o;
-    put(o, "qv", in.v);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ValueExpr, V>::write(const ValueExpr& in) {
+  json::object o;
+  put(o, "qv", in.v);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<InputFieldItem, V> {
-  static void read(const json::value& v, InputFieldItem& out) {
-    for (const auto& m : members(v, "InputFieldItem")) {
-      if (m.first.compare("qFieldName") == 0) {
-        member(m.second, out.field_name, "InputFieldItem.qFieldName");
-      } else if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "InputFieldItem.qValues");
-      } else if (m.first.compare("qPackedHashKeys") == 0) {
-        member(m.second, out.packed_hash_keys, "InputFieldItem.qPackedHashKeys");
-      }
+  static void read(const json::value& v, InputFieldItem& out);
+  static json::value write(const InputFieldItem& in);
+};
+template <class V>
+void codec<InputFieldItem, V>::read(const json::value& v, InputFieldItem& out) {
+  for (const auto& m : members(v, "InputFieldItem")) {
+    if (m.first.compare("qFieldName") == 0) {
+      member(m.second, out.field_name, "InputFieldItem.qFieldName");
+    } else if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "InputFieldItem.qValues");
+    } else if (m.first.compare("qPackedHashKeys") == 0) {
+      member(m.second, out.packed_hash_keys, "InputFieldItem.qPackedHashKeys");
     }
   }
-  static json::value write(const InputFieldItem& in) {
-    json::object o;
-    put(o, "qFieldName", in.field_name);
-    put(o, "qValues", in.values);
-    put(o, "qPackedHashKeys", in.packed_hash_keys);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<InputFieldItem, V>::write(const InputFieldItem& in) {
+  json::object o;
+  put(o, "qFieldName", in.field_name);
+  put(o, "qValues", in.values);
+  put(o, "qPackedHashKeys", in.packed_hash_keys);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ExtendedLayoutBookmarkData, V> {
-  static void read(const json::value& v, ExtendedLayoutBookmarkData& out) {
-    for (const auto& m : members(v, "ExtendedLayoutBookmarkData")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "ExtendedLayoutBookmarkData.qId");
-      } else if (m.first.compare("qActive") == 0) {
-        member(m.second, out.active, "ExtendedLayoutBookmarkData.qActive");
-      } else if (m.first.compare("qShowMode") == 0) {
-        member(m.second, out.show_mode, "ExtendedLayoutBookmarkData.qShowMode");
-      } else if (m.first.compare("qScrollPos") == 0) {
-        member(m.second, out.scroll_pos, "ExtendedLayoutBookmarkData.qScrollPos");
-      } else if (m.first.compare("qExpansionInfo") == 0) {
-        member(m.second, out.expansion_info, "ExtendedLayoutBookmarkData.qExpansionInfo");
-      } else if (m.first.compare("qLeftCollapsed") == 0) {
-        member(m.second, out.left_collapsed, "ExtendedLayoutBookmarkData.qLeftCollapsed");
-      } else if (m.first.compare("qTopCollapsed") == 0) {
-        member(m.second, out.top_collapsed, "ExtendedLayoutBookmarkData.qTopCollapsed");
-      } else if (m.first.compare("qSortData") == 0) {
-        member(m.second, out.sort_data, "ExtendedLayoutBookmarkData.qSortData");
-      } else if (m.first.compare("qDimensionGroupPos") == 0) {
-        member(m.second, out.dimension_group_pos, "ExtendedLayoutBookmarkData.qDimensionGroupPos");
-      } else if (m.first.compare("qExpressionGroupPos") == 0) {
-        member(m.second, out.expression_group_pos, "ExtendedLayoutBookmarkData.qExpressionGroupPos");
-      } else if (m.first.compare("qUseGraphMode") == 0) {
-        member(m.second, out.use_graph_mode, "ExtendedLayoutBookmarkData.qUseGraphMode");
-      } else if (m.first.compare("qGraphMode") == 0) {
-        member(m.second, out.graph_mode, "ExtendedLayoutBookmarkData.qGraphMode");
-      } else if (m.first.compare("qActiveContainerChildObjectId") == 0) {
-        member(m.second, out.active_container_child_object_id, "ExtendedLayoutBookmarkData.qActiveContainerChildObjectId");
-      } else if (m.first.compare("qExtendedPivotState") == 0) {
-        member(m.second, out.extended_pivot_state, "ExtendedLayoutBookmarkData.qExtendedPivotState");
-      }
+  static void read(const json::value& v, ExtendedLayoutBookmarkData& out);
+  static json::value write(const ExtendedLayoutBookmarkData& in);
+};
+template <class V>
+void codec<ExtendedLayoutBookmarkData, V>::read(const json::value& v, ExtendedLayoutBookmarkData& out) {
+  for (const auto& m : members(v, "ExtendedLayoutBookmarkData")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "ExtendedLayoutBookmarkData.qId");
+    } else if (m.first.compare("qActive") == 0) {
+      member(m.second, out.active, "ExtendedLayoutBookmarkData.qActive");
+    } else if (m.first.compare("qShowMode") == 0) {
+      member(m.second, out.show_mode, "ExtendedLayoutBookmarkData.qShowMode");
+    } else if (m.first.compare("qScrollPos") == 0) {
+      member(m.second, out.scroll_pos, "ExtendedLayoutBookmarkData.qScrollPos");
+    } else if (m.first.compare("qExpansionInfo") == 0) {
+      member(m.second, out.expansion_info, "ExtendedLayoutBookmarkData.qExpansionInfo");
+    } else if (m.first.compare("qLeftCollapsed") == 0) {
+      member(m.second, out.left_collapsed, "ExtendedLayoutBookmarkData.qLeftCollapsed");
+    } else if (m.first.compare("qTopCollapsed") == 0) {
+      member(m.second, out.top_collapsed, "ExtendedLayoutBookmarkData.qTopCollapsed");
+    } else if (m.first.compare("qSortData") == 0) {
+      member(m.second, out.sort_data, "ExtendedLayoutBookmarkData.qSortData");
+    } else if (m.first.compare("qDimensionGroupPos") == 0) {
+      member(m.second, out.dimension_group_pos, "ExtendedLayoutBookmarkData.qDimensionGroupPos");
+    } else if (m.first.compare("qExpressionGroupPos") == 0) {
+      member(m.second, out.expression_group_pos, "ExtendedLayoutBookmarkData.qExpressionGroupPos");
+    } else if (m.first.compare("qUseGraphMode") == 0) {
+      member(m.second, out.use_graph_mode, "ExtendedLayoutBookmarkData.qUseGraphMode");
+    } else if (m.first.compare("qGraphMode") == 0) {
+      member(m.second, out.graph_mode, "ExtendedLayoutBookmarkData.qGraphMode");
+    } else if (m.first.compare("qActiveContainerChildObjectId") == 0) {
+      member(m.second, out.active_container_child_object_id, "ExtendedLayoutBookmarkData.qActiveContainerChildObjectId");
+    } else if (m.first.compare("qExtendedPivotState") == 0) {
+      member(m.second, out.extended_pivot_state, "ExtendedLayoutBookmarkData.qExtendedPivotState");
     }
   }
-  static json::value write(const ExtendedLayoutBookmarkData& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qActive", in.active);
-    put(o, "qShowMode", in.show_mode);
-    put(o, "qScrollPos", in.scroll_pos);
-    put(o, "qExpansionInfo", in.expansion_info);
-    put(o, "qLeftCollapsed", in.left_collapsed);
-    put(o, "qTopCollapsed", in.top_collapsed);
-    put(o, "qSortData", in.sort_data);
-    put(o, "qDimensionGroupPos", in.dimension_group_pos);
-    put(o, "qExpressionGroupPos", in.expression_group_pos);
-    put(o, "qUseGraphMode", in.use_graph_mode);
-    put(o, "qGraphMode", in.graph_mode);
-    put(o, "qActiveContainerChildObjectId", in.active_container_child_object_id);
-    put(o, "qExtendedPivotState", in.extended_pivot_state);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ExtendedLayoutBookmarkData, V>::write(const ExtendedLayoutBookmarkData& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qActive", in.active);
+  put(o, "qShowMode", in.show_mode);
+  put(o, "qScrollPos", in.scroll_pos);
+  put(o, "qExpansionInfo", in.expansion_info);
+  put(o, "qLeftCollapsed", in.left_collapsed);
+  put(o, "qTopCollapsed", in.top_collapsed);
+  put(o, "qSortData", in.sort_data);
+  put(o, "qDimensionGroupPos", in.dimension_group_pos);
+  put(o, "qExpressionGroupPos", in.expression_group_pos);
+  put(o, "qUseGraphMode", in.use_graph_mode);
+  put(o, "qGraphMode", in.graph_mode);
+  put(o, "qActiveContainerChildObjectId", in.active_container_child_object_id);
+  put(o, "qExtendedPivotState", in.extended_pivot_state);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ExpansionData, V> {
-  static void read(const json::value& v, ExpansionData& out) {
-    for (const auto& m : members(v, "ExpansionData")) {
-      if (m.first.compare("qExcludeList") == 0) {
-        member(m.second, out.exclude_list, "ExpansionData.qExcludeList");
-      } else if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "ExpansionData.qPos");
-      }
+  static void read(const json::value& v, ExpansionData& out);
+  static json::value write(const ExpansionData& in);
+};
+template <class V>
+void codec<ExpansionData, V>::read(const json::value& v, ExpansionData& out) {
+  for (const auto& m : members(v, "ExpansionData")) {
+    if (m.first.compare("qExcludeList") == 0) {
+      member(m.second, out.exclude_list, "ExpansionData.qExcludeList");
+    } else if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "ExpansionData.qPos");
     }
   }
-  static json::value write(const ExpansionData& in) {
-    json::object o;
-    put(o, "qExcludeList", in.exclude_list);
-    put(o, "qPos", in.pos);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ExpansionData, V>::write(const ExpansionData& in) {
+  json::object o;
+  put(o, "qExcludeList", in.exclude_list);
+  put(o, "qPos", in.pos);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<PositionMark, V> {
-  static void read(const json::value& v, PositionMark& out) {
-    for (const auto& m : members(v, "PositionMark")) {
-      if (m.first.compare("qDimName") == 0) {
-        member(m.second, out.dim_name, "PositionMark.qDimName");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "PositionMark.qElemNo");
-      } else if (m.first.compare("qElemValues") == 0) {
-        member(m.second, out.elem_values, "PositionMark.qElemValues");
-      }
+  static void read(const json::value& v, PositionMark& out);
+  static json::value write(const PositionMark& in);
+};
+template <class V>
+void codec<PositionMark, V>::read(const json::value& v, PositionMark& out) {
+  for (const auto& m : members(v, "PositionMark")) {
+    if (m.first.compare("qDimName") == 0) {
+      member(m.second, out.dim_name, "PositionMark.qDimName");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "PositionMark.qElemNo");
+    } else if (m.first.compare("qElemValues") == 0) {
+      member(m.second, out.elem_values, "PositionMark.qElemValues");
     }
   }
-  static json::value write(const PositionMark& in) {
-    json::object o;
-    put(o, "qDimName", in.dim_name);
-    put(o, "qElemNo", in.elem_no);
-    put(o, "qElemValues", in.elem_values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<PositionMark, V>::write(const PositionMark& in) {
+  json::object o;
+  put(o, "qDimName", in.dim_name);
+  put(o, "qElemNo", in.elem_no);
+  put(o, "qElemValues", in.elem_values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<InterFieldSortData, V> {
-  static void read(const json::value& v, InterFieldSortData& out) {
-    for (const auto& m : members(v, "InterFieldSortData")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "InterFieldSortData.qName");
-      } else if (m.first.compare("qReversed") == 0) {
-        member(m.second, out.reversed, "InterFieldSortData.qReversed");
-      }
+  static void read(const json::value& v, InterFieldSortData& out);
+  static json::value write(const InterFieldSortData& in);
+};
+template <class V>
+void codec<InterFieldSortData, V>::read(const json::value& v, InterFieldSortData& out) {
+  for (const auto& m : members(v, "InterFieldSortData")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "InterFieldSortData.qName");
+    } else if (m.first.compare("qReversed") == 0) {
+      member(m.second, out.reversed, "InterFieldSortData.qReversed");
     }
   }
-  static json::value write(const InterFieldSortData& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qReversed", in.reversed);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<InterFieldSortData, V>::write(const InterFieldSortData& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qReversed", in.reversed);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GroupStateInfo, V> {
-  static void read(const json::value& v, GroupStateInfo& out) {
-    for (const auto& m : members(v, "GroupStateInfo")) {
-      if (m.first.compare("qGroupName") == 0) {
-        member(m.second, out.group_name, "GroupStateInfo.qGroupName");
-      } else if (m.first.compare("qCurrentItemName") == 0) {
-        member(m.second, out.current_item_name, "GroupStateInfo.qCurrentItemName");
-      }
+  static void read(const json::value& v, GroupStateInfo& out);
+  static json::value write(const GroupStateInfo& in);
+};
+template <class V>
+void codec<GroupStateInfo, V>::read(const json::value& v, GroupStateInfo& out) {
+  for (const auto& m : members(v, "GroupStateInfo")) {
+    if (m.first.compare("qGroupName") == 0) {
+      member(m.second, out.group_name, "GroupStateInfo.qGroupName");
+    } else if (m.first.compare("qCurrentItemName") == 0) {
+      member(m.second, out.current_item_name, "GroupStateInfo.qCurrentItemName");
     }
   }
-  static json::value write(const GroupStateInfo& in) {
-    json::object o;
-    put(o, "qGroupName", in.group_name);
-    put(o, "qCurrentItemName", in.current_item_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GroupStateInfo, V>::write(const GroupStateInfo& in) {
+  json::object o;
+  put(o, "qGroupName", in.group_name);
+  put(o, "qCurrentItemName", in.current_item_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ExtendedPivotStateData, V> {
-  static void read(const json::value& v, ExtendedPivotStateData& out) {
-    for (const auto& m : members(v, "ExtendedPivotStateData")) {
-      if (m.first.compare("qExpressionPosition") == 0) {
-        member(m.second, out.expression_position, "ExtendedPivotStateData.qExpressionPosition");
-      } else if (m.first.compare("qNumberOfLeftDimensions") == 0) {
-        member(m.second, out.number_of_left_dimensions, "ExtendedPivotStateData.qNumberOfLeftDimensions");
-      } else if (m.first.compare("qDimensionNames") == 0) {
-        member(m.second, out.dimension_names, "ExtendedPivotStateData.qDimensionNames");
-      } else if (m.first.compare("qEnableConditions") == 0) {
-        member(m.second, out.enable_conditions, "ExtendedPivotStateData.qEnableConditions");
-      }
+  static void read(const json::value& v, ExtendedPivotStateData& out);
+  static json::value write(const ExtendedPivotStateData& in);
+};
+template <class V>
+void codec<ExtendedPivotStateData, V>::read(const json::value& v, ExtendedPivotStateData& out) {
+  for (const auto& m : members(v, "ExtendedPivotStateData")) {
+    if (m.first.compare("qExpressionPosition") == 0) {
+      member(m.second, out.expression_position, "ExtendedPivotStateData.qExpressionPosition");
+    } else if (m.first.compare("qNumberOfLeftDimensions") == 0) {
+      member(m.second, out.number_of_left_dimensions, "ExtendedPivotStateData.qNumberOfLeftDimensions");
+    } else if (m.first.compare("qDimensionNames") == 0) {
+      member(m.second, out.dimension_names, "ExtendedPivotStateData.qDimensionNames");
+    } else if (m.first.compare("qEnableConditions") == 0) {
+      member(m.second, out.enable_conditions, "ExtendedPivotStateData.qEnableConditions");
     }
   }
-  static json::value write(const ExtendedPivotStateData& in) {
-    json::object o;
-    put(o, "qExpressionPosition", in.expression_position);
-    put(o, "qNumberOfLeftDimensions", in.number_of_left_dimensions);
-    put(o, "qDimensionNames", in.dimension_names);
-    put(o, "qEnableConditions", in.enable_conditions);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ExtendedPivotStateData, V>::write(const ExtendedPivotStateData& in) {
+  json::object o;
+  put(o, "qExpressionPosition", in.expression_position);
+  put(o, "qNumberOfLeftDimensions", in.number_of_left_dimensions);
+  put(o, "qDimensionNames", in.dimension_names);
+  put(o, "qEnableConditions", in.enable_conditions);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<MetaData, V> {
-  static void read(const json::value& v, MetaData& out) {
-    for (const auto& m : members(v, "MetaData")) {
-      if (m.first.compare("qShared") == 0) {
-        member(m.second, out.shared, "MetaData.qShared");
-      } else if (m.first.compare("qUtcModifyTime") == 0) {
-        member(m.second, out.utc_modify_time, "MetaData.qUtcModifyTime");
-      } else if (m.first.compare("qSheetId") == 0) {
-        member(m.second, out.sheet_id, "MetaData.qSheetId");
-      } else if (m.first.compare("qTemporary") == 0) {
-        member(m.second, out.temporary, "MetaData.qTemporary");
-      } else if (m.first.compare("qRestrictedAccess") == 0) {
-        member(m.second, out.restricted_access, "MetaData.qRestrictedAccess");
-      } else if (m.first.compare("qAccessList") == 0) {
-        member(m.second, out.access_list, "MetaData.qAccessList");
-      } else if (m.first.compare("qPersonalEditionHash_OBSOLETE") == 0) {
-        member(m.second, out.personal_edition_hash_obsolete, "MetaData.qPersonalEditionHash_OBSOLETE");
-      } else if (m.first.compare("qHidden") == 0) {
-        member(m.second, out.hidden, "MetaData.qHidden");
-      } else if (m.first.compare("qLinkedTo") == 0) {
-        member(m.second, out.linked_to, "MetaData.qLinkedTo");
-      }
+  static void read(const json::value& v, MetaData& out);
+  static json::value write(const MetaData& in);
+};
+template <class V>
+void codec<MetaData, V>::read(const json::value& v, MetaData& out) {
+  for (const auto& m : members(v, "MetaData")) {
+    if (m.first.compare("qShared") == 0) {
+      member(m.second, out.shared, "MetaData.qShared");
+    } else if (m.first.compare("qUtcModifyTime") == 0) {
+      member(m.second, out.utc_modify_time, "MetaData.qUtcModifyTime");
+    } else if (m.first.compare("qSheetId") == 0) {
+      member(m.second, out.sheet_id, "MetaData.qSheetId");
+    } else if (m.first.compare("qTemporary") == 0) {
+      member(m.second, out.temporary, "MetaData.qTemporary");
+    } else if (m.first.compare("qRestrictedAccess") == 0) {
+      member(m.second, out.restricted_access, "MetaData.qRestrictedAccess");
+    } else if (m.first.compare("qAccessList") == 0) {
+      member(m.second, out.access_list, "MetaData.qAccessList");
+    } else if (m.first.compare("qPersonalEditionHash_OBSOLETE") == 0) {
+      member(m.second, out.personal_edition_hash_obsolete, "MetaData.qPersonalEditionHash_OBSOLETE");
+    } else if (m.first.compare("qHidden") == 0) {
+      member(m.second, out.hidden, "MetaData.qHidden");
+    } else if (m.first.compare("qLinkedTo") == 0) {
+      member(m.second, out.linked_to, "MetaData.qLinkedTo");
     }
   }
-  static json::value write(const MetaData& in) {
-    json::object o;
-    put(o, "qShared", in.shared);
-    put(o, "qUtcModifyTime", in.utc_modify_time);
-    put(o, "qSheetId", in.sheet_id);
-    put(o, "qTemporary", in.temporary);
-    put(o, "qRestrictedAccess", in.restricted_access);
-    put(o, "qAccessList", in.access_list);
-    put(o, "qPersonalEditionHash_OBSOLETE", in.personal_edition_hash_obsolete);
-    put(o, "qHidden", in.hidden);
-    put(o, "qLinkedTo", in.linked_to);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<MetaData, V>::write(const MetaData& in) {
+  json::object o;
+  put(o, "qShared", in.shared);
+  put(o, "qUtcModifyTime", in.utc_modify_time);
+  put(o, "qSheetId", in.sheet_id);
+  put(o, "qTemporary", in.temporary);
+  put(o, "qRestrictedAccess", in.restricted_access);
+  put(o, "qAccessList", in.access_list);
+  put(o, "qPersonalEditionHash_OBSOLETE", in.personal_edition_hash_obsolete);
+  put(o, "qHidden", in.hidden);
+  put(o, "qLinkedTo", in.linked_to);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxSelectionCell, V> {
-  static void read(const json::value& v, NxSelectionCell& out) {
-    for (const auto& m : members(v, "NxSelectionCell")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxSelectionCell.qType");
-      } else if (m.first.compare("qCol") == 0) {
-        member(m.second, out.col, "NxSelectionCell.qCol");
-      } else if (m.first.compare("qRow") == 0) {
-        member(m.second, out.row, "NxSelectionCell.qRow");
-      }
+  static void read(const json::value& v, NxSelectionCell& out);
+  static json::value write(const NxSelectionCell& in);
+};
+template <class V>
+void codec<NxSelectionCell, V>::read(const json::value& v, NxSelectionCell& out) {
+  for (const auto& m : members(v, "NxSelectionCell")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxSelectionCell.qType");
+    } else if (m.first.compare("qCol") == 0) {
+      member(m.second, out.col, "NxSelectionCell.qCol");
+    } else if (m.first.compare("qRow") == 0) {
+      member(m.second, out.row, "NxSelectionCell.qRow");
     }
   }
-  static json::value write(const NxSelectionCell& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qCol", in.col);
-    put(o, "qRow", in.row);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxSelectionCell, V>::write(const NxSelectionCell& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qCol", in.col);
+  put(o, "qRow", in.row);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxRangeSelectInfo, V> {
-  static void read(const json::value& v, NxRangeSelectInfo& out) {
-    for (const auto& m : members(v, "NxRangeSelectInfo")) {
-      if (m.first.compare("qRange") == 0) {
-        member(m.second, out.range, "NxRangeSelectInfo.qRange");
-      } else if (m.first.compare("qMeasureIx") == 0) {
-        member(m.second, out.measure_ix, "NxRangeSelectInfo.qMeasureIx");
-      }
+  static void read(const json::value& v, NxRangeSelectInfo& out);
+  static json::value write(const NxRangeSelectInfo& in);
+};
+template <class V>
+void codec<NxRangeSelectInfo, V>::read(const json::value& v, NxRangeSelectInfo& out) {
+  for (const auto& m : members(v, "NxRangeSelectInfo")) {
+    if (m.first.compare("qRange") == 0) {
+      member(m.second, out.range, "NxRangeSelectInfo.qRange");
+    } else if (m.first.compare("qMeasureIx") == 0) {
+      member(m.second, out.measure_ix, "NxRangeSelectInfo.qMeasureIx");
     }
   }
-  static json::value write(const NxRangeSelectInfo& in) {
-    json::object o;
-    put(o, "qRange", in.range);
-    put(o, "qMeasureIx", in.measure_ix);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxRangeSelectInfo, V>::write(const NxRangeSelectInfo& in) {
+  json::object o;
+  put(o, "qRange", in.range);
+  put(o, "qMeasureIx", in.measure_ix);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMultiRangeSelectInfo, V> {
-  static void read(const json::value& v, NxMultiRangeSelectInfo& out) {
-    for (const auto& m : members(v, "NxMultiRangeSelectInfo")) {
-      if (m.first.compare("qRanges") == 0) {
-        member(m.second, out.ranges, "NxMultiRangeSelectInfo.qRanges");
-      } else if (m.first.compare("qColumnsToSelect") == 0) {
-        member(m.second, out.columns_to_select, "NxMultiRangeSelectInfo.qColumnsToSelect");
-      }
+  static void read(const json::value& v, NxMultiRangeSelectInfo& out);
+  static json::value write(const NxMultiRangeSelectInfo& in);
+};
+template <class V>
+void codec<NxMultiRangeSelectInfo, V>::read(const json::value& v, NxMultiRangeSelectInfo& out) {
+  for (const auto& m : members(v, "NxMultiRangeSelectInfo")) {
+    if (m.first.compare("qRanges") == 0) {
+      member(m.second, out.ranges, "NxMultiRangeSelectInfo.qRanges");
+    } else if (m.first.compare("qColumnsToSelect") == 0) {
+      member(m.second, out.columns_to_select, "NxMultiRangeSelectInfo.qColumnsToSelect");
     }
   }
-  static json::value write(const NxMultiRangeSelectInfo& in) {
-    json::object o;
-    put(o, "qRanges", in.ranges);
-    put(o, "qColumnsToSelect", in.columns_to_select);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMultiRangeSelectInfo, V>::write(const NxMultiRangeSelectInfo& in) {
+  json::object o;
+  put(o, "qRanges", in.ranges);
+  put(o, "qColumnsToSelect", in.columns_to_select);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeMultiRangeSelectInfo, V> {
-  static void read(const json::value& v, NxTreeMultiRangeSelectInfo& out) {
-    for (const auto& m : members(v, "NxTreeMultiRangeSelectInfo")) {
-      if (m.first.compare("qRanges") == 0) {
-        member(m.second, out.ranges, "NxTreeMultiRangeSelectInfo.qRanges");
-      }
+  static void read(const json::value& v, NxTreeMultiRangeSelectInfo& out);
+  static json::value write(const NxTreeMultiRangeSelectInfo& in);
+};
+template <class V>
+void codec<NxTreeMultiRangeSelectInfo, V>::read(const json::value& v, NxTreeMultiRangeSelectInfo& out) {
+  for (const auto& m : members(v, "NxTreeMultiRangeSelectInfo")) {
+    if (m.first.compare("qRanges") == 0) {
+      member(m.second, out.ranges, "NxTreeMultiRangeSelectInfo.qRanges");
     }
   }
-  static json::value write(const NxTreeMultiRangeSelectInfo& in) {
-    json::object o;
-    put(o, "qRanges", in.ranges);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeMultiRangeSelectInfo, V>::write(const NxTreeMultiRangeSelectInfo& in) {
+  json::object o;
+  put(o, "qRanges", in.ranges);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeRangeSelectInfo, V> {
-  static void read(const json::value& v, NxTreeRangeSelectInfo& out) {
-    for (const auto& m : members(v, "NxTreeRangeSelectInfo")) {
-      if (m.first.compare("qRange") == 0) {
-        member(m.second, out.range, "NxTreeRangeSelectInfo.qRange");
-      } else if (m.first.compare("qMeasureIx") == 0) {
-        member(m.second, out.measure_ix, "NxTreeRangeSelectInfo.qMeasureIx");
-      } else if (m.first.compare("qDimensionIx") == 0) {
-        member(m.second, out.dimension_ix, "NxTreeRangeSelectInfo.qDimensionIx");
-      }
+  static void read(const json::value& v, NxTreeRangeSelectInfo& out);
+  static json::value write(const NxTreeRangeSelectInfo& in);
+};
+template <class V>
+void codec<NxTreeRangeSelectInfo, V>::read(const json::value& v, NxTreeRangeSelectInfo& out) {
+  for (const auto& m : members(v, "NxTreeRangeSelectInfo")) {
+    if (m.first.compare("qRange") == 0) {
+      member(m.second, out.range, "NxTreeRangeSelectInfo.qRange");
+    } else if (m.first.compare("qMeasureIx") == 0) {
+      member(m.second, out.measure_ix, "NxTreeRangeSelectInfo.qMeasureIx");
+    } else if (m.first.compare("qDimensionIx") == 0) {
+      member(m.second, out.dimension_ix, "NxTreeRangeSelectInfo.qDimensionIx");
     }
   }
-  static json::value write(const NxTreeRangeSelectInfo& in) {
-    json::object o;
-    put(o, "qRange", in.range);
-    put(o, "qMeasureIx", in.measure_ix);
-    put(o, "qDimensionIx", in.dimension_ix);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeRangeSelectInfo, V>::write(const NxTreeRangeSelectInfo& in) {
+  json::object o;
+  put(o, "qRange", in.range);
+  put(o, "qMeasureIx", in.measure_ix);
+  put(o, "qDimensionIx", in.dimension_ix);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxContinuousRangeSelectInfo, V> {
-  static void read(const json::value& v, NxContinuousRangeSelectInfo& out) {
-    for (const auto& m : members(v, "NxContinuousRangeSelectInfo")) {
-      if (m.first.compare("qRange") == 0) {
-        member(m.second, out.range, "NxContinuousRangeSelectInfo.qRange");
-      } else if (m.first.compare("qDimIx") == 0) {
-        member(m.second, out.dim_ix, "NxContinuousRangeSelectInfo.qDimIx");
-      }
+  static void read(const json::value& v, NxContinuousRangeSelectInfo& out);
+  static json::value write(const NxContinuousRangeSelectInfo& in);
+};
+template <class V>
+void codec<NxContinuousRangeSelectInfo, V>::read(const json::value& v, NxContinuousRangeSelectInfo& out) {
+  for (const auto& m : members(v, "NxContinuousRangeSelectInfo")) {
+    if (m.first.compare("qRange") == 0) {
+      member(m.second, out.range, "NxContinuousRangeSelectInfo.qRange");
+    } else if (m.first.compare("qDimIx") == 0) {
+      member(m.second, out.dim_ix, "NxContinuousRangeSelectInfo.qDimIx");
     }
   }
-  static json::value write(const NxContinuousRangeSelectInfo& in) {
-    json::object o;
-    put(o, "qRange", in.range);
-    put(o, "qDimIx", in.dim_ix);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxContinuousRangeSelectInfo, V>::write(const NxContinuousRangeSelectInfo& in) {
+  json::object o;
+  put(o, "qRange", in.range);
+  put(o, "qDimIx", in.dim_ix);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ObjectInterface, V> {
-  static void read(const json::value& v, ObjectInterface& out) {
-    for (const auto& m : members(v, "ObjectInterface")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "ObjectInterface.qType");
-      } else if (m.first.compare("qHandle") == 0) {
-        member(m.second, out.handle, "ObjectInterface.qHandle");
-      } else if (m.first.compare("qGenericType") == 0) {
-        member(m.second, out.generic_type, "ObjectInterface.qGenericType");
-      } else if (m.first.compare("qGenericId") == 0) {
-        member(m.second, out.generic_id, "ObjectInterface.qGenericId");
-      }
+  static void read(const json::value& v, ObjectInterface& out);
+  static json::value write(const ObjectInterface& in);
+};
+template <class V>
+void codec<ObjectInterface, V>::read(const json::value& v, ObjectInterface& out) {
+  for (const auto& m : members(v, "ObjectInterface")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "ObjectInterface.qType");
+    } else if (m.first.compare("qHandle") == 0) {
+      member(m.second, out.handle, "ObjectInterface.qHandle");
+    } else if (m.first.compare("qGenericType") == 0) {
+      member(m.second, out.generic_type, "ObjectInterface.qGenericType");
+    } else if (m.first.compare("qGenericId") == 0) {
+      member(m.second, out.generic_id, "ObjectInterface.qGenericId");
     }
   }
-  static json::value write(const ObjectInterface& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qHandle", in.handle);
-    put(o, "qGenericType", in.generic_type);
-    put(o, "qGenericId", in.generic_id);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ObjectInterface, V>::write(const ObjectInterface& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qHandle", in.handle);
+  put(o, "qGenericType", in.generic_type);
+  put(o, "qGenericId", in.generic_id);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxLinkedObjectInfo, V> {
-  static void read(const json::value& v, NxLinkedObjectInfo& out) {
-    for (const auto& m : members(v, "NxLinkedObjectInfo")) {
-      if (m.first.compare("qRootId") == 0) {
-        member(m.second, out.root_id, "NxLinkedObjectInfo.qRootId");
-      } else if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "NxLinkedObjectInfo.qInfo");
-      }
+  static void read(const json::value& v, NxLinkedObjectInfo& out);
+  static json::value write(const NxLinkedObjectInfo& in);
+};
+template <class V>
+void codec<NxLinkedObjectInfo, V>::read(const json::value& v, NxLinkedObjectInfo& out) {
+  for (const auto& m : members(v, "NxLinkedObjectInfo")) {
+    if (m.first.compare("qRootId") == 0) {
+      member(m.second, out.root_id, "NxLinkedObjectInfo.qRootId");
+    } else if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "NxLinkedObjectInfo.qInfo");
     }
   }
-  static json::value write(const NxLinkedObjectInfo& in) {
-    json::object o;
-    put(o, "qRootId", in.root_id);
-    put(o, "qInfo", in.info);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxLinkedObjectInfo, V>::write(const NxLinkedObjectInfo& in) {
+  json::object o;
+  put(o, "qRootId", in.root_id);
+  put(o, "qInfo", in.info);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxGroupDef, V> {
-  static void read(const json::value& v, NxGroupDef& out) {
-    for (const auto& m : members(v, "NxGroupDef")) {
-      if (m.first.compare("qClass") == 0) {
-        member(m.second, out.class_, "NxGroupDef.qClass");
-      } else if (m.first.compare("qObjectType") == 0) {
-        member(m.second, out.object_type, "NxGroupDef.qObjectType");
-      } else if (m.first.compare("qGroupType") == 0) {
-        member(m.second, out.group_type, "NxGroupDef.qGroupType");
-      } else if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "NxGroupDef.qLabel");
-      } else if (m.first.compare("qMemberIds") == 0) {
-        member(m.second, out.member_ids, "NxGroupDef.qMemberIds");
-      }
+  static void read(const json::value& v, NxGroupDef& out);
+  static json::value write(const NxGroupDef& in);
+};
+template <class V>
+void codec<NxGroupDef, V>::read(const json::value& v, NxGroupDef& out) {
+  for (const auto& m : members(v, "NxGroupDef")) {
+    if (m.first.compare("qClass") == 0) {
+      member(m.second, out.class_, "NxGroupDef.qClass");
+    } else if (m.first.compare("qObjectType") == 0) {
+      member(m.second, out.object_type, "NxGroupDef.qObjectType");
+    } else if (m.first.compare("qGroupType") == 0) {
+      member(m.second, out.group_type, "NxGroupDef.qGroupType");
+    } else if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "NxGroupDef.qLabel");
+    } else if (m.first.compare("qMemberIds") == 0) {
+      member(m.second, out.member_ids, "NxGroupDef.qMemberIds");
     }
   }
-  static json::value write(const NxGroupDef& in) {
-    json::object o;
-    put(o, "qClass", in.class_);
-    put(o, "qObjectType", in.object_type);
-    put(o, "qGroupType", in.group_type);
-    put(o, "qLabel", in.label);
-    put(o, "qMemberIds", in.member_ids);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxGroupDef, V>::write(const NxGroupDef& in) {
+  json::object o;
+  put(o, "qClass", in.class_);
+  put(o, "qObjectType", in.object_type);
+  put(o, "qGroupType", in.group_type);
+  put(o, "qLabel", in.label);
+  put(o, "qMemberIds", in.member_ids);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxGroupObjectId, V> {
-  static void read(const json::value& v, NxGroupObjectId& out) {
-    for (const auto& m : members(v, "NxGroupObjectId")) {
-      if (m.first.compare("qGroupId") == 0) {
-        member(m.second, out.group_id, "NxGroupObjectId.qGroupId");
-      } else if (m.first.compare("qObjectId") == 0) {
-        member(m.second, out.object_id, "NxGroupObjectId.qObjectId");
-      }
+  static void read(const json::value& v, NxGroupObjectId& out);
+  static json::value write(const NxGroupObjectId& in);
+};
+template <class V>
+void codec<NxGroupObjectId, V>::read(const json::value& v, NxGroupObjectId& out) {
+  for (const auto& m : members(v, "NxGroupObjectId")) {
+    if (m.first.compare("qGroupId") == 0) {
+      member(m.second, out.group_id, "NxGroupObjectId.qGroupId");
+    } else if (m.first.compare("qObjectId") == 0) {
+      member(m.second, out.object_id, "NxGroupObjectId.qObjectId");
     }
   }
-  static json::value write(const NxGroupObjectId& in) {
-    json::object o;
-    put(o, "qGroupId", in.group_id);
-    put(o, "qObjectId", in.object_id);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxGroupObjectId, V>::write(const NxGroupObjectId& in) {
+  json::object o;
+  put(o, "qGroupId", in.group_id);
+  put(o, "qObjectId", in.object_id);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AppObjectListDef, V> {
-  static void read(const json::value& v, AppObjectListDef& out) {
-    for (const auto& m : members(v, "AppObjectListDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "AppObjectListDef.qType");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "AppObjectListDef.qData");
-      }
+  static void read(const json::value& v, AppObjectListDef& out);
+  static json::value write(const AppObjectListDef& in);
+};
+template <class V>
+void codec<AppObjectListDef, V>::read(const json::value& v, AppObjectListDef& out) {
+  for (const auto& m : members(v, "AppObjectListDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "AppObjectListDef.qType");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "AppObjectListDef.qData");
     }
   }
-  static json::value write(const AppObjectListDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qData", in.data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AppObjectListDef, V>::write(const AppObjectListDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qData", in.data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AppObjectList, V> {
-  static void read(const json::value& v, AppObjectList& out) {
-    for (const auto& m : members(v, "AppObjectList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "AppObjectList.qItems");
-      }
+  static void read(const json::value& v, AppObjectList& out);
+  static json::value write(const AppObjectList& in);
+};
+template <class V>
+void codec<AppObjectList, V>::read(const json::value& v, AppObjectList& out) {
+  for (const auto& m : members(v, "AppObjectList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "AppObjectList.qItems");
     }
   }
-  static json::value write(const AppObjectList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AppObjectList, V>::write(const AppObjectList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxContainerEntry, V> {
-  static void read(const json::value& v, NxContainerEntry& out) {
-    for (const auto& m : members(v, "NxContainerEntry")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "NxContainerEntry.qInfo");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "NxContainerEntry.qMeta");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "NxContainerEntry.qData");
-      }
+  static void read(const json::value& v, NxContainerEntry& out);
+  static json::value write(const NxContainerEntry& in);
+};
+template <class V>
+void codec<NxContainerEntry, V>::read(const json::value& v, NxContainerEntry& out) {
+  for (const auto& m : members(v, "NxContainerEntry")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "NxContainerEntry.qInfo");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "NxContainerEntry.qMeta");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "NxContainerEntry.qData");
     }
   }
-  static json::value write(const NxContainerEntry& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeta", in.meta);
-    put(o, "qData", in.data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxContainerEntry, V>::write(const NxContainerEntry& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeta", in.meta);
+  put(o, "qData", in.data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkListDef, V> {
-  static void read(const json::value& v, BookmarkListDef& out) {
-    for (const auto& m : members(v, "BookmarkListDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "BookmarkListDef.qType");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "BookmarkListDef.qData");
-      } else if (m.first.compare("qIncludePatches") == 0) {
-        member(m.second, out.include_patches, "BookmarkListDef.qIncludePatches");
-      }
+  static void read(const json::value& v, BookmarkListDef& out);
+  static json::value write(const BookmarkListDef& in);
+};
+template <class V>
+void codec<BookmarkListDef, V>::read(const json::value& v, BookmarkListDef& out) {
+  for (const auto& m : members(v, "BookmarkListDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "BookmarkListDef.qType");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "BookmarkListDef.qData");
+    } else if (m.first.compare("qIncludePatches") == 0) {
+      member(m.second, out.include_patches, "BookmarkListDef.qIncludePatches");
     }
   }
-  static json::value write(const BookmarkListDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qData", in.data);
-    put(o, "qIncludePatches", in.include_patches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkListDef, V>::write(const BookmarkListDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qData", in.data);
+  put(o, "qIncludePatches", in.include_patches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkList, V> {
-  static void read(const json::value& v, BookmarkList& out) {
-    for (const auto& m : members(v, "BookmarkList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "BookmarkList.qItems");
-      }
+  static void read(const json::value& v, BookmarkList& out);
+  static json::value write(const BookmarkList& in);
+};
+template <class V>
+void codec<BookmarkList, V>::read(const json::value& v, BookmarkList& out) {
+  for (const auto& m : members(v, "BookmarkList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "BookmarkList.qItems");
     }
   }
-  static json::value write(const BookmarkList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkList, V>::write(const BookmarkList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ChildListDef, V> {
-  static void read(const json::value& v, ChildListDef& out) {
-    for (const auto& m : members(v, "ChildListDef")) {
-      if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "ChildListDef.qData");
-      }
+  static void read(const json::value& v, ChildListDef& out);
+  static json::value write(const ChildListDef& in);
+};
+template <class V>
+void codec<ChildListDef, V>::read(const json::value& v, ChildListDef& out) {
+  for (const auto& m : members(v, "ChildListDef")) {
+    if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "ChildListDef.qData");
     }
   }
-  static json::value write(const ChildListDef& in) {
-    json::object o;
-    put(o, "qData", in.data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ChildListDef, V>::write(const ChildListDef& in) {
+  json::object o;
+  put(o, "qData", in.data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ChildList, V> {
-  static void read(const json::value& v, ChildList& out) {
-    for (const auto& m : members(v, "ChildList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "ChildList.qItems");
-      }
+  static void read(const json::value& v, ChildList& out);
+  static json::value write(const ChildList& in);
+};
+template <class V>
+void codec<ChildList, V>::read(const json::value& v, ChildList& out) {
+  for (const auto& m : members(v, "ChildList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "ChildList.qItems");
     }
   }
-  static json::value write(const ChildList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ChildList, V>::write(const ChildList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DimensionListDef, V> {
-  static void read(const json::value& v, DimensionListDef& out) {
-    for (const auto& m : members(v, "DimensionListDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "DimensionListDef.qType");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "DimensionListDef.qData");
-      }
+  static void read(const json::value& v, DimensionListDef& out);
+  static json::value write(const DimensionListDef& in);
+};
+template <class V>
+void codec<DimensionListDef, V>::read(const json::value& v, DimensionListDef& out) {
+  for (const auto& m : members(v, "DimensionListDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "DimensionListDef.qType");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "DimensionListDef.qData");
     }
   }
-  static json::value write(const DimensionListDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qData", in.data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DimensionListDef, V>::write(const DimensionListDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qData", in.data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DimensionList, V> {
-  static void read(const json::value& v, DimensionList& out) {
-    for (const auto& m : members(v, "DimensionList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "DimensionList.qItems");
-      }
+  static void read(const json::value& v, DimensionList& out);
+  static json::value write(const DimensionList& in);
+};
+template <class V>
+void codec<DimensionList, V>::read(const json::value& v, DimensionList& out) {
+  for (const auto& m : members(v, "DimensionList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "DimensionList.qItems");
     }
   }
-  static json::value write(const DimensionList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DimensionList, V>::write(const DimensionList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ExtensionList, V> {
-  static void read(const json::value& v, ExtensionList& out) {
-    for (const auto& m : members(v, "ExtensionList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "ExtensionList.qItems");
-      }
+  static void read(const json::value& v, ExtensionList& out);
+  static json::value write(const ExtensionList& in);
+};
+template <class V>
+void codec<ExtensionList, V>::read(const json::value& v, ExtensionList& out) {
+  for (const auto& m : members(v, "ExtensionList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "ExtensionList.qItems");
     }
   }
-  static json::value write(const ExtensionList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ExtensionList, V>::write(const ExtensionList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldListDef, V> {
-  static void read(const json::value& v, FieldListDef& out) {
-    for (const auto& m : members(v, "FieldListDef")) {
-      if (m.first.compare("qShowSystem") == 0) {
-        member(m.second, out.show_system, "FieldListDef.qShowSystem");
-      } else if (m.first.compare("qShowHidden") == 0) {
-        member(m.second, out.show_hidden, "FieldListDef.qShowHidden");
-      } else if (m.first.compare("qShowSemantic") == 0) {
-        member(m.second, out.show_semantic, "FieldListDef.qShowSemantic");
-      } else if (m.first.compare("qShowSrcTables") == 0) {
-        member(m.second, out.show_src_tables, "FieldListDef.qShowSrcTables");
-      } else if (m.first.compare("qShowDefinitionOnly") == 0) {
-        member(m.second, out.show_definition_only, "FieldListDef.qShowDefinitionOnly");
-      } else if (m.first.compare("qShowDerivedFields") == 0) {
-        member(m.second, out.show_derived_fields, "FieldListDef.qShowDerivedFields");
-      } else if (m.first.compare("qShowImplicit") == 0) {
-        member(m.second, out.show_implicit, "FieldListDef.qShowImplicit");
-      }
+  static void read(const json::value& v, FieldListDef& out);
+  static json::value write(const FieldListDef& in);
+};
+template <class V>
+void codec<FieldListDef, V>::read(const json::value& v, FieldListDef& out) {
+  for (const auto& m : members(v, "FieldListDef")) {
+    if (m.first.compare("qShowSystem") == 0) {
+      member(m.second, out.show_system, "FieldListDef.qShowSystem");
+    } else if (m.first.compare("qShowHidden") == 0) {
+      member(m.second, out.show_hidden, "FieldListDef.qShowHidden");
+    } else if (m.first.compare("qShowSemantic") == 0) {
+      member(m.second, out.show_semantic, "FieldListDef.qShowSemantic");
+    } else if (m.first.compare("qShowSrcTables") == 0) {
+      member(m.second, out.show_src_tables, "FieldListDef.qShowSrcTables");
+    } else if (m.first.compare("qShowDefinitionOnly") == 0) {
+      member(m.second, out.show_definition_only, "FieldListDef.qShowDefinitionOnly");
+    } else if (m.first.compare("qShowDerivedFields") == 0) {
+      member(m.second, out.show_derived_fields, "FieldListDef.qShowDerivedFields");
+    } else if (m.first.compare("qShowImplicit") == 0) {
+      member(m.second, out.show_implicit, "FieldListDef.qShowImplicit");
     }
   }
-  static json::value write(const FieldListDef& in) {
-    json::object o;
-    put(o, "qShowSystem", in.show_system);
-    put(o, "qShowHidden", in.show_hidden);
-    put(o, "qShowSemantic", in.show_semantic);
-    put(o, "qShowSrcTables", in.show_src_tables);
-    put(o, "qShowDefinitionOnly", in.show_definition_only);
-    put(o, "qShowDerivedFields", in.show_derived_fields);
-    put(o, "qShowImplicit", in.show_implicit);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldListDef, V>::write(const FieldListDef& in) {
+  json::object o;
+  put(o, "qShowSystem", in.show_system);
+  put(o, "qShowHidden", in.show_hidden);
+  put(o, "qShowSemantic", in.show_semantic);
+  put(o, "qShowSrcTables", in.show_src_tables);
+  put(o, "qShowDefinitionOnly", in.show_definition_only);
+  put(o, "qShowDerivedFields", in.show_derived_fields);
+  put(o, "qShowImplicit", in.show_implicit);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldList, V> {
-  static void read(const json::value& v, FieldList& out) {
-    for (const auto& m : members(v, "FieldList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "FieldList.qItems");
-      }
+  static void read(const json::value& v, FieldList& out);
+  static json::value write(const FieldList& in);
+};
+template <class V>
+void codec<FieldList, V>::read(const json::value& v, FieldList& out) {
+  for (const auto& m : members(v, "FieldList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "FieldList.qItems");
     }
   }
-  static json::value write(const FieldList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldList, V>::write(const FieldList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxFieldDescription, V> {
-  static void read(const json::value& v, NxFieldDescription& out) {
-    for (const auto& m : members(v, "NxFieldDescription")) {
-      if (m.first.compare("qIsSemantic") == 0) {
-        member(m.second, out.is_semantic, "NxFieldDescription.qIsSemantic");
-      } else if (m.first.compare("qIsHidden") == 0) {
-        member(m.second, out.is_hidden, "NxFieldDescription.qIsHidden");
-      } else if (m.first.compare("qIsSystem") == 0) {
-        member(m.second, out.is_system, "NxFieldDescription.qIsSystem");
-      } else if (m.first.compare("qAndMode") == 0) {
-        member(m.second, out.and_mode, "NxFieldDescription.qAndMode");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxFieldDescription.qName");
-      } else if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "NxFieldDescription.qCardinal");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxFieldDescription.qTags");
-      } else if (m.first.compare("qIsDefinitionOnly") == 0) {
-        member(m.second, out.is_definition_only, "NxFieldDescription.qIsDefinitionOnly");
-      } else if (m.first.compare("qDerivedFieldData") == 0) {
-        member(m.second, out.derived_field_data, "NxFieldDescription.qDerivedFieldData");
-      } else if (m.first.compare("qIsDetail") == 0) {
-        member(m.second, out.is_detail, "NxFieldDescription.qIsDetail");
-      } else if (m.first.compare("qIsImplicit") == 0) {
-        member(m.second, out.is_implicit, "NxFieldDescription.qIsImplicit");
-      } else if (m.first.compare("qReadableName") == 0) {
-        member(m.second, out.readable_name, "NxFieldDescription.qReadableName");
-      }
+  static void read(const json::value& v, NxFieldDescription& out);
+  static json::value write(const NxFieldDescription& in);
+};
+template <class V>
+void codec<NxFieldDescription, V>::read(const json::value& v, NxFieldDescription& out) {
+  for (const auto& m : members(v, "NxFieldDescription")) {
+    if (m.first.compare("qIsSemantic") == 0) {
+      member(m.second, out.is_semantic, "NxFieldDescription.qIsSemantic");
+    } else if (m.first.compare("qIsHidden") == 0) {
+      member(m.second, out.is_hidden, "NxFieldDescription.qIsHidden");
+    } else if (m.first.compare("qIsSystem") == 0) {
+      member(m.second, out.is_system, "NxFieldDescription.qIsSystem");
+    } else if (m.first.compare("qAndMode") == 0) {
+      member(m.second, out.and_mode, "NxFieldDescription.qAndMode");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxFieldDescription.qName");
+    } else if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "NxFieldDescription.qCardinal");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxFieldDescription.qTags");
+    } else if (m.first.compare("qIsDefinitionOnly") == 0) {
+      member(m.second, out.is_definition_only, "NxFieldDescription.qIsDefinitionOnly");
+    } else if (m.first.compare("qDerivedFieldData") == 0) {
+      member(m.second, out.derived_field_data, "NxFieldDescription.qDerivedFieldData");
+    } else if (m.first.compare("qIsDetail") == 0) {
+      member(m.second, out.is_detail, "NxFieldDescription.qIsDetail");
+    } else if (m.first.compare("qIsImplicit") == 0) {
+      member(m.second, out.is_implicit, "NxFieldDescription.qIsImplicit");
+    } else if (m.first.compare("qReadableName") == 0) {
+      member(m.second, out.readable_name, "NxFieldDescription.qReadableName");
     }
   }
-  static json::value write(const NxFieldDescription& in) {
-    json::object o;
-    put(o, "qIsSemantic", in.is_semantic);
-    put(o, "qIsHidden", in.is_hidden);
-    put(o, "qIsSystem", in.is_system);
-    put(o, "qAndMode", in.and_mode);
-    put(o, "qName", in.name);
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qTags", in.tags);
-    put(o, "qIsDefinitionOnly", in.is_definition_only);
-    put(o, "qDerivedFieldData", in.derived_field_data);
-    put(o, "qIsDetail", in.is_detail);
-    put(o, "qIsImplicit", in.is_implicit);
-    put(o, "qReadableName", in.readable_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxFieldDescription, V>::write(const NxFieldDescription& in) {
+  json::object o;
+  put(o, "qIsSemantic", in.is_semantic);
+  put(o, "qIsHidden", in.is_hidden);
+  put(o, "qIsSystem", in.is_system);
+  put(o, "qAndMode", in.and_mode);
+  put(o, "qName", in.name);
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qTags", in.tags);
+  put(o, "qIsDefinitionOnly", in.is_definition_only);
+  put(o, "qDerivedFieldData", in.derived_field_data);
+  put(o, "qIsDetail", in.is_detail);
+  put(o, "qIsImplicit", in.is_implicit);
+  put(o, "qReadableName", in.readable_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDerivedFieldDescriptionList, V> {
-  static void read(const json::value& v, NxDerivedFieldDescriptionList& out) {
-    for (const auto& m : members(v, "NxDerivedFieldDescriptionList")) {
-      if (m.first.compare("qDerivedFieldLists") == 0) {
-        member(m.second, out.derived_field_lists, "NxDerivedFieldDescriptionList.qDerivedFieldLists");
-      }
+  static void read(const json::value& v, NxDerivedFieldDescriptionList& out);
+  static json::value write(const NxDerivedFieldDescriptionList& in);
+};
+template <class V>
+void codec<NxDerivedFieldDescriptionList, V>::read(const json::value& v, NxDerivedFieldDescriptionList& out) {
+  for (const auto& m : members(v, "NxDerivedFieldDescriptionList")) {
+    if (m.first.compare("qDerivedFieldLists") == 0) {
+      member(m.second, out.derived_field_lists, "NxDerivedFieldDescriptionList.qDerivedFieldLists");
     }
   }
-  static json::value write(const NxDerivedFieldDescriptionList& in) {
-    json::object o;
-    put(o, "qDerivedFieldLists", in.derived_field_lists);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDerivedFieldDescriptionList, V>::write(const NxDerivedFieldDescriptionList& in) {
+  json::object o;
+  put(o, "qDerivedFieldLists", in.derived_field_lists);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDerivedFieldsData, V> {
-  static void read(const json::value& v, NxDerivedFieldsData& out) {
-    for (const auto& m : members(v, "NxDerivedFieldsData")) {
-      if (m.first.compare("qDerivedDefinitionName") == 0) {
-        member(m.second, out.derived_definition_name, "NxDerivedFieldsData.qDerivedDefinitionName");
-      } else if (m.first.compare("qFieldDefs") == 0) {
-        member(m.second, out.field_defs, "NxDerivedFieldsData.qFieldDefs");
-      } else if (m.first.compare("qGroupDefs") == 0) {
-        member(m.second, out.group_defs, "NxDerivedFieldsData.qGroupDefs");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxDerivedFieldsData.qTags");
-      }
+  static void read(const json::value& v, NxDerivedFieldsData& out);
+  static json::value write(const NxDerivedFieldsData& in);
+};
+template <class V>
+void codec<NxDerivedFieldsData, V>::read(const json::value& v, NxDerivedFieldsData& out) {
+  for (const auto& m : members(v, "NxDerivedFieldsData")) {
+    if (m.first.compare("qDerivedDefinitionName") == 0) {
+      member(m.second, out.derived_definition_name, "NxDerivedFieldsData.qDerivedDefinitionName");
+    } else if (m.first.compare("qFieldDefs") == 0) {
+      member(m.second, out.field_defs, "NxDerivedFieldsData.qFieldDefs");
+    } else if (m.first.compare("qGroupDefs") == 0) {
+      member(m.second, out.group_defs, "NxDerivedFieldsData.qGroupDefs");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxDerivedFieldsData.qTags");
     }
   }
-  static json::value write(const NxDerivedFieldsData& in) {
-    json::object o;
-    put(o, "qDerivedDefinitionName", in.derived_definition_name);
-    put(o, "qFieldDefs", in.field_defs);
-    put(o, "qGroupDefs", in.group_defs);
-    put(o, "qTags", in.tags);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDerivedFieldsData, V>::write(const NxDerivedFieldsData& in) {
+  json::object o;
+  put(o, "qDerivedDefinitionName", in.derived_definition_name);
+  put(o, "qFieldDefs", in.field_defs);
+  put(o, "qGroupDefs", in.group_defs);
+  put(o, "qTags", in.tags);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDerivedField, V> {
-  static void read(const json::value& v, NxDerivedField& out) {
-    for (const auto& m : members(v, "NxDerivedField")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "NxDerivedField.qId");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxDerivedField.qName");
-      } else if (m.first.compare("qMethod") == 0) {
-        member(m.second, out.method, "NxDerivedField.qMethod");
-      } else if (m.first.compare("qExpr") == 0) {
-        member(m.second, out.expr, "NxDerivedField.qExpr");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxDerivedField.qTags");
-      }
+  static void read(const json::value& v, NxDerivedField& out);
+  static json::value write(const NxDerivedField& in);
+};
+template <class V>
+void codec<NxDerivedField, V>::read(const json::value& v, NxDerivedField& out) {
+  for (const auto& m : members(v, "NxDerivedField")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "NxDerivedField.qId");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxDerivedField.qName");
+    } else if (m.first.compare("qMethod") == 0) {
+      member(m.second, out.method, "NxDerivedField.qMethod");
+    } else if (m.first.compare("qExpr") == 0) {
+      member(m.second, out.expr, "NxDerivedField.qExpr");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxDerivedField.qTags");
     }
   }
-  static json::value write(const NxDerivedField& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qName", in.name);
-    put(o, "qMethod", in.method);
-    put(o, "qExpr", in.expr);
-    put(o, "qTags", in.tags);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDerivedField, V>::write(const NxDerivedField& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qName", in.name);
+  put(o, "qMethod", in.method);
+  put(o, "qExpr", in.expr);
+  put(o, "qTags", in.tags);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDerivedGroup, V> {
-  static void read(const json::value& v, NxDerivedGroup& out) {
-    for (const auto& m : members(v, "NxDerivedGroup")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "NxDerivedGroup.qId");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxDerivedGroup.qName");
-      } else if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxDerivedGroup.qGrouping");
-      } else if (m.first.compare("qFieldDefs") == 0) {
-        member(m.second, out.field_defs, "NxDerivedGroup.qFieldDefs");
-      }
+  static void read(const json::value& v, NxDerivedGroup& out);
+  static json::value write(const NxDerivedGroup& in);
+};
+template <class V>
+void codec<NxDerivedGroup, V>::read(const json::value& v, NxDerivedGroup& out) {
+  for (const auto& m : members(v, "NxDerivedGroup")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "NxDerivedGroup.qId");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxDerivedGroup.qName");
+    } else if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxDerivedGroup.qGrouping");
+    } else if (m.first.compare("qFieldDefs") == 0) {
+      member(m.second, out.field_defs, "NxDerivedGroup.qFieldDefs");
     }
   }
-  static json::value write(const NxDerivedGroup& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qName", in.name);
-    put(o, "qGrouping", in.grouping);
-    put(o, "qFieldDefs", in.field_defs);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDerivedGroup, V>::write(const NxDerivedGroup& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qName", in.name);
+  put(o, "qGrouping", in.grouping);
+  put(o, "qFieldDefs", in.field_defs);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<HyperCubeDef, V> {
-  static void read(const json::value& v, HyperCubeDef& out) {
-    for (const auto& m : members(v, "HyperCubeDef")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "HyperCubeDef.qStateName");
-      } else if (m.first.compare("qDimensions") == 0) {
-        member(m.second, out.dimensions, "HyperCubeDef.qDimensions");
-      } else if (m.first.compare("qMeasures") == 0) {
-        member(m.second, out.measures, "HyperCubeDef.qMeasures");
-      } else if (m.first.compare("qInterColumnSortOrder") == 0) {
-        member(m.second, out.inter_column_sort_order, "HyperCubeDef.qInterColumnSortOrder");
-      } else if (m.first.compare("qSuppressZero") == 0) {
-        member(m.second, out.suppress_zero, "HyperCubeDef.qSuppressZero");
-      } else if (m.first.compare("qSuppressMissing") == 0) {
-        member(m.second, out.suppress_missing, "HyperCubeDef.qSuppressMissing");
-      } else if (m.first.compare("qInitialDataFetch") == 0) {
-        member(m.second, out.initial_data_fetch, "HyperCubeDef.qInitialDataFetch");
-      } else if (m.first.compare("qReductionMode") == 0) {
-        member(m.second, out.reduction_mode, "HyperCubeDef.qReductionMode");
-      } else if (m.first.compare("qMode") == 0) {
-        member(m.second, out.mode, "HyperCubeDef.qMode");
-      } else if (m.first.compare("qPseudoDimPos") == 0) {
-        member(m.second, out.pseudo_dim_pos, "HyperCubeDef.qPseudoDimPos");
-      } else if (m.first.compare("qNoOfLeftDims") == 0) {
-        member(m.second, out.no_of_left_dims, "HyperCubeDef.qNoOfLeftDims");
-      } else if (m.first.compare("qAlwaysFullyExpanded") == 0) {
-        member(m.second, out.always_fully_expanded, "HyperCubeDef.qAlwaysFullyExpanded");
-      } else if (m.first.compare("qMaxStackedCells") == 0) {
-        member(m.second, out.max_stacked_cells, "HyperCubeDef.qMaxStackedCells");
-      } else if (m.first.compare("qPopulateMissing") == 0) {
-        member(m.second, out.populate_missing, "HyperCubeDef.qPopulateMissing");
-      } else if (m.first.compare("qShowTotalsAbove") == 0) {
-        member(m.second, out.show_totals_above, "HyperCubeDef.qShowTotalsAbove");
-      } else if (m.first.compare("qIndentMode") == 0) {
-        member(m.second, out.indent_mode, "HyperCubeDef.qIndentMode");
-      } else if (m.first.compare("qCalcCond") == 0) {
-        member(m.second, out.calc_cond, "HyperCubeDef.qCalcCond");
-      } else if (m.first.compare("qSortbyYValue") == 0) {
-        member(m.second, out.sortby_y_value, "HyperCubeDef.qSortbyYValue");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "HyperCubeDef.qTitle");
-      } else if (m.first.compare("qCalcCondition") == 0) {
-        member(m.second, out.calc_condition, "HyperCubeDef.qCalcCondition");
-      } else if (m.first.compare("qColumnOrder") == 0) {
-        member(m.second, out.column_order, "HyperCubeDef.qColumnOrder");
-      } else if (m.first.compare("qExpansionState") == 0) {
-        member(m.second, out.expansion_state, "HyperCubeDef.qExpansionState");
-      } else if (m.first.compare("qDynamicScript") == 0) {
-        member(m.second, out.dynamic_script, "HyperCubeDef.qDynamicScript");
-      } else if (m.first.compare("qContextSetExpression") == 0) {
-        member(m.second, out.context_set_expression, "HyperCubeDef.qContextSetExpression");
-      } else if (m.first.compare("qSuppressMeasureTotals") == 0) {
-        member(m.second, out.suppress_measure_totals, "HyperCubeDef.qSuppressMeasureTotals");
-      }
+  static void read(const json::value& v, HyperCubeDef& out);
+  static json::value write(const HyperCubeDef& in);
+};
+template <class V>
+void codec<HyperCubeDef, V>::read(const json::value& v, HyperCubeDef& out) {
+  for (const auto& m : members(v, "HyperCubeDef")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "HyperCubeDef.qStateName");
+    } else if (m.first.compare("qDimensions") == 0) {
+      member(m.second, out.dimensions, "HyperCubeDef.qDimensions");
+    } else if (m.first.compare("qMeasures") == 0) {
+      member(m.second, out.measures, "HyperCubeDef.qMeasures");
+    } else if (m.first.compare("qInterColumnSortOrder") == 0) {
+      member(m.second, out.inter_column_sort_order, "HyperCubeDef.qInterColumnSortOrder");
+    } else if (m.first.compare("qSuppressZero") == 0) {
+      member(m.second, out.suppress_zero, "HyperCubeDef.qSuppressZero");
+    } else if (m.first.compare("qSuppressMissing") == 0) {
+      member(m.second, out.suppress_missing, "HyperCubeDef.qSuppressMissing");
+    } else if (m.first.compare("qInitialDataFetch") == 0) {
+      member(m.second, out.initial_data_fetch, "HyperCubeDef.qInitialDataFetch");
+    } else if (m.first.compare("qReductionMode") == 0) {
+      member(m.second, out.reduction_mode, "HyperCubeDef.qReductionMode");
+    } else if (m.first.compare("qMode") == 0) {
+      member(m.second, out.mode, "HyperCubeDef.qMode");
+    } else if (m.first.compare("qPseudoDimPos") == 0) {
+      member(m.second, out.pseudo_dim_pos, "HyperCubeDef.qPseudoDimPos");
+    } else if (m.first.compare("qNoOfLeftDims") == 0) {
+      member(m.second, out.no_of_left_dims, "HyperCubeDef.qNoOfLeftDims");
+    } else if (m.first.compare("qAlwaysFullyExpanded") == 0) {
+      member(m.second, out.always_fully_expanded, "HyperCubeDef.qAlwaysFullyExpanded");
+    } else if (m.first.compare("qMaxStackedCells") == 0) {
+      member(m.second, out.max_stacked_cells, "HyperCubeDef.qMaxStackedCells");
+    } else if (m.first.compare("qPopulateMissing") == 0) {
+      member(m.second, out.populate_missing, "HyperCubeDef.qPopulateMissing");
+    } else if (m.first.compare("qShowTotalsAbove") == 0) {
+      member(m.second, out.show_totals_above, "HyperCubeDef.qShowTotalsAbove");
+    } else if (m.first.compare("qIndentMode") == 0) {
+      member(m.second, out.indent_mode, "HyperCubeDef.qIndentMode");
+    } else if (m.first.compare("qCalcCond") == 0) {
+      member(m.second, out.calc_cond, "HyperCubeDef.qCalcCond");
+    } else if (m.first.compare("qSortbyYValue") == 0) {
+      member(m.second, out.sortby_y_value, "HyperCubeDef.qSortbyYValue");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "HyperCubeDef.qTitle");
+    } else if (m.first.compare("qCalcCondition") == 0) {
+      member(m.second, out.calc_condition, "HyperCubeDef.qCalcCondition");
+    } else if (m.first.compare("qColumnOrder") == 0) {
+      member(m.second, out.column_order, "HyperCubeDef.qColumnOrder");
+    } else if (m.first.compare("qExpansionState") == 0) {
+      member(m.second, out.expansion_state, "HyperCubeDef.qExpansionState");
+    } else if (m.first.compare("qDynamicScript") == 0) {
+      member(m.second, out.dynamic_script, "HyperCubeDef.qDynamicScript");
+    } else if (m.first.compare("qContextSetExpression") == 0) {
+      member(m.second, out.context_set_expression, "HyperCubeDef.qContextSetExpression");
+    } else if (m.first.compare("qSuppressMeasureTotals") == 0) {
+      member(m.second, out.suppress_measure_totals, "HyperCubeDef.qSuppressMeasureTotals");
     }
   }
-  static json::value write(const HyperCubeDef& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qDimensions", in.dimensions);
-    put(o, "qMeasures", in.measures);
-    put(o, "qInterColumnSortOrder", in.inter_column_sort_order);
-    put(o, "qSuppressZero", in.suppress_zero);
-    put(o, "qSuppressMissing", in.suppress_missing);
-    put(o, "qInitialDataFetch", in.initial_data_fetch);
-    put(o, "qReductionMode", in.reduction_mode);
-    put(o, "qMode", in.mode);
-    put(o, "qPseudoDimPos", in.pseudo_dim_pos);
-    put(o, "qNoOfLeftDims", in.no_of_left_dims);
-    put(o, "qAlwaysFullyExpanded", in.always_fully_expanded);
-    put(o, "qMaxStackedCells", in.max_stacked_cells);
-    put(o, "qPopulateMissing", in.populate_missing);
-    put(o, "qShowTotalsAbove", in.show_totals_above);
-    put(o, "qIndentMode", in.indent_mode);
-    put(o, "qCalcCond", in.calc_cond);
-    put(o, "qSortbyYValue", in.sortby_y_value);
-    put(o, "qTitle", in.title);
-    put(o, "qCalcCondition", in.calc_condition);
-    put(o, "qColumnOrder", in.column_order);
-    put(o, "qExpansionState", in.expansion_state);
-    put(o, "qDynamicScript", in.dynamic_script);
-    put(o, "qContextSetExpression", in.context_set_expression);
-    put(o, "qSuppressMeasureTotals", in.suppress_measure_totals);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<HyperCubeDef, V>::write(const HyperCubeDef& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qDimensions", in.dimensions);
+  put(o, "qMeasures", in.measures);
+  put(o, "qInterColumnSortOrder", in.inter_column_sort_order);
+  put(o, "qSuppressZero", in.suppress_zero);
+  put(o, "qSuppressMissing", in.suppress_missing);
+  put(o, "qInitialDataFetch", in.initial_data_fetch);
+  put(o, "qReductionMode", in.reduction_mode);
+  put(o, "qMode", in.mode);
+  put(o, "qPseudoDimPos", in.pseudo_dim_pos);
+  put(o, "qNoOfLeftDims", in.no_of_left_dims);
+  put(o, "qAlwaysFullyExpanded", in.always_fully_expanded);
+  put(o, "qMaxStackedCells", in.max_stacked_cells);
+  put(o, "qPopulateMissing", in.populate_missing);
+  put(o, "qShowTotalsAbove", in.show_totals_above);
+  put(o, "qIndentMode", in.indent_mode);
+  put(o, "qCalcCond", in.calc_cond);
+  put(o, "qSortbyYValue", in.sortby_y_value);
+  put(o, "qTitle", in.title);
+  put(o, "qCalcCondition", in.calc_condition);
+  put(o, "qColumnOrder", in.column_order);
+  put(o, "qExpansionState", in.expansion_state);
+  put(o, "qDynamicScript", in.dynamic_script);
+  put(o, "qContextSetExpression", in.context_set_expression);
+  put(o, "qSuppressMeasureTotals", in.suppress_measure_totals);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDimension, V> {
-  static void read(const json::value& v, NxDimension& out) {
-    for (const auto& m : members(v, "NxDimension")) {
-      if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxDimension.qLibraryId");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxDimension.qDef");
-      } else if (m.first.compare("qNullSuppression") == 0) {
-        member(m.second, out.null_suppression, "NxDimension.qNullSuppression");
-      } else if (m.first.compare("qIncludeElemValue") == 0) {
-        member(m.second, out.include_elem_value, "NxDimension.qIncludeElemValue");
-      } else if (m.first.compare("qOtherTotalSpec") == 0) {
-        member(m.second, out.other_total_spec, "NxDimension.qOtherTotalSpec");
-      } else if (m.first.compare("qShowTotal") == 0) {
-        member(m.second, out.show_total, "NxDimension.qShowTotal");
-      } else if (m.first.compare("qShowAll") == 0) {
-        member(m.second, out.show_all, "NxDimension.qShowAll");
-      } else if (m.first.compare("qOtherLabel") == 0) {
-        member(m.second, out.other_label, "NxDimension.qOtherLabel");
-      } else if (m.first.compare("qTotalLabel") == 0) {
-        member(m.second, out.total_label, "NxDimension.qTotalLabel");
-      } else if (m.first.compare("qCalcCond") == 0) {
-        member(m.second, out.calc_cond, "NxDimension.qCalcCond");
-      } else if (m.first.compare("qAttributeExpressions") == 0) {
-        member(m.second, out.attribute_expressions, "NxDimension.qAttributeExpressions");
-      } else if (m.first.compare("qAttributeDimensions") == 0) {
-        member(m.second, out.attribute_dimensions, "NxDimension.qAttributeDimensions");
-      } else if (m.first.compare("qCalcCondition") == 0) {
-        member(m.second, out.calc_condition, "NxDimension.qCalcCondition");
-      }
+  static void read(const json::value& v, NxDimension& out);
+  static json::value write(const NxDimension& in);
+};
+template <class V>
+void codec<NxDimension, V>::read(const json::value& v, NxDimension& out) {
+  for (const auto& m : members(v, "NxDimension")) {
+    if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxDimension.qLibraryId");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxDimension.qDef");
+    } else if (m.first.compare("qNullSuppression") == 0) {
+      member(m.second, out.null_suppression, "NxDimension.qNullSuppression");
+    } else if (m.first.compare("qIncludeElemValue") == 0) {
+      member(m.second, out.include_elem_value, "NxDimension.qIncludeElemValue");
+    } else if (m.first.compare("qOtherTotalSpec") == 0) {
+      member(m.second, out.other_total_spec, "NxDimension.qOtherTotalSpec");
+    } else if (m.first.compare("qShowTotal") == 0) {
+      member(m.second, out.show_total, "NxDimension.qShowTotal");
+    } else if (m.first.compare("qShowAll") == 0) {
+      member(m.second, out.show_all, "NxDimension.qShowAll");
+    } else if (m.first.compare("qOtherLabel") == 0) {
+      member(m.second, out.other_label, "NxDimension.qOtherLabel");
+    } else if (m.first.compare("qTotalLabel") == 0) {
+      member(m.second, out.total_label, "NxDimension.qTotalLabel");
+    } else if (m.first.compare("qCalcCond") == 0) {
+      member(m.second, out.calc_cond, "NxDimension.qCalcCond");
+    } else if (m.first.compare("qAttributeExpressions") == 0) {
+      member(m.second, out.attribute_expressions, "NxDimension.qAttributeExpressions");
+    } else if (m.first.compare("qAttributeDimensions") == 0) {
+      member(m.second, out.attribute_dimensions, "NxDimension.qAttributeDimensions");
+    } else if (m.first.compare("qCalcCondition") == 0) {
+      member(m.second, out.calc_condition, "NxDimension.qCalcCondition");
     }
   }
-  static json::value write(const NxDimension& in) {
-    json::object o;
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qDef", in.def);
-    put(o, "qNullSuppression", in.null_suppression);
-    put(o, "qIncludeElemValue", in.include_elem_value);
-    put(o, "qOtherTotalSpec", in.other_total_spec);
-    put(o, "qShowTotal", in.show_total);
-    put(o, "qShowAll", in.show_all);
-    put(o, "qOtherLabel", in.other_label);
-    put(o, "qTotalLabel", in.total_label);
-    put(o, "qCalcCond", in.calc_cond);
-    put(o, "qAttributeExpressions", in.attribute_expressions);
-    put(o, "qAttributeDimensions", in.attribute_dimensions);
-    put(o, "qCalcCondition", in.calc_condition);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDimension, V>::write(const NxDimension& in) {
+  json::object o;
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qDef", in.def);
+  put(o, "qNullSuppression", in.null_suppression);
+  put(o, "qIncludeElemValue", in.include_elem_value);
+  put(o, "qOtherTotalSpec", in.other_total_spec);
+  put(o, "qShowTotal", in.show_total);
+  put(o, "qShowAll", in.show_all);
+  put(o, "qOtherLabel", in.other_label);
+  put(o, "qTotalLabel", in.total_label);
+  put(o, "qCalcCond", in.calc_cond);
+  put(o, "qAttributeExpressions", in.attribute_expressions);
+  put(o, "qAttributeDimensions", in.attribute_dimensions);
+  put(o, "qCalcCondition", in.calc_condition);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxInlineDimensionDef, V> {
-  static void read(const json::value& v, NxInlineDimensionDef& out) {
-    for (const auto& m : members(v, "NxInlineDimensionDef")) {
-      if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxInlineDimensionDef.qGrouping");
-      } else if (m.first.compare("qFieldDefs") == 0) {
-        member(m.second, out.field_defs, "NxInlineDimensionDef.qFieldDefs");
-      } else if (m.first.compare("qFieldLabels") == 0) {
-        member(m.second, out.field_labels, "NxInlineDimensionDef.qFieldLabels");
-      } else if (m.first.compare("qSortCriterias") == 0) {
-        member(m.second, out.sort_criterias, "NxInlineDimensionDef.qSortCriterias");
-      } else if (m.first.compare("qNumberPresentations") == 0) {
-        member(m.second, out.number_presentations, "NxInlineDimensionDef.qNumberPresentations");
-      } else if (m.first.compare("qReverseSort") == 0) {
-        member(m.second, out.reverse_sort, "NxInlineDimensionDef.qReverseSort");
-      } else if (m.first.compare("qActiveField") == 0) {
-        member(m.second, out.active_field, "NxInlineDimensionDef.qActiveField");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxInlineDimensionDef.qLabelExpression");
-      } else if (m.first.compare("qAlias") == 0) {
-        member(m.second, out.alias, "NxInlineDimensionDef.qAlias");
-      }
+  static void read(const json::value& v, NxInlineDimensionDef& out);
+  static json::value write(const NxInlineDimensionDef& in);
+};
+template <class V>
+void codec<NxInlineDimensionDef, V>::read(const json::value& v, NxInlineDimensionDef& out) {
+  for (const auto& m : members(v, "NxInlineDimensionDef")) {
+    if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxInlineDimensionDef.qGrouping");
+    } else if (m.first.compare("qFieldDefs") == 0) {
+      member(m.second, out.field_defs, "NxInlineDimensionDef.qFieldDefs");
+    } else if (m.first.compare("qFieldLabels") == 0) {
+      member(m.second, out.field_labels, "NxInlineDimensionDef.qFieldLabels");
+    } else if (m.first.compare("qSortCriterias") == 0) {
+      member(m.second, out.sort_criterias, "NxInlineDimensionDef.qSortCriterias");
+    } else if (m.first.compare("qNumberPresentations") == 0) {
+      member(m.second, out.number_presentations, "NxInlineDimensionDef.qNumberPresentations");
+    } else if (m.first.compare("qReverseSort") == 0) {
+      member(m.second, out.reverse_sort, "NxInlineDimensionDef.qReverseSort");
+    } else if (m.first.compare("qActiveField") == 0) {
+      member(m.second, out.active_field, "NxInlineDimensionDef.qActiveField");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxInlineDimensionDef.qLabelExpression");
+    } else if (m.first.compare("qAlias") == 0) {
+      member(m.second, out.alias, "NxInlineDimensionDef.qAlias");
     }
   }
-  static json::value write(const NxInlineDimensionDef& in) {
-    json::object o;
-    put(o, "qGrouping", in.grouping);
-    put(o, "qFieldDefs", in.field_defs);
-    put(o, "qFieldLabels", in.field_labels);
-    put(o, "qSortCriterias", in.sort_criterias);
-    put(o, "qNumberPresentations", in.number_presentations);
-    put(o, "qReverseSort", in.reverse_sort);
-    put(o, "qActiveField", in.active_field);
-    put(o, "qLabelExpression", in.label_expression);
-    put(o, "qAlias", in.alias);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxInlineDimensionDef, V>::write(const NxInlineDimensionDef& in) {
+  json::object o;
+  put(o, "qGrouping", in.grouping);
+  put(o, "qFieldDefs", in.field_defs);
+  put(o, "qFieldLabels", in.field_labels);
+  put(o, "qSortCriterias", in.sort_criterias);
+  put(o, "qNumberPresentations", in.number_presentations);
+  put(o, "qReverseSort", in.reverse_sort);
+  put(o, "qActiveField", in.active_field);
+  put(o, "qLabelExpression", in.label_expression);
+  put(o, "qAlias", in.alias);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SortCriteria, V> {
-  static void read(const json::value& v, SortCriteria& out) {
-    for (const auto& m : members(v, "SortCriteria")) {
-      if (m.first.compare("qSortByState") == 0) {
-        member(m.second, out.sort_by_state, "SortCriteria.qSortByState");
-      } else if (m.first.compare("qSortByFrequency") == 0) {
-        member(m.second, out.sort_by_frequency, "SortCriteria.qSortByFrequency");
-      } else if (m.first.compare("qSortByNumeric") == 0) {
-        member(m.second, out.sort_by_numeric, "SortCriteria.qSortByNumeric");
-      } else if (m.first.compare("qSortByAscii") == 0) {
-        member(m.second, out.sort_by_ascii, "SortCriteria.qSortByAscii");
-      } else if (m.first.compare("qSortByLoadOrder") == 0) {
-        member(m.second, out.sort_by_load_order, "SortCriteria.qSortByLoadOrder");
-      } else if (m.first.compare("qSortByExpression") == 0) {
-        member(m.second, out.sort_by_expression, "SortCriteria.qSortByExpression");
-      } else if (m.first.compare("qExpression") == 0) {
-        member(m.second, out.expression, "SortCriteria.qExpression");
-      } else if (m.first.compare("qSortByGreyness") == 0) {
-        member(m.second, out.sort_by_greyness, "SortCriteria.qSortByGreyness");
-      }
+  static void read(const json::value& v, SortCriteria& out);
+  static json::value write(const SortCriteria& in);
+};
+template <class V>
+void codec<SortCriteria, V>::read(const json::value& v, SortCriteria& out) {
+  for (const auto& m : members(v, "SortCriteria")) {
+    if (m.first.compare("qSortByState") == 0) {
+      member(m.second, out.sort_by_state, "SortCriteria.qSortByState");
+    } else if (m.first.compare("qSortByFrequency") == 0) {
+      member(m.second, out.sort_by_frequency, "SortCriteria.qSortByFrequency");
+    } else if (m.first.compare("qSortByNumeric") == 0) {
+      member(m.second, out.sort_by_numeric, "SortCriteria.qSortByNumeric");
+    } else if (m.first.compare("qSortByAscii") == 0) {
+      member(m.second, out.sort_by_ascii, "SortCriteria.qSortByAscii");
+    } else if (m.first.compare("qSortByLoadOrder") == 0) {
+      member(m.second, out.sort_by_load_order, "SortCriteria.qSortByLoadOrder");
+    } else if (m.first.compare("qSortByExpression") == 0) {
+      member(m.second, out.sort_by_expression, "SortCriteria.qSortByExpression");
+    } else if (m.first.compare("qExpression") == 0) {
+      member(m.second, out.expression, "SortCriteria.qExpression");
+    } else if (m.first.compare("qSortByGreyness") == 0) {
+      member(m.second, out.sort_by_greyness, "SortCriteria.qSortByGreyness");
     }
   }
-  static json::value write(const SortCriteria& in) {
-    json::object o;
-    put(o, "qSortByState", in.sort_by_state);
-    put(o, "qSortByFrequency", in.sort_by_frequency);
-    put(o, "qSortByNumeric", in.sort_by_numeric);
-    put(o, "qSortByAscii", in.sort_by_ascii);
-    put(o, "qSortByLoadOrder", in.sort_by_load_order);
-    put(o, "qSortByExpression", in.sort_by_expression);
-    put(o, "qExpression", in.expression);
-    put(o, "qSortByGreyness", in.sort_by_greyness);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SortCriteria, V>::write(const SortCriteria& in) {
+  json::object o;
+  put(o, "qSortByState", in.sort_by_state);
+  put(o, "qSortByFrequency", in.sort_by_frequency);
+  put(o, "qSortByNumeric", in.sort_by_numeric);
+  put(o, "qSortByAscii", in.sort_by_ascii);
+  put(o, "qSortByLoadOrder", in.sort_by_load_order);
+  put(o, "qSortByExpression", in.sort_by_expression);
+  put(o, "qExpression", in.expression);
+  put(o, "qSortByGreyness", in.sort_by_greyness);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<OtherTotalSpecProp, V> {
-  static void read(const json::value& v, OtherTotalSpecProp& out) {
-    for (const auto& m : members(v, "OtherTotalSpecProp")) {
-      if (m.first.compare("qOtherMode") == 0) {
-        member(m.second, out.other_mode, "OtherTotalSpecProp.qOtherMode");
-      } else if (m.first.compare("qOtherCounted") == 0) {
-        member(m.second, out.other_counted, "OtherTotalSpecProp.qOtherCounted");
-      } else if (m.first.compare("qOtherLimit") == 0) {
-        member(m.second, out.other_limit, "OtherTotalSpecProp.qOtherLimit");
-      } else if (m.first.compare("qOtherLimitMode") == 0) {
-        member(m.second, out.other_limit_mode, "OtherTotalSpecProp.qOtherLimitMode");
-      } else if (m.first.compare("qSuppressOther") == 0) {
-        member(m.second, out.suppress_other, "OtherTotalSpecProp.qSuppressOther");
-      } else if (m.first.compare("qForceBadValueKeeping") == 0) {
-        member(m.second, out.force_bad_value_keeping, "OtherTotalSpecProp.qForceBadValueKeeping");
-      } else if (m.first.compare("qApplyEvenWhenPossiblyWrongResult") == 0) {
-        member(m.second, out.apply_even_when_possibly_wrong_result, "OtherTotalSpecProp.qApplyEvenWhenPossiblyWrongResult");
-      } else if (m.first.compare("qGlobalOtherGrouping") == 0) {
-        member(m.second, out.global_other_grouping, "OtherTotalSpecProp.qGlobalOtherGrouping");
-      } else if (m.first.compare("qOtherCollapseInnerDimensions") == 0) {
-        member(m.second, out.other_collapse_inner_dimensions, "OtherTotalSpecProp.qOtherCollapseInnerDimensions");
-      } else if (m.first.compare("qOtherSortMode") == 0) {
-        member(m.second, out.other_sort_mode, "OtherTotalSpecProp.qOtherSortMode");
-      } else if (m.first.compare("qTotalMode") == 0) {
-        member(m.second, out.total_mode, "OtherTotalSpecProp.qTotalMode");
-      } else if (m.first.compare("qReferencedExpression") == 0) {
-        member(m.second, out.referenced_expression, "OtherTotalSpecProp.qReferencedExpression");
-      }
+  static void read(const json::value& v, OtherTotalSpecProp& out);
+  static json::value write(const OtherTotalSpecProp& in);
+};
+template <class V>
+void codec<OtherTotalSpecProp, V>::read(const json::value& v, OtherTotalSpecProp& out) {
+  for (const auto& m : members(v, "OtherTotalSpecProp")) {
+    if (m.first.compare("qOtherMode") == 0) {
+      member(m.second, out.other_mode, "OtherTotalSpecProp.qOtherMode");
+    } else if (m.first.compare("qOtherCounted") == 0) {
+      member(m.second, out.other_counted, "OtherTotalSpecProp.qOtherCounted");
+    } else if (m.first.compare("qOtherLimit") == 0) {
+      member(m.second, out.other_limit, "OtherTotalSpecProp.qOtherLimit");
+    } else if (m.first.compare("qOtherLimitMode") == 0) {
+      member(m.second, out.other_limit_mode, "OtherTotalSpecProp.qOtherLimitMode");
+    } else if (m.first.compare("qSuppressOther") == 0) {
+      member(m.second, out.suppress_other, "OtherTotalSpecProp.qSuppressOther");
+    } else if (m.first.compare("qForceBadValueKeeping") == 0) {
+      member(m.second, out.force_bad_value_keeping, "OtherTotalSpecProp.qForceBadValueKeeping");
+    } else if (m.first.compare("qApplyEvenWhenPossiblyWrongResult") == 0) {
+      member(m.second, out.apply_even_when_possibly_wrong_result, "OtherTotalSpecProp.qApplyEvenWhenPossiblyWrongResult");
+    } else if (m.first.compare("qGlobalOtherGrouping") == 0) {
+      member(m.second, out.global_other_grouping, "OtherTotalSpecProp.qGlobalOtherGrouping");
+    } else if (m.first.compare("qOtherCollapseInnerDimensions") == 0) {
+      member(m.second, out.other_collapse_inner_dimensions, "OtherTotalSpecProp.qOtherCollapseInnerDimensions");
+    } else if (m.first.compare("qOtherSortMode") == 0) {
+      member(m.second, out.other_sort_mode, "OtherTotalSpecProp.qOtherSortMode");
+    } else if (m.first.compare("qTotalMode") == 0) {
+      member(m.second, out.total_mode, "OtherTotalSpecProp.qTotalMode");
+    } else if (m.first.compare("qReferencedExpression") == 0) {
+      member(m.second, out.referenced_expression, "OtherTotalSpecProp.qReferencedExpression");
     }
   }
-  static json::value write(const OtherTotalSpecProp& in) {
-    json::object o;
-    put(o, "qOtherMode", in.other_mode);
-    put(o, "qOtherCounted", in.other_counted);
-    put(o, "qOtherLimit", in.other_limit);
-    put(o, "qOtherLimitMode", in.other_limit_mode);
-    put(o, "qSuppressOther", in.suppress_other);
-    put(o, "qForceBadValueKeeping", in.force_bad_value_keeping);
-    put(o, "qApplyEvenWhenPossiblyWrongResult", in.apply_even_when_possibly_wrong_result);
-    put(o, "qGlobalOtherGrouping", in.global_other_grouping);
-    put(o, "qOtherCollapseInnerDimensions", in.other_collapse_inner_dimensions);
-    put(o, "qOtherSortMode", in.other_sort_mode);
-    put(o, "qTotalMode", in.total_mode);
-    put(o, "qReferencedExpression", in.referenced_expression);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<OtherTotalSpecProp, V>::write(const OtherTotalSpecProp& in) {
+  json::object o;
+  put(o, "qOtherMode", in.other_mode);
+  put(o, "qOtherCounted", in.other_counted);
+  put(o, "qOtherLimit", in.other_limit);
+  put(o, "qOtherLimitMode", in.other_limit_mode);
+  put(o, "qSuppressOther", in.suppress_other);
+  put(o, "qForceBadValueKeeping", in.force_bad_value_keeping);
+  put(o, "qApplyEvenWhenPossiblyWrongResult", in.apply_even_when_possibly_wrong_result);
+  put(o, "qGlobalOtherGrouping", in.global_other_grouping);
+  put(o, "qOtherCollapseInnerDimensions", in.other_collapse_inner_dimensions);
+  put(o, "qOtherSortMode", in.other_sort_mode);
+  put(o, "qTotalMode", in.total_mode);
+  put(o, "qReferencedExpression", in.referenced_expression);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StringExpr, V> {
-  static void read(const json::value& v, StringExpr& out) {
-    for (const auto& m : members(v, "StringExpr")) {
-      if (m.first.compare("qv") == 0) {
-        member(m.second, out.v, "StringExpr.qv");
-      }
+  static void read(const json::value& v, StringExpr& out);
+  static json::value write(const StringExpr& in);
+};
+template <class V>
+void codec<StringExpr, V>::read(const json::value& v, StringExpr& out) {
+  for (const auto& m : members(v, "StringExpr")) {
+    if (m.first.compare("qv") == 0) {
+      member(m.second, out.v, "StringExpr.qv");
     }
   }
-  static json::value write(const StringExpr& in) {
-    json::object o;
-    put(o, "qv", in.v);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StringExpr, V>::write(const StringExpr& in) {
+  json::object o;
+  put(o, "qv", in.v);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAttrExprDef, V> {
-  static void read(const json::value& v, NxAttrExprDef& out) {
-    for (const auto& m : members(v, "NxAttrExprDef")) {
-      if (m.first.compare("qExpression") == 0) {
-        member(m.second, out.expression, "NxAttrExprDef.qExpression");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxAttrExprDef.qLibraryId");
-      } else if (m.first.compare("qAttribute") == 0) {
-        member(m.second, out.attribute, "NxAttrExprDef.qAttribute");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxAttrExprDef.qNumFormat");
-      } else if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "NxAttrExprDef.qLabel");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxAttrExprDef.qLabelExpression");
-      }
+  static void read(const json::value& v, NxAttrExprDef& out);
+  static json::value write(const NxAttrExprDef& in);
+};
+template <class V>
+void codec<NxAttrExprDef, V>::read(const json::value& v, NxAttrExprDef& out) {
+  for (const auto& m : members(v, "NxAttrExprDef")) {
+    if (m.first.compare("qExpression") == 0) {
+      member(m.second, out.expression, "NxAttrExprDef.qExpression");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxAttrExprDef.qLibraryId");
+    } else if (m.first.compare("qAttribute") == 0) {
+      member(m.second, out.attribute, "NxAttrExprDef.qAttribute");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxAttrExprDef.qNumFormat");
+    } else if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "NxAttrExprDef.qLabel");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxAttrExprDef.qLabelExpression");
     }
   }
-  static json::value write(const NxAttrExprDef& in) {
-    json::object o;
-    put(o, "qExpression", in.expression);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qAttribute", in.attribute);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qLabel", in.label);
-    put(o, "qLabelExpression", in.label_expression);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAttrExprDef, V>::write(const NxAttrExprDef& in) {
+  json::object o;
+  put(o, "qExpression", in.expression);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qAttribute", in.attribute);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qLabel", in.label);
+  put(o, "qLabelExpression", in.label_expression);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAttrDimDef, V> {
-  static void read(const json::value& v, NxAttrDimDef& out) {
-    for (const auto& m : members(v, "NxAttrDimDef")) {
-      if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxAttrDimDef.qDef");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxAttrDimDef.qLibraryId");
-      } else if (m.first.compare("qSortBy") == 0) {
-        member(m.second, out.sort_by, "NxAttrDimDef.qSortBy");
-      } else if (m.first.compare("qAttribute") == 0) {
-        member(m.second, out.attribute, "NxAttrDimDef.qAttribute");
-      }
+  static void read(const json::value& v, NxAttrDimDef& out);
+  static json::value write(const NxAttrDimDef& in);
+};
+template <class V>
+void codec<NxAttrDimDef, V>::read(const json::value& v, NxAttrDimDef& out) {
+  for (const auto& m : members(v, "NxAttrDimDef")) {
+    if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxAttrDimDef.qDef");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxAttrDimDef.qLibraryId");
+    } else if (m.first.compare("qSortBy") == 0) {
+      member(m.second, out.sort_by, "NxAttrDimDef.qSortBy");
+    } else if (m.first.compare("qAttribute") == 0) {
+      member(m.second, out.attribute, "NxAttrDimDef.qAttribute");
     }
   }
-  static json::value write(const NxAttrDimDef& in) {
-    json::object o;
-    put(o, "qDef", in.def);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qSortBy", in.sort_by);
-    put(o, "qAttribute", in.attribute);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAttrDimDef, V>::write(const NxAttrDimDef& in) {
+  json::object o;
+  put(o, "qDef", in.def);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qSortBy", in.sort_by);
+  put(o, "qAttribute", in.attribute);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxCalcCond, V> {
-  static void read(const json::value& v, NxCalcCond& out) {
-    for (const auto& m : members(v, "NxCalcCond")) {
-      if (m.first.compare("qCond") == 0) {
-        member(m.second, out.cond, "NxCalcCond.qCond");
-      } else if (m.first.compare("qMsg") == 0) {
-        member(m.second, out.msg, "NxCalcCond.qMsg");
-      }
+  static void read(const json::value& v, NxCalcCond& out);
+  static json::value write(const NxCalcCond& in);
+};
+template <class V>
+void codec<NxCalcCond, V>::read(const json::value& v, NxCalcCond& out) {
+  for (const auto& m : members(v, "NxCalcCond")) {
+    if (m.first.compare("qCond") == 0) {
+      member(m.second, out.cond, "NxCalcCond.qCond");
+    } else if (m.first.compare("qMsg") == 0) {
+      member(m.second, out.msg, "NxCalcCond.qMsg");
     }
   }
-  static json::value write(const NxCalcCond& in) {
-    json::object o;
-    put(o, "qCond", in.cond);
-    put(o, "qMsg", in.msg);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxCalcCond, V>::write(const NxCalcCond& in) {
+  json::object o;
+  put(o, "qCond", in.cond);
+  put(o, "qMsg", in.msg);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMeasure, V> {
-  static void read(const json::value& v, NxMeasure& out) {
-    for (const auto& m : members(v, "NxMeasure")) {
-      if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxMeasure.qLibraryId");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxMeasure.qDef");
-      } else if (m.first.compare("qSortBy") == 0) {
-        member(m.second, out.sort_by, "NxMeasure.qSortBy");
-      } else if (m.first.compare("qAttributeExpressions") == 0) {
-        member(m.second, out.attribute_expressions, "NxMeasure.qAttributeExpressions");
-      } else if (m.first.compare("qAttributeDimensions") == 0) {
-        member(m.second, out.attribute_dimensions, "NxMeasure.qAttributeDimensions");
-      } else if (m.first.compare("qCalcCond") == 0) {
-        member(m.second, out.calc_cond, "NxMeasure.qCalcCond");
-      } else if (m.first.compare("qCalcCondition") == 0) {
-        member(m.second, out.calc_condition, "NxMeasure.qCalcCondition");
-      } else if (m.first.compare("qTrendLines") == 0) {
-        member(m.second, out.trend_lines, "NxMeasure.qTrendLines");
-      } else if (m.first.compare("qMiniChartDef") == 0) {
-        member(m.second, out.mini_chart_def, "NxMeasure.qMiniChartDef");
-      }
+  static void read(const json::value& v, NxMeasure& out);
+  static json::value write(const NxMeasure& in);
+};
+template <class V>
+void codec<NxMeasure, V>::read(const json::value& v, NxMeasure& out) {
+  for (const auto& m : members(v, "NxMeasure")) {
+    if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxMeasure.qLibraryId");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxMeasure.qDef");
+    } else if (m.first.compare("qSortBy") == 0) {
+      member(m.second, out.sort_by, "NxMeasure.qSortBy");
+    } else if (m.first.compare("qAttributeExpressions") == 0) {
+      member(m.second, out.attribute_expressions, "NxMeasure.qAttributeExpressions");
+    } else if (m.first.compare("qAttributeDimensions") == 0) {
+      member(m.second, out.attribute_dimensions, "NxMeasure.qAttributeDimensions");
+    } else if (m.first.compare("qCalcCond") == 0) {
+      member(m.second, out.calc_cond, "NxMeasure.qCalcCond");
+    } else if (m.first.compare("qCalcCondition") == 0) {
+      member(m.second, out.calc_condition, "NxMeasure.qCalcCondition");
+    } else if (m.first.compare("qTrendLines") == 0) {
+      member(m.second, out.trend_lines, "NxMeasure.qTrendLines");
+    } else if (m.first.compare("qMiniChartDef") == 0) {
+      member(m.second, out.mini_chart_def, "NxMeasure.qMiniChartDef");
     }
   }
-  static json::value write(const NxMeasure& in) {
-    json::object o;
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qDef", in.def);
-    put(o, "qSortBy", in.sort_by);
-    put(o, "qAttributeExpressions", in.attribute_expressions);
-    put(o, "qAttributeDimensions", in.attribute_dimensions);
-    put(o, "qCalcCond", in.calc_cond);
-    put(o, "qCalcCondition", in.calc_condition);
-    put(o, "qTrendLines", in.trend_lines);
-    put(o, "qMiniChartDef", in.mini_chart_def);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMeasure, V>::write(const NxMeasure& in) {
+  json::object o;
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qDef", in.def);
+  put(o, "qSortBy", in.sort_by);
+  put(o, "qAttributeExpressions", in.attribute_expressions);
+  put(o, "qAttributeDimensions", in.attribute_dimensions);
+  put(o, "qCalcCond", in.calc_cond);
+  put(o, "qCalcCondition", in.calc_condition);
+  put(o, "qTrendLines", in.trend_lines);
+  put(o, "qMiniChartDef", in.mini_chart_def);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxInlineMeasureDef, V> {
-  static void read(const json::value& v, NxInlineMeasureDef& out) {
-    for (const auto& m : members(v, "NxInlineMeasureDef")) {
-      if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "NxInlineMeasureDef.qLabel");
-      } else if (m.first.compare("qDescription") == 0) {
-        member(m.second, out.description, "NxInlineMeasureDef.qDescription");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxInlineMeasureDef.qTags");
-      } else if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxInlineMeasureDef.qGrouping");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxInlineMeasureDef.qDef");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxInlineMeasureDef.qNumFormat");
-      } else if (m.first.compare("qRelative") == 0) {
-        member(m.second, out.relative, "NxInlineMeasureDef.qRelative");
-      } else if (m.first.compare("qBrutalSum") == 0) {
-        member(m.second, out.brutal_sum, "NxInlineMeasureDef.qBrutalSum");
-      } else if (m.first.compare("qAggrFunc") == 0) {
-        member(m.second, out.aggr_func, "NxInlineMeasureDef.qAggrFunc");
-      } else if (m.first.compare("qAccumulate") == 0) {
-        member(m.second, out.accumulate, "NxInlineMeasureDef.qAccumulate");
-      } else if (m.first.compare("qReverseSort") == 0) {
-        member(m.second, out.reverse_sort, "NxInlineMeasureDef.qReverseSort");
-      } else if (m.first.compare("qActiveExpression") == 0) {
-        member(m.second, out.active_expression, "NxInlineMeasureDef.qActiveExpression");
-      } else if (m.first.compare("qExpressions") == 0) {
-        member(m.second, out.expressions, "NxInlineMeasureDef.qExpressions");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxInlineMeasureDef.qLabelExpression");
-      }
+  static void read(const json::value& v, NxInlineMeasureDef& out);
+  static json::value write(const NxInlineMeasureDef& in);
+};
+template <class V>
+void codec<NxInlineMeasureDef, V>::read(const json::value& v, NxInlineMeasureDef& out) {
+  for (const auto& m : members(v, "NxInlineMeasureDef")) {
+    if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "NxInlineMeasureDef.qLabel");
+    } else if (m.first.compare("qDescription") == 0) {
+      member(m.second, out.description, "NxInlineMeasureDef.qDescription");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxInlineMeasureDef.qTags");
+    } else if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxInlineMeasureDef.qGrouping");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxInlineMeasureDef.qDef");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxInlineMeasureDef.qNumFormat");
+    } else if (m.first.compare("qRelative") == 0) {
+      member(m.second, out.relative, "NxInlineMeasureDef.qRelative");
+    } else if (m.first.compare("qBrutalSum") == 0) {
+      member(m.second, out.brutal_sum, "NxInlineMeasureDef.qBrutalSum");
+    } else if (m.first.compare("qAggrFunc") == 0) {
+      member(m.second, out.aggr_func, "NxInlineMeasureDef.qAggrFunc");
+    } else if (m.first.compare("qAccumulate") == 0) {
+      member(m.second, out.accumulate, "NxInlineMeasureDef.qAccumulate");
+    } else if (m.first.compare("qReverseSort") == 0) {
+      member(m.second, out.reverse_sort, "NxInlineMeasureDef.qReverseSort");
+    } else if (m.first.compare("qActiveExpression") == 0) {
+      member(m.second, out.active_expression, "NxInlineMeasureDef.qActiveExpression");
+    } else if (m.first.compare("qExpressions") == 0) {
+      member(m.second, out.expressions, "NxInlineMeasureDef.qExpressions");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxInlineMeasureDef.qLabelExpression");
     }
   }
-  static json::value write(const NxInlineMeasureDef& in) {
-    json::object o;
-    put(o, "qLabel", in.label);
-    put(o, "qDescription", in.description);
-    put(o, "qTags", in.tags);
-    put(o, "qGrouping", in.grouping);
-    put(o, "qDef", in.def);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qRelative", in.relative);
-    put(o, "qBrutalSum", in.brutal_sum);
-    put(o, "qAggrFunc", in.aggr_func);
-    put(o, "qAccumulate", in.accumulate);
-    put(o, "qReverseSort", in.reverse_sort);
-    put(o, "qActiveExpression", in.active_expression);
-    put(o, "qExpressions", in.expressions);
-    put(o, "qLabelExpression", in.label_expression);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxInlineMeasureDef, V>::write(const NxInlineMeasureDef& in) {
+  json::object o;
+  put(o, "qLabel", in.label);
+  put(o, "qDescription", in.description);
+  put(o, "qTags", in.tags);
+  put(o, "qGrouping", in.grouping);
+  put(o, "qDef", in.def);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qRelative", in.relative);
+  put(o, "qBrutalSum", in.brutal_sum);
+  put(o, "qAggrFunc", in.aggr_func);
+  put(o, "qAccumulate", in.accumulate);
+  put(o, "qReverseSort", in.reverse_sort);
+  put(o, "qActiveExpression", in.active_expression);
+  put(o, "qExpressions", in.expressions);
+  put(o, "qLabelExpression", in.label_expression);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTrendlineDef, V> {
-  static void read(const json::value& v, NxTrendlineDef& out) {
-    for (const auto& m : members(v, "NxTrendlineDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxTrendlineDef.qType");
-      } else if (m.first.compare("qXColIx") == 0) {
-        member(m.second, out.x_col_ix, "NxTrendlineDef.qXColIx");
-      } else if (m.first.compare("qCalcR2") == 0) {
-        member(m.second, out.calc_r2, "NxTrendlineDef.qCalcR2");
-      } else if (m.first.compare("qContinuousXAxis") == 0) {
-        member(m.second, out.continuous_x_axis, "NxTrendlineDef.qContinuousXAxis");
-      } else if (m.first.compare("qMultiDimMode") == 0) {
-        member(m.second, out.multi_dim_mode, "NxTrendlineDef.qMultiDimMode");
-      }
+  static void read(const json::value& v, NxTrendlineDef& out);
+  static json::value write(const NxTrendlineDef& in);
+};
+template <class V>
+void codec<NxTrendlineDef, V>::read(const json::value& v, NxTrendlineDef& out) {
+  for (const auto& m : members(v, "NxTrendlineDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxTrendlineDef.qType");
+    } else if (m.first.compare("qXColIx") == 0) {
+      member(m.second, out.x_col_ix, "NxTrendlineDef.qXColIx");
+    } else if (m.first.compare("qCalcR2") == 0) {
+      member(m.second, out.calc_r2, "NxTrendlineDef.qCalcR2");
+    } else if (m.first.compare("qContinuousXAxis") == 0) {
+      member(m.second, out.continuous_x_axis, "NxTrendlineDef.qContinuousXAxis");
+    } else if (m.first.compare("qMultiDimMode") == 0) {
+      member(m.second, out.multi_dim_mode, "NxTrendlineDef.qMultiDimMode");
     }
   }
-  static json::value write(const NxTrendlineDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qXColIx", in.x_col_ix);
-    put(o, "qCalcR2", in.calc_r2);
-    put(o, "qContinuousXAxis", in.continuous_x_axis);
-    put(o, "qMultiDimMode", in.multi_dim_mode);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTrendlineDef, V>::write(const NxTrendlineDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qXColIx", in.x_col_ix);
+  put(o, "qCalcR2", in.calc_r2);
+  put(o, "qContinuousXAxis", in.continuous_x_axis);
+  put(o, "qMultiDimMode", in.multi_dim_mode);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMiniChartDef, V> {
-  static void read(const json::value& v, NxMiniChartDef& out) {
-    for (const auto& m : members(v, "NxMiniChartDef")) {
-      if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxMiniChartDef.qDef");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxMiniChartDef.qLibraryId");
-      } else if (m.first.compare("qSortBy") == 0) {
-        member(m.second, out.sort_by, "NxMiniChartDef.qSortBy");
-      } else if (m.first.compare("qOtherTotalSpec") == 0) {
-        member(m.second, out.other_total_spec, "NxMiniChartDef.qOtherTotalSpec");
-      } else if (m.first.compare("qMaxNumberPoints") == 0) {
-        member(m.second, out.max_number_points, "NxMiniChartDef.qMaxNumberPoints");
-      } else if (m.first.compare("qAttributeExpressions") == 0) {
-        member(m.second, out.attribute_expressions, "NxMiniChartDef.qAttributeExpressions");
-      } else if (m.first.compare("qNullSuppression") == 0) {
-        member(m.second, out.null_suppression, "NxMiniChartDef.qNullSuppression");
-      }
+  static void read(const json::value& v, NxMiniChartDef& out);
+  static json::value write(const NxMiniChartDef& in);
+};
+template <class V>
+void codec<NxMiniChartDef, V>::read(const json::value& v, NxMiniChartDef& out) {
+  for (const auto& m : members(v, "NxMiniChartDef")) {
+    if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxMiniChartDef.qDef");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxMiniChartDef.qLibraryId");
+    } else if (m.first.compare("qSortBy") == 0) {
+      member(m.second, out.sort_by, "NxMiniChartDef.qSortBy");
+    } else if (m.first.compare("qOtherTotalSpec") == 0) {
+      member(m.second, out.other_total_spec, "NxMiniChartDef.qOtherTotalSpec");
+    } else if (m.first.compare("qMaxNumberPoints") == 0) {
+      member(m.second, out.max_number_points, "NxMiniChartDef.qMaxNumberPoints");
+    } else if (m.first.compare("qAttributeExpressions") == 0) {
+      member(m.second, out.attribute_expressions, "NxMiniChartDef.qAttributeExpressions");
+    } else if (m.first.compare("qNullSuppression") == 0) {
+      member(m.second, out.null_suppression, "NxMiniChartDef.qNullSuppression");
     }
   }
-  static json::value write(const NxMiniChartDef& in) {
-    json::object o;
-    put(o, "qDef", in.def);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qSortBy", in.sort_by);
-    put(o, "qOtherTotalSpec", in.other_total_spec);
-    put(o, "qMaxNumberPoints", in.max_number_points);
-    put(o, "qAttributeExpressions", in.attribute_expressions);
-    put(o, "qNullSuppression", in.null_suppression);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMiniChartDef, V>::write(const NxMiniChartDef& in) {
+  json::object o;
+  put(o, "qDef", in.def);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qSortBy", in.sort_by);
+  put(o, "qOtherTotalSpec", in.other_total_spec);
+  put(o, "qMaxNumberPoints", in.max_number_points);
+  put(o, "qAttributeExpressions", in.attribute_expressions);
+  put(o, "qNullSuppression", in.null_suppression);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<HyperCube, V> {
-  static void read(const json::value& v, HyperCube& out) {
-    for (const auto& m : members(v, "HyperCube")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "HyperCube.qStateName");
-      } else if (m.first.compare("qSize") == 0) {
-        member(m.second, out.size, "HyperCube.qSize");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "HyperCube.qError");
-      } else if (m.first.compare("qDimensionInfo") == 0) {
-        member(m.second, out.dimension_info, "HyperCube.qDimensionInfo");
-      } else if (m.first.compare("qMeasureInfo") == 0) {
-        member(m.second, out.measure_info, "HyperCube.qMeasureInfo");
-      } else if (m.first.compare("qEffectiveInterColumnSortOrder") == 0) {
-        member(m.second, out.effective_inter_column_sort_order, "HyperCube.qEffectiveInterColumnSortOrder");
-      } else if (m.first.compare("qGrandTotalRow") == 0) {
-        member(m.second, out.grand_total_row, "HyperCube.qGrandTotalRow");
-      } else if (m.first.compare("qDataPages") == 0) {
-        member(m.second, out.data_pages, "HyperCube.qDataPages");
-      } else if (m.first.compare("qPivotDataPages") == 0) {
-        member(m.second, out.pivot_data_pages, "HyperCube.qPivotDataPages");
-      } else if (m.first.compare("qStackedDataPages") == 0) {
-        member(m.second, out.stacked_data_pages, "HyperCube.qStackedDataPages");
-      } else if (m.first.compare("qMode") == 0) {
-        member(m.second, out.mode, "HyperCube.qMode");
-      } else if (m.first.compare("qNoOfLeftDims") == 0) {
-        member(m.second, out.no_of_left_dims, "HyperCube.qNoOfLeftDims");
-      } else if (m.first.compare("qIndentMode") == 0) {
-        member(m.second, out.indent_mode, "HyperCube.qIndentMode");
-      } else if (m.first.compare("qLastExpandedPos") == 0) {
-        member(m.second, out.last_expanded_pos, "HyperCube.qLastExpandedPos");
-      } else if (m.first.compare("qHasOtherValues") == 0) {
-        member(m.second, out.has_other_values, "HyperCube.qHasOtherValues");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "HyperCube.qTitle");
-      } else if (m.first.compare("qTreeNodesOnDim") == 0) {
-        member(m.second, out.tree_nodes_on_dim, "HyperCube.qTreeNodesOnDim");
-      } else if (m.first.compare("qCalcCondMsg") == 0) {
-        member(m.second, out.calc_cond_msg, "HyperCube.qCalcCondMsg");
-      } else if (m.first.compare("qColumnOrder") == 0) {
-        member(m.second, out.column_order, "HyperCube.qColumnOrder");
-      }
+  static void read(const json::value& v, HyperCube& out);
+  static json::value write(const HyperCube& in);
+};
+template <class V>
+void codec<HyperCube, V>::read(const json::value& v, HyperCube& out) {
+  for (const auto& m : members(v, "HyperCube")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "HyperCube.qStateName");
+    } else if (m.first.compare("qSize") == 0) {
+      member(m.second, out.size, "HyperCube.qSize");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "HyperCube.qError");
+    } else if (m.first.compare("qDimensionInfo") == 0) {
+      member(m.second, out.dimension_info, "HyperCube.qDimensionInfo");
+    } else if (m.first.compare("qMeasureInfo") == 0) {
+      member(m.second, out.measure_info, "HyperCube.qMeasureInfo");
+    } else if (m.first.compare("qEffectiveInterColumnSortOrder") == 0) {
+      member(m.second, out.effective_inter_column_sort_order, "HyperCube.qEffectiveInterColumnSortOrder");
+    } else if (m.first.compare("qGrandTotalRow") == 0) {
+      member(m.second, out.grand_total_row, "HyperCube.qGrandTotalRow");
+    } else if (m.first.compare("qDataPages") == 0) {
+      member(m.second, out.data_pages, "HyperCube.qDataPages");
+    } else if (m.first.compare("qPivotDataPages") == 0) {
+      member(m.second, out.pivot_data_pages, "HyperCube.qPivotDataPages");
+    } else if (m.first.compare("qStackedDataPages") == 0) {
+      member(m.second, out.stacked_data_pages, "HyperCube.qStackedDataPages");
+    } else if (m.first.compare("qMode") == 0) {
+      member(m.second, out.mode, "HyperCube.qMode");
+    } else if (m.first.compare("qNoOfLeftDims") == 0) {
+      member(m.second, out.no_of_left_dims, "HyperCube.qNoOfLeftDims");
+    } else if (m.first.compare("qIndentMode") == 0) {
+      member(m.second, out.indent_mode, "HyperCube.qIndentMode");
+    } else if (m.first.compare("qLastExpandedPos") == 0) {
+      member(m.second, out.last_expanded_pos, "HyperCube.qLastExpandedPos");
+    } else if (m.first.compare("qHasOtherValues") == 0) {
+      member(m.second, out.has_other_values, "HyperCube.qHasOtherValues");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "HyperCube.qTitle");
+    } else if (m.first.compare("qTreeNodesOnDim") == 0) {
+      member(m.second, out.tree_nodes_on_dim, "HyperCube.qTreeNodesOnDim");
+    } else if (m.first.compare("qCalcCondMsg") == 0) {
+      member(m.second, out.calc_cond_msg, "HyperCube.qCalcCondMsg");
+    } else if (m.first.compare("qColumnOrder") == 0) {
+      member(m.second, out.column_order, "HyperCube.qColumnOrder");
     }
   }
-  static json::value write(const HyperCube& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qSize", in.size);
-    put(o, "qError", in.error);
-    put(o, "qDimensionInfo", in.dimension_info);
-    put(o, "qMeasureInfo", in.measure_info);
-    put(o, "qEffectiveInterColumnSortOrder", in.effective_inter_column_sort_order);
-    put(o, "qGrandTotalRow", in.grand_total_row);
-    put(o, "qDataPages", in.data_pages);
-    put(o, "qPivotDataPages", in.pivot_data_pages);
-    put(o, "qStackedDataPages", in.stacked_data_pages);
-    put(o, "qMode", in.mode);
-    put(o, "qNoOfLeftDims", in.no_of_left_dims);
-    put(o, "qIndentMode", in.indent_mode);
-    put(o, "qLastExpandedPos", in.last_expanded_pos);
-    put(o, "qHasOtherValues", in.has_other_values);
-    put(o, "qTitle", in.title);
-    put(o, "qTreeNodesOnDim", in.tree_nodes_on_dim);
-    put(o, "qCalcCondMsg", in.calc_cond_msg);
-    put(o, "qColumnOrder", in.column_order);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<HyperCube, V>::write(const HyperCube& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qSize", in.size);
+  put(o, "qError", in.error);
+  put(o, "qDimensionInfo", in.dimension_info);
+  put(o, "qMeasureInfo", in.measure_info);
+  put(o, "qEffectiveInterColumnSortOrder", in.effective_inter_column_sort_order);
+  put(o, "qGrandTotalRow", in.grand_total_row);
+  put(o, "qDataPages", in.data_pages);
+  put(o, "qPivotDataPages", in.pivot_data_pages);
+  put(o, "qStackedDataPages", in.stacked_data_pages);
+  put(o, "qMode", in.mode);
+  put(o, "qNoOfLeftDims", in.no_of_left_dims);
+  put(o, "qIndentMode", in.indent_mode);
+  put(o, "qLastExpandedPos", in.last_expanded_pos);
+  put(o, "qHasOtherValues", in.has_other_values);
+  put(o, "qTitle", in.title);
+  put(o, "qTreeNodesOnDim", in.tree_nodes_on_dim);
+  put(o, "qCalcCondMsg", in.calc_cond_msg);
+  put(o, "qColumnOrder", in.column_order);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Size, V> {
-  static void read(const json::value& v, Size& out) {
-    for (const auto& m : members(v, "Size")) {
-      if (m.first.compare("qcx") == 0) {
-        member(m.second, out.cx, "Size.qcx");
-      } else if (m.first.compare("qcy") == 0) {
-        member(m.second, out.cy, "Size.qcy");
-      }
+  static void read(const json::value& v, Size& out);
+  static json::value write(const Size& in);
+};
+template <class V>
+void codec<Size, V>::read(const json::value& v, Size& out) {
+  for (const auto& m : members(v, "Size")) {
+    if (m.first.compare("qcx") == 0) {
+      member(m.second, out.cx, "Size.qcx");
+    } else if (m.first.compare("qcy") == 0) {
+      member(m.second, out.cy, "Size.qcy");
     }
   }
-  static json::value write(const Size& in) {
-    json::object o;
-    put(o, "qcx", in.cx);
-    put(o, "qcy", in.cy);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Size, V>::write(const Size& in) {
+  json::object o;
+  put(o, "qcx", in.cx);
+  put(o, "qcy", in.cy);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDimensionInfo, V> {
-  static void read(const json::value& v, NxDimensionInfo& out) {
-    for (const auto& m : members(v, "NxDimensionInfo")) {
-      if (m.first.compare("qFallbackTitle") == 0) {
-        member(m.second, out.fallback_title, "NxDimensionInfo.qFallbackTitle");
-      } else if (m.first.compare("qApprMaxGlyphCount") == 0) {
-        member(m.second, out.appr_max_glyph_count, "NxDimensionInfo.qApprMaxGlyphCount");
-      } else if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "NxDimensionInfo.qCardinal");
-      } else if (m.first.compare("qLocked") == 0) {
-        member(m.second, out.locked, "NxDimensionInfo.qLocked");
-      } else if (m.first.compare("qSortIndicator") == 0) {
-        member(m.second, out.sort_indicator, "NxDimensionInfo.qSortIndicator");
-      } else if (m.first.compare("qGroupFallbackTitles") == 0) {
-        member(m.second, out.group_fallback_titles, "NxDimensionInfo.qGroupFallbackTitles");
-      } else if (m.first.compare("qGroupPos") == 0) {
-        member(m.second, out.group_pos, "NxDimensionInfo.qGroupPos");
-      } else if (m.first.compare("qStateCounts") == 0) {
-        member(m.second, out.state_counts, "NxDimensionInfo.qStateCounts");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxDimensionInfo.qTags");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxDimensionInfo.qError");
-      } else if (m.first.compare("qDimensionType") == 0) {
-        member(m.second, out.dimension_type, "NxDimensionInfo.qDimensionType");
-      } else if (m.first.compare("qReverseSort") == 0) {
-        member(m.second, out.reverse_sort, "NxDimensionInfo.qReverseSort");
-      } else if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxDimensionInfo.qGrouping");
-      } else if (m.first.compare("qIsSemantic") == 0) {
-        member(m.second, out.is_semantic, "NxDimensionInfo.qIsSemantic");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxDimensionInfo.qNumFormat");
-      } else if (m.first.compare("qIsAutoFormat") == 0) {
-        member(m.second, out.is_auto_format, "NxDimensionInfo.qIsAutoFormat");
-      } else if (m.first.compare("qGroupFieldDefs") == 0) {
-        member(m.second, out.group_field_defs, "NxDimensionInfo.qGroupFieldDefs");
-      } else if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "NxDimensionInfo.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "NxDimensionInfo.qMax");
-      } else if (m.first.compare("qContinuousAxes") == 0) {
-        member(m.second, out.continuous_axes, "NxDimensionInfo.qContinuousAxes");
-      } else if (m.first.compare("qIsCyclic") == 0) {
-        member(m.second, out.is_cyclic, "NxDimensionInfo.qIsCyclic");
-      } else if (m.first.compare("qDerivedField") == 0) {
-        member(m.second, out.derived_field, "NxDimensionInfo.qDerivedField");
-      } else if (m.first.compare("qAttrExprInfo") == 0) {
-        member(m.second, out.attr_expr_info, "NxDimensionInfo.qAttrExprInfo");
-      } else if (m.first.compare("qAttrDimInfo") == 0) {
-        member(m.second, out.attr_dim_info, "NxDimensionInfo.qAttrDimInfo");
-      } else if (m.first.compare("qCalcCondMsg") == 0) {
-        member(m.second, out.calc_cond_msg, "NxDimensionInfo.qCalcCondMsg");
-      } else if (m.first.compare("qIsCalculated") == 0) {
-        member(m.second, out.is_calculated, "NxDimensionInfo.qIsCalculated");
-      } else if (m.first.compare("qIsOneAndOnlyOne") == 0) {
-        member(m.second, out.is_one_and_only_one, "NxDimensionInfo.qIsOneAndOnlyOne");
-      } else if (m.first.compare("qCardinalities") == 0) {
-        member(m.second, out.cardinalities, "NxDimensionInfo.qCardinalities");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxDimensionInfo.qLibraryId");
-      } else if (m.first.compare("qEffectiveDimensionName") == 0) {
-        member(m.second, out.effective_dimension_name, "NxDimensionInfo.qEffectiveDimensionName");
-      }
+  static void read(const json::value& v, NxDimensionInfo& out);
+  static json::value write(const NxDimensionInfo& in);
+};
+template <class V>
+void codec<NxDimensionInfo, V>::read(const json::value& v, NxDimensionInfo& out) {
+  for (const auto& m : members(v, "NxDimensionInfo")) {
+    if (m.first.compare("qFallbackTitle") == 0) {
+      member(m.second, out.fallback_title, "NxDimensionInfo.qFallbackTitle");
+    } else if (m.first.compare("qApprMaxGlyphCount") == 0) {
+      member(m.second, out.appr_max_glyph_count, "NxDimensionInfo.qApprMaxGlyphCount");
+    } else if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "NxDimensionInfo.qCardinal");
+    } else if (m.first.compare("qLocked") == 0) {
+      member(m.second, out.locked, "NxDimensionInfo.qLocked");
+    } else if (m.first.compare("qSortIndicator") == 0) {
+      member(m.second, out.sort_indicator, "NxDimensionInfo.qSortIndicator");
+    } else if (m.first.compare("qGroupFallbackTitles") == 0) {
+      member(m.second, out.group_fallback_titles, "NxDimensionInfo.qGroupFallbackTitles");
+    } else if (m.first.compare("qGroupPos") == 0) {
+      member(m.second, out.group_pos, "NxDimensionInfo.qGroupPos");
+    } else if (m.first.compare("qStateCounts") == 0) {
+      member(m.second, out.state_counts, "NxDimensionInfo.qStateCounts");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxDimensionInfo.qTags");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxDimensionInfo.qError");
+    } else if (m.first.compare("qDimensionType") == 0) {
+      member(m.second, out.dimension_type, "NxDimensionInfo.qDimensionType");
+    } else if (m.first.compare("qReverseSort") == 0) {
+      member(m.second, out.reverse_sort, "NxDimensionInfo.qReverseSort");
+    } else if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxDimensionInfo.qGrouping");
+    } else if (m.first.compare("qIsSemantic") == 0) {
+      member(m.second, out.is_semantic, "NxDimensionInfo.qIsSemantic");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxDimensionInfo.qNumFormat");
+    } else if (m.first.compare("qIsAutoFormat") == 0) {
+      member(m.second, out.is_auto_format, "NxDimensionInfo.qIsAutoFormat");
+    } else if (m.first.compare("qGroupFieldDefs") == 0) {
+      member(m.second, out.group_field_defs, "NxDimensionInfo.qGroupFieldDefs");
+    } else if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "NxDimensionInfo.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "NxDimensionInfo.qMax");
+    } else if (m.first.compare("qContinuousAxes") == 0) {
+      member(m.second, out.continuous_axes, "NxDimensionInfo.qContinuousAxes");
+    } else if (m.first.compare("qIsCyclic") == 0) {
+      member(m.second, out.is_cyclic, "NxDimensionInfo.qIsCyclic");
+    } else if (m.first.compare("qDerivedField") == 0) {
+      member(m.second, out.derived_field, "NxDimensionInfo.qDerivedField");
+    } else if (m.first.compare("qAttrExprInfo") == 0) {
+      member(m.second, out.attr_expr_info, "NxDimensionInfo.qAttrExprInfo");
+    } else if (m.first.compare("qAttrDimInfo") == 0) {
+      member(m.second, out.attr_dim_info, "NxDimensionInfo.qAttrDimInfo");
+    } else if (m.first.compare("qCalcCondMsg") == 0) {
+      member(m.second, out.calc_cond_msg, "NxDimensionInfo.qCalcCondMsg");
+    } else if (m.first.compare("qIsCalculated") == 0) {
+      member(m.second, out.is_calculated, "NxDimensionInfo.qIsCalculated");
+    } else if (m.first.compare("qIsOneAndOnlyOne") == 0) {
+      member(m.second, out.is_one_and_only_one, "NxDimensionInfo.qIsOneAndOnlyOne");
+    } else if (m.first.compare("qCardinalities") == 0) {
+      member(m.second, out.cardinalities, "NxDimensionInfo.qCardinalities");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxDimensionInfo.qLibraryId");
+    } else if (m.first.compare("qEffectiveDimensionName") == 0) {
+      member(m.second, out.effective_dimension_name, "NxDimensionInfo.qEffectiveDimensionName");
     }
   }
-  static json::value write(const NxDimensionInfo& in) {
-    json::object o;
-    put(o, "qFallbackTitle", in.fallback_title);
-    put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qLocked", in.locked);
-    put(o, "qSortIndicator", in.sort_indicator);
-    put(o, "qGroupFallbackTitles", in.group_fallback_titles);
-    put(o, "qGroupPos", in.group_pos);
-    put(o, "qStateCounts", in.state_counts);
-    put(o, "qTags", in.tags);
-    put(o, "qError", in.error);
-    put(o, "qDimensionType", in.dimension_type);
-    put(o, "qReverseSort", in.reverse_sort);
-    put(o, "qGrouping", in.grouping);
-    put(o, "qIsSemantic", in.is_semantic);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qIsAutoFormat", in.is_auto_format);
-    put(o, "qGroupFieldDefs", in.group_field_defs);
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qContinuousAxes", in.continuous_axes);
-    put(o, "qIsCyclic", in.is_cyclic);
-    put(o, "qDerivedField", in.derived_field);
-    put(o, "qAttrExprInfo", in.attr_expr_info);
-    put(o, "qAttrDimInfo", in.attr_dim_info);
-    put(o, "qCalcCondMsg", in.calc_cond_msg);
-    put(o, "qIsCalculated", in.is_calculated);
-    put(o, "qIsOneAndOnlyOne", in.is_one_and_only_one);
-    put(o, "qCardinalities", in.cardinalities);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qEffectiveDimensionName", in.effective_dimension_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDimensionInfo, V>::write(const NxDimensionInfo& in) {
+  json::object o;
+  put(o, "qFallbackTitle", in.fallback_title);
+  put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qLocked", in.locked);
+  put(o, "qSortIndicator", in.sort_indicator);
+  put(o, "qGroupFallbackTitles", in.group_fallback_titles);
+  put(o, "qGroupPos", in.group_pos);
+  put(o, "qStateCounts", in.state_counts);
+  put(o, "qTags", in.tags);
+  put(o, "qError", in.error);
+  put(o, "qDimensionType", in.dimension_type);
+  put(o, "qReverseSort", in.reverse_sort);
+  put(o, "qGrouping", in.grouping);
+  put(o, "qIsSemantic", in.is_semantic);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qIsAutoFormat", in.is_auto_format);
+  put(o, "qGroupFieldDefs", in.group_field_defs);
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qContinuousAxes", in.continuous_axes);
+  put(o, "qIsCyclic", in.is_cyclic);
+  put(o, "qDerivedField", in.derived_field);
+  put(o, "qAttrExprInfo", in.attr_expr_info);
+  put(o, "qAttrDimInfo", in.attr_dim_info);
+  put(o, "qCalcCondMsg", in.calc_cond_msg);
+  put(o, "qIsCalculated", in.is_calculated);
+  put(o, "qIsOneAndOnlyOne", in.is_one_and_only_one);
+  put(o, "qCardinalities", in.cardinalities);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qEffectiveDimensionName", in.effective_dimension_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxStateCounts, V> {
-  static void read(const json::value& v, NxStateCounts& out) {
-    for (const auto& m : members(v, "NxStateCounts")) {
-      if (m.first.compare("qLocked") == 0) {
-        member(m.second, out.locked, "NxStateCounts.qLocked");
-      } else if (m.first.compare("qSelected") == 0) {
-        member(m.second, out.selected, "NxStateCounts.qSelected");
-      } else if (m.first.compare("qOption") == 0) {
-        member(m.second, out.option, "NxStateCounts.qOption");
-      } else if (m.first.compare("qDeselected") == 0) {
-        member(m.second, out.deselected, "NxStateCounts.qDeselected");
-      } else if (m.first.compare("qAlternative") == 0) {
-        member(m.second, out.alternative, "NxStateCounts.qAlternative");
-      } else if (m.first.compare("qExcluded") == 0) {
-        member(m.second, out.excluded, "NxStateCounts.qExcluded");
-      } else if (m.first.compare("qSelectedExcluded") == 0) {
-        member(m.second, out.selected_excluded, "NxStateCounts.qSelectedExcluded");
-      } else if (m.first.compare("qLockedExcluded") == 0) {
-        member(m.second, out.locked_excluded, "NxStateCounts.qLockedExcluded");
-      }
+  static void read(const json::value& v, NxStateCounts& out);
+  static json::value write(const NxStateCounts& in);
+};
+template <class V>
+void codec<NxStateCounts, V>::read(const json::value& v, NxStateCounts& out) {
+  for (const auto& m : members(v, "NxStateCounts")) {
+    if (m.first.compare("qLocked") == 0) {
+      member(m.second, out.locked, "NxStateCounts.qLocked");
+    } else if (m.first.compare("qSelected") == 0) {
+      member(m.second, out.selected, "NxStateCounts.qSelected");
+    } else if (m.first.compare("qOption") == 0) {
+      member(m.second, out.option, "NxStateCounts.qOption");
+    } else if (m.first.compare("qDeselected") == 0) {
+      member(m.second, out.deselected, "NxStateCounts.qDeselected");
+    } else if (m.first.compare("qAlternative") == 0) {
+      member(m.second, out.alternative, "NxStateCounts.qAlternative");
+    } else if (m.first.compare("qExcluded") == 0) {
+      member(m.second, out.excluded, "NxStateCounts.qExcluded");
+    } else if (m.first.compare("qSelectedExcluded") == 0) {
+      member(m.second, out.selected_excluded, "NxStateCounts.qSelectedExcluded");
+    } else if (m.first.compare("qLockedExcluded") == 0) {
+      member(m.second, out.locked_excluded, "NxStateCounts.qLockedExcluded");
     }
   }
-  static json::value write(const NxStateCounts& in) {
-    json::object o;
-    put(o, "qLocked", in.locked);
-    put(o, "qSelected", in.selected);
-    put(o, "qOption", in.option);
-    put(o, "qDeselected", in.deselected);
-    put(o, "qAlternative", in.alternative);
-    put(o, "qExcluded", in.excluded);
-    put(o, "qSelectedExcluded", in.selected_excluded);
-    put(o, "qLockedExcluded", in.locked_excluded);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxStateCounts, V>::write(const NxStateCounts& in) {
+  json::object o;
+  put(o, "qLocked", in.locked);
+  put(o, "qSelected", in.selected);
+  put(o, "qOption", in.option);
+  put(o, "qDeselected", in.deselected);
+  put(o, "qAlternative", in.alternative);
+  put(o, "qExcluded", in.excluded);
+  put(o, "qSelectedExcluded", in.selected_excluded);
+  put(o, "qLockedExcluded", in.locked_excluded);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAttrExprInfo, V> {
-  static void read(const json::value& v, NxAttrExprInfo& out) {
-    for (const auto& m : members(v, "NxAttrExprInfo")) {
-      if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "NxAttrExprInfo.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "NxAttrExprInfo.qMax");
-      } else if (m.first.compare("qFallbackTitle") == 0) {
-        member(m.second, out.fallback_title, "NxAttrExprInfo.qFallbackTitle");
-      } else if (m.first.compare("qMinText") == 0) {
-        member(m.second, out.min_text, "NxAttrExprInfo.qMinText");
-      } else if (m.first.compare("qMaxText") == 0) {
-        member(m.second, out.max_text, "NxAttrExprInfo.qMaxText");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxAttrExprInfo.qNumFormat");
-      } else if (m.first.compare("qIsAutoFormat") == 0) {
-        member(m.second, out.is_auto_format, "NxAttrExprInfo.qIsAutoFormat");
-      }
+  static void read(const json::value& v, NxAttrExprInfo& out);
+  static json::value write(const NxAttrExprInfo& in);
+};
+template <class V>
+void codec<NxAttrExprInfo, V>::read(const json::value& v, NxAttrExprInfo& out) {
+  for (const auto& m : members(v, "NxAttrExprInfo")) {
+    if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "NxAttrExprInfo.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "NxAttrExprInfo.qMax");
+    } else if (m.first.compare("qFallbackTitle") == 0) {
+      member(m.second, out.fallback_title, "NxAttrExprInfo.qFallbackTitle");
+    } else if (m.first.compare("qMinText") == 0) {
+      member(m.second, out.min_text, "NxAttrExprInfo.qMinText");
+    } else if (m.first.compare("qMaxText") == 0) {
+      member(m.second, out.max_text, "NxAttrExprInfo.qMaxText");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxAttrExprInfo.qNumFormat");
+    } else if (m.first.compare("qIsAutoFormat") == 0) {
+      member(m.second, out.is_auto_format, "NxAttrExprInfo.qIsAutoFormat");
     }
   }
-  static json::value write(const NxAttrExprInfo& in) {
-    json::object o;
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qFallbackTitle", in.fallback_title);
-    put(o, "qMinText", in.min_text);
-    put(o, "qMaxText", in.max_text);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qIsAutoFormat", in.is_auto_format);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAttrExprInfo, V>::write(const NxAttrExprInfo& in) {
+  json::object o;
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qFallbackTitle", in.fallback_title);
+  put(o, "qMinText", in.min_text);
+  put(o, "qMaxText", in.max_text);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qIsAutoFormat", in.is_auto_format);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAttrDimInfo, V> {
-  static void read(const json::value& v, NxAttrDimInfo& out) {
-    for (const auto& m : members(v, "NxAttrDimInfo")) {
-      if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "NxAttrDimInfo.qCardinal");
-      } else if (m.first.compare("qSize") == 0) {
-        member(m.second, out.size, "NxAttrDimInfo.qSize");
-      } else if (m.first.compare("qFallbackTitle") == 0) {
-        member(m.second, out.fallback_title, "NxAttrDimInfo.qFallbackTitle");
-      } else if (m.first.compare("qLocked") == 0) {
-        member(m.second, out.locked, "NxAttrDimInfo.qLocked");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxAttrDimInfo.qError");
-      } else if (m.first.compare("qIsCalculated") == 0) {
-        member(m.second, out.is_calculated, "NxAttrDimInfo.qIsCalculated");
-      }
+  static void read(const json::value& v, NxAttrDimInfo& out);
+  static json::value write(const NxAttrDimInfo& in);
+};
+template <class V>
+void codec<NxAttrDimInfo, V>::read(const json::value& v, NxAttrDimInfo& out) {
+  for (const auto& m : members(v, "NxAttrDimInfo")) {
+    if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "NxAttrDimInfo.qCardinal");
+    } else if (m.first.compare("qSize") == 0) {
+      member(m.second, out.size, "NxAttrDimInfo.qSize");
+    } else if (m.first.compare("qFallbackTitle") == 0) {
+      member(m.second, out.fallback_title, "NxAttrDimInfo.qFallbackTitle");
+    } else if (m.first.compare("qLocked") == 0) {
+      member(m.second, out.locked, "NxAttrDimInfo.qLocked");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxAttrDimInfo.qError");
+    } else if (m.first.compare("qIsCalculated") == 0) {
+      member(m.second, out.is_calculated, "NxAttrDimInfo.qIsCalculated");
     }
   }
-  static json::value write(const NxAttrDimInfo& in) {
-    json::object o;
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qSize", in.size);
-    put(o, "qFallbackTitle", in.fallback_title);
-    put(o, "qLocked", in.locked);
-    put(o, "qError", in.error);
-    put(o, "qIsCalculated", in.is_calculated);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAttrDimInfo, V>::write(const NxAttrDimInfo& in) {
+  json::object o;
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qSize", in.size);
+  put(o, "qFallbackTitle", in.fallback_title);
+  put(o, "qLocked", in.locked);
+  put(o, "qError", in.error);
+  put(o, "qIsCalculated", in.is_calculated);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxCardinalities, V> {
-  static void read(const json::value& v, NxCardinalities& out) {
-    for (const auto& m : members(v, "NxCardinalities")) {
-      if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "NxCardinalities.qCardinal");
-      } else if (m.first.compare("qHypercubeCardinal") == 0) {
-        member(m.second, out.hypercube_cardinal, "NxCardinalities.qHypercubeCardinal");
-      } else if (m.first.compare("qAllValuesCardinal") == 0) {
-        member(m.second, out.all_values_cardinal, "NxCardinalities.qAllValuesCardinal");
-      }
+  static void read(const json::value& v, NxCardinalities& out);
+  static json::value write(const NxCardinalities& in);
+};
+template <class V>
+void codec<NxCardinalities, V>::read(const json::value& v, NxCardinalities& out) {
+  for (const auto& m : members(v, "NxCardinalities")) {
+    if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "NxCardinalities.qCardinal");
+    } else if (m.first.compare("qHypercubeCardinal") == 0) {
+      member(m.second, out.hypercube_cardinal, "NxCardinalities.qHypercubeCardinal");
+    } else if (m.first.compare("qAllValuesCardinal") == 0) {
+      member(m.second, out.all_values_cardinal, "NxCardinalities.qAllValuesCardinal");
     }
   }
-  static json::value write(const NxCardinalities& in) {
-    json::object o;
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qHypercubeCardinal", in.hypercube_cardinal);
-    put(o, "qAllValuesCardinal", in.all_values_cardinal);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxCardinalities, V>::write(const NxCardinalities& in) {
+  json::object o;
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qHypercubeCardinal", in.hypercube_cardinal);
+  put(o, "qAllValuesCardinal", in.all_values_cardinal);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMeasureInfo, V> {
-  static void read(const json::value& v, NxMeasureInfo& out) {
-    for (const auto& m : members(v, "NxMeasureInfo")) {
-      if (m.first.compare("qFallbackTitle") == 0) {
-        member(m.second, out.fallback_title, "NxMeasureInfo.qFallbackTitle");
-      } else if (m.first.compare("qApprMaxGlyphCount") == 0) {
-        member(m.second, out.appr_max_glyph_count, "NxMeasureInfo.qApprMaxGlyphCount");
-      } else if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "NxMeasureInfo.qCardinal");
-      } else if (m.first.compare("qSortIndicator") == 0) {
-        member(m.second, out.sort_indicator, "NxMeasureInfo.qSortIndicator");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxMeasureInfo.qNumFormat");
-      } else if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "NxMeasureInfo.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "NxMeasureInfo.qMax");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxMeasureInfo.qError");
-      } else if (m.first.compare("qReverseSort") == 0) {
-        member(m.second, out.reverse_sort, "NxMeasureInfo.qReverseSort");
-      } else if (m.first.compare("qIsAutoFormat") == 0) {
-        member(m.second, out.is_auto_format, "NxMeasureInfo.qIsAutoFormat");
-      } else if (m.first.compare("qAttrExprInfo") == 0) {
-        member(m.second, out.attr_expr_info, "NxMeasureInfo.qAttrExprInfo");
-      } else if (m.first.compare("qAttrDimInfo") == 0) {
-        member(m.second, out.attr_dim_info, "NxMeasureInfo.qAttrDimInfo");
-      } else if (m.first.compare("qCalcCondMsg") == 0) {
-        member(m.second, out.calc_cond_msg, "NxMeasureInfo.qCalcCondMsg");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxMeasureInfo.qLibraryId");
-      } else if (m.first.compare("qTrendLines") == 0) {
-        member(m.second, out.trend_lines, "NxMeasureInfo.qTrendLines");
-      } else if (m.first.compare("qMiniChart") == 0) {
-        member(m.second, out.mini_chart, "NxMeasureInfo.qMiniChart");
-      }
+  static void read(const json::value& v, NxMeasureInfo& out);
+  static json::value write(const NxMeasureInfo& in);
+};
+template <class V>
+void codec<NxMeasureInfo, V>::read(const json::value& v, NxMeasureInfo& out) {
+  for (const auto& m : members(v, "NxMeasureInfo")) {
+    if (m.first.compare("qFallbackTitle") == 0) {
+      member(m.second, out.fallback_title, "NxMeasureInfo.qFallbackTitle");
+    } else if (m.first.compare("qApprMaxGlyphCount") == 0) {
+      member(m.second, out.appr_max_glyph_count, "NxMeasureInfo.qApprMaxGlyphCount");
+    } else if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "NxMeasureInfo.qCardinal");
+    } else if (m.first.compare("qSortIndicator") == 0) {
+      member(m.second, out.sort_indicator, "NxMeasureInfo.qSortIndicator");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxMeasureInfo.qNumFormat");
+    } else if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "NxMeasureInfo.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "NxMeasureInfo.qMax");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxMeasureInfo.qError");
+    } else if (m.first.compare("qReverseSort") == 0) {
+      member(m.second, out.reverse_sort, "NxMeasureInfo.qReverseSort");
+    } else if (m.first.compare("qIsAutoFormat") == 0) {
+      member(m.second, out.is_auto_format, "NxMeasureInfo.qIsAutoFormat");
+    } else if (m.first.compare("qAttrExprInfo") == 0) {
+      member(m.second, out.attr_expr_info, "NxMeasureInfo.qAttrExprInfo");
+    } else if (m.first.compare("qAttrDimInfo") == 0) {
+      member(m.second, out.attr_dim_info, "NxMeasureInfo.qAttrDimInfo");
+    } else if (m.first.compare("qCalcCondMsg") == 0) {
+      member(m.second, out.calc_cond_msg, "NxMeasureInfo.qCalcCondMsg");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxMeasureInfo.qLibraryId");
+    } else if (m.first.compare("qTrendLines") == 0) {
+      member(m.second, out.trend_lines, "NxMeasureInfo.qTrendLines");
+    } else if (m.first.compare("qMiniChart") == 0) {
+      member(m.second, out.mini_chart, "NxMeasureInfo.qMiniChart");
     }
   }
-  static json::value write(const NxMeasureInfo& in) {
-    json::object o;
-    put(o, "qFallbackTitle", in.fallback_title);
-    put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qSortIndicator", in.sort_indicator);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qError", in.error);
-    put(o, "qReverseSort", in.reverse_sort);
-    put(o, "qIsAutoFormat", in.is_auto_format);
-    put(o, "qAttrExprInfo", in.attr_expr_info);
-    put(o, "qAttrDimInfo", in.attr_dim_info);
-    put(o, "qCalcCondMsg", in.calc_cond_msg);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qTrendLines", in.trend_lines);
-    put(o, "qMiniChart", in.mini_chart);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMeasureInfo, V>::write(const NxMeasureInfo& in) {
+  json::object o;
+  put(o, "qFallbackTitle", in.fallback_title);
+  put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qSortIndicator", in.sort_indicator);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qError", in.error);
+  put(o, "qReverseSort", in.reverse_sort);
+  put(o, "qIsAutoFormat", in.is_auto_format);
+  put(o, "qAttrExprInfo", in.attr_expr_info);
+  put(o, "qAttrDimInfo", in.attr_dim_info);
+  put(o, "qCalcCondMsg", in.calc_cond_msg);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qTrendLines", in.trend_lines);
+  put(o, "qMiniChart", in.mini_chart);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTrendline, V> {
-  static void read(const json::value& v, NxTrendline& out) {
-    for (const auto& m : members(v, "NxTrendline")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "NxTrendline.qType");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxTrendline.qError");
-      } else if (m.first.compare("qCoeff") == 0) {
-        member(m.second, out.coeff, "NxTrendline.qCoeff");
-      } else if (m.first.compare("qR2") == 0) {
-        member(m.second, out.r2, "NxTrendline.qR2");
-      } else if (m.first.compare("qExpression") == 0) {
-        member(m.second, out.expression, "NxTrendline.qExpression");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "NxTrendline.qElemNo");
-      }
+  static void read(const json::value& v, NxTrendline& out);
+  static json::value write(const NxTrendline& in);
+};
+template <class V>
+void codec<NxTrendline, V>::read(const json::value& v, NxTrendline& out) {
+  for (const auto& m : members(v, "NxTrendline")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "NxTrendline.qType");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxTrendline.qError");
+    } else if (m.first.compare("qCoeff") == 0) {
+      member(m.second, out.coeff, "NxTrendline.qCoeff");
+    } else if (m.first.compare("qR2") == 0) {
+      member(m.second, out.r2, "NxTrendline.qR2");
+    } else if (m.first.compare("qExpression") == 0) {
+      member(m.second, out.expression, "NxTrendline.qExpression");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "NxTrendline.qElemNo");
     }
   }
-  static json::value write(const NxTrendline& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qError", in.error);
-    put(o, "qCoeff", in.coeff);
-    put(o, "qR2", in.r2);
-    put(o, "qExpression", in.expression);
-    put(o, "qElemNo", in.elem_no);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTrendline, V>::write(const NxTrendline& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qError", in.error);
+  put(o, "qCoeff", in.coeff);
+  put(o, "qR2", in.r2);
+  put(o, "qExpression", in.expression);
+  put(o, "qElemNo", in.elem_no);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMiniChart, V> {
-  static void read(const json::value& v, NxMiniChart& out) {
-    for (const auto& m : members(v, "NxMiniChart")) {
-      if (m.first.compare("qYMin") == 0) {
-        member(m.second, out.y_min, "NxMiniChart.qYMin");
-      } else if (m.first.compare("qYMax") == 0) {
-        member(m.second, out.y_max, "NxMiniChart.qYMax");
-      } else if (m.first.compare("qXMin") == 0) {
-        member(m.second, out.x_min, "NxMiniChart.qXMin");
-      } else if (m.first.compare("qXMax") == 0) {
-        member(m.second, out.x_max, "NxMiniChart.qXMax");
-      } else if (m.first.compare("qAttrExprInfo") == 0) {
-        member(m.second, out.attr_expr_info, "NxMiniChart.qAttrExprInfo");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxMiniChart.qError");
-      }
+  static void read(const json::value& v, NxMiniChart& out);
+  static json::value write(const NxMiniChart& in);
+};
+template <class V>
+void codec<NxMiniChart, V>::read(const json::value& v, NxMiniChart& out) {
+  for (const auto& m : members(v, "NxMiniChart")) {
+    if (m.first.compare("qYMin") == 0) {
+      member(m.second, out.y_min, "NxMiniChart.qYMin");
+    } else if (m.first.compare("qYMax") == 0) {
+      member(m.second, out.y_max, "NxMiniChart.qYMax");
+    } else if (m.first.compare("qXMin") == 0) {
+      member(m.second, out.x_min, "NxMiniChart.qXMin");
+    } else if (m.first.compare("qXMax") == 0) {
+      member(m.second, out.x_max, "NxMiniChart.qXMax");
+    } else if (m.first.compare("qAttrExprInfo") == 0) {
+      member(m.second, out.attr_expr_info, "NxMiniChart.qAttrExprInfo");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxMiniChart.qError");
     }
   }
-  static json::value write(const NxMiniChart& in) {
-    json::object o;
-    put(o, "qYMin", in.y_min);
-    put(o, "qYMax", in.y_max);
-    put(o, "qXMin", in.x_min);
-    put(o, "qXMax", in.x_max);
-    put(o, "qAttrExprInfo", in.attr_expr_info);
-    put(o, "qError", in.error);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMiniChart, V>::write(const NxMiniChart& in) {
+  json::object o;
+  put(o, "qYMin", in.y_min);
+  put(o, "qYMax", in.y_max);
+  put(o, "qXMin", in.x_min);
+  put(o, "qXMax", in.x_max);
+  put(o, "qAttrExprInfo", in.attr_expr_info);
+  put(o, "qError", in.error);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxCellPosition, V> {
-  static void read(const json::value& v, NxCellPosition& out) {
-    for (const auto& m : members(v, "NxCellPosition")) {
-      if (m.first.compare("qx") == 0) {
-        member(m.second, out.x, "NxCellPosition.qx");
-      } else if (m.first.compare("qy") == 0) {
-        member(m.second, out.y, "NxCellPosition.qy");
-      }
+  static void read(const json::value& v, NxCellPosition& out);
+  static json::value write(const NxCellPosition& in);
+};
+template <class V>
+void codec<NxCellPosition, V>::read(const json::value& v, NxCellPosition& out) {
+  for (const auto& m : members(v, "NxCellPosition")) {
+    if (m.first.compare("qx") == 0) {
+      member(m.second, out.x, "NxCellPosition.qx");
+    } else if (m.first.compare("qy") == 0) {
+      member(m.second, out.y, "NxCellPosition.qy");
     }
   }
-  static json::value write(const NxCellPosition& in) {
-    json::object o;
-    put(o, "qx", in.x);
-    put(o, "qy", in.y);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxCellPosition, V>::write(const NxCellPosition& in) {
+  json::object o;
+  put(o, "qx", in.x);
+  put(o, "qy", in.y);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ListObjectDef, V> {
-  static void read(const json::value& v, ListObjectDef& out) {
-    for (const auto& m : members(v, "ListObjectDef")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "ListObjectDef.qStateName");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "ListObjectDef.qLibraryId");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "ListObjectDef.qDef");
-      } else if (m.first.compare("qAutoSortByState") == 0) {
-        member(m.second, out.auto_sort_by_state, "ListObjectDef.qAutoSortByState");
-      } else if (m.first.compare("qFrequencyMode") == 0) {
-        member(m.second, out.frequency_mode, "ListObjectDef.qFrequencyMode");
-      } else if (m.first.compare("qShowAlternatives") == 0) {
-        member(m.second, out.show_alternatives, "ListObjectDef.qShowAlternatives");
-      } else if (m.first.compare("qInitialDataFetch") == 0) {
-        member(m.second, out.initial_data_fetch, "ListObjectDef.qInitialDataFetch");
-      } else if (m.first.compare("qExpressions") == 0) {
-        member(m.second, out.expressions, "ListObjectDef.qExpressions");
-      } else if (m.first.compare("qDirectQuerySimplifiedView") == 0) {
-        member(m.second, out.direct_query_simplified_view, "ListObjectDef.qDirectQuerySimplifiedView");
-      }
+  static void read(const json::value& v, ListObjectDef& out);
+  static json::value write(const ListObjectDef& in);
+};
+template <class V>
+void codec<ListObjectDef, V>::read(const json::value& v, ListObjectDef& out) {
+  for (const auto& m : members(v, "ListObjectDef")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "ListObjectDef.qStateName");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "ListObjectDef.qLibraryId");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "ListObjectDef.qDef");
+    } else if (m.first.compare("qAutoSortByState") == 0) {
+      member(m.second, out.auto_sort_by_state, "ListObjectDef.qAutoSortByState");
+    } else if (m.first.compare("qFrequencyMode") == 0) {
+      member(m.second, out.frequency_mode, "ListObjectDef.qFrequencyMode");
+    } else if (m.first.compare("qShowAlternatives") == 0) {
+      member(m.second, out.show_alternatives, "ListObjectDef.qShowAlternatives");
+    } else if (m.first.compare("qInitialDataFetch") == 0) {
+      member(m.second, out.initial_data_fetch, "ListObjectDef.qInitialDataFetch");
+    } else if (m.first.compare("qExpressions") == 0) {
+      member(m.second, out.expressions, "ListObjectDef.qExpressions");
+    } else if (m.first.compare("qDirectQuerySimplifiedView") == 0) {
+      member(m.second, out.direct_query_simplified_view, "ListObjectDef.qDirectQuerySimplifiedView");
     }
   }
-  static json::value write(const ListObjectDef& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qDef", in.def);
-    put(o, "qAutoSortByState", in.auto_sort_by_state);
-    put(o, "qFrequencyMode", in.frequency_mode);
-    put(o, "qShowAlternatives", in.show_alternatives);
-    put(o, "qInitialDataFetch", in.initial_data_fetch);
-    put(o, "qExpressions", in.expressions);
-    put(o, "qDirectQuerySimplifiedView", in.direct_query_simplified_view);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ListObjectDef, V>::write(const ListObjectDef& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qDef", in.def);
+  put(o, "qAutoSortByState", in.auto_sort_by_state);
+  put(o, "qFrequencyMode", in.frequency_mode);
+  put(o, "qShowAlternatives", in.show_alternatives);
+  put(o, "qInitialDataFetch", in.initial_data_fetch);
+  put(o, "qExpressions", in.expressions);
+  put(o, "qDirectQuerySimplifiedView", in.direct_query_simplified_view);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAutoSortByStateDef, V> {
-  static void read(const json::value& v, NxAutoSortByStateDef& out) {
-    for (const auto& m : members(v, "NxAutoSortByStateDef")) {
-      if (m.first.compare("qDisplayNumberOfRows") == 0) {
-        member(m.second, out.display_number_of_rows, "NxAutoSortByStateDef.qDisplayNumberOfRows");
-      }
+  static void read(const json::value& v, NxAutoSortByStateDef& out);
+  static json::value write(const NxAutoSortByStateDef& in);
+};
+template <class V>
+void codec<NxAutoSortByStateDef, V>::read(const json::value& v, NxAutoSortByStateDef& out) {
+  for (const auto& m : members(v, "NxAutoSortByStateDef")) {
+    if (m.first.compare("qDisplayNumberOfRows") == 0) {
+      member(m.second, out.display_number_of_rows, "NxAutoSortByStateDef.qDisplayNumberOfRows");
     }
   }
-  static json::value write(const NxAutoSortByStateDef& in) {
-    json::object o;
-    put(o, "qDisplayNumberOfRows", in.display_number_of_rows);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAutoSortByStateDef, V>::write(const NxAutoSortByStateDef& in) {
+  json::object o;
+  put(o, "qDisplayNumberOfRows", in.display_number_of_rows);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxListObjectExpressionDef, V> {
-  static void read(const json::value& v, NxListObjectExpressionDef& out) {
-    for (const auto& m : members(v, "NxListObjectExpressionDef")) {
-      if (m.first.compare("qExpr") == 0) {
-        member(m.second, out.expr, "NxListObjectExpressionDef.qExpr");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxListObjectExpressionDef.qLibraryId");
-      }
+  static void read(const json::value& v, NxListObjectExpressionDef& out);
+  static json::value write(const NxListObjectExpressionDef& in);
+};
+template <class V>
+void codec<NxListObjectExpressionDef, V>::read(const json::value& v, NxListObjectExpressionDef& out) {
+  for (const auto& m : members(v, "NxListObjectExpressionDef")) {
+    if (m.first.compare("qExpr") == 0) {
+      member(m.second, out.expr, "NxListObjectExpressionDef.qExpr");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxListObjectExpressionDef.qLibraryId");
     }
   }
-  static json::value write(const NxListObjectExpressionDef& in) {
-    json::object o;
-    put(o, "qExpr", in.expr);
-    put(o, "qLibraryId", in.library_id);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxListObjectExpressionDef, V>::write(const NxListObjectExpressionDef& in) {
+  json::object o;
+  put(o, "qExpr", in.expr);
+  put(o, "qLibraryId", in.library_id);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ListObject, V> {
-  static void read(const json::value& v, ListObject& out) {
-    for (const auto& m : members(v, "ListObject")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "ListObject.qStateName");
-      } else if (m.first.compare("qSize") == 0) {
-        member(m.second, out.size, "ListObject.qSize");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "ListObject.qError");
-      } else if (m.first.compare("qDimensionInfo") == 0) {
-        member(m.second, out.dimension_info, "ListObject.qDimensionInfo");
-      } else if (m.first.compare("qExpressions") == 0) {
-        member(m.second, out.expressions, "ListObject.qExpressions");
-      } else if (m.first.compare("qDataPages") == 0) {
-        member(m.second, out.data_pages, "ListObject.qDataPages");
-      }
+  static void read(const json::value& v, ListObject& out);
+  static json::value write(const ListObject& in);
+};
+template <class V>
+void codec<ListObject, V>::read(const json::value& v, ListObject& out) {
+  for (const auto& m : members(v, "ListObject")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "ListObject.qStateName");
+    } else if (m.first.compare("qSize") == 0) {
+      member(m.second, out.size, "ListObject.qSize");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "ListObject.qError");
+    } else if (m.first.compare("qDimensionInfo") == 0) {
+      member(m.second, out.dimension_info, "ListObject.qDimensionInfo");
+    } else if (m.first.compare("qExpressions") == 0) {
+      member(m.second, out.expressions, "ListObject.qExpressions");
+    } else if (m.first.compare("qDataPages") == 0) {
+      member(m.second, out.data_pages, "ListObject.qDataPages");
     }
   }
-  static json::value write(const ListObject& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qSize", in.size);
-    put(o, "qError", in.error);
-    put(o, "qDimensionInfo", in.dimension_info);
-    put(o, "qExpressions", in.expressions);
-    put(o, "qDataPages", in.data_pages);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ListObject, V>::write(const ListObject& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qSize", in.size);
+  put(o, "qError", in.error);
+  put(o, "qDimensionInfo", in.dimension_info);
+  put(o, "qExpressions", in.expressions);
+  put(o, "qDataPages", in.data_pages);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxListObjectExpression, V> {
-  static void read(const json::value& v, NxListObjectExpression& out) {
-    for (const auto& m : members(v, "NxListObjectExpression")) {
-      if (m.first.compare("qExpr") == 0) {
-        member(m.second, out.expr, "NxListObjectExpression.qExpr");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxListObjectExpression.qError");
-      }
+  static void read(const json::value& v, NxListObjectExpression& out);
+  static json::value write(const NxListObjectExpression& in);
+};
+template <class V>
+void codec<NxListObjectExpression, V>::read(const json::value& v, NxListObjectExpression& out) {
+  for (const auto& m : members(v, "NxListObjectExpression")) {
+    if (m.first.compare("qExpr") == 0) {
+      member(m.second, out.expr, "NxListObjectExpression.qExpr");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxListObjectExpression.qError");
     }
   }
-  static json::value write(const NxListObjectExpression& in) {
-    json::object o;
-    put(o, "qExpr", in.expr);
-    put(o, "qError", in.error);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxListObjectExpression, V>::write(const NxListObjectExpression& in) {
+  json::object o;
+  put(o, "qExpr", in.expr);
+  put(o, "qError", in.error);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<MeasureListDef, V> {
-  static void read(const json::value& v, MeasureListDef& out) {
-    for (const auto& m : members(v, "MeasureListDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "MeasureListDef.qType");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "MeasureListDef.qData");
-      }
+  static void read(const json::value& v, MeasureListDef& out);
+  static json::value write(const MeasureListDef& in);
+};
+template <class V>
+void codec<MeasureListDef, V>::read(const json::value& v, MeasureListDef& out) {
+  for (const auto& m : members(v, "MeasureListDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "MeasureListDef.qType");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "MeasureListDef.qData");
     }
   }
-  static json::value write(const MeasureListDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qData", in.data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<MeasureListDef, V>::write(const MeasureListDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qData", in.data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<MeasureList, V> {
-  static void read(const json::value& v, MeasureList& out) {
-    for (const auto& m : members(v, "MeasureList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "MeasureList.qItems");
-      }
+  static void read(const json::value& v, MeasureList& out);
+  static json::value write(const MeasureList& in);
+};
+template <class V>
+void codec<MeasureList, V>::read(const json::value& v, MeasureList& out) {
+  for (const auto& m : members(v, "MeasureList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "MeasureList.qItems");
     }
   }
-  static json::value write(const MeasureList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<MeasureList, V>::write(const MeasureList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<MediaList, V> {
-  static void read(const json::value& v, MediaList& out) {
-    for (const auto& m : members(v, "MediaList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "MediaList.qItems");
-      }
+  static void read(const json::value& v, MediaList& out);
+  static json::value write(const MediaList& in);
+};
+template <class V>
+void codec<MediaList, V>::read(const json::value& v, MediaList& out) {
+  for (const auto& m : members(v, "MediaList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "MediaList.qItems");
     }
   }
-  static json::value write(const MediaList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<MediaList, V>::write(const MediaList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<MediaListItem, V> {
-  static void read(const json::value& v, MediaListItem& out) {
-    for (const auto& m : members(v, "MediaListItem")) {
-      if (m.first.compare("qUrlDef") == 0) {
-        member(m.second, out.url_def, "MediaListItem.qUrlDef");
-      } else if (m.first.compare("qUrl") == 0) {
-        member(m.second, out.url, "MediaListItem.qUrl");
-      }
+  static void read(const json::value& v, MediaListItem& out);
+  static json::value write(const MediaListItem& in);
+};
+template <class V>
+void codec<MediaListItem, V>::read(const json::value& v, MediaListItem& out) {
+  for (const auto& m : members(v, "MediaListItem")) {
+    if (m.first.compare("qUrlDef") == 0) {
+      member(m.second, out.url_def, "MediaListItem.qUrlDef");
+    } else if (m.first.compare("qUrl") == 0) {
+      member(m.second, out.url, "MediaListItem.qUrl");
     }
   }
-  static json::value write(const MediaListItem& in) {
-    json::object o;
-    put(o, "qUrlDef", in.url_def);
-    put(o, "qUrl", in.url);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<MediaListItem, V>::write(const MediaListItem& in) {
+  json::object o;
+  put(o, "qUrlDef", in.url_def);
+  put(o, "qUrl", in.url);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxLibraryDimensionDef, V> {
-  static void read(const json::value& v, NxLibraryDimensionDef& out) {
-    for (const auto& m : members(v, "NxLibraryDimensionDef")) {
-      if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxLibraryDimensionDef.qGrouping");
-      } else if (m.first.compare("qFieldDefs") == 0) {
-        member(m.second, out.field_defs, "NxLibraryDimensionDef.qFieldDefs");
-      } else if (m.first.compare("qFieldLabels") == 0) {
-        member(m.second, out.field_labels, "NxLibraryDimensionDef.qFieldLabels");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxLibraryDimensionDef.qLabelExpression");
-      } else if (m.first.compare("qAlias") == 0) {
-        member(m.second, out.alias, "NxLibraryDimensionDef.qAlias");
-      } else if (m.first.compare("qScriptGenerated") == 0) {
-        member(m.second, out.script_generated, "NxLibraryDimensionDef.qScriptGenerated");
-      }
+  static void read(const json::value& v, NxLibraryDimensionDef& out);
+  static json::value write(const NxLibraryDimensionDef& in);
+};
+template <class V>
+void codec<NxLibraryDimensionDef, V>::read(const json::value& v, NxLibraryDimensionDef& out) {
+  for (const auto& m : members(v, "NxLibraryDimensionDef")) {
+    if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxLibraryDimensionDef.qGrouping");
+    } else if (m.first.compare("qFieldDefs") == 0) {
+      member(m.second, out.field_defs, "NxLibraryDimensionDef.qFieldDefs");
+    } else if (m.first.compare("qFieldLabels") == 0) {
+      member(m.second, out.field_labels, "NxLibraryDimensionDef.qFieldLabels");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxLibraryDimensionDef.qLabelExpression");
+    } else if (m.first.compare("qAlias") == 0) {
+      member(m.second, out.alias, "NxLibraryDimensionDef.qAlias");
+    } else if (m.first.compare("qScriptGenerated") == 0) {
+      member(m.second, out.script_generated, "NxLibraryDimensionDef.qScriptGenerated");
     }
   }
-  static json::value write(const NxLibraryDimensionDef& in) {
-    json::object o;
-    put(o, "qGrouping", in.grouping);
-    put(o, "qFieldDefs", in.field_defs);
-    put(o, "qFieldLabels", in.field_labels);
-    put(o, "qLabelExpression", in.label_expression);
-    put(o, "qAlias", in.alias);
-    put(o, "qScriptGenerated", in.script_generated);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxLibraryDimensionDef, V>::write(const NxLibraryDimensionDef& in) {
+  json::object o;
+  put(o, "qGrouping", in.grouping);
+  put(o, "qFieldDefs", in.field_defs);
+  put(o, "qFieldLabels", in.field_labels);
+  put(o, "qLabelExpression", in.label_expression);
+  put(o, "qAlias", in.alias);
+  put(o, "qScriptGenerated", in.script_generated);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxLibraryDimension, V> {
-  static void read(const json::value& v, NxLibraryDimension& out) {
-    for (const auto& m : members(v, "NxLibraryDimension")) {
-      if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxLibraryDimension.qGrouping");
-      } else if (m.first.compare("qFieldDefs") == 0) {
-        member(m.second, out.field_defs, "NxLibraryDimension.qFieldDefs");
-      } else if (m.first.compare("qFieldLabels") == 0) {
-        member(m.second, out.field_labels, "NxLibraryDimension.qFieldLabels");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxLibraryDimension.qLabelExpression");
-      } else if (m.first.compare("qAlias") == 0) {
-        member(m.second, out.alias, "NxLibraryDimension.qAlias");
-      } else if (m.first.compare("qScriptGenerated") == 0) {
-        member(m.second, out.script_generated, "NxLibraryDimension.qScriptGenerated");
-      }
+  static void read(const json::value& v, NxLibraryDimension& out);
+  static json::value write(const NxLibraryDimension& in);
+};
+template <class V>
+void codec<NxLibraryDimension, V>::read(const json::value& v, NxLibraryDimension& out) {
+  for (const auto& m : members(v, "NxLibraryDimension")) {
+    if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxLibraryDimension.qGrouping");
+    } else if (m.first.compare("qFieldDefs") == 0) {
+      member(m.second, out.field_defs, "NxLibraryDimension.qFieldDefs");
+    } else if (m.first.compare("qFieldLabels") == 0) {
+      member(m.second, out.field_labels, "NxLibraryDimension.qFieldLabels");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxLibraryDimension.qLabelExpression");
+    } else if (m.first.compare("qAlias") == 0) {
+      member(m.second, out.alias, "NxLibraryDimension.qAlias");
+    } else if (m.first.compare("qScriptGenerated") == 0) {
+      member(m.second, out.script_generated, "NxLibraryDimension.qScriptGenerated");
     }
   }
-  static json::value write(const NxLibraryDimension& in) {
-    json::object o;
-    put(o, "qGrouping", in.grouping);
-    put(o, "qFieldDefs", in.field_defs);
-    put(o, "qFieldLabels", in.field_labels);
-    put(o, "qLabelExpression", in.label_expression);
-    put(o, "qAlias", in.alias);
-    put(o, "qScriptGenerated", in.script_generated);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxLibraryDimension, V>::write(const NxLibraryDimension& in) {
+  json::object o;
+  put(o, "qGrouping", in.grouping);
+  put(o, "qFieldDefs", in.field_defs);
+  put(o, "qFieldLabels", in.field_labels);
+  put(o, "qLabelExpression", in.label_expression);
+  put(o, "qAlias", in.alias);
+  put(o, "qScriptGenerated", in.script_generated);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxLibraryMeasureDef, V> {
-  static void read(const json::value& v, NxLibraryMeasureDef& out) {
-    for (const auto& m : members(v, "NxLibraryMeasureDef")) {
-      if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "NxLibraryMeasureDef.qLabel");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxLibraryMeasureDef.qDef");
-      } else if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxLibraryMeasureDef.qGrouping");
-      } else if (m.first.compare("qExpressions") == 0) {
-        member(m.second, out.expressions, "NxLibraryMeasureDef.qExpressions");
-      } else if (m.first.compare("qActiveExpression") == 0) {
-        member(m.second, out.active_expression, "NxLibraryMeasureDef.qActiveExpression");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxLibraryMeasureDef.qLabelExpression");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxLibraryMeasureDef.qNumFormat");
-      } else if (m.first.compare("qScriptGenerated") == 0) {
-        member(m.second, out.script_generated, "NxLibraryMeasureDef.qScriptGenerated");
-      }
+  static void read(const json::value& v, NxLibraryMeasureDef& out);
+  static json::value write(const NxLibraryMeasureDef& in);
+};
+template <class V>
+void codec<NxLibraryMeasureDef, V>::read(const json::value& v, NxLibraryMeasureDef& out) {
+  for (const auto& m : members(v, "NxLibraryMeasureDef")) {
+    if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "NxLibraryMeasureDef.qLabel");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxLibraryMeasureDef.qDef");
+    } else if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxLibraryMeasureDef.qGrouping");
+    } else if (m.first.compare("qExpressions") == 0) {
+      member(m.second, out.expressions, "NxLibraryMeasureDef.qExpressions");
+    } else if (m.first.compare("qActiveExpression") == 0) {
+      member(m.second, out.active_expression, "NxLibraryMeasureDef.qActiveExpression");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxLibraryMeasureDef.qLabelExpression");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxLibraryMeasureDef.qNumFormat");
+    } else if (m.first.compare("qScriptGenerated") == 0) {
+      member(m.second, out.script_generated, "NxLibraryMeasureDef.qScriptGenerated");
     }
   }
-  static json::value write(const NxLibraryMeasureDef& in) {
-    json::object o;
-    put(o, "qLabel", in.label);
-    put(o, "qDef", in.def);
-    put(o, "qGrouping", in.grouping);
-    put(o, "qExpressions", in.expressions);
-    put(o, "qActiveExpression", in.active_expression);
-    put(o, "qLabelExpression", in.label_expression);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qScriptGenerated", in.script_generated);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxLibraryMeasureDef, V>::write(const NxLibraryMeasureDef& in) {
+  json::object o;
+  put(o, "qLabel", in.label);
+  put(o, "qDef", in.def);
+  put(o, "qGrouping", in.grouping);
+  put(o, "qExpressions", in.expressions);
+  put(o, "qActiveExpression", in.active_expression);
+  put(o, "qLabelExpression", in.label_expression);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qScriptGenerated", in.script_generated);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxLibraryMeasure, V> {
-  static void read(const json::value& v, NxLibraryMeasure& out) {
-    for (const auto& m : members(v, "NxLibraryMeasure")) {
-      if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "NxLibraryMeasure.qLabel");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxLibraryMeasure.qDef");
-      } else if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxLibraryMeasure.qGrouping");
-      } else if (m.first.compare("qExpressions") == 0) {
-        member(m.second, out.expressions, "NxLibraryMeasure.qExpressions");
-      } else if (m.first.compare("qActiveExpression") == 0) {
-        member(m.second, out.active_expression, "NxLibraryMeasure.qActiveExpression");
-      } else if (m.first.compare("qLabelExpression") == 0) {
-        member(m.second, out.label_expression, "NxLibraryMeasure.qLabelExpression");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxLibraryMeasure.qNumFormat");
-      } else if (m.first.compare("qScriptGenerated") == 0) {
-        member(m.second, out.script_generated, "NxLibraryMeasure.qScriptGenerated");
-      }
+  static void read(const json::value& v, NxLibraryMeasure& out);
+  static json::value write(const NxLibraryMeasure& in);
+};
+template <class V>
+void codec<NxLibraryMeasure, V>::read(const json::value& v, NxLibraryMeasure& out) {
+  for (const auto& m : members(v, "NxLibraryMeasure")) {
+    if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "NxLibraryMeasure.qLabel");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxLibraryMeasure.qDef");
+    } else if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxLibraryMeasure.qGrouping");
+    } else if (m.first.compare("qExpressions") == 0) {
+      member(m.second, out.expressions, "NxLibraryMeasure.qExpressions");
+    } else if (m.first.compare("qActiveExpression") == 0) {
+      member(m.second, out.active_expression, "NxLibraryMeasure.qActiveExpression");
+    } else if (m.first.compare("qLabelExpression") == 0) {
+      member(m.second, out.label_expression, "NxLibraryMeasure.qLabelExpression");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxLibraryMeasure.qNumFormat");
+    } else if (m.first.compare("qScriptGenerated") == 0) {
+      member(m.second, out.script_generated, "NxLibraryMeasure.qScriptGenerated");
     }
   }
-  static json::value write(const NxLibraryMeasure& in) {
-    json::object o;
-    put(o, "qLabel", in.label);
-    put(o, "qDef", in.def);
-    put(o, "qGrouping", in.grouping);
-    put(o, "qExpressions", in.expressions);
-    put(o, "qActiveExpression", in.active_expression);
-    put(o, "qLabelExpression", in.label_expression);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qScriptGenerated", in.script_generated);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxLibraryMeasure, V>::write(const NxLibraryMeasure& in) {
+  json::object o;
+  put(o, "qLabel", in.label);
+  put(o, "qDef", in.def);
+  put(o, "qGrouping", in.grouping);
+  put(o, "qExpressions", in.expressions);
+  put(o, "qActiveExpression", in.active_expression);
+  put(o, "qLabelExpression", in.label_expression);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qScriptGenerated", in.script_generated);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SelectionObjectDef, V> {
-  static void read(const json::value& v, SelectionObjectDef& out) {
-    for (const auto& m : members(v, "SelectionObjectDef")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "SelectionObjectDef.qStateName");
-      }
+  static void read(const json::value& v, SelectionObjectDef& out);
+  static json::value write(const SelectionObjectDef& in);
+};
+template <class V>
+void codec<SelectionObjectDef, V>::read(const json::value& v, SelectionObjectDef& out) {
+  for (const auto& m : members(v, "SelectionObjectDef")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "SelectionObjectDef.qStateName");
     }
   }
-  static json::value write(const SelectionObjectDef& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SelectionObjectDef, V>::write(const SelectionObjectDef& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SelectionObject, V> {
-  static void read(const json::value& v, SelectionObject& out) {
-    for (const auto& m : members(v, "SelectionObject")) {
-      if (m.first.compare("qBackCount") == 0) {
-        member(m.second, out.back_count, "SelectionObject.qBackCount");
-      } else if (m.first.compare("qForwardCount") == 0) {
-        member(m.second, out.forward_count, "SelectionObject.qForwardCount");
-      } else if (m.first.compare("qSelections") == 0) {
-        member(m.second, out.selections, "SelectionObject.qSelections");
-      } else if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "SelectionObject.qStateName");
-      }
+  static void read(const json::value& v, SelectionObject& out);
+  static json::value write(const SelectionObject& in);
+};
+template <class V>
+void codec<SelectionObject, V>::read(const json::value& v, SelectionObject& out) {
+  for (const auto& m : members(v, "SelectionObject")) {
+    if (m.first.compare("qBackCount") == 0) {
+      member(m.second, out.back_count, "SelectionObject.qBackCount");
+    } else if (m.first.compare("qForwardCount") == 0) {
+      member(m.second, out.forward_count, "SelectionObject.qForwardCount");
+    } else if (m.first.compare("qSelections") == 0) {
+      member(m.second, out.selections, "SelectionObject.qSelections");
+    } else if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "SelectionObject.qStateName");
     }
   }
-  static json::value write(const SelectionObject& in) {
-    json::object o;
-    put(o, "qBackCount", in.back_count);
-    put(o, "qForwardCount", in.forward_count);
-    put(o, "qSelections", in.selections);
-    put(o, "qStateName", in.state_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SelectionObject, V>::write(const SelectionObject& in) {
+  json::object o;
+  put(o, "qBackCount", in.back_count);
+  put(o, "qForwardCount", in.forward_count);
+  put(o, "qSelections", in.selections);
+  put(o, "qStateName", in.state_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxCurrentSelectionItem, V> {
-  static void read(const json::value& v, NxCurrentSelectionItem& out) {
-    for (const auto& m : members(v, "NxCurrentSelectionItem")) {
-      if (m.first.compare("qTotal") == 0) {
-        member(m.second, out.total, "NxCurrentSelectionItem.qTotal");
-      } else if (m.first.compare("qIsNum") == 0) {
-        member(m.second, out.is_num, "NxCurrentSelectionItem.qIsNum");
-      } else if (m.first.compare("qField") == 0) {
-        member(m.second, out.field, "NxCurrentSelectionItem.qField");
-      } else if (m.first.compare("qLocked") == 0) {
-        member(m.second, out.locked, "NxCurrentSelectionItem.qLocked");
-      } else if (m.first.compare("qOneAndOnlyOne") == 0) {
-        member(m.second, out.one_and_only_one, "NxCurrentSelectionItem.qOneAndOnlyOne");
-      } else if (m.first.compare("qTextSearch") == 0) {
-        member(m.second, out.text_search, "NxCurrentSelectionItem.qTextSearch");
-      } else if (m.first.compare("qSelectedCount") == 0) {
-        member(m.second, out.selected_count, "NxCurrentSelectionItem.qSelectedCount");
-      } else if (m.first.compare("qSelected") == 0) {
-        member(m.second, out.selected, "NxCurrentSelectionItem.qSelected");
-      } else if (m.first.compare("qRangeInfo") == 0) {
-        member(m.second, out.range_info, "NxCurrentSelectionItem.qRangeInfo");
-      } else if (m.first.compare("qSortIndex") == 0) {
-        member(m.second, out.sort_index, "NxCurrentSelectionItem.qSortIndex");
-      } else if (m.first.compare("qStateCounts") == 0) {
-        member(m.second, out.state_counts, "NxCurrentSelectionItem.qStateCounts");
-      } else if (m.first.compare("qSelectedFieldSelectionInfo") == 0) {
-        member(m.second, out.selected_field_selection_info, "NxCurrentSelectionItem.qSelectedFieldSelectionInfo");
-      } else if (m.first.compare("qNotSelectedFieldSelectionInfo") == 0) {
-        member(m.second, out.not_selected_field_selection_info, "NxCurrentSelectionItem.qNotSelectedFieldSelectionInfo");
-      } else if (m.first.compare("qSelectionThreshold") == 0) {
-        member(m.second, out.selection_threshold, "NxCurrentSelectionItem.qSelectionThreshold");
-      } else if (m.first.compare("qReadableName") == 0) {
-        member(m.second, out.readable_name, "NxCurrentSelectionItem.qReadableName");
-      } else if (m.first.compare("qIsHidden") == 0) {
-        member(m.second, out.is_hidden, "NxCurrentSelectionItem.qIsHidden");
-      } else if (m.first.compare("qDimensionReferences") == 0) {
-        member(m.second, out.dimension_references, "NxCurrentSelectionItem.qDimensionReferences");
-      }
+  static void read(const json::value& v, NxCurrentSelectionItem& out);
+  static json::value write(const NxCurrentSelectionItem& in);
+};
+template <class V>
+void codec<NxCurrentSelectionItem, V>::read(const json::value& v, NxCurrentSelectionItem& out) {
+  for (const auto& m : members(v, "NxCurrentSelectionItem")) {
+    if (m.first.compare("qTotal") == 0) {
+      member(m.second, out.total, "NxCurrentSelectionItem.qTotal");
+    } else if (m.first.compare("qIsNum") == 0) {
+      member(m.second, out.is_num, "NxCurrentSelectionItem.qIsNum");
+    } else if (m.first.compare("qField") == 0) {
+      member(m.second, out.field, "NxCurrentSelectionItem.qField");
+    } else if (m.first.compare("qLocked") == 0) {
+      member(m.second, out.locked, "NxCurrentSelectionItem.qLocked");
+    } else if (m.first.compare("qOneAndOnlyOne") == 0) {
+      member(m.second, out.one_and_only_one, "NxCurrentSelectionItem.qOneAndOnlyOne");
+    } else if (m.first.compare("qTextSearch") == 0) {
+      member(m.second, out.text_search, "NxCurrentSelectionItem.qTextSearch");
+    } else if (m.first.compare("qSelectedCount") == 0) {
+      member(m.second, out.selected_count, "NxCurrentSelectionItem.qSelectedCount");
+    } else if (m.first.compare("qSelected") == 0) {
+      member(m.second, out.selected, "NxCurrentSelectionItem.qSelected");
+    } else if (m.first.compare("qRangeInfo") == 0) {
+      member(m.second, out.range_info, "NxCurrentSelectionItem.qRangeInfo");
+    } else if (m.first.compare("qSortIndex") == 0) {
+      member(m.second, out.sort_index, "NxCurrentSelectionItem.qSortIndex");
+    } else if (m.first.compare("qStateCounts") == 0) {
+      member(m.second, out.state_counts, "NxCurrentSelectionItem.qStateCounts");
+    } else if (m.first.compare("qSelectedFieldSelectionInfo") == 0) {
+      member(m.second, out.selected_field_selection_info, "NxCurrentSelectionItem.qSelectedFieldSelectionInfo");
+    } else if (m.first.compare("qNotSelectedFieldSelectionInfo") == 0) {
+      member(m.second, out.not_selected_field_selection_info, "NxCurrentSelectionItem.qNotSelectedFieldSelectionInfo");
+    } else if (m.first.compare("qSelectionThreshold") == 0) {
+      member(m.second, out.selection_threshold, "NxCurrentSelectionItem.qSelectionThreshold");
+    } else if (m.first.compare("qReadableName") == 0) {
+      member(m.second, out.readable_name, "NxCurrentSelectionItem.qReadableName");
+    } else if (m.first.compare("qIsHidden") == 0) {
+      member(m.second, out.is_hidden, "NxCurrentSelectionItem.qIsHidden");
+    } else if (m.first.compare("qDimensionReferences") == 0) {
+      member(m.second, out.dimension_references, "NxCurrentSelectionItem.qDimensionReferences");
     }
   }
-  static json::value write(const NxCurrentSelectionItem& in) {
-    json::object o;
-    put(o, "qTotal", in.total);
-    put(o, "qIsNum", in.is_num);
-    put(o, "qField", in.field);
-    put(o, "qLocked", in.locked);
-    put(o, "qOneAndOnlyOne", in.one_and_only_one);
-    put(o, "qTextSearch", in.text_search);
-    put(o, "qSelectedCount", in.selected_count);
-    put(o, "qSelected", in.selected);
-    put(o, "qRangeInfo", in.range_info);
-    put(o, "qSortIndex", in.sort_index);
-    put(o, "qStateCounts", in.state_counts);
-    put(o, "qSelectedFieldSelectionInfo", in.selected_field_selection_info);
-    put(o, "qNotSelectedFieldSelectionInfo", in.not_selected_field_selection_info);
-    put(o, "qSelectionThreshold", in.selection_threshold);
-    put(o, "qReadableName", in.readable_name);
-    put(o, "qIsHidden", in.is_hidden);
-    put(o, "qDimensionReferences", in.dimension_references);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxCurrentSelectionItem, V>::write(const NxCurrentSelectionItem& in) {
+  json::object o;
+  put(o, "qTotal", in.total);
+  put(o, "qIsNum", in.is_num);
+  put(o, "qField", in.field);
+  put(o, "qLocked", in.locked);
+  put(o, "qOneAndOnlyOne", in.one_and_only_one);
+  put(o, "qTextSearch", in.text_search);
+  put(o, "qSelectedCount", in.selected_count);
+  put(o, "qSelected", in.selected);
+  put(o, "qRangeInfo", in.range_info);
+  put(o, "qSortIndex", in.sort_index);
+  put(o, "qStateCounts", in.state_counts);
+  put(o, "qSelectedFieldSelectionInfo", in.selected_field_selection_info);
+  put(o, "qNotSelectedFieldSelectionInfo", in.not_selected_field_selection_info);
+  put(o, "qSelectionThreshold", in.selection_threshold);
+  put(o, "qReadableName", in.readable_name);
+  put(o, "qIsHidden", in.is_hidden);
+  put(o, "qDimensionReferences", in.dimension_references);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxFieldSelectionInfo, V> {
-  static void read(const json::value& v, NxFieldSelectionInfo& out) {
-    for (const auto& m : members(v, "NxFieldSelectionInfo")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxFieldSelectionInfo.qName");
-      } else if (m.first.compare("qFieldSelectionMode") == 0) {
-        member(m.second, out.field_selection_mode, "NxFieldSelectionInfo.qFieldSelectionMode");
-      }
+  static void read(const json::value& v, NxFieldSelectionInfo& out);
+  static json::value write(const NxFieldSelectionInfo& in);
+};
+template <class V>
+void codec<NxFieldSelectionInfo, V>::read(const json::value& v, NxFieldSelectionInfo& out) {
+  for (const auto& m : members(v, "NxFieldSelectionInfo")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxFieldSelectionInfo.qName");
+    } else if (m.first.compare("qFieldSelectionMode") == 0) {
+      member(m.second, out.field_selection_mode, "NxFieldSelectionInfo.qFieldSelectionMode");
     }
   }
-  static json::value write(const NxFieldSelectionInfo& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qFieldSelectionMode", in.field_selection_mode);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxFieldSelectionInfo, V>::write(const NxFieldSelectionInfo& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qFieldSelectionMode", in.field_selection_mode);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DimensionReference, V> {
-  static void read(const json::value& v, DimensionReference& out) {
-    for (const auto& m : members(v, "DimensionReference")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "DimensionReference.qId");
-      } else if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "DimensionReference.qLabel");
-      }
+  static void read(const json::value& v, DimensionReference& out);
+  static json::value write(const DimensionReference& in);
+};
+template <class V>
+void codec<DimensionReference, V>::read(const json::value& v, DimensionReference& out) {
+  for (const auto& m : members(v, "DimensionReference")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "DimensionReference.qId");
+    } else if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "DimensionReference.qLabel");
     }
   }
-  static json::value write(const DimensionReference& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qLabel", in.label);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DimensionReference, V>::write(const DimensionReference& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qLabel", in.label);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StaticContentUrlDef, V> {
-  static void read(const json::value& v, StaticContentUrlDef& out) {
-    for (const auto& m : members(v, "StaticContentUrlDef")) {
-      if (m.first.compare("qUrl") == 0) {
-        member(m.second, out.url, "StaticContentUrlDef.qUrl");
-      }
+  static void read(const json::value& v, StaticContentUrlDef& out);
+  static json::value write(const StaticContentUrlDef& in);
+};
+template <class V>
+void codec<StaticContentUrlDef, V>::read(const json::value& v, StaticContentUrlDef& out) {
+  for (const auto& m : members(v, "StaticContentUrlDef")) {
+    if (m.first.compare("qUrl") == 0) {
+      member(m.second, out.url, "StaticContentUrlDef.qUrl");
     }
   }
-  static json::value write(const StaticContentUrlDef& in) {
-    json::object o;
-    put(o, "qUrl", in.url);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StaticContentUrlDef, V>::write(const StaticContentUrlDef& in) {
+  json::object o;
+  put(o, "qUrl", in.url);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StaticContentUrl, V> {
-  static void read(const json::value& v, StaticContentUrl& out) {
-    for (const auto& m : members(v, "StaticContentUrl")) {
-      if (m.first.compare("qUrl") == 0) {
-        member(m.second, out.url, "StaticContentUrl.qUrl");
-      }
+  static void read(const json::value& v, StaticContentUrl& out);
+  static json::value write(const StaticContentUrl& in);
+};
+template <class V>
+void codec<StaticContentUrl, V>::read(const json::value& v, StaticContentUrl& out) {
+  for (const auto& m : members(v, "StaticContentUrl")) {
+    if (m.first.compare("qUrl") == 0) {
+      member(m.second, out.url, "StaticContentUrl.qUrl");
     }
   }
-  static json::value write(const StaticContentUrl& in) {
-    json::object o;
-    put(o, "qUrl", in.url);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StaticContentUrl, V>::write(const StaticContentUrl& in) {
+  json::object o;
+  put(o, "qUrl", in.url);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StringExpression, V> {
-  static void read(const json::value& v, StringExpression& out) {
-    for (const auto& m : members(v, "StringExpression")) {
-      if (m.first.compare("qExpr") == 0) {
-        member(m.second, out.expr, "StringExpression.qExpr");
-      }
+  static void read(const json::value& v, StringExpression& out);
+  static json::value write(const StringExpression& in);
+};
+template <class V>
+void codec<StringExpression, V>::read(const json::value& v, StringExpression& out) {
+  for (const auto& m : members(v, "StringExpression")) {
+    if (m.first.compare("qExpr") == 0) {
+      member(m.second, out.expr, "StringExpression.qExpr");
     }
   }
-  static json::value write(const StringExpression& in) {
-    json::object o;
-    put(o, "qExpr", in.expr);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StringExpression, V>::write(const StringExpression& in) {
+  json::object o;
+  put(o, "qExpr", in.expr);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TreeDataDef, V> {
-  static void read(const json::value& v, TreeDataDef& out) {
-    for (const auto& m : members(v, "TreeDataDef")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "TreeDataDef.qStateName");
-      } else if (m.first.compare("qDimensions") == 0) {
-        member(m.second, out.dimensions, "TreeDataDef.qDimensions");
-      } else if (m.first.compare("qInterColumnSortOrder") == 0) {
-        member(m.second, out.inter_column_sort_order, "TreeDataDef.qInterColumnSortOrder");
-      } else if (m.first.compare("qSuppressZero") == 0) {
-        member(m.second, out.suppress_zero, "TreeDataDef.qSuppressZero");
-      } else if (m.first.compare("qSuppressMissing") == 0) {
-        member(m.second, out.suppress_missing, "TreeDataDef.qSuppressMissing");
-      } else if (m.first.compare("qOpenFullyExpanded") == 0) {
-        member(m.second, out.open_fully_expanded, "TreeDataDef.qOpenFullyExpanded");
-      } else if (m.first.compare("qPopulateMissing") == 0) {
-        member(m.second, out.populate_missing, "TreeDataDef.qPopulateMissing");
-      } else if (m.first.compare("qCalcCondition") == 0) {
-        member(m.second, out.calc_condition, "TreeDataDef.qCalcCondition");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "TreeDataDef.qTitle");
-      } else if (m.first.compare("qInitialDataFetch") == 0) {
-        member(m.second, out.initial_data_fetch, "TreeDataDef.qInitialDataFetch");
-      } else if (m.first.compare("qExpansionState") == 0) {
-        member(m.second, out.expansion_state, "TreeDataDef.qExpansionState");
-      } else if (m.first.compare("qValueExprs") == 0) {
-        member(m.second, out.value_exprs, "TreeDataDef.qValueExprs");
-      } else if (m.first.compare("qContextSetExpression") == 0) {
-        member(m.second, out.context_set_expression, "TreeDataDef.qContextSetExpression");
-      }
+  static void read(const json::value& v, TreeDataDef& out);
+  static json::value write(const TreeDataDef& in);
+};
+template <class V>
+void codec<TreeDataDef, V>::read(const json::value& v, TreeDataDef& out) {
+  for (const auto& m : members(v, "TreeDataDef")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "TreeDataDef.qStateName");
+    } else if (m.first.compare("qDimensions") == 0) {
+      member(m.second, out.dimensions, "TreeDataDef.qDimensions");
+    } else if (m.first.compare("qInterColumnSortOrder") == 0) {
+      member(m.second, out.inter_column_sort_order, "TreeDataDef.qInterColumnSortOrder");
+    } else if (m.first.compare("qSuppressZero") == 0) {
+      member(m.second, out.suppress_zero, "TreeDataDef.qSuppressZero");
+    } else if (m.first.compare("qSuppressMissing") == 0) {
+      member(m.second, out.suppress_missing, "TreeDataDef.qSuppressMissing");
+    } else if (m.first.compare("qOpenFullyExpanded") == 0) {
+      member(m.second, out.open_fully_expanded, "TreeDataDef.qOpenFullyExpanded");
+    } else if (m.first.compare("qPopulateMissing") == 0) {
+      member(m.second, out.populate_missing, "TreeDataDef.qPopulateMissing");
+    } else if (m.first.compare("qCalcCondition") == 0) {
+      member(m.second, out.calc_condition, "TreeDataDef.qCalcCondition");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "TreeDataDef.qTitle");
+    } else if (m.first.compare("qInitialDataFetch") == 0) {
+      member(m.second, out.initial_data_fetch, "TreeDataDef.qInitialDataFetch");
+    } else if (m.first.compare("qExpansionState") == 0) {
+      member(m.second, out.expansion_state, "TreeDataDef.qExpansionState");
+    } else if (m.first.compare("qValueExprs") == 0) {
+      member(m.second, out.value_exprs, "TreeDataDef.qValueExprs");
+    } else if (m.first.compare("qContextSetExpression") == 0) {
+      member(m.second, out.context_set_expression, "TreeDataDef.qContextSetExpression");
     }
   }
-  static json::value write(const TreeDataDef& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qDimensions", in.dimensions);
-    put(o, "qInterColumnSortOrder", in.inter_column_sort_order);
-    put(o, "qSuppressZero", in.suppress_zero);
-    put(o, "qSuppressMissing", in.suppress_missing);
-    put(o, "qOpenFullyExpanded", in.open_fully_expanded);
-    put(o, "qPopulateMissing", in.populate_missing);
-    put(o, "qCalcCondition", in.calc_condition);
-    put(o, "qTitle", in.title);
-    put(o, "qInitialDataFetch", in.initial_data_fetch);
-    put(o, "qExpansionState", in.expansion_state);
-    put(o, "qValueExprs", in.value_exprs);
-    put(o, "qContextSetExpression", in.context_set_expression);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TreeDataDef, V>::write(const TreeDataDef& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qDimensions", in.dimensions);
+  put(o, "qInterColumnSortOrder", in.inter_column_sort_order);
+  put(o, "qSuppressZero", in.suppress_zero);
+  put(o, "qSuppressMissing", in.suppress_missing);
+  put(o, "qOpenFullyExpanded", in.open_fully_expanded);
+  put(o, "qPopulateMissing", in.populate_missing);
+  put(o, "qCalcCondition", in.calc_condition);
+  put(o, "qTitle", in.title);
+  put(o, "qInitialDataFetch", in.initial_data_fetch);
+  put(o, "qExpansionState", in.expansion_state);
+  put(o, "qValueExprs", in.value_exprs);
+  put(o, "qContextSetExpression", in.context_set_expression);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeDimensionDef, V> {
-  static void read(const json::value& v, NxTreeDimensionDef& out) {
-    for (const auto& m : members(v, "NxTreeDimensionDef")) {
-      if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxTreeDimensionDef.qLibraryId");
-      } else if (m.first.compare("qDef") == 0) {
-        member(m.second, out.def, "NxTreeDimensionDef.qDef");
-      } else if (m.first.compare("qValueExprs") == 0) {
-        member(m.second, out.value_exprs, "NxTreeDimensionDef.qValueExprs");
-      } else if (m.first.compare("qNullSuppression") == 0) {
-        member(m.second, out.null_suppression, "NxTreeDimensionDef.qNullSuppression");
-      } else if (m.first.compare("qOtherTotalSpec") == 0) {
-        member(m.second, out.other_total_spec, "NxTreeDimensionDef.qOtherTotalSpec");
-      } else if (m.first.compare("qShowAll") == 0) {
-        member(m.second, out.show_all, "NxTreeDimensionDef.qShowAll");
-      } else if (m.first.compare("qOtherLabel") == 0) {
-        member(m.second, out.other_label, "NxTreeDimensionDef.qOtherLabel");
-      } else if (m.first.compare("qTotalLabel") == 0) {
-        member(m.second, out.total_label, "NxTreeDimensionDef.qTotalLabel");
-      } else if (m.first.compare("qCalcCondition") == 0) {
-        member(m.second, out.calc_condition, "NxTreeDimensionDef.qCalcCondition");
-      } else if (m.first.compare("qAttributeExpressions") == 0) {
-        member(m.second, out.attribute_expressions, "NxTreeDimensionDef.qAttributeExpressions");
-      } else if (m.first.compare("qAttributeDimensions") == 0) {
-        member(m.second, out.attribute_dimensions, "NxTreeDimensionDef.qAttributeDimensions");
-      }
+  static void read(const json::value& v, NxTreeDimensionDef& out);
+  static json::value write(const NxTreeDimensionDef& in);
+};
+template <class V>
+void codec<NxTreeDimensionDef, V>::read(const json::value& v, NxTreeDimensionDef& out) {
+  for (const auto& m : members(v, "NxTreeDimensionDef")) {
+    if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxTreeDimensionDef.qLibraryId");
+    } else if (m.first.compare("qDef") == 0) {
+      member(m.second, out.def, "NxTreeDimensionDef.qDef");
+    } else if (m.first.compare("qValueExprs") == 0) {
+      member(m.second, out.value_exprs, "NxTreeDimensionDef.qValueExprs");
+    } else if (m.first.compare("qNullSuppression") == 0) {
+      member(m.second, out.null_suppression, "NxTreeDimensionDef.qNullSuppression");
+    } else if (m.first.compare("qOtherTotalSpec") == 0) {
+      member(m.second, out.other_total_spec, "NxTreeDimensionDef.qOtherTotalSpec");
+    } else if (m.first.compare("qShowAll") == 0) {
+      member(m.second, out.show_all, "NxTreeDimensionDef.qShowAll");
+    } else if (m.first.compare("qOtherLabel") == 0) {
+      member(m.second, out.other_label, "NxTreeDimensionDef.qOtherLabel");
+    } else if (m.first.compare("qTotalLabel") == 0) {
+      member(m.second, out.total_label, "NxTreeDimensionDef.qTotalLabel");
+    } else if (m.first.compare("qCalcCondition") == 0) {
+      member(m.second, out.calc_condition, "NxTreeDimensionDef.qCalcCondition");
+    } else if (m.first.compare("qAttributeExpressions") == 0) {
+      member(m.second, out.attribute_expressions, "NxTreeDimensionDef.qAttributeExpressions");
+    } else if (m.first.compare("qAttributeDimensions") == 0) {
+      member(m.second, out.attribute_dimensions, "NxTreeDimensionDef.qAttributeDimensions");
     }
   }
-  static json::value write(const NxTreeDimensionDef& in) {
-    json::object o;
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qDef", in.def);
-    put(o, "qValueExprs", in.value_exprs);
-    put(o, "qNullSuppression", in.null_suppression);
-    put(o, "qOtherTotalSpec", in.other_total_spec);
-    put(o, "qShowAll", in.show_all);
-    put(o, "qOtherLabel", in.other_label);
-    put(o, "qTotalLabel", in.total_label);
-    put(o, "qCalcCondition", in.calc_condition);
-    put(o, "qAttributeExpressions", in.attribute_expressions);
-    put(o, "qAttributeDimensions", in.attribute_dimensions);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeDimensionDef, V>::write(const NxTreeDimensionDef& in) {
+  json::object o;
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qDef", in.def);
+  put(o, "qValueExprs", in.value_exprs);
+  put(o, "qNullSuppression", in.null_suppression);
+  put(o, "qOtherTotalSpec", in.other_total_spec);
+  put(o, "qShowAll", in.show_all);
+  put(o, "qOtherLabel", in.other_label);
+  put(o, "qTotalLabel", in.total_label);
+  put(o, "qCalcCondition", in.calc_condition);
+  put(o, "qAttributeExpressions", in.attribute_expressions);
+  put(o, "qAttributeDimensions", in.attribute_dimensions);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TreeData, V> {
-  static void read(const json::value& v, TreeData& out) {
-    for (const auto& m : members(v, "TreeData")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "TreeData.qStateName");
-      } else if (m.first.compare("qNodesOnDim") == 0) {
-        member(m.second, out.nodes_on_dim, "TreeData.qNodesOnDim");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "TreeData.qError");
-      } else if (m.first.compare("qDimensionInfo") == 0) {
-        member(m.second, out.dimension_info, "TreeData.qDimensionInfo");
-      } else if (m.first.compare("qEffectiveInterColumnSortOrder") == 0) {
-        member(m.second, out.effective_inter_column_sort_order, "TreeData.qEffectiveInterColumnSortOrder");
-      } else if (m.first.compare("qHasOtherValues") == 0) {
-        member(m.second, out.has_other_values, "TreeData.qHasOtherValues");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "TreeData.qTitle");
-      } else if (m.first.compare("qLastExpandedPos") == 0) {
-        member(m.second, out.last_expanded_pos, "TreeData.qLastExpandedPos");
-      } else if (m.first.compare("qCalcCondMsg") == 0) {
-        member(m.second, out.calc_cond_msg, "TreeData.qCalcCondMsg");
-      } else if (m.first.compare("qTreeDataPages") == 0) {
-        member(m.second, out.tree_data_pages, "TreeData.qTreeDataPages");
-      } else if (m.first.compare("qMeasureInfo") == 0) {
-        member(m.second, out.measure_info, "TreeData.qMeasureInfo");
-      }
+  static void read(const json::value& v, TreeData& out);
+  static json::value write(const TreeData& in);
+};
+template <class V>
+void codec<TreeData, V>::read(const json::value& v, TreeData& out) {
+  for (const auto& m : members(v, "TreeData")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "TreeData.qStateName");
+    } else if (m.first.compare("qNodesOnDim") == 0) {
+      member(m.second, out.nodes_on_dim, "TreeData.qNodesOnDim");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "TreeData.qError");
+    } else if (m.first.compare("qDimensionInfo") == 0) {
+      member(m.second, out.dimension_info, "TreeData.qDimensionInfo");
+    } else if (m.first.compare("qEffectiveInterColumnSortOrder") == 0) {
+      member(m.second, out.effective_inter_column_sort_order, "TreeData.qEffectiveInterColumnSortOrder");
+    } else if (m.first.compare("qHasOtherValues") == 0) {
+      member(m.second, out.has_other_values, "TreeData.qHasOtherValues");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "TreeData.qTitle");
+    } else if (m.first.compare("qLastExpandedPos") == 0) {
+      member(m.second, out.last_expanded_pos, "TreeData.qLastExpandedPos");
+    } else if (m.first.compare("qCalcCondMsg") == 0) {
+      member(m.second, out.calc_cond_msg, "TreeData.qCalcCondMsg");
+    } else if (m.first.compare("qTreeDataPages") == 0) {
+      member(m.second, out.tree_data_pages, "TreeData.qTreeDataPages");
+    } else if (m.first.compare("qMeasureInfo") == 0) {
+      member(m.second, out.measure_info, "TreeData.qMeasureInfo");
     }
   }
-  static json::value write(const TreeData& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qNodesOnDim", in.nodes_on_dim);
-    put(o, "qError", in.error);
-    put(o, "qDimensionInfo", in.dimension_info);
-    put(o, "qEffectiveInterColumnSortOrder", in.effective_inter_column_sort_order);
-    put(o, "qHasOtherValues", in.has_other_values);
-    put(o, "qTitle", in.title);
-    put(o, "qLastExpandedPos", in.last_expanded_pos);
-    put(o, "qCalcCondMsg", in.calc_cond_msg);
-    put(o, "qTreeDataPages", in.tree_data_pages);
-    put(o, "qMeasureInfo", in.measure_info);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TreeData, V>::write(const TreeData& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qNodesOnDim", in.nodes_on_dim);
+  put(o, "qError", in.error);
+  put(o, "qDimensionInfo", in.dimension_info);
+  put(o, "qEffectiveInterColumnSortOrder", in.effective_inter_column_sort_order);
+  put(o, "qHasOtherValues", in.has_other_values);
+  put(o, "qTitle", in.title);
+  put(o, "qLastExpandedPos", in.last_expanded_pos);
+  put(o, "qCalcCondMsg", in.calc_cond_msg);
+  put(o, "qTreeDataPages", in.tree_data_pages);
+  put(o, "qMeasureInfo", in.measure_info);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTreeDimensionInfo, V> {
-  static void read(const json::value& v, NxTreeDimensionInfo& out) {
-    for (const auto& m : members(v, "NxTreeDimensionInfo")) {
-      if (m.first.compare("qFallbackTitle") == 0) {
-        member(m.second, out.fallback_title, "NxTreeDimensionInfo.qFallbackTitle");
-      } else if (m.first.compare("qApprMaxGlyphCount") == 0) {
-        member(m.second, out.appr_max_glyph_count, "NxTreeDimensionInfo.qApprMaxGlyphCount");
-      } else if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "NxTreeDimensionInfo.qCardinal");
-      } else if (m.first.compare("qLocked") == 0) {
-        member(m.second, out.locked, "NxTreeDimensionInfo.qLocked");
-      } else if (m.first.compare("qSortIndicator") == 0) {
-        member(m.second, out.sort_indicator, "NxTreeDimensionInfo.qSortIndicator");
-      } else if (m.first.compare("qGroupFallbackTitles") == 0) {
-        member(m.second, out.group_fallback_titles, "NxTreeDimensionInfo.qGroupFallbackTitles");
-      } else if (m.first.compare("qGroupPos") == 0) {
-        member(m.second, out.group_pos, "NxTreeDimensionInfo.qGroupPos");
-      } else if (m.first.compare("qStateCounts") == 0) {
-        member(m.second, out.state_counts, "NxTreeDimensionInfo.qStateCounts");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxTreeDimensionInfo.qTags");
-      } else if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "NxTreeDimensionInfo.qError");
-      } else if (m.first.compare("qDimensionType") == 0) {
-        member(m.second, out.dimension_type, "NxTreeDimensionInfo.qDimensionType");
-      } else if (m.first.compare("qReverseSort") == 0) {
-        member(m.second, out.reverse_sort, "NxTreeDimensionInfo.qReverseSort");
-      } else if (m.first.compare("qGrouping") == 0) {
-        member(m.second, out.grouping, "NxTreeDimensionInfo.qGrouping");
-      } else if (m.first.compare("qIsSemantic") == 0) {
-        member(m.second, out.is_semantic, "NxTreeDimensionInfo.qIsSemantic");
-      } else if (m.first.compare("qNumFormat") == 0) {
-        member(m.second, out.num_format, "NxTreeDimensionInfo.qNumFormat");
-      } else if (m.first.compare("qIsAutoFormat") == 0) {
-        member(m.second, out.is_auto_format, "NxTreeDimensionInfo.qIsAutoFormat");
-      } else if (m.first.compare("qGroupFieldDefs") == 0) {
-        member(m.second, out.group_field_defs, "NxTreeDimensionInfo.qGroupFieldDefs");
-      } else if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "NxTreeDimensionInfo.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "NxTreeDimensionInfo.qMax");
-      } else if (m.first.compare("qContinuousAxes") == 0) {
-        member(m.second, out.continuous_axes, "NxTreeDimensionInfo.qContinuousAxes");
-      } else if (m.first.compare("qIsCyclic") == 0) {
-        member(m.second, out.is_cyclic, "NxTreeDimensionInfo.qIsCyclic");
-      } else if (m.first.compare("qDerivedField") == 0) {
-        member(m.second, out.derived_field, "NxTreeDimensionInfo.qDerivedField");
-      } else if (m.first.compare("qMeasureInfo") == 0) {
-        member(m.second, out.measure_info, "NxTreeDimensionInfo.qMeasureInfo");
-      } else if (m.first.compare("qAttrExprInfo") == 0) {
-        member(m.second, out.attr_expr_info, "NxTreeDimensionInfo.qAttrExprInfo");
-      } else if (m.first.compare("qAttrDimInfo") == 0) {
-        member(m.second, out.attr_dim_info, "NxTreeDimensionInfo.qAttrDimInfo");
-      } else if (m.first.compare("qCalcCondMsg") == 0) {
-        member(m.second, out.calc_cond_msg, "NxTreeDimensionInfo.qCalcCondMsg");
-      } else if (m.first.compare("qIsCalculated") == 0) {
-        member(m.second, out.is_calculated, "NxTreeDimensionInfo.qIsCalculated");
-      } else if (m.first.compare("qIsOneAndOnlyOne") == 0) {
-        member(m.second, out.is_one_and_only_one, "NxTreeDimensionInfo.qIsOneAndOnlyOne");
-      } else if (m.first.compare("qCardinalities") == 0) {
-        member(m.second, out.cardinalities, "NxTreeDimensionInfo.qCardinalities");
-      } else if (m.first.compare("qLibraryId") == 0) {
-        member(m.second, out.library_id, "NxTreeDimensionInfo.qLibraryId");
-      } else if (m.first.compare("qEffectiveDimensionName") == 0) {
-        member(m.second, out.effective_dimension_name, "NxTreeDimensionInfo.qEffectiveDimensionName");
-      }
+  static void read(const json::value& v, NxTreeDimensionInfo& out);
+  static json::value write(const NxTreeDimensionInfo& in);
+};
+template <class V>
+void codec<NxTreeDimensionInfo, V>::read(const json::value& v, NxTreeDimensionInfo& out) {
+  for (const auto& m : members(v, "NxTreeDimensionInfo")) {
+    if (m.first.compare("qFallbackTitle") == 0) {
+      member(m.second, out.fallback_title, "NxTreeDimensionInfo.qFallbackTitle");
+    } else if (m.first.compare("qApprMaxGlyphCount") == 0) {
+      member(m.second, out.appr_max_glyph_count, "NxTreeDimensionInfo.qApprMaxGlyphCount");
+    } else if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "NxTreeDimensionInfo.qCardinal");
+    } else if (m.first.compare("qLocked") == 0) {
+      member(m.second, out.locked, "NxTreeDimensionInfo.qLocked");
+    } else if (m.first.compare("qSortIndicator") == 0) {
+      member(m.second, out.sort_indicator, "NxTreeDimensionInfo.qSortIndicator");
+    } else if (m.first.compare("qGroupFallbackTitles") == 0) {
+      member(m.second, out.group_fallback_titles, "NxTreeDimensionInfo.qGroupFallbackTitles");
+    } else if (m.first.compare("qGroupPos") == 0) {
+      member(m.second, out.group_pos, "NxTreeDimensionInfo.qGroupPos");
+    } else if (m.first.compare("qStateCounts") == 0) {
+      member(m.second, out.state_counts, "NxTreeDimensionInfo.qStateCounts");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxTreeDimensionInfo.qTags");
+    } else if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "NxTreeDimensionInfo.qError");
+    } else if (m.first.compare("qDimensionType") == 0) {
+      member(m.second, out.dimension_type, "NxTreeDimensionInfo.qDimensionType");
+    } else if (m.first.compare("qReverseSort") == 0) {
+      member(m.second, out.reverse_sort, "NxTreeDimensionInfo.qReverseSort");
+    } else if (m.first.compare("qGrouping") == 0) {
+      member(m.second, out.grouping, "NxTreeDimensionInfo.qGrouping");
+    } else if (m.first.compare("qIsSemantic") == 0) {
+      member(m.second, out.is_semantic, "NxTreeDimensionInfo.qIsSemantic");
+    } else if (m.first.compare("qNumFormat") == 0) {
+      member(m.second, out.num_format, "NxTreeDimensionInfo.qNumFormat");
+    } else if (m.first.compare("qIsAutoFormat") == 0) {
+      member(m.second, out.is_auto_format, "NxTreeDimensionInfo.qIsAutoFormat");
+    } else if (m.first.compare("qGroupFieldDefs") == 0) {
+      member(m.second, out.group_field_defs, "NxTreeDimensionInfo.qGroupFieldDefs");
+    } else if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "NxTreeDimensionInfo.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "NxTreeDimensionInfo.qMax");
+    } else if (m.first.compare("qContinuousAxes") == 0) {
+      member(m.second, out.continuous_axes, "NxTreeDimensionInfo.qContinuousAxes");
+    } else if (m.first.compare("qIsCyclic") == 0) {
+      member(m.second, out.is_cyclic, "NxTreeDimensionInfo.qIsCyclic");
+    } else if (m.first.compare("qDerivedField") == 0) {
+      member(m.second, out.derived_field, "NxTreeDimensionInfo.qDerivedField");
+    } else if (m.first.compare("qMeasureInfo") == 0) {
+      member(m.second, out.measure_info, "NxTreeDimensionInfo.qMeasureInfo");
+    } else if (m.first.compare("qAttrExprInfo") == 0) {
+      member(m.second, out.attr_expr_info, "NxTreeDimensionInfo.qAttrExprInfo");
+    } else if (m.first.compare("qAttrDimInfo") == 0) {
+      member(m.second, out.attr_dim_info, "NxTreeDimensionInfo.qAttrDimInfo");
+    } else if (m.first.compare("qCalcCondMsg") == 0) {
+      member(m.second, out.calc_cond_msg, "NxTreeDimensionInfo.qCalcCondMsg");
+    } else if (m.first.compare("qIsCalculated") == 0) {
+      member(m.second, out.is_calculated, "NxTreeDimensionInfo.qIsCalculated");
+    } else if (m.first.compare("qIsOneAndOnlyOne") == 0) {
+      member(m.second, out.is_one_and_only_one, "NxTreeDimensionInfo.qIsOneAndOnlyOne");
+    } else if (m.first.compare("qCardinalities") == 0) {
+      member(m.second, out.cardinalities, "NxTreeDimensionInfo.qCardinalities");
+    } else if (m.first.compare("qLibraryId") == 0) {
+      member(m.second, out.library_id, "NxTreeDimensionInfo.qLibraryId");
+    } else if (m.first.compare("qEffectiveDimensionName") == 0) {
+      member(m.second, out.effective_dimension_name, "NxTreeDimensionInfo.qEffectiveDimensionName");
     }
   }
-  static json::value write(const NxTreeDimensionInfo& in) {
-    json::object o;
-    put(o, "qFallbackTitle", in.fallback_title);
-    put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qLocked", in.locked);
-    put(o, "qSortIndicator", in.sort_indicator);
-    put(o, "qGroupFallbackTitles", in.group_fallback_titles);
-    put(o, "qGroupPos", in.group_pos);
-    put(o, "qStateCounts", in.state_counts);
-    put(o, "qTags", in.tags);
-    put(o, "qError", in.error);
-    put(o, "qDimensionType", in.dimension_type);
-    put(o, "qReverseSort", in.reverse_sort);
-    put(o, "qGrouping", in.grouping);
-    put(o, "qIsSemantic", in.is_semantic);
-    put(o, "qNumFormat", in.num_format);
-    put(o, "qIsAutoFormat", in.is_auto_format);
-    put(o, "qGroupFieldDefs", in.group_field_defs);
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qContinuousAxes", in.continuous_axes);
-    put(o, "qIsCyclic", in.is_cyclic);
-    put(o, "qDerivedField", in.derived_field);
-    put(o, "qMeasureInfo", in.measure_info);
-    put(o, "qAttrExprInfo", in.attr_expr_info);
-    put(o, "qAttrDimInfo", in.attr_dim_info);
-    put(o, "qCalcCondMsg", in.calc_cond_msg);
-    put(o, "qIsCalculated", in.is_calculated);
-    put(o, "qIsOneAndOnlyOne", in.is_one_and_only_one);
-    put(o, "qCardinalities", in.cardinalities);
-    put(o, "qLibraryId", in.library_id);
-    put(o, "qEffectiveDimensionName", in.effective_dimension_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTreeDimensionInfo, V>::write(const NxTreeDimensionInfo& in) {
+  json::object o;
+  put(o, "qFallbackTitle", in.fallback_title);
+  put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qLocked", in.locked);
+  put(o, "qSortIndicator", in.sort_indicator);
+  put(o, "qGroupFallbackTitles", in.group_fallback_titles);
+  put(o, "qGroupPos", in.group_pos);
+  put(o, "qStateCounts", in.state_counts);
+  put(o, "qTags", in.tags);
+  put(o, "qError", in.error);
+  put(o, "qDimensionType", in.dimension_type);
+  put(o, "qReverseSort", in.reverse_sort);
+  put(o, "qGrouping", in.grouping);
+  put(o, "qIsSemantic", in.is_semantic);
+  put(o, "qNumFormat", in.num_format);
+  put(o, "qIsAutoFormat", in.is_auto_format);
+  put(o, "qGroupFieldDefs", in.group_field_defs);
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qContinuousAxes", in.continuous_axes);
+  put(o, "qIsCyclic", in.is_cyclic);
+  put(o, "qDerivedField", in.derived_field);
+  put(o, "qMeasureInfo", in.measure_info);
+  put(o, "qAttrExprInfo", in.attr_expr_info);
+  put(o, "qAttrDimInfo", in.attr_dim_info);
+  put(o, "qCalcCondMsg", in.calc_cond_msg);
+  put(o, "qIsCalculated", in.is_calculated);
+  put(o, "qIsOneAndOnlyOne", in.is_one_and_only_one);
+  put(o, "qCardinalities", in.cardinalities);
+  put(o, "qLibraryId", in.library_id);
+  put(o, "qEffectiveDimensionName", in.effective_dimension_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<UndoInfo, V> {
-  static void read(const json::value& v, UndoInfo& out) {
-    for (const auto& m : members(v, "UndoInfo")) {
-      if (m.first.compare("qUndoCount") == 0) {
-        member(m.second, out.undo_count, "UndoInfo.qUndoCount");
-      } else if (m.first.compare("qRedoCount") == 0) {
-        member(m.second, out.redo_count, "UndoInfo.qRedoCount");
-      }
+  static void read(const json::value& v, UndoInfo& out);
+  static json::value write(const UndoInfo& in);
+};
+template <class V>
+void codec<UndoInfo, V>::read(const json::value& v, UndoInfo& out) {
+  for (const auto& m : members(v, "UndoInfo")) {
+    if (m.first.compare("qUndoCount") == 0) {
+      member(m.second, out.undo_count, "UndoInfo.qUndoCount");
+    } else if (m.first.compare("qRedoCount") == 0) {
+      member(m.second, out.redo_count, "UndoInfo.qRedoCount");
     }
   }
-  static json::value write(const UndoInfo& in) {
-    json::object o;
-    put(o, "qUndoCount", in.undo_count);
-    put(o, "qRedoCount", in.redo_count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<UndoInfo, V>::write(const UndoInfo& in) {
+  json::object o;
+  put(o, "qUndoCount", in.undo_count);
+  put(o, "qRedoCount", in.redo_count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ValueExpression, V> {
-  static void read(const json::value& v, ValueExpression& out) {
-    for (const auto& m : members(v, "ValueExpression")) {
-      if (m.first.compare("qExpr") == 0) {
-        member(m.second, out.expr, "ValueExpression.qExpr");
-      }
+  static void read(const json::value& v, ValueExpression& out);
+  static json::value write(const ValueExpression& in);
+};
+template <class V>
+void codec<ValueExpression, V>::read(const json::value& v, ValueExpression& out) {
+  for (const auto& m : members(v, "ValueExpression")) {
+    if (m.first.compare("qExpr") == 0) {
+      member(m.second, out.expr, "ValueExpression.qExpr");
     }
   }
-  static json::value write(const ValueExpression& in) {
-    json::object o;
-    put(o, "qExpr", in.expr);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ValueExpression, V>::write(const ValueExpression& in) {
+  json::object o;
+  put(o, "qExpr", in.expr);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<VariableListDef, V> {
-  static void read(const json::value& v, VariableListDef& out) {
-    for (const auto& m : members(v, "VariableListDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "VariableListDef.qType");
-      } else if (m.first.compare("qShowReserved") == 0) {
-        member(m.second, out.show_reserved, "VariableListDef.qShowReserved");
-      } else if (m.first.compare("qShowConfig") == 0) {
-        member(m.second, out.show_config, "VariableListDef.qShowConfig");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "VariableListDef.qData");
-      } else if (m.first.compare("qShowSession") == 0) {
-        member(m.second, out.show_session, "VariableListDef.qShowSession");
-      }
+  static void read(const json::value& v, VariableListDef& out);
+  static json::value write(const VariableListDef& in);
+};
+template <class V>
+void codec<VariableListDef, V>::read(const json::value& v, VariableListDef& out) {
+  for (const auto& m : members(v, "VariableListDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "VariableListDef.qType");
+    } else if (m.first.compare("qShowReserved") == 0) {
+      member(m.second, out.show_reserved, "VariableListDef.qShowReserved");
+    } else if (m.first.compare("qShowConfig") == 0) {
+      member(m.second, out.show_config, "VariableListDef.qShowConfig");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "VariableListDef.qData");
+    } else if (m.first.compare("qShowSession") == 0) {
+      member(m.second, out.show_session, "VariableListDef.qShowSession");
     }
   }
-  static json::value write(const VariableListDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qShowReserved", in.show_reserved);
-    put(o, "qShowConfig", in.show_config);
-    put(o, "qData", in.data);
-    put(o, "qShowSession", in.show_session);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<VariableListDef, V>::write(const VariableListDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qShowReserved", in.show_reserved);
+  put(o, "qShowConfig", in.show_config);
+  put(o, "qData", in.data);
+  put(o, "qShowSession", in.show_session);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<VariableList, V> {
-  static void read(const json::value& v, VariableList& out) {
-    for (const auto& m : members(v, "VariableList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "VariableList.qItems");
-      }
+  static void read(const json::value& v, VariableList& out);
+  static json::value write(const VariableList& in);
+};
+template <class V>
+void codec<VariableList, V>::read(const json::value& v, VariableList& out) {
+  for (const auto& m : members(v, "VariableList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "VariableList.qItems");
     }
   }
-  static json::value write(const VariableList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<VariableList, V>::write(const VariableList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxVariableListItem, V> {
-  static void read(const json::value& v, NxVariableListItem& out) {
-    for (const auto& m : members(v, "NxVariableListItem")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxVariableListItem.qName");
-      } else if (m.first.compare("qDescription") == 0) {
-        member(m.second, out.description, "NxVariableListItem.qDescription");
-      } else if (m.first.compare("qDefinition") == 0) {
-        member(m.second, out.definition, "NxVariableListItem.qDefinition");
-      } else if (m.first.compare("qIsConfig") == 0) {
-        member(m.second, out.is_config, "NxVariableListItem.qIsConfig");
-      } else if (m.first.compare("qIsReserved") == 0) {
-        member(m.second, out.is_reserved, "NxVariableListItem.qIsReserved");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "NxVariableListItem.qMeta");
-      } else if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "NxVariableListItem.qInfo");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "NxVariableListItem.qData");
-      } else if (m.first.compare("qIsScriptCreated") == 0) {
-        member(m.second, out.is_script_created, "NxVariableListItem.qIsScriptCreated");
-      }
+  static void read(const json::value& v, NxVariableListItem& out);
+  static json::value write(const NxVariableListItem& in);
+};
+template <class V>
+void codec<NxVariableListItem, V>::read(const json::value& v, NxVariableListItem& out) {
+  for (const auto& m : members(v, "NxVariableListItem")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxVariableListItem.qName");
+    } else if (m.first.compare("qDescription") == 0) {
+      member(m.second, out.description, "NxVariableListItem.qDescription");
+    } else if (m.first.compare("qDefinition") == 0) {
+      member(m.second, out.definition, "NxVariableListItem.qDefinition");
+    } else if (m.first.compare("qIsConfig") == 0) {
+      member(m.second, out.is_config, "NxVariableListItem.qIsConfig");
+    } else if (m.first.compare("qIsReserved") == 0) {
+      member(m.second, out.is_reserved, "NxVariableListItem.qIsReserved");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "NxVariableListItem.qMeta");
+    } else if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "NxVariableListItem.qInfo");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "NxVariableListItem.qData");
+    } else if (m.first.compare("qIsScriptCreated") == 0) {
+      member(m.second, out.is_script_created, "NxVariableListItem.qIsScriptCreated");
     }
   }
-  static json::value write(const NxVariableListItem& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qDescription", in.description);
-    put(o, "qDefinition", in.definition);
-    put(o, "qIsConfig", in.is_config);
-    put(o, "qIsReserved", in.is_reserved);
-    put(o, "qMeta", in.meta);
-    put(o, "qInfo", in.info);
-    put(o, "qData", in.data);
-    put(o, "qIsScriptCreated", in.is_script_created);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxVariableListItem, V>::write(const NxVariableListItem& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qDescription", in.description);
+  put(o, "qDefinition", in.definition);
+  put(o, "qIsConfig", in.is_config);
+  put(o, "qIsReserved", in.is_reserved);
+  put(o, "qMeta", in.meta);
+  put(o, "qInfo", in.info);
+  put(o, "qData", in.data);
+  put(o, "qIsScriptCreated", in.is_script_created);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericDimensionLayout, V> {
-  static void read(const json::value& v, GenericDimensionLayout& out) {
-    for (const auto& m : members(v, "GenericDimensionLayout")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericDimensionLayout.qInfo");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "GenericDimensionLayout.qMeta");
-      } else if (m.first.compare("qDim") == 0) {
-        member(m.second, out.dim, "GenericDimensionLayout.qDim");
-      } else if (m.first.compare("qDimInfos") == 0) {
-        member(m.second, out.dim_infos, "GenericDimensionLayout.qDimInfos");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericDimensionLayout& out);
+  static json::value write(const GenericDimensionLayout& in);
+};
+template <class V>
+void codec<GenericDimensionLayout, V>::read(const json::value& v, GenericDimensionLayout& out) {
+  for (const auto& m : members(v, "GenericDimensionLayout")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericDimensionLayout.qInfo");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "GenericDimensionLayout.qMeta");
+    } else if (m.first.compare("qDim") == 0) {
+      member(m.second, out.dim, "GenericDimensionLayout.qDim");
+    } else if (m.first.compare("qDimInfos") == 0) {
+      member(m.second, out.dim_infos, "GenericDimensionLayout.qDimInfos");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericDimensionLayout& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeta", in.meta);
-    put(o, "qDim", in.dim);
-    put(o, "qDimInfos", in.dim_infos);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericDimensionLayout, V>::write(const GenericDimensionLayout& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeta", in.meta);
+  put(o, "qDim", in.dim);
+  put(o, "qDimInfos", in.dim_infos);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericDimensionInfo, V> {
-  static void read(const json::value& v, GenericDimensionInfo& out) {
-    for (const auto& m : members(v, "GenericDimensionInfo")) {
-      if (m.first.compare("qApprMaxGlyphCount") == 0) {
-        member(m.second, out.appr_max_glyph_count, "GenericDimensionInfo.qApprMaxGlyphCount");
-      } else if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "GenericDimensionInfo.qCardinal");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "GenericDimensionInfo.qTags");
-      } else if (m.first.compare("qIsSemantic") == 0) {
-        member(m.second, out.is_semantic, "GenericDimensionInfo.qIsSemantic");
-      } else if (m.first.compare("qAndMode") == 0) {
-        member(m.second, out.and_mode, "GenericDimensionInfo.qAndMode");
-      }
+  static void read(const json::value& v, GenericDimensionInfo& out);
+  static json::value write(const GenericDimensionInfo& in);
+};
+template <class V>
+void codec<GenericDimensionInfo, V>::read(const json::value& v, GenericDimensionInfo& out) {
+  for (const auto& m : members(v, "GenericDimensionInfo")) {
+    if (m.first.compare("qApprMaxGlyphCount") == 0) {
+      member(m.second, out.appr_max_glyph_count, "GenericDimensionInfo.qApprMaxGlyphCount");
+    } else if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "GenericDimensionInfo.qCardinal");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "GenericDimensionInfo.qTags");
+    } else if (m.first.compare("qIsSemantic") == 0) {
+      member(m.second, out.is_semantic, "GenericDimensionInfo.qIsSemantic");
+    } else if (m.first.compare("qAndMode") == 0) {
+      member(m.second, out.and_mode, "GenericDimensionInfo.qAndMode");
     }
   }
-  static json::value write(const GenericDimensionInfo& in) {
-    json::object o;
-    put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qTags", in.tags);
-    put(o, "qIsSemantic", in.is_semantic);
-    put(o, "qAndMode", in.and_mode);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericDimensionInfo, V>::write(const GenericDimensionInfo& in) {
+  json::object o;
+  put(o, "qApprMaxGlyphCount", in.appr_max_glyph_count);
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qTags", in.tags);
+  put(o, "qIsSemantic", in.is_semantic);
+  put(o, "qAndMode", in.and_mode);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericDimensionProperties, V> {
-  static void read(const json::value& v, GenericDimensionProperties& out) {
-    for (const auto& m : members(v, "GenericDimensionProperties")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericDimensionProperties.qInfo");
-      } else if (m.first.compare("qDim") == 0) {
-        member(m.second, out.dim, "GenericDimensionProperties.qDim");
-      } else if (m.first.compare("qMetaDef") == 0) {
-        member(m.second, out.meta_def, "GenericDimensionProperties.qMetaDef");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericDimensionProperties& out);
+  static json::value write(const GenericDimensionProperties& in);
+};
+template <class V>
+void codec<GenericDimensionProperties, V>::read(const json::value& v, GenericDimensionProperties& out) {
+  for (const auto& m : members(v, "GenericDimensionProperties")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericDimensionProperties.qInfo");
+    } else if (m.first.compare("qDim") == 0) {
+      member(m.second, out.dim, "GenericDimensionProperties.qDim");
+    } else if (m.first.compare("qMetaDef") == 0) {
+      member(m.second, out.meta_def, "GenericDimensionProperties.qMetaDef");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericDimensionProperties& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qDim", in.dim);
-    put(o, "qMetaDef", in.meta_def);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericDimensionProperties, V>::write(const GenericDimensionProperties& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qDim", in.dim);
+  put(o, "qMetaDef", in.meta_def);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkFieldPage, V> {
-  static void read(const json::value& v, BookmarkFieldPage& out) {
-    for (const auto& m : members(v, "BookmarkFieldPage")) {
-      if (m.first.compare("qStartIndex") == 0) {
-        member(m.second, out.start_index, "BookmarkFieldPage.qStartIndex");
-      } else if (m.first.compare("qEndIndex") == 0) {
-        member(m.second, out.end_index, "BookmarkFieldPage.qEndIndex");
-      }
+  static void read(const json::value& v, BookmarkFieldPage& out);
+  static json::value write(const BookmarkFieldPage& in);
+};
+template <class V>
+void codec<BookmarkFieldPage, V>::read(const json::value& v, BookmarkFieldPage& out) {
+  for (const auto& m : members(v, "BookmarkFieldPage")) {
+    if (m.first.compare("qStartIndex") == 0) {
+      member(m.second, out.start_index, "BookmarkFieldPage.qStartIndex");
+    } else if (m.first.compare("qEndIndex") == 0) {
+      member(m.second, out.end_index, "BookmarkFieldPage.qEndIndex");
     }
   }
-  static json::value write(const BookmarkFieldPage& in) {
-    json::object o;
-    put(o, "qStartIndex", in.start_index);
-    put(o, "qEndIndex", in.end_index);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkFieldPage, V>::write(const BookmarkFieldPage& in) {
+  json::object o;
+  put(o, "qStartIndex", in.start_index);
+  put(o, "qEndIndex", in.end_index);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkStateFieldPages, V> {
-  static void read(const json::value& v, BookmarkStateFieldPages& out) {
-    for (const auto& m : members(v, "BookmarkStateFieldPages")) {
-      if (m.first.compare("qStatePages") == 0) {
-        member(m.second, out.state_pages, "BookmarkStateFieldPages.qStatePages");
-      }
+  static void read(const json::value& v, BookmarkStateFieldPages& out);
+  static json::value write(const BookmarkStateFieldPages& in);
+};
+template <class V>
+void codec<BookmarkStateFieldPages, V>::read(const json::value& v, BookmarkStateFieldPages& out) {
+  for (const auto& m : members(v, "BookmarkStateFieldPages")) {
+    if (m.first.compare("qStatePages") == 0) {
+      member(m.second, out.state_pages, "BookmarkStateFieldPages.qStatePages");
     }
   }
-  static json::value write(const BookmarkStateFieldPages& in) {
-    json::object o;
-    put(o, "qStatePages", in.state_pages);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkStateFieldPages, V>::write(const BookmarkStateFieldPages& in) {
+  json::object o;
+  put(o, "qStatePages", in.state_pages);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkFieldPageEx, V> {
-  static void read(const json::value& v, BookmarkFieldPageEx& out) {
-    for (const auto& m : members(v, "BookmarkFieldPageEx")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "BookmarkFieldPageEx.qStateName");
-      } else if (m.first.compare("qStartIndex") == 0) {
-        member(m.second, out.start_index, "BookmarkFieldPageEx.qStartIndex");
-      } else if (m.first.compare("qEndIndex") == 0) {
-        member(m.second, out.end_index, "BookmarkFieldPageEx.qEndIndex");
-      }
+  static void read(const json::value& v, BookmarkFieldPageEx& out);
+  static json::value write(const BookmarkFieldPageEx& in);
+};
+template <class V>
+void codec<BookmarkFieldPageEx, V>::read(const json::value& v, BookmarkFieldPageEx& out) {
+  for (const auto& m : members(v, "BookmarkFieldPageEx")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "BookmarkFieldPageEx.qStateName");
+    } else if (m.first.compare("qStartIndex") == 0) {
+      member(m.second, out.start_index, "BookmarkFieldPageEx.qStartIndex");
+    } else if (m.first.compare("qEndIndex") == 0) {
+      member(m.second, out.end_index, "BookmarkFieldPageEx.qEndIndex");
     }
   }
-  static json::value write(const BookmarkFieldPageEx& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qStartIndex", in.start_index);
-    put(o, "qEndIndex", in.end_index);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkFieldPageEx, V>::write(const BookmarkFieldPageEx& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qStartIndex", in.start_index);
+  put(o, "qEndIndex", in.end_index);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StateFieldValues, V> {
-  static void read(const json::value& v, StateFieldValues& out) {
-    for (const auto& m : members(v, "StateFieldValues")) {
-      if (m.first.compare("qStateName") == 0) {
-        member(m.second, out.state_name, "StateFieldValues.qStateName");
-      } else if (m.first.compare("qFieldValues") == 0) {
-        member(m.second, out.field_values, "StateFieldValues.qFieldValues");
-      }
+  static void read(const json::value& v, StateFieldValues& out);
+  static json::value write(const StateFieldValues& in);
+};
+template <class V>
+void codec<StateFieldValues, V>::read(const json::value& v, StateFieldValues& out) {
+  for (const auto& m : members(v, "StateFieldValues")) {
+    if (m.first.compare("qStateName") == 0) {
+      member(m.second, out.state_name, "StateFieldValues.qStateName");
+    } else if (m.first.compare("qFieldValues") == 0) {
+      member(m.second, out.field_values, "StateFieldValues.qFieldValues");
     }
   }
-  static json::value write(const StateFieldValues& in) {
-    json::object o;
-    put(o, "qStateName", in.state_name);
-    put(o, "qFieldValues", in.field_values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StateFieldValues, V>::write(const StateFieldValues& in) {
+  json::object o;
+  put(o, "qStateName", in.state_name);
+  put(o, "qFieldValues", in.field_values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericBookmarkLayout, V> {
-  static void read(const json::value& v, GenericBookmarkLayout& out) {
-    for (const auto& m : members(v, "GenericBookmarkLayout")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericBookmarkLayout.qInfo");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "GenericBookmarkLayout.qMeta");
-      } else if (m.first.compare("qBookmark") == 0) {
-        member(m.second, out.bookmark, "GenericBookmarkLayout.qBookmark");
-      } else if (m.first.compare("qFieldInfos") == 0) {
-        member(m.second, out.field_infos, "GenericBookmarkLayout.qFieldInfos");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericBookmarkLayout& out);
+  static json::value write(const GenericBookmarkLayout& in);
+};
+template <class V>
+void codec<GenericBookmarkLayout, V>::read(const json::value& v, GenericBookmarkLayout& out) {
+  for (const auto& m : members(v, "GenericBookmarkLayout")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericBookmarkLayout.qInfo");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "GenericBookmarkLayout.qMeta");
+    } else if (m.first.compare("qBookmark") == 0) {
+      member(m.second, out.bookmark, "GenericBookmarkLayout.qBookmark");
+    } else if (m.first.compare("qFieldInfos") == 0) {
+      member(m.second, out.field_infos, "GenericBookmarkLayout.qFieldInfos");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericBookmarkLayout& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeta", in.meta);
-    put(o, "qBookmark", in.bookmark);
-    put(o, "qFieldInfos", in.field_infos);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericBookmarkLayout, V>::write(const GenericBookmarkLayout& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeta", in.meta);
+  put(o, "qBookmark", in.bookmark);
+  put(o, "qFieldInfos", in.field_infos);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<LayoutFieldInfo, V> {
-  static void read(const json::value& v, LayoutFieldInfo& out) {
-    for (const auto& m : members(v, "LayoutFieldInfo")) {
-      if (m.first.compare("qFieldName") == 0) {
-        member(m.second, out.field_name, "LayoutFieldInfo.qFieldName");
-      } else if (m.first.compare("qValuesCount") == 0) {
-        member(m.second, out.values_count, "LayoutFieldInfo.qValuesCount");
-      } else if (m.first.compare("qExcludedValuesCount") == 0) {
-        member(m.second, out.excluded_values_count, "LayoutFieldInfo.qExcludedValuesCount");
-      }
+  static void read(const json::value& v, LayoutFieldInfo& out);
+  static json::value write(const LayoutFieldInfo& in);
+};
+template <class V>
+void codec<LayoutFieldInfo, V>::read(const json::value& v, LayoutFieldInfo& out) {
+  for (const auto& m : members(v, "LayoutFieldInfo")) {
+    if (m.first.compare("qFieldName") == 0) {
+      member(m.second, out.field_name, "LayoutFieldInfo.qFieldName");
+    } else if (m.first.compare("qValuesCount") == 0) {
+      member(m.second, out.values_count, "LayoutFieldInfo.qValuesCount");
+    } else if (m.first.compare("qExcludedValuesCount") == 0) {
+      member(m.second, out.excluded_values_count, "LayoutFieldInfo.qExcludedValuesCount");
     }
   }
-  static json::value write(const LayoutFieldInfo& in) {
-    json::object o;
-    put(o, "qFieldName", in.field_name);
-    put(o, "qValuesCount", in.values_count);
-    put(o, "qExcludedValuesCount", in.excluded_values_count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<LayoutFieldInfo, V>::write(const LayoutFieldInfo& in) {
+  json::object o;
+  put(o, "qFieldName", in.field_name);
+  put(o, "qValuesCount", in.values_count);
+  put(o, "qExcludedValuesCount", in.excluded_values_count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkApplyAndVerifyResult, V> {
-  static void read(const json::value& v, BookmarkApplyAndVerifyResult& out) {
-    for (const auto& m : members(v, "BookmarkApplyAndVerifyResult")) {
-      if (m.first.compare("qApplySuccess") == 0) {
-        member(m.second, out.apply_success, "BookmarkApplyAndVerifyResult.qApplySuccess");
-      } else if (m.first.compare("qWarnings") == 0) {
-        member(m.second, out.warnings, "BookmarkApplyAndVerifyResult.qWarnings");
-      } else if (m.first.compare("qGroupStateResult") == 0) {
-        member(m.second, out.group_state_result, "BookmarkApplyAndVerifyResult.qGroupStateResult");
-      }
+  static void read(const json::value& v, BookmarkApplyAndVerifyResult& out);
+  static json::value write(const BookmarkApplyAndVerifyResult& in);
+};
+template <class V>
+void codec<BookmarkApplyAndVerifyResult, V>::read(const json::value& v, BookmarkApplyAndVerifyResult& out) {
+  for (const auto& m : members(v, "BookmarkApplyAndVerifyResult")) {
+    if (m.first.compare("qApplySuccess") == 0) {
+      member(m.second, out.apply_success, "BookmarkApplyAndVerifyResult.qApplySuccess");
+    } else if (m.first.compare("qWarnings") == 0) {
+      member(m.second, out.warnings, "BookmarkApplyAndVerifyResult.qWarnings");
+    } else if (m.first.compare("qGroupStateResult") == 0) {
+      member(m.second, out.group_state_result, "BookmarkApplyAndVerifyResult.qGroupStateResult");
     }
   }
-  static json::value write(const BookmarkApplyAndVerifyResult& in) {
-    json::object o;
-    put(o, "qApplySuccess", in.apply_success);
-    put(o, "qWarnings", in.warnings);
-    put(o, "qGroupStateResult", in.group_state_result);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkApplyAndVerifyResult, V>::write(const BookmarkApplyAndVerifyResult& in) {
+  json::object o;
+  put(o, "qApplySuccess", in.apply_success);
+  put(o, "qWarnings", in.warnings);
+  put(o, "qGroupStateResult", in.group_state_result);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BookmarkFieldVerifyWarning, V> {
-  static void read(const json::value& v, BookmarkFieldVerifyWarning& out) {
-    for (const auto& m : members(v, "BookmarkFieldVerifyWarning")) {
-      if (m.first.compare("qState") == 0) {
-        member(m.second, out.state, "BookmarkFieldVerifyWarning.qState");
-      } else if (m.first.compare("qField") == 0) {
-        member(m.second, out.field, "BookmarkFieldVerifyWarning.qField");
-      } else if (m.first.compare("qVerifyResult") == 0) {
-        member(m.second, out.verify_result, "BookmarkFieldVerifyWarning.qVerifyResult");
-      } else if (m.first.compare("qMissingValues") == 0) {
-        member(m.second, out.missing_values, "BookmarkFieldVerifyWarning.qMissingValues");
-      }
+  static void read(const json::value& v, BookmarkFieldVerifyWarning& out);
+  static json::value write(const BookmarkFieldVerifyWarning& in);
+};
+template <class V>
+void codec<BookmarkFieldVerifyWarning, V>::read(const json::value& v, BookmarkFieldVerifyWarning& out) {
+  for (const auto& m : members(v, "BookmarkFieldVerifyWarning")) {
+    if (m.first.compare("qState") == 0) {
+      member(m.second, out.state, "BookmarkFieldVerifyWarning.qState");
+    } else if (m.first.compare("qField") == 0) {
+      member(m.second, out.field, "BookmarkFieldVerifyWarning.qField");
+    } else if (m.first.compare("qVerifyResult") == 0) {
+      member(m.second, out.verify_result, "BookmarkFieldVerifyWarning.qVerifyResult");
+    } else if (m.first.compare("qMissingValues") == 0) {
+      member(m.second, out.missing_values, "BookmarkFieldVerifyWarning.qMissingValues");
     }
   }
-  static json::value write(const BookmarkFieldVerifyWarning& in) {
-    json::object o;
-    put(o, "qState", in.state);
-    put(o, "qField", in.field);
-    put(o, "qVerifyResult", in.verify_result);
-    put(o, "qMissingValues", in.missing_values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BookmarkFieldVerifyWarning, V>::write(const BookmarkFieldVerifyWarning& in) {
+  json::object o;
+  put(o, "qState", in.state);
+  put(o, "qField", in.field);
+  put(o, "qVerifyResult", in.verify_result);
+  put(o, "qMissingValues", in.missing_values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ApplyGroupStatesResult, V> {
-  static void read(const json::value& v, ApplyGroupStatesResult& out) {
-    for (const auto& m : members(v, "ApplyGroupStatesResult")) {
-      if (m.first.compare("qApplySuccess") == 0) {
-        member(m.second, out.apply_success, "ApplyGroupStatesResult.qApplySuccess");
-      } else if (m.first.compare("qWarnings") == 0) {
-        member(m.second, out.warnings, "ApplyGroupStatesResult.qWarnings");
-      }
+  static void read(const json::value& v, ApplyGroupStatesResult& out);
+  static json::value write(const ApplyGroupStatesResult& in);
+};
+template <class V>
+void codec<ApplyGroupStatesResult, V>::read(const json::value& v, ApplyGroupStatesResult& out) {
+  for (const auto& m : members(v, "ApplyGroupStatesResult")) {
+    if (m.first.compare("qApplySuccess") == 0) {
+      member(m.second, out.apply_success, "ApplyGroupStatesResult.qApplySuccess");
+    } else if (m.first.compare("qWarnings") == 0) {
+      member(m.second, out.warnings, "ApplyGroupStatesResult.qWarnings");
     }
   }
-  static json::value write(const ApplyGroupStatesResult& in) {
-    json::object o;
-    put(o, "qApplySuccess", in.apply_success);
-    put(o, "qWarnings", in.warnings);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ApplyGroupStatesResult, V>::write(const ApplyGroupStatesResult& in) {
+  json::object o;
+  put(o, "qApplySuccess", in.apply_success);
+  put(o, "qWarnings", in.warnings);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ApplyGroupStateWarning, V> {
-  static void read(const json::value& v, ApplyGroupStateWarning& out) {
-    for (const auto& m : members(v, "ApplyGroupStateWarning")) {
-      if (m.first.compare("qState") == 0) {
-        member(m.second, out.state, "ApplyGroupStateWarning.qState");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "ApplyGroupStateWarning.qType");
-      }
+  static void read(const json::value& v, ApplyGroupStateWarning& out);
+  static json::value write(const ApplyGroupStateWarning& in);
+};
+template <class V>
+void codec<ApplyGroupStateWarning, V>::read(const json::value& v, ApplyGroupStateWarning& out) {
+  for (const auto& m : members(v, "ApplyGroupStateWarning")) {
+    if (m.first.compare("qState") == 0) {
+      member(m.second, out.state, "ApplyGroupStateWarning.qState");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "ApplyGroupStateWarning.qType");
     }
   }
-  static json::value write(const ApplyGroupStateWarning& in) {
-    json::object o;
-    put(o, "qState", in.state);
-    put(o, "qType", in.type);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ApplyGroupStateWarning, V>::write(const ApplyGroupStateWarning& in) {
+  json::object o;
+  put(o, "qState", in.state);
+  put(o, "qType", in.type);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericVariableLayout, V> {
-  static void read(const json::value& v, GenericVariableLayout& out) {
-    for (const auto& m : members(v, "GenericVariableLayout")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericVariableLayout.qInfo");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "GenericVariableLayout.qMeta");
-      } else if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "GenericVariableLayout.qText");
-      } else if (m.first.compare("qNum") == 0) {
-        member(m.second, out.num, "GenericVariableLayout.qNum");
-      } else if (m.first.compare("qIsScriptCreated") == 0) {
-        member(m.second, out.is_script_created, "GenericVariableLayout.qIsScriptCreated");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericVariableLayout& out);
+  static json::value write(const GenericVariableLayout& in);
+};
+template <class V>
+void codec<GenericVariableLayout, V>::read(const json::value& v, GenericVariableLayout& out) {
+  for (const auto& m : members(v, "GenericVariableLayout")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericVariableLayout.qInfo");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "GenericVariableLayout.qMeta");
+    } else if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "GenericVariableLayout.qText");
+    } else if (m.first.compare("qNum") == 0) {
+      member(m.second, out.num, "GenericVariableLayout.qNum");
+    } else if (m.first.compare("qIsScriptCreated") == 0) {
+      member(m.second, out.is_script_created, "GenericVariableLayout.qIsScriptCreated");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericVariableLayout& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeta", in.meta);
-    put(o, "qText", in.text);
-    put(o, "qNum", in.num);
-    put(o, "qIsScriptCreated", in.is_script_created);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericVariableLayout, V>::write(const GenericVariableLayout& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeta", in.meta);
+  put(o, "qText", in.text);
+  put(o, "qNum", in.num);
+  put(o, "qIsScriptCreated", in.is_script_created);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericVariableProperties, V> {
-  static void read(const json::value& v, GenericVariableProperties& out) {
-    for (const auto& m : members(v, "GenericVariableProperties")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericVariableProperties.qInfo");
-      } else if (m.first.compare("qMetaDef") == 0) {
-        member(m.second, out.meta_def, "GenericVariableProperties.qMetaDef");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "GenericVariableProperties.qName");
-      } else if (m.first.compare("qComment") == 0) {
-        member(m.second, out.comment, "GenericVariableProperties.qComment");
-      } else if (m.first.compare("qNumberPresentation") == 0) {
-        member(m.second, out.number_presentation, "GenericVariableProperties.qNumberPresentation");
-      } else if (m.first.compare("qIncludeInBookmark") == 0) {
-        member(m.second, out.include_in_bookmark, "GenericVariableProperties.qIncludeInBookmark");
-      } else if (m.first.compare("qDefinition") == 0) {
-        member(m.second, out.definition, "GenericVariableProperties.qDefinition");
-      } else if (m.first.compare("qConstraints") == 0) {
-        member(m.second, out.constraints, "GenericVariableProperties.qConstraints");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericVariableProperties& out);
+  static json::value write(const GenericVariableProperties& in);
+};
+template <class V>
+void codec<GenericVariableProperties, V>::read(const json::value& v, GenericVariableProperties& out) {
+  for (const auto& m : members(v, "GenericVariableProperties")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericVariableProperties.qInfo");
+    } else if (m.first.compare("qMetaDef") == 0) {
+      member(m.second, out.meta_def, "GenericVariableProperties.qMetaDef");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "GenericVariableProperties.qName");
+    } else if (m.first.compare("qComment") == 0) {
+      member(m.second, out.comment, "GenericVariableProperties.qComment");
+    } else if (m.first.compare("qNumberPresentation") == 0) {
+      member(m.second, out.number_presentation, "GenericVariableProperties.qNumberPresentation");
+    } else if (m.first.compare("qIncludeInBookmark") == 0) {
+      member(m.second, out.include_in_bookmark, "GenericVariableProperties.qIncludeInBookmark");
+    } else if (m.first.compare("qDefinition") == 0) {
+      member(m.second, out.definition, "GenericVariableProperties.qDefinition");
+    } else if (m.first.compare("qConstraints") == 0) {
+      member(m.second, out.constraints, "GenericVariableProperties.qConstraints");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericVariableProperties& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMetaDef", in.meta_def);
-    put(o, "qName", in.name);
-    put(o, "qComment", in.comment);
-    put(o, "qNumberPresentation", in.number_presentation);
-    put(o, "qIncludeInBookmark", in.include_in_bookmark);
-    put(o, "qDefinition", in.definition);
-    put(o, "qConstraints", in.constraints);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericVariableProperties, V>::write(const GenericVariableProperties& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMetaDef", in.meta_def);
+  put(o, "qName", in.name);
+  put(o, "qComment", in.comment);
+  put(o, "qNumberPresentation", in.number_presentation);
+  put(o, "qIncludeInBookmark", in.include_in_bookmark);
+  put(o, "qDefinition", in.definition);
+  put(o, "qConstraints", in.constraints);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericVariableConstraints, V> {
-  static void read(const json::value& v, GenericVariableConstraints& out) {
-    for (const auto& m : members(v, "GenericVariableConstraints")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "GenericVariableConstraints.qType");
-      } else if (m.first.compare("qValuesText") == 0) {
-        member(m.second, out.values_text, "GenericVariableConstraints.qValuesText");
-      } else if (m.first.compare("qValuesNum") == 0) {
-        member(m.second, out.values_num, "GenericVariableConstraints.qValuesNum");
-      }
+  static void read(const json::value& v, GenericVariableConstraints& out);
+  static json::value write(const GenericVariableConstraints& in);
+};
+template <class V>
+void codec<GenericVariableConstraints, V>::read(const json::value& v, GenericVariableConstraints& out) {
+  for (const auto& m : members(v, "GenericVariableConstraints")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "GenericVariableConstraints.qType");
+    } else if (m.first.compare("qValuesText") == 0) {
+      member(m.second, out.values_text, "GenericVariableConstraints.qValuesText");
+    } else if (m.first.compare("qValuesNum") == 0) {
+      member(m.second, out.values_num, "GenericVariableConstraints.qValuesNum");
     }
   }
-  static json::value write(const GenericVariableConstraints& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qValuesText", in.values_text);
-    put(o, "qValuesNum", in.values_num);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericVariableConstraints, V>::write(const GenericVariableConstraints& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qValuesText", in.values_text);
+  put(o, "qValuesNum", in.values_num);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericMeasureLayout, V> {
-  static void read(const json::value& v, GenericMeasureLayout& out) {
-    for (const auto& m : members(v, "GenericMeasureLayout")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericMeasureLayout.qInfo");
-      } else if (m.first.compare("qMeasure") == 0) {
-        member(m.second, out.measure, "GenericMeasureLayout.qMeasure");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "GenericMeasureLayout.qMeta");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericMeasureLayout& out);
+  static json::value write(const GenericMeasureLayout& in);
+};
+template <class V>
+void codec<GenericMeasureLayout, V>::read(const json::value& v, GenericMeasureLayout& out) {
+  for (const auto& m : members(v, "GenericMeasureLayout")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericMeasureLayout.qInfo");
+    } else if (m.first.compare("qMeasure") == 0) {
+      member(m.second, out.measure, "GenericMeasureLayout.qMeasure");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "GenericMeasureLayout.qMeta");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericMeasureLayout& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeasure", in.measure);
-    put(o, "qMeta", in.meta);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericMeasureLayout, V>::write(const GenericMeasureLayout& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeasure", in.measure);
+  put(o, "qMeta", in.meta);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<GenericMeasureProperties, V> {
-  static void read(const json::value& v, GenericMeasureProperties& out) {
-    for (const auto& m : members(v, "GenericMeasureProperties")) {
-      if (m.first.compare("qInfo") == 0) {
-        member(m.second, out.info, "GenericMeasureProperties.qInfo");
-      } else if (m.first.compare("qMeasure") == 0) {
-        member(m.second, out.measure, "GenericMeasureProperties.qMeasure");
-      } else if (m.first.compare("qMetaDef") == 0) {
-        member(m.second, out.meta_def, "GenericMeasureProperties.qMetaDef");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, GenericMeasureProperties& out);
+  static json::value write(const GenericMeasureProperties& in);
+};
+template <class V>
+void codec<GenericMeasureProperties, V>::read(const json::value& v, GenericMeasureProperties& out) {
+  for (const auto& m : members(v, "GenericMeasureProperties")) {
+    if (m.first.compare("qInfo") == 0) {
+      member(m.second, out.info, "GenericMeasureProperties.qInfo");
+    } else if (m.first.compare("qMeasure") == 0) {
+      member(m.second, out.measure, "GenericMeasureProperties.qMeasure");
+    } else if (m.first.compare("qMetaDef") == 0) {
+      member(m.second, out.meta_def, "GenericMeasureProperties.qMetaDef");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const GenericMeasureProperties& in) {
-    json::object o;
-    put(o, "qInfo", in.info);
-    put(o, "qMeasure", in.measure);
-    put(o, "qMetaDef", in.meta_def);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<GenericMeasureProperties, V>::write(const GenericMeasureProperties& in) {
+  json::object o;
+  put(o, "qInfo", in.info);
+  put(o, "qMeasure", in.measure);
+  put(o, "qMetaDef", in.meta_def);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldDescription, V> {
-  static void read(const json::value& v, FieldDescription& out) {
-    for (const auto& m : members(v, "FieldDescription")) {
-      if (m.first.compare("qInternalNumber") == 0) {
-        member(m.second, out.internal_number, "FieldDescription.qInternalNumber");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "FieldDescription.qName");
-      } else if (m.first.compare("qSrcTables") == 0) {
-        member(m.second, out.src_tables, "FieldDescription.qSrcTables");
-      } else if (m.first.compare("qIsSystem") == 0) {
-        member(m.second, out.is_system, "FieldDescription.qIsSystem");
-      } else if (m.first.compare("qIsHidden") == 0) {
-        member(m.second, out.is_hidden, "FieldDescription.qIsHidden");
-      } else if (m.first.compare("qIsSemantic") == 0) {
-        member(m.second, out.is_semantic, "FieldDescription.qIsSemantic");
-      } else if (m.first.compare("qDistinctOnly") == 0) {
-        member(m.second, out.distinct_only, "FieldDescription.qDistinctOnly");
-      } else if (m.first.compare("qCardinal") == 0) {
-        member(m.second, out.cardinal, "FieldDescription.qCardinal");
-      } else if (m.first.compare("qTotalCount") == 0) {
-        member(m.second, out.total_count, "FieldDescription.qTotalCount");
-      } else if (m.first.compare("qPossibleCount_OBSOLETE") == 0) {
-        member(m.second, out.possible_count_obsolete, "FieldDescription.qPossibleCount_OBSOLETE");
-      } else if (m.first.compare("qHasInfo_OBSOLETE") == 0) {
-        member(m.second, out.has_info_obsolete, "FieldDescription.qHasInfo_OBSOLETE");
-      } else if (m.first.compare("qIsLocked") == 0) {
-        member(m.second, out.is_locked, "FieldDescription.qIsLocked");
-      } else if (m.first.compare("qAlwaysOneSelected") == 0) {
-        member(m.second, out.always_one_selected, "FieldDescription.qAlwaysOneSelected");
-      } else if (m.first.compare("qAndMode") == 0) {
-        member(m.second, out.and_mode, "FieldDescription.qAndMode");
-      } else if (m.first.compare("qIsNumeric") == 0) {
-        member(m.second, out.is_numeric, "FieldDescription.qIsNumeric");
-      } else if (m.first.compare("qComment") == 0) {
-        member(m.second, out.comment, "FieldDescription.qComment");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "FieldDescription.qTags");
-      } else if (m.first.compare("qIsDefinitionOnly") == 0) {
-        member(m.second, out.is_definition_only, "FieldDescription.qIsDefinitionOnly");
-      } else if (m.first.compare("qByteSize") == 0) {
-        member(m.second, out.byte_size, "FieldDescription.qByteSize");
-      }
+  static void read(const json::value& v, FieldDescription& out);
+  static json::value write(const FieldDescription& in);
+};
+template <class V>
+void codec<FieldDescription, V>::read(const json::value& v, FieldDescription& out) {
+  for (const auto& m : members(v, "FieldDescription")) {
+    if (m.first.compare("qInternalNumber") == 0) {
+      member(m.second, out.internal_number, "FieldDescription.qInternalNumber");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "FieldDescription.qName");
+    } else if (m.first.compare("qSrcTables") == 0) {
+      member(m.second, out.src_tables, "FieldDescription.qSrcTables");
+    } else if (m.first.compare("qIsSystem") == 0) {
+      member(m.second, out.is_system, "FieldDescription.qIsSystem");
+    } else if (m.first.compare("qIsHidden") == 0) {
+      member(m.second, out.is_hidden, "FieldDescription.qIsHidden");
+    } else if (m.first.compare("qIsSemantic") == 0) {
+      member(m.second, out.is_semantic, "FieldDescription.qIsSemantic");
+    } else if (m.first.compare("qDistinctOnly") == 0) {
+      member(m.second, out.distinct_only, "FieldDescription.qDistinctOnly");
+    } else if (m.first.compare("qCardinal") == 0) {
+      member(m.second, out.cardinal, "FieldDescription.qCardinal");
+    } else if (m.first.compare("qTotalCount") == 0) {
+      member(m.second, out.total_count, "FieldDescription.qTotalCount");
+    } else if (m.first.compare("qPossibleCount_OBSOLETE") == 0) {
+      member(m.second, out.possible_count_obsolete, "FieldDescription.qPossibleCount_OBSOLETE");
+    } else if (m.first.compare("qHasInfo_OBSOLETE") == 0) {
+      member(m.second, out.has_info_obsolete, "FieldDescription.qHasInfo_OBSOLETE");
+    } else if (m.first.compare("qIsLocked") == 0) {
+      member(m.second, out.is_locked, "FieldDescription.qIsLocked");
+    } else if (m.first.compare("qAlwaysOneSelected") == 0) {
+      member(m.second, out.always_one_selected, "FieldDescription.qAlwaysOneSelected");
+    } else if (m.first.compare("qAndMode") == 0) {
+      member(m.second, out.and_mode, "FieldDescription.qAndMode");
+    } else if (m.first.compare("qIsNumeric") == 0) {
+      member(m.second, out.is_numeric, "FieldDescription.qIsNumeric");
+    } else if (m.first.compare("qComment") == 0) {
+      member(m.second, out.comment, "FieldDescription.qComment");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "FieldDescription.qTags");
+    } else if (m.first.compare("qIsDefinitionOnly") == 0) {
+      member(m.second, out.is_definition_only, "FieldDescription.qIsDefinitionOnly");
+    } else if (m.first.compare("qByteSize") == 0) {
+      member(m.second, out.byte_size, "FieldDescription.qByteSize");
     }
   }
-  static json::value write(const FieldDescription& in) {
-    json::object o;
-    put(o, "qInternalNumber", in.internal_number);
-    put(o, "qName", in.name);
-    put(o, "qSrcTables", in.src_tables);
-    put(o, "qIsSystem", in.is_system);
-    put(o, "qIsHidden", in.is_hidden);
-    put(o, "qIsSemantic", in.is_semantic);
-    put(o, "qDistinctOnly", in.distinct_only);
-    put(o, "qCardinal", in.cardinal);
-    put(o, "qTotalCount", in.total_count);
-    put(o, "qPossibleCount_OBSOLETE", in.possible_count_obsolete);
-    put(o, "qHasInfo_OBSOLETE", in.has_info_obsolete);
-    put(o, "qIsLocked", in.is_locked);
-    put(o, "qAlwaysOneSelected", in.always_one_selected);
-    put(o, "qAndMode", in.and_mode);
-    put(o, "qIsNumeric", in.is_numeric);
-    put(o, "qComment", in.comment);
-    put(o, "qTags", in.tags);
-    put(o, "qIsDefinitionOnly", in.is_definition_only);
-    put(o, "qByteSize", in.byte_size);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldDescription, V>::write(const FieldDescription& in) {
+  json::object o;
+  put(o, "qInternalNumber", in.internal_number);
+  put(o, "qName", in.name);
+  put(o, "qSrcTables", in.src_tables);
+  put(o, "qIsSystem", in.is_system);
+  put(o, "qIsHidden", in.is_hidden);
+  put(o, "qIsSemantic", in.is_semantic);
+  put(o, "qDistinctOnly", in.distinct_only);
+  put(o, "qCardinal", in.cardinal);
+  put(o, "qTotalCount", in.total_count);
+  put(o, "qPossibleCount_OBSOLETE", in.possible_count_obsolete);
+  put(o, "qHasInfo_OBSOLETE", in.has_info_obsolete);
+  put(o, "qIsLocked", in.is_locked);
+  put(o, "qAlwaysOneSelected", in.always_one_selected);
+  put(o, "qAndMode", in.and_mode);
+  put(o, "qIsNumeric", in.is_numeric);
+  put(o, "qComment", in.comment);
+  put(o, "qTags", in.tags);
+  put(o, "qIsDefinitionOnly", in.is_definition_only);
+  put(o, "qByteSize", in.byte_size);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<LocaleInfo, V> {
-  static void read(const json::value& v, LocaleInfo& out) {
-    for (const auto& m : members(v, "LocaleInfo")) {
-      if (m.first.compare("qDecimalSep") == 0) {
-        member(m.second, out.decimal_sep, "LocaleInfo.qDecimalSep");
-      } else if (m.first.compare("qThousandSep") == 0) {
-        member(m.second, out.thousand_sep, "LocaleInfo.qThousandSep");
-      } else if (m.first.compare("qListSep") == 0) {
-        member(m.second, out.list_sep, "LocaleInfo.qListSep");
-      } else if (m.first.compare("qMoneyDecimalSep") == 0) {
-        member(m.second, out.money_decimal_sep, "LocaleInfo.qMoneyDecimalSep");
-      } else if (m.first.compare("qMoneyThousandSep") == 0) {
-        member(m.second, out.money_thousand_sep, "LocaleInfo.qMoneyThousandSep");
-      } else if (m.first.compare("qCurrentYear") == 0) {
-        member(m.second, out.current_year, "LocaleInfo.qCurrentYear");
-      } else if (m.first.compare("qMoneyFmt") == 0) {
-        member(m.second, out.money_fmt, "LocaleInfo.qMoneyFmt");
-      } else if (m.first.compare("qTimeFmt") == 0) {
-        member(m.second, out.time_fmt, "LocaleInfo.qTimeFmt");
-      } else if (m.first.compare("qDateFmt") == 0) {
-        member(m.second, out.date_fmt, "LocaleInfo.qDateFmt");
-      } else if (m.first.compare("qTimestampFmt") == 0) {
-        member(m.second, out.timestamp_fmt, "LocaleInfo.qTimestampFmt");
-      } else if (m.first.compare("qCalendarStrings") == 0) {
-        member(m.second, out.calendar_strings, "LocaleInfo.qCalendarStrings");
-      } else if (m.first.compare("qFirstWeekDay") == 0) {
-        member(m.second, out.first_week_day, "LocaleInfo.qFirstWeekDay");
-      } else if (m.first.compare("qBrokenWeeks") == 0) {
-        member(m.second, out.broken_weeks, "LocaleInfo.qBrokenWeeks");
-      } else if (m.first.compare("qReferenceDay") == 0) {
-        member(m.second, out.reference_day, "LocaleInfo.qReferenceDay");
-      } else if (m.first.compare("qFirstMonthOfYear") == 0) {
-        member(m.second, out.first_month_of_year, "LocaleInfo.qFirstMonthOfYear");
-      } else if (m.first.compare("qCollation") == 0) {
-        member(m.second, out.collation, "LocaleInfo.qCollation");
-      } else if (m.first.compare("qNumericalAbbreviation") == 0) {
-        member(m.second, out.numerical_abbreviation, "LocaleInfo.qNumericalAbbreviation");
-      }
+  static void read(const json::value& v, LocaleInfo& out);
+  static json::value write(const LocaleInfo& in);
+};
+template <class V>
+void codec<LocaleInfo, V>::read(const json::value& v, LocaleInfo& out) {
+  for (const auto& m : members(v, "LocaleInfo")) {
+    if (m.first.compare("qDecimalSep") == 0) {
+      member(m.second, out.decimal_sep, "LocaleInfo.qDecimalSep");
+    } else if (m.first.compare("qThousandSep") == 0) {
+      member(m.second, out.thousand_sep, "LocaleInfo.qThousandSep");
+    } else if (m.first.compare("qListSep") == 0) {
+      member(m.second, out.list_sep, "LocaleInfo.qListSep");
+    } else if (m.first.compare("qMoneyDecimalSep") == 0) {
+      member(m.second, out.money_decimal_sep, "LocaleInfo.qMoneyDecimalSep");
+    } else if (m.first.compare("qMoneyThousandSep") == 0) {
+      member(m.second, out.money_thousand_sep, "LocaleInfo.qMoneyThousandSep");
+    } else if (m.first.compare("qCurrentYear") == 0) {
+      member(m.second, out.current_year, "LocaleInfo.qCurrentYear");
+    } else if (m.first.compare("qMoneyFmt") == 0) {
+      member(m.second, out.money_fmt, "LocaleInfo.qMoneyFmt");
+    } else if (m.first.compare("qTimeFmt") == 0) {
+      member(m.second, out.time_fmt, "LocaleInfo.qTimeFmt");
+    } else if (m.first.compare("qDateFmt") == 0) {
+      member(m.second, out.date_fmt, "LocaleInfo.qDateFmt");
+    } else if (m.first.compare("qTimestampFmt") == 0) {
+      member(m.second, out.timestamp_fmt, "LocaleInfo.qTimestampFmt");
+    } else if (m.first.compare("qCalendarStrings") == 0) {
+      member(m.second, out.calendar_strings, "LocaleInfo.qCalendarStrings");
+    } else if (m.first.compare("qFirstWeekDay") == 0) {
+      member(m.second, out.first_week_day, "LocaleInfo.qFirstWeekDay");
+    } else if (m.first.compare("qBrokenWeeks") == 0) {
+      member(m.second, out.broken_weeks, "LocaleInfo.qBrokenWeeks");
+    } else if (m.first.compare("qReferenceDay") == 0) {
+      member(m.second, out.reference_day, "LocaleInfo.qReferenceDay");
+    } else if (m.first.compare("qFirstMonthOfYear") == 0) {
+      member(m.second, out.first_month_of_year, "LocaleInfo.qFirstMonthOfYear");
+    } else if (m.first.compare("qCollation") == 0) {
+      member(m.second, out.collation, "LocaleInfo.qCollation");
+    } else if (m.first.compare("qNumericalAbbreviation") == 0) {
+      member(m.second, out.numerical_abbreviation, "LocaleInfo.qNumericalAbbreviation");
     }
   }
-  static json::value write(const LocaleInfo& in) {
-    json::object o;
-    put(o, "qDecimalSep", in.decimal_sep);
-    put(o, "qThousandSep", in.thousand_sep);
-    put(o, "qListSep", in.list_sep);
-    put(o, "qMoneyDecimalSep", in.money_decimal_sep);
-    put(o, "qMoneyThousandSep", in.money_thousand_sep);
-    put(o, "qCurrentYear", in.current_year);
-    put(o, "qMoneyFmt", in.money_fmt);
-    put(o, "qTimeFmt", in.time_fmt);
-    put(o, "qDateFmt", in.date_fmt);
-    put(o, "qTimestampFmt", in.timestamp_fmt);
-    put(o, "qCalendarStrings", in.calendar_strings);
-    put(o, "qFirstWeekDay", in.first_week_day);
-    put(o, "qBrokenWeeks", in.broken_weeks);
-    put(o, "qReferenceDay", in.reference_day);
-    put(o, "qFirstMonthOfYear", in.first_month_of_year);
-    put(o, "qCollation", in.collation);
-    put(o, "qNumericalAbbreviation", in.numerical_abbreviation);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<LocaleInfo, V>::write(const LocaleInfo& in) {
+  json::object o;
+  put(o, "qDecimalSep", in.decimal_sep);
+  put(o, "qThousandSep", in.thousand_sep);
+  put(o, "qListSep", in.list_sep);
+  put(o, "qMoneyDecimalSep", in.money_decimal_sep);
+  put(o, "qMoneyThousandSep", in.money_thousand_sep);
+  put(o, "qCurrentYear", in.current_year);
+  put(o, "qMoneyFmt", in.money_fmt);
+  put(o, "qTimeFmt", in.time_fmt);
+  put(o, "qDateFmt", in.date_fmt);
+  put(o, "qTimestampFmt", in.timestamp_fmt);
+  put(o, "qCalendarStrings", in.calendar_strings);
+  put(o, "qFirstWeekDay", in.first_week_day);
+  put(o, "qBrokenWeeks", in.broken_weeks);
+  put(o, "qReferenceDay", in.reference_day);
+  put(o, "qFirstMonthOfYear", in.first_month_of_year);
+  put(o, "qCollation", in.collation);
+  put(o, "qNumericalAbbreviation", in.numerical_abbreviation);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<CalendarStrings, V> {
-  static void read(const json::value& v, CalendarStrings& out) {
-    for (const auto& m : members(v, "CalendarStrings")) {
-      if (m.first.compare("qDayNames") == 0) {
-        member(m.second, out.day_names, "CalendarStrings.qDayNames");
-      } else if (m.first.compare("qMonthNames") == 0) {
-        member(m.second, out.month_names, "CalendarStrings.qMonthNames");
-      } else if (m.first.compare("qLongDayNames") == 0) {
-        member(m.second, out.long_day_names, "CalendarStrings.qLongDayNames");
-      } else if (m.first.compare("qLongMonthNames") == 0) {
-        member(m.second, out.long_month_names, "CalendarStrings.qLongMonthNames");
-      }
+  static void read(const json::value& v, CalendarStrings& out);
+  static json::value write(const CalendarStrings& in);
+};
+template <class V>
+void codec<CalendarStrings, V>::read(const json::value& v, CalendarStrings& out) {
+  for (const auto& m : members(v, "CalendarStrings")) {
+    if (m.first.compare("qDayNames") == 0) {
+      member(m.second, out.day_names, "CalendarStrings.qDayNames");
+    } else if (m.first.compare("qMonthNames") == 0) {
+      member(m.second, out.month_names, "CalendarStrings.qMonthNames");
+    } else if (m.first.compare("qLongDayNames") == 0) {
+      member(m.second, out.long_day_names, "CalendarStrings.qLongDayNames");
+    } else if (m.first.compare("qLongMonthNames") == 0) {
+      member(m.second, out.long_month_names, "CalendarStrings.qLongMonthNames");
     }
   }
-  static json::value write(const CalendarStrings& in) {
-    json::object o;
-    put(o, "qDayNames", in.day_names);
-    put(o, "qMonthNames", in.month_names);
-    put(o, "qLongDayNames", in.long_day_names);
-    put(o, "qLongMonthNames", in.long_month_names);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<CalendarStrings, V>::write(const CalendarStrings& in) {
+  json::object o;
+  put(o, "qDayNames", in.day_names);
+  put(o, "qMonthNames", in.month_names);
+  put(o, "qLongDayNames", in.long_day_names);
+  put(o, "qLongMonthNames", in.long_month_names);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableRecord, V> {
-  static void read(const json::value& v, TableRecord& out) {
-    for (const auto& m : members(v, "TableRecord")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "TableRecord.qName");
-      } else if (m.first.compare("qLoose") == 0) {
-        member(m.second, out.loose, "TableRecord.qLoose");
-      } else if (m.first.compare("qNoOfRows") == 0) {
-        member(m.second, out.no_of_rows, "TableRecord.qNoOfRows");
-      } else if (m.first.compare("qFields") == 0) {
-        member(m.second, out.fields, "TableRecord.qFields");
-      } else if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "TableRecord.qPos");
-      } else if (m.first.compare("qComment") == 0) {
-        member(m.second, out.comment, "TableRecord.qComment");
-      } else if (m.first.compare("qIsDirectDiscovery") == 0) {
-        member(m.second, out.is_direct_discovery, "TableRecord.qIsDirectDiscovery");
-      } else if (m.first.compare("qIsSynthetic") == 0) {
-        member(m.second, out.is_synthetic, "TableRecord.qIsSynthetic");
-      } else if (m.first.compare("qTableTags") == 0) {
-        member(m.second, out.table_tags, "TableRecord.qTableTags");
-      } else if (m.first.compare("qProfilingData") == 0) {
-        member(m.second, out.profiling_data, "TableRecord.qProfilingData");
-      }
+  static void read(const json::value& v, TableRecord& out);
+  static json::value write(const TableRecord& in);
+};
+template <class V>
+void codec<TableRecord, V>::read(const json::value& v, TableRecord& out) {
+  for (const auto& m : members(v, "TableRecord")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "TableRecord.qName");
+    } else if (m.first.compare("qLoose") == 0) {
+      member(m.second, out.loose, "TableRecord.qLoose");
+    } else if (m.first.compare("qNoOfRows") == 0) {
+      member(m.second, out.no_of_rows, "TableRecord.qNoOfRows");
+    } else if (m.first.compare("qFields") == 0) {
+      member(m.second, out.fields, "TableRecord.qFields");
+    } else if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "TableRecord.qPos");
+    } else if (m.first.compare("qComment") == 0) {
+      member(m.second, out.comment, "TableRecord.qComment");
+    } else if (m.first.compare("qIsDirectDiscovery") == 0) {
+      member(m.second, out.is_direct_discovery, "TableRecord.qIsDirectDiscovery");
+    } else if (m.first.compare("qIsSynthetic") == 0) {
+      member(m.second, out.is_synthetic, "TableRecord.qIsSynthetic");
+    } else if (m.first.compare("qTableTags") == 0) {
+      member(m.second, out.table_tags, "TableRecord.qTableTags");
+    } else if (m.first.compare("qProfilingData") == 0) {
+      member(m.second, out.profiling_data, "TableRecord.qProfilingData");
     }
   }
-  static json::value write(const TableRecord& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qLoose", in.loose);
-    put(o, "qNoOfRows", in.no_of_rows);
-    put(o, "qFields", in.fields);
-    put(o, "qPos", in.pos);
-    put(o, "qComment", in.comment);
-    put(o, "qIsDirectDiscovery", in.is_direct_discovery);
-    put(o, "qIsSynthetic", in.is_synthetic);
-    put(o, "qTableTags", in.table_tags);
-    put(o, "qProfilingData", in.profiling_data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableRecord, V>::write(const TableRecord& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qLoose", in.loose);
+  put(o, "qNoOfRows", in.no_of_rows);
+  put(o, "qFields", in.fields);
+  put(o, "qPos", in.pos);
+  put(o, "qComment", in.comment);
+  put(o, "qIsDirectDiscovery", in.is_direct_discovery);
+  put(o, "qIsSynthetic", in.is_synthetic);
+  put(o, "qTableTags", in.table_tags);
+  put(o, "qProfilingData", in.profiling_data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldInTableData, V> {
-  static void read(const json::value& v, FieldInTableData& out) {
-    for (const auto& m : members(v, "FieldInTableData")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "FieldInTableData.qName");
-      } else if (m.first.compare("qOriginalFields") == 0) {
-        member(m.second, out.original_fields, "FieldInTableData.qOriginalFields");
-      } else if (m.first.compare("qPresent") == 0) {
-        member(m.second, out.present, "FieldInTableData.qPresent");
-      } else if (m.first.compare("qHasNull") == 0) {
-        member(m.second, out.has_null, "FieldInTableData.qHasNull");
-      } else if (m.first.compare("qHasWild") == 0) {
-        member(m.second, out.has_wild, "FieldInTableData.qHasWild");
-      } else if (m.first.compare("qHasDuplicates") == 0) {
-        member(m.second, out.has_duplicates, "FieldInTableData.qHasDuplicates");
-      } else if (m.first.compare("qIsSynthetic") == 0) {
-        member(m.second, out.is_synthetic, "FieldInTableData.qIsSynthetic");
-      } else if (m.first.compare("qInformationDensity") == 0) {
-        member(m.second, out.information_density, "FieldInTableData.qInformationDensity");
-      } else if (m.first.compare("qnNonNulls") == 0) {
-        member(m.second, out.qn_non_nulls, "FieldInTableData.qnNonNulls");
-      } else if (m.first.compare("qnRows") == 0) {
-        member(m.second, out.qn_rows, "FieldInTableData.qnRows");
-      } else if (m.first.compare("qSubsetRatio") == 0) {
-        member(m.second, out.subset_ratio, "FieldInTableData.qSubsetRatio");
-      } else if (m.first.compare("qnTotalDistinctValues") == 0) {
-        member(m.second, out.qn_total_distinct_values, "FieldInTableData.qnTotalDistinctValues");
-      } else if (m.first.compare("qnPresentDistinctValues") == 0) {
-        member(m.second, out.qn_present_distinct_values, "FieldInTableData.qnPresentDistinctValues");
-      } else if (m.first.compare("qKeyType") == 0) {
-        member(m.second, out.key_type, "FieldInTableData.qKeyType");
-      } else if (m.first.compare("qComment") == 0) {
-        member(m.second, out.comment, "FieldInTableData.qComment");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "FieldInTableData.qTags");
-      } else if (m.first.compare("qDerivedFields") == 0) {
-        member(m.second, out.derived_fields, "FieldInTableData.qDerivedFields");
-      } else if (m.first.compare("qIsFieldOnTheFly") == 0) {
-        member(m.second, out.is_field_on_the_fly, "FieldInTableData.qIsFieldOnTheFly");
-      } else if (m.first.compare("qReadableName") == 0) {
-        member(m.second, out.readable_name, "FieldInTableData.qReadableName");
-      }
+  static void read(const json::value& v, FieldInTableData& out);
+  static json::value write(const FieldInTableData& in);
+};
+template <class V>
+void codec<FieldInTableData, V>::read(const json::value& v, FieldInTableData& out) {
+  for (const auto& m : members(v, "FieldInTableData")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "FieldInTableData.qName");
+    } else if (m.first.compare("qOriginalFields") == 0) {
+      member(m.second, out.original_fields, "FieldInTableData.qOriginalFields");
+    } else if (m.first.compare("qPresent") == 0) {
+      member(m.second, out.present, "FieldInTableData.qPresent");
+    } else if (m.first.compare("qHasNull") == 0) {
+      member(m.second, out.has_null, "FieldInTableData.qHasNull");
+    } else if (m.first.compare("qHasWild") == 0) {
+      member(m.second, out.has_wild, "FieldInTableData.qHasWild");
+    } else if (m.first.compare("qHasDuplicates") == 0) {
+      member(m.second, out.has_duplicates, "FieldInTableData.qHasDuplicates");
+    } else if (m.first.compare("qIsSynthetic") == 0) {
+      member(m.second, out.is_synthetic, "FieldInTableData.qIsSynthetic");
+    } else if (m.first.compare("qInformationDensity") == 0) {
+      member(m.second, out.information_density, "FieldInTableData.qInformationDensity");
+    } else if (m.first.compare("qnNonNulls") == 0) {
+      member(m.second, out.qn_non_nulls, "FieldInTableData.qnNonNulls");
+    } else if (m.first.compare("qnRows") == 0) {
+      member(m.second, out.qn_rows, "FieldInTableData.qnRows");
+    } else if (m.first.compare("qSubsetRatio") == 0) {
+      member(m.second, out.subset_ratio, "FieldInTableData.qSubsetRatio");
+    } else if (m.first.compare("qnTotalDistinctValues") == 0) {
+      member(m.second, out.qn_total_distinct_values, "FieldInTableData.qnTotalDistinctValues");
+    } else if (m.first.compare("qnPresentDistinctValues") == 0) {
+      member(m.second, out.qn_present_distinct_values, "FieldInTableData.qnPresentDistinctValues");
+    } else if (m.first.compare("qKeyType") == 0) {
+      member(m.second, out.key_type, "FieldInTableData.qKeyType");
+    } else if (m.first.compare("qComment") == 0) {
+      member(m.second, out.comment, "FieldInTableData.qComment");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "FieldInTableData.qTags");
+    } else if (m.first.compare("qDerivedFields") == 0) {
+      member(m.second, out.derived_fields, "FieldInTableData.qDerivedFields");
+    } else if (m.first.compare("qIsFieldOnTheFly") == 0) {
+      member(m.second, out.is_field_on_the_fly, "FieldInTableData.qIsFieldOnTheFly");
+    } else if (m.first.compare("qReadableName") == 0) {
+      member(m.second, out.readable_name, "FieldInTableData.qReadableName");
     }
   }
-  static json::value write(const FieldInTableData& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qOriginalFields", in.original_fields);
-    put(o, "qPresent", in.present);
-    put(o, "qHasNull", in.has_null);
-    put(o, "qHasWild", in.has_wild);
-    put(o, "qHasDuplicates", in.has_duplicates);
-    put(o, "qIsSynthetic", in.is_synthetic);
-    put(o, "qInformationDensity", in.information_density);
-    put(o, "qnNonNulls", in.qn_non_nulls);
-    put(o, "qnRows", in.qn_rows);
-    put(o, "qSubsetRatio", in.subset_ratio);
-    put(o, "qnTotalDistinctValues", in.qn_total_distinct_values);
-    put(o, "qnPresentDistinctValues", in.qn_present_distinct_values);
-    put(o, "qKeyType", in.key_type);
-    put(o, "qComment", in.comment);
-    put(o, "qTags", in.tags);
-    put(o, "qDerivedFields", in.derived_fields);
-    put(o, "qIsFieldOnTheFly", in.is_field_on_the_fly);
-    put(o, "qReadableName", in.readable_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldInTableData, V>::write(const FieldInTableData& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qOriginalFields", in.original_fields);
+  put(o, "qPresent", in.present);
+  put(o, "qHasNull", in.has_null);
+  put(o, "qHasWild", in.has_wild);
+  put(o, "qHasDuplicates", in.has_duplicates);
+  put(o, "qIsSynthetic", in.is_synthetic);
+  put(o, "qInformationDensity", in.information_density);
+  put(o, "qnNonNulls", in.qn_non_nulls);
+  put(o, "qnRows", in.qn_rows);
+  put(o, "qSubsetRatio", in.subset_ratio);
+  put(o, "qnTotalDistinctValues", in.qn_total_distinct_values);
+  put(o, "qnPresentDistinctValues", in.qn_present_distinct_values);
+  put(o, "qKeyType", in.key_type);
+  put(o, "qComment", in.comment);
+  put(o, "qTags", in.tags);
+  put(o, "qDerivedFields", in.derived_fields);
+  put(o, "qIsFieldOnTheFly", in.is_field_on_the_fly);
+  put(o, "qReadableName", in.readable_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DerivedFieldsInTableData, V> {
-  static void read(const json::value& v, DerivedFieldsInTableData& out) {
-    for (const auto& m : members(v, "DerivedFieldsInTableData")) {
-      if (m.first.compare("qDefinitionName") == 0) {
-        member(m.second, out.definition_name, "DerivedFieldsInTableData.qDefinitionName");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "DerivedFieldsInTableData.qTags");
-      } else if (m.first.compare("qActive") == 0) {
-        member(m.second, out.active, "DerivedFieldsInTableData.qActive");
-      }
+  static void read(const json::value& v, DerivedFieldsInTableData& out);
+  static json::value write(const DerivedFieldsInTableData& in);
+};
+template <class V>
+void codec<DerivedFieldsInTableData, V>::read(const json::value& v, DerivedFieldsInTableData& out) {
+  for (const auto& m : members(v, "DerivedFieldsInTableData")) {
+    if (m.first.compare("qDefinitionName") == 0) {
+      member(m.second, out.definition_name, "DerivedFieldsInTableData.qDefinitionName");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "DerivedFieldsInTableData.qTags");
+    } else if (m.first.compare("qActive") == 0) {
+      member(m.second, out.active, "DerivedFieldsInTableData.qActive");
     }
   }
-  static json::value write(const DerivedFieldsInTableData& in) {
-    json::object o;
-    put(o, "qDefinitionName", in.definition_name);
-    put(o, "qTags", in.tags);
-    put(o, "qActive", in.active);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DerivedFieldsInTableData, V>::write(const DerivedFieldsInTableData& in) {
+  json::object o;
+  put(o, "qDefinitionName", in.definition_name);
+  put(o, "qTags", in.tags);
+  put(o, "qActive", in.active);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableProfilingData, V> {
-  static void read(const json::value& v, TableProfilingData& out) {
-    for (const auto& m : members(v, "TableProfilingData")) {
-      if (m.first.compare("qNoOfRows") == 0) {
-        member(m.second, out.no_of_rows, "TableProfilingData.qNoOfRows");
-      } else if (m.first.compare("qFieldProfiling") == 0) {
-        member(m.second, out.field_profiling, "TableProfilingData.qFieldProfiling");
-      }
+  static void read(const json::value& v, TableProfilingData& out);
+  static json::value write(const TableProfilingData& in);
+};
+template <class V>
+void codec<TableProfilingData, V>::read(const json::value& v, TableProfilingData& out) {
+  for (const auto& m : members(v, "TableProfilingData")) {
+    if (m.first.compare("qNoOfRows") == 0) {
+      member(m.second, out.no_of_rows, "TableProfilingData.qNoOfRows");
+    } else if (m.first.compare("qFieldProfiling") == 0) {
+      member(m.second, out.field_profiling, "TableProfilingData.qFieldProfiling");
     }
   }
-  static json::value write(const TableProfilingData& in) {
-    json::object o;
-    put(o, "qNoOfRows", in.no_of_rows);
-    put(o, "qFieldProfiling", in.field_profiling);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableProfilingData, V>::write(const TableProfilingData& in) {
+  json::object o;
+  put(o, "qNoOfRows", in.no_of_rows);
+  put(o, "qFieldProfiling", in.field_profiling);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldInTableProfilingData, V> {
-  static void read(const json::value& v, FieldInTableProfilingData& out) {
-    for (const auto& m : members(v, "FieldInTableProfilingData")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "FieldInTableProfilingData.qName");
-      } else if (m.first.compare("qFieldTags") == 0) {
-        member(m.second, out.field_tags, "FieldInTableProfilingData.qFieldTags");
-      } else if (m.first.compare("qNumberFormat") == 0) {
-        member(m.second, out.number_format, "FieldInTableProfilingData.qNumberFormat");
-      } else if (m.first.compare("qDistinctValues") == 0) {
-        member(m.second, out.distinct_values, "FieldInTableProfilingData.qDistinctValues");
-      } else if (m.first.compare("qDistinctNumericValues") == 0) {
-        member(m.second, out.distinct_numeric_values, "FieldInTableProfilingData.qDistinctNumericValues");
-      } else if (m.first.compare("qDistinctTextValues") == 0) {
-        member(m.second, out.distinct_text_values, "FieldInTableProfilingData.qDistinctTextValues");
-      } else if (m.first.compare("qNumericValues") == 0) {
-        member(m.second, out.numeric_values, "FieldInTableProfilingData.qNumericValues");
-      } else if (m.first.compare("qNullValues") == 0) {
-        member(m.second, out.null_values, "FieldInTableProfilingData.qNullValues");
-      } else if (m.first.compare("qTextValues") == 0) {
-        member(m.second, out.text_values, "FieldInTableProfilingData.qTextValues");
-      } else if (m.first.compare("qNegValues") == 0) {
-        member(m.second, out.neg_values, "FieldInTableProfilingData.qNegValues");
-      } else if (m.first.compare("qPosValues") == 0) {
-        member(m.second, out.pos_values, "FieldInTableProfilingData.qPosValues");
-      } else if (m.first.compare("qZeroValues") == 0) {
-        member(m.second, out.zero_values, "FieldInTableProfilingData.qZeroValues");
-      } else if (m.first.compare("qSum") == 0) {
-        member(m.second, out.sum, "FieldInTableProfilingData.qSum");
-      } else if (m.first.compare("qSum2") == 0) {
-        member(m.second, out.sum2, "FieldInTableProfilingData.qSum2");
-      } else if (m.first.compare("qAverage") == 0) {
-        member(m.second, out.average, "FieldInTableProfilingData.qAverage");
-      } else if (m.first.compare("qMedian") == 0) {
-        member(m.second, out.median, "FieldInTableProfilingData.qMedian");
-      } else if (m.first.compare("qStd") == 0) {
-        member(m.second, out.std, "FieldInTableProfilingData.qStd");
-      } else if (m.first.compare("qMin") == 0) {
-        member(m.second, out.min, "FieldInTableProfilingData.qMin");
-      } else if (m.first.compare("qMax") == 0) {
-        member(m.second, out.max, "FieldInTableProfilingData.qMax");
-      } else if (m.first.compare("qSkewness") == 0) {
-        member(m.second, out.skewness, "FieldInTableProfilingData.qSkewness");
-      } else if (m.first.compare("qKurtosis") == 0) {
-        member(m.second, out.kurtosis, "FieldInTableProfilingData.qKurtosis");
-      } else if (m.first.compare("qFractiles") == 0) {
-        member(m.second, out.fractiles, "FieldInTableProfilingData.qFractiles");
-      } else if (m.first.compare("qEmptyStrings") == 0) {
-        member(m.second, out.empty_strings, "FieldInTableProfilingData.qEmptyStrings");
-      } else if (m.first.compare("qMaxStringLen") == 0) {
-        member(m.second, out.max_string_len, "FieldInTableProfilingData.qMaxStringLen");
-      } else if (m.first.compare("qMinStringLen") == 0) {
-        member(m.second, out.min_string_len, "FieldInTableProfilingData.qMinStringLen");
-      } else if (m.first.compare("qSumStringLen") == 0) {
-        member(m.second, out.sum_string_len, "FieldInTableProfilingData.qSumStringLen");
-      } else if (m.first.compare("qAvgStringLen") == 0) {
-        member(m.second, out.avg_string_len, "FieldInTableProfilingData.qAvgStringLen");
-      } else if (m.first.compare("qFirstSorted") == 0) {
-        member(m.second, out.first_sorted, "FieldInTableProfilingData.qFirstSorted");
-      } else if (m.first.compare("qLastSorted") == 0) {
-        member(m.second, out.last_sorted, "FieldInTableProfilingData.qLastSorted");
-      } else if (m.first.compare("qMostFrequent") == 0) {
-        member(m.second, out.most_frequent, "FieldInTableProfilingData.qMostFrequent");
-      } else if (m.first.compare("qFrequencyDistribution") == 0) {
-        member(m.second, out.frequency_distribution, "FieldInTableProfilingData.qFrequencyDistribution");
-      } else if (m.first.compare("qDataEvenness") == 0) {
-        member(m.second, out.data_evenness, "FieldInTableProfilingData.qDataEvenness");
-      }
+  static void read(const json::value& v, FieldInTableProfilingData& out);
+  static json::value write(const FieldInTableProfilingData& in);
+};
+template <class V>
+void codec<FieldInTableProfilingData, V>::read(const json::value& v, FieldInTableProfilingData& out) {
+  for (const auto& m : members(v, "FieldInTableProfilingData")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "FieldInTableProfilingData.qName");
+    } else if (m.first.compare("qFieldTags") == 0) {
+      member(m.second, out.field_tags, "FieldInTableProfilingData.qFieldTags");
+    } else if (m.first.compare("qNumberFormat") == 0) {
+      member(m.second, out.number_format, "FieldInTableProfilingData.qNumberFormat");
+    } else if (m.first.compare("qDistinctValues") == 0) {
+      member(m.second, out.distinct_values, "FieldInTableProfilingData.qDistinctValues");
+    } else if (m.first.compare("qDistinctNumericValues") == 0) {
+      member(m.second, out.distinct_numeric_values, "FieldInTableProfilingData.qDistinctNumericValues");
+    } else if (m.first.compare("qDistinctTextValues") == 0) {
+      member(m.second, out.distinct_text_values, "FieldInTableProfilingData.qDistinctTextValues");
+    } else if (m.first.compare("qNumericValues") == 0) {
+      member(m.second, out.numeric_values, "FieldInTableProfilingData.qNumericValues");
+    } else if (m.first.compare("qNullValues") == 0) {
+      member(m.second, out.null_values, "FieldInTableProfilingData.qNullValues");
+    } else if (m.first.compare("qTextValues") == 0) {
+      member(m.second, out.text_values, "FieldInTableProfilingData.qTextValues");
+    } else if (m.first.compare("qNegValues") == 0) {
+      member(m.second, out.neg_values, "FieldInTableProfilingData.qNegValues");
+    } else if (m.first.compare("qPosValues") == 0) {
+      member(m.second, out.pos_values, "FieldInTableProfilingData.qPosValues");
+    } else if (m.first.compare("qZeroValues") == 0) {
+      member(m.second, out.zero_values, "FieldInTableProfilingData.qZeroValues");
+    } else if (m.first.compare("qSum") == 0) {
+      member(m.second, out.sum, "FieldInTableProfilingData.qSum");
+    } else if (m.first.compare("qSum2") == 0) {
+      member(m.second, out.sum2, "FieldInTableProfilingData.qSum2");
+    } else if (m.first.compare("qAverage") == 0) {
+      member(m.second, out.average, "FieldInTableProfilingData.qAverage");
+    } else if (m.first.compare("qMedian") == 0) {
+      member(m.second, out.median, "FieldInTableProfilingData.qMedian");
+    } else if (m.first.compare("qStd") == 0) {
+      member(m.second, out.std, "FieldInTableProfilingData.qStd");
+    } else if (m.first.compare("qMin") == 0) {
+      member(m.second, out.min, "FieldInTableProfilingData.qMin");
+    } else if (m.first.compare("qMax") == 0) {
+      member(m.second, out.max, "FieldInTableProfilingData.qMax");
+    } else if (m.first.compare("qSkewness") == 0) {
+      member(m.second, out.skewness, "FieldInTableProfilingData.qSkewness");
+    } else if (m.first.compare("qKurtosis") == 0) {
+      member(m.second, out.kurtosis, "FieldInTableProfilingData.qKurtosis");
+    } else if (m.first.compare("qFractiles") == 0) {
+      member(m.second, out.fractiles, "FieldInTableProfilingData.qFractiles");
+    } else if (m.first.compare("qEmptyStrings") == 0) {
+      member(m.second, out.empty_strings, "FieldInTableProfilingData.qEmptyStrings");
+    } else if (m.first.compare("qMaxStringLen") == 0) {
+      member(m.second, out.max_string_len, "FieldInTableProfilingData.qMaxStringLen");
+    } else if (m.first.compare("qMinStringLen") == 0) {
+      member(m.second, out.min_string_len, "FieldInTableProfilingData.qMinStringLen");
+    } else if (m.first.compare("qSumStringLen") == 0) {
+      member(m.second, out.sum_string_len, "FieldInTableProfilingData.qSumStringLen");
+    } else if (m.first.compare("qAvgStringLen") == 0) {
+      member(m.second, out.avg_string_len, "FieldInTableProfilingData.qAvgStringLen");
+    } else if (m.first.compare("qFirstSorted") == 0) {
+      member(m.second, out.first_sorted, "FieldInTableProfilingData.qFirstSorted");
+    } else if (m.first.compare("qLastSorted") == 0) {
+      member(m.second, out.last_sorted, "FieldInTableProfilingData.qLastSorted");
+    } else if (m.first.compare("qMostFrequent") == 0) {
+      member(m.second, out.most_frequent, "FieldInTableProfilingData.qMostFrequent");
+    } else if (m.first.compare("qFrequencyDistribution") == 0) {
+      member(m.second, out.frequency_distribution, "FieldInTableProfilingData.qFrequencyDistribution");
+    } else if (m.first.compare("qDataEvenness") == 0) {
+      member(m.second, out.data_evenness, "FieldInTableProfilingData.qDataEvenness");
     }
   }
-  static json::value write(const FieldInTableProfilingData& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qFieldTags", in.field_tags);
-    put(o, "qNumberFormat", in.number_format);
-    put(o, "qDistinctValues", in.distinct_values);
-    put(o, "qDistinctNumericValues", in.distinct_numeric_values);
-    put(o, "qDistinctTextValues", in.distinct_text_values);
-    put(o, "qNumericValues", in.numeric_values);
-    put(o, "qNullValues", in.null_values);
-    put(o, "qTextValues", in.text_values);
-    put(o, "qNegValues", in.neg_values);
-    put(o, "qPosValues", in.pos_values);
-    put(o, "qZeroValues", in.zero_values);
-    put(o, "qSum", in.sum);
-    put(o, "qSum2", in.sum2);
-    put(o, "qAverage", in.average);
-    put(o, "qMedian", in.median);
-    put(o, "qStd", in.std);
-    put(o, "qMin", in.min);
-    put(o, "qMax", in.max);
-    put(o, "qSkewness", in.skewness);
-    put(o, "qKurtosis", in.kurtosis);
-    put(o, "qFractiles", in.fractiles);
-    put(o, "qEmptyStrings", in.empty_strings);
-    put(o, "qMaxStringLen", in.max_string_len);
-    put(o, "qMinStringLen", in.min_string_len);
-    put(o, "qSumStringLen", in.sum_string_len);
-    put(o, "qAvgStringLen", in.avg_string_len);
-    put(o, "qFirstSorted", in.first_sorted);
-    put(o, "qLastSorted", in.last_sorted);
-    put(o, "qMostFrequent", in.most_frequent);
-    put(o, "qFrequencyDistribution", in.frequency_distribution);
-    put(o, "qDataEvenness", in.data_evenness);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldInTableProfilingData, V>::write(const FieldInTableProfilingData& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qFieldTags", in.field_tags);
+  put(o, "qNumberFormat", in.number_format);
+  put(o, "qDistinctValues", in.distinct_values);
+  put(o, "qDistinctNumericValues", in.distinct_numeric_values);
+  put(o, "qDistinctTextValues", in.distinct_text_values);
+  put(o, "qNumericValues", in.numeric_values);
+  put(o, "qNullValues", in.null_values);
+  put(o, "qTextValues", in.text_values);
+  put(o, "qNegValues", in.neg_values);
+  put(o, "qPosValues", in.pos_values);
+  put(o, "qZeroValues", in.zero_values);
+  put(o, "qSum", in.sum);
+  put(o, "qSum2", in.sum2);
+  put(o, "qAverage", in.average);
+  put(o, "qMedian", in.median);
+  put(o, "qStd", in.std);
+  put(o, "qMin", in.min);
+  put(o, "qMax", in.max);
+  put(o, "qSkewness", in.skewness);
+  put(o, "qKurtosis", in.kurtosis);
+  put(o, "qFractiles", in.fractiles);
+  put(o, "qEmptyStrings", in.empty_strings);
+  put(o, "qMaxStringLen", in.max_string_len);
+  put(o, "qMinStringLen", in.min_string_len);
+  put(o, "qSumStringLen", in.sum_string_len);
+  put(o, "qAvgStringLen", in.avg_string_len);
+  put(o, "qFirstSorted", in.first_sorted);
+  put(o, "qLastSorted", in.last_sorted);
+  put(o, "qMostFrequent", in.most_frequent);
+  put(o, "qFrequencyDistribution", in.frequency_distribution);
+  put(o, "qDataEvenness", in.data_evenness);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SymbolFrequency, V> {
-  static void read(const json::value& v, SymbolFrequency& out) {
-    for (const auto& m : members(v, "SymbolFrequency")) {
-      if (m.first.compare("qSymbol") == 0) {
-        member(m.second, out.symbol, "SymbolFrequency.qSymbol");
-      } else if (m.first.compare("qFrequency") == 0) {
-        member(m.second, out.frequency, "SymbolFrequency.qFrequency");
-      }
+  static void read(const json::value& v, SymbolFrequency& out);
+  static json::value write(const SymbolFrequency& in);
+};
+template <class V>
+void codec<SymbolFrequency, V>::read(const json::value& v, SymbolFrequency& out) {
+  for (const auto& m : members(v, "SymbolFrequency")) {
+    if (m.first.compare("qSymbol") == 0) {
+      member(m.second, out.symbol, "SymbolFrequency.qSymbol");
+    } else if (m.first.compare("qFrequency") == 0) {
+      member(m.second, out.frequency, "SymbolFrequency.qFrequency");
     }
   }
-  static json::value write(const SymbolFrequency& in) {
-    json::object o;
-    put(o, "qSymbol", in.symbol);
-    put(o, "qFrequency", in.frequency);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SymbolFrequency, V>::write(const SymbolFrequency& in) {
+  json::object o;
+  put(o, "qSymbol", in.symbol);
+  put(o, "qFrequency", in.frequency);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SymbolValue, V> {
-  static void read(const json::value& v, SymbolValue& out) {
-    for (const auto& m : members(v, "SymbolValue")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "SymbolValue.qText");
-      } else if (m.first.compare("qNumber") == 0) {
-        member(m.second, out.number, "SymbolValue.qNumber");
-      }
+  static void read(const json::value& v, SymbolValue& out);
+  static json::value write(const SymbolValue& in);
+};
+template <class V>
+void codec<SymbolValue, V>::read(const json::value& v, SymbolValue& out) {
+  for (const auto& m : members(v, "SymbolValue")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "SymbolValue.qText");
+    } else if (m.first.compare("qNumber") == 0) {
+      member(m.second, out.number, "SymbolValue.qNumber");
     }
   }
-  static json::value write(const SymbolValue& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qNumber", in.number);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SymbolValue, V>::write(const SymbolValue& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qNumber", in.number);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FrequencyDistributionData, V> {
-  static void read(const json::value& v, FrequencyDistributionData& out) {
-    for (const auto& m : members(v, "FrequencyDistributionData")) {
-      if (m.first.compare("qNumberOfBins") == 0) {
-        member(m.second, out.number_of_bins, "FrequencyDistributionData.qNumberOfBins");
-      } else if (m.first.compare("qBinsEdges") == 0) {
-        member(m.second, out.bins_edges, "FrequencyDistributionData.qBinsEdges");
-      } else if (m.first.compare("qFrequencies") == 0) {
-        member(m.second, out.frequencies, "FrequencyDistributionData.qFrequencies");
-      }
+  static void read(const json::value& v, FrequencyDistributionData& out);
+  static json::value write(const FrequencyDistributionData& in);
+};
+template <class V>
+void codec<FrequencyDistributionData, V>::read(const json::value& v, FrequencyDistributionData& out) {
+  for (const auto& m : members(v, "FrequencyDistributionData")) {
+    if (m.first.compare("qNumberOfBins") == 0) {
+      member(m.second, out.number_of_bins, "FrequencyDistributionData.qNumberOfBins");
+    } else if (m.first.compare("qBinsEdges") == 0) {
+      member(m.second, out.bins_edges, "FrequencyDistributionData.qBinsEdges");
+    } else if (m.first.compare("qFrequencies") == 0) {
+      member(m.second, out.frequencies, "FrequencyDistributionData.qFrequencies");
     }
   }
-  static json::value write(const FrequencyDistributionData& in) {
-    json::object o;
-    put(o, "qNumberOfBins", in.number_of_bins);
-    put(o, "qBinsEdges", in.bins_edges);
-    put(o, "qFrequencies", in.frequencies);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FrequencyDistributionData, V>::write(const FrequencyDistributionData& in) {
+  json::object o;
+  put(o, "qNumberOfBins", in.number_of_bins);
+  put(o, "qBinsEdges", in.bins_edges);
+  put(o, "qFrequencies", in.frequencies);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SourceKeyRecord, V> {
-  static void read(const json::value& v, SourceKeyRecord& out) {
-    for (const auto& m : members(v, "SourceKeyRecord")) {
-      if (m.first.compare("qKeyFields") == 0) {
-        member(m.second, out.key_fields, "SourceKeyRecord.qKeyFields");
-      } else if (m.first.compare("qTables") == 0) {
-        member(m.second, out.tables, "SourceKeyRecord.qTables");
-      }
+  static void read(const json::value& v, SourceKeyRecord& out);
+  static json::value write(const SourceKeyRecord& in);
+};
+template <class V>
+void codec<SourceKeyRecord, V>::read(const json::value& v, SourceKeyRecord& out) {
+  for (const auto& m : members(v, "SourceKeyRecord")) {
+    if (m.first.compare("qKeyFields") == 0) {
+      member(m.second, out.key_fields, "SourceKeyRecord.qKeyFields");
+    } else if (m.first.compare("qTables") == 0) {
+      member(m.second, out.tables, "SourceKeyRecord.qTables");
     }
   }
-  static json::value write(const SourceKeyRecord& in) {
-    json::object o;
-    put(o, "qKeyFields", in.key_fields);
-    put(o, "qTables", in.tables);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SourceKeyRecord, V>::write(const SourceKeyRecord& in) {
+  json::object o;
+  put(o, "qKeyFields", in.key_fields);
+  put(o, "qTables", in.tables);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableViewDlgSaveInfo, V> {
-  static void read(const json::value& v, TableViewDlgSaveInfo& out) {
-    for (const auto& m : members(v, "TableViewDlgSaveInfo")) {
-      if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "TableViewDlgSaveInfo.qPos");
-      } else if (m.first.compare("qCtlInfo") == 0) {
-        member(m.second, out.ctl_info, "TableViewDlgSaveInfo.qCtlInfo");
-      } else if (m.first.compare("qMode") == 0) {
-        member(m.second, out.mode, "TableViewDlgSaveInfo.qMode");
-      }
+  static void read(const json::value& v, TableViewDlgSaveInfo& out);
+  static json::value write(const TableViewDlgSaveInfo& in);
+};
+template <class V>
+void codec<TableViewDlgSaveInfo, V>::read(const json::value& v, TableViewDlgSaveInfo& out) {
+  for (const auto& m : members(v, "TableViewDlgSaveInfo")) {
+    if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "TableViewDlgSaveInfo.qPos");
+    } else if (m.first.compare("qCtlInfo") == 0) {
+      member(m.second, out.ctl_info, "TableViewDlgSaveInfo.qCtlInfo");
+    } else if (m.first.compare("qMode") == 0) {
+      member(m.second, out.mode, "TableViewDlgSaveInfo.qMode");
     }
   }
-  static json::value write(const TableViewDlgSaveInfo& in) {
-    json::object o;
-    put(o, "qPos", in.pos);
-    put(o, "qCtlInfo", in.ctl_info);
-    put(o, "qMode", in.mode);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableViewDlgSaveInfo, V>::write(const TableViewDlgSaveInfo& in) {
+  json::object o;
+  put(o, "qPos", in.pos);
+  put(o, "qCtlInfo", in.ctl_info);
+  put(o, "qMode", in.mode);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableViewCtlSaveInfo, V> {
-  static void read(const json::value& v, TableViewCtlSaveInfo& out) {
-    for (const auto& m : members(v, "TableViewCtlSaveInfo")) {
-      if (m.first.compare("qInternalView") == 0) {
-        member(m.second, out.internal_view, "TableViewCtlSaveInfo.qInternalView");
-      } else if (m.first.compare("qSourceView") == 0) {
-        member(m.second, out.source_view, "TableViewCtlSaveInfo.qSourceView");
-      }
+  static void read(const json::value& v, TableViewCtlSaveInfo& out);
+  static json::value write(const TableViewCtlSaveInfo& in);
+};
+template <class V>
+void codec<TableViewCtlSaveInfo, V>::read(const json::value& v, TableViewCtlSaveInfo& out) {
+  for (const auto& m : members(v, "TableViewCtlSaveInfo")) {
+    if (m.first.compare("qInternalView") == 0) {
+      member(m.second, out.internal_view, "TableViewCtlSaveInfo.qInternalView");
+    } else if (m.first.compare("qSourceView") == 0) {
+      member(m.second, out.source_view, "TableViewCtlSaveInfo.qSourceView");
     }
   }
-  static json::value write(const TableViewCtlSaveInfo& in) {
-    json::object o;
-    put(o, "qInternalView", in.internal_view);
-    put(o, "qSourceView", in.source_view);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableViewCtlSaveInfo, V>::write(const TableViewCtlSaveInfo& in) {
+  json::object o;
+  put(o, "qInternalView", in.internal_view);
+  put(o, "qSourceView", in.source_view);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableViewSaveInfo, V> {
-  static void read(const json::value& v, TableViewSaveInfo& out) {
-    for (const auto& m : members(v, "TableViewSaveInfo")) {
-      if (m.first.compare("qTables") == 0) {
-        member(m.second, out.tables, "TableViewSaveInfo.qTables");
-      } else if (m.first.compare("qBroomPoints") == 0) {
-        member(m.second, out.broom_points, "TableViewSaveInfo.qBroomPoints");
-      } else if (m.first.compare("qConnectionPoints") == 0) {
-        member(m.second, out.connection_points, "TableViewSaveInfo.qConnectionPoints");
-      } else if (m.first.compare("qZoomFactor") == 0) {
-        member(m.second, out.zoom_factor, "TableViewSaveInfo.qZoomFactor");
-      }
+  static void read(const json::value& v, TableViewSaveInfo& out);
+  static json::value write(const TableViewSaveInfo& in);
+};
+template <class V>
+void codec<TableViewSaveInfo, V>::read(const json::value& v, TableViewSaveInfo& out) {
+  for (const auto& m : members(v, "TableViewSaveInfo")) {
+    if (m.first.compare("qTables") == 0) {
+      member(m.second, out.tables, "TableViewSaveInfo.qTables");
+    } else if (m.first.compare("qBroomPoints") == 0) {
+      member(m.second, out.broom_points, "TableViewSaveInfo.qBroomPoints");
+    } else if (m.first.compare("qConnectionPoints") == 0) {
+      member(m.second, out.connection_points, "TableViewSaveInfo.qConnectionPoints");
+    } else if (m.first.compare("qZoomFactor") == 0) {
+      member(m.second, out.zoom_factor, "TableViewSaveInfo.qZoomFactor");
     }
   }
-  static json::value write(const TableViewSaveInfo& in) {
-    json::object o;
-    put(o, "qTables", in.tables);
-    put(o, "qBroomPoints", in.broom_points);
-    put(o, "qConnectionPoints", in.connection_points);
-    put(o, "qZoomFactor", in.zoom_factor);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableViewSaveInfo, V>::write(const TableViewSaveInfo& in) {
+  json::object o;
+  put(o, "qTables", in.tables);
+  put(o, "qBroomPoints", in.broom_points);
+  put(o, "qConnectionPoints", in.connection_points);
+  put(o, "qZoomFactor", in.zoom_factor);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableViewTableWinSaveInfo, V> {
-  static void read(const json::value& v, TableViewTableWinSaveInfo& out) {
-    for (const auto& m : members(v, "TableViewTableWinSaveInfo")) {
-      if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "TableViewTableWinSaveInfo.qPos");
-      } else if (m.first.compare("qCaption") == 0) {
-        member(m.second, out.caption, "TableViewTableWinSaveInfo.qCaption");
-      }
+  static void read(const json::value& v, TableViewTableWinSaveInfo& out);
+  static json::value write(const TableViewTableWinSaveInfo& in);
+};
+template <class V>
+void codec<TableViewTableWinSaveInfo, V>::read(const json::value& v, TableViewTableWinSaveInfo& out) {
+  for (const auto& m : members(v, "TableViewTableWinSaveInfo")) {
+    if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "TableViewTableWinSaveInfo.qPos");
+    } else if (m.first.compare("qCaption") == 0) {
+      member(m.second, out.caption, "TableViewTableWinSaveInfo.qCaption");
     }
   }
-  static json::value write(const TableViewTableWinSaveInfo& in) {
-    json::object o;
-    put(o, "qPos", in.pos);
-    put(o, "qCaption", in.caption);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableViewTableWinSaveInfo, V>::write(const TableViewTableWinSaveInfo& in) {
+  json::object o;
+  put(o, "qPos", in.pos);
+  put(o, "qCaption", in.caption);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableViewBroomPointSaveInfo, V> {
-  static void read(const json::value& v, TableViewBroomPointSaveInfo& out) {
-    for (const auto& m : members(v, "TableViewBroomPointSaveInfo")) {
-      if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "TableViewBroomPointSaveInfo.qPos");
-      } else if (m.first.compare("qTable") == 0) {
-        member(m.second, out.table, "TableViewBroomPointSaveInfo.qTable");
-      } else if (m.first.compare("qFields") == 0) {
-        member(m.second, out.fields, "TableViewBroomPointSaveInfo.qFields");
-      }
+  static void read(const json::value& v, TableViewBroomPointSaveInfo& out);
+  static json::value write(const TableViewBroomPointSaveInfo& in);
+};
+template <class V>
+void codec<TableViewBroomPointSaveInfo, V>::read(const json::value& v, TableViewBroomPointSaveInfo& out) {
+  for (const auto& m : members(v, "TableViewBroomPointSaveInfo")) {
+    if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "TableViewBroomPointSaveInfo.qPos");
+    } else if (m.first.compare("qTable") == 0) {
+      member(m.second, out.table, "TableViewBroomPointSaveInfo.qTable");
+    } else if (m.first.compare("qFields") == 0) {
+      member(m.second, out.fields, "TableViewBroomPointSaveInfo.qFields");
     }
   }
-  static json::value write(const TableViewBroomPointSaveInfo& in) {
-    json::object o;
-    put(o, "qPos", in.pos);
-    put(o, "qTable", in.table);
-    put(o, "qFields", in.fields);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableViewBroomPointSaveInfo, V>::write(const TableViewBroomPointSaveInfo& in) {
+  json::object o;
+  put(o, "qPos", in.pos);
+  put(o, "qTable", in.table);
+  put(o, "qFields", in.fields);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableViewConnectionPointSaveInfo, V> {
-  static void read(const json::value& v, TableViewConnectionPointSaveInfo& out) {
-    for (const auto& m : members(v, "TableViewConnectionPointSaveInfo")) {
-      if (m.first.compare("qPos") == 0) {
-        member(m.second, out.pos, "TableViewConnectionPointSaveInfo.qPos");
-      } else if (m.first.compare("qFields") == 0) {
-        member(m.second, out.fields, "TableViewConnectionPointSaveInfo.qFields");
-      }
+  static void read(const json::value& v, TableViewConnectionPointSaveInfo& out);
+  static json::value write(const TableViewConnectionPointSaveInfo& in);
+};
+template <class V>
+void codec<TableViewConnectionPointSaveInfo, V>::read(const json::value& v, TableViewConnectionPointSaveInfo& out) {
+  for (const auto& m : members(v, "TableViewConnectionPointSaveInfo")) {
+    if (m.first.compare("qPos") == 0) {
+      member(m.second, out.pos, "TableViewConnectionPointSaveInfo.qPos");
+    } else if (m.first.compare("qFields") == 0) {
+      member(m.second, out.fields, "TableViewConnectionPointSaveInfo.qFields");
     }
   }
-  static json::value write(const TableViewConnectionPointSaveInfo& in) {
-    json::object o;
-    put(o, "qPos", in.pos);
-    put(o, "qFields", in.fields);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableViewConnectionPointSaveInfo, V>::write(const TableViewConnectionPointSaveInfo& in) {
+  json::object o;
+  put(o, "qPos", in.pos);
+  put(o, "qFields", in.fields);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<EditorBreakpoint, V> {
-  static void read(const json::value& v, EditorBreakpoint& out) {
-    for (const auto& m : members(v, "EditorBreakpoint")) {
-      if (m.first.compare("qbufferName") == 0) {
-        member(m.second, out.qbuffer_name, "EditorBreakpoint.qbufferName");
-      } else if (m.first.compare("qlineIx") == 0) {
-        member(m.second, out.qline_ix, "EditorBreakpoint.qlineIx");
-      } else if (m.first.compare("qEnabled") == 0) {
-        member(m.second, out.enabled, "EditorBreakpoint.qEnabled");
-      }
+  static void read(const json::value& v, EditorBreakpoint& out);
+  static json::value write(const EditorBreakpoint& in);
+};
+template <class V>
+void codec<EditorBreakpoint, V>::read(const json::value& v, EditorBreakpoint& out) {
+  for (const auto& m : members(v, "EditorBreakpoint")) {
+    if (m.first.compare("qbufferName") == 0) {
+      member(m.second, out.qbuffer_name, "EditorBreakpoint.qbufferName");
+    } else if (m.first.compare("qlineIx") == 0) {
+      member(m.second, out.qline_ix, "EditorBreakpoint.qlineIx");
+    } else if (m.first.compare("qEnabled") == 0) {
+      member(m.second, out.enabled, "EditorBreakpoint.qEnabled");
     }
   }
-  static json::value write(const EditorBreakpoint& in) {
-    json::object o;
-    put(o, "qbufferName", in.qbuffer_name);
-    put(o, "qlineIx", in.qline_ix);
-    put(o, "qEnabled", in.enabled);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<EditorBreakpoint, V>::write(const EditorBreakpoint& in) {
+  json::object o;
+  put(o, "qbufferName", in.qbuffer_name);
+  put(o, "qlineIx", in.qline_ix);
+  put(o, "qEnabled", in.enabled);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TextMacro, V> {
-  static void read(const json::value& v, TextMacro& out) {
-    for (const auto& m : members(v, "TextMacro")) {
-      if (m.first.compare("qTag") == 0) {
-        member(m.second, out.tag, "TextMacro.qTag");
-      } else if (m.first.compare("qRefSeqNo") == 0) {
-        member(m.second, out.ref_seq_no, "TextMacro.qRefSeqNo");
-      } else if (m.first.compare("qSetSeqNo") == 0) {
-        member(m.second, out.set_seq_no, "TextMacro.qSetSeqNo");
-      } else if (m.first.compare("qDisplayString") == 0) {
-        member(m.second, out.display_string, "TextMacro.qDisplayString");
-      } else if (m.first.compare("qIsSystem") == 0) {
-        member(m.second, out.is_system, "TextMacro.qIsSystem");
-      } else if (m.first.compare("qIsReserved") == 0) {
-        member(m.second, out.is_reserved, "TextMacro.qIsReserved");
-      }
+  static void read(const json::value& v, TextMacro& out);
+  static json::value write(const TextMacro& in);
+};
+template <class V>
+void codec<TextMacro, V>::read(const json::value& v, TextMacro& out) {
+  for (const auto& m : members(v, "TextMacro")) {
+    if (m.first.compare("qTag") == 0) {
+      member(m.second, out.tag, "TextMacro.qTag");
+    } else if (m.first.compare("qRefSeqNo") == 0) {
+      member(m.second, out.ref_seq_no, "TextMacro.qRefSeqNo");
+    } else if (m.first.compare("qSetSeqNo") == 0) {
+      member(m.second, out.set_seq_no, "TextMacro.qSetSeqNo");
+    } else if (m.first.compare("qDisplayString") == 0) {
+      member(m.second, out.display_string, "TextMacro.qDisplayString");
+    } else if (m.first.compare("qIsSystem") == 0) {
+      member(m.second, out.is_system, "TextMacro.qIsSystem");
+    } else if (m.first.compare("qIsReserved") == 0) {
+      member(m.second, out.is_reserved, "TextMacro.qIsReserved");
     }
   }
-  static json::value write(const TextMacro& in) {
-    json::object o;
-    put(o, "qTag", in.tag);
-    put(o, "qRefSeqNo", in.ref_seq_no);
-    put(o, "qSetSeqNo", in.set_seq_no);
-    put(o, "qDisplayString", in.display_string);
-    put(o, "qIsSystem", in.is_system);
-    put(o, "qIsReserved", in.is_reserved);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TextMacro, V>::write(const TextMacro& in) {
+  json::object o;
+  put(o, "qTag", in.tag);
+  put(o, "qRefSeqNo", in.ref_seq_no);
+  put(o, "qSetSeqNo", in.set_seq_no);
+  put(o, "qDisplayString", in.display_string);
+  put(o, "qIsSystem", in.is_system);
+  put(o, "qIsReserved", in.is_reserved);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TableRow, V> {
-  static void read(const json::value& v, TableRow& out) {
-    for (const auto& m : members(v, "TableRow")) {
-      if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "TableRow.qValue");
-      }
+  static void read(const json::value& v, TableRow& out);
+  static json::value write(const TableRow& in);
+};
+template <class V>
+void codec<TableRow, V>::read(const json::value& v, TableRow& out) {
+  for (const auto& m : members(v, "TableRow")) {
+    if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "TableRow.qValue");
     }
   }
-  static json::value write(const TableRow& in) {
-    json::object o;
-    put(o, "qValue", in.value);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TableRow, V>::write(const TableRow& in) {
+  json::object o;
+  put(o, "qValue", in.value);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAppLayout, V> {
-  static void read(const json::value& v, NxAppLayout& out) {
-    for (const auto& m : members(v, "NxAppLayout")) {
-      if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "NxAppLayout.qTitle");
-      } else if (m.first.compare("qFileName") == 0) {
-        member(m.second, out.file_name, "NxAppLayout.qFileName");
-      } else if (m.first.compare("qLastReloadTime") == 0) {
-        member(m.second, out.last_reload_time, "NxAppLayout.qLastReloadTime");
-      } else if (m.first.compare("qModified") == 0) {
-        member(m.second, out.modified, "NxAppLayout.qModified");
-      } else if (m.first.compare("qHasScript") == 0) {
-        member(m.second, out.has_script, "NxAppLayout.qHasScript");
-      } else if (m.first.compare("qStateNames") == 0) {
-        member(m.second, out.state_names, "NxAppLayout.qStateNames");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "NxAppLayout.qMeta");
-      } else if (m.first.compare("qLocaleInfo") == 0) {
-        member(m.second, out.locale_info, "NxAppLayout.qLocaleInfo");
-      } else if (m.first.compare("qHasData") == 0) {
-        member(m.second, out.has_data, "NxAppLayout.qHasData");
-      } else if (m.first.compare("qReadOnly") == 0) {
-        member(m.second, out.read_only, "NxAppLayout.qReadOnly");
-      } else if (m.first.compare("qIsOpenedWithoutData") == 0) {
-        member(m.second, out.is_opened_without_data, "NxAppLayout.qIsOpenedWithoutData");
-      } else if (m.first.compare("qIsSessionApp") == 0) {
-        member(m.second, out.is_session_app, "NxAppLayout.qIsSessionApp");
-      } else if (m.first.compare("qProhibitBinaryLoad") == 0) {
-        member(m.second, out.prohibit_binary_load, "NxAppLayout.qProhibitBinaryLoad");
-      } else if (m.first.compare("qThumbnail") == 0) {
-        member(m.second, out.thumbnail, "NxAppLayout.qThumbnail");
-      } else if (m.first.compare("qIsBDILiveMode") == 0) {
-        member(m.second, out.is_bdi_live_mode, "NxAppLayout.qIsBDILiveMode");
-      } else if (m.first.compare("qIsDirectQueryMode") == 0) {
-        member(m.second, out.is_direct_query_mode, "NxAppLayout.qIsDirectQueryMode");
-      } else if (m.first.compare("qUnsupportedFeatures") == 0) {
-        member(m.second, out.unsupported_features, "NxAppLayout.qUnsupportedFeatures");
-      } else if (m.first.compare("qUsage") == 0) {
-        member(m.second, out.usage, "NxAppLayout.qUsage");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, NxAppLayout& out);
+  static json::value write(const NxAppLayout& in);
+};
+template <class V>
+void codec<NxAppLayout, V>::read(const json::value& v, NxAppLayout& out) {
+  for (const auto& m : members(v, "NxAppLayout")) {
+    if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "NxAppLayout.qTitle");
+    } else if (m.first.compare("qFileName") == 0) {
+      member(m.second, out.file_name, "NxAppLayout.qFileName");
+    } else if (m.first.compare("qLastReloadTime") == 0) {
+      member(m.second, out.last_reload_time, "NxAppLayout.qLastReloadTime");
+    } else if (m.first.compare("qModified") == 0) {
+      member(m.second, out.modified, "NxAppLayout.qModified");
+    } else if (m.first.compare("qHasScript") == 0) {
+      member(m.second, out.has_script, "NxAppLayout.qHasScript");
+    } else if (m.first.compare("qStateNames") == 0) {
+      member(m.second, out.state_names, "NxAppLayout.qStateNames");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "NxAppLayout.qMeta");
+    } else if (m.first.compare("qLocaleInfo") == 0) {
+      member(m.second, out.locale_info, "NxAppLayout.qLocaleInfo");
+    } else if (m.first.compare("qHasData") == 0) {
+      member(m.second, out.has_data, "NxAppLayout.qHasData");
+    } else if (m.first.compare("qReadOnly") == 0) {
+      member(m.second, out.read_only, "NxAppLayout.qReadOnly");
+    } else if (m.first.compare("qIsOpenedWithoutData") == 0) {
+      member(m.second, out.is_opened_without_data, "NxAppLayout.qIsOpenedWithoutData");
+    } else if (m.first.compare("qIsSessionApp") == 0) {
+      member(m.second, out.is_session_app, "NxAppLayout.qIsSessionApp");
+    } else if (m.first.compare("qProhibitBinaryLoad") == 0) {
+      member(m.second, out.prohibit_binary_load, "NxAppLayout.qProhibitBinaryLoad");
+    } else if (m.first.compare("qThumbnail") == 0) {
+      member(m.second, out.thumbnail, "NxAppLayout.qThumbnail");
+    } else if (m.first.compare("qIsBDILiveMode") == 0) {
+      member(m.second, out.is_bdi_live_mode, "NxAppLayout.qIsBDILiveMode");
+    } else if (m.first.compare("qIsDirectQueryMode") == 0) {
+      member(m.second, out.is_direct_query_mode, "NxAppLayout.qIsDirectQueryMode");
+    } else if (m.first.compare("qUnsupportedFeatures") == 0) {
+      member(m.second, out.unsupported_features, "NxAppLayout.qUnsupportedFeatures");
+    } else if (m.first.compare("qUsage") == 0) {
+      member(m.second, out.usage, "NxAppLayout.qUsage");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const NxAppLayout& in) {
-    json::object o;
-    put(o, "qTitle", in.title);
-    put(o, "qFileName", in.file_name);
-    put(o, "qLastReloadTime", in.last_reload_time);
-    put(o, "qModified", in.modified);
-    put(o, "qHasScript", in.has_script);
-    put(o, "qStateNames", in.state_names);
-    put(o, "qMeta", in.meta);
-    put(o, "qLocaleInfo", in.locale_info);
-    put(o, "qHasData", in.has_data);
-    put(o, "qReadOnly", in.read_only);
-    put(o, "qIsOpenedWithoutData", in.is_opened_without_data);
-    put(o, "qIsSessionApp", in.is_session_app);
-    put(o, "qProhibitBinaryLoad", in.prohibit_binary_load);
-    put(o, "qThumbnail", in.thumbnail);
-    put(o, "qIsBDILiveMode", in.is_bdi_live_mode);
-    put(o, "qIsDirectQueryMode", in.is_direct_query_mode);
-    put(o, "qUnsupportedFeatures", in.unsupported_features);
-    put(o, "qUsage", in.usage);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAppLayout, V>::write(const NxAppLayout& in) {
+  json::object o;
+  put(o, "qTitle", in.title);
+  put(o, "qFileName", in.file_name);
+  put(o, "qLastReloadTime", in.last_reload_time);
+  put(o, "qModified", in.modified);
+  put(o, "qHasScript", in.has_script);
+  put(o, "qStateNames", in.state_names);
+  put(o, "qMeta", in.meta);
+  put(o, "qLocaleInfo", in.locale_info);
+  put(o, "qHasData", in.has_data);
+  put(o, "qReadOnly", in.read_only);
+  put(o, "qIsOpenedWithoutData", in.is_opened_without_data);
+  put(o, "qIsSessionApp", in.is_session_app);
+  put(o, "qProhibitBinaryLoad", in.prohibit_binary_load);
+  put(o, "qThumbnail", in.thumbnail);
+  put(o, "qIsBDILiveMode", in.is_bdi_live_mode);
+  put(o, "qIsDirectQueryMode", in.is_direct_query_mode);
+  put(o, "qUnsupportedFeatures", in.unsupported_features);
+  put(o, "qUsage", in.usage);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxAppProperties, V> {
-  static void read(const json::value& v, NxAppProperties& out) {
-    for (const auto& m : members(v, "NxAppProperties")) {
-      if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "NxAppProperties.qTitle");
-      } else if (m.first.compare("qLastReloadTime") == 0) {
-        member(m.second, out.last_reload_time, "NxAppProperties.qLastReloadTime");
-      } else if (m.first.compare("qMigrationHash") == 0) {
-        member(m.second, out.migration_hash, "NxAppProperties.qMigrationHash");
-      } else if (m.first.compare("qSavedInProductVersion") == 0) {
-        member(m.second, out.saved_in_product_version, "NxAppProperties.qSavedInProductVersion");
-      } else if (m.first.compare("qThumbnail") == 0) {
-        member(m.second, out.thumbnail, "NxAppProperties.qThumbnail");
-      } else if (m.first.compare("qHasSectionAccess") == 0) {
-        member(m.second, out.has_section_access, "NxAppProperties.qHasSectionAccess");
-      } else if (m.first.compare("qUsage") == 0) {
-        member(m.second, out.usage, "NxAppProperties.qUsage");
-      } else {
-        out.extra.push_back(m);
-      }
+  static void read(const json::value& v, NxAppProperties& out);
+  static json::value write(const NxAppProperties& in);
+};
+template <class V>
+void codec<NxAppProperties, V>::read(const json::value& v, NxAppProperties& out) {
+  for (const auto& m : members(v, "NxAppProperties")) {
+    if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "NxAppProperties.qTitle");
+    } else if (m.first.compare("qLastReloadTime") == 0) {
+      member(m.second, out.last_reload_time, "NxAppProperties.qLastReloadTime");
+    } else if (m.first.compare("qMigrationHash") == 0) {
+      member(m.second, out.migration_hash, "NxAppProperties.qMigrationHash");
+    } else if (m.first.compare("qSavedInProductVersion") == 0) {
+      member(m.second, out.saved_in_product_version, "NxAppProperties.qSavedInProductVersion");
+    } else if (m.first.compare("qThumbnail") == 0) {
+      member(m.second, out.thumbnail, "NxAppProperties.qThumbnail");
+    } else if (m.first.compare("qHasSectionAccess") == 0) {
+      member(m.second, out.has_section_access, "NxAppProperties.qHasSectionAccess");
+    } else if (m.first.compare("qUsage") == 0) {
+      member(m.second, out.usage, "NxAppProperties.qUsage");
+    } else {
+      out.extra.push_back(m);
     }
   }
-  static json::value write(const NxAppProperties& in) {
-    json::object o;
-    put(o, "qTitle", in.title);
-    put(o, "qLastReloadTime", in.last_reload_time);
-    put(o, "qMigrationHash", in.migration_hash);
-    put(o, "qSavedInProductVersion", in.saved_in_product_version);
-    put(o, "qThumbnail", in.thumbnail);
-    put(o, "qHasSectionAccess", in.has_section_access);
-    put(o, "qUsage", in.usage);
-    write_extra(o, in.extra);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxAppProperties, V>::write(const NxAppProperties& in) {
+  json::object o;
+  put(o, "qTitle", in.title);
+  put(o, "qLastReloadTime", in.last_reload_time);
+  put(o, "qMigrationHash", in.migration_hash);
+  put(o, "qSavedInProductVersion", in.saved_in_product_version);
+  put(o, "qThumbnail", in.thumbnail);
+  put(o, "qHasSectionAccess", in.has_section_access);
+  put(o, "qUsage", in.usage);
+  write_extra(o, in.extra);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<LineageInfo, V> {
-  static void read(const json::value& v, LineageInfo& out) {
-    for (const auto& m : members(v, "LineageInfo")) {
-      if (m.first.compare("qDiscriminator") == 0) {
-        member(m.second, out.discriminator, "LineageInfo.qDiscriminator");
-      } else if (m.first.compare("qStatement") == 0) {
-        member(m.second, out.statement, "LineageInfo.qStatement");
-      }
+  static void read(const json::value& v, LineageInfo& out);
+  static json::value write(const LineageInfo& in);
+};
+template <class V>
+void codec<LineageInfo, V>::read(const json::value& v, LineageInfo& out) {
+  for (const auto& m : members(v, "LineageInfo")) {
+    if (m.first.compare("qDiscriminator") == 0) {
+      member(m.second, out.discriminator, "LineageInfo.qDiscriminator");
+    } else if (m.first.compare("qStatement") == 0) {
+      member(m.second, out.statement, "LineageInfo.qStatement");
     }
   }
-  static json::value write(const LineageInfo& in) {
-    json::object o;
-    put(o, "qDiscriminator", in.discriminator);
-    put(o, "qStatement", in.statement);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<LineageInfo, V>::write(const LineageInfo& in) {
+  json::object o;
+  put(o, "qDiscriminator", in.discriminator);
+  put(o, "qStatement", in.statement);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxGetObjectOptions, V> {
-  static void read(const json::value& v, NxGetObjectOptions& out) {
-    for (const auto& m : members(v, "NxGetObjectOptions")) {
-      if (m.first.compare("qTypes") == 0) {
-        member(m.second, out.types, "NxGetObjectOptions.qTypes");
-      } else if (m.first.compare("qIncludeSessionObjects") == 0) {
-        member(m.second, out.include_session_objects, "NxGetObjectOptions.qIncludeSessionObjects");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "NxGetObjectOptions.qData");
-      }
+  static void read(const json::value& v, NxGetObjectOptions& out);
+  static json::value write(const NxGetObjectOptions& in);
+};
+template <class V>
+void codec<NxGetObjectOptions, V>::read(const json::value& v, NxGetObjectOptions& out) {
+  for (const auto& m : members(v, "NxGetObjectOptions")) {
+    if (m.first.compare("qTypes") == 0) {
+      member(m.second, out.types, "NxGetObjectOptions.qTypes");
+    } else if (m.first.compare("qIncludeSessionObjects") == 0) {
+      member(m.second, out.include_session_objects, "NxGetObjectOptions.qIncludeSessionObjects");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "NxGetObjectOptions.qData");
     }
   }
-  static json::value write(const NxGetObjectOptions& in) {
-    json::object o;
-    put(o, "qTypes", in.types);
-    put(o, "qIncludeSessionObjects", in.include_session_objects);
-    put(o, "qData", in.data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxGetObjectOptions, V>::write(const NxGetObjectOptions& in) {
+  json::object o;
+  put(o, "qTypes", in.types);
+  put(o, "qIncludeSessionObjects", in.include_session_objects);
+  put(o, "qData", in.data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxGetBookmarkOptions, V> {
-  static void read(const json::value& v, NxGetBookmarkOptions& out) {
-    for (const auto& m : members(v, "NxGetBookmarkOptions")) {
-      if (m.first.compare("qTypes") == 0) {
-        member(m.second, out.types, "NxGetBookmarkOptions.qTypes");
-      } else if (m.first.compare("qData") == 0) {
-        member(m.second, out.data, "NxGetBookmarkOptions.qData");
-      } else if (m.first.compare("qIncludePatches") == 0) {
-        member(m.second, out.include_patches, "NxGetBookmarkOptions.qIncludePatches");
-      }
+  static void read(const json::value& v, NxGetBookmarkOptions& out);
+  static json::value write(const NxGetBookmarkOptions& in);
+};
+template <class V>
+void codec<NxGetBookmarkOptions, V>::read(const json::value& v, NxGetBookmarkOptions& out) {
+  for (const auto& m : members(v, "NxGetBookmarkOptions")) {
+    if (m.first.compare("qTypes") == 0) {
+      member(m.second, out.types, "NxGetBookmarkOptions.qTypes");
+    } else if (m.first.compare("qData") == 0) {
+      member(m.second, out.data, "NxGetBookmarkOptions.qData");
+    } else if (m.first.compare("qIncludePatches") == 0) {
+      member(m.second, out.include_patches, "NxGetBookmarkOptions.qIncludePatches");
     }
   }
-  static json::value write(const NxGetBookmarkOptions& in) {
-    json::object o;
-    put(o, "qTypes", in.types);
-    put(o, "qData", in.data);
-    put(o, "qIncludePatches", in.include_patches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxGetBookmarkOptions, V>::write(const NxGetBookmarkOptions& in) {
+  json::object o;
+  put(o, "qTypes", in.types);
+  put(o, "qData", in.data);
+  put(o, "qIncludePatches", in.include_patches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxRange, V> {
-  static void read(const json::value& v, NxRange& out) {
-    for (const auto& m : members(v, "NxRange")) {
-      if (m.first.compare("qFrom") == 0) {
-        member(m.second, out.from, "NxRange.qFrom");
-      } else if (m.first.compare("qCount") == 0) {
-        member(m.second, out.count, "NxRange.qCount");
-      }
+  static void read(const json::value& v, NxRange& out);
+  static json::value write(const NxRange& in);
+};
+template <class V>
+void codec<NxRange, V>::read(const json::value& v, NxRange& out) {
+  for (const auto& m : members(v, "NxRange")) {
+    if (m.first.compare("qFrom") == 0) {
+      member(m.second, out.from, "NxRange.qFrom");
+    } else if (m.first.compare("qCount") == 0) {
+      member(m.second, out.count, "NxRange.qCount");
     }
   }
-  static json::value write(const NxRange& in) {
-    json::object o;
-    put(o, "qFrom", in.from);
-    put(o, "qCount", in.count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxRange, V>::write(const NxRange& in) {
+  json::object o;
+  put(o, "qFrom", in.from);
+  put(o, "qCount", in.count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxMatchingFieldInfo, V> {
-  static void read(const json::value& v, NxMatchingFieldInfo& out) {
-    for (const auto& m : members(v, "NxMatchingFieldInfo")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxMatchingFieldInfo.qName");
-      } else if (m.first.compare("qTags") == 0) {
-        member(m.second, out.tags, "NxMatchingFieldInfo.qTags");
-      }
+  static void read(const json::value& v, NxMatchingFieldInfo& out);
+  static json::value write(const NxMatchingFieldInfo& in);
+};
+template <class V>
+void codec<NxMatchingFieldInfo, V>::read(const json::value& v, NxMatchingFieldInfo& out) {
+  for (const auto& m : members(v, "NxMatchingFieldInfo")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxMatchingFieldInfo.qName");
+    } else if (m.first.compare("qTags") == 0) {
+      member(m.second, out.tags, "NxMatchingFieldInfo.qTags");
     }
   }
-  static json::value write(const NxMatchingFieldInfo& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qTags", in.tags);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxMatchingFieldInfo, V>::write(const NxMatchingFieldInfo& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qTags", in.tags);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AssociationScore, V> {
-  static void read(const json::value& v, AssociationScore& out) {
-    for (const auto& m : members(v, "AssociationScore")) {
-      if (m.first.compare("qFieldPairName") == 0) {
-        member(m.second, out.field_pair_name, "AssociationScore.qFieldPairName");
-      } else if (m.first.compare("qScoreSummary") == 0) {
-        member(m.second, out.score_summary, "AssociationScore.qScoreSummary");
-      } else if (m.first.compare("qField1Scores") == 0) {
-        member(m.second, out.field1_scores, "AssociationScore.qField1Scores");
-      } else if (m.first.compare("qField2Scores") == 0) {
-        member(m.second, out.field2_scores, "AssociationScore.qField2Scores");
-      }
+  static void read(const json::value& v, AssociationScore& out);
+  static json::value write(const AssociationScore& in);
+};
+template <class V>
+void codec<AssociationScore, V>::read(const json::value& v, AssociationScore& out) {
+  for (const auto& m : members(v, "AssociationScore")) {
+    if (m.first.compare("qFieldPairName") == 0) {
+      member(m.second, out.field_pair_name, "AssociationScore.qFieldPairName");
+    } else if (m.first.compare("qScoreSummary") == 0) {
+      member(m.second, out.score_summary, "AssociationScore.qScoreSummary");
+    } else if (m.first.compare("qField1Scores") == 0) {
+      member(m.second, out.field1_scores, "AssociationScore.qField1Scores");
+    } else if (m.first.compare("qField2Scores") == 0) {
+      member(m.second, out.field2_scores, "AssociationScore.qField2Scores");
     }
   }
-  static json::value write(const AssociationScore& in) {
-    json::object o;
-    put(o, "qFieldPairName", in.field_pair_name);
-    put(o, "qScoreSummary", in.score_summary);
-    put(o, "qField1Scores", in.field1_scores);
-    put(o, "qField2Scores", in.field2_scores);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AssociationScore, V>::write(const AssociationScore& in) {
+  json::object o;
+  put(o, "qFieldPairName", in.field_pair_name);
+  put(o, "qScoreSummary", in.score_summary);
+  put(o, "qField1Scores", in.field1_scores);
+  put(o, "qField2Scores", in.field2_scores);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldScores, V> {
-  static void read(const json::value& v, FieldScores& out) {
-    for (const auto& m : members(v, "FieldScores")) {
-      if (m.first.compare("qFieldName") == 0) {
-        member(m.second, out.field_name, "FieldScores.qFieldName");
-      } else if (m.first.compare("qReadableName") == 0) {
-        member(m.second, out.readable_name, "FieldScores.qReadableName");
-      } else if (m.first.compare("qCardinalRatio") == 0) {
-        member(m.second, out.cardinal_ratio, "FieldScores.qCardinalRatio");
-      } else if (m.first.compare("qSymbolScore") == 0) {
-        member(m.second, out.symbol_score, "FieldScores.qSymbolScore");
-      } else if (m.first.compare("qRowScore") == 0) {
-        member(m.second, out.row_score, "FieldScores.qRowScore");
-      }
+  static void read(const json::value& v, FieldScores& out);
+  static json::value write(const FieldScores& in);
+};
+template <class V>
+void codec<FieldScores, V>::read(const json::value& v, FieldScores& out) {
+  for (const auto& m : members(v, "FieldScores")) {
+    if (m.first.compare("qFieldName") == 0) {
+      member(m.second, out.field_name, "FieldScores.qFieldName");
+    } else if (m.first.compare("qReadableName") == 0) {
+      member(m.second, out.readable_name, "FieldScores.qReadableName");
+    } else if (m.first.compare("qCardinalRatio") == 0) {
+      member(m.second, out.cardinal_ratio, "FieldScores.qCardinalRatio");
+    } else if (m.first.compare("qSymbolScore") == 0) {
+      member(m.second, out.symbol_score, "FieldScores.qSymbolScore");
+    } else if (m.first.compare("qRowScore") == 0) {
+      member(m.second, out.row_score, "FieldScores.qRowScore");
     }
   }
-  static json::value write(const FieldScores& in) {
-    json::object o;
-    put(o, "qFieldName", in.field_name);
-    put(o, "qReadableName", in.readable_name);
-    put(o, "qCardinalRatio", in.cardinal_ratio);
-    put(o, "qSymbolScore", in.symbol_score);
-    put(o, "qRowScore", in.row_score);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldScores, V>::write(const FieldScores& in) {
+  json::object o;
+  put(o, "qFieldName", in.field_name);
+  put(o, "qReadableName", in.readable_name);
+  put(o, "qCardinalRatio", in.cardinal_ratio);
+  put(o, "qSymbolScore", in.symbol_score);
+  put(o, "qRowScore", in.row_score);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ContentLibraryList, V> {
-  static void read(const json::value& v, ContentLibraryList& out) {
-    for (const auto& m : members(v, "ContentLibraryList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "ContentLibraryList.qItems");
-      }
+  static void read(const json::value& v, ContentLibraryList& out);
+  static json::value write(const ContentLibraryList& in);
+};
+template <class V>
+void codec<ContentLibraryList, V>::read(const json::value& v, ContentLibraryList& out) {
+  for (const auto& m : members(v, "ContentLibraryList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "ContentLibraryList.qItems");
     }
   }
-  static json::value write(const ContentLibraryList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ContentLibraryList, V>::write(const ContentLibraryList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ContentLibraryListItem, V> {
-  static void read(const json::value& v, ContentLibraryListItem& out) {
-    for (const auto& m : members(v, "ContentLibraryListItem")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "ContentLibraryListItem.qName");
-      } else if (m.first.compare("qAppSpecific") == 0) {
-        member(m.second, out.app_specific, "ContentLibraryListItem.qAppSpecific");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "ContentLibraryListItem.qMeta");
-      }
+  static void read(const json::value& v, ContentLibraryListItem& out);
+  static json::value write(const ContentLibraryListItem& in);
+};
+template <class V>
+void codec<ContentLibraryListItem, V>::read(const json::value& v, ContentLibraryListItem& out) {
+  for (const auto& m : members(v, "ContentLibraryListItem")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "ContentLibraryListItem.qName");
+    } else if (m.first.compare("qAppSpecific") == 0) {
+      member(m.second, out.app_specific, "ContentLibraryListItem.qAppSpecific");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "ContentLibraryListItem.qMeta");
     }
   }
-  static json::value write(const ContentLibraryListItem& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qAppSpecific", in.app_specific);
-    put(o, "qMeta", in.meta);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ContentLibraryListItem, V>::write(const ContentLibraryListItem& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qAppSpecific", in.app_specific);
+  put(o, "qMeta", in.meta);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StaticContentList, V> {
-  static void read(const json::value& v, StaticContentList& out) {
-    for (const auto& m : members(v, "StaticContentList")) {
-      if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "StaticContentList.qItems");
-      }
+  static void read(const json::value& v, StaticContentList& out);
+  static json::value write(const StaticContentList& in);
+};
+template <class V>
+void codec<StaticContentList, V>::read(const json::value& v, StaticContentList& out) {
+  for (const auto& m : members(v, "StaticContentList")) {
+    if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "StaticContentList.qItems");
     }
   }
-  static json::value write(const StaticContentList& in) {
-    json::object o;
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StaticContentList, V>::write(const StaticContentList& in) {
+  json::object o;
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<StaticContentListItem, V> {
-  static void read(const json::value& v, StaticContentListItem& out) {
-    for (const auto& m : members(v, "StaticContentListItem")) {
-      if (m.first.compare("qUrlDef") == 0) {
-        member(m.second, out.url_def, "StaticContentListItem.qUrlDef");
-      } else if (m.first.compare("qUrl") == 0) {
-        member(m.second, out.url, "StaticContentListItem.qUrl");
-      }
+  static void read(const json::value& v, StaticContentListItem& out);
+  static json::value write(const StaticContentListItem& in);
+};
+template <class V>
+void codec<StaticContentListItem, V>::read(const json::value& v, StaticContentListItem& out) {
+  for (const auto& m : members(v, "StaticContentListItem")) {
+    if (m.first.compare("qUrlDef") == 0) {
+      member(m.second, out.url_def, "StaticContentListItem.qUrlDef");
+    } else if (m.first.compare("qUrl") == 0) {
+      member(m.second, out.url, "StaticContentListItem.qUrl");
     }
   }
-  static json::value write(const StaticContentListItem& in) {
-    json::object o;
-    put(o, "qUrlDef", in.url_def);
-    put(o, "qUrl", in.url);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<StaticContentListItem, V>::write(const StaticContentListItem& in) {
+  json::object o;
+  put(o, "qUrlDef", in.url_def);
+  put(o, "qUrl", in.url);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DoReloadExResult, V> {
-  static void read(const json::value& v, DoReloadExResult& out) {
-    for (const auto& m : members(v, "DoReloadExResult")) {
-      if (m.first.compare("qSuccess") == 0) {
-        member(m.second, out.success, "DoReloadExResult.qSuccess");
-      } else if (m.first.compare("qScriptLogFile") == 0) {
-        member(m.second, out.script_log_file, "DoReloadExResult.qScriptLogFile");
-      } else if (m.first.compare("qEndedWithMemoryConstraint") == 0) {
-        member(m.second, out.ended_with_memory_constraint, "DoReloadExResult.qEndedWithMemoryConstraint");
-      } else if (m.first.compare("qFailureData") == 0) {
-        member(m.second, out.failure_data, "DoReloadExResult.qFailureData");
-      }
+  static void read(const json::value& v, DoReloadExResult& out);
+  static json::value write(const DoReloadExResult& in);
+};
+template <class V>
+void codec<DoReloadExResult, V>::read(const json::value& v, DoReloadExResult& out) {
+  for (const auto& m : members(v, "DoReloadExResult")) {
+    if (m.first.compare("qSuccess") == 0) {
+      member(m.second, out.success, "DoReloadExResult.qSuccess");
+    } else if (m.first.compare("qScriptLogFile") == 0) {
+      member(m.second, out.script_log_file, "DoReloadExResult.qScriptLogFile");
+    } else if (m.first.compare("qEndedWithMemoryConstraint") == 0) {
+      member(m.second, out.ended_with_memory_constraint, "DoReloadExResult.qEndedWithMemoryConstraint");
+    } else if (m.first.compare("qFailureData") == 0) {
+      member(m.second, out.failure_data, "DoReloadExResult.qFailureData");
     }
   }
-  static json::value write(const DoReloadExResult& in) {
-    json::object o;
-    put(o, "qSuccess", in.success);
-    put(o, "qScriptLogFile", in.script_log_file);
-    put(o, "qEndedWithMemoryConstraint", in.ended_with_memory_constraint);
-    put(o, "qFailureData", in.failure_data);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DoReloadExResult, V>::write(const DoReloadExResult& in) {
+  json::object o;
+  put(o, "qSuccess", in.success);
+  put(o, "qScriptLogFile", in.script_log_file);
+  put(o, "qEndedWithMemoryConstraint", in.ended_with_memory_constraint);
+  put(o, "qFailureData", in.failure_data);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FailureData, V> {
-  static void read(const json::value& v, FailureData& out) {
-    for (const auto& m : members(v, "FailureData")) {
-      if (m.first.compare("qErrors") == 0) {
-        member(m.second, out.errors, "FailureData.qErrors");
-      }
+  static void read(const json::value& v, FailureData& out);
+  static json::value write(const FailureData& in);
+};
+template <class V>
+void codec<FailureData, V>::read(const json::value& v, FailureData& out) {
+  for (const auto& m : members(v, "FailureData")) {
+    if (m.first.compare("qErrors") == 0) {
+      member(m.second, out.errors, "FailureData.qErrors");
     }
   }
-  static json::value write(const FailureData& in) {
-    json::object o;
-    put(o, "qErrors", in.errors);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FailureData, V>::write(const FailureData& in) {
+  json::object o;
+  put(o, "qErrors", in.errors);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ReloadError, V> {
-  static void read(const json::value& v, ReloadError& out) {
-    for (const auto& m : members(v, "ReloadError")) {
-      if (m.first.compare("qError") == 0) {
-        member(m.second, out.error, "ReloadError.qError");
-      } else if (m.first.compare("qDescription") == 0) {
-        member(m.second, out.description, "ReloadError.qDescription");
-      } else if (m.first.compare("qLine") == 0) {
-        member(m.second, out.line, "ReloadError.qLine");
-      } else if (m.first.compare("qLineNumber") == 0) {
-        member(m.second, out.line_number, "ReloadError.qLineNumber");
-      } else if (m.first.compare("qCode") == 0) {
-        member(m.second, out.code, "ReloadError.qCode");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "ReloadError.qTitle");
-      }
+  static void read(const json::value& v, ReloadError& out);
+  static json::value write(const ReloadError& in);
+};
+template <class V>
+void codec<ReloadError, V>::read(const json::value& v, ReloadError& out) {
+  for (const auto& m : members(v, "ReloadError")) {
+    if (m.first.compare("qError") == 0) {
+      member(m.second, out.error, "ReloadError.qError");
+    } else if (m.first.compare("qDescription") == 0) {
+      member(m.second, out.description, "ReloadError.qDescription");
+    } else if (m.first.compare("qLine") == 0) {
+      member(m.second, out.line, "ReloadError.qLine");
+    } else if (m.first.compare("qLineNumber") == 0) {
+      member(m.second, out.line_number, "ReloadError.qLineNumber");
+    } else if (m.first.compare("qCode") == 0) {
+      member(m.second, out.code, "ReloadError.qCode");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "ReloadError.qTitle");
     }
   }
-  static json::value write(const ReloadError& in) {
-    json::object o;
-    put(o, "qError", in.error);
-    put(o, "qDescription", in.description);
-    put(o, "qLine", in.line);
-    put(o, "qLineNumber", in.line_number);
-    put(o, "qCode", in.code);
-    put(o, "qTitle", in.title);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ReloadError, V>::write(const ReloadError& in) {
+  json::object o;
+  put(o, "qError", in.error);
+  put(o, "qDescription", in.description);
+  put(o, "qLine", in.line);
+  put(o, "qLineNumber", in.line_number);
+  put(o, "qCode", in.code);
+  put(o, "qTitle", in.title);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DoReloadExParams, V> {
-  static void read(const json::value& v, DoReloadExParams& out) {
-    for (const auto& m : members(v, "DoReloadExParams")) {
-      if (m.first.compare("qMode") == 0) {
-        member(m.second, out.mode, "DoReloadExParams.qMode");
-      } else if (m.first.compare("qPartial") == 0) {
-        member(m.second, out.partial, "DoReloadExParams.qPartial");
-      } else if (m.first.compare("qDebug") == 0) {
-        member(m.second, out.debug, "DoReloadExParams.qDebug");
-      } else if (m.first.compare("qReloadId") == 0) {
-        member(m.second, out.reload_id, "DoReloadExParams.qReloadId");
-      } else if (m.first.compare("qSkipStore") == 0) {
-        member(m.second, out.skip_store, "DoReloadExParams.qSkipStore");
-      } else if (m.first.compare("qRowLimit") == 0) {
-        member(m.second, out.row_limit, "DoReloadExParams.qRowLimit");
-      }
+  static void read(const json::value& v, DoReloadExParams& out);
+  static json::value write(const DoReloadExParams& in);
+};
+template <class V>
+void codec<DoReloadExParams, V>::read(const json::value& v, DoReloadExParams& out) {
+  for (const auto& m : members(v, "DoReloadExParams")) {
+    if (m.first.compare("qMode") == 0) {
+      member(m.second, out.mode, "DoReloadExParams.qMode");
+    } else if (m.first.compare("qPartial") == 0) {
+      member(m.second, out.partial, "DoReloadExParams.qPartial");
+    } else if (m.first.compare("qDebug") == 0) {
+      member(m.second, out.debug, "DoReloadExParams.qDebug");
+    } else if (m.first.compare("qReloadId") == 0) {
+      member(m.second, out.reload_id, "DoReloadExParams.qReloadId");
+    } else if (m.first.compare("qSkipStore") == 0) {
+      member(m.second, out.skip_store, "DoReloadExParams.qSkipStore");
+    } else if (m.first.compare("qRowLimit") == 0) {
+      member(m.second, out.row_limit, "DoReloadExParams.qRowLimit");
     }
   }
-  static json::value write(const DoReloadExParams& in) {
-    json::object o;
-    put(o, "qMode", in.mode);
-    put(o, "qPartial", in.partial);
-    put(o, "qDebug", in.debug);
-    put(o, "qReloadId", in.reload_id);
-    put(o, "qSkipStore", in.skip_store);
-    put(o, "qRowLimit", in.row_limit);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DoReloadExParams, V>::write(const DoReloadExParams& in) {
+  json::object o;
+  put(o, "qMode", in.mode);
+  put(o, "qPartial", in.partial);
+  put(o, "qDebug", in.debug);
+  put(o, "qReloadId", in.reload_id);
+  put(o, "qSkipStore", in.skip_store);
+  put(o, "qRowLimit", in.row_limit);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDownloadInfo, V> {
-  static void read(const json::value& v, NxDownloadInfo& out) {
-    for (const auto& m : members(v, "NxDownloadInfo")) {
-      if (m.first.compare("qUrl") == 0) {
-        member(m.second, out.url, "NxDownloadInfo.qUrl");
-      } else if (m.first.compare("qFileSize") == 0) {
-        member(m.second, out.file_size, "NxDownloadInfo.qFileSize");
-      }
+  static void read(const json::value& v, NxDownloadInfo& out);
+  static json::value write(const NxDownloadInfo& in);
+};
+template <class V>
+void codec<NxDownloadInfo, V>::read(const json::value& v, NxDownloadInfo& out) {
+  for (const auto& m : members(v, "NxDownloadInfo")) {
+    if (m.first.compare("qUrl") == 0) {
+      member(m.second, out.url, "NxDownloadInfo.qUrl");
+    } else if (m.first.compare("qFileSize") == 0) {
+      member(m.second, out.file_size, "NxDownloadInfo.qFileSize");
     }
   }
-  static json::value write(const NxDownloadInfo& in) {
-    json::object o;
-    put(o, "qUrl", in.url);
-    put(o, "qFileSize", in.file_size);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDownloadInfo, V>::write(const NxDownloadInfo& in) {
+  json::object o;
+  put(o, "qUrl", in.url);
+  put(o, "qFileSize", in.file_size);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxDownloadOptions, V> {
-  static void read(const json::value& v, NxDownloadOptions& out) {
-    for (const auto& m : members(v, "NxDownloadOptions")) {
-      if (m.first.compare("qBookmarkId") == 0) {
-        member(m.second, out.bookmark_id, "NxDownloadOptions.qBookmarkId");
-      } else if (m.first.compare("qExpires") == 0) {
-        member(m.second, out.expires, "NxDownloadOptions.qExpires");
-      } else if (m.first.compare("qServeOnce") == 0) {
-        member(m.second, out.serve_once, "NxDownloadOptions.qServeOnce");
-      }
+  static void read(const json::value& v, NxDownloadOptions& out);
+  static json::value write(const NxDownloadOptions& in);
+};
+template <class V>
+void codec<NxDownloadOptions, V>::read(const json::value& v, NxDownloadOptions& out) {
+  for (const auto& m : members(v, "NxDownloadOptions")) {
+    if (m.first.compare("qBookmarkId") == 0) {
+      member(m.second, out.bookmark_id, "NxDownloadOptions.qBookmarkId");
+    } else if (m.first.compare("qExpires") == 0) {
+      member(m.second, out.expires, "NxDownloadOptions.qExpires");
+    } else if (m.first.compare("qServeOnce") == 0) {
+      member(m.second, out.serve_once, "NxDownloadOptions.qServeOnce");
     }
   }
-  static json::value write(const NxDownloadOptions& in) {
-    json::object o;
-    put(o, "qBookmarkId", in.bookmark_id);
-    put(o, "qExpires", in.expires);
-    put(o, "qServeOnce", in.serve_once);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxDownloadOptions, V>::write(const NxDownloadOptions& in) {
+  json::object o;
+  put(o, "qBookmarkId", in.bookmark_id);
+  put(o, "qExpires", in.expires);
+  put(o, "qServeOnce", in.serve_once);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ScriptSyntaxError, V> {
-  static void read(const json::value& v, ScriptSyntaxError& out) {
-    for (const auto& m : members(v, "ScriptSyntaxError")) {
-      if (m.first.compare("qErrLen") == 0) {
-        member(m.second, out.err_len, "ScriptSyntaxError.qErrLen");
-      } else if (m.first.compare("qTabIx") == 0) {
-        member(m.second, out.tab_ix, "ScriptSyntaxError.qTabIx");
-      } else if (m.first.compare("qLineInTab") == 0) {
-        member(m.second, out.line_in_tab, "ScriptSyntaxError.qLineInTab");
-      } else if (m.first.compare("qColInLine") == 0) {
-        member(m.second, out.col_in_line, "ScriptSyntaxError.qColInLine");
-      } else if (m.first.compare("qTextPos") == 0) {
-        member(m.second, out.text_pos, "ScriptSyntaxError.qTextPos");
-      } else if (m.first.compare("qSecondaryFailure") == 0) {
-        member(m.second, out.secondary_failure, "ScriptSyntaxError.qSecondaryFailure");
-      }
+  static void read(const json::value& v, ScriptSyntaxError& out);
+  static json::value write(const ScriptSyntaxError& in);
+};
+template <class V>
+void codec<ScriptSyntaxError, V>::read(const json::value& v, ScriptSyntaxError& out) {
+  for (const auto& m : members(v, "ScriptSyntaxError")) {
+    if (m.first.compare("qErrLen") == 0) {
+      member(m.second, out.err_len, "ScriptSyntaxError.qErrLen");
+    } else if (m.first.compare("qTabIx") == 0) {
+      member(m.second, out.tab_ix, "ScriptSyntaxError.qTabIx");
+    } else if (m.first.compare("qLineInTab") == 0) {
+      member(m.second, out.line_in_tab, "ScriptSyntaxError.qLineInTab");
+    } else if (m.first.compare("qColInLine") == 0) {
+      member(m.second, out.col_in_line, "ScriptSyntaxError.qColInLine");
+    } else if (m.first.compare("qTextPos") == 0) {
+      member(m.second, out.text_pos, "ScriptSyntaxError.qTextPos");
+    } else if (m.first.compare("qSecondaryFailure") == 0) {
+      member(m.second, out.secondary_failure, "ScriptSyntaxError.qSecondaryFailure");
     }
   }
-  static json::value write(const ScriptSyntaxError& in) {
-    json::object o;
-    put(o, "qErrLen", in.err_len);
-    put(o, "qTabIx", in.tab_ix);
-    put(o, "qLineInTab", in.line_in_tab);
-    put(o, "qColInLine", in.col_in_line);
-    put(o, "qTextPos", in.text_pos);
-    put(o, "qSecondaryFailure", in.secondary_failure);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ScriptSyntaxError, V>::write(const ScriptSyntaxError& in) {
+  json::object o;
+  put(o, "qErrLen", in.err_len);
+  put(o, "qTabIx", in.tab_ix);
+  put(o, "qLineInTab", in.line_in_tab);
+  put(o, "qColInLine", in.col_in_line);
+  put(o, "qTextPos", in.text_pos);
+  put(o, "qSecondaryFailure", in.secondary_failure);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Connection, V> {
-  static void read(const json::value& v, Connection& out) {
-    for (const auto& m : members(v, "Connection")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "Connection.qId");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "Connection.qName");
-      } else if (m.first.compare("qConnectionString") == 0) {
-        member(m.second, out.connection_string, "Connection.qConnectionString");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "Connection.qType");
-      } else if (m.first.compare("qUserName") == 0) {
-        member(m.second, out.user_name, "Connection.qUserName");
-      } else if (m.first.compare("qPassword") == 0) {
-        member(m.second, out.password, "Connection.qPassword");
-      } else if (m.first.compare("qModifiedDate") == 0) {
-        member(m.second, out.modified_date, "Connection.qModifiedDate");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "Connection.qMeta");
-      } else if (m.first.compare("qLogOn") == 0) {
-        member(m.second, out.log_on, "Connection.qLogOn");
-      }
+  static void read(const json::value& v, Connection& out);
+  static json::value write(const Connection& in);
+};
+template <class V>
+void codec<Connection, V>::read(const json::value& v, Connection& out) {
+  for (const auto& m : members(v, "Connection")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "Connection.qId");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "Connection.qName");
+    } else if (m.first.compare("qConnectionString") == 0) {
+      member(m.second, out.connection_string, "Connection.qConnectionString");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "Connection.qType");
+    } else if (m.first.compare("qUserName") == 0) {
+      member(m.second, out.user_name, "Connection.qUserName");
+    } else if (m.first.compare("qPassword") == 0) {
+      member(m.second, out.password, "Connection.qPassword");
+    } else if (m.first.compare("qModifiedDate") == 0) {
+      member(m.second, out.modified_date, "Connection.qModifiedDate");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "Connection.qMeta");
+    } else if (m.first.compare("qLogOn") == 0) {
+      member(m.second, out.log_on, "Connection.qLogOn");
     }
   }
-  static json::value write(const Connection& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qName", in.name);
-    put(o, "qConnectionString", in.connection_string);
-    put(o, "qType", in.type);
-    put(o, "qUserName", in.user_name);
-    put(o, "qPassword", in.password);
-    put(o, "qModifiedDate", in.modified_date);
-    put(o, "qMeta", in.meta);
-    put(o, "qLogOn", in.log_on);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Connection, V>::write(const Connection& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qName", in.name);
+  put(o, "qConnectionString", in.connection_string);
+  put(o, "qType", in.type);
+  put(o, "qUserName", in.user_name);
+  put(o, "qPassword", in.password);
+  put(o, "qModifiedDate", in.modified_date);
+  put(o, "qMeta", in.meta);
+  put(o, "qLogOn", in.log_on);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DatabaseInfo, V> {
-  static void read(const json::value& v, DatabaseInfo& out) {
-    for (const auto& m : members(v, "DatabaseInfo")) {
-      if (m.first.compare("qDBMSName") == 0) {
-        member(m.second, out.dbms_name, "DatabaseInfo.qDBMSName");
-      } else if (m.first.compare("qDBUsage") == 0) {
-        member(m.second, out.db_usage, "DatabaseInfo.qDBUsage");
-      } else if (m.first.compare("qOwnerUsage") == 0) {
-        member(m.second, out.owner_usage, "DatabaseInfo.qOwnerUsage");
-      } else if (m.first.compare("qDBSeparator") == 0) {
-        member(m.second, out.db_separator, "DatabaseInfo.qDBSeparator");
-      } else if (m.first.compare("qOwnerSeparator") == 0) {
-        member(m.second, out.owner_separator, "DatabaseInfo.qOwnerSeparator");
-      } else if (m.first.compare("qDBFirst") == 0) {
-        member(m.second, out.db_first, "DatabaseInfo.qDBFirst");
-      } else if (m.first.compare("qQuotePreffix") == 0) {
-        member(m.second, out.quote_preffix, "DatabaseInfo.qQuotePreffix");
-      } else if (m.first.compare("qQuoteSuffix") == 0) {
-        member(m.second, out.quote_suffix, "DatabaseInfo.qQuoteSuffix");
-      } else if (m.first.compare("qSpecialChars") == 0) {
-        member(m.second, out.special_chars, "DatabaseInfo.qSpecialChars");
-      } else if (m.first.compare("qDefaultDatabase") == 0) {
-        member(m.second, out.default_database, "DatabaseInfo.qDefaultDatabase");
-      } else if (m.first.compare("qKeywords") == 0) {
-        member(m.second, out.keywords, "DatabaseInfo.qKeywords");
-      }
+  static void read(const json::value& v, DatabaseInfo& out);
+  static json::value write(const DatabaseInfo& in);
+};
+template <class V>
+void codec<DatabaseInfo, V>::read(const json::value& v, DatabaseInfo& out) {
+  for (const auto& m : members(v, "DatabaseInfo")) {
+    if (m.first.compare("qDBMSName") == 0) {
+      member(m.second, out.dbms_name, "DatabaseInfo.qDBMSName");
+    } else if (m.first.compare("qDBUsage") == 0) {
+      member(m.second, out.db_usage, "DatabaseInfo.qDBUsage");
+    } else if (m.first.compare("qOwnerUsage") == 0) {
+      member(m.second, out.owner_usage, "DatabaseInfo.qOwnerUsage");
+    } else if (m.first.compare("qDBSeparator") == 0) {
+      member(m.second, out.db_separator, "DatabaseInfo.qDBSeparator");
+    } else if (m.first.compare("qOwnerSeparator") == 0) {
+      member(m.second, out.owner_separator, "DatabaseInfo.qOwnerSeparator");
+    } else if (m.first.compare("qDBFirst") == 0) {
+      member(m.second, out.db_first, "DatabaseInfo.qDBFirst");
+    } else if (m.first.compare("qQuotePreffix") == 0) {
+      member(m.second, out.quote_preffix, "DatabaseInfo.qQuotePreffix");
+    } else if (m.first.compare("qQuoteSuffix") == 0) {
+      member(m.second, out.quote_suffix, "DatabaseInfo.qQuoteSuffix");
+    } else if (m.first.compare("qSpecialChars") == 0) {
+      member(m.second, out.special_chars, "DatabaseInfo.qSpecialChars");
+    } else if (m.first.compare("qDefaultDatabase") == 0) {
+      member(m.second, out.default_database, "DatabaseInfo.qDefaultDatabase");
+    } else if (m.first.compare("qKeywords") == 0) {
+      member(m.second, out.keywords, "DatabaseInfo.qKeywords");
     }
   }
-  static json::value write(const DatabaseInfo& in) {
-    json::object o;
-    put(o, "qDBMSName", in.dbms_name);
-    put(o, "qDBUsage", in.db_usage);
-    put(o, "qOwnerUsage", in.owner_usage);
-    put(o, "qDBSeparator", in.db_separator);
-    put(o, "qOwnerSeparator", in.owner_separator);
-    put(o, "qDBFirst", in.db_first);
-    put(o, "qQuotePreffix", in.quote_preffix);
-    put(o, "qQuoteSuffix", in.quote_suffix);
-    put(o, "qSpecialChars", in.special_chars);
-    put(o, "qDefaultDatabase", in.default_database);
-    put(o, "qKeywords", in.keywords);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DatabaseInfo, V>::write(const DatabaseInfo& in) {
+  json::object o;
+  put(o, "qDBMSName", in.dbms_name);
+  put(o, "qDBUsage", in.db_usage);
+  put(o, "qOwnerUsage", in.owner_usage);
+  put(o, "qDBSeparator", in.db_separator);
+  put(o, "qOwnerSeparator", in.owner_separator);
+  put(o, "qDBFirst", in.db_first);
+  put(o, "qQuotePreffix", in.quote_preffix);
+  put(o, "qQuoteSuffix", in.quote_suffix);
+  put(o, "qSpecialChars", in.special_chars);
+  put(o, "qDefaultDatabase", in.default_database);
+  put(o, "qKeywords", in.keywords);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Database, V> {
-  static void read(const json::value& v, Database& out) {
-    for (const auto& m : members(v, "Database")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "Database.qName");
-      } else if (m.first.compare("qIsDefault") == 0) {
-        member(m.second, out.is_default, "Database.qIsDefault");
-      }
+  static void read(const json::value& v, Database& out);
+  static json::value write(const Database& in);
+};
+template <class V>
+void codec<Database, V>::read(const json::value& v, Database& out) {
+  for (const auto& m : members(v, "Database")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "Database.qName");
+    } else if (m.first.compare("qIsDefault") == 0) {
+      member(m.second, out.is_default, "Database.qIsDefault");
     }
   }
-  static json::value write(const Database& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qIsDefault", in.is_default);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Database, V>::write(const Database& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qIsDefault", in.is_default);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DatabaseOwner, V> {
-  static void read(const json::value& v, DatabaseOwner& out) {
-    for (const auto& m : members(v, "DatabaseOwner")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "DatabaseOwner.qName");
-      }
+  static void read(const json::value& v, DatabaseOwner& out);
+  static json::value write(const DatabaseOwner& in);
+};
+template <class V>
+void codec<DatabaseOwner, V>::read(const json::value& v, DatabaseOwner& out) {
+  for (const auto& m : members(v, "DatabaseOwner")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "DatabaseOwner.qName");
     }
   }
-  static json::value write(const DatabaseOwner& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DatabaseOwner, V>::write(const DatabaseOwner& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DataTable, V> {
-  static void read(const json::value& v, DataTable& out) {
-    for (const auto& m : members(v, "DataTable")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "DataTable.qName");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "DataTable.qType");
-      }
+  static void read(const json::value& v, DataTable& out);
+  static json::value write(const DataTable& in);
+};
+template <class V>
+void codec<DataTable, V>::read(const json::value& v, DataTable& out) {
+  for (const auto& m : members(v, "DataTable")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "DataTable.qName");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "DataTable.qType");
     }
   }
-  static json::value write(const DataTable& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qType", in.type);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DataTable, V>::write(const DataTable& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qType", in.type);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DataField, V> {
-  static void read(const json::value& v, DataField& out) {
-    for (const auto& m : members(v, "DataField")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "DataField.qName");
-      } else if (m.first.compare("qIsKey") == 0) {
-        member(m.second, out.is_key, "DataField.qIsKey");
-      } else if (m.first.compare("qOriginalFieldName") == 0) {
-        member(m.second, out.original_field_name, "DataField.qOriginalFieldName");
-      }
+  static void read(const json::value& v, DataField& out);
+  static json::value write(const DataField& in);
+};
+template <class V>
+void codec<DataField, V>::read(const json::value& v, DataField& out) {
+  for (const auto& m : members(v, "DataField")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "DataField.qName");
+    } else if (m.first.compare("qIsKey") == 0) {
+      member(m.second, out.is_key, "DataField.qIsKey");
+    } else if (m.first.compare("qOriginalFieldName") == 0) {
+      member(m.second, out.original_field_name, "DataField.qOriginalFieldName");
     }
   }
-  static json::value write(const DataField& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qIsKey", in.is_key);
-    put(o, "qOriginalFieldName", in.original_field_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DataField, V>::write(const DataField& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qIsKey", in.is_key);
+  put(o, "qOriginalFieldName", in.original_field_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DataRecord, V> {
-  static void read(const json::value& v, DataRecord& out) {
-    for (const auto& m : members(v, "DataRecord")) {
-      if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "DataRecord.qValues");
-      }
+  static void read(const json::value& v, DataRecord& out);
+  static json::value write(const DataRecord& in);
+};
+template <class V>
+void codec<DataRecord, V>::read(const json::value& v, DataRecord& out) {
+  for (const auto& m : members(v, "DataRecord")) {
+    if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "DataRecord.qValues");
     }
   }
-  static json::value write(const DataRecord& in) {
-    json::object o;
-    put(o, "qValues", in.values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DataRecord, V>::write(const DataRecord& in) {
+  json::object o;
+  put(o, "qValues", in.values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FilterInfo, V> {
-  static void read(const json::value& v, FilterInfo& out) {
-    for (const auto& m : members(v, "FilterInfo")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "FilterInfo.qType");
-      } else if (m.first.compare("qWherePredicate") == 0) {
-        member(m.second, out.where_predicate, "FilterInfo.qWherePredicate");
-      }
+  static void read(const json::value& v, FilterInfo& out);
+  static json::value write(const FilterInfo& in);
+};
+template <class V>
+void codec<FilterInfo, V>::read(const json::value& v, FilterInfo& out) {
+  for (const auto& m : members(v, "FilterInfo")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "FilterInfo.qType");
+    } else if (m.first.compare("qWherePredicate") == 0) {
+      member(m.second, out.where_predicate, "FilterInfo.qWherePredicate");
     }
   }
-  static json::value write(const FilterInfo& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qWherePredicate", in.where_predicate);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FilterInfo, V>::write(const FilterInfo& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qWherePredicate", in.where_predicate);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FolderItem, V> {
-  static void read(const json::value& v, FolderItem& out) {
-    for (const auto& m : members(v, "FolderItem")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "FolderItem.qName");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "FolderItem.qType");
-      }
+  static void read(const json::value& v, FolderItem& out);
+  static json::value write(const FolderItem& in);
+};
+template <class V>
+void codec<FolderItem, V>::read(const json::value& v, FolderItem& out) {
+  for (const auto& m : members(v, "FolderItem")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "FolderItem.qName");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "FolderItem.qType");
     }
   }
-  static json::value write(const FolderItem& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qType", in.type);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FolderItem, V>::write(const FolderItem& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qType", in.type);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FileDataFormat, V> {
-  static void read(const json::value& v, FileDataFormat& out) {
-    for (const auto& m : members(v, "FileDataFormat")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "FileDataFormat.qType");
-      } else if (m.first.compare("qLabel") == 0) {
-        member(m.second, out.label, "FileDataFormat.qLabel");
-      } else if (m.first.compare("qQuote") == 0) {
-        member(m.second, out.quote, "FileDataFormat.qQuote");
-      } else if (m.first.compare("qComment") == 0) {
-        member(m.second, out.comment, "FileDataFormat.qComment");
-      } else if (m.first.compare("qDelimiter") == 0) {
-        member(m.second, out.delimiter, "FileDataFormat.qDelimiter");
-      } else if (m.first.compare("qCodePage") == 0) {
-        member(m.second, out.code_page, "FileDataFormat.qCodePage");
-      } else if (m.first.compare("qHeaderSize") == 0) {
-        member(m.second, out.header_size, "FileDataFormat.qHeaderSize");
-      } else if (m.first.compare("qRecordSize") == 0) {
-        member(m.second, out.record_size, "FileDataFormat.qRecordSize");
-      } else if (m.first.compare("qTabSize") == 0) {
-        member(m.second, out.tab_size, "FileDataFormat.qTabSize");
-      } else if (m.first.compare("qIgnoreEOF") == 0) {
-        member(m.second, out.ignore_eof, "FileDataFormat.qIgnoreEOF");
-      } else if (m.first.compare("qFixedWidthDelimiters") == 0) {
-        member(m.second, out.fixed_width_delimiters, "FileDataFormat.qFixedWidthDelimiters");
-      }
+  static void read(const json::value& v, FileDataFormat& out);
+  static json::value write(const FileDataFormat& in);
+};
+template <class V>
+void codec<FileDataFormat, V>::read(const json::value& v, FileDataFormat& out) {
+  for (const auto& m : members(v, "FileDataFormat")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "FileDataFormat.qType");
+    } else if (m.first.compare("qLabel") == 0) {
+      member(m.second, out.label, "FileDataFormat.qLabel");
+    } else if (m.first.compare("qQuote") == 0) {
+      member(m.second, out.quote, "FileDataFormat.qQuote");
+    } else if (m.first.compare("qComment") == 0) {
+      member(m.second, out.comment, "FileDataFormat.qComment");
+    } else if (m.first.compare("qDelimiter") == 0) {
+      member(m.second, out.delimiter, "FileDataFormat.qDelimiter");
+    } else if (m.first.compare("qCodePage") == 0) {
+      member(m.second, out.code_page, "FileDataFormat.qCodePage");
+    } else if (m.first.compare("qHeaderSize") == 0) {
+      member(m.second, out.header_size, "FileDataFormat.qHeaderSize");
+    } else if (m.first.compare("qRecordSize") == 0) {
+      member(m.second, out.record_size, "FileDataFormat.qRecordSize");
+    } else if (m.first.compare("qTabSize") == 0) {
+      member(m.second, out.tab_size, "FileDataFormat.qTabSize");
+    } else if (m.first.compare("qIgnoreEOF") == 0) {
+      member(m.second, out.ignore_eof, "FileDataFormat.qIgnoreEOF");
+    } else if (m.first.compare("qFixedWidthDelimiters") == 0) {
+      member(m.second, out.fixed_width_delimiters, "FileDataFormat.qFixedWidthDelimiters");
     }
   }
-  static json::value write(const FileDataFormat& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qLabel", in.label);
-    put(o, "qQuote", in.quote);
-    put(o, "qComment", in.comment);
-    put(o, "qDelimiter", in.delimiter);
-    put(o, "qCodePage", in.code_page);
-    put(o, "qHeaderSize", in.header_size);
-    put(o, "qRecordSize", in.record_size);
-    put(o, "qTabSize", in.tab_size);
-    put(o, "qIgnoreEOF", in.ignore_eof);
-    put(o, "qFixedWidthDelimiters", in.fixed_width_delimiters);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FileDataFormat, V>::write(const FileDataFormat& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qLabel", in.label);
+  put(o, "qQuote", in.quote);
+  put(o, "qComment", in.comment);
+  put(o, "qDelimiter", in.delimiter);
+  put(o, "qCodePage", in.code_page);
+  put(o, "qHeaderSize", in.header_size);
+  put(o, "qRecordSize", in.record_size);
+  put(o, "qTabSize", in.tab_size);
+  put(o, "qIgnoreEOF", in.ignore_eof);
+  put(o, "qFixedWidthDelimiters", in.fixed_width_delimiters);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DelimiterInfo, V> {
-  static void read(const json::value& v, DelimiterInfo& out) {
-    for (const auto& m : members(v, "DelimiterInfo")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "DelimiterInfo.qName");
-      } else if (m.first.compare("qScriptCode") == 0) {
-        member(m.second, out.script_code, "DelimiterInfo.qScriptCode");
-      } else if (m.first.compare("qNumber") == 0) {
-        member(m.second, out.number, "DelimiterInfo.qNumber");
-      } else if (m.first.compare("qIsMultiple") == 0) {
-        member(m.second, out.is_multiple, "DelimiterInfo.qIsMultiple");
-      }
+  static void read(const json::value& v, DelimiterInfo& out);
+  static json::value write(const DelimiterInfo& in);
+};
+template <class V>
+void codec<DelimiterInfo, V>::read(const json::value& v, DelimiterInfo& out) {
+  for (const auto& m : members(v, "DelimiterInfo")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "DelimiterInfo.qName");
+    } else if (m.first.compare("qScriptCode") == 0) {
+      member(m.second, out.script_code, "DelimiterInfo.qScriptCode");
+    } else if (m.first.compare("qNumber") == 0) {
+      member(m.second, out.number, "DelimiterInfo.qNumber");
+    } else if (m.first.compare("qIsMultiple") == 0) {
+      member(m.second, out.is_multiple, "DelimiterInfo.qIsMultiple");
     }
   }
-  static json::value write(const DelimiterInfo& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qScriptCode", in.script_code);
-    put(o, "qNumber", in.number);
-    put(o, "qIsMultiple", in.is_multiple);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DelimiterInfo, V>::write(const DelimiterInfo& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qScriptCode", in.script_code);
+  put(o, "qNumber", in.number);
+  put(o, "qIsMultiple", in.is_multiple);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DataTableEx, V> {
-  static void read(const json::value& v, DataTableEx& out) {
-    for (const auto& m : members(v, "DataTableEx")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "DataTableEx.qName");
-      } else if (m.first.compare("qFields") == 0) {
-        member(m.second, out.fields, "DataTableEx.qFields");
-      } else if (m.first.compare("qFormatSpec") == 0) {
-        member(m.second, out.format_spec, "DataTableEx.qFormatSpec");
-      }
+  static void read(const json::value& v, DataTableEx& out);
+  static json::value write(const DataTableEx& in);
+};
+template <class V>
+void codec<DataTableEx, V>::read(const json::value& v, DataTableEx& out) {
+  for (const auto& m : members(v, "DataTableEx")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "DataTableEx.qName");
+    } else if (m.first.compare("qFields") == 0) {
+      member(m.second, out.fields, "DataTableEx.qFields");
+    } else if (m.first.compare("qFormatSpec") == 0) {
+      member(m.second, out.format_spec, "DataTableEx.qFormatSpec");
     }
   }
-  static json::value write(const DataTableEx& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qFields", in.fields);
-    put(o, "qFormatSpec", in.format_spec);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DataTableEx, V>::write(const DataTableEx& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qFields", in.fields);
+  put(o, "qFormatSpec", in.format_spec);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchCombinationOptions, V> {
-  static void read(const json::value& v, SearchCombinationOptions& out) {
-    for (const auto& m : members(v, "SearchCombinationOptions")) {
-      if (m.first.compare("qSearchFields") == 0) {
-        member(m.second, out.search_fields, "SearchCombinationOptions.qSearchFields");
-      } else if (m.first.compare("qContext") == 0) {
-        member(m.second, out.context, "SearchCombinationOptions.qContext");
-      } else if (m.first.compare("qCharEncoding") == 0) {
-        member(m.second, out.char_encoding, "SearchCombinationOptions.qCharEncoding");
-      } else if (m.first.compare("qAttributes") == 0) {
-        member(m.second, out.attributes, "SearchCombinationOptions.qAttributes");
-      }
+  static void read(const json::value& v, SearchCombinationOptions& out);
+  static json::value write(const SearchCombinationOptions& in);
+};
+template <class V>
+void codec<SearchCombinationOptions, V>::read(const json::value& v, SearchCombinationOptions& out) {
+  for (const auto& m : members(v, "SearchCombinationOptions")) {
+    if (m.first.compare("qSearchFields") == 0) {
+      member(m.second, out.search_fields, "SearchCombinationOptions.qSearchFields");
+    } else if (m.first.compare("qContext") == 0) {
+      member(m.second, out.context, "SearchCombinationOptions.qContext");
+    } else if (m.first.compare("qCharEncoding") == 0) {
+      member(m.second, out.char_encoding, "SearchCombinationOptions.qCharEncoding");
+    } else if (m.first.compare("qAttributes") == 0) {
+      member(m.second, out.attributes, "SearchCombinationOptions.qAttributes");
     }
   }
-  static json::value write(const SearchCombinationOptions& in) {
-    json::object o;
-    put(o, "qSearchFields", in.search_fields);
-    put(o, "qContext", in.context);
-    put(o, "qCharEncoding", in.char_encoding);
-    put(o, "qAttributes", in.attributes);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchCombinationOptions, V>::write(const SearchCombinationOptions& in) {
+  json::object o;
+  put(o, "qSearchFields", in.search_fields);
+  put(o, "qContext", in.context);
+  put(o, "qCharEncoding", in.char_encoding);
+  put(o, "qAttributes", in.attributes);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchSuggestionResult, V> {
-  static void read(const json::value& v, SearchSuggestionResult& out) {
-    for (const auto& m : members(v, "SearchSuggestionResult")) {
-      if (m.first.compare("qSuggestions") == 0) {
-        member(m.second, out.suggestions, "SearchSuggestionResult.qSuggestions");
-      } else if (m.first.compare("qFieldNames") == 0) {
-        member(m.second, out.field_names, "SearchSuggestionResult.qFieldNames");
-      }
+  static void read(const json::value& v, SearchSuggestionResult& out);
+  static json::value write(const SearchSuggestionResult& in);
+};
+template <class V>
+void codec<SearchSuggestionResult, V>::read(const json::value& v, SearchSuggestionResult& out) {
+  for (const auto& m : members(v, "SearchSuggestionResult")) {
+    if (m.first.compare("qSuggestions") == 0) {
+      member(m.second, out.suggestions, "SearchSuggestionResult.qSuggestions");
+    } else if (m.first.compare("qFieldNames") == 0) {
+      member(m.second, out.field_names, "SearchSuggestionResult.qFieldNames");
     }
   }
-  static json::value write(const SearchSuggestionResult& in) {
-    json::object o;
-    put(o, "qSuggestions", in.suggestions);
-    put(o, "qFieldNames", in.field_names);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchSuggestionResult, V>::write(const SearchSuggestionResult& in) {
+  json::object o;
+  put(o, "qSuggestions", in.suggestions);
+  put(o, "qFieldNames", in.field_names);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchSuggestItem, V> {
-  static void read(const json::value& v, SearchSuggestItem& out) {
-    for (const auto& m : members(v, "SearchSuggestItem")) {
-      if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "SearchSuggestItem.qValue");
-      } else if (m.first.compare("qTerm") == 0) {
-        member(m.second, out.term, "SearchSuggestItem.qTerm");
-      }
+  static void read(const json::value& v, SearchSuggestItem& out);
+  static json::value write(const SearchSuggestItem& in);
+};
+template <class V>
+void codec<SearchSuggestItem, V>::read(const json::value& v, SearchSuggestItem& out) {
+  for (const auto& m : members(v, "SearchSuggestItem")) {
+    if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "SearchSuggestItem.qValue");
+    } else if (m.first.compare("qTerm") == 0) {
+      member(m.second, out.term, "SearchSuggestItem.qTerm");
     }
   }
-  static json::value write(const SearchSuggestItem& in) {
-    json::object o;
-    put(o, "qValue", in.value);
-    put(o, "qTerm", in.term);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchSuggestItem, V>::write(const SearchSuggestItem& in) {
+  json::object o;
+  put(o, "qValue", in.value);
+  put(o, "qTerm", in.term);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchPage, V> {
-  static void read(const json::value& v, SearchPage& out) {
-    for (const auto& m : members(v, "SearchPage")) {
-      if (m.first.compare("qOffset") == 0) {
-        member(m.second, out.offset, "SearchPage.qOffset");
-      } else if (m.first.compare("qCount") == 0) {
-        member(m.second, out.count, "SearchPage.qCount");
-      } else if (m.first.compare("qMaxNbrFieldMatches") == 0) {
-        member(m.second, out.max_nbr_field_matches, "SearchPage.qMaxNbrFieldMatches");
-      } else if (m.first.compare("qGroupOptions") == 0) {
-        member(m.second, out.group_options, "SearchPage.qGroupOptions");
-      } else if (m.first.compare("qGroupItemOptions") == 0) {
-        member(m.second, out.group_item_options, "SearchPage.qGroupItemOptions");
-      }
+  static void read(const json::value& v, SearchPage& out);
+  static json::value write(const SearchPage& in);
+};
+template <class V>
+void codec<SearchPage, V>::read(const json::value& v, SearchPage& out) {
+  for (const auto& m : members(v, "SearchPage")) {
+    if (m.first.compare("qOffset") == 0) {
+      member(m.second, out.offset, "SearchPage.qOffset");
+    } else if (m.first.compare("qCount") == 0) {
+      member(m.second, out.count, "SearchPage.qCount");
+    } else if (m.first.compare("qMaxNbrFieldMatches") == 0) {
+      member(m.second, out.max_nbr_field_matches, "SearchPage.qMaxNbrFieldMatches");
+    } else if (m.first.compare("qGroupOptions") == 0) {
+      member(m.second, out.group_options, "SearchPage.qGroupOptions");
+    } else if (m.first.compare("qGroupItemOptions") == 0) {
+      member(m.second, out.group_item_options, "SearchPage.qGroupItemOptions");
     }
   }
-  static json::value write(const SearchPage& in) {
-    json::object o;
-    put(o, "qOffset", in.offset);
-    put(o, "qCount", in.count);
-    put(o, "qMaxNbrFieldMatches", in.max_nbr_field_matches);
-    put(o, "qGroupOptions", in.group_options);
-    put(o, "qGroupItemOptions", in.group_item_options);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchPage, V>::write(const SearchPage& in) {
+  json::object o;
+  put(o, "qOffset", in.offset);
+  put(o, "qCount", in.count);
+  put(o, "qMaxNbrFieldMatches", in.max_nbr_field_matches);
+  put(o, "qGroupOptions", in.group_options);
+  put(o, "qGroupItemOptions", in.group_item_options);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchGroupOptions, V> {
-  static void read(const json::value& v, SearchGroupOptions& out) {
-    for (const auto& m : members(v, "SearchGroupOptions")) {
-      if (m.first.compare("qGroupType") == 0) {
-        member(m.second, out.group_type, "SearchGroupOptions.qGroupType");
-      } else if (m.first.compare("qOffset") == 0) {
-        member(m.second, out.offset, "SearchGroupOptions.qOffset");
-      } else if (m.first.compare("qCount") == 0) {
-        member(m.second, out.count, "SearchGroupOptions.qCount");
-      }
+  static void read(const json::value& v, SearchGroupOptions& out);
+  static json::value write(const SearchGroupOptions& in);
+};
+template <class V>
+void codec<SearchGroupOptions, V>::read(const json::value& v, SearchGroupOptions& out) {
+  for (const auto& m : members(v, "SearchGroupOptions")) {
+    if (m.first.compare("qGroupType") == 0) {
+      member(m.second, out.group_type, "SearchGroupOptions.qGroupType");
+    } else if (m.first.compare("qOffset") == 0) {
+      member(m.second, out.offset, "SearchGroupOptions.qOffset");
+    } else if (m.first.compare("qCount") == 0) {
+      member(m.second, out.count, "SearchGroupOptions.qCount");
     }
   }
-  static json::value write(const SearchGroupOptions& in) {
-    json::object o;
-    put(o, "qGroupType", in.group_type);
-    put(o, "qOffset", in.offset);
-    put(o, "qCount", in.count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchGroupOptions, V>::write(const SearchGroupOptions& in) {
+  json::object o;
+  put(o, "qGroupType", in.group_type);
+  put(o, "qOffset", in.offset);
+  put(o, "qCount", in.count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchGroupItemOptions, V> {
-  static void read(const json::value& v, SearchGroupItemOptions& out) {
-    for (const auto& m : members(v, "SearchGroupItemOptions")) {
-      if (m.first.compare("qGroupItemType") == 0) {
-        member(m.second, out.group_item_type, "SearchGroupItemOptions.qGroupItemType");
-      } else if (m.first.compare("qOffset") == 0) {
-        member(m.second, out.offset, "SearchGroupItemOptions.qOffset");
-      } else if (m.first.compare("qCount") == 0) {
-        member(m.second, out.count, "SearchGroupItemOptions.qCount");
-      }
+  static void read(const json::value& v, SearchGroupItemOptions& out);
+  static json::value write(const SearchGroupItemOptions& in);
+};
+template <class V>
+void codec<SearchGroupItemOptions, V>::read(const json::value& v, SearchGroupItemOptions& out) {
+  for (const auto& m : members(v, "SearchGroupItemOptions")) {
+    if (m.first.compare("qGroupItemType") == 0) {
+      member(m.second, out.group_item_type, "SearchGroupItemOptions.qGroupItemType");
+    } else if (m.first.compare("qOffset") == 0) {
+      member(m.second, out.offset, "SearchGroupItemOptions.qOffset");
+    } else if (m.first.compare("qCount") == 0) {
+      member(m.second, out.count, "SearchGroupItemOptions.qCount");
     }
   }
-  static json::value write(const SearchGroupItemOptions& in) {
-    json::object o;
-    put(o, "qGroupItemType", in.group_item_type);
-    put(o, "qOffset", in.offset);
-    put(o, "qCount", in.count);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchGroupItemOptions, V>::write(const SearchGroupItemOptions& in) {
+  json::object o;
+  put(o, "qGroupItemType", in.group_item_type);
+  put(o, "qOffset", in.offset);
+  put(o, "qCount", in.count);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchAssociationResult, V> {
-  static void read(const json::value& v, SearchAssociationResult& out) {
-    for (const auto& m : members(v, "SearchAssociationResult")) {
-      if (m.first.compare("qFieldNames") == 0) {
-        member(m.second, out.field_names, "SearchAssociationResult.qFieldNames");
-      } else if (m.first.compare("qSearchTerms") == 0) {
-        member(m.second, out.search_terms, "SearchAssociationResult.qSearchTerms");
-      } else if (m.first.compare("qFieldDictionaries") == 0) {
-        member(m.second, out.field_dictionaries, "SearchAssociationResult.qFieldDictionaries");
-      } else if (m.first.compare("qSearchTermsMatched") == 0) {
-        member(m.second, out.search_terms_matched, "SearchAssociationResult.qSearchTermsMatched");
-      } else if (m.first.compare("qTotalSearchResults") == 0) {
-        member(m.second, out.total_search_results, "SearchAssociationResult.qTotalSearchResults");
-      }
+  static void read(const json::value& v, SearchAssociationResult& out);
+  static json::value write(const SearchAssociationResult& in);
+};
+template <class V>
+void codec<SearchAssociationResult, V>::read(const json::value& v, SearchAssociationResult& out) {
+  for (const auto& m : members(v, "SearchAssociationResult")) {
+    if (m.first.compare("qFieldNames") == 0) {
+      member(m.second, out.field_names, "SearchAssociationResult.qFieldNames");
+    } else if (m.first.compare("qSearchTerms") == 0) {
+      member(m.second, out.search_terms, "SearchAssociationResult.qSearchTerms");
+    } else if (m.first.compare("qFieldDictionaries") == 0) {
+      member(m.second, out.field_dictionaries, "SearchAssociationResult.qFieldDictionaries");
+    } else if (m.first.compare("qSearchTermsMatched") == 0) {
+      member(m.second, out.search_terms_matched, "SearchAssociationResult.qSearchTermsMatched");
+    } else if (m.first.compare("qTotalSearchResults") == 0) {
+      member(m.second, out.total_search_results, "SearchAssociationResult.qTotalSearchResults");
     }
   }
-  static json::value write(const SearchAssociationResult& in) {
-    json::object o;
-    put(o, "qFieldNames", in.field_names);
-    put(o, "qSearchTerms", in.search_terms);
-    put(o, "qFieldDictionaries", in.field_dictionaries);
-    put(o, "qSearchTermsMatched", in.search_terms_matched);
-    put(o, "qTotalSearchResults", in.total_search_results);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchAssociationResult, V>::write(const SearchAssociationResult& in) {
+  json::object o;
+  put(o, "qFieldNames", in.field_names);
+  put(o, "qSearchTerms", in.search_terms);
+  put(o, "qFieldDictionaries", in.field_dictionaries);
+  put(o, "qSearchTermsMatched", in.search_terms_matched);
+  put(o, "qTotalSearchResults", in.total_search_results);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchFieldDictionary, V> {
-  static void read(const json::value& v, SearchFieldDictionary& out) {
-    for (const auto& m : members(v, "SearchFieldDictionary")) {
-      if (m.first.compare("qField") == 0) {
-        member(m.second, out.field, "SearchFieldDictionary.qField");
-      } else if (m.first.compare("qResult") == 0) {
-        member(m.second, out.result, "SearchFieldDictionary.qResult");
-      }
+  static void read(const json::value& v, SearchFieldDictionary& out);
+  static json::value write(const SearchFieldDictionary& in);
+};
+template <class V>
+void codec<SearchFieldDictionary, V>::read(const json::value& v, SearchFieldDictionary& out) {
+  for (const auto& m : members(v, "SearchFieldDictionary")) {
+    if (m.first.compare("qField") == 0) {
+      member(m.second, out.field, "SearchFieldDictionary.qField");
+    } else if (m.first.compare("qResult") == 0) {
+      member(m.second, out.result, "SearchFieldDictionary.qResult");
     }
   }
-  static json::value write(const SearchFieldDictionary& in) {
-    json::object o;
-    put(o, "qField", in.field);
-    put(o, "qResult", in.result);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchFieldDictionary, V>::write(const SearchFieldDictionary& in) {
+  json::object o;
+  put(o, "qField", in.field);
+  put(o, "qResult", in.result);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchTermResult, V> {
-  static void read(const json::value& v, SearchTermResult& out) {
-    for (const auto& m : members(v, "SearchTermResult")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "SearchTermResult.qText");
-      } else if (m.first.compare("qElemNumber") == 0) {
-        member(m.second, out.elem_number, "SearchTermResult.qElemNumber");
-      } else if (m.first.compare("qRanges") == 0) {
-        member(m.second, out.ranges, "SearchTermResult.qRanges");
-      }
+  static void read(const json::value& v, SearchTermResult& out);
+  static json::value write(const SearchTermResult& in);
+};
+template <class V>
+void codec<SearchTermResult, V>::read(const json::value& v, SearchTermResult& out) {
+  for (const auto& m : members(v, "SearchTermResult")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "SearchTermResult.qText");
+    } else if (m.first.compare("qElemNumber") == 0) {
+      member(m.second, out.elem_number, "SearchTermResult.qElemNumber");
+    } else if (m.first.compare("qRanges") == 0) {
+      member(m.second, out.ranges, "SearchTermResult.qRanges");
     }
   }
-  static json::value write(const SearchTermResult& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qElemNumber", in.elem_number);
-    put(o, "qRanges", in.ranges);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchTermResult, V>::write(const SearchTermResult& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qElemNumber", in.elem_number);
+  put(o, "qRanges", in.ranges);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchCharRange, V> {
-  static void read(const json::value& v, SearchCharRange& out) {
-    for (const auto& m : members(v, "SearchCharRange")) {
-      if (m.first.compare("qCharPos") == 0) {
-        member(m.second, out.char_pos, "SearchCharRange.qCharPos");
-      } else if (m.first.compare("qCharCount") == 0) {
-        member(m.second, out.char_count, "SearchCharRange.qCharCount");
-      } else if (m.first.compare("qTerm") == 0) {
-        member(m.second, out.term, "SearchCharRange.qTerm");
-      }
+  static void read(const json::value& v, SearchCharRange& out);
+  static json::value write(const SearchCharRange& in);
+};
+template <class V>
+void codec<SearchCharRange, V>::read(const json::value& v, SearchCharRange& out) {
+  for (const auto& m : members(v, "SearchCharRange")) {
+    if (m.first.compare("qCharPos") == 0) {
+      member(m.second, out.char_pos, "SearchCharRange.qCharPos");
+    } else if (m.first.compare("qCharCount") == 0) {
+      member(m.second, out.char_count, "SearchCharRange.qCharCount");
+    } else if (m.first.compare("qTerm") == 0) {
+      member(m.second, out.term, "SearchCharRange.qTerm");
     }
   }
-  static json::value write(const SearchCharRange& in) {
-    json::object o;
-    put(o, "qCharPos", in.char_pos);
-    put(o, "qCharCount", in.char_count);
-    put(o, "qTerm", in.term);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchCharRange, V>::write(const SearchCharRange& in) {
+  json::object o;
+  put(o, "qCharPos", in.char_pos);
+  put(o, "qCharCount", in.char_count);
+  put(o, "qTerm", in.term);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchMatchCombination, V> {
-  static void read(const json::value& v, SearchMatchCombination& out) {
-    for (const auto& m : members(v, "SearchMatchCombination")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "SearchMatchCombination.qId");
-      } else if (m.first.compare("qFieldMatches") == 0) {
-        member(m.second, out.field_matches, "SearchMatchCombination.qFieldMatches");
-      }
+  static void read(const json::value& v, SearchMatchCombination& out);
+  static json::value write(const SearchMatchCombination& in);
+};
+template <class V>
+void codec<SearchMatchCombination, V>::read(const json::value& v, SearchMatchCombination& out) {
+  for (const auto& m : members(v, "SearchMatchCombination")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "SearchMatchCombination.qId");
+    } else if (m.first.compare("qFieldMatches") == 0) {
+      member(m.second, out.field_matches, "SearchMatchCombination.qFieldMatches");
     }
   }
-  static json::value write(const SearchMatchCombination& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qFieldMatches", in.field_matches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchMatchCombination, V>::write(const SearchMatchCombination& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qFieldMatches", in.field_matches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchFieldMatch, V> {
-  static void read(const json::value& v, SearchFieldMatch& out) {
-    for (const auto& m : members(v, "SearchFieldMatch")) {
-      if (m.first.compare("qField") == 0) {
-        member(m.second, out.field, "SearchFieldMatch.qField");
-      } else if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "SearchFieldMatch.qValues");
-      } else if (m.first.compare("qTerms") == 0) {
-        member(m.second, out.terms, "SearchFieldMatch.qTerms");
-      } else if (m.first.compare("qNoOfMatches") == 0) {
-        member(m.second, out.no_of_matches, "SearchFieldMatch.qNoOfMatches");
-      }
+  static void read(const json::value& v, SearchFieldMatch& out);
+  static json::value write(const SearchFieldMatch& in);
+};
+template <class V>
+void codec<SearchFieldMatch, V>::read(const json::value& v, SearchFieldMatch& out) {
+  for (const auto& m : members(v, "SearchFieldMatch")) {
+    if (m.first.compare("qField") == 0) {
+      member(m.second, out.field, "SearchFieldMatch.qField");
+    } else if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "SearchFieldMatch.qValues");
+    } else if (m.first.compare("qTerms") == 0) {
+      member(m.second, out.terms, "SearchFieldMatch.qTerms");
+    } else if (m.first.compare("qNoOfMatches") == 0) {
+      member(m.second, out.no_of_matches, "SearchFieldMatch.qNoOfMatches");
     }
   }
-  static json::value write(const SearchFieldMatch& in) {
-    json::object o;
-    put(o, "qField", in.field);
-    put(o, "qValues", in.values);
-    put(o, "qTerms", in.terms);
-    put(o, "qNoOfMatches", in.no_of_matches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchFieldMatch, V>::write(const SearchFieldMatch& in) {
+  json::object o;
+  put(o, "qField", in.field);
+  put(o, "qValues", in.values);
+  put(o, "qTerms", in.terms);
+  put(o, "qNoOfMatches", in.no_of_matches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchResult, V> {
-  static void read(const json::value& v, SearchResult& out) {
-    for (const auto& m : members(v, "SearchResult")) {
-      if (m.first.compare("qSearchTerms") == 0) {
-        member(m.second, out.search_terms, "SearchResult.qSearchTerms");
-      } else if (m.first.compare("qTotalNumberOfGroups") == 0) {
-        member(m.second, out.total_number_of_groups, "SearchResult.qTotalNumberOfGroups");
-      } else if (m.first.compare("qSearchGroupArray") == 0) {
-        member(m.second, out.search_group_array, "SearchResult.qSearchGroupArray");
-      }
+  static void read(const json::value& v, SearchResult& out);
+  static json::value write(const SearchResult& in);
+};
+template <class V>
+void codec<SearchResult, V>::read(const json::value& v, SearchResult& out) {
+  for (const auto& m : members(v, "SearchResult")) {
+    if (m.first.compare("qSearchTerms") == 0) {
+      member(m.second, out.search_terms, "SearchResult.qSearchTerms");
+    } else if (m.first.compare("qTotalNumberOfGroups") == 0) {
+      member(m.second, out.total_number_of_groups, "SearchResult.qTotalNumberOfGroups");
+    } else if (m.first.compare("qSearchGroupArray") == 0) {
+      member(m.second, out.search_group_array, "SearchResult.qSearchGroupArray");
     }
   }
-  static json::value write(const SearchResult& in) {
-    json::object o;
-    put(o, "qSearchTerms", in.search_terms);
-    put(o, "qTotalNumberOfGroups", in.total_number_of_groups);
-    put(o, "qSearchGroupArray", in.search_group_array);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchResult, V>::write(const SearchResult& in) {
+  json::object o;
+  put(o, "qSearchTerms", in.search_terms);
+  put(o, "qTotalNumberOfGroups", in.total_number_of_groups);
+  put(o, "qSearchGroupArray", in.search_group_array);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchGroup, V> {
-  static void read(const json::value& v, SearchGroup& out) {
-    for (const auto& m : members(v, "SearchGroup")) {
-      if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "SearchGroup.qId");
-      } else if (m.first.compare("qGroupType") == 0) {
-        member(m.second, out.group_type, "SearchGroup.qGroupType");
-      } else if (m.first.compare("qSearchTermsMatched") == 0) {
-        member(m.second, out.search_terms_matched, "SearchGroup.qSearchTermsMatched");
-      } else if (m.first.compare("qTotalNumberOfItems") == 0) {
-        member(m.second, out.total_number_of_items, "SearchGroup.qTotalNumberOfItems");
-      } else if (m.first.compare("qItems") == 0) {
-        member(m.second, out.items, "SearchGroup.qItems");
-      }
+  static void read(const json::value& v, SearchGroup& out);
+  static json::value write(const SearchGroup& in);
+};
+template <class V>
+void codec<SearchGroup, V>::read(const json::value& v, SearchGroup& out) {
+  for (const auto& m : members(v, "SearchGroup")) {
+    if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "SearchGroup.qId");
+    } else if (m.first.compare("qGroupType") == 0) {
+      member(m.second, out.group_type, "SearchGroup.qGroupType");
+    } else if (m.first.compare("qSearchTermsMatched") == 0) {
+      member(m.second, out.search_terms_matched, "SearchGroup.qSearchTermsMatched");
+    } else if (m.first.compare("qTotalNumberOfItems") == 0) {
+      member(m.second, out.total_number_of_items, "SearchGroup.qTotalNumberOfItems");
+    } else if (m.first.compare("qItems") == 0) {
+      member(m.second, out.items, "SearchGroup.qItems");
     }
   }
-  static json::value write(const SearchGroup& in) {
-    json::object o;
-    put(o, "qId", in.id);
-    put(o, "qGroupType", in.group_type);
-    put(o, "qSearchTermsMatched", in.search_terms_matched);
-    put(o, "qTotalNumberOfItems", in.total_number_of_items);
-    put(o, "qItems", in.items);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchGroup, V>::write(const SearchGroup& in) {
+  json::object o;
+  put(o, "qId", in.id);
+  put(o, "qGroupType", in.group_type);
+  put(o, "qSearchTermsMatched", in.search_terms_matched);
+  put(o, "qTotalNumberOfItems", in.total_number_of_items);
+  put(o, "qItems", in.items);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchGroupItem, V> {
-  static void read(const json::value& v, SearchGroupItem& out) {
-    for (const auto& m : members(v, "SearchGroupItem")) {
-      if (m.first.compare("qItemType") == 0) {
-        member(m.second, out.item_type, "SearchGroupItem.qItemType");
-      } else if (m.first.compare("qTotalNumberOfMatches") == 0) {
-        member(m.second, out.total_number_of_matches, "SearchGroupItem.qTotalNumberOfMatches");
-      } else if (m.first.compare("qIdentifier") == 0) {
-        member(m.second, out.identifier, "SearchGroupItem.qIdentifier");
-      } else if (m.first.compare("qItemMatches") == 0) {
-        member(m.second, out.item_matches, "SearchGroupItem.qItemMatches");
-      } else if (m.first.compare("qSearchTermsMatched") == 0) {
-        member(m.second, out.search_terms_matched, "SearchGroupItem.qSearchTermsMatched");
-      } else if (m.first.compare("qMatchType") == 0) {
-        member(m.second, out.match_type, "SearchGroupItem.qMatchType");
-      }
+  static void read(const json::value& v, SearchGroupItem& out);
+  static json::value write(const SearchGroupItem& in);
+};
+template <class V>
+void codec<SearchGroupItem, V>::read(const json::value& v, SearchGroupItem& out) {
+  for (const auto& m : members(v, "SearchGroupItem")) {
+    if (m.first.compare("qItemType") == 0) {
+      member(m.second, out.item_type, "SearchGroupItem.qItemType");
+    } else if (m.first.compare("qTotalNumberOfMatches") == 0) {
+      member(m.second, out.total_number_of_matches, "SearchGroupItem.qTotalNumberOfMatches");
+    } else if (m.first.compare("qIdentifier") == 0) {
+      member(m.second, out.identifier, "SearchGroupItem.qIdentifier");
+    } else if (m.first.compare("qItemMatches") == 0) {
+      member(m.second, out.item_matches, "SearchGroupItem.qItemMatches");
+    } else if (m.first.compare("qSearchTermsMatched") == 0) {
+      member(m.second, out.search_terms_matched, "SearchGroupItem.qSearchTermsMatched");
+    } else if (m.first.compare("qMatchType") == 0) {
+      member(m.second, out.match_type, "SearchGroupItem.qMatchType");
     }
   }
-  static json::value write(const SearchGroupItem& in) {
-    json::object o;
-    put(o, "qItemType", in.item_type);
-    put(o, "qTotalNumberOfMatches", in.total_number_of_matches);
-    put(o, "qIdentifier", in.identifier);
-    put(o, "qItemMatches", in.item_matches);
-    put(o, "qSearchTermsMatched", in.search_terms_matched);
-    put(o, "qMatchType", in.match_type);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchGroupItem, V>::write(const SearchGroupItem& in) {
+  json::object o;
+  put(o, "qItemType", in.item_type);
+  put(o, "qTotalNumberOfMatches", in.total_number_of_matches);
+  put(o, "qIdentifier", in.identifier);
+  put(o, "qItemMatches", in.item_matches);
+  put(o, "qSearchTermsMatched", in.search_terms_matched);
+  put(o, "qMatchType", in.match_type);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchGroupItemMatch, V> {
-  static void read(const json::value& v, SearchGroupItemMatch& out) {
-    for (const auto& m : members(v, "SearchGroupItemMatch")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "SearchGroupItemMatch.qText");
-      } else if (m.first.compare("qFieldSelectionMode") == 0) {
-        member(m.second, out.field_selection_mode, "SearchGroupItemMatch.qFieldSelectionMode");
-      } else if (m.first.compare("qRanges") == 0) {
-        member(m.second, out.ranges, "SearchGroupItemMatch.qRanges");
-      } else if (m.first.compare("qAttributes") == 0) {
-        member(m.second, out.attributes, "SearchGroupItemMatch.qAttributes");
-      }
+  static void read(const json::value& v, SearchGroupItemMatch& out);
+  static json::value write(const SearchGroupItemMatch& in);
+};
+template <class V>
+void codec<SearchGroupItemMatch, V>::read(const json::value& v, SearchGroupItemMatch& out) {
+  for (const auto& m : members(v, "SearchGroupItemMatch")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "SearchGroupItemMatch.qText");
+    } else if (m.first.compare("qFieldSelectionMode") == 0) {
+      member(m.second, out.field_selection_mode, "SearchGroupItemMatch.qFieldSelectionMode");
+    } else if (m.first.compare("qRanges") == 0) {
+      member(m.second, out.ranges, "SearchGroupItemMatch.qRanges");
+    } else if (m.first.compare("qAttributes") == 0) {
+      member(m.second, out.attributes, "SearchGroupItemMatch.qAttributes");
     }
   }
-  static json::value write(const SearchGroupItemMatch& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qFieldSelectionMode", in.field_selection_mode);
-    put(o, "qRanges", in.ranges);
-    put(o, "qAttributes", in.attributes);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchGroupItemMatch, V>::write(const SearchGroupItemMatch& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qFieldSelectionMode", in.field_selection_mode);
+  put(o, "qRanges", in.ranges);
+  put(o, "qAttributes", in.attributes);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchAttribute, V> {
-  static void read(const json::value& v, SearchAttribute& out) {
-    for (const auto& m : members(v, "SearchAttribute")) {
-      if (m.first.compare("qKey") == 0) {
-        member(m.second, out.key, "SearchAttribute.qKey");
-      } else if (m.first.compare("qValue") == 0) {
-        member(m.second, out.value, "SearchAttribute.qValue");
-      }
+  static void read(const json::value& v, SearchAttribute& out);
+  static json::value write(const SearchAttribute& in);
+};
+template <class V>
+void codec<SearchAttribute, V>::read(const json::value& v, SearchAttribute& out) {
+  for (const auto& m : members(v, "SearchAttribute")) {
+    if (m.first.compare("qKey") == 0) {
+      member(m.second, out.key, "SearchAttribute.qKey");
+    } else if (m.first.compare("qValue") == 0) {
+      member(m.second, out.value, "SearchAttribute.qValue");
     }
   }
-  static json::value write(const SearchAttribute& in) {
-    json::object o;
-    put(o, "qKey", in.key);
-    put(o, "qValue", in.value);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchAttribute, V>::write(const SearchAttribute& in) {
+  json::object o;
+  put(o, "qKey", in.key);
+  put(o, "qValue", in.value);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchObjectOptions, V> {
-  static void read(const json::value& v, SearchObjectOptions& out) {
-    for (const auto& m : members(v, "SearchObjectOptions")) {
-      if (m.first.compare("qAttributes") == 0) {
-        member(m.second, out.attributes, "SearchObjectOptions.qAttributes");
-      } else if (m.first.compare("qCharEncoding") == 0) {
-        member(m.second, out.char_encoding, "SearchObjectOptions.qCharEncoding");
-      }
+  static void read(const json::value& v, SearchObjectOptions& out);
+  static json::value write(const SearchObjectOptions& in);
+};
+template <class V>
+void codec<SearchObjectOptions, V>::read(const json::value& v, SearchObjectOptions& out) {
+  for (const auto& m : members(v, "SearchObjectOptions")) {
+    if (m.first.compare("qAttributes") == 0) {
+      member(m.second, out.attributes, "SearchObjectOptions.qAttributes");
+    } else if (m.first.compare("qCharEncoding") == 0) {
+      member(m.second, out.char_encoding, "SearchObjectOptions.qCharEncoding");
     }
   }
-  static json::value write(const SearchObjectOptions& in) {
-    json::object o;
-    put(o, "qAttributes", in.attributes);
-    put(o, "qCharEncoding", in.char_encoding);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchObjectOptions, V>::write(const SearchObjectOptions& in) {
+  json::object o;
+  put(o, "qAttributes", in.attributes);
+  put(o, "qCharEncoding", in.char_encoding);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<FieldOrColumn, V> {
-  static void read(const json::value& v, FieldOrColumn& out) {
-    for (const auto& m : members(v, "FieldOrColumn")) {
-      if (m.first.compare("qFieldName") == 0) {
-        member(m.second, out.field_name, "FieldOrColumn.qFieldName");
-      } else if (m.first.compare("qTableName") == 0) {
-        member(m.second, out.table_name, "FieldOrColumn.qTableName");
-      }
+  static void read(const json::value& v, FieldOrColumn& out);
+  static json::value write(const FieldOrColumn& in);
+};
+template <class V>
+void codec<FieldOrColumn, V>::read(const json::value& v, FieldOrColumn& out) {
+  for (const auto& m : members(v, "FieldOrColumn")) {
+    if (m.first.compare("qFieldName") == 0) {
+      member(m.second, out.field_name, "FieldOrColumn.qFieldName");
+    } else if (m.first.compare("qTableName") == 0) {
+      member(m.second, out.table_name, "FieldOrColumn.qTableName");
     }
   }
-  static json::value write(const FieldOrColumn& in) {
-    json::object o;
-    put(o, "qFieldName", in.field_name);
-    put(o, "qTableName", in.table_name);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<FieldOrColumn, V>::write(const FieldOrColumn& in) {
+  json::object o;
+  put(o, "qFieldName", in.field_name);
+  put(o, "qTableName", in.table_name);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SampleResult, V> {
-  static void read(const json::value& v, SampleResult& out) {
-    for (const auto& m : members(v, "SampleResult")) {
-      if (m.first.compare("qFieldOrColumn") == 0) {
-        member(m.second, out.field_or_column, "SampleResult.qFieldOrColumn");
-      } else if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "SampleResult.qValues");
-      }
+  static void read(const json::value& v, SampleResult& out);
+  static json::value write(const SampleResult& in);
+};
+template <class V>
+void codec<SampleResult, V>::read(const json::value& v, SampleResult& out) {
+  for (const auto& m : members(v, "SampleResult")) {
+    if (m.first.compare("qFieldOrColumn") == 0) {
+      member(m.second, out.field_or_column, "SampleResult.qFieldOrColumn");
+    } else if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "SampleResult.qValues");
     }
   }
-  static json::value write(const SampleResult& in) {
-    json::object o;
-    put(o, "qFieldOrColumn", in.field_or_column);
-    put(o, "qValues", in.values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SampleResult, V>::write(const SampleResult& in) {
+  json::object o;
+  put(o, "qFieldOrColumn", in.field_or_column);
+  put(o, "qValues", in.values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AppScript, V> {
-  static void read(const json::value& v, AppScript& out) {
-    for (const auto& m : members(v, "AppScript")) {
-      if (m.first.compare("qScript") == 0) {
-        member(m.second, out.script, "AppScript.qScript");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "AppScript.qMeta");
-      } else if (m.first.compare("qIsLocked") == 0) {
-        member(m.second, out.is_locked, "AppScript.qIsLocked");
-      }
+  static void read(const json::value& v, AppScript& out);
+  static json::value write(const AppScript& in);
+};
+template <class V>
+void codec<AppScript, V>::read(const json::value& v, AppScript& out) {
+  for (const auto& m : members(v, "AppScript")) {
+    if (m.first.compare("qScript") == 0) {
+      member(m.second, out.script, "AppScript.qScript");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "AppScript.qMeta");
+    } else if (m.first.compare("qIsLocked") == 0) {
+      member(m.second, out.is_locked, "AppScript.qIsLocked");
     }
   }
-  static json::value write(const AppScript& in) {
-    json::object o;
-    put(o, "qScript", in.script);
-    put(o, "qMeta", in.meta);
-    put(o, "qIsLocked", in.is_locked);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AppScript, V>::write(const AppScript& in) {
+  json::object o;
+  put(o, "qScript", in.script);
+  put(o, "qMeta", in.meta);
+  put(o, "qIsLocked", in.is_locked);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchValueOptions, V> {
-  static void read(const json::value& v, SearchValueOptions& out) {
-    for (const auto& m : members(v, "SearchValueOptions")) {
-      if (m.first.compare("qSearchFields") == 0) {
-        member(m.second, out.search_fields, "SearchValueOptions.qSearchFields");
-      }
+  static void read(const json::value& v, SearchValueOptions& out);
+  static json::value write(const SearchValueOptions& in);
+};
+template <class V>
+void codec<SearchValueOptions, V>::read(const json::value& v, SearchValueOptions& out) {
+  for (const auto& m : members(v, "SearchValueOptions")) {
+    if (m.first.compare("qSearchFields") == 0) {
+      member(m.second, out.search_fields, "SearchValueOptions.qSearchFields");
     }
   }
-  static json::value write(const SearchValueOptions& in) {
-    json::object o;
-    put(o, "qSearchFields", in.search_fields);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchValueOptions, V>::write(const SearchValueOptions& in) {
+  json::object o;
+  put(o, "qSearchFields", in.search_fields);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchValuePage, V> {
-  static void read(const json::value& v, SearchValuePage& out) {
-    for (const auto& m : members(v, "SearchValuePage")) {
-      if (m.first.compare("qOffset") == 0) {
-        member(m.second, out.offset, "SearchValuePage.qOffset");
-      } else if (m.first.compare("qCount") == 0) {
-        member(m.second, out.count, "SearchValuePage.qCount");
-      } else if (m.first.compare("qMaxNbrFieldMatches") == 0) {
-        member(m.second, out.max_nbr_field_matches, "SearchValuePage.qMaxNbrFieldMatches");
-      }
+  static void read(const json::value& v, SearchValuePage& out);
+  static json::value write(const SearchValuePage& in);
+};
+template <class V>
+void codec<SearchValuePage, V>::read(const json::value& v, SearchValuePage& out) {
+  for (const auto& m : members(v, "SearchValuePage")) {
+    if (m.first.compare("qOffset") == 0) {
+      member(m.second, out.offset, "SearchValuePage.qOffset");
+    } else if (m.first.compare("qCount") == 0) {
+      member(m.second, out.count, "SearchValuePage.qCount");
+    } else if (m.first.compare("qMaxNbrFieldMatches") == 0) {
+      member(m.second, out.max_nbr_field_matches, "SearchValuePage.qMaxNbrFieldMatches");
     }
   }
-  static json::value write(const SearchValuePage& in) {
-    json::object o;
-    put(o, "qOffset", in.offset);
-    put(o, "qCount", in.count);
-    put(o, "qMaxNbrFieldMatches", in.max_nbr_field_matches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchValuePage, V>::write(const SearchValuePage& in) {
+  json::object o;
+  put(o, "qOffset", in.offset);
+  put(o, "qCount", in.count);
+  put(o, "qMaxNbrFieldMatches", in.max_nbr_field_matches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchValueResult, V> {
-  static void read(const json::value& v, SearchValueResult& out) {
-    for (const auto& m : members(v, "SearchValueResult")) {
-      if (m.first.compare("qSearchTerms") == 0) {
-        member(m.second, out.search_terms, "SearchValueResult.qSearchTerms");
-      } else if (m.first.compare("qFieldMatches") == 0) {
-        member(m.second, out.field_matches, "SearchValueResult.qFieldMatches");
-      }
+  static void read(const json::value& v, SearchValueResult& out);
+  static json::value write(const SearchValueResult& in);
+};
+template <class V>
+void codec<SearchValueResult, V>::read(const json::value& v, SearchValueResult& out) {
+  for (const auto& m : members(v, "SearchValueResult")) {
+    if (m.first.compare("qSearchTerms") == 0) {
+      member(m.second, out.search_terms, "SearchValueResult.qSearchTerms");
+    } else if (m.first.compare("qFieldMatches") == 0) {
+      member(m.second, out.field_matches, "SearchValueResult.qFieldMatches");
     }
   }
-  static json::value write(const SearchValueResult& in) {
-    json::object o;
-    put(o, "qSearchTerms", in.search_terms);
-    put(o, "qFieldMatches", in.field_matches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchValueResult, V>::write(const SearchValueResult& in) {
+  json::object o;
+  put(o, "qSearchTerms", in.search_terms);
+  put(o, "qFieldMatches", in.field_matches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchFieldValueItem, V> {
-  static void read(const json::value& v, SearchFieldValueItem& out) {
-    for (const auto& m : members(v, "SearchFieldValueItem")) {
-      if (m.first.compare("qFieldName") == 0) {
-        member(m.second, out.field_name, "SearchFieldValueItem.qFieldName");
-      } else if (m.first.compare("qValues") == 0) {
-        member(m.second, out.values, "SearchFieldValueItem.qValues");
-      }
+  static void read(const json::value& v, SearchFieldValueItem& out);
+  static json::value write(const SearchFieldValueItem& in);
+};
+template <class V>
+void codec<SearchFieldValueItem, V>::read(const json::value& v, SearchFieldValueItem& out) {
+  for (const auto& m : members(v, "SearchFieldValueItem")) {
+    if (m.first.compare("qFieldName") == 0) {
+      member(m.second, out.field_name, "SearchFieldValueItem.qFieldName");
+    } else if (m.first.compare("qValues") == 0) {
+      member(m.second, out.values, "SearchFieldValueItem.qValues");
     }
   }
-  static json::value write(const SearchFieldValueItem& in) {
-    json::object o;
-    put(o, "qFieldName", in.field_name);
-    put(o, "qValues", in.values);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchFieldValueItem, V>::write(const SearchFieldValueItem& in) {
+  json::object o;
+  put(o, "qFieldName", in.field_name);
+  put(o, "qValues", in.values);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<SearchFieldMatchesItem, V> {
-  static void read(const json::value& v, SearchFieldMatchesItem& out) {
-    for (const auto& m : members(v, "SearchFieldMatchesItem")) {
-      if (m.first.compare("qText") == 0) {
-        member(m.second, out.text, "SearchFieldMatchesItem.qText");
-      } else if (m.first.compare("qElemNo") == 0) {
-        member(m.second, out.elem_no, "SearchFieldMatchesItem.qElemNo");
-      } else if (m.first.compare("qSearchTermsMatched") == 0) {
-        member(m.second, out.search_terms_matched, "SearchFieldMatchesItem.qSearchTermsMatched");
-      }
+  static void read(const json::value& v, SearchFieldMatchesItem& out);
+  static json::value write(const SearchFieldMatchesItem& in);
+};
+template <class V>
+void codec<SearchFieldMatchesItem, V>::read(const json::value& v, SearchFieldMatchesItem& out) {
+  for (const auto& m : members(v, "SearchFieldMatchesItem")) {
+    if (m.first.compare("qText") == 0) {
+      member(m.second, out.text, "SearchFieldMatchesItem.qText");
+    } else if (m.first.compare("qElemNo") == 0) {
+      member(m.second, out.elem_no, "SearchFieldMatchesItem.qElemNo");
+    } else if (m.first.compare("qSearchTermsMatched") == 0) {
+      member(m.second, out.search_terms_matched, "SearchFieldMatchesItem.qSearchTermsMatched");
     }
   }
-  static json::value write(const SearchFieldMatchesItem& in) {
-    json::object o;
-    put(o, "qText", in.text);
-    put(o, "qElemNo", in.elem_no);
-    put(o, "qSearchTermsMatched", in.search_terms_matched);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<SearchFieldMatchesItem, V>::write(const SearchFieldMatchesItem& in) {
+  json::object o;
+  put(o, "qText", in.text);
+  put(o, "qElemNo", in.elem_no);
+  put(o, "qSearchTermsMatched", in.search_terms_matched);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxFieldResourceId, V> {
-  static void read(const json::value& v, NxFieldResourceId& out) {
-    for (const auto& m : members(v, "NxFieldResourceId")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxFieldResourceId.qName");
-      } else if (m.first.compare("qResourceIds") == 0) {
-        member(m.second, out.resource_ids, "NxFieldResourceId.qResourceIds");
-      }
+  static void read(const json::value& v, NxFieldResourceId& out);
+  static json::value write(const NxFieldResourceId& in);
+};
+template <class V>
+void codec<NxFieldResourceId, V>::read(const json::value& v, NxFieldResourceId& out) {
+  for (const auto& m : members(v, "NxFieldResourceId")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxFieldResourceId.qName");
+    } else if (m.first.compare("qResourceIds") == 0) {
+      member(m.second, out.resource_ids, "NxFieldResourceId.qResourceIds");
     }
   }
-  static json::value write(const NxFieldResourceId& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qResourceIds", in.resource_ids);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxFieldResourceId, V>::write(const NxFieldResourceId& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qResourceIds", in.resource_ids);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxFieldTableResourceId, V> {
-  static void read(const json::value& v, NxFieldTableResourceId& out) {
-    for (const auto& m : members(v, "NxFieldTableResourceId")) {
-      if (m.first.compare("qTable") == 0) {
-        member(m.second, out.table, "NxFieldTableResourceId.qTable");
-      } else if (m.first.compare("qResourceId") == 0) {
-        member(m.second, out.resource_id, "NxFieldTableResourceId.qResourceId");
-      }
+  static void read(const json::value& v, NxFieldTableResourceId& out);
+  static json::value write(const NxFieldTableResourceId& in);
+};
+template <class V>
+void codec<NxFieldTableResourceId, V>::read(const json::value& v, NxFieldTableResourceId& out) {
+  for (const auto& m : members(v, "NxFieldTableResourceId")) {
+    if (m.first.compare("qTable") == 0) {
+      member(m.second, out.table, "NxFieldTableResourceId.qTable");
+    } else if (m.first.compare("qResourceId") == 0) {
+      member(m.second, out.resource_id, "NxFieldTableResourceId.qResourceId");
     }
   }
-  static json::value write(const NxFieldTableResourceId& in) {
-    json::object o;
-    put(o, "qTable", in.table);
-    put(o, "qResourceId", in.resource_id);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxFieldTableResourceId, V>::write(const NxFieldTableResourceId& in) {
+  json::object o;
+  put(o, "qTable", in.table);
+  put(o, "qResourceId", in.resource_id);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<BNFDef, V> {
-  static void read(const json::value& v, BNFDef& out) {
-    for (const auto& m : members(v, "BNFDef")) {
-      if (m.first.compare("qBnf") == 0) {
-        member(m.second, out.bnf, "BNFDef.qBnf");
-      } else if (m.first.compare("qNbr") == 0) {
-        member(m.second, out.nbr, "BNFDef.qNbr");
-      } else if (m.first.compare("qPNbr") == 0) {
-        member(m.second, out.p_nbr, "BNFDef.qPNbr");
-      } else if (m.first.compare("qHelpId") == 0) {
-        member(m.second, out.help_id, "BNFDef.qHelpId");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "BNFDef.qName");
-      } else if (m.first.compare("qStr") == 0) {
-        member(m.second, out.str, "BNFDef.qStr");
-      } else if (m.first.compare("qIsBnfRule") == 0) {
-        member(m.second, out.is_bnf_rule, "BNFDef.qIsBnfRule");
-      } else if (m.first.compare("qScriptStatement") == 0) {
-        member(m.second, out.script_statement, "BNFDef.qScriptStatement");
-      } else if (m.first.compare("qControlStatement") == 0) {
-        member(m.second, out.control_statement, "BNFDef.qControlStatement");
-      } else if (m.first.compare("qBnfLiteral") == 0) {
-        member(m.second, out.bnf_literal, "BNFDef.qBnfLiteral");
-      } else if (m.first.compare("qQvFunc") == 0) {
-        member(m.second, out.qv_func, "BNFDef.qQvFunc");
-      } else if (m.first.compare("qAggrFunc") == 0) {
-        member(m.second, out.aggr_func, "BNFDef.qAggrFunc");
-      } else if (m.first.compare("qFG") == 0) {
-        member(m.second, out.fg, "BNFDef.qFG");
-      } else if (m.first.compare("qFieldFlag") == 0) {
-        member(m.second, out.field_flag, "BNFDef.qFieldFlag");
-      } else if (m.first.compare("qMT") == 0) {
-        member(m.second, out.mt, "BNFDef.qMT");
-      } else if (m.first.compare("qDepr") == 0) {
-        member(m.second, out.depr, "BNFDef.qDepr");
-      } else if (m.first.compare("qFGList") == 0) {
-        member(m.second, out.fg_list, "BNFDef.qFGList");
-      }
+  static void read(const json::value& v, BNFDef& out);
+  static json::value write(const BNFDef& in);
+};
+template <class V>
+void codec<BNFDef, V>::read(const json::value& v, BNFDef& out) {
+  for (const auto& m : members(v, "BNFDef")) {
+    if (m.first.compare("qBnf") == 0) {
+      member(m.second, out.bnf, "BNFDef.qBnf");
+    } else if (m.first.compare("qNbr") == 0) {
+      member(m.second, out.nbr, "BNFDef.qNbr");
+    } else if (m.first.compare("qPNbr") == 0) {
+      member(m.second, out.p_nbr, "BNFDef.qPNbr");
+    } else if (m.first.compare("qHelpId") == 0) {
+      member(m.second, out.help_id, "BNFDef.qHelpId");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "BNFDef.qName");
+    } else if (m.first.compare("qStr") == 0) {
+      member(m.second, out.str, "BNFDef.qStr");
+    } else if (m.first.compare("qIsBnfRule") == 0) {
+      member(m.second, out.is_bnf_rule, "BNFDef.qIsBnfRule");
+    } else if (m.first.compare("qScriptStatement") == 0) {
+      member(m.second, out.script_statement, "BNFDef.qScriptStatement");
+    } else if (m.first.compare("qControlStatement") == 0) {
+      member(m.second, out.control_statement, "BNFDef.qControlStatement");
+    } else if (m.first.compare("qBnfLiteral") == 0) {
+      member(m.second, out.bnf_literal, "BNFDef.qBnfLiteral");
+    } else if (m.first.compare("qQvFunc") == 0) {
+      member(m.second, out.qv_func, "BNFDef.qQvFunc");
+    } else if (m.first.compare("qAggrFunc") == 0) {
+      member(m.second, out.aggr_func, "BNFDef.qAggrFunc");
+    } else if (m.first.compare("qFG") == 0) {
+      member(m.second, out.fg, "BNFDef.qFG");
+    } else if (m.first.compare("qFieldFlag") == 0) {
+      member(m.second, out.field_flag, "BNFDef.qFieldFlag");
+    } else if (m.first.compare("qMT") == 0) {
+      member(m.second, out.mt, "BNFDef.qMT");
+    } else if (m.first.compare("qDepr") == 0) {
+      member(m.second, out.depr, "BNFDef.qDepr");
+    } else if (m.first.compare("qFGList") == 0) {
+      member(m.second, out.fg_list, "BNFDef.qFGList");
     }
   }
-  static json::value write(const BNFDef& in) {
-    json::object o;
-    put(o, "qBnf", in.bnf);
-    put(o, "qNbr", in.nbr);
-    put(o, "qPNbr", in.p_nbr);
-    put(o, "qHelpId", in.help_id);
-    put(o, "qName", in.name);
-    put(o, "qStr", in.str);
-    put(o, "qIsBnfRule", in.is_bnf_rule);
-    put(o, "qScriptStatement", in.script_statement);
-    put(o, "qControlStatement", in.control_statement);
-    put(o, "qBnfLiteral", in.bnf_literal);
-    put(o, "qQvFunc", in.qv_func);
-    put(o, "qAggrFunc", in.aggr_func);
-    put(o, "qFG", in.fg);
-    put(o, "qFieldFlag", in.field_flag);
-    put(o, "qMT", in.mt);
-    put(o, "qDepr", in.depr);
-    put(o, "qFGList", in.fg_list);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<BNFDef, V>::write(const BNFDef& in) {
+  json::object o;
+  put(o, "qBnf", in.bnf);
+  put(o, "qNbr", in.nbr);
+  put(o, "qPNbr", in.p_nbr);
+  put(o, "qHelpId", in.help_id);
+  put(o, "qName", in.name);
+  put(o, "qStr", in.str);
+  put(o, "qIsBnfRule", in.is_bnf_rule);
+  put(o, "qScriptStatement", in.script_statement);
+  put(o, "qControlStatement", in.control_statement);
+  put(o, "qBnfLiteral", in.bnf_literal);
+  put(o, "qQvFunc", in.qv_func);
+  put(o, "qAggrFunc", in.aggr_func);
+  put(o, "qFG", in.fg);
+  put(o, "qFieldFlag", in.field_flag);
+  put(o, "qMT", in.mt);
+  put(o, "qDepr", in.depr);
+  put(o, "qFGList", in.fg_list);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TransformAppParameters, V> {
-  static void read(const json::value& v, TransformAppParameters& out) {
-    for (const auto& m : members(v, "TransformAppParameters")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "TransformAppParameters.qName");
-      } else if (m.first.compare("qSpaceId") == 0) {
-        member(m.second, out.space_id, "TransformAppParameters.qSpaceId");
-      } else if (m.first.compare("qScriptParameterPrefix") == 0) {
-        member(m.second, out.script_parameter_prefix, "TransformAppParameters.qScriptParameterPrefix");
-      }
+  static void read(const json::value& v, TransformAppParameters& out);
+  static json::value write(const TransformAppParameters& in);
+};
+template <class V>
+void codec<TransformAppParameters, V>::read(const json::value& v, TransformAppParameters& out) {
+  for (const auto& m : members(v, "TransformAppParameters")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "TransformAppParameters.qName");
+    } else if (m.first.compare("qSpaceId") == 0) {
+      member(m.second, out.space_id, "TransformAppParameters.qSpaceId");
+    } else if (m.first.compare("qScriptParameterPrefix") == 0) {
+      member(m.second, out.script_parameter_prefix, "TransformAppParameters.qScriptParameterPrefix");
     }
   }
-  static json::value write(const TransformAppParameters& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qSpaceId", in.space_id);
-    put(o, "qScriptParameterPrefix", in.script_parameter_prefix);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TransformAppParameters, V>::write(const TransformAppParameters& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qSpaceId", in.space_id);
+  put(o, "qScriptParameterPrefix", in.script_parameter_prefix);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<TransformAppResult, V> {
-  static void read(const json::value& v, TransformAppResult& out) {
-    for (const auto& m : members(v, "TransformAppResult")) {
-      if (m.first.compare("qAppId") == 0) {
-        member(m.second, out.app_id, "TransformAppResult.qAppId");
-      }
+  static void read(const json::value& v, TransformAppResult& out);
+  static json::value write(const TransformAppResult& in);
+};
+template <class V>
+void codec<TransformAppResult, V>::read(const json::value& v, TransformAppResult& out) {
+  for (const auto& m : members(v, "TransformAppResult")) {
+    if (m.first.compare("qAppId") == 0) {
+      member(m.second, out.app_id, "TransformAppResult.qAppId");
     }
   }
-  static json::value write(const TransformAppResult& in) {
-    json::object o;
-    put(o, "qAppId", in.app_id);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<TransformAppResult, V>::write(const TransformAppResult& in) {
+  json::object o;
+  put(o, "qAppId", in.app_id);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxTempBookmarkOptions, V> {
-  static void read(const json::value& v, NxTempBookmarkOptions& out) {
-    for (const auto& m : members(v, "NxTempBookmarkOptions")) {
-      if (m.first.compare("qIncludeVariables") == 0) {
-        member(m.second, out.include_variables, "NxTempBookmarkOptions.qIncludeVariables");
-      } else if (m.first.compare("qIncludeAllPatches") == 0) {
-        member(m.second, out.include_all_patches, "NxTempBookmarkOptions.qIncludeAllPatches");
-      }
+  static void read(const json::value& v, NxTempBookmarkOptions& out);
+  static json::value write(const NxTempBookmarkOptions& in);
+};
+template <class V>
+void codec<NxTempBookmarkOptions, V>::read(const json::value& v, NxTempBookmarkOptions& out) {
+  for (const auto& m : members(v, "NxTempBookmarkOptions")) {
+    if (m.first.compare("qIncludeVariables") == 0) {
+      member(m.second, out.include_variables, "NxTempBookmarkOptions.qIncludeVariables");
+    } else if (m.first.compare("qIncludeAllPatches") == 0) {
+      member(m.second, out.include_all_patches, "NxTempBookmarkOptions.qIncludeAllPatches");
     }
   }
-  static json::value write(const NxTempBookmarkOptions& in) {
-    json::object o;
-    put(o, "qIncludeVariables", in.include_variables);
-    put(o, "qIncludeAllPatches", in.include_all_patches);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<NxTempBookmarkOptions, V>::write(const NxTempBookmarkOptions& in) {
+  json::object o;
+  put(o, "qIncludeVariables", in.include_variables);
+  put(o, "qIncludeAllPatches", in.include_all_patches);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AppScriptMeta, V> {
-  static void read(const json::value& v, AppScriptMeta& out) {
-    for (const auto& m : members(v, "AppScriptMeta")) {
-      if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "AppScriptMeta.qMeta");
-      } else if (m.first.compare("qIsLocked") == 0) {
-        member(m.second, out.is_locked, "AppScriptMeta.qIsLocked");
-      }
+  static void read(const json::value& v, AppScriptMeta& out);
+  static json::value write(const AppScriptMeta& in);
+};
+template <class V>
+void codec<AppScriptMeta, V>::read(const json::value& v, AppScriptMeta& out) {
+  for (const auto& m : members(v, "AppScriptMeta")) {
+    if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "AppScriptMeta.qMeta");
+    } else if (m.first.compare("qIsLocked") == 0) {
+      member(m.second, out.is_locked, "AppScriptMeta.qIsLocked");
     }
   }
-  static json::value write(const AppScriptMeta& in) {
-    json::object o;
-    put(o, "qMeta", in.meta);
-    put(o, "qIsLocked", in.is_locked);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AppScriptMeta, V>::write(const AppScriptMeta& in) {
+  json::object o;
+  put(o, "qMeta", in.meta);
+  put(o, "qIsLocked", in.is_locked);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ProgressData, V> {
-  static void read(const json::value& v, ProgressData& out) {
-    for (const auto& m : members(v, "ProgressData")) {
-      if (m.first.compare("qStarted") == 0) {
-        member(m.second, out.started, "ProgressData.qStarted");
-      } else if (m.first.compare("qFinished") == 0) {
-        member(m.second, out.finished, "ProgressData.qFinished");
-      } else if (m.first.compare("qCompleted") == 0) {
-        member(m.second, out.completed, "ProgressData.qCompleted");
-      } else if (m.first.compare("qTotal") == 0) {
-        member(m.second, out.total, "ProgressData.qTotal");
-      } else if (m.first.compare("qKB") == 0) {
-        member(m.second, out.kb, "ProgressData.qKB");
-      } else if (m.first.compare("qMillisecs") == 0) {
-        member(m.second, out.millisecs, "ProgressData.qMillisecs");
-      } else if (m.first.compare("qUserInteractionWanted") == 0) {
-        member(m.second, out.user_interaction_wanted, "ProgressData.qUserInteractionWanted");
-      } else if (m.first.compare("qPersistentProgress") == 0) {
-        member(m.second, out.persistent_progress, "ProgressData.qPersistentProgress");
-      } else if (m.first.compare("qTransientProgress") == 0) {
-        member(m.second, out.transient_progress, "ProgressData.qTransientProgress");
-      } else if (m.first.compare("qErrorData") == 0) {
-        member(m.second, out.error_data, "ProgressData.qErrorData");
-      } else if (m.first.compare("qPersistentProgressMessages") == 0) {
-        member(m.second, out.persistent_progress_messages, "ProgressData.qPersistentProgressMessages");
-      } else if (m.first.compare("qTransientProgressMessage") == 0) {
-        member(m.second, out.transient_progress_message, "ProgressData.qTransientProgressMessage");
-      }
+  static void read(const json::value& v, ProgressData& out);
+  static json::value write(const ProgressData& in);
+};
+template <class V>
+void codec<ProgressData, V>::read(const json::value& v, ProgressData& out) {
+  for (const auto& m : members(v, "ProgressData")) {
+    if (m.first.compare("qStarted") == 0) {
+      member(m.second, out.started, "ProgressData.qStarted");
+    } else if (m.first.compare("qFinished") == 0) {
+      member(m.second, out.finished, "ProgressData.qFinished");
+    } else if (m.first.compare("qCompleted") == 0) {
+      member(m.second, out.completed, "ProgressData.qCompleted");
+    } else if (m.first.compare("qTotal") == 0) {
+      member(m.second, out.total, "ProgressData.qTotal");
+    } else if (m.first.compare("qKB") == 0) {
+      member(m.second, out.kb, "ProgressData.qKB");
+    } else if (m.first.compare("qMillisecs") == 0) {
+      member(m.second, out.millisecs, "ProgressData.qMillisecs");
+    } else if (m.first.compare("qUserInteractionWanted") == 0) {
+      member(m.second, out.user_interaction_wanted, "ProgressData.qUserInteractionWanted");
+    } else if (m.first.compare("qPersistentProgress") == 0) {
+      member(m.second, out.persistent_progress, "ProgressData.qPersistentProgress");
+    } else if (m.first.compare("qTransientProgress") == 0) {
+      member(m.second, out.transient_progress, "ProgressData.qTransientProgress");
+    } else if (m.first.compare("qErrorData") == 0) {
+      member(m.second, out.error_data, "ProgressData.qErrorData");
+    } else if (m.first.compare("qPersistentProgressMessages") == 0) {
+      member(m.second, out.persistent_progress_messages, "ProgressData.qPersistentProgressMessages");
+    } else if (m.first.compare("qTransientProgressMessage") == 0) {
+      member(m.second, out.transient_progress_message, "ProgressData.qTransientProgressMessage");
     }
   }
-  static json::value write(const ProgressData& in) {
-    json::object o;
-    put(o, "qStarted", in.started);
-    put(o, "qFinished", in.finished);
-    put(o, "qCompleted", in.completed);
-    put(o, "qTotal", in.total);
-    put(o, "qKB", in.kb);
-    put(o, "qMillisecs", in.millisecs);
-    put(o, "qUserInteractionWanted", in.user_interaction_wanted);
-    put(o, "qPersistentProgress", in.persistent_progress);
-    put(o, "qTransientProgress", in.transient_progress);
-    put(o, "qErrorData", in.error_data);
-    put(o, "qPersistentProgressMessages", in.persistent_progress_messages);
-    put(o, "qTransientProgressMessage", in.transient_progress_message);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ProgressData, V>::write(const ProgressData& in) {
+  json::object o;
+  put(o, "qStarted", in.started);
+  put(o, "qFinished", in.finished);
+  put(o, "qCompleted", in.completed);
+  put(o, "qTotal", in.total);
+  put(o, "qKB", in.kb);
+  put(o, "qMillisecs", in.millisecs);
+  put(o, "qUserInteractionWanted", in.user_interaction_wanted);
+  put(o, "qPersistentProgress", in.persistent_progress);
+  put(o, "qTransientProgress", in.transient_progress);
+  put(o, "qErrorData", in.error_data);
+  put(o, "qPersistentProgressMessages", in.persistent_progress_messages);
+  put(o, "qTransientProgressMessage", in.transient_progress_message);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ErrorData, V> {
-  static void read(const json::value& v, ErrorData& out) {
-    for (const auto& m : members(v, "ErrorData")) {
-      if (m.first.compare("qErrorString") == 0) {
-        member(m.second, out.error_string, "ErrorData.qErrorString");
-      } else if (m.first.compare("qLineEnd") == 0) {
-        member(m.second, out.line_end, "ErrorData.qLineEnd");
-      } else if (m.first.compare("qLine") == 0) {
-        member(m.second, out.line, "ErrorData.qLine");
-      } else if (m.first.compare("qErrorDataCode") == 0) {
-        member(m.second, out.error_data_code, "ErrorData.qErrorDataCode");
-      } else if (m.first.compare("qMessage") == 0) {
-        member(m.second, out.message, "ErrorData.qMessage");
-      }
+  static void read(const json::value& v, ErrorData& out);
+  static json::value write(const ErrorData& in);
+};
+template <class V>
+void codec<ErrorData, V>::read(const json::value& v, ErrorData& out) {
+  for (const auto& m : members(v, "ErrorData")) {
+    if (m.first.compare("qErrorString") == 0) {
+      member(m.second, out.error_string, "ErrorData.qErrorString");
+    } else if (m.first.compare("qLineEnd") == 0) {
+      member(m.second, out.line_end, "ErrorData.qLineEnd");
+    } else if (m.first.compare("qLine") == 0) {
+      member(m.second, out.line, "ErrorData.qLine");
+    } else if (m.first.compare("qErrorDataCode") == 0) {
+      member(m.second, out.error_data_code, "ErrorData.qErrorDataCode");
+    } else if (m.first.compare("qMessage") == 0) {
+      member(m.second, out.message, "ErrorData.qMessage");
     }
   }
-  static json::value write(const ErrorData& in) {
-    json::object o;
-    put(o, "qErrorString", in.error_string);
-    put(o, "qLineEnd", in.line_end);
-    put(o, "qLine", in.line);
-    put(o, "qErrorDataCode", in.error_data_code);
-    put(o, "qMessage", in.message);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ErrorData, V>::write(const ErrorData& in) {
+  json::object o;
+  put(o, "qErrorString", in.error_string);
+  put(o, "qLineEnd", in.line_end);
+  put(o, "qLine", in.line);
+  put(o, "qErrorDataCode", in.error_data_code);
+  put(o, "qMessage", in.message);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<ProgressMessage, V> {
-  static void read(const json::value& v, ProgressMessage& out) {
-    for (const auto& m : members(v, "ProgressMessage")) {
-      if (m.first.compare("qMessageCode") == 0) {
-        member(m.second, out.message_code, "ProgressMessage.qMessageCode");
-      } else if (m.first.compare("qMessageParameters") == 0) {
-        member(m.second, out.message_parameters, "ProgressMessage.qMessageParameters");
-      }
+  static void read(const json::value& v, ProgressMessage& out);
+  static json::value write(const ProgressMessage& in);
+};
+template <class V>
+void codec<ProgressMessage, V>::read(const json::value& v, ProgressMessage& out) {
+  for (const auto& m : members(v, "ProgressMessage")) {
+    if (m.first.compare("qMessageCode") == 0) {
+      member(m.second, out.message_code, "ProgressMessage.qMessageCode");
+    } else if (m.first.compare("qMessageParameters") == 0) {
+      member(m.second, out.message_parameters, "ProgressMessage.qMessageParameters");
     }
   }
-  static json::value write(const ProgressMessage& in) {
-    json::object o;
-    put(o, "qMessageCode", in.message_code);
-    put(o, "qMessageParameters", in.message_parameters);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<ProgressMessage, V>::write(const ProgressMessage& in) {
+  json::object o;
+  put(o, "qMessageCode", in.message_code);
+  put(o, "qMessageParameters", in.message_parameters);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DocListEntry, V> {
-  static void read(const json::value& v, DocListEntry& out) {
-    for (const auto& m : members(v, "DocListEntry")) {
-      if (m.first.compare("qDocName") == 0) {
-        member(m.second, out.doc_name, "DocListEntry.qDocName");
-      } else if (m.first.compare("qConnectedUsers") == 0) {
-        member(m.second, out.connected_users, "DocListEntry.qConnectedUsers");
-      } else if (m.first.compare("qFileTime") == 0) {
-        member(m.second, out.file_time, "DocListEntry.qFileTime");
-      } else if (m.first.compare("qFileSize") == 0) {
-        member(m.second, out.file_size, "DocListEntry.qFileSize");
-      } else if (m.first.compare("qDocId") == 0) {
-        member(m.second, out.doc_id, "DocListEntry.qDocId");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "DocListEntry.qMeta");
-      } else if (m.first.compare("qLastReloadTime") == 0) {
-        member(m.second, out.last_reload_time, "DocListEntry.qLastReloadTime");
-      } else if (m.first.compare("qReadOnly") == 0) {
-        member(m.second, out.read_only, "DocListEntry.qReadOnly");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "DocListEntry.qTitle");
-      } else if (m.first.compare("qThumbnail") == 0) {
-        member(m.second, out.thumbnail, "DocListEntry.qThumbnail");
-      } else if (m.first.compare("qHasSectionAccess") == 0) {
-        member(m.second, out.has_section_access, "DocListEntry.qHasSectionAccess");
-      } else if (m.first.compare("qIsDirectQueryMode") == 0) {
-        member(m.second, out.is_direct_query_mode, "DocListEntry.qIsDirectQueryMode");
-      } else if (m.first.compare("qUsage") == 0) {
-        member(m.second, out.usage, "DocListEntry.qUsage");
-      }
+  static void read(const json::value& v, DocListEntry& out);
+  static json::value write(const DocListEntry& in);
+};
+template <class V>
+void codec<DocListEntry, V>::read(const json::value& v, DocListEntry& out) {
+  for (const auto& m : members(v, "DocListEntry")) {
+    if (m.first.compare("qDocName") == 0) {
+      member(m.second, out.doc_name, "DocListEntry.qDocName");
+    } else if (m.first.compare("qConnectedUsers") == 0) {
+      member(m.second, out.connected_users, "DocListEntry.qConnectedUsers");
+    } else if (m.first.compare("qFileTime") == 0) {
+      member(m.second, out.file_time, "DocListEntry.qFileTime");
+    } else if (m.first.compare("qFileSize") == 0) {
+      member(m.second, out.file_size, "DocListEntry.qFileSize");
+    } else if (m.first.compare("qDocId") == 0) {
+      member(m.second, out.doc_id, "DocListEntry.qDocId");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "DocListEntry.qMeta");
+    } else if (m.first.compare("qLastReloadTime") == 0) {
+      member(m.second, out.last_reload_time, "DocListEntry.qLastReloadTime");
+    } else if (m.first.compare("qReadOnly") == 0) {
+      member(m.second, out.read_only, "DocListEntry.qReadOnly");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "DocListEntry.qTitle");
+    } else if (m.first.compare("qThumbnail") == 0) {
+      member(m.second, out.thumbnail, "DocListEntry.qThumbnail");
+    } else if (m.first.compare("qHasSectionAccess") == 0) {
+      member(m.second, out.has_section_access, "DocListEntry.qHasSectionAccess");
+    } else if (m.first.compare("qIsDirectQueryMode") == 0) {
+      member(m.second, out.is_direct_query_mode, "DocListEntry.qIsDirectQueryMode");
+    } else if (m.first.compare("qUsage") == 0) {
+      member(m.second, out.usage, "DocListEntry.qUsage");
     }
   }
-  static json::value write(const DocListEntry& in) {
-    json::object o;
-    put(o, "qDocName", in.doc_name);
-    put(o, "qConnectedUsers", in.connected_users);
-    put(o, "qFileTime", in.file_time);
-    put(o, "qFileSize", in.file_size);
-    put(o, "qDocId", in.doc_id);
-    put(o, "qMeta", in.meta);
-    put(o, "qLastReloadTime", in.last_reload_time);
-    put(o, "qReadOnly", in.read_only);
-    put(o, "qTitle", in.title);
-    put(o, "qThumbnail", in.thumbnail);
-    put(o, "qHasSectionAccess", in.has_section_access);
-    put(o, "qIsDirectQueryMode", in.is_direct_query_mode);
-    put(o, "qUsage", in.usage);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DocListEntry, V>::write(const DocListEntry& in) {
+  json::object o;
+  put(o, "qDocName", in.doc_name);
+  put(o, "qConnectedUsers", in.connected_users);
+  put(o, "qFileTime", in.file_time);
+  put(o, "qFileSize", in.file_size);
+  put(o, "qDocId", in.doc_id);
+  put(o, "qMeta", in.meta);
+  put(o, "qLastReloadTime", in.last_reload_time);
+  put(o, "qReadOnly", in.read_only);
+  put(o, "qTitle", in.title);
+  put(o, "qThumbnail", in.thumbnail);
+  put(o, "qHasSectionAccess", in.has_section_access);
+  put(o, "qIsDirectQueryMode", in.is_direct_query_mode);
+  put(o, "qUsage", in.usage);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<InteractDef, V> {
-  static void read(const json::value& v, InteractDef& out) {
-    for (const auto& m : members(v, "InteractDef")) {
-      if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "InteractDef.qType");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "InteractDef.qTitle");
-      } else if (m.first.compare("qMsg") == 0) {
-        member(m.second, out.msg, "InteractDef.qMsg");
-      } else if (m.first.compare("qButtons") == 0) {
-        member(m.second, out.buttons, "InteractDef.qButtons");
-      } else if (m.first.compare("qLine") == 0) {
-        member(m.second, out.line, "InteractDef.qLine");
-      } else if (m.first.compare("qOldLineNr") == 0) {
-        member(m.second, out.old_line_nr, "InteractDef.qOldLineNr");
-      } else if (m.first.compare("qNewLineNr") == 0) {
-        member(m.second, out.new_line_nr, "InteractDef.qNewLineNr");
-      } else if (m.first.compare("qPath") == 0) {
-        member(m.second, out.path, "InteractDef.qPath");
-      } else if (m.first.compare("qHidden") == 0) {
-        member(m.second, out.hidden, "InteractDef.qHidden");
-      } else if (m.first.compare("qResult") == 0) {
-        member(m.second, out.result, "InteractDef.qResult");
-      } else if (m.first.compare("qInput") == 0) {
-        member(m.second, out.input, "InteractDef.qInput");
-      }
+  static void read(const json::value& v, InteractDef& out);
+  static json::value write(const InteractDef& in);
+};
+template <class V>
+void codec<InteractDef, V>::read(const json::value& v, InteractDef& out) {
+  for (const auto& m : members(v, "InteractDef")) {
+    if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "InteractDef.qType");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "InteractDef.qTitle");
+    } else if (m.first.compare("qMsg") == 0) {
+      member(m.second, out.msg, "InteractDef.qMsg");
+    } else if (m.first.compare("qButtons") == 0) {
+      member(m.second, out.buttons, "InteractDef.qButtons");
+    } else if (m.first.compare("qLine") == 0) {
+      member(m.second, out.line, "InteractDef.qLine");
+    } else if (m.first.compare("qOldLineNr") == 0) {
+      member(m.second, out.old_line_nr, "InteractDef.qOldLineNr");
+    } else if (m.first.compare("qNewLineNr") == 0) {
+      member(m.second, out.new_line_nr, "InteractDef.qNewLineNr");
+    } else if (m.first.compare("qPath") == 0) {
+      member(m.second, out.path, "InteractDef.qPath");
+    } else if (m.first.compare("qHidden") == 0) {
+      member(m.second, out.hidden, "InteractDef.qHidden");
+    } else if (m.first.compare("qResult") == 0) {
+      member(m.second, out.result, "InteractDef.qResult");
+    } else if (m.first.compare("qInput") == 0) {
+      member(m.second, out.input, "InteractDef.qInput");
     }
   }
-  static json::value write(const InteractDef& in) {
-    json::object o;
-    put(o, "qType", in.type);
-    put(o, "qTitle", in.title);
-    put(o, "qMsg", in.msg);
-    put(o, "qButtons", in.buttons);
-    put(o, "qLine", in.line);
-    put(o, "qOldLineNr", in.old_line_nr);
-    put(o, "qNewLineNr", in.new_line_nr);
-    put(o, "qPath", in.path);
-    put(o, "qHidden", in.hidden);
-    put(o, "qResult", in.result);
-    put(o, "qInput", in.input);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<InteractDef, V>::write(const InteractDef& in) {
+  json::object o;
+  put(o, "qType", in.type);
+  put(o, "qTitle", in.title);
+  put(o, "qMsg", in.msg);
+  put(o, "qButtons", in.buttons);
+  put(o, "qLine", in.line);
+  put(o, "qOldLineNr", in.old_line_nr);
+  put(o, "qNewLineNr", in.new_line_nr);
+  put(o, "qPath", in.path);
+  put(o, "qHidden", in.hidden);
+  put(o, "qResult", in.result);
+  put(o, "qInput", in.input);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<AppEntry, V> {
-  static void read(const json::value& v, AppEntry& out) {
-    for (const auto& m : members(v, "AppEntry")) {
-      if (m.first.compare("qID") == 0) {
-        member(m.second, out.id, "AppEntry.qID");
-      } else if (m.first.compare("qTitle") == 0) {
-        member(m.second, out.title, "AppEntry.qTitle");
-      } else if (m.first.compare("qPath") == 0) {
-        member(m.second, out.path, "AppEntry.qPath");
-      } else if (m.first.compare("qLastReloadTime") == 0) {
-        member(m.second, out.last_reload_time, "AppEntry.qLastReloadTime");
-      } else if (m.first.compare("qReadOnly") == 0) {
-        member(m.second, out.read_only, "AppEntry.qReadOnly");
-      } else if (m.first.compare("qMeta") == 0) {
-        member(m.second, out.meta, "AppEntry.qMeta");
-      } else if (m.first.compare("qThumbnail") == 0) {
-        member(m.second, out.thumbnail, "AppEntry.qThumbnail");
-      } else if (m.first.compare("qFileSize") == 0) {
-        member(m.second, out.file_size, "AppEntry.qFileSize");
-      } else if (m.first.compare("qHasSectionAccess") == 0) {
-        member(m.second, out.has_section_access, "AppEntry.qHasSectionAccess");
-      }
+  static void read(const json::value& v, AppEntry& out);
+  static json::value write(const AppEntry& in);
+};
+template <class V>
+void codec<AppEntry, V>::read(const json::value& v, AppEntry& out) {
+  for (const auto& m : members(v, "AppEntry")) {
+    if (m.first.compare("qID") == 0) {
+      member(m.second, out.id, "AppEntry.qID");
+    } else if (m.first.compare("qTitle") == 0) {
+      member(m.second, out.title, "AppEntry.qTitle");
+    } else if (m.first.compare("qPath") == 0) {
+      member(m.second, out.path, "AppEntry.qPath");
+    } else if (m.first.compare("qLastReloadTime") == 0) {
+      member(m.second, out.last_reload_time, "AppEntry.qLastReloadTime");
+    } else if (m.first.compare("qReadOnly") == 0) {
+      member(m.second, out.read_only, "AppEntry.qReadOnly");
+    } else if (m.first.compare("qMeta") == 0) {
+      member(m.second, out.meta, "AppEntry.qMeta");
+    } else if (m.first.compare("qThumbnail") == 0) {
+      member(m.second, out.thumbnail, "AppEntry.qThumbnail");
+    } else if (m.first.compare("qFileSize") == 0) {
+      member(m.second, out.file_size, "AppEntry.qFileSize");
+    } else if (m.first.compare("qHasSectionAccess") == 0) {
+      member(m.second, out.has_section_access, "AppEntry.qHasSectionAccess");
     }
   }
-  static json::value write(const AppEntry& in) {
-    json::object o;
-    put(o, "qID", in.id);
-    put(o, "qTitle", in.title);
-    put(o, "qPath", in.path);
-    put(o, "qLastReloadTime", in.last_reload_time);
-    put(o, "qReadOnly", in.read_only);
-    put(o, "qMeta", in.meta);
-    put(o, "qThumbnail", in.thumbnail);
-    put(o, "qFileSize", in.file_size);
-    put(o, "qHasSectionAccess", in.has_section_access);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<AppEntry, V>::write(const AppEntry& in) {
+  json::object o;
+  put(o, "qID", in.id);
+  put(o, "qTitle", in.title);
+  put(o, "qPath", in.path);
+  put(o, "qLastReloadTime", in.last_reload_time);
+  put(o, "qReadOnly", in.read_only);
+  put(o, "qMeta", in.meta);
+  put(o, "qThumbnail", in.thumbnail);
+  put(o, "qFileSize", in.file_size);
+  put(o, "qHasSectionAccess", in.has_section_access);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<Function, V> {
-  static void read(const json::value& v, Function& out) {
-    for (const auto& m : members(v, "Function")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "Function.qName");
-      } else if (m.first.compare("qGroup") == 0) {
-        member(m.second, out.group, "Function.qGroup");
-      } else if (m.first.compare("qSignature") == 0) {
-        member(m.second, out.signature, "Function.qSignature");
-      }
+  static void read(const json::value& v, Function& out);
+  static json::value write(const Function& in);
+};
+template <class V>
+void codec<Function, V>::read(const json::value& v, Function& out) {
+  for (const auto& m : members(v, "Function")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "Function.qName");
+    } else if (m.first.compare("qGroup") == 0) {
+      member(m.second, out.group, "Function.qGroup");
+    } else if (m.first.compare("qSignature") == 0) {
+      member(m.second, out.signature, "Function.qSignature");
     }
   }
-  static json::value write(const Function& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qGroup", in.group);
-    put(o, "qSignature", in.signature);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<Function, V>::write(const Function& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qGroup", in.group);
+  put(o, "qSignature", in.signature);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<OdbcDsn, V> {
-  static void read(const json::value& v, OdbcDsn& out) {
-    for (const auto& m : members(v, "OdbcDsn")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "OdbcDsn.qName");
-      } else if (m.first.compare("qDescription") == 0) {
-        member(m.second, out.description, "OdbcDsn.qDescription");
-      } else if (m.first.compare("qBit32") == 0) {
-        member(m.second, out.bit32, "OdbcDsn.qBit32");
-      } else if (m.first.compare("qUserOnly") == 0) {
-        member(m.second, out.user_only, "OdbcDsn.qUserOnly");
-      }
+  static void read(const json::value& v, OdbcDsn& out);
+  static json::value write(const OdbcDsn& in);
+};
+template <class V>
+void codec<OdbcDsn, V>::read(const json::value& v, OdbcDsn& out) {
+  for (const auto& m : members(v, "OdbcDsn")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "OdbcDsn.qName");
+    } else if (m.first.compare("qDescription") == 0) {
+      member(m.second, out.description, "OdbcDsn.qDescription");
+    } else if (m.first.compare("qBit32") == 0) {
+      member(m.second, out.bit32, "OdbcDsn.qBit32");
+    } else if (m.first.compare("qUserOnly") == 0) {
+      member(m.second, out.user_only, "OdbcDsn.qUserOnly");
     }
   }
-  static json::value write(const OdbcDsn& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qDescription", in.description);
-    put(o, "qBit32", in.bit32);
-    put(o, "qUserOnly", in.user_only);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<OdbcDsn, V>::write(const OdbcDsn& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qDescription", in.description);
+  put(o, "qBit32", in.bit32);
+  put(o, "qUserOnly", in.user_only);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<OleDbProvider, V> {
-  static void read(const json::value& v, OleDbProvider& out) {
-    for (const auto& m : members(v, "OleDbProvider")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "OleDbProvider.qName");
-      } else if (m.first.compare("qDescription") == 0) {
-        member(m.second, out.description, "OleDbProvider.qDescription");
-      } else if (m.first.compare("qBit32") == 0) {
-        member(m.second, out.bit32, "OleDbProvider.qBit32");
-      }
+  static void read(const json::value& v, OleDbProvider& out);
+  static json::value write(const OleDbProvider& in);
+};
+template <class V>
+void codec<OleDbProvider, V>::read(const json::value& v, OleDbProvider& out) {
+  for (const auto& m : members(v, "OleDbProvider")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "OleDbProvider.qName");
+    } else if (m.first.compare("qDescription") == 0) {
+      member(m.second, out.description, "OleDbProvider.qDescription");
+    } else if (m.first.compare("qBit32") == 0) {
+      member(m.second, out.bit32, "OleDbProvider.qBit32");
     }
   }
-  static json::value write(const OleDbProvider& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qDescription", in.description);
-    put(o, "qBit32", in.bit32);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<OleDbProvider, V>::write(const OleDbProvider& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qDescription", in.description);
+  put(o, "qBit32", in.bit32);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<DriveInfo, V> {
-  static void read(const json::value& v, DriveInfo& out) {
-    for (const auto& m : members(v, "DriveInfo")) {
-      if (m.first.compare("qDrive") == 0) {
-        member(m.second, out.drive, "DriveInfo.qDrive");
-      } else if (m.first.compare("qType") == 0) {
-        member(m.second, out.type, "DriveInfo.qType");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "DriveInfo.qName");
-      } else if (m.first.compare("qTypeIdentifier") == 0) {
-        member(m.second, out.type_identifier, "DriveInfo.qTypeIdentifier");
-      } else if (m.first.compare("qUnnamedDrive") == 0) {
-        member(m.second, out.unnamed_drive, "DriveInfo.qUnnamedDrive");
-      }
+  static void read(const json::value& v, DriveInfo& out);
+  static json::value write(const DriveInfo& in);
+};
+template <class V>
+void codec<DriveInfo, V>::read(const json::value& v, DriveInfo& out) {
+  for (const auto& m : members(v, "DriveInfo")) {
+    if (m.first.compare("qDrive") == 0) {
+      member(m.second, out.drive, "DriveInfo.qDrive");
+    } else if (m.first.compare("qType") == 0) {
+      member(m.second, out.type, "DriveInfo.qType");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "DriveInfo.qName");
+    } else if (m.first.compare("qTypeIdentifier") == 0) {
+      member(m.second, out.type_identifier, "DriveInfo.qTypeIdentifier");
+    } else if (m.first.compare("qUnnamedDrive") == 0) {
+      member(m.second, out.unnamed_drive, "DriveInfo.qUnnamedDrive");
     }
   }
-  static json::value write(const DriveInfo& in) {
-    json::object o;
-    put(o, "qDrive", in.drive);
-    put(o, "qType", in.type);
-    put(o, "qName", in.name);
-    put(o, "qTypeIdentifier", in.type_identifier);
-    put(o, "qUnnamedDrive", in.unnamed_drive);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<DriveInfo, V>::write(const DriveInfo& in) {
+  json::object o;
+  put(o, "qDrive", in.drive);
+  put(o, "qType", in.type);
+  put(o, "qName", in.name);
+  put(o, "qTypeIdentifier", in.type_identifier);
+  put(o, "qUnnamedDrive", in.unnamed_drive);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<CodePage, V> {
-  static void read(const json::value& v, CodePage& out) {
-    for (const auto& m : members(v, "CodePage")) {
-      if (m.first.compare("qNumber") == 0) {
-        member(m.second, out.number, "CodePage.qNumber");
-      } else if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "CodePage.qName");
-      } else if (m.first.compare("qDescription") == 0) {
-        member(m.second, out.description, "CodePage.qDescription");
-      }
+  static void read(const json::value& v, CodePage& out);
+  static json::value write(const CodePage& in);
+};
+template <class V>
+void codec<CodePage, V>::read(const json::value& v, CodePage& out) {
+  for (const auto& m : members(v, "CodePage")) {
+    if (m.first.compare("qNumber") == 0) {
+      member(m.second, out.number, "CodePage.qNumber");
+    } else if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "CodePage.qName");
+    } else if (m.first.compare("qDescription") == 0) {
+      member(m.second, out.description, "CodePage.qDescription");
     }
   }
-  static json::value write(const CodePage& in) {
-    json::object o;
-    put(o, "qNumber", in.number);
-    put(o, "qName", in.name);
-    put(o, "qDescription", in.description);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<CodePage, V>::write(const CodePage& in) {
+  json::object o;
+  put(o, "qNumber", in.number);
+  put(o, "qName", in.name);
+  put(o, "qDescription", in.description);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<CustomConnector, V> {
-  static void read(const json::value& v, CustomConnector& out) {
-    for (const auto& m : members(v, "CustomConnector")) {
-      if (m.first.compare("qProvider") == 0) {
-        member(m.second, out.provider, "CustomConnector.qProvider");
-      } else if (m.first.compare("qParent") == 0) {
-        member(m.second, out.parent, "CustomConnector.qParent");
-      } else if (m.first.compare("qDisplayName") == 0) {
-        member(m.second, out.display_name, "CustomConnector.qDisplayName");
-      } else if (m.first.compare("qMachineMode") == 0) {
-        member(m.second, out.machine_mode, "CustomConnector.qMachineMode");
-      } else if (m.first.compare("qSupportFileStreaming") == 0) {
-        member(m.second, out.support_file_streaming, "CustomConnector.qSupportFileStreaming");
-      }
+  static void read(const json::value& v, CustomConnector& out);
+  static json::value write(const CustomConnector& in);
+};
+template <class V>
+void codec<CustomConnector, V>::read(const json::value& v, CustomConnector& out) {
+  for (const auto& m : members(v, "CustomConnector")) {
+    if (m.first.compare("qProvider") == 0) {
+      member(m.second, out.provider, "CustomConnector.qProvider");
+    } else if (m.first.compare("qParent") == 0) {
+      member(m.second, out.parent, "CustomConnector.qParent");
+    } else if (m.first.compare("qDisplayName") == 0) {
+      member(m.second, out.display_name, "CustomConnector.qDisplayName");
+    } else if (m.first.compare("qMachineMode") == 0) {
+      member(m.second, out.machine_mode, "CustomConnector.qMachineMode");
+    } else if (m.first.compare("qSupportFileStreaming") == 0) {
+      member(m.second, out.support_file_streaming, "CustomConnector.qSupportFileStreaming");
     }
   }
-  static json::value write(const CustomConnector& in) {
-    json::object o;
-    put(o, "qProvider", in.provider);
-    put(o, "qParent", in.parent);
-    put(o, "qDisplayName", in.display_name);
-    put(o, "qMachineMode", in.machine_mode);
-    put(o, "qSupportFileStreaming", in.support_file_streaming);
-    return json::value(std::move(o));
-  }
-};
+}
+template <class V>
+json::value codec<CustomConnector, V>::write(const CustomConnector& in) {
+  json::object o;
+  put(o, "qProvider", in.provider);
+  put(o, "qParent", in.parent);
+  put(o, "qDisplayName", in.display_name);
+  put(o, "qMachineMode", in.machine_mode);
+  put(o, "qSupportFileStreaming", in.support_file_streaming);
+  return json::value(std::move(o));
+}
 template <class V>
 struct codec<NxStreamListEntry, V> {
-  static void read(const json::value& v, NxStreamListEntry& out) {
-    for (const auto& m : members(v, "NxStreamListEntry")) {
-      if (m.first.compare("qName") == 0) {
-        member(m.second, out.name, "NxStreamListEntry.qName");
-      } else if (m.first.compare("qId") == 0) {
-        member(m.second, out.id, "NxStreamListEntry.qId");
-      }
-    }
-  }
-  static json::value write(const NxStreamListEntry& in) {
-    json::object o;
-    put(o, "qName", in.name);
-    put(o, "qId", in.id);
-    return json::value(std::move(o));
-  }
+  static void read(const json::value& v, NxStreamListEntry& out);
+  static json::value write(const NxStreamListEntry& in);
 };
 template <class V>
-struct codec<NxEngineVersion, V> {
-  static void read(const json::value& v, NxEngineVersion& out) {
-    for (const auto& m : members(v, "NxEngineVersion")) {
-      if (m.first.compare("qComponentVersion") == 0) {
-        member(m.second, out.component_version, "NxEngineVersion.qComponentVersion");
-      }
+void codec<NxStreamListEntry, V>::read(const json::value& v, NxStreamListEntry& out) {
+  for (const auto& m : members(v, "NxStreamListEntry")) {
+    if (m.first.compare("qName") == 0) {
+      member(m.second, out.name, "NxStreamListEntry.qName");
+    } else if (m.first.compare("qId") == 0) {
+      member(m.second, out.id, "NxStreamListEntry.qId");
     }
   }
-  static json::value write(const NxEngineVersion& in) {
-    json::object o;
-    put(o, "qComponentVersion", in.component_version);
-    return json::value(std::move(o));
-  }
+}
+template <class V>
+json::value codec<NxStreamListEntry, V>::write(const NxStreamListEntry& in) {
+  json::object o;
+  put(o, "qName", in.name);
+  put(o, "qId", in.id);
+  return json::value(std::move(o));
+}
+template <class V>
+struct codec<NxEngineVersion, V> {
+  static void read(const json::value& v, NxEngineVersion& out);
+  static json::value write(const NxEngineVersion& in);
 };
+template <class V>
+void codec<NxEngineVersion, V>::read(const json::value& v, NxEngineVersion& out) {
+  for (const auto& m : members(v, "NxEngineVersion")) {
+    if (m.first.compare("qComponentVersion") == 0) {
+      member(m.second, out.component_version, "NxEngineVersion.qComponentVersion");
+    }
+  }
+}
+template <class V>
+json::value codec<NxEngineVersion, V>::write(const NxEngineVersion& in) {
+  json::object o;
+  put(o, "qComponentVersion", in.component_version);
+  return json::value(std::move(o));
+}
+
+// QIX_API_EXTERN_CODECS (defined for every translation unit of a program): the codecs are compiled
+// once, in the one translation unit that also defines QIX_API_INSTANTIATE_CODECS, not in every one
+// that uses them (docs/cpp.md).
+#if defined(QIX_API_EXTERN_CODECS) && defined(QIX_API_INSTANTIATE_CODECS)
+template struct codec<FieldValue, void>;
+template struct codec<NxFieldProperties, void>;
+template struct codec<AlfaNumString, void>;
+template struct codec<NxVariableProperties, void>;
+template struct codec<FieldAttributes, void>;
+template struct codec<GenericObjectLayout, void>;
+template struct codec<NxInfo, void>;
+template struct codec<NxMeta, void>;
+template struct codec<NxLayoutErrors, void>;
+template struct codec<NxSelectionInfo, void>;
+template struct codec<NxPage, void>;
+template struct codec<NxDataPage, void>;
+template struct codec<NxCell, void>;
+template struct codec<NxHighlightRanges, void>;
+template struct codec<CharRange, void>;
+template struct codec<NxAttributeExpressionValues, void>;
+template struct codec<NxSimpleValue, void>;
+template struct codec<NxAttributeDimValues, void>;
+template struct codec<NxSimpleDimValue, void>;
+template struct codec<NxMiniChartData, void>;
+template struct codec<NxMiniChartCell, void>;
+template struct codec<NxValidationError, void>;
+template struct codec<NxGroupTail, void>;
+template struct codec<Rect, void>;
+template struct codec<NxPivotPage, void>;
+template struct codec<NxPivotDimensionCell, void>;
+template struct codec<NxPivotValuePoint, void>;
+template struct codec<NxStackPage, void>;
+template struct codec<NxStackedPivotCell, void>;
+template struct codec<NxContinuousDataOptions, void>;
+template struct codec<NxAxisData, void>;
+template struct codec<NxAxisTicks, void>;
+template struct codec<NxTickCell, void>;
+template struct codec<NxTreeDataOption, void>;
+template struct codec<NxPageTreeNode, void>;
+template struct codec<NxPageTreeLevel, void>;
+template struct codec<NxTreeNode, void>;
+template struct codec<NxTreeValue, void>;
+template struct codec<NxViewPort, void>;
+template struct codec<NxDataAreaPage, void>;
+template struct codec<NxPatch, void>;
+template struct codec<GenericObjectProperties, void>;
+template struct codec<GenericObjectEntry, void>;
+template struct codec<GenericBookmarkEntry, void>;
+template struct codec<GenericBookmarkProperties, void>;
+template struct codec<NxBookmark, void>;
+template struct codec<AlternateStateData, void>;
+template struct codec<BookmarkFieldItem, void>;
+template struct codec<FieldDefEx, void>;
+template struct codec<SelectInfo, void>;
+template struct codec<RangeSelectInfo, void>;
+template struct codec<Range, void>;
+template struct codec<BookmarkVariableItem, void>;
+template struct codec<NxPatches, void>;
+template struct codec<CyclicGroupPosition, void>;
+template struct codec<GroupState, void>;
+template struct codec<Bookmark, void>;
+template struct codec<LayoutBookmarkData, void>;
+template struct codec<ScrollPosition, void>;
+template struct codec<Point, void>;
+template struct codec<GroupBookmarkData, void>;
+template struct codec<CondDef, void>;
+template struct codec<ValueExpr, void>;
+template struct codec<InputFieldItem, void>;
+template struct codec<ExtendedLayoutBookmarkData, void>;
+template struct codec<ExpansionData, void>;
+template struct codec<PositionMark, void>;
+template struct codec<InterFieldSortData, void>;
+template struct codec<GroupStateInfo, void>;
+template struct codec<ExtendedPivotStateData, void>;
+template struct codec<MetaData, void>;
+template struct codec<NxSelectionCell, void>;
+template struct codec<NxRangeSelectInfo, void>;
+template struct codec<NxMultiRangeSelectInfo, void>;
+template struct codec<NxTreeMultiRangeSelectInfo, void>;
+template struct codec<NxTreeRangeSelectInfo, void>;
+template struct codec<NxContinuousRangeSelectInfo, void>;
+template struct codec<ObjectInterface, void>;
+template struct codec<NxLinkedObjectInfo, void>;
+template struct codec<NxGroupDef, void>;
+template struct codec<NxGroupObjectId, void>;
+template struct codec<AppObjectListDef, void>;
+template struct codec<AppObjectList, void>;
+template struct codec<NxContainerEntry, void>;
+template struct codec<BookmarkListDef, void>;
+template struct codec<BookmarkList, void>;
+template struct codec<ChildListDef, void>;
+template struct codec<ChildList, void>;
+template struct codec<DimensionListDef, void>;
+template struct codec<DimensionList, void>;
+template struct codec<ExtensionList, void>;
+template struct codec<FieldListDef, void>;
+template struct codec<FieldList, void>;
+template struct codec<NxFieldDescription, void>;
+template struct codec<NxDerivedFieldDescriptionList, void>;
+template struct codec<NxDerivedFieldsData, void>;
+template struct codec<NxDerivedField, void>;
+template struct codec<NxDerivedGroup, void>;
+template struct codec<HyperCubeDef, void>;
+template struct codec<NxDimension, void>;
+template struct codec<NxInlineDimensionDef, void>;
+template struct codec<SortCriteria, void>;
+template struct codec<OtherTotalSpecProp, void>;
+template struct codec<StringExpr, void>;
+template struct codec<NxAttrExprDef, void>;
+template struct codec<NxAttrDimDef, void>;
+template struct codec<NxCalcCond, void>;
+template struct codec<NxMeasure, void>;
+template struct codec<NxInlineMeasureDef, void>;
+template struct codec<NxTrendlineDef, void>;
+template struct codec<NxMiniChartDef, void>;
+template struct codec<HyperCube, void>;
+template struct codec<Size, void>;
+template struct codec<NxDimensionInfo, void>;
+template struct codec<NxStateCounts, void>;
+template struct codec<NxAttrExprInfo, void>;
+template struct codec<NxAttrDimInfo, void>;
+template struct codec<NxCardinalities, void>;
+template struct codec<NxMeasureInfo, void>;
+template struct codec<NxTrendline, void>;
+template struct codec<NxMiniChart, void>;
+template struct codec<NxCellPosition, void>;
+template struct codec<ListObjectDef, void>;
+template struct codec<NxAutoSortByStateDef, void>;
+template struct codec<NxListObjectExpressionDef, void>;
+template struct codec<ListObject, void>;
+template struct codec<NxListObjectExpression, void>;
+template struct codec<MeasureListDef, void>;
+template struct codec<MeasureList, void>;
+template struct codec<MediaList, void>;
+template struct codec<MediaListItem, void>;
+template struct codec<NxLibraryDimensionDef, void>;
+template struct codec<NxLibraryDimension, void>;
+template struct codec<NxLibraryMeasureDef, void>;
+template struct codec<NxLibraryMeasure, void>;
+template struct codec<SelectionObjectDef, void>;
+template struct codec<SelectionObject, void>;
+template struct codec<NxCurrentSelectionItem, void>;
+template struct codec<NxFieldSelectionInfo, void>;
+template struct codec<DimensionReference, void>;
+template struct codec<StaticContentUrlDef, void>;
+template struct codec<StaticContentUrl, void>;
+template struct codec<StringExpression, void>;
+template struct codec<TreeDataDef, void>;
+template struct codec<NxTreeDimensionDef, void>;
+template struct codec<TreeData, void>;
+template struct codec<NxTreeDimensionInfo, void>;
+template struct codec<UndoInfo, void>;
+template struct codec<ValueExpression, void>;
+template struct codec<VariableListDef, void>;
+template struct codec<VariableList, void>;
+template struct codec<NxVariableListItem, void>;
+template struct codec<GenericDimensionLayout, void>;
+template struct codec<GenericDimensionInfo, void>;
+template struct codec<GenericDimensionProperties, void>;
+template struct codec<BookmarkFieldPage, void>;
+template struct codec<BookmarkStateFieldPages, void>;
+template struct codec<BookmarkFieldPageEx, void>;
+template struct codec<StateFieldValues, void>;
+template struct codec<GenericBookmarkLayout, void>;
+template struct codec<LayoutFieldInfo, void>;
+template struct codec<BookmarkApplyAndVerifyResult, void>;
+template struct codec<BookmarkFieldVerifyWarning, void>;
+template struct codec<ApplyGroupStatesResult, void>;
+template struct codec<ApplyGroupStateWarning, void>;
+template struct codec<GenericVariableLayout, void>;
+template struct codec<GenericVariableProperties, void>;
+template struct codec<GenericVariableConstraints, void>;
+template struct codec<GenericMeasureLayout, void>;
+template struct codec<GenericMeasureProperties, void>;
+template struct codec<FieldDescription, void>;
+template struct codec<LocaleInfo, void>;
+template struct codec<CalendarStrings, void>;
+template struct codec<TableRecord, void>;
+template struct codec<FieldInTableData, void>;
+template struct codec<DerivedFieldsInTableData, void>;
+template struct codec<TableProfilingData, void>;
+template struct codec<FieldInTableProfilingData, void>;
+template struct codec<SymbolFrequency, void>;
+template struct codec<SymbolValue, void>;
+template struct codec<FrequencyDistributionData, void>;
+template struct codec<SourceKeyRecord, void>;
+template struct codec<TableViewDlgSaveInfo, void>;
+template struct codec<TableViewCtlSaveInfo, void>;
+template struct codec<TableViewSaveInfo, void>;
+template struct codec<TableViewTableWinSaveInfo, void>;
+template struct codec<TableViewBroomPointSaveInfo, void>;
+template struct codec<TableViewConnectionPointSaveInfo, void>;
+template struct codec<EditorBreakpoint, void>;
+template struct codec<TextMacro, void>;
+template struct codec<TableRow, void>;
+template struct codec<NxAppLayout, void>;
+template struct codec<NxAppProperties, void>;
+template struct codec<LineageInfo, void>;
+template struct codec<NxGetObjectOptions, void>;
+template struct codec<NxGetBookmarkOptions, void>;
+template struct codec<NxRange, void>;
+template struct codec<NxMatchingFieldInfo, void>;
+template struct codec<AssociationScore, void>;
+template struct codec<FieldScores, void>;
+template struct codec<ContentLibraryList, void>;
+template struct codec<ContentLibraryListItem, void>;
+template struct codec<StaticContentList, void>;
+template struct codec<StaticContentListItem, void>;
+template struct codec<DoReloadExResult, void>;
+template struct codec<FailureData, void>;
+template struct codec<ReloadError, void>;
+template struct codec<DoReloadExParams, void>;
+template struct codec<NxDownloadInfo, void>;
+template struct codec<NxDownloadOptions, void>;
+template struct codec<ScriptSyntaxError, void>;
+template struct codec<Connection, void>;
+template struct codec<DatabaseInfo, void>;
+template struct codec<Database, void>;
+template struct codec<DatabaseOwner, void>;
+template struct codec<DataTable, void>;
+template struct codec<DataField, void>;
+template struct codec<DataRecord, void>;
+template struct codec<FilterInfo, void>;
+template struct codec<FolderItem, void>;
+template struct codec<FileDataFormat, void>;
+template struct codec<DelimiterInfo, void>;
+template struct codec<DataTableEx, void>;
+template struct codec<SearchCombinationOptions, void>;
+template struct codec<SearchSuggestionResult, void>;
+template struct codec<SearchSuggestItem, void>;
+template struct codec<SearchPage, void>;
+template struct codec<SearchGroupOptions, void>;
+template struct codec<SearchGroupItemOptions, void>;
+template struct codec<SearchAssociationResult, void>;
+template struct codec<SearchFieldDictionary, void>;
+template struct codec<SearchTermResult, void>;
+template struct codec<SearchCharRange, void>;
+template struct codec<SearchMatchCombination, void>;
+template struct codec<SearchFieldMatch, void>;
+template struct codec<SearchResult, void>;
+template struct codec<SearchGroup, void>;
+template struct codec<SearchGroupItem, void>;
+template struct codec<SearchGroupItemMatch, void>;
+template struct codec<SearchAttribute, void>;
+template struct codec<SearchObjectOptions, void>;
+template struct codec<FieldOrColumn, void>;
+template struct codec<SampleResult, void>;
+template struct codec<AppScript, void>;
+template struct codec<SearchValueOptions, void>;
+template struct codec<SearchValuePage, void>;
+template struct codec<SearchValueResult, void>;
+template struct codec<SearchFieldValueItem, void>;
+template struct codec<SearchFieldMatchesItem, void>;
+template struct codec<NxFieldResourceId, void>;
+template struct codec<NxFieldTableResourceId, void>;
+template struct codec<BNFDef, void>;
+template struct codec<TransformAppParameters, void>;
+template struct codec<TransformAppResult, void>;
+template struct codec<NxTempBookmarkOptions, void>;
+template struct codec<AppScriptMeta, void>;
+template struct codec<ProgressData, void>;
+template struct codec<ErrorData, void>;
+template struct codec<ProgressMessage, void>;
+template struct codec<DocListEntry, void>;
+template struct codec<InteractDef, void>;
+template struct codec<AppEntry, void>;
+template struct codec<Function, void>;
+template struct codec<OdbcDsn, void>;
+template struct codec<OleDbProvider, void>;
+template struct codec<DriveInfo, void>;
+template struct codec<CodePage, void>;
+template struct codec<CustomConnector, void>;
+template struct codec<NxStreamListEntry, void>;
+template struct codec<NxEngineVersion, void>;
+#elif defined(QIX_API_EXTERN_CODECS)
+extern template struct codec<FieldValue, void>;
+extern template struct codec<NxFieldProperties, void>;
+extern template struct codec<AlfaNumString, void>;
+extern template struct codec<NxVariableProperties, void>;
+extern template struct codec<FieldAttributes, void>;
+extern template struct codec<GenericObjectLayout, void>;
+extern template struct codec<NxInfo, void>;
+extern template struct codec<NxMeta, void>;
+extern template struct codec<NxLayoutErrors, void>;
+extern template struct codec<NxSelectionInfo, void>;
+extern template struct codec<NxPage, void>;
+extern template struct codec<NxDataPage, void>;
+extern template struct codec<NxCell, void>;
+extern template struct codec<NxHighlightRanges, void>;
+extern template struct codec<CharRange, void>;
+extern template struct codec<NxAttributeExpressionValues, void>;
+extern template struct codec<NxSimpleValue, void>;
+extern template struct codec<NxAttributeDimValues, void>;
+extern template struct codec<NxSimpleDimValue, void>;
+extern template struct codec<NxMiniChartData, void>;
+extern template struct codec<NxMiniChartCell, void>;
+extern template struct codec<NxValidationError, void>;
+extern template struct codec<NxGroupTail, void>;
+extern template struct codec<Rect, void>;
+extern template struct codec<NxPivotPage, void>;
+extern template struct codec<NxPivotDimensionCell, void>;
+extern template struct codec<NxPivotValuePoint, void>;
+extern template struct codec<NxStackPage, void>;
+extern template struct codec<NxStackedPivotCell, void>;
+extern template struct codec<NxContinuousDataOptions, void>;
+extern template struct codec<NxAxisData, void>;
+extern template struct codec<NxAxisTicks, void>;
+extern template struct codec<NxTickCell, void>;
+extern template struct codec<NxTreeDataOption, void>;
+extern template struct codec<NxPageTreeNode, void>;
+extern template struct codec<NxPageTreeLevel, void>;
+extern template struct codec<NxTreeNode, void>;
+extern template struct codec<NxTreeValue, void>;
+extern template struct codec<NxViewPort, void>;
+extern template struct codec<NxDataAreaPage, void>;
+extern template struct codec<NxPatch, void>;
+extern template struct codec<GenericObjectProperties, void>;
+extern template struct codec<GenericObjectEntry, void>;
+extern template struct codec<GenericBookmarkEntry, void>;
+extern template struct codec<GenericBookmarkProperties, void>;
+extern template struct codec<NxBookmark, void>;
+extern template struct codec<AlternateStateData, void>;
+extern template struct codec<BookmarkFieldItem, void>;
+extern template struct codec<FieldDefEx, void>;
+extern template struct codec<SelectInfo, void>;
+extern template struct codec<RangeSelectInfo, void>;
+extern template struct codec<Range, void>;
+extern template struct codec<BookmarkVariableItem, void>;
+extern template struct codec<NxPatches, void>;
+extern template struct codec<CyclicGroupPosition, void>;
+extern template struct codec<GroupState, void>;
+extern template struct codec<Bookmark, void>;
+extern template struct codec<LayoutBookmarkData, void>;
+extern template struct codec<ScrollPosition, void>;
+extern template struct codec<Point, void>;
+extern template struct codec<GroupBookmarkData, void>;
+extern template struct codec<CondDef, void>;
+extern template struct codec<ValueExpr, void>;
+extern template struct codec<InputFieldItem, void>;
+extern template struct codec<ExtendedLayoutBookmarkData, void>;
+extern template struct codec<ExpansionData, void>;
+extern template struct codec<PositionMark, void>;
+extern template struct codec<InterFieldSortData, void>;
+extern template struct codec<GroupStateInfo, void>;
+extern template struct codec<ExtendedPivotStateData, void>;
+extern template struct codec<MetaData, void>;
+extern template struct codec<NxSelectionCell, void>;
+extern template struct codec<NxRangeSelectInfo, void>;
+extern template struct codec<NxMultiRangeSelectInfo, void>;
+extern template struct codec<NxTreeMultiRangeSelectInfo, void>;
+extern template struct codec<NxTreeRangeSelectInfo, void>;
+extern template struct codec<NxContinuousRangeSelectInfo, void>;
+extern template struct codec<ObjectInterface, void>;
+extern template struct codec<NxLinkedObjectInfo, void>;
+extern template struct codec<NxGroupDef, void>;
+extern template struct codec<NxGroupObjectId, void>;
+extern template struct codec<AppObjectListDef, void>;
+extern template struct codec<AppObjectList, void>;
+extern template struct codec<NxContainerEntry, void>;
+extern template struct codec<BookmarkListDef, void>;
+extern template struct codec<BookmarkList, void>;
+extern template struct codec<ChildListDef, void>;
+extern template struct codec<ChildList, void>;
+extern template struct codec<DimensionListDef, void>;
+extern template struct codec<DimensionList, void>;
+extern template struct codec<ExtensionList, void>;
+extern template struct codec<FieldListDef, void>;
+extern template struct codec<FieldList, void>;
+extern template struct codec<NxFieldDescription, void>;
+extern template struct codec<NxDerivedFieldDescriptionList, void>;
+extern template struct codec<NxDerivedFieldsData, void>;
+extern template struct codec<NxDerivedField, void>;
+extern template struct codec<NxDerivedGroup, void>;
+extern template struct codec<HyperCubeDef, void>;
+extern template struct codec<NxDimension, void>;
+extern template struct codec<NxInlineDimensionDef, void>;
+extern template struct codec<SortCriteria, void>;
+extern template struct codec<OtherTotalSpecProp, void>;
+extern template struct codec<StringExpr, void>;
+extern template struct codec<NxAttrExprDef, void>;
+extern template struct codec<NxAttrDimDef, void>;
+extern template struct codec<NxCalcCond, void>;
+extern template struct codec<NxMeasure, void>;
+extern template struct codec<NxInlineMeasureDef, void>;
+extern template struct codec<NxTrendlineDef, void>;
+extern template struct codec<NxMiniChartDef, void>;
+extern template struct codec<HyperCube, void>;
+extern template struct codec<Size, void>;
+extern template struct codec<NxDimensionInfo, void>;
+extern template struct codec<NxStateCounts, void>;
+extern template struct codec<NxAttrExprInfo, void>;
+extern template struct codec<NxAttrDimInfo, void>;
+extern template struct codec<NxCardinalities, void>;
+extern template struct codec<NxMeasureInfo, void>;
+extern template struct codec<NxTrendline, void>;
+extern template struct codec<NxMiniChart, void>;
+extern template struct codec<NxCellPosition, void>;
+extern template struct codec<ListObjectDef, void>;
+extern template struct codec<NxAutoSortByStateDef, void>;
+extern template struct codec<NxListObjectExpressionDef, void>;
+extern template struct codec<ListObject, void>;
+extern template struct codec<NxListObjectExpression, void>;
+extern template struct codec<MeasureListDef, void>;
+extern template struct codec<MeasureList, void>;
+extern template struct codec<MediaList, void>;
+extern template struct codec<MediaListItem, void>;
+extern template struct codec<NxLibraryDimensionDef, void>;
+extern template struct codec<NxLibraryDimension, void>;
+extern template struct codec<NxLibraryMeasureDef, void>;
+extern template struct codec<NxLibraryMeasure, void>;
+extern template struct codec<SelectionObjectDef, void>;
+extern template struct codec<SelectionObject, void>;
+extern template struct codec<NxCurrentSelectionItem, void>;
+extern template struct codec<NxFieldSelectionInfo, void>;
+extern template struct codec<DimensionReference, void>;
+extern template struct codec<StaticContentUrlDef, void>;
+extern template struct codec<StaticContentUrl, void>;
+extern template struct codec<StringExpression, void>;
+extern template struct codec<TreeDataDef, void>;
+extern template struct codec<NxTreeDimensionDef, void>;
+extern template struct codec<TreeData, void>;
+extern template struct codec<NxTreeDimensionInfo, void>;
+extern template struct codec<UndoInfo, void>;
+extern template struct codec<ValueExpression, void>;
+extern template struct codec<VariableListDef, void>;
+extern template struct codec<VariableList, void>;
+extern template struct codec<NxVariableListItem, void>;
+extern template struct codec<GenericDimensionLayout, void>;
+extern template struct codec<GenericDimensionInfo, void>;
+extern template struct codec<GenericDimensionProperties, void>;
+extern template struct codec<BookmarkFieldPage, void>;
+extern template struct codec<BookmarkStateFieldPages, void>;
+extern template struct codec<BookmarkFieldPageEx, void>;
+extern template struct codec<StateFieldValues, void>;
+extern template struct codec<GenericBookmarkLayout, void>;
+extern template struct codec<LayoutFieldInfo, void>;
+extern template struct codec<BookmarkApplyAndVerifyResult, void>;
+extern template struct codec<BookmarkFieldVerifyWarning, void>;
+extern template struct codec<ApplyGroupStatesResult, void>;
+extern template struct codec<ApplyGroupStateWarning, void>;
+extern template struct codec<GenericVariableLayout, void>;
+extern template struct codec<GenericVariableProperties, void>;
+extern template struct codec<GenericVariableConstraints, void>;
+extern template struct codec<GenericMeasureLayout, void>;
+extern template struct codec<GenericMeasureProperties, void>;
+extern template struct codec<FieldDescription, void>;
+extern template struct codec<LocaleInfo, void>;
+extern template struct codec<CalendarStrings, void>;
+extern template struct codec<TableRecord, void>;
+extern template struct codec<FieldInTableData, void>;
+extern template struct codec<DerivedFieldsInTableData, void>;
+extern template struct codec<TableProfilingData, void>;
+extern template struct codec<FieldInTableProfilingData, void>;
+extern template struct codec<SymbolFrequency, void>;
+extern template struct codec<SymbolValue, void>;
+extern template struct codec<FrequencyDistributionData, void>;
+extern template struct codec<SourceKeyRecord, void>;
+extern template struct codec<TableViewDlgSaveInfo, void>;
+extern template struct codec<TableViewCtlSaveInfo, void>;
+extern template struct codec<TableViewSaveInfo, void>;
+extern template struct codec<TableViewTableWinSaveInfo, void>;
+extern template struct codec<TableViewBroomPointSaveInfo, void>;
+extern template struct codec<TableViewConnectionPointSaveInfo, void>;
+extern template struct codec<EditorBreakpoint, void>;
+extern template struct codec<TextMacro, void>;
+extern template struct codec<TableRow, void>;
+extern template struct codec<NxAppLayout, void>;
+extern template struct codec<NxAppProperties, void>;
+extern template struct codec<LineageInfo, void>;
+extern template struct codec<NxGetObjectOptions, void>;
+extern template struct codec<NxGetBookmarkOptions, void>;
+extern template struct codec<NxRange, void>;
+extern template struct codec<NxMatchingFieldInfo, void>;
+extern template struct codec<AssociationScore, void>;
+extern template struct codec<FieldScores, void>;
+extern template struct codec<ContentLibraryList, void>;
+extern template struct codec<ContentLibraryListItem, void>;
+extern template struct codec<StaticContentList, void>;
+extern template struct codec<StaticContentListItem, void>;
+extern template struct codec<DoReloadExResult, void>;
+extern template struct codec<FailureData, void>;
+extern template struct codec<ReloadError, void>;
+extern template struct codec<DoReloadExParams, void>;
+extern template struct codec<NxDownloadInfo, void>;
+extern template struct codec<NxDownloadOptions, void>;
+extern template struct codec<ScriptSyntaxError, void>;
+extern template struct codec<Connection, void>;
+extern template struct codec<DatabaseInfo, void>;
+extern template struct codec<Database, void>;
+extern template struct codec<DatabaseOwner, void>;
+extern template struct codec<DataTable, void>;
+extern template struct codec<DataField, void>;
+extern template struct codec<DataRecord, void>;
+extern template struct codec<FilterInfo, void>;
+extern template struct codec<FolderItem, void>;
+extern template struct codec<FileDataFormat, void>;
+extern template struct codec<DelimiterInfo, void>;
+extern template struct codec<DataTableEx, void>;
+extern template struct codec<SearchCombinationOptions, void>;
+extern template struct codec<SearchSuggestionResult, void>;
+extern template struct codec<SearchSuggestItem, void>;
+extern template struct codec<SearchPage, void>;
+extern template struct codec<SearchGroupOptions, void>;
+extern template struct codec<SearchGroupItemOptions, void>;
+extern template struct codec<SearchAssociationResult, void>;
+extern template struct codec<SearchFieldDictionary, void>;
+extern template struct codec<SearchTermResult, void>;
+extern template struct codec<SearchCharRange, void>;
+extern template struct codec<SearchMatchCombination, void>;
+extern template struct codec<SearchFieldMatch, void>;
+extern template struct codec<SearchResult, void>;
+extern template struct codec<SearchGroup, void>;
+extern template struct codec<SearchGroupItem, void>;
+extern template struct codec<SearchGroupItemMatch, void>;
+extern template struct codec<SearchAttribute, void>;
+extern template struct codec<SearchObjectOptions, void>;
+extern template struct codec<FieldOrColumn, void>;
+extern template struct codec<SampleResult, void>;
+extern template struct codec<AppScript, void>;
+extern template struct codec<SearchValueOptions, void>;
+extern template struct codec<SearchValuePage, void>;
+extern template struct codec<SearchValueResult, void>;
+extern template struct codec<SearchFieldValueItem, void>;
+extern template struct codec<SearchFieldMatchesItem, void>;
+extern template struct codec<NxFieldResourceId, void>;
+extern template struct codec<NxFieldTableResourceId, void>;
+extern template struct codec<BNFDef, void>;
+extern template struct codec<TransformAppParameters, void>;
+extern template struct codec<TransformAppResult, void>;
+extern template struct codec<NxTempBookmarkOptions, void>;
+extern template struct codec<AppScriptMeta, void>;
+extern template struct codec<ProgressData, void>;
+extern template struct codec<ErrorData, void>;
+extern template struct codec<ProgressMessage, void>;
+extern template struct codec<DocListEntry, void>;
+extern template struct codec<InteractDef, void>;
+extern template struct codec<AppEntry, void>;
+extern template struct codec<Function, void>;
+extern template struct codec<OdbcDsn, void>;
+extern template struct codec<OleDbProvider, void>;
+extern template struct codec<DriveInfo, void>;
+extern template struct codec<CodePage, void>;
+extern template struct codec<CustomConnector, void>;
+extern template struct codec<NxStreamListEntry, void>;
+extern template struct codec<NxEngineVersion, void>;
+#endif
 }  // namespace detail
 }  // namespace api
 }  // namespace qix

@@ -254,22 +254,36 @@ class Emitter:
         out.append("namespace detail {")
         for n in structs:
             out += self.codec(m.types[n])
-        out += ["}  // namespace detail", "}  // namespace api", "}  // namespace qix", "", "#endif /* QIX_API_TYPES_HPP */", ""]
+        out += ["",
+                "// QIX_API_EXTERN_CODECS (defined for every translation unit of a program): the codecs are compiled",
+                "// once, in the one translation unit that also defines QIX_API_INSTANTIATE_CODECS, not in every one",
+                "// that uses them (docs/cpp.md).",
+                "#if defined(QIX_API_EXTERN_CODECS) && defined(QIX_API_INSTANTIATE_CODECS)"]
+        out += [f"template struct codec<{n}, void>;" for n in structs]
+        out += ["#elif defined(QIX_API_EXTERN_CODECS)"]
+        out += [f"extern template struct codec<{n}, void>;" for n in structs]
+        out += ["#endif",
+                "}  // namespace detail", "}  // namespace api", "}  // namespace qix", "", "#endif /* QIX_API_TYPES_HPP */", ""]
         return "\n".join(out)
 
     def codec(self, t):
+        """The codec of a struct: declared in its partial specialisation, defined out of it (not inline, so
+        that QIX_API_EXTERN_CODECS can leave their compilation to one translation unit)."""
         fields = self.struct_fields(t)
-        out = ["template <class V>", f"struct codec<{t.name}, V> {{",
-               f"  static void read(const json::value& v, {t.name}& out) {{"]
+        n = t.name
+        out = ["template <class V>", f"struct codec<{n}, V> {{",
+               f"  static void read(const json::value& v, {n}& out);",
+               f"  static json::value write(const {n}& in);", "};",
+               "template <class V>", f"void codec<{n}, V>::read(const json::value& v, {n}& out) {{"]
         if not fields and not t.open:
-            out.append(f'  (void)members(v, "{t.name}");')
+            out.append(f'  (void)members(v, "{n}");')
             out.append("  (void)out;")
         else:
-            out.append(f'  for (const auto& m : members(v, "{t.name}")) {{')
+            out.append(f'  for (const auto& m : members(v, "{n}")) {{')
             kw = "if"
             for f, name in fields:
                 out.append(f'    {kw} (m.first.compare("{f.wire}") == 0) {{')
-                out.append(f'      member(m.second, out.{name}, "{t.name}.{f.wire}");')
+                out.append(f'      member(m.second, out.{name}, "{n}.{f.wire}");')
                 kw = "} else if"
             if t.open:
                 out.append("    } else {" if fields else "    {")
@@ -279,7 +293,8 @@ class Emitter:
                 out.append("    }")
             out.append("  }")
         out.append("}")
-        out.append(f"static json::value write(const {t.name}& in) {{")
+        out.append("template <class V>")
+        out.append(f"json::value codec<{n}, V>::write(const {n}& in) {{")
         out.append("  json::object o;")
         for f, name in fields:
             out.append(f'  put(o, "{f.wire}", in.{name});')
@@ -289,8 +304,7 @@ class Emitter:
             out.append("  (void)in;")
         out.append("  return json::value(std::move(o));")
         out.append("}")
-        out.append("};")
-        return out[:3] + ["  " + l for l in out[3:-1]] + ["};"]
+        return out
 
     # ---- api.hpp -------------------------------------------------------------------------------------
     def result_ctype(self, meth):
