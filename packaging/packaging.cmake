@@ -131,7 +131,8 @@ libqix speaks the Qlik QIX Engine's JSON-RPC 2.0 over WebSocket protocol
 through a stable C ABI.
 
 This package contains the C header qix/qix.h, the header-only C++ facade
-qix/qix.hpp, the CMake package (find_package(libqix)) and the pkg-config
+qix/qix.hpp with its typed Engine API qix/api.hpp (qix/api_types.hpp,
+qix/api_base.hpp, qix/json.hpp), the CMake package (find_package(libqix)) and the pkg-config
 metadata (libqix.pc).")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME qix-tools)

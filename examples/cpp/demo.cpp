@@ -1,15 +1,14 @@
-// libqix from C++ with the installed facade `qix/qix.hpp` (header-only, over the C API of libqix.so.1):
-// connects to an engine, opens the `demo` app, builds a hypercube and a list object, prints them, keeps the
+// libqix from C++ with the typed Engine API `qix/api.hpp` (header-only, generated from the Engine API
+// specification, over the facade `qix/qix.hpp` and the C API of libqix.so.1): connects to an engine, opens
+// the `demo` app, builds a hypercube and a list object from typed properties, prints them, keeps the
 // hypercube fresh with watch(), selects a value, shows every "changed" event with the refreshed data, and
-// clears the selection. Results are JSON text; this example reads them with Boost.JSON (any JSON library
-// will do).
+// clears the selection. Layouts arrive as typed structs (std::optional members: what the engine left out is
+// absent).
 //
 // Usage: qix-cpp-demo [ws://host:port/app/demo]   (no argument: the engine simulator of the libqix tree,
 // started in this process; a program of your own names its engine instead)
-#include <qix/qix.hpp>
+#include <qix/api.hpp>
 #include <qix/sim/server.hpp>
-
-#include <boost/json.hpp>
 
 #include <condition_variable>
 #include <cstdio>
@@ -18,35 +17,40 @@
 #include <mutex>
 #include <string>
 
-namespace json = boost::json;
+namespace api = qix::api;
 
 namespace {
 
-std::string text_of(const json::value& cell) {
-  if (auto* t = cell.as_object().if_contains("qText"); t && t->is_string())
-    return std::string(t->as_string());
-  return "-";
+std::string text_of(const api::NxCell& cell) {
+  return cell.text.value_or("-");
 }
 
-void print_cube(const json::value& layout) {
+// The rows of a layout's first data page (none when the engine sent none).
+std::vector<api::NxCellRows> rows_of(const std::optional<std::vector<api::NxDataPage>>& pages) {
+  if (!pages || pages->empty() || !pages->front().matrix) return {};
+  return *pages->front().matrix;
+}
+
+void print_cube(const api::GenericObjectLayout& layout) {
   std::printf("  %-12s %14s\n", "Region", "Sum(Sales)");
-  for (const auto& page : layout.at("qHyperCube").at("qDataPages").as_array()) {
-    for (const auto& row : page.at("qMatrix").as_array()) {
-      const auto& cells = row.as_array();
-      std::printf("  %-12s %14s\n", text_of(cells[0]).c_str(), text_of(cells[1]).c_str());
-    }
-  }
+  for (const auto& row : rows_of(layout.hyper_cube->data_pages))
+    std::printf("  %-12s %14s\n", text_of(row[0]).c_str(), text_of(row[1]).c_str());
 }
 
-void print_list(const json::value& layout) {
+void print_list(const api::GenericObjectLayout& layout) {
   std::printf("  ");
-  for (const auto& page : layout.at("qListObject").at("qDataPages").as_array()) {
-    for (const auto& row : page.at("qMatrix").as_array()) {
-      const auto& cell = row.as_array()[0];
-      std::printf("%s[%s]  ", text_of(cell).c_str(), std::string(cell.at("qState").as_string()).c_str());
-    }
-  }
+  for (const auto& row : rows_of(layout.list_object->data_pages))
+    std::printf("%s[%s]  ", text_of(row[0]).c_str(), row[0].state ? row[0].state->value.c_str() : "?");
   std::printf("\n");
+}
+
+api::NxPage page(int width, int height) {
+  api::NxPage p;
+  p.top = 0;
+  p.left = 0;
+  p.width = width;
+  p.height = height;
+  return p;
 }
 
 // Prints the "changed" events of one object (libqix calls it on its event thread).
@@ -69,11 +73,11 @@ class Layouts {
     cv_.notify_all();
   }
   // Waits for the version after `seen` and returns it.
-  json::value next(int& seen) {
+  api::GenericObjectLayout next(int& seen) {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [&] { return versions_ > seen; });
     seen = versions_;
-    return json::parse(latest_);
+    return api::from_json<api::GenericObjectLayout>(qix::json::parse(latest_));
   }
 
  private:
@@ -99,26 +103,31 @@ int main(int argc, char** argv) try {
 
   qix::Options options;
   options.set("url", url);  // and, for Qlik Cloud: options.add_header("Authorization", "Bearer " + key)
-  qix::Session session(options, 10000);
+  api::Session session(options, 10000);
   std::printf("Connected to %s\n", url.c_str());
-  auto version = json::parse(session.call("EngineVersion").json());
-  std::printf("Engine version: %s\n", json::serialize(version).c_str());
+  api::Global global = session.global();
+  std::printf("Engine version: %s\n", global.engine_version().component_version.value_or("?").c_str());
 
-  qix::Object doc = session.open_doc("demo");
+  api::Doc doc = global.open_doc("demo");
   std::printf("Opened app 'demo' (handle %d)\n\n", doc.handle());
 
-  qix::Object cube = doc.call("CreateSessionObject", R"json([{
-      "qInfo": {"qType": "demo-cube"},
-      "qHyperCubeDef": {
-        "qDimensions": [{"qDef": {"qFieldDefs": ["Region"]}}],
-        "qMeasures": [{"qDef": {"qDef": "Sum(Sales)"}}],
-        "qInitialDataFetch": [{"qTop": 0, "qLeft": 0, "qWidth": 2, "qHeight": 50}]}}])json")
-                         .object();
-  qix::Object list = doc.call("CreateSessionObject", R"json([{
-      "qInfo": {"qType": "demo-list"},
-      "qListObjectDef": {"qDef": {"qFieldDefs": ["Category"]},
-        "qInitialDataFetch": [{"qTop": 0, "qLeft": 0, "qWidth": 1, "qHeight": 20}]}}])json")
-                         .object();
+  // A hypercube Region x Sum(Sales) and a list object of Category, from typed properties.
+  api::GenericObjectProperties cube_props;
+  cube_props.info = api::NxInfo{std::nullopt, std::string("demo-cube")};
+  cube_props.hyper_cube_def.emplace();
+  auto& def = *cube_props.hyper_cube_def;
+  def.dimensions.emplace(1);
+  def.dimensions->at(0).def.emplace().field_defs = std::vector<std::string>{"Region"};
+  def.measures.emplace(1);
+  def.measures->at(0).def.emplace().def = "Sum(Sales)";
+  def.initial_data_fetch = std::vector<api::NxPage>{page(2, 50)};
+  api::GenericObject cube = doc.create_session_object(cube_props);
+
+  api::GenericObjectProperties list_props;
+  list_props.info = api::NxInfo{std::nullopt, std::string("demo-list")};
+  list_props.list_object_def.emplace().def.emplace().field_defs = std::vector<std::string>{"Category"};
+  list_props.list_object_def->initial_data_fetch = std::vector<api::NxPage>{page(1, 20)};
+  api::GenericObject list = doc.create_session_object(list_props);
 
   // watch(): libqix fetches the cube's layout now and again after every change.
   Layouts layouts;
@@ -129,7 +138,7 @@ int main(int argc, char** argv) try {
   std::printf("Sales per region:\n");
   print_cube(layouts.next(seen));
   std::printf("\nCategories (S selected, O possible, X excluded):\n");
-  print_list(json::parse(list.call("GetLayout").json()));
+  print_list(list.get_layout());
 
   // Listening after the list's first fetch: from here on, each change is reported once.
   ChangePrinter cube_events("the hypercube"), list_events("the list object");
@@ -137,18 +146,19 @@ int main(int argc, char** argv) try {
   list.add_listener(&list_events);
 
   std::printf("\nSelecting Category = Bikes ...\n");
-  qix::Object category = doc.call("GetField", R"(["Category"])").object();
-  category.call("SelectValues", R"([[{"qText":"Bikes"}]])");
+  api::Field category = doc.get_field("Category");
+  api::FieldValue bikes;
+  bikes.text = "Bikes";
+  category.select_values({bikes});
   std::printf(">> refreshed layout delivered by watch:\n");
   print_cube(layouts.next(seen));
   std::printf("\nCategories now:\n");
-  print_list(json::parse(list.call("GetLayout").json()));
+  print_list(list.get_layout());
 
-  auto total = json::parse(doc.call("Evaluate", R"json(["Sum(Sales)"])json").json());
-  std::printf("\nEvaluate Sum(Sales) in the selection: %s\n", json::serialize(total).c_str());
+  std::printf("\nEvaluate Sum(Sales) in the selection: %s\n", doc.evaluate("Sum(Sales)").c_str());
 
   std::printf("\nClearing all selections ...\n");
-  doc.call("ClearAll");
+  doc.clear_all();
   std::printf(">> refreshed layout delivered by watch:\n");
   print_cube(layouts.next(seen));
   cube.unwatch();

@@ -373,6 +373,27 @@ inline void notification_trampoline(qix_session*, const char* method, const char
     report_listener_exception("SessionListener::on_notification");
   }
 }
+/** Payload of one extraction: deleted by the done trampoline, which always runs once after a start. */
+struct ExtractPayload {
+  std::function<bool(const std::string&, int64_t)> on_row;
+  std::promise<int64_t> done;
+};
+inline int extract_row_trampoline(const char* row, size_t len, int64_t index, void* payload) {
+  try {
+    return static_cast<ExtractPayload*>(payload)->on_row(std::string(row, len), index) ? 0 : 1;
+  } catch (...) {
+    report_listener_exception("an extraction's row function");
+    return 1;  // stops the extraction (QIX_ECANCELLED)
+  }
+}
+inline void extract_done_trampoline(int status, const qix_error* err, int64_t rows, void* payload) {
+  std::unique_ptr<ExtractPayload> p(static_cast<ExtractPayload*>(payload));
+  if (status == QIX_OK) {
+    p->done.set_value(rows);
+  } else {
+    p->done.set_exception(std::make_exception_ptr(Error(status, err)));
+  }
+}
 /** Issues an asynchronous call through @p fn, freeing the payload when the C API will not call back. */
 template <class Issue>
 int64_t issue_call(Issue issue, CallPayload* payload) {
@@ -471,6 +492,31 @@ class Object {
     auto promise = std::make_shared<std::promise<Result>>();
     auto future = promise->get_future();
     call_async(method, params_json, detail::fulfil(promise), flags, timeout_ms);
+    return future;
+  }
+#endif
+
+#ifndef SWIG
+  /**
+   * Bulk extraction (qix_object_extract): streams every row of the hypercube at @p path (e.g.
+   * "/qHyperCubeDef") to @p on_row, as the JSON array of its cells with its index, in row order, on the
+   * session's event thread; @p on_row returns false to stop. The future gives the number of rows, or throws
+   * the qix::Error that ended the extraction (QIX_ECANCELLED after a stop). @p page_height: rows per
+   * GetHyperCubeData (0 = as many as fit in 10,000 cells); @p window: pages in flight at most (0 = 4).
+   */
+  std::future<int64_t> extract(const std::string& path,
+                               std::function<bool(const std::string&, int64_t)> on_row, int page_height = 0,
+                               int window = 0) {
+    if (!on_row) throw Error(QIX_EINVAL, "on_row is empty");
+    auto* p = new detail::ExtractPayload;
+    p->on_row = std::move(on_row);
+    std::future<int64_t> future = p->done.get_future();
+    int rc = qix_object_extract(c(), path.c_str(), page_height, window, &detail::extract_row_trampoline,
+                                &detail::extract_done_trampoline, p);
+    if (rc < 0) {
+      delete p;  // not started: no callback runs
+      detail::check(rc);
+    }
     return future;
   }
 #endif

@@ -132,6 +132,44 @@ class RecordingSession : public qix::SessionListener {
   int last_code = 0;
 };
 
+TEST_F(Facade, BulkExtraction) {
+  auto s = open();
+  qix::Object doc = s->open_doc("demo");
+  qix::Object cube = doc.call("CreateSessionObject", R"([{"qInfo":{"qType":"x"},"qHyperCubeDef":{)"
+                                                     R"("qDimensions":[{"qDef":{"qFieldDefs":["OrderId"]}}],)"
+                                                     R"x("qMeasures":[{"qDef":{"qDef":"Sum(Sales)"}}]}}])x")
+                         .object();
+  int64_t next = 0;
+  bool in_order = true;
+  std::string first;
+  auto all = cube.extract(
+      "/qHyperCubeDef",
+      [&](const std::string& row, int64_t index) {
+        in_order = in_order && index == next++;
+        if (index == 0) first = row;
+        return true;
+      },
+      300, 2);
+  EXPECT_EQ(all.get(), 2000);
+  EXPECT_EQ(next, 2000);
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(first.rfind("[{", 0), 0u);
+  // Stopping, and an extraction that cannot start.
+  auto stopped = cube.extract("/qHyperCubeDef", [](const std::string&, int64_t index) { return index < 9; });
+  try {
+    stopped.get();
+    FAIL() << "no exception";
+  } catch (const qix::Error& e) {
+    EXPECT_EQ(e.status(), QIX_ECANCELLED);
+  }
+  auto bad = cube.extract("/qNoSuchDef", [](const std::string&, int64_t) { return true; });
+  EXPECT_THROW(bad.get(), qix::Error);
+  EXPECT_THROW(cube.extract("/qHyperCubeDef", nullptr), qix::Error);
+  EXPECT_THROW(cube.extract(
+                   "/qHyperCubeDef", [](const std::string&, int64_t) { return true; }, -1),
+               qix::Error);
+}
+
 TEST_F(Facade, ListenersAndThrowingListenersAreContained) {
   Waiter reported;
   std::vector<std::string> reports;
