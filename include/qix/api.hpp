@@ -175,18 +175,18 @@ class Global : public qix::Object {
   /**
    * Global.CreateDocEx (https://qlik.dev/apis/json-rpc/qix/global, method CreateDocEx). Blocking; throws qix::Error.
    * @param doc_name qDocName (string)
-   * @param user_name qUserName (string, optional, default "")
-   * @param password qPassword (string, optional, default "")
-   * @param serial qSerial (string, optional, default "")
-   * @param localized_script_main_section qLocalizedScriptMainSection (string, optional, default "")
+   * @param user_name qUserName (string, optional: not sent (the engine's default: ""))
+   * @param password qPassword (string, optional: not sent (the engine's default: ""))
+   * @param serial qSerial (string, optional: not sent (the engine's default: ""))
+   * @param localized_script_main_section qLocalizedScriptMainSection (string, optional: not sent (the engine's default: ""))
    * @return CreateDocExResult: qReturn, qDocId
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  CreateDocExResult create_doc_ex(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", const std::string& localized_script_main_section = "");
+  CreateDocExResult create_doc_ex(const std::string& doc_name, const std::optional<std::string>& user_name = std::nullopt, const std::optional<std::string>& password = std::nullopt, const std::optional<std::string>& serial = std::nullopt, const std::optional<std::string>& localized_script_main_section = std::nullopt);
   /** create_doc_ex() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<CreateDocExResult> create_doc_ex_async(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", const std::string& localized_script_main_section = "");
+  std::future<CreateDocExResult> create_doc_ex_async(const std::string& doc_name, const std::optional<std::string>& user_name = std::nullopt, const std::optional<std::string>& password = std::nullopt, const std::optional<std::string>& serial = std::nullopt, const std::optional<std::string>& localized_script_main_section = std::nullopt);
   /**
    * Global.GetActiveDoc (https://qlik.dev/apis/json-rpc/qix/global, method GetActiveDoc). Blocking; throws qix::Error.
    * @return the Doc (qReturn), empty (false) when the engine found none
@@ -210,16 +210,16 @@ class Global : public qix::Object {
   /**
    * Global.CreateApp (https://qlik.dev/apis/json-rpc/qix/global, method CreateApp). Blocking; throws qix::Error.
    * @param app_name qAppName (string)
-   * @param localized_script_main_section qLocalizedScriptMainSection (string, optional, default "")
-   * @param locale qLocale (string, optional, default "")
+   * @param localized_script_main_section qLocalizedScriptMainSection (string, optional: not sent (the engine's default: ""))
+   * @param locale qLocale (string, optional: not sent (the engine's default: ""))
    * @return CreateAppResult: qSuccess, qAppId
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  CreateAppResult create_app(const std::string& app_name, const std::string& localized_script_main_section = "", const std::string& locale = "");
+  CreateAppResult create_app(const std::string& app_name, const std::optional<std::string>& localized_script_main_section = std::nullopt, const std::optional<std::string>& locale = std::nullopt);
   /** create_app() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<CreateAppResult> create_app_async(const std::string& app_name, const std::string& localized_script_main_section = "", const std::string& locale = "");
+  std::future<CreateAppResult> create_app_async(const std::string& app_name, const std::optional<std::string>& localized_script_main_section = std::nullopt, const std::optional<std::string>& locale = std::nullopt);
   /**
    * Global.DeleteApp (https://qlik.dev/apis/json-rpc/qix/global, method DeleteApp). Blocking; throws qix::Error.
    * @param app_id qAppId (string)
@@ -300,15 +300,15 @@ class Global : public qix::Object {
    * @param target_path qTargetPath (string)
    * @param src_app_id qSrcAppId (string)
    * @param ids qIds (array of string)
-   * @param no_data qNoData (bool, optional, default false)
+   * @param no_data qNoData (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool export_app(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data = false);
+  bool export_app(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, const std::optional<bool>& no_data = std::nullopt);
   /** export_app() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> export_app_async(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data = false);
+  std::future<bool> export_app_async(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, const std::optional<bool>& no_data = std::nullopt);
   /**
    * Global.PublishApp (https://qlik.dev/apis/json-rpc/qix/global, method PublishApp). Blocking; throws qix::Error.
    * @param app_id qAppId (string)
@@ -345,18 +345,18 @@ class Global : public qix::Object {
   /**
    * Global.OpenDoc (https://qlik.dev/apis/json-rpc/qix/global, method OpenDoc). Blocking; throws qix::Error.
    * @param doc_name qDocName (string)
-   * @param user_name qUserName (string, optional, default "")
-   * @param password qPassword (string, optional, default "")
-   * @param serial qSerial (string, optional, default "")
-   * @param no_data qNoData (bool, optional, default false)
+   * @param user_name qUserName (string, optional: not sent (the engine's default: ""))
+   * @param password qPassword (string, optional: not sent (the engine's default: ""))
+   * @param serial qSerial (string, optional: not sent (the engine's default: ""))
+   * @param no_data qNoData (bool, optional: not sent (the engine's default: false))
    * @return the Doc (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  Doc open_doc(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", bool no_data = false);
+  Doc open_doc(const std::string& doc_name, const std::optional<std::string>& user_name = std::nullopt, const std::optional<std::string>& password = std::nullopt, const std::optional<std::string>& serial = std::nullopt, const std::optional<bool>& no_data = std::nullopt);
   /** open_doc() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<Doc> open_doc_async(const std::string& doc_name, const std::string& user_name = "", const std::string& password = "", const std::string& serial = "", bool no_data = false);
+  std::future<Doc> open_doc_async(const std::string& doc_name, const std::optional<std::string>& user_name = std::nullopt, const std::optional<std::string>& password = std::nullopt, const std::optional<std::string>& serial = std::nullopt, const std::optional<bool>& no_data = std::nullopt);
   /**
    * Global.CreateSessionApp (https://qlik.dev/apis/json-rpc/qix/global, method CreateSessionApp). Blocking; throws qix::Error.
    * @return CreateSessionAppResult: qReturn, qSessionAppId
@@ -414,14 +414,14 @@ class Global : public qix::Object {
   std::future<void> configure_reload_async(bool cancel_on_script_error, bool use_error_data, bool interact_on_error);
   /**
    * Global.CancelReload (https://qlik.dev/apis/json-rpc/qix/global, method CancelReload). Blocking; throws qix::Error.
-   * @param reason qReason (string, optional, default "")
+   * @param reason qReason (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void cancel_reload(const std::string& reason = "");
+  void cancel_reload(const std::optional<std::string>& reason = std::nullopt);
   /** cancel_reload() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> cancel_reload_async(const std::string& reason = "");
+  std::future<void> cancel_reload_async(const std::optional<std::string>& reason = std::nullopt);
   /**
    * Global.GetBNF (https://qlik.dev/apis/json-rpc/qix/global, method GetBNF). Blocking; throws qix::Error.
    * @param bnf_type qBnfType (string)
@@ -436,7 +436,7 @@ class Global : public qix::Object {
   std::future<std::vector<BNFDef>> get_bnf_async(const std::string& bnf_type);
   /**
    * Global.GetFunctions (https://qlik.dev/apis/json-rpc/qix/global, method GetFunctions). Blocking; throws qix::Error.
-   * @param group qGroup (string, optional, default 0 (sent as the number))
+   * @param group qGroup (string, optional: not sent (the engine's default: 0))
    * @return qFunctions (array of Function)
    * @note stability: locked
    */
@@ -530,15 +530,15 @@ class Global : public qix::Object {
   std::future<std::vector<CodePage>> get_supported_code_pages_async();
   /**
    * Global.GetCustomConnectors (https://qlik.dev/apis/json-rpc/qix/global, method GetCustomConnectors). Blocking; throws qix::Error.
-   * @param reload_list qReloadList (bool, optional, default false)
+   * @param reload_list qReloadList (bool, optional: not sent (the engine's default: false))
    * @return qConnectors (array of CustomConnector)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<CustomConnector> get_custom_connectors(bool reload_list = false);
+  std::vector<CustomConnector> get_custom_connectors(const std::optional<bool>& reload_list = std::nullopt);
   /** get_custom_connectors() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<CustomConnector>> get_custom_connectors_async(bool reload_list = false);
+  std::future<std::vector<CustomConnector>> get_custom_connectors_async(const std::optional<bool>& reload_list = std::nullopt);
   /**
    * Global.GetStreamList (https://qlik.dev/apis/json-rpc/qix/global, method GetStreamList). Blocking; throws qix::Error.
    * @return qStreamList (array of NxStreamListEntry)
@@ -620,15 +620,15 @@ class Doc : public qix::Object {
   /**
    * Doc.GetField (https://qlik.dev/apis/json-rpc/qix/doc, method GetField). Blocking; throws qix::Error.
    * @param field_name qFieldName (string)
-   * @param state_name qStateName (string, optional, default "")
+   * @param state_name qStateName (string, optional: not sent (the engine's default: ""))
    * @return the Field (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  Field get_field(const std::string& field_name, const std::string& state_name = "");
+  Field get_field(const std::string& field_name, const std::optional<std::string>& state_name = std::nullopt);
   /** get_field() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<Field> get_field_async(const std::string& field_name, const std::string& state_name = "");
+  std::future<Field> get_field_async(const std::string& field_name, const std::optional<std::string>& state_name = std::nullopt);
   /**
    * Doc.GetFieldDescription (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldDescription). Blocking; throws qix::Error.
    * @param field_name qFieldName (string)
@@ -697,35 +697,35 @@ class Doc : public qix::Object {
   std::future<FieldValue> evaluate_ex_async(const std::string& expression);
   /**
    * Doc.ClearAll (https://qlik.dev/apis/json-rpc/qix/doc, method ClearAll). Blocking; throws qix::Error.
-   * @param locked_also qLockedAlso (bool, optional, default false)
-   * @param state_name qStateName (string, optional, default "")
+   * @param locked_also qLockedAlso (bool, optional: not sent (the engine's default: false))
+   * @param state_name qStateName (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void clear_all(bool locked_also = false, const std::string& state_name = "");
+  void clear_all(const std::optional<bool>& locked_also = std::nullopt, const std::optional<std::string>& state_name = std::nullopt);
   /** clear_all() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> clear_all_async(bool locked_also = false, const std::string& state_name = "");
+  std::future<void> clear_all_async(const std::optional<bool>& locked_also = std::nullopt, const std::optional<std::string>& state_name = std::nullopt);
   /**
    * Doc.LockAll (https://qlik.dev/apis/json-rpc/qix/doc, method LockAll). Blocking; throws qix::Error.
-   * @param state_name qStateName (string, optional, default "")
+   * @param state_name qStateName (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void lock_all(const std::string& state_name = "");
+  void lock_all(const std::optional<std::string>& state_name = std::nullopt);
   /** lock_all() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> lock_all_async(const std::string& state_name = "");
+  std::future<void> lock_all_async(const std::optional<std::string>& state_name = std::nullopt);
   /**
    * Doc.UnlockAll (https://qlik.dev/apis/json-rpc/qix/doc, method UnlockAll). Blocking; throws qix::Error.
-   * @param state_name qStateName (string, optional, default "")
+   * @param state_name qStateName (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void unlock_all(const std::string& state_name = "");
+  void unlock_all(const std::optional<std::string>& state_name = std::nullopt);
   /** unlock_all() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> unlock_all_async(const std::string& state_name = "");
+  std::future<void> unlock_all_async(const std::optional<std::string>& state_name = std::nullopt);
   /**
    * Doc.Back (https://qlik.dev/apis/json-rpc/qix/doc, method Back). Blocking; throws qix::Error.
    * @note stability: locked
@@ -785,15 +785,15 @@ class Doc : public qix::Object {
    * @param cell_height qCellHeight (int64)
    * @param synthetic_mode qSyntheticMode (bool)
    * @param include_sys_vars qIncludeSysVars (bool)
-   * @param include_profiling qIncludeProfiling (bool, optional, default false)
+   * @param include_profiling qIncludeProfiling (bool, optional: not sent (the engine's default: false))
    * @return GetTablesAndKeysResult: qtr, qk
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  GetTablesAndKeysResult get_tables_and_keys(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling = false);
+  GetTablesAndKeysResult get_tables_and_keys(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, const std::optional<bool>& include_profiling = std::nullopt);
   /** get_tables_and_keys() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<GetTablesAndKeysResult> get_tables_and_keys_async(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling = false);
+  std::future<GetTablesAndKeysResult> get_tables_and_keys_async(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, const std::optional<bool>& include_profiling = std::nullopt);
   /**
    * Doc.GetViewDlgSaveInfo (https://qlik.dev/apis/json-rpc/qix/doc, method GetViewDlgSaveInfo). Blocking; throws qix::Error.
    * @return qReturn (TableViewDlgSaveInfo)
@@ -816,28 +816,28 @@ class Doc : public qix::Object {
   std::future<void> set_view_dlg_save_info_async(const TableViewDlgSaveInfo& info);
   /**
    * Doc.GetEmptyScript (https://qlik.dev/apis/json-rpc/qix/doc, method GetEmptyScript). Blocking; throws qix::Error.
-   * @param localized_main_section qLocalizedMainSection (string, optional, default "")
+   * @param localized_main_section qLocalizedMainSection (string, optional: not sent (the engine's default: ""))
    * @return qReturn (string)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::string get_empty_script(const std::string& localized_main_section = "");
+  std::string get_empty_script(const std::optional<std::string>& localized_main_section = std::nullopt);
   /** get_empty_script() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::string> get_empty_script_async(const std::string& localized_main_section = "");
+  std::future<std::string> get_empty_script_async(const std::optional<std::string>& localized_main_section = std::nullopt);
   /**
    * Doc.DoReload (https://qlik.dev/apis/json-rpc/qix/doc, method DoReload). Blocking; throws qix::Error.
-   * @param mode qMode (int64, optional, default 0)
-   * @param partial qPartial (bool, optional, default false)
-   * @param debug qDebug (bool, optional, default false)
+   * @param mode qMode (int64, optional: not sent (the engine's default: 0))
+   * @param partial qPartial (bool, optional: not sent (the engine's default: false))
+   * @param debug qDebug (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool do_reload(std::int64_t mode = 0, bool partial = false, bool debug = false);
+  bool do_reload(const std::optional<std::int64_t>& mode = std::nullopt, const std::optional<bool>& partial = std::nullopt, const std::optional<bool>& debug = std::nullopt);
   /** do_reload() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> do_reload_async(std::int64_t mode = 0, bool partial = false, bool debug = false);
+  std::future<bool> do_reload_async(const std::optional<std::int64_t>& mode = std::nullopt, const std::optional<bool>& partial = std::nullopt, const std::optional<bool>& debug = std::nullopt);
   /**
    * Doc.GetScriptBreakpoints (https://qlik.dev/apis/json-rpc/qix/doc, method GetScriptBreakpoints). Blocking; throws qix::Error.
    * @return qBreakpoints (array of EditorBreakpoint)
@@ -890,14 +890,14 @@ class Doc : public qix::Object {
   std::future<void> set_fetch_limit_async(std::int64_t limit);
   /**
    * Doc.DoSave (https://qlik.dev/apis/json-rpc/qix/doc, method DoSave). Blocking; throws qix::Error.
-   * @param file_name qFileName (string, optional, default "")
+   * @param file_name qFileName (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void do_save(const std::string& file_name = "");
+  void do_save(const std::optional<std::string>& file_name = std::nullopt);
   /** do_save() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> do_save_async(const std::string& file_name = "");
+  std::future<void> do_save_async(const std::optional<std::string>& file_name = std::nullopt);
   /**
    * Doc.GetTableData (https://qlik.dev/apis/json-rpc/qix/doc, method GetTableData). Blocking; throws qix::Error.
    * @param offset qOffset (int64)
@@ -1284,15 +1284,15 @@ class Doc : public qix::Object {
   /**
    * Doc.CheckExpression (https://qlik.dev/apis/json-rpc/qix/doc, method CheckExpression). Blocking; throws qix::Error.
    * @param expr qExpr (string)
-   * @param labels qLabels (array of string, optional, default [])
+   * @param labels qLabels (array of string, optional: not sent (the engine's default: []))
    * @return CheckExpressionResult: qErrorMsg, qBadFieldNames, qDangerousFieldNames
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  CheckExpressionResult check_expression(const std::string& expr, const std::vector<std::string>& labels = {});
+  CheckExpressionResult check_expression(const std::string& expr, const std::optional<std::vector<std::string>>& labels = std::nullopt);
   /** check_expression() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<CheckExpressionResult> check_expression_async(const std::string& expr, const std::vector<std::string>& labels = {});
+  std::future<CheckExpressionResult> check_expression_async(const std::string& expr, const std::optional<std::vector<std::string>>& labels = std::nullopt);
   /**
    * Doc.CheckNumberOrExpression (https://qlik.dev/apis/json-rpc/qix/doc, method CheckNumberOrExpression). Blocking; throws qix::Error.
    * @param expr qExpr (string)
@@ -1327,14 +1327,14 @@ class Doc : public qix::Object {
   /**
    * Doc.AddSessionAlternateState (https://qlik.dev/apis/json-rpc/qix/doc, method AddSessionAlternateState). Blocking; throws qix::Error.
    * @param state_name qStateName (string)
-   * @param source_state_name qSourceStateName (string, optional, default "")
+   * @param source_state_name qSourceStateName (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void add_session_alternate_state(const std::string& state_name, const std::string& source_state_name = "");
+  void add_session_alternate_state(const std::string& state_name, const std::optional<std::string>& source_state_name = std::nullopt);
   /** add_session_alternate_state() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> add_session_alternate_state_async(const std::string& state_name, const std::string& source_state_name = "");
+  std::future<void> add_session_alternate_state_async(const std::string& state_name, const std::optional<std::string>& source_state_name = std::nullopt);
   /**
    * Doc.RemoveSessionAlternateState (https://qlik.dev/apis/json-rpc/qix/doc, method RemoveSessionAlternateState). Blocking; throws qix::Error.
    * @param state_name qStateName (string)
@@ -1467,18 +1467,18 @@ class Doc : public qix::Object {
   /**
    * Doc.Publish (https://qlik.dev/apis/json-rpc/qix/doc, method Publish). Blocking; throws qix::Error.
    * @param stream_id qStreamId (string)
-   * @param name qName (string, optional, default "")
+   * @param name qName (string, optional: not sent (the engine's default: ""))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void publish(const std::string& stream_id, const std::string& name = "");
+  void publish(const std::string& stream_id, const std::optional<std::string>& name = std::nullopt);
   /** publish() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> publish_async(const std::string& stream_id, const std::string& name = "");
+  std::future<void> publish_async(const std::string& stream_id, const std::optional<std::string>& name = std::nullopt);
   /**
    * Doc.GetMatchingFields (https://qlik.dev/apis/json-rpc/qix/doc, method GetMatchingFields). Blocking; throws qix::Error.
    * @param tags qTags (array of string)
-   * @param matching_field_mode qMatchingFieldMode (string, optional, default 0 (sent as the number))
+   * @param matching_field_mode qMatchingFieldMode (string, optional: not sent (the engine's default: 0))
    * @return qFieldNames (array of NxMatchingFieldInfo)
    * @note stability: locked
    */
@@ -1564,15 +1564,15 @@ class Doc : public qix::Object {
   std::future<StaticContentList> get_library_content_async(const std::string& name);
   /**
    * Doc.DoReloadEx (https://qlik.dev/apis/json-rpc/qix/doc, method DoReloadEx). Blocking; throws qix::Error.
-   * @param params qParams (DoReloadExParams, optional, default {"qMode":0,"qPartial":false,"qDebug":false,"qReloadId":"","qSkipStore":false,"qRowLimit":0})
+   * @param params qParams (DoReloadExParams, optional: not sent (the engine's default: {"qMode":0,"qPartial":false,"qDebug":false,"qReloadId":"","qSkipStore":false,"qRowLimit":0}))
    * @return qResult (DoReloadExResult)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  DoReloadExResult do_reload_ex(const DoReloadExParams& params = detail::from_text<DoReloadExParams>("{\"qMode\":0,\"qPartial\":false,\"qDebug\":false,\"qReloadId\":\"\",\"qSkipStore\":false,\"qRowLimit\":0}"));
+  DoReloadExResult do_reload_ex(const std::optional<DoReloadExParams>& params = std::nullopt);
   /** do_reload_ex() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<DoReloadExResult> do_reload_ex_async(const DoReloadExParams& params = detail::from_text<DoReloadExParams>("{\"qMode\":0,\"qPartial\":false,\"qDebug\":false,\"qReloadId\":\"\",\"qSkipStore\":false,\"qRowLimit\":0}"));
+  std::future<DoReloadExResult> do_reload_ex_async(const std::optional<DoReloadExParams>& params = std::nullopt);
   /**
    * Doc.BackCount (https://qlik.dev/apis/json-rpc/qix/doc, method BackCount). Blocking; throws qix::Error.
    * @return qReturn (int64)
@@ -1595,27 +1595,27 @@ class Doc : public qix::Object {
   std::future<std::int64_t> forward_count_async();
   /**
    * Doc.ExportReducedData (https://qlik.dev/apis/json-rpc/qix/doc, method ExportReducedData). Blocking; throws qix::Error.
-   * @param options qOptions (NxDownloadOptions, optional, default {"qBookmarkId":"","qExpires":0,"qServeOnce":false})
+   * @param options qOptions (NxDownloadOptions, optional: not sent (the engine's default: {"qBookmarkId":"","qExpires":0,"qServeOnce":false}))
    * @return qDownloadInfo (NxDownloadInfo)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  NxDownloadInfo export_reduced_data(const NxDownloadOptions& options = detail::from_text<NxDownloadOptions>("{\"qBookmarkId\":\"\",\"qExpires\":0,\"qServeOnce\":false}"));
+  NxDownloadInfo export_reduced_data(const std::optional<NxDownloadOptions>& options = std::nullopt);
   /** export_reduced_data() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<NxDownloadInfo> export_reduced_data_async(const NxDownloadOptions& options = detail::from_text<NxDownloadOptions>("{\"qBookmarkId\":\"\",\"qExpires\":0,\"qServeOnce\":false}"));
+  std::future<NxDownloadInfo> export_reduced_data_async(const std::optional<NxDownloadOptions>& options = std::nullopt);
   /**
    * Doc.GetSetAnalysis (https://qlik.dev/apis/json-rpc/qix/doc, method GetSetAnalysis). Blocking; throws qix::Error.
-   * @param state_name qStateName (string, optional, default "")
-   * @param bookmark_id qBookmarkId (string, optional, default "")
+   * @param state_name qStateName (string, optional: not sent (the engine's default: ""))
+   * @param bookmark_id qBookmarkId (string, optional: not sent (the engine's default: ""))
    * @return qSetExpression (string)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::string get_set_analysis(const std::string& state_name = "", const std::string& bookmark_id = "");
+  std::string get_set_analysis(const std::optional<std::string>& state_name = std::nullopt, const std::optional<std::string>& bookmark_id = std::nullopt);
   /** get_set_analysis() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::string> get_set_analysis_async(const std::string& state_name = "", const std::string& bookmark_id = "");
+  std::future<std::string> get_set_analysis_async(const std::optional<std::string>& state_name = std::nullopt, const std::optional<std::string>& bookmark_id = std::nullopt);
   /**
    * Doc.SetScript (https://qlik.dev/apis/json-rpc/qix/doc, method SetScript). Blocking; throws qix::Error.
    * @param script qScript (string)
@@ -1682,14 +1682,14 @@ class Doc : public qix::Object {
    * Doc.ModifyConnection (https://qlik.dev/apis/json-rpc/qix/doc, method ModifyConnection). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
    * @param connection qConnection (Connection)
-   * @param override_credentials qOverrideCredentials (bool, optional, default false)
+   * @param override_credentials qOverrideCredentials (bool, optional: not sent (the engine's default: false))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void modify_connection(const std::string& connection_id, const Connection& connection, bool override_credentials = false);
+  void modify_connection(const std::string& connection_id, const Connection& connection, const std::optional<bool>& override_credentials = std::nullopt);
   /** modify_connection() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> modify_connection_async(const std::string& connection_id, const Connection& connection, bool override_credentials = false);
+  std::future<void> modify_connection_async(const std::string& connection_id, const Connection& connection, const std::optional<bool>& override_credentials = std::nullopt);
   /**
    * Doc.DeleteConnection (https://qlik.dev/apis/json-rpc/qix/doc, method DeleteConnection). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
@@ -1746,28 +1746,28 @@ class Doc : public qix::Object {
   /**
    * Doc.GetDatabaseOwners (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseOwners). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
-   * @param database qDatabase (string, optional, default "")
+   * @param database qDatabase (string, optional: not sent (the engine's default: ""))
    * @return qOwners (array of DatabaseOwner)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<DatabaseOwner> get_database_owners(const std::string& connection_id, const std::string& database = "");
+  std::vector<DatabaseOwner> get_database_owners(const std::string& connection_id, const std::optional<std::string>& database = std::nullopt);
   /** get_database_owners() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<DatabaseOwner>> get_database_owners_async(const std::string& connection_id, const std::string& database = "");
+  std::future<std::vector<DatabaseOwner>> get_database_owners_async(const std::string& connection_id, const std::optional<std::string>& database = std::nullopt);
   /**
    * Doc.GetDatabaseTables (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseTables). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
-   * @param database qDatabase (string, optional, default "")
-   * @param owner qOwner (string, optional, default "")
+   * @param database qDatabase (string, optional: not sent (the engine's default: ""))
+   * @param owner qOwner (string, optional: not sent (the engine's default: ""))
    * @return qTables (array of DataTable)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<DataTable> get_database_tables(const std::string& connection_id, const std::string& database = "", const std::string& owner = "");
+  std::vector<DataTable> get_database_tables(const std::string& connection_id, const std::optional<std::string>& database = std::nullopt, const std::optional<std::string>& owner = std::nullopt);
   /** get_database_tables() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<DataTable>> get_database_tables_async(const std::string& connection_id, const std::string& database = "", const std::string& owner = "");
+  std::future<std::vector<DataTable>> get_database_tables_async(const std::string& connection_id, const std::optional<std::string>& database = std::nullopt, const std::optional<std::string>& owner = std::nullopt);
   /**
    * Doc.GetDatabaseTableFields (https://qlik.dev/apis/json-rpc/qix/doc, method GetDatabaseTableFields). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
@@ -1788,39 +1788,39 @@ class Doc : public qix::Object {
    * @param database qDatabase (string)
    * @param owner qOwner (string)
    * @param table qTable (string)
-   * @param conditions qConditions (FilterInfo, optional, default {"qType":0,"qWherePredicate":""})
+   * @param conditions qConditions (FilterInfo, optional: not sent (the engine's default: {"qType":0,"qWherePredicate":""}))
    * @return GetDatabaseTablePreviewResult: qPreview, qRowCount
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  GetDatabaseTablePreviewResult get_database_table_preview(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions = detail::from_text<FilterInfo>("{\"qType\":0,\"qWherePredicate\":\"\"}"));
+  GetDatabaseTablePreviewResult get_database_table_preview(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const std::optional<FilterInfo>& conditions = std::nullopt);
   /** get_database_table_preview() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<GetDatabaseTablePreviewResult> get_database_table_preview_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions = detail::from_text<FilterInfo>("{\"qType\":0,\"qWherePredicate\":\"\"}"));
+  std::future<GetDatabaseTablePreviewResult> get_database_table_preview_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const std::optional<FilterInfo>& conditions = std::nullopt);
   /**
    * Doc.GetFolderItemsForConnection (https://qlik.dev/apis/json-rpc/qix/doc, method GetFolderItemsForConnection). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
-   * @param relative_path qRelativePath (string, optional, default "")
+   * @param relative_path qRelativePath (string, optional: not sent (the engine's default: ""))
    * @return qFolderItems (array of FolderItem)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<FolderItem> get_folder_items_for_connection(const std::string& connection_id, const std::string& relative_path = "");
+  std::vector<FolderItem> get_folder_items_for_connection(const std::string& connection_id, const std::optional<std::string>& relative_path = std::nullopt);
   /** get_folder_items_for_connection() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<FolderItem>> get_folder_items_for_connection_async(const std::string& connection_id, const std::string& relative_path = "");
+  std::future<std::vector<FolderItem>> get_folder_items_for_connection_async(const std::string& connection_id, const std::optional<std::string>& relative_path = std::nullopt);
   /**
    * Doc.GuessFileType (https://qlik.dev/apis/json-rpc/qix/doc, method GuessFileType). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
-   * @param relative_path qRelativePath (string, optional, default "")
+   * @param relative_path qRelativePath (string, optional: not sent (the engine's default: ""))
    * @return qDataFormat (FileDataFormat)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  FileDataFormat guess_file_type(const std::string& connection_id, const std::string& relative_path = "");
+  FileDataFormat guess_file_type(const std::string& connection_id, const std::optional<std::string>& relative_path = std::nullopt);
   /** guess_file_type() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<FileDataFormat> guess_file_type_async(const std::string& connection_id, const std::string& relative_path = "");
+  std::future<FileDataFormat> guess_file_type_async(const std::string& connection_id, const std::optional<std::string>& relative_path = std::nullopt);
   /**
    * Doc.GetFileTables (https://qlik.dev/apis/json-rpc/qix/doc, method GetFileTables). Blocking; throws qix::Error.
    * @param connection_id qConnectionId (string)
@@ -1921,14 +1921,14 @@ class Doc : public qix::Object {
    * @param options qOptions (SearchCombinationOptions)
    * @param terms qTerms (array of string)
    * @param match_ix qMatchIx (int64)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void select_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock = false);
+  void select_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_associations() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> select_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock = false);
+  std::future<void> select_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Doc.SearchResults (https://qlik.dev/apis/json-rpc/qix/doc, method SearchResults). Blocking; throws qix::Error.
    * @param options qOptions (SearchCombinationOptions)
@@ -1959,15 +1959,15 @@ class Doc : public qix::Object {
    * Doc.GetFieldAndColumnSamples (https://qlik.dev/apis/json-rpc/qix/doc, method GetFieldAndColumnSamples). Blocking; throws qix::Error.
    * @param fields_or_columns_with_wildcards qFieldsOrColumnsWithWildcards (array of FieldOrColumn)
    * @param max_number_of_values qMaxNumberOfValues (int64)
-   * @param rand_seed qRandSeed (int64, optional, default 0)
+   * @param rand_seed qRandSeed (int64, optional: not sent (the engine's default: 0))
    * @return qResult (array of SampleResult)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<SampleResult> get_field_and_column_samples(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed = 0);
+  std::vector<SampleResult> get_field_and_column_samples(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, const std::optional<std::int64_t>& rand_seed = std::nullopt);
   /** get_field_and_column_samples() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<SampleResult>> get_field_and_column_samples_async(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed = 0);
+  std::future<std::vector<SampleResult>> get_field_and_column_samples_async(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, const std::optional<std::int64_t>& rand_seed = std::nullopt);
   /**
    * Doc.GetScriptEx (https://qlik.dev/apis/json-rpc/qix/doc, method GetScriptEx). Blocking; throws qix::Error.
    * @return qScript (AppScript)
@@ -2046,15 +2046,15 @@ class Doc : public qix::Object {
   /**
    * Doc.CreateBookmarkEx (https://qlik.dev/apis/json-rpc/qix/doc, method CreateBookmarkEx). Blocking; throws qix::Error.
    * @param prop qProp (GenericBookmarkProperties)
-   * @param object_ids_to_patch qObjectIdsToPatch (array of string, optional, default [])
+   * @param object_ids_to_patch qObjectIdsToPatch (array of string, optional: not sent (the engine's default: []))
    * @return the GenericBookmark (qReturn), empty (false) when the engine found none
    * @note stability: experimental
    */
   template <class Lazy = void>  // compiled only when used
-  GenericBookmark create_bookmark_ex(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch = {});
+  GenericBookmark create_bookmark_ex(const GenericBookmarkProperties& prop, const std::optional<std::vector<std::string>>& object_ids_to_patch = std::nullopt);
   /** create_bookmark_ex() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<GenericBookmark> create_bookmark_ex_async(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch = {});
+  std::future<GenericBookmark> create_bookmark_ex_async(const GenericBookmarkProperties& prop, const std::optional<std::vector<std::string>>& object_ids_to_patch = std::nullopt);
   /**
    * Doc.SaveAs (https://qlik.dev/apis/json-rpc/qix/doc, method SaveAs). Blocking; throws qix::Error.
    * @param new_app_name qNewAppName (string)
@@ -2068,15 +2068,15 @@ class Doc : public qix::Object {
   std::future<std::string> save_as_async(const std::string& new_app_name);
   /**
    * Doc.StoreTempSelectionState (https://qlik.dev/apis/json-rpc/qix/doc, method StoreTempSelectionState). Blocking; throws qix::Error.
-   * @param ttl_of_temp_state qTTLOfTempState (int64, optional, default 0)
+   * @param ttl_of_temp_state qTTLOfTempState (int64, optional: not sent (the engine's default: 0))
    * @return StoreTempSelectionStateResult: qId, qReturn
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  StoreTempSelectionStateResult store_temp_selection_state(std::int64_t ttl_of_temp_state = 0);
+  StoreTempSelectionStateResult store_temp_selection_state(const std::optional<std::int64_t>& ttl_of_temp_state = std::nullopt);
   /** store_temp_selection_state() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<StoreTempSelectionStateResult> store_temp_selection_state_async(std::int64_t ttl_of_temp_state = 0);
+  std::future<StoreTempSelectionStateResult> store_temp_selection_state_async(const std::optional<std::int64_t>& ttl_of_temp_state = std::nullopt);
   /**
    * Doc.RestoreTempSelectionState (https://qlik.dev/apis/json-rpc/qix/doc, method RestoreTempSelectionState). Blocking; throws qix::Error.
    * @param id qId (string)
@@ -2211,15 +2211,15 @@ class Doc : public qix::Object {
   /**
    * Doc.CreateTemporaryBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method CreateTemporaryBookmark). Blocking; throws qix::Error.
    * @param options qOptions (NxTempBookmarkOptions)
-   * @param object_ids_to_patch qObjectIdsToPatch (array of string, optional, default [])
+   * @param object_ids_to_patch qObjectIdsToPatch (array of string, optional: not sent (the engine's default: []))
    * @return CreateTemporaryBookmarkResult: qId, qReturn
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  CreateTemporaryBookmarkResult create_temporary_bookmark(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch = {});
+  CreateTemporaryBookmarkResult create_temporary_bookmark(const NxTempBookmarkOptions& options, const std::optional<std::vector<std::string>>& object_ids_to_patch = std::nullopt);
   /** create_temporary_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<CreateTemporaryBookmarkResult> create_temporary_bookmark_async(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch = {});
+  std::future<CreateTemporaryBookmarkResult> create_temporary_bookmark_async(const NxTempBookmarkOptions& options, const std::optional<std::vector<std::string>>& object_ids_to_patch = std::nullopt);
   /**
    * Doc.ApplyTemporaryBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method ApplyTemporaryBookmark). Blocking; throws qix::Error.
    * @param id qId (string)
@@ -2244,16 +2244,16 @@ class Doc : public qix::Object {
   /**
    * Doc.ReplaceBookmark (https://qlik.dev/apis/json-rpc/qix/doc, method ReplaceBookmark). Blocking; throws qix::Error.
    * @param id qId (string)
-   * @param ignore_patches qIgnorePatches (bool, optional, default false)
-   * @param object_ids_to_patch qObjectIdsToPatch (array of string, optional, default [])
+   * @param ignore_patches qIgnorePatches (bool, optional: not sent (the engine's default: false))
+   * @param object_ids_to_patch qObjectIdsToPatch (array of string, optional: not sent (the engine's default: []))
    * @return the GenericBookmark (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  GenericBookmark replace_bookmark(const std::string& id, bool ignore_patches = false, const std::vector<std::string>& object_ids_to_patch = {});
+  GenericBookmark replace_bookmark(const std::string& id, const std::optional<bool>& ignore_patches = std::nullopt, const std::optional<std::vector<std::string>>& object_ids_to_patch = std::nullopt);
   /** replace_bookmark() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<GenericBookmark> replace_bookmark_async(const std::string& id, bool ignore_patches = false, const std::vector<std::string>& object_ids_to_patch = {});
+  std::future<GenericBookmark> replace_bookmark_async(const std::string& id, const std::optional<bool>& ignore_patches = std::nullopt, const std::optional<std::vector<std::string>>& object_ids_to_patch = std::nullopt);
   /**
    * Doc.ClearAllSoftPatches (https://qlik.dev/apis/json-rpc/qix/doc, method ClearAllSoftPatches). Blocking; throws qix::Error.
    * @note stability: experimental
@@ -2265,14 +2265,14 @@ class Doc : public qix::Object {
   std::future<void> clear_all_soft_patches_async();
   /**
    * Doc.CommitScript (https://qlik.dev/apis/json-rpc/qix/doc, method CommitScript). Blocking; throws qix::Error.
-   * @param commit_message qCommitMessage (string, optional, default "")
+   * @param commit_message qCommitMessage (string, optional: not sent (the engine's default: ""))
    * @note stability: experimental
    */
   template <class Lazy = void>  // compiled only when used
-  void commit_script(const std::string& commit_message = "");
+  void commit_script(const std::optional<std::string>& commit_message = std::nullopt);
   /** commit_script() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> commit_script_async(const std::string& commit_message = "");
+  std::future<void> commit_script_async(const std::optional<std::string>& commit_message = std::nullopt);
 };
 
 /** The engine class GenericObject (https://qlik.dev/apis/json-rpc/qix/genericobject): a qix::Object (events, watch, the generic
@@ -2349,39 +2349,39 @@ class GenericObject : public qix::Object {
    * GenericObject.GetHyperCubeStackData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeStackData). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param pages qPages (array of NxPage)
-   * @param max_nbr_cells qMaxNbrCells (int64, optional, default 0)
+   * @param max_nbr_cells qMaxNbrCells (int64, optional: not sent (the engine's default: 0))
    * @return qDataPages (array of NxStackPage)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<NxStackPage> get_hyper_cube_stack_data(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells = 0);
+  std::vector<NxStackPage> get_hyper_cube_stack_data(const std::string& path, const std::vector<NxPage>& pages, const std::optional<std::int64_t>& max_nbr_cells = std::nullopt);
   /** get_hyper_cube_stack_data() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<NxStackPage>> get_hyper_cube_stack_data_async(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells = 0);
+  std::future<std::vector<NxStackPage>> get_hyper_cube_stack_data_async(const std::string& path, const std::vector<NxPage>& pages, const std::optional<std::int64_t>& max_nbr_cells = std::nullopt);
   /**
    * GenericObject.GetHyperCubeContinuousData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeContinuousData). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param options qOptions (NxContinuousDataOptions)
-   * @param reverse_sort qReverseSort (bool, optional, default false)
+   * @param reverse_sort qReverseSort (bool, optional: not sent (the engine's default: false))
    * @return GetHyperCubeContinuousDataResult: qDataPages, qAxisData
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  GetHyperCubeContinuousDataResult get_hyper_cube_continuous_data(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort = false);
+  GetHyperCubeContinuousDataResult get_hyper_cube_continuous_data(const std::string& path, const NxContinuousDataOptions& options, const std::optional<bool>& reverse_sort = std::nullopt);
   /** get_hyper_cube_continuous_data() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<GetHyperCubeContinuousDataResult> get_hyper_cube_continuous_data_async(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort = false);
+  std::future<GetHyperCubeContinuousDataResult> get_hyper_cube_continuous_data_async(const std::string& path, const NxContinuousDataOptions& options, const std::optional<bool>& reverse_sort = std::nullopt);
   /**
    * GenericObject.GetHyperCubeTreeData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeTreeData). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param node_options qNodeOptions (NxTreeDataOption, optional, default {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}})
+   * @param node_options qNodeOptions (NxTreeDataOption, optional: not sent (the engine's default: {"qMaxNbrOfNodes":0,"qTreeNodes":[{"qArea":{"qLeft":0,"qTop":0,"qWidth":0,"qHeight":0},"qAllValues":false}],"qTreeLevels":{"qLeft":0,"qDepth":0}}))
    * @return qNodes (array of NxTreeNode)
    */
   template <class Lazy = void>  // compiled only when used
-  std::vector<NxTreeNode> get_hyper_cube_tree_data(const std::string& path, const NxTreeDataOption& node_options = detail::from_text<NxTreeDataOption>("{\"qMaxNbrOfNodes\":0,\"qTreeNodes\":[{\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":0,\"qHeight\":0},\"qAllValues\":false}],\"qTreeLevels\":{\"qLeft\":0,\"qDepth\":0}}"));
+  std::vector<NxTreeNode> get_hyper_cube_tree_data(const std::string& path, const std::optional<NxTreeDataOption>& node_options = std::nullopt);
   /** get_hyper_cube_tree_data() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::vector<NxTreeNode>> get_hyper_cube_tree_data_async(const std::string& path, const NxTreeDataOption& node_options = detail::from_text<NxTreeDataOption>("{\"qMaxNbrOfNodes\":0,\"qTreeNodes\":[{\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":0,\"qHeight\":0},\"qAllValues\":false}],\"qTreeLevels\":{\"qLeft\":0,\"qDepth\":0}}"));
+  std::future<std::vector<NxTreeNode>> get_hyper_cube_tree_data_async(const std::string& path, const std::optional<NxTreeDataOption>& node_options = std::nullopt);
   /**
    * GenericObject.GetHyperCubeBinnedData (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetHyperCubeBinnedData). Blocking; throws qix::Error.
    * @param path qPath (string)
@@ -2402,14 +2402,14 @@ class GenericObject : public qix::Object {
   /**
    * GenericObject.ApplyPatches (https://qlik.dev/apis/json-rpc/qix/genericobject, method ApplyPatches). Blocking; throws qix::Error.
    * @param patches qPatches (array of NxPatch)
-   * @param soft_patch qSoftPatch (bool, optional, default false)
+   * @param soft_patch qSoftPatch (bool, optional: not sent (the engine's default: false))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void apply_patches(const std::vector<NxPatch>& patches, bool soft_patch = false);
+  void apply_patches(const std::vector<NxPatch>& patches, const std::optional<bool>& soft_patch = std::nullopt);
   /** apply_patches() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> apply_patches_async(const std::vector<NxPatch>& patches, bool soft_patch = false);
+  std::future<void> apply_patches_async(const std::vector<NxPatch>& patches, const std::optional<bool>& soft_patch = std::nullopt);
   /**
    * GenericObject.ClearSoftPatches (https://qlik.dev/apis/json-rpc/qix/genericobject, method ClearSoftPatches). Blocking; throws qix::Error.
    * @note stability: locked
@@ -2482,104 +2482,104 @@ class GenericObject : public qix::Object {
   /**
    * GenericObject.ClearSelections (https://qlik.dev/apis/json-rpc/qix/genericobject, method ClearSelections). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param col_indices qColIndices (array of int32, optional, default [])
+   * @param col_indices qColIndices (array of int32, optional: not sent (the engine's default: []))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void clear_selections(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
+  void clear_selections(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices = std::nullopt);
   /** clear_selections() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> clear_selections_async(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
+  std::future<void> clear_selections_async(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices = std::nullopt);
   /**
    * GenericObject.ExportData (https://qlik.dev/apis/json-rpc/qix/genericobject, method ExportData). Blocking; throws qix::Error.
    * @param file_type qFileType (string)
-   * @param path qPath (string, optional, default "")
-   * @param file_name qFileName (string, optional, default "")
-   * @param export_state qExportState (string, optional, default 0 (sent as the number))
-   * @param serve_once qServeOnce (bool, optional, default false)
+   * @param path qPath (string, optional: not sent (the engine's default: ""))
+   * @param file_name qFileName (string, optional: not sent (the engine's default: ""))
+   * @param export_state qExportState (string, optional: not sent (the engine's default: 0))
+   * @param serve_once qServeOnce (bool, optional: not sent (the engine's default: false))
    * @return ExportDataResult: qUrl, qWarnings
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  ExportDataResult export_data(const std::string& file_type, const std::string& path = "", const std::string& file_name = "", const std::optional<std::string>& export_state = std::nullopt, bool serve_once = false);
+  ExportDataResult export_data(const std::string& file_type, const std::optional<std::string>& path = std::nullopt, const std::optional<std::string>& file_name = std::nullopt, const std::optional<std::string>& export_state = std::nullopt, const std::optional<bool>& serve_once = std::nullopt);
   /** export_data() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<ExportDataResult> export_data_async(const std::string& file_type, const std::string& path = "", const std::string& file_name = "", const std::optional<std::string>& export_state = std::nullopt, bool serve_once = false);
+  std::future<ExportDataResult> export_data_async(const std::string& file_type, const std::optional<std::string>& path = std::nullopt, const std::optional<std::string>& file_name = std::nullopt, const std::optional<std::string>& export_state = std::nullopt, const std::optional<bool>& serve_once = std::nullopt);
   /**
    * GenericObject.SelectListObjectValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectValues). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param values qValues (array of int32)
    * @param toggle_mode qToggleMode (bool)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_list_object_values(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
+  bool select_list_object_values(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_list_object_values() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_list_object_values_async(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
+  std::future<bool> select_list_object_values_async(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.SelectListObjectPossible (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectPossible). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_list_object_possible(const std::string& path, bool soft_lock = false);
+  bool select_list_object_possible(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_list_object_possible() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_list_object_possible_async(const std::string& path, bool soft_lock = false);
+  std::future<bool> select_list_object_possible_async(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.SelectListObjectExcluded (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectExcluded). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_list_object_excluded(const std::string& path, bool soft_lock = false);
+  bool select_list_object_excluded(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_list_object_excluded() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_list_object_excluded_async(const std::string& path, bool soft_lock = false);
+  std::future<bool> select_list_object_excluded_async(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.SelectListObjectAlternative (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectAlternative). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_list_object_alternative(const std::string& path, bool soft_lock = false);
+  bool select_list_object_alternative(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_list_object_alternative() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_list_object_alternative_async(const std::string& path, bool soft_lock = false);
+  std::future<bool> select_list_object_alternative_async(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.SelectListObjectAll (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectAll). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_list_object_all(const std::string& path, bool soft_lock = false);
+  bool select_list_object_all(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_list_object_all() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_list_object_all_async(const std::string& path, bool soft_lock = false);
+  std::future<bool> select_list_object_all_async(const std::string& path, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.SelectListObjectContinuousRange (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectListObjectContinuousRange). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param ranges qRanges (array of Range)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_list_object_continuous_range(const std::string& path, const std::vector<Range>& ranges, bool soft_lock = false);
+  bool select_list_object_continuous_range(const std::string& path, const std::vector<Range>& ranges, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_list_object_continuous_range() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_list_object_continuous_range_async(const std::string& path, const std::vector<Range>& ranges, bool soft_lock = false);
+  std::future<bool> select_list_object_continuous_range_async(const std::string& path, const std::vector<Range>& ranges, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.SearchListObjectFor (https://qlik.dev/apis/json-rpc/qix/genericobject, method SearchListObjectFor). Blocking; throws qix::Error.
    * @param path qPath (string)
@@ -2606,14 +2606,14 @@ class GenericObject : public qix::Object {
    * GenericObject.AcceptListObjectSearch (https://qlik.dev/apis/json-rpc/qix/genericobject, method AcceptListObjectSearch). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param toggle_mode qToggleMode (bool)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void accept_list_object_search(const std::string& path, bool toggle_mode, bool soft_lock = false);
+  void accept_list_object_search(const std::string& path, bool toggle_mode, const std::optional<bool>& soft_lock = std::nullopt);
   /** accept_list_object_search() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> accept_list_object_search_async(const std::string& path, bool toggle_mode, bool soft_lock = false);
+  std::future<void> accept_list_object_search_async(const std::string& path, bool toggle_mode, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.ExpandLeft (https://qlik.dev/apis/json-rpc/qix/genericobject, method ExpandLeft). Blocking; throws qix::Error.
    * @param path qPath (string)
@@ -2681,25 +2681,25 @@ class GenericObject : public qix::Object {
   /**
    * GenericObject.Lock (https://qlik.dev/apis/json-rpc/qix/genericobject, method Lock). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param col_indices qColIndices (array of int32, optional, default [])
+   * @param col_indices qColIndices (array of int32, optional: not sent (the engine's default: []))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void lock(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
+  void lock(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices = std::nullopt);
   /** lock() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> lock_async(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
+  std::future<void> lock_async(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices = std::nullopt);
   /**
    * GenericObject.Unlock (https://qlik.dev/apis/json-rpc/qix/genericobject, method Unlock). Blocking; throws qix::Error.
    * @param path qPath (string)
-   * @param col_indices qColIndices (array of int32, optional, default [])
+   * @param col_indices qColIndices (array of int32, optional: not sent (the engine's default: []))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  void unlock(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
+  void unlock(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices = std::nullopt);
   /** unlock() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> unlock_async(const std::string& path, const std::vector<std::int32_t>& col_indices = {});
+  std::future<void> unlock_async(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices = std::nullopt);
   /**
    * GenericObject.StepCycle (https://qlik.dev/apis/json-rpc/qix/genericobject, method StepCycle). Blocking; throws qix::Error.
    * @param path qPath (string)
@@ -2743,85 +2743,85 @@ class GenericObject : public qix::Object {
    * @param path qPath (string)
    * @param row_indices qRowIndices (array of int32)
    * @param col_indices qColIndices (array of int32)
-   * @param soft_lock qSoftLock (bool, optional, default false)
-   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
+   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_hyper_cube_cells(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock = false, bool deselect_only_one_selected = false);
+  bool select_hyper_cube_cells(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /** select_hyper_cube_cells() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_hyper_cube_cells_async(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock = false, bool deselect_only_one_selected = false);
+  std::future<bool> select_hyper_cube_cells_async(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /**
    * GenericObject.SelectPivotCells (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectPivotCells). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param selections qSelections (array of NxSelectionCell)
-   * @param soft_lock qSoftLock (bool, optional, default false)
-   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
+   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_pivot_cells(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock = false, bool deselect_only_one_selected = false);
+  bool select_pivot_cells(const std::string& path, const std::vector<NxSelectionCell>& selections, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /** select_pivot_cells() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_pivot_cells_async(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock = false, bool deselect_only_one_selected = false);
+  std::future<bool> select_pivot_cells_async(const std::string& path, const std::vector<NxSelectionCell>& selections, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /**
    * GenericObject.RangeSelectHyperCubeValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method RangeSelectHyperCubeValues). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param ranges qRanges (array of NxRangeSelectInfo)
-   * @param columns_to_select qColumnsToSelect (array of int32, optional, default [])
-   * @param or_mode qOrMode (bool, optional, default false)
-   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional, default false)
+   * @param columns_to_select qColumnsToSelect (array of int32, optional: not sent (the engine's default: []))
+   * @param or_mode qOrMode (bool, optional: not sent (the engine's default: false))
+   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool range_select_hyper_cube_values(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select = {}, bool or_mode = false, bool deselect_only_one_selected = false);
+  bool range_select_hyper_cube_values(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::optional<std::vector<std::int32_t>>& columns_to_select = std::nullopt, const std::optional<bool>& or_mode = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /** range_select_hyper_cube_values() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select = {}, bool or_mode = false, bool deselect_only_one_selected = false);
+  std::future<bool> range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::optional<std::vector<std::int32_t>>& columns_to_select = std::nullopt, const std::optional<bool>& or_mode = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /**
    * GenericObject.MultiRangeSelectHyperCubeValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method MultiRangeSelectHyperCubeValues). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param ranges qRanges (array of NxMultiRangeSelectInfo)
-   * @param or_mode qOrMode (bool, optional, default false)
-   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional, default false)
+   * @param or_mode qOrMode (bool, optional: not sent (the engine's default: false))
+   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool multi_range_select_hyper_cube_values(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
+  bool multi_range_select_hyper_cube_values(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /** multi_range_select_hyper_cube_values() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> multi_range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
+  std::future<bool> multi_range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /**
    * GenericObject.MultiRangeSelectTreeDataValues (https://qlik.dev/apis/json-rpc/qix/genericobject, method MultiRangeSelectTreeDataValues). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param ranges qRanges (array of NxTreeMultiRangeSelectInfo)
-   * @param or_mode qOrMode (bool, optional, default false)
-   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional, default false)
+   * @param or_mode qOrMode (bool, optional: not sent (the engine's default: false))
+   * @param deselect_only_one_selected qDeselectOnlyOneSelected (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    */
   template <class Lazy = void>  // compiled only when used
-  bool multi_range_select_tree_data_values(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
+  bool multi_range_select_tree_data_values(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /** multi_range_select_tree_data_values() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> multi_range_select_tree_data_values_async(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode = false, bool deselect_only_one_selected = false);
+  std::future<bool> multi_range_select_tree_data_values_async(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode = std::nullopt, const std::optional<bool>& deselect_only_one_selected = std::nullopt);
   /**
    * GenericObject.SelectHyperCubeContinuousRange (https://qlik.dev/apis/json-rpc/qix/genericobject, method SelectHyperCubeContinuousRange). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param ranges qRanges (array of NxContinuousRangeSelectInfo)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qSuccess (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_hyper_cube_continuous_range(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock = false);
+  bool select_hyper_cube_continuous_range(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_hyper_cube_continuous_range() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_hyper_cube_continuous_range_async(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock = false);
+  std::future<bool> select_hyper_cube_continuous_range_async(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * GenericObject.GetChild (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetChild). Blocking; throws qix::Error.
    * @param id qId (string)
@@ -2856,7 +2856,7 @@ class GenericObject : public qix::Object {
   /**
    * GenericObject.CreateChild (https://qlik.dev/apis/json-rpc/qix/genericobject, method CreateChild). Blocking; throws qix::Error.
    * @param prop qProp (GenericObjectProperties)
-   * @param prop_for_this qPropForThis (GenericObjectProperties, optional, default null (sent as null))
+   * @param prop_for_this qPropForThis (GenericObjectProperties, optional: not sent (the engine's default: null))
    * @return the GenericObject (qReturn), empty (false) when the engine found none
    * @note stability: locked
    */
@@ -2868,7 +2868,7 @@ class GenericObject : public qix::Object {
   /**
    * GenericObject.DestroyChild (https://qlik.dev/apis/json-rpc/qix/genericobject, method DestroyChild). Blocking; throws qix::Error.
    * @param id qId (string)
-   * @param prop_for_this qPropForThis (GenericObjectProperties, optional, default null (sent as null))
+   * @param prop_for_this qPropForThis (GenericObjectProperties, optional: not sent (the engine's default: null))
    * @return qSuccess (bool)
    * @note stability: locked
    */
@@ -2879,7 +2879,7 @@ class GenericObject : public qix::Object {
   std::future<bool> destroy_child_async(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this = std::nullopt);
   /**
    * GenericObject.DestroyAllChildren (https://qlik.dev/apis/json-rpc/qix/genericobject, method DestroyAllChildren). Blocking; throws qix::Error.
-   * @param prop_for_this qPropForThis (GenericObjectProperties, optional, default null (sent as null))
+   * @param prop_for_this qPropForThis (GenericObjectProperties, optional: not sent (the engine's default: null))
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
@@ -3006,40 +3006,40 @@ class GenericObject : public qix::Object {
    * GenericObject.CreateGroup (https://qlik.dev/apis/json-rpc/qix/genericobject, method CreateGroup). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param group_def qGroupDef (NxGroupDef)
-   * @param target_group_id qTargetGroupId (string, optional, default "")
+   * @param target_group_id qTargetGroupId (string, optional: not sent (the engine's default: ""))
    * @return qGroupId (string)
    * @note stability: experimental
    */
   template <class Lazy = void>  // compiled only when used
-  std::string create_group(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id = "");
+  std::string create_group(const std::string& path, const NxGroupDef& group_def, const std::optional<std::string>& target_group_id = std::nullopt);
   /** create_group() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<std::string> create_group_async(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id = "");
+  std::future<std::string> create_group_async(const std::string& path, const NxGroupDef& group_def, const std::optional<std::string>& target_group_id = std::nullopt);
   /**
    * GenericObject.AddGroupMembers (https://qlik.dev/apis/json-rpc/qix/genericobject, method AddGroupMembers). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param members qMembers (array of NxGroupObjectId)
-   * @param target_group_id qTargetGroupId (string, optional, default "")
-   * @param pos_id qPosId (string, optional, default "")
+   * @param target_group_id qTargetGroupId (string, optional: not sent (the engine's default: ""))
+   * @param pos_id qPosId (string, optional: not sent (the engine's default: ""))
    * @note stability: experimental
    */
   template <class Lazy = void>  // compiled only when used
-  void add_group_members(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id = "", const std::string& pos_id = "");
+  void add_group_members(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::optional<std::string>& target_group_id = std::nullopt, const std::optional<std::string>& pos_id = std::nullopt);
   /** add_group_members() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> add_group_members_async(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id = "", const std::string& pos_id = "");
+  std::future<void> add_group_members_async(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::optional<std::string>& target_group_id = std::nullopt, const std::optional<std::string>& pos_id = std::nullopt);
   /**
    * GenericObject.RemoveGroupMembers (https://qlik.dev/apis/json-rpc/qix/genericobject, method RemoveGroupMembers). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param members qMembers (array of string)
-   * @param target_group_id qTargetGroupId (string, optional, default "")
+   * @param target_group_id qTargetGroupId (string, optional: not sent (the engine's default: ""))
    * @note stability: experimental
    */
   template <class Lazy = void>  // compiled only when used
-  void remove_group_members(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id = "");
+  void remove_group_members(const std::string& path, const std::vector<std::string>& members, const std::optional<std::string>& target_group_id = std::nullopt);
   /** remove_group_members() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> remove_group_members_async(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id = "");
+  std::future<void> remove_group_members_async(const std::string& path, const std::vector<std::string>& members, const std::optional<std::string>& target_group_id = std::nullopt);
   /**
    * GenericObject.RemoveGroup (https://qlik.dev/apis/json-rpc/qix/genericobject, method RemoveGroup). Blocking; throws qix::Error.
    * @param path qPath (string)
@@ -3055,14 +3055,14 @@ class GenericObject : public qix::Object {
    * GenericObject.SetGroupLabel (https://qlik.dev/apis/json-rpc/qix/genericobject, method SetGroupLabel). Blocking; throws qix::Error.
    * @param path qPath (string)
    * @param new_label qNewLabel (string)
-   * @param target_group_id qTargetGroupId (string, optional, default "")
+   * @param target_group_id qTargetGroupId (string, optional: not sent (the engine's default: ""))
    * @note stability: experimental
    */
   template <class Lazy = void>  // compiled only when used
-  void set_group_label(const std::string& path, const std::string& new_label, const std::string& target_group_id = "");
+  void set_group_label(const std::string& path, const std::string& new_label, const std::optional<std::string>& target_group_id = std::nullopt);
   /** set_group_label() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<void> set_group_label_async(const std::string& path, const std::string& new_label, const std::string& target_group_id = "");
+  std::future<void> set_group_label_async(const std::string& path, const std::string& new_label, const std::optional<std::string>& target_group_id = std::nullopt);
 };
 
 /** The engine class Field (https://qlik.dev/apis/json-rpc/qix/field): a qix::Object (events, watch, the generic
@@ -3098,86 +3098,86 @@ class Field : public qix::Object {
   /**
    * Field.SelectValues (https://qlik.dev/apis/json-rpc/qix/field, method SelectValues). Blocking; throws qix::Error.
    * @param field_values qFieldValues (array of FieldValue)
-   * @param toggle_mode qToggleMode (bool, optional, default false)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param toggle_mode qToggleMode (bool, optional: not sent (the engine's default: false))
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_values(const std::vector<FieldValue>& field_values, bool toggle_mode = false, bool soft_lock = false);
+  bool select_values(const std::vector<FieldValue>& field_values, const std::optional<bool>& toggle_mode = std::nullopt, const std::optional<bool>& soft_lock = std::nullopt);
   /** select_values() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_values_async(const std::vector<FieldValue>& field_values, bool toggle_mode = false, bool soft_lock = false);
+  std::future<bool> select_values_async(const std::vector<FieldValue>& field_values, const std::optional<bool>& toggle_mode = std::nullopt, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.Select (https://qlik.dev/apis/json-rpc/qix/field, method Select). Blocking; throws qix::Error.
    * @param match qMatch (string)
-   * @param soft_lock qSoftLock (bool, optional, default false)
-   * @param excluded_values_mode qExcludedValuesMode (int64, optional, default 0)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
+   * @param excluded_values_mode qExcludedValuesMode (int64, optional: not sent (the engine's default: 0))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
+  bool select(const std::string& match, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<std::int64_t>& excluded_values_mode = std::nullopt);
   /** select() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_async(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
+  std::future<bool> select_async(const std::string& match, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<std::int64_t>& excluded_values_mode = std::nullopt);
   /**
    * Field.ToggleSelect (https://qlik.dev/apis/json-rpc/qix/field, method ToggleSelect). Blocking; throws qix::Error.
    * @param match qMatch (string)
-   * @param soft_lock qSoftLock (bool, optional, default false)
-   * @param excluded_values_mode qExcludedValuesMode (int64, optional, default 0)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
+   * @param excluded_values_mode qExcludedValuesMode (int64, optional: not sent (the engine's default: 0))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool toggle_select(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
+  bool toggle_select(const std::string& match, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<std::int64_t>& excluded_values_mode = std::nullopt);
   /** toggle_select() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> toggle_select_async(const std::string& match, bool soft_lock = false, std::int64_t excluded_values_mode = 0);
+  std::future<bool> toggle_select_async(const std::string& match, const std::optional<bool>& soft_lock = std::nullopt, const std::optional<std::int64_t>& excluded_values_mode = std::nullopt);
   /**
    * Field.ClearAllButThis (https://qlik.dev/apis/json-rpc/qix/field, method ClearAllButThis). Blocking; throws qix::Error.
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool clear_all_but_this(bool soft_lock = false);
+  bool clear_all_but_this(const std::optional<bool>& soft_lock = std::nullopt);
   /** clear_all_but_this() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> clear_all_but_this_async(bool soft_lock = false);
+  std::future<bool> clear_all_but_this_async(const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.SelectPossible (https://qlik.dev/apis/json-rpc/qix/field, method SelectPossible). Blocking; throws qix::Error.
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_possible(bool soft_lock = false);
+  bool select_possible(const std::optional<bool>& soft_lock = std::nullopt);
   /** select_possible() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_possible_async(bool soft_lock = false);
+  std::future<bool> select_possible_async(const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.SelectExcluded (https://qlik.dev/apis/json-rpc/qix/field, method SelectExcluded). Blocking; throws qix::Error.
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_excluded(bool soft_lock = false);
+  bool select_excluded(const std::optional<bool>& soft_lock = std::nullopt);
   /** select_excluded() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_excluded_async(bool soft_lock = false);
+  std::future<bool> select_excluded_async(const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.SelectAll (https://qlik.dev/apis/json-rpc/qix/field, method SelectAll). Blocking; throws qix::Error.
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_all(bool soft_lock = false);
+  bool select_all(const std::optional<bool>& soft_lock = std::nullopt);
   /** select_all() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_all_async(bool soft_lock = false);
+  std::future<bool> select_all_async(const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.Lock (https://qlik.dev/apis/json-rpc/qix/field, method Lock). Blocking; throws qix::Error.
    * @return qReturn (bool)
@@ -3230,28 +3230,28 @@ class Field : public qix::Object {
   std::future<void> set_and_mode_async(bool and_mode);
   /**
    * Field.SelectAlternative (https://qlik.dev/apis/json-rpc/qix/field, method SelectAlternative). Blocking; throws qix::Error.
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool select_alternative(bool soft_lock = false);
+  bool select_alternative(const std::optional<bool>& soft_lock = std::nullopt);
   /** select_alternative() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> select_alternative_async(bool soft_lock = false);
+  std::future<bool> select_alternative_async(const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.LowLevelSelect (https://qlik.dev/apis/json-rpc/qix/field, method LowLevelSelect). Blocking; throws qix::Error.
    * @param values qValues (array of int32)
    * @param toggle_mode qToggleMode (bool)
-   * @param soft_lock qSoftLock (bool, optional, default false)
+   * @param soft_lock qSoftLock (bool, optional: not sent (the engine's default: false))
    * @return qReturn (bool)
    * @note stability: locked
    */
   template <class Lazy = void>  // compiled only when used
-  bool low_level_select(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
+  bool low_level_select(const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock = std::nullopt);
   /** low_level_select() as a std::future: get() returns its result or throws its qix::Error. */
   template <class Lazy = void>  // compiled only when used
-  std::future<bool> low_level_select_async(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock = false);
+  std::future<bool> low_level_select_async(const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock = std::nullopt);
   /**
    * Field.Clear (https://qlik.dev/apis/json-rpc/qix/field, method Clear). Blocking; throws qix::Error.
    * @return qReturn (bool)
@@ -4400,23 +4400,23 @@ inline std::future<std::string> Global::get_authenticated_user_async() {
       detail::decode_value<std::string>, "qReturn");
 }
 template <class Lazy>
-inline CreateDocExResult Global::create_doc_ex(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, const std::string& localized_script_main_section) {
+inline CreateDocExResult Global::create_doc_ex(const std::string& doc_name, const std::optional<std::string>& user_name, const std::optional<std::string>& password, const std::optional<std::string>& serial, const std::optional<std::string>& localized_script_main_section) {
   return detail::call_object<Lazy, CreateDocExResult>(*this, "CreateDocEx", detail::params({
       {"qDocName", detail::encode(doc_name)},
-      {"qUserName", detail::encode(user_name)},
-      {"qPassword", detail::encode(password)},
-      {"qSerial", detail::encode(serial)},
-      {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},}),
+      {"qUserName", detail::encode_given(user_name)},
+      {"qPassword", detail::encode_given(password)},
+      {"qSerial", detail::encode_given(serial)},
+      {"qLocalizedScriptMainSection", detail::encode_given(localized_script_main_section)},}),
       "Global.CreateDocEx", detail::decode_struct_object<CreateDocExResult>);
 }
 template <class Lazy>
-inline std::future<CreateDocExResult> Global::create_doc_ex_async(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, const std::string& localized_script_main_section) {
+inline std::future<CreateDocExResult> Global::create_doc_ex_async(const std::string& doc_name, const std::optional<std::string>& user_name, const std::optional<std::string>& password, const std::optional<std::string>& serial, const std::optional<std::string>& localized_script_main_section) {
   return detail::call_future<Lazy, CreateDocExResult>(*this, "CreateDocEx", "Global.CreateDocEx", detail::params({
       {"qDocName", detail::encode(doc_name)},
-      {"qUserName", detail::encode(user_name)},
-      {"qPassword", detail::encode(password)},
-      {"qSerial", detail::encode(serial)},
-      {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},}),
+      {"qUserName", detail::encode_given(user_name)},
+      {"qPassword", detail::encode_given(password)},
+      {"qSerial", detail::encode_given(serial)},
+      {"qLocalizedScriptMainSection", detail::encode_given(localized_script_main_section)},}),
       detail::decode_struct_object<CreateDocExResult>, nullptr, true);
 }
 template <class Lazy>
@@ -4439,19 +4439,19 @@ inline std::future<bool> Global::allow_create_app_async() {
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline CreateAppResult Global::create_app(const std::string& app_name, const std::string& localized_script_main_section, const std::string& locale) {
+inline CreateAppResult Global::create_app(const std::string& app_name, const std::optional<std::string>& localized_script_main_section, const std::optional<std::string>& locale) {
   return detail::call_object<Lazy, CreateAppResult>(*this, "CreateApp", detail::params({
       {"qAppName", detail::encode(app_name)},
-      {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},
-      {"qLocale", detail::encode(locale)},}),
+      {"qLocalizedScriptMainSection", detail::encode_given(localized_script_main_section)},
+      {"qLocale", detail::encode_given(locale)},}),
       "Global.CreateApp", detail::decode_struct<CreateAppResult>);
 }
 template <class Lazy>
-inline std::future<CreateAppResult> Global::create_app_async(const std::string& app_name, const std::string& localized_script_main_section, const std::string& locale) {
+inline std::future<CreateAppResult> Global::create_app_async(const std::string& app_name, const std::optional<std::string>& localized_script_main_section, const std::optional<std::string>& locale) {
   return detail::call_future<Lazy, CreateAppResult>(*this, "CreateApp", "Global.CreateApp", detail::params({
       {"qAppName", detail::encode(app_name)},
-      {"qLocalizedScriptMainSection", detail::encode(localized_script_main_section)},
-      {"qLocale", detail::encode(locale)},}),
+      {"qLocalizedScriptMainSection", detail::encode_given(localized_script_main_section)},
+      {"qLocale", detail::encode_given(locale)},}),
       detail::decode_struct<CreateAppResult>, nullptr);
 }
 template <class Lazy>
@@ -4534,20 +4534,20 @@ inline std::future<bool> Global::copy_app_async(const std::string& target_app_id
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool Global::export_app(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data) {
+inline bool Global::export_app(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, const std::optional<bool>& no_data) {
   return detail::decode_value<bool, Lazy>(call("ExportApp", detail::params({
       {"qTargetPath", detail::encode(target_path)},
       {"qSrcAppId", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},
-      {"qNoData", detail::encode(no_data)},})), "Global.ExportApp", "qSuccess");
+      {"qNoData", detail::encode_given(no_data)},})), "Global.ExportApp", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> Global::export_app_async(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, bool no_data) {
+inline std::future<bool> Global::export_app_async(const std::string& target_path, const std::string& src_app_id, const std::vector<std::string>& ids, const std::optional<bool>& no_data) {
   return detail::call_future<Lazy, bool>(*this, "ExportApp", "Global.ExportApp", detail::params({
       {"qTargetPath", detail::encode(target_path)},
       {"qSrcAppId", detail::encode(src_app_id)},
       {"qIds", detail::encode(ids)},
-      {"qNoData", detail::encode(no_data)},}),
+      {"qNoData", detail::encode_given(no_data)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
@@ -4584,23 +4584,23 @@ inline std::future<std::string> Global::get_unique_id_async() {
       detail::decode_value<std::string>, "qUniqueID");
 }
 template <class Lazy>
-inline Doc Global::open_doc(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, bool no_data) {
+inline Doc Global::open_doc(const std::string& doc_name, const std::optional<std::string>& user_name, const std::optional<std::string>& password, const std::optional<std::string>& serial, const std::optional<bool>& no_data) {
   return detail::call_object<Lazy, Doc>(*this, "OpenDoc", detail::params({
       {"qDocName", detail::encode(doc_name)},
-      {"qUserName", detail::encode(user_name)},
-      {"qPassword", detail::encode(password)},
-      {"qSerial", detail::encode(serial)},
-      {"qNoData", detail::encode(no_data)},}),
+      {"qUserName", detail::encode_given(user_name)},
+      {"qPassword", detail::encode_given(password)},
+      {"qSerial", detail::encode_given(serial)},
+      {"qNoData", detail::encode_given(no_data)},}),
       "Global.OpenDoc", detail::decode_object<Doc>);
 }
 template <class Lazy>
-inline std::future<Doc> Global::open_doc_async(const std::string& doc_name, const std::string& user_name, const std::string& password, const std::string& serial, bool no_data) {
+inline std::future<Doc> Global::open_doc_async(const std::string& doc_name, const std::optional<std::string>& user_name, const std::optional<std::string>& password, const std::optional<std::string>& serial, const std::optional<bool>& no_data) {
   return detail::call_future<Lazy, Doc>(*this, "OpenDoc", "Global.OpenDoc", detail::params({
       {"qDocName", detail::encode(doc_name)},
-      {"qUserName", detail::encode(user_name)},
-      {"qPassword", detail::encode(password)},
-      {"qSerial", detail::encode(serial)},
-      {"qNoData", detail::encode(no_data)},}),
+      {"qUserName", detail::encode_given(user_name)},
+      {"qPassword", detail::encode_given(password)},
+      {"qSerial", detail::encode_given(serial)},
+      {"qNoData", detail::encode_given(no_data)},}),
       detail::decode_object<Doc>, nullptr, true);
 }
 template <class Lazy>
@@ -4661,14 +4661,14 @@ inline std::future<void> Global::configure_reload_async(bool cancel_on_script_er
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Global::cancel_reload(const std::string& reason) {
+inline void Global::cancel_reload(const std::optional<std::string>& reason) {
   detail::call_void<Lazy>(*this, "CancelReload", detail::params({
-      {"qReason", detail::encode(reason)},}));
+      {"qReason", detail::encode_given(reason)},}));
 }
 template <class Lazy>
-inline std::future<void> Global::cancel_reload_async(const std::string& reason) {
+inline std::future<void> Global::cancel_reload_async(const std::optional<std::string>& reason) {
   return detail::call_future<Lazy, void>(*this, "CancelReload", "Global.CancelReload", detail::params({
-      {"qReason", detail::encode(reason)},}),
+      {"qReason", detail::encode_given(reason)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -4685,12 +4685,12 @@ inline std::future<std::vector<BNFDef>> Global::get_bnf_async(const std::string&
 template <class Lazy>
 inline std::vector<Function> Global::get_functions(const std::optional<std::string>& group) {
   return detail::decode_value<std::vector<Function>, Lazy>(call("GetFunctions", detail::params({
-      {"qGroup", group ? json::value(*group) : json::parse("0")},})), "Global.GetFunctions", "qFunctions");
+      {"qGroup", detail::encode_given(group)},})), "Global.GetFunctions", "qFunctions");
 }
 template <class Lazy>
 inline std::future<std::vector<Function>> Global::get_functions_async(const std::optional<std::string>& group) {
   return detail::call_future<Lazy, std::vector<Function>>(*this, "GetFunctions", "Global.GetFunctions", detail::params({
-      {"qGroup", group ? json::value(*group) : json::parse("0")},}),
+      {"qGroup", detail::encode_given(group)},}),
       detail::decode_value<std::vector<Function>>, "qFunctions");
 }
 template <class Lazy>
@@ -4772,14 +4772,14 @@ inline std::future<std::vector<CodePage>> Global::get_supported_code_pages_async
       detail::decode_value<std::vector<CodePage>>, "qCodePages");
 }
 template <class Lazy>
-inline std::vector<CustomConnector> Global::get_custom_connectors(bool reload_list) {
+inline std::vector<CustomConnector> Global::get_custom_connectors(const std::optional<bool>& reload_list) {
   return detail::decode_value<std::vector<CustomConnector>, Lazy>(call("GetCustomConnectors", detail::params({
-      {"qReloadList", detail::encode(reload_list)},})), "Global.GetCustomConnectors", "qConnectors");
+      {"qReloadList", detail::encode_given(reload_list)},})), "Global.GetCustomConnectors", "qConnectors");
 }
 template <class Lazy>
-inline std::future<std::vector<CustomConnector>> Global::get_custom_connectors_async(bool reload_list) {
+inline std::future<std::vector<CustomConnector>> Global::get_custom_connectors_async(const std::optional<bool>& reload_list) {
   return detail::call_future<Lazy, std::vector<CustomConnector>>(*this, "GetCustomConnectors", "Global.GetCustomConnectors", detail::params({
-      {"qReloadList", detail::encode(reload_list)},}),
+      {"qReloadList", detail::encode_given(reload_list)},}),
       detail::decode_value<std::vector<CustomConnector>>, "qConnectors");
 }
 template <class Lazy>
@@ -4847,17 +4847,17 @@ inline std::future<std::string> Global::save_as_async(const std::string& new_app
       detail::decode_value<std::string>, "qNewAppId");
 }
 template <class Lazy>
-inline Field Doc::get_field(const std::string& field_name, const std::string& state_name) {
+inline Field Doc::get_field(const std::string& field_name, const std::optional<std::string>& state_name) {
   return detail::call_object<Lazy, Field>(*this, "GetField", detail::params({
       {"qFieldName", detail::encode(field_name)},
-      {"qStateName", detail::encode(state_name)},}),
+      {"qStateName", detail::encode_given(state_name)},}),
       "Doc.GetField", detail::decode_object<Field>);
 }
 template <class Lazy>
-inline std::future<Field> Doc::get_field_async(const std::string& field_name, const std::string& state_name) {
+inline std::future<Field> Doc::get_field_async(const std::string& field_name, const std::optional<std::string>& state_name) {
   return detail::call_future<Lazy, Field>(*this, "GetField", "Doc.GetField", detail::params({
       {"qFieldName", detail::encode(field_name)},
-      {"qStateName", detail::encode(state_name)},}),
+      {"qStateName", detail::encode_given(state_name)},}),
       detail::decode_object<Field>, nullptr, true);
 }
 template <class Lazy>
@@ -4926,38 +4926,38 @@ inline std::future<FieldValue> Doc::evaluate_ex_async(const std::string& express
       detail::decode_value<FieldValue>, "qValue");
 }
 template <class Lazy>
-inline void Doc::clear_all(bool locked_also, const std::string& state_name) {
+inline void Doc::clear_all(const std::optional<bool>& locked_also, const std::optional<std::string>& state_name) {
   detail::call_void<Lazy>(*this, "ClearAll", detail::params({
-      {"qLockedAlso", detail::encode(locked_also)},
-      {"qStateName", detail::encode(state_name)},}));
+      {"qLockedAlso", detail::encode_given(locked_also)},
+      {"qStateName", detail::encode_given(state_name)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::clear_all_async(bool locked_also, const std::string& state_name) {
+inline std::future<void> Doc::clear_all_async(const std::optional<bool>& locked_also, const std::optional<std::string>& state_name) {
   return detail::call_future<Lazy, void>(*this, "ClearAll", "Doc.ClearAll", detail::params({
-      {"qLockedAlso", detail::encode(locked_also)},
-      {"qStateName", detail::encode(state_name)},}),
+      {"qLockedAlso", detail::encode_given(locked_also)},
+      {"qStateName", detail::encode_given(state_name)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Doc::lock_all(const std::string& state_name) {
+inline void Doc::lock_all(const std::optional<std::string>& state_name) {
   detail::call_void<Lazy>(*this, "LockAll", detail::params({
-      {"qStateName", detail::encode(state_name)},}));
+      {"qStateName", detail::encode_given(state_name)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::lock_all_async(const std::string& state_name) {
+inline std::future<void> Doc::lock_all_async(const std::optional<std::string>& state_name) {
   return detail::call_future<Lazy, void>(*this, "LockAll", "Doc.LockAll", detail::params({
-      {"qStateName", detail::encode(state_name)},}),
+      {"qStateName", detail::encode_given(state_name)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Doc::unlock_all(const std::string& state_name) {
+inline void Doc::unlock_all(const std::optional<std::string>& state_name) {
   detail::call_void<Lazy>(*this, "UnlockAll", detail::params({
-      {"qStateName", detail::encode(state_name)},}));
+      {"qStateName", detail::encode_given(state_name)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::unlock_all_async(const std::string& state_name) {
+inline std::future<void> Doc::unlock_all_async(const std::optional<std::string>& state_name) {
   return detail::call_future<Lazy, void>(*this, "UnlockAll", "Doc.UnlockAll", detail::params({
-      {"qStateName", detail::encode(state_name)},}),
+      {"qStateName", detail::encode_given(state_name)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -5010,25 +5010,25 @@ inline std::future<LocaleInfo> Doc::get_locale_info_async() {
       detail::decode_value<LocaleInfo>, "qReturn");
 }
 template <class Lazy>
-inline GetTablesAndKeysResult Doc::get_tables_and_keys(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling) {
+inline GetTablesAndKeysResult Doc::get_tables_and_keys(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, const std::optional<bool>& include_profiling) {
   return detail::call_object<Lazy, GetTablesAndKeysResult>(*this, "GetTablesAndKeys", detail::params({
       {"qWindowSize", detail::encode(window_size)},
       {"qNullSize", detail::encode(null_size)},
       {"qCellHeight", detail::encode(cell_height)},
       {"qSyntheticMode", detail::encode(synthetic_mode)},
       {"qIncludeSysVars", detail::encode(include_sys_vars)},
-      {"qIncludeProfiling", detail::encode(include_profiling)},}),
+      {"qIncludeProfiling", detail::encode_given(include_profiling)},}),
       "Doc.GetTablesAndKeys", detail::decode_struct<GetTablesAndKeysResult>);
 }
 template <class Lazy>
-inline std::future<GetTablesAndKeysResult> Doc::get_tables_and_keys_async(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, bool include_profiling) {
+inline std::future<GetTablesAndKeysResult> Doc::get_tables_and_keys_async(const Size& window_size, const Size& null_size, std::int64_t cell_height, bool synthetic_mode, bool include_sys_vars, const std::optional<bool>& include_profiling) {
   return detail::call_future<Lazy, GetTablesAndKeysResult>(*this, "GetTablesAndKeys", "Doc.GetTablesAndKeys", detail::params({
       {"qWindowSize", detail::encode(window_size)},
       {"qNullSize", detail::encode(null_size)},
       {"qCellHeight", detail::encode(cell_height)},
       {"qSyntheticMode", detail::encode(synthetic_mode)},
       {"qIncludeSysVars", detail::encode(include_sys_vars)},
-      {"qIncludeProfiling", detail::encode(include_profiling)},}),
+      {"qIncludeProfiling", detail::encode_given(include_profiling)},}),
       detail::decode_struct<GetTablesAndKeysResult>, nullptr);
 }
 template <class Lazy>
@@ -5052,29 +5052,29 @@ inline std::future<void> Doc::set_view_dlg_save_info_async(const TableViewDlgSav
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline std::string Doc::get_empty_script(const std::string& localized_main_section) {
+inline std::string Doc::get_empty_script(const std::optional<std::string>& localized_main_section) {
   return detail::decode_value<std::string, Lazy>(call("GetEmptyScript", detail::params({
-      {"qLocalizedMainSection", detail::encode(localized_main_section)},})), "Doc.GetEmptyScript", "qReturn");
+      {"qLocalizedMainSection", detail::encode_given(localized_main_section)},})), "Doc.GetEmptyScript", "qReturn");
 }
 template <class Lazy>
-inline std::future<std::string> Doc::get_empty_script_async(const std::string& localized_main_section) {
+inline std::future<std::string> Doc::get_empty_script_async(const std::optional<std::string>& localized_main_section) {
   return detail::call_future<Lazy, std::string>(*this, "GetEmptyScript", "Doc.GetEmptyScript", detail::params({
-      {"qLocalizedMainSection", detail::encode(localized_main_section)},}),
+      {"qLocalizedMainSection", detail::encode_given(localized_main_section)},}),
       detail::decode_value<std::string>, "qReturn");
 }
 template <class Lazy>
-inline bool Doc::do_reload(std::int64_t mode, bool partial, bool debug) {
+inline bool Doc::do_reload(const std::optional<std::int64_t>& mode, const std::optional<bool>& partial, const std::optional<bool>& debug) {
   return detail::decode_value<bool, Lazy>(call("DoReload", detail::params({
-      {"qMode", detail::encode(mode)},
-      {"qPartial", detail::encode(partial)},
-      {"qDebug", detail::encode(debug)},})), "Doc.DoReload", "qReturn");
+      {"qMode", detail::encode_given(mode)},
+      {"qPartial", detail::encode_given(partial)},
+      {"qDebug", detail::encode_given(debug)},})), "Doc.DoReload", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Doc::do_reload_async(std::int64_t mode, bool partial, bool debug) {
+inline std::future<bool> Doc::do_reload_async(const std::optional<std::int64_t>& mode, const std::optional<bool>& partial, const std::optional<bool>& debug) {
   return detail::call_future<Lazy, bool>(*this, "DoReload", "Doc.DoReload", detail::params({
-      {"qMode", detail::encode(mode)},
-      {"qPartial", detail::encode(partial)},
-      {"qDebug", detail::encode(debug)},}),
+      {"qMode", detail::encode_given(mode)},
+      {"qPartial", detail::encode_given(partial)},
+      {"qDebug", detail::encode_given(debug)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
@@ -5127,14 +5127,14 @@ inline std::future<void> Doc::set_fetch_limit_async(std::int64_t limit) {
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Doc::do_save(const std::string& file_name) {
+inline void Doc::do_save(const std::optional<std::string>& file_name) {
   detail::call_void<Lazy>(*this, "DoSave", detail::params({
-      {"qFileName", detail::encode(file_name)},}));
+      {"qFileName", detail::encode_given(file_name)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::do_save_async(const std::string& file_name) {
+inline std::future<void> Doc::do_save_async(const std::optional<std::string>& file_name) {
   return detail::call_future<Lazy, void>(*this, "DoSave", "Doc.DoSave", detail::params({
-      {"qFileName", detail::encode(file_name)},}),
+      {"qFileName", detail::encode_given(file_name)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -5531,17 +5531,17 @@ inline std::future<GenericVariable> Doc::get_variable_by_name_async(const std::s
       detail::decode_object<GenericVariable>, nullptr, true);
 }
 template <class Lazy>
-inline CheckExpressionResult Doc::check_expression(const std::string& expr, const std::vector<std::string>& labels) {
+inline CheckExpressionResult Doc::check_expression(const std::string& expr, const std::optional<std::vector<std::string>>& labels) {
   return detail::call_object<Lazy, CheckExpressionResult>(*this, "CheckExpression", detail::params({
       {"qExpr", detail::encode(expr)},
-      {"qLabels", detail::encode(labels)},}),
+      {"qLabels", detail::encode_given(labels)},}),
       "Doc.CheckExpression", detail::decode_struct<CheckExpressionResult>);
 }
 template <class Lazy>
-inline std::future<CheckExpressionResult> Doc::check_expression_async(const std::string& expr, const std::vector<std::string>& labels) {
+inline std::future<CheckExpressionResult> Doc::check_expression_async(const std::string& expr, const std::optional<std::vector<std::string>>& labels) {
   return detail::call_future<Lazy, CheckExpressionResult>(*this, "CheckExpression", "Doc.CheckExpression", detail::params({
       {"qExpr", detail::encode(expr)},
-      {"qLabels", detail::encode(labels)},}),
+      {"qLabels", detail::encode_given(labels)},}),
       detail::decode_struct<CheckExpressionResult>, nullptr);
 }
 template <class Lazy>
@@ -5579,16 +5579,16 @@ inline std::future<void> Doc::remove_alternate_state_async(const std::string& st
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Doc::add_session_alternate_state(const std::string& state_name, const std::string& source_state_name) {
+inline void Doc::add_session_alternate_state(const std::string& state_name, const std::optional<std::string>& source_state_name) {
   detail::call_void<Lazy>(*this, "AddSessionAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},
-      {"qSourceStateName", detail::encode(source_state_name)},}));
+      {"qSourceStateName", detail::encode_given(source_state_name)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::add_session_alternate_state_async(const std::string& state_name, const std::string& source_state_name) {
+inline std::future<void> Doc::add_session_alternate_state_async(const std::string& state_name, const std::optional<std::string>& source_state_name) {
   return detail::call_future<Lazy, void>(*this, "AddSessionAlternateState", "Doc.AddSessionAlternateState", detail::params({
       {"qStateName", detail::encode(state_name)},
-      {"qSourceStateName", detail::encode(source_state_name)},}),
+      {"qSourceStateName", detail::encode_given(source_state_name)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -5724,29 +5724,29 @@ inline std::future<void> Doc::abort_modal_async(bool accept) {
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Doc::publish(const std::string& stream_id, const std::string& name) {
+inline void Doc::publish(const std::string& stream_id, const std::optional<std::string>& name) {
   detail::call_void<Lazy>(*this, "Publish", detail::params({
       {"qStreamId", detail::encode(stream_id)},
-      {"qName", detail::encode(name)},}));
+      {"qName", detail::encode_given(name)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::publish_async(const std::string& stream_id, const std::string& name) {
+inline std::future<void> Doc::publish_async(const std::string& stream_id, const std::optional<std::string>& name) {
   return detail::call_future<Lazy, void>(*this, "Publish", "Doc.Publish", detail::params({
       {"qStreamId", detail::encode(stream_id)},
-      {"qName", detail::encode(name)},}),
+      {"qName", detail::encode_given(name)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
 inline std::vector<NxMatchingFieldInfo> Doc::get_matching_fields(const std::vector<std::string>& tags, const std::optional<std::string>& matching_field_mode) {
   return detail::decode_value<std::vector<NxMatchingFieldInfo>, Lazy>(call("GetMatchingFields", detail::params({
       {"qTags", detail::encode(tags)},
-      {"qMatchingFieldMode", matching_field_mode ? json::value(*matching_field_mode) : json::parse("0")},})), "Doc.GetMatchingFields", "qFieldNames");
+      {"qMatchingFieldMode", detail::encode_given(matching_field_mode)},})), "Doc.GetMatchingFields", "qFieldNames");
 }
 template <class Lazy>
 inline std::future<std::vector<NxMatchingFieldInfo>> Doc::get_matching_fields_async(const std::vector<std::string>& tags, const std::optional<std::string>& matching_field_mode) {
   return detail::call_future<Lazy, std::vector<NxMatchingFieldInfo>>(*this, "GetMatchingFields", "Doc.GetMatchingFields", detail::params({
       {"qTags", detail::encode(tags)},
-      {"qMatchingFieldMode", matching_field_mode ? json::value(*matching_field_mode) : json::parse("0")},}),
+      {"qMatchingFieldMode", detail::encode_given(matching_field_mode)},}),
       detail::decode_value<std::vector<NxMatchingFieldInfo>>, "qFieldNames");
 }
 template <class Lazy>
@@ -5826,14 +5826,14 @@ inline std::future<StaticContentList> Doc::get_library_content_async(const std::
       detail::decode_value<StaticContentList>, "qList");
 }
 template <class Lazy>
-inline DoReloadExResult Doc::do_reload_ex(const DoReloadExParams& params) {
+inline DoReloadExResult Doc::do_reload_ex(const std::optional<DoReloadExParams>& params) {
   return detail::decode_value<DoReloadExResult, Lazy>(call("DoReloadEx", detail::params({
-      {"qParams", detail::encode(params)},})), "Doc.DoReloadEx", "qResult");
+      {"qParams", detail::encode_given(params)},})), "Doc.DoReloadEx", "qResult");
 }
 template <class Lazy>
-inline std::future<DoReloadExResult> Doc::do_reload_ex_async(const DoReloadExParams& params) {
+inline std::future<DoReloadExResult> Doc::do_reload_ex_async(const std::optional<DoReloadExParams>& params) {
   return detail::call_future<Lazy, DoReloadExResult>(*this, "DoReloadEx", "Doc.DoReloadEx", detail::params({
-      {"qParams", detail::encode(params)},}),
+      {"qParams", detail::encode_given(params)},}),
       detail::decode_value<DoReloadExResult>, "qResult");
 }
 template <class Lazy>
@@ -5855,27 +5855,27 @@ inline std::future<std::int64_t> Doc::forward_count_async() {
       detail::decode_value<std::int64_t>, "qReturn");
 }
 template <class Lazy>
-inline NxDownloadInfo Doc::export_reduced_data(const NxDownloadOptions& options) {
+inline NxDownloadInfo Doc::export_reduced_data(const std::optional<NxDownloadOptions>& options) {
   return detail::decode_value<NxDownloadInfo, Lazy>(call("ExportReducedData", detail::params({
-      {"qOptions", detail::encode(options)},})), "Doc.ExportReducedData", "qDownloadInfo");
+      {"qOptions", detail::encode_given(options)},})), "Doc.ExportReducedData", "qDownloadInfo");
 }
 template <class Lazy>
-inline std::future<NxDownloadInfo> Doc::export_reduced_data_async(const NxDownloadOptions& options) {
+inline std::future<NxDownloadInfo> Doc::export_reduced_data_async(const std::optional<NxDownloadOptions>& options) {
   return detail::call_future<Lazy, NxDownloadInfo>(*this, "ExportReducedData", "Doc.ExportReducedData", detail::params({
-      {"qOptions", detail::encode(options)},}),
+      {"qOptions", detail::encode_given(options)},}),
       detail::decode_value<NxDownloadInfo>, "qDownloadInfo");
 }
 template <class Lazy>
-inline std::string Doc::get_set_analysis(const std::string& state_name, const std::string& bookmark_id) {
+inline std::string Doc::get_set_analysis(const std::optional<std::string>& state_name, const std::optional<std::string>& bookmark_id) {
   return detail::decode_value<std::string, Lazy>(call("GetSetAnalysis", detail::params({
-      {"qStateName", detail::encode(state_name)},
-      {"qBookmarkId", detail::encode(bookmark_id)},})), "Doc.GetSetAnalysis", "qSetExpression");
+      {"qStateName", detail::encode_given(state_name)},
+      {"qBookmarkId", detail::encode_given(bookmark_id)},})), "Doc.GetSetAnalysis", "qSetExpression");
 }
 template <class Lazy>
-inline std::future<std::string> Doc::get_set_analysis_async(const std::string& state_name, const std::string& bookmark_id) {
+inline std::future<std::string> Doc::get_set_analysis_async(const std::optional<std::string>& state_name, const std::optional<std::string>& bookmark_id) {
   return detail::call_future<Lazy, std::string>(*this, "GetSetAnalysis", "Doc.GetSetAnalysis", detail::params({
-      {"qStateName", detail::encode(state_name)},
-      {"qBookmarkId", detail::encode(bookmark_id)},}),
+      {"qStateName", detail::encode_given(state_name)},
+      {"qBookmarkId", detail::encode_given(bookmark_id)},}),
       detail::decode_value<std::string>, "qSetExpression");
 }
 template <class Lazy>
@@ -5941,18 +5941,18 @@ inline std::future<std::string> Doc::create_connection_async(const Connection& c
       detail::decode_value<std::string>, "qConnectionId");
 }
 template <class Lazy>
-inline void Doc::modify_connection(const std::string& connection_id, const Connection& connection, bool override_credentials) {
+inline void Doc::modify_connection(const std::string& connection_id, const Connection& connection, const std::optional<bool>& override_credentials) {
   detail::call_void<Lazy>(*this, "ModifyConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qConnection", detail::encode(connection)},
-      {"qOverrideCredentials", detail::encode(override_credentials)},}));
+      {"qOverrideCredentials", detail::encode_given(override_credentials)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::modify_connection_async(const std::string& connection_id, const Connection& connection, bool override_credentials) {
+inline std::future<void> Doc::modify_connection_async(const std::string& connection_id, const Connection& connection, const std::optional<bool>& override_credentials) {
   return detail::call_future<Lazy, void>(*this, "ModifyConnection", "Doc.ModifyConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qConnection", detail::encode(connection)},
-      {"qOverrideCredentials", detail::encode(override_credentials)},}),
+      {"qOverrideCredentials", detail::encode_given(override_credentials)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -6009,31 +6009,31 @@ inline std::future<std::vector<Database>> Doc::get_databases_async(const std::st
       detail::decode_value<std::vector<Database>>, "qDatabases");
 }
 template <class Lazy>
-inline std::vector<DatabaseOwner> Doc::get_database_owners(const std::string& connection_id, const std::string& database) {
+inline std::vector<DatabaseOwner> Doc::get_database_owners(const std::string& connection_id, const std::optional<std::string>& database) {
   return detail::decode_value<std::vector<DatabaseOwner>, Lazy>(call("GetDatabaseOwners", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qDatabase", detail::encode(database)},})), "Doc.GetDatabaseOwners", "qOwners");
+      {"qDatabase", detail::encode_given(database)},})), "Doc.GetDatabaseOwners", "qOwners");
 }
 template <class Lazy>
-inline std::future<std::vector<DatabaseOwner>> Doc::get_database_owners_async(const std::string& connection_id, const std::string& database) {
+inline std::future<std::vector<DatabaseOwner>> Doc::get_database_owners_async(const std::string& connection_id, const std::optional<std::string>& database) {
   return detail::call_future<Lazy, std::vector<DatabaseOwner>>(*this, "GetDatabaseOwners", "Doc.GetDatabaseOwners", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qDatabase", detail::encode(database)},}),
+      {"qDatabase", detail::encode_given(database)},}),
       detail::decode_value<std::vector<DatabaseOwner>>, "qOwners");
 }
 template <class Lazy>
-inline std::vector<DataTable> Doc::get_database_tables(const std::string& connection_id, const std::string& database, const std::string& owner) {
+inline std::vector<DataTable> Doc::get_database_tables(const std::string& connection_id, const std::optional<std::string>& database, const std::optional<std::string>& owner) {
   return detail::decode_value<std::vector<DataTable>, Lazy>(call("GetDatabaseTables", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qDatabase", detail::encode(database)},
-      {"qOwner", detail::encode(owner)},})), "Doc.GetDatabaseTables", "qTables");
+      {"qDatabase", detail::encode_given(database)},
+      {"qOwner", detail::encode_given(owner)},})), "Doc.GetDatabaseTables", "qTables");
 }
 template <class Lazy>
-inline std::future<std::vector<DataTable>> Doc::get_database_tables_async(const std::string& connection_id, const std::string& database, const std::string& owner) {
+inline std::future<std::vector<DataTable>> Doc::get_database_tables_async(const std::string& connection_id, const std::optional<std::string>& database, const std::optional<std::string>& owner) {
   return detail::call_future<Lazy, std::vector<DataTable>>(*this, "GetDatabaseTables", "Doc.GetDatabaseTables", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qDatabase", detail::encode(database)},
-      {"qOwner", detail::encode(owner)},}),
+      {"qDatabase", detail::encode_given(database)},
+      {"qOwner", detail::encode_given(owner)},}),
       detail::decode_value<std::vector<DataTable>>, "qTables");
 }
 template <class Lazy>
@@ -6054,49 +6054,49 @@ inline std::future<std::vector<DataField>> Doc::get_database_table_fields_async(
       detail::decode_value<std::vector<DataField>>, "qFields");
 }
 template <class Lazy>
-inline GetDatabaseTablePreviewResult Doc::get_database_table_preview(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions) {
+inline GetDatabaseTablePreviewResult Doc::get_database_table_preview(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const std::optional<FilterInfo>& conditions) {
   return detail::call_object<Lazy, GetDatabaseTablePreviewResult>(*this, "GetDatabaseTablePreview", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},
       {"qTable", detail::encode(table)},
-      {"qConditions", detail::encode(conditions)},}),
+      {"qConditions", detail::encode_given(conditions)},}),
       "Doc.GetDatabaseTablePreview", detail::decode_struct<GetDatabaseTablePreviewResult>);
 }
 template <class Lazy>
-inline std::future<GetDatabaseTablePreviewResult> Doc::get_database_table_preview_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const FilterInfo& conditions) {
+inline std::future<GetDatabaseTablePreviewResult> Doc::get_database_table_preview_async(const std::string& connection_id, const std::string& database, const std::string& owner, const std::string& table, const std::optional<FilterInfo>& conditions) {
   return detail::call_future<Lazy, GetDatabaseTablePreviewResult>(*this, "GetDatabaseTablePreview", "Doc.GetDatabaseTablePreview", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
       {"qDatabase", detail::encode(database)},
       {"qOwner", detail::encode(owner)},
       {"qTable", detail::encode(table)},
-      {"qConditions", detail::encode(conditions)},}),
+      {"qConditions", detail::encode_given(conditions)},}),
       detail::decode_struct<GetDatabaseTablePreviewResult>, nullptr);
 }
 template <class Lazy>
-inline std::vector<FolderItem> Doc::get_folder_items_for_connection(const std::string& connection_id, const std::string& relative_path) {
+inline std::vector<FolderItem> Doc::get_folder_items_for_connection(const std::string& connection_id, const std::optional<std::string>& relative_path) {
   return detail::decode_value<std::vector<FolderItem>, Lazy>(call("GetFolderItemsForConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qRelativePath", detail::encode(relative_path)},})), "Doc.GetFolderItemsForConnection", "qFolderItems");
+      {"qRelativePath", detail::encode_given(relative_path)},})), "Doc.GetFolderItemsForConnection", "qFolderItems");
 }
 template <class Lazy>
-inline std::future<std::vector<FolderItem>> Doc::get_folder_items_for_connection_async(const std::string& connection_id, const std::string& relative_path) {
+inline std::future<std::vector<FolderItem>> Doc::get_folder_items_for_connection_async(const std::string& connection_id, const std::optional<std::string>& relative_path) {
   return detail::call_future<Lazy, std::vector<FolderItem>>(*this, "GetFolderItemsForConnection", "Doc.GetFolderItemsForConnection", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qRelativePath", detail::encode(relative_path)},}),
+      {"qRelativePath", detail::encode_given(relative_path)},}),
       detail::decode_value<std::vector<FolderItem>>, "qFolderItems");
 }
 template <class Lazy>
-inline FileDataFormat Doc::guess_file_type(const std::string& connection_id, const std::string& relative_path) {
+inline FileDataFormat Doc::guess_file_type(const std::string& connection_id, const std::optional<std::string>& relative_path) {
   return detail::decode_value<FileDataFormat, Lazy>(call("GuessFileType", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qRelativePath", detail::encode(relative_path)},})), "Doc.GuessFileType", "qDataFormat");
+      {"qRelativePath", detail::encode_given(relative_path)},})), "Doc.GuessFileType", "qDataFormat");
 }
 template <class Lazy>
-inline std::future<FileDataFormat> Doc::guess_file_type_async(const std::string& connection_id, const std::string& relative_path) {
+inline std::future<FileDataFormat> Doc::guess_file_type_async(const std::string& connection_id, const std::optional<std::string>& relative_path) {
   return detail::call_future<Lazy, FileDataFormat>(*this, "GuessFileType", "Doc.GuessFileType", detail::params({
       {"qConnectionId", detail::encode(connection_id)},
-      {"qRelativePath", detail::encode(relative_path)},}),
+      {"qRelativePath", detail::encode_given(relative_path)},}),
       detail::decode_value<FileDataFormat>, "qDataFormat");
 }
 template <class Lazy>
@@ -6213,20 +6213,20 @@ inline std::future<SearchAssociationResult> Doc::search_associations_async(const
       detail::decode_value<SearchAssociationResult>, "qResults");
 }
 template <class Lazy>
-inline void Doc::select_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock) {
+inline void Doc::select_associations(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, const std::optional<bool>& soft_lock) {
   detail::call_void<Lazy>(*this, "SelectAssociations", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qMatchIx", detail::encode(match_ix)},
-      {"qSoftLock", detail::encode(soft_lock)},}));
+      {"qSoftLock", detail::encode_given(soft_lock)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::select_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, bool soft_lock) {
+inline std::future<void> Doc::select_associations_async(const SearchCombinationOptions& options, const std::vector<std::string>& terms, std::int64_t match_ix, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, void>(*this, "SelectAssociations", "Doc.SelectAssociations", detail::params({
       {"qOptions", detail::encode(options)},
       {"qTerms", detail::encode(terms)},
       {"qMatchIx", detail::encode(match_ix)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -6260,18 +6260,18 @@ inline std::future<SearchResult> Doc::search_objects_async(const SearchObjectOpt
       detail::decode_value<SearchResult>, "qResult");
 }
 template <class Lazy>
-inline std::vector<SampleResult> Doc::get_field_and_column_samples(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed) {
+inline std::vector<SampleResult> Doc::get_field_and_column_samples(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, const std::optional<std::int64_t>& rand_seed) {
   return detail::decode_value<std::vector<SampleResult>, Lazy>(call("GetFieldAndColumnSamples", detail::params({
       {"qFieldsOrColumnsWithWildcards", detail::encode(fields_or_columns_with_wildcards)},
       {"qMaxNumberOfValues", detail::encode(max_number_of_values)},
-      {"qRandSeed", detail::encode(rand_seed)},})), "Doc.GetFieldAndColumnSamples", "qResult");
+      {"qRandSeed", detail::encode_given(rand_seed)},})), "Doc.GetFieldAndColumnSamples", "qResult");
 }
 template <class Lazy>
-inline std::future<std::vector<SampleResult>> Doc::get_field_and_column_samples_async(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, std::int64_t rand_seed) {
+inline std::future<std::vector<SampleResult>> Doc::get_field_and_column_samples_async(const std::vector<FieldOrColumn>& fields_or_columns_with_wildcards, std::int64_t max_number_of_values, const std::optional<std::int64_t>& rand_seed) {
   return detail::call_future<Lazy, std::vector<SampleResult>>(*this, "GetFieldAndColumnSamples", "Doc.GetFieldAndColumnSamples", detail::params({
       {"qFieldsOrColumnsWithWildcards", detail::encode(fields_or_columns_with_wildcards)},
       {"qMaxNumberOfValues", detail::encode(max_number_of_values)},
-      {"qRandSeed", detail::encode(rand_seed)},}),
+      {"qRandSeed", detail::encode_given(rand_seed)},}),
       detail::decode_value<std::vector<SampleResult>>, "qResult");
 }
 template <class Lazy>
@@ -6348,17 +6348,17 @@ inline std::future<ApplyGroupStatesResult> Doc::apply_group_states_async(const s
       detail::decode_value<ApplyGroupStatesResult>, "qResult");
 }
 template <class Lazy>
-inline GenericBookmark Doc::create_bookmark_ex(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch) {
+inline GenericBookmark Doc::create_bookmark_ex(const GenericBookmarkProperties& prop, const std::optional<std::vector<std::string>>& object_ids_to_patch) {
   return detail::call_object<Lazy, GenericBookmark>(*this, "CreateBookmarkEx", detail::params({
       {"qProp", detail::encode(prop)},
-      {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
+      {"qObjectIdsToPatch", detail::encode_given(object_ids_to_patch)},}),
       "Doc.CreateBookmarkEx", detail::decode_object<GenericBookmark>);
 }
 template <class Lazy>
-inline std::future<GenericBookmark> Doc::create_bookmark_ex_async(const GenericBookmarkProperties& prop, const std::vector<std::string>& object_ids_to_patch) {
+inline std::future<GenericBookmark> Doc::create_bookmark_ex_async(const GenericBookmarkProperties& prop, const std::optional<std::vector<std::string>>& object_ids_to_patch) {
   return detail::call_future<Lazy, GenericBookmark>(*this, "CreateBookmarkEx", "Doc.CreateBookmarkEx", detail::params({
       {"qProp", detail::encode(prop)},
-      {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
+      {"qObjectIdsToPatch", detail::encode_given(object_ids_to_patch)},}),
       detail::decode_object<GenericBookmark>, nullptr, true);
 }
 template <class Lazy>
@@ -6373,15 +6373,15 @@ inline std::future<std::string> Doc::save_as_async(const std::string& new_app_na
       detail::decode_value<std::string>, "qNewAppId");
 }
 template <class Lazy>
-inline StoreTempSelectionStateResult Doc::store_temp_selection_state(std::int64_t ttl_of_temp_state) {
+inline StoreTempSelectionStateResult Doc::store_temp_selection_state(const std::optional<std::int64_t>& ttl_of_temp_state) {
   return detail::call_object<Lazy, StoreTempSelectionStateResult>(*this, "StoreTempSelectionState", detail::params({
-      {"qTTLOfTempState", detail::encode(ttl_of_temp_state)},}),
+      {"qTTLOfTempState", detail::encode_given(ttl_of_temp_state)},}),
       "Doc.StoreTempSelectionState", detail::decode_struct<StoreTempSelectionStateResult>);
 }
 template <class Lazy>
-inline std::future<StoreTempSelectionStateResult> Doc::store_temp_selection_state_async(std::int64_t ttl_of_temp_state) {
+inline std::future<StoreTempSelectionStateResult> Doc::store_temp_selection_state_async(const std::optional<std::int64_t>& ttl_of_temp_state) {
   return detail::call_future<Lazy, StoreTempSelectionStateResult>(*this, "StoreTempSelectionState", "Doc.StoreTempSelectionState", detail::params({
-      {"qTTLOfTempState", detail::encode(ttl_of_temp_state)},}),
+      {"qTTLOfTempState", detail::encode_given(ttl_of_temp_state)},}),
       detail::decode_struct<StoreTempSelectionStateResult>, nullptr);
 }
 template <class Lazy>
@@ -6519,17 +6519,17 @@ inline std::future<TransformAppResult> Doc::transform_app_async(const TransformA
       detail::decode_value<TransformAppResult>, "qResult");
 }
 template <class Lazy>
-inline CreateTemporaryBookmarkResult Doc::create_temporary_bookmark(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch) {
+inline CreateTemporaryBookmarkResult Doc::create_temporary_bookmark(const NxTempBookmarkOptions& options, const std::optional<std::vector<std::string>>& object_ids_to_patch) {
   return detail::call_object<Lazy, CreateTemporaryBookmarkResult>(*this, "CreateTemporaryBookmark", detail::params({
       {"qOptions", detail::encode(options)},
-      {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
+      {"qObjectIdsToPatch", detail::encode_given(object_ids_to_patch)},}),
       "Doc.CreateTemporaryBookmark", detail::decode_struct<CreateTemporaryBookmarkResult>);
 }
 template <class Lazy>
-inline std::future<CreateTemporaryBookmarkResult> Doc::create_temporary_bookmark_async(const NxTempBookmarkOptions& options, const std::vector<std::string>& object_ids_to_patch) {
+inline std::future<CreateTemporaryBookmarkResult> Doc::create_temporary_bookmark_async(const NxTempBookmarkOptions& options, const std::optional<std::vector<std::string>>& object_ids_to_patch) {
   return detail::call_future<Lazy, CreateTemporaryBookmarkResult>(*this, "CreateTemporaryBookmark", "Doc.CreateTemporaryBookmark", detail::params({
       {"qOptions", detail::encode(options)},
-      {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
+      {"qObjectIdsToPatch", detail::encode_given(object_ids_to_patch)},}),
       detail::decode_struct<CreateTemporaryBookmarkResult>, nullptr);
 }
 template <class Lazy>
@@ -6553,19 +6553,19 @@ inline std::future<AppScriptMeta> Doc::get_script_meta_async() {
       detail::decode_value<AppScriptMeta>, "qMeta");
 }
 template <class Lazy>
-inline GenericBookmark Doc::replace_bookmark(const std::string& id, bool ignore_patches, const std::vector<std::string>& object_ids_to_patch) {
+inline GenericBookmark Doc::replace_bookmark(const std::string& id, const std::optional<bool>& ignore_patches, const std::optional<std::vector<std::string>>& object_ids_to_patch) {
   return detail::call_object<Lazy, GenericBookmark>(*this, "ReplaceBookmark", detail::params({
       {"qId", detail::encode(id)},
-      {"qIgnorePatches", detail::encode(ignore_patches)},
-      {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
+      {"qIgnorePatches", detail::encode_given(ignore_patches)},
+      {"qObjectIdsToPatch", detail::encode_given(object_ids_to_patch)},}),
       "Doc.ReplaceBookmark", detail::decode_object<GenericBookmark>);
 }
 template <class Lazy>
-inline std::future<GenericBookmark> Doc::replace_bookmark_async(const std::string& id, bool ignore_patches, const std::vector<std::string>& object_ids_to_patch) {
+inline std::future<GenericBookmark> Doc::replace_bookmark_async(const std::string& id, const std::optional<bool>& ignore_patches, const std::optional<std::vector<std::string>>& object_ids_to_patch) {
   return detail::call_future<Lazy, GenericBookmark>(*this, "ReplaceBookmark", "Doc.ReplaceBookmark", detail::params({
       {"qId", detail::encode(id)},
-      {"qIgnorePatches", detail::encode(ignore_patches)},
-      {"qObjectIdsToPatch", detail::encode(object_ids_to_patch)},}),
+      {"qIgnorePatches", detail::encode_given(ignore_patches)},
+      {"qObjectIdsToPatch", detail::encode_given(object_ids_to_patch)},}),
       detail::decode_object<GenericBookmark>, nullptr, true);
 }
 template <class Lazy>
@@ -6578,14 +6578,14 @@ inline std::future<void> Doc::clear_all_soft_patches_async() {
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void Doc::commit_script(const std::string& commit_message) {
+inline void Doc::commit_script(const std::optional<std::string>& commit_message) {
   detail::call_void<Lazy>(*this, "CommitScript", detail::params({
-      {"qCommitMessage", detail::encode(commit_message)},}));
+      {"qCommitMessage", detail::encode_given(commit_message)},}));
 }
 template <class Lazy>
-inline std::future<void> Doc::commit_script_async(const std::string& commit_message) {
+inline std::future<void> Doc::commit_script_async(const std::optional<std::string>& commit_message) {
   return detail::call_future<Lazy, void>(*this, "CommitScript", "Doc.CommitScript", detail::params({
-      {"qCommitMessage", detail::encode(commit_message)},}),
+      {"qCommitMessage", detail::encode_given(commit_message)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -6654,47 +6654,47 @@ inline std::future<std::vector<NxPivotPage>> GenericObject::get_hyper_cube_pivot
       detail::decode_value<std::vector<NxPivotPage>>, "qDataPages");
 }
 template <class Lazy>
-inline std::vector<NxStackPage> GenericObject::get_hyper_cube_stack_data(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells) {
+inline std::vector<NxStackPage> GenericObject::get_hyper_cube_stack_data(const std::string& path, const std::vector<NxPage>& pages, const std::optional<std::int64_t>& max_nbr_cells) {
   return detail::decode_value<std::vector<NxStackPage>, Lazy>(call("GetHyperCubeStackData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
-      {"qMaxNbrCells", detail::encode(max_nbr_cells)},})), "GenericObject.GetHyperCubeStackData", "qDataPages");
+      {"qMaxNbrCells", detail::encode_given(max_nbr_cells)},})), "GenericObject.GetHyperCubeStackData", "qDataPages");
 }
 template <class Lazy>
-inline std::future<std::vector<NxStackPage>> GenericObject::get_hyper_cube_stack_data_async(const std::string& path, const std::vector<NxPage>& pages, std::int64_t max_nbr_cells) {
+inline std::future<std::vector<NxStackPage>> GenericObject::get_hyper_cube_stack_data_async(const std::string& path, const std::vector<NxPage>& pages, const std::optional<std::int64_t>& max_nbr_cells) {
   return detail::call_future<Lazy, std::vector<NxStackPage>>(*this, "GetHyperCubeStackData", "GenericObject.GetHyperCubeStackData", detail::params({
       {"qPath", detail::encode(path)},
       {"qPages", detail::encode(pages)},
-      {"qMaxNbrCells", detail::encode(max_nbr_cells)},}),
+      {"qMaxNbrCells", detail::encode_given(max_nbr_cells)},}),
       detail::decode_value<std::vector<NxStackPage>>, "qDataPages");
 }
 template <class Lazy>
-inline GetHyperCubeContinuousDataResult GenericObject::get_hyper_cube_continuous_data(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort) {
+inline GetHyperCubeContinuousDataResult GenericObject::get_hyper_cube_continuous_data(const std::string& path, const NxContinuousDataOptions& options, const std::optional<bool>& reverse_sort) {
   return detail::call_object<Lazy, GetHyperCubeContinuousDataResult>(*this, "GetHyperCubeContinuousData", detail::params({
       {"qPath", detail::encode(path)},
       {"qOptions", detail::encode(options)},
-      {"qReverseSort", detail::encode(reverse_sort)},}),
+      {"qReverseSort", detail::encode_given(reverse_sort)},}),
       "GenericObject.GetHyperCubeContinuousData", detail::decode_struct<GetHyperCubeContinuousDataResult>);
 }
 template <class Lazy>
-inline std::future<GetHyperCubeContinuousDataResult> GenericObject::get_hyper_cube_continuous_data_async(const std::string& path, const NxContinuousDataOptions& options, bool reverse_sort) {
+inline std::future<GetHyperCubeContinuousDataResult> GenericObject::get_hyper_cube_continuous_data_async(const std::string& path, const NxContinuousDataOptions& options, const std::optional<bool>& reverse_sort) {
   return detail::call_future<Lazy, GetHyperCubeContinuousDataResult>(*this, "GetHyperCubeContinuousData", "GenericObject.GetHyperCubeContinuousData", detail::params({
       {"qPath", detail::encode(path)},
       {"qOptions", detail::encode(options)},
-      {"qReverseSort", detail::encode(reverse_sort)},}),
+      {"qReverseSort", detail::encode_given(reverse_sort)},}),
       detail::decode_struct<GetHyperCubeContinuousDataResult>, nullptr);
 }
 template <class Lazy>
-inline std::vector<NxTreeNode> GenericObject::get_hyper_cube_tree_data(const std::string& path, const NxTreeDataOption& node_options) {
+inline std::vector<NxTreeNode> GenericObject::get_hyper_cube_tree_data(const std::string& path, const std::optional<NxTreeDataOption>& node_options) {
   return detail::decode_value<std::vector<NxTreeNode>, Lazy>(call("GetHyperCubeTreeData", detail::params({
       {"qPath", detail::encode(path)},
-      {"qNodeOptions", detail::encode(node_options)},})), "GenericObject.GetHyperCubeTreeData", "qNodes");
+      {"qNodeOptions", detail::encode_given(node_options)},})), "GenericObject.GetHyperCubeTreeData", "qNodes");
 }
 template <class Lazy>
-inline std::future<std::vector<NxTreeNode>> GenericObject::get_hyper_cube_tree_data_async(const std::string& path, const NxTreeDataOption& node_options) {
+inline std::future<std::vector<NxTreeNode>> GenericObject::get_hyper_cube_tree_data_async(const std::string& path, const std::optional<NxTreeDataOption>& node_options) {
   return detail::call_future<Lazy, std::vector<NxTreeNode>>(*this, "GetHyperCubeTreeData", "GenericObject.GetHyperCubeTreeData", detail::params({
       {"qPath", detail::encode(path)},
-      {"qNodeOptions", detail::encode(node_options)},}),
+      {"qNodeOptions", detail::encode_given(node_options)},}),
       detail::decode_value<std::vector<NxTreeNode>>, "qNodes");
 }
 template <class Lazy>
@@ -6721,16 +6721,16 @@ inline std::future<std::vector<NxDataPage>> GenericObject::get_hyper_cube_binned
       detail::decode_value<std::vector<NxDataPage>>, "qDataPages");
 }
 template <class Lazy>
-inline void GenericObject::apply_patches(const std::vector<NxPatch>& patches, bool soft_patch) {
+inline void GenericObject::apply_patches(const std::vector<NxPatch>& patches, const std::optional<bool>& soft_patch) {
   detail::call_void<Lazy>(*this, "ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},
-      {"qSoftPatch", detail::encode(soft_patch)},}));
+      {"qSoftPatch", detail::encode_given(soft_patch)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::apply_patches_async(const std::vector<NxPatch>& patches, bool soft_patch) {
+inline std::future<void> GenericObject::apply_patches_async(const std::vector<NxPatch>& patches, const std::optional<bool>& soft_patch) {
   return detail::call_future<Lazy, void>(*this, "ApplyPatches", "GenericObject.ApplyPatches", detail::params({
       {"qPatches", detail::encode(patches)},
-      {"qSoftPatch", detail::encode(soft_patch)},}),
+      {"qSoftPatch", detail::encode_given(soft_patch)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -6801,120 +6801,120 @@ inline std::future<NxInfo> GenericObject::get_info_async() {
       detail::decode_value<NxInfo>, "qInfo");
 }
 template <class Lazy>
-inline void GenericObject::clear_selections(const std::string& path, const std::vector<std::int32_t>& col_indices) {
+inline void GenericObject::clear_selections(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices) {
   detail::call_void<Lazy>(*this, "ClearSelections", detail::params({
       {"qPath", detail::encode(path)},
-      {"qColIndices", detail::encode(col_indices)},}));
+      {"qColIndices", detail::encode_given(col_indices)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::clear_selections_async(const std::string& path, const std::vector<std::int32_t>& col_indices) {
+inline std::future<void> GenericObject::clear_selections_async(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices) {
   return detail::call_future<Lazy, void>(*this, "ClearSelections", "GenericObject.ClearSelections", detail::params({
       {"qPath", detail::encode(path)},
-      {"qColIndices", detail::encode(col_indices)},}),
+      {"qColIndices", detail::encode_given(col_indices)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline ExportDataResult GenericObject::export_data(const std::string& file_type, const std::string& path, const std::string& file_name, const std::optional<std::string>& export_state, bool serve_once) {
+inline ExportDataResult GenericObject::export_data(const std::string& file_type, const std::optional<std::string>& path, const std::optional<std::string>& file_name, const std::optional<std::string>& export_state, const std::optional<bool>& serve_once) {
   return detail::call_object<Lazy, ExportDataResult>(*this, "ExportData", detail::params({
       {"qFileType", detail::encode(file_type)},
-      {"qPath", detail::encode(path)},
-      {"qFileName", detail::encode(file_name)},
-      {"qExportState", export_state ? json::value(*export_state) : json::parse("0")},
-      {"qServeOnce", detail::encode(serve_once)},}),
+      {"qPath", detail::encode_given(path)},
+      {"qFileName", detail::encode_given(file_name)},
+      {"qExportState", detail::encode_given(export_state)},
+      {"qServeOnce", detail::encode_given(serve_once)},}),
       "GenericObject.ExportData", detail::decode_struct<ExportDataResult>);
 }
 template <class Lazy>
-inline std::future<ExportDataResult> GenericObject::export_data_async(const std::string& file_type, const std::string& path, const std::string& file_name, const std::optional<std::string>& export_state, bool serve_once) {
+inline std::future<ExportDataResult> GenericObject::export_data_async(const std::string& file_type, const std::optional<std::string>& path, const std::optional<std::string>& file_name, const std::optional<std::string>& export_state, const std::optional<bool>& serve_once) {
   return detail::call_future<Lazy, ExportDataResult>(*this, "ExportData", "GenericObject.ExportData", detail::params({
       {"qFileType", detail::encode(file_type)},
-      {"qPath", detail::encode(path)},
-      {"qFileName", detail::encode(file_name)},
-      {"qExportState", export_state ? json::value(*export_state) : json::parse("0")},
-      {"qServeOnce", detail::encode(serve_once)},}),
+      {"qPath", detail::encode_given(path)},
+      {"qFileName", detail::encode_given(file_name)},
+      {"qExportState", detail::encode_given(export_state)},
+      {"qServeOnce", detail::encode_given(serve_once)},}),
       detail::decode_struct<ExportDataResult>, nullptr);
 }
 template <class Lazy>
-inline bool GenericObject::select_list_object_values(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
+inline bool GenericObject::select_list_object_values(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectListObjectValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectValues", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectListObjectValues", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_list_object_values_async(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
+inline std::future<bool> GenericObject::select_list_object_values_async(const std::string& path, const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectListObjectValues", "GenericObject.SelectListObjectValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_list_object_possible(const std::string& path, bool soft_lock) {
+inline bool GenericObject::select_list_object_possible(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectListObjectPossible", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectPossible", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectListObjectPossible", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_list_object_possible_async(const std::string& path, bool soft_lock) {
+inline std::future<bool> GenericObject::select_list_object_possible_async(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectListObjectPossible", "GenericObject.SelectListObjectPossible", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_list_object_excluded(const std::string& path, bool soft_lock) {
+inline bool GenericObject::select_list_object_excluded(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectListObjectExcluded", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectExcluded", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectListObjectExcluded", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_list_object_excluded_async(const std::string& path, bool soft_lock) {
+inline std::future<bool> GenericObject::select_list_object_excluded_async(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectListObjectExcluded", "GenericObject.SelectListObjectExcluded", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_list_object_alternative(const std::string& path, bool soft_lock) {
+inline bool GenericObject::select_list_object_alternative(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectListObjectAlternative", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectAlternative", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectListObjectAlternative", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_list_object_alternative_async(const std::string& path, bool soft_lock) {
+inline std::future<bool> GenericObject::select_list_object_alternative_async(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectListObjectAlternative", "GenericObject.SelectListObjectAlternative", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_list_object_all(const std::string& path, bool soft_lock) {
+inline bool GenericObject::select_list_object_all(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectListObjectAll", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectAll", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectListObjectAll", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_list_object_all_async(const std::string& path, bool soft_lock) {
+inline std::future<bool> GenericObject::select_list_object_all_async(const std::string& path, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectListObjectAll", "GenericObject.SelectListObjectAll", detail::params({
       {"qPath", detail::encode(path)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_list_object_continuous_range(const std::string& path, const std::vector<Range>& ranges, bool soft_lock) {
+inline bool GenericObject::select_list_object_continuous_range(const std::string& path, const std::vector<Range>& ranges, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectListObjectContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectListObjectContinuousRange", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectListObjectContinuousRange", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_list_object_continuous_range_async(const std::string& path, const std::vector<Range>& ranges, bool soft_lock) {
+inline std::future<bool> GenericObject::select_list_object_continuous_range_async(const std::string& path, const std::vector<Range>& ranges, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectListObjectContinuousRange", "GenericObject.SelectListObjectContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
@@ -6942,18 +6942,18 @@ inline std::future<void> GenericObject::abort_list_object_search_async(const std
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void GenericObject::accept_list_object_search(const std::string& path, bool toggle_mode, bool soft_lock) {
+inline void GenericObject::accept_list_object_search(const std::string& path, bool toggle_mode, const std::optional<bool>& soft_lock) {
   detail::call_void<Lazy>(*this, "AcceptListObjectSearch", detail::params({
       {"qPath", detail::encode(path)},
       {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},}));
+      {"qSoftLock", detail::encode_given(soft_lock)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::accept_list_object_search_async(const std::string& path, bool toggle_mode, bool soft_lock) {
+inline std::future<void> GenericObject::accept_list_object_search_async(const std::string& path, bool toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, void>(*this, "AcceptListObjectSearch", "GenericObject.AcceptListObjectSearch", detail::params({
       {"qPath", detail::encode(path)},
       {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -7040,29 +7040,29 @@ inline std::future<void> GenericObject::drill_up_async(const std::string& path, 
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void GenericObject::lock(const std::string& path, const std::vector<std::int32_t>& col_indices) {
+inline void GenericObject::lock(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices) {
   detail::call_void<Lazy>(*this, "Lock", detail::params({
       {"qPath", detail::encode(path)},
-      {"qColIndices", detail::encode(col_indices)},}));
+      {"qColIndices", detail::encode_given(col_indices)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::lock_async(const std::string& path, const std::vector<std::int32_t>& col_indices) {
+inline std::future<void> GenericObject::lock_async(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices) {
   return detail::call_future<Lazy, void>(*this, "Lock", "GenericObject.Lock", detail::params({
       {"qPath", detail::encode(path)},
-      {"qColIndices", detail::encode(col_indices)},}),
+      {"qColIndices", detail::encode_given(col_indices)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void GenericObject::unlock(const std::string& path, const std::vector<std::int32_t>& col_indices) {
+inline void GenericObject::unlock(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices) {
   detail::call_void<Lazy>(*this, "Unlock", detail::params({
       {"qPath", detail::encode(path)},
-      {"qColIndices", detail::encode(col_indices)},}));
+      {"qColIndices", detail::encode_given(col_indices)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::unlock_async(const std::string& path, const std::vector<std::int32_t>& col_indices) {
+inline std::future<void> GenericObject::unlock_async(const std::string& path, const std::optional<std::vector<std::int32_t>>& col_indices) {
   return detail::call_future<Lazy, void>(*this, "Unlock", "GenericObject.Unlock", detail::params({
       {"qPath", detail::encode(path)},
-      {"qColIndices", detail::encode(col_indices)},}),
+      {"qColIndices", detail::encode_given(col_indices)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -7113,107 +7113,107 @@ inline std::future<bool> GenericObject::select_hyper_cube_values_async(const std
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_hyper_cube_cells(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock, bool deselect_only_one_selected) {
+inline bool GenericObject::select_hyper_cube_cells(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, const std::optional<bool>& soft_lock, const std::optional<bool>& deselect_only_one_selected) {
   return detail::decode_value<bool, Lazy>(call("SelectHyperCubeCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qRowIndices", detail::encode(row_indices)},
       {"qColIndices", detail::encode(col_indices)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.SelectHyperCubeCells", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},})), "GenericObject.SelectHyperCubeCells", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_hyper_cube_cells_async(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, bool soft_lock, bool deselect_only_one_selected) {
+inline std::future<bool> GenericObject::select_hyper_cube_cells_async(const std::string& path, const std::vector<std::int32_t>& row_indices, const std::vector<std::int32_t>& col_indices, const std::optional<bool>& soft_lock, const std::optional<bool>& deselect_only_one_selected) {
   return detail::call_future<Lazy, bool>(*this, "SelectHyperCubeCells", "GenericObject.SelectHyperCubeCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qRowIndices", detail::encode(row_indices)},
       {"qColIndices", detail::encode(col_indices)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_pivot_cells(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock, bool deselect_only_one_selected) {
+inline bool GenericObject::select_pivot_cells(const std::string& path, const std::vector<NxSelectionCell>& selections, const std::optional<bool>& soft_lock, const std::optional<bool>& deselect_only_one_selected) {
   return detail::decode_value<bool, Lazy>(call("SelectPivotCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qSelections", detail::encode(selections)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.SelectPivotCells", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},})), "GenericObject.SelectPivotCells", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_pivot_cells_async(const std::string& path, const std::vector<NxSelectionCell>& selections, bool soft_lock, bool deselect_only_one_selected) {
+inline std::future<bool> GenericObject::select_pivot_cells_async(const std::string& path, const std::vector<NxSelectionCell>& selections, const std::optional<bool>& soft_lock, const std::optional<bool>& deselect_only_one_selected) {
   return detail::call_future<Lazy, bool>(*this, "SelectPivotCells", "GenericObject.SelectPivotCells", detail::params({
       {"qPath", detail::encode(path)},
       {"qSelections", detail::encode(selections)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::range_select_hyper_cube_values(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select, bool or_mode, bool deselect_only_one_selected) {
+inline bool GenericObject::range_select_hyper_cube_values(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::optional<std::vector<std::int32_t>>& columns_to_select, const std::optional<bool>& or_mode, const std::optional<bool>& deselect_only_one_selected) {
   return detail::decode_value<bool, Lazy>(call("RangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qColumnsToSelect", detail::encode(columns_to_select)},
-      {"qOrMode", detail::encode(or_mode)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.RangeSelectHyperCubeValues", "qSuccess");
+      {"qColumnsToSelect", detail::encode_given(columns_to_select)},
+      {"qOrMode", detail::encode_given(or_mode)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},})), "GenericObject.RangeSelectHyperCubeValues", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::vector<std::int32_t>& columns_to_select, bool or_mode, bool deselect_only_one_selected) {
+inline std::future<bool> GenericObject::range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxRangeSelectInfo>& ranges, const std::optional<std::vector<std::int32_t>>& columns_to_select, const std::optional<bool>& or_mode, const std::optional<bool>& deselect_only_one_selected) {
   return detail::call_future<Lazy, bool>(*this, "RangeSelectHyperCubeValues", "GenericObject.RangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qColumnsToSelect", detail::encode(columns_to_select)},
-      {"qOrMode", detail::encode(or_mode)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
+      {"qColumnsToSelect", detail::encode_given(columns_to_select)},
+      {"qOrMode", detail::encode_given(or_mode)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::multi_range_select_hyper_cube_values(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
+inline bool GenericObject::multi_range_select_hyper_cube_values(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode, const std::optional<bool>& deselect_only_one_selected) {
   return detail::decode_value<bool, Lazy>(call("MultiRangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qOrMode", detail::encode(or_mode)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.MultiRangeSelectHyperCubeValues", "qSuccess");
+      {"qOrMode", detail::encode_given(or_mode)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},})), "GenericObject.MultiRangeSelectHyperCubeValues", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::multi_range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
+inline std::future<bool> GenericObject::multi_range_select_hyper_cube_values_async(const std::string& path, const std::vector<NxMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode, const std::optional<bool>& deselect_only_one_selected) {
   return detail::call_future<Lazy, bool>(*this, "MultiRangeSelectHyperCubeValues", "GenericObject.MultiRangeSelectHyperCubeValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qOrMode", detail::encode(or_mode)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
+      {"qOrMode", detail::encode_given(or_mode)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::multi_range_select_tree_data_values(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
+inline bool GenericObject::multi_range_select_tree_data_values(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode, const std::optional<bool>& deselect_only_one_selected) {
   return detail::decode_value<bool, Lazy>(call("MultiRangeSelectTreeDataValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qOrMode", detail::encode(or_mode)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},})), "GenericObject.MultiRangeSelectTreeDataValues", "qSuccess");
+      {"qOrMode", detail::encode_given(or_mode)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},})), "GenericObject.MultiRangeSelectTreeDataValues", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::multi_range_select_tree_data_values_async(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, bool or_mode, bool deselect_only_one_selected) {
+inline std::future<bool> GenericObject::multi_range_select_tree_data_values_async(const std::string& path, const std::vector<NxTreeMultiRangeSelectInfo>& ranges, const std::optional<bool>& or_mode, const std::optional<bool>& deselect_only_one_selected) {
   return detail::call_future<Lazy, bool>(*this, "MultiRangeSelectTreeDataValues", "GenericObject.MultiRangeSelectTreeDataValues", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qOrMode", detail::encode(or_mode)},
-      {"qDeselectOnlyOneSelected", detail::encode(deselect_only_one_selected)},}),
+      {"qOrMode", detail::encode_given(or_mode)},
+      {"qDeselectOnlyOneSelected", detail::encode_given(deselect_only_one_selected)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
-inline bool GenericObject::select_hyper_cube_continuous_range(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock) {
+inline bool GenericObject::select_hyper_cube_continuous_range(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectHyperCubeContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "GenericObject.SelectHyperCubeContinuousRange", "qSuccess");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "GenericObject.SelectHyperCubeContinuousRange", "qSuccess");
 }
 template <class Lazy>
-inline std::future<bool> GenericObject::select_hyper_cube_continuous_range_async(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, bool soft_lock) {
+inline std::future<bool> GenericObject::select_hyper_cube_continuous_range_async(const std::string& path, const std::vector<NxContinuousRangeSelectInfo>& ranges, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectHyperCubeContinuousRange", "GenericObject.SelectHyperCubeContinuousRange", detail::params({
       {"qPath", detail::encode(path)},
       {"qRanges", detail::encode(ranges)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
@@ -7251,38 +7251,38 @@ template <class Lazy>
 inline GenericObject GenericObject::create_child(const GenericObjectProperties& prop, const std::optional<GenericObjectProperties>& prop_for_this) {
   return detail::call_object<Lazy, GenericObject>(*this, "CreateChild", detail::params({
       {"qProp", detail::encode(prop)},
-      {"qPropForThis", detail::encode(prop_for_this)},}),
+      {"qPropForThis", detail::encode_given(prop_for_this)},}),
       "GenericObject.CreateChild", detail::decode_object<GenericObject>);
 }
 template <class Lazy>
 inline std::future<GenericObject> GenericObject::create_child_async(const GenericObjectProperties& prop, const std::optional<GenericObjectProperties>& prop_for_this) {
   return detail::call_future<Lazy, GenericObject>(*this, "CreateChild", "GenericObject.CreateChild", detail::params({
       {"qProp", detail::encode(prop)},
-      {"qPropForThis", detail::encode(prop_for_this)},}),
+      {"qPropForThis", detail::encode_given(prop_for_this)},}),
       detail::decode_object<GenericObject>, nullptr, true);
 }
 template <class Lazy>
 inline bool GenericObject::destroy_child(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this) {
   return detail::decode_value<bool, Lazy>(call("DestroyChild", detail::params({
       {"qId", detail::encode(id)},
-      {"qPropForThis", detail::encode(prop_for_this)},})), "GenericObject.DestroyChild", "qSuccess");
+      {"qPropForThis", detail::encode_given(prop_for_this)},})), "GenericObject.DestroyChild", "qSuccess");
 }
 template <class Lazy>
 inline std::future<bool> GenericObject::destroy_child_async(const std::string& id, const std::optional<GenericObjectProperties>& prop_for_this) {
   return detail::call_future<Lazy, bool>(*this, "DestroyChild", "GenericObject.DestroyChild", detail::params({
       {"qId", detail::encode(id)},
-      {"qPropForThis", detail::encode(prop_for_this)},}),
+      {"qPropForThis", detail::encode_given(prop_for_this)},}),
       detail::decode_value<bool>, "qSuccess");
 }
 template <class Lazy>
 inline void GenericObject::destroy_all_children(const std::optional<GenericObjectProperties>& prop_for_this) {
   detail::call_void<Lazy>(*this, "DestroyAllChildren", detail::params({
-      {"qPropForThis", detail::encode(prop_for_this)},}));
+      {"qPropForThis", detail::encode_given(prop_for_this)},}));
 }
 template <class Lazy>
 inline std::future<void> GenericObject::destroy_all_children_async(const std::optional<GenericObjectProperties>& prop_for_this) {
   return detail::call_future<Lazy, void>(*this, "DestroyAllChildren", "GenericObject.DestroyAllChildren", detail::params({
-      {"qPropForThis", detail::encode(prop_for_this)},}),
+      {"qPropForThis", detail::encode_given(prop_for_this)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -7405,50 +7405,50 @@ inline std::future<void> GenericObject::un_approve_async() {
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline std::string GenericObject::create_group(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id) {
+inline std::string GenericObject::create_group(const std::string& path, const NxGroupDef& group_def, const std::optional<std::string>& target_group_id) {
   return detail::decode_value<std::string, Lazy>(call("CreateGroup", detail::params({
       {"qPath", detail::encode(path)},
       {"qGroupDef", detail::encode(group_def)},
-      {"qTargetGroupId", detail::encode(target_group_id)},})), "GenericObject.CreateGroup", "qGroupId");
+      {"qTargetGroupId", detail::encode_given(target_group_id)},})), "GenericObject.CreateGroup", "qGroupId");
 }
 template <class Lazy>
-inline std::future<std::string> GenericObject::create_group_async(const std::string& path, const NxGroupDef& group_def, const std::string& target_group_id) {
+inline std::future<std::string> GenericObject::create_group_async(const std::string& path, const NxGroupDef& group_def, const std::optional<std::string>& target_group_id) {
   return detail::call_future<Lazy, std::string>(*this, "CreateGroup", "GenericObject.CreateGroup", detail::params({
       {"qPath", detail::encode(path)},
       {"qGroupDef", detail::encode(group_def)},
-      {"qTargetGroupId", detail::encode(target_group_id)},}),
+      {"qTargetGroupId", detail::encode_given(target_group_id)},}),
       detail::decode_value<std::string>, "qGroupId");
 }
 template <class Lazy>
-inline void GenericObject::add_group_members(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id, const std::string& pos_id) {
+inline void GenericObject::add_group_members(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::optional<std::string>& target_group_id, const std::optional<std::string>& pos_id) {
   detail::call_void<Lazy>(*this, "AddGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
-      {"qTargetGroupId", detail::encode(target_group_id)},
-      {"qPosId", detail::encode(pos_id)},}));
+      {"qTargetGroupId", detail::encode_given(target_group_id)},
+      {"qPosId", detail::encode_given(pos_id)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::add_group_members_async(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::string& target_group_id, const std::string& pos_id) {
+inline std::future<void> GenericObject::add_group_members_async(const std::string& path, const std::vector<NxGroupObjectId>& members, const std::optional<std::string>& target_group_id, const std::optional<std::string>& pos_id) {
   return detail::call_future<Lazy, void>(*this, "AddGroupMembers", "GenericObject.AddGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
-      {"qTargetGroupId", detail::encode(target_group_id)},
-      {"qPosId", detail::encode(pos_id)},}),
+      {"qTargetGroupId", detail::encode_given(target_group_id)},
+      {"qPosId", detail::encode_given(pos_id)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void GenericObject::remove_group_members(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id) {
+inline void GenericObject::remove_group_members(const std::string& path, const std::vector<std::string>& members, const std::optional<std::string>& target_group_id) {
   detail::call_void<Lazy>(*this, "RemoveGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
-      {"qTargetGroupId", detail::encode(target_group_id)},}));
+      {"qTargetGroupId", detail::encode_given(target_group_id)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::remove_group_members_async(const std::string& path, const std::vector<std::string>& members, const std::string& target_group_id) {
+inline std::future<void> GenericObject::remove_group_members_async(const std::string& path, const std::vector<std::string>& members, const std::optional<std::string>& target_group_id) {
   return detail::call_future<Lazy, void>(*this, "RemoveGroupMembers", "GenericObject.RemoveGroupMembers", detail::params({
       {"qPath", detail::encode(path)},
       {"qMembers", detail::encode(members)},
-      {"qTargetGroupId", detail::encode(target_group_id)},}),
+      {"qTargetGroupId", detail::encode_given(target_group_id)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -7465,18 +7465,18 @@ inline std::future<void> GenericObject::remove_group_async(const std::string& pa
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline void GenericObject::set_group_label(const std::string& path, const std::string& new_label, const std::string& target_group_id) {
+inline void GenericObject::set_group_label(const std::string& path, const std::string& new_label, const std::optional<std::string>& target_group_id) {
   detail::call_void<Lazy>(*this, "SetGroupLabel", detail::params({
       {"qPath", detail::encode(path)},
       {"qNewLabel", detail::encode(new_label)},
-      {"qTargetGroupId", detail::encode(target_group_id)},}));
+      {"qTargetGroupId", detail::encode_given(target_group_id)},}));
 }
 template <class Lazy>
-inline std::future<void> GenericObject::set_group_label_async(const std::string& path, const std::string& new_label, const std::string& target_group_id) {
+inline std::future<void> GenericObject::set_group_label_async(const std::string& path, const std::string& new_label, const std::optional<std::string>& target_group_id) {
   return detail::call_future<Lazy, void>(*this, "SetGroupLabel", "GenericObject.SetGroupLabel", detail::params({
       {"qPath", detail::encode(path)},
       {"qNewLabel", detail::encode(new_label)},
-      {"qTargetGroupId", detail::encode(target_group_id)},}),
+      {"qTargetGroupId", detail::encode_given(target_group_id)},}),
       detail::decode_void, nullptr);
 }
 template <class Lazy>
@@ -7498,92 +7498,92 @@ inline std::future<bool> Field::get_and_mode_async() {
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::select_values(const std::vector<FieldValue>& field_values, bool toggle_mode, bool soft_lock) {
+inline bool Field::select_values(const std::vector<FieldValue>& field_values, const std::optional<bool>& toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectValues", detail::params({
       {"qFieldValues", detail::encode(field_values)},
-      {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectValues", "qReturn");
+      {"qToggleMode", detail::encode_given(toggle_mode)},
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.SelectValues", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::select_values_async(const std::vector<FieldValue>& field_values, bool toggle_mode, bool soft_lock) {
+inline std::future<bool> Field::select_values_async(const std::vector<FieldValue>& field_values, const std::optional<bool>& toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectValues", "Field.SelectValues", detail::params({
       {"qFieldValues", detail::encode(field_values)},
-      {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qToggleMode", detail::encode_given(toggle_mode)},
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::select(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
+inline bool Field::select(const std::string& match, const std::optional<bool>& soft_lock, const std::optional<std::int64_t>& excluded_values_mode) {
   return detail::decode_value<bool, Lazy>(call("Select", detail::params({
       {"qMatch", detail::encode(match)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qExcludedValuesMode", detail::encode(excluded_values_mode)},})), "Field.Select", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qExcludedValuesMode", detail::encode_given(excluded_values_mode)},})), "Field.Select", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::select_async(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
+inline std::future<bool> Field::select_async(const std::string& match, const std::optional<bool>& soft_lock, const std::optional<std::int64_t>& excluded_values_mode) {
   return detail::call_future<Lazy, bool>(*this, "Select", "Field.Select", detail::params({
       {"qMatch", detail::encode(match)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qExcludedValuesMode", detail::encode(excluded_values_mode)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qExcludedValuesMode", detail::encode_given(excluded_values_mode)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::toggle_select(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
+inline bool Field::toggle_select(const std::string& match, const std::optional<bool>& soft_lock, const std::optional<std::int64_t>& excluded_values_mode) {
   return detail::decode_value<bool, Lazy>(call("ToggleSelect", detail::params({
       {"qMatch", detail::encode(match)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qExcludedValuesMode", detail::encode(excluded_values_mode)},})), "Field.ToggleSelect", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qExcludedValuesMode", detail::encode_given(excluded_values_mode)},})), "Field.ToggleSelect", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::toggle_select_async(const std::string& match, bool soft_lock, std::int64_t excluded_values_mode) {
+inline std::future<bool> Field::toggle_select_async(const std::string& match, const std::optional<bool>& soft_lock, const std::optional<std::int64_t>& excluded_values_mode) {
   return detail::call_future<Lazy, bool>(*this, "ToggleSelect", "Field.ToggleSelect", detail::params({
       {"qMatch", detail::encode(match)},
-      {"qSoftLock", detail::encode(soft_lock)},
-      {"qExcludedValuesMode", detail::encode(excluded_values_mode)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},
+      {"qExcludedValuesMode", detail::encode_given(excluded_values_mode)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::clear_all_but_this(bool soft_lock) {
+inline bool Field::clear_all_but_this(const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("ClearAllButThis", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.ClearAllButThis", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.ClearAllButThis", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::clear_all_but_this_async(bool soft_lock) {
+inline std::future<bool> Field::clear_all_but_this_async(const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "ClearAllButThis", "Field.ClearAllButThis", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::select_possible(bool soft_lock) {
+inline bool Field::select_possible(const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectPossible", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectPossible", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.SelectPossible", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::select_possible_async(bool soft_lock) {
+inline std::future<bool> Field::select_possible_async(const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectPossible", "Field.SelectPossible", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::select_excluded(bool soft_lock) {
+inline bool Field::select_excluded(const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectExcluded", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectExcluded", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.SelectExcluded", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::select_excluded_async(bool soft_lock) {
+inline std::future<bool> Field::select_excluded_async(const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectExcluded", "Field.SelectExcluded", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::select_all(bool soft_lock) {
+inline bool Field::select_all(const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectAll", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectAll", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.SelectAll", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::select_all_async(bool soft_lock) {
+inline std::future<bool> Field::select_all_async(const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectAll", "Field.SelectAll", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
@@ -7636,29 +7636,29 @@ inline std::future<void> Field::set_and_mode_async(bool and_mode) {
       detail::decode_void, nullptr);
 }
 template <class Lazy>
-inline bool Field::select_alternative(bool soft_lock) {
+inline bool Field::select_alternative(const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("SelectAlternative", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.SelectAlternative", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.SelectAlternative", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::select_alternative_async(bool soft_lock) {
+inline std::future<bool> Field::select_alternative_async(const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "SelectAlternative", "Field.SelectAlternative", detail::params({
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>
-inline bool Field::low_level_select(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
+inline bool Field::low_level_select(const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::decode_value<bool, Lazy>(call("LowLevelSelect", detail::params({
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},})), "Field.LowLevelSelect", "qReturn");
+      {"qSoftLock", detail::encode_given(soft_lock)},})), "Field.LowLevelSelect", "qReturn");
 }
 template <class Lazy>
-inline std::future<bool> Field::low_level_select_async(const std::vector<std::int32_t>& values, bool toggle_mode, bool soft_lock) {
+inline std::future<bool> Field::low_level_select_async(const std::vector<std::int32_t>& values, bool toggle_mode, const std::optional<bool>& soft_lock) {
   return detail::call_future<Lazy, bool>(*this, "LowLevelSelect", "Field.LowLevelSelect", detail::params({
       {"qValues", detail::encode(values)},
       {"qToggleMode", detail::encode(toggle_mode)},
-      {"qSoftLock", detail::encode(soft_lock)},}),
+      {"qSoftLock", detail::encode_given(soft_lock)},}),
       detail::decode_value<bool>, "qReturn");
 }
 template <class Lazy>

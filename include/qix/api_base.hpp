@@ -192,16 +192,26 @@ T from_text(const char* text) {
 }
 
 // ---- the call path -------------------------------------------------------------------------------------
-/** One parameter of a call: its wire name and its JSON. */
+/** One parameter of a call: its wire name and its JSON; an optional parameter not given has none. */
 struct arg {
   const char* name;
-  json::value value;
+  std::optional<json::value> value;
 };
 
-/** The params object of a call, keyed by the wire names ({"qId":"x"}), as JSON text. */
+/** An optional parameter: its JSON, or none when not given (it is then left out of the request). */
+template <class T>
+std::optional<json::value> encode_given(const std::optional<T>& v) {
+  if (!v) return std::nullopt;
+  return encode(*v);
+}
+
+/** The params object of a call, keyed by the wire names ({"qId":"x"}), as JSON text. Optional parameters not
+ *  given are left out, so that the engine applies its own defaults. */
 inline std::string params(std::initializer_list<arg> args) {
   json::object o;
-  for (const arg& a : args) o.append(a.name, a.value);
+  for (const arg& a : args) {
+    if (a.value) o.append(a.name, *a.value);
+  }
   return json::dump(json::value(std::move(o)));
 }
 

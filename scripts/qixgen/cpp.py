@@ -5,8 +5,9 @@ manifest of methods). Header-only C++17 on top of the hand-written qix/api_base.
 Mapping: struct -> struct with std::optional members (absent stays absent) and, when open, a json::object
 `extra` of unknown members; enum -> a struct deriving from qix::api::Enum (the symbol, any symbol) with
 constants for the known symbols; alias -> `using`; json -> json::value. Methods: snake_case, a blocking form
-and an `_async` form returning std::future; optional parameters are C++ default arguments with the model's
-defaults; methods returning an object return the typed class, empty (false) when not found.
+and an `_async` form returning std::future; optional parameters are std::optional default arguments
+(std::nullopt: not sent, the engine applies its default, which the doc comment names); methods returning an
+object return the typed class, empty (false) when not found.
 """
 
 import json
@@ -94,44 +95,17 @@ class Emitter:
     def param_type(self, p):
         """(C++ parameter type, default expression or None, doc text of the default)."""
         t = ctype(p.type)
-        decl = t if self.scalar(p.type) else f"const {t}&"
         if p.required:
-            return decl, None, None
-        d = p.default
-        k = self.kind_of(p.type)
-        r = self.base(p.type)
-        if d is None and k not in ("json",):
-            return f"const std::optional<{t}>&", "std::nullopt", "null (sent as null)"
-        if k == "string" and not isinstance(d, str):
-            # enigma.js's default is a number (an enum ordinal): sent as such unless a string is given.
-            return f"const std::optional<{t}>&", "std::nullopt", f"{jtext(d)} (sent as the number)"
-        doc = jtext(d)
-        if k == "bool":
-            return decl, "true" if d else "false", doc
-        if k in ("int32", "int64"):
-            return decl, str(int(d)), doc
-        if k == "float64":
-            return decl, repr(float(d)), doc
-        if k == "string":
-            return decl, cpp_str(d), doc
-        if k == "enum":
-            return decl, f"{t}({cpp_str(d)})", doc
-        if k == "json":
-            return decl, f"json::parse({cpp_str(jtext(d))})" if d not in (None, {}) else (
-                "json::value()" if d is None else "json::value(json::object())"), doc
-        if r.kind == "array" and d == []:
-            return decl, "{}", doc
-        if d == {}:
-            return decl, "{}", doc
-        return decl, f"detail::from_text<{t}>({cpp_str(jtext(d))})", doc
+            return (t if self.scalar(p.type) else f"const {t}&"), None, None
+        # Optional: std::nullopt leaves it out of the request, and the engine applies its own default.
+        doc = "null" if p.default is None else jtext(p.default)
+        return f"const std::optional<{t}>&", "std::nullopt", f"not sent (the engine's default: {doc})"
 
     def param_value(self, p):
-        """The argument as encoded: optional params of default-null or number default send their default."""
+        """The argument as encoded; an optional one not given is left out."""
         name = ident(p.name)
         if not p.required:
-            k = self.kind_of(p.type)
-            if k == "string" and p.default is not None and not isinstance(p.default, str):
-                return f"{name} ? json::value(*{name}) : json::parse({cpp_str(jtext(p.default))})"
+            return f"detail::encode_given({name})"
         return f"detail::encode({name})"
 
     # ---- api_types.hpp -------------------------------------------------------------------------------
@@ -331,7 +305,7 @@ class Emitter:
     def method_doc(self, meth, sig):
         lines = ["  /**", f"   * {meth.full} ({DOCS}/{meth.cls.lower()}, method {meth.name}). Blocking; throws qix::Error."]
         for p, (decl, default, ddoc) in sig:
-            opt = f", optional, default {ddoc}" if default is not None else ""
+            opt = f", optional: {ddoc}" if default is not None else ""
             lines.append(f"   * @param {ident(p.name)} {p.wire} ({self.describe(p.type)}{opt})")
         if meth.result == "object":
             lines.append(f"   * @return the {meth.returns} (qReturn), empty (false) when the engine found none")
