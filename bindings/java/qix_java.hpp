@@ -74,6 +74,28 @@ class Events {
     (void)sent;
     (void)frame;
   }
+  /**
+   * One row of an extraction (object_extract): the JSON array of its cells and its index. Returns true to
+   * go on, false to stop (the extraction then ends with QIX_ECANCELLED). May block: that is the binding's
+   * back-pressure (it stalls this session's event delivery only; the extraction's window bounds what is in
+   * flight meanwhile).
+   */
+  virtual bool on_row(int64_t token, const std::string& row_json, int64_t index) {
+    (void)token;
+    (void)row_json;
+    (void)index;
+    return false;
+  }
+  /**
+   * The end of an extraction, always once after a start: @p status QIX_OK with the number of @p rows, or the
+   * error that ended it (@p error; a generic one with status QIX_OK on success, borrowed for the call).
+   */
+  virtual void on_extract_done(int64_t token, int status, int64_t rows, const qix::Error& error) {
+    (void)token;
+    (void)status;
+    (void)rows;
+    (void)error;
+  }
 };
 
 #ifndef SWIG
@@ -126,6 +148,20 @@ inline void traffic_cb(int sent, const char* frame, size_t len, void* payload) {
   });
 }
 
+inline int row_cb(const char* row, size_t len, int64_t index, void* payload) {
+  bool go_on = false;  // a failure to deliver stops the extraction
+  deliver("an extracted row", [&](Events& e) {
+    go_on = e.on_row(to_token(payload), row ? std::string(row, len) : std::string("[]"), index);
+  });
+  return go_on ? 0 : 1;
+}
+inline void extract_done_cb(int status, const qix_error* err, int64_t rows, void* payload) {
+  deliver("the end of an extraction", [&](Events& e) {
+    qix::Error error = status == QIX_OK ? qix::Error(QIX_OK, std::string()) : qix::Error(status, err);
+    e.on_extract_done(to_token(payload), status, rows, error);
+  });
+}
+
 }  // namespace detail
 #endif  // SWIG
 
@@ -174,6 +210,17 @@ inline void object_watch(qix::Object& object, int64_t token) {
   object.watch([token](const qix::Result& r) {
     detail::deliver("a watched layout", [&](Events& e) { e.on_layout(token, r); });
   });
+}
+
+/**
+ * Bulk extraction (qix_object_extract) of the hypercube at @p path: each row goes to Events::on_row(@p
+ * token), in order, then the outcome to Events::on_extract_done(@p token), which always runs once after a
+ * start. Throws qix::Error when it cannot start (then no callback runs).
+ */
+inline void object_extract(qix::Object& object, const std::string& path, int page_height, int window,
+                           int64_t token) {
+  qix::detail::check(qix_object_extract(object.c_handle(), path.c_str(), page_height, window, &detail::row_cb,
+                                        &detail::extract_done_cb, detail::to_payload(token)));
 }
 
 /** Subscribes @p token to the session's state changes. Returns the listener id. */

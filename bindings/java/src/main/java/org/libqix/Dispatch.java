@@ -203,6 +203,28 @@ final class Dispatch extends NativeEvents {
     }
   }
 
+  @Override
+  public boolean onRow(long token, String rowJson, long index) {
+    Object target = TARGETS.get(token);
+    if (!(target instanceof Extraction)) {
+      return false; // closed meanwhile: stop
+    }
+    Extraction<?> e = (Extraction<?>) target;
+    boolean[] goOn = new boolean[1];
+    run("an extraction's row", () -> goOn[0] = e.offer(rowJson));
+    return goOn[0];
+  }
+
+  @Override
+  public void onExtractDone(long token, int status, long rows, NativeError error) {
+    Object target = TARGETS.remove(token);
+    if (target instanceof Extraction) {
+      Extraction<?> e = (Extraction<?>) target;
+      QixException failure = status == 0 ? null : QixException.of(error);
+      run("the end of an extraction", () -> e.finish(rows, failure));
+    }
+  }
+
   /** Makes sure the instance is installed (class initialization does it). */
   static void init() {
     if (INSTANCE == null) {

@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 
 /**
  * A handle to one engine object: the Global object, a Doc, a GenericObject, a Field, a GenericVariable ...
@@ -294,6 +295,46 @@ public final class QixObject implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * Bulk extraction of the hypercube at {@code path} (e.g. {@code "/qHyperCubeDef"}): every row, in order, as
+   * {@code rowDecoder} makes it of the row's JSON text (an array of NxCell objects; {@code
+   * Function.identity()} keeps the text). libqix pages through the cube with GetHyperCubeData, up to {@code
+   * window} pages in flight; the rows wait for the reader in a buffer of {@code bufferRows} rows, and a full
+   * buffer holds up the extraction (back-pressure: see {@link Extraction}). The typed form is {@code
+   * extract(path, pageHeight, window)} of a {@link org.libqix.api.GenericObject}, with {@code List<NxCell>}
+   * rows.
+   *
+   * @param pageHeight rows per GetHyperCubeData page; 0 = as many as fit in 10,000 cells (capped there)
+   * @param window pages in flight at most; 0 = 4
+   * @param bufferRows rows held for the reader at most (at least 1)
+   * @param rowDecoder turns a row's JSON text into a row, on the reading thread
+   * @return the running extraction: close it (try-with-resources) unless it is read to its end
+   * @throws QixException {@link QixException.Code#CLOSED} when the object is closed, {@link
+   *     QixException.Code#INVALID_ARGUMENT}; errors after the start (a path that names no hypercube, an engine
+   *     error) come from the extraction's {@code hasNext()} / {@code next()}
+   */
+  public <T> Extraction<T> extract(String path, int pageHeight, int window, int bufferRows,
+      Function<String, ? extends T> rowDecoder) {
+    Objects.requireNonNull(path, "path");
+    Objects.requireNonNull(rowDecoder, "rowDecoder");
+    if (pageHeight < 0 || window < 0 || bufferRows < 1) {
+      throw new QixException(QixException.Code.INVALID_ARGUMENT,
+          "extract: pageHeight and window must be >= 0 and bufferRows >= 1");
+    }
+    Extraction<T> e = new Extraction<>(session, bufferRows, rowDecoder);
+    long token = session.track(e);
+    try {
+      withNative(o -> {
+        QixNative.objectExtract(o, path, pageHeight, window, token);
+        return null;
+      });
+    } catch (RuntimeException | Error x) {
+      session.untrack(e);
+      throw x;
+    }
+    return e;
   }
 
   /** GetLayout: the object's layout (the qLayout value) as JSON text. */

@@ -55,6 +55,7 @@ public final class Session implements AutoCloseable {
   private final Subscriptions subscriptions = new Subscriptions(this);
   /** Calls issued and not answered yet (of this session and its objects). */
   private final Set<CallFuture<?>> pending = ConcurrentHashMap.newKeySet();
+  private final Set<Extraction<?>> extractions = ConcurrentHashMap.newKeySet();
 
   Session(Context context, NativeSession nat, long trafficToken) {
     this.context = context;
@@ -329,6 +330,20 @@ public final class Session implements AutoCloseable {
     return callTarget();
   }
 
+  /** Registers an extraction (its token, and as running on this session); returns the token. */
+  long track(Extraction<?> e) {
+    long token = Dispatch.register(e);
+    e.setToken(token);
+    extractions.add(e);
+    return token;
+  }
+
+  /** An extraction ended (or never started). */
+  void untrack(Extraction<?> e) {
+    extractions.remove(e);
+    Dispatch.unregister(e.token());
+  }
+
   /** Registers a call's future (its token, and as pending on this session); returns the token. */
   long track(CallFuture<?> f) {
     long token = Dispatch.register(f);
@@ -398,6 +413,12 @@ public final class Session implements AutoCloseable {
    */
   @Override
   public void close() {
+    // An extraction's event thread may wait for its reader (back-pressure): wake it first, or nothing of this
+    // session would be delivered any more (and the wait for the close below would not end).
+    QixException closed = new QixException(QixException.Code.CLOSED, "the session was closed");
+    for (Extraction<?> e : extractions) {
+      e.abort(closed);
+    }
     lock.readLock().lock();
     try {
       if (nat == null) {
@@ -450,6 +471,10 @@ public final class Session implements AutoCloseable {
     for (CallFuture<?> f : unanswered) {
       Dispatch.unregister(f.token());
       f.completeExceptionally(new QixException(QixException.Code.CLOSED, "the session was closed"));
+    }
+    // Likewise every extraction ends exactly once.
+    for (Extraction<?> e : new ArrayList<>(extractions)) {
+      e.finish(-1, closed);
     }
     context.forget(this);
   }

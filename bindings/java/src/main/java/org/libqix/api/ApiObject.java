@@ -1,10 +1,13 @@
 package org.libqix.api;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 import org.libqix.CallOptions;
 import org.libqix.ChangeListener;
 import org.libqix.CloseListener;
+import org.libqix.Extraction;
 import org.libqix.LayoutListener;
 import org.libqix.QixObject;
 import org.libqix.Session;
@@ -112,6 +115,44 @@ public abstract class ApiObject implements AutoCloseable {
   /** See {@link QixObject#unwatch()}. */
   public final void unwatch() {
     object.unwatch();
+  }
+
+  /**
+   * Bulk extraction of the hypercube at {@code path} (e.g. {@code "/qHyperCubeDef"} of a {@link GenericObject}):
+   * every row, in order, typed, as a {@link Stream} read as its terminal operation pulls the rows. libqix pages
+   * through the cube with GetHyperCubeData ({@code pageHeight} rows a page, up to {@code window} pages in
+   * flight); up to {@link Extraction#DEFAULT_BUFFER_ROWS} rows wait for the reader, and a full buffer holds the
+   * extraction up (back-pressure). Close the stream (try-with-resources): that stops the extraction.
+   *
+   * <pre>{@code
+   * try (Stream<List<NxCell>> rows = cube.extract("/qHyperCubeDef", 1000, 4)) {
+   *   rows.forEach(row -> System.out.println(row.get(0).text + ": " + row.get(1).num));
+   * }
+   * }</pre>
+   *
+   * @param pageHeight rows per page; 0 = as many as fit in 10,000 cells
+   * @param window pages in flight at most; 0 = 4
+   * @throws org.libqix.QixException CLOSED, INVALID_ARGUMENT when it cannot start; the error that ended the
+   *     extraction (INVALID_ARGUMENT for a path that names no hypercube, an engine error, CLOSED ...) from the
+   *     stream's terminal operation
+   * @see Extraction
+   */
+  public final Stream<List<NxCell>> extract(String path, int pageHeight, int window) {
+    return extractRows(path, pageHeight, window, Extraction.DEFAULT_BUFFER_ROWS).stream();
+  }
+
+  /**
+   * {@link #extract(String, int, int)} as an {@link Extraction}: an {@link java.util.Iterator} of typed rows
+   * that is {@link AutoCloseable}, with a buffer of {@code bufferRows} rows (at least 1).
+   */
+  public final Extraction<List<NxCell>> extractRows(String path, int pageHeight, int window, int bufferRows) {
+    return object.extract(path, pageHeight, window, bufferRows, ApiObject::decodeRow);
+  }
+
+  /** One extracted row: the JSON array of its cells. */
+  static List<NxCell> decodeRow(String json) {
+    List<NxCell> row = new JsonReader(json).readList(NxCell::read);
+    return row != null ? row : List.of();
   }
 
   /** Releases the handle (see {@link QixObject#close()}). */
