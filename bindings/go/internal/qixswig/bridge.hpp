@@ -10,6 +10,10 @@
 // out one by one (Conn::next) and fans them out to Go channels. Callback payloads are integer tokens
 // chosen by Go (or, for objects, by the bridge), never Go pointers.
 //
+// One exception to "copy into the inbox": a bulk extraction (Conn::extract) gives its rows to a bounded
+// buffer of its own (an Extraction) that the reading goroutine pulls from, and its row callback waits
+// while that buffer is full (back-pressure; see docs/go.md, "Bulk extraction").
+//
 // Errors never cross SWIG as C++ exceptions: functions that can fail synchronously return a new
 // qix::Error (NULL on success) or push the failure into the inbox as the event the caller waits for.
 //
@@ -21,6 +25,7 @@
 #include "qix/qix.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -122,6 +127,26 @@ constexpr uint64_t kObjectTokenBit = uint64_t(1) << 63;
 /** What the trampolines write to: shared by the Conn and every payload that may outlive it. */
 class Inbox : public std::enable_shared_from_this<Inbox> {
  public:
+  /** Guards the extractions' buffers and flags below; flow_cv is signalled whenever one changes. */
+  std::mutex flow_mutex;
+  std::condition_variable flow_cv;
+  /** Calls issued by Conn::call whose EVENT_RESULT Go has not taken out yet (Conn::next). While there is
+   *  one, a full extraction buffer does not block the row callback (see Extraction). Guarded by
+   *  flow_mutex. */
+  int64_t calls_waiting = 0;
+  /** Set by Conn::close: every extraction stops. Guarded by flow_mutex. */
+  bool closing = false;
+  /** Set once the C session is freed: no extraction callback runs any more. Guarded by flow_mutex. */
+  bool freed = false;
+  /** Changes calls_waiting by @p delta and wakes a row callback that may have been waiting. */
+  void calls_waiting_add(int64_t delta) {
+    {
+      std::lock_guard<std::mutex> lock(flow_mutex);
+      calls_waiting += delta;
+    }
+    flow_cv.notify_all();
+  }
+
   void push(Event&& ev) {
     std::lock_guard<std::mutex> lock(mutex_);
     events_.push_back(std::move(ev));
@@ -250,6 +275,74 @@ inline void on_traffic(int sent, const char* frame, size_t len, void* payload) {
   }
 }
 
+/** One extraction's shared state: the bounded row buffer between the row callback (the poll goroutine,
+ *  inside qix_session_poll) and the reader (Extraction::next, on the reading goroutine). Guarded by the
+ *  inbox's flow_mutex. */
+struct ExtractState {
+  std::shared_ptr<Inbox> inbox;
+  size_t capacity = 1;
+  std::deque<std::pair<int64_t, std::string>> rows;  // (row index, the row's JSON array of NxCell)
+  bool stopped = false;                              // the reader stopped it (Extraction::stop)
+  bool done = false;                                 // done_cb ran: status/error/total are set
+  int status = QIX_OK;
+  std::shared_ptr<qix::Error> error;
+  int64_t total = 0;
+};
+
+/** The row callback: copies the row into the buffer, waiting while it is full (back-pressure) unless a
+ *  call of the session waits for its result (so a reader that makes calls between rows never deadlocks)
+ *  or the extraction or the session is being stopped; then returns nonzero (libqix cancels the rest). */
+inline int on_extract_row(const char* row, size_t len, int64_t index, void* payload) {
+  auto& st = **static_cast<std::shared_ptr<ExtractState>*>(payload);
+  Inbox& in = *st.inbox;
+  try {
+    std::string text(row, len);
+    std::unique_lock<std::mutex> lock(in.flow_mutex);
+    in.flow_cv.wait(lock, [&] {
+      return st.stopped || in.closing || st.rows.size() < st.capacity || in.calls_waiting > 0;
+    });
+    if (st.stopped || in.closing) return 1;
+    st.rows.emplace_back(index, std::move(text));
+  } catch (...) {
+    return 1;  // out of memory: the extraction ends with QIX_ECANCELLED
+  }
+  in.flow_cv.notify_all();
+  return 0;
+}
+
+inline void on_extract_done(int status, const qix_error* err, int64_t rows, void* payload) {
+  std::unique_ptr<std::shared_ptr<ExtractState>> keep(static_cast<std::shared_ptr<ExtractState>*>(payload));
+  ExtractState& st = **keep;
+  Inbox& in = *st.inbox;
+  std::shared_ptr<qix::Error> error;
+  try {
+    if (status != QIX_OK) {
+      // Stopped because the session is closing (Conn::close): that is the session's end, not a cancel.
+      bool closing = false;
+      {
+        std::lock_guard<std::mutex> lock(in.flow_mutex);
+        closing = in.closing;
+      }
+      if (status == QIX_ECANCELLED && closing) {
+        status = QIX_ECLOSED;
+        error = std::make_shared<qix::Error>(QIX_ECLOSED, "the session was closed");
+      } else {
+        error = std::make_shared<qix::Error>(status, err);
+      }
+    }
+  } catch (...) {
+    status = QIX_ENOMEM;
+  }
+  {
+    std::lock_guard<std::mutex> lock(in.flow_mutex);
+    st.done = true;
+    st.status = status;
+    st.error = std::move(error);
+    st.total = rows;
+  }
+  in.flow_cv.notify_all();
+}
+
 inline uint64_t Inbox::attach(qix::Object& obj) {
   uint64_t token = kObjectTokenBit | next_object_token_.fetch_add(1);
   void* payload = keep(token);
@@ -273,6 +366,91 @@ inline bool Inbox::listen_changed(qix::Object& obj, uint64_t token) {
 #endif  // SWIG
 
 /**
+ * One running bulk extraction (Conn::extract): the reader's end of the bounded row buffer. Owned by Go
+ * (deleted after stop(); it may outlive the Conn). next() and row()/index() are for one goroutine; stop()
+ * may be called from any.
+ */
+class Extraction {
+ public:
+  /**
+   * Waits for the next row (true: row() and index() hold it) or the end (false: status() and error() tell
+   * why; QIX_OK when every row was read). After stop(), returns false at once with QIX_ECANCELLED.
+   */
+  bool next() {
+    auto& st = *state_;
+    bool got = false;
+    {
+      std::unique_lock<std::mutex> lock(st.inbox->flow_mutex);
+      st.inbox->flow_cv.wait(lock,
+                             [&] { return st.stopped || !st.rows.empty() || st.done || st.inbox->freed; });
+      if (!st.stopped && !st.rows.empty()) {
+        index_ = st.rows.front().first;
+        row_ = std::move(st.rows.front().second);
+        st.rows.pop_front();
+        got = true;
+      } else if (st.stopped) {
+        status_ = QIX_ECANCELLED;
+      } else if (!st.done) {  // the session was freed first
+        status_ = QIX_ECLOSED;
+        error_ = std::make_shared<qix::Error>(QIX_ECLOSED, "the session was closed");
+      } else {
+        status_ = st.status;
+        error_ = st.error;
+      }
+    }
+    if (got) st.inbox->flow_cv.notify_all();  // room for the row callback
+    return got;
+  }
+  /** The current row: a JSON array of NxCell. */
+  std::string row() const { return row_; }
+  /** The current row's position in the cube (0-based). */
+  int64_t index() const { return index_; }
+  /** After next() returned false: QIX_OK, or the status that ended the extraction. */
+  int status() const { return status_; }
+  /** After next() returned false: the failure (NULL when none or stopped by stop()). Borrowed. */
+  const qix::Error* error() const { return error_.get(); }
+  /** Rows delivered by libqix in all (known once next() returned false with QIX_OK). */
+  int64_t total() const {
+    std::lock_guard<std::mutex> lock(state_->inbox->flow_mutex);
+    return state_->total;
+  }
+  /** Stops the extraction: a waiting next() returns false, the row callback returns nonzero at its next
+   *  row (libqix then cancels the pages in flight), buffered rows are dropped. Idempotent. */
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(state_->inbox->flow_mutex);
+      state_->stopped = true;
+      state_->rows.clear();
+    }
+    state_->inbox->flow_cv.notify_all();
+  }
+
+  /** False when Conn::extract could not start it: status() and error() tell why. */
+  bool started() const { return started_; }
+
+#ifndef SWIG
+  explicit Extraction(std::shared_ptr<detail::ExtractState> st) : state_(std::move(st)) {}
+  void fail(qix::Error e) {
+    started_ = false;
+    status_ = e.status();
+    error_ = std::make_shared<qix::Error>(std::move(e));
+    std::lock_guard<std::mutex> lock(state_->inbox->flow_mutex);
+    state_->done = true;
+    state_->status = status_;
+    state_->error = error_;
+  }
+#endif
+
+ private:
+  std::shared_ptr<detail::ExtractState> state_;
+  std::string row_;
+  int64_t index_ = -1;
+  int status_ = QIX_OK;
+  std::shared_ptr<qix::Error> error_;
+  bool started_ = true;
+};
+
+/**
  * One session for Go: options, the C session opened in poll mode, and the inbox its callbacks fill.
  * Lifecycle: set options, open(), then poll()/next() on one goroutine until close() and the closed
  * state; drain with poll(0)/next(); delete (frees the C session).
@@ -282,6 +460,13 @@ class Conn {
   Conn() : inbox_(std::make_shared<detail::Inbox>()) {}
   ~Conn() {
     qix_session_free(session_);  // no listener callback starts after this returns
+    {
+      // An extraction whose done callback did not run (it always does before the closed state is drained;
+      // this is a guard) must not leave its reader waiting.
+      std::lock_guard<std::mutex> lock(inbox_->flow_mutex);
+      inbox_->freed = true;
+    }
+    inbox_->flow_cv.notify_all();
     inbox_->drop_taps();
   }
   Conn(const Conn&) = delete;
@@ -337,14 +522,24 @@ class Conn {
   void wake() { qix_session_wake(session_); }
   /** Moves the next event into @p out; false (and @p out's kind is EVENT_NONE) when the inbox is empty. */
   bool next(Event& out) {
-    if (inbox_->pop(out)) return true;
+    if (inbox_->pop(out)) {
+      if (out.kind_ == EVENT_RESULT) inbox_->calls_waiting_add(-1);
+      return true;
+    }
     out = Event();
     return false;
   }
 
   /** Closes the connection (idempotent): pending calls fail with QIX_ECLOSED, then EVENT_STATE (closed)
    *  follows. */
-  void close() { qix_session_close(session_); }
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(inbox_->flow_mutex);
+      inbox_->closing = true;  // extractions stop: a blocked row callback would stall the close
+    }
+    inbox_->flow_cv.notify_all();
+    qix_session_close(session_);
+  }
   /** Waits until the session is closed and drained (qix_session_wait_closed(); another goroutine keeps
    *  polling meanwhile). Returns the status: QIX_OK, QIX_ETIMEOUT. */
   int wait_closed(int timeout_ms) { return qix_session_wait_closed(session_, timeout_ms); }
@@ -359,6 +554,7 @@ class Conn {
    */
   int64_t call(qix::Object* obj, const std::string& method, const std::string& params, int flags,
                uint64_t token) {
+    inbox_->calls_waiting_add(1);  // exactly one EVENT_RESULT follows (or none when out of memory)
     auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token};
     if (!tap) {
       fail_call(token, QIX_ENOMEM);
@@ -412,6 +608,34 @@ class Conn {
   /** Stops the engine object's watch, whichever handle set it (qix_object_unwatch()). */
   void unwatch(qix::Object& obj) {
     if (qix_object_unwatch(obj.c_handle()) != QIX_OK) qix_error_clear();
+  }
+
+  /**
+   * Starts a bulk extraction (qix_object_extract) of the hypercube at @p path of @p obj: pages of
+   * @p page_height rows (0 = libqix's choice), up to @p window pages in flight (0 = 4), and a buffer of at
+   * most @p buffer rows (at least 1) between libqix and the reader. Returns a new Extraction to delete
+   * (after stop()), or NULL when out of memory; when it could not start, its started() is false and
+   * error() tells why.
+   */
+  Extraction* extract(qix::Object& obj, const std::string& path, int page_height, int window, int buffer) {
+    try {
+      auto st = std::make_shared<detail::ExtractState>();
+      st->inbox = inbox_;
+      st->capacity = buffer > 0 ? static_cast<size_t>(buffer) : 1;
+      auto payload = std::make_unique<std::shared_ptr<detail::ExtractState>>(st);
+      auto ext = std::make_unique<Extraction>(st);
+      int rc = qix_object_extract(obj.c_handle(), path.c_str(), page_height, window, &detail::on_extract_row,
+                                  &detail::on_extract_done, payload.get());
+      if (rc < 0) {  // no callback runs
+        ext->fail(detail::last_error(rc));
+      } else {
+        payload.release();  // on_extract_done deletes it
+      }
+      return ext.release();
+    } catch (const std::bad_alloc&) {
+      qix_error_clear();
+      return nullptr;
+    }
   }
 
   /**

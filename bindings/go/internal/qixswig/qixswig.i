@@ -50,6 +50,9 @@
 %newobject qixgo::Conn::global;
 %newobject qixgo::Conn::watch;
 %newobject qixgo::Event::take_object;
+%newobject qixgo::Conn::extract;
+/* Extractions come from Conn::extract only. */
+%nodefaultctor qixgo::Extraction;
 
 /* qix::Error's base: known to SWIG (no warning) but not wrapped (Go reads the getters). */
 %ignore std::runtime_error;
