@@ -124,6 +124,26 @@ public sealed class ExtractionTests : IDisposable
     }
 
     [Fact]
+    public async Task TheLoopBodyMayAwaitCallsOfTheSameSession()
+    {
+        // Each row waits for a call of the same session while the row callback fills the buffer: its answer comes
+        // after the rows on the session's event thread, so the row callback must not block then (no deadlock).
+        await using Session session = await Session.OpenAsync(_sim.AppUrl());
+        await using Doc doc = await session.OpenDocAsync("demo");
+        await using GenericObject cube = (await doc.CreateSessionObjectAsync(Cube("OrderId")))!;
+
+        long count = 0;
+        await foreach (Row row in cube.ExtractAsync(pageHeight: 7, window: 4))
+        {
+            Assert.Equal(count++, row.Index);
+            Assert.Equal("2", await doc.EvaluateAsync("1+1"));
+            if (row.Index % 500 == 0) Assert.Equal(2000, (await cube.GetLayoutAsync()).HyperCube!.Size!.Cy);
+        }
+        Assert.Equal(2000, count);
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
     public async Task CancellingTheTokenStopsTheExtraction()
     {
         await using Session session = await Session.OpenAsync(_sim.AppUrl());

@@ -247,7 +247,17 @@ public class QixObject : IDisposable, IAsyncDisposable
         if (method == null) throw new ArgumentNullException(nameof(method));
         NativeResult result;
         using (var lease = _native.Acquire())
-            result = lease.Native.Call(method, paramsJson ?? "[]", (int)flags, Session.ToTimeoutMs(timeout));
+        {
+            Session.CallStarted();
+            try
+            {
+                result = lease.Native.Call(method, paramsJson ?? "[]", (int)flags, Session.ToTimeoutMs(timeout));
+            }
+            finally
+            {
+                Session.CallEnded();
+            }
+        }
         using (result) return Session.ToResult(result);
     }
 

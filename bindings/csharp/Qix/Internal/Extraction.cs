@@ -15,7 +15,9 @@ namespace Qix.Internal;
 /// rooted in a static field, see qix_csharp.i), which finds the extraction by its token. The rows go through
 /// a bounded queue of <see cref="Capacity"/> rows: when it is full the row callback blocks until the consumer
 /// takes one (back-pressure: that stalls this session's event delivery, and the extraction's window bounds
-/// the pages in flight). Stopping (the consumer leaves its loop or cancels) makes the next row callback
+/// the pages in flight), except while a call of the same session waits for its answer (counted by
+/// <see cref="Session.CallStarted"/>): that answer comes after the rows, and the consumer may be awaiting it
+/// in its loop body, so the queue then grows past its bound instead of deadlocking. Stopping (the consumer leaves its loop or cancels) makes the next row callback
 /// return non-zero, which ends the extraction; the enumerator's disposal waits for that end.
 /// </summary>
 internal sealed class Extraction
@@ -43,14 +45,33 @@ internal sealed class Extraction
     private bool _done;      // libqix reported the end
     private Exception? _error;
 
-    private Extraction() { }
+    private readonly Session _session;
+
+    private Extraction(Session session)
+    {
+        _session = session;
+    }
+
+    /// <summary>
+    /// A call of <paramref name="session"/> is being issued: its extractions' row callbacks waiting for room go
+    /// on (its answer comes after the rows on the session's event thread; the consumer may be awaiting it).
+    /// </summary>
+    internal static void WakeProducers(Session session)
+    {
+        if (s_active.IsEmpty) return;
+        foreach (Extraction extraction in s_active.Values)
+        {
+            if (!ReferenceEquals(extraction._session, session)) continue;
+            lock (extraction._gate) Monitor.PulseAll(extraction._gate);
+        }
+    }
 
     /// <summary>The rows of the hypercube at <paramref name="path"/> of <paramref name="target"/>.</summary>
     public static async IAsyncEnumerable<Row> Run(QixObject target, string path, int pageHeight, int window,
                                                   [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var extraction = new Extraction();
+        var extraction = new Extraction(target.Session);
         long token = Interlocked.Increment(ref s_nextToken);
         s_active[token] = extraction;
         try
@@ -131,7 +152,9 @@ internal sealed class Extraction
         TaskCompletionSource<bool>? wake;
         lock (_gate)
         {
-            while (_rows.Count >= Capacity && !_stopped) Monitor.Wait(_gate);
+            // No waiting while a call of this session waits for its answer: that answer comes after this row on
+            // the session's event thread, and the consumer may be awaiting it in its loop body.
+            while (_rows.Count >= Capacity && !_stopped && _session.CallsAwaitingAnswer == 0) Monitor.Wait(_gate);
             if (_stopped) return 1;
             _rows.Enqueue(row);
             wake = _waiter;
