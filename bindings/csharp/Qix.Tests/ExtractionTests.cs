@@ -182,15 +182,28 @@ public sealed class ExtractionTests : IDisposable
     }
 
     [Fact]
-    public async Task AClosedSessionIsAQixException()
+    public async Task TheSessionsEndIsAQixExceptionAfterTheRowsBefore()
     {
         Session session = await Session.OpenAsync(_sim.AppUrl());
         Doc doc = await session.OpenDocAsync("demo");
-        GenericObject cube = (await doc.CreateSessionObjectAsync(Cube("Customer")))!;
-        IAsyncEnumerable<Row> rows = cube.ExtractAsync(pageHeight: 7);
+        GenericObject cube = (await doc.CreateSessionObjectAsync(Cube("OrderId")))!;
+
+        // One row taken, then the session disposed while the row callback may be waiting for room (at most
+        // 256 rows buffered of 2000): the loop gets the rows delivered before, then the session's end.
+        await using IAsyncEnumerator<Row> rows = cube.ExtractAsync(pageHeight: 7, window: 4).GetAsyncEnumerator();
+        Assert.True(await rows.MoveNextAsync());
         await session.DisposeAsync();
-        await Assert.ThrowsAnyAsync<Exception>(() => Collect(rows));  // disposed handle or closed session
+        long next = 1;
+        var e = await Assert.ThrowsAsync<QixException>(async () =>
+        {
+            while (await rows.MoveNextAsync()) Assert.Equal(next++, rows.Current.Index);
+        });
+        Assert.Contains(e.Status, new[] { QixStatus.Closed, QixStatus.Connection });
+        Assert.InRange(next, 1, 1999);
         Assert.Equal(0, Extraction.ActiveCount);
+
+        // A disposed object: nothing starts.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Collect(cube.ExtractAsync()));
     }
 
     [Fact]

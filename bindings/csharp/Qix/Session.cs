@@ -293,6 +293,8 @@ public sealed class Session : IDisposable, IAsyncDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // An extraction's row callback waiting for room on this session's event thread stops waiting.
+        Extraction.WakeProducers(this);
         // The native handles are freed once the close has been processed (see FreeNative): pending calls
         // complete (with Closed) before that, however soon the program lets go of the session.
         var held = new List<IDisposable>();

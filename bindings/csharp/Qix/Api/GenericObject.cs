@@ -49,10 +49,11 @@ public sealed partial class GenericObject
     /// </summary>
     /// <remarks>
     /// <para>Back-pressure: rows wait in a buffer of at most 256 rows; while it is full, libqix's row callback
-    /// blocks on this session's event thread, which stalls this session's other events and call completions
-    /// (not other sessions'), and the window bounds the pages in flight. So the loop body must not wait for
-    /// another call of the same session (a deadlock once the buffer fills): use a second session for that, or
-    /// collect the rows first.</para>
+    /// blocks on this session's event thread, which stalls this session's other events (not other sessions'),
+    /// and the window bounds the pages in flight. The loop body may still await calls of the same session:
+    /// while one waits for its answer (which comes after the rows on that thread) the row callback does not
+    /// block, and the buffer grows past its bound until the answer arrives. Disposing the session also
+    /// releases a waiting row callback.</para>
     /// <para>Stopping: breaking out of <c>await foreach</c>, disposing the enumerator or cancelling
     /// <paramref name="cancellationToken"/> stops the extraction (the row callback returns non-zero and libqix
     /// cancels the pages in flight); the enumerator's disposal returns once the extraction has ended.

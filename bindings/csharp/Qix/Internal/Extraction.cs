@@ -152,9 +152,11 @@ internal sealed class Extraction
         TaskCompletionSource<bool>? wake;
         lock (_gate)
         {
-            // No waiting while a call of this session waits for its answer: that answer comes after this row on
-            // the session's event thread, and the consumer may be awaiting it in its loop body.
-            while (_rows.Count >= Capacity && !_stopped && _session.CallsAwaitingAnswer == 0) Monitor.Wait(_gate);
+            // No waiting while a call of this session waits for its answer (it comes after this row on the
+            // session's event thread, and the consumer may be awaiting it in its loop body), nor once the
+            // session is disposed (its end comes the same way, and the thread is the context's).
+            while (_rows.Count >= Capacity && !_stopped && _session.CallsAwaitingAnswer == 0 && !_session.IsDisposed)
+                Monitor.Wait(_gate);
             if (_stopped) return 1;
             _rows.Enqueue(row);
             wake = _waiter;
