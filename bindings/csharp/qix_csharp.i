@@ -114,7 +114,8 @@ static void qixcs_set_pending_error(const qix::Error& e) {
 /* The facade's listener-taking call_async overloads are replaced by the token calls above. */
 %ignore qix::Session::call_async;
 %ignore qix::Object::call_async;
-/* Not offered to .NET (yet): the watch and the poll API (events already arrive on the thread pool). */
+/* The facade's watch takes a listener it does not own: the watch is reached through qixcs::object_watch
+   below instead. Not offered to .NET: the poll API (events already arrive on the thread pool). */
 %ignore qix::Object::watch;
 %ignore qix::Object::unwatch;
 %ignore qix::Session::poll;
@@ -223,6 +224,99 @@ void set_traffic_sink(qix::Options& options, TrafficSink* sink) {
   // The options' C handle is reached here, in the shim, and never crosses into C#.
   auto* opts = const_cast<qix_options*>(options.handle());
   int rc = qix_options_set_traffic_cb(opts, sink ? &traffic_trampoline : nullptr, sink);
+  if (rc < 0) throw qix::Error(rc, qix_error_last());
+}
+}  // namespace qixcs
+%}
+
+/* ---- Bulk extraction and watch: the C API's callbacks, tagged with a token ----------------------------
+   qix_object_extract() and qix_object_watch() are called here, in the shim, with the token itself as the
+   payload (no native object to own or free); their callbacks report to one process-wide director each
+   (kept by the managed side in a static field), which finds the managed extraction or watch by its token.
+   A callback whose token is no longer known (a watch stopped, a late layout) is dropped there. */
+%feature("director") qixcs::ExtractSink;
+%feature("director") qixcs::WatchSink;
+
+%inline %{
+namespace qixcs {
+/** Receives the rows and the end of every extraction of the process. Runs on the session's event thread. */
+class ExtractSink {
+ public:
+  virtual ~ExtractSink() {}
+  /** One row: the JSON array of its cells. Returns 0 to go on, non-zero to stop (may block: back-pressure). */
+  virtual int on_row(int64_t token, const std::string& row_json, int64_t row_index) = 0;
+  /** The extraction ended: @p error is null when every row was delivered. Runs once per started extraction. */
+  virtual void on_done(int64_t token, const qix::Error* error, int64_t rows) = 0;
+};
+
+/** Receives every watch's fresh layouts (or a fetch's error), on the session's event thread. */
+class WatchSink {
+ public:
+  virtual ~WatchSink() {}
+  virtual void on_layout(int64_t token, const qix::Result& result) = 0;
+};
+
+/** Installs the process-wide sinks (kept alive by the managed side for the life of the process). */
+void set_extract_sink(ExtractSink* sink);
+void set_watch_sink(WatchSink* sink);
+/** qix_object_extract() reporting to the extract sink with @p token. Throws qix::Error when not started. */
+void object_extract(qix::Object& object, const std::string& path, int page_height, int window, int64_t token);
+/** qix_object_watch() reporting to the watch sink with @p token. Throws qix::Error. */
+void object_watch(qix::Object& object, int64_t token);
+/** qix_object_unwatch(). Throws qix::Error. */
+void object_unwatch(qix::Object& object);
+}  // namespace qixcs
+%}
+
+%{
+namespace qixcs {
+static std::atomic<ExtractSink*> g_extract_sink{nullptr};
+static std::atomic<WatchSink*> g_watch_sink{nullptr};
+
+static int64_t token_of(void* payload) { return static_cast<int64_t>(reinterpret_cast<intptr_t>(payload)); }
+static void* payload_of(int64_t token) { return reinterpret_cast<void*>(static_cast<intptr_t>(token)); }
+
+static int extract_row_trampoline(const char* row, size_t len, int64_t index, void* payload) {
+  try {
+    ExtractSink* sink = g_extract_sink.load();
+    return sink ? sink->on_row(token_of(payload), std::string(row, len), index) : 1;
+  } catch (...) {
+    return 1;  // stops the extraction (QIX_ECANCELLED)
+  }
+}
+static void extract_done_trampoline(int status, const qix_error* err, int64_t rows, void* payload) {
+  try {
+    ExtractSink* sink = g_extract_sink.load();
+    if (!sink) return;
+    if (status == QIX_OK) {
+      sink->on_done(token_of(payload), nullptr, rows);
+    } else {
+      qix::Error error(status, err);
+      sink->on_done(token_of(payload), &error, rows);
+    }
+  } catch (...) {
+  }
+}
+static void watch_trampoline(const qix_result* res, void* payload) {
+  try {
+    if (WatchSink* sink = g_watch_sink.load()) sink->on_layout(token_of(payload), qix::Result(res));
+  } catch (...) {
+  }
+}
+
+void set_extract_sink(ExtractSink* sink) { g_extract_sink.store(sink); }
+void set_watch_sink(WatchSink* sink) { g_watch_sink.store(sink); }
+void object_extract(qix::Object& object, const std::string& path, int page_height, int window, int64_t token) {
+  int rc = qix_object_extract(object.c_handle(), path.c_str(), page_height, window, &extract_row_trampoline,
+                              &extract_done_trampoline, payload_of(token));
+  if (rc < 0) throw qix::Error(rc, qix_error_last());
+}
+void object_watch(qix::Object& object, int64_t token) {
+  int rc = qix_object_watch(object.c_handle(), &watch_trampoline, payload_of(token));
+  if (rc < 0) throw qix::Error(rc, qix_error_last());
+}
+void object_unwatch(qix::Object& object) {
+  int rc = qix_object_unwatch(object.c_handle());
   if (rc < 0) throw qix::Error(rc, qix_error_last());
 }
 }  // namespace qixcs

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -191,6 +192,54 @@ public class QixObject : IDisposable, IAsyncDisposable
             return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token);
         }, make, cancellationToken);
 
+    /// <summary>Starts qix_object_extract reporting to <see cref="Extraction"/>'s sink with <paramref name="token"/>.</summary>
+    internal void StartExtract(string path, int pageHeight, int window, long token)
+    {
+        using var lease = _native.Acquire();
+        QixNative.object_extract(lease.Native, path, pageHeight, window, token);
+    }
+
+    /// <summary>Starts qix_object_watch reporting to <see cref="LayoutWatch"/>'s sink with <paramref name="token"/>.</summary>
+    internal void StartWatch(long token)
+    {
+        using var lease = _native.Acquire();
+        QixNative.object_watch(lease.Native, token);
+    }
+
+    /// <summary>qix_object_unwatch; nothing when the handle is gone (its watch went with it).</summary>
+    internal void StopWatch()
+    {
+        if (!_native.TryAcquire(out var lease)) return;
+        using (lease)
+        {
+            try
+            {
+                QixNative.object_unwatch(lease.Native);
+            }
+            catch (QixException)
+            {
+                // A closed handle has no watch left.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps the layout fresh (qix_object_watch) and yields each fresh layout (the unwrapped qLayout): now
+    /// when the object's data is not current, then after each change (bursts coalesced; the session option
+    /// <c>watch.min_interval_ms</c> throttles the fetches). A layout the consumer has not taken yet is replaced
+    /// by a fresher one: only the latest is kept. A fetch's error ends the enumeration with its
+    /// <see cref="QixException"/>. Breaking out of <c>await foreach</c>, disposing the enumerator or cancelling
+    /// <paramref name="cancellationToken"/> stops the watch (qix_object_unwatch). The watch belongs to the
+    /// engine object: one per object, so a second watch of the same object (through any handle) replaces this
+    /// one, which then waits for layouts that never come.
+    /// </summary>
+    public IAsyncEnumerable<JsonElement> WatchLayoutsAsync(CancellationToken cancellationToken = default) =>
+        new LayoutWatch<JsonElement>(this, json =>
+        {
+            using JsonDocument document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }).Enumerate(cancellationToken);
+
     /// <summary>Blocking call. Throws <see cref="QixException"/> on failure.</summary>
     public QixResult Call(string method, string paramsJson = "[]", CallFlags flags = CallFlags.Default,
                           TimeSpan? timeout = null)
@@ -198,7 +247,17 @@ public class QixObject : IDisposable, IAsyncDisposable
         if (method == null) throw new ArgumentNullException(nameof(method));
         NativeResult result;
         using (var lease = _native.Acquire())
-            result = lease.Native.Call(method, paramsJson ?? "[]", (int)flags, Session.ToTimeoutMs(timeout));
+        {
+            Session.CallStarted();
+            try
+            {
+                result = lease.Native.Call(method, paramsJson ?? "[]", (int)flags, Session.ToTimeoutMs(timeout));
+            }
+            finally
+            {
+                Session.CallEnded();
+            }
+        }
         using (result) return Session.ToResult(result);
     }
 

@@ -69,6 +69,24 @@ public sealed class Session : IDisposable, IAsyncDisposable
 
     internal EventQueue Events { get; } = new();
 
+    private int _pendingCalls;
+
+    /// <summary>Calls of this session waiting for their answer (asynchronous and blocking ones).</summary>
+    internal int CallsAwaitingAnswer => Volatile.Read(ref _pendingCalls);
+
+    /// <summary>
+    /// A call of this session is about to be issued: its answer will come through this session's event thread,
+    /// so an extraction's row callback must not block waiting for room meanwhile (see <see cref="Extraction"/>).
+    /// </summary>
+    internal void CallStarted()
+    {
+        Interlocked.Increment(ref _pendingCalls);
+        Extraction.WakeProducers(this);
+    }
+
+    /// <summary>The call counted by <see cref="CallStarted"/> has its answer (or was never issued).</summary>
+    internal void CallEnded() => Interlocked.Decrement(ref _pendingCalls);
+
     /// <summary>
     /// Opens a session and waits until it is connected. Throws <see cref="QixException"/> on failure (Network,
     /// Http, Tls, Timeout ...).
@@ -275,6 +293,8 @@ public sealed class Session : IDisposable, IAsyncDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // An extraction's row callback waiting for room on this session's event thread stops waiting.
+        Extraction.WakeProducers(this);
         // The native handles are freed once the close has been processed (see FreeNative): pending calls
         // complete (with Closed) before that, however soon the program lets go of the session.
         var held = new List<IDisposable>();

@@ -39,6 +39,7 @@ internal static class Calls
         long token = Interlocked.Increment(ref s_nextToken);
         var call = new PendingCall(session, make, cancellationToken);
         s_pending[token] = call;
+        session.CallStarted();
         long id;
         try
         {
@@ -48,6 +49,7 @@ internal static class Calls
         {
             // libqix will not call back (the C API refused the call before issuing it).
             s_pending.TryRemove(token, out _);
+            session.CallEnded();
             return Task.FromException<QixResult>(e);
         }
         call.Started(id);
@@ -112,6 +114,7 @@ internal static class Calls
 
         public void Complete(NativeResult result)
         {
+            _session.CallEnded();
             int status = result.Status();
             if (status == (int)QixStatus.Ok)
             {
