@@ -11,6 +11,7 @@
 
 #include "qix/api_types.hpp"
 
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -2284,6 +2285,19 @@ class GenericObject : public qix::Object {
   explicit GenericObject(qix::Object o) : qix::Object(std::move(o)) {}
   /** False when empty (a method that returns objects found none). */
   explicit operator bool() const { return !empty(); }
+
+  /**
+   * Bulk extraction with typed cells: qix::Object::extract (pipelined GetHyperCubeData pages, rows in
+   * order on the session's event thread, memory bounded by @p window), each row decoded as NxCellRows
+   * before @p on_row(row, index) sees it; @p on_row returns false to stop. The future gives the number
+   * of rows, or throws the qix::Error that ended the extraction (QIX_ECANCELLED after a stop; a row
+   * that does not decode stops it too, reported through set_listener_error_handler()). @p path: e.g.
+   * "/qHyperCubeDef".
+   */
+  template <class Lazy = void>  // compiled only when used
+  std::future<int64_t> extract_rows(const std::string& path,
+                                    std::function<bool(const NxCellRows&, int64_t)> on_row,
+                                    int page_height = 0, int window = 0);
 
   /**
    * GenericObject.GetLayout (https://qlik.dev/apis/json-rpc/qix/genericobject, method GetLayout). Blocking; throws qix::Error.
@@ -6587,6 +6601,24 @@ inline std::future<void> Doc::commit_script_async(const std::optional<std::strin
   return detail::call_future<Lazy, void>(*this, "CommitScript", "Doc.CommitScript", detail::params({
       {"qCommitMessage", detail::encode_given(commit_message)},}),
       detail::decode_void, nullptr);
+}
+template <class Lazy>
+inline std::future<int64_t> GenericObject::extract_rows(
+    const std::string& path, std::function<bool(const NxCellRows&, int64_t)> on_row, int page_height,
+    int window) {
+  if (!on_row) throw Error(QIX_EINVAL, "on_row is empty");
+  return extract(
+      path,
+      [fn = std::move(on_row)](const std::string& text, int64_t index) {
+        NxCellRows row;
+        try {
+          detail::read(json::parse(text), row);
+        } catch (const json::error& e) {
+          throw Error(QIX_EPROTOCOL, std::string("GenericObject.extract_rows: a row does not decode: ") + e.what());
+        }
+        return fn(row, index);
+      },
+      page_height, window);
 }
 template <class Lazy>
 inline GenericObjectLayout GenericObject::get_layout() {

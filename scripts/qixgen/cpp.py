@@ -331,7 +331,7 @@ class Emitter:
             "// methods newer than the specification.",
             "#ifndef QIX_API_HPP", "#define QIX_API_HPP", "",
             '#include "qix/api_types.hpp"', "",
-            "#include <future>", "#include <optional>", "#include <string>", "#include <vector>", "",
+            "#include <functional>", "#include <future>", "#include <optional>", "#include <string>", "#include <vector>", "",
             "namespace qix {", "namespace api {", ""]
         for c in CLASSES:
             out.append(f"class {c};")
@@ -350,6 +350,42 @@ class Emitter:
             out.append("  /** False when empty (a method that returns objects found none). */")
             out.append("  explicit operator bool() const { return !empty(); }")
             out.append("")
+            if c == "GenericObject":
+                out += [
+                    "  /**",
+                    "   * Bulk extraction with typed cells: qix::Object::extract (pipelined GetHyperCubeData pages, rows in",
+                    "   * order on the session's event thread, memory bounded by @p window), each row decoded as NxCellRows",
+                    "   * before @p on_row(row, index) sees it; @p on_row returns false to stop. The future gives the number",
+                    "   * of rows, or throws the qix::Error that ended the extraction (QIX_ECANCELLED after a stop; a row",
+                    "   * that does not decode stops it too, reported through set_listener_error_handler()). @p path: e.g.",
+                    "   * \"/qHyperCubeDef\".",
+                    "   */",
+                    "  template <class Lazy = void>  // compiled only when used",
+                    "  std::future<int64_t> extract_rows(const std::string& path,",
+                    "                                    std::function<bool(const NxCellRows&, int64_t)> on_row,",
+                    "                                    int page_height = 0, int window = 0);",
+                    "",
+                ]
+                bodies += [
+                    "template <class Lazy>",
+                    "inline std::future<int64_t> GenericObject::extract_rows(",
+                    "    const std::string& path, std::function<bool(const NxCellRows&, int64_t)> on_row, int page_height,",
+                    "    int window) {",
+                    "  if (!on_row) throw Error(QIX_EINVAL, \"on_row is empty\");",
+                    "  return extract(",
+                    "      path,",
+                    "      [fn = std::move(on_row)](const std::string& text, int64_t index) {",
+                    "        NxCellRows row;",
+                    "        try {",
+                    "          detail::read(json::parse(text), row);",
+                    "        } catch (const json::error& e) {",
+                    "          throw Error(QIX_EPROTOCOL, std::string(\"GenericObject.extract_rows: a row does not decode: \") + e.what());",
+                    "        }",
+                    "        return fn(row, index);",
+                    "      },",
+                    "      page_height, window);",
+                    "}",
+                ]
             names = set()
             for meth in m.classes[c]:
                 name = ident(meth.name)

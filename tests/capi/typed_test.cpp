@@ -267,3 +267,69 @@ TEST_F(Typed, VariablesAndClassesTheSimulatorLacks) {
 }
 
 }  // namespace
+
+TEST_F(Typed, ExtractRowsGivesTypedCellsInOrderAsThePagesDo) {
+  api::Doc doc = session_->open_doc("demo");
+  api::NxInlineDimensionDef dim;
+  dim.field_defs = std::vector<std::string>{"OrderId"};
+  api::NxInlineMeasureDef measure;
+  measure.def = "Sum(Sales)";
+  api::HyperCubeDef def;
+  def.dimensions.emplace(1);
+  def.dimensions->at(0).def = dim;
+  def.measures.emplace(1);
+  def.measures->at(0).def = measure;
+  api::GenericObjectProperties props;
+  props.info = api::NxInfo{std::string("typed-extract"), std::string("table")};
+  props.hyper_cube_def = def;
+  api::GenericObject cube = doc.create_session_object(props);
+  ASSERT_TRUE(cube);
+
+  // The reference: a page loop of 500 rows.
+  std::vector<api::NxCellRows> pages;
+  for (int top = 0;; top += 500) {
+    api::NxPage page;
+    page.top = top;
+    page.left = 0;
+    page.width = 2;
+    page.height = 500;
+    auto got = cube.get_hyper_cube_data("/qHyperCubeDef", {page});
+    if (got.empty() || !got[0].matrix || got[0].matrix->empty()) break;
+    pages.insert(pages.end(), got[0].matrix->begin(), got[0].matrix->end());
+  }
+  ASSERT_EQ(pages.size(), 2000u);
+
+  std::vector<api::NxCellRows> rows;
+  bool in_order = true;
+  auto all = cube.extract_rows(
+      "/qHyperCubeDef",
+      [&](const api::NxCellRows& row, int64_t index) {
+        in_order = in_order && index == static_cast<int64_t>(rows.size());
+        rows.push_back(row);
+        return true;
+      },
+      7, 3);
+  EXPECT_EQ(all.get(), 2000);
+  EXPECT_TRUE(in_order);
+  ASSERT_EQ(rows.size(), pages.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), 2u) << i;
+    EXPECT_EQ(rows[i][0].text, pages[i][0].text) << i;
+    EXPECT_EQ(rows[i][0].elem_number, pages[i][0].elem_number) << i;
+    EXPECT_EQ(rows[i][1].num.value_or(-1), pages[i][1].num.value_or(-2)) << i;
+    EXPECT_EQ(rows[i][0].state->value, pages[i][0].state->value) << i;
+  }
+
+  // Stopping early, and a path that names no hypercube.
+  auto stopped =
+      cube.extract_rows("/qHyperCubeDef", [](const api::NxCellRows&, int64_t index) { return index < 9; });
+  try {
+    stopped.get();
+    FAIL() << "no exception";
+  } catch (const qix::Error& e) {
+    EXPECT_EQ(e.status(), QIX_ECANCELLED);
+  }
+  auto bad = cube.extract_rows("/qNoSuchDef", [](const api::NxCellRows&, int64_t) { return true; });
+  EXPECT_THROW(bad.get(), qix::Error);
+  EXPECT_THROW(cube.extract_rows("/qHyperCubeDef", nullptr), qix::Error);
+}
