@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -18,7 +19,31 @@ namespace asio = boost::asio;
 namespace {
 thread_local const Context* tl_io_context = nullptr;
 thread_local int tl_serial_depth = 0;
+thread_local int tl_output_depth = 0;
+thread_local std::vector<Task>* tl_output_flushes = nullptr;
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+OutputBatch::OutputBatch() noexcept {
+  ++tl_output_depth;
+}
+
+OutputBatch::~OutputBatch() {
+  if (--tl_output_depth > 0 || !tl_output_flushes) return;
+  // Flushes may send (and so register) again only outside a batch: take the list first.
+  std::unique_ptr<std::vector<Task>> flushes(tl_output_flushes);
+  tl_output_flushes = nullptr;
+  for (auto& f : *flushes) f();
+}
+
+bool OutputBatch::active() noexcept {
+  return tl_output_depth > 0;
+}
+
+void OutputBatch::at_end(Task flush) {
+  if (!tl_output_flushes) tl_output_flushes = new std::vector<Task>();
+  tl_output_flushes->push_back(std::move(flush));
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Dispatcher: a small FIFO thread pool. SerialQueues submit one drain task at a time each.
@@ -113,6 +138,7 @@ void SerialQueue::drain() {
       tasks_.pop_front();
     }
     try {
+      OutputBatch output;  // the calls this task makes leave together when it ends
       task();
     } catch (...) {
       // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
