@@ -12,8 +12,8 @@
  *          layout is read (qix_result_json).
  *   idle   CALLS sessions opened and left idle (WINDOW unused); prints the process's threads and RSS.
  *
- * Prints one line: `ok=N failed=F wall_s=S` (and `threads=T rss_kb=K` for idle). Exit status 0 when every call
- * succeeded.
+ * Prints one line: `ok=N failed=F wall_s=S` (and `threads=T rss_kb=K` for idle). Exit status 0 when every
+ * call succeeded.
  */
 #include "qix/qix.h"
 

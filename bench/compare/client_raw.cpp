@@ -72,7 +72,8 @@ struct Client {
       const json::object& o = v.as_object();
       if (const json::value* id = o.if_contains("id")) {  // frames without an id are notifications
         std::int64_t i = id->to_number<std::int64_t>();
-        if (i >= 1 && static_cast<std::size_t>(i) <= frames.size() && !answered[i - 1] && o.contains("result")) {
+        if (i >= 1 && static_cast<std::size_t>(i) <= frames.size() && !answered[i - 1] &&
+            o.contains("result")) {
           answered[i - 1] = 1;
           ++ok;
           bytes += static_cast<long long>(n);
@@ -119,7 +120,8 @@ int main(int argc, char** argv) {
   int handle = -1;
   std::string method = "EngineVersion";
   if (scenario == "page") {
-    c.ws.write(asio::buffer(std::string(R"({"jsonrpc":"2.0","id":0,"method":"OpenDoc","handle":-1,"params":["bench"]})")));
+    c.ws.write(asio::buffer(
+        std::string(R"({"jsonrpc":"2.0","id":0,"method":"OpenDoc","handle":-1,"params":["bench"]})")));
     for (;;) {  // the greeting, then OpenDoc's answer
       beast::flat_buffer b;
       c.ws.read(b);

@@ -105,7 +105,8 @@ void append_frame_header(std::string& out, std::size_t len, unsigned char opcode
     out.push_back(static_cast<char>(len & 0xff));
   } else {
     out.push_back(static_cast<char>(127));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(len) >> (8 * i)) & 0xff));
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>((static_cast<std::uint64_t>(len) >> (8 * i)) & 0xff));
   }
 }
 
@@ -150,7 +151,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Bytes the client sent after its upgrade request (none, in practice) start the frame buffer.
     in_.assign(asio::buffers_begin(upgrade_.data()), asio::buffers_end(upgrade_.data()));
     out_ = std::move(resp);
-    std::string greeting = R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})";
+    std::string greeting =
+        R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})";
     append_frame_header(out_, greeting.size(), 0x1);
     out_ += greeting;
     flush();
@@ -306,28 +308,33 @@ void build_data(int page_rows, int layout_kb) {
                   r % 6, r % 6, r, r, sales, sales, r % 97, r % 97);
     m += row;
   }
-  g_page = "{\"qDataPages\":[{\"qMatrix\":[" + m +
-           "],\"qTails\":[{\"qUp\":0,\"qDown\":0}],\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":4,\"qHeight\":" +
-           std::to_string(page_rows) + "}}]}";
+  g_page =
+      "{\"qDataPages\":[{\"qMatrix\":[" + m +
+      "],\"qTails\":[{\"qUp\":0,\"qDown\":0}],\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":4,\"qHeight\":" +
+      std::to_string(page_rows) + "}}]}";
 
   // A layout of about layout_kb KiB: a generic object whose hypercube carries rows of cells.
   std::string rows;
   int i = 0;
   while (rows.size() < static_cast<std::size_t>(layout_kb) * 1024) {
     if (i) rows += ',';
-    rows += "[{\"qText\":\"Item " + std::to_string(i) + "\",\"qNum\":\"NaN\",\"qElemNumber\":" +
-            std::to_string(i) + ",\"qState\":\"O\"},{\"qText\":\"" + std::to_string(i * 3) +
-            "\",\"qNum\":" + std::to_string(i * 3) + ",\"qElemNumber\":0,\"qState\":\"L\"}]";
+    rows += "[{\"qText\":\"Item " + std::to_string(i) +
+            "\",\"qNum\":\"NaN\",\"qElemNumber\":" + std::to_string(i) + ",\"qState\":\"O\"},{\"qText\":\"" +
+            std::to_string(i * 3) + "\",\"qNum\":" + std::to_string(i * 3) +
+            ",\"qElemNumber\":0,\"qState\":\"L\"}]";
     ++i;
   }
-  std::string layout = "{\"qInfo\":{\"qId\":\"bench-object\",\"qType\":\"table\"},\"qHyperCube\":{\"qSize\":{\"qcx\":2,\"qcy\":" +
-                       std::to_string(i) + "},\"qDataPages\":[{\"qMatrix\":[" + rows +
-                       "],\"qTails\":[],\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":2,\"qHeight\":" +
-                       std::to_string(i) + "}}]}}";
+  std::string layout =
+      "{\"qInfo\":{\"qId\":\"bench-object\",\"qType\":\"table\"},\"qHyperCube\":{\"qSize\":{\"qcx\":2,"
+      "\"qcy\":" +
+      std::to_string(i) + "},\"qDataPages\":[{\"qMatrix\":[" + rows +
+      "],\"qTails\":[],\"qArea\":{\"qLeft\":0,\"qTop\":0,\"qWidth\":2,\"qHeight\":" + std::to_string(i) +
+      "}}]}}";
   g_layout = "{\"qLayout\":" + layout + "}";
   g_layout_delta_first = "{\"qLayout\":[{\"op\":\"add\",\"path\":\"/\",\"value\":" + layout + "}]}";
   g_layout_delta_patch =
-      "{\"qLayout\":[{\"op\":\"replace\",\"path\":\"/qHyperCube/qDataPages/0/qMatrix/0/1/qNum\",\"value\":42}]}";
+      "{\"qLayout\":[{\"op\":\"replace\",\"path\":\"/qHyperCube/qDataPages/0/qMatrix/0/1/"
+      "qNum\",\"value\":42}]}";
 }
 
 }  // namespace

@@ -22,9 +22,9 @@
 
 #include <cstring>
 #include <deque>
-#include <random>
 #include <mutex>
 #include <optional>
+#include <random>
 
 namespace qix::core {
 
@@ -92,7 +92,8 @@ class CoalescingStream {
   using next_layer_type = Next;
 
   template <class... Args>
-  explicit CoalescingStream(WriteSink& sink, Args&&... args) : sink_(&sink), next_(std::forward<Args>(args)...) {}
+  explicit CoalescingStream(WriteSink& sink, Args&&... args)
+      : sink_(&sink), next_(std::forward<Args>(args)...) {}
 
   executor_type get_executor() noexcept { return next_.get_executor(); }
   Next& next_layer() noexcept { return next_; }
@@ -104,11 +105,11 @@ class CoalescingStream {
     return asio::async_initiate<ReadToken, void(beast::error_code, std::size_t)>(
         [this](auto handler, const MutableBufferSequence& b) {
           // The handler is the transport's read chain, which holds the transport (and so the sink) alive.
-          next_.async_read_some(b, [sink = sink_, h = std::move(handler)](beast::error_code ec,
-                                                                          std::size_t n) mutable {
-            if (n) sink->note_read(n);
-            std::move(h)(ec, n);
-          });
+          next_.async_read_some(
+              b, [sink = sink_, h = std::move(handler)](beast::error_code ec, std::size_t n) mutable {
+                if (n) sink->note_read(n);
+                std::move(h)(ec, n);
+              });
         },
         token, buffers);
   }
@@ -300,9 +301,10 @@ class WsBase : public Transport, public WriteSink {
     if (opts_.keepalive.count() <= 0 || closed_) return;
     auto ctx = ctx_.lock();
     if (!ctx) return;
-    keepalive_timer_ = ctx->schedule(opts_.keepalive, [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
-      if (auto self = w.lock()) asio::post(self->strand_, [self] { self->keepalive_tick(); });
-    });
+    keepalive_timer_ =
+        ctx->schedule(opts_.keepalive, [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
+          if (auto self = w.lock()) asio::post(self->strand_, [self] { self->keepalive_tick(); });
+        });
   }
 
   // Once per keep-alive period: bytes arrived since the last tick → fine; none → ping; none again after
@@ -422,7 +424,8 @@ class WsBase : public Transport, public WriteSink {
       head[h++] = static_cast<unsigned char>(n);
     } else {
       head[h++] = 0x80 | 127;
-      for (int i = 7; i >= 0; --i) head[h++] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (8 * i));
+      for (int i = 7; i >= 0; --i)
+        head[h++] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (8 * i));
     }
     std::uint32_t key = next_mask();
     std::memcpy(head + h, &key, 4);
@@ -482,10 +485,9 @@ class WsBase : public Transport, public WriteSink {
     if (pending_.empty() || write_failed_) return run_after_flush();
     inflight_.swap(pending_);
     flushing_ = true;
-    asio::async_write(derived().ws().next_layer().next_layer(), asio::buffer(inflight_),
-                      [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_flushed(ec);
-                      });
+    asio::async_write(
+        derived().ws().next_layer().next_layer(), asio::buffer(inflight_),
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_flushed(ec); });
   }
 
   void on_flushed(beast::error_code ec) {
@@ -590,7 +592,8 @@ class WsBase : public Transport, public WriteSink {
   std::string read_buffer_;
   std::optional<asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> read_dyn_;
   std::deque<std::string> queue_;  // sent before the connection opened
-  std::uint64_t mask_state_ = std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32) | 1;
+  std::uint64_t mask_state_ =
+      std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32) | 1;
   std::mutex outbox_mutex_;
   std::vector<std::string> outbox_;  // guarded by outbox_mutex_
   bool outbox_posted_ = false;       // guarded by outbox_mutex_
@@ -662,9 +665,9 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
       SSL_set_verify(native, SSL_VERIFY_NONE, nullptr);
     }
     beast::get_lowest_layer(ws_).expires_after(opts_.connect_timeout);
-    tls_stream().async_handshake(
-        ssl::stream_base::client,
-        [self = shared_from_this()](beast::error_code ec) { self->on_tls_handshake(ec); });
+    tls_stream().async_handshake(ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
+      self->on_tls_handshake(ec);
+    });
   }
 
   void on_tls_handshake(beast::error_code ec) {

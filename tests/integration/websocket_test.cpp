@@ -129,7 +129,8 @@ TEST(WebSocket, CoalescedFramesArriveWholeAndInOrderAtEveryLength) {
   }
   auto payload = [](std::size_t n, int seed) {
     std::string p(n, ' ');
-    for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<char>('a' + (i * 7 + static_cast<std::size_t>(seed)) % 26);
+    for (std::size_t i = 0; i < n; ++i)
+      p[i] = static_cast<char>('a' + (i * 7 + static_cast<std::size_t>(seed)) % 26);
     return p;
   };
   constexpr int kRounds = 2;
@@ -158,7 +159,8 @@ TEST(WebSocket, CoalescedFramesArriveWholeAndInOrderAtEveryLength) {
   ASSERT_EQ(all.get_future().wait_for(60s), std::future_status::ready) << done.load() << " of " << total;
   EXPECT_EQ(ok.load(), total);
   std::lock_guard lock(order_mutex);
-  EXPECT_TRUE(std::is_sorted(order.begin(), order.end())) << "answers arrive in the order the calls were sent";
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()))
+      << "answers arrive in the order the calls were sent";
 }
 
 TEST(WebSocket, SendsHeadersCookiesAndOrigin) {
