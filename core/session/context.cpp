@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -215,6 +216,7 @@ struct Context::Impl {
   std::unordered_map<TimerId, Clock::time_point> deadlines;
   TimerId next_timer = 1;
   Clock::time_point armed_for = Clock::time_point::max();
+  std::atomic<std::uint64_t> wakeups{0};
 
   std::shared_ptr<Dispatcher> dispatcher;
   std::once_flag stopped;
@@ -248,7 +250,15 @@ struct Context::Impl {
     if (earliest >= armed_for) return;
     armed_for = earliest;
     timer.expires_at(earliest);
-    timer.async_wait([this](const boost::system::error_code&) { fire(); });
+    // A wait cancelled by a re-arm (expires_at above, for an earlier deadline) completes with
+    // operation_aborted: the new wait has it covered. Running fire() for it would re-arm again, cancelling
+    // the new wait, whose handler would do the same: a loop that kept an I/O thread busy for as long as the
+    // context had a timer.
+    timer.async_wait([this](const boost::system::error_code& ec) {
+      wakeups.fetch_add(1, std::memory_order_relaxed);
+      if (ec == asio::error::operation_aborted) return;
+      fire();
+    });
   }
 
   void fire() {
@@ -344,6 +354,10 @@ std::shared_ptr<SerialQueue> Context::make_serial_queue() {
 
 void Context::shutdown() {
   if (impl_) impl_->stop_and_join();
+}
+
+std::uint64_t Context::timer_wakeups() const noexcept {
+  return impl_->wakeups.load(std::memory_order_relaxed);
 }
 
 bool Context::in_io_thread() const noexcept {

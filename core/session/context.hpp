@@ -121,6 +121,9 @@ class Context : public std::enable_shared_from_this<Context> {
   /// Stops the threads after the queued work has run (joins them). Idempotent; called by the destructor.
   /// Must not be called from one of the context's own threads.
   void shutdown();
+  /// How many times the timer queue's one Asio wait has completed (fired or cancelled by a re-arm). For
+  /// tests: each scheduled task costs at most a couple.
+  std::uint64_t timer_wakeups() const noexcept;
   /// True when the calling thread is one of this context's I/O threads.
   bool in_io_thread() const noexcept;
 
