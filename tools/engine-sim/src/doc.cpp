@@ -255,7 +255,9 @@ json::object get_tables_and_keys(Call& call) {
       fo["qnPresentDistinctValues"] = fd.symbols.size();
       fo["qKeyType"] = d.is_key(f) ? "ANY_KEY" : "NOT_KEY";
       fo["qComment"] = "";
-      fo["qTags"] = json::array{};
+      json::array tags;
+      for (const auto& tag : fd.tags) tags.push_back(json::value(tag));
+      fo["qTags"] = std::move(tags);
       fo["qDerivedFields"] = json::array{};
       fo["qIsFieldOnTheFly"] = false;
       fo["qReadableName"] = fd.name;

@@ -107,7 +107,9 @@ json::object dim_info(Connection& c, const std::string& state, int field, const 
   d["qGroupFallbackTitles"] = json::array{json::value(title)};
   d["qGroupPos"] = 0;
   d["qStateCounts"] = state_counts(c, state, field);
-  d["qTags"] = json::array{};
+  json::array tags;
+  for (const auto& tag : fd.tags) tags.push_back(json::value(tag));
+  d["qTags"] = std::move(tags);
   d["qDimensionType"] = fd.all_numeric && !fd.symbols.empty() ? "N" : "D";
   d["qGrouping"] = "N";
   d["qNumFormat"] = json::object{{"qType", "U"}, {"qnDec", 0}, {"qUseThou", 0}};
