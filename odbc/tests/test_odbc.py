@@ -1,3 +1,446 @@
+#!/usr/bin/python3
+"""End-to-end tests of the ODBC driver libqixodbc.so through unixODBC's driver manager, with isql and pyodbc,
+against qix-engine-sim serving the CSV app in odbc/tests/data/sales (and the built-in demo, demo-large).
+
+Expected values are computed here from the CSV files. Each test starts its own simulator (port 0, read from its
+`listening on` line) and writes odbcinst.ini/odbc.ini into a temporary directory (ODBCSYSINI, ODBCINI).
+
+Run by CTest as odbc.e2e.<Class>.<method>, one process per test; `--list` prints the names. Environment:
+QIX_ODBC_DRIVER (the driver), QIX_SIM_EXE, QIX_ISQL_EXE, QIX_ODBC_DATA (the CSV apps' directory).
+"""
+import csv
+import os
+import resource
+import subprocess
 import sys
-if __name__ == "__main__" and sys.argv[1:] == ["--list"]:
-    sys.exit(0)
+import tempfile
+import threading
+import time
+import unittest
+from collections import Counter, defaultdict
+
+DRIVER = os.environ.get("QIX_ODBC_DRIVER", "")
+SIM = os.environ.get("QIX_SIM_EXE", "")
+ISQL = os.environ.get("QIX_ISQL_EXE", "isql")
+DATA = os.environ.get("QIX_ODBC_DATA", os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
+
+
+def load_csv(name):
+    with open(os.path.join(DATA, "sales", name + ".csv"), newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def num(s):
+    """A CSV value as the engine reads it: a number when it parses as one, None when empty."""
+    if s == "":
+        return None
+    try:
+        v = float(s)
+        return int(v) if v.is_integer() else v
+    except ValueError:
+        return s
+
+
+ORDERS = [{k: num(v) for k, v in r.items()} for r in load_csv("Orders")]
+REGIONS = [{k: num(v) for k, v in r.items()} for r in load_csv("Regions")]
+
+
+class Sim:
+    """qix-engine-sim on a free port; `url` is its ws:// base URL."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([SIM, "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError("simulator did not start: " + line + self.proc.stderr.read())
+        self.url = line[len("listening on "):]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+class OdbcTest(unittest.TestCase):
+    sim_args = ("--data", DATA)
+    app = "sales"
+
+    def setUp(self):
+        self.sim = Sim(*self.sim_args)
+        self.addCleanup(self.sim.stop)
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        with open(os.path.join(self.dir.name, "odbcinst.ini"), "w") as f:
+            f.write("[libqix]\nDescription=libqix ODBC driver for the Qlik QIX Engine\nDriver=%s\n" % DRIVER)
+        with open(os.path.join(self.dir.name, "odbc.ini"), "w") as f:
+            f.write("[qixtest]\nDriver=libqix\nUrl=%s/app/%s\n" % (self.sim.url, self.app))
+        os.environ["ODBCSYSINI"] = self.dir.name
+        os.environ["ODBCINI"] = os.path.join(self.dir.name, "odbc.ini")
+
+    def conn_str(self, extra=""):
+        return "Driver=libqix;Url=%s/app/%s;%s" % (self.sim.url, self.app, extra)
+
+    def connect(self, extra=""):
+        import pyodbc
+        c = pyodbc.connect(self.conn_str(extra), autocommit=True)
+        self.addCleanup(c.close)
+        return c
+
+    def query(self, sql, conn=None):
+        cur = (conn or self.connect()).cursor()
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()]
+
+    def sqlstate(self, fn):
+        import pyodbc
+        try:
+            fn()
+        except pyodbc.Error as e:
+            return e.args[0], str(e)
+        self.fail("no error")
+
+    def isql(self, sql, dsn="qixtest"):
+        p = subprocess.run([ISQL, "-v", "-b", "-d|", "-c", dsn], input=sql + "\n", capture_output=True, text=True,
+                           env=os.environ)
+        return p.returncode, p.stdout, p.stderr
+
+
+class Isql(OdbcTest):
+    def test_tables(self):
+        rc, out, _ = self.isql("help")
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "TABLE_CAT|TABLE_SCHEM|TABLE_NAME|TABLE_TYPE|REMARKS")
+        self.assertIn("|data|Orders|TABLE|%d rows" % len(ORDERS), lines)
+        self.assertIn("|data|Regions|TABLE|%d rows" % len(REGIONS), lines)
+
+    def test_columns_typed_from_field_tags(self):
+        rc, out, _ = self.isql("help Orders")
+        types = {}
+        for line in out.splitlines()[1:]:
+            cells = line.split("|")
+            if len(cells) > 5:
+                types[cells[3]] = cells[5]
+        self.assertEqual(types, {"OrderId": "BIGINT", "Region": "VARCHAR", "Product": "VARCHAR",
+                                 "Quantity": "BIGINT", "Price": "DOUBLE", "Channel": "VARCHAR"})
+
+    def test_select(self):
+        rc, out, err = self.isql("SELECT Region, Manager, Target FROM Regions ORDER BY Region")
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "Region|Manager|Target")
+        expected = sorted(REGIONS, key=lambda r: r["Region"])
+        got = [line.split("|") for line in lines[1:]]
+        self.assertEqual(got, [[r["Region"], r["Manager"], "" if r["Target"] is None else str(r["Target"])]
+                               for r in expected])
+
+    def test_aggregate(self):
+        rc, out, _ = self.isql("SELECT Region, SUM(Quantity) AS q FROM Orders GROUP BY Region ORDER BY q DESC")
+        sums = Counter()
+        for r in ORDERS:
+            sums[r["Region"]] += r["Quantity"]
+        self.assertEqual(out.splitlines()[1:], ["%s|%d" % kv for kv in sorted(sums.items(), key=lambda kv: -kv[1])])
+
+    def test_bad_sql_is_42000_naming_the_construct(self):
+        rc, out, err = self.isql("SELECT Region FROM Orders o JOIN Regions r ON o.Region = r.Region")
+        # isql is an ODBC 2 application: the driver manager maps 42000 to 37000.
+        self.assertRegex(out + err, r"\[(42000|37000)\].*JOIN is not supported")
+
+
+class PyOdbc(OdbcTest):
+    def test_catalog_tables_and_columns(self):
+        cur = self.connect().cursor()
+        tables = {(t.table_schem, t.table_name, t.table_type) for t in cur.tables()}
+        self.assertEqual(tables, {("data", "Orders", "TABLE"), ("data", "Regions", "TABLE")})
+        import pyodbc
+        cols = {c.column_name: (c.data_type, c.type_name, c.ordinal_position) for c in cur.columns(table="Orders")}
+        self.assertEqual(cols["OrderId"], (pyodbc.SQL_BIGINT, "BIGINT", 1))
+        self.assertEqual(cols["Price"], (pyodbc.SQL_DOUBLE, "DOUBLE", 5))
+        self.assertEqual(cols["Channel"], (pyodbc.SQL_VARCHAR, "VARCHAR", 6))
+        self.assertEqual([c.column_name for c in cur.columns(table="Reg%", column="M%")], ["Manager"])
+        types = [t.type_name for t in cur.getTypeInfo()]
+        self.assertEqual(types, ["BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"])
+
+    def test_select_star_rows_types_and_nulls(self):
+        cur = self.connect().cursor()
+        cur.execute("SELECT * FROM Orders")
+        self.assertEqual([d[0] for d in cur.description], list(ORDERS[0].keys()))
+        self.assertEqual([d[1] for d in cur.description], [int, str, str, int, float, str])
+        rows = sorted(tuple(r) for r in cur.fetchall())
+        self.assertEqual(rows, sorted(tuple(r.values()) for r in ORDERS))
+
+    def test_select_without_unique_column_keeps_duplicate_rows(self):
+        rows = self.query("SELECT Region, Product FROM Orders")
+        self.assertEqual(Counter(rows), Counter((r["Region"], r["Product"]) for r in ORDERS))
+        rows = self.query("SELECT DISTINCT Region, Product FROM Orders")
+        self.assertEqual(sorted(rows), sorted({(r["Region"], r["Product"]) for r in ORDERS}))
+
+    def test_aggregates_group_by(self):
+        rows = self.query("SELECT Region, SUM(Quantity), COUNT(*), COUNT(DISTINCT Product), AVG(Price), "
+                          "MIN(Price), MAX(Quantity), COUNT(Price) FROM Orders GROUP BY Region")
+        groups = defaultdict(list)
+        for r in ORDERS:
+            groups[r["Region"]].append(r)
+        expected = []
+        for region, rs in groups.items():
+            prices = [r["Price"] for r in rs if r["Price"] is not None]
+            expected.append((region, sum(r["Quantity"] for r in rs), len(rs), len({r["Product"] for r in rs}),
+                             sum(prices) / len(prices), min(prices), max(r["Quantity"] for r in rs), len(prices)))
+        self.assertEqual(len(rows), len(expected))
+        got = {r[0]: r for r in rows}
+        for e in expected:
+            g = got[e[0]]
+            self.assertEqual(g[1:4], e[1:4])
+            self.assertAlmostEqual(g[4], e[4])
+            self.assertEqual(g[5:], e[5:])
+
+    def test_aggregates_without_group_by(self):
+        rows = self.query("SELECT SUM(Quantity) AS q, COUNT(*) FROM Orders")
+        self.assertEqual(rows, [(sum(r["Quantity"] for r in ORDERS), len(ORDERS))])
+
+    def test_group_by_column_not_selected(self):
+        rows = self.query("SELECT SUM(Quantity) FROM Orders GROUP BY Region")
+        sums = Counter()
+        for r in ORDERS:
+            sums[r["Region"]] += r["Quantity"]
+        self.assertEqual(sorted(r[0] for r in rows), sorted(sums.values()))
+
+    def test_where_equals_and_in(self):
+        conn = self.connect()
+        rows = self.query("SELECT OrderId FROM Orders WHERE Region = 'South'", conn)
+        self.assertEqual(sorted(r[0] for r in rows), [r["OrderId"] for r in ORDERS if r["Region"] == "South"])
+        rows = self.query("SELECT OrderId, Quantity FROM Orders WHERE Product IN ('Apple', 'Plum') "
+                          "AND Region IN ('North', 'West') ORDER BY OrderId", conn)
+        self.assertEqual(rows, [(r["OrderId"], r["Quantity"]) for r in ORDERS
+                                if r["Product"] in ("Apple", "Plum") and r["Region"] in ("North", "West")])
+        rows = self.query("SELECT COUNT(*) FROM Orders WHERE Quantity = 4", conn)
+        self.assertEqual(rows, [(sum(1 for r in ORDERS if r["Quantity"] == 4),)])
+        # Each query starts from no selection: the previous WHERE does not linger.
+        self.assertEqual(self.query("SELECT COUNT(*) FROM Orders", conn), [(len(ORDERS),)])
+
+    def test_where_matching_nothing(self):
+        conn = self.connect()
+        self.assertEqual(self.query("SELECT OrderId FROM Orders WHERE Region = 'Nowhere'", conn), [])
+        self.assertEqual(self.query("SELECT COUNT(*), SUM(Quantity) FROM Orders WHERE Region = 'Nowhere'", conn),
+                         [(0, None)])
+
+    def test_selections_are_per_connection(self):
+        a, b = self.connect(), self.connect()
+        ca = a.cursor()
+        ca.execute("SELECT OrderId FROM Orders WHERE Region = 'East'")
+        first = ca.fetchone()
+        self.assertEqual(self.query("SELECT COUNT(*) FROM Orders", b), [(len(ORDERS),)])
+        self.assertEqual(sorted([first[0]] + [r[0] for r in ca.fetchall()]),
+                         [r["OrderId"] for r in ORDERS if r["Region"] == "East"])
+
+    def test_order_by_and_limit(self):
+        conn = self.connect()
+        rows = self.query("SELECT OrderId FROM Orders ORDER BY OrderId DESC LIMIT 3", conn)
+        self.assertEqual(rows, [(12,), (11,), (10,)])
+        rows = self.query("SELECT Product, SUM(Quantity) AS q FROM Orders GROUP BY Product ORDER BY q DESC, 1", conn)
+        sums = Counter()
+        for r in ORDERS:
+            sums[r["Product"]] += r["Quantity"]
+        self.assertEqual(rows, sorted(sums.items(), key=lambda kv: (-kv[1], kv[0])))
+        rows = self.query("SELECT Region, Product FROM Orders ORDER BY Region, Product LIMIT 4", conn)
+        self.assertEqual(rows, sorted((r["Region"], r["Product"]) for r in ORDERS)[:4])
+        self.assertEqual(self.query("SELECT OrderId FROM Orders LIMIT 0", conn), [])
+
+    def test_pass_through_expression(self):
+        rows = self.query('SELECT Region, "=Sum(Quantity * Price)" AS revenue FROM Orders GROUP BY Region')
+        rev = defaultdict(float)
+        for r in ORDERS:
+            if r["Price"] is not None:
+                rev[r["Region"]] += r["Quantity"] * r["Price"]
+        self.assertEqual(len(rows), len(rev))
+        for region, v in rows:
+            self.assertAlmostEqual(v, rev[region])
+
+    def test_sql_errors(self):
+        cur = self.connect().cursor()
+        for sql, state, words in [
+            ("SELECT Region FROM Orders o JOIN Regions r ON o.Region = r.Region", "42000", "JOIN"),
+            ("SELECT Region FROM Orders WHERE Quantity > 3", "42000", "'>'"),
+            ("SELECT Region FROM Orders WHERE Region = 'a' OR Region = 'b'", "42000", "OR"),
+            ("SELECT upper(Region) FROM Orders", "42000", "upper()"),
+            ("SELECT Region, SUM(Quantity) FROM Orders", "42000", "GROUP BY"),
+            ("SELECT Region FROM Orders ORDER BY Quantity", "42000", "ORDER BY"),
+            ("UPDATE Orders SET Quantity = 1", "42000", "UPDATE"),
+            ("SELECT Region FROM Nowhere", "42S02", "Nowhere"),
+            ("SELECT Manager FROM Orders", "42S22", "Manager"),
+        ]:
+            st, msg = self.sqlstate(lambda: cur.execute(sql))
+            self.assertEqual(st, state, sql)
+            self.assertIn(words, msg, sql)
+        # The connection is still usable.
+        cur.execute("SELECT COUNT(*) FROM Orders")
+        self.assertEqual(cur.fetchone()[0], len(ORDERS))
+
+    def test_bad_connection_strings(self):
+        import pyodbc
+        # Nothing listens there: 08001.
+        st, _ = self.sqlstate(lambda: pyodbc.connect("Driver=libqix;Url=ws://127.0.0.1:1/app/sales"))
+        self.assertEqual(st, "08001")
+        # No app: HY000 naming what is missing.
+        st, msg = self.sqlstate(lambda: pyodbc.connect("Driver=libqix;Url=%s/" % self.sim.url))
+        self.assertEqual(st, "HY000")
+        self.assertIn("no app", msg)
+        # An option value libqix refuses.
+        st, msg = self.sqlstate(lambda: pyodbc.connect(self.conn_str("Option.timeout.call_ms=soon")))
+        self.assertEqual(st, "HY000")
+        self.assertIn("timeout.call_ms", msg)
+        st, msg = self.sqlstate(lambda: pyodbc.connect(self.conn_str("Option.no.such=1")))
+        self.assertEqual(st, "HY000")
+        # An app the engine does not have: the engine's error, its code as the native error.
+        st, msg = self.sqlstate(lambda: pyodbc.connect("Driver=libqix;Url=%s/app/nope" % self.sim.url))
+        self.assertEqual(st, "08004")
+        self.assertIn("LOCERR_APP", msg)
+        # An unknown attribute is a warning (01S00), not a failure.
+        c = pyodbc.connect(self.conn_str("Colour=blue"), autocommit=True)
+        c.close()
+
+    def test_dsn_and_sqlconnect(self):
+        import pyodbc
+        c = pyodbc.connect("DSN=qixtest", autocommit=True)
+        self.assertEqual(c.cursor().execute("SELECT COUNT(*) FROM Regions").fetchone()[0], len(REGIONS))
+        self.assertEqual(c.getinfo(pyodbc.SQL_DRIVER_NAME), "libqixodbc.so")
+        self.assertEqual(c.getinfo(pyodbc.SQL_DATABASE_NAME), "sales")
+        c.close()
+
+
+class Auth(OdbcTest):
+    sim_args = ("--data", DATA, "--bearer", "s3cret", "--require-header", "X-Qlik-User: UserDirectory=D; UserId=u")
+
+    def test_bearer_and_header(self):
+        import pyodbc
+        extra = "Bearer=s3cret;Header.X-Qlik-User={UserDirectory=D; UserId=u}"
+        c = self.connect(extra)
+        self.assertEqual(c.cursor().execute("SELECT COUNT(*) FROM Orders").fetchone()[0], len(ORDERS))
+        st, msg = self.sqlstate(lambda: pyodbc.connect(self.conn_str("Bearer=wrong;Header.X-Qlik-User={UserDirectory=D; UserId=u}")))
+        self.assertEqual(st, "28000")
+        self.assertNotIn("wrong", msg)  # secrets never in messages
+        # The DSN's password is the bearer token (SQLConnect(dsn, uid, pwd)).
+        with open(os.environ["ODBCINI"], "a") as f:
+            f.write("Header.X-Qlik-User=UserDirectory=D; UserId=u\n")
+        c = pyodbc.connect("DSN=qixtest;PWD=s3cret", autocommit=True)
+        self.assertEqual(c.cursor().execute("SELECT COUNT(*) FROM Regions").fetchone()[0], len(REGIONS))
+        c.close()
+
+
+class Objects(OdbcTest):
+    sim_args = ()
+    app = "demo"
+
+    def test_master_objects_schema(self):
+        cur = self.connect().cursor()
+        views = [(t.table_schem, t.table_name) for t in cur.tables(tableType="VIEW")]
+        self.assertEqual(views, [("objects", "sales-by-region")])
+        cols = [(c.column_name, c.type_name) for c in cur.columns(schema="objects", table="sales-by-region")]
+        self.assertEqual(cols, [("Region", "VARCHAR"), ("Sales", "DOUBLE")])
+        rows = cur.execute('SELECT * FROM objects."sales-by-region"').fetchall()
+        self.assertEqual(len(rows), 6)
+        total = cur.execute("SELECT SUM(Sales) FROM Orders").fetchone()[0]
+        self.assertAlmostEqual(sum(r[1] for r in rows), total)
+        one = cur.execute("SELECT Sales FROM objects.\"sales-by-region\" WHERE Region = 'UK'").fetchall()
+        self.assertEqual(len(one), 1)
+        self.assertAlmostEqual(one[0][0], dict((r[0], r[1]) for r in rows)["UK"])
+
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+class Stream(OdbcTest):
+    sim_args = ()
+    app = "demo-large"
+
+    def test_million_rows_streamed_with_bounded_memory(self):
+        conn = self.connect()
+        cur = conn.cursor()
+        start_rss = rss_mb()
+        t0 = time.monotonic()
+        cur.execute("SELECT OrderId, Sales FROM Orders")
+        n = 0
+        ids = 0
+        peak = start_rss
+        while True:
+            rows = cur.fetchmany(10000)
+            if not rows:
+                break
+            n += len(rows)
+            ids += sum(r[0] for r in rows)
+            peak = max(peak, rss_mb())
+        elapsed = time.monotonic() - t0
+        self.assertEqual(n, 1000000)
+        self.assertEqual(ids, 1000000 * 1000001 // 2)  # every OrderId 1..1,000,000 once
+        growth = peak - start_rss
+        print("odbc stream: %d rows in %.2f s (%.0f rows/s); client RSS %.1f MB -> peak %.1f MB (+%.1f MB)"
+              % (n, elapsed, n / elapsed, start_rss, peak, growth))
+        # The whole result held at once would be far beyond this (1,000,000 Python rows alone take >150 MB).
+        self.assertLess(growth, 100)
+
+    def test_cancel_mid_stream(self):
+        conn = self.connect()
+        cur = conn.cursor()
+        cur.execute("SELECT OrderId FROM Orders")
+        got_first = threading.Event()
+        outcome = {}
+
+        def reader():
+            n = 0
+            try:
+                while True:
+                    row = cur.fetchone()
+                    if row is None:
+                        break
+                    n += 1
+                    if n == 1:
+                        got_first.set()
+                outcome["rows"] = n
+            except Exception as e:  # noqa: BLE001 - the cancel's error is what we wait for
+                outcome["error"] = e
+                outcome["rows"] = n
+            got_first.set()
+
+        t = threading.Thread(target=reader)
+        t.start()
+        got_first.wait()
+        cur.cancel()
+        t.join()
+        self.assertIn("error", outcome, "the whole result arrived before the cancel")
+        self.assertEqual(outcome["error"].args[0], "HY008")
+        self.assertLess(outcome["rows"], 1000000)
+        # The connection goes on working.
+        self.assertEqual(conn.cursor().execute("SELECT COUNT(*) FROM Regions").fetchone()[0], 6)
+
+
+class Timeout(OdbcTest):
+    sim_args = ("--calc-delay-ms", "3000")
+    app = "demo"
+
+    def test_query_timeout(self):
+        conn = self.connect()
+        conn.timeout = 1
+        st, msg = self.sqlstate(lambda: conn.cursor().execute("SELECT Region FROM Regions"))
+        self.assertEqual(st, "HYT00")
+
+
+def all_tests():
+    names = []
+    for cls in (Isql, PyOdbc, Auth, Objects, Stream, Timeout):
+        for m in sorted(dir(cls)):
+            if m.startswith("test_"):
+                names.append("%s.%s" % (cls.__name__, m))
+    return names
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(all_tests()))
+        sys.exit(0)
+    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[1:]])
