@@ -46,8 +46,7 @@ DateTime from_serial(double serial) {
 
 std::string number_text(double v, SQLSMALLINT sql_type) {
   char buf[64];
-  if ((sql_type == SQL_BIGINT || sql_type == SQL_INTEGER || sql_type == SQL_SMALLINT ||
-       std::floor(v) == v) &&
+  if ((sql_type == SQL_BIGINT || sql_type == SQL_INTEGER || sql_type == SQL_SMALLINT || std::floor(v) == v) &&
       std::fabs(v) < 9.2e18) {
     auto r = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(v));
     return std::string(buf, r.ptr);
@@ -75,7 +74,8 @@ std::u16string to_utf16(const std::string& s) {
       len = 3;
     } else if ((c >> 3) == 30 && i + 3 < s.size()) {
       cp = ((c & 0x07u) << 18) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 12) |
-           ((static_cast<unsigned char>(s[i + 2]) & 0x3Fu) << 6) | (static_cast<unsigned char>(s[i + 3]) & 0x3Fu);
+           ((static_cast<unsigned char>(s[i + 2]) & 0x3Fu) << 6) |
+           (static_cast<unsigned char>(s[i + 3]) & 0x3Fu);
       len = 4;
     }
     i += len;
@@ -130,7 +130,8 @@ double cell_number(const Cell& cell, SQLSMALLINT sql_type) {
   while (b < e && *b == ' ') ++b;
   double v = 0;
   auto r = std::from_chars(b, e, v);
-  if (r.ec != std::errc() || r.ptr != e) throw OdbcError("22018", "invalid character value for cast: '" + cell.text + "'");
+  if (r.ec != std::errc() || r.ptr != e)
+    throw OdbcError("22018", "invalid character value for cast: '" + cell.text + "'");
   return v;
 }
 
@@ -258,7 +259,8 @@ SQLRETURN convert(Handle& h, const Cell& cell, SQLSMALLINT sql_type, SQLSMALLINT
     }
     case SQL_C_WCHAR: {
       std::u16string w = to_utf16(cell_text(cell, sql_type));
-      return copy_piece(h, reinterpret_cast<const char*>(w.data()), w.size() * 2, 2, ptr, buflen, ind, offset);
+      return copy_piece(h, reinterpret_cast<const char*>(w.data()), w.size() * 2, 2, ptr, buflen, ind,
+                        offset);
     }
     case SQL_C_DOUBLE:
       if (ptr) *static_cast<double*>(ptr) = cell_number(cell, sql_type);

@@ -141,7 +141,8 @@ SQLRETURN fetch_rowset(Stmt& st) {
   if (st.rows_fetched_ptr) *st.rows_fetched_ptr = st.rowset.size();
   SQLRETURN rc = SQL_SUCCESS;
   if (st.row_status_ptr)
-    for (SQLULEN i = 0; i < n; ++i) st.row_status_ptr[i] = i < st.rowset.size() ? SQL_ROW_SUCCESS : SQL_ROW_NOROW;
+    for (SQLULEN i = 0; i < n; ++i)
+      st.row_status_ptr[i] = i < st.rowset.size() ? SQL_ROW_SUCCESS : SQL_ROW_NOROW;
   if (st.rowset.empty()) return SQL_NO_DATA;
   st.on_row = true;
   st.rs->total_fetched += static_cast<std::int64_t>(st.rowset.size());
@@ -161,7 +162,8 @@ SQLRETURN fetch_rowset(Stmt& st) {
         if (b.ptr) data = static_cast<char*>(b.ptr) + off + r * st.bind_type;
         if (b.ind) ind = reinterpret_cast<SQLLEN*>(reinterpret_cast<char*>(b.ind) + off + r * st.bind_type);
       }
-      SQLRETURN x = convert(st, st.rowset[r][c], st.rs->columns[c].sql_type, b.ctype, data, b.buflen, ind, nullptr);
+      SQLRETURN x =
+          convert(st, st.rowset[r][c], st.rs->columns[c].sql_type, b.ctype, data, b.buflen, ind, nullptr);
       if (x == SQL_SUCCESS_WITH_INFO) {
         rc = SQL_SUCCESS_WITH_INFO;
         if (st.row_status_ptr) st.row_status_ptr[r] = SQL_ROW_SUCCESS_WITH_INFO;
@@ -268,7 +270,8 @@ SQLRETURN SQL_API SQLFreeStmt(SQLHSTMT hstmt, SQLUSMALLINT option) {
 
 SQLRETURN SQL_API SQLSetEnvAttr(SQLHENV henv, SQLINTEGER attr, SQLPOINTER value, SQLINTEGER /*len*/) {
   return guarded<Env>(henv, SQL_HANDLE_ENV, [&](Env& env) -> SQLRETURN {
-    if (attr == SQL_ATTR_ODBC_VERSION) env.odbc_version = static_cast<SQLINTEGER>(reinterpret_cast<intptr_t>(value));
+    if (attr == SQL_ATTR_ODBC_VERSION)
+      env.odbc_version = static_cast<SQLINTEGER>(reinterpret_cast<intptr_t>(value));
     return SQL_SUCCESS;
   });
 }
@@ -295,8 +298,9 @@ SQLRETURN SQL_API SQLGetEnvAttr(SQLHENV henv, SQLINTEGER attr, SQLPOINTER value,
 
 // ---- connections -----------------------------------------------------------------------------------
 
-SQLRETURN SQL_API SQLDriverConnect(SQLHDBC hdbc, SQLHWND /*hwnd*/, SQLCHAR* in, SQLSMALLINT inlen, SQLCHAR* out,
-                                   SQLSMALLINT outmax, SQLSMALLINT* outlen, SQLUSMALLINT /*completion*/) {
+SQLRETURN SQL_API SQLDriverConnect(SQLHDBC hdbc, SQLHWND /*hwnd*/, SQLCHAR* in, SQLSMALLINT inlen,
+                                   SQLCHAR* out, SQLSMALLINT outmax, SQLSMALLINT* outlen,
+                                   SQLUSMALLINT /*completion*/) {
   return guarded<Dbc>(hdbc, SQL_HANDLE_DBC, [&](Dbc& dbc) -> SQLRETURN {
     if (dbc.connected()) throw OdbcError("08002", "connection name in use: already connected");
     std::string conn = arg(in, inlen).value_or("");
@@ -634,14 +638,14 @@ SQLRETURN SQL_API SQLGetInfo(SQLHDBC hdbc, SQLUSMALLINT info, SQLPOINTER value, 
 
 SQLRETURN SQL_API SQLGetFunctions(SQLHDBC hdbc, SQLUSMALLINT id, SQLUSMALLINT* supported) {
   static const SQLUSMALLINT fns[] = {
-      SQL_API_SQLALLOCHANDLE,   SQL_API_SQLFREEHANDLE,    SQL_API_SQLSETENVATTR,     SQL_API_SQLGETENVATTR,
-      SQL_API_SQLDRIVERCONNECT, SQL_API_SQLCONNECT,       SQL_API_SQLDISCONNECT,     SQL_API_SQLGETINFO,
+      SQL_API_SQLALLOCHANDLE,   SQL_API_SQLFREEHANDLE,     SQL_API_SQLSETENVATTR,     SQL_API_SQLGETENVATTR,
+      SQL_API_SQLDRIVERCONNECT, SQL_API_SQLCONNECT,        SQL_API_SQLDISCONNECT,     SQL_API_SQLGETINFO,
       SQL_API_SQLGETFUNCTIONS,  SQL_API_SQLSETCONNECTATTR, SQL_API_SQLGETCONNECTATTR, SQL_API_SQLSETSTMTATTR,
-      SQL_API_SQLGETSTMTATTR,   SQL_API_SQLEXECDIRECT,    SQL_API_SQLPREPARE,        SQL_API_SQLEXECUTE,
-      SQL_API_SQLNUMRESULTCOLS, SQL_API_SQLDESCRIBECOL,   SQL_API_SQLCOLATTRIBUTE,   SQL_API_SQLBINDCOL,
-      SQL_API_SQLFETCH,         SQL_API_SQLFETCHSCROLL,   SQL_API_SQLGETDATA,        SQL_API_SQLROWCOUNT,
-      SQL_API_SQLMORERESULTS,   SQL_API_SQLCLOSECURSOR,   SQL_API_SQLFREESTMT,       SQL_API_SQLCANCEL,
-      SQL_API_SQLTABLES,        SQL_API_SQLCOLUMNS,       SQL_API_SQLGETTYPEINFO,    SQL_API_SQLGETDIAGREC,
+      SQL_API_SQLGETSTMTATTR,   SQL_API_SQLEXECDIRECT,     SQL_API_SQLPREPARE,        SQL_API_SQLEXECUTE,
+      SQL_API_SQLNUMRESULTCOLS, SQL_API_SQLDESCRIBECOL,    SQL_API_SQLCOLATTRIBUTE,   SQL_API_SQLBINDCOL,
+      SQL_API_SQLFETCH,         SQL_API_SQLFETCHSCROLL,    SQL_API_SQLGETDATA,        SQL_API_SQLROWCOUNT,
+      SQL_API_SQLMORERESULTS,   SQL_API_SQLCLOSECURSOR,    SQL_API_SQLFREESTMT,       SQL_API_SQLCANCEL,
+      SQL_API_SQLTABLES,        SQL_API_SQLCOLUMNS,        SQL_API_SQLGETTYPEINFO,    SQL_API_SQLGETDIAGREC,
       SQL_API_SQLGETDIAGFIELD,  SQL_API_SQLENDTRAN};
   return guarded<Dbc>(hdbc, SQL_HANDLE_DBC, [&](Dbc&) -> SQLRETURN {
     if (!supported) return SQL_SUCCESS;
@@ -855,7 +859,8 @@ SQLRETURN SQL_API SQLColAttribute(SQLHSTMT hstmt, SQLUSMALLINT n, SQLUSMALLINT f
       case SQL_DESC_LITERAL_SUFFIX:
         return str(is_char ? "'" : "");
       case SQL_DESC_TYPE:
-        return number(c.sql_type == SQL_TYPE_DATE || c.sql_type == SQL_TYPE_TIMESTAMP ? SQL_DATETIME : c.sql_type);
+        return number(c.sql_type == SQL_TYPE_DATE || c.sql_type == SQL_TYPE_TIMESTAMP ? SQL_DATETIME
+                                                                                      : c.sql_type);
       case SQL_DESC_CONCISE_TYPE:
         return number(c.sql_type);
       case SQL_DESC_LENGTH:
@@ -962,8 +967,9 @@ SQLRETURN SQL_API SQLCancel(SQLHSTMT hstmt) {
 
 // ---- catalog ---------------------------------------------------------------------------------------
 
-SQLRETURN SQL_API SQLTables(SQLHSTMT hstmt, SQLCHAR* cat, SQLSMALLINT catlen, SQLCHAR* schema, SQLSMALLINT schemalen,
-                            SQLCHAR* table, SQLSMALLINT tablelen, SQLCHAR* types, SQLSMALLINT typeslen) {
+SQLRETURN SQL_API SQLTables(SQLHSTMT hstmt, SQLCHAR* cat, SQLSMALLINT catlen, SQLCHAR* schema,
+                            SQLSMALLINT schemalen, SQLCHAR* table, SQLSMALLINT tablelen, SQLCHAR* types,
+                            SQLSMALLINT typeslen) {
   return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
     tables(st, arg(cat, catlen), arg(schema, schemalen), arg(table, tablelen), arg(types, typeslen));
     return SQL_SUCCESS;

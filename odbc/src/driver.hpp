@@ -94,17 +94,17 @@ struct Stream {
   std::condition_variable cv;
   std::deque<Row> rows;
   std::size_t capacity = 4096;
-  bool done = false;          // the extraction ended (done callback ran)
-  bool cancel = false;        // SQLCancel / close: the producer stops at its next row
+  bool done = false;           // the extraction ended (done callback ran)
+  bool cancel = false;         // SQLCancel / close: the producer stops at its next row
   bool limit_reached = false;  // the producer stopped because LIMIT was reached
   int status = QIX_OK;
   std::string error_name, error_message;
   int error_code = 0;
   // How the producer maps a hypercube row to output rows.
-  std::vector<int> source;       // output column -> hypercube column
+  std::vector<int> source;         // output column -> hypercube column
   std::vector<SQLSMALLINT> types;  // output column -> SQL type
-  int count_col = -1;            // hypercube column whose value repeats the row (rows of a table), or -1
-  std::int64_t limit = -1;       // output rows at most, -1 = all
+  int count_col = -1;              // hypercube column whose value repeats the row (rows of a table), or -1
+  std::int64_t limit = -1;         // output rows at most, -1 = all
   std::int64_t produced = 0;
 };
 
@@ -130,7 +130,7 @@ struct Dbc : Handle {
   qix_session* session = nullptr;
   qix_object* doc = nullptr;
   std::string app_id;
-  std::string conn_string;  // as given, for SQLDriverConnect's output
+  std::string conn_string;                     // as given, for SQLDriverConnect's output
   std::optional<json::value> tables_and_keys;  // GetTablesAndKeys, cached per connection
   std::vector<Stmt*> stmts;
   SQLUINTEGER login_timeout = 0;
@@ -153,7 +153,7 @@ struct Stmt : Handle {
   bool has_prepared = false;
   std::unique_ptr<ResultSet> rs;
   std::string session_object_id;  // the hypercube session object of the open cursor
-  qix_object* cube = nullptr;      // its handle
+  qix_object* cube = nullptr;     // its handle
   // Current row(s) of the cursor.
   std::vector<Row> rowset;
   bool on_row = false;
@@ -203,7 +203,8 @@ bool next_row(Stmt& stmt, Row& out);
  * Converts @p cell of a column of type @p sql_type into the C type @p ctype at @p ptr (@p buflen bytes),
  * writing the length or SQL_NULL_DATA to @p ind. @p offset: for character and binary data read in pieces,
  * the bytes already returned (updated). Adds warnings (01004) to @p h. @return SQL_SUCCESS,
- * SQL_SUCCESS_WITH_INFO or SQL_NO_DATA (every piece returned). @throws OdbcError (22002, 22003, 22018, HY003).
+ * SQL_SUCCESS_WITH_INFO or SQL_NO_DATA (every piece returned). @throws OdbcError (22002, 22003, 22018,
+ * HY003).
  */
 SQLRETURN convert(Handle& h, const Cell& cell, SQLSMALLINT sql_type, SQLSMALLINT ctype, SQLPOINTER ptr,
                   SQLLEN buflen, SQLLEN* ind, std::size_t* offset);

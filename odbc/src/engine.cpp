@@ -53,8 +53,8 @@ OdbcError from_qix(int status, int code, const std::string& name, const std::str
       return OdbcError("08S01", what + ": communication link failure: " + message);
     case QIX_EHTTP:
       if (code == 401 || code == 403)
-        return OdbcError("28000", what + ": invalid authorization (HTTP " + std::to_string(code) + "): " + message,
-                         code);
+        return OdbcError(
+            "28000", what + ": invalid authorization (HTTP " + std::to_string(code) + "): " + message, code);
       return OdbcError("08001", what + ": " + message, code);
     case QIX_ENETWORK:
     case QIX_ETLS:
@@ -187,7 +187,8 @@ void set_option(qix_options* opts, const std::string& name, const std::string& v
     case QIX_OPTION_INT: {
       char* end = nullptr;
       long long v = std::strtoll(value.c_str(), &end, 10);
-      if (value.empty() || *end) throw OdbcError("HY000", "Option." + name + ": '" + value + "' is not a number");
+      if (value.empty() || *end)
+        throw OdbcError("HY000", "Option." + name + ": '" + value + "' is not a number");
       rc = qix_options_set_int(opts, name.c_str(), v);
       break;
     }
@@ -197,7 +198,8 @@ void set_option(qix_options* opts, const std::string& name, const std::string& v
     default:
       rc = qix_options_set_str(opts, name.c_str(), value.c_str());
   }
-  if (rc != QIX_OK) throw OdbcError("HY000", "Option." + name + ": the value '" + value + "' is not accepted");
+  if (rc != QIX_OK)
+    throw OdbcError("HY000", "Option." + name + ": the value '" + value + "' is not accepted");
 }
 
 void check(int rc, const std::string& what) {
@@ -286,8 +288,8 @@ bool like(const std::string& pat, const std::string& s, std::size_t pi = 0, std:
       p = pat[++pi];
       if (std::tolower(static_cast<unsigned char>(p)) != std::tolower(static_cast<unsigned char>(s[si])))
         return false;
-    } else if (p != '_' &&
-               std::tolower(static_cast<unsigned char>(p)) != std::tolower(static_cast<unsigned char>(s[si]))) {
+    } else if (p != '_' && std::tolower(static_cast<unsigned char>(p)) !=
+                               std::tolower(static_cast<unsigned char>(s[si]))) {
       return false;
     }
     ++pi;
@@ -326,9 +328,10 @@ ColumnInfo col(const char* name, SQLSMALLINT type, SQLSMALLINT nullable = SQL_NU
 
 // Objects listed in the `objects` schema: every persistent object but the app's structure.
 bool is_data_object(const std::string& type) {
-  static const char* const skip[] = {"sheet",     "story",  "slide",    "slideitem", "appprops", "LoadModel",
-                                     "dimension", "measure", "bookmark", "variable",  "snapshot", "embeddedsnapshot",
-                                     "qix-odbc",  "filterpane", "listbox", "text-image", "odbc"};
+  static const char* const skip[] = {
+      "sheet",     "story",      "slide",    "slideitem",  "appprops", "LoadModel",
+      "dimension", "measure",    "bookmark", "variable",   "snapshot", "embeddedsnapshot",
+      "qix-odbc",  "filterpane", "listbox",  "text-image", "odbc"};
   return std::none_of(std::begin(skip), std::end(skip), [&](const char* s) { return type == s; });
 }
 
@@ -366,8 +369,9 @@ std::optional<ObjectCube> object_cube(Dbc& dbc, Stmt* stmt, const std::string& i
       ColumnInfo c;
       c.name = str_member(x, "qFallbackTitle");
       c.sql_type = str_member(x, "qDimensionType") == "N" ? SQL_DOUBLE : SQL_VARCHAR;
-      c.size = c.sql_type == SQL_VARCHAR ? std::max<SQLULEN>(1, static_cast<SQLULEN>(num_member(x, "qApprMaxGlyphCount", 255)))
-                                         : type_size(c.sql_type);
+      c.size = c.sql_type == SQL_VARCHAR
+                   ? std::max<SQLULEN>(1, static_cast<SQLULEN>(num_member(x, "qApprMaxGlyphCount", 255)))
+                   : type_size(c.sql_type);
       c.table = id;
       c.schema = "objects";
       oc.columns.push_back(c);
@@ -482,7 +486,8 @@ bool apply_where(Dbc& dbc, Stmt& stmt, const std::vector<Condition>& where,
       fv.set("qNumber", json::value(l.is_number ? l.number : 0.0));
       values.push_back(json::value(std::move(fv)));
     }
-    call(dbc, &stmt, field, "SelectValues", "[" + json::dump(json::value(std::move(values))) + ",false,false]");
+    call(dbc, &stmt, field, "SelectValues",
+         "[" + json::dump(json::value(std::move(values))) + ",false,false]");
     // Did it select anything? A list object on the field says how many values are selected.
     std::string def = R"({"qInfo":{"qType":"qix-odbc"},"qListObjectDef":{"qDef":{"qFieldDefs":[)" +
                       quote_json(f) + R"(]},"qInitialDataFetch":[]}})";
@@ -520,16 +525,17 @@ void start_stream(Dbc& dbc, Stmt& stmt, const std::string& cube_def, std::shared
   const json::value* hc = layout.find("qHyperCube");
   if (hc) {
     if (const json::value* e = hc->find("qError"); e && e->is_object())
-      throw OdbcError("HY000", "the engine cannot calculate the query: error " +
-                                   std::to_string(static_cast<int>(num_member(*e, "qErrorCode"))),
+      throw OdbcError("HY000",
+                      "the engine cannot calculate the query: error " +
+                          std::to_string(static_cast<int>(num_member(*e, "qErrorCode"))),
                       static_cast<int>(num_member(*e, "qErrorCode")));
     // Text columns: the engine's longest value as the column size.
     if (const json::value* di = hc->find("qDimensionInfo"); di && di->is_array())
       for (std::size_t c = 0; c < rs->columns.size(); ++c) {
         auto src = static_cast<std::size_t>(s->source[c]);
         if (rs->columns[c].sql_type == SQL_VARCHAR && src < di->as_array().size())
-          rs->columns[c].size =
-              std::max<SQLULEN>(1, static_cast<SQLULEN>(num_member(di->as_array()[src], "qApprMaxGlyphCount", 255)));
+          rs->columns[c].size = std::max<SQLULEN>(
+              1, static_cast<SQLULEN>(num_member(di->as_array()[src], "qApprMaxGlyphCount", 255)));
       }
     if (num_member(hc->find("qSize") ? *hc->find("qSize") : json::value(), "qcy", 1) == 0) {
       stmt.rs = std::move(rs);
@@ -549,9 +555,10 @@ void start_stream(Dbc& dbc, Stmt& stmt, const std::string& cube_def, std::shared
 void execute_objects(Dbc& dbc, Stmt& stmt, const Query& q) {
   if (!q.group_by.empty() || !q.order_by.empty() || q.distinct ||
       std::any_of(q.items.begin(), q.items.end(), [](const SelectItem& i) { return i.agg != Agg::None; }))
-    throw OdbcError("42000", "syntax error or access violation: on the objects schema only SELECT columns "
-                             "FROM objects.<id> [WHERE ...] [LIMIT n] is supported (no aggregates, GROUP BY, "
-                             "ORDER BY or DISTINCT)");
+    throw OdbcError("42000",
+                    "syntax error or access violation: on the objects schema only SELECT columns "
+                    "FROM objects.<id> [WHERE ...] [LIMIT n] is supported (no aggregates, GROUP BY, "
+                    "ORDER BY or DISTINCT)");
   auto oc = object_cube(dbc, &stmt, q.table);
   if (!oc) throw OdbcError("42S02", "base table or view not found: no object '" + q.table + "'");
   if (!oc->def.is_object()) throw OdbcError("42000", "the object '" + q.table + "' has no hypercube");
@@ -613,7 +620,8 @@ std::string agg_expr(const SelectItem& it, const std::string& field, const std::
 
 void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
   const json::value* table = find_table(dbc, &stmt, q.table);
-  if (!table) throw OdbcError("42S02", "base table or view not found: no table '" + q.table + "' in the data model");
+  if (!table)
+    throw OdbcError("42S02", "base table or view not found: no table '" + q.table + "' in the data model");
   const std::string tname = str_member(*table, "qName");
   auto resolve = [&](const std::string& c) -> FieldRef {
     const json::value* f = find_field(*table, c);
@@ -628,7 +636,8 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
       items.push_back(it);
     }
   const bool aggregated =
-      !q.group_by.empty() || std::any_of(items.begin(), items.end(), [](const SelectItem& i) { return i.agg != Agg::None; });
+      !q.group_by.empty() ||
+      std::any_of(items.begin(), items.end(), [](const SelectItem& i) { return i.agg != Agg::None; });
   std::vector<std::string> group;
   for (const auto& g : q.group_by) group.push_back(resolve(g).name);
 
@@ -636,7 +645,8 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
   // table's rows only in the table itself).
   std::string counter;
   for (const auto& f : table->find("qFields")->as_array()) {
-    bool no_nulls = !bool_member(f, "qHasNull") && num_member(f, "qnNonNulls", -1) == num_member(f, "qnRows", -2);
+    bool no_nulls =
+        !bool_member(f, "qHasNull") && num_member(f, "qnNonNulls", -1) == num_member(f, "qnRows", -2);
     if (!no_nulls) continue;
     if (counter.empty() || (str_member(f, "qKeyType") == "NOT_KEY")) {
       if (counter.empty() || str_member(*find_field(*table, counter), "qKeyType") != "NOT_KEY")
@@ -644,8 +654,8 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
     }
   }
 
-  std::vector<std::string> dims;          // hypercube dimensions (fields)
-  std::vector<std::string> measures;      // hypercube measures (expressions)
+  std::vector<std::string> dims;      // hypercube dimensions (fields)
+  std::vector<std::string> measures;  // hypercube measures (expressions)
   std::vector<ColumnInfo> cols;
   auto s = std::make_shared<Stream>();
   auto dim_index = [&](const std::string& f) {
@@ -687,7 +697,9 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
           break;
         case Agg::Min:
         case Agg::Max:
-          c.sql_type = ftype == SQL_BIGINT || ftype == SQL_TYPE_DATE || ftype == SQL_TYPE_TIMESTAMP ? ftype : SQL_DOUBLE;
+          c.sql_type = ftype == SQL_BIGINT || ftype == SQL_TYPE_DATE || ftype == SQL_TYPE_TIMESTAMP
+                           ? ftype
+                           : SQL_DOUBLE;
           break;
         default:
           c.sql_type = SQL_DOUBLE;
@@ -709,15 +721,17 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
     }
     if (!unique) {
       if (counter.empty())
-        throw OdbcError("42000", "SELECT of table '" + tname +
-                                     "' without DISTINCT is not supported: every field has NULLs, so its rows "
-                                     "cannot be counted; use SELECT DISTINCT");
+        throw OdbcError("42000",
+                        "SELECT of table '" + tname +
+                            "' without DISTINCT is not supported: every field has NULLs, so its rows "
+                            "cannot be counted; use SELECT DISTINCT");
       measures.push_back("Count(" + field_ref(counter) + ")");
       s->count_col = static_cast<int>(dims.size() + measures.size() - 1);
     }
   }
   for (std::size_t i = 0; i < items.size(); ++i)
-    s->source.push_back(item_src[i].first ? static_cast<int>(dims.size()) + item_src[i].second : item_src[i].second);
+    s->source.push_back(item_src[i].first ? static_cast<int>(dims.size()) + item_src[i].second
+                                          : item_src[i].second);
   for (const auto& c : cols) s->types.push_back(c.sql_type);
   if (q.limit) s->limit = *q.limit;
 
@@ -747,16 +761,19 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
     sort_dir[static_cast<std::size_t>(src)] = k.descending ? -1 : 1;
   }
   for (std::size_t i = 0; i < ncols; ++i)
-    if (std::find(inter.begin(), inter.end(), static_cast<int>(i)) == inter.end()) inter.push_back(static_cast<int>(i));
+    if (std::find(inter.begin(), inter.end(), static_cast<int>(i)) == inter.end())
+      inter.push_back(static_cast<int>(i));
 
   json::array jd, jm, jinter;
   for (std::size_t i = 0; i < dims.size(); ++i) {
     int d = sort_dir[i];
-    json::object crit{{"qSortByNumeric", json::value(d)}, {"qSortByAscii", json::value(d)},
+    json::object crit{{"qSortByNumeric", json::value(d)},
+                      {"qSortByAscii", json::value(d)},
                       {"qSortByLoadOrder", json::value(d == 0 ? 1 : 0)}};
     json::object qdef{{"qFieldDefs", json::value(json::array{json::value(dims[i])})},
                       {"qSortCriterias", json::value(json::array{json::value(std::move(crit))})}};
-    jd.push_back(json::value(json::object{{"qDef", json::value(std::move(qdef))}, {"qNullSuppression", json::value(false)}}));
+    jd.push_back(json::value(
+        json::object{{"qDef", json::value(std::move(qdef))}, {"qNullSuppression", json::value(false)}}));
   }
   for (std::size_t i = 0; i < measures.size(); ++i) {
     json::object qdef{{"qDef", json::value(measures[i])}};
@@ -872,9 +889,11 @@ void connect(Dbc& dbc, const std::string& conn, bool& with_info) {
     }
   }
   if (bearer.empty() && !pwd.empty()) bearer = pwd;  // SQLConnect(dsn, uid, pwd): the password is the token
-  if (!bearer.empty()) check(qix_options_add_header(opts.get(), "Authorization", ("Bearer " + bearer).c_str()), "Bearer");
+  if (!bearer.empty())
+    check(qix_options_add_header(opts.get(), "Authorization", ("Bearer " + bearer).c_str()), "Bearer");
   if (url.empty() && !have_host)
-    throw OdbcError("HY000", "the connection string gives no engine: set Url=ws://host:port/app/<id> (or Host and App)");
+    throw OdbcError(
+        "HY000", "the connection string gives no engine: set Url=ws://host:port/app/<id> (or Host and App)");
   dbc.app_id = app.empty() ? app_from_url(url) : app;
   if (dbc.app_id.empty())
     throw OdbcError("HY000", "the connection string names no app: Url=.../app/<id> or App=<id>");
@@ -946,7 +965,8 @@ void close_cursor(Stmt& stmt) {
     try {
       bool was = stmt.cancelled;
       stmt.cancelled = false;
-      call(*stmt.dbc, nullptr, stmt.dbc->doc, "DestroySessionObject", "[" + quote_json(stmt.session_object_id) + "]");
+      call(*stmt.dbc, nullptr, stmt.dbc->doc, "DestroySessionObject",
+           "[" + quote_json(stmt.session_object_id) + "]");
       stmt.cancelled = was;
     } catch (const OdbcError&) {
       // The session may be gone; the object goes with it.
@@ -957,7 +977,8 @@ void close_cursor(Stmt& stmt) {
 
 void cancel(Stmt& stmt) {
   stmt.cancelled = true;
-  if (int64_t id = stmt.call_in_flight; id > 0 && stmt.dbc->session) qix_session_cancel(stmt.dbc->session, id);
+  if (int64_t id = stmt.call_in_flight; id > 0 && stmt.dbc->session)
+    qix_session_cancel(stmt.dbc->session, id);
   // The result set is replaced only by the thread that runs the statement; SQLCancel comes while it waits.
   if (stmt.rs && stmt.rs->stream) {
     Stream& s = *stmt.rs->stream;
@@ -983,7 +1004,8 @@ void execute(Stmt& stmt, const std::string& sql) {
   else if (iequals(q.schema, "objects"))
     execute_objects(dbc, stmt, q);
   else
-    throw OdbcError("42S02", "base table or view not found: no schema '" + q.schema + "' (schemas: data, objects)");
+    throw OdbcError("42S02",
+                    "base table or view not found: no schema '" + q.schema + "' (schemas: data, objects)");
 }
 
 bool next_row(Stmt& stmt, Row& out) {
@@ -1028,9 +1050,11 @@ void tables(Stmt& stmt, const std::optional<std::string>& catalog, const std::op
   rs->columns = {col("TABLE_CAT", SQL_VARCHAR), col("TABLE_SCHEM", SQL_VARCHAR),
                  col("TABLE_NAME", SQL_VARCHAR, SQL_NO_NULLS), col("TABLE_TYPE", SQL_VARCHAR, SQL_NO_NULLS),
                  col("REMARKS", SQL_VARCHAR)};
-  auto row = [&](const std::string& s, const std::string& t, const std::string& type, const std::string& rem) {
-    rs->fixed.push_back({null_cell(), s.empty() ? null_cell() : text_cell(s), t.empty() ? null_cell() : text_cell(t),
-                         type.empty() ? null_cell() : text_cell(type), rem.empty() ? null_cell() : text_cell(rem)});
+  auto row = [&](const std::string& s, const std::string& t, const std::string& type,
+                 const std::string& rem) {
+    rs->fixed.push_back({null_cell(), s.empty() ? null_cell() : text_cell(s),
+                         t.empty() ? null_cell() : text_cell(t), type.empty() ? null_cell() : text_cell(type),
+                         rem.empty() ? null_cell() : text_cell(rem)});
   };
   // Special forms: the list of schemas, of table types.
   if (schema && *schema == "%" && (!catalog || catalog->empty()) && (!table || table->empty())) {
@@ -1060,7 +1084,8 @@ void tables(Stmt& stmt, const std::optional<std::string>& catalog, const std::op
     for (const auto& t : table_list(dbc, &stmt)) {
       std::string name = str_member(t, "qName");
       if (matches(table, name))
-        row("data", name, "TABLE", std::to_string(static_cast<long long>(num_member(t, "qNoOfRows"))) + " rows");
+        row("data", name, "TABLE",
+            std::to_string(static_cast<long long>(num_member(t, "qNoOfRows"))) + " rows");
     }
   if (want_views && matches(schema, "objects"))
     for (const auto& [id, type] : object_list(dbc, &stmt))
@@ -1092,8 +1117,8 @@ void columns(Stmt& stmt, const std::optional<std::string>& schema, const std::op
                  col("CHAR_OCTET_LENGTH", SQL_INTEGER),
                  col("ORDINAL_POSITION", SQL_INTEGER, SQL_NO_NULLS),
                  col("IS_NULLABLE", SQL_VARCHAR)};
-  auto row = [&](const std::string& sch, const std::string& t, const std::string& name, SQLSMALLINT type, int pos,
-                 const std::string& remarks, SQLULEN size) {
+  auto row = [&](const std::string& sch, const std::string& t, const std::string& name, SQLSMALLINT type,
+                 int pos, const std::string& remarks, SQLULEN size) {
     const bool is_char = type == SQL_VARCHAR;
     const bool is_dt = type == SQL_TYPE_DATE || type == SQL_TYPE_TIMESTAMP;
     SQLSMALLINT verbose = is_dt ? SQL_DATETIME : type;
@@ -1104,9 +1129,13 @@ void columns(Stmt& stmt, const std::optional<std::string>& schema, const std::op
           num_cell(type),
           text_cell(type_name(type)),
           num_cell(static_cast<double>(size)),
-          num_cell(is_char ? static_cast<double>(size) : type == SQL_BIGINT || type == SQL_DOUBLE ? 8 : 16),
+          num_cell(is_char                                    ? static_cast<double>(size)
+                   : type == SQL_BIGINT || type == SQL_DOUBLE ? 8
+                                                              : 16),
           type == SQL_TYPE_TIMESTAMP || type == SQL_BIGINT ? num_cell(0) : null_cell(),
-          type == SQL_BIGINT ? num_cell(10) : type == SQL_DOUBLE ? num_cell(2) : null_cell(),
+          type == SQL_BIGINT   ? num_cell(10)
+          : type == SQL_DOUBLE ? num_cell(2)
+                               : null_cell(),
           num_cell(SQL_NULLABLE),
           remarks.empty() ? null_cell() : text_cell(remarks),
           null_cell(),
@@ -1175,13 +1204,18 @@ void type_info(Stmt& stmt, SQLSMALLINT type) {
   for (SQLSMALLINT t : all) {
     if (type != SQL_ALL_TYPES && type != t) continue;
     const bool is_char = t == SQL_VARCHAR, is_dt = t == SQL_TYPE_DATE || t == SQL_TYPE_TIMESTAMP;
-    rs->fixed.push_back({text_cell(type_name(t)), num_cell(t), num_cell(static_cast<double>(type_size(t))),
-                         is_char || is_dt ? text_cell("'") : null_cell(), is_char || is_dt ? text_cell("'") : null_cell(),
-                         null_cell(), num_cell(SQL_NULLABLE), num_cell(is_char ? 1 : 0), num_cell(SQL_PRED_BASIC),
-                         is_char || is_dt ? null_cell() : num_cell(0), num_cell(0), is_char || is_dt ? null_cell() : num_cell(0),
-                         text_cell(type_name(t)), null_cell(), null_cell(), num_cell(is_dt ? SQL_DATETIME : t),
-                         is_dt ? num_cell(t == SQL_TYPE_DATE ? SQL_CODE_DATE : SQL_CODE_TIMESTAMP) : null_cell(),
-                         t == SQL_BIGINT ? num_cell(10) : t == SQL_DOUBLE ? num_cell(2) : null_cell(), null_cell()});
+    rs->fixed.push_back(
+        {text_cell(type_name(t)), num_cell(t), num_cell(static_cast<double>(type_size(t))),
+         is_char || is_dt ? text_cell("'") : null_cell(), is_char || is_dt ? text_cell("'") : null_cell(),
+         null_cell(), num_cell(SQL_NULLABLE), num_cell(is_char ? 1 : 0), num_cell(SQL_PRED_BASIC),
+         is_char || is_dt ? null_cell() : num_cell(0), num_cell(0),
+         is_char || is_dt ? null_cell() : num_cell(0), text_cell(type_name(t)), null_cell(), null_cell(),
+         num_cell(is_dt ? SQL_DATETIME : t),
+         is_dt ? num_cell(t == SQL_TYPE_DATE ? SQL_CODE_DATE : SQL_CODE_TIMESTAMP) : null_cell(),
+         t == SQL_BIGINT   ? num_cell(10)
+         : t == SQL_DOUBLE ? num_cell(2)
+                           : null_cell(),
+         null_cell()});
   }
   stmt.rs = std::move(rs);
 }

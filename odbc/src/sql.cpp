@@ -94,11 +94,11 @@ std::vector<Token> tokenize(const std::string& s) {
 
 // Words that end a select item, a table name or a clause.
 bool is_keyword(const std::string& u) {
-  static const char* const kw[] = {"SELECT", "FROM",   "WHERE", "GROUP", "ORDER", "BY",    "LIMIT",  "AS",
-                                   "AND",    "OR",     "NOT",   "IN",    "ASC",   "DESC",  "JOIN",   "INNER",
-                                   "LEFT",   "RIGHT",  "FULL",  "CROSS", "ON",    "UNION", "HAVING", "OFFSET",
-                                   "LIKE",   "IS",     "NULL",  "BETWEEN", "DISTINCT", "FETCH", "EXCEPT",
-                                   "INTERSECT", "WITH", "CASE", "OUTER", "NATURAL", "TOP"};
+  static const char* const kw[] = {
+      "SELECT", "FROM",      "WHERE",  "GROUP",  "ORDER", "BY",      "LIMIT", "AS",      "AND",      "OR",
+      "NOT",    "IN",        "ASC",    "DESC",   "JOIN",  "INNER",   "LEFT",  "RIGHT",   "FULL",     "CROSS",
+      "ON",     "UNION",     "HAVING", "OFFSET", "LIKE",  "IS",      "NULL",  "BETWEEN", "DISTINCT", "FETCH",
+      "EXCEPT", "INTERSECT", "WITH",   "CASE",   "OUTER", "NATURAL", "TOP"};
   return std::find_if(std::begin(kw), std::end(kw), [&](const char* k) { return u == k; }) != std::end(kw);
 }
 
@@ -112,7 +112,8 @@ class Parser {
       throw SqlError("ODBC escape sequences ({...}) are not supported");
     if (!is_word("SELECT")) {
       if (peek().kind == Tok::End) throw SqlError("empty statement");
-      throw SqlError("'" + peek().text + "' statements are not supported: only SELECT (the driver is read-only)");
+      throw SqlError("'" + peek().text +
+                     "' statements are not supported: only SELECT (the driver is read-only)");
     }
     next();
     if (is_word("TOP")) throw SqlError("TOP is not supported: use LIMIT n");
@@ -230,7 +231,8 @@ class Parser {
       if (t.text == "{") throw SqlError("ODBC escape sequences ({...}) are not supported");
       if (t.text == "<" || t.text == ">" || t.text == "<=" || t.text == ">=" || t.text == "<>" ||
           t.text == "!=")
-        throw SqlError("the comparison '" + t.text + "' is not supported: WHERE takes col = v and col IN (...)");
+        throw SqlError("the comparison '" + t.text +
+                       "' is not supported: WHERE takes col = v and col IN (...)");
       if (t.text == "+" || t.text == "-" || t.text == "/" || t.text == "*" || t.text == "||" || t.text == "%")
         throw SqlError("arithmetic ('" + t.text +
                        "') is not supported: use the pass-through form \"=expression\" for Qlik expressions");
@@ -266,11 +268,14 @@ class Parser {
       static const struct {
         const char* name;
         Agg agg;
-      } aggs[] = {{"SUM", Agg::Sum}, {"COUNT", Agg::Count}, {"AVG", Agg::Avg}, {"MIN", Agg::Min}, {"MAX", Agg::Max}};
-      const auto* a = std::find_if(std::begin(aggs), std::end(aggs), [&](const auto& x) { return f == x.name; });
+      } aggs[] = {
+          {"SUM", Agg::Sum}, {"COUNT", Agg::Count}, {"AVG", Agg::Avg}, {"MIN", Agg::Min}, {"MAX", Agg::Max}};
+      const auto* a =
+          std::find_if(std::begin(aggs), std::end(aggs), [&](const auto& x) { return f == x.name; });
       if (a == std::end(aggs))
-        throw SqlError("the function " + t.text +
-                       "() is not supported: use SUM, COUNT, AVG, MIN, MAX or the pass-through \"=expression\"");
+        throw SqlError(
+            "the function " + t.text +
+            "() is not supported: use SUM, COUNT, AVG, MIN, MAX or the pass-through \"=expression\"");
       next();
       next();
       it.agg = a->agg;
@@ -432,7 +437,8 @@ std::vector<std::pair<std::string, std::string>> parse_connection_string(const s
       continue;
     }
     if (eq == std::string::npos) {
-      if (!trim(s.substr(i)).empty()) throw SqlError("connection string: '" + trim(s.substr(i)) + "' has no '='");
+      if (!trim(s.substr(i)).empty())
+        throw SqlError("connection string: '" + trim(s.substr(i)) + "' has no '='");
       break;
     }
     std::string key = trim(s.substr(i, eq - i));

@@ -41,8 +41,9 @@ TEST(Sql, StarDistinctQualifiedAndAlias) {
 }
 
 TEST(Sql, Aggregates) {
-  Query q = parse("SELECT Region, SUM(Sales) total, COUNT(*), count(distinct CustomerId), AVG(Sales), MIN(Sales), "
-                  "MAX(Sales), COUNT(Sales) FROM Orders GROUP BY Region");
+  Query q = parse(
+      "SELECT Region, SUM(Sales) total, COUNT(*), count(distinct CustomerId), AVG(Sales), MIN(Sales), "
+      "MAX(Sales), COUNT(Sales) FROM Orders GROUP BY Region");
   ASSERT_EQ(q.items.size(), 8u);
   EXPECT_EQ(q.items[1].agg, Agg::Sum);
   EXPECT_EQ(q.items[1].alias, "total");
@@ -67,8 +68,9 @@ TEST(Sql, PassThroughExpression) {
 }
 
 TEST(Sql, WhereOrderLimit) {
-  Query q = parse("SELECT Region, Sales FROM Orders WHERE Region = 'It''s' AND Year IN (2020, -1.5e1) "
-                  "ORDER BY Sales DESC, 1 ASC LIMIT 10");
+  Query q = parse(
+      "SELECT Region, Sales FROM Orders WHERE Region = 'It''s' AND Year IN (2020, -1.5e1) "
+      "ORDER BY Sales DESC, 1 ASC LIMIT 10");
   ASSERT_EQ(q.where.size(), 2u);
   EXPECT_EQ(q.where[0].column, "Region");
   ASSERT_EQ(q.where[0].values.size(), 1u);
@@ -99,7 +101,8 @@ TEST(Sql, UnsupportedConstructsAreNamed) {
   EXPECT_NE(error_of("SELECT a FROM t WHERE a = 1 OR a = 2").find("OR"), std::string::npos);
   EXPECT_NE(error_of("SELECT a FROM t WHERE a > 1").find("'>'"), std::string::npos);
   EXPECT_NE(error_of("SELECT a FROM t WHERE a LIKE 'x%'").find("LIKE"), std::string::npos);
-  EXPECT_NE(error_of("SELECT a, SUM(b) FROM t GROUP BY a HAVING SUM(b) = 1").find("HAVING"), std::string::npos);
+  EXPECT_NE(error_of("SELECT a, SUM(b) FROM t GROUP BY a HAVING SUM(b) = 1").find("HAVING"),
+            std::string::npos);
   EXPECT_NE(error_of("SELECT a FROM t UNION SELECT a FROM u").find("UNION"), std::string::npos);
   EXPECT_NE(error_of("SELECT upper(a) FROM t").find("upper()"), std::string::npos);
   EXPECT_NE(error_of("SELECT a + 1 FROM t").find("arithmetic"), std::string::npos);
@@ -121,7 +124,8 @@ TEST(Sql, UnsupportedConstructsAreNamed) {
 
 TEST(Sql, ConnectionString) {
   auto kv = parse_connection_string(
-      "Driver={libqix};Url=ws://h:1/app/x; Bearer = {a;b}}c} ;Header.X-Qlik-User=UserDirectory=D; UserId=u;;");
+      "Driver={libqix};Url=ws://h:1/app/x; Bearer = {a;b}}c} ;Header.X-Qlik-User=UserDirectory=D; "
+      "UserId=u;;");
   ASSERT_EQ(kv.size(), 5u);
   EXPECT_EQ(kv[0].first, "Driver");
   EXPECT_EQ(kv[0].second, "libqix");

@@ -331,7 +331,8 @@ TEST_F(Protocol, TablesAndKeys) {
   // (whole) number, else $ascii/$text.
   std::map<std::string, json::value> tags;
   for (const auto& t : r["qtr"].as_array())
-    for (const auto& f : t.at("qFields").as_array()) tags[std::string(f.at("qName").as_string())] = f.at("qTags");
+    for (const auto& f : t.at("qFields").as_array())
+      tags[std::string(f.at("qName").as_string())] = f.at("qTags");
   EXPECT_EQ(tags.at("Region"), json::value(json::array{"$key", "$ascii", "$text"}));
   EXPECT_EQ(tags.at("CustomerId"), json::value(json::array{"$key", "$numeric", "$integer"}));
   EXPECT_EQ(tags.at("Quantity"), json::value(json::array{"$numeric", "$integer"}));
