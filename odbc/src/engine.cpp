@@ -7,7 +7,9 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <set>
 
 #include "driver.hpp"
@@ -146,6 +148,15 @@ json::value call(Dbc& dbc, Stmt* stmt, qix_object* obj, const char* method, cons
 }
 
 // --- connection -------------------------------------------------------------------------------------
+
+std::string random_hex() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::lock_guard<std::mutex> lk(mu);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
 
 bool truthy(const std::string& v) {
   std::string l = lower(v);
@@ -834,6 +845,7 @@ void connect(Dbc& dbc, const std::string& conn, bool& with_info) {
   }
   std::set<std::string> seen;
   std::string url, app, bearer, pwd;
+  std::optional<std::string> identity;
   bool have_host = false;
   std::vector<std::string> unknown;
   for (const auto& [key, value] : attrs) {
@@ -858,7 +870,7 @@ void connect(Dbc& dbc, const std::string& conn, bool& with_info) {
     } else if (k == "prefix") {
       check(qix_options_set_str(o, "url.prefix", value.c_str()), "Prefix");
     } else if (k == "identity") {
-      check(qix_options_set_str(o, "url.identity", value.c_str()), "Identity");
+      identity = value;
     } else if (k == "app") {
       app = value;
       check(qix_options_set_str(o, "url.app_id", value.c_str()), "App");
@@ -891,6 +903,22 @@ void connect(Dbc& dbc, const std::string& conn, bool& with_info) {
   if (bearer.empty() && !pwd.empty()) bearer = pwd;  // SQLConnect(dsn, uid, pwd): the password is the token
   if (!bearer.empty())
     check(qix_options_add_header(opts.get(), "Authorization", ("Bearer " + bearer).c_str()), "Bearer");
+  // Every connection is an engine session of its own, so that its selections (WHERE) never touch another
+  // session's, not even the same user's in a browser (the proxy would otherwise give both one session): a
+  // fresh /identity/ unless the string sets one (Identity= with an empty value keeps the URL as it is).
+  if (!identity) identity = "odbc-" + random_hex();
+  if (!identity->empty()) {
+    if (!url.empty()) {
+      if (url.find("/identity/") == std::string::npos) {
+        auto q = url.find_first_of("?#");
+        std::string with =
+            url.substr(0, q) + "/identity/" + *identity + (q == std::string::npos ? "" : url.substr(q));
+        check(qix_options_set_str(opts.get(), "url", with.c_str()), "Url");
+      }
+    } else {
+      check(qix_options_set_str(opts.get(), "url.identity", identity->c_str()), "Identity");
+    }
+  }
   if (url.empty() && !have_host)
     throw OdbcError(
         "HY000", "the connection string gives no engine: set Url=ws://host:port/app/<id> (or Host and App)");
