@@ -347,6 +347,73 @@ class Objects(OdbcTest):
         self.assertAlmostEqual(one[0][0], dict((r[0], r[1]) for r in rows)["UK"])
 
 
+class BlockCursor(OdbcTest):
+    """SQLBindCol with a row array (block cursor) and SQLGetData in pieces, called through ctypes: pyodbc
+    uses neither."""
+
+    def odbc(self):
+        import ctypes
+        lib = ctypes.CDLL("libodbc.so.2")
+        env, dbc, stmt = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+        self.assertEqual(lib.SQLAllocHandle(1, None, ctypes.byref(env)), 0)  # SQL_HANDLE_ENV
+        lib.SQLSetEnvAttr(env, 200, ctypes.c_void_p(3), 0)  # SQL_ATTR_ODBC_VERSION = SQL_OV_ODBC3
+        self.assertEqual(lib.SQLAllocHandle(2, env, ctypes.byref(dbc)), 0)
+        cs = self.conn_str().encode()
+        self.assertIn(lib.SQLDriverConnect(dbc, None, cs, len(cs), None, 0, None, 0), (0, 1))
+
+        def cleanup():
+            lib.SQLDisconnect(dbc)
+            lib.SQLFreeHandle(2, dbc)
+            lib.SQLFreeHandle(1, env)
+        self.addCleanup(cleanup)
+        self.assertEqual(lib.SQLAllocHandle(3, dbc, ctypes.byref(stmt)), 0)
+        return ctypes, lib, stmt
+
+    def test_bound_columns_with_row_array(self):
+        ctypes, lib, stmt = self.odbc()
+        n, width = 5, 8
+        ids, ids_ind = (ctypes.c_int64 * n)(), (ctypes.c_int64 * n)()
+        chans, chans_ind = (ctypes.c_char * (width * n))(), (ctypes.c_int64 * n)()
+        fetched, status = ctypes.c_uint64(), (ctypes.c_uint16 * n)()
+        lib.SQLSetStmtAttr(stmt, 27, ctypes.c_void_p(n), 0)  # SQL_ATTR_ROW_ARRAY_SIZE
+        lib.SQLSetStmtAttr(stmt, 26, ctypes.byref(fetched), 0)  # SQL_ATTR_ROWS_FETCHED_PTR
+        lib.SQLSetStmtAttr(stmt, 25, status, 0)  # SQL_ATTR_ROW_STATUS_PTR
+        sql = b"SELECT OrderId, Channel FROM Orders ORDER BY OrderId"
+        self.assertEqual(lib.SQLExecDirect(stmt, sql, len(sql)), 0)
+        self.assertEqual(lib.SQLBindCol(stmt, 1, -25, ids, 8, ids_ind), 0)  # SQL_C_SBIGINT
+        self.assertEqual(lib.SQLBindCol(stmt, 2, 1, chans, width, chans_ind), 0)  # SQL_C_CHAR
+        rows, sizes = [], []
+        while True:
+            rc = lib.SQLFetch(stmt)
+            if rc == 100:  # SQL_NO_DATA
+                break
+            self.assertIn(rc, (0, 1))
+            sizes.append(fetched.value)
+            for i in range(fetched.value):
+                self.assertEqual(status[i], 0)  # SQL_ROW_SUCCESS
+                text = None if chans_ind[i] == -1 else chans[i * width:(i + 1) * width].split(b"\0")[0].decode()
+                rows.append((ids[i], text))
+        self.assertEqual(sizes, [5, 5, 2])
+        self.assertEqual(rows, [(r["OrderId"], r["Channel"]) for r in sorted(ORDERS, key=lambda r: r["OrderId"])])
+
+    def test_get_data_in_pieces(self):
+        ctypes, lib, stmt = self.odbc()
+        sql = b"SELECT Manager FROM Regions WHERE Region = 'West'"
+        self.assertEqual(lib.SQLExecDirect(stmt, sql, len(sql)), 0)
+        self.assertEqual(lib.SQLFetch(stmt), 0)
+        buf, ind = ctypes.create_string_buffer(4), ctypes.c_int64()
+        pieces, codes = [], []
+        while True:
+            rc = lib.SQLGetData(stmt, 1, 1, buf, 4, ctypes.byref(ind))
+            codes.append(rc)
+            if rc == 100:
+                break
+            pieces.append(buf.value.decode())
+        self.assertEqual("".join(pieces), "Dev, Jr.")
+        self.assertEqual(codes, [1, 1, 0, 100])  # 01004 truncation twice, then the rest, then no more data
+        self.assertEqual(lib.SQLFetch(stmt), 100)
+
+
 def rss_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -432,7 +499,7 @@ class Timeout(OdbcTest):
 
 def all_tests():
     names = []
-    for cls in (Isql, PyOdbc, Auth, Objects, Stream, Timeout):
+    for cls in (Isql, PyOdbc, Auth, Objects, BlockCursor, Stream, Timeout):
         for m in sorted(dir(cls)):
             if m.startswith("test_"):
                 names.append("%s.%s" % (cls.__name__, m))
