@@ -149,8 +149,8 @@ SQLRETURN put_int(const Cell& cell, SQLSMALLINT sql_type, SQLPOINTER ptr, SQLLEN
 
 }  // namespace
 
-const char* type_name(SQLSMALLINT t) {
-  switch (t) {
+const char* type_name(SQLSMALLINT sql_type) {
+  switch (sql_type) {
     case SQL_BIGINT:
       return "BIGINT";
     case SQL_INTEGER:
@@ -170,8 +170,8 @@ const char* type_name(SQLSMALLINT t) {
   }
 }
 
-SQLULEN type_size(SQLSMALLINT t) {
-  switch (t) {
+SQLULEN type_size(SQLSMALLINT sql_type) {
+  switch (sql_type) {
     case SQL_BIGINT:
       return 19;
     case SQL_INTEGER:

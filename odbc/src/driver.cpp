@@ -177,6 +177,9 @@ SQLRETURN fetch_rowset(Stmt& st) {
 
 extern "C" {
 
+// The entry points name their parameters shortly, not as unixODBC's headers do.
+// NOLINTBEGIN(readability-inconsistent-declaration-parameter-name)
+
 // ---- handles ---------------------------------------------------------------------------------------
 
 SQLRETURN SQL_API SQLAllocHandle(SQLSMALLINT type, SQLHANDLE input, SQLHANDLE* output) {
@@ -1074,5 +1077,7 @@ SQLRETURN SQL_API SQLGetDiagField(SQLSMALLINT type, SQLHANDLE handle, SQLSMALLIN
       return SQL_ERROR;
   }
 }
+
+// NOLINTEND(readability-inconsistent-declaration-parameter-name)
 
 }  // extern "C"

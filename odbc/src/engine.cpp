@@ -442,10 +442,12 @@ int on_row(const char* row_json, size_t len, int64_t /*row_index*/, void* p) {
     }
     s.cv.wait(lk, [&] { return s.rows.size() < s.capacity || s.cancel; });
     if (s.cancel) return 1;
-    if (r + 1 == reps)
-      s.rows.push_back(std::move(out));
+    Row item;
+    if (r + 1 < reps)
+      item = out;
     else
-      s.rows.push_back(out);
+      item.swap(out);
+    s.rows.push_back(std::move(item));
     ++s.produced;
     s.cv.notify_all();
   }
@@ -938,7 +940,7 @@ void connect(Dbc& dbc, const std::string& conn, bool& with_info) {
     OdbcError e = last_error(rc, "connect");
     if (e.state == "HY000" || e.state == "HYT00" || e.state == "08S01") e.state = "08001";
     qix_context_free(ctx);
-    throw e;
+    throw OdbcError(e.state, e.what(), e.native);
   }
   dbc.ctx = ctx;
   dbc.session = session;

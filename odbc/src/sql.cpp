@@ -420,7 +420,7 @@ std::string output_name(const SelectItem& item) {
 
 std::vector<std::pair<std::string, std::string>> parse_connection_string(const std::string& s) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto trim = [](std::string v) {
+  auto trim = [](const std::string& v) {
     auto b = v.find_first_not_of(" \t\r\n");
     if (b == std::string::npos) return std::string();
     auto e = v.find_last_not_of(" \t\r\n");
