@@ -142,6 +142,14 @@ class Isql(OdbcTest):
             sums[r["Region"]] += r["Quantity"]
         self.assertEqual(out.splitlines()[1:], ["%s|%d" % kv for kv in sorted(sums.items(), key=lambda kv: -kv[1])])
 
+    def test_iusql_unicode(self):
+        # iusql calls the W functions: the driver manager maps them onto the driver's ANSI ones (UTF-16 <-> UTF-8).
+        p = subprocess.run([os.path.join(os.path.dirname(ISQL), "iusql"), "qixtest", "-v", "-b", "-d|", "-c"],
+                           input="SELECT Manager FROM Regions WHERE Region = 'North'\n", capture_output=True,
+                           encoding="latin-1", env=os.environ)
+        # iusql prints each UTF-16 code unit below 256 as one byte: U+00C5 comes out as the byte 0xC5.
+        self.assertEqual([line for line in p.stdout.splitlines() if line.strip()], ["Manager", "Åsa"])
+
     def test_bad_sql_is_42000_naming_the_construct(self):
         rc, out, err = self.isql("SELECT Region FROM Orders o JOIN Regions r ON o.Region = r.Region")
         # isql is an ODBC 2 application: the driver manager maps 42000 to 37000.
