@@ -172,6 +172,10 @@ struct Stmt : Handle {
   std::map<SQLINTEGER, SQLULEN> attrs;
   std::atomic<std::int64_t> call_in_flight{0};  // the request id of a running engine call, for SQLCancel
   std::atomic<bool> cancelled{false};
+  // The stream SQLCancel stops: set and reset by the statement's thread, read by SQLCancel's, under
+  // cancel_mu.
+  std::mutex cancel_mu;
+  std::shared_ptr<Stream> active_stream;
   char desc_dummy[4][8] = {};  // what SQLGetStmtAttr gives for the descriptor handles
 };
 

@@ -561,6 +561,10 @@ void start_stream(Dbc& dbc, Stmt& stmt, const std::string& cube_def, std::shared
     delete holder;
     throw last_error(rc, "extraction");
   }
+  {
+    std::lock_guard<std::mutex> lk(stmt.cancel_mu);
+    stmt.active_stream = s;
+  }
   rs->stream = std::move(s);
   stmt.rs = std::move(rs);
 }
@@ -976,6 +980,10 @@ void disconnect(Dbc& dbc) {
 }
 
 void close_cursor(Stmt& stmt) {
+  {
+    std::lock_guard<std::mutex> lk(stmt.cancel_mu);
+    stmt.active_stream.reset();
+  }
   if (stmt.rs && stmt.rs->stream) {
     Stream& s = *stmt.rs->stream;
     std::unique_lock<std::mutex> lk(s.mu);
@@ -1009,12 +1017,15 @@ void cancel(Stmt& stmt) {
   stmt.cancelled = true;
   if (int64_t id = stmt.call_in_flight; id > 0 && stmt.dbc->session)
     qix_session_cancel(stmt.dbc->session, id);
-  // The result set is replaced only by the thread that runs the statement; SQLCancel comes while it waits.
-  if (stmt.rs && stmt.rs->stream) {
-    Stream& s = *stmt.rs->stream;
-    std::lock_guard<std::mutex> lk(s.mu);
-    s.cancel = true;
-    s.cv.notify_all();
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard<std::mutex> lk(stmt.cancel_mu);
+    s = stmt.active_stream;
+  }
+  if (s) {
+    std::lock_guard<std::mutex> lk(s->mu);
+    s->cancel = true;
+    s->cv.notify_all();
   }
 }
 
