@@ -404,6 +404,34 @@ class BlockCursor(OdbcTest):
         self.assertEqual(sizes, [5, 5, 2])
         self.assertEqual(rows, [(r["OrderId"], r["Channel"]) for r in sorted(ORDERS, key=lambda r: r["OrderId"])])
 
+    def test_prepare_describe_then_execute(self):
+        # As tools that describe a statement before running it (SQLPrepare, SQLNumResultCols, SQLDescribeCol,
+        # then SQLExecute): the description runs the query and SQLExecute returns that result.
+        ctypes, lib, stmt = self.odbc()
+        sql = b"SELECT Region, COUNT(*) AS n FROM Orders GROUP BY Region ORDER BY Region"
+        self.assertEqual(lib.SQLPrepare(stmt, sql, len(sql)), 0)
+        ncols = ctypes.c_int16()
+        self.assertEqual(lib.SQLNumResultCols(stmt, ctypes.byref(ncols)), 0)
+        self.assertEqual(ncols.value, 2)
+        name, namelen, dtype = ctypes.create_string_buffer(32), ctypes.c_int16(), ctypes.c_int16()
+        size, digits, nullable = ctypes.c_uint64(), ctypes.c_int16(), ctypes.c_int16()
+        self.assertEqual(lib.SQLDescribeCol(stmt, 2, name, 32, ctypes.byref(namelen), ctypes.byref(dtype),
+                                            ctypes.byref(size), ctypes.byref(digits), ctypes.byref(nullable)), 0)
+        self.assertEqual((name.value, dtype.value), (b"n", -5))  # SQL_BIGINT
+        self.assertEqual(lib.SQLExecute(stmt), 0)
+        counts = Counter(r["Region"] for r in ORDERS)
+        got = []
+        buf, ind, n = ctypes.create_string_buffer(32), ctypes.c_int64(), ctypes.c_int64()
+        while lib.SQLFetch(stmt) == 0:
+            lib.SQLGetData(stmt, 1, 1, buf, 32, ctypes.byref(ind))
+            lib.SQLGetData(stmt, 2, -25, ctypes.byref(n), 8, ctypes.byref(ind))
+            got.append((buf.value.decode(), n.value))
+        self.assertEqual(got, sorted(counts.items()))
+        # Executed again, the prepared statement runs again.
+        self.assertEqual(lib.SQLFreeStmt(stmt, 0), 0)  # SQL_CLOSE
+        self.assertEqual(lib.SQLExecute(stmt), 0)
+        self.assertEqual(lib.SQLFetch(stmt), 0)
+
     def test_get_data_in_pieces(self):
         ctypes, lib, stmt = self.odbc()
         sql = b"SELECT Manager FROM Regions WHERE Region = 'West'"
