@@ -170,7 +170,7 @@ set(CPACK_DEBIAN_ODBC_DESCRIPTION "ODBC driver for the Qlik QIX Engine
 libqixodbc.so lets ODBC applications (isql, pyodbc, R's odbc, DuckDB,
 LibreOffice, DBeaver, Tableau) read a Qlik app as tables: the data model's
 tables and master objects, queried with a small SQL subset translated into
-hypercubes and streamed. The package registers the driver as \"libqix\" with
+hypercubes and streamed. The package registers the driver as libqix with
 unixODBC's odbcinst.ini.")
 
 include(CPack)
