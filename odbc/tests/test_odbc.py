@@ -232,6 +232,12 @@ class PyOdbc(OdbcTest):
         self.assertEqual(self.query("SELECT OrderId FROM Orders WHERE Region = 'Nowhere'", conn), [])
         self.assertEqual(self.query("SELECT COUNT(*), SUM(Quantity) FROM Orders WHERE Region = 'Nowhere'", conn),
                          [(0, None)])
+        # Values that exist, in a combination that does not.
+        self.assertFalse([r for r in ORDERS if r["Region"] == "North" and r["Product"] == "Plum"])
+        self.assertEqual(self.query("SELECT OrderId FROM Orders WHERE Region = 'North' AND Product = 'Plum'", conn),
+                         [])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM Orders WHERE Product = 'Plum' AND Region = 'North'", conn),
+                         [(0,)])
 
     def test_selections_are_per_connection(self):
         a, b = self.connect(), self.connect()
