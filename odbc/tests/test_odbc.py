@@ -410,6 +410,39 @@ class BlockCursor(OdbcTest):
         self.assertEqual(sizes, [5, 5, 2])
         self.assertEqual(rows, [(r["OrderId"], r["Channel"]) for r in sorted(ORDERS, key=lambda r: r["OrderId"])])
 
+    @staticmethod
+    def diag(ctypes, lib, stmt):
+        state, native, msg = ctypes.create_string_buffer(6), ctypes.c_int32(), ctypes.create_string_buffer(512)
+        lib.SQLGetDiagRec(3, stmt, 1, state, ctypes.byref(native), msg, 512, None)
+        return (state.value + b" " + msg.value).decode()
+
+    def test_row_wise_binding_with_offset(self):
+        ctypes, lib, stmt = self.odbc()
+
+        class Rec(ctypes.Structure):
+            _fields_ = [("qty", ctypes.c_int32), ("qty_ind", ctypes.c_int64),
+                        ("price", ctypes.c_double), ("price_ind", ctypes.c_int64)]
+        n = 4
+        recs = (Rec * (n + 1))()  # one spare record: the offset below shifts every row by one
+        offset = ctypes.c_int64(ctypes.sizeof(Rec))
+        fetched = ctypes.c_uint64()
+        lib.SQLSetStmtAttr(stmt, 27, ctypes.c_void_p(n), 0)  # SQL_ATTR_ROW_ARRAY_SIZE
+        lib.SQLSetStmtAttr(stmt, 5, ctypes.c_void_p(ctypes.sizeof(Rec)), 0)  # SQL_ATTR_ROW_BIND_TYPE
+        lib.SQLSetStmtAttr(stmt, 23, ctypes.byref(offset), 0)  # SQL_ATTR_ROW_BIND_OFFSET_PTR
+        lib.SQLSetStmtAttr(stmt, 26, ctypes.byref(fetched), 0)
+        sql = b"SELECT Quantity, Price, OrderId FROM Orders ORDER BY OrderId LIMIT 4"
+        self.assertEqual(lib.SQLExecDirect(stmt, sql, len(sql)), 0)
+        lib.SQLBindCol(stmt, 1, 4, ctypes.byref(recs, Rec.qty.offset), 4,  # SQL_C_SLONG
+                       ctypes.byref(recs, Rec.qty_ind.offset))
+        lib.SQLBindCol(stmt, 2, 8, ctypes.byref(recs, Rec.price.offset), 8,  # SQL_C_DOUBLE
+                       ctypes.byref(recs, Rec.price_ind.offset))
+        self.assertEqual(lib.SQLFetch(stmt), 0, self.diag(ctypes, lib, stmt))
+        self.assertEqual(fetched.value, 4)
+        got = [(r.qty, None if r.price_ind == -1 else r.price) for r in recs[1:]]
+        first = sorted(ORDERS, key=lambda r: r["OrderId"])[:4]
+        self.assertEqual(got, [(r["Quantity"], r["Price"]) for r in first])
+        self.assertEqual((recs[0].qty, recs[0].qty_ind), (0, 0))  # the offset kept record 0 untouched
+
     def test_prepare_describe_then_execute(self):
         # As tools that describe a statement before running it (SQLPrepare, SQLNumResultCols, SQLDescribeCol,
         # then SQLExecute): the description runs the query and SQLExecute returns that result.
