@@ -660,16 +660,17 @@ void execute_data(Dbc& dbc, Stmt& stmt, const Query& q) {
 
   // The row counter: a field of the table without NULLs, preferably not a key (a key's count is the
   // table's rows only in the table itself).
-  std::string counter;
+  std::string counter, counter_key;
   for (const auto& f : table->find("qFields")->as_array()) {
-    bool no_nulls =
-        !bool_member(f, "qHasNull") && num_member(f, "qnNonNulls", -1) == num_member(f, "qnRows", -2);
+    // qnNonNulls/qnRows when the engine gives them (not every version does), else qHasNull alone.
+    const bool counted = f.find("qnNonNulls") && f.find("qnRows");
+    const bool no_nulls =
+        !bool_member(f, "qHasNull") && (!counted || num_member(f, "qnNonNulls") == num_member(f, "qnRows"));
     if (!no_nulls) continue;
-    if (counter.empty() || (str_member(f, "qKeyType") == "NOT_KEY")) {
-      if (counter.empty() || str_member(*find_field(*table, counter), "qKeyType") != "NOT_KEY")
-        counter = str_member(f, "qName");
-    }
+    std::string& slot = str_member(f, "qKeyType") == "NOT_KEY" ? counter : counter_key;
+    if (slot.empty()) slot = str_member(f, "qName");
   }
+  if (counter.empty()) counter = counter_key;
 
   std::vector<std::string> dims;      // hypercube dimensions (fields)
   std::vector<std::string> measures;  // hypercube measures (expressions)
