@@ -649,7 +649,8 @@ SQLRETURN SQL_API SQLGetFunctions(SQLHDBC hdbc, SQLUSMALLINT id, SQLUSMALLINT* s
       SQL_API_SQLFETCH,         SQL_API_SQLFETCHSCROLL,    SQL_API_SQLGETDATA,        SQL_API_SQLROWCOUNT,
       SQL_API_SQLMORERESULTS,   SQL_API_SQLCLOSECURSOR,    SQL_API_SQLFREESTMT,       SQL_API_SQLCANCEL,
       SQL_API_SQLTABLES,        SQL_API_SQLCOLUMNS,        SQL_API_SQLGETTYPEINFO,    SQL_API_SQLGETDIAGREC,
-      SQL_API_SQLGETDIAGFIELD,  SQL_API_SQLENDTRAN};
+      SQL_API_SQLGETDIAGFIELD,  SQL_API_SQLENDTRAN,        SQL_API_SQLPRIMARYKEYS,    SQL_API_SQLFOREIGNKEYS,
+      SQL_API_SQLSTATISTICS,    SQL_API_SQLSPECIALCOLUMNS, SQL_API_SQLPROCEDURES};
   return guarded<Dbc>(hdbc, SQL_HANDLE_DBC, [&](Dbc&) -> SQLRETURN {
     if (!supported) return SQL_SUCCESS;
     if (id == SQL_API_ODBC3_ALL_FUNCTIONS) {
@@ -991,6 +992,56 @@ SQLRETURN SQL_API SQLColumns(SQLHSTMT hstmt, SQLCHAR* /*cat*/, SQLSMALLINT /*cat
 SQLRETURN SQL_API SQLGetTypeInfo(SQLHSTMT hstmt, SQLSMALLINT type) {
   return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
     type_info(st, type);
+    return SQL_SUCCESS;
+  });
+}
+
+// The data model has no primary keys, foreign keys, indexes, row identifiers or procedures: these return an
+// empty result with the columns ODBC defines, so that tools that ask (LibreOffice, DBeaver, Tableau) go on.
+
+SQLRETURN SQL_API SQLPrimaryKeys(SQLHSTMT hstmt, SQLCHAR*, SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*,
+                                 SQLSMALLINT) {
+  return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
+    empty_catalog(st, {"TABLE_CAT", "TABLE_SCHEM", "TABLE_NAME", "COLUMN_NAME", "KEY_SEQ", "PK_NAME"});
+    return SQL_SUCCESS;
+  });
+}
+
+SQLRETURN SQL_API SQLForeignKeys(SQLHSTMT hstmt, SQLCHAR*, SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*,
+                                 SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*,
+                                 SQLSMALLINT) {
+  return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
+    empty_catalog(st, {"PKTABLE_CAT", "PKTABLE_SCHEM", "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_CAT",
+                       "FKTABLE_SCHEM", "FKTABLE_NAME", "FKCOLUMN_NAME", "KEY_SEQ", "UPDATE_RULE",
+                       "DELETE_RULE", "FK_NAME", "PK_NAME", "DEFERRABILITY"});
+    return SQL_SUCCESS;
+  });
+}
+
+SQLRETURN SQL_API SQLStatistics(SQLHSTMT hstmt, SQLCHAR*, SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*,
+                                SQLSMALLINT, SQLUSMALLINT, SQLUSMALLINT) {
+  return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
+    empty_catalog(
+        st, {"TABLE_CAT", "TABLE_SCHEM", "TABLE_NAME", "NON_UNIQUE", "INDEX_QUALIFIER", "INDEX_NAME", "TYPE",
+             "ORDINAL_POSITION", "COLUMN_NAME", "ASC_OR_DESC", "CARDINALITY", "PAGES", "FILTER_CONDITION"});
+    return SQL_SUCCESS;
+  });
+}
+
+SQLRETURN SQL_API SQLSpecialColumns(SQLHSTMT hstmt, SQLUSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*,
+                                    SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLUSMALLINT, SQLUSMALLINT) {
+  return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
+    empty_catalog(st, {"SCOPE", "COLUMN_NAME", "DATA_TYPE", "TYPE_NAME", "COLUMN_SIZE", "BUFFER_LENGTH",
+                       "DECIMAL_DIGITS", "PSEUDO_COLUMN"});
+    return SQL_SUCCESS;
+  });
+}
+
+SQLRETURN SQL_API SQLProcedures(SQLHSTMT hstmt, SQLCHAR*, SQLSMALLINT, SQLCHAR*, SQLSMALLINT, SQLCHAR*,
+                                SQLSMALLINT) {
+  return guarded<Stmt>(hstmt, SQL_HANDLE_STMT, [&](Stmt& st) -> SQLRETURN {
+    empty_catalog(st, {"PROCEDURE_CAT", "PROCEDURE_SCHEM", "PROCEDURE_NAME", "NUM_INPUT_PARAMS",
+                       "NUM_OUTPUT_PARAMS", "NUM_RESULT_SETS", "REMARKS", "PROCEDURE_TYPE"});
     return SQL_SUCCESS;
   });
 }

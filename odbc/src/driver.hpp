@@ -196,6 +196,9 @@ void tables(Stmt& stmt, const std::optional<std::string>& catalog, const std::op
 void columns(Stmt& stmt, const std::optional<std::string>& schema, const std::optional<std::string>& table,
              const std::optional<std::string>& column);
 void type_info(Stmt& stmt, SQLSMALLINT type);
+/** A catalog function the data model has nothing for (keys, indexes, procedures): an empty result set with
+ *  the columns @p names (all VARCHAR; ODBC applications read them by position). */
+void empty_catalog(Stmt& stmt, const std::vector<const char*>& names);
 /**
  * The next row into @p out. @return false at the end. @throws OdbcError on a failure of the extraction,
  * HY008 after SQLCancel, HYT00 after the query timeout.

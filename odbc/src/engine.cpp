@@ -1220,6 +1220,13 @@ void columns(Stmt& stmt, const std::optional<std::string>& schema, const std::op
   stmt.rs = std::move(rs);
 }
 
+void empty_catalog(Stmt& stmt, const std::vector<const char*>& names) {
+  close_cursor(stmt);
+  auto rs = std::make_unique<ResultSet>();
+  for (const char* n : names) rs->columns.push_back(col(n, SQL_VARCHAR));
+  stmt.rs = std::move(rs);
+}
+
 void type_info(Stmt& stmt, SQLSMALLINT type) {
   close_cursor(stmt);
   auto rs = std::make_unique<ResultSet>();

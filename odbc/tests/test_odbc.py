@@ -167,6 +167,12 @@ class PyOdbc(OdbcTest):
         self.assertEqual(cols["Price"], (pyodbc.SQL_DOUBLE, "DOUBLE", 5))
         self.assertEqual(cols["Channel"], (pyodbc.SQL_VARCHAR, "VARCHAR", 6))
         self.assertEqual([c.column_name for c in cur.columns(table="Reg%", column="M%")], ["Manager"])
+        # The model has no keys, indexes or procedures: empty results, not errors.
+        self.assertEqual(cur.primaryKeys("Orders").fetchall(), [])
+        self.assertEqual(cur.foreignKeys("Orders").fetchall(), [])
+        self.assertEqual(cur.statistics("Orders").fetchall(), [])
+        self.assertEqual(cur.rowIdColumns("Orders").fetchall(), [])
+        self.assertEqual(cur.procedures().fetchall(), [])
         types = [t.type_name for t in cur.getTypeInfo()]
         self.assertEqual(types, ["BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"])
 
