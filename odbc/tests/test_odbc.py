@@ -561,7 +561,10 @@ class Stream(OdbcTest):
         cur.cancel()
         t.join()
         self.assertIn("error", outcome, "the whole result arrived before the cancel")
-        self.assertEqual(outcome["error"].args[0], "HY008")
+        # HY008 when the cancel lands while SQLFetch waits for rows; when it lands between two fetches,
+        # unixODBC's driver manager closes the cursor after the driver's SQLCancel (its ODBC 2 behaviour), and
+        # the next fetch gets its HY010 (function sequence error).
+        self.assertIn(outcome["error"].args[0], ("HY008", "HY010"), str(outcome["error"]))
         self.assertLess(outcome["rows"], 1000000)
         # The connection goes on working.
         self.assertEqual(conn.cursor().execute("SELECT COUNT(*) FROM Regions").fetchone()[0], 6)
