@@ -327,6 +327,12 @@ class PyOdbc(OdbcTest):
         self.assertEqual(c.getinfo(pyodbc.SQL_DRIVER_NAME), "libqixodbc.so")
         self.assertEqual(c.getinfo(pyodbc.SQL_DATABASE_NAME), "sales")
         c.close()
+        # The URL from its parts, and a libqix option by name.
+        host, port = self.sim.url[len("ws://"):].split(":")
+        c = pyodbc.connect("Driver=libqix;Host=%s;Port=%s;Secure=0;App=sales;Option.timeout.call_ms=60000" % (host, port),
+                           autocommit=True)
+        self.assertEqual(c.cursor().execute("SELECT COUNT(*) FROM Orders").fetchone()[0], len(ORDERS))
+        c.close()
 
 
 class Auth(OdbcTest):
