@@ -131,14 +131,17 @@ static long status_value(const char* key) {
 static int run_idle(const char* url, long sessions) {
   qix_session** all = calloc((size_t)sessions, sizeof *all);
   long ok = 0;
+  long base_kb = 0; /* after the first session: the context and its threads exist */
   double t0 = now_s();
   for (long i = 0; i < sessions; ++i) {
     all[i] = open_session(url);
     if (all[i]) ok++;
+    if (i == 0) base_kb = status_value("VmRSS");
   }
   double wall = now_s() - t0;
-  printf("ok=%ld failed=%ld wall_s=%.6f threads=%ld rss_kb=%ld\n", ok, sessions - ok, wall,
-         status_value("Threads"), status_value("VmRSS"));
+  long rss_kb = status_value("VmRSS");
+  printf("ok=%ld failed=%ld wall_s=%.6f threads=%ld rss_kb=%ld per_session_b=%ld\n", ok, sessions - ok, wall,
+         status_value("Threads"), rss_kb, sessions > 1 ? (rss_kb - base_kb) * 1024 / (sessions - 1) : 0);
   fflush(stdout);
   for (long i = 0; i < sessions; ++i) {
     if (!all[i]) continue;

@@ -158,10 +158,11 @@ def main():
                     continue
                 wall = float(m.group(3))
                 row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "peer_cpu": peer_cpu, "calls": calls}
-                t = re.search(r"threads=(\d+) rss_kb=(\d+)", out)
+                t = re.search(r"threads=(\d+) rss_kb=(\d+) per_session_b=(\d+)", out)
                 if t:
                     row["threads"] = int(t.group(1))
                     row["idle_rss_kb"] = int(t.group(2))
+                    row["per_session_b"] = int(t.group(3))
                 results.setdefault((name, label), []).append(row)
                 print(f"round {rnd + 1} {name:11s} {label:36s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
                       f"rss {rss / 1024:7.1f} MB peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %",
@@ -181,8 +182,10 @@ def main():
             if rows:
                 th = statistics.median(r["threads"] for r in rows)
                 kb = statistics.median(r["idle_rss_kb"] for r in rows)
-                print(f"**{name}**: {calls} idle sessions in one process: {th:.0f} threads, "
-                      f"{kb / 1024:.1f} MB RSS, {kb / calls:.1f} KiB per session (incl. the process's base)\n")
+                per = statistics.median(r["per_session_b"] for r in rows)
+                print(f"**{name}**: {calls:,} idle sessions (ws://127.0.0.1) in one process: {th:.0f} threads "
+                      f"(the main one included), {kb / 1024:.1f} MB RSS in all, {per / 1024:.1f} KiB per session "
+                      f"(growth of the RSS from the first session to the last)\n")
             continue
         labels = [label for label, _, _ in runs if (name, label) in results]
         if not labels:
