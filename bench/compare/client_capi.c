@@ -16,7 +16,7 @@
  *   pages  the same rows through a loop of GetHyperCubeData calls, one 10,000-cell page at a time, each
  *          page's JSON text taken (qix_result_json), as a caller without bulk extraction writes it.
  *
- * Prints one line: `ok=N failed=F wall_s=S` (and `threads=T rss_kb=K` for idle). Exit status 0 when every
+ * Prints one line: `ok=N failed=F wall_s=S cpu_s=C` (C: this process's CPU during the timed part; and `threads=T rss_kb=K` for idle). Exit status 0 when every
  * call succeeded.
  */
 #include "qix/qix.h"
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 typedef struct {
@@ -41,6 +42,12 @@ typedef struct {
   pthread_mutex_t mutex;
   pthread_cond_t cv;
 } run_state;
+
+static double cpu_s(void) { /* this process's user+sys CPU so far */
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -214,7 +221,7 @@ static int run_extract(const char* url, const char* scenario, long rows, long wi
   }
   long ok = 0;
   long long bytes = 0;
-  double t0 = now_s();
+  double t0 = now_s(), c0 = cpu_s();
   if (strcmp(scenario, "extract") == 0) {
     extract_state st;
     memset(&st, 0, sizeof st);
@@ -244,8 +251,8 @@ static int run_extract(const char* url, const char* scenario, long rows, long wi
       qix_result_free(r);
     }
   }
-  double wall = now_s() - t0;
-  printf("ok=%ld failed=%ld wall_s=%.6f bytes=%lld\n", ok, ok == rows ? 0L : 1L, wall, bytes);
+  double wall = now_s() - t0, cpu = cpu_s() - c0;
+  printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", ok, ok == rows ? 0L : 1L, wall, cpu, bytes);
   fflush(stdout);
   qix_object_free(obj);
   qix_object_free(doc);
@@ -301,11 +308,11 @@ int main(int argc, char** argv) {
       qix_result_free(first);
     }
   }
-  double t0 = now_s();
+  double t0 = now_s(), c0 = cpu_s();
   for (long i = 0; i < window && i < calls; ++i) issue(&st);
   wait_done(&st);
-  double wall = now_s() - t0;
-  printf("ok=%ld failed=%ld wall_s=%.6f bytes=%lld\n", st.ok, st.failed, wall, st.bytes);
+  double wall = now_s() - t0, cpu = cpu_s() - c0;
+  printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", st.ok, st.failed, wall, cpu, st.bytes);
   fflush(stdout);
   qix_session_close(st.session);
   qix_session_wait_closed(st.session, 0);

@@ -4,7 +4,7 @@
 // were made (enigma.js's default delta mode, as users have it). page: getHyperCubeData on a generic object,
 // one at a time, each 10,000-cell page decoded by enigma.js. delta: GetLayout re-fetches answered with
 // one-cell delta patches (enigma.js applies them to its cache).
-// Prints `ok=N failed=F wall_s=S bytes=B`.
+// Prints `ok=N failed=F wall_s=S cpu_s=C bytes=B` (C: this process's CPU in the timed part).
 'use strict';
 const path = require('path');
 const modules = process.env.QIX_BENCH_NODE_MODULES ||
@@ -12,6 +12,12 @@ const modules = process.env.QIX_BENCH_NODE_MODULES ||
 const WebSocket = require(path.join(modules, 'ws'));
 const enigma = require(path.join(modules, 'enigma.js'));
 const schema = require(path.join(modules, 'enigma.js', 'schemas', '12.2027.0.json'));
+
+// This process's CPU (user+sys, seconds) since `c0`, as text.
+function cpuSince(c0) {
+  const d = process.cpuUsage(c0);
+  return ((d.user + d.system) / 1e6).toFixed(6);
+}
 
 async function main() {
   const [url, scenario, callsArg, windowArg] = process.argv.slice(2);
@@ -36,13 +42,14 @@ async function main() {
     });
     await obj.getLayout();
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     let rows = 0;
     for (let top = 0; top < calls; top += 5000) {
       const pages = await obj.getHyperCubeData('/qHyperCubeDef', [{ qTop: top, qLeft: 0, qWidth: 2, qHeight: 5000 }]);
       rows += pages[0].qMatrix.length;
     }
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`ok=${rows} failed=${rows === calls ? 0 : 1} wall_s=${wall.toFixed(6)} bytes=0`);
+    console.log(`ok=${rows} failed=${rows === calls ? 0 : 1} wall_s=${wall.toFixed(6)} cpu_s=${cpuSince(c0)} bytes=0`);
     await session.close();
     process.exit(rows === calls ? 0 : 1);
   }
@@ -64,7 +71,14 @@ async function main() {
       take = (l) => { bytes += l.qHyperCube.qDataPages[0].qMatrix.length; };
     }
   }
+  if (scenario === 'tiny') {
+    // Warm-up, not measured (as the JVM and .NET clients do): V8 compiles the call path.
+    let warm = Math.max(1, Math.floor(calls / 10));
+    const warmChain = async () => { while (warm > 0) { warm -= 1; await call(); } };
+    await Promise.all(Array.from({ length: Math.min(window, 64) }, warmChain));
+  }
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   async function chain() {
     while (issued < calls) {
       issued += 1;
@@ -81,7 +95,7 @@ async function main() {
   for (let i = 0; i < window && i < calls; i += 1) chains.push(chain());
   await Promise.all(chains);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`ok=${ok} failed=${failed} wall_s=${wall.toFixed(6)} bytes=${bytes}`);
+  console.log(`ok=${ok} failed=${failed} wall_s=${wall.toFixed(6)} cpu_s=${cpuSince(c0)} bytes=${bytes}`);
   await session.close();
   process.exit(failed === 0 && ok === calls ? 0 : 1);
 }

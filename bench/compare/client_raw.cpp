@@ -5,7 +5,8 @@
 //
 //   qix_bench_raw URL tiny|page CALLS WINDOW
 //
-// Prints `ok=N failed=F wall_s=S bytes=B`; exit 0 when every call was answered once.
+// Prints `ok=N failed=F wall_s=S cpu_s=C bytes=B` (C: this process's CPU in the timed part); exit 0 when
+// every call was answered once.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <boost/json/src.hpp>
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -141,13 +144,20 @@ int main(int argc, char** argv) {
   }
   c.answered.assign(static_cast<std::size_t>(calls), 0);
 
+  auto cpu = [] {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  };
+  double c0 = cpu();
   auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < window && i < calls; ++i) c.send_next();
   c.read();
   while (!c.done && io.run_one() > 0) {
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("ok=%ld failed=%ld wall_s=%.6f bytes=%lld\n", c.ok, c.failed, wall, c.bytes);
+  std::printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", c.ok, c.failed, wall, cpu() - c0, c.bytes);
   std::fflush(stdout);
   beast::error_code ignore;
   c.ws.close(websocket::close_code::normal, ignore);

@@ -4,8 +4,10 @@
     bench/compare/compare.py [--build DIR] [--rounds 3] [--calls 100000] [--smoke] [--only SCENARIO,...]
 
 Every client is a separate process talking to a fresh qix_bench_responder (one cheap thread, see
-responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time of the
-client process (wait4's rusage), RSS its peak resident set. Rounds are interleaved (round 1 runs every client,
+responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time the
+client process spent in its timed part (each client reports it: getrusage, process.cpuUsage, the JVM's and
+.NET's process CPU time; so start-up, JIT warm-up and set-up are left out alike), RSS its peak resident set
+(wait4's rusage). Rounds are interleaved (round 1 runs every client,
 then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the median of the rounds
 and the CPU column min/median/max. Ratios are taken between medians of the same run.
 
@@ -23,6 +25,7 @@ Scenarios (see each client for the details):
                                  (against the simulator, whose CPU is the peer's; not in --smoke)
 """
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -86,20 +89,26 @@ def run_with_rusage(argv):
 
 
 RAW, CAPI, ENIGMA = "raw C++ (Beast)", "libqix C API", "enigma.js 2.15"
+JAVA = "libqix Java (typed API)"
 
 
 def clients(build, node):
+    """The clients this build has: {label: argv prefix}. A binding's client is there when the build made it."""
     b = os.path.join(build, "bench")
     c = {RAW: [os.path.join(b, "qix_bench_raw")], CAPI: [os.path.join(b, "qix_bench_capi")]}
     if node:
         c[ENIGMA] = [node, os.path.join(HERE, "client_enigma.js")]
+    jars = glob.glob(os.path.join(build, "bindings", "java", "libqix-*.jar"))
+    java = shutil.which("java")
+    if jars and java and os.path.exists(os.path.join(b, "java", "QixBenchJava.class")):
+        c[JAVA] = [java, "-cp", jars[0] + os.pathsep + os.path.join(b, "java"), "QixBenchJava"]
     return c
 
 
 def scenarios(calls, smoke):
     """(name, peer, calls, window, [(row label, client, kind)])."""
     small = 300 if smoke else None
-    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny")]
+    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny"), (JAVA, JAVA, "tiny")]
     return [
         ("tiny-w1", "responder", small or max(1, calls // 5), 1, tiny),
         ("tiny-w64", "responder", small or calls, 64, tiny),
@@ -157,6 +166,9 @@ def main():
                     failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
                     continue
                 wall = float(m.group(3))
+                timed = re.search(r"cpu_s=([\d.]+)", out)
+                if timed:  # the client's own figure for its timed part (start-up, JIT and set-up left out)
+                    cpu = float(timed.group(1))
                 row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "peer_cpu": peer_cpu, "calls": calls}
                 t = re.search(r"threads=(\d+) rss_kb=(\d+) per_session_b=(\d+)", out)
                 if t:
