@@ -123,6 +123,8 @@ def _on_call_done(res, payload):
     exc, text, obj_ptr = None, None, None
     if status == 0:
         text, obj_ptr = _read(res, result)
+    elif status == -7 and isinstance(result, type):  # QIX_ENOTFOUND: the engine finds no such object
+        pass
     else:
         exc = from_error(status, L.qix_result_error(res))
     try:
@@ -245,6 +247,16 @@ class _Handle:
         finally:
             L.qix_free(out.value)
 
+    def as_class(self, cls: type) -> Any:
+        """A new handle on the same engine object as another class of the same kind (blocking or async),
+        e.g. ``obj.as_class(libqix.GenericDimension)`` for an object whose qType the engine reports otherwise.
+        Listeners are per handle. Raises TypeError for a class of the other kind, ClosedError when released."""
+        if not (isinstance(cls, type) and issubclass(cls, _Object if isinstance(self, _Object) else _AsyncObject)):
+            raise TypeError(f"libqix: cannot view a {type(self).__name__} as {cls!r}")
+        out = ctypes.c_void_p()
+        check(L.qix_object_dup(ctypes.byref(out), self._p()))
+        return cls(self._session, out.value)
+
     def release(self) -> None:
         """Releases this handle (not the engine object: use Doc.destroy_session_object for that). Its listeners
         stop; later calls raise ClosedError. Idempotent."""
@@ -290,6 +302,8 @@ class _Object(_Handle):
         body = _params_json(params, opt)
         out = ctypes.c_void_p()
         st = L.qix_object_call_sync(ctypes.byref(out), self._p(), method.encode(), body, 0, -1)
+        if st == -7 and isinstance(result, type):  # QIX_ENOTFOUND: the engine finds no such object
+            return None
         if st < 0:
             raise last(st)
         try:
