@@ -160,7 +160,18 @@ def _on_state(session_ptr, state, code, reason, payload):
         session._dispatch(fn, STATES.get(state, str(state)), code, N.text(reason))
 
 
+def _on_traffic(sent, frame, length, payload):
+    fn = _peek(payload or 0)
+    if fn is not None:
+        try:
+            fn(bool(sent), ctypes.string_at(frame, length).decode("utf-8", "replace"))
+        except Exception:  # noqa: BLE001 (a user callback's exception must not reach libqix)
+            import traceback
+            traceback.print_exc()
+
+
 _CALL_DONE = N.CALL_CB(_on_call_done)
+_TRAFFIC = N.TRAFFIC_CB(_on_traffic)
 _WATCH_CB = N.CALL_CB(_on_watch)
 _OBJECT_EVENT = N.OBJECT_CB(_on_object_event)
 _STATE_EVENT = N.STATE_CB(_on_state)

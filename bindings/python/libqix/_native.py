@@ -40,6 +40,7 @@ OBJECT_CB = CFUNCTYPE(None, c_void_p, c_void_p)                       # qix_obje
 STATE_CB = CFUNCTYPE(None, c_void_p, c_int, c_int, c_char_p, c_void_p)  # qix_state_cb
 ROW_CB = CFUNCTYPE(c_int, c_char_p, c_size_t, c_int64, c_void_p)      # qix_row_cb
 DONE_CB = CFUNCTYPE(None, c_int, c_void_p, c_int64, c_void_p)         # qix_extract_done_cb
+TRAFFIC_CB = CFUNCTYPE(None, c_int, c_void_p, c_size_t, c_void_p)     # qix_traffic_cb(sent, frame, len, p)
 
 _P = c_void_p
 _PP = POINTER(c_void_p)
@@ -67,6 +68,7 @@ _PROTOS = {
     "qix_options_add_cookie": (c_int, [_P, c_char_p, c_char_p]),
     "qix_options_add_url_param": (c_int, [_P, c_char_p, c_char_p]),
     "qix_options_count": (c_int, []),
+    "qix_options_set_traffic_cb": (c_int, [_P, TRAFFIC_CB, _P]),
     "qix_result_status": (c_int, [_P]),
     "qix_result_error": (_P, [_P]),
     "qix_result_id": (c_int64, [_P]),

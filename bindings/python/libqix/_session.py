@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 
 from . import _native as N
 from ._api import ASYNC_CLASSES, CLASSES, AsyncDoc, AsyncGlobal, Doc, Global
-from ._base import _STATE_EVENT, STATES, Subscription, _drop, _register
+from ._base import _STATE_EVENT, _TRAFFIC, STATES, Subscription, _drop, _register
 from ._errors import InvalidArgumentError, check, last
 
 L = N.lib
@@ -51,7 +51,7 @@ def _option_name(key: str) -> str:
     raise InvalidArgumentError(message=f"libqix: unknown option {key!r} (see docs/defaults.md)", status=-1)
 
 
-def _options(url, headers, cookies, timeout, options, kwargs) -> int:
+def _options(url, headers, cookies, timeout, options, kwargs, traffic=None) -> tuple[int, int]:
     out = ctypes.c_void_p()
     check(L.qix_options_new(ctypes.byref(out)))
     opts = out.value
@@ -85,19 +85,26 @@ def _options(url, headers, cookies, timeout, options, kwargs) -> int:
             check(L.qix_options_add_header(opts, str(k).encode(), str(v).encode()))
         for k, v in (cookies or {}).items():
             check(L.qix_options_add_cookie(opts, str(k).encode(), str(v).encode()))
-        return opts
+        key = 0
+        if traffic is not None:
+            key = _register(traffic)
+            check(L.qix_options_set_traffic_cb(opts, _TRAFFIC, key))
+        return opts, key
     except BaseException:
         L.qix_options_free(opts)
         raise
 
 
-def _open(opts: int) -> int:
+def _open(opts_key: tuple[int, int]) -> tuple[int, int]:
+    opts, key = opts_key
     out = ctypes.c_void_p()
     try:
         st = L.qix_session_open_sync(ctypes.byref(out), None, opts, 0)
         if st < 0:
+            if key:
+                _drop(key)
             raise last(st)
-        return out.value
+        return out.value, key
     finally:
         L.qix_options_free(opts)
 
@@ -105,8 +112,8 @@ def _open(opts: int) -> int:
 class _SessionBase:
     _classes: Mapping[str, type]
 
-    def __init__(self, ptr: int):
-        self._ptr = ptr
+    def __init__(self, ptr_key: tuple[int, int]):
+        self._ptr, self._traffic_key = ptr_key
         self._global = None
 
     def _object(self, getter) -> Any:
@@ -176,8 +183,8 @@ class Session(_SessionBase):
 
     _classes = CLASSES
 
-    def __init__(self, ptr: int):
-        super().__init__(ptr)
+    def __init__(self, ptr_key: tuple[int, int]):
+        super().__init__(ptr_key)
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
@@ -237,6 +244,7 @@ class Session(_SessionBase):
                 self._thread.join()
         self._ptr = None
         L.qix_session_free(ptr)
+        _drop(self._traffic_key)
 
     def __enter__(self) -> Session:
         return self
@@ -251,8 +259,8 @@ class AsyncSession(_SessionBase):
 
     _classes = ASYNC_CLASSES
 
-    def __init__(self, ptr: int, loop: asyncio.AbstractEventLoop):
-        super().__init__(ptr)
+    def __init__(self, ptr_key: tuple[int, int], loop: asyncio.AbstractEventLoop):
+        super().__init__(ptr_key)
         self._loop = loop
 
     def _dispatch(self, fn, *args) -> None:
@@ -296,6 +304,7 @@ class AsyncSession(_SessionBase):
         await asyncio.get_running_loop().run_in_executor(None, L.qix_session_wait_closed, ptr, -1)
         self._ptr = None
         L.qix_session_free(ptr)
+        _drop(self._traffic_key)
 
     async def __aenter__(self) -> AsyncSession:
         return self
@@ -306,7 +315,8 @@ class AsyncSession(_SessionBase):
 
 def connect(url: str | None = None, headers: Mapping[str, str] | None = None, *,
             cookies: Mapping[str, str] | None = None, timeout: float | None = None,
-            options: Mapping[str, Any] | None = None, **kwargs: Any) -> Session:
+            options: Mapping[str, Any] | None = None, traffic: Callable[[bool, str], Any] | None = None,
+            **kwargs: Any) -> Session:
     """Opens a blocking session and waits until it is connected.
 
     Args:
@@ -318,12 +328,15 @@ def connect(url: str | None = None, headers: Mapping[str, str] | None = None, *,
         options: any libqix option by its name ({"tls.ca_file": "ca.pem", "reconnect": "resume"}); the list is
             docs/defaults.md. The same may be given as keyword arguments with "_" for the first "."
             (tls_ca_file="ca.pem", reconnect="resume", timeout_call_ms=5000).
+        traffic: ``traffic(sent, frame)`` for every JSON-RPC frame sent (True) or received (False), as text
+            (no HTTP headers, so no credentials). It runs on libqix's event thread, in order: keep it short,
+            make no blocking libqix call in it (BusyError).
 
     Returns: the Session (a context manager: ``with libqix.connect(...) as s:``).
     Raises: InvalidArgumentError (unknown option, wrong type), NetworkError, HttpError (e.g. 401),
         TlsError, CallTimeoutError.
     """
-    return Session(_open(_options(url, headers, cookies, timeout, options, kwargs)))
+    return Session(_open(_options(url, headers, cookies, timeout, options, kwargs, traffic)))
 
 
 class _AsyncConnect:
@@ -353,7 +366,8 @@ class _AsyncConnect:
 
 def connect_async(url: str | None = None, headers: Mapping[str, str] | None = None, *,
                   cookies: Mapping[str, str] | None = None, timeout: float | None = None,
-                  options: Mapping[str, Any] | None = None, **kwargs: Any) -> _AsyncConnect:
+                  options: Mapping[str, Any] | None = None, traffic: Callable[[bool, str], Any] | None = None,
+                  **kwargs: Any) -> _AsyncConnect:
     """Opens an asyncio session: ``async with libqix.connect_async(url) as s:`` or ``s = await
     libqix.connect_async(url)``. Same arguments and errors as connect()."""
-    return _AsyncConnect((url, headers, cookies, timeout, options, kwargs))
+    return _AsyncConnect((url, headers, cookies, timeout, options, kwargs, traffic))
