@@ -1,18 +1,19 @@
 // libqix._fast: the hot path of extraction into pandas, as a CPython extension.
 //
 // extract() runs qix_object_extract (libqix's pipelined bulk extraction) and parses each row's cells in C++
-// on libqix's event thread, without the GIL, into one buffer per column: the number (qNum, NaN when none) and,
-// where asked, the text (qText). Only when every row has arrived does it build Python objects: a bytes of
-// float64 per column and a list of str per text column, which libqix/_extract.py turns into pandas columns.
+// on libqix's event thread, without the GIL, into one buffer per column: the number (qNum, NaN when none)
+// and, where asked, the text (qText). Only when every row has arrived does it build Python objects: a bytes
+// of float64 per column and a list of str per text column, which libqix/_extract.py turns into pandas
+// columns.
 //
 // The module does not link libqix: the caller passes the addresses of qix_object_extract and qix_error_dup
 // (from the ctypes-loaded library), so the extension works with whichever libqix.so.1 the package loaded.
 //
 // Ownership: the qix_object* passed in is borrowed for the call (the caller keeps its handle alive). An error
-// is returned as the address of a qix_error copy (qix_error_dup) that the caller releases with qix_error_free.
-// Threads: the calling thread waits (GIL released) while libqix's event thread runs the row callbacks; the
-// progress callback, if any, runs on the calling thread with the GIL about every 100 ms, and Ctrl-C (a pending
-// signal) stops the extraction.
+// is returned as the address of a qix_error copy (qix_error_dup) that the caller releases with
+// qix_error_free. Threads: the calling thread waits (GIL released) while libqix's event thread runs the row
+// callbacks; the progress callback, if any, runs on the calling thread with the GIL about every 100 ms, and
+// Ctrl-C (a pending signal) stops the extraction.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -35,8 +36,15 @@ using extract_fn = int (*)(qix_object*, const char*, int, int, qix_row_cb, qix_e
 using error_dup_fn = int (*)(qix_error**, const qix_error*);
 using error_free_fn = void (*)(qix_error*);
 
+// A pointer the package passed as an integer (the ctypes address of a C function of libqix, or of an object).
+template <class T>
+T from_address(unsigned long long address) {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): addresses cross from Python as integers by design
+  return reinterpret_cast<T>(static_cast<uintptr_t>(address));
+}
+
 // Flags of a column, as returned to Python.
-constexpr int kAllNumeric = 1;   // every non-null cell has a number
+constexpr int kAllNumeric = 1;    // every non-null cell has a number
 constexpr int kTextIsNumber = 2;  // every non-null cell's text reads back as its number
 constexpr int kIntegral = 4;      // every number is an integer within +-2^53
 constexpr int kAnyNull = 8;       // some cell is null
@@ -44,9 +52,9 @@ constexpr int kAnyNull = 8;       // some cell is null
 struct Column {
   bool want_text = false;
   std::vector<double> num;
-  std::string text;                 // the texts, one after another
-  std::vector<uint64_t> text_end;   // where each row's text ends in `text`
-  std::vector<uint8_t> null;        // 1 for a null cell
+  std::string text;                // the texts, one after another
+  std::vector<uint64_t> text_end;  // where each row's text ends in `text`
+  std::vector<uint8_t> null;       // 1 for a null cell
   int flags = kAllNumeric | kTextIsNumber | kIntegral;
 };
 
@@ -161,14 +169,30 @@ class Reader {
       const char e = *p_++;
       char lit = 0;
       switch (e) {
-        case '"': lit = '"'; break;
-        case '\\': lit = '\\'; break;
-        case '/': lit = '/'; break;
-        case 'b': lit = '\b'; break;
-        case 'f': lit = '\f'; break;
-        case 'n': lit = '\n'; break;
-        case 'r': lit = '\r'; break;
-        case 't': lit = '\t'; break;
+        case '"':
+          lit = '"';
+          break;
+        case '\\':
+          lit = '\\';
+          break;
+        case '/':
+          lit = '/';
+          break;
+        case 'b':
+          lit = '\b';
+          break;
+        case 'f':
+          lit = '\f';
+          break;
+        case 'n':
+          lit = '\n';
+          break;
+        case 'r':
+          lit = '\r';
+          break;
+        case 't':
+          lit = '\t';
+          break;
         case 'u': {
           uint32_t cp = 0;
           if (!hex4(cp)) return false;
@@ -187,7 +211,8 @@ class Reader {
           if (out) put_utf8(*out, cp);
           continue;
         }
-        default: return false;
+        default:
+          return false;
       }
       if (out) out->push_back(lit);
     }
@@ -318,7 +343,8 @@ class Reader {
       if (col.want_text && (col.flags & kTextIsNumber)) {
         double back = 0;
         const auto r = std::from_chars(text.data(), text.data() + text.size(), back);
-        if (r.ec != std::errc() || r.ptr != text.data() + text.size() || back != num) col.flags &= ~kTextIsNumber;
+        if (r.ec != std::errc() || r.ptr != text.data() + text.size() || back != num)
+          col.flags &= ~kTextIsNumber;
       }
     }
     if (col.want_text) {
@@ -386,7 +412,8 @@ PyObject* texts_list(const Column& c, size_t rows) {
   return list;
 }
 
-// extract(extract_fn, error_dup_fn, error_free_fn, obj, path, page_height, window, want_text, progress, total)
+// extract(extract_fn, error_dup_fn, error_free_fn, obj, path, page_height, window, want_text, progress,
+// total)
 //   -> (status, error address or 0, rows, [(float64 bytes, texts list or None, flags), ...], bad row or None)
 PyObject* py_extract(PyObject* /*self*/, PyObject* args) {
   unsigned long long fn_extract = 0;
@@ -399,8 +426,8 @@ PyObject* py_extract(PyObject* /*self*/, PyObject* args) {
   PyObject* want_text = nullptr;
   PyObject* progress = nullptr;
   long long total = 0;
-  if (!PyArg_ParseTuple(args, "KKKKsiiOOL", &fn_extract, &fn_dup, &fn_free, &obj, &path, &page_height, &window, &want_text,
-                        &progress, &total)) {
+  if (!PyArg_ParseTuple(args, "KKKKsiiOOL", &fn_extract, &fn_dup, &fn_free, &obj, &path, &page_height,
+                        &window, &want_text, &progress, &total)) {
     return nullptr;
   }
   if (!fn_extract || !obj) {
@@ -410,7 +437,7 @@ PyObject* py_extract(PyObject* /*self*/, PyObject* args) {
   PyObject* seq = PySequence_Fast(want_text, "extract: want_text must be a sequence of bool");
   if (!seq) return nullptr;
   State st;
-  st.error_dup = reinterpret_cast<error_dup_fn>(static_cast<uintptr_t>(fn_dup));
+  st.error_dup = from_address<error_dup_fn>(fn_dup);
   const Py_ssize_t ncols = PySequence_Fast_GET_SIZE(seq);
   st.cols.resize(static_cast<size_t>(ncols));
   const size_t reserve = total > 0 ? static_cast<size_t>(total) : 0;
@@ -423,14 +450,13 @@ PyObject* py_extract(PyObject* /*self*/, PyObject* args) {
   }
   Py_DECREF(seq);
   const bool has_progress = progress != Py_None;
-  auto run = reinterpret_cast<extract_fn>(static_cast<uintptr_t>(fn_extract));
+  auto run = from_address<extract_fn>(fn_extract);
   int started = 0;
   PyObject* exc_type = nullptr;
   PyObject* exc_value = nullptr;
   PyObject* exc_tb = nullptr;
   Py_BEGIN_ALLOW_THREADS;
-  started = run(reinterpret_cast<qix_object*>(static_cast<uintptr_t>(obj)), path, page_height, window, on_row,
-                on_done, &st);
+  started = run(from_address<qix_object*>(obj), path, page_height, window, on_row, on_done, &st);
   if (started == QIX_OK) {
     std::unique_lock<std::mutex> lock(st.mu);
     while (!st.done) {
@@ -461,7 +487,7 @@ PyObject* py_extract(PyObject* /*self*/, PyObject* args) {
   }
   if (exc_type) {
     // The exception (Ctrl-C, the progress callback's) wins over the extraction's own ending.
-    if (st.err && fn_free) reinterpret_cast<error_free_fn>(static_cast<uintptr_t>(fn_free))(st.err);
+    if (st.err && fn_free) from_address<error_free_fn>(fn_free)(st.err);
     PyErr_Restore(exc_type, exc_value, exc_tb);
     return nullptr;
   }
@@ -491,23 +517,34 @@ PyObject* py_extract(PyObject* /*self*/, PyObject* args) {
   }
   PyObject* bad = Py_None;
   if (st.bad_row) {
-    bad = PyUnicode_DecodeUTF8(st.bad_detail.data(), static_cast<Py_ssize_t>(st.bad_detail.size()), "replace");
+    bad =
+        PyUnicode_DecodeUTF8(st.bad_detail.data(), static_cast<Py_ssize_t>(st.bad_detail.size()), "replace");
   } else {
     Py_INCREF(bad);
   }
-  return Py_BuildValue("(iKLNN)", st.status, static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(st.err)),
+  return Py_BuildValue("(iKLNN)", st.status,
+                       static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(st.err)),
                        static_cast<long long>(rows), cols, bad);
 }
 
-PyMethodDef kMethods[] = {
-    {"extract", py_extract, METH_VARARGS,
-     "extract(extract_fn, error_dup_fn, error_free_fn, obj, path, page_height, window, want_text, progress, total): rows of a "
-     "hypercube into column buffers (see libqix/_extract.py)."},
-    {nullptr, nullptr, 0, nullptr}};
+PyMethodDef kMethods[] = {{"extract", py_extract, METH_VARARGS,
+                           "extract(extract_fn, error_dup_fn, error_free_fn, obj, path, page_height, window, "
+                           "want_text, progress, total): rows of a "
+                           "hypercube into column buffers (see libqix/_extract.py)."},
+                          {nullptr, nullptr, 0, nullptr}};
 
-PyModuleDef kModule = {PyModuleDef_HEAD_INIT, "_fast", "libqix's extraction into column buffers.", -1, kMethods,
-                       nullptr, nullptr, nullptr, nullptr};
+PyModuleDef kModule = {PyModuleDef_HEAD_INIT,
+                       "_fast",
+                       "libqix's extraction into column buffers.",
+                       -1,
+                       kMethods,
+                       nullptr,
+                       nullptr,
+                       nullptr,
+                       nullptr};
 
 }  // namespace
 
-PyMODINIT_FUNC PyInit__fast(void) { return PyModule_Create(&kModule); }
+PyMODINIT_FUNC PyInit__fast(void) {
+  return PyModule_Create(&kModule);
+}
