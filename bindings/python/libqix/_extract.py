@@ -96,8 +96,6 @@ def _python_rows(ptr: int, path: str, page_height: int, window: int, ncols: int,
         done.set()
 
     row_cb, done_cb = N.ROW_CB(on_row), N.DONE_CB(on_done)  # alive until done_cb has run (the wait below)
-    L.qix_object_extract.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, N.ROW_CB,
-                                     N.DONE_CB, ctypes.c_void_p]
     st = L.qix_object_extract(ptr, path.encode(), page_height, window, row_cb, done_cb, None)
     if st < 0:
         return st, 0, 0, None, None

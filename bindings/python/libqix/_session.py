@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
 import inspect
 import queue
 import threading
+import weakref
 from typing import Any, Callable, Mapping
 
 from . import _native as N
@@ -175,6 +177,20 @@ class _SessionBase:
                 pass
 
 
+_open_sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_sessions() -> None:
+    """At interpreter exit, closes the blocking sessions still open, so no libqix callback runs into a
+    finalizing interpreter."""
+    for s in list(_open_sessions):
+        try:
+            s.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 class Session(_SessionBase):
     """A blocking session: one WebSocket to one engine app (see libqix.connect). Thread-safe. Its objects'
     methods block the calling thread. Listeners run one at a time, in order, on the session's own callback
@@ -188,6 +204,7 @@ class Session(_SessionBase):
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
+        _open_sessions.add(self)
 
     def _dispatch(self, fn, *args) -> None:
         with self._thread_lock:
