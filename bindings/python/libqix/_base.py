@@ -278,6 +278,7 @@ class _Handle:
 
     def _listen(self, register, fn: Callable, pyobj) -> Subscription:
         key = _register((self._session, fn, pyobj))
+        self._session._keys.add(key)
         lid = ctypes.c_uint64()
         st = register(ctypes.byref(lid), self._p(), _OBJECT_EVENT, key)
         if st < 0:

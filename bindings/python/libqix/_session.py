@@ -117,6 +117,7 @@ class _SessionBase:
     def __init__(self, ptr_key: tuple[int, int]):
         self._ptr, self._traffic_key = ptr_key
         self._global = None
+        self._keys: set[int] = set()  # the session's listener registrations, dropped when it is freed
 
     def _object(self, getter) -> Any:
         out = ctypes.c_void_p()
@@ -160,6 +161,7 @@ class _SessionBase:
         """Calls ``callback(state, close_code, reason)`` on each state change ("suspended", "resumed",
         "closed" ...; close_code and reason are set for closed, suspended and resumed). Threads as on_changed."""
         key = _register((self, callback))
+        self._keys.add(key)
         lid = ctypes.c_uint64()
         st = L.qix_session_on_state(ctypes.byref(lid), self._p(), _STATE_EVENT, key)
         if st < 0:
@@ -261,7 +263,9 @@ class Session(_SessionBase):
                 self._thread.join()
         self._ptr = None
         L.qix_session_free(ptr)
-        _drop(self._traffic_key)
+        for key in [self._traffic_key, *self._keys]:
+            _drop(key)
+        self._keys.clear()
 
     def __enter__(self) -> Session:
         return self
@@ -321,7 +325,9 @@ class AsyncSession(_SessionBase):
         await asyncio.get_running_loop().run_in_executor(None, L.qix_session_wait_closed, ptr, -1)
         self._ptr = None
         L.qix_session_free(ptr)
-        _drop(self._traffic_key)
+        for key in [self._traffic_key, *self._keys]:
+            _drop(key)
+        self._keys.clear()
 
     async def __aenter__(self) -> AsyncSession:
         return self

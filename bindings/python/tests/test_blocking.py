@@ -109,3 +109,50 @@ def test_generic_call(sim):
         doc = s.open_doc("demo")
         assert doc.call("Evaluate", {"qExpression": "1+1"}) == "2"
         assert doc.call("Evaluate", ["2+2"]) == "4"
+
+
+def test_calls_from_8_threads(sim):
+    with libqix.connect(sim.url()) as s:
+        doc = s.open_doc("demo")
+        errors = []
+
+        def work(t):
+            try:
+                for i in range(1250):
+                    assert doc.evaluate(f"{t}*10000+{i}") == str(t * 10000 + i)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+
+
+def test_gc_between_registering_a_callback_and_its_call(sim):
+    import gc
+    with libqix.connect(sim.url()) as s:
+        doc = s.open_doc("demo")
+        obj = doc.create_session_object({"qInfo": {"qType": "t"},
+                                         "qHyperCubeDef": {"qDimensions": [{"qDef": {"qFieldDefs": ["Region"]}}]}})
+        obj.get_layout()
+        fired = threading.Event()
+        obj.on_changed(lambda o, ev=fired: ev.set())  # the only reference to the lambda is libqix's registration
+        del obj
+        gc.collect()
+        doc.get_field("Region").select("Benelux")
+        assert fired.wait(30)
+
+
+def test_delta_on_and_off(sim):
+    for delta in (True, False):
+        with libqix.connect(sim.url(), delta=delta) as s:
+            doc = s.open_doc("demo")
+            chart = doc.get_object("sales-by-region")
+            first = chart.get_layout()
+            doc.get_field("Region").select("Benelux")
+            second = chart.get_layout()
+            assert first["qHyperCube"]["qSize"]["qcy"] == 6 and second["qHyperCube"]["qSize"]["qcy"] == 1
+            assert first["qInfo"] == second["qInfo"]
