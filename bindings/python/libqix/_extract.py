@@ -129,7 +129,8 @@ def _python_rows(ptr: int, path: str, page_height: int, window: int, ncols: int,
                 for t, x in zip(tx, a):
                     if t is not None:
                         try:
-                            ok = float(t) == x
+                            d = t[1:] if t.startswith("-") else t
+                            ok = float(t) == x and not (len(d) > 1 and d[0] == "0" and d[1] != ".")
                         except ValueError:
                             ok = False
                         if not ok:

@@ -73,6 +73,18 @@ struct State {
   std::string cell_text;  // scratch
 };
 
+// True when `text` is `num` written plainly: it reads back as `num`, and has no leading zero ("007" is a
+// code, not the number 7), so a column of such texts loses nothing as numbers.
+bool text_is_number(const std::string& text, double num) {
+  double back = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  const auto r = std::from_chars(b, e, back);
+  if (r.ec != std::errc() || r.ptr != e || back != num) return false;
+  const char* d = (b < e && *b == '-') ? b + 1 : b;
+  return !(e - d > 1 && d[0] == '0' && d[1] != '.');
+}
+
 // A minimal reader of the JSON the engine sends for a row: an array of NxCell objects. Skips what it does
 // not need; returns false on malformed input.
 class Reader {
@@ -340,11 +352,8 @@ class Reader {
       if ((col.flags & kIntegral) && (num != std::trunc(num) || std::fabs(num) > 9007199254740992.0)) {
         col.flags &= ~kIntegral;
       }
-      if (col.want_text && (col.flags & kTextIsNumber)) {
-        double back = 0;
-        const auto r = std::from_chars(text.data(), text.data() + text.size(), back);
-        if (r.ec != std::errc() || r.ptr != text.data() + text.size() || back != num)
-          col.flags &= ~kTextIsNumber;
+      if (col.want_text && (col.flags & kTextIsNumber) && !text_is_number(text, num)) {
+        col.flags &= ~kTextIsNumber;
       }
     }
     if (col.want_text) {

@@ -11,9 +11,9 @@ import pytest
 
 import libqix
 
-ROWS = [  # OrderId, Region, Product, Year, Sales, Quantity
+ROWS = [  # OrderId, Region, Product, Year, Sales, Quantity, Zip (a code with leading zeros), Rate
     (i, ["North", "South", "East", "West", "Zürich \"Q\""][i % 5], f"P{i % 7}", 2020 + i % 4,
-     round(10 + (i * 37 % 1000) / 4, 2), i % 9 + 1)
+     round(10 + (i * 37 % 1000) / 4, 2), i % 9 + 1, f"{i % 11:03d}", (i % 4) / 4 - 0.25)
     for i in range(1, 3001)
 ]
 
@@ -25,7 +25,7 @@ def data_sim(tmp_path_factory):
     (d / "shop").mkdir()
     with open(d / "shop" / "Orders.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["OrderId", "Region", "Product", "Year", "Sales", "Quantity"])
+        w.writerow(["OrderId", "Region", "Product", "Year", "Sales", "Quantity", "Zip", "Rate"])
         w.writerows(ROWS)
     s = Sim("--data", str(d), "--latency-ms", "20")
     yield s
@@ -71,6 +71,19 @@ def test_selections_and_one_row_per_order(data_sim):
         assert df["Sum(Sales)"].sum() == pytest.approx(sum(r[4] for r in keep), rel=1e-12)
         # the selections were cleared again
         assert float(doc.evaluate("Count(OrderId)")) == len(ROWS)
+
+
+@pytest.mark.parametrize("engine", ["fast", "python"])
+def test_number_like_dimensions_and_duals(data_sim, engine):
+    with libqix.connect(data_sim.url("shop")) as s:
+        doc = s.open_doc("shop")
+        df = libqix.extract(doc, dimensions=["Zip", "Rate"], measures=["Count(OrderId)"], progress=False,
+                            engine=engine)
+        dual = libqix.extract(doc, dimensions=["Zip"], measures=[], progress=False, dual=True, engine=engine)
+    assert str(df["Zip"].dtype) == "string" and "007" in set(df["Zip"])  # codes keep their text
+    assert df["Rate"].dtype == "float64" and set(df["Rate"]) == {-0.25, 0.0, 0.25, 0.5}
+    assert list(dual.columns) == ["Zip", "Zip.num"] and dual["Zip.num"].dtype == "float64"
+    assert all(float(z) == n for z, n in zip(dual["Zip"], dual["Zip.num"]))
 
 
 def test_progress_callback_and_python_path_agree(data_sim):
