@@ -149,3 +149,14 @@ def test_million_rows_of_demo_large(sim):
         assert math.isclose(df["Sum(Sales)"].sum(), float(doc.evaluate("Sum(Sales)")), rel_tol=1e-12)
         assert df["Sum(Quantity)"].sum() == float(doc.evaluate("Sum(Quantity)"))
         assert str(df["Customer"].dtype) == "string" and df["Customer"].notna().all()
+
+
+def test_progress_bar_only_on_a_terminal(data_sim, capsys, monkeypatch):
+    with libqix.connect(data_sim.url("shop")) as s:
+        doc = s.open_doc("shop")
+        libqix.extract(doc, dimensions=["OrderId"], measures=["Sum(Sales)"], page_height=200, window=1)
+        assert capsys.readouterr().err == ""  # stderr is not a terminal: no bar
+        monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+        libqix.extract(doc, dimensions=["OrderId"], measures=["Sum(Sales)"], page_height=200, window=1)
+    err = capsys.readouterr().err
+    assert "rows" in err and err.endswith("\n") and "%|" in err
