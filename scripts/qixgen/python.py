@@ -146,8 +146,7 @@ class Emitter:
         else:
             doc.append(f"Returns: {prefix}{m.result_type} ("
                        + ", ".join(f.wire for f in m.result_fields) + ").")
-        doc.append("Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError"
-                   " subclasses for the session's failures.")
+        doc.append("Raises: EngineCallError (the engine's error), another EngineError (the session's).")
         doc.append(f"Reference: {DOC_URL}{m.cls.lower()}")
         out = [sig] + _docstring("\n".join(doc), "        ")
         reqd = "{" + ", ".join(f'"{p.wire}": {n}' for p, n in req) + "}"

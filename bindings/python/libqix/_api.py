@@ -3220,7 +3220,7 @@ class Global(_Object):
             request_id: qRequestId (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("AbortRequest", {"qRequestId": request_id}, None)
@@ -3229,7 +3229,7 @@ class Global(_Object):
         """Calls Global.AbortAll (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("AbortAll", {}, None)
@@ -3241,7 +3241,7 @@ class Global(_Object):
             request_id: qRequestId (int64).
 
         Returns: qProgressData (ProgressData) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetProgress", {"qRequestId": request_id}, _VALUE)
@@ -3250,7 +3250,7 @@ class Global(_Object):
         """Calls Global.QvVersion (locked), deprecated by the spec.
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("QvVersion", {}, _VALUE)
@@ -3259,7 +3259,7 @@ class Global(_Object):
         """Calls Global.OSVersion (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("OSVersion", {}, _VALUE)
@@ -3268,7 +3268,7 @@ class Global(_Object):
         """Calls Global.OSName (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("OSName", {}, _VALUE)
@@ -3277,7 +3277,7 @@ class Global(_Object):
         """Calls Global.QTProduct (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("QTProduct", {}, _VALUE)
@@ -3286,7 +3286,7 @@ class Global(_Object):
         """Calls Global.GetDocList (locked).
 
         Returns: qDocList ([DocListEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetDocList", {}, _VALUE)
@@ -3298,7 +3298,7 @@ class Global(_Object):
             request_id: qRequestId (int64).
 
         Returns: GetInteractResult (qDef, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetInteract", {"qRequestId": request_id}, _RAW)
@@ -3311,7 +3311,7 @@ class Global(_Object):
             def_: qDef (InteractDef).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("InteractDone", {"qRequestId": request_id, "qDef": def_}, None)
@@ -3320,7 +3320,7 @@ class Global(_Object):
         """Calls Global.GetAuthenticatedUser (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetAuthenticatedUser", {}, _VALUE)
@@ -3343,7 +3343,7 @@ class Global(_Object):
             localized_script_main_section: qLocalizedScriptMainSection (string); None is not sent (engine default "").
 
         Returns: CreateDocExResult (qReturn, qDocId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call(
@@ -3354,7 +3354,7 @@ class Global(_Object):
         """Calls Global.GetActiveDoc (locked).
 
         Returns: the Doc, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetActiveDoc", {}, Doc)
@@ -3363,7 +3363,7 @@ class Global(_Object):
         """Calls Global.AllowCreateApp (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("AllowCreateApp", {}, _VALUE)
@@ -3382,7 +3382,7 @@ class Global(_Object):
             locale: qLocale (string); None is not sent (engine default "").
 
         Returns: CreateAppResult (qSuccess, qAppId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call(
@@ -3396,7 +3396,7 @@ class Global(_Object):
             app_id: qAppId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("DeleteApp", {"qAppId": app_id}, _VALUE)
@@ -3405,7 +3405,7 @@ class Global(_Object):
         """Calls Global.IsDesktopMode (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("IsDesktopMode", {}, _VALUE)
@@ -3417,7 +3417,7 @@ class Global(_Object):
             request_id: qRequestId (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("CancelRequest", {"qRequestId": request_id}, None)
@@ -3426,7 +3426,7 @@ class Global(_Object):
         """Calls Global.ShutdownProcess (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("ShutdownProcess", {}, None)
@@ -3435,7 +3435,7 @@ class Global(_Object):
         """Calls Global.ReloadExtensionList (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("ReloadExtensionList", {}, None)
@@ -3449,7 +3449,7 @@ class Global(_Object):
             ids: qIds ([string]).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call(
@@ -3465,7 +3465,7 @@ class Global(_Object):
             ids: qIds ([string]).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("CopyApp", {"qTargetAppId": target_app_id, "qSrcAppId": src_app_id, "qIds": ids}, _VALUE)
@@ -3480,7 +3480,7 @@ class Global(_Object):
             no_data: qNoData (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call(
@@ -3496,7 +3496,7 @@ class Global(_Object):
             stream_id: qStreamId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("PublishApp", {"qAppId": app_id, "qName": name, "qStreamId": stream_id}, None)
@@ -3505,7 +3505,7 @@ class Global(_Object):
         """Calls Global.IsPersonalMode (locked), deprecated by the spec.
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("IsPersonalMode", {}, _VALUE)
@@ -3514,7 +3514,7 @@ class Global(_Object):
         """Calls Global.GetUniqueID (locked).
 
         Returns: qUniqueID (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetUniqueID", {}, _VALUE)
@@ -3537,7 +3537,7 @@ class Global(_Object):
             no_data: qNoData (bool); None is not sent (engine default false).
 
         Returns: the Doc, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call(
@@ -3548,7 +3548,7 @@ class Global(_Object):
         """Calls Global.CreateSessionApp (locked).
 
         Returns: CreateSessionAppResult (qReturn, qSessionAppId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("CreateSessionApp", {}, (_RAW, Doc))
@@ -3560,7 +3560,7 @@ class Global(_Object):
             src_app_id: qSrcAppId (string).
 
         Returns: CreateSessionAppFromAppResult (qReturn, qSessionAppId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("CreateSessionAppFromApp", {"qSrcAppId": src_app_id}, (_RAW, Doc))
@@ -3569,7 +3569,7 @@ class Global(_Object):
         """Calls Global.ProductVersion (locked), deprecated by the spec.
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("ProductVersion", {}, _VALUE)
@@ -3581,7 +3581,7 @@ class Global(_Object):
             app_id: qAppID (string).
 
         Returns: qEntry (AppEntry) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetAppEntry", {"qAppID": app_id}, _VALUE)
@@ -3595,7 +3595,7 @@ class Global(_Object):
             interact_on_error: qInteractOnError (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call(
@@ -3609,7 +3609,7 @@ class Global(_Object):
             reason: qReason (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("CancelReload", {}, None, {"qReason": reason})
@@ -3621,7 +3621,7 @@ class Global(_Object):
             bnf_type: qBnfType (string).
 
         Returns: qBnfDefs ([BNFDef]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetBNF", {"qBnfType": bnf_type}, _VALUE)
@@ -3633,7 +3633,7 @@ class Global(_Object):
             group: qGroup (string); None is not sent (engine default 0).
 
         Returns: qFunctions ([Function]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetFunctions", {}, _VALUE, {"qGroup": group})
@@ -3642,7 +3642,7 @@ class Global(_Object):
         """Calls Global.GetOdbcDsns (locked).
 
         Returns: qOdbcDsns ([OdbcDsn]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetOdbcDsns", {}, _VALUE)
@@ -3651,7 +3651,7 @@ class Global(_Object):
         """Calls Global.GetOleDbProviders (locked).
 
         Returns: qOleDbProviders ([OleDbProvider]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetOleDbProviders", {}, _VALUE)
@@ -3663,7 +3663,7 @@ class Global(_Object):
             connection: qConnection (Connection).
 
         Returns: qDatabases ([Database]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetDatabasesFromConnectionString", {"qConnection": connection}, _VALUE)
@@ -3675,7 +3675,7 @@ class Global(_Object):
             connection: qConnection (Connection).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("IsValidConnectionString", {"qConnection": connection}, _VALUE)
@@ -3684,7 +3684,7 @@ class Global(_Object):
         """Calls Global.GetDefaultAppFolder (locked).
 
         Returns: qPath (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetDefaultAppFolder", {}, _VALUE)
@@ -3693,7 +3693,7 @@ class Global(_Object):
         """Calls Global.GetLogicalDriveStrings (locked).
 
         Returns: qDrives ([DriveInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetLogicalDriveStrings", {}, _VALUE)
@@ -3705,7 +3705,7 @@ class Global(_Object):
             path: qPath (string).
 
         Returns: qFolderItems ([FolderItem]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetFolderItemsForPath", {"qPath": path}, _VALUE)
@@ -3714,7 +3714,7 @@ class Global(_Object):
         """Calls Global.GetSupportedCodePages (locked).
 
         Returns: qCodePages ([CodePage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetSupportedCodePages", {}, _VALUE)
@@ -3726,7 +3726,7 @@ class Global(_Object):
             reload_list: qReloadList (bool); None is not sent (engine default false).
 
         Returns: qConnectors ([CustomConnector]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetCustomConnectors", {}, _VALUE, {"qReloadList": reload_list})
@@ -3735,7 +3735,7 @@ class Global(_Object):
         """Calls Global.GetStreamList (locked), deprecated by the spec.
 
         Returns: qStreamList ([NxStreamListEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetStreamList", {}, _VALUE)
@@ -3744,7 +3744,7 @@ class Global(_Object):
         """Calls Global.EngineVersion (locked).
 
         Returns: qVersion (NxEngineVersion) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("EngineVersion", {}, _VALUE)
@@ -3756,7 +3756,7 @@ class Global(_Object):
             bnf_type: qBnfType (string).
 
         Returns: GetBaseBNFResult (qBnfDefs, qBnfHash).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetBaseBNF", {"qBnfType": bnf_type}, _RAW)
@@ -3768,7 +3768,7 @@ class Global(_Object):
             bnf_type: qBnfType (string).
 
         Returns: qBnfHash (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetBaseBNFHash", {"qBnfType": bnf_type}, _VALUE)
@@ -3780,7 +3780,7 @@ class Global(_Object):
             bnf_type: qBnfType (string).
 
         Returns: GetBaseBNFStringResult (qBnfStr, qBnfHash).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("GetBaseBNFString", {"qBnfType": bnf_type}, _RAW)
@@ -3792,7 +3792,7 @@ class Global(_Object):
             new_app_name: qNewAppName (string).
 
         Returns: qNewAppId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return self._call("SaveAs", {"qNewAppName": new_app_name}, _VALUE)
@@ -3815,7 +3815,7 @@ class Doc(_Object):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: the Field, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetField", {"qFieldName": field_name}, Field, {"qStateName": state_name})
@@ -3827,7 +3827,7 @@ class Doc(_Object):
             field_name: qFieldName (string).
 
         Returns: qReturn (FieldDescription) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetFieldDescription", {"qFieldName": field_name}, _VALUE)
@@ -3839,7 +3839,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: the GenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetVariable", {"qName": name}, GenericVariable)
@@ -3848,7 +3848,7 @@ class Doc(_Object):
         """Calls Doc.GetLooselyCoupledVector (locked).
 
         Returns: qv ([int32]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetLooselyCoupledVector", {}, _VALUE)
@@ -3860,7 +3860,7 @@ class Doc(_Object):
             v: qv ([int32]).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetLooselyCoupledVector", {"qv": v}, _VALUE)
@@ -3872,7 +3872,7 @@ class Doc(_Object):
             expression: qExpression (string).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Evaluate", {"qExpression": expression}, _VALUE)
@@ -3884,7 +3884,7 @@ class Doc(_Object):
             expression: qExpression (string).
 
         Returns: qValue (FieldValue) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("EvaluateEx", {"qExpression": expression}, _VALUE)
@@ -3897,7 +3897,7 @@ class Doc(_Object):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ClearAll", {}, None, {"qLockedAlso": locked_also, "qStateName": state_name})
@@ -3909,7 +3909,7 @@ class Doc(_Object):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("LockAll", {}, None, {"qStateName": state_name})
@@ -3921,7 +3921,7 @@ class Doc(_Object):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("UnlockAll", {}, None, {"qStateName": state_name})
@@ -3930,7 +3930,7 @@ class Doc(_Object):
         """Calls Doc.Back (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Back", {}, None)
@@ -3939,7 +3939,7 @@ class Doc(_Object):
         """Calls Doc.Forward (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Forward", {}, None)
@@ -3951,7 +3951,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateVariable", {"qName": name}, _VALUE)
@@ -3963,7 +3963,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("RemoveVariable", {"qName": name}, _VALUE)
@@ -3972,7 +3972,7 @@ class Doc(_Object):
         """Calls Doc.GetLocaleInfo (locked).
 
         Returns: qReturn (LocaleInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetLocaleInfo", {}, _VALUE)
@@ -3997,7 +3997,7 @@ class Doc(_Object):
             include_profiling: qIncludeProfiling (bool); None is not sent (engine default false).
 
         Returns: GetTablesAndKeysResult (qtr, qk).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -4008,7 +4008,7 @@ class Doc(_Object):
         """Calls Doc.GetViewDlgSaveInfo (locked).
 
         Returns: qReturn (TableViewDlgSaveInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetViewDlgSaveInfo", {}, _VALUE)
@@ -4020,7 +4020,7 @@ class Doc(_Object):
             info: qInfo (TableViewDlgSaveInfo).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetViewDlgSaveInfo", {"qInfo": info}, None)
@@ -4032,7 +4032,7 @@ class Doc(_Object):
             localized_main_section: qLocalizedMainSection (string); None is not sent (engine default "").
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetEmptyScript", {}, _VALUE, {"qLocalizedMainSection": localized_main_section})
@@ -4046,7 +4046,7 @@ class Doc(_Object):
             debug: qDebug (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DoReload", {}, _VALUE, {"qMode": mode, "qPartial": partial, "qDebug": debug})
@@ -4055,7 +4055,7 @@ class Doc(_Object):
         """Calls Doc.GetScriptBreakpoints (locked).
 
         Returns: qBreakpoints ([EditorBreakpoint]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetScriptBreakpoints", {}, _VALUE)
@@ -4067,7 +4067,7 @@ class Doc(_Object):
             breakpoints: qBreakpoints ([EditorBreakpoint]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetScriptBreakpoints", {"qBreakpoints": breakpoints}, None)
@@ -4076,7 +4076,7 @@ class Doc(_Object):
         """Calls Doc.GetScript (locked).
 
         Returns: qScript (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetScript", {}, _VALUE)
@@ -4085,7 +4085,7 @@ class Doc(_Object):
         """Calls Doc.GetTextMacros (locked).
 
         Returns: qMacros ([TextMacro]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetTextMacros", {}, _VALUE)
@@ -4097,7 +4097,7 @@ class Doc(_Object):
             limit: qLimit (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetFetchLimit", {"qLimit": limit}, None)
@@ -4109,7 +4109,7 @@ class Doc(_Object):
             file_name: qFileName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DoSave", {}, None, {"qFileName": file_name})
@@ -4124,7 +4124,7 @@ class Doc(_Object):
             table_name: qTableName (string).
 
         Returns: qData ([TableRow]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -4135,7 +4135,7 @@ class Doc(_Object):
         """Calls Doc.GetAppLayout (locked).
 
         Returns: qLayout (NxAppLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetAppLayout", {}, _VALUE)
@@ -4147,7 +4147,7 @@ class Doc(_Object):
             prop: qProp (NxAppProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetAppProperties", {"qProp": prop}, None)
@@ -4156,7 +4156,7 @@ class Doc(_Object):
         """Calls Doc.GetAppProperties (locked).
 
         Returns: qProp (NxAppProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetAppProperties", {}, _VALUE)
@@ -4165,7 +4165,7 @@ class Doc(_Object):
         """Calls Doc.GetLineage (locked).
 
         Returns: qLineage ([LineageInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetLineage", {}, _VALUE)
@@ -4177,7 +4177,7 @@ class Doc(_Object):
             prop: qProp (GenericObjectProperties).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateSessionObject", {"qProp": prop}, GenericObject)
@@ -4189,7 +4189,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroySessionObject", {"qId": id}, _VALUE)
@@ -4201,7 +4201,7 @@ class Doc(_Object):
             prop: qProp (GenericObjectProperties).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateObject", {"qProp": prop}, GenericObject)
@@ -4213,7 +4213,7 @@ class Doc(_Object):
             prop: qProp (GenericObjectProperties).
 
         Returns: GetOrCreateObjectResult (qReturn, qNewObject).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetOrCreateObject", {"qProp": prop}, (_RAW, GenericObject))
@@ -4225,7 +4225,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyObject", {"qId": id}, _VALUE)
@@ -4237,7 +4237,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetObject", {"qId": id}, GenericObject)
@@ -4249,7 +4249,7 @@ class Doc(_Object):
             options: qOptions (NxGetObjectOptions).
 
         Returns: qList ([NxContainerEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetObjects", {"qOptions": options}, _VALUE)
@@ -4261,7 +4261,7 @@ class Doc(_Object):
             options: qOptions (NxGetBookmarkOptions).
 
         Returns: qList ([NxContainerEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetBookmarks", {"qOptions": options}, _VALUE)
@@ -4273,7 +4273,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CloneObject", {"qId": id}, _VALUE)
@@ -4285,7 +4285,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qDraftId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateDraft", {"qId": id}, _VALUE)
@@ -4297,7 +4297,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CommitDraft", {"qId": id}, None)
@@ -4310,7 +4310,7 @@ class Doc(_Object):
             source_id: qSourceId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyDraft", {"qId": id, "qSourceId": source_id}, _VALUE)
@@ -4319,7 +4319,7 @@ class Doc(_Object):
         """Calls Doc.Undo (locked).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Undo", {}, _VALUE)
@@ -4328,7 +4328,7 @@ class Doc(_Object):
         """Calls Doc.Redo (locked).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Redo", {}, _VALUE)
@@ -4337,7 +4337,7 @@ class Doc(_Object):
         """Calls Doc.ClearUndoBuffer (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ClearUndoBuffer", {}, None)
@@ -4349,7 +4349,7 @@ class Doc(_Object):
             prop: qProp (GenericDimensionProperties).
 
         Returns: the GenericDimension, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateDimension", {"qProp": prop}, GenericDimension)
@@ -4361,7 +4361,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyDimension", {"qId": id}, _VALUE)
@@ -4373,7 +4373,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: the GenericDimension, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetDimension", {"qId": id}, GenericDimension)
@@ -4385,7 +4385,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CloneDimension", {"qId": id}, _VALUE)
@@ -4397,7 +4397,7 @@ class Doc(_Object):
             prop: qProp (GenericMeasureProperties).
 
         Returns: the GenericMeasure, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateMeasure", {"qProp": prop}, GenericMeasure)
@@ -4409,7 +4409,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyMeasure", {"qId": id}, _VALUE)
@@ -4421,7 +4421,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: the GenericMeasure, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetMeasure", {"qId": id}, GenericMeasure)
@@ -4433,7 +4433,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CloneMeasure", {"qId": id}, _VALUE)
@@ -4445,7 +4445,7 @@ class Doc(_Object):
             prop: qProp (GenericVariableProperties).
 
         Returns: the GenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateSessionVariable", {"qProp": prop}, GenericVariable)
@@ -4457,7 +4457,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroySessionVariable", {"qId": id}, _VALUE)
@@ -4469,7 +4469,7 @@ class Doc(_Object):
             prop: qProp (GenericVariableProperties).
 
         Returns: the GenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateVariableEx", {"qProp": prop}, GenericVariable)
@@ -4481,7 +4481,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyVariableById", {"qId": id}, _VALUE)
@@ -4493,7 +4493,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyVariableByName", {"qName": name}, _VALUE)
@@ -4505,7 +4505,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: the GenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetVariableById", {"qId": id}, GenericVariable)
@@ -4517,7 +4517,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: the GenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetVariableByName", {"qName": name}, GenericVariable)
@@ -4530,7 +4530,7 @@ class Doc(_Object):
             labels: qLabels ([string]); None is not sent (engine default []).
 
         Returns: CheckExpressionResult (qErrorMsg, qBadFieldNames, qDangerousFieldNames).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CheckExpression", {"qExpr": expr}, _RAW, {"qLabels": labels})
@@ -4542,7 +4542,7 @@ class Doc(_Object):
             expr: qExpr (string).
 
         Returns: CheckNumberOrExpressionResult (qErrorMsg, qBadFieldNames).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CheckNumberOrExpression", {"qExpr": expr}, _RAW)
@@ -4554,7 +4554,7 @@ class Doc(_Object):
             state_name: qStateName (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("AddAlternateState", {"qStateName": state_name}, None)
@@ -4566,7 +4566,7 @@ class Doc(_Object):
             state_name: qStateName (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("RemoveAlternateState", {"qStateName": state_name}, None)
@@ -4579,7 +4579,7 @@ class Doc(_Object):
             source_state_name: qSourceStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -4593,7 +4593,7 @@ class Doc(_Object):
             state_name: qStateName (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("RemoveSessionAlternateState", {"qStateName": state_name}, _VALUE)
@@ -4605,7 +4605,7 @@ class Doc(_Object):
             prop: qProp (GenericBookmarkProperties).
 
         Returns: the GenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateBookmark", {"qProp": prop}, GenericBookmark)
@@ -4617,7 +4617,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroyBookmark", {"qId": id}, _VALUE)
@@ -4629,7 +4629,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: the GenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetBookmark", {"qId": id}, GenericBookmark)
@@ -4641,7 +4641,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ApplyBookmark", {"qId": id}, _VALUE)
@@ -4653,7 +4653,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qResult (BookmarkApplyAndVerifyResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ApplyAndVerifyBookmark", {"qId": id}, _VALUE)
@@ -4665,7 +4665,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CloneBookmark", {"qId": id}, _VALUE)
@@ -4678,7 +4678,7 @@ class Doc(_Object):
             expr: qExpr (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("AddFieldFromExpression", {"qName": name, "qExpr": expr}, _VALUE)
@@ -4690,7 +4690,7 @@ class Doc(_Object):
             readable_name: qReadableName (string).
 
         Returns: qName (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetFieldOnTheFlyByName", {"qReadableName": readable_name}, _VALUE)
@@ -4699,7 +4699,7 @@ class Doc(_Object):
         """Calls Doc.GetAllInfos (locked).
 
         Returns: qInfos ([NxInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetAllInfos", {}, _VALUE)
@@ -4708,7 +4708,7 @@ class Doc(_Object):
         """Calls Doc.Resume (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Resume", {}, None)
@@ -4720,7 +4720,7 @@ class Doc(_Object):
             accept: qAccept (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("AbortModal", {"qAccept": accept}, None)
@@ -4733,7 +4733,7 @@ class Doc(_Object):
             name: qName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Publish", {"qStreamId": stream_id}, None, {"qName": name})
@@ -4746,7 +4746,7 @@ class Doc(_Object):
             matching_field_mode: qMatchingFieldMode (string); None is not sent (engine default 0).
 
         Returns: qFieldNames ([NxMatchingFieldInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetMatchingFields", {"qTags": tags}, _VALUE, {"qMatchingFieldMode": matching_field_mode})
@@ -4759,7 +4759,7 @@ class Doc(_Object):
             tags: qTags ([string]).
 
         Returns: qFieldNames ([NxMatchingFieldInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("FindMatchingFields", {"qFieldName": field_name, "qTags": tags}, _VALUE)
@@ -4771,7 +4771,7 @@ class Doc(_Object):
             field_name: qFieldName (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("Scramble", {"qFieldName": field_name}, None)
@@ -4780,7 +4780,7 @@ class Doc(_Object):
         """Calls Doc.SaveObjects (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SaveObjects", {}, None)
@@ -4793,7 +4793,7 @@ class Doc(_Object):
             table2: qTable2 (string).
 
         Returns: qScore ([AssociationScore]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetAssociationScores", {"qTable1": table1, "qTable2": table2}, _VALUE)
@@ -4802,7 +4802,7 @@ class Doc(_Object):
         """Calls Doc.GetMediaList (locked), deprecated by the spec.
 
         Returns: GetMediaListResult (qList, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetMediaList", {}, _RAW)
@@ -4811,7 +4811,7 @@ class Doc(_Object):
         """Calls Doc.GetContentLibraries (locked).
 
         Returns: qList (ContentLibraryList) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetContentLibraries", {}, _VALUE)
@@ -4823,7 +4823,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: qList (StaticContentList) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetLibraryContent", {"qName": name}, _VALUE)
@@ -4835,7 +4835,7 @@ class Doc(_Object):
             params: qParams (DoReloadExParams); None is not sent (engine default {"qDebug":false,"qMode":0,"qPartial":false,"qReloadId":"","qRowLimit":0,"qSkipStore":false}).
 
         Returns: qResult (DoReloadExResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DoReloadEx", {}, _VALUE, {"qParams": params})
@@ -4844,7 +4844,7 @@ class Doc(_Object):
         """Calls Doc.BackCount (locked).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("BackCount", {}, _VALUE)
@@ -4853,7 +4853,7 @@ class Doc(_Object):
         """Calls Doc.ForwardCount (locked).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ForwardCount", {}, _VALUE)
@@ -4865,7 +4865,7 @@ class Doc(_Object):
             options: qOptions (NxDownloadOptions); None is not sent (engine default {"qBookmarkId":"","qExpires":0,"qServeOnce":false}).
 
         Returns: qDownloadInfo (NxDownloadInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ExportReducedData", {}, _VALUE, {"qOptions": options})
@@ -4878,7 +4878,7 @@ class Doc(_Object):
             bookmark_id: qBookmarkId (string); None is not sent (engine default "").
 
         Returns: qSetExpression (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetSetAnalysis", {}, _VALUE, {"qStateName": state_name, "qBookmarkId": bookmark_id})
@@ -4890,7 +4890,7 @@ class Doc(_Object):
             script: qScript (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetScript", {"qScript": script}, None)
@@ -4899,7 +4899,7 @@ class Doc(_Object):
         """Calls Doc.CheckScriptSyntax (locked).
 
         Returns: qErrors ([ScriptSyntaxError]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CheckScriptSyntax", {}, _VALUE)
@@ -4908,7 +4908,7 @@ class Doc(_Object):
         """Calls Doc.GetFavoriteVariables (locked).
 
         Returns: qNames ([string]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetFavoriteVariables", {}, _VALUE)
@@ -4920,7 +4920,7 @@ class Doc(_Object):
             names: qNames ([string]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetFavoriteVariables", {"qNames": names}, None)
@@ -4932,7 +4932,7 @@ class Doc(_Object):
             path: qPath (string).
 
         Returns: qContent (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetIncludeFileContent", {"qPath": path}, _VALUE)
@@ -4944,7 +4944,7 @@ class Doc(_Object):
             connection: qConnection (Connection).
 
         Returns: qConnectionId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CreateConnection", {"qConnection": connection}, _VALUE)
@@ -4963,7 +4963,7 @@ class Doc(_Object):
             override_credentials: qOverrideCredentials (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -4977,7 +4977,7 @@ class Doc(_Object):
             connection_id: qConnectionId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DeleteConnection", {"qConnectionId": connection_id}, None)
@@ -4989,7 +4989,7 @@ class Doc(_Object):
             connection_id: qConnectionId (string).
 
         Returns: qConnection (Connection) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetConnection", {"qConnectionId": connection_id}, _VALUE)
@@ -4998,7 +4998,7 @@ class Doc(_Object):
         """Calls Doc.GetConnections (locked).
 
         Returns: qConnections ([Connection]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetConnections", {}, _VALUE)
@@ -5010,7 +5010,7 @@ class Doc(_Object):
             connection_id: qConnectionId (string).
 
         Returns: qInfo (DatabaseInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetDatabaseInfo", {"qConnectionId": connection_id}, _VALUE)
@@ -5022,7 +5022,7 @@ class Doc(_Object):
             connection_id: qConnectionId (string).
 
         Returns: qDatabases ([Database]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetDatabases", {"qConnectionId": connection_id}, _VALUE)
@@ -5035,7 +5035,7 @@ class Doc(_Object):
             database: qDatabase (string); None is not sent (engine default "").
 
         Returns: qOwners ([DatabaseOwner]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetDatabaseOwners", {"qConnectionId": connection_id}, _VALUE, {"qDatabase": database})
@@ -5054,7 +5054,7 @@ class Doc(_Object):
             owner: qOwner (string); None is not sent (engine default "").
 
         Returns: qTables ([DataTable]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5071,7 +5071,7 @@ class Doc(_Object):
             table: qTable (string).
 
         Returns: qFields ([DataField]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5096,7 +5096,7 @@ class Doc(_Object):
             conditions: qConditions (FilterInfo); None is not sent (engine default {"qType":0,"qWherePredicate":""}).
 
         Returns: GetDatabaseTablePreviewResult (qPreview, qRowCount).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5111,7 +5111,7 @@ class Doc(_Object):
             relative_path: qRelativePath (string); None is not sent (engine default "").
 
         Returns: qFolderItems ([FolderItem]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5126,7 +5126,7 @@ class Doc(_Object):
             relative_path: qRelativePath (string); None is not sent (engine default "").
 
         Returns: qDataFormat (FileDataFormat) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GuessFileType", {"qConnectionId": connection_id}, _VALUE, {"qRelativePath": relative_path})
@@ -5140,7 +5140,7 @@ class Doc(_Object):
             data_format: qDataFormat (FileDataFormat).
 
         Returns: qTables ([DataTable]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5163,7 +5163,7 @@ class Doc(_Object):
             table: qTable (string).
 
         Returns: GetFileTableFieldsResult (qFields, qFormatSpec).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5186,7 +5186,7 @@ class Doc(_Object):
             table: qTable (string).
 
         Returns: GetFileTablePreviewResult (qPreview, qFormatSpec).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5207,7 +5207,7 @@ class Doc(_Object):
             data_format: qDataFormat (FileDataFormat).
 
         Returns: qTables ([DataTableEx]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5232,7 +5232,7 @@ class Doc(_Object):
             append_connection: qAppendConnection (string).
 
         Returns: qResult (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5247,7 +5247,7 @@ class Doc(_Object):
             terms: qTerms ([string]).
 
         Returns: qResult (SearchSuggestionResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SearchSuggest", {"qOptions": options, "qTerms": terms}, _VALUE)
@@ -5266,7 +5266,7 @@ class Doc(_Object):
             page: qPage (SearchPage).
 
         Returns: qResults (SearchAssociationResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SearchAssociations", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -5287,7 +5287,7 @@ class Doc(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5303,7 +5303,7 @@ class Doc(_Object):
             page: qPage (SearchPage).
 
         Returns: qResult (SearchResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SearchResults", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -5317,7 +5317,7 @@ class Doc(_Object):
             page: qPage (SearchPage).
 
         Returns: qResult (SearchResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SearchObjects", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -5336,7 +5336,7 @@ class Doc(_Object):
             rand_seed: qRandSeed (int64); None is not sent (engine default 0).
 
         Returns: qResult ([SampleResult]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5347,7 +5347,7 @@ class Doc(_Object):
         """Calls Doc.GetScriptEx (locked).
 
         Returns: qScript (AppScript) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetScriptEx", {}, _VALUE)
@@ -5359,7 +5359,7 @@ class Doc(_Object):
             list_def: qListDef (VariableListDef).
 
         Returns: qList ([NxVariableListItem]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetVariables", {"qListDef": list_def}, _VALUE)
@@ -5371,7 +5371,7 @@ class Doc(_Object):
             expression: qExpression (string).
 
         Returns: qExpandedExpression (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ExpandExpression", {"qExpression": expression}, _VALUE)
@@ -5383,7 +5383,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroySessionVariableById", {"qId": id}, _VALUE)
@@ -5395,7 +5395,7 @@ class Doc(_Object):
             name: qName (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("DestroySessionVariableByName", {"qName": name}, _VALUE)
@@ -5404,7 +5404,7 @@ class Doc(_Object):
         """Calls Doc.GetGroupStates (experimental).
 
         Returns: qGroupStates ([GroupState]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetGroupStates", {}, _VALUE)
@@ -5416,7 +5416,7 @@ class Doc(_Object):
             group_states: qGroupStates ([GroupState]).
 
         Returns: qResult (ApplyGroupStatesResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ApplyGroupStates", {"qGroupStates": group_states}, _VALUE)
@@ -5433,7 +5433,7 @@ class Doc(_Object):
             object_ids_to_patch: qObjectIdsToPatch ([string]); None is not sent (engine default []).
 
         Returns: the GenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5447,7 +5447,7 @@ class Doc(_Object):
             new_app_name: qNewAppName (string).
 
         Returns: qNewAppId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SaveAs", {"qNewAppName": new_app_name}, _VALUE)
@@ -5459,7 +5459,7 @@ class Doc(_Object):
             ttl_of_temp_state: qTTLOfTempState (int64); None is not sent (engine default 0).
 
         Returns: StoreTempSelectionStateResult (qId, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("StoreTempSelectionState", {}, _RAW, {"qTTLOfTempState": ttl_of_temp_state})
@@ -5471,7 +5471,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("RestoreTempSelectionState", {"qId": id}, _VALUE)
@@ -5483,7 +5483,7 @@ class Doc(_Object):
             new_owner_id: qNewOwnerId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ChangeSessionAppOwner", {"qNewOwnerId": new_owner_id}, _VALUE)
@@ -5495,7 +5495,7 @@ class Doc(_Object):
             space_id: qSpaceId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ChangeSessionAppSpace", {"qSpaceId": space_id}, _VALUE)
@@ -5507,7 +5507,7 @@ class Doc(_Object):
             table_name: qTableName (string).
 
         Returns: qProfiling (TableProfilingData) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetTableProfileData", {"qTableName": table_name}, _VALUE)
@@ -5519,7 +5519,7 @@ class Doc(_Object):
             label: qLabel (string).
 
         Returns: the GenericMeasure, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetMeasureWithLabel", {"qLabel": label}, GenericMeasure)
@@ -5533,7 +5533,7 @@ class Doc(_Object):
             page: qPage (SearchValuePage).
 
         Returns: qResult (SearchValueResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SearchValues", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -5545,7 +5545,7 @@ class Doc(_Object):
             expr: qExpr (string).
 
         Returns: qFieldNames ([string]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetFieldsFromExpression", {"qExpr": expr}, _VALUE)
@@ -5557,7 +5557,7 @@ class Doc(_Object):
             field_names: qFieldNames ([string]).
 
         Returns: qFields ([NxFieldResourceId]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetFieldsResourceIds", {"qFieldNames": field_names}, _VALUE)
@@ -5566,7 +5566,7 @@ class Doc(_Object):
         """Calls Doc.GetExpressionBNF (experimental).
 
         Returns: GetExpressionBNFResult (qBnfDefs, qBnfHash).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetExpressionBNF", {}, _RAW)
@@ -5575,7 +5575,7 @@ class Doc(_Object):
         """Calls Doc.GetExpressionBNFHash (experimental).
 
         Returns: qBnfHash (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetExpressionBNFHash", {}, _VALUE)
@@ -5587,7 +5587,7 @@ class Doc(_Object):
             prohibit: qProhibit (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("SetProhibitBinaryLoad", {"qProhibit": prohibit}, None)
@@ -5599,7 +5599,7 @@ class Doc(_Object):
             dst_parameters: qDstParameters (TransformAppParameters).
 
         Returns: qResult (TransformAppResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("TransformApp", {"qDstParameters": dst_parameters}, _VALUE)
@@ -5616,7 +5616,7 @@ class Doc(_Object):
             object_ids_to_patch: qObjectIdsToPatch ([string]); None is not sent (engine default []).
 
         Returns: CreateTemporaryBookmarkResult (qId, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5630,7 +5630,7 @@ class Doc(_Object):
             id: qId (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ApplyTemporaryBookmark", {"qId": id}, _VALUE)
@@ -5639,7 +5639,7 @@ class Doc(_Object):
         """Calls Doc.GetScriptMeta (experimental).
 
         Returns: qMeta (AppScriptMeta) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("GetScriptMeta", {}, _VALUE)
@@ -5658,7 +5658,7 @@ class Doc(_Object):
             object_ids_to_patch: qObjectIdsToPatch ([string]); None is not sent (engine default []).
 
         Returns: the GenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call(
@@ -5669,7 +5669,7 @@ class Doc(_Object):
         """Calls Doc.ClearAllSoftPatches (experimental).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("ClearAllSoftPatches", {}, None)
@@ -5681,7 +5681,7 @@ class Doc(_Object):
             commit_message: qCommitMessage (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return self._call("CommitScript", {}, None, {"qCommitMessage": commit_message})
@@ -5700,7 +5700,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetLayout (locked).
 
         Returns: qLayout (GenericObjectLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetLayout", {}, _VALUE)
@@ -5713,7 +5713,7 @@ class GenericObject(_Object):
             pages: qPages ([NxPage]).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetListObjectData", {"qPath": path, "qPages": pages}, _VALUE)
@@ -5726,7 +5726,7 @@ class GenericObject(_Object):
             pages: qPages ([NxPage]).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetHyperCubeData", {"qPath": path, "qPages": pages}, _VALUE)
@@ -5747,7 +5747,7 @@ class GenericObject(_Object):
             reduction_mode: qReductionMode (string).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -5762,7 +5762,7 @@ class GenericObject(_Object):
             pages: qPages ([NxPage]).
 
         Returns: qDataPages ([NxPivotPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetHyperCubePivotData", {"qPath": path, "qPages": pages}, _VALUE)
@@ -5781,7 +5781,7 @@ class GenericObject(_Object):
             max_nbr_cells: qMaxNbrCells (int64); None is not sent (engine default 0).
 
         Returns: qDataPages ([NxStackPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -5802,7 +5802,7 @@ class GenericObject(_Object):
             reverse_sort: qReverseSort (bool); None is not sent (engine default false).
 
         Returns: GetHyperCubeContinuousDataResult (qDataPages, qAxisData).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -5817,7 +5817,7 @@ class GenericObject(_Object):
             node_options: qNodeOptions (NxTreeDataOption); None is not sent (engine default {"qMaxNbrOfNodes":0,"qTreeLevels":{"qDepth":0,"qLeft":0},"qTreeNodes":[{"qAllValues":false,"qArea":{"qHeight":0,"qLeft":0,"qTop":0,"qWidth":0}}]}).
 
         Returns: qNodes ([NxTreeNode]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetHyperCubeTreeData", {"qPath": path}, _VALUE, {"qNodeOptions": node_options})
@@ -5844,7 +5844,7 @@ class GenericObject(_Object):
             binning_method: qBinningMethod (int64).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -5859,7 +5859,7 @@ class GenericObject(_Object):
             soft_patch: qSoftPatch (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("ApplyPatches", {"qPatches": patches}, None, {"qSoftPatch": soft_patch})
@@ -5868,7 +5868,7 @@ class GenericObject(_Object):
         """Calls GenericObject.ClearSoftPatches (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("ClearSoftPatches", {}, None)
@@ -5880,7 +5880,7 @@ class GenericObject(_Object):
             prop: qProp (GenericObjectProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SetProperties", {"qProp": prop}, None)
@@ -5889,7 +5889,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetProperties (locked).
 
         Returns: qProp (GenericObjectProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetProperties", {}, _VALUE)
@@ -5898,7 +5898,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetEffectiveProperties (locked).
 
         Returns: qProp (GenericObjectProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetEffectiveProperties", {}, _VALUE)
@@ -5910,7 +5910,7 @@ class GenericObject(_Object):
             prop_entry: qPropEntry (GenericObjectEntry).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SetFullPropertyTree", {"qPropEntry": prop_entry}, None)
@@ -5919,7 +5919,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetFullPropertyTree (locked).
 
         Returns: qPropEntry (GenericObjectEntry) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetFullPropertyTree", {}, _VALUE)
@@ -5928,7 +5928,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetInfo", {}, _VALUE)
@@ -5941,7 +5941,7 @@ class GenericObject(_Object):
             col_indices: qColIndices ([int32]); None is not sent (engine default []).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("ClearSelections", {"qPath": path}, None, {"qColIndices": col_indices})
@@ -5964,7 +5964,7 @@ class GenericObject(_Object):
             serve_once: qServeOnce (bool); None is not sent (engine default false).
 
         Returns: ExportDataResult (qUrl, qWarnings).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -5987,7 +5987,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6002,7 +6002,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SelectListObjectPossible", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -6015,7 +6015,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SelectListObjectExcluded", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -6028,7 +6028,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SelectListObjectAlternative", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -6041,7 +6041,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SelectListObjectAll", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -6060,7 +6060,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6075,7 +6075,7 @@ class GenericObject(_Object):
             match: qMatch (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SearchListObjectFor", {"qPath": path, "qMatch": match}, _VALUE)
@@ -6087,7 +6087,7 @@ class GenericObject(_Object):
             path: qPath (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("AbortListObjectSearch", {"qPath": path}, None)
@@ -6101,7 +6101,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6118,7 +6118,7 @@ class GenericObject(_Object):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("ExpandLeft", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -6133,7 +6133,7 @@ class GenericObject(_Object):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("ExpandTop", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -6148,7 +6148,7 @@ class GenericObject(_Object):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("CollapseLeft", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -6163,7 +6163,7 @@ class GenericObject(_Object):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("CollapseTop", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -6177,7 +6177,7 @@ class GenericObject(_Object):
             nbr_steps: qNbrSteps (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("DrillUp", {"qPath": path, "qDimNo": dim_no, "qNbrSteps": nbr_steps}, None)
@@ -6190,7 +6190,7 @@ class GenericObject(_Object):
             col_indices: qColIndices ([int32]); None is not sent (engine default []).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("Lock", {"qPath": path}, None, {"qColIndices": col_indices})
@@ -6203,7 +6203,7 @@ class GenericObject(_Object):
             col_indices: qColIndices ([int32]); None is not sent (engine default []).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("Unlock", {"qPath": path}, None, {"qColIndices": col_indices})
@@ -6217,7 +6217,7 @@ class GenericObject(_Object):
             nbr_steps: qNbrSteps (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("StepCycle", {"qPath": path, "qDimNo": dim_no, "qNbrSteps": nbr_steps}, None)
@@ -6231,7 +6231,7 @@ class GenericObject(_Object):
             new_index: qNewIndex (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SetActiveField", {"qPath": path, "qDimNo": dim_no, "qNewIndex": new_index}, None)
@@ -6246,7 +6246,7 @@ class GenericObject(_Object):
             toggle_mode: qToggleMode (bool).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6271,7 +6271,7 @@ class GenericObject(_Object):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6294,7 +6294,7 @@ class GenericObject(_Object):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6319,7 +6319,7 @@ class GenericObject(_Object):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6342,7 +6342,7 @@ class GenericObject(_Object):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6365,7 +6365,7 @@ class GenericObject(_Object):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6386,7 +6386,7 @@ class GenericObject(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6400,7 +6400,7 @@ class GenericObject(_Object):
             id: qId (string).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetChild", {"qId": id}, GenericObject)
@@ -6409,7 +6409,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetParent (locked).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetParent", {}, GenericObject)
@@ -6418,7 +6418,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetChildInfos (locked).
 
         Returns: qInfos ([NxInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetChildInfos", {}, _VALUE)
@@ -6435,7 +6435,7 @@ class GenericObject(_Object):
             prop_for_this: qPropForThis (GenericObjectProperties); None is not sent (engine default null).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("CreateChild", {"qProp": prop}, GenericObject, {"qPropForThis": prop_for_this})
@@ -6448,7 +6448,7 @@ class GenericObject(_Object):
             prop_for_this: qPropForThis (GenericObjectProperties); None is not sent (engine default null).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("DestroyChild", {"qId": id}, _VALUE, {"qPropForThis": prop_for_this})
@@ -6460,7 +6460,7 @@ class GenericObject(_Object):
             prop_for_this: qPropForThis (GenericObjectProperties); None is not sent (engine default null).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("DestroyAllChildren", {}, None, {"qPropForThis": prop_for_this})
@@ -6472,7 +6472,7 @@ class GenericObject(_Object):
             ids: qIds ([string]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("SetChildArrayOrder", {"qIds": ids}, None)
@@ -6481,7 +6481,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetLinkedObjects (locked).
 
         Returns: qItems ([NxLinkedObjectInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetLinkedObjects", {}, _VALUE)
@@ -6493,7 +6493,7 @@ class GenericObject(_Object):
             from_id: qFromId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("CopyFrom", {"qFromId": from_id}, None)
@@ -6505,7 +6505,7 @@ class GenericObject(_Object):
             paths: qPaths ([string]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("BeginSelections", {"qPaths": paths}, None)
@@ -6517,7 +6517,7 @@ class GenericObject(_Object):
             accept: qAccept (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("EndSelections", {"qAccept": accept}, None)
@@ -6526,7 +6526,7 @@ class GenericObject(_Object):
         """Calls GenericObject.ResetMadeSelections (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("ResetMadeSelections", {}, None)
@@ -6538,7 +6538,7 @@ class GenericObject(_Object):
             id: qId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("EmbedSnapshotObject", {"qId": id}, None)
@@ -6547,7 +6547,7 @@ class GenericObject(_Object):
         """Calls GenericObject.GetSnapshotObject (locked).
 
         Returns: the GenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("GetSnapshotObject", {}, GenericObject)
@@ -6556,7 +6556,7 @@ class GenericObject(_Object):
         """Calls GenericObject.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("Publish", {}, None)
@@ -6565,7 +6565,7 @@ class GenericObject(_Object):
         """Calls GenericObject.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("UnPublish", {}, None)
@@ -6574,7 +6574,7 @@ class GenericObject(_Object):
         """Calls GenericObject.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("Approve", {}, None)
@@ -6583,7 +6583,7 @@ class GenericObject(_Object):
         """Calls GenericObject.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("UnApprove", {}, None)
@@ -6597,7 +6597,7 @@ class GenericObject(_Object):
             target_group_id: qTargetGroupId (string); None is not sent (engine default "").
 
         Returns: qGroupId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6620,7 +6620,7 @@ class GenericObject(_Object):
             pos_id: qPosId (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6636,7 +6636,7 @@ class GenericObject(_Object):
             target_group_id: qTargetGroupId (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6651,7 +6651,7 @@ class GenericObject(_Object):
             group_id: qGroupId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call("RemoveGroup", {"qPath": path, "qGroupId": group_id}, None)
@@ -6665,7 +6665,7 @@ class GenericObject(_Object):
             target_group_id: qTargetGroupId (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return self._call(
@@ -6686,7 +6686,7 @@ class Field(_Object):
         """Calls Field.GetCardinal (locked).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("GetCardinal", {}, _VALUE)
@@ -6695,7 +6695,7 @@ class Field(_Object):
         """Calls Field.GetAndMode (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("GetAndMode", {}, _VALUE)
@@ -6714,7 +6714,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call(
@@ -6730,7 +6730,7 @@ class Field(_Object):
             excluded_values_mode: qExcludedValuesMode (int64); None is not sent (engine default 0).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call(
@@ -6746,7 +6746,7 @@ class Field(_Object):
             excluded_values_mode: qExcludedValuesMode (int64); None is not sent (engine default 0).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call(
@@ -6760,7 +6760,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("ClearAllButThis", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -6772,7 +6772,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("SelectPossible", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -6784,7 +6784,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("SelectExcluded", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -6796,7 +6796,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("SelectAll", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -6805,7 +6805,7 @@ class Field(_Object):
         """Calls Field.Lock (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("Lock", {}, _VALUE)
@@ -6814,7 +6814,7 @@ class Field(_Object):
         """Calls Field.Unlock (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("Unlock", {}, _VALUE)
@@ -6823,7 +6823,7 @@ class Field(_Object):
         """Calls Field.GetNxProperties (locked).
 
         Returns: qProperties (NxFieldProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("GetNxProperties", {}, _VALUE)
@@ -6835,7 +6835,7 @@ class Field(_Object):
             properties: qProperties (NxFieldProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("SetNxProperties", {"qProperties": properties}, None)
@@ -6847,7 +6847,7 @@ class Field(_Object):
             and_mode: qAndMode (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("SetAndMode", {"qAndMode": and_mode}, None)
@@ -6859,7 +6859,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("SelectAlternative", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -6873,7 +6873,7 @@ class Field(_Object):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call(
@@ -6884,7 +6884,7 @@ class Field(_Object):
         """Calls Field.Clear (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return self._call("Clear", {}, _VALUE)
@@ -6903,7 +6903,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.GetLayout (locked).
 
         Returns: qLayout (GenericDimensionLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("GetLayout", {}, _VALUE)
@@ -6915,7 +6915,7 @@ class GenericDimension(_Object):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -6927,7 +6927,7 @@ class GenericDimension(_Object):
             prop: qProp (GenericDimensionProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("SetProperties", {"qProp": prop}, None)
@@ -6936,7 +6936,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.GetProperties (locked).
 
         Returns: qProp (GenericDimensionProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("GetProperties", {}, _VALUE)
@@ -6945,7 +6945,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("GetInfo", {}, _VALUE)
@@ -6954,7 +6954,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.GetDimension (locked).
 
         Returns: qDim (NxLibraryDimensionDef) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("GetDimension", {}, _VALUE)
@@ -6963,7 +6963,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.GetLinkedObjects (locked).
 
         Returns: qItems ([NxLinkedObjectInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("GetLinkedObjects", {}, _VALUE)
@@ -6972,7 +6972,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("Publish", {}, None)
@@ -6981,7 +6981,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("UnPublish", {}, None)
@@ -6990,7 +6990,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("Approve", {}, None)
@@ -6999,7 +6999,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("UnApprove", {}, None)
@@ -7011,7 +7011,7 @@ class GenericDimension(_Object):
             step: qStep (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("StepCycle", {"qStep": step}, None)
@@ -7023,7 +7023,7 @@ class GenericDimension(_Object):
             ix: qIx (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("SetActiveField", {"qIx": ix}, None)
@@ -7032,7 +7032,7 @@ class GenericDimension(_Object):
         """Calls GenericDimension.GetActiveField (experimental).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return self._call("GetActiveField", {}, _VALUE)
@@ -7056,7 +7056,7 @@ class GenericBookmark(_Object):
             data_page: qDataPage (BookmarkFieldPage).
 
         Returns: qFieldValues ([FieldValue]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call(
@@ -7077,7 +7077,7 @@ class GenericBookmark(_Object):
             data_pages: qDataPages (BookmarkStateFieldPages).
 
         Returns: qFieldValues ([StateFieldValues]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call(
@@ -7088,7 +7088,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.GetLayout (locked).
 
         Returns: qLayout (GenericBookmarkLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("GetLayout", {}, _VALUE)
@@ -7100,7 +7100,7 @@ class GenericBookmark(_Object):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -7112,7 +7112,7 @@ class GenericBookmark(_Object):
             prop: qProp (GenericBookmarkProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("SetProperties", {"qProp": prop}, None)
@@ -7121,7 +7121,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.GetProperties (locked).
 
         Returns: qProp (GenericBookmarkProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("GetProperties", {}, _VALUE)
@@ -7130,7 +7130,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("GetInfo", {}, _VALUE)
@@ -7139,7 +7139,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.Apply (locked).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("Apply", {}, _VALUE)
@@ -7148,7 +7148,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.ApplyAndVerify (experimental).
 
         Returns: qResult (BookmarkApplyAndVerifyResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("ApplyAndVerify", {}, _VALUE)
@@ -7157,7 +7157,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("Publish", {}, None)
@@ -7166,7 +7166,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("UnPublish", {}, None)
@@ -7175,7 +7175,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("Approve", {}, None)
@@ -7184,7 +7184,7 @@ class GenericBookmark(_Object):
         """Calls GenericBookmark.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return self._call("UnApprove", {}, None)
@@ -7203,7 +7203,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.GetLayout (locked).
 
         Returns: qLayout (GenericMeasureLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("GetLayout", {}, _VALUE)
@@ -7215,7 +7215,7 @@ class GenericMeasure(_Object):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -7227,7 +7227,7 @@ class GenericMeasure(_Object):
             prop: qProp (GenericMeasureProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("SetProperties", {"qProp": prop}, None)
@@ -7236,7 +7236,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.GetProperties (locked).
 
         Returns: qProp (GenericMeasureProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("GetProperties", {}, _VALUE)
@@ -7245,7 +7245,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("GetInfo", {}, _VALUE)
@@ -7254,7 +7254,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.GetMeasure (locked).
 
         Returns: qMeasure (NxLibraryMeasureDef) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("GetMeasure", {}, _VALUE)
@@ -7263,7 +7263,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.GetLinkedObjects (locked).
 
         Returns: qItems ([NxLinkedObjectInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("GetLinkedObjects", {}, _VALUE)
@@ -7272,7 +7272,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("Publish", {}, None)
@@ -7281,7 +7281,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("UnPublish", {}, None)
@@ -7290,7 +7290,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("Approve", {}, None)
@@ -7299,7 +7299,7 @@ class GenericMeasure(_Object):
         """Calls GenericMeasure.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return self._call("UnApprove", {}, None)
@@ -7318,7 +7318,7 @@ class GenericVariable(_Object):
         """Calls GenericVariable.GetLayout (locked).
 
         Returns: qLayout (GenericVariableLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("GetLayout", {}, _VALUE)
@@ -7330,7 +7330,7 @@ class GenericVariable(_Object):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -7342,7 +7342,7 @@ class GenericVariable(_Object):
             prop: qProp (GenericVariableProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("SetProperties", {"qProp": prop}, None)
@@ -7351,7 +7351,7 @@ class GenericVariable(_Object):
         """Calls GenericVariable.GetProperties (locked).
 
         Returns: qProp (GenericVariableProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("GetProperties", {}, _VALUE)
@@ -7360,7 +7360,7 @@ class GenericVariable(_Object):
         """Calls GenericVariable.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("GetInfo", {}, _VALUE)
@@ -7372,7 +7372,7 @@ class GenericVariable(_Object):
             val: qVal (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("SetStringValue", {"qVal": val}, None)
@@ -7384,7 +7384,7 @@ class GenericVariable(_Object):
             val: qVal (float64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("SetNumValue", {"qVal": val}, None)
@@ -7397,7 +7397,7 @@ class GenericVariable(_Object):
             num: qNum (float64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("SetDualValue", {"qText": text, "qNum": num}, None)
@@ -7406,7 +7406,7 @@ class GenericVariable(_Object):
         """Calls GenericVariable.GetRawContent (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return self._call("GetRawContent", {}, _VALUE)
@@ -7425,7 +7425,7 @@ class Variable(_Object):
         """Calls Variable.GetContent (locked), deprecated by the spec.
 
         Returns: qContent (AlfaNumString) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return self._call("GetContent", {}, _VALUE)
@@ -7434,7 +7434,7 @@ class Variable(_Object):
         """Calls Variable.GetRawContent (locked), deprecated by the spec.
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return self._call("GetRawContent", {}, _VALUE)
@@ -7447,7 +7447,7 @@ class Variable(_Object):
             update_mru: qUpdateMRU (bool).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return self._call("SetContent", {"qContent": content, "qUpdateMRU": update_mru}, _VALUE)
@@ -7460,7 +7460,7 @@ class Variable(_Object):
             d: qd (float64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return self._call("ForceContent", {"qs": s, "qd": d}, None)
@@ -7469,7 +7469,7 @@ class Variable(_Object):
         """Calls Variable.GetNxProperties (locked), deprecated by the spec.
 
         Returns: qProperties (NxVariableProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return self._call("GetNxProperties", {}, _VALUE)
@@ -7481,7 +7481,7 @@ class Variable(_Object):
             properties: qProperties (NxVariableProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return self._call("SetNxProperties", {"qProperties": properties}, None)
@@ -7503,7 +7503,7 @@ class AsyncGlobal(_AsyncObject):
             request_id: qRequestId (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("AbortRequest", {"qRequestId": request_id}, None)
@@ -7512,7 +7512,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.AbortAll (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("AbortAll", {}, None)
@@ -7524,7 +7524,7 @@ class AsyncGlobal(_AsyncObject):
             request_id: qRequestId (int64).
 
         Returns: qProgressData (ProgressData) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetProgress", {"qRequestId": request_id}, _VALUE)
@@ -7533,7 +7533,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.QvVersion (locked), deprecated by the spec.
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("QvVersion", {}, _VALUE)
@@ -7542,7 +7542,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.OSVersion (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("OSVersion", {}, _VALUE)
@@ -7551,7 +7551,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.OSName (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("OSName", {}, _VALUE)
@@ -7560,7 +7560,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.QTProduct (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("QTProduct", {}, _VALUE)
@@ -7569,7 +7569,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetDocList (locked).
 
         Returns: qDocList ([DocListEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetDocList", {}, _VALUE)
@@ -7581,7 +7581,7 @@ class AsyncGlobal(_AsyncObject):
             request_id: qRequestId (int64).
 
         Returns: AsyncGetInteractResult (qDef, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetInteract", {"qRequestId": request_id}, _RAW)
@@ -7594,7 +7594,7 @@ class AsyncGlobal(_AsyncObject):
             def_: qDef (InteractDef).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("InteractDone", {"qRequestId": request_id, "qDef": def_}, None)
@@ -7603,7 +7603,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetAuthenticatedUser (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetAuthenticatedUser", {}, _VALUE)
@@ -7626,7 +7626,7 @@ class AsyncGlobal(_AsyncObject):
             localized_script_main_section: qLocalizedScriptMainSection (string); None is not sent (engine default "").
 
         Returns: AsyncCreateDocExResult (qReturn, qDocId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7637,7 +7637,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetActiveDoc (locked).
 
         Returns: the AsyncDoc, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetActiveDoc", {}, AsyncDoc)
@@ -7646,7 +7646,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.AllowCreateApp (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("AllowCreateApp", {}, _VALUE)
@@ -7665,7 +7665,7 @@ class AsyncGlobal(_AsyncObject):
             locale: qLocale (string); None is not sent (engine default "").
 
         Returns: AsyncCreateAppResult (qSuccess, qAppId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7679,7 +7679,7 @@ class AsyncGlobal(_AsyncObject):
             app_id: qAppId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("DeleteApp", {"qAppId": app_id}, _VALUE)
@@ -7688,7 +7688,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.IsDesktopMode (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("IsDesktopMode", {}, _VALUE)
@@ -7700,7 +7700,7 @@ class AsyncGlobal(_AsyncObject):
             request_id: qRequestId (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("CancelRequest", {"qRequestId": request_id}, None)
@@ -7709,7 +7709,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.ShutdownProcess (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("ShutdownProcess", {}, None)
@@ -7718,7 +7718,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.ReloadExtensionList (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("ReloadExtensionList", {}, None)
@@ -7732,7 +7732,7 @@ class AsyncGlobal(_AsyncObject):
             ids: qIds ([string]).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7748,7 +7748,7 @@ class AsyncGlobal(_AsyncObject):
             ids: qIds ([string]).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7765,7 +7765,7 @@ class AsyncGlobal(_AsyncObject):
             no_data: qNoData (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7781,7 +7781,7 @@ class AsyncGlobal(_AsyncObject):
             stream_id: qStreamId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("PublishApp", {"qAppId": app_id, "qName": name, "qStreamId": stream_id}, None)
@@ -7790,7 +7790,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.IsPersonalMode (locked), deprecated by the spec.
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("IsPersonalMode", {}, _VALUE)
@@ -7799,7 +7799,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetUniqueID (locked).
 
         Returns: qUniqueID (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetUniqueID", {}, _VALUE)
@@ -7822,7 +7822,7 @@ class AsyncGlobal(_AsyncObject):
             no_data: qNoData (bool); None is not sent (engine default false).
 
         Returns: the AsyncDoc, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7833,7 +7833,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.CreateSessionApp (locked).
 
         Returns: AsyncCreateSessionAppResult (qReturn, qSessionAppId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("CreateSessionApp", {}, (_RAW, AsyncDoc))
@@ -7845,7 +7845,7 @@ class AsyncGlobal(_AsyncObject):
             src_app_id: qSrcAppId (string).
 
         Returns: AsyncCreateSessionAppFromAppResult (qReturn, qSessionAppId).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("CreateSessionAppFromApp", {"qSrcAppId": src_app_id}, (_RAW, AsyncDoc))
@@ -7854,7 +7854,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.ProductVersion (locked), deprecated by the spec.
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("ProductVersion", {}, _VALUE)
@@ -7866,7 +7866,7 @@ class AsyncGlobal(_AsyncObject):
             app_id: qAppID (string).
 
         Returns: qEntry (AppEntry) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetAppEntry", {"qAppID": app_id}, _VALUE)
@@ -7885,7 +7885,7 @@ class AsyncGlobal(_AsyncObject):
             interact_on_error: qInteractOnError (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call(
@@ -7899,7 +7899,7 @@ class AsyncGlobal(_AsyncObject):
             reason: qReason (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("CancelReload", {}, None, {"qReason": reason})
@@ -7911,7 +7911,7 @@ class AsyncGlobal(_AsyncObject):
             bnf_type: qBnfType (string).
 
         Returns: qBnfDefs ([BNFDef]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetBNF", {"qBnfType": bnf_type}, _VALUE)
@@ -7923,7 +7923,7 @@ class AsyncGlobal(_AsyncObject):
             group: qGroup (string); None is not sent (engine default 0).
 
         Returns: qFunctions ([Function]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetFunctions", {}, _VALUE, {"qGroup": group})
@@ -7932,7 +7932,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetOdbcDsns (locked).
 
         Returns: qOdbcDsns ([OdbcDsn]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetOdbcDsns", {}, _VALUE)
@@ -7941,7 +7941,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetOleDbProviders (locked).
 
         Returns: qOleDbProviders ([OleDbProvider]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetOleDbProviders", {}, _VALUE)
@@ -7953,7 +7953,7 @@ class AsyncGlobal(_AsyncObject):
             connection: qConnection (Connection).
 
         Returns: qDatabases ([Database]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetDatabasesFromConnectionString", {"qConnection": connection}, _VALUE)
@@ -7965,7 +7965,7 @@ class AsyncGlobal(_AsyncObject):
             connection: qConnection (Connection).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("IsValidConnectionString", {"qConnection": connection}, _VALUE)
@@ -7974,7 +7974,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetDefaultAppFolder (locked).
 
         Returns: qPath (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetDefaultAppFolder", {}, _VALUE)
@@ -7983,7 +7983,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetLogicalDriveStrings (locked).
 
         Returns: qDrives ([DriveInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetLogicalDriveStrings", {}, _VALUE)
@@ -7995,7 +7995,7 @@ class AsyncGlobal(_AsyncObject):
             path: qPath (string).
 
         Returns: qFolderItems ([FolderItem]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetFolderItemsForPath", {"qPath": path}, _VALUE)
@@ -8004,7 +8004,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetSupportedCodePages (locked).
 
         Returns: qCodePages ([CodePage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetSupportedCodePages", {}, _VALUE)
@@ -8016,7 +8016,7 @@ class AsyncGlobal(_AsyncObject):
             reload_list: qReloadList (bool); None is not sent (engine default false).
 
         Returns: qConnectors ([CustomConnector]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetCustomConnectors", {}, _VALUE, {"qReloadList": reload_list})
@@ -8025,7 +8025,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.GetStreamList (locked), deprecated by the spec.
 
         Returns: qStreamList ([NxStreamListEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetStreamList", {}, _VALUE)
@@ -8034,7 +8034,7 @@ class AsyncGlobal(_AsyncObject):
         """Calls Global.EngineVersion (locked).
 
         Returns: qVersion (NxEngineVersion) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("EngineVersion", {}, _VALUE)
@@ -8046,7 +8046,7 @@ class AsyncGlobal(_AsyncObject):
             bnf_type: qBnfType (string).
 
         Returns: AsyncGetBaseBNFResult (qBnfDefs, qBnfHash).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetBaseBNF", {"qBnfType": bnf_type}, _RAW)
@@ -8058,7 +8058,7 @@ class AsyncGlobal(_AsyncObject):
             bnf_type: qBnfType (string).
 
         Returns: qBnfHash (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetBaseBNFHash", {"qBnfType": bnf_type}, _VALUE)
@@ -8070,7 +8070,7 @@ class AsyncGlobal(_AsyncObject):
             bnf_type: qBnfType (string).
 
         Returns: AsyncGetBaseBNFStringResult (qBnfStr, qBnfHash).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("GetBaseBNFString", {"qBnfType": bnf_type}, _RAW)
@@ -8082,7 +8082,7 @@ class AsyncGlobal(_AsyncObject):
             new_app_name: qNewAppName (string).
 
         Returns: qNewAppId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/global
         """
         return await self._call("SaveAs", {"qNewAppName": new_app_name}, _VALUE)
@@ -8105,7 +8105,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: the AsyncField, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetField", {"qFieldName": field_name}, AsyncField, {"qStateName": state_name})
@@ -8117,7 +8117,7 @@ class AsyncDoc(_AsyncObject):
             field_name: qFieldName (string).
 
         Returns: qReturn (FieldDescription) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetFieldDescription", {"qFieldName": field_name}, _VALUE)
@@ -8129,7 +8129,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: the AsyncGenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetVariable", {"qName": name}, AsyncGenericVariable)
@@ -8138,7 +8138,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetLooselyCoupledVector (locked).
 
         Returns: qv ([int32]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetLooselyCoupledVector", {}, _VALUE)
@@ -8150,7 +8150,7 @@ class AsyncDoc(_AsyncObject):
             v: qv ([int32]).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetLooselyCoupledVector", {"qv": v}, _VALUE)
@@ -8162,7 +8162,7 @@ class AsyncDoc(_AsyncObject):
             expression: qExpression (string).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Evaluate", {"qExpression": expression}, _VALUE)
@@ -8174,7 +8174,7 @@ class AsyncDoc(_AsyncObject):
             expression: qExpression (string).
 
         Returns: qValue (FieldValue) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("EvaluateEx", {"qExpression": expression}, _VALUE)
@@ -8187,7 +8187,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ClearAll", {}, None, {"qLockedAlso": locked_also, "qStateName": state_name})
@@ -8199,7 +8199,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("LockAll", {}, None, {"qStateName": state_name})
@@ -8211,7 +8211,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("UnlockAll", {}, None, {"qStateName": state_name})
@@ -8220,7 +8220,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.Back (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Back", {}, None)
@@ -8229,7 +8229,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.Forward (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Forward", {}, None)
@@ -8241,7 +8241,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateVariable", {"qName": name}, _VALUE)
@@ -8253,7 +8253,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("RemoveVariable", {"qName": name}, _VALUE)
@@ -8262,7 +8262,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetLocaleInfo (locked).
 
         Returns: qReturn (LocaleInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetLocaleInfo", {}, _VALUE)
@@ -8287,7 +8287,7 @@ class AsyncDoc(_AsyncObject):
             include_profiling: qIncludeProfiling (bool); None is not sent (engine default false).
 
         Returns: AsyncGetTablesAndKeysResult (qtr, qk).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -8298,7 +8298,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetViewDlgSaveInfo (locked).
 
         Returns: qReturn (TableViewDlgSaveInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetViewDlgSaveInfo", {}, _VALUE)
@@ -8310,7 +8310,7 @@ class AsyncDoc(_AsyncObject):
             info: qInfo (TableViewDlgSaveInfo).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetViewDlgSaveInfo", {"qInfo": info}, None)
@@ -8322,7 +8322,7 @@ class AsyncDoc(_AsyncObject):
             localized_main_section: qLocalizedMainSection (string); None is not sent (engine default "").
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetEmptyScript", {}, _VALUE, {"qLocalizedMainSection": localized_main_section})
@@ -8336,7 +8336,7 @@ class AsyncDoc(_AsyncObject):
             debug: qDebug (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DoReload", {}, _VALUE, {"qMode": mode, "qPartial": partial, "qDebug": debug})
@@ -8345,7 +8345,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetScriptBreakpoints (locked).
 
         Returns: qBreakpoints ([EditorBreakpoint]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetScriptBreakpoints", {}, _VALUE)
@@ -8357,7 +8357,7 @@ class AsyncDoc(_AsyncObject):
             breakpoints: qBreakpoints ([EditorBreakpoint]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetScriptBreakpoints", {"qBreakpoints": breakpoints}, None)
@@ -8366,7 +8366,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetScript (locked).
 
         Returns: qScript (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetScript", {}, _VALUE)
@@ -8375,7 +8375,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetTextMacros (locked).
 
         Returns: qMacros ([TextMacro]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetTextMacros", {}, _VALUE)
@@ -8387,7 +8387,7 @@ class AsyncDoc(_AsyncObject):
             limit: qLimit (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetFetchLimit", {"qLimit": limit}, None)
@@ -8399,7 +8399,7 @@ class AsyncDoc(_AsyncObject):
             file_name: qFileName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DoSave", {}, None, {"qFileName": file_name})
@@ -8414,7 +8414,7 @@ class AsyncDoc(_AsyncObject):
             table_name: qTableName (string).
 
         Returns: qData ([TableRow]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -8425,7 +8425,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetAppLayout (locked).
 
         Returns: qLayout (NxAppLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetAppLayout", {}, _VALUE)
@@ -8437,7 +8437,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (NxAppProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetAppProperties", {"qProp": prop}, None)
@@ -8446,7 +8446,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetAppProperties (locked).
 
         Returns: qProp (NxAppProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetAppProperties", {}, _VALUE)
@@ -8455,7 +8455,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetLineage (locked).
 
         Returns: qLineage ([LineageInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetLineage", {}, _VALUE)
@@ -8467,7 +8467,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericObjectProperties).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateSessionObject", {"qProp": prop}, AsyncGenericObject)
@@ -8479,7 +8479,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroySessionObject", {"qId": id}, _VALUE)
@@ -8491,7 +8491,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericObjectProperties).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateObject", {"qProp": prop}, AsyncGenericObject)
@@ -8503,7 +8503,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericObjectProperties).
 
         Returns: AsyncGetOrCreateObjectResult (qReturn, qNewObject).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetOrCreateObject", {"qProp": prop}, (_RAW, AsyncGenericObject))
@@ -8515,7 +8515,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyObject", {"qId": id}, _VALUE)
@@ -8527,7 +8527,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetObject", {"qId": id}, AsyncGenericObject)
@@ -8539,7 +8539,7 @@ class AsyncDoc(_AsyncObject):
             options: qOptions (NxGetObjectOptions).
 
         Returns: qList ([NxContainerEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetObjects", {"qOptions": options}, _VALUE)
@@ -8551,7 +8551,7 @@ class AsyncDoc(_AsyncObject):
             options: qOptions (NxGetBookmarkOptions).
 
         Returns: qList ([NxContainerEntry]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetBookmarks", {"qOptions": options}, _VALUE)
@@ -8563,7 +8563,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CloneObject", {"qId": id}, _VALUE)
@@ -8575,7 +8575,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qDraftId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateDraft", {"qId": id}, _VALUE)
@@ -8587,7 +8587,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CommitDraft", {"qId": id}, None)
@@ -8600,7 +8600,7 @@ class AsyncDoc(_AsyncObject):
             source_id: qSourceId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyDraft", {"qId": id, "qSourceId": source_id}, _VALUE)
@@ -8609,7 +8609,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.Undo (locked).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Undo", {}, _VALUE)
@@ -8618,7 +8618,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.Redo (locked).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Redo", {}, _VALUE)
@@ -8627,7 +8627,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.ClearUndoBuffer (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ClearUndoBuffer", {}, None)
@@ -8639,7 +8639,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericDimensionProperties).
 
         Returns: the AsyncGenericDimension, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateDimension", {"qProp": prop}, AsyncGenericDimension)
@@ -8651,7 +8651,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyDimension", {"qId": id}, _VALUE)
@@ -8663,7 +8663,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: the AsyncGenericDimension, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetDimension", {"qId": id}, AsyncGenericDimension)
@@ -8675,7 +8675,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CloneDimension", {"qId": id}, _VALUE)
@@ -8687,7 +8687,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericMeasureProperties).
 
         Returns: the AsyncGenericMeasure, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateMeasure", {"qProp": prop}, AsyncGenericMeasure)
@@ -8699,7 +8699,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyMeasure", {"qId": id}, _VALUE)
@@ -8711,7 +8711,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: the AsyncGenericMeasure, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetMeasure", {"qId": id}, AsyncGenericMeasure)
@@ -8723,7 +8723,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CloneMeasure", {"qId": id}, _VALUE)
@@ -8735,7 +8735,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericVariableProperties).
 
         Returns: the AsyncGenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateSessionVariable", {"qProp": prop}, AsyncGenericVariable)
@@ -8747,7 +8747,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroySessionVariable", {"qId": id}, _VALUE)
@@ -8759,7 +8759,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericVariableProperties).
 
         Returns: the AsyncGenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateVariableEx", {"qProp": prop}, AsyncGenericVariable)
@@ -8771,7 +8771,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyVariableById", {"qId": id}, _VALUE)
@@ -8783,7 +8783,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyVariableByName", {"qName": name}, _VALUE)
@@ -8795,7 +8795,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: the AsyncGenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetVariableById", {"qId": id}, AsyncGenericVariable)
@@ -8807,7 +8807,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: the AsyncGenericVariable, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetVariableByName", {"qName": name}, AsyncGenericVariable)
@@ -8820,7 +8820,7 @@ class AsyncDoc(_AsyncObject):
             labels: qLabels ([string]); None is not sent (engine default []).
 
         Returns: AsyncCheckExpressionResult (qErrorMsg, qBadFieldNames, qDangerousFieldNames).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CheckExpression", {"qExpr": expr}, _RAW, {"qLabels": labels})
@@ -8832,7 +8832,7 @@ class AsyncDoc(_AsyncObject):
             expr: qExpr (string).
 
         Returns: AsyncCheckNumberOrExpressionResult (qErrorMsg, qBadFieldNames).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CheckNumberOrExpression", {"qExpr": expr}, _RAW)
@@ -8844,7 +8844,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("AddAlternateState", {"qStateName": state_name}, None)
@@ -8856,7 +8856,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("RemoveAlternateState", {"qStateName": state_name}, None)
@@ -8869,7 +8869,7 @@ class AsyncDoc(_AsyncObject):
             source_state_name: qSourceStateName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -8883,7 +8883,7 @@ class AsyncDoc(_AsyncObject):
             state_name: qStateName (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("RemoveSessionAlternateState", {"qStateName": state_name}, _VALUE)
@@ -8895,7 +8895,7 @@ class AsyncDoc(_AsyncObject):
             prop: qProp (GenericBookmarkProperties).
 
         Returns: the AsyncGenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateBookmark", {"qProp": prop}, AsyncGenericBookmark)
@@ -8907,7 +8907,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroyBookmark", {"qId": id}, _VALUE)
@@ -8919,7 +8919,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: the AsyncGenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetBookmark", {"qId": id}, AsyncGenericBookmark)
@@ -8931,7 +8931,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ApplyBookmark", {"qId": id}, _VALUE)
@@ -8943,7 +8943,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qResult (BookmarkApplyAndVerifyResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ApplyAndVerifyBookmark", {"qId": id}, _VALUE)
@@ -8955,7 +8955,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qCloneId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CloneBookmark", {"qId": id}, _VALUE)
@@ -8968,7 +8968,7 @@ class AsyncDoc(_AsyncObject):
             expr: qExpr (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("AddFieldFromExpression", {"qName": name, "qExpr": expr}, _VALUE)
@@ -8980,7 +8980,7 @@ class AsyncDoc(_AsyncObject):
             readable_name: qReadableName (string).
 
         Returns: qName (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetFieldOnTheFlyByName", {"qReadableName": readable_name}, _VALUE)
@@ -8989,7 +8989,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetAllInfos (locked).
 
         Returns: qInfos ([NxInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetAllInfos", {}, _VALUE)
@@ -8998,7 +8998,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.Resume (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Resume", {}, None)
@@ -9010,7 +9010,7 @@ class AsyncDoc(_AsyncObject):
             accept: qAccept (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("AbortModal", {"qAccept": accept}, None)
@@ -9023,7 +9023,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Publish", {"qStreamId": stream_id}, None, {"qName": name})
@@ -9040,7 +9040,7 @@ class AsyncDoc(_AsyncObject):
             matching_field_mode: qMatchingFieldMode (string); None is not sent (engine default 0).
 
         Returns: qFieldNames ([NxMatchingFieldInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9055,7 +9055,7 @@ class AsyncDoc(_AsyncObject):
             tags: qTags ([string]).
 
         Returns: qFieldNames ([NxMatchingFieldInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("FindMatchingFields", {"qFieldName": field_name, "qTags": tags}, _VALUE)
@@ -9067,7 +9067,7 @@ class AsyncDoc(_AsyncObject):
             field_name: qFieldName (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("Scramble", {"qFieldName": field_name}, None)
@@ -9076,7 +9076,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.SaveObjects (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SaveObjects", {}, None)
@@ -9089,7 +9089,7 @@ class AsyncDoc(_AsyncObject):
             table2: qTable2 (string).
 
         Returns: qScore ([AssociationScore]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetAssociationScores", {"qTable1": table1, "qTable2": table2}, _VALUE)
@@ -9098,7 +9098,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetMediaList (locked), deprecated by the spec.
 
         Returns: AsyncGetMediaListResult (qList, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetMediaList", {}, _RAW)
@@ -9107,7 +9107,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetContentLibraries (locked).
 
         Returns: qList (ContentLibraryList) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetContentLibraries", {}, _VALUE)
@@ -9119,7 +9119,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: qList (StaticContentList) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetLibraryContent", {"qName": name}, _VALUE)
@@ -9131,7 +9131,7 @@ class AsyncDoc(_AsyncObject):
             params: qParams (DoReloadExParams); None is not sent (engine default {"qDebug":false,"qMode":0,"qPartial":false,"qReloadId":"","qRowLimit":0,"qSkipStore":false}).
 
         Returns: qResult (DoReloadExResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DoReloadEx", {}, _VALUE, {"qParams": params})
@@ -9140,7 +9140,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.BackCount (locked).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("BackCount", {}, _VALUE)
@@ -9149,7 +9149,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.ForwardCount (locked).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ForwardCount", {}, _VALUE)
@@ -9161,7 +9161,7 @@ class AsyncDoc(_AsyncObject):
             options: qOptions (NxDownloadOptions); None is not sent (engine default {"qBookmarkId":"","qExpires":0,"qServeOnce":false}).
 
         Returns: qDownloadInfo (NxDownloadInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ExportReducedData", {}, _VALUE, {"qOptions": options})
@@ -9174,7 +9174,7 @@ class AsyncDoc(_AsyncObject):
             bookmark_id: qBookmarkId (string); None is not sent (engine default "").
 
         Returns: qSetExpression (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetSetAnalysis", {}, _VALUE, {"qStateName": state_name, "qBookmarkId": bookmark_id})
@@ -9186,7 +9186,7 @@ class AsyncDoc(_AsyncObject):
             script: qScript (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetScript", {"qScript": script}, None)
@@ -9195,7 +9195,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.CheckScriptSyntax (locked).
 
         Returns: qErrors ([ScriptSyntaxError]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CheckScriptSyntax", {}, _VALUE)
@@ -9204,7 +9204,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetFavoriteVariables (locked).
 
         Returns: qNames ([string]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetFavoriteVariables", {}, _VALUE)
@@ -9216,7 +9216,7 @@ class AsyncDoc(_AsyncObject):
             names: qNames ([string]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetFavoriteVariables", {"qNames": names}, None)
@@ -9228,7 +9228,7 @@ class AsyncDoc(_AsyncObject):
             path: qPath (string).
 
         Returns: qContent (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetIncludeFileContent", {"qPath": path}, _VALUE)
@@ -9240,7 +9240,7 @@ class AsyncDoc(_AsyncObject):
             connection: qConnection (Connection).
 
         Returns: qConnectionId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CreateConnection", {"qConnection": connection}, _VALUE)
@@ -9259,7 +9259,7 @@ class AsyncDoc(_AsyncObject):
             override_credentials: qOverrideCredentials (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9273,7 +9273,7 @@ class AsyncDoc(_AsyncObject):
             connection_id: qConnectionId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DeleteConnection", {"qConnectionId": connection_id}, None)
@@ -9285,7 +9285,7 @@ class AsyncDoc(_AsyncObject):
             connection_id: qConnectionId (string).
 
         Returns: qConnection (Connection) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetConnection", {"qConnectionId": connection_id}, _VALUE)
@@ -9294,7 +9294,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetConnections (locked).
 
         Returns: qConnections ([Connection]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetConnections", {}, _VALUE)
@@ -9306,7 +9306,7 @@ class AsyncDoc(_AsyncObject):
             connection_id: qConnectionId (string).
 
         Returns: qInfo (DatabaseInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetDatabaseInfo", {"qConnectionId": connection_id}, _VALUE)
@@ -9318,7 +9318,7 @@ class AsyncDoc(_AsyncObject):
             connection_id: qConnectionId (string).
 
         Returns: qDatabases ([Database]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetDatabases", {"qConnectionId": connection_id}, _VALUE)
@@ -9331,7 +9331,7 @@ class AsyncDoc(_AsyncObject):
             database: qDatabase (string); None is not sent (engine default "").
 
         Returns: qOwners ([DatabaseOwner]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetDatabaseOwners", {"qConnectionId": connection_id}, _VALUE, {"qDatabase": database})
@@ -9350,7 +9350,7 @@ class AsyncDoc(_AsyncObject):
             owner: qOwner (string); None is not sent (engine default "").
 
         Returns: qTables ([DataTable]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9373,7 +9373,7 @@ class AsyncDoc(_AsyncObject):
             table: qTable (string).
 
         Returns: qFields ([DataField]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9398,7 +9398,7 @@ class AsyncDoc(_AsyncObject):
             conditions: qConditions (FilterInfo); None is not sent (engine default {"qType":0,"qWherePredicate":""}).
 
         Returns: AsyncGetDatabaseTablePreviewResult (qPreview, qRowCount).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9417,7 +9417,7 @@ class AsyncDoc(_AsyncObject):
             relative_path: qRelativePath (string); None is not sent (engine default "").
 
         Returns: qFolderItems ([FolderItem]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9432,7 +9432,7 @@ class AsyncDoc(_AsyncObject):
             relative_path: qRelativePath (string); None is not sent (engine default "").
 
         Returns: qDataFormat (FileDataFormat) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9453,7 +9453,7 @@ class AsyncDoc(_AsyncObject):
             data_format: qDataFormat (FileDataFormat).
 
         Returns: qTables ([DataTable]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9476,7 +9476,7 @@ class AsyncDoc(_AsyncObject):
             table: qTable (string).
 
         Returns: AsyncGetFileTableFieldsResult (qFields, qFormatSpec).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9499,7 +9499,7 @@ class AsyncDoc(_AsyncObject):
             table: qTable (string).
 
         Returns: AsyncGetFileTablePreviewResult (qPreview, qFormatSpec).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9520,7 +9520,7 @@ class AsyncDoc(_AsyncObject):
             data_format: qDataFormat (FileDataFormat).
 
         Returns: qTables ([DataTableEx]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9545,7 +9545,7 @@ class AsyncDoc(_AsyncObject):
             append_connection: qAppendConnection (string).
 
         Returns: qResult (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9560,7 +9560,7 @@ class AsyncDoc(_AsyncObject):
             terms: qTerms ([string]).
 
         Returns: qResult (SearchSuggestionResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SearchSuggest", {"qOptions": options, "qTerms": terms}, _VALUE)
@@ -9579,7 +9579,7 @@ class AsyncDoc(_AsyncObject):
             page: qPage (SearchPage).
 
         Returns: qResults (SearchAssociationResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SearchAssociations", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -9600,7 +9600,7 @@ class AsyncDoc(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9621,7 +9621,7 @@ class AsyncDoc(_AsyncObject):
             page: qPage (SearchPage).
 
         Returns: qResult (SearchResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SearchResults", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -9635,7 +9635,7 @@ class AsyncDoc(_AsyncObject):
             page: qPage (SearchPage).
 
         Returns: qResult (SearchResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SearchObjects", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -9654,7 +9654,7 @@ class AsyncDoc(_AsyncObject):
             rand_seed: qRandSeed (int64); None is not sent (engine default 0).
 
         Returns: qResult ([SampleResult]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9665,7 +9665,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetScriptEx (locked).
 
         Returns: qScript (AppScript) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetScriptEx", {}, _VALUE)
@@ -9677,7 +9677,7 @@ class AsyncDoc(_AsyncObject):
             list_def: qListDef (VariableListDef).
 
         Returns: qList ([NxVariableListItem]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetVariables", {"qListDef": list_def}, _VALUE)
@@ -9689,7 +9689,7 @@ class AsyncDoc(_AsyncObject):
             expression: qExpression (string).
 
         Returns: qExpandedExpression (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ExpandExpression", {"qExpression": expression}, _VALUE)
@@ -9701,7 +9701,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroySessionVariableById", {"qId": id}, _VALUE)
@@ -9713,7 +9713,7 @@ class AsyncDoc(_AsyncObject):
             name: qName (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("DestroySessionVariableByName", {"qName": name}, _VALUE)
@@ -9722,7 +9722,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetGroupStates (experimental).
 
         Returns: qGroupStates ([GroupState]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetGroupStates", {}, _VALUE)
@@ -9734,7 +9734,7 @@ class AsyncDoc(_AsyncObject):
             group_states: qGroupStates ([GroupState]).
 
         Returns: qResult (ApplyGroupStatesResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ApplyGroupStates", {"qGroupStates": group_states}, _VALUE)
@@ -9751,7 +9751,7 @@ class AsyncDoc(_AsyncObject):
             object_ids_to_patch: qObjectIdsToPatch ([string]); None is not sent (engine default []).
 
         Returns: the AsyncGenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9765,7 +9765,7 @@ class AsyncDoc(_AsyncObject):
             new_app_name: qNewAppName (string).
 
         Returns: qNewAppId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SaveAs", {"qNewAppName": new_app_name}, _VALUE)
@@ -9780,7 +9780,7 @@ class AsyncDoc(_AsyncObject):
             ttl_of_temp_state: qTTLOfTempState (int64); None is not sent (engine default 0).
 
         Returns: AsyncStoreTempSelectionStateResult (qId, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("StoreTempSelectionState", {}, _RAW, {"qTTLOfTempState": ttl_of_temp_state})
@@ -9792,7 +9792,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("RestoreTempSelectionState", {"qId": id}, _VALUE)
@@ -9804,7 +9804,7 @@ class AsyncDoc(_AsyncObject):
             new_owner_id: qNewOwnerId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ChangeSessionAppOwner", {"qNewOwnerId": new_owner_id}, _VALUE)
@@ -9816,7 +9816,7 @@ class AsyncDoc(_AsyncObject):
             space_id: qSpaceId (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ChangeSessionAppSpace", {"qSpaceId": space_id}, _VALUE)
@@ -9828,7 +9828,7 @@ class AsyncDoc(_AsyncObject):
             table_name: qTableName (string).
 
         Returns: qProfiling (TableProfilingData) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetTableProfileData", {"qTableName": table_name}, _VALUE)
@@ -9840,7 +9840,7 @@ class AsyncDoc(_AsyncObject):
             label: qLabel (string).
 
         Returns: the AsyncGenericMeasure, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetMeasureWithLabel", {"qLabel": label}, AsyncGenericMeasure)
@@ -9859,7 +9859,7 @@ class AsyncDoc(_AsyncObject):
             page: qPage (SearchValuePage).
 
         Returns: qResult (SearchValueResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SearchValues", {"qOptions": options, "qTerms": terms, "qPage": page}, _VALUE)
@@ -9871,7 +9871,7 @@ class AsyncDoc(_AsyncObject):
             expr: qExpr (string).
 
         Returns: qFieldNames ([string]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetFieldsFromExpression", {"qExpr": expr}, _VALUE)
@@ -9883,7 +9883,7 @@ class AsyncDoc(_AsyncObject):
             field_names: qFieldNames ([string]).
 
         Returns: qFields ([NxFieldResourceId]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetFieldsResourceIds", {"qFieldNames": field_names}, _VALUE)
@@ -9892,7 +9892,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetExpressionBNF (experimental).
 
         Returns: AsyncGetExpressionBNFResult (qBnfDefs, qBnfHash).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetExpressionBNF", {}, _RAW)
@@ -9901,7 +9901,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetExpressionBNFHash (experimental).
 
         Returns: qBnfHash (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetExpressionBNFHash", {}, _VALUE)
@@ -9913,7 +9913,7 @@ class AsyncDoc(_AsyncObject):
             prohibit: qProhibit (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("SetProhibitBinaryLoad", {"qProhibit": prohibit}, None)
@@ -9925,7 +9925,7 @@ class AsyncDoc(_AsyncObject):
             dst_parameters: qDstParameters (TransformAppParameters).
 
         Returns: qResult (TransformAppResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("TransformApp", {"qDstParameters": dst_parameters}, _VALUE)
@@ -9942,7 +9942,7 @@ class AsyncDoc(_AsyncObject):
             object_ids_to_patch: qObjectIdsToPatch ([string]); None is not sent (engine default []).
 
         Returns: AsyncCreateTemporaryBookmarkResult (qId, qReturn).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9956,7 +9956,7 @@ class AsyncDoc(_AsyncObject):
             id: qId (string).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ApplyTemporaryBookmark", {"qId": id}, _VALUE)
@@ -9965,7 +9965,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.GetScriptMeta (experimental).
 
         Returns: qMeta (AppScriptMeta) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("GetScriptMeta", {}, _VALUE)
@@ -9984,7 +9984,7 @@ class AsyncDoc(_AsyncObject):
             object_ids_to_patch: qObjectIdsToPatch ([string]); None is not sent (engine default []).
 
         Returns: the AsyncGenericBookmark, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call(
@@ -9995,7 +9995,7 @@ class AsyncDoc(_AsyncObject):
         """Calls Doc.ClearAllSoftPatches (experimental).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("ClearAllSoftPatches", {}, None)
@@ -10007,7 +10007,7 @@ class AsyncDoc(_AsyncObject):
             commit_message: qCommitMessage (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/doc
         """
         return await self._call("CommitScript", {}, None, {"qCommitMessage": commit_message})
@@ -10026,7 +10026,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetLayout (locked).
 
         Returns: qLayout (GenericObjectLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetLayout", {}, _VALUE)
@@ -10039,7 +10039,7 @@ class AsyncGenericObject(_AsyncObject):
             pages: qPages ([NxPage]).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetListObjectData", {"qPath": path, "qPages": pages}, _VALUE)
@@ -10052,7 +10052,7 @@ class AsyncGenericObject(_AsyncObject):
             pages: qPages ([NxPage]).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetHyperCubeData", {"qPath": path, "qPages": pages}, _VALUE)
@@ -10073,7 +10073,7 @@ class AsyncGenericObject(_AsyncObject):
             reduction_mode: qReductionMode (string).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10088,7 +10088,7 @@ class AsyncGenericObject(_AsyncObject):
             pages: qPages ([NxPage]).
 
         Returns: qDataPages ([NxPivotPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetHyperCubePivotData", {"qPath": path, "qPages": pages}, _VALUE)
@@ -10107,7 +10107,7 @@ class AsyncGenericObject(_AsyncObject):
             max_nbr_cells: qMaxNbrCells (int64); None is not sent (engine default 0).
 
         Returns: qDataPages ([NxStackPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10128,7 +10128,7 @@ class AsyncGenericObject(_AsyncObject):
             reverse_sort: qReverseSort (bool); None is not sent (engine default false).
 
         Returns: AsyncGetHyperCubeContinuousDataResult (qDataPages, qAxisData).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10147,7 +10147,7 @@ class AsyncGenericObject(_AsyncObject):
             node_options: qNodeOptions (NxTreeDataOption); None is not sent (engine default {"qMaxNbrOfNodes":0,"qTreeLevels":{"qDepth":0,"qLeft":0},"qTreeNodes":[{"qAllValues":false,"qArea":{"qHeight":0,"qLeft":0,"qTop":0,"qWidth":0}}]}).
 
         Returns: qNodes ([NxTreeNode]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetHyperCubeTreeData", {"qPath": path}, _VALUE, {"qNodeOptions": node_options})
@@ -10174,7 +10174,7 @@ class AsyncGenericObject(_AsyncObject):
             binning_method: qBinningMethod (int64).
 
         Returns: qDataPages ([NxDataPage]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10189,7 +10189,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_patch: qSoftPatch (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("ApplyPatches", {"qPatches": patches}, None, {"qSoftPatch": soft_patch})
@@ -10198,7 +10198,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.ClearSoftPatches (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("ClearSoftPatches", {}, None)
@@ -10210,7 +10210,7 @@ class AsyncGenericObject(_AsyncObject):
             prop: qProp (GenericObjectProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SetProperties", {"qProp": prop}, None)
@@ -10219,7 +10219,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetProperties (locked).
 
         Returns: qProp (GenericObjectProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetProperties", {}, _VALUE)
@@ -10228,7 +10228,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetEffectiveProperties (locked).
 
         Returns: qProp (GenericObjectProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetEffectiveProperties", {}, _VALUE)
@@ -10240,7 +10240,7 @@ class AsyncGenericObject(_AsyncObject):
             prop_entry: qPropEntry (GenericObjectEntry).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SetFullPropertyTree", {"qPropEntry": prop_entry}, None)
@@ -10249,7 +10249,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetFullPropertyTree (locked).
 
         Returns: qPropEntry (GenericObjectEntry) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetFullPropertyTree", {}, _VALUE)
@@ -10258,7 +10258,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetInfo", {}, _VALUE)
@@ -10271,7 +10271,7 @@ class AsyncGenericObject(_AsyncObject):
             col_indices: qColIndices ([int32]); None is not sent (engine default []).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("ClearSelections", {"qPath": path}, None, {"qColIndices": col_indices})
@@ -10294,7 +10294,7 @@ class AsyncGenericObject(_AsyncObject):
             serve_once: qServeOnce (bool); None is not sent (engine default false).
 
         Returns: AsyncExportDataResult (qUrl, qWarnings).
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10317,7 +10317,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10332,7 +10332,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SelectListObjectPossible", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -10345,7 +10345,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SelectListObjectExcluded", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -10358,7 +10358,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SelectListObjectAlternative", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -10371,7 +10371,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SelectListObjectAll", {"qPath": path}, _VALUE, {"qSoftLock": soft_lock})
@@ -10390,7 +10390,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10405,7 +10405,7 @@ class AsyncGenericObject(_AsyncObject):
             match: qMatch (string).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SearchListObjectFor", {"qPath": path, "qMatch": match}, _VALUE)
@@ -10417,7 +10417,7 @@ class AsyncGenericObject(_AsyncObject):
             path: qPath (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("AbortListObjectSearch", {"qPath": path}, None)
@@ -10431,7 +10431,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10448,7 +10448,7 @@ class AsyncGenericObject(_AsyncObject):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("ExpandLeft", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -10463,7 +10463,7 @@ class AsyncGenericObject(_AsyncObject):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("ExpandTop", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -10478,7 +10478,7 @@ class AsyncGenericObject(_AsyncObject):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("CollapseLeft", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -10493,7 +10493,7 @@ class AsyncGenericObject(_AsyncObject):
             all: qAll (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("CollapseTop", {"qPath": path, "qRow": row, "qCol": col, "qAll": all}, None)
@@ -10507,7 +10507,7 @@ class AsyncGenericObject(_AsyncObject):
             nbr_steps: qNbrSteps (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("DrillUp", {"qPath": path, "qDimNo": dim_no, "qNbrSteps": nbr_steps}, None)
@@ -10520,7 +10520,7 @@ class AsyncGenericObject(_AsyncObject):
             col_indices: qColIndices ([int32]); None is not sent (engine default []).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("Lock", {"qPath": path}, None, {"qColIndices": col_indices})
@@ -10533,7 +10533,7 @@ class AsyncGenericObject(_AsyncObject):
             col_indices: qColIndices ([int32]); None is not sent (engine default []).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("Unlock", {"qPath": path}, None, {"qColIndices": col_indices})
@@ -10547,7 +10547,7 @@ class AsyncGenericObject(_AsyncObject):
             nbr_steps: qNbrSteps (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("StepCycle", {"qPath": path, "qDimNo": dim_no, "qNbrSteps": nbr_steps}, None)
@@ -10561,7 +10561,7 @@ class AsyncGenericObject(_AsyncObject):
             new_index: qNewIndex (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SetActiveField", {"qPath": path, "qDimNo": dim_no, "qNewIndex": new_index}, None)
@@ -10576,7 +10576,7 @@ class AsyncGenericObject(_AsyncObject):
             toggle_mode: qToggleMode (bool).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10601,7 +10601,7 @@ class AsyncGenericObject(_AsyncObject):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10624,7 +10624,7 @@ class AsyncGenericObject(_AsyncObject):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10649,7 +10649,7 @@ class AsyncGenericObject(_AsyncObject):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10672,7 +10672,7 @@ class AsyncGenericObject(_AsyncObject):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10695,7 +10695,7 @@ class AsyncGenericObject(_AsyncObject):
             deselect_only_one_selected: qDeselectOnlyOneSelected (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10716,7 +10716,7 @@ class AsyncGenericObject(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10730,7 +10730,7 @@ class AsyncGenericObject(_AsyncObject):
             id: qId (string).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetChild", {"qId": id}, AsyncGenericObject)
@@ -10739,7 +10739,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetParent (locked).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetParent", {}, AsyncGenericObject)
@@ -10748,7 +10748,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetChildInfos (locked).
 
         Returns: qInfos ([NxInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetChildInfos", {}, _VALUE)
@@ -10765,7 +10765,7 @@ class AsyncGenericObject(_AsyncObject):
             prop_for_this: qPropForThis (GenericObjectProperties); None is not sent (engine default null).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("CreateChild", {"qProp": prop}, AsyncGenericObject, {"qPropForThis": prop_for_this})
@@ -10778,7 +10778,7 @@ class AsyncGenericObject(_AsyncObject):
             prop_for_this: qPropForThis (GenericObjectProperties); None is not sent (engine default null).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("DestroyChild", {"qId": id}, _VALUE, {"qPropForThis": prop_for_this})
@@ -10790,7 +10790,7 @@ class AsyncGenericObject(_AsyncObject):
             prop_for_this: qPropForThis (GenericObjectProperties); None is not sent (engine default null).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("DestroyAllChildren", {}, None, {"qPropForThis": prop_for_this})
@@ -10802,7 +10802,7 @@ class AsyncGenericObject(_AsyncObject):
             ids: qIds ([string]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("SetChildArrayOrder", {"qIds": ids}, None)
@@ -10811,7 +10811,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetLinkedObjects (locked).
 
         Returns: qItems ([NxLinkedObjectInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetLinkedObjects", {}, _VALUE)
@@ -10823,7 +10823,7 @@ class AsyncGenericObject(_AsyncObject):
             from_id: qFromId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("CopyFrom", {"qFromId": from_id}, None)
@@ -10835,7 +10835,7 @@ class AsyncGenericObject(_AsyncObject):
             paths: qPaths ([string]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("BeginSelections", {"qPaths": paths}, None)
@@ -10847,7 +10847,7 @@ class AsyncGenericObject(_AsyncObject):
             accept: qAccept (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("EndSelections", {"qAccept": accept}, None)
@@ -10856,7 +10856,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.ResetMadeSelections (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("ResetMadeSelections", {}, None)
@@ -10868,7 +10868,7 @@ class AsyncGenericObject(_AsyncObject):
             id: qId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("EmbedSnapshotObject", {"qId": id}, None)
@@ -10877,7 +10877,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.GetSnapshotObject (locked).
 
         Returns: the AsyncGenericObject, or None when the engine finds none.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("GetSnapshotObject", {}, AsyncGenericObject)
@@ -10886,7 +10886,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("Publish", {}, None)
@@ -10895,7 +10895,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("UnPublish", {}, None)
@@ -10904,7 +10904,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("Approve", {}, None)
@@ -10913,7 +10913,7 @@ class AsyncGenericObject(_AsyncObject):
         """Calls GenericObject.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("UnApprove", {}, None)
@@ -10927,7 +10927,7 @@ class AsyncGenericObject(_AsyncObject):
             target_group_id: qTargetGroupId (string); None is not sent (engine default "").
 
         Returns: qGroupId (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10950,7 +10950,7 @@ class AsyncGenericObject(_AsyncObject):
             pos_id: qPosId (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10966,7 +10966,7 @@ class AsyncGenericObject(_AsyncObject):
             target_group_id: qTargetGroupId (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -10981,7 +10981,7 @@ class AsyncGenericObject(_AsyncObject):
             group_id: qGroupId (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call("RemoveGroup", {"qPath": path, "qGroupId": group_id}, None)
@@ -10995,7 +10995,7 @@ class AsyncGenericObject(_AsyncObject):
             target_group_id: qTargetGroupId (string); None is not sent (engine default "").
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
         """
         return await self._call(
@@ -11016,7 +11016,7 @@ class AsyncField(_AsyncObject):
         """Calls Field.GetCardinal (locked).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("GetCardinal", {}, _VALUE)
@@ -11025,7 +11025,7 @@ class AsyncField(_AsyncObject):
         """Calls Field.GetAndMode (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("GetAndMode", {}, _VALUE)
@@ -11044,7 +11044,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call(
@@ -11060,7 +11060,7 @@ class AsyncField(_AsyncObject):
             excluded_values_mode: qExcludedValuesMode (int64); None is not sent (engine default 0).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call(
@@ -11081,7 +11081,7 @@ class AsyncField(_AsyncObject):
             excluded_values_mode: qExcludedValuesMode (int64); None is not sent (engine default 0).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call(
@@ -11095,7 +11095,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("ClearAllButThis", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -11107,7 +11107,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("SelectPossible", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -11119,7 +11119,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("SelectExcluded", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -11131,7 +11131,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("SelectAll", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -11140,7 +11140,7 @@ class AsyncField(_AsyncObject):
         """Calls Field.Lock (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("Lock", {}, _VALUE)
@@ -11149,7 +11149,7 @@ class AsyncField(_AsyncObject):
         """Calls Field.Unlock (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("Unlock", {}, _VALUE)
@@ -11158,7 +11158,7 @@ class AsyncField(_AsyncObject):
         """Calls Field.GetNxProperties (locked).
 
         Returns: qProperties (NxFieldProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("GetNxProperties", {}, _VALUE)
@@ -11170,7 +11170,7 @@ class AsyncField(_AsyncObject):
             properties: qProperties (NxFieldProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("SetNxProperties", {"qProperties": properties}, None)
@@ -11182,7 +11182,7 @@ class AsyncField(_AsyncObject):
             and_mode: qAndMode (bool).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("SetAndMode", {"qAndMode": and_mode}, None)
@@ -11194,7 +11194,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("SelectAlternative", {}, _VALUE, {"qSoftLock": soft_lock})
@@ -11208,7 +11208,7 @@ class AsyncField(_AsyncObject):
             soft_lock: qSoftLock (bool); None is not sent (engine default false).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call(
@@ -11219,7 +11219,7 @@ class AsyncField(_AsyncObject):
         """Calls Field.Clear (locked).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/field
         """
         return await self._call("Clear", {}, _VALUE)
@@ -11238,7 +11238,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.GetLayout (locked).
 
         Returns: qLayout (GenericDimensionLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("GetLayout", {}, _VALUE)
@@ -11250,7 +11250,7 @@ class AsyncGenericDimension(_AsyncObject):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -11262,7 +11262,7 @@ class AsyncGenericDimension(_AsyncObject):
             prop: qProp (GenericDimensionProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("SetProperties", {"qProp": prop}, None)
@@ -11271,7 +11271,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.GetProperties (locked).
 
         Returns: qProp (GenericDimensionProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("GetProperties", {}, _VALUE)
@@ -11280,7 +11280,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("GetInfo", {}, _VALUE)
@@ -11289,7 +11289,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.GetDimension (locked).
 
         Returns: qDim (NxLibraryDimensionDef) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("GetDimension", {}, _VALUE)
@@ -11298,7 +11298,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.GetLinkedObjects (locked).
 
         Returns: qItems ([NxLinkedObjectInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("GetLinkedObjects", {}, _VALUE)
@@ -11307,7 +11307,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("Publish", {}, None)
@@ -11316,7 +11316,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("UnPublish", {}, None)
@@ -11325,7 +11325,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("Approve", {}, None)
@@ -11334,7 +11334,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("UnApprove", {}, None)
@@ -11346,7 +11346,7 @@ class AsyncGenericDimension(_AsyncObject):
             step: qStep (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("StepCycle", {"qStep": step}, None)
@@ -11358,7 +11358,7 @@ class AsyncGenericDimension(_AsyncObject):
             ix: qIx (int64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("SetActiveField", {"qIx": ix}, None)
@@ -11367,7 +11367,7 @@ class AsyncGenericDimension(_AsyncObject):
         """Calls GenericDimension.GetActiveField (experimental).
 
         Returns: qReturn (int64) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
         """
         return await self._call("GetActiveField", {}, _VALUE)
@@ -11396,7 +11396,7 @@ class AsyncGenericBookmark(_AsyncObject):
             data_page: qDataPage (BookmarkFieldPage).
 
         Returns: qFieldValues ([FieldValue]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call(
@@ -11417,7 +11417,7 @@ class AsyncGenericBookmark(_AsyncObject):
             data_pages: qDataPages (BookmarkStateFieldPages).
 
         Returns: qFieldValues ([StateFieldValues]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call(
@@ -11428,7 +11428,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.GetLayout (locked).
 
         Returns: qLayout (GenericBookmarkLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("GetLayout", {}, _VALUE)
@@ -11440,7 +11440,7 @@ class AsyncGenericBookmark(_AsyncObject):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -11452,7 +11452,7 @@ class AsyncGenericBookmark(_AsyncObject):
             prop: qProp (GenericBookmarkProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("SetProperties", {"qProp": prop}, None)
@@ -11461,7 +11461,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.GetProperties (locked).
 
         Returns: qProp (GenericBookmarkProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("GetProperties", {}, _VALUE)
@@ -11470,7 +11470,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("GetInfo", {}, _VALUE)
@@ -11479,7 +11479,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.Apply (locked).
 
         Returns: qSuccess (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("Apply", {}, _VALUE)
@@ -11488,7 +11488,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.ApplyAndVerify (experimental).
 
         Returns: qResult (BookmarkApplyAndVerifyResult) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("ApplyAndVerify", {}, _VALUE)
@@ -11497,7 +11497,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("Publish", {}, None)
@@ -11506,7 +11506,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("UnPublish", {}, None)
@@ -11515,7 +11515,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("Approve", {}, None)
@@ -11524,7 +11524,7 @@ class AsyncGenericBookmark(_AsyncObject):
         """Calls GenericBookmark.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
         """
         return await self._call("UnApprove", {}, None)
@@ -11543,7 +11543,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.GetLayout (locked).
 
         Returns: qLayout (GenericMeasureLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("GetLayout", {}, _VALUE)
@@ -11555,7 +11555,7 @@ class AsyncGenericMeasure(_AsyncObject):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -11567,7 +11567,7 @@ class AsyncGenericMeasure(_AsyncObject):
             prop: qProp (GenericMeasureProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("SetProperties", {"qProp": prop}, None)
@@ -11576,7 +11576,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.GetProperties (locked).
 
         Returns: qProp (GenericMeasureProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("GetProperties", {}, _VALUE)
@@ -11585,7 +11585,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("GetInfo", {}, _VALUE)
@@ -11594,7 +11594,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.GetMeasure (locked).
 
         Returns: qMeasure (NxLibraryMeasureDef) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("GetMeasure", {}, _VALUE)
@@ -11603,7 +11603,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.GetLinkedObjects (locked).
 
         Returns: qItems ([NxLinkedObjectInfo]) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("GetLinkedObjects", {}, _VALUE)
@@ -11612,7 +11612,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.Publish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("Publish", {}, None)
@@ -11621,7 +11621,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.UnPublish (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("UnPublish", {}, None)
@@ -11630,7 +11630,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.Approve (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("Approve", {}, None)
@@ -11639,7 +11639,7 @@ class AsyncGenericMeasure(_AsyncObject):
         """Calls GenericMeasure.UnApprove (locked).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
         """
         return await self._call("UnApprove", {}, None)
@@ -11658,7 +11658,7 @@ class AsyncGenericVariable(_AsyncObject):
         """Calls GenericVariable.GetLayout (locked).
 
         Returns: qLayout (GenericVariableLayout) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("GetLayout", {}, _VALUE)
@@ -11670,7 +11670,7 @@ class AsyncGenericVariable(_AsyncObject):
             patches: qPatches ([NxPatch]).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("ApplyPatches", {"qPatches": patches}, None)
@@ -11682,7 +11682,7 @@ class AsyncGenericVariable(_AsyncObject):
             prop: qProp (GenericVariableProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("SetProperties", {"qProp": prop}, None)
@@ -11691,7 +11691,7 @@ class AsyncGenericVariable(_AsyncObject):
         """Calls GenericVariable.GetProperties (locked).
 
         Returns: qProp (GenericVariableProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("GetProperties", {}, _VALUE)
@@ -11700,7 +11700,7 @@ class AsyncGenericVariable(_AsyncObject):
         """Calls GenericVariable.GetInfo (locked).
 
         Returns: qInfo (NxInfo) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("GetInfo", {}, _VALUE)
@@ -11712,7 +11712,7 @@ class AsyncGenericVariable(_AsyncObject):
             val: qVal (string).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("SetStringValue", {"qVal": val}, None)
@@ -11724,7 +11724,7 @@ class AsyncGenericVariable(_AsyncObject):
             val: qVal (float64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("SetNumValue", {"qVal": val}, None)
@@ -11737,7 +11737,7 @@ class AsyncGenericVariable(_AsyncObject):
             num: qNum (float64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("SetDualValue", {"qText": text, "qNum": num}, None)
@@ -11746,7 +11746,7 @@ class AsyncGenericVariable(_AsyncObject):
         """Calls GenericVariable.GetRawContent (locked).
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
         """
         return await self._call("GetRawContent", {}, _VALUE)
@@ -11765,7 +11765,7 @@ class AsyncVariable(_AsyncObject):
         """Calls Variable.GetContent (locked), deprecated by the spec.
 
         Returns: qContent (AlfaNumString) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return await self._call("GetContent", {}, _VALUE)
@@ -11774,7 +11774,7 @@ class AsyncVariable(_AsyncObject):
         """Calls Variable.GetRawContent (locked), deprecated by the spec.
 
         Returns: qReturn (string) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return await self._call("GetRawContent", {}, _VALUE)
@@ -11787,7 +11787,7 @@ class AsyncVariable(_AsyncObject):
             update_mru: qUpdateMRU (bool).
 
         Returns: qReturn (bool) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return await self._call("SetContent", {"qContent": content, "qUpdateMRU": update_mru}, _VALUE)
@@ -11800,7 +11800,7 @@ class AsyncVariable(_AsyncObject):
             d: qd (float64).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return await self._call("ForceContent", {"qs": s, "qd": d}, None)
@@ -11809,7 +11809,7 @@ class AsyncVariable(_AsyncObject):
         """Calls Variable.GetNxProperties (locked), deprecated by the spec.
 
         Returns: qProperties (NxVariableProperties) of the engine's result.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return await self._call("GetNxProperties", {}, _VALUE)
@@ -11821,7 +11821,7 @@ class AsyncVariable(_AsyncObject):
             properties: qProperties (NxVariableProperties).
 
         Returns: None.
-        Raises: libqix.EngineCallError when the engine answers an error; other libqix.EngineError subclasses for the session's failures.
+        Raises: EngineCallError (the engine's error), another EngineError (the session's).
         Reference: https://qlik.dev/apis/json-rpc/qix/variable
         """
         return await self._call("SetNxProperties", {"qProperties": properties}, None)
