@@ -156,3 +156,29 @@ def test_delta_on_and_off(sim):
             second = chart.get_layout()
             assert first["qHyperCube"]["qSize"]["qcy"] == 6 and second["qHyperCube"]["qSize"]["qcy"] == 1
             assert first["qInfo"] == second["qInfo"]
+
+
+def test_exit_with_sessions_open_and_events_in_flight(sim):
+    import subprocess
+    import sys
+    code = f"""
+import asyncio, libqix
+s = libqix.connect({sim.url()!r})
+doc = s.open_doc("demo")
+chart = doc.get_object("sales-by-region")
+chart.get_layout()
+chart.on_changed(lambda o: o.get_layout())
+doc.get_field("Region").select("Benelux")
+
+async def main():
+    a = await libqix.connect_async({sim.url()!r})
+    d = await a.open_doc("demo")
+    for i in range(200):
+        asyncio.ensure_future(d.evaluate(str(i)))
+asyncio.run(main())
+print("leaving")
+"""
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "leaving"
