@@ -43,7 +43,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md ${PROJECT_SOURCE_DIR}/docs/recon
 install(FILES ${PROJECT_SOURCE_DIR}/docs/c-api.md ${PROJECT_SOURCE_DIR}/docs/defaults.md
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libqix-dev COMPONENT dev)
 find_program(QIX_GZIP gzip)
-foreach(pkg_comp libqix1:runtime libqix-dev:dev qix-tools:tools)
+set(QIX_PACKAGES libqix1:runtime libqix-dev:dev qix-tools:tools)
+if(TARGET qix_python_fast)  # the Python binding (bindings/python) is built: python3-libqix too
+  list(APPEND QIX_PACKAGES python3-libqix:python)
+endif()
+foreach(pkg_comp IN LISTS QIX_PACKAGES)
   string(REPLACE ":" ";" pc ${pkg_comp})
   list(GET pc 0 pkg)
   list(GET pc 1 comp)
@@ -95,6 +99,9 @@ set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 set(CPACK_QIX_CONFIGURED_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/cpack-project.cmake)
 set(CPACK_COMPONENTS_ALL runtime dev tools)
+if(TARGET qix_python_fast)
+  list(APPEND CPACK_COMPONENTS_ALL python)
+endif()
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -143,5 +150,18 @@ set(CPACK_DEBIAN_TOOLS_DESCRIPTION "command-line client and simulator for the Ql
 qix calls, inspects, selects in, watches and bulk-extracts Qlik apps over
 the QIX Engine API. qix-engine-sim is an offline QIX Engine simulator for
 development and tests.")
+
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-libqix)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+# The extension libqix._fast is built for this Python (3.11): the package is for that version only.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "libqix1 (= ${PROJECT_VERSION}), python3 (>= 3.11), python3 (<< 3.12)")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_RECOMMENDS "python3-numpy, python3-pandas")
+# postinst/prerm byte-compile and clean the modules with py3compile/py3clean, as dh_python3's snippets do.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/debian/python3-libqix/postinst
+  ${CMAKE_CURRENT_LIST_DIR}/debian/python3-libqix/prerm)
+set(CPACK_DEBIAN_PYTHON_DESCRIPTION "Python client for the Qlik QIX Engine
+The Python 3 package libqix: blocking and asyncio sessions to the Qlik QIX
+Engine, its whole Engine API typed, and hypercubes extracted straight into
+pandas DataFrames, over libqix's C ABI.")
 
 include(CPack)
