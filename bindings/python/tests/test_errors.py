@@ -74,3 +74,23 @@ def test_malformed_frames_do_not_crash(start_sim):
     except libqix.EngineError:
         failures += 1
     assert failures > 0
+
+
+def test_pandas_is_optional_at_import(sim):
+    import subprocess
+    import sys
+    code = f"""
+import sys
+sys.modules["pandas"] = None  # as if pandas were not installed
+import libqix
+with libqix.connect({sim.url()!r}) as s:
+    doc = s.open_doc("demo")
+    assert doc.evaluate("1+1") == "2"
+    try:
+        libqix.extract(doc, dimensions=["Region"])
+    except ImportError:
+        print("ImportError")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ImportError"
