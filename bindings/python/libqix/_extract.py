@@ -21,6 +21,7 @@ except ImportError:  # a source checkout without the build: the Python path
     _fast = None
 
 ALL_NUMERIC, TEXT_IS_NUMBER, INTEGRAL, ANY_NULL = 1, 2, 4, 8
+_SPECIAL = {"Infinity": float("inf"), "-Infinity": float("-inf")}  # numbers the engine sends as strings
 
 
 def _sync(ptr: int, method: str, params: Any, want_object: bool = False):
@@ -77,8 +78,10 @@ def _python_rows(ptr: int, path: str, page_height: int, window: int, ncols: int,
             for i in range(ncols):
                 c = cells[i]
                 n = c.get("qNum", nan)
+                if isinstance(n, str):
+                    n = _SPECIAL.get(n, nan)
                 t = c.get("qText")
-                null = c.get("qIsNull") or (t is None and not isinstance(n, (int, float)))
+                null = c.get("qIsNull") or (t is None and (not isinstance(n, (int, float)) or n != n))
                 nums[i].append(nan if null or not isinstance(n, (int, float)) else float(n))
                 if texts[i] is not None:
                     texts[i].append(None if null else t)
