@@ -18,6 +18,7 @@ import asyncio
 import ctypes
 import itertools
 import json
+import sys
 import threading
 from typing import Any, Callable
 
@@ -120,6 +121,11 @@ def _on_call_done(res, payload):
         return
     loop, fut, session, result = entry
     status = L.qix_result_status(res)
+    if loop is None:  # a blocking call on the main thread (_Object._call_interruptible): fut is its box
+        fut.append((status, from_error(status, L.qix_result_error(res)) if status else None,
+                    *(_read(res, result) if status == 0 else (None, None))))
+        session.release()
+        return
     exc, text, obj_ptr = None, None, None
     if status == 0:
         text, obj_ptr = _read(res, result)
@@ -312,6 +318,8 @@ class _Object(_Handle):
 
     def _call(self, method: str, params: dict, result: Any, opt: dict | None = None) -> Any:
         body = _params_json(params, opt)
+        if threading.current_thread() is threading.main_thread():
+            return self._call_interruptible(method, body, result)
         out = ctypes.c_void_p()
         st = L.qix_object_call_sync(ctypes.byref(out), self._p(), method.encode(), body, 0, -1)
         if st == -7 and isinstance(result, type):  # QIX_ENOTFOUND: the engine finds no such object
@@ -322,6 +330,42 @@ class _Object(_Handle):
             text, obj_ptr = _read(out.value, result)
         finally:
             L.qix_result_free(out.value)
+        return _convert(self._session, result, text, obj_ptr)
+
+    def _call_interruptible(self, method: str, body: bytes, result: Any) -> Any:
+        """A blocking call that Ctrl-C (KeyboardInterrupt, delivered to the main thread only) interrupts: the
+        call is then cancelled (the engine gets a CancelRequest) and the interrupt propagates."""
+        done = threading.Lock()  # released by the callback; acquiring it is what Ctrl-C can interrupt
+        done.acquire()
+        box: list = []
+        ptr = self._p()
+        key = _register((None, box, done, result))
+        rid = ctypes.c_int64()
+        try:
+            # Ctrl-C may arrive while this runs (the request is sent meanwhile): hence inside the try.
+            st = L.qix_object_call(ctypes.byref(rid), ptr, method.encode(), body, 0, -1, _CALL_DONE, key)
+            if st < 0 and st != -2:  # QIX_ECLOSED: the callback runs too, with the error
+                _drop(key)
+                raise last(st)
+            done.acquire()
+        except BaseException:
+            if rid.value and not isinstance(sys.exc_info()[1], EngineError):
+                # Issued (the id is set at once): cancel it, and wait for its callback, which then runs at once.
+                L.qix_session_cancel(self._session._ptr or 0, rid.value)
+                try:
+                    done.acquire()
+                finally:
+                    for item in box:
+                        if item[3]:
+                            L.qix_object_free(item[3])
+            else:
+                _drop(key)
+            raise
+        status, exc, text, obj_ptr = box[0]
+        if status == -7 and isinstance(result, type):  # QIX_ENOTFOUND: the engine finds no such object
+            return None
+        if exc is not None:
+            raise exc
         return _convert(self._session, result, text, obj_ptr)
 
     def call(self, method: str, params: Any = None) -> Any:

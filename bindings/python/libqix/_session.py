@@ -116,6 +116,7 @@ class _SessionBase:
 
     def __init__(self, ptr_key: tuple[int, int]):
         self._ptr, self._traffic_key = ptr_key
+        self._close_lock = threading.Lock()
         self._global = None
         self._keys: set[int] = set()  # the session's listener registrations, dropped when it is freed
 
@@ -170,25 +171,49 @@ class _SessionBase:
         ptr = self._ptr
         return Subscription(lambda: L.qix_session_remove_listener(ptr, lid.value), key)
 
+    def _take(self) -> int | None:
+        """The handle, once: the first closer gets it (later calls see the session closed)."""
+        with self._close_lock:
+            ptr, self._ptr = self._ptr, None
+        return ptr
+
+    def _after_drain(self) -> None:
+        pass
+
+    def _release(self, ptr: int) -> None:
+        self._after_drain()
+        L.qix_session_free(ptr)
+        for key in [self._traffic_key, *self._keys]:
+            _drop(key)
+        self._keys.clear()
+
+    def _shutdown(self) -> None:
+        """Closes, waits until the session's last callbacks have run (on a libqix dispatcher thread this
+        cannot wait and returns at once), frees."""
+        ptr = self._take()
+        if ptr:
+            L.qix_session_close(ptr)
+            L.qix_session_wait_closed(ptr, -1)
+            self._release(ptr)
+
     def __del__(self):
-        ptr, self._ptr = getattr(self, "_ptr", None), None
-        if ptr and L is not None:
+        if getattr(self, "_ptr", None) and L is not None:
             try:
-                L.qix_session_free(ptr)
+                self._shutdown()
             except Exception:  # noqa: BLE001 (interpreter shutdown)
                 pass
 
 
-_open_sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
+# Every session not closed yet. At interpreter exit they are closed and drained, so that no libqix callback
+# can run into a finalizing interpreter.
+_open_sessions: "weakref.WeakSet[_SessionBase]" = weakref.WeakSet()
 
 
 @atexit.register
 def _close_open_sessions() -> None:
-    """At interpreter exit, closes the blocking sessions still open, so no libqix callback runs into a
-    finalizing interpreter."""
     for s in list(_open_sessions):
         try:
-            s.close()
+            s._shutdown()
         except Exception:  # noqa: BLE001
             pass
 
@@ -207,6 +232,13 @@ class Session(_SessionBase):
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         _open_sessions.add(self)
+
+    def _after_drain(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            self._events.put((None, ()))
+            if threading.current_thread() is not thread:
+                thread.join()
 
     def _dispatch(self, fn, *args) -> None:
         with self._thread_lock:
@@ -251,21 +283,9 @@ class Session(_SessionBase):
 
     def close(self) -> None:
         """Closes the session (WebSocket code 1000), waits until its last callbacks have run, and frees it:
-        pending calls fail with ClosedError, objects become closed. Idempotent."""
-        ptr = self._ptr
-        if not ptr:
-            return
-        L.qix_session_close(ptr)
-        L.qix_session_wait_closed(ptr, -1)
-        if self._thread is not None:
-            self._events.put((None, ()))
-            if threading.current_thread() is not self._thread:
-                self._thread.join()
-        self._ptr = None
-        L.qix_session_free(ptr)
-        for key in [self._traffic_key, *self._keys]:
-            _drop(key)
-        self._keys.clear()
+        pending calls fail with ClosedError, objects become closed. Idempotent; thread-safe (the first
+        close does the work)."""
+        self._shutdown()
 
     def __enter__(self) -> Session:
         return self
@@ -283,6 +303,7 @@ class AsyncSession(_SessionBase):
     def __init__(self, ptr_key: tuple[int, int], loop: asyncio.AbstractEventLoop):
         super().__init__(ptr_key)
         self._loop = loop
+        _open_sessions.add(self)
 
     def _dispatch(self, fn, *args) -> None:
         def run():
@@ -318,16 +339,12 @@ class AsyncSession(_SessionBase):
 
     async def aclose(self) -> None:
         """Closes the session, waits (off the loop) until its last callbacks have been handed over, frees it."""
-        ptr = self._ptr
+        ptr = self._take()
         if not ptr:
             return
         L.qix_session_close(ptr)
         await asyncio.get_running_loop().run_in_executor(None, L.qix_session_wait_closed, ptr, -1)
-        self._ptr = None
-        L.qix_session_free(ptr)
-        for key in [self._traffic_key, *self._keys]:
-            _drop(key)
-        self._keys.clear()
+        self._release(ptr)
 
     async def __aenter__(self) -> AsyncSession:
         return self

@@ -182,3 +182,37 @@ print("leaving")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "leaving"
+
+
+def test_ctrl_c_interrupts_a_blocking_call_and_cancels_it(start_sim):
+    import subprocess
+    import sys
+    sim = start_sim("--calc-delay-ms", "60000")
+    code = f"""
+import json, os, signal, threading, libqix
+frames = []
+cancel_sent = threading.Event()
+
+def traffic(sent, frame):  # libqix's event thread
+    frames.append((sent, frame))
+    if sent and '"Evaluate"' in frame:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the call waits for the engine
+    if sent and "CancelRequest" in frame:
+        cancel_sent.set()
+
+with libqix.connect({sim.url()!r}, traffic=traffic) as s:
+    doc = s.open_doc("demo")
+    try:
+        doc.evaluate("Sum(Sales)")
+    except KeyboardInterrupt:
+        print("interrupted")
+    cancel_sent.wait()
+    sent = [json.loads(f) for ok, f in frames if ok]
+    ev = next(m for m in sent if m.get("method") == "Evaluate")
+    cancel = next(m for m in sent if m.get("method") == "CancelRequest")
+    print("cancelled", cancel["params"] in ([ev["id"]], {{"qRequestId": ev["id"]}}))
+    print(s.engine_version()["qComponentVersion"] != "")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "cancelled", "True", "True"]
