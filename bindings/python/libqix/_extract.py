@@ -21,7 +21,7 @@ except ImportError:  # a source checkout without the build: the Python path
     _fast = None
 
 ALL_NUMERIC, TEXT_IS_NUMBER, INTEGRAL, ANY_NULL = 1, 2, 4, 8
-_KEEP: set = set()  # ctypes callbacks of extractions in progress (see _python_rows)
+_KEEP: dict = {}  # id -> ctypes callbacks of extractions in progress (see _python_rows)
 _SPECIAL = {"Infinity": float("inf"), "-Infinity": float("-inf")}  # numbers the engine sends as strings
 
 
@@ -102,22 +102,22 @@ def _python_rows(ptr: int, path: str, page_height: int, window: int, ncols: int,
     # The callbacks stay alive until done_cb has run: in _KEEP, left there only when Ctrl-C interrupts before
     # it is known whether the extraction started.
     cbs = (N.ROW_CB(on_row), N.DONE_CB(on_done))
-    _KEEP.add(cbs)
+    _KEEP[id(cbs)] = cbs
     st = None
     try:
         st = L.qix_object_extract(ptr, path.encode(), page_height, window, cbs[0], cbs[1], None)
         if st < 0:
-            _KEEP.discard(cbs)
+            _KEEP.pop(id(cbs), None)
             return st, 0, 0, None, None
         while not done.wait(0.1):
             if progress is not None:
                 progress(state["rows"], total)
-        _KEEP.discard(cbs)
+        _KEEP.pop(id(cbs), None)
     except BaseException:
         state["stop"] = True
         if st is not None and st >= 0:
             done.wait()
-            _KEEP.discard(cbs)
+            _KEEP.pop(id(cbs), None)
             if state.get("err"):
                 L.qix_error_free(state["err"])
         raise
