@@ -70,8 +70,10 @@ struct qix_result {
   int status = QIX_OK;
   qix_error error;
   std::int64_t id = 0;
-  std::string json = "null";
-  std::string raw = "null";
+  qix::core::json::value value;  // the engine's result object (moved from the core, never copied)
+  // Its JSON texts, written on first request (most callers read one of them, some neither).
+  mutable std::once_flag json_once, raw_once;
+  mutable std::string json, raw;
   std::shared_ptr<qix::core::Object> object;
 };
 
@@ -146,7 +148,8 @@ qix_object* new_object_handle(std::shared_ptr<core::Object> obj);
 inline bool object_usable(const qix_object* obj) {
   return obj && obj->obj;
 }
-std::unique_ptr<qix_result> make_result(const core::CallResult& r);
+/// Moves the result out of @p r.
+std::unique_ptr<qix_result> make_result(core::CallResult& r);
 
 /// The shared bodies of qix_session_call* and qix_object_call*: on `obj` when set, else on `handle` of `s`.
 int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s,

@@ -51,7 +51,7 @@ core::CallCallback wrap_call_cb(qix_call_cb cb, void* payload) {
 
 }  // namespace
 
-std::unique_ptr<qix_result> make_result(const core::CallResult& r) {
+std::unique_ptr<qix_result> make_result(core::CallResult& r) {
   auto res = std::make_unique<qix_result>();
   res->id = r.id;
   if (r.error) {
@@ -59,8 +59,7 @@ std::unique_ptr<qix_result> make_result(const core::CallResult& r) {
     res->status = res->error.status;
     return res;
   }
-  res->raw = core::to_json(r.result);
-  res->json = core::to_json(unwrap(r.result));
+  res->value = std::move(r.result);
   res->object = r.object;
   return res;
 }
@@ -179,11 +178,16 @@ const qix_error* qix_result_error(const qix_result* res) {
 int64_t qix_result_id(const qix_result* res) {
   return res ? res->id : 0;
 }
+// Written on first use (std::call_once: a result may be read from several threads at once).
 const char* qix_result_json(const qix_result* res) {
-  return res ? res->json.c_str() : "null";
+  if (!res || res->status != QIX_OK) return "null";
+  std::call_once(res->json_once, [res] { res->json = core::to_json(unwrap(res->value)); });
+  return res->json.c_str();
 }
 const char* qix_result_raw(const qix_result* res) {
-  return res ? res->raw.c_str() : "null";
+  if (!res || res->status != QIX_OK) return "null";
+  std::call_once(res->raw_once, [res] { res->raw = core::to_json(res->value); });
+  return res->raw.c_str();
 }
 
 int qix_result_object(qix_object** out, const qix_result* res) {
@@ -301,7 +305,8 @@ int qix_object_watch(qix_object* obj, qix_call_cb cb, void* payload) {
   owners.set(obj->obj, token, [weak, cb, payload](const core::CallResult& r) {
     auto self = weak.lock();
     if (!self || !self->alive) return;
-    auto res = make_result(r);
+    core::CallResult mine = r;  // the core keeps its layout; the callback gets its own
+    auto res = make_result(mine);
     cb(res.get(), payload);
   });
   return QIX_OK;

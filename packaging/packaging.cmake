@@ -42,8 +42,21 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md ${PROJECT_SOURCE_DIR}/docs/recon
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/qix-tools COMPONENT tools)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/c-api.md ${PROJECT_SOURCE_DIR}/docs/defaults.md
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libqix-dev COMPONENT dev)
-find_program(QIX_GZIP gzip)
+# libqix-odbc (when the ODBC driver is built, odbc/): the driver's guide and the odbcinst.ini snippet its
+# postinst registers.
 set(QIX_PACKAGES libqix1:runtime libqix-dev:dev qix-tools:tools)
+if(TARGET qixodbc)
+  list(APPEND QIX_PACKAGES libqix-odbc:odbc)
+  install(FILES ${PROJECT_SOURCE_DIR}/docs/odbc.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libqix-odbc COMPONENT odbc)
+  set(QIX_ODBC_DRIVER_PATH ${CMAKE_INSTALL_FULL_LIBDIR}/odbc/$<TARGET_FILE_NAME:qixodbc>)
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/odbc/odbcinst.ini.in ${PROJECT_BINARY_DIR}/packaging/odbc/odbcinst.ini.gen
+    @ONLY)
+  file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/odbc/odbcinst.ini
+    INPUT ${PROJECT_BINARY_DIR}/packaging/odbc/odbcinst.ini.gen)
+  install(FILES ${PROJECT_BINARY_DIR}/packaging/odbc/odbcinst.ini DESTINATION ${CMAKE_INSTALL_DATADIR}/libqix-odbc
+    COMPONENT odbc)
+endif()
+find_program(QIX_GZIP gzip)
 if(TARGET qix_python_fast)  # the Python binding (bindings/python) is built: python3-libqix too
   list(APPEND QIX_PACKAGES python3-libqix:python)
 endif()
@@ -99,6 +112,9 @@ set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 set(CPACK_QIX_CONFIGURED_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/cpack-project.cmake)
 set(CPACK_COMPONENTS_ALL runtime dev tools)
+if(TARGET qixodbc)
+  list(APPEND CPACK_COMPONENTS_ALL odbc)
+endif()
 if(TARGET qix_python_fast)
   list(APPEND CPACK_COMPONENTS_ALL python)
 endif()
@@ -150,6 +166,18 @@ set(CPACK_DEBIAN_TOOLS_DESCRIPTION "command-line client and simulator for the Ql
 qix calls, inspects, selects in, watches and bulk-extracts Qlik apps over
 the QIX Engine API. qix-engine-sim is an offline QIX Engine simulator for
 development and tests.")
+
+set(CPACK_DEBIAN_ODBC_PACKAGE_NAME libqix-odbc)
+set(CPACK_DEBIAN_ODBC_PACKAGE_SECTION libs)
+# odbcinst: the maintainer scripts register the driver with it. libqix.so.1's package as for qix-tools.
+set(CPACK_DEBIAN_ODBC_PACKAGE_DEPENDS "libqix1 (= ${PROJECT_VERSION}), odbcinst")
+set(CPACK_DEBIAN_ODBC_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/odbc/postinst ${CMAKE_CURRENT_LIST_DIR}/odbc/prerm)
+set(CPACK_DEBIAN_ODBC_DESCRIPTION "ODBC driver for the Qlik QIX Engine
+libqixodbc.so lets ODBC applications (isql, pyodbc, R's odbc, DuckDB,
+LibreOffice, DBeaver, Tableau) read a Qlik app as tables: the data model's
+tables and master objects, queried with a small SQL subset translated into
+hypercubes and streamed. The package registers the driver as libqix with
+unixODBC's odbcinst.ini.")
 
 set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-libqix)
 set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)

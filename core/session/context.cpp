@@ -5,7 +5,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -18,7 +20,31 @@ namespace asio = boost::asio;
 namespace {
 thread_local const Context* tl_io_context = nullptr;
 thread_local int tl_serial_depth = 0;
+thread_local int tl_output_depth = 0;
+thread_local std::vector<Task>* tl_output_flushes = nullptr;
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+OutputBatch::OutputBatch() noexcept {
+  ++tl_output_depth;
+}
+
+OutputBatch::~OutputBatch() {
+  if (--tl_output_depth > 0 || !tl_output_flushes) return;
+  // Flushes may send (and so register) again only outside a batch: take the list first.
+  std::unique_ptr<std::vector<Task>> flushes(tl_output_flushes);
+  tl_output_flushes = nullptr;
+  for (auto& f : *flushes) f();
+}
+
+bool OutputBatch::active() noexcept {
+  return tl_output_depth > 0;
+}
+
+void OutputBatch::at_end(Task flush) {
+  if (!tl_output_flushes) tl_output_flushes = new std::vector<Task>();
+  tl_output_flushes->push_back(std::move(flush));
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Dispatcher: a small FIFO thread pool. SerialQueues submit one drain task at a time each.
@@ -113,6 +139,7 @@ void SerialQueue::drain() {
       tasks_.pop_front();
     }
     try {
+      OutputBatch output;  // the calls this task makes leave together when it ends
       task();
     } catch (...) {
       // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
@@ -189,6 +216,7 @@ struct Context::Impl {
   std::unordered_map<TimerId, Clock::time_point> deadlines;
   TimerId next_timer = 1;
   Clock::time_point armed_for = Clock::time_point::max();
+  std::atomic<std::uint64_t> wakeups{0};
 
   std::shared_ptr<Dispatcher> dispatcher;
   std::once_flag stopped;
@@ -222,7 +250,15 @@ struct Context::Impl {
     if (earliest >= armed_for) return;
     armed_for = earliest;
     timer.expires_at(earliest);
-    timer.async_wait([this](const boost::system::error_code&) { fire(); });
+    // A wait cancelled by a re-arm (expires_at above, for an earlier deadline) completes with
+    // operation_aborted: the new wait has it covered. Running fire() for it would re-arm again, cancelling
+    // the new wait, whose handler would do the same: a loop that kept an I/O thread busy for as long as the
+    // context had a timer.
+    timer.async_wait([this](const boost::system::error_code& ec) {
+      wakeups.fetch_add(1, std::memory_order_relaxed);
+      if (ec == asio::error::operation_aborted) return;
+      fire();
+    });
   }
 
   void fire() {
@@ -318,6 +354,10 @@ std::shared_ptr<SerialQueue> Context::make_serial_queue() {
 
 void Context::shutdown() {
   if (impl_) impl_->stop_and_join();
+}
+
+std::uint64_t Context::timer_wakeups() const noexcept {
+  return impl_->wakeups.load(std::memory_order_relaxed);
 }
 
 bool Context::in_io_thread() const noexcept {

@@ -33,6 +33,25 @@ class EventExecutor {
 
 class Dispatcher;
 
+/// Output held back while an event task runs. A SerialQueue runs each task inside a batch: a transport asked
+/// to send from inside it (a callback issuing its next call) queues the message and registers its flush
+/// with at_end() instead of waking its I/O thread at once, and the flushes run when the task ends, so that
+/// the calls a task makes leave in one write. Nothing in a task can wait for its own output (an answer to
+/// it would be delivered on the same queue, after the task), so holding the output to the task's end adds
+/// no wait.
+class OutputBatch {
+ public:
+  OutputBatch() noexcept;
+  ~OutputBatch();
+  OutputBatch(const OutputBatch&) = delete;
+  OutputBatch& operator=(const OutputBatch&) = delete;
+  /// True while an OutputBatch lives on the calling thread.
+  static bool active() noexcept;
+  /// Runs `flush` when the calling thread's outermost OutputBatch ends. Only while active(); `flush` must
+  /// not throw.
+  static void at_end(Task flush);
+};
+
 /// Runs posted tasks in order, one at a time, on the context's dispatcher pool (like an Asio strand).
 /// A slow task delays only this queue's later tasks, not other queues nor any socket.
 class SerialQueue final : public EventExecutor, public std::enable_shared_from_this<SerialQueue> {
@@ -102,6 +121,9 @@ class Context : public std::enable_shared_from_this<Context> {
   /// Stops the threads after the queued work has run (joins them). Idempotent; called by the destructor.
   /// Must not be called from one of the context's own threads.
   void shutdown();
+  /// How many times the timer queue's one Asio wait has completed (fired or cancelled by a re-arm). For
+  /// tests: each scheduled task costs at most a couple.
+  std::uint64_t timer_wakeups() const noexcept;
   /// True when the calling thread is one of this context's I/O threads.
   bool in_io_thread() const noexcept;
 

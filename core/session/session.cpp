@@ -45,6 +45,9 @@ class Session::Link final : public TransportHandler {
   void on_frame(std::string& text) override {
     if (auto s = session_.lock()) s->link_frame(gen_, text);
   }
+  void on_frames_done() override {
+    if (auto s = session_.lock()) s->link_frames_done();
+  }
   void on_close(const CloseInfo& info) override {
     if (auto s = session_.lock()) s->link_close(gen_, info);
   }
@@ -140,6 +143,26 @@ void Session::flush(Batch& batch, Batch& inline_batch) {
   for (auto& t : batch) events_->post(std::move(t));
 }
 
+void Session::post_burst_locked() {
+  if (burst_.empty()) return;
+  // One task for the whole burst: one hand-off to the event thread, not one per frame. Each task in it is
+  // already guarded; the try keeps one that is not from dropping the rest.
+  events_->post([tasks = std::move(burst_)]() mutable {
+    for (auto& t : tasks) {
+      try {
+        t();
+      } catch (...) {
+      }
+    }
+  });
+  burst_.clear();
+}
+
+void Session::link_frames_done() {
+  std::lock_guard lock(mutex_);
+  post_burst_locked();
+}
+
 std::shared_ptr<TransportHandler> Session::new_link_locked() {
   link_ = std::make_shared<Link>(weak_from_this(), link_gen_);
   return link_;
@@ -195,6 +218,7 @@ void Session::link_open(std::uint64_t gen) {
   Batch batch;
   {
     std::lock_guard lock(mutex_);
+    post_burst_locked();
     if (gen != link_gen_) return;
     // A new connection: its peer has yet to show that it speaks QIX.
     peer_verified_ = false;
@@ -273,6 +297,7 @@ void Session::link_close(std::uint64_t gen, const CloseInfo& in) {
   Batch batch, inline_batch;
   {
     std::lock_guard lock(mutex_);
+    post_burst_locked();  // what the last frames caused comes before what the close causes
     if (gen != link_gen_ || state_ == SessionState::closed) return;
     if (state_ == SessionState::suspended) {
       attempt_closed_locked(in, batch, inline_batch);  // a reconnect attempt failed
@@ -332,8 +357,10 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
   Frame f;
   std::string err;
   bool ok = decode_frame(text, f, &err);
-  post_traffic(false, text);
   Batch batch, inline_batch;
+  if (options_.traffic) {
+    batch.push_back(guarded([this, self = shared_from_this(), text] { options_.traffic(false, text); }));
+  }
   std::vector<std::shared_ptr<Object>> refetch;
   bool start_resume = false;
   {
@@ -407,6 +434,15 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
           }
         }
       }
+    }
+    // Held back until the transport's burst of frames ends (link_frames_done), unless something that follows
+    // here posts events of its own, which must come after these.
+    std::move(batch.begin(), batch.end(), std::back_inserter(burst_));
+    batch.clear();
+    // A long burst is handed on in parts, so that the event thread starts on its first answers (and
+    // pipelined callers send their next calls) while the rest is still being read.
+    if (!refetch.empty() || start_resume || state_ == SessionState::closed || burst_.size() >= kBurstPart) {
+      post_burst_locked();
     }
   }
   flush(batch, inline_batch);

@@ -232,10 +232,15 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<T> fn;
   };
   using Batch = std::vector<Task>;
+  Batch burst_;  ///< events of the frames of the transport's current burst (link_frame); guarded by mutex_
+  static constexpr std::size_t kBurstPart = 16;  ///< a burst's events are posted at least this often
 
   // session.cpp: lifecycle, frames in, event delivery.
   void link_open(std::uint64_t gen);
   void link_frame(std::uint64_t gen, std::string& text);
+  void link_frames_done();
+  /// Posts the events held back from the frames of the current burst, as one task. Lock held.
+  void post_burst_locked();
   void link_close(std::uint64_t gen, const CloseInfo& info);
   std::shared_ptr<TransportHandler> new_link_locked();  // a Link for connection link_gen_, kept in link_
   void finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline_batch);

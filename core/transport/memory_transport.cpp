@@ -82,7 +82,10 @@ void MemoryTransport::deliver(std::string text) {
     std::lock_guard lock(mutex_);
     if (closed_) return;
   }
-  if (auto h = handler()) h->on_frame(text);
+  if (auto h = handler()) {
+    h->on_frame(text);
+    h->on_frames_done();
+  }
 }
 
 void MemoryTransport::remote_close(const CloseInfo& info) {

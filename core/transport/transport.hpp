@@ -53,6 +53,11 @@ class TransportHandler {
   virtual void on_open() = 0;
   /// One complete text message. The handler may take the string.
   virtual void on_frame(std::string& text) = 0;
+  /// After a run of on_frame calls: the transport has no further complete message at hand (the next one
+  /// needs a read from the network). A handler may hold back what the frames caused (events to deliver)
+  /// until this call, so that a burst of frames is handed on as one. Every on_frame is followed by an
+  /// on_frames_done before the transport waits for the network, and before on_close.
+  virtual void on_frames_done() {}
   /// Exactly once per open(), last.
   virtual void on_close(const CloseInfo& info) = 0;
 };

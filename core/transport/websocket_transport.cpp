@@ -20,9 +20,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 
 namespace qix::core {
 
@@ -45,10 +47,119 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+// A deferred step, type-erased and move-only (a teardown waiting for the bytes ahead of it to be written).
+struct Deferred {
+  virtual ~Deferred() = default;
+  virtual void run() = 0;
+};
+template <class F>
+struct DeferredFn final : Deferred {
+  explicit DeferredFn(F fn) : f(std::move(fn)) {}
+  void run() override { f(); }
+  F f;
+};
+template <class F>
+std::unique_ptr<Deferred> make_deferred(F f) {
+  return std::make_unique<DeferredFn<F>>(std::move(f));
+}
+
+// Where a CoalescingStream's bytes go: the transport, which owns them and the real socket writes. Called on
+// the transport's strand only.
+class WriteSink {
+ public:
+  /// Takes bytes to write. False once the connection's writes have failed.
+  virtual bool append(const char* data, std::size_t n) = 0;
+  /// Has what was appended written soon (after the tasks queued on the strand now).
+  virtual void request_flush() = 0;
+  /// Runs `then` once every byte appended so far is written (or the writes failed).
+  virtual void after_flush(std::unique_ptr<Deferred> then) = 0;
+  /// Bytes arrived from the peer (any bytes: the keep-alive's sign of life).
+  virtual void note_read(std::size_t n) = 0;
+
+ protected:
+  ~WriteSink() = default;
+};
+
+// The layer between Beast's WebSocket stream and the socket (or the TLS stream) that turns many small
+// writes into few: every write Beast makes (the frames of messages, pings, pongs, close frames) is appended
+// to the sink and completes at once, and the sink sends what has accumulated in one socket write, another
+// when that one completes. Beast keeps its writes one at a time and in order, so the bytes on the wire are
+// exactly Beast's, in Beast's order. Reads pass through.
+template <class Next>
+class CoalescingStream {
+ public:
+  using executor_type = typename Next::executor_type;
+  using next_layer_type = Next;
+
+  template <class... Args>
+  explicit CoalescingStream(WriteSink& sink, Args&&... args)
+      : sink_(&sink), next_(std::forward<Args>(args)...) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  Next& next_layer() noexcept { return next_; }
+  const Next& next_layer() const noexcept { return next_; }
+  WriteSink& sink() noexcept { return *sink_; }
+
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return asio::async_initiate<ReadToken, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& b) {
+          // The handler is the transport's read chain, which holds the transport (and so the sink) alive.
+          next_.async_read_some(
+              b, [sink = sink_, h = std::move(handler)](beast::error_code ec, std::size_t n) mutable {
+                if (n) sink->note_read(n);
+                std::move(h)(ec, n);
+              });
+        },
+        token, buffers);
+  }
+
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return asio::async_initiate<WriteToken, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const ConstBufferSequence& b) {
+          std::size_t n = 0;
+          bool ok = true;
+          for (auto buf : beast::buffers_range_ref(b)) {
+            ok = ok && sink_->append(static_cast<const char*>(buf.data()), buf.size());
+            n += buf.size();
+          }
+          beast::error_code ec;
+          if (!ok) {
+            ec = asio::error::broken_pipe;
+            n = 0;
+          }
+          asio::post(next_.get_executor(), beast::bind_front_handler(std::move(handler), ec, n));
+          sink_->request_flush();
+        },
+        token, buffers);
+  }
+
+ private:
+  WriteSink* sink_;
+  Next next_;
+};
+
+// Beast's WebSocket close ends with a teardown of the layer below it: here, once the bytes ahead of it (the
+// close frame) are written.
+template <class Next, class TeardownHandler>
+void async_teardown(beast::role_type role, CoalescingStream<Next>& s, TeardownHandler&& handler) {
+  s.sink().after_flush(make_deferred([role, next = &s.next_layer(), h = std::move(handler)]() mutable {
+    using websocket::async_teardown;
+    async_teardown(role, *next, std::move(h));
+  }));
+}
+
+template <class Next>
+void teardown(beast::role_type role, CoalescingStream<Next>& s, beast::error_code& ec) {
+  using websocket::teardown;
+  teardown(role, s.next_layer(), ec);
+}
+
 // Shared by the plain and TLS variants. `Stream` is websocket::stream<tcp_stream> or
 // websocket::stream<ssl_stream<tcp_stream>>. All socket work runs on one strand.
 template <class Derived>
-class WsBase : public Transport {
+class WsBase : public Transport, public WriteSink {
  public:
   WsBase(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
       : ctx_(ctx),
@@ -62,12 +173,27 @@ class WsBase : public Transport {
     asio::dispatch(strand_, [self = derived().shared_from_this()] { self->start_resolve(); });
   }
 
+  // Messages sent from any thread gather in the outbox; one task on the strand takes all of them (one post
+  // per burst, not per message).
+  // Inside an event task (OutputBatch), the post waits for the task's end: the calls it makes go together.
   void send(std::string text) override {
-    asio::post(strand_, [self = derived().shared_from_this(), t = std::move(text)]() mutable {
-      if (self->closed_ || self->close_requested_) return;
-      self->queue_.push_back(std::move(t));
-      if (self->opened_) self->start_write();
-    });
+    bool post = false;
+    {
+      std::lock_guard lock(outbox_mutex_);
+      outbox_.push_back(std::move(text));
+      post = !outbox_posted_;
+      outbox_posted_ = true;
+    }
+    if (!post) return;
+    if (OutputBatch::active()) {
+      OutputBatch::at_end([self = derived().shared_from_this()] { self->post_outbox(); });
+    } else {
+      post_outbox();
+    }
+  }
+
+  void post_outbox() {
+    asio::post(strand_, [self = derived().shared_from_this()] { self->take_outbox(); });
   }
 
   void close(int code, std::string reason) override {
@@ -119,13 +245,10 @@ class WsBase : public Transport {
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout t{};
     t.handshake_timeout = opts_.handshake_timeout;
-    if (opts_.keepalive.count() > 0) {
-      t.idle_timeout = opts_.keepalive * 2;
-      t.keep_alive_pings = true;
-    } else {
-      t.idle_timeout = websocket::stream_base::none();
-      t.keep_alive_pings = false;
-    }
+    // Keep-alive is ours (keepalive_tick): Beast's idle timeout re-arms a timer for every message read,
+    // a system call per message; ours looks once per period at whether any byte arrived.
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     ws.set_option(t);
     ws.read_message_max(opts_.max_message_size);
     ws.auto_fragment(false);
@@ -169,7 +292,38 @@ class WsBase : public Transport {
     opened_ = true;
     if (auto h = handler_.lock()) h->on_open();
     start_read();
-    if (!queue_.empty()) start_write();
+    write_queued();
+    seen_read_ = bytes_read_;
+    schedule_keepalive();
+  }
+
+  void schedule_keepalive() {
+    if (opts_.keepalive.count() <= 0 || closed_) return;
+    auto ctx = ctx_.lock();
+    if (!ctx) return;
+    keepalive_timer_ =
+        ctx->schedule(opts_.keepalive, [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
+          if (auto self = w.lock()) asio::post(self->strand_, [self] { self->keepalive_tick(); });
+        });
+  }
+
+  // Once per keep-alive period: bytes arrived since the last tick → fine; none → ping; none again after
+  // the ping → the connection is lost.
+  void keepalive_tick() {
+    if (closed_ || close_requested_) return;
+    if (bytes_read_ != seen_read_) {
+      seen_read_ = bytes_read_;
+      pinged_ = false;
+    } else if (!pinged_) {
+      pinged_ = true;
+      derived().ws().async_ping({}, [self = derived().shared_from_this()](beast::error_code) {});
+    } else {
+      keepalive_lost_ = true;
+      beast::error_code ignore;
+      beast::get_lowest_layer(derived().ws()).socket().close(ignore);  // the read reports it
+      return;
+    }
+    schedule_keepalive();
   }
 
   void start_read() {
@@ -184,12 +338,37 @@ class WsBase : public Transport {
     if (auto h = handler_.lock()) h->on_frame(read_buffer_);
     if (closed_) return;
     start_read();
+    // End of a burst: a task posted after the read just started. When that read found a whole message in
+    // Beast's buffer its completion was posted first, so the task sees that a frame came in between and
+    // goes to the back again; it reports on_frames_done once it runs with no frame in between.
+    frame_since_mark_ = true;
+    if (!mark_posted_) post_mark();
+  }
+
+  void post_mark() {
+    mark_posted_ = true;
+    asio::post(strand_, [self = derived().shared_from_this()] {
+      self->mark_posted_ = false;
+      if (self->closed_) return;
+      if (self->frame_since_mark_) {
+        self->frame_since_mark_ = false;
+        return self->post_mark();
+      }
+      if (auto h = self->handler_.lock()) h->on_frames_done();
+    });
   }
 
   void on_read_error(beast::error_code ec) {
     CloseInfo info;
     info.by_client = close_requested_;
-    if (ec == websocket::error::closed) {
+    if (keepalive_lost_) {
+      info.code = close_code::abnormal;
+      info.error = Error::make(
+          ErrorKind::connection_lost,
+          "the server did not answer keep-alive pings (nothing received for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts_.keepalive * 2).count()) +
+              " s)");
+    } else if (ec == websocket::error::closed) {
       auto r = derived().ws().reason();
       info.code = r.code == websocket::close_code::none ? close_code::normal : static_cast<int>(r.code);
       info.reason = std::string(r.reason.data(), r.reason.size());
@@ -199,13 +378,6 @@ class WsBase : public Transport {
           Error::make(ErrorKind::message_too_large,
                       "message too large: a frame exceeded the maximum message size of " +
                           std::to_string(opts_.max_message_size) + " bytes; the connection was closed");
-    } else if (ec == beast::error::timeout) {
-      info.code = close_code::abnormal;
-      info.error = Error::make(
-          ErrorKind::connection_lost,
-          "the server did not answer keep-alive pings (nothing received for " +
-              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts_.keepalive * 2).count()) +
-              " s)");
     } else if (close_requested_ && (ec == asio::error::operation_aborted || ec == asio::error::eof)) {
       info.code = requested_code_;
     } else {
@@ -216,25 +388,126 @@ class WsBase : public Transport {
     finish(info);
   }
 
-  void start_write() {
-    if (writing_ || queue_.empty() || closed_) return;
-    writing_ = true;
-    derived().ws().async_write(
-        asio::buffer(queue_.front()),
-        [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  void take_outbox() {
+    std::vector<std::string> batch;
+    {
+      std::lock_guard lock(outbox_mutex_);
+      batch.swap(outbox_);
+      outbox_posted_ = false;
+    }
+    if (closed_ || close_requested_) return;
+    for (auto& t : batch) queue_.push_back(std::move(t));
+    if (opened_) write_queued();
   }
 
-  void on_write(beast::error_code ec) {
-    writing_ = false;
-    if (!queue_.empty()) queue_.pop_front();
+  // Frames every queued message into the write buffer, for one socket write. Data frames are framed here,
+  // not by Beast (whose writes go one message at a time): Beast still writes the control frames (ping, pong,
+  // close), and each of its writes is appended whole (CoalescingStream), so the two never interleave.
+  void write_queued() {
+    if (queue_.empty() || closed_ || write_failed_) return;
+    for (auto& t : queue_) append_frame(t);
+    queue_.clear();
+    request_flush();
+  }
+
+  // One final, masked text frame (RFC 6455 5.2; a client masks every frame with a fresh key).
+  void append_frame(const std::string& text) {
+    std::size_t n = text.size();
+    unsigned char head[14];
+    std::size_t h = 0;
+    head[h++] = 0x81;  // FIN, text
+    if (n < 126) {
+      head[h++] = static_cast<unsigned char>(0x80 | n);
+    } else if (n < 65536) {
+      head[h++] = 0x80 | 126;
+      head[h++] = static_cast<unsigned char>(n >> 8);
+      head[h++] = static_cast<unsigned char>(n);
+    } else {
+      head[h++] = 0x80 | 127;
+      for (int i = 7; i >= 0; --i)
+        head[h++] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (8 * i));
+    }
+    std::uint32_t key = next_mask();
+    std::memcpy(head + h, &key, 4);
+    h += 4;
+    std::size_t at = pending_.size();
+    pending_.append(reinterpret_cast<const char*>(head), h);
+    pending_.append(text);
+    mask_bytes(pending_.data() + at + h, n, key);
+  }
+
+  // Masking keys: xorshift64* seeded from std::random_device, per connection.
+  std::uint32_t next_mask() {
+    mask_state_ ^= mask_state_ >> 12;
+    mask_state_ ^= mask_state_ << 25;
+    mask_state_ ^= mask_state_ >> 27;
+    return static_cast<std::uint32_t>((mask_state_ * 0x2545F4914F6CDD1DULL) >> 32);
+  }
+
+  static void mask_bytes(char* p, std::size_t n, std::uint32_t key) {
+    // The key's bytes in wire order repeat every 4 bytes; 8 at a time, then the tail.
+    std::uint64_t k8 = (static_cast<std::uint64_t>(key) << 32) | key;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p + i, 8);
+      v ^= k8;
+      std::memcpy(p + i, &v, 8);
+    }
+    const auto* kb = reinterpret_cast<const unsigned char*>(&key);
+    for (; i < n; ++i) p[i] = static_cast<char>(static_cast<unsigned char>(p[i]) ^ kb[i & 3]);
+  }
+
+  // WriteSink (on the strand).
+  bool append(const char* data, std::size_t n) override {
+    if (write_failed_) return false;
+    pending_.append(data, n);
+    return true;
+  }
+
+  void request_flush() override {
+    if (flushing_ || flush_posted_ || pending_.empty()) return;
+    // After the tasks already queued, so that what they write joins this write.
+    flush_posted_ = true;
+    asio::post(strand_, [self = derived().shared_from_this()] { self->flush(); });
+  }
+
+  void after_flush(std::unique_ptr<Deferred> then) override {
+    if (!flushing_ && (pending_.empty() || write_failed_)) return then->run();
+    after_flush_.push_back(std::move(then));
+  }
+
+  void note_read(std::size_t n) override { bytes_read_ += n; }
+
+  void flush() {
+    flush_posted_ = false;
+    if (flushing_) return;
+    if (pending_.empty() || write_failed_) return run_after_flush();
+    inflight_.swap(pending_);
+    flushing_ = true;
+    asio::async_write(
+        derived().ws().next_layer().next_layer(), asio::buffer(inflight_),
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_flushed(ec); });
+  }
+
+  void on_flushed(beast::error_code ec) {
+    flushing_ = false;
+    inflight_.clear();
+    if (inflight_.capacity() > kKeptBuffer) std::string().swap(inflight_);
     if (ec) {
+      write_failed_ = true;
+      pending_.clear();
       // The read side reports the loss; make sure it notices.
       beast::error_code ignore;
       beast::get_lowest_layer(derived().ws()).socket().close(ignore);
-      return;
     }
-    if (close_requested_ && queue_.empty()) return start_close_frame();
-    start_write();
+    flush();
+  }
+
+  void run_after_flush() {
+    auto steps = std::move(after_flush_);
+    after_flush_.clear();
+    for (auto& step : steps) step->run();
   }
 
   void do_close(int code, std::string reason) {
@@ -249,8 +522,8 @@ class WsBase : public Transport {
       beast::get_lowest_layer(derived().ws()).socket().close(ignore);
       return;
     }
-    queue_.clear();  // messages not yet written are dropped (documented)
-    if (!writing_) start_close_frame();
+    queue_.clear();  // messages not yet framed are dropped (documented); framed ones go before the close
+    start_close_frame();
   }
 
   void start_close_frame() {
@@ -295,12 +568,16 @@ class WsBase : public Transport {
     if (closed_) return;
     closed_ = true;
     queue_.clear();
-    if (close_timer_) {
-      if (auto ctx = ctx_.lock()) ctx->cancel_timer(close_timer_);
+    if (auto ctx = ctx_.lock()) {
+      if (close_timer_) ctx->cancel_timer(close_timer_);
+      if (keepalive_timer_) ctx->cancel_timer(keepalive_timer_);
     }
     beast::error_code ignore;
     beast::get_lowest_layer(derived().ws()).socket().close(ignore);
-    if (auto h = handler_.lock()) h->on_close(info);
+    if (auto h = handler_.lock()) {
+      if (frame_since_mark_ || mark_posted_) h->on_frames_done();
+      h->on_close(info);
+    }
   }
 
   // Weak: the context owns the io_context whose handlers own this transport; a strong reference would let
@@ -314,12 +591,33 @@ class WsBase : public Transport {
   websocket::response_type response_;
   std::string read_buffer_;
   std::optional<asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> read_dyn_;
-  std::deque<std::string> queue_;
+  std::deque<std::string> queue_;  // sent before the connection opened
+  std::uint64_t mask_state_ =
+      std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32) | 1;
+  std::mutex outbox_mutex_;
+  std::vector<std::string> outbox_;  // guarded by outbox_mutex_
+  bool outbox_posted_ = false;       // guarded by outbox_mutex_
+  // Bytes Beast has written, waiting for the socket (pending_), and on the wire (inflight_).
+  static constexpr std::size_t kKeptBuffer = 256 * 1024;  // larger buffers are released after their write
+  std::string pending_;
+  std::string inflight_;
+  std::vector<std::unique_ptr<Deferred>> after_flush_;
+  bool flushing_ = false;
+  bool flush_posted_ = false;
+  bool write_failed_ = false;
+  // Keep-alive.
+  std::uint64_t bytes_read_ = 0;
+  std::uint64_t seen_read_ = 0;
+  Context::TimerId keepalive_timer_ = 0;
+  bool pinged_ = false;
+  bool keepalive_lost_ = false;
+  // End-of-burst detection (on_read, post_mark).
+  bool frame_since_mark_ = false;
+  bool mark_posted_ = false;
   Context::TimerId close_timer_ = 0;
   int requested_code_ = close_code::normal;
   std::string requested_reason_;
   bool opened_ = false;
-  bool writing_ = false;
   bool close_requested_ = false;
   bool close_sent_ = false;
   bool closed_ = false;
@@ -328,25 +626,28 @@ class WsBase : public Transport {
 class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_this<PlainWs> {
  public:
   PlainWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
-      : WsBase(ctx, std::move(opts), std::move(url)), ws_(strand_) {}
-  websocket::stream<beast::tcp_stream>& ws() { return ws_; }
+      : WsBase(ctx, std::move(opts), std::move(url)), ws_(static_cast<WriteSink&>(*this), strand_) {}
+  websocket::stream<CoalescingStream<beast::tcp_stream>>& ws() { return ws_; }
   void after_connect() { start_ws_handshake(); }
   using std::enable_shared_from_this<PlainWs>::shared_from_this;
 
  private:
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<CoalescingStream<beast::tcp_stream>> ws_;
 };
 
 class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<TlsWs> {
  public:
   TlsWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url,
         std::shared_ptr<ssl::context> tls)
-      : WsBase(ctx, std::move(opts), std::move(url)), tls_(std::move(tls)), ws_(strand_, *tls_) {}
-  websocket::stream<beast::ssl_stream<beast::tcp_stream>>& ws() { return ws_; }
+      : WsBase(ctx, std::move(opts), std::move(url)),
+        tls_(std::move(tls)),
+        ws_(static_cast<WriteSink&>(*this), strand_, *tls_) {}
+  websocket::stream<CoalescingStream<beast::ssl_stream<beast::tcp_stream>>>& ws() { return ws_; }
+  beast::ssl_stream<beast::tcp_stream>& tls_stream() { return ws_.next_layer().next_layer(); }
   using std::enable_shared_from_this<TlsWs>::shared_from_this;
 
   void after_connect() {
-    SSL* native = ws_.next_layer().native_handle();
+    SSL* native = tls_stream().native_handle();
     const std::string& name = opts_.tls.server_name.empty() ? url_.host : opts_.tls.server_name;
     if (!is_ip_literal(name)) {
       // SSL_set_tlsext_host_name, without the macro's C-style cast.
@@ -364,9 +665,9 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
       SSL_set_verify(native, SSL_VERIFY_NONE, nullptr);
     }
     beast::get_lowest_layer(ws_).expires_after(opts_.connect_timeout);
-    ws_.next_layer().async_handshake(
-        ssl::stream_base::client,
-        [self = shared_from_this()](beast::error_code ec) { self->on_tls_handshake(ec); });
+    tls_stream().async_handshake(ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
+      self->on_tls_handshake(ec);
+    });
   }
 
   void on_tls_handshake(beast::error_code ec) {
@@ -374,7 +675,7 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
     if (ec == beast::error::timeout) return fail(Error::make(ErrorKind::timeout, "TLS handshake timed out"));
     if (ec) {
       std::string msg = "TLS handshake with " + url_.host + " failed: " + ec.message();
-      long verify = SSL_get_verify_result(ws_.next_layer().native_handle());
+      long verify = SSL_get_verify_result(tls_stream().native_handle());
       if (verify != X509_V_OK) {
         msg += " (certificate verification: ";
         msg += X509_verify_cert_error_string(verify);
@@ -387,7 +688,7 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
 
  private:
   std::shared_ptr<ssl::context> tls_;
-  websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws_;
+  websocket::stream<CoalescingStream<beast::ssl_stream<beast::tcp_stream>>> ws_;
 };
 
 // Builds the TLS context from the options. Returns nullptr and fills `err` on a bad file.

@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 
 using namespace qix;
@@ -100,6 +103,64 @@ TEST(WebSocket, PipelinesManyCallsOnOneSocket) {
   }
   ASSERT_EQ(all.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(ok.load(), kCalls);
+}
+
+// The client frames its messages itself and writes many in one socket write (see websocket_transport.cpp):
+// every length encoding (7-bit, 16-bit, 64-bit, and the edges between them), each message whole and masked
+// right, in the order sent, whether sent from a host thread or from inside a callback (where the sends of one
+// callback leave together when it returns).
+TEST(WebSocket, CoalescedFramesArriveWholeAndInOrderAtEveryLength) {
+  ScriptedServer server;
+  server.on_open = [](ScriptedConnection& c) {
+    c.send(R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})");
+  };
+  server.on_message = [](ScriptedConnection& c, const std::string& text) {
+    auto req = json::parse(text).as_object();
+    c.send(R"({"jsonrpc":"2.0","id":)" + json::serialize(req.at("id")) + R"(,"result":{"qReturn":)" +
+           json::serialize(req.at("params").as_array().at(0)) + "}}");
+  };
+  Client c(opts(server.url()));
+  ASSERT_FALSE(c.open());
+  // Payload sizes that sweep the request's length across 125/126 and 65535/65536 bytes (a request is its
+  // payload plus some 60 bytes of JSON around it), and a few others.
+  std::vector<std::size_t> sizes = {0, 1, 300000};
+  for (std::size_t edge : {126u, 65536u}) {
+    for (std::size_t n = edge - 100; n < edge - 20; ++n) sizes.push_back(n);
+  }
+  auto payload = [](std::size_t n, int seed) {
+    std::string p(n, ' ');
+    for (std::size_t i = 0; i < n; ++i)
+      p[i] = static_cast<char>('a' + (i * 7 + static_cast<std::size_t>(seed)) % 26);
+    return p;
+  };
+  constexpr int kRounds = 2;
+  const int total = kRounds * static_cast<int>(sizes.size());
+  std::atomic<int> ok{0}, done{0};
+  std::promise<void> all;
+  std::mutex order_mutex;
+  std::vector<std::int64_t> order;
+  std::function<void(int)> send_one = [&](int k) {
+    std::string p = payload(sizes[static_cast<std::size_t>(k) % sizes.size()], k);
+    c.session->call(-1, "Echo", "[\"" + p + "\"]", {}, [&, k, p](core::CallResult& r) {
+      if (r.ok() && r.result.at("qReturn").as_string() == p) ok++;
+      {
+        std::lock_guard lock(order_mutex);
+        order.push_back(r.id);
+      }
+      // Every other answer sends the next two calls from inside the callback.
+      if (k % 2 == 0) {
+        if (k + 1 < total) send_one(k + 1);
+        if (k + 2 < total) send_one(k + 2);
+      }
+      if (++done == total) all.set_value();
+    });
+  };
+  send_one(0);  // from this thread; the rest from callbacks
+  ASSERT_EQ(all.get_future().wait_for(60s), std::future_status::ready) << done.load() << " of " << total;
+  EXPECT_EQ(ok.load(), total);
+  std::lock_guard lock(order_mutex);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()))
+      << "answers arrive in the order the calls were sent";
 }
 
 TEST(WebSocket, SendsHeadersCookiesAndOrigin) {

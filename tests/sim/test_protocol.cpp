@@ -1,5 +1,7 @@
 // Protocol rules of the simulator over real sockets: greeting, handles, params, errors, change/close
 // tracking, delta, sessions.
+#include <map>
+
 #include "sim_peer.hpp"
 
 #include "json/json_patch.hpp"
@@ -325,6 +327,16 @@ TEST_F(Protocol, TablesAndKeys) {
                                false, false});
   EXPECT_EQ(r["qtr"].as_array().size(), 4u);
   EXPECT_EQ(r["qk"].as_array().size(), 3u);  // Region, CustomerId, ProductId
+  // Field tags as the engine sets them: $key for linking fields, $numeric/$integer when every value is a
+  // (whole) number, else $ascii/$text.
+  std::map<std::string, json::value> tags;
+  for (const auto& t : r["qtr"].as_array())
+    for (const auto& f : t.at("qFields").as_array())
+      tags[std::string(f.at("qName").as_string())] = f.at("qTags");
+  EXPECT_EQ(tags.at("Region"), json::value(json::array{"$key", "$ascii", "$text"}));
+  EXPECT_EQ(tags.at("CustomerId"), json::value(json::array{"$key", "$numeric", "$integer"}));
+  EXPECT_EQ(tags.at("Quantity"), json::value(json::array{"$numeric", "$integer"}));
+  EXPECT_EQ(tags.at("Customer"), json::value(json::array{"$ascii", "$text"}));
   auto app = p->call("GetAppLayout", doc)["qLayout"];
   EXPECT_EQ(app.at("qTitle"), "Demo sales");
   EXPECT_TRUE(p->call("GetAppProperties", doc)["qProp"].is_object());

@@ -178,6 +178,8 @@ ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_
       beast::error_code ec;
       impl_->acceptor.accept(*sock, ec);
       if (ec || impl_->stopping) return;
+      // As the engine and the simulator: answers go out at once (no Nagle delay waiting for an ACK).
+      sock->set_option(tcp::no_delay(true), ec);
       std::lock_guard l(impl_->mutex);
       impl_->open_fds.insert(sock->native_handle());
       impl_->workers.emplace_back([this, sock] { impl_->serve(sock); });

@@ -1,5 +1,7 @@
 // qix-engine-sim: the Doc class: the app's layout and properties, objects, fields, expressions,
 // selections across fields, variables and the data model's tables.
+#include <algorithm>
+
 #include "expr.hpp"
 #include "handlers.hpp"
 #include "render.hpp"
@@ -237,25 +239,30 @@ json::object get_tables_and_keys(Call& call) {
     to["qLoose"] = false;
     to["qNoOfRows"] = tb.rows;
     json::array fields;
-    for (int f : tb.fields) {
+    for (std::size_t c = 0; c < tb.fields.size(); ++c) {
+      const int f = tb.fields[c];
       const auto& fd = d.fields[static_cast<std::size_t>(f)];
+      const auto& column = tb.cols[c];
+      const auto nulls = static_cast<std::size_t>(std::count(column.begin(), column.end(), -1));
       json::object fo;
       fo["qName"] = fd.name;
       fo["qOriginalFields"] = json::array{};
       fo["qPresent"] = true;
-      fo["qHasNull"] = false;
+      fo["qHasNull"] = nulls > 0;
       fo["qHasWild"] = false;
       fo["qHasDuplicates"] = d.has_duplicates(static_cast<int>(t), f);
       fo["qIsSynthetic"] = false;
       fo["qInformationDensity"] = 1;
-      fo["qnNonNulls"] = tb.rows;
+      fo["qnNonNulls"] = tb.rows - nulls;
       fo["qnRows"] = tb.rows;
       fo["qSubsetRatio"] = 1;
       fo["qnTotalDistinctValues"] = fd.symbols.size();
       fo["qnPresentDistinctValues"] = fd.symbols.size();
       fo["qKeyType"] = d.is_key(f) ? "ANY_KEY" : "NOT_KEY";
       fo["qComment"] = "";
-      fo["qTags"] = json::array{};
+      json::array tags;
+      for (const auto& tag : fd.tags) tags.push_back(json::value(tag));
+      fo["qTags"] = std::move(tags);
       fo["qDerivedFields"] = json::array{};
       fo["qIsFieldOnTheFly"] = false;
       fo["qReadableName"] = fd.name;

@@ -631,16 +631,18 @@ int largest_table(const AppData& app) {
   return best;
 }
 
+// A row's group: its dimension symbols as one number. A NULL (no value, -1) is a group of its own, as the
+// engine shows it ('-'), keyed by the slot after the field's last symbol.
 struct GroupKeyer {
   std::vector<const std::vector<std::int32_t>*> cols;
   std::vector<std::uint64_t> mult;
-  std::uint64_t space = 1;  // every key is below it
+  std::vector<std::uint64_t> null_slot;  // per dimension: the key digit of NULL
+  std::uint64_t space = 1;               // every key is below it
   bool key(std::size_t row, std::uint64_t& out) const {
     out = 0;
     for (std::size_t d = 0; d < cols.size(); ++d) {
       std::int32_t s = (*cols[d])[row];
-      if (s < 0) return false;
-      out += static_cast<std::uint64_t>(s) * mult[d];
+      out += (s < 0 ? null_slot[d] : static_cast<std::uint64_t>(s)) * mult[d];
     }
     return true;
   }
@@ -652,6 +654,7 @@ GroupKeyer make_keyer(const AppData& app, int table, const std::vector<int>& dim
   for (int d : dims) {
     k.cols.push_back(app.resolve(table, d));
     k.mult.push_back(m);
+    k.null_slot.push_back(app.fields[static_cast<std::size_t>(d)].symbols.size());
     std::uint64_t card = app.fields[static_cast<std::size_t>(d)].symbols.size() + 1;
     if (m > (std::uint64_t{1} << 62) / card)
       throw ExprError(locerr::kCalcTooLarge, std::string(locerr::message(locerr::kCalcTooLarge)));

@@ -144,7 +144,27 @@ int AppData::add_table(const std::string& name, const std::vector<std::string>& 
 }
 
 void AppData::finalize() {
-  for (auto& f : fields) f.symbols.drop_index();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    auto& f = fields[i];
+    f.symbols.drop_index();
+    bool numeric = !f.symbols.empty(), integer = true, ascii = true;
+    for (std::size_t s = 0; s < f.symbols.size(); ++s) {
+      const Symbol sym = f.symbols[s];
+      if (!sym.is_num) numeric = false;
+      if (sym.is_num && std::floor(sym.num) != sym.num) integer = false;
+      for (char c : sym.text)
+        if (static_cast<unsigned char>(c) >= 0x80) ascii = false;
+    }
+    f.tags.clear();
+    if (is_key(static_cast<int>(i))) f.tags.emplace_back("$key");
+    if (numeric) {
+      f.tags.emplace_back("$numeric");
+      if (integer) f.tags.emplace_back("$integer");
+    } else {
+      if (ascii) f.tags.emplace_back("$ascii");
+      f.tags.emplace_back("$text");
+    }
+  }
   for (auto& t : tables)
     for (auto& c : t.cols) c.shrink_to_fit();
 }

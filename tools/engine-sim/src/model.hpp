@@ -67,6 +67,10 @@ struct FieldData {
   SymbolTable symbols;
   std::vector<int> tables;  // tables that hold this field
   bool all_numeric = true;
+  /// The engine's field tags, set by AppData::finalize(): "$key" for a field in several tables, then
+  /// "$numeric" (and "$integer" when every value is a whole number) when every value is a number, else
+  /// "$ascii" (when every value is 7-bit ASCII) and "$text".
+  std::vector<std::string> tags;
   std::int32_t intern(std::string_view text);  // adds the value if new; numbers are detected
 };
 

@@ -70,6 +70,7 @@ int sort_value(const json::value* crit, const char* key, int fallback) {
 
 int compare_syms(const FieldData& fd, std::int32_t a, std::int32_t b, const json::value* crit, bool list) {
   if (a == b) return 0;
+  if (a < 0 || b < 0) return a < 0 ? 1 : -1;  // NULL (a row without a value) last
   const Symbol x = fd.symbols[static_cast<std::size_t>(a)];
   const Symbol y = fd.symbols[static_cast<std::size_t>(b)];
   int by_num = sort_value(crit, "qSortByNumeric", list ? 0 : 1);
@@ -107,7 +108,9 @@ json::object dim_info(Connection& c, const std::string& state, int field, const 
   d["qGroupFallbackTitles"] = json::array{json::value(title)};
   d["qGroupPos"] = 0;
   d["qStateCounts"] = state_counts(c, state, field);
-  d["qTags"] = json::array{};
+  json::array tags;
+  for (const auto& tag : fd.tags) tags.push_back(json::value(tag));
+  d["qTags"] = std::move(tags);
   d["qDimensionType"] = fd.all_numeric && !fd.symbols.empty() ? "N" : "D";
   d["qGrouping"] = "N";
   d["qNumFormat"] = json::object{{"qType", "U"}, {"qnDec", 0}, {"qUseThou", 0}};
@@ -405,6 +408,16 @@ json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bo
         if (ci < nd) {
           int f = cc.dim_fields[ci];
           std::int32_t sym = cc.result.dim(row, ci);
+          if (sym < 0) {  // NULL, as the engine sends it
+            json::object cell;
+            cell["qText"] = "-";
+            cell["qNum"] = "NaN";
+            cell["qElemNumber"] = -2;
+            cell["qState"] = "L";
+            cell["qIsNull"] = true;
+            line.push_back(std::move(cell));
+            continue;
+          }
           CellState st = cell_state(c, cc.state, f, sym);
           if (!show_alt && st == CellState::Alternative) st = CellState::Excluded;
           line.push_back(

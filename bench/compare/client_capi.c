@@ -1,0 +1,203 @@
+/* qix_bench_capi: the libqix C API as bench/compare drives every client.
+ *
+ *   qix_bench_capi URL SCENARIO CALLS WINDOW
+ *
+ * SCENARIO is one of:
+ *   tiny   CALLS EngineVersion calls on the global object, WINDOW of them in flight: the next call is issued
+ *          from each completion callback, with default options (a session opened with only a URL, default
+ *          flags, the session's default per-call timeout), as users write it.
+ *   page   CALLS GetHyperCubeData calls (one 10,000-cell page each), one at a time; each answer's JSON text
+ *          is read (qix_result_json) as a C caller would take it.
+ *   delta  one GetLayout (full), then CALLS GetLayout re-fetches answered by one-cell delta patches; each
+ *          layout is read (qix_result_json).
+ *   idle   CALLS sessions opened and left idle (WINDOW unused); prints the process's threads and RSS.
+ *
+ * Prints one line: `ok=N failed=F wall_s=S` (and `threads=T rss_kb=K` for idle). Exit status 0 when every
+ * call succeeded.
+ */
+#include "qix/qix.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+  qix_session* session;
+  const char* method;
+  int handle;
+  long calls;
+  long issued;
+  long done;
+  long ok;
+  long failed;
+  long long bytes;
+  pthread_mutex_t mutex;
+  pthread_cond_t cv;
+} run_state;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_done(const qix_result* res, void* payload);
+
+/* Issues the next call if any is left. Called with no lock held. */
+static void issue(run_state* st) {
+  pthread_mutex_lock(&st->mutex);
+  int go = st->issued < st->calls;
+  if (go) st->issued++;
+  pthread_mutex_unlock(&st->mutex);
+  if (!go) return;
+  int rc = qix_session_call_handle(NULL, st->session, st->handle, st->method, "[]", 0, -1, on_done, st);
+  if (rc != QIX_OK) {
+    fprintf(stderr, "call failed to start: %s\n", qix_strerror(rc));
+    pthread_mutex_lock(&st->mutex);
+    st->failed++;
+    st->done++;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mutex);
+  }
+}
+
+static void on_done(const qix_result* res, void* payload) {
+  run_state* st = (run_state*)payload;
+  int ok = qix_result_status(res) == QIX_OK;
+  long long n = 0;
+  if (ok && st->handle != -1) n = (long long)strlen(qix_result_json(res)); /* take the data */
+  pthread_mutex_lock(&st->mutex);
+  st->done++;
+  if (ok) {
+    st->ok++;
+    st->bytes += n;
+  } else {
+    st->failed++;
+  }
+  int finished = st->done == st->calls;
+  pthread_mutex_unlock(&st->mutex);
+  if (finished) {
+    pthread_mutex_lock(&st->mutex);
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mutex);
+  } else {
+    issue(st);
+  }
+}
+
+static void wait_done(run_state* st) {
+  pthread_mutex_lock(&st->mutex);
+  while (st->done < st->calls) pthread_cond_wait(&st->cv, &st->mutex);
+  pthread_mutex_unlock(&st->mutex);
+}
+
+static qix_session* open_session(const char* url) {
+  qix_options* opts = NULL;
+  qix_options_new(&opts);
+  qix_options_set_str(opts, "url", url);
+  qix_session* s = NULL;
+  int rc = qix_session_open_sync(&s, NULL, opts, 0);
+  qix_options_free(opts);
+  if (rc != QIX_OK) {
+    fprintf(stderr, "open %s: %s\n", url, qix_error_message(qix_error_last()));
+    return NULL;
+  }
+  return s;
+}
+
+static long status_value(const char* key) {
+  FILE* f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long v = -1;
+  size_t n = strlen(key);
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, n) == 0 && line[n] == ':') {
+      v = atol(line + n + 1);
+      break;
+    }
+  }
+  fclose(f);
+  return v;
+}
+
+static int run_idle(const char* url, long sessions) {
+  qix_session** all = calloc((size_t)sessions, sizeof *all);
+  long ok = 0;
+  double t0 = now_s();
+  for (long i = 0; i < sessions; ++i) {
+    all[i] = open_session(url);
+    if (all[i]) ok++;
+  }
+  double wall = now_s() - t0;
+  printf("ok=%ld failed=%ld wall_s=%.6f threads=%ld rss_kb=%ld\n", ok, sessions - ok, wall,
+         status_value("Threads"), status_value("VmRSS"));
+  fflush(stdout);
+  for (long i = 0; i < sessions; ++i) {
+    if (!all[i]) continue;
+    qix_session_close(all[i]);
+    qix_session_wait_closed(all[i], 0);
+    qix_session_free(all[i]);
+  }
+  free(all);
+  return ok == sessions ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: qix_bench_capi URL tiny|page|delta|idle CALLS WINDOW\n");
+    return 2;
+  }
+  const char* url = argv[1];
+  const char* scenario = argv[2];
+  long calls = atol(argv[3]);
+  long window = atol(argv[4]);
+  if (strcmp(scenario, "idle") == 0) return run_idle(url, calls);
+
+  run_state st;
+  memset(&st, 0, sizeof st);
+  pthread_mutex_init(&st.mutex, NULL);
+  pthread_cond_init(&st.cv, NULL);
+  st.session = open_session(url);
+  if (!st.session) return 1;
+  st.calls = calls;
+  st.handle = -1;
+  st.method = "EngineVersion";
+  if (strcmp(scenario, "page") == 0 || strcmp(scenario, "delta") == 0) {
+    qix_result* doc = NULL;
+    if (qix_session_call_sync(&doc, st.session, "OpenDoc", "[\"bench\"]", 0, -1) != QIX_OK) {
+      fprintf(stderr, "OpenDoc: %s\n", qix_error_message(qix_error_last()));
+      return 1;
+    }
+    qix_object* obj = NULL;
+    qix_result_object(&obj, doc);
+    st.handle = qix_object_handle(obj);
+    qix_object_free(obj);
+    qix_result_free(doc);
+    window = 1;
+    if (strcmp(scenario, "page") == 0) {
+      st.method = "GetHyperCubeData";
+    } else {
+      st.method = "GetLayout";
+      qix_result* first = NULL; /* the full layout: the base later patches apply to */
+      if (qix_session_call_handle_sync(&first, st.session, st.handle, "GetLayout", "[]", 0, -1) != QIX_OK) {
+        fprintf(stderr, "GetLayout: %s\n", qix_error_message(qix_error_last()));
+        return 1;
+      }
+      qix_result_free(first);
+    }
+  }
+  double t0 = now_s();
+  for (long i = 0; i < window && i < calls; ++i) issue(&st);
+  wait_done(&st);
+  double wall = now_s() - t0;
+  printf("ok=%ld failed=%ld wall_s=%.6f bytes=%lld\n", st.ok, st.failed, wall, st.bytes);
+  fflush(stdout);
+  qix_session_close(st.session);
+  qix_session_wait_closed(st.session, 0);
+  qix_session_free(st.session);
+  return st.failed == 0 && st.ok == calls ? 0 : 1;
+}

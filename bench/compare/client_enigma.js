@@ -1,0 +1,66 @@
+// qix_bench_enigma: enigma.js 2.15 + ws 8 (the pinned packages of tests/conformance/node_modules), driven as
+// bench/compare drives every client. Usage: node client_enigma.js URL tiny|page|delta CALLS WINDOW
+// tiny: WINDOW chains of global.engineVersion(), each awaiting its answer and issuing the next, until CALLS
+// were made (enigma.js's default delta mode, as users have it). page: getHyperCubeData on a generic object,
+// one at a time, each 10,000-cell page decoded by enigma.js. delta: GetLayout re-fetches answered with
+// one-cell delta patches (enigma.js applies them to its cache).
+// Prints `ok=N failed=F wall_s=S bytes=B`.
+'use strict';
+const path = require('path');
+const modules = process.env.QIX_BENCH_NODE_MODULES ||
+  path.join(__dirname, '..', '..', 'tests', 'conformance', 'node_modules');
+const WebSocket = require(path.join(modules, 'ws'));
+const enigma = require(path.join(modules, 'enigma.js'));
+const schema = require(path.join(modules, 'enigma.js', 'schemas', '12.2027.0.json'));
+
+async function main() {
+  const [url, scenario, callsArg, windowArg] = process.argv.slice(2);
+  const calls = Number(callsArg);
+  let window = Number(windowArg);
+  const session = enigma.create({ schema, url, createSocket: (u) => new WebSocket(u) });
+  const global = await session.open();
+  let issued = 0;
+  let ok = 0;
+  let failed = 0;
+  let bytes = 0;
+  let call = () => global.engineVersion();
+  let take = () => {};
+  if (scenario === 'page' || scenario === 'delta') {
+    const doc = await global.openDoc('bench');
+    window = 1;
+    // A generic object proxy (the responder answers on any handle), so that calls go through enigma.js's
+    // typed methods and, for GetLayout, its delta cache.
+    const obj = await session.getObjectApi({ handle: doc.handle + 1, id: 'bench', type: 'GenericObject', genericType: 'table' });
+    if (scenario === 'page') {
+      const pages = [{ qTop: 0, qLeft: 0, qWidth: 4, qHeight: 2500 }];
+      call = () => obj.getHyperCubeData('/qHyperCubeDef', pages);
+      take = (p) => { bytes += p[0].qMatrix.length; };
+    } else {
+      await obj.getLayout();
+      call = () => obj.getLayout();
+      take = (l) => { bytes += l.qHyperCube.qDataPages[0].qMatrix.length; };
+    }
+  }
+  const t0 = process.hrtime.bigint();
+  async function chain() {
+    while (issued < calls) {
+      issued += 1;
+      try {
+        take(await call());
+        ok += 1;
+      } catch (e) {
+        failed += 1;
+        console.error(String(e && e.message));
+      }
+    }
+  }
+  const chains = [];
+  for (let i = 0; i < window && i < calls; i += 1) chains.push(chain());
+  await Promise.all(chains);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  console.log(`ok=${ok} failed=${failed} wall_s=${wall.toFixed(6)} bytes=${bytes}`);
+  await session.close();
+  process.exit(failed === 0 && ok === calls ? 0 : 1);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

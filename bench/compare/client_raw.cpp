@@ -1,0 +1,155 @@
+// qix_bench_raw: the floor bench/compare measures libqix against, a minimal QIX client written straight on
+// Boost.Beast: one thread, request frames serialised before the clock starts, one WebSocket write per frame,
+// every answer parsed with Boost.JSON and matched to its request by id. No timeouts, no change tracking,
+// no delta, no reconnect, no callbacks across threads: what is left is the wire and the JSON.
+//
+//   qix_bench_raw URL tiny|page CALLS WINDOW
+//
+// Prints `ok=N failed=F wall_s=S bytes=B`; exit 0 when every call was answered once.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <boost/json/src.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Client {
+  explicit Client(asio::io_context& io) : ws(io) {}
+  websocket::stream<beast::tcp_stream> ws;
+  std::vector<std::string> frames;  // pre-serialised, frames[i] has id i + 1
+  std::vector<char> answered;
+  std::deque<std::size_t> to_write;
+  beast::flat_buffer buffer;
+  std::size_t next = 0;
+  long ok = 0, failed = 0;
+  long long bytes = 0;
+  bool writing = false;
+  bool done = false;
+
+  void send_next() {
+    if (next < frames.size()) to_write.push_back(next++);
+    write();
+  }
+
+  void write() {
+    if (writing || to_write.empty()) return;
+    writing = true;
+    ws.async_write(asio::buffer(frames[to_write.front()]), [this](beast::error_code ec, std::size_t) {
+      writing = false;
+      to_write.pop_front();
+      if (ec) {
+        std::fprintf(stderr, "write: %s\n", ec.message().c_str());
+        return;
+      }
+      write();
+    });
+  }
+
+  void read() {
+    ws.async_read(buffer, [this](beast::error_code ec, std::size_t n) {
+      if (ec) {
+        std::fprintf(stderr, "read: %s\n", ec.message().c_str());
+        return;
+      }
+      auto text = beast::buffers_to_string(buffer.data());
+      buffer.consume(n);
+      json::value v = json::parse(text);
+      const json::object& o = v.as_object();
+      if (const json::value* id = o.if_contains("id")) {  // frames without an id are notifications
+        std::int64_t i = id->to_number<std::int64_t>();
+        if (i >= 1 && static_cast<std::size_t>(i) <= frames.size() && !answered[i - 1] &&
+            o.contains("result")) {
+          answered[i - 1] = 1;
+          ++ok;
+          bytes += static_cast<long long>(n);
+        } else {
+          ++failed;
+        }
+        if (ok + failed == static_cast<long>(frames.size())) {
+          done = true;
+          return;
+        }
+        send_next();
+      }
+      read();
+    });
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page CALLS WINDOW\n");
+    return 2;
+  }
+  std::string url = argv[1];  // ws://127.0.0.1:PORT[/path]
+  std::string scenario = argv[2];
+  long calls = std::atol(argv[3]);
+  long window = std::atol(argv[4]);
+  auto hostport = url.substr(5);
+  auto slash = hostport.find('/');
+  std::string path = slash == std::string::npos ? "/" : hostport.substr(slash);
+  hostport = hostport.substr(0, slash);
+  auto colon = hostport.find(':');
+  std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
+
+  asio::io_context io(1);
+  Client c(io);
+  tcp::resolver resolver(io);
+  beast::get_lowest_layer(c.ws).connect(resolver.resolve(host, port));
+  beast::get_lowest_layer(c.ws).socket().set_option(tcp::no_delay(true));
+  c.ws.handshake(hostport, path);
+  c.ws.text(true);
+
+  int handle = -1;
+  std::string method = "EngineVersion";
+  if (scenario == "page") {
+    c.ws.write(asio::buffer(
+        std::string(R"({"jsonrpc":"2.0","id":0,"method":"OpenDoc","handle":-1,"params":["bench"]})")));
+    for (;;) {  // the greeting, then OpenDoc's answer
+      beast::flat_buffer b;
+      c.ws.read(b);
+      json::value v = json::parse(beast::buffers_to_string(b.data()));
+      if (v.as_object().contains("id")) {
+        handle = static_cast<int>(v.at("result").at("qReturn").at("qHandle").to_number<int>());
+        break;
+      }
+    }
+    method = "GetHyperCubeData";
+    window = 1;
+  }
+  c.frames.reserve(static_cast<std::size_t>(calls));
+  for (long i = 1; i <= calls; ++i) {
+    c.frames.push_back(R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":")" + method +
+                       R"(","handle":)" + std::to_string(handle) + R"(,"params":[]})");
+  }
+  c.answered.assign(static_cast<std::size_t>(calls), 0);
+
+  auto t0 = std::chrono::steady_clock::now();
+  for (long i = 0; i < window && i < calls; ++i) c.send_next();
+  c.read();
+  while (!c.done && io.run_one() > 0) {
+  }
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("ok=%ld failed=%ld wall_s=%.6f bytes=%lld\n", c.ok, c.failed, wall, c.bytes);
+  std::fflush(stdout);
+  beast::error_code ignore;
+  c.ws.close(websocket::close_code::normal, ignore);
+  return c.failed == 0 && c.ok == calls ? 0 : 1;
+}

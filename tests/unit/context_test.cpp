@@ -1,0 +1,73 @@
+// Context: the timer queue and the output batch of event tasks.
+#include "session/context.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace qix::core;
+using namespace std::chrono_literals;
+
+// A task scheduled earlier than the one the timer waits for re-arms the one Asio wait; the cancelled wait
+// must not re-arm in its turn (it did, and every re-arm cancelled the wait before it: a loop that kept the
+// I/O thread busy as long as any task was scheduled).
+TEST(SessionContextTimers, ReArmingForAnEarlierTaskDoesNotSpin) {
+  auto ctx = Context::create();
+  auto far = ctx->schedule(1h, [] {});
+  auto earlier = ctx->schedule(30min, [] {});
+  std::promise<void> fired;
+  ctx->schedule(20ms, [&] { fired.set_value(); });
+  fired.get_future().wait();
+  // Three re-arms (each cancels one wait) and one firing; a spinning queue counts thousands by now.
+  EXPECT_LE(ctx->timer_wakeups(), 6u);
+  EXPECT_TRUE(ctx->cancel_timer(far));
+  EXPECT_TRUE(ctx->cancel_timer(earlier));
+}
+
+TEST(SessionContextTimers, TasksRunInDeadlineOrderAndCancelledOnesNever) {
+  auto ctx = Context::create();
+  std::mutex m;
+  std::vector<int> order;
+  std::promise<void> last;
+  auto note = [&](int i) {
+    std::lock_guard lock(m);
+    order.push_back(i);
+  };
+  auto cancelled = ctx->schedule(5ms, [&] { note(0); });
+  ctx->schedule(30ms, [&] {
+    note(3);
+    last.set_value();
+  });
+  ctx->schedule(10ms, [&] { note(1); });
+  ctx->schedule(20ms, [&] { note(2); });
+  EXPECT_TRUE(ctx->cancel_timer(cancelled));
+  last.get_future().wait();
+  std::lock_guard lock(m);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+// What a task registers with OutputBatch::at_end runs when the task returns, on its thread, in order; outside
+// a task there is no batch.
+TEST(SessionContextOutputBatch, FlushesRunWhenTheEventTaskEnds) {
+  auto ctx = Context::create();
+  auto queue = ctx->make_serial_queue();
+  EXPECT_FALSE(OutputBatch::active());
+  std::vector<std::string> log;  // written by the queue's tasks only, one at a time
+  std::promise<void> done;
+  queue->post([&] {
+    log.push_back(OutputBatch::active() ? "task in a batch" : "task without a batch");
+    OutputBatch::at_end([&] { log.push_back("flush 1"); });
+    OutputBatch::at_end([&] { log.push_back("flush 2"); });
+    log.push_back("task ends");
+  });
+  queue->post([&] {
+    log.push_back("next task");
+    done.set_value();
+  });
+  done.get_future().wait();
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"task in a batch", "task ends", "flush 1", "flush 2", "next task"}));
+}
