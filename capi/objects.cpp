@@ -2,6 +2,7 @@
 // extraction (an adapter over core/session/extract.hpp).
 #include "internal.hpp"
 
+#include "rpc/frame.hpp"
 #include "session/extract.hpp"
 
 #include <algorithm>
@@ -60,6 +61,7 @@ std::unique_ptr<qix_result> make_result(core::CallResult& r) {
     return res;
   }
   res->value = std::move(r.result);
+  res->text = std::move(r.text);
   res->object = r.object;
   return res;
 }
@@ -178,14 +180,30 @@ const qix_error* qix_result_error(const qix_result* res) {
 int64_t qix_result_id(const qix_result* res) {
   return res ? res->id : 0;
 }
-// Written on first use (std::call_once: a result may be read from several threads at once).
+// Written on first use (std::call_once: a result may be read from several threads at once): a copy of the
+// text as received when the core kept it, else the value written out.
 const char* qix_result_json(const qix_result* res) {
   if (!res || res->status != QIX_OK) return "null";
-  std::call_once(res->json_once, [res] { res->json = core::to_json(unwrap(res->value)); });
+  std::call_once(res->json_once, [res] {
+    const json::value& v = res->value;
+    std::optional<std::string_view> text;
+    if (!res->text.empty()) {
+      const json::object* o = v.if_object();
+      if (o && o->contains("qReturn")) {
+        text = core::json_member_text(res->text, "qReturn");
+      } else if (o && o->size() == 1) {
+        text = core::json_member_text(res->text, o->begin()->key());
+      } else {
+        text = res->text;
+      }
+    }
+    res->json = text ? std::string(*text) : core::to_json(unwrap(v));
+  });
   return res->json.c_str();
 }
 const char* qix_result_raw(const qix_result* res) {
   if (!res || res->status != QIX_OK) return "null";
+  if (!res->text.empty()) return res->text.c_str();
   std::call_once(res->raw_once, [res] { res->raw = core::to_json(res->value); });
   return res->raw.c_str();
 }

@@ -11,6 +11,10 @@
  *   delta  one GetLayout (full), then CALLS GetLayout re-fetches answered by one-cell delta patches; each
  *          layout is read (qix_result_json).
  *   idle   CALLS sessions opened and left idle (WINDOW unused); prints the process's threads and RSS.
+ *   extract  (against qix-engine-sim) the hypercube OrderId x Sum(Sales) of the app demo-large, CALLS rows,
+ *          through qix_object_extract with WINDOW pages in flight (0 = its default); each row's JSON taken.
+ *   pages  the same rows through a loop of GetHyperCubeData calls, one 10,000-cell page at a time, each
+ *          page's JSON text taken (qix_result_json), as a caller without bulk extraction writes it.
  *
  * Prints one line: `ok=N failed=F wall_s=S` (and `threads=T rss_kb=K` for idle). Exit status 0 when every
  * call succeeded.
@@ -127,14 +131,17 @@ static long status_value(const char* key) {
 static int run_idle(const char* url, long sessions) {
   qix_session** all = calloc((size_t)sessions, sizeof *all);
   long ok = 0;
+  long base_kb = 0; /* after the first session: the context and its threads exist */
   double t0 = now_s();
   for (long i = 0; i < sessions; ++i) {
     all[i] = open_session(url);
     if (all[i]) ok++;
+    if (i == 0) base_kb = status_value("VmRSS");
   }
   double wall = now_s() - t0;
-  printf("ok=%ld failed=%ld wall_s=%.6f threads=%ld rss_kb=%ld\n", ok, sessions - ok, wall,
-         status_value("Threads"), status_value("VmRSS"));
+  long rss_kb = status_value("VmRSS");
+  printf("ok=%ld failed=%ld wall_s=%.6f threads=%ld rss_kb=%ld per_session_b=%ld\n", ok, sessions - ok, wall,
+         status_value("Threads"), rss_kb, sessions > 1 ? (rss_kb - base_kb) * 1024 / (sessions - 1) : 0);
   fflush(stdout);
   for (long i = 0; i < sessions; ++i) {
     if (!all[i]) continue;
@@ -146,9 +153,111 @@ static int run_idle(const char* url, long sessions) {
   return ok == sessions ? 0 : 1;
 }
 
+typedef struct {
+  pthread_mutex_t mutex;
+  pthread_cond_t cv;
+  int done;
+  int status;
+  int64_t rows;
+  long long bytes;
+} extract_state;
+
+static int on_row(const char* row, size_t len, int64_t index, void* payload) {
+  (void)row;
+  (void)index;
+  ((extract_state*)payload)->bytes += (long long)len; /* rows of one extraction arrive one at a time */
+  return 0;
+}
+
+static void on_extracted(int status, const qix_error* err, int64_t rows, void* payload) {
+  extract_state* st = (extract_state*)payload;
+  if (status != QIX_OK)
+    fprintf(stderr, "extraction: %s\n", err ? qix_error_message(err) : qix_strerror(status));
+  pthread_mutex_lock(&st->mutex);
+  st->done = 1;
+  st->status = status;
+  st->rows = rows;
+  pthread_cond_signal(&st->cv);
+  pthread_mutex_unlock(&st->mutex);
+}
+
+/* OrderId x Sum(Sales) on demo-large, computed once before the clock starts. */
+static qix_object* make_cube(qix_session* s, qix_object** doc_out) {
+  qix_result* r = NULL;
+  if (qix_session_call_sync(&r, s, "OpenDoc", "[\"demo-large\"]", 0, -1) != QIX_OK) return NULL;
+  qix_object* doc = NULL;
+  qix_result_object(&doc, r);
+  qix_result_free(r);
+  const char* props =
+      "[{\"qInfo\":{\"qType\":\"bench\"},\"qHyperCubeDef\":{"
+      "\"qDimensions\":[{\"qDef\":{\"qFieldDefs\":[\"OrderId\"]}}],"
+      "\"qMeasures\":[{\"qDef\":{\"qDef\":\"Sum(Sales)\"}}],\"qInitialDataFetch\":[]}}]";
+  qix_object* obj = NULL;
+  if (qix_object_call_sync(&r, doc, "CreateSessionObject", props, 0, -1) == QIX_OK)
+    qix_result_object(&obj, r);
+  qix_result_free(r);
+  r = NULL;
+  if (obj && qix_object_call_sync(&r, obj, "GetLayout", NULL, 0, -1) != QIX_OK) obj = NULL;
+  qix_result_free(r);
+  *doc_out = doc;
+  return obj;
+}
+
+static int run_extract(const char* url, const char* scenario, long rows, long window) {
+  qix_session* s = open_session(url);
+  if (!s) return 1;
+  qix_object* doc = NULL;
+  qix_object* obj = make_cube(s, &doc);
+  if (!obj) {
+    fprintf(stderr, "cannot build the hypercube: %s\n", qix_error_message(qix_error_last()));
+    return 1;
+  }
+  long ok = 0;
+  long long bytes = 0;
+  double t0 = now_s();
+  if (strcmp(scenario, "extract") == 0) {
+    extract_state st;
+    memset(&st, 0, sizeof st);
+    pthread_mutex_init(&st.mutex, NULL);
+    pthread_cond_init(&st.cv, NULL);
+    if (qix_object_extract(obj, "/qHyperCubeDef", 0, (int)window, on_row, on_extracted, &st) != QIX_OK)
+      return 1;
+    pthread_mutex_lock(&st.mutex);
+    while (!st.done) pthread_cond_wait(&st.cv, &st.mutex);
+    pthread_mutex_unlock(&st.mutex);
+    ok = st.status == QIX_OK ? (long)st.rows : 0;
+    bytes = st.bytes;
+  } else {
+    const long height = 5000; /* x 2 columns = 10,000 cells, the engine's page limit */
+    for (long top = 0; top < rows; top += height) {
+      char params[256];
+      snprintf(params, sizeof params,
+               "[\"/qHyperCubeDef\",[{\"qTop\":%ld,\"qLeft\":0,\"qWidth\":2,\"qHeight\":%ld}]]", top, height);
+      qix_result* r = NULL;
+      if (qix_object_call_sync(&r, obj, "GetHyperCubeData", params, 0, -1) != QIX_OK) {
+        fprintf(stderr, "GetHyperCubeData: %s\n", qix_error_message(qix_error_last()));
+        break;
+      }
+      const char* page = qix_result_json(r);
+      bytes += (long long)strlen(page);
+      ok += (rows - top < height) ? rows - top : height;
+      qix_result_free(r);
+    }
+  }
+  double wall = now_s() - t0;
+  printf("ok=%ld failed=%ld wall_s=%.6f bytes=%lld\n", ok, ok == rows ? 0L : 1L, wall, bytes);
+  fflush(stdout);
+  qix_object_free(obj);
+  qix_object_free(doc);
+  qix_session_close(s);
+  qix_session_wait_closed(s, 0);
+  qix_session_free(s);
+  return ok == rows ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: qix_bench_capi URL tiny|page|delta|idle CALLS WINDOW\n");
+    fprintf(stderr, "usage: qix_bench_capi URL tiny|page|delta|idle|extract|pages CALLS WINDOW\n");
     return 2;
   }
   const char* url = argv[1];
@@ -156,6 +265,8 @@ int main(int argc, char** argv) {
   long calls = atol(argv[3]);
   long window = atol(argv[4]);
   if (strcmp(scenario, "idle") == 0) return run_idle(url, calls);
+  if (strcmp(scenario, "extract") == 0 || strcmp(scenario, "pages") == 0)
+    return run_extract(url, scenario, calls, window);
 
   run_state st;
   memset(&st, 0, sizeof st);

@@ -23,6 +23,29 @@ async function main() {
   let ok = 0;
   let failed = 0;
   let bytes = 0;
+  if (scenario === 'pages') {
+    // demo-large's OrderId x Sum(Sales), one 10,000-cell page at a time (enigma.js has no bulk extraction).
+    const doc = await global.openDoc('demo-large');
+    const obj = await doc.createSessionObject({
+      qInfo: { qType: 'bench' },
+      qHyperCubeDef: {
+        qDimensions: [{ qDef: { qFieldDefs: ['OrderId'] } }],
+        qMeasures: [{ qDef: { qDef: 'Sum(Sales)' } }],
+        qInitialDataFetch: [],
+      },
+    });
+    await obj.getLayout();
+    const t0 = process.hrtime.bigint();
+    let rows = 0;
+    for (let top = 0; top < calls; top += 5000) {
+      const pages = await obj.getHyperCubeData('/qHyperCubeDef', [{ qTop: top, qLeft: 0, qWidth: 2, qHeight: 5000 }]);
+      rows += pages[0].qMatrix.length;
+    }
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    console.log(`ok=${rows} failed=${rows === calls ? 0 : 1} wall_s=${wall.toFixed(6)} bytes=0`);
+    await session.close();
+    process.exit(rows === calls ? 0 : 1);
+  }
   let call = () => global.engineVersion();
   let take = () => {};
   if (scenario === 'page' || scenario === 'delta') {

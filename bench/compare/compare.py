@@ -18,6 +18,9 @@ Scenarios (see each client for the details):
   page                           GetHyperCubeData answered with a 10,000-cell page (about 640 kB), one at a time
   delta                          GetLayout of a ~1 MB layout re-fetched after a one-cell change (delta patch)
   idle                           1,000 idle sessions in one process: threads and memory per session
+  extract                        1,000,000 rows of qix-engine-sim's demo-large: libqix's pipelined extraction,
+                                 libqix in a loop of GetHyperCubeData pages, enigma.js in the same loop
+                                 (against the simulator, whose CPU is the peer's; not in --smoke)
 """
 import argparse
 import os
@@ -32,23 +35,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def start_responder(build):
-    exe = os.path.join(build, "bench", "qix_bench_responder")
-    p = subprocess.Popen([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_peer(build, peer):
+    """Starts the responder (peer "responder") or qix-engine-sim ("sim"); returns (process, url)."""
+    if peer == "sim":
+        argv = [os.path.join(build, "tools", "engine-sim", "qix-engine-sim"), "--port", "0"]
+    else:
+        argv = [os.path.join(build, "bench", "qix_bench_responder")]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     m = re.match(r"listening on (ws://\S+)", line)
     if not m:
-        raise SystemExit("responder did not start: " + line + p.stderr.read())
+        raise SystemExit(f"{argv[0]} did not start: " + line + p.stderr.read())
     return p, m.group(1)
 
 
-def stop_responder(p):
+def stop_peer(p):
+    """Stops the peer; returns (bytes on the wire or None, the peer's CPU seconds)."""
     p.terminate()
-    _, err = p.communicate()
-    m = re.search(r"bytes_in=(\d+) bytes_out=(\d+) cpu_s=([\d.]+)", err)
-    if not m:
-        raise SystemExit("responder gave no counters: " + err)
-    return int(m.group(1)) + int(m.group(2)), float(m.group(3))
+    err = p.stderr.read()
+    p.stdout.read()
+    _, _, ru = os.wait4(p.pid, 0)
+    p.returncode = 0  # reaped here, not by Popen
+    m = re.search(r"bytes_in=(\d+) bytes_out=(\d+)", err)
+    wire = int(m.group(1)) + int(m.group(2)) if m else None
+    return wire, ru.ru_utime + ru.ru_stime
 
 
 def run_with_rusage(argv):
@@ -75,33 +85,33 @@ def run_with_rusage(argv):
     return out, err, code, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
 
 
+RAW, CAPI, ENIGMA = "raw C++ (Beast)", "libqix C API", "enigma.js 2.15"
+
+
 def clients(build, node):
     b = os.path.join(build, "bench")
-    c = {
-        "raw C++ (Beast)": [os.path.join(b, "qix_bench_raw")],
-        "libqix C API": [os.path.join(b, "qix_bench_capi")],
-    }
+    c = {RAW: [os.path.join(b, "qix_bench_raw")], CAPI: [os.path.join(b, "qix_bench_capi")]}
     if node:
-        c["enigma.js 2.15"] = [node, os.path.join(HERE, "client_enigma.js")]
+        c[ENIGMA] = [node, os.path.join(HERE, "client_enigma.js")]
     return c
 
 
-SUPPORTS = {
-    "raw C++ (Beast)": {"tiny", "page"},
-    "libqix C API": {"tiny", "page", "delta", "idle"},
-    "enigma.js 2.15": {"tiny", "page", "delta"},
-}
-
-
 def scenarios(calls, smoke):
+    """(name, peer, calls, window, [(row label, client, kind)])."""
     small = 300 if smoke else None
+    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny")]
     return [
-        ("tiny-w1", "tiny", small or max(1, calls // 5), 1),
-        ("tiny-w64", "tiny", small or calls, 64),
-        ("tiny-w1024", "tiny", small or calls, 1024),
-        ("page", "page", 20 if smoke else 200, 1),
-        ("delta", "delta", 20 if smoke else 200, 1),
-        ("idle", "idle", 20 if smoke else 1000, 0),
+        ("tiny-w1", "responder", small or max(1, calls // 5), 1, tiny),
+        ("tiny-w64", "responder", small or calls, 64, tiny),
+        ("tiny-w1024", "responder", small or calls, 1024, tiny),
+        ("page", "responder", 20 if smoke else 200, 1, [(RAW, RAW, "page"), (CAPI, CAPI, "page"), (ENIGMA, ENIGMA, "page")]),
+        ("delta", "responder", 20 if smoke else 200, 1, [(CAPI, CAPI, "delta"), (ENIGMA, ENIGMA, "delta")]),
+        ("idle", "responder", 20 if smoke else 1000, 0, [(CAPI, CAPI, "idle")]),
+        ("extract", "sim", 1000000, 0, [
+            ("libqix C API, pipelined extraction", CAPI, "extract"),
+            ("libqix C API, page loop", CAPI, "pages"),
+            ("enigma.js 2.15, page loop", ENIGMA, "pages"),
+        ]),
     ]
 
 
@@ -127,32 +137,35 @@ def main():
     cl = clients(args.build, args.node)
     if not args.node:
         print("note: node not found, enigma.js is left out", file=sys.stderr)
-    results = {}  # (scenario, client) -> list of dicts
+    results = {}  # (scenario, row label) -> list of dicts
     failures = []
-    scen = [s for s in scenarios(args.calls, args.smoke) if not only or s[0] in only]
+    scen = [x for x in scenarios(args.calls, args.smoke) if not only or x[0] in only]
+    if args.smoke:
+        scen = [x for x in scen if x[0] != "extract"]  # a million rows is no smoke
     for rnd in range(rounds):
-        for name, kind, calls, window in scen:
-            for client, argv in cl.items():
-                if kind not in SUPPORTS[client]:
+        for name, peer, calls, window, runs in scen:
+            for label, client, kind in runs:
+                if client not in cl:
                     continue
-                resp, url = start_responder(args.build)
+                proc, url = start_peer(args.build, peer)
                 try:
-                    out, err, code, cpu, rss = run_with_rusage(argv + [url, kind, str(calls), str(window)])
+                    out, err, code, cpu, rss = run_with_rusage(cl[client] + [url, kind, str(calls), str(window)])
                 finally:
-                    wire, resp_cpu = stop_responder(resp)
+                    wire, peer_cpu = stop_peer(proc)
                 m = re.search(r"ok=(\d+) failed=(\d+) wall_s=([\d.]+)", out)
                 if code != 0 or not m or int(m.group(1)) != calls:
-                    failures.append(f"{name} / {client}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
+                    failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
                     continue
                 wall = float(m.group(3))
-                row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "resp_cpu": resp_cpu, "calls": calls}
-                t = re.search(r"threads=(\d+) rss_kb=(\d+)", out)
+                row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "peer_cpu": peer_cpu, "calls": calls}
+                t = re.search(r"threads=(\d+) rss_kb=(\d+) per_session_b=(\d+)", out)
                 if t:
                     row["threads"] = int(t.group(1))
                     row["idle_rss_kb"] = int(t.group(2))
-                results.setdefault((name, client), []).append(row)
-                print(f"round {rnd + 1} {name:11s} {client:16s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
-                      f"rss {rss / 1024:7.1f} MB responder busy {100 * resp_cpu / max(wall, 1e-9):5.1f} %",
+                    row["per_session_b"] = int(t.group(3))
+                results.setdefault((name, label), []).append(row)
+                print(f"round {rnd + 1} {name:11s} {label:36s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
+                      f"rss {rss / 1024:7.1f} MB peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %",
                       file=sys.stderr, flush=True)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
@@ -163,39 +176,43 @@ def main():
 
     print(f"\n{rounds} rounds, interleaved; medians (CPU: min / median / max). "
           f"CPU = user+sys of the client process.\n")
-    for name, kind, calls, window in scen:
-        if kind == "idle":
-            rows = results.get((name, "libqix C API"), [])
+    for name, peer, calls, window, runs in scen:
+        if name == "idle":
+            rows = results.get((name, CAPI), [])
             if rows:
                 th = statistics.median(r["threads"] for r in rows)
                 kb = statistics.median(r["idle_rss_kb"] for r in rows)
-                print(f"**{name}**: {calls} idle sessions in one process: {th:.0f} threads, "
-                      f"{kb / 1024:.1f} MB RSS, {kb / calls:.1f} KiB per session (incl. the process's base)\n")
+                per = statistics.median(r["per_session_b"] for r in rows)
+                print(f"**{name}**: {calls:,} idle sessions (ws://127.0.0.1) in one process: {th:.0f} threads "
+                      f"(the main one included), {kb / 1024:.1f} MB RSS in all, {per / 1024:.1f} KiB per session "
+                      f"(growth of the RSS from the first session to the last)\n")
             continue
-        unit = 100000 if kind == "tiny" else calls
-        per = "100k calls" if kind == "tiny" else f"{calls} calls"
-        print(f"**{name}** ({calls:,} calls, window {window})\n")
-        print(f"| client | calls/s | CPU s per {per} (min / med / max) | peak RSS MB | wire MB | "
-              f"CPU vs enigma.js | CPU vs raw | responder busy |")
-        print("|---|---|---|---|---|---|---|---|")
-        med = {}
-        for client in cl:
-            rows = results.get((name, client))
-            if rows:
-                med[client] = statistics.median(r["cpu"] for r in rows) * unit / calls
-        for client in cl:
-            rows = results.get((name, client))
-            if not rows:
-                continue
+        labels = [label for label, _, _ in runs if (name, label) in results]
+        if not labels:
+            continue
+        tiny = name.startswith("tiny")
+        unit = 100000 if tiny else calls
+        what = "rows" if name == "extract" else "calls"
+        per = "100k calls" if tiny else f"{calls:,} {what}"
+        print(f"**{name}** ({calls:,} {what}" + (f", window {window})" if window else ")") + "\n")
+        print(f"| client | {what}/s | CPU s per {per} (min / med / max) | peak RSS MB | wire MB | "
+              f"CPU vs enigma.js | CPU vs raw | {what}/s vs first row | peer busy |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        med = {label: statistics.median(r["cpu"] for r in results[(name, label)]) * unit / calls for label in labels}
+        rate = {label: statistics.median(r["calls"] / r["wall"] for r in results[(name, label)]) for label in labels}
+        enigma = next((l for l in labels if l.startswith("enigma")), None)
+        for label in labels:
+            rows = results[(name, label)]
             cpus = sorted(r["cpu"] * unit / calls for r in rows)
-            rate = statistics.median(r["calls"] / r["wall"] for r in rows)
             rss = statistics.median(r["rss"] for r in rows) / 1024
-            wire = statistics.median(r["wire"] for r in rows) / 1e6
-            busy = statistics.median(r["resp_cpu"] / r["wall"] for r in rows) * 100
-            ve = med[client] / med["enigma.js 2.15"] if "enigma.js 2.15" in med else None
-            vr = med[client] / med["raw C++ (Beast)"] if "raw C++ (Beast)" in med else None
-            print(f"| {client} | {rate:,.0f} | {fmt(cpus[0])} / {fmt(statistics.median(cpus))} / {fmt(cpus[-1])} "
-                  f"| {rss:.1f} | {wire:.1f} | {fmt(ve)}× | {fmt(vr)}× | {busy:.0f} % |")
+            wires = [r["wire"] for r in rows if r["wire"] is not None]
+            wire = f"{statistics.median(wires) / 1e6:.1f}" if wires else "–"
+            busy = statistics.median(r["peer_cpu"] / r["wall"] for r in rows) * 100
+            ve = med[label] / med[enigma] if enigma else None
+            vr = med[label] / med[RAW] if RAW in med else None
+            vf = rate[label] / rate[labels[0]]
+            print(f"| {label} | {rate[label]:,.0f} | {fmt(cpus[0])} / {fmt(statistics.median(cpus))} / "
+                  f"{fmt(cpus[-1])} | {rss:.1f} | {wire} | {fmt(ve)}× | {fmt(vr)}× | {fmt(vf)}× | {busy:.0f} % |")
         print()
     return 0
 

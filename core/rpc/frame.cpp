@@ -70,7 +70,76 @@ bool read_handles(json::value& root, std::string_view key, std::vector<int>& out
   }
   return true;
 }
+std::size_t skip_ws(std::string_view t, std::size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  return i;
+}
+
+// `i` at the opening quote; returns the index after the closing one. Sets `escaped` when the string has any.
+std::size_t skip_string(std::string_view t, std::size_t i, bool& escaped) {
+  ++i;
+  while (i < t.size()) {
+    char c = t[i];
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      escaped = true;
+      i += 2;
+    } else {
+      ++i;
+    }
+  }
+  return t.size();
+}
+
+// `i` at a value; returns the index after it.
+std::size_t skip_value(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return i;
+  bool escaped = false;
+  char c = t[i];
+  if (c == '"') return skip_string(t, i, escaped);
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    while (i < t.size()) {
+      c = t[i];
+      if (c == '"') {
+        i = skip_string(t, i, escaped);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return i;
+  }
+  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' &&
+         t[i] != '\n' && t[i] != '\r')
+    ++i;
+  return i;
+}
 }  // namespace
+
+std::optional<std::string_view> json_member_text(std::string_view t, std::string_view key) {
+  std::optional<std::string_view> found;
+  std::size_t i = skip_ws(t, 0);
+  if (i >= t.size() || t[i] != '{') return found;
+  i = skip_ws(t, i + 1);
+  while (i < t.size() && t[i] == '"') {
+    bool escaped = false;
+    std::size_t key_end = skip_string(t, i, escaped);
+    std::string_view k = t.substr(i + 1, key_end - i - 2);
+    i = skip_ws(t, key_end);
+    if (i >= t.size() || t[i] != ':') return found;
+    i = skip_ws(t, i + 1);
+    std::size_t value_end = skip_value(t, i);
+    if (!escaped && k == key) found = t.substr(i, value_end - i);
+    i = skip_ws(t, value_end);
+    if (i >= t.size() || t[i] != ',') break;
+    i = skip_ws(t, i + 1);
+  }
+  return found;
+}
 
 std::string encode_request(std::int64_t id, std::string_view method, int handle, std::string_view params_json,
                            bool delta) {
@@ -113,7 +182,10 @@ bool decode_frame(std::string_view text, Frame& out, std::string* error) {
     }
     out.id = *id;
   }
-  if (auto it = o->find("result"); it != o->end()) out.result = &it->value();
+  if (auto it = o->find("result"); it != o->end()) {
+    out.result = &it->value();
+    out.result_text = json_member_text(text, "result").value_or(std::string_view());
+  }
   if (auto it = o->find("error"); it != o->end()) out.error = &it->value();
   if (auto it = o->find("method"); it != o->end() && it->value().is_string())
     out.method = it->value().get_string();

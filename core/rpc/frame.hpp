@@ -30,6 +30,9 @@ struct Frame {
   std::string_view method;         ///< Notifications: the method name (empty otherwise).
   json::value* params = nullptr;   ///< Notifications: their params.
   bool delta = false;
+  /// The text of `result` as received: a view into the decoded text (valid as long as it is). Empty when
+  /// there is no result.
+  std::string_view result_text;
   std::vector<int> change;   ///< Handles whose data is now invalid.
   std::vector<int> close;    ///< Handles released by the engine.
   std::vector<int> suspend;  ///< Handles suspended by the engine.
@@ -42,5 +45,11 @@ struct Frame {
 /// or its id/change/close/suspend members have the wrong types. A frame that is neither a response nor a
 /// notification but carries change/close arrays is valid (a pushed change list).
 bool decode_frame(std::string_view text, Frame& out, std::string* error);
+
+/// The text of member `key` of the JSON object `object_text` (as written: no unescaping, no reformatting),
+/// or nullopt when the object has no such member (the last one when the key repeats, as the parser keeps).
+/// `object_text` must be valid JSON (one that json::parse accepted): the scan only skips values. A key
+/// written with escapes in the text never matches.
+std::optional<std::string_view> json_member_text(std::string_view object_text, std::string_view key);
 
 }  // namespace qix::core

@@ -321,6 +321,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
     r.result = std::move(*f.result);  // a reconnect step: it reads the answer itself
   } else {
     json::object& result = f.result->as_object();
+    // Unchanged from the wire unless a delta patch rebuilds it or CreateSessionApp's qReturn is amended.
+    if (!(p.delta && f.delta) && p.method != "CreateSessionApp") r.text = std::string(f.result_text);
     if (p.delta && f.delta && !target.closed_) {
       for (auto& kv : result) {
         std::string key = p.method + '\n' + std::string(kv.key());

@@ -39,6 +39,9 @@ struct CallResult {
   std::int64_t id = 0;
   Error error;         ///< kind == none on success
   json::value result;  ///< The engine's `result` object (delta already applied); null on error.
+  /// `result` as the engine wrote it, when that is what `result` holds (not rebuilt from delta patches, not
+  /// amended); empty otherwise. Saves writing the text again for callers that want text (the C API).
+  std::string text;
   std::shared_ptr<Object>
       object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
   bool ok() const noexcept { return !error; }

@@ -212,6 +212,15 @@ class WsBase : public Transport, public WriteSink {
   Derived& derived() { return static_cast<Derived&>(*this); }
 
   void start_resolve() {
+    // An address needs no lookup (and Asio's resolver runs its lookups on a thread of its own, one more
+    // thread per context that a host given as an address never needs).
+    beast::error_code not_address;
+    auto address = asio::ip::make_address(url_.host, not_address);
+    if (!not_address) {
+      auto port = static_cast<unsigned short>(std::stoi(url_.port));
+      return on_resolve(
+          {}, tcp::resolver::results_type::create(tcp::endpoint(address, port), url_.host, url_.port));
+    }
     resolver_.async_resolve(
         url_.host, url_.port,
         [self = derived().shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
