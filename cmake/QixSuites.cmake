@@ -8,11 +8,11 @@
 # qix_suite_off(<name> <why>). qix_check_suites(), called at the end of the top-level CMakeLists.txt, then
 # checks every name in QIX_REQUIRED_SUITES: one that reported neither counts as off too.
 
-# csharp, java, go: bindings/<name>. conformance: enigma.js and qsocks against the simulator (tests/conformance).
-# spec: generated code matches its generators (tests/CMakeLists.txt, Python 3). odbc: the ODBC driver (odbc/,
-# unixODBC, isql and pyodbc).
-set(QIX_REQUIRED_SUITES csharp java go conformance spec odbc)
-# Suites still to come: the Python binding (python). When one lands, add its name
+# csharp, java, go, python: bindings/<name>. conformance: enigma.js and qsocks against the simulator
+# (tests/conformance). spec: generated code matches its generators (tests/CMakeLists.txt, Python 3). odbc: the
+# ODBC driver (odbc/, unixODBC, isql and pyodbc).
+set(QIX_REQUIRED_SUITES csharp java go python conformance spec odbc)
+# When a new suite lands, add its name
 # above and call qix_suite_on()/qix_suite_off() from its CMakeLists.txt; scripts/install-deps installs its tools.
 
 function(qix_suite_on name)

@@ -57,6 +57,9 @@ if(TARGET qixodbc)
     COMPONENT odbc)
 endif()
 find_program(QIX_GZIP gzip)
+if(TARGET qix_python_fast)  # the Python binding (bindings/python) is built: python3-libqix too
+  list(APPEND QIX_PACKAGES python3-libqix:python)
+endif()
 foreach(pkg_comp IN LISTS QIX_PACKAGES)
   string(REPLACE ":" ";" pc ${pkg_comp})
   list(GET pc 0 pkg)
@@ -111,6 +114,9 @@ set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/cpack-project.cmake)
 set(CPACK_COMPONENTS_ALL runtime dev tools)
 if(TARGET qixodbc)
   list(APPEND CPACK_COMPONENTS_ALL odbc)
+endif()
+if(TARGET qix_python_fast)
+  list(APPEND CPACK_COMPONENTS_ALL python)
 endif()
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -172,5 +178,18 @@ LibreOffice, DBeaver, Tableau) read a Qlik app as tables: the data model's
 tables and master objects, queried with a small SQL subset translated into
 hypercubes and streamed. The package registers the driver as libqix with
 unixODBC's odbcinst.ini.")
+
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-libqix)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+# The extension libqix._fast is built for this Python (3.11): the package is for that version only.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "libqix1 (= ${PROJECT_VERSION}), python3 (>= 3.11), python3 (<< 3.12)")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_RECOMMENDS "python3-numpy, python3-pandas")
+# postinst/prerm byte-compile and clean the modules with py3compile/py3clean, as dh_python3's snippets do.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/debian/python3-libqix/postinst
+  ${CMAKE_CURRENT_LIST_DIR}/debian/python3-libqix/prerm)
+set(CPACK_DEBIAN_PYTHON_DESCRIPTION "Python client for the Qlik QIX Engine
+The Python 3 package libqix: blocking and asyncio sessions to the Qlik QIX
+Engine, its whole Engine API typed, and hypercubes extracted straight into
+pandas DataFrames, over libqix's C ABI.")
 
 include(CPack)
