@@ -187,7 +187,7 @@ def main():
         return 0
 
     print(f"\n{rounds} rounds, interleaved; medians (CPU: min / median / max). "
-          f"CPU = user+sys of the client process.\n")
+          f"CPU = user+sys of the client process in its timed part.\n")
     for name, peer, calls, window, runs in scen:
         if name == "idle":
             rows = results.get((name, CAPI), [])
