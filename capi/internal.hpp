@@ -71,7 +71,7 @@ struct qix_result {
   qix_error error;
   std::int64_t id = 0;
   qix::core::json::value value;  // the engine's result object (moved from the core, never copied)
-  std::string text;               // value's text as received, when the core kept it (CallResult::text)
+  std::string text;              // value's text as received, when the core kept it (CallResult::text)
   // Its JSON texts, written on first request (most callers read one of them, some neither).
   mutable std::once_flag json_once, raw_once;
   mutable std::string json, raw;

@@ -16,8 +16,8 @@
  *   pages  the same rows through a loop of GetHyperCubeData calls, one 10,000-cell page at a time, each
  *          page's JSON text taken (qix_result_json), as a caller without bulk extraction writes it.
  *
- * Prints one line: `ok=N failed=F wall_s=S cpu_s=C` (C: this process's CPU during the timed part; and `threads=T rss_kb=K` for idle). Exit status 0 when every
- * call succeeded.
+ * Prints one line: `ok=N failed=F wall_s=S cpu_s=C` (C: this process's CPU during the timed part; and
+ * `threads=T rss_kb=K` for idle). Exit status 0 when every call succeeded.
  */
 #include "qix/qix.h"
 
@@ -46,7 +46,8 @@ typedef struct {
 static double cpu_s(void) { /* this process's user+sys CPU so far */
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static double now_s(void) {

@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
   while (!c.done && io.run_one() > 0) {
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", c.ok, c.failed, wall, cpu() - c0, c.bytes);
+  std::printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", c.ok, c.failed, wall, cpu() - c0,
+              c.bytes);
   std::fflush(stdout);
   beast::error_code ignore;
   c.ws.close(websocket::close_code::normal, ignore);
