@@ -137,7 +137,7 @@ static long status_value(const char* key) {
 }
 
 static int run_idle(const char* url, long sessions) {
-  qix_session** all = calloc((size_t)sessions, sizeof *all);
+  qix_session** all = calloc((size_t)sessions, sizeof(qix_session*));
   long ok = 0;
   long base_kb = 0; /* after the first session: the context and its threads exist */
   double t0 = now_s();

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -96,7 +97,8 @@ struct Client {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   if (argc != 5) {
     std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page CALLS WINDOW\n");
     return 2;
@@ -163,4 +165,14 @@ int main(int argc, char** argv) {
   beast::error_code ignore;
   c.ws.close(websocket::close_code::normal, ignore);
   return c.failed == 0 && c.ok == calls ? 0 : 1;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    return 1;
+  }
 }

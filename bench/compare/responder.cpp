@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -339,7 +340,8 @@ void build_data(int page_rows, int layout_kb) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   unsigned short port = 0;
   int page_rows = 2500;
   int layout_kb = 1024;
@@ -372,4 +374,14 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "responder: connections=%ld requests=%ld bytes_in=%lld bytes_out=%lld cpu_s=%.3f\n",
                g_stats.connections, g_stats.requests, g_stats.bytes_in, g_stats.bytes_out, cpu);
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    return 1;
+  }
 }

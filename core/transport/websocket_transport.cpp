@@ -144,10 +144,11 @@ class CoalescingStream {
 // close frame) are written.
 template <class Next, class TeardownHandler>
 void async_teardown(beast::role_type role, CoalescingStream<Next>& s, TeardownHandler&& handler) {
-  s.sink().after_flush(make_deferred([role, next = &s.next_layer(), h = std::move(handler)]() mutable {
-    using websocket::async_teardown;
-    async_teardown(role, *next, std::move(h));
-  }));
+  s.sink().after_flush(
+      make_deferred([role, next = &s.next_layer(), h = std::forward<TeardownHandler>(handler)]() mutable {
+        using websocket::async_teardown;
+        async_teardown(role, *next, std::move(h));
+      }));
 }
 
 template <class Next>
