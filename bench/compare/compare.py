@@ -90,6 +90,7 @@ def run_with_rusage(argv):
 
 RAW, CAPI, ENIGMA = "raw C++ (Beast)", "libqix C API", "enigma.js 2.15"
 JAVA = "libqix Java (typed API)"
+GO = "libqix Go (typed API)"
 
 
 def clients(build, node):
@@ -102,13 +103,15 @@ def clients(build, node):
     java = shutil.which("java")
     if jars and java and os.path.exists(os.path.join(b, "java", "QixBenchJava.class")):
         c[JAVA] = [java, "-cp", jars[0] + os.pathsep + os.path.join(b, "java"), "QixBenchJava"]
+    if os.path.exists(os.path.join(b, "qix_bench_go")):
+        c[GO] = [os.path.join(b, "qix_bench_go")]
     return c
 
 
 def scenarios(calls, smoke):
     """(name, peer, calls, window, [(row label, client, kind)])."""
     small = 300 if smoke else None
-    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny"), (JAVA, JAVA, "tiny")]
+    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny"), (JAVA, JAVA, "tiny"), (GO, GO, "tiny")]
     return [
         ("tiny-w1", "responder", small or max(1, calls // 5), 1, tiny),
         ("tiny-w64", "responder", small or calls, 64, tiny),

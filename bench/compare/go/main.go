@@ -1,0 +1,85 @@
+// qix_bench_go: libqix's Go binding as bench/compare drives every client (tiny calls only):
+//
+//	qix_bench_go URL tiny CALLS WINDOW
+//
+// WINDOW goroutines, each making typed Global.EngineVersion calls one after another (the Go way of keeping
+// WINDOW calls in flight) until CALLS were made, with default options. An unmeasured warm-up of CALLS/10 calls
+// comes first, as for the other managed runtimes. Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this
+// process's CPU time (getrusage) over the timed part.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/libqix/libqix/bindings/go/qix"
+)
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// run makes `calls` calls with `window` goroutines; it returns the calls that succeeded and failed.
+func run(ctx context.Context, g *qix.Global, calls int64, window int) (int64, int64) {
+	var issued, ok, failed int64
+	var wg sync.WaitGroup
+	for i := 0; i < window; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for atomic.AddInt64(&issued, 1) <= calls {
+				if v, err := g.EngineVersion(ctx); err == nil && v != nil {
+					atomic.AddInt64(&ok, 1)
+				} else {
+					atomic.AddInt64(&failed, 1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ok, failed
+}
+
+func main() {
+	if len(os.Args) != 5 || os.Args[2] != "tiny" {
+		fmt.Fprintln(os.Stderr, "usage: qix_bench_go URL tiny CALLS WINDOW")
+		os.Exit(2)
+	}
+	calls, _ := strconv.ParseInt(os.Args[3], 10, 64)
+	window, _ := strconv.Atoi(os.Args[4])
+	ctx := context.Background()
+	s, err := qix.Dial(ctx, os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dial:", err)
+		os.Exit(1)
+	}
+	defer s.Close()
+	g, err := s.Global()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "global:", err)
+		os.Exit(1)
+	}
+	warm := calls / 10
+	if warm < 1 {
+		warm = 1
+	}
+	run(ctx, g, warm, window)
+	c0, t0 := cpuSeconds(), time.Now()
+	ok, failed := run(ctx, g, calls, window)
+	wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
+	fmt.Printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f\n", ok, failed, wall, cpu)
+	if failed != 0 || ok != calls {
+		s.Close()
+		os.Exit(1)
+	}
+}
