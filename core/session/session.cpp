@@ -132,10 +132,14 @@ void Session::diagnose(Diagnostic::Kind kind, std::string message, std::int64_t 
   });
 }
 
+Task Session::traffic_task(bool sent, std::string_view frame) {
+  if (!options_.traffic) return {};
+  return guarded(
+      [this, self = shared_from_this(), sent, text = std::string(frame)] { options_.traffic(sent, text); });
+}
+
 void Session::post_traffic(bool sent, std::string_view frame) {
-  if (!options_.traffic) return;
-  events_->post(guarded(
-      [this, self = shared_from_this(), sent, text = std::string(frame)] { options_.traffic(sent, text); }));
+  if (auto task = traffic_task(sent, frame)) events_->post(std::move(task));
 }
 
 void Session::flush(Batch& batch, Batch& inline_batch) {
@@ -358,14 +362,16 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
   std::string err;
   bool ok = decode_frame(text, f, &err);
   Batch batch, inline_batch;
-  if (options_.traffic) {
-    batch.push_back(guarded([this, self = shared_from_this(), text] { options_.traffic(false, text); }));
-  }
+  // The traffic log sees the frame in its place among the events the burst causes.
+  if (auto task = traffic_task(false, text)) batch.push_back(std::move(task));
   std::vector<std::shared_ptr<Object>> refetch;
   bool start_resume = false;
   {
     std::lock_guard lock(mutex_);
-    if (state_ == SessionState::closed || gen != link_gen_) return;
+    if (state_ == SessionState::closed || gen != link_gen_) {
+      for (auto& t : batch) events_->post(std::move(t));  // logged all the same, applied no more
+      return;
+    }
     // While a reconnect restores the session the handles in change/close arrays are the new connection's,
     // not yet mapped to the proxies: skipped (every restored object is reported changed at the end).
     bool restoring = state_ == SessionState::suspended;

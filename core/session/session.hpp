@@ -249,6 +249,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void report_listener_exception(std::string message);
   void diagnose(Diagnostic::Kind kind, std::string message, std::int64_t id, Batch& batch);
   Task guarded(std::function<void()> fn);
+  /// The traffic callback's task for one frame, or an empty Task when there is no callback.
+  Task traffic_task(bool sent, std::string_view frame);
   void post_traffic(bool sent, std::string_view frame);
 
   // call.cpp: the one call path and the answers.
