@@ -19,6 +19,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <deque>
@@ -75,6 +78,8 @@ class WriteSink {
   virtual void after_flush(std::unique_ptr<Deferred> then) = 0;
   /// Bytes arrived from the peer (any bytes: the keep-alive's sign of life).
   virtual void note_read(std::size_t n) = 0;
+  /// The next append() starts a close frame: no data frame may follow it.
+  virtual void note_close_frame() = 0;
 
  protected:
   ~WriteSink() = default;
@@ -120,6 +125,12 @@ class CoalescingStream {
         [this](auto handler, const ConstBufferSequence& b) {
           std::size_t n = 0;
           bool ok = true;
+          // Beast hands each frame it writes (ping, pong, close) to one call, header first.
+          for (auto buf : beast::buffers_range_ref(b)) {
+            if (buf.size() == 0) continue;
+            if (*static_cast<const unsigned char*>(buf.data()) == 0x88) sink_->note_close_frame();
+            break;
+          }
           for (auto buf : beast::buffers_range_ref(b)) {
             ok = ok && sink_->append(static_cast<const char*>(buf.data()), buf.size());
             n += buf.size();
@@ -174,18 +185,38 @@ class WsBase : public Transport, public WriteSink {
     asio::dispatch(strand_, [self = derived().shared_from_this()] { self->start_resolve(); });
   }
 
-  // Messages sent from any thread gather in the outbox; one task on the strand takes all of them (one post
-  // per burst, not per message).
-  // Inside an event task (OutputBatch), the post waits for the task's end: the calls it makes go together.
+  // Sending. A message is framed (header, mask) into pending_, the bytes waiting for the socket, and pending_
+  // leaves in one write. Two ways out:
+  //  - direct: on an open plain connection, the sending thread writes pending_ itself, with a non-blocking
+  //    send(2) under out_mutex_, when no write is in flight or scheduled. No wake of the I/O thread per
+  //    message, which is most of a call's cost on a small machine. What the socket does not take at once
+  //    (its buffer is full) or a failed write is left to the strand's write (flush), which waits for room or
+  //    reports the error as every write does.
+  //  - through the strand: before the connection opens, on TLS (the TLS state belongs to the strand), or
+  //    while a flush is scheduled, messages gather in the outbox and one task on the strand frames all of
+  //    them (one post per burst, not per message).
+  // Inside an event task (OutputBatch) the write (or the post) waits for the task's end: the calls it makes
+  // go together.
+  // The socket is only closed on the strand after direct_ is cleared under out_mutex_ (stop_direct), so a
+  // direct write never meets a closed (or reused) descriptor.
   void send(std::string text) override {
-    bool post = false;
-    {
-      std::lock_guard lock(outbox_mutex_);
-      outbox_.push_back(std::move(text));
-      post = !outbox_posted_;
-      outbox_posted_ = true;
+    std::unique_lock lock(out_mutex_);
+    if (direct_ && !outbox_posted_) {
+      append_frame(text);
+      if (flushing_ || flush_posted_) return;  // the write in flight or scheduled takes these bytes too
+      if (OutputBatch::active()) {
+        if (batch_registered_) return;
+        batch_registered_ = true;
+        lock.unlock();
+        OutputBatch::at_end([self = derived().shared_from_this()] { self->end_batch(); });
+        return;
+      }
+      return write_direct_locked();
     }
-    if (!post) return;
+    outbox_.push_back(std::move(text));
+    if (outbox_posted_) return;
+    outbox_posted_ = true;
+    lock.unlock();
     if (OutputBatch::active()) {
       OutputBatch::at_end([self = derived().shared_from_this()] { self->post_outbox(); });
     } else {
@@ -195,6 +226,50 @@ class WsBase : public Transport, public WriteSink {
 
   void post_outbox() {
     asio::post(strand_, [self = derived().shared_from_this()] { self->take_outbox(); });
+  }
+
+  // The end of an event task that framed messages for a direct write.
+  void end_batch() {
+    std::lock_guard lock(out_mutex_);
+    batch_registered_ = false;
+    if (pending_.empty() || flushing_ || flush_posted_) return;
+    if (direct_) return write_direct_locked();
+    request_flush_locked();  // direct writes stopped meanwhile (a close): the strand writes what was framed
+  }
+
+  // Writes pending_ on the calling thread (direct_, nothing in flight or scheduled; out_mutex_ held).
+  void write_direct_locked() {
+    std::size_t done = 0;
+    while (done < pending_.size()) {
+      ssize_t r =
+          ::send(direct_fd_, pending_.data() + done, pending_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (r > 0) {
+        done += static_cast<std::size_t>(r);
+      } else if (r < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;  // full (EAGAIN) or failed: the strand's write waits for room, or meets the error and reports
+                // it
+      }
+    }
+    if (done == pending_.size()) {
+      pending_.clear();
+      if (pending_.capacity() > kKeptBuffer) std::string().swap(pending_);
+      return;
+    }
+    pending_.erase(0, done);
+    request_flush_locked();
+  }
+
+  // Ends direct writes (out_mutex_ held). Called before the socket is closed or torn down, and when a close
+  // frame is queued.
+  void stop_direct_locked() {
+    direct_ = false;
+    direct_fd_ = -1;
+  }
+  void stop_direct() {
+    std::lock_guard lock(out_mutex_);
+    stop_direct_locked();
   }
 
   void close(int code, std::string reason) override {
@@ -300,9 +375,20 @@ class WsBase : public Transport, public WriteSink {
       return fail(Error::make(ErrorKind::timeout, "WebSocket handshake timed out"));
     if (ec) return fail(network_error("WebSocket handshake failed", ec));
     opened_ = true;
+    {
+      // What was sent before the open goes first; then sending threads may write themselves (send()), from
+      // the sends on_open makes on.
+      std::lock_guard lock(out_mutex_);
+      write_queued_locked();
+      if constexpr (Derived::kDirectWrites) {
+        if (!close_requested_ && !closed_ && !write_failed_ && !close_framed_) {
+          direct_fd_ = beast::get_lowest_layer(derived().ws()).socket().native_handle();
+          direct_ = true;
+        }
+      }
+    }
     if (auto h = handler_.lock()) h->on_open();
     start_read();
-    write_queued();
     seen_read_ = bytes_read_;
     schedule_keepalive();
   }
@@ -329,6 +415,7 @@ class WsBase : public Transport, public WriteSink {
       derived().ws().async_ping({}, [self = derived().shared_from_this()](beast::error_code) {});
     } else {
       keepalive_lost_ = true;
+      stop_direct();
       beast::error_code ignore;
       beast::get_lowest_layer(derived().ws()).socket().close(ignore);  // the read reports it
       return;
@@ -398,26 +485,29 @@ class WsBase : public Transport, public WriteSink {
     finish(info);
   }
 
+  // Under one hold of out_mutex_, so that no direct write can overtake what the outbox held.
   void take_outbox() {
-    std::vector<std::string> batch;
-    {
-      std::lock_guard lock(outbox_mutex_);
-      batch.swap(outbox_);
-      outbox_posted_ = false;
-    }
+    std::lock_guard lock(out_mutex_);
+    auto batch = std::move(outbox_);
+    outbox_.clear();
+    outbox_posted_ = false;
     if (closed_ || close_requested_) return;
     for (auto& t : batch) queue_.push_back(std::move(t));
-    if (opened_) write_queued();
+    if (opened_) write_queued_locked();
   }
 
   // Frames every queued message into the write buffer, for one socket write. Data frames are framed here,
   // not by Beast (whose writes go one message at a time): Beast still writes the control frames (ping, pong,
   // close), and each of its writes is appended whole (CoalescingStream), so the two never interleave.
-  void write_queued() {
-    if (queue_.empty() || closed_ || write_failed_) return;
+  // No data frame follows a close frame (close_framed_). out_mutex_ held.
+  void write_queued_locked() {
+    if (queue_.empty() || closed_ || write_failed_ || close_framed_) {
+      if (close_framed_) queue_.clear();
+      return;
+    }
     for (auto& t : queue_) append_frame(t);
     queue_.clear();
-    request_flush();
+    request_flush_locked();
   }
 
   // One final, masked text frame (RFC 6455 5.2; a client masks every frame with a fresh key).
@@ -470,43 +560,78 @@ class WsBase : public Transport, public WriteSink {
 
   // WriteSink (on the strand).
   bool append(const char* data, std::size_t n) override {
+    std::lock_guard lock(out_mutex_);
     if (write_failed_) return false;
     pending_.append(data, n);
     return true;
   }
 
+  void note_close_frame() override {
+    std::lock_guard lock(out_mutex_);
+    close_framed_ = true;
+    stop_direct_locked();
+  }
+
   void request_flush() override {
+    std::lock_guard lock(out_mutex_);
+    request_flush_locked();
+  }
+
+  void request_flush_locked() {
     if (flushing_ || flush_posted_ || pending_.empty()) return;
     // After the tasks already queued, so that what they write joins this write.
     flush_posted_ = true;
     asio::post(strand_, [self = derived().shared_from_this()] { self->flush(); });
   }
 
+  // The teardown waits here: from now on nothing is written but by the strand.
   void after_flush(std::unique_ptr<Deferred> then) override {
-    if (!flushing_ && (pending_.empty() || write_failed_)) return then->run();
-    after_flush_.push_back(std::move(then));
+    {
+      std::lock_guard lock(out_mutex_);
+      stop_direct_locked();
+      if (flushing_ || (!pending_.empty() && !write_failed_)) {
+        after_flush_.push_back(std::move(then));
+        request_flush_locked();
+        return;
+      }
+    }
+    then->run();
   }
 
   void note_read(std::size_t n) override { bytes_read_ += n; }
 
   void flush() {
+    std::unique_lock lock(out_mutex_);
     flush_posted_ = false;
     if (flushing_) return;
-    if (pending_.empty() || write_failed_) return run_after_flush();
+    if (pending_.empty() || write_failed_) {
+      auto steps = std::move(after_flush_);
+      after_flush_.clear();
+      lock.unlock();
+      for (auto& step : steps) step->run();
+      return;
+    }
     inflight_.swap(pending_);
     flushing_ = true;
+    lock.unlock();
     asio::async_write(
         derived().ws().next_layer().next_layer(), asio::buffer(inflight_),
         [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_flushed(ec); });
   }
 
   void on_flushed(beast::error_code ec) {
-    flushing_ = false;
-    inflight_.clear();
-    if (inflight_.capacity() > kKeptBuffer) std::string().swap(inflight_);
+    {
+      std::lock_guard lock(out_mutex_);
+      flushing_ = false;
+      inflight_.clear();
+      if (inflight_.capacity() > kKeptBuffer) std::string().swap(inflight_);
+      if (ec) {
+        write_failed_ = true;
+        pending_.clear();
+        stop_direct_locked();
+      }
+    }
     if (ec) {
-      write_failed_ = true;
-      pending_.clear();
       // The read side reports the loss; make sure it notices.
       beast::error_code ignore;
       beast::get_lowest_layer(derived().ws()).socket().close(ignore);
@@ -514,17 +639,18 @@ class WsBase : public Transport, public WriteSink {
     flush();
   }
 
-  void run_after_flush() {
-    auto steps = std::move(after_flush_);
-    after_flush_.clear();
-    for (auto& step : steps) step->run();
-  }
-
   void do_close(int code, std::string reason) {
     if (closed_ || close_requested_) return;
     close_requested_ = true;
     requested_code_ = code;
     requested_reason_ = std::move(reason);
+    {
+      // The close frame goes last: what was framed before it goes first, messages not yet framed are
+      // dropped (documented).
+      std::lock_guard lock(out_mutex_);
+      stop_direct_locked();
+      queue_.clear();
+    }
     if (!opened_) {
       // Still connecting: abort whatever step is running; its handler reports the close.
       resolver_.cancel();
@@ -532,7 +658,6 @@ class WsBase : public Transport, public WriteSink {
       beast::get_lowest_layer(derived().ws()).socket().close(ignore);
       return;
     }
-    queue_.clear();  // messages not yet framed are dropped (documented); framed ones go before the close
     start_close_frame();
   }
 
@@ -551,6 +676,7 @@ class WsBase : public Transport, public WriteSink {
                                  [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
                                    if (auto self = w.lock()) {
                                      asio::post(self->strand_, [self] {
+                                       self->stop_direct();
                                        beast::error_code ignore;
                                        beast::get_lowest_layer(self->derived().ws()).socket().close(ignore);
                                      });
@@ -577,10 +703,14 @@ class WsBase : public Transport, public WriteSink {
   void finish(const CloseInfo& info) {
     if (closed_) return;
     closed_ = true;
-    queue_.clear();
     if (auto ctx = ctx_.lock()) {
       if (close_timer_) ctx->cancel_timer(close_timer_);
       if (keepalive_timer_) ctx->cancel_timer(keepalive_timer_);
+    }
+    {
+      std::lock_guard lock(out_mutex_);
+      stop_direct_locked();
+      queue_.clear();
     }
     beast::error_code ignore;
     beast::get_lowest_layer(derived().ws()).socket().close(ignore);
@@ -601,20 +731,25 @@ class WsBase : public Transport, public WriteSink {
   websocket::response_type response_;
   std::string read_buffer_;
   std::optional<asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> read_dyn_;
+  // The write side, guarded by out_mutex_ (see send()).
+  std::mutex out_mutex_;
   std::deque<std::string> queue_;  // sent before the connection opened
   std::uint64_t mask_state_ =
       std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32) | 1;
-  std::mutex outbox_mutex_;
-  std::vector<std::string> outbox_;  // guarded by outbox_mutex_
-  bool outbox_posted_ = false;       // guarded by outbox_mutex_
-  // Bytes Beast has written, waiting for the socket (pending_), and on the wire (inflight_).
+  std::vector<std::string> outbox_;  // sent through the strand, waiting for take_outbox
+  bool outbox_posted_ = false;       // a take_outbox is scheduled (or waits for its event task's end)
+  // Framed bytes waiting for the socket (pending_), and on the wire in the strand's write (inflight_).
   static constexpr std::size_t kKeptBuffer = 256 * 1024;  // larger buffers are released after their write
   std::string pending_;
-  std::string inflight_;
+  std::string inflight_;  // the strand's only, while flushing_
   std::vector<std::unique_ptr<Deferred>> after_flush_;
   bool flushing_ = false;
   bool flush_posted_ = false;
   bool write_failed_ = false;
+  bool close_framed_ = false;      // a close frame is queued: no data frame may follow
+  bool direct_ = false;            // sending threads may write pending_ themselves (see send())
+  int direct_fd_ = -1;             // the socket, while direct_
+  bool batch_registered_ = false;  // an end_batch waits for its event task's end
   // Keep-alive.
   std::uint64_t bytes_read_ = 0;
   std::uint64_t seen_read_ = 0;
@@ -635,6 +770,7 @@ class WsBase : public Transport, public WriteSink {
 
 class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_this<PlainWs> {
  public:
+  static constexpr bool kDirectWrites = true;
   PlainWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
       : WsBase(ctx, std::move(opts), std::move(url)), ws_(static_cast<WriteSink&>(*this), strand_) {}
   websocket::stream<CoalescingStream<beast::tcp_stream>>& ws() { return ws_; }
@@ -647,6 +783,7 @@ class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_thi
 
 class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<TlsWs> {
  public:
+  static constexpr bool kDirectWrites = false;  // the TLS state is the strand's
   TlsWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url,
         std::shared_ptr<ssl::context> tls)
       : WsBase(ctx, std::move(opts), std::move(url)),

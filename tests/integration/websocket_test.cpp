@@ -163,6 +163,104 @@ TEST(WebSocket, CoalescedFramesArriveWholeAndInOrderAtEveryLength) {
       << "answers arrive in the order the calls were sent";
 }
 
+namespace {
+// A transport's handler for tests that drive a transport directly: counts what happens.
+struct CountingHandler : core::TransportHandler {
+  void on_open() override { opened.set_value(); }
+  void on_frame(std::string&) override {}
+  void on_close(const core::CloseInfo& info) override {
+    std::lock_guard lock(mutex);
+    close_info = info;
+    closed.set_value();
+  }
+  std::promise<void> opened, closed;
+  std::mutex mutex;
+  core::CloseInfo close_info;
+};
+
+// A plain connection's sending thread writes to the socket itself when no write is in flight, and hands
+// the rest to the I/O thread when the socket is full (websocket_transport.cpp, send()). Several threads send
+// until long after the peer stopped reading (it holds its first message until every send has returned, so the
+// socket's buffers fill and later writes are left to the I/O thread): every message arrives once, whole, and
+// each thread's in the order it sent them. Run twice: every thread starting once the connection is open
+// (direct writes until the socket is full), and half of them before it opens (held, then written by the I/O
+// thread while the others send).
+void send_from_many_threads(bool half_before_open) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  constexpr std::size_t kPadding = 32 * 1024;  // 25 MB in all: far more than the sockets' buffers hold
+  std::promise<void> all_sent, all_received;
+  std::shared_future<void> sent = all_sent.get_future().share();
+  std::mutex seen_mutex;
+  std::vector<std::vector<int>> seen(kThreads);
+  int received = 0;
+  bool malformed = false;
+  ScriptedServerOptions so;
+  so.receive_buffer = 64 * 1024;
+  ScriptedServer server(so);
+  server.on_message = [&](ScriptedConnection&, const std::string& text) {
+    bool first = false;
+    {
+      std::lock_guard lock(seen_mutex);
+      first = received == 0;
+    }
+    if (first) sent.wait();  // stop reading until every send has returned
+    std::lock_guard lock(seen_mutex);
+    auto v = json::parse(text).as_array();
+    auto t = static_cast<std::size_t>(v.at(0).as_int64());
+    if (t >= seen.size() || v.at(2).as_string().size() != kPadding) {
+      malformed = true;
+    } else {
+      seen[t].push_back(static_cast<int>(v.at(1).as_int64()));
+    }
+    if (++received == kThreads * kPerThread) all_received.set_value();
+  };
+  auto ctx = core::Context::create();
+  core::ConnectOptions o = opts(server.url());
+  o.connect_timeout = 5s;
+  o.handshake_timeout = 5s;
+  auto transport = core::make_websocket_transport(ctx, o);
+  auto handler = std::make_shared<CountingHandler>();
+  std::shared_future<void> opened = handler->opened.get_future().share();
+  transport->open(handler);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, opened, t] {
+      const std::string padding(kPadding, 'x');
+      if (!half_before_open || t % 2 == 1) opened.wait();
+      for (int i = 0; i < kPerThread; ++i)
+        transport->send("[" + std::to_string(t) + "," + std::to_string(i) + ",\"" + padding + "\"]");
+    });
+  }
+  for (auto& th : threads) th.join();
+  all_sent.set_value();
+  all_received.get_future().wait();
+  {
+    std::lock_guard lock(seen_mutex);
+    EXPECT_FALSE(malformed);
+    for (int t = 0; t < kThreads; ++t) {
+      std::vector<int> expected(kPerThread);
+      for (int i = 0; i < kPerThread; ++i) expected[static_cast<std::size_t>(i)] = i;
+      EXPECT_EQ(seen[static_cast<std::size_t>(t)], expected) << "thread " << t;
+    }
+  }
+  transport->close();
+  handler->closed.get_future().wait();
+  std::lock_guard lock(handler->mutex);
+  EXPECT_TRUE(handler->close_info.by_client);
+  EXPECT_EQ(handler->close_info.code, core::close_code::normal) << handler->close_info.describe();
+  ctx->shutdown();
+}
+}  // namespace
+
+TEST(WebSocket, SendsFromManyThreadsArriveOnceAndInOrderWhenWrittenDirectlyUntilTheSocketIsFull) {
+  send_from_many_threads(false);
+}
+
+TEST(WebSocket, SendsFromManyThreadsArriveOnceAndInOrderWhenSomeWereHeldUntilTheOpen) {
+  send_from_many_threads(true);
+}
+
 TEST(WebSocket, SendsHeadersCookiesAndOrigin) {
   ScriptedServer server;
   echo_engine(server);

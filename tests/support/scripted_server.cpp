@@ -168,6 +168,9 @@ ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  // Before listen(), so that accepted sockets inherit it (and the window they announce).
+  if (impl_->opts.receive_buffer > 0)
+    impl_->acceptor.set_option(asio::socket_base::receive_buffer_size(impl_->opts.receive_buffer));
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen();
   last_port_ = impl_->acceptor.local_endpoint().port();

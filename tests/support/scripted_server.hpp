@@ -32,6 +32,7 @@ struct ScriptedServerOptions {
   std::string cert_file, key_file;  ///< Server certificate (PEM) for tls.
   std::string client_ca_file;       ///< When set, a client certificate signed by this CA is required.
   int refuse_status = 0;            ///< When non-zero, answer the upgrade with this HTTP status.
+  int receive_buffer = 0;           ///< When non-zero, the sockets' SO_RCVBUF (a peer that fills up soon).
 };
 
 class ScriptedServer {
