@@ -60,14 +60,17 @@ class Run {
   long long bytes() const { return bytes_; }
 
  private:
-  // Issues the next call if any is left (no lock held).
+  // Issues the next call if any is left (no lock held). A call that fails to start counts as failed and the
+  // one after it is tried, so that the run always ends.
   void issue() {
-    if (issued_.fetch_add(1, std::memory_order_relaxed) >= calls_) return;
-    try {
-      target_.call_async(method_, "[]", [this](const qix::Result& r) { completed(r); });
-    } catch (const qix::Error& e) {
-      std::fprintf(stderr, "call failed to start: %s\n", e.what());
-      finish(false, 0);
+    while (issued_.fetch_add(1, std::memory_order_relaxed) < calls_) {
+      try {
+        target_.call_async(method_, "[]", [this](const qix::Result& r) { completed(r); });
+        return;
+      } catch (const qix::Error& e) {
+        std::fprintf(stderr, "call failed to start: %s\n", e.what());
+        if (finish(false, 0)) return;
+      }
     }
   }
 

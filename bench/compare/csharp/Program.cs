@@ -60,8 +60,7 @@ internal static class Program
                 }
                 catch (QixException e)
                 {
-                    Console.Error.WriteLine($"EngineVersion: {e.Message}");
-                    Interlocked.Increment(ref failed);
+                    if (Interlocked.Increment(ref failed) == 1) Console.Error.WriteLine($"EngineVersion: {e.Message}");
                 }
             }
         }
