@@ -2,6 +2,7 @@
 """bench/compare: libqix side by side with enigma.js and a raw Beast client, one command.
 
     bench/compare/compare.py [--build DIR] [--rounds 3] [--calls 100000] [--smoke] [--only SCENARIO,...]
+                             [--require CLIENT,...]
 
 Every client is a separate process talking to a fresh qix_bench_responder (one cheap thread, see
 responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time the
@@ -91,12 +92,18 @@ def run_with_rusage(argv):
 RAW, CAPI, ENIGMA = "raw C++ (Beast)", "libqix C API", "enigma.js 2.15"
 JAVA = "libqix Java (typed API)"
 GO = "libqix Go (typed API)"
+CSHARP = "libqix C# (typed API)"
+CPP = "libqix C++ facade"
+# Short names of the clients, for --require.
+KEYS = {"raw": RAW, "capi": CAPI, "enigma": ENIGMA, "java": JAVA, "go": GO, "csharp": CSHARP, "cpp": CPP}
 
 
 def clients(build, node):
     """The clients this build has: {label: argv prefix}. A binding's client is there when the build made it."""
     b = os.path.join(build, "bench")
     c = {RAW: [os.path.join(b, "qix_bench_raw")], CAPI: [os.path.join(b, "qix_bench_capi")]}
+    if os.path.exists(os.path.join(b, "qix_bench_cpp")):
+        c[CPP] = [os.path.join(b, "qix_bench_cpp")]
     if node:
         c[ENIGMA] = [node, os.path.join(HERE, "client_enigma.js")]
     jars = glob.glob(os.path.join(build, "bindings", "java", "libqix-*.jar"))
@@ -105,19 +112,23 @@ def clients(build, node):
         c[JAVA] = [java, "-cp", jars[0] + os.pathsep + os.path.join(b, "java"), "QixBenchJava"]
     if os.path.exists(os.path.join(b, "qix_bench_go")):
         c[GO] = [os.path.join(b, "qix_bench_go")]
+    if os.path.exists(os.path.join(b, "csharp", "QixBenchCs")):
+        c[CSHARP] = [os.path.join(b, "csharp", "QixBenchCs")]
     return c
 
 
 def scenarios(calls, smoke):
     """(name, peer, calls, window, [(row label, client, kind)])."""
     small = 300 if smoke else None
-    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny"), (JAVA, JAVA, "tiny"), (GO, GO, "tiny")]
+    tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny"), (CPP, CPP, "tiny"), (JAVA, JAVA, "tiny"),
+            (GO, GO, "tiny"), (CSHARP, CSHARP, "tiny")]
     return [
         ("tiny-w1", "responder", small or max(1, calls // 5), 1, tiny),
         ("tiny-w64", "responder", small or calls, 64, tiny),
         ("tiny-w1024", "responder", small or calls, 1024, tiny),
-        ("page", "responder", 20 if smoke else 200, 1, [(RAW, RAW, "page"), (CAPI, CAPI, "page"), (ENIGMA, ENIGMA, "page")]),
-        ("delta", "responder", 20 if smoke else 200, 1, [(CAPI, CAPI, "delta"), (ENIGMA, ENIGMA, "delta")]),
+        ("page", "responder", 20 if smoke else 200, 1,
+         [(RAW, RAW, "page"), (CAPI, CAPI, "page"), (ENIGMA, ENIGMA, "page"), (CPP, CPP, "page")]),
+        ("delta", "responder", 20 if smoke else 200, 1, [(CAPI, CAPI, "delta"), (ENIGMA, ENIGMA, "delta"), (CPP, CPP, "delta")]),
         ("idle", "responder", 20 if smoke else 1000, 0, [(CAPI, CAPI, "idle")]),
         ("extract", "sim", 1000000, 0, [
             ("libqix C API, pipelined extraction", CAPI, "extract"),
@@ -143,10 +154,20 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", default="")
     ap.add_argument("--node", default=shutil.which("node") or "")
+    ap.add_argument("--require", default="",
+                    help="clients that must be there, comma-separated (" + ",".join(KEYS) + "): a missing one fails")
     args = ap.parse_args()
     rounds = 1 if args.smoke else args.rounds
     only = set(filter(None, args.only.split(",")))
     cl = clients(args.build, args.node)
+    required = set(filter(None, args.require.split(",")))
+    unknown = required - set(KEYS)
+    if unknown:
+        ap.error("unknown client in --require: " + ",".join(sorted(unknown)))
+    missing = sorted(k for k in required if KEYS[k] not in cl)
+    if missing:
+        print("FAILED: required clients not built: " + ", ".join(missing), file=sys.stderr)
+        return 1
     if not args.node:
         print("note: node not found, enigma.js is left out", file=sys.stderr)
     results = {}  # (scenario, row label) -> list of dicts

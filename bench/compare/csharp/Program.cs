@@ -1,0 +1,72 @@
+// qix_bench_cs: libqix's C# binding as bench/compare drives every client (tiny calls only):
+//
+//   QixBenchCs URL tiny CALLS WINDOW
+//
+// WINDOW async chains, each awaiting the typed session.Global.EngineVersionAsync() and issuing the next call
+// when one completes (the await resumes on the thread pool), until CALLS calls were made; a session opened
+// with only a URL (Session.OpenAsync(url)), default options. An unmeasured warm-up of CALLS/10 calls comes
+// first, as for the other managed runtimes (start-up, assembly loading and the first JIT compilations left
+// out). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this process's CPU time
+// (Process.TotalProcessorTime) over the timed part. Exit status 0 when every call succeeded.
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading;
+using System.Threading.Tasks;
+using Qix;
+using Qix.Api;
+
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length != 4 || args[1] != "tiny")
+        {
+            Console.Error.WriteLine("usage: QixBenchCs URL tiny CALLS WINDOW");
+            return 2;
+        }
+        long calls = long.Parse(args[2], CultureInfo.InvariantCulture);
+        int window = int.Parse(args[3], CultureInfo.InvariantCulture);
+        await using Session session = await Session.OpenAsync(args[0]);
+        Global global = session.Global;
+        await RunAsync(global, Math.Max(1, calls / 10), window);  // warm-up, not measured
+        using Process self = Process.GetCurrentProcess();
+        self.Refresh();
+        TimeSpan cpu0 = self.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        (long ok, long failed) = await RunAsync(global, calls, window);
+        double wall = clock.Elapsed.TotalSeconds;
+        self.Refresh();
+        double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                        $"ok={ok} failed={failed} wall_s={wall:F6} cpu_s={cpu:F6}"));
+        Console.Out.Flush();
+        return failed == 0 && ok == calls ? 0 : 1;
+    }
+
+    // Makes `calls` calls, `window` at a time; returns the calls that succeeded and failed.
+    private static async Task<(long Ok, long Failed)> RunAsync(Global global, long calls, int window)
+    {
+        long issued = 0, ok = 0, failed = 0;
+        async Task Chain()
+        {
+            while (Interlocked.Increment(ref issued) <= calls)
+            {
+                try
+                {
+                    NxEngineVersion version = await global.EngineVersionAsync();
+                    if (version?.ComponentVersion != null) Interlocked.Increment(ref ok);
+                    else Interlocked.Increment(ref failed);
+                }
+                catch (QixException e)
+                {
+                    if (Interlocked.Increment(ref failed) == 1) Console.Error.WriteLine($"EngineVersion: {e.Message}");
+                }
+            }
+        }
+        var chains = new Task[Math.Max(0, (int)Math.Min(window, calls))];
+        for (int i = 0; i < chains.Length; i++) chains[i] = Chain();
+        await Task.WhenAll(chains);
+        return (Interlocked.Read(ref ok), Interlocked.Read(ref failed));
+    }
+}
