@@ -72,6 +72,8 @@ struct qix_result {
   std::int64_t id = 0;
   qix::core::json::value value;  // the engine's result object (moved from the core, never copied)
   std::string text;              // value's text as received, when the core kept it (CallResult::text)
+  std::size_t text_value_at = std::string::npos;  // CallResult::text_value_at / _size
+  std::size_t text_value_size = 0;
   // Its JSON texts, written on first request (most callers read one of them, some neither).
   mutable std::once_flag json_once, raw_once;
   mutable std::string json, raw;

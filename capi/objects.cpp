@@ -60,8 +60,10 @@ std::unique_ptr<qix_result> make_result(core::CallResult& r) {
     res->status = res->error.status;
     return res;
   }
-  res->value = std::move(r.result);
+  core::move_into(res->value, std::move(r.result));
   res->text = std::move(r.text);
+  res->text_value_at = r.text_value_at;
+  res->text_value_size = r.text_value_size;
   res->object = r.object;
   return res;
 }
@@ -189,7 +191,9 @@ const char* qix_result_json(const qix_result* res) {
     std::optional<std::string_view> text;
     if (!res->text.empty()) {
       const json::object* o = v.if_object();
-      if (o && o->contains("qReturn")) {
+      if (res->text_value_at != std::string::npos && o && (o->contains("qReturn") || o->size() == 1)) {
+        text = std::string_view(res->text).substr(res->text_value_at, res->text_value_size);
+      } else if (o && o->contains("qReturn")) {
         text = core::json_member_text(res->text, "qReturn");
       } else if (o && o->size() == 1) {
         text = core::json_member_text(res->text, o->begin()->key());

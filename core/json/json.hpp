@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,21 @@ namespace json = boost::json;
 
 /// Parses `text` as one JSON value. Returns nullopt and fills `*error` (when not null) on failure.
 std::optional<json::value> parse_json(std::string_view text, std::string* error = nullptr);
+
+/// Moves `from` into `into` together with the memory `from` lives in. Received frames are parsed into an
+/// arena of their own (decode_frame), and Boost.JSON copies on a move *assignment* between values of
+/// different memory resources; constructing in place moves. Use this, not `into = std::move(from)`, to hand
+/// a frame's value on without a copy.
+inline void move_into(json::value& into, json::value&& from) noexcept {
+  std::destroy_at(&into);
+  std::construct_at(&into, std::move(from));
+}
+
+/// A copy of `v` in the default memory resource: for values kept after the frame they came from is gone
+/// (a copy made by json::value's copy constructor would live in, and keep alive, the frame's arena).
+inline json::value detached_copy(const json::value& v) {
+  return json::value(v, json::storage_ptr());
+}
 
 /// Serializes `v` compactly (no whitespace), as it travels on the wire.
 std::string to_json(const json::value& v);

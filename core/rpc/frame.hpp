@@ -33,6 +33,9 @@ struct Frame {
   /// The text of `result` as received: a view into the decoded text (valid as long as it is). Empty when
   /// there is no result.
   std::string_view result_text;
+  /// Within result_text: the text of result's qReturn member, else of its only member (a call's one out
+  /// value, which the C API hands out as the call's JSON); empty when result has neither.
+  std::string_view result_value_text;
   std::vector<int> change;   ///< Handles whose data is now invalid.
   std::vector<int> close;    ///< Handles released by the engine.
   std::vector<int> suspend;  ///< Handles suspended by the engine.

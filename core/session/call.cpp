@@ -318,11 +318,17 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   } else if (!f.result->is_object()) {
     r.error = Error::make(ErrorKind::protocol, p.method + ": 'result' is not an object");
   } else if (p.raw) {
-    r.result = std::move(*f.result);  // a reconnect step: it reads the answer itself
+    move_into(r.result, std::move(*f.result));  // a reconnect step: it reads the answer itself
   } else {
     json::object& result = f.result->as_object();
     // Unchanged from the wire unless a delta patch rebuilds it or CreateSessionApp's qReturn is amended.
-    if (!(p.delta && f.delta) && p.method != "CreateSessionApp") r.text = std::string(f.result_text);
+    if (!(p.delta && f.delta) && p.method != "CreateSessionApp") {
+      r.text = std::string(f.result_text);
+      if (!f.result_value_text.empty()) {
+        r.text_value_at = static_cast<std::size_t>(f.result_value_text.data() - f.result_text.data());
+        r.text_value_size = f.result_value_text.size();
+      }
+    }
     if (p.delta && f.delta && !target.closed_) {
       for (auto& kv : result) {
         std::string key = p.method + '\n' + std::string(kv.key());
@@ -345,7 +351,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         target.suspended_ = false;
       }
       if (p.method == "GetLayout" || p.method == "GetAppLayout") {
-        if (auto* l = result.if_contains("qLayout")) target.layout_ = std::make_shared<const json::value>(*l);
+        if (auto* l = result.if_contains("qLayout"))
+          target.layout_ = std::make_shared<const json::value>(detached_copy(*l));
       }
       if (target.origin_.session_object) note_properties_locked(target, p, result);
       if (auto* qr = result.if_contains("qReturn");
@@ -362,7 +369,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         if (aerr) r.error = std::move(aerr);
         if (r.object && r.object->type_ == "Doc") doc_handle_ = r.object->handle_;
       }
-      r.result = std::move(*f.result);
+      move_into(r.result, std::move(*f.result));
     }
   }
   if (p.abandoned) {

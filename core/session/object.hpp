@@ -42,6 +42,11 @@ struct CallResult {
   /// `result` as the engine wrote it, when that is what `result` holds (not rebuilt from delta patches, not
   /// amended); empty otherwise. Saves writing the text again for callers that want text (the C API).
   std::string text;
+  /// Where, in `text`, the value the C API hands out as the call's JSON is written (result's qReturn, else
+  /// its only member): `text_value_at` and `text_value_size`; npos when `text` is empty or result has
+  /// neither. Found in the same pass over the text as `text` itself.
+  std::size_t text_value_at = std::string::npos;
+  std::size_t text_value_size = 0;
   std::shared_ptr<Object>
       object;  ///< Set when result.qReturn referred to an object (same handle ⇒ same proxy).
   bool ok() const noexcept { return !error; }

@@ -549,7 +549,7 @@ void Session::note_properties_locked(Object& obj, const Pending& p, const json::
   if (!obj.origin_.session_object) return;
   if (p.method == "GetProperties") {
     if (auto* prop = result.if_contains("qProp"))
-      obj.origin_.props = std::make_shared<const json::value>(*prop);
+      obj.origin_.props = std::make_shared<const json::value>(detached_copy(*prop));
   } else if (p.method == "SetProperties") {
     if (auto props = properties_param(p.params)) obj.origin_.props = std::move(props);
   }
