@@ -3,7 +3,10 @@
 // every answer parsed with Boost.JSON and matched to its request by id. No timeouts, no change tracking,
 // no delta, no reconnect, no callbacks across threads: what is left is the wire and the JSON.
 //
-//   qix_bench_raw URL tiny|page CALLS WINDOW
+//   qix_bench_raw URL tiny|page|parse CALLS WINDOW
+//
+// `parse` is the bare-parse baseline of the page scenario: one page is fetched, then its text is parsed
+// CALLS times with Boost.JSON (json::parse into the default resource), no socket in the timed part.
 //
 // Prints `ok=N failed=F wall_s=S cpu_s=C bytes=B` (C: this process's CPU in the timed part); exit 0 when
 // every call was answered once.
@@ -100,7 +103,7 @@ struct Client {
 namespace {
 int run(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page CALLS WINDOW\n");
+    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page|parse CALLS WINDOW\n");
     return 2;
   }
   std::string url = argv[1];  // ws://127.0.0.1:PORT[/path]
@@ -124,7 +127,7 @@ int run(int argc, char** argv) {
 
   int handle = -1;
   std::string method = "EngineVersion";
-  if (scenario == "page") {
+  if (scenario == "page" || scenario == "parse") {
     c.ws.write(asio::buffer(
         std::string(R"({"jsonrpc":"2.0","id":0,"method":"OpenDoc","handle":-1,"params":["bench"]})")));
     for (;;) {  // the greeting, then OpenDoc's answer
@@ -139,6 +142,32 @@ int run(int argc, char** argv) {
     method = "GetHyperCubeData";
     window = 1;
   }
+  auto cpu = [] {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  };
+  if (scenario == "parse") {
+    c.ws.write(asio::buffer(R"({"jsonrpc":"2.0","id":1,"method":"GetHyperCubeData","handle":)" +
+                            std::to_string(handle) + R"(,"params":[]})"));
+    beast::flat_buffer b;
+    c.ws.read(b);
+    const std::string page = beast::buffers_to_string(b.data());
+    long ok = 0;
+    double c0 = cpu();
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < calls; ++i) {
+      json::value v = json::parse(page);
+      if (v.as_object().contains("result")) ++ok;
+    }
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", ok, calls - ok, wall, cpu() - c0,
+                static_cast<long long>(page.size()) * calls);
+    beast::error_code ignore;
+    c.ws.close(websocket::close_code::normal, ignore);
+    return ok == calls ? 0 : 1;
+  }
   c.frames.reserve(static_cast<std::size_t>(calls));
   for (long i = 1; i <= calls; ++i) {
     c.frames.push_back(R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":")" + method +
@@ -146,12 +175,6 @@ int run(int argc, char** argv) {
   }
   c.answered.assign(static_cast<std::size_t>(calls), 0);
 
-  auto cpu = [] {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  };
   double c0 = cpu();
   auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < window && i < calls; ++i) c.send_next();

@@ -127,7 +127,8 @@ def scenarios(calls, smoke):
         ("tiny-w64", "responder", small or calls, 64, tiny),
         ("tiny-w1024", "responder", small or calls, 1024, tiny),
         ("page", "responder", 20 if smoke else 200, 1,
-         [(RAW, RAW, "page"), (CAPI, CAPI, "page"), (ENIGMA, ENIGMA, "page"), (CPP, CPP, "page")]),
+         [(RAW, RAW, "page"), ("bare Boost.JSON parse (no socket)", RAW, "parse"), (CAPI, CAPI, "page"),
+          (ENIGMA, ENIGMA, "page"), (CPP, CPP, "page")]),
         ("delta", "responder", 20 if smoke else 200, 1, [(CAPI, CAPI, "delta"), (ENIGMA, ENIGMA, "delta"), (CPP, CPP, "delta")]),
         ("idle", "responder", 20 if smoke else 1000, 0, [(CAPI, CAPI, "idle")]),
         ("extract", "sim", 1000000, 0, [

@@ -224,6 +224,7 @@ void send_from_many_threads(bool half_before_open) {
   std::shared_future<void> opened = handler->opened.get_future().share();
   transport->open(handler);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, opened, t] {
       const std::string padding(kPadding, 'x');
