@@ -70,7 +70,9 @@ class Transport {
   /// Call once.
   virtual void open(std::weak_ptr<TransportHandler> handler) = 0;
   /// Queues one text message; messages go out in the order queued. Before on_open they are held and sent
-  /// after it; after close they are dropped. Never blocks.
+  /// after it; after close they are dropped. Never blocks (a transport may write to its socket on the calling
+  /// thread, without waiting: the WebSocket transport does on an open ws:// connection with no write in
+  /// flight).
   virtual void send(std::string text) = 0;
   /// Starts a graceful close with `code`; on_close follows. Idempotent.
   virtual void close(int code = close_code::normal, std::string reason = {}) = 0;
