@@ -210,8 +210,9 @@ inline void set_events(Events* events) {
 inline int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json,
                            int flags, int timeout_ms, int64_t token, bool raw) {
   int64_t id = 0;
-  const int rc = qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
-                                 raw ? &detail::raw_result_cb : &detail::result_cb, detail::to_payload(token));
+  const int rc =
+      qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
+                      raw ? &detail::raw_result_cb : &detail::result_cb, detail::to_payload(token));
   if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
   return id;
 }
