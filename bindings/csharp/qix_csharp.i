@@ -6,13 +6,11 @@
  * written by hand on top. This file holds the C#-specific policy; the shared policy (what is wrapped,
  * directors, ignored raw handles) is ../swig/qix_common.i, included last.
  *
- * Calls. The facade's call_async(..., CallListener*) takes a listener it does not own. Giving it one C#
- * director object per call would leave the lifetime of each of those objects (and the delegates SWIG
- * marshals for it) to the garbage collector while native code may still call it. Instead, every call
- * gets a small C++ listener (qixcs::TokenListener) that carries an integer token and deletes itself after
- * its single run, and all of them report to ONE process-wide director (qixcs::CallSink) that the managed
- * side keeps in a static field: no per-call object can ever be collected too early, and a call costs no
- * director set-up. Object and session listeners are ordinary directors, kept referenced by their owners;
+ * Calls. A director object per call would leave the lifetime of each of those objects (and the delegates
+ * SWIG marshals for it) to the garbage collector while native code may still call it. Instead, every call
+ * carries an integer token as the C API's payload, and every completion reports to ONE process-wide
+ * callback that the managed side keeps in a static field (see "Call completions" below): no per-call object
+ * can ever be collected too early, and a call costs no director set-up and no native allocation. Object and session listeners are ordinary directors, kept referenced by their owners;
  * the traffic log (qixcs::TrafficSink) is a director kept for the life of the process, since a session
  * may log frames until its very end.
  *
@@ -125,71 +123,68 @@ static void qixcs_set_pending_error(const qix::Error& e) {
 %include "../swig/qix_common.i"
 
 /* ---- Call completions (after the facade, so that SWIG knows qix::Result) ---------------------- */
-%feature("director") qixcs::CallSink;
-
-%inline %{
-namespace qixcs {
-
-/** Receives every asynchronous call completion of the process, tagged with the token given to the call.
-    Runs on the session's dispatcher thread; @p result is borrowed for the duration of the call. */
-class CallSink {
- public:
-  virtual ~CallSink() {}
-  virtual void on_result(int64_t token, const qix::Result& result) = 0;
-};
-
-}  // namespace qixcs
-%}
-
+/* A call is issued straight through the C API (qix_object_call) with the token as its payload (shifted left
+   one bit; the low bit says whether the caller wants the object of the result): nothing is allocated per
+   call on the native side. Its completion reaches ONE process-wide callback the managed side registers
+   (QixCs_RegisterCallCallback, a delegate rooted in a static field), with the status, the request id and
+   both JSON texts as UTF-8 (pointer and length, borrowed for the duration of the callback): a successful
+   call costs one transition into .NET and no P/Invoke back. Only a failed call, or one whose object is
+   wanted, also gets the facade's qix::Result (borrowed, for the error and the object) as a NativeResult. */
 %{
+#include <cstring>
 namespace qixcs {
-static std::atomic<CallSink*> g_call_sink{nullptr};
+typedef void(SWIGSTDCALL* CallCallback)(int64_t token, int status, int64_t id, const char* raw, int raw_len,
+                                        const char* json, int json_len, const qix::Result* slow);
+static std::atomic<CallCallback> g_call_callback{nullptr};
 
-/* Deletes itself after its single run (the facade's trampoline never touches it afterwards). */
-class TokenListener : public qix::CallListener {
- public:
-  explicit TokenListener(int64_t token) : token_(token) {}
-  void on_result(const qix::Result& result) override {
-    std::unique_ptr<TokenListener> self(this);
-    if (CallSink* sink = g_call_sink.load()) sink->on_result(token_, result);
-  }
-
- private:
-  int64_t token_;
-};
-
-template <class Target>
-int64_t call_with_token(Target& target, const std::string& method, const std::string& params_json, int flags,
-                        int timeout_ms, int64_t token) {
-  auto* listener = new TokenListener(token);
+static void call_completed(const qix_result* res, void* payload) {
   try {
-    // On success (and QIX_ECLOSED) the listener runs exactly once and frees itself; when the facade
-    // throws, the C API will never call it.
-    return target.call_async(method, params_json, listener, flags, timeout_ms);
+    const auto bits = static_cast<int64_t>(reinterpret_cast<intptr_t>(payload));
+    const int64_t token = bits >> 1;
+    const bool want_object = (bits & 1) != 0;
+    CallCallback cb = g_call_callback.load();
+    if (!cb) return;
+    const int status = qix_result_status(res);
+    if (status == QIX_OK && !want_object) {
+      const char* raw = qix_result_raw(res);
+      const char* json = qix_result_json(res);
+      cb(token, status, qix_result_id(res), raw, static_cast<int>(std::strlen(raw)), json,
+         static_cast<int>(std::strlen(json)), nullptr);
+      return;
+    }
+    const qix::Result r(res);  // the facade's copy: the error, the object
+    cb(token, r.status(), r.id(), r.raw().data(), static_cast<int>(r.raw().size()), r.json().data(),
+       static_cast<int>(r.json().size()), &r);
   } catch (...) {
-    delete listener;
-    throw;
+    // Nothing may escape into libqix's thread (the managed callback catches everything itself).
   }
 }
 }  // namespace qixcs
+
+extern "C" SWIGEXPORT void SWIGSTDCALL QixCs_RegisterCallCallback(qixcs::CallCallback cb) {
+  qixcs::g_call_callback.store(cb);
+}
 %}
 
 %inline %{
 namespace qixcs {
-/** Installs the process-wide sink (kept alive by the managed side for the life of the process). */
-void set_call_sink(CallSink* sink);
-/** Object::call_async with a token; returns the request id. Throws qix::Error like the facade. */
+/** qix_object_call with a token (> 0) reported to the registered call callback, which runs exactly once when
+    this returns (also for QIX_ECLOSED). Returns the request id. Throws qix::Error like the facade. */
 int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
-                    int timeout_ms, int64_t token);
+                    int timeout_ms, int64_t token, bool want_object);
 }  // namespace qixcs
 %}
 
 %{
 namespace qixcs {
-void set_call_sink(CallSink* sink) { g_call_sink.store(sink); }
 int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
-                    int timeout_ms, int64_t token) {
-  return call_with_token(object, method, params_json, flags, timeout_ms, token);
+                    int timeout_ms, int64_t token, bool want_object) {
+  int64_t id = 0;
+  void* payload = reinterpret_cast<void*>(static_cast<intptr_t>((token << 1) | (want_object ? 1 : 0)));
+  const int rc = qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
+                                 &call_completed, payload);
+  if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
+  return id;
 }
 }  // namespace qixcs
 %}

@@ -46,6 +46,15 @@ class Events {
     (void)token;
     (void)result;
   }
+  /**
+   * A call made with object_call(..., raw = true) succeeded and its result refers to no object: the engine's
+   * whole result object as JSON text (the typed API decodes it). Every other outcome of such a call comes
+   * to on_result.
+   */
+  virtual void on_raw_result(int64_t token, const std::string& raw) {
+    (void)token;
+    (void)raw;
+  }
   /** A watched object's fresh layout, or the error of its fetch (@p result borrowed for the call). */
   virtual void on_layout(int64_t token, const qix::Result& result) {
     (void)token;
@@ -148,6 +157,29 @@ inline void traffic_cb(int sent, const char* frame, size_t len, void* payload) {
   });
 }
 
+inline void result_cb(const qix_result* res, void* payload) {
+  try {
+    const qix::Result r(res);
+    deliver("a call result", [&](Events& e) { e.on_result(to_token(payload), r); });
+  } catch (...) {
+    std::fprintf(stderr, "libqix (Java): delivering a call result failed\n");
+  }
+}
+/** The typed API's completions: a success without an object goes as the raw text alone (no facade copy of
+ *  the result, no calls back into native code from Java); the rest as the facade's result. */
+inline void raw_result_cb(const qix_result* res, void* payload) {
+  if (qix_result_status(res) == QIX_OK) {
+    qix_object* obj = nullptr;
+    if (qix_result_object(&obj, res) != QIX_OK) {
+      qix_error_clear();  // QIX_ENOTFOUND: no object, which is no failure here
+      deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), qix_result_raw(res)); });
+      return;
+    }
+    qix_object_free(obj);  // the facade's result below takes its own handle
+  }
+  result_cb(res, payload);
+}
+
 inline int row_cb(const char* row, size_t len, int64_t index, void* payload) {
   bool go_on = false;  // a failure to deliver stops the extraction
   deliver("an extracted row", [&](Events& e) {
@@ -170,15 +202,19 @@ inline void set_events(Events* events) {
   detail::events_slot().store(events, std::memory_order_release);
 }
 
-/** Asynchronous call on @p object; the result goes to Events::on_result(@p token). */
+/**
+ * Asynchronous call on @p object; the result goes to Events::on_result(@p token), or, with @p raw, a success
+ * that refers to no object to Events::on_raw_result(@p token). The event comes exactly once when this returns
+ * (also for QIX_ECLOSED); when it throws qix::Error, never.
+ */
 inline int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json,
-                           int flags, int timeout_ms, int64_t token) {
-  return object.call_async(
-      method, params_json,
-      [token](const qix::Result& r) {
-        detail::deliver("a call result", [&](Events& e) { e.on_result(token, r); });
-      },
-      flags, timeout_ms);
+                           int flags, int timeout_ms, int64_t token, bool raw) {
+  int64_t id = 0;
+  const int rc =
+      qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
+                      raw ? &detail::raw_result_cb : &detail::result_cb, detail::to_payload(token));
+  if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
+  return id;
 }
 
 /** Subscribes @p token to the object's "changed" events. Returns the listener id. */

@@ -176,20 +176,23 @@ public class QixObject : IDisposable, IAsyncDisposable
                                      CancellationToken cancellationToken = default)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
-        return Issue(method, paramsJson ?? "[]", flags, Session.ToTimeoutMs(timeout), null, cancellationToken);
+        return Issue(method, paramsJson ?? "[]", flags, Session.ToTimeoutMs(timeout), null, true, cancellationToken);
     }
 
     /// <summary>The typed API's call: as CallAsync; <paramref name="make"/> wraps the object of the result.</summary>
     internal Task<QixResult> CallTypedAsync(string method, string paramsJson, Func<Session, NativeObject, QixObject>? make,
                                             CancellationToken cancellationToken) =>
-        Issue(method, paramsJson, CallFlags.Default, Session.ToTimeoutMs(null), make, cancellationToken);
+        Issue(method, paramsJson, CallFlags.Default, Session.ToTimeoutMs(null), make, make != null, cancellationToken);
 
+    // wantObject: whether the object of the result (if any) is wrapped and adopted; the typed methods that
+    // return no object do not ask (the shim then skips the facade's copy of the result).
     private Task<QixResult> Issue(string method, string paramsJson, CallFlags flags, int timeoutMs,
-                                  Func<Session, NativeObject, QixObject>? make, CancellationToken cancellationToken) =>
+                                  Func<Session, NativeObject, QixObject>? make, bool wantObject,
+                                  CancellationToken cancellationToken) =>
         Calls.Issue(Session, token =>
         {
             using var lease = _native.Acquire();
-            return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token);
+            return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token, wantObject);
         }, make, cancellationToken);
 
     /// <summary>Starts qix_object_extract reporting to <see cref="Extraction"/>'s sink with <paramref name="token"/>.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Text;
 using System.Text.Json;
 
 namespace Qix;
@@ -11,15 +12,31 @@ public sealed class QixResult
 {
     private readonly Lazy<JsonElement> _value;
     private readonly Lazy<JsonElement> _raw;
+    // The texts as the engine's UTF-8 (results of asynchronous calls: decoded into strings on first use only,
+    // the typed API reads the bytes), or as strings (results of blocking calls).
+    private readonly byte[]? _jsonUtf8;
+    private readonly byte[]? _rawUtf8;
+    private string? _json;
+    private string? _rawJson;
 
     internal QixResult(long requestId, string json, string rawJson, QixObject? obj)
     {
         RequestId = requestId;
-        Json = json;
-        RawJson = rawJson;
+        _json = json;
+        _rawJson = rawJson;
         Object = obj;
         _value = new Lazy<JsonElement>(() => Parse(Json));
         _raw = new Lazy<JsonElement>(() => Parse(RawJson));
+    }
+
+    internal QixResult(long requestId, byte[] jsonUtf8, byte[] rawUtf8, QixObject? obj)
+    {
+        RequestId = requestId;
+        _jsonUtf8 = jsonUtf8;
+        _rawUtf8 = rawUtf8;
+        Object = obj;
+        _value = new Lazy<JsonElement>(() => Parse(jsonUtf8));
+        _raw = new Lazy<JsonElement>(() => Parse(rawUtf8));
     }
 
     /// <summary>The JSON-RPC request id of the call (> 0).</summary>
@@ -29,10 +46,13 @@ public sealed class QixResult
     /// The result with out parameters unwrapped as enigma.js does: <c>qReturn</c> when present, else the single
     /// out value (GetLayout gives the <c>qLayout</c> itself), else the whole result object.
     /// </summary>
-    public string Json { get; }
+    public string Json => _json ??= Encoding.UTF8.GetString(_jsonUtf8!);
 
     /// <summary>The engine's whole <c>result</c> object as JSON text.</summary>
-    public string RawJson { get; }
+    public string RawJson => _rawJson ??= Encoding.UTF8.GetString(_rawUtf8!);
+
+    /// <summary>The engine's whole <c>result</c> object as UTF-8 (the typed API decodes from it).</summary>
+    internal byte[] RawUtf8 => _rawUtf8 ?? Encoding.UTF8.GetBytes(_rawJson!);
 
     /// <summary><see cref="Json"/> parsed (once, on first use); needs no disposal.</summary>
     public JsonElement Value => _value.Value;
@@ -58,6 +78,12 @@ public sealed class QixResult
     private static JsonElement Parse(string json)
     {
         using JsonDocument doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+
+    private static JsonElement Parse(byte[] utf8)
+    {
+        using JsonDocument doc = JsonDocument.Parse(utf8);
         return doc.RootElement.Clone();
     }
 }

@@ -19,3 +19,8 @@ func TrackedClosed(s *Session) map[uint64]<-chan struct{} {
 	}
 	return closed
 }
+
+// Member is the typed API's reader of one top-level member of a result (for the tests in package qix_test).
+func Member(raw []byte, wire string) (value []byte, found, scanned bool) {
+	return member(raw, wire)
+}

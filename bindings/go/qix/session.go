@@ -27,8 +27,7 @@ type Session struct {
 	freed bool // guarded by live (write)
 
 	mu          sync.Mutex // guards the maps and the close details
-	calls       map[uint64]chan outcome
-	rawCalls    map[uint64]struct{} // calls that want the whole result (the typed API's)
+	calls       map[uint64]waiter
 	objects     map[uint64]*objectCore
 	subs        map[uint64]*Subscription
 	watches     map[uint64]*Watch
@@ -75,8 +74,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 	s := &Session{
 		conn:      qixswig.NewConn(),
 		ev:        qixswig.NewEvent(),
-		calls:     make(map[uint64]chan outcome),
-		rawCalls:  make(map[uint64]struct{}),
+		calls:     make(map[uint64]waiter),
 		objects:   make(map[uint64]*objectCore),
 		subs:      make(map[uint64]*Subscription),
 		watches:   make(map[uint64]*Watch),
@@ -90,7 +88,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 		return nil, err
 	}
 	opened := make(chan outcome, 1)
-	openToken := s.register(opened)
+	openToken := s.register(opened, false)
 	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1))); err != nil {
 		s.discard()
 		return nil, err
@@ -153,11 +151,21 @@ func (s *Session) discard() {
 	s.callbacks.stop()
 }
 
+// outcomeChans recycles the calls' channels (room for one outcome each).
+var outcomeChans = sync.Pool{New: func() any { return make(chan outcome, 1) }}
+
+// waiter is who waits for a call's outcome: its channel (room for one outcome), and whether it wants the
+// engine's whole result object (the typed API) instead of the unwrapped one.
+type waiter struct {
+	ch  chan outcome
+	raw bool
+}
+
 // register makes ch the waiter of a new token.
-func (s *Session) register(ch chan outcome) uint64 {
+func (s *Session) register(ch chan outcome, raw bool) uint64 {
 	t := s.tokens.Add(1)
 	s.mu.Lock()
-	s.calls[t] = ch
+	s.calls[t] = waiter{ch, raw}
 	s.mu.Unlock()
 	return t
 }
@@ -181,18 +189,19 @@ func (s *Session) drain() {
 // dispatch hands one event on. It never blocks: waiters' channels have room for their one outcome,
 // change signals are coalesced, notifications and callbacks go to unbounded queues.
 func (s *Session) dispatch(ev qixswig.Event) {
-	switch qixswig.QixgoEventKind(ev.Kind()) {
+	kind := qixswig.QixgoEventKind(ev.Kind())
+	switch kind {
 	case qixswig.EVENT_OPENED, qixswig.EVENT_RESULT:
+		token := ev.Token()
 		s.mu.Lock()
-		ch := s.calls[ev.Token()]
-		delete(s.calls, ev.Token())
-		_, raw := s.rawCalls[ev.Token()]
-		delete(s.rawCalls, ev.Token())
+		w := s.calls[token]
+		delete(s.calls, token)
 		s.mu.Unlock()
+		ch, raw := w.ch, w.raw
 		var out outcome
 		if ev.Status() != 0 {
 			out.err = newError(ev.Error())
-			if qixswig.QixgoEventKind(ev.Kind()) == qixswig.EVENT_OPENED {
+			if kind == qixswig.EVENT_OPENED {
 				// A failed open is the end of the session, whether or not the state listener (registered
 				// just after the open started) saw it.
 				s.markClosed(1006, out.err.Message)
@@ -346,21 +355,18 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 	if err != nil {
 		return outcome{}, err
 	}
-	ch := make(chan outcome, 1)
-	token := s.register(ch)
-	if raw {
-		s.mu.Lock()
-		s.rawCalls[token] = struct{}{}
-		s.mu.Unlock()
-	}
+	ch := outcomeChans.Get().(chan outcome)
+	token := s.register(ch, raw)
 	id, err := s.issue(o, method, text, token)
 	if err != nil {
 		s.mu.Lock()
 		delete(s.calls, token)
-		delete(s.rawCalls, token)
 		s.mu.Unlock()
+		// ch is not recycled: a Close that took the waiters before the delete still sends it ErrClosed.
 		return outcome{}, err
 	}
+	// Issued: the call's one outcome arrives on ch and is taken below, which leaves ch empty for reuse.
+	defer outcomeChans.Put(ch)
 	var out outcome
 	select {
 	case out = <-ch:
@@ -440,8 +446,7 @@ func (s *Session) end() {
 	objects := s.objects
 	s.objects = map[uint64]*objectCore{}
 	calls := s.calls
-	s.calls = map[uint64]chan outcome{}
-	s.rawCalls = map[uint64]struct{}{}
+	s.calls = map[uint64]waiter{}
 	subs := s.subs
 	s.subs = map[uint64]*Subscription{}
 	s.mu.Unlock()
@@ -454,8 +459,8 @@ func (s *Session) end() {
 	s.live.Unlock()
 
 	s.markClosed(1000, "closed by the client")
-	for _, ch := range calls {
-		ch <- outcome{err: errorf(ErrClosed, "the session was closed")}
+	for _, w := range calls {
+		w.ch <- outcome{err: errorf(ErrClosed, "the session was closed")}
 	}
 	for _, sub := range subs {
 		sub.end()

@@ -229,12 +229,15 @@ func callValue[T any](ctx context.Context, o *Object, method string, params map[
 	if err != nil {
 		return zero, err
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(out.raw, &members); err != nil {
-		return zero, decodeError(method, err)
+	m, found, scanned := member(out.raw, wire)
+	if !scanned { // not what the scanner reads: let encoding/json decide (and report what is wrong)
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(out.raw, &members); err != nil {
+			return zero, decodeError(method, err)
+		}
+		m, found = members[wire]
 	}
-	m, ok := members[wire]
-	if !ok {
+	if !found {
 		return zero, nil
 	}
 	var v T
@@ -242,6 +245,106 @@ func callValue[T any](ctx context.Context, o *Object, method string, params map[
 		return zero, decodeError(method, err)
 	}
 	return v, nil
+}
+
+// member finds the value of the top-level member wire of the JSON object raw without decoding the rest
+// (the result of a one-out-value method is read once, not decoded into a map first). The last of
+// duplicate members wins, as with encoding/json's map. scanned is false when raw is not an object this
+// scanner reads (a member name with escapes, malformed text): the caller then decodes it the slow way.
+func member(raw []byte, wire string) (value json.RawMessage, found, scanned bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false, false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return nil, false, true
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return nil, false, false
+		}
+		end := i + 1
+		for end < len(raw) && raw[end] != '"' && raw[end] != '\\' {
+			end++
+		}
+		if end >= len(raw) || raw[end] != '"' {
+			return nil, false, false // an escape in a member name: not read here
+		}
+		name := raw[i+1 : end]
+		i = skipSpace(raw, end+1)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, false, false
+		}
+		start := skipSpace(raw, i+1)
+		stop, ok := skipValue(raw, start)
+		if !ok {
+			return nil, false, false
+		}
+		if string(name) == wire {
+			value, found = raw[start:stop], true
+		}
+		i = skipSpace(raw, stop)
+		if i >= len(raw) {
+			return nil, false, false
+		}
+		if raw[i] == '}' {
+			return value, found, true
+		}
+		if raw[i] != ',' {
+			return nil, false, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+	return nil, false, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value that starts at b[i]: strings are skipped with their escapes,
+// objects and arrays by their nesting, a scalar runs to the next ',' or '}' (trailing blanks included).
+// The value itself is checked by encoding/json when it is decoded.
+func skipValue(b []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(b) {
+				return 0, false
+			}
+			i++
+		case c == '{' || c == '[':
+			depth++
+			i++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i, true // the end of the enclosing object: a scalar ended
+			}
+			depth--
+			i++
+		case c == ',' && depth == 0:
+			return i, true
+		default:
+			i++
+		}
+		if depth == 0 && (c == '"' || c == '}' || c == ']') {
+			return i, true // a string, object or array value ended
+		}
+	}
+	return 0, false
 }
 
 // callStruct calls a method with several out values and decodes the whole result into a new T; obj is

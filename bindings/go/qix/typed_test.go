@@ -371,3 +371,39 @@ func TestTypedPropertiesRoundTripUnknownMembers(t *testing.T) {
 		t.Fatalf("GetLayout: Extra %v", layout.Extra)
 	}
 }
+
+// The reader of one out value finds the member as encoding/json's map would, whatever the other members
+// hold (nested objects, arrays, strings with escapes and brackets, scalars, blanks), and hands what it does
+// not read (escaped names, malformed text) to encoding/json.
+func TestMemberReader(t *testing.T) {
+	cases := []string{
+		`{"qVersion":{"qComponentVersion":"12.1"}}`,
+		` { "a" : [1, {"b": "}]\"{"}], "qVersion" : "x\"y" , "c": null } `,
+		`{"a":-1.5e3,"qVersion":true,"b":{"qVersion":1}}`,
+		`{"qVersion":1,"qVersion":2}`,
+		`{"a":{}}`,
+		`{}`,
+		`{"a":[],"qVersion":[{"x":[[]]}],"z":"\\"}`,
+		"{\"a\":1,\n\t\"qVersion\"\r\n:\n7\n}",
+	}
+	for _, raw := range cases {
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(raw), &members); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		want, wantFound := members["qVersion"]
+		got, found, scanned := qix.Member([]byte(raw), "qVersion")
+		if !scanned {
+			t.Errorf("%s: not scanned", raw)
+			continue
+		}
+		if found != wantFound || strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+			t.Errorf("%s: got %q (%v), want %q (%v)", raw, got, found, want, wantFound)
+		}
+	}
+	for _, raw := range []string{`{"q\u0056ersion":1}`, `[1]`, `{"a":1`, `{"a" 1}`, `{"a":"x}`, `null`, ``} {
+		if _, _, scanned := qix.Member([]byte(raw), "qVersion"); scanned {
+			t.Errorf("%s: scanned, want it left to encoding/json", raw)
+		}
+	}
+}

@@ -62,24 +62,34 @@ public static class ApiJson
     public static T? Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, Options);
 }
 
-/// <summary>Builds the params of a typed call: a JSON object keyed by the wire names (e.g. <c>{"qId":"x"}</c>).</summary>
+/// <summary>
+/// Builds the params of a typed call: a JSON object keyed by the wire names (e.g. <c>{"qId":"x"}</c>). The
+/// writer is made on the first parameter: a method without parameters (or with none given) sends <c>{}</c>
+/// at no cost.
+/// </summary>
 internal sealed class ApiParams
 {
-    private readonly MemoryStream _buffer = new();
-    private readonly Utf8JsonWriter _writer;
+    private MemoryStream? _buffer;
+    private Utf8JsonWriter? _writer;
 
-    public ApiParams()
+    private Utf8JsonWriter Writer()
     {
-        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder });
-        _writer.WriteStartObject();
+        if (_writer == null)
+        {
+            _buffer = new MemoryStream();
+            _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder });
+            _writer.WriteStartObject();
+        }
+        return _writer;
     }
 
     /// <summary>A parameter with its value (a JsonElement left undefined is sent as null).</summary>
     public ApiParams Add<T>(string wire, T value)
     {
-        _writer.WritePropertyName(wire);
-        if (value is JsonElement element && element.ValueKind == JsonValueKind.Undefined) _writer.WriteNullValue();
-        else JsonSerializer.Serialize(_writer, value, ApiJson.Options);
+        Utf8JsonWriter writer = Writer();
+        writer.WritePropertyName(wire);
+        if (value is JsonElement element && element.ValueKind == JsonValueKind.Undefined) writer.WriteNullValue();
+        else JsonSerializer.Serialize(writer, value, ApiJson.Options);
         return this;
     }
 
@@ -88,9 +98,10 @@ internal sealed class ApiParams
 
     public string ToJson()
     {
+        if (_writer == null) return "{}";
         _writer.WriteEndObject();
         _writer.Flush();
-        string json = Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length);
+        string json = Encoding.UTF8.GetString(_buffer!.GetBuffer(), 0, (int)_buffer.Length);
         _writer.Dispose();
         return json;
     }
@@ -152,16 +163,26 @@ internal static class ApiCall
             .ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The member <paramref name="wire"/> of the result object, decoded straight from its UTF-8 (no document
+    /// is built); the type's default when absent or when the result is no object.
+    /// </summary>
     public static T Member<T>(QixResult result, string wire)
     {
-        JsonElement raw = result.Raw;
-        if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty(wire, out JsonElement value))
-            return value.Deserialize<T>(ApiJson.Options)!;
+        var reader = new Utf8JsonReader(result.RawUtf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return default!;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool found = reader.ValueTextEquals(wire);
+            reader.Read();
+            if (found) return JsonSerializer.Deserialize<T>(ref reader, ApiJson.Options)!;
+            reader.Skip();
+        }
         return default!;
     }
 
     public static T Whole<T>(QixResult result) where T : new() =>
-        JsonSerializer.Deserialize<T>(result.RawJson, ApiJson.Options) ?? new T();
+        JsonSerializer.Deserialize<T>(result.RawUtf8, ApiJson.Options) ?? new T();
 }
 
 /// <summary>Reads the generated enums: a symbol (any, known or not), or a number as its text.</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Qix.Interop;
@@ -8,19 +9,31 @@ namespace Qix.Internal;
 
 /// <summary>
 /// Asynchronous calls: each call gets a token; libqix reports its completion, on the session's dispatcher
-/// thread, to the one process-wide <see cref="Sink"/> (a SWIG director rooted in a static field, see
-/// qix_csharp.i), which completes the call's task. Until then the call is referenced from
-/// <see cref="s_pending"/>, so nothing native code will call back into can be collected.
+/// thread, to the one process-wide callback <see cref="OnCompleted"/> (a delegate rooted in a static field,
+/// registered with the shim, see qix_csharp.i), which completes the call's task. Until then the call is
+/// referenced from <see cref="s_pending"/>, so nothing native code will call back into can be collected.
 /// </summary>
 internal static class Calls
 {
     private static readonly ConcurrentDictionary<long, PendingCall> s_pending = new();
-    private static readonly Sink s_sink = new();
     private static long s_nextToken;
+
+    // The shim's call callback (qixcs::CallCallback): the token, the status, the request id, the whole result
+    // and the unwrapped result as UTF-8 (borrowed for the duration of the call), and the facade's result
+    // (a borrowed qix::Result*) when the call failed or its object was wanted, else null.
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void CompletedDelegate(long token, int status, long id, IntPtr raw, int rawLength, IntPtr json,
+                                            int jsonLength, IntPtr slow);
+
+    // Rooted here: native code keeps its function pointer for the life of the process.
+    private static readonly CompletedDelegate s_completed = OnCompleted;
+
+    [DllImport("qixcsharp", EntryPoint = "QixCs_RegisterCallCallback")]
+    private static extern void RegisterCallCallback(CompletedDelegate callback);
 
     static Calls()
     {
-        QixNative.set_call_sink(s_sink);
+        RegisterCallCallback(s_completed);
     }
 
     /// <summary>Calls waiting for their completion, process-wide (for tests and diagnostics).</summary>
@@ -56,26 +69,35 @@ internal static class Calls
         return call.Task;
     }
 
-    private sealed class Sink : NativeCallSink
+    private static void OnCompleted(long token, int status, long id, IntPtr raw, int rawLength, IntPtr json,
+                                    int jsonLength, IntPtr slow)
     {
-        public override void OnResult(long token, NativeResult result)
+        // Runs on libqix's dispatcher thread: no user code here (continuations run asynchronously) and
+        // nothing may escape into native code.
+        try
         {
-            // Runs on libqix's dispatcher thread: no user code here (continuations run asynchronously) and
-            // nothing may escape into native code.
-            try
+            if (!s_pending.TryRemove(token, out PendingCall? call)) return;
+            byte[] rawUtf8 = Copy(raw, rawLength);
+            byte[] jsonUtf8 = Copy(json, jsonLength);
+            if (slow == IntPtr.Zero)
             {
-                if (s_pending.TryRemove(token, out PendingCall? call)) call.Complete(result);
+                call.Complete(status, id, rawUtf8, jsonUtf8, null);
+                return;
             }
-            catch (Exception e)
-            {
-                QixDiagnostics.ReportHandlerException(null, "call completion", e);
-            }
-            finally
-            {
-                result.Dispose();  // borrowed proxy: drops the pointer, no native free, no finalizer
-                GC.KeepAlive(this);
-            }
+            using var result = new NativeResult(slow, false);  // borrowed: no native free, no finalizer
+            call.Complete(status, id, rawUtf8, jsonUtf8, result);
         }
+        catch (Exception e)
+        {
+            QixDiagnostics.ReportHandlerException(null, "call completion", e);
+        }
+    }
+
+    private static byte[] Copy(IntPtr utf8, int length)
+    {
+        var bytes = new byte[length];
+        if (length > 0) Marshal.Copy(utf8, bytes, 0, length);
+        return bytes;
     }
 
     private sealed class PendingCall
@@ -112,23 +134,30 @@ internal static class Calls
             }
         }
 
-        public void Complete(NativeResult result)
+        /// <summary>
+        /// Settles the task. <paramref name="result"/> (the facade's result, borrowed) is there when the call
+        /// failed or its object was wanted, else null.
+        /// </summary>
+        public void Complete(int status, long id, byte[] rawUtf8, byte[] jsonUtf8, NativeResult? result)
         {
             _session.CallEnded();
-            int status = result.Status();
             if (status == (int)QixStatus.Ok)
             {
-                QixObject? obj = result.HasObject() ? _session.Adopt(result.Object(), _make) : null;
-                _tcs.TrySetResult(new QixResult(result.Id(), result.Json(), result.Raw(), obj));
+                QixObject? obj = result != null && result.HasObject() ? _session.Adopt(result.Object(), _make) : null;
+                _tcs.TrySetResult(new QixResult(id, jsonUtf8, rawUtf8, obj));
             }
             else if (status == (int)QixStatus.Cancelled)
             {
                 _tcs.TrySetCanceled(_cancellationToken);
             }
-            else
+            else if (result != null)
             {
                 using NativeError error = result.Error();
                 _tcs.TrySetException(error.ToException());
+            }
+            else
+            {
+                _tcs.TrySetException(new QixException((QixStatus)status, "call failed"));
             }
             CancellationTokenRegistration registration;
             lock (this)

@@ -21,6 +21,11 @@ final class CallFuture<T> extends CompletableFuture<T> {
     T convert(NativeResult result);
   }
 
+  /** Turns the whole result (JSON text) of a success that refers to no object into the value. */
+  interface RawConverter<T> {
+    T convert(String raw);
+  }
+
   /** Undoes a value nobody will receive (e.g. closes an object of a call cancelled meanwhile). */
   interface Discard<T> {
     void discard(T value);
@@ -28,6 +33,7 @@ final class CallFuture<T> extends CompletableFuture<T> {
 
   private final Session session;
   private final Converter<T> converter;
+  private final RawConverter<T> rawConverter;
   private final Discard<T> discard;
   private volatile long requestId;
   private volatile long token;
@@ -40,8 +46,18 @@ final class CallFuture<T> extends CompletableFuture<T> {
   }
 
   CallFuture(Session session, Converter<T> converter, Discard<T> discard, boolean convertNotFound) {
+    this(session, converter, null, discard, convertNotFound);
+  }
+
+  /**
+   * With {@code rawConverter} (not null), the call is made so that a success that refers to no object arrives
+   * as its raw text ({@link #deliverRaw}); every other outcome goes through {@code converter} as before.
+   */
+  CallFuture(Session session, Converter<T> converter, RawConverter<T> rawConverter, Discard<T> discard,
+      boolean convertNotFound) {
     this.session = session;
     this.converter = converter;
+    this.rawConverter = rawConverter;
     this.discard = discard;
     this.convertNotFound = convertNotFound;
   }
@@ -62,6 +78,24 @@ final class CallFuture<T> extends CompletableFuture<T> {
   /** The JSON-RPC request id of the call (0 before it was sent). */
   long requestId() {
     return requestId;
+  }
+
+  /** Whether the call is made for {@link #deliverRaw}. */
+  boolean takesRaw() {
+    return rawConverter != null;
+  }
+
+  /** Completes with a success that refers to no object, given as the whole result's text (event thread). */
+  void deliverRaw(String raw) {
+    session.settled(this);
+    T value;
+    try {
+      value = rawConverter.convert(raw);
+    } catch (Throwable t) {
+      completeExceptionally(t);
+      return;
+    }
+    complete(value);
   }
 
   /** Completes with @p result (on the event thread). */

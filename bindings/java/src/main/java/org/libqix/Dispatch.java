@@ -141,6 +141,15 @@ final class Dispatch extends NativeEvents {
   }
 
   @Override
+  public void onRawResult(long token, String raw) {
+    Object target = TARGETS.remove(token);
+    if (target instanceof CallFuture) {
+      CallFuture<?> future = (CallFuture<?>) target;
+      run("a call completion", () -> future.deliverRaw(raw));
+    }
+  }
+
+  @Override
   public void onLayout(long token, NativeResult result) {
     Object target = TARGETS.get(token);
     if (target instanceof Watch) {

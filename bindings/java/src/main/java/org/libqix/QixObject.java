@@ -228,7 +228,8 @@ public final class QixObject implements AutoCloseable {
   private <T> CompletableFuture<T> issue(CallFuture<T> f, String method, String params, CallOptions options) {
     long token = session.track(f);
     try {
-      long id = withNative(o -> QixNative.objectCall(o, method, params, options.flags(), options.timeoutMs(), token));
+      long id = withNative(
+          o -> QixNative.objectCall(o, method, params, options.flags(), options.timeoutMs(), token, f.takesRaw()));
       f.setRequestId(id);
     } catch (QixException e) {
       session.settled(f);
@@ -274,11 +275,12 @@ public final class QixObject implements AutoCloseable {
     Session.check(method, paramsJson, options);
     Objects.requireNonNull(decoder, "decoder");
     QixObject[] adopted = new QixObject[1];
-    CallFuture<T> f = new CallFuture<>(session, r -> decode(r, decoder, adopted), v -> {
-      if (adopted[0] != null) {
-        adopted[0].close();
-      }
-    }, true);
+    CallFuture<T> f = new CallFuture<>(session, r -> decode(r, decoder, adopted), raw -> decoder.decode(raw, null),
+        v -> {
+          if (adopted[0] != null) {
+            adopted[0].close();
+          }
+        }, true);
     return issue(f, method, paramsJson, options);
   }
 
