@@ -10,7 +10,8 @@
  * SWIG marshals for it) to the garbage collector while native code may still call it. Instead, every call
  * carries an integer token as the C API's payload, and every completion reports to ONE process-wide
  * callback that the managed side keeps in a static field (see "Call completions" below): no per-call object
- * can ever be collected too early, and a call costs no director set-up and no native allocation. Object and session listeners are ordinary directors, kept referenced by their owners;
+ * can ever be collected too early, and a call costs no director set-up and no native allocation. Object and
+ * session listeners are ordinary directors, kept referenced by their owners;
  * the traffic log (qixcs::TrafficSink) is a director kept for the life of the process, since a session
  * may log frames until its very end.
  *
