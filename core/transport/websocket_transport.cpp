@@ -23,6 +23,7 @@
 
 #include <cerrno>
 
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -188,22 +189,24 @@ class WsBase : public Transport, public WriteSink {
   // Sending. A message is framed (header, mask) into pending_, the bytes waiting for the socket, and pending_
   // leaves in one write. Two ways out:
   //  - direct: on an open plain connection, the sending thread writes pending_ itself, with a non-blocking
-  //    send(2) under out_mutex_, when no write is in flight or scheduled. No wake of the I/O thread per
-  //    message, which is most of a call's cost on a small machine. What the socket does not take at once
-  //    (its buffer is full) or a failed write is left to the strand's write (flush), which waits for room or
-  //    reports the error as every write does.
+  //    send(2), when no write is in flight or scheduled. No wake of the I/O thread per message, which is most
+  //    of a call's cost on a small machine. The system call is made outside out_mutex_: messages other
+  //    threads send meanwhile are appended to pending_, and the writer sends them too before it leaves (one
+  //    write for many threads' messages). What the socket does not take at once (its buffer is full) or a
+  //    failed write is left to the strand's write (flush), which waits for room or reports the error as
+  //    every write does.
   //  - through the strand: before the connection opens, on TLS (the TLS state belongs to the strand), or
   //    while a flush is scheduled, messages gather in the outbox and one task on the strand frames all of
   //    them (one post per burst, not per message).
   // Inside an event task (OutputBatch) the write (or the post) waits for the task's end: the calls it makes
   // go together.
-  // The socket is only closed on the strand after direct_ is cleared under out_mutex_ (stop_direct), so a
-  // direct write never meets a closed (or reused) descriptor.
+  // The socket is only closed on the strand after direct_ is cleared and the writer, if any, has left
+  // (stop_direct_and_wait), so a direct write never meets a closed (or reused) descriptor.
   void send(std::string text) override {
     std::unique_lock lock(out_mutex_);
     if (direct_ && !outbox_posted_) {
       append_frame(text);
-      if (flushing_ || flush_posted_) return;  // the write in flight or scheduled takes these bytes too
+      if (flushing_ || flush_posted_ || writer_active_) return;  // the write under way takes these bytes too
       if (OutputBatch::active()) {
         if (batch_registered_) return;
         batch_registered_ = true;
@@ -211,7 +214,7 @@ class WsBase : public Transport, public WriteSink {
         OutputBatch::at_end([self = derived().shared_from_this()] { self->end_batch(); });
         return;
       }
-      return write_direct_locked();
+      return write_direct(lock);
     }
     outbox_.push_back(std::move(text));
     if (outbox_posted_) return;
@@ -230,35 +233,58 @@ class WsBase : public Transport, public WriteSink {
 
   // The end of an event task that framed messages for a direct write.
   void end_batch() {
-    std::lock_guard lock(out_mutex_);
+    std::unique_lock lock(out_mutex_);
     batch_registered_ = false;
-    if (pending_.empty() || flushing_ || flush_posted_) return;
-    if (direct_) return write_direct_locked();
+    if (pending_.empty() || flushing_ || flush_posted_ || writer_active_) return;
+    if (direct_) return write_direct(lock);
     request_flush_locked();  // direct writes stopped meanwhile (a close): the strand writes what was framed
   }
 
-  // Writes pending_ on the calling thread (direct_, nothing in flight or scheduled; out_mutex_ held).
-  void write_direct_locked() {
+  // Writes pending_ on the calling thread: direct_, nothing in flight or scheduled, no other writer;
+  // out_mutex_ held on entry and on return, released around each send(2). Loops while others' messages
+  // arrived during the last write.
+  void write_direct(std::unique_lock<std::mutex>& lock) {
+    writer_active_ = true;
+    const int fd = direct_fd_;  // stays open while writer_active_ (stop_direct_and_wait)
+    while (direct_ && !pending_.empty()) {
+      writing_.swap(pending_);
+      lock.unlock();
+      std::size_t done = send_now(fd, writing_);
+      lock.lock();
+      if (done < writing_.size()) {
+        // The socket is full, or the write failed: the rest goes first, then what came meanwhile, through
+        // the strand's write, which waits for room or meets the error and reports it.
+        writing_.erase(0, done);
+        writing_.append(pending_);
+        pending_.swap(writing_);
+        writing_.clear();
+        break;
+      }
+      writing_.clear();
+    }
+    if (writing_.capacity() > kKeptBuffer) std::string().swap(writing_);
+    if (pending_.empty() && pending_.capacity() > kKeptBuffer) std::string().swap(pending_);
+    writer_active_ = false;
+    writer_idle_.notify_all();
+    // What the socket did not take, what came after direct writes stopped, a teardown waiting for the
+    // bytes before it: the strand's.
+    request_flush_locked();
+  }
+
+  // A non-blocking send(2) of `bytes` until done, the socket is full or it fails; returns what was sent.
+  static std::size_t send_now(int fd, const std::string& bytes) {
     std::size_t done = 0;
-    while (done < pending_.size()) {
-      ssize_t r =
-          ::send(direct_fd_, pending_.data() + done, pending_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (done < bytes.size()) {
+      ssize_t r = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (r > 0) {
         done += static_cast<std::size_t>(r);
       } else if (r < 0 && errno == EINTR) {
         continue;
       } else {
-        break;  // full (EAGAIN) or failed: the strand's write waits for room, or meets the error and reports
-                // it
+        break;
       }
     }
-    if (done == pending_.size()) {
-      pending_.clear();
-      if (pending_.capacity() > kKeptBuffer) std::string().swap(pending_);
-      return;
-    }
-    pending_.erase(0, done);
-    request_flush_locked();
+    return done;
   }
 
   // Ends direct writes (out_mutex_ held). Called before the socket is closed or torn down, and when a close
@@ -267,9 +293,15 @@ class WsBase : public Transport, public WriteSink {
     direct_ = false;
     direct_fd_ = -1;
   }
-  void stop_direct() {
-    std::lock_guard lock(out_mutex_);
+  // Before the socket is closed: ends direct writes and waits for the writer under way, if any, to leave (a
+  // non-blocking system call: never long).
+  void stop_direct_and_wait(std::unique_lock<std::mutex>& lock) {
     stop_direct_locked();
+    writer_idle_.wait(lock, [this] { return !writer_active_; });
+  }
+  void stop_direct_and_wait() {
+    std::unique_lock lock(out_mutex_);
+    stop_direct_and_wait(lock);
   }
 
   void close(int code, std::string reason) override {
@@ -415,7 +447,7 @@ class WsBase : public Transport, public WriteSink {
       derived().ws().async_ping({}, [self = derived().shared_from_this()](beast::error_code) {});
     } else {
       keepalive_lost_ = true;
-      stop_direct();
+      stop_direct_and_wait();
       beast::error_code ignore;
       beast::get_lowest_layer(derived().ws()).socket().close(ignore);  // the read reports it
       return;
@@ -577,8 +609,10 @@ class WsBase : public Transport, public WriteSink {
     request_flush_locked();
   }
 
+  // A direct writer under way (writer_active_) takes pending_ itself, and asks for a flush when it leaves.
   void request_flush_locked() {
-    if (flushing_ || flush_posted_ || pending_.empty()) return;
+    if (flushing_ || flush_posted_ || writer_active_) return;
+    if (pending_.empty() && after_flush_.empty()) return;
     // After the tasks already queued, so that what they write joins this write.
     flush_posted_ = true;
     asio::post(strand_, [self = derived().shared_from_this()] { self->flush(); });
@@ -589,7 +623,7 @@ class WsBase : public Transport, public WriteSink {
     {
       std::lock_guard lock(out_mutex_);
       stop_direct_locked();
-      if (flushing_ || (!pending_.empty() && !write_failed_)) {
+      if (flushing_ || writer_active_ || (!pending_.empty() && !write_failed_)) {
         after_flush_.push_back(std::move(then));
         request_flush_locked();
         return;
@@ -603,7 +637,7 @@ class WsBase : public Transport, public WriteSink {
   void flush() {
     std::unique_lock lock(out_mutex_);
     flush_posted_ = false;
-    if (flushing_) return;
+    if (flushing_ || writer_active_) return;  // the writer asks again when it leaves
     if (pending_.empty() || write_failed_) {
       auto steps = std::move(after_flush_);
       after_flush_.clear();
@@ -647,8 +681,8 @@ class WsBase : public Transport, public WriteSink {
     {
       // The close frame goes last: what was framed before it goes first, messages not yet framed are
       // dropped (documented).
-      std::lock_guard lock(out_mutex_);
-      stop_direct_locked();
+      std::unique_lock lock(out_mutex_);
+      stop_direct_and_wait(lock);
       queue_.clear();
     }
     if (!opened_) {
@@ -676,7 +710,7 @@ class WsBase : public Transport, public WriteSink {
                                  [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
                                    if (auto self = w.lock()) {
                                      asio::post(self->strand_, [self] {
-                                       self->stop_direct();
+                                       self->stop_direct_and_wait();
                                        beast::error_code ignore;
                                        beast::get_lowest_layer(self->derived().ws()).socket().close(ignore);
                                      });
@@ -708,8 +742,8 @@ class WsBase : public Transport, public WriteSink {
       if (keepalive_timer_) ctx->cancel_timer(keepalive_timer_);
     }
     {
-      std::lock_guard lock(out_mutex_);
-      stop_direct_locked();
+      std::unique_lock lock(out_mutex_);
+      stop_direct_and_wait(lock);
       queue_.clear();
     }
     beast::error_code ignore;
@@ -746,9 +780,12 @@ class WsBase : public Transport, public WriteSink {
   bool flushing_ = false;
   bool flush_posted_ = false;
   bool write_failed_ = false;
-  bool close_framed_ = false;      // a close frame is queued: no data frame may follow
-  bool direct_ = false;            // sending threads may write pending_ themselves (see send())
-  int direct_fd_ = -1;             // the socket, while direct_
+  bool close_framed_ = false;   // a close frame is queued: no data frame may follow
+  bool direct_ = false;         // sending threads may write pending_ themselves (see send())
+  int direct_fd_ = -1;          // the socket, while direct_
+  bool writer_active_ = false;  // a thread is in write_direct (its send(2) outside the lock)
+  std::string writing_;         // what that thread is writing
+  std::condition_variable writer_idle_;
   bool batch_registered_ = false;  // an end_batch waits for its event task's end
   // Keep-alive.
   std::uint64_t bytes_read_ = 0;
