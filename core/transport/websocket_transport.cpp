@@ -242,11 +242,13 @@ class WsBase : public Transport, public WriteSink {
 
   // Writes pending_ on the calling thread: direct_, nothing in flight or scheduled, no other writer;
   // out_mutex_ held on entry and on return, released around each send(2). Loops while others' messages
-  // arrived during the last write.
+  // arrived during the last write, a few times at most: a thread that sends for others is not held there by
+  // a steady stream of them (the strand takes over).
   void write_direct(std::unique_lock<std::mutex>& lock) {
+    constexpr int kMaxRounds = 8;
     writer_active_ = true;
     const int fd = direct_fd_;  // stays open while writer_active_ (stop_direct_and_wait)
-    while (direct_ && !pending_.empty()) {
+    for (int round = 0; round < kMaxRounds && direct_ && !pending_.empty(); ++round) {
       writing_.swap(pending_);
       lock.unlock();
       std::size_t done = send_now(fd, writing_);
@@ -266,8 +268,8 @@ class WsBase : public Transport, public WriteSink {
     if (pending_.empty() && pending_.capacity() > kKeptBuffer) std::string().swap(pending_);
     writer_active_ = false;
     writer_idle_.notify_all();
-    // What the socket did not take, what came after direct writes stopped, a teardown waiting for the
-    // bytes before it: the strand's.
+    // What the socket did not take, what came after direct writes stopped or after the last round, a
+    // teardown waiting for the bytes before it: the strand's.
     request_flush_locked();
   }
 
