@@ -20,7 +20,7 @@ std::optional<json::value> parse_json(std::string_view text, std::string* error 
 /// Moves `from` into `into` together with the memory `from` lives in. Received frames are parsed into an
 /// arena of their own (decode_frame), and Boost.JSON copies on a move *assignment* between values of
 /// different memory resources; constructing in place moves. Use this, not `into = std::move(from)`, to hand
-/// a frame's value on without a copy.
+/// a frame's value on without a copy. `from` must not be part of `into` (it is destroyed first).
 inline void move_into(json::value& into, json::value&& from) noexcept {
   std::destroy_at(&into);
   std::construct_at(&into, std::move(from));
