@@ -1,0 +1,155 @@
+#include "json/json_scan.hpp"
+
+#include <array>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace qix::core::json_scan {
+namespace {
+// The scanner below runs over every byte of every result the C API hands out as text (a 10,000-cell page is
+// some 700 KB), so it looks each byte up once in a table instead of comparing it with each special byte.
+enum : unsigned char { kPlain = 0, kQuote = 1, kOpen = 2, kClose = 3, kBackslash = 4 };
+constexpr std::array<unsigned char, 256> make_classes() {
+  std::array<unsigned char, 256> c{};
+  c['"'] = kQuote;
+  c['{'] = kOpen;
+  c['['] = kOpen;
+  c['}'] = kClose;
+  c[']'] = kClose;
+  c['\\'] = kBackslash;
+  return c;
+}
+constexpr std::array<unsigned char, 256> kClasses = make_classes();
+inline unsigned char class_of(char c) {
+  return kClasses[static_cast<unsigned char>(c)];
+}
+
+}  // namespace
+
+std::size_t skip_string(std::string_view t, std::size_t i) noexcept {
+  const std::size_t n = t.size();
+  ++i;
+  while (i < n) {
+    unsigned char k = class_of(t[i]);
+    if (k == kQuote) return i + 1;
+    i += (k == kBackslash) ? 2 : 1;
+  }
+  return n;
+}
+
+namespace {
+// Skipping a container: the scanner's one long loop (a page's whole qDataPages array). The state: the
+// bracket depth, whether the byte is inside a string, whether the previous byte was a backslash escaping it.
+struct SkipState {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escape = false;
+};
+
+// Scans [from, to) byte by byte; returns the index after the bracket that closes the container, or `to`.
+std::size_t skip_bytes(const char* p, std::size_t from, std::size_t to, SkipState& st, bool& done) {
+  for (std::size_t k = from; k < to; ++k) {
+    if (st.escape) {  // the byte after a backslash in a string, whatever it is
+      st.escape = false;
+      continue;
+    }
+    unsigned char cls = class_of(p[k]);
+    if (cls == kPlain) continue;
+    if (st.in_string) {
+      if (cls == kBackslash) {
+        st.escape = true;
+      } else if (cls == kQuote) {
+        st.in_string = false;
+      }
+    } else if (cls == kQuote) {
+      st.in_string = true;
+    } else if (cls == kOpen) {
+      ++st.depth;
+    } else if (cls == kClose && --st.depth == 0) {
+      done = true;
+      return k + 1;
+    }
+  }
+  return to;
+}
+
+#if defined(__SSE2__)
+// 64 bytes at a time (SSE2, which every x86-64 has): bit masks of the quotes, backslashes, opening and
+// closing brackets; the bytes inside strings are the prefix XOR of the quote mask, so the brackets that count
+// are found without looking at each byte. A block with a backslash (or right after one) goes byte by byte.
+inline std::uint64_t mask16(__m128i v, char c) {
+  return static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+}
+#endif
+
+}  // namespace
+
+std::size_t skip_container(std::string_view t, std::size_t i) noexcept {
+  const char* p = t.data();
+  const std::size_t n = t.size();
+  SkipState st;
+  bool done = false;
+#if defined(__SSE2__)
+  while (i + 64 <= n) {
+    std::uint64_t quote = 0, slash = 0, open = 0, close = 0;
+    for (int part = 0; part < 4; ++part) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16 * part));
+      // '[' | 0x20 == '{' and ']' | 0x20 == '}', and no other byte maps to those two.
+      __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+      int shift = 16 * part;
+      quote |= mask16(v, '"') << shift;
+      slash |= mask16(v, '\\') << shift;
+      open |= mask16(folded, '{') << shift;
+      close |= mask16(folded, '}') << shift;
+    }
+    if (slash != 0 || st.escape) {
+      i = skip_bytes(p, i, i + 64, st, done);
+      if (done) return i;
+      continue;
+    }
+    std::uint64_t inside = quote;  // prefix XOR: bit k = parity of the quotes at or before k
+    inside ^= inside << 1;
+    inside ^= inside << 2;
+    inside ^= inside << 4;
+    inside ^= inside << 8;
+    inside ^= inside << 16;
+    inside ^= inside << 32;
+    if (st.in_string) inside = ~inside;
+    st.in_string = (inside >> 63) != 0;
+    open &= ~inside;
+    close &= ~inside;
+    auto closes = static_cast<std::size_t>(__builtin_popcountll(close));
+    if (closes < st.depth) {
+      st.depth += static_cast<std::size_t>(__builtin_popcountll(open)) - closes;
+    } else {
+      for (std::uint64_t events = open | close; events != 0; events &= events - 1) {
+        int bit = __builtin_ctzll(events);
+        if ((open >> bit) & 1) {
+          ++st.depth;
+        } else if (--st.depth == 0) {
+          return i + static_cast<std::size_t>(bit) + 1;
+        }
+      }
+    }
+    i += 64;
+  }
+#endif
+  return skip_bytes(p, i, n, st, done);
+}
+
+std::size_t skip_value(std::string_view t, std::size_t i) noexcept {
+  const std::size_t n = t.size();
+  if (i >= n) return i;
+  unsigned char k = class_of(t[i]);
+  if (k == kQuote) return skip_string(t, i);
+  if (k == kOpen) return skip_container(t, i);
+  while (i < n && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' && t[i] != '\n' &&
+         t[i] != '\r')
+    ++i;
+  return i;
+}
+
+}  // namespace qix::core::json_scan
