@@ -70,7 +70,8 @@ struct qix_result {
   int status = QIX_OK;
   qix_error error;
   std::int64_t id = 0;
-  qix::core::json::value value;  // the engine's result object (moved from the core, never copied)
+  qix::core::json::value value;  // the engine's result object (moved from the core, never copied); null when
+                                 // the core gave text only (CallOptions::text_result)
   std::string text;              // value's text as received, when the core kept it (CallResult::text)
   std::size_t text_value_at = std::string::npos;  // CallResult::text_value_at / _size
   std::size_t text_value_size = 0;

@@ -35,6 +35,7 @@ const json::value& unwrap(const json::value& result) {
 
 core::CallOptions call_options(int flags, int timeout_ms) {
   core::CallOptions o;
+  o.text_result = true;  // C callers read text (qix_result_json / _raw): no DOM is built for them
   if (flags & QIX_CALL_DELTA) o.delta = true;
   if (flags & QIX_CALL_NO_DELTA) o.delta = false;
   if (timeout_ms >= 0) o.timeout = ms(timeout_ms);
@@ -189,7 +190,12 @@ const char* qix_result_json(const qix_result* res) {
   std::call_once(res->json_once, [res] {
     const json::value& v = res->value;
     std::optional<std::string_view> text;
-    if (!res->text.empty()) {
+    if (!res->text.empty() && v.is_null()) {
+      // Text only (the core's text_result): its scan placed qReturn or the only member exactly.
+      text = res->text_value_at != std::string::npos
+                 ? std::string_view(res->text).substr(res->text_value_at, res->text_value_size)
+                 : std::string_view(res->text);
+    } else if (!res->text.empty()) {
       const json::object* o = v.if_object();
       if (res->text_value_at != std::string::npos && o && (o->contains("qReturn") || o->size() == 1)) {
         text = std::string_view(res->text).substr(res->text_value_at, res->text_value_size);

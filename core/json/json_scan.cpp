@@ -1,5 +1,7 @@
 #include "json/json_scan.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <array>
 #include <cstdint>
 
@@ -150,6 +152,51 @@ std::size_t skip_value(std::string_view t, std::size_t i) noexcept {
          t[i] != '\r')
     ++i;
   return i;
+}
+
+namespace {
+// A parser handler that keeps nothing: basic_parser does all the checking (structure, strings and their
+// UTF-8, escapes, numbers, depth) and reports to it.
+struct CheckOnly {
+  using ec = boost::system::error_code;
+  using sv = boost::json::string_view;
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  // NOLINTBEGIN(readability-convert-member-functions-to-static): the parser calls these on an instance
+  bool on_document_begin(ec& /*unused*/) { return true; }
+  bool on_document_end(ec& /*unused*/) { return true; }
+  bool on_object_begin(ec& /*unused*/) { return true; }
+  bool on_object_end(std::size_t /*unused*/, ec& /*unused*/) { return true; }
+  bool on_array_begin(ec& /*unused*/) { return true; }
+  bool on_array_end(std::size_t /*unused*/, ec& /*unused*/) { return true; }
+  bool on_key_part(sv /*unused*/, std::size_t /*unused*/, ec& /*unused*/) { return true; }
+  bool on_key(sv /*unused*/, std::size_t /*unused*/, ec& /*unused*/) { return true; }
+  bool on_string_part(sv /*unused*/, std::size_t /*unused*/, ec& /*unused*/) { return true; }
+  bool on_string(sv /*unused*/, std::size_t /*unused*/, ec& /*unused*/) { return true; }
+  bool on_number_part(sv /*unused*/, ec& /*unused*/) { return true; }
+  bool on_int64(std::int64_t /*unused*/, sv /*unused*/, ec& /*unused*/) { return true; }
+  bool on_uint64(std::uint64_t /*unused*/, sv /*unused*/, ec& /*unused*/) { return true; }
+  bool on_double(double /*unused*/, sv /*unused*/, ec& /*unused*/) { return true; }
+  bool on_bool(bool /*unused*/, ec& /*unused*/) { return true; }
+  bool on_null(ec& /*unused*/) { return true; }
+  bool on_comment_part(sv /*unused*/, ec& /*unused*/) { return true; }
+  bool on_comment(sv /*unused*/, ec& /*unused*/) { return true; }
+  // NOLINTEND(readability-convert-member-functions-to-static)
+};
+}  // namespace
+
+bool validate(std::string_view text, std::string* error) {
+  boost::json::basic_parser<CheckOnly> p{boost::json::parse_options{}};
+  boost::system::error_code ec;
+  std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = boost::json::error::extra_data;
+  if (ec) {
+    if (error) *error = ec.message();
+    return false;
+  }
+  return true;
 }
 
 }  // namespace qix::core::json_scan

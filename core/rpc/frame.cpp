@@ -2,6 +2,7 @@
 
 #include "json/json_scan.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 
@@ -113,18 +114,57 @@ std::string encode_request(std::int64_t id, std::string_view method, int handle,
   return out;
 }
 
-bool decode_frame(std::string_view text, Frame& out, std::string* error) {
-  boost::system::error_code ec;
-  // Into an arena of the frame's own: a page of 10,000 cells is some 50,000 allocations (every object's
-  // table and every key), which here cost a pointer bump each and are released at once with the last value
-  // of the frame. Values kept longer are copied out (detached_copy) or live as long as the result holding
-  // them.
-  move_into(out.root,
-            json::parse(text, ec, json::make_shared_resource<json::monotonic_resource>(text.size() + 256)));
-  if (ec) {
-    if (error) *error = "malformed JSON: " + ec.message();
-    return false;
+namespace {
+// A top-level key the envelope scan takes as written: printable ASCII without escapes (a JSON string as it
+// stands, equal to its decoded self). Anything else goes the general way.
+bool plain_ascii_key(std::string_view k) {
+  for (char c : k) {
+    if (c < 0x20 || c > 0x7e || c == '\\' || c == '"') return false;
   }
+  return true;
+}
+
+// `at` at the result's value: locates its text, and within an object its qReturn or only member. Returns the
+// index after the value (t.size() when the scan ran out: the caller sees no closing brace after it).
+std::size_t locate_result(std::string_view text, std::size_t at, Frame& out) {
+  out.has_result = true;
+  out.result_value_text = std::string_view();
+  out.result_has_qreturn = false;
+  out.result_plain = false;
+  if (text[at] != '{') {
+    std::size_t end = skip_value(text, at);
+    out.result_text = text.substr(at, end - at);
+    return end;
+  }
+  std::size_t members = 0;
+  std::array<std::string_view, 16> keys;
+  bool plain = true;
+  std::string_view first, qreturn;
+  std::size_t end = scan_members(text, at, [&](std::string_view k, std::size_t at2) {
+    std::size_t end2 = skip_value(text, at2);
+    if (members < keys.size() && k.find('\\') == std::string_view::npos) {
+      for (std::size_t j = 0; j < members; ++j) plain = plain && keys[j] != k;
+      keys[members] = k;
+    } else {
+      plain = false;
+    }
+    if (members++ == 0) first = text.substr(at2, end2 - at2);
+    if (plain_key_is(k, "qReturn")) qreturn = text.substr(at2, end2 - at2);
+    return end2;
+  });
+  out.result_text = text.substr(at, end - at);
+  if (!qreturn.empty()) {
+    out.result_value_text = qreturn;
+    out.result_has_qreturn = true;
+  } else if (members == 1) {
+    out.result_value_text = first;
+  }
+  out.result_plain = plain;
+  return end;
+}
+
+// The members of the envelope, from `root` (whichever way it was built).
+bool read_envelope(Frame& out, std::string* error) {
   json::object* o = out.root.if_object();
   if (!o) {
     if (error) *error = "frame is not a JSON object";
@@ -138,47 +178,130 @@ bool decode_frame(std::string_view text, Frame& out, std::string* error) {
     }
     out.id = *id;
   }
-  if (auto it = o->find("result"); it != o->end()) {
-    out.result = &it->value();
-    // One pass over the text: the result's, and within it qReturn's or its only member's.
-    std::size_t start = skip_ws(text, 0);
-    scan_members(text, start, [&](std::string_view k, std::size_t at) {
-      if (!plain_key_is(k, "result")) return skip_value(text, at);
-      out.result_value_text = std::string_view();
-      if (at >= text.size() || text[at] != '{') {
-        std::size_t end = skip_value(text, at);
-        out.result_text = text.substr(at, end - at);
-        return end;
-      }
-      std::size_t members = 0;
-      std::string_view first, qreturn;
-      std::size_t end = scan_members(text, at, [&](std::string_view k2, std::size_t at2) {
-        std::size_t end2 = skip_value(text, at2);
-        if (members++ == 0) first = text.substr(at2, end2 - at2);
-        if (plain_key_is(k2, "qReturn")) qreturn = text.substr(at2, end2 - at2);
-        return end2;
-      });
-      out.result_text = text.substr(at, end - at);
-      if (!qreturn.empty()) {
-        out.result_value_text = qreturn;
-      } else if (members == 1) {
-        out.result_value_text = first;
-      }
-      return end;
-    });
-  }
   if (auto it = o->find("error"); it != o->end()) out.error = &it->value();
   if (auto it = o->find("method"); it != o->end() && it->value().is_string())
     out.method = it->value().get_string();
   if (auto it = o->find("params"); it != o->end()) out.params = &it->value();
   if (auto it = o->find("delta"); it != o->end() && it->value().is_bool()) out.delta = it->value().get_bool();
-  if (out.id && !out.result && !out.error) {
+  if (out.id && !out.has_result && !out.error) {
     if (error) *error = "response has neither 'result' nor 'error'";
     return false;
   }
   return read_handles(out.root, "change", out.change, error) &&
          read_handles(out.root, "close", out.close, error) &&
          read_handles(out.root, "suspend", out.suspend, error);
+}
+
+// The general way: the whole frame parsed (and so checked) at once, the result located in the text after.
+bool decode_general(std::string_view text, Frame& out, std::string* error) {
+  out.has_result = false;
+  out.result = nullptr;
+  out.result_text = std::string_view();
+  out.result_value_text = std::string_view();
+  out.root.emplace_null();
+  boost::system::error_code ec;
+  move_into(out.root,
+            json::parse(text, ec, json::make_shared_resource<json::monotonic_resource>(text.size() + 256)));
+  if (ec) {
+    if (error) *error = "malformed JSON: " + ec.message();
+    return false;
+  }
+  if (json::object* o = out.root.if_object()) {
+    if (auto it = o->find("result"); it != o->end()) {
+      out.result = &it->value();
+      out.result_checked = true;
+      scan_members(text, skip_ws(text, 0), [&](std::string_view k, std::size_t at) {
+        if (plain_key_is(k, "result")) return locate_result(text, at, out);
+        return skip_value(text, at);
+      });
+      out.has_result = true;
+    }
+  }
+  return read_envelope(out, error);
+}
+}  // namespace
+
+bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
+  // The scan below reads the envelope's structure itself and parses each member but the result on its own
+  // (they are small); anything it does not expect sends the frame the general way, whose parser then says
+  // what is wrong with it.
+  const std::size_t n = text.size();
+  std::size_t i = skip_ws(text, 0);
+  if (i >= n || text[i] != '{') return decode_general(text, out, error);
+  json::object& root = out.root.emplace_object();
+  i = skip_ws(text, i + 1);
+  if (i < n && text[i] == '}') {
+    ++i;
+  } else {
+    for (;;) {
+      if (i >= n || text[i] != '"') return decode_general(text, out, error);
+      std::size_t key_end = json_scan::skip_string(text, i);
+      if (key_end < i + 2 || text[key_end - 1] != '"') return decode_general(text, out, error);
+      std::string_view k = text.substr(i + 1, key_end - i - 2);
+      if (!plain_ascii_key(k)) return decode_general(text, out, error);
+      i = skip_ws(text, key_end);
+      if (i >= n || text[i] != ':') return decode_general(text, out, error);
+      i = skip_ws(text, i + 1);
+      if (i >= n) return decode_general(text, out, error);
+      std::size_t end = 0;
+      if (k == "result") {
+        end = locate_result(text, i, out);  // a repeated member: the last one counts, as for the parser
+      } else {
+        end = skip_value(text, i);
+        boost::system::error_code ec;
+        json::value v = json::parse(text.substr(i, end - i), ec, root.storage());
+        if (ec) return decode_general(text, out, error);
+        root.insert_or_assign(k, std::move(v));
+      }
+      i = skip_ws(text, end);
+      if (i < n && text[i] == ',') {
+        i = skip_ws(text, i + 1);
+        continue;
+      }
+      if (i < n && text[i] == '}') {
+        ++i;
+        break;
+      }
+      return decode_general(text, out, error);
+    }
+  }
+  if (skip_ws(text, i) != n) return decode_general(text, out, error);
+  return read_envelope(out, error);
+}
+
+bool Frame::result_is_object() const noexcept {
+  if (result) return result->is_object();
+  return has_result && !result_text.empty() && result_text.front() == '{';
+}
+
+bool Frame::parse_result(std::string* why) {
+  if (result || !has_result) return true;
+  boost::system::error_code ec;
+  move_into(result_root_,
+            json::parse(result_text, ec,
+                        json::make_shared_resource<json::monotonic_resource>(result_text.size() + 256)));
+  if (ec) {
+    if (why) *why = "malformed JSON in 'result': " + ec.message();
+    return false;
+  }
+  result = &result_root_;
+  result_checked = true;
+  return true;
+}
+
+bool Frame::check_result(std::string* why) {
+  if (result_checked || !has_result) return true;
+  std::string message;
+  if (!json_scan::validate(result_text, &message)) {
+    if (why) *why = "malformed JSON in 'result': " + message;
+    return false;
+  }
+  result_checked = true;
+  return true;
+}
+
+bool decode_frame(std::string_view text, Frame& out, std::string* error) {
+  return decode_envelope(text, out, error) && out.parse_result(error);
 }
 
 }  // namespace qix::core

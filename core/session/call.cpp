@@ -117,6 +117,7 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
       p.cb = std::move(cb);
       p.inline_cb = inline_cb;
       p.target = target;
+      p.text_result = opts.text_result;
       bool want_delta = opts.delta.value_or(options_.delta);
       if (want_delta) {
         const MethodInfo* info = lookup_method(obj.type_, method);
@@ -271,6 +272,14 @@ std::shared_ptr<Object> Session::adopt_reference(json::value& qreturn, const Pen
   return obj;
 }
 
+bool Session::result_needs_dom_locked(const Pending& p, const Frame& f) const {
+  // The core reads the DOM of: a reconnect step's answers, delta patches (small), CreateSessionApp's answer
+  // (amended), a session object's properties (kept for a reconnect), results whose keys the text scan cannot
+  // read exactly (escaped or repeated); and the caller, unless it takes text.
+  return !p.text_result || p.raw || (p.delta && f.delta) || p.method == "CreateSessionApp" ||
+         !f.result_plain || (p.method == "GetProperties" && p.target && p.target->origin_.session_object);
+}
+
 void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   std::int64_t id = *f.id;
   auto it = pending_.find(id);
@@ -315,12 +324,14 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       send(transport_, std::move(frame));
       return;
     }
-  } else if (!f.result->is_object()) {
+  } else if (!f.result_is_object()) {
     r.error = Error::make(ErrorKind::protocol, p.method + ": 'result' is not an object");
+  } else if (std::string why; result_needs_dom_locked(p, f) && !f.parse_result(&why)) {
+    r.error = Error::make(ErrorKind::protocol, p.method + ": " + why);  // (parsed before the lock, normally)
   } else if (p.raw) {
     move_into(r.result, std::move(*f.result));  // a reconnect step: it reads the answer itself
   } else {
-    json::object& result = f.result->as_object();
+    // f.result (the DOM) is set when result_needs_dom_locked said so; otherwise only the text is at hand.
     // Unchanged from the wire unless a delta patch rebuilds it or CreateSessionApp's qReturn is amended.
     if (!(p.delta && f.delta) && p.method != "CreateSessionApp") {
       r.text = std::string(f.result_text);
@@ -330,7 +341,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       }
     }
     if (p.delta && f.delta && !target.closed_) {
-      for (auto& kv : result) {
+      for (auto& kv : f.result->as_object()) {
         std::string key = p.method + '\n' + std::string(kv.key());
         json::value& base = target.delta_bases_[key];
         std::string perr;
@@ -351,13 +362,30 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         target.suspended_ = false;
       }
       if (p.method == "GetLayout" || p.method == "GetAppLayout") {
-        if (auto* l = result.if_contains("qLayout"))
-          target.layout_ = std::make_shared<const json::value>(detached_copy(*l));
+        if (f.result) {
+          if (auto* l = f.result->as_object().if_contains("qLayout")) {
+            target.layout_ = std::make_shared<const json::value>(detached_copy(*l));
+            target.layout_text_.reset();
+          }
+        } else if (auto l = json_member_text(f.result_text, "qLayout")) {
+          target.layout_text_ = std::make_shared<const std::string>(*l);
+          target.layout_.reset();
+        }
       }
-      if (target.origin_.session_object) note_properties_locked(target, p, result);
-      if (auto* qr = result.if_contains("qReturn");
-          qr && qr->is_object() && qr->as_object().contains("qHandle")) {
-        if (p.method == "CreateSessionApp") {
+      if (target.origin_.session_object) note_properties_locked(target, p, f.result);
+      // The object a call returns: from the DOM, or from qReturn's text alone (small) when there is none.
+      json::value qreturn_only;
+      json::value* qr = nullptr;
+      if (f.result) {
+        qr = f.result->as_object().if_contains("qReturn");
+      } else if (f.result_has_qreturn && f.result_value_text.starts_with('{')) {
+        boost::system::error_code ec;
+        qreturn_only = json::parse(f.result_value_text, ec);  // checked with the result: cannot fail
+        if (!ec) qr = &qreturn_only;
+      }
+      if (qr && qr->is_object() && qr->as_object().contains("qHandle")) {
+        if (p.method == "CreateSessionApp") {  // (always a DOM: result_needs_dom_locked)
+          json::object& result = f.result->as_object();
           if (auto* sid = result.if_contains("qSessionAppId"); sid && sid->is_string()) {
             auto& qro = qr->as_object();
             if (!qro.contains("qGenericId") || qro["qGenericId"].is_null()) qro["qGenericId"] = *sid;
@@ -369,7 +397,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         if (aerr) r.error = std::move(aerr);
         if (r.object && r.object->type_ == "Doc") doc_handle_ = r.object->handle_;
       }
-      move_into(r.result, std::move(*f.result));
+      if (f.result) move_into(r.result, std::move(*f.result));
     }
   }
   if (p.abandoned) {

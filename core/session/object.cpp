@@ -33,12 +33,15 @@ std::optional<json::value> Object::layout() const {
   auto s = session_.lock();
   if (!s) return std::nullopt;
   std::shared_ptr<const json::value> l;
+  std::shared_ptr<const std::string> text;
   {
     std::lock_guard lock(s->mutex_);
     l = layout_;
+    text = layout_text_;
   }
-  if (!l) return std::nullopt;
-  return *l;
+  if (l) return *l;
+  if (text) return parse_json(*text);  // checked when it arrived
+  return std::nullopt;
 }
 
 ListenerId Object::on_changed(std::function<void()> fn) {
@@ -92,13 +95,15 @@ void Object::watch(std::function<void(const CallResult&)> fn) {
     if (closed_) return;
     watcher_ = std::make_shared<std::function<void(const CallResult&)>>(std::move(fn));
     if (!valid_ && fetching_ == 0 && !watch_inflight_) fetch_now = true;
-    if (valid_ && layout_) {
+    if (valid_ && (layout_ || layout_text_)) {
       // Deliver the current layout at once so a watcher always starts with data.
       auto w = watcher_;
       auto l = layout_;
-      s->events_->post(s->guarded([w, l] {
+      auto text = layout_text_;
+      s->events_->post(s->guarded([w, l, text] {
         CallResult r;
-        r.result = json::object{{"qLayout", *l}};
+        json::value layout = l ? *l : parse_json(*text).value_or(json::value());
+        r.result = json::object{{"qLayout", std::move(layout)}};
         (*w)(r);
       }));
     }

@@ -32,15 +32,22 @@ struct CallOptions {
   std::optional<bool> delta;
   /// Per-call timeout; nullopt uses the session's default; zero means none.
   std::optional<std::chrono::milliseconds> timeout;
+  /// The caller reads the result as text (CallResult::text): when the answer is what the engine wrote (or a
+  /// delta patch rebuilt it as text), CallResult::result is left null and no DOM is built; the result's text
+  /// is still checked to be valid JSON. Results the core must amend still come as a DOM (text empty).
+  bool text_result = false;
 };
 
 /// The outcome of one call. Exactly one is delivered per call that was issued.
 struct CallResult {
   std::int64_t id = 0;
-  Error error;         ///< kind == none on success
-  json::value result;  ///< The engine's `result` object (delta already applied); null on error.
-  /// `result` as the engine wrote it, when that is what `result` holds (not rebuilt from delta patches, not
-  /// amended); empty otherwise. Saves writing the text again for callers that want text (the C API).
+  Error error;  ///< kind == none on success
+  /// The engine's `result` object (delta already applied); null on error, and null when the call asked for
+  /// CallOptions::text_result and `text` holds the result.
+  json::value result;
+  /// The result's text: as the engine wrote it, or as a delta patch rebuilt it (CallOptions::text_result);
+  /// empty when the result was amended (CreateSessionApp's qReturn) or rebuilt without text_result. When both
+  /// are set they say the same. Saves writing the text again for callers that want text (the C API).
   std::string text;
   /// Where, in `text`, the value the C API hands out as the call's JSON is written (result's qReturn, else
   /// its only member): `text_value_at` and `text_value_size`; npos when `text` is empty or result has
@@ -146,6 +153,9 @@ class Object : public std::enable_shared_from_this<Object> {
   bool watch_timer_ = false;                          // a throttled fetch is scheduled
   std::chrono::steady_clock::time_point watch_next_;  // earliest start of the next watch fetch
   std::shared_ptr<const json::value> layout_;
+  /// Or the last layout as text, when the answer came as text only (CallOptions::text_result): parsed when
+  /// asked for. At most one of layout_ and layout_text_ is set.
+  std::shared_ptr<const std::string> layout_text_;
   std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
   Origin origin_;
   std::uint64_t seq_ = 0;  // creation order: a reconnect restores parents before children

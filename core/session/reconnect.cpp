@@ -544,11 +544,12 @@ void Session::remember_origin_locked(Object& o, const Pending& p) {
   }
 }
 
-void Session::note_properties_locked(Object& obj, const Pending& p, const json::object& result) {
+void Session::note_properties_locked(Object& obj, const Pending& p, const json::value* result) {
   // Session objects' last known properties, to re-create them after a reconnect that did not attach.
+  // (`result` is the answer's DOM, which GetProperties always has: result_needs_dom_locked.)
   if (!obj.origin_.session_object) return;
   if (p.method == "GetProperties") {
-    if (auto* prop = result.if_contains("qProp"))
+    if (auto* prop = find_member(*result, "qProp"))
       obj.origin_.props = std::make_shared<const json::value>(detached_copy(*prop));
   } else if (p.method == "SetProperties") {
     if (auto props = properties_param(p.params)) obj.origin_.props = std::move(props);

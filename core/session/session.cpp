@@ -360,7 +360,18 @@ void Session::finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline
 void Session::link_frame(std::uint64_t gen, std::string& text) {
   Frame f;
   std::string err;
-  bool ok = decode_frame(text, f, &err);
+  bool ok = decode_envelope(text, f, &err);
+  if (ok && f.has_result && !f.result) {
+    // The result's DOM is built only for a call that needs one; a caller taking text gets it checked. The
+    // look-up is a hint (decided again under the lock below, which parses then if it must).
+    bool dom = false;
+    if (f.id) {
+      std::lock_guard lock(mutex_);
+      auto it = pending_.find(*f.id);
+      dom = it != pending_.end() && result_needs_dom_locked(it->second, f);
+    }
+    ok = dom ? f.parse_result(&err) : f.check_result(&err);
+  }
   Batch batch, inline_batch;
   // The traffic log sees the frame in its place among the events the burst causes.
   if (auto task = traffic_task(false, text)) batch.push_back(std::move(task));

@@ -217,10 +217,11 @@ class Session : public std::enable_shared_from_this<Session> {
     bool abandoned = false;  // cancelled or timed out: the answer is consumed (and reported as late)
     bool internal = false;   // our own fire-and-forget request (CancelRequest): nothing to report
     bool opens_doc = false;
-    bool raw = false;      // internal (reconnect) call: result handed over as is, no objects adopted
-    bool queued = false;   // not sent yet: waits for the session to resume
-    int retries_left = 0;  // error-15 retries (SessionOptions::retry_aborted)
-    std::string params;    // kept when it may have to be sent again (reconnect, retry)
+    bool raw = false;          // internal (reconnect) call: result handed over as is, no objects adopted
+    bool text_result = false;  // CallOptions::text_result
+    bool queued = false;       // not sent yet: waits for the session to resume
+    int retries_left = 0;      // error-15 retries (SessionOptions::retry_aborted)
+    std::string params;        // kept when it may have to be sent again (reconnect, retry)
     std::chrono::milliseconds timeout{0};
     std::uint64_t gen = 0;
     Context::TimerId timer = 0;
@@ -277,6 +278,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(const std::shared_ptr<Transport>& transport, std::string frame);
   void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
   void handle_response(Frame& f, Batch& batch, Batch& inline_batch);
+  /// Whether the answer `f` to `p` must be parsed into a DOM (the core reads it, or the caller wants one).
+  bool result_needs_dom_locked(const Pending& p, const Frame& f) const;
   std::shared_ptr<Object> adopt_reference(json::value& qreturn, const Pending& p, Error& error);
 
   // object.cpp: how changes and closes reach the proxies; watch fetches.
@@ -311,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_internal_locked(int handle, std::string method, std::string_view params,
                             std::function<void(CallResult&)> cb);
   void remember_origin_locked(Object& obj, const Pending& p);  // a new proxy: how it was obtained
-  void note_properties_locked(Object& obj, const Pending& p, const json::object& result);
+  void note_properties_locked(Object& obj, const Pending& p, const json::value* result);
 
   const std::shared_ptr<Context> context_;
   const SessionOptions options_;

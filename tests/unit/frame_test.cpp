@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -155,14 +157,15 @@ TEST(FrameArena, ValuesMoveOutOfTheFrameWithoutACopyAndDetachedCopiesLeaveTheAre
   Frame f;
   std::string err;
   ASSERT_TRUE(decode_frame(text, f, &err)) << err;
-  EXPECT_NE(f.root.storage().get(), json::storage_ptr().get()) << "the frame has an arena of its own";
+  const json::memory_resource* arena = f.result->storage().get();
+  EXPECT_NE(arena, json::storage_ptr().get()) << "the result has an arena of its own";
   const json::value* layout_before = &f.result->as_object().at("qLayout");
   const json::array* items_before = &layout_before->as_object().at("v").as_array();
   const json::value* first_item = items_before->data();
 
   json::value taken;  // a default-resource value, as CallResult::result starts
   move_into(taken, std::move(*f.result));
-  EXPECT_EQ(taken.storage().get(), f.root.storage().get()) << "moved with its arena";
+  EXPECT_EQ(taken.storage().get(), arena) << "moved with its arena";
   EXPECT_EQ(taken.at("qLayout").at("v").as_array().data(), first_item) << "the elements were not copied";
 
   json::value assigned;
@@ -173,4 +176,181 @@ TEST(FrameArena, ValuesMoveOutOfTheFrameWithoutACopyAndDetachedCopiesLeaveTheAre
   EXPECT_EQ(kept.storage().get(), json::storage_ptr().get())
       << "a detached copy lives in the default resource";
   EXPECT_EQ(kept.at("s").as_string(), "a string longer than SBO");
+}
+
+namespace {
+// What a frame must decode to, read from the parser's DOM of the whole text: the reference for the
+// envelope scan. Returns false for text that is not an acceptable frame.
+struct Expected {
+  std::optional<std::int64_t> id;
+  std::string method;
+  bool delta = false;
+  std::optional<json::value> result, error;
+  std::vector<int> change;
+};
+bool expected_frame(const std::string& text, Expected& e) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return false;
+  const json::object& o = v.as_object();
+  if (auto* id = o.if_contains("id"); id && !id->is_null()) {
+    auto n = integer_of(id);
+    if (!n) return false;
+    e.id = *n;
+  }
+  if (auto* m = o.if_contains("method"); m && m->is_string()) e.method = std::string(m->get_string());
+  if (auto* d = o.if_contains("delta"); d && d->is_bool()) e.delta = d->get_bool();
+  if (auto* r = o.if_contains("result")) e.result = *r;
+  if (auto* r = o.if_contains("error")) e.error = *r;
+  if (e.id && !e.result && !e.error) return false;
+  for (const char* key : {"change", "close", "suspend"}) {
+    const json::value* a = o.if_contains(key);
+    if (!a || a->is_null()) continue;
+    if (!a->is_array()) return false;
+    for (const auto& h : a->as_array()) {
+      auto n = integer_of(&h);
+      if (!n || *n < -2147483648LL || *n > 2147483647LL) return false;
+      if (std::string_view(key) == "change") e.change.push_back(static_cast<int>(*n));
+    }
+  }
+  return true;
+}
+
+// A frame as an engine might write it: its members in a random order with random spacing, sometimes with
+// members the client does not know, repeated members, escaped keys, a result of any shape.
+std::string random_frame(std::mt19937& rng) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  std::vector<std::string> members;
+  auto sp = [&] {
+    return std::string(static_cast<std::size_t>(pick(3) == 0 ? pick(3) : 0), " \n\t"[pick(3)]);
+  };
+  members.push_back(R"("jsonrpc":"2.0")");
+  int shape = pick(4);
+  if (shape != 3) members.push_back("\"id\":" + std::to_string(pick(1000)));
+  if (shape == 0 || shape == 1) {
+    std::string r;
+    if (pick(3) == 0) {
+      r = "{\"qReturn\":";
+      random_value(rng, r, 1, pick(2) == 0);
+      r += pick(2) ? "}" : ",\"qInfo\":[1,2]}";
+    } else {
+      random_value(rng, r, 0, pick(2) == 0);
+    }
+    members.push_back("\"result\":" + sp() + r);
+    if (pick(4) == 0) members.push_back(R"("delta":true)");
+  } else if (shape == 2) {
+    members.push_back(R"("error":{"code":15,"parameter":"x","message":"Request aborted"})");
+  } else {
+    members.push_back(R"("method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"})");
+  }
+  if (pick(3) == 0)
+    members.push_back("\"change\":[" + std::to_string(pick(9)) + "," + std::to_string(pick(9)) + "]");
+  if (pick(6) == 0) members.push_back(R"("close":[])");
+  if (pick(6) == 0) members.push_back(R"("x-unknown":{"a":[1,{"b":"}"}]})");
+  if (pick(10) == 0) members.push_back(R"("\u0069d":5)");  // an escaped key: the general way
+  if (pick(10) == 0 && shape != 3) members.push_back("\"id\":" + std::to_string(pick(1000)));  // repeated
+  std::shuffle(members.begin(), members.end(), rng);
+  std::string text = sp() + "{";
+  for (std::size_t k = 0; k < members.size(); ++k) text += (k ? "," : "") + sp() + members[k] + sp();
+  return text + "}" + sp();
+}
+
+// A broken copy: a byte changed, removed or added, or the text cut short (as a faulty proxy might).
+std::string broken(std::mt19937& rng, std::string text) {
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  static const char kBytes[] = "{}[]\",:\\ 0a-\x01\xc3\xff";
+  std::size_t at = pick(text.size());
+  switch (pick(4)) {
+    case 0:
+      text[at] = kBytes[pick(sizeof kBytes - 1)];
+      break;
+    case 1:
+      text.erase(at, 1);
+      break;
+    case 2:
+      text.insert(at, 1, kBytes[pick(sizeof kBytes - 1)]);
+      break;
+    default:
+      text = text.substr(0, at) + (pick(2) ? "\x01}" : "");
+  }
+  return text;
+}
+}  // namespace
+
+// The envelope is read by a scan and each member parsed on its own, the result only checked (or parsed when
+// asked): on random frames and on broken copies of them, the two steps accept exactly what the parser
+// accepts and decode the same values, and the scan's qReturn / only member agrees with the DOM.
+TEST(FrameEnvelope, DecodesRandomAndBrokenFramesExactlyAsTheParserReadsThem) {
+  std::mt19937 rng(31337);
+  int accepted = 0, rejected = 0, checked_only = 0;
+  for (int round = 0; round < 6000; ++round) {
+    std::string text = random_frame(rng);
+    if (round % 2 == 1) text = broken(rng, text);
+    Expected want;
+    bool valid = expected_frame(text, want);
+    for (bool dom : {false, true}) {
+      Frame f;
+      std::string err;
+      bool ok = decode_envelope(text, f, &err);
+      if (ok && f.has_result) ok = dom ? f.parse_result(&err) : f.check_result(&err);
+      ASSERT_EQ(ok, valid) << (dom ? "parsed: " : "checked: ") << text << "\n" << err;
+      if (!ok) {
+        EXPECT_FALSE(err.empty()) << text;
+        continue;
+      }
+      EXPECT_EQ(f.id, want.id) << text;
+      EXPECT_EQ(f.method, want.method) << text;
+      EXPECT_EQ(f.delta, want.delta) << text;
+      EXPECT_EQ(f.change, want.change) << text;
+      ASSERT_EQ(f.error != nullptr, want.error.has_value()) << text;
+      if (f.error) {
+        EXPECT_EQ(*f.error, *want.error) << text;
+      }
+      ASSERT_EQ(f.has_result, want.result.has_value()) << text;
+      if (!f.has_result) continue;
+      EXPECT_EQ(json::parse(f.result_text), *want.result) << text;
+      EXPECT_EQ(f.result_is_object(), want.result->is_object()) << text;
+      if (dom) {
+        ASSERT_NE(f.result, nullptr);
+        EXPECT_EQ(*f.result, *want.result) << text;
+      } else {
+        ++checked_only;
+      }
+      if (f.result_plain) {
+        const json::object& o = want.result->as_object();
+        const json::value* value = o.if_contains("qReturn");
+        if (!value && o.size() == 1) value = &o.begin()->value();
+        EXPECT_EQ(f.result_has_qreturn, o.contains("qReturn")) << text;
+        if (value) {
+          ASSERT_FALSE(f.result_value_text.empty()) << text;
+          EXPECT_EQ(json::parse(f.result_value_text), *value) << text;
+        } else {
+          EXPECT_TRUE(f.result_value_text.empty()) << text;
+        }
+      }
+    }
+    (valid ? accepted : rejected)++;
+  }
+  EXPECT_GT(accepted, 2000);
+  EXPECT_GT(rejected, 1000);
+  EXPECT_GT(checked_only, 1000) << "the result's text was checked without a DOM";
+}
+
+TEST(FrameEnvelope, ResultKeysTheScanCannotReadExactlyAskForTheDom) {
+  for (const char* result :
+       {R"({"a":1,"a":2})", R"({"q\u0052eturn":{"qHandle":1}})", R"({"qReturn":1,"qReturn":2})"}) {
+    std::string text = std::string(R"({"jsonrpc":"2.0","id":1,"result":)") + result + "}";
+    Frame f;
+    std::string err;
+    ASSERT_TRUE(decode_envelope(text, f, &err)) << err;
+    EXPECT_FALSE(f.result_plain) << result;
+  }
+  Frame f;
+  std::string err;
+  ASSERT_TRUE(
+      decode_envelope(R"({"jsonrpc":"2.0","id":1,"result":{"qReturn":{"qHandle":2},"qInfo":{}}})", f, &err));
+  EXPECT_TRUE(f.result_plain);
+  EXPECT_TRUE(f.result_has_qreturn);
+  EXPECT_EQ(f.result_value_text, R"({"qHandle":2})");
+  EXPECT_EQ(f.result, nullptr) << "no DOM until asked for";
 }
