@@ -38,7 +38,8 @@ void describe_out_of_range(std::string& why, std::size_t index, std::size_t size
 
 /// Reads the string member `key` of an operation object. Returns false with `why` set when it is missing or
 /// not a string.
-bool string_member(const boost::json::object& op, std::string_view key, std::string_view* out, std::string& why);
+bool string_member(const boost::json::object& op, std::string_view key, std::string_view* out,
+                   std::string& why);
 
 /// The start of a failure message: `operation I ("op" at "path")`, or `from ... to ...` for move/copy.
 std::string describe(std::size_t index, std::string_view op, std::string_view from, bool has_from,

@@ -1,14 +1,16 @@
 // JSON Patch on JSON text. Design: each operation walks its pointer over the current text with the scanner
 // (json_scan), token by token as json_patch::apply walks the DOM (so failures come in the same order and with
 // the same words, from json_patch_detail), finds the span to replace, insert at or erase, and splices: the
-// first operation copies `base` into `out` around the new bytes, later ones splice `out` in place (one memmove
-// of the tail). Nothing is parsed but the patch's own values, and keys in the base written with escapes.
+// first operation copies `base` into `out` around the new bytes, later ones splice `out` in place (one
+// memmove of the tail). Nothing is parsed but the patch's own values, and keys in the base written with
+// escapes.
 #include "json/json_text_patch.hpp"
 
 #include <cstddef>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "json/json_patch.hpp"
 #include "json/json_patch_detail.hpp"
@@ -82,10 +84,9 @@ struct ObjectHit {
   bool empty = true;            // the object has no members (when not found)
 };
 
-// Looks `key` up in the object at t[open] == '{'. `need_end`: find where the match's value ends (and what
-// follows). `check_duplicates`: scan the whole object and answer unsupported when `key` is there twice.
-Step find_member(std::string_view t, std::size_t open, std::string_view key, bool need_end,
-                 bool check_duplicates, ObjectHit& hit) {
+// Looks `key` up in the object at t[open] == '{' (the first member with that key; see check_unique for the
+// others). `need_end`: find where the match's value ends (and what follows).
+Step find_member(std::string_view t, std::size_t open, std::string_view key, bool need_end, ObjectHit& hit) {
   const std::size_t n = t.size();
   std::size_t i = skip_ws(t, open + 1);
   std::size_t prev_end = npos;
@@ -97,19 +98,18 @@ Step find_member(std::string_view t, std::size_t open, std::string_view key, boo
     i = skip_ws(t, key_end);
     if (i >= n || t[i] != ':') return Step::unsupported;
     const std::size_t value_begin = skip_ws(t, i + 1);
-    if (hit.found && hit.next_key == npos) {  // the member after the match
+    if (hit.found) {  // the member after the match
       hit.next_key = key_begin;
-      if (!check_duplicates) return Step::ok;
+      return Step::ok;
     }
     bool equal = false;
     if (key_equals(raw, key, &equal) == Step::unsupported) return Step::unsupported;
     if (equal) {
-      if (hit.found) return Step::unsupported;  // a duplicate key
       hit.found = true;
       hit.key_begin = key_begin;
       hit.value_begin = value_begin;
       hit.prev_end = prev_end;
-      if (!need_end && !check_duplicates) return Step::ok;
+      if (!need_end) return Step::ok;
     }
     const std::size_t value_end = skip_value(t, value_begin);
     if (value_end == value_begin) return Step::unsupported;  // no value here: not valid text
@@ -181,14 +181,76 @@ Step find_element(std::string_view t, std::size_t open, std::size_t index, bool 
   return Step::unsupported;
 }
 
+// A container an operation looked something up in, recorded (when duplicate keys are checked) so that
+// check_unique can look at the rest of it afterwards.
+struct Level {
+  std::size_t open = 0;      // the container's '{' or '['
+  std::string key;           // objects: the key looked up (unescaped)
+  std::size_t child = npos;  // the value found (npos: none)
+  std::size_t close = npos;  // the container's closing bracket, when the lookup saw it
+};
+
+void record(std::vector<Level>* levels, std::size_t open, std::string_view key, std::size_t child,
+            std::size_t close) {
+  if (!levels) return;
+  Level& level = levels->emplace_back();
+  level.open = open;
+  level.key.assign(key.data(), key.size());
+  level.child = child;
+  level.close = close;
+}
+
+// Whether the objects an operation looked keys up in hold each key once, from the innermost container out:
+// each one's members after the child found are scanned (comparing keys), up to its closing bracket, which
+// is where the next container out resumes. So the text after the target is scanned once in all, not once
+// per level. Returns unsupported on a duplicate (or on text that is not valid).
+Step check_unique(std::string_view t, const std::vector<Level>& levels) {
+  const std::size_t n = t.size();
+  std::size_t inner_end = npos;  // after the closing bracket of the container one level in
+  for (std::size_t j = levels.size(); j-- > 0;) {
+    const Level& level = levels[j];
+    const bool is_object = t[level.open] == '{';
+    if (level.child == npos) {  // nothing found: the key is not there at all
+      inner_end = level.close != npos ? level.close + 1 : json_scan::skip_container(t, level.open);
+      continue;
+    }
+    std::size_t i = inner_end != npos ? inner_end : skip_value(t, level.child);
+    for (;;) {
+      i = skip_ws(t, i);
+      if (i >= n) return Step::unsupported;
+      if (t[i] == (is_object ? '}' : ']')) break;
+      if (t[i] != ',') return Step::unsupported;
+      i = skip_ws(t, i + 1);
+      if (is_object) {
+        if (i >= n || t[i] != '"') return Step::unsupported;
+        const std::size_t key_end = skip_string(t, i);
+        if (key_end >= n) return Step::unsupported;
+        bool equal = false;
+        if (key_equals(t.substr(i + 1, key_end - i - 2), level.key, &equal) == Step::unsupported || equal) {
+          return Step::unsupported;
+        }
+        i = skip_ws(t, key_end);
+        if (i >= n || t[i] != ':') return Step::unsupported;
+        i = skip_ws(t, i + 1);
+      }
+      const std::size_t end = skip_value(t, i);
+      if (end == i) return Step::unsupported;
+      i = end;
+    }
+    inner_end = i + 1;
+  }
+  return Step::ok;
+}
+
 // Returns the value that `token` names in the container (or not) at t[at], as json_patch's child_of does.
 // `where` is the pointer prefix naming it (for messages).
 Step child_of(std::string_view t, std::size_t at, std::string_view token, std::string_view where,
-              bool check_duplicates, std::size_t* child, std::string& why) {
+              std::vector<Level>* levels, std::size_t* child, std::string& why) {
   const char c = at < t.size() ? t[at] : '\0';
   if (c == '{') {
     ObjectHit hit;
-    if (find_member(t, at, token, false, check_duplicates, hit) == Step::unsupported) return Step::unsupported;
+    if (find_member(t, at, token, false, hit) == Step::unsupported) return Step::unsupported;
+    record(levels, at, token, hit.found ? hit.value_begin : npos, hit.close);
     if (!hit.found) {
       why = "member ";
       append_quoted(why, token);
@@ -204,13 +266,18 @@ Step child_of(std::string_view t, std::size_t at, std::string_view token, std::s
   }
   if (c == '[') {
     if (token == "-") {
+      record(levels, at, {}, npos, npos);
       why = "array index \"-\" (past the end) names no element";
       return Step::failed;
     }
     std::size_t index = 0;
-    if (!parse_index(token, &index, why)) return Step::failed;
+    if (!parse_index(token, &index, why)) {
+      record(levels, at, {}, npos, npos);
+      return Step::failed;
+    }
     ArrayHit hit;
     if (find_element(t, at, index, false, hit) == Step::unsupported) return Step::unsupported;
+    record(levels, at, {}, hit.found ? hit.begin : npos, hit.close);
     if (!hit.found) {
       describe_out_of_range(why, index, hit.size);
       return Step::failed;
@@ -232,7 +299,7 @@ Step child_of(std::string_view t, std::size_t at, std::string_view token, std::s
 // Walks every token of `ptr` but the last from the value at t[root], as json_patch's walk_to_parent does.
 // On success sets `*parent` to the container the last token indexes and `*last` to that token, unescaped (a
 // view of `ptr` or of `scratch`). `ptr` must not name the whole document.
-Step walk_to_parent(std::string_view t, std::size_t root, std::string_view ptr, bool check_duplicates,
+Step walk_to_parent(std::string_view t, std::size_t root, std::string_view ptr, std::vector<Level>* levels,
                     std::string& scratch, std::string_view* last, std::size_t* parent, std::string& why) {
   if (ptr.front() != '/') {
     why = "a JSON pointer must be empty or start with '/'";
@@ -263,7 +330,7 @@ Step walk_to_parent(std::string_view t, std::size_t root, std::string_view ptr, 
       *parent = current;
       return Step::ok;
     }
-    const Step step = child_of(t, current, token, ptr.substr(0, pos), check_duplicates, &current, why);
+    const Step step = child_of(t, current, token, ptr.substr(0, pos), levels, &current, why);
     if (step != Step::ok) return step;
     pos = slash;
   }
@@ -293,17 +360,17 @@ void append_insert(std::string& out, const Splice& s) {
 }
 
 // The splice for an operation at a non-root path. Returns failed/unsupported as the walk does.
-Step plan(std::string_view t, std::size_t root, std::string_view op, std::string_view path, const bj::value* value,
-          bool check_duplicates, Splice& s, std::string& why) {
+Step plan(std::string_view t, std::size_t root, std::string_view op, std::string_view path,
+          const bj::value* value, std::vector<Level>* levels, Splice& s, std::string& why) {
   std::string scratch;
   std::string_view last;
   std::size_t parent = 0;
   if (op == "replace") {
     // json_patch's resolve: the walk, then child_of with the prefix as `where`, and the value's end.
-    const Step step = walk_to_parent(t, root, path, check_duplicates, scratch, &last, &parent, why);
+    const Step step = walk_to_parent(t, root, path, levels, scratch, &last, &parent, why);
     if (step != Step::ok) return step;
     std::size_t child = 0;
-    const Step found = child_of(t, parent, last, path.substr(0, path.rfind('/')), check_duplicates, &child, why);
+    const Step found = child_of(t, parent, last, path.substr(0, path.rfind('/')), levels, &child, why);
     if (found != Step::ok) return found;
     s.begin = child;
     s.end = skip_value(t, child);
@@ -311,12 +378,13 @@ Step plan(std::string_view t, std::size_t root, std::string_view op, std::string
     s.value = value;
     return Step::ok;
   }
-  const Step step = walk_to_parent(t, root, path, check_duplicates, scratch, &last, &parent, why);
+  const Step step = walk_to_parent(t, root, path, levels, scratch, &last, &parent, why);
   if (step != Step::ok) return step;
   const bool remove = op == "remove";
   if (t[parent] == '{') {
     ObjectHit hit;
-    if (find_member(t, parent, last, true, check_duplicates, hit) == Step::unsupported) return Step::unsupported;
+    if (find_member(t, parent, last, true, hit) == Step::unsupported) return Step::unsupported;
+    record(levels, parent, last, hit.found ? hit.value_begin : npos, hit.close);
     if (hit.found) {
       if (!remove) {  // add of an existing key: replace in place
         s.begin = hit.value_begin;
@@ -351,14 +419,17 @@ Step plan(std::string_view t, std::size_t root, std::string_view op, std::string
   std::size_t index = std::numeric_limits<std::size_t>::max();
   if (last == "-") {
     if (remove) {
+      record(levels, parent, {}, npos, npos);
       why = "array index \"-\" (past the end) names no element";
       return Step::failed;
     }
   } else if (!parse_index(last, &index, why)) {
+    record(levels, parent, {}, npos, npos);
     return Step::failed;
   }
   ArrayHit hit;
   if (find_element(t, parent, index, remove, hit) == Step::unsupported) return Step::unsupported;
+  record(levels, parent, {}, hit.found ? hit.begin : npos, hit.close);
   if (remove) {
     if (!hit.found) {
       describe_out_of_range(why, index, hit.size);
@@ -432,6 +503,7 @@ TextPatch apply_text(std::string_view base, const bj::array& patch, std::string&
   bool in_out = false;
   std::string why;
   std::string insert;
+  std::vector<Level> levels;
   for (std::size_t i = 0; i < patch.size(); ++i) {
     auto fail = [&](std::string_view op, std::string_view path, bool has_path, std::string_view reason) {
       if (error) {
@@ -472,8 +544,12 @@ TextPatch apply_text(std::string_view base, const bj::array& patch, std::string&
     const std::size_t root = skip_ws(t, 0);
     if (root >= t.size()) return TextPatch::unsupported;  // an empty base is not JSON
     Splice s;
-    const Step step = plan(t, root, op, path, value, options.check_duplicate_keys, s, why);
+    levels.clear();
+    std::vector<Level>* record_levels = options.check_duplicate_keys ? &levels : nullptr;
+    const Step step = plan(t, root, op, path, value, record_levels, s, why);
     if (step == Step::unsupported) return TextPatch::unsupported;
+    // A key twice on the path: the DOM would have used the last one (at the first one's place).
+    if (record_levels && check_unique(t, levels) != Step::ok) return TextPatch::unsupported;
     if (step == Step::failed) return fail(op, path, true, why);
     insert.clear();
     append_insert(insert, s);

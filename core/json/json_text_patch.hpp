@@ -1,17 +1,17 @@
 // JSON Patch applied to JSON *text*: the QIX delta protocol without a DOM.
 //
-// A re-fetch with `"delta":true` answers with a JSON Patch (RFC 6902) against the value held from the previous
-// response (see json_patch.hpp, the engine's "/" = whole document included). A caller that wants the patched
-// value as text (the C API hands out text) can keep the previous value as text and patch it here: each
-// operation finds its target with the scanner of validated JSON text (json_scan.hpp) and splices the new
+// A re-fetch with `"delta":true` answers with a JSON Patch (RFC 6902) against the value held from the
+// previous response (see json_patch.hpp, the engine's "/" = whole document included). A caller that wants the
+// patched value as text (the C API hands out text) can keep the previous value as text and patch it here:
+// each operation finds its target with the scanner of validated JSON text (json_scan.hpp) and splices the new
 // bytes in, so a one-cell change in a 1 MB layout costs one copy of the text and a scan up to the cell, not a
 // parse, a DOM patch and a serialization.
 //
 // Equivalence with the DOM patcher: when `apply_text` says `applied`, parsing its output gives a value equal
 // to what json_patch::apply gives on the parsed base, with the same member order (a new key goes last, a
-// replaced one keeps its place), and when it says `failed`, json_patch::apply fails on the same operation with
-// the same message. Bytes of the base outside the spliced spans are kept as they are (whitespace, escapes,
-// number spellings); values from the patch are written as boost::json::serialize writes them.
+// replaced one keeps its place), and when it says `failed`, json_patch::apply fails on the same operation
+// with the same message. Bytes of the base outside the spliced spans are kept as they are (whitespace,
+// escapes, number spellings); values from the patch are written as boost::json::serialize writes them.
 //
 // Threading: every function is reentrant and touches only its arguments. Errors: through the return value and
 // `*error`; the functions throw only std::bad_alloc.
@@ -32,11 +32,14 @@ enum class TextPatch {
   failed,       ///< The patch does not apply to this base; json_patch::apply fails the same way.
 };
 
-/// The most operations `apply_text` takes in one patch by default. Each operation costs a copy of the whole
-/// text (the splice) plus a scan to its target, about 0.05-0.2 ms per MB; the DOM path costs a parse, the
-/// patch and a serialization, about 10 ms per MB whatever the number of operations. Past a few dozen
-/// operations the DOM path wins (bench/json_text_patch_bench.cpp measures both).
-inline constexpr std::size_t kMaxTextPatchOps = 32;
+/// The most operations `apply_text` takes in one patch by default. Each operation costs a scan of the text up
+/// to its target (about 3 GB/s), a splice (a memmove of the text after it, about 30 GB/s) and, with the
+/// duplicate-key check, a scan of the text after the target: on a 1 MB layout, 0.2 ms per operation on a
+/// random cell (0.4 ms with the check). The DOM path costs a parse, the patch and a serialization, about 9 ms
+/// per MB however many operations. So the text path wins up to some 25 operations with the check and 45
+/// without (bench/json_text_patch_bench.cpp); 16 keeps it clearly ahead in both modes, and the engine's
+/// re-fetch deltas are mostly a handful of operations.
+inline constexpr std::size_t kMaxTextPatchOps = 16;
 
 /// Options of `apply_text`.
 struct TextPatchOptions {
@@ -44,10 +47,11 @@ struct TextPatchOptions {
   std::size_t max_ops = kMaxTextPatchOps;
   /// True: every object on an operation's path is scanned to its end to make sure the key looked up is not
   /// there twice (Boost.JSON keeps the last of duplicate keys at the place of the first; the text patcher
-  /// does not model that and answers `unsupported`). That scan skips the whole value descended into, once per
-  /// level: a few scans of the text for a deep target. False: the caller vouches that the base has no
-  /// duplicate keys, e.g. because it was written by boost::json::serialize, or by apply_text from such a
-  /// base (apply_text never creates duplicates); the lookup then stops at the first match.
+  /// does not model that and answers `unsupported`). That costs one scan of the text after the target (the
+  /// objects are finished from the innermost out, each resuming where the one inside it closed). False: the
+  /// caller vouches that the base has no duplicate keys, e.g. because it was written by
+  /// boost::json::serialize, or by apply_text from such a base (apply_text never creates duplicates); the
+  /// lookup then stops at the first match and the text after the target is only copied.
   bool check_duplicate_keys = true;
 };
 
