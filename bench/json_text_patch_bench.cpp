@@ -1,7 +1,8 @@
 // Benchmarks of core/json/json_text_patch against the DOM path on a ~1 MB hypercube layout held as text: a
 // delta of N cell replaces applied to the text (apply_text) versus parse + json_patch::apply + serialize,
-// with a plain copy of the text as the floor. N = 1, 3, 8, 32, 64 shows where the DOM path catches up (the
-// reason for kMaxTextPatchOps). Run: build/bench/qix_bench --benchmark_filter=TextPatch
+// with a plain copy of the text as the floor, and one replace near the start (where the copy is the cost).
+// N = 1, 3, 8, 32, 64 shows where the DOM path catches up (the reason for kMaxTextPatchOps).
+// Run: build/bench/qix_bench --benchmark_filter=TextPatch
 #include <benchmark/benchmark.h>
 
 #include <boost/json.hpp>
@@ -116,6 +117,24 @@ BENCHMARK(BM_TextPatchApplyTextTrustedKeys)
     ->Arg(32)
     ->Arg(64)
     ->Unit(benchmark::kMicrosecond);
+
+// One replace near the start of the text (the layout's qInfo/qId): the scan is short, the copy is the cost.
+void BM_TextPatchApplyTextNearStart(benchmark::State& state) {
+  const std::string& base = LayoutText();
+  const bj::array patch{bj::object{{"op", "replace"}, {"path", "/qInfo/qId"}, {"value", "other"}}};
+  jp::TextPatchOptions options;
+  options.check_duplicate_keys = state.range(0) != 0;
+  std::string out;
+  for (auto _ : state) {
+    const jp::TextPatch result = jp::apply_text(base, patch, out, nullptr, options);
+    if (result != jp::TextPatch::applied) state.SkipWithError("not applied");
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * base.size()));
+  state.SetLabel(state.range(0) != 0 ? "1 op, duplicate check" : "1 op, trusted keys");
+}
+BENCHMARK(BM_TextPatchApplyTextNearStart)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 void BM_TextPatchDomParseApplySerialize(benchmark::State& state) {
   const std::string& base = LayoutText();
