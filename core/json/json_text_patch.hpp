@@ -67,12 +67,12 @@ struct TextPatchOptions {
 ///
 /// Returns `unsupported`, before touching anything, when the patch has more than `options.max_ops`
 /// operations or holds a move, copy or test (those need values read from the document: the DOM path does
-/// them); and, part-way, when the key looked up is in an object on the path twice (only with
-/// `options.check_duplicate_keys`) or when the scanner finds that `base` is not valid JSON text after all.
-/// Returns `failed` exactly when json_patch::apply fails on the parsed base (a missing member for remove or
-/// replace, an index out of range, a bad pointer, a malformed operation), with its message in `*error`
-/// (when `error` is not null), e.g. `operation 1 ("replace" at "/a/7"): array index 7 is out of range
-/// (size 3)`.
+/// them), whatever its other operations hold (even one json_patch::apply would fail on first); and, part-way,
+/// when the key looked up is in an object on the path twice (only with `options.check_duplicate_keys`) or
+/// when the scanner finds that `base` is not valid JSON text after all. Returns `failed` exactly when
+/// json_patch::apply fails on the parsed base (a missing member for remove or replace, an index out of range,
+/// a bad pointer, a malformed operation), with its message in `*error` (when `error` is not null), e.g.
+/// `operation 1 ("replace" at "/a/7"): array index 7 is out of range (size 3)`.
 ///
 /// Ownership: `base` and `patch` are read; `out` is overwritten (its capacity is reused) and must not hold
 /// the bytes `base` views. After `unsupported` or `failed`, `out` is unspecified (it may hold a part-patched
