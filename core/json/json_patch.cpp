@@ -4,6 +4,8 @@
 // target's memory resource, then moved into place.
 #include "json/json_patch.hpp"
 
+#include "json/json_patch_detail.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -22,6 +24,10 @@ namespace bj = boost::json;
 
 // ---------------------------------------------------------------------------------------------------------
 // JSON Pointer walking
+
+}  // namespace
+
+namespace detail {
 
 // The JSON type name of a kind, for messages.
 std::string_view kind_name(bj::kind k) noexcept {
@@ -116,6 +122,20 @@ bool parse_index(std::string_view token, std::size_t* index, std::string& why) {
 void describe_out_of_range(std::string& why, std::size_t index, std::size_t size) {
   why = "array index " + std::to_string(index) + " is out of range (size " + std::to_string(size) + ")";
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::append_escaped;
+using detail::append_quoted;
+using detail::decode_token;
+using detail::describe;
+using detail::describe_out_of_range;
+using detail::is_whole_document;
+using detail::kind_name;
+using detail::parse_index;
+using detail::string_member;
 
 // Returns the existing child of container `parent` named by `token`, or null with `why` set.
 // `where` is the pointer prefix naming `parent` (for messages).
@@ -342,6 +362,10 @@ bool do_test(const bj::value& root, std::string_view path, const bj::value& expe
 // ---------------------------------------------------------------------------------------------------------
 // The patch loop, shared by the const (copying) and rvalue (moving) entry points.
 
+}  // namespace
+
+namespace detail {
+
 // Reads the string member `key` of an operation. Returns false with `why` set when it is missing or not a
 // string.
 bool string_member(const bj::object& op, std::string_view key, std::string_view* out, std::string& why) {
@@ -383,6 +407,10 @@ std::string describe(std::size_t index, std::string_view op, std::string_view fr
   out += ')';
   return out;
 }
+
+}  // namespace detail
+
+namespace {
 
 template <class Array>
 bool apply_patch(bj::value& target, Array& patch, std::string* error) {
