@@ -32,6 +32,10 @@ inline json::value detached_copy(const json::value& v) {
   return json::value(v, json::storage_ptr());
 }
 
+/// Appends `s` to `out` as a JSON string literal (quotes and escapes included). Pure; throws only
+/// std::bad_alloc.
+void append_json_string(std::string& out, std::string_view s);
+
 /// Serializes `v` compactly (no whitespace), as it travels on the wire.
 std::string to_json(const json::value& v);
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "json/json.hpp"
 #include "json/json_patch.hpp"
 #include "json/json_patch_detail.hpp"
 #include "json/json_scan.hpp"
@@ -462,16 +463,6 @@ Step plan(std::string_view t, std::size_t root, std::string_view op, std::string
 }
 
 }  // namespace
-
-void append_json_string(std::string& out, std::string_view s) {
-  bj::serializer serializer;
-  serializer.reset(bj::string_view(s.data(), s.size()));
-  char buffer[256];
-  while (!serializer.done()) {
-    const bj::string_view part = serializer.read(buffer, sizeof buffer);
-    out.append(part.data(), part.size());
-  }
-}
 
 void append_json(std::string& out, const bj::value& v) {
   bj::serializer serializer;

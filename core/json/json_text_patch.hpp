@@ -83,10 +83,6 @@ struct TextPatchOptions {
 TextPatch apply_text(std::string_view base, const boost::json::array& patch, std::string& out,
                      std::string* error = nullptr, const TextPatchOptions& options = {});
 
-/// Appends `s` to `out` as a JSON string (quoted, escaped as boost::json::serialize escapes).
-/// Pure function; thread-safe. Throws only std::bad_alloc.
-void append_json_string(std::string& out, std::string_view s);
-
 /// Appends the JSON text of `v` to `out` as boost::json::serialize writes it, without a temporary string.
 /// Threading: `v` must not be written meanwhile. Throws only std::bad_alloc.
 void append_json(std::string& out, const boost::json::value& v);

@@ -14,9 +14,6 @@
 
 namespace qix::core {
 
-/// Appends `s` to `out` as a JSON string literal (quotes and escapes included).
-void append_json_string(std::string& out, std::string_view s);
-
 /// Encodes one request frame. `params_json` must already be valid JSON (an array or an object);
 /// empty means `[]`. `delta` adds `"delta":true`.
 std::string encode_request(std::int64_t id, std::string_view method, int handle, std::string_view params_json,

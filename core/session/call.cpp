@@ -6,6 +6,7 @@
 #include "session/session.hpp"
 
 #include "json/json_patch.hpp"
+#include "json/json_text_patch.hpp"
 #include "rpc/frame.hpp"
 #include "rpc/methods.hpp"
 
@@ -272,6 +273,46 @@ std::shared_ptr<Object> Session::adopt_reference(json::value& qreturn, const Pen
   return obj;
 }
 
+namespace {
+// A delta base patched as a DOM (the caller takes DOMs) or as text (the caller takes text); a base kept the
+// other way is converted first. On failure the base is unspecified: the caller drops it.
+bool patch_dom(detail::DeltaBase& base, json::value& patch, std::string* error) {
+  if (base.is_text) {
+    base.dom = base.text.empty() ? json::value() : parse_json(base.text).value_or(json::value());
+    base.text = std::string();
+    base.is_text = false;
+  }
+  return json_patch::apply(base.dom, std::move(patch), error);
+}
+
+bool patch_text(detail::DeltaBase& base, const json::value& patch, std::string* error) {
+  if (!base.is_text) {
+    base.text = base.dom.is_null() ? std::string() : to_json(base.dom);
+    base.dom = json::value();
+    base.is_text = true;
+  }
+  const json::array* ops = patch.if_array();
+  if (!ops) {
+    json::value unused;
+    return json_patch::apply(unused, patch, error);  // fails, with the DOM patcher's words
+  }
+  std::string out;
+  // Before the first whole-document "add" there is no base: the engine's first answer starts with one.
+  json_patch::TextPatch done =
+      json_patch::apply_text(base.text.empty() ? "null" : base.text, *ops, out, error);
+  if (done == json_patch::TextPatch::applied) {
+    base.text = std::move(out);
+    return true;
+  }
+  if (done == json_patch::TextPatch::failed) return false;
+  // Operations the text patcher leaves to the DOM (move, copy, test; many operations; repeated keys).
+  json::value dom = base.text.empty() ? json::value() : parse_json(base.text).value_or(json::value());
+  if (!json_patch::apply(dom, *ops, error)) return false;
+  base.text = to_json(dom);
+  return true;
+}
+}  // namespace
+
 bool Session::result_needs_dom_locked(const Pending& p, const Frame& f) const {
   // The core reads the DOM of: a reconnect step's answers, delta patches (small), CreateSessionApp's answer
   // (amended), a session object's properties (kept for a reconnect), results whose keys the text scan cannot
@@ -340,18 +381,41 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         r.text_value_size = f.result_value_text.size();
       }
     }
+    // A delta answer's result holds patches (small, parsed); the patched values are the result. For a caller
+    // taking text they are patched as text (a splice and a copy instead of a DOM copy and writing it out).
+    bool delta_as_text = false;
     if (p.delta && f.delta && !target.closed_) {
+      delta_as_text = p.text_result;
+      std::string text = "{";
       for (auto& kv : f.result->as_object()) {
         std::string key = p.method + '\n' + std::string(kv.key());
-        json::value& base = target.delta_bases_[key];
+        detail::DeltaBase& base = target.delta_bases_[key];
         std::string perr;
-        if (!json_patch::apply(base, std::move(kv.value()), &perr)) {
+        bool applied =
+            delta_as_text ? patch_text(base, kv.value(), &perr) : patch_dom(base, kv.value(), &perr);
+        if (!applied) {
           target.delta_bases_.erase(key);
           r.error = Error::make(ErrorKind::protocol, p.method + ": cannot apply the delta patch for " +
                                                          std::string(kv.key()) + ": " + perr);
           break;
         }
-        kv.value() = base;  // the one copy: the base stays for the next patch
+        if (delta_as_text) {
+          if (text.size() > 1) text += ',';
+          append_json_string(text, kv.key());
+          text += ':';
+          std::size_t at = text.size();
+          text += base.text;
+          if (f.result->as_object().size() == 1 || kv.key() == "qReturn") {
+            r.text_value_at = at;
+            r.text_value_size = base.text.size();
+          }
+        } else {
+          kv.value() = base.dom;  // the one copy: the base stays for the next patch
+        }
+      }
+      if (delta_as_text && !r.error) {
+        text += '}';
+        r.text = std::move(text);
       }
     } else if (p.delta && f.delta) {
       r.error = Error::make(ErrorKind::closed, "the object was closed before its delta answer arrived");
@@ -362,7 +426,13 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         target.suspended_ = false;
       }
       if (p.method == "GetLayout" || p.method == "GetAppLayout") {
-        if (f.result) {
+        if (delta_as_text) {
+          if (auto kept = target.delta_bases_.find(p.method + "\nqLayout");
+              kept != target.delta_bases_.end()) {
+            target.layout_text_ = std::make_shared<const std::string>(kept->second.text);
+            target.layout_.reset();
+          }
+        } else if (f.result) {
           if (auto* l = f.result->as_object().if_contains("qLayout")) {
             target.layout_ = std::make_shared<const json::value>(detached_copy(*l));
             target.layout_text_.reset();
@@ -376,7 +446,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       // The object a call returns: from the DOM, or from qReturn's text alone (small) when there is none.
       json::value qreturn_only;
       json::value* qr = nullptr;
-      if (f.result) {
+      if (f.result && !delta_as_text) {
         qr = f.result->as_object().if_contains("qReturn");
       } else if (f.result_has_qreturn && f.result_value_text.starts_with('{')) {
         boost::system::error_code ec;
@@ -397,7 +467,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         if (aerr) r.error = std::move(aerr);
         if (r.object && r.object->type_ == "Doc") doc_handle_ = r.object->handle_;
       }
-      if (f.result) move_into(r.result, std::move(*f.result));
+      if (f.result && !delta_as_text) move_into(r.result, std::move(*f.result));
     }
   }
   if (p.abandoned) {

@@ -62,6 +62,16 @@ using CallCallback = std::function<void(CallResult&)>;
 
 using ListenerId = std::uint64_t;
 
+namespace detail {
+/// The value a delta patch applies to, kept as the caller last took it: a DOM, or (for callers taking
+/// text, CallOptions::text_result) its text, patched as text; converted when the next caller differs.
+struct DeltaBase {
+  json::value dom;
+  std::string text;
+  bool is_text = false;
+};
+}  // namespace detail
+
 /// A proxy for one engine handle. Obtained from CallResult::object or Session::object(); the same handle
 /// gives the same proxy. Thread-safe. After its handle is closed (or the session ends) the proxy is a
 /// zombie: calls fail with ErrorKind::closed.
@@ -156,7 +166,7 @@ class Object : public std::enable_shared_from_this<Object> {
   /// Or the last layout as text, when the answer came as text only (CallOptions::text_result): parsed when
   /// asked for. At most one of layout_ and layout_text_ is set.
   std::shared_ptr<const std::string> layout_text_;
-  std::unordered_map<std::string, json::value> delta_bases_;  // key: method + '\n' + out key
+  std::unordered_map<std::string, detail::DeltaBase> delta_bases_;  // key: method + '\n' + out key
   Origin origin_;
   std::uint64_t seq_ = 0;  // creation order: a reconnect restores parents before children
 };

@@ -3,6 +3,8 @@
 // object (freeing one handle never stops a watch set through another).
 #include "capi_support.hpp"
 
+#include <boost/json.hpp>
+
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -230,4 +232,41 @@ TEST_F(CapiTest, FreeingTheHandleOfAReplacedWatchKeepsTheNewOne) {
   std::lock_guard l(first.w.mutex());
   for (auto& layout : first.seen)
     EXPECT_EQ(layout.find("\"qcy\":1}"), std::string::npos) << "replaced: no more";
+}
+
+// Delta answers reach C callers as text patched as text: after a selection, each re-fetch through delta is
+// the same document as a full answer fetched without delta, and the object's kept layout follows it.
+TEST_F(CapiTest, DeltaLayoutsPatchedAsTextEqualFullLayouts) {
+  auto s = open();
+  auto doc = open_doc(s.get());
+  auto obj = create_cube(doc.get(), hypercube_props("text-delta", {"Region", "Customer"}, {"Sum(Sales)"}));
+  ASSERT_TRUE(obj);
+  auto fetch = [&](int flags) {
+    qix_result* r = nullptr;
+    EXPECT_EQ(qix_object_call_sync(&r, obj.get(), "GetLayout", "[]", flags, -1), QIX_OK);
+    std::string json = r ? qix_result_json(r) : "";
+    std::string raw = r ? qix_result_raw(r) : "";
+    qix_result_free(r);
+    EXPECT_EQ(boost::json::parse(raw).at("qLayout"), boost::json::parse(json)) << "raw wraps json";
+    return boost::json::parse(json);
+  };
+  auto first = fetch(QIX_CALL_DELTA);
+  for (int step = 0; step < 6; ++step) {
+    if (step % 2 == 0) {  // select one Region, then clear: each changes the layout
+      qix_result* r = nullptr;
+      std::string sel = R"(["/qHyperCubeDef",0,[)" + std::to_string(step / 2) + "],false]";
+      ASSERT_EQ(qix_object_call_sync(&r, obj.get(), "SelectHyperCubeValues", sel.c_str(), 0, -1), QIX_OK)
+          << qix_error_message(qix_error_last());
+      qix_result_free(r);
+    } else {
+      ASSERT_EQ(clear_selections(doc.get()), QIX_OK);
+    }
+    auto patched = fetch(QIX_CALL_DELTA);
+    auto full = fetch(QIX_CALL_NO_DELTA);
+    EXPECT_EQ(patched, full) << "step " << step;
+    EXPECT_EQ(patched != first, step % 2 == 0) << "step " << step;
+    char* text = nullptr;
+    ASSERT_EQ(qix_object_layout(&text, obj.get()), QIX_OK);
+    EXPECT_EQ(boost::json::parse(take(text)), full);
+  }
 }

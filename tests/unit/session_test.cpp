@@ -318,6 +318,88 @@ TEST(Session, BadDeltaPatchIsAnErrorAndDropsTheBase) {
   EXPECT_EQ(json::serialize(l3.get().result.at("qLayout")), R"({"b":2})");
 }
 
+// Callers taking text (CallOptions::text_result, as the C API does) get delta answers patched as text: no
+// DOM in the result, the same document as a DOM caller gets, whichever kind of caller came before; operations
+// the text patcher leaves to the DOM (move, many operations) give the same document; a bad patch is an error
+// that drops the base, as for DOM callers.
+TEST(Session, TextCallersGetDeltaAnswersPatchedAsText) {
+  FakeEngine e;
+  e.open();
+  e.open_doc();
+  auto obj = e.create_object();
+  core::CallOptions text;
+  text.text_result = true;
+  auto layout_of = [](const core::CallResult& r) {
+    EXPECT_TRUE(r.ok()) << r.error.describe();
+    if (!r.text.empty()) {
+      EXPECT_TRUE(r.result.is_null()) << "text only";
+      EXPECT_NE(r.text_value_at, std::string::npos);
+      auto whole = json::parse(r.text);
+      EXPECT_EQ(json::parse(r.text.substr(r.text_value_at, r.text_value_size)), whole.at("qLayout"));
+      return json::serialize(whole.at("qLayout"));
+    }
+    return json::serialize(r.result.at("qLayout"));
+  };
+  auto fetch = [&](const std::string& patch, const core::CallOptions& opts) {
+    auto f = e.call(2, "GetLayout", "[]", opts);
+    e.reply_delta(e.next().id, R"({"qLayout":)" + patch + "}");
+    return f.get();
+  };
+  auto r1 = fetch(R"([{"op":"add","path":"/","value":{"a":1,"b":{"c":[1,2,3]},"s":"x"}}])", text);
+  EXPECT_FALSE(r1.text.empty());
+  EXPECT_EQ(layout_of(r1), R"({"a":1,"b":{"c":[1,2,3]},"s":"x"})");
+  auto r2 =
+      fetch(R"([{"op":"replace","path":"/b/c/1","value":20},{"op":"add","path":"/d","value":"n"}])", text);
+  EXPECT_EQ(layout_of(r2), R"({"a":1,"b":{"c":[1,20,3]},"s":"x","d":"n"})");
+  EXPECT_EQ(json::serialize(*obj->layout()), R"({"a":1,"b":{"c":[1,20,3]},"s":"x","d":"n"})")
+      << "the object's layout follows the text";
+  // A DOM caller next: the base kept as text is taken as a DOM, and back.
+  auto r3 = fetch(R"([{"op":"remove","path":"/s"}])", {});
+  EXPECT_FALSE(r3.result.is_null());
+  EXPECT_EQ(layout_of(r3), R"({"a":1,"b":{"c":[1,20,3]},"d":"n"})");
+  auto r4 = fetch(R"([{"op":"move","from":"/d","path":"/e"}])", text);  // left to the DOM patcher
+  EXPECT_EQ(layout_of(r4), R"({"a":1,"b":{"c":[1,20,3]},"e":"n"})");
+  std::string many = "[";
+  for (int k = 0; k < 40; ++k)
+    many += (k ? "," : "") + std::string(R"({"op":"add","path":"/b/c/-","value":)") + std::to_string(k) + "}";
+  auto r5 = fetch(many + "]", text);  // more operations than the text patcher takes
+  auto c5 = json::parse(layout_of(r5)).at("b").at("c").as_array();
+  ASSERT_EQ(c5.size(), 43u);
+  EXPECT_EQ(c5.back(), 39);
+  auto r6 = fetch(R"([{"op":"replace","path":"/nope/deeper","value":2}])", text);
+  EXPECT_EQ(r6.error.kind, ErrorKind::protocol);
+  EXPECT_NE(r6.error.message.find("delta"), std::string::npos);
+  auto r7 = fetch(R"([{"op":"add","path":"/","value":{"fresh":true}}])", text);
+  EXPECT_EQ(layout_of(r7), R"({"fresh":true})") << "the base was dropped: a full value starts again";
+}
+
+// A caller taking text gets the result as the engine wrote it, with no DOM; its object reference is still
+// adopted (from qReturn's text alone).
+TEST(Session, TextCallersGetTheTextAndObjectsWithoutADom) {
+  FakeEngine e;
+  e.open();
+  e.open_doc();
+  core::CallOptions text;
+  text.text_result = true;
+  auto f = e.call(1, "CreateSessionObject", R"([{"qInfo":{"qType":"x"}}])", text);
+  e.reply(e.next().id, R"({"qReturn":{"qType":"GenericObject","qHandle":5,"qGenericId":"t1"},"qInfo":{}})");
+  auto r = f.get();
+  ASSERT_TRUE(r.ok()) << r.error.describe();
+  EXPECT_TRUE(r.result.is_null());
+  EXPECT_EQ(r.text.substr(r.text_value_at, r.text_value_size),
+            R"({"qType":"GenericObject","qHandle":5,"qGenericId":"t1"})");
+  ASSERT_TRUE(r.object);
+  EXPECT_EQ(r.object->handle(), 5);
+  EXPECT_EQ(r.object->generic_id(), "t1");
+  // Keys the text scan cannot read exactly: the DOM comes along.
+  auto g = e.call(-1, "EngineVersion", "[]", text);
+  e.reply(e.next().id, R"({"q\u0056ersion":{"qComponentVersion":"1"}})");
+  auto v = g.get();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v.result.is_object());
+  EXPECT_TRUE(v.result.as_object().contains("qVersion"));
+}
+
 TEST(Session, CancelSendsCancelRequestAndReleasesWaiterAtOnce) {
   FakeEngine e;
   e.open();
