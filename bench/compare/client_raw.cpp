@@ -3,10 +3,12 @@
 // every answer parsed with Boost.JSON and matched to its request by id. No timeouts, no change tracking,
 // no delta, no reconnect, no callbacks across threads: what is left is the wire and the JSON.
 //
-//   qix_bench_raw URL tiny|page|parse CALLS WINDOW
+//   qix_bench_raw URL tiny|page|parse|parse-layout CALLS WINDOW
 //
 // `parse` is the bare-parse baseline of the page scenario: one page is fetched, then its text is parsed
 // CALLS times with Boost.JSON (json::parse into the default resource), no socket in the timed part.
+// `parse-layout` is the same for the delta scenario: the full layout (a GetLayout without delta), parsed
+// CALLS times (P3 compares a delta re-fetch with a full parse of the layout).
 //
 // Prints `ok=N failed=F wall_s=S cpu_s=C bytes=B` (C: this process's CPU in the timed part); exit 0 when
 // every call was answered once.
@@ -103,7 +105,7 @@ struct Client {
 namespace {
 int run(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page|parse CALLS WINDOW\n");
+    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page|parse|parse-layout CALLS WINDOW\n");
     return 2;
   }
   std::string url = argv[1];  // ws://127.0.0.1:PORT[/path]
@@ -127,7 +129,8 @@ int run(int argc, char** argv) {
 
   int handle = -1;
   std::string method = "EngineVersion";
-  if (scenario == "page" || scenario == "parse") {
+  bool parse_only = scenario == "parse" || scenario == "parse-layout";
+  if (scenario == "page" || parse_only) {
     c.ws.write(asio::buffer(
         std::string(R"({"jsonrpc":"2.0","id":0,"method":"OpenDoc","handle":-1,"params":["bench"]})")));
     for (;;) {  // the greeting, then OpenDoc's answer
@@ -148,8 +151,9 @@ int run(int argc, char** argv) {
     return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   };
-  if (scenario == "parse") {
-    c.ws.write(asio::buffer(R"({"jsonrpc":"2.0","id":1,"method":"GetHyperCubeData","handle":)" +
+  if (parse_only) {
+    std::string what = scenario == "parse" ? "GetHyperCubeData" : "GetLayout";
+    c.ws.write(asio::buffer(R"({"jsonrpc":"2.0","id":1,"method":")" + what + R"(","handle":)" +
                             std::to_string(handle) + R"(,"params":[]})"));
     beast::flat_buffer b;
     c.ws.read(b);
