@@ -188,7 +188,8 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
   const std::size_t n = text.size();
   std::size_t i = skip_ws(text, 0);
   if (i >= n || text[i] != '{') return decode_general(text, out, error);
-  json::object& root = out.root.emplace_object();
+  move_into(out.root, json::value(json::object_kind, json::storage_ptr(&out.envelope_arena_)));
+  json::object& root = out.root.as_object();
   i = skip_ws(text, i + 1);
   if (i < n && text[i] == '}') {
     ++i;

@@ -24,8 +24,22 @@ std::string encode_request(std::int64_t id, std::string_view method, int handle,
 /// (parse_result) or only checked (check_result) for a caller that takes the result as text. A 10,000-cell
 /// page is some 640 KB of result: checking it costs about a third of building its DOM.
 struct Frame {
+ private:
+  friend bool decode_envelope(std::string_view text, Frame& out, std::string* error);
+  // The envelope's few small members go to a buffer inside the frame (no allocation for a usual frame).
+  // Declared before the values built in it, so destroyed after them. A Frame is neither copied nor moved.
+  alignas(16) unsigned char envelope_buffer_[512];
+  json::monotonic_resource envelope_arena_{envelope_buffer_, sizeof envelope_buffer_};
+
+ public:
+  Frame() = default;
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+  ~Frame() = default;
+
   /// The envelope's members but `result` (every member when the frame took the general path; see
-  /// decode_envelope), owner of error and params below.
+  /// decode_envelope), owner of error and params below. Its values may live in the frame's own buffer: a
+  /// value kept after the frame is a detached_copy, never a move.
   json::value root;
   std::optional<std::int64_t> id;  ///< Present for responses.
   json::value* error = nullptr;    ///< Points into root; null when absent.

@@ -178,7 +178,11 @@ void Session::deliver(Pending& p, CallResult result, Batch& batch, Batch& inline
   if (p.inline_cb) {
     inline_batch.push_back([cb = std::move(p.cb), r = std::move(result)]() mutable { cb(r); });
   } else {
-    batch.push_back(guarded([cb = std::move(p.cb), r = std::move(result)]() mutable { cb(r); }));
+    // What guarded() does, in one closure (one allocation per answer, not two).
+    batch.push_back([cb = std::move(p.cb), r = std::move(result), weak = weak_from_this()]() mutable {
+      auto call = [&] { cb(r); };
+      run_guarded(weak, call);
+    });
   }
 }
 

@@ -93,17 +93,20 @@ Session::~Session() {
   if (need_close) transport_->close(close_code::normal, {});
 }
 
+void Session::report_thrown(const std::weak_ptr<Session>& weak, std::exception_ptr thrown) {
+  auto s = weak.lock();
+  if (!s) return;
+  try {
+    std::rethrow_exception(std::move(thrown));
+  } catch (const std::exception& e) {
+    s->report_listener_exception(std::string("a callback threw: ") + e.what());
+  } catch (...) {
+    s->report_listener_exception("a callback threw a non-standard exception");
+  }
+}
+
 Task Session::guarded(std::function<void()> fn) {
-  std::weak_ptr<Session> weak = weak_from_this();
-  return [fn = std::move(fn), weak] {
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      if (auto s = weak.lock()) s->report_listener_exception(std::string("a callback threw: ") + e.what());
-    } catch (...) {
-      if (auto s = weak.lock()) s->report_listener_exception("a callback threw a non-standard exception");
-    }
-  };
+  return [fn = std::move(fn), weak = weak_from_this()]() mutable { run_guarded(weak, fn); };
 }
 
 void Session::report_listener_exception(std::string message) {
@@ -427,7 +430,7 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
       if (f.is_response()) {
         handle_response(f, batch, inline_batch);
       } else if (f.is_notification()) {
-        Notification n{std::string(f.method), f.params ? std::move(*f.params) : json::value{},
+        Notification n{std::string(f.method), f.params ? detached_copy(*f.params) : json::value{},
                        std::chrono::system_clock::now()};
         if (const json::value* sev = find_member(n.params, "severity");
             sev && sev->is_string() && sev->get_string() == "fatal") {

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -250,6 +251,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void report_listener_exception(std::string message);
   void diagnose(Diagnostic::Kind kind, std::string message, std::int64_t id, Batch& batch);
   Task guarded(std::function<void()> fn);
+  /// Runs `fn` (a user callback); what it throws is reported to the session's listener-exception handler
+  /// (when the session still exists) instead of escaping onto the event thread.
+  template <class F>
+  static void run_guarded(const std::weak_ptr<Session>& weak, F& fn) {
+    try {
+      fn();
+    } catch (...) {
+      report_thrown(weak, std::current_exception());
+    }
+  }
+  static void report_thrown(const std::weak_ptr<Session>& weak, std::exception_ptr thrown);
   /// The traffic callback's task for one frame, or an empty Task when there is no callback.
   Task traffic_task(bool sent, std::string_view frame);
   void post_traffic(bool sent, std::string_view frame);
