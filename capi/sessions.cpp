@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdint>
+#include <system_error>
 #include <utility>
 
 namespace {
@@ -377,9 +377,10 @@ int qix_session_poll_fd(qix_session* session, int* out_fd) {
   if (fd < 0) {
     int err = errno;
     if (err == ENOSYS) {
-      return fail(QIX_EINVAL, "qix_session_poll_fd: no readiness descriptor on this platform (needs eventfd)");
+      return fail(QIX_EINVAL,
+                  "qix_session_poll_fd: no readiness descriptor on this platform (needs eventfd)");
     }
-    return fail(QIX_ENOMEM, std::string("qix_session_poll_fd: eventfd: ") + std::strerror(err));
+    return fail(QIX_ENOMEM, "qix_session_poll_fd: eventfd: " + std::generic_category().message(err));
   }
   *out_fd = fd;
   return QIX_OK;

@@ -118,8 +118,8 @@ TEST(PollQueueFd, TaskBetweenEmptyPollAndWaitIsNotLost) {
   EXPECT_EQ(q.poll(0ms), 1u);
   EXPECT_EQ(q.poll(0ms), 0u);  // the host found nothing ...
   EXPECT_EQ(edge.wait(0), 0);
-  q.post([] {});  // ... an event comes in before it waits ...
-  EXPECT_TRUE(readable(fd));  // ... level: readable when the wait starts
+  q.post([] {});               // ... an event comes in before it waits ...
+  EXPECT_TRUE(readable(fd));   // ... level: readable when the wait starts
   EXPECT_EQ(edge.wait(0), 1);  // edge: reported
   EXPECT_EQ(q.poll(0ms), 1u);
   EXPECT_FALSE(readable(fd));
