@@ -2,7 +2,9 @@
 #include "internal.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <system_error>
 #include <utility>
 
 namespace {
@@ -360,6 +362,28 @@ int qix_session_poll(qix_session* session, int timeout_ms) {
   auto timeout = timeout_ms < 0 ? std::chrono::milliseconds(std::chrono::hours(24 * 365)) : ms(timeout_ms);
   auto n = session->s->poll(timeout);
   return static_cast<int>(std::min<std::size_t>(n, INT32_MAX));
+  QIX_CATCH
+}
+
+int qix_session_poll_fd(qix_session* session, int* out_fd) {
+  QIX_TRY
+  if (!out_fd) return fail(QIX_EINVAL, "qix_session_poll_fd: out_fd is NULL");
+  *out_fd = -1;
+  if (!session) return fail(QIX_EINVAL, "qix_session_poll_fd: session is NULL");
+  if (!session->s->options().poll_events) {
+    return fail(QIX_EINVAL, "qix_session_poll_fd: the session was not opened with the option events.poll");
+  }
+  int fd = session->s->poll_fd();
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOSYS) {
+      return fail(QIX_EINVAL,
+                  "qix_session_poll_fd: no readiness descriptor on this platform (needs eventfd)");
+    }
+    return fail(QIX_ENOMEM, "qix_session_poll_fd: eventfd: " + std::generic_category().message(err));
+  }
+  *out_fd = fd;
+  return QIX_OK;
   QIX_CATCH
 }
 

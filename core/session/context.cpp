@@ -5,7 +5,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#ifdef __linux__
+#include <sys/eventfd.h>
+#include <unistd.h>
+#endif
+
 #include <atomic>
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -154,10 +160,27 @@ bool SerialQueue::in_dispatcher_thread() noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+PollQueue::~PollQueue() {
+#ifdef __linux__
+  if (fd_ >= 0) ::close(fd_);
+#endif
+}
+
+void PollQueue::signal_locked() {
+#ifdef __linux__
+  if (fd_ < 0 || signalled_) return;
+  const std::uint64_t one = 1;
+  // Cannot fail: the counter is 0 (signalled_ is clear), so it never overflows and never blocks.
+  [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+  signalled_ = true;
+#endif
+}
+
 void PollQueue::post(Task task) {
   {
     std::lock_guard lock(mutex_);
     tasks_.push_back(std::move(task));
+    signal_locked();
   }
   cv_.notify_all();
 }
@@ -171,6 +194,14 @@ std::size_t PollQueue::poll(std::chrono::milliseconds timeout) {
     }
     woken_ = false;
     batch.swap(tasks_);
+#ifdef __linux__
+    if (signalled_) {
+      // Clear the counter with the queue it stands for: readable again only for what comes after this.
+      std::uint64_t count = 0;
+      [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
+      signalled_ = false;
+    }
+#endif
   }
   std::lock_guard run(run_mutex_);
   for (auto& task : batch) {
@@ -186,8 +217,24 @@ void PollQueue::wake() {
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
+    signal_locked();
   }
   cv_.notify_all();
+}
+
+int PollQueue::ready_fd() {
+#ifdef __linux__
+  std::lock_guard lock(mutex_);
+  if (fd_ < 0) {
+    fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd_ < 0) return -1;
+    if (!tasks_.empty() || woken_) signal_locked();  // what is queued already makes it readable
+  }
+  return fd_;
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 std::size_t PollQueue::size() const {

@@ -72,6 +72,11 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
 /// Holds tasks until a host thread runs them with poll() (librdkafka-style event polling).
 class PollQueue final : public EventExecutor {
  public:
+  PollQueue() = default;
+  ~PollQueue() override;
+  PollQueue(const PollQueue&) = delete;
+  PollQueue& operator=(const PollQueue&) = delete;
+
   /// `capacity_hint` is informative only: nothing is ever dropped (every completion must be delivered).
   void post(Task task) override;
   /// Runs every queued task on the calling thread, waiting up to `timeout` for the first one.
@@ -81,13 +86,24 @@ class PollQueue final : public EventExecutor {
   /// Makes one blocked (or the next) poll() return at once.
   void wake();
   std::size_t size() const;
+  /// A descriptor that is readable exactly while poll() has something to take (a queued task or a wake()),
+  /// for hosts that wait in their own event loop: a Linux eventfd (non-blocking, close-on-exec), created on
+  /// the first call, closed with the queue. post() and wake() set its counter when it is clear; poll() takes
+  /// the tasks and clears the counter under the same lock, so a task queued after a poll() took the others
+  /// sets it again (no lost wake-up, level- or edge-triggered). Returns -1 and sets errno when it cannot be
+  /// created (ENOSYS where there is no eventfd). Thread-safe.
+  int ready_fd();
 
  private:
+  /// Sets the descriptor's counter unless set. Under mutex_.
+  void signal_locked();
   mutable std::mutex mutex_;
   std::mutex run_mutex_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;
   bool woken_ = false;
+  int fd_ = -1;             ///< ready_fd()'s descriptor, or -1. Guarded by mutex_.
+  bool signalled_ = false;  ///< fd_'s counter is non-zero. Guarded by mutex_.
 };
 
 class Context : public std::enable_shared_from_this<Context> {

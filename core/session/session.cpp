@@ -5,6 +5,7 @@
 
 #include "rpc/frame.hpp"
 
+#include <cerrno>
 #include <future>
 
 namespace qix::core {
@@ -569,6 +570,14 @@ std::size_t Session::poll(std::chrono::milliseconds timeout) {
 
 void Session::wake() {
   if (poll_) poll_->wake();
+}
+
+int Session::poll_fd() {
+  if (!poll_) {
+    errno = EINVAL;
+    return -1;
+  }
+  return poll_->ready_fd();
 }
 
 }  // namespace qix::core

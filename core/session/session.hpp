@@ -199,6 +199,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Returns 0 at once when the session delivers through the dispatcher.
   std::size_t poll(std::chrono::milliseconds timeout);
   void wake();
+  /// With SessionOptions::poll_events: the descriptor that is readable while poll() has something to take
+  /// (PollQueue::ready_fd). -1 with errno set when it cannot be created, EINVAL without poll_events.
+  int poll_fd();
 
   const SessionOptions& options() const noexcept { return options_; }
   const std::shared_ptr<Context>& context() const noexcept { return context_; }

@@ -589,6 +589,35 @@ QIX_API int qix_session_poll(qix_session* session, int timeout_ms);
 /** Makes a blocked (or the next) qix_session_poll() return at once. @return #QIX_OK, #QIX_EINVAL. */
 QIX_API int qix_session_wake(qix_session* session);
 
+/**
+ * With `events.poll` on: a descriptor to wait on in the host's own event loop (epoll, poll(2), select,
+ * Go's netpoller, libuv ...) instead of blocking a thread in qix_session_poll(). Linux only (an eventfd,
+ * non-blocking, close-on-exec).
+ *
+ * Contract: the descriptor is readable exactly while qix_session_poll() has something to take — a queued
+ * callback, or a qix_session_wake() not yet consumed. Every qix_session_poll() (also with timeout 0)
+ * takes the queued callbacks and clears the readiness under one lock: afterwards the descriptor is
+ * readable again only when a new callback is queued or qix_session_wake() is called, including one that
+ * arrives between that poll's return and the host's next wait (the descriptor is then readable before the
+ * wait starts). So the host's loop is: wait until readable (level- or edge-triggered), call
+ * qix_session_poll(session, 0), repeat. An edge-triggered waiter may see a spurious wake-up (readiness set
+ * by a callback that an earlier poll already ran); the poll then returns 0.
+ *
+ * Ownership: the session owns the descriptor; it stays valid until qix_session_free(). Do not close it,
+ * read from it or write to it (reading it would lose a wake-up): only wait for readability. A host that
+ * needs a descriptor of its own (to hand to a runtime that closes it) dup()s it; duplicates share the
+ * readiness. Remove it from any epoll set before qix_session_free().
+ *
+ * Threading: any thread, any time after qix_session_open() (repeated calls return the same descriptor;
+ * the first one creates it). It is set by libqix's threads and cleared by the thread in qix_session_poll().
+ *
+ * @param out_fd receives the descriptor, or -1 on error.
+ * @return #QIX_OK; #QIX_EINVAL for a NULL argument, a session opened without `events.poll`, or a platform
+ *   without eventfd (see qix_error_last()); #QIX_ENOMEM when the descriptor cannot be created (out of
+ *   memory or of file descriptors).
+ */
+QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
+
 /**@}*/
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -171,13 +171,26 @@ func (s *Session) register(ch chan outcome, raw bool) uint64 {
 }
 
 // pollLoop is the session's poll goroutine: it runs libqix's callbacks (which only fill the bridge's
-// inbox) and dispatches the events, until Close stops it.
+// inbox) and dispatches the events, until Close stops it. It waits in Go's netpoller for the session's
+// readiness descriptor (waitLoop), so that no OS thread stays blocked in C; where there is none, it waits
+// in C (Poll(-1)).
 func (s *Session) pollLoop() {
 	defer close(s.loopDone)
+	if s.waitLoop() {
+		return
+	}
 	for !s.stopping.Load() {
 		s.conn.Poll(-1) // returns on an event or on Wake
 		s.drain()
 	}
+}
+
+// pollReady is one turn of waitLoop: runs what libqix queued and dispatches it; true once Close stops the
+// loop (Close sets stopping, then wakes the session, which makes the descriptor readable).
+func (s *Session) pollReady() bool {
+	s.conn.Poll(0)
+	s.drain()
+	return s.stopping.Load()
 }
 
 func (s *Session) drain() {

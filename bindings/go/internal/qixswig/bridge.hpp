@@ -520,6 +520,17 @@ class Conn {
   int poll(int timeout_ms) { return qix_session_poll(session_, timeout_ms); }
   /** Makes a blocked poll() return at once. */
   void wake() { qix_session_wake(session_); }
+  /**
+   * The session's readiness descriptor (qix_session_poll_fd(): readable while poll() has something to take,
+   * cleared by every poll()), for waiting in Go's netpoller instead of in poll(-1). Returns it (>= 0, owned
+   * by the session until the Conn is deleted: Go waits on a duplicate), or a negative status (no descriptor
+   * on this platform, or none could be created; then Go polls with poll(-1)). Call after open().
+   */
+  int poll_fd() {
+    int fd = -1;
+    int rc = qix_session_poll_fd(session_, &fd);
+    return rc < 0 ? rc : fd;
+  }
   /** Moves the next event into @p out; false (and @p out's kind is EVENT_NONE) when the inbox is empty. */
   bool next(Event& out) {
     if (inbox_->pop(out)) {

@@ -335,6 +335,7 @@ extern uintptr_t _wrap_Conn_LogTraffic_qixswig_237faf51a5372fff(uintptr_t arg1, 
 extern uintptr_t _wrap_Conn_Open_qixswig_237faf51a5372fff(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3);
 extern swig_intgo _wrap_Conn_Poll_qixswig_237faf51a5372fff(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_Conn_Wake_qixswig_237faf51a5372fff(uintptr_t arg1);
+extern swig_intgo _wrap_Conn_PollFd_qixswig_237faf51a5372fff(uintptr_t arg1);
 extern _Bool _wrap_Conn_Next_qixswig_237faf51a5372fff(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_Conn_Close_qixswig_237faf51a5372fff(uintptr_t arg1);
 extern swig_intgo _wrap_Conn_WaitClosed_qixswig_237faf51a5372fff(uintptr_t arg1, swig_intgo arg2);
@@ -2371,6 +2372,13 @@ func (arg1 SwigcptrConn) Wake() {
 	C._wrap_Conn_Wake_qixswig_237faf51a5372fff(C.uintptr_t(_swig_i_0))
 }
 
+func (arg1 SwigcptrConn) PollFd() (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	swig_r = (int)(C._wrap_Conn_PollFd_qixswig_237faf51a5372fff(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func (arg1 SwigcptrConn) Next(arg2 Event) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
@@ -2516,6 +2524,7 @@ type Conn interface {
 	Open(arg2 uint64, arg3 uint64) (_swig_ret Error)
 	Poll(arg2 int) (_swig_ret int)
 	Wake()
+	PollFd() (_swig_ret int)
 	Next(arg2 Event) (_swig_ret bool)
 	Close()
 	WaitClosed(arg2 int) (_swig_ret int)

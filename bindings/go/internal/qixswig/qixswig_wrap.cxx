@@ -4534,6 +4534,29 @@ void _wrap_Conn_Wake_qixswig_237faf51a5372fff(qixgo::Conn *_swig_go_0) {
 }
 
 
+intgo _wrap_Conn_PollFd_qixswig_237faf51a5372fff(qixgo::Conn *_swig_go_0) {
+  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(qixgo::Conn **)&_swig_go_0; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (int)(arg1)->poll_fd();
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 bool _wrap_Conn_Next_qixswig_237faf51a5372fff(qixgo::Conn *_swig_go_0, qixgo::Event *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qixgo::Event *arg2 = 0 ;
