@@ -446,7 +446,16 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
           target.layout_.reset();
         }
       }
-      if (target.origin_.session_object) note_properties_locked(target, p, f.result);
+      if (target.origin_.session_object && delta_as_text && p.method == "GetProperties") {
+        // The patched properties are in the text base here (f.result holds the patch).
+        json::value patched(json::object_kind);
+        if (auto kept = target.delta_bases_.find("GetProperties\nqProp"); kept != target.delta_bases_.end()) {
+          if (auto props = parse_json(kept->second.text)) patched.as_object()["qProp"] = std::move(*props);
+        }
+        note_properties_locked(target, p, &patched);
+      } else if (target.origin_.session_object) {
+        note_properties_locked(target, p, f.result);
+      }
       // The object a call returns: from the DOM, or from qReturn's text alone (small) when there is none.
       json::value qreturn_only;
       json::value* qr = nullptr;

@@ -211,6 +211,50 @@ TEST(SessionReconnect, ResumeReopensTheDocRecreatesSessionObjectsAndSwapsHandles
   EXPECT_TRUE(after.get_future().get().ok());
 }
 
+// A session object's properties learned from GetProperties answered with delta patches to a caller taking
+// text (the C API's way): the re-creation after a reconnect uses the patched properties, not the patch.
+TEST(SessionReconnect, RecreatesSessionObjectsWithPropertiesPatchedAsText) {
+  auto ctx = core::Context::create();
+  Connections conns(ctx);
+  States states;
+  FakeEngine e(resume_options(conns, core::ReconnectOptions::Policy::resume), ctx);
+  states.attach(*e.session);
+  e.open();
+  auto doc = e.open_doc(1);
+  auto obj = e.create_object(2, "o1");
+  ASSERT_TRUE(obj);
+  core::CallOptions text;
+  text.text_result = true;
+  auto g1 = e.call(2, "GetProperties", "[]", text);
+  auto r1 = e.next();
+  ASSERT_TRUE(r1.delta);
+  e.reply_delta(
+      r1.id,
+      R"({"qProp":[{"op":"add","path":"/","value":{"qInfo":{"qId":"o1","qType":"x"},"title":"t1"}}]})");
+  ASSERT_TRUE(g1.get().ok());
+  auto g2 = e.call(2, "GetProperties", "[]", text);
+  e.reply_delta(e.next().id, R"({"qProp":[{"op":"replace","path":"/title","value":"t2"}]})");
+  auto p2 = g2.get();
+  ASSERT_TRUE(p2.ok()) << p2.error.describe();
+  EXPECT_TRUE(p2.result.is_null());
+  EXPECT_EQ(p2.text, R"({"qProp":{"qInfo":{"qId":"o1","qType":"x"},"title":"t2"}})");
+
+  e.transport->remote_close(network_drop());
+  Peer p{conns.wait(0)};
+  ASSERT_TRUE(p.t);
+  p.t->accept();
+  p.greet("SESSION_CREATED");
+  auto r = p.next();
+  EXPECT_EQ(r.method, "GetActiveDoc");
+  p.reply(r.id, ref("Doc", 11, "demo"));
+  auto c = p.next();
+  EXPECT_EQ(c.method, "CreateSessionObject");
+  EXPECT_EQ(json::serialize(c.params), R"({"qProp":{"qInfo":{"qId":"o1","qType":"x"},"title":"t2"}})");
+  p.reply(c.id, ref("GenericObject", 12, "o1"));
+  ASSERT_TRUE(states.wait(SessionState::connected, true));
+  EXPECT_EQ(obj->handle(), 12);
+}
+
 TEST(SessionReconnect, AttachedSessionIsReacquiredByIdNotRecreated) {
   auto ctx = core::Context::create();
   Connections conns(ctx);
