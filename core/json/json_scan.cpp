@@ -187,8 +187,8 @@ struct CheckOnly {
 };
 }  // namespace
 
-bool validate(std::string_view text, std::string* error) {
-  boost::json::basic_parser<CheckOnly> p{boost::json::parse_options{}};
+bool validate(std::string_view text, std::string* error, const boost::json::parse_options& options) {
+  boost::json::basic_parser<CheckOnly> p{options};
   boost::system::error_code ec;
   std::size_t n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n < text.size()) ec = boost::json::error::extra_data;

@@ -9,17 +9,20 @@
 // Threading: pure functions over their arguments. Errors: none reported; never throw.
 #pragma once
 
+#include <boost/json/parse_options.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace qix::core::json_scan {
 
-/// Checks that `text` is exactly one JSON value, as json::parse with default options would accept it (UTF-8,
+/// Checks that `text` is exactly one JSON value, as json::parse with `options` would accept it (UTF-8,
 /// escapes, numbers, nesting depth), without building anything: some three times faster than parsing into a
 /// DOM. Returns false with the parser's message in `*error` (when not null) otherwise.
 /// Threading: pure. Errors: returns false as said; throws nothing but std::bad_alloc.
-bool validate(std::string_view text, std::string* error = nullptr);
+bool validate(std::string_view text, std::string* error = nullptr,
+              const boost::json::parse_options& options = {});
 
 /// The index of the first byte at or after `i` that is not JSON whitespace (or t.size()).
 inline std::size_t skip_ws(std::string_view t, std::size_t i) noexcept {

@@ -75,6 +75,15 @@ std::string encode_request(std::int64_t id, std::string_view method, int handle,
 }
 
 namespace {
+// A member of the envelope, read on its own, sits one level inside the frame: it may nest one level less
+// than a whole frame may (json::parse's default), so that a frame is accepted exactly when the parser would
+// accept it whole.
+json::parse_options member_options() {
+  json::parse_options o;
+  o.max_depth = json::parse_options{}.max_depth - 1;
+  return o;
+}
+
 // A top-level key the envelope scan takes as written: printable ASCII without escapes (a JSON string as it
 // stands, equal to its decoded self). Anything else goes the general way.
 bool plain_ascii_key(std::string_view k) {
@@ -210,7 +219,7 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
       } else {
         end = skip_value(text, i);
         boost::system::error_code ec;
-        json::value v = json::parse(text.substr(i, end - i), ec, root.storage());
+        json::value v = json::parse(text.substr(i, end - i), ec, root.storage(), member_options());
         if (ec) return decode_general(text, out, error);
         root.insert_or_assign(k, std::move(v));
       }
@@ -240,7 +249,8 @@ bool Frame::parse_result(std::string* why) {
   boost::system::error_code ec;
   move_into(result_root_,
             json::parse(result_text, ec,
-                        json::make_shared_resource<json::monotonic_resource>(result_text.size() + 256)));
+                        json::make_shared_resource<json::monotonic_resource>(result_text.size() + 256),
+                        member_options()));
   if (ec) {
     if (why) *why = "malformed JSON in 'result': " + ec.message();
     return false;
@@ -253,7 +263,7 @@ bool Frame::parse_result(std::string* why) {
 bool Frame::check_result(std::string* why) {
   if (result_checked || !has_result) return true;
   std::string message;
-  if (!json_scan::validate(result_text, &message)) {
+  if (!json_scan::validate(result_text, &message, member_options())) {
     if (why) *why = "malformed JSON in 'result': " + message;
     return false;
   }

@@ -354,3 +354,24 @@ TEST(FrameEnvelope, ResultKeysTheScanCannotReadExactlyAskForTheDom) {
   EXPECT_EQ(f.result_value_text, R"({"qHandle":2})");
   EXPECT_EQ(f.result, nullptr) << "no DOM until asked for";
 }
+
+// A member read on its own sits one level inside the frame: at the parser's nesting limit a frame is
+// accepted exactly when the parser accepts it whole, whether the deep value is the result or another member.
+TEST(FrameEnvelope, NestingLimitIsTheWholeFramesLimit) {
+  for (int depth = 29; depth <= 33; ++depth) {
+    std::string deep =
+        std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+    for (const std::string& text : {R"({"jsonrpc":"2.0","id":1,"result":)" + deep + "}",
+                                    R"({"jsonrpc":"2.0","id":1,"x-deep":)" + deep + R"(,"result":{}})"}) {
+      boost::system::error_code ec;
+      (void)json::parse(text, ec);
+      for (bool dom : {false, true}) {
+        Frame f;
+        std::string err;
+        bool ok = decode_envelope(text, f, &err);
+        if (ok) ok = dom ? f.parse_result(&err) : f.check_result(&err);
+        EXPECT_EQ(ok, !ec) << "depth " << depth << (dom ? " (DOM) " : " (checked) ") << text.substr(0, 50);
+      }
+    }
+  }
+}
