@@ -281,38 +281,35 @@ namespace {
 // A delta base patched as a DOM (the caller takes DOMs) or as text (the caller takes text); a base kept the
 // other way is converted first. On failure the base is unspecified: the caller drops it.
 bool patch_dom(detail::DeltaBase& base, json::value& patch, std::string* error) {
-  if (base.is_text) {
-    base.dom = base.text.empty() ? json::value() : parse_json(base.text).value_or(json::value());
-    base.text = std::string();
-    base.is_text = false;
+  if (base.text) {
+    base.dom = parse_json(*base.text).value_or(json::value());  // text this module wrote or checked
+    base.text.reset();
   }
   return json_patch::apply(base.dom, std::move(patch), error);
 }
 
 bool patch_text(detail::DeltaBase& base, const json::value& patch, std::string* error) {
-  if (!base.is_text) {
-    base.text = base.dom.is_null() ? std::string() : to_json(base.dom);
+  if (!base.text) {
+    // Before the engine's first whole-document "add" there is no base: null, as for the DOM patcher.
+    base.text = std::make_shared<const std::string>(to_json(base.dom));
     base.dom = json::value();
-    base.is_text = true;
   }
   const json::array* ops = patch.if_array();
   if (!ops) {
     json::value unused;
     return json_patch::apply(unused, patch, error);  // fails, with the DOM patcher's words
   }
+  // A new text each time: the previous one may still be held as the object's layout.
   std::string out;
-  // Before the first whole-document "add" there is no base: the engine's first answer starts with one.
-  json_patch::TextPatch done =
-      json_patch::apply_text(base.text.empty() ? "null" : base.text, *ops, out, error);
-  if (done == json_patch::TextPatch::applied) {
-    base.text = std::move(out);
-    return true;
-  }
+  json_patch::TextPatch done = json_patch::apply_text(*base.text, *ops, out, error);
   if (done == json_patch::TextPatch::failed) return false;
-  // Operations the text patcher leaves to the DOM (move, copy, test; many operations; repeated keys).
-  json::value dom = base.text.empty() ? json::value() : parse_json(base.text).value_or(json::value());
-  if (!json_patch::apply(dom, *ops, error)) return false;
-  base.text = to_json(dom);
+  if (done == json_patch::TextPatch::unsupported) {
+    // Operations the text patcher leaves to the DOM (move, copy, test; many operations; repeated keys).
+    json::value dom = parse_json(*base.text).value_or(json::value());
+    if (!json_patch::apply(dom, *ops, error)) return false;
+    out = to_json(dom);
+  }
+  base.text = std::make_shared<const std::string>(std::move(out));
   return true;
 }
 }  // namespace
@@ -408,10 +405,10 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
           append_json_string(text, kv.key());
           text += ':';
           std::size_t at = text.size();
-          text += base.text;
+          text += *base.text;
           if (f.result->as_object().size() == 1 || kv.key() == "qReturn") {
             r.text_value_at = at;
-            r.text_value_size = base.text.size();
+            r.text_value_size = base.text->size();
           }
         } else {
           kv.value() = base.dom;  // the one copy: the base stays for the next patch
@@ -432,8 +429,8 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       if (p.method == "GetLayout" || p.method == "GetAppLayout") {
         if (delta_as_text) {
           if (auto kept = target.delta_bases_.find(p.method + "\nqLayout");
-              kept != target.delta_bases_.end()) {
-            target.layout_text_ = std::make_shared<const std::string>(kept->second.text);
+              kept != target.delta_bases_.end() && kept->second.text) {
+            target.layout_text_ = kept->second.text;  // shared, not copied
             target.layout_.reset();
           }
         } else if (f.result) {
@@ -449,8 +446,9 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
       if (target.origin_.session_object && delta_as_text && p.method == "GetProperties") {
         // The patched properties are in the text base here (f.result holds the patch).
         json::value patched(json::object_kind);
-        if (auto kept = target.delta_bases_.find("GetProperties\nqProp"); kept != target.delta_bases_.end()) {
-          if (auto props = parse_json(kept->second.text)) patched.as_object()["qProp"] = std::move(*props);
+        if (auto kept = target.delta_bases_.find("GetProperties\nqProp");
+            kept != target.delta_bases_.end() && kept->second.text) {
+          if (auto props = parse_json(*kept->second.text)) patched.as_object()["qProp"] = std::move(*props);
         }
         note_properties_locked(target, p, &patched);
       } else if (target.origin_.session_object) {

@@ -65,10 +65,11 @@ using ListenerId = std::uint64_t;
 namespace detail {
 /// The value a delta patch applies to, kept as the caller last took it: a DOM, or (for callers taking
 /// text, CallOptions::text_result) its text, patched as text; converted when the next caller differs.
+/// `text` set: kept as text (shared with the object's kept layout, never written in place); otherwise `dom`
+/// (null before the engine's first answer).
 struct DeltaBase {
   json::value dom;
-  std::string text;
-  bool is_text = false;
+  std::shared_ptr<const std::string> text;
 };
 }  // namespace detail
 
