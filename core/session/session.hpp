@@ -13,6 +13,7 @@
 
 #include "json/json.hpp"
 #include "rpc/error.hpp"
+#include "session/adaptive_mutex.hpp"
 #include "session/context.hpp"
 #include "session/object.hpp"
 #include "transport/transport.hpp"
@@ -337,7 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<PollQueue> poll_;
   EventExecutor* events_ = nullptr;
 
-  mutable std::mutex mutex_;
+  mutable AdaptiveMutex mutex_;
   std::shared_ptr<Transport> transport_;  // the current connection's; replaced by each reconnect attempt
   std::shared_ptr<Link> link_;
   std::uint64_t link_gen_ = 0;
