@@ -95,3 +95,35 @@ for frame in sent:
 for pair in ["url\nwss://h:443/app/x", "url.host\nexample.com", "tls.verify\n1", "timeout.call_ms\n5000",
              "Authorization\nBearer abc", "delta\n0"]:
     write("fuzz_capi_args", pair)
+
+# fuzz_ws: a byte for the size of the pieces, then server frames: recorded answers framed in every length
+# form, fragments with a ping between them, and the ends (close frames, a masked frame).
+
+
+def ws_frame(op, payload, fin=True):
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | op])
+    if n < 126:
+        head += bytes([n])
+    elif n < 65536:
+        head += bytes([126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([127]) + n.to_bytes(8, "big")
+    return head + payload
+
+
+def write_bytes(target, data):
+    d = corpus / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
+
+
+answers = [f.encode() for f in received[:40]]
+for i, a in enumerate(answers):
+    write_bytes("fuzz_ws", bytes([i % 16]) + ws_frame(1, a) + ws_frame(9, b"ping") + ws_frame(1, a))
+long_answer = b"".join(answers)
+write_bytes("fuzz_ws", bytes([3]) + ws_frame(1, long_answer[:200], False) + ws_frame(9, b"") +
+            ws_frame(0, long_answer[200:], True) + ws_frame(10, b"pong"))
+write_bytes("fuzz_ws", bytes([7]) + ws_frame(1, "caf\u00e9".encode()) + ws_frame(8, (4003).to_bytes(2, "big") + b"bye"))
+write_bytes("fuzz_ws", bytes([0]) + ws_frame(8, b""))
+write_bytes("fuzz_ws", bytes([1]) + bytes([0x81, 0x82, 0, 0, 0, 0]) + b"{}")

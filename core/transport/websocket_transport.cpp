@@ -4,6 +4,7 @@
 
 #include "session/context.hpp"
 #include "transport/url.hpp"
+#include "transport/ws_frame.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -13,8 +14,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -23,19 +22,21 @@
 
 #include <cerrno>
 
+#include <algorithm>
+
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string_view>
 
 namespace qix::core {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
@@ -67,112 +68,16 @@ std::unique_ptr<Deferred> make_deferred(F f) {
   return std::make_unique<DeferredFn<F>>(std::move(f));
 }
 
-// Where a CoalescingStream's bytes go: the transport, which owns them and the real socket writes. Called on
-// the transport's strand only.
-class WriteSink {
- public:
-  /// Takes bytes to write. False once the connection's writes have failed.
-  virtual bool append(const char* data, std::size_t n) = 0;
-  /// Has what was appended written soon (after the tasks queued on the strand now).
-  virtual void request_flush() = 0;
-  /// Runs `then` once every byte appended so far is written (or the writes failed).
-  virtual void after_flush(std::unique_ptr<Deferred> then) = 0;
-  /// Bytes arrived from the peer (any bytes: the keep-alive's sign of life).
-  virtual void note_read(std::size_t n) = 0;
-  /// The next append() starts a close frame: no data frame may follow it.
-  virtual void note_close_frame() = 0;
-
- protected:
-  ~WriteSink() = default;
-};
-
-// The layer between Beast's WebSocket stream and the socket (or the TLS stream) that turns many small
-// writes into few: every write Beast makes (the frames of messages, pings, pongs, close frames) is appended
-// to the sink and completes at once, and the sink sends what has accumulated in one socket write, another
-// when that one completes. Beast keeps its writes one at a time and in order, so the bytes on the wire are
-// exactly Beast's, in Beast's order. Reads pass through.
-template <class Next>
-class CoalescingStream {
- public:
-  using executor_type = typename Next::executor_type;
-  using next_layer_type = Next;
-
-  template <class... Args>
-  explicit CoalescingStream(WriteSink& sink, Args&&... args)
-      : sink_(&sink), next_(std::forward<Args>(args)...) {}
-
-  executor_type get_executor() noexcept { return next_.get_executor(); }
-  Next& next_layer() noexcept { return next_; }
-  const Next& next_layer() const noexcept { return next_; }
-  WriteSink& sink() noexcept { return *sink_; }
-
-  template <class MutableBufferSequence, class ReadToken>
-  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return asio::async_initiate<ReadToken, void(beast::error_code, std::size_t)>(
-        [this](auto handler, const MutableBufferSequence& b) {
-          // The handler is the transport's read chain, which holds the transport (and so the sink) alive.
-          next_.async_read_some(
-              b, [sink = sink_, h = std::move(handler)](beast::error_code ec, std::size_t n) mutable {
-                if (n) sink->note_read(n);
-                std::move(h)(ec, n);
-              });
-        },
-        token, buffers);
-  }
-
-  template <class ConstBufferSequence, class WriteToken>
-  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-    return asio::async_initiate<WriteToken, void(beast::error_code, std::size_t)>(
-        [this](auto handler, const ConstBufferSequence& b) {
-          std::size_t n = 0;
-          bool ok = true;
-          // Beast hands each frame it writes (ping, pong, close) to one call, header first.
-          for (auto buf : beast::buffers_range_ref(b)) {
-            if (buf.size() == 0) continue;
-            if (*static_cast<const unsigned char*>(buf.data()) == 0x88) sink_->note_close_frame();
-            break;
-          }
-          for (auto buf : beast::buffers_range_ref(b)) {
-            ok = ok && sink_->append(static_cast<const char*>(buf.data()), buf.size());
-            n += buf.size();
-          }
-          beast::error_code ec;
-          if (!ok) {
-            ec = asio::error::broken_pipe;
-            n = 0;
-          }
-          asio::post(next_.get_executor(), beast::bind_front_handler(std::move(handler), ec, n));
-          sink_->request_flush();
-        },
-        token, buffers);
-  }
-
- private:
-  WriteSink* sink_;
-  Next next_;
-};
-
-// Beast's WebSocket close ends with a teardown of the layer below it: here, once the bytes ahead of it (the
-// close frame) are written.
-template <class Next, class TeardownHandler>
-void async_teardown(beast::role_type role, CoalescingStream<Next>& s, TeardownHandler&& handler) {
-  s.sink().after_flush(
-      make_deferred([role, next = &s.next_layer(), h = std::forward<TeardownHandler>(handler)]() mutable {
-        using websocket::async_teardown;
-        async_teardown(role, *next, std::move(h));
-      }));
-}
-
-template <class Next>
-void teardown(beast::role_type role, CoalescingStream<Next>& s, beast::error_code& ec) {
-  using websocket::teardown;
-  teardown(role, s.next_layer(), ec);
-}
-
-// Shared by the plain and TLS variants. `Stream` is websocket::stream<tcp_stream> or
-// websocket::stream<ssl_stream<tcp_stream>>. All socket work runs on one strand.
+// Shared by the plain and TLS variants; `derived().stream()` is a tcp_stream or an ssl_stream over one.
+// All socket work runs on one strand.
+//
+// The WebSocket protocol (RFC 6455) is done here, on the stream, not by Beast's websocket::stream: the
+// opening handshake (Beast's HTTP parser reads the answer's header), then framing both ways. Reading
+// frames ourselves lets one socket read deliver every message it brought in one pass (a websocket::stream
+// reads one message per operation, each completing through the scheduler: a reactor poll per message);
+// writing them ourselves lets many messages, from many threads, leave in one write (send()).
 template <class Derived>
-class WsBase : public Transport, public WriteSink {
+class WsBase : public Transport, public ws::FrameSink {
  public:
   WsBase(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
       : ctx_(ctx),
@@ -341,7 +246,7 @@ class WsBase : public Transport, public WriteSink {
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (close_requested_) return finish_client_close();
     if (ec) return fail(network_error(("cannot resolve " + url_.host).c_str(), ec));
-    auto& lowest = beast::get_lowest_layer(derived().ws());
+    auto& lowest = beast::get_lowest_layer(derived().stream());
     lowest.expires_after(opts_.connect_timeout);
     lowest.async_connect(results, [self = derived().shared_from_this()](
                                       beast::error_code e, const tcp::endpoint&) { self->on_connect(e); });
@@ -355,59 +260,91 @@ class WsBase : public Transport, public WriteSink {
     }
     if (ec) return fail(network_error(("cannot connect to " + url_.host + ":" + url_.port).c_str(), ec));
     beast::error_code ignore;
-    beast::get_lowest_layer(derived().ws()).socket().set_option(tcp::no_delay(true), ignore);
+    beast::get_lowest_layer(derived().stream()).socket().set_option(tcp::no_delay(true), ignore);
     derived().after_connect();
   }
 
+  // The opening handshake (RFC 6455 4.1): the upgrade request, then the answer's header, read by Beast's
+  // HTTP parser into rbuf_; what follows the header there is the first frames.
   void start_ws_handshake() {
-    auto& ws = derived().ws();
-    beast::get_lowest_layer(ws).expires_never();
-    websocket::stream_base::timeout t{};
-    t.handshake_timeout = opts_.handshake_timeout;
-    // Keep-alive is ours (keepalive_tick): Beast's idle timeout re-arms a timer for every message read,
-    // a system call per message; ours looks once per period at whether any byte arrived.
-    t.idle_timeout = websocket::stream_base::none();
-    t.keep_alive_pings = false;
-    ws.set_option(t);
-    ws.read_message_max(opts_.max_message_size);
-    ws.auto_fragment(false);
-    ws.text(true);
-    ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
-      req.set(http::field::user_agent, opts_.user_agent);
-      if (!opts_.origin.empty()) req.set(http::field::origin, opts_.origin);
-      for (auto& [name, value] : opts_.headers) req.insert(name, value);
-      if (!opts_.cookies.empty()) {
-        std::string cookie;
-        for (auto& [name, value] : opts_.cookies) {
-          if (!cookie.empty()) cookie += "; ";
-          cookie += name;
-          cookie += '=';
-          cookie += value;
-        }
-        req.set(http::field::cookie, cookie);
-      }
-    }));
+    beast::get_lowest_layer(derived().stream()).expires_after(opts_.handshake_timeout);
+    unsigned char nonce[16];
+    for (int i = 0; i < 16; i += 4) {
+      std::uint32_t r = next_mask();
+      std::memcpy(nonce + i, &r, 4);
+    }
+    ws_key_ = ws::base64(nonce, sizeof nonce);
     std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
     bool default_port = (url_.port == (url_.secure ? "443" : "80"));
     if (!default_port) host += ":" + url_.port;
-    ws.async_handshake(
-        response_, host, url_.target,
-        [self = derived().shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    request_.emplace(http::verb::get, url_.target, 11);
+    auto& req = *request_;
+    req.set(http::field::host, host);
+    req.set(http::field::upgrade, "websocket");
+    req.set(http::field::connection, "Upgrade");
+    req.set(http::field::sec_websocket_key, ws_key_);
+    req.set(http::field::sec_websocket_version, "13");
+    req.set(http::field::user_agent, opts_.user_agent);
+    if (!opts_.origin.empty()) req.set(http::field::origin, opts_.origin);
+    for (auto& [name, value] : opts_.headers) req.insert(name, value);
+    if (!opts_.cookies.empty()) {
+      std::string cookie;
+      for (auto& [name, value] : opts_.cookies) {
+        if (!cookie.empty()) cookie += "; ";
+        cookie += name;
+        cookie += '=';
+        cookie += value;
+      }
+      req.set(http::field::cookie, cookie);
+    }
+    http::async_write(derived().stream(), req,
+                      [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_request_written(ec);
+                      });
   }
 
-  void on_handshake(beast::error_code ec) {
+  void on_request_written(beast::error_code ec) {
+    request_.reset();  // it holds the credentials: not kept longer than needed
     if (close_requested_) return finish_client_close();
-    if (ec == websocket::error::upgrade_declined || (ec && response_.result_int() >= 300)) {
-      Error e;
-      e.kind = ErrorKind::http_status;
-      e.code = static_cast<int>(response_.result_int());
-      e.message = "WebSocket upgrade refused with HTTP " + std::to_string(e.code) + " " +
-                  std::string(response_.reason());
-      return fail(std::move(e));
-    }
+    if (ec) return handshake_failed(ec);
+    response_.emplace();
+    http::async_read_header(
+        derived().stream(), rbuf_, *response_,
+        [self = derived().shared_from_this()](beast::error_code e, std::size_t) { self->on_response(e); });
+  }
+
+  void handshake_failed(beast::error_code ec) {
     if (ec == beast::error::timeout)
       return fail(Error::make(ErrorKind::timeout, "WebSocket handshake timed out"));
-    if (ec) return fail(network_error("WebSocket handshake failed", ec));
+    fail(network_error("WebSocket handshake failed", ec));
+  }
+
+  void on_response(beast::error_code ec) {
+    if (close_requested_) return finish_client_close();
+    if (ec) return handshake_failed(ec);
+    const auto& res = response_->get();
+    if (res.result_int() != 101) {
+      Error e;
+      e.kind = ErrorKind::http_status;
+      e.code = static_cast<int>(res.result_int());
+      e.message =
+          "WebSocket upgrade refused with HTTP " + std::to_string(e.code) + " " + std::string(res.reason());
+      return fail(std::move(e));
+    }
+    const char* bad = nullptr;
+    if (!beast::iequals(res[http::field::upgrade], "websocket")) {
+      bad = "the answer's Upgrade header is not \"websocket\"";
+    } else if (!http::token_list(res[http::field::connection]).exists("upgrade")) {
+      bad = "the answer's Connection header has no \"upgrade\"";
+    } else if (res[http::field::sec_websocket_accept] != ws::accept_key(ws_key_)) {
+      bad = "the answer's Sec-WebSocket-Accept does not match the request's key";
+    } else if (res.count(http::field::sec_websocket_extensions) ||
+               res.count(http::field::sec_websocket_protocol)) {
+      bad = "the answer agrees to an extension or subprotocol the client did not ask for";
+    }
+    response_.reset();
+    if (bad) return fail(Error::make(ErrorKind::network, std::string("WebSocket handshake failed: ") + bad));
+    beast::get_lowest_layer(derived().stream()).expires_never();
     opened_ = true;
     {
       // What was sent before the open goes first; then sending threads may write themselves (send()), from
@@ -416,15 +353,17 @@ class WsBase : public Transport, public WriteSink {
       write_queued_locked();
       if constexpr (Derived::kDirectWrites) {
         if (!close_requested_ && !closed_ && !write_failed_ && !close_framed_) {
-          direct_fd_ = beast::get_lowest_layer(derived().ws()).socket().native_handle();
+          direct_fd_ = beast::get_lowest_layer(derived().stream()).socket().native_handle();
           direct_ = true;
         }
       }
     }
     if (auto h = handler_.lock()) h->on_open();
-    start_read();
     seen_read_ = bytes_read_;
     schedule_keepalive();
+    // Frames that came with the answer's header.
+    if (!read_frames()) return;
+    start_read();
   }
 
   void schedule_keepalive() {
@@ -446,47 +385,108 @@ class WsBase : public Transport, public WriteSink {
       pinged_ = false;
     } else if (!pinged_) {
       pinged_ = true;
-      derived().ws().async_ping({}, [self = derived().shared_from_this()](beast::error_code) {});
+      send_control(ws::opcode::ping, {});
     } else {
       keepalive_lost_ = true;
       stop_direct_and_wait();
       beast::error_code ignore;
-      beast::get_lowest_layer(derived().ws()).socket().close(ignore);  // the read reports it
+      beast::get_lowest_layer(derived().stream()).socket().close(ignore);  // the read reports it
       return;
     }
     schedule_keepalive();
   }
 
+  // Reading: one socket read at a time into rbuf_, then every whole frame in it (read_frames). The read asks
+  // for at least what the next frame is known to need, so a large message arrives in few reads.
   void start_read() {
-    read_buffer_.clear();
-    read_dyn_.emplace(read_buffer_, opts_.max_message_size + 1);
-    derived().ws().async_read(*read_dyn_, [self = derived().shared_from_this()](
-                                              beast::error_code ec, std::size_t) { self->on_read(ec); });
+    constexpr std::size_t kReadChunk = 4096;
+    std::size_t want =
+        std::max(kReadChunk, reader_.wanted() > rbuf_.size() ? reader_.wanted() - rbuf_.size() : 0);
+    beast::flat_buffer::mutable_buffers_type space;
+    try {
+      space = rbuf_.prepare(want);
+    } catch (const std::exception&) {
+      return on_error(close_code::message_too_big, "a frame too large to buffer");
+    }
+    derived().stream().async_read_some(
+        space,
+        [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
-  void on_read(beast::error_code ec) {
+  void on_read(beast::error_code ec, std::size_t n) {
     if (ec) return on_read_error(ec);
-    if (auto h = handler_.lock()) h->on_frame(read_buffer_);
-    if (closed_) return;
+    rbuf_.commit(n);
+    bytes_read_ += n;
+    if (!read_frames()) return;
     start_read();
-    // End of a burst: a task posted after the read just started. When that read found a whole message in
-    // Beast's buffer its completion was posted first, so the task sees that a frame came in between and
-    // goes to the back again; it reports on_frames_done once it runs with no frame in between.
-    frame_since_mark_ = true;
-    if (!mark_posted_) post_mark();
   }
 
-  void post_mark() {
-    mark_posted_ = true;
-    asio::post(strand_, [self = derived().shared_from_this()] {
-      self->mark_posted_ = false;
-      if (self->closed_) return;
-      if (self->frame_since_mark_) {
-        self->frame_since_mark_ = false;
-        return self->post_mark();
-      }
-      if (auto h = self->handler_.lock()) h->on_frames_done();
-    });
+  // Hands on every whole message in rbuf_, then on_frames_done (the end of the burst: the next message
+  // needs a read). False when the connection is ending (a close frame, an error, on_close).
+  bool read_frames() {
+    if (closed_) return false;
+    handler_now_ = handler_.lock();
+    auto data = rbuf_.data();
+    std::size_t used = reader_.feed(static_cast<const char*>(data.data()), data.size(), *this);
+    rbuf_.consume(used);
+    if (frames_undone_ && !closed_) {
+      frames_undone_ = false;
+      if (handler_now_) handler_now_->on_frames_done();
+    }
+    handler_now_.reset();
+    // A large message's buffer is not kept for an idle connection.
+    constexpr std::size_t kKeptRead = 64 * 1024;
+    if (rbuf_.size() == 0 && rbuf_.capacity() > kKeptRead) rbuf_.shrink_to_fit();
+    return !closed_ && !reader_.done();
+  }
+
+  // ws::FrameSink (on the strand, inside read_frames).
+  void on_message(std::string& message) override {
+    if (closed_) return;
+    frames_undone_ = true;
+    if (handler_now_) handler_now_->on_frame(message);
+  }
+
+  void on_ping(std::string_view payload) override { send_control(ws::opcode::pong, payload); }
+
+  // The peer's close: answered with the same code (unless ours went first), reported once our answer is
+  // written.
+  void on_close(int code, std::string_view reason) override {
+    CloseInfo info;
+    info.by_client = close_requested_;
+    info.code = code == 1005 ? close_code::normal : code;
+    info.reason = std::string(reason);
+    if (!close_sent_) {
+      close_sent_ = true;
+      send_close_frame(code == 1005 ? -1 : code, {});
+    }
+    finish_after_flush(std::move(info));
+  }
+
+  // The peer broke the protocol, or sent too much: a close frame with `code`, then the end.
+  void on_error(int code, std::string what) override {
+    CloseInfo info;
+    info.by_client = close_requested_;
+    info.code = code;
+    if (code == close_code::message_too_big) {
+      info.error =
+          Error::make(ErrorKind::message_too_large,
+                      "message too large: a frame exceeded the maximum message size of " +
+                          std::to_string(opts_.max_message_size) + " bytes; the connection was closed");
+    } else {
+      info.error = Error::make(ErrorKind::connection_lost, "the peer broke the WebSocket protocol (" + what +
+                                                               "); the connection was closed");
+    }
+    if (!close_sent_) {
+      close_sent_ = true;
+      send_close_frame(code, {});
+    }
+    finish_after_flush(std::move(info));
+  }
+
+  void finish_after_flush(CloseInfo info) {
+    after_flush(
+        make_deferred([self = derived().shared_from_this(), info = std::move(info)] { self->finish(info); }));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -499,16 +499,6 @@ class WsBase : public Transport, public WriteSink {
           "the server did not answer keep-alive pings (nothing received for " +
               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(opts_.keepalive * 2).count()) +
               " s)");
-    } else if (ec == websocket::error::closed) {
-      auto r = derived().ws().reason();
-      info.code = r.code == websocket::close_code::none ? close_code::normal : static_cast<int>(r.code);
-      info.reason = std::string(r.reason.data(), r.reason.size());
-    } else if (ec == websocket::error::message_too_big) {
-      info.code = close_code::message_too_big;
-      info.error =
-          Error::make(ErrorKind::message_too_large,
-                      "message too large: a frame exceeded the maximum message size of " +
-                          std::to_string(opts_.max_message_size) + " bytes; the connection was closed");
     } else if (close_requested_ && (ec == asio::error::operation_aborted || ec == asio::error::eof)) {
       info.code = requested_code_;
     } else {
@@ -530,10 +520,9 @@ class WsBase : public Transport, public WriteSink {
     if (opened_) write_queued_locked();
   }
 
-  // Frames every queued message into the write buffer, for one socket write. Data frames are framed here,
-  // not by Beast (whose writes go one message at a time): Beast still writes the control frames (ping, pong,
-  // close), and each of its writes is appended whole (CoalescingStream), so the two never interleave.
-  // No data frame follows a close frame (close_framed_). out_mutex_ held.
+  // Frames every queued message into the write buffer, for one socket write. Every frame, data or control,
+  // is appended whole under out_mutex_, so frames never interleave. No data frame follows a close frame
+  // (close_framed_). out_mutex_ held.
   void write_queued_locked() {
     if (queue_.empty() || closed_ || write_failed_ || close_framed_) {
       if (close_framed_) queue_.clear();
@@ -544,12 +533,12 @@ class WsBase : public Transport, public WriteSink {
     request_flush_locked();
   }
 
-  // One final, masked text frame (RFC 6455 5.2; a client masks every frame with a fresh key).
-  void append_frame(const std::string& text) {
+  // One final, masked frame (RFC 6455 5.2; a client masks every frame with a fresh key): text unless told.
+  void append_frame(std::string_view text, int op = ws::opcode::text) {
     std::size_t n = text.size();
     unsigned char head[14];
     std::size_t h = 0;
-    head[h++] = 0x81;  // FIN, text
+    head[h++] = static_cast<unsigned char>(0x80 | op);  // FIN, opcode
     if (n < 126) {
       head[h++] = static_cast<unsigned char>(0x80 | n);
     } else if (n < 65536) {
@@ -592,22 +581,33 @@ class WsBase : public Transport, public WriteSink {
     for (; i < n; ++i) p[i] = static_cast<char>(static_cast<unsigned char>(p[i]) ^ kb[i & 3]);
   }
 
-  // WriteSink (on the strand).
-  bool append(const char* data, std::size_t n) override {
+  // A ping or a pong (on the strand): framed after what is already framed, written with it.
+  void send_control(int op, std::string_view payload) {
     std::lock_guard lock(out_mutex_);
-    if (write_failed_) return false;
-    pending_.append(data, n);
-    return true;
+    if (write_failed_ || close_framed_) return;
+    append_frame(payload, op);
+    request_flush_locked();
   }
 
-  void note_close_frame() override {
-    std::lock_guard lock(out_mutex_);
+  // The close frame (on the strand): `code`, or no code at all when negative (answering a close that had
+  // none), and a reason cut to fit a control frame. Nothing is written after it, and from here on only
+  // the strand writes.
+  void send_close_frame(int code, const std::string& reason) {
+    std::string payload;
+    if (code >= 0) {
+      payload += static_cast<char>((code >> 8) & 0xFF);
+      payload += static_cast<char>(code & 0xFF);
+      std::size_t n = std::min<std::size_t>(reason.size(), 123);
+      // Not in the middle of a UTF-8 sequence.
+      while (n < reason.size() && n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+      payload.append(reason, 0, n);
+    }
+    std::unique_lock lock(out_mutex_);
+    stop_direct_and_wait(lock);
+    if (write_failed_ || close_framed_) return;
+    queue_.clear();  // not yet framed: dropped (documented)
+    append_frame(payload, ws::opcode::close);
     close_framed_ = true;
-    stop_direct_locked();
-  }
-
-  void request_flush() override {
-    std::lock_guard lock(out_mutex_);
     request_flush_locked();
   }
 
@@ -620,8 +620,9 @@ class WsBase : public Transport, public WriteSink {
     asio::post(strand_, [self = derived().shared_from_this()] { self->flush(); });
   }
 
-  // The teardown waits here: from now on nothing is written but by the strand.
-  void after_flush(std::unique_ptr<Deferred> then) override {
+  // Runs `then` once what is framed so far is written (or the writes failed); from now on nothing is
+  // written but by the strand.
+  void after_flush(std::unique_ptr<Deferred> then) {
     {
       std::lock_guard lock(out_mutex_);
       stop_direct_locked();
@@ -633,8 +634,6 @@ class WsBase : public Transport, public WriteSink {
     }
     then->run();
   }
-
-  void note_read(std::size_t n) override { bytes_read_ += n; }
 
   void flush() {
     std::unique_lock lock(out_mutex_);
@@ -651,7 +650,7 @@ class WsBase : public Transport, public WriteSink {
     flushing_ = true;
     lock.unlock();
     asio::async_write(
-        derived().ws().next_layer().next_layer(), asio::buffer(inflight_),
+        derived().stream(), asio::buffer(inflight_),
         [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_flushed(ec); });
   }
 
@@ -670,7 +669,7 @@ class WsBase : public Transport, public WriteSink {
     if (ec) {
       // The read side reports the loss; make sure it notices.
       beast::error_code ignore;
-      beast::get_lowest_layer(derived().ws()).socket().close(ignore);
+      beast::get_lowest_layer(derived().stream()).socket().close(ignore);
     }
     flush();
   }
@@ -691,7 +690,7 @@ class WsBase : public Transport, public WriteSink {
       // Still connecting: abort whatever step is running; its handler reports the close.
       resolver_.cancel();
       beast::error_code ignore;
-      beast::get_lowest_layer(derived().ws()).socket().close(ignore);
+      beast::get_lowest_layer(derived().stream()).socket().close(ignore);
       return;
     }
     start_close_frame();
@@ -700,24 +699,20 @@ class WsBase : public Transport, public WriteSink {
   void start_close_frame() {
     if (close_sent_) return;
     close_sent_ = true;
-    websocket::close_reason cr(static_cast<std::uint16_t>(requested_code_));
-    cr.reason = requested_reason_;
-    // Bound the wait for the peer's close answer.
-    derived().ws().async_close(cr, [self = derived().shared_from_this()](beast::error_code) {
-      // The pending read completes with error::closed (or an error) and reports.
-    });
+    // The read goes on until the peer's close answers it (on_close reports); the wait for it is bounded.
+    send_close_frame(requested_code_, requested_reason_);
     auto ctx = ctx_.lock();
     if (!ctx) return;
-    close_timer_ = ctx->schedule(std::chrono::milliseconds(3000),
-                                 [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
-                                   if (auto self = w.lock()) {
-                                     asio::post(self->strand_, [self] {
-                                       self->stop_direct_and_wait();
-                                       beast::error_code ignore;
-                                       beast::get_lowest_layer(self->derived().ws()).socket().close(ignore);
-                                     });
-                                   }
-                                 });
+    close_timer_ = ctx->schedule(
+        std::chrono::milliseconds(3000), [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
+          if (auto self = w.lock()) {
+            asio::post(self->strand_, [self] {
+              self->stop_direct_and_wait();
+              beast::error_code ignore;
+              beast::get_lowest_layer(self->derived().stream()).socket().close(ignore);
+            });
+          }
+        });
   }
 
   void finish_client_close() {
@@ -749,9 +744,10 @@ class WsBase : public Transport, public WriteSink {
       queue_.clear();
     }
     beast::error_code ignore;
-    beast::get_lowest_layer(derived().ws()).socket().close(ignore);
+    beast::get_lowest_layer(derived().stream()).socket().close(ignore);
     if (auto h = handler_.lock()) {
-      if (frame_since_mark_ || mark_posted_) h->on_frames_done();
+      if (frames_undone_) h->on_frames_done();
+      frames_undone_ = false;
       h->on_close(info);
     }
   }
@@ -764,9 +760,15 @@ class WsBase : public Transport, public WriteSink {
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::resolver resolver_;
   std::weak_ptr<TransportHandler> handler_;
-  websocket::response_type response_;
-  std::string read_buffer_;
-  std::optional<asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>> read_dyn_;
+  // The opening handshake.
+  std::string ws_key_;
+  std::optional<http::request<http::empty_body>> request_;
+  std::optional<http::response_parser<http::empty_body>> response_;
+  // The read side (the strand's): bytes read and not yet framed, and the frame reader.
+  beast::flat_buffer rbuf_;
+  ws::FrameReader reader_{opts_.max_message_size};
+  std::shared_ptr<TransportHandler> handler_now_;  // while read_frames runs
+  bool frames_undone_ = false;                     // a message handed on since the last on_frames_done
   // The write side, guarded by out_mutex_ (see send()).
   std::mutex out_mutex_;
   std::deque<std::string> queue_;  // sent before the connection opened
@@ -795,9 +797,6 @@ class WsBase : public Transport, public WriteSink {
   Context::TimerId keepalive_timer_ = 0;
   bool pinged_ = false;
   bool keepalive_lost_ = false;
-  // End-of-burst detection (on_read, post_mark).
-  bool frame_since_mark_ = false;
-  bool mark_posted_ = false;
   Context::TimerId close_timer_ = 0;
   int requested_code_ = close_code::normal;
   std::string requested_reason_;
@@ -811,13 +810,13 @@ class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_thi
  public:
   static constexpr bool kDirectWrites = true;
   PlainWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
-      : WsBase(ctx, std::move(opts), std::move(url)), ws_(static_cast<WriteSink&>(*this), strand_) {}
-  websocket::stream<CoalescingStream<beast::tcp_stream>>& ws() { return ws_; }
+      : WsBase(ctx, std::move(opts), std::move(url)), stream_(strand_) {}
+  beast::tcp_stream& stream() { return stream_; }
   void after_connect() { start_ws_handshake(); }
   using std::enable_shared_from_this<PlainWs>::shared_from_this;
 
  private:
-  websocket::stream<CoalescingStream<beast::tcp_stream>> ws_;
+  beast::tcp_stream stream_;
 };
 
 class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<TlsWs> {
@@ -825,11 +824,9 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
   static constexpr bool kDirectWrites = false;  // the TLS state is the strand's
   TlsWs(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url,
         std::shared_ptr<ssl::context> tls)
-      : WsBase(ctx, std::move(opts), std::move(url)),
-        tls_(std::move(tls)),
-        ws_(static_cast<WriteSink&>(*this), strand_, *tls_) {}
-  websocket::stream<CoalescingStream<beast::ssl_stream<beast::tcp_stream>>>& ws() { return ws_; }
-  beast::ssl_stream<beast::tcp_stream>& tls_stream() { return ws_.next_layer().next_layer(); }
+      : WsBase(ctx, std::move(opts), std::move(url)), tls_(std::move(tls)), stream_(strand_, *tls_) {}
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  beast::ssl_stream<beast::tcp_stream>& tls_stream() { return stream_; }
   using std::enable_shared_from_this<TlsWs>::shared_from_this;
 
   void after_connect() {
@@ -850,7 +847,7 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
     } else {
       SSL_set_verify(native, SSL_VERIFY_NONE, nullptr);
     }
-    beast::get_lowest_layer(ws_).expires_after(opts_.connect_timeout);
+    beast::get_lowest_layer(stream_).expires_after(opts_.connect_timeout);
     tls_stream().async_handshake(ssl::stream_base::client, [self = shared_from_this()](beast::error_code ec) {
       self->on_tls_handshake(ec);
     });
@@ -874,7 +871,7 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
 
  private:
   std::shared_ptr<ssl::context> tls_;
-  websocket::stream<CoalescingStream<beast::ssl_stream<beast::tcp_stream>>> ws_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
 };
 
 // Builds the TLS context from the options. Returns nullptr and fills `err` on a bad file.
