@@ -1,5 +1,5 @@
 // Transport: the layer that knows bytes and frames. A session talks to the engine through one Transport;
-// tests use an in-memory one (memory_transport.hpp), production the Beast WebSocket one
+// tests use an in-memory one (memory_transport.hpp), production the WebSocket one
 // (websocket_transport.hpp), and a host application may plug in its own.
 #pragma once
 

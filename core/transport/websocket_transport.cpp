@@ -1,5 +1,5 @@
-// Boost.Beast WebSocket transport. This and session/context.cpp are the only core translation units that
-// include Asio/Beast (compile time on small machines matters).
+// The WebSocket transport, over Asio and Beast. This and session/context.cpp are the only core translation
+// units that include Asio/Beast (compile time on small machines matters).
 #include "transport/websocket_transport.hpp"
 
 #include "session/context.hpp"
@@ -485,6 +485,7 @@ class WsBase : public Transport, public ws::FrameSink {
   }
 
   void finish_after_flush(CloseInfo info) {
+    arm_close_timer();  // a peer that reads nothing more cannot hold the end back
     after_flush(
         make_deferred([self = derived().shared_from_this(), info = std::move(info)] { self->finish(info); }));
   }
@@ -701,8 +702,14 @@ class WsBase : public Transport, public ws::FrameSink {
     close_sent_ = true;
     // The read goes on until the peer's close answers it (on_close reports); the wait for it is bounded.
     send_close_frame(requested_code_, requested_reason_);
+    arm_close_timer();
+  }
+
+  // Bounds the wait for the close handshake (or, after the peer's close or an error, for our last bytes
+  // to be written): the socket is closed after 3 s, and the read or the write reports.
+  void arm_close_timer() {
     auto ctx = ctx_.lock();
-    if (!ctx) return;
+    if (!ctx || close_timer_) return;
     close_timer_ = ctx->schedule(
         std::chrono::milliseconds(3000), [w = std::weak_ptr<WsBase>(derived().shared_from_this())] {
           if (auto self = w.lock()) {

@@ -1,4 +1,5 @@
-// The production transport: a Boost.Beast WebSocket client over Asio, ws:// and wss:// (OpenSSL 3).
+// The production transport: a WebSocket client (RFC 6455, framed here: ws_frame.hpp) over Asio, with
+// Beast for the HTTP upgrade; ws:// and wss:// (OpenSSL 3).
 #pragma once
 
 #include "transport/transport.hpp"
