@@ -161,6 +161,42 @@ bool read_envelope(Frame& out, std::string* error) {
          read_handles(out.root, "suspend", out.suspend, error);
 }
 
+// The envelope's usual members ("jsonrpc":"2.0", "id":42, "delta":true) read without a parser: a string of
+// printable ASCII without escapes, an integer of up to 18 digits in JSON's form, a literal. False for
+// anything else (the parser reads it and says what is wrong with it).
+bool simple_scalar(std::string_view v, const json::storage_ptr& sp, json::value& out) {
+  if (v.empty()) return false;
+  if (v.front() == '"') {
+    if (v.size() < 2 || v.back() != '"') return false;
+    std::string_view body = v.substr(1, v.size() - 2);
+    for (char c : body) {
+      auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x80 || c == '\\' || c == '"') return false;
+    }
+    out = json::value(json::string(body, sp), sp);
+    return true;
+  }
+  if (v == "true" || v == "false") {
+    out = json::value(v == "true", sp);
+    return true;
+  }
+  if (v == "null") {
+    out = json::value(nullptr, sp);
+    return true;
+  }
+  std::size_t i = v.front() == '-' ? 1 : 0;
+  std::size_t digits = v.size() - i;
+  if (digits == 0 || digits > 18) return false;
+  if (v[i] == '0' && (digits > 1 || i)) return false;  // no leading zeros in JSON; -0 left to the parser
+  std::int64_t n = 0;
+  for (std::size_t k = i; k < v.size(); ++k) {
+    if (v[k] < '0' || v[k] > '9') return false;
+    n = n * 10 + (v[k] - '0');
+  }
+  out = json::value(i ? -n : n, sp);
+  return true;
+}
+
 // The general way: the whole frame parsed (and so checked) at once, the result located in the text after.
 bool decode_general(std::string_view text, Frame& out, std::string* error) {
   out.has_result = false;
@@ -218,9 +254,12 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
         end = locate_result(text, i, out);  // a repeated member: the last one counts, as for the parser
       } else {
         end = skip_value(text, i);
-        boost::system::error_code ec;
-        json::value v = json::parse(text.substr(i, end - i), ec, root.storage(), member_options());
-        if (ec) return decode_general(text, out, error);
+        json::value v;
+        if (!simple_scalar(text.substr(i, end - i), root.storage(), v)) {
+          boost::system::error_code ec;
+          v = json::parse(text.substr(i, end - i), ec, root.storage(), member_options());
+          if (ec) return decode_general(text, out, error);
+        }
         root.insert_or_assign(k, std::move(v));
       }
       i = skip_ws(text, end);

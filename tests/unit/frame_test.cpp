@@ -224,9 +224,16 @@ std::string random_frame(std::mt19937& rng) {
   auto sp = [&] {
     return std::string(static_cast<std::size_t>(pick(3) == 0 ? pick(3) : 0), " \n\t"[pick(3)]);
   };
-  members.push_back(R"("jsonrpc":"2.0")");
+  // Mostly the usual scalars; sometimes forms the envelope's reader must leave to the parser or reject as
+  // the parser does.
+  static const char* const kOddIds[] = {"-0",    "007",  "-5",   "1e2", "2.0",  "12345678901234567890",
+                                        "\"7\"", "true", "null", "-",   "0x1f", "999999999999999999"};
+  static const char* const kOddVersions[] = {R"("2.0")", R"("2.\u0030")", "\"2.0\t\"", "\"\xc3\xa9\"",
+                                             "2.0",      "null",          "false"};
+  members.push_back(std::string(R"("jsonrpc":)") + (pick(8) ? R"("2.0")" : kOddVersions[pick(7)]));
   int shape = pick(4);
-  if (shape != 3) members.push_back("\"id\":" + std::to_string(pick(1000)));
+  if (shape != 3)
+    members.push_back("\"id\":" + (pick(8) ? std::to_string(pick(1000)) : std::string(kOddIds[pick(12)])));
   if (shape == 0 || shape == 1) {
     std::string r;
     if (pick(3) == 0) {
