@@ -30,7 +30,8 @@
  * @section threads Threads
  * - libqix starts the threads of each context: `io_threads` I/O threads (sockets, frame decoding,
  *   timers; default 1) and `dispatcher_threads` dispatcher threads (user callbacks; default 2). No user
- *   code ever runs on an I/O thread.
+ *   code ever runs on an I/O thread. On Linux they are named `qix-io` and `qix-ev` (as top -H, perf and
+ *   gdb show them).
  * - Callbacks of one session (call completions, listeners, watch, extract rows) run one at a time, in
  *   the order their frames arrived, on a dispatcher thread; or, when the option `events.poll` is on,
  *   on the thread that calls qix_session_poll().

@@ -303,6 +303,22 @@ TEST(WebSocketFrames, ACloseWithoutACodeIsNormalAndAnsweredWithoutOne) {
   EXPECT_EQ(answered.get_future().get(), "close of 0 bytes");
 }
 
+TEST(WebSocketFrames, UpgradeAnswerHeadersAreReadWithoutRegardToCase) {
+  RawServer server([](RawConn& c) {
+    std::string answer = c.read_upgrade();
+    std::string accept = answer.substr(answer.find("Accept: ") + 8);
+    c.write(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n"
+        "sec-websocket-accept: " +
+        accept + frame(1, kOnConnected));
+    c.write(frame(1, ::answer(c.read_call_id(), "ok")));
+  });
+  Client c(server.url());
+  ASSERT_FALSE(c.session->open_sync(10s));
+  auto r = c.session->call_sync(-1, "EngineVersion", "{}");
+  ASSERT_TRUE(r.ok()) << r.error.describe();
+}
+
 TEST(WebSocketFrames, AnUpgradeAnswerWithAWrongAcceptKeyFailsTheOpen) {
   RawServer server([](RawConn& c) {
     c.read_upgrade();

@@ -2,6 +2,7 @@
 #include "session/context.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <future>
 #include <mutex>
@@ -74,3 +75,21 @@ TEST(SessionContextOutputBatch, FlushesRunWhenTheEventTaskEnds) {
   EXPECT_EQ(log,
             (std::vector<std::string>{"task in a batch", "task ends", "flush 1", "flush 2", "next task"}));
 }
+
+#ifdef __linux__
+// libqix's threads carry names (top -H, perf, gdb show them): the I/O threads "qix-io", the threads that run
+// callbacks "qix-ev".
+TEST(SessionContextThreads, AreNamed) {
+  auto ctx = Context::create();
+  auto name_of_this_thread = [] {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return std::string(name);
+  };
+  std::promise<std::string> io, ev;
+  ctx->post_io([&] { io.set_value(name_of_this_thread()); });
+  ctx->make_serial_queue()->post([&] { ev.set_value(name_of_this_thread()); });
+  EXPECT_EQ(io.get_future().get(), "qix-io");
+  EXPECT_EQ(ev.get_future().get(), "qix-ev");
+}
+#endif
