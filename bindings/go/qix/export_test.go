@@ -24,3 +24,12 @@ func TrackedClosed(s *Session) map[uint64]<-chan struct{} {
 func Member(raw []byte, wire string) (value []byte, found, scanned bool) {
 	return member(raw, wire)
 }
+
+// SetRecordsBuffer sets the size of the records buffer of the sessions dialled from now on, and returns a
+// function that restores the default (for the tests in package qix_test: results larger than the buffer
+// take the bridge's event holder, smaller ones come as records, in one stream).
+func SetRecordsBuffer(n int) (restore func()) {
+	old := recordsBuffer
+	recordsBuffer = n
+	return func() { recordsBuffer = old }
+}

@@ -521,6 +521,68 @@ func TestTenThousandCallsFromEightGoroutines(t *testing.T) {
 	}
 }
 
+// Events come out of the bridge two ways: the plain ones (successful results without object, changed,
+// object closed) as records, many per cgo call, the others and every result larger than the records
+// buffer through the event holder. With a buffer that holds one small record but not a larger one, both
+// ways alternate within one stream: every call still gets its own answer, unwrapped (Call) and whole
+// (the typed API), objects too, and nothing stays pending.
+func TestResultsLargerThanTheRecordsBuffer(t *testing.T) {
+	// A record's header is 16 bytes: Evaluate's unwrapped answers ("12345", 3-7 bytes) fit as records, its
+	// whole results ({"qReturn":"12345"}, 17-21 bytes) only sometimes, the app layouts never.
+	restore := qix.SetRecordsBuffer(16 + 19)
+	s := dial(t, shared.url("demo"))
+	restore()
+	doc := openDemo(t, s)
+	typed := &qix.Doc{Object: doc}
+	ctx := testContext(t)
+	const goroutines, perGoroutine = 8, 300
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	fail := func(format string, args ...any) {
+		if failures.Add(1) < 5 {
+			t.Errorf(format, args...)
+		}
+	}
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < perGoroutine; i++ {
+				want := fmt.Sprint(g*100000 + i*(i%7+1)*13)
+				expr := fmt.Sprintf("%d+%d", g*100000, i*(i%7+1)*13)
+				switch i % 4 {
+				case 0:
+					if v, err := doc.Call(ctx, "Evaluate", []any{expr}); err != nil || string(v) != `"`+want+`"` {
+						fail("goroutine %d call %d: Call: %s, %v (want %q)", g, i, v, err, want)
+					}
+				case 1:
+					if v, err := typed.Evaluate(ctx, expr); err != nil || v != want {
+						fail("goroutine %d call %d: Evaluate: %q, %v (want %q)", g, i, v, err, want)
+					}
+				case 2:
+					if l, err := typed.GetAppLayout(ctx); err != nil || l == nil || l.Title == "" {
+						fail("goroutine %d call %d: GetAppLayout: %v, %v", g, i, l, err)
+					}
+				case 3:
+					o, err := typed.GetField(ctx, "Region", nil)
+					if err != nil || o == nil {
+						fail("goroutine %d call %d: GetField: %v, %v", g, i, o, err)
+					} else {
+						o.Close()
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d calls failed", n)
+	}
+	if n := s.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls still pending", n)
+	}
+}
+
 // A panicking callback is recovered and reported; the session carries on.
 func TestCallbackPanicIsRecovered(t *testing.T) {
 	var reported atomic.Int64

@@ -2,6 +2,7 @@ package qix
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 type Session struct {
 	conn qixswig.Conn
 	ev   qixswig.Event // the event holder of the poll goroutine (then of Close's final drain)
+	buf  []byte        // the records buffer of the poll goroutine (then of Close's final drain): see drain
 
 	// live is read-held by every goroutine that uses conn, and write-held by Close while it frees conn.
 	live  sync.RWMutex
@@ -74,6 +76,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 	s := &Session{
 		conn:      qixswig.NewConn(),
 		ev:        qixswig.NewEvent(),
+		buf:       make([]byte, recordsBuffer),
 		calls:     make(map[uint64]waiter),
 		objects:   make(map[uint64]*objectCore),
 		subs:      make(map[uint64]*Subscription),
@@ -193,9 +196,64 @@ func (s *Session) pollReady() bool {
 	return s.stopping.Load()
 }
 
+// recordsBuffer is the size of the buffer that drain takes events into, many per cgo call (a variable for
+// the tests: SetRecordsBuffer).
+var recordsBuffer = 64 << 10
+
+// drain dispatches every event in the bridge's inbox, in order: the plain ones (successful results
+// without object, changed, object closed) many per cgo call as records (Conn.Take), the others (and a
+// result larger than the buffer) one by one through the event holder (Conn.Next and its getters).
 func (s *Session) drain() {
-	for s.conn.Next(s.ev) {
+	for {
+		n := s.conn.Take(s.buf)
+		if n > 0 {
+			s.dispatchRecords(s.buf[:n])
+			continue
+		}
+		if n < 0 || !s.conn.Next(s.ev) {
+			return
+		}
 		s.dispatch(s.ev)
+	}
+}
+
+// recordHeader is the size of a record's header (Conn::take in bridge.hpp): kind (4 bytes, little-endian,
+// the top 3 zero), the body's length (4 bytes), the token (8 bytes); the body follows.
+const recordHeader = 16
+
+// dispatchRecords dispatches the records Conn.Take wrote into b (see bridge.hpp, Conn::take). It never
+// blocks, as dispatch.
+func (s *Session) dispatchRecords(b []byte) {
+	for len(b) >= recordHeader {
+		kind := qixswig.QixgoEventKind(binary.LittleEndian.Uint32(b))
+		n := int(binary.LittleEndian.Uint32(b[4:]))
+		token := binary.LittleEndian.Uint64(b[8:])
+		body := b[recordHeader : recordHeader+n]
+		b = b[recordHeader+n:]
+		switch kind {
+		case qixswig.EVENT_RESULT:
+			s.mu.Lock()
+			w := s.calls[token]
+			delete(s.calls, token)
+			s.mu.Unlock()
+			if w.ch == nil {
+				continue
+			}
+			text := json.RawMessage(append(make([]byte, 0, len(body)), body...)) // body is the buffer's
+			if w.raw {
+				w.ch <- outcome{raw: text}
+			} else {
+				w.ch <- outcome{json: text}
+			}
+		case qixswig.EVENT_CHANGED:
+			if o := s.object(token); o != nil {
+				o.signalChanged()
+			}
+		case qixswig.EVENT_OBJECT_CLOSED:
+			if o := s.object(token); o != nil {
+				o.markClosed()
+			}
+		}
 	}
 }
 
@@ -370,7 +428,7 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 	}
 	ch := outcomeChans.Get().(chan outcome)
 	token := s.register(ch, raw)
-	id, err := s.issue(o, method, text, token)
+	id, err := s.issue(o, method, text, token, raw)
 	if err != nil {
 		s.mu.Lock()
 		delete(s.calls, token)
@@ -399,21 +457,21 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 }
 
 // issue hands the call to libqix; its outcome then arrives through the poll goroutine.
-func (s *Session) issue(o *objectCore, method, params string, token uint64) (int64, error) {
+func (s *Session) issue(o *objectCore, method, params string, token uint64, raw bool) (int64, error) {
 	s.live.RLock()
 	defer s.live.RUnlock()
 	if s.freed {
 		return 0, errorf(ErrClosed, "the session is closed")
 	}
 	if o == nil {
-		return s.conn.Call(nil, method, params, 0, token), nil
+		return s.conn.Call(nil, method, params, 0, token, raw), nil
 	}
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	if o.released {
 		return 0, errorf(ErrClosed, "the object was closed with Close")
 	}
-	return s.conn.Call(o.h, method, params, 0, token), nil
+	return s.conn.Call(o.h, method, params, 0, token, raw), nil
 }
 
 func (s *Session) cancel(id int64) {

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -69,16 +70,19 @@ class Event {
   /** The token the event belongs to (a call's, an object's or a subscription's). */
   uint64_t token() const { return token_; }
   /** EVENT_OPENED, EVENT_RESULT: QIX_OK or a negative QIX_E* status. */
-  int status() const { return error_ ? error_->status() : result_.status(); }
+  int status() const { return plain_ ? QIX_OK : error_ ? error_->status() : result_.status(); }
   /** EVENT_RESULT: the request id. */
   int64_t id() const { return result_.id(); }
-  /** EVENT_RESULT: the unwrapped result (qReturn, the single out value, or the whole result) as JSON text. */
-  std::string json() const { return result_.json(); }
-  /** EVENT_RESULT: the engine's whole result object as JSON text. */
-  std::string raw() const { return result_.raw(); }
+  /** EVENT_RESULT: the unwrapped result (qReturn, the single out value, or the whole result) as JSON text.
+   *  (For a call issued with raw, the whole result object: the one text the call asked for.) */
+  std::string json() const { return plain_ ? body_ : result_.json(); }
+  /** EVENT_RESULT: the engine's whole result object as JSON text. (For a call issued without raw, the
+   *  unwrapped result: the one text the call asked for.) */
+  std::string raw() const { return plain_ ? body_ : result_.raw(); }
   /** The failure of an EVENT_OPENED or EVENT_RESULT; NULL on success. Borrowed: lives as long as the
    *  event. */
   const qix::Error* error() const {
+    if (plain_) return nullptr;
     if (error_) return error_.get();
     return result_.status() != QIX_OK ? &result_.error() : nullptr;
   }
@@ -104,8 +108,15 @@ class Event {
 
 #ifndef SWIG
   Event(int kind, uint64_t token) : kind_(kind), token_(token) {}
+  /** Whether Conn::take() passes it as a record: a successful EVENT_RESULT without object (its one text in
+   *  body_, not in result_), EVENT_CHANGED, EVENT_OBJECT_CLOSED. */
+  bool is_plain() const {
+    return plain_ || kind_ == EVENT_CHANGED || kind_ == EVENT_OBJECT_CLOSED;
+  }
   int kind_ = EVENT_NONE;
   uint64_t token_ = 0;
+  bool plain_ = false;  // a successful EVENT_RESULT without object: its text is body_
+  std::string body_;
   qix::Result result_;
   std::shared_ptr<qix::Error> error_;
   std::unique_ptr<qix::Object> object_;
@@ -175,7 +186,14 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   struct Tap {
     std::shared_ptr<Inbox> inbox;
     uint64_t token;
+    bool raw = false;  // a call's: which text its result's body is (qix_result_raw, else qix_result_json)
   };
+  /**
+   * Moves the plain events (Event::is_plain) at the head of the queue into @p buf as records (see
+   * Conn::take), oldest first, until one is not plain or does not fit. Returns the bytes written; sets
+   * @p results to the EVENT_RESULTs among them and @p empty to whether the queue is empty afterwards.
+   */
+  size_t take(char* buf, size_t cap, int64_t& results, bool& empty);
   /** Breaks the cycle Inbox -> Tap -> Inbox once no callback can run any more. */
   void drop_taps() {
     std::vector<std::unique_ptr<Tap>> taps;
@@ -201,6 +219,19 @@ inline void on_call(const qix_result* res, void* payload) {
   std::unique_ptr<Inbox::Tap> tap(tap_of(payload));  // a call completes exactly once
   try {
     Event ev(EVENT_RESULT, tap->token);
+    if (res && qix_result_status(res) == QIX_OK) {
+      qix_object* obj = nullptr;
+      if (qix_result_object(&obj, res) == QIX_OK) {
+        qix_object_free(obj);
+      } else {
+        qix_error_clear();  // QIX_ENOTFOUND: no object, the common case
+        // Plain: only the text the call asked for is copied (Go takes it with take(), as a record).
+        ev.plain_ = true;
+        ev.body_ = tap->raw ? qix_result_raw(res) : qix_result_json(res);
+        tap->inbox->push(std::move(ev));
+        return;
+      }
+    }
     ev.result_ = qix::Result(res);
     if (ev.result_.has_object()) {
       ev.object_ = std::make_unique<qix::Object>(ev.result_.object());
@@ -360,6 +391,36 @@ inline bool Inbox::listen_changed(qix::Object& obj, uint64_t token) {
     return false;  // closed: its EVENT_OBJECT_CLOSED is on its way
   }
   return true;
+}
+
+/** A record's header: kind (1 byte), 3 bytes 0, the body's length (4 bytes), the token (8 bytes); all
+ *  little-endian. The body (the result's text) follows. */
+constexpr size_t kRecordHeader = 16;
+
+inline void put_le(char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+inline size_t Inbox::take(char* buf, size_t cap, int64_t& results, bool& empty) {
+  size_t used = 0;
+  results = 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  while (!events_.empty()) {
+    const Event& ev = events_.front();
+    if (!ev.is_plain()) break;
+    size_t body = ev.body_.size();
+    if (body > UINT32_MAX || cap - used < kRecordHeader || cap - used - kRecordHeader < body) break;
+    char* p = buf + used;
+    put_le(p, static_cast<uint64_t>(ev.kind_), 4);
+    put_le(p + 4, body, 4);
+    put_le(p + 8, ev.token_, 8);
+    if (body) std::memcpy(p + kRecordHeader, ev.body_.data(), body);
+    used += kRecordHeader + body;
+    if (ev.kind_ == EVENT_RESULT) ++results;
+    events_.pop_front();
+  }
+  empty = events_.empty();
+  return used;
 }
 
 }  // namespace detail
@@ -541,6 +602,24 @@ class Conn {
     return false;
   }
 
+  /**
+   * Moves the events at the head of the inbox into @p buf as records while they are plain and fit, so that
+   * Go takes many events per cgo call: a successful EVENT_RESULT without object (the record's body is the
+   * one text the call asked for: raw or unwrapped), EVENT_CHANGED, EVENT_OBJECT_CLOSED (no body). A record
+   * is a 16-byte header — kind (1 byte), 3 zero bytes, the body's length (4 bytes), the token (8 bytes),
+   * little-endian — then the body. Returns the bytes written (> 0); 0 when the inbox's head is an event to
+   * take with next() (not plain, or larger than @p buf); -1 when the inbox is empty. Same thread rule as
+   * next(); the two may be mixed (the order of events is kept).
+   */
+  int64_t take(char* buf, size_t cap) {
+    int64_t results = 0;
+    bool empty = false;
+    size_t used = inbox_->take(buf, cap, results, empty);
+    if (results) inbox_->calls_waiting_add(-results);
+    if (used) return static_cast<int64_t>(used);
+    return empty ? -1 : 0;
+  }
+
   /** Closes the connection (idempotent): pending calls fail with QIX_ECLOSED, then EVENT_STATE (closed)
    *  follows. */
   void close() {
@@ -561,12 +640,14 @@ class Conn {
 
   /**
    * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
-   * @p token, also when the call fails at once (then the returned request id is 0).
+   * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller
+   * reads the whole result object (raw()), else the unwrapped result (json()); a successful result without
+   * object keeps only that text.
    */
   int64_t call(qix::Object* obj, const std::string& method, const std::string& params, int flags,
-               uint64_t token) {
+               uint64_t token, bool raw) {
     inbox_->calls_waiting_add(1);  // exactly one EVENT_RESULT follows (or none when out of memory)
-    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token};
+    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token, raw};
     if (!tap) {
       fail_call(token, QIX_ENOMEM);
       return 0;
