@@ -211,9 +211,9 @@ func (s *Session) pollReady() bool {
 	return s.stopping.Load()
 }
 
-// recordsBuffer is the size of the buffer that drain takes events into, many per cgo call (a variable for
-// the tests: SetRecordsBuffer).
-var recordsBuffer = 64 << 10
+// recordsBuffer is the size of the buffer that drain takes events into, many per cgo call: about a hundred
+// small answers; a larger result takes the event holder (a variable for the tests: SetRecordsBuffer).
+var recordsBuffer = 8 << 10
 
 // drain dispatches every event in the bridge's inbox, in order: the plain ones (successful results
 // without object, changed, object closed) many per cgo call as records (Conn.Take), the others (and a
