@@ -1,5 +1,7 @@
 package qix
 
+import "runtime"
+
 // TrackedObjects is the number of object handles the session holds (for the tests in package qix_test).
 func TrackedObjects(s *Session) int {
 	s.mu.Lock()
@@ -32,4 +34,26 @@ func SetRecordsBuffer(n int) (restore func()) {
 	old := recordsBuffer
 	recordsBuffer = n
 	return func() { recordsBuffer = old }
+}
+
+// HoldSendTurn takes the turn to issue calls (send.go), so that the calls made meanwhile stay queued, and
+// returns the function that issues them and gives the turn back (for the tests in package qix_test).
+func HoldSendTurn(s *Session) (release func()) {
+	for {
+		s.sendMu.Lock()
+		if !s.sending {
+			s.sending = true
+			s.sendMu.Unlock()
+			return s.issueQueued
+		}
+		s.sendMu.Unlock()
+		runtime.Gosched() // someone is issuing: the turn comes back when the queue is empty
+	}
+}
+
+// QueuedCalls is the number of calls waiting to be issued (for the tests in package qix_test).
+func QueuedCalls(s *Session) int {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return len(s.sendQueue)
 }

@@ -349,6 +349,68 @@ func TestCancelThroughContext(t *testing.T) {
 	}
 }
 
+// Calls made while another goroutine is issuing wait in the binding's queue and leave with the next batch;
+// a call whose context ends while it is still queued returns ErrCancelled at once and is never sent.
+func TestCallsQueuedWhileIssuing(t *testing.T) {
+	log := &trafficLog{}
+	s := dial(t, shared.url("demo"), qix.WithTrafficLog(log.record))
+	doc := openDemo(t, s)
+	release := qix.HoldSendTurn(s)
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	cancelledErr := make(chan error, 1)
+	go func() {
+		_, err := doc.Call(ctx, "Evaluate", []any{"7000+7"})
+		cancelledErr <- err
+	}()
+	answered := make(chan error, 1)
+	go func() {
+		v, err := doc.Call(testContext(t), "Evaluate", []any{"8000+8"})
+		if err == nil && string(v) != `"8008"` {
+			err = fmt.Errorf("answer %s, want \"8008\"", v)
+		}
+		answered <- err
+	}()
+	// Both calls are queued: nobody issues them while the turn is held.
+	for giveUp := time.Now().Add(patience); qix.QueuedCalls(s) < 2; runtime.Gosched() {
+		if time.Now().After(giveUp) {
+			t.Fatalf("%d calls queued, not 2 within %v", qix.QueuedCalls(s), patience)
+		}
+	}
+	cancel()
+	if err := <-cancelledErr; !errors.Is(err, context.Canceled) || !errors.Is(err, qix.ErrCancelled) {
+		t.Fatalf("the call cancelled while queued: %v, want ErrCancelled wrapping context.Canceled", err)
+	}
+	if n := qix.QueuedCalls(s); n != 1 {
+		t.Fatalf("%d calls queued after the cancel, want 1", n)
+	}
+	released = true
+	release()
+	if err := <-answered; err != nil {
+		t.Fatalf("the queued call: %v", err)
+	}
+	// Frames are logged in the order the calls were issued: once the frame of a call made after the batch
+	// is there, the cancelled call's would be too, had it been sent.
+	if _, err := s.Call(testContext(t), "EngineVersion", nil); err != nil {
+		t.Fatalf("EngineVersion after the batch: %v", err)
+	}
+	log.waitCount(t, "the queued call's request", 1, true, `8000+8`)
+	log.waitCount(t, "the later call's request", 1, true, `EngineVersion`)
+	if n := log.count(true, `7000+7`); n != 0 {
+		t.Fatalf("the call cancelled while queued was sent (%d frames)", n)
+	}
+	if n := s.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls still pending", n)
+	}
+}
+
 // Engine errors keep the engine's code, LOCERR name, parameter and message.
 func TestEngineErrorMapping(t *testing.T) {
 	s := dial(t, shared.url("no-such-app"))
