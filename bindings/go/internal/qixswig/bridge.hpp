@@ -141,9 +141,9 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   /** Guards the extractions' buffers and flags below; flow_cv is signalled whenever one changes. */
   std::mutex flow_mutex;
   std::condition_variable flow_cv;
-  /** Calls issued by Conn::call whose EVENT_RESULT Go has not taken out yet (Conn::next). While there is
-   *  one, a full extraction buffer does not block the row callback (see Extraction). Guarded by
-   *  flow_mutex. */
+  /** Calls issued by Conn::call_batch whose EVENT_RESULT Go has not taken out yet (Conn::next). While there
+   * is one, a full extraction buffer does not block the row callback (see Extraction). Guarded by flow_mutex.
+   */
   int64_t calls_waiting = 0;
   /** Set by Conn::close: every extraction stops. Guarded by flow_mutex. */
   bool closing = false;
@@ -648,19 +648,8 @@ class Conn {
   int64_t pending_calls() const { return qix_session_pending_calls(session_); }
 
   /**
-   * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
-   * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller
-   * reads the whole result object (raw()), else the unwrapped result (json()); a successful result without
-   * object keeps only that text.
-   */
-  int64_t call(qix::Object* obj, const std::string& method, const std::string& params, int flags,
-               uint64_t token, bool raw) {
-    return call_c(obj, method.c_str(), params.c_str(), flags, token, raw);
-  }
-
-  /**
    * Issues the calls written in @p buf in one batch (qix_batch_begin() / qix_batch_end(): their requests
-   * leave together, in one write), in order, each as call() with flags 0 would. A call's record: a 32-byte
+   * leave together, in one write), in order, each as call_c() with flags 0. A call's record: a 32-byte
    * header — the qix::Object* to call (8 bytes; 0 = Global), the token (8), bit 0 = raw (4), the method's
    * length (4), the params' length (4), 4 zero bytes; little-endian — then the method, a NUL, the params, a
    * NUL. Each call's request id (0 when it failed at once) is written over its record's first 8 bytes.
@@ -690,7 +679,13 @@ class Conn {
     }
   }
 
-  /** call() with C strings. */
+#ifndef SWIG
+  /**
+   * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
+   * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller
+   * reads the whole result object (raw()), else the unwrapped result (json()); a successful result without
+   * object keeps only that text.
+   */
   int64_t call_c(qix::Object* obj, const char* method, const char* params, int flags, uint64_t token,
                  bool raw) {
     inbox_->calls_waiting_add(1);  // exactly one EVENT_RESULT follows (or none when out of memory)
@@ -710,6 +705,8 @@ class Conn {
     }
     return id;
   }
+#endif  // SWIG
+
   /** Cancels a pending call (CancelRequest); false when it is not pending any more. */
   bool cancel(int64_t id) {
     int rc = qix_session_cancel(session_, id);
@@ -730,9 +727,13 @@ class Conn {
    * Listens to @p obj's "closed" (EVENT_OBJECT_CLOSED) under a new object token, which it returns.
    * Objects that results refer to are attached by the bridge already.
    */
-  uint64_t attach(qix::Object& obj) { return inbox_->attach(obj); }
+  uint64_t attach(qix::Object& obj) {
+    return inbox_->attach(obj);
+  }
   /** Listens to @p obj's "changed" (EVENT_CHANGED with @p token, the object's token). */
-  bool listen_changed(qix::Object& obj, uint64_t token) { return inbox_->listen_changed(obj, token); }
+  bool listen_changed(qix::Object& obj, uint64_t token) {
+    return inbox_->listen_changed(obj, token);
+  }
 
   /**
    * Keeps @p obj's layout fresh (qix_object_watch(): replaces the engine object's previous watch): each fresh
@@ -805,7 +806,9 @@ class Conn {
       return new qix::Error(QIX_ENOMEM, "out of memory");
     }
   }
-  static qix::Error* check(int rc) { return rc < 0 ? new qix::Error(detail::last_error(rc)) : nullptr; }
+  static qix::Error* check(int rc) {
+    return rc < 0 ? new qix::Error(detail::last_error(rc)) : nullptr;
+  }
   /** A call that failed before reaching libqix's queue: its outcome goes to the inbox directly. */
   void fail_call(uint64_t token, int rc) {
     Event ev(EVENT_RESULT, token);

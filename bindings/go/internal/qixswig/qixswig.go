@@ -136,24 +136,16 @@ typedef long long swig_type_102;
 typedef long long swig_type_103;
 typedef _goslice_ swig_type_104;
 typedef long long swig_type_105;
-typedef long long swig_type_106;
-typedef _gostring_ swig_type_107;
-typedef _gostring_ swig_type_108;
+typedef _goslice_ swig_type_106;
+typedef long long swig_type_107;
+typedef long long swig_type_108;
 typedef long long swig_type_109;
-typedef _goslice_ swig_type_110;
-typedef long long swig_type_111;
-typedef _gostring_ swig_type_112;
+typedef long long swig_type_110;
+typedef _gostring_ swig_type_111;
+typedef long long swig_type_112;
 typedef _gostring_ swig_type_113;
 typedef long long swig_type_114;
 typedef long long swig_type_115;
-typedef long long swig_type_116;
-typedef long long swig_type_117;
-typedef long long swig_type_118;
-typedef _gostring_ swig_type_119;
-typedef long long swig_type_120;
-typedef _gostring_ swig_type_121;
-typedef long long swig_type_122;
-typedef long long swig_type_123;
 extern void _wrap_Swig_free_qixswig_664147c6c08c1c93(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_qixswig_664147c6c08c1c93(swig_intgo arg1);
 extern swig_intgo _wrap_QIX_OK_qixswig_664147c6c08c1c93(void);
@@ -349,18 +341,16 @@ extern void _wrap_Conn_Close_qixswig_664147c6c08c1c93(uintptr_t arg1);
 extern swig_intgo _wrap_Conn_WaitClosed_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_Conn_State_qixswig_664147c6c08c1c93(uintptr_t arg1);
 extern swig_type_105 _wrap_Conn_PendingCalls_qixswig_664147c6c08c1c93(uintptr_t arg1);
-extern swig_type_106 _wrap_Conn_Call_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_107 arg3, swig_type_108 arg4, swig_intgo arg5, swig_type_109 arg6, _Bool arg7);
-extern void _wrap_Conn_CallBatch_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_110 arg2);
-extern swig_type_111 _wrap_Conn_CallC_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_112 arg3, swig_type_113 arg4, swig_intgo arg5, swig_type_114 arg6, _Bool arg7);
-extern _Bool _wrap_Conn_Cancel_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_115 arg2);
+extern void _wrap_Conn_CallBatch_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_106 arg2);
+extern _Bool _wrap_Conn_Cancel_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_107 arg2);
 extern uintptr_t _wrap_Conn_Global_qixswig_664147c6c08c1c93(uintptr_t arg1);
-extern swig_type_116 _wrap_Conn_Attach_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2);
-extern _Bool _wrap_Conn_ListenChanged_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_117 arg3);
-extern uintptr_t _wrap_Conn_Watch_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_118 arg3);
+extern swig_type_108 _wrap_Conn_Attach_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2);
+extern _Bool _wrap_Conn_ListenChanged_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_109 arg3);
+extern uintptr_t _wrap_Conn_Watch_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_110 arg3);
 extern void _wrap_Conn_Unwatch_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_Conn_Extract_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_119 arg3, swig_intgo arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_120 _wrap_Conn_OnNotification_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3);
-extern void _wrap_Conn_RemoveListener_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_123 arg2);
+extern uintptr_t _wrap_Conn_Extract_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2, swig_type_111 arg3, swig_intgo arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_112 _wrap_Conn_OnNotification_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_113 arg2, swig_type_114 arg3);
+extern void _wrap_Conn_RemoveListener_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_type_115 arg2);
 #undef intgo
 */
 import "C"
@@ -2435,58 +2425,20 @@ func (arg1 SwigcptrConn) PendingCalls() (_swig_ret int64) {
 	return swig_r
 }
 
-func (arg1 SwigcptrConn) Call(arg2 Object, arg3 string, arg4 string, arg5 int, arg6 uint64, arg7 bool) (_swig_ret int64) {
-	var swig_r int64
-	_swig_i_0 := arg1
-	_swig_i_1 := getSwigcptr(arg2)
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	_swig_i_4 := arg5
-	_swig_i_5 := arg6
-	_swig_i_6 := arg7
-	swig_r = (int64)(C._wrap_Conn_Call_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.swig_type_109(_swig_i_5), C._Bool(_swig_i_6)))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg4
-	}
-	return swig_r
-}
-
 func (arg1 SwigcptrConn) CallBatch(arg2 []byte) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_CallBatch_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_Conn_CallBatch_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
-}
-
-func (arg1 SwigcptrConn) CallC(arg2 Object, arg3 string, arg4 string, arg5 int, arg6 uint64, arg7 bool) (_swig_ret int64) {
-	var swig_r int64
-	_swig_i_0 := arg1
-	_swig_i_1 := getSwigcptr(arg2)
-	_swig_i_2 := arg3
-	_swig_i_3 := arg4
-	_swig_i_4 := arg5
-	_swig_i_5 := arg6
-	_swig_i_6 := arg7
-	swig_r = (int64)(C._wrap_Conn_CallC_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.swig_type_114(_swig_i_5), C._Bool(_swig_i_6)))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg3
-	}
-	if Swig_escape_always_false {
-		Swig_escape_val = arg4
-	}
-	return swig_r
 }
 
 func (arg1 SwigcptrConn) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.swig_type_107(_swig_i_1)))
 	return swig_r
 }
 
@@ -2510,7 +2462,7 @@ func (arg1 SwigcptrConn) ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_117(_swig_i_2)))
+	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_109(_swig_i_2)))
 	return swig_r
 }
 
@@ -2519,7 +2471,7 @@ func (arg1 SwigcptrConn) Watch(arg2 Object, arg3 uint64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Watch_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_118(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Watch_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2))))
 	return swig_r
 }
 
@@ -2537,7 +2489,7 @@ func (arg1 SwigcptrConn) Extract(arg2 Object, arg3 string, arg4 int, arg5 int, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (Extraction)(SwigcptrExtraction(C._wrap_Conn_Extract_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5))))
+	swig_r = (Extraction)(SwigcptrExtraction(C._wrap_Conn_Extract_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -2549,7 +2501,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), C.swig_type_114(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2559,7 +2511,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 func (arg1 SwigcptrConn) RemoveListener(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_RemoveListener_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))
+	C._wrap_Conn_RemoveListener_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1))
 }
 
 type Conn interface {
@@ -2581,9 +2533,7 @@ type Conn interface {
 	WaitClosed(arg2 int) (_swig_ret int)
 	State() (_swig_ret int)
 	PendingCalls() (_swig_ret int64)
-	Call(arg2 Object, arg3 string, arg4 string, arg5 int, arg6 uint64, arg7 bool) (_swig_ret int64)
 	CallBatch(arg2 []byte)
-	CallC(arg2 Object, arg3 string, arg4 string, arg5 int, arg6 uint64, arg7 bool) (_swig_ret int64)
 	Cancel(arg2 int64) (_swig_ret bool)
 	Global() (_swig_ret Object)
 	Attach(arg2 Object) (_swig_ret uint64)

@@ -4702,47 +4702,6 @@ long long _wrap_Conn_PendingCalls_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go
 }
 
 
-long long _wrap_Conn_Call_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4, long long _swig_go_5, bool _swig_go_6) {
-  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
-  qix::Object *arg2 = (qix::Object *) 0 ;
-  std::string *arg3 = 0 ;
-  std::string *arg4 = 0 ;
-  int arg5 ;
-  uint64_t arg6 ;
-  bool arg7 ;
-  int64_t result;
-  long long _swig_go_result;
-  
-  arg1 = *(qixgo::Conn **)&_swig_go_0; 
-  arg2 = *(qix::Object **)&_swig_go_1; 
-  
-  std::string arg3_str(_swig_go_2.p, _swig_go_2.n);
-  arg3 = &arg3_str;
-  
-  
-  std::string arg4_str(_swig_go_3.p, _swig_go_3.n);
-  arg4 = &arg4_str;
-  
-  arg5 = (int)_swig_go_4; 
-  arg6 = (uint64_t)_swig_go_5; 
-  arg7 = (bool)_swig_go_6; 
-  
-  {
-    std::string qixgo_panic;
-    try {
-      result = (int64_t)(arg1)->call(arg2,(std::string const &)*arg3,(std::string const &)*arg4,arg5,arg6,arg7);
-    } catch (const std::exception& e) {
-      qixgo_panic = std::string("qix: ") + e.what();
-    } catch (...) {
-      qixgo_panic = "qix: unknown C++ exception";
-    }
-    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
-  }
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
 void _wrap_Conn_CallBatch_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0, _goslice_ _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   char *arg2 = (char *) 0 ;
@@ -4766,51 +4725,6 @@ void _wrap_Conn_CallBatch_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0, _gos
     if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
   }
   
-}
-
-
-long long _wrap_Conn_CallC_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4, long long _swig_go_5, bool _swig_go_6) {
-  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
-  qix::Object *arg2 = (qix::Object *) 0 ;
-  char *arg3 = (char *) 0 ;
-  char *arg4 = (char *) 0 ;
-  int arg5 ;
-  uint64_t arg6 ;
-  bool arg7 ;
-  int64_t result;
-  long long _swig_go_result;
-  
-  arg1 = *(qixgo::Conn **)&_swig_go_0; 
-  arg2 = *(qix::Object **)&_swig_go_1; 
-  
-  arg3 = (char *)malloc(_swig_go_2.n + 1);
-  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
-  arg3[_swig_go_2.n] = '\0';
-  
-  
-  arg4 = (char *)malloc(_swig_go_3.n + 1);
-  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
-  arg4[_swig_go_3.n] = '\0';
-  
-  arg5 = (int)_swig_go_4; 
-  arg6 = (uint64_t)_swig_go_5; 
-  arg7 = (bool)_swig_go_6; 
-  
-  {
-    std::string qixgo_panic;
-    try {
-      result = (int64_t)(arg1)->call_c(arg2,(char const *)arg3,(char const *)arg4,arg5,arg6,arg7);
-    } catch (const std::exception& e) {
-      qixgo_panic = std::string("qix: ") + e.what();
-    } catch (...) {
-      qixgo_panic = "qix: unknown C++ exception";
-    }
-    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
-  }
-  _swig_go_result = result; 
-  free(arg3); 
-  free(arg4); 
-  return _swig_go_result;
 }
 
 
