@@ -13,8 +13,9 @@ import (
 //   - a goroutine that queues a call while nobody holds the turn takes it and issues at once (a lone call
 //     goes out without delay);
 //   - the poll goroutine, after it dispatched answers (which made their goroutines runnable), takes the turn
-//     and yields once (runtime.Gosched) before it issues: the goroutines it woke run meanwhile on its P,
-//     and the next calls they make join the queue and leave together, as the calls a C callback makes do.
+//     and yields (runtime.Gosched) until about as many calls are queued, a few times at most, before it
+//     issues: the goroutines it woke run meanwhile, and the next calls they make join the queue and leave
+//     together, as the calls a C callback makes do.
 //
 // Whoever holds the turn issues until the queue is empty, then gives the turn back.
 
@@ -109,9 +110,23 @@ func (s *Session) flushAfterAnswers() {
 	}
 	s.sending = true
 	s.sendMu.Unlock()
-	runtime.Gosched()
+	// Yield until as many calls are queued as answers were handed on (each woken goroutine typically makes
+	// its next call), a few times at most: a goroutine that makes no further call, or runs on another P,
+	// is not waited for long (it issues its call itself once the turn is given back).
+	for i := 0; i < maxYields; i++ {
+		runtime.Gosched()
+		s.sendMu.Lock()
+		queued := len(s.sendQueue)
+		s.sendMu.Unlock()
+		if queued >= s.answered {
+			break
+		}
+	}
 	s.issueQueued()
 }
+
+// maxYields bounds the poll goroutine's yields before it issues the calls queued after its answers.
+const maxYields = 8
 
 // issueQueued issues the queued calls until the queue is empty, then gives the turn back. The caller holds
 // the turn (sending).
