@@ -7,15 +7,15 @@ import (
 )
 
 // The send path. A call is queued (with its locks held: the session's live read lock and its object's,
-// so that neither is freed before it is issued) and issued by whoever holds the queue's turn (busy), many
-// calls in one cgo call whose requests leave in one write (Conn.CallBatch: qix_batch_begin/end):
+// so that neither is freed before it is issued) and issued by whoever holds the queue's turn (sending),
+// many calls in one cgo call whose requests leave in one write (Conn.CallBatch: qix_batch_begin/end):
 //
 //   - a goroutine that queues a call while nobody holds the turn takes it and issues at once (a lone call
 //     goes out without delay);
 //   - the poll goroutine, after it dispatched answers (which made their goroutines runnable), takes the turn
-//     and yields (runtime.Gosched) until about as many calls are queued, a few times at most, before it
-//     issues: the goroutines it woke run meanwhile, and the next calls they make join the queue and leave
-//     together, as the calls a C callback makes do.
+//     and yields (runtime.Gosched) before it issues, until about as many calls are queued (while each
+//     yield brings more, a few times at most): the goroutines it woke run meanwhile, and the next calls
+//     they make join the queue and leave together, as the calls a C callback makes do.
 //
 // Whoever holds the turn issues until the queue is empty, then gives the turn back.
 
@@ -111,16 +111,18 @@ func (s *Session) flushAfterAnswers() {
 	s.sending = true
 	s.sendMu.Unlock()
 	// Yield until as many calls are queued as answers were handed on (each woken goroutine typically makes
-	// its next call), a few times at most: a goroutine that makes no further call, or runs on another P,
-	// is not waited for long (it issues its call itself once the turn is given back).
+	// its next call), while each yield brings more, a few times at most: a goroutine that makes no further
+	// call, or runs on another P, is not waited for (it issues its call itself once the turn is given back).
+	before := -1
 	for i := 0; i < maxYields; i++ {
 		runtime.Gosched()
 		s.sendMu.Lock()
 		queued := len(s.sendQueue)
 		s.sendMu.Unlock()
-		if queued >= s.answered {
+		if queued >= s.answered || queued == before {
 			break
 		}
+		before = queued
 	}
 	s.issueQueued()
 }
