@@ -209,6 +209,14 @@ int qix_session_call(int64_t* out_id, qix_session* session, const char* method, 
   QIX_CATCH
 }
 
+void qix_batch_begin(void) {
+  core::OutputBatch::begin();
+}
+
+void qix_batch_end(void) {
+  core::OutputBatch::end();  // noexcept: the held output's flushes do not throw
+}
+
 int qix_session_call_sync(qix_result** out, qix_session* session, const char* method, const char* params_json,
                           int flags, int timeout_ms) {
   QIX_TRY

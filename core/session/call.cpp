@@ -65,6 +65,13 @@ CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
                           "use the asynchronous call");
     return r;
   }
+  if (OutputBatch::active()) {
+    CallResult r;
+    r.error = Error::make(ErrorKind::busy,
+                          "a blocking call inside qix_batch_begin/qix_batch_end would wait for a request "
+                          "that leaves only at qix_batch_end; use the asynchronous call");
+    return r;
+  }
   auto promise = std::make_shared<std::promise<CallResult>>();
   auto future = promise->get_future();
   // An inline completion: no user code runs on the I/O thread.

@@ -40,19 +40,40 @@ thread_local const Context* tl_io_context = nullptr;
 thread_local int tl_serial_depth = 0;
 thread_local int tl_output_depth = 0;
 thread_local std::vector<Task>* tl_output_flushes = nullptr;
-}  // namespace
+thread_local int tl_open_batches = 0;  // OutputBatch::begin() without its end() yet
 
-// ---------------------------------------------------------------------------------------------------------
-OutputBatch::OutputBatch() noexcept {
-  ++tl_output_depth;
-}
-
-OutputBatch::~OutputBatch() {
+void end_output_batch() noexcept {
   if (--tl_output_depth > 0 || !tl_output_flushes) return;
   // Flushes may send (and so register) again only outside a batch: take the list first.
   std::unique_ptr<std::vector<Task>> flushes(tl_output_flushes);
   tl_output_flushes = nullptr;
   for (auto& f : *flushes) f();
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+OutputBatch::OutputBatch() noexcept : open_mark_(tl_open_batches) {
+  ++tl_output_depth;
+}
+
+OutputBatch::~OutputBatch() {
+  // begin()s opened inside this scope and never ended: closed here, their output leaves with the scope's.
+  while (tl_open_batches > open_mark_) {
+    --tl_open_batches;
+    --tl_output_depth;
+  }
+  end_output_batch();
+}
+
+void OutputBatch::begin() noexcept {
+  ++tl_open_batches;
+  ++tl_output_depth;
+}
+
+void OutputBatch::end() noexcept {
+  if (tl_open_batches == 0) return;
+  --tl_open_batches;
+  end_output_batch();
 }
 
 bool OutputBatch::active() noexcept {

@@ -50,6 +50,15 @@ class OutputBatch {
   /// Runs `flush` when the calling thread's outermost OutputBatch ends. Only while active(); `flush` must
   /// not throw.
   static void at_end(Task flush);
+  /// A batch that is not a scope (the C API's qix_batch_begin / qix_batch_end): begin() opens one on the
+  /// calling thread; end() closes the last one begin() opened there, and is a no-op when none is open (so a
+  /// stray end() never closes a scoped batch). A begin() left open inside a scoped batch (a callback that
+  /// forgot its end()) is closed with that scope, so that a dispatcher thread never keeps holding output.
+  static void begin() noexcept;
+  static void end() noexcept;
+
+ private:
+  int open_mark_;  // begin()s open on this thread when the scope started
 };
 
 /// Runs posted tasks in order, one at a time, on the context's dispatcher pool (like an Asio strand).

@@ -6,19 +6,19 @@
 
 namespace qix::core::ws {
 
-bool valid_utf8(const char* s, std::size_t n) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s);
+bool valid_utf8(const char* p, std::size_t n) noexcept {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
   std::size_t i = 0;
   while (i < n) {
     // ASCII, 8 bytes at a time: JSON from the engine is mostly that.
     while (i + 8 <= n) {
       std::uint64_t v;
-      std::memcpy(&v, p + i, 8);
+      std::memcpy(&v, u + i, 8);
       if (v & 0x8080808080808080ULL) break;
       i += 8;
     }
     if (i >= n) break;
-    unsigned char c = p[i];
+    unsigned char c = u[i];
     if (c < 0x80) {
       ++i;
       continue;
@@ -39,9 +39,9 @@ bool valid_utf8(const char* s, std::size_t n) noexcept {
       return false;  // a continuation byte first, an overlong 2-byte lead (C0, C1), or F5..FF
     }
     if (n - i < len) return false;
-    if (p[i + 1] < lo || p[i + 1] > hi) return false;
+    if (u[i + 1] < lo || u[i + 1] > hi) return false;
     for (std::size_t k = 2; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
+      if ((u[i + k] & 0xC0) != 0x80) return false;
     }
     i += len;
   }
@@ -96,11 +96,12 @@ bool sendable_close_code(int code) {
 
 }  // namespace
 
-std::size_t FrameReader::feed(const char* data, std::size_t n, FrameSink& sink) {
-  const auto* p = reinterpret_cast<const unsigned char*>(data);
+std::size_t FrameReader::feed(const char* p, std::size_t n, FrameSink& sink) {
+  const char* data = p;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
   std::size_t used = 0;
   while (!done_) {
-    const unsigned char* f = p + used;
+    const unsigned char* f = bytes + used;
     const std::size_t avail = n - used;
     wanted_ = 2;
     if (avail < 2) break;

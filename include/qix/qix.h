@@ -502,10 +502,31 @@ QIX_API int qix_session_call(int64_t* out_id, qix_session* session, const char* 
                              void* payload);
 
 /**
+ * Holds back what the calling thread sends until the matching qix_batch_end(), so that the calls it issues
+ * in between leave together: one write per session for all of them instead of one each (libqix does the
+ * same for the calls a callback issues). For a host thread that issues several calls at once: a loop, or a
+ * binding that gathers the calls of many threads of its own.
+ *
+ * Pairs nest; what was held leaves at the outermost qix_batch_end(). In between, every send is only
+ * queued, so nothing may wait for an answer there: the blocking calls (qix_session_call_sync() and the
+ * like) fail with #QIX_EBUSY inside a batch. Inside a callback (whose calls already leave together when
+ * it returns) a pair changes nothing.
+ *
+ * Threading: the batch belongs to the calling thread (thread-local state): call qix_batch_end() on the
+ * thread that called qix_batch_begin(), before that thread waits for anything. Calls on any session may be
+ * issued in between. Ownership: nothing to free. Errors: none; a qix_batch_end() without its
+ * qix_batch_begin() does nothing.
+ */
+QIX_API void qix_batch_begin(void);
+
+/** Ends the calling thread's batch opened by qix_batch_begin(); at the outermost one, sends what was held. */
+QIX_API void qix_batch_end(void);
+
+/**
  * Blocking variant of qix_session_call().
  * @param out receives the result on success (release with qix_result_free()); NULL on failure, with the
  *        details in qix_error_last().
- * @return the call's status. #QIX_EBUSY from inside a callback.
+ * @return the call's status. #QIX_EBUSY from inside a callback or a batch (qix_batch_begin()).
  */
 QIX_API int qix_session_call_sync(qix_result** out, qix_session* session, const char* method,
                                   const char* params_json, int flags, int timeout_ms);

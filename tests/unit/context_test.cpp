@@ -93,3 +93,67 @@ TEST(SessionContextThreads, AreNamed) {
   EXPECT_EQ(ev.get_future().get(), "qix-ev");
 }
 #endif
+
+// A batch opened with OutputBatch::begin (the C API's qix_batch_begin) holds the flushes registered in it
+// until its end(); pairs nest (the outermost end() flushes); an end() without its begin() does nothing, and
+// never closes a scoped batch; inside a task's batch, a begin/end pair leaves the flushes to the task's end.
+TEST(SessionContextOutputBatch, BeginAndEndOpenAndCloseABatchOnTheCallingThread) {
+  std::vector<std::string> log;
+  OutputBatch::end();  // stray: nothing is open
+  EXPECT_FALSE(OutputBatch::active());
+  OutputBatch::begin();
+  EXPECT_TRUE(OutputBatch::active());
+  OutputBatch::at_end([&] { log.push_back("flush"); });
+  OutputBatch::begin();
+  OutputBatch::end();
+  EXPECT_TRUE(OutputBatch::active());
+  EXPECT_TRUE(log.empty());
+  OutputBatch::end();
+  EXPECT_FALSE(OutputBatch::active());
+  EXPECT_EQ(log, (std::vector<std::string>{"flush"}));
+  OutputBatch::end();  // stray again
+  EXPECT_FALSE(OutputBatch::active());
+
+  log.clear();
+  {
+    OutputBatch scoped;
+    OutputBatch::end();  // stray inside a scoped batch: does not close it
+    EXPECT_TRUE(OutputBatch::active());
+    OutputBatch::at_end([&] { log.push_back("scoped flush"); });
+  }
+  EXPECT_FALSE(OutputBatch::active());
+  EXPECT_EQ(log, (std::vector<std::string>{"scoped flush"}));
+
+  log.clear();
+  auto ctx = Context::create();
+  auto queue = ctx->make_serial_queue();
+  std::promise<void> done;
+  queue->post([&] {
+    OutputBatch::begin();
+    OutputBatch::at_end([&] { log.push_back("flush"); });
+    OutputBatch::end();
+    log.push_back("task ends");
+  });
+  queue->post([&] { done.set_value(); });
+  done.get_future().wait();
+  EXPECT_EQ(log, (std::vector<std::string>{"task ends", "flush"}));
+
+  // A task that forgets its end(): the batch closes with the task, and the next task's output still leaves.
+  log.clear();
+  std::promise<void> done2;
+  queue->post([&] {
+    OutputBatch::begin();
+    OutputBatch::at_end([&] { log.push_back("forgotten batch's flush"); });
+  });
+  queue->post([&] {
+    OutputBatch::at_end([&] { log.push_back("next task's flush"); });
+    log.push_back("next task ends");
+  });
+  queue->post([&] {
+    log.push_back(OutputBatch::active() ? "in the task's batch" : "no batch");
+    done2.set_value();
+  });
+  done2.get_future().wait();
+  EXPECT_EQ(log, (std::vector<std::string>{"forgotten batch's flush", "next task ends", "next task's flush",
+                                           "in the task's batch"}));
+}

@@ -1,5 +1,7 @@
 package qix
 
+import "runtime"
+
 // TrackedObjects is the number of object handles the session holds (for the tests in package qix_test).
 func TrackedObjects(s *Session) int {
 	s.mu.Lock()
@@ -23,4 +25,35 @@ func TrackedClosed(s *Session) map[uint64]<-chan struct{} {
 // Member is the typed API's reader of one top-level member of a result (for the tests in package qix_test).
 func Member(raw []byte, wire string) (value []byte, found, scanned bool) {
 	return member(raw, wire)
+}
+
+// SetRecordsBuffer sets the size of the records buffer of the sessions dialled from now on, and returns a
+// function that restores the default (for the tests in package qix_test: results larger than the buffer
+// take the bridge's event holder, smaller ones come as records, in one stream).
+func SetRecordsBuffer(n int) (restore func()) {
+	old := recordsBuffer
+	recordsBuffer = n
+	return func() { recordsBuffer = old }
+}
+
+// HoldSendTurn takes the turn to issue calls (send.go), so that the calls made meanwhile stay queued, and
+// returns the function that issues them and gives the turn back (for the tests in package qix_test).
+func HoldSendTurn(s *Session) (release func()) {
+	for {
+		s.sendMu.Lock()
+		if !s.sending {
+			s.sending = true
+			s.sendMu.Unlock()
+			return s.issueQueued
+		}
+		s.sendMu.Unlock()
+		runtime.Gosched() // someone is issuing: the turn comes back when the queue is empty
+	}
+}
+
+// QueuedCalls is the number of calls waiting to be issued (for the tests in package qix_test).
+func QueuedCalls(s *Session) int {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return len(s.sendQueue)
 }

@@ -349,6 +349,68 @@ func TestCancelThroughContext(t *testing.T) {
 	}
 }
 
+// Calls made while another goroutine is issuing wait in the binding's queue and leave with the next batch;
+// a call whose context ends while it is still queued returns ErrCancelled at once and is never sent.
+func TestCallsQueuedWhileIssuing(t *testing.T) {
+	log := &trafficLog{}
+	s := dial(t, shared.url("demo"), qix.WithTrafficLog(log.record))
+	doc := openDemo(t, s)
+	release := qix.HoldSendTurn(s)
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	cancelledErr := make(chan error, 1)
+	go func() {
+		_, err := doc.Call(ctx, "Evaluate", []any{"7000+7"})
+		cancelledErr <- err
+	}()
+	answered := make(chan error, 1)
+	go func() {
+		v, err := doc.Call(testContext(t), "Evaluate", []any{"8000+8"})
+		if err == nil && string(v) != `"8008"` {
+			err = fmt.Errorf("answer %s, want \"8008\"", v)
+		}
+		answered <- err
+	}()
+	// Both calls are queued: nobody issues them while the turn is held.
+	for giveUp := time.Now().Add(patience); qix.QueuedCalls(s) < 2; runtime.Gosched() {
+		if time.Now().After(giveUp) {
+			t.Fatalf("%d calls queued, not 2 within %v", qix.QueuedCalls(s), patience)
+		}
+	}
+	cancel()
+	if err := <-cancelledErr; !errors.Is(err, context.Canceled) || !errors.Is(err, qix.ErrCancelled) {
+		t.Fatalf("the call cancelled while queued: %v, want ErrCancelled wrapping context.Canceled", err)
+	}
+	if n := qix.QueuedCalls(s); n != 1 {
+		t.Fatalf("%d calls queued after the cancel, want 1", n)
+	}
+	released = true
+	release()
+	if err := <-answered; err != nil {
+		t.Fatalf("the queued call: %v", err)
+	}
+	// Frames are logged in the order the calls were issued: once the frame of a call made after the batch
+	// is there, the cancelled call's would be too, had it been sent.
+	if _, err := s.Call(testContext(t), "EngineVersion", nil); err != nil {
+		t.Fatalf("EngineVersion after the batch: %v", err)
+	}
+	log.waitCount(t, "the queued call's request", 1, true, `8000+8`)
+	log.waitCount(t, "the later call's request", 1, true, `EngineVersion`)
+	if n := log.count(true, `7000+7`); n != 0 {
+		t.Fatalf("the call cancelled while queued was sent (%d frames)", n)
+	}
+	if n := s.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls still pending", n)
+	}
+}
+
 // Engine errors keep the engine's code, LOCERR name, parameter and message.
 func TestEngineErrorMapping(t *testing.T) {
 	s := dial(t, shared.url("no-such-app"))
@@ -513,6 +575,68 @@ func TestTenThousandCallsFromEightGoroutines(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("%d calls in %v", goroutines*perGoroutine, time.Since(start))
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d calls failed", n)
+	}
+	if n := s.PendingCalls(); n != 0 {
+		t.Fatalf("%d calls still pending", n)
+	}
+}
+
+// Events come out of the bridge two ways: the plain ones (successful results without object, changed,
+// object closed) as records, many per cgo call, the others and every result larger than the records
+// buffer through the event holder. With a buffer that holds one small record but not a larger one, both
+// ways alternate within one stream: every call still gets its own answer, unwrapped (Call) and whole
+// (the typed API), objects too, and nothing stays pending.
+func TestResultsLargerThanTheRecordsBuffer(t *testing.T) {
+	// A record's header is 16 bytes: Evaluate's unwrapped answers ("12345", 3-7 bytes) fit as records, its
+	// whole results ({"qReturn":"12345"}, 17-21 bytes) only sometimes, the app layouts never.
+	restore := qix.SetRecordsBuffer(16 + 19)
+	s := dial(t, shared.url("demo"))
+	restore()
+	doc := openDemo(t, s)
+	typed := &qix.Doc{Object: doc}
+	ctx := testContext(t)
+	const goroutines, perGoroutine = 8, 300
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	fail := func(format string, args ...any) {
+		if failures.Add(1) < 5 {
+			t.Errorf(format, args...)
+		}
+	}
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < perGoroutine; i++ {
+				want := fmt.Sprint(g*100000 + i*(i%7+1)*13)
+				expr := fmt.Sprintf("%d+%d", g*100000, i*(i%7+1)*13)
+				switch i % 4 {
+				case 0:
+					if v, err := doc.Call(ctx, "Evaluate", []any{expr}); err != nil || string(v) != `"`+want+`"` {
+						fail("goroutine %d call %d: Call: %s, %v (want %q)", g, i, v, err, want)
+					}
+				case 1:
+					if v, err := typed.Evaluate(ctx, expr); err != nil || v != want {
+						fail("goroutine %d call %d: Evaluate: %q, %v (want %q)", g, i, v, err, want)
+					}
+				case 2:
+					if l, err := typed.GetAppLayout(ctx); err != nil || l == nil || l.Title == "" {
+						fail("goroutine %d call %d: GetAppLayout: %v, %v", g, i, l, err)
+					}
+				case 3:
+					o, err := typed.GetField(ctx, "Region", nil)
+					if err != nil || o == nil {
+						fail("goroutine %d call %d: GetField: %v, %v", g, i, o, err)
+					} else {
+						o.Close()
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 	if n := failures.Load(); n != 0 {
 		t.Fatalf("%d calls failed", n)
 	}

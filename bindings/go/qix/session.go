@@ -2,6 +2,7 @@ package qix
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 type Session struct {
 	conn qixswig.Conn
 	ev   qixswig.Event // the event holder of the poll goroutine (then of Close's final drain)
+	buf  []byte        // the records buffer of the poll goroutine (then of Close's final drain): see drain
 
 	// live is read-held by every goroutine that uses conn, and write-held by Close while it frees conn.
 	live  sync.RWMutex
@@ -43,6 +45,14 @@ type Session struct {
 
 	traffic   func(sent bool, frame string)
 	callbacks *runner
+
+	// The send path (send.go): calls waiting to be issued, and whether someone holds the turn to issue them.
+	sendMu    sync.Mutex
+	sendQueue []queuedCall // guarded by sendMu
+	sendSpare []queuedCall // the other queue array (guarded by sendMu)
+	sending   bool         // guarded by sendMu
+	sendBuf   []byte       // the calls' records; used by the turn's holder only
+	answered  int          // answers the poll goroutine dispatched in its current drain (poll goroutine only)
 }
 
 // outcome is what a call's waiter receives: the result, or the error.
@@ -74,6 +84,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 	s := &Session{
 		conn:      qixswig.NewConn(),
 		ev:        qixswig.NewEvent(),
+		buf:       make([]byte, recordsBuffer),
 		calls:     make(map[uint64]waiter),
 		objects:   make(map[uint64]*objectCore),
 		subs:      make(map[uint64]*Subscription),
@@ -151,9 +162,6 @@ func (s *Session) discard() {
 	s.callbacks.stop()
 }
 
-// outcomeChans recycles the calls' channels (room for one outcome each).
-var outcomeChans = sync.Pool{New: func() any { return make(chan outcome, 1) }}
-
 // waiter is who waits for a call's outcome: its channel (room for one outcome), and whether it wants the
 // engine's whole result object (the typed API) instead of the unwrapped one.
 type waiter struct {
@@ -181,7 +189,17 @@ func (s *Session) pollLoop() {
 	}
 	for !s.stopping.Load() {
 		s.conn.Poll(-1) // returns on an event or on Wake
-		s.drain()
+		s.drainAndSend()
+	}
+}
+
+// drainAndSend is the poll goroutine's drain: when it dispatched answers, the next calls of the
+// goroutines it woke leave together (flushAfterAnswers).
+func (s *Session) drainAndSend() {
+	s.answered = 0
+	s.drain()
+	if s.answered > 0 {
+		s.flushAfterAnswers()
 	}
 }
 
@@ -189,13 +207,69 @@ func (s *Session) pollLoop() {
 // loop (Close sets stopping, then wakes the session, which makes the descriptor readable).
 func (s *Session) pollReady() bool {
 	s.conn.Poll(0)
-	s.drain()
+	s.drainAndSend()
 	return s.stopping.Load()
 }
 
+// recordsBuffer is the size of the buffer that drain takes events into, many per cgo call: about a hundred
+// small answers; a larger result takes the event holder (a variable for the tests: SetRecordsBuffer).
+var recordsBuffer = 8 << 10
+
+// drain dispatches every event in the bridge's inbox, in order: the plain ones (successful results
+// without object, changed, object closed) many per cgo call as records (Conn.Take), the others (and a
+// result larger than the buffer) one by one through the event holder (Conn.Next and its getters).
 func (s *Session) drain() {
-	for s.conn.Next(s.ev) {
+	for {
+		n := s.conn.Take(s.buf)
+		if n > 0 {
+			s.dispatchRecords(s.buf[:n])
+			continue
+		}
+		if n < 0 || !s.conn.Next(s.ev) {
+			return
+		}
 		s.dispatch(s.ev)
+	}
+}
+
+// recordHeader is the size of a record's header (Conn::take in bridge.hpp): kind (4 bytes, little-endian,
+// the top 3 zero), the body's length (4 bytes), the token (8 bytes); the body follows.
+const recordHeader = 16
+
+// dispatchRecords dispatches the records Conn.Take wrote into b (see bridge.hpp, Conn::take). It never
+// blocks, as dispatch.
+func (s *Session) dispatchRecords(b []byte) {
+	for len(b) >= recordHeader {
+		kind := qixswig.QixgoEventKind(binary.LittleEndian.Uint32(b))
+		n := int(binary.LittleEndian.Uint32(b[4:]))
+		token := binary.LittleEndian.Uint64(b[8:])
+		body := b[recordHeader : recordHeader+n]
+		b = b[recordHeader+n:]
+		switch kind {
+		case qixswig.EVENT_RESULT:
+			s.mu.Lock()
+			w := s.calls[token]
+			delete(s.calls, token)
+			s.mu.Unlock()
+			if w.ch == nil {
+				continue
+			}
+			s.answered++
+			text := json.RawMessage(append(make([]byte, 0, len(body)), body...)) // body is the buffer's
+			if w.raw {
+				w.ch <- outcome{raw: text}
+			} else {
+				w.ch <- outcome{json: text}
+			}
+		case qixswig.EVENT_CHANGED:
+			if o := s.object(token); o != nil {
+				o.signalChanged()
+			}
+		case qixswig.EVENT_OBJECT_CLOSED:
+			if o := s.object(token); o != nil {
+				o.markClosed()
+			}
+		}
 	}
 }
 
@@ -230,6 +304,7 @@ func (s *Session) dispatch(ev qixswig.Event) {
 			out.obj = s.adopt(ev.TakeObject(), ev.ObjectToken())
 		}
 		if ch != nil {
+			s.answered++
 			ch <- out
 		} else if out.obj != nil {
 			go out.obj.release() // nobody waits (cannot happen today); not here: Close may hold s.live
@@ -368,52 +443,55 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 	if err != nil {
 		return outcome{}, err
 	}
-	ch := outcomeChans.Get().(chan outcome)
+	slot := slots.Get().(*callSlot)
+	ch := slot.ch
 	token := s.register(ch, raw)
-	id, err := s.issue(o, method, text, token)
-	if err != nil {
+	if err := s.enqueue(o, method, text, token, raw, slot); err != nil {
 		s.mu.Lock()
 		delete(s.calls, token)
 		s.mu.Unlock()
-		// ch is not recycled: a Close that took the waiters before the delete still sends it ErrClosed.
+		// slot is not recycled: a Close that took the waiters before the delete still sends it ErrClosed.
 		return outcome{}, err
 	}
-	// Issued: the call's one outcome arrives on ch and is taken below, which leaves ch empty for reuse.
-	defer outcomeChans.Put(ch)
+	// Queued: the call's one outcome arrives on ch and is taken below, which leaves ch empty for reuse.
 	var out outcome
+	done := ctx.Done()
+	if done == nil { // a context that never ends (Background): a plain receive is cheaper than a select
+		out = <-ch
+		s.recycle(slot)
+		if out.err != nil {
+			return out, out.err
+		}
+		return out, nil
+	}
 	select {
 	case out = <-ch:
-	case <-ctx.Done():
-		s.cancel(id)
-		// Every call completes exactly once: with ErrCancelled, or with the answer if it won the race
-		// (or ErrClosed from Close).
+	case <-done:
+		if !s.cancelSlot(slot) {
+			// Never issued (taken out of the queue): no outcome comes, unless Close took the waiter first.
+			s.mu.Lock()
+			_, waiting := s.calls[token]
+			delete(s.calls, token)
+			s.mu.Unlock()
+			if !waiting {
+				// Close took the waiters: its ErrClosed is on ch (or on its way); slot is not recycled.
+				return outcome{}, cancelled(ctx.Err())
+			}
+			slots.Put(slot) // out of the queue, never issued: nothing refers to it any more
+			return outcome{}, cancelled(ctx.Err())
+		}
+		// Every issued call completes exactly once: with ErrCancelled, or with the answer if it won the
+		// race (or ErrClosed from Close).
 		out = <-ch
 		if out.err != nil && out.err.Status == ErrCancelled {
 			out.err.cause = ctx.Err()
 		}
 	}
+	s.recycle(slot)
 	if out.err != nil {
 		return out, out.err
 	}
 	return out, nil
-}
-
-// issue hands the call to libqix; its outcome then arrives through the poll goroutine.
-func (s *Session) issue(o *objectCore, method, params string, token uint64) (int64, error) {
-	s.live.RLock()
-	defer s.live.RUnlock()
-	if s.freed {
-		return 0, errorf(ErrClosed, "the session is closed")
-	}
-	if o == nil {
-		return s.conn.Call(nil, method, params, 0, token), nil
-	}
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	if o.released {
-		return 0, errorf(ErrClosed, "the object was closed with Close")
-	}
-	return s.conn.Call(o.h, method, params, 0, token), nil
 }
 
 func (s *Session) cancel(id int64) {

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -69,16 +70,19 @@ class Event {
   /** The token the event belongs to (a call's, an object's or a subscription's). */
   uint64_t token() const { return token_; }
   /** EVENT_OPENED, EVENT_RESULT: QIX_OK or a negative QIX_E* status. */
-  int status() const { return error_ ? error_->status() : result_.status(); }
+  int status() const { return plain_ ? QIX_OK : error_ ? error_->status() : result_.status(); }
   /** EVENT_RESULT: the request id. */
   int64_t id() const { return result_.id(); }
-  /** EVENT_RESULT: the unwrapped result (qReturn, the single out value, or the whole result) as JSON text. */
-  std::string json() const { return result_.json(); }
-  /** EVENT_RESULT: the engine's whole result object as JSON text. */
-  std::string raw() const { return result_.raw(); }
+  /** EVENT_RESULT: the unwrapped result (qReturn, the single out value, or the whole result) as JSON text.
+   *  (For a call issued with raw, the whole result object: the one text the call asked for.) */
+  std::string json() const { return plain_ ? body_ : result_.json(); }
+  /** EVENT_RESULT: the engine's whole result object as JSON text. (For a call issued without raw, the
+   *  unwrapped result: the one text the call asked for.) */
+  std::string raw() const { return plain_ ? body_ : result_.raw(); }
   /** The failure of an EVENT_OPENED or EVENT_RESULT; NULL on success. Borrowed: lives as long as the
    *  event. */
   const qix::Error* error() const {
+    if (plain_) return nullptr;
     if (error_) return error_.get();
     return result_.status() != QIX_OK ? &result_.error() : nullptr;
   }
@@ -104,8 +108,15 @@ class Event {
 
 #ifndef SWIG
   Event(int kind, uint64_t token) : kind_(kind), token_(token) {}
+  /** Whether Conn::take() passes it as a record: a successful EVENT_RESULT without object (its one text in
+   *  body_, not in result_), EVENT_CHANGED, EVENT_OBJECT_CLOSED. */
+  bool is_plain() const {
+    return plain_ || kind_ == EVENT_CHANGED || kind_ == EVENT_OBJECT_CLOSED;
+  }
   int kind_ = EVENT_NONE;
   uint64_t token_ = 0;
+  bool plain_ = false;  // a successful EVENT_RESULT without object: its text is body_
+  std::string body_;
   qix::Result result_;
   std::shared_ptr<qix::Error> error_;
   std::unique_ptr<qix::Object> object_;
@@ -130,9 +141,9 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   /** Guards the extractions' buffers and flags below; flow_cv is signalled whenever one changes. */
   std::mutex flow_mutex;
   std::condition_variable flow_cv;
-  /** Calls issued by Conn::call whose EVENT_RESULT Go has not taken out yet (Conn::next). While there is
-   *  one, a full extraction buffer does not block the row callback (see Extraction). Guarded by
-   *  flow_mutex. */
+  /** Calls issued by Conn::call_batch whose EVENT_RESULT Go has not taken out yet (Conn::next). While there
+   * is one, a full extraction buffer does not block the row callback (see Extraction). Guarded by flow_mutex.
+   */
   int64_t calls_waiting = 0;
   /** Set by Conn::close: every extraction stops. Guarded by flow_mutex. */
   bool closing = false;
@@ -175,7 +186,14 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   struct Tap {
     std::shared_ptr<Inbox> inbox;
     uint64_t token;
+    bool raw = false;  // a call's: which text its result's body is (qix_result_raw, else qix_result_json)
   };
+  /**
+   * Moves the plain events (Event::is_plain) at the head of the queue into @p buf as records (see
+   * Conn::take), oldest first, until one is not plain or does not fit. Returns the bytes written; sets
+   * @p results to the EVENT_RESULTs among them and @p empty to whether the queue is empty afterwards.
+   */
+  size_t take(char* buf, size_t cap, int64_t& results, bool& empty);
   /** Breaks the cycle Inbox -> Tap -> Inbox once no callback can run any more. */
   void drop_taps() {
     std::vector<std::unique_ptr<Tap>> taps;
@@ -201,6 +219,19 @@ inline void on_call(const qix_result* res, void* payload) {
   std::unique_ptr<Inbox::Tap> tap(tap_of(payload));  // a call completes exactly once
   try {
     Event ev(EVENT_RESULT, tap->token);
+    if (res && qix_result_status(res) == QIX_OK) {
+      qix_object* obj = nullptr;
+      if (qix_result_object(&obj, res) == QIX_OK) {
+        qix_object_free(obj);
+      } else {
+        qix_error_clear();  // QIX_ENOTFOUND: no object, the common case
+        // Plain: only the text the call asked for is copied (Go takes it with take(), as a record).
+        ev.plain_ = true;
+        ev.body_ = tap->raw ? qix_result_raw(res) : qix_result_json(res);
+        tap->inbox->push(std::move(ev));
+        return;
+      }
+    }
     ev.result_ = qix::Result(res);
     if (ev.result_.has_object()) {
       ev.object_ = std::make_unique<qix::Object>(ev.result_.object());
@@ -360,6 +391,45 @@ inline bool Inbox::listen_changed(qix::Object& obj, uint64_t token) {
     return false;  // closed: its EVENT_OBJECT_CLOSED is on its way
   }
   return true;
+}
+
+/** A record's header: kind (1 byte), 3 bytes 0, the body's length (4 bytes), the token (8 bytes); all
+ *  little-endian. The body (the result's text) follows. */
+constexpr size_t kRecordHeader = 16;
+
+inline void put_le(char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+inline uint64_t get_le(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+/** The size of a call record's header (Conn::call_batch). */
+constexpr size_t kCallHeader = 32;
+
+inline size_t Inbox::take(char* buf, size_t cap, int64_t& results, bool& empty) {
+  size_t used = 0;
+  results = 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  while (!events_.empty()) {
+    const Event& ev = events_.front();
+    if (!ev.is_plain()) break;
+    size_t body = ev.body_.size();
+    if (body > UINT32_MAX || cap - used < kRecordHeader || cap - used - kRecordHeader < body) break;
+    char* p = buf + used;
+    put_le(p, static_cast<uint64_t>(ev.kind_), 4);
+    put_le(p + 4, body, 4);
+    put_le(p + 8, ev.token_, 8);
+    if (body) std::memcpy(p + kRecordHeader, ev.body_.data(), body);
+    used += kRecordHeader + body;
+    if (ev.kind_ == EVENT_RESULT) ++results;
+    events_.pop_front();
+  }
+  empty = events_.empty();
+  return used;
 }
 
 }  // namespace detail
@@ -541,6 +611,24 @@ class Conn {
     return false;
   }
 
+  /**
+   * Moves the events at the head of the inbox into @p buf as records while they are plain and fit, so that
+   * Go takes many events per cgo call: a successful EVENT_RESULT without object (the record's body is the
+   * one text the call asked for: raw or unwrapped), EVENT_CHANGED, EVENT_OBJECT_CLOSED (no body). A record
+   * is a 16-byte header — kind (1 byte), 3 zero bytes, the body's length (4 bytes), the token (8 bytes),
+   * little-endian — then the body. Returns the bytes written (> 0); 0 when the inbox's head is an event to
+   * take with next() (not plain, or larger than @p buf); -1 when the inbox is empty. Same thread rule as
+   * next(); the two may be mixed (the order of events is kept).
+   */
+  int64_t take(char* buf, size_t cap) {
+    int64_t results = 0;
+    bool empty = false;
+    size_t used = inbox_->take(buf, cap, results, empty);
+    if (results) inbox_->calls_waiting_add(-results);
+    if (used) return static_cast<int64_t>(used);
+    return empty ? -1 : 0;
+  }
+
   /** Closes the connection (idempotent): pending calls fail with QIX_ECLOSED, then EVENT_STATE (closed)
    *  follows. */
   void close() {
@@ -560,22 +648,55 @@ class Conn {
   int64_t pending_calls() const { return qix_session_pending_calls(session_); }
 
   /**
-   * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
-   * @p token, also when the call fails at once (then the returned request id is 0).
+   * Issues the calls written in @p buf in one batch (qix_batch_begin() / qix_batch_end(): their requests
+   * leave together, in one write), in order, each as call_c() with flags 0. A call's record: a 32-byte
+   * header — the qix::Object* to call (8 bytes; 0 = Global), the token (8), bit 0 = raw (4), the method's
+   * length (4), the params' length (4), 4 zero bytes; little-endian — then the method, a NUL, the params, a
+   * NUL. Each call's request id (0 when it failed at once) is written over its record's first 8 bytes.
+   * Stops at a record that does not fit in @p buf.
    */
-  int64_t call(qix::Object* obj, const std::string& method, const std::string& params, int flags,
-               uint64_t token) {
+  void call_batch(char* buf, size_t cap) {
+    struct Batch {
+      Batch() { qix_batch_begin(); }
+      ~Batch() { qix_batch_end(); }
+      Batch(const Batch&) = delete;
+      Batch& operator=(const Batch&) = delete;
+    } batch;
+    size_t at = 0;
+    while (cap - at >= detail::kCallHeader) {
+      char* p = buf + at;
+      auto* obj = reinterpret_cast<qix::Object*>(static_cast<uintptr_t>(detail::get_le(p, 8)));
+      uint64_t token = detail::get_le(p + 8, 8);
+      bool raw = (detail::get_le(p + 16, 4) & 1) != 0;
+      size_t method_len = detail::get_le(p + 20, 4);
+      size_t params_len = detail::get_le(p + 24, 4);
+      size_t size = detail::kCallHeader + method_len + 1 + params_len + 1;
+      if (cap - at < size) break;
+      const char* method = p + detail::kCallHeader;
+      int64_t id = call_c(obj, method, method + method_len + 1, 0, token, raw);
+      detail::put_le(p, static_cast<uint64_t>(id), 8);
+      at += size;
+    }
+  }
+
+#ifndef SWIG
+  /**
+   * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
+   * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller
+   * reads the whole result object (raw()), else the unwrapped result (json()); a successful result without
+   * object keeps only that text.
+   */
+  int64_t call_c(qix::Object* obj, const char* method, const char* params, int flags, uint64_t token,
+                 bool raw) {
     inbox_->calls_waiting_add(1);  // exactly one EVENT_RESULT follows (or none when out of memory)
-    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token};
+    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token, raw};
     if (!tap) {
       fail_call(token, QIX_ENOMEM);
       return 0;
     }
     int64_t id = 0;
-    int rc = obj ? qix_object_call(&id, obj->c_handle(), method.c_str(), params.c_str(), flags, -1,
-                                   &detail::on_call, tap)
-                 : qix_session_call(&id, session_, method.c_str(), params.c_str(), flags, -1,
-                                    &detail::on_call, tap);
+    int rc = obj ? qix_object_call(&id, obj->c_handle(), method, params, flags, -1, &detail::on_call, tap)
+                 : qix_session_call(&id, session_, method, params, flags, -1, &detail::on_call, tap);
     // QIX_ECLOSED calls back (with the error); other early failures do not.
     if (rc < 0 && rc != QIX_ECLOSED) {
       delete tap;
@@ -584,6 +705,8 @@ class Conn {
     }
     return id;
   }
+#endif  // SWIG
+
   /** Cancels a pending call (CancelRequest); false when it is not pending any more. */
   bool cancel(int64_t id) {
     int rc = qix_session_cancel(session_, id);
@@ -604,9 +727,13 @@ class Conn {
    * Listens to @p obj's "closed" (EVENT_OBJECT_CLOSED) under a new object token, which it returns.
    * Objects that results refer to are attached by the bridge already.
    */
-  uint64_t attach(qix::Object& obj) { return inbox_->attach(obj); }
+  uint64_t attach(qix::Object& obj) {
+    return inbox_->attach(obj);
+  }
   /** Listens to @p obj's "changed" (EVENT_CHANGED with @p token, the object's token). */
-  bool listen_changed(qix::Object& obj, uint64_t token) { return inbox_->listen_changed(obj, token); }
+  bool listen_changed(qix::Object& obj, uint64_t token) {
+    return inbox_->listen_changed(obj, token);
+  }
 
   /**
    * Keeps @p obj's layout fresh (qix_object_watch(): replaces the engine object's previous watch): each fresh
@@ -679,7 +806,9 @@ class Conn {
       return new qix::Error(QIX_ENOMEM, "out of memory");
     }
   }
-  static qix::Error* check(int rc) { return rc < 0 ? new qix::Error(detail::last_error(rc)) : nullptr; }
+  static qix::Error* check(int rc) {
+    return rc < 0 ? new qix::Error(detail::last_error(rc)) : nullptr;
+  }
   /** A call that failed before reaching libqix's queue: its outcome goes to the inbox directly. */
   void fail_call(uint64_t token, int rc) {
     Event ev(EVENT_RESULT, token);

@@ -54,6 +54,14 @@
 /* Extractions come from Conn::extract only. */
 %nodefaultctor qixgo::Extraction;
 
+/* Conn::take's buffer: a Go []byte that C fills during the call (cgo allows passing Go memory that holds
+ * no Go pointers; C does not keep it). */
+%typemap(gotype) (char* buf, size_t cap) "[]byte"
+%typemap(in) (char* buf, size_t cap) %{
+  $1 = static_cast<char*>($input.array);
+  $2 = static_cast<size_t>($input.len);
+%}
+
 /* qix::Error's base: known to SWIG (no warning) but not wrapped (Go reads the getters). */
 %ignore std::runtime_error;
 namespace std {

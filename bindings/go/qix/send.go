@@ -1,0 +1,233 @@
+package qix
+
+import (
+	"encoding/binary"
+	"runtime"
+	"sync"
+)
+
+// The send path. A call is queued (with its locks held: the session's live read lock and its object's,
+// so that neither is freed before it is issued) and issued by whoever holds the queue's turn (sending),
+// many calls in one cgo call whose requests leave in one write (Conn.CallBatch: qix_batch_begin/end):
+//
+//   - a goroutine that queues a call while nobody holds the turn takes it and issues at once (a lone call
+//     goes out without delay);
+//   - the poll goroutine, after it dispatched answers (which made their goroutines runnable), takes the turn
+//     and yields (runtime.Gosched) before it issues, until about as many calls are queued (while each
+//     yield brings more, a few times at most): the goroutines it woke run meanwhile, and the next calls
+//     they make join the queue and leave together, as the calls a C callback makes do.
+//
+// Whoever holds the turn issues until the queue is empty, then gives the turn back.
+
+// callSlot is one call's rendezvous with the issuer and the poll goroutine (recycled through slots).
+type callSlot struct {
+	ch chan outcome // room for the call's one outcome
+
+	// guarded by Session.sendMu
+	state  slotState
+	id     int64 // the request id once issued (0: failed at once; its outcome is on its way)
+	cancel bool  // the caller's context ended while the call was being issued: cancel it once issued
+}
+
+type slotState uint8
+
+const (
+	slotQueued slotState = iota // in the queue
+	slotTaken                   // being issued
+	slotIssued                  // issued (id is set)
+)
+
+var slots = sync.Pool{New: func() any { return &callSlot{ch: make(chan outcome, 1)} }}
+
+// recycle returns the slot of a call whose outcome was taken (its channel is empty again) for reuse, unless
+// its issuer may still write to it: the answer can arrive before the issuer has recorded the request id.
+func (s *Session) recycle(slot *callSlot) {
+	s.sendMu.Lock()
+	issued := slot.state == slotIssued
+	s.sendMu.Unlock()
+	if issued {
+		slots.Put(slot)
+	}
+}
+
+// queuedCall is one call waiting in the queue.
+type queuedCall struct {
+	o      *objectCore // nil: Global
+	method string
+	params string
+	token  uint64
+	raw    bool
+	slot   *callSlot
+}
+
+// callHeader is the size of a call record's header (Conn::call_batch in bridge.hpp).
+const callHeader = 32
+
+// enqueue queues a call, or fails at once when the session or the object is closed. On success the
+// session's (and the object's) read locks stay held until the call is issued (release).
+func (s *Session) enqueue(o *objectCore, method, params string, token uint64, raw bool, slot *callSlot) error {
+	s.live.RLock()
+	if s.freed {
+		s.live.RUnlock()
+		return errorf(ErrClosed, "the session is closed")
+	}
+	if o != nil {
+		o.mu.RLock()
+		if o.released {
+			o.mu.RUnlock()
+			s.live.RUnlock()
+			return errorf(ErrClosed, "the object was closed with Close")
+		}
+	}
+	slot.state, slot.id, slot.cancel = slotQueued, 0, false
+	s.sendMu.Lock()
+	s.sendQueue = append(s.sendQueue, queuedCall{o: o, method: method, params: params, token: token, raw: raw, slot: slot})
+	if s.sending {
+		s.sendMu.Unlock()
+		return nil
+	}
+	s.sending = true
+	s.sendMu.Unlock()
+	s.issueQueued()
+	return nil
+}
+
+// release drops the read locks a queued call held.
+func (s *Session) release(c *queuedCall) {
+	if c.o != nil {
+		c.o.mu.RUnlock()
+	}
+	s.live.RUnlock()
+}
+
+// flushAfterAnswers is the poll goroutine's turn after it dispatched answers: it lets the goroutines it
+// woke queue their next calls, then issues them together.
+func (s *Session) flushAfterAnswers() {
+	s.sendMu.Lock()
+	if s.sending {
+		s.sendMu.Unlock()
+		return
+	}
+	s.sending = true
+	s.sendMu.Unlock()
+	// Yield until as many calls are queued as answers were handed on (each woken goroutine typically makes
+	// its next call), while each yield brings more, a few times at most: a goroutine that makes no further
+	// call, or runs on another P, is not waited for (it issues its call itself once the turn is given back).
+	before := -1
+	for i := 0; i < maxYields; i++ {
+		runtime.Gosched()
+		s.sendMu.Lock()
+		queued := len(s.sendQueue)
+		s.sendMu.Unlock()
+		if queued >= s.answered || queued == before {
+			break
+		}
+		before = queued
+	}
+	s.issueQueued()
+}
+
+// maxYields bounds the poll goroutine's yields before it issues the calls queued after its answers.
+const maxYields = 8
+
+// issueQueued issues the queued calls until the queue is empty, then gives the turn back. The caller holds
+// the turn (sending).
+func (s *Session) issueQueued() {
+	for {
+		s.sendMu.Lock()
+		batch := s.sendQueue
+		if len(batch) == 0 {
+			s.sending = false
+			s.sendMu.Unlock()
+			return
+		}
+		s.sendQueue = s.sendSpare[:0]
+		for i := range batch {
+			batch[i].slot.state = slotTaken
+		}
+		s.sendMu.Unlock()
+
+		buf := s.sendBuf[:0]
+		for i := range batch {
+			c := &batch[i]
+			var h [callHeader]byte
+			if c.o != nil {
+				binary.LittleEndian.PutUint64(h[0:], uint64(c.o.h.Swigcptr()))
+			}
+			binary.LittleEndian.PutUint64(h[8:], c.token)
+			if c.raw {
+				h[16] = 1
+			}
+			binary.LittleEndian.PutUint32(h[20:], uint32(len(c.method)))
+			binary.LittleEndian.PutUint32(h[24:], uint32(len(c.params)))
+			buf = append(buf, h[:]...)
+			buf = append(buf, c.method...)
+			buf = append(buf, 0)
+			buf = append(buf, c.params...)
+			buf = append(buf, 0)
+		}
+		s.conn.CallBatch(buf)
+
+		var cancels []int64
+		s.sendMu.Lock()
+		at := 0
+		for i := range batch {
+			c := &batch[i]
+			c.slot.id = int64(binary.LittleEndian.Uint64(buf[at:]))
+			c.slot.state = slotIssued
+			if c.slot.cancel && c.slot.id != 0 {
+				cancels = append(cancels, c.slot.id)
+			}
+			at += callHeader + len(c.method) + 1 + len(c.params) + 1
+		}
+		s.sendMu.Unlock()
+		for _, id := range cancels {
+			s.conn.Cancel(id) // the session's read lock is still held (by the calls)
+		}
+		for i := range batch {
+			s.release(&batch[i])
+			batch[i] = queuedCall{}
+		}
+		if cap(buf) <= maxKeptSendBuffer {
+			s.sendBuf = buf[:0]
+		} else {
+			s.sendBuf = nil
+		}
+		s.sendMu.Lock()
+		s.sendSpare = batch[:0]
+		s.sendMu.Unlock()
+	}
+}
+
+// maxKeptSendBuffer bounds the encoding buffer kept between batches (a call with large params does not pin
+// its size).
+const maxKeptSendBuffer = 64 << 10
+
+// cancelSlot asks the engine to stop the call of slot (its caller's context ended). A call still queued is
+// taken out and never issued: it reports false, and its caller completes it (no outcome will come). Else
+// it reports true: the outcome comes (ErrCancelled, or the answer if it won the race).
+func (s *Session) cancelSlot(slot *callSlot) bool {
+	s.sendMu.Lock()
+	switch slot.state {
+	case slotQueued:
+		for i := range s.sendQueue {
+			if s.sendQueue[i].slot == slot {
+				c := s.sendQueue[i]
+				s.sendQueue = append(s.sendQueue[:i], s.sendQueue[i+1:]...)
+				s.sendMu.Unlock()
+				s.release(&c)
+				return false
+			}
+		}
+		s.sendMu.Unlock()
+		return true // cannot happen: a queued slot is in the queue
+	case slotTaken:
+		slot.cancel = true // the issuer cancels it once it has its id
+		s.sendMu.Unlock()
+		return true
+	}
+	id := slot.id
+	s.sendMu.Unlock()
+	s.cancel(id)
+	return true
+}
