@@ -3,6 +3,7 @@
 // cut in pieces, and frames that break the protocol (the client answers with the close code RFC 6455 asks
 // for and ends the session with a clear error).
 #include "session/session.hpp"
+#include "support/ws_server_frame.hpp"
 #include "transport/websocket_transport.hpp"
 #include "transport/ws_frame.hpp"
 
@@ -29,24 +30,9 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// A server frame: unmasked, FIN unless told.
-std::string frame(int op, const std::string& payload, bool fin = true, bool masked = false, int rsv = 0) {
-  std::string f;
-  f += static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | op);
-  std::size_t n = payload.size();
-  const int mask_bit = masked ? 0x80 : 0;
-  if (n < 126) {
-    f += static_cast<char>(mask_bit | static_cast<int>(n));
-  } else if (n < 65536) {
-    f += static_cast<char>(mask_bit | 126);
-    f += static_cast<char>((n >> 8) & 0xFF);
-    f += static_cast<char>(n & 0xFF);
-  } else {
-    f += static_cast<char>(mask_bit | 127);
-    for (int i = 7; i >= 0; --i) f += static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xFF);
-  }
-  if (masked) f += std::string(4, '\0');
-  return f + payload;
+using test::server_frame;
+std::string frame(int op, const std::string& payload, bool fin = true) {
+  return server_frame(op, payload, fin);
 }
 
 const std::string kOnConnected =
@@ -250,8 +236,8 @@ TEST(WebSocketFrames, ProtocolErrorsAreAnsweredWithTheirCloseCodeAndEndTheSessio
     const char* says;
   };
   const std::vector<Case> cases = {
-      {"masked frame", frame(1, "{}", true, true), 1002, "masked"},
-      {"reserved bit", frame(1, "{}", true, false, 4), 1002, "reserved bits"},
+      {"masked frame", server_frame(1, "{}", true, 0, true), 1002, "masked"},
+      {"reserved bit", server_frame(1, "{}", true, 4), 1002, "reserved bits"},
       {"unknown opcode", frame(3, "{}"), 1002, "unknown opcode"},
       {"text not UTF-8", frame(1, "{\"x\":\"\xc3\x28\"}"), 1007, "not UTF-8"},
   };

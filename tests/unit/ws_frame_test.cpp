@@ -2,6 +2,7 @@
 // of bytes that arrive in pieces of any size, every protocol error RFC 6455 names for a client, UTF-8, and
 // the opening handshake's key and answer.
 #include "transport/ws_frame.hpp"
+#include "support/ws_server_frame.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,26 +14,9 @@ using namespace qix::core;
 
 namespace {
 
-// A server frame: unmasked unless told, FIN unless told, the shortest length form unless forced.
 std::string frame(int op, const std::string& payload, bool fin = true, int rsv = 0, bool masked = false,
                   int force_len_bytes = 0) {
-  std::string f;
-  f += static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | op);
-  std::size_t n = payload.size();
-  unsigned char mask_bit = masked ? 0x80 : 0;
-  if ((n < 126 && force_len_bytes == 0) || force_len_bytes == 1) {
-    f += static_cast<char>(mask_bit | n);
-  } else if ((n < 65536 && force_len_bytes == 0) || force_len_bytes == 2) {
-    f += static_cast<char>(mask_bit | 126);
-    f += static_cast<char>((n >> 8) & 0xFF);
-    f += static_cast<char>(n & 0xFF);
-  } else {
-    f += static_cast<char>(mask_bit | 127);
-    for (int i = 7; i >= 0; --i) f += static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xFF);
-  }
-  if (masked) f += std::string(4, '\0');  // a zero key: the payload reads the same
-  f += payload;
-  return f;
+  return qix::test::server_frame(op, payload, fin, rsv, masked, force_len_bytes);
 }
 
 std::string close_payload(int code, const std::string& reason = "") {
