@@ -35,7 +35,7 @@ std::string frame(int op, const std::string& payload, bool fin = true) {
   return server_frame(op, payload, fin);
 }
 
-const std::string kOnConnected =
+constexpr const char* kOnConnected =
     R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})";
 
 std::string answer(std::int64_t id, const std::string& value) {

@@ -170,8 +170,8 @@ TEST(WsFrame, PiecesOfAnySizeReadTheSameAsTheWhole) {
       }
     }
     ASSERT_EQ(read_whole(bytes), want);
-    std::vector<std::size_t> pieces;
-    for (int i = 0; i < 5; ++i) pieces.push_back(1 + rng() % (rng() % 2 ? 9 : 5000));
+    std::vector<std::size_t> pieces(5);
+    for (auto& piece : pieces) piece = 1 + rng() % (rng() % 2 ? 9 : 5000);
     ASSERT_EQ(read_in_pieces(bytes, pieces), want) << "round " << round;
   }
   // Byte by byte, once, through every length form.
