@@ -452,6 +452,7 @@ class WsBase : public Transport, public ws::FrameSink {
   // The peer's close: answered with the same code (unless ours went first), reported once our answer is
   // written.
   void on_close(int code, std::string_view reason) override {
+    peer_closed_ = true;
     CloseInfo info;
     info.by_client = close_requested_;
     info.code = code == 1005 ? close_code::normal : code;
@@ -750,8 +751,9 @@ class WsBase : public Transport, public ws::FrameSink {
       stop_direct_and_wait(lock);
       queue_.clear();
     }
-    beast::error_code ignore;
-    beast::get_lowest_layer(derived().stream()).socket().close(ignore);
+    // After a close handshake (the peer's close frame read, our answer or ours written, no read pending),
+    // the stream may end politely (TLS: close_notify); otherwise the socket is closed at once.
+    derived().end_stream(peer_closed_ && !write_failed_);
     if (auto h = handler_.lock()) {
       if (frames_undone_) h->on_frames_done();
       frames_undone_ = false;
@@ -810,6 +812,7 @@ class WsBase : public Transport, public ws::FrameSink {
   bool opened_ = false;
   bool close_requested_ = false;
   bool close_sent_ = false;
+  bool peer_closed_ = false;  // the peer's close frame was read
   bool closed_ = false;
 };
 
@@ -820,6 +823,11 @@ class PlainWs final : public WsBase<PlainWs>, public std::enable_shared_from_thi
       : WsBase(ctx, std::move(opts), std::move(url)), stream_(strand_) {}
   beast::tcp_stream& stream() { return stream_; }
   void after_connect() { start_ws_handshake(); }
+  // The end of the connection (finish()): RFC 6455 lets the server close TCP first; the client closes.
+  void end_stream(bool /*after_close_handshake*/) {
+    beast::error_code ignore;
+    stream_.socket().close(ignore);
+  }
   using std::enable_shared_from_this<PlainWs>::shared_from_this;
 
  private:
@@ -860,6 +868,33 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
     });
   }
 
+  // The end of the connection (finish(), on the strand). After a close handshake TLS ends with our
+  // close_notify (RFC 8446 6.1; proxies otherwise log a truncated stream) and the peer's answer, or its
+  // closing TCP, or 3 s; then the socket is closed. Anything else closes the socket at once. on_close is
+  // reported without waiting for this.
+  void end_stream(bool after_close_handshake) {
+    auto ctx = ctx_.lock();
+    if (!after_close_handshake || !ctx) {
+      beast::error_code ignore;
+      beast::get_lowest_layer(stream_).socket().close(ignore);
+      return;
+    }
+    shutdown_timer_ =
+        ctx->schedule(std::chrono::milliseconds(3000), [w = std::weak_ptr<TlsWs>(shared_from_this())] {
+          if (auto self = w.lock()) {
+            asio::post(self->strand_, [self] {
+              beast::error_code ignore;
+              beast::get_lowest_layer(self->stream_).socket().close(ignore);
+            });
+          }
+        });
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      if (auto c = self->ctx_.lock()) c->cancel_timer(self->shutdown_timer_);
+      beast::error_code ignore;
+      beast::get_lowest_layer(self->stream_).socket().close(ignore);
+    });
+  }
+
   void on_tls_handshake(beast::error_code ec) {
     if (close_requested_) return finish_client_close();
     if (ec == beast::error::timeout) return fail(Error::make(ErrorKind::timeout, "TLS handshake timed out"));
@@ -879,6 +914,7 @@ class TlsWs final : public WsBase<TlsWs>, public std::enable_shared_from_this<Tl
  private:
   std::shared_ptr<ssl::context> tls_;
   beast::ssl_stream<beast::tcp_stream> stream_;
+  Context::TimerId shutdown_timer_ = 0;
 };
 
 // Builds the TLS context from the options. Returns nullptr and fills `err` on a bad file.

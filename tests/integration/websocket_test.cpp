@@ -459,6 +459,34 @@ TEST_F(Tls, CustomCaAccepted) {
   EXPECT_TRUE(c.session->call_sync(-1, "X", "[]").ok());
 }
 
+// After the WebSocket close handshake the TLS stream ends politely: the client's close_notify reaches the
+// server (without it, the server's TLS shutdown sees the stream truncated, as proxies log it).
+TEST_F(Tls, CloseSendsCloseNotifyAfterTheCloseHandshake) {
+  ScriptedServer server(server_opts());
+  echo_engine(server);
+  auto o = opts(server.url());
+  o.tls.ca_file = TestPki::get().ca_cert;
+  {
+    Client c(o);
+    ASSERT_FALSE(c.open());
+    ASSERT_TRUE(c.session->call_sync(-1, "X", "[]").ok());
+    c.session->close();
+    c.closed_future.wait();
+    const auto endings = server.wait_tls_endings(1);
+    ASSERT_EQ(endings.size(), 1U);
+    EXPECT_TRUE(endings[0]) << "the server's TLS shutdown did not get the client's close_notify";
+  }
+  // The server closing first (its close frame, answered) ends the same way.
+  server.on_message = [](ScriptedConnection& conn, const std::string&) { conn.close(1000, "bye"); };
+  Client c(o);
+  ASSERT_FALSE(c.open());
+  c.session->call(-1, "X", "[]", {}, [](core::CallResult) {});
+  c.closed_future.wait();
+  const auto endings = server.wait_tls_endings(2);
+  ASSERT_EQ(endings.size(), 2U);
+  EXPECT_TRUE(endings[1]) << "the server's TLS shutdown did not get the client's close_notify";
+}
+
 TEST_F(Tls, HostnameMismatchRejected) {
   ScriptedServer server(server_opts(true));
   echo_engine(server);

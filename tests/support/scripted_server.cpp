@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 
 #include <set>
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,6 +89,8 @@ struct ScriptedServer::Impl {
   mutable std::mutex mutex;
   std::map<std::string, std::string> last_headers;
   std::vector<std::string> failures;
+  std::vector<bool> tls_endings;  // per TLS connection ended: the client's close_notify arrived
+  mutable std::condition_variable ended;
   int connections = 0;
   std::atomic<bool> stopping{false};
   ScriptedServer* owner = nullptr;
@@ -142,6 +146,14 @@ struct ScriptedServer::Impl {
       ws.next_layer().handshake(ssl::stream_base::server, ec);
       if (ec) return record_failure("tls: " + ec.message());
       serve_ws(ws, buffer);
+      // Beast's teardown after the close handshake ran the TLS shutdown: it sent the server's close_notify
+      // and read until the client's, or until the client closed TCP.
+      const bool notified = (SSL_get_shutdown(ws.next_layer().native_handle()) & SSL_RECEIVED_SHUTDOWN) != 0;
+      {
+        std::lock_guard l(mutex);
+        tls_endings.push_back(notified);
+      }
+      ended.notify_all();
     }
     {
       // Leave the set before closing: the descriptor number may be reused as soon as it is closed.
@@ -221,6 +233,12 @@ std::map<std::string, std::string> ScriptedServer::last_headers() const {
 int ScriptedServer::connections() const {
   std::lock_guard l(impl_->mutex);
   return impl_->connections;
+}
+
+std::vector<bool> ScriptedServer::wait_tls_endings(std::size_t n) const {
+  std::unique_lock l(impl_->mutex);
+  impl_->ended.wait(l, [&] { return impl_->tls_endings.size() >= n; });
+  return impl_->tls_endings;
 }
 
 std::vector<std::string> ScriptedServer::failures() const {

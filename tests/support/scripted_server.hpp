@@ -52,6 +52,9 @@ class ScriptedServer {
   int connections() const;
   /// Handshake failures seen (e.g. TLS rejections), for assertions.
   std::vector<std::string> failures() const;
+  /// Waits until `n` TLS connections have ended (their WebSocket closed and the server's TLS teardown
+  /// done) and says, for each in the order they ended, whether the client sent its TLS close_notify.
+  std::vector<bool> wait_tls_endings(std::size_t n) const;
 
  private:
   struct Impl;
