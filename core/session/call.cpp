@@ -58,18 +58,18 @@ Error Session::closed_object_error(int handle) {
 }
 
 CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
-  if (SerialQueue::in_dispatcher_thread()) {
+  // Refused, not waited for: inside a dispatcher callback (the wait would stall event delivery) and inside
+  // an open batch (the request would leave only when the batch ends, after the wait).
+  const char* busy = SerialQueue::in_dispatcher_thread()
+                         ? "a blocking call from inside a callback would stall event delivery; "
+                           "use the asynchronous call"
+                     : OutputBatch::active()
+                         ? "a blocking call inside qix_batch_begin/qix_batch_end would wait for a request "
+                           "that leaves only at qix_batch_end; use the asynchronous call"
+                         : nullptr;
+  if (busy != nullptr) {
     CallResult r;
-    r.error = Error::make(ErrorKind::busy,
-                          "a blocking call from inside a callback would stall event delivery; "
-                          "use the asynchronous call");
-    return r;
-  }
-  if (OutputBatch::active()) {
-    CallResult r;
-    r.error = Error::make(ErrorKind::busy,
-                          "a blocking call inside qix_batch_begin/qix_batch_end would wait for a request "
-                          "that leaves only at qix_batch_end; use the asynchronous call");
+    r.error = Error::make(ErrorKind::busy, busy);
     return r;
   }
   auto promise = std::make_shared<std::promise<CallResult>>();
