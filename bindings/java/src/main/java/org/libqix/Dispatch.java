@@ -76,7 +76,7 @@ final class Dispatch extends NativeEvents {
 
   /** Number of live registrations (for tests: listeners must not leak). */
   static int registrations() {
-    return TARGETS.size();
+    return TARGETS.size() + CallTable.size();
   }
 
   /** True while the calling thread runs a libqix callback (a blocking wait there would stall its events). */
@@ -133,18 +133,16 @@ final class Dispatch extends NativeEvents {
 
   @Override
   public void onResult(long token, NativeResult result) {
-    Object target = TARGETS.remove(token);
-    if (target instanceof CallFuture) {
-      CallFuture<?> future = (CallFuture<?>) target;
+    CallFuture<?> future = CallTable.take(token);
+    if (future != null) {
       run("a call completion", () -> future.deliver(result));
     }
   }
 
   @Override
   public void onRawResult(long token, String raw) {
-    Object target = TARGETS.remove(token);
-    if (target instanceof CallFuture) {
-      CallFuture<?> future = (CallFuture<?>) target;
+    CallFuture<?> future = CallTable.take(token);
+    if (future != null) {
       run("a call completion", () -> future.deliverRaw(raw));
     }
   }
