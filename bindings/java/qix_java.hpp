@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -52,6 +53,15 @@ class Events {
    * to on_result.
    */
   virtual void on_raw_result(int64_t token, const std::string& raw) {
+    (void)token;
+    (void)raw;
+  }
+  /**
+   * As on_raw_result, for a result text that is plain ASCII (most are): it crosses JNI as a Java string the
+   * JVM makes directly (NewStringUTF: ASCII text is the same in UTF-8 and JNI's modified UTF-8), with no byte[]
+   * in between and no decoding in Java. Text with any other character comes to on_raw_result as UTF-8 bytes.
+   */
+  virtual void on_raw_ascii(int64_t token, const char* raw) {
     (void)token;
     (void)raw;
   }
@@ -157,6 +167,21 @@ inline void traffic_cb(int sent, const char* frame, size_t len, void* payload) {
   });
 }
 
+/** Whether the NUL-terminated @p text is plain ASCII (no byte with the high bit set), 8 bytes at a time. */
+inline bool is_ascii(const char* text) noexcept {
+  const size_t n = std::strlen(text);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, text + i, sizeof word);
+    if ((word & UINT64_C(0x8080808080808080)) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0x80U) != 0) return false;
+  }
+  return true;
+}
+
 inline void result_cb(const qix_result* res, void* payload) {
   try {
     const qix::Result r(res);
@@ -172,7 +197,12 @@ inline void raw_result_cb(const qix_result* res, void* payload) {
     qix_object* obj = nullptr;
     if (qix_result_object(&obj, res) != QIX_OK) {
       qix_error_clear();  // QIX_ENOTFOUND: no object, which is no failure here
-      deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), qix_result_raw(res)); });
+      const char* raw = qix_result_raw(res);
+      if (is_ascii(raw)) {
+        deliver("a call result", [&](Events& e) { e.on_raw_ascii(to_token(payload), raw); });
+      } else {
+        deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), raw); });
+      }
       return;
     }
     qix_object_free(obj);  // the facade's result below takes its own handle

@@ -148,6 +148,14 @@ final class Dispatch extends NativeEvents {
   }
 
   @Override
+  public void onRawAscii(long token, String raw) {
+    CallFuture<?> future = CallTable.take(token);
+    if (future != null) {
+      run("a call completion", () -> future.deliverRaw(raw));
+    }
+  }
+
+  @Override
   public void onLayout(long token, NativeResult result) {
     Object target = TARGETS.get(token);
     if (target instanceof Watch) {

@@ -49,8 +49,7 @@ class CallTableTest {
     int before = CallTable.size();
     int n = 5000;
     long[] tokens = new long[n];
-    @SuppressWarnings("unchecked")
-    CallFuture<String>[] calls = new CallFuture[n];
+    CallFuture<?>[] calls = new CallFuture<?>[n];
     for (int i = 0; i < n; i++) {
       calls[i] = new CallFuture<>(null, r -> "", null);
       tokens[i] = CallTable.add(calls[i]);
@@ -106,6 +105,24 @@ class CallTableTest {
         assertEquals(1, completions.get(i), "call " + i);
       }
       assertEquals(before, CallTable.size(), "no call left in the table");
+    }
+  }
+
+  @Test
+  void typedResultsAsciiOrNotArriveIntact() throws Exception {
+    // A typed call's success crosses JNI as a Java string when it is plain ASCII, as UTF-8 bytes otherwise.
+    try (Simulator sim = new Simulator();
+        Session session = Session.open(sim.demo())) {
+      QixObject doc = session.openDoc("demo").object();
+      String text = "a\uD83D\uDE00\u00FC\u20AC"; // a, U+1F600 (outside the BMP), ü, €
+      String wide = doc.callAsync("Evaluate", "[\"='" + text + "'\"]", CallOptions.DEFAULT, RAW).get();
+      assertTrue(wide.contains("\"" + text + "\""), wide);
+      String ascii = doc.callAsync("Evaluate", "[\"='plain' & 'text'\"]", CallOptions.DEFAULT, RAW).get();
+      assertTrue(ascii.contains("\"plaintext\""), ascii);
+      // Longer than one 8-byte step of the ASCII scan, with the wide character after the first steps.
+      String late = "abcdefghijklmnopqrstuvwxyz\u00FC";
+      String lateResult = doc.callAsync("Evaluate", "[\"='" + late + "'\"]", CallOptions.DEFAULT, RAW).get();
+      assertTrue(lateResult.contains("\"" + late + "\""), lateResult);
     }
   }
 
