@@ -58,8 +58,9 @@ class Events {
   }
   /**
    * As on_raw_result, for a result text that is plain ASCII (most are): it crosses JNI as a Java string the
-   * JVM makes directly (NewStringUTF: ASCII text is the same in UTF-8 and JNI's modified UTF-8), with no byte[]
-   * in between and no decoding in Java. Text with any other character comes to on_raw_result as UTF-8 bytes.
+   * JVM makes directly (NewStringUTF: ASCII text is the same in UTF-8 and JNI's modified UTF-8), with no
+   * byte[] in between and no decoding in Java. Text with any other character comes to on_raw_result as UTF-8
+   * bytes.
    */
   virtual void on_raw_ascii(int64_t token, const char* raw) {
     (void)token;
