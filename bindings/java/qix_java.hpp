@@ -238,11 +238,12 @@ inline void set_events(Events* events) {
  * that refers to no object to Events::on_raw_result(@p token). The event comes exactly once when this returns
  * (also for QIX_ECLOSED); when it throws qix::Error, never.
  */
-inline int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json,
-                           int flags, int timeout_ms, int64_t token, bool raw) {
+inline int64_t object_call(qix::Object& object, const std::string& method_utf8,
+                           const std::string& params_utf8, int flags, int timeout_ms, int64_t token,
+                           bool raw) {
   int64_t id = 0;
   const int rc =
-      qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
+      qix_object_call(&id, object.c_handle(), method_utf8.c_str(), params_utf8.c_str(), flags, timeout_ms,
                       raw ? &detail::raw_result_cb : &detail::result_cb, detail::to_payload(token));
   if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
   return id;

@@ -39,6 +39,9 @@ import java.util.function.Function;
  */
 public final class QixObject implements AutoCloseable {
   private final Session session;
+  /** The UTF-8 of the last method name and parameters sent (the typed API repeats literals). */
+  private static final Utf8.Cache METHODS = new Utf8.Cache();
+  private static final Utf8.Cache PARAMS = new Utf8.Cache();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private NativeObject nat; // guarded by lock; null once closed
   private final int handle;
@@ -234,7 +237,8 @@ public final class QixObject implements AutoCloseable {
         if (nat == null) {
           throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
         }
-        id = QixNative.objectCall(nat, method, params, options.flags(), options.timeoutMs(), token, f.takesRaw());
+        id = QixNative.objectCall(nat, METHODS.encode(method), PARAMS.encode(params), options.flags(),
+            options.timeoutMs(), token, f.takesRaw());
       } finally {
         lock.readLock().unlock();
       }
