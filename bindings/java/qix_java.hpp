@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -52,6 +53,16 @@ class Events {
    * to on_result.
    */
   virtual void on_raw_result(int64_t token, const std::string& raw) {
+    (void)token;
+    (void)raw;
+  }
+  /**
+   * As on_raw_result, for a result text that is plain ASCII (most are): it crosses JNI as a Java string the
+   * JVM makes directly (NewStringUTF: ASCII text is the same in UTF-8 and JNI's modified UTF-8), with no
+   * byte[] in between and no decoding in Java. Text with any other character comes to on_raw_result as UTF-8
+   * bytes.
+   */
+  virtual void on_raw_ascii(int64_t token, const char* raw) {
     (void)token;
     (void)raw;
   }
@@ -157,6 +168,21 @@ inline void traffic_cb(int sent, const char* frame, size_t len, void* payload) {
   });
 }
 
+/** Whether the NUL-terminated @p text is plain ASCII (no byte with the high bit set), 8 bytes at a time. */
+inline bool is_ascii(const char* text) noexcept {
+  const size_t n = std::strlen(text);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, text + i, sizeof word);
+    if ((word & UINT64_C(0x8080808080808080)) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0x80U) != 0) return false;
+  }
+  return true;
+}
+
 inline void result_cb(const qix_result* res, void* payload) {
   try {
     const qix::Result r(res);
@@ -172,7 +198,12 @@ inline void raw_result_cb(const qix_result* res, void* payload) {
     qix_object* obj = nullptr;
     if (qix_result_object(&obj, res) != QIX_OK) {
       qix_error_clear();  // QIX_ENOTFOUND: no object, which is no failure here
-      deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), qix_result_raw(res)); });
+      const char* raw = qix_result_raw(res);
+      if (is_ascii(raw)) {
+        deliver("a call result", [&](Events& e) { e.on_raw_ascii(to_token(payload), raw); });
+      } else {
+        deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), raw); });
+      }
       return;
     }
     qix_object_free(obj);  // the facade's result below takes its own handle
@@ -207,11 +238,12 @@ inline void set_events(Events* events) {
  * that refers to no object to Events::on_raw_result(@p token). The event comes exactly once when this returns
  * (also for QIX_ECLOSED); when it throws qix::Error, never.
  */
-inline int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json,
-                           int flags, int timeout_ms, int64_t token, bool raw) {
+inline int64_t object_call(qix::Object& object, const std::string& method_utf8,
+                           const std::string& params_utf8, int flags, int timeout_ms, int64_t token,
+                           bool raw) {
   int64_t id = 0;
   const int rc =
-      qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
+      qix_object_call(&id, object.c_handle(), method_utf8.c_str(), params_utf8.c_str(), flags, timeout_ms,
                       raw ? &detail::raw_result_cb : &detail::result_cb, detail::to_payload(token));
   if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
   return id;

@@ -77,6 +77,9 @@
   Swig::LocalRefGuard $1_refguard(jenv, $input);
 %}
 %typemap(javadirectorin) const std::string & "Utf8.decode($jniinput)"
+/* object_call's method and params come as UTF-8 bytes the Java side encoded (and may reuse: Utf8.Cache). */
+%typemap(jstype) const std::string & method_utf8, const std::string & params_utf8 "byte[]"
+%typemap(javain) const std::string & method_utf8, const std::string & params_utf8 "$javainput"
 
 %{
 /* Java byte[] (UTF-8) -> std::string. False (with a Java exception pending) on null. */

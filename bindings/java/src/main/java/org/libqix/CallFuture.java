@@ -35,6 +35,11 @@ final class CallFuture<T> extends CompletableFuture<T> {
   private final Converter<T> converter;
   private final RawConverter<T> rawConverter;
   private final Discard<T> discard;
+  /** The typed API's path (instead of the converters): the object called and the result's decoder. */
+  private final QixObject owner;
+  private final ResultDecoder<T> decoder;
+  /** The object a decoded result referred to (set on the event thread before completing). */
+  QixObject adopted;
   private volatile long requestId;
   private volatile long token;
 
@@ -60,6 +65,24 @@ final class CallFuture<T> extends CompletableFuture<T> {
     this.rawConverter = rawConverter;
     this.discard = discard;
     this.convertNotFound = convertNotFound;
+    this.owner = null;
+    this.decoder = null;
+  }
+
+  /**
+   * The typed API's call ({@link QixObject#callAsync(String, String, CallOptions, ResultDecoder)}): a success
+   * that refers to no object arrives as raw text and goes to {@code decoder} with no object; any other
+   * success is decoded with the object it refers to (closed again when nobody receives the value). No
+   * converter objects per call.
+   */
+  CallFuture(Session session, QixObject owner, ResultDecoder<T> decoder) {
+    this.session = session;
+    this.converter = null;
+    this.rawConverter = null;
+    this.discard = null;
+    this.convertNotFound = true;
+    this.owner = owner;
+    this.decoder = decoder;
   }
 
   void setRequestId(long id) {
@@ -75,6 +98,11 @@ final class CallFuture<T> extends CompletableFuture<T> {
     return token;
   }
 
+  /** The session the call was made on. */
+  Session session() {
+    return session;
+  }
+
   /** The JSON-RPC request id of the call (0 before it was sent). */
   long requestId() {
     return requestId;
@@ -82,15 +110,14 @@ final class CallFuture<T> extends CompletableFuture<T> {
 
   /** Whether the call is made for {@link #deliverRaw}. */
   boolean takesRaw() {
-    return rawConverter != null;
+    return rawConverter != null || decoder != null;
   }
 
   /** Completes with a success that refers to no object, given as the whole result's text (event thread). */
   void deliverRaw(String raw) {
-    session.settled(this);
     T value;
     try {
-      value = rawConverter.convert(raw);
+      value = decoder != null ? decoder.decode(raw, null) : rawConverter.convert(raw);
     } catch (Throwable t) {
       completeExceptionally(t);
       return;
@@ -100,20 +127,25 @@ final class CallFuture<T> extends CompletableFuture<T> {
 
   /** Completes with @p result (on the event thread). */
   void deliver(NativeResult result) {
-    session.settled(this);
     if (!result.ok() && !(convertNotFound && result.status() == QixException.Code.NOT_FOUND.status())) {
       completeExceptionally(QixException.of(result.error()));
       return;
     }
     T value;
     try {
-      value = converter.convert(result);
+      value = decoder != null ? owner.decodeFor(this, result, decoder) : converter.convert(result);
     } catch (Throwable t) {
       completeExceptionally(t);
       return;
     }
-    if (!complete(value) && discard != null) {
-      discard.discard(value);
+    if (!complete(value)) {
+      if (decoder != null) {
+        if (adopted != null) {
+          adopted.close();
+        }
+      } else if (discard != null) {
+        discard.discard(value);
+      }
     }
   }
 

@@ -76,7 +76,7 @@ final class Dispatch extends NativeEvents {
 
   /** Number of live registrations (for tests: listeners must not leak). */
   static int registrations() {
-    return TARGETS.size();
+    return TARGETS.size() + CallTable.size();
   }
 
   /** True while the calling thread runs a libqix callback (a blocking wait there would stall its events). */
@@ -112,6 +112,18 @@ final class Dispatch extends NativeEvents {
   }
 
   private static void run(String where, Action action) {
+    int[] state = enter();
+    try {
+      action.run();
+    } catch (Throwable e) {
+      report(where, e);
+    } finally {
+      state[0]--;
+    }
+  }
+
+  /** Marks the calling thread as running a callback (undo with {@code state[0]--}); names it once. */
+  private static int[] enter() {
     int[] state = CALLBACK_STATE.get();
     if (state[1] == 0) {
       state[1] = 1;
@@ -122,10 +134,16 @@ final class Dispatch extends NativeEvents {
       }
     }
     state[0]++;
+    return state;
+  }
+
+  /** {@code run("a call completion", () -> future.deliverRaw(raw))} without a lambda per call. */
+  private static void deliverRaw(CallFuture<?> future, String raw) {
+    int[] state = enter();
     try {
-      action.run();
+      future.deliverRaw(raw);
     } catch (Throwable e) {
-      report(where, e);
+      report("a call completion", e);
     } finally {
       state[0]--;
     }
@@ -133,19 +151,25 @@ final class Dispatch extends NativeEvents {
 
   @Override
   public void onResult(long token, NativeResult result) {
-    Object target = TARGETS.remove(token);
-    if (target instanceof CallFuture) {
-      CallFuture<?> future = (CallFuture<?>) target;
+    CallFuture<?> future = CallTable.take(token);
+    if (future != null) {
       run("a call completion", () -> future.deliver(result));
     }
   }
 
   @Override
   public void onRawResult(long token, String raw) {
-    Object target = TARGETS.remove(token);
-    if (target instanceof CallFuture) {
-      CallFuture<?> future = (CallFuture<?>) target;
-      run("a call completion", () -> future.deliverRaw(raw));
+    CallFuture<?> future = CallTable.take(token);
+    if (future != null) {
+      deliverRaw(future, raw);
+    }
+  }
+
+  @Override
+  public void onRawAscii(long token, String raw) {
+    CallFuture<?> future = CallTable.take(token);
+    if (future != null) {
+      deliverRaw(future, raw);
     }
   }
 

@@ -39,6 +39,9 @@ import java.util.function.Function;
  */
 public final class QixObject implements AutoCloseable {
   private final Session session;
+  /** The UTF-8 of the last method name and parameters sent (the typed API repeats literals). */
+  private static final Utf8.Cache METHODS = new Utf8.Cache();
+  private static final Utf8.Cache PARAMS = new Utf8.Cache();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private NativeObject nat; // guarded by lock; null once closed
   private final int handle;
@@ -228,13 +231,22 @@ public final class QixObject implements AutoCloseable {
   private <T> CompletableFuture<T> issue(CallFuture<T> f, String method, String params, CallOptions options) {
     long token = session.track(f);
     try {
-      long id = withNative(
-          o -> QixNative.objectCall(o, method, params, options.flags(), options.timeoutMs(), token, f.takesRaw()));
+      long id;
+      lock.readLock().lock(); // withNative(), without a lambda per call
+      try {
+        if (nat == null) {
+          throw new QixException(QixException.Code.CLOSED, "the object (handle " + handle + ") is closed");
+        }
+        id = QixNative.objectCall(nat, METHODS.encode(method), PARAMS.encode(params), options.flags(),
+            options.timeoutMs(), token, f.takesRaw());
+      } finally {
+        lock.readLock().unlock();
+      }
       f.setRequestId(id);
     } catch (QixException e) {
-      session.settled(f);
-      Dispatch.unregister(token);
-      f.completeExceptionally(e);
+      if (CallTable.take(token) != null) { // else its completion or the session's close settles it
+        f.completeExceptionally(e);
+      }
     }
     return f;
   }
@@ -274,14 +286,21 @@ public final class QixObject implements AutoCloseable {
       ResultDecoder<T> decoder) {
     Session.check(method, paramsJson, options);
     Objects.requireNonNull(decoder, "decoder");
-    QixObject[] adopted = new QixObject[1];
-    CallFuture<T> f = new CallFuture<>(session, r -> decode(r, decoder, adopted), raw -> decoder.decode(raw, null),
-        v -> {
-          if (adopted[0] != null) {
-            adopted[0].close();
-          }
-        }, true);
-    return issue(f, method, paramsJson, options);
+    return issue(new CallFuture<>(session, this, decoder), method, paramsJson, options);
+  }
+
+  /** Decodes the result of {@code f}'s call, recording the object it refers to in {@code f.adopted}. */
+  <T> T decodeFor(CallFuture<T> f, NativeResult r, ResultDecoder<T> decoder) {
+    QixObject object = r.hasObject() ? session.adopt(r.object()) : null;
+    f.adopted = object;
+    try {
+      return decoder.decode(r.raw(), object);
+    } catch (RuntimeException | Error e) {
+      if (object != null) {
+        object.close();
+      }
+      throw e;
+    }
   }
 
   private <T> T decode(NativeResult r, ResultDecoder<T> decoder, QixObject[] adopted) {

@@ -53,8 +53,6 @@ public final class Session implements AutoCloseable {
   private final Set<QixObject> children = new HashSet<>(); // guarded by childrenLock
   private boolean closing; // guarded by childrenLock
   private final Subscriptions subscriptions = new Subscriptions(this);
-  /** Calls issued and not answered yet (of this session and its objects). */
-  private final Set<CallFuture<?>> pending = ConcurrentHashMap.newKeySet();
   private final Set<Extraction<?>> extractions = ConcurrentHashMap.newKeySet();
 
   Session(Context context, NativeSession nat, long trafficToken) {
@@ -344,17 +342,11 @@ public final class Session implements AutoCloseable {
     Dispatch.unregister(e.token());
   }
 
-  /** Registers a call's future (its token, and as pending on this session); returns the token. */
+  /** Registers a call's future as in flight on this session (CallTable); returns its token. */
   long track(CallFuture<?> f) {
-    long token = Dispatch.register(f);
+    long token = CallTable.add(f);
     f.setToken(token);
-    pending.add(f);
     return token;
-  }
-
-  /** The call of {@code f} was answered (or failed to be sent). */
-  void settled(CallFuture<?> f) {
-    pending.remove(f);
   }
 
   static void check(String method, String paramsJson, CallOptions options) {
@@ -466,10 +458,7 @@ public final class Session implements AutoCloseable {
     Dispatch.unregister(trafficToken);
     // Every call completes exactly once: libqix answers the pending ones with CLOSED (above), but one whose
     // outcome is still on its way once the session is released is settled here, with the same outcome.
-    List<CallFuture<?>> unanswered = new ArrayList<>(pending);
-    pending.clear();
-    for (CallFuture<?> f : unanswered) {
-      Dispatch.unregister(f.token());
+    for (CallFuture<?> f : CallTable.takeAll(this)) {
       f.completeExceptionally(new QixException(QixException.Code.CLOSED, "the session was closed"));
     }
     // Likewise every extraction ends exactly once.
