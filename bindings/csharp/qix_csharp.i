@@ -162,6 +162,11 @@ static void call_completed(const qix_result* res, void* payload) {
 }
 }  // namespace qixcs
 
+/* qix_batch_begin/qix_batch_end for the managed side (Calls.Flush sends the calls continuations issued on a
+   drainer inside one batch: one write for all of them). */
+extern "C" SWIGEXPORT void SWIGSTDCALL QixCs_BatchBegin() { qix_batch_begin(); }
+extern "C" SWIGEXPORT void SWIGSTDCALL QixCs_BatchEnd() { qix_batch_end(); }
+
 extern "C" SWIGEXPORT void SWIGSTDCALL QixCs_RegisterCallCallback(qixcs::CallCallback cb) {
   qixcs::g_call_callback.store(cb);
 }

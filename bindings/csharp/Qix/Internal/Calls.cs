@@ -10,8 +10,9 @@ namespace Qix.Internal;
 /// <summary>
 /// Asynchronous calls: each call gets a token; libqix reports its completion, on the session's dispatcher
 /// thread, to the one process-wide callback <see cref="OnCompleted"/> (a delegate rooted in a static field,
-/// registered with the shim, see qix_csharp.i), which completes the call's task. Until then the call is
-/// referenced from <see cref="s_pending"/>, so nothing native code will call back into can be collected.
+/// registered with the shim, see qix_csharp.i), which decides the call's outcome and queues it to be settled
+/// on the thread pool (see "Settling on the thread pool" below). Until then the call is referenced from
+/// <see cref="s_pending"/>, so nothing native code will call back into can be collected.
 /// </summary>
 internal static class Calls
 {
@@ -53,6 +54,16 @@ internal static class Calls
         var call = new PendingCall(session, make, cancellationToken);
         s_pending[token] = call;
         session.CallStarted();
+        if (t_settling)
+        {
+            // A continuation run by a drainer: the call leaves with the others its drain issues (Flush).
+            call.Defer(token, send);
+            s_unsent.Enqueue(call);
+            // Whoever comes first sends it: this drainer when its settling ends, or the one scheduled here
+            // (should this drainer's continuation block, waiting for this very call, say).
+            ScheduleDrainer();
+            return call.Task;
+        }
         long id;
         try
         {
@@ -100,14 +111,144 @@ internal static class Calls
         return bytes;
     }
 
+    // ---- Settling on the thread pool ------------------------------------------------------------------
+    // libqix's dispatcher thread only decides each call's outcome (OnCompleted) and queues the call here; tasks
+    // are settled on the thread pool by drainers, each settling as many queued calls as it finds, one after
+    // the other, with the continuations run inline (the tasks are not RunContinuationsAsynchronously). At
+    // window 64 one socket read brings many answers: they cost one thread-pool work item instead of one each.
+    // A continuation that blocks (waiting for another call's task, say) cannot hold up the calls queued behind
+    // it: before settling a call a drainer makes sure another drainer is scheduled whenever calls are left.
+
+    private static readonly ConcurrentQueue<PendingCall> s_settle = new();
+    private static readonly WaitCallback s_drain = _ => Drain();
+    // 1 while a drainer is scheduled and has not started yet: it will see every call queued before it starts.
+    private static int s_drainScheduled;
+
+    private static void ScheduleDrainer()
+    {
+        if (Interlocked.CompareExchange(ref s_drainScheduled, 1, 0) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(s_drain, null);
+    }
+
+    private static void Settle(PendingCall call)
+    {
+        s_settle.Enqueue(call);
+        ScheduleDrainer();
+    }
+
+    // Calls the continuations run by drainers issued, in order, not yet sent.
+    private static readonly ConcurrentQueue<PendingCall> s_unsent = new();
+    private static readonly object s_flushGate = new();
+    // True on a drainer's thread while it settles calls (and runs their continuations).
+    [ThreadStatic] private static bool t_settling;
+    // A drainer sends what its continuations issued at least this often, not only when its queue is empty.
+    private const int FlushEvery = 256;
+
+    [DllImport("qixcsharp", EntryPoint = "QixCs_BatchBegin")]
+    private static extern void BatchBegin();
+    [DllImport("qixcsharp", EntryPoint = "QixCs_BatchEnd")]
+    private static extern void BatchEnd();
+
+    private static void Drain()
+    {
+        // Calls queued from now on schedule another drainer (unless one is already scheduled).
+        Volatile.Write(ref s_drainScheduled, 0);
+        Flush();
+        int settled = 0;
+        while (s_settle.TryDequeue(out PendingCall? call))
+        {
+            if (!s_settle.IsEmpty) ScheduleDrainer();
+            t_settling = true;
+            try
+            {
+                call.SetOutcome();
+            }
+            catch (Exception e)
+            {
+                QixDiagnostics.ReportHandlerException(null, "call completion", e);
+            }
+            finally
+            {
+                t_settling = false;
+            }
+            if (++settled % FlushEvery == 0) Flush();
+        }
+        Flush();
+    }
+
+    /// <summary>
+    /// Called before anything of the binding reaches native code: on a drainer's thread, inside a
+    /// continuation, first sends the calls issued so far, so that what the continuation does next (a blocking
+    /// call, a Dispose, a count of pending calls ...) comes after them, as it would without the deferral.
+    /// </summary>
+    internal static void SendIssued()
+    {
+        if (t_settling && !s_unsent.IsEmpty) Flush();
+    }
+
+    /// <summary>
+    /// Sends the calls continuations issued on drainers, in the order they were issued, inside one libqix
+    /// batch (qix_batch_begin/qix_batch_end): one write for all of them. Runs no user code: a call libqix
+    /// refuses is settled (faulted) by a drainer, like every other call. Returns once every call deferred
+    /// before it was called has been sent (by this thread or by the one holding the gate).
+    /// </summary>
+    private static void Flush()
+    {
+        if (s_unsent.IsEmpty) return;
+        bool settling = t_settling;
+        t_settling = false;  // the sends below reach NativeRef.TryAcquire: no flush from there
+        try
+        {
+            FlushLocked();
+        }
+        finally
+        {
+            t_settling = settling;
+        }
+    }
+
+    private static void FlushLocked()
+    {
+        lock (s_flushGate)
+        {
+            if (s_unsent.IsEmpty) return;
+            BatchBegin();
+            try
+            {
+                while (s_unsent.TryDequeue(out PendingCall? call))
+                {
+                    try
+                    {
+                        call.SendDeferred();
+                    }
+                    catch (Exception e)
+                    {
+                        QixDiagnostics.ReportHandlerException(null, "call", e);
+                    }
+                }
+            }
+            finally
+            {
+                BatchEnd();
+            }
+        }
+    }
+
+    /// <summary>Calls decided but not yet settled (for tests).</summary>
+    internal static int SettlingCount => s_settle.Count;
+
     private sealed class PendingCall
     {
-        private readonly TaskCompletionSource<QixResult> _tcs =
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Not RunContinuationsAsynchronously: SetOutcome runs on a drainer, on the thread pool, never on a
+        // libqix thread, and runs the continuations there.
+        private readonly TaskCompletionSource<QixResult> _tcs = new();
         private readonly Session _session;
         private readonly Func<Session, NativeObject, QixObject>? _make;
         private readonly CancellationToken _cancellationToken;
         private CancellationTokenRegistration _registration;
+        // The outcome OnCompleted decided, applied by SetOutcome: a result, an exception, or neither (cancelled).
+        private QixResult? _result;
+        private Exception? _exception;
 
         public PendingCall(Session session, Func<Session, NativeObject, QixObject>? make,
                            CancellationToken cancellationToken)
@@ -118,6 +259,38 @@ internal static class Calls
         }
 
         public Task<QixResult> Task => _tcs.Task;
+
+        // A deferred call (Issue on a drainer): its token and how it is sent, until Flush sends it.
+        private long _token;
+        private Func<long, long>? _send;
+
+        public void Defer(long token, Func<long, long> send)
+        {
+            _token = token;
+            _send = send;
+        }
+
+        /// <summary>Sends a deferred call (in Flush); a call libqix refuses is faulted like an issued one.</summary>
+        public void SendDeferred()
+        {
+            Func<long, long> send = _send!;
+            _send = null;
+            long id;
+            try
+            {
+                id = send(_token);
+            }
+            catch (Exception e)
+            {
+                // libqix will not call back (the C API refused the call before issuing it).
+                if (!s_pending.TryRemove(_token, out _)) return;
+                _session.CallEnded();
+                _exception = e;
+                Settle(this);
+                return;
+            }
+            Started(id);
+        }
 
         public void Started(long id)
         {
@@ -135,8 +308,9 @@ internal static class Calls
         }
 
         /// <summary>
-        /// Settles the task. <paramref name="result"/> (the facade's result, borrowed) is there when the call
-        /// failed or its object was wanted, else null.
+        /// Decides the outcome (on libqix's dispatcher thread, while <paramref name="result"/>, the facade's
+        /// result, is borrowed: there when the call failed or its object was wanted, else null) and queues the
+        /// call to be settled on the thread pool.
         /// </summary>
         public void Complete(int status, long id, byte[] rawUtf8, byte[] jsonUtf8, NativeResult? result)
         {
@@ -144,21 +318,31 @@ internal static class Calls
             if (status == (int)QixStatus.Ok)
             {
                 QixObject? obj = result != null && result.HasObject() ? _session.Adopt(result.Object(), _make) : null;
-                _tcs.TrySetResult(new QixResult(id, jsonUtf8, rawUtf8, obj));
+                _result = new QixResult(id, jsonUtf8, rawUtf8, obj);
             }
             else if (status == (int)QixStatus.Cancelled)
             {
-                _tcs.TrySetCanceled(_cancellationToken);
+                // Neither: cancelled.
             }
             else if (result != null)
             {
                 using NativeError error = result.Error();
-                _tcs.TrySetException(error.ToException());
+                _exception = error.ToException();
             }
             else
             {
-                _tcs.TrySetException(new QixException((QixStatus)status, "call failed"));
+                _exception = new QixException((QixStatus)status, "call failed");
             }
+            Settle(this);
+        }
+
+        /// <summary>Settles the task (on a drainer): its continuations run here.</summary>
+        public void SetOutcome()
+        {
+            // The task first, as Started looks at it under the lock to decide whether to keep its registration.
+            if (_result != null) _tcs.TrySetResult(_result);
+            else if (_exception != null) _tcs.TrySetException(_exception);
+            else _tcs.TrySetCanceled(_cancellationToken);
             CancellationTokenRegistration registration;
             lock (this)
             {

@@ -36,6 +36,8 @@ internal sealed class NativeRef<T> where T : class, IDisposable
     public bool TryAcquire(out Lease lease)
     {
         lease = default;
+        // Whatever reaches native code from a continuation comes after the calls it issued before.
+        Calls.SendIssued();
         if (IsClosed) return false;
         while (true)
         {
@@ -52,6 +54,7 @@ internal sealed class NativeRef<T> where T : class, IDisposable
     /// <summary>Closes: the native object is disposed now, or when the last lease ends. False if already closed.</summary>
     public bool Close()
     {
+        Calls.SendIssued();
         if (Interlocked.Exchange(ref _closed, 1) != 0) return false;
         Release();
         return true;
