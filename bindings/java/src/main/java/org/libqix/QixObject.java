@@ -293,14 +293,7 @@ public final class QixObject implements AutoCloseable {
   <T> T decodeFor(CallFuture<T> f, NativeResult r, ResultDecoder<T> decoder) {
     QixObject object = r.hasObject() ? session.adopt(r.object()) : null;
     f.adopted = object;
-    try {
-      return decoder.decode(r.raw(), object);
-    } catch (RuntimeException | Error e) {
-      if (object != null) {
-        object.close();
-      }
-      throw e;
-    }
+    return decodeWith(r, decoder, object);
   }
 
   private <T> T decode(NativeResult r, ResultDecoder<T> decoder, QixObject[] adopted) {
@@ -308,6 +301,11 @@ public final class QixObject implements AutoCloseable {
     if (adopted != null) {
       adopted[0] = object;
     }
+    return decodeWith(r, decoder, object);
+  }
+
+  /** Decodes {@code r} with {@code object} (adopted from it, or null); a failed decode closes the object. */
+  private static <T> T decodeWith(NativeResult r, ResultDecoder<T> decoder, QixObject object) {
     try {
       return decoder.decode(r.raw(), object);
     } catch (RuntimeException | Error e) {
