@@ -23,8 +23,8 @@ namespace Qix;
 /// Nothing relies on finalizers.</para>
 /// <para><b>Threads.</b> Every member is thread-safe. Tasks complete and events are raised on the thread pool,
 /// never on libqix's threads (a thread-pool work item settles every answer that arrived meanwhile and runs
-/// their continuations, then sends the calls they issued together: see docs/csharp.md); the events of one session (including its objects' events) are raised one at
-/// a time, in the order the engine sent them. A handler that throws is reported through
+/// their continuations, then sends the calls they issued together: see docs/csharp.md); the events of one
+/// session (including its objects' events) are raised one at a time, in the order the engine sent them. A handler that throws is reported through
 /// <see cref="QixDiagnostics.HandlerException"/> and never ends the process.</para>
 /// </remarks>
 public sealed class Session : IDisposable, IAsyncDisposable

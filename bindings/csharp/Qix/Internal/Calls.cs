@@ -83,8 +83,8 @@ internal static class Calls
     private static void OnCompleted(long token, int status, long id, IntPtr raw, int rawLength, IntPtr json,
                                     int jsonLength, IntPtr slow)
     {
-        // Runs on libqix's dispatcher thread: no user code here (continuations run asynchronously) and
-        // nothing may escape into native code.
+        // Runs on libqix's dispatcher thread: no user code here (Complete only decides the outcome and queues
+        // the call for a drainer, which runs the continuations) and nothing may escape into native code.
         try
         {
             if (!s_pending.TryRemove(token, out PendingCall? call)) return;
