@@ -480,7 +480,7 @@ TEST_F(Tls, CloseSendsCloseNotifyAfterTheCloseHandshake) {
   server.on_message = [](ScriptedConnection& conn, const std::string&) { conn.close(1000, "bye"); };
   Client c(o);
   ASSERT_FALSE(c.open());
-  c.session->call(-1, "X", "[]", {}, [](core::CallResult) {});
+  c.session->call(-1, "X", "[]", {}, [](core::CallResult&) {});
   c.closed_future.wait();
   const auto endings = server.wait_tls_endings(2);
   ASSERT_EQ(endings.size(), 2U);
