@@ -1,7 +1,5 @@
 #include "transport/ws_frame.hpp"
 
-#include <openssl/evp.h>
-
 #include <cstring>
 
 namespace qix::core::ws {
@@ -75,13 +73,77 @@ std::string base64(const unsigned char* p, std::size_t n) {
   return out;
 }
 
+std::array<unsigned char, 20> sha1(std::string_view text) {
+  // FIPS 180-4, 6.1. Written here rather than taken from OpenSSL: OpenSSL keeps per-thread state (its error
+  // queue) on any thread that uses it, and a plain ws:// connection's I/O thread has no other need of it.
+  std::uint32_t h[5] = {0x67452301U, 0xEFCDAB89U, 0x98BADCFEU, 0x10325476U, 0xC3D2E1F0U};
+  const auto rotl = [](std::uint32_t v, int n) { return (v << n) | (v >> (32 - n)); };
+  const auto block = [&](const unsigned char* b) {
+    std::uint32_t w[80];
+    for (int t = 0; t < 16; ++t) {
+      w[t] = (std::uint32_t{b[4 * t]} << 24) | (std::uint32_t{b[4 * t + 1]} << 16) |
+             (std::uint32_t{b[4 * t + 2]} << 8) | std::uint32_t{b[4 * t + 3]};
+    }
+    for (int t = 16; t < 80; ++t) w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    std::uint32_t a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4];
+    for (int t = 0; t < 80; ++t) {
+      std::uint32_t f = 0;
+      std::uint32_t k = 0;
+      if (t < 20) {
+        f = (bb & c) | (~bb & d);
+        k = 0x5A827999U;
+      } else if (t < 40) {
+        f = bb ^ c ^ d;
+        k = 0x6ED9EBA1U;
+      } else if (t < 60) {
+        f = (bb & c) | (bb & d) | (c & d);
+        k = 0x8F1BBCDCU;
+      } else {
+        f = bb ^ c ^ d;
+        k = 0xCA62C1D6U;
+      }
+      const std::uint32_t temp = rotl(a, 5) + f + e + k + w[t];
+      e = d;
+      d = c;
+      c = rotl(bb, 30);
+      bb = a;
+      a = temp;
+    }
+    h[0] += a;
+    h[1] += bb;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+  };
+  const auto* data = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t at = 0;
+  for (; at + 64 <= n; at += 64) block(data + at);
+  // The last block(s): the rest, a 1 bit, zeros, and the message's length in bits (big-endian, 64 bits).
+  unsigned char tail[128] = {};
+  const std::size_t rest = n - at;
+  std::memcpy(tail, data + at, rest);
+  tail[rest] = 0x80;
+  const std::size_t tail_size = rest + 9 <= 64 ? 64 : 128;
+  const std::uint64_t bits = static_cast<std::uint64_t>(n) * 8;
+  for (int i = 0; i < 8; ++i) tail[tail_size - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
+  block(tail);
+  if (tail_size == 128) block(tail + 64);
+  std::array<unsigned char, 20> out{};
+  for (int i = 0; i < 5; ++i) {
+    out[4 * i] = static_cast<unsigned char>(h[i] >> 24);
+    out[4 * i + 1] = static_cast<unsigned char>(h[i] >> 16);
+    out[4 * i + 2] = static_cast<unsigned char>(h[i] >> 8);
+    out[4 * i + 3] = static_cast<unsigned char>(h[i]);
+  }
+  return out;
+}
+
 std::string accept_key(std::string_view key) {
   std::string text(key);
   text += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // RFC 6455 1.3
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
-  return base64(digest, size);
+  const auto digest = sha1(text);
+  return base64(digest.data(), digest.size());
 }
 
 namespace {

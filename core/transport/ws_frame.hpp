@@ -3,6 +3,7 @@
 // Kept apart from the transport (no Asio here) so that it is unit-tested and fuzzed on its own.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,6 +26,9 @@ bool valid_utf8(const char* p, std::size_t n) noexcept;
 
 /// Standard base64 (RFC 4648, with padding).
 std::string base64(const unsigned char* p, std::size_t n);
+
+/// SHA-1 (FIPS 180-4) of `text`: only for the handshake's accept key, which RFC 6455 defines with it.
+std::array<unsigned char, 20> sha1(std::string_view text);
 
 /// The Sec-WebSocket-Accept a server must answer to the request's Sec-WebSocket-Key `key`
 /// (base64 of the SHA-1 of the key and the RFC's GUID, RFC 6455 4.2.2).

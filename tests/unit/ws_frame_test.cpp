@@ -5,7 +5,9 @@
 #include "support/ws_server_frame.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
+#include <array>
 #include <random>
 #include <string>
 #include <vector>
@@ -77,6 +79,33 @@ using Events = std::vector<std::string>;
 TEST(WsFrame, HandshakeKeyAnswerIsTheRfcExample) {
   // RFC 6455 1.3.
   EXPECT_EQ(ws::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST(WsFrame, Sha1MatchesFips180VectorsAndOpenSsl) {
+  auto hex = [](const std::array<unsigned char, 20>& d) {
+    std::string out;
+    for (unsigned char c : d) {
+      out += "0123456789abcdef"[c >> 4];
+      out += "0123456789abcdef"[c & 15];
+    }
+    return out;
+  };
+  EXPECT_EQ(hex(ws::sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(hex(ws::sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(hex(ws::sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+  EXPECT_EQ(hex(ws::sha1(std::string(1000000, 'a'))), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+  // Every length up to three blocks (the padding's one- and two-block cases), random bytes, against OpenSSL.
+  std::mt19937 rng(20261204);
+  for (std::size_t n = 0; n <= 200; ++n) {
+    std::string text(n, '\0');
+    for (auto& c : text) c = static_cast<char>(rng());
+    std::array<unsigned char, 20> want{};
+    unsigned int size = 0;
+    ASSERT_EQ(EVP_Digest(text.data(), text.size(), want.data(), &size, EVP_sha1(), nullptr), 1);
+    ASSERT_EQ(size, 20U);
+    EXPECT_EQ(hex(ws::sha1(text)), hex(want)) << "length " << n;
+  }
 }
 
 TEST(WsFrame, Base64IsRfc4648) {
