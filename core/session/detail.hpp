@@ -17,11 +17,17 @@ inline bool is_fetch_method(std::string_view m) {
   return m.size() > 7 && m.substr(0, 3) == "Get" && m.substr(m.size() - 4) == "Data";
 }
 
-/// Removes listener `id` from a vector of entries that have an `id` member. Called with the session's lock
-/// held.
+/// Removes listener `id` from a vector of entries that have `id` and `fn` (a ListenerFn) members, turning
+/// its function off so that events already queued for it are dropped. Called with the session's lock held.
 template <class V>
 void erase_listener(V& v, ListenerId id) {
-  v.erase(std::remove_if(v.begin(), v.end(), [id](const auto& e) { return e.id == id; }), v.end());
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [id](const auto& e) {
+                           if (e.id != id) return false;
+                           e.fn->turn_off();
+                           return true;
+                         }),
+          v.end());
 }
 
 }  // namespace qix::core::detail

@@ -49,7 +49,7 @@ ListenerId Object::on_changed(std::function<void()> fn) {
   if (!s) return 0;
   std::lock_guard lock(s->mutex_);
   ListenerId id = s->next_listener_++;
-  auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  auto shared = std::make_shared<ListenerFn<>>(std::move(fn));
   changed_.push_back({id, shared});
   // The engine lists a handle in `change` only on a valid-to-invalid transition, and an object whose layout
   // was never computed (or was invalidated and not fetched since) is already invalid: no later selection
@@ -74,7 +74,7 @@ ListenerId Object::on_closed(std::function<void()> fn) {
   if (!s) return 0;
   std::lock_guard lock(s->mutex_);
   ListenerId id = s->next_listener_++;
-  closed_listeners_.push_back({id, std::make_shared<std::function<void()>>(std::move(fn))});
+  closed_listeners_.push_back({id, std::make_shared<ListenerFn<>>(std::move(fn))});
   return id;
 }
 
@@ -93,7 +93,8 @@ void Object::watch(std::function<void(const CallResult&)> fn) {
   {
     std::lock_guard lock(s->mutex_);
     if (closed_) return;
-    watcher_ = std::make_shared<std::function<void(const CallResult&)>>(std::move(fn));
+    if (watcher_) watcher_->turn_off();
+    watcher_ = std::make_shared<ListenerFn<const CallResult&>>(std::move(fn));
     if (!valid_ && fetching_ == 0 && !watch_inflight_) fetch_now = true;
     if (valid_ && (layout_ || layout_text_)) {
       // Deliver the current layout at once so a watcher always starts with data.
@@ -115,6 +116,7 @@ void Object::unwatch() {
   auto s = session_.lock();
   if (!s) return;
   std::lock_guard lock(s->mutex_);
+  if (watcher_) watcher_->turn_off();
   watcher_.reset();
 }
 
@@ -225,7 +227,7 @@ void Session::start_watch_fetch(const std::shared_ptr<Object>& obj) {
         auto s = self.lock();
         if (!o || !s) return;
         bool again = false;
-        std::shared_ptr<std::function<void(const CallResult&)>> w;
+        std::shared_ptr<ListenerFn<const CallResult&>> w;
         {
           std::lock_guard lock(s->mutex_);
           o->watch_inflight_ = false;

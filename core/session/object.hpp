@@ -62,6 +62,23 @@ using CallCallback = std::function<void(CallResult&)>;
 
 using ListenerId = std::uint64_t;
 
+/// A listener's function as the events queued for it hold it. Removing the listener turns it off, so an
+/// event already queued for it is dropped instead of calling a function its owner may have freed (a call
+/// already running on another thread finishes). Thread-safe.
+template <class... A>
+class ListenerFn {
+ public:
+  explicit ListenerFn(std::function<void(A...)> fn) : fn_(std::move(fn)) {}
+  void operator()(A... args) const {
+    if (live_.load(std::memory_order_acquire)) fn_(args...);
+  }
+  void turn_off() noexcept { live_.store(false, std::memory_order_release); }
+
+ private:
+  std::function<void(A...)> fn_;
+  std::atomic<bool> live_{true};
+};
+
 namespace detail {
 /// The value a delta patch applies to, kept as the caller last took it: a DOM, or (for callers taking
 /// text, CallOptions::text_result) its text, patched as text; converted when the next caller differs.
@@ -131,7 +148,7 @@ class Object : public std::enable_shared_from_this<Object> {
 
   struct Listener {
     ListenerId id;
-    std::shared_ptr<std::function<void()>> fn;
+    std::shared_ptr<ListenerFn<>> fn;
   };
 
   /// How this handle was obtained, to obtain it again after a reconnect.
@@ -158,7 +175,9 @@ class Object : public std::enable_shared_from_this<Object> {
   int fetching_ = 0;       // data fetches in flight
   std::vector<Listener> changed_;
   std::vector<Listener> closed_listeners_;
-  std::shared_ptr<std::function<void(const CallResult&)>> watcher_;
+  /// Turned off when replaced or unwatched (results already queued for it are dropped); only dropped, still
+  /// on, when the object closes (what was queued before the close is delivered).
+  std::shared_ptr<ListenerFn<const CallResult&>> watcher_;
   bool watch_inflight_ = false;
   bool watch_dirty_ = false;
   bool watch_timer_ = false;                          // a throttled fetch is scheduled

@@ -121,7 +121,7 @@ void Session::report_listener_exception(std::string message) {
 
 void Session::diagnose(Diagnostic::Kind kind, std::string message, std::int64_t id, Batch& batch) {
   // Called with the lock held.
-  std::vector<std::shared_ptr<std::function<void(const Diagnostic&)>>> fns;
+  std::vector<std::shared_ptr<ListenerFn<const Diagnostic&>>> fns;
   for (auto& e : diagnostic_listeners_) fns.push_back(e.fn);
   if (fns.empty()) return;
   Diagnostic d{kind, std::move(message), id};
@@ -521,7 +521,7 @@ ListenerId Session::on_state(std::function<void(SessionState, const CloseInfo*)>
   std::lock_guard lock(mutex_);
   ListenerId id = next_listener_++;
   state_listeners_.push_back(
-      {id, std::make_shared<std::function<void(SessionState, const CloseInfo*)>>(std::move(fn))});
+      {id, std::make_shared<ListenerFn<SessionState, const CloseInfo*>>(std::move(fn))});
   return id;
 }
 
@@ -529,7 +529,7 @@ ListenerId Session::on_notification(std::string method, std::function<void(const
                                     bool replay) {
   std::lock_guard lock(mutex_);
   ListenerId id = next_listener_++;
-  auto f = std::make_shared<std::function<void(const Notification&)>>(std::move(fn));
+  auto f = std::make_shared<ListenerFn<const Notification&>>(std::move(fn));
   if (replay) {
     for (auto& n : history_) {
       if (method.empty() || method == n.method) {
@@ -537,16 +537,14 @@ ListenerId Session::on_notification(std::string method, std::function<void(const
       }
     }
   }
-  notification_listeners_.emplace_back(std::move(method),
-                                       Entry<std::function<void(const Notification&)>>{id, std::move(f)});
+  notification_listeners_.emplace_back(std::move(method), Entry<const Notification&>{id, std::move(f)});
   return id;
 }
 
 ListenerId Session::on_diagnostic(std::function<void(const Diagnostic&)> fn) {
   std::lock_guard lock(mutex_);
   ListenerId id = next_listener_++;
-  diagnostic_listeners_.push_back(
-      {id, std::make_shared<std::function<void(const Diagnostic&)>>(std::move(fn))});
+  diagnostic_listeners_.push_back({id, std::make_shared<ListenerFn<const Diagnostic&>>(std::move(fn))});
   return id;
 }
 
@@ -555,7 +553,11 @@ void Session::remove_listener(ListenerId id) {
   detail::erase_listener(state_listeners_, id);
   detail::erase_listener(diagnostic_listeners_, id);
   notification_listeners_.erase(std::remove_if(notification_listeners_.begin(), notification_listeners_.end(),
-                                               [id](const auto& p) { return p.second.id == id; }),
+                                               [id](const auto& p) {
+                                                 if (p.second.id != id) return false;
+                                                 p.second.fn->turn_off();
+                                                 return true;
+                                               }),
                                 notification_listeners_.end());
 }
 

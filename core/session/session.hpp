@@ -232,10 +232,10 @@ class Session : public std::enable_shared_from_this<Session> {
     Context::TimerId timer = 0;
     std::shared_ptr<Object> target;
   };
-  template <class T>
+  template <class... A>
   struct Entry {
     ListenerId id;
-    std::shared_ptr<T> fn;
+    std::shared_ptr<ListenerFn<A...>> fn;
   };
   using Batch = std::vector<Task>;
   Batch burst_;  ///< events of the frames of the transport's current burst (link_frame); guarded by mutex_
@@ -378,10 +378,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<OpenWaiter> open_waiters_;
   std::deque<Notification> history_;
   ListenerId next_listener_ = 1;
-  std::vector<Entry<std::function<void(SessionState, const CloseInfo*)>>> state_listeners_;
-  std::vector<std::pair<std::string, Entry<std::function<void(const Notification&)>>>>
-      notification_listeners_;
-  std::vector<Entry<std::function<void(const Diagnostic&)>>> diagnostic_listeners_;
+  std::vector<Entry<SessionState, const CloseInfo*>> state_listeners_;
+  std::vector<std::pair<std::string, Entry<const Notification&>>> notification_listeners_;
+  std::vector<Entry<const Diagnostic&>> diagnostic_listeners_;
 };
 
 }  // namespace qix::core

@@ -591,7 +591,13 @@ typedef void (*qix_notification_cb)(qix_session* session, const char* method, co
 QIX_API int qix_session_on_notification(uint64_t* out_id, qix_session* session, const char* method,
                                         int replay, qix_notification_cb cb, void* payload);
 
-/** Removes a session listener. @return #QIX_OK, #QIX_ENOTFOUND, #QIX_EINVAL. */
+/**
+ * Removes a session listener. Once it returns, its callback is not called again, not even for an event
+ * that was already queued (a call already running on another thread finishes: to free what the callback
+ * uses, wait for it, e.g. with qix_session_close() and qix_session_wait_closed()). Thread-safe; callable
+ * from any callback, the listener's own included.
+ * @return #QIX_OK, #QIX_ENOTFOUND, #QIX_EINVAL.
+ */
 QIX_API int qix_session_remove_listener(qix_session* session, uint64_t id);
 
 /**
@@ -694,7 +700,11 @@ QIX_API int qix_object_on_changed(uint64_t* out_id, qix_object* obj, qix_object_
 /** "closed": runs once, when the engine handle is released. @return #QIX_OK, #QIX_EINVAL, #QIX_ECLOSED. */
 QIX_API int qix_object_on_closed(uint64_t* out_id, qix_object* obj, qix_object_cb cb, void* payload);
 
-/** Removes an object listener. @return #QIX_OK, #QIX_ENOTFOUND, #QIX_EINVAL. */
+/**
+ * Removes an object listener. Once it returns, its callback is not called again, not even for an event
+ * already queued (a call already running on another thread finishes). Thread-safe; callable from any
+ * callback. @return #QIX_OK, #QIX_ENOTFOUND, #QIX_EINVAL.
+ */
 QIX_API int qix_object_remove_listener(qix_object* obj, uint64_t id);
 
 /**
@@ -711,8 +721,10 @@ QIX_API int qix_object_remove_listener(qix_object* obj, uint64_t id);
  */
 QIX_API int qix_object_watch(qix_object* obj, qix_call_cb cb, void* payload);
 
-/** Stops the engine object's watch, whichever handle set it (see qix_object_watch()). @return #QIX_OK,
- * #QIX_EINVAL. */
+/** Stops the engine object's watch, whichever handle set it (see qix_object_watch()). Once it returns, the
+ * watch's callback is not called again, not even for a layout already queued (a call already running on
+ * another thread finishes); a new qix_object_watch() does the same to the watch it replaces.
+ * @return #QIX_OK, #QIX_EINVAL. */
 QIX_API int qix_object_unwatch(qix_object* obj);
 
 /**

@@ -532,7 +532,8 @@ class Object {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->listeners.push_back({listener, {a, b}});
   }
-  /** Removes a listener added with add_listener(). */
+  /** Removes a listener added with add_listener(): once this returns it is not called again, not even for an
+   *  event already queued (a call already running on another thread finishes). */
   void remove_listener(ObjectListener* listener) {
     if (!state_) return;
     std::lock_guard<std::mutex> lock(state_->mutex);
@@ -560,7 +561,7 @@ class Object {
     set_watch(std::move(p));
   }
 #endif
-  /** Stops watching. */
+  /** Stops watching: no layout is delivered once this returns, not even one already queued. */
   void unwatch() {
     detail::check(qix_object_unwatch(c()));
   }
@@ -728,7 +729,9 @@ class Session {
     std::lock_guard<std::mutex> lock(mutex_);
     listeners_.push_back({listener, {a, b}});
   }
-  /** Removes a listener added with add_listener(). */
+  /** Removes a listener added with add_listener(): once this returns it is not called again, not even for an
+   *  event already queued (a call already running on another thread finishes: close() and wait_closed()
+   *  wait for that too). */
   void remove_listener(SessionListener* listener) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = listeners_.begin(); it != listeners_.end();) {

@@ -136,6 +136,62 @@ TEST_F(CapiTest, ObjectFreeStopsListeners) {
   qix_object_free(again);
 }
 
+// A listener removed while an event for it is already queued is not called for it: the close queues, in
+// order, the cube's "closed" listeners and then the session's state listeners; the first one holds the
+// session's events while two queued after it are removed.
+TEST_F(CapiTest, RemovedListenerIsNotCalledForAnEventAlreadyQueued) {
+  auto s = open();
+  auto doc = open_doc(s.get());
+  auto obj = create_cube(doc.get(), hypercube_props("hc", {"Region"}, {"Sum(Sales)"}));
+  struct Ctx {
+    std::promise<void> holding;
+    std::promise<void> release;
+    std::atomic<int> removed_closed{0}, removed_state{0}, kept_state{0};
+  } ctx;
+  auto release = ctx.release.get_future().share();
+  struct Hold {
+    Ctx* c;
+    std::shared_future<void> release;
+  } hold{&ctx, release};
+  ASSERT_EQ(qix_object_on_closed(
+                nullptr, obj.get(),
+                [](qix_object*, void* p) {
+                  auto* h = static_cast<Hold*>(p);
+                  h->c->holding.set_value();
+                  h->release.wait();
+                },
+                &hold),
+            QIX_OK);
+  uint64_t closed_id = 0, state_id = 0;
+  ASSERT_EQ(
+      qix_object_on_closed(
+          &closed_id, obj.get(), [](qix_object*, void* p) { ++static_cast<Ctx*>(p)->removed_closed; }, &ctx),
+      QIX_OK);
+  ASSERT_EQ(qix_session_on_state(
+                &state_id, s.get(),
+                [](qix_session*, int state, int, const char*, void* p) {
+                  if (state == QIX_STATE_CLOSED) ++static_cast<Ctx*>(p)->removed_state;
+                },
+                &ctx),
+            QIX_OK);
+  ASSERT_EQ(qix_session_on_state(
+                nullptr, s.get(),
+                [](qix_session*, int state, int, const char*, void* p) {
+                  if (state == QIX_STATE_CLOSED) ++static_cast<Ctx*>(p)->kept_state;
+                },
+                &ctx),
+            QIX_OK);
+  qix_session_close(s.get());
+  ctx.holding.get_future().wait();  // the close's events are queued; the first one is running
+  EXPECT_EQ(qix_object_remove_listener(obj.get(), closed_id), QIX_OK);
+  EXPECT_EQ(qix_session_remove_listener(s.get(), state_id), QIX_OK);
+  ctx.release.set_value();
+  ASSERT_EQ(qix_session_wait_closed(s.get(), -1), QIX_OK);
+  EXPECT_EQ(ctx.removed_closed.load(), 0);
+  EXPECT_EQ(ctx.removed_state.load(), 0);
+  EXPECT_EQ(ctx.kept_state.load(), 1);  // the listener left in place still runs
+}
+
 namespace {
 
 /// Collects a watch's deliveries: the qcy of each layout.

@@ -183,11 +183,42 @@ TEST_P(CliNotQix, ExitsThreeNamingTheProblemWhateverTheCallTimeout) {
       << text.err;
   EXPECT_FALSE(contains(text.err, "connection lost")) << text.err;
   EXPECT_EQ(split_lines(text.err).size(), 1u) << "one line, the verdict said once: " << text.err;
-  auto js = run_qix({"--json", "--url", url, "eval", "1"});
-  EXPECT_EQ(js.code, 3);
-  auto e = error_of(js.err);
-  EXPECT_EQ(e["kind"], "connection");
-  EXPECT_TRUE(contains(std::string(e["message"].as_string()), "does not speak the QIX protocol")) << js.err;
+  // The verdict comes while the command is still connecting (OpenDoc): the session is ended there, its last
+  // events run before what they use is freed (a crash about one run in 25 when it was not; a few runs here,
+  // one for the silent server, whose verdict waits for the 5 s greeting bound).
+  const int runs = std::string(GetParam()) == "silent" ? 1 : 8;
+  for (int i = 0; i < runs; ++i) {
+    auto js = run_qix({"--json", "--url", url, "eval", "1"});
+    ASSERT_EQ(js.code, 3) << "run " << i << ": " << js.err;
+    auto e = error_of(js.err);
+    EXPECT_EQ(e["kind"], "connection");
+    EXPECT_TRUE(contains(std::string(e["message"].as_string()), "does not speak the QIX protocol")) << js.err;
+  }
+}
+
+class CliEchoServer : public Cli {
+ protected:
+  void SetUp() override {
+    qix::sim::Options o;
+    o.not_qix = "echo";
+    start(o);
+  }
+};
+
+TEST_F(CliEchoServer, TrafficLogIsCompleteWhenTheServerIsNotQix) {
+  std::string log =
+      (fs::temp_directory_path() / ("qix-cli-notqix-" + std::to_string(getpid()) + ".jsonl")).string();
+  auto r = run_qix({"--url", sim_->url() + "/app/demo", "--traffic", log, "eval", "1"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  std::ifstream in(log);
+  std::vector<json::value> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  fs::remove(log);
+  // Everything the session saw before the verdict: the OpenDoc sent, and the same frame received back.
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].at("dir"), "sent");
+  EXPECT_EQ(lines[1].at("dir"), "received");
+  EXPECT_EQ(lines[1].at("frame").at("method"), "OpenDoc");
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, CliNotQix, ::testing::Values("echo", "silent", "banner"));

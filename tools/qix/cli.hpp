@@ -80,7 +80,6 @@ struct Config {
 void notice(const Config& cfg, const char* kind, const std::string& message);
 
 class TrafficLog;
-class CloseWaiter;
 
 /// One session to the engine (or to an in-process simulator when no engine is given), opened at
 /// construction. Not thread-safe: used from the main thread; callbacks run on libqix's threads.
@@ -132,10 +131,13 @@ class Connection {
   qix::Object create_session_object(const json::value& props);
 
  private:
+  /// Closes the session, waits (5 s at most) until its events have run, frees it, then the traffic log
+  /// and the simulator. Idempotent; the destructor, and the constructor when it fails after connecting.
+  void shut_down() noexcept;
+
   std::unique_ptr<qix::sim::Server> sim_;
   std::unique_ptr<TrafficLog> traffic_;
   std::unique_ptr<qix::Session> session_;
-  std::unique_ptr<CloseWaiter> closer_;
   qix::Object doc_;
   std::string app_id_;
   std::string url_;

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -123,29 +122,6 @@ class TrafficLog {
 
 // ------------------------------------------------------------------------------------------- connection
 
-/// Waits for the session's "closed" state event. Events of a session run in order, so once it has run,
-/// every traffic callback queued before it has run too: the traffic log is complete.
-class CloseWaiter : public qix::SessionListener {
- public:
-  void on_state(int state, int, const std::string&) override {
-    if (state != QIX_STATE_CLOSED) return;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, timeout, [&] { return closed_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-};
-
 std::string Connection::app_of(const Config& cfg) {
   if (!cfg.app.empty()) return cfg.app;
   return cfg.url.empty() ? "" : app_from_url(cfg.url);
@@ -235,8 +211,6 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
   }
   try {
     session_ = std::make_unique<qix::Session>(opts, static_cast<int>(timeout_ms));
-    closer_ = std::make_unique<CloseWaiter>();
-    session_->add_listener(closer_.get());
   } catch (const qix::Error& e) {
     std::string what = e.message();
     // The verdict on a server that does not speak QIX already names it.
@@ -246,19 +220,35 @@ Connection::Connection(const Config& cfg, const Setup& setup) {
     throw Failure(kExitConnection, "qix: cannot connect to " + url_ + ": " + what);
   }
   if (setup.open_app && !app_id_.empty()) {
-    json::array params{json::value(app_id_)};
-    doc_ = call_global("OpenDoc", json::serialize(params)).object();
+    try {
+      json::array params{json::value(app_id_)};
+      doc_ = call_global("OpenDoc", json::serialize(params)).object();
+    } catch (...) {
+      // A throwing constructor runs no destructor: the session is ended here, in the same order.
+      shut_down();
+      throw;
+    }
   }
 }
 
 Connection::~Connection() {
+  shut_down();
+}
+
+void Connection::shut_down() noexcept {
+  doc_ = qix::Object();
   if (session_) {
     session_->close();
-    if (closer_) {
-      closer_->wait(std::chrono::seconds(5));
-      session_->remove_listener(closer_.get());
+    // Drained: the CLOSED event and every callback queued before it (the traffic log's frames) have run,
+    // so nothing calls into traffic_ after this.
+    bool drained = false;
+    try {
+      drained = session_->wait_closed(5000);
+    } catch (const qix::Error&) {  // QIX_EBUSY only, and the CLI never ends a session from a callback
     }
-    session_.reset();  // no traffic callback runs after this
+    session_.reset();
+    // Not drained within 5 s: a traffic callback may still come, so its log is left open (the process ends).
+    if (!drained) static_cast<void>(traffic_.release());
   }
   traffic_.reset();
   if (sim_) sim_->stop();
