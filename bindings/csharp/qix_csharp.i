@@ -133,10 +133,23 @@ static void qixcs_set_pending_error(const qix::Error& e) {
    wanted, also gets the facade's qix::Result (borrowed, for the error and the object) as a NativeResult. */
 %{
 #include <cstring>
+#include <string_view>
 namespace qixcs {
 typedef void(SWIGSTDCALL* CallCallback)(int64_t token, int status, int64_t id, const char* raw, int raw_len,
                                         const char* json, int json_len, const qix::Result* slow);
 static std::atomic<CallCallback> g_call_callback{nullptr};
+
+// Where the unwrapped text @p json sits in the whole result @p raw (the same bytes: qReturn or the only out
+// value, as received), so that the managed side copies the answer once; else @p json itself.
+static const char* json_in_raw(const char* raw, size_t raw_len, const char* json, size_t json_len) {
+  if (json_len == 0 || json_len > raw_len) return json;
+  if (json_len == raw_len) return std::memcmp(raw, json, raw_len) == 0 ? raw : json;
+  // Most often the value of the last (or only) member: {"qReturn":VALUE} ends with VALUE and '}'.
+  const char* last = raw + raw_len - 1 - json_len;
+  if (json_len < raw_len && std::memcmp(last, json, json_len) == 0) return last;
+  const size_t at = std::string_view(raw, raw_len).find(std::string_view(json, json_len));
+  return at == std::string_view::npos ? json : raw + at;
+}
 
 static void call_completed(const qix_result* res, void* payload) {
   try {
@@ -149,13 +162,17 @@ static void call_completed(const qix_result* res, void* payload) {
     if (status == QIX_OK && !want_object) {
       const char* raw = qix_result_raw(res);
       const char* json = qix_result_json(res);
-      cb(token, status, qix_result_id(res), raw, static_cast<int>(std::strlen(raw)), json,
-         static_cast<int>(std::strlen(json)), nullptr);
+      const size_t raw_len = std::strlen(raw);
+      const size_t json_len = std::strlen(json);
+      cb(token, status, qix_result_id(res), raw, static_cast<int>(raw_len),
+         json_in_raw(raw, raw_len, json, json_len), static_cast<int>(json_len), nullptr);
       return;
     }
     const qix::Result r(res);  // the facade's copy: the error, the object
-    cb(token, r.status(), r.id(), r.raw().data(), static_cast<int>(r.raw().size()), r.json().data(),
-       static_cast<int>(r.json().size()), &r);
+    const std::string& raw = r.raw();
+    const std::string& json = r.json();
+    cb(token, r.status(), r.id(), raw.data(), static_cast<int>(raw.size()),
+       json_in_raw(raw.data(), raw.size(), json.data(), json.size()), static_cast<int>(json.size()), &r);
   } catch (...) {
     // Nothing may escape into libqix's thread (the managed callback catches everything itself).
   }
@@ -193,6 +210,30 @@ int64_t object_call(qix::Object& object, const std::string& method, const std::s
   return id;
 }
 }  // namespace qixcs
+
+/* The managed side's direct path for the same call (Interop/QixNative.cs): the object as its proxy's pointer
+   (a qix::Object*, kept alive by the caller's lease) and method and params as NUL-terminated UTF-8 the
+   caller encoded (on its stack when small): no string marshalling, no std::string. An error becomes the
+   pending exception, as in the wrappers; the result is then 0. */
+extern "C" SWIGEXPORT int64_t SWIGSTDCALL QixCs_ObjectCall(void* object, const char* method,
+                                                           const char* params_json, int flags, int timeout_ms,
+                                                           int64_t token, int want_object) {
+  try {
+    int64_t id = 0;
+    void* payload = reinterpret_cast<void*>(static_cast<intptr_t>((token << 1) | (want_object ? 1 : 0)));
+    const int rc = qix_object_call(&id, static_cast<qix::Object*>(object)->c_handle(), method, params_json, flags,
+                                   timeout_ms, &qixcs::call_completed, payload);
+    if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
+    return id;
+  } catch (const qix::Error& e) {
+    qixcs_set_pending_error(e);
+  } catch (const std::exception& e) {
+    SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, e.what());
+  } catch (...) {
+    SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, "unknown C++ exception");
+  }
+  return 0;
+}
 %}
 
 

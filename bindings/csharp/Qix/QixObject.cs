@@ -189,11 +189,17 @@ public class QixObject : IDisposable, IAsyncDisposable
     private Task<QixResult> Issue(string method, string paramsJson, CallFlags flags, int timeoutMs,
                                   Func<Session, NativeObject, QixObject>? make, bool wantObject,
                                   CancellationToken cancellationToken) =>
-        Calls.Issue(Session, token =>
-        {
-            using var lease = _native.Acquire();
-            return QixNative.object_call(lease.Native, method, paramsJson, (int)flags, timeoutMs, token, wantObject);
-        }, make, cancellationToken);
+        Calls.Issue(this, method, paramsJson, (int)flags, timeoutMs, make, wantObject, cancellationToken);
+
+    /// <summary>
+    /// Sends an asynchronous call with <paramref name="token"/> (the shim's qix_object_call): its completion reaches
+    /// <see cref="Calls"/>. Returns the request id; throws when libqix refuses the call (no completion then).
+    /// </summary>
+    internal long SendCall(string method, string paramsJson, int flags, int timeoutMs, long token, bool wantObject)
+    {
+        using var lease = _native.Acquire();
+        return QixNative.ObjectCallUtf8(lease.Native, method, paramsJson, flags, timeoutMs, token, wantObject);
+    }
 
     /// <summary>Starts qix_object_extract reporting to <see cref="Extraction"/>'s sink with <paramref name="token"/>.</summary>
     internal void StartExtract(string path, int pageHeight, int window, long token)

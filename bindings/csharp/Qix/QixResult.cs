@@ -1,6 +1,7 @@
 using System;
 using System.Text;
 using System.Text.Json;
+using System.Threading;
 
 namespace Qix;
 
@@ -10,14 +11,19 @@ namespace Qix;
 /// </summary>
 public sealed class QixResult
 {
-    private readonly Lazy<JsonElement> _value;
-    private readonly Lazy<JsonElement> _raw;
     // The texts as the engine's UTF-8 (results of asynchronous calls: decoded into strings on first use only,
-    // the typed API reads the bytes), or as strings (results of blocking calls).
+    // the typed API reads the bytes), or as strings (results of blocking calls). The unwrapped result is
+    // [_jsonOffset, _jsonOffset + _jsonLength) of _jsonUtf8, which is often _rawUtf8 itself (the unwrapped
+    // text is a part of the whole: one copy of the answer, not two).
     private readonly byte[]? _jsonUtf8;
+    private readonly int _jsonOffset;
+    private readonly int _jsonLength;
     private readonly byte[]? _rawUtf8;
     private string? _json;
     private string? _rawJson;
+    // Value and Raw, parsed on first use (boxed JsonElement; published once, whichever thread parses first).
+    private object? _value;
+    private object? _raw;
 
     internal QixResult(long requestId, string json, string rawJson, QixObject? obj)
     {
@@ -25,18 +31,16 @@ public sealed class QixResult
         _json = json;
         _rawJson = rawJson;
         Object = obj;
-        _value = new Lazy<JsonElement>(() => Parse(Json));
-        _raw = new Lazy<JsonElement>(() => Parse(RawJson));
     }
 
-    internal QixResult(long requestId, byte[] jsonUtf8, byte[] rawUtf8, QixObject? obj)
+    internal QixResult(long requestId, byte[] jsonUtf8, int jsonOffset, int jsonLength, byte[] rawUtf8, QixObject? obj)
     {
         RequestId = requestId;
         _jsonUtf8 = jsonUtf8;
+        _jsonOffset = jsonOffset;
+        _jsonLength = jsonLength;
         _rawUtf8 = rawUtf8;
         Object = obj;
-        _value = new Lazy<JsonElement>(() => Parse(jsonUtf8));
-        _raw = new Lazy<JsonElement>(() => Parse(rawUtf8));
     }
 
     /// <summary>The JSON-RPC request id of the call (> 0).</summary>
@@ -46,7 +50,7 @@ public sealed class QixResult
     /// The result with out parameters unwrapped as enigma.js does: <c>qReturn</c> when present, else the single
     /// out value (GetLayout gives the <c>qLayout</c> itself), else the whole result object.
     /// </summary>
-    public string Json => _json ??= Encoding.UTF8.GetString(_jsonUtf8!);
+    public string Json => _json ??= Encoding.UTF8.GetString(_jsonUtf8!, _jsonOffset, _jsonLength);
 
     /// <summary>The engine's whole <c>result</c> object as JSON text.</summary>
     public string RawJson => _rawJson ??= Encoding.UTF8.GetString(_rawUtf8!);
@@ -55,10 +59,15 @@ public sealed class QixResult
     internal byte[] RawUtf8 => _rawUtf8 ?? Encoding.UTF8.GetBytes(_rawJson!);
 
     /// <summary><see cref="Json"/> parsed (once, on first use); needs no disposal.</summary>
-    public JsonElement Value => _value.Value;
+    public JsonElement Value =>
+        (JsonElement)(Volatile.Read(ref _value) ??
+                      Publish(ref _value, _jsonUtf8 != null
+                                              ? Parse(new ReadOnlyMemory<byte>(_jsonUtf8, _jsonOffset, _jsonLength))
+                                              : Parse(_json!)));
 
     /// <summary><see cref="RawJson"/> parsed (once, on first use); needs no disposal.</summary>
-    public JsonElement Raw => _raw.Value;
+    public JsonElement Raw =>
+        (JsonElement)(Volatile.Read(ref _raw) ?? Publish(ref _raw, _rawUtf8 != null ? Parse(_rawUtf8) : Parse(_rawJson!)));
 
     /// <summary>
     /// The object the result refers to (OpenDoc, GetObject, CreateSessionObject ...), else null. It belongs to
@@ -81,7 +90,13 @@ public sealed class QixResult
         return doc.RootElement.Clone();
     }
 
-    private static JsonElement Parse(byte[] utf8)
+    private static object Publish(ref object? slot, JsonElement element)
+    {
+        object boxed = element;
+        return Interlocked.CompareExchange(ref slot, boxed, null) ?? boxed;
+    }
+
+    private static JsonElement Parse(ReadOnlyMemory<byte> utf8)
     {
         using JsonDocument doc = JsonDocument.Parse(utf8);
         return doc.RootElement.Clone();

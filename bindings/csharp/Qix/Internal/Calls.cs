@@ -8,16 +8,18 @@ using Qix.Interop;
 namespace Qix.Internal;
 
 /// <summary>
-/// Asynchronous calls: each call gets a token; libqix reports its completion, on the session's dispatcher
-/// thread, to the one process-wide callback <see cref="OnCompleted"/> (a delegate rooted in a static field,
-/// registered with the shim, see qix_csharp.i), which decides the call's outcome and queues it to be settled
-/// on the thread pool (see "Settling on the thread pool" below). Until then the call is referenced from
-/// <see cref="s_pending"/>, so nothing native code will call back into can be collected.
+/// Asynchronous calls: each call gets a token (its slot in <see cref="s_pending"/>, a <see cref="CallTable{T}"/>);
+/// libqix reports its completion, on the session's dispatcher thread, to the one process-wide callback
+/// <see cref="OnCompleted"/> (a delegate rooted in a static field, registered with the shim, see
+/// qix_csharp.i), which decides the call's outcome and queues it to be settled on the thread pool (see
+/// "Settling on the thread pool" below). Until then the call is referenced from <see cref="s_pending"/>, so
+/// nothing native code will call back into can be collected. A call is one object: the
+/// <see cref="PendingCall"/> is its TaskCompletionSource and holds what it sends (no closure, no dictionary
+/// node).
 /// </summary>
 internal static class Calls
 {
-    private static readonly ConcurrentDictionary<long, PendingCall> s_pending = new();
-    private static long s_nextToken;
+    private static readonly CallTable<PendingCall> s_pending = new(256);
 
     // The shim's call callback (qixcs::CallCallback): the token, the status, the request id, the whole result
     // and the unwrapped result as UTF-8 (borrowed for the duration of the call), and the facade's result
@@ -41,23 +43,25 @@ internal static class Calls
     internal static int PendingCount => s_pending.Count;
 
     /// <summary>
-    /// Issues a call: <paramref name="send"/> gets the token and returns the request id. Cancelling
-    /// <paramref name="cancellationToken"/> asks libqix to cancel the request (the engine's CancelRequest);
-    /// the task then ends cancelled. <paramref name="make"/> (when not null) wraps the object the result refers
-    /// to (the typed API's class of the method), else its qType decides (<see cref="Session.Adopt"/>).
+    /// Issues <paramref name="method"/> on <paramref name="target"/> (qix_object_call through the shim).
+    /// Cancelling <paramref name="cancellationToken"/> asks libqix to cancel the request (the engine's
+    /// CancelRequest); the task then ends cancelled. <paramref name="make"/> (when not null) wraps the object
+    /// the result refers to (the typed API's class of the method), else its qType decides
+    /// (<see cref="Session.Adopt"/>); <paramref name="wantObject"/>: whether that object is wanted at all.
     /// </summary>
-    public static Task<QixResult> Issue(Session session, Func<long, long> send,
-                                        Func<Session, NativeObject, QixObject>? make, CancellationToken cancellationToken)
+    public static Task<QixResult> Issue(QixObject target, string method, string paramsJson, int flags, int timeoutMs,
+                                        Func<Session, NativeObject, QixObject>? make, bool wantObject,
+                                        CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<QixResult>(cancellationToken);
-        long token = Interlocked.Increment(ref s_nextToken);
-        var call = new PendingCall(session, make, cancellationToken);
-        s_pending[token] = call;
+        Session session = target.Session;
+        var call = new PendingCall(target, method, paramsJson, flags, timeoutMs, make, wantObject, cancellationToken);
+        long token = s_pending.Add(call);
+        call.Token = token;
         session.CallStarted();
         if (t_settling)
         {
             // A continuation run by a drainer: the call leaves with the others its drain issues (Flush).
-            call.Defer(token, send);
             s_unsent.Enqueue(call);
             // Whoever comes first sends it: this drainer when its settling ends, or the one scheduled here
             // (should this drainer's continuation block, waiting for this very call, say).
@@ -67,12 +71,12 @@ internal static class Calls
         long id;
         try
         {
-            id = send(token);
+            id = call.Send();
         }
         catch (Exception e)
         {
             // libqix will not call back (the C API refused the call before issuing it).
-            s_pending.TryRemove(token, out _);
+            s_pending.Take(token);
             session.CallEnded();
             return Task.FromException<QixResult>(e);
         }
@@ -87,16 +91,30 @@ internal static class Calls
         // the call for a drainer, which runs the continuations) and nothing may escape into native code.
         try
         {
-            if (!s_pending.TryRemove(token, out PendingCall? call)) return;
+            PendingCall? call = s_pending.Take(token);
+            if (call == null) return;
             byte[] rawUtf8 = Copy(raw, rawLength);
-            byte[] jsonUtf8 = Copy(json, jsonLength);
+            // The shim points json into raw when the unwrapped text is a part of the whole: no second copy.
+            long at = json.ToInt64() - raw.ToInt64();
+            byte[] jsonUtf8;
+            int jsonOffset;
+            if (rawLength > 0 && at >= 0 && at + jsonLength <= rawLength)
+            {
+                jsonUtf8 = rawUtf8;
+                jsonOffset = (int)at;
+            }
+            else
+            {
+                jsonUtf8 = Copy(json, jsonLength);
+                jsonOffset = 0;
+            }
             if (slow == IntPtr.Zero)
             {
-                call.Complete(status, id, rawUtf8, jsonUtf8, null);
+                call.Complete(status, id, rawUtf8, jsonUtf8, jsonOffset, jsonLength, null);
                 return;
             }
             using var result = new NativeResult(slow, false);  // borrowed: no native free, no finalizer
-            call.Complete(status, id, rawUtf8, jsonUtf8, result);
+            call.Complete(status, id, rawUtf8, jsonUtf8, jsonOffset, jsonLength, result);
         }
         catch (Exception e)
         {
@@ -237,53 +255,71 @@ internal static class Calls
     /// <summary>Calls decided but not yet settled (for tests).</summary>
     internal static int SettlingCount => s_settle.Count;
 
-    private sealed class PendingCall
+    /// <summary>
+    /// A call in flight: its own TaskCompletionSource (not RunContinuationsAsynchronously: SetOutcome runs on
+    /// a drainer, on the thread pool, never on a libqix thread, and runs the continuations there), with what
+    /// it sends until it is sent and the outcome OnCompleted decided until a drainer applies it.
+    /// </summary>
+    private sealed class PendingCall : TaskCompletionSource<QixResult>
     {
-        // Not RunContinuationsAsynchronously: SetOutcome runs on a drainer, on the thread pool, never on a
-        // libqix thread, and runs the continuations there.
-        private readonly TaskCompletionSource<QixResult> _tcs = new();
+        private static readonly Action<object?> s_cancel = state => ((PendingCall)state!).CancelRequest();
+
         private readonly Session _session;
         private readonly Func<Session, NativeObject, QixObject>? _make;
         private readonly CancellationToken _cancellationToken;
         private CancellationTokenRegistration _registration;
+        // What Send sends (method and params dropped once sent).
+        private readonly QixObject _target;
+        private string? _method;
+        private string? _paramsJson;
+        private readonly int _flags;
+        private readonly int _timeoutMs;
+        private readonly bool _wantObject;
+        // The request id, once sent (what a cancellation cancels).
+        private long _id;
         // The outcome OnCompleted decided, applied by SetOutcome: a result, an exception, or neither (cancelled).
         private QixResult? _result;
         private Exception? _exception;
 
-        public PendingCall(Session session, Func<Session, NativeObject, QixObject>? make,
+        public PendingCall(QixObject target, string method, string paramsJson, int flags, int timeoutMs,
+                           Func<Session, NativeObject, QixObject>? make, bool wantObject,
                            CancellationToken cancellationToken)
         {
-            _session = session;
+            _target = target;
+            _session = target.Session;
+            _method = method;
+            _paramsJson = paramsJson;
+            _flags = flags;
+            _timeoutMs = timeoutMs;
             _make = make;
+            _wantObject = wantObject;
             _cancellationToken = cancellationToken;
         }
 
-        public Task<QixResult> Task => _tcs.Task;
+        /// <summary>The call's token in <see cref="s_pending"/> (set once, before the call is sent).</summary>
+        public long Token;
 
-        // A deferred call (Issue on a drainer): its token and how it is sent, until Flush sends it.
-        private long _token;
-        private Func<long, long>? _send;
-
-        public void Defer(long token, Func<long, long> send)
+        /// <summary>Sends the call (qix_object_call); returns the request id. Throws when libqix refuses it.</summary>
+        public long Send()
         {
-            _token = token;
-            _send = send;
+            string method = _method!, paramsJson = _paramsJson!;
+            _method = null;
+            _paramsJson = null;
+            return _target.SendCall(method, paramsJson, _flags, _timeoutMs, Token, _wantObject);
         }
 
         /// <summary>Sends a deferred call (in Flush); a call libqix refuses is faulted like an issued one.</summary>
         public void SendDeferred()
         {
-            Func<long, long> send = _send!;
-            _send = null;
             long id;
             try
             {
-                id = send(_token);
+                id = Send();
             }
             catch (Exception e)
             {
                 // libqix will not call back (the C API refused the call before issuing it).
-                if (!s_pending.TryRemove(_token, out _)) return;
+                if (s_pending.Take(Token) == null) return;
                 _session.CallEnded();
                 _exception = e;
                 Settle(this);
@@ -294,11 +330,12 @@ internal static class Calls
 
         public void Started(long id)
         {
-            if (!_cancellationToken.CanBeCanceled || _tcs.Task.IsCompleted) return;
-            var registration = _cancellationToken.Register(() => _session.TryCancelQuietly(id));
+            if (!_cancellationToken.CanBeCanceled || Task.IsCompleted) return;
+            Volatile.Write(ref _id, id);
+            var registration = _cancellationToken.Register(s_cancel, this);
             lock (this)
             {
-                if (_tcs.Task.IsCompleted)
+                if (Task.IsCompleted)
                 {
                     registration.Dispose();
                     return;
@@ -307,18 +344,21 @@ internal static class Calls
             }
         }
 
+        private void CancelRequest() => _session.TryCancelQuietly(Volatile.Read(ref _id));
+
         /// <summary>
         /// Decides the outcome (on libqix's dispatcher thread, while <paramref name="result"/>, the facade's
         /// result, is borrowed: there when the call failed or its object was wanted, else null) and queues the
         /// call to be settled on the thread pool.
         /// </summary>
-        public void Complete(int status, long id, byte[] rawUtf8, byte[] jsonUtf8, NativeResult? result)
+        public void Complete(int status, long id, byte[] rawUtf8, byte[] jsonUtf8, int jsonOffset, int jsonLength,
+                             NativeResult? result)
         {
             _session.CallEnded();
             if (status == (int)QixStatus.Ok)
             {
                 QixObject? obj = result != null && result.HasObject() ? _session.Adopt(result.Object(), _make) : null;
-                _result = new QixResult(id, jsonUtf8, rawUtf8, obj);
+                _result = new QixResult(id, jsonUtf8, jsonOffset, jsonLength, rawUtf8, obj);
             }
             else if (status == (int)QixStatus.Cancelled)
             {
@@ -340,9 +380,9 @@ internal static class Calls
         public void SetOutcome()
         {
             // The task first, as Started looks at it under the lock to decide whether to keep its registration.
-            if (_result != null) _tcs.TrySetResult(_result);
-            else if (_exception != null) _tcs.TrySetException(_exception);
-            else _tcs.TrySetCanceled(_cancellationToken);
+            if (_result != null) TrySetResult(_result);
+            else if (_exception != null) TrySetException(_exception);
+            else TrySetCanceled(_cancellationToken);
             CancellationTokenRegistration registration;
             lock (this)
             {
