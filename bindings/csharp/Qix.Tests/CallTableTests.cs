@@ -159,6 +159,47 @@ public sealed class CallTableTests : IDisposable
     }
 
     [Fact]
+    public async Task MethodAndParamsReachTheEngineAsSentAnyLengthAnyText()
+    {
+        var traffic = new TrafficRecorder();
+        using var options = new SessionOptions(_sim.AppUrl()).SetTrafficLog(traffic.Log);
+        Session session = await Session.OpenAsync(options).Within();
+        QixObject doc = await session.OpenDocAsync("demo").Within();
+        // Non-ASCII text (2, 3 and 4 bytes in UTF-8), and params too long for the stack buffer (pooled).
+        string small = "Sum(Sales) & 'é€😀'";
+        string large = "'" + new string('x', 3000) + "€" + new string('y', 3000) + "'";
+        // Written by hand: JSON encoders escape some of it (\uD83D\uDE00), the test wants the raw UTF-8.
+        Task<QixResult> a = doc.CallAsync("Evaluate", "[\"" + small + "\"]");
+        Task<QixResult> b = doc.CallAsync("Evaluate", "[\"" + large + "\"]");
+        await traffic.UntilCount(TrafficDirection.Sent, 1, "\"Evaluate\"", small).Within();
+        await traffic.UntilCount(TrafficDirection.Sent, 1, "\"Evaluate\"", large).Within();
+        session.Dispose();  // the engine holds both: Dispose fails them
+        Assert.Equal(QixStatus.Closed, (await Assert.ThrowsAsync<QixException>(() => a.Within())).Status);
+        Assert.Equal(QixStatus.Closed, (await Assert.ThrowsAsync<QixException>(() => b.Within())).Status);
+    }
+
+    [Fact]
+    public async Task ACallLibqixRefusesFaultsAndLeavesNothingInTheTable()
+    {
+        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        int before = Calls.PendingCount;
+        // Refused before it is issued (no method; params that are no JSON): the shim's error, no completion.
+        var empty = await Assert.ThrowsAsync<QixException>(() => session.CallAsync("").Within());
+        Assert.Equal(QixStatus.InvalidArgument, empty.Status);
+        var notJson = await Assert.ThrowsAsync<QixException>(() => session.CallAsync("EngineVersion", "[1,").Within());
+        Assert.NotEqual(QixStatus.Ok, notJson.Status);
+        // The same from a continuation (sent by the drainer, deferred): faulted once, by a drainer.
+        Task<QixException> fromContinuation = session.CallAsync("EngineVersion").ContinueWith(async _ =>
+            await Assert.ThrowsAsync<QixException>(() => session.CallAsync("")), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+        Assert.Equal(QixStatus.InvalidArgument, (await fromContinuation.Within()).Status);
+        Assert.Equal(0, session.PendingCalls);
+        Assert.Equal(before, Calls.PendingCount);
+        // The session goes on.
+        Assert.Contains("qComponentVersion", (await session.CallAsync("EngineVersion").Within()).Json);
+    }
+
+    [Fact]
     public async Task TheUnwrappedResultIsReadFromTheWholeOneWhenItIsAPartOfIt()
     {
         await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();

@@ -26,6 +26,9 @@ internal sealed class Extraction
     internal const int Capacity = 256;
 
     private static readonly ConcurrentDictionary<long, Extraction> s_active = new();
+    // Entries of s_active, or more (counted before an entry is added, after it is removed): read by every call
+    // (WakeProducers), where ConcurrentDictionary.IsEmpty would take all of its locks when it is empty.
+    private static int s_activeCount;
     private static readonly Sink s_sink = new();
     private static long s_nextToken;
 
@@ -58,7 +61,7 @@ internal sealed class Extraction
     /// </summary>
     internal static void WakeProducers(Session session)
     {
-        if (s_active.IsEmpty) return;
+        if (Volatile.Read(ref s_activeCount) == 0) return;
         foreach (Extraction extraction in s_active.Values)
         {
             if (!ReferenceEquals(extraction._session, session)) continue;
@@ -73,6 +76,7 @@ internal sealed class Extraction
         cancellationToken.ThrowIfCancellationRequested();
         var extraction = new Extraction(target.Session);
         long token = Interlocked.Increment(ref s_nextToken);
+        Interlocked.Increment(ref s_activeCount);
         s_active[token] = extraction;
         try
         {
@@ -80,7 +84,7 @@ internal sealed class Extraction
         }
         catch
         {
-            s_active.TryRemove(token, out _);  // not started: no callback will run
+            if (s_active.TryRemove(token, out _)) Interlocked.Decrement(ref s_activeCount);  // not started: no callback will run
             throw;
         }
         try
@@ -205,7 +209,11 @@ internal sealed class Extraction
         {
             try
             {
-                if (s_active.TryRemove(token, out Extraction? extraction)) extraction.OnDone(error);
+                if (s_active.TryRemove(token, out Extraction? extraction))
+                {
+                    Interlocked.Decrement(ref s_activeCount);
+                    extraction.OnDone(error);
+                }
             }
             catch (Exception e)
             {
