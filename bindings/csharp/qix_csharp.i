@@ -125,10 +125,13 @@ static void qixcs_set_pending_error(const qix::Error& e) {
 
 /* ---- Call completions (after the facade, so that SWIG knows qix::Result) ---------------------- */
 /* A call is issued straight through the C API (qix_object_call) with the token as its payload (shifted left
-   one bit; the low bit says whether the caller wants the object of the result): nothing is allocated per
-   call on the native side. Its completion reaches ONE process-wide callback the managed side registers
+   two bits: bit 0 says whether the caller wants the object of the result, bit 1 that it reads only the whole
+   result, as the typed API does, so that the unwrapped text is neither made nor passed): nothing is
+   allocated per call on the native side. Its completion reaches ONE process-wide callback the managed side registers
    (QixCs_RegisterCallCallback, a delegate rooted in a static field), with the status, the request id and
-   both JSON texts as UTF-8 (pointer and length, borrowed for the duration of the callback): a successful
+   both JSON texts as UTF-8 (pointer and length, borrowed for the duration of the callback; the unwrapped one
+   pointed into the whole when it is a part of it, or null with length -1 when only the whole was asked
+   for): a successful
    call costs one transition into .NET and no P/Invoke back. Only a failed call, or one whose object is
    wanted, also gets the facade's qix::Result (borrowed, for the error and the object) as a NativeResult. */
 %{
@@ -154,15 +157,20 @@ static const char* json_in_raw(const char* raw, size_t raw_len, const char* json
 static void call_completed(const qix_result* res, void* payload) {
   try {
     const auto bits = static_cast<int64_t>(reinterpret_cast<intptr_t>(payload));
-    const int64_t token = bits >> 1;
+    const int64_t token = bits >> 2;
     const bool want_object = (bits & 1) != 0;
+    const bool raw_only = (bits & 2) != 0;
     CallCallback cb = g_call_callback.load();
     if (!cb) return;
     const int status = qix_result_status(res);
     if (status == QIX_OK && !want_object) {
       const char* raw = qix_result_raw(res);
-      const char* json = qix_result_json(res);
       const size_t raw_len = std::strlen(raw);
+      if (raw_only) {  // no qix_result_json: its one-time copy (std::call_once, a string) is not wanted
+        cb(token, status, qix_result_id(res), raw, static_cast<int>(raw_len), nullptr, -1, nullptr);
+        return;
+      }
+      const char* json = qix_result_json(res);
       const size_t json_len = std::strlen(json);
       cb(token, status, qix_result_id(res), raw, static_cast<int>(raw_len),
          json_in_raw(raw, raw_len, json, json_len), static_cast<int>(json_len), nullptr);
@@ -203,7 +211,7 @@ namespace qixcs {
 int64_t object_call(qix::Object& object, const std::string& method, const std::string& params_json, int flags,
                     int timeout_ms, int64_t token, bool want_object) {
   int64_t id = 0;
-  void* payload = reinterpret_cast<void*>(static_cast<intptr_t>((token << 1) | (want_object ? 1 : 0)));
+  void* payload = reinterpret_cast<void*>(static_cast<intptr_t>((token << 2) | (want_object ? 1 : 0)));
   const int rc = qix_object_call(&id, object.c_handle(), method.c_str(), params_json.c_str(), flags, timeout_ms,
                                  &call_completed, payload);
   if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);
@@ -213,14 +221,15 @@ int64_t object_call(qix::Object& object, const std::string& method, const std::s
 
 /* The managed side's direct path for the same call (Interop/QixNative.cs): the object as its proxy's pointer
    (a qix::Object*, kept alive by the caller's lease) and method and params as NUL-terminated UTF-8 the
-   caller encoded (on its stack when small): no string marshalling, no std::string. An error becomes the
+   caller encoded (on its stack when small): no string marshalling, no std::string. @p mode: bit 0 the object
+   of the result is wanted, bit 1 only the whole result is read (see call_completed). An error becomes the
    pending exception, as in the wrappers; the result is then 0. */
 extern "C" SWIGEXPORT int64_t SWIGSTDCALL QixCs_ObjectCall(void* object, const char* method,
                                                            const char* params_json, int flags, int timeout_ms,
-                                                           int64_t token, int want_object) {
+                                                           int64_t token, int mode) {
   try {
     int64_t id = 0;
-    void* payload = reinterpret_cast<void*>(static_cast<intptr_t>((token << 1) | (want_object ? 1 : 0)));
+    void* payload = reinterpret_cast<void*>(static_cast<intptr_t>((token << 2) | (mode & 3)));
     const int rc = qix_object_call(&id, static_cast<qix::Object*>(object)->c_handle(), method, params_json, flags,
                                    timeout_ms, &qixcs::call_completed, payload);
     if (rc < 0 && rc != QIX_ECLOSED) qix::detail::check(rc);

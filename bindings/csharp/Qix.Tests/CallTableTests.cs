@@ -58,7 +58,7 @@ public sealed class CallTableTests : IDisposable
         for (int i = 0; i < 100_000; i++)
         {
             long token = table.Add(new Item());
-            Assert.True(token > 0 && token < (1L << 62));  // the shim shifts it left one bit
+            Assert.True(token > 0 && token < (1L << 61));  // the shim shifts it left two bits
             Assert.True(seen.Add(token));
             Assert.NotNull(table.Take(token));
         }
@@ -210,6 +210,12 @@ public sealed class CallTableTests : IDisposable
         Assert.Equal(version.Raw.GetProperty("qVersion").GetProperty("qComponentVersion").GetString(),
                      version.Value.GetProperty("qComponentVersion").GetString());
         Assert.Contains(version.Json, version.RawJson);
+        // The typed API's calls read the whole result only: it comes without the unwrapped text.
+        QixResult typed = await ((QixObject)session.Global).CallTypedAsync("EngineVersion", "{}", null, default).Within();
+        Assert.Equal(version.RawJson, typed.RawJson);
+        Assert.Throws<InvalidOperationException>(() => typed.Json);
+        Assert.Equal(version.Value.GetProperty("qComponentVersion").GetString(),
+                     Qix.Api.ApiCall.Member<Qix.Api.NxEngineVersion>(typed, "qVersion").ComponentVersion);
         // qReturn (a string): again a part of the whole.
         QixResult product = await session.CallAsync("QTProduct").Within();
         Assert.Equal("{\"qReturn\":\"Qlik Sense\"}", product.RawJson);

@@ -176,29 +176,33 @@ public class QixObject : IDisposable, IAsyncDisposable
                                      CancellationToken cancellationToken = default)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
-        return Issue(method, paramsJson ?? "[]", flags, Session.ToTimeoutMs(timeout), null, true, cancellationToken);
+        return Issue(method, paramsJson ?? "[]", flags, Session.ToTimeoutMs(timeout), null, true, false, cancellationToken);
     }
 
     /// <summary>The typed API's call: as CallAsync; <paramref name="make"/> wraps the object of the result.</summary>
     internal Task<QixResult> CallTypedAsync(string method, string paramsJson, Func<Session, NativeObject, QixObject>? make,
                                             CancellationToken cancellationToken) =>
-        Issue(method, paramsJson, CallFlags.Default, Session.ToTimeoutMs(null), make, make != null, cancellationToken);
+        Issue(method, paramsJson, CallFlags.Default, Session.ToTimeoutMs(null), make, make != null, make == null,
+              cancellationToken);
 
     // wantObject: whether the object of the result (if any) is wrapped and adopted; the typed methods that
-    // return no object do not ask (the shim then skips the facade's copy of the result).
+    // return no object do not ask (the shim then skips the facade's copy of the result). rawOnly: the result
+    // is read as a whole only (the typed API's decoders): the unwrapped text is not made (QixResult.Json
+    // then throws; such results stay inside the binding).
     private Task<QixResult> Issue(string method, string paramsJson, CallFlags flags, int timeoutMs,
-                                  Func<Session, NativeObject, QixObject>? make, bool wantObject,
+                                  Func<Session, NativeObject, QixObject>? make, bool wantObject, bool rawOnly,
                                   CancellationToken cancellationToken) =>
-        Calls.Issue(this, method, paramsJson, (int)flags, timeoutMs, make, wantObject, cancellationToken);
+        Calls.Issue(this, method, paramsJson, (int)flags, timeoutMs, make, wantObject, rawOnly, cancellationToken);
 
     /// <summary>
     /// Sends an asynchronous call with <paramref name="token"/> (the shim's qix_object_call): its completion reaches
     /// <see cref="Calls"/>. Returns the request id; throws when libqix refuses the call (no completion then).
     /// </summary>
-    internal long SendCall(string method, string paramsJson, int flags, int timeoutMs, long token, bool wantObject)
+    internal long SendCall(string method, string paramsJson, int flags, int timeoutMs, long token, bool wantObject,
+                           bool rawOnly)
     {
         using var lease = _native.Acquire();
-        return QixNative.ObjectCallUtf8(lease.Native, method, paramsJson, flags, timeoutMs, token, wantObject);
+        return QixNative.ObjectCallUtf8(lease.Native, method, paramsJson, flags, timeoutMs, token, wantObject, rawOnly);
     }
 
     /// <summary>Starts qix_object_extract reporting to <see cref="Extraction"/>'s sink with <paramref name="token"/>.</summary>

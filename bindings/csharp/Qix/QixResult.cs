@@ -33,7 +33,8 @@ public sealed class QixResult
         Object = obj;
     }
 
-    internal QixResult(long requestId, byte[] jsonUtf8, int jsonOffset, int jsonLength, byte[] rawUtf8, QixObject? obj)
+    // jsonUtf8 null: a result of the typed API read as a whole only (never handed to users): no Json, no Value.
+    internal QixResult(long requestId, byte[]? jsonUtf8, int jsonOffset, int jsonLength, byte[] rawUtf8, QixObject? obj)
     {
         RequestId = requestId;
         _jsonUtf8 = jsonUtf8;
@@ -50,7 +51,10 @@ public sealed class QixResult
     /// The result with out parameters unwrapped as enigma.js does: <c>qReturn</c> when present, else the single
     /// out value (GetLayout gives the <c>qLayout</c> itself), else the whole result object.
     /// </summary>
-    public string Json => _json ??= Encoding.UTF8.GetString(_jsonUtf8!, _jsonOffset, _jsonLength);
+    public string Json =>
+        _json ??= _jsonUtf8 != null
+                      ? Encoding.UTF8.GetString(_jsonUtf8, _jsonOffset, _jsonLength)
+                      : throw new InvalidOperationException("this result keeps the whole result only (RawJson)");
 
     /// <summary>The engine's whole <c>result</c> object as JSON text.</summary>
     public string RawJson => _rawJson ??= Encoding.UTF8.GetString(_rawUtf8!);
@@ -63,7 +67,7 @@ public sealed class QixResult
         (JsonElement)(Volatile.Read(ref _value) ??
                       Publish(ref _value, _jsonUtf8 != null
                                               ? Parse(new ReadOnlyMemory<byte>(_jsonUtf8, _jsonOffset, _jsonLength))
-                                              : Parse(_json!)));
+                                              : Parse(Json)));
 
     /// <summary><see cref="RawJson"/> parsed (once, on first use); needs no disposal.</summary>
     public JsonElement Raw =>

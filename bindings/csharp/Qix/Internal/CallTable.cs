@@ -5,18 +5,18 @@ namespace Qix.Internal;
 
 /// <summary>
 /// The calls in flight, each in a slot of an array: <see cref="Add"/> hands out a token naming the slot (its
-/// index in the low 32 bits) and the slot's generation (the 30 bits above, bumped each time the slot is
+/// index in the low 32 bits) and the slot's generation (the 29 bits above, bumped each time the slot is
 /// reused, never 0), <see cref="Take"/> finds the slot by index and empties it only when the generation
 /// matches. So a token that was already taken (a completion reported twice, a late one) or whose slot has
 /// been reused since finds nothing, and a call costs no allocation of its own here (unlike a dictionary
-/// node); the array grows (doubling) only when every slot is in use. Tokens are > 0 and below 2^62 (the
-/// shim shifts them left one bit). Thread-safe: a short lock around each operation.
+/// node); the array grows (doubling) only when every slot is in use. Tokens are > 0 and below 2^61 (the
+/// shim shifts them left two bits). A generation comes back after 2^29 - 1 reuses of its slot. Thread-safe: a short lock around each operation.
 /// </summary>
 internal sealed class CallTable<T> where T : class
 {
     private const int IndexBits = 32;
     private const long IndexMask = 0xFFFF_FFFFL;
-    private const int GenerationMask = 0x3FFF_FFFF;
+    private const int GenerationMask = 0x1FFF_FFFF;
 
     private readonly object _gate = new();
     private T?[] _slots;

@@ -47,15 +47,17 @@ internal static class Calls
     /// Cancelling <paramref name="cancellationToken"/> asks libqix to cancel the request (the engine's
     /// CancelRequest); the task then ends cancelled. <paramref name="make"/> (when not null) wraps the object
     /// the result refers to (the typed API's class of the method), else its qType decides
-    /// (<see cref="Session.Adopt"/>); <paramref name="wantObject"/>: whether that object is wanted at all.
+    /// (<see cref="Session.Adopt"/>); <paramref name="wantObject"/>: whether that object is wanted at all;
+    /// <paramref name="rawOnly"/>: only the whole result is read (the result has no unwrapped text).
     /// </summary>
     public static Task<QixResult> Issue(QixObject target, string method, string paramsJson, int flags, int timeoutMs,
-                                        Func<Session, NativeObject, QixObject>? make, bool wantObject,
+                                        Func<Session, NativeObject, QixObject>? make, bool wantObject, bool rawOnly,
                                         CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<QixResult>(cancellationToken);
         Session session = target.Session;
-        var call = new PendingCall(target, method, paramsJson, flags, timeoutMs, make, wantObject, cancellationToken);
+        var call = new PendingCall(target, method, paramsJson, flags, timeoutMs, make, wantObject, rawOnly,
+                                   cancellationToken);
         long token = s_pending.Add(call);
         call.Token = token;
         session.CallStarted();
@@ -94,11 +96,17 @@ internal static class Calls
             PendingCall? call = s_pending.Take(token);
             if (call == null) return;
             byte[] rawUtf8 = Copy(raw, rawLength);
-            // The shim points json into raw when the unwrapped text is a part of the whole: no second copy.
+            // The shim points json into raw when the unwrapped text is a part of the whole: no second copy; no
+            // json at all (length -1) when the call reads only the whole result.
             long at = json.ToInt64() - raw.ToInt64();
-            byte[] jsonUtf8;
+            byte[]? jsonUtf8;
             int jsonOffset;
-            if (rawLength > 0 && at >= 0 && at + jsonLength <= rawLength)
+            if (jsonLength < 0)
+            {
+                jsonUtf8 = null;
+                jsonOffset = 0;
+            }
+            else if (rawLength > 0 && at >= 0 && at + jsonLength <= rawLength)
             {
                 jsonUtf8 = rawUtf8;
                 jsonOffset = (int)at;
@@ -275,6 +283,7 @@ internal static class Calls
         private readonly int _flags;
         private readonly int _timeoutMs;
         private readonly bool _wantObject;
+        private readonly bool _rawOnly;
         // The request id, once sent (what a cancellation cancels).
         private long _id;
         // The outcome OnCompleted decided, applied by SetOutcome: a result, an exception, or neither (cancelled).
@@ -282,9 +291,10 @@ internal static class Calls
         private Exception? _exception;
 
         public PendingCall(QixObject target, string method, string paramsJson, int flags, int timeoutMs,
-                           Func<Session, NativeObject, QixObject>? make, bool wantObject,
+                           Func<Session, NativeObject, QixObject>? make, bool wantObject, bool rawOnly,
                            CancellationToken cancellationToken)
         {
+            _rawOnly = rawOnly;
             _target = target;
             _session = target.Session;
             _method = method;
@@ -305,7 +315,7 @@ internal static class Calls
             string method = _method!, paramsJson = _paramsJson!;
             _method = null;
             _paramsJson = null;
-            return _target.SendCall(method, paramsJson, _flags, _timeoutMs, Token, _wantObject);
+            return _target.SendCall(method, paramsJson, _flags, _timeoutMs, Token, _wantObject, _rawOnly);
         }
 
         /// <summary>Sends a deferred call (in Flush); a call libqix refuses is faulted like an issued one.</summary>
@@ -351,7 +361,7 @@ internal static class Calls
         /// result, is borrowed: there when the call failed or its object was wanted, else null) and queues the
         /// call to be settled on the thread pool.
         /// </summary>
-        public void Complete(int status, long id, byte[] rawUtf8, byte[] jsonUtf8, int jsonOffset, int jsonLength,
+        public void Complete(int status, long id, byte[] rawUtf8, byte[]? jsonUtf8, int jsonOffset, int jsonLength,
                              NativeResult? result)
         {
             _session.CallEnded();

@@ -13,16 +13,17 @@ internal partial class QixNative
 
     [DllImport("qixcsharp", EntryPoint = "QixCs_ObjectCall")]
     private static extern unsafe long QixCs_ObjectCall(IntPtr obj, byte* method, byte* paramsJson, int flags,
-                                                       int timeoutMs, long token, int wantObject);
+                                                       int timeoutMs, long token, int mode);
 
     /// <summary>
     /// As <see cref="object_call"/> (the same shim call, qix_object_call with <paramref name="token"/>), with
     /// method and params encoded here as NUL-terminated UTF-8, on the stack when small: no string marshalling
     /// and no std::string per call. <paramref name="obj"/> must stay alive (leased) during the call. Returns the
     /// request id; throws like the generated wrappers (QixException when libqix refuses the call).
+    /// <paramref name="rawOnly"/>: the completion brings the whole result only (no unwrapped text).
     /// </summary>
     internal static unsafe long ObjectCallUtf8(NativeObject obj, string method, string paramsJson, int flags,
-                                               int timeoutMs, long token, bool wantObject)
+                                               int timeoutMs, long token, bool wantObject, bool rawOnly)
     {
         Encoding utf8 = Encoding.UTF8;
         // Exact when ASCII (the usual case); never too small: 3 bytes per UTF-16 unit at most.
@@ -45,7 +46,7 @@ internal partial class QixNative
                 int paramsLength = utf8.GetBytes(p, paramsJson.Length, paramsUtf8, size - methodLength - 2);
                 paramsUtf8[paramsLength] = 0;
                 id = QixCs_ObjectCall(NativeObject.getCPtr(obj).Handle, buffer, paramsUtf8, flags, timeoutMs, token,
-                                      wantObject ? 1 : 0);
+                                      (wantObject ? 1 : 0) | (rawOnly ? 2 : 0));
             }
         }
         finally
