@@ -66,6 +66,29 @@ struct qix_object {
   std::uint64_t watch_token = 0;  // the watch this handle set (0: none); see qix_object_watch
 };
 
+/// A text written on first request and then read from any thread: the flag is read without the lock once set.
+/// Not std::call_once: glibc's pthread_once makes a futex wake system call each time it runs a function,
+/// which is once per result here (a system call per call completion, for every binding that reads the
+/// result's text).
+struct qix_lazy_text {
+  template <class Make>
+  const std::string& get(Make&& make) const {
+    if (!ready.load(std::memory_order_acquire)) {
+      std::lock_guard lock(mutex);
+      if (!ready.load(std::memory_order_relaxed)) {
+        text = make();
+        ready.store(true, std::memory_order_release);
+      }
+    }
+    return text;
+  }
+
+ private:
+  mutable std::atomic<bool> ready{false};
+  mutable std::mutex mutex;
+  mutable std::string text;
+};
+
 struct qix_result {
   int status = QIX_OK;
   qix_error error;
@@ -76,8 +99,7 @@ struct qix_result {
   std::size_t text_value_at = std::string::npos;  // CallResult::text_value_at / _size
   std::size_t text_value_size = 0;
   // Its JSON texts, written on first request (most callers read one of them, some neither).
-  mutable std::once_flag json_once, raw_once;
-  mutable std::string json, raw;
+  qix_lazy_text json, raw;
   std::shared_ptr<qix::core::Object> object;
 };
 

@@ -183,39 +183,39 @@ const qix_error* qix_result_error(const qix_result* res) {
 int64_t qix_result_id(const qix_result* res) {
   return res ? res->id : 0;
 }
-// Written on first use (std::call_once: a result may be read from several threads at once): a copy of the
+// Written on first use (qix_lazy_text: a result may be read from several threads at once): a copy of the
 // text as received when the core kept it, else the value written out.
 const char* qix_result_json(const qix_result* res) {
   if (!res || res->status != QIX_OK) return "null";
-  std::call_once(res->json_once, [res] {
-    const json::value& v = res->value;
-    std::optional<std::string_view> text;
-    if (!res->text.empty() && v.is_null()) {
-      // Text only (the core's text_result): its scan placed qReturn or the only member exactly.
-      text = res->text_value_at != std::string::npos
-                 ? std::string_view(res->text).substr(res->text_value_at, res->text_value_size)
-                 : std::string_view(res->text);
-    } else if (!res->text.empty()) {
-      const json::object* o = v.if_object();
-      if (res->text_value_at != std::string::npos && o && (o->contains("qReturn") || o->size() == 1)) {
-        text = std::string_view(res->text).substr(res->text_value_at, res->text_value_size);
-      } else if (o && o->contains("qReturn")) {
-        text = core::json_member_text(res->text, "qReturn");
-      } else if (o && o->size() == 1) {
-        text = core::json_member_text(res->text, o->begin()->key());
-      } else {
-        text = res->text;
-      }
-    }
-    res->json = text ? std::string(*text) : core::to_json(unwrap(v));
-  });
-  return res->json.c_str();
+  return res->json
+      .get([res] {
+        const json::value& v = res->value;
+        std::optional<std::string_view> text;
+        if (!res->text.empty() && v.is_null()) {
+          // Text only (the core's text_result): its scan placed qReturn or the only member exactly.
+          text = res->text_value_at != std::string::npos
+                     ? std::string_view(res->text).substr(res->text_value_at, res->text_value_size)
+                     : std::string_view(res->text);
+        } else if (!res->text.empty()) {
+          const json::object* o = v.if_object();
+          if (res->text_value_at != std::string::npos && o && (o->contains("qReturn") || o->size() == 1)) {
+            text = std::string_view(res->text).substr(res->text_value_at, res->text_value_size);
+          } else if (o && o->contains("qReturn")) {
+            text = core::json_member_text(res->text, "qReturn");
+          } else if (o && o->size() == 1) {
+            text = core::json_member_text(res->text, o->begin()->key());
+          } else {
+            text = res->text;
+          }
+        }
+        return text ? std::string(*text) : core::to_json(unwrap(v));
+      })
+      .c_str();
 }
 const char* qix_result_raw(const qix_result* res) {
   if (!res || res->status != QIX_OK) return "null";
   if (!res->text.empty()) return res->text.c_str();
-  std::call_once(res->raw_once, [res] { res->raw = core::to_json(res->value); });
-  return res->raw.c_str();
+  return res->raw.get([res] { return core::to_json(res->value); }).c_str();
 }
 
 int qix_result_object(qix_object** out, const qix_result* res) {

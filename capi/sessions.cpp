@@ -44,10 +44,16 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
 // Marks the end of the session's events for qix_session_wait_closed. The core queues a CLOSED event as one
 // batch: the completions of the calls still pending, the objects' closed events, then the state listeners in
 // the order they were added, each a task of the session's event queue, posted in that order. This listener
-// is kept the last state listener (added again after each user's), so when it runs, every task of that
+// is kept the last state listener (moved after each user's), so when it runs, every task of that
 // batch has run. It is registered before the session opens, so it sees every state event. Called with
 // h.mutex held.
 void place_drain_listener_last_locked(qix_session& h) {
+  if (h.drain_listener != 0) {
+    // Moved, not registered again: a CLOSED event already queued for it must still reach it (removing a
+    // listener drops its queued events), or qix_session_wait_closed() would wait for ever.
+    h.s->move_state_listener_last(h.drain_listener);
+    return;
+  }
   std::weak_ptr<qix_session> weak = h.self;
   auto id = h.s->on_state([weak](core::SessionState st, const core::CloseInfo*) {
     if (st != core::SessionState::closed) return;
@@ -57,8 +63,7 @@ void place_drain_listener_last_locked(qix_session& h) {
     self->drained = true;
     self->drained_cv.notify_all();
   });
-  // Added before the previous one is removed: a CLOSED event is never without this listener.
-  if (auto old = std::exchange(h.drain_listener, id)) h.s->remove_listener(old);
+  h.drain_listener = id;
 }
 
 qix_session* new_session_handle(std::shared_ptr<core::Session> s) {

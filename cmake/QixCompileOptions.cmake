@@ -16,6 +16,12 @@ if(QIX_SANITIZE)
   if(QIX_SANITIZE MATCHES "thread" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(qix_build_flags INTERFACE -Wno-tsan)
   endif()
+  # GCC 12 with -fsanitize=address reports -Wmaybe-uninitialized inside libstdc++'s <regex> (a std::function
+  # in a temporary NFA state it builds itself; the CLI tests use <regex>): a false positive of the
+  # instrumented build, kept from stopping -Werror builds. Plain builds keep the warning.
+  if(QIX_SANITIZE MATCHES "address" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(qix_build_flags INTERFACE -Wno-maybe-uninitialized)
+  endif()
 endif()
 
 # Boost headers pull in code that trips our stricter warnings; treat them as system headers and keep

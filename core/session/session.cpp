@@ -5,8 +5,10 @@
 
 #include "rpc/frame.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <future>
+#include <iterator>
 
 namespace qix::core {
 
@@ -559,6 +561,13 @@ void Session::remove_listener(ListenerId id) {
                                                  return true;
                                                }),
                                 notification_listeners_.end());
+}
+
+void Session::move_state_listener_last(ListenerId id) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(state_listeners_.begin(), state_listeners_.end(),
+                         [id](const auto& e) { return e.id == id; });
+  if (it != state_listeners_.end()) std::rotate(it, std::next(it), state_listeners_.end());
 }
 
 std::vector<Notification> Session::notification_history() const {

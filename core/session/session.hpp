@@ -193,7 +193,12 @@ class Session : public std::enable_shared_from_this<Session> {
   ListenerId on_notification(std::string method, std::function<void(const Notification&)> fn,
                              bool replay = true);
   ListenerId on_diagnostic(std::function<void(const Diagnostic&)> fn);
+  /// Removes a listener: events already queued for it are dropped (it is not called once this returns, unless
+  /// a call of it is already running on another thread).
   void remove_listener(ListenerId id);
+  /// Makes state listener `id` the last one called for later state events; events already queued for it still
+  /// reach it. No-op for an unknown id.
+  void move_state_listener_last(ListenerId id);
   std::vector<Notification> notification_history() const;
 
   /// With SessionOptions::poll_events: runs queued events on the calling thread (see PollQueue::poll).

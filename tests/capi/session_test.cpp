@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <future>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -54,6 +56,64 @@ TEST_F(CapiTest, OpenSyncCallAndUnwrap) {
   EXPECT_EQ(qix_object_handle(g), -1);
   EXPECT_STREQ(qix_object_type(g), "Global");
   qix_object_free(g);
+}
+
+// A result's unwrapped text is written on first request; threads asking at the same moment all get the one
+// text (the same pointer), whoever writes it.
+TEST_F(CapiTest, ResultTextWrittenOnceWhenManyThreadsReadItAtOnce) {
+  auto s = open();
+  for (int round = 0; round < 20; ++round) {
+    qix_result* r = nullptr;
+    ASSERT_EQ(qix_session_call_sync(&r, s.get(), "EngineVersion", nullptr, 0, -1), QIX_OK);
+    ResultPtr res(r);
+    constexpr int kThreads = 4;
+    std::latch start(kThreads);
+    std::vector<const char*> seen(kThreads);
+    std::vector<std::thread> readers;
+    readers.reserve(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      readers.emplace_back([&, t] {
+        start.arrive_and_wait();
+        seen[t] = qix_result_json(r);
+      });
+    }
+    for (auto& t : readers) t.join();
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(seen[t], seen[0]) << "round " << round << ", thread " << t;
+    EXPECT_NE(std::string(seen[0]).find("qComponentVersion"), std::string::npos);
+    EXPECT_EQ(qix_result_json(r), seen[0]);
+  }
+}
+
+// A state listener added while the session's CLOSED event is queued (a host registering its listeners just
+// as the session fails) gets nothing, and qix_session_wait_closed() still returns once that event has run.
+TEST_F(CapiTest, WaitClosedReturnsWhenAListenerIsAddedWhileTheCloseIsQueued) {
+  auto s = open();
+  struct Hold {
+    std::promise<void> holding, release;
+    std::shared_future<void> released;
+  } hold;
+  hold.released = hold.release.get_future().share();
+  ASSERT_EQ(qix_session_on_state(
+                nullptr, s.get(),
+                [](qix_session*, int state, int, const char*, void* p) {
+                  if (state != QIX_STATE_CLOSED) return;
+                  auto* h = static_cast<Hold*>(p);
+                  h->holding.set_value();
+                  h->released.wait();
+                },
+                &hold),
+            QIX_OK);
+  qix_session_close(s.get());
+  hold.holding.get_future().wait();  // the CLOSED event is queued and running: the session's events are held
+  std::atomic<int> late{0};
+  ASSERT_EQ(
+      qix_session_on_state(
+          nullptr, s.get(),
+          [](qix_session*, int, int, const char*, void* p) { ++*static_cast<std::atomic<int>*>(p); }, &late),
+      QIX_OK);
+  hold.release.set_value();
+  EXPECT_EQ(qix_session_wait_closed(s.get(), -1), QIX_OK);
+  EXPECT_EQ(late.load(), 0);
 }
 
 TEST_F(CapiTest, CallByHandleNumber) {
