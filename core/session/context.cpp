@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <openssl/ssl.h>
+
 #ifdef __linux__
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -378,6 +380,14 @@ std::shared_ptr<Context> Context::create(Options options) {
   if (options.io_threads < 1 || options.dispatcher_threads < 1) {
     throw std::invalid_argument("context needs at least one I/O thread and one dispatcher thread");
   }
+  // OpenSSL frees its state in an exit handler unless told not to by the call that initialises it. A
+  // context's threads can still be running while exit handlers run (the default context is never destroyed:
+  // the C API's handle on it is never freed), and an I/O thread freeing a TLS connection then used what
+  // OpenSSL had freed: a crash at exit (CapiTest.TlsAgainstPlainServerFails, about 1 run in 10). So libqix
+  // initialises OpenSSL before any of its threads exists, without the exit handler (its memory stays
+  // reachable until the process ends). A host that initialised OpenSSL before has already chosen. Cheap after
+  // the first call.
+  OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);
   return std::shared_ptr<Context>(new Context(options));
 }
 
