@@ -27,6 +27,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 #ifndef SWIG
@@ -332,9 +333,49 @@ inline void call_trampoline(const qix_result* res, void* payload) {
     report_listener_exception("a call completion");
   }
 }
-/** A watch's payload lives as long as the Object's shared state. */
+/**
+ * The payloads of the watches set through this facade, by token (the token is what the C API carries).
+ * A watch callback holds its own reference to its payload while it runs, so freeing the Object (or
+ * replacing its watch) on another thread at that moment never frees a payload still in use: the C API
+ * stops callbacks from starting once the watch is stopped, but does not wait for one already running.
+ * Never destroyed: a callback may run while the process exits.
+ */
+class WatchPayloads {
+ public:
+  static WatchPayloads& get() {
+    static auto* payloads = new WatchPayloads;
+    return *payloads;
+  }
+  std::uintptr_t add(std::shared_ptr<CallPayload> p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::uintptr_t token = next_++;
+    if (next_ == 0) next_ = 1;  // 0 means "no watch"
+    by_token_.emplace(token, std::move(p));
+    return token;
+  }
+  std::shared_ptr<CallPayload> find(std::uintptr_t token) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = by_token_.find(token);
+    return it == by_token_.end() ? nullptr : it->second;
+  }
+  void remove(std::uintptr_t token) {
+    std::shared_ptr<CallPayload> gone;  // released after the lock: its function's captures may be large
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = by_token_.find(token);
+    if (it == by_token_.end()) return;
+    gone = std::move(it->second);
+    by_token_.erase(it);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::uintptr_t, std::shared_ptr<CallPayload>> by_token_;
+  std::uintptr_t next_ = 1;
+};
+/** A watch's callback: @p payload is its token in WatchPayloads (gone once the watch was stopped). */
 inline void watch_trampoline(const qix_result* res, void* payload) {
-  auto* p = static_cast<CallPayload*>(payload);
+  auto p = WatchPayloads::get().find(reinterpret_cast<std::uintptr_t>(payload));
+  if (!p) return;  // stopped while this layout was on its way
   try {
     Result r(res);
     if (p->listener) p->listener->on_result(r);
@@ -549,21 +590,25 @@ class Object {
   }
   /** Keeps the layout fresh; @p listener (not owned) gets each fresh layout (or the fetch's error). */
   void watch(CallListener* listener) {
-    auto p = std::make_unique<detail::CallPayload>();
+    auto p = std::make_shared<detail::CallPayload>();
     p->listener = listener;
     set_watch(std::move(p));
   }
 #ifndef SWIG
   /** watch() with a function. */
   void watch(std::function<void(const Result&)> fn) {
-    auto p = std::make_unique<detail::CallPayload>();
+    auto p = std::make_shared<detail::CallPayload>();
     p->fn = std::move(fn);
     set_watch(std::move(p));
   }
 #endif
-  /** Stops watching: no layout is delivered once this returns, not even one already queued. */
+  /** Stops watching: no layout is delivered once this returns, not even one already queued. A callback
+   *  already running on another thread finishes: @p listener may still be in on_result() when this
+   *  returns, so keep it alive until the session is closed and drained (Session::wait_closed()). */
   void unwatch() {
     detail::check(qix_object_unwatch(c()));
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->watch) detail::WatchPayloads::get().remove(std::exchange(state_->watch, 0));
   }
 
   /** The C handle (borrowed; valid while this Object or a copy lives). */
@@ -574,14 +619,16 @@ class Object {
  private:
   struct State {
     explicit State(qix_object* o) : obj(o) {}
-    ~State() { qix_object_free(obj); }  // stops the listeners before their payloads go
+    ~State() {
+      qix_object_free(obj);  // no listener callback starts after this (one running finishes)
+      if (watch) detail::WatchPayloads::get().remove(watch);
+    }
     State(const State&) = delete;
     State& operator=(const State&) = delete;
     qix_object* obj;
     std::mutex mutex;
     std::vector<std::pair<ObjectListener*, std::pair<uint64_t, uint64_t>>> listeners;
-    std::unique_ptr<detail::CallPayload> watch;
-    std::vector<std::unique_ptr<detail::CallPayload>> retired_watch;
+    std::uintptr_t watch = 0;  // token of the watch set through this state (detail::WatchPayloads)
   };
   qix_object* c() const {
     return state_ ? state_->obj : nullptr;
@@ -596,13 +643,22 @@ class Object {
         },
         p);
   }
-  void set_watch(std::unique_ptr<detail::CallPayload> p) {
+  void set_watch(std::shared_ptr<detail::CallPayload> p) {
     if (!state_) throw Error(QIX_EINVAL, "empty object");
+    auto& payloads = detail::WatchPayloads::get();
     std::lock_guard<std::mutex> lock(state_->mutex);
-    detail::check(qix_object_watch(state_->obj, &detail::watch_trampoline, p.get()));
-    // The previous payload may still be in use by a fetch completing right now; keep it until the end.
-    if (state_->watch) state_->retired_watch.push_back(std::move(state_->watch));
-    state_->watch = std::move(p);
+    std::uintptr_t token = payloads.add(std::move(p));
+    // The payload is the token, never dereferenced (a freed payload's address could be reused).
+    void* as_payload = reinterpret_cast<void*>(token);  // NOLINT(performance-no-int-to-ptr)
+    int rc = qix_object_watch(state_->obj, &detail::watch_trampoline, as_payload);
+    if (rc != QIX_OK) {
+      payloads.remove(token);
+      detail::check(rc);
+    }
+    // The previous payload may be in use by a callback running right now: that callback holds its own
+    // reference, and no new one starts (the C API stopped the previous watch).
+    if (state_->watch) payloads.remove(state_->watch);
+    state_->watch = token;
   }
   std::shared_ptr<State> state_;
 };

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -232,6 +234,38 @@ TEST_F(Facade, ListenersAndThrowingListenersAreContained) {
     EXPECT_EQ(session_listener.last_code, 4001);
   }
   s->remove_listener(&session_listener);
+}
+
+// An Object freed on one thread while its watch callback runs on libqix's: the watch's function, and what
+// it captures, stays alive until that callback returns (the C API does not wait for a running callback, so
+// the facade's payload must not go with the Object). Before, it was freed under the running callback.
+TEST_F(Facade, AWatchRunningWhenItsObjectIsFreedKeepsItsFunctionUntilItReturns) {
+  auto s = open();
+  qix::Object doc = s->open_doc("demo");
+  std::optional<qix::Object> cube(doc.call("CreateSessionObject", kCube).object());
+  struct Captured {
+    std::promise<void> gone;
+    ~Captured() { gone.set_value(); }
+  };
+  auto captured = std::make_shared<Captured>();
+  std::future<void> gone = captured->gone.get_future();
+  std::weak_ptr<Captured> weak = captured;
+  std::promise<void> running;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> calls{0};
+  cube->watch([captured = std::move(captured), &running, released, &calls](const qix::Result&) {
+    if (calls++ == 0) {
+      running.set_value();
+      released.wait();
+    }
+  });
+  running.get_future().wait();
+  cube.reset();  // the last copy: frees the handle and stops the watch while its callback runs
+  EXPECT_FALSE(weak.expired()) << "the running callback's function was freed under it";
+  release.set_value();
+  gone.wait();  // freed once the callback returned
+  EXPECT_EQ(calls.load(), 1);
 }
 
 TEST_F(Facade, PollAndCancel) {

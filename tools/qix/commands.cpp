@@ -433,9 +433,12 @@ int cmd_watch(const Config& cfg, const WatchArgs& a) {
   Connection::Setup setup;
   setup.open_app = setup.app_required = true;
   setup.watch_interval_ms = a.interval_ms;
+  // The inbox outlives the connection: releasing the object and removing the listeners does not wait for
+  // a callback already running on libqix's thread (it may still be in Inbox::push); the connection's end
+  // closes the session and waits for it to drain.
+  Inbox inbox;
   Connection c(cfg, setup);
   auto obj = c.get_object(a.id);
-  Inbox inbox;
   c.session().add_listener(&inbox);
   obj.add_listener(&inbox);
   install_signal_handlers();
@@ -540,6 +543,9 @@ int cmd_demo(const Config& cfg) {
   Connection::Setup setup;
   setup.open_app = setup.app_required = true;
   if (text) std::printf("libqix %s demo\n", qix::version().c_str());
+  // Declared before the connection so that they outlive it: the connection's end waits for the session
+  // to drain, and a listener callback still running when the objects are released finishes first.
+  EventPrinter cube_events("the hypercube", text), list_events("the list object", text);
   Connection c(cfg, setup);
   auto version = parse(c.call_global("EngineVersion").json());
   std::string engine_version = text_of(member(version, "qComponentVersion"));
@@ -568,8 +574,6 @@ int cmd_demo(const Config& cfg) {
     std::printf("Created a hypercube (handle %d) and a list object (handle %d).\n\n", cube.handle(),
                 list.handle());
   }
-  EventPrinter cube_events("the hypercube", text), list_events("the list object", text);
-
   json::array steps;
   auto show = [&](const char* title, const std::string& step) {
     auto cl = parse(c.call(cube, "GetLayout").json());
