@@ -464,6 +464,9 @@ inline std::function<void(const Result&)> fulfil(std::shared_ptr<std::promise<Re
  * A handle to an engine object. Copies share the same C handle (reference counted); the last copy frees
  * it, removing the listeners and watch registered through it. After the engine closes the handle (or the
  * session ends) the object is a zombie: calls throw qix::Error with QIX_ECLOSED.
+ * Listeners are not owned, and a removal (or the last copy's release) does not wait for a callback already
+ * running on libqix's event thread: keep a listener alive until its session is closed and drained
+ * (Session::close(), then Session::wait_closed()). See docs/cpp.md, "Listener lifetime".
  */
 class Object {
  public:
@@ -603,8 +606,9 @@ class Object {
   }
 #endif
   /** Stops watching: no layout is delivered once this returns, not even one already queued. A callback
-   *  already running on another thread finishes: @p listener may still be in on_result() when this
-   *  returns, so keep it alive until the session is closed and drained (Session::wait_closed()). */
+   *  already running on another thread finishes: the watch's CallListener may still be in on_result()
+   *  when this returns, so keep it alive until the session is closed and drained (Session::wait_closed());
+   *  a watch's function is kept by the facade until that callback returns. */
   void unwatch() {
     detail::check(qix_object_unwatch(c()));
     std::lock_guard<std::mutex> lock(state_->mutex);
