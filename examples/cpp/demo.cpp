@@ -164,7 +164,10 @@ int main(int argc, char** argv) try {
   cube.unwatch();
   cube.remove_listener(&cube_events);
   list.remove_listener(&list_events);
+  // A removal stops later callbacks but does not wait for one already running: close, and wait until every
+  // callback has run, before the listeners above go out of scope.
   session.close();
+  session.wait_closed(5000);
   std::printf("Done.\n");
   return 0;
 } catch (const qix::Error& e) {
