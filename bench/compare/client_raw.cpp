@@ -3,7 +3,12 @@
 // every answer parsed with Boost.JSON and matched to its request by id. No timeouts, no change tracking,
 // no delta, no reconnect, no callbacks across threads: what is left is the wire and the JSON.
 //
-//   qix_bench_raw URL tiny|page|parse|parse-layout CALLS WINDOW
+//   qix_bench_raw URL tiny|tiny-spin|page|parse|parse-layout CALLS WINDOW
+//
+// `tiny-spin` is `tiny` with the thread never sleeping: it polls the socket in a loop (Asio's poll_one)
+// instead of waiting in epoll, so an answer is read without a wake-up. It spends a whole core; no client
+// should, but at window 1 it measures the ceiling: how many round trips per second the peer and the loopback
+// allow a client that costs nothing to wake.
 //
 // `parse` is the bare-parse baseline of the page scenario: one page is fetched, then its text is parsed
 // CALLS times with Boost.JSON (json::parse into the default resource), no socket in the timed part.
@@ -105,7 +110,7 @@ struct Client {
 namespace {
 int run(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|page|parse|parse-layout CALLS WINDOW\n");
+    std::fprintf(stderr, "usage: qix_bench_raw URL tiny|tiny-spin|page|parse|parse-layout CALLS WINDOW\n");
     return 2;
   }
   std::string url = argv[1];  // ws://127.0.0.1:PORT[/path]
@@ -183,7 +188,11 @@ int run(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < window && i < calls; ++i) c.send_next();
   c.read();
-  while (!c.done && io.run_one() > 0) {
+  if (scenario == "tiny-spin") {
+    while (!c.done && !io.stopped()) io.poll_one();
+  } else {
+    while (!c.done && io.run_one() > 0) {
+    }
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("ok=%ld failed=%ld wall_s=%.6f cpu_s=%.6f bytes=%lld\n", c.ok, c.failed, wall, cpu() - c0,

@@ -17,7 +17,9 @@ answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth
 
 Scenarios (see each client for the details):
   tiny-w1, tiny-w64, tiny-w1024  EngineVersion calls with 1, 64, 1024 in flight, the next one issued from each
-                                 completion (default options)
+                                 completion (default options); tiny-w1 also runs the raw client busy-polling its
+                                 socket (a core spent so that no answer waits for a wake-up): the ceiling a
+                                 round trip to this peer allows, which no client reaches by waiting
   page                           GetHyperCubeData answered with a 10,000-cell page (about 640 kB), one at a time
   delta                          GetLayout of a ~1 MB layout re-fetched after a one-cell change (delta patch)
   idle                           1,000 idle sessions in one process: threads and memory per session
@@ -90,6 +92,7 @@ def run_with_rusage(argv):
 
 
 RAW, CAPI, ENIGMA = "raw C++ (Beast)", "libqix C API", "enigma.js 2.15"
+RAW_SPIN = "raw C++, busy-polling (the ceiling)"
 JAVA = "libqix Java (typed API)"
 GO = "libqix Go (typed API)"
 CSHARP = "libqix C# (typed API)"
@@ -122,8 +125,11 @@ def scenarios(calls, smoke):
     small = 300 if smoke else None
     tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (ENIGMA, ENIGMA, "tiny"), (CPP, CPP, "tiny"), (JAVA, JAVA, "tiny"),
             (GO, GO, "tiny"), (CSHARP, CSHARP, "tiny")]
+    # At window 1 a call is a round trip: the row below is the ceiling any client can reach against this peer
+    # (the raw client polling its socket in a loop, so that an answer costs it no wake-up).
+    spin = [(RAW_SPIN, RAW, "tiny-spin")]
     return [
-        ("tiny-w1", "responder", small or max(1, calls // 5), 1, tiny),
+        ("tiny-w1", "responder", small or max(1, calls // 5), 1, tiny[:1] + spin + tiny[1:]),
         ("tiny-w64", "responder", small or calls, 64, tiny),
         ("tiny-w1024", "responder", small or calls, 1024, tiny),
         ("page", "responder", 20 if smoke else 200, 1,
