@@ -162,7 +162,7 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
         transport = transport_;
         arm_protocol_timer_locked();
       }
-      pending_.emplace(id, std::move(p));
+      add_pending_locked(id, std::move(p));
     }
   }
   if (immediate) {
@@ -329,6 +329,18 @@ bool Session::result_needs_dom_locked(const Pending& p, const Frame& f) const {
          !f.result_plain || (p.method == "GetProperties" && p.target && p.target->origin_.session_object);
 }
 
+void Session::add_pending_locked(std::int64_t id, Pending&& p) {
+  if (spare_nodes_.empty()) {
+    pending_.emplace(id, std::move(p));
+    return;
+  }
+  auto node = std::move(spare_nodes_.back());
+  spare_nodes_.pop_back();
+  node.key() = id;
+  node.mapped() = std::move(p);
+  pending_.insert(std::move(node));  // ids are unique: the insertion takes the node
+}
+
 void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   std::int64_t id = *f.id;
   auto it = pending_.find(id);
@@ -337,8 +349,9 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
              batch);
     return;
   }
-  Pending p = std::move(it->second);
-  pending_.erase(it);
+  auto node = pending_.extract(it);
+  Pending p = std::move(node.mapped());
+  if (spare_nodes_.size() < kSpareNodes) spare_nodes_.push_back(std::move(node));
   if (p.timer) context_->cancel_timer(p.timer);
   if (p.opens_doc) doc_opening_ = false;
   Object& target = *p.target;
@@ -369,7 +382,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         });
       }
       std::string frame = encode_request(id, p.method, target.handle(), p.params, p.delta);
-      pending_.emplace(id, std::move(p));
+      add_pending_locked(id, std::move(p));
       send(transport_, std::move(frame));
       return;
     }

@@ -298,6 +298,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// (Transport::send never calls back into the session).
   void send(const std::shared_ptr<Transport>& transport, std::string frame);
   void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
+  /// pending_.emplace(id, move(p)), in a spare node when there is one. Under mutex_.
+  void add_pending_locked(std::int64_t id, Pending&& p);
   void handle_response(Frame& f, Batch& batch, Batch& inline_batch);
   /// Whether the answer `f` to `p` must be parsed into a DOM (the core reads it, or the caller wants one).
   bool result_needs_dom_locked(const Pending& p, const Frame& f) const;
@@ -376,6 +378,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string fatal_method_;
   std::int64_t next_id_ = 1;
   std::unordered_map<std::int64_t, Pending> pending_;
+  /// Nodes of pending_ taken out by answers, kept for the next calls (add_pending_locked), so that a steady
+  /// stream of calls allocates no map node per call. At most kSpareNodes; their Pendings are moved-from.
+  std::vector<std::unordered_map<std::int64_t, Pending>::node_type> spare_nodes_;
+  static constexpr std::size_t kSpareNodes = 64;
   std::unordered_map<int, std::shared_ptr<Object>> objects_;
   int doc_handle_ = 0;  // 0 = none
   bool doc_opening_ = false;
