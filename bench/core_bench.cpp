@@ -21,6 +21,27 @@ static void BM_FrameEncode(benchmark::State& state) {
 }
 BENCHMARK(BM_FrameEncode);
 
+// What the C API checks of every call's params before sending them (Session::validate_params): a small
+// GetHyperCubeData request and a larger object (a SetProperties-like params value of some 2 KB).
+static void BM_ValidateParams(benchmark::State& state) {
+  std::string params = R"(["/qHyperCubeDef",[{"qTop":0,"qLeft":0,"qWidth":10,"qHeight":1000}]])";
+  if (state.range(0) == 1) {
+    params = R"([{"qInfo":{"qId":"obj","qType":"table"},"qHyperCubeDef":{"qDimensions":[)";
+    for (int i = 0; i < 20; ++i) {
+      params += (i ? "," : "") + std::string(R"({"qDef":{"qFieldDefs":["Field)") + std::to_string(i) +
+                R"("],"qSortCriterias":[{"qSortByAscii":1}]},"qNullSuppression":false})";
+    }
+    params += R"(],"qInitialDataFetch":[{"qTop":0,"qLeft":0,"qWidth":20,"qHeight":500}]}}])";
+  }
+  for (auto _ : state) {
+    auto e = Session::validate_params(params);
+    benchmark::DoNotOptimize(e);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(params.size()));
+}
+BENCHMARK(BM_ValidateParams)->Arg(0)->Arg(1);
+
 static void BM_FrameDecode(benchmark::State& state) {
   const std::string text =
       R"({"jsonrpc":"2.0","id":42,"result":{"qLayout":{"qInfo":{"qId":"abc","qType":"x"},"qTitle":"t"}},"change":[3,4]})";

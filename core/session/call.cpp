@@ -6,6 +6,7 @@
 #include "session/session.hpp"
 
 #include "json/json_patch.hpp"
+#include "json/json_scan.hpp"
 #include "json/json_text_patch.hpp"
 #include "rpc/frame.hpp"
 #include "rpc/methods.hpp"
@@ -31,10 +32,14 @@ const MethodInfo* lookup_method(std::string_view cls, std::string_view method) {
 // ------------------------------------------------------------------------------------------------- calls out
 Error Session::validate_params(std::string_view params_json) {
   if (params_json.empty()) return {};
+  // Checked by the parser without building a DOM (the text is sent as it is, and a DOM of a large params
+  // value was a copy of it, allocated per call and thrown away).
   std::string err;
-  auto v = parse_json(params_json, &err);
-  if (!v) return Error::make(ErrorKind::invalid_argument, "params are not valid JSON: " + err);
-  if (!v->is_array() && !v->is_object()) {
+  if (!json_scan::validate(params_json, &err)) {
+    return Error::make(ErrorKind::invalid_argument, "params are not valid JSON: " + err);
+  }
+  const std::size_t first = json_scan::skip_ws(params_json, 0);  // a valid value: not all whitespace
+  if (params_json[first] != '[' && params_json[first] != '{') {
     return Error::make(ErrorKind::invalid_argument,
                        "params must be a JSON array (by position) or object (by name)");
   }

@@ -579,6 +579,51 @@ TEST(Session, InvalidUsesAreClearErrors) {
   EXPECT_EQ(core::Session::validate_params("42").kind, ErrorKind::invalid_argument);
 }
 
+// validate_params checks params without building them: it must accept and refuse exactly what the parser
+// does, with the parser's message, and take only arrays and objects (whitespace around them allowed).
+TEST(Session, ParamsAreCheckedExactlyAsTheParserReadsThem) {
+  for (std::string_view text : {"[]",
+                                " [ ] ",
+                                "\n{}\t",
+                                R"([{"qPath":"/qHyperCubeDef","qPages":[{"qTop":0,"qHeight":50}]}])",
+                                R"(["\u00e9\ud83d\ude00"])",
+                                "[1e400]",
+                                "[-0.0]",
+                                "{\"a\":1,\"a\":2}",
+                                "[1] [2]",
+                                "[1,]",
+                                "{\"a\"}",
+                                "[\"\xff\"]",
+                                "[\"\\x\"]",
+                                "[01]",
+                                "[",
+                                "]",
+                                " ",
+                                "null",
+                                "\"s\"",
+                                "true",
+                                "1",
+                                "[1]x",
+                                "\t"}) {
+    std::string parse_error;
+    auto parsed = core::parse_json(text, &parse_error);
+    core::Error e = core::Session::validate_params(text);
+    if (!parsed) {
+      EXPECT_EQ(e.kind, ErrorKind::invalid_argument) << text;
+      EXPECT_EQ(e.message, "params are not valid JSON: " + parse_error) << text;
+    } else if (parsed->is_array() || parsed->is_object()) {
+      EXPECT_FALSE(e) << text << ": " << e.message;
+    } else {
+      EXPECT_EQ(e.kind, ErrorKind::invalid_argument) << text;
+      EXPECT_EQ(e.message, "params must be a JSON array (by position) or object (by name)") << text;
+    }
+  }
+  std::string deep(40, '[');
+  deep += std::string(40, ']');
+  EXPECT_EQ(core::Session::validate_params(deep).kind, ErrorKind::invalid_argument)
+      << "nested deeper than the parser allows";
+}
+
 TEST(Session, BlockingCallFromCallbackFailsWithBusyInsteadOfDeadlocking) {
   FakeEngine e;
   e.open();
