@@ -206,7 +206,7 @@ std::string Session::cancel_request_locked(std::int64_t id) {
   c.abandoned = true;
   c.internal = true;
   c.target = objects_[kGlobalHandle];
-  pending_.emplace(cid, std::move(c));
+  add_pending_locked(cid, std::move(c));
   return encode_request(cid, "CancelRequest", kGlobalHandle, "[" + std::to_string(id) + "]", false);
 }
 
@@ -330,11 +330,16 @@ bool Session::result_needs_dom_locked(const Pending& p, const Frame& f) const {
   // The core reads the DOM of: a reconnect step's answers, delta patches (small), CreateSessionApp's answer
   // (amended), a session object's properties (kept for a reconnect), results whose keys the text scan cannot
   // read exactly (escaped or repeated); and the caller, unless it takes text.
-  return !p.text_result || p.raw || (p.delta && f.delta) || p.method == "CreateSessionApp" ||
-         !f.result_plain || (p.method == "GetProperties" && p.target && p.target->origin_.session_object);
+  return needs_dom_always(p) || (p.delta && f.delta) || !f.result_plain;
+}
+
+bool Session::needs_dom_always(const Pending& p) {
+  return !p.text_result || p.raw || p.method == "CreateSessionApp" ||
+         (p.method == "GetProperties" && p.target && p.target->origin_.session_object);
 }
 
 void Session::add_pending_locked(std::int64_t id, Pending&& p) {
+  if (!p.dom_count.counted() && needs_dom_always(p)) p.dom_count = DomCount(&dom_pending_);
   if (spare_nodes_.empty()) {
     pending_.emplace(id, std::move(p));
     return;

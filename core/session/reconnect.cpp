@@ -280,7 +280,7 @@ void Session::send_internal_locked(int handle, std::string method, std::string_v
   p.cb = std::move(cb);
   p.target = objects_[kGlobalHandle];
   std::string frame = encode_request(id, p.method, handle, params, false);
-  pending_.emplace(id, std::move(p));
+  add_pending_locked(id, std::move(p));
   ++reconnect_.outstanding;
   arm_protocol_timer_locked();
   send(transport_, std::move(frame));  // never calls back into the session (Transport contract)

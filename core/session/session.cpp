@@ -371,10 +371,14 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
     // The result's DOM is built only for a call that needs one; a caller taking text gets it checked. The
     // look-up is a hint (decided again under the lock below, which parses then if it must).
     bool dom = false;
-    if (f.id) {
+    if (f.id && (f.delta || dom_pending_.load(std::memory_order_acquire) != 0)) {
       std::lock_guard lock(mutex_);
       auto it = pending_.find(*f.id);
       dom = it != pending_.end() && result_needs_dom_locked(it->second, f);
+    } else if (f.id) {
+      // No pending call needs a DOM whatever the frame (the C API's calls take text): the frame decides, and
+      // the session lock is taken once per answer instead of twice.
+      dom = !f.result_plain;
     }
     ok = dom ? f.parse_result(&err) : f.check_result(&err);
   }

@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace qix::core {
@@ -178,6 +179,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Why the session closed (valid once state() is closed).
   std::optional<CloseInfo> close_info() const;
   std::size_t pending_calls() const;
+  /// Pending calls whose answer will be parsed into a DOM whatever the frame says (a caller taking a DOM, the
+  /// session's own steps); while there are none, an answer's reader takes the session lock once instead of
+  /// twice. For tests and diagnostics. Thread-safe.
+  int dom_pending_calls() const noexcept { return dom_pending_.load(); }
 
   /// State changes, on the event executor: (connected, nullptr) once open; (suspended, &drop) when a
   /// reconnect policy starts restoring the session; (connected, &drop) when it was restored ("resumed");
@@ -217,6 +222,33 @@ class Session : public std::enable_shared_from_this<Session> {
   class Link;  // one connection's TransportHandler: forwards its events tagged with its generation
   Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport, SessionOptions options);
 
+  /// Held by a Pending counted in dom_pending_: gives its count back when that Pending is destroyed (erased,
+  /// cleared, or taken out of the map and done with), and moves with it. Moved-from: counts nothing.
+  class DomCount {
+   public:
+    DomCount() = default;
+    explicit DomCount(std::atomic<int>* counter) noexcept : counter_(counter) { counter_->fetch_add(1); }
+    DomCount(DomCount&& o) noexcept : counter_(std::exchange(o.counter_, nullptr)) {}
+    DomCount& operator=(DomCount&& o) noexcept {
+      if (this != &o) {
+        release();
+        counter_ = std::exchange(o.counter_, nullptr);
+      }
+      return *this;
+    }
+    DomCount(const DomCount&) = delete;
+    DomCount& operator=(const DomCount&) = delete;
+    ~DomCount() { release(); }
+    bool counted() const noexcept { return counter_ != nullptr; }
+
+   private:
+    void release() noexcept {
+      if (counter_) counter_->fetch_sub(1);
+      counter_ = nullptr;
+    }
+    std::atomic<int>* counter_ = nullptr;
+  };
+
   struct Pending {
     int handle = kGlobalHandle;
     std::string method;
@@ -236,6 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::uint64_t gen = 0;
     Context::TimerId timer = 0;
     std::shared_ptr<Object> target;
+    DomCount dom_count;  ///< set while counted in dom_pending_ (its answer needs a DOM whatever the frame)
   };
   template <class... A>
   struct Entry {
@@ -298,8 +331,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// (Transport::send never calls back into the session).
   void send(const std::shared_ptr<Transport>& transport, std::string frame);
   void deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch);
-  /// pending_.emplace(id, move(p)), in a spare node when there is one. Under mutex_.
+  /// pending_.emplace(id, move(p)), in a spare node when there is one, counted in dom_pending_ when its
+  /// answer needs a DOM whatever the frame. Under mutex_.
   void add_pending_locked(std::int64_t id, Pending&& p);
+  /// The part of result_needs_dom_locked that does not depend on the frame.
+  static bool needs_dom_always(const Pending& p);
   void handle_response(Frame& f, Batch& batch, Batch& inline_batch);
   /// Whether the answer `f` to `p` must be parsed into a DOM (the core reads it, or the caller wants one).
   bool result_needs_dom_locked(const Pending& p, const Frame& f) const;
@@ -382,6 +418,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// stream of calls allocates no map node per call. At most kSpareNodes; their Pendings are moved-from.
   std::vector<std::unordered_map<std::int64_t, Pending>::node_type> spare_nodes_;
   static constexpr std::size_t kSpareNodes = 64;
+  /// How many pending calls need their answer's DOM whatever the frame says (needs_dom_always): while none
+  /// does, a frame's reader decides DOM or check from the frame alone, without taking mutex_ (link_frame).
+  /// A hint only: the decision is made again under mutex_. Kept by each Pending's DomCount.
+  std::atomic<int> dom_pending_{0};
   std::unordered_map<int, std::shared_ptr<Object>> objects_;
   int doc_handle_ = 0;  // 0 = none
   bool doc_opening_ = false;

@@ -400,6 +400,57 @@ TEST(Session, TextCallersGetTheTextAndObjectsWithoutADom) {
   EXPECT_TRUE(v.result.as_object().contains("qVersion"));
 }
 
+// The count behind link_frame's lock-free DOM decision: calls taking a DOM (the core's default) and the
+// session's own steps are counted while pending and given back however they end (answer, cancel and the
+// CancelRequest's answer, close); text calls never count. A count left behind would cost every later answer a
+// second lock; one missing would parse a DOM under the lock (both still correct).
+TEST(Session, CallsThatNeedADomAreCountedUntilTheyEnd) {
+  FakeEngine e;
+  e.open();
+  EXPECT_EQ(e.session->dom_pending_calls(), 0);
+  core::CallOptions text;
+  text.text_result = true;
+  auto t = e.call(-1, "EngineVersion", "[]", text);
+  auto treq = e.next();
+  EXPECT_EQ(e.session->dom_pending_calls(), 0) << "a text call";
+  auto d = e.call(-1, "EngineVersion");
+  auto dreq = e.next();
+  EXPECT_EQ(e.session->dom_pending_calls(), 1) << "a DOM call";
+  // Answers whose results need a DOM from the frame alone (escaped key) or not, while the count is 0 or not.
+  e.reply(treq.id, R"({"qVersion":{"qComponent\u0056ersion":"12"}})");
+  e.reply(dreq.id, R"({"qVersion":{"qComponentVersion":"12"}})");
+  auto tr = t.get();
+  auto dr = d.get();
+  ASSERT_TRUE(tr.ok());
+  ASSERT_TRUE(dr.ok());
+  EXPECT_EQ(dr.result.at("qVersion").at("qComponentVersion").as_string(), "12");
+  EXPECT_EQ(json::parse(tr.text).at("qVersion").at("qComponentVersion").as_string(), "12");
+  EXPECT_EQ(e.session->dom_pending_calls(), 0) << "answered";
+  // A text call answered while the count is 0, its result with an escaped key: read right without the lock.
+  auto t2 = e.call(-1, "EngineVersion", "[]", text);
+  e.reply(e.next().id, R"({"q\u0056ersion":{"a":[1,2]}})");
+  auto t2r = t2.get();
+  ASSERT_TRUE(t2r.ok());
+  EXPECT_EQ(json::serialize(json::parse(t2r.text)), R"({"qVersion":{"a":[1,2]}})");
+  // Cancelled: the call and its CancelRequest (the session's own, counted) until the CancelRequest's answer.
+  auto c = std::make_shared<std::promise<core::CallResult>>();
+  auto cid = e.session->call(-1, "Slow", "[]", {}, [c](core::CallResult& r) { c->set_value(std::move(r)); });
+  e.next();
+  ASSERT_TRUE(e.session->cancel(cid));
+  auto creq = e.next();
+  EXPECT_EQ(c->get_future().get().error.kind, ErrorKind::cancelled);
+  e.reply_error(cid, 15, "", "Request aborted");
+  e.reply(creq.id, "{}");
+  EXPECT_EQ(e.session->dom_pending_calls(), 0) << "cancelled";
+  // Closed with calls pending.
+  auto left = e.call(-1, "Slow");
+  e.next();
+  EXPECT_EQ(e.session->dom_pending_calls(), 1);
+  e.session->close();
+  EXPECT_EQ(left.get().error.kind, ErrorKind::closed);
+  EXPECT_EQ(e.session->dom_pending_calls(), 0) << "closed";
+}
+
 TEST(Session, CancelSendsCancelRequestAndReleasesWaiterAtOnce) {
   FakeEngine e;
   e.open();
