@@ -174,7 +174,9 @@ qix_object* new_object_handle(std::shared_ptr<core::Object> obj);
 inline bool object_usable(const qix_object* obj) {
   return obj && obj->obj;
 }
-/// Moves the result out of @p r.
+/// Moves the result out of @p r into @p res (a fresh qix_result).
+void fill_result(qix_result& res, core::CallResult& r);
+/// Moves the result out of @p r into a new qix_result (a blocking call's, which the caller frees).
 std::unique_ptr<qix_result> make_result(core::CallResult& r);
 
 /// The shared bodies of qix_session_call* and qix_object_call*: on `obj` when set, else on `handle` of `s`.

@@ -46,26 +46,31 @@ core::CallOptions call_options(int flags, int timeout_ms) {
 core::CallCallback wrap_call_cb(qix_call_cb cb, void* payload) {
   return [cb, payload](core::CallResult& r) {
     if (!cb) return;
-    auto res = make_result(r);
-    cb(res.get(), payload);
+    qix_result res;  // borrowed by the callback for its duration (qix_call_cb): no allocation per answer
+    fill_result(res, r);
+    cb(&res, payload);
   };
 }
 
 }  // namespace
 
+void fill_result(qix_result& res, core::CallResult& r) {
+  res.id = r.id;
+  if (r.error) {
+    res.error = make_error(r.error);
+    res.status = res.error.status;
+    return;
+  }
+  core::move_into(res.value, std::move(r.result));
+  res.text = std::move(r.text);
+  res.text_value_at = r.text_value_at;
+  res.text_value_size = r.text_value_size;
+  res.object = r.object;
+}
+
 std::unique_ptr<qix_result> make_result(core::CallResult& r) {
   auto res = std::make_unique<qix_result>();
-  res->id = r.id;
-  if (r.error) {
-    res->error = make_error(r.error);
-    res->status = res->error.status;
-    return res;
-  }
-  core::move_into(res->value, std::move(r.result));
-  res->text = std::move(r.text);
-  res->text_value_at = r.text_value_at;
-  res->text_value_size = r.text_value_size;
-  res->object = r.object;
+  fill_result(*res, r);
   return res;
 }
 
@@ -334,8 +339,9 @@ int qix_object_watch(qix_object* obj, qix_call_cb cb, void* payload) {
     auto self = weak.lock();
     if (!self || !self->alive) return;
     core::CallResult mine = r;  // the core keeps its layout; the callback gets its own
-    auto res = make_result(mine);
-    cb(res.get(), payload);
+    qix_result res;             // borrowed by the callback for its duration
+    fill_result(res, mine);
+    cb(&res, payload);
   });
   return QIX_OK;
   QIX_CATCH
