@@ -88,7 +88,8 @@ void OutputBatch::at_end(Task flush) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Dispatcher: a small FIFO thread pool. SerialQueues submit one drain task at a time each.
+// Dispatcher: a small FIFO thread pool. SerialQueues submit themselves, once at a time each, to be drained
+// (the queue itself, not a task wrapping it: no allocation per hand-off).
 class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
   static std::shared_ptr<Dispatcher> create(int threads) {
@@ -103,10 +104,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     return d;
   }
 
-  void submit(Task task) {
+  void submit(std::shared_ptr<SerialQueue> queue) {
     {
       std::lock_guard lock(mutex_);
-      tasks_.push_back(std::move(task));
+      queues_.push_back(std::move(queue));
     }
     cv_.notify_one();
   }
@@ -131,21 +132,21 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  private:
   void run() {
     for (;;) {
-      Task task;
+      std::shared_ptr<SerialQueue> queue;
       {
         std::unique_lock lock(mutex_);
-        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
+        cv_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
+        if (queues_.empty()) return;
+        queue = std::move(queues_.front());
+        queues_.pop_front();
       }
-      task();
+      queue->drain();
     }
   }
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Task> tasks_;
+  std::deque<std::shared_ptr<SerialQueue>> queues_;
   std::vector<std::thread> threads_;
   bool stopping_ = false;
 
@@ -165,7 +166,7 @@ void SerialQueue::post(Task task) {
       schedule = true;
     }
   }
-  if (schedule) pool_->submit([self = shared_from_this()] { self->drain(); });
+  if (schedule) pool_->submit(shared_from_this());
 }
 
 void SerialQueue::drain() {
@@ -192,7 +193,7 @@ void SerialQueue::drain() {
     }
   }
   --tl_serial_depth;
-  pool_->submit([self = shared_from_this()] { self->drain(); });
+  pool_->submit(shared_from_this());
 }
 
 bool SerialQueue::in_dispatcher_thread() noexcept {

@@ -71,6 +71,7 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   static bool in_dispatcher_thread() noexcept;
 
  private:
+  friend class Dispatcher;  // runs drain()
   void drain();
   std::shared_ptr<Dispatcher> pool_;
   std::mutex mutex_;

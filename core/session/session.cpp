@@ -363,6 +363,45 @@ void Session::finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline
 }
 
 // ------------------------------------------------------------------------------------------------- frames in
+namespace {
+/// The two event lists link_frame fills for a frame, reused by each I/O thread (see link_frame).
+struct FrameBatches {
+  std::vector<Task> batch, inline_batch;
+
+  /// The calling thread's pair while it is free, else `fallback`; the lists are cleared when the Use ends
+  /// (their tasks have been moved out by then), keeping their capacity unless a burst made them large.
+  class Use {
+   public:
+    explicit Use(FrameBatches& fallback) : mine_(!busy()), lists_(mine_ ? own() : fallback) {
+      if (mine_) busy() = true;
+    }
+    ~Use() {
+      constexpr std::size_t kKept = 64;
+      for (std::vector<Task>* b : {&lists_.batch, &lists_.inline_batch}) {
+        b->clear();
+        if (b->capacity() > kKept) std::vector<Task>().swap(*b);
+      }
+      if (mine_) busy() = false;
+    }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+    FrameBatches& lists() noexcept { return lists_; }
+
+   private:
+    static FrameBatches& own() {
+      thread_local FrameBatches lists;
+      return lists;
+    }
+    static bool& busy() {
+      thread_local bool in_use = false;
+      return in_use;
+    }
+    bool mine_;
+    FrameBatches& lists_;
+  };
+};
+}  // namespace
+
 void Session::link_frame(std::uint64_t gen, std::string& text) {
   Frame f;
   std::string err;
@@ -382,7 +421,13 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
     }
     ok = dom ? f.parse_result(&err) : f.check_result(&err);
   }
-  Batch batch, inline_batch;
+  // The frame's event lists: the I/O thread's own pair, kept from frame to frame (no allocation per answer),
+  // unless that pair is in use further up this thread's stack (a frame handed in while one is being applied:
+  // an in-memory transport answering from inside a send).
+  FrameBatches local;
+  FrameBatches::Use use(local);
+  Batch& batch = use.lists().batch;
+  Batch& inline_batch = use.lists().inline_batch;
   // The traffic log sees the frame in its place among the events the burst causes.
   if (auto task = traffic_task(false, text)) batch.push_back(std::move(task));
   std::vector<std::shared_ptr<Object>> refetch;
