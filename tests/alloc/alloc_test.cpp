@@ -61,6 +61,16 @@ void operator delete[](void* p, std::size_t) noexcept {
 
 using namespace qix;
 
+namespace {
+/// Counts of a steady stream (the first rounds left out): their median must not exceed `most`.
+void expect_median_at_most(std::vector<std::size_t> counts, std::size_t most, const char* what) {
+  ASSERT_FALSE(counts.empty());
+  std::sort(counts.begin(), counts.end());
+  EXPECT_LE(counts[counts.size() / 2], most)
+      << what << " (median of " << counts.size() << "); most: " << counts.back();
+}
+}  // namespace
+
 TEST(Allocations, ARequestIsEncodedInOneAllocationWhateverItsValues) {
   struct Case {
     std::int64_t id;
@@ -83,62 +93,57 @@ TEST(Allocations, ARequestIsEncodedInOneAllocationWhateverItsValues) {
   }
 }
 
-// A steady stream of calls: the pending call's map node is the one an earlier answer left, the request is one
-// string. What the calling thread allocates per call is then the request and the in-memory transport's copy
-// of it (a socket's transport appends to its write buffer instead); the callback is made before counting.
-TEST(Allocations, ACallInASteadyStreamAllocatesOnlyItsRequest) {
+// A steady stream of calls, as the C API and every binding make them (the result as text, no DOM), each
+// answered before the next: what the calling thread allocates to issue each call, and what the thread that
+// reads the answers (here the test's, standing in for the I/O thread) allocates to apply each one and hand
+// its completion on. The callback and the answer's text are made before counting.
+struct SteadyStream {
+  std::vector<std::size_t> per_call, per_answer;
+};
+
+SteadyStream count_a_steady_stream() {
   test::FakeEngine e;
   e.open();
-  std::vector<std::size_t> per_call;
+  SteadyStream counts;
+  core::CallOptions text;
+  text.text_result = true;
   for (int i = 0; i < 60; ++i) {
     std::promise<core::CallResult> answered;
     core::CallCallback cb = [&answered](core::CallResult& r) { answered.set_value(std::move(r)); };
-    std::size_t allocations = 0;
+    std::size_t call_allocations = 0;
     {
       Counting counting;
-      e.session->call(-1, "EngineVersion", "[]", {}, std::move(cb));
-      allocations = counting.count();
+      e.session->call(-1, "EngineVersion", "[]", text, std::move(cb));
+      call_allocations = counting.count();
     }
-    auto request = e.next();
-    e.reply(request.id, R"({"qVersion":{"qComponentVersion":"12.2528.0"}})");
-    ASSERT_TRUE(answered.get_future().get().ok());
-    if (i >= 10) per_call.push_back(allocations);  // after the first calls have grown what they grow
-  }
-  std::sort(per_call.begin(), per_call.end());
-  const std::size_t median = per_call[per_call.size() / 2];
-  EXPECT_LE(median, 2u) << "allocations per call on the calling thread (median of 50); most: "
-                        << per_call.back();
-}
-
-// The answers of that stream: what the thread that reads them (here the test's, standing in for the I/O
-// thread) allocates to apply one and hand its completion on: the result's text copied out of the frame, the
-// completion's closure, the burst's list of tasks and the task that posts it (four). The frame's own event
-// lists are the reading thread's, kept from answer to answer, and the event queue hands itself to the pool
-// (not a task wrapping it): six before.
-TEST(Allocations, AnAnswerInASteadyStreamAllocatesOnlyWhatItHandsOn) {
-  test::FakeEngine e;
-  e.open();
-  std::vector<std::size_t> per_answer;
-  for (int i = 0; i < 60; ++i) {
-    std::promise<core::CallResult> answered;
-    core::CallOptions text;  // as the C API and every binding call: the result as text, no DOM
-    text.text_result = true;
-    e.session->call(-1, "EngineVersion", "[]", text,
-                    [&answered](core::CallResult& r) { answered.set_value(std::move(r)); });
     auto request = e.next();
     std::string frame = R"({"jsonrpc":"2.0","id":)" + std::to_string(request.id) +
                         R"(,"result":{"qVersion":{"qComponentVersion":"12.2528.0"}}})";
-    std::size_t allocations = 0;
+    std::size_t answer_allocations = 0;
     {
       Counting counting;
       e.transport->deliver(std::move(frame));
-      allocations = counting.count();
+      answer_allocations = counting.count();
     }
-    ASSERT_TRUE(answered.get_future().get().ok());
-    if (i >= 10) per_answer.push_back(allocations);
+    EXPECT_TRUE(answered.get_future().get().ok());
+    if (i >= 10) {  // after the first calls have grown what they grow
+      counts.per_call.push_back(call_allocations);
+      counts.per_answer.push_back(answer_allocations);
+    }
   }
-  std::sort(per_answer.begin(), per_answer.end());
-  const std::size_t median = per_answer[per_answer.size() / 2];
-  EXPECT_LE(median, 4u) << "allocations per answer on the reading thread (median of 50); most: "
-                        << per_answer.back();
+  return counts;
+}
+
+// The pending call's map node is the one an earlier answer left, the request is one string: what is left is
+// the request and the in-memory transport's copy of it (a socket's transport appends to its write buffer).
+TEST(Allocations, ACallInASteadyStreamAllocatesOnlyItsRequest) {
+  expect_median_at_most(count_a_steady_stream().per_call, 2, "allocations per call on the calling thread");
+}
+
+// The result's text copied out of the frame, the completion's closure, the burst's list of tasks and the task
+// that posts it (four). The frame's own event lists are the reading thread's, kept from answer to answer, and
+// the event queue hands itself to the pool (not a task wrapping it): six before.
+TEST(Allocations, AnAnswerInASteadyStreamAllocatesOnlyWhatItHandsOn) {
+  expect_median_at_most(count_a_steady_stream().per_answer, 4,
+                        "allocations per answer on the reading thread");
 }
