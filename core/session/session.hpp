@@ -413,15 +413,16 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string fatal_reason_;
   std::string fatal_method_;
   std::int64_t next_id_ = 1;
+  /// How many pending calls need their answer's DOM whatever the frame says (needs_dom_always): while none
+  /// does, a frame's reader decides DOM or check from the frame alone, without taking mutex_ (link_frame).
+  /// A hint only: the decision is made again under mutex_. Kept by each Pending's DomCount, so
+  /// declared before pending_: it outlives the Pendings when the session is destroyed.
+  std::atomic<int> dom_pending_{0};
   std::unordered_map<std::int64_t, Pending> pending_;
   /// Nodes of pending_ taken out by answers, kept for the next calls (add_pending_locked), so that a steady
   /// stream of calls allocates no map node per call. At most kSpareNodes; their Pendings are moved-from.
   std::vector<std::unordered_map<std::int64_t, Pending>::node_type> spare_nodes_;
   static constexpr std::size_t kSpareNodes = 64;
-  /// How many pending calls need their answer's DOM whatever the frame says (needs_dom_always): while none
-  /// does, a frame's reader decides DOM or check from the frame alone, without taking mutex_ (link_frame).
-  /// A hint only: the decision is made again under mutex_. Kept by each Pending's DomCount.
-  std::atomic<int> dom_pending_{0};
   std::unordered_map<int, std::shared_ptr<Object>> objects_;
   int doc_handle_ = 0;  // 0 = none
   bool doc_opening_ = false;
