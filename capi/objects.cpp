@@ -82,11 +82,16 @@ int do_call(int64_t* out_id, const std::shared_ptr<core::Session>& s,
   std::string_view params = params_json ? params_json : "";
   if (auto e = core::Session::validate_params(params)) return fail(e);
   auto opts = call_options(flags, timeout_ms);
-  bool closed = obj ? obj->closed() : (!s || s->closing());
-  std::int64_t id = obj ? obj->call(method, params, opts, wrap_call_cb(cb, payload))
-                        : s->call(handle, method, params, opts, wrap_call_cb(cb, payload));
+  // Refused because the session or the object is closed: QIX_ECLOSED, decided with the call itself (a look
+  // at the state before it raced with a close arriving meanwhile: QIX_OK, and the callback said closed).
+  core::Error refused;
+  std::int64_t id = obj ? obj->call(method, params, opts, wrap_call_cb(cb, payload), &refused)
+                        : s->call(handle, method, params, opts, wrap_call_cb(cb, payload), &refused);
   if (out_id) *out_id = id;
-  if (closed) return fail(QIX_ECLOSED, obj ? "the object is closed" : "the session is closed");
+  // A server that does not speak QIX closed the session with its verdict (ErrorKind::protocol): closed too.
+  if (refused.kind == core::ErrorKind::closed || refused.kind == core::ErrorKind::protocol) {
+    return fail(QIX_ECLOSED, obj ? "the object is closed" : "the session is closed");
+  }
   return QIX_OK;
 }
 

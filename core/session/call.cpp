@@ -47,8 +47,8 @@ Error Session::validate_params(std::string_view params_json) {
 }
 
 std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json,
-                           CallOptions opts, CallCallback cb) {
-  return start_call(object(handle), handle, method, params_json, opts, std::move(cb), false);
+                           CallOptions opts, CallCallback cb, Error* refused) {
+  return start_call(object(handle), handle, method, params_json, opts, std::move(cb), false, refused);
 }
 
 CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json,
@@ -86,7 +86,7 @@ CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
 
 std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
                                  std::string_view params_json, CallOptions opts, CallCallback cb,
-                                 bool inline_cb) {
+                                 bool inline_cb, Error* refused) {
   std::string frame;
   std::int64_t id = 0;
   Error immediate;
@@ -171,6 +171,7 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
     }
   }
   if (immediate) {
+    if (refused) *refused = immediate;
     CallResult r;
     r.id = id;
     r.error = std::move(immediate);

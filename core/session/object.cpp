@@ -132,9 +132,10 @@ Error Object::refusal(const Session* s) const {
 }
 
 std::int64_t Object::call(std::string_view method, std::string_view params_json, CallOptions opts,
-                          CallCallback cb) {
+                          CallCallback cb, Error* refused) {
   auto s = session_.lock();
   if (Error e = refusal(s.get())) {
+    if (refused) *refused = e;
     CallResult r;
     r.error = std::move(e);
     if (!s) {
@@ -144,7 +145,8 @@ std::int64_t Object::call(std::string_view method, std::string_view params_json,
     }
     return 0;
   }
-  return s->start_call(shared_from_this(), handle(), method, params_json, opts, std::move(cb), false);
+  return s->start_call(shared_from_this(), handle(), method, params_json, opts, std::move(cb), false,
+                       refused);
 }
 
 CallResult Object::call_sync(std::string_view method, std::string_view params_json, CallOptions opts) {

@@ -129,8 +129,9 @@ class Object : public std::enable_shared_from_this<Object> {
 
   /// Session::call/call_sync on this object's handle (the current one: a reconnect may swap it), through the
   /// same path. On a zombie, or when the session is gone, no request id is used: call() returns 0 and `cb`
-  /// gets ErrorKind::closed.
-  std::int64_t call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb);
+  /// gets ErrorKind::closed. `refused` as for Session::call.
+  std::int64_t call(std::string_view method, std::string_view params_json, CallOptions opts, CallCallback cb,
+                    Error* refused = nullptr);
   CallResult call_sync(std::string_view method, std::string_view params_json, CallOptions opts = {});
 
  private:

@@ -152,9 +152,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// = []). The text is sent as is: validate it first when it comes from outside (see validate_params).
   /// Returns the request id (> 0), known before the answer, for cancel() and GetProgress. `cb` runs once on
   /// the event executor. On an immediate failure (closed session, unknown handle, zombie object) the id is
-  /// still returned and `cb` gets the error.
+  /// still returned and `cb` gets the error; so does `*refused` when given (decided under the session's
+  /// lock with the call, so it says exactly whether this call was refused: no separate look at the state
+  /// before or after can).
   std::int64_t call(int handle, std::string_view method, std::string_view params_json, CallOptions opts,
-                    CallCallback cb);
+                    CallCallback cb, Error* refused = nullptr);
   /// Blocking call. From inside a callback of any session it fails with ErrorKind::busy instead of waiting.
   CallResult call_sync(int handle, std::string_view method, std::string_view params_json,
                        CallOptions opts = {});
@@ -315,7 +317,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// empty method, unknown handle, zombie, a second doc) uses a request id and goes to `cb`. `inline_cb`:
   /// `cb` is internal (a sync waiter, a watch fetch) and runs on the I/O thread. Locks mutex_.
   std::int64_t start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
-                          std::string_view params_json, CallOptions opts, CallCallback cb, bool inline_cb);
+                          std::string_view params_json, CallOptions opts, CallCallback cb, bool inline_cb,
+                          Error* refused = nullptr);
   /// The blocking form of a call: runs `start` with an inline completion and waits for it. From a
   /// dispatcher thread it fails with ErrorKind::busy at once, without calling `start`.
   static CallResult wait_for(const std::function<void(CallCallback)>& start);

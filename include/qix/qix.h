@@ -677,7 +677,10 @@ QIX_API int qix_object_is_closed(const qix_object* obj);
  */
 QIX_API int qix_object_layout(char** out, const qix_object* obj);
 
-/** Same as qix_session_call() on this object's handle. On a zombie object: #QIX_ECLOSED. */
+/**
+ * Same as qix_session_call() on this object's handle. On a zombie object, or once its session is closed:
+ * #QIX_ECLOSED (@p cb is called too, with the error).
+ */
 QIX_API int qix_object_call(int64_t* out_id, qix_object* obj, const char* method, const char* params_json,
                             int flags, int timeout_ms, qix_call_cb cb, void* payload);
 

@@ -107,3 +107,33 @@ TEST(CallPath, ABlockingCallOnAProxyFromACallbackIsBusyUnlessTheProxyIsAZombie) 
   EXPECT_EQ(on_live.kind, ErrorKind::busy);
   EXPECT_EQ(on_zombie.kind, ErrorKind::closed) << "a zombie says so before the thread is looked at";
 }
+
+// The refusal an entry point reports beside the callback (`refused`, what the C API's return code is made
+// of): decided with the call under the session's lock, so it is exactly the error the callback gets, also
+// when the session closes between a caller's look at its state and the call.
+TEST(CallPath, EachEntryPointReportsItsRefusalWithTheCall) {
+  FakeEngine e;
+  e.open();
+  e.open_doc();
+  auto obj = e.create_object(2, "o1");
+  ASSERT_TRUE(obj);
+  core::Error refused = core::Error::make(ErrorKind::internal, "left as is when the call goes out?");
+  auto sent = e.session->call(-1, "EngineVersion", "[]", {}, nullptr, &refused);
+  EXPECT_GT(sent, 0);
+  EXPECT_EQ(refused.kind, ErrorKind::internal) << "a call that goes out leaves it alone";
+  e.next();
+  core::Error unknown;
+  e.session->call(77, "GetLayout", "[]", {}, nullptr, &unknown);
+  EXPECT_EQ(unknown.kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(unknown.message, "handle 77 is not open in this session");
+  e.session->close();
+  core::Error closed_session, closed_object;
+  auto p = std::make_shared<std::promise<core::CallResult>>();
+  e.session->call(
+      -1, "EngineVersion", "[]", {}, [p](core::CallResult& r) { p->set_value(std::move(r)); },
+      &closed_session);
+  EXPECT_EQ(closed_session.kind, ErrorKind::closed);
+  EXPECT_EQ(p->get_future().get().error.message, closed_session.message) << "the callback gets the same";
+  EXPECT_EQ(obj->call("GetLayout", "[]", {}, nullptr, &closed_object), 0);
+  EXPECT_EQ(closed_object.kind, ErrorKind::closed);
+}
