@@ -2,7 +2,7 @@
 """bench/compare: libqix side by side with enigma.js and a raw Beast client, one command.
 
     bench/compare/compare.py [--build DIR] [--rounds 3] [--calls 100000] [--smoke] [--only SCENARIO,...]
-                             [--require CLIENT,...]
+                             [--require CLIENT,...] [--timeout S]
 
 Every client is a separate process talking to a fresh qix_bench_responder (one cheap thread, see
 responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time the
@@ -14,6 +14,10 @@ and the CPU column min/median/max. Ratios are taken between medians of the same 
 
 --smoke runs a few hundred calls, one round, and fails (exit 1) unless every client finished with every call
 answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth reading.
+
+--timeout S: a client still running after S seconds (120 with --smoke, else 1800) is a hang, not a result: its
+threads' stacks are printed (gdb), it gets SIGQUIT (the JVM and Go print their stacks, the C# client where it
+is), then it is killed and the run fails. So a hang fails with what it was doing, not with CTest's timeout.
 
 Scenarios (see each client for the details):
   tiny-w1, tiny-w64, tiny-w1024  EngineVersion calls with 1, 64, 1024 in flight, the next one issued from each
@@ -31,7 +35,9 @@ import argparse
 import glob
 import os
 import re
+import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -55,9 +61,35 @@ def start_peer(build, peer):
     return p, m.group(1)
 
 
-def stop_peer(p):
-    """Stops the peer; returns (bytes on the wire or None, the peer's CPU seconds)."""
+def backtraces(pid):
+    """Every thread's stack of a running process, from gdb when there is one (for a client or peer that hangs)."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return "(no gdb: no stacks)"
+    try:
+        r = subprocess.run([gdb, "-p", str(pid), "-batch", "-nx", "-ex", "set pagination off",
+                            "-ex", "thread apply all bt 30"], capture_output=True, text=True, timeout=120)
+        return "\n".join(l for l in r.stdout.splitlines() if l.startswith(("#", "Thread ")))
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"(gdb failed: {e})"
+
+
+def stop_peer(p, timeout):
+    """Stops the peer; returns (bytes on the wire or None, the peer's CPU seconds). A peer still there after
+    `timeout` seconds is a hang: its stacks are printed and it is killed (SystemExit)."""
     p.terminate()
+    # Waits for the exit without reaping it (wait4 below reaps it and takes its rusage): a pidfd becomes
+    # readable when the process ends.
+    pidfd = os.pidfd_open(p.pid)
+    try:
+        ended = select.select([pidfd], [], [], timeout)[0]
+    finally:
+        os.close(pidfd)
+    if not ended:
+        stacks = backtraces(p.pid)
+        p.kill()
+        raise SystemExit(f"FAILED: the peer (pid {p.pid}) did not stop within {timeout} s of SIGTERM; "
+                         f"its threads:\n{stacks}")
     err = p.stderr.read()
     p.stdout.read()
     _, _, ru = os.wait4(p.pid, 0)
@@ -67,8 +99,13 @@ def stop_peer(p):
     return wire, ru.ru_utime + ru.ru_stime
 
 
-def run_with_rusage(argv):
-    """Runs one client to its end: (stdout, stderr, exit status, CPU seconds, peak RSS in kB)."""
+class Hung(Exception):
+    """A client that did not end within its time: what it printed so far and its threads' stacks."""
+
+
+def run_with_rusage(argv, timeout):
+    """Runs one client to its end: (stdout, stderr, exit status, CPU seconds, peak RSS in kB). A client still
+    running after `timeout` seconds is a hang: its stacks are taken, it is killed, and Hung is raised."""
     r, w = os.pipe()
     er, ew = os.pipe()
     pid = os.fork()
@@ -77,18 +114,49 @@ def run_with_rusage(argv):
         os.dup2(ew, 2)
         os.close(r)
         os.close(er)
+        # SIGQUIT as a program expects it (its report on a hang, below): a shell running us in the background
+        # may have had it ignored, and an ignored signal stays ignored across exec.
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
         try:
             os.execvp(argv[0], argv)
         finally:
             os._exit(127)
     os.close(w)
     os.close(ew)
-    with os.fdopen(r) as fo, os.fdopen(er) as fe:
-        out = fo.read()
-        err = fe.read()
+    out, err = [], []
+    open_fds = {r: out, er: err}
+
+    def read_until(deadline):
+        """Reads both pipes until they close (True) or `deadline` passes (False)."""
+        while open_fds:
+            left = deadline - time.monotonic()
+            ready = select.select(list(open_fds), [], [], left)[0] if left > 0 else []
+            if not ready:
+                return False
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    open_fds[fd].append(chunk.decode(errors="replace"))
+                else:
+                    os.close(fd)
+                    del open_fds[fd]
+        return True
+
+    if not read_until(time.monotonic() + timeout):
+        # Hung: the native stacks first, then SIGQUIT, on which the JVM and Go print their threads' stacks
+        # and the C# client its counters, then the end.
+        stacks = backtraces(pid)
+        os.kill(pid, signal.SIGQUIT)
+        read_until(time.monotonic() + 10)
+        os.kill(pid, signal.SIGKILL)
+        os.wait4(pid, 0)
+        for fd in open_fds:
+            os.close(fd)
+        raise Hung(f"still running after {timeout} s; its output:\n{''.join(out)[-6000:]}\n{''.join(err)[-6000:]}"
+                   f"\nits threads (gdb):\n{stacks}")
     _, status, ru = os.wait4(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    return out, err, code, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    return "".join(out), "".join(err), code, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
 
 
 RAW, CAPI, ENIGMA = "raw C++ (Beast)", "libqix C API", "enigma.js 2.15"
@@ -165,8 +233,12 @@ def main():
     ap.add_argument("--node", default=shutil.which("node") or "")
     ap.add_argument("--require", default="",
                     help="clients that must be there, comma-separated (" + ",".join(KEYS) + "): a missing one fails")
+    ap.add_argument("--timeout", type=float, default=0,
+                    help="seconds one client may run before it counts as hung: its threads' stacks are printed "
+                         "(gdb) and it fails (default 120 with --smoke, else 1800)")
     args = ap.parse_args()
     rounds = 1 if args.smoke else args.rounds
+    timeout = args.timeout or (120 if args.smoke else 1800)
     only = set(filter(None, args.only.split(",")))
     cl = clients(args.build, args.node)
     required = set(filter(None, args.require.split(",")))
@@ -191,9 +263,14 @@ def main():
                     continue
                 proc, url = start_peer(args.build, peer)
                 try:
-                    out, err, code, cpu, rss = run_with_rusage(cl[client] + [url, kind, str(calls), str(window)])
+                    out, err, code, cpu, rss = run_with_rusage(cl[client] + [url, kind, str(calls), str(window)],
+                                                               timeout)
+                except Hung as e:
+                    print(f"{name} / {label}: {e}", file=sys.stderr, flush=True)
+                    failures.append(f"{name} / {label}: hung (stacks above)")
+                    continue
                 finally:
-                    wire, peer_cpu = stop_peer(proc)
+                    wire, peer_cpu = stop_peer(proc, 60)
                 m = re.search(r"ok=(\d+) failed=(\d+) wall_s=([\d.]+)", out)
                 if code != 0 or not m or int(m.group(1)) != calls:
                     failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")

@@ -8,10 +8,13 @@
 // other managed runtimes (start-up, assembly loading and JIT compilation left out): CALLS/10 calls, repeated
 // until at least 1.5 s went by (.NET's tiered compilation reaches its optimised, profile-guided code later
 // than a tenth of the calls; the runtime's defaults are kept, TieredPGO on, as users run it). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this process's CPU time
-// (Process.TotalProcessorTime) over the timed part. Exit status 0 when every call succeeded.
+// (Process.TotalProcessorTime) over the timed part. Exit status 0 when every call succeeded. On SIGQUIT (what
+// compare.py sends a client that hangs) it prints where it is: its phase, its counters, and the session's state
+// and pending calls, and goes on.
 using System;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Qix;
@@ -19,6 +22,21 @@ using Qix.Api;
 
 internal static class Program
 {
+    // Where the client is and what it counted so far, for the SIGQUIT report.
+    private static volatile string s_phase = "opening the session";
+    private static long s_issued, s_ok, s_failed;
+    private static Session? s_session;
+
+    private static void Report(PosixSignalContext context)
+    {
+        context.Cancel = true;  // a report, not an end
+        Session? session = s_session;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"QixBenchCs: {s_phase}; issued={Interlocked.Read(ref s_issued)} ok={Interlocked.Read(ref s_ok)} " +
+            $"failed={Interlocked.Read(ref s_failed)}; session {(session == null ? "none" : $"{session.State}, " +
+            $"{session.PendingCalls} pending")}"));
+    }
+
     private static async Task<int> Main(string[] args)
     {
         if (args.Length != 4 || args[1] != "tiny")
@@ -28,8 +46,11 @@ internal static class Program
         }
         long calls = long.Parse(args[2], CultureInfo.InvariantCulture);
         int window = int.Parse(args[3], CultureInfo.InvariantCulture);
+        using PosixSignalRegistration quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Report);
         await using Session session = await Session.OpenAsync(args[0]);
+        s_session = session;
         Global global = session.Global;
+        s_phase = "warming up";
         // Warm-up, not measured: CALLS/10 calls, repeated until at least 1.5 s went by, so that tiered
         // compilation (tier 0, instrumented tier, then the optimised tier with dynamic PGO, compiled in the
         // background) has reached the code the timed part runs, as Java's C2 has after its warm-up.
@@ -39,6 +60,7 @@ internal static class Program
         using Process self = Process.GetCurrentProcess();
         self.Refresh();
         TimeSpan cpu0 = self.TotalProcessorTime;
+        s_phase = "timed part";
         var clock = Stopwatch.StartNew();
         (long ok, long failed) = await RunAsync(global, calls, window);
         double wall = clock.Elapsed.TotalSeconds;
@@ -47,32 +69,36 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                                         $"ok={ok} failed={failed} wall_s={wall:F6} cpu_s={cpu:F6}"));
         Console.Out.Flush();
+        s_phase = "closing the session";
         return failed == 0 && ok == calls ? 0 : 1;
     }
 
     // Makes `calls` calls, `window` at a time; returns the calls that succeeded and failed.
     private static async Task<(long Ok, long Failed)> RunAsync(Global global, long calls, int window)
     {
-        long issued = 0, ok = 0, failed = 0;
+        // The counters are the class's, so that the SIGQUIT report sees them.
+        Interlocked.Exchange(ref s_issued, 0);
+        Interlocked.Exchange(ref s_ok, 0);
+        Interlocked.Exchange(ref s_failed, 0);
         async Task Chain()
         {
-            while (Interlocked.Increment(ref issued) <= calls)
+            while (Interlocked.Increment(ref s_issued) <= calls)
             {
                 try
                 {
                     NxEngineVersion version = await global.EngineVersionAsync();
-                    if (version?.ComponentVersion != null) Interlocked.Increment(ref ok);
-                    else Interlocked.Increment(ref failed);
+                    if (version?.ComponentVersion != null) Interlocked.Increment(ref s_ok);
+                    else Interlocked.Increment(ref s_failed);
                 }
                 catch (QixException e)
                 {
-                    if (Interlocked.Increment(ref failed) == 1) Console.Error.WriteLine($"EngineVersion: {e.Message}");
+                    if (Interlocked.Increment(ref s_failed) == 1) Console.Error.WriteLine($"EngineVersion: {e.Message}");
                 }
             }
         }
         var chains = new Task[Math.Max(0, (int)Math.Min(window, calls))];
         for (int i = 0; i < chains.Length; i++) chains[i] = Chain();
         await Task.WhenAll(chains);
-        return (Interlocked.Read(ref ok), Interlocked.Read(ref failed));
+        return (Interlocked.Read(ref s_ok), Interlocked.Read(ref s_failed));
     }
 }

@@ -177,8 +177,12 @@ internal static class Calls
 
     private static void Drain()
     {
-        // Calls queued from now on schedule another drainer (unless one is already scheduled).
-        Volatile.Write(ref s_drainScheduled, 0);
+        // Calls queued from now on schedule another drainer (unless one is already scheduled). A full fence,
+        // not a release store: the flag is cleared, then the queues are read, while Settle and Issue write a
+        // queue, then read the flag (its CompareExchange); with a plain store the processor may read the queues
+        // before the cleared flag is visible, so that this drainer finds them empty and the other side still
+        // sees a drainer scheduled: a call left in a queue that nobody drains (at window 1, a hang).
+        Interlocked.Exchange(ref s_drainScheduled, 0);
         Flush();
         int settled = 0;
         while (s_settle.TryDequeue(out PendingCall? call))

@@ -37,7 +37,10 @@ internal sealed class EventQueue
                     QixDiagnostics.ReportHandlerException(null, "event", e);
                 }
             }
-            Volatile.Write(ref _running, 0);
+            // A full fence, not a release store: Post writes the queue, then reads the flag; this clears the flag,
+            // then reads the queue. With a plain store the processor may read the queue before the cleared flag
+            // is visible, so that both sides miss the event (it would wait for the session's next one).
+            Interlocked.Exchange(ref _running, 0);
             // An event enqueued after the last TryDequeue but before the flag dropped is picked up here.
             if (_queue.IsEmpty || Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
         }
