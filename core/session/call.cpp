@@ -331,7 +331,8 @@ bool Session::result_needs_dom_locked(const Pending& p, const Frame& f) const {
   // The core reads the DOM of: a reconnect step's answers, delta patches (small), CreateSessionApp's answer
   // (amended), a session object's properties (kept for a reconnect), results whose keys the text scan cannot
   // read exactly (escaped or repeated); and the caller, unless it takes text.
-  return needs_dom_always(p) || (p.delta && f.delta) || !f.result_plain;
+  // needs_dom_always(p) was decided when the call was added (add_pending_locked, the only way in): its count.
+  return p.dom_count.counted() || (p.delta && f.delta) || !f.result_plain;
 }
 
 bool Session::needs_dom_always(const Pending& p) {
