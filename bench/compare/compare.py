@@ -142,7 +142,16 @@ def run_with_rusage(argv, timeout):
                     del open_fds[fd]
         return True
 
-    if not read_until(time.monotonic() + timeout):
+    def ended_by(deadline):
+        """Waits for the exit (without reaping it) until `deadline`: a client may close its output and go on."""
+        pidfd = os.pidfd_open(pid)
+        try:
+            return bool(select.select([pidfd], [], [], max(deadline - time.monotonic(), 0))[0])
+        finally:
+            os.close(pidfd)
+
+    deadline = time.monotonic() + timeout
+    if not read_until(deadline) or not ended_by(deadline):
         # Hung: the native stacks first, then SIGQUIT, on which the JVM and Go print their threads' stacks
         # and the C# client its counters, then the end.
         stacks = backtraces(pid)
