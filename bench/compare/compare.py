@@ -74,18 +74,21 @@ def backtraces(pid):
         return f"(gdb failed: {e})"
 
 
+def exited_within(pid, seconds):
+    """Waits up to `seconds` for process `pid` to end, without reaping it (wait4 reaps it later and takes its
+    rusage): a pidfd becomes readable when the process ends."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        return bool(select.select([pidfd], [], [], max(seconds, 0))[0])
+    finally:
+        os.close(pidfd)
+
+
 def stop_peer(p, timeout):
     """Stops the peer; returns (bytes on the wire or None, the peer's CPU seconds). A peer still there after
     `timeout` seconds is a hang: its stacks are printed and it is killed (SystemExit)."""
     p.terminate()
-    # Waits for the exit without reaping it (wait4 below reaps it and takes its rusage): a pidfd becomes
-    # readable when the process ends.
-    pidfd = os.pidfd_open(p.pid)
-    try:
-        ended = select.select([pidfd], [], [], timeout)[0]
-    finally:
-        os.close(pidfd)
-    if not ended:
+    if not exited_within(p.pid, timeout):
         stacks = backtraces(p.pid)
         p.kill()
         raise SystemExit(f"FAILED: the peer (pid {p.pid}) did not stop within {timeout} s of SIGTERM; "
@@ -142,16 +145,9 @@ def run_with_rusage(argv, timeout):
                     del open_fds[fd]
         return True
 
-    def ended_by(deadline):
-        """Waits for the exit (without reaping it) until `deadline`: a client may close its output and go on."""
-        pidfd = os.pidfd_open(pid)
-        try:
-            return bool(select.select([pidfd], [], [], max(deadline - time.monotonic(), 0))[0])
-        finally:
-            os.close(pidfd)
-
     deadline = time.monotonic() + timeout
-    if not read_until(deadline) or not ended_by(deadline):
+    # Its output closed is not its end: a client may close it and go on.
+    if not read_until(deadline) or not exited_within(pid, deadline - time.monotonic()):
         # Hung: the native stacks first, then SIGQUIT, on which the JVM and Go print their threads' stacks
         # and the C# client its counters, then the end.
         stacks = backtraces(pid)
