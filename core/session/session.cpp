@@ -368,20 +368,22 @@ namespace {
 struct FrameBatches {
   std::vector<Task> batch, inline_batch;
 
-  /// The calling thread's pair while it is free, else `fallback`; the lists are cleared when the Use ends
-  /// (their tasks have been moved out by then), keeping their capacity unless a burst made them large.
+  /// The calling thread's pair while it is free, else `fallback` (the caller's own, gone with it); the
+  /// thread's pair is cleared when the Use ends (its tasks have been moved out by then), keeping its
+  /// capacity unless a burst made it large.
   class Use {
    public:
     explicit Use(FrameBatches& fallback) : mine_(!busy()), lists_(mine_ ? own() : fallback) {
       if (mine_) busy() = true;
     }
     ~Use() {
+      if (!mine_) return;
       constexpr std::size_t kKept = 64;
       for (std::vector<Task>* b : {&lists_.batch, &lists_.inline_batch}) {
         b->clear();
         if (b->capacity() > kKept) std::vector<Task>().swap(*b);
       }
-      if (mine_) busy() = false;
+      busy() = false;
     }
     Use(const Use&) = delete;
     Use& operator=(const Use&) = delete;
