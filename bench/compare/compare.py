@@ -8,9 +8,11 @@ Every client is a separate process talking to a fresh qix_bench_responder (one c
 responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time the
 client process spent in its timed part (each client reports it: getrusage, process.cpuUsage, the JVM's and
 .NET's process CPU time; so start-up, JIT warm-up and set-up are left out alike), RSS its peak resident set
-(wait4's rusage). Rounds are interleaved (round 1 runs every client,
-then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the median of the rounds
-and the CPU column min/median/max. Ratios are taken between medians of the same run.
+(wait4's rusage). Wire bytes and the peer's CPU ("peer busy": its CPU over the client's timed wall time)
+come from the peer's counters; in the tiny scenarios, whose managed clients and enigma.js warm up first, they
+are the timed calls' share of them (total x timed calls / requests answered). Rounds are interleaved (round
+1 runs every client, then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the
+median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
 
 --smoke runs a few hundred calls, one round, and fails (exit 1) unless every client finished with every call
 answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth reading.
@@ -85,8 +87,9 @@ def exited_within(pid, seconds):
 
 
 def stop_peer(p, timeout):
-    """Stops the peer; returns (bytes on the wire or None, the peer's CPU seconds). A peer still there after
-    `timeout` seconds is a hang: its stacks are printed and it is killed (SystemExit)."""
+    """Stops the peer; returns (bytes on the wire or None, the peer's CPU seconds, the requests it answered or
+    None). A peer still there after `timeout` seconds is a hang: its stacks are printed and it is killed
+    (SystemExit)."""
     p.terminate()
     if not exited_within(p.pid, timeout):
         stacks = backtraces(p.pid)
@@ -97,9 +100,9 @@ def stop_peer(p, timeout):
     p.stdout.read()
     _, _, ru = os.wait4(p.pid, 0)
     p.returncode = 0  # reaped here, not by Popen
-    m = re.search(r"bytes_in=(\d+) bytes_out=(\d+)", err)
-    wire = int(m.group(1)) + int(m.group(2)) if m else None
-    return wire, ru.ru_utime + ru.ru_stime
+    m = re.search(r"requests=(\d+) bytes_in=(\d+) bytes_out=(\d+)", err)
+    wire = int(m.group(2)) + int(m.group(3)) if m else None
+    return wire, ru.ru_utime + ru.ru_stime, int(m.group(1)) if m else None
 
 
 class Hung(Exception):
@@ -182,7 +185,7 @@ def clients(build, node):
         c[CPP] = [os.path.join(b, "qix_bench_cpp")]
     if node:
         c[ENIGMA] = [node, os.path.join(HERE, "client_enigma.js")]
-    jars = glob.glob(os.path.join(build, "bindings", "java", "libqix-*.jar"))
+    jars = glob.glob(os.path.join(build, "bindings", "java", "libqix-[0-9]*.jar"))  # not libqix-tests.jar
     java = shutil.which("java")
     if jars and java and os.path.exists(os.path.join(b, "java", "QixBenchJava.class")):
         c[JAVA] = [java, "-cp", jars[0] + os.pathsep + os.path.join(b, "java"), "QixBenchJava"]
@@ -275,7 +278,7 @@ def main():
                     failures.append(f"{name} / {label}: hung (stacks above)")
                     continue
                 finally:
-                    wire, peer_cpu = stop_peer(proc, 60)
+                    wire, peer_cpu, answered = stop_peer(proc, 60)
                 m = re.search(r"ok=(\d+) failed=(\d+) wall_s=([\d.]+)", out)
                 if code != 0 or not m or int(m.group(1)) != calls:
                     failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
@@ -284,6 +287,11 @@ def main():
                 timed = re.search(r"cpu_s=([\d.]+)", out)
                 if timed:  # the client's own figure for its timed part (start-up, JIT and set-up left out)
                     cpu = float(timed.group(1))
+                if name.startswith("tiny") and answered and answered > calls:
+                    # The peer's counters cover the whole run, warm-up included (enigma.js and the managed
+                    # runtimes warm up first): the timed calls' share of them, every request being alike.
+                    wire = wire * calls / answered if wire is not None else None
+                    peer_cpu = peer_cpu * calls / answered
                 row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "peer_cpu": peer_cpu, "calls": calls}
                 t = re.search(r"threads=(\d+) rss_kb=(\d+) per_session_b=(\d+)", out)
                 if t:
@@ -302,7 +310,8 @@ def main():
         return 0
 
     print(f"\n{rounds} rounds, interleaved; medians (CPU: min / median / max). "
-          f"CPU = user+sys of the client process in its timed part.\n")
+          f"CPU = user+sys of the client process in its timed part. Wire MB and peer busy: the peer's bytes "
+          f"and CPU, in the tiny scenarios the timed calls' share of them (warm-ups left out).\n")
     for name, peer, calls, window, runs in scen:
         if name == "idle":
             rows = results.get((name, CAPI), [])
