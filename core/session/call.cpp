@@ -189,14 +189,25 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
 void Session::deliver(Pending& p, CallResult result, Batch& batch, Batch& inline_batch) {
   if (!p.cb) return;
   if (p.inline_cb) {
-    inline_batch.push_back([cb = std::move(p.cb), r = std::move(result)]() mutable { cb(r); });
+    inline_batch.emplace_back(detail::Completion{std::move(p.cb), std::move(result), {}, false});
   } else {
-    // What guarded() does, in one closure (one allocation per answer, not two).
-    batch.push_back([cb = std::move(p.cb), r = std::move(result), weak = weak_from_this()]() mutable {
-      auto call = [&] { cb(r); };
-      run_guarded(weak, call);
-    });
+    // What guarded() does, without a closure: the completion is held in the list as it is.
+    batch.emplace_back(detail::Completion{std::move(p.cb), std::move(result), weak_from_this(), true});
   }
+}
+
+void detail::Event::operator()() {
+  if (auto* task = std::get_if<Task>(&v_)) {
+    (*task)();
+    return;
+  }
+  auto& c = std::get<Completion>(v_);
+  if (!c.guarded) {
+    c.cb(c.result);
+    return;
+  }
+  auto call = [&c] { c.cb(c.result); };
+  Session::run_guarded(c.session, call);
 }
 
 std::string Session::cancel_request_locked(std::int64_t id) {

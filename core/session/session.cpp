@@ -157,6 +157,7 @@ void Session::post_burst_locked() {
   if (burst_.empty()) return;
   // One task for the whole burst: one hand-off to the event thread, not one per frame. Each task in it is
   // already guarded; the try keeps one that is not from dropping the rest.
+  burst_hint_ = std::min(burst_.size(), kBurstPart);
   events_->post([tasks = std::move(burst_)]() mutable {
     for (auto& t : tasks) {
       try {
@@ -366,7 +367,7 @@ void Session::finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline
 namespace {
 /// The two event lists link_frame fills for a frame, reused by each I/O thread (see link_frame).
 struct FrameBatches {
-  std::vector<Task> batch, inline_batch;
+  std::vector<detail::Event> batch, inline_batch;
 
   /// The calling thread's pair while it is free, else `fallback` (the caller's own, gone with it); the
   /// thread's pair is cleared when the Use ends (its tasks have been moved out by then), keeping its
@@ -379,9 +380,9 @@ struct FrameBatches {
     ~Use() {
       if (!mine_) return;
       constexpr std::size_t kKept = 64;
-      for (std::vector<Task>* b : {&lists_.batch, &lists_.inline_batch}) {
+      for (std::vector<detail::Event>* b : {&lists_.batch, &lists_.inline_batch}) {
         b->clear();
-        if (b->capacity() > kKept) std::vector<Task>().swap(*b);
+        if (b->capacity() > kKept) std::vector<detail::Event>().swap(*b);
       }
       busy() = false;
     }
@@ -510,7 +511,9 @@ void Session::link_frame(std::uint64_t gen, std::string& text) {
       }
     }
     // Held back until the transport's burst of frames ends (link_frames_done), unless something that follows
-    // here posts events of its own, which must come after these.
+    // here posts events of its own, which must come after these. A new burst's list is made as large as the
+    // last burst's (one allocation where growing one event at a time would take a few).
+    if (burst_.capacity() == 0 && !batch.empty()) burst_.reserve(std::max(batch.size(), burst_hint_));
     std::move(batch.begin(), batch.end(), std::back_inserter(burst_));
     batch.clear();
     // A long burst is handed on in parts, so that the event thread starts on its first answers (and

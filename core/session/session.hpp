@@ -29,8 +29,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace qix::core {
@@ -131,6 +133,38 @@ struct SessionOptions {
   int retry_aborted = 0;
 };
 
+class Session;
+
+namespace detail {
+/// A call's completion as the events of a frame hold it: the callback and its result, side by side.
+struct Completion {
+  CallCallback cb;
+  CallResult result;
+  std::weak_ptr<Session> session;  ///< the session a guarded callback reports what it throws to
+  bool guarded = false;            ///< a user callback (guarded); else one of the core's, run as it is
+};
+
+/// One of the events a frame, a burst of frames or a close collects for the event thread (or to run
+/// inline once the session's lock is released): a task, or a call's completion held as it is, so that a
+/// completion (most of what a busy session's frames bring) costs no heap allocation of its own, as a
+/// std::function around a callback and a result would. Run once; not thread-safe.
+class Event {
+ public:
+  Event() = default;
+  /// A task: anything a Task is made of (implicit, as a Task would be).
+  template <class F,
+            std::enable_if_t<!std::is_same_v<std::decay_t<F>, Event> && std::is_constructible_v<Task, F&&>,
+                             int> = 0>
+  Event(F&& task) : v_(std::in_place_type<Task>, std::forward<F>(task)) {}
+  explicit Event(Completion c) : v_(std::in_place_type<Completion>, std::move(c)) {}
+  /// Runs the task, or the completion's callback with its result (guarded when it is a user callback).
+  void operator()();
+
+ private:
+  std::variant<Task, Completion> v_;
+};
+}  // namespace detail
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   /// Creates a session over `transport` (not yet opened). `context` runs its timers and events.
@@ -221,6 +255,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   friend class Object;
+  friend class detail::Event;  // runs completions guarded (run_guarded)
   class Link;  // one connection's TransportHandler: forwards its events tagged with its generation
   Session(std::shared_ptr<Context> context, std::shared_ptr<Transport> transport, SessionOptions options);
 
@@ -277,9 +312,10 @@ class Session : public std::enable_shared_from_this<Session> {
     ListenerId id;
     std::shared_ptr<ListenerFn<A...>> fn;
   };
-  using Batch = std::vector<Task>;
+  using Batch = std::vector<detail::Event>;
   Batch burst_;  ///< events of the frames of the transport's current burst (link_frame); guarded by mutex_
   static constexpr std::size_t kBurstPart = 16;  ///< a burst's events are posted at least this often
+  std::size_t burst_hint_ = 1;  ///< the last posted burst's size, at most kBurstPart (guarded by mutex_)
 
   // session.cpp: lifecycle, frames in, event delivery.
   void link_open(std::uint64_t gen);

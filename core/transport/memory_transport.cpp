@@ -88,6 +88,17 @@ void MemoryTransport::deliver(std::string text) {
   }
 }
 
+void MemoryTransport::deliver_burst(std::vector<std::string> texts) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+  }
+  if (auto h = handler()) {
+    for (auto& text : texts) h->on_frame(text);
+    h->on_frames_done();
+  }
+}
+
 void MemoryTransport::remote_close(const CloseInfo& info) {
   {
     std::lock_guard lock(mutex_);

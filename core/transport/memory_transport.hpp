@@ -33,6 +33,8 @@ class MemoryTransport final : public Transport {
   void fail_open(Error error);
   /// Hands one frame to the session as if received.
   void deliver(std::string text);
+  /// Hands several frames to the session as one read would: each, then the end of the burst.
+  void deliver_burst(std::vector<std::string> texts);
   /// Ends the connection as the peer would (code 1006 with an error = network loss).
   void remote_close(const CloseInfo& info);
 
