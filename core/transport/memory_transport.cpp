@@ -78,23 +78,20 @@ void MemoryTransport::close(int code, std::string reason) {
 }
 
 void MemoryTransport::deliver(std::string text) {
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return;
-  }
-  if (auto h = handler()) {
-    h->on_frame(text);
-    h->on_frames_done();
-  }
+  deliver_each(&text, 1);
 }
 
 void MemoryTransport::deliver_burst(std::vector<std::string> texts) {
+  deliver_each(texts.data(), texts.size());
+}
+
+void MemoryTransport::deliver_each(std::string* texts, std::size_t count) {
   {
     std::lock_guard lock(mutex_);
     if (closed_) return;
   }
   if (auto h = handler()) {
-    for (auto& text : texts) h->on_frame(text);
+    for (std::size_t i = 0; i < count; ++i) h->on_frame(texts[i]);
     h->on_frames_done();
   }
 }

@@ -51,6 +51,8 @@ class MemoryTransport final : public Transport {
   std::optional<int> client_close_code() const;
 
  private:
+  /// deliver()/deliver_burst(): `count` frames as one read, unless closed.
+  void deliver_each(std::string* texts, std::size_t count);
   std::shared_ptr<TransportHandler> handler();
   std::shared_ptr<Context> context_;
   mutable std::mutex mutex_;
