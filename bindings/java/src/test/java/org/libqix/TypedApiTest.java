@@ -166,6 +166,30 @@ class TypedApiTest {
     assertEquals("\"x\\\"y\"", RawJson.ofString("x\"y").text());
   }
 
+  @Test
+  void memberNamesAreReadRightWhenRepeatedCollidingLongOrEscaped() {
+    // The reader keeps the member names it read in a small table by hash (JsonReader.NAMES, 512 slots):
+    // 2,000 names collide there, and each pass must still give every name exactly, from the table or not.
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      keys.add("k" + i);
+    }
+    keys.addAll(List.of("x".repeat(100), "qInf", "qInfoo", "", "q\u00e9"));
+    StringBuilder json = new StringBuilder("{\"q\\u0049nfo\":{\"qId\":\"a\"}");
+    for (int i = 0; i < keys.size(); i++) {
+      json.append(",\"").append(keys.get(i)).append("\":").append(i);
+    }
+    json.append('}');
+    for (int pass = 0; pass < 3; pass++) {
+      GenericObjectProperties p = GenericObjectProperties.fromJson(json.toString());
+      assertEquals("a", p.info.id, "an escaped name is unescaped before it is matched");
+      assertEquals(keys, new ArrayList<>(p.extra.keySet()));
+      for (int i = 0; i < keys.size(); i++) {
+        assertEquals(String.valueOf(i), p.extra.get(keys.get(i)).text());
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------- simulator
 
   static GenericObjectProperties cube(String id) {

@@ -75,15 +75,58 @@ final class JsonReader {
     return c != '}' && c != ']';
   }
 
-  /** The next member's name (its value follows). */
+  /**
+   * The next member's name (its value follows). A name without escapes comes from {@link #NAMES} when the
+   * same name was read before (the engine's member names repeat from result to result), so reading it
+   * allocates nothing; its hash code, which the generated codecs' {@code switch} on the name asks for, is
+   * then already computed too.
+   */
   String nextName() {
     if (peek() != '"') {
       throw error("expected a member name");
     }
-    String name = string();
+    int start = pos + 1;
+    int end = start;
+    int hash = 0;
+    while (end < s.length()) {
+      char c = s.charAt(end);
+      if (c == '"' || c == '\\') {
+        break;
+      }
+      hash = 31 * hash + c;
+      end++;
+    }
+    String name;
+    if (end < s.length() && s.charAt(end) == '"') {
+      int len = end - start;
+      int slot = (hash ^ (hash >>> 16)) & (NAMES.length - 1);
+      String cached = NAMES[slot];
+      if (cached != null && cached.length() == len && s.regionMatches(start, cached, 0, len)) {
+        name = cached;
+      } else {
+        name = s.substring(start, end);
+        if (len <= MAX_CACHED_NAME) {
+          NAMES[slot] = name;
+        }
+      }
+      pos = end + 1;
+    } else {
+      name = string(); // escapes (or no end): the general path, not cached
+    }
     expect(':');
     return name;
   }
+
+  /**
+   * Member names read before, by hash: a fixed table shared by every reader, each slot holding the last name
+   * that hashed to it (so it never grows, and a name that collides is just read again). Threads share it
+   * without locks: a String is immutable and safely published through its final fields, and a slot read while
+   * another thread replaces it yields either name, both checked against the text before use.
+   */
+  private static final String[] NAMES = new String[512];
+
+  /** Longer names are not cached (the engine's are short; a long one is likely data, e.g. a map's key). */
+  private static final int MAX_CACHED_NAME = 48;
 
   /** Consumes a null and returns true, or returns false when the next value is not null. */
   private boolean isNull() {
