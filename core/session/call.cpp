@@ -48,13 +48,14 @@ Error Session::validate_params(std::string_view params_json) {
 
 std::int64_t Session::call(int handle, std::string_view method, std::string_view params_json,
                            CallOptions opts, CallCallback cb, Error* refused) {
-  return start_call(object(handle), handle, method, params_json, opts, std::move(cb), false, refused);
+  return start_call(CallVia::handle, nullptr, handle, method, params_json, opts, std::move(cb), false,
+                    refused);
 }
 
 CallResult Session::call_sync(int handle, std::string_view method, std::string_view params_json,
                               CallOptions opts) {
   return wait_for([&](CallCallback done) {
-    start_call(object(handle), handle, method, params_json, opts, std::move(done), true);
+    start_call(CallVia::handle, nullptr, handle, method, params_json, opts, std::move(done), true);
   });
 }
 
@@ -84,9 +85,9 @@ CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
   return future.get();
 }
 
-std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
-                                 std::string_view params_json, CallOptions opts, CallCallback cb,
-                                 bool inline_cb, Error* refused) {
+std::int64_t Session::start_call(CallVia via, std::shared_ptr<Object> target, int handle,
+                                 std::string_view method, std::string_view params_json, CallOptions opts,
+                                 CallCallback cb, bool inline_cb, Error* refused) {
   std::string frame;
   std::int64_t id = 0;
   Error immediate;
@@ -94,12 +95,26 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
   std::shared_ptr<Transport> transport;
   {
     std::lock_guard lock(mutex_);
-    id = next_id_++;
+    const bool protocol_closed =
+        state_ == SessionState::closed && close_info_ && close_info_->error.kind == ErrorKind::protocol;
+    if (via == CallVia::object && (target->closed_ || closing_)) {
+      // A zombie proxy (its handle was released; the engine may even reuse the number), or a session closing:
+      // refused before the call has an id. A server that does not speak QIX: its verdict says more.
+      immediate = protocol_closed ? close_info_->error : closed_object_error(target->handle());
+      immediate_cb = std::move(cb);
+    }
+    if (via == CallVia::handle) {
+      auto found = objects_.find(handle);
+      if (found != objects_.end()) target = found->second;
+    }
+    if (!immediate) id = next_id_++;
     // The handle is read under the lock: a reconnect may have swapped it.
     if (target) handle = target->handle();
     auto registered = objects_.find(handle);
     bool suspended = state_ == SessionState::suspended;
-    if (state_ == SessionState::closed && close_info_ && close_info_->error.kind == ErrorKind::protocol) {
+    if (immediate) {
+      // refused above
+    } else if (protocol_closed) {
       immediate = close_info_->error;  // the server does not speak QIX: say so, not just "closed"
     } else if (state_ == SessionState::closed || closing_) {
       immediate = Error::make(ErrorKind::closed, "the session is closed");
@@ -121,7 +136,7 @@ std::int64_t Session::start_call(const std::shared_ptr<Object>& target, int hand
                       "app in the URL): open another session for another app");
     }
     if (immediate) {
-      immediate_cb = std::move(cb);  // answered below, outside the lock
+      if (!immediate_cb) immediate_cb = std::move(cb);  // answered below, outside the lock
     } else {
       Object& obj = *target;
       Pending p;

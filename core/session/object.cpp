@@ -120,45 +120,45 @@ void Object::unwatch() {
   watcher_.reset();
 }
 
-Error Object::refusal(const Session* s) const {
-  if (!s) return Error::make(ErrorKind::closed, "the session of this object is gone");
-  // A zombie proxy: its handle was released (the engine may even reuse the number).
-  if (closed()) {
-    // A server that does not speak QIX ended the session: its verdict says more than "closed".
-    if (auto info = s->close_info(); info && info->error.kind == ErrorKind::protocol) return info->error;
-    return Session::closed_object_error(handle());
-  }
-  return {};
-}
-
 std::int64_t Object::call(std::string_view method, std::string_view params_json, CallOptions opts,
                           CallCallback cb, Error* refused) {
   auto s = session_.lock();
-  if (Error e = refusal(s.get())) {
+  if (!s) {
+    Error e = gone_error();
     if (refused) *refused = e;
     CallResult r;
     r.error = std::move(e);
-    if (!s) {
-      if (cb) cb(r);  // no session left to deliver on
-    } else if (cb) {
-      s->events_->post(s->guarded([cb = std::move(cb), r = std::move(r)]() mutable { cb(r); }));
-    }
+    if (cb) cb(r);  // no session left to deliver on
     return 0;
   }
-  return s->start_call(shared_from_this(), handle(), method, params_json, opts, std::move(cb), false,
-                       refused);
+  // Refused (a closed object, a closing session) under the session's lock, with the call itself.
+  return s->start_call(Session::CallVia::object, shared_from_this(), handle(), method, params_json, opts,
+                       std::move(cb), false, refused);
 }
 
 CallResult Object::call_sync(std::string_view method, std::string_view params_json, CallOptions opts) {
   auto s = session_.lock();
-  if (Error e = refusal(s.get())) {
-    CallResult r;
-    r.error = std::move(e);
+  CallResult r;
+  if (!s) {
+    r.error = gone_error();
+    return r;
+  }
+  // A zombie (or a closing session) is refused before a blocking call is (from a callback, ErrorKind::busy):
+  // a look under the lock of its own, as this path is not the one that takes it once per call.
+  if (closed()) {
+    auto info = s->close_info();
+    r.error = info && info->error.kind == ErrorKind::protocol ? info->error
+                                                              : Session::closed_object_error(handle());
     return r;
   }
   return Session::wait_for([&](CallCallback done) {
-    s->start_call(shared_from_this(), handle(), method, params_json, opts, std::move(done), true);
+    s->start_call(Session::CallVia::object, shared_from_this(), handle(), method, params_json, opts,
+                  std::move(done), true);
   });
+}
+
+Error Object::gone_error() {
+  return Error::make(ErrorKind::closed, "the session of this object is gone");
 }
 
 // ---------------------------------------------------------------------------------------- changes and closes
@@ -223,7 +223,7 @@ void Session::start_watch_fetch(const std::shared_ptr<Object>& obj) {
   std::string_view method = obj->type_ == "Doc" ? "GetAppLayout" : "GetLayout";
   std::weak_ptr<Object> weak = obj;
   start_call(
-      obj, obj->handle(), method, "[]", {},
+      CallVia::internal, obj, obj->handle(), method, "[]", {},
       [weak, self = weak_from_this()](CallResult& r) {
         auto o = weak.lock();
         auto s = self.lock();

@@ -136,9 +136,8 @@ class Object : public std::enable_shared_from_this<Object> {
 
  private:
   friend class Session;
-  /// Why this proxy cannot take a call at all (its session `s` is gone, or it is a zombie), or an empty
-  /// Error. Locks the session's mutex; call without it.
-  Error refusal(const Session* s) const;
+  /// The refusal of a call on a proxy whose session is gone (ErrorKind::closed).
+  static Error gone_error();
   std::string_view layout_method() const noexcept;  // GetLayout, GetAppLayout, or "" (no layout)
   Object(std::weak_ptr<Session> s, int handle, std::string type, std::string id, std::string gtype)
       : session_(std::move(s)),

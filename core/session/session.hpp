@@ -347,12 +347,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void post_traffic(bool sent, std::string_view frame);
 
   // call.cpp: the one call path and the answers.
-  /// The one call path: Session::call/call_sync, Object::call/call_sync and watch fetches all end here.
-  /// `target` is the object called (its handle is read under the lock: a reconnect may have swapped it), or
-  /// null when Session::call named a `handle` that is not open. Every refusal (closed or suspended session,
-  /// empty method, unknown handle, zombie, a second doc) uses a request id and goes to `cb`. `inline_cb`:
-  /// `cb` is internal (a sync waiter, a watch fetch) and runs on the I/O thread. Locks mutex_.
-  std::int64_t start_call(const std::shared_ptr<Object>& target, int handle, std::string_view method,
+  /// Who asks start_call for a call, which says how its target is found and refused.
+  enum class CallVia {
+    handle,  ///< Session::call/call_sync: the target is the object open at `handle`, looked up under the lock
+    object,  ///< Object::call/call_sync: `target`, refused first when it or its session is closing or closed
+    internal,  ///< a watch fetch: `target`, refused like a call by handle
+  };
+  /// The one call path: Session::call/call_sync, Object::call/call_sync and watch fetches all end here,
+  /// taking mutex_ once (the target's lookup and its refusal included: the event thread meets the I/O thread
+  /// on this lock once per call). `target` is the object called (its handle is read under the lock: a
+  /// reconnect may have swapped it); with CallVia::handle it is found by `handle` (refused when no object is
+  /// open there). Every refusal goes to `cb`: an Object's own (closed object, closing or closed session; id
+  /// 0, as before the call has one) and the rest (closed or suspended session, empty method, unknown handle,
+  /// zombie, a second doc) with a request id. `inline_cb`: `cb` is internal (a sync waiter, a watch fetch)
+  /// and runs on the calling thread or the I/O thread. Locks mutex_.
+  std::int64_t start_call(CallVia via, std::shared_ptr<Object> target, int handle, std::string_view method,
                           std::string_view params_json, CallOptions opts, CallCallback cb, bool inline_cb,
                           Error* refused = nullptr);
   /// The blocking form of a call: runs `start` with an inline completion and waits for it. From a
