@@ -280,6 +280,58 @@ TEST_F(Model, CsvAppsLinkTablesByFieldName) {
   EXPECT_EQ(eval_num(*p, doc, "Max(Price)"), 10);
 }
 
+TEST_F(Model, DataPagesSentAsTheyAreEqualTheDeltaPathsPages) {
+  // An answer without delta has its data pages written as text (render.cpp, pages_text), one with delta has
+  // them built as JSON (pages) and sent whole as its first "add": the same pages, value for value and kind
+  // for kind, for every cell the simulator writes (escapes, non-ASCII, NULLs, integers, fractions, large
+  // numbers, states after a selection, several pages, a page past the end) and the same error.
+  TempDir dir;
+  dir.write("odd/t.csv",
+            "Name,Amount\n"
+            "\"quote \"\"q\"\" and \\ back\",1.5\n"
+            "tab\there / slash,-2\n"
+            "\xc3\xa9 \xc3\xbc \xf0\x9f\x98\x80,1e20\n"
+            "plain,0.1\n"
+            ",3\n"
+            "empty amount,\n"
+            "42,7\n"
+            "ctl \x01 char,0\n");
+  Options o;
+  o.data_dir = dir.path().string();
+  start(o);
+  auto p = connect("/app/odd");
+  int doc = p->open("odd");
+  int name = p->handle_of(p->call("GetField", doc, json::array{"Name"}));
+  p->call("Select", name, json::array{"plain"});
+  json::array pages{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 2}, {"qHeight", 100}},
+                    json::object{{"qTop", 2}, {"qLeft", 1}, {"qWidth", 1}, {"qHeight", 3}},
+                    json::object{{"qTop", 50}, {"qLeft", 0}, {"qWidth", 2}, {"qHeight", 5}}};
+  auto same = [&](const std::string& method, const std::string& path, const json::object& props) {
+    int plain = p->handle_of(p->call("CreateSessionObject", doc, json::array{props}));
+    int patched = p->handle_of(p->call("CreateSessionObject", doc, json::array{props}));
+    auto text = p->request(method, plain, json::array{path, pages});
+    auto dom = p->request(method, patched, json::array{path, pages}, true);
+    ASSERT_TRUE(text.contains("result")) << json::serialize(text);
+    ASSERT_EQ(dom["delta"], true) << json::serialize(dom);
+    const auto& add = dom["result"].at("qDataPages").at(0);
+    ASSERT_EQ(add.at("op"), "add");
+    EXPECT_EQ(text["result"].at("qDataPages"), add.at("value")) << method;
+    EXPECT_EQ(json::serialize(text["result"].at("qDataPages")), json::serialize(add.at("value"))) << method;
+    EXPECT_EQ(text["result"].as_object().size(), 1u);
+    json::array too_large{json::object{{"qTop", 0}, {"qLeft", 0}, {"qWidth", 2}, {"qHeight", 5001}}};
+    auto e1 = p->request(method, plain, json::array{path, too_large});
+    auto e2 = p->request(method, patched, json::array{path, too_large}, true);
+    ASSERT_TRUE(e1.contains("error")) << json::serialize(e1);
+    EXPECT_EQ(e1["error"], e2["error"]);
+  };
+  json::object hc = hypercube_props("hc", {"Name"}, {"Sum(Amount)"}).as_object();
+  same("GetHyperCubeData", "/qHyperCubeDef", hc);
+  json::object lo{{"qInfo", json::object{{"qType", "lb"}}},
+                  {"qListObjectDef", json::object{{"qDef", json::object{{"qFieldDefs", json::array{"Name"}}}},
+                                                  {"qShowAlternatives", true}}}};
+  same("GetListObjectData", "/qListObjectDef", lo);
+}
+
 TEST_F(Model, OneCellDeltaInTenThousandCellPageIsSmall) {
   TempDir dir;
   std::string csv = "Id,Grp\n";

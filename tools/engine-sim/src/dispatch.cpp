@@ -77,7 +77,8 @@ struct Engine::Impl {
     }
   }
 
-  json::object call(Connection& c, int handle, const std::string& method, const json::value* params) {
+  json::object call(Connection& c, int handle, const std::string& method, const json::value* params,
+                    std::string* text_result = nullptr) {
     std::string cls = "Global";
     HandleEntry* entry = nullptr;
     if (handle != -1) {
@@ -89,7 +90,7 @@ struct Engine::Impl {
     auto it = routes.find(cls + "." + method);
     if (it == routes.end()) fail(locerr::kMethodNotFound, method);
     Args args(*it->second.method, it->second.impl->fallbacks, params);
-    Call call{state, c, handle, entry, args};
+    Call call{state, c, handle, entry, args, text_result};
     return it->second.impl->run(call);
   }
 };
@@ -155,6 +156,8 @@ std::string Engine::handle(Connection& c, Request& r) {
   json::object frame;
   frame["jsonrpc"] = "2.0";
   frame["id"] = id;
+  std::string text_result;  // the result as its handler wrote it, when it did
+  bool text_ok = false;
   const json::value* hp = core::find_member(v, "handle");
   auto handle = core::integer_of(hp);
   bool delta = false;
@@ -162,8 +165,12 @@ std::string Engine::handle(Connection& c, Request& r) {
   try {
     if (r.method.empty()) fail(locerr::kInvalidRequest, "method");
     if (!handle) fail(locerr::kInvalidParameters, "handle");
-    json::object result = impl_->call(c, static_cast<int>(*handle), r.method, core::find_member(v, "params"));
-    if (delta) {
+    // An answer sent as it is may come as text from its handler (data pages), spliced in below.
+    json::object result = impl_->call(c, static_cast<int>(*handle), r.method, core::find_member(v, "params"),
+                                      delta ? nullptr : &text_result);
+    if (!text_result.empty()) {
+      text_ok = true;
+    } else if (delta) {
       json::object patched;
       for (auto& kv : result) {
         std::string key = std::to_string(*handle) + "|" + r.method + "|" + std::string(kv.key());
@@ -198,6 +205,19 @@ std::string Engine::handle(Connection& c, Request& r) {
   }
   impl_->state.flush_others(c);
   if (!r.has_id) return {};
+  if (text_ok) {
+    // The frame json::serialize would write, with the result's text in its place.
+    std::string out = R"({"jsonrpc":"2.0","id":)";
+    out += json::serialize(id);
+    out += R"(,"result":)";
+    out += text_result;
+    if (!c.change.empty()) out += R"(,"change":)" + json::serialize(json::value_from(c.change));
+    if (!c.closed.empty()) out += R"(,"close":)" + json::serialize(json::value_from(c.closed));
+    out += '}';
+    c.change.clear();
+    c.closed.clear();
+    return out;
+  }
   if (!c.change.empty()) frame["change"] = json::value_from(c.change);
   if (!c.closed.empty()) frame["close"] = json::value_from(c.closed);
   c.change.clear();

@@ -21,9 +21,13 @@ struct Call {
   int handle;
   HandleEntry* entry;
   const Args& args;
+  /// Where a handler may write its whole result object as JSON text instead of returning it (then it returns
+  /// an empty object): set for an answer sent as it is (no delta), null otherwise. Used for data pages.
+  std::string* text_result = nullptr;
 };
 
-/// Returns the call's result (its out parameters by name); fails by throwing RpcError or ExprError.
+/// Returns the call's result (its out parameters by name), or writes it to Call::text_result; fails by
+/// throwing RpcError or ExprError.
 using Handler = json::object (*)(Call&);
 
 /// A method the simulator implements: its name in the class's entry of the shared Engine API table (which

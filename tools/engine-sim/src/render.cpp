@@ -63,6 +63,72 @@ json::object value_cell(const Value& v) {
   return cell;
 }
 
+// ---- pages as text: what json::serialize writes for the pages() DOM, without building it -----------------
+
+/// The one serializer of this thread, reused: it writes each scalar exactly as json::serialize does.
+json::serializer& text_serializer() {
+  thread_local json::serializer sr;
+  return sr;
+}
+
+void drain_serializer(std::string& out, json::serializer& sr) {
+  char buf[256];
+  while (!sr.done()) {
+    json::string_view part = sr.read(buf, sizeof buf);
+    out.append(part.data(), part.size());
+  }
+}
+
+void append_text(std::string& out, const json::value& v) {
+  auto& sr = text_serializer();
+  sr.reset(&v);
+  drain_serializer(out, sr);
+}
+
+void append_text(std::string& out, std::string_view str) {
+  auto& sr = text_serializer();
+  sr.reset(json::string_view(str.data(), str.size()));
+  drain_serializer(out, sr);
+}
+
+void append_text(std::string& out, std::int64_t n) {
+  out += std::to_string(n);
+}
+
+void append_null_cell_text(std::string& out) {
+  out += R"({"qText":"-","qNum":"NaN","qElemNumber":-2,"qState":"L","qIsNull":true})";
+}
+
+/// cell_json's cell as text.
+void append_cell_text(std::string& out, const Symbol& s, std::int32_t elem, const char* st) {
+  out += R"({"qText":)";
+  append_text(out, s.text);
+  out += R"(,"qNum":)";
+  if (s.is_num) {
+    append_text(out, num_json(s.num));
+  } else {
+    out += R"("NaN")";
+  }
+  out += R"(,"qElemNumber":)";
+  append_text(out, std::int64_t{elem});
+  out += R"(,"qState":)";
+  append_text(out, std::string_view(st));
+  out += '}';
+}
+
+/// value_cell's cell as text.
+void append_value_cell_text(std::string& out, const Value& v) {
+  if (v.null) {
+    append_null_cell_text(out);
+    return;
+  }
+  out += R"({"qText":)";
+  append_text(out, v.text);
+  out += R"(,"qNum":)";
+  append_text(out, num_json(v.num));
+  out += R"(,"qElemNumber":0,"qState":"L"})";
+}
+
 int sort_value(const json::value* crit, const char* key, int fallback) {
   if (!crit) return fallback;
   return static_cast<int>(int_of(core::find_member(*crit, key), fallback));
@@ -439,6 +505,67 @@ json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bo
     out.push_back(std::move(page));
   }
   return out;
+}
+
+void pages_text(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict,
+                std::string& out) {
+  // Mirrors pages() member for member (the test Model.TextPagesAreThePagesDom holds the two together).
+  out += '[';
+  bool first_page = true;
+  for (const auto& pg : req) {
+    std::int64_t top = int_of(core::find_member(pg, "qTop"), 0),
+                 left = int_of(core::find_member(pg, "qLeft"), 0);
+    std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0),
+                 height = int_of(core::find_member(pg, "qHeight"), 0);
+    if (width < 0 || height < 0 || top < 0 || left < 0) fail(locerr::kInvalidParameters, "qPages");
+    if (width * height > 10000) {
+      if (strict) fail(locerr::kCalcPagesTooLarge, std::string(locerr::message(locerr::kCalcPagesTooLarge)));
+      continue;
+    }
+    std::int64_t rows = static_cast<std::int64_t>(cc.order.size()), cols = static_cast<std::int64_t>(cc.cols);
+    std::int64_t h = std::max<std::int64_t>(0, std::min(height, rows - top));
+    std::int64_t w = std::max<std::int64_t>(0, std::min(width, cols - left));
+    const AppData& app = data(c);
+    const std::size_t nd = cc.dim_fields.size();
+    if (!first_page) out += ',';
+    first_page = false;
+    out += R"({"qMatrix":[)";
+    for (std::int64_t r = top; r < top + h; ++r) {
+      std::size_t row = cc.order[static_cast<std::size_t>(r)];
+      if (r != top) out += ',';
+      out += '[';
+      for (std::int64_t col = left; col < left + w; ++col) {
+        if (col != left) out += ',';
+        auto ci = static_cast<std::size_t>(col);
+        if (ci < nd) {
+          int f = cc.dim_fields[ci];
+          std::int32_t sym = cc.result.dim(row, ci);
+          if (sym < 0) {
+            append_null_cell_text(out);
+            continue;
+          }
+          CellState st = cell_state(c, cc.state, f, sym);
+          if (!show_alt && st == CellState::Alternative) st = CellState::Excluded;
+          append_cell_text(out,
+                           app.fields[static_cast<std::size_t>(f)].symbols[static_cast<std::size_t>(sym)],
+                           sym, state_code(st));
+        } else {
+          append_value_cell_text(out, cc.result.measures[ci - nd].get(row));
+        }
+      }
+      out += ']';
+    }
+    out += R"(],"qTails":[],"qArea":{"qLeft":)";
+    append_text(out, left);
+    out += R"(,"qTop":)";
+    append_text(out, top);
+    out += R"(,"qWidth":)";
+    append_text(out, w);
+    out += R"(,"qHeight":)";
+    append_text(out, h);
+    out += R"(},"qIsReduced":false})";
+  }
+  out += ']';
 }
 
 Value eval_text(Connection& c, const std::string& src) {
