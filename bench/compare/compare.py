@@ -301,10 +301,10 @@ def main():
                 results.setdefault((name, label), []).append(row)
                 # The idle client's wall time covers opening its sessions, the peer's CPU also their closing
                 # after it (over 100 % of that wall for a one-thread peer): shown as it is, not as a share.
-                peer = (f"peer cpu {peer_cpu:6.3f} s" if name == "idle"
-                        else f"peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %")
+                peer_note = (f"peer cpu {peer_cpu:6.3f} s" if name == "idle"
+                             else f"peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %")
                 print(f"round {rnd + 1} {name:11s} {label:36s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
-                      f"rss {rss / 1024:7.1f} MB {peer}", file=sys.stderr, flush=True)
+                      f"rss {rss / 1024:7.1f} MB {peer_note}", file=sys.stderr, flush=True)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
