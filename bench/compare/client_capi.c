@@ -17,7 +17,8 @@
  *          page's JSON text taken (qix_result_json), as a caller without bulk extraction writes it.
  *
  * Prints one line: `ok=N failed=F wall_s=S cpu_s=C` (C: this process's CPU during the timed part; and
- * `threads=T rss_kb=K` for idle). Exit status 0 when every call succeeded.
+ * `threads=T rss_kb=K` for idle); extract and pages print `clock_start` first, when the timed part begins
+ * (compare.py measures the simulator's CPU from there). Exit status 0 when every call succeeded.
  */
 #include "qix/qix.h"
 
@@ -222,6 +223,8 @@ static int run_extract(const char* url, const char* scenario, long rows, long wi
   }
   long ok = 0;
   long long bytes = 0;
+  printf("clock_start\n"); /* compare.py takes the simulator's CPU from here */
+  fflush(stdout);
   double t0 = now_s(), c0 = cpu_s();
   if (strcmp(scenario, "extract") == 0) {
     extract_state st;

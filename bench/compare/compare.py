@@ -109,9 +109,20 @@ class Hung(Exception):
     """A client that did not end within its time: what it printed so far and its threads' stacks."""
 
 
-def run_with_rusage(argv, timeout):
+def proc_cpu(pid):
+    """The CPU seconds process `pid` has spent so far (/proc), or None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_with_rusage(argv, timeout, on_clock=None):
     """Runs one client to its end: (stdout, stderr, exit status, CPU seconds, peak RSS in kB). A client still
-    running after `timeout` seconds is a hang: its stacks are taken, it is killed, and Hung is raised."""
+    running after `timeout` seconds is a hang: its stacks are taken, it is killed, and Hung is raised.
+    `on_clock` runs once, as soon as the client prints a line "clock_start" (its timed part begins)."""
     r, w = os.pipe()
     er, ew = os.pipe()
     pid = os.fork()
@@ -131,6 +142,7 @@ def run_with_rusage(argv, timeout):
     os.close(ew)
     out, err = [], []
     open_fds = {r: out, er: err}
+    clocked = []
 
     def read_until(deadline):
         """Reads both pipes until they close (True) or `deadline` passes (False)."""
@@ -143,6 +155,9 @@ def run_with_rusage(argv, timeout):
                 chunk = os.read(fd, 65536)
                 if chunk:
                     open_fds[fd].append(chunk.decode(errors="replace"))
+                    if fd == r and on_clock and not clocked and "clock_start" in "".join(out):
+                        clocked.append(True)
+                        on_clock()
                 else:
                     os.close(fd)
                     del open_fds[fd]
@@ -270,15 +285,23 @@ def main():
                 if client not in cl:
                     continue
                 proc, url = start_peer(args.build, peer)
+                # The simulator's CPU in the client's timed part: from the client's "clock_start" to its end
+                # (the app's load and the hypercube's computation come before it, and are not the extraction's).
+                marks = {}
+                on_clock = (lambda: marks.update(start=proc_cpu(proc.pid))) if peer == "sim" else None
                 try:
                     out, err, code, cpu, rss = run_with_rusage(cl[client] + [url, kind, str(calls), str(window)],
-                                                               timeout)
+                                                               timeout, on_clock)
+                    if marks.get("start") is not None:
+                        marks["end"] = proc_cpu(proc.pid)
                 except Hung as e:
                     print(f"{name} / {label}: {e}", file=sys.stderr, flush=True)
                     failures.append(f"{name} / {label}: hung (stacks above)")
                     continue
                 finally:
                     wire, peer_cpu, answered = stop_peer(proc, 60)
+                if marks.get("end") is not None:
+                    peer_cpu = marks["end"] - marks["start"]
                 m = re.search(r"ok=(\d+) failed=(\d+) wall_s=([\d.]+)", out)
                 if code != 0 or not m or int(m.group(1)) != calls:
                     failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
