@@ -101,7 +101,6 @@ std::int64_t Session::start_call(CallVia via, std::shared_ptr<Object> target, in
       // A zombie proxy (its handle was released; the engine may even reuse the number), or a session closing:
       // refused before the call has an id. A server that does not speak QIX: its verdict says more.
       immediate = protocol_closed ? close_info_->error : closed_object_error(target->handle());
-      immediate_cb = std::move(cb);
     }
     if (via == CallVia::handle) {
       auto found = objects_.find(handle);
@@ -136,7 +135,7 @@ std::int64_t Session::start_call(CallVia via, std::shared_ptr<Object> target, in
                       "app in the URL): open another session for another app");
     }
     if (immediate) {
-      if (!immediate_cb) immediate_cb = std::move(cb);  // answered below, outside the lock
+      immediate_cb = std::move(cb);  // answered below, outside the lock
     } else {
       Object& obj = *target;
       Pending p;
