@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace qix::sim {
 
@@ -448,21 +449,36 @@ std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::
   return cc;
 }
 
+namespace {
+
+/// A page request's area within the cube: its top and left, and its height and width cut to the cube. Fails
+/// on a negative number; a page over 10,000 cells fails when `strict`, else it is left out (nullopt).
+struct PageArea {
+  std::int64_t top, left, h, w;
+};
+std::optional<PageArea> page_area(const json::value& pg, const CubeCache& cc, bool strict) {
+  std::int64_t top = int_of(core::find_member(pg, "qTop"), 0),
+               left = int_of(core::find_member(pg, "qLeft"), 0);
+  std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0),
+               height = int_of(core::find_member(pg, "qHeight"), 0);
+  if (width < 0 || height < 0 || top < 0 || left < 0) fail(locerr::kInvalidParameters, "qPages");
+  if (width * height > 10000) {
+    if (strict) fail(locerr::kCalcPagesTooLarge, std::string(locerr::message(locerr::kCalcPagesTooLarge)));
+    return std::nullopt;
+  }
+  std::int64_t rows = static_cast<std::int64_t>(cc.order.size()), cols = static_cast<std::int64_t>(cc.cols);
+  return PageArea{top, left, std::max<std::int64_t>(0, std::min(height, rows - top)),
+                  std::max<std::int64_t>(0, std::min(width, cols - left))};
+}
+
+}  // namespace
+
 json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict) {
   json::array out;
   for (const auto& pg : req) {
-    std::int64_t top = int_of(core::find_member(pg, "qTop"), 0),
-                 left = int_of(core::find_member(pg, "qLeft"), 0);
-    std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0),
-                 height = int_of(core::find_member(pg, "qHeight"), 0);
-    if (width < 0 || height < 0 || top < 0 || left < 0) fail(locerr::kInvalidParameters, "qPages");
-    if (width * height > 10000) {
-      if (strict) fail(locerr::kCalcPagesTooLarge, std::string(locerr::message(locerr::kCalcPagesTooLarge)));
-      continue;
-    }
-    std::int64_t rows = static_cast<std::int64_t>(cc.order.size()), cols = static_cast<std::int64_t>(cc.cols);
-    std::int64_t h = std::max<std::int64_t>(0, std::min(height, rows - top));
-    std::int64_t w = std::max<std::int64_t>(0, std::min(width, cols - left));
+    auto area = page_area(pg, cc, strict);
+    if (!area) continue;
+    const auto [top, left, h, w] = *area;
     json::array matrix;
     matrix.reserve(static_cast<std::size_t>(h));
     const AppData& app = data(c);
@@ -509,22 +525,14 @@ json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bo
 
 void pages_text(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict,
                 std::string& out) {
-  // Mirrors pages() member for member (the test Model.TextPagesAreThePagesDom holds the two together).
+  // Mirrors pages() member for member (the test Model.DataPagesSentAsTheyAreEqualTheDeltaPathsPages holds the
+  // two together).
   out += '[';
   bool first_page = true;
   for (const auto& pg : req) {
-    std::int64_t top = int_of(core::find_member(pg, "qTop"), 0),
-                 left = int_of(core::find_member(pg, "qLeft"), 0);
-    std::int64_t width = int_of(core::find_member(pg, "qWidth"), 0),
-                 height = int_of(core::find_member(pg, "qHeight"), 0);
-    if (width < 0 || height < 0 || top < 0 || left < 0) fail(locerr::kInvalidParameters, "qPages");
-    if (width * height > 10000) {
-      if (strict) fail(locerr::kCalcPagesTooLarge, std::string(locerr::message(locerr::kCalcPagesTooLarge)));
-      continue;
-    }
-    std::int64_t rows = static_cast<std::int64_t>(cc.order.size()), cols = static_cast<std::int64_t>(cc.cols);
-    std::int64_t h = std::max<std::int64_t>(0, std::min(height, rows - top));
-    std::int64_t w = std::max<std::int64_t>(0, std::min(width, cols - left));
+    auto area = page_area(pg, cc, strict);
+    if (!area) continue;
+    const auto [top, left, h, w] = *area;
     const AppData& app = data(c);
     const std::size_t nd = cc.dim_fields.size();
     if (!first_page) out += ',';
