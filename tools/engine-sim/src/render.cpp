@@ -38,95 +38,52 @@ json::object state_counts(Connection& c, const std::string& state, int field) {
   return o;
 }
 
-json::object cell_json(const Symbol& s, std::int32_t elem, const char* st) {
-  json::object cell(4);  // its members' room made once: a page has thousands of cells
-  cell["qText"] = s.text;
-  cell["qNum"] = s.is_num ? num_json(s.num) : json::value("NaN");
-  cell["qElemNumber"] = elem;
-  cell["qState"] = st;
-  return cell;
-}
+// ---- data pages, written as JSON text (pages_text; pages() parses it) ------------------------------------
 
-json::object value_cell(const Value& v) {
-  json::object cell(5);
-  if (v.null) {
-    cell["qText"] = "-";
-    cell["qNum"] = "NaN";
-    cell["qElemNumber"] = -2;
-    cell["qState"] = "L";
-    cell["qIsNull"] = true;
-    return cell;
-  }
-  cell["qText"] = v.text;
-  cell["qNum"] = num_json(v.num);
-  cell["qElemNumber"] = 0;
-  cell["qState"] = "L";
-  return cell;
-}
-
-// ---- pages as text: what json::serialize writes for the pages() DOM, without building it -----------------
-
-/// The one serializer of this thread, reused: it writes each scalar exactly as json::serialize does.
-json::serializer& text_serializer() {
+/// Appends a number as num_json gives it (an integer, a double, or the strings "NaN"/"Infinity"), exactly as
+/// json::serialize writes it (one serializer per thread, reused).
+void append_number_text(std::string& out, double v) {
   thread_local json::serializer sr;
-  return sr;
-}
-
-void drain_serializer(std::string& out, json::serializer& sr) {
-  char buf[256];
+  const json::value num = num_json(v);
+  sr.reset(&num);
+  char buf[64];
   while (!sr.done()) {
     json::string_view part = sr.read(buf, sizeof buf);
     out.append(part.data(), part.size());
   }
 }
 
-void append_text(std::string& out, const json::value& v) {
-  auto& sr = text_serializer();
-  sr.reset(&v);
-  drain_serializer(out, sr);
-}
-
-void append_text(std::string& out, std::string_view str) {
-  auto& sr = text_serializer();
-  sr.reset(json::string_view(str.data(), str.size()));
-  drain_serializer(out, sr);
-}
-
-void append_text(std::string& out, std::int64_t n) {
-  out += std::to_string(n);
-}
-
 void append_null_cell_text(std::string& out) {
   out += R"({"qText":"-","qNum":"NaN","qElemNumber":-2,"qState":"L","qIsNull":true})";
 }
 
-/// cell_json's cell as text.
+/// A dimension's cell: its symbol's text and number, its element number and its state.
 void append_cell_text(std::string& out, const Symbol& s, std::int32_t elem, const char* st) {
   out += R"({"qText":)";
-  append_text(out, s.text);
+  core::append_json_string(out, s.text);
   out += R"(,"qNum":)";
   if (s.is_num) {
-    append_text(out, num_json(s.num));
+    append_number_text(out, s.num);
   } else {
     out += R"("NaN")";
   }
   out += R"(,"qElemNumber":)";
-  append_text(out, std::int64_t{elem});
+  out += std::to_string(elem);
   out += R"(,"qState":)";
-  append_text(out, std::string_view(st));
+  core::append_json_string(out, st);
   out += '}';
 }
 
-/// value_cell's cell as text.
+/// A measure's cell.
 void append_value_cell_text(std::string& out, const Value& v) {
   if (v.null) {
     append_null_cell_text(out);
     return;
   }
   out += R"({"qText":)";
-  append_text(out, v.text);
+  core::append_json_string(out, v.text);
   out += R"(,"qNum":)";
-  append_text(out, num_json(v.num));
+  append_number_text(out, v.num);
   out += R"(,"qElemNumber":0,"qState":"L"})";
 }
 
@@ -473,60 +430,8 @@ std::optional<PageArea> page_area(const json::value& pg, const CubeCache& cc, bo
 
 }  // namespace
 
-json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict) {
-  json::array out;
-  for (const auto& pg : req) {
-    auto area = page_area(pg, cc, strict);
-    if (!area) continue;
-    const auto [top, left, h, w] = *area;
-    json::array matrix;
-    matrix.reserve(static_cast<std::size_t>(h));
-    const AppData& app = data(c);
-    const std::size_t nd = cc.dim_fields.size();
-    for (std::int64_t r = top; r < top + h; ++r) {
-      std::size_t row = cc.order[static_cast<std::size_t>(r)];
-      json::array line;
-      line.reserve(static_cast<std::size_t>(w));
-      for (std::int64_t col = left; col < left + w; ++col) {
-        auto ci = static_cast<std::size_t>(col);
-        if (ci < nd) {
-          int f = cc.dim_fields[ci];
-          std::int32_t sym = cc.result.dim(row, ci);
-          if (sym < 0) {  // NULL, as the engine sends it
-            json::object cell(5);
-            cell["qText"] = "-";
-            cell["qNum"] = "NaN";
-            cell["qElemNumber"] = -2;
-            cell["qState"] = "L";
-            cell["qIsNull"] = true;
-            line.push_back(std::move(cell));
-            continue;
-          }
-          CellState st = cell_state(c, cc.state, f, sym);
-          if (!show_alt && st == CellState::Alternative) st = CellState::Excluded;
-          line.push_back(
-              cell_json(app.fields[static_cast<std::size_t>(f)].symbols[static_cast<std::size_t>(sym)], sym,
-                        state_code(st)));
-        } else {
-          line.push_back(value_cell(cc.result.measures[ci - nd].get(row)));
-        }
-      }
-      matrix.push_back(std::move(line));
-    }
-    json::object page;
-    page["qMatrix"] = std::move(matrix);
-    page["qTails"] = json::array{};
-    page["qArea"] = json::object{{"qLeft", left}, {"qTop", top}, {"qWidth", w}, {"qHeight", h}};
-    page["qIsReduced"] = false;
-    out.push_back(std::move(page));
-  }
-  return out;
-}
-
 void pages_text(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict,
                 std::string& out) {
-  // Mirrors pages() member for member (the test Model.DataPagesSentAsTheyAreEqualTheDeltaPathsPages holds the
-  // two together).
   out += '[';
   bool first_page = true;
   for (const auto& pg : req) {
@@ -564,16 +469,22 @@ void pages_text(Connection& c, const CubeCache& cc, const json::array& req, bool
       out += ']';
     }
     out += R"(],"qTails":[],"qArea":{"qLeft":)";
-    append_text(out, left);
+    out += std::to_string(left);
     out += R"(,"qTop":)";
-    append_text(out, top);
+    out += std::to_string(top);
     out += R"(,"qWidth":)";
-    append_text(out, w);
+    out += std::to_string(w);
     out += R"(,"qHeight":)";
-    append_text(out, h);
+    out += std::to_string(h);
     out += R"(},"qIsReduced":false})";
   }
   out += ']';
+}
+
+json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict) {
+  std::string text;
+  pages_text(c, cc, req, show_alt, strict, text);
+  return json::parse(text).as_array();
 }
 
 Value eval_text(Connection& c, const std::string& src) {

@@ -39,9 +39,9 @@ std::shared_ptr<CubeCache> listobject(Connection& c, HandleEntry& e, const std::
 /// when `strict`, else is left out; a negative size or position fails with -32602. `show_alt`: alternative
 /// values show as "A", else as "X".
 json::array pages(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict);
-/// pages() as JSON text appended to `out`: the same bytes json::serialize writes for pages()'s array, made
-/// without building it (a page of 10,000 cells was 10,000 objects, each allocated, then written). Fails
-/// alike.
+/// pages() as JSON text appended to `out`, written straight from the cube (no object per cell): the one
+/// writer of data pages; pages() parses what it writes, for a caller that needs the value (a delta answer,
+/// a layout's initial data fetch). Fails alike.
 void pages_text(Connection& c, const CubeCache& cc, const json::array& req, bool show_alt, bool strict,
                 std::string& out);
 /// The layout of `v` (an object's properties or a part at `path`).
