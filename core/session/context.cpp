@@ -15,8 +15,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -173,25 +175,42 @@ void SerialQueue::drain() {
   // Runs a bounded batch, then yields the pool thread so one busy queue cannot starve the others.
   constexpr int kBatch = 256;
   ++tl_serial_depth;
-  for (int i = 0; i < kBatch; ++i) {
+  // The calls of tasks run back to back leave together: when the queue runs dry (then it is looked at again:
+  // the queue is given up only with nothing held back, so what its tasks sent always leaves in order), or
+  // once the tasks have run for kHeldAtMost since the first of them.
+  constexpr auto kHeldAtMost = std::chrono::microseconds(100);
+  std::optional<OutputBatch> output;
+  std::chrono::steady_clock::time_point opened;
+  for (int i = 0; i < kBatch;) {
     Task task;
     {
       std::lock_guard lock(mutex_);
-      if (tasks_.empty()) {
+      if (!tasks_.empty()) {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      } else if (!output) {
         scheduled_ = false;
         --tl_serial_depth;
         return;
       }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+    }
+    if (!task) {
+      output.reset();
+      continue;
+    }
+    if (!output) {
+      output.emplace();
+      opened = std::chrono::steady_clock::now();
     }
     try {
-      OutputBatch output;  // the calls this task makes leave together when it ends
       task();
     } catch (...) {
       // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
     }
+    ++i;
+    if (std::chrono::steady_clock::now() - opened >= kHeldAtMost) output.reset();
   }
+  output.reset();
   --tl_serial_depth;
   pool_->submit(shared_from_this());
 }

@@ -33,12 +33,14 @@ class EventExecutor {
 
 class Dispatcher;
 
-/// Output held back while an event task runs. A SerialQueue runs each task inside a batch: a transport asked
-/// to send from inside it (a callback issuing its next call) queues the message and registers its flush
-/// with at_end() instead of waking its I/O thread at once, and the flushes run when the task ends, so that
-/// the calls a task makes leave in one write. Nothing in a task can wait for its own output (an answer to
-/// it would be delivered on the same queue, after the task), so holding the output to the task's end adds
-/// no wait.
+/// Output held back while event tasks run. A SerialQueue runs its tasks inside a batch: a transport asked to
+/// send from inside it (a callback issuing its next call) queues the message and registers its flush with
+/// at_end() instead of waking its I/O thread at once. The tasks a queue finds waiting one after another share
+/// the batch, whose flushes run when the queue has no task left at hand, or once the tasks have run for
+/// 100 µs since the batch opened (checked between tasks), so that the calls of many tasks leave in one write.
+/// Nothing in a task can wait for its own output (an answer to it would be delivered on the same queue, after
+/// the task), so holding the output adds no wait for an answer; a call made by one task waits at most for
+/// the tasks after it in the same batch.
 class OutputBatch {
  public:
   OutputBatch() noexcept;

@@ -1,6 +1,6 @@
 // The peer check: a server that does not speak QIX (an echo server, a web server, a silent one) ends the
 // session with ErrorKind::protocol instead of leaving calls to time out. The first frame of each connection
-// is judged (link_frame), and a connection that sends no QIX frame within SessionOptions::protocol_timeout
+// is judged (link_frames), and a connection that sends no QIX frame within SessionOptions::protocol_timeout
 // of the first request (start_call, the resume's calls) is given up.
 #include "session/session.hpp"
 

@@ -45,11 +45,8 @@ class Session::Link final : public TransportHandler {
   void on_open() override {
     if (auto s = session_.lock()) s->link_open(gen_);
   }
-  void on_frame(std::string& text) override {
-    if (auto s = session_.lock()) s->link_frame(gen_, text);
-  }
-  void on_frames_done() override {
-    if (auto s = session_.lock()) s->link_frames_done();
+  void on_frames(std::span<std::string> texts) override {
+    if (auto s = session_.lock()) s->link_frames(gen_, texts);
   }
   void on_close(const CloseInfo& info) override {
     if (auto s = session_.lock()) s->link_close(gen_, info);
@@ -167,11 +164,6 @@ void Session::post_burst_locked() {
     }
   });
   burst_.clear();
-}
-
-void Session::link_frames_done() {
-  std::lock_guard lock(mutex_);
-  post_burst_locked();
 }
 
 std::shared_ptr<TransportHandler> Session::new_link_locked() {
@@ -364,14 +356,24 @@ void Session::finalize_locked(const CloseInfo& info, Batch& batch, Batch& inline
 }
 
 // ------------------------------------------------------------------------------------------------- frames in
+/// One frame of a burst, decoded before the session lock is taken (link_frames). Reused from burst to burst.
+struct detail::InFrame {
+  std::optional<Frame> frame;  // built in place: a Frame is neither copied nor moved
+  bool ok = false;
+  std::string err;
+  Task traffic;  // the frame's entry in the traffic log, if one is kept
+};
+
 namespace {
-/// The two event lists link_frame fills for a frame, reused by each I/O thread (see link_frame).
+/// What link_frames fills for a burst: its decoded frames and the two event lists, reused by each I/O
+/// thread.
 struct FrameBatches {
+  std::vector<std::unique_ptr<detail::InFrame>> frames;  // [0, a burst's size) in use
   std::vector<detail::Event> batch, inline_batch;
 
-  /// The calling thread's pair while it is free, else `fallback` (the caller's own, gone with it); the
-  /// thread's pair is cleared when the Use ends (its tasks have been moved out by then), keeping its
-  /// capacity unless a burst made it large.
+  /// The calling thread's lists while they are free, else `fallback` (the caller's own, gone with it); the
+  /// thread's lists are cleared when the Use ends (their tasks have been moved out by then), keeping their
+  /// capacity unless a burst made them large.
   class Use {
    public:
     explicit Use(FrameBatches& fallback) : mine_(!busy()), lists_(mine_ ? own() : fallback) {
@@ -384,6 +386,7 @@ struct FrameBatches {
         b->clear();
         if (b->capacity() > kKept) std::vector<detail::Event>().swap(*b);
       }
+      if (lists_.frames.size() > kKept) lists_.frames.resize(kKept);
       busy() = false;
     }
     Use(const Use&) = delete;
@@ -405,126 +408,163 @@ struct FrameBatches {
 };
 }  // namespace
 
-void Session::link_frame(std::uint64_t gen, std::string& text) {
-  Frame f;
-  std::string err;
-  bool ok = decode_envelope(text, f, &err);
-  if (ok && f.has_result && !f.result) {
-    // The result's DOM is built only for a call that needs one; a caller taking text gets it checked. The
-    // look-up is a hint (decided again under the lock below, which parses then if it must).
-    bool dom = false;
-    if (f.id && (f.delta || dom_pending_.load(std::memory_order_acquire) != 0)) {
-      std::lock_guard lock(mutex_);
-      auto it = pending_.find(*f.id);
-      dom = it != pending_.end() && result_needs_dom_locked(it->second, f);
-    } else if (f.id) {
-      // No pending call needs a DOM whatever the frame (the C API's calls take text): the frame decides, and
-      // the session lock is taken once per answer instead of twice.
-      dom = !f.result_plain;
-    }
-    ok = dom ? f.parse_result(&err) : f.check_result(&err);
-  }
-  // The frame's event lists: the I/O thread's own pair, kept from frame to frame (no allocation per answer),
-  // unless that pair is in use further up this thread's stack (a frame handed in while one is being applied:
-  // an in-memory transport answering from inside a send).
+void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
+  // The burst's lists: the I/O thread's own, kept from burst to burst (no allocation per answer), unless
+  // they are in use further up this thread's stack (frames handed in while others are being applied: an
+  // in-memory transport answering from inside a send).
   FrameBatches local;
   FrameBatches::Use use(local);
-  Batch& batch = use.lists().batch;
-  Batch& inline_batch = use.lists().inline_batch;
-  // The traffic log sees the frame in its place among the events the burst causes.
-  if (auto task = traffic_task(false, text)) batch.push_back(std::move(task));
-  std::vector<std::shared_ptr<Object>> refetch;
-  bool start_resume = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (state_ == SessionState::closed || gen != link_gen_) {
-      for (auto& t : batch) events_->post(std::move(t));  // logged all the same, applied no more
-      return;
+  FrameBatches& lists = use.lists();
+  while (lists.frames.size() < texts.size()) lists.frames.push_back(std::make_unique<detail::InFrame>());
+  // Every frame is decoded (its result checked or parsed) before the lock: the lock is held only to apply.
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    detail::InFrame& in = *lists.frames[i];
+    in.err.clear();
+    Frame& f = in.frame.emplace();
+    in.ok = decode_envelope(texts[i], f, &in.err);
+    if (in.ok && f.has_result && !f.result) {
+      // The result's DOM is built only for a call that needs one; a caller taking text gets it checked. The
+      // look-up is a hint (decided again under the lock, which parses then if it must).
+      bool dom = false;
+      if (f.id && (f.delta || dom_pending_.load(std::memory_order_acquire) != 0)) {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(*f.id);
+        dom = it != pending_.end() && result_needs_dom_locked(it->second, f);
+      } else if (f.id) {
+        // No pending call needs a DOM whatever the frame (the C API's calls take text): the frame decides.
+        dom = !f.result_plain;
+      }
+      in.ok = dom ? f.parse_result(&in.err) : f.check_result(&in.err);
     }
-    // While a reconnect restores the session the handles in change/close arrays are the new connection's,
-    // not yet mapped to the proxies: skipped (every restored object is reported changed at the end).
-    bool restoring = state_ == SessionState::suspended;
-    if (!peer_verified_) {
-      std::string why;
-      if (!first_frame_is_qix_locked(ok, f, err, text, why)) {
-        not_qix_locked(why, batch, inline_batch);
-      } else {
-        peer_verified_ = true;
-        if (protocol_timer_) context_->cancel_timer(protocol_timer_);
-        protocol_timer_ = 0;
+    // The traffic log sees the frame in its place among the events the burst causes.
+    in.traffic = traffic_task(false, texts[i]);
+  }
+  Batch& batch = lists.batch;
+  Batch& inline_batch = lists.inline_batch;
+  std::size_t next = 0;
+  while (next < texts.size()) {
+    std::vector<std::shared_ptr<Object>> refetch;
+    bool start_resume = false;
+    {
+      std::lock_guard lock(mutex_);
+      while (next < texts.size()) {
+        const std::size_t i = next++;
+        detail::InFrame& in = *lists.frames[i];
+        if (state_ == SessionState::closed || gen != link_gen_) {
+          if (in.traffic) events_->post(std::move(in.traffic));  // logged all the same, applied no more
+          continue;
+        }
+        if (!apply_frame_locked(texts[i], in, batch, inline_batch, refetch, start_resume)) break;
+        // A long burst is handed on in parts, with the lock let go in between: the event thread starts on
+        // the first answers (and pipelined callers send their next calls) while the rest is applied.
+        if (burst_.size() >= kBurstPart) {
+          post_burst_locked();
+          break;
+        }
       }
+      // The burst's end: what its frames caused is handed on as one task.
+      if (next == texts.size()) post_burst_locked();
     }
-    if (state_ == SessionState::closed) {
-      // Just ended by the peer check above: nothing more to apply.
-    } else if (!ok) {
-      std::string excerpt = text.substr(0, 200);
-      diagnose(Diagnostic::Kind::malformed_frame, "malformed frame ignored (" + err + "): " + excerpt, 0,
-               batch);
-    } else {
-      // Invalidations first: whoever sees this frame's result also sees what it invalidated.
-      if (restoring) {
-        f.close.clear();
-        f.change.clear();
-        f.suspend.clear();
-      }
-      for (int h : f.close) {
-        auto it = objects_.find(h);
-        if (it != objects_.end() && h != kGlobalHandle) {
-          auto obj = it->second;
-          objects_.erase(it);
-          close_object(obj, batch);
-        }
-      }
-      for (int h : f.change) apply_change(h, batch, refetch);
-      // A suspended handle's data is as stale as a changed one's; it also reports suspended() until its
-      // next successful fetch.
-      for (int h : f.suspend) {
-        if (auto it = objects_.find(h); it != objects_.end()) it->second->suspended_ = true;
-        apply_change(h, batch, refetch);
-      }
-      if (f.is_response()) {
-        handle_response(f, batch, inline_batch);
-      } else if (f.is_notification()) {
-        Notification n{std::string(f.method), f.params ? detached_copy(*f.params) : json::value{},
-                       std::chrono::system_clock::now()};
-        if (const json::value* sev = find_member(n.params, "severity");
-            sev && sev->is_string() && sev->get_string() == "fatal") {
-          std::string_view msg = string_or(find_member(n.params, "message"));
-          fatal_reason_ = n.method + (msg.empty() ? std::string() : ": " + std::string(msg));
-          fatal_method_ = n.method;
-        }
-        if (n.method == "OnConnected") {
-          std::string_view st = string_or(find_member(n.params, "qSessionState"));
-          engine_state_ = st.empty() ? std::string("SESSION_CREATED") : std::string(st);
-          start_resume = restoring && reconnect_.resuming && !reconnect_.started;
-        }
-        if (options_.notification_history > 0) {
-          if (history_.size() >= options_.notification_history) history_.pop_front();
-          history_.push_back(n);
-        }
-        auto shared = std::make_shared<const Notification>(std::move(n));
-        for (auto& [name, e] : notification_listeners_) {
-          if (name.empty() || name == shared->method) {
-            batch.push_back(guarded([fn = e.fn, shared] { (*fn)(*shared); }));
-          }
-        }
-      }
-    }
-    // Held back until the transport's burst of frames ends (link_frames_done), unless something that follows
-    // here posts events of its own, which must come after these. A new burst's list is made as large as the
-    // last burst's (one allocation where growing one event at a time would take a few).
-    if (burst_.capacity() == 0 && !batch.empty()) burst_.reserve(std::max(batch.size(), burst_hint_));
-    std::move(batch.begin(), batch.end(), std::back_inserter(burst_));
+    flush(batch, inline_batch);
     batch.clear();
-    // A long burst is handed on in parts, so that the event thread starts on its first answers (and
-    // pipelined callers send their next calls) while the rest is still being read.
-    if (!refetch.empty() || start_resume || state_ == SessionState::closed || burst_.size() >= kBurstPart) {
-      post_burst_locked();
+    inline_batch.clear();
+    for (auto& obj : refetch) start_watch_fetch(obj);
+    if (start_resume) resume_start(gen);
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    lists.frames[i]->frame.reset();
+    lists.frames[i]->traffic = nullptr;
+  }
+}
+
+bool Session::apply_frame_locked(const std::string& text, detail::InFrame& in, Batch& batch,
+                                 Batch& inline_batch, std::vector<std::shared_ptr<Object>>& refetch,
+                                 bool& start_resume) {
+  Frame& f = *in.frame;
+  const bool ok = in.ok;
+  const std::string& err = in.err;
+  if (in.traffic) batch.push_back(std::move(in.traffic));
+  // While a reconnect restores the session the handles in change/close arrays are the new connection's,
+  // not yet mapped to the proxies: skipped (every restored object is reported changed at the end).
+  bool restoring = state_ == SessionState::suspended;
+  if (!peer_verified_) {
+    std::string why;
+    if (!first_frame_is_qix_locked(ok, f, err, text, why)) {
+      not_qix_locked(why, batch, inline_batch);
+    } else {
+      peer_verified_ = true;
+      if (protocol_timer_) context_->cancel_timer(protocol_timer_);
+      protocol_timer_ = 0;
     }
   }
-  flush(batch, inline_batch);
-  for (auto& obj : refetch) start_watch_fetch(obj);
-  if (start_resume) resume_start(gen);
+  if (state_ == SessionState::closed) {
+    // Just ended by the peer check above: nothing more to apply.
+  } else if (!ok) {
+    std::string excerpt(text.substr(0, 200));
+    diagnose(Diagnostic::Kind::malformed_frame, "malformed frame ignored (" + err + "): " + excerpt, 0,
+             batch);
+  } else {
+    // Invalidations first: whoever sees this frame's result also sees what it invalidated.
+    if (restoring) {
+      f.close.clear();
+      f.change.clear();
+      f.suspend.clear();
+    }
+    for (int h : f.close) {
+      auto it = objects_.find(h);
+      if (it != objects_.end() && h != kGlobalHandle) {
+        auto obj = it->second;
+        objects_.erase(it);
+        close_object(obj, batch);
+      }
+    }
+    for (int h : f.change) apply_change(h, batch, refetch);
+    // A suspended handle's data is as stale as a changed one's; it also reports suspended() until its next
+    // successful fetch.
+    for (int h : f.suspend) {
+      if (auto it = objects_.find(h); it != objects_.end()) it->second->suspended_ = true;
+      apply_change(h, batch, refetch);
+    }
+    if (f.is_response()) {
+      handle_response(f, batch, inline_batch);
+    } else if (f.is_notification()) {
+      Notification n{std::string(f.method), f.params ? detached_copy(*f.params) : json::value{},
+                     std::chrono::system_clock::now()};
+      if (const json::value* sev = find_member(n.params, "severity");
+          sev && sev->is_string() && sev->get_string() == "fatal") {
+        std::string_view msg = string_or(find_member(n.params, "message"));
+        fatal_reason_ = n.method + (msg.empty() ? std::string() : ": " + std::string(msg));
+        fatal_method_ = n.method;
+      }
+      if (n.method == "OnConnected") {
+        std::string_view st = string_or(find_member(n.params, "qSessionState"));
+        engine_state_ = st.empty() ? std::string("SESSION_CREATED") : std::string(st);
+        start_resume = start_resume || (restoring && reconnect_.resuming && !reconnect_.started);
+      }
+      if (options_.notification_history > 0) {
+        if (history_.size() >= options_.notification_history) history_.pop_front();
+        history_.push_back(n);
+      }
+      auto shared = std::make_shared<const Notification>(std::move(n));
+      for (auto& [name, e] : notification_listeners_) {
+        if (name.empty() || name == shared->method) {
+          batch.push_back(guarded([fn = e.fn, shared] { (*fn)(*shared); }));
+        }
+      }
+    }
+  }
+  // Held back until the burst ends, unless something that follows here posts events of its own, which must
+  // come after these. A new burst's list is made as large as the last burst's (one allocation where growing
+  // one event at a time would take a few).
+  if (burst_.capacity() == 0 && !batch.empty()) burst_.reserve(std::max(batch.size(), burst_hint_));
+  std::move(batch.begin(), batch.end(), std::back_inserter(burst_));
+  batch.clear();
+  if (!refetch.empty() || start_resume) {
+    post_burst_locked();
+    return false;
+  }
+  if (state_ == SessionState::closed) post_burst_locked();  // the frames after this one are only logged
+  return true;
 }
 
 // ------------------------------------------------------------------------------------------- queries

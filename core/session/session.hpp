@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -136,6 +137,7 @@ struct SessionOptions {
 class Session;
 
 namespace detail {
+struct InFrame;  // one frame of a burst, decoded before the session lock is taken (session.cpp)
 /// A call's completion as the events of a frame hold it: the callback and its result, side by side.
 struct Completion {
   CallCallback cb;
@@ -313,14 +315,19 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<ListenerFn<A...>> fn;
   };
   using Batch = std::vector<detail::Event>;
-  Batch burst_;  ///< events of the frames of the transport's current burst (link_frame); guarded by mutex_
+  Batch burst_;  ///< events of the frames of the transport's current burst (link_frames); guarded by mutex_
   static constexpr std::size_t kBurstPart = 16;  ///< a burst's events are posted at least this often
   std::size_t burst_hint_ = 1;  ///< the last posted burst's size, at most kBurstPart (guarded by mutex_)
 
   // session.cpp: lifecycle, frames in, event delivery.
   void link_open(std::uint64_t gen);
-  void link_frame(std::uint64_t gen, std::string& text);
-  void link_frames_done();
+  /// The frames of one read (a burst): each decoded before the lock, then applied with the lock taken once
+  /// per kBurstPart events they cause (not once per frame), their events posted at each part's end.
+  void link_frames(std::uint64_t gen, std::span<std::string> texts);
+  /// Applies one decoded frame (invalidations, answer or notification). False when work must be done
+  /// outside the lock before the next frame (refetches, a resume to start). Lock held.
+  bool apply_frame_locked(const std::string& text, detail::InFrame& in, Batch& batch, Batch& inline_batch,
+                          std::vector<std::shared_ptr<Object>>& refetch, bool& start_resume);
   /// Posts the events held back from the frames of the current burst, as one task. Lock held.
   void post_burst_locked();
   void link_close(std::uint64_t gen, const CloseInfo& info);
@@ -462,7 +469,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string fatal_method_;
   std::int64_t next_id_ = 1;
   /// How many pending calls need their answer's DOM whatever the frame says (needs_dom_always): while none
-  /// does, a frame's reader decides DOM or check from the frame alone, without taking mutex_ (link_frame).
+  /// does, a frame's reader decides DOM or check from the frame alone, without taking mutex_ (link_frames).
   /// A hint only: the decision is made again under mutex_. Kept by each Pending's DomCount, so
   /// declared before pending_: it outlives the Pendings when the session is destroyed.
   std::atomic<int> dom_pending_{0};

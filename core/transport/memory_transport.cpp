@@ -91,8 +91,7 @@ void MemoryTransport::deliver_each(std::string* texts, std::size_t count) {
     if (closed_) return;
   }
   if (auto h = handler()) {
-    for (std::size_t i = 0; i < count; ++i) h->on_frame(texts[i]);
-    h->on_frames_done();
+    if (count > 0) h->on_frames(std::span<std::string>(texts, count));
   }
 }
 

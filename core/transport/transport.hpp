@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,19 +46,17 @@ struct CloseInfo {
 };
 
 /// Receives a transport's events. Called on the transport's I/O thread, one at a time, in order:
-/// either on_open, then on_frame*, then on_close; or on_close alone when opening failed. Never from inside
+/// either on_open, then on_frames*, then on_close; or on_close alone when opening failed. Never from inside
 /// Transport::send/close. Implementations must not block.
 class TransportHandler {
  public:
   virtual ~TransportHandler() = default;
   virtual void on_open() = 0;
-  /// One complete text message. The handler may take the string.
-  virtual void on_frame(std::string& text) = 0;
-  /// After a run of on_frame calls: the transport has no further complete message at hand (the next one
-  /// needs a read from the network). A handler may hold back what the frames caused (events to deliver)
-  /// until this call, so that a burst of frames is handed on as one. Every on_frame is followed by an
-  /// on_frames_done before the transport waits for the network, and before on_close.
-  virtual void on_frames_done() {}
+  /// A run of complete text messages (at least one), in the order received: what one read of the network
+  /// brought (a transport may split a long run). The handler may take the strings; they are the
+  /// transport's again when this returns. Handing a burst on as one lets the handler apply it under one
+  /// hold of its locks and pass on what it caused (events to deliver) as one.
+  virtual void on_frames(std::span<std::string> texts) = 0;
   /// Exactly once per open(), last.
   virtual void on_close(const CloseInfo& info) = 0;
 };

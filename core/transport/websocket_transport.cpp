@@ -421,18 +421,15 @@ class WsBase : public Transport, public ws::FrameSink {
     start_read();
   }
 
-  // Hands on every whole message in rbuf_, then on_frames_done (the end of the burst: the next message
-  // needs a read). False when the connection is ending (a close frame, an error, on_close).
+  // Hands on every whole message in rbuf_, as one run (on_frames) when the read brought several. False when
+  // the connection is ending (a close frame, an error, on_close).
   bool read_frames() {
     if (closed_) return false;
     handler_now_ = handler_.lock();
     auto data = rbuf_.data();
     std::size_t used = reader_.feed(static_cast<const char*>(data.data()), data.size(), *this);
     rbuf_.consume(used);
-    if (frames_undone_ && !closed_) {
-      frames_undone_ = false;
-      if (handler_now_) handler_now_->on_frames_done();
-    }
+    if (!closed_) hand_on_run(handler_now_.get());
     handler_now_.reset();
     // A large message's buffer is not kept for an idle connection.
     constexpr std::size_t kKeptRead = 64 * 1024;
@@ -440,11 +437,32 @@ class WsBase : public Transport, public ws::FrameSink {
     return !closed_ && !reader_.done();
   }
 
-  // ws::FrameSink (on the strand, inside read_frames).
+  // ws::FrameSink (on the strand, inside read_frames): the message joins the run handed on at the read's end.
+  // Swapped, not copied: the reader assembles its next message in the string this one replaces.
   void on_message(std::string& message) override {
     if (closed_) return;
-    frames_undone_ = true;
-    if (handler_now_) handler_now_->on_frame(message);
+    if (run_size_ == run_.size()) run_.emplace_back();
+    run_[run_size_++].swap(message);
+    if (run_size_ == kLongestRun) hand_on_run(handler_now_.get());
+  }
+
+  // The messages gathered so far, to `h` (none when it is gone), as one on_frames. Their strings are kept for
+  // the messages to come: the largest goes back to the reader when it is larger than the reader's own (a
+  // large message's buffer is kept, once, as the reader kept it before runs), the others up to kKeptRun
+  // bytes in all.
+  void hand_on_run(TransportHandler* h) {
+    if (run_size_ == 0) return;
+    const std::size_t n = std::exchange(run_size_, 0);
+    if (h) h->on_frames(std::span<std::string>(run_.data(), n));
+    auto largest = std::max_element(
+        run_.begin(), run_.begin() + static_cast<std::ptrdiff_t>(n),
+        [](const std::string& a, const std::string& b) { return a.capacity() < b.capacity(); });
+    reader_.offer_buffer(*largest);
+    std::size_t kept = 0;
+    for (auto& text : run_) {
+      kept += text.capacity();
+      if (kept > kKeptRun) std::string().swap(text);
+    }
   }
 
   void on_ping(std::string_view payload) override { send_control(ws::opcode::pong, payload); }
@@ -755,8 +773,7 @@ class WsBase : public Transport, public ws::FrameSink {
     // the stream may end politely (TLS: close_notify); otherwise the socket is closed at once.
     derived().end_stream(peer_closed_ && !write_failed_);
     if (auto h = handler_.lock()) {
-      if (frames_undone_) h->on_frames_done();
-      frames_undone_ = false;
+      hand_on_run(h.get());  // what was read before the end comes before it
       h->on_close(info);
     }
   }
@@ -777,7 +794,12 @@ class WsBase : public Transport, public ws::FrameSink {
   beast::flat_buffer rbuf_;
   ws::FrameReader reader_{opts_.max_message_size};
   std::shared_ptr<TransportHandler> handler_now_;  // while read_frames runs
-  bool frames_undone_ = false;                     // a message handed on since the last on_frames_done
+  // Messages read and not yet handed on (run_[0, run_size_)), handed on as one run at the read's end, or
+  // every kLongestRun messages; the strings stay for the next messages (hand_on_run).
+  static constexpr std::size_t kLongestRun = 64;
+  static constexpr std::size_t kKeptRun = 64 * 1024;
+  std::vector<std::string> run_;
+  std::size_t run_size_ = 0;
   // The write side, guarded by out_mutex_ (see send()).
   std::mutex out_mutex_;
   std::deque<std::string> queue_;  // sent before the connection opened

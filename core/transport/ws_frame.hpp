@@ -71,6 +71,14 @@ class FrameReader {
   /// A close frame or an error was met.
   bool done() const noexcept { return done_; }
 
+  /// Offers the reader `spare`'s buffer for its next messages: taken (and the reader's own given back in
+  /// `spare`) when it is larger and no message is half read. A sink that takes each message's string by
+  /// swap hands the largest buffer back this way, so that a stream of large messages is read without a new
+  /// allocation each.
+  void offer_buffer(std::string& spare) noexcept {
+    if (!in_message_ && spare.capacity() > message_.capacity()) message_.swap(spare);
+  }
+
  private:
   std::size_t max_message_;
   std::string message_;  // the fragments of a message so far (or the last message, until taken)

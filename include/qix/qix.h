@@ -509,8 +509,8 @@ QIX_API int qix_session_call(int64_t* out_id, qix_session* session, const char* 
  *
  * Pairs nest; what was held leaves at the outermost qix_batch_end(). In between, every send is only
  * queued, so nothing may wait for an answer there: the blocking calls (qix_session_call_sync() and the
- * like) fail with #QIX_EBUSY inside a batch. Inside a callback (whose calls already leave together when
- * it returns) a pair changes nothing.
+ * like) fail with #QIX_EBUSY inside a batch. Inside a callback (whose calls already leave together with
+ * those of the callbacks run right after it) a pair changes nothing.
  *
  * Threading: the batch belongs to the calling thread (thread-local state): call qix_batch_end() on the
  * thread that called qix_batch_begin(), before that thread waits for anything. Calls on any session may be

@@ -3,13 +3,19 @@
 // it to (Counting), so that the test sees what one call costs on the calling thread and nothing else.
 #include "rpc/frame.hpp"
 #include "support/fake_engine.hpp"
+#include "support/scripted_server.hpp"
+#include "transport/websocket_transport.hpp"
 
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <vector>
@@ -18,8 +24,23 @@ namespace {
 thread_local bool tl_counting = false;
 thread_local std::size_t tl_allocations = 0;
 
+// Large allocations (at least kLarge bytes) made by libqix's I/O threads ("qix-io"), counted while
+// g_counting_large is set: what reading a stream of large messages costs the reader.
+constexpr std::size_t kLarge = 256 * 1024;
+std::atomic<bool> g_counting_large{false};
+std::atomic<std::size_t> g_large_io_allocations{0};
+
+bool on_io_thread() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  return std::strcmp(name, "qix-io") == 0;
+}
+
 void* allocate(std::size_t n) {
   if (tl_counting) ++tl_allocations;
+  if (n >= kLarge && g_counting_large.load(std::memory_order_relaxed) && on_io_thread()) {
+    g_large_io_allocations.fetch_add(1, std::memory_order_relaxed);
+  }
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
@@ -183,4 +204,45 @@ std::vector<std::size_t> count_bursts_of_ten() {
 // event at a time: five allocations for ten) and the task that posts it.
 TEST(Allocations, ABurstOfAnswersAllocatesOneListForItsEvents) {
   expect_median_at_most(count_bursts_of_ten(), 10 + 2, "allocations per burst of ten answers");
+}
+
+// A stream of large answers over a socket: the reader assembles each message in the buffer of one before
+// (the session takes the strings of a read's messages by swap, and the transport hands the largest back to
+// the reader), so what reading one costs the I/O thread in large allocations is the read buffer growing to
+// hold the frame (released after a message over 64 KiB, as an idle connection should not keep it) and the
+// result's text handed to the caller: two, where a new buffer for every message would make three.
+TEST(Allocations, LargeAnswersAreReadIntoTheBufferOfTheOneBefore) {
+  const std::string value(300 * 1024, 'v');
+  test::ScriptedServer server;
+  server.on_open = [](test::ScriptedConnection& c) {
+    c.send(R"({"jsonrpc":"2.0","method":"OnConnected","params":{"qSessionState":"SESSION_CREATED"}})");
+  };
+  server.on_message = [&](test::ScriptedConnection& c, const std::string& text) {
+    auto id = test::parse_request(text).id;
+    c.send(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"result":{"qReturn":")" + value + "\"}}");
+  };
+  auto ctx = core::Context::create();
+  core::ConnectOptions o;
+  o.url = server.url();
+  auto session = core::Session::create(ctx, core::make_websocket_transport(ctx, std::move(o)));
+  ASSERT_FALSE(session->open_sync(std::chrono::seconds(30)));
+  core::CallOptions text;
+  text.text_result = true;
+  std::vector<std::size_t> per_answer;
+  for (int i = 0; i < 25; ++i) {
+    std::promise<core::CallResult> answered;
+    const std::size_t before = g_large_io_allocations.load();
+    g_counting_large = true;
+    session->call(-1, "EngineVersion", "[]", text,
+                  [&answered](core::CallResult& r) { answered.set_value(std::move(r)); });
+    auto r = answered.get_future().get();
+    g_counting_large = false;
+    ASSERT_TRUE(r.ok()) << r.error.describe();
+    ASSERT_EQ(r.text, R"({"qReturn":")" + value + "\"}");
+    if (i >= 5) per_answer.push_back(g_large_io_allocations.load() - before);
+  }
+  expect_median_at_most(per_answer, 2, "large allocations on the I/O thread per 300 KB answer");
+  session->close();
+  session.reset();
+  ctx->shutdown();
 }

@@ -17,9 +17,11 @@
 
 #include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace qix;
 using namespace std::chrono_literals;
@@ -317,4 +319,63 @@ TEST(WebSocketFrames, AnUpgradeAnswerWithAWrongAcceptKeyFailsTheOpen) {
   auto e = c.session->open_sync(10s);
   EXPECT_EQ(e.kind, ErrorKind::network) << e.describe();
   EXPECT_NE(e.message.find("Sec-WebSocket-Accept"), std::string::npos) << e.message;
+}
+
+// The answers to 150 pipelined calls in one write: the client reads them in a few reads and hands each
+// read's messages to the session as runs (at most 64 messages each), which applies them in parts. Every
+// answer reaches its call (reverse order, one of them 100 KB among small ones), each once, without waiting
+// for more bytes (the last call's callback sends the call the server waits for before it writes on). Then
+// that call's answer and a close frame in one write: the answer is applied before the end is reported.
+TEST(WebSocketFrames, ManyAnswersInOneWriteAreAllAppliedInOrderAndAnAnswerBeforeACloseComesFirst) {
+  constexpr int kCalls = 150;
+  constexpr int kLarge = 75;
+  const std::string large(100 * 1024, 'L');
+  RawServer server([&](RawConn& c) {
+    c.write(c.read_upgrade() + frame(1, kOnConnected));
+    std::vector<std::int64_t> ids(kCalls);
+    for (auto& id : ids) id = c.read_call_id();
+    std::string bytes;
+    for (int i = kCalls - 1; i >= 0; --i) {
+      bytes += frame(1, answer(ids[static_cast<std::size_t>(i)], i == kLarge ? large : std::to_string(i)));
+    }
+    c.write(bytes);
+    const std::int64_t last = c.read_call_id();  // sent once every answer above was applied
+    c.write(frame(1, answer(last, "last")) + frame(8, std::string("\x0f\xa3", 2) + "engine terminating"));
+  });
+  Client c(server.url());
+  std::mutex m;
+  std::vector<std::string> events;
+  std::promise<void> closed;
+  c.session->on_state([&](core::SessionState s, const core::CloseInfo*) {
+    if (s != core::SessionState::closed) return;
+    std::lock_guard l(m);
+    events.push_back("closed");
+    closed.set_value();
+  });
+  ASSERT_FALSE(c.session->open_sync(10s));
+  core::CallOptions text;
+  text.text_result = true;
+  int answered = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    c.session->call(-1, "EngineVersion", "{}", text, [&, i](core::CallResult& r) {
+      std::lock_guard l(m);
+      std::string want = R"({"qReturn":")" + (i == kLarge ? large : std::to_string(i)) + "\"}";
+      events.push_back(!r.ok()          ? "call " + std::to_string(i) + " failed: " + r.error.describe()
+                       : r.text == want ? "call " + std::to_string(i)
+                                        : "call " + std::to_string(i) + " got another answer");
+      if (++answered < kCalls) return;
+      c.session->call(-1, "EngineVersion", "{}", text, [&](core::CallResult& last) {
+        std::lock_guard l2(m);
+        events.push_back(last.ok() && last.text == R"({"qReturn":"last"})" ? "last" : "last went wrong");
+      });
+    });
+  }
+  closed.get_future().wait();
+  std::vector<std::string> expected;
+  for (int i = kCalls - 1; i >= 0; --i) expected.push_back("call " + std::to_string(i));
+  expected.push_back("last");
+  expected.push_back("closed");
+  std::lock_guard l(m);
+  EXPECT_EQ(events, expected);
+  EXPECT_EQ(c.session->close_info()->code, 4003);
 }

@@ -400,7 +400,7 @@ TEST(Session, TextCallersGetTheTextAndObjectsWithoutADom) {
   EXPECT_TRUE(v.result.as_object().contains("qVersion"));
 }
 
-// The count behind link_frame's lock-free DOM decision: calls taking a DOM (the core's default) and the
+// The count behind link_frames' lock-free DOM decision: calls taking a DOM (the core's default) and the
 // session's own steps are counted while pending and given back however they end (answer, cancel and the
 // CancelRequest's answer, close); text calls never count. A count left behind would cost every later answer a
 // second lock; one missing would parse a DOM under the lock (both still correct).
