@@ -421,8 +421,8 @@ class WsBase : public Transport, public ws::FrameSink {
     start_read();
   }
 
-  // Hands on every whole message in rbuf_, as one run (on_frames) when the read brought several. False when
-  // the connection is ending (a close frame, an error, on_close).
+  // Hands on every whole message in rbuf_ as one run (on_frames; a long run in pieces of kLongestRun). False
+  // when the connection is ending (a close frame, an error, on_close).
   bool read_frames() {
     if (closed_) return false;
     handler_now_ = handler_.lock();
