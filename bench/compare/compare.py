@@ -10,7 +10,10 @@ client process spent in its timed part (each client reports it: getrusage, proce
 .NET's process CPU time; so start-up, JIT warm-up and set-up are left out alike), RSS its peak resident set
 (wait4's rusage). Wire bytes and the peer's CPU ("peer busy": its CPU over the client's timed wall time)
 come from the peer's counters; in the tiny scenarios, whose managed clients and enigma.js warm up first, they
-are the timed calls' share of them (total x timed calls / requests answered). Rounds are interleaved (round
+are the timed calls' share of them (total x timed calls / requests answered). The warm-up is the same for
+each of them: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds went by (1.5 unless set; 0 with --smoke),
+so that a JIT (the JVM's C2, .NET's tiered compilation, V8's optimising compiler) is done with the call path
+before the timed part; the Java client prints the JIT's compile time within its timed part (jit_s) to show it. Rounds are interleaved (round
 1 runs every client, then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the
 median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
 
@@ -261,6 +264,9 @@ def main():
                          "(gdb) and it fails (default 120 with --smoke, else 1800)")
     args = ap.parse_args()
     rounds = 1 if args.smoke else args.rounds
+    # The managed clients and enigma.js warm up for at least this long before their timed part (their JITs
+    # finish compiling the call path); a smoke run measures nothing, so it skips that.
+    os.environ["QIX_BENCH_WARM_S"] = "0" if args.smoke else os.environ.get("QIX_BENCH_WARM_S", "1.5")
     timeout = args.timeout or (120 if args.smoke else 1800)
     only = set(filter(None, args.only.split(",")))
     cl = clients(args.build, args.node)

@@ -6,8 +6,9 @@
 // when one completes (the await resumes on the thread pool), until CALLS calls were made; a session opened
 // with only a URL (Session.OpenAsync(url)), default options. An unmeasured warm-up comes first, as for the
 // other managed runtimes (start-up, assembly loading and JIT compilation left out): CALLS/10 calls, repeated
-// until at least 1.5 s went by (.NET's tiered compilation reaches its optimised, profile-guided code later
-// than a tenth of the calls; the runtime's defaults are kept, TieredPGO on, as users run it). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this process's CPU time
+// until QIX_BENCH_WARM_S seconds (1.5 unless set) went by (.NET's tiered compilation reaches its optimised,
+// profile-guided code later than a tenth of the calls; the runtime's defaults are kept, TieredPGO on, as users
+// run it). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this process's CPU time
 // (Process.TotalProcessorTime) over the timed part. Exit status 0 when every call succeeded. On SIGQUIT (what
 // compare.py sends a client that hangs) it prints where it is: its phase, its counters, and the session's state
 // and pending calls, and goes on.
@@ -51,12 +52,15 @@ internal static class Program
         s_session = session;
         Global global = session.Global;
         s_phase = "warming up";
-        // Warm-up, not measured: CALLS/10 calls, repeated until at least 1.5 s went by, so that tiered
+        // Warm-up, not measured: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds (1.5 unless set; 0 in
+        // compare.py's smoke run) went by, so that tiered
         // compilation (tier 0, instrumented tier, then the optimised tier with dynamic PGO, compiled in the
         // background) has reached the code the timed part runs, as Java's C2 has after its warm-up.
+        string? warmEnv = Environment.GetEnvironmentVariable("QIX_BENCH_WARM_S");
+        double warmFor = string.IsNullOrEmpty(warmEnv) ? 1.5 : double.Parse(warmEnv, CultureInfo.InvariantCulture);
         var warm = Stopwatch.StartNew();
         do await RunAsync(global, Math.Max(1, calls / 10), window);
-        while (warm.Elapsed < TimeSpan.FromSeconds(1.5));
+        while (warm.Elapsed < TimeSpan.FromSeconds(warmFor));
         using Process self = Process.GetCurrentProcess();
         self.Refresh();
         TimeSpan cpu0 = self.TotalProcessorTime;

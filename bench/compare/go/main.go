@@ -3,8 +3,8 @@
 //	qix_bench_go URL tiny CALLS WINDOW
 //
 // WINDOW goroutines, each making typed Global.EngineVersion calls one after another (the Go way of keeping
-// WINDOW calls in flight) until CALLS were made, with default options. An unmeasured warm-up of CALLS/10 calls
-// comes first, as for the other managed runtimes. Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this
+// WINDOW calls in flight) until CALLS were made, with default options. An unmeasured warm-up comes first, as
+// for the other managed runtimes (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds went by). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this
 // process's CPU time (getrusage) over the timed part.
 package main
 
@@ -69,11 +69,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "global:", err)
 		os.Exit(1)
 	}
+	// Warm-up, not measured, as every managed client of bench/compare does it: CALLS/10 calls, repeated until
+	// QIX_BENCH_WARM_S seconds (1.5 unless set) went by (Go compiles ahead of time; its heap and its
+	// scheduler's threads settle).
 	warm := calls / 10
 	if warm < 1 {
 		warm = 1
 	}
-	run(ctx, g, warm, window)
+	warmFor := 1.5
+	if v, err := strconv.ParseFloat(os.Getenv("QIX_BENCH_WARM_S"), 64); err == nil {
+		warmFor = v
+	}
+	for until := time.Now().Add(time.Duration(warmFor * float64(time.Second))); ; {
+		run(ctx, g, warm, window)
+		if !time.Now().Before(until) {
+			break
+		}
+	}
 	c0, t0 := cpuSeconds(), time.Now()
 	ok, failed := run(ctx, g, calls, window)
 	wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0

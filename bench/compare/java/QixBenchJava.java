@@ -2,8 +2,9 @@
 //   java -cp libqix-<version>.jar:. QixBenchJava URL tiny CALLS WINDOW
 // WINDOW chains of global().engineVersionAsync() (the typed API), each issuing the next call from the
 // completion of the one before (which runs on a libqix event thread), default options. Prints
-// `ok=N failed=F wall_s=S cpu_s=C`, C being the JVM's process CPU time over the timed part, which follows an
-// unmeasured warm-up of CALLS/10 calls (start-up, class loading and the first JIT compilations left out).
+// `ok=N failed=F wall_s=S cpu_s=C jit_s=J`, C being the JVM's process CPU time over the timed part, which
+// follows an unmeasured warm-up (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds, 1.5 unless set, went
+// by: start-up, class loading and the JIT's compilations left out), J the JIT's compile time within it.
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,6 +18,11 @@ public final class QixBenchJava {
         .getProcessCpuTime();
   }
 
+  private static double warmSeconds() {
+    String s = System.getenv("QIX_BENCH_WARM_S");
+    return s == null || s.isEmpty() ? 1.5 : Double.parseDouble(s);
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length != 4 || !args[1].equals("tiny")) {
       System.err.println("usage: QixBenchJava URL tiny CALLS WINDOW");
@@ -26,13 +32,24 @@ public final class QixBenchJava {
     final int window = Integer.parseInt(args[3]);
     try (Session session = Session.open(SessionOptions.forUrl(args[0]))) {
       final Global global = session.global();
-      run(global, Math.max(1, calls / 10), window); // warm-up, not measured: the JIT compiles the call path
+      // Warm-up, not measured: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds (1.5 unless set)
+      // went by, as every managed client of bench/compare does, so that the JIT's compilers (C1, then C2
+      // with the profile C1 gathered) are done with the call path before the timed part (a tenth of the
+      // calls alone left C2 compiling in it: a third of the timed CPU at 100,000 calls).
+      final long warmUntil = System.nanoTime() + (long) (warmSeconds() * 1e9);
+      do {
+        run(global, Math.max(1, calls / 10), window);
+      } while (System.nanoTime() < warmUntil);
+      final java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+      final long jit0 = jit.getTotalCompilationTime();
       long cpu0 = processCpuNanos();
       long t0 = System.nanoTime();
       long[] counts = run(global, calls, window);
       double wall = (System.nanoTime() - t0) / 1e9;
       double cpu = (processCpuNanos() - cpu0) / 1e9;
-      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f%n", counts[0], counts[1], wall, cpu);
+      final long jitMs = jit.getTotalCompilationTime() - jit0;
+      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f%n", counts[0], counts[1], wall, cpu,
+          jitMs / 1e3);
       System.out.flush();
       System.exit(counts[1] == 0 && counts[0] == calls ? 0 : 1);
     }
