@@ -3,6 +3,9 @@
 - api_types_generated.go: every schema type (struct, enum, alias, json), the `<Method>Result` types and the
   `<Class><Method>Options` types of the methods with optional parameters.
 - api_methods_generated.go: the 9 classes (`type Doc struct{ *Object }` ...) and their methods.
+- api_read_generated.go: a readJSON method per struct and result type, which the methods decode results
+  with (jsonread.go: the same Go values encoding/json makes, without its reflection; encoding/json still
+  decodes what the reader does not know); api_read_generated_test.go lists those types for jsonread_test.go.
 
 Go rules on top of model.py's (docs/go.md, "Typed API", tells users):
 - Struct members: a nested struct is a pointer; every member has `omitempty`, except that a bool or number
@@ -198,6 +201,113 @@ class Emitter:
         return [f"// {t.name} is the Engine API's {t.name} ({self.spec_type(t.target)}).",
                 f"type {t.name} {target}"]
 
+    # -- readers (jsonread.go)
+    def elem_reader(self, ref):
+        """A Go func value of type func(*jreader, T) T for an array element of ref (gotype(ref, "elem"))."""
+        k = ref.kind
+        scalars = {"bool": "readBool", "int32": "readInt32", "int64": "readInt64", "string": "readString",
+                   "float64": "readFloat64", "json": "readRaw[json.RawMessage]"}
+        if k in scalars:
+            return scalars[k]
+        if k == "array":
+            return self.slice_reader(self.gotype(ref, "elem"), ref.item)
+        t = self.m.types[ref.name]
+        if t.kind == "struct":
+            return f"readStructValue[{t.name}]"
+        if t.kind == "enum":
+            return f"readEnum[{t.name}]"
+        if t.kind == "json":
+            return f"readRaw[{t.name}]"
+        if t.target.kind == "array":
+            return self.slice_reader(t.name, t.target.item)
+        if t.target.kind == "string":
+            return f"readStringAs[{t.name}]"
+        raise SystemExit(f"qixgen go: no element reader for alias {t.name} of {t.target!r}")
+
+    def slice_reader(self, gotype, item):
+        """The func value reading an array of Go type gotype whose items are item."""
+        it = item.name if item.kind == "ref" else None
+        if it and self.m.types[it].kind == "struct":
+            return f"readStructs[{gotype}, {it}]"
+        scalars = {"bool": "readBools", "int32": "readInt32s", "int64": "readInt64s", "string": "readStrings",
+                   "float64": "readFloat64s"}
+        if item.kind in scalars:
+            return f"{scalars[item.kind]}[{gotype}]"
+        if it and self.m.types[it].kind == "enum":
+            return f"readEnums[{gotype}]"
+        if it and self.m.types[it].kind == "alias" and self.m.types[it].target.kind == "string":
+            return f"readStringsAs[{gotype}]"
+        raise SystemExit(f"qixgen go: no reader for an array of {item!r}")
+
+    def value_reader(self, ref):
+        """A Go func value of type func(*jreader, T) T for a method's value result (gotype(ref))."""
+        if ref.kind == "ref" and self.m.types[ref.name].kind == "struct":
+            return f"readStruct[{ref.name}]"
+        if ref.kind == "array":
+            return self.slice_reader(self.gotype(ref), ref.item)
+        return self.elem_reader(ref)
+
+    def read_expr(self, ref, cur, where="member"):
+        """A Go expression reading a value of ref's Go type (gotype(ref, where)), cur being its value so far."""
+        k = ref.kind
+        methods = {"bool": "boolean", "int32": "int32", "int64": "int64", "string": "str", "float64": "float",
+                   "json": "raw"}
+        if k in methods:
+            return f"r.{methods[k]}({cur})"
+        if k == "array":
+            return f"readSlice(r, {cur}, {self.elem_reader(ref.item)})"
+        t = self.m.types[ref.name]
+        if t.kind == "struct":
+            return f"readStruct[{t.name}](r, {cur})" if where != "elem" else \
+                f"readStructValue[{t.name}](r, {cur})"
+        if t.kind == "enum":
+            return f"readEnum(r, {cur})"
+        if t.kind == "json":
+            return f"r.raw({cur})"
+        if t.target.kind == "array":  # alias of an array type
+            return f"readSlice(r, {cur}, {self.elem_reader(t.target.item)})"
+        if t.target.kind in methods:  # alias of a scalar type (Blob string ...)
+            return f"{t.name}({self.read_expr(t.target, self.gotype(t.target) + '(' + cur + ')')})"
+        raise SystemExit(f"qixgen go: no reader for alias {t.name} of {t.target!r}")
+
+    def emit_reader(self, name, members, open_struct):
+        """readJSON of a struct: members [(Go field name, wire name, TypeRef, pointer scalar)]."""
+        known = ", ".join(f'"{w}"' for _, w, _, _ in members)
+        other = (f"v.Extra = r.extra(v.Extra, k{', ' + known if known else ''})" if open_struct
+                 else f"r.other(k{', ' + known if known else ''})")
+        out = [f"func (v *{name}) readJSON(r *jreader) {{",
+               "\tif !r.object() {",
+               "\t\treturn",
+               "\t}",
+               "\tfor k, ok := r.member(true); ok; k, ok = r.member(false) {"]
+        if not members:
+            out.append(f"\t\t{other}")
+        else:
+            out.append("\t\tswitch string(k) {")
+            for fname, wire, ref, ptr in members:
+                out.append(f'\t\tcase "{wire}":')
+                if ptr:
+                    out.append(f"\t\t\tv.{fname} = readPtr(r, v.{fname}, {self.elem_reader(ref)})")
+                else:
+                    out.append(f"\t\t\tv.{fname} = {self.read_expr(ref, 'v.' + fname)}")
+            out += ["\t\tdefault:", f"\t\t\t{other}", "\t\t}"]
+        out += ["\t}", "}"]
+        return out
+
+    def struct_reader(self, t):
+        members = []
+        for f in t.fields + t.named_extras:
+            members.append((pascal(f.name), f.wire, f.type, f in t.fields and self.pointer_scalar(f)))
+        return self.emit_reader(t.name, members, t.open)
+
+    def result_reader(self, m):
+        members = []
+        for f in m.result_fields:
+            if f.wire == "qReturn" and m.returns and f.type.kind == "ref" and f.type.name == m.returns:
+                continue  # the Object field (json:"-"): the member is not read
+            members.append((pascal(f.name), f.wire, f.type, False))
+        return self.emit_reader(m.result_type, members, False)
+
     def emit_result(self, m):
         self.claim(m.result_type, f"result {m.result_type}")
         users = [x.full for x in self.m.methods() if x.result_type == m.result_type]
@@ -304,7 +414,8 @@ class Emitter:
                     "\t}",
                     f"\treturn &{m.returns}{{obj}}, nil"]
         elif m.result == "value":
-            out.append(f'\treturn callValue[{self.gotype(m.value.type)}](ctx, {call}, "{m.value.wire}")')
+            out.append(f'\treturn callValue[{self.gotype(m.value.type)}](ctx, {call}, "{m.value.wire}",')
+            out.append(f'\t\t{self.value_reader(m.value.type)})')
         else:
             has_obj = any(f.name == "Object" for f in m.result_fields) and m.returns
             if has_obj:
@@ -349,10 +460,10 @@ def _json(v):
 def _file(model, body, imports):
     lines = header_comment(model, "scripts/gen-api") + ["", "package qix", ""]
     if len(imports) == 1:
-        lines.append(f'import "{imports[0]}"')
-    else:
-        lines += ["import ("] + [f'\t"{i}"' for i in imports] + [")"]
-    text = "\n".join(lines + [""] + body).rstrip("\n") + "\n"
+        lines += [f'import "{imports[0]}"', ""]
+    elif imports:
+        lines += ["import ("] + [f'\t"{i}"' for i in imports] + [")", ""]
+    text = "\n".join(lines + body).rstrip("\n") + "\n"
     return text
 
 
@@ -366,6 +477,16 @@ def outputs(model):
     for m in model.methods():
         if e.optional(m):
             types += e.emit_options(m) + [""]
+    readers = []
+    for name in sorted(model.types):
+        if model.types[name].kind == "struct":
+            readers += e.struct_reader(model.types[name]) + [""]
+    for m in model.result_types():
+        readers += e.result_reader(m) + [""]
+    every = [f"\tnew({name})," for name in sorted(model.types) if model.types[name].kind == "struct"]
+    every += [f"\tnew({m.result_type})," for m in model.result_types()]
+    readable = ["// readableTypes holds a value of every type with a generated reader, for jsonread_test.go.",
+                "var readableTypes = []interface{ readJSON(*jreader) }{"] + every + ["}"]
     methods = []
     for cls in CLASSES:
         methods += e.emit_class(cls) + [""]
@@ -374,4 +495,6 @@ def outputs(model):
     return {
         f"{PKG_DIR}/api_types_generated.go": _file(model, types, ["encoding/json"]),
         f"{PKG_DIR}/api_methods_generated.go": _file(model, methods, ["context"]),
+        f"{PKG_DIR}/api_read_generated.go": _file(model, readers, []),
+        f"{PKG_DIR}/api_read_generated_test.go": _file(model, readable, []),
     }

@@ -48,7 +48,8 @@ func (g *Global) AbortAll(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetProgress(ctx context.Context, requestId int64) (*ProgressData, error) {
 	params := map[string]any{"qRequestId": requestId}
-	return callValue[*ProgressData](ctx, g.Object, "GetProgress", params, "qProgressData")
+	return callValue[*ProgressData](ctx, g.Object, "GetProgress", params, "qProgressData",
+		readStruct[ProgressData])
 }
 
 // QvVersion calls the Engine API method Global.QvVersion (locked).
@@ -60,7 +61,8 @@ func (g *Global) GetProgress(ctx context.Context, requestId int64) (*ProgressDat
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) QvVersion(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "QvVersion", nil, "qReturn")
+	return callValue[string](ctx, g.Object, "QvVersion", nil, "qReturn",
+		readString)
 }
 
 // OSVersion calls the Engine API method Global.OSVersion (locked).
@@ -70,7 +72,8 @@ func (g *Global) QvVersion(ctx context.Context) (string, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) OSVersion(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "OSVersion", nil, "qReturn")
+	return callValue[string](ctx, g.Object, "OSVersion", nil, "qReturn",
+		readString)
 }
 
 // OSName calls the Engine API method Global.OSName (locked).
@@ -80,7 +83,8 @@ func (g *Global) OSVersion(ctx context.Context) (string, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) OSName(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "OSName", nil, "qReturn")
+	return callValue[string](ctx, g.Object, "OSName", nil, "qReturn",
+		readString)
 }
 
 // QTProduct calls the Engine API method Global.QTProduct (locked).
@@ -90,7 +94,8 @@ func (g *Global) OSName(ctx context.Context) (string, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) QTProduct(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "QTProduct", nil, "qReturn")
+	return callValue[string](ctx, g.Object, "QTProduct", nil, "qReturn",
+		readString)
 }
 
 // GetDocList calls the Engine API method Global.GetDocList (locked).
@@ -100,7 +105,8 @@ func (g *Global) QTProduct(ctx context.Context) (string, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetDocList(ctx context.Context) ([]DocListEntry, error) {
-	return callValue[[]DocListEntry](ctx, g.Object, "GetDocList", nil, "qDocList")
+	return callValue[[]DocListEntry](ctx, g.Object, "GetDocList", nil, "qDocList",
+		readStructs[[]DocListEntry, DocListEntry])
 }
 
 // GetInteract calls the Engine API method Global.GetInteract (locked).
@@ -142,7 +148,8 @@ func (g *Global) InteractDone(ctx context.Context, requestId int64, def *Interac
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetAuthenticatedUser(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "GetAuthenticatedUser", nil, "qReturn")
+	return callValue[string](ctx, g.Object, "GetAuthenticatedUser", nil, "qReturn",
+		readString)
 }
 
 // CreateDocEx calls the Engine API method Global.CreateDocEx (locked).
@@ -196,7 +203,8 @@ func (g *Global) GetActiveDoc(ctx context.Context) (*Doc, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) AllowCreateApp(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, g.Object, "AllowCreateApp", nil, "qReturn")
+	return callValue[bool](ctx, g.Object, "AllowCreateApp", nil, "qReturn",
+		readBool)
 }
 
 // CreateApp calls the Engine API method Global.CreateApp (locked).
@@ -234,7 +242,8 @@ func (g *Global) CreateApp(ctx context.Context, appName string, opts *GlobalCrea
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) DeleteApp(ctx context.Context, appId string) (bool, error) {
 	params := map[string]any{"qAppId": appId}
-	return callValue[bool](ctx, g.Object, "DeleteApp", params, "qSuccess")
+	return callValue[bool](ctx, g.Object, "DeleteApp", params, "qSuccess",
+		readBool)
 }
 
 // IsDesktopMode calls the Engine API method Global.IsDesktopMode (locked).
@@ -244,7 +253,8 @@ func (g *Global) DeleteApp(ctx context.Context, appId string) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) IsDesktopMode(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, g.Object, "IsDesktopMode", nil, "qReturn")
+	return callValue[bool](ctx, g.Object, "IsDesktopMode", nil, "qReturn",
+		readBool)
 }
 
 // CancelRequest calls the Engine API method Global.CancelRequest (locked).
@@ -296,7 +306,8 @@ func (g *Global) ReloadExtensionList(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) ReplaceAppFromID(ctx context.Context, targetAppId string, srcAppID string, ids []string) (bool, error) {
 	params := map[string]any{"qTargetAppId": targetAppId, "qSrcAppID": srcAppID, "qIds": nonNil(ids)}
-	return callValue[bool](ctx, g.Object, "ReplaceAppFromID", params, "qSuccess")
+	return callValue[bool](ctx, g.Object, "ReplaceAppFromID", params, "qSuccess",
+		readBool)
 }
 
 // CopyApp calls the Engine API method Global.CopyApp (locked).
@@ -313,7 +324,8 @@ func (g *Global) ReplaceAppFromID(ctx context.Context, targetAppId string, srcAp
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) CopyApp(ctx context.Context, targetAppId string, srcAppId string, ids []string) (bool, error) {
 	params := map[string]any{"qTargetAppId": targetAppId, "qSrcAppId": srcAppId, "qIds": nonNil(ids)}
-	return callValue[bool](ctx, g.Object, "CopyApp", params, "qSuccess")
+	return callValue[bool](ctx, g.Object, "CopyApp", params, "qSuccess",
+		readBool)
 }
 
 // ExportApp calls the Engine API method Global.ExportApp (locked).
@@ -335,7 +347,8 @@ func (g *Global) ExportApp(ctx context.Context, targetPath string, srcAppId stri
 	if opts != nil {
 		setOptional(params, "qNoData", opts.NoData)
 	}
-	return callValue[bool](ctx, g.Object, "ExportApp", params, "qSuccess")
+	return callValue[bool](ctx, g.Object, "ExportApp", params, "qSuccess",
+		readBool)
 }
 
 // PublishApp calls the Engine API method Global.PublishApp (locked).
@@ -364,7 +377,8 @@ func (g *Global) PublishApp(ctx context.Context, appId string, name string, stre
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) IsPersonalMode(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, g.Object, "IsPersonalMode", nil, "qReturn")
+	return callValue[bool](ctx, g.Object, "IsPersonalMode", nil, "qReturn",
+		readBool)
 }
 
 // GetUniqueID calls the Engine API method Global.GetUniqueID (locked).
@@ -374,7 +388,8 @@ func (g *Global) IsPersonalMode(ctx context.Context) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetUniqueID(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "GetUniqueID", nil, "qUniqueID")
+	return callValue[string](ctx, g.Object, "GetUniqueID", nil, "qUniqueID",
+		readString)
 }
 
 // OpenDoc calls the Engine API method Global.OpenDoc (locked).
@@ -449,7 +464,8 @@ func (g *Global) CreateSessionAppFromApp(ctx context.Context, srcAppId string) (
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) ProductVersion(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "ProductVersion", nil, "qReturn")
+	return callValue[string](ctx, g.Object, "ProductVersion", nil, "qReturn",
+		readString)
 }
 
 // GetAppEntry calls the Engine API method Global.GetAppEntry (locked).
@@ -464,7 +480,8 @@ func (g *Global) ProductVersion(ctx context.Context) (string, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetAppEntry(ctx context.Context, appID string) (*AppEntry, error) {
 	params := map[string]any{"qAppID": appID}
-	return callValue[*AppEntry](ctx, g.Object, "GetAppEntry", params, "qEntry")
+	return callValue[*AppEntry](ctx, g.Object, "GetAppEntry", params, "qEntry",
+		readStruct[AppEntry])
 }
 
 // ConfigureReload calls the Engine API method Global.ConfigureReload (locked).
@@ -517,7 +534,8 @@ func (g *Global) CancelReload(ctx context.Context, opts *GlobalCancelReloadOptio
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetBNF(ctx context.Context, bnfType string) ([]BNFDef, error) {
 	params := map[string]any{"qBnfType": bnfType}
-	return callValue[[]BNFDef](ctx, g.Object, "GetBNF", params, "qBnfDefs")
+	return callValue[[]BNFDef](ctx, g.Object, "GetBNF", params, "qBnfDefs",
+		readStructs[[]BNFDef, BNFDef])
 }
 
 // GetFunctions calls the Engine API method Global.GetFunctions (locked).
@@ -536,7 +554,8 @@ func (g *Global) GetFunctions(ctx context.Context, opts *GlobalGetFunctionsOptio
 	if opts != nil {
 		setOptional(params, "qGroup", opts.Group)
 	}
-	return callValue[[]Function](ctx, g.Object, "GetFunctions", params, "qFunctions")
+	return callValue[[]Function](ctx, g.Object, "GetFunctions", params, "qFunctions",
+		readStructs[[]Function, Function])
 }
 
 // GetOdbcDsns calls the Engine API method Global.GetOdbcDsns (locked).
@@ -546,7 +565,8 @@ func (g *Global) GetFunctions(ctx context.Context, opts *GlobalGetFunctionsOptio
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetOdbcDsns(ctx context.Context) ([]OdbcDsn, error) {
-	return callValue[[]OdbcDsn](ctx, g.Object, "GetOdbcDsns", nil, "qOdbcDsns")
+	return callValue[[]OdbcDsn](ctx, g.Object, "GetOdbcDsns", nil, "qOdbcDsns",
+		readStructs[[]OdbcDsn, OdbcDsn])
 }
 
 // GetOleDbProviders calls the Engine API method Global.GetOleDbProviders (locked).
@@ -556,7 +576,8 @@ func (g *Global) GetOdbcDsns(ctx context.Context) ([]OdbcDsn, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetOleDbProviders(ctx context.Context) ([]OleDbProvider, error) {
-	return callValue[[]OleDbProvider](ctx, g.Object, "GetOleDbProviders", nil, "qOleDbProviders")
+	return callValue[[]OleDbProvider](ctx, g.Object, "GetOleDbProviders", nil, "qOleDbProviders",
+		readStructs[[]OleDbProvider, OleDbProvider])
 }
 
 // GetDatabasesFromConnectionString calls the Engine API method Global.GetDatabasesFromConnectionString (locked).
@@ -571,7 +592,8 @@ func (g *Global) GetOleDbProviders(ctx context.Context) ([]OleDbProvider, error)
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetDatabasesFromConnectionString(ctx context.Context, connection *Connection) ([]Database, error) {
 	params := map[string]any{"qConnection": connection}
-	return callValue[[]Database](ctx, g.Object, "GetDatabasesFromConnectionString", params, "qDatabases")
+	return callValue[[]Database](ctx, g.Object, "GetDatabasesFromConnectionString", params, "qDatabases",
+		readStructs[[]Database, Database])
 }
 
 // IsValidConnectionString calls the Engine API method Global.IsValidConnectionString (locked).
@@ -586,7 +608,8 @@ func (g *Global) GetDatabasesFromConnectionString(ctx context.Context, connectio
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) IsValidConnectionString(ctx context.Context, connection *Connection) (bool, error) {
 	params := map[string]any{"qConnection": connection}
-	return callValue[bool](ctx, g.Object, "IsValidConnectionString", params, "qReturn")
+	return callValue[bool](ctx, g.Object, "IsValidConnectionString", params, "qReturn",
+		readBool)
 }
 
 // GetDefaultAppFolder calls the Engine API method Global.GetDefaultAppFolder (locked).
@@ -596,7 +619,8 @@ func (g *Global) IsValidConnectionString(ctx context.Context, connection *Connec
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetDefaultAppFolder(ctx context.Context) (string, error) {
-	return callValue[string](ctx, g.Object, "GetDefaultAppFolder", nil, "qPath")
+	return callValue[string](ctx, g.Object, "GetDefaultAppFolder", nil, "qPath",
+		readString)
 }
 
 // GetLogicalDriveStrings calls the Engine API method Global.GetLogicalDriveStrings (locked).
@@ -606,7 +630,8 @@ func (g *Global) GetDefaultAppFolder(ctx context.Context) (string, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetLogicalDriveStrings(ctx context.Context) ([]DriveInfo, error) {
-	return callValue[[]DriveInfo](ctx, g.Object, "GetLogicalDriveStrings", nil, "qDrives")
+	return callValue[[]DriveInfo](ctx, g.Object, "GetLogicalDriveStrings", nil, "qDrives",
+		readStructs[[]DriveInfo, DriveInfo])
 }
 
 // GetFolderItemsForPath calls the Engine API method Global.GetFolderItemsForPath (locked).
@@ -621,7 +646,8 @@ func (g *Global) GetLogicalDriveStrings(ctx context.Context) ([]DriveInfo, error
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetFolderItemsForPath(ctx context.Context, path string) ([]FolderItem, error) {
 	params := map[string]any{"qPath": path}
-	return callValue[[]FolderItem](ctx, g.Object, "GetFolderItemsForPath", params, "qFolderItems")
+	return callValue[[]FolderItem](ctx, g.Object, "GetFolderItemsForPath", params, "qFolderItems",
+		readStructs[[]FolderItem, FolderItem])
 }
 
 // GetSupportedCodePages calls the Engine API method Global.GetSupportedCodePages (locked).
@@ -631,7 +657,8 @@ func (g *Global) GetFolderItemsForPath(ctx context.Context, path string) ([]Fold
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetSupportedCodePages(ctx context.Context) ([]CodePage, error) {
-	return callValue[[]CodePage](ctx, g.Object, "GetSupportedCodePages", nil, "qCodePages")
+	return callValue[[]CodePage](ctx, g.Object, "GetSupportedCodePages", nil, "qCodePages",
+		readStructs[[]CodePage, CodePage])
 }
 
 // GetCustomConnectors calls the Engine API method Global.GetCustomConnectors (locked).
@@ -650,7 +677,8 @@ func (g *Global) GetCustomConnectors(ctx context.Context, opts *GlobalGetCustomC
 	if opts != nil {
 		setOptional(params, "qReloadList", opts.ReloadList)
 	}
-	return callValue[[]CustomConnector](ctx, g.Object, "GetCustomConnectors", params, "qConnectors")
+	return callValue[[]CustomConnector](ctx, g.Object, "GetCustomConnectors", params, "qConnectors",
+		readStructs[[]CustomConnector, CustomConnector])
 }
 
 // GetStreamList calls the Engine API method Global.GetStreamList (locked).
@@ -662,7 +690,8 @@ func (g *Global) GetCustomConnectors(ctx context.Context, opts *GlobalGetCustomC
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetStreamList(ctx context.Context) ([]NxStreamListEntry, error) {
-	return callValue[[]NxStreamListEntry](ctx, g.Object, "GetStreamList", nil, "qStreamList")
+	return callValue[[]NxStreamListEntry](ctx, g.Object, "GetStreamList", nil, "qStreamList",
+		readStructs[[]NxStreamListEntry, NxStreamListEntry])
 }
 
 // EngineVersion calls the Engine API method Global.EngineVersion (locked).
@@ -672,7 +701,8 @@ func (g *Global) GetStreamList(ctx context.Context) ([]NxStreamListEntry, error)
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) EngineVersion(ctx context.Context) (*NxEngineVersion, error) {
-	return callValue[*NxEngineVersion](ctx, g.Object, "EngineVersion", nil, "qVersion")
+	return callValue[*NxEngineVersion](ctx, g.Object, "EngineVersion", nil, "qVersion",
+		readStruct[NxEngineVersion])
 }
 
 // GetBaseBNF calls the Engine API method Global.GetBaseBNF (locked).
@@ -703,7 +733,8 @@ func (g *Global) GetBaseBNF(ctx context.Context, bnfType string) (*GetBaseBNFRes
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) GetBaseBNFHash(ctx context.Context, bnfType string) (string, error) {
 	params := map[string]any{"qBnfType": bnfType}
-	return callValue[string](ctx, g.Object, "GetBaseBNFHash", params, "qBnfHash")
+	return callValue[string](ctx, g.Object, "GetBaseBNFHash", params, "qBnfHash",
+		readString)
 }
 
 // GetBaseBNFString calls the Engine API method Global.GetBaseBNFString (locked).
@@ -736,7 +767,8 @@ func (g *Global) GetBaseBNFString(ctx context.Context, bnfType string) (*GetBase
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) SaveAs(ctx context.Context, newAppName string) (string, error) {
 	params := map[string]any{"qNewAppName": newAppName}
-	return callValue[string](ctx, g.Object, "SaveAs", params, "qNewAppId")
+	return callValue[string](ctx, g.Object, "SaveAs", params, "qNewAppId",
+		readString)
 }
 
 // Doc is the Engine API class Doc: an *Object with the class's 149 methods, typed.
@@ -781,7 +813,8 @@ func (d *Doc) GetField(ctx context.Context, fieldName string, opts *DocGetFieldO
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFieldDescription(ctx context.Context, fieldName string) (*FieldDescription, error) {
 	params := map[string]any{"qFieldName": fieldName}
-	return callValue[*FieldDescription](ctx, d.Object, "GetFieldDescription", params, "qReturn")
+	return callValue[*FieldDescription](ctx, d.Object, "GetFieldDescription", params, "qReturn",
+		readStruct[FieldDescription])
 }
 
 // GetVariable calls the Engine API method Doc.GetVariable (locked).
@@ -812,7 +845,8 @@ func (d *Doc) GetVariable(ctx context.Context, name string) (*GenericVariable, e
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetLooselyCoupledVector(ctx context.Context) ([]int32, error) {
-	return callValue[[]int32](ctx, d.Object, "GetLooselyCoupledVector", nil, "qv")
+	return callValue[[]int32](ctx, d.Object, "GetLooselyCoupledVector", nil, "qv",
+		readInt32s[[]int32])
 }
 
 // SetLooselyCoupledVector calls the Engine API method Doc.SetLooselyCoupledVector (locked).
@@ -827,7 +861,8 @@ func (d *Doc) GetLooselyCoupledVector(ctx context.Context) ([]int32, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SetLooselyCoupledVector(ctx context.Context, vArg []int32) (bool, error) {
 	params := map[string]any{"qv": nonNil(vArg)}
-	return callValue[bool](ctx, d.Object, "SetLooselyCoupledVector", params, "qReturn")
+	return callValue[bool](ctx, d.Object, "SetLooselyCoupledVector", params, "qReturn",
+		readBool)
 }
 
 // Evaluate calls the Engine API method Doc.Evaluate (locked).
@@ -842,7 +877,8 @@ func (d *Doc) SetLooselyCoupledVector(ctx context.Context, vArg []int32) (bool, 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) Evaluate(ctx context.Context, expression string) (string, error) {
 	params := map[string]any{"qExpression": expression}
-	return callValue[string](ctx, d.Object, "Evaluate", params, "qReturn")
+	return callValue[string](ctx, d.Object, "Evaluate", params, "qReturn",
+		readString)
 }
 
 // EvaluateEx calls the Engine API method Doc.EvaluateEx (locked).
@@ -857,7 +893,8 @@ func (d *Doc) Evaluate(ctx context.Context, expression string) (string, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) EvaluateEx(ctx context.Context, expression string) (*FieldValue, error) {
 	params := map[string]any{"qExpression": expression}
-	return callValue[*FieldValue](ctx, d.Object, "EvaluateEx", params, "qValue")
+	return callValue[*FieldValue](ctx, d.Object, "EvaluateEx", params, "qValue",
+		readStruct[FieldValue])
 }
 
 // ClearAll calls the Engine API method Doc.ClearAll (locked).
@@ -953,7 +990,8 @@ func (d *Doc) Forward(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CreateVariable(ctx context.Context, name string) (bool, error) {
 	params := map[string]any{"qName": name}
-	return callValue[bool](ctx, d.Object, "CreateVariable", params, "qReturn")
+	return callValue[bool](ctx, d.Object, "CreateVariable", params, "qReturn",
+		readBool)
 }
 
 // RemoveVariable calls the Engine API method Doc.RemoveVariable (locked).
@@ -970,7 +1008,8 @@ func (d *Doc) CreateVariable(ctx context.Context, name string) (bool, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) RemoveVariable(ctx context.Context, name string) (bool, error) {
 	params := map[string]any{"qName": name}
-	return callValue[bool](ctx, d.Object, "RemoveVariable", params, "qReturn")
+	return callValue[bool](ctx, d.Object, "RemoveVariable", params, "qReturn",
+		readBool)
 }
 
 // GetLocaleInfo calls the Engine API method Doc.GetLocaleInfo (locked).
@@ -980,7 +1019,8 @@ func (d *Doc) RemoveVariable(ctx context.Context, name string) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetLocaleInfo(ctx context.Context) (*LocaleInfo, error) {
-	return callValue[*LocaleInfo](ctx, d.Object, "GetLocaleInfo", nil, "qReturn")
+	return callValue[*LocaleInfo](ctx, d.Object, "GetLocaleInfo", nil, "qReturn",
+		readStruct[LocaleInfo])
 }
 
 // GetTablesAndKeys calls the Engine API method Doc.GetTablesAndKeys (locked).
@@ -1015,7 +1055,8 @@ func (d *Doc) GetTablesAndKeys(ctx context.Context, windowSize *Size, nullSize *
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetViewDlgSaveInfo(ctx context.Context) (*TableViewDlgSaveInfo, error) {
-	return callValue[*TableViewDlgSaveInfo](ctx, d.Object, "GetViewDlgSaveInfo", nil, "qReturn")
+	return callValue[*TableViewDlgSaveInfo](ctx, d.Object, "GetViewDlgSaveInfo", nil, "qReturn",
+		readStruct[TableViewDlgSaveInfo])
 }
 
 // SetViewDlgSaveInfo calls the Engine API method Doc.SetViewDlgSaveInfo (locked).
@@ -1049,7 +1090,8 @@ func (d *Doc) GetEmptyScript(ctx context.Context, opts *DocGetEmptyScriptOptions
 	if opts != nil {
 		setOptional(params, "qLocalizedMainSection", opts.LocalizedMainSection)
 	}
-	return callValue[string](ctx, d.Object, "GetEmptyScript", params, "qReturn")
+	return callValue[string](ctx, d.Object, "GetEmptyScript", params, "qReturn",
+		readString)
 }
 
 // DoReload calls the Engine API method Doc.DoReload (locked).
@@ -1072,7 +1114,8 @@ func (d *Doc) DoReload(ctx context.Context, opts *DocDoReloadOptions) (bool, err
 		setOptional(params, "qPartial", opts.Partial)
 		setOptional(params, "qDebug", opts.Debug)
 	}
-	return callValue[bool](ctx, d.Object, "DoReload", params, "qReturn")
+	return callValue[bool](ctx, d.Object, "DoReload", params, "qReturn",
+		readBool)
 }
 
 // GetScriptBreakpoints calls the Engine API method Doc.GetScriptBreakpoints (locked).
@@ -1082,7 +1125,8 @@ func (d *Doc) DoReload(ctx context.Context, opts *DocDoReloadOptions) (bool, err
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetScriptBreakpoints(ctx context.Context) ([]EditorBreakpoint, error) {
-	return callValue[[]EditorBreakpoint](ctx, d.Object, "GetScriptBreakpoints", nil, "qBreakpoints")
+	return callValue[[]EditorBreakpoint](ctx, d.Object, "GetScriptBreakpoints", nil, "qBreakpoints",
+		readStructs[[]EditorBreakpoint, EditorBreakpoint])
 }
 
 // SetScriptBreakpoints calls the Engine API method Doc.SetScriptBreakpoints (locked).
@@ -1107,7 +1151,8 @@ func (d *Doc) SetScriptBreakpoints(ctx context.Context, breakpoints []EditorBrea
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetScript(ctx context.Context) (string, error) {
-	return callValue[string](ctx, d.Object, "GetScript", nil, "qScript")
+	return callValue[string](ctx, d.Object, "GetScript", nil, "qScript",
+		readString)
 }
 
 // GetTextMacros calls the Engine API method Doc.GetTextMacros (locked).
@@ -1117,7 +1162,8 @@ func (d *Doc) GetScript(ctx context.Context) (string, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetTextMacros(ctx context.Context) ([]TextMacro, error) {
-	return callValue[[]TextMacro](ctx, d.Object, "GetTextMacros", nil, "qMacros")
+	return callValue[[]TextMacro](ctx, d.Object, "GetTextMacros", nil, "qMacros",
+		readStructs[[]TextMacro, TextMacro])
 }
 
 // SetFetchLimit calls the Engine API method Doc.SetFetchLimit (locked).
@@ -1169,7 +1215,8 @@ func (d *Doc) DoSave(ctx context.Context, opts *DocDoSaveOptions) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetTableData(ctx context.Context, offset int64, rows int64, syntheticMode bool, tableName string) ([]TableRow, error) {
 	params := map[string]any{"qOffset": offset, "qRows": rows, "qSyntheticMode": syntheticMode, "qTableName": tableName}
-	return callValue[[]TableRow](ctx, d.Object, "GetTableData", params, "qData")
+	return callValue[[]TableRow](ctx, d.Object, "GetTableData", params, "qData",
+		readStructs[[]TableRow, TableRow])
 }
 
 // GetAppLayout calls the Engine API method Doc.GetAppLayout (locked).
@@ -1179,7 +1226,8 @@ func (d *Doc) GetTableData(ctx context.Context, offset int64, rows int64, synthe
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetAppLayout(ctx context.Context) (*NxAppLayout, error) {
-	return callValue[*NxAppLayout](ctx, d.Object, "GetAppLayout", nil, "qLayout")
+	return callValue[*NxAppLayout](ctx, d.Object, "GetAppLayout", nil, "qLayout",
+		readStruct[NxAppLayout])
 }
 
 // SetAppProperties calls the Engine API method Doc.SetAppProperties (locked).
@@ -1204,7 +1252,8 @@ func (d *Doc) SetAppProperties(ctx context.Context, prop *NxAppProperties) error
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetAppProperties(ctx context.Context) (*NxAppProperties, error) {
-	return callValue[*NxAppProperties](ctx, d.Object, "GetAppProperties", nil, "qProp")
+	return callValue[*NxAppProperties](ctx, d.Object, "GetAppProperties", nil, "qProp",
+		readStruct[NxAppProperties])
 }
 
 // GetLineage calls the Engine API method Doc.GetLineage (locked).
@@ -1214,7 +1263,8 @@ func (d *Doc) GetAppProperties(ctx context.Context) (*NxAppProperties, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetLineage(ctx context.Context) ([]LineageInfo, error) {
-	return callValue[[]LineageInfo](ctx, d.Object, "GetLineage", nil, "qLineage")
+	return callValue[[]LineageInfo](ctx, d.Object, "GetLineage", nil, "qLineage",
+		readStructs[[]LineageInfo, LineageInfo])
 }
 
 // CreateSessionObject calls the Engine API method Doc.CreateSessionObject (locked).
@@ -1248,7 +1298,8 @@ func (d *Doc) CreateSessionObject(ctx context.Context, prop *GenericObjectProper
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroySessionObject(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroySessionObject", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroySessionObject", params, "qSuccess",
+		readBool)
 }
 
 // CreateObject calls the Engine API method Doc.CreateObject (locked).
@@ -1301,7 +1352,8 @@ func (d *Doc) GetOrCreateObject(ctx context.Context, prop *GenericObjectProperti
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyObject(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroyObject", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyObject", params, "qSuccess",
+		readBool)
 }
 
 // GetObject calls the Engine API method Doc.GetObject (locked).
@@ -1335,7 +1387,8 @@ func (d *Doc) GetObject(ctx context.Context, id string) (*GenericObject, error) 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetObjects(ctx context.Context, options *NxGetObjectOptions) ([]NxContainerEntry, error) {
 	params := map[string]any{"qOptions": options}
-	return callValue[[]NxContainerEntry](ctx, d.Object, "GetObjects", params, "qList")
+	return callValue[[]NxContainerEntry](ctx, d.Object, "GetObjects", params, "qList",
+		readStructs[[]NxContainerEntry, NxContainerEntry])
 }
 
 // GetBookmarks calls the Engine API method Doc.GetBookmarks (locked).
@@ -1350,7 +1403,8 @@ func (d *Doc) GetObjects(ctx context.Context, options *NxGetObjectOptions) ([]Nx
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetBookmarks(ctx context.Context, options *NxGetBookmarkOptions) ([]NxContainerEntry, error) {
 	params := map[string]any{"qOptions": options}
-	return callValue[[]NxContainerEntry](ctx, d.Object, "GetBookmarks", params, "qList")
+	return callValue[[]NxContainerEntry](ctx, d.Object, "GetBookmarks", params, "qList",
+		readStructs[[]NxContainerEntry, NxContainerEntry])
 }
 
 // CloneObject calls the Engine API method Doc.CloneObject (locked).
@@ -1365,7 +1419,8 @@ func (d *Doc) GetBookmarks(ctx context.Context, options *NxGetBookmarkOptions) (
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CloneObject(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
-	return callValue[string](ctx, d.Object, "CloneObject", params, "qCloneId")
+	return callValue[string](ctx, d.Object, "CloneObject", params, "qCloneId",
+		readString)
 }
 
 // CreateDraft calls the Engine API method Doc.CreateDraft (locked).
@@ -1382,7 +1437,8 @@ func (d *Doc) CloneObject(ctx context.Context, id string) (string, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CreateDraft(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
-	return callValue[string](ctx, d.Object, "CreateDraft", params, "qDraftId")
+	return callValue[string](ctx, d.Object, "CreateDraft", params, "qDraftId",
+		readString)
 }
 
 // CommitDraft calls the Engine API method Doc.CommitDraft (locked).
@@ -1417,7 +1473,8 @@ func (d *Doc) CommitDraft(ctx context.Context, id string) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyDraft(ctx context.Context, id string, sourceId string) (bool, error) {
 	params := map[string]any{"qId": id, "qSourceId": sourceId}
-	return callValue[bool](ctx, d.Object, "DestroyDraft", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyDraft", params, "qSuccess",
+		readBool)
 }
 
 // Undo calls the Engine API method Doc.Undo (locked).
@@ -1427,7 +1484,8 @@ func (d *Doc) DestroyDraft(ctx context.Context, id string, sourceId string) (boo
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) Undo(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, d.Object, "Undo", nil, "qSuccess")
+	return callValue[bool](ctx, d.Object, "Undo", nil, "qSuccess",
+		readBool)
 }
 
 // Redo calls the Engine API method Doc.Redo (locked).
@@ -1437,7 +1495,8 @@ func (d *Doc) Undo(ctx context.Context) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) Redo(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, d.Object, "Redo", nil, "qSuccess")
+	return callValue[bool](ctx, d.Object, "Redo", nil, "qSuccess",
+		readBool)
 }
 
 // ClearUndoBuffer calls the Engine API method Doc.ClearUndoBuffer (locked).
@@ -1481,7 +1540,8 @@ func (d *Doc) CreateDimension(ctx context.Context, prop *GenericDimensionPropert
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyDimension(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroyDimension", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyDimension", params, "qSuccess",
+		readBool)
 }
 
 // GetDimension calls the Engine API method Doc.GetDimension (locked).
@@ -1515,7 +1575,8 @@ func (d *Doc) GetDimension(ctx context.Context, id string) (*GenericDimension, e
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CloneDimension(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
-	return callValue[string](ctx, d.Object, "CloneDimension", params, "qCloneId")
+	return callValue[string](ctx, d.Object, "CloneDimension", params, "qCloneId",
+		readString)
 }
 
 // CreateMeasure calls the Engine API method Doc.CreateMeasure (locked).
@@ -1549,7 +1610,8 @@ func (d *Doc) CreateMeasure(ctx context.Context, prop *GenericMeasureProperties)
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyMeasure(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroyMeasure", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyMeasure", params, "qSuccess",
+		readBool)
 }
 
 // GetMeasure calls the Engine API method Doc.GetMeasure (locked).
@@ -1583,7 +1645,8 @@ func (d *Doc) GetMeasure(ctx context.Context, id string) (*GenericMeasure, error
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CloneMeasure(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
-	return callValue[string](ctx, d.Object, "CloneMeasure", params, "qCloneId")
+	return callValue[string](ctx, d.Object, "CloneMeasure", params, "qCloneId",
+		readString)
 }
 
 // CreateSessionVariable calls the Engine API method Doc.CreateSessionVariable (locked).
@@ -1617,7 +1680,8 @@ func (d *Doc) CreateSessionVariable(ctx context.Context, prop *GenericVariablePr
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroySessionVariable(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroySessionVariable", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroySessionVariable", params, "qSuccess",
+		readBool)
 }
 
 // CreateVariableEx calls the Engine API method Doc.CreateVariableEx (locked).
@@ -1651,7 +1715,8 @@ func (d *Doc) CreateVariableEx(ctx context.Context, prop *GenericVariablePropert
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyVariableById(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroyVariableById", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyVariableById", params, "qSuccess",
+		readBool)
 }
 
 // DestroyVariableByName calls the Engine API method Doc.DestroyVariableByName (locked).
@@ -1666,7 +1731,8 @@ func (d *Doc) DestroyVariableById(ctx context.Context, id string) (bool, error) 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyVariableByName(ctx context.Context, name string) (bool, error) {
 	params := map[string]any{"qName": name}
-	return callValue[bool](ctx, d.Object, "DestroyVariableByName", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyVariableByName", params, "qSuccess",
+		readBool)
 }
 
 // GetVariableById calls the Engine API method Doc.GetVariableById (locked).
@@ -1806,7 +1872,8 @@ func (d *Doc) AddSessionAlternateState(ctx context.Context, stateName string, op
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) RemoveSessionAlternateState(ctx context.Context, stateName string) (bool, error) {
 	params := map[string]any{"qStateName": stateName}
-	return callValue[bool](ctx, d.Object, "RemoveSessionAlternateState", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "RemoveSessionAlternateState", params, "qSuccess",
+		readBool)
 }
 
 // CreateBookmark calls the Engine API method Doc.CreateBookmark (locked).
@@ -1840,7 +1907,8 @@ func (d *Doc) CreateBookmark(ctx context.Context, prop *GenericBookmarkPropertie
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroyBookmark(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroyBookmark", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroyBookmark", params, "qSuccess",
+		readBool)
 }
 
 // GetBookmark calls the Engine API method Doc.GetBookmark (locked).
@@ -1874,7 +1942,8 @@ func (d *Doc) GetBookmark(ctx context.Context, id string) (*GenericBookmark, err
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ApplyBookmark(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "ApplyBookmark", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "ApplyBookmark", params, "qSuccess",
+		readBool)
 }
 
 // ApplyAndVerifyBookmark calls the Engine API method Doc.ApplyAndVerifyBookmark (experimental).
@@ -1889,7 +1958,8 @@ func (d *Doc) ApplyBookmark(ctx context.Context, id string) (bool, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ApplyAndVerifyBookmark(ctx context.Context, id string) (*BookmarkApplyAndVerifyResult, error) {
 	params := map[string]any{"qId": id}
-	return callValue[*BookmarkApplyAndVerifyResult](ctx, d.Object, "ApplyAndVerifyBookmark", params, "qResult")
+	return callValue[*BookmarkApplyAndVerifyResult](ctx, d.Object, "ApplyAndVerifyBookmark", params, "qResult",
+		readStruct[BookmarkApplyAndVerifyResult])
 }
 
 // CloneBookmark calls the Engine API method Doc.CloneBookmark (locked).
@@ -1904,7 +1974,8 @@ func (d *Doc) ApplyAndVerifyBookmark(ctx context.Context, id string) (*BookmarkA
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CloneBookmark(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
-	return callValue[string](ctx, d.Object, "CloneBookmark", params, "qCloneId")
+	return callValue[string](ctx, d.Object, "CloneBookmark", params, "qCloneId",
+		readString)
 }
 
 // AddFieldFromExpression calls the Engine API method Doc.AddFieldFromExpression (locked).
@@ -1920,7 +1991,8 @@ func (d *Doc) CloneBookmark(ctx context.Context, id string) (string, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) AddFieldFromExpression(ctx context.Context, name string, expr string) (bool, error) {
 	params := map[string]any{"qName": name, "qExpr": expr}
-	return callValue[bool](ctx, d.Object, "AddFieldFromExpression", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "AddFieldFromExpression", params, "qSuccess",
+		readBool)
 }
 
 // GetFieldOnTheFlyByName calls the Engine API method Doc.GetFieldOnTheFlyByName (locked).
@@ -1935,7 +2007,8 @@ func (d *Doc) AddFieldFromExpression(ctx context.Context, name string, expr stri
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFieldOnTheFlyByName(ctx context.Context, readableName string) (string, error) {
 	params := map[string]any{"qReadableName": readableName}
-	return callValue[string](ctx, d.Object, "GetFieldOnTheFlyByName", params, "qName")
+	return callValue[string](ctx, d.Object, "GetFieldOnTheFlyByName", params, "qName",
+		readString)
 }
 
 // GetAllInfos calls the Engine API method Doc.GetAllInfos (locked).
@@ -1945,7 +2018,8 @@ func (d *Doc) GetFieldOnTheFlyByName(ctx context.Context, readableName string) (
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetAllInfos(ctx context.Context) ([]NxInfo, error) {
-	return callValue[[]NxInfo](ctx, d.Object, "GetAllInfos", nil, "qInfos")
+	return callValue[[]NxInfo](ctx, d.Object, "GetAllInfos", nil, "qInfos",
+		readStructs[[]NxInfo, NxInfo])
 }
 
 // Resume calls the Engine API method Doc.Resume (locked).
@@ -2010,7 +2084,8 @@ func (d *Doc) GetMatchingFields(ctx context.Context, tags []string, opts *DocGet
 	if opts != nil {
 		setOptional(params, "qMatchingFieldMode", opts.MatchingFieldMode)
 	}
-	return callValue[[]NxMatchingFieldInfo](ctx, d.Object, "GetMatchingFields", params, "qFieldNames")
+	return callValue[[]NxMatchingFieldInfo](ctx, d.Object, "GetMatchingFields", params, "qFieldNames",
+		readStructs[[]NxMatchingFieldInfo, NxMatchingFieldInfo])
 }
 
 // FindMatchingFields calls the Engine API method Doc.FindMatchingFields (locked).
@@ -2026,7 +2101,8 @@ func (d *Doc) GetMatchingFields(ctx context.Context, tags []string, opts *DocGet
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) FindMatchingFields(ctx context.Context, fieldName string, tags []string) ([]NxMatchingFieldInfo, error) {
 	params := map[string]any{"qFieldName": fieldName, "qTags": nonNil(tags)}
-	return callValue[[]NxMatchingFieldInfo](ctx, d.Object, "FindMatchingFields", params, "qFieldNames")
+	return callValue[[]NxMatchingFieldInfo](ctx, d.Object, "FindMatchingFields", params, "qFieldNames",
+		readStructs[[]NxMatchingFieldInfo, NxMatchingFieldInfo])
 }
 
 // Scramble calls the Engine API method Doc.Scramble (locked).
@@ -2067,7 +2143,8 @@ func (d *Doc) SaveObjects(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetAssociationScores(ctx context.Context, table1 string, table2 string) ([]AssociationScore, error) {
 	params := map[string]any{"qTable1": table1, "qTable2": table2}
-	return callValue[[]AssociationScore](ctx, d.Object, "GetAssociationScores", params, "qScore")
+	return callValue[[]AssociationScore](ctx, d.Object, "GetAssociationScores", params, "qScore",
+		readStructs[[]AssociationScore, AssociationScore])
 }
 
 // GetMediaList calls the Engine API method Doc.GetMediaList (locked).
@@ -2090,7 +2167,8 @@ func (d *Doc) GetMediaList(ctx context.Context) (*GetMediaListResult, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetContentLibraries(ctx context.Context) (*ContentLibraryList, error) {
-	return callValue[*ContentLibraryList](ctx, d.Object, "GetContentLibraries", nil, "qList")
+	return callValue[*ContentLibraryList](ctx, d.Object, "GetContentLibraries", nil, "qList",
+		readStruct[ContentLibraryList])
 }
 
 // GetLibraryContent calls the Engine API method Doc.GetLibraryContent (locked).
@@ -2105,7 +2183,8 @@ func (d *Doc) GetContentLibraries(ctx context.Context) (*ContentLibraryList, err
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetLibraryContent(ctx context.Context, name string) (*StaticContentList, error) {
 	params := map[string]any{"qName": name}
-	return callValue[*StaticContentList](ctx, d.Object, "GetLibraryContent", params, "qList")
+	return callValue[*StaticContentList](ctx, d.Object, "GetLibraryContent", params, "qList",
+		readStruct[StaticContentList])
 }
 
 // DoReloadEx calls the Engine API method Doc.DoReloadEx (locked).
@@ -2124,7 +2203,8 @@ func (d *Doc) DoReloadEx(ctx context.Context, opts *DocDoReloadExOptions) (*DoRe
 	if opts != nil {
 		setOptional(params, "qParams", opts.Params)
 	}
-	return callValue[*DoReloadExResult](ctx, d.Object, "DoReloadEx", params, "qResult")
+	return callValue[*DoReloadExResult](ctx, d.Object, "DoReloadEx", params, "qResult",
+		readStruct[DoReloadExResult])
 }
 
 // BackCount calls the Engine API method Doc.BackCount (locked).
@@ -2134,7 +2214,8 @@ func (d *Doc) DoReloadEx(ctx context.Context, opts *DocDoReloadExOptions) (*DoRe
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) BackCount(ctx context.Context) (int64, error) {
-	return callValue[int64](ctx, d.Object, "BackCount", nil, "qReturn")
+	return callValue[int64](ctx, d.Object, "BackCount", nil, "qReturn",
+		readInt64)
 }
 
 // ForwardCount calls the Engine API method Doc.ForwardCount (locked).
@@ -2144,7 +2225,8 @@ func (d *Doc) BackCount(ctx context.Context) (int64, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ForwardCount(ctx context.Context) (int64, error) {
-	return callValue[int64](ctx, d.Object, "ForwardCount", nil, "qReturn")
+	return callValue[int64](ctx, d.Object, "ForwardCount", nil, "qReturn",
+		readInt64)
 }
 
 // ExportReducedData calls the Engine API method Doc.ExportReducedData (locked).
@@ -2163,7 +2245,8 @@ func (d *Doc) ExportReducedData(ctx context.Context, opts *DocExportReducedDataO
 	if opts != nil {
 		setOptional(params, "qOptions", opts.Options)
 	}
-	return callValue[*NxDownloadInfo](ctx, d.Object, "ExportReducedData", params, "qDownloadInfo")
+	return callValue[*NxDownloadInfo](ctx, d.Object, "ExportReducedData", params, "qDownloadInfo",
+		readStruct[NxDownloadInfo])
 }
 
 // GetSetAnalysis calls the Engine API method Doc.GetSetAnalysis (locked).
@@ -2184,7 +2267,8 @@ func (d *Doc) GetSetAnalysis(ctx context.Context, opts *DocGetSetAnalysisOptions
 		setOptional(params, "qStateName", opts.StateName)
 		setOptional(params, "qBookmarkId", opts.BookmarkId)
 	}
-	return callValue[string](ctx, d.Object, "GetSetAnalysis", params, "qSetExpression")
+	return callValue[string](ctx, d.Object, "GetSetAnalysis", params, "qSetExpression",
+		readString)
 }
 
 // SetScript calls the Engine API method Doc.SetScript (locked).
@@ -2209,7 +2293,8 @@ func (d *Doc) SetScript(ctx context.Context, script string) error {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CheckScriptSyntax(ctx context.Context) ([]ScriptSyntaxError, error) {
-	return callValue[[]ScriptSyntaxError](ctx, d.Object, "CheckScriptSyntax", nil, "qErrors")
+	return callValue[[]ScriptSyntaxError](ctx, d.Object, "CheckScriptSyntax", nil, "qErrors",
+		readStructs[[]ScriptSyntaxError, ScriptSyntaxError])
 }
 
 // GetFavoriteVariables calls the Engine API method Doc.GetFavoriteVariables (locked).
@@ -2219,7 +2304,8 @@ func (d *Doc) CheckScriptSyntax(ctx context.Context) ([]ScriptSyntaxError, error
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFavoriteVariables(ctx context.Context) ([]string, error) {
-	return callValue[[]string](ctx, d.Object, "GetFavoriteVariables", nil, "qNames")
+	return callValue[[]string](ctx, d.Object, "GetFavoriteVariables", nil, "qNames",
+		readStrings[[]string])
 }
 
 // SetFavoriteVariables calls the Engine API method Doc.SetFavoriteVariables (locked).
@@ -2249,7 +2335,8 @@ func (d *Doc) SetFavoriteVariables(ctx context.Context, names []string) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetIncludeFileContent(ctx context.Context, path string) (string, error) {
 	params := map[string]any{"qPath": path}
-	return callValue[string](ctx, d.Object, "GetIncludeFileContent", params, "qContent")
+	return callValue[string](ctx, d.Object, "GetIncludeFileContent", params, "qContent",
+		readString)
 }
 
 // CreateConnection calls the Engine API method Doc.CreateConnection (locked).
@@ -2264,7 +2351,8 @@ func (d *Doc) GetIncludeFileContent(ctx context.Context, path string) (string, e
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) CreateConnection(ctx context.Context, connection *Connection) (string, error) {
 	params := map[string]any{"qConnection": connection}
-	return callValue[string](ctx, d.Object, "CreateConnection", params, "qConnectionId")
+	return callValue[string](ctx, d.Object, "CreateConnection", params, "qConnectionId",
+		readString)
 }
 
 // ModifyConnection calls the Engine API method Doc.ModifyConnection (locked).
@@ -2315,7 +2403,8 @@ func (d *Doc) DeleteConnection(ctx context.Context, connectionId string) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetConnection(ctx context.Context, connectionId string) (*Connection, error) {
 	params := map[string]any{"qConnectionId": connectionId}
-	return callValue[*Connection](ctx, d.Object, "GetConnection", params, "qConnection")
+	return callValue[*Connection](ctx, d.Object, "GetConnection", params, "qConnection",
+		readStruct[Connection])
 }
 
 // GetConnections calls the Engine API method Doc.GetConnections (locked).
@@ -2325,7 +2414,8 @@ func (d *Doc) GetConnection(ctx context.Context, connectionId string) (*Connecti
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetConnections(ctx context.Context) ([]Connection, error) {
-	return callValue[[]Connection](ctx, d.Object, "GetConnections", nil, "qConnections")
+	return callValue[[]Connection](ctx, d.Object, "GetConnections", nil, "qConnections",
+		readStructs[[]Connection, Connection])
 }
 
 // GetDatabaseInfo calls the Engine API method Doc.GetDatabaseInfo (locked).
@@ -2340,7 +2430,8 @@ func (d *Doc) GetConnections(ctx context.Context) ([]Connection, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetDatabaseInfo(ctx context.Context, connectionId string) (*DatabaseInfo, error) {
 	params := map[string]any{"qConnectionId": connectionId}
-	return callValue[*DatabaseInfo](ctx, d.Object, "GetDatabaseInfo", params, "qInfo")
+	return callValue[*DatabaseInfo](ctx, d.Object, "GetDatabaseInfo", params, "qInfo",
+		readStruct[DatabaseInfo])
 }
 
 // GetDatabases calls the Engine API method Doc.GetDatabases (locked).
@@ -2355,7 +2446,8 @@ func (d *Doc) GetDatabaseInfo(ctx context.Context, connectionId string) (*Databa
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetDatabases(ctx context.Context, connectionId string) ([]Database, error) {
 	params := map[string]any{"qConnectionId": connectionId}
-	return callValue[[]Database](ctx, d.Object, "GetDatabases", params, "qDatabases")
+	return callValue[[]Database](ctx, d.Object, "GetDatabases", params, "qDatabases",
+		readStructs[[]Database, Database])
 }
 
 // GetDatabaseOwners calls the Engine API method Doc.GetDatabaseOwners (locked).
@@ -2375,7 +2467,8 @@ func (d *Doc) GetDatabaseOwners(ctx context.Context, connectionId string, opts *
 	if opts != nil {
 		setOptional(params, "qDatabase", opts.Database)
 	}
-	return callValue[[]DatabaseOwner](ctx, d.Object, "GetDatabaseOwners", params, "qOwners")
+	return callValue[[]DatabaseOwner](ctx, d.Object, "GetDatabaseOwners", params, "qOwners",
+		readStructs[[]DatabaseOwner, DatabaseOwner])
 }
 
 // GetDatabaseTables calls the Engine API method Doc.GetDatabaseTables (locked).
@@ -2397,7 +2490,8 @@ func (d *Doc) GetDatabaseTables(ctx context.Context, connectionId string, opts *
 		setOptional(params, "qDatabase", opts.Database)
 		setOptional(params, "qOwner", opts.Owner)
 	}
-	return callValue[[]DataTable](ctx, d.Object, "GetDatabaseTables", params, "qTables")
+	return callValue[[]DataTable](ctx, d.Object, "GetDatabaseTables", params, "qTables",
+		readStructs[[]DataTable, DataTable])
 }
 
 // GetDatabaseTableFields calls the Engine API method Doc.GetDatabaseTableFields (locked).
@@ -2415,7 +2509,8 @@ func (d *Doc) GetDatabaseTables(ctx context.Context, connectionId string, opts *
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetDatabaseTableFields(ctx context.Context, connectionId string, database string, owner string, table string) ([]DataField, error) {
 	params := map[string]any{"qConnectionId": connectionId, "qDatabase": database, "qOwner": owner, "qTable": table}
-	return callValue[[]DataField](ctx, d.Object, "GetDatabaseTableFields", params, "qFields")
+	return callValue[[]DataField](ctx, d.Object, "GetDatabaseTableFields", params, "qFields",
+		readStructs[[]DataField, DataField])
 }
 
 // GetDatabaseTablePreview calls the Engine API method Doc.GetDatabaseTablePreview (locked).
@@ -2459,7 +2554,8 @@ func (d *Doc) GetFolderItemsForConnection(ctx context.Context, connectionId stri
 	if opts != nil {
 		setOptional(params, "qRelativePath", opts.RelativePath)
 	}
-	return callValue[[]FolderItem](ctx, d.Object, "GetFolderItemsForConnection", params, "qFolderItems")
+	return callValue[[]FolderItem](ctx, d.Object, "GetFolderItemsForConnection", params, "qFolderItems",
+		readStructs[[]FolderItem, FolderItem])
 }
 
 // GuessFileType calls the Engine API method Doc.GuessFileType (locked).
@@ -2479,7 +2575,8 @@ func (d *Doc) GuessFileType(ctx context.Context, connectionId string, opts *DocG
 	if opts != nil {
 		setOptional(params, "qRelativePath", opts.RelativePath)
 	}
-	return callValue[*FileDataFormat](ctx, d.Object, "GuessFileType", params, "qDataFormat")
+	return callValue[*FileDataFormat](ctx, d.Object, "GuessFileType", params, "qDataFormat",
+		readStruct[FileDataFormat])
 }
 
 // GetFileTables calls the Engine API method Doc.GetFileTables (locked).
@@ -2496,7 +2593,8 @@ func (d *Doc) GuessFileType(ctx context.Context, connectionId string, opts *DocG
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFileTables(ctx context.Context, connectionId string, relativePath string, dataFormat *FileDataFormat) ([]DataTable, error) {
 	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat}
-	return callValue[[]DataTable](ctx, d.Object, "GetFileTables", params, "qTables")
+	return callValue[[]DataTable](ctx, d.Object, "GetFileTables", params, "qTables",
+		readStructs[[]DataTable, DataTable])
 }
 
 // GetFileTableFields calls the Engine API method Doc.GetFileTableFields (locked).
@@ -2551,7 +2649,8 @@ func (d *Doc) GetFileTablePreview(ctx context.Context, connectionId string, rela
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFileTablesEx(ctx context.Context, connectionId string, relativePath string, dataFormat *FileDataFormat) ([]DataTableEx, error) {
 	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat}
-	return callValue[[]DataTableEx](ctx, d.Object, "GetFileTablesEx", params, "qTables")
+	return callValue[[]DataTableEx](ctx, d.Object, "GetFileTablesEx", params, "qTables",
+		readStructs[[]DataTableEx, DataTableEx])
 }
 
 // SendGenericCommandToCustomConnector calls the Engine API method Doc.SendGenericCommandToCustomConnector (locked).
@@ -2570,7 +2669,8 @@ func (d *Doc) GetFileTablesEx(ctx context.Context, connectionId string, relative
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SendGenericCommandToCustomConnector(ctx context.Context, provider string, command string, method string, parameters []string, appendConnection string) (string, error) {
 	params := map[string]any{"qProvider": provider, "qCommand": command, "qMethod": method, "qParameters": nonNil(parameters), "qAppendConnection": appendConnection}
-	return callValue[string](ctx, d.Object, "SendGenericCommandToCustomConnector", params, "qResult")
+	return callValue[string](ctx, d.Object, "SendGenericCommandToCustomConnector", params, "qResult",
+		readString)
 }
 
 // SearchSuggest calls the Engine API method Doc.SearchSuggest (locked).
@@ -2586,7 +2686,8 @@ func (d *Doc) SendGenericCommandToCustomConnector(ctx context.Context, provider 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SearchSuggest(ctx context.Context, options *SearchCombinationOptions, terms []string) (*SearchSuggestionResult, error) {
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms)}
-	return callValue[*SearchSuggestionResult](ctx, d.Object, "SearchSuggest", params, "qResult")
+	return callValue[*SearchSuggestionResult](ctx, d.Object, "SearchSuggest", params, "qResult",
+		readStruct[SearchSuggestionResult])
 }
 
 // SearchAssociations calls the Engine API method Doc.SearchAssociations (locked).
@@ -2605,7 +2706,8 @@ func (d *Doc) SearchSuggest(ctx context.Context, options *SearchCombinationOptio
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SearchAssociations(ctx context.Context, options *SearchCombinationOptions, terms []string, page *SearchPage) (*SearchAssociationResult, error) {
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
-	return callValue[*SearchAssociationResult](ctx, d.Object, "SearchAssociations", params, "qResults")
+	return callValue[*SearchAssociationResult](ctx, d.Object, "SearchAssociations", params, "qResults",
+		readStruct[SearchAssociationResult])
 }
 
 // SelectAssociations calls the Engine API method Doc.SelectAssociations (locked).
@@ -2644,7 +2746,8 @@ func (d *Doc) SelectAssociations(ctx context.Context, options *SearchCombination
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SearchResults(ctx context.Context, options *SearchCombinationOptions, terms []string, page *SearchPage) (*SearchResult, error) {
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
-	return callValue[*SearchResult](ctx, d.Object, "SearchResults", params, "qResult")
+	return callValue[*SearchResult](ctx, d.Object, "SearchResults", params, "qResult",
+		readStruct[SearchResult])
 }
 
 // SearchObjects calls the Engine API method Doc.SearchObjects (locked).
@@ -2661,7 +2764,8 @@ func (d *Doc) SearchResults(ctx context.Context, options *SearchCombinationOptio
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SearchObjects(ctx context.Context, options *SearchObjectOptions, terms []string, page *SearchPage) (*SearchResult, error) {
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
-	return callValue[*SearchResult](ctx, d.Object, "SearchObjects", params, "qResult")
+	return callValue[*SearchResult](ctx, d.Object, "SearchObjects", params, "qResult",
+		readStruct[SearchResult])
 }
 
 // GetFieldAndColumnSamples calls the Engine API method Doc.GetFieldAndColumnSamples (locked).
@@ -2682,7 +2786,8 @@ func (d *Doc) GetFieldAndColumnSamples(ctx context.Context, fieldsOrColumnsWithW
 	if opts != nil {
 		setOptional(params, "qRandSeed", opts.RandSeed)
 	}
-	return callValue[[]SampleResult](ctx, d.Object, "GetFieldAndColumnSamples", params, "qResult")
+	return callValue[[]SampleResult](ctx, d.Object, "GetFieldAndColumnSamples", params, "qResult",
+		readStructs[[]SampleResult, SampleResult])
 }
 
 // GetScriptEx calls the Engine API method Doc.GetScriptEx (locked).
@@ -2692,7 +2797,8 @@ func (d *Doc) GetFieldAndColumnSamples(ctx context.Context, fieldsOrColumnsWithW
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetScriptEx(ctx context.Context) (*AppScript, error) {
-	return callValue[*AppScript](ctx, d.Object, "GetScriptEx", nil, "qScript")
+	return callValue[*AppScript](ctx, d.Object, "GetScriptEx", nil, "qScript",
+		readStruct[AppScript])
 }
 
 // GetVariables calls the Engine API method Doc.GetVariables (locked).
@@ -2707,7 +2813,8 @@ func (d *Doc) GetScriptEx(ctx context.Context) (*AppScript, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetVariables(ctx context.Context, listDef *VariableListDef) ([]NxVariableListItem, error) {
 	params := map[string]any{"qListDef": listDef}
-	return callValue[[]NxVariableListItem](ctx, d.Object, "GetVariables", params, "qList")
+	return callValue[[]NxVariableListItem](ctx, d.Object, "GetVariables", params, "qList",
+		readStructs[[]NxVariableListItem, NxVariableListItem])
 }
 
 // ExpandExpression calls the Engine API method Doc.ExpandExpression (locked).
@@ -2722,7 +2829,8 @@ func (d *Doc) GetVariables(ctx context.Context, listDef *VariableListDef) ([]NxV
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ExpandExpression(ctx context.Context, expression string) (string, error) {
 	params := map[string]any{"qExpression": expression}
-	return callValue[string](ctx, d.Object, "ExpandExpression", params, "qExpandedExpression")
+	return callValue[string](ctx, d.Object, "ExpandExpression", params, "qExpandedExpression",
+		readString)
 }
 
 // DestroySessionVariableById calls the Engine API method Doc.DestroySessionVariableById (locked).
@@ -2737,7 +2845,8 @@ func (d *Doc) ExpandExpression(ctx context.Context, expression string) (string, 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroySessionVariableById(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "DestroySessionVariableById", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroySessionVariableById", params, "qSuccess",
+		readBool)
 }
 
 // DestroySessionVariableByName calls the Engine API method Doc.DestroySessionVariableByName (locked).
@@ -2752,7 +2861,8 @@ func (d *Doc) DestroySessionVariableById(ctx context.Context, id string) (bool, 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) DestroySessionVariableByName(ctx context.Context, name string) (bool, error) {
 	params := map[string]any{"qName": name}
-	return callValue[bool](ctx, d.Object, "DestroySessionVariableByName", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "DestroySessionVariableByName", params, "qSuccess",
+		readBool)
 }
 
 // GetGroupStates calls the Engine API method Doc.GetGroupStates (experimental).
@@ -2762,7 +2872,8 @@ func (d *Doc) DestroySessionVariableByName(ctx context.Context, name string) (bo
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetGroupStates(ctx context.Context) ([]GroupState, error) {
-	return callValue[[]GroupState](ctx, d.Object, "GetGroupStates", nil, "qGroupStates")
+	return callValue[[]GroupState](ctx, d.Object, "GetGroupStates", nil, "qGroupStates",
+		readStructs[[]GroupState, GroupState])
 }
 
 // ApplyGroupStates calls the Engine API method Doc.ApplyGroupStates (experimental).
@@ -2777,7 +2888,8 @@ func (d *Doc) GetGroupStates(ctx context.Context) ([]GroupState, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ApplyGroupStates(ctx context.Context, groupStates []GroupState) (*ApplyGroupStatesResult, error) {
 	params := map[string]any{"qGroupStates": nonNil(groupStates)}
-	return callValue[*ApplyGroupStatesResult](ctx, d.Object, "ApplyGroupStates", params, "qResult")
+	return callValue[*ApplyGroupStatesResult](ctx, d.Object, "ApplyGroupStates", params, "qResult",
+		readStruct[ApplyGroupStatesResult])
 }
 
 // CreateBookmarkEx calls the Engine API method Doc.CreateBookmarkEx (experimental).
@@ -2816,7 +2928,8 @@ func (d *Doc) CreateBookmarkEx(ctx context.Context, prop *GenericBookmarkPropert
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SaveAs(ctx context.Context, newAppName string) (string, error) {
 	params := map[string]any{"qNewAppName": newAppName}
-	return callValue[string](ctx, d.Object, "SaveAs", params, "qNewAppId")
+	return callValue[string](ctx, d.Object, "SaveAs", params, "qNewAppId",
+		readString)
 }
 
 // StoreTempSelectionState calls the Engine API method Doc.StoreTempSelectionState (locked).
@@ -2851,7 +2964,8 @@ func (d *Doc) StoreTempSelectionState(ctx context.Context, opts *DocStoreTempSel
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) RestoreTempSelectionState(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "RestoreTempSelectionState", params, "qReturn")
+	return callValue[bool](ctx, d.Object, "RestoreTempSelectionState", params, "qReturn",
+		readBool)
 }
 
 // ChangeSessionAppOwner calls the Engine API method Doc.ChangeSessionAppOwner (experimental).
@@ -2866,7 +2980,8 @@ func (d *Doc) RestoreTempSelectionState(ctx context.Context, id string) (bool, e
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ChangeSessionAppOwner(ctx context.Context, newOwnerId string) (bool, error) {
 	params := map[string]any{"qNewOwnerId": newOwnerId}
-	return callValue[bool](ctx, d.Object, "ChangeSessionAppOwner", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "ChangeSessionAppOwner", params, "qSuccess",
+		readBool)
 }
 
 // ChangeSessionAppSpace calls the Engine API method Doc.ChangeSessionAppSpace (experimental).
@@ -2881,7 +2996,8 @@ func (d *Doc) ChangeSessionAppOwner(ctx context.Context, newOwnerId string) (boo
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ChangeSessionAppSpace(ctx context.Context, spaceId string) (bool, error) {
 	params := map[string]any{"qSpaceId": spaceId}
-	return callValue[bool](ctx, d.Object, "ChangeSessionAppSpace", params, "qSuccess")
+	return callValue[bool](ctx, d.Object, "ChangeSessionAppSpace", params, "qSuccess",
+		readBool)
 }
 
 // GetTableProfileData calls the Engine API method Doc.GetTableProfileData (experimental).
@@ -2896,7 +3012,8 @@ func (d *Doc) ChangeSessionAppSpace(ctx context.Context, spaceId string) (bool, 
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetTableProfileData(ctx context.Context, tableName string) (*TableProfilingData, error) {
 	params := map[string]any{"qTableName": tableName}
-	return callValue[*TableProfilingData](ctx, d.Object, "GetTableProfileData", params, "qProfiling")
+	return callValue[*TableProfilingData](ctx, d.Object, "GetTableProfileData", params, "qProfiling",
+		readStruct[TableProfilingData])
 }
 
 // GetMeasureWithLabel calls the Engine API method Doc.GetMeasureWithLabel (locked).
@@ -2932,7 +3049,8 @@ func (d *Doc) GetMeasureWithLabel(ctx context.Context, label string) (*GenericMe
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SearchValues(ctx context.Context, options *SearchValueOptions, terms []string, page *SearchValuePage) (*SearchValueResult, error) {
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
-	return callValue[*SearchValueResult](ctx, d.Object, "SearchValues", params, "qResult")
+	return callValue[*SearchValueResult](ctx, d.Object, "SearchValues", params, "qResult",
+		readStruct[SearchValueResult])
 }
 
 // GetFieldsFromExpression calls the Engine API method Doc.GetFieldsFromExpression (locked).
@@ -2947,7 +3065,8 @@ func (d *Doc) SearchValues(ctx context.Context, options *SearchValueOptions, ter
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFieldsFromExpression(ctx context.Context, expr string) ([]string, error) {
 	params := map[string]any{"qExpr": expr}
-	return callValue[[]string](ctx, d.Object, "GetFieldsFromExpression", params, "qFieldNames")
+	return callValue[[]string](ctx, d.Object, "GetFieldsFromExpression", params, "qFieldNames",
+		readStrings[[]string])
 }
 
 // GetFieldsResourceIds calls the Engine API method Doc.GetFieldsResourceIds (locked).
@@ -2962,7 +3081,8 @@ func (d *Doc) GetFieldsFromExpression(ctx context.Context, expr string) ([]strin
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetFieldsResourceIds(ctx context.Context, fieldNames []string) ([]NxFieldResourceId, error) {
 	params := map[string]any{"qFieldNames": nonNil(fieldNames)}
-	return callValue[[]NxFieldResourceId](ctx, d.Object, "GetFieldsResourceIds", params, "qFields")
+	return callValue[[]NxFieldResourceId](ctx, d.Object, "GetFieldsResourceIds", params, "qFields",
+		readStructs[[]NxFieldResourceId, NxFieldResourceId])
 }
 
 // GetExpressionBNF calls the Engine API method Doc.GetExpressionBNF (experimental).
@@ -2983,7 +3103,8 @@ func (d *Doc) GetExpressionBNF(ctx context.Context) (*GetExpressionBNFResult, er
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetExpressionBNFHash(ctx context.Context) (string, error) {
-	return callValue[string](ctx, d.Object, "GetExpressionBNFHash", nil, "qBnfHash")
+	return callValue[string](ctx, d.Object, "GetExpressionBNFHash", nil, "qBnfHash",
+		readString)
 }
 
 // SetProhibitBinaryLoad calls the Engine API method Doc.SetProhibitBinaryLoad (locked).
@@ -3013,7 +3134,8 @@ func (d *Doc) SetProhibitBinaryLoad(ctx context.Context, prohibit bool) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) TransformApp(ctx context.Context, dstParameters *TransformAppParameters) (*TransformAppResult, error) {
 	params := map[string]any{"qDstParameters": dstParameters}
-	return callValue[*TransformAppResult](ctx, d.Object, "TransformApp", params, "qResult")
+	return callValue[*TransformAppResult](ctx, d.Object, "TransformApp", params, "qResult",
+		readStruct[TransformAppResult])
 }
 
 // CreateTemporaryBookmark calls the Engine API method Doc.CreateTemporaryBookmark (locked).
@@ -3049,7 +3171,8 @@ func (d *Doc) CreateTemporaryBookmark(ctx context.Context, options *NxTempBookma
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ApplyTemporaryBookmark(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
-	return callValue[bool](ctx, d.Object, "ApplyTemporaryBookmark", params, "qReturn")
+	return callValue[bool](ctx, d.Object, "ApplyTemporaryBookmark", params, "qReturn",
+		readBool)
 }
 
 // GetScriptMeta calls the Engine API method Doc.GetScriptMeta (experimental).
@@ -3059,7 +3182,8 @@ func (d *Doc) ApplyTemporaryBookmark(ctx context.Context, id string) (bool, erro
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) GetScriptMeta(ctx context.Context) (*AppScriptMeta, error) {
-	return callValue[*AppScriptMeta](ctx, d.Object, "GetScriptMeta", nil, "qMeta")
+	return callValue[*AppScriptMeta](ctx, d.Object, "GetScriptMeta", nil, "qMeta",
+		readStruct[AppScriptMeta])
 }
 
 // ReplaceBookmark calls the Engine API method Doc.ReplaceBookmark (locked).
@@ -3130,7 +3254,8 @@ type GenericObject struct{ *Object }
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetLayout(ctx context.Context) (*GenericObjectLayout, error) {
-	return callValue[*GenericObjectLayout](ctx, o.Object, "GetLayout", nil, "qLayout")
+	return callValue[*GenericObjectLayout](ctx, o.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericObjectLayout])
 }
 
 // GetListObjectData calls the Engine API method GenericObject.GetListObjectData (locked).
@@ -3146,7 +3271,8 @@ func (o *GenericObject) GetLayout(ctx context.Context) (*GenericObjectLayout, er
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetListObjectData(ctx context.Context, path string, pages []NxPage) ([]NxDataPage, error) {
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
-	return callValue[[]NxDataPage](ctx, o.Object, "GetListObjectData", params, "qDataPages")
+	return callValue[[]NxDataPage](ctx, o.Object, "GetListObjectData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage])
 }
 
 // GetHyperCubeData calls the Engine API method GenericObject.GetHyperCubeData (locked).
@@ -3162,7 +3288,8 @@ func (o *GenericObject) GetListObjectData(ctx context.Context, path string, page
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetHyperCubeData(ctx context.Context, path string, pages []NxPage) ([]NxDataPage, error) {
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
-	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeData", params, "qDataPages")
+	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage])
 }
 
 // GetHyperCubeReducedData calls the Engine API method GenericObject.GetHyperCubeReducedData (locked).
@@ -3180,7 +3307,8 @@ func (o *GenericObject) GetHyperCubeData(ctx context.Context, path string, pages
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetHyperCubeReducedData(ctx context.Context, path string, pages []NxPage, zoomFactor int64, reductionMode string) ([]NxDataPage, error) {
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages), "qZoomFactor": zoomFactor, "qReductionMode": reductionMode}
-	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeReducedData", params, "qDataPages")
+	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeReducedData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage])
 }
 
 // GetHyperCubePivotData calls the Engine API method GenericObject.GetHyperCubePivotData (locked).
@@ -3196,7 +3324,8 @@ func (o *GenericObject) GetHyperCubeReducedData(ctx context.Context, path string
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetHyperCubePivotData(ctx context.Context, path string, pages []NxPage) ([]NxPivotPage, error) {
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
-	return callValue[[]NxPivotPage](ctx, o.Object, "GetHyperCubePivotData", params, "qDataPages")
+	return callValue[[]NxPivotPage](ctx, o.Object, "GetHyperCubePivotData", params, "qDataPages",
+		readStructs[[]NxPivotPage, NxPivotPage])
 }
 
 // GetHyperCubeStackData calls the Engine API method GenericObject.GetHyperCubeStackData (locked).
@@ -3217,7 +3346,8 @@ func (o *GenericObject) GetHyperCubeStackData(ctx context.Context, path string, 
 	if opts != nil {
 		setOptional(params, "qMaxNbrCells", opts.MaxNbrCells)
 	}
-	return callValue[[]NxStackPage](ctx, o.Object, "GetHyperCubeStackData", params, "qDataPages")
+	return callValue[[]NxStackPage](ctx, o.Object, "GetHyperCubeStackData", params, "qDataPages",
+		readStructs[[]NxStackPage, NxStackPage])
 }
 
 // GetHyperCubeContinuousData calls the Engine API method GenericObject.GetHyperCubeContinuousData (locked).
@@ -3259,7 +3389,8 @@ func (o *GenericObject) GetHyperCubeTreeData(ctx context.Context, path string, o
 	if opts != nil {
 		setOptional(params, "qNodeOptions", opts.NodeOptions)
 	}
-	return callValue[[]NxTreeNode](ctx, o.Object, "GetHyperCubeTreeData", params, "qNodes")
+	return callValue[[]NxTreeNode](ctx, o.Object, "GetHyperCubeTreeData", params, "qNodes",
+		readStructs[[]NxTreeNode, NxTreeNode])
 }
 
 // GetHyperCubeBinnedData calls the Engine API method GenericObject.GetHyperCubeBinnedData (locked).
@@ -3280,7 +3411,8 @@ func (o *GenericObject) GetHyperCubeTreeData(ctx context.Context, path string, o
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetHyperCubeBinnedData(ctx context.Context, path string, pages []NxPage, viewport *NxViewPort, dataRanges []NxDataAreaPage, maxNbrCells int64, queryLevel int64, binningMethod int64) ([]NxDataPage, error) {
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages), "qViewport": viewport, "qDataRanges": nonNil(dataRanges), "qMaxNbrCells": maxNbrCells, "qQueryLevel": queryLevel, "qBinningMethod": binningMethod}
-	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeBinnedData", params, "qDataPages")
+	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeBinnedData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage])
 }
 
 // ApplyPatches calls the Engine API method GenericObject.ApplyPatches (locked).
@@ -3335,7 +3467,8 @@ func (o *GenericObject) SetProperties(ctx context.Context, prop *GenericObjectPr
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetProperties(ctx context.Context) (*GenericObjectProperties, error) {
-	return callValue[*GenericObjectProperties](ctx, o.Object, "GetProperties", nil, "qProp")
+	return callValue[*GenericObjectProperties](ctx, o.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericObjectProperties])
 }
 
 // GetEffectiveProperties calls the Engine API method GenericObject.GetEffectiveProperties (locked).
@@ -3345,7 +3478,8 @@ func (o *GenericObject) GetProperties(ctx context.Context) (*GenericObjectProper
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetEffectiveProperties(ctx context.Context) (*GenericObjectProperties, error) {
-	return callValue[*GenericObjectProperties](ctx, o.Object, "GetEffectiveProperties", nil, "qProp")
+	return callValue[*GenericObjectProperties](ctx, o.Object, "GetEffectiveProperties", nil, "qProp",
+		readStruct[GenericObjectProperties])
 }
 
 // SetFullPropertyTree calls the Engine API method GenericObject.SetFullPropertyTree (locked).
@@ -3370,7 +3504,8 @@ func (o *GenericObject) SetFullPropertyTree(ctx context.Context, propEntry *Gene
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetFullPropertyTree(ctx context.Context) (*GenericObjectEntry, error) {
-	return callValue[*GenericObjectEntry](ctx, o.Object, "GetFullPropertyTree", nil, "qPropEntry")
+	return callValue[*GenericObjectEntry](ctx, o.Object, "GetFullPropertyTree", nil, "qPropEntry",
+		readStruct[GenericObjectEntry])
 }
 
 // GetInfo calls the Engine API method GenericObject.GetInfo (locked).
@@ -3380,7 +3515,8 @@ func (o *GenericObject) GetFullPropertyTree(ctx context.Context) (*GenericObject
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetInfo(ctx context.Context) (*NxInfo, error) {
-	return callValue[*NxInfo](ctx, o.Object, "GetInfo", nil, "qInfo")
+	return callValue[*NxInfo](ctx, o.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo])
 }
 
 // ClearSelections calls the Engine API method GenericObject.ClearSelections (locked).
@@ -3449,7 +3585,8 @@ func (o *GenericObject) SelectListObjectValues(ctx context.Context, path string,
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectListObjectValues", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectListObjectValues", params, "qSuccess",
+		readBool)
 }
 
 // SelectListObjectPossible calls the Engine API method GenericObject.SelectListObjectPossible (locked).
@@ -3469,7 +3606,8 @@ func (o *GenericObject) SelectListObjectPossible(ctx context.Context, path strin
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectListObjectPossible", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectListObjectPossible", params, "qSuccess",
+		readBool)
 }
 
 // SelectListObjectExcluded calls the Engine API method GenericObject.SelectListObjectExcluded (locked).
@@ -3489,7 +3627,8 @@ func (o *GenericObject) SelectListObjectExcluded(ctx context.Context, path strin
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectListObjectExcluded", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectListObjectExcluded", params, "qSuccess",
+		readBool)
 }
 
 // SelectListObjectAlternative calls the Engine API method GenericObject.SelectListObjectAlternative (locked).
@@ -3509,7 +3648,8 @@ func (o *GenericObject) SelectListObjectAlternative(ctx context.Context, path st
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectListObjectAlternative", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectListObjectAlternative", params, "qSuccess",
+		readBool)
 }
 
 // SelectListObjectAll calls the Engine API method GenericObject.SelectListObjectAll (locked).
@@ -3529,7 +3669,8 @@ func (o *GenericObject) SelectListObjectAll(ctx context.Context, path string, op
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectListObjectAll", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectListObjectAll", params, "qSuccess",
+		readBool)
 }
 
 // SelectListObjectContinuousRange calls the Engine API method GenericObject.SelectListObjectContinuousRange (locked).
@@ -3550,7 +3691,8 @@ func (o *GenericObject) SelectListObjectContinuousRange(ctx context.Context, pat
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectListObjectContinuousRange", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectListObjectContinuousRange", params, "qSuccess",
+		readBool)
 }
 
 // SearchListObjectFor calls the Engine API method GenericObject.SearchListObjectFor (locked).
@@ -3566,7 +3708,8 @@ func (o *GenericObject) SelectListObjectContinuousRange(ctx context.Context, pat
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) SearchListObjectFor(ctx context.Context, path string, match string) (bool, error) {
 	params := map[string]any{"qPath": path, "qMatch": match}
-	return callValue[bool](ctx, o.Object, "SearchListObjectFor", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SearchListObjectFor", params, "qSuccess",
+		readBool)
 }
 
 // AbortListObjectSearch calls the Engine API method GenericObject.AbortListObjectSearch (locked).
@@ -3783,7 +3926,8 @@ func (o *GenericObject) SetActiveField(ctx context.Context, path string, dimNo i
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) SelectHyperCubeValues(ctx context.Context, path string, dimNo int64, values []int32, toggleMode bool) (bool, error) {
 	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qValues": nonNil(values), "qToggleMode": toggleMode}
-	return callValue[bool](ctx, o.Object, "SelectHyperCubeValues", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectHyperCubeValues", params, "qSuccess",
+		readBool)
 }
 
 // SelectHyperCubeCells calls the Engine API method GenericObject.SelectHyperCubeCells (locked).
@@ -3807,7 +3951,8 @@ func (o *GenericObject) SelectHyperCubeCells(ctx context.Context, path string, r
 		setOptional(params, "qSoftLock", opts.SoftLock)
 		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
 	}
-	return callValue[bool](ctx, o.Object, "SelectHyperCubeCells", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectHyperCubeCells", params, "qSuccess",
+		readBool)
 }
 
 // SelectPivotCells calls the Engine API method GenericObject.SelectPivotCells (locked).
@@ -3830,7 +3975,8 @@ func (o *GenericObject) SelectPivotCells(ctx context.Context, path string, selec
 		setOptional(params, "qSoftLock", opts.SoftLock)
 		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
 	}
-	return callValue[bool](ctx, o.Object, "SelectPivotCells", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectPivotCells", params, "qSuccess",
+		readBool)
 }
 
 // RangeSelectHyperCubeValues calls the Engine API method GenericObject.RangeSelectHyperCubeValues (locked).
@@ -3855,7 +4001,8 @@ func (o *GenericObject) RangeSelectHyperCubeValues(ctx context.Context, path str
 		setOptional(params, "qOrMode", opts.OrMode)
 		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
 	}
-	return callValue[bool](ctx, o.Object, "RangeSelectHyperCubeValues", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "RangeSelectHyperCubeValues", params, "qSuccess",
+		readBool)
 }
 
 // MultiRangeSelectHyperCubeValues calls the Engine API method GenericObject.MultiRangeSelectHyperCubeValues (locked).
@@ -3878,7 +4025,8 @@ func (o *GenericObject) MultiRangeSelectHyperCubeValues(ctx context.Context, pat
 		setOptional(params, "qOrMode", opts.OrMode)
 		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
 	}
-	return callValue[bool](ctx, o.Object, "MultiRangeSelectHyperCubeValues", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "MultiRangeSelectHyperCubeValues", params, "qSuccess",
+		readBool)
 }
 
 // MultiRangeSelectTreeDataValues calls the Engine API method GenericObject.MultiRangeSelectTreeDataValues (stable).
@@ -3901,7 +4049,8 @@ func (o *GenericObject) MultiRangeSelectTreeDataValues(ctx context.Context, path
 		setOptional(params, "qOrMode", opts.OrMode)
 		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
 	}
-	return callValue[bool](ctx, o.Object, "MultiRangeSelectTreeDataValues", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "MultiRangeSelectTreeDataValues", params, "qSuccess",
+		readBool)
 }
 
 // SelectHyperCubeContinuousRange calls the Engine API method GenericObject.SelectHyperCubeContinuousRange (locked).
@@ -3922,7 +4071,8 @@ func (o *GenericObject) SelectHyperCubeContinuousRange(ctx context.Context, path
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, o.Object, "SelectHyperCubeContinuousRange", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "SelectHyperCubeContinuousRange", params, "qSuccess",
+		readBool)
 }
 
 // GetChild calls the Engine API method GenericObject.GetChild (locked).
@@ -3965,7 +4115,8 @@ func (o *GenericObject) GetParent(ctx context.Context) (*GenericObject, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetChildInfos(ctx context.Context) ([]NxInfo, error) {
-	return callValue[[]NxInfo](ctx, o.Object, "GetChildInfos", nil, "qInfos")
+	return callValue[[]NxInfo](ctx, o.Object, "GetChildInfos", nil, "qInfos",
+		readStructs[[]NxInfo, NxInfo])
 }
 
 // CreateChild calls the Engine API method GenericObject.CreateChild (locked).
@@ -4009,7 +4160,8 @@ func (o *GenericObject) DestroyChild(ctx context.Context, id string, opts *Gener
 	if opts != nil {
 		setOptional(params, "qPropForThis", opts.PropForThis)
 	}
-	return callValue[bool](ctx, o.Object, "DestroyChild", params, "qSuccess")
+	return callValue[bool](ctx, o.Object, "DestroyChild", params, "qSuccess",
+		readBool)
 }
 
 // DestroyAllChildren calls the Engine API method GenericObject.DestroyAllChildren (locked).
@@ -4053,7 +4205,8 @@ func (o *GenericObject) SetChildArrayOrder(ctx context.Context, ids []string) er
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjectInfo, error) {
-	return callValue[[]NxLinkedObjectInfo](ctx, o.Object, "GetLinkedObjects", nil, "qItems")
+	return callValue[[]NxLinkedObjectInfo](ctx, o.Object, "GetLinkedObjects", nil, "qItems",
+		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo])
 }
 
 // CopyFrom calls the Engine API method GenericObject.CopyFrom (locked).
@@ -4198,7 +4351,8 @@ func (o *GenericObject) CreateGroup(ctx context.Context, path string, groupDef *
 	if opts != nil {
 		setOptional(params, "qTargetGroupId", opts.TargetGroupId)
 	}
-	return callValue[string](ctx, o.Object, "CreateGroup", params, "qGroupId")
+	return callValue[string](ctx, o.Object, "CreateGroup", params, "qGroupId",
+		readString)
 }
 
 // AddGroupMembers calls the Engine API method GenericObject.AddGroupMembers (experimental).
@@ -4295,7 +4449,8 @@ type Field struct{ *Object }
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/field
 func (f *Field) GetCardinal(ctx context.Context) (int64, error) {
-	return callValue[int64](ctx, f.Object, "GetCardinal", nil, "qReturn")
+	return callValue[int64](ctx, f.Object, "GetCardinal", nil, "qReturn",
+		readInt64)
 }
 
 // GetAndMode calls the Engine API method Field.GetAndMode (locked).
@@ -4305,7 +4460,8 @@ func (f *Field) GetCardinal(ctx context.Context) (int64, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/field
 func (f *Field) GetAndMode(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, f.Object, "GetAndMode", nil, "qReturn")
+	return callValue[bool](ctx, f.Object, "GetAndMode", nil, "qReturn",
+		readBool)
 }
 
 // SelectValues calls the Engine API method Field.SelectValues (locked).
@@ -4327,7 +4483,8 @@ func (f *Field) SelectValues(ctx context.Context, fieldValues []FieldValue, opts
 		setOptional(params, "qToggleMode", opts.ToggleMode)
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "SelectValues", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "SelectValues", params, "qReturn",
+		readBool)
 }
 
 // Select calls the Engine API method Field.Select (locked).
@@ -4349,7 +4506,8 @@ func (f *Field) Select(ctx context.Context, match string, opts *FieldSelectOptio
 		setOptional(params, "qSoftLock", opts.SoftLock)
 		setOptional(params, "qExcludedValuesMode", opts.ExcludedValuesMode)
 	}
-	return callValue[bool](ctx, f.Object, "Select", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "Select", params, "qReturn",
+		readBool)
 }
 
 // ToggleSelect calls the Engine API method Field.ToggleSelect (locked).
@@ -4371,7 +4529,8 @@ func (f *Field) ToggleSelect(ctx context.Context, match string, opts *FieldToggl
 		setOptional(params, "qSoftLock", opts.SoftLock)
 		setOptional(params, "qExcludedValuesMode", opts.ExcludedValuesMode)
 	}
-	return callValue[bool](ctx, f.Object, "ToggleSelect", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "ToggleSelect", params, "qReturn",
+		readBool)
 }
 
 // ClearAllButThis calls the Engine API method Field.ClearAllButThis (locked).
@@ -4390,7 +4549,8 @@ func (f *Field) ClearAllButThis(ctx context.Context, opts *FieldClearAllButThisO
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "ClearAllButThis", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "ClearAllButThis", params, "qReturn",
+		readBool)
 }
 
 // SelectPossible calls the Engine API method Field.SelectPossible (locked).
@@ -4409,7 +4569,8 @@ func (f *Field) SelectPossible(ctx context.Context, opts *FieldSelectPossibleOpt
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "SelectPossible", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "SelectPossible", params, "qReturn",
+		readBool)
 }
 
 // SelectExcluded calls the Engine API method Field.SelectExcluded (locked).
@@ -4428,7 +4589,8 @@ func (f *Field) SelectExcluded(ctx context.Context, opts *FieldSelectExcludedOpt
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "SelectExcluded", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "SelectExcluded", params, "qReturn",
+		readBool)
 }
 
 // SelectAll calls the Engine API method Field.SelectAll (locked).
@@ -4447,7 +4609,8 @@ func (f *Field) SelectAll(ctx context.Context, opts *FieldSelectAllOptions) (boo
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "SelectAll", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "SelectAll", params, "qReturn",
+		readBool)
 }
 
 // Lock calls the Engine API method Field.Lock (locked).
@@ -4457,7 +4620,8 @@ func (f *Field) SelectAll(ctx context.Context, opts *FieldSelectAllOptions) (boo
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/field
 func (f *Field) Lock(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, f.Object, "Lock", nil, "qReturn")
+	return callValue[bool](ctx, f.Object, "Lock", nil, "qReturn",
+		readBool)
 }
 
 // Unlock calls the Engine API method Field.Unlock (locked).
@@ -4467,7 +4631,8 @@ func (f *Field) Lock(ctx context.Context) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/field
 func (f *Field) Unlock(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, f.Object, "Unlock", nil, "qReturn")
+	return callValue[bool](ctx, f.Object, "Unlock", nil, "qReturn",
+		readBool)
 }
 
 // GetNxProperties calls the Engine API method Field.GetNxProperties (locked).
@@ -4477,7 +4642,8 @@ func (f *Field) Unlock(ctx context.Context) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/field
 func (f *Field) GetNxProperties(ctx context.Context) (*NxFieldProperties, error) {
-	return callValue[*NxFieldProperties](ctx, f.Object, "GetNxProperties", nil, "qProperties")
+	return callValue[*NxFieldProperties](ctx, f.Object, "GetNxProperties", nil, "qProperties",
+		readStruct[NxFieldProperties])
 }
 
 // SetNxProperties calls the Engine API method Field.SetNxProperties (locked).
@@ -4526,7 +4692,8 @@ func (f *Field) SelectAlternative(ctx context.Context, opts *FieldSelectAlternat
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "SelectAlternative", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "SelectAlternative", params, "qReturn",
+		readBool)
 }
 
 // LowLevelSelect calls the Engine API method Field.LowLevelSelect (locked).
@@ -4547,7 +4714,8 @@ func (f *Field) LowLevelSelect(ctx context.Context, values []int32, toggleMode b
 	if opts != nil {
 		setOptional(params, "qSoftLock", opts.SoftLock)
 	}
-	return callValue[bool](ctx, f.Object, "LowLevelSelect", params, "qReturn")
+	return callValue[bool](ctx, f.Object, "LowLevelSelect", params, "qReturn",
+		readBool)
 }
 
 // Clear calls the Engine API method Field.Clear (locked).
@@ -4557,7 +4725,8 @@ func (f *Field) LowLevelSelect(ctx context.Context, values []int32, toggleMode b
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/field
 func (f *Field) Clear(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, f.Object, "Clear", nil, "qReturn")
+	return callValue[bool](ctx, f.Object, "Clear", nil, "qReturn",
+		readBool)
 }
 
 // GenericDimension is the Engine API class GenericDimension: an *Object with the class's 14 methods, typed.
@@ -4573,7 +4742,8 @@ type GenericDimension struct{ *Object }
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) GetLayout(ctx context.Context) (*GenericDimensionLayout, error) {
-	return callValue[*GenericDimensionLayout](ctx, gd.Object, "GetLayout", nil, "qLayout")
+	return callValue[*GenericDimensionLayout](ctx, gd.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericDimensionLayout])
 }
 
 // ApplyPatches calls the Engine API method GenericDimension.ApplyPatches (locked).
@@ -4613,7 +4783,8 @@ func (gd *GenericDimension) SetProperties(ctx context.Context, prop *GenericDime
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) GetProperties(ctx context.Context) (*GenericDimensionProperties, error) {
-	return callValue[*GenericDimensionProperties](ctx, gd.Object, "GetProperties", nil, "qProp")
+	return callValue[*GenericDimensionProperties](ctx, gd.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericDimensionProperties])
 }
 
 // GetInfo calls the Engine API method GenericDimension.GetInfo (locked).
@@ -4623,7 +4794,8 @@ func (gd *GenericDimension) GetProperties(ctx context.Context) (*GenericDimensio
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) GetInfo(ctx context.Context) (*NxInfo, error) {
-	return callValue[*NxInfo](ctx, gd.Object, "GetInfo", nil, "qInfo")
+	return callValue[*NxInfo](ctx, gd.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo])
 }
 
 // GetDimension calls the Engine API method GenericDimension.GetDimension (locked).
@@ -4633,7 +4805,8 @@ func (gd *GenericDimension) GetInfo(ctx context.Context) (*NxInfo, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) GetDimension(ctx context.Context) (*NxLibraryDimensionDef, error) {
-	return callValue[*NxLibraryDimensionDef](ctx, gd.Object, "GetDimension", nil, "qDim")
+	return callValue[*NxLibraryDimensionDef](ctx, gd.Object, "GetDimension", nil, "qDim",
+		readStruct[NxLibraryDimensionDef])
 }
 
 // GetLinkedObjects calls the Engine API method GenericDimension.GetLinkedObjects (locked).
@@ -4643,7 +4816,8 @@ func (gd *GenericDimension) GetDimension(ctx context.Context) (*NxLibraryDimensi
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjectInfo, error) {
-	return callValue[[]NxLinkedObjectInfo](ctx, gd.Object, "GetLinkedObjects", nil, "qItems")
+	return callValue[[]NxLinkedObjectInfo](ctx, gd.Object, "GetLinkedObjects", nil, "qItems",
+		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo])
 }
 
 // Publish calls the Engine API method GenericDimension.Publish (locked).
@@ -4723,7 +4897,8 @@ func (gd *GenericDimension) SetActiveField(ctx context.Context, ix int64) error 
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) GetActiveField(ctx context.Context) (int64, error) {
-	return callValue[int64](ctx, gd.Object, "GetActiveField", nil, "qReturn")
+	return callValue[int64](ctx, gd.Object, "GetActiveField", nil, "qReturn",
+		readInt64)
 }
 
 // GenericBookmark is the Engine API class GenericBookmark: an *Object with the class's 13 methods, typed.
@@ -4746,7 +4921,8 @@ type GenericBookmark struct{ *Object }
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) GetFieldValues(ctx context.Context, field string, getExcludedValues bool, dataPage *BookmarkFieldPage) ([]FieldValue, error) {
 	params := map[string]any{"qField": field, "qGetExcludedValues": getExcludedValues, "qDataPage": dataPage}
-	return callValue[[]FieldValue](ctx, gb.Object, "GetFieldValues", params, "qFieldValues")
+	return callValue[[]FieldValue](ctx, gb.Object, "GetFieldValues", params, "qFieldValues",
+		readStructs[[]FieldValue, FieldValue])
 }
 
 // GetFieldValuesEx calls the Engine API method GenericBookmark.GetFieldValuesEx (locked).
@@ -4763,7 +4939,8 @@ func (gb *GenericBookmark) GetFieldValues(ctx context.Context, field string, get
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) GetFieldValuesEx(ctx context.Context, field string, getExcludedValues bool, dataPages *BookmarkStateFieldPages) ([]StateFieldValues, error) {
 	params := map[string]any{"qField": field, "qGetExcludedValues": getExcludedValues, "qDataPages": dataPages}
-	return callValue[[]StateFieldValues](ctx, gb.Object, "GetFieldValuesEx", params, "qFieldValues")
+	return callValue[[]StateFieldValues](ctx, gb.Object, "GetFieldValuesEx", params, "qFieldValues",
+		readStructs[[]StateFieldValues, StateFieldValues])
 }
 
 // GetLayout calls the Engine API method GenericBookmark.GetLayout (locked).
@@ -4773,7 +4950,8 @@ func (gb *GenericBookmark) GetFieldValuesEx(ctx context.Context, field string, g
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) GetLayout(ctx context.Context) (*GenericBookmarkLayout, error) {
-	return callValue[*GenericBookmarkLayout](ctx, gb.Object, "GetLayout", nil, "qLayout")
+	return callValue[*GenericBookmarkLayout](ctx, gb.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericBookmarkLayout])
 }
 
 // ApplyPatches calls the Engine API method GenericBookmark.ApplyPatches (locked).
@@ -4813,7 +4991,8 @@ func (gb *GenericBookmark) SetProperties(ctx context.Context, prop *GenericBookm
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) GetProperties(ctx context.Context) (*GenericBookmarkProperties, error) {
-	return callValue[*GenericBookmarkProperties](ctx, gb.Object, "GetProperties", nil, "qProp")
+	return callValue[*GenericBookmarkProperties](ctx, gb.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericBookmarkProperties])
 }
 
 // GetInfo calls the Engine API method GenericBookmark.GetInfo (locked).
@@ -4823,7 +5002,8 @@ func (gb *GenericBookmark) GetProperties(ctx context.Context) (*GenericBookmarkP
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) GetInfo(ctx context.Context) (*NxInfo, error) {
-	return callValue[*NxInfo](ctx, gb.Object, "GetInfo", nil, "qInfo")
+	return callValue[*NxInfo](ctx, gb.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo])
 }
 
 // Apply calls the Engine API method GenericBookmark.Apply (locked).
@@ -4833,7 +5013,8 @@ func (gb *GenericBookmark) GetInfo(ctx context.Context) (*NxInfo, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) Apply(ctx context.Context) (bool, error) {
-	return callValue[bool](ctx, gb.Object, "Apply", nil, "qSuccess")
+	return callValue[bool](ctx, gb.Object, "Apply", nil, "qSuccess",
+		readBool)
 }
 
 // ApplyAndVerify calls the Engine API method GenericBookmark.ApplyAndVerify (experimental).
@@ -4843,7 +5024,8 @@ func (gb *GenericBookmark) Apply(ctx context.Context) (bool, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) ApplyAndVerify(ctx context.Context) (*BookmarkApplyAndVerifyResult, error) {
-	return callValue[*BookmarkApplyAndVerifyResult](ctx, gb.Object, "ApplyAndVerify", nil, "qResult")
+	return callValue[*BookmarkApplyAndVerifyResult](ctx, gb.Object, "ApplyAndVerify", nil, "qResult",
+		readStruct[BookmarkApplyAndVerifyResult])
 }
 
 // Publish calls the Engine API method GenericBookmark.Publish (locked).
@@ -4899,7 +5081,8 @@ type GenericMeasure struct{ *Object }
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) GetLayout(ctx context.Context) (*GenericMeasureLayout, error) {
-	return callValue[*GenericMeasureLayout](ctx, gm.Object, "GetLayout", nil, "qLayout")
+	return callValue[*GenericMeasureLayout](ctx, gm.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericMeasureLayout])
 }
 
 // ApplyPatches calls the Engine API method GenericMeasure.ApplyPatches (locked).
@@ -4939,7 +5122,8 @@ func (gm *GenericMeasure) SetProperties(ctx context.Context, prop *GenericMeasur
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) GetProperties(ctx context.Context) (*GenericMeasureProperties, error) {
-	return callValue[*GenericMeasureProperties](ctx, gm.Object, "GetProperties", nil, "qProp")
+	return callValue[*GenericMeasureProperties](ctx, gm.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericMeasureProperties])
 }
 
 // GetInfo calls the Engine API method GenericMeasure.GetInfo (locked).
@@ -4949,7 +5133,8 @@ func (gm *GenericMeasure) GetProperties(ctx context.Context) (*GenericMeasurePro
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) GetInfo(ctx context.Context) (*NxInfo, error) {
-	return callValue[*NxInfo](ctx, gm.Object, "GetInfo", nil, "qInfo")
+	return callValue[*NxInfo](ctx, gm.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo])
 }
 
 // GetMeasure calls the Engine API method GenericMeasure.GetMeasure (locked).
@@ -4959,7 +5144,8 @@ func (gm *GenericMeasure) GetInfo(ctx context.Context) (*NxInfo, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) GetMeasure(ctx context.Context) (*NxLibraryMeasureDef, error) {
-	return callValue[*NxLibraryMeasureDef](ctx, gm.Object, "GetMeasure", nil, "qMeasure")
+	return callValue[*NxLibraryMeasureDef](ctx, gm.Object, "GetMeasure", nil, "qMeasure",
+		readStruct[NxLibraryMeasureDef])
 }
 
 // GetLinkedObjects calls the Engine API method GenericMeasure.GetLinkedObjects (locked).
@@ -4969,7 +5155,8 @@ func (gm *GenericMeasure) GetMeasure(ctx context.Context) (*NxLibraryMeasureDef,
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjectInfo, error) {
-	return callValue[[]NxLinkedObjectInfo](ctx, gm.Object, "GetLinkedObjects", nil, "qItems")
+	return callValue[[]NxLinkedObjectInfo](ctx, gm.Object, "GetLinkedObjects", nil, "qItems",
+		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo])
 }
 
 // Publish calls the Engine API method GenericMeasure.Publish (locked).
@@ -5025,7 +5212,8 @@ type GenericVariable struct{ *Object }
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
 func (gv *GenericVariable) GetLayout(ctx context.Context) (*GenericVariableLayout, error) {
-	return callValue[*GenericVariableLayout](ctx, gv.Object, "GetLayout", nil, "qLayout")
+	return callValue[*GenericVariableLayout](ctx, gv.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericVariableLayout])
 }
 
 // ApplyPatches calls the Engine API method GenericVariable.ApplyPatches (locked).
@@ -5065,7 +5253,8 @@ func (gv *GenericVariable) SetProperties(ctx context.Context, prop *GenericVaria
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
 func (gv *GenericVariable) GetProperties(ctx context.Context) (*GenericVariableProperties, error) {
-	return callValue[*GenericVariableProperties](ctx, gv.Object, "GetProperties", nil, "qProp")
+	return callValue[*GenericVariableProperties](ctx, gv.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericVariableProperties])
 }
 
 // GetInfo calls the Engine API method GenericVariable.GetInfo (locked).
@@ -5075,7 +5264,8 @@ func (gv *GenericVariable) GetProperties(ctx context.Context) (*GenericVariableP
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
 func (gv *GenericVariable) GetInfo(ctx context.Context) (*NxInfo, error) {
-	return callValue[*NxInfo](ctx, gv.Object, "GetInfo", nil, "qInfo")
+	return callValue[*NxInfo](ctx, gv.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo])
 }
 
 // SetStringValue calls the Engine API method GenericVariable.SetStringValue (locked).
@@ -5131,7 +5321,8 @@ func (gv *GenericVariable) SetDualValue(ctx context.Context, text string, num Fl
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericvariable
 func (gv *GenericVariable) GetRawContent(ctx context.Context) (string, error) {
-	return callValue[string](ctx, gv.Object, "GetRawContent", nil, "qReturn")
+	return callValue[string](ctx, gv.Object, "GetRawContent", nil, "qReturn",
+		readString)
 }
 
 // Variable is the Engine API class Variable: an *Object with the class's 6 methods, typed.
@@ -5149,7 +5340,8 @@ type Variable struct{ *Object }
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/variable
 func (v *Variable) GetContent(ctx context.Context) (*AlfaNumString, error) {
-	return callValue[*AlfaNumString](ctx, v.Object, "GetContent", nil, "qContent")
+	return callValue[*AlfaNumString](ctx, v.Object, "GetContent", nil, "qContent",
+		readStruct[AlfaNumString])
 }
 
 // GetRawContent calls the Engine API method Variable.GetRawContent (locked).
@@ -5161,7 +5353,8 @@ func (v *Variable) GetContent(ctx context.Context) (*AlfaNumString, error) {
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/variable
 func (v *Variable) GetRawContent(ctx context.Context) (string, error) {
-	return callValue[string](ctx, v.Object, "GetRawContent", nil, "qReturn")
+	return callValue[string](ctx, v.Object, "GetRawContent", nil, "qReturn",
+		readString)
 }
 
 // SetContent calls the Engine API method Variable.SetContent (locked).
@@ -5179,7 +5372,8 @@ func (v *Variable) GetRawContent(ctx context.Context) (string, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/variable
 func (v *Variable) SetContent(ctx context.Context, content string, updateMRU bool) (bool, error) {
 	params := map[string]any{"qContent": content, "qUpdateMRU": updateMRU}
-	return callValue[bool](ctx, v.Object, "SetContent", params, "qReturn")
+	return callValue[bool](ctx, v.Object, "SetContent", params, "qReturn",
+		readBool)
 }
 
 // ForceContent calls the Engine API method Variable.ForceContent (locked).
@@ -5209,7 +5403,8 @@ func (v *Variable) ForceContent(ctx context.Context, s string, dArg Float64) err
 //
 // Reference: https://qlik.dev/apis/json-rpc/qix/variable
 func (v *Variable) GetNxProperties(ctx context.Context) (*NxVariableProperties, error) {
-	return callValue[*NxVariableProperties](ctx, v.Object, "GetNxProperties", nil, "qProperties")
+	return callValue[*NxVariableProperties](ctx, v.Object, "GetNxProperties", nil, "qProperties",
+		readStruct[NxVariableProperties])
 }
 
 // SetNxProperties calls the Engine API method Variable.SetNxProperties (locked).

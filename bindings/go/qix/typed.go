@@ -219,8 +219,10 @@ func callObject(ctx context.Context, o *Object, method string, params map[string
 	return newObject(out.obj), nil
 }
 
-// callValue calls a method with one out value and decodes the member wire of the whole result.
-func callValue[T any](ctx context.Context, o *Object, method string, params map[string]any, wire string) (T, error) {
+// callValue calls a method with one out value and decodes the member wire of the whole result with read
+// (the generated reader of T, see jsonread.go).
+func callValue[T any](ctx context.Context, o *Object, method string, params map[string]any, wire string,
+	read func(*jreader, T) T) (T, error) {
 	var zero T
 	out, err := invoke(ctx, o, method, params)
 	if out.obj != nil {
@@ -240,8 +242,8 @@ func callValue[T any](ctx context.Context, o *Object, method string, params map[
 	if !found {
 		return zero, nil
 	}
-	var v T
-	if err := json.Unmarshal(m, &v); err != nil {
+	v, err := decodeValue(m, read)
+	if err != nil {
 		return zero, decodeError(method, err)
 	}
 	return v, nil
@@ -347,17 +349,22 @@ func skipValue(b []byte, i int) (int, bool) {
 	return 0, false
 }
 
-// callStruct calls a method with several out values and decodes the whole result into a new T; obj is
-// the object the result refers to (nil when none).
-func callStruct[T any](ctx context.Context, o *Object, method string, params map[string]any) (r *T, obj *Object, err error) {
+// callStruct calls a method with several out values and decodes the whole result into a new T (with its
+// generated reader, see jsonread.go); obj is the object the result refers to (nil when none).
+func callStruct[T any, P jsonReadable[T]](ctx context.Context, o *Object, method string, params map[string]any) (r *T, obj *Object, err error) {
 	out, err := invoke(ctx, o, method, params)
 	if notFound(err) && len(out.raw) > 0 {
 		err = nil // the other out values are there; Object stays nil
 	}
 	if err == nil {
 		r = new(T)
-		if e := json.Unmarshal(out.raw, r); e != nil {
-			r, err = nil, decodeError(method, e)
+		rd := jreader{b: out.raw}
+		P(r).readJSON(&rd)
+		if !rd.end() { // what the reader does not know: encoding/json decides
+			r = new(T)
+			if e := json.Unmarshal(out.raw, r); e != nil {
+				r, err = nil, decodeError(method, e)
+			}
 		}
 	}
 	if out.obj != nil {
