@@ -92,20 +92,27 @@ func (r *jreader) null() bool {
 // object starts reading an object: false (after a null, or giving up on anything else) when there is none.
 // The members follow with member().
 func (r *jreader) object() bool {
+	there, empty := r.open('{', '}')
+	return there && !empty
+}
+
+// open reads a null (false), or the opening bracket of an object or array (true), and its closing bracket too
+// when nothing is between them (empty); anything else gives up (false).
+func (r *jreader) open(opening, closing byte) (there, empty bool) {
 	if r.null() {
-		return false
+		return false, false
 	}
-	if r.peek() != '{' {
+	if r.peek() != opening {
 		r.giveUp()
-		return false
+		return false, false
 	}
 	r.i++
 	r.space()
-	if r.i < len(r.b) && r.b[r.i] == '}' {
+	if r.i < len(r.b) && r.b[r.i] == closing {
 		r.i++
-		return false
+		return true, true
 	}
-	return true
+	return true, false
 }
 
 // member reads the next member's name and its colon; false at the object's end (or when the reader gave
@@ -453,18 +460,12 @@ func readPtr[T any](r *jreader, cur *T, read func(*jreader, T) T) *T {
 
 // readSlice reads an array (null is nil, [] an empty slice), each element with elem.
 func readSlice[S ~[]E, E any](r *jreader, _ S, elem func(*jreader, E) E) S {
-	if r.null() {
+	there, empty := r.open('[', ']')
+	if !there {
 		return nil
 	}
-	if r.peek() != '[' {
-		r.giveUp()
-		return nil
-	}
-	r.i++
 	out := S{}
-	r.space()
-	if r.i < len(r.b) && r.b[r.i] == ']' {
-		r.i++
+	if empty {
 		return out
 	}
 	for !r.slow {
