@@ -13,7 +13,8 @@ come from the peer's counters; in the tiny scenarios, whose managed clients and 
 are the timed calls' share of them (total x timed calls / requests answered). The warm-up is the same for
 each of them: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds went by (1.5 unless set; 0 with --smoke),
 so that a JIT (the JVM's C2, .NET's tiered compilation, V8's optimising compiler) is done with the call path
-before the timed part; the Java client prints the JIT's compile time within its timed part (jit_s) to show it. Rounds are interleaved (round
+before the timed part; the Java and C# clients then go on until a round compiled nothing more (at most 20 s),
+and print the JIT's compile time within their timed part (jit_s), shown in each round's line. Rounds are interleaved (round
 1 runs every client, then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the
 median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
 
@@ -332,8 +333,10 @@ def main():
                 # after it (over 100 % of that wall for a one-thread peer): shown as it is, not as a share.
                 peer_note = (f"peer cpu {peer_cpu:6.3f} s" if name == "idle"
                              else f"peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %")
+                jit = re.search(r"jit_s=([\d.]+)", out)  # the JIT's compiling within the timed part
+                jit_note = f" jit {float(jit.group(1)):6.3f} s" if jit else ""
                 print(f"round {rnd + 1} {name:11s} {label:36s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
-                      f"rss {rss / 1024:7.1f} MB {peer_note}", file=sys.stderr, flush=True)
+                      f"rss {rss / 1024:7.1f} MB {peer_note}{jit_note}", file=sys.stderr, flush=True)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1

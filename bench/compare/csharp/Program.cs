@@ -6,10 +6,10 @@
 // when one completes (the await resumes on the thread pool), until CALLS calls were made; a session opened
 // with only a URL (Session.OpenAsync(url)), default options. An unmeasured warm-up comes first, as for the
 // other managed runtimes (start-up, assembly loading and JIT compilation left out): CALLS/10 calls, repeated
-// until QIX_BENCH_WARM_S seconds (1.5 unless set) went by (.NET's tiered compilation reaches its optimised,
-// profile-guided code later than a tenth of the calls; the runtime's defaults are kept, TieredPGO on, as users
-// run it). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this process's CPU time
-// (Process.TotalProcessorTime) over the timed part. Exit status 0 when every call succeeded. On SIGQUIT (what
+// until QIX_BENCH_WARM_S seconds (1.5 unless set) went by and a round compiled nothing more (.NET's tiered
+// compilation reaches its optimised, profile-guided code later than a tenth of the calls; the runtime's
+// defaults are kept, TieredPGO on, as users run it). Prints `ok=N failed=F wall_s=S cpu_s=C jit_s=J`, C being this process's CPU time
+// (Process.TotalProcessorTime) over the timed part, J the JIT's compile time within it (JitInfo). Exit status 0 when every call succeeded. On SIGQUIT (what
 // compare.py sends a client that hangs) it prints where it is: its phase, its counters, and the session's state
 // and pending calls, and goes on.
 using System;
@@ -53,25 +53,34 @@ internal static class Program
         Global global = session.Global;
         s_phase = "warming up";
         // Warm-up, not measured: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds (1.5 unless set; 0 in
-        // compare.py's smoke run) went by, so that tiered
-        // compilation (tier 0, instrumented tier, then the optimised tier with dynamic PGO, compiled in the
-        // background) has reached the code the timed part runs, as Java's C2 has after its warm-up.
+        // compare.py's smoke run) went by and then until a round compiled nothing more (at most 20 s), so that
+        // tiered compilation (tier 0, instrumented tier, then the optimised tier with dynamic PGO, compiled in
+        // the background) has reached the code the timed part runs; the time alone left it compiling in the
+        // timed part in some runs (jit_s 0.04-0.17 s per 200,000 calls).
         string? warmEnv = Environment.GetEnvironmentVariable("QIX_BENCH_WARM_S");
         double warmFor = string.IsNullOrEmpty(warmEnv) ? 1.5 : double.Parse(warmEnv, CultureInfo.InvariantCulture);
         var warm = Stopwatch.StartNew();
-        do await RunAsync(global, Math.Max(1, calls / 10), window);
-        while (warm.Elapsed < TimeSpan.FromSeconds(warmFor));
+        while (true)
+        {
+            TimeSpan compiled = System.Runtime.JitInfo.GetCompilationTime();
+            await RunAsync(global, Math.Max(1, calls / 10), window);
+            if (warm.Elapsed < TimeSpan.FromSeconds(warmFor)) continue;
+            bool quiet = System.Runtime.JitInfo.GetCompilationTime() - compiled < TimeSpan.FromMilliseconds(1);
+            if (warmFor <= 0 || quiet || warm.Elapsed > TimeSpan.FromSeconds(20)) break;
+        }
         using Process self = Process.GetCurrentProcess();
         self.Refresh();
         TimeSpan cpu0 = self.TotalProcessorTime;
+        TimeSpan jit0 = System.Runtime.JitInfo.GetCompilationTime();
         s_phase = "timed part";
         var clock = Stopwatch.StartNew();
         (long ok, long failed) = await RunAsync(global, calls, window);
         double wall = clock.Elapsed.TotalSeconds;
         self.Refresh();
         double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
+        double jit = (System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                        $"ok={ok} failed={failed} wall_s={wall:F6} cpu_s={cpu:F6}"));
+                                        $"ok={ok} failed={failed} wall_s={wall:F6} cpu_s={cpu:F6} jit_s={jit:F3}"));
         Console.Out.Flush();
         s_phase = "closing the session";
         return failed == 0 && ok == calls ? 0 : 1;
