@@ -13,8 +13,9 @@ come from the peer's counters; in the tiny scenarios, whose managed clients and 
 are the timed calls' share of them (total x timed calls / requests answered). The warm-up is the same for
 each of them: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds went by (1.5 unless set; 0 with --smoke),
 so that a JIT (the JVM's C2, .NET's tiered compilation, V8's optimising compiler) is done with the call path
-before the timed part; the Java and C# clients then go on until a round compiled nothing more (at most 20 s),
-and print the JIT's compile time within their timed part (jit_s), shown in each round's line. Rounds are interleaved (round
+before the timed part; the Java and C# clients then go on until their JIT compiled nothing for half a second
+(at most 20 s in all), and print the JIT's compile time within their timed part (jit_s), shown in each
+round's line. Rounds are interleaved (round
 1 runs every client, then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the
 median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
 

@@ -6,7 +6,7 @@
 // when one completes (the await resumes on the thread pool), until CALLS calls were made; a session opened
 // with only a URL (Session.OpenAsync(url)), default options. An unmeasured warm-up comes first, as for the
 // other managed runtimes (start-up, assembly loading and JIT compilation left out): CALLS/10 calls, repeated
-// until QIX_BENCH_WARM_S seconds (1.5 unless set) went by and a round compiled nothing more (.NET's tiered
+// until QIX_BENCH_WARM_S seconds (1.5 unless set) went by and the JIT was quiet for half a second (.NET's tiered
 // compilation reaches its optimised, profile-guided code later than a tenth of the calls; the runtime's
 // defaults are kept, TieredPGO on, as users run it). Prints `ok=N failed=F wall_s=S cpu_s=C jit_s=J`, C being this process's CPU time
 // (Process.TotalProcessorTime) over the timed part, J the JIT's compile time within it (JitInfo). Exit status 0 when every call succeeded. On SIGQUIT (what
@@ -53,20 +53,25 @@ internal static class Program
         Global global = session.Global;
         s_phase = "warming up";
         // Warm-up, not measured: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds (1.5 unless set; 0 in
-        // compare.py's smoke run) went by and then until a round compiled nothing more (at most 20 s), so that
-        // tiered compilation (tier 0, instrumented tier, then the optimised tier with dynamic PGO, compiled in
-        // the background) has reached the code the timed part runs; the time alone left it compiling in the
-        // timed part in some runs (jit_s 0.04-0.17 s per 200,000 calls).
+        // compare.py's smoke run) went by and the JIT compiled nothing for the last half of a second (at most
+        // 20 s in all), so that tiered compilation (tier 0, instrumented tier, then the optimised tier with
+        // dynamic PGO, compiled in the background after a delay) has reached the code the timed part runs; the
+        // time alone, or one round without compiling, left it compiling in the timed part in some runs (jit_s
+        // 0.04-0.17 s per 100,000-200,000 calls).
         string? warmEnv = Environment.GetEnvironmentVariable("QIX_BENCH_WARM_S");
         double warmFor = string.IsNullOrEmpty(warmEnv) ? 1.5 : double.Parse(warmEnv, CultureInfo.InvariantCulture);
         var warm = Stopwatch.StartNew();
+        TimeSpan compiled = System.Runtime.JitInfo.GetCompilationTime();
+        TimeSpan lastCompiling = TimeSpan.Zero;  // when a round last saw the JIT at work
         while (true)
         {
-            TimeSpan compiled = System.Runtime.JitInfo.GetCompilationTime();
             await RunAsync(global, Math.Max(1, calls / 10), window);
-            if (warm.Elapsed < TimeSpan.FromSeconds(warmFor)) continue;
-            bool quiet = System.Runtime.JitInfo.GetCompilationTime() - compiled < TimeSpan.FromMilliseconds(1);
-            if (warmFor <= 0 || quiet || warm.Elapsed > TimeSpan.FromSeconds(20)) break;
+            TimeSpan now = System.Runtime.JitInfo.GetCompilationTime();
+            if (now != compiled) lastCompiling = warm.Elapsed;
+            compiled = now;
+            if (warmFor <= 0 || warm.Elapsed > TimeSpan.FromSeconds(20)) break;
+            if (warm.Elapsed >= TimeSpan.FromSeconds(warmFor) &&
+                warm.Elapsed - lastCompiling >= TimeSpan.FromSeconds(0.5)) break;
         }
         using Process self = Process.GetCurrentProcess();
         self.Refresh();

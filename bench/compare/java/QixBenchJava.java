@@ -4,8 +4,8 @@
 // completion of the one before (which runs on a libqix event thread), default options. Prints
 // `ok=N failed=F wall_s=S cpu_s=C jit_s=J`, C being the JVM's process CPU time over the timed part, which
 // follows an unmeasured warm-up (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds, 1.5 unless set, went
-// by and a round compiled nothing more: start-up, class loading and the JIT's compilations left out), J the
-// JIT's compile time within it.
+// by and the JIT was quiet for half a second: start-up, class loading and the JIT's compilations left out), J
+// the JIT's compile time within it.
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,19 +34,23 @@ public final class QixBenchJava {
     try (Session session = Session.open(SessionOptions.forUrl(args[0]))) {
       final Global global = session.global();
       // Warm-up, not measured: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds (1.5 unless set)
-      // went by and then until a round compiled nothing more (at most 20 s), as the .NET client does, so
-      // that the JIT's compilers (C1, then C2 with the profile C1 gathered) are done with the call path
-      // before the timed part (a tenth of the calls alone left C2 compiling in it: a third of the timed
-      // CPU at 100,000 calls).
+      // went by and the JIT compiled nothing for the last half of a second (at most 20 s in all), as the
+      // .NET client does, so that the JIT's compilers (C1, then C2 with the profile C1 gathered) are done
+      // with the call path before the timed part (a tenth of the calls alone left C2 compiling in it: a
+      // third of the timed CPU at 100,000 calls).
       final java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
       final double warmFor = warmSeconds();
       final long warmStart = System.nanoTime();
+      long compiled = jit.getTotalCompilationTime();
+      double lastCompiling = 0; // when a round last saw the JIT at work, seconds into the warm-up
       while (true) {
-        final long compiled = jit.getTotalCompilationTime();
         run(global, Math.max(1, calls / 10), window);
         final double warmed = (System.nanoTime() - warmStart) / 1e9;
-        if (warmed < warmFor) continue;
-        if (warmFor <= 0 || jit.getTotalCompilationTime() == compiled || warmed > 20) break;
+        final long now = jit.getTotalCompilationTime();
+        if (now != compiled) lastCompiling = warmed;
+        compiled = now;
+        if (warmFor <= 0 || warmed > 20) break;
+        if (warmed >= warmFor && warmed - lastCompiling >= 0.5) break;
       }
       final long jit0 = jit.getTotalCompilationTime();
       long cpu0 = processCpuNanos();

@@ -301,3 +301,41 @@ func BenchmarkReadPage(b *testing.B) {
 		}
 	})
 }
+
+// Any text: the reader never panics, and where the text is valid JSON and the reader did not give up, it
+// read what encoding/json reads (into a page of cells, an open struct with nested members, and a plain
+// struct). `go test -run XXX -fuzz FuzzReader ./qix/` explores further; go test runs the seeds.
+func FuzzReader(f *testing.F) {
+	for _, seed := range []string{
+		`{"qComponentVersion":"12.2528.0"}`, `{"qText":"a","qNum":1.5,"qElemNumber":-3,"qState":"S","qIsNull":false}`,
+		`[{"qMatrix":[[{"qText":"x","qNum":"NaN"}]],"qArea":{"qWidth":1}}]`, `{"qInfo":{"qId":"a"},"z":[1,{"y":null}]}`,
+		`{"qNum":"Infinity","qText":"\u00e9\"","qState":3}`, `null`, `{}`, `[]`, `{"qText":1}`, `{"a":}`, `{"qText":"`,
+		"{\"qText\":\"\xff\"}", `{"qElemNumber":01}`, `{"qElemNumber":99999999999999999999}`, `{"QTEXT":"case"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		valid := json.Valid(text)
+		check := func(name string, fast, want any, read func(*jreader)) {
+			r := jreader{b: text}
+			read(&r)
+			if !r.end() || !valid {
+				return
+			}
+			if json.Unmarshal(text, want) != nil {
+				t.Fatalf("%s: the reader read %q, encoding/json fails on it", name, text)
+			}
+			if !same(t, fast, want) {
+				t.Fatalf("%s: %q\n got %+v\nwant %+v", name, text, fast, want)
+			}
+		}
+		cell := new(NxCell)
+		check("NxCell", cell, new(NxCell), cell.readJSON)
+		props := new(GenericObjectProperties)
+		check("GenericObjectProperties", props, new(GenericObjectProperties), props.readJSON)
+		var pages []NxDataPage
+		check("[]NxDataPage", &pages, new([]NxDataPage), func(r *jreader) { pages = readStructs(r, pages) })
+		version := new(NxEngineVersion)
+		check("NxEngineVersion", version, new(NxEngineVersion), version.readJSON)
+	})
+}
