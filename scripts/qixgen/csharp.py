@@ -12,6 +12,8 @@ Qix.Api. Python 3 standard library only.
 - Enums: readonly structs wrapping the symbol the engine sends ("S"), with the known symbols as static
   properties; any symbol decodes (no exception for one newer than the spec).
 - Aliases are resolved (NxCellRows -> List<NxCell>, Blob -> string); `json` types are JsonElement.
+- Readers.g.cs: a reader per class, result type and enum (ApiRead.Read<Type>), which the methods decode their
+  results with (bindings/csharp/Qix/Api/ApiRead.cs: what System.Text.Json reads, without its serializer).
 """
 
 import json
@@ -58,6 +60,7 @@ def xml(text):
 class Emitter:
     def __init__(self, model):
         self.m = model
+        self.list_readers = {}  # the list readers the generated code uses: name -> its lines
         clash = USED_NAMES & (set(model.types) | {t.result_type for t in model.result_types()})
         if clash:
             raise SystemExit(f"qixgen.csharp: spec type names shadow names the C# code uses: {sorted(clash)}")
@@ -164,6 +167,97 @@ class Emitter:
                 out += self.prop(f)
         out[-1:] = ["}", ""]
         return out
+
+    # -- Readers.g.cs (see bindings/csharp/Qix/Api/ApiRead.cs)
+    SCALAR_READERS = {"bool": ("Bool", "BoolItem"), "int32": ("Int", "IntItem"), "int64": ("Long", "LongItem"),
+                      "float64": ("Double", "DoubleItem"), "string": ("String", "StringItem"),
+                      "json": ("ElementOrNull", "Element")}
+
+    def item_reader(self, ref):
+        """A method group of ApiRead reading a value of ref's C# type (not nullable): array items, values."""
+        ref = self.m.resolve(ref)
+        if ref.kind == "array":
+            name = "ReadListOf" + re.sub(r"[^A-Za-z0-9]", "", self.cs(ref.item).replace("List<", "ListOf"))
+            if name not in self.list_readers:
+                item = self.item_reader(ref.item)
+                self.list_readers[name] = [
+                    f"    public static {self.cs(ref)} {name}(ref Utf8JsonReader r) => List<{self.cs(ref.item)}>(ref r, {item});",
+                    ""]
+            return name
+        if ref.kind in self.SCALAR_READERS:
+            return self.SCALAR_READERS[ref.kind][1]
+        t = self.m.types[ref.name]
+        if t.kind == "json":
+            return "Element"
+        return f"Read{t.name}Item" if t.kind == "enum" else f"Read{t.name}"
+
+    def read_expr(self, ref):
+        """A C# expression reading a property of type ref (its nullable C# type) from the reader r."""
+        ref = self.m.resolve(ref)
+        if ref.kind == "array":
+            return f"List<{self.cs(ref.item)}>(ref r, {self.item_reader(ref.item)})"
+        if ref.kind in self.SCALAR_READERS:
+            return f"{self.SCALAR_READERS[ref.kind][0]}(ref r)"
+        t = self.m.types[ref.name]
+        if t.kind == "json":
+            return "ElementOrNull(ref r)"
+        return f"Read{t.name}(ref r)"
+
+    def class_reader(self, name, fields, open_type):
+        """The reader of a generated class: fields [(property name, wire name, TypeRef)]."""
+        out = [f"    public static {name} Read{name}(ref Utf8JsonReader r)",
+               "    {",
+               "        if (r.TokenType == JsonTokenType.Null) return null!;",
+               "        if (r.TokenType != JsonTokenType.StartObject) throw GiveUp();",
+               f"        var v = new {name}();",
+               "        while (true)",
+               "        {",
+               "            if (!r.Read()) throw GiveUp();",
+               "            if (r.TokenType == JsonTokenType.EndObject) return v;",
+               "            ReadOnlySpan<byte> n = Name(ref r);",
+               "            r.Read();"]
+        other = "v.ExtensionData = Extra(v.ExtensionData, n, ref r);" if open_type else "r.Skip();"
+        for i, (prop, wire, ref) in enumerate(fields):
+            out.append(f"            {'if' if i == 0 else 'else if'} (n.SequenceEqual(\"{wire}\"u8)) "
+                       f"v.{prop} = {self.read_expr(ref)};")
+        out.append(f"            {'else ' if fields else ''}{other}")
+        out += ["        }", "    }", ""]
+        return out
+
+    def readers_file(self):
+        body = []
+        for t in self.m.types.values():
+            if t.kind == "struct":
+                body += self.class_reader(t.name, [(pascal(f.name), f.wire, f.type) for f in t.fields + t.named_extras],
+                                          t.open)
+            elif t.kind == "enum":
+                n = t.name
+                body += [f"    public static {n}? Read{n}(ref Utf8JsonReader r) =>",
+                         f"        r.TokenType == JsonTokenType.Null ? ({n}?)null : Read{n}Item(ref r);",
+                         "",
+                         f"    public static {n} Read{n}Item(ref Utf8JsonReader r) => r.TokenType switch",
+                         "    {",
+                         f"        JsonTokenType.Number when r.TryGetInt32(out int ordinal) => {n}.FromOrdinal(ordinal),",
+                         f"        JsonTokenType.String or JsonTokenType.Number => new {n}(ApiEnum.Read(ref r)),",
+                         "        _ => throw GiveUp(),",
+                         "    };",
+                         ""]
+        for m in self.m.result_types():
+            fields = [(pascal(f.name), f.wire, f.type) for f in m.result_fields
+                      if not (f.type.kind == "ref" and f.type.name in CLASSES)]
+            body += self.class_reader(m.result_type, fields, False)
+        for m in self.m.methods():
+            if m.result == "value":
+                self.item_reader(m.value.type)  # the list readers the methods' values need
+        for name in sorted(self.list_readers):
+            body += self.list_readers[name]
+        out = header(self.m) + ["using System;", "using System.Collections.Generic;", "using System.Text.Json;", "",
+                                f"namespace {NS};", "",
+                                "/// <summary>The generated types' readers (see ApiRead.cs).</summary>",
+                                "internal static partial class ApiRead", "{"]
+        out += body
+        out[-1:] = ["}", ""]
+        return "\n".join(out).rstrip("\n") + "\n"
 
     # -- Enums.g.cs
     def enums_file(self):
@@ -346,13 +440,15 @@ class Emitter:
             ret = f"Task<{cs}>"
             doc.append(f"    /// <returns>The out value <c>{m.value.wire}</c> ({xml(self.describe(m.value.type))}; the type's "
                        f"default when the engine leaves it out). Faults with <see cref=\"QixException\"/>.</returns>")
-            expr = f"ApiCall.ValueAsync<{cs}>(this, \"{m.name}\", p_, \"{m.value.wire}\", cancellationToken)"
+            expr = (f"ApiCall.ValueAsync<{cs}>(this, \"{m.name}\", p_, \"{m.value.wire}\", "
+                    f"ApiRead.{self.item_reader(m.value.type)}, cancellationToken)")
         else:
             ret = f"Task<{m.result_type}>"
             outs = ", ".join(f"<c>{f.wire}</c>" for f in m.result_fields)
             doc.append(f"    /// <returns>The out values {outs} as <see cref=\"{m.result_type}\"/>. Faults with "
                        f"<see cref=\"QixException\"/>.</returns>")
-            expr = f"ApiCall.StructAsync<{m.result_type}>(this, {call})"
+            expr = (f"ApiCall.StructAsync<{m.result_type}>(this, \"{m.name}\", p_, ApiRead.Read{m.result_type}, "
+                    "cancellationToken)")
         attrs = [f"    [EngineMethod(\"{m.cls}\", \"{m.name}\")]"]
         if m.deprecated:
             attrs.append("    [Obsolete(\"Deprecated by the Engine API specification.\")]")
@@ -363,7 +459,7 @@ class Emitter:
             lines = [head, "    {", "        var p_ = new ApiParams();"] + body + [
                 f"        QixResult r_ = await ApiCall.ObjectResultAsync(this, \"{m.name}\", p_, "
                 f"static (s, n) => new {obj}(s, n), cancellationToken).ConfigureAwait(false);",
-                f"        {m.result_type} result_ = ApiCall.Whole<{m.result_type}>(r_);",
+                f"        {m.result_type} result_ = ApiCall.Whole(r_, ApiRead.Read{m.result_type});",
                 f"        result_.Object = r_.Object as {obj};",
                 "        return result_;",
                 "    }"]
@@ -378,4 +474,5 @@ def outputs(model):
         OUT + "Types.g.cs": e.types_file(),
         OUT + "Enums.g.cs": e.enums_file(),
         OUT + "Methods.g.cs": e.methods_file(),
+        OUT + "Readers.g.cs": e.readers_file(),
     }

@@ -118,20 +118,26 @@ internal static class ApiCall
                                        CancellationToken cancellationToken) =>
         await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>The out value <paramref name="wire"/> of the result object (its type's default when absent).</summary>
+    /// <summary>
+    /// The out value <paramref name="wire"/> of the result object (its type's default when absent), read with
+    /// <paramref name="read"/> (the generated reader of <typeparamref name="T"/>, see <see cref="ApiRead"/>).
+    /// </summary>
     public static async Task<T> ValueAsync<T>(QixObject target, string method, ApiParams parameters, string wire,
-                                              CancellationToken cancellationToken)
+                                              ApiReader<T> read, CancellationToken cancellationToken)
     {
         QixResult result = await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
-        return Member<T>(result, wire);
+        return Member(result, wire, read);
     }
 
-    /// <summary>The whole result object as <typeparamref name="T"/> (a generated <c>...Result</c> type).</summary>
+    /// <summary>
+    /// The whole result object as <typeparamref name="T"/> (a generated <c>...Result</c> type), read with
+    /// <paramref name="read"/> (its generated reader).
+    /// </summary>
     public static async Task<T> StructAsync<T>(QixObject target, string method, ApiParams parameters,
-                                               CancellationToken cancellationToken) where T : new()
+                                               ApiReader<T> read, CancellationToken cancellationToken) where T : new()
     {
         QixResult result = await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
-        return Whole<T>(result);
+        return Whole(result, read);
     }
 
     /// <summary>
@@ -181,8 +187,41 @@ internal static class ApiCall
         return default!;
     }
 
+    /// <summary>As <see cref="Member{T}(QixResult, string)"/>, read with <paramref name="read"/> (see <see cref="ApiRead"/>).</summary>
+    public static T Member<T>(QixResult result, string wire, ApiReader<T> read)
+    {
+        var reader = new Utf8JsonReader(result.RawUtf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return default!;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool found = reader.ValueTextEquals(wire);
+            reader.Read();
+            if (found) return ApiRead.Value(ref reader, read);
+            reader.Skip();
+        }
+        return default!;
+    }
+
     public static T Whole<T>(QixResult result) where T : new() =>
         JsonSerializer.Deserialize<T>(result.RawUtf8, ApiJson.Options) ?? new T();
+
+    /// <summary>As <see cref="Whole{T}(QixResult)"/>, read with <paramref name="read"/> (see <see cref="ApiRead"/>).</summary>
+    public static T Whole<T>(QixResult result, ApiReader<T> read) where T : new()
+    {
+        var reader = new Utf8JsonReader(result.RawUtf8);
+        try
+        {
+            if (reader.Read())
+            {
+                T value = read(ref reader);
+                if (!reader.Read()) return value ?? new T();  // nothing after the value
+            }
+        }
+        catch (Exception e) when (ApiRead.Declined(e))
+        {
+        }
+        return Whole<T>(result);
+    }
 }
 
 /// <summary>Reads the generated enums: a symbol (any, known or not), or a number as its text.</summary>

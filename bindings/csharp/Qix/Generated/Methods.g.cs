@@ -62,7 +62,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qRequestId", requestId);
-        return ApiCall.ValueAsync<ProgressData>(this, "GetProgress", p_, "qProgressData", cancellationToken);
+        return ApiCall.ValueAsync<ProgressData>(this, "GetProgress", p_, "qProgressData", ApiRead.ReadProgressData, cancellationToken);
     }
 
     /// <summary>
@@ -76,7 +76,7 @@ public sealed partial class Global : QixObject
     public Task<string> QvVersionAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "QvVersion", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "QvVersion", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ public sealed partial class Global : QixObject
     public Task<string> OSVersionAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "OSVersion", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "OSVersion", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -102,7 +102,7 @@ public sealed partial class Global : QixObject
     public Task<string> OSNameAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "OSName", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "OSName", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed partial class Global : QixObject
     public Task<string> QTProductAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "QTProduct", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "QTProduct", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -128,7 +128,7 @@ public sealed partial class Global : QixObject
     public Task<List<DocListEntry>> GetDocListAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<DocListEntry>>(this, "GetDocList", p_, "qDocList", cancellationToken);
+        return ApiCall.ValueAsync<List<DocListEntry>>(this, "GetDocList", p_, "qDocList", ApiRead.ReadListOfDocListEntry, cancellationToken);
     }
 
     /// <summary>
@@ -143,7 +143,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qRequestId", requestId);
-        return ApiCall.StructAsync<GetInteractResult>(this, "GetInteract", p_, cancellationToken);
+        return ApiCall.StructAsync<GetInteractResult>(this, "GetInteract", p_, ApiRead.ReadGetInteractResult, cancellationToken);
     }
 
     /// <summary>
@@ -173,7 +173,7 @@ public sealed partial class Global : QixObject
     public Task<string> GetAuthenticatedUserAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetAuthenticatedUser", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetAuthenticatedUser", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -197,7 +197,7 @@ public sealed partial class Global : QixObject
         p_.Add("qSerial", serial);
         p_.Add("qLocalizedScriptMainSection", localizedScriptMainSection);
         QixResult r_ = await ApiCall.ObjectResultAsync(this, "CreateDocEx", p_, static (s, n) => new Doc(s, n), cancellationToken).ConfigureAwait(false);
-        CreateDocExResult result_ = ApiCall.Whole<CreateDocExResult>(r_);
+        CreateDocExResult result_ = ApiCall.Whole(r_, ApiRead.ReadCreateDocExResult);
         result_.Object = r_.Object as Doc;
         return result_;
     }
@@ -225,7 +225,7 @@ public sealed partial class Global : QixObject
     public Task<bool> AllowCreateAppAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "AllowCreateApp", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "AllowCreateApp", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -244,7 +244,7 @@ public sealed partial class Global : QixObject
         p_.Add("qAppName", appName);
         p_.Add("qLocalizedScriptMainSection", localizedScriptMainSection);
         p_.Add("qLocale", locale);
-        return ApiCall.StructAsync<CreateAppResult>(this, "CreateApp", p_, cancellationToken);
+        return ApiCall.StructAsync<CreateAppResult>(this, "CreateApp", p_, ApiRead.ReadCreateAppResult, cancellationToken);
     }
 
     /// <summary>
@@ -259,7 +259,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qAppId", appId);
-        return ApiCall.ValueAsync<bool>(this, "DeleteApp", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DeleteApp", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -272,7 +272,7 @@ public sealed partial class Global : QixObject
     public Task<bool> IsDesktopModeAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "IsDesktopMode", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "IsDesktopMode", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -332,7 +332,7 @@ public sealed partial class Global : QixObject
         p_.Add("qTargetAppId", targetAppId);
         p_.Add("qSrcAppID", srcAppID);
         p_.Add("qIds", ids);
-        return ApiCall.ValueAsync<bool>(this, "ReplaceAppFromID", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ReplaceAppFromID", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -351,7 +351,7 @@ public sealed partial class Global : QixObject
         p_.Add("qTargetAppId", targetAppId);
         p_.Add("qSrcAppId", srcAppId);
         p_.Add("qIds", ids);
-        return ApiCall.ValueAsync<bool>(this, "CopyApp", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "CopyApp", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -372,7 +372,7 @@ public sealed partial class Global : QixObject
         p_.Add("qSrcAppId", srcAppId);
         p_.Add("qIds", ids);
         p_.Add("qNoData", noData);
-        return ApiCall.ValueAsync<bool>(this, "ExportApp", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ExportApp", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -405,7 +405,7 @@ public sealed partial class Global : QixObject
     public Task<bool> IsPersonalModeAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "IsPersonalMode", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "IsPersonalMode", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -418,7 +418,7 @@ public sealed partial class Global : QixObject
     public Task<string> GetUniqueIDAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetUniqueID", p_, "qUniqueID", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetUniqueID", p_, "qUniqueID", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -455,7 +455,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         QixResult r_ = await ApiCall.ObjectResultAsync(this, "CreateSessionApp", p_, static (s, n) => new Doc(s, n), cancellationToken).ConfigureAwait(false);
-        CreateSessionAppResult result_ = ApiCall.Whole<CreateSessionAppResult>(r_);
+        CreateSessionAppResult result_ = ApiCall.Whole(r_, ApiRead.ReadCreateSessionAppResult);
         result_.Object = r_.Object as Doc;
         return result_;
     }
@@ -473,7 +473,7 @@ public sealed partial class Global : QixObject
         var p_ = new ApiParams();
         p_.Add("qSrcAppId", srcAppId);
         QixResult r_ = await ApiCall.ObjectResultAsync(this, "CreateSessionAppFromApp", p_, static (s, n) => new Doc(s, n), cancellationToken).ConfigureAwait(false);
-        CreateSessionAppFromAppResult result_ = ApiCall.Whole<CreateSessionAppFromAppResult>(r_);
+        CreateSessionAppFromAppResult result_ = ApiCall.Whole(r_, ApiRead.ReadCreateSessionAppFromAppResult);
         result_.Object = r_.Object as Doc;
         return result_;
     }
@@ -489,7 +489,7 @@ public sealed partial class Global : QixObject
     public Task<string> ProductVersionAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "ProductVersion", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "ProductVersion", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -504,7 +504,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qAppID", appID);
-        return ApiCall.ValueAsync<AppEntry>(this, "GetAppEntry", p_, "qEntry", cancellationToken);
+        return ApiCall.ValueAsync<AppEntry>(this, "GetAppEntry", p_, "qEntry", ApiRead.ReadAppEntry, cancellationToken);
     }
 
     /// <summary>
@@ -554,7 +554,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qBnfType", bnfType);
-        return ApiCall.ValueAsync<List<BNFDef>>(this, "GetBNF", p_, "qBnfDefs", cancellationToken);
+        return ApiCall.ValueAsync<List<BNFDef>>(this, "GetBNF", p_, "qBnfDefs", ApiRead.ReadListOfBNFDef, cancellationToken);
     }
 
     /// <summary>
@@ -569,7 +569,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.AddOptional("qGroup", group);
-        return ApiCall.ValueAsync<List<Function>>(this, "GetFunctions", p_, "qFunctions", cancellationToken);
+        return ApiCall.ValueAsync<List<Function>>(this, "GetFunctions", p_, "qFunctions", ApiRead.ReadListOfFunction, cancellationToken);
     }
 
     /// <summary>
@@ -582,7 +582,7 @@ public sealed partial class Global : QixObject
     public Task<List<OdbcDsn>> GetOdbcDsnsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<OdbcDsn>>(this, "GetOdbcDsns", p_, "qOdbcDsns", cancellationToken);
+        return ApiCall.ValueAsync<List<OdbcDsn>>(this, "GetOdbcDsns", p_, "qOdbcDsns", ApiRead.ReadListOfOdbcDsn, cancellationToken);
     }
 
     /// <summary>
@@ -595,7 +595,7 @@ public sealed partial class Global : QixObject
     public Task<List<OleDbProvider>> GetOleDbProvidersAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<OleDbProvider>>(this, "GetOleDbProviders", p_, "qOleDbProviders", cancellationToken);
+        return ApiCall.ValueAsync<List<OleDbProvider>>(this, "GetOleDbProviders", p_, "qOleDbProviders", ApiRead.ReadListOfOleDbProvider, cancellationToken);
     }
 
     /// <summary>
@@ -610,7 +610,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qConnection", connection);
-        return ApiCall.ValueAsync<List<Database>>(this, "GetDatabasesFromConnectionString", p_, "qDatabases", cancellationToken);
+        return ApiCall.ValueAsync<List<Database>>(this, "GetDatabasesFromConnectionString", p_, "qDatabases", ApiRead.ReadListOfDatabase, cancellationToken);
     }
 
     /// <summary>
@@ -625,7 +625,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qConnection", connection);
-        return ApiCall.ValueAsync<bool>(this, "IsValidConnectionString", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "IsValidConnectionString", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -638,7 +638,7 @@ public sealed partial class Global : QixObject
     public Task<string> GetDefaultAppFolderAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetDefaultAppFolder", p_, "qPath", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetDefaultAppFolder", p_, "qPath", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -651,7 +651,7 @@ public sealed partial class Global : QixObject
     public Task<List<DriveInfo>> GetLogicalDriveStringsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<DriveInfo>>(this, "GetLogicalDriveStrings", p_, "qDrives", cancellationToken);
+        return ApiCall.ValueAsync<List<DriveInfo>>(this, "GetLogicalDriveStrings", p_, "qDrives", ApiRead.ReadListOfDriveInfo, cancellationToken);
     }
 
     /// <summary>
@@ -666,7 +666,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qPath", path);
-        return ApiCall.ValueAsync<List<FolderItem>>(this, "GetFolderItemsForPath", p_, "qFolderItems", cancellationToken);
+        return ApiCall.ValueAsync<List<FolderItem>>(this, "GetFolderItemsForPath", p_, "qFolderItems", ApiRead.ReadListOfFolderItem, cancellationToken);
     }
 
     /// <summary>
@@ -679,7 +679,7 @@ public sealed partial class Global : QixObject
     public Task<List<CodePage>> GetSupportedCodePagesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<CodePage>>(this, "GetSupportedCodePages", p_, "qCodePages", cancellationToken);
+        return ApiCall.ValueAsync<List<CodePage>>(this, "GetSupportedCodePages", p_, "qCodePages", ApiRead.ReadListOfCodePage, cancellationToken);
     }
 
     /// <summary>
@@ -694,7 +694,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qReloadList", reloadList);
-        return ApiCall.ValueAsync<List<CustomConnector>>(this, "GetCustomConnectors", p_, "qConnectors", cancellationToken);
+        return ApiCall.ValueAsync<List<CustomConnector>>(this, "GetCustomConnectors", p_, "qConnectors", ApiRead.ReadListOfCustomConnector, cancellationToken);
     }
 
     /// <summary>
@@ -708,7 +708,7 @@ public sealed partial class Global : QixObject
     public Task<List<NxStreamListEntry>> GetStreamListAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<NxStreamListEntry>>(this, "GetStreamList", p_, "qStreamList", cancellationToken);
+        return ApiCall.ValueAsync<List<NxStreamListEntry>>(this, "GetStreamList", p_, "qStreamList", ApiRead.ReadListOfNxStreamListEntry, cancellationToken);
     }
 
     /// <summary>
@@ -721,7 +721,7 @@ public sealed partial class Global : QixObject
     public Task<NxEngineVersion> EngineVersionAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxEngineVersion>(this, "EngineVersion", p_, "qVersion", cancellationToken);
+        return ApiCall.ValueAsync<NxEngineVersion>(this, "EngineVersion", p_, "qVersion", ApiRead.ReadNxEngineVersion, cancellationToken);
     }
 
     /// <summary>
@@ -736,7 +736,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qBnfType", bnfType);
-        return ApiCall.StructAsync<GetBaseBNFResult>(this, "GetBaseBNF", p_, cancellationToken);
+        return ApiCall.StructAsync<GetBaseBNFResult>(this, "GetBaseBNF", p_, ApiRead.ReadGetBaseBNFResult, cancellationToken);
     }
 
     /// <summary>
@@ -751,7 +751,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qBnfType", bnfType);
-        return ApiCall.ValueAsync<string>(this, "GetBaseBNFHash", p_, "qBnfHash", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetBaseBNFHash", p_, "qBnfHash", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -766,7 +766,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qBnfType", bnfType);
-        return ApiCall.StructAsync<GetBaseBNFStringResult>(this, "GetBaseBNFString", p_, cancellationToken);
+        return ApiCall.StructAsync<GetBaseBNFStringResult>(this, "GetBaseBNFString", p_, ApiRead.ReadGetBaseBNFStringResult, cancellationToken);
     }
 
     /// <summary>
@@ -782,7 +782,7 @@ public sealed partial class Global : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qNewAppName", newAppName);
-        return ApiCall.ValueAsync<string>(this, "SaveAs", p_, "qNewAppId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "SaveAs", p_, "qNewAppId", ApiRead.StringItem, cancellationToken);
     }
 }
 
@@ -826,7 +826,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qFieldName", fieldName);
-        return ApiCall.ValueAsync<FieldDescription>(this, "GetFieldDescription", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<FieldDescription>(this, "GetFieldDescription", p_, "qReturn", ApiRead.ReadFieldDescription, cancellationToken);
     }
 
     /// <summary>
@@ -855,7 +855,7 @@ public sealed partial class Doc : QixObject
     public Task<List<int>> GetLooselyCoupledVectorAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<int>>(this, "GetLooselyCoupledVector", p_, "qv", cancellationToken);
+        return ApiCall.ValueAsync<List<int>>(this, "GetLooselyCoupledVector", p_, "qv", ApiRead.ReadListOfint, cancellationToken);
     }
 
     /// <summary>
@@ -870,7 +870,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qv", v);
-        return ApiCall.ValueAsync<bool>(this, "SetLooselyCoupledVector", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SetLooselyCoupledVector", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -885,7 +885,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qExpression", expression);
-        return ApiCall.ValueAsync<string>(this, "Evaluate", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "Evaluate", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -900,7 +900,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qExpression", expression);
-        return ApiCall.ValueAsync<FieldValue>(this, "EvaluateEx", p_, "qValue", cancellationToken);
+        return ApiCall.ValueAsync<FieldValue>(this, "EvaluateEx", p_, "qValue", ApiRead.ReadFieldValue, cancellationToken);
     }
 
     /// <summary>
@@ -989,7 +989,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qName", name);
-        return ApiCall.ValueAsync<bool>(this, "CreateVariable", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "CreateVariable", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1005,7 +1005,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qName", name);
-        return ApiCall.ValueAsync<bool>(this, "RemoveVariable", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "RemoveVariable", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1018,7 +1018,7 @@ public sealed partial class Doc : QixObject
     public Task<LocaleInfo> GetLocaleInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<LocaleInfo>(this, "GetLocaleInfo", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<LocaleInfo>(this, "GetLocaleInfo", p_, "qReturn", ApiRead.ReadLocaleInfo, cancellationToken);
     }
 
     /// <summary>
@@ -1043,7 +1043,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qSyntheticMode", syntheticMode);
         p_.Add("qIncludeSysVars", includeSysVars);
         p_.Add("qIncludeProfiling", includeProfiling);
-        return ApiCall.StructAsync<GetTablesAndKeysResult>(this, "GetTablesAndKeys", p_, cancellationToken);
+        return ApiCall.StructAsync<GetTablesAndKeysResult>(this, "GetTablesAndKeys", p_, ApiRead.ReadGetTablesAndKeysResult, cancellationToken);
     }
 
     /// <summary>
@@ -1056,7 +1056,7 @@ public sealed partial class Doc : QixObject
     public Task<TableViewDlgSaveInfo> GetViewDlgSaveInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<TableViewDlgSaveInfo>(this, "GetViewDlgSaveInfo", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<TableViewDlgSaveInfo>(this, "GetViewDlgSaveInfo", p_, "qReturn", ApiRead.ReadTableViewDlgSaveInfo, cancellationToken);
     }
 
     /// <summary>
@@ -1086,7 +1086,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qLocalizedMainSection", localizedMainSection);
-        return ApiCall.ValueAsync<string>(this, "GetEmptyScript", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetEmptyScript", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1105,7 +1105,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qMode", mode);
         p_.Add("qPartial", partial);
         p_.Add("qDebug", debug);
-        return ApiCall.ValueAsync<bool>(this, "DoReload", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DoReload", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1118,7 +1118,7 @@ public sealed partial class Doc : QixObject
     public Task<List<EditorBreakpoint>> GetScriptBreakpointsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<EditorBreakpoint>>(this, "GetScriptBreakpoints", p_, "qBreakpoints", cancellationToken);
+        return ApiCall.ValueAsync<List<EditorBreakpoint>>(this, "GetScriptBreakpoints", p_, "qBreakpoints", ApiRead.ReadListOfEditorBreakpoint, cancellationToken);
     }
 
     /// <summary>
@@ -1146,7 +1146,7 @@ public sealed partial class Doc : QixObject
     public Task<string> GetScriptAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetScript", p_, "qScript", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetScript", p_, "qScript", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1159,7 +1159,7 @@ public sealed partial class Doc : QixObject
     public Task<List<TextMacro>> GetTextMacrosAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<TextMacro>>(this, "GetTextMacros", p_, "qMacros", cancellationToken);
+        return ApiCall.ValueAsync<List<TextMacro>>(this, "GetTextMacros", p_, "qMacros", ApiRead.ReadListOfTextMacro, cancellationToken);
     }
 
     /// <summary>
@@ -1210,7 +1210,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qRows", rows);
         p_.Add("qSyntheticMode", syntheticMode);
         p_.Add("qTableName", tableName);
-        return ApiCall.ValueAsync<List<TableRow>>(this, "GetTableData", p_, "qData", cancellationToken);
+        return ApiCall.ValueAsync<List<TableRow>>(this, "GetTableData", p_, "qData", ApiRead.ReadListOfTableRow, cancellationToken);
     }
 
     /// <summary>
@@ -1223,7 +1223,7 @@ public sealed partial class Doc : QixObject
     public Task<NxAppLayout> GetAppLayoutAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxAppLayout>(this, "GetAppLayout", p_, "qLayout", cancellationToken);
+        return ApiCall.ValueAsync<NxAppLayout>(this, "GetAppLayout", p_, "qLayout", ApiRead.ReadNxAppLayout, cancellationToken);
     }
 
     /// <summary>
@@ -1251,7 +1251,7 @@ public sealed partial class Doc : QixObject
     public Task<NxAppProperties> GetAppPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxAppProperties>(this, "GetAppProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<NxAppProperties>(this, "GetAppProperties", p_, "qProp", ApiRead.ReadNxAppProperties, cancellationToken);
     }
 
     /// <summary>
@@ -1264,7 +1264,7 @@ public sealed partial class Doc : QixObject
     public Task<List<LineageInfo>> GetLineageAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<LineageInfo>>(this, "GetLineage", p_, "qLineage", cancellationToken);
+        return ApiCall.ValueAsync<List<LineageInfo>>(this, "GetLineage", p_, "qLineage", ApiRead.ReadListOfLineageInfo, cancellationToken);
     }
 
     /// <summary>
@@ -1294,7 +1294,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroySessionObject", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroySessionObject", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1325,7 +1325,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qProp", prop);
         QixResult r_ = await ApiCall.ObjectResultAsync(this, "GetOrCreateObject", p_, static (s, n) => new GenericObject(s, n), cancellationToken).ConfigureAwait(false);
-        GetOrCreateObjectResult result_ = ApiCall.Whole<GetOrCreateObjectResult>(r_);
+        GetOrCreateObjectResult result_ = ApiCall.Whole(r_, ApiRead.ReadGetOrCreateObjectResult);
         result_.Object = r_.Object as GenericObject;
         return result_;
     }
@@ -1342,7 +1342,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroyObject", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyObject", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1372,7 +1372,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qOptions", options);
-        return ApiCall.ValueAsync<List<NxContainerEntry>>(this, "GetObjects", p_, "qList", cancellationToken);
+        return ApiCall.ValueAsync<List<NxContainerEntry>>(this, "GetObjects", p_, "qList", ApiRead.ReadListOfNxContainerEntry, cancellationToken);
     }
 
     /// <summary>
@@ -1387,7 +1387,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qOptions", options);
-        return ApiCall.ValueAsync<List<NxContainerEntry>>(this, "GetBookmarks", p_, "qList", cancellationToken);
+        return ApiCall.ValueAsync<List<NxContainerEntry>>(this, "GetBookmarks", p_, "qList", ApiRead.ReadListOfNxContainerEntry, cancellationToken);
     }
 
     /// <summary>
@@ -1402,7 +1402,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<string>(this, "CloneObject", p_, "qCloneId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CloneObject", p_, "qCloneId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1418,7 +1418,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<string>(this, "CreateDraft", p_, "qDraftId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CreateDraft", p_, "qDraftId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1452,7 +1452,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qId", id);
         p_.Add("qSourceId", sourceId);
-        return ApiCall.ValueAsync<bool>(this, "DestroyDraft", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyDraft", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1465,7 +1465,7 @@ public sealed partial class Doc : QixObject
     public Task<bool> UndoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "Undo", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Undo", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1478,7 +1478,7 @@ public sealed partial class Doc : QixObject
     public Task<bool> RedoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "Redo", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Redo", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1521,7 +1521,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroyDimension", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyDimension", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1551,7 +1551,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<string>(this, "CloneDimension", p_, "qCloneId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CloneDimension", p_, "qCloneId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1581,7 +1581,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroyMeasure", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyMeasure", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1611,7 +1611,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<string>(this, "CloneMeasure", p_, "qCloneId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CloneMeasure", p_, "qCloneId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1641,7 +1641,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroySessionVariable", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroySessionVariable", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1671,7 +1671,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroyVariableById", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyVariableById", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1686,7 +1686,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qName", name);
-        return ApiCall.ValueAsync<bool>(this, "DestroyVariableByName", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyVariableByName", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1733,7 +1733,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qExpr", expr);
         p_.AddOptional("qLabels", labels);
-        return ApiCall.StructAsync<CheckExpressionResult>(this, "CheckExpression", p_, cancellationToken);
+        return ApiCall.StructAsync<CheckExpressionResult>(this, "CheckExpression", p_, ApiRead.ReadCheckExpressionResult, cancellationToken);
     }
 
     /// <summary>
@@ -1748,7 +1748,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qExpr", expr);
-        return ApiCall.StructAsync<CheckNumberOrExpressionResult>(this, "CheckNumberOrExpression", p_, cancellationToken);
+        return ApiCall.StructAsync<CheckNumberOrExpressionResult>(this, "CheckNumberOrExpression", p_, ApiRead.ReadCheckNumberOrExpressionResult, cancellationToken);
     }
 
     /// <summary>
@@ -1810,7 +1810,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qStateName", stateName);
-        return ApiCall.ValueAsync<bool>(this, "RemoveSessionAlternateState", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "RemoveSessionAlternateState", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1840,7 +1840,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroyBookmark", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyBookmark", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1870,7 +1870,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "ApplyBookmark", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ApplyBookmark", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1885,7 +1885,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<BookmarkApplyAndVerifyResult>(this, "ApplyAndVerifyBookmark", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<BookmarkApplyAndVerifyResult>(this, "ApplyAndVerifyBookmark", p_, "qResult", ApiRead.ReadBookmarkApplyAndVerifyResult, cancellationToken);
     }
 
     /// <summary>
@@ -1900,7 +1900,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<string>(this, "CloneBookmark", p_, "qCloneId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CloneBookmark", p_, "qCloneId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1917,7 +1917,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qName", name);
         p_.Add("qExpr", expr);
-        return ApiCall.ValueAsync<bool>(this, "AddFieldFromExpression", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "AddFieldFromExpression", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -1932,7 +1932,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qReadableName", readableName);
-        return ApiCall.ValueAsync<string>(this, "GetFieldOnTheFlyByName", p_, "qName", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetFieldOnTheFlyByName", p_, "qName", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -1945,7 +1945,7 @@ public sealed partial class Doc : QixObject
     public Task<List<NxInfo>> GetAllInfosAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<NxInfo>>(this, "GetAllInfos", p_, "qInfos", cancellationToken);
+        return ApiCall.ValueAsync<List<NxInfo>>(this, "GetAllInfos", p_, "qInfos", ApiRead.ReadListOfNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -2007,7 +2007,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qTags", tags);
         p_.AddOptional("qMatchingFieldMode", matchingFieldMode);
-        return ApiCall.ValueAsync<List<NxMatchingFieldInfo>>(this, "GetMatchingFields", p_, "qFieldNames", cancellationToken);
+        return ApiCall.ValueAsync<List<NxMatchingFieldInfo>>(this, "GetMatchingFields", p_, "qFieldNames", ApiRead.ReadListOfNxMatchingFieldInfo, cancellationToken);
     }
 
     /// <summary>
@@ -2024,7 +2024,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qFieldName", fieldName);
         p_.Add("qTags", tags);
-        return ApiCall.ValueAsync<List<NxMatchingFieldInfo>>(this, "FindMatchingFields", p_, "qFieldNames", cancellationToken);
+        return ApiCall.ValueAsync<List<NxMatchingFieldInfo>>(this, "FindMatchingFields", p_, "qFieldNames", ApiRead.ReadListOfNxMatchingFieldInfo, cancellationToken);
     }
 
     /// <summary>
@@ -2069,7 +2069,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qTable1", table1);
         p_.Add("qTable2", table2);
-        return ApiCall.ValueAsync<List<AssociationScore>>(this, "GetAssociationScores", p_, "qScore", cancellationToken);
+        return ApiCall.ValueAsync<List<AssociationScore>>(this, "GetAssociationScores", p_, "qScore", ApiRead.ReadListOfAssociationScore, cancellationToken);
     }
 
     /// <summary>
@@ -2083,7 +2083,7 @@ public sealed partial class Doc : QixObject
     public Task<GetMediaListResult> GetMediaListAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.StructAsync<GetMediaListResult>(this, "GetMediaList", p_, cancellationToken);
+        return ApiCall.StructAsync<GetMediaListResult>(this, "GetMediaList", p_, ApiRead.ReadGetMediaListResult, cancellationToken);
     }
 
     /// <summary>
@@ -2096,7 +2096,7 @@ public sealed partial class Doc : QixObject
     public Task<ContentLibraryList> GetContentLibrariesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<ContentLibraryList>(this, "GetContentLibraries", p_, "qList", cancellationToken);
+        return ApiCall.ValueAsync<ContentLibraryList>(this, "GetContentLibraries", p_, "qList", ApiRead.ReadContentLibraryList, cancellationToken);
     }
 
     /// <summary>
@@ -2111,7 +2111,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qName", name);
-        return ApiCall.ValueAsync<StaticContentList>(this, "GetLibraryContent", p_, "qList", cancellationToken);
+        return ApiCall.ValueAsync<StaticContentList>(this, "GetLibraryContent", p_, "qList", ApiRead.ReadStaticContentList, cancellationToken);
     }
 
     /// <summary>
@@ -2126,7 +2126,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.AddOptional("qParams", @params);
-        return ApiCall.ValueAsync<DoReloadExResult>(this, "DoReloadEx", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<DoReloadExResult>(this, "DoReloadEx", p_, "qResult", ApiRead.ReadDoReloadExResult, cancellationToken);
     }
 
     /// <summary>
@@ -2139,7 +2139,7 @@ public sealed partial class Doc : QixObject
     public Task<long> BackCountAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<long>(this, "BackCount", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<long>(this, "BackCount", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 
     /// <summary>
@@ -2152,7 +2152,7 @@ public sealed partial class Doc : QixObject
     public Task<long> ForwardCountAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<long>(this, "ForwardCount", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<long>(this, "ForwardCount", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 
     /// <summary>
@@ -2167,7 +2167,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.AddOptional("qOptions", options);
-        return ApiCall.ValueAsync<NxDownloadInfo>(this, "ExportReducedData", p_, "qDownloadInfo", cancellationToken);
+        return ApiCall.ValueAsync<NxDownloadInfo>(this, "ExportReducedData", p_, "qDownloadInfo", ApiRead.ReadNxDownloadInfo, cancellationToken);
     }
 
     /// <summary>
@@ -2184,7 +2184,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qStateName", stateName);
         p_.Add("qBookmarkId", bookmarkId);
-        return ApiCall.ValueAsync<string>(this, "GetSetAnalysis", p_, "qSetExpression", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetSetAnalysis", p_, "qSetExpression", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -2212,7 +2212,7 @@ public sealed partial class Doc : QixObject
     public Task<List<ScriptSyntaxError>> CheckScriptSyntaxAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<ScriptSyntaxError>>(this, "CheckScriptSyntax", p_, "qErrors", cancellationToken);
+        return ApiCall.ValueAsync<List<ScriptSyntaxError>>(this, "CheckScriptSyntax", p_, "qErrors", ApiRead.ReadListOfScriptSyntaxError, cancellationToken);
     }
 
     /// <summary>
@@ -2225,7 +2225,7 @@ public sealed partial class Doc : QixObject
     public Task<List<string>> GetFavoriteVariablesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<string>>(this, "GetFavoriteVariables", p_, "qNames", cancellationToken);
+        return ApiCall.ValueAsync<List<string>>(this, "GetFavoriteVariables", p_, "qNames", ApiRead.ReadListOfstring, cancellationToken);
     }
 
     /// <summary>
@@ -2255,7 +2255,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qPath", path);
-        return ApiCall.ValueAsync<string>(this, "GetIncludeFileContent", p_, "qContent", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetIncludeFileContent", p_, "qContent", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -2270,7 +2270,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qConnection", connection);
-        return ApiCall.ValueAsync<string>(this, "CreateConnection", p_, "qConnectionId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CreateConnection", p_, "qConnectionId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -2319,7 +2319,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qConnectionId", connectionId);
-        return ApiCall.ValueAsync<Connection>(this, "GetConnection", p_, "qConnection", cancellationToken);
+        return ApiCall.ValueAsync<Connection>(this, "GetConnection", p_, "qConnection", ApiRead.ReadConnection, cancellationToken);
     }
 
     /// <summary>
@@ -2332,7 +2332,7 @@ public sealed partial class Doc : QixObject
     public Task<List<Connection>> GetConnectionsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<Connection>>(this, "GetConnections", p_, "qConnections", cancellationToken);
+        return ApiCall.ValueAsync<List<Connection>>(this, "GetConnections", p_, "qConnections", ApiRead.ReadListOfConnection, cancellationToken);
     }
 
     /// <summary>
@@ -2347,7 +2347,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qConnectionId", connectionId);
-        return ApiCall.ValueAsync<DatabaseInfo>(this, "GetDatabaseInfo", p_, "qInfo", cancellationToken);
+        return ApiCall.ValueAsync<DatabaseInfo>(this, "GetDatabaseInfo", p_, "qInfo", ApiRead.ReadDatabaseInfo, cancellationToken);
     }
 
     /// <summary>
@@ -2362,7 +2362,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qConnectionId", connectionId);
-        return ApiCall.ValueAsync<List<Database>>(this, "GetDatabases", p_, "qDatabases", cancellationToken);
+        return ApiCall.ValueAsync<List<Database>>(this, "GetDatabases", p_, "qDatabases", ApiRead.ReadListOfDatabase, cancellationToken);
     }
 
     /// <summary>
@@ -2379,7 +2379,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qConnectionId", connectionId);
         p_.Add("qDatabase", database);
-        return ApiCall.ValueAsync<List<DatabaseOwner>>(this, "GetDatabaseOwners", p_, "qOwners", cancellationToken);
+        return ApiCall.ValueAsync<List<DatabaseOwner>>(this, "GetDatabaseOwners", p_, "qOwners", ApiRead.ReadListOfDatabaseOwner, cancellationToken);
     }
 
     /// <summary>
@@ -2398,7 +2398,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qConnectionId", connectionId);
         p_.Add("qDatabase", database);
         p_.Add("qOwner", owner);
-        return ApiCall.ValueAsync<List<DataTable>>(this, "GetDatabaseTables", p_, "qTables", cancellationToken);
+        return ApiCall.ValueAsync<List<DataTable>>(this, "GetDatabaseTables", p_, "qTables", ApiRead.ReadListOfDataTable, cancellationToken);
     }
 
     /// <summary>
@@ -2419,7 +2419,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qDatabase", database);
         p_.Add("qOwner", owner);
         p_.Add("qTable", table);
-        return ApiCall.ValueAsync<List<DataField>>(this, "GetDatabaseTableFields", p_, "qFields", cancellationToken);
+        return ApiCall.ValueAsync<List<DataField>>(this, "GetDatabaseTableFields", p_, "qFields", ApiRead.ReadListOfDataField, cancellationToken);
     }
 
     /// <summary>
@@ -2442,7 +2442,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qOwner", owner);
         p_.Add("qTable", table);
         p_.AddOptional("qConditions", conditions);
-        return ApiCall.StructAsync<GetDatabaseTablePreviewResult>(this, "GetDatabaseTablePreview", p_, cancellationToken);
+        return ApiCall.StructAsync<GetDatabaseTablePreviewResult>(this, "GetDatabaseTablePreview", p_, ApiRead.ReadGetDatabaseTablePreviewResult, cancellationToken);
     }
 
     /// <summary>
@@ -2459,7 +2459,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qConnectionId", connectionId);
         p_.Add("qRelativePath", relativePath);
-        return ApiCall.ValueAsync<List<FolderItem>>(this, "GetFolderItemsForConnection", p_, "qFolderItems", cancellationToken);
+        return ApiCall.ValueAsync<List<FolderItem>>(this, "GetFolderItemsForConnection", p_, "qFolderItems", ApiRead.ReadListOfFolderItem, cancellationToken);
     }
 
     /// <summary>
@@ -2476,7 +2476,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qConnectionId", connectionId);
         p_.Add("qRelativePath", relativePath);
-        return ApiCall.ValueAsync<FileDataFormat>(this, "GuessFileType", p_, "qDataFormat", cancellationToken);
+        return ApiCall.ValueAsync<FileDataFormat>(this, "GuessFileType", p_, "qDataFormat", ApiRead.ReadFileDataFormat, cancellationToken);
     }
 
     /// <summary>
@@ -2495,7 +2495,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qConnectionId", connectionId);
         p_.Add("qRelativePath", relativePath);
         p_.Add("qDataFormat", dataFormat);
-        return ApiCall.ValueAsync<List<DataTable>>(this, "GetFileTables", p_, "qTables", cancellationToken);
+        return ApiCall.ValueAsync<List<DataTable>>(this, "GetFileTables", p_, "qTables", ApiRead.ReadListOfDataTable, cancellationToken);
     }
 
     /// <summary>
@@ -2516,7 +2516,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qRelativePath", relativePath);
         p_.Add("qDataFormat", dataFormat);
         p_.Add("qTable", table);
-        return ApiCall.StructAsync<GetFileTableFieldsResult>(this, "GetFileTableFields", p_, cancellationToken);
+        return ApiCall.StructAsync<GetFileTableFieldsResult>(this, "GetFileTableFields", p_, ApiRead.ReadGetFileTableFieldsResult, cancellationToken);
     }
 
     /// <summary>
@@ -2537,7 +2537,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qRelativePath", relativePath);
         p_.Add("qDataFormat", dataFormat);
         p_.Add("qTable", table);
-        return ApiCall.StructAsync<GetFileTablePreviewResult>(this, "GetFileTablePreview", p_, cancellationToken);
+        return ApiCall.StructAsync<GetFileTablePreviewResult>(this, "GetFileTablePreview", p_, ApiRead.ReadGetFileTablePreviewResult, cancellationToken);
     }
 
     /// <summary>
@@ -2556,7 +2556,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qConnectionId", connectionId);
         p_.Add("qRelativePath", relativePath);
         p_.Add("qDataFormat", dataFormat);
-        return ApiCall.ValueAsync<List<DataTableEx>>(this, "GetFileTablesEx", p_, "qTables", cancellationToken);
+        return ApiCall.ValueAsync<List<DataTableEx>>(this, "GetFileTablesEx", p_, "qTables", ApiRead.ReadListOfDataTableEx, cancellationToken);
     }
 
     /// <summary>
@@ -2579,7 +2579,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qMethod", method);
         p_.Add("qParameters", parameters);
         p_.Add("qAppendConnection", appendConnection);
-        return ApiCall.ValueAsync<string>(this, "SendGenericCommandToCustomConnector", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "SendGenericCommandToCustomConnector", p_, "qResult", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -2596,7 +2596,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qOptions", options);
         p_.Add("qTerms", terms);
-        return ApiCall.ValueAsync<SearchSuggestionResult>(this, "SearchSuggest", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<SearchSuggestionResult>(this, "SearchSuggest", p_, "qResult", ApiRead.ReadSearchSuggestionResult, cancellationToken);
     }
 
     /// <summary>
@@ -2616,7 +2616,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qOptions", options);
         p_.Add("qTerms", terms);
         p_.Add("qPage", page);
-        return ApiCall.ValueAsync<SearchAssociationResult>(this, "SearchAssociations", p_, "qResults", cancellationToken);
+        return ApiCall.ValueAsync<SearchAssociationResult>(this, "SearchAssociations", p_, "qResults", ApiRead.ReadSearchAssociationResult, cancellationToken);
     }
 
     /// <summary>
@@ -2656,7 +2656,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qOptions", options);
         p_.Add("qTerms", terms);
         p_.Add("qPage", page);
-        return ApiCall.ValueAsync<SearchResult>(this, "SearchResults", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<SearchResult>(this, "SearchResults", p_, "qResult", ApiRead.ReadSearchResult, cancellationToken);
     }
 
     /// <summary>
@@ -2675,7 +2675,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qOptions", options);
         p_.Add("qTerms", terms);
         p_.Add("qPage", page);
-        return ApiCall.ValueAsync<SearchResult>(this, "SearchObjects", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<SearchResult>(this, "SearchObjects", p_, "qResult", ApiRead.ReadSearchResult, cancellationToken);
     }
 
     /// <summary>
@@ -2694,7 +2694,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qFieldsOrColumnsWithWildcards", fieldsOrColumnsWithWildcards);
         p_.Add("qMaxNumberOfValues", maxNumberOfValues);
         p_.Add("qRandSeed", randSeed);
-        return ApiCall.ValueAsync<List<SampleResult>>(this, "GetFieldAndColumnSamples", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<List<SampleResult>>(this, "GetFieldAndColumnSamples", p_, "qResult", ApiRead.ReadListOfSampleResult, cancellationToken);
     }
 
     /// <summary>
@@ -2707,7 +2707,7 @@ public sealed partial class Doc : QixObject
     public Task<AppScript> GetScriptExAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<AppScript>(this, "GetScriptEx", p_, "qScript", cancellationToken);
+        return ApiCall.ValueAsync<AppScript>(this, "GetScriptEx", p_, "qScript", ApiRead.ReadAppScript, cancellationToken);
     }
 
     /// <summary>
@@ -2722,7 +2722,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qListDef", listDef);
-        return ApiCall.ValueAsync<List<NxVariableListItem>>(this, "GetVariables", p_, "qList", cancellationToken);
+        return ApiCall.ValueAsync<List<NxVariableListItem>>(this, "GetVariables", p_, "qList", ApiRead.ReadListOfNxVariableListItem, cancellationToken);
     }
 
     /// <summary>
@@ -2737,7 +2737,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qExpression", expression);
-        return ApiCall.ValueAsync<string>(this, "ExpandExpression", p_, "qExpandedExpression", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "ExpandExpression", p_, "qExpandedExpression", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -2752,7 +2752,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "DestroySessionVariableById", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroySessionVariableById", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -2767,7 +2767,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qName", name);
-        return ApiCall.ValueAsync<bool>(this, "DestroySessionVariableByName", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroySessionVariableByName", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -2780,7 +2780,7 @@ public sealed partial class Doc : QixObject
     public Task<List<GroupState>> GetGroupStatesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<GroupState>>(this, "GetGroupStates", p_, "qGroupStates", cancellationToken);
+        return ApiCall.ValueAsync<List<GroupState>>(this, "GetGroupStates", p_, "qGroupStates", ApiRead.ReadListOfGroupState, cancellationToken);
     }
 
     /// <summary>
@@ -2795,7 +2795,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qGroupStates", groupStates);
-        return ApiCall.ValueAsync<ApplyGroupStatesResult>(this, "ApplyGroupStates", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<ApplyGroupStatesResult>(this, "ApplyGroupStates", p_, "qResult", ApiRead.ReadApplyGroupStatesResult, cancellationToken);
     }
 
     /// <summary>
@@ -2827,7 +2827,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qNewAppName", newAppName);
-        return ApiCall.ValueAsync<string>(this, "SaveAs", p_, "qNewAppId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "SaveAs", p_, "qNewAppId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -2842,7 +2842,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qTTLOfTempState", ttlOfTempState);
-        return ApiCall.StructAsync<StoreTempSelectionStateResult>(this, "StoreTempSelectionState", p_, cancellationToken);
+        return ApiCall.StructAsync<StoreTempSelectionStateResult>(this, "StoreTempSelectionState", p_, ApiRead.ReadStoreTempSelectionStateResult, cancellationToken);
     }
 
     /// <summary>
@@ -2857,7 +2857,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "RestoreTempSelectionState", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "RestoreTempSelectionState", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -2872,7 +2872,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qNewOwnerId", newOwnerId);
-        return ApiCall.ValueAsync<bool>(this, "ChangeSessionAppOwner", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ChangeSessionAppOwner", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -2887,7 +2887,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qSpaceId", spaceId);
-        return ApiCall.ValueAsync<bool>(this, "ChangeSessionAppSpace", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ChangeSessionAppSpace", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -2902,7 +2902,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qTableName", tableName);
-        return ApiCall.ValueAsync<TableProfilingData>(this, "GetTableProfileData", p_, "qProfiling", cancellationToken);
+        return ApiCall.ValueAsync<TableProfilingData>(this, "GetTableProfileData", p_, "qProfiling", ApiRead.ReadTableProfilingData, cancellationToken);
     }
 
     /// <summary>
@@ -2936,7 +2936,7 @@ public sealed partial class Doc : QixObject
         p_.Add("qOptions", options);
         p_.Add("qTerms", terms);
         p_.Add("qPage", page);
-        return ApiCall.ValueAsync<SearchValueResult>(this, "SearchValues", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<SearchValueResult>(this, "SearchValues", p_, "qResult", ApiRead.ReadSearchValueResult, cancellationToken);
     }
 
     /// <summary>
@@ -2951,7 +2951,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qExpr", expr);
-        return ApiCall.ValueAsync<List<string>>(this, "GetFieldsFromExpression", p_, "qFieldNames", cancellationToken);
+        return ApiCall.ValueAsync<List<string>>(this, "GetFieldsFromExpression", p_, "qFieldNames", ApiRead.ReadListOfstring, cancellationToken);
     }
 
     /// <summary>
@@ -2966,7 +2966,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qFieldNames", fieldNames);
-        return ApiCall.ValueAsync<List<NxFieldResourceId>>(this, "GetFieldsResourceIds", p_, "qFields", cancellationToken);
+        return ApiCall.ValueAsync<List<NxFieldResourceId>>(this, "GetFieldsResourceIds", p_, "qFields", ApiRead.ReadListOfNxFieldResourceId, cancellationToken);
     }
 
     /// <summary>
@@ -2979,7 +2979,7 @@ public sealed partial class Doc : QixObject
     public Task<GetExpressionBNFResult> GetExpressionBNFAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.StructAsync<GetExpressionBNFResult>(this, "GetExpressionBNF", p_, cancellationToken);
+        return ApiCall.StructAsync<GetExpressionBNFResult>(this, "GetExpressionBNF", p_, ApiRead.ReadGetExpressionBNFResult, cancellationToken);
     }
 
     /// <summary>
@@ -2992,7 +2992,7 @@ public sealed partial class Doc : QixObject
     public Task<string> GetExpressionBNFHashAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetExpressionBNFHash", p_, "qBnfHash", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetExpressionBNFHash", p_, "qBnfHash", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -3022,7 +3022,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qDstParameters", dstParameters);
-        return ApiCall.ValueAsync<TransformAppResult>(this, "TransformApp", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<TransformAppResult>(this, "TransformApp", p_, "qResult", ApiRead.ReadTransformAppResult, cancellationToken);
     }
 
     /// <summary>
@@ -3039,7 +3039,7 @@ public sealed partial class Doc : QixObject
         var p_ = new ApiParams();
         p_.Add("qOptions", options);
         p_.AddOptional("qObjectIdsToPatch", objectIdsToPatch);
-        return ApiCall.StructAsync<CreateTemporaryBookmarkResult>(this, "CreateTemporaryBookmark", p_, cancellationToken);
+        return ApiCall.StructAsync<CreateTemporaryBookmarkResult>(this, "CreateTemporaryBookmark", p_, ApiRead.ReadCreateTemporaryBookmarkResult, cancellationToken);
     }
 
     /// <summary>
@@ -3054,7 +3054,7 @@ public sealed partial class Doc : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qId", id);
-        return ApiCall.ValueAsync<bool>(this, "ApplyTemporaryBookmark", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ApplyTemporaryBookmark", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3067,7 +3067,7 @@ public sealed partial class Doc : QixObject
     public Task<AppScriptMeta> GetScriptMetaAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<AppScriptMeta>(this, "GetScriptMeta", p_, "qMeta", cancellationToken);
+        return ApiCall.ValueAsync<AppScriptMeta>(this, "GetScriptMeta", p_, "qMeta", ApiRead.ReadAppScriptMeta, cancellationToken);
     }
 
     /// <summary>
@@ -3139,7 +3139,7 @@ public sealed partial class GenericObject : QixObject
     public new Task<GenericObjectLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericObjectLayout>(this, "GetLayout", p_, "qLayout", cancellationToken);
+        return ApiCall.ValueAsync<GenericObjectLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericObjectLayout, cancellationToken);
     }
 
     /// <summary>
@@ -3156,7 +3156,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qPages", pages);
-        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetListObjectData", p_, "qDataPages", cancellationToken);
+        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetListObjectData", p_, "qDataPages", ApiRead.ReadListOfNxDataPage, cancellationToken);
     }
 
     /// <summary>
@@ -3173,7 +3173,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qPages", pages);
-        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetHyperCubeData", p_, "qDataPages", cancellationToken);
+        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetHyperCubeData", p_, "qDataPages", ApiRead.ReadListOfNxDataPage, cancellationToken);
     }
 
     /// <summary>
@@ -3194,7 +3194,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qPages", pages);
         p_.Add("qZoomFactor", zoomFactor);
         p_.Add("qReductionMode", reductionMode);
-        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetHyperCubeReducedData", p_, "qDataPages", cancellationToken);
+        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetHyperCubeReducedData", p_, "qDataPages", ApiRead.ReadListOfNxDataPage, cancellationToken);
     }
 
     /// <summary>
@@ -3211,7 +3211,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qPages", pages);
-        return ApiCall.ValueAsync<List<NxPivotPage>>(this, "GetHyperCubePivotData", p_, "qDataPages", cancellationToken);
+        return ApiCall.ValueAsync<List<NxPivotPage>>(this, "GetHyperCubePivotData", p_, "qDataPages", ApiRead.ReadListOfNxPivotPage, cancellationToken);
     }
 
     /// <summary>
@@ -3230,7 +3230,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qPath", path);
         p_.Add("qPages", pages);
         p_.Add("qMaxNbrCells", maxNbrCells);
-        return ApiCall.ValueAsync<List<NxStackPage>>(this, "GetHyperCubeStackData", p_, "qDataPages", cancellationToken);
+        return ApiCall.ValueAsync<List<NxStackPage>>(this, "GetHyperCubeStackData", p_, "qDataPages", ApiRead.ReadListOfNxStackPage, cancellationToken);
     }
 
     /// <summary>
@@ -3249,7 +3249,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qPath", path);
         p_.Add("qOptions", options);
         p_.Add("qReverseSort", reverseSort);
-        return ApiCall.StructAsync<GetHyperCubeContinuousDataResult>(this, "GetHyperCubeContinuousData", p_, cancellationToken);
+        return ApiCall.StructAsync<GetHyperCubeContinuousDataResult>(this, "GetHyperCubeContinuousData", p_, ApiRead.ReadGetHyperCubeContinuousDataResult, cancellationToken);
     }
 
     /// <summary>
@@ -3266,7 +3266,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.AddOptional("qNodeOptions", nodeOptions);
-        return ApiCall.ValueAsync<List<NxTreeNode>>(this, "GetHyperCubeTreeData", p_, "qNodes", cancellationToken);
+        return ApiCall.ValueAsync<List<NxTreeNode>>(this, "GetHyperCubeTreeData", p_, "qNodes", ApiRead.ReadListOfNxTreeNode, cancellationToken);
     }
 
     /// <summary>
@@ -3293,7 +3293,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qMaxNbrCells", maxNbrCells);
         p_.Add("qQueryLevel", queryLevel);
         p_.Add("qBinningMethod", binningMethod);
-        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetHyperCubeBinnedData", p_, "qDataPages", cancellationToken);
+        return ApiCall.ValueAsync<List<NxDataPage>>(this, "GetHyperCubeBinnedData", p_, "qDataPages", ApiRead.ReadListOfNxDataPage, cancellationToken);
     }
 
     /// <summary>
@@ -3351,7 +3351,7 @@ public sealed partial class GenericObject : QixObject
     public Task<GenericObjectProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericObjectProperties>(this, "GetProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<GenericObjectProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericObjectProperties, cancellationToken);
     }
 
     /// <summary>
@@ -3364,7 +3364,7 @@ public sealed partial class GenericObject : QixObject
     public Task<GenericObjectProperties> GetEffectivePropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericObjectProperties>(this, "GetEffectiveProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<GenericObjectProperties>(this, "GetEffectiveProperties", p_, "qProp", ApiRead.ReadGenericObjectProperties, cancellationToken);
     }
 
     /// <summary>
@@ -3392,7 +3392,7 @@ public sealed partial class GenericObject : QixObject
     public Task<GenericObjectEntry> GetFullPropertyTreeAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericObjectEntry>(this, "GetFullPropertyTree", p_, "qPropEntry", cancellationToken);
+        return ApiCall.ValueAsync<GenericObjectEntry>(this, "GetFullPropertyTree", p_, "qPropEntry", ApiRead.ReadGenericObjectEntry, cancellationToken);
     }
 
     /// <summary>
@@ -3405,7 +3405,7 @@ public sealed partial class GenericObject : QixObject
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", cancellationToken);
+        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -3445,7 +3445,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qFileName", fileName);
         p_.AddOptional("qExportState", exportState);
         p_.Add("qServeOnce", serveOnce);
-        return ApiCall.StructAsync<ExportDataResult>(this, "ExportData", p_, cancellationToken);
+        return ApiCall.StructAsync<ExportDataResult>(this, "ExportData", p_, ApiRead.ReadExportDataResult, cancellationToken);
     }
 
     /// <summary>
@@ -3466,7 +3466,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qValues", values);
         p_.Add("qToggleMode", toggleMode);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectListObjectValues", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectListObjectValues", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3483,7 +3483,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectListObjectPossible", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectListObjectPossible", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3500,7 +3500,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectListObjectExcluded", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectListObjectExcluded", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3517,7 +3517,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectListObjectAlternative", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectListObjectAlternative", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3534,7 +3534,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectListObjectAll", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectListObjectAll", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3553,7 +3553,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qPath", path);
         p_.Add("qRanges", ranges);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectListObjectContinuousRange", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectListObjectContinuousRange", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3570,7 +3570,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qPath", path);
         p_.Add("qMatch", match);
-        return ApiCall.ValueAsync<bool>(this, "SearchListObjectFor", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SearchListObjectFor", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3800,7 +3800,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qDimNo", dimNo);
         p_.Add("qValues", values);
         p_.Add("qToggleMode", toggleMode);
-        return ApiCall.ValueAsync<bool>(this, "SelectHyperCubeValues", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectHyperCubeValues", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3823,7 +3823,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qColIndices", colIndices);
         p_.Add("qSoftLock", softLock);
         p_.Add("qDeselectOnlyOneSelected", deselectOnlyOneSelected);
-        return ApiCall.ValueAsync<bool>(this, "SelectHyperCubeCells", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectHyperCubeCells", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3844,7 +3844,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qSelections", selections);
         p_.Add("qSoftLock", softLock);
         p_.Add("qDeselectOnlyOneSelected", deselectOnlyOneSelected);
-        return ApiCall.ValueAsync<bool>(this, "SelectPivotCells", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectPivotCells", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3867,7 +3867,7 @@ public sealed partial class GenericObject : QixObject
         p_.AddOptional("qColumnsToSelect", columnsToSelect);
         p_.Add("qOrMode", orMode);
         p_.Add("qDeselectOnlyOneSelected", deselectOnlyOneSelected);
-        return ApiCall.ValueAsync<bool>(this, "RangeSelectHyperCubeValues", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "RangeSelectHyperCubeValues", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3888,7 +3888,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qRanges", ranges);
         p_.Add("qOrMode", orMode);
         p_.Add("qDeselectOnlyOneSelected", deselectOnlyOneSelected);
-        return ApiCall.ValueAsync<bool>(this, "MultiRangeSelectHyperCubeValues", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "MultiRangeSelectHyperCubeValues", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3909,7 +3909,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qRanges", ranges);
         p_.Add("qOrMode", orMode);
         p_.Add("qDeselectOnlyOneSelected", deselectOnlyOneSelected);
-        return ApiCall.ValueAsync<bool>(this, "MultiRangeSelectTreeDataValues", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "MultiRangeSelectTreeDataValues", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3928,7 +3928,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qPath", path);
         p_.Add("qRanges", ranges);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectHyperCubeContinuousRange", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectHyperCubeContinuousRange", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -3969,7 +3969,7 @@ public sealed partial class GenericObject : QixObject
     public Task<List<NxInfo>> GetChildInfosAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<NxInfo>>(this, "GetChildInfos", p_, "qInfos", cancellationToken);
+        return ApiCall.ValueAsync<List<NxInfo>>(this, "GetChildInfos", p_, "qInfos", ApiRead.ReadListOfNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -4003,7 +4003,7 @@ public sealed partial class GenericObject : QixObject
         var p_ = new ApiParams();
         p_.Add("qId", id);
         p_.AddOptional("qPropForThis", propForThis);
-        return ApiCall.ValueAsync<bool>(this, "DestroyChild", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "DestroyChild", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4046,7 +4046,7 @@ public sealed partial class GenericObject : QixObject
     public Task<List<NxLinkedObjectInfo>> GetLinkedObjectsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", cancellationToken);
+        return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", ApiRead.ReadListOfNxLinkedObjectInfo, cancellationToken);
     }
 
     /// <summary>
@@ -4203,7 +4203,7 @@ public sealed partial class GenericObject : QixObject
         p_.Add("qPath", path);
         p_.Add("qGroupDef", groupDef);
         p_.Add("qTargetGroupId", targetGroupId);
-        return ApiCall.ValueAsync<string>(this, "CreateGroup", p_, "qGroupId", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "CreateGroup", p_, "qGroupId", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -4304,7 +4304,7 @@ public sealed partial class Field : QixObject
     public Task<long> GetCardinalAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<long>(this, "GetCardinal", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<long>(this, "GetCardinal", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 
     /// <summary>
@@ -4317,7 +4317,7 @@ public sealed partial class Field : QixObject
     public Task<bool> GetAndModeAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "GetAndMode", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "GetAndMode", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4336,7 +4336,7 @@ public sealed partial class Field : QixObject
         p_.Add("qFieldValues", fieldValues);
         p_.Add("qToggleMode", toggleMode);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectValues", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectValues", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4355,7 +4355,7 @@ public sealed partial class Field : QixObject
         p_.Add("qMatch", match);
         p_.Add("qSoftLock", softLock);
         p_.Add("qExcludedValuesMode", excludedValuesMode);
-        return ApiCall.ValueAsync<bool>(this, "Select", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Select", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4374,7 +4374,7 @@ public sealed partial class Field : QixObject
         p_.Add("qMatch", match);
         p_.Add("qSoftLock", softLock);
         p_.Add("qExcludedValuesMode", excludedValuesMode);
-        return ApiCall.ValueAsync<bool>(this, "ToggleSelect", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ToggleSelect", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4389,7 +4389,7 @@ public sealed partial class Field : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "ClearAllButThis", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "ClearAllButThis", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4404,7 +4404,7 @@ public sealed partial class Field : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectPossible", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectPossible", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4419,7 +4419,7 @@ public sealed partial class Field : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectExcluded", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectExcluded", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4434,7 +4434,7 @@ public sealed partial class Field : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectAll", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectAll", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4447,7 +4447,7 @@ public sealed partial class Field : QixObject
     public Task<bool> LockAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "Lock", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Lock", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4460,7 +4460,7 @@ public sealed partial class Field : QixObject
     public Task<bool> UnlockAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "Unlock", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Unlock", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4473,7 +4473,7 @@ public sealed partial class Field : QixObject
     public Task<NxFieldProperties> GetNxPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxFieldProperties>(this, "GetNxProperties", p_, "qProperties", cancellationToken);
+        return ApiCall.ValueAsync<NxFieldProperties>(this, "GetNxProperties", p_, "qProperties", ApiRead.ReadNxFieldProperties, cancellationToken);
     }
 
     /// <summary>
@@ -4518,7 +4518,7 @@ public sealed partial class Field : QixObject
     {
         var p_ = new ApiParams();
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "SelectAlternative", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SelectAlternative", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4537,7 +4537,7 @@ public sealed partial class Field : QixObject
         p_.Add("qValues", values);
         p_.Add("qToggleMode", toggleMode);
         p_.Add("qSoftLock", softLock);
-        return ApiCall.ValueAsync<bool>(this, "LowLevelSelect", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "LowLevelSelect", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4550,7 +4550,7 @@ public sealed partial class Field : QixObject
     public Task<bool> ClearAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "Clear", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Clear", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 }
 
@@ -4575,7 +4575,7 @@ public sealed partial class GenericDimension : QixObject
     public new Task<GenericDimensionLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericDimensionLayout>(this, "GetLayout", p_, "qLayout", cancellationToken);
+        return ApiCall.ValueAsync<GenericDimensionLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericDimensionLayout, cancellationToken);
     }
 
     /// <summary>
@@ -4618,7 +4618,7 @@ public sealed partial class GenericDimension : QixObject
     public Task<GenericDimensionProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericDimensionProperties>(this, "GetProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<GenericDimensionProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericDimensionProperties, cancellationToken);
     }
 
     /// <summary>
@@ -4631,7 +4631,7 @@ public sealed partial class GenericDimension : QixObject
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", cancellationToken);
+        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -4644,7 +4644,7 @@ public sealed partial class GenericDimension : QixObject
     public Task<NxLibraryDimensionDef> GetDimensionAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxLibraryDimensionDef>(this, "GetDimension", p_, "qDim", cancellationToken);
+        return ApiCall.ValueAsync<NxLibraryDimensionDef>(this, "GetDimension", p_, "qDim", ApiRead.ReadNxLibraryDimensionDef, cancellationToken);
     }
 
     /// <summary>
@@ -4657,7 +4657,7 @@ public sealed partial class GenericDimension : QixObject
     public Task<List<NxLinkedObjectInfo>> GetLinkedObjectsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", cancellationToken);
+        return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", ApiRead.ReadListOfNxLinkedObjectInfo, cancellationToken);
     }
 
     /// <summary>
@@ -4752,7 +4752,7 @@ public sealed partial class GenericDimension : QixObject
     public Task<long> GetActiveFieldAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<long>(this, "GetActiveField", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<long>(this, "GetActiveField", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 }
 
@@ -4783,7 +4783,7 @@ public sealed partial class GenericBookmark : QixObject
         p_.Add("qField", field);
         p_.Add("qGetExcludedValues", getExcludedValues);
         p_.Add("qDataPage", dataPage);
-        return ApiCall.ValueAsync<List<FieldValue>>(this, "GetFieldValues", p_, "qFieldValues", cancellationToken);
+        return ApiCall.ValueAsync<List<FieldValue>>(this, "GetFieldValues", p_, "qFieldValues", ApiRead.ReadListOfFieldValue, cancellationToken);
     }
 
     /// <summary>
@@ -4802,7 +4802,7 @@ public sealed partial class GenericBookmark : QixObject
         p_.Add("qField", field);
         p_.Add("qGetExcludedValues", getExcludedValues);
         p_.Add("qDataPages", dataPages);
-        return ApiCall.ValueAsync<List<StateFieldValues>>(this, "GetFieldValuesEx", p_, "qFieldValues", cancellationToken);
+        return ApiCall.ValueAsync<List<StateFieldValues>>(this, "GetFieldValuesEx", p_, "qFieldValues", ApiRead.ReadListOfStateFieldValues, cancellationToken);
     }
 
     /// <summary>
@@ -4815,7 +4815,7 @@ public sealed partial class GenericBookmark : QixObject
     public new Task<GenericBookmarkLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericBookmarkLayout>(this, "GetLayout", p_, "qLayout", cancellationToken);
+        return ApiCall.ValueAsync<GenericBookmarkLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericBookmarkLayout, cancellationToken);
     }
 
     /// <summary>
@@ -4858,7 +4858,7 @@ public sealed partial class GenericBookmark : QixObject
     public Task<GenericBookmarkProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericBookmarkProperties>(this, "GetProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<GenericBookmarkProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericBookmarkProperties, cancellationToken);
     }
 
     /// <summary>
@@ -4871,7 +4871,7 @@ public sealed partial class GenericBookmark : QixObject
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", cancellationToken);
+        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -4884,7 +4884,7 @@ public sealed partial class GenericBookmark : QixObject
     public Task<bool> ApplyAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<bool>(this, "Apply", p_, "qSuccess", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "Apply", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -4897,7 +4897,7 @@ public sealed partial class GenericBookmark : QixObject
     public Task<BookmarkApplyAndVerifyResult> ApplyAndVerifyAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<BookmarkApplyAndVerifyResult>(this, "ApplyAndVerify", p_, "qResult", cancellationToken);
+        return ApiCall.ValueAsync<BookmarkApplyAndVerifyResult>(this, "ApplyAndVerify", p_, "qResult", ApiRead.ReadBookmarkApplyAndVerifyResult, cancellationToken);
     }
 
     /// <summary>
@@ -4974,7 +4974,7 @@ public sealed partial class GenericMeasure : QixObject
     public new Task<GenericMeasureLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericMeasureLayout>(this, "GetLayout", p_, "qLayout", cancellationToken);
+        return ApiCall.ValueAsync<GenericMeasureLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericMeasureLayout, cancellationToken);
     }
 
     /// <summary>
@@ -5017,7 +5017,7 @@ public sealed partial class GenericMeasure : QixObject
     public Task<GenericMeasureProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericMeasureProperties>(this, "GetProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<GenericMeasureProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericMeasureProperties, cancellationToken);
     }
 
     /// <summary>
@@ -5030,7 +5030,7 @@ public sealed partial class GenericMeasure : QixObject
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", cancellationToken);
+        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -5043,7 +5043,7 @@ public sealed partial class GenericMeasure : QixObject
     public Task<NxLibraryMeasureDef> GetMeasureAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxLibraryMeasureDef>(this, "GetMeasure", p_, "qMeasure", cancellationToken);
+        return ApiCall.ValueAsync<NxLibraryMeasureDef>(this, "GetMeasure", p_, "qMeasure", ApiRead.ReadNxLibraryMeasureDef, cancellationToken);
     }
 
     /// <summary>
@@ -5056,7 +5056,7 @@ public sealed partial class GenericMeasure : QixObject
     public Task<List<NxLinkedObjectInfo>> GetLinkedObjectsAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", cancellationToken);
+        return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", ApiRead.ReadListOfNxLinkedObjectInfo, cancellationToken);
     }
 
     /// <summary>
@@ -5133,7 +5133,7 @@ public sealed partial class GenericVariable : QixObject
     public new Task<GenericVariableLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericVariableLayout>(this, "GetLayout", p_, "qLayout", cancellationToken);
+        return ApiCall.ValueAsync<GenericVariableLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericVariableLayout, cancellationToken);
     }
 
     /// <summary>
@@ -5176,7 +5176,7 @@ public sealed partial class GenericVariable : QixObject
     public Task<GenericVariableProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<GenericVariableProperties>(this, "GetProperties", p_, "qProp", cancellationToken);
+        return ApiCall.ValueAsync<GenericVariableProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericVariableProperties, cancellationToken);
     }
 
     /// <summary>
@@ -5189,7 +5189,7 @@ public sealed partial class GenericVariable : QixObject
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", cancellationToken);
+        return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
     /// <summary>
@@ -5249,7 +5249,7 @@ public sealed partial class GenericVariable : QixObject
     public Task<string> GetRawContentAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetRawContent", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetRawContent", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 }
 
@@ -5275,7 +5275,7 @@ public sealed partial class Variable : QixObject
     public Task<AlfaNumString> GetContentAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<AlfaNumString>(this, "GetContent", p_, "qContent", cancellationToken);
+        return ApiCall.ValueAsync<AlfaNumString>(this, "GetContent", p_, "qContent", ApiRead.ReadAlfaNumString, cancellationToken);
     }
 
     /// <summary>
@@ -5289,7 +5289,7 @@ public sealed partial class Variable : QixObject
     public Task<string> GetRawContentAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<string>(this, "GetRawContent", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<string>(this, "GetRawContent", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
     /// <summary>
@@ -5307,7 +5307,7 @@ public sealed partial class Variable : QixObject
         var p_ = new ApiParams();
         p_.Add("qContent", content);
         p_.Add("qUpdateMRU", updateMRU);
-        return ApiCall.ValueAsync<bool>(this, "SetContent", p_, "qReturn", cancellationToken);
+        return ApiCall.ValueAsync<bool>(this, "SetContent", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
     /// <summary>
@@ -5339,7 +5339,7 @@ public sealed partial class Variable : QixObject
     public Task<NxVariableProperties> GetNxPropertiesAsync(CancellationToken cancellationToken = default)
     {
         var p_ = new ApiParams();
-        return ApiCall.ValueAsync<NxVariableProperties>(this, "GetNxProperties", p_, "qProperties", cancellationToken);
+        return ApiCall.ValueAsync<NxVariableProperties>(this, "GetNxProperties", p_, "qProperties", ApiRead.ReadNxVariableProperties, cancellationToken);
     }
 
     /// <summary>
