@@ -357,14 +357,11 @@ func callStruct[T any, P jsonReadable[T]](ctx context.Context, o *Object, method
 		err = nil // the other out values are there; Object stays nil
 	}
 	if err == nil {
-		r = new(T)
-		rd := jreader{b: out.raw}
-		P(r).readJSON(&rd)
-		if !rd.end() { // what the reader does not know: encoding/json decides
-			r = new(T)
-			if e := json.Unmarshal(out.raw, r); e != nil {
-				r, err = nil, decodeError(method, e)
-			}
+		var p P
+		if p, err = decodeValue(out.raw, readStruct[T, P]); err != nil {
+			r, err = nil, decodeError(method, err)
+		} else if r = (*T)(p); r == nil {
+			r = new(T) // a null result: no out values
 		}
 	}
 	if out.obj != nil {

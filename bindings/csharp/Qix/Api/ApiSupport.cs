@@ -176,30 +176,28 @@ internal static class ApiCall
     public static T Member<T>(QixResult result, string wire)
     {
         var reader = new Utf8JsonReader(result.RawUtf8);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return default!;
+        return Seek(ref reader, wire) ? JsonSerializer.Deserialize<T>(ref reader, ApiJson.Options)! : default!;
+    }
+
+    /// <summary>Moves <paramref name="reader"/> to the value of the result object's member <paramref name="wire"/>; false when there is none.</summary>
+    private static bool Seek(ref Utf8JsonReader reader, string wire)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             bool found = reader.ValueTextEquals(wire);
             reader.Read();
-            if (found) return JsonSerializer.Deserialize<T>(ref reader, ApiJson.Options)!;
+            if (found) return true;
             reader.Skip();
         }
-        return default!;
+        return false;
     }
 
     /// <summary>As <see cref="Member{T}(QixResult, string)"/>, read with <paramref name="read"/> (see <see cref="ApiRead"/>).</summary>
     public static T Member<T>(QixResult result, string wire, ApiReader<T> read)
     {
         var reader = new Utf8JsonReader(result.RawUtf8);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return default!;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            bool found = reader.ValueTextEquals(wire);
-            reader.Read();
-            if (found) return ApiRead.Value(ref reader, read);
-            reader.Skip();
-        }
-        return default!;
+        return Seek(ref reader, wire) ? ApiRead.Value(ref reader, read) : default!;
     }
 
     public static T Whole<T>(QixResult result) where T : new() =>
