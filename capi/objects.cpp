@@ -228,6 +228,10 @@ const char* qix_result_raw(const qix_result* res) {
   return res->raw.get([res] { return core::to_json(res->value); }).c_str();
 }
 
+int qix_result_has_object(const qix_result* res) {
+  return res && res->object ? 1 : 0;
+}
+
 int qix_result_object(qix_object** out, const qix_result* res) {
   QIX_TRY
   if (!out) return fail(QIX_EINVAL, "qix_result_object: out is NULL");

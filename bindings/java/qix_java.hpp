@@ -194,19 +194,14 @@ inline void result_cb(const qix_result* res, void* payload) {
 /** The typed API's completions: a success without an object goes as the raw text alone (no facade copy of
  *  the result, no calls back into native code from Java); the rest as the facade's result. */
 inline void raw_result_cb(const qix_result* res, void* payload) {
-  if (qix_result_status(res) == QIX_OK) {
-    qix_object* obj = nullptr;
-    if (qix_result_object(&obj, res) != QIX_OK) {
-      qix_error_clear();  // QIX_ENOTFOUND: no object, which is no failure here
-      const char* raw = qix_result_raw(res);
-      if (is_ascii(raw)) {
-        deliver("a call result", [&](Events& e) { e.on_raw_ascii(to_token(payload), raw); });
-      } else {
-        deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), raw); });
-      }
-      return;
+  if (qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
+    const char* raw = qix_result_raw(res);
+    if (is_ascii(raw)) {
+      deliver("a call result", [&](Events& e) { e.on_raw_ascii(to_token(payload), raw); });
+    } else {
+      deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), raw); });
     }
-    qix_object_free(obj);  // the facade's result below takes its own handle
+    return;
   }
   result_cb(res, payload);
 }

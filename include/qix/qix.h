@@ -376,6 +376,14 @@ QIX_API const char* qix_result_raw(const qix_result* res);
  */
 QIX_API int qix_result_object(qix_object** out, const qix_result* res);
 
+/**
+ * Whether the result refers to an object (whether qix_result_object() would give one), without a handle and
+ * without touching the thread's last error: the check to make on every answer, where most refer to none.
+ * Thread-safe like the other qix_result_* readers; never fails.
+ * @return 1 when it does; 0 when it does not, or when @p res is NULL.
+ */
+QIX_API int qix_result_has_object(const qix_result* res);
+
 /** Releases a result obtained from a blocking call. Accepts NULL. Never free a result passed to a callback.
  */
 QIX_API void qix_result_free(qix_result* res);

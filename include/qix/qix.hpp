@@ -679,10 +679,10 @@ inline Result::Result(const qix_result* res) {
   raw_ = qix_result_raw(res);
   if (status_ != QIX_OK) error_ = std::make_shared<Error>(status_, qix_result_error(res));
   qix_object* obj = nullptr;
-  if (qix_result_object(&obj, res) == QIX_OK) {
+  // Checked first: most answers refer to no object, and asking qix_result_object() of them would set (and
+  // leave) the thread's last error. Fails only out of memory: the result then has no object.
+  if (qix_result_has_object(res) && qix_result_object(&obj, res) == QIX_OK) {
     object_ = std::shared_ptr<qix_object>(obj, [](qix_object* o) { qix_object_free(o); });
-  } else {
-    qix_error_clear();  // QIX_ENOTFOUND here is not a failure of anything the user asked for
   }
 }
 

@@ -237,6 +237,39 @@ int clear_selections(qix_object* doc) {
 
 }  // namespace
 
+// qix_result_has_object says what qix_result_object would find, and leaves the thread's last error alone
+// (the check a binding makes on every answer, most of which refer to no object).
+TEST_F(CapiTest, ResultHasObjectAnswersWithoutTouchingTheLastError) {
+  auto s = open();
+  qix_result* version = nullptr;
+  ASSERT_EQ(qix_session_call_sync(&version, s.get(), "EngineVersion", "[]", 0, -1), QIX_OK);
+  qix_result* doc = nullptr;
+  ASSERT_EQ(qix_session_call_sync(&doc, s.get(), "OpenDoc", R"(["demo"])", 0, -1), QIX_OK);
+
+  // A failure of this thread's, still readable after the checks below.
+  ASSERT_EQ(qix_object_dup(nullptr, nullptr), QIX_EINVAL);
+  ASSERT_NE(qix_error_last(), nullptr);
+  const std::string before = qix_error_message(qix_error_last());
+
+  EXPECT_EQ(qix_result_has_object(version), 0);
+  EXPECT_EQ(qix_result_has_object(doc), 1);
+  EXPECT_EQ(qix_result_has_object(nullptr), 0);
+  ASSERT_NE(qix_error_last(), nullptr);
+  EXPECT_EQ(qix_error_code(qix_error_last()), QIX_EINVAL);
+  EXPECT_EQ(before, qix_error_message(qix_error_last()));
+
+  // And it agrees with qix_result_object.
+  qix_object* obj = nullptr;
+  EXPECT_EQ(qix_result_object(&obj, version), QIX_ENOTFOUND);
+  EXPECT_EQ(obj, nullptr);
+  ASSERT_EQ(qix_result_object(&obj, doc), QIX_OK);
+  EXPECT_NE(qix_object_handle(obj), 0);
+  qix_object_free(obj);
+  qix_result_free(version);
+  qix_result_free(doc);
+  ASSERT_TRUE(close_and_drain(s.get()));
+}
+
 TEST_F(CapiTest, FreeingACopyKeepsTheWatch) {
   auto s = open();
   auto doc = open_doc(s.get());

@@ -219,18 +219,13 @@ inline void on_call(const qix_result* res, void* payload) {
   std::unique_ptr<Inbox::Tap> tap(tap_of(payload));  // a call completes exactly once
   try {
     Event ev(EVENT_RESULT, tap->token);
-    if (res && qix_result_status(res) == QIX_OK) {
-      qix_object* obj = nullptr;
-      if (qix_result_object(&obj, res) == QIX_OK) {
-        qix_object_free(obj);
-      } else {
-        qix_error_clear();  // QIX_ENOTFOUND: no object, the common case
-        // Plain: only the text the call asked for is copied (Go takes it with take(), as a record).
-        ev.plain_ = true;
-        ev.body_ = tap->raw ? qix_result_raw(res) : qix_result_json(res);
-        tap->inbox->push(std::move(ev));
-        return;
-      }
+    if (res && qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
+      // Plain (no object, the common case): only the text the call asked for is copied (Go takes it with
+      // take(), as a record).
+      ev.plain_ = true;
+      ev.body_ = tap->raw ? qix_result_raw(res) : qix_result_json(res);
+      tap->inbox->push(std::move(ev));
+      return;
     }
     ev.result_ = qix::Result(res);
     if (ev.result_.has_object()) {
