@@ -147,10 +147,14 @@ std::int64_t Session::start_call(CallVia via, std::shared_ptr<Object> target, in
       p.text_result = opts.text_result;
       bool want_delta = opts.delta.value_or(options_.delta);
       if (want_delta) {
-        const MethodInfo* info = lookup_method(obj.type_, method);
-        // Methods that hand out object references (CreateSessionApp, CreateObject ...) never use delta:
-        // their qReturn is a fresh handle, not data to keep a base for.
-        p.delta = info && delta_eligible(*info) && info->returns_class.empty();
+        if (obj.delta_checked_method_ != method) {
+          const MethodInfo* info = lookup_method(obj.type_, method);
+          // Methods that hand out object references (CreateSessionApp, CreateObject ...) never use delta:
+          // their qReturn is a fresh handle, not data to keep a base for.
+          obj.delta_checked_ok_ = info && delta_eligible(*info) && info->returns_class.empty();
+          obj.delta_checked_method_ = method;
+        }
+        p.delta = obj.delta_checked_ok_;
       }
       if (handle != kGlobalHandle && detail::is_fetch_method(method) && !suspended) {
         p.fetch = true;

@@ -189,6 +189,11 @@ class Object : public std::enable_shared_from_this<Object> {
   std::unordered_map<std::string, detail::DeltaBase> delta_bases_;  // key: method + '\n' + out key
   Origin origin_;
   std::uint64_t seq_ = 0;  // creation order: a reconnect restores parents before children
+  /// The method of the last delta-enabled call made on this object and whether delta applies to it (the
+  /// method table's look-up is a binary search by class and name, string compares at every step; calls on
+  /// one object mostly repeat one method).
+  std::string delta_checked_method_;
+  bool delta_checked_ok_ = false;
 };
 
 }  // namespace qix::core

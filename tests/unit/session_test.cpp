@@ -284,6 +284,15 @@ TEST(Session, NoDeltaForMethodsThatReturnObjects) {
   EXPECT_FALSE(e.next().delta) << "qSessionAppId is its one out value, but it hands out a handle";
   e.call(-1, "GetDocList");
   EXPECT_TRUE(e.next().delta) << "qDocList: data";
+  // Decided per method also when one object's calls alternate (the object keeps its last method's answer).
+  e.call(-1, "GetActiveDoc");
+  EXPECT_FALSE(e.next().delta) << "GetActiveDoc hands out a handle";
+  e.call(-1, "GetDocList");
+  EXPECT_TRUE(e.next().delta);
+  e.call(-1, "GetDocList");
+  EXPECT_TRUE(e.next().delta);
+  e.call(-1, "GetActiveDoc");
+  EXPECT_FALSE(e.next().delta);
 }
 
 TEST(Session, DeltaOffForTheSession) {
