@@ -200,8 +200,26 @@ bool simple_scalar(std::string_view v, const json::storage_ptr& sp, json::value&
   return true;
 }
 
+// An integer of up to 18 digits in JSON's form (no leading zeros, no fraction or exponent) into `out`; false
+// for anything else.
+bool plain_integer(std::string_view v, std::optional<std::int64_t>& out) {
+  std::size_t i = !v.empty() && v.front() == '-' ? 1 : 0;
+  std::size_t digits = v.size() - i;
+  if (digits == 0 || digits > 18) return false;
+  if (v[i] == '0' && (digits > 1 || i)) return false;
+  std::int64_t n = 0;
+  for (std::size_t k = i; k < v.size(); ++k) {
+    if (v[k] < '0' || v[k] > '9') return false;
+    n = n * 10 + (v[k] - '0');
+  }
+  out = i ? -n : n;
+  return true;
+}
+
 // The general way: the whole frame parsed (and so checked) at once, the result located in the text after.
 bool decode_general(std::string_view text, Frame& out, std::string* error) {
+  out.id.reset();  // what the scan read before it gave up is read again from root
+  out.jsonrpc_2_0 = false;
   out.has_result = false;
   out.result = nullptr;
   out.result_text = std::string_view();
@@ -238,6 +256,8 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
   if (i >= n || text[i] != '{') return decode_general(text, out, error);
   move_into(out.root, json::value(json::object_kind, json::storage_ptr(&out.envelope_arena_)));
   json::object& root = out.root.as_object();
+  bool seen_id = false;
+  bool seen_jsonrpc = false;
   i = skip_ws(text, i + 1);
   if (i < n && text[i] == '}') {
     ++i;
@@ -255,6 +275,21 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
       std::size_t end = 0;
       if (k == "result") {
         end = locate_result(text, i, out);  // a repeated member: the last one counts, as for the parser
+      } else if (k == "id" || k == "jsonrpc") {
+        // Every response has these two: read into the frame's fields in their usual form (an integer id,
+        // "2.0"), without a DOM member each. A repeated one, or another form, takes the general path, which
+        // keeps them in root (where read_envelope and the first frame's check look).
+        end = skip_value(text, i);
+        const std::string_view v = text.substr(i, end - i);
+        const bool is_id = k == "id";
+        if (is_id ? seen_id : seen_jsonrpc) return decode_general(text, out, error);
+        (is_id ? seen_id : seen_jsonrpc) = true;
+        if (is_id) {
+          if (!plain_integer(v, out.id)) return decode_general(text, out, error);
+        } else {
+          if (v != "\"2.0\"") return decode_general(text, out, error);
+          out.jsonrpc_2_0 = true;
+        }
       } else {
         end = skip_value(text, i);
         json::value v;

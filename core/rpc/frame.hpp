@@ -37,11 +37,14 @@ struct Frame {
   Frame& operator=(const Frame&) = delete;
   ~Frame() = default;
 
-  /// The envelope's members but `result` (every member when the frame took the general path; see
-  /// decode_envelope), owner of error and params below. Its values may live in the frame's own buffer: a
+  /// The envelope's members but `result`, `id` and `jsonrpc` in their usual forms (every member when the
+  /// frame took the general path; see decode_envelope), owner of error and params below. Its values may live in the frame's own buffer: a
   /// value kept after the frame is a detached_copy, never a move.
   json::value root;
-  std::optional<std::int64_t> id;  ///< Present for responses.
+  std::optional<std::int64_t> id;  ///< Present for responses. (Not in root when decode_envelope read it.)
+  /// The envelope's `"jsonrpc":"2.0"`, when decode_envelope read it in that form (it is then not in root;
+  /// otherwise root has the member as sent, if any).
+  bool jsonrpc_2_0 = false;
   json::value* error = nullptr;    ///< Points into root; null when absent.
   std::string_view method;         ///< Notifications: the method name (empty otherwise).
   json::value* params = nullptr;   ///< Notifications: their params.

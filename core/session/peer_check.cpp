@@ -26,8 +26,8 @@ std::string excerpt(std::string_view text, std::size_t max = 80) {
 bool Session::first_frame_is_qix_locked(bool decoded, const Frame& f, const std::string& err,
                                         const std::string& text, std::string& why) const {
   if (f.root.is_object()) {
-    const json::value* version = find_member(f.root, "jsonrpc");
-    if (!version || !version->is_string() || version->get_string() != "2.0") {
+    const json::value* version = f.jsonrpc_2_0 ? nullptr : find_member(f.root, "jsonrpc");
+    if (!f.jsonrpc_2_0 && (!version || !version->is_string() || version->get_string() != "2.0")) {
       why = "its first frame is not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\"): " + excerpt(text);
       return false;
     }

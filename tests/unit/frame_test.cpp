@@ -187,7 +187,14 @@ struct Expected {
   bool delta = false;
   std::optional<json::value> result, error;
   std::vector<int> change;
+  bool jsonrpc_2_0 = false;  // "jsonrpc":"2.0"
 };
+// The frame says "jsonrpc":"2.0", read as the first frame's check reads it (a flag, else root's member).
+bool says_jsonrpc_2_0(const Frame& f) {
+  if (f.jsonrpc_2_0) return true;
+  const json::value* v = f.root.is_object() ? f.root.as_object().if_contains("jsonrpc") : nullptr;
+  return v && v->is_string() && v->get_string() == "2.0";
+}
 bool expected_frame(const std::string& text, Expected& e) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -198,6 +205,7 @@ bool expected_frame(const std::string& text, Expected& e) {
     if (!n) return false;
     e.id = *n;
   }
+  if (auto* ver = o.if_contains("jsonrpc"); ver && ver->is_string()) e.jsonrpc_2_0 = ver->get_string() == "2.0";
   if (auto* m = o.if_contains("method"); m && m->is_string()) e.method = std::string(m->get_string());
   if (auto* d = o.if_contains("delta"); d && d->is_bool()) e.delta = d->get_bool();
   if (auto* r = o.if_contains("result")) e.result = *r;
@@ -306,6 +314,7 @@ TEST(FrameEnvelope, DecodesRandomAndBrokenFramesExactlyAsTheParserReadsThem) {
         continue;
       }
       EXPECT_EQ(f.id, want.id) << text;
+      EXPECT_EQ(says_jsonrpc_2_0(f), want.jsonrpc_2_0) << text;
       EXPECT_EQ(f.method, want.method) << text;
       EXPECT_EQ(f.delta, want.delta) << text;
       EXPECT_EQ(f.change, want.change) << text;
