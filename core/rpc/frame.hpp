@@ -38,16 +38,16 @@ struct Frame {
   ~Frame() = default;
 
   /// The envelope's members but `result`, `id` and `jsonrpc` in their usual forms (every member when the
-  /// frame took the general path; see decode_envelope), owner of error and params below. Its values may live in the frame's own buffer: a
-  /// value kept after the frame is a detached_copy, never a move.
+  /// frame took the general path; see decode_envelope), owner of error and params below. Its values may live
+  /// in the frame's own buffer: a value kept after the frame is a detached_copy, never a move.
   json::value root;
   std::optional<std::int64_t> id;  ///< Present for responses. (Not in root when decode_envelope read it.)
   /// The envelope's `"jsonrpc":"2.0"`, when decode_envelope read it in that form (it is then not in root;
   /// otherwise root has the member as sent, if any).
   bool jsonrpc_2_0 = false;
-  json::value* error = nullptr;    ///< Points into root; null when absent.
-  std::string_view method;         ///< Notifications: the method name (empty otherwise).
-  json::value* params = nullptr;   ///< Notifications: their params.
+  json::value* error = nullptr;   ///< Points into root; null when absent.
+  std::string_view method;        ///< Notifications: the method name (empty otherwise).
+  json::value* params = nullptr;  ///< Notifications: their params.
   bool delta = false;
   bool has_result = false;  ///< The frame has a `result` member.
   /// The text of `result` as received: a view into the decoded text (valid as long as it is). Empty when

@@ -205,7 +205,8 @@ bool expected_frame(const std::string& text, Expected& e) {
     if (!n) return false;
     e.id = *n;
   }
-  if (auto* ver = o.if_contains("jsonrpc"); ver && ver->is_string()) e.jsonrpc_2_0 = ver->get_string() == "2.0";
+  if (auto* ver = o.if_contains("jsonrpc"); ver && ver->is_string())
+    e.jsonrpc_2_0 = ver->get_string() == "2.0";
   if (auto* m = o.if_contains("method"); m && m->is_string()) e.method = std::string(m->get_string());
   if (auto* d = o.if_contains("delta"); d && d->is_bool()) e.delta = d->get_bool();
   if (auto* r = o.if_contains("result")) e.result = *r;
