@@ -16,6 +16,10 @@
 
 namespace qix::core {
 
+// std::string == "literal" is compare(): a strlen and a memcmp per test, on every answer; == "literal"sv
+// compares the lengths first.
+using namespace std::string_view_literals;
+
 namespace {
 
 bool opens_doc(std::string_view m) {
@@ -365,8 +369,8 @@ bool Session::result_needs_dom_locked(const Pending& p, const Frame& f) const {
 }
 
 bool Session::needs_dom_always(const Pending& p) {
-  return !p.text_result || p.raw || p.method == "CreateSessionApp" ||
-         (p.method == "GetProperties" && p.target && p.target->origin_.session_object);
+  return !p.text_result || p.raw || p.method == "CreateSessionApp"sv ||
+         (p.method == "GetProperties"sv && p.target && p.target->origin_.session_object);
 }
 
 void Session::add_pending_locked(std::int64_t id, Pending&& p) {
@@ -436,7 +440,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
   } else {
     // f.result (the DOM) is set when result_needs_dom_locked said so; otherwise only the text is at hand.
     // Unchanged from the wire unless a delta patch rebuilds it or CreateSessionApp's qReturn is amended.
-    if (!(p.delta && f.delta) && p.method != "CreateSessionApp") {
+    if (!(p.delta && f.delta) && p.method != "CreateSessionApp"sv) {
       r.text = std::string(f.result_text);
       if (!f.result_value_text.empty()) {
         r.text_value_at = static_cast<std::size_t>(f.result_value_text.data() - f.result_text.data());
@@ -487,7 +491,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         target.valid_ = true;
         target.suspended_ = false;
       }
-      if (p.method == "GetLayout" || p.method == "GetAppLayout") {
+      if (p.method == "GetLayout"sv || p.method == "GetAppLayout"sv) {
         if (delta_as_text) {
           if (auto kept = target.delta_bases_.find(p.method + "\nqLayout");
               kept != target.delta_bases_.end() && kept->second.text) {
@@ -504,7 +508,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
           target.layout_.reset();
         }
       }
-      if (target.origin_.session_object && delta_as_text && p.method == "GetProperties") {
+      if (target.origin_.session_object && delta_as_text && p.method == "GetProperties"sv) {
         // The patched properties are in the text base here (f.result holds the patch).
         json::value patched(json::object_kind);
         if (auto kept = target.delta_bases_.find("GetProperties\nqProp");
@@ -526,7 +530,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         if (!ec) qr = &qreturn_only;
       }
       if (qr && qr->is_object() && qr->as_object().contains("qHandle")) {
-        if (p.method == "CreateSessionApp") {  // (always a DOM: result_needs_dom_locked)
+        if (p.method == "CreateSessionApp"sv) {  // (always a DOM: result_needs_dom_locked)
           json::object& result = f.result->as_object();
           if (auto* sid = result.if_contains("qSessionAppId"); sid && sid->is_string()) {
             auto& qro = qr->as_object();
@@ -537,7 +541,7 @@ void Session::handle_response(Frame& f, Batch& batch, Batch& inline_batch) {
         r.object = adopt_reference(*qr, p, aerr);
         if (r.object && r.object->seq_ == 0) remember_origin_locked(*r.object, p);  // a new proxy
         if (aerr) r.error = std::move(aerr);
-        if (r.object && r.object->type_ == "Doc") doc_handle_ = r.object->handle_;
+        if (r.object && r.object->type_ == "Doc"sv) doc_handle_ = r.object->handle_;
       }
       if (f.result && !delta_as_text) move_into(r.result, std::move(*f.result));
     }
