@@ -392,3 +392,27 @@ TEST(FrameEnvelope, NestingLimitIsTheWholeFramesLimit) {
     }
   }
 }
+
+// A request's method name is written as a JSON string: what the parser reads back is the name, whatever
+// bytes it holds (quotes, backslashes, control characters, UTF-8), and a plain name is written as it is.
+TEST(FrameRequest, MethodNamesAreWrittenAsJsonStrings) {
+  std::mt19937 rng(7);
+  static const char* const kPieces[] = {"a",    "Z",  "0",        "_",  "\"", "\\",   "/",
+                                        "\n",   "\r", "\t",       "\b", "\f", "\x01", "\x1f",
+                                        "\x7f", " ",  "\xc3\xa9", "{",  "}"};
+  constexpr auto kCount = sizeof kPieces / sizeof kPieces[0];
+  for (int round = 0; round < 2000; ++round) {
+    std::string name;
+    const auto len = rng() % 24;
+    for (unsigned k = 0; k < len; ++k) name += kPieces[rng() % kCount];
+    if (round % 3 == 0) name = "GetLayout" + std::to_string(round);  // plain
+    const std::string frame = encode_request(round, name, -1, "[]", false);
+    boost::system::error_code ec;
+    json::value v = json::parse(frame, ec);
+    ASSERT_FALSE(ec) << frame;
+    EXPECT_EQ(v.at("method").as_string(), name) << frame;
+    if (round % 3 == 0) {
+      EXPECT_NE(frame.find("\"method\":\"" + name + "\""), std::string::npos) << frame;
+    }
+  }
+}
