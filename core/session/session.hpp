@@ -325,8 +325,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// per kBurstPart events they cause (not once per frame), their events posted at each part's end.
   void link_frames(std::uint64_t gen, std::span<std::string> texts);
   /// Applies one decoded frame (invalidations, answer or notification). False when work must be done
-  /// outside the lock before the next frame (refetches, a resume to start). Lock held.
-  bool apply_frame_locked(const std::string& text, detail::InFrame& in, Batch& batch, Batch& inline_batch,
+  /// outside the lock before the next frame (refetches, a resume to start). The events it causes go into
+  /// burst_ (inline ones into inline_batch). Lock held.
+  bool apply_frame_locked(const std::string& text, detail::InFrame& in, Batch& inline_batch,
                           std::vector<std::shared_ptr<Object>>& refetch, bool& start_resume);
   /// Posts the events held back from the frames of the current burst, as one task. Lock held.
   void post_burst_locked();
