@@ -94,7 +94,12 @@ public sealed class Simulator : IDisposable
 /// <summary>Shared scenario helpers.</summary>
 public static class Scenario
 {
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// How long <see cref="Within{T}"/> waits before it fails the test: a hang guard, not a speed check (a hung
+    /// await fails its own test with a message instead of the whole CTest run at its timeout). Generous, as the
+    /// Go tests' 60 s context, so that a loaded machine (sanitizer builds alongside, 2 cores) never trips it.
+    /// </summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     /// <summary>Properties of a hypercube session object: Region with Sum(Sales), all rows fetched initially.</summary>
     public const string RegionSalesCube =
