@@ -164,6 +164,22 @@ bool read_envelope(Frame& out, std::string* error) {
          read_handles(out.root, "suspend", out.suspend, error);
 }
 
+// An integer of up to 18 digits in JSON's form (no leading zeros, no fraction or exponent) into `out`; false
+// for anything else.
+bool plain_integer(std::string_view v, std::optional<std::int64_t>& out) {
+  std::size_t i = !v.empty() && v.front() == '-' ? 1 : 0;
+  std::size_t digits = v.size() - i;
+  if (digits == 0 || digits > 18) return false;
+  if (v[i] == '0' && (digits > 1 || i)) return false;  // no leading zeros in JSON; -0 left to the parser
+  std::int64_t n = 0;
+  for (std::size_t k = i; k < v.size(); ++k) {
+    if (v[k] < '0' || v[k] > '9') return false;
+    n = n * 10 + (v[k] - '0');
+  }
+  out = i ? -n : n;
+  return true;
+}
+
 // The envelope's usual members ("jsonrpc":"2.0", "id":42, "delta":true) read without a parser: a string of
 // printable ASCII without escapes, an integer of up to 18 digits in JSON's form, a literal. False for
 // anything else (the parser reads it and says what is wrong with it).
@@ -187,32 +203,9 @@ bool simple_scalar(std::string_view v, const json::storage_ptr& sp, json::value&
     out = json::value(nullptr, sp);
     return true;
   }
-  std::size_t i = v.front() == '-' ? 1 : 0;
-  std::size_t digits = v.size() - i;
-  if (digits == 0 || digits > 18) return false;
-  if (v[i] == '0' && (digits > 1 || i)) return false;  // no leading zeros in JSON; -0 left to the parser
-  std::int64_t n = 0;
-  for (std::size_t k = i; k < v.size(); ++k) {
-    if (v[k] < '0' || v[k] > '9') return false;
-    n = n * 10 + (v[k] - '0');
-  }
-  out = json::value(i ? -n : n, sp);
-  return true;
-}
-
-// An integer of up to 18 digits in JSON's form (no leading zeros, no fraction or exponent) into `out`; false
-// for anything else.
-bool plain_integer(std::string_view v, std::optional<std::int64_t>& out) {
-  std::size_t i = !v.empty() && v.front() == '-' ? 1 : 0;
-  std::size_t digits = v.size() - i;
-  if (digits == 0 || digits > 18) return false;
-  if (v[i] == '0' && (digits > 1 || i)) return false;
-  std::int64_t n = 0;
-  for (std::size_t k = i; k < v.size(); ++k) {
-    if (v[k] < '0' || v[k] > '9') return false;
-    n = n * 10 + (v[k] - '0');
-  }
-  out = i ? -n : n;
+  std::optional<std::int64_t> n;
+  if (!plain_integer(v, n)) return false;
+  out = json::value(*n, sp);
   return true;
 }
 
@@ -281,15 +274,11 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
         // keeps them in root (where read_envelope and the first frame's check look).
         end = skip_value(text, i);
         const std::string_view v = text.substr(i, end - i);
-        const bool is_id = k == "id";
-        if (is_id ? seen_id : seen_jsonrpc) return decode_general(text, out, error);
-        (is_id ? seen_id : seen_jsonrpc) = true;
-        if (is_id) {
-          if (!plain_integer(v, out.id)) return decode_general(text, out, error);
-        } else {
-          if (v != "\"2.0\"") return decode_general(text, out, error);
-          out.jsonrpc_2_0 = true;
-        }
+        bool& seen = k == "id" ? seen_id : seen_jsonrpc;
+        const bool usual = k == "id" ? plain_integer(v, out.id) : v == "\"2.0\"";
+        if (seen || !usual) return decode_general(text, out, error);
+        seen = true;
+        if (k == "jsonrpc") out.jsonrpc_2_0 = true;
       } else {
         end = skip_value(text, i);
         json::value v;
