@@ -240,8 +240,11 @@ def record(args):
     if args.client not in keys:
         raise SystemExit(f"flame.py: unknown client {args.client!r} (one of {', '.join(keys)})")
     clients = compare.clients(args.build, "")
-    if keys[args.client] not in clients:
-        raise SystemExit(f"flame.py: the build at {args.build} has no {args.client} client")
+    responder = os.path.join(args.build, "bench", "qix_bench_responder")
+    if keys[args.client] not in clients or not os.path.exists(responder) or \
+            not shutil.which(clients[keys[args.client]][0]):
+        raise SystemExit(f"flame.py: the build at {args.build} has no {args.client} client (or no responder): "
+                         "build it first (cmake --build build), or name it with --build")
     env = dict(os.environ)
     env.setdefault("QIX_BENCH_WARM_S", "0.5")
     if args.client == "java":
