@@ -15,8 +15,10 @@ standard library purple, the rest red.
 
 Native clients (capi, cpp, raw, go) are unwound from DWARF call-frame data (libqix is built without frame
 pointers); the JVM and .NET clients by frame pointers, with their JIT's symbol maps
-(-XX:+DumpPerfMapAtExit, DOTNET_PerfMapEnabled=1), so libqix frames under managed code show as their leaf
-only. The client's warm-up is in the profile too (QIX_BENCH_WARM_S, 0.5 s unless set).
+(-XX:+DumpPerfMapAtExit; DOTNET_PerfMapEnabled=1 with DOTNET_EnableWriteXorExecute=0), so libqix frames under
+managed code show as their leaf only, and their chains keep 48 frames at most (--max-depth; a walk through code
+without frame pointers goes astray). The client's warm-up is in the profile too (QIX_BENCH_WARM_S, 0.5 s
+unless set).
 
 Needs `perf` (Debian: linux-perf) and the right to use it (root, or kernel.perf_event_paranoid <= 1). What
 a profile looked like and what was read from it: docs/performance.md. --from-script draws the output of
@@ -25,7 +27,6 @@ a profile looked like and what was read from it: docs/performance.md. --from-scr
 read them.
 """
 import argparse
-import hashlib
 import html
 import os
 import re
@@ -33,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -138,7 +140,7 @@ def tree(stacks):
 
 def colour(name, in_kernel=False):
     """A frame's fill: its family's hue, varied a little by its name (the same name, the same colour)."""
-    h = int(hashlib.md5(name.encode()).hexdigest()[:4], 16) / 0xFFFF
+    h = (zlib.crc32(name.encode()) & 0xFFFF) / 0xFFFF
     low = name.lower()
     if in_kernel or name.startswith("[kernel"):
         base = (230, 140, 50)  # kernel
