@@ -57,3 +57,14 @@ func QueuedCalls(s *Session) int {
 	defer s.sendMu.Unlock()
 	return len(s.sendQueue)
 }
+
+// SetWoken sets the session's count of goroutines handed an answer that have not made a call since (send.go,
+// gather), for the tests in package qix_test.
+func SetWoken(s *Session, n int64) {
+	s.woken.Store(n)
+}
+
+// IssuedBatches is the number of batches of calls the session has issued (for the tests in package qix_test).
+func IssuedBatches(s *Session) uint64 {
+	return s.batches.Load()
+}

@@ -411,6 +411,48 @@ func TestCallsQueuedWhileIssuing(t *testing.T) {
 	}
 }
 
+// Goroutines handed answers together make their next calls together: the first to queue a call while
+// others were woken with it yields before it issues, so that the others, run meanwhile on its P, join its
+// batch (one write) instead of each issuing its own. With one P the order is fixed: the eight goroutines
+// released at once run one after another, and only the first finds the turn free.
+func TestCallsOfGoroutinesWokenTogetherLeaveTogether(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	g, err := s.Global()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const callers = 8
+	check := func(woken int64, wantBatches uint64) {
+		t.Helper()
+		// Whoever holds the turn (the poll goroutine, after the answers of the last check) has given it back.
+		qix.HoldSendTurn(s)()
+		qix.SetWoken(s, woken) // as the poll goroutine leaves it after handing on `woken` answers
+		before := qix.IssuedBatches(s)
+		start := make(chan struct{})
+		errs := make(chan error, callers)
+		for i := 0; i < callers; i++ {
+			go func() {
+				<-start
+				_, err := g.EngineVersion(testContext(t))
+				errs <- err
+			}()
+		}
+		close(start)
+		for i := 0; i < callers; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("EngineVersion: %v", err)
+			}
+		}
+		if n := qix.IssuedBatches(s) - before; n != wantBatches {
+			t.Fatalf("%d callers (%d woken) issued %d batches, want %d", callers, woken, n, wantBatches)
+		}
+	}
+	check(callers, 1)
+	// Nobody was handed an answer (lone calls): each call goes out at once, none waits for the others.
+	check(0, callers)
+}
+
 // Engine errors keep the engine's code, LOCERR name, parameter and message.
 func TestEngineErrorMapping(t *testing.T) {
 	s := dial(t, shared.url("no-such-app"))

@@ -11,7 +11,9 @@ import (
 // many calls in one cgo call whose requests leave in one write (Conn.CallBatch: qix_batch_begin/end):
 //
 //   - a goroutine that queues a call while nobody holds the turn takes it and issues at once (a lone call
-//     goes out without delay);
+//     goes out without delay), unless other goroutines were handed answers since they last made a call
+//     (Session.woken): then it first yields while each yield brings more calls (gather), so that the ones
+//     that run on its P next join its write instead of each making its own (at window 64 half the writes);
 //   - the poll goroutine, after it dispatched answers (which made their goroutines runnable), takes the turn
 //     and yields (runtime.Gosched) before it issues, until about as many calls are queued (while each
 //     yield brings more, a few times at most): the goroutines it woke run meanwhile, and the next calls
@@ -82,12 +84,18 @@ func (s *Session) enqueue(o *objectCore, method, params string, token uint64, ra
 	slot.state, slot.id, slot.cancel = slotQueued, 0, false
 	s.sendMu.Lock()
 	s.sendQueue = append(s.sendQueue, queuedCall{o: o, method: method, params: params, token: token, raw: raw, slot: slot})
+	s.tookAnswer()
 	if s.sending {
 		s.sendMu.Unlock()
 		return nil
 	}
 	s.sending = true
+	followers := s.woken.Load() > 0
+	queued := len(s.sendQueue)
 	s.sendMu.Unlock()
+	if followers {
+		s.gather(0, queued)
+	}
 	s.issueQueued()
 	return nil
 }
@@ -113,22 +121,51 @@ func (s *Session) flushAfterAnswers() {
 	// Yield until as many calls are queued as answers were handed on (each woken goroutine typically makes
 	// its next call), while each yield brings more, a few times at most: a goroutine that makes no further
 	// call, or runs on another P, is not waited for (it issues its call itself once the turn is given back).
-	before := -1
+	s.gather(s.answered, -1)
+	s.issueQueued()
+}
+
+// gather is the turn's holder yielding (runtime.Gosched) before it issues, so that goroutines runnable on its
+// P queue their calls first: until want calls are queued (want > 0), while each yield brings more (queued
+// calls before the first yield: before), maxYields times at most.
+func (s *Session) gather(want, before int) {
 	for i := 0; i < maxYields; i++ {
 		runtime.Gosched()
 		s.sendMu.Lock()
 		queued := len(s.sendQueue)
 		s.sendMu.Unlock()
-		if queued >= s.answered || queued == before {
-			break
+		if (want > 0 && queued >= want) || queued == before {
+			return
 		}
 		before = queued
 	}
-	s.issueQueued()
 }
 
-// maxYields bounds the poll goroutine's yields before it issues the calls queued after its answers.
+// maxYields bounds the yields of gather.
 const maxYields = 8
+
+// handedAnswer counts a goroutine handed an answer (the poll goroutine, after counting it in answered and
+// before the hand-off): it is likely to make its next call now (Session.woken). A drain's first answer
+// starts the count afresh: what is left of an earlier drain's are goroutines that made no further call.
+func (s *Session) handedAnswer() {
+	if s.answered == 1 {
+		s.woken.Store(1)
+		return
+	}
+	s.woken.Add(1)
+}
+
+// tookAnswer counts down Session.woken for a call queued (never below zero). Goroutines that make no further
+// call leave it high until the next calls count it down or the next answers start it afresh (handedAnswer),
+// which costs a lone call meanwhile one yield.
+func (s *Session) tookAnswer() {
+	for {
+		n := s.woken.Load()
+		if n <= 0 || s.woken.CompareAndSwap(n, n-1) {
+			return
+		}
+	}
+}
 
 // issueQueued issues the queued calls until the queue is empty, then gives the turn back. The caller holds
 // the turn (sending).
@@ -167,6 +204,7 @@ func (s *Session) issueQueued() {
 			buf = append(buf, 0)
 		}
 		s.conn.CallBatch(buf)
+		s.batches.Add(1)
 
 		var cancels []int64
 		s.sendMu.Lock()

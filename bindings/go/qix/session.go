@@ -48,11 +48,13 @@ type Session struct {
 
 	// The send path (send.go): calls waiting to be issued, and whether someone holds the turn to issue them.
 	sendMu    sync.Mutex
-	sendQueue []queuedCall // guarded by sendMu
-	sendSpare []queuedCall // the other queue array (guarded by sendMu)
-	sending   bool         // guarded by sendMu
-	sendBuf   []byte       // the calls' records; used by the turn's holder only
-	answered  int          // answers the poll goroutine dispatched in its current drain (poll goroutine only)
+	sendQueue []queuedCall  // guarded by sendMu
+	sendSpare []queuedCall  // the other queue array (guarded by sendMu)
+	sending   bool          // guarded by sendMu
+	sendBuf   []byte        // the calls' records; used by the turn's holder only
+	answered  int           // answers the poll goroutine dispatched in its current drain (poll goroutine only)
+	woken     atomic.Int64  // goroutines handed an answer that have not queued a call since (a hint: send.go)
+	batches   atomic.Uint64 // batches issued (each one cgo call, its requests one write): for the tests
 }
 
 // outcome is what a call's waiter receives: the result, or the error.
@@ -255,6 +257,7 @@ func (s *Session) dispatchRecords(b []byte) {
 				continue
 			}
 			s.answered++
+			s.handedAnswer()
 			text := json.RawMessage(append(make([]byte, 0, len(body)), body...)) // body is the buffer's
 			if w.raw {
 				w.ch <- outcome{raw: text}
@@ -305,6 +308,7 @@ func (s *Session) dispatch(ev qixswig.Event) {
 		}
 		if ch != nil {
 			s.answered++
+			s.handedAnswer()
 			ch <- out
 		} else if out.obj != nil {
 			go out.obj.release() // nobody waits (cannot happen today); not here: Close may hold s.live
