@@ -413,8 +413,11 @@ func TestCallsQueuedWhileIssuing(t *testing.T) {
 
 // Goroutines handed answers together make their next calls together: the first to queue a call while
 // others were woken with it yields before it issues, so that the others, run meanwhile on its P, join its
-// batch (one write) instead of each issuing its own. With one P the order is fixed: the eight goroutines
-// released at once run one after another, and only the first finds the turn free.
+// batch (one write) instead of each issuing its own; a lone call does not wait. With one P the eight
+// goroutines released at once run one after another. The bounds leave room for the runtime: its fairness
+// check may resume the yielding goroutine before every other one has queued (a second batch), and while a
+// goroutine is in a cgo call the runtime may hand its P to the others (fewer batches than callers). Without
+// the yield the woken callers issue 8 batches; a lone call held back would make 1.
 func TestCallsOfGoroutinesWokenTogetherLeaveTogether(t *testing.T) {
 	s := dial(t, shared.url("demo"))
 	g, err := s.Global()
@@ -423,7 +426,7 @@ func TestCallsOfGoroutinesWokenTogetherLeaveTogether(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const callers = 8
-	check := func(woken int64, wantBatches uint64) {
+	check := func(woken int64, atLeast, atMost uint64) {
 		t.Helper()
 		// Whoever holds the turn (the poll goroutine, after the answers of the last check) has given it back.
 		qix.HoldSendTurn(s)()
@@ -444,13 +447,13 @@ func TestCallsOfGoroutinesWokenTogetherLeaveTogether(t *testing.T) {
 				t.Fatalf("EngineVersion: %v", err)
 			}
 		}
-		if n := qix.IssuedBatches(s) - before; n != wantBatches {
-			t.Fatalf("%d callers (%d woken) issued %d batches, want %d", callers, woken, n, wantBatches)
+		if n := qix.IssuedBatches(s) - before; n < atLeast || n > atMost {
+			t.Fatalf("%d callers (%d woken) issued %d batches, want %d to %d", callers, woken, n, atLeast, atMost)
 		}
 	}
-	check(callers, 1)
-	// Nobody was handed an answer (lone calls): each call goes out at once, none waits for the others.
-	check(0, callers)
+	check(callers, 1, 2)
+	// Nobody was handed an answer (lone calls): the first call goes out at once, alone.
+	check(0, 2, callers)
 }
 
 // Engine errors keep the engine's code, LOCERR name, parameter and message.
