@@ -177,8 +177,7 @@ void SerialQueue::drain() {
   ++tl_serial_depth;
   // The calls of tasks run back to back leave together: when the queue runs dry (then it is looked at again:
   // the queue is given up only with nothing held back, so what its tasks sent always leaves in order), or
-  // once the tasks have run for kHeldAtMost since the first of them.
-  constexpr auto kHeldAtMost = std::chrono::microseconds(100);
+  // once the tasks have run for OutputBatch::held_at_most since the first of them.
   std::optional<OutputBatch> output;
   std::chrono::steady_clock::time_point opened;
   for (int i = 0; i < kBatch;) {
@@ -208,7 +207,7 @@ void SerialQueue::drain() {
       // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
     }
     ++i;
-    if (std::chrono::steady_clock::now() - opened >= kHeldAtMost) output.reset();
+    if (std::chrono::steady_clock::now() - opened >= OutputBatch::held_at_most) output.reset();
   }
   output.reset();
   --tl_serial_depth;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <string>
@@ -79,6 +80,31 @@ TEST(SessionContextOutputBatch, FlushesRunWhenTheEventTaskEnds) {
   const std::vector<std::string> two_runs = {"task in a batch", "task ends", "flush 1", "flush 2",
                                              "next task"};
   EXPECT_TRUE(log == one_run || log == two_runs) << testing::PrintToString(log);
+}
+
+// The tasks a queue runs back to back hold their output for OutputBatch::held_at_most at most: once a task
+// ends that long after the batch opened, the flushes registered so far run before the next task, although
+// that task was waiting (otherwise a long run of callbacks would hold the first callback's call until the
+// run ends). The second task waits for the first task's flush: without the bound it would wait forever (the
+// flush would come after it), which the wait's guard turns into a failure.
+TEST(SessionContextOutputBatch, ALongRunOfTasksFlushesAfterTheBound) {
+  auto ctx = Context::create();
+  auto queue = ctx->make_serial_queue();
+  std::promise<void> flushed;
+  auto flushed_future = flushed.get_future();
+  std::promise<bool> second;
+  queue->post([&] {
+    OutputBatch::at_end([&] { flushed.set_value(); });
+    // Runs past the bound (busy, so that the queue's next task is already waiting when this one ends).
+    const auto until = std::chrono::steady_clock::now() + 2 * OutputBatch::held_at_most;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  });
+  queue->post([&] {
+    // A guard, not a timing: the flush runs before this task or never (it would wait for this task's end).
+    second.set_value(flushed_future.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  });
+  EXPECT_TRUE(second.get_future().get()) << "the first task's flush waited for the task after it";
 }
 
 #ifdef __linux__
