@@ -61,9 +61,9 @@ class OutputBatch {
   static void end() noexcept;
   /// How long the tasks a queue runs back to back may hold their output: the batch's flushes run after the
   /// first task that ends this long after the batch opened. 400 µs: long enough for a runtime whose
-  /// callbacks take a few microseconds each (Java) to fill its writes as a C callback does (at 100 µs the
-  /// Java client made twice the writes and spent a tenth more CPU per call at window 1024); short next to a
-  /// round trip to an engine on another machine. docs/c-api.md promises it.
+  /// callbacks take a few microseconds each (Java) to fill its writes (at 100 µs the Java client made half
+  /// again as many writes and spent a tenth more CPU per call at window 1024); short next to a round trip to
+  /// an engine on another machine. docs/c-api.md promises it.
   static constexpr std::chrono::microseconds held_at_most{400};
 
  private:
