@@ -1,10 +1,11 @@
 // qix_bench_cs: libqix's C# binding as bench/compare drives every client (tiny calls only):
 //
-//   QixBenchCs URL tiny CALLS WINDOW
+//   QixBenchCs URL tiny|tiny-sync CALLS WINDOW
 //
 // WINDOW async chains, each awaiting the typed session.Global.EngineVersionAsync() and issuing the next call
 // when one completes (the await resumes on the thread pool), until CALLS calls were made; a session opened
-// with only a URL (Session.OpenAsync(url)), default options. An unmeasured warm-up comes first, as for the
+// with only a URL (Session.OpenAsync(url)), default options. tiny-sync: the same with the one opt-in
+// SessionOptions.AllowSynchronousContinuations (the await resumes on libqix's event thread). An unmeasured warm-up comes first, as for the
 // other managed runtimes (start-up, assembly loading and JIT compilation left out): CALLS/10 calls, repeated
 // until QIX_BENCH_WARM_S seconds (1.5 unless set) went by and the JIT was quiet for half a second (.NET's tiered
 // compilation reaches its optimised, profile-guided code later than a tenth of the calls; the runtime's
@@ -40,15 +41,25 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
-        if (args.Length != 4 || args[1] != "tiny")
+        if (args.Length != 4 || (args[1] != "tiny" && args[1] != "tiny-sync"))
         {
-            Console.Error.WriteLine("usage: QixBenchCs URL tiny CALLS WINDOW");
+            Console.Error.WriteLine("usage: QixBenchCs URL tiny|tiny-sync CALLS WINDOW");
             return 2;
         }
         long calls = long.Parse(args[2], CultureInfo.InvariantCulture);
         int window = int.Parse(args[3], CultureInfo.InvariantCulture);
         using PosixSignalRegistration quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Report);
-        await using Session session = await Session.OpenAsync(args[0]);
+        Session opened;
+        if (args[1] == "tiny")
+        {
+            opened = await Session.OpenAsync(args[0]);
+        }
+        else
+        {
+            using var options = new SessionOptions(args[0]) { AllowSynchronousContinuations = true };
+            opened = await Session.OpenAsync(options);
+        }
+        await using Session session = opened;
         s_session = session;
         Global global = session.Global;
         s_phase = "warming up";

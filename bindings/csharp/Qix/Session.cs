@@ -46,10 +46,11 @@ public sealed class Session : IDisposable, IAsyncDisposable
     private EventHandler<NotificationEventArgs>? _notification;
     private int _disposed;
 
-    private Session(NativeSession native, Context? context)
+    private Session(NativeSession native, Context? context, bool synchronousContinuations)
     {
         _native = new NativeRef<NativeSession>(native, nameof(Session));
         _context = context;
+        SynchronousContinuations = synchronousContinuations;
         // Registered at once and for the session's whole life: it replays the notifications received so
         // far, and its Closed tells Dispose when the native session may be freed.
         _listener = new SessionEvents(this);
@@ -69,6 +70,12 @@ public sealed class Session : IDisposable, IAsyncDisposable
     private const int NotificationHistoryLimit = 256;
 
     internal EventQueue Events { get; } = new();
+
+    /// <summary>
+    /// The calls' tasks complete on libqix's event thread, with their continuations run there
+    /// (<see cref="SessionOptions.AllowSynchronousContinuations"/>), instead of on the thread pool.
+    /// </summary>
+    internal bool SynchronousContinuations { get; }
 
     private int _pendingCalls;
 
@@ -99,10 +106,11 @@ public sealed class Session : IDisposable, IAsyncDisposable
     {
         if (options == null) throw new ArgumentNullException(nameof(options));
         int timeoutMs = timeout.HasValue ? Math.Max(1, (int)Math.Min(int.MaxValue, timeout.Value.TotalMilliseconds)) : 0;
+        bool synchronous = options.AllowSynchronousContinuations;
         using var opts = options.Acquire();
-        if (context == null) return new Session(new NativeSession(opts.Native, timeoutMs), null);
+        if (context == null) return new Session(new NativeSession(opts.Native, timeoutMs), null, synchronous);
         using var ctx = context.Acquire();
-        return new Session(new NativeSession(opts.Native, timeoutMs, ctx.Native), context);
+        return new Session(new NativeSession(opts.Native, timeoutMs, ctx.Native), context, synchronous);
     }
 
     /// <summary>Opens a session to the WebSocket URL <paramref name="url"/> (e.g. <c>ws://localhost:9076/app/demo</c>).</summary>

@@ -12,7 +12,8 @@ namespace Qix.Internal;
 /// libqix reports its completion, on the session's dispatcher thread, to the one process-wide callback
 /// <see cref="OnCompleted"/> (a delegate rooted in a static field, registered with the shim, see
 /// qix_csharp.i), which decides the call's outcome and queues it to be settled on the thread pool (see
-/// "Settling on the thread pool" below). Until then the call is referenced from <see cref="s_pending"/>, so
+/// "Settling on the thread pool" below), or settles it there when its session allows synchronous
+/// continuations (<see cref="SessionOptions.AllowSynchronousContinuations"/>). Until then the call is referenced from <see cref="s_pending"/>, so
 /// nothing native code will call back into can be collected. A call is one object: the
 /// <see cref="PendingCall"/> is its TaskCompletionSource and holds what it sends (no closure, no dictionary
 /// node).
@@ -90,7 +91,8 @@ internal static class Calls
                                     int jsonLength, IntPtr slow)
     {
         // Runs on libqix's dispatcher thread: no user code here (Complete only decides the outcome and queues
-        // the call for a drainer, which runs the continuations) and nothing may escape into native code.
+        // the call for a drainer, which runs the continuations), unless the call's session allows synchronous
+        // continuations (then Complete runs them); nothing may escape into native code.
         try
         {
             PendingCall? call = s_pending.Take(token);
@@ -269,7 +271,8 @@ internal static class Calls
 
     /// <summary>
     /// A call in flight: its own TaskCompletionSource (not RunContinuationsAsynchronously: SetOutcome runs on
-    /// a drainer, on the thread pool, never on a libqix thread, and runs the continuations there), with what
+    /// a drainer, on the thread pool, and runs the continuations there; or, for a session that allows
+    /// synchronous continuations, on libqix's event thread in Complete), with what
     /// it sends until it is sent and the outcome OnCompleted decided until a drainer applies it.
     /// </summary>
     private sealed class PendingCall : TaskCompletionSource<QixResult>
@@ -363,7 +366,8 @@ internal static class Calls
         /// <summary>
         /// Decides the outcome (on libqix's dispatcher thread, while <paramref name="result"/>, the facade's
         /// result, is borrowed: there when the call failed or its object was wanted, else null) and queues the
-        /// call to be settled on the thread pool.
+        /// call to be settled on the thread pool; settles it here when the session allows synchronous
+        /// continuations.
         /// </summary>
         public void Complete(int status, long id, byte[] rawUtf8, byte[]? jsonUtf8, int jsonOffset, int jsonLength,
                              NativeResult? result)
@@ -387,7 +391,22 @@ internal static class Calls
             {
                 _exception = new QixException((QixStatus)status, "call failed");
             }
-            Settle(this);
+            if (!_session.SynchronousContinuations)
+            {
+                Settle(this);
+                return;
+            }
+            // The session allows synchronous continuations: settled here, on libqix's event thread, where the
+            // calls the continuations issue are sent directly and leave together with those of the other
+            // answers of this delivery (libqix's output batch), as a C callback's calls do.
+            try
+            {
+                SetOutcome();
+            }
+            catch (Exception e)
+            {
+                QixDiagnostics.ReportHandlerException(null, "call completion", e);
+            }
         }
 
         /// <summary>Settles the task (on a drainer): its continuations run here.</summary>

@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace Qix.Tests;
+
+/// <summary>
+/// SessionOptions.AllowSynchronousContinuations: the calls' tasks complete on libqix's event thread and run
+/// their continuations there (the default session's run on the thread pool, CompletionTests); every call
+/// completes exactly once, errors and cancellations included; a blocking call of the binding made there fails
+/// with Busy instead of waiting for an answer that thread would have to deliver; events stay on the pool.
+/// </summary>
+public sealed class SynchronousContinuationTests : IDisposable
+{
+    // GetLayout and Evaluate stay pending in the engine until cancelled.
+    private readonly Simulator _sim = Simulator.Start(Simulator.HoldingCalculations);
+
+    public void Dispose() => _sim.Dispose();
+
+    // The calling thread's name as the kernel knows it: libqix names its dispatcher threads "qix-ev" (a
+    // native thread the runtime adopted has no Thread.Name), the thread pool's are ".NET TP Worker".
+    private static string OsThreadName() => File.ReadAllText("/proc/thread-self/comm").Trim();
+
+    private Task<Session> OpenAsync(bool synchronous, Simulator? sim = null)
+    {
+        var options = new SessionOptions((sim ?? _sim).AppUrl()) { AllowSynchronousContinuations = synchronous };
+        Task<Session> open = Session.OpenAsync(options);
+        open.ContinueWith(_ => options.Dispose(), TaskScheduler.Default);
+        return open;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ContinuationsRunOnTheEventThreadOnlyWhenAllowed(bool synchronous)
+    {
+        await using Session session = await OpenAsync(synchronous).Within();
+        const int window = 16;
+        const int calls = 2000;
+        long issued = 0, ok = 0;
+        var seen = new ConcurrentDictionary<long, int>();
+        var threads = new ConcurrentBag<string>();
+        async Task Chain()
+        {
+            string issuedOn = OsThreadName();
+            while (Interlocked.Increment(ref issued) <= calls)
+            {
+                // ConfigureAwait(false): the test runner's synchronization context would take the continuation.
+                QixResult r = await session.CallAsync("EngineVersion").ConfigureAwait(false);
+                // An await that finds its call answered already goes on where it is (the chain's first, issued
+                // from the test, may): only a call issued on the event thread is sure to be answered after its
+                // await looked, as that thread delivers the answer once the continuation that issued it returns.
+                string resumedOn = OsThreadName();
+                if (!synchronous || issuedOn == "qix-ev") threads.Add(resumedOn);
+                issuedOn = resumedOn;
+                Assert.Contains("qComponentVersion", r.Json);
+                seen.AddOrUpdate(r.RequestId, 1, (_, n) => n + 1);
+                Interlocked.Increment(ref ok);
+            }
+        }
+        var chains = new Task[window];
+        for (int i = 0; i < window; i++) chains[i] = Task.Run(Chain);
+        await Task.WhenAll(chains).Within();
+        Assert.Equal(calls, Interlocked.Read(ref ok));
+        Assert.Equal(calls, seen.Count);  // a distinct request per completion: none completed twice
+        Assert.All(seen.Values, n => Assert.Equal(1, n));
+        // Synchronous: all but the first await of each chain, and of those that went on where they were,
+        // which are rare (a few, if any, in a run); at least half of them, so that the test means something.
+        Assert.True(threads.Count >= (synchronous ? calls / 2 : calls), $"{threads.Count} continuations looked at");
+        if (synchronous)
+            Assert.All(threads, name => Assert.Equal("qix-ev", name));
+        else
+            Assert.All(threads, name => Assert.False(name.StartsWith("qix-", StringComparison.Ordinal), name));
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task ErrorsAndCancellationsCompleteOnTheEventThread()
+    {
+        await using Session session = await OpenAsync(true).Within();
+        await using QixObject doc = await session.OpenDocAsync("demo").Within();
+        const int rounds = 50;
+        var threads = new ConcurrentBag<string>();
+        async Task Round()
+        {
+            await session.CallAsync("EngineVersion").ConfigureAwait(false);
+            // On the event thread now (unless the call was answered before the await looked, see the first
+            // test): an engine error, a call cancelled while pending in the engine, and a good call, issued
+            // together.
+            bool onEventThread = OsThreadName() == "qix-ev";
+            using var cts = new CancellationTokenSource();
+            Task<QixResult> bad = session.CallAsync("NoSuchMethod");
+            Task<QixResult> held = doc.CallAsync("Evaluate", QixJson.Params("Sum(Sales)"), cts.Token);
+            Task<QixResult> good = session.CallAsync("EngineVersion");
+            var e = await Assert.ThrowsAsync<QixException>(() => bad).ConfigureAwait(false);
+            if (onEventThread) threads.Add(OsThreadName());
+            Assert.Equal(-32601, e.EngineCode);
+            Assert.Contains("qComponentVersion", (await good.ConfigureAwait(false)).Json);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held).ConfigureAwait(false);
+            if (onEventThread) threads.Add(OsThreadName());
+            Assert.True(held.IsCanceled);
+        }
+        var all = new Task[rounds];
+        for (int i = 0; i < rounds; i++) all[i] = Task.Run(Round);
+        await Task.WhenAll(all).Within();
+        Assert.True(threads.Count >= rounds, $"{threads.Count} continuations looked at");
+        Assert.All(threads, name => Assert.Equal("qix-ev", name));
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task ABlockingCallOnTheEventThreadFailsBusyAndTheSessionGoesOn()
+    {
+        await using Session session = await OpenAsync(true).Within();
+        // The second call's continuation is on the event thread (see the first test); there, a blocking call
+        // would wait for an answer only that thread can deliver: libqix refuses it at once.
+        Task<(string Thread, QixStatus Status)> inside = Task.Run(async () =>
+        {
+            await session.CallAsync("EngineVersion").ConfigureAwait(false);
+            await session.CallAsync("EngineVersion").ConfigureAwait(false);
+            var e = Assert.Throws<QixException>(() => session.Call("EngineVersion"));
+            return (OsThreadName(), e.Status);
+        });
+        (string thread, QixStatus status) = await inside.Within();
+        Assert.Equal("qix-ev", thread);
+        Assert.Equal(QixStatus.Busy, status);
+        // The test's own await of that task resumed on the event thread too (where it completed): Task.Yield
+        // moves it to the thread pool, where the same blocking call works, and so do asynchronous ones.
+        await Task.Yield();
+        Assert.NotEqual("qix-ev", OsThreadName());
+        Assert.Contains("qComponentVersion", session.Call("EngineVersion").Json);
+        Assert.Contains("qComponentVersion", (await session.CallAsync("EngineVersion").Within()).Json);
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task EventsStayOnTheThreadPool()
+    {
+        using Simulator sim = Simulator.Start();  // one that answers GetLayout
+        await using Session session = await OpenAsync(true, sim).Within();
+        await using QixObject doc = await session.OpenDocAsync("demo").Within();
+        await using QixObject cube = await doc.CreateSessionObjectAsync(Scenario.RegionSalesCube).Within();
+        await cube.GetLayoutAsync().Within();
+        var changedOn = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        cube.Changed += (_, _) => changedOn.TrySetResult(OsThreadName());
+        await Scenario.SelectAsync(doc, "Category", "Bikes").Within();
+        string thread = await changedOn.Task.Within();
+        Assert.False(thread.StartsWith("qix-", StringComparison.Ordinal), thread);
+    }
+}
