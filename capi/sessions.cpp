@@ -400,6 +400,20 @@ int qix_session_poll_fd(qix_session* session, int* out_fd) {
   QIX_CATCH
 }
 
+int qix_session_hand_over_events(qix_session* session) {
+  QIX_TRY
+  if (!session) return fail(QIX_EINVAL, "qix_session_hand_over_events: session is NULL");
+  if (session->s->options().poll_events) {
+    return fail(QIX_EINVAL, "qix_session_hand_over_events: the session's events run in qix_session_poll()");
+  }
+  if (!session->s->hand_over_events()) {
+    return fail(QIX_ENOTFOUND,
+                "qix_session_hand_over_events: none of the session's events is being delivered");
+  }
+  return QIX_OK;
+  QIX_CATCH
+}
+
 int qix_session_wake(qix_session* session) {
   QIX_TRY
   if (!session) return fail(QIX_EINVAL, "qix_session_wake: session is NULL");

@@ -44,14 +44,24 @@ thread_local const Context* tl_io_context = nullptr;
 thread_local int tl_serial_depth = 0;
 thread_local int tl_output_depth = 0;
 thread_local std::vector<Task>* tl_output_flushes = nullptr;
-thread_local int tl_open_batches = 0;  // OutputBatch::begin() without its end() yet
+thread_local int tl_open_batches = 0;          // OutputBatch::begin() without its end() yet
+thread_local bool tl_output_released = false;  // OutputBatch::release(): nothing held until the depth is 0
+thread_local bool tl_queue_released = false;   // this thread's task handed its queue over (hand_over)
+thread_local const SerialQueue* tl_draining = nullptr;  // the queue whose task this thread runs (drain)
 
-void end_output_batch() noexcept {
-  if (--tl_output_depth > 0 || !tl_output_flushes) return;
+// Runs (and forgets) the flushes the calling thread's batches registered.
+void run_output_flushes() noexcept {
+  if (!tl_output_flushes) return;
   // Flushes may send (and so register) again only outside a batch: take the list first.
   std::unique_ptr<std::vector<Task>> flushes(tl_output_flushes);
   tl_output_flushes = nullptr;
   for (auto& f : *flushes) f();
+}
+
+void end_output_batch() noexcept {
+  if (--tl_output_depth > 0) return;
+  tl_output_released = false;
+  run_output_flushes();
 }
 }  // namespace
 
@@ -81,7 +91,13 @@ void OutputBatch::end() noexcept {
 }
 
 bool OutputBatch::active() noexcept {
-  return tl_output_depth > 0;
+  return tl_output_depth > 0 && !tl_output_released;
+}
+
+void OutputBatch::release() noexcept {
+  if (tl_output_depth == 0) return;
+  tl_output_released = true;
+  run_output_flushes();
 }
 
 void OutputBatch::at_end(Task flush) {
@@ -106,12 +122,31 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     return d;
   }
 
+  /// Threads a hand-over may start beyond the pool's own (they stay until the pool stops).
+  static constexpr int kMaxExtraThreads = 64;
+
+  /// Queues `queue` to be drained. While a thread is held up by a task whose queue it handed over
+  /// (held()), starts one more thread when more queues wait than threads are idle to take them: that
+  /// thread may stay blocked, and the queues must not wait for it.
   void submit(std::shared_ptr<SerialQueue> queue) {
     {
       std::lock_guard lock(mutex_);
       queues_.push_back(std::move(queue));
+      if (held_ > 0 && !stopping_ && queues_.size() > idle_ && extra_ < kMaxExtraThreads) {
+        ++extra_;
+        threads_.emplace_back([d = shared_from_this()] {
+          name_this_thread("qix-ev");
+          d->run();
+        });
+      }
     }
     cv_.notify_one();
+  }
+
+  /// A thread's drain was handed over while its task runs (+1), or has left (-1).
+  void held(int delta) {
+    std::lock_guard lock(mutex_);
+    held_ += delta;
   }
 
   /// Runs what is queued, then joins the threads.
@@ -137,7 +172,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       std::shared_ptr<SerialQueue> queue;
       {
         std::unique_lock lock(mutex_);
+        ++idle_;
         cv_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
+        --idle_;
         if (queues_.empty()) return;
         queue = std::move(queues_.front());
         queues_.pop_front();
@@ -149,7 +186,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<SerialQueue>> queues_;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_;  // extra threads are added under mutex_, never once stopping_
+  std::size_t idle_ = 0;              // threads waiting for a queue
+  int extra_ = 0;                     // threads started by hand-overs
+  int held_ = 0;                      // threads held up in a task whose queue they handed over
   bool stopping_ = false;
 
   Dispatcher() = default;
@@ -174,24 +214,50 @@ void SerialQueue::post(Task task) {
 void SerialQueue::drain() {
   // Runs a bounded batch, then yields the pool thread so one busy queue cannot starve the others.
   constexpr int kBatch = 256;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mutex_);
+    generation = ++generation_;
+    draining_ = true;
+    drainer_ = std::this_thread::get_id();
+  }
   ++tl_serial_depth;
+  const SerialQueue* outer = tl_draining;
+  tl_draining = this;
   // The calls of tasks run back to back leave together: when the queue runs dry (then it is looked at again:
   // the queue is given up only with nothing held back, so what its tasks sent always leaves in order), or
   // once the tasks have run for OutputBatch::held_at_most since the first of them.
   std::optional<OutputBatch> output;
   std::chrono::steady_clock::time_point opened;
+  // Handed over (hand_over): another drain owns the queue now; leave it as it is.
+  auto leave = [&] {
+    output.reset();
+    --tl_serial_depth;
+    tl_draining = outer;
+    tl_queue_released = false;
+    pool_->held(-1);
+  };
   for (int i = 0; i < kBatch;) {
     Task task;
+    bool handed_over = false;
     {
       std::lock_guard lock(mutex_);
-      if (!tasks_.empty()) {
+      if (generation_ != generation) {
+        handed_over = true;
+      } else if (!tasks_.empty()) {
         task = std::move(tasks_.front());
         tasks_.pop_front();
       } else if (!output) {
         scheduled_ = false;
+        draining_ = false;
         --tl_serial_depth;
+        tl_draining = outer;
         return;
       }
+    }
+    if (handed_over) {
+      leave();  // outside the lock: the held output's flushes may post to this queue
+      return;
     }
     if (!task) {
       output.reset();
@@ -210,12 +276,56 @@ void SerialQueue::drain() {
     if (std::chrono::steady_clock::now() - opened >= OutputBatch::held_at_most) output.reset();
   }
   output.reset();
+  bool handed_over = false;
+  {
+    std::lock_guard lock(mutex_);
+    handed_over = generation_ != generation;
+    if (!handed_over) draining_ = false;  // still scheduled_: submitted again below
+  }
+  if (handed_over) {
+    leave();
+    return;
+  }
   --tl_serial_depth;
+  tl_draining = outer;
   pool_->submit(shared_from_this());
 }
 
+bool SerialQueue::hand_over() {
+  // From a task of this queue whose drain was handed over already (by another thread, or earlier in it):
+  // the queue is another drain's now; only this thread is released.
+  const bool in_task = tl_draining == this;
+  bool self = false;
+  bool submit = false;
+  bool release_only = false;
+  {
+    std::lock_guard lock(mutex_);
+    self = draining_ && drainer_ == std::this_thread::get_id();
+    release_only = in_task && !self;
+    if (!release_only && !draining_) return false;
+    if (!release_only) {
+      ++generation_;  // the drain now running leaves at its next look at the queue
+      draining_ = false;
+      if (tasks_.empty()) {
+        scheduled_ = false;  // the next post schedules a drain
+      } else {
+        submit = true;  // scheduled_ stays set: a new drain takes the queue over
+      }
+    }
+  }
+  // Outside the lock: the released output's flushes may post to this queue.
+  if (self || (release_only && !tl_queue_released)) {
+    tl_queue_released = true;
+    OutputBatch::release();
+  }
+  if (release_only) return true;
+  pool_->held(+1);  // until the drain that was handed over leaves (drain, leave)
+  if (submit) pool_->submit(shared_from_this());
+  return true;
+}
+
 bool SerialQueue::in_dispatcher_thread() noexcept {
-  return tl_serial_depth > 0;
+  return tl_serial_depth > 0 && !tl_queue_released;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace boost::asio {
 class io_context;
@@ -29,6 +30,9 @@ class EventExecutor {
   virtual ~EventExecutor() = default;
   /// Queues `task`. Thread-safe, never blocks, never runs `task` inline.
   virtual void post(Task task) = 0;
+  /// Lets the tasks queued after the one now running go on without it (see SerialQueue::hand_over).
+  /// False when there is nothing to hand over: no task running, or an executor that cannot (PollQueue).
+  virtual bool hand_over() { return false; }
 };
 
 class Dispatcher;
@@ -48,8 +52,11 @@ class OutputBatch {
   ~OutputBatch();
   OutputBatch(const OutputBatch&) = delete;
   OutputBatch& operator=(const OutputBatch&) = delete;
-  /// True while an OutputBatch lives on the calling thread.
+  /// True while an OutputBatch lives on the calling thread (and its holding was not released: release()).
   static bool active() noexcept;
+  /// Sends what the calling thread's batches hold now and holds nothing more on this thread until its
+  /// outermost batch ends (a task that handed its queue over and may now block: SerialQueue::hand_over).
+  static void release() noexcept;
   /// Runs `flush` when the calling thread's outermost OutputBatch ends. Only while active(); `flush` must
   /// not throw.
   static void at_end(Task flush);
@@ -76,7 +83,17 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
  public:
   explicit SerialQueue(std::shared_ptr<Dispatcher> pool);
   void post(Task task) override;
-  /// True when the calling thread is currently running a task of any SerialQueue.
+  /// A hand-over: the queue's later tasks go to another pool thread (one is started when every one is busy,
+  /// up to Dispatcher::kMaxExtraThreads beyond the pool's own) while the task now running goes on; they
+  /// stay in order among themselves but may run beside the rest of that task. Called from that task's own
+  /// thread, it also releases the thread: in_dispatcher_thread() is false there until the task returns (so
+  /// it may block, e.g. in a blocking call) and its held output leaves at once (OutputBatch::release).
+  /// From a task of this queue that another thread handed over already, it only releases the calling
+  /// thread. From another thread, it ends a hold-up by a task that blocks. False when no task of this
+  /// queue runs. Thread-safe.
+  bool hand_over() override;
+  /// True when the calling thread is currently running a task of any SerialQueue and has not handed that
+  /// queue over (hand_over from the task itself).
   static bool in_dispatcher_thread() noexcept;
 
  private:
@@ -85,7 +102,11 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   std::shared_ptr<Dispatcher> pool_;
   std::mutex mutex_;
   std::deque<Task> tasks_;
-  bool scheduled_ = false;
+  bool scheduled_ = false;        ///< submitted to the pool, or being drained
+  bool draining_ = false;         ///< a drain owns the queue (its thread: drainer_)
+  std::uint64_t generation_ = 0;  ///< bumped by each drain's start and each hand-over: a drain whose
+                                  ///< generation is gone leaves at its next look at the queue
+  std::thread::id drainer_;
 };
 
 /// Holds tasks until a host thread runs them with poll() (librdkafka-style event polling).

@@ -673,6 +673,19 @@ void Session::wake() {
   if (poll_) poll_->wake();
 }
 
+bool Session::hand_over_events() {
+  if (!events_->hand_over()) return false;
+  // Called from another thread, the task that was held up keeps holding the calls it made (its output
+  // batch is its thread's): send them, it may be waiting for their answers.
+  std::shared_ptr<Transport> transport;
+  {
+    std::lock_guard lock(mutex_);
+    transport = transport_;
+  }
+  if (transport) transport->flush_held();
+  return true;
+}
+
 int Session::poll_fd() {
   if (!poll_) {
     errno = EINVAL;

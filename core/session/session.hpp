@@ -251,6 +251,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// With SessionOptions::poll_events: the descriptor that is readable while poll() has something to take
   /// (PollQueue::ready_fd). -1 with errno set when it cannot be created, EINVAL without poll_events.
   int poll_fd();
+  /// Hands the session's event delivery over (SerialQueue::hand_over): false in poll mode or when none of
+  /// its events is being delivered.
+  bool hand_over_events();
 
   const SessionOptions& options() const noexcept { return options_; }
   const std::shared_ptr<Context>& context() const noexcept { return context_; }

@@ -75,6 +75,9 @@ class Transport {
   virtual void send(std::string text) = 0;
   /// Starts a graceful close with `code`; on_close follows. Idempotent.
   virtual void close(int code = close_code::normal, std::string reason = {}) = 0;
+  /// Sends now what send() holds for the end of another thread's event task (OutputBatch): that task is held
+  /// up (SerialQueue::hand_over from another thread) and may be waiting for an answer to it. Thread-safe.
+  virtual void flush_held() {}
   /// Names the peer in messages: "ws://host:port/path" (no query string, which may carry a ticket, and no
   /// credentials). Empty when the transport has no address (in-memory transports). Thread-safe.
   virtual std::string peer() const { return {}; }

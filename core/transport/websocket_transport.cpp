@@ -132,6 +132,19 @@ class WsBase : public Transport, public ws::FrameSink {
     }
   }
 
+  void flush_held() override {
+    std::unique_lock lock(out_mutex_);
+    if (outbox_posted_) {
+      // Held or already posted: a second take of the outbox finds it empty, or takes what came since.
+      lock.unlock();
+      return post_outbox();
+    }
+    // As the held task's end_batch would (which still runs then, and finds nothing or what came since).
+    if (pending_.empty() || flushing_ || flush_posted_ || writer_active_) return;
+    if (direct_) return write_direct(lock);
+    request_flush_locked();
+  }
+
   void post_outbox() {
     asio::post(strand_, [self = derived().shared_from_this()] { self->take_outbox(); });
   }

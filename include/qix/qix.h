@@ -654,6 +654,27 @@ QIX_API int qix_session_wake(qix_session* session);
  */
 QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
 
+/**
+ * Hands the session's event delivery over to another dispatcher thread while the callback now running on
+ * its event thread goes on: the events after it are delivered meanwhile, in order among themselves, but
+ * beside the rest of that callback (no longer one at a time with it). A dispatcher thread is started when
+ * every one is busy (at most 64 more per context, kept until the context ends).
+ *
+ * Called from that callback, it also frees the callback from the event thread's rule for the rest of its
+ * run: the calls it made so far leave at once (its calls are not held for a batch any more), and it may
+ * block, e.g. in a blocking call (qix_session_call_sync(), qix_object_call_sync(), qix_session_open_sync(),
+ * qix_session_wait_closed()), which fails with #QIX_EBUSY there otherwise: the answer no longer waits for
+ * this callback to return. Called from another thread, it ends a hold-up of the session's events by a
+ * callback that blocks (a watchdog's use); that callback's own rules do not change.
+ *
+ * For a callback that must wait for something, and for bindings that run their users' code on the event
+ * thread. Thread-safe.
+ * @return #QIX_OK when the session's events were being delivered and the later ones were handed over;
+ *         #QIX_ENOTFOUND when they were not (nothing to hand over); #QIX_EINVAL for NULL or a session opened
+ *         with `events.poll` (its events run where the host polls).
+ */
+QIX_API int qix_session_hand_over_events(qix_session* session);
+
 /**@}*/
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -812,6 +812,21 @@ class Session {
   void wake() {
     detail::check(qix_session_wake(s_));
   }
+  /**
+   * Hands the session's later events to another dispatcher thread while the callback now running goes on
+   * (qix_session_hand_over_events()): from that callback, it may then block, e.g. in call(); from another
+   * thread, it ends a hold-up by a callback that blocks. Returns false when none of the session's events
+   * was being delivered; throws qix::Error for a session opened with events.poll.
+   */
+  bool hand_over_events() {
+    int rc = qix_session_hand_over_events(s_);
+    if (rc == QIX_ENOTFOUND) {
+      qix_error_clear();
+      return false;
+    }
+    detail::check(rc);
+    return true;
+  }
 
   /** The C handle (borrowed; valid while this Session lives). */
   qix_session* c_handle() const {

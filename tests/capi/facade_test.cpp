@@ -281,3 +281,32 @@ TEST_F(Facade, PollAndCancel) {
 }
 
 }  // namespace
+
+// Session::hand_over_events: from a callback, a blocking call then works there (qix::Error with QIX_EBUSY
+// before); outside any callback there is nothing to hand over (false); a poll-mode session throws.
+TEST_F(Facade, HandOverEventsLetsACallbackBlock) {
+  auto s = open();
+  std::promise<std::string> inside;
+  s->call_async("EngineVersion", "[]", [&](const qix::Result&) {
+    std::string seen;
+    try {
+      s->call("EngineVersion");
+      seen += "no error;";
+    } catch (const qix::Error& e) {
+      seen += e.status() == QIX_EBUSY ? "busy;" : "other error;";
+    }
+    seen += s->hand_over_events() ? "handed over;" : "not handed over;";
+    try {
+      seen += s->call("EngineVersion").json().find("qComponentVersion") != std::string::npos ? "answer" : "?";
+    } catch (const qix::Error& e) {
+      seen += std::string("error: ") + e.what();
+    }
+    inside.set_value(seen);
+  });
+  auto f = inside.get_future();
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(f.get(), "busy;handed over;answer");
+  EXPECT_TRUE(qix::test::eventually([&] { return !s->hand_over_events(); }));
+  auto polled = open(true);
+  EXPECT_THROW(polled->hand_over_events(), qix::Error);
+}

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -194,4 +195,105 @@ TEST(SessionContextOutputBatch, BeginAndEndOpenAndCloseABatchOnTheCallingThread)
   EXPECT_LT(at("forgotten batch's flush"), at("next task's flush")) << testing::PrintToString(log);
   EXPECT_LT(at("next task ends"), at("next task's flush")) << testing::PrintToString(log);
   EXPECT_LT(at("next task ends"), at("in the task's batch")) << testing::PrintToString(log);
+}
+
+// SerialQueue::hand_over from the task now running: the task may then block on a later task of its own
+// queue, which a thread started for it runs (the pool has one thread, the one blocked); the thread is no
+// longer "in the dispatcher" and holds no output; the later tasks run each once, in order.
+TEST(SessionContextHandOver, ATaskThatHandsItsQueueOverMayWaitForALaterOne) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  constexpr int kLater = 100;
+  std::mutex m;
+  std::vector<int> order;  // of the later tasks
+  std::promise<void> last_ran;
+  std::promise<std::string> first;
+  queue->post([&] {
+    std::string seen;
+    seen += SerialQueue::in_dispatcher_thread() ? "in;" : "out;";
+    seen += OutputBatch::active() ? "held;" : "not held;";
+    bool flushed = false;
+    OutputBatch::at_end([&] { flushed = true; });  // held until the task ends, or the hand-over
+    seen += queue->hand_over() ? "handed over;" : "not handed over;";
+    seen += flushed ? "flushed;" : "not flushed;";
+    seen += SerialQueue::in_dispatcher_thread() ? "in;" : "out;";
+    seen += OutputBatch::active() ? "held;" : "not held;";
+    for (int i = 0; i < kLater; ++i) {
+      queue->post([&, i] {
+        std::lock_guard lock(m);
+        order.push_back(i);
+        if (i == kLater - 1) last_ran.set_value();
+      });
+    }
+    auto later = last_ran.get_future();
+    seen += later.wait_for(60s) == std::future_status::ready ? "later ran" : "later never ran";
+    first.set_value(seen);
+  });
+  auto f = first.get_future();
+  ASSERT_EQ(f.wait_for(120s), std::future_status::ready);
+  EXPECT_EQ(f.get(), "in;held;handed over;flushed;out;not held;later ran");
+  std::lock_guard lock(m);
+  ASSERT_EQ(order.size(), static_cast<size_t>(kLater));
+  for (int i = 0; i < kLater; ++i) EXPECT_EQ(order[i], i);
+}
+
+// From another thread: a task that waits for a later task of its queue is freed by a hand-over (which
+// starts a thread: the pool's one is the one waiting); its own rules do not change (still in the
+// dispatcher). A queue with no task running has nothing to hand over.
+TEST(SessionContextHandOver, AHandOverFromAnotherThreadFreesAWaitingTask) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  EXPECT_FALSE(queue->hand_over());
+  std::promise<void> waiting, later_ran;
+  std::promise<std::string> first;
+  queue->post([&] {
+    queue->post([&] { later_ran.set_value(); });
+    waiting.set_value();
+    auto later = later_ran.get_future();
+    bool ran = later.wait_for(60s) == std::future_status::ready;
+    first.set_value(std::string(ran ? "later ran" : "later never ran") +
+                    (SerialQueue::in_dispatcher_thread() ? ", in" : ", out"));
+  });
+  waiting.get_future().wait();
+  EXPECT_TRUE(queue->hand_over());
+  auto f = first.get_future();
+  ASSERT_EQ(f.wait_for(120s), std::future_status::ready);
+  EXPECT_EQ(f.get(), "later ran, in");
+  // The queue goes on; once idle, nothing to hand over.
+  std::promise<void> again;
+  queue->post([&] { again.set_value(); });
+  EXPECT_EQ(again.get_future().wait_for(60s), std::future_status::ready);
+}
+
+// A task whose queue another thread handed over may then release itself (hand_over from the task: true, and
+// in_dispatcher_thread() false), without taking the queue back from the drain that owns it now.
+TEST(SessionContextHandOver, ATaskHandedOverFromOutsideMayReleaseItself) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  std::promise<void> running, handed, later_ran;
+  std::promise<std::string> first;
+  std::atomic<int> later_runs{0};
+  queue->post([&] {
+    running.set_value();
+    handed.get_future().wait();
+    std::string seen = SerialQueue::in_dispatcher_thread() ? "in;" : "out;";
+    seen += queue->hand_over() ? "released;" : "not released;";
+    seen += SerialQueue::in_dispatcher_thread() ? "in;" : "out;";
+    auto later = later_ran.get_future();
+    seen += later.wait_for(60s) == std::future_status::ready ? "later ran" : "later never ran";
+    first.set_value(seen);
+  });
+  running.get_future().wait();
+  EXPECT_TRUE(queue->hand_over());
+  queue->post([&] {
+    if (++later_runs == 1) later_ran.set_value();
+  });
+  handed.set_value();
+  auto f = first.get_future();
+  ASSERT_EQ(f.wait_for(120s), std::future_status::ready);
+  EXPECT_EQ(f.get(), "in;released;out;later ran");
+  std::promise<void> again;
+  queue->post([&] { again.set_value(); });
+  EXPECT_EQ(again.get_future().wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(later_runs.load(), 1);
 }

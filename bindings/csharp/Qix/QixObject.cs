@@ -258,6 +258,7 @@ public class QixObject : IDisposable, IAsyncDisposable
                           TimeSpan? timeout = null)
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
+        Calls.BeforeBlocking();
         NativeResult result;
         using (var lease = _native.Acquire())
         {

@@ -105,6 +105,7 @@ public sealed class Session : IDisposable, IAsyncDisposable
     public static Session Open(SessionOptions options, Context? context = null, TimeSpan? timeout = null)
     {
         if (options == null) throw new ArgumentNullException(nameof(options));
+        Calls.BeforeBlocking();
         int timeoutMs = timeout.HasValue ? Math.Max(1, (int)Math.Min(int.MaxValue, timeout.Value.TotalMilliseconds)) : 0;
         bool synchronous = options.AllowSynchronousContinuations;
         using var opts = options.Acquire();
@@ -267,6 +268,17 @@ public sealed class Session : IDisposable, IAsyncDisposable
     {
         if (method == null) throw new ArgumentNullException(nameof(method));
         return Global.Call(method, paramsJson, flags, timeout);
+    }
+
+    /// <summary>
+    /// Hands this session's later events to another of libqix's event threads (qix_session_hand_over_events),
+    /// so that the continuation running on the event thread now may block. False when there was nothing to
+    /// hand over (or the session is disposed).
+    /// </summary>
+    internal bool HandOverEvents()
+    {
+        if (!_native.TryAcquire(out var lease)) return false;
+        using (lease) return lease.Native.HandOverEvents();
     }
 
     /// <summary>Cancels the pending request <paramref name="requestId"/> (its task ends cancelled). False when it is not pending.</summary>

@@ -105,9 +105,9 @@ public sealed class SessionOptions : IDisposable
     /// write as the calls of the other answers delivered with it, as a C callback's do: about 40 % less CPU per
     /// call when many are in flight (docs/performance.md). The price: while a continuation runs, this session's
     /// other answers and events wait, and so may other sessions of its <see cref="Context"/> (their event
-    /// threads are shared). So a continuation must not block: libqix's blocking calls (<c>Call</c>,
-    /// <c>Session.Open</c>) fail there at once with <see cref="QixStatus.Busy"/>, but waiting on another call's
-    /// task (<c>.Result</c>, <c>.Wait()</c>) of the same session never ends;
+    /// threads are shared). So a continuation should not block: the binding's blocking calls (<c>Call</c>,
+    /// <c>Session.Open</c>) work there (they first hand the session's later events to another event thread),
+    /// but waiting on another call's task (<c>.Result</c>, <c>.Wait()</c>) of the same session never ends;
     /// long work belongs after an <c>await Task.Yield()</c>, which moves it to the thread pool. Events
     /// (<c>Changed</c>, <c>StateChanged</c>, notifications) are raised on the thread pool either way.
     /// Read by <see cref="Session.Open"/> and <see cref="Session.OpenAsync(SessionOptions, System.Threading.CancellationToken)"/>;

@@ -266,6 +266,24 @@ internal static class Calls
         }
     }
 
+    // The session whose answer this thread (a libqix event thread) is settling, with its continuations run
+    // here (a session that allows synchronous continuations); null elsewhere.
+    [ThreadStatic] private static Session? t_delivering;
+
+    /// <summary>
+    /// Called before the binding blocks (a blocking call): inside a synchronous continuation, on libqix's
+    /// event thread, the session's later events are first handed to another event thread, so that neither
+    /// the answer waited for nor the session's other events wait for this thread (libqix then allows the
+    /// blocking call here, which it refuses with Busy on an event thread otherwise). Elsewhere, nothing.
+    /// </summary>
+    internal static void BeforeBlocking()
+    {
+        Session? session = t_delivering;
+        if (session == null) return;
+        t_delivering = null;  // once per settling: the thread is no longer the session's event thread
+        session.HandOverEvents();
+    }
+
     /// <summary>Calls decided but not yet settled (for tests).</summary>
     internal static int SettlingCount => s_settle.Count;
 
@@ -399,6 +417,8 @@ internal static class Calls
             // The session allows synchronous continuations: settled here, on libqix's event thread, where the
             // calls the continuations issue are sent directly and leave together with those of the other
             // answers of this delivery (libqix's output batch), as a C callback's calls do.
+            Session? outer = t_delivering;
+            t_delivering = _session;
             try
             {
                 SetOutcome();
@@ -406,6 +426,10 @@ internal static class Calls
             catch (Exception e)
             {
                 QixDiagnostics.ReportHandlerException(null, "call completion", e);
+            }
+            finally
+            {
+                t_delivering = outer;
             }
         }
 

@@ -288,6 +288,7 @@ extern void _wrap_Session_AddListener_qixswig_664147c6c08c1c93(uintptr_t arg1, u
 extern void _wrap_Session_RemoveListener_qixswig_664147c6c08c1c93(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_Session_Poll_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_Session_Wake_qixswig_664147c6c08c1c93(uintptr_t arg1);
+extern _Bool _wrap_Session_HandOverEvents_qixswig_664147c6c08c1c93(uintptr_t arg1);
 extern swig_intgo _wrap_EVENT_NONE_qixswig_664147c6c08c1c93(void);
 extern swig_intgo _wrap_EVENT_OPENED_qixswig_664147c6c08c1c93(void);
 extern swig_intgo _wrap_EVENT_RESULT_qixswig_664147c6c08c1c93(void);
@@ -1930,6 +1931,13 @@ func (arg1 SwigcptrSession) Wake() {
 	C._wrap_Session_Wake_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0))
 }
 
+func (arg1 SwigcptrSession) HandOverEvents() (_swig_ret bool) {
+	var swig_r bool
+	_swig_i_0 := arg1
+	swig_r = (bool)(C._wrap_Session_HandOverEvents_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 type Session interface {
 	Swigcptr() uintptr
 	SwigIsSession()
@@ -1946,6 +1954,7 @@ type Session interface {
 	RemoveListener(arg2 SessionListener)
 	Poll(arg2 int) (_swig_ret int)
 	Wake()
+	HandOverEvents() (_swig_ret bool)
 }
 
 type QixgoEventKind int

@@ -3452,6 +3452,29 @@ void _wrap_Session_Wake_qixswig_664147c6c08c1c93(qix::Session *_swig_go_0) {
 }
 
 
+bool _wrap_Session_HandOverEvents_qixswig_664147c6c08c1c93(qix::Session *_swig_go_0) {
+  qix::Session *arg1 = (qix::Session *) 0 ;
+  bool result;
+  bool _swig_go_result;
+  
+  arg1 = *(qix::Session **)&_swig_go_0; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (bool)(arg1)->hand_over_events();
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_EVENT_NONE_qixswig_664147c6c08c1c93() {
   qixgo::EventKind result;
   intgo _swig_go_result;
