@@ -117,8 +117,9 @@ public sealed class SynchronousContinuationTests : IDisposable
     public async Task ABlockingCallInASynchronousContinuationWorks()
     {
         await using Session session = await OpenAsync(true).Within();
-        // On the event thread (a continuation there), a blocking call would wait for an answer only that thread delivers, so the binding first hands the session's
-        // later events to another event thread (qix_session_hand_over_events), and the call is answered.
+        // On the event thread (a continuation there), a blocking call would wait for an answer only that
+        // thread delivers, so the binding first hands the session's later events to another event thread
+        // (qix_session_hand_over_events), and the call is answered.
         Task<(string Before, string Answer, string After)> inside = Task.Run(async () =>
         {
             // Calls until one resumes on the event thread: an await that finds its call answered already

@@ -110,8 +110,8 @@ public sealed class SessionOptions : IDisposable
     /// but waiting on another call's task (<c>.Result</c>, <c>.Wait()</c>) of the same session never ends;
     /// long work belongs after an <c>await Task.Yield()</c>, which moves it to the thread pool. Events
     /// (<c>Changed</c>, <c>StateChanged</c>, notifications) are raised on the thread pool either way.
-    /// Read by <see cref="Session.Open"/> and <see cref="Session.OpenAsync(SessionOptions, System.Threading.CancellationToken)"/>;
-    /// not a libqix option (not in <see cref="Describe"/>).
+    /// Read when a session opens (<see cref="Session.Open"/>, <c>Session.OpenAsync</c>); not a libqix
+    /// option (not in <see cref="Describe"/>).
     /// </summary>
     public bool AllowSynchronousContinuations { get; set; }
 
