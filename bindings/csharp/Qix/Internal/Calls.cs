@@ -14,9 +14,9 @@ namespace Qix.Internal;
 /// qix_csharp.i), which decides the call's outcome and queues it to be settled on the thread pool (see
 /// "Settling on the thread pool" below), or settles it there when its session allows synchronous
 /// continuations (<see cref="SessionOptions.AllowSynchronousContinuations"/>). Until then the call is
-/// referenced from <see cref="s_pending"/>, so nothing native code will call back into can be collected. A call is one object: the
-/// <see cref="PendingCall"/> is its TaskCompletionSource and holds what it sends (no closure, no dictionary
-/// node).
+/// referenced from <see cref="s_pending"/>, so nothing native code will call back into can be collected. A
+/// call is one object: the <see cref="PendingCall"/> is its TaskCompletionSource and holds what it sends (no
+/// closure, no dictionary node).
 /// </summary>
 internal static class Calls
 {
