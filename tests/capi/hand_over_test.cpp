@@ -6,6 +6,8 @@
 // (The queue's hand-over itself, its generations and the pool's growth: tests/unit/context_test.cpp.)
 #include "capi_support.hpp"
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -142,4 +144,73 @@ TEST_F(CapiTest, NothingToHandOver) {
   ASSERT_TRUE(polled);
   EXPECT_EQ(qix_session_hand_over_events(polled.get()), QIX_EINVAL);
   EXPECT_NE(last_error_message().find("qix_session_poll"), std::string::npos) << last_error_message();
+}
+
+namespace {
+
+// One session's chained calls for the load test: every completion issues the next call until `calls` were
+// issued; every fifth (by request id) hands the session over and makes a blocking call before it does.
+struct Chains {
+  qix_session* s = nullptr;
+  int calls = 0;
+  std::atomic<int> issued{0};
+  std::atomic<int> blocking_ok{0};
+  std::atomic<int> failed{0};
+  Waiter done;  // one count per completed asynchronous call
+};
+
+void chain_cb(const qix_result* res, void* payload) {
+  auto* c = static_cast<Chains*>(payload);
+  if (qix_result_status(res) != QIX_OK) c->failed++;
+  if (qix_result_id(res) % 5 == 0) {
+    if (qix_session_hand_over_events(c->s) != QIX_OK) c->failed++;
+    qix_result* r = nullptr;
+    if (qix_session_call_sync(&r, c->s, "EngineVersion", "[]", 0, -1) == QIX_OK) {
+      c->blocking_ok++;
+    } else {
+      c->failed++;
+    }
+    qix_result_free(r);
+  }
+  if (c->issued.fetch_add(1) < c->calls) {
+    if (qix_session_call(nullptr, c->s, "EngineVersion", "[]", 0, -1, &chain_cb, c) != QIX_OK) c->failed++;
+  }
+  c->done.notify();
+}
+
+}  // namespace
+
+// Hand-overs under load: four sessions on a context of two dispatcher threads, 16 chains each, every fifth
+// callback handing its session over and blocking in a call: every call completes once, nothing fails, and
+// the pool grows only by what the held-up callbacks need (64 at most).
+TEST_F(CapiTest, HandOversUnderLoadLoseNothing) {
+  qix_context* ctx = nullptr;
+  ASSERT_EQ(qix_context_new(&ctx, 1, 2), QIX_OK);
+  constexpr int kSessions = 4, kWindow = 16, kCalls = 400;
+  std::vector<SessionPtr> sessions;
+  std::vector<std::unique_ptr<Chains>> chains;
+  for (int i = 0; i < kSessions; ++i) {
+    auto o = options();
+    qix_session* raw = nullptr;
+    ASSERT_EQ(qix_session_open_sync(&raw, ctx, o.get(), 10000), QIX_OK) << last_error_message();
+    sessions.emplace_back(raw);
+    auto c = std::make_unique<Chains>();
+    c->s = raw;
+    c->calls = kCalls;
+    chains.push_back(std::move(c));
+  }
+  for (auto& c : chains) {
+    for (int w = 0; w < kWindow; ++w) {
+      c->issued++;
+      ASSERT_EQ(qix_session_call(nullptr, c->s, "EngineVersion", "[]", 0, -1, &chain_cb, c.get()), QIX_OK);
+    }
+  }
+  for (auto& c : chains) {
+    // kWindow calls issued here, the rest (to kCalls) by their completions: each completes once.
+    EXPECT_TRUE(c->done.wait_for(kCalls, 120s)) << c->done.count();
+    EXPECT_EQ(c->failed.load(), 0);
+    EXPECT_GT(c->blocking_ok.load(), 0);
+  }
+  sessions.clear();
+  qix_context_free(ctx);
 }
