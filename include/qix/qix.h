@@ -665,7 +665,8 @@ QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
  * block, e.g. in a blocking call (qix_session_call_sync(), qix_object_call_sync(), qix_session_open_sync(),
  * qix_session_wait_closed()), which fails with #QIX_EBUSY there otherwise: the answer no longer waits for
  * this callback to return. Called from another thread, it ends a hold-up of the session's events by a
- * callback that blocks (a watchdog's use); that callback's own rules do not change.
+ * callback that blocks (a watchdog's use): the calls that callback made and still holds are sent (it may
+ * be waiting for their answers), and its own rules do not change.
  *
  * For a callback that must wait for something, and for bindings that run their users' code on the event
  * thread. Thread-safe.
