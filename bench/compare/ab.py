@@ -7,7 +7,7 @@
 
 A and B are two builds of libqix (say a worktree of main and your working tree: --a ../main/build --b build),
 or one build run two ways: environment variables (--b-env DOTNET_TieredPGO=0) or the client's kind (--b-kind
-tiny-sync, the C# client's opt-in). CLIENT is one of compare.py's: capi, cpp, raw, go, java, csharp.
+tiny-sync, the C# client's opt-in). CLIENT is one of compare.py's: capi, cpp, raw, go, java, csharp, enigma.
 
 Each pair runs A and B back to back, each against a fresh qix_bench_responder (A's build's), the order turned
 round every other pair (AB, BA, AB ...), so that the host's drift between its slow and fast states hits both
@@ -35,8 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import compare  # noqa: E402  (its clients, peer and way of running a client)
 
-KEYS = {"capi": compare.CAPI, "cpp": compare.CPP, "raw": compare.RAW, "go": compare.GO, "java": compare.JAVA,
-        "csharp": compare.CSHARP}
+KEYS = compare.KEYS  # the short names of compare.py's clients (capi, cpp, raw, go, java, csharp, enigma)
 # What --count asks the kernel to count for the client process (perf stat -e), and the short names printed.
 COUNTERS = [("raw_syscalls:sys_enter", "syscalls"), ("syscalls:sys_enter_sendto", "writes"),
             ("syscalls:sys_enter_futex", "futex"), ("context-switches", "ctx_switches")]
