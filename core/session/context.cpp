@@ -196,13 +196,34 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
 };
 
 // ---------------------------------------------------------------------------------------------------------
+void EventExecutor::post_parts(std::shared_ptr<Parts> parts) {
+  post([parts = std::move(parts)] {
+    for (std::size_t i = 0, n = parts->size(); i < n; ++i) parts->run(i);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
 SerialQueue::SerialQueue(std::shared_ptr<Dispatcher> pool) : pool_(std::move(pool)) {}
 
 void SerialQueue::post(Task task) {
   bool schedule = false;
   {
     std::lock_guard lock(mutex_);
-    tasks_.push_back(std::move(task));
+    tasks_.push_back(Entry{std::move(task), nullptr, 0});
+    if (!scheduled_) {
+      scheduled_ = true;
+      schedule = true;
+    }
+  }
+  if (schedule) pool_->submit(shared_from_this());
+}
+
+void SerialQueue::post_parts(std::shared_ptr<Parts> parts) {
+  if (!parts || parts->size() == 0) return;
+  bool schedule = false;
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(Entry{Task{}, std::move(parts), 0});
     if (!scheduled_) {
       scheduled_ = true;
       schedule = true;
@@ -237,15 +258,31 @@ void SerialQueue::drain() {
     tl_queue_released = false;
     pool_->held(-1);
   };
+  // The parts task this drain runs (running_ points here while it does, so that a hand-over can take the
+  // parts not started yet); the last one's parts are let go outside the lock.
+  Running current;
+  std::shared_ptr<Parts> done;
+  auto forget_current = [&] {  // under mutex_
+    if (running_ == &current) running_ = nullptr;
+    done = std::move(current.parts);
+  };
   for (int i = 0; i < kBatch;) {
     Task task;
     bool handed_over = false;
     {
       std::lock_guard lock(mutex_);
+      forget_current();
       if (generation_ != generation) {
         handed_over = true;
       } else if (!tasks_.empty()) {
-        task = std::move(tasks_.front());
+        Entry& entry = tasks_.front();
+        if (entry.parts) {
+          current.parts = std::move(entry.parts);
+          current.next.store(entry.from, std::memory_order_relaxed);
+          running_ = &current;
+        } else {
+          task = std::move(entry.task);
+        }
         tasks_.pop_front();
       } else if (!output) {
         scheduled_ = false;
@@ -255,11 +292,12 @@ void SerialQueue::drain() {
         return;
       }
     }
+    done.reset();
     if (handed_over) {
       leave();  // outside the lock: the held output's flushes may post to this queue
       return;
     }
-    if (!task) {
+    if (!task && !current.parts) {
       output.reset();
       continue;
     }
@@ -267,10 +305,23 @@ void SerialQueue::drain() {
       output.emplace();
       opened = std::chrono::steady_clock::now();
     }
-    try {
-      task();
-    } catch (...) {
-      // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
+    if (current.parts) {
+      // Each part claimed before it runs: a hand-over (under mutex_) takes the ones not claimed yet.
+      const std::size_t n = current.parts->size();
+      for (;;) {
+        std::size_t k = current.next.load(std::memory_order_acquire);
+        do {
+          if (k >= n) break;
+        } while (!current.next.compare_exchange_weak(k, k + 1, std::memory_order_acq_rel));
+        if (k >= n) break;
+        current.parts->run(k);
+      }
+    } else {
+      try {
+        task();
+      } catch (...) {
+        // Tasks are wrappers that already report user exceptions; never let one kill a pool thread.
+      }
     }
     ++i;
     if (std::chrono::steady_clock::now() - opened >= OutputBatch::held_at_most) output.reset();
@@ -279,9 +330,11 @@ void SerialQueue::drain() {
   bool handed_over = false;
   {
     std::lock_guard lock(mutex_);
+    forget_current();
     handed_over = generation_ != generation;
     if (!handed_over) draining_ = false;  // still scheduled_: submitted again below
   }
+  done.reset();
   if (handed_over) {
     leave();
     return;
@@ -306,6 +359,12 @@ bool SerialQueue::hand_over() {
     if (!release_only) {
       ++generation_;  // the drain now running leaves at its next look at the queue
       draining_ = false;
+      if (running_) {
+        // The parts it has not started come first for the next drain; the one running stays behind.
+        const std::size_t k = running_->next.exchange(Running::kTaken, std::memory_order_acq_rel);
+        if (k < running_->parts->size()) tasks_.push_front(Entry{Task{}, running_->parts, k});
+        running_ = nullptr;
+      }
       if (tasks_.empty()) {
         scheduled_ = false;  // the next post schedules a drain
       } else {

@@ -6,8 +6,10 @@
 // I/O thread. All public member functions are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -23,6 +25,19 @@ namespace qix::core {
 
 using Task = std::function<void()>;
 
+/// A task made of parts run one after another (a burst of a session's events: one hand-off to the event
+/// thread for many answers), which a hand-over can split: the parts not started when the queue is handed
+/// over go to the queue's next drain, in order, before the tasks posted after it (SerialQueue::hand_over).
+class Parts {
+ public:
+  virtual ~Parts() = default;
+  /// How many parts there are. Fixed once posted.
+  virtual std::size_t size() const noexcept = 0;
+  /// Runs part `i` (< size()), once. Distinct parts may run on two threads at a time after a hand-over;
+  /// must not throw.
+  virtual void run(std::size_t i) noexcept = 0;
+};
+
 /// Where a session's events and completions run. Implementations run tasks in the order posted, one at a
 /// time.
 class EventExecutor {
@@ -30,6 +45,9 @@ class EventExecutor {
   virtual ~EventExecutor() = default;
   /// Queues `task`. Thread-safe, never blocks, never runs `task` inline.
   virtual void post(Task task) = 0;
+  /// Queues `parts` as one task that runs them in order (see Parts). Thread-safe, never blocks, never runs
+  /// a part inline. This default posts a task that runs them all.
+  virtual void post_parts(std::shared_ptr<Parts> parts);
   /// Lets the tasks queued after the one now running go on without it (see SerialQueue::hand_over).
   /// False when there is nothing to hand over: no task running, or an executor that cannot (PollQueue).
   virtual bool hand_over() { return false; }
@@ -83,9 +101,12 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
  public:
   explicit SerialQueue(std::shared_ptr<Dispatcher> pool);
   void post(Task task) override;
+  void post_parts(std::shared_ptr<Parts> parts) override;
   /// A hand-over: the queue's later tasks go to another pool thread (one is started when every one is busy,
   /// up to Dispatcher::kMaxExtraThreads beyond the pool's own) while the task now running goes on; they
-  /// stay in order among themselves but may run beside the rest of that task. Called from that task's own
+  /// stay in order among themselves but may run beside the rest of that task. When that task is made of
+  /// parts (post_parts), the later tasks begin with its parts not started yet: only the part now running
+  /// stays behind (a burst's later answers, one of which it may be waiting for). Called from that task's own
   /// thread, it also releases the thread: in_dispatcher_thread() is false there until the task returns (so
   /// it may block, e.g. in a blocking call) and its held output leaves at once (OutputBatch::release).
   /// From a task of this queue that another thread handed over already, it only releases the calling
@@ -98,10 +119,24 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
 
  private:
   friend class Dispatcher;  // runs drain()
+  /// A queued task: `task`, or the parts of `parts` from `from` on.
+  struct Entry {
+    Task task;
+    std::shared_ptr<Parts> parts;
+    std::size_t from = 0;
+  };
+  /// The parts a drain is running: the next one to start is `next` (kTaken once a hand-over took the rest).
+  /// On the drain's stack; reached by hand_over through running_, under mutex_.
+  struct Running {
+    static constexpr std::size_t kTaken = static_cast<std::size_t>(-1);
+    std::shared_ptr<Parts> parts;
+    std::atomic<std::size_t> next{0};
+  };
   void drain();
   std::shared_ptr<Dispatcher> pool_;
   std::mutex mutex_;
-  std::deque<Task> tasks_;
+  std::deque<Entry> tasks_;
+  Running* running_ = nullptr;    ///< the parts the owning drain runs now, if any; guarded by mutex_
   bool scheduled_ = false;        ///< submitted to the pool, or being drained
   bool draining_ = false;         ///< a drain owns the queue (its thread: drainer_)
   std::uint64_t generation_ = 0;  ///< bumped by each drain's start and each hand-over: a drain whose

@@ -150,19 +150,31 @@ void Session::flush(Batch& batch, Batch& inline_batch) {
   for (auto& t : batch) events_->post(std::move(t));
 }
 
+namespace {
+/// A burst's events as one task of parts (EventExecutor::post_parts): one hand-off to the event thread, not
+/// one per frame, which a hand-over can still split between two threads (a callback that waits for a later
+/// answer of the same burst).
+class BurstParts final : public Parts {
+ public:
+  explicit BurstParts(std::vector<detail::Event> events) : events_(std::move(events)) {}
+  std::size_t size() const noexcept override { return events_.size(); }
+  void run(std::size_t i) noexcept override {
+    // Each event is already guarded; the try keeps one that is not from escaping.
+    try {
+      events_[i]();
+    } catch (...) {
+    }
+  }
+
+ private:
+  std::vector<detail::Event> events_;
+};
+}  // namespace
+
 void Session::post_burst_locked() {
   if (burst_.empty()) return;
-  // One task for the whole burst: one hand-off to the event thread, not one per frame. Each task in it is
-  // already guarded; the try keeps one that is not from dropping the rest.
   burst_hint_ = std::min(burst_.size(), kBurstPart);
-  events_->post([tasks = std::move(burst_)]() mutable {
-    for (auto& t : tasks) {
-      try {
-        t();
-      } catch (...) {
-      }
-    }
-  });
+  events_->post_parts(std::make_shared<BurstParts>(std::move(burst_)));
   burst_.clear();
 }
 

@@ -657,7 +657,8 @@ QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
 /**
  * Hands the session's event delivery over to another dispatcher thread while the callback now running on
  * its event thread goes on: the events after it are delivered meanwhile, in order among themselves, but
- * beside the rest of that callback (no longer one at a time with it). A dispatcher thread is started when
+ * beside the rest of that callback (no longer one at a time with it), starting with the answers of the same
+ * socket read that its thread had not delivered yet. A dispatcher thread is started when
  * every one is busy (at most 64 more per context, kept until the context ends).
  *
  * Called from that callback, it also frees the callback from the event thread's rule for the rest of its

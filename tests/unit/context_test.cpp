@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace qix::core;
@@ -296,4 +298,105 @@ TEST(SessionContextHandOver, ATaskHandedOverFromOutsideMayReleaseItself) {
   queue->post([&] { again.set_value(); });
   EXPECT_EQ(again.get_future().wait_for(60s), std::future_status::ready);
   EXPECT_EQ(later_runs.load(), 1);
+}
+
+namespace {
+// Parts that record the order they ran in; part `wait_at` (if any) runs `wait` first.
+class RecordingParts final : public Parts {
+ public:
+  RecordingParts(std::size_t n, std::function<void(std::size_t)> each) : n_(n), each_(std::move(each)) {}
+  std::size_t size() const noexcept override { return n_; }
+  void run(std::size_t i) noexcept override { each_(i); }
+
+ private:
+  std::size_t n_;
+  std::function<void(std::size_t)> each_;
+};
+}  // namespace
+
+// Parts run in order, as one task among the queue's others (between the tasks posted before and after
+// them), on a SerialQueue and on a PollQueue (the default post_parts).
+TEST(SessionContextParts, RunInOrderAsOneTask) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  PollQueue polled;
+  for (EventExecutor* ex : {static_cast<EventExecutor*>(queue.get()), static_cast<EventExecutor*>(&polled)}) {
+    std::mutex m;
+    std::vector<std::string> order;
+    auto note = [&](std::string s) {
+      std::lock_guard lock(m);
+      order.push_back(std::move(s));
+    };
+    std::promise<void> last;
+    ex->post([&] { note("before"); });
+    ex->post_parts(std::make_shared<RecordingParts>(4, [&](std::size_t i) { note(std::to_string(i)); }));
+    ex->post_parts(std::make_shared<RecordingParts>(0, [&](std::size_t) { note("empty"); }));
+    ex->post([&] {
+      note("after");
+      last.set_value();
+    });
+    if (ex == &polled) {
+      while (polled.poll(0ms) > 0) {
+      }
+    }
+    ASSERT_EQ(last.get_future().wait_for(60s), std::future_status::ready);
+    std::lock_guard lock(m);
+    EXPECT_EQ(order, (std::vector<std::string>{"before", "0", "1", "2", "3", "after"}));
+  }
+}
+
+// A hand-over, from another thread or from the part itself, takes the parts not started yet: they run on the
+// next drain, in order and before the tasks posted later, while the part that was running goes on (here,
+// waiting for a later part of its own task, which without this would never come).
+TEST(SessionContextParts, AHandOverTakesThePartsNotStartedYet) {
+  for (bool from_outside : {true, false}) {
+    SCOPED_TRACE(from_outside ? "from another thread" : "from the part itself");
+    auto ctx = Context::create(Context::Options{1, 1});
+    auto queue = ctx->make_serial_queue();
+    std::mutex m;
+    std::vector<std::string> order;
+    auto note = [&](std::string s) {
+      std::lock_guard lock(m);
+      order.push_back(std::move(s));
+    };
+    std::promise<void> waiting, third_ran, all_ran;
+    std::promise<std::string> first;
+    std::thread::id first_thread;
+    std::atomic<bool> later_on_another{true};
+    queue->post_parts(std::make_shared<RecordingParts>(5, [&](std::size_t i) {
+      if (i == 0) {
+        first_thread = std::this_thread::get_id();
+        if (!from_outside) queue->hand_over();
+        waiting.set_value();
+        auto later = third_ran.get_future();
+        const bool ran = later.wait_for(60s) == std::future_status::ready;
+        note("0 done");
+        first.set_value(ran ? "part 3 ran" : "part 3 never ran");
+        return;
+      }
+      if (std::this_thread::get_id() == first_thread) later_on_another = false;
+      note(std::to_string(i));
+      if (i == 3) third_ran.set_value();
+    }));
+    waiting.get_future().wait();
+    if (from_outside) {
+      EXPECT_TRUE(queue->hand_over());
+    }
+    queue->post([&] {
+      note("later");
+      all_ran.set_value();
+    });
+    auto f = first.get_future();
+    ASSERT_EQ(f.wait_for(120s), std::future_status::ready);
+    EXPECT_EQ(f.get(), "part 3 ran");
+    ASSERT_EQ(all_ran.get_future().wait_for(60s), std::future_status::ready);
+    EXPECT_TRUE(later_on_another.load());
+    std::lock_guard lock(m);
+    // "0 done" comes after part 3 (it waited for it) and anywhere after that.
+    auto done = std::find(order.begin(), order.end(), "0 done");
+    ASSERT_NE(done, order.end());
+    EXPECT_GT(done - std::find(order.begin(), order.end(), "3"), 0);
+    order.erase(done);
+    EXPECT_EQ(order, (std::vector<std::string>{"1", "2", "3", "4", "later"}));
+  }
 }
