@@ -7,7 +7,7 @@
 
 A and B are two builds of libqix (say a worktree of main and your working tree: --a ../main/build --b build),
 or one build run two ways: environment variables (--b-env DOTNET_TieredPGO=0) or the client's kind (--b-kind
-tiny-sync, the C# client's opt-in). CLIENT is one of compare.py's: capi, cpp, raw, go, java, csharp, enigma.
+tiny-pool, the C# client with its continuations on the thread pool). CLIENT is one of compare.py's: capi, cpp, raw, go, java, csharp, enigma.
 
 Each pair runs A and B back to back, each against a fresh qix_bench_responder (A's build's), the order turned
 round every other pair (AB, BA, AB ...), so that the host's drift between its slow and fast states hits both

@@ -6,7 +6,7 @@
     bench/compare/flame.py --from-script PERF_SCRIPT_TEXT --out FILE.svg [--title TEXT]
 
 Starts a fresh qix_bench_responder, runs CLIENT (capi, cpp, raw, go, java, csharp: the clients of compare.py,
-scenario "tiny", WINDOW calls in flight; csharp-sync: the C# client with its opt-in synchronous continuations) under `perf record` with call graphs, and draws what every thread of
+scenario "tiny", WINDOW calls in flight; csharp-pool: the C# client with its continuations on the thread pool) under `perf record` with call graphs, and draws what every thread of
 the client spent its samples on as a flame graph (an SVG; hover a frame for its name, samples and share).
 Each tower is one thread (its name as the kernel knows it: qix-io, qix-ev, a runtime's worker ...); a
 frame's width is its share of all the client's samples, its own work and its callees'. Colours: the kernel
@@ -225,7 +225,7 @@ def svg(root, title, width=1200, row=16, min_px=0.25, kernel=frozenset()):
 
 
 # ------------------------------------------------------------------------------------------- recording
-MANAGED = {"java", "csharp", "csharp-sync"}
+MANAGED = {"java", "csharp", "csharp-pool"}
 MAX_FP_DEPTH = 48
 
 
@@ -238,9 +238,9 @@ def record(args):
     if not perf:
         raise SystemExit("flame.py: perf not found (Debian: apt-get install linux-perf)")
     keys = {"capi": compare.CAPI, "cpp": compare.CPP, "raw": compare.RAW, "go": compare.GO,
-            "java": compare.JAVA, "csharp": compare.CSHARP, "csharp-sync": compare.CSHARP}
-    # The C# client's kind tiny-sync: its one opt-in, synchronous continuations (compare.py's row for it).
-    kind = "tiny-sync" if args.client == "csharp-sync" else "tiny"
+            "java": compare.JAVA, "csharp": compare.CSHARP, "csharp-pool": compare.CSHARP}
+    # The C# client's kind tiny-pool: continuations on the thread pool (compare.py's row for it).
+    kind = "tiny-pool" if args.client == "csharp-pool" else "tiny"
     if args.client not in keys:
         raise SystemExit(f"flame.py: unknown client {args.client!r} (one of {', '.join(keys)})")
     clients = compare.clients(args.build, "")
@@ -254,7 +254,7 @@ def record(args):
     if args.client == "java":
         env["JAVA_TOOL_OPTIONS"] = (env.get("JAVA_TOOL_OPTIONS", "") +
                                     " -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit").strip()
-    if args.client in ("csharp", "csharp-sync"):
+    if args.client in ("csharp", "csharp-pool"):
         env["DOTNET_PerfMapEnabled"] = "1"
         env["DOTNET_EnableWriteXorExecute"] = "0"  # else JIT code runs from a double mapping perf cannot name
     graph = ["-g"] if args.client in MANAGED else ["--call-graph", "dwarf,16384"]
@@ -279,7 +279,7 @@ def record(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("client", nargs="?", help="capi, cpp, raw, go, java, csharp or csharp-sync")
+    ap.add_argument("client", nargs="?", help="capi, cpp, raw, go, java, csharp or csharp-pool")
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--calls", type=int, default=1000000)
     ap.add_argument("--freq", type=int, default=999, help="samples per second and thread (perf record -F)")

@@ -7,9 +7,11 @@ using Xunit;
 namespace Qix.Tests;
 
 /// <summary>
-/// How calls complete: settled in batches by drainers on the thread pool, continuations run there (never on
-/// a libqix thread), the calls they issue sent together; each call completes exactly once, errors and
-/// cancellations included, and a continuation that blocks on a call it issued does not hang.
+/// How calls complete on a session opened with SessionOptions.AllowSynchronousContinuations false (the
+/// default's way is SynchronousContinuationTests'): settled in batches by drainers on the thread pool,
+/// continuations run there (never on a libqix thread), the calls they issue sent together; each call
+/// completes exactly once, errors and cancellations included, and a continuation that blocks on a call it
+/// issued does not hang.
 /// </summary>
 public sealed class CompletionTests : IDisposable
 {
@@ -17,6 +19,12 @@ public sealed class CompletionTests : IDisposable
     private readonly Simulator _sim = Simulator.Start(Simulator.HoldingCalculations);
 
     public void Dispose() => _sim.Dispose();
+
+    private async Task<Session> OpenOnThePoolAsync()
+    {
+        using var options = new SessionOptions(_sim.AppUrl()) { AllowSynchronousContinuations = false };
+        return await Session.OpenAsync(options).ConfigureAwait(false);
+    }
 
     private static void AssertNotALibqixThread(ConcurrentBag<string> names)
     {
@@ -26,7 +34,7 @@ public sealed class CompletionTests : IDisposable
     [Fact]
     public async Task PipelinedCallsEachCompleteOnceOffLibqixThreads()
     {
-        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        await using Session session = await OpenOnThePoolAsync().Within();
         const int window = 64;
         const int calls = 4000;
         long issued = 0, ok = 0;
@@ -60,7 +68,7 @@ public sealed class CompletionTests : IDisposable
     [Fact]
     public async Task ErrorsAndCancellationsIssuedFromContinuationsAreDelivered()
     {
-        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        await using Session session = await OpenOnThePoolAsync().Within();
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
         const int rounds = 50;
         var threads = new ConcurrentBag<string>();
@@ -93,7 +101,7 @@ public sealed class CompletionTests : IDisposable
     [Fact]
     public async Task AContinuationThatBlocksOnACallItIssuedDoesNotHang()
     {
-        await using Session session = await Session.OpenAsync(_sim.AppUrl()).Within();
+        await using Session session = await OpenOnThePoolAsync().Within();
         Task<QixResult> first = session.CallAsync("EngineVersion");
         // ExecuteSynchronously: runs where the first task is settled, on the drainer, which sends the calls
         // its continuations issue only when they return; this one blocks until its own call is answered.

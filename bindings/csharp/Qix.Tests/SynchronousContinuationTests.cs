@@ -8,11 +8,12 @@ using Xunit;
 namespace Qix.Tests;
 
 /// <summary>
-/// SessionOptions.AllowSynchronousContinuations: the calls' tasks complete on libqix's event thread and run
-/// their continuations there (the default session's run on the thread pool, CompletionTests); every call
+/// SessionOptions.AllowSynchronousContinuations (the default): the calls' tasks complete on libqix's event
+/// thread and run their continuations there (with it false, on the thread pool: CompletionTests); every call
 /// completes exactly once, errors and cancellations included; a blocking call of the binding made there works
 /// (the session's later events are handed to another event thread first), also among many pipelined calls;
-/// events stay on the pool.
+/// a continuation that waits for another call's answer, or for another continuation, is freed by the
+/// watchdog; events stay on the pool.
 /// </summary>
 public sealed class SynchronousContinuationTests : IDisposable
 {
@@ -25,9 +26,11 @@ public sealed class SynchronousContinuationTests : IDisposable
     // native thread the runtime adopted has no Thread.Name), the thread pool's are ".NET TP Worker".
     private static string OsThreadName() => File.ReadAllText("/proc/thread-self/comm").Trim();
 
-    private Task<Session> OpenAsync(bool synchronous, Simulator? sim = null)
+    // synchronous null: the options as a new SessionOptions has them (the default, true).
+    private Task<Session> OpenAsync(bool? synchronous, Simulator? sim = null)
     {
-        var options = new SessionOptions((sim ?? _sim).AppUrl()) { AllowSynchronousContinuations = synchronous };
+        var options = new SessionOptions((sim ?? _sim).AppUrl());
+        if (synchronous is bool allow) options.AllowSynchronousContinuations = allow;
         Task<Session> open = Session.OpenAsync(options);
         open.ContinueWith(_ => options.Dispose(), TaskScheduler.Default);
         return open;
@@ -36,9 +39,11 @@ public sealed class SynchronousContinuationTests : IDisposable
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task ContinuationsRunOnTheEventThreadOnlyWhenAllowed(bool synchronous)
+    [InlineData(null)]
+    public async Task ContinuationsRunOnTheEventThreadOnlyWhenAllowed(bool? allow)
     {
-        await using Session session = await OpenAsync(synchronous).Within();
+        bool synchronous = allow ?? true;  // the default
+        await using Session session = await OpenAsync(allow).Within();
         const int window = 16;
         const int calls = 2000;
         long issued = 0, ok = 0;
@@ -173,6 +178,60 @@ public sealed class SynchronousContinuationTests : IDisposable
         await Task.WhenAll(chains).Within();
         Assert.Equal(calls, Interlocked.Read(ref ok));
         Assert.Equal(calls / 7, Interlocked.Read(ref blocking));
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task AContinuationWaitingForALaterAnswerIsFreedByTheWatchdog()
+    {
+        // On the event thread, a continuation that waits on the task of a call it did not issue (.Result) waits
+        // for an answer that thread would deliver only after it returns: the same socket read's next answer,
+        // or a later one. The watchdog (Internal/ContinuationWatchdog.cs) sees it held up for a period or two
+        // and hands the session's later answers, the rest of that read included, to another event thread.
+        await using Session session = await OpenAsync(true).Within();
+        const int rounds = 20;
+        long handOversBefore = Qix.Internal.ContinuationWatchdog.HandOvers;
+        Task<int> inside = Task.Run(async () =>
+        {
+            int waited = 0;
+            for (int i = 0; i < rounds; i++)
+            {
+                Task<QixResult> first = session.CallAsync("EngineVersion");
+                Task<QixResult> second = session.CallAsync("EngineVersion");
+                await first.ConfigureAwait(false);
+                if (OsThreadName() == "qix-ev" && !second.IsCompleted) waited++;
+#pragma warning disable xUnit1031  // blocking on a task is the point: it must not hang
+                Assert.Contains("qComponentVersion", second.Result.Json);
+#pragma warning restore xUnit1031
+            }
+            return waited;
+        });
+        int waited = await inside.Within();
+        // The test means something only if some continuation waited on the event thread (most do: the first
+        // answer's continuation runs before the second answer's, delivered after it).
+        Assert.True(waited > 0, "no continuation waited on the event thread");
+        Assert.True(Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore >= waited,
+                    $"{waited} waits, {Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore} hand-overs");
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task ContinuationsWaitingForEachOtherAllComplete()
+    {
+        // Pairs of continuations of one session: one waits on a semaphore the other releases. When the waiting
+        // one runs first on the event thread, the other's answer is delivered only after the watchdog's
+        // hand-over; every pair completes.
+        await using Session session = await OpenAsync(true).Within();
+        const int pairs = 10;
+        for (int i = 0; i < pairs; i++)
+        {
+            using var gate = new SemaphoreSlim(0);
+            Task<QixResult> a = session.CallAsync("EngineVersion");
+            Task<QixResult> b = session.CallAsync("EngineVersion");
+            Task waiter = a.ContinueWith(_ => gate.Wait(), TaskContinuationOptions.ExecuteSynchronously);
+            Task releaser = b.ContinueWith(_ => gate.Release(), TaskContinuationOptions.ExecuteSynchronously);
+            await Task.WhenAll(waiter, releaser).Within();
+        }
         Assert.Equal(0, session.PendingCalls);
     }
 

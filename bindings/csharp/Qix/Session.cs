@@ -21,11 +21,14 @@ namespace Qix;
 /// pending with <see cref="QixStatus.Closed"/> and disposes every <see cref="QixObject"/> of the session;
 /// events already on their way (the Closed it causes, say) may still be raised. Dispose is idempotent.
 /// Nothing relies on finalizers.</para>
-/// <para><b>Threads.</b> Every member is thread-safe. Tasks complete and events are raised on the thread pool,
-/// never on libqix's threads (a thread-pool work item settles every answer that arrived meanwhile and runs
-/// their continuations, then sends the calls they issued together: see docs/csharp.md); the events of one
-/// session (including its objects' events) are raised one at a time, in the order the engine sent them. A handler that throws is reported through
-/// <see cref="QixDiagnostics.HandlerException"/> and never ends the process.</para>
+/// <para><b>Threads.</b> Every member is thread-safe. Calls' tasks complete on libqix's event thread and run
+/// their continuations there (<see cref="SessionOptions.AllowSynchronousContinuations"/>, on by default: a
+/// continuation still running after 10–20 ms, one that blocks, is left to go on while the session's later
+/// answers are handed to another event thread; with the option false they complete on the thread pool; see
+/// docs/csharp.md). Events are raised on the thread pool, never on libqix's threads; the events of one
+/// session (including its objects' events) are raised one at a time, in the order the engine sent them. A
+/// handler that throws is reported through <see cref="QixDiagnostics.HandlerException"/> and never ends the
+/// process.</para>
 /// </remarks>
 public sealed class Session : IDisposable, IAsyncDisposable
 {

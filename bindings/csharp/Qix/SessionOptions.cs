@@ -100,20 +100,23 @@ public sealed class SessionOptions : IDisposable
     /// <summary>
     /// Whether the tasks of this session's calls may run their continuations synchronously, on the libqix
     /// event thread that delivered the answer (the way <c>System.Threading.Channels</c> names the same choice).
-    /// False (the default): tasks complete on the thread pool and a continuation can never stall the library.
-    /// True: an <c>await</c> of a call resumes on libqix's event thread, and a call it issues leaves in the same
-    /// write as the calls of the other answers delivered with it, as a C callback's do: about 40 % less CPU per
-    /// call when many are in flight (docs/performance.md). The price: while a continuation runs, this session's
-    /// other answers and events wait, and so may other sessions of its <see cref="Context"/> (their event
-    /// threads are shared). So a continuation should not block: the binding's blocking calls (<c>Call</c>,
-    /// <c>Session.Open</c>) work there (they first hand the session's later events to another event thread),
-    /// but waiting on another call's task (<c>.Result</c>, <c>.Wait()</c>) of the same session never ends;
-    /// long work belongs after an <c>await Task.Yield()</c>, which moves it to the thread pool. Events
-    /// (<c>Changed</c>, <c>StateChanged</c>, notifications) are raised on the thread pool either way.
+    /// True (the default): an <c>await</c> of a call resumes on libqix's event thread, and a call it issues
+    /// leaves in the same write as the calls of the other answers delivered with it, as a C callback's do:
+    /// about half the CPU per call of the thread pool's way when many are in flight (docs/performance.md).
+    /// While a continuation runs there, this session's later answers wait for it; one still running after
+    /// 10–20 ms (it blocks: <c>.Result</c> or <c>.Wait()</c> on another call's task, a lock, a semaphore, or
+    /// it computes at length) is left to go on while a watchdog hands the session's later answers to another
+    /// event thread, so that nothing waits for it for long and nothing it waits for can be held up by it. The
+    /// binding's blocking calls (<c>Call</c>, <c>Session.Open</c>) hand over at once. Long work still belongs
+    /// after an <c>await Task.Yield()</c>, which moves it to the thread pool, and so does work that must not
+    /// run beside the session's later continuations.
+    /// False: tasks complete on the thread pool (a drainer settles each socket read's answers there): a
+    /// continuation never delays another answer, for more CPU per call.
+    /// Events (<c>Changed</c>, <c>StateChanged</c>, notifications) are raised on the thread pool either way.
     /// Read when a session opens (<see cref="Session.Open"/>, <c>Session.OpenAsync</c>); not a libqix
     /// option (not in <see cref="Describe"/>).
     /// </summary>
-    public bool AllowSynchronousContinuations { get; set; }
+    public bool AllowSynchronousContinuations { get; set; } = true;
 
     /// <summary>The URL these options describe (<c>url</c>, else built from the <c>url.*</c> parts as enigma.js does).</summary>
     public string Url

@@ -11,9 +11,10 @@ namespace Qix.Internal;
 /// Asynchronous calls: each call gets a token (its slot in <see cref="s_pending"/>, a <see cref="CallTable{T}"/>);
 /// libqix reports its completion, on the session's dispatcher thread, to the one process-wide callback
 /// <see cref="OnCompleted"/> (a delegate rooted in a static field, registered with the shim, see
-/// qix_csharp.i), which decides the call's outcome and queues it to be settled on the thread pool (see
-/// "Settling on the thread pool" below), or settles it there when its session allows synchronous
-/// continuations (<see cref="SessionOptions.AllowSynchronousContinuations"/>). Until then the call is
+/// qix_csharp.i), which decides the call's outcome and settles it there when its session allows synchronous
+/// continuations (<see cref="SessionOptions.AllowSynchronousContinuations"/>, the default; watched by
+/// <see cref="ContinuationWatchdog"/>), else queues it to be settled on the thread pool (see "Settling on the
+/// thread pool" below). Until then the call is
 /// referenced from <see cref="s_pending"/>, so nothing native code will call back into can be collected. A
 /// call is one object: the <see cref="PendingCall"/> is its TaskCompletionSource and holds what it sends (no
 /// closure, no dictionary node).
@@ -416,9 +417,11 @@ internal static class Calls
             }
             // The session allows synchronous continuations: settled here, on libqix's event thread, where the
             // calls the continuations issue are sent directly and leave together with those of the other
-            // answers of this delivery (libqix's output batch), as a C callback's calls do.
+            // answers of this delivery (libqix's output batch), as a C callback's calls do. The watchdog hands
+            // the session's later answers to another event thread should a continuation stay here for long.
             Session? outer = t_delivering;
             t_delivering = _session;
+            ContinuationWatchdog.Slot slot = ContinuationWatchdog.Enter(_session);
             try
             {
                 SetOutcome();
@@ -429,6 +432,7 @@ internal static class Calls
             }
             finally
             {
+                ContinuationWatchdog.Exit(slot);
                 t_delivering = outer;
             }
         }
