@@ -218,21 +218,55 @@ public sealed class SynchronousContinuationTests : IDisposable
     [Fact]
     public async Task ContinuationsWaitingForEachOtherAllComplete()
     {
-        // Pairs of continuations of one session: one waits on a semaphore the other releases. When the waiting
-        // one runs first on the event thread, the other's answer is delivered only after the watchdog's
-        // hand-over; every pair completes.
+        // Pairs of continuations of one session on the event thread: the first waits on a semaphore the second
+        // releases, and the second's answer is delivered only after the watchdog's hand-over; every pair
+        // completes.
         await using Session session = await OpenAsync(true).Within();
         const int pairs = 10;
         for (int i = 0; i < pairs; i++)
         {
-            using var gate = new SemaphoreSlim(0);
-            Task<QixResult> a = session.CallAsync("EngineVersion");
-            Task<QixResult> b = session.CallAsync("EngineVersion");
-            Task waiter = a.ContinueWith(_ => gate.Wait(), TaskContinuationOptions.ExecuteSynchronously);
-            Task releaser = b.ContinueWith(_ => gate.Release(), TaskContinuationOptions.ExecuteSynchronously);
-            await Task.WhenAll(waiter, releaser).Within();
+            Task both = await Task.Run(async () =>
+            {
+                // Onto the event thread first (an await that finds its call answered goes on where it is: call
+                // again). Calls issued there leave when this continuation returns, so both continuations below
+                // are attached before either answer can come: none runs inline here, on the thread attaching
+                // it (which, waiting there, would never attach the other).
+                int tries = 0;
+                do
+                {
+                    await session.CallAsync("EngineVersion").ConfigureAwait(false);
+                } while (OsThreadName() != "qix-ev" && ++tries < 100);
+                Assert.Equal("qix-ev", OsThreadName());
+                var gate = new SemaphoreSlim(0);
+                Task<QixResult> a = session.CallAsync("EngineVersion");
+                Task<QixResult> b = session.CallAsync("EngineVersion");
+                Task waiter = a.ContinueWith(_ => gate.Wait(), TaskContinuationOptions.ExecuteSynchronously);
+                Task releaser = b.ContinueWith(_ => gate.Release(), TaskContinuationOptions.ExecuteSynchronously);
+                return Task.WhenAll(waiter, releaser);
+            });
+            await both.Within();
         }
         Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task TheWatchdogForgetsThreadsThatEnded()
+    {
+        // A slot per event thread that ran a continuation; one whose thread has ended (a disposed Context's) is
+        // dropped, so that the watchdog's list does not grow with every context a process ever made.
+        await using Session session = await OpenAsync(true).Within();
+        bool watched = false;
+        var thread = new Thread(() =>
+        {
+            var slot = Qix.Internal.ContinuationWatchdog.Enter(session);
+            Qix.Internal.ContinuationWatchdog.Exit(slot);
+            watched = Qix.Internal.ContinuationWatchdog.Watches(Thread.CurrentThread);
+        });
+        thread.Start();
+        thread.Join();
+        Assert.True(watched);
+        Qix.Internal.ContinuationWatchdog.Prune();
+        Assert.False(Qix.Internal.ContinuationWatchdog.Watches(thread));
     }
 
     [Fact]

@@ -38,6 +38,8 @@ internal static class ContinuationWatchdog
         internal long Seen = -1, Handed = -1;
         // Continuations run inside one another on this thread (outermost counts).
         internal int Depth;
+        // The event thread; its slot is dropped once it has ended (a disposed Context's threads).
+        internal readonly Thread Thread = Thread.CurrentThread;
     }
 
     [ThreadStatic] private static Slot? t_slot;
@@ -52,6 +54,30 @@ internal static class ContinuationWatchdog
 
     /// <summary>Hand-overs the watchdog made since the process started (for tests and diagnostics).</summary>
     internal static long HandOvers => Interlocked.Read(ref s_handOvers);
+
+    /// <summary>Whether the watchdog looks at <paramref name="thread"/> (for tests).</summary>
+    internal static bool Watches(Thread thread) => Array.Exists(Volatile.Read(ref s_slots), s => s.Thread == thread);
+
+    /// <summary>
+    /// Drops the slots of event threads that have ended (the watchdog does it when a look finds one), so that
+    /// a process that makes and disposes contexts does not keep a slot per thread it ever had.
+    /// </summary>
+    internal static void Prune()
+    {
+        lock (s_gate)
+        {
+            Slot[] slots = s_slots;
+            int alive = 0;
+            foreach (Slot slot in slots)
+                if (slot.Thread.IsAlive) alive++;
+            if (alive == slots.Length) return;
+            var kept = new Slot[alive];
+            int i = 0;
+            foreach (Slot slot in slots)
+                if (slot.Thread.IsAlive) kept[i++] = slot;
+            Volatile.Write(ref s_slots, kept);
+        }
+    }
 
     /// <summary>Marks the start of a continuation of <paramref name="session"/> on the calling (event) thread.</summary>
     internal static Slot Enter(Session session)
@@ -135,9 +161,10 @@ internal static class ContinuationWatchdog
     // continuation ran or runs (then the watchdog stays armed).
     private static bool Look()
     {
-        bool busy = false;
+        bool busy = false, ended = false;
         foreach (Slot slot in Volatile.Read(ref s_slots))
         {
+            if (!slot.Thread.IsAlive) ended = true;
             long seq = Volatile.Read(ref slot.Seq);
             if (seq != slot.Seen) busy = true;
             if ((seq & 1) != 0)
@@ -163,6 +190,7 @@ internal static class ContinuationWatchdog
             }
             slot.Seen = seq;
         }
+        if (ended) Prune();
         return busy;
     }
 }
