@@ -12,8 +12,8 @@ namespace Qix.Tests;
 /// thread and run their continuations there (with it false, on the thread pool: CompletionTests); every call
 /// completes exactly once, errors and cancellations included; a blocking call of the binding made there works
 /// (the session's later events are handed to another event thread first), also among many pipelined calls;
-/// a continuation that waits for another call's answer, or for another continuation, is freed by the
-/// watchdog; events stay on the pool.
+/// a continuation that waits for another call's answer, for a call it issued itself, or for another
+/// continuation, is freed by the watchdog; events stay on the pool.
 /// </summary>
 public sealed class SynchronousContinuationTests : IDisposable
 {
@@ -212,6 +212,38 @@ public sealed class SynchronousContinuationTests : IDisposable
         Assert.True(waited > 0, "no continuation waited on the event thread");
         Assert.True(Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore >= waited,
                     $"{waited} waits, {Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore} hand-overs");
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Fact]
+    public async Task AContinuationThatBlocksOnACallItIssuedIsFreedByTheWatchdog()
+    {
+        // Sync over async on the event thread: a continuation issues a call and waits for its task. libqix holds
+        // the request until the continuation returns (its output batch), so only the watchdog's hand-over,
+        // which sends what the continuation holds and hands the session's later answers to another event
+        // thread, lets it be answered.
+        await using Session session = await OpenAsync(true).Within();
+        const int rounds = 5;
+        long handOversBefore = Qix.Internal.ContinuationWatchdog.HandOvers;
+        Task<int> inside = Task.Run(async () =>
+        {
+            int onEventThread = 0;
+            for (int i = 0; i < rounds; i++)
+            {
+                int tries = 0;
+                do
+                {
+                    await session.CallAsync("EngineVersion").ConfigureAwait(false);
+                } while (OsThreadName() != "qix-ev" && ++tries < 100);
+                Assert.Equal("qix-ev", OsThreadName());
+                onEventThread++;
+                QixResult r = session.CallAsync("EngineVersion").GetAwaiter().GetResult();
+                Assert.Contains("qComponentVersion", r.Json);
+            }
+            return onEventThread;
+        });
+        Assert.Equal(rounds, await inside.Within());
+        Assert.True(Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore >= rounds);
         Assert.Equal(0, session.PendingCalls);
     }
 
