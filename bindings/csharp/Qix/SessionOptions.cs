@@ -102,7 +102,8 @@ public sealed class SessionOptions : IDisposable
     /// event thread that delivered the answer (the way <c>System.Threading.Channels</c> names the same choice).
     /// True (the default): an <c>await</c> of a call resumes on libqix's event thread, and a call it issues
     /// leaves in the same write as the calls of the other answers delivered with it, as a C callback's do:
-    /// about half the CPU per call of the thread pool's way when many are in flight (docs/performance.md).
+    /// a quarter to a half less CPU per call than the thread pool's way when many are in flight, half at one
+    /// call in flight (docs/performance.md).
     /// While a continuation runs there, this session's later answers wait for it; one still running after
     /// 10–20 ms (it blocks: <c>.Result</c> or <c>.Wait()</c> on another call's task, a lock, a semaphore, or
     /// it computes at length) is left to go on while a watchdog hands the session's later answers to another
