@@ -301,7 +301,24 @@ TEST(SessionContextHandOver, ATaskHandedOverFromOutsideMayReleaseItself) {
 }
 
 namespace {
-// Parts that record the order they ran in; part `wait_at` (if any) runs `wait` first.
+// What ran, in order, noted from any thread.
+class Log {
+ public:
+  void note(std::string s) {
+    std::lock_guard lock(m_);
+    entries_.push_back(std::move(s));
+  }
+  std::vector<std::string> entries() const {
+    std::lock_guard lock(m_);
+    return entries_;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::vector<std::string> entries_;
+};
+
+// n parts, each running `each` with its index.
 class RecordingParts final : public Parts {
  public:
   RecordingParts(std::size_t n, std::function<void(std::size_t)> each) : n_(n), each_(std::move(each)) {}
@@ -321,12 +338,8 @@ TEST(SessionContextParts, RunInOrderAsOneTask) {
   auto queue = ctx->make_serial_queue();
   PollQueue polled;
   for (EventExecutor* ex : {static_cast<EventExecutor*>(queue.get()), static_cast<EventExecutor*>(&polled)}) {
-    std::mutex m;
-    std::vector<std::string> order;
-    auto note = [&](std::string s) {
-      std::lock_guard lock(m);
-      order.push_back(std::move(s));
-    };
+    Log log;
+    auto note = [&](std::string s) { log.note(std::move(s)); };
     std::promise<void> last;
     ex->post([&] { note("before"); });
     ex->post_parts(std::make_shared<RecordingParts>(4, [&](std::size_t i) { note(std::to_string(i)); }));
@@ -340,8 +353,7 @@ TEST(SessionContextParts, RunInOrderAsOneTask) {
       }
     }
     ASSERT_EQ(last.get_future().wait_for(60s), std::future_status::ready);
-    std::lock_guard lock(m);
-    EXPECT_EQ(order, (std::vector<std::string>{"before", "0", "1", "2", "3", "after"}));
+    EXPECT_EQ(log.entries(), (std::vector<std::string>{"before", "0", "1", "2", "3", "after"}));
   }
 }
 
@@ -353,12 +365,8 @@ TEST(SessionContextParts, AHandOverTakesThePartsNotStartedYet) {
     SCOPED_TRACE(from_outside ? "from another thread" : "from the part itself");
     auto ctx = Context::create(Context::Options{1, 1});
     auto queue = ctx->make_serial_queue();
-    std::mutex m;
-    std::vector<std::string> order;
-    auto note = [&](std::string s) {
-      std::lock_guard lock(m);
-      order.push_back(std::move(s));
-    };
+    Log log;
+    auto note = [&](std::string s) { log.note(std::move(s)); };
     std::promise<void> waiting, third_ran, all_ran;
     std::promise<std::string> first;
     std::thread::id first_thread;
@@ -391,7 +399,7 @@ TEST(SessionContextParts, AHandOverTakesThePartsNotStartedYet) {
     EXPECT_EQ(f.get(), "part 3 ran");
     ASSERT_EQ(all_ran.get_future().wait_for(60s), std::future_status::ready);
     EXPECT_TRUE(later_on_another.load());
-    std::lock_guard lock(m);
+    std::vector<std::string> order = log.entries();
     // "0 done" comes after part 3 (it waited for it) and anywhere after that.
     auto done = std::find(order.begin(), order.end(), "0 done");
     ASSERT_NE(done, order.end());

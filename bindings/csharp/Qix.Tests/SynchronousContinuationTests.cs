@@ -26,6 +26,19 @@ public sealed class SynchronousContinuationTests : IDisposable
     // native thread the runtime adopted has no Thread.Name), the thread pool's are ".NET TP Worker".
     private static string OsThreadName() => File.ReadAllText("/proc/thread-self/comm").Trim();
 
+    // Runs body in a continuation on libqix's event thread: calls until an await resumes there (one that finds
+    // its call answered already goes on where it is), at most 100 times.
+    private static async Task<T> OnTheEventThreadAsync<T>(Session session, Func<T> body)
+    {
+        int tries = 0;
+        do
+        {
+            await session.CallAsync("EngineVersion").ConfigureAwait(false);
+        } while (OsThreadName() != "qix-ev" && ++tries < 100);
+        Assert.Equal("qix-ev", OsThreadName());
+        return body();
+    }
+
     // synchronous null: the options as a new SessionOptions has them (the default, true).
     private Task<Session> OpenAsync(bool? synchronous, Simulator? sim = null)
     {
@@ -230,15 +243,13 @@ public sealed class SynchronousContinuationTests : IDisposable
             int onEventThread = 0;
             for (int i = 0; i < rounds; i++)
             {
-                int tries = 0;
-                do
+                await OnTheEventThreadAsync(session, () =>
                 {
-                    await session.CallAsync("EngineVersion").ConfigureAwait(false);
-                } while (OsThreadName() != "qix-ev" && ++tries < 100);
-                Assert.Equal("qix-ev", OsThreadName());
-                onEventThread++;
-                QixResult r = session.CallAsync("EngineVersion").GetAwaiter().GetResult();
-                Assert.Contains("qComponentVersion", r.Json);
+                    onEventThread++;
+                    QixResult r = session.CallAsync("EngineVersion").GetAwaiter().GetResult();
+                    Assert.Contains("qComponentVersion", r.Json);
+                    return r;
+                }).ConfigureAwait(false);
             }
             return onEventThread;
         });
@@ -257,25 +268,18 @@ public sealed class SynchronousContinuationTests : IDisposable
         const int pairs = 10;
         for (int i = 0; i < pairs; i++)
         {
-            Task both = await Task.Run(async () =>
+            // On the event thread, calls leave when the continuation that issued them returns, so both
+            // continuations below are attached before either answer can come: none runs inline there, on the
+            // thread attaching it (which, waiting there, would never attach the other).
+            Task both = await Task.Run(() => OnTheEventThreadAsync(session, () =>
             {
-                // Onto the event thread first (an await that finds its call answered goes on where it is: call
-                // again). Calls issued there leave when this continuation returns, so both continuations below
-                // are attached before either answer can come: none runs inline here, on the thread attaching
-                // it (which, waiting there, would never attach the other).
-                int tries = 0;
-                do
-                {
-                    await session.CallAsync("EngineVersion").ConfigureAwait(false);
-                } while (OsThreadName() != "qix-ev" && ++tries < 100);
-                Assert.Equal("qix-ev", OsThreadName());
                 var gate = new SemaphoreSlim(0);
                 Task<QixResult> a = session.CallAsync("EngineVersion");
                 Task<QixResult> b = session.CallAsync("EngineVersion");
                 Task waiter = a.ContinueWith(_ => gate.Wait(), TaskContinuationOptions.ExecuteSynchronously);
                 Task releaser = b.ContinueWith(_ => gate.Release(), TaskContinuationOptions.ExecuteSynchronously);
                 return Task.WhenAll(waiter, releaser);
-            });
+            }));
             await both.Within();
         }
         Assert.Equal(0, session.PendingCalls);
