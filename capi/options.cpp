@@ -206,6 +206,12 @@ constexpr OptionSpec kOptions[] = {
     {"events.poll", B, 0, 1, "", nullptr,
      "Run the session's callbacks in qix_session_poll() instead of on the dispatcher threads.",
      QIX_OPT_BOOL(session.poll_events)},
+    {"events.inline", B, 0, 1, "", nullptr,
+     "Run the session's callbacks on the I/O thread that read their answers, when none of its callbacks is "
+     "queued or running (else on the dispatcher threads): no hand-off per read. Callbacks must never block "
+     "(blocking calls in them fail with QIX_EBUSY); one that takes long stalls every session of the "
+     "context. Not with events.poll.",
+     QIX_OPT_BOOL(session.inline_events)},
 };
 
 #undef QIX_OPT_STR

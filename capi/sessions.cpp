@@ -90,6 +90,15 @@ void release_session_handle(qix_session* session) {
   keep.reset();
 }
 
+// Options that exclude each other, refused before anything starts: nullptr when the combination is valid.
+const char* conflicting_options(const qix_options* opts) {
+  if (opts && opts->session.poll_events && opts->session.inline_events) {
+    return "the options events.inline and events.poll exclude each other (callbacks run on the I/O thread, "
+           "or where the host polls)";
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 extern "C" {
@@ -99,6 +108,8 @@ int qix_session_open(qix_session** out, qix_context* ctx, const qix_options* opt
   QIX_TRY
   if (!out) return fail(QIX_EINVAL, "qix_session_open: out is NULL");
   *out = nullptr;
+  if (const char* why = conflicting_options(opts))
+    return fail(QIX_EINVAL, std::string("qix_session_open: ") + why);
   auto s = create_session(ctx, opts);
   qix_session* h = new_session_handle(s);
   std::weak_ptr<qix_session> weak = h->self;
@@ -123,6 +134,9 @@ int qix_session_open_sync(qix_session** out, qix_context* ctx, const qix_options
   if (!out) return fail(QIX_EINVAL, "qix_session_open_sync: out is NULL");
   *out = nullptr;
   if (timeout_ms < 0) return fail(QIX_EINVAL, "qix_session_open_sync: negative timeout");
+  if (const char* why = conflicting_options(opts)) {
+    return fail(QIX_EINVAL, std::string("qix_session_open_sync: ") + why);
+  }
   qix_session* h = new_session_handle(create_session(ctx, opts));  // before the open: sees every state event
   core::Error e = h->s->open_sync(ms(timeout_ms));
   if (e) {
@@ -153,7 +167,7 @@ int qix_session_wait_closed(qix_session* session, int timeout_ms) {
   if (timeout_ms < -1) return fail(QIX_EINVAL, "qix_session_wait_closed: timeout_ms < -1");
   std::unique_lock lock(session->drained_mutex);
   if (session->drained) return QIX_OK;
-  if (timeout_ms != 0 && core::SerialQueue::in_dispatcher_thread()) {
+  if (timeout_ms != 0 && (core::SerialQueue::in_dispatcher_thread() || core::Context::on_an_io_thread())) {
     return fail(QIX_EBUSY, "qix_session_wait_closed: waiting inside a callback would stall event delivery");
   }
   auto drained = [session] { return session->drained; };

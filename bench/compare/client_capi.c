@@ -6,6 +6,8 @@
  *   tiny   CALLS EngineVersion calls on the global object, WINDOW of them in flight: the next call is issued
  *          from each completion callback, with default options (a session opened with only a URL, default
  *          flags, the session's default per-call timeout), as users write it.
+ *   tiny-inline  the same with the opt-in `events.inline` on (the callbacks run on the I/O thread that read
+ *          their answers; they never block).
  *   page   CALLS GetHyperCubeData calls (one 10,000-cell page each), one at a time; each answer's JSON text
  *          is read (qix_result_json) as a C caller would take it.
  *   delta  one GetLayout (full), then CALLS GetLayout re-fetches answered by one-cell delta patches; each
@@ -107,10 +109,11 @@ static void wait_done(run_state* st) {
   pthread_mutex_unlock(&st->mutex);
 }
 
-static qix_session* open_session(const char* url) {
+static qix_session* open_session(const char* url, int inline_events) {
   qix_options* opts = NULL;
   qix_options_new(&opts);
   qix_options_set_str(opts, "url", url);
+  if (inline_events) qix_options_set_bool(opts, "events.inline", 1);
   qix_session* s = NULL;
   int rc = qix_session_open_sync(&s, NULL, opts, 0);
   qix_options_free(opts);
@@ -143,7 +146,7 @@ static int run_idle(const char* url, long sessions) {
   long base_kb = 0; /* after the first session: the context and its threads exist */
   double t0 = now_s();
   for (long i = 0; i < sessions; ++i) {
-    all[i] = open_session(url);
+    all[i] = open_session(url, 0);
     if (all[i]) ok++;
     if (i == 0) base_kb = status_value("VmRSS");
   }
@@ -213,7 +216,7 @@ static qix_object* make_cube(qix_session* s, qix_object** doc_out) {
 }
 
 static int run_extract(const char* url, const char* scenario, long rows, long window) {
-  qix_session* s = open_session(url);
+  qix_session* s = open_session(url, 0);
   if (!s) return 1;
   qix_object* doc = NULL;
   qix_object* obj = make_cube(s, &doc);
@@ -268,7 +271,7 @@ static int run_extract(const char* url, const char* scenario, long rows, long wi
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: qix_bench_capi URL tiny|page|delta|idle|extract|pages CALLS WINDOW\n");
+    fprintf(stderr, "usage: qix_bench_capi URL tiny|tiny-inline|page|delta|idle|extract|pages CALLS WINDOW\n");
     return 2;
   }
   const char* url = argv[1];
@@ -283,7 +286,8 @@ int main(int argc, char** argv) {
   memset(&st, 0, sizeof st);
   pthread_mutex_init(&st.mutex, NULL);
   pthread_cond_init(&st.cv, NULL);
-  st.session = open_session(url);
+  const int inline_events = strcmp(scenario, "tiny-inline") == 0;
+  st.session = open_session(url, inline_events);
   if (!st.session) return 1;
   st.calls = calls;
   st.handle = -1;

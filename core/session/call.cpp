@@ -70,7 +70,10 @@ Error Session::closed_object_error(int handle) {
 CallResult Session::wait_for(const std::function<void(CallCallback)>& start) {
   // Refused, not waited for: inside a dispatcher callback (the wait would stall event delivery) and inside
   // an open batch (the request would leave only when the batch ends, after the wait).
-  const char* busy = SerialQueue::in_dispatcher_thread()
+  const char* busy = Context::on_an_io_thread()
+                         ? "a blocking call from a callback run on the I/O thread (events.inline) would "
+                           "wait for an answer only that thread can read; use the asynchronous call"
+                     : SerialQueue::in_dispatcher_thread()
                          ? "a blocking call from inside a callback would stall event delivery; "
                            "use the asynchronous call"
                      : OutputBatch::active()

@@ -387,6 +387,17 @@ bool SerialQueue::in_dispatcher_thread() noexcept {
   return tl_serial_depth > 0 && !tl_queue_released;
 }
 
+bool SerialQueue::claim() {
+  std::lock_guard lock(mutex_);
+  if (scheduled_) return false;
+  scheduled_ = true;  // as for a drain submitted to the pool: posts queue behind it and submit nothing
+  return true;
+}
+
+void SerialQueue::run_here() {
+  drain();  // gives the queue up when it runs dry, or submits it to the pool after a bounded batch
+}
+
 // ---------------------------------------------------------------------------------------------------------
 PollQueue::~PollQueue() {
 #ifdef __linux__
@@ -646,6 +657,10 @@ std::uint64_t Context::timer_wakeups() const noexcept {
 
 bool Context::in_io_thread() const noexcept {
   return tl_io_context == this;
+}
+
+bool Context::on_an_io_thread() noexcept {
+  return tl_io_context != nullptr;
 }
 
 }  // namespace qix::core

@@ -3,7 +3,8 @@
 //
 // Threads started: `io_threads` I/O threads (socket reads/writes, frame decoding, timers) and
 // `dispatcher_threads` dispatcher threads (user callbacks through SerialQueue). No user code runs on an
-// I/O thread. All public member functions are thread-safe.
+// I/O thread, except a session's with SessionOptions::inline_events, whose I/O thread runs its queue itself
+// when it is idle (SerialQueue::claim, run_here). All public member functions are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -116,6 +117,17 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   /// True when the calling thread is currently running a task of any SerialQueue and has not handed that
   /// queue over (hand_over from the task itself).
   static bool in_dispatcher_thread() noexcept;
+  /// Takes the queue for the calling thread when it is idle (nothing queued, no drain scheduled or running):
+  /// tasks posted from now on, by any thread, are queued for run_here() instead of a pool thread, in the
+  /// order posted. The caller must call run_here() next, on the same thread. False when the queue is busy
+  /// (its tasks go to the pool as usual). Thread-safe. The session's `events.inline` (SessionOptions::
+  /// inline_events): the I/O thread delivers a burst itself when its session's queue has nothing else to do.
+  bool claim();
+  /// After claim() returned true: runs the queue's tasks on the calling thread as a pool thread's drain does
+  /// (in one output batch; a burst's parts claimed one by one; hand_over() works, and from another thread it
+  /// hands the later tasks to the pool), then gives the queue up, to a pool thread when tasks remain after a
+  /// bounded batch of them. Runs nothing when nothing was posted.
+  void run_here();
 
  private:
   friend class Dispatcher;  // runs drain()
@@ -217,6 +229,9 @@ class Context : public std::enable_shared_from_this<Context> {
   std::uint64_t timer_wakeups() const noexcept;
   /// True when the calling thread is one of this context's I/O threads.
   bool in_io_thread() const noexcept;
+  /// True when the calling thread is an I/O thread of any context (where nothing may wait for an answer: the
+  /// thread that would read it is the one waiting).
+  static bool on_an_io_thread() noexcept;
 
   const Options& options() const noexcept { return options_; }
 

@@ -203,7 +203,7 @@ void Session::open(std::function<void(const Error&)> done) {
 }
 
 Error Session::open_sync(std::chrono::milliseconds timeout) {
-  if (SerialQueue::in_dispatcher_thread()) {
+  if (SerialQueue::in_dispatcher_thread() || Context::on_an_io_thread()) {
     return Error::make(ErrorKind::busy, "a blocking open from inside a callback would deadlock; use open()");
   }
   auto promise = std::make_shared<std::promise<Error>>();
@@ -450,10 +450,16 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     in.traffic = traffic_task(false, texts[i]);
   }
   Batch& inline_batch = lists.inline_batch;
+  // events.inline: the session's queue taken before the lock, so that what this part of the burst posts
+  // (and whatever other threads post meanwhile, in order behind it) runs here once the lock is let go. Only
+  // on the context's own I/O thread (a test transport delivering inside a send must not run callbacks in the
+  // caller's call).
+  const bool deliver_here = serial_ && options_.inline_events && context_->in_io_thread();
   std::size_t next = 0;
   while (next < texts.size()) {
     std::vector<std::shared_ptr<Object>> refetch;
     bool start_resume = false;
+    const bool claimed = deliver_here && serial_->claim();
     {
       std::lock_guard lock(mutex_);
       while (next < texts.size()) {
@@ -476,6 +482,7 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     }
     for (auto& t : inline_batch) t();  // (the posted events left with the burst's parts)
     inline_batch.clear();
+    if (claimed) serial_->run_here();
     for (auto& obj : refetch) start_watch_fetch(obj);
     if (start_resume) resume_start(gen);
   }

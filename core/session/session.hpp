@@ -114,6 +114,11 @@ struct SessionOptions {
   std::chrono::milliseconds call_timeout{0};  ///< Default per-call timeout; 0 = none.
   std::size_t notification_history = 64;      ///< Notifications kept for late subscribers.
   bool poll_events = false;                   ///< Deliver events through poll() instead of the dispatcher.
+  /// Deliver a read's events on the I/O thread that read it, right after applying them (outside the
+  /// session's lock), when the session's queue has nothing else to do; through the dispatcher otherwise.
+  /// Saves the hand-off to a dispatcher thread; the caller promises that its callbacks never block (one that
+  /// does stalls every socket of the context's I/O thread). Ignored with poll_events.
+  bool inline_events = false;
   /// Watch throttle: a watched object's layout is fetched at most once per this interval (the first
   /// change after a quiet period is fetched at once; later ones wait for the interval to end, so a
   /// burst of changes costs at most two fetches). 0 = fetch after every change.

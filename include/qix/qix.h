@@ -30,11 +30,15 @@
  * @section threads Threads
  * - libqix starts the threads of each context: `io_threads` I/O threads (sockets, frame decoding,
  *   timers; default 1) and `dispatcher_threads` dispatcher threads (user callbacks; default 2). No user
- *   code ever runs on an I/O thread. On Linux they are named `qix-io` and `qix-ev` (as top -H, perf and
- *   gdb show them).
+ *   code runs on an I/O thread unless a session asks for it with `events.inline`. On Linux they are named
+ *   `qix-io` and `qix-ev` (as top -H, perf and gdb show them).
  * - Callbacks of one session (call completions, listeners, watch, extract rows) run one at a time, in
  *   the order their frames arrived, on a dispatcher thread; or, when the option `events.poll` is on,
- *   on the thread that calls qix_session_poll().
+ *   on the thread that calls qix_session_poll(); or, with the option `events.inline`, on the I/O thread
+ *   that read their answers whenever none of the session's callbacks is queued or running (else on a
+ *   dispatcher thread): no hand-off per read, for callbacks that never block (one that does stalls every
+ *   socket of that I/O thread; the blocking calls fail with #QIX_EBUSY there, also after
+ *   qix_session_hand_over_events()).
  * - A callback must not block for long (it delays that session's later events). A blocking call
  *   (qix_session_call_sync(), qix_object_call_sync(), qix_session_open_sync()) made from inside a
  *   dispatcher callback returns #QIX_EBUSY instead of deadlocking. A callback must not free the
@@ -205,8 +209,9 @@ QIX_API void qix_context_free(qix_context* ctx);
  * qix_object_watch()), `reconnect.max_attempts` (5), `reconnect.initial_delay_ms` (200),
  * `reconnect.max_delay_ms` (5000), `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
  *
- * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`,
- * `reconnect.queue_calls` (1), `reconnect.resend` (0).
+ * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`, `events.inline`
+ * (see Threads above; not with `events.poll`: opening fails with #QIX_EINVAL), `reconnect.queue_calls` (1),
+ * `reconnect.resend` (0).
  *
  * Reconnect. With `reconnect` "none" (the default) a dropped connection closes the session. With
  * "attach" or "resume" a drop suspends it (#QIX_STATE_SUSPENDED) and new connections are tried with
@@ -670,7 +675,8 @@ QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
  * be waiting for their answers), and its own rules do not change.
  *
  * For a callback that must wait for something, and for bindings that run their users' code on the event
- * thread. Thread-safe.
+ * thread. A callback run on the I/O thread (`events.inline`) hands the later events to a dispatcher thread
+ * this way but still must not block: the blocking calls keep failing with #QIX_EBUSY there. Thread-safe.
  * @return #QIX_OK when the session's events were being delivered and the later ones were handed over;
  *         #QIX_ENOTFOUND when they were not (nothing to hand over); #QIX_EINVAL for NULL or a session opened
  *         with `events.poll` (its events run where the host polls).

@@ -193,6 +193,10 @@ void set_option(qix_options* opts, const std::string& name, const std::string& v
     if (x && name == x->name) info = x;
   }
   if (!info) throw OdbcError("HY000", "Option." + name + ": libqix has no option '" + name + "'");
+  if ((name == "events.poll" || name == "events.inline") && truthy(value)) {
+    // The driver waits for its callbacks (an extraction's bounded queue): they run on the dispatcher.
+    throw OdbcError("HY000", "Option." + name + ": not supported by the ODBC driver");
+  }
   int rc = QIX_OK;
   switch (info->value_type) {
     case QIX_OPTION_INT: {

@@ -312,6 +312,11 @@ class PyOdbc(OdbcTest):
         self.assertIn("timeout.call_ms", msg)
         st, msg = self.sqlstate(lambda: pyodbc.connect(self.conn_str("Option.no.such=1")))
         self.assertEqual(st, "HY000")
+        # Deliveries the driver cannot use (it waits for its callbacks).
+        for name in ("events.poll", "events.inline"):
+            st, msg = self.sqlstate(lambda: pyodbc.connect(self.conn_str("Option.%s=1" % name)))
+            self.assertEqual(st, "HY000")
+            self.assertIn("not supported by the ODBC driver", msg)
         # An app the engine does not have: the engine's error, its code as the native error.
         st, msg = self.sqlstate(lambda: pyodbc.connect("Driver=libqix;Url=%s/app/nope" % self.sim.url))
         self.assertEqual(st, "08004")

@@ -77,6 +77,7 @@ const std::set<std::string>& known_names() {
                                               "retry.aborted",
                                               "notification_history",
                                               "events.poll",
+                                              "events.inline",
                                               "watch.min_interval_ms"};
   return names;
 }
@@ -121,7 +122,7 @@ TEST(CapiBasics, Options) {  // the setters: every known name, the URL they buil
     EXPECT_EQ(qix_options_set_int(o, name, 4096), QIX_OK) << name;
   }
   for (const char* name :
-       {"tls.verify", "delta", "events.poll", "reconnect.queue_calls", "reconnect.resend"}) {
+       {"tls.verify", "delta", "events.poll", "events.inline", "reconnect.queue_calls", "reconnect.resend"}) {
     EXPECT_EQ(qix_options_set_bool(o, name, 0), QIX_OK) << name;
     EXPECT_EQ(qix_options_set_bool(o, name, 7), QIX_OK) << name << ": any non-zero is true";
   }
@@ -301,6 +302,7 @@ TEST(CapiOptions, DefaultsAreTheLibrarysDefaults) {
   EXPECT_EQ(defaults["notification_history"], "64");
   EXPECT_EQ(defaults["watch.min_interval_ms"], "0");
   EXPECT_EQ(defaults["events.poll"], "false");
+  EXPECT_EQ(defaults["events.inline"], "false");
   // The URL a fresh qix_options builds agrees with the url.* defaults (wss, localhost, no port).
   auto o = fresh();
   char* url = nullptr;

@@ -408,3 +408,55 @@ TEST(SessionContextParts, AHandOverTakesThePartsNotStartedYet) {
     EXPECT_EQ(order, (std::vector<std::string>{"1", "2", "3", "4", "later"}));
   }
 }
+
+// SerialQueue::claim and run_here (a session's events.inline): an idle queue is taken by the calling thread;
+// tasks posted after that, from any thread, wait for run_here (no pool thread runs them) and then run there,
+// in the order posted, as a drain's tasks do (in the dispatcher, in one output batch, parts included); the
+// queue is given back (the next post goes to the pool). A queue that is busy (a task running on the pool,
+// or tasks queued) is not taken.
+TEST(SessionContextClaim, AnIdleQueueIsTakenAndRunHereInOrder) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  Log log;
+  auto note = [&](std::string s) { log.note(std::move(s)); };
+  ASSERT_TRUE(queue->claim());
+  EXPECT_FALSE(queue->claim()) << "taken already";
+  const auto here = std::this_thread::get_id();
+  auto where = [here] { return std::this_thread::get_id() == here ? "here" : "elsewhere"; };
+  queue->post([&] {
+    note(std::string("1 ") + where() + (SerialQueue::in_dispatcher_thread() ? " in" : " out") +
+         (OutputBatch::active() ? " held" : " not held"));
+  });
+  std::thread other([&] { queue->post([&] { note(std::string("2 ") + where()); }); });
+  other.join();
+  queue->post_parts(std::make_shared<RecordingParts>(
+      2, [&](std::size_t i) { note(std::to_string(3 + i) + " " + where()); }));
+  EXPECT_EQ(log.entries(), std::vector<std::string>{}) << "nothing runs before run_here";
+  queue->run_here();
+  EXPECT_EQ(log.entries(), (std::vector<std::string>{"1 here in held", "2 here", "3 here", "4 here"}));
+  EXPECT_FALSE(SerialQueue::in_dispatcher_thread());
+  // Taken again and nothing posted: run_here runs nothing and gives the queue back.
+  ASSERT_TRUE(queue->claim());
+  queue->run_here();
+  // Given back: the pool runs the next task.
+  std::promise<std::string> next;
+  queue->post([&] { next.set_value(where()); });
+  auto f = next.get_future();
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(f.get(), "elsewhere");
+}
+
+TEST(SessionContextClaim, ABusyQueueIsNotTaken) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  std::promise<void> running, release, done;
+  queue->post([&] {
+    running.set_value();
+    release.get_future().wait();
+  });
+  running.get_future().wait();
+  EXPECT_FALSE(queue->claim()) << "a task runs on the pool";
+  queue->post([&] { done.set_value(); });
+  release.set_value();
+  ASSERT_EQ(done.get_future().wait_for(60s), std::future_status::ready);
+}

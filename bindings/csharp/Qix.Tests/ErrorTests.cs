@@ -66,6 +66,19 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
+    public void EventsPollAndInlineAreRefused()
+    {
+        // The binding delivers on libqix's event threads, where continuations run: neither delivery is for it.
+        using var options = new SessionOptions();
+        foreach (var name in new[] { "events.poll", "events.inline" })
+        {
+            var e = Assert.Throws<ArgumentException>(() => options.Set(name, true));
+            Assert.Contains("not supported by the C# binding", e.Message);
+            options.Set(name, false);
+        }
+    }
+
+    [Fact]
     public void StatusValuesMatchTheCApi()
     {
         Assert.Equal(0, (int)QixStatus.Ok);

@@ -51,8 +51,16 @@ public sealed class SessionOptions : IDisposable
     }
 
     /// <summary>Sets a boolean option (e.g. <c>delta</c>, <c>tls.verify</c>).</summary>
+    /// <exception cref="ArgumentException"><c>events.poll</c> or <c>events.inline</c> set to true: this binding
+    /// delivers events on libqix's event threads, where continuations (user code, which may block) run.</exception>
     public SessionOptions Set(string name, bool value)
     {
+        if (value && (name == "events.poll" || name == "events.inline"))
+        {
+            throw new ArgumentException(
+                $"{name} is not supported by the C# binding: calls complete and events run on libqix's event threads",
+                nameof(name));
+        }
         using var lease = _native.Acquire();
         lease.Native.SetBool(name ?? throw new ArgumentNullException(nameof(name)), value);
         return this;

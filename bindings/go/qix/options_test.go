@@ -80,3 +80,18 @@ func TestOptionsDefaultsAreAccepted(t *testing.T) {
 		t.Fatalf("unknown option: %v", err)
 	}
 }
+
+// events.inline (callbacks on libqix's I/O thread) is for C callers that never block; the binding delivers
+// its events on the session's poll goroutine, and says so.
+func TestEventsInlineIsRefused(t *testing.T) {
+	sim := startSim(t)
+	_, err := qix.Dial(context.Background(), sim.url("demo"), qix.WithOption("events.inline", true))
+	if !errors.Is(err, qix.ErrInvalid) || !strings.Contains(err.Error(), "not supported by the Go binding") {
+		t.Fatalf("events.inline: %v", err)
+	}
+	s, err := qix.Dial(context.Background(), sim.url("demo"), qix.WithOption("events.inline", false))
+	if err != nil {
+		t.Fatalf("events.inline false: %v", err)
+	}
+	s.Close()
+}

@@ -131,6 +131,10 @@ func (s *Session) configure(url string, cfg *config) error {
 		case string:
 			e = s.conn.SetStr(st.name, v)
 		case bool:
+			if v && st.name == "events.inline" {
+				return errorf(ErrInvalid, "option events.inline is not supported by the Go binding: its "+
+					"events are delivered on the session's poll goroutine")
+			}
 			e = s.conn.SetBool(st.name, v)
 		case int64:
 			e = s.conn.SetInt(st.name, v)

@@ -71,6 +71,10 @@ def _options(url, headers, cookies, timeout, options, kwargs, traffic=None) -> t
             if kind is None:
                 raise InvalidArgumentError(message=f"libqix: unknown option {name!r} (see docs/defaults.md)",
                                            status=-1)
+            if name in ("events.poll", "events.inline") and value is True:
+                raise InvalidArgumentError(
+                    message=f"libqix: option {name!r} is not supported by the Python binding: callbacks run "
+                            "on libqix's event threads", status=-1)
             n = name.encode()
             if kind == 2 and isinstance(value, bool):
                 st = L.qix_options_set_bool(opts, n, int(value))

@@ -45,6 +45,9 @@ def test_network_and_option_errors():
         libqix.connect("ws://127.0.0.1:1/app/demo", reconnect="sometimes")
     with pytest.raises(ValueError):  # InvalidArgumentError is a ValueError too
         libqix.connect("ws://127.0.0.1:1/app/demo", options={"no.such": 1})
+    for name in ("events.poll", "events.inline"):  # callbacks run on libqix's event threads
+        with pytest.raises(libqix.InvalidArgumentError, match="not supported by the Python binding"):
+            libqix.connect("ws://127.0.0.1:1/app/demo", options={name: True})
 
 
 def test_every_status_has_its_class():

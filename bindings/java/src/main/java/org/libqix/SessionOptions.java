@@ -70,12 +70,13 @@ public final class SessionOptions {
 
   /**
    * Sets a boolean option (e.g. {@code delta}, {@code tls.verify}, {@code url.secure}). {@code events.poll}
-   * true is refused (false, its default, is accepted): this binding delivers events on the context's threads.
+   * and {@code events.inline} true are refused (false, their default, is accepted): this binding delivers
+   * events on the context's event threads, where futures' dependent stages (user code, which may block) run.
    */
   public SessionOptions set(String name, boolean value) {
     Objects.requireNonNull(name, "name");
-    if (name.equals("events.poll") && value) {
-      throw new IllegalArgumentException("events.poll is not supported by the Java binding: listeners and "
+    if ((name.equals("events.poll") || name.equals("events.inline")) && value) {
+      throw new IllegalArgumentException(name + " is not supported by the Java binding: listeners and "
           + "futures run on the context's event threads");
     }
     return add(o -> o.setBool(name, value));

@@ -1,0 +1,283 @@
+// The option events.inline against the simulator: a session's callbacks run on the I/O thread that read their
+// answers when none of its callbacks is queued or running, and stay one at a time and in order when some go
+// through the dispatcher instead; a blocking call or wait in such a callback fails with QIX_EBUSY (the thread
+// that would read its answer is the one waiting), also after a hand-over; a callback there may close its
+// session; events.inline with events.poll is refused. (SerialQueue::claim and run_here themselves:
+// tests/unit/context_test.cpp.)
+#include "capi_support.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace qix::test;
+
+namespace {
+
+std::string this_thread_name() {
+  char name[32] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  return name;
+}
+
+// A chain of calls, each issued from the callback of the one before, WINDOW of them in flight.
+struct Chain {
+  qix_session* s = nullptr;
+  int total = 0;
+  std::atomic<int> issued{0};
+  Waiter done;
+  std::vector<std::string> threads;  // each callback's thread, in the order they ran (under done's lock)
+  std::vector<int64_t> ids;          // each callback's request id, likewise (negative: failed)
+};
+
+void chain_cb(const qix_result* res, void* payload);
+
+void chain_issue(Chain* c) {
+  if (c->issued.fetch_add(1) >= c->total) return;
+  if (qix_session_call(nullptr, c->s, "EngineVersion", "[]", 0, -1, &chain_cb, c) != QIX_OK) {
+    c->done.notify([&] { c->ids.push_back(0); });
+  }
+}
+
+void chain_cb(const qix_result* res, void* payload) {
+  auto* c = static_cast<Chain*>(payload);
+  const int64_t id = qix_result_id(res);
+  const bool ok = qix_result_status(res) == QIX_OK;
+  std::string name = this_thread_name();
+  c->done.notify([&] {
+    c->threads.push_back(name);
+    c->ids.push_back(ok ? id : -id);
+  });
+  chain_issue(c);
+}
+
+OptionsPtr with_inline(OptionsPtr o) {
+  EXPECT_EQ(qix_options_set_bool(o.get(), "events.inline", 1), QIX_OK);
+  return o;
+}
+
+// Inside a callback that ran on the I/O thread: what blocking calls and waits return there.
+struct Probe {
+  qix_session* s = nullptr;
+  std::atomic<int> tries{0};
+  std::string thread;
+  int call_sync = 0;
+  std::string call_sync_message;
+  int wait_closed = 0;
+  int hand_over = 0;
+  int call_sync_after = 0;
+  int async_after = 0;
+  Waiter finished;
+  Waiter async_answered;
+};
+
+void probe_answer_cb(const qix_result* res, void* payload) {
+  EXPECT_EQ(qix_result_status(res), QIX_OK);
+  static_cast<Probe*>(payload)->async_answered.notify();
+}
+
+void probe_cb(const qix_result*, void* payload) {
+  auto* p = static_cast<Probe*>(payload);
+  // The first answer may come while the session's queue is busy (its open's events): then it runs on the
+  // dispatcher. Try again until one runs on the I/O thread.
+  if (this_thread_name() != "qix-io" && p->tries.fetch_add(1) < 1000) {
+    if (qix_session_call(nullptr, p->s, "EngineVersion", "[]", 0, -1, &probe_cb, p) != QIX_OK) {
+      p->finished.notify();
+    }
+    return;
+  }
+  p->thread = this_thread_name();
+  qix_result* r = nullptr;
+  p->call_sync = qix_session_call_sync(&r, p->s, "EngineVersion", "[]", 0, -1);
+  p->call_sync_message = last_error_message();
+  qix_result_free(r);
+  r = nullptr;
+  p->wait_closed = qix_session_wait_closed(p->s, 10);
+  p->hand_over = qix_session_hand_over_events(p->s);
+  p->call_sync_after = qix_session_call_sync(&r, p->s, "EngineVersion", "[]", 0, -1);
+  qix_result_free(r);
+  p->async_after = qix_session_call(nullptr, p->s, "EngineVersion", "[]", 0, -1, &probe_answer_cb, p);
+  p->finished.notify();
+}
+
+struct Closer {
+  qix_session* s = nullptr;
+  std::atomic<int> tries{0};
+  std::string thread;
+  Waiter finished;
+};
+
+void closer_cb(const qix_result*, void* payload) {
+  auto* c = static_cast<Closer*>(payload);
+  if (this_thread_name() != "qix-io" && c->tries.fetch_add(1) < 1000) {
+    if (qix_session_call(nullptr, c->s, "EngineVersion", "[]", 0, -1, &closer_cb, c) != QIX_OK) {
+      c->finished.notify();
+    }
+    return;
+  }
+  c->thread = this_thread_name();
+  qix_session_close(c->s);
+  c->finished.notify();
+}
+
+// The order events of one session ran in, from its traffic log and its call callbacks.
+struct Mixed {
+  std::atomic<int> inside{0};  // callbacks running now
+  std::atomic<bool> overlap{false};
+  std::atomic<int> on_io{0}, elsewhere{0};
+  std::mutex log_mutex;
+  std::vector<std::pair<std::string, int64_t>> log;  // ("tx"|"rx"|"cb", request id)
+  Waiter answered;
+  void enter() {
+    if (inside.fetch_add(1) != 0) overlap = true;
+    (this_thread_name() == "qix-io" ? on_io : elsewhere).fetch_add(1);
+  }
+  void note(const char* what, int64_t id) {
+    std::lock_guard lock(log_mutex);
+    log.emplace_back(what, id);
+  }
+};
+
+int64_t frame_id(const char* frame, size_t len) {
+  std::string text(frame, len);
+  auto at = text.find("\"id\":");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + 5));
+}
+
+void mixed_traffic_cb(int sent, const char* frame, size_t len, void* payload) {
+  auto* m = static_cast<Mixed*>(payload);
+  m->enter();
+  m->note(sent ? "tx" : "rx", frame_id(frame, len));
+  m->inside.fetch_sub(1);
+}
+
+void mixed_call_cb(const qix_result* res, void* payload) {
+  auto* m = static_cast<Mixed*>(payload);
+  m->enter();
+  m->note("cb", qix_result_status(res) == QIX_OK ? qix_result_id(res) : -1);
+  m->inside.fetch_sub(1);
+  m->answered.notify();
+}
+
+}  // namespace
+
+// One call at a time, each issued from the callback before: once a callback has run on the I/O thread, every
+// later one does (the answer to the call it made can only be read once it has returned), and the first
+// comes early; without the option none does.
+TEST_F(CapiTest, InlineCallbacksRunOnTheIoThread) {
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "events.inline" : "default");
+    auto s = open(on ? with_inline(options()).get() : nullptr);
+    ASSERT_TRUE(s);
+    Chain c;
+    c.s = s.get();
+    c.total = 200;
+    DrainOnExit drain(s.get());
+    chain_issue(&c);
+    ASSERT_TRUE(c.done.wait_for(c.total, 120s));
+    std::lock_guard lock(c.done.mutex());
+    for (int64_t id : c.ids) ASSERT_GT(id, 0) << "every call answered";
+    int on_io = 0;
+    for (auto& t : c.threads) on_io += t == "qix-io";
+    if (!on) {
+      EXPECT_EQ(on_io, 0);
+      continue;
+    }
+    auto first = std::find(c.threads.begin(), c.threads.end(), "qix-io");
+    ASSERT_NE(first, c.threads.end()) << "no callback ran on the I/O thread";
+    EXPECT_LT(first - c.threads.begin(), 100);
+    EXPECT_EQ(std::count(first, c.threads.end(), "qix-io"), c.threads.end() - first)
+        << "a callback after the first inline one ran on the dispatcher";
+  }
+}
+
+// Calls issued from the test thread, 64 at a time, about 10,000 in all, with a traffic log: each request sent
+// posts its log event from the test thread, so the session's queue keeps being busy on the dispatcher while
+// answers arrive. Whether a read's events run on the I/O thread or, queued behind the dispatcher's, there,
+// the session's callbacks never overlap, and the call callbacks come in the order of the answers the log saw,
+// each after its own answer's log event.
+TEST_F(CapiTest, InlineCallbacksStayInOrderAndOneAtATime) {
+  auto o = with_inline(options());
+  Mixed m;
+  ASSERT_EQ(qix_options_set_traffic_cb(o.get(), &mixed_traffic_cb, &m), QIX_OK);
+  auto s = open(o.get());
+  ASSERT_TRUE(s);
+  DrainOnExit drain(s.get());
+  constexpr int kRounds = 156, kWindow = 64;
+  for (int r = 0; r < kRounds; ++r) {
+    for (int i = 0; i < kWindow; ++i) {
+      ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, &mixed_call_cb, &m), QIX_OK);
+    }
+    ASSERT_TRUE(m.answered.wait_for((r + 1) * kWindow, 120s));
+  }
+  ASSERT_TRUE(close_and_drain(s.get()));
+  EXPECT_FALSE(m.overlap.load()) << "two callbacks of the session ran at once";
+  std::lock_guard lock(m.log_mutex);
+  std::vector<int64_t> received, called;
+  for (auto& [what, id] : m.log) {
+    if (what == "rx") received.push_back(id);
+    if (what == "cb") {
+      ASSERT_FALSE(received.empty() || received.back() < id) << "call " << id << " before its answer";
+      called.push_back(id);
+    }
+  }
+  ASSERT_EQ(called.size(), static_cast<size_t>(kRounds * kWindow));
+  // The answers the log saw after the open's: each call's, in the order the callbacks ran.
+  std::vector<int64_t> answers(received.end() - static_cast<std::ptrdiff_t>(called.size()), received.end());
+  EXPECT_EQ(called, answers);
+  EXPECT_GT(m.on_io.load(), 0) << "no callback ran on the I/O thread";
+  EXPECT_GT(m.elsewhere.load(), 0) << "no callback ran on the dispatcher: the test did not mix the two";
+}
+
+// A blocking call or wait inside a callback on the I/O thread would wait for an answer only that thread can
+// read: refused with QIX_EBUSY, saying why, also after the callback handed the session's events over; an
+// asynchronous call there works.
+TEST_F(CapiTest, ABlockingCallInAnInlineCallbackIsRefused) {
+  auto s = open(with_inline(options()).get());
+  ASSERT_TRUE(s);
+  Probe p;
+  p.s = s.get();
+  ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, &probe_cb, &p), QIX_OK);
+  ASSERT_TRUE(p.finished.wait_for(1, 120s));
+  ASSERT_EQ(p.thread, "qix-io");
+  EXPECT_EQ(p.call_sync, QIX_EBUSY);
+  EXPECT_NE(p.call_sync_message.find("events.inline"), std::string::npos) << p.call_sync_message;
+  EXPECT_EQ(p.wait_closed, QIX_EBUSY);
+  EXPECT_EQ(p.hand_over, QIX_OK);
+  EXPECT_EQ(p.call_sync_after, QIX_EBUSY) << "a hand-over does not let the I/O thread wait";
+  EXPECT_EQ(p.async_after, QIX_OK);
+  EXPECT_TRUE(p.async_answered.wait_for(1, 60s));
+}
+
+// A callback on the I/O thread may close its session: the close completes (the session drains) and nothing
+// is left waiting.
+TEST_F(CapiTest, AnInlineCallbackMayCloseItsSession) {
+  auto s = open(with_inline(options()).get());
+  ASSERT_TRUE(s);
+  Closer c;
+  c.s = s.get();
+  ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, &closer_cb, &c), QIX_OK);
+  ASSERT_TRUE(c.finished.wait_for(1, 120s));
+  EXPECT_EQ(c.thread, "qix-io");
+  EXPECT_EQ(qix_session_wait_closed(s.get(), 60000), QIX_OK);
+  EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CLOSED);
+}
+
+// The two ways of delivering exclude each other: refused before anything starts, saying why.
+TEST_F(CapiTest, InlineAndPollEventsExcludeEachOther) {
+  auto o = with_inline(options());
+  ASSERT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
+  qix_session* s = reinterpret_cast<qix_session*>(1);
+  EXPECT_EQ(qix_session_open(&s, nullptr, o.get(), nullptr, nullptr), QIX_EINVAL);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_NE(last_error_message().find("events.inline and events.poll"), std::string::npos)
+      << last_error_message();
+  s = reinterpret_cast<qix_session*>(1);
+  EXPECT_EQ(qix_session_open_sync(&s, nullptr, o.get(), 10000), QIX_EINVAL);
+  EXPECT_EQ(s, nullptr);
+}
