@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <future>
 #include <iterator>
+#include <utility>
 
 namespace qix::core {
 
@@ -418,6 +419,24 @@ struct FrameBatches {
 };
 }  // namespace
 
+namespace {
+/// A session's SerialQueue taken with claim() (events.inline), run on this thread by run(), or when the scope
+/// ends if applying the burst threw first: a claimed queue is never left taken.
+class ClaimedQueue {
+ public:
+  explicit ClaimedQueue(SerialQueue* queue) noexcept : queue_(queue) {}
+  ~ClaimedQueue() { run(); }
+  ClaimedQueue(const ClaimedQueue&) = delete;
+  ClaimedQueue& operator=(const ClaimedQueue&) = delete;
+  void run() {
+    if (SerialQueue* q = std::exchange(queue_, nullptr)) q->run_here();
+  }
+
+ private:
+  SerialQueue* queue_;
+};
+}  // namespace
+
 void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
   // The burst's lists: the I/O thread's own, kept from burst to burst (no allocation per answer), unless
   // they are in use further up this thread's stack (frames handed in while others are being applied: an
@@ -459,7 +478,7 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
   while (next < texts.size()) {
     std::vector<std::shared_ptr<Object>> refetch;
     bool start_resume = false;
-    const bool claimed = deliver_here && serial_->claim();
+    ClaimedQueue claimed(deliver_here && serial_->claim() ? serial_.get() : nullptr);
     {
       std::lock_guard lock(mutex_);
       while (next < texts.size()) {
@@ -482,7 +501,7 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     }
     for (auto& t : inline_batch) t();  // (the posted events left with the burst's parts)
     inline_batch.clear();
-    if (claimed) serial_->run_here();
+    claimed.run();
     for (auto& obj : refetch) start_watch_fetch(obj);
     if (start_resume) resume_start(gen);
   }
