@@ -168,7 +168,11 @@ int qix_session_wait_closed(qix_session* session, int timeout_ms) {
   std::unique_lock lock(session->drained_mutex);
   if (session->drained) return QIX_OK;
   if (timeout_ms != 0 && (core::SerialQueue::in_dispatcher_thread() || core::Context::on_an_io_thread())) {
-    return fail(QIX_EBUSY, "qix_session_wait_closed: waiting inside a callback would stall event delivery");
+    return fail(QIX_EBUSY,
+                core::Context::on_an_io_thread()
+                    ? "qix_session_wait_closed: waiting on the I/O thread (a callback with "
+                      "events.inline) would stall the reading of the session's frames"
+                    : "qix_session_wait_closed: waiting inside a callback would stall event delivery");
   }
   auto drained = [session] { return session->drained; };
   if (timeout_ms < 0) {

@@ -417,9 +417,7 @@ struct FrameBatches {
     FrameBatches& lists_;
   };
 };
-}  // namespace
 
-namespace {
 /// A session's SerialQueue taken with claim() (events.inline), run on this thread by run(), or when the scope
 /// ends if applying the burst threw first: a claimed queue is never left taken.
 class ClaimedQueue {

@@ -1,8 +1,8 @@
 // The option events.inline against the simulator: a session's callbacks run on the I/O thread that read their
 // answers when none of its callbacks is queued or running, and stay one at a time and in order when some go
 // through the dispatcher instead; a blocking call or wait in such a callback fails with QIX_EBUSY (the thread
-// that would read its answer is the one waiting), also after a hand-over; a callback there may close its
-// session; events.inline with events.poll is refused. (SerialQueue::claim and run_here themselves:
+// that would read its answer is the one waiting), also after a hand-over; a callback there may close or free
+// its session; events.inline with events.poll is refused. (SerialQueue::claim and run_here themselves:
 // tests/unit/context_test.cpp.)
 #include "capi_support.hpp"
 
@@ -107,6 +107,7 @@ void probe_cb(const qix_result*, void* payload) {
 
 struct Closer {
   qix_session* s = nullptr;
+  bool free_it = false;  // qix_session_free instead of qix_session_close
   std::atomic<int> tries{0};
   std::string thread;
   Waiter finished;
@@ -121,7 +122,11 @@ void closer_cb(const qix_result*, void* payload) {
     return;
   }
   c->thread = this_thread_name();
-  qix_session_close(c->s);
+  if (c->free_it) {
+    qix_session_free(c->s);
+  } else {
+    qix_session_close(c->s);
+  }
   c->finished.notify();
 }
 
@@ -254,18 +259,31 @@ TEST_F(CapiTest, ABlockingCallInAnInlineCallbackIsRefused) {
   EXPECT_TRUE(p.async_answered.wait_for(1, 60s));
 }
 
-// A callback on the I/O thread may close its session: the close completes (the session drains) and nothing
-// is left waiting.
-TEST_F(CapiTest, AnInlineCallbackMayCloseItsSession) {
+// A callback on the I/O thread may close its session (the close completes: the session drains, nothing is
+// left waiting) or free it (nothing runs on a freed handle: the sanitizers' runs check).
+TEST_F(CapiTest, AnInlineCallbackMayCloseOrFreeItsSession) {
+  for (bool free_it : {false, true}) {
+    SCOPED_TRACE(free_it ? "free" : "close");
+    auto s = open(with_inline(options()).get());
+    ASSERT_TRUE(s);
+    Closer c;
+    c.s = s.get();
+    c.free_it = free_it;
+    if (free_it) s.release();  // the callback frees it
+    ASSERT_EQ(qix_session_call(nullptr, c.s, "EngineVersion", "[]", 0, -1, &closer_cb, &c), QIX_OK);
+    ASSERT_TRUE(c.finished.wait_for(1, 120s));
+    EXPECT_EQ(c.thread, "qix-io");
+    if (free_it) continue;
+    EXPECT_EQ(qix_session_wait_closed(s.get(), 60000), QIX_OK);
+    EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CLOSED);
+  }
+  // The context's I/O thread goes on serving sessions.
   auto s = open(with_inline(options()).get());
   ASSERT_TRUE(s);
-  Closer c;
-  c.s = s.get();
-  ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, &closer_cb, &c), QIX_OK);
-  ASSERT_TRUE(c.finished.wait_for(1, 120s));
-  EXPECT_EQ(c.thread, "qix-io");
-  EXPECT_EQ(qix_session_wait_closed(s.get(), 60000), QIX_OK);
-  EXPECT_EQ(qix_session_state(s.get()), QIX_STATE_CLOSED);
+  ResultPtr r;
+  qix_result* raw = nullptr;
+  EXPECT_EQ(qix_session_call_sync(&raw, s.get(), "EngineVersion", "[]", 0, -1), QIX_OK);
+  r.reset(raw);
 }
 
 // The two ways of delivering exclude each other: refused before anything starts, saying why.
