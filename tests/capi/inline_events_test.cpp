@@ -81,16 +81,21 @@ void probe_answer_cb(const qix_result* res, void* payload) {
   static_cast<Probe*>(payload)->async_answered.notify();
 }
 
+// The first answer may come while the session's queue is busy (its open's events): then it runs on the
+// dispatcher. Issues the call again, with the same callback, until one runs on the I/O thread (1,000 times at
+// most); true when it did (the callback returns then). `state` has the session `s`, `tries` and `finished`.
+template <class State>
+bool again_until_inline(State* state, qix_call_cb cb) {
+  if (this_thread_name() == "qix-io" || state->tries.fetch_add(1) >= 1000) return false;
+  if (qix_session_call(nullptr, state->s, "EngineVersion", "[]", 0, -1, cb, state) != QIX_OK) {
+    state->finished.notify();
+  }
+  return true;
+}
+
 void probe_cb(const qix_result*, void* payload) {
   auto* p = static_cast<Probe*>(payload);
-  // The first answer may come while the session's queue is busy (its open's events): then it runs on the
-  // dispatcher. Try again until one runs on the I/O thread.
-  if (this_thread_name() != "qix-io" && p->tries.fetch_add(1) < 1000) {
-    if (qix_session_call(nullptr, p->s, "EngineVersion", "[]", 0, -1, &probe_cb, p) != QIX_OK) {
-      p->finished.notify();
-    }
-    return;
-  }
+  if (again_until_inline(p, &probe_cb)) return;
   p->thread = this_thread_name();
   qix_result* r = nullptr;
   p->call_sync = qix_session_call_sync(&r, p->s, "EngineVersion", "[]", 0, -1);
@@ -115,12 +120,7 @@ struct Closer {
 
 void closer_cb(const qix_result*, void* payload) {
   auto* c = static_cast<Closer*>(payload);
-  if (this_thread_name() != "qix-io" && c->tries.fetch_add(1) < 1000) {
-    if (qix_session_call(nullptr, c->s, "EngineVersion", "[]", 0, -1, &closer_cb, c) != QIX_OK) {
-      c->finished.notify();
-    }
-    return;
-  }
+  if (again_until_inline(c, &closer_cb)) return;
   c->thread = this_thread_name();
   if (c->free_it) {
     qix_session_free(c->s);
