@@ -204,25 +204,38 @@ public sealed class SynchronousContinuationTests : IDisposable
         await using Session session = await OpenAsync(true).Within();
         const int rounds = 20;
         long handOversBefore = Qix.Internal.ContinuationWatchdog.HandOvers;
-        Task<int> inside = Task.Run(async () =>
+        int waited = 0;
+        for (int i = 0; i < rounds; i++)
         {
-            int waited = 0;
-            for (int i = 0; i < rounds; i++)
+            // Issued from a continuation on the event thread, both requests leave when it returns, so the
+            // continuation on the first is attached before either answer comes: it runs on the event thread
+            // when the first answer is delivered, before the second (delivered after it, on the same queue).
+            // Its outcome goes to the test through a task whose own continuations run on the thread pool (the
+            // test's code must not go on inline on the event thread, inside that continuation).
+            var round = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await Task.Run(() => OnTheEventThreadAsync(session, () =>
             {
                 Task<QixResult> first = session.CallAsync("EngineVersion");
                 Task<QixResult> second = session.CallAsync("EngineVersion");
-                await first.ConfigureAwait(false);
-                if (OsThreadName() == "qix-ev" && !second.IsCompleted) waited++;
+                return first.ContinueWith(_ =>
+                {
+                    try
+                    {
+                        bool waiting = OsThreadName() == "qix-ev" && !second.IsCompleted;
 #pragma warning disable xUnit1031  // blocking on a task is the point: it must not hang
-                Assert.Contains("qComponentVersion", second.Result.Json);
+                        Assert.Contains("qComponentVersion", second.Result.Json);
 #pragma warning restore xUnit1031
-            }
-            return waited;
-        });
-        int waited = await inside.Within();
-        // The test means something only if some continuation waited on the event thread (most do: the first
-        // answer's continuation runs before the second answer's, delivered after it).
-        Assert.True(waited > 0, "no continuation waited on the event thread");
+                        round.TrySetResult(waiting);
+                    }
+                    catch (Exception e)
+                    {
+                        round.TrySetException(e);
+                    }
+                }, TaskContinuationOptions.ExecuteSynchronously);
+            }));
+            if (await round.Task.Within()) waited++;
+        }
+        Assert.Equal(rounds, waited);
         Assert.True(Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore >= waited,
                     $"{waited} waits, {Qix.Internal.ContinuationWatchdog.HandOvers - handOversBefore} hand-overs");
         Assert.Equal(0, session.PendingCalls);
