@@ -271,7 +271,8 @@ static int run_extract(const char* url, const char* scenario, long rows, long wi
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: qix_bench_capi URL tiny|tiny-inline|page|delta|idle|extract|pages CALLS WINDOW\n");
+    fprintf(stderr,
+            "usage: qix_bench_capi URL tiny|tiny-inline|page|delta|idle|extract|pages CALLS WINDOW\n");
     return 2;
   }
   const char* url = argv[1];
