@@ -277,9 +277,8 @@ TEST_F(CapiTest, AnInlineCallbackMayCloseOrFreeItsSession) {
     auto s = open(with_inline(options()).get());
     ASSERT_TRUE(s);
     Closer c;
-    c.s = s.get();
     c.free_it = free_it;
-    if (free_it) s.release();  // the callback frees it
+    c.s = free_it ? s.release() : s.get();  // freed by the callback, or by `s`
     ASSERT_EQ(qix_session_call(nullptr, c.s, "EngineVersion", "[]", 0, -1, &closer_cb, &c), QIX_OK);
     ASSERT_TRUE(c.finished.wait_for(1, 120s));
     EXPECT_EQ(c.thread, "qix-io");
