@@ -19,6 +19,7 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
   core::ConnectOptions conn = o.conn;
   conn.url = build_url_of(o);
   core::SessionOptions so = o.session;
+  conn.hold_output_across_reads = so.inline_events;
   if (o.traffic) {
     auto cb = o.traffic;
     auto payload = o.traffic_payload;

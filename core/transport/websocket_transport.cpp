@@ -430,8 +430,42 @@ class WsBase : public Transport, public ws::FrameSink {
     if (ec) return on_read_error(ec);
     rbuf_.commit(n);
     bytes_read_ += n;
-    if (!read_frames()) return;
+    if (opts_.hold_output_across_reads) {
+      // The callbacks of these reads run here (events.inline): the calls they make are held while the reads
+      // already waiting are taken too, and leave together when `held` ends.
+      OutputBatch held;
+      if (!read_frames()) return;
+      for (int extra = 0; extra < kExtraReads && read_waiting(); ++extra) {
+        if (!read_frames()) return;
+      }
+    } else if (!read_frames()) {
+      return;
+    }
     start_read();
+  }
+
+  // Takes what is waiting on the socket now, without waiting (ws:// only: a TLS record may be incomplete);
+  // false when nothing is (an error or the end is left for the next asynchronous read to report).
+  bool read_waiting() {
+    if constexpr (!Derived::kDirectWrites) {
+      return false;
+    } else {
+      constexpr std::size_t kReadChunk = 4096;
+      const std::size_t want =
+          std::max(kReadChunk, reader_.wanted() > rbuf_.size() ? reader_.wanted() - rbuf_.size() : 0);
+      beast::flat_buffer::mutable_buffers_type space;
+      try {
+        space = rbuf_.prepare(want);
+      } catch (const std::exception&) {
+        return false;  // the next asynchronous read reports it
+      }
+      const int fd = beast::get_lowest_layer(derived().stream()).socket().native_handle();
+      const ssize_t got = ::recv(fd, space.data(), space.size(), MSG_DONTWAIT);
+      if (got <= 0) return false;
+      rbuf_.commit(static_cast<std::size_t>(got));
+      bytes_read_ += static_cast<std::size_t>(got);
+      return true;
+    }
   }
 
   // Hands on every whole message in rbuf_ as one run (on_frames; a long run in pieces of kLongestRun). False
@@ -810,6 +844,7 @@ class WsBase : public Transport, public ws::FrameSink {
   // Messages read and not yet handed on (run_[0, run_size_)), handed on as one run at the read's end, or
   // every kLongestRun messages; the strings stay for the next messages (hand_on_run).
   static constexpr std::size_t kLongestRun = 64;
+  static constexpr int kExtraReads = 4;  // reads taken without waiting after one (hold_output_across_reads)
   static constexpr std::size_t kKeptRun = 64 * 1024;
   std::vector<std::string> run_;
   std::size_t run_size_ = 0;
