@@ -177,14 +177,19 @@ internal static class ContinuationWatchdog
                     // Still the same continuation (the slot's session is read after its Seq): hand its session over.
                     if (session != null && Volatile.Read(ref slot.Seq) == seq)
                     {
+                        // Counted before it is made: what it frees (an answer the continuation waits for) can
+                        // be observed before HandOverEvents returns; taken back when there was nothing to hand over.
+                        Interlocked.Increment(ref s_handOvers);
+                        bool handed = false;
                         try
                         {
-                            if (session.HandOverEvents()) Interlocked.Increment(ref s_handOvers);
+                            handed = session.HandOverEvents();
                         }
                         catch (Exception e)
                         {
                             QixDiagnostics.ReportHandlerException(null, "continuation watchdog", e);
                         }
+                        if (!handed) Interlocked.Decrement(ref s_handOvers);
                     }
                 }
             }
