@@ -49,9 +49,61 @@ thread_local bool tl_output_released = false;  // OutputBatch::release(): nothin
 thread_local bool tl_queue_released = false;   // this thread's task handed its queue over (hand_over)
 thread_local const SerialQueue* tl_draining = nullptr;  // the queue whose task this thread runs (drain)
 
+class IoRunner;
+
+/// What a thread running a context's io_context asks of that context (Context::Impl): the I/O role.
+class IoRoles {
+ public:
+  /// `r`'s thread leaves the I/O role for the rest of the callbacks it runs now: another thread runs the
+  /// io_context meanwhile, and the queues `r` claimed and has not run yet go to the pool. From `r`'s own
+  /// thread (a hand-over) or from the watch (a thread held up in callbacks). Idempotent.
+  virtual void step_aside(IoRunner& r) = 0;
+  /// `r`'s thread is back from its callbacks and takes the I/O role again (its own thread).
+  virtual void come_back(IoRunner& r) = 0;
+
+ protected:
+  ~IoRoles() = default;
+};
+
+/// A thread that runs a context's io_context (an I/O thread, or a dispatcher thread lent to it while an I/O
+/// thread is held up): what the watch reads of it, and the claimed queues it runs once its Asio handler
+/// has returned (outside every strand, so that another thread can take the I/O role while they run).
+class IoRunner {
+ public:
+  explicit IoRunner(IoRoles& r) noexcept : roles(r) {}
+  IoRoles& roles;
+  std::atomic<bool> in_callbacks{false};     ///< running claimed queues (user callbacks)
+  std::atomic<std::uint64_t> sections{0};    ///< runs of claimed queues finished
+  bool aside = false;                        ///< another thread has its I/O role (the context's role mutex)
+  std::uint64_t seen_sections = 0;           ///< the watch's last look (the context's role mutex)
+  bool seen_in = false;                      ///< (the context's role mutex)
+  std::mutex deferred_mutex;                 ///< guards deferred
+  std::vector<std::shared_ptr<SerialQueue>> deferred;  ///< claimed, to run after the handler
+  /// The output its callbacks hold (OutputBatch::at_end's flushes, also on the thread's own list), which the
+  /// watch sends when it relieves the thread: a held-up callback may be waiting for an answer to it. A flush
+  /// run twice finds nothing the second time (Transport::flush_held).
+  std::vector<Task> held_flushes;
+  std::atomic<bool> output_released{false};  ///< relieved by the watch: its callbacks hold nothing more
+  bool has_deferred = false;                 ///< the runner's own thread only
+};
+
+thread_local IoRunner* tl_runner = nullptr;
+
+/// From a callback a runner runs: the thread leaves the I/O role (SerialQueue::hand_over from the task).
+void step_aside_here() {
+  IoRunner* me = tl_runner;
+  if (!me || tl_io_context == nullptr || !me->in_callbacks.load(std::memory_order_relaxed)) return;
+  tl_io_context = nullptr;  // blocking calls are allowed from here on: another thread reads the answers
+  me->roles.step_aside(*me);
+}
+
 // Runs (and forgets) the flushes the calling thread's batches registered.
 void run_output_flushes() noexcept {
   if (!tl_output_flushes) return;
+  if (IoRunner* r = tl_runner) {
+    std::lock_guard lock(r->deferred_mutex);
+    r->held_flushes.clear();
+  }
   // Flushes may send (and so register) again only outside a batch: take the list first.
   std::unique_ptr<std::vector<Task>> flushes(tl_output_flushes);
   tl_output_flushes = nullptr;
@@ -91,7 +143,8 @@ void OutputBatch::end() noexcept {
 }
 
 bool OutputBatch::active() noexcept {
-  return tl_output_depth > 0 && !tl_output_released;
+  return tl_output_depth > 0 && !tl_output_released &&
+         (tl_runner == nullptr || !tl_runner->output_released.load(std::memory_order_relaxed));
 }
 
 void OutputBatch::release() noexcept {
@@ -102,6 +155,10 @@ void OutputBatch::release() noexcept {
 
 void OutputBatch::at_end(Task flush) {
   if (!tl_output_flushes) tl_output_flushes = new std::vector<Task>();
+  if (IoRunner* r = tl_runner; r != nullptr && r->in_callbacks.load(std::memory_order_relaxed)) {
+    std::lock_guard lock(r->deferred_mutex);
+    r->held_flushes.push_back(flush);
+  }
   tl_output_flushes->push_back(std::move(flush));
 }
 
@@ -149,6 +206,48 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     held_ += delta;
   }
 
+  /// Runs `loan` on a pool thread (before any queue waiting), starting one more thread when none is idle:
+  /// an I/O role lent to the pool while an I/O thread is held up (Context). The thread counts as held
+  /// while it runs the loan. Dropped once the pool stops.
+  void lend(Task loan) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      loans_.push_back(std::move(loan));
+      if (idle_ < loans_.size() + queues_.size() && extra_ < kMaxExtraThreads) {
+        ++extra_;
+        threads_.emplace_back([d = shared_from_this()] {
+          name_this_thread("qix-ev");
+          d->run();
+        });
+      }
+    }
+    cv_.notify_one();
+  }
+
+  /// The watch: while it is awake, an idle pool thread calls `watch` every kWatchPeriod; it falls asleep
+  /// when `watch` returns false (nothing to watch) and looks once more after that, and wake_watch() wakes
+  /// it. Set once, before any thread can watch.
+  void set_watch(std::function<bool()> watch) {
+    std::lock_guard lock(mutex_);
+    watch_ = std::move(watch);
+  }
+  /// How often the watch looks: an I/O thread held up in callbacks is relieved 1 to 2 periods after it
+  /// began to hold up.
+  static constexpr std::chrono::milliseconds kWatchPeriod{10};
+  /// Called after something the watch must see started (a runner's callbacks): one lock and a wake-up
+  /// only when the watch is asleep. The caller's store of what it started is sequentially consistent, and
+  /// so is the watch's store of its sleep before its last look: one of the two sees the other.
+  void wake_watch() {
+    if (!watch_asleep_.load(std::memory_order_seq_cst)) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!watch_asleep_.load(std::memory_order_relaxed)) return;
+      watch_asleep_.store(false, std::memory_order_relaxed);
+    }
+    cv_.notify_one();
+  }
+
   /// Runs what is queued, then joins the threads.
   void stop() {
     {
@@ -170,14 +269,50 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void run() {
     for (;;) {
       std::shared_ptr<SerialQueue> queue;
+      Task loan;
       {
         std::unique_lock lock(mutex_);
         ++idle_;
-        cv_.wait(lock, [this] { return stopping_ || !queues_.empty(); });
+        auto has_work = [this] { return stopping_ || !queues_.empty() || !loans_.empty(); };
+        while (!has_work()) {
+          if (!watch_ || watching_ || watch_asleep_.load(std::memory_order_relaxed)) {
+            cv_.wait(lock);
+            continue;
+          }
+          // This thread watches until work comes or the watch falls asleep.
+          watching_ = true;
+          const bool woken = cv_.wait_for(lock, kWatchPeriod, has_work);
+          if (!woken) {
+            lock.unlock();
+            bool active = watch_();
+            lock.lock();
+            if (!active) {
+              watch_asleep_.store(true, std::memory_order_seq_cst);
+              lock.unlock();
+              active = watch_();  // one more look: a runner may have started without waking the watch
+              lock.lock();
+              if (active) watch_asleep_.store(false, std::memory_order_relaxed);
+            }
+          }
+          watching_ = false;
+        }
         --idle_;
-        if (queues_.empty()) return;
-        queue = std::move(queues_.front());
-        queues_.pop_front();
+        if (!loans_.empty()) {
+          loan = std::move(loans_.front());
+          loans_.pop_front();
+          ++held_;
+        } else if (!queues_.empty()) {
+          queue = std::move(queues_.front());
+          queues_.pop_front();
+        } else {
+          return;
+        }
+      }
+      if (loan) {
+        loan();
+        loan = nullptr;
+        held(-1);
+        continue;
       }
       queue->drain();
     }
@@ -186,11 +321,15 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<SerialQueue>> queues_;
+  std::deque<Task> loans_;
   std::vector<std::thread> threads_;  // extra threads are added under mutex_, never once stopping_
   std::size_t idle_ = 0;              // threads waiting for a queue
-  int extra_ = 0;                     // threads started by hand-overs
-  int held_ = 0;                      // threads held up in a task whose queue they handed over
+  int extra_ = 0;                     // threads started by hand-overs and loans
+  int held_ = 0;                      // threads held up in a task whose queue they handed over, or lent
   bool stopping_ = false;
+  std::function<bool()> watch_;       // Context's: looks at its I/O runners; true while any is active
+  bool watching_ = false;             // a thread waits as the watch (mutex_)
+  std::atomic<bool> watch_asleep_{true};
 
   Dispatcher() = default;
 };
@@ -376,6 +515,7 @@ bool SerialQueue::hand_over() {
   if (self || (release_only && !tl_queue_released)) {
     tl_queue_released = true;
     OutputBatch::release();
+    step_aside_here();  // a callback run by an I/O thread: another thread takes the I/O role
   }
   if (release_only) return true;
   pool_->held(+1);  // until the drain that was handed over leaves (drain, leave)
@@ -396,6 +536,10 @@ bool SerialQueue::claim() {
 
 void SerialQueue::run_here() {
   drain();  // gives the queue up when it runs dry, or submits it to the pool after a bounded batch
+}
+
+void SerialQueue::give_to_pool() {
+  pool_->submit(shared_from_this());  // claimed: scheduled_ is set, as for a drain submitted to the pool
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -482,12 +626,17 @@ std::size_t PollQueue::size() const {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-struct Context::Impl {
-  explicit Impl(const Options& o)
-      : io(o.io_threads),
+struct Context::Impl final : IoRoles {
+  Impl(const Context* c, const Options& o)
+      : owner(c),
+        io(o.io_threads),
         work(asio::make_work_guard(io)),
         timer(io),
-        dispatcher(Dispatcher::create(o.dispatcher_threads)) {}
+        dispatcher(Dispatcher::create(o.dispatcher_threads)) {
+    dispatcher->set_watch([this] { return watch(); });
+  }
+
+  const Context* owner;
 
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
@@ -507,8 +656,162 @@ struct Context::Impl {
   std::shared_ptr<Dispatcher> dispatcher;
   std::once_flag stopped;
 
+  // The I/O role. A runner (an I/O thread, or a pool thread lent while one is held up) runs Asio handlers
+  // one at a time and, after each, the session queues its reads claimed (events.inline: user callbacks),
+  // outside every handler and strand. A runner whose callbacks hand their queue over (a callback about to
+  // block) or that the watch finds in the same run of callbacks for a whole period steps aside: a pool thread
+  // runs the io_context beside it until it is back, so that one held-up callback never stalls the sockets and
+  // timers of the context.
+  std::mutex role_mutex;
+  std::vector<IoRunner*> runners;  // every runner now running (role_mutex)
+  int aside = 0;                   // runners stepped aside (role_mutex)
+  int lent = 0;                    // lent runners running or asked for (role_mutex)
+  std::atomic<int> aside_count{0};  // `aside`, read without the lock by runners ending their callbacks
+  bool role_stopping = false;       // (role_mutex)
+
+  void run_io(IoRunner& me, bool is_lent) {
+    {
+      std::lock_guard lock(role_mutex);
+      runners.push_back(&me);
+    }
+    tl_io_context = owner;
+    tl_runner = &me;
+    for (;;) {
+      if (is_lent) {
+        std::lock_guard lock(role_mutex);
+        // Needed while more runners are aside than other lent ones run: the last one lent leaves first.
+        if (lent > aside || role_stopping) {
+          --lent;
+          break;
+        }
+      }
+      if (io.run_one() == 0) {
+        if (is_lent) {
+          std::lock_guard lock(role_mutex);
+          --lent;
+        }
+        break;  // stopped
+      }
+      if (me.has_deferred) run_deferred(me);
+    }
+    tl_runner = nullptr;
+    tl_io_context = nullptr;
+    std::lock_guard lock(role_mutex);
+    std::erase(runners, &me);
+  }
+
+  /// The queues the handler just run claimed, on this thread.
+  void run_deferred(IoRunner& me) {
+    me.in_callbacks.store(true, std::memory_order_seq_cst);
+    dispatcher->wake_watch();
+    for (;;) {
+      std::shared_ptr<SerialQueue> q;
+      {
+        std::lock_guard lock(me.deferred_mutex);
+        if (me.deferred.empty()) break;
+        q = std::move(me.deferred.front());
+        me.deferred.erase(me.deferred.begin());
+      }
+      q->run_here();
+    }
+    me.has_deferred = false;
+    me.in_callbacks.store(false, std::memory_order_release);
+    me.sections.fetch_add(1, std::memory_order_release);
+    if (aside_count.load(std::memory_order_acquire) > 0) come_back(me);
+  }
+
+  /// What a runner stepping aside leaves to others: the queues it claimed and has not run, the output its
+  /// callbacks hold.
+  struct Left {
+    std::vector<std::shared_ptr<SerialQueue>> queues;
+    std::vector<Task> flushes;
+  };
+
+  void step_aside(IoRunner& r) override {
+    bool lend_one = false;
+    Left left;
+    {
+      std::lock_guard lock(role_mutex);
+      if (r.aside || role_stopping) return;
+      lend_one = step_aside_locked(r, left);
+    }
+    hand_on(lend_one, left);
+  }
+
+  // Under role_mutex: marks `r` aside, takes the queues it has yet to run and its held output; true when a
+  // runner must be lent.
+  bool step_aside_locked(IoRunner& r, Left& left) {
+    r.aside = true;
+    ++aside;
+    aside_count.store(aside, std::memory_order_release);
+    {
+      std::lock_guard lock(r.deferred_mutex);
+      for (auto& q : r.deferred) left.queues.push_back(std::move(q));
+      r.deferred.clear();
+      for (auto& f : r.held_flushes) left.flushes.push_back(std::move(f));
+      r.held_flushes.clear();
+      r.output_released.store(true, std::memory_order_relaxed);
+    }
+    if (aside <= lent) return false;  // a lent runner still running covers it
+    ++lent;
+    return true;
+  }
+
+  void hand_on(bool lend_one, Left& left) {
+    for (auto& q : left.queues) q->give_to_pool();
+    for (auto& f : left.flushes) f();
+    if (lend_one) {
+      dispatcher->lend([this] {
+        IoRunner me(*this);
+        name_this_thread("qix-io");
+        run_io(me, true);
+        name_this_thread("qix-ev");
+      });
+    }
+  }
+
+  void come_back(IoRunner& r) override {
+    std::lock_guard lock(role_mutex);
+    if (!r.aside) return;
+    r.aside = false;
+    --aside;
+    aside_count.store(aside, std::memory_order_release);
+    r.output_released.store(false, std::memory_order_relaxed);
+    tl_io_context = owner;
+  }
+
+  /// The watch (on an idle pool thread, every Dispatcher::kWatchPeriod while awake): a runner found in the
+  /// same run of callbacks as at the last look steps aside. True while any runner ran callbacks since.
+  bool watch() {
+    bool active = false;
+    Left left;
+    int to_lend = 0;
+    {
+      std::lock_guard lock(role_mutex);
+      if (role_stopping) return false;
+      for (IoRunner* r : runners) {
+        const bool in = r->in_callbacks.load(std::memory_order_seq_cst);
+        const std::uint64_t done = r->sections.load(std::memory_order_acquire);
+        if (in || done != r->seen_sections) active = true;
+        if (in && r->seen_in && done == r->seen_sections && !r->aside) {
+          if (step_aside_locked(*r, left)) ++to_lend;
+        }
+        r->seen_in = in;
+        r->seen_sections = done;
+      }
+    }
+    hand_on(to_lend > 0, left);
+    Left none;
+    for (int i = 1; i < to_lend; ++i) hand_on(true, none);
+    return active;
+  }
+
   void stop_and_join() {
     std::call_once(stopped, [this] {
+      {
+        std::lock_guard lock(role_mutex);
+        role_stopping = true;
+      }
       work.reset();
       {
         std::lock_guard lock(timer_mutex);
@@ -564,13 +867,12 @@ struct Context::Impl {
   }
 };
 
-Context::Context(Options options) : options_(options), impl_(std::make_unique<Impl>(options)) {
+Context::Context(Options options) : options_(options), impl_(std::make_unique<Impl>(this, options)) {
   for (int i = 0; i < options_.io_threads; ++i) {
-    impl_->io_threads.emplace_back([this] {
+    impl_->io_threads.emplace_back([impl = impl_.get()] {
       name_this_thread("qix-io");
-      tl_io_context = this;
-      impl_->io.run();
-      tl_io_context = nullptr;
+      IoRunner me(*impl);
+      impl->run_io(me, false);
     });
   }
 }
@@ -661,6 +963,22 @@ bool Context::in_io_thread() const noexcept {
 
 bool Context::on_an_io_thread() noexcept {
   return tl_io_context != nullptr;
+}
+
+void Context::run_after_handler(std::shared_ptr<SerialQueue> claimed) {
+  IoRunner* me = tl_runner;
+  if (me == nullptr || tl_io_context != this) {
+    claimed->run_here();
+    return;
+  }
+  try {
+    std::lock_guard lock(me->deferred_mutex);
+    me->deferred.push_back(claimed);
+  } catch (...) {
+    claimed->give_to_pool();  // out of memory: never leave a claimed queue behind
+    return;
+  }
+  me->has_deferred = true;
 }
 
 }  // namespace qix::core

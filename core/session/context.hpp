@@ -2,9 +2,13 @@
 // (default 1), a timer queue on those threads, and a dispatcher pool that runs user callbacks.
 //
 // Threads started: `io_threads` I/O threads (socket reads/writes, frame decoding, timers) and
-// `dispatcher_threads` dispatcher threads (user callbacks through SerialQueue). No user code runs on an
-// I/O thread, except a session's with SessionOptions::inline_events, whose I/O thread runs its queue itself
-// when it is idle (SerialQueue::claim, run_here). All public member functions are thread-safe.
+// `dispatcher_threads` dispatcher threads (user callbacks through SerialQueue). A session with
+// SessionOptions::inline_events has its I/O thread run its queue itself when it is idle (SerialQueue::claim,
+// Context::run_after_handler): after the Asio handler that read the frames has returned, outside every
+// strand. An I/O thread whose callbacks hand their queue over (a callback about to block) or stay in the
+// same run of callbacks for a watch period (10 ms) steps aside: a dispatcher thread runs the io_context
+// until it is back, so a held-up callback never stalls the context's sockets and timers. All public member
+// functions are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -123,6 +127,9 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   /// (its tasks go to the pool as usual). Thread-safe. The session's `events.inline` (SessionOptions::
   /// inline_events): the I/O thread delivers a burst itself when its session's queue has nothing else to do.
   bool claim();
+  /// After claim() returned true, instead of run_here(): the pool drains the queue (an I/O thread that
+  /// stepped aside gives up the queues it claimed and has not run).
+  void give_to_pool();
   /// After claim() returned true: runs the queue's tasks on the calling thread as a pool thread's drain does
   /// (in one output batch; a burst's parts claimed one by one; hand_over() works, and from another thread it
   /// hands the later tasks to the pool), then gives the queue up, to a pool thread when tasks remain after a
@@ -230,8 +237,14 @@ class Context : public std::enable_shared_from_this<Context> {
   /// True when the calling thread is one of this context's I/O threads.
   bool in_io_thread() const noexcept;
   /// True when the calling thread is an I/O thread of any context (where nothing may wait for an answer: the
-  /// thread that would read it is the one waiting).
+  /// thread that would read it is the one waiting). False on an I/O thread whose callback handed its queue
+  /// over (SerialQueue::hand_over): that thread left the I/O role until its callbacks end.
   static bool on_an_io_thread() noexcept;
+  /// Runs a queue the calling thread took with SerialQueue::claim(): on this context's I/O thread, once the
+  /// Asio handler now running has returned (outside its strand, so that another thread can take the I/O
+  /// role while the queue's callbacks run), together with the other queues claimed in that handler; on any
+  /// other thread, at once (run_here).
+  void run_after_handler(std::shared_ptr<SerialQueue> claimed);
 
   const Options& options() const noexcept { return options_; }
 

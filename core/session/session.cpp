@@ -418,21 +418,6 @@ struct FrameBatches {
   };
 };
 
-/// A session's SerialQueue taken with claim() (events.inline), run on this thread by run(), or when the scope
-/// ends if applying the burst threw first: a claimed queue is never left taken.
-class ClaimedQueue {
- public:
-  explicit ClaimedQueue(SerialQueue* queue) noexcept : queue_(queue) {}
-  ~ClaimedQueue() { run(); }
-  ClaimedQueue(const ClaimedQueue&) = delete;
-  ClaimedQueue& operator=(const ClaimedQueue&) = delete;
-  void run() {
-    if (SerialQueue* q = std::exchange(queue_, nullptr)) q->run_here();
-  }
-
- private:
-  SerialQueue* queue_;
-};
 }  // namespace
 
 void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
@@ -467,16 +452,16 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     in.traffic = traffic_task(false, texts[i]);
   }
   Batch& inline_batch = lists.inline_batch;
-  // events.inline: the session's queue taken before the lock, so that what this part of the burst posts
-  // (and whatever other threads post meanwhile, in order behind it) runs here once the lock is let go. Only
-  // on the context's own I/O thread (a test transport delivering inside a send must not run callbacks in the
-  // caller's call).
-  const bool deliver_here = serial_ && options_.inline_events && context_->in_io_thread();
+  // events.inline: the session's queue taken before the lock, so that what the burst posts (and whatever
+  // other threads post meanwhile, in order behind it) runs on this thread once the read's Asio handler has
+  // returned. Only on the context's own I/O thread (not in a test transport's delivery inside a send).
+  if (serial_ && options_.inline_events && context_->in_io_thread() && serial_->claim()) {
+    context_->run_after_handler(serial_);
+  }
   std::size_t next = 0;
   while (next < texts.size()) {
     std::vector<std::shared_ptr<Object>> refetch;
     bool start_resume = false;
-    ClaimedQueue claimed(deliver_here && serial_->claim() ? serial_.get() : nullptr);
     {
       std::lock_guard lock(mutex_);
       while (next < texts.size()) {
@@ -499,7 +484,6 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     }
     for (auto& t : inline_batch) t();  // (the posted events left with the burst's parts)
     inline_batch.clear();
-    claimed.run();
     for (auto& obj : refetch) start_watch_fetch(obj);
     if (start_resume) resume_start(gen);
   }
