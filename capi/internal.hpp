@@ -53,6 +53,7 @@ struct qix_options {
   qix::core::UrlConfig url;
   bool url_given = false;
   qix::core::SessionOptions session;
+  bool inline_given = false;  // events.inline set (else: on, unless events.poll is)
   qix_traffic_cb traffic = nullptr;
   void* traffic_payload = nullptr;
 };

@@ -208,10 +208,15 @@ constexpr OptionSpec kOptions[] = {
      QIX_OPT_BOOL(session.poll_events)},
     {"events.inline", B, 0, 1, "", nullptr,
      "Run the session's callbacks on the I/O thread that read their answers, when none of its callbacks is "
-     "queued or running (else on the dispatcher threads): no hand-off per read. Callbacks must never block "
-     "(blocking calls in them fail with QIX_EBUSY); one that takes long stalls every session of the "
-     "context. Not with events.poll.",
-     QIX_OPT_BOOL(session.inline_events)},
+     "queued or running (else on the dispatcher threads): no hand-off per read. A callback that must block "
+     "calls qix_session_hand_over_events() first (blocking calls fail with QIX_EBUSY before); one held up "
+     "without it is relieved within about 20 ms (another thread takes over the sockets). Off by default with "
+     "events.poll; setting both is refused.",
+     [](qix_options& o, const Value& v) {
+       o.session.inline_events = v.number != 0;
+       o.inline_given = true;
+     },
+     [](const qix_options& o) { return text_of(o.session.inline_events); }},
 };
 
 #undef QIX_OPT_STR

@@ -19,7 +19,8 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
   core::ConnectOptions conn = o.conn;
   conn.url = build_url_of(o);
   core::SessionOptions so = o.session;
-  conn.hold_output_across_reads = so.inline_events;
+  if (so.poll_events && !o.inline_given) so.inline_events = false;  // the default gives way to events.poll
+  conn.hold_output_across_reads = so.inline_events && !so.poll_events;
   if (o.traffic) {
     auto cb = o.traffic;
     auto payload = o.traffic_payload;
@@ -93,7 +94,7 @@ void release_session_handle(qix_session* session) {
 
 // Options that exclude each other, refused before anything starts: nullptr when the combination is valid.
 const char* conflicting_options(const qix_options* opts) {
-  if (opts && opts->session.poll_events && opts->session.inline_events) {
+  if (opts && opts->session.poll_events && opts->session.inline_events && opts->inline_given) {
     return "the options events.inline and events.poll exclude each other (callbacks run on the I/O thread, "
            "or where the host polls)";
   }

@@ -678,10 +678,17 @@ struct Context::Impl final : IoRoles {
     tl_runner = &me;
     for (;;) {
       if (is_lent) {
-        std::lock_guard lock(role_mutex);
-        // Needed while more runners are aside than other lent ones run: the last one lent leaves first.
-        if (lent > aside || role_stopping) {
-          --lent;
+        bool leave = false;
+        {
+          std::lock_guard lock(role_mutex);
+          // Needed while more runners are aside than other lent ones run: the last one lent leaves first.
+          leave = lent > aside || role_stopping;
+          if (leave) --lent;
+        }
+        if (leave) {
+          // The handlers queued behind the one this thread took last may wait for a runner asleep in the
+          // io_context (made for one thread: nobody was woken for them). Wake one.
+          asio::post(io, [] {});
           break;
         }
       }
@@ -760,6 +767,10 @@ struct Context::Impl final : IoRoles {
   void hand_on(bool lend_one, Left& left) {
     for (auto& q : left.queues) q->give_to_pool();
     for (auto& f : left.flushes) f();
+    // A runner already lent may be asleep in the io_context while handlers wait: an io_context made for
+    // one thread (concurrency hint 1) does not wake a second one for the handlers queued behind the one it
+    // hands out, and the thread that took that one is the thread stepping aside. Wake one.
+    asio::post(io, [] {});
     if (lend_one) {
       dispatcher->lend([this] {
         IoRunner me(*this);

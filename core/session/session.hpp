@@ -114,11 +114,14 @@ struct SessionOptions {
   std::chrono::milliseconds call_timeout{0};  ///< Default per-call timeout; 0 = none.
   std::size_t notification_history = 64;      ///< Notifications kept for late subscribers.
   bool poll_events = false;                   ///< Deliver events through poll() instead of the dispatcher.
-  /// Deliver a read's events on the I/O thread that read it, right after applying them (outside the
-  /// session's lock), when the session's queue has nothing else to do; through the dispatcher otherwise.
-  /// Saves the hand-off to a dispatcher thread; the caller promises that its callbacks never block (one that
-  /// does stalls every socket of the context's I/O thread). Ignored with poll_events.
-  bool inline_events = false;
+  /// Deliver a read's events on the I/O thread that read it, once the read's handler has returned (outside
+  /// the session's lock and the connection's strand), when the session's queue has nothing else to do;
+  /// through the dispatcher otherwise. Saves the hand-off to a dispatcher thread per read. A callback that
+  /// must block hands its queue over first (hand_over_events: the thread leaves the I/O role and another
+  /// takes it); one held up without that is relieved by the context's watch (Context) within about 20 ms.
+  /// On by default; false: every event through the dispatcher (the bindings, whose callbacks run their
+  /// users' code). Ignored with poll_events.
+  bool inline_events = true;
   /// Watch throttle: a watched object's layout is fetched at most once per this interval (the first
   /// change after a quiet period is fetched at once; later ones wait for the interval to end, so a
   /// burst of changes costs at most two fetches). 0 = fetch after every change.

@@ -853,6 +853,9 @@ void connect(Dbc& dbc, const std::string& conn, bool& with_info) {
     qix_options* o = nullptr;
     if (qix_options_new(&o) != QIX_OK) throw OdbcError("HY001", "memory allocation error");
     opts.reset(o);
+    // The driver's callbacks wait on its queues (back-pressure): never on libqix's I/O thread (the C API's
+    // default events.inline).
+    if (qix_options_set_bool(o, "events.inline", 0) != QIX_OK) throw OdbcError("HY000", "events.inline");
   }
   std::set<std::string> seen;
   std::string url, app, bearer, pwd;

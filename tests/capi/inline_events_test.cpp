@@ -222,11 +222,16 @@ void mixed_call_cb(const qix_result* res, void* payload) {
 
 // One call at a time, each issued from the callback before: once a callback has run on the I/O thread, every
 // later one does (the answer to the call it made can only be read once it has returned), and the first
-// comes early; without the option none does.
+// comes early, by default as with the option set; with it off none does.
 TEST_F(CapiTest, InlineCallbacksRunOnTheIoThread) {
-  for (bool on : {true, false}) {
-    SCOPED_TRACE(on ? "events.inline" : "default");
-    auto s = open(on ? with_inline(options()).get() : nullptr);
+  for (int mode : {0, 1, 2}) {  // default, set, off
+    const bool on = mode != 2;
+    SCOPED_TRACE(mode == 0 ? "default" : mode == 1 ? "events.inline" : "events.inline off");
+    OptionsPtr o = options();
+    if (mode != 0) {
+      EXPECT_EQ(qix_options_set_bool(o.get(), "events.inline", mode == 1), QIX_OK);
+    }
+    auto s = open(o.get());
     ASSERT_TRUE(s);
     Chain c;
     c.s = s.get();
@@ -384,4 +389,9 @@ TEST_F(CapiTest, InlineAndPollEventsExcludeEachOther) {
   s = reinterpret_cast<qix_session*>(1);
   EXPECT_EQ(qix_session_open_sync(&s, nullptr, o.get(), 10000), QIX_EINVAL);
   EXPECT_EQ(s, nullptr);
+  // events.poll alone: the default events.inline gives way.
+  auto poll_only = options();
+  ASSERT_EQ(qix_options_set_bool(poll_only.get(), "events.poll", 1), QIX_OK);
+  auto polled = open(poll_only.get());
+  EXPECT_TRUE(polled);
 }

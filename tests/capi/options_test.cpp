@@ -302,7 +302,7 @@ TEST(CapiOptions, DefaultsAreTheLibrarysDefaults) {
   EXPECT_EQ(defaults["notification_history"], "64");
   EXPECT_EQ(defaults["watch.min_interval_ms"], "0");
   EXPECT_EQ(defaults["events.poll"], "false");
-  EXPECT_EQ(defaults["events.inline"], "false");
+  EXPECT_EQ(defaults["events.inline"], "true");
   // The URL a fresh qix_options builds agrees with the url.* defaults (wss, localhost, no port).
   auto o = fresh();
   char* url = nullptr;

@@ -25,6 +25,10 @@ public sealed class SessionOptions : IDisposable
     public SessionOptions()
     {
         _native = new NativeRef<NativeOptions>(new NativeOptions(), nameof(SessionOptions));
+        // Callbacks complete this binding's tasks, whose continuations run users' code: never on libqix's I/O
+        // thread (the C API's default events.inline).
+        using var lease = _native.Acquire();
+        lease.Native.SetBool("events.inline", false);
     }
 
     /// <summary>Options with the complete WebSocket URL <paramref name="url"/> (e.g. <c>ws://localhost:9076/app/demo</c>).</summary>

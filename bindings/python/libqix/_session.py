@@ -58,6 +58,8 @@ def _options(url, headers, cookies, timeout, options, kwargs, traffic=None) -> t
     check(L.qix_options_new(ctypes.byref(out)))
     opts = out.value
     try:
+        # Callbacks run users' Python code: never on libqix's I/O thread (the C API's default events.inline).
+        check(L.qix_options_set_bool(opts, b"events.inline", 0))
         values: dict[str, Any] = {}
         if url is not None:
             values["url"] = url

@@ -145,6 +145,9 @@ public final class SessionOptions {
   NativeOptions toNative() {
     NativeOptions o = new NativeOptions();
     try {
+      // Callbacks complete this binding's futures, whose dependents run users' code: never on libqix's I/O
+      // thread (the C API's default events.inline).
+      o.setBool("events.inline", false);
       for (Consumer<NativeOptions> s : settings) {
         s.accept(o);
       }
