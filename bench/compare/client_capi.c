@@ -6,8 +6,8 @@
  *   tiny   CALLS EngineVersion calls on the global object, WINDOW of them in flight: the next call is issued
  *          from each completion callback, with default options (a session opened with only a URL, default
  *          flags, the session's default per-call timeout), as users write it.
- *   tiny-inline  the same with the opt-in `events.inline` on (the callbacks run on the I/O thread that read
- *          their answers; they never block).
+ *   tiny-dispatch  the same with `events.inline` off (every callback handed to a dispatcher thread, as
+ *          before it was the default): what running the callbacks on the I/O thread saves.
  *   page   CALLS GetHyperCubeData calls (one 10,000-cell page each), one at a time; each answer's JSON text
  *          is read (qix_result_json) as a C caller would take it.
  *   delta  one GetLayout (full), then CALLS GetLayout re-fetches answered by one-cell delta patches; each
@@ -109,11 +109,11 @@ static void wait_done(run_state* st) {
   pthread_mutex_unlock(&st->mutex);
 }
 
-static qix_session* open_session(const char* url, int inline_events) {
+static qix_session* open_session(const char* url, int dispatch_events) {
   qix_options* opts = NULL;
   qix_options_new(&opts);
   qix_options_set_str(opts, "url", url);
-  if (inline_events) qix_options_set_bool(opts, "events.inline", 1);
+  if (dispatch_events) qix_options_set_bool(opts, "events.inline", 0);
   qix_session* s = NULL;
   int rc = qix_session_open_sync(&s, NULL, opts, 0);
   qix_options_free(opts);
@@ -272,7 +272,7 @@ static int run_extract(const char* url, const char* scenario, long rows, long wi
 int main(int argc, char** argv) {
   if (argc != 5) {
     fprintf(stderr,
-            "usage: qix_bench_capi URL tiny|tiny-inline|page|delta|idle|extract|pages CALLS WINDOW\n");
+            "usage: qix_bench_capi URL tiny|tiny-dispatch|page|delta|idle|extract|pages CALLS WINDOW\n");
     return 2;
   }
   const char* url = argv[1];
@@ -287,8 +287,7 @@ int main(int argc, char** argv) {
   memset(&st, 0, sizeof st);
   pthread_mutex_init(&st.mutex, NULL);
   pthread_cond_init(&st.cv, NULL);
-  const int inline_events = strcmp(scenario, "tiny-inline") == 0;
-  st.session = open_session(url, inline_events);
+  st.session = open_session(url, strcmp(scenario, "tiny-dispatch") == 0);
   if (!st.session) return 1;
   st.calls = calls;
   st.handle = -1;

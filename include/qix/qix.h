@@ -29,20 +29,21 @@
  *
  * @section threads Threads
  * - libqix starts the threads of each context: `io_threads` I/O threads (sockets, frame decoding,
- *   timers; default 1) and `dispatcher_threads` dispatcher threads (user callbacks; default 2). No user
- *   code runs on an I/O thread unless a session asks for it with `events.inline`. On Linux they are named
- *   `qix-io` and `qix-ev` (as top -H, perf and gdb show them).
+ *   timers; default 1) and `dispatcher_threads` dispatcher threads (user callbacks; default 2). On Linux
+ *   they are named `qix-io` and `qix-ev` (as top -H, perf and gdb show them).
  * - Callbacks of one session (call completions, listeners, watch, extract rows) run one at a time, in
- *   the order their frames arrived, on a dispatcher thread; or, when the option `events.poll` is on,
- *   on the thread that calls qix_session_poll(); or, with the option `events.inline`, on the I/O thread
- *   that read their answers whenever none of the session's callbacks is queued or running (else on a
- *   dispatcher thread): no hand-off per read, for callbacks that never block (one that does stalls every
- *   socket of that I/O thread; the blocking calls fail with #QIX_EBUSY there, also after
- *   qix_session_hand_over_events()).
- * - A callback must not block for long (it delays that session's later events). A blocking call
- *   (qix_session_call_sync(), qix_object_call_sync(), qix_session_open_sync()) made from inside a
- *   dispatcher callback returns #QIX_EBUSY instead of deadlocking. A callback must not free the
- *   ::qix_context its session runs on.
+ *   the order their frames arrived: by default (option `events.inline`, on) on the I/O thread that read
+ *   their answers, once it has handled the read, whenever none of the session's callbacks is queued or
+ *   running, else on a dispatcher thread (no hand-off between threads per read: what a window-1 caller
+ *   waits for); with `events.inline` off, always on a dispatcher thread; with `events.poll` on, on the
+ *   thread that calls qix_session_poll().
+ * - A callback must not block for long (it delays that session's later events, and on the I/O thread
+ *   the reading of every socket of the context until the watch relieves it: a callback found in the same
+ *   run of callbacks 10 to 20 ms apart has a dispatcher thread take over the I/O thread's sockets and
+ *   timers until it returns). A blocking call (qix_session_call_sync(), qix_object_call_sync(),
+ *   qix_session_open_sync(), qix_session_wait_closed()) made from inside a callback returns #QIX_EBUSY
+ *   instead of deadlocking, unless the callback first called qix_session_hand_over_events(). A callback
+ *   must not free the ::qix_context its session runs on.
  * - Every function is thread-safe unless said otherwise.
  *
  * @section exceptions Exceptions
@@ -210,8 +211,8 @@ QIX_API void qix_context_free(qix_context* ctx);
  * `reconnect.max_delay_ms` (5000), `reconnect.greeting_wait_ms` (1000), `retry.aborted` (0).
  *
  * Booleans (qix_options_set_bool): `url.secure`, `tls.verify`, `delta`, `events.poll`, `events.inline`
- * (see Threads above; not with `events.poll`: opening fails with #QIX_EINVAL), `reconnect.queue_calls` (1),
- * `reconnect.resend` (0).
+ * (1; 0 with `events.poll` unless set; both set: opening fails with #QIX_EINVAL; see Threads above),
+ * `reconnect.queue_calls` (1), `reconnect.resend` (0).
  *
  * Reconnect. With `reconnect` "none" (the default) a dropped connection closes the session. With
  * "attach" or "resume" a drop suspends it (#QIX_STATE_SUSPENDED) and new connections are tried with
@@ -675,8 +676,9 @@ QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
  * be waiting for their answers), and its own rules do not change.
  *
  * For a callback that must wait for something, and for bindings that run their users' code on the event
- * thread. A callback run on the I/O thread (`events.inline`) hands the later events to a dispatcher thread
- * this way but still must not block: the blocking calls keep failing with #QIX_EBUSY there. Thread-safe.
+ * thread. Called from a callback run on the I/O thread (`events.inline`, the default), it also frees that
+ * thread's role: another thread (a dispatcher thread, lent) reads the context's sockets until the callback
+ * returns, so the callback may block as above. Thread-safe.
  * @return #QIX_OK when the session's events were being delivered and the later ones were handed over;
  *         #QIX_ENOTFOUND when they were not (nothing to hand over); #QIX_EINVAL for NULL or a session opened
  *         with `events.poll` (its events run where the host polls).

@@ -29,7 +29,8 @@ public sealed class OptionInfo
         Min = n.min;
         Max = n.max;
         Values = n.values.Length == 0 ? Array.Empty<string>() : n.values.Split('|');
-        Default = n.default_text;
+        // events.inline: this binding's sessions have it off (SessionOptions), whatever the C API's default.
+        Default = Name == "events.inline" ? "false" : n.default_text;
         Doc = n.doc;
     }
 
