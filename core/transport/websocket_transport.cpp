@@ -430,12 +430,21 @@ class WsBase : public Transport, public ws::FrameSink {
     if (ec) return on_read_error(ec);
     rbuf_.commit(n);
     bytes_read_ += n;
+    on_bytes();
+  }
+
+  // What a read brought is in rbuf_.
+  void on_bytes() {
     if (opts_.hold_output_across_reads) {
-      // The callbacks of these reads run here (events.inline): the calls they make are held while the reads
-      // already waiting are taken too, and leave together when `held` ends.
+      // The callbacks of this read run on this thread once the handler returns (events.inline): when the
+      // read brought several messages (calls in flight back to back), the reads already waiting are taken
+      // first, so that their callbacks run together and the calls they make leave in one write. A read of
+      // one message (one call in flight) goes on at once: nothing else can be waiting, and the round trip
+      // would pay for the look.
       OutputBatch held;
+      const std::uint64_t before = messages_read_;
       if (!read_frames()) return;
-      for (int extra = 0; extra < kExtraReads && read_waiting(); ++extra) {
+      for (int extra = 0; extra < kExtraReads && messages_read_ - before > 1 && read_waiting(); ++extra) {
         if (!read_frames()) return;
       }
     } else if (!read_frames()) {
@@ -488,6 +497,7 @@ class WsBase : public Transport, public ws::FrameSink {
   // Swapped, not copied: the reader assembles its next message in the string this one replaces.
   void on_message(std::string& message) override {
     if (closed_) return;
+    ++messages_read_;
     if (run_size_ == run_.size()) run_.emplace_back();
     run_[run_size_++].swap(message);
     if (run_size_ == kLongestRun) hand_on_run(handler_now_.get());
@@ -844,6 +854,7 @@ class WsBase : public Transport, public ws::FrameSink {
   // Messages read and not yet handed on (run_[0, run_size_)), handed on as one run at the read's end, or
   // every kLongestRun messages; the strings stay for the next messages (hand_on_run).
   static constexpr std::size_t kLongestRun = 64;
+  std::uint64_t messages_read_ = 0;  // every message handed on (the strand's)
   static constexpr int kExtraReads = 4;  // reads taken without waiting after one (hold_output_across_reads)
   static constexpr std::size_t kKeptRun = 64 * 1024;
   std::vector<std::string> run_;
