@@ -72,12 +72,12 @@ class IoRunner {
  public:
   explicit IoRunner(IoRoles& r) noexcept : roles(r) {}
   IoRoles& roles;
-  std::atomic<bool> in_callbacks{false};     ///< running claimed queues (user callbacks)
-  std::atomic<std::uint64_t> sections{0};    ///< runs of claimed queues finished
-  bool aside = false;                        ///< another thread has its I/O role (the context's role mutex)
-  std::uint64_t seen_sections = 0;           ///< the watch's last look (the context's role mutex)
-  bool seen_in = false;                      ///< (the context's role mutex)
-  std::mutex deferred_mutex;                 ///< guards deferred
+  std::atomic<bool> in_callbacks{false};   ///< running claimed queues (user callbacks)
+  std::atomic<std::uint64_t> sections{0};  ///< runs of claimed queues finished
+  bool aside = false;                      ///< another thread has its I/O role (the context's role mutex)
+  std::uint64_t seen_sections = 0;         ///< the watch's last look (the context's role mutex)
+  bool seen_in = false;                    ///< (the context's role mutex)
+  std::mutex deferred_mutex;               ///< guards deferred
   std::vector<std::shared_ptr<SerialQueue>> deferred;  ///< claimed, to run after the handler
   /// The output its callbacks hold (OutputBatch::at_end's flushes, also on the thread's own list), which the
   /// watch sends when it relieves the thread: a held-up callback may be waiting for an answer to it. A flush
@@ -327,8 +327,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   int extra_ = 0;                     // threads started by hand-overs and loans
   int held_ = 0;                      // threads held up in a task whose queue they handed over, or lent
   bool stopping_ = false;
-  std::function<bool()> watch_;       // Context's: looks at its I/O runners; true while any is active
-  bool watching_ = false;             // a thread waits as the watch (mutex_)
+  std::function<bool()> watch_;  // Context's: looks at its I/O runners; true while any is active
+  bool watching_ = false;        // a thread waits as the watch (mutex_)
   std::atomic<bool> watch_asleep_{true};
 
   Dispatcher() = default;
@@ -663,9 +663,9 @@ struct Context::Impl final : IoRoles {
   // runs the io_context beside it until it is back, so that one held-up callback never stalls the sockets and
   // timers of the context.
   std::mutex role_mutex;
-  std::vector<IoRunner*> runners;  // every runner now running (role_mutex)
-  int aside = 0;                   // runners stepped aside (role_mutex)
-  int lent = 0;                    // lent runners running or asked for (role_mutex)
+  std::vector<IoRunner*> runners;   // every runner now running (role_mutex)
+  int aside = 0;                    // runners stepped aside (role_mutex)
+  int lent = 0;                     // lent runners running or asked for (role_mutex)
   std::atomic<int> aside_count{0};  // `aside`, read without the lock by runners ending their callbacks
   bool role_stopping = false;       // (role_mutex)
 
@@ -976,7 +976,7 @@ bool Context::on_an_io_thread() noexcept {
   return tl_io_context != nullptr;
 }
 
-void Context::run_after_handler(std::shared_ptr<SerialQueue> claimed) {
+void Context::run_after_handler(const std::shared_ptr<SerialQueue>& claimed) {
   IoRunner* me = tl_runner;
   if (me == nullptr || tl_io_context != this) {
     claimed->run_here();

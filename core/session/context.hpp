@@ -244,7 +244,7 @@ class Context : public std::enable_shared_from_this<Context> {
   /// Asio handler now running has returned (outside its strand, so that another thread can take the I/O
   /// role while the queue's callbacks run), together with the other queues claimed in that handler; on any
   /// other thread, at once (run_here).
-  void run_after_handler(std::shared_ptr<SerialQueue> claimed);
+  void run_after_handler(const std::shared_ptr<SerialQueue>& claimed);
 
   const Options& options() const noexcept { return options_; }
 

@@ -854,7 +854,7 @@ class WsBase : public Transport, public ws::FrameSink {
   // Messages read and not yet handed on (run_[0, run_size_)), handed on as one run at the read's end, or
   // every kLongestRun messages; the strings stay for the next messages (hand_on_run).
   static constexpr std::size_t kLongestRun = 64;
-  std::uint64_t messages_read_ = 0;  // every message handed on (the strand's)
+  std::uint64_t messages_read_ = 0;      // every message handed on (the strand's)
   static constexpr int kExtraReads = 4;  // reads taken without waiting after one (hold_output_across_reads)
   static constexpr std::size_t kKeptRun = 64 * 1024;
   std::vector<std::string> run_;

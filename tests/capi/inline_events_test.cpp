@@ -294,9 +294,9 @@ TEST_F(CapiTest, InlineCallbacksStayInOrderAndOneAtATime) {
 }
 
 // A blocking call or wait inside a callback on the I/O thread would wait for an answer only that thread can
-// read: refused with QIX_EBUSY, saying why. Once the callback has handed the session's events over, its thread
-// has left the I/O role (another thread reads the answers): the blocking call is answered there, a wait
-// times out as anywhere else; an asynchronous call works before and after.
+// read: refused with QIX_EBUSY, saying why. Once the callback has handed the session's events over, its
+// thread has left the I/O role (another thread reads the answers): the blocking call is answered there, a
+// wait times out as anywhere else; an asynchronous call works before and after.
 TEST_F(CapiTest, ABlockingCallInAnInlineCallbackIsRefusedUntilItHandsOver) {
   auto s = open(with_inline(options()).get());
   ASSERT_TRUE(s);
