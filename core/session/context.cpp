@@ -725,6 +725,7 @@ struct Context::Impl final : IoRoles {
     me.in_callbacks.store(false, std::memory_order_release);
     me.sections.fetch_add(1, std::memory_order_release);
     if (aside_count.load(std::memory_order_acquire) > 0) come_back(me);
+    tl_io_context = owner;  // also after a hand-over refused (the context stopping): the thread runs on
   }
 
   /// What a runner stepping aside leaves to others: the queues it claimed and has not run, the output its
