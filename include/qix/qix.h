@@ -283,9 +283,10 @@ QIX_API int qix_options_get_url(char** out, const qix_options* opts);
  * Traffic log: called with every JSON-RPC frame as sent (@p sent = 1) or received (@p sent = 0).
  * @p frame is the exact wire text (UTF-8, @p len bytes, NUL-terminated), borrowed for the duration of
  * the call. Frames never contain HTTP headers, so no credentials.
- * Runs on the session's event thread (dispatcher or poll thread), in order with the session's other
- * events. qix_session_free() drops callbacks still queued: for a complete log, call qix_session_close()
- * and wait for the #QIX_STATE_CLOSED state event (which runs after every frame's callback) first.
+ * Runs on the session's event thread (I/O, dispatcher or poll thread: Threads above), in order with the
+ * session's other events. qix_session_free() drops callbacks still queued: for a complete log, call
+ * qix_session_close() and wait for the #QIX_STATE_CLOSED state event (which runs after every frame's
+ * callback) first.
  */
 typedef void (*qix_traffic_cb)(int sent, const char* frame, size_t len, void* payload);
 
