@@ -20,7 +20,7 @@ std::shared_ptr<core::Session> create_session(qix_context* ctx, const qix_option
   conn.url = build_url_of(o);
   core::SessionOptions so = o.session;
   if (so.poll_events && !o.inline_given) so.inline_events = false;  // the default gives way to events.poll
-  conn.hold_output_across_reads = so.inline_events && !so.poll_events;
+  conn.take_waiting_reads = so.inline_events && !so.poll_events;
   if (o.traffic) {
     auto cb = o.traffic;
     auto payload = o.traffic_payload;

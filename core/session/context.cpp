@@ -169,13 +169,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
   static std::shared_ptr<Dispatcher> create(int threads) {
     auto d = std::shared_ptr<Dispatcher>(new Dispatcher());
-    // Each thread holds the pool: a task that drops the last outside reference cannot free it under us.
-    for (int i = 0; i < threads; ++i) {
-      d->threads_.emplace_back([d] {
-        name_this_thread("qix-ev");
-        d->run();
-      });
-    }
+    std::lock_guard lock(d->mutex_);
+    for (int i = 0; i < threads; ++i) d->start_thread_locked();
     return d;
   }
 
@@ -191,10 +186,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       queues_.push_back(std::move(queue));
       if (held_ > 0 && !stopping_ && queues_.size() > idle_ && extra_ < kMaxExtraThreads) {
         ++extra_;
-        threads_.emplace_back([d = shared_from_this()] {
-          name_this_thread("qix-ev");
-          d->run();
-        });
+        start_thread_locked();
       }
     }
     cv_.notify_one();
@@ -216,10 +208,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       loans_.push_back(std::move(loan));
       if (idle_ < loans_.size() + queues_.size() && extra_ < kMaxExtraThreads) {
         ++extra_;
-        threads_.emplace_back([d = shared_from_this()] {
-          name_this_thread("qix-ev");
-          d->run();
-        });
+        start_thread_locked();
       }
     }
     cv_.notify_one();
@@ -266,6 +255,15 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   }
 
  private:
+  // Under mutex_. Each thread holds the pool: a task that drops the last outside reference cannot free it
+  // under us.
+  void start_thread_locked() {
+    threads_.emplace_back([d = shared_from_this()] {
+      name_this_thread("qix-ev");
+      d->run();
+    });
+  }
+
   void run() {
     for (;;) {
       std::shared_ptr<SerialQueue> queue;

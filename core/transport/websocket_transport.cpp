@@ -435,13 +435,12 @@ class WsBase : public Transport, public ws::FrameSink {
 
   // What a read brought is in rbuf_.
   void on_bytes() {
-    if (opts_.hold_output_across_reads) {
+    if (opts_.take_waiting_reads) {
       // The callbacks of this read run on this thread once the handler returns (events.inline): when the
       // read brought several messages (calls in flight back to back), the reads already waiting are taken
       // first, so that their callbacks run together and the calls they make leave in one write. A read of
       // one message (one call in flight) goes on at once: nothing else can be waiting, and the round trip
       // would pay for the look.
-      OutputBatch held;
       const std::uint64_t before = messages_read_;
       if (!read_frames()) return;
       for (int extra = 0; extra < kExtraReads && messages_read_ - before > 1 && read_waiting(); ++extra) {
@@ -855,7 +854,7 @@ class WsBase : public Transport, public ws::FrameSink {
   // every kLongestRun messages; the strings stay for the next messages (hand_on_run).
   static constexpr std::size_t kLongestRun = 64;
   std::uint64_t messages_read_ = 0;      // every message handed on (the strand's)
-  static constexpr int kExtraReads = 4;  // reads taken without waiting after one (hold_output_across_reads)
+  static constexpr int kExtraReads = 4;  // reads taken without waiting after one (take_waiting_reads)
   static constexpr std::size_t kKeptRun = 64 * 1024;
   std::vector<std::string> run_;
   std::size_t run_size_ = 0;

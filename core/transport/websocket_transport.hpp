@@ -42,10 +42,11 @@ struct ConnectOptions {
   /// A received message larger than this closes the connection with a "message too large" error (the
   /// stream cannot resync). Default 256 MiB.
   std::size_t max_message_size = 256u * 1024u * 1024u;
-  /// For a session whose callbacks run on the I/O thread (SessionOptions::inline_events): the calls they
-  /// make while a read is handled are held until the reads already waiting on the socket have been taken
-  /// too (a few, without waiting; ws:// only), so that they leave in one write.
-  bool hold_output_across_reads = false;
+  /// For a session whose callbacks run on the I/O thread once a read is handled (SessionOptions::
+  /// inline_events): a read of several messages takes the reads already waiting on the socket too (a few,
+  /// without waiting; ws:// only), so that their callbacks run together and the calls they make leave in
+  /// one write.
+  bool take_waiting_reads = false;
 };
 
 /// Creates a WebSocket transport running on `context`'s I/O threads. The URL is checked when open() runs
