@@ -313,6 +313,17 @@ qix_context* qix_context_default(void) {
   }
 }
 
+int qix_context_set_io_spin(qix_context* ctx, int microseconds) {
+  QIX_TRY
+  if (!ctx) ctx = qix_context_default();
+  if (!ctx) return fail(QIX_ENOMEM, "qix_context_set_io_spin: no default context");
+  if (microseconds < 0 || microseconds > core::Context::kMaxIoSpin.count())
+    return fail(QIX_EINVAL, "qix_context_set_io_spin: microseconds out of range (0 to 1000000)");
+  ctx->ctx->set_io_spin(std::chrono::microseconds(microseconds));
+  return QIX_OK;
+  QIX_CATCH
+}
+
 void qix_context_free(qix_context* ctx) {
   try {
     if (!ctx || ctx->is_default) return;

@@ -1,5 +1,7 @@
 #include "session/context.hpp"
 
+#include "session/spin_gate.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -184,6 +187,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     {
       std::lock_guard lock(mutex_);
       queues_.push_back(std::move(queue));
+      outstanding_.fetch_add(1, std::memory_order_relaxed);
       if (held_ > 0 && !stopping_ && queues_.size() > idle_ && extra_ < kMaxExtraThreads) {
         ++extra_;
         start_thread_locked();
@@ -191,6 +195,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     }
     cv_.notify_one();
   }
+
+  /// True while queues submitted are waiting or being drained (a hint, read without the lock: an I/O thread
+  /// does not poll while the pool has work, whose calls it would wait for, and whose cores it would take).
+  bool busy() const noexcept { return outstanding_.load(std::memory_order_relaxed) > 0; }
 
   /// A thread's drain was handed over while its task runs (+1), or has left (-1).
   void held(int delta) {
@@ -313,6 +321,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
         continue;
       }
       queue->drain();
+      outstanding_.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 
@@ -321,6 +330,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::deque<std::shared_ptr<SerialQueue>> queues_;
   std::deque<Task> loans_;
   std::vector<std::thread> threads_;  // extra threads are added under mutex_, never once stopping_
+  std::atomic<int> outstanding_{0};   // queues submitted and not yet drained (busy())
   std::size_t idle_ = 0;              // threads waiting for a queue
   int extra_ = 0;                     // threads started by hand-overs and loans
   int held_ = 0;                      // threads held up in a task whose queue they handed over, or lent
@@ -627,6 +637,7 @@ std::size_t PollQueue::size() const {
 struct Context::Impl final : IoRoles {
   Impl(const Context* c, const Options& o)
       : owner(c),
+        io_thread_count(o.io_threads),
         io(o.io_threads),
         work(asio::make_work_guard(io)),
         timer(io),
@@ -635,6 +646,7 @@ struct Context::Impl final : IoRoles {
   }
 
   const Context* owner;
+  const int io_thread_count;
 
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
@@ -690,7 +702,8 @@ struct Context::Impl final : IoRoles {
           break;
         }
       }
-      if (io.run_one() == 0) {
+      // A lent runner never polls: it leaves as soon as the runner it stands in for is back.
+      if ((is_lent || io_thread_count != 1 ? io.run_one() : wait_for_handler()) == 0) {
         if (is_lent) {
           std::lock_guard lock(role_mutex);
           --lent;
@@ -703,6 +716,33 @@ struct Context::Impl final : IoRoles {
     tl_io_context = nullptr;
     std::lock_guard lock(role_mutex);
     std::erase(runners, &me);
+  }
+
+  // The I/O thread's wait for its next handler: polled for a while first when the gate says recent waits
+  // were short (Options::io_spin). Returns what run_one would: 0 once the io_context is stopped.
+  std::atomic<std::int64_t> spin_limit_ns{0};
+  std::atomic<std::uint64_t> spin_catches{0};
+  SpinGate spin_gate;  // the I/O thread's (one: a context with several I/O threads never polls)
+
+  std::size_t wait_for_handler() {
+    const SpinGate::Nanos limit(spin_limit_ns.load(std::memory_order_relaxed));
+    const auto start = Clock::now();
+    if (const auto budget = spin_gate.budget(limit); budget.count() > 0 && !dispatcher->busy()) {
+      const auto until = start + budget;
+      do {
+        if (io.poll_one() > 0) {
+          spin_gate.waited(Clock::now() - start, limit);
+          spin_catches.fetch_add(1, std::memory_order_relaxed);
+          return 1;
+        }
+        if (io.stopped()) return 0;
+        // Callbacks on the pool (events.inline off): what comes next waits for them; they need the core.
+        if (dispatcher->busy()) break;
+      } while (Clock::now() < until);
+    }
+    const std::size_t ran = io.run_one();
+    spin_gate.waited(Clock::now() - start, limit);
+    return ran;
   }
 
   /// The queues the handler just run claimed, on this thread.
@@ -878,6 +918,7 @@ struct Context::Impl final : IoRoles {
 };
 
 Context::Context(Options options) : options_(options), impl_(std::make_unique<Impl>(this, options)) {
+  impl_->spin_limit_ns.store(std::chrono::nanoseconds(options_.io_spin).count(), std::memory_order_relaxed);
   for (int i = 0; i < options_.io_threads; ++i) {
     impl_->io_threads.emplace_back([impl = impl_.get()] {
       name_this_thread("qix-io");
@@ -887,10 +928,30 @@ Context::Context(Options options) : options_(options), impl_(std::make_unique<Im
   }
 }
 
+namespace {
+
+// Options::io_spin's default: QIX_IO_SPIN_US when it holds a whole number in range, else kDefaultIoSpin.
+std::chrono::microseconds default_io_spin() {
+  const char* text = std::getenv("QIX_IO_SPIN_US");
+  if (text && *text) {
+    char* end = nullptr;
+    errno = 0;
+    const long long us = std::strtoll(text, &end, 10);
+    if (errno == 0 && *end == '\0' && us >= 0 && us <= Context::kMaxIoSpin.count()) {
+      return std::chrono::microseconds(us);
+    }
+  }
+  return Context::kDefaultIoSpin;
+}
+
+}  // namespace
+
 std::shared_ptr<Context> Context::create(Options options) {
   if (options.io_threads < 1 || options.dispatcher_threads < 1) {
     throw std::invalid_argument("context needs at least one I/O thread and one dispatcher thread");
   }
+  if (options.io_spin > kMaxIoSpin) throw std::invalid_argument("io_spin above kMaxIoSpin");
+  if (options.io_spin.count() < 0) options.io_spin = default_io_spin();
   // OpenSSL frees its state in an exit handler unless told not to by the call that initialises it. A
   // context's threads can still be running while exit handlers run (the default context is never destroyed:
   // the C API's handle on it is never freed), and an I/O thread freeing a TLS connection then used what
@@ -965,6 +1026,20 @@ void Context::shutdown() {
 
 std::uint64_t Context::timer_wakeups() const noexcept {
   return impl_->wakeups.load(std::memory_order_relaxed);
+}
+
+void Context::set_io_spin(std::chrono::microseconds spin) {
+  if (spin.count() < 0 || spin > kMaxIoSpin) throw std::invalid_argument("io_spin out of range");
+  impl_->spin_limit_ns.store(std::chrono::nanoseconds(spin).count(), std::memory_order_relaxed);
+}
+
+std::chrono::microseconds Context::io_spin() const noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::nanoseconds(impl_->spin_limit_ns.load(std::memory_order_relaxed)));
+}
+
+std::uint64_t Context::io_spin_catches() const noexcept {
+  return impl_->spin_catches.load(std::memory_order_relaxed);
 }
 
 bool Context::in_io_thread() const noexcept {

@@ -205,7 +205,14 @@ class Context : public std::enable_shared_from_this<Context> {
   struct Options {
     int io_threads = 1;
     int dispatcher_threads = 2;
+    /// How long the I/O thread may poll its sockets before it sleeps, while its recent waits were shorter
+    /// than that (SpinGate): an answer that lands meanwhile costs no wake-up. Negative: the default, the
+    /// environment variable QIX_IO_SPIN_US when it holds a number from 0 to kMaxIoSpin, else kDefaultIoSpin.
+    /// Zero: never polls. Only a context with one I/O thread polls.
+    std::chrono::microseconds io_spin{-1};
   };
+  static constexpr std::chrono::microseconds kDefaultIoSpin{50};
+  static constexpr std::chrono::microseconds kMaxIoSpin{1000000};
   using TimerId = std::uint64_t;
 
   /// Creates a context and starts its threads. Throws std::invalid_argument for thread counts < 1.
@@ -234,6 +241,13 @@ class Context : public std::enable_shared_from_this<Context> {
   /// How many times the timer queue's one Asio wait has completed (fired or cancelled by a re-arm). For
   /// tests: each scheduled task costs at most a couple.
   std::uint64_t timer_wakeups() const noexcept;
+  /// Sets Options::io_spin (0 to kMaxIoSpin; out of range throws std::invalid_argument). Any thread; takes
+  /// effect at the I/O thread's next wait.
+  void set_io_spin(std::chrono::microseconds spin);
+  /// Options::io_spin now (resolved: never negative).
+  std::chrono::microseconds io_spin() const noexcept;
+  /// How many of the I/O thread's waits ended while it polled (an answer found without a wake-up). For tests.
+  std::uint64_t io_spin_catches() const noexcept;
   /// True when the calling thread is one of this context's I/O threads.
   bool in_io_thread() const noexcept;
   /// True when the calling thread is an I/O thread of any context (where nothing may wait for an answer: the
@@ -246,6 +260,7 @@ class Context : public std::enable_shared_from_this<Context> {
   /// other thread, at once (run_here).
   void run_after_handler(const std::shared_ptr<SerialQueue>& claimed);
 
+  /// The options the context was created with (io_spin resolved; set_io_spin does not change them).
   const Options& options() const noexcept { return options_; }
 
  private:

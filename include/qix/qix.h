@@ -182,6 +182,18 @@ QIX_API int qix_context_new(qix_context** out, int io_threads, int dispatcher_th
 QIX_API qix_context* qix_context_default(void);
 
 /**
+ * Sets how long the context's I/O thread may poll its sockets before it sleeps, in microseconds (0 to
+ * 1000000; 0: never polls). It polls only while its recent waits for the network were shorter than that (a
+ * call at a time to a nearby engine): an answer that lands meanwhile is read without the thread being woken,
+ * which shortens each round trip; after longer waits (an idle session, a distant server) it sleeps at once.
+ * The default is 50, or the environment variable QIX_IO_SPIN_US (read when a context is created). A context
+ * with more than one I/O thread never polls. Any thread; takes effect at the I/O thread's next wait.
+ * @param ctx the context (NULL = qix_context_default()).
+ * @return #QIX_OK, #QIX_EINVAL (out of range), #QIX_ENOMEM (no default context).
+ */
+QIX_API int qix_context_set_io_spin(qix_context* ctx, int microseconds);
+
+/**
  * Releases the caller's reference. Sessions opened on the context keep its threads alive until they
  * are freed. Must not be called from a callback. Accepts NULL and the default context (ignored).
  */

@@ -134,6 +134,8 @@ TEST(CapiBasics, Contexts) {
   qix_context_free(c);
   EXPECT_EQ(qix_context_new(&c, -1, 0), QIX_EINVAL);
   EXPECT_EQ(c, nullptr);
+  EXPECT_EQ(qix_context_set_io_spin(nullptr, 50), QIX_OK);  // the default context
+  EXPECT_EQ(qix_context_set_io_spin(nullptr, -1), QIX_EINVAL);
   qix_context* d = qix_context_default();
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d, qix_context_default());

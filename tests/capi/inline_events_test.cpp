@@ -255,6 +255,40 @@ TEST_F(CapiTest, InlineCallbacksRunOnTheIoThread) {
   }
 }
 
+// qix_context_set_io_spin: a chain of calls at window 1 (the case the poll is for) is answered in full and in
+// order whether the I/O thread polls for the longest time allowed (an answer is then found while it polls) or
+// never; the setting changes between chains of one open session. (That the poll finds the answers, and that
+// an I/O thread set to 0 never polls: tests/unit/context_test.cpp, SessionContextSpin.)
+TEST_F(CapiTest, CallsGoOnWhetherTheIoThreadPollsOrNot) {
+  qix_context* ctx = nullptr;
+  ASSERT_EQ(qix_context_new(&ctx, 1, 1), QIX_OK);
+  EXPECT_EQ(qix_context_set_io_spin(ctx, -1), QIX_EINVAL);
+  EXPECT_EQ(qix_context_set_io_spin(ctx, 1000001), QIX_EINVAL);
+  EXPECT_NE(last_error_message().find("out of range"), std::string::npos);
+  auto o = options();
+  qix_session* raw = nullptr;
+  ASSERT_EQ(qix_session_open_sync(&raw, ctx, o.get(), 10000), QIX_OK) << last_error_message();
+  SessionPtr s(raw);
+  for (int spin : {1000000, 0, 50}) {
+    SCOPED_TRACE(spin);
+    ASSERT_EQ(qix_context_set_io_spin(ctx, spin), QIX_OK);
+    Chain c;
+    c.s = s.get();
+    c.total = 300;
+    chain_issue(&c);
+    ASSERT_TRUE(c.done.wait_for(c.total, 120s));
+    std::lock_guard lock(c.done.mutex());
+    for (size_t i = 0; i < c.ids.size(); ++i) {
+      ASSERT_GT(c.ids[i], 0) << "every call answered";
+      if (i > 0) {
+        EXPECT_GT(c.ids[i], c.ids[i - 1]) << "in order";
+      }
+    }
+  }
+  s.reset();
+  qix_context_free(ctx);
+}
+
 // Calls issued from the test thread, 64 at a time, about 10,000 in all, with a traffic log: each request sent
 // posts its log event from the test thread, so the session's queue keeps being busy on the dispatcher while
 // answers arrive. Whether a read's events run on the I/O thread or, queued behind the dispatcher's, there,

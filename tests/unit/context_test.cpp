@@ -1,5 +1,6 @@
 // Context: the timer queue and the output batch of event tasks.
 #include "session/context.hpp"
+#include "session/spin_gate.hpp"
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -459,4 +461,89 @@ TEST(SessionContextClaim, ABusyQueueIsNotTaken) {
   queue->post([&] { done.set_value(); });
   release.set_value();
   ASSERT_EQ(done.get_future().wait_for(60s), std::future_status::ready);
+}
+
+// The I/O thread's poll before it sleeps (Options::io_spin, SpinGate).
+TEST(SessionContextSpin, TheGateOpensAfterShortWaitsAndClosesAfterLongOnes) {
+  using N = SpinGate::Nanos;
+  const N limit = 50us;
+  SpinGate gate;
+  EXPECT_EQ(gate.budget(limit), limit);  // nothing known yet: it polls
+  EXPECT_EQ(gate.budget(N::zero()), N::zero());
+  // An idle connection: three long waits close it, however long they were (each counts four limits at most).
+  for (int i = 0; i < 3; ++i) gate.waited(10s, limit);
+  EXPECT_EQ(gate.budget(limit), N::zero());
+  EXPECT_LE(gate.average(), 4 * limit);
+  // Answers soon after again: a dozen short waits open it.
+  int waits = 0;
+  while (gate.budget(limit) == N::zero() && waits < 100) {
+    gate.waited(5us, limit);
+    ++waits;
+  }
+  EXPECT_EQ(gate.budget(limit), limit);
+  EXPECT_LE(waits, 12);
+  // Waits a little longer than the limit (a distant server) keep it closed.
+  for (int i = 0; i < 50; ++i) gate.waited(80us, limit);
+  EXPECT_EQ(gate.budget(limit), N::zero());
+  // Turned off: never, whatever the waits.
+  for (int i = 0; i < 50; ++i) gate.waited(1us, N::zero());
+  EXPECT_EQ(gate.budget(N::zero()), N::zero());
+  EXPECT_EQ(gate.budget(limit), limit);
+}
+
+namespace {
+
+// Tasks posted one at a time, each after the one before has run: the I/O thread waits a short while between
+// them. The number of those waits that its poll ended.
+std::uint64_t catches_over_posted_tasks(Context& ctx, int tasks) {
+  const std::uint64_t before = ctx.io_spin_catches();
+  for (int i = 0; i < tasks; ++i) {
+    std::promise<void> ran;
+    ctx.post_io([&] { ran.set_value(); });
+    ran.get_future().wait();
+  }
+  return ctx.io_spin_catches() - before;
+}
+
+}  // namespace
+
+TEST(SessionContextSpin, PollingFindsWorkWhenOnAndNeverRunsWhenOff) {
+  Context::Options o;
+  o.io_spin = Context::kMaxIoSpin;  // a second: every wait here is far shorter, loaded machine or not
+  auto ctx = Context::create(o);
+  EXPECT_EQ(ctx->io_spin(), Context::kMaxIoSpin);
+  EXPECT_GT(catches_over_posted_tasks(*ctx, 200), 0u);
+  ctx->set_io_spin(0us);
+  // The wait that began before the change may still poll, and counts its catch after its task ran: the
+  // second task runs after that count, in a wait that began after the change.
+  catches_over_posted_tasks(*ctx, 2);
+  EXPECT_EQ(catches_over_posted_tasks(*ctx, 200), 0u);
+  EXPECT_EQ(ctx->io_spin(), 0us);
+
+  Context::Options two;
+  two.io_threads = 2;
+  two.io_spin = Context::kMaxIoSpin;
+  auto ctx2 = Context::create(two);
+  EXPECT_EQ(catches_over_posted_tasks(*ctx2, 200), 0u);  // several I/O threads: none polls
+}
+
+TEST(SessionContextSpin, TheDefaultComesFromTheEnvironmentAndBadValuesAreRefused) {
+  ::unsetenv("QIX_IO_SPIN_US");
+  EXPECT_EQ(Context::create()->io_spin(), Context::kDefaultIoSpin);
+  ::setenv("QIX_IO_SPIN_US", "7", 1);
+  EXPECT_EQ(Context::create()->io_spin(), 7us);
+  EXPECT_EQ(Context::create()->options().io_spin, 7us);
+  for (const char* bad : {"-1", "1000001", "5x", ""}) {
+    ::setenv("QIX_IO_SPIN_US", bad, 1);
+    EXPECT_EQ(Context::create()->io_spin(), Context::kDefaultIoSpin) << bad;
+  }
+  ::unsetenv("QIX_IO_SPIN_US");
+  Context::Options o;
+  o.io_spin = 0us;
+  auto ctx = Context::create(o);
+  EXPECT_EQ(ctx->io_spin(), 0us);
+  EXPECT_THROW(ctx->set_io_spin(-1us), std::invalid_argument);
+  EXPECT_THROW(ctx->set_io_spin(Context::kMaxIoSpin + 1us), std::invalid_argument);
+  o.io_spin = Context::kMaxIoSpin + 1us;
+  EXPECT_THROW(Context::create(o), std::invalid_argument);
 }
