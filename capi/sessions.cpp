@@ -434,6 +434,15 @@ int qix_session_hand_over_events(qix_session* session) {
   QIX_CATCH
 }
 
+int qix_io_step_aside(void) {
+  QIX_TRY
+  if (!core::Context::step_aside_before_waiting()) {
+    return fail(QIX_ENOTFOUND, "qix_io_step_aside: not in a callback run on an I/O thread");
+  }
+  return QIX_OK;
+  QIX_CATCH
+}
+
 int qix_session_wake(qix_session* session) {
   QIX_TRY
   if (!session) return fail(QIX_EINVAL, "qix_session_wake: session is NULL");

@@ -59,8 +59,9 @@ class IoRoles {
  public:
   /// `r`'s thread leaves the I/O role for the rest of the callbacks it runs now: another thread runs the
   /// io_context meanwhile, and the queues `r` claimed and has not run yet go to the pool. From `r`'s own
-  /// thread (a hand-over) or from the watch (a thread held up in callbacks). Idempotent.
-  virtual void step_aside(IoRunner& r) = 0;
+  /// thread (a hand-over, a step-aside before a wait) or from the watch (a thread held up in callbacks).
+  /// Idempotent: true when it stepped aside now, false when it was aside already or the context stops.
+  virtual bool step_aside(IoRunner& r) = 0;
   /// `r`'s thread is back from its callbacks and takes the I/O role again (its own thread).
   virtual void come_back(IoRunner& r) = 0;
 
@@ -91,6 +92,14 @@ class IoRunner {
 };
 
 thread_local IoRunner* tl_runner = nullptr;
+
+/// From a callback a runner runs, about to wait: another thread takes the I/O role now, as the watch would
+/// once it found the callback held up; the thread keeps its session's queue and its rules (no blocking call).
+bool step_aside_keeping_queue() {
+  IoRunner* me = tl_runner;
+  if (!me || tl_io_context == nullptr || !me->in_callbacks.load(std::memory_order_relaxed)) return false;
+  return me->roles.step_aside(*me);
+}
 
 /// From a callback a runner runs: the thread leaves the I/O role (SerialQueue::hand_over from the task).
 void step_aside_here() {
@@ -773,15 +782,16 @@ struct Context::Impl final : IoRoles {
     std::vector<Task> flushes;
   };
 
-  void step_aside(IoRunner& r) override {
+  bool step_aside(IoRunner& r) override {
     bool lend_one = false;
     Left left;
     {
       std::lock_guard lock(role_mutex);
-      if (r.aside || role_stopping) return;
+      if (r.aside || role_stopping) return false;
       lend_one = step_aside_locked(r, left);
     }
     hand_on(lend_one, left);
+    return true;
   }
 
   // Under role_mutex: marks `r` aside, takes the queues it has yet to run and its held output; true when a
@@ -1044,6 +1054,10 @@ std::uint64_t Context::io_spin_catches() const noexcept {
 
 bool Context::in_io_thread() const noexcept {
   return tl_io_context == this;
+}
+
+bool Context::step_aside_before_waiting() {
+  return step_aside_keeping_queue();
 }
 
 bool Context::on_an_io_thread() noexcept {

@@ -254,6 +254,12 @@ class Context : public std::enable_shared_from_this<Context> {
   /// thread that would read it is the one waiting). False on an I/O thread whose callback handed its queue
   /// over (SerialQueue::hand_over): that thread left the I/O role until its callbacks end.
   static bool on_an_io_thread() noexcept;
+  /// From a callback running on an I/O thread (events.inline) that is about to wait for another thread (a
+  /// full buffer, a lock): another thread takes the I/O role at once, as the watch would once it found the
+  /// callback held up, and the output its callbacks hold is sent. The callback keeps its session's queue
+  /// (the later events wait for it, in order) and the I/O thread's rules (on_an_io_thread() stays true).
+  /// False (and nothing done) anywhere else.
+  static bool step_aside_before_waiting();
   /// Runs a queue the calling thread took with SerialQueue::claim(): on this context's I/O thread, once the
   /// Asio handler now running has returned (outside its strand, so that another thread can take the I/O
   /// role while the queue's callbacks run), together with the other queues claimed in that handler; on any

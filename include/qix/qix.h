@@ -698,6 +698,20 @@ QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
  */
 QIX_API int qix_session_hand_over_events(qix_session* session);
 
+/**
+ * From a callback about to wait for another thread (a consumer to take rows from a full buffer, a lock):
+ * when the callback runs on an I/O thread (`events.inline`, the default), another thread (a dispatcher
+ * thread, lent) reads the context's sockets from now until the callback returns, and the calls the
+ * callback made so far are sent, as the watch would do once it found the callback held up 10 to 20 ms
+ * later. Unlike qix_session_hand_over_events(), the session's later events still wait for this callback
+ * (they stay one at a time and in order: what a producer that applies back-pressure needs), and the
+ * callback's rules do not change (a blocking call there still fails with #QIX_EBUSY). Cheap when there is
+ * nothing to do; call it right before the wait, not on every callback. Acts on the calling thread only.
+ * @return #QIX_OK when the calling thread left the I/O role; #QIX_ENOTFOUND when it had none (not in a
+ *         callback run on an I/O thread, or already stepped aside): nothing to do.
+ */
+QIX_API int qix_io_step_aside(void);
+
 /**@}*/
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -235,10 +235,27 @@ class Context {
   Context& operator=(const Context&) = delete;
   /** The C handle (borrowed). */
   qix_context* handle() const { return ctx_; }
+  /**
+   * How long the I/O thread may poll before it sleeps, in microseconds (qix_context_set_io_spin(): 0 to
+   * 1000000, 0 never). Throws qix::Error (QIX_EINVAL) out of range.
+   */
+  void set_io_spin(int microseconds) { detail::check(qix_context_set_io_spin(ctx_, microseconds)); }
 
  private:
   qix_context* ctx_ = nullptr;
 };
+
+/**
+ * From a callback about to wait for another thread (a full buffer, a lock): when it runs on an I/O thread,
+ * another thread reads the sockets until it returns, while its session's later events keep waiting for it,
+ * in order (qix_io_step_aside()). Returns false when there was nothing to do (not in a callback on an I/O
+ * thread, or already aside). Never throws.
+ */
+inline bool io_step_aside() noexcept {
+  if (qix_io_step_aside() == QIX_OK) return true;
+  qix_error_clear();
+  return false;
+}
 
 class Object;
 

@@ -385,6 +385,95 @@ TEST_F(CapiTest, AHeldUpInlineCallbackDoesNotStallTheContext) {
   b.reset();
 }
 
+// qix_io_step_aside from a callback on the I/O thread that is about to wait: another thread reads the sockets
+// at once (here the watch cannot: the only dispatcher thread is held by a third session's callback, so
+// without the step-aside the other session's answer never comes), the calls the callback made are sent, and
+// its own session's later events still wait for it (the answer to its second call runs after it returns).
+struct Stepper {
+  qix_session* s = nullptr;
+  qix_session* other = nullptr;
+  std::atomic<int> tries{0};
+  std::string thread;
+  int step = 0, step_again = 0, own_call = 0, other_call = 0;
+  bool other_answered = false;
+  std::atomic<bool> returned{false};
+  std::atomic<bool> own_ran_before_return{false};
+  std::string other_thread;
+  Waiter other_done, own_done, finished;
+};
+
+void stepper_own_cb(const qix_result* res, void* payload) {
+  auto* st = static_cast<Stepper*>(payload);
+  EXPECT_EQ(qix_result_status(res), QIX_OK);
+  if (!st->returned.load()) st->own_ran_before_return = true;
+  st->own_done.notify();
+}
+
+void stepper_other_cb(const qix_result* res, void* payload) {
+  auto* st = static_cast<Stepper*>(payload);
+  EXPECT_EQ(qix_result_status(res), QIX_OK);
+  std::string name = this_thread_name();
+  st->other_done.notify([&] { st->other_thread = name; });
+}
+
+void stepper_cb(const qix_result*, void* payload) {
+  auto* st = static_cast<Stepper*>(payload);
+  if (again_until_inline(st, &stepper_cb)) return;
+  st->thread = this_thread_name();
+  st->own_call = qix_session_call(nullptr, st->s, "EngineVersion", "[]", 0, -1, &stepper_own_cb, st);
+  st->other_call = qix_session_call(nullptr, st->other, "EngineVersion", "[]", 0, -1, &stepper_other_cb, st);
+  st->step = qix_io_step_aside();
+  st->step_again = qix_io_step_aside();
+  st->other_answered = st->other_call == QIX_OK && st->other_done.wait_for(1, 120s);
+  st->returned = true;
+  st->finished.notify();
+}
+
+void blocker_cb(const qix_result*, void* payload) {
+  auto* w = static_cast<std::pair<Waiter, Waiter>*>(payload);
+  w->first.notify();                         // holding the dispatcher thread
+  EXPECT_TRUE(w->second.wait_for(1, 240s));  // until the test lets go
+}
+
+TEST_F(CapiTest, AStepAsideLetsTheContextGoOnAndKeepsTheSessionsOrder) {
+  EXPECT_EQ(qix_io_step_aside(), QIX_ENOTFOUND);  // not in a callback
+  qix_context* raw_ctx = nullptr;
+  ASSERT_EQ(qix_context_new(&raw_ctx, 1, 1), QIX_OK);
+  std::unique_ptr<qix_context, decltype(&qix_context_free)> ctx(raw_ctx, &qix_context_free);
+  auto open_on_ctx = [&](bool inline_events) {
+    auto o = options();
+    EXPECT_EQ(qix_options_set_bool(o.get(), "events.inline", inline_events ? 1 : 0), QIX_OK);
+    qix_session* s = nullptr;
+    EXPECT_EQ(qix_session_open_sync(&s, ctx.get(), o.get(), 10000), QIX_OK) << last_error_message();
+    return SessionPtr(s);
+  };
+  auto a = open_on_ctx(true);
+  auto b = open_on_ctx(true);
+  auto c = open_on_ctx(false);
+  ASSERT_TRUE(a && b && c);
+  std::pair<Waiter, Waiter> hold;
+  ASSERT_EQ(qix_session_call(nullptr, c.get(), "EngineVersion", "[]", 0, -1, &blocker_cb, &hold), QIX_OK);
+  ASSERT_TRUE(hold.first.wait_for(1, 60s));  // the pool's only thread is held: no watch from here on
+  Stepper st;
+  st.s = a.get();
+  st.other = b.get();
+  ASSERT_EQ(qix_session_call(nullptr, a.get(), "EngineVersion", "[]", 0, -1, &stepper_cb, &st), QIX_OK);
+  ASSERT_TRUE(st.finished.wait_for(1, 240s));  // longer than the callback waits
+  hold.second.notify();
+  EXPECT_EQ(st.thread, "qix-io");
+  EXPECT_EQ(st.step, QIX_OK);
+  EXPECT_EQ(st.step_again, QIX_ENOTFOUND) << "already aside";
+  EXPECT_EQ(st.other_call, QIX_OK);
+  EXPECT_EQ(st.own_call, QIX_OK);
+  EXPECT_TRUE(st.other_answered) << "the other session's answer was not delivered while the callback waited";
+  EXPECT_EQ(st.other_thread, "qix-io");  // the lent thread, named for its role
+  ASSERT_TRUE(st.own_done.wait_for(1, 120s));
+  EXPECT_FALSE(st.own_ran_before_return) << "the session's later event ran beside the callback";
+  a.reset();
+  b.reset();
+  c.reset();
+}
+
 // A callback on the I/O thread may close its session (the close completes: the session drains, nothing is
 // left waiting) or free it (nothing runs on a freed handle: the sanitizers' runs check).
 TEST_F(CapiTest, AnInlineCallbackMayCloseOrFreeItsSession) {

@@ -28,7 +28,7 @@ public sealed class SessionOptions : IDisposable
         // Callbacks complete this binding's tasks, whose continuations run users' code: never on libqix's I/O
         // thread (the C API's default events.inline).
         using var lease = _native.Acquire();
-        lease.Native.SetBool("events.inline", false);
+        lease.Native.SetBool("events.inline", System.Environment.GetEnvironmentVariable("QIX_BINDING_INLINE") != null);
     }
 
     /// <summary>Options with the complete WebSocket URL <paramref name="url"/> (e.g. <c>ws://localhost:9076/app/demo</c>).</summary>

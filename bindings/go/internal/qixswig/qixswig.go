@@ -223,6 +223,8 @@ extern uintptr_t _wrap_new_Context__SWIG_0_qixswig_664147c6c08c1c93(swig_intgo a
 extern uintptr_t _wrap_new_Context__SWIG_1_qixswig_664147c6c08c1c93(swig_intgo arg1);
 extern uintptr_t _wrap_new_Context__SWIG_2_qixswig_664147c6c08c1c93(void);
 extern void _wrap_delete_Context_qixswig_664147c6c08c1c93(uintptr_t arg1);
+extern void _wrap_Context_SetIoSpin_qixswig_664147c6c08c1c93(uintptr_t arg1, swig_intgo arg2);
+extern _Bool _wrap_io_step_aside_qixswig_664147c6c08c1c93(void);
 extern uintptr_t _wrap_new_Result__SWIG_0_qixswig_664147c6c08c1c93(void);
 extern uintptr_t _wrap_new_Result__SWIG_1_qixswig_664147c6c08c1c93(uintptr_t arg1);
 extern swig_intgo _wrap_Result_Status_qixswig_664147c6c08c1c93(uintptr_t arg1);
@@ -1151,9 +1153,22 @@ func DeleteContext(arg1 Context) {
 	C._wrap_delete_Context_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0))
 }
 
+func (arg1 SwigcptrContext) SetIoSpin(arg2 int) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_Context_SetIoSpin_qixswig_664147c6c08c1c93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+}
+
 type Context interface {
 	Swigcptr() uintptr
 	SwigIsContext()
+	SetIoSpin(arg2 int)
+}
+
+func Io_step_aside() (_swig_ret bool) {
+	var swig_r bool
+	swig_r = (bool)(C._wrap_io_step_aside_qixswig_664147c6c08c1c93())
+	return swig_r
 }
 
 type SwigcptrResult uintptr

@@ -1811,6 +1811,49 @@ void _wrap_delete_Context_qixswig_664147c6c08c1c93(qix::Context *_swig_go_0) {
 }
 
 
+void _wrap_Context_SetIoSpin_qixswig_664147c6c08c1c93(qix::Context *_swig_go_0, intgo _swig_go_1) {
+  qix::Context *arg1 = (qix::Context *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(qix::Context **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  {
+    std::string qixgo_panic;
+    try {
+      (arg1)->set_io_spin(arg2);
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  
+}
+
+
+bool _wrap_io_step_aside_qixswig_664147c6c08c1c93() {
+  bool result;
+  bool _swig_go_result;
+  
+  
+  {
+    std::string qixgo_panic;
+    try {
+      result = (bool)qix::io_step_aside();
+    } catch (const std::exception& e) {
+      qixgo_panic = std::string("qix: ") + e.what();
+    } catch (...) {
+      qixgo_panic = "qix: unknown C++ exception";
+    }
+    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
+  }
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 qix::Result *_wrap_new_Result__SWIG_0_qixswig_664147c6c08c1c93() {
   qix::Result *result = 0 ;
   qix::Result *_swig_go_result;

@@ -82,8 +82,13 @@ public final class Extraction<T> implements Iterator<T>, AutoCloseable {
   boolean offer(String row) {
     lock.lock();
     try {
-      while (!stopped && abort == null && rows.size() >= capacity) {
-        notFull.awaitUninterruptibly();
+      if (!stopped && abort == null && rows.size() >= capacity) {
+        // About to wait for the consumer: on libqix's I/O thread (events.inline), another thread reads the
+        // sockets meanwhile, so the context's other sessions go on; this session's rows stay in order.
+        QixNative.ioStepAside();
+        while (!stopped && abort == null && rows.size() >= capacity) {
+          notFull.awaitUninterruptibly();
+        }
       }
       if (stopped || abort != null) {
         return false;

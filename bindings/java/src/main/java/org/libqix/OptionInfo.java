@@ -43,8 +43,7 @@ public final class OptionInfo {
     max = n.getMax();
     String v = n.getValues();
     values = v.isEmpty() ? Collections.emptyList() : Collections.unmodifiableList(Arrays.asList(v.split("\\|")));
-    // events.inline: this binding's sessions have it off (SessionOptions), whatever the C API's default.
-    defaultValue = name.equals("events.inline") ? "false" : n.getDefault_text();
+    defaultValue = n.getDefault_text();
     doc = n.getDoc();
   }
 

@@ -70,14 +70,18 @@ public final class SessionOptions {
 
   /**
    * Sets a boolean option (e.g. {@code delta}, {@code tls.verify}, {@code url.secure}). {@code events.poll}
-   * and {@code events.inline} true are refused (false, their default, is accepted): this binding delivers
-   * events on the context's event threads, where futures' dependent stages (user code, which may block) run.
+   * true is refused (false, its default, is accepted): this binding delivers events on libqix's threads, not
+   * where the host polls. {@code events.inline} (default true): listeners and futures' dependent stages run
+   * on the I/O thread that read their answers when nothing of the session is queued before them (else on an
+   * event thread), which saves a thread hand-off per answer; one that blocks for long holds up the context's
+   * other sessions until libqix's watch gives the I/O thread's work to another thread (10 to 20 ms later).
+   * False runs them on the event threads always.
    */
   public SessionOptions set(String name, boolean value) {
     Objects.requireNonNull(name, "name");
-    if ((name.equals("events.poll") || name.equals("events.inline")) && value) {
+    if (name.equals("events.poll") && value) {
       throw new IllegalArgumentException(name + " is not supported by the Java binding: listeners and "
-          + "futures run on the context's event threads");
+          + "futures run on libqix's threads");
     }
     return add(o -> o.setBool(name, value));
   }
@@ -145,9 +149,6 @@ public final class SessionOptions {
   NativeOptions toNative() {
     NativeOptions o = new NativeOptions();
     try {
-      // Callbacks complete this binding's futures, whose dependents run users' code: never on libqix's I/O
-      // thread (the C API's default events.inline).
-      o.setBool("events.inline", false);
       for (Consumer<NativeOptions> s : settings) {
         s.accept(o);
       }

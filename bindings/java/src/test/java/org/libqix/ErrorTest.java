@@ -80,7 +80,7 @@ class ErrorTest {
     assertEquals(QixException.Code.INVALID_ARGUMENT, option.code());
     assertThrows(QixException.class, () -> new SessionOptions().set("url.port", true));
     assertThrows(IllegalArgumentException.class, () -> new SessionOptions().set("events.poll", true));
-    assertThrows(IllegalArgumentException.class, () -> new SessionOptions().set("events.inline", true));
+    new SessionOptions().set("events.inline", true).set("events.inline", false); // both accepted
     assertEquals("ws://localhost:9076/app/demo/ttl/30",
         new SessionOptions().set("url.secure", false).set("url.host", "localhost").set("url.port", 9076L).set("url.app_id", "demo")
             .set("url.ttl", 30L).url());

@@ -3,12 +3,14 @@ package org.libqix;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.ref.ReferenceQueue;
 import java.lang.ref.WeakReference;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -46,48 +48,55 @@ class ThreadTest {
   }
 
   @Test
-  void callbacksRunOnOneDaemonThreadAttachedOnceAndDetachedWhenTheContextCloses() throws Exception {
-    Context context = new Context(1, 1); // one event thread: every callback runs on it
-    List<Thread> threads = new CopyOnWriteArrayList<>();
-    try (Session session = context.open(sim.demo())) {
-      QixObject doc = session.openDoc("demo").object();
-      QixObject cube = doc.createSessionObject(Fixtures.CUBE);
-      cube.getLayout();
-      Semaphore changes = new Semaphore(0);
-      cube.addChangeListener(o -> {
-        threads.add(Thread.currentThread());
-        changes.release();
-      });
-      CountDownLatch layout = new CountDownLatch(1);
-      cube.watch((o, l) -> {
-        if (layout.getCount() > 0) {
+  void callbacksRunOnDaemonThreadsAttachedOnceAndDetachedWhenTheContextCloses() throws Exception {
+    // One I/O thread and one event thread: every callback runs on one of the two (the I/O thread with
+    // events.inline, the default; the event thread when the session's events queue up, and always without it).
+    for (boolean inline : new boolean[] {true, false}) {
+      Context context = new Context(1, 1);
+      List<Thread> threads = new CopyOnWriteArrayList<>();
+      try (Session session = context.open(sim.demo().set("events.inline", inline))) {
+        QixObject doc = session.openDoc("demo").object();
+        QixObject cube = doc.createSessionObject(Fixtures.CUBE);
+        cube.getLayout();
+        Semaphore changes = new Semaphore(0);
+        cube.addChangeListener(o -> {
           threads.add(Thread.currentThread());
-          layout.countDown();
+          changes.release();
+        });
+        CountDownLatch layout = new CountDownLatch(1);
+        cube.watch((o, l) -> {
+          if (layout.getCount() > 0) {
+            threads.add(Thread.currentThread());
+            layout.countDown();
+          }
+        });
+        assertTrue(layout.await(10, TimeUnit.SECONDS));
+        cube.unwatch();
+        QixObject field = doc.getField("Category");
+        for (int i = 0; i < 20; i++) {
+          field.call("Select", i % 2 == 0 ? "[\"Bikes\"]" : "[\"Clothing\"]");
+          assertTrue(changes.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after selection " + i);
+          cube.getLayout();
         }
-      });
-      assertTrue(layout.await(10, TimeUnit.SECONDS));
-      cube.unwatch();
-      QixObject field = doc.getField("Category");
-      field.call("Select", "[\"Bikes\"]");
-      assertTrue(changes.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the first selection");
-      cube.getLayout();
-      field.call("Select", "[\"Clothing\"]");
-      assertTrue(changes.tryAcquire(PATIENCE_MS, TimeUnit.MILLISECONDS), "Changed after the second selection");
+      }
+      assertEquals(21, threads.size());
+      // The same java.lang.Thread objects every time: attached once, not attached and detached per callback.
+      Set<Thread> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+      distinct.addAll(threads);
+      assertTrue(distinct.size() <= (inline ? 2 : 1), distinct.size() + " threads, inline " + inline);
+      for (Thread t : distinct) {
+        assertTrue(t.isDaemon(), "attached as a daemon: never keeps the JVM alive");
+        assertNotEquals(Thread.currentThread(), t);
+        assertTrue(t.getName().startsWith("libqix-events-"), t.getName());
+        assertTrue(t.isAlive());
+      }
+      context.close();
+      // Their native threads end and detach from the JVM (a session's last references may go after close()).
+      for (Thread t : distinct) {
+        t.join(PATIENCE_MS);
+        assertFalse(t.isAlive(), "detached after the context closed");
+      }
     }
-    assertEquals(3, threads.size());
-    Thread t = threads.get(0);
-    // The same java.lang.Thread every time: attached once, not attached and detached per callback.
-    assertSame(t, threads.get(1));
-    assertSame(t, threads.get(2));
-    assertTrue(t.isDaemon(), "attached as a daemon: never keeps the JVM alive");
-    assertNotEquals(Thread.currentThread(), t);
-    assertTrue(t.getName().startsWith("libqix-events-"), t.getName());
-    assertTrue(t.isAlive());
-
-    context.close();
-    // Its native thread ends and detaches from the JVM (a session's last references may go after close()).
-    t.join(PATIENCE_MS);
-    assertFalse(t.isAlive(), "detached after the context closed");
   }
 
   private static void assertNotEquals(Thread a, Thread b) {
