@@ -29,8 +29,7 @@ public sealed class OptionInfo
         Min = n.min;
         Max = n.max;
         Values = n.values.Length == 0 ? Array.Empty<string>() : n.values.Split('|');
-        // events.inline: this binding's sessions have it off (SessionOptions), whatever the C API's default.
-        Default = Name == "events.inline" ? "false" : n.default_text;
+        Default = n.default_text;
         Doc = n.doc;
     }
 

@@ -25,10 +25,6 @@ public sealed class SessionOptions : IDisposable
     public SessionOptions()
     {
         _native = new NativeRef<NativeOptions>(new NativeOptions(), nameof(SessionOptions));
-        // Callbacks complete this binding's tasks, whose continuations run users' code: never on libqix's I/O
-        // thread (the C API's default events.inline).
-        using var lease = _native.Acquire();
-        lease.Native.SetBool("events.inline", System.Environment.GetEnvironmentVariable("QIX_BINDING_INLINE") != null);
     }
 
     /// <summary>Options with the complete WebSocket URL <paramref name="url"/> (e.g. <c>ws://localhost:9076/app/demo</c>).</summary>
@@ -54,15 +50,23 @@ public sealed class SessionOptions : IDisposable
         return this;
     }
 
-    /// <summary>Sets a boolean option (e.g. <c>delta</c>, <c>tls.verify</c>).</summary>
-    /// <exception cref="ArgumentException"><c>events.poll</c> or <c>events.inline</c> set to true: this binding
-    /// delivers events on libqix's event threads, where continuations (user code, which may block) run.</exception>
+    /// <summary>
+    /// Sets a boolean option (e.g. <c>delta</c>, <c>tls.verify</c>). <c>events.inline</c> (default true): calls
+    /// complete and events run on the I/O thread that read their answers when nothing of the session is queued
+    /// before them (else on an event thread), which saves a thread hand-off per answer; a continuation run there
+    /// (see <see cref="AllowSynchronousContinuations"/>) that blocks for long holds up the context's other
+    /// sessions until libqix's watch gives the I/O thread's work to another thread, 10 to 20 ms later (the
+    /// binding's own blocking calls hand over first and hold nothing up). False runs them on the event threads
+    /// always.
+    /// </summary>
+    /// <exception cref="ArgumentException"><c>events.poll</c> set to true: this binding delivers events on libqix's
+    /// threads, not where the host polls.</exception>
     public SessionOptions Set(string name, bool value)
     {
-        if (value && (name == "events.poll" || name == "events.inline"))
+        if (value && name == "events.poll")
         {
             throw new ArgumentException(
-                $"{name} is not supported by the C# binding: calls complete and events run on libqix's event threads",
+                $"{name} is not supported by the C# binding: calls complete and events run on libqix's threads",
                 nameof(name));
         }
         using var lease = _native.Acquire();

@@ -159,8 +159,14 @@ internal sealed class Extraction
             // No waiting while a call of this session waits for its answer (it comes after this row on the
             // session's event thread, and the consumer may be awaiting it in its loop body), nor once the
             // session is disposed (its end comes the same way, and the thread is the context's).
-            while (_rows.Count >= Capacity && !_stopped && _session.CallsAwaitingAnswer == 0 && !_session.IsDisposed)
-                Monitor.Wait(_gate);
+            if (_rows.Count >= Capacity && !_stopped && _session.CallsAwaitingAnswer == 0 && !_session.IsDisposed)
+            {
+                // About to wait for the consumer: on libqix's I/O thread (events.inline), another thread reads
+                // the sockets meanwhile, so the context's other sessions go on; this session's rows stay in order.
+                QixNative.io_step_aside();
+                while (_rows.Count >= Capacity && !_stopped && _session.CallsAwaitingAnswer == 0 && !_session.IsDisposed)
+                    Monitor.Wait(_gate);
+            }
             if (_stopped) return 1;
             _rows.Enqueue(row);
             wake = _waiter;
