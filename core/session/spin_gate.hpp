@@ -28,7 +28,8 @@ class SpinGate {
 
   /// A wait (polled, slept or both) ended after `waited`.
   void waited(Nanos waited, Nanos limit) noexcept {
-    const std::int64_t w = std::clamp<std::int64_t>(waited.count(), 0, 4 * std::max<std::int64_t>(limit.count(), 0));
+    const std::int64_t w =
+        std::clamp<std::int64_t>(waited.count(), 0, 4 * std::max<std::int64_t>(limit.count(), 0));
     average_ += (w - average_) / 8;
   }
 
