@@ -942,7 +942,9 @@ namespace {
 
 // Options::io_spin's default: QIX_IO_SPIN_US when it holds a whole number in range, else kDefaultIoSpin.
 std::chrono::microseconds default_io_spin() {
-  const char* text = std::getenv("QIX_IO_SPIN_US");
+  // Read when a context is created; libqix never changes the environment (a host calling setenv meanwhile
+  // would race with every getenv of the process, not only this one).
+  const char* text = std::getenv("QIX_IO_SPIN_US");  // NOLINT(concurrency-mt-unsafe)
   if (text && *text) {
     char* end = nullptr;
     errno = 0;

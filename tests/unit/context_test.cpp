@@ -527,17 +527,19 @@ TEST(SessionContextSpin, PollingFindsWorkWhenOnAndNeverRunsWhenOff) {
   EXPECT_EQ(catches_over_posted_tasks(*ctx2, 200), 0u);  // several I/O threads: none polls
 }
 
+// The environment is read by Context::create on the calling thread only (this one): nothing else reads or
+// writes it meanwhile (concurrency-mt-unsafe below).
 TEST(SessionContextSpin, TheDefaultComesFromTheEnvironmentAndBadValuesAreRefused) {
-  ::unsetenv("QIX_IO_SPIN_US");
+  ::unsetenv("QIX_IO_SPIN_US");  // NOLINT(concurrency-mt-unsafe)
   EXPECT_EQ(Context::create()->io_spin(), Context::kDefaultIoSpin);
-  ::setenv("QIX_IO_SPIN_US", "7", 1);
+  ::setenv("QIX_IO_SPIN_US", "7", 1);  // NOLINT(concurrency-mt-unsafe)
   EXPECT_EQ(Context::create()->io_spin(), 7us);
   EXPECT_EQ(Context::create()->options().io_spin, 7us);
   for (const char* bad : {"-1", "1000001", "5x", ""}) {
-    ::setenv("QIX_IO_SPIN_US", bad, 1);
+    ::setenv("QIX_IO_SPIN_US", bad, 1);  // NOLINT(concurrency-mt-unsafe)
     EXPECT_EQ(Context::create()->io_spin(), Context::kDefaultIoSpin) << bad;
   }
-  ::unsetenv("QIX_IO_SPIN_US");
+  ::unsetenv("QIX_IO_SPIN_US");  // NOLINT(concurrency-mt-unsafe)
   Context::Options o;
   o.io_spin = 0us;
   auto ctx = Context::create(o);
