@@ -6,7 +6,7 @@
 // it burns a core for nothing. So the gate keeps a running average of how long the thread's recent waits
 // lasted, each counted at most four limits long, and lets the thread poll, for up to the limit, only while
 // that average is below the limit. A long wait (an idle connection, a distant server) closes the gate within
-// three waits; short waits open it again within a few.
+// three waits; short waits open it again within a dozen.
 //
 // Not thread-safe: one per I/O thread, used by that thread only.
 #pragma once
