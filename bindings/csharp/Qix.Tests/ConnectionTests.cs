@@ -49,6 +49,26 @@ public sealed class ConnectionTests : IDisposable
     }
 
     [Fact]
+    public async Task IoSpinIsSetInRangeAndCallsGoOnEitherWay()
+    {
+        var context = new Context(ioThreads: 1, dispatcherThreads: 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.SetIoSpin(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => context.SetIoSpin(1_000_001));
+        using var options = new SessionOptions(_sim.AppUrl());
+        await using (Session session = await Session.OpenAsync(options, context, TimeSpan.FromSeconds(10)).Within())
+        {
+            foreach (int spin in new[] { 1_000_000, 0, 50 })
+            {
+                context.SetIoSpin(spin);
+                for (int i = 0; i < 50; i++)
+                    Assert.Contains("qComponentVersion", (await session.CallAsync("EngineVersion").Within()).Json);
+            }
+        }
+        context.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => context.SetIoSpin(0));
+    }
+
+    [Fact]
     public void OpensSynchronously()
     {
         using var options = new SessionOptions(_sim.AppUrl());

@@ -215,6 +215,22 @@ public sealed class Context : IDisposable, IAsyncDisposable
 
     internal NativeRef<NativeContext>.Lease Acquire() => _native.Acquire();
 
+    /// <summary>
+    /// Sets how long this context's I/O thread may poll its sockets before it sleeps, in microseconds (0 to
+    /// 1,000,000; 0: never). It polls only while answers have been coming that fast (a call at a time to a
+    /// nearby engine), which shortens each round trip for a core kept busy meanwhile. The default is 50, or the
+    /// environment variable <c>QIX_IO_SPIN_US</c> (read when a context is made). Any thread; takes effect at
+    /// the I/O thread's next wait (<c>qix_context_set_io_spin</c>, docs/c-api.md, Threads).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    public void SetIoSpin(int microseconds)
+    {
+        if (microseconds < 0 || microseconds > 1_000_000) throw new ArgumentOutOfRangeException(nameof(microseconds));
+        using var lease = _native.Acquire();
+        lease.Native.SetIoSpin(microseconds);
+    }
+
     /// <summary>Releases this reference to the context. Idempotent.</summary>
     public void Dispose() => _native.Close();
 

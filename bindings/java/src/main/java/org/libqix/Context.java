@@ -114,6 +114,28 @@ public final class Context implements AutoCloseable {
     }
   }
 
+  /**
+   * How long this context's I/O thread may poll its sockets before it sleeps, in microseconds (0 to
+   * 1,000,000; 0: never): it polls only while answers have been coming that fast (a call at a time to a
+   * nearby engine), which shortens each round trip for a core kept busy meanwhile. The default is 50, or the
+   * environment variable {@code QIX_IO_SPIN_US} (read when a context is made). Any thread; takes effect at
+   * the I/O thread's next wait ({@code qix_context_set_io_spin}, docs/c-api.md, Threads).
+   *
+   * @throws QixException {@link QixException.Code#INVALID_ARGUMENT} out of range, {@link
+   *     QixException.Code#CLOSED} when this context is closed
+   */
+  public void setIoSpin(int microseconds) {
+    lock.readLock().lock();
+    try {
+      if (nat == null) {
+        throw new QixException(QixException.Code.CLOSED, "the context is closed");
+      }
+      nat.setIoSpin(microseconds);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   void forget(Session s) {
     sessions.remove(s);
   }

@@ -190,6 +190,24 @@ class ErrorTest {
   }
 
   @Test
+  void ioSpinIsSetInRangeAndCallsGoOnEitherWay() throws Exception {
+    try (Context context = new Context(1, 1)) {
+      assertEquals(QixException.Code.INVALID_ARGUMENT,
+          assertThrows(QixException.class, () -> context.setIoSpin(-1)).code());
+      assertEquals(QixException.Code.INVALID_ARGUMENT,
+          assertThrows(QixException.class, () -> context.setIoSpin(1_000_001)).code());
+      try (Session session = context.open(sim.demo())) {
+        for (int spin : new int[] {1_000_000, 0, 50}) {
+          context.setIoSpin(spin);
+          for (int i = 0; i < 50; i++) {
+            assertTrue(session.call("EngineVersion", "[]").contains("qComponentVersion"), "spin " + spin);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void closeTwiceEverywhere() throws Exception {
     Context context = new Context(1, 1);
     Session session = context.open(sim.demo());
@@ -205,6 +223,7 @@ class ErrorTest {
     assertTrue(context.isClosed());
     assertEquals(QixException.Code.CLOSED,
         assertThrows(QixException.class, () -> context.open(sim.demo())).code());
+    assertEquals(QixException.Code.CLOSED, assertThrows(QixException.class, () -> context.setIoSpin(0)).code());
     // The shared context is never closed.
     Context.shared().close();
     assertFalse(Context.shared().isClosed());
