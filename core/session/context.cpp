@@ -93,18 +93,24 @@ class IoRunner {
 
 thread_local IoRunner* tl_runner = nullptr;
 
+/// The runner whose callbacks the calling thread runs now, with the I/O thread's rules; null elsewhere.
+IoRunner* runner_in_callbacks() {
+  IoRunner* me = tl_runner;
+  if (!me || tl_io_context == nullptr || !me->in_callbacks.load(std::memory_order_relaxed)) return nullptr;
+  return me;
+}
+
 /// From a callback a runner runs, about to wait: another thread takes the I/O role now, as the watch would
 /// once it found the callback held up; the thread keeps its session's queue and its rules (no blocking call).
 bool step_aside_keeping_queue() {
-  IoRunner* me = tl_runner;
-  if (!me || tl_io_context == nullptr || !me->in_callbacks.load(std::memory_order_relaxed)) return false;
-  return me->roles.step_aside(*me);
+  IoRunner* me = runner_in_callbacks();
+  return me && me->roles.step_aside(*me);
 }
 
 /// From a callback a runner runs: the thread leaves the I/O role (SerialQueue::hand_over from the task).
 void step_aside_here() {
-  IoRunner* me = tl_runner;
-  if (!me || tl_io_context == nullptr || !me->in_callbacks.load(std::memory_order_relaxed)) return;
+  IoRunner* me = runner_in_callbacks();
+  if (!me) return;
   tl_io_context = nullptr;  // blocking calls are allowed from here on: another thread reads the answers
   me->roles.step_aside(*me);
 }
@@ -652,9 +658,12 @@ struct Context::Impl final : IoRoles {
         timer(io),
         dispatcher(Dispatcher::create(o.dispatcher_threads)) {
     dispatcher->set_watch([this] { return watch(); });
+    spin_limit_ns.store(std::chrono::nanoseconds(o.io_spin).count(), std::memory_order_relaxed);
   }
 
   const Context* owner;
+  // A copy, not owner->options(): the Impl may outlive its Context (the last reference dropped on one of its
+  // own threads: ~Context hands the Impl to a helper thread, and the I/O thread runs on until it is stopped).
   const int io_thread_count;
 
   asio::io_context io;
@@ -928,7 +937,6 @@ struct Context::Impl final : IoRoles {
 };
 
 Context::Context(Options options) : options_(options), impl_(std::make_unique<Impl>(this, options)) {
-  impl_->spin_limit_ns.store(std::chrono::nanoseconds(options_.io_spin).count(), std::memory_order_relaxed);
   for (int i = 0; i < options_.io_threads; ++i) {
     impl_->io_threads.emplace_back([impl = impl_.get()] {
       name_this_thread("qix-io");
