@@ -31,21 +31,23 @@ public sealed class SynchronousContinuationTests : IDisposable
     // session's events queue up, on an event thread: either is libqix's event delivery.
     private static bool IsEventThread(string name) => name == "qix-ev" || name == "qix-io";
 
-    // Runs body in a continuation on libqix's event thread: calls until an await resumes there (one that finds
-    // its call answered already goes on where it is), at most 100 times. Each try starts on the thread pool: a
-    // caller still on an event thread that was handed over (its continuation went on after the hand-over) is
-    // named qix-ev too but delivers nothing, and an await that goes on there would pass for one on the event
-    // thread.
-    private static async Task<T> OnTheEventThreadAsync<T>(Session session, Func<T> body)
+    // Runs body in a continuation on libqix's event thread, whatever the timing: the continuation is attached to
+    // a call the engine holds (this simulator delays calculations for an hour), so no answer can come before it
+    // is; cancelling the call sends the engine's CancelRequest, and libqix delivers the call's end (cancelled)
+    // on the event thread, where the continuation, attached to run synchronously, runs. (Awaiting a quick
+    // call from the thread pool until an await resumes on the event thread instead lost the race to the
+    // answer every time on a fast host: libqix's I/O thread polls for answers that come that fast.)
+    private static async Task<T> OnTheEventThreadAsync<T>(QixObject doc, Func<T> body)
     {
-        int tries = 0;
-        do
+        using var cts = new CancellationTokenSource();
+        Task<QixResult> held = doc.CallAsync("Evaluate", QixJson.Params("Sum(Sales)"), cts.Token);
+        Task<T> inside = held.ContinueWith(_ =>
         {
-            await Task.Yield();
-            await session.CallAsync("EngineVersion").ConfigureAwait(false);
-        } while (!IsEventThread(OsThreadName()) && ++tries < 100);
-        Assert.True(IsEventThread(OsThreadName()), OsThreadName());
-        return body();
+            Assert.True(IsEventThread(OsThreadName()), OsThreadName());
+            return body();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        cts.Cancel();
+        return await inside.ConfigureAwait(false);
     }
 
     // synchronous null: the options as a new SessionOptions has them (the default, true).
@@ -147,20 +149,13 @@ public sealed class SynchronousContinuationTests : IDisposable
         // On the event thread (a continuation there), a blocking call would wait for an answer only that
         // thread delivers, so the binding first hands the session's later events to another event thread
         // (qix_session_hand_over_events), and the call is answered.
-        Task<(string Before, string Answer, string After)> inside = Task.Run(async () =>
+        await using QixObject doc = await session.OpenDocAsync("demo").Within();
+        Task<(string Before, string Answer, string After)> inside = Task.Run(() => OnTheEventThreadAsync(doc, () =>
         {
-            // Calls until one resumes on the event thread: an await that finds its call answered already
-            // goes on where it is (first test), and a call issued on the event thread never is.
-            string before;
-            int calls = 0;
-            do
-            {
-                await session.CallAsync("EngineVersion").ConfigureAwait(false);
-                before = OsThreadName();
-            } while (!IsEventThread(before) && ++calls < 100);
+            string before = OsThreadName();
             string answer = session.Call("EngineVersion").Json;
             return (before, answer, OsThreadName());
-        });
+        }));
         (string before, string answer, string after) = await inside.Within();
         Assert.True(IsEventThread(before), before);
         Assert.Contains("qComponentVersion", answer);
@@ -211,6 +206,7 @@ public sealed class SynchronousContinuationTests : IDisposable
         // or a later one. The watchdog (Internal/ContinuationWatchdog.cs) sees it held up for a period or two
         // and hands the session's later answers, the rest of that read included, to another event thread.
         await using Session session = await OpenAsync(true).Within();
+        await using QixObject doc = await session.OpenDocAsync("demo").Within();
         const int rounds = 20;
         long handOversBefore = Qix.Internal.ContinuationWatchdog.HandOvers;
         int waited = 0;
@@ -222,7 +218,7 @@ public sealed class SynchronousContinuationTests : IDisposable
             // Its outcome goes to the test through a task whose own continuations run on the thread pool (the
             // test's code must not go on inline on the event thread, inside that continuation).
             var round = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            await Task.Run(() => OnTheEventThreadAsync(session, () =>
+            await Task.Run(() => OnTheEventThreadAsync(doc, () =>
             {
                 Task<QixResult> first = session.CallAsync("EngineVersion");
                 Task<QixResult> second = session.CallAsync("EngineVersion");
@@ -258,6 +254,7 @@ public sealed class SynchronousContinuationTests : IDisposable
         // which sends what the continuation holds and hands the session's later answers to another event
         // thread, lets it be answered.
         await using Session session = await OpenAsync(true).Within();
+        await using QixObject doc = await session.OpenDocAsync("demo").Within();
         const int rounds = 5;
         long handOversBefore = Qix.Internal.ContinuationWatchdog.HandOvers;
         Task<int> inside = Task.Run(async () =>
@@ -265,7 +262,7 @@ public sealed class SynchronousContinuationTests : IDisposable
             int onEventThread = 0;
             for (int i = 0; i < rounds; i++)
             {
-                await OnTheEventThreadAsync(session, () =>
+                await OnTheEventThreadAsync(doc, () =>
                 {
                     onEventThread++;
                     QixResult r = session.CallAsync("EngineVersion").GetAwaiter().GetResult();
@@ -287,13 +284,14 @@ public sealed class SynchronousContinuationTests : IDisposable
         // releases, and the second's answer is delivered only after the watchdog's hand-over; every pair
         // completes.
         await using Session session = await OpenAsync(true).Within();
+        await using QixObject doc = await session.OpenDocAsync("demo").Within();
         const int pairs = 10;
         for (int i = 0; i < pairs; i++)
         {
             // On the event thread, calls leave when the continuation that issued them returns, so both
             // continuations below are attached before either answer can come: none runs inline there, on the
             // thread attaching it (which, waiting there, would never attach the other).
-            Task both = await Task.Run(() => OnTheEventThreadAsync(session, () =>
+            Task both = await Task.Run(() => OnTheEventThreadAsync(doc, () =>
             {
                 var gate = new SemaphoreSlim(0);
                 Task<QixResult> a = session.CallAsync("EngineVersion");
