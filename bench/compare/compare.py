@@ -15,7 +15,10 @@ each of them: CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds went by (1
 so that a JIT (the JVM's C2, .NET's tiered compilation, V8's optimising compiler) is done with the call path
 before the timed part; the Java and C# clients then go on until their JIT compiled nothing for half a second
 (at most 20 s in all), and print the JIT's compile time within their timed part (jit_s), shown in each
-round's line. Rounds are interleaved (round
+round's line. The Java client also fills the JVM's young generation with garbage once before that, until a
+collection ran at its final size (QixBenchJava.settleHeap: without it the timed part paid the kernel's first
+touch of the heap it allocated, 26,000 page faults per 300,000 calls, 1.6 times the CPU time of the steady
+state; QIX_BENCH_JAVA_SETTLE=0 leaves it out), and prints the timed part's minor page faults (faults). Rounds are interleaved (round
 1 runs every client, then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the
 median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
 
@@ -346,6 +349,8 @@ def main():
                              else f"peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %")
                 jit = re.search(r"jit_s=([\d.]+)", out)  # the JIT's compiling within the timed part
                 jit_note = f" jit {float(jit.group(1)):6.3f} s" if jit else ""
+                faults = re.search(r"faults=(-?\d+)", out)  # minor page faults within the timed part (Java)
+                jit_note += f" faults {int(faults.group(1)):,}" if faults else ""
                 print(f"round {rnd + 1} {name:11s} {label:46s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
                       f"rss {rss / 1024:7.1f} MB {peer_note}{jit_note}", file=sys.stderr, flush=True)
     if failures:

@@ -2,11 +2,19 @@
 //   java -cp libqix-<version>.jar:. QixBenchJava URL tiny CALLS WINDOW
 // WINDOW chains of global().engineVersionAsync() (the typed API), each issuing the next call from the
 // completion of the one before (which runs on a libqix event thread), default options. Prints
-// `ok=N failed=F wall_s=S cpu_s=C jit_s=J`, C being the JVM's process CPU time over the timed part, which
-// follows an unmeasured warm-up (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds, 1.5 unless set, went
-// by and the JIT was quiet for half a second: start-up, class loading and the JIT's compilations left out), J
-// the JIT's compile time within it.
+// `ok=N failed=F wall_s=S cpu_s=C jit_s=J faults=P`, C being the JVM's process CPU time over the timed part,
+// which follows an unmeasured warm-up (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds, 1.5 unless set,
+// went by, the JIT was quiet for half a second and the heap's young generation had been used up once at its
+// present size: start-up, class loading, the JIT's compilations and the kernel's first touch of the heap left
+// out), J the JIT's compile time within it, P the process's minor page faults within it (-1 where
+// /proc/self/stat cannot be read).
+import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.libqix.Session;
@@ -17,6 +25,70 @@ public final class QixBenchJava {
   private static long processCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
+  }
+
+  /** The process's minor page faults so far (field 10 of /proc/self/stat), or -1. */
+  private static long minorFaults() {
+    try {
+      String stat = new String(Files.readAllBytes(Paths.get("/proc/self/stat")), StandardCharsets.US_ASCII);
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(fields[7]); // fields[0] is the state, the stat's third field
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** Collections so far, of every collector. */
+  private static long collections() {
+    long n = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      n += Math.max(0, gc.getCollectionCount());
+    }
+    return n;
+  }
+
+  /** The young generation's allocation space now (the eden pools' committed bytes), or -1 when none. */
+  private static long edenBytes() {
+    long n = -1;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getName().contains("Eden")) {
+        n = Math.max(n, 0) + pool.getUsage().getCommitted();
+      }
+    }
+    return n;
+  }
+
+  private static volatile Object sink; // keeps settleHeap's allocations from being optimised away
+
+  /**
+   * Fills the young generation with garbage until a collection has run at its present size (at most 16
+   * collections). The collector sizes the eden up over its first collections (G1 on the 2-core, 24 GiB host
+   * of docs/performance.md: 20, 16, 40, then 236 MB, three collections and about 1.5 s into a window-64
+   * warm-up; at window 1 the calls allocate too slowly to get there in 20 s), and until the eden has been
+   * filled once at its final size every allocation lands on pages the process never touched: a page fault
+   * and a page of zeroing in the kernel each. Left in, the timed part of 300,000 calls at window 64 took
+   * 26,000 such faults (about 100 MB: all it allocated) and its CPU time came out 1.5 to 2.5 times the
+   * steady state's. A long-running program pays them once, as it compiles its code once. Objects of 32 KiB
+   * (below G1's humongous size for any region size) go to the eden as the calls' own allocations do.
+   */
+  private static void settleHeap() {
+    long eden = edenBytes();
+    if (eden < 0) {
+      return; // a collector without an eden (ZGC, Shenandoah): nothing to settle
+    }
+    for (int i = 0; i < 16; i++) {
+      final long before = collections();
+      while (collections() == before) {
+        for (int j = 0; j < 32; j++) {
+          sink = new byte[32 << 10];
+        }
+      }
+      final long now = edenBytes();
+      if (now == eden && i > 0) {
+        return; // a whole collection cycle ran at this size: its pages are all mapped
+      }
+      eden = now;
+    }
   }
 
   private static double warmSeconds() {
@@ -38,29 +110,40 @@ public final class QixBenchJava {
       // .NET client does, so that the JIT's compilers (C1, then C2 with the profile C1 gathered) are done
       // with the call path before the timed part (a tenth of the calls alone left C2 compiling in it: a
       // third of the timed CPU at 100,000 calls).
+      // Then the heap is brought to its steady state (settleHeap): a long-running program has filled its
+      // young generation many times over, so its allocations land on pages the kernel has mapped already.
       final java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
       final double warmFor = warmSeconds();
       final long warmStart = System.nanoTime();
       long compiled = jit.getTotalCompilationTime();
       double lastCompiling = 0; // when a round last saw the JIT at work, seconds into the warm-up
+      // QIX_BENCH_JAVA_SETTLE=0 leaves the heap as the calls left it (to measure what settling it changes).
+      boolean settled = warmFor <= 0 || "0".equals(System.getenv("QIX_BENCH_JAVA_SETTLE"));
       while (true) {
         run(global, Math.max(1, calls / 10), window);
         final double warmed = (System.nanoTime() - warmStart) / 1e9;
+        if (!settled && warmed >= warmFor) {
+          settleHeap(); // once, then the rounds go on until the JIT has been quiet for half a second
+          settled = true;
+        }
         final long now = jit.getTotalCompilationTime();
-        if (now != compiled) lastCompiling = warmed;
+        if (now != compiled) lastCompiling = (System.nanoTime() - warmStart) / 1e9;
         compiled = now;
         if (warmFor <= 0 || warmed > 20) break;
-        if (warmed >= warmFor && warmed - lastCompiling >= 0.5) break;
+        if (settled && warmed >= warmFor && warmed - lastCompiling >= 0.5) break;
       }
       final long jit0 = jit.getTotalCompilationTime();
+      final long faults0 = minorFaults();
       long cpu0 = processCpuNanos();
       long t0 = System.nanoTime();
       long[] counts = run(global, calls, window);
       double wall = (System.nanoTime() - t0) / 1e9;
       double cpu = (processCpuNanos() - cpu0) / 1e9;
       final long jitMs = jit.getTotalCompilationTime() - jit0;
-      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f%n", counts[0], counts[1], wall, cpu,
-          jitMs / 1e3);
+      final long faults1 = minorFaults();
+      final long faults = faults0 < 0 || faults1 < 0 ? -1 : faults1 - faults0;
+      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f faults=%d%n", counts[0], counts[1], wall,
+          cpu, jitMs / 1e3, faults);
       System.out.flush();
       System.exit(counts[1] == 0 && counts[0] == calls ? 0 : 1);
     }
