@@ -33,7 +33,9 @@ Scenarios (see each client for the details):
   tiny-w1, tiny-w64, tiny-w1024  EngineVersion calls with 1, 64, 1024 in flight, the next one issued from each
                                  completion (default options; the C API client also once with events.inline
                                  off, every callback on a dispatcher thread, and the C# client once with its
-                                 continuations on the thread pool, its one option); tiny-w1 also runs the raw
+                                 continuations on the thread pool, its one option; and the Go peer, a pure-Go
+                                 client of enigma-go's design on gorilla/websocket, next to the Go binding);
+                                 tiny-w1 also runs the raw
                                  client busy-polling its
                                  socket (a core spent so that no answer waits for a wake-up): the ceiling a
                                  round trip to this peer allows, which no client reaches by waiting
@@ -205,8 +207,12 @@ CSHARP_POOL = "libqix C#, continuations on the thread pool"
 # 2026-12-05; not the defaults the targets are about): what running callbacks on the I/O thread saves.
 CAPI_DISPATCH = "libqix C API, events.inline off"
 CPP = "libqix C++ facade"
+# A pure-Go QIX client of enigma-go's design (gorilla/websocket, a goroutine and a channel per call,
+# encoding/json; bench/compare/gopeer): what Go's own way of making calls costs, next to the Go binding.
+GOPEER = "pure Go client (gorilla/websocket)"
 # Short names of the clients, for --require.
-KEYS = {"raw": RAW, "capi": CAPI, "enigma": ENIGMA, "java": JAVA, "go": GO, "csharp": CSHARP, "cpp": CPP}
+KEYS = {"raw": RAW, "capi": CAPI, "enigma": ENIGMA, "java": JAVA, "go": GO, "csharp": CSHARP, "cpp": CPP,
+        "gopeer": GOPEER}
 
 
 def clients(build, node):
@@ -223,6 +229,8 @@ def clients(build, node):
         c[JAVA] = [java, "-cp", jars[0] + os.pathsep + os.path.join(b, "java"), "QixBenchJava"]
     if os.path.exists(os.path.join(b, "qix_bench_go")):
         c[GO] = [os.path.join(b, "qix_bench_go")]
+    if os.path.exists(os.path.join(b, "qix_bench_gopeer")):
+        c[GOPEER] = [os.path.join(b, "qix_bench_gopeer")]
     if os.path.exists(os.path.join(b, "csharp", "QixBenchCs")):
         c[CSHARP] = [os.path.join(b, "csharp", "QixBenchCs")]
     return c
@@ -232,7 +240,8 @@ def scenarios(calls, smoke):
     """(name, peer, calls, window, [(row label, client, kind)])."""
     small = 300 if smoke else None
     tiny = [(RAW, RAW, "tiny"), (CAPI, CAPI, "tiny"), (CAPI_DISPATCH, CAPI, "tiny-dispatch"), (ENIGMA, ENIGMA, "tiny"),
-            (CPP, CPP, "tiny"), (JAVA, JAVA, "tiny"), (GO, GO, "tiny"), (CSHARP, CSHARP, "tiny"),
+            (CPP, CPP, "tiny"), (JAVA, JAVA, "tiny"), (GO, GO, "tiny"), (GOPEER, GOPEER, "tiny"),
+            (CSHARP, CSHARP, "tiny"),
             (CSHARP_POOL, CSHARP, "tiny-pool")]
     # At window 1 a call is a round trip: the row below is the ceiling any client can reach against this peer
     # (the raw client polling its socket in a loop, so that an answer costs it no wake-up).
