@@ -114,30 +114,33 @@ public sealed class SynchronousContinuationTests : IDisposable
         await using QixObject doc = await session.OpenDocAsync("demo").Within();
         const int rounds = 50;
         var threads = new ConcurrentBag<string>();
-        async Task Round()
+        // Starts on the event thread (OnTheEventThreadAsync): an engine error, a call cancelled while pending
+        // in the engine, and a good call, issued together. None of their answers can be delivered before this
+        // continuation returns at its first await (the session's later events wait behind it), so each await
+        // below resumes where its call completed.
+        async Task Checks()
         {
-            await session.CallAsync("EngineVersion").ConfigureAwait(false);
-            // On the event thread now (unless the call was answered before the await looked, see the first
-            // test): an engine error, a call cancelled while pending in the engine, and a good call, issued
-            // together.
-            bool onEventThread = IsEventThread(OsThreadName());
             using var cts = new CancellationTokenSource();
             Task<QixResult> bad = session.CallAsync("NoSuchMethod");
             Task<QixResult> held = doc.CallAsync("Evaluate", QixJson.Params("Sum(Sales)"), cts.Token);
             Task<QixResult> good = session.CallAsync("EngineVersion");
             var e = await Assert.ThrowsAsync<QixException>(() => bad).ConfigureAwait(false);
-            if (onEventThread) threads.Add(OsThreadName());
+            threads.Add(OsThreadName());
             Assert.Equal(-32601, e.EngineCode);
             Assert.Contains("qComponentVersion", (await good.ConfigureAwait(false)).Json);
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held).ConfigureAwait(false);
-            if (onEventThread) threads.Add(OsThreadName());
+            threads.Add(OsThreadName());
             Assert.True(held.IsCanceled);
         }
         var all = new Task[rounds];
-        for (int i = 0; i < rounds; i++) all[i] = Task.Run(Round);
+        for (int i = 0; i < rounds; i++)
+        {
+            all[i] = Task.Run(async () => await (await OnTheEventThreadAsync(doc, Checks).ConfigureAwait(false))
+                .ConfigureAwait(false));
+        }
         await Task.WhenAll(all).Within();
-        Assert.True(threads.Count >= rounds, $"{threads.Count} continuations looked at");
+        Assert.Equal(2 * rounds, threads.Count);
         Assert.All(threads, name => Assert.True(IsEventThread(name), name));
         Assert.Equal(0, session.PendingCalls);
     }
