@@ -5,7 +5,7 @@
                            [--freq 999] [--build DIR]
     bench/compare/flame.py --from-script PERF_SCRIPT_TEXT --out FILE.svg [--title TEXT]
 
-Starts a fresh qix_bench_responder, runs CLIENT (capi, cpp, raw, go, java, csharp: the clients of compare.py,
+Starts a fresh qix_bench_responder, runs CLIENT (capi, cpp, raw, go, gopeer, java, csharp: the clients of compare.py,
 scenario "tiny", WINDOW calls in flight; csharp-pool: the C# client with its continuations on the thread pool) under `perf record` with call graphs, and draws what every thread of
 the client spent its samples on as a flame graph (an SVG; hover a frame for its name, samples and share).
 Each tower is one thread (its name as the kernel knows it: qix-io, qix-ev, a runtime's worker ...); a
@@ -13,7 +13,7 @@ frame's width is its share of all the client's samples, its own work and its cal
 orange, libqix blue, a language runtime (Go, JVM, CoreCLR) green, the C library yellow, Boost and the C++
 standard library purple, the rest red.
 
-Native clients (capi, cpp, raw, go) are unwound from DWARF call-frame data (libqix is built without frame
+Native clients (capi, cpp, raw, go, gopeer) are unwound from DWARF call-frame data (libqix is built without frame
 pointers); the JVM and .NET clients by frame pointers, with their JIT's symbol maps
 (-XX:+DumpPerfMapAtExit; DOTNET_PerfMapEnabled=1 with DOTNET_EnableWriteXorExecute=0), so libqix frames under
 managed code show as their leaf only, and their chains keep 48 frames at most (--max-depth; a walk through code
@@ -238,7 +238,8 @@ def record(args):
     if not perf:
         raise SystemExit("flame.py: perf not found (Debian: apt-get install linux-perf)")
     keys = {"capi": compare.CAPI, "cpp": compare.CPP, "raw": compare.RAW, "go": compare.GO,
-            "java": compare.JAVA, "csharp": compare.CSHARP, "csharp-pool": compare.CSHARP}
+            "gopeer": compare.GOPEER, "java": compare.JAVA, "csharp": compare.CSHARP,
+            "csharp-pool": compare.CSHARP}
     # The C# client's kind tiny-pool: continuations on the thread pool (compare.py's row for it).
     kind = "tiny-pool" if args.client == "csharp-pool" else "tiny"
     if args.client not in keys:
@@ -279,7 +280,7 @@ def record(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("client", nargs="?", help="capi, cpp, raw, go, java, csharp or csharp-pool")
+    ap.add_argument("client", nargs="?", help="capi, cpp, raw, go, gopeer, java, csharp or csharp-pool")
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--calls", type=int, default=1000000)
     ap.add_argument("--freq", type=int, default=999, help="samples per second and thread (perf record -F)")
