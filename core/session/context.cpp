@@ -1,5 +1,7 @@
 #include "session/context.hpp"
 
+#include "session/deferred_signals.hpp"
+
 #include "session/spin_gate.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -50,7 +52,9 @@ thread_local std::vector<Task>* tl_output_flushes = nullptr;
 thread_local int tl_open_batches = 0;          // OutputBatch::begin() without its end() yet
 thread_local bool tl_output_released = false;  // OutputBatch::release(): nothing held until the depth is 0
 thread_local bool tl_queue_released = false;   // this thread's task handed its queue over (hand_over)
-thread_local const SerialQueue* tl_draining = nullptr;  // the queue whose task this thread runs (drain)
+thread_local const SerialQueue* tl_draining = nullptr;    // the queue whose task this thread runs (drain)
+thread_local int tl_signal_defers = 0;                    // detail::DeferredSignals alive on this thread
+thread_local std::vector<PollQueue*> tl_deferred_queues;  // posted to meanwhile, to signal at its end
 
 class IoRunner;
 
@@ -582,14 +586,49 @@ void PollQueue::signal_locked() {
 #endif
 }
 
-void PollQueue::post(Task task) {
+void PollQueue::signal() {
   {
     std::lock_guard lock(mutex_);
-    tasks_.push_back(std::move(task));
     signal_locked();
   }
   cv_.notify_all();
 }
+
+void PollQueue::post(Task task) {
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+    if (tl_signal_defers > 0) {
+      // Signalled at the end of the thread's outermost DeferredSignals (which the queue outlives).
+      try {
+        if (tl_deferred_queues.empty() || tl_deferred_queues.back() != this)
+          tl_deferred_queues.push_back(this);
+        return;
+      } catch (...) {
+        // Out of memory for the list: signalled now, as without the deferral.
+      }
+    }
+    signal_locked();
+  }
+  cv_.notify_all();
+}
+
+namespace detail {
+
+DeferredSignals::DeferredSignals() noexcept : outermost_(tl_signal_defers++ == 0) {}
+
+DeferredSignals::~DeferredSignals() {
+  flush();
+  --tl_signal_defers;
+}
+
+void DeferredSignals::flush() noexcept {
+  if (!outermost_ || tl_deferred_queues.empty()) return;
+  for (PollQueue* q : tl_deferred_queues) q->signal();  // signal() posts nothing: the list stays as it is
+  tl_deferred_queues.clear();                           // (its capacity kept for the next burst)
+}
+
+}  // namespace detail
 
 std::size_t PollQueue::poll(std::chrono::milliseconds timeout) {
   std::deque<Task> batch;

@@ -28,6 +28,10 @@ class io_context;
 
 namespace qix::core {
 
+namespace detail {
+class DeferredSignals;  // session/deferred_signals.hpp
+}  // namespace detail
+
 using Task = std::function<void()>;
 
 /// A task made of parts run one after another (a burst of a session's events: one hand-off to the event
@@ -189,8 +193,11 @@ class PollQueue final : public EventExecutor {
   int ready_fd();
 
  private:
+  friend class detail::DeferredSignals;
   /// Sets the descriptor's counter unless set. Under mutex_.
   void signal_locked();
+  /// Sets the descriptor's counter unless set and wakes the waiting pollers (DeferredSignals' end).
+  void signal();
   mutable std::mutex mutex_;
   std::mutex run_mutex_;
   std::condition_variable cv_;

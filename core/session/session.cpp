@@ -1,6 +1,7 @@
 // Session: one connection's lifecycle (open, close, drops: see reconnect.cpp for the resume), the frames that
 // arrive (invalidations, answers: see call.cpp, notifications), event delivery, listeners and queries.
 #include "session/session.hpp"
+#include "session/deferred_signals.hpp"
 #include "session/detail.hpp"
 
 #include "rpc/frame.hpp"
@@ -463,6 +464,9 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     std::vector<std::shared_ptr<Object>> refetch;
     bool start_resume = false;
     {
+      // The events posted under the lock wake an `events.poll` host once the lock is released (`deferred`
+      // ends after `lock`), not while it is held: a host on another core would run into the lock at once.
+      detail::DeferredSignals deferred;
       std::lock_guard lock(mutex_);
       while (next < texts.size()) {
         const std::size_t i = next++;

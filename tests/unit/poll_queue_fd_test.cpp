@@ -2,6 +2,7 @@
 // something to take, cleared by every poll(), set again by what is queued after it — also between a poll()
 // that found nothing and the host's next wait, level- and edge-triggered.
 #include "session/context.hpp"
+#include "session/deferred_signals.hpp"
 
 #include <gtest/gtest.h>
 
@@ -173,6 +174,49 @@ TEST(PollQueueFd, LevelTriggeredHostLoopSeesEveryTask) {
   // Level-triggered, readable means something to take: never a poll that finds nothing.
   EXPECT_EQ(empty_polls, 0u);
   EXPECT_FALSE(readable(fd));
+}
+
+// DeferredSignals (the I/O thread's scope around a burst applied under the session's lock): what is posted
+// meanwhile is queued at once, but the descriptor is set, and a waiting poll() woken, only when the outermost
+// scope ends; other queues and other threads are not affected.
+TEST(PollQueueFd, DeferredSignalsSetTheDescriptorWhenTheOutermostScopeEnds) {
+  PollQueue q;
+  PollQueue other;
+  int fd = q.ready_fd();
+  int other_fd = other.ready_fd();
+  ASSERT_GE(fd, 0);
+  ASSERT_GE(other_fd, 0);
+  EdgeWatch edge(fd);
+  int ran = 0;
+  {
+    qix::core::detail::DeferredSignals outer;
+    q.post([&] { ++ran; });
+    {
+      qix::core::detail::DeferredSignals inner;
+      q.post([&] { ++ran; });
+      other.post([&] { ++ran; });
+    }
+    EXPECT_FALSE(readable(fd)) << "an inner scope's end signals nothing";
+    EXPECT_FALSE(readable(other_fd));
+    EXPECT_EQ(edge.wait(0), 0);
+    EXPECT_EQ(q.size(), 2u) << "queued at once";
+    // Another thread's posts are not deferred.
+    PollQueue third;
+    int third_fd = third.ready_fd();
+    std::thread([&] { third.post([] {}); }).join();
+    EXPECT_TRUE(readable(third_fd));
+  }
+  EXPECT_TRUE(readable(fd));
+  EXPECT_TRUE(readable(other_fd));
+  EXPECT_EQ(edge.wait(0), 1);
+  EXPECT_EQ(q.poll(0ms), 2u);
+  EXPECT_EQ(other.poll(0ms), 1u);
+  EXPECT_EQ(ran, 3);
+  EXPECT_FALSE(readable(fd));
+  // Without a scope, at once as before.
+  q.post([] {});
+  EXPECT_TRUE(readable(fd));
+  EXPECT_EQ(q.poll(0ms), 1u);
 }
 
 #endif  // __linux__
