@@ -599,7 +599,7 @@ void PollQueue::post(Task task) {
     std::lock_guard lock(mutex_);
     tasks_.push_back(std::move(task));
     if (tl_signal_defers > 0) {
-      // Signalled at the end of the thread's outermost DeferredSignals (which the queue outlives).
+      // Signalled at the end of the DeferredSignals it was first posted to in (which the queue outlives).
       try {
         if (tl_deferred_queues.empty() || tl_deferred_queues.back() != this)
           tl_deferred_queues.push_back(this);
@@ -615,7 +615,9 @@ void PollQueue::post(Task task) {
 
 namespace detail {
 
-DeferredSignals::DeferredSignals() noexcept : outermost_(tl_signal_defers++ == 0) {}
+DeferredSignals::DeferredSignals() noexcept : first_(tl_deferred_queues.size()) {
+  ++tl_signal_defers;
+}
 
 DeferredSignals::~DeferredSignals() {
   flush();
@@ -623,9 +625,10 @@ DeferredSignals::~DeferredSignals() {
 }
 
 void DeferredSignals::flush() noexcept {
-  if (!outermost_ || tl_deferred_queues.empty()) return;
-  for (PollQueue* q : tl_deferred_queues) q->signal();  // signal() posts nothing: the list stays as it is
-  tl_deferred_queues.clear();                           // (its capacity kept for the next burst)
+  if (tl_deferred_queues.size() <= first_) return;
+  // signal() posts nothing: the list does not change under the loop.
+  for (std::size_t i = first_; i < tl_deferred_queues.size(); ++i) tl_deferred_queues[i]->signal();
+  tl_deferred_queues.resize(first_);  // (the capacity kept for the next burst)
 }
 
 }  // namespace detail
