@@ -11,9 +11,10 @@ import java.util.concurrent.TimeoutException;
  * cancelling one of them does not cancel the call, as usual for CompletableFuture.
  *
  * <p>Completed on a libqix event thread, so dependent stages added without an executor run there too.
- * Waiting for it ({@code get}, {@code join}) from a libqix event thread would stall the events that
- * complete it, so there it fails at once with {@link QixException.Code#BUSY} unless already done (like the
- * C API's blocking calls).
+ * Waiting for it ({@code get}, {@code join}) inside a libqix callback would stall the events that complete
+ * it, so the callback's session is first handed over to another thread (see {@link Session}, Threads);
+ * where there is no session to hand over (a traffic listener), it fails at once with {@link
+ * QixException.Code#BUSY} unless already done.
  */
 final class CallFuture<T> extends CompletableFuture<T> {
   /** Turns a successful native result into the value (runs on the event thread, during the callback). */
@@ -160,9 +161,9 @@ final class CallFuture<T> extends CompletableFuture<T> {
   }
 
   private void checkNotInCallback() {
-    if (!isDone() && Dispatch.inCallback()) {
+    if (!isDone() && !Dispatch.prepareToBlock()) {
       throw new QixException(QixException.Code.BUSY,
-          "waiting for a libqix future inside a libqix callback would stall event delivery; "
+          "waiting for a libqix future inside this libqix callback would stall event delivery; "
               + "chain a dependent stage instead");
     }
   }

@@ -81,7 +81,8 @@ public final class Context implements AutoCloseable {
    *
    * @throws QixException {@link QixException.Code#TIMEOUT}, {@link QixException.Code#NETWORK}, {@link
    *     QixException.Code#HTTP} (e.g. 401), {@link QixException.Code#TLS}, {@link QixException.Code#CLOSED}
-   *     when this context is closed, {@link QixException.Code#BUSY} on a libqix event thread ...
+   *     when this context is closed, {@link QixException.Code#BUSY} in a libqix callback with no session
+   *     to hand over (a traffic listener; see {@link Session}, Threads) ...
    */
   public Session open(SessionOptions options, Duration timeout) {
     Objects.requireNonNull(options, "options");
@@ -101,6 +102,7 @@ public final class Context implements AutoCloseable {
         trafficToken = Dispatch.register(traffic);
         QixNative.optionsSetTraffic(no, trafficToken);
       }
+      Dispatch.prepareToBlock(); // in a callback, hands its session over first (else libqix refuses: BUSY)
       NativeSession ns = new NativeSession(no, toMillis(timeout), nat);
       Session s = new Session(this, ns, trafficToken);
       sessions.add(s);

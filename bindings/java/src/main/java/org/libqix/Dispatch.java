@@ -44,8 +44,20 @@ final class Dispatch extends NativeEvents {
   private static final ConcurrentHashMap<Long, Object> TARGETS = new ConcurrentHashMap<>();
   private static final AtomicLong NEXT_TOKEN = new AtomicLong();
   private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
-  /** Per thread: [0] = callbacks running now (nesting), [1] = 1 once the thread has been named. */
-  private static final ThreadLocal<int[]> CALLBACK_STATE = ThreadLocal.withInitial(() -> new int[2]);
+  /** What the calling thread runs (one per thread; touched by that thread only). */
+  private static final class CallbackState {
+    /** Callbacks running now (nesting). */
+    int depth;
+    /** Whether the thread has been named. */
+    boolean named;
+    /** The session whose event the innermost callback delivers; null when not known (a traffic frame). */
+    Session delivering;
+    /** The innermost callback handed its session's events over (it may block now). */
+    boolean handedOver;
+  }
+
+  private static final ThreadLocal<CallbackState> CALLBACK_STATE =
+      ThreadLocal.withInitial(CallbackState::new);
   private static volatile ListenerExceptionHandler handler;
 
   /** The instance libqix calls; C++ holds a strong global reference to it, so it is never collected. */
@@ -81,7 +93,28 @@ final class Dispatch extends NativeEvents {
 
   /** True while the calling thread runs a libqix callback (a blocking wait there would stall its events). */
   static boolean inCallback() {
-    return CALLBACK_STATE.get()[0] > 0;
+    return CALLBACK_STATE.get().depth > 0;
+  }
+
+  /**
+   * Called before the binding blocks the calling thread (a blocking call, waiting for a future): true when it
+   * may. Outside callbacks, always. Inside a callback that delivers a session's event, the session's later
+   * events are first handed to another of libqix's threads (qix_session_hand_over_events), once per callback,
+   * so that neither the answer waited for nor the session's other events wait for this thread; libqix then
+   * allows the blocking call here. False (the caller fails with BUSY) when there is no session to hand over
+   * (a traffic listener) or nothing was being delivered.
+   */
+  static boolean prepareToBlock() {
+    CallbackState state = CALLBACK_STATE.get();
+    if (state.depth == 0 || state.handedOver) {
+      return true;
+    }
+    Session session = state.delivering;
+    if (session != null && session.handOverEvents()) {
+      state.handedOver = true;
+      return true;
+    }
+    return false;
   }
 
   static void setHandler(ListenerExceptionHandler h) {
@@ -111,41 +144,54 @@ final class Dispatch extends NativeEvents {
     void run() throws Throwable;
   }
 
-  private static void run(String where, Action action) {
-    int[] state = enter();
+  /** Runs a callback delivering an event of {@code session} (null: not known); reports what it throws. */
+  private static void run(String where, Session session, Action action) {
+    CallbackState state = enter();
+    Session outerSession = state.delivering;
+    boolean outerHandedOver = state.handedOver;
+    state.delivering = session;
+    state.handedOver = false;
     try {
       action.run();
     } catch (Throwable e) {
       report(where, e);
     } finally {
-      state[0]--;
+      state.delivering = outerSession;
+      state.handedOver = outerHandedOver;
+      state.depth--;
     }
   }
 
-  /** Marks the calling thread as running a callback (undo with {@code state[0]--}); names it once. */
-  private static int[] enter() {
-    int[] state = CALLBACK_STATE.get();
-    if (state[1] == 0) {
-      state[1] = 1;
+  /** Marks the calling thread as running a callback (undo with {@code state.depth--}); names it once. */
+  private static CallbackState enter() {
+    CallbackState state = CALLBACK_STATE.get();
+    if (!state.named) {
+      state.named = true;
       Thread t = Thread.currentThread();
       // A thread libqix started and SWIG attached gets a default name ("Thread-N"); say whose it is.
       if (t.getName().startsWith("Thread-")) {
         t.setName("libqix-events-" + THREAD_NUMBER.incrementAndGet());
       }
     }
-    state[0]++;
+    state.depth++;
     return state;
   }
 
-  /** {@code run("a call completion", () -> future.deliverRaw(raw))} without a lambda per call. */
+  /** {@code run("a call completion", session, () -> future.deliverRaw(raw))} without a lambda per call. */
   private static void deliverRaw(CallFuture<?> future, String raw) {
-    int[] state = enter();
+    CallbackState state = enter();
+    Session outerSession = state.delivering;
+    boolean outerHandedOver = state.handedOver;
+    state.delivering = future.session();
+    state.handedOver = false;
     try {
       future.deliverRaw(raw);
     } catch (Throwable e) {
       report("a call completion", e);
     } finally {
-      state[0]--;
+      state.delivering = outerSession;
+      state.handedOver = outerHandedOver;
+      state.depth--;
     }
   }
 
@@ -153,7 +199,7 @@ final class Dispatch extends NativeEvents {
   public void onResult(long token, NativeResult result) {
     CallFuture<?> future = CallTable.take(token);
     if (future != null) {
-      run("a call completion", () -> future.deliver(result));
+      run("a call completion", future.session(), () -> future.deliver(result));
     }
   }
 
@@ -180,10 +226,10 @@ final class Dispatch extends NativeEvents {
       Watch w = (Watch) target;
       if (result.ok()) {
         String layout = result.json();
-        run("LayoutListener.onLayout", () -> w.listener.onLayout(w.object, layout));
+        run("LayoutListener.onLayout", w.object.session(), () -> w.listener.onLayout(w.object, layout));
       } else {
         QixException error = QixException.of(result.error());
-        run("LayoutListener.onError", () -> w.listener.onError(w.object, error));
+        run("LayoutListener.onError", w.object.session(), () -> w.listener.onError(w.object, error));
       }
     }
   }
@@ -193,7 +239,8 @@ final class Dispatch extends NativeEvents {
     Object target = TARGETS.get(token);
     if (target instanceof Subscription && ((Subscription) target).listener instanceof ChangeListener) {
       Subscription s = (Subscription) target;
-      run("ChangeListener.onChanged", () -> ((ChangeListener) s.listener).onChanged((QixObject) s.owner));
+      QixObject o = (QixObject) s.owner;
+      run("ChangeListener.onChanged", o.session(), () -> ((ChangeListener) s.listener).onChanged(o));
     }
   }
 
@@ -202,7 +249,8 @@ final class Dispatch extends NativeEvents {
     Object target = TARGETS.get(token);
     if (target instanceof Subscription && ((Subscription) target).listener instanceof CloseListener) {
       Subscription s = (Subscription) target;
-      run("CloseListener.onClosed", () -> ((CloseListener) s.listener).onClosed((QixObject) s.owner));
+      QixObject o = (QixObject) s.owner;
+      run("CloseListener.onClosed", o.session(), () -> ((CloseListener) s.listener).onClosed(o));
     }
   }
 
@@ -212,7 +260,7 @@ final class Dispatch extends NativeEvents {
     if (target instanceof Subscription && ((Subscription) target).listener instanceof StateListener) {
       Subscription s = (Subscription) target;
       SessionState st = SessionState.of(state);
-      run("StateListener.onStateChanged",
+      run("StateListener.onStateChanged", (Session) s.owner,
           () -> ((StateListener) s.listener).onStateChanged((Session) s.owner, st, closeCode, reason));
     }
   }
@@ -222,7 +270,7 @@ final class Dispatch extends NativeEvents {
     Object target = TARGETS.get(token);
     if (target instanceof Subscription && ((Subscription) target).listener instanceof NotificationListener) {
       Subscription s = (Subscription) target;
-      run("NotificationListener.onNotification",
+      run("NotificationListener.onNotification", (Session) s.owner,
           () -> ((NotificationListener) s.listener).onNotification((Session) s.owner, method, paramsJson));
     }
   }
@@ -232,7 +280,7 @@ final class Dispatch extends NativeEvents {
     Object target = TARGETS.get(token);
     if (target instanceof TrafficListener) {
       TrafficListener l = (TrafficListener) target;
-      run("TrafficListener.onFrame", () -> l.onFrame(sent, frame));
+      run("TrafficListener.onFrame", null, () -> l.onFrame(sent, frame));
     }
   }
 
@@ -244,7 +292,7 @@ final class Dispatch extends NativeEvents {
     }
     Extraction<?> e = (Extraction<?>) target;
     boolean[] goOn = new boolean[1];
-    run("an extraction's row", () -> goOn[0] = e.offer(rowJson));
+    run("an extraction's row", null, () -> goOn[0] = e.offer(rowJson));
     return goOn[0];
   }
 
@@ -254,7 +302,7 @@ final class Dispatch extends NativeEvents {
     if (target instanceof Extraction) {
       Extraction<?> e = (Extraction<?>) target;
       QixException failure = status == 0 ? null : QixException.of(error);
-      run("the end of an extraction", () -> e.finish(rows, failure));
+      run("the end of an extraction", null, () -> e.finish(rows, failure));
     }
   }
 

@@ -165,10 +165,12 @@ public final class QixObject implements AutoCloseable {
    *
    * @throws QixException with the engine's error ({@link QixException.Code#ENGINE}), {@link
    *     QixException.Code#TIMEOUT}, {@link QixException.Code#CLOSED}, {@link QixException.Code#INVALID_ARGUMENT}
-   *     for malformed params, {@link QixException.Code#BUSY} on a libqix event thread ...
+   *     for malformed params, {@link QixException.Code#BUSY} in a libqix callback with no
+   *     session to hand over (see {@link Session}, Threads) ...
    */
   public String call(String method, String paramsJson, CallOptions options) {
     Session.check(method, paramsJson, options);
+    Dispatch.prepareToBlock(); // in a callback, hands the session over first (else libqix refuses: BUSY)
     NativeResult r = withNative(o -> o.call(method, paramsJson, options.flags(), options.timeoutMs()));
     try {
       return r.json();
@@ -190,6 +192,7 @@ public final class QixObject implements AutoCloseable {
    */
   public QixObject callForObject(String method, String paramsJson, CallOptions options) {
     Session.check(method, paramsJson, options);
+    Dispatch.prepareToBlock();
     NativeObject no = withNative(o -> {
       NativeResult r = o.call(method, paramsJson, options.flags(), options.timeoutMs());
       try {
@@ -262,6 +265,7 @@ public final class QixObject implements AutoCloseable {
     Session.check(method, paramsJson, options);
     Objects.requireNonNull(decoder, "decoder");
     NativeResult r;
+    Dispatch.prepareToBlock();
     try {
       r = withNative(o -> o.call(method, paramsJson, options.flags(), options.timeoutMs()));
     } catch (QixException e) {

@@ -37,8 +37,14 @@ import org.libqix.api.Global;
  * are no finalizers; a session that is never closed stays open until its context is closed.
  *
  * <p><b>Threads.</b> Thread-safe: any thread may call any method at any time, also concurrently with
- * {@link #close()}. Listeners and future completions run on the context's event threads; a blocking call
- * made on an event thread fails at once with {@link QixException.Code#BUSY} instead of deadlocking.
+ * {@link #close()}. Listeners and future completions run on the context's event threads (or its I/O thread:
+ * the option {@code events.inline}), one at a time per session. A blocking call or a wait for a future not
+ * done yet made inside one of them first hands the session's later events to another of libqix's threads
+ * (qix_session_hand_over_events, once per callback), so that the answer waited for, and the session's
+ * other events, are delivered meanwhile (beside the rest of that callback, no longer one at a time with
+ * it). Where there is no session to hand over (a {@link TrafficListener}), it fails at once with {@link
+ * QixException.Code#BUSY} instead of deadlocking; so does {@link Context#close()} in any callback. Chaining a
+ * dependent stage keeps the order and costs no thread.
  */
 public final class Session implements AutoCloseable {
   private final Context context;
@@ -90,6 +96,22 @@ public final class Session implements AutoCloseable {
         throw closedException();
       }
       return fn.apply(nat);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Hands this session's later events to another of libqix's threads while the callback now running on the
+   * calling thread goes on (qix_session_hand_over_events; see {@link Dispatch#prepareToBlock}). False when
+   * none of its events was being delivered, or the session is closed.
+   */
+  boolean handOverEvents() {
+    lock.readLock().lock();
+    try {
+      return nat != null && nat.handOverEvents();
+    } catch (QixException e) {
+      return false; // not a session whose events libqix's threads deliver
     } finally {
       lock.readLock().unlock();
     }
@@ -252,7 +274,8 @@ public final class Session implements AutoCloseable {
    *
    * @throws QixException with the engine's error ({@link QixException.Code#ENGINE}), {@link
    *     QixException.Code#TIMEOUT}, {@link QixException.Code#CLOSED}, {@link QixException.Code#INVALID_ARGUMENT}
-   *     for malformed params, {@link QixException.Code#BUSY} on a libqix event thread ...
+   *     for malformed params, {@link QixException.Code#BUSY} in a libqix callback with no
+   *     session to hand over (see Threads in the class comment) ...
    */
   public String call(String method, String paramsJson, CallOptions options) {
     check(method, paramsJson, options);

@@ -207,27 +207,30 @@ class ThreadTest {
   }
 
   @Test
-  void noBlockingOnAnEventThread() throws Exception {
-    try (Session session = Session.open(sim.demo())) {
+  void blockingInACallbackHandsItsSessionOverFirst() throws Exception {
+    try (Session session = Session.open(sim.demo()); Session other = Session.open(sim.demo())) {
       QixObject doc = session.openDoc("demo").object();
       QixObject cube = doc.createSessionObject(Fixtures.CUBE);
       cube.getLayout();
-      AtomicReference<Throwable> blockingCall = new AtomicReference<>();
-      AtomicReference<Throwable> join = new AtomicReference<>();
+      AtomicReference<Object> stage = new AtomicReference<>();
+      AtomicReference<Object> blockingCall = new AtomicReference<>();
+      AtomicReference<Object> join = new AtomicReference<>();
+      AtomicReference<Object> otherSession = new AtomicReference<>();
       AtomicReference<Throwable> closeContext = new AtomicReference<>();
+      AtomicReference<CompletableFuture<String>> staged = new AtomicReference<>();
       CountDownLatch done = new CountDownLatch(1);
       Context own = new Context(1, 1);
       cube.addChangeListener(o -> {
-        try {
-          doc.call("Evaluate", "[\"2+2\"]");
-        } catch (Throwable t) {
-          blockingCall.set(t);
-        }
-        try {
-          doc.callAsync("Evaluate", "[\"3+3\"]").join();
-        } catch (Throwable t) {
-          join.set(t);
-        }
+        // Attached before anything here blocks: the answer waits for this listener (the session's events
+        // come one at a time), so the stage runs where the answer is delivered, on a libqix thread, and
+        // blocks there (the path of a call completion).
+        staged.set(doc.callAsync("Evaluate", "[\"1+1\"]").thenApply(v -> {
+          stage.set(Thread.currentThread().getName());
+          return doc.call("Evaluate", "[\"5+5\"]");
+        }));
+        blockingCall.set(outcome(() -> doc.call("Evaluate", "[\"2+2\"]")));
+        join.set(outcome(() -> doc.callAsync("Evaluate", "[\"3+3\"]").join()));
+        otherSession.set(outcome(() -> other.call("EngineVersion", "[]")));
         try {
           own.close();
         } catch (Throwable t) {
@@ -236,13 +239,52 @@ class ThreadTest {
         done.countDown();
       });
       doc.getField("Category").call("Select", "[\"Bikes\"]");
-      assertTrue(done.await(10, TimeUnit.SECONDS));
-      assertEquals(QixException.Code.BUSY, ((QixException) blockingCall.get()).code());
-      assertEquals(QixException.Code.BUSY, ((QixException) join.get()).code());
+      assertTrue(done.await(PATIENCE_MS, TimeUnit.MILLISECONDS));
+      assertEquals("\"4\"", blockingCall.get());
+      assertEquals("\"6\"", join.get());
+      String version = String.valueOf(otherSession.get());
+      assertTrue(version.contains("qComponentVersion"), version);
+      assertEquals("\"10\"", staged.get().get(PATIENCE_MS, TimeUnit.MILLISECONDS));
+      assertTrue(String.valueOf(stage.get()).startsWith("libqix-"), String.valueOf(stage.get()));
+      // Closing a context is never possible in a callback.
       assertEquals(QixException.Code.BUSY, ((QixException) closeContext.get()).code());
       assertFalse(own.isClosed());
       own.close();
       assertTrue(own.isClosed());
+      // The session's events flow on afterwards, one at a time again.
+      assertEquals("\"7\"", doc.call("Evaluate", "[\"3+4\"]"));
+    }
+  }
+
+  @Test
+  void blockingInATrafficListenerIsBusy() throws Exception {
+    AtomicReference<QixObject> target = new AtomicReference<>();
+    AtomicReference<Object> fromListener = new AtomicReference<>();
+    CountDownLatch tried = new CountDownLatch(1);
+    SessionOptions options = sim.demo().trafficListener((sent, frame) -> {
+      QixObject d = target.get();
+      if (d != null && !sent && tried.getCount() > 0) {
+        fromListener.set(outcome(() -> d.call("Evaluate", "[\"1+1\"]")));
+        tried.countDown();
+      }
+    });
+    try (Session session = Session.open(options)) {
+      QixObject doc = session.openDoc("demo").object();
+      target.set(doc);
+      assertEquals("\"2\"", doc.call("Evaluate", "[\"1+1\"]")); // its answer's frame reaches the listener
+      assertTrue(tried.await(PATIENCE_MS, TimeUnit.MILLISECONDS));
+      Object o = fromListener.get();
+      assertTrue(o instanceof QixException, String.valueOf(o));
+      assertEquals(QixException.Code.BUSY, ((QixException) o).code());
+    }
+  }
+
+  /** What {@code call} returns, or what it throws. */
+  private static Object outcome(java.util.concurrent.Callable<Object> call) {
+    try {
+      return call.call();
+    } catch (Throwable t) {
+      return t;
     }
   }
 
