@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string_view>
+#include <system_error>
 
 namespace qix::capi {
 
@@ -293,6 +294,46 @@ int qix_context_new(qix_context** out, int io_threads, int dispatcher_threads) {
   if (dispatcher_threads > 0) o.dispatcher_threads = dispatcher_threads;
   auto c = std::make_unique<qix_context>();
   c->ctx = core::Context::create(o);
+  *out = c.release();
+  return QIX_OK;
+  QIX_CATCH
+}
+
+namespace {
+
+// The body a hosted thread runs (qix_context_new_hosted): the core's, owned by the argument.
+void run_hosted_body(void* arg) {
+  std::unique_ptr<core::Task> body(static_cast<core::Task*>(arg));
+  (*body)();
+}
+
+}  // namespace
+
+int qix_context_new_hosted(qix_context** out, int io_threads, int dispatcher_threads,
+                           qix_thread_start_fn start, void* user) {
+  QIX_TRY
+  if (!out) return fail(QIX_EINVAL, "qix_context_new_hosted: out is NULL");
+  *out = nullptr;
+  if (!start) return fail(QIX_EINVAL, "qix_context_new_hosted: start is NULL");
+  if (io_threads < 0 || dispatcher_threads < 0)
+    return fail(QIX_EINVAL, "qix_context_new_hosted: negative thread count");
+  core::Context::Options o;
+  if (io_threads > 0) o.io_threads = io_threads;
+  if (dispatcher_threads > 0) o.dispatcher_threads = dispatcher_threads;
+  o.start_thread = [start, user](core::Task body) {
+    auto arg = std::make_unique<core::Task>(std::move(body));
+    if (start(&run_hosted_body, arg.get(), user) != 0) {
+      throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                              "the host could not start a thread");
+    }
+    (void)arg.release();  // the thread's now
+  };
+  auto c = std::make_unique<qix_context>();
+  try {
+    c->ctx = core::Context::create(std::move(o));
+  } catch (const std::system_error& e) {
+    return fail(QIX_ENOMEM, std::string("qix_context_new_hosted: ") + e.what());
+  }
   *out = c.release();
   return QIX_OK;
   QIX_CATCH

@@ -185,14 +185,85 @@ void OutputBatch::at_end(Task flush) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Worker: one of the context's threads: a std::thread, or a thread the host started (Options::start_thread),
+// joined alike: join() returns once the body has returned and what it held is gone.
+class Worker {
+ public:
+  Worker(const std::function<void(Task)>& start, Task body) {
+    if (!start) {
+      thread_ = std::thread(std::move(body));
+      return;
+    }
+    hosted_ = std::make_shared<Hosted>();
+    start([h = hosted_, fn = std::move(body)]() mutable {
+      h->id.store(std::this_thread::get_id());
+      fn();
+      fn = nullptr;  // what the body holds is released before join() returns
+      {
+        std::lock_guard lock(h->mutex);
+        h->done = true;
+      }
+      h->cv.notify_all();
+    });
+  }
+  Worker(Worker&&) noexcept = default;
+  Worker& operator=(Worker&&) noexcept = default;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() = default;
+
+  /// True on the thread that runs this worker's body.
+  bool is_current() const {
+    const auto me = std::this_thread::get_id();
+    return hosted_ ? hosted_->id.load() == me : thread_.get_id() == me;
+  }
+  /// Waits for the body to return (not from its own thread: see is_current); once only, and never after
+  /// detach().
+  void join() {
+    if (hosted_) {
+      std::unique_lock lock(hosted_->mutex);
+      hosted_->cv.wait(lock, [&] { return hosted_->done; });
+      lock.unlock();
+      hosted_.reset();
+    } else if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  /// Lets the body end by itself (called from its own thread).
+  void detach() {
+    if (hosted_) {
+      hosted_.reset();
+    } else if (thread_.joinable()) {
+      thread_.detach();
+    }
+  }
+
+ private:
+  struct Hosted {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::atomic<std::thread::id> id{};
+  };
+  std::thread thread_;
+  std::shared_ptr<Hosted> hosted_;
+};
+
+// ---------------------------------------------------------------------------------------------------------
 // Dispatcher: a small FIFO thread pool. SerialQueues submit themselves, once at a time each, to be drained
 // (the queue itself, not a task wrapping it: no allocation per hand-off).
 class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
-  static std::shared_ptr<Dispatcher> create(int threads) {
+  static std::shared_ptr<Dispatcher> create(int threads, std::function<void(Task)> start) {
     auto d = std::shared_ptr<Dispatcher>(new Dispatcher());
-    std::lock_guard lock(d->mutex_);
-    for (int i = 0; i < threads; ++i) d->start_thread_locked();
+    d->start_ = std::move(start);
+    try {
+      std::lock_guard lock(d->mutex_);
+      for (int i = 0; i < threads; ++i) d->start_thread_locked();
+    } catch (...) {
+      d->stop();  // the threads started end and are joined
+      throw;
+    }
     return d;
   }
 
@@ -273,9 +344,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     }
     cv_.notify_all();
     for (auto& t : threads_) {
-      if (t.get_id() == std::this_thread::get_id()) {
+      if (t.is_current()) {
         t.detach();  // stopping from our own task: let the thread end by itself
-      } else if (t.joinable()) {
+      } else {
         t.join();
       }
     }
@@ -285,8 +356,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   // Under mutex_. Each thread holds the pool: a task that drops the last outside reference cannot free it
   // under us.
   void start_thread_locked() {
-    threads_.emplace_back([d = shared_from_this()] {
-      name_this_thread("qix-ev");
+    threads_.emplace_back(start_, [d = shared_from_this(), hosted = static_cast<bool>(start_)] {
+      if (!hosted) name_this_thread("qix-ev");  // a host's thread keeps the name its host gave it
       d->run();
     });
   }
@@ -348,11 +419,12 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<SerialQueue>> queues_;
   std::deque<Task> loans_;
-  std::vector<std::thread> threads_;  // extra threads are added under mutex_, never once stopping_
-  std::atomic<int> outstanding_{0};   // queues submitted and not yet drained (busy())
-  std::size_t idle_ = 0;              // threads waiting for a queue
-  int extra_ = 0;                     // threads started by hand-overs and loans
-  int held_ = 0;                      // threads held up in a task whose queue they handed over, or lent
+  std::vector<Worker> threads_;      // extra threads are added under mutex_, never once stopping_
+  std::function<void(Task)> start_;  // Options::start_thread (set once, before any thread starts)
+  std::atomic<int> outstanding_{0};  // queues submitted and not yet drained (busy())
+  std::size_t idle_ = 0;             // threads waiting for a queue
+  int extra_ = 0;                    // threads started by hand-overs and loans
+  int held_ = 0;                     // threads held up in a task whose queue they handed over, or lent
   bool stopping_ = false;
   std::function<bool()> watch_;  // Context's: looks at its I/O runners; true while any is active
   bool watching_ = false;        // a thread waits as the watch (mutex_)
@@ -698,7 +770,7 @@ struct Context::Impl final : IoRoles {
         io(o.io_threads),
         work(asio::make_work_guard(io)),
         timer(io),
-        dispatcher(Dispatcher::create(o.dispatcher_threads)) {
+        dispatcher(Dispatcher::create(o.dispatcher_threads, o.start_thread)) {
     dispatcher->set_watch([this] { return watch(); });
     spin_limit_ns.store(std::chrono::nanoseconds(o.io_spin).count(), std::memory_order_relaxed);
   }
@@ -710,7 +782,7 @@ struct Context::Impl final : IoRoles {
 
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
-  std::vector<std::thread> io_threads;
+  std::vector<Worker> io_threads;
 
   // One Asio timer serves every scheduled task: a map ordered by deadline, re-armed to the earliest.
   using Clock = std::chrono::steady_clock;
@@ -933,9 +1005,9 @@ struct Context::Impl final : IoRoles {
       // Sessions close their sockets before the context goes; stop() ends whatever is left.
       io.stop();
       for (auto& t : io_threads) {
-        if (t.get_id() == std::this_thread::get_id()) {
+        if (t.is_current()) {
           t.detach();
-        } else if (t.joinable()) {
+        } else {
           t.join();
         }
       }
@@ -978,13 +1050,20 @@ struct Context::Impl final : IoRoles {
   }
 };
 
-Context::Context(Options options) : options_(options), impl_(std::make_unique<Impl>(this, options)) {
-  for (int i = 0; i < options_.io_threads; ++i) {
-    impl_->io_threads.emplace_back([impl = impl_.get()] {
-      name_this_thread("qix-io");
-      IoRunner me(*impl);
-      impl->run_io(me, false);
-    });
+Context::Context(Options options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>(this, options_)) {
+  try {
+    for (int i = 0; i < options_.io_threads; ++i) {
+      impl_->io_threads.emplace_back(options_.start_thread,
+                                     [impl = impl_.get(), hosted = static_cast<bool>(options_.start_thread)] {
+                                       if (!hosted) name_this_thread("qix-io");
+                                       IoRunner me(*impl);
+                                       impl->run_io(me, false);
+                                     });
+    }
+  } catch (...) {
+    impl_->stop_and_join();  // the threads started end and are joined
+    throw;
   }
 }
 
@@ -1022,7 +1101,7 @@ std::shared_ptr<Context> Context::create(Options options) {
   // reachable until the process ends). A host that initialised OpenSSL before has already chosen. Cheap after
   // the first call.
   OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);
-  return std::shared_ptr<Context>(new Context(options));
+  return std::shared_ptr<Context>(new Context(std::move(options)));
 }
 
 std::shared_ptr<Context> Context::default_context() {

@@ -217,6 +217,12 @@ class Context : public std::enable_shared_from_this<Context> {
     /// environment variable QIX_IO_SPIN_US when it holds a number from 0 to kMaxIoSpin, else kDefaultIoSpin.
     /// Zero: never polls. Only a context with one I/O thread polls.
     std::chrono::microseconds io_spin{-1};
+    /// Starts each of the context's threads (I/O and dispatcher threads) when set: called with the thread's
+    /// body, it runs it on a new thread of the host's and returns; it throws (std::system_error) when it
+    /// cannot. Called with the context's locks held: it must not call into the context. Unset: std::thread.
+    /// For hosts whose own threads are cheaper to call back on (a Go program's: Go code runs at a fraction
+    /// of the cost on a thread Go started).
+    std::function<void(Task body)> start_thread{};
   };
   static constexpr std::chrono::microseconds kDefaultIoSpin{50};
   static constexpr std::chrono::microseconds kMaxIoSpin{1000000};

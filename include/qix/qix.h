@@ -175,6 +175,32 @@ typedef struct qix_context qix_context;
  */
 QIX_API int qix_context_new(qix_context** out, int io_threads, int dispatcher_threads);
 
+/** The body of a thread that libqix asks its host to start (::qix_thread_start_fn). */
+typedef void (*qix_thread_body)(void* arg);
+
+/**
+ * Starts a thread for libqix (qix_context_new_hosted()): runs @p body(@p arg) once, on a new thread of the
+ * host's, and returns without waiting for it; the thread may end when @p body returns. Returns 0 when the
+ * thread was started, nonzero when none can be (libqix then never calls @p body, and frees @p arg itself).
+ * Called from the thread creating the context, or from one of the context's own threads when its pool grows
+ * (a hand-over); libqix may hold internal locks meanwhile, so it must not call libqix.
+ */
+typedef int (*qix_thread_start_fn)(qix_thread_body body, void* arg, void* user);
+
+/**
+ * qix_context_new() with every thread of the context (its I/O threads, its dispatcher threads, and those a
+ * hand-over adds) started through @p start instead of by libqix, so that the sessions' callbacks run on
+ * threads the host made: for hosts that call back into a runtime more cheaply from their own threads (Go
+ * code called from a thread Go did not start costs about a hundred times more than from one it did) or
+ * that set up their threads themselves (names, priorities, affinity). qix_context_free() and the end of
+ * the last session wait until every body has returned, as for libqix's own threads.
+ * @param start starts one thread (see ::qix_thread_start_fn); @p user is passed to it.
+ * @return #QIX_OK; #QIX_EINVAL (NULL @p out or @p start, negative counts); #QIX_ENOMEM (@p start failed:
+ *         the threads it had started have returned from their bodies, and nothing is left).
+ */
+QIX_API int qix_context_new_hosted(qix_context** out, int io_threads, int dispatcher_threads,
+                                   qix_thread_start_fn start, void* user);
+
 /**
  * The process-wide default context (1 I/O thread, 2 dispatcher threads), created on first use.
  * Borrowed: never free it. Returns NULL only when it cannot be created.
