@@ -111,7 +111,8 @@ TEST_F(CapiTest, AHostedContextRunsItsSessionsOnTheHostsThreads) {
 }
 
 TEST_F(CapiTest, AHostThatCannotStartAThreadGetsNoContext) {
-  for (int refuse_after : {0, 1, 2}) {  // the I/O thread, then the first and second dispatcher thread
+  // Refused: the first dispatcher thread, the second (the pool starts first), the I/O thread.
+  for (int refuse_after : {0, 1, 2}) {
     SCOPED_TRACE(refuse_after);
     Host host;
     host.refuse_after = refuse_after;
