@@ -35,10 +35,9 @@ struct Host {
         host->threads.insert(std::this_thread::get_id());
       }
       body(arg);
-      {
-        std::lock_guard lock(host->mutex);
-        ++host->returned;
-      }
+      // Notified under the lock: the test may destroy the Host as soon as it sees the count.
+      std::lock_guard lock(host->mutex);
+      ++host->returned;
       host->cv.notify_all();
     }).detach();
     return 0;
