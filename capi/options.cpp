@@ -281,24 +281,6 @@ const qix_option_info* option_infos() {
 
 using namespace qix::capi;
 
-extern "C" {
-
-int qix_context_new(qix_context** out, int io_threads, int dispatcher_threads) {
-  QIX_TRY
-  if (!out) return fail(QIX_EINVAL, "qix_context_new: out is NULL");
-  *out = nullptr;
-  if (io_threads < 0 || dispatcher_threads < 0)
-    return fail(QIX_EINVAL, "qix_context_new: negative thread count");
-  core::Context::Options o;
-  if (io_threads > 0) o.io_threads = io_threads;
-  if (dispatcher_threads > 0) o.dispatcher_threads = dispatcher_threads;
-  auto c = std::make_unique<qix_context>();
-  c->ctx = core::Context::create(o);
-  *out = c.release();
-  return QIX_OK;
-  QIX_CATCH
-}
-
 namespace {
 
 // The body a hosted thread runs (qix_context_new_hosted): the core's, owned by the argument.
@@ -307,19 +289,22 @@ void run_hosted_body(void* arg) {
   (*body)();
 }
 
-}  // namespace
-
-int qix_context_new_hosted(qix_context** out, int io_threads, int dispatcher_threads,
-                           qix_thread_start_fn start, void* user) {
-  QIX_TRY
-  if (!out) return fail(QIX_EINVAL, "qix_context_new_hosted: out is NULL");
+// qix_context_new and qix_context_new_hosted (`start` null: libqix starts its own threads). Throws what the
+// core throws, except a host's failure to start a thread, which is QIX_ENOMEM.
+int make_context(const std::string& fn, qix_context** out, int io_threads, int dispatcher_threads,
+                 qix_thread_start_fn start, void* user) {
+  if (!out) return fail(QIX_EINVAL, fn + ": out is NULL");
   *out = nullptr;
-  if (!start) return fail(QIX_EINVAL, "qix_context_new_hosted: start is NULL");
-  if (io_threads < 0 || dispatcher_threads < 0)
-    return fail(QIX_EINVAL, "qix_context_new_hosted: negative thread count");
+  if (io_threads < 0 || dispatcher_threads < 0) return fail(QIX_EINVAL, fn + ": negative thread count");
   core::Context::Options o;
   if (io_threads > 0) o.io_threads = io_threads;
   if (dispatcher_threads > 0) o.dispatcher_threads = dispatcher_threads;
+  auto c = std::make_unique<qix_context>();
+  if (!start) {
+    c->ctx = core::Context::create(std::move(o));
+    *out = c.release();
+    return QIX_OK;
+  }
   o.start_thread = [start, user](core::Task body) {
     auto arg = std::make_unique<core::Task>(std::move(body));
     if (start(&run_hosted_body, arg.get(), user) != 0) {
@@ -328,14 +313,32 @@ int qix_context_new_hosted(qix_context** out, int io_threads, int dispatcher_thr
     }
     (void)arg.release();  // the thread's now
   };
-  auto c = std::make_unique<qix_context>();
   try {
     c->ctx = core::Context::create(std::move(o));
   } catch (const std::system_error& e) {
-    return fail(QIX_ENOMEM, std::string("qix_context_new_hosted: ") + e.what());
+    return fail(QIX_ENOMEM, fn + ": " + e.what());
   }
   *out = c.release();
   return QIX_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+int qix_context_new(qix_context** out, int io_threads, int dispatcher_threads) {
+  QIX_TRY
+  return make_context("qix_context_new", out, io_threads, dispatcher_threads, nullptr, nullptr);
+  QIX_CATCH
+}
+
+int qix_context_new_hosted(qix_context** out, int io_threads, int dispatcher_threads,
+                           qix_thread_start_fn start, void* user) {
+  QIX_TRY
+  if (!out) return fail(QIX_EINVAL, "qix_context_new_hosted: out is NULL");
+  *out = nullptr;
+  if (!start) return fail(QIX_EINVAL, "qix_context_new_hosted: start is NULL");
+  return make_context("qix_context_new_hosted", out, io_threads, dispatcher_threads, start, user);
   QIX_CATCH
 }
 
