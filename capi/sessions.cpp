@@ -87,6 +87,7 @@ void release_session_handle(qix_session* session) {
   }
   for (auto id : ids) session->s->remove_listener(id);
   session->s->close();
+  session->s->set_poll_ready({});  // not called once qix_session_free() returns (the close may have called it)
   // Drop the user's reference last; callbacks running now hold their own.
   auto keep = std::move(session->self);
   keep.reset();
@@ -416,6 +417,19 @@ int qix_session_poll_fd(qix_session* session, int* out_fd) {
     return fail(QIX_ENOMEM, "qix_session_poll_fd: eventfd: " + std::generic_category().message(err));
   }
   *out_fd = fd;
+  return QIX_OK;
+  QIX_CATCH
+}
+
+int qix_session_set_poll_ready(qix_session* session, qix_poll_ready_cb cb, void* user) {
+  QIX_TRY
+  if (!session) return fail(QIX_EINVAL, "qix_session_set_poll_ready: session is NULL");
+  std::function<void()> fn;
+  if (cb) fn = [cb, user] { cb(user); };
+  if (!session->s->set_poll_ready(std::move(fn))) {
+    return fail(QIX_EINVAL,
+                "qix_session_set_poll_ready: the session was not opened with the option events.poll");
+  }
   return QIX_OK;
   QIX_CATCH
 }

@@ -648,25 +648,37 @@ PollQueue::~PollQueue() {
 #endif
 }
 
-void PollQueue::signal_locked() {
-#ifdef __linux__
-  if (fd_ < 0 || signalled_) return;
-  const std::uint64_t one = 1;
-  // Cannot fail: the counter is 0 (signalled_ is clear), so it never overflows and never blocks.
-  [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+bool PollQueue::signal_locked() {
+  if (signalled_) return false;
   signalled_ = true;
+#ifdef __linux__
+  if (fd_ >= 0) {
+    const std::uint64_t one = 1;
+    // Cannot fail: the counter is 0 (signalled_ was clear), so it never overflows and never blocks.
+    [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+  }
 #endif
+  return true;
+}
+
+void PollQueue::notify_ready() {
+  if (!has_ready_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(ready_mutex_);
+  if (ready_) ready_();
 }
 
 void PollQueue::signal() {
+  bool fire = false;
   {
     std::lock_guard lock(mutex_);
-    signal_locked();
+    fire = signal_locked();
   }
   cv_.notify_all();
+  if (fire) notify_ready();
 }
 
 void PollQueue::post(Task task) {
+  bool fire = false;
   {
     std::lock_guard lock(mutex_);
     tasks_.push_back(std::move(task));
@@ -680,9 +692,26 @@ void PollQueue::post(Task task) {
         // Out of memory for the list: signalled now, as without the deferral.
       }
     }
-    signal_locked();
+    fire = signal_locked();
   }
   cv_.notify_all();
+  if (fire) notify_ready();
+}
+
+void PollQueue::set_ready_callback(std::function<void()> fn) {
+  const bool set = static_cast<bool>(fn);
+  {
+    std::lock_guard lock(ready_mutex_);
+    ready_ = std::move(fn);
+    has_ready_.store(set, std::memory_order_release);
+  }
+  if (!set) return;
+  bool ready = false;
+  {
+    std::lock_guard lock(mutex_);
+    ready = signalled_;
+  }
+  if (ready) notify_ready();  // what was queued before it was set
 }
 
 namespace detail {
@@ -714,14 +743,17 @@ std::size_t PollQueue::poll(std::chrono::milliseconds timeout) {
     }
     woken_ = false;
     batch.swap(tasks_);
-#ifdef __linux__
     if (signalled_) {
-      // Clear the counter with the queue it stands for: readable again only for what comes after this.
-      std::uint64_t count = 0;
-      [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
+      // Clear the mark (and the counter) with the queue it stands for: ready again only for what comes after
+      // this.
+#ifdef __linux__
+      if (fd_ >= 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] auto n = ::read(fd_, &count, sizeof count);
+      }
+#endif
       signalled_ = false;
     }
-#endif
   }
   std::lock_guard run(run_mutex_);
   for (auto& task : batch) {
@@ -734,12 +766,14 @@ std::size_t PollQueue::poll(std::chrono::milliseconds timeout) {
 }
 
 void PollQueue::wake() {
+  bool fire = false;
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
-    signal_locked();
+    fire = signal_locked();
   }
   cv_.notify_all();
+  if (fire) notify_ready();
 }
 
 int PollQueue::ready_fd() {
@@ -748,7 +782,10 @@ int PollQueue::ready_fd() {
   if (fd_ < 0) {
     fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd_ < 0) return -1;
-    if (!tasks_.empty() || woken_) signal_locked();  // what is queued already makes it readable
+    if (signalled_) {  // what is queued already makes it readable
+      const std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+    }
   }
   return fd_;
 #else

@@ -191,20 +191,36 @@ class PollQueue final : public EventExecutor {
   /// sets it again (no lost wake-up, level- or edge-triggered). Returns -1 and sets errno when it cannot be
   /// created (ENOSYS where there is no eventfd). Thread-safe.
   int ready_fd();
+  /// Calls `fn` each time the queue becomes ready, at the moments ready_fd()'s descriptor becomes readable (a
+  /// task posted or a wake() while nothing was there to take since the last poll()), for hosts whose loop is
+  /// woken by a call rather than a descriptor; at once, on the calling thread, when the queue is ready
+  /// already. `fn` runs on the posting thread, outside the queue's lock but possibly under its caller's; it
+  /// must return quickly and must not call into the queue or its session. Calls of it never overlap. An
+  /// empty `fn` removes it: once this returns, it is not called any more (a call running on another thread
+  /// is waited for, so this must not be called from `fn`). Thread-safe.
+  void set_ready_callback(std::function<void()> fn);
 
  private:
   friend class detail::DeferredSignals;
-  /// Sets the descriptor's counter unless set. Under mutex_.
-  void signal_locked();
-  /// Sets the descriptor's counter unless set and wakes the waiting pollers (DeferredSignals' end).
+  /// Marks the queue ready (and sets the descriptor's counter) unless it is; true when it was not, so the
+  /// caller calls notify_ready() once it released mutex_. Under mutex_.
+  bool signal_locked();
+  /// Marks the queue ready unless it is, wakes the waiting pollers and calls the ready callback
+  /// (DeferredSignals' end).
   void signal();
+  /// Calls the ready callback, if any.
+  void notify_ready();
   mutable std::mutex mutex_;
   std::mutex run_mutex_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;
   bool woken_ = false;
   int fd_ = -1;             ///< ready_fd()'s descriptor, or -1. Guarded by mutex_.
-  bool signalled_ = false;  ///< fd_'s counter is non-zero. Guarded by mutex_.
+  bool signalled_ = false;  ///< ready: something to take since the last poll() (fd_'s counter is non-zero).
+                            ///< Guarded by mutex_.
+  std::mutex ready_mutex_;  ///< held while ready_ runs and while it is replaced
+  std::function<void()> ready_;        ///< set_ready_callback's; guarded by ready_mutex_
+  std::atomic<bool> has_ready_{false};  ///< ready_ is set (read without the lock on every signal)
 };
 
 class Context : public std::enable_shared_from_this<Context> {

@@ -710,6 +710,12 @@ bool Session::hand_over_events() {
   return true;
 }
 
+bool Session::set_poll_ready(std::function<void()> fn) {
+  if (!poll_) return false;
+  poll_->set_ready_callback(std::move(fn));
+  return true;
+}
+
 int Session::poll_fd() {
   if (!poll_) {
     errno = EINVAL;

@@ -259,6 +259,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// With SessionOptions::poll_events: the descriptor that is readable while poll() has something to take
   /// (PollQueue::ready_fd). -1 with errno set when it cannot be created, EINVAL without poll_events.
   int poll_fd();
+  /// With SessionOptions::poll_events: calls `fn` each time poll() gets something to take
+  /// (PollQueue::set_ready_callback; an empty `fn` removes it, waiting for a call running elsewhere). False
+  /// without poll_events.
+  bool set_poll_ready(std::function<void()> fn);
   /// Hands the session's event delivery over (SerialQueue::hand_over): false in poll mode or when none of
   /// its events is being delivered.
   bool hand_over_events();

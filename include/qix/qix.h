@@ -699,6 +699,35 @@ QIX_API int qix_session_wake(qix_session* session);
  */
 QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
 
+/** Called by libqix when a session's qix_session_poll() gets something to take (qix_session_set_poll_ready()). */
+typedef void (*qix_poll_ready_cb)(void* user);
+
+/**
+ * With `events.poll` on: calls @p cb(@p user) each time qix_session_poll() gets something to take, for a host
+ * whose loop is woken by a call rather than a descriptor (a Go channel, a GUI's posted message, a
+ * condition variable). The moments are those at which qix_session_poll_fd()'s descriptor becomes readable
+ * (the two can be used together): a callback queued, or a qix_session_wake(), while nothing was there to
+ * take since the last qix_session_poll(). Every qix_session_poll() re-arms it, so the host's loop is: wait
+ * until called, call qix_session_poll(session, 0), repeat; a call that arrives while the host polls makes
+ * it poll again (that poll may return 0). When something is queued already, @p cb is called at once, on the
+ * calling thread, before this returns.
+ *
+ * Threading: @p cb runs on the thread that queued the event: one of libqix's threads (an I/O or dispatcher
+ * thread of the session's context), or a thread inside a libqix call that queues one (qix_session_wake(),
+ * qix_session_close(), a call that fails at once ...). It runs outside the poll queue's lock but possibly
+ * under other libqix locks: it must return quickly and must not call libqix (wake the host's loop and
+ * return). Calls of it never overlap. On a context whose threads the host starts
+ * (qix_context_new_hosted()), the calls from libqix's threads run on the host's threads.
+ *
+ * Ownership: @p user is borrowed; it must stay valid until @p cb is replaced or removed, or the session is
+ * freed. A NULL @p cb removes it. Once qix_session_set_poll_ready() (also with another @p cb) or
+ * qix_session_free() returns, the previous @p cb is not called any more: a call running on another thread
+ * is waited for, so neither may be called from @p cb.
+ *
+ * @return #QIX_OK; #QIX_EINVAL for a NULL @p session or a session opened without `events.poll`.
+ */
+QIX_API int qix_session_set_poll_ready(qix_session* session, qix_poll_ready_cb cb, void* user);
+
 /**
  * Hands the session's event delivery over to another dispatcher thread while the callback now running on
  * its event thread goes on: the events after it are delivered meanwhile, in order among themselves, but

@@ -109,6 +109,75 @@ TEST_F(CapiTest, AHostedContextRunsItsSessionsOnTheHostsThreads) {
   }
 }
 
+/// A poll-mode session's ready callback (qix_session_set_poll_ready) on a hosted context: counts the calls
+/// that came from a thread the host did not start, other than the test's own (which wakes the loop).
+struct ReadyOnHost {
+  Host* host = nullptr;
+  std::thread::id test_thread;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool pending = false;
+  int from_host = 0;
+  int foreign = 0;
+  static void cb(void* user) {
+    auto* r = static_cast<ReadyOnHost*>(user);
+    auto me = std::this_thread::get_id();
+    bool on_host = r->host->started_here(me);
+    std::lock_guard lock(r->mutex);
+    if (on_host) {
+      ++r->from_host;
+    } else if (me != r->test_thread) {
+      ++r->foreign;
+    }
+    r->pending = true;
+    r->cv.notify_all();
+  }
+  void take() {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return pending; });
+    pending = false;
+  }
+};
+
+// What the Go binding builds on: a poll-mode session on a hosted context is told it is ready by the host's
+// own threads (where calling into the host's runtime is cheap), and a loop woken only by that sees every
+// answer.
+TEST_F(CapiTest, AHostedContextSignalsPollReadinessOnTheHostsThreads) {
+  Host host;
+  qix_context* ctx = nullptr;
+  ASSERT_EQ(qix_context_new_hosted(&ctx, 1, 2, &Host::start, &host), QIX_OK) << last_error_message();
+  {
+    auto o = options();
+    ASSERT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
+    qix_session* raw = nullptr;
+    ASSERT_EQ(qix_session_open_sync(&raw, ctx, o.get(), 10000), QIX_OK) << last_error_message();
+    SessionPtr s(raw);
+    ReadyOnHost ready;
+    ready.host = &host;
+    ready.test_thread = std::this_thread::get_id();
+    ASSERT_EQ(qix_session_set_poll_ready(s.get(), &ReadyOnHost::cb, &ready), QIX_OK);
+    constexpr int kCalls = 200;
+    std::atomic<int> done{0};
+    auto on_result = [](const qix_result* res, void* p) {
+      EXPECT_EQ(qix_result_status(res), QIX_OK);
+      static_cast<std::atomic<int>*>(p)->fetch_add(1);
+    };
+    for (int i = 0; i < kCalls; ++i) {
+      ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, on_result, &done), QIX_OK);
+    }
+    while (done.load() < kCalls) {
+      ready.take();
+      ASSERT_GE(qix_session_poll(s.get(), 0), 0);
+    }
+    ASSERT_EQ(qix_session_set_poll_ready(s.get(), nullptr, nullptr), QIX_OK);  // `ready` goes before `s`
+    std::lock_guard lock(ready.mutex);
+    EXPECT_GT(ready.from_host, 0);
+    EXPECT_EQ(ready.foreign, 0) << "every readiness from the host's threads (or the test's own)";
+  }
+  qix_context_free(ctx);
+  host.wait_all_returned();
+}
+
 TEST_F(CapiTest, AHostThatCannotStartAThreadGetsNoContext) {
   // Refused: the first dispatcher thread, the second (the pool starts first), the I/O thread.
   for (int refuse_after : {0, 1, 2}) {

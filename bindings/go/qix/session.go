@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 
@@ -15,7 +16,8 @@ import (
 //
 // Each session runs two goroutines of its own: one polls libqix (the C API's poll interface) and hands
 // every event to the goroutine or channel waiting for it without ever blocking, and one runs user
-// callbacks (WithTrafficLog) in order, recovering panics. libqix's own threads never run Go code.
+// callbacks (WithTrafficLog) in order, recovering panics. libqix's threads (which Go starts for it) run
+// no user code: they only wake the poll goroutine.
 //
 // Close the session when done: it stops both goroutines and releases the connection and every object
 // obtained through it.
@@ -23,6 +25,12 @@ type Session struct {
 	conn qixswig.Conn
 	ev   qixswig.Event // the event holder of the poll goroutine (then of Close's final drain)
 	buf  []byte        // the records buffer of the poll goroutine (then of Close's final drain): see drain
+
+	// ready wakes the poll goroutine (room for one wake-up): libqix sends to it through readyKey, a
+	// cgo.Handle of it (qixswig's qixgoPollReady), whenever the session gets something to poll. readyKey is
+	// deleted after the Conn, which is the last to use it.
+	ready    chan struct{}
+	readyKey cgo.Handle
 
 	// live is read-held by every goroutine that uses conn, and write-held by Close while it frees conn.
 	live  sync.RWMutex
@@ -87,6 +95,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 		conn:      qixswig.NewConn(),
 		ev:        qixswig.NewEvent(),
 		buf:       make([]byte, recordsBuffer),
+		ready:     make(chan struct{}, 1),
 		calls:     make(map[uint64]waiter),
 		objects:   make(map[uint64]*objectCore),
 		subs:      make(map[uint64]*Subscription),
@@ -102,7 +111,8 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 	}
 	opened := make(chan outcome, 1)
 	openToken := s.register(opened, false)
-	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1))); err != nil {
+	s.readyKey = cgo.NewHandle(s.ready)
+	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1), uint64(s.readyKey))); err != nil {
 		s.discard()
 		return nil, err
 	}
@@ -165,6 +175,9 @@ func (s *Session) configure(url string, cfg *config) error {
 func (s *Session) discard() {
 	qixswig.DeleteConn(s.conn)
 	qixswig.DeleteEvent(s.ev)
+	if s.readyKey != 0 {
+		s.readyKey.Delete()
+	}
 	s.callbacks.stop()
 }
 
@@ -184,18 +197,20 @@ func (s *Session) register(ch chan outcome, raw bool) uint64 {
 	return t
 }
 
-// pollLoop is the session's poll goroutine: it runs libqix's callbacks (which only fill the bridge's
-// inbox) and dispatches the events, until Close stops it. It waits in Go's netpoller for the session's
-// readiness descriptor (waitLoop), so that no OS thread stays blocked in C; where there is none, it waits
-// in C (Poll(-1)).
+// pollLoop is the session's poll goroutine: each time libqix says the session has something to poll (a
+// wake-up on s.ready, sent from libqix's thread: qixswig's qixgoPollReady), it runs libqix's callbacks
+// (which only fill the bridge's inbox) and dispatches the events, until Close stops it (Close sets
+// stopping, then wakes the session). Between wake-ups it is parked on the channel: no OS thread waits for
+// it, and a burst of answers costs one wake-up. A wake-up that arrives while it polls makes it poll once
+// more, so none is lost: libqix asks again for whatever is queued after a poll took the rest.
 func (s *Session) pollLoop() {
 	defer close(s.loopDone)
-	if s.waitLoop() {
-		return
-	}
-	for !s.stopping.Load() {
-		s.conn.Poll(-1) // returns on an event or on Wake
+	for range s.ready {
+		s.conn.Poll(0)
 		s.drainAndSend()
+		if s.stopping.Load() {
+			return
+		}
 	}
 }
 
@@ -207,14 +222,6 @@ func (s *Session) drainAndSend() {
 	if s.answered > 0 {
 		s.flushAfterAnswers()
 	}
-}
-
-// pollReady is one turn of waitLoop: runs what libqix queued and dispatches it; true once Close stops the
-// loop (Close sets stopping, then wakes the session, which makes the descriptor readable).
-func (s *Session) pollReady() bool {
-	s.conn.Poll(0)
-	s.drainAndSend()
-	return s.stopping.Load()
 }
 
 // recordsBuffer is the size of the buffer that drain takes events into, many per cgo call: about a hundred
@@ -554,6 +561,7 @@ func (s *Session) end() {
 	}
 	qixswig.DeleteConn(s.conn)
 	qixswig.DeleteEvent(s.ev)
+	s.readyKey.Delete() // after the Conn: libqix does not call qixgoPollReady for it any more
 	s.freed = true
 	s.live.Unlock()
 

@@ -1,14 +1,24 @@
 // The Go binding's bridge: a small C++ layer, wrapped by SWIG next to the facade (qix/qix.hpp), that
-// lets Go receive libqix's events without ever being called from C.
+// lets Go receive libqix's events with C calling Go at one place only: to say "poll now".
 //
-// Why: cgo forbids C from keeping Go pointers, and a C thread calling into Go (SWIG directors) costs a
-// thread switch per event and makes every callback a place where Go's rules can be broken. So nothing
-// here calls Go. A Conn opens its session with the C API's poll interface (`events.poll`): every
-// callback of the session (call completions, object "changed"/"closed", state, notifications, the
-// traffic log) runs inside qix_session_poll() on the thread of the one goroutine that polls, and the
-// trampolines below only copy what they got into the Conn's inbox. That goroutine then takes the events
-// out one by one (Conn::next) and fans them out to Go channels. Callback payloads are integer tokens
-// chosen by Go (or, for objects, by the bridge), never Go pointers.
+// Why: cgo forbids C from keeping Go pointers, and a C thread calling into Go (SWIG directors) makes every
+// callback a place where Go's rules can be broken. So no event is delivered by calling Go. A Conn opens
+// its session with the C API's poll interface (`events.poll`): every callback of the session (call
+// completions, object "changed"/"closed", state, notifications, the traffic log) runs inside
+// qix_session_poll() on the thread of the one goroutine that polls, and the trampolines below only copy
+// what they got into the Conn's inbox. That goroutine then takes the events out (Conn::take, Conn::next)
+// and fans them out to Go channels. Callback payloads are integer tokens chosen by Go (or, for objects, by
+// the bridge), never Go pointers.
+//
+// The one call into Go: when the session gets something to poll, libqix calls on_poll_ready
+// (qix_session_set_poll_ready), which calls the exported Go function qixgoPollReady with the session's key
+// (a cgo.Handle of its wake-up channel): a non-blocking channel send, so it never blocks libqix. It runs
+// mostly on libqix's I/O thread, and every session of the binding lives on one context whose threads Go
+// started (go_context: qix_context_new_hosted, each thread a goroutine locked to its OS thread, running
+// libqix's thread body in a cgo call): calling Go from such a thread costs about as much as a cgo call
+// (well under a microsecond), where calling it from a thread Go did not start costs a new Go thread's set-up
+// each time (about 10 µs). That call replaced a readiness descriptor (qix_session_poll_fd) waited for in
+// Go's netpoller, which cost two system calls and a netpoller wake-up per burst of answers.
 //
 // One exception to "copy into the inbox": a bulk extraction (Conn::extract) gives its rows to a bounded
 // buffer of its own (an Extraction) that the reading goroutine pulls from, and its row callback waits
@@ -53,6 +63,15 @@ enum EventKind {
 };
 
 #ifndef SWIG
+// Exported by package qixswig (hosted.go), defined in cgo's generated code.
+extern "C" int qixgoStartThread(uintptr_t body, uintptr_t arg);
+extern "C" void qixgoPollReady(uintptr_t key);
+
+/** Runs a libqix thread's body: called by the goroutine that qixgoStartThread started (hosted.go). */
+extern "C" void qixgo_run_thread_body(uintptr_t body, uintptr_t arg) {
+  reinterpret_cast<qix_thread_body>(body)(reinterpret_cast<void*>(arg));
+}
+
 namespace detail {
 /** A copy of the calling thread's last libqix error (read in the same C++ call that failed). */
 inline qix::Error last_error(int status) {
@@ -213,6 +232,37 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
 
 inline Inbox::Tap* tap_of(void* payload) {
   return static_cast<Inbox::Tap*>(payload);
+}
+
+/** qix_thread_start_fn of go_context: each thread is a goroutine locked to its OS thread (hosted.go). */
+inline int start_go_thread(qix_thread_body body, void* arg, void*) {
+  return qixgoStartThread(reinterpret_cast<uintptr_t>(body), reinterpret_cast<uintptr_t>(arg));
+}
+
+/** The context of every session of the binding, created on first use and kept for the process's life (as
+ *  libqix's default context): 1 I/O thread and 2 dispatcher threads, all started by Go. NULL when it could
+ *  not be created; then @p error tells why. */
+inline qix_context* go_context(std::string& error) {
+  struct Made {
+    qix_context* ctx = nullptr;
+    std::string error;
+  };
+  static const Made made = [] {
+    Made m;
+    if (qix_context_new_hosted(&m.ctx, 1, 2, &start_go_thread, nullptr) != QIX_OK) {
+      m.error = qix_error_last() ? qix_error_message(qix_error_last()) : "qix_context_new_hosted failed";
+      qix_error_clear();
+      m.ctx = nullptr;
+    }
+    return m;
+  }();
+  error = made.error;
+  return made.ctx;
+}
+
+/** qix_poll_ready_cb: tells Go's poll goroutine of the session with key @p user to poll. */
+inline void on_poll_ready(void* user) {
+  qixgoPollReady(reinterpret_cast<uintptr_t>(user));
 }
 
 inline void on_call(const qix_result* res, void* payload) {
@@ -565,14 +615,24 @@ class Conn {
   }
 
   /**
-   * Starts connecting with `events.poll` on. EVENT_OPENED (token @p token) follows; state changes arrive
-   * as EVENT_STATE with @p state_token. Returns NULL when started, else a new qix::Error.
+   * Starts connecting with `events.poll` on, on the binding's context (go_context). EVENT_OPENED (token
+   * @p token) follows; state changes arrive as EVENT_STATE with @p state_token. Each time poll() gets
+   * something to take, Go's qixgoPollReady is called with @p ready_key (from libqix's threads, or from a
+   * thread inside a call of this Conn: wake(), close(), a call that fails at once), until the Conn is
+   * deleted. Returns NULL when started, else a new qix::Error.
    */
-  qix::Error* open(uint64_t token, uint64_t state_token) {
+  qix::Error* open(uint64_t token, uint64_t state_token, uint64_t ready_key) {
     if (session_) return new qix::Error(QIX_EINVAL, "the session was already opened");
+    std::string why;
+    qix_context* ctx = detail::go_context(why);
+    if (!ctx) return new qix::Error(QIX_ENOMEM, "could not start libqix's threads: " + why);
     if (qix::Error* e = set_bool("events.poll", true)) return e;
     if (qix::Error* e = check(
-            qix_session_open(&session_, nullptr, options_.handle(), &detail::on_open, inbox_->keep(token)))) {
+            qix_session_open(&session_, ctx, options_.handle(), &detail::on_open, inbox_->keep(token)))) {
+      return e;
+    }
+    if (qix::Error* e = check(qix_session_set_poll_ready(session_, &detail::on_poll_ready,
+                                                         reinterpret_cast<void*>(static_cast<uintptr_t>(ready_key))))) {
       return e;
     }
     return check(qix_session_on_state(nullptr, session_, &detail::on_state, inbox_->keep(state_token)));
@@ -580,22 +640,12 @@ class Conn {
 
   /**
    * Runs the session's queued callbacks on this thread (they fill the inbox), waiting up to @p timeout_ms
-   * (-1 = until an event or wake()). Returns the number of callbacks run, or a negative status.
+   * (-1 = until an event or wake(); Go polls with 0 each time qixgoPollReady tells it to). Returns the
+   * number of callbacks run, or a negative status.
    */
   int poll(int timeout_ms) { return qix_session_poll(session_, timeout_ms); }
-  /** Makes a blocked poll() return at once. */
+  /** Makes the session ready to poll (qixgoPollReady is called, unless it is ready already). */
   void wake() { qix_session_wake(session_); }
-  /**
-   * The session's readiness descriptor (qix_session_poll_fd(): readable while poll() has something to take,
-   * cleared by every poll()), for waiting in Go's netpoller instead of in poll(-1). Returns it (>= 0, owned
-   * by the session until the Conn is deleted: Go waits on a duplicate), or a negative status (no descriptor
-   * on this platform, or none could be created; then Go polls with poll(-1)). Call after open().
-   */
-  int poll_fd() {
-    int fd = -1;
-    int rc = qix_session_poll_fd(session_, &fd);
-    return rc < 0 ? rc : fd;
-  }
   /** Moves the next event into @p out; false (and @p out's kind is EVENT_NONE) when the inbox is empty. */
   bool next(Event& out) {
     if (inbox_->pop(out)) {

@@ -4528,21 +4528,23 @@ qix::Error *_wrap_Conn_LogTraffic_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go
 }
 
 
-qix::Error *_wrap_Conn_Open_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+qix::Error *_wrap_Conn_Open_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   uint64_t arg3 ;
+  uint64_t arg4 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
   arg2 = (uint64_t)_swig_go_1; 
   arg3 = (uint64_t)_swig_go_2; 
+  arg4 = (uint64_t)_swig_go_3; 
   
   {
     std::string qixgo_panic;
     try {
-      result = (qix::Error *)(arg1)->open(arg2,arg3);
+      result = (qix::Error *)(arg1)->open(arg2,arg3,arg4);
     } catch (const std::exception& e) {
       qixgo_panic = std::string("qix: ") + e.what();
     } catch (...) {
@@ -4597,29 +4599,6 @@ void _wrap_Conn_Wake_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0) {
     if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
   }
   
-}
-
-
-intgo _wrap_Conn_PollFd_qixswig_664147c6c08c1c93(qixgo::Conn *_swig_go_0) {
-  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = *(qixgo::Conn **)&_swig_go_0; 
-  
-  {
-    std::string qixgo_panic;
-    try {
-      result = (int)(arg1)->poll_fd();
-    } catch (const std::exception& e) {
-      qixgo_panic = std::string("qix: ") + e.what();
-    } catch (...) {
-      qixgo_panic = "qix: unknown C++ exception";
-    }
-    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
-  }
-  _swig_go_result = result; 
-  return _swig_go_result;
 }
 
 
