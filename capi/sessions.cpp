@@ -87,7 +87,7 @@ void release_session_handle(qix_session* session) {
   }
   for (auto id : ids) session->s->remove_listener(id);
   session->s->close();
-  session->s->set_poll_ready({});  // not called once qix_session_free() returns (the close may have called it)
+  session->s->set_poll_ready({});  // not called after qix_session_free() (the close may have called it)
   // Drop the user's reference last; callbacks running now hold their own.
   auto keep = std::move(session->self);
   keep.reset();

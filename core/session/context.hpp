@@ -219,7 +219,7 @@ class PollQueue final : public EventExecutor {
   bool signalled_ = false;  ///< ready: something to take since the last poll() (fd_'s counter is non-zero).
                             ///< Guarded by mutex_.
   std::mutex ready_mutex_;  ///< held while ready_ runs and while it is replaced
-  std::function<void()> ready_;        ///< set_ready_callback's; guarded by ready_mutex_
+  std::function<void()> ready_;         ///< set_ready_callback's; guarded by ready_mutex_
   std::atomic<bool> has_ready_{false};  ///< ready_ is set (read without the lock on every signal)
 };
 

@@ -699,7 +699,7 @@ QIX_API int qix_session_wake(qix_session* session);
  */
 QIX_API int qix_session_poll_fd(qix_session* session, int* out_fd);
 
-/** Called by libqix when a session's qix_session_poll() gets something to take (qix_session_set_poll_ready()). */
+/** Called when a session's qix_session_poll() gets something to take (qix_session_set_poll_ready()). */
 typedef void (*qix_poll_ready_cb)(void* user);
 
 /**

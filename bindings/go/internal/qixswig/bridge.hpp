@@ -631,8 +631,8 @@ class Conn {
             qix_session_open(&session_, ctx, options_.handle(), &detail::on_open, inbox_->keep(token)))) {
       return e;
     }
-    if (qix::Error* e = check(qix_session_set_poll_ready(session_, &detail::on_poll_ready,
-                                                         reinterpret_cast<void*>(static_cast<uintptr_t>(ready_key))))) {
+    if (qix::Error* e = check(qix_session_set_poll_ready(
+            session_, &detail::on_poll_ready, reinterpret_cast<void*>(static_cast<uintptr_t>(ready_key))))) {
       return e;
     }
     return check(qix_session_on_state(nullptr, session_, &detail::on_state, inbox_->keep(state_token)));
