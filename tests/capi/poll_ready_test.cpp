@@ -69,7 +69,17 @@ void settle(qix_session* s, Ready& ready) {
   ready.pending = false;
 }
 
-TEST_F(CapiTest, PollReadyErrors) {
+/// Sessions opened with events.poll.
+class PollReadyTest : public CapiTest {
+ protected:
+  SessionPtr open_polled() {
+    auto o = options();
+    EXPECT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
+    return open(o.get());
+  }
+};
+
+TEST_F(PollReadyTest, Errors) {
   Ready ready;
   EXPECT_EQ(qix_session_set_poll_ready(nullptr, &Ready::cb, &ready), QIX_EINVAL);
   auto plain = open();
@@ -79,10 +89,8 @@ TEST_F(CapiTest, PollReadyErrors) {
   EXPECT_EQ(ready.count(), 0);
 }
 
-TEST_F(CapiTest, PollReadyIsCalledOncePerReadiness) {
-  auto o = options();
-  ASSERT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
-  auto s = open(o.get());
+TEST_F(PollReadyTest, IsCalledOncePerReadiness) {
+  auto s = open_polled();
   ASSERT_TRUE(s);
   Ready ready;
   settle(s.get(), ready);
@@ -120,10 +128,8 @@ TEST_F(CapiTest, PollReadyIsCalledOncePerReadiness) {
   EXPECT_GE(qix_session_poll(s.get(), 0), 0);
 }
 
-TEST_F(CapiTest, PollReadySetWhileReadyIsCalledAtOnce) {
-  auto o = options();
-  ASSERT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
-  auto s = open(o.get());
+TEST_F(PollReadyTest, SetWhileReadyIsCalledAtOnce) {
+  auto s = open_polled();
   ASSERT_TRUE(s);
   Ready first;
   settle(s.get(), first);
@@ -147,10 +153,8 @@ TEST_F(CapiTest, PollReadySetWhileReadyIsCalledAtOnce) {
 
 // A host loop woken only by the callback (as the Go binding's poll goroutine is) while another thread
 // issues calls: every callback runs. A lost wake-up hangs the loop (CTest's timeout fails it).
-TEST_F(CapiTest, PollReadyHostLoopSeesEveryCallback) {
-  auto o = options();
-  ASSERT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
-  auto s = open(o.get());
+TEST_F(PollReadyTest, HostLoopSeesEveryCallback) {
+  auto s = open_polled();
   ASSERT_TRUE(s);
   Ready ready;
   ASSERT_EQ(qix_session_set_poll_ready(s.get(), &Ready::cb, &ready), QIX_OK);
@@ -173,11 +177,9 @@ TEST_F(CapiTest, PollReadyHostLoopSeesEveryCallback) {
 
 // qix_session_free() removes the callback: the callback's data may be freed as soon as it returns, while
 // answers are still arriving (ASan and TSan report a call after it).
-TEST_F(CapiTest, PollReadyIsNotCalledAfterTheSessionIsFreed) {
+TEST_F(PollReadyTest, IsNotCalledAfterTheSessionIsFreed) {
   for (int round = 0; round < 20; ++round) {
-    auto o = options();
-    ASSERT_EQ(qix_options_set_bool(o.get(), "events.poll", 1), QIX_OK);
-    auto s = open(o.get());
+    auto s = open_polled();
     ASSERT_TRUE(s);
     auto ready = std::make_unique<Ready>();
     ASSERT_EQ(qix_session_set_poll_ready(s.get(), &Ready::cb, ready.get()), QIX_OK);
