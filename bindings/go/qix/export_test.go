@@ -1,6 +1,10 @@
 package qix
 
-import "runtime"
+import (
+	"runtime"
+
+	"github.com/libqix/libqix/bindings/go/internal/qixswig"
+)
 
 // TrackedObjects is the number of object handles the session holds (for the tests in package qix_test).
 func TrackedObjects(s *Session) int {
@@ -68,3 +72,7 @@ func SetWoken(s *Session, n int64) {
 func IssuedBatches(s *Session) uint64 {
 	return s.batches.Load()
 }
+
+// SetReadyHook sets the function called each time libqix wakes a poll goroutine, with whether the wake-up
+// came from one of libqix's threads that Go started (for the tests in package qix_test; nil removes it).
+func SetReadyHook(fn func(fromLibqixThread bool)) { qixswig.SetReadyHook(fn) }
