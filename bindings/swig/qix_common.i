@@ -29,6 +29,12 @@
 %ignore qix::Session::c_handle;
 %ignore qix::Context::handle;
 %ignore qix::Options::handle;
+/* Nor do a session's poll descriptor, a host's thread starter and poll-ready function (std::function: no
+ * binding maps them; the Go binding's bridge uses the C functions). */
+%ignore qix::Session::poll_fd;
+%ignore qix::Session::set_poll_ready;
+%ignore qix::Context::ThreadStarter;
+%ignore qix::Context::Context(int, int, ThreadStarter);
 
 #ifdef QIX_SWIG_DIRECTORS
 %feature("director") qix::CallListener;

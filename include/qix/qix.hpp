@@ -226,9 +226,29 @@ inline OptionInfo option_info(int index) {
 /** A group of threads shared by sessions. Movable, not copyable. */
 class Context {
  public:
+  /**
+   * Starts one thread for a hosted context: runs @p body once on a new thread of the host's and returns true
+   * without waiting for it, or returns false (or throws) when it cannot; then the body never runs. Called
+   * from the thread constructing the Context, or from one of its threads when its pool grows, possibly under
+   * libqix's locks: it must not call libqix (see ::qix_thread_start_fn).
+   */
+  using ThreadStarter = std::function<bool(std::function<void()> body)>;
+
   /** Starts a context with @p io_threads I/O and @p dispatcher_threads callback threads (0 = defaults). */
   explicit Context(int io_threads = 0, int dispatcher_threads = 0) {
     detail::check(qix_context_new(&ctx_, io_threads, dispatcher_threads));
+  }
+  /**
+   * A context whose threads (I/O, dispatcher, and those a hand-over adds) @p start starts
+   * (qix_context_new_hosted(): every callback of its sessions runs on a thread the host made). @p start is
+   * kept until the Context is destroyed, which waits for every body to return. Throws qix::Error: QIX_EINVAL
+   * (an empty @p start, negative counts), QIX_ENOMEM (a thread could not be started: the ones started
+   * already have returned from their bodies).
+   */
+  Context(int io_threads, int dispatcher_threads, ThreadStarter start)
+      : start_(std::make_unique<ThreadStarter>(std::move(start))) {
+    if (!*start_) throw Error(QIX_EINVAL, "Context: the thread starter is empty");
+    detail::check(qix_context_new_hosted(&ctx_, io_threads, dispatcher_threads, &start_thread, start_.get()));
   }
   ~Context() { qix_context_free(ctx_); }
   Context(const Context&) = delete;
@@ -242,6 +262,14 @@ class Context {
   void set_io_spin(int microseconds) { detail::check(qix_context_set_io_spin(ctx_, microseconds)); }
 
  private:
+  static int start_thread(qix_thread_body body, void* arg, void* user) noexcept {
+    try {
+      return (*static_cast<ThreadStarter*>(user))([body, arg] { body(arg); }) ? 0 : 1;
+    } catch (...) {
+      return 1;
+    }
+  }
+  std::unique_ptr<ThreadStarter> start_;  // a hosted context's (outlives ctx_: freed after it)
   qix_context* ctx_ = nullptr;
 };
 
@@ -830,6 +858,31 @@ class Session {
     detail::check(qix_session_wake(s_));
   }
   /**
+   * With the option events.poll: the descriptor that is readable exactly while poll() has something to take
+   * (qix_session_poll_fd(): Linux, owned by the session; wait for readability only). Throws qix::Error
+   * (QIX_EINVAL without events.poll or without eventfd, QIX_ENOMEM).
+   */
+  int poll_fd() {
+    int fd = -1;
+    detail::check(qix_session_poll_fd(s_, &fd));
+    return fd;
+  }
+  /**
+   * With the option events.poll: calls @p fn each time poll() gets something to take
+   * (qix_session_set_poll_ready(): at once when something is queued already), from the thread that queued
+   * it, mostly libqix's I/O thread. @p fn must only wake the host's loop (no libqix calls, no blocking, no
+   * exceptions: one is dropped). An empty @p fn removes it; once this returns, the previous one is not called
+   * any more (so this must not be called from @p fn). Throws qix::Error (QIX_EINVAL without events.poll).
+   */
+  void set_poll_ready(std::function<void()> fn) {
+    std::unique_ptr<std::function<void()>> next;
+    if (fn) next = std::make_unique<std::function<void()>>(std::move(fn));
+    std::lock_guard<std::mutex> lock(mutex_);
+    detail::check(next ? qix_session_set_poll_ready(s_, &poll_ready_trampoline, next.get())
+                       : qix_session_set_poll_ready(s_, nullptr, nullptr));
+    poll_ready_ = std::move(next);  // the previous one is not called any more: freed here
+  }
+  /**
    * Hands the session's later events to another dispatcher thread while the callback now running goes on
    * (qix_session_hand_over_events()): from that callback, it may then block, e.g. in call(); from another
    * thread, it ends a hold-up by a callback that blocks. Returns false when none of the session's events
@@ -851,10 +904,17 @@ class Session {
   }
 
  private:
+  static void poll_ready_trampoline(void* user) {
+    try {
+      (*static_cast<std::function<void()>*>(user))();
+    } catch (...) {
+    }
+  }
   qix_session* s_ = nullptr;
   Object global_;
   std::mutex mutex_;
   std::vector<std::pair<SessionListener*, std::pair<uint64_t, uint64_t>>> listeners_;
+  std::unique_ptr<std::function<void()>> poll_ready_;  // set_poll_ready's (guarded by mutex_); freed after s_
 };
 
 }  // namespace qix

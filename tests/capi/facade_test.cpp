@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -278,6 +280,100 @@ TEST_F(Facade, PollAndCancel) {
   EXPECT_FALSE(s->cancel(987654));
   s->wake();
   EXPECT_GE(s->poll(0), 0);
+}
+
+// Session::set_poll_ready: a host loop woken only by the function sees every answer; poll_fd is the same
+// readiness as a descriptor; removing the function stops the calls.
+TEST_F(Facade, PollReadyWakesAHostLoop) {
+  auto s = open(true);
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool ready = false;
+  int calls = 0;
+  s->set_poll_ready([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    ready = true;
+    ++calls;
+    cv.notify_all();
+  });
+  EXPECT_GE(s->poll_fd(), 0);
+  constexpr int kCalls = 50;
+  std::atomic<int> done{0};
+  for (int i = 0; i < kCalls; ++i) {
+    s->call_async("EngineVersion", "[]", [&](const qix::Result& r) {
+      EXPECT_TRUE(r.ok());
+      done.fetch_add(1);
+    });
+  }
+  while (done.load() < kCalls) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      cv.wait(lock, [&] { return ready; });
+      ready = false;
+    }
+    s->poll(0);
+  }
+  s->set_poll_ready(nullptr);
+  int before = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    before = calls;
+  }
+  EXPECT_GT(before, 0);
+  s->wake();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(calls, before) << "removed";
+  }
+  auto plain = open();
+  EXPECT_THROW(plain->set_poll_ready([] {}), qix::Error);
+  EXPECT_THROW(plain->poll_fd(), qix::Error);
+}
+
+// Context with a ThreadStarter: its threads are the host's, its sessions' callbacks run there, and the
+// Context's destructor waits for every body; a starter that refuses makes the constructor throw.
+TEST_F(Facade, HostedContextRunsOnTheHostsThreads) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::thread::id> started;
+  int returned = 0;
+  auto starter = [&](std::function<void()> body) {
+    std::thread([&, body = std::move(body)] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        started.push_back(std::this_thread::get_id());
+      }
+      body();
+      std::lock_guard<std::mutex> lock(mutex);  // notified under the lock: the test may end once it sees it
+      ++returned;
+      cv.notify_all();
+    }).detach();
+    return true;
+  };
+  {
+    qix::Context ctx(1, 2, starter);
+    qix::Options o;
+    o.set("url", sim_.url() + "/app/demo");
+    qix::Session s(o, 10000, &ctx);
+    std::promise<std::thread::id> where;
+    s.call_async("EngineVersion", "[]", [&](const qix::Result& r) {
+      EXPECT_TRUE(r.ok());
+      where.set_value(std::this_thread::get_id());
+    });
+    auto f = where.get_future();
+    ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+    auto id = f.get();
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_GE(started.size(), 3u) << "the I/O thread and both dispatcher threads";
+    EXPECT_NE(std::find(started.begin(), started.end(), id), started.end())
+        << "the callback on a host thread";
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    cv.wait(lock, [&] { return returned == static_cast<int>(started.size()); });
+  }
+  EXPECT_THROW(qix::Context(1, 1, [](std::function<void()>) { return false; }), qix::Error);
+  EXPECT_THROW(qix::Context(1, 1, qix::Context::ThreadStarter{}), qix::Error);
 }
 
 }  // namespace
