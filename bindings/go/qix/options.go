@@ -142,3 +142,16 @@ func Options() []OptionInfo {
 	}
 	return out
 }
+
+// SetIOSpin sets how long libqix's I/O thread may poll its sockets before it sleeps, in microseconds (0 to
+// 1000000; 0: it never polls), for every session of the program: they share one libqix context, whose
+// threads the binding starts on the first Dial (or here, if earlier). While answers come back quickly (a
+// call at a time to a nearby engine) polling saves the wake-up per answer, at the cost of CPU; after longer
+// waits the thread sleeps at once anyway (docs/c-api.md, Threads). The default is 50, or the environment
+// variable QIX_IO_SPIN_US when it holds a number in range as the context is created. Takes effect at the
+// I/O thread's next wait; safe from any goroutine.
+//
+// Errors: ErrInvalid (out of range).
+func SetIOSpin(microseconds int) error {
+	return takeError(qixswig.Set_io_spin(microseconds))
+}

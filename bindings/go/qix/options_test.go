@@ -95,3 +95,26 @@ func TestEventsInlineIsRefused(t *testing.T) {
 	}
 	s.Close()
 }
+
+// SetIOSpin sets the poll limit of the binding's libqix context: calls are answered with it at its maximum,
+// off and back at the default; out of range is refused.
+func TestSetIOSpin(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	defer s.Close()
+	defer qix.SetIOSpin(50)
+	for _, us := range []int{1000000, 0, 50} {
+		if err := qix.SetIOSpin(us); err != nil {
+			t.Fatalf("SetIOSpin(%d): %v", us, err)
+		}
+		for i := 0; i < 5; i++ {
+			if _, err := s.Call(context.Background(), "EngineVersion", nil); err != nil {
+				t.Fatalf("spin %d: %v", us, err)
+			}
+		}
+	}
+	for _, us := range []int{-1, 1000001} {
+		if err := qix.SetIOSpin(us); !errors.Is(err, qix.ErrInvalid) {
+			t.Fatalf("SetIOSpin(%d): %v, want ErrInvalid", us, err)
+		}
+	}
+}

@@ -867,6 +867,19 @@ class Conn {
   qix_session* session_ = nullptr;
 };
 
+/**
+ * Sets how long the I/O thread of the binding's context (go_context: every session's) may poll its sockets
+ * before it sleeps, in microseconds (qix_context_set_io_spin(): 0 to 1000000, 0 never). Creates the context
+ * when no session did yet. Returns NULL, or a new qix::Error (QIX_EINVAL out of range).
+ */
+inline qix::Error* set_io_spin(int microseconds) {
+  std::string why;
+  qix_context* ctx = detail::go_context(why);
+  if (!ctx) return new qix::Error(QIX_ENOMEM, "could not start libqix's threads: " + why);
+  int rc = qix_context_set_io_spin(ctx, microseconds);
+  return rc < 0 ? new qix::Error(detail::last_error(rc)) : nullptr;
+}
+
 }  // namespace qixgo
 
 #endif  // QIX_GO_BRIDGE_HPP

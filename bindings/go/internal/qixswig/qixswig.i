@@ -51,6 +51,7 @@
 %newobject qixgo::Conn::watch;
 %newobject qixgo::Event::take_object;
 %newobject qixgo::Conn::extract;
+%newobject qixgo::set_io_spin;
 /* Extractions come from Conn::extract only. */
 %nodefaultctor qixgo::Extraction;
 
