@@ -372,7 +372,7 @@ TEST_F(Facade, HostedContextRunsOnTheHostsThreads) {
     std::unique_lock<std::mutex> lock(mutex);
     cv.wait(lock, [&] { return returned == static_cast<int>(started.size()); });
   }
-  EXPECT_THROW(qix::Context(1, 1, [](std::function<void()>) { return false; }), qix::Error);
+  EXPECT_THROW(qix::Context(1, 1, [](const std::function<void()>&) { return false; }), qix::Error);
   EXPECT_THROW(qix::Context(1, 1, qix::Context::ThreadStarter{}), qix::Error);
 }
 

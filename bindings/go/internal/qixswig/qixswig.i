@@ -6,7 +6,8 @@
  *
  * What Go uses: the facade's classes (qix::Object for handles, qix::Error for details, qix::Result inside
  * events) and the bridge (bridge.hpp): a Conn that opens its session in poll mode and turns every
- * callback into an Event that Go takes out, so C never calls Go (no directors: see docs/go.md).
+ * callback into an Event that Go takes out, so no event reaches Go by C calling it (no directors: see
+ * docs/go.md); C calls Go only to say "poll now" and to start libqix's threads (hosted.go).
  */
 %module qixswig
 
