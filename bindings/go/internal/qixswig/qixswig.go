@@ -147,214 +147,214 @@ typedef long long swig_type_113;
 typedef _gostring_ swig_type_114;
 typedef long long swig_type_115;
 typedef long long swig_type_116;
-extern void _wrap_Swig_free_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_qixswig_7175b03ae07cbccb(swig_intgo arg1);
-extern swig_intgo _wrap_QIX_OK_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_EINVAL_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ECLOSED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_EENGINE_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ETIMEOUT_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ECANCELLED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ECONNECTION_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ENOTFOUND_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_EPROTOCOL_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ETOOLARGE_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_EHTTP_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ETLS_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ENETWORK_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_EBUSY_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_ENOMEM_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_EINTERNAL_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_OPTION_STRING_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_OPTION_INT_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_OPTION_BOOL_qixswig_7175b03ae07cbccb(void);
-extern swig_type_1 _wrap_qix_option_info_name_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_qix_option_info_value_type_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_2 _wrap_qix_option_info_min_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_3 _wrap_qix_option_info_max_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_4 _wrap_qix_option_info_values_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_5 _wrap_qix_option_info_default_text_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_6 _wrap_qix_option_info_doc_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_QIX_STATE_CONNECTING_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_STATE_CONNECTED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_STATE_CLOSED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_STATE_SUSPENDED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_STATE_RESUMED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_CALL_DEFAULT_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_CALL_DELTA_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_QIX_CALL_NO_DELTA_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_new_Error__SWIG_0_qixswig_7175b03ae07cbccb(swig_intgo arg1, swig_type_7 arg2);
-extern uintptr_t _wrap_new_Error__SWIG_1_qixswig_7175b03ae07cbccb(swig_intgo arg1, uintptr_t arg2);
-extern swig_intgo _wrap_Error_Status_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Error_EngineCode_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_8 _wrap_Error_Name_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_9 _wrap_Error_Parameter_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_10 _wrap_Error_Message_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Error_Retriable_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_Error_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_11 _wrap_version_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_new_Options_qixswig_7175b03ae07cbccb(void);
-extern void _wrap_delete_Options_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Options_Set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_12 arg2, swig_type_13 arg3);
-extern uintptr_t _wrap_Options_SetInt_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_14 arg2, swig_type_15 arg3);
-extern uintptr_t _wrap_Options_SetBool_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_16 arg2, _Bool arg3);
-extern uintptr_t _wrap_Options_AddHeader_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_17 arg2, swig_type_18 arg3);
-extern uintptr_t _wrap_Options_AddCookie_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_19 arg2, swig_type_20 arg3);
-extern uintptr_t _wrap_Options_AddUrlParam_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
-extern swig_type_23 _wrap_Options_Url_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_name_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_OptionInfo_name_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_value_type_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_OptionInfo_value_type_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_min_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_26 arg2);
-extern swig_type_27 _wrap_OptionInfo_min_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_max_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_OptionInfo_max_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_values_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_30 arg2);
-extern swig_type_31 _wrap_OptionInfo_values_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_default_text_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_OptionInfo_default_text_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_OptionInfo_doc_set_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_34 arg2);
-extern swig_type_35 _wrap_OptionInfo_doc_get_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_new_OptionInfo_qixswig_7175b03ae07cbccb(void);
-extern void _wrap_delete_OptionInfo_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_options_count_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_option_info_qixswig_7175b03ae07cbccb(swig_intgo arg1);
-extern uintptr_t _wrap_new_Context__SWIG_0_qixswig_7175b03ae07cbccb(swig_intgo arg1, swig_intgo arg2);
-extern uintptr_t _wrap_new_Context__SWIG_1_qixswig_7175b03ae07cbccb(swig_intgo arg1);
-extern uintptr_t _wrap_new_Context__SWIG_2_qixswig_7175b03ae07cbccb(void);
-extern void _wrap_delete_Context_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_Context_SetIoSpin_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern _Bool _wrap_io_step_aside_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_new_Result__SWIG_0_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_new_Result__SWIG_1_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Result_Status_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Result_Ok_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_36 _wrap_Result_Id_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_37 _wrap_Result_Json_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_38 _wrap_Result_Raw_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Result_Error_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_Result_ThrowIfError_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Result_HasObject_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Result_Object_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_Result_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_CallListener_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_CallListener_OnResult_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_delete_ObjectListener_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_ObjectListener_OnChanged_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_ObjectListener_OnClosed_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_new_ObjectListener_qixswig_7175b03ae07cbccb(void);
-extern void _wrap_delete_SessionListener_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_SessionListener_OnState_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_39 arg4);
-extern void _wrap_SessionListener_OnNotification_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
-extern uintptr_t _wrap_new_SessionListener_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_new_Object_qixswig_7175b03ae07cbccb(void);
-extern _Bool _wrap_Object_Empty_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Object_Handle_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_42 _wrap_Object_Type_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_43 _wrap_Object_GenericId_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_44 _wrap_Object_GenericType_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Object_Valid_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Object_Closed_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_45 _wrap_Object_Layout_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Object_Call__SWIG_0_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3, swig_intgo arg4, swig_intgo arg5);
-extern uintptr_t _wrap_Object_Call__SWIG_1_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_48 arg2, swig_type_49 arg3, swig_intgo arg4);
-extern uintptr_t _wrap_Object_Call__SWIG_2_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_50 arg2, swig_type_51 arg3);
-extern uintptr_t _wrap_Object_Call__SWIG_3_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_Object_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_56 _wrap_Object_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_57 arg2, swig_type_58 arg3, uintptr_t arg4, swig_intgo arg5);
-extern swig_type_59 _wrap_Object_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_60 arg2, swig_type_61 arg3, uintptr_t arg4);
-extern void _wrap_Object_AddListener_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_Object_RemoveListener_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_Object_Watch_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_Object_Unwatch_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_Object_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_new_Session__SWIG_0_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern uintptr_t _wrap_new_Session__SWIG_1_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern uintptr_t _wrap_new_Session__SWIG_2_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_Session_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_Session_Close_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Session_WaitClosed_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_Session_State_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_62 _wrap_Session_PendingCalls_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3, swig_intgo arg4, swig_intgo arg5);
-extern uintptr_t _wrap_Session_Call__SWIG_1_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_65 arg2, swig_type_66 arg3, swig_intgo arg4);
-extern uintptr_t _wrap_Session_Call__SWIG_2_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3);
-extern uintptr_t _wrap_Session_Call__SWIG_3_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_69 arg2);
-extern swig_type_70 _wrap_Session_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_73 _wrap_Session_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, uintptr_t arg4, swig_intgo arg5);
-extern swig_type_76 _wrap_Session_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, uintptr_t arg4);
-extern _Bool _wrap_Session_Cancel_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_79 arg2);
-extern uintptr_t _wrap_Session_Global_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Session_OpenDoc_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_80 arg2);
-extern void _wrap_Session_AddListener_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_Session_RemoveListener_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_Session_Poll_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_Session_Wake_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Session_HandOverEvents_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_EVENT_NONE_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_OPENED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_RESULT_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_CHANGED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_STATE_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_NOTIFICATION_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_TRAFFIC_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_EVENT_LAYOUT_qixswig_7175b03ae07cbccb(void);
-extern uintptr_t _wrap_new_Event_qixswig_7175b03ae07cbccb(void);
-extern swig_intgo _wrap_Event_Kind_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_81 _wrap_Event_Token_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Event_Status_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_82 _wrap_Event_Id_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_83 _wrap_Event_Json_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_84 _wrap_Event_Raw_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Event_Error_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Event_HasObject_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_85 _wrap_Event_ObjectToken_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Event_TakeObject_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Event_State_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Event_CloseCode_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_86 _wrap_Event_Text_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_87 _wrap_Event_Params_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Event_Sent_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_Event_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Extraction_Next_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_88 _wrap_Extraction_Row_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_89 _wrap_Extraction_Index_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Extraction_Status_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Extraction_Error_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_90 _wrap_Extraction_Total_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_Extraction_Stop_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Extraction_Started_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_delete_Extraction_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_new_Conn_qixswig_7175b03ae07cbccb(void);
-extern void _wrap_delete_Conn_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern uintptr_t _wrap_Conn_SetStr_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
-extern uintptr_t _wrap_Conn_SetInt_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_93 arg2, swig_type_94 arg3);
-extern uintptr_t _wrap_Conn_SetBool_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_95 arg2, _Bool arg3);
-extern uintptr_t _wrap_Conn_AddHeader_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_96 arg2, swig_type_97 arg3);
-extern uintptr_t _wrap_Conn_AddCookie_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_98 arg2, swig_type_99 arg3);
-extern uintptr_t _wrap_Conn_LogTraffic_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_100 arg2);
-extern uintptr_t _wrap_Conn_Open_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3, swig_type_103 arg4);
-extern swig_intgo _wrap_Conn_Poll_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_Conn_Wake_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern _Bool _wrap_Conn_Next_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_104 _wrap_Conn_Take_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_105 arg2);
-extern void _wrap_Conn_Close_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_intgo _wrap_Conn_WaitClosed_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_Conn_State_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_106 _wrap_Conn_PendingCalls_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern void _wrap_Conn_CallBatch_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_107 arg2);
-extern _Bool _wrap_Conn_Cancel_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_108 arg2);
-extern uintptr_t _wrap_Conn_Global_qixswig_7175b03ae07cbccb(uintptr_t arg1);
-extern swig_type_109 _wrap_Conn_Attach_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern _Bool _wrap_Conn_ListenChanged_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2, swig_type_110 arg3);
-extern uintptr_t _wrap_Conn_Watch_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2, swig_type_111 arg3);
-extern void _wrap_Conn_Unwatch_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_Conn_Extract_qixswig_7175b03ae07cbccb(uintptr_t arg1, uintptr_t arg2, swig_type_112 arg3, swig_intgo arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_113 _wrap_Conn_OnNotification_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_114 arg2, swig_type_115 arg3);
-extern void _wrap_Conn_RemoveListener_qixswig_7175b03ae07cbccb(uintptr_t arg1, swig_type_116 arg2);
-extern uintptr_t _wrap_set_io_spin_qixswig_7175b03ae07cbccb(swig_intgo arg1);
+extern void _wrap_Swig_free_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_qixswig_1b8cb8b7470122ea(swig_intgo arg1);
+extern swig_intgo _wrap_QIX_OK_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_EINVAL_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ECLOSED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_EENGINE_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ETIMEOUT_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ECANCELLED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ECONNECTION_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ENOTFOUND_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_EPROTOCOL_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ETOOLARGE_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_EHTTP_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ETLS_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ENETWORK_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_EBUSY_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_ENOMEM_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_EINTERNAL_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_OPTION_STRING_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_OPTION_INT_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_OPTION_BOOL_qixswig_1b8cb8b7470122ea(void);
+extern swig_type_1 _wrap_qix_option_info_name_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_qix_option_info_value_type_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_2 _wrap_qix_option_info_min_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_3 _wrap_qix_option_info_max_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_4 _wrap_qix_option_info_values_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_5 _wrap_qix_option_info_default_text_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_6 _wrap_qix_option_info_doc_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_QIX_STATE_CONNECTING_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_STATE_CONNECTED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_STATE_CLOSED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_STATE_SUSPENDED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_STATE_RESUMED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_CALL_DEFAULT_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_CALL_DELTA_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_QIX_CALL_NO_DELTA_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_new_Error__SWIG_0_qixswig_1b8cb8b7470122ea(swig_intgo arg1, swig_type_7 arg2);
+extern uintptr_t _wrap_new_Error__SWIG_1_qixswig_1b8cb8b7470122ea(swig_intgo arg1, uintptr_t arg2);
+extern swig_intgo _wrap_Error_Status_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Error_EngineCode_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_8 _wrap_Error_Name_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_9 _wrap_Error_Parameter_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_10 _wrap_Error_Message_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Error_Retriable_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_Error_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_11 _wrap_version_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_new_Options_qixswig_1b8cb8b7470122ea(void);
+extern void _wrap_delete_Options_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Options_Set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_12 arg2, swig_type_13 arg3);
+extern uintptr_t _wrap_Options_SetInt_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_14 arg2, swig_type_15 arg3);
+extern uintptr_t _wrap_Options_SetBool_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_16 arg2, _Bool arg3);
+extern uintptr_t _wrap_Options_AddHeader_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_17 arg2, swig_type_18 arg3);
+extern uintptr_t _wrap_Options_AddCookie_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_19 arg2, swig_type_20 arg3);
+extern uintptr_t _wrap_Options_AddUrlParam_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
+extern swig_type_23 _wrap_Options_Url_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_name_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_24 arg2);
+extern swig_type_25 _wrap_OptionInfo_name_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_value_type_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_OptionInfo_value_type_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_min_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_26 arg2);
+extern swig_type_27 _wrap_OptionInfo_min_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_max_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_OptionInfo_max_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_values_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_30 arg2);
+extern swig_type_31 _wrap_OptionInfo_values_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_default_text_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_OptionInfo_default_text_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_OptionInfo_doc_set_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_34 arg2);
+extern swig_type_35 _wrap_OptionInfo_doc_get_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_new_OptionInfo_qixswig_1b8cb8b7470122ea(void);
+extern void _wrap_delete_OptionInfo_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_options_count_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_option_info_qixswig_1b8cb8b7470122ea(swig_intgo arg1);
+extern uintptr_t _wrap_new_Context__SWIG_0_qixswig_1b8cb8b7470122ea(swig_intgo arg1, swig_intgo arg2);
+extern uintptr_t _wrap_new_Context__SWIG_1_qixswig_1b8cb8b7470122ea(swig_intgo arg1);
+extern uintptr_t _wrap_new_Context__SWIG_2_qixswig_1b8cb8b7470122ea(void);
+extern void _wrap_delete_Context_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_Context_SetIoSpin_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern _Bool _wrap_io_step_aside_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_new_Result__SWIG_0_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_new_Result__SWIG_1_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Result_Status_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Result_Ok_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_36 _wrap_Result_Id_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_37 _wrap_Result_Json_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_38 _wrap_Result_Raw_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Result_Error_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_Result_ThrowIfError_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Result_HasObject_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Result_Object_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_Result_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_CallListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_CallListener_OnResult_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_delete_ObjectListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_ObjectListener_OnChanged_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_ObjectListener_OnClosed_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_new_ObjectListener_qixswig_1b8cb8b7470122ea(void);
+extern void _wrap_delete_SessionListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_SessionListener_OnState_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_type_39 arg4);
+extern void _wrap_SessionListener_OnNotification_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
+extern uintptr_t _wrap_new_SessionListener_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_new_Object_qixswig_1b8cb8b7470122ea(void);
+extern _Bool _wrap_Object_Empty_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Object_Handle_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_42 _wrap_Object_Type_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_43 _wrap_Object_GenericId_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_44 _wrap_Object_GenericType_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Object_Valid_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Object_Closed_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_45 _wrap_Object_Layout_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Object_Call__SWIG_0_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3, swig_intgo arg4, swig_intgo arg5);
+extern uintptr_t _wrap_Object_Call__SWIG_1_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_48 arg2, swig_type_49 arg3, swig_intgo arg4);
+extern uintptr_t _wrap_Object_Call__SWIG_2_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_50 arg2, swig_type_51 arg3);
+extern uintptr_t _wrap_Object_Call__SWIG_3_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_52 arg2);
+extern swig_type_53 _wrap_Object_CallAsync__SWIG_0_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_54 arg2, swig_type_55 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_56 _wrap_Object_CallAsync__SWIG_1_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_57 arg2, swig_type_58 arg3, uintptr_t arg4, swig_intgo arg5);
+extern swig_type_59 _wrap_Object_CallAsync__SWIG_2_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_60 arg2, swig_type_61 arg3, uintptr_t arg4);
+extern void _wrap_Object_AddListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_Object_RemoveListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_Object_Watch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_Object_Unwatch_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_Object_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_new_Session__SWIG_0_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern uintptr_t _wrap_new_Session__SWIG_1_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern uintptr_t _wrap_new_Session__SWIG_2_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_Session_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_Session_Close_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Session_WaitClosed_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_Session_State_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_62 _wrap_Session_PendingCalls_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Session_Call__SWIG_0_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3, swig_intgo arg4, swig_intgo arg5);
+extern uintptr_t _wrap_Session_Call__SWIG_1_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_65 arg2, swig_type_66 arg3, swig_intgo arg4);
+extern uintptr_t _wrap_Session_Call__SWIG_2_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3);
+extern uintptr_t _wrap_Session_Call__SWIG_3_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_69 arg2);
+extern swig_type_70 _wrap_Session_CallAsync__SWIG_0_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3, uintptr_t arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_73 _wrap_Session_CallAsync__SWIG_1_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, uintptr_t arg4, swig_intgo arg5);
+extern swig_type_76 _wrap_Session_CallAsync__SWIG_2_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, uintptr_t arg4);
+extern _Bool _wrap_Session_Cancel_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_79 arg2);
+extern uintptr_t _wrap_Session_Global_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Session_OpenDoc_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_80 arg2);
+extern void _wrap_Session_AddListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_Session_RemoveListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_Session_Poll_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_Session_Wake_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Session_HandOverEvents_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_EVENT_NONE_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_OPENED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_RESULT_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_CHANGED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_STATE_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_NOTIFICATION_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_TRAFFIC_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_EVENT_LAYOUT_qixswig_1b8cb8b7470122ea(void);
+extern uintptr_t _wrap_new_Event_qixswig_1b8cb8b7470122ea(void);
+extern swig_intgo _wrap_Event_Kind_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_81 _wrap_Event_Token_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Event_Status_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_82 _wrap_Event_Id_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_83 _wrap_Event_Json_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_84 _wrap_Event_Raw_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Event_Error_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Event_HasObject_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_85 _wrap_Event_ObjectToken_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Event_TakeObject_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Event_State_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Event_CloseCode_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_86 _wrap_Event_Text_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_87 _wrap_Event_Params_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Event_Sent_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_Event_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Extraction_Next_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_88 _wrap_Extraction_Row_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_89 _wrap_Extraction_Index_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Extraction_Status_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Extraction_Error_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_90 _wrap_Extraction_Total_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_Extraction_Stop_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Extraction_Started_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_delete_Extraction_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_new_Conn_qixswig_1b8cb8b7470122ea(void);
+extern void _wrap_delete_Conn_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern uintptr_t _wrap_Conn_SetStr_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
+extern uintptr_t _wrap_Conn_SetInt_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_93 arg2, swig_type_94 arg3);
+extern uintptr_t _wrap_Conn_SetBool_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_95 arg2, _Bool arg3);
+extern uintptr_t _wrap_Conn_AddHeader_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_96 arg2, swig_type_97 arg3);
+extern uintptr_t _wrap_Conn_AddCookie_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_98 arg2, swig_type_99 arg3);
+extern uintptr_t _wrap_Conn_LogTraffic_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_100 arg2);
+extern uintptr_t _wrap_Conn_Open_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3, swig_type_103 arg4);
+extern swig_intgo _wrap_Conn_Poll_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern _Bool _wrap_Conn_Next_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_104 _wrap_Conn_Take_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_105 arg2);
+extern void _wrap_Conn_Close_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_intgo _wrap_Conn_WaitClosed_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_Conn_State_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_106 _wrap_Conn_PendingCalls_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern void _wrap_Conn_CallBatch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_107 arg2);
+extern _Bool _wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_108 arg2);
+extern uintptr_t _wrap_Conn_Global_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
+extern swig_type_109 _wrap_Conn_Attach_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern _Bool _wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_110 arg3);
+extern uintptr_t _wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_111 arg3);
+extern void _wrap_Conn_Unwatch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_112 arg3, swig_intgo arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_113 _wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_114 arg2, swig_type_115 arg3);
+extern void _wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_116 arg2);
+extern uintptr_t _wrap_set_io_spin_qixswig_1b8cb8b7470122ea(swig_intgo arg1);
 #undef intgo
 */
 import "C"
@@ -386,8 +386,8 @@ func getSwigcptr(v interface { Swigcptr() uintptr }) uintptr {
 
 type _ sync.Mutex
 
-//export cgo_panic__qixswig_7175b03ae07cbccb
-func cgo_panic__qixswig_7175b03ae07cbccb(p *byte) {
+//export cgo_panic__qixswig_1b8cb8b7470122ea
+func cgo_panic__qixswig_1b8cb8b7470122ea(p *byte) {
 	s := (*[1024]byte)(unsafe.Pointer(p))[:]
 	for i, b := range s {
 		if b == 0 {
@@ -408,125 +408,125 @@ func swigCopyString(s string) string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 type Qix_status int
 func _swig_getQIX_OK() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_OK_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_OK_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_OK Qix_status = _swig_getQIX_OK()
 func _swig_getQIX_EINVAL() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_EINVAL_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_EINVAL_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_EINVAL Qix_status = _swig_getQIX_EINVAL()
 func _swig_getQIX_ECLOSED() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ECLOSED_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ECLOSED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ECLOSED Qix_status = _swig_getQIX_ECLOSED()
 func _swig_getQIX_EENGINE() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_EENGINE_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_EENGINE_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_EENGINE Qix_status = _swig_getQIX_EENGINE()
 func _swig_getQIX_ETIMEOUT() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ETIMEOUT_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ETIMEOUT_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ETIMEOUT Qix_status = _swig_getQIX_ETIMEOUT()
 func _swig_getQIX_ECANCELLED() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ECANCELLED_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ECANCELLED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ECANCELLED Qix_status = _swig_getQIX_ECANCELLED()
 func _swig_getQIX_ECONNECTION() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ECONNECTION_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ECONNECTION_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ECONNECTION Qix_status = _swig_getQIX_ECONNECTION()
 func _swig_getQIX_ENOTFOUND() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ENOTFOUND_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ENOTFOUND_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ENOTFOUND Qix_status = _swig_getQIX_ENOTFOUND()
 func _swig_getQIX_EPROTOCOL() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_EPROTOCOL_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_EPROTOCOL_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_EPROTOCOL Qix_status = _swig_getQIX_EPROTOCOL()
 func _swig_getQIX_ETOOLARGE() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ETOOLARGE_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ETOOLARGE_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ETOOLARGE Qix_status = _swig_getQIX_ETOOLARGE()
 func _swig_getQIX_EHTTP() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_EHTTP_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_EHTTP_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_EHTTP Qix_status = _swig_getQIX_EHTTP()
 func _swig_getQIX_ETLS() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ETLS_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ETLS_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ETLS Qix_status = _swig_getQIX_ETLS()
 func _swig_getQIX_ENETWORK() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ENETWORK_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ENETWORK_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ENETWORK Qix_status = _swig_getQIX_ENETWORK()
 func _swig_getQIX_EBUSY() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_EBUSY_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_EBUSY_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_EBUSY Qix_status = _swig_getQIX_EBUSY()
 func _swig_getQIX_ENOMEM() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_ENOMEM_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_ENOMEM_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_ENOMEM Qix_status = _swig_getQIX_ENOMEM()
 func _swig_getQIX_EINTERNAL() (_swig_ret Qix_status) {
 	var swig_r Qix_status
-	swig_r = (Qix_status)(C._wrap_QIX_EINTERNAL_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_status)(C._wrap_QIX_EINTERNAL_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
@@ -534,21 +534,21 @@ var QIX_EINTERNAL Qix_status = _swig_getQIX_EINTERNAL()
 type Qix_option_type int
 func _swig_getQIX_OPTION_STRING() (_swig_ret Qix_option_type) {
 	var swig_r Qix_option_type
-	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_STRING_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_STRING_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_OPTION_STRING Qix_option_type = _swig_getQIX_OPTION_STRING()
 func _swig_getQIX_OPTION_INT() (_swig_ret Qix_option_type) {
 	var swig_r Qix_option_type
-	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_INT_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_INT_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_OPTION_INT Qix_option_type = _swig_getQIX_OPTION_INT()
 func _swig_getQIX_OPTION_BOOL() (_swig_ret Qix_option_type) {
 	var swig_r Qix_option_type
-	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_BOOL_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_option_type)(C._wrap_QIX_OPTION_BOOL_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
@@ -565,7 +565,7 @@ func (p SwigcptrQix_option_info) SwigIsQix_option_info() {
 func (arg1 SwigcptrQix_option_info) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_qix_option_info_name_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_qix_option_info_name_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -575,28 +575,28 @@ func (arg1 SwigcptrQix_option_info) GetName() (_swig_ret string) {
 func (arg1 SwigcptrQix_option_info) GetValue_type() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_qix_option_info_value_type_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_qix_option_info_value_type_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrQix_option_info) GetMin() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_qix_option_info_min_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_qix_option_info_min_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrQix_option_info) GetMax() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_qix_option_info_max_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_qix_option_info_max_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrQix_option_info) GetValues() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_qix_option_info_values_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_qix_option_info_values_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -606,7 +606,7 @@ func (arg1 SwigcptrQix_option_info) GetValues() (_swig_ret string) {
 func (arg1 SwigcptrQix_option_info) GetDefault_text() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_qix_option_info_default_text_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_qix_option_info_default_text_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -616,7 +616,7 @@ func (arg1 SwigcptrQix_option_info) GetDefault_text() (_swig_ret string) {
 func (arg1 SwigcptrQix_option_info) GetDoc() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_qix_option_info_doc_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_qix_option_info_doc_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -638,35 +638,35 @@ type Qix_option_info interface {
 type Qix_state int
 func _swig_getQIX_STATE_CONNECTING() (_swig_ret Qix_state) {
 	var swig_r Qix_state
-	swig_r = (Qix_state)(C._wrap_QIX_STATE_CONNECTING_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_state)(C._wrap_QIX_STATE_CONNECTING_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_STATE_CONNECTING Qix_state = _swig_getQIX_STATE_CONNECTING()
 func _swig_getQIX_STATE_CONNECTED() (_swig_ret Qix_state) {
 	var swig_r Qix_state
-	swig_r = (Qix_state)(C._wrap_QIX_STATE_CONNECTED_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_state)(C._wrap_QIX_STATE_CONNECTED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_STATE_CONNECTED Qix_state = _swig_getQIX_STATE_CONNECTED()
 func _swig_getQIX_STATE_CLOSED() (_swig_ret Qix_state) {
 	var swig_r Qix_state
-	swig_r = (Qix_state)(C._wrap_QIX_STATE_CLOSED_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_state)(C._wrap_QIX_STATE_CLOSED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_STATE_CLOSED Qix_state = _swig_getQIX_STATE_CLOSED()
 func _swig_getQIX_STATE_SUSPENDED() (_swig_ret Qix_state) {
 	var swig_r Qix_state
-	swig_r = (Qix_state)(C._wrap_QIX_STATE_SUSPENDED_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_state)(C._wrap_QIX_STATE_SUSPENDED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_STATE_SUSPENDED Qix_state = _swig_getQIX_STATE_SUSPENDED()
 func _swig_getQIX_STATE_RESUMED() (_swig_ret Qix_state) {
 	var swig_r Qix_state
-	swig_r = (Qix_state)(C._wrap_QIX_STATE_RESUMED_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_state)(C._wrap_QIX_STATE_RESUMED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
@@ -674,21 +674,21 @@ var QIX_STATE_RESUMED Qix_state = _swig_getQIX_STATE_RESUMED()
 type Qix_call_flags int
 func _swig_getQIX_CALL_DEFAULT() (_swig_ret Qix_call_flags) {
 	var swig_r Qix_call_flags
-	swig_r = (Qix_call_flags)(C._wrap_QIX_CALL_DEFAULT_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_call_flags)(C._wrap_QIX_CALL_DEFAULT_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_CALL_DEFAULT Qix_call_flags = _swig_getQIX_CALL_DEFAULT()
 func _swig_getQIX_CALL_DELTA() (_swig_ret Qix_call_flags) {
 	var swig_r Qix_call_flags
-	swig_r = (Qix_call_flags)(C._wrap_QIX_CALL_DELTA_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_call_flags)(C._wrap_QIX_CALL_DELTA_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var QIX_CALL_DELTA Qix_call_flags = _swig_getQIX_CALL_DELTA()
 func _swig_getQIX_CALL_NO_DELTA() (_swig_ret Qix_call_flags) {
 	var swig_r Qix_call_flags
-	swig_r = (Qix_call_flags)(C._wrap_QIX_CALL_NO_DELTA_qixswig_7175b03ae07cbccb())
+	swig_r = (Qix_call_flags)(C._wrap_QIX_CALL_NO_DELTA_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
@@ -706,7 +706,7 @@ func NewError__SWIG_0(arg1 int, arg2 string) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Error)(SwigcptrError(C._wrap_new_Error__SWIG_0_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0), *(*C.swig_type_7)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_new_Error__SWIG_0_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0), *(*C.swig_type_7)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -717,7 +717,7 @@ func NewError__SWIG_1(arg1 int, arg2 Qix_error) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (Error)(SwigcptrError(C._wrap_new_Error__SWIG_1_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0), C.uintptr_t(_swig_i_1))))
+	swig_r = (Error)(SwigcptrError(C._wrap_new_Error__SWIG_1_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0), C.uintptr_t(_swig_i_1))))
 	return swig_r
 }
 
@@ -739,21 +739,21 @@ check_1:
 func (arg1 SwigcptrError) Status() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Error_Status_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Error_Status_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrError) EngineCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Error_EngineCode_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Error_EngineCode_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrError) Name() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Error_Name_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Error_Name_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -763,7 +763,7 @@ func (arg1 SwigcptrError) Name() (_swig_ret string) {
 func (arg1 SwigcptrError) Parameter() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Error_Parameter_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Error_Parameter_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -773,7 +773,7 @@ func (arg1 SwigcptrError) Parameter() (_swig_ret string) {
 func (arg1 SwigcptrError) Message() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Error_Message_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Error_Message_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -783,13 +783,13 @@ func (arg1 SwigcptrError) Message() (_swig_ret string) {
 func (arg1 SwigcptrError) Retriable() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Error_Retriable_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Error_Retriable_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func DeleteError(arg1 Error) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Error_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Error_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 type Error interface {
@@ -805,7 +805,7 @@ type Error interface {
 
 func Version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_version_qixswig_7175b03ae07cbccb()
+	swig_r_p := C._wrap_version_qixswig_1b8cb8b7470122ea()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -823,13 +823,13 @@ func (p SwigcptrOptions) SwigIsOptions() {
 
 func NewOptions() (_swig_ret Options) {
 	var swig_r Options
-	swig_r = (Options)(SwigcptrOptions(C._wrap_new_Options_qixswig_7175b03ae07cbccb()))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_new_Options_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
 func DeleteOptions(arg1 Options) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Options_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Options_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrOptions) Set(arg2 string, arg3 string) (_swig_ret Options) {
@@ -837,7 +837,7 @@ func (arg1 SwigcptrOptions) Set(arg2 string, arg3 string) (_swig_ret Options) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_Set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_Set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -852,7 +852,7 @@ func (arg1 SwigcptrOptions) SetInt(arg2 string, arg3 int64) (_swig_ret Options) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetInt_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1)), C.swig_type_15(_swig_i_2))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetInt_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_1)), C.swig_type_15(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -864,7 +864,7 @@ func (arg1 SwigcptrOptions) SetBool(arg2 string, arg3 bool) (_swig_ret Options) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetBool_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_SetBool_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -876,7 +876,7 @@ func (arg1 SwigcptrOptions) AddHeader(arg2 string, arg3 string) (_swig_ret Optio
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddHeader_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddHeader_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -891,7 +891,7 @@ func (arg1 SwigcptrOptions) AddCookie(arg2 string, arg3 string) (_swig_ret Optio
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddCookie_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddCookie_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -906,7 +906,7 @@ func (arg1 SwigcptrOptions) AddUrlParam(arg2 string, arg3 string) (_swig_ret Opt
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddUrlParam_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Options)(SwigcptrOptions(C._wrap_Options_AddUrlParam_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -919,7 +919,7 @@ func (arg1 SwigcptrOptions) AddUrlParam(arg2 string, arg3 string) (_swig_ret Opt
 func (arg1 SwigcptrOptions) Url() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Options_Url_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Options_Url_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -950,7 +950,7 @@ func (p SwigcptrOptionInfo) SwigIsOptionInfo() {
 func (arg1 SwigcptrOptionInfo) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_name_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_OptionInfo_name_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -959,7 +959,7 @@ func (arg1 SwigcptrOptionInfo) SetName(arg2 string) {
 func (arg1 SwigcptrOptionInfo) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_OptionInfo_name_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_OptionInfo_name_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -969,46 +969,46 @@ func (arg1 SwigcptrOptionInfo) GetName() (_swig_ret string) {
 func (arg1 SwigcptrOptionInfo) SetValue_type(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_value_type_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_OptionInfo_value_type_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrOptionInfo) GetValue_type() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_OptionInfo_value_type_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_OptionInfo_value_type_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrOptionInfo) SetMin(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_min_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
+	C._wrap_OptionInfo_min_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
 }
 
 func (arg1 SwigcptrOptionInfo) GetMin() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_OptionInfo_min_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_OptionInfo_min_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrOptionInfo) SetMax(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_max_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
+	C._wrap_OptionInfo_max_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
 }
 
 func (arg1 SwigcptrOptionInfo) GetMax() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_OptionInfo_max_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_OptionInfo_max_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrOptionInfo) SetValues(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_values_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_OptionInfo_values_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1017,7 +1017,7 @@ func (arg1 SwigcptrOptionInfo) SetValues(arg2 string) {
 func (arg1 SwigcptrOptionInfo) GetValues() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_OptionInfo_values_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_OptionInfo_values_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1027,7 +1027,7 @@ func (arg1 SwigcptrOptionInfo) GetValues() (_swig_ret string) {
 func (arg1 SwigcptrOptionInfo) SetDefault_text(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_default_text_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_OptionInfo_default_text_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1036,7 +1036,7 @@ func (arg1 SwigcptrOptionInfo) SetDefault_text(arg2 string) {
 func (arg1 SwigcptrOptionInfo) GetDefault_text() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_OptionInfo_default_text_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_OptionInfo_default_text_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1046,7 +1046,7 @@ func (arg1 SwigcptrOptionInfo) GetDefault_text() (_swig_ret string) {
 func (arg1 SwigcptrOptionInfo) SetDoc(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_OptionInfo_doc_set_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_OptionInfo_doc_set_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1055,7 +1055,7 @@ func (arg1 SwigcptrOptionInfo) SetDoc(arg2 string) {
 func (arg1 SwigcptrOptionInfo) GetDoc() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_OptionInfo_doc_get_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_OptionInfo_doc_get_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1064,13 +1064,13 @@ func (arg1 SwigcptrOptionInfo) GetDoc() (_swig_ret string) {
 
 func NewOptionInfo() (_swig_ret OptionInfo) {
 	var swig_r OptionInfo
-	swig_r = (OptionInfo)(SwigcptrOptionInfo(C._wrap_new_OptionInfo_qixswig_7175b03ae07cbccb()))
+	swig_r = (OptionInfo)(SwigcptrOptionInfo(C._wrap_new_OptionInfo_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
 func DeleteOptionInfo(arg1 OptionInfo) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_OptionInfo_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_OptionInfo_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 type OptionInfo interface {
@@ -1094,14 +1094,14 @@ type OptionInfo interface {
 
 func Options_count() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_options_count_qixswig_7175b03ae07cbccb())
+	swig_r = (int)(C._wrap_options_count_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 func Option_info(arg1 int) (_swig_ret OptionInfo) {
 	var swig_r OptionInfo
 	_swig_i_0 := arg1
-	swig_r = (OptionInfo)(SwigcptrOptionInfo(C._wrap_option_info_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0))))
+	swig_r = (OptionInfo)(SwigcptrOptionInfo(C._wrap_option_info_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0))))
 	return swig_r
 }
 
@@ -1118,20 +1118,20 @@ func NewContext__SWIG_0(arg1 int, arg2 int) (_swig_ret Context) {
 	var swig_r Context
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Context)(SwigcptrContext(C._wrap_new_Context__SWIG_0_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1))))
+	swig_r = (Context)(SwigcptrContext(C._wrap_new_Context__SWIG_0_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1))))
 	return swig_r
 }
 
 func NewContext__SWIG_1(arg1 int) (_swig_ret Context) {
 	var swig_r Context
 	_swig_i_0 := arg1
-	swig_r = (Context)(SwigcptrContext(C._wrap_new_Context__SWIG_1_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0))))
+	swig_r = (Context)(SwigcptrContext(C._wrap_new_Context__SWIG_1_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0))))
 	return swig_r
 }
 
 func NewContext__SWIG_2() (_swig_ret Context) {
 	var swig_r Context
-	swig_r = (Context)(SwigcptrContext(C._wrap_new_Context__SWIG_2_qixswig_7175b03ae07cbccb()))
+	swig_r = (Context)(SwigcptrContext(C._wrap_new_Context__SWIG_2_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
@@ -1151,13 +1151,13 @@ func NewContext(a ...interface{}) Context {
 
 func DeleteContext(arg1 Context) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Context_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Context_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrContext) SetIoSpin(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Context_SetIoSpin_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_Context_SetIoSpin_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 type Context interface {
@@ -1168,7 +1168,7 @@ type Context interface {
 
 func Io_step_aside() (_swig_ret bool) {
 	var swig_r bool
-	swig_r = (bool)(C._wrap_io_step_aside_qixswig_7175b03ae07cbccb())
+	swig_r = (bool)(C._wrap_io_step_aside_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
@@ -1183,14 +1183,14 @@ func (p SwigcptrResult) SwigIsResult() {
 
 func NewResult__SWIG_0() (_swig_ret Result) {
 	var swig_r Result
-	swig_r = (Result)(SwigcptrResult(C._wrap_new_Result__SWIG_0_qixswig_7175b03ae07cbccb()))
+	swig_r = (Result)(SwigcptrResult(C._wrap_new_Result__SWIG_0_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
 func NewResult__SWIG_1(arg1 Qix_result) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Result)(SwigcptrResult(C._wrap_new_Result__SWIG_1_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_new_Result__SWIG_1_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1208,28 +1208,28 @@ func NewResult(a ...interface{}) Result {
 func (arg1 SwigcptrResult) Status() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Result_Status_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Result_Status_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrResult) Ok() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Result_Ok_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Result_Ok_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrResult) Id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_Result_Id_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_Result_Id_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrResult) Json() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Result_Json_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Result_Json_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1239,7 +1239,7 @@ func (arg1 SwigcptrResult) Json() (_swig_ret string) {
 func (arg1 SwigcptrResult) Raw() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Result_Raw_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Result_Raw_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1249,32 +1249,32 @@ func (arg1 SwigcptrResult) Raw() (_swig_ret string) {
 func (arg1 SwigcptrResult) Error() (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
-	swig_r = (Error)(SwigcptrError(C._wrap_Result_Error_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Result_Error_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrResult) ThrowIfError() {
 	_swig_i_0 := arg1
-	C._wrap_Result_ThrowIfError_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Result_ThrowIfError_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrResult) HasObject() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Result_HasObject_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Result_HasObject_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrResult) Object() (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
-	swig_r = (Object)(SwigcptrObject(C._wrap_Result_Object_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Result_Object_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func DeleteResult(arg1 Result) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Result_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Result_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 type Result interface {
@@ -1302,13 +1302,13 @@ func (p SwigcptrCallListener) SwigIsCallListener() {
 
 func DeleteCallListener(arg1 CallListener) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_CallListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_CallListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrCallListener) OnResult(arg2 Result) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_CallListener_OnResult_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_CallListener_OnResult_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 type CallListener interface {
@@ -1328,22 +1328,22 @@ func (p SwigcptrObjectListener) SwigIsObjectListener() {
 
 func DeleteObjectListener(arg1 ObjectListener) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_ObjectListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_ObjectListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrObjectListener) OnChanged() {
 	_swig_i_0 := arg1
-	C._wrap_ObjectListener_OnChanged_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_ObjectListener_OnChanged_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrObjectListener) OnClosed() {
 	_swig_i_0 := arg1
-	C._wrap_ObjectListener_OnClosed_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_ObjectListener_OnClosed_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func NewObjectListener() (_swig_ret ObjectListener) {
 	var swig_r ObjectListener
-	swig_r = (ObjectListener)(SwigcptrObjectListener(C._wrap_new_ObjectListener_qixswig_7175b03ae07cbccb()))
+	swig_r = (ObjectListener)(SwigcptrObjectListener(C._wrap_new_ObjectListener_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
@@ -1365,7 +1365,7 @@ func (p SwigcptrSessionListener) SwigIsSessionListener() {
 
 func DeleteSessionListener(arg1 SessionListener) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_SessionListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_SessionListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrSessionListener) OnState(arg2 int, arg3 int, arg4 string) {
@@ -1373,7 +1373,7 @@ func (arg1 SwigcptrSessionListener) OnState(arg2 int, arg3 int, arg4 string) {
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	C._wrap_SessionListener_OnState_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_3)))
+	C._wrap_SessionListener_OnState_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1383,7 +1383,7 @@ func (arg1 SwigcptrSessionListener) OnNotification(arg2 string, arg3 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	C._wrap_SessionListener_OnNotification_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_2)))
+	C._wrap_SessionListener_OnNotification_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1394,7 +1394,7 @@ func (arg1 SwigcptrSessionListener) OnNotification(arg2 string, arg3 string) {
 
 func NewSessionListener() (_swig_ret SessionListener) {
 	var swig_r SessionListener
-	swig_r = (SessionListener)(SwigcptrSessionListener(C._wrap_new_SessionListener_qixswig_7175b03ae07cbccb()))
+	swig_r = (SessionListener)(SwigcptrSessionListener(C._wrap_new_SessionListener_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
@@ -1416,28 +1416,28 @@ func (p SwigcptrObject) SwigIsObject() {
 
 func NewObject() (_swig_ret Object) {
 	var swig_r Object
-	swig_r = (Object)(SwigcptrObject(C._wrap_new_Object_qixswig_7175b03ae07cbccb()))
+	swig_r = (Object)(SwigcptrObject(C._wrap_new_Object_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
 func (arg1 SwigcptrObject) Empty() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Object_Empty_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Object_Empty_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrObject) Handle() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Object_Handle_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Object_Handle_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrObject) Type() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Object_Type_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Object_Type_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1447,7 +1447,7 @@ func (arg1 SwigcptrObject) Type() (_swig_ret string) {
 func (arg1 SwigcptrObject) GenericId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Object_GenericId_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Object_GenericId_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1457,7 +1457,7 @@ func (arg1 SwigcptrObject) GenericId() (_swig_ret string) {
 func (arg1 SwigcptrObject) GenericType() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Object_GenericType_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Object_GenericType_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1467,21 +1467,21 @@ func (arg1 SwigcptrObject) GenericType() (_swig_ret string) {
 func (arg1 SwigcptrObject) Valid() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Object_Valid_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Object_Valid_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrObject) Closed() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Object_Closed_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Object_Closed_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrObject) Layout() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Object_Layout_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Object_Layout_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -1495,7 +1495,7 @@ func (arg1 SwigcptrObject) Call__SWIG_0(arg2 string, arg3 string, arg4 int, arg5
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_0_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_0_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1511,7 +1511,7 @@ func (arg1 SwigcptrObject) Call__SWIG_1(arg2 string, arg3 string, arg4 int) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_1_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_1_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1526,7 +1526,7 @@ func (arg1 SwigcptrObject) Call__SWIG_2(arg2 string, arg3 string) (_swig_ret Res
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_2_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_2_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1540,7 +1540,7 @@ func (arg1 SwigcptrObject) Call__SWIG_3(arg2 string) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_3_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Object_Call__SWIG_3_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1572,7 +1572,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_0(arg2 string, arg3 string, arg4 Call
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_0_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1589,7 +1589,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_1(arg2 string, arg3 string, arg4 Call
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_1_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1605,7 +1605,7 @@ func (arg1 SwigcptrObject) CallAsync__SWIG_2(arg2 string, arg3 string, arg4 Call
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int64)(C._wrap_Object_CallAsync__SWIG_2_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1632,29 +1632,29 @@ func (p SwigcptrObject) CallAsync(a ...interface{}) int64 {
 func (arg1 SwigcptrObject) AddListener(arg2 ObjectListener) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_Object_AddListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_Object_AddListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrObject) RemoveListener(arg2 ObjectListener) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_Object_RemoveListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_Object_RemoveListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrObject) Watch(arg2 CallListener) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_Object_Watch_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_Object_Watch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrObject) Unwatch() {
 	_swig_i_0 := arg1
-	C._wrap_Object_Unwatch_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Object_Unwatch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func DeleteObject(arg1 Object) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Object_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Object_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 type Object interface {
@@ -1690,7 +1690,7 @@ func NewSession__SWIG_0(arg1 Options, arg2 int, arg3 Context) (_swig_ret Session
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (Session)(SwigcptrSession(C._wrap_new_Session__SWIG_0_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))))
+	swig_r = (Session)(SwigcptrSession(C._wrap_new_Session__SWIG_0_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))))
 	return swig_r
 }
 
@@ -1698,14 +1698,14 @@ func NewSession__SWIG_1(arg1 Options, arg2 int) (_swig_ret Session) {
 	var swig_r Session
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Session)(SwigcptrSession(C._wrap_new_Session__SWIG_1_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))))
+	swig_r = (Session)(SwigcptrSession(C._wrap_new_Session__SWIG_1_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))))
 	return swig_r
 }
 
 func NewSession__SWIG_2(arg1 Options) (_swig_ret Session) {
 	var swig_r Session
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Session)(SwigcptrSession(C._wrap_new_Session__SWIG_2_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Session)(SwigcptrSession(C._wrap_new_Session__SWIG_2_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1725,33 +1725,33 @@ func NewSession(a ...interface{}) Session {
 
 func DeleteSession(arg1 Session) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Session_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Session_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrSession) Close() {
 	_swig_i_0 := arg1
-	C._wrap_Session_Close_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Session_Close_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrSession) WaitClosed(arg2 int) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Session_WaitClosed_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Session_WaitClosed_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func (arg1 SwigcptrSession) State() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Session_State_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Session_State_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrSession) PendingCalls() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_Session_PendingCalls_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_Session_PendingCalls_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1762,7 +1762,7 @@ func (arg1 SwigcptrSession) Call__SWIG_0(arg2 string, arg3 string, arg4 int, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_0_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_0_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1778,7 +1778,7 @@ func (arg1 SwigcptrSession) Call__SWIG_1(arg2 string, arg3 string, arg4 int) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_1_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_1_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1793,7 +1793,7 @@ func (arg1 SwigcptrSession) Call__SWIG_2(arg2 string, arg3 string) (_swig_ret Re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_2_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_2_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1807,7 +1807,7 @@ func (arg1 SwigcptrSession) Call__SWIG_3(arg2 string) (_swig_ret Result) {
 	var swig_r Result
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_3_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Result)(SwigcptrResult(C._wrap_Session_Call__SWIG_3_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1839,7 +1839,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_0(arg2 string, arg3 string, arg4 Cal
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_0_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1856,7 +1856,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_1(arg2 string, arg3 string, arg4 Cal
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_1_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1872,7 +1872,7 @@ func (arg1 SwigcptrSession) CallAsync__SWIG_2(arg2 string, arg3 string, arg4 Cal
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int64)(C._wrap_Session_CallAsync__SWIG_2_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1900,14 +1900,14 @@ func (arg1 SwigcptrSession) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Session_Cancel_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Session_Cancel_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1)))
 	return swig_r
 }
 
 func (arg1 SwigcptrSession) Global() (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
-	swig_r = (Object)(SwigcptrObject(C._wrap_Session_Global_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Session_Global_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1915,7 +1915,7 @@ func (arg1 SwigcptrSession) OpenDoc(arg2 string) (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Object)(SwigcptrObject(C._wrap_Session_OpenDoc_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Session_OpenDoc_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1925,32 +1925,32 @@ func (arg1 SwigcptrSession) OpenDoc(arg2 string) (_swig_ret Object) {
 func (arg1 SwigcptrSession) AddListener(arg2 SessionListener) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_Session_AddListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_Session_AddListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrSession) RemoveListener(arg2 SessionListener) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_Session_RemoveListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_Session_RemoveListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrSession) Poll(arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_Session_Poll_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_Session_Poll_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func (arg1 SwigcptrSession) Wake() {
 	_swig_i_0 := arg1
-	C._wrap_Session_Wake_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Session_Wake_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrSession) HandOverEvents() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Session_HandOverEvents_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Session_HandOverEvents_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1976,63 +1976,63 @@ type Session interface {
 type QixgoEventKind int
 func _swig_getEVENT_NONE() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_NONE_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_NONE_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_NONE QixgoEventKind = _swig_getEVENT_NONE()
 func _swig_getEVENT_OPENED() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_OPENED_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_OPENED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_OPENED QixgoEventKind = _swig_getEVENT_OPENED()
 func _swig_getEVENT_RESULT() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_RESULT_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_RESULT_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_RESULT QixgoEventKind = _swig_getEVENT_RESULT()
 func _swig_getEVENT_CHANGED() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_CHANGED_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_CHANGED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_CHANGED QixgoEventKind = _swig_getEVENT_CHANGED()
 func _swig_getEVENT_OBJECT_CLOSED() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_OBJECT_CLOSED_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_OBJECT_CLOSED_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_OBJECT_CLOSED QixgoEventKind = _swig_getEVENT_OBJECT_CLOSED()
 func _swig_getEVENT_STATE() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_STATE_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_STATE_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_STATE QixgoEventKind = _swig_getEVENT_STATE()
 func _swig_getEVENT_NOTIFICATION() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_NOTIFICATION_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_NOTIFICATION_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_NOTIFICATION QixgoEventKind = _swig_getEVENT_NOTIFICATION()
 func _swig_getEVENT_TRAFFIC() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_TRAFFIC_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_TRAFFIC_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
 var EVENT_TRAFFIC QixgoEventKind = _swig_getEVENT_TRAFFIC()
 func _swig_getEVENT_LAYOUT() (_swig_ret QixgoEventKind) {
 	var swig_r QixgoEventKind
-	swig_r = (QixgoEventKind)(C._wrap_EVENT_LAYOUT_qixswig_7175b03ae07cbccb())
+	swig_r = (QixgoEventKind)(C._wrap_EVENT_LAYOUT_qixswig_1b8cb8b7470122ea())
 	return swig_r
 }
 
@@ -2048,42 +2048,42 @@ func (p SwigcptrEvent) SwigIsEvent() {
 
 func NewEvent() (_swig_ret Event) {
 	var swig_r Event
-	swig_r = (Event)(SwigcptrEvent(C._wrap_new_Event_qixswig_7175b03ae07cbccb()))
+	swig_r = (Event)(SwigcptrEvent(C._wrap_new_Event_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) Kind() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Event_Kind_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Event_Kind_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) Token() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_Event_Token_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_Event_Token_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) Status() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Event_Status_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Event_Status_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) Id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_Event_Id_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_Event_Id_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) Json() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Event_Json_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Event_Json_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -2093,7 +2093,7 @@ func (arg1 SwigcptrEvent) Json() (_swig_ret string) {
 func (arg1 SwigcptrEvent) Raw() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Event_Raw_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Event_Raw_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -2103,49 +2103,49 @@ func (arg1 SwigcptrEvent) Raw() (_swig_ret string) {
 func (arg1 SwigcptrEvent) Error() (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
-	swig_r = (Error)(SwigcptrError(C._wrap_Event_Error_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Event_Error_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) HasObject() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Event_HasObject_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Event_HasObject_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) ObjectToken() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_Event_ObjectToken_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_Event_ObjectToken_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) TakeObject() (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
-	swig_r = (Object)(SwigcptrObject(C._wrap_Event_TakeObject_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Event_TakeObject_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) State() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Event_State_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Event_State_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) CloseCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Event_CloseCode_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Event_CloseCode_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrEvent) Text() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Event_Text_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Event_Text_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -2155,7 +2155,7 @@ func (arg1 SwigcptrEvent) Text() (_swig_ret string) {
 func (arg1 SwigcptrEvent) Params() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Event_Params_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Event_Params_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -2165,13 +2165,13 @@ func (arg1 SwigcptrEvent) Params() (_swig_ret string) {
 func (arg1 SwigcptrEvent) Sent() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Event_Sent_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Event_Sent_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func DeleteEvent(arg1 Event) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Event_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Event_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 type Event interface {
@@ -2206,14 +2206,14 @@ func (p SwigcptrExtraction) SwigIsExtraction() {
 func (arg1 SwigcptrExtraction) Next() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Extraction_Next_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Extraction_Next_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrExtraction) Row() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_Extraction_Row_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_Extraction_Row_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -2223,46 +2223,46 @@ func (arg1 SwigcptrExtraction) Row() (_swig_ret string) {
 func (arg1 SwigcptrExtraction) Index() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_Extraction_Index_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_Extraction_Index_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrExtraction) Status() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Extraction_Status_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Extraction_Status_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrExtraction) Error() (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
-	swig_r = (Error)(SwigcptrError(C._wrap_Extraction_Error_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Extraction_Error_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrExtraction) Total() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_Extraction_Total_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_Extraction_Total_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrExtraction) Stop() {
 	_swig_i_0 := arg1
-	C._wrap_Extraction_Stop_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Extraction_Stop_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrExtraction) Started() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_Extraction_Started_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_Extraction_Started_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func DeleteExtraction(arg1 Extraction) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Extraction_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Extraction_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 type Extraction interface {
@@ -2289,13 +2289,13 @@ func (p SwigcptrConn) SwigIsConn() {
 
 func NewConn() (_swig_ret Conn) {
 	var swig_r Conn
-	swig_r = (Conn)(SwigcptrConn(C._wrap_new_Conn_qixswig_7175b03ae07cbccb()))
+	swig_r = (Conn)(SwigcptrConn(C._wrap_new_Conn_qixswig_1b8cb8b7470122ea()))
 	return swig_r
 }
 
 func DeleteConn(arg1 Conn) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_Conn_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_Conn_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrConn) SetStr(arg2 string, arg3 string) (_swig_ret Error) {
@@ -2303,7 +2303,7 @@ func (arg1 SwigcptrConn) SetStr(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetStr_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetStr_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2318,7 +2318,7 @@ func (arg1 SwigcptrConn) SetInt(arg2 string, arg3 int64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetInt_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_type_94(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetInt_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_type_94(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2330,7 +2330,7 @@ func (arg1 SwigcptrConn) SetBool(arg2 string, arg3 bool) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetBool_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_SetBool_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), C._Bool(_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2342,7 +2342,7 @@ func (arg1 SwigcptrConn) AddHeader(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddHeader_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddHeader_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2357,7 +2357,7 @@ func (arg1 SwigcptrConn) AddCookie(arg2 string, arg3 string) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddCookie_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_2)))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_AddCookie_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_2)))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2371,7 +2371,7 @@ func (arg1 SwigcptrConn) LogTraffic(arg2 uint64) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_LogTraffic_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_LogTraffic_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1))))
 	return swig_r
 }
 
@@ -2381,7 +2381,7 @@ func (arg1 SwigcptrConn) Open(arg2 uint64, arg3 uint64, arg4 uint64) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Open_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_101(_swig_i_1), C.swig_type_102(_swig_i_2), C.swig_type_103(_swig_i_3))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Open_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_101(_swig_i_1), C.swig_type_102(_swig_i_2), C.swig_type_103(_swig_i_3))))
 	return swig_r
 }
 
@@ -2389,20 +2389,20 @@ func (arg1 SwigcptrConn) Poll(arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_Conn_Poll_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_Conn_Poll_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func (arg1 SwigcptrConn) Wake() {
 	_swig_i_0 := arg1
-	C._wrap_Conn_Wake_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrConn) Next(arg2 Event) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (bool)(C._wrap_Conn_Next_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Conn_Next_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2410,7 +2410,7 @@ func (arg1 SwigcptrConn) Take(arg2 []byte) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_Conn_Take_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_Conn_Take_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2419,35 +2419,35 @@ func (arg1 SwigcptrConn) Take(arg2 []byte) (_swig_ret int64) {
 
 func (arg1 SwigcptrConn) Close() {
 	_swig_i_0 := arg1
-	C._wrap_Conn_Close_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))
+	C._wrap_Conn_Close_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
 }
 
 func (arg1 SwigcptrConn) WaitClosed(arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_Conn_WaitClosed_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_Conn_WaitClosed_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func (arg1 SwigcptrConn) State() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_Conn_State_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_Conn_State_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrConn) PendingCalls() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_Conn_PendingCalls_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_Conn_PendingCalls_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrConn) CallBatch(arg2 []byte) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_CallBatch_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_Conn_CallBatch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2457,14 +2457,14 @@ func (arg1 SwigcptrConn) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1)))
 	return swig_r
 }
 
 func (arg1 SwigcptrConn) Global() (_swig_ret Object) {
 	var swig_r Object
 	_swig_i_0 := arg1
-	swig_r = (Object)(SwigcptrObject(C._wrap_Conn_Global_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0))))
+	swig_r = (Object)(SwigcptrObject(C._wrap_Conn_Global_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -2472,7 +2472,7 @@ func (arg1 SwigcptrConn) Attach(arg2 Object) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (uint64)(C._wrap_Conn_Attach_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_Conn_Attach_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2481,7 +2481,7 @@ func (arg1 SwigcptrConn) ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
+	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
 	return swig_r
 }
 
@@ -2490,14 +2490,14 @@ func (arg1 SwigcptrConn) Watch(arg2 Object, arg3 uint64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Watch_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_111(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_111(_swig_i_2))))
 	return swig_r
 }
 
 func (arg1 SwigcptrConn) Unwatch(arg2 Object) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_Conn_Unwatch_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_Conn_Unwatch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrConn) Extract(arg2 Object, arg3 string, arg4 int, arg5 int, arg6 int) (_swig_ret Extraction) {
@@ -2508,7 +2508,7 @@ func (arg1 SwigcptrConn) Extract(arg2 Object, arg3 string, arg4 int, arg5 int, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (Extraction)(SwigcptrExtraction(C._wrap_Conn_Extract_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5))))
+	swig_r = (Extraction)(SwigcptrExtraction(C._wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -2520,7 +2520,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.swig_type_115(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.swig_type_115(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2530,7 +2530,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 func (arg1 SwigcptrConn) RemoveListener(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_RemoveListener_qixswig_7175b03ae07cbccb(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))
+	C._wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))
 }
 
 type Conn interface {
@@ -2566,7 +2566,7 @@ type Conn interface {
 func Set_io_spin(arg1 int) (_swig_ret Error) {
 	var swig_r Error
 	_swig_i_0 := arg1
-	swig_r = (Error)(SwigcptrError(C._wrap_set_io_spin_qixswig_7175b03ae07cbccb(C.swig_intgo(_swig_i_0))))
+	swig_r = (Error)(SwigcptrError(C._wrap_set_io_spin_qixswig_1b8cb8b7470122ea(C.swig_intgo(_swig_i_0))))
 	return swig_r
 }
 

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__qixswig_7175b03ae07cbccb(const char*);
+  void cgo_panic__qixswig_1b8cb8b7470122ea(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__qixswig_7175b03ae07cbccb(p);
+  cgo_panic__qixswig_1b8cb8b7470122ea(p);
 }
 
 
@@ -254,7 +254,7 @@ static void* Swig_malloc(int c) {
 extern "C" {
 #endif
 
-void _wrap_Swig_free_qixswig_7175b03ae07cbccb(void *_swig_go_0) {
+void _wrap_Swig_free_qixswig_1b8cb8b7470122ea(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -264,7 +264,7 @@ void _wrap_Swig_free_qixswig_7175b03ae07cbccb(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_qixswig_7175b03ae07cbccb(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_qixswig_1b8cb8b7470122ea(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -277,7 +277,7 @@ void *_wrap_Swig_malloc_qixswig_7175b03ae07cbccb(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_QIX_OK_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_OK_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -299,7 +299,7 @@ intgo _wrap_QIX_OK_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_EINVAL_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_EINVAL_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -321,7 +321,7 @@ intgo _wrap_QIX_EINVAL_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ECLOSED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ECLOSED_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -343,7 +343,7 @@ intgo _wrap_QIX_ECLOSED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_EENGINE_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_EENGINE_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -365,7 +365,7 @@ intgo _wrap_QIX_EENGINE_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ETIMEOUT_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ETIMEOUT_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -387,7 +387,7 @@ intgo _wrap_QIX_ETIMEOUT_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ECANCELLED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ECANCELLED_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -409,7 +409,7 @@ intgo _wrap_QIX_ECANCELLED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ECONNECTION_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ECONNECTION_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -431,7 +431,7 @@ intgo _wrap_QIX_ECONNECTION_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ENOTFOUND_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ENOTFOUND_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -453,7 +453,7 @@ intgo _wrap_QIX_ENOTFOUND_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_EPROTOCOL_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_EPROTOCOL_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -475,7 +475,7 @@ intgo _wrap_QIX_EPROTOCOL_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ETOOLARGE_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ETOOLARGE_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -497,7 +497,7 @@ intgo _wrap_QIX_ETOOLARGE_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_EHTTP_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_EHTTP_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -519,7 +519,7 @@ intgo _wrap_QIX_EHTTP_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ETLS_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ETLS_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -541,7 +541,7 @@ intgo _wrap_QIX_ETLS_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ENETWORK_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ENETWORK_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -563,7 +563,7 @@ intgo _wrap_QIX_ENETWORK_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_EBUSY_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_EBUSY_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -585,7 +585,7 @@ intgo _wrap_QIX_EBUSY_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_ENOMEM_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_ENOMEM_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -607,7 +607,7 @@ intgo _wrap_QIX_ENOMEM_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_EINTERNAL_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_EINTERNAL_qixswig_1b8cb8b7470122ea() {
   qix_status result;
   intgo _swig_go_result;
   
@@ -629,7 +629,7 @@ intgo _wrap_QIX_EINTERNAL_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_OPTION_STRING_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_OPTION_STRING_qixswig_1b8cb8b7470122ea() {
   qix_option_type result;
   intgo _swig_go_result;
   
@@ -651,7 +651,7 @@ intgo _wrap_QIX_OPTION_STRING_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_OPTION_INT_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_OPTION_INT_qixswig_1b8cb8b7470122ea() {
   qix_option_type result;
   intgo _swig_go_result;
   
@@ -673,7 +673,7 @@ intgo _wrap_QIX_OPTION_INT_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_OPTION_BOOL_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_OPTION_BOOL_qixswig_1b8cb8b7470122ea() {
   qix_option_type result;
   intgo _swig_go_result;
   
@@ -695,7 +695,7 @@ intgo _wrap_QIX_OPTION_BOOL_qixswig_7175b03ae07cbccb() {
 }
 
 
-_gostring_ _wrap_qix_option_info_name_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_name_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -708,7 +708,7 @@ _gostring_ _wrap_qix_option_info_name_get_qixswig_7175b03ae07cbccb(qix_option_in
 }
 
 
-intgo _wrap_qix_option_info_value_type_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+intgo _wrap_qix_option_info_value_type_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -721,7 +721,7 @@ intgo _wrap_qix_option_info_value_type_get_qixswig_7175b03ae07cbccb(qix_option_i
 }
 
 
-long long _wrap_qix_option_info_min_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+long long _wrap_qix_option_info_min_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -734,7 +734,7 @@ long long _wrap_qix_option_info_min_get_qixswig_7175b03ae07cbccb(qix_option_info
 }
 
 
-long long _wrap_qix_option_info_max_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+long long _wrap_qix_option_info_max_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -747,7 +747,7 @@ long long _wrap_qix_option_info_max_get_qixswig_7175b03ae07cbccb(qix_option_info
 }
 
 
-_gostring_ _wrap_qix_option_info_values_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_values_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -760,7 +760,7 @@ _gostring_ _wrap_qix_option_info_values_get_qixswig_7175b03ae07cbccb(qix_option_
 }
 
 
-_gostring_ _wrap_qix_option_info_default_text_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_default_text_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -773,7 +773,7 @@ _gostring_ _wrap_qix_option_info_default_text_get_qixswig_7175b03ae07cbccb(qix_o
 }
 
 
-_gostring_ _wrap_qix_option_info_doc_get_qixswig_7175b03ae07cbccb(qix_option_info *_swig_go_0) {
+_gostring_ _wrap_qix_option_info_doc_get_qixswig_1b8cb8b7470122ea(qix_option_info *_swig_go_0) {
   qix_option_info *arg1 = (qix_option_info *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -786,7 +786,7 @@ _gostring_ _wrap_qix_option_info_doc_get_qixswig_7175b03ae07cbccb(qix_option_inf
 }
 
 
-intgo _wrap_QIX_STATE_CONNECTING_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_STATE_CONNECTING_qixswig_1b8cb8b7470122ea() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -808,7 +808,7 @@ intgo _wrap_QIX_STATE_CONNECTING_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_STATE_CONNECTED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_STATE_CONNECTED_qixswig_1b8cb8b7470122ea() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -830,7 +830,7 @@ intgo _wrap_QIX_STATE_CONNECTED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_STATE_CLOSED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_STATE_CLOSED_qixswig_1b8cb8b7470122ea() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -852,7 +852,7 @@ intgo _wrap_QIX_STATE_CLOSED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_STATE_SUSPENDED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_STATE_SUSPENDED_qixswig_1b8cb8b7470122ea() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -874,7 +874,7 @@ intgo _wrap_QIX_STATE_SUSPENDED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_STATE_RESUMED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_STATE_RESUMED_qixswig_1b8cb8b7470122ea() {
   qix_state result;
   intgo _swig_go_result;
   
@@ -896,7 +896,7 @@ intgo _wrap_QIX_STATE_RESUMED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_CALL_DEFAULT_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_CALL_DEFAULT_qixswig_1b8cb8b7470122ea() {
   qix_call_flags result;
   intgo _swig_go_result;
   
@@ -918,7 +918,7 @@ intgo _wrap_QIX_CALL_DEFAULT_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_CALL_DELTA_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_CALL_DELTA_qixswig_1b8cb8b7470122ea() {
   qix_call_flags result;
   intgo _swig_go_result;
   
@@ -940,7 +940,7 @@ intgo _wrap_QIX_CALL_DELTA_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_QIX_CALL_NO_DELTA_qixswig_7175b03ae07cbccb() {
+intgo _wrap_QIX_CALL_NO_DELTA_qixswig_1b8cb8b7470122ea() {
   qix_call_flags result;
   intgo _swig_go_result;
   
@@ -962,7 +962,7 @@ intgo _wrap_QIX_CALL_NO_DELTA_qixswig_7175b03ae07cbccb() {
 }
 
 
-qix::Error *_wrap_new_Error__SWIG_0_qixswig_7175b03ae07cbccb(intgo _swig_go_0, _gostring_ _swig_go_1) {
+qix::Error *_wrap_new_Error__SWIG_0_qixswig_1b8cb8b7470122ea(intgo _swig_go_0, _gostring_ _swig_go_1) {
   int arg1 ;
   std::string *arg2 = 0 ;
   qix::Error *result = 0 ;
@@ -990,7 +990,7 @@ qix::Error *_wrap_new_Error__SWIG_0_qixswig_7175b03ae07cbccb(intgo _swig_go_0, _
 }
 
 
-qix::Error *_wrap_new_Error__SWIG_1_qixswig_7175b03ae07cbccb(intgo _swig_go_0, qix_error *_swig_go_1) {
+qix::Error *_wrap_new_Error__SWIG_1_qixswig_1b8cb8b7470122ea(intgo _swig_go_0, qix_error *_swig_go_1) {
   int arg1 ;
   qix_error *arg2 = (qix_error *) 0 ;
   qix::Error *result = 0 ;
@@ -1015,7 +1015,7 @@ qix::Error *_wrap_new_Error__SWIG_1_qixswig_7175b03ae07cbccb(intgo _swig_go_0, q
 }
 
 
-intgo _wrap_Error_Status_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+intgo _wrap_Error_Status_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1038,7 +1038,7 @@ intgo _wrap_Error_Status_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
 }
 
 
-intgo _wrap_Error_EngineCode_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+intgo _wrap_Error_EngineCode_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1061,7 +1061,7 @@ intgo _wrap_Error_EngineCode_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Error_Name_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+_gostring_ _wrap_Error_Name_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1084,7 +1084,7 @@ _gostring_ _wrap_Error_Name_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Error_Parameter_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+_gostring_ _wrap_Error_Parameter_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1107,7 +1107,7 @@ _gostring_ _wrap_Error_Parameter_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0
 }
 
 
-_gostring_ _wrap_Error_Message_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+_gostring_ _wrap_Error_Message_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -1130,7 +1130,7 @@ _gostring_ _wrap_Error_Message_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) 
 }
 
 
-bool _wrap_Error_Retriable_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+bool _wrap_Error_Retriable_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1153,7 +1153,7 @@ bool _wrap_Error_Retriable_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
 }
 
 
-void _wrap_delete_Error_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
+void _wrap_delete_Error_qixswig_1b8cb8b7470122ea(qix::Error *_swig_go_0) {
   qix::Error *arg1 = (qix::Error *) 0 ;
   
   arg1 = *(qix::Error **)&_swig_go_0; 
@@ -1173,7 +1173,7 @@ void _wrap_delete_Error_qixswig_7175b03ae07cbccb(qix::Error *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_version_qixswig_7175b03ae07cbccb() {
+_gostring_ _wrap_version_qixswig_1b8cb8b7470122ea() {
   std::string result;
   _gostring_ _swig_go_result;
   
@@ -1194,7 +1194,7 @@ _gostring_ _wrap_version_qixswig_7175b03ae07cbccb() {
 }
 
 
-qix::Options *_wrap_new_Options_qixswig_7175b03ae07cbccb() {
+qix::Options *_wrap_new_Options_qixswig_1b8cb8b7470122ea() {
   qix::Options *result = 0 ;
   qix::Options *_swig_go_result;
   
@@ -1215,7 +1215,7 @@ qix::Options *_wrap_new_Options_qixswig_7175b03ae07cbccb() {
 }
 
 
-void _wrap_delete_Options_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0) {
+void _wrap_delete_Options_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   
   arg1 = *(qix::Options **)&_swig_go_0; 
@@ -1235,7 +1235,7 @@ void _wrap_delete_Options_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0) {
 }
 
 
-qix::Options *_wrap_Options_Set_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_Set_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1268,7 +1268,7 @@ qix::Options *_wrap_Options_Set_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_
 }
 
 
-qix::Options *_wrap_Options_SetInt_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+qix::Options *_wrap_Options_SetInt_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   int64_t arg3 ;
@@ -1298,7 +1298,7 @@ qix::Options *_wrap_Options_SetInt_qixswig_7175b03ae07cbccb(qix::Options *_swig_
 }
 
 
-qix::Options *_wrap_Options_SetBool_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
+qix::Options *_wrap_Options_SetBool_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   bool arg3 ;
@@ -1328,7 +1328,7 @@ qix::Options *_wrap_Options_SetBool_qixswig_7175b03ae07cbccb(qix::Options *_swig
 }
 
 
-qix::Options *_wrap_Options_AddHeader_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_AddHeader_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1361,7 +1361,7 @@ qix::Options *_wrap_Options_AddHeader_qixswig_7175b03ae07cbccb(qix::Options *_sw
 }
 
 
-qix::Options *_wrap_Options_AddCookie_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_AddCookie_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1394,7 +1394,7 @@ qix::Options *_wrap_Options_AddCookie_qixswig_7175b03ae07cbccb(qix::Options *_sw
 }
 
 
-qix::Options *_wrap_Options_AddUrlParam_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Options *_wrap_Options_AddUrlParam_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -1427,7 +1427,7 @@ qix::Options *_wrap_Options_AddUrlParam_qixswig_7175b03ae07cbccb(qix::Options *_
 }
 
 
-_gostring_ _wrap_Options_Url_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0) {
+_gostring_ _wrap_Options_Url_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0) {
   qix::Options *arg1 = (qix::Options *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -1450,7 +1450,7 @@ _gostring_ _wrap_Options_Url_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0) 
 }
 
 
-void _wrap_OptionInfo_name_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_OptionInfo_name_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *arg2 = 0 ;
   
@@ -1465,7 +1465,7 @@ void _wrap_OptionInfo_name_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_g
 }
 
 
-_gostring_ _wrap_OptionInfo_name_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+_gostring_ _wrap_OptionInfo_name_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1478,7 +1478,7 @@ _gostring_ _wrap_OptionInfo_name_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_
 }
 
 
-void _wrap_OptionInfo_value_type_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, intgo _swig_go_1) {
+void _wrap_OptionInfo_value_type_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, intgo _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   int arg2 ;
   
@@ -1490,7 +1490,7 @@ void _wrap_OptionInfo_value_type_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_
 }
 
 
-intgo _wrap_OptionInfo_value_type_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+intgo _wrap_OptionInfo_value_type_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1503,7 +1503,7 @@ intgo _wrap_OptionInfo_value_type_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *
 }
 
 
-void _wrap_OptionInfo_min_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, long long _swig_go_1) {
+void _wrap_OptionInfo_min_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, long long _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   int64_t arg2 ;
   
@@ -1515,7 +1515,7 @@ void _wrap_OptionInfo_min_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go
 }
 
 
-long long _wrap_OptionInfo_min_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+long long _wrap_OptionInfo_min_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1528,7 +1528,7 @@ long long _wrap_OptionInfo_min_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_sw
 }
 
 
-void _wrap_OptionInfo_max_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, long long _swig_go_1) {
+void _wrap_OptionInfo_max_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, long long _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   int64_t arg2 ;
   
@@ -1540,7 +1540,7 @@ void _wrap_OptionInfo_max_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go
 }
 
 
-long long _wrap_OptionInfo_max_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+long long _wrap_OptionInfo_max_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1553,7 +1553,7 @@ long long _wrap_OptionInfo_max_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_sw
 }
 
 
-void _wrap_OptionInfo_values_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_OptionInfo_values_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *arg2 = 0 ;
   
@@ -1568,7 +1568,7 @@ void _wrap_OptionInfo_values_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig
 }
 
 
-_gostring_ _wrap_OptionInfo_values_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+_gostring_ _wrap_OptionInfo_values_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1581,7 +1581,7 @@ _gostring_ _wrap_OptionInfo_values_get_qixswig_7175b03ae07cbccb(qix::OptionInfo 
 }
 
 
-void _wrap_OptionInfo_default_text_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_OptionInfo_default_text_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *arg2 = 0 ;
   
@@ -1596,7 +1596,7 @@ void _wrap_OptionInfo_default_text_set_qixswig_7175b03ae07cbccb(qix::OptionInfo 
 }
 
 
-_gostring_ _wrap_OptionInfo_default_text_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+_gostring_ _wrap_OptionInfo_default_text_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1609,7 +1609,7 @@ _gostring_ _wrap_OptionInfo_default_text_get_qixswig_7175b03ae07cbccb(qix::Optio
 }
 
 
-void _wrap_OptionInfo_doc_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_OptionInfo_doc_set_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0, _gostring_ _swig_go_1) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *arg2 = 0 ;
   
@@ -1624,7 +1624,7 @@ void _wrap_OptionInfo_doc_set_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go
 }
 
 
-_gostring_ _wrap_OptionInfo_doc_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+_gostring_ _wrap_OptionInfo_doc_get_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1637,7 +1637,7 @@ _gostring_ _wrap_OptionInfo_doc_get_qixswig_7175b03ae07cbccb(qix::OptionInfo *_s
 }
 
 
-qix::OptionInfo *_wrap_new_OptionInfo_qixswig_7175b03ae07cbccb() {
+qix::OptionInfo *_wrap_new_OptionInfo_qixswig_1b8cb8b7470122ea() {
   qix::OptionInfo *result = 0 ;
   qix::OptionInfo *_swig_go_result;
   
@@ -1658,7 +1658,7 @@ qix::OptionInfo *_wrap_new_OptionInfo_qixswig_7175b03ae07cbccb() {
 }
 
 
-void _wrap_delete_OptionInfo_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_0) {
+void _wrap_delete_OptionInfo_qixswig_1b8cb8b7470122ea(qix::OptionInfo *_swig_go_0) {
   qix::OptionInfo *arg1 = (qix::OptionInfo *) 0 ;
   
   arg1 = *(qix::OptionInfo **)&_swig_go_0; 
@@ -1678,7 +1678,7 @@ void _wrap_delete_OptionInfo_qixswig_7175b03ae07cbccb(qix::OptionInfo *_swig_go_
 }
 
 
-intgo _wrap_options_count_qixswig_7175b03ae07cbccb() {
+intgo _wrap_options_count_qixswig_1b8cb8b7470122ea() {
   int result;
   intgo _swig_go_result;
   
@@ -1699,7 +1699,7 @@ intgo _wrap_options_count_qixswig_7175b03ae07cbccb() {
 }
 
 
-qix::OptionInfo *_wrap_option_info_qixswig_7175b03ae07cbccb(intgo _swig_go_0) {
+qix::OptionInfo *_wrap_option_info_qixswig_1b8cb8b7470122ea(intgo _swig_go_0) {
   int arg1 ;
   qix::OptionInfo result;
   qix::OptionInfo *_swig_go_result;
@@ -1722,7 +1722,7 @@ qix::OptionInfo *_wrap_option_info_qixswig_7175b03ae07cbccb(intgo _swig_go_0) {
 }
 
 
-qix::Context *_wrap_new_Context__SWIG_0_qixswig_7175b03ae07cbccb(intgo _swig_go_0, intgo _swig_go_1) {
+qix::Context *_wrap_new_Context__SWIG_0_qixswig_1b8cb8b7470122ea(intgo _swig_go_0, intgo _swig_go_1) {
   int arg1 ;
   int arg2 ;
   qix::Context *result = 0 ;
@@ -1747,7 +1747,7 @@ qix::Context *_wrap_new_Context__SWIG_0_qixswig_7175b03ae07cbccb(intgo _swig_go_
 }
 
 
-qix::Context *_wrap_new_Context__SWIG_1_qixswig_7175b03ae07cbccb(intgo _swig_go_0) {
+qix::Context *_wrap_new_Context__SWIG_1_qixswig_1b8cb8b7470122ea(intgo _swig_go_0) {
   int arg1 ;
   qix::Context *result = 0 ;
   qix::Context *_swig_go_result;
@@ -1770,7 +1770,7 @@ qix::Context *_wrap_new_Context__SWIG_1_qixswig_7175b03ae07cbccb(intgo _swig_go_
 }
 
 
-qix::Context *_wrap_new_Context__SWIG_2_qixswig_7175b03ae07cbccb() {
+qix::Context *_wrap_new_Context__SWIG_2_qixswig_1b8cb8b7470122ea() {
   qix::Context *result = 0 ;
   qix::Context *_swig_go_result;
   
@@ -1791,7 +1791,7 @@ qix::Context *_wrap_new_Context__SWIG_2_qixswig_7175b03ae07cbccb() {
 }
 
 
-void _wrap_delete_Context_qixswig_7175b03ae07cbccb(qix::Context *_swig_go_0) {
+void _wrap_delete_Context_qixswig_1b8cb8b7470122ea(qix::Context *_swig_go_0) {
   qix::Context *arg1 = (qix::Context *) 0 ;
   
   arg1 = *(qix::Context **)&_swig_go_0; 
@@ -1811,7 +1811,7 @@ void _wrap_delete_Context_qixswig_7175b03ae07cbccb(qix::Context *_swig_go_0) {
 }
 
 
-void _wrap_Context_SetIoSpin_qixswig_7175b03ae07cbccb(qix::Context *_swig_go_0, intgo _swig_go_1) {
+void _wrap_Context_SetIoSpin_qixswig_1b8cb8b7470122ea(qix::Context *_swig_go_0, intgo _swig_go_1) {
   qix::Context *arg1 = (qix::Context *) 0 ;
   int arg2 ;
   
@@ -1833,7 +1833,7 @@ void _wrap_Context_SetIoSpin_qixswig_7175b03ae07cbccb(qix::Context *_swig_go_0, 
 }
 
 
-bool _wrap_io_step_aside_qixswig_7175b03ae07cbccb() {
+bool _wrap_io_step_aside_qixswig_1b8cb8b7470122ea() {
   bool result;
   bool _swig_go_result;
   
@@ -1854,7 +1854,7 @@ bool _wrap_io_step_aside_qixswig_7175b03ae07cbccb() {
 }
 
 
-qix::Result *_wrap_new_Result__SWIG_0_qixswig_7175b03ae07cbccb() {
+qix::Result *_wrap_new_Result__SWIG_0_qixswig_1b8cb8b7470122ea() {
   qix::Result *result = 0 ;
   qix::Result *_swig_go_result;
   
@@ -1875,7 +1875,7 @@ qix::Result *_wrap_new_Result__SWIG_0_qixswig_7175b03ae07cbccb() {
 }
 
 
-qix::Result *_wrap_new_Result__SWIG_1_qixswig_7175b03ae07cbccb(qix_result *_swig_go_0) {
+qix::Result *_wrap_new_Result__SWIG_1_qixswig_1b8cb8b7470122ea(qix_result *_swig_go_0) {
   qix_result *arg1 = (qix_result *) 0 ;
   qix::Result *result = 0 ;
   qix::Result *_swig_go_result;
@@ -1898,7 +1898,7 @@ qix::Result *_wrap_new_Result__SWIG_1_qixswig_7175b03ae07cbccb(qix_result *_swig
 }
 
 
-intgo _wrap_Result_Status_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+intgo _wrap_Result_Status_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1921,7 +1921,7 @@ intgo _wrap_Result_Status_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-bool _wrap_Result_Ok_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+bool _wrap_Result_Ok_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1944,7 +1944,7 @@ bool _wrap_Result_Ok_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-long long _wrap_Result_Id_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+long long _wrap_Result_Id_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1967,7 +1967,7 @@ long long _wrap_Result_Id_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Result_Json_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+_gostring_ _wrap_Result_Json_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1990,7 +1990,7 @@ _gostring_ _wrap_Result_Json_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Result_Raw_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+_gostring_ _wrap_Result_Raw_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   std::string *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2013,7 +2013,7 @@ _gostring_ _wrap_Result_Raw_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-qix::Error *_wrap_Result_Error_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+qix::Error *_wrap_Result_Error_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
@@ -2036,7 +2036,7 @@ qix::Error *_wrap_Result_Error_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0)
 }
 
 
-void _wrap_Result_ThrowIfError_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+void _wrap_Result_ThrowIfError_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   
   arg1 = *(qix::Result **)&_swig_go_0; 
@@ -2056,7 +2056,7 @@ void _wrap_Result_ThrowIfError_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0)
 }
 
 
-bool _wrap_Result_HasObject_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+bool _wrap_Result_HasObject_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2079,7 +2079,7 @@ bool _wrap_Result_HasObject_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-qix::Object *_wrap_Result_Object_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+qix::Object *_wrap_Result_Object_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   qix::Object result;
   qix::Object *_swig_go_result;
@@ -2102,7 +2102,7 @@ qix::Object *_wrap_Result_Object_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_
 }
 
 
-void _wrap_delete_Result_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
+void _wrap_delete_Result_qixswig_1b8cb8b7470122ea(qix::Result *_swig_go_0) {
   qix::Result *arg1 = (qix::Result *) 0 ;
   
   arg1 = *(qix::Result **)&_swig_go_0; 
@@ -2122,7 +2122,7 @@ void _wrap_delete_Result_qixswig_7175b03ae07cbccb(qix::Result *_swig_go_0) {
 }
 
 
-void _wrap_delete_CallListener_qixswig_7175b03ae07cbccb(qix::CallListener *_swig_go_0) {
+void _wrap_delete_CallListener_qixswig_1b8cb8b7470122ea(qix::CallListener *_swig_go_0) {
   qix::CallListener *arg1 = (qix::CallListener *) 0 ;
   
   arg1 = *(qix::CallListener **)&_swig_go_0; 
@@ -2142,7 +2142,7 @@ void _wrap_delete_CallListener_qixswig_7175b03ae07cbccb(qix::CallListener *_swig
 }
 
 
-void _wrap_CallListener_OnResult_qixswig_7175b03ae07cbccb(qix::CallListener *_swig_go_0, qix::Result *_swig_go_1) {
+void _wrap_CallListener_OnResult_qixswig_1b8cb8b7470122ea(qix::CallListener *_swig_go_0, qix::Result *_swig_go_1) {
   qix::CallListener *arg1 = (qix::CallListener *) 0 ;
   qix::Result *arg2 = 0 ;
   
@@ -2164,7 +2164,7 @@ void _wrap_CallListener_OnResult_qixswig_7175b03ae07cbccb(qix::CallListener *_sw
 }
 
 
-void _wrap_delete_ObjectListener_qixswig_7175b03ae07cbccb(qix::ObjectListener *_swig_go_0) {
+void _wrap_delete_ObjectListener_qixswig_1b8cb8b7470122ea(qix::ObjectListener *_swig_go_0) {
   qix::ObjectListener *arg1 = (qix::ObjectListener *) 0 ;
   
   arg1 = *(qix::ObjectListener **)&_swig_go_0; 
@@ -2184,7 +2184,7 @@ void _wrap_delete_ObjectListener_qixswig_7175b03ae07cbccb(qix::ObjectListener *_
 }
 
 
-void _wrap_ObjectListener_OnChanged_qixswig_7175b03ae07cbccb(qix::ObjectListener *_swig_go_0) {
+void _wrap_ObjectListener_OnChanged_qixswig_1b8cb8b7470122ea(qix::ObjectListener *_swig_go_0) {
   qix::ObjectListener *arg1 = (qix::ObjectListener *) 0 ;
   
   arg1 = *(qix::ObjectListener **)&_swig_go_0; 
@@ -2204,7 +2204,7 @@ void _wrap_ObjectListener_OnChanged_qixswig_7175b03ae07cbccb(qix::ObjectListener
 }
 
 
-void _wrap_ObjectListener_OnClosed_qixswig_7175b03ae07cbccb(qix::ObjectListener *_swig_go_0) {
+void _wrap_ObjectListener_OnClosed_qixswig_1b8cb8b7470122ea(qix::ObjectListener *_swig_go_0) {
   qix::ObjectListener *arg1 = (qix::ObjectListener *) 0 ;
   
   arg1 = *(qix::ObjectListener **)&_swig_go_0; 
@@ -2224,7 +2224,7 @@ void _wrap_ObjectListener_OnClosed_qixswig_7175b03ae07cbccb(qix::ObjectListener 
 }
 
 
-qix::ObjectListener *_wrap_new_ObjectListener_qixswig_7175b03ae07cbccb() {
+qix::ObjectListener *_wrap_new_ObjectListener_qixswig_1b8cb8b7470122ea() {
   qix::ObjectListener *result = 0 ;
   qix::ObjectListener *_swig_go_result;
   
@@ -2245,7 +2245,7 @@ qix::ObjectListener *_wrap_new_ObjectListener_qixswig_7175b03ae07cbccb() {
 }
 
 
-void _wrap_delete_SessionListener_qixswig_7175b03ae07cbccb(qix::SessionListener *_swig_go_0) {
+void _wrap_delete_SessionListener_qixswig_1b8cb8b7470122ea(qix::SessionListener *_swig_go_0) {
   qix::SessionListener *arg1 = (qix::SessionListener *) 0 ;
   
   arg1 = *(qix::SessionListener **)&_swig_go_0; 
@@ -2265,7 +2265,7 @@ void _wrap_delete_SessionListener_qixswig_7175b03ae07cbccb(qix::SessionListener 
 }
 
 
-void _wrap_SessionListener_OnState_qixswig_7175b03ae07cbccb(qix::SessionListener *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
+void _wrap_SessionListener_OnState_qixswig_1b8cb8b7470122ea(qix::SessionListener *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
   qix::SessionListener *arg1 = (qix::SessionListener *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -2294,7 +2294,7 @@ void _wrap_SessionListener_OnState_qixswig_7175b03ae07cbccb(qix::SessionListener
 }
 
 
-void _wrap_SessionListener_OnNotification_qixswig_7175b03ae07cbccb(qix::SessionListener *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+void _wrap_SessionListener_OnNotification_qixswig_1b8cb8b7470122ea(qix::SessionListener *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::SessionListener *arg1 = (qix::SessionListener *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2324,7 +2324,7 @@ void _wrap_SessionListener_OnNotification_qixswig_7175b03ae07cbccb(qix::SessionL
 }
 
 
-qix::SessionListener *_wrap_new_SessionListener_qixswig_7175b03ae07cbccb() {
+qix::SessionListener *_wrap_new_SessionListener_qixswig_1b8cb8b7470122ea() {
   qix::SessionListener *result = 0 ;
   qix::SessionListener *_swig_go_result;
   
@@ -2345,7 +2345,7 @@ qix::SessionListener *_wrap_new_SessionListener_qixswig_7175b03ae07cbccb() {
 }
 
 
-qix::Object *_wrap_new_Object_qixswig_7175b03ae07cbccb() {
+qix::Object *_wrap_new_Object_qixswig_1b8cb8b7470122ea() {
   qix::Object *result = 0 ;
   qix::Object *_swig_go_result;
   
@@ -2366,7 +2366,7 @@ qix::Object *_wrap_new_Object_qixswig_7175b03ae07cbccb() {
 }
 
 
-bool _wrap_Object_Empty_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+bool _wrap_Object_Empty_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2389,7 +2389,7 @@ bool _wrap_Object_Empty_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-intgo _wrap_Object_Handle_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+intgo _wrap_Object_Handle_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2412,7 +2412,7 @@ intgo _wrap_Object_Handle_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Object_Type_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_Type_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2435,7 +2435,7 @@ _gostring_ _wrap_Object_Type_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Object_GenericId_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_GenericId_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2458,7 +2458,7 @@ _gostring_ _wrap_Object_GenericId_qixswig_7175b03ae07cbccb(qix::Object *_swig_go
 }
 
 
-_gostring_ _wrap_Object_GenericType_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_GenericType_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2481,7 +2481,7 @@ _gostring_ _wrap_Object_GenericType_qixswig_7175b03ae07cbccb(qix::Object *_swig_
 }
 
 
-bool _wrap_Object_Valid_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+bool _wrap_Object_Valid_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2504,7 +2504,7 @@ bool _wrap_Object_Valid_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-bool _wrap_Object_Closed_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+bool _wrap_Object_Closed_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -2527,7 +2527,7 @@ bool _wrap_Object_Closed_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Object_Layout_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+_gostring_ _wrap_Object_Layout_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -2550,7 +2550,7 @@ _gostring_ _wrap_Object_Layout_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0)
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_0_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+qix::Result *_wrap_Object_Call__SWIG_0_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2587,7 +2587,7 @@ qix::Result *_wrap_Object_Call__SWIG_0_qixswig_7175b03ae07cbccb(qix::Object *_sw
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_1_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+qix::Result *_wrap_Object_Call__SWIG_1_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2622,7 +2622,7 @@ qix::Result *_wrap_Object_Call__SWIG_1_qixswig_7175b03ae07cbccb(qix::Object *_sw
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_2_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Result *_wrap_Object_Call__SWIG_2_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2655,7 +2655,7 @@ qix::Result *_wrap_Object_Call__SWIG_2_qixswig_7175b03ae07cbccb(qix::Object *_sw
 }
 
 
-qix::Result *_wrap_Object_Call__SWIG_3_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1) {
+qix::Result *_wrap_Object_Call__SWIG_3_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   qix::Result result;
@@ -2683,7 +2683,7 @@ qix::Result *_wrap_Object_Call__SWIG_3_qixswig_7175b03ae07cbccb(qix::Object *_sw
 }
 
 
-long long _wrap_Object_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
+long long _wrap_Object_CallAsync__SWIG_0_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2722,7 +2722,7 @@ long long _wrap_Object_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(qix::Object *_
 }
 
 
-long long _wrap_Object_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
+long long _wrap_Object_CallAsync__SWIG_1_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2759,7 +2759,7 @@ long long _wrap_Object_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(qix::Object *_
 }
 
 
-long long _wrap_Object_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
+long long _wrap_Object_CallAsync__SWIG_2_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -2794,7 +2794,7 @@ long long _wrap_Object_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(qix::Object *_
 }
 
 
-void _wrap_Object_AddListener_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
+void _wrap_Object_AddListener_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   qix::ObjectListener *arg2 = (qix::ObjectListener *) 0 ;
   
@@ -2816,7 +2816,7 @@ void _wrap_Object_AddListener_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, 
 }
 
 
-void _wrap_Object_RemoveListener_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
+void _wrap_Object_RemoveListener_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, qix::ObjectListener *_swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   qix::ObjectListener *arg2 = (qix::ObjectListener *) 0 ;
   
@@ -2838,7 +2838,7 @@ void _wrap_Object_RemoveListener_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_
 }
 
 
-void _wrap_Object_Watch_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, qix::CallListener *_swig_go_1) {
+void _wrap_Object_Watch_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0, qix::CallListener *_swig_go_1) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   qix::CallListener *arg2 = (qix::CallListener *) 0 ;
   
@@ -2860,7 +2860,7 @@ void _wrap_Object_Watch_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0, qix::C
 }
 
 
-void _wrap_Object_Unwatch_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+void _wrap_Object_Unwatch_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   
   arg1 = *(qix::Object **)&_swig_go_0; 
@@ -2880,7 +2880,7 @@ void _wrap_Object_Unwatch_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-void _wrap_delete_Object_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
+void _wrap_delete_Object_qixswig_1b8cb8b7470122ea(qix::Object *_swig_go_0) {
   qix::Object *arg1 = (qix::Object *) 0 ;
   
   arg1 = *(qix::Object **)&_swig_go_0; 
@@ -2900,7 +2900,7 @@ void _wrap_delete_Object_qixswig_7175b03ae07cbccb(qix::Object *_swig_go_0) {
 }
 
 
-qix::Session *_wrap_new_Session__SWIG_0_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, intgo _swig_go_1, qix::Context *_swig_go_2) {
+qix::Session *_wrap_new_Session__SWIG_0_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, intgo _swig_go_1, qix::Context *_swig_go_2) {
   qix::Options *arg1 = 0 ;
   int arg2 ;
   qix::Context *arg3 = (qix::Context *) 0 ;
@@ -2927,7 +2927,7 @@ qix::Session *_wrap_new_Session__SWIG_0_qixswig_7175b03ae07cbccb(qix::Options *_
 }
 
 
-qix::Session *_wrap_new_Session__SWIG_1_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0, intgo _swig_go_1) {
+qix::Session *_wrap_new_Session__SWIG_1_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0, intgo _swig_go_1) {
   qix::Options *arg1 = 0 ;
   int arg2 ;
   qix::Session *result = 0 ;
@@ -2952,7 +2952,7 @@ qix::Session *_wrap_new_Session__SWIG_1_qixswig_7175b03ae07cbccb(qix::Options *_
 }
 
 
-qix::Session *_wrap_new_Session__SWIG_2_qixswig_7175b03ae07cbccb(qix::Options *_swig_go_0) {
+qix::Session *_wrap_new_Session__SWIG_2_qixswig_1b8cb8b7470122ea(qix::Options *_swig_go_0) {
   qix::Options *arg1 = 0 ;
   qix::Session *result = 0 ;
   qix::Session *_swig_go_result;
@@ -2975,7 +2975,7 @@ qix::Session *_wrap_new_Session__SWIG_2_qixswig_7175b03ae07cbccb(qix::Options *_
 }
 
 
-void _wrap_delete_Session_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+void _wrap_delete_Session_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   
   arg1 = *(qix::Session **)&_swig_go_0; 
@@ -2995,7 +2995,7 @@ void _wrap_delete_Session_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
 }
 
 
-void _wrap_Session_Close_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+void _wrap_Session_Close_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   
   arg1 = *(qix::Session **)&_swig_go_0; 
@@ -3015,7 +3015,7 @@ void _wrap_Session_Close_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
 }
 
 
-bool _wrap_Session_WaitClosed_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, intgo _swig_go_1) {
+bool _wrap_Session_WaitClosed_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, intgo _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int arg2 ;
   bool result;
@@ -3040,7 +3040,7 @@ bool _wrap_Session_WaitClosed_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0,
 }
 
 
-intgo _wrap_Session_State_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+intgo _wrap_Session_State_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3063,7 +3063,7 @@ intgo _wrap_Session_State_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
 }
 
 
-long long _wrap_Session_PendingCalls_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+long long _wrap_Session_PendingCalls_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3086,7 +3086,7 @@ long long _wrap_Session_PendingCalls_qixswig_7175b03ae07cbccb(qix::Session *_swi
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_0_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+qix::Result *_wrap_Session_Call__SWIG_0_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3123,7 +3123,7 @@ qix::Result *_wrap_Session_Call__SWIG_0_qixswig_7175b03ae07cbccb(qix::Session *_
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_1_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+qix::Result *_wrap_Session_Call__SWIG_1_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3158,7 +3158,7 @@ qix::Result *_wrap_Session_Call__SWIG_1_qixswig_7175b03ae07cbccb(qix::Session *_
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_2_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Result *_wrap_Session_Call__SWIG_2_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3191,7 +3191,7 @@ qix::Result *_wrap_Session_Call__SWIG_2_qixswig_7175b03ae07cbccb(qix::Session *_
 }
 
 
-qix::Result *_wrap_Session_Call__SWIG_3_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
+qix::Result *_wrap_Session_Call__SWIG_3_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   qix::Result result;
@@ -3219,7 +3219,7 @@ qix::Result *_wrap_Session_Call__SWIG_3_qixswig_7175b03ae07cbccb(qix::Session *_
 }
 
 
-long long _wrap_Session_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
+long long _wrap_Session_CallAsync__SWIG_0_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3258,7 +3258,7 @@ long long _wrap_Session_CallAsync__SWIG_0_qixswig_7175b03ae07cbccb(qix::Session 
 }
 
 
-long long _wrap_Session_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
+long long _wrap_Session_CallAsync__SWIG_1_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3, intgo _swig_go_4) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3295,7 +3295,7 @@ long long _wrap_Session_CallAsync__SWIG_1_qixswig_7175b03ae07cbccb(qix::Session 
 }
 
 
-long long _wrap_Session_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
+long long _wrap_Session_CallAsync__SWIG_2_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, qix::CallListener *_swig_go_3) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -3330,7 +3330,7 @@ long long _wrap_Session_CallAsync__SWIG_2_qixswig_7175b03ae07cbccb(qix::Session 
 }
 
 
-bool _wrap_Session_Cancel_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, long long _swig_go_1) {
+bool _wrap_Session_Cancel_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, long long _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int64_t arg2 ;
   bool result;
@@ -3355,7 +3355,7 @@ bool _wrap_Session_Cancel_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, lon
 }
 
 
-qix::Object *_wrap_Session_Global_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+qix::Object *_wrap_Session_Global_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   qix::Object result;
   qix::Object *_swig_go_result;
@@ -3378,7 +3378,7 @@ qix::Object *_wrap_Session_Global_qixswig_7175b03ae07cbccb(qix::Session *_swig_g
 }
 
 
-qix::Object *_wrap_Session_OpenDoc_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
+qix::Object *_wrap_Session_OpenDoc_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, _gostring_ _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   std::string *arg2 = 0 ;
   qix::Object result;
@@ -3406,7 +3406,7 @@ qix::Object *_wrap_Session_OpenDoc_qixswig_7175b03ae07cbccb(qix::Session *_swig_
 }
 
 
-void _wrap_Session_AddListener_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
+void _wrap_Session_AddListener_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   qix::SessionListener *arg2 = (qix::SessionListener *) 0 ;
   
@@ -3428,7 +3428,7 @@ void _wrap_Session_AddListener_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0
 }
 
 
-void _wrap_Session_RemoveListener_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
+void _wrap_Session_RemoveListener_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, qix::SessionListener *_swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   qix::SessionListener *arg2 = (qix::SessionListener *) 0 ;
   
@@ -3450,7 +3450,7 @@ void _wrap_Session_RemoveListener_qixswig_7175b03ae07cbccb(qix::Session *_swig_g
 }
 
 
-intgo _wrap_Session_Poll_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_Session_Poll_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0, intgo _swig_go_1) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   int arg2 ;
   int result;
@@ -3475,7 +3475,7 @@ intgo _wrap_Session_Poll_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0, intg
 }
 
 
-void _wrap_Session_Wake_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+void _wrap_Session_Wake_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   
   arg1 = *(qix::Session **)&_swig_go_0; 
@@ -3495,7 +3495,7 @@ void _wrap_Session_Wake_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
 }
 
 
-bool _wrap_Session_HandOverEvents_qixswig_7175b03ae07cbccb(qix::Session *_swig_go_0) {
+bool _wrap_Session_HandOverEvents_qixswig_1b8cb8b7470122ea(qix::Session *_swig_go_0) {
   qix::Session *arg1 = (qix::Session *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -3518,7 +3518,7 @@ bool _wrap_Session_HandOverEvents_qixswig_7175b03ae07cbccb(qix::Session *_swig_g
 }
 
 
-intgo _wrap_EVENT_NONE_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_NONE_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3540,7 +3540,7 @@ intgo _wrap_EVENT_NONE_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_OPENED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_OPENED_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3562,7 +3562,7 @@ intgo _wrap_EVENT_OPENED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_RESULT_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_RESULT_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3584,7 +3584,7 @@ intgo _wrap_EVENT_RESULT_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_CHANGED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_CHANGED_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3606,7 +3606,7 @@ intgo _wrap_EVENT_CHANGED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3628,7 +3628,7 @@ intgo _wrap_EVENT_OBJECT_CLOSED_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_STATE_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_STATE_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3650,7 +3650,7 @@ intgo _wrap_EVENT_STATE_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_NOTIFICATION_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_NOTIFICATION_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3672,7 +3672,7 @@ intgo _wrap_EVENT_NOTIFICATION_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_TRAFFIC_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_TRAFFIC_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3694,7 +3694,7 @@ intgo _wrap_EVENT_TRAFFIC_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_EVENT_LAYOUT_qixswig_7175b03ae07cbccb() {
+intgo _wrap_EVENT_LAYOUT_qixswig_1b8cb8b7470122ea() {
   qixgo::EventKind result;
   intgo _swig_go_result;
   
@@ -3716,7 +3716,7 @@ intgo _wrap_EVENT_LAYOUT_qixswig_7175b03ae07cbccb() {
 }
 
 
-qixgo::Event *_wrap_new_Event_qixswig_7175b03ae07cbccb() {
+qixgo::Event *_wrap_new_Event_qixswig_1b8cb8b7470122ea() {
   qixgo::Event *result = 0 ;
   qixgo::Event *_swig_go_result;
   
@@ -3737,7 +3737,7 @@ qixgo::Event *_wrap_new_Event_qixswig_7175b03ae07cbccb() {
 }
 
 
-intgo _wrap_Event_Kind_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_Kind_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3760,7 +3760,7 @@ intgo _wrap_Event_Kind_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-long long _wrap_Event_Token_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+long long _wrap_Event_Token_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3783,7 +3783,7 @@ long long _wrap_Event_Token_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-intgo _wrap_Event_Status_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_Status_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3806,7 +3806,7 @@ intgo _wrap_Event_Status_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-long long _wrap_Event_Id_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+long long _wrap_Event_Id_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3829,7 +3829,7 @@ long long _wrap_Event_Id_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Json_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Json_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -3852,7 +3852,7 @@ _gostring_ _wrap_Event_Json_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Raw_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Raw_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -3875,7 +3875,7 @@ _gostring_ _wrap_Event_Raw_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-qix::Error *_wrap_Event_Error_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+qix::Error *_wrap_Event_Error_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
@@ -3898,7 +3898,7 @@ qix::Error *_wrap_Event_Error_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0)
 }
 
 
-bool _wrap_Event_HasObject_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+bool _wrap_Event_HasObject_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -3921,7 +3921,7 @@ bool _wrap_Event_HasObject_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-long long _wrap_Event_ObjectToken_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+long long _wrap_Event_ObjectToken_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3944,7 +3944,7 @@ long long _wrap_Event_ObjectToken_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_g
 }
 
 
-qix::Object *_wrap_Event_TakeObject_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+qix::Object *_wrap_Event_TakeObject_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   qix::Object *result = 0 ;
   qix::Object *_swig_go_result;
@@ -3967,7 +3967,7 @@ qix::Object *_wrap_Event_TakeObject_qixswig_7175b03ae07cbccb(qixgo::Event *_swig
 }
 
 
-intgo _wrap_Event_State_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_State_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3990,7 +3990,7 @@ intgo _wrap_Event_State_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-intgo _wrap_Event_CloseCode_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+intgo _wrap_Event_CloseCode_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4013,7 +4013,7 @@ intgo _wrap_Event_CloseCode_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Text_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Text_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -4036,7 +4036,7 @@ _gostring_ _wrap_Event_Text_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_Event_Params_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+_gostring_ _wrap_Event_Params_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -4059,7 +4059,7 @@ _gostring_ _wrap_Event_Params_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0)
 }
 
 
-bool _wrap_Event_Sent_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+bool _wrap_Event_Sent_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -4082,7 +4082,7 @@ bool _wrap_Event_Sent_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-void _wrap_delete_Event_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
+void _wrap_delete_Event_qixswig_1b8cb8b7470122ea(qixgo::Event *_swig_go_0) {
   qixgo::Event *arg1 = (qixgo::Event *) 0 ;
   
   arg1 = *(qixgo::Event **)&_swig_go_0; 
@@ -4102,7 +4102,7 @@ void _wrap_delete_Event_qixswig_7175b03ae07cbccb(qixgo::Event *_swig_go_0) {
 }
 
 
-bool _wrap_Extraction_Next_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+bool _wrap_Extraction_Next_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -4125,7 +4125,7 @@ bool _wrap_Extraction_Next_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_
 }
 
 
-_gostring_ _wrap_Extraction_Row_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+_gostring_ _wrap_Extraction_Row_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   std::string result;
   _gostring_ _swig_go_result;
@@ -4148,7 +4148,7 @@ _gostring_ _wrap_Extraction_Row_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swi
 }
 
 
-long long _wrap_Extraction_Index_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+long long _wrap_Extraction_Index_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4171,7 +4171,7 @@ long long _wrap_Extraction_Index_qixswig_7175b03ae07cbccb(qixgo::Extraction *_sw
 }
 
 
-intgo _wrap_Extraction_Status_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+intgo _wrap_Extraction_Status_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4194,7 +4194,7 @@ intgo _wrap_Extraction_Status_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_
 }
 
 
-qix::Error *_wrap_Extraction_Error_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+qix::Error *_wrap_Extraction_Error_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
@@ -4217,7 +4217,7 @@ qix::Error *_wrap_Extraction_Error_qixswig_7175b03ae07cbccb(qixgo::Extraction *_
 }
 
 
-long long _wrap_Extraction_Total_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+long long _wrap_Extraction_Total_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4240,7 +4240,7 @@ long long _wrap_Extraction_Total_qixswig_7175b03ae07cbccb(qixgo::Extraction *_sw
 }
 
 
-void _wrap_Extraction_Stop_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+void _wrap_Extraction_Stop_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   
   arg1 = *(qixgo::Extraction **)&_swig_go_0; 
@@ -4260,7 +4260,7 @@ void _wrap_Extraction_Stop_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_
 }
 
 
-bool _wrap_Extraction_Started_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+bool _wrap_Extraction_Started_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -4283,7 +4283,7 @@ bool _wrap_Extraction_Started_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_
 }
 
 
-void _wrap_delete_Extraction_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_go_0) {
+void _wrap_delete_Extraction_qixswig_1b8cb8b7470122ea(qixgo::Extraction *_swig_go_0) {
   qixgo::Extraction *arg1 = (qixgo::Extraction *) 0 ;
   
   arg1 = *(qixgo::Extraction **)&_swig_go_0; 
@@ -4303,7 +4303,7 @@ void _wrap_delete_Extraction_qixswig_7175b03ae07cbccb(qixgo::Extraction *_swig_g
 }
 
 
-qixgo::Conn *_wrap_new_Conn_qixswig_7175b03ae07cbccb() {
+qixgo::Conn *_wrap_new_Conn_qixswig_1b8cb8b7470122ea() {
   qixgo::Conn *result = 0 ;
   qixgo::Conn *_swig_go_result;
   
@@ -4324,7 +4324,7 @@ qixgo::Conn *_wrap_new_Conn_qixswig_7175b03ae07cbccb() {
 }
 
 
-void _wrap_delete_Conn_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
+void _wrap_delete_Conn_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
@@ -4344,7 +4344,7 @@ void _wrap_delete_Conn_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
 }
 
 
-qix::Error *_wrap_Conn_SetStr_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Error *_wrap_Conn_SetStr_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -4377,7 +4377,7 @@ qix::Error *_wrap_Conn_SetStr_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, 
 }
 
 
-qix::Error *_wrap_Conn_SetInt_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+qix::Error *_wrap_Conn_SetInt_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   int64_t arg3 ;
@@ -4407,7 +4407,7 @@ qix::Error *_wrap_Conn_SetInt_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, 
 }
 
 
-qix::Error *_wrap_Conn_SetBool_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
+qix::Error *_wrap_Conn_SetBool_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, bool _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   bool arg3 ;
@@ -4437,7 +4437,7 @@ qix::Error *_wrap_Conn_SetBool_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0,
 }
 
 
-qix::Error *_wrap_Conn_AddHeader_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Error *_wrap_Conn_AddHeader_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -4470,7 +4470,7 @@ qix::Error *_wrap_Conn_AddHeader_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_
 }
 
 
-qix::Error *_wrap_Conn_AddCookie_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+qix::Error *_wrap_Conn_AddCookie_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -4503,7 +4503,7 @@ qix::Error *_wrap_Conn_AddCookie_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_
 }
 
 
-qix::Error *_wrap_Conn_LogTraffic_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
+qix::Error *_wrap_Conn_LogTraffic_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   qix::Error *result = 0 ;
@@ -4528,7 +4528,7 @@ qix::Error *_wrap_Conn_LogTraffic_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go
 }
 
 
-qix::Error *_wrap_Conn_Open_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+qix::Error *_wrap_Conn_Open_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   uint64_t arg3 ;
@@ -4557,7 +4557,7 @@ qix::Error *_wrap_Conn_Open_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, lo
 }
 
 
-intgo _wrap_Conn_Poll_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_Conn_Poll_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int arg2 ;
   int result;
@@ -4582,7 +4582,7 @@ intgo _wrap_Conn_Poll_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, intgo _s
 }
 
 
-void _wrap_Conn_Wake_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
+void _wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
@@ -4602,7 +4602,7 @@ void _wrap_Conn_Wake_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
 }
 
 
-bool _wrap_Conn_Next_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qixgo::Event *_swig_go_1) {
+bool _wrap_Conn_Next_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qixgo::Event *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qixgo::Event *arg2 = 0 ;
   bool result;
@@ -4627,7 +4627,7 @@ bool _wrap_Conn_Next_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qixgo::Ev
 }
 
 
-long long _wrap_Conn_Take_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _goslice_ _swig_go_1) {
+long long _wrap_Conn_Take_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _goslice_ _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -4656,7 +4656,7 @@ long long _wrap_Conn_Take_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gos
 }
 
 
-void _wrap_Conn_Close_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
+void _wrap_Conn_Close_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   
   arg1 = *(qixgo::Conn **)&_swig_go_0; 
@@ -4676,7 +4676,7 @@ void _wrap_Conn_Close_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
 }
 
 
-intgo _wrap_Conn_WaitClosed_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_Conn_WaitClosed_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int arg2 ;
   int result;
@@ -4701,7 +4701,7 @@ intgo _wrap_Conn_WaitClosed_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, in
 }
 
 
-intgo _wrap_Conn_State_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
+intgo _wrap_Conn_State_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4724,7 +4724,7 @@ intgo _wrap_Conn_State_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
 }
 
 
-long long _wrap_Conn_PendingCalls_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
+long long _wrap_Conn_PendingCalls_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4747,7 +4747,7 @@ long long _wrap_Conn_PendingCalls_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go
 }
 
 
-void _wrap_Conn_CallBatch_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _goslice_ _swig_go_1) {
+void _wrap_Conn_CallBatch_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _goslice_ _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -4773,7 +4773,7 @@ void _wrap_Conn_CallBatch_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gos
 }
 
 
-bool _wrap_Conn_Cancel_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
+bool _wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   int64_t arg2 ;
   bool result;
@@ -4798,7 +4798,7 @@ bool _wrap_Conn_Cancel_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, long lo
 }
 
 
-qix::Object *_wrap_Conn_Global_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0) {
+qix::Object *_wrap_Conn_Global_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *result = 0 ;
   qix::Object *_swig_go_result;
@@ -4821,7 +4821,7 @@ qix::Object *_wrap_Conn_Global_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0)
 }
 
 
-long long _wrap_Conn_Attach_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
+long long _wrap_Conn_Attach_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   uint64_t result;
@@ -4846,7 +4846,7 @@ long long _wrap_Conn_Attach_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qi
 }
 
 
-bool _wrap_Conn_ListenChanged_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
+bool _wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   uint64_t arg3 ;
@@ -4873,7 +4873,7 @@ bool _wrap_Conn_ListenChanged_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, 
 }
 
 
-qix::Error *_wrap_Conn_Watch_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
+qix::Error *_wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   uint64_t arg3 ;
@@ -4900,7 +4900,7 @@ qix::Error *_wrap_Conn_Watch_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, q
 }
 
 
-void _wrap_Conn_Unwatch_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
+void _wrap_Conn_Unwatch_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   
@@ -4922,7 +4922,7 @@ void _wrap_Conn_Unwatch_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qix::O
 }
 
 
-qixgo::Extraction *_wrap_Conn_Extract_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
+qixgo::Extraction *_wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qix::Object *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qix::Object *arg2 = 0 ;
   std::string *arg3 = 0 ;
@@ -4958,7 +4958,7 @@ qixgo::Extraction *_wrap_Conn_Extract_qixswig_7175b03ae07cbccb(qixgo::Conn *_swi
 }
 
 
-long long _wrap_Conn_OnNotification_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+long long _wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   std::string *arg2 = 0 ;
   uint64_t arg3 ;
@@ -4988,7 +4988,7 @@ long long _wrap_Conn_OnNotification_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_
 }
 
 
-void _wrap_Conn_RemoveListener_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
+void _wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, long long _swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   uint64_t arg2 ;
   
@@ -5010,7 +5010,7 @@ void _wrap_Conn_RemoveListener_qixswig_7175b03ae07cbccb(qixgo::Conn *_swig_go_0,
 }
 
 
-qix::Error *_wrap_set_io_spin_qixswig_7175b03ae07cbccb(intgo _swig_go_0) {
+qix::Error *_wrap_set_io_spin_qixswig_1b8cb8b7470122ea(intgo _swig_go_0) {
   int arg1 ;
   qix::Error *result = 0 ;
   qix::Error *_swig_go_result;
