@@ -17,7 +17,7 @@ import (
 )
 
 // libqixThreads holds the OS thread ids (threadID) of the threads started by qixgoStartThread, for the
-// tests (ReadyHook); empty where threadID is not known.
+// tests (SetReadyHook); empty where threadID is not known.
 var libqixThreads sync.Map
 
 // readyHook, when set, is called by qixgoPollReady with whether its caller is one of libqix's threads that
