@@ -390,20 +390,7 @@ class Emitter:
             doc += ["//", f"// Deprecated: the Engine API spec marks {m.full} deprecated."]
         doc += ["//", f"// Reference: {DOC_URL}{m.cls.lower()}"]
         out = doc + [f"func ({rcv} *{m.cls}) {m.name}({', '.join(args)}) {self.result_sig(m)} {{"]
-        if req or opt:
-            items = []
-            for p, n in req:
-                v = f"nonNil({n})" if self.m.resolve(p.type).kind == "array" else n
-                items.append(f'"{p.wire}": {v}')
-            out.append(f"\tparams := map[string]any{{{', '.join(items)}}}")
-            if opt:
-                out.append("\tif opts != nil {")
-                for p in opt:
-                    out.append(f'\t\tsetOptional(params, "{p.wire}", opts.{pascal(p.name)})')
-                out.append("\t}")
-            params = "params"
-        else:
-            params = "nil"
+        params = self.params_lines(m, req, opt, out)
         call = f'{rcv}.Object, "{m.name}", {params}'
         if m.result == "void":
             out.append(f"\treturn callVoid(ctx, {call})")
@@ -427,6 +414,81 @@ class Emitter:
             else:
                 out += [f"\tr, _, err := callStruct[{m.result_type}](ctx, {call})",
                         "\treturn r, err"]
+        out.append("}")
+        return out
+
+    def params_lines(self, m, req, opt, out):
+        """Appends the lines that build a call's params map to out; returns the expression to pass."""
+        if not (req or opt):
+            return "nil"
+        items = []
+        for p, n in req:
+            v = f"nonNil({n})" if self.m.resolve(p.type).kind == "array" else n
+            items.append(f'"{p.wire}": {v}')
+        out.append(f"\tparams := map[string]any{{{', '.join(items)}}}")
+        if opt:
+            out.append("\tif opts != nil {")
+            for p in opt:
+                out.append(f'\t\tsetOptional(params, "{p.wire}", opts.{pascal(p.name)})')
+            out.append("\t}")
+        return "params"
+
+    def done_type(self, m):
+        """The type of an XxxAsync method's function: what XxxAsync passes it."""
+        if m.result == "void":
+            return "func(error)"
+        if m.result == "object":
+            return f"func(*{m.returns}, error)"
+        if m.result == "value":
+            return f"func({self.gotype(m.value.type)}, error)"
+        return f"func(*{m.result_type}, error)"
+
+    def emit_async(self, m):
+        """The method's XxxAsync form: the same call, its outcome given to a function (async.go)."""
+        rcv = RECEIVERS[m.cls]
+        used = {"done"}
+        req = [(p, self.param_name(p, used)) for p in m.params if p.required]
+        opt = self.optional(m)
+        args = [f"{n} {self.gotype(p.type, 'param')}" for p, n in req]
+        if opt:
+            args.append(f"opts *{self.options_name(m)}")
+        args.append(f"done {self.done_type(m)}")
+        name = f"{m.name}Async"
+        self.claim(f"{m.cls}.{name}", f"the Async form of {m.full}")
+        doc = [f"// {name} is {m.name} without waiting: done gets its outcome exactly once, on libqix's thread",
+               "// or a goroutine of its own, and must not block (see \"Asynchronous calls\" in the package",
+               "// documentation). A non-nil error means the call was not made and done will not be called."]
+        if m.deprecated:
+            doc += ["//", f"// Deprecated: the Engine API spec marks {m.full} deprecated."]
+        out = doc + [f"func ({rcv} *{m.cls}) {name}({', '.join(args)}) error {{"]
+        params = self.params_lines(m, req, opt, out)
+        call = f'{rcv}.Object, "{m.name}", {params}'
+        if m.result == "void":
+            out.append(f"\treturn callVoidAsync({call}, done)")
+        elif m.result == "object":
+            out += [f"\treturn callObjectAsync({call}, func(obj *Object, err error) {{",
+                    "\t\tif obj == nil {",
+                    "\t\t\tdone(nil, err)",
+                    "\t\t\treturn",
+                    "\t\t}",
+                    f"\t\tdone(&{m.returns}{{obj}}, nil)",
+                    "\t})"]
+        elif m.result == "value":
+            out.append(f'\treturn callValueAsync[{self.gotype(m.value.type)}]({call}, "{m.value.wire}",')
+            out.append(f'\t\t{self.value_reader(m.value.type)}, done)')
+        else:
+            has_obj = any(f.name == "Object" for f in m.result_fields) and m.returns
+            if has_obj:
+                out += [f"\treturn callStructAsync[{m.result_type}]({call}, func(r *{m.result_type}, obj *Object, err error) {{",
+                        "\t\tif obj != nil {",
+                        f"\t\t\tr.Object = &{m.returns}{{obj}}",
+                        "\t\t}",
+                        "\t\tdone(r, err)",
+                        "\t})"]
+            else:
+                out += [f"\treturn callStructAsync[{m.result_type}]({call}, func(r *{m.result_type}, _ *Object, err error) {{",
+                        "\t\tdone(r, err)",
+                        "\t})"]
         out.append("}")
         return out
 
@@ -492,6 +554,7 @@ def outputs(model):
         methods += e.emit_class(cls) + [""]
         for m in model.classes[cls]:
             methods += e.emit_method(m) + [""]
+            methods += e.emit_async(m) + [""]
     return {
         f"{PKG_DIR}/api_types_generated.go": _file(model, types, ["encoding/json"]),
         f"{PKG_DIR}/api_methods_generated.go": _file(model, methods, ["context"]),

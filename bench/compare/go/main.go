@@ -1,10 +1,13 @@
 // qix_bench_go: libqix's Go binding as bench/compare drives every client (tiny calls only):
 //
-//	qix_bench_go URL tiny CALLS WINDOW
+//	qix_bench_go URL KIND CALLS WINDOW
 //
-// WINDOW goroutines, each making typed Global.EngineVersion calls one after another (the Go way of keeping
-// WINDOW calls in flight) until CALLS were made, with default options. An unmeasured warm-up comes first, as
-// for the other managed runtimes (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds went by). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this
+// KIND tiny: WINDOW chains of typed Global.EngineVersionAsync calls, each issuing the next call from the
+// completion of the one before (which runs on libqix's I/O thread), as the Java and C# clients do, until
+// CALLS calls were made; default options. KIND tiny-goroutines: WINDOW goroutines, each making typed
+// Global.EngineVersion calls one after another (the blocking form, Go's usual way of keeping WINDOW calls
+// in flight). An unmeasured warm-up comes first, as for the other managed runtimes (CALLS/10 calls,
+// repeated until QIX_BENCH_WARM_S seconds went by). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this
 // process's CPU time (getrusage) over the timed part.
 package main
 
@@ -29,8 +32,41 @@ func cpuSeconds() float64 {
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
-// run makes `calls` calls with `window` goroutines; it returns the calls that succeeded and failed.
-func run(ctx context.Context, g *qix.Global, calls int64, window int) (int64, int64) {
+// chains makes `calls` calls in `window` chains of asynchronous calls; it returns the calls that succeeded
+// and failed.
+func chains(g *qix.Global, calls int64, window int) (int64, int64) {
+	var issued, ok, failed, finished int64
+	done := make(chan struct{})
+	var next func()
+	complete := func(v *qix.NxEngineVersion, err error) {
+		if err == nil && v != nil {
+			atomic.AddInt64(&ok, 1)
+		} else if atomic.AddInt64(&failed, 1) == 1 {
+			fmt.Fprintln(os.Stderr, "EngineVersionAsync:", err)
+		}
+		if atomic.AddInt64(&finished, 1) == calls {
+			close(done)
+			return
+		}
+		next()
+	}
+	next = func() {
+		if atomic.AddInt64(&issued, 1) > calls {
+			return
+		}
+		if err := g.EngineVersionAsync(complete); err != nil {
+			complete(nil, err) // not made: counted as failed, and the chain goes on
+		}
+	}
+	for i := 0; i < window; i++ {
+		next()
+	}
+	<-done
+	return ok, failed
+}
+
+// goroutines makes `calls` calls with `window` goroutines; it returns the calls that succeeded and failed.
+func goroutines(ctx context.Context, g *qix.Global, calls int64, window int) (int64, int64) {
 	var issued, ok, failed int64
 	var wg sync.WaitGroup
 	for i := 0; i < window; i++ {
@@ -51,8 +87,8 @@ func run(ctx context.Context, g *qix.Global, calls int64, window int) (int64, in
 }
 
 func main() {
-	if len(os.Args) != 5 || os.Args[2] != "tiny" {
-		fmt.Fprintln(os.Stderr, "usage: qix_bench_go URL tiny CALLS WINDOW")
+	if len(os.Args) != 5 || (os.Args[2] != "tiny" && os.Args[2] != "tiny-goroutines") {
+		fmt.Fprintln(os.Stderr, "usage: qix_bench_go URL tiny|tiny-goroutines CALLS WINDOW")
 		os.Exit(2)
 	}
 	calls, _ := strconv.ParseInt(os.Args[3], 10, 64)
@@ -69,6 +105,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "global:", err)
 		os.Exit(1)
 	}
+	run := func(calls int64) (int64, int64) { return chains(g, calls, window) }
+	if os.Args[2] == "tiny-goroutines" {
+		run = func(calls int64) (int64, int64) { return goroutines(ctx, g, calls, window) }
+	}
 	// Warm-up, not measured, as every managed client of bench/compare does it: CALLS/10 calls, repeated until
 	// QIX_BENCH_WARM_S seconds (1.5 unless set) went by (Go compiles ahead of time; its heap and its
 	// scheduler's threads settle).
@@ -81,13 +121,13 @@ func main() {
 		warmFor = v
 	}
 	for until := time.Now().Add(time.Duration(warmFor * float64(time.Second))); ; {
-		run(ctx, g, warm, window)
+		run(warm)
 		if !time.Now().Before(until) {
 			break
 		}
 	}
 	c0, t0 := cpuSeconds(), time.Now()
-	ok, failed := run(ctx, g, calls, window)
+	ok, failed := run(calls)
 	wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
 	fmt.Printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f\n", ok, failed, wall, cpu)
 	if failed != 0 || ok != calls {

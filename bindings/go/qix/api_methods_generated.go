@@ -26,6 +26,14 @@ func (g *Global) AbortRequest(ctx context.Context, requestId int64) error {
 	return callVoid(ctx, g.Object, "AbortRequest", params)
 }
 
+// AbortRequestAsync is AbortRequest without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) AbortRequestAsync(requestId int64, done func(error)) error {
+	params := map[string]any{"qRequestId": requestId}
+	return callVoidAsync(g.Object, "AbortRequest", params, done)
+}
+
 // AbortAll calls the Engine API method Global.AbortAll (locked).
 //
 // Result: none.
@@ -34,6 +42,13 @@ func (g *Global) AbortRequest(ctx context.Context, requestId int64) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) AbortAll(ctx context.Context) error {
 	return callVoid(ctx, g.Object, "AbortAll", nil)
+}
+
+// AbortAllAsync is AbortAll without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) AbortAllAsync(done func(error)) error {
+	return callVoidAsync(g.Object, "AbortAll", nil, done)
 }
 
 // GetProgress calls the Engine API method Global.GetProgress (locked).
@@ -52,6 +67,15 @@ func (g *Global) GetProgress(ctx context.Context, requestId int64) (*ProgressDat
 		readStruct[ProgressData])
 }
 
+// GetProgressAsync is GetProgress without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetProgressAsync(requestId int64, done func(*ProgressData, error)) error {
+	params := map[string]any{"qRequestId": requestId}
+	return callValueAsync[*ProgressData](g.Object, "GetProgress", params, "qProgressData",
+		readStruct[ProgressData], done)
+}
+
 // QvVersion calls the Engine API method Global.QvVersion (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -65,6 +89,16 @@ func (g *Global) QvVersion(ctx context.Context) (string, error) {
 		readString)
 }
 
+// QvVersionAsync is QvVersion without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Global.QvVersion deprecated.
+func (g *Global) QvVersionAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "QvVersion", nil, "qReturn",
+		readString, done)
+}
+
 // OSVersion calls the Engine API method Global.OSVersion (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -74,6 +108,14 @@ func (g *Global) QvVersion(ctx context.Context) (string, error) {
 func (g *Global) OSVersion(ctx context.Context) (string, error) {
 	return callValue[string](ctx, g.Object, "OSVersion", nil, "qReturn",
 		readString)
+}
+
+// OSVersionAsync is OSVersion without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) OSVersionAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "OSVersion", nil, "qReturn",
+		readString, done)
 }
 
 // OSName calls the Engine API method Global.OSName (locked).
@@ -87,6 +129,14 @@ func (g *Global) OSName(ctx context.Context) (string, error) {
 		readString)
 }
 
+// OSNameAsync is OSName without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) OSNameAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "OSName", nil, "qReturn",
+		readString, done)
+}
+
 // QTProduct calls the Engine API method Global.QTProduct (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -98,6 +148,14 @@ func (g *Global) QTProduct(ctx context.Context) (string, error) {
 		readString)
 }
 
+// QTProductAsync is QTProduct without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) QTProductAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "QTProduct", nil, "qReturn",
+		readString, done)
+}
+
 // GetDocList calls the Engine API method Global.GetDocList (locked).
 //
 // Result: qDocList ([DocListEntry]) of the engine's result.
@@ -107,6 +165,14 @@ func (g *Global) QTProduct(ctx context.Context) (string, error) {
 func (g *Global) GetDocList(ctx context.Context) ([]DocListEntry, error) {
 	return callValue[[]DocListEntry](ctx, g.Object, "GetDocList", nil, "qDocList",
 		readStructs[[]DocListEntry, DocListEntry])
+}
+
+// GetDocListAsync is GetDocList without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetDocListAsync(done func([]DocListEntry, error)) error {
+	return callValueAsync[[]DocListEntry](g.Object, "GetDocList", nil, "qDocList",
+		readStructs[[]DocListEntry, DocListEntry], done)
 }
 
 // GetInteract calls the Engine API method Global.GetInteract (locked).
@@ -125,6 +191,16 @@ func (g *Global) GetInteract(ctx context.Context, requestId int64) (*GetInteract
 	return r, err
 }
 
+// GetInteractAsync is GetInteract without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetInteractAsync(requestId int64, done func(*GetInteractResult, error)) error {
+	params := map[string]any{"qRequestId": requestId}
+	return callStructAsync[GetInteractResult](g.Object, "GetInteract", params, func(r *GetInteractResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // InteractDone calls the Engine API method Global.InteractDone (locked).
 //
 // Parameters:
@@ -141,6 +217,14 @@ func (g *Global) InteractDone(ctx context.Context, requestId int64, def *Interac
 	return callVoid(ctx, g.Object, "InteractDone", params)
 }
 
+// InteractDoneAsync is InteractDone without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) InteractDoneAsync(requestId int64, def *InteractDef, done func(error)) error {
+	params := map[string]any{"qRequestId": requestId, "qDef": def}
+	return callVoidAsync(g.Object, "InteractDone", params, done)
+}
+
 // GetAuthenticatedUser calls the Engine API method Global.GetAuthenticatedUser (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -150,6 +234,14 @@ func (g *Global) InteractDone(ctx context.Context, requestId int64, def *Interac
 func (g *Global) GetAuthenticatedUser(ctx context.Context) (string, error) {
 	return callValue[string](ctx, g.Object, "GetAuthenticatedUser", nil, "qReturn",
 		readString)
+}
+
+// GetAuthenticatedUserAsync is GetAuthenticatedUser without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetAuthenticatedUserAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "GetAuthenticatedUser", nil, "qReturn",
+		readString, done)
 }
 
 // CreateDocEx calls the Engine API method Global.CreateDocEx (locked).
@@ -182,6 +274,25 @@ func (g *Global) CreateDocEx(ctx context.Context, docName string, opts *GlobalCr
 	return r, err
 }
 
+// CreateDocExAsync is CreateDocEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CreateDocExAsync(docName string, opts *GlobalCreateDocExOptions, done func(*CreateDocExResult, error)) error {
+	params := map[string]any{"qDocName": docName}
+	if opts != nil {
+		setOptional(params, "qUserName", opts.UserName)
+		setOptional(params, "qPassword", opts.Password)
+		setOptional(params, "qSerial", opts.Serial)
+		setOptional(params, "qLocalizedScriptMainSection", opts.LocalizedScriptMainSection)
+	}
+	return callStructAsync[CreateDocExResult](g.Object, "CreateDocEx", params, func(r *CreateDocExResult, obj *Object, err error) {
+		if obj != nil {
+			r.Object = &Doc{obj}
+		}
+		done(r, err)
+	})
+}
+
 // GetActiveDoc calls the Engine API method Global.GetActiveDoc (locked).
 //
 // Result: the Doc, or nil (and no error) when the engine answers none (qReturn.qHandle null).
@@ -196,6 +307,19 @@ func (g *Global) GetActiveDoc(ctx context.Context) (*Doc, error) {
 	return &Doc{obj}, nil
 }
 
+// GetActiveDocAsync is GetActiveDoc without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetActiveDocAsync(done func(*Doc, error)) error {
+	return callObjectAsync(g.Object, "GetActiveDoc", nil, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&Doc{obj}, nil)
+	})
+}
+
 // AllowCreateApp calls the Engine API method Global.AllowCreateApp (locked).
 //
 // Result: qReturn (bool) of the engine's result.
@@ -205,6 +329,14 @@ func (g *Global) GetActiveDoc(ctx context.Context) (*Doc, error) {
 func (g *Global) AllowCreateApp(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, g.Object, "AllowCreateApp", nil, "qReturn",
 		readBool)
+}
+
+// AllowCreateAppAsync is AllowCreateApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) AllowCreateAppAsync(done func(bool, error)) error {
+	return callValueAsync[bool](g.Object, "AllowCreateApp", nil, "qReturn",
+		readBool, done)
 }
 
 // CreateApp calls the Engine API method Global.CreateApp (locked).
@@ -230,6 +362,20 @@ func (g *Global) CreateApp(ctx context.Context, appName string, opts *GlobalCrea
 	return r, err
 }
 
+// CreateAppAsync is CreateApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CreateAppAsync(appName string, opts *GlobalCreateAppOptions, done func(*CreateAppResult, error)) error {
+	params := map[string]any{"qAppName": appName}
+	if opts != nil {
+		setOptional(params, "qLocalizedScriptMainSection", opts.LocalizedScriptMainSection)
+		setOptional(params, "qLocale", opts.Locale)
+	}
+	return callStructAsync[CreateAppResult](g.Object, "CreateApp", params, func(r *CreateAppResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // DeleteApp calls the Engine API method Global.DeleteApp (locked).
 //
 // Parameters:
@@ -246,6 +392,15 @@ func (g *Global) DeleteApp(ctx context.Context, appId string) (bool, error) {
 		readBool)
 }
 
+// DeleteAppAsync is DeleteApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) DeleteAppAsync(appId string, done func(bool, error)) error {
+	params := map[string]any{"qAppId": appId}
+	return callValueAsync[bool](g.Object, "DeleteApp", params, "qSuccess",
+		readBool, done)
+}
+
 // IsDesktopMode calls the Engine API method Global.IsDesktopMode (locked).
 //
 // Result: qReturn (bool) of the engine's result.
@@ -255,6 +410,14 @@ func (g *Global) DeleteApp(ctx context.Context, appId string) (bool, error) {
 func (g *Global) IsDesktopMode(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, g.Object, "IsDesktopMode", nil, "qReturn",
 		readBool)
+}
+
+// IsDesktopModeAsync is IsDesktopMode without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) IsDesktopModeAsync(done func(bool, error)) error {
+	return callValueAsync[bool](g.Object, "IsDesktopMode", nil, "qReturn",
+		readBool, done)
 }
 
 // CancelRequest calls the Engine API method Global.CancelRequest (locked).
@@ -272,6 +435,14 @@ func (g *Global) CancelRequest(ctx context.Context, requestId int64) error {
 	return callVoid(ctx, g.Object, "CancelRequest", params)
 }
 
+// CancelRequestAsync is CancelRequest without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CancelRequestAsync(requestId int64, done func(error)) error {
+	params := map[string]any{"qRequestId": requestId}
+	return callVoidAsync(g.Object, "CancelRequest", params, done)
+}
+
 // ShutdownProcess calls the Engine API method Global.ShutdownProcess (locked).
 //
 // Result: none.
@@ -282,6 +453,13 @@ func (g *Global) ShutdownProcess(ctx context.Context) error {
 	return callVoid(ctx, g.Object, "ShutdownProcess", nil)
 }
 
+// ShutdownProcessAsync is ShutdownProcess without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) ShutdownProcessAsync(done func(error)) error {
+	return callVoidAsync(g.Object, "ShutdownProcess", nil, done)
+}
+
 // ReloadExtensionList calls the Engine API method Global.ReloadExtensionList (locked).
 //
 // Result: none.
@@ -290,6 +468,13 @@ func (g *Global) ShutdownProcess(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/global
 func (g *Global) ReloadExtensionList(ctx context.Context) error {
 	return callVoid(ctx, g.Object, "ReloadExtensionList", nil)
+}
+
+// ReloadExtensionListAsync is ReloadExtensionList without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) ReloadExtensionListAsync(done func(error)) error {
+	return callVoidAsync(g.Object, "ReloadExtensionList", nil, done)
 }
 
 // ReplaceAppFromID calls the Engine API method Global.ReplaceAppFromID (locked).
@@ -310,6 +495,15 @@ func (g *Global) ReplaceAppFromID(ctx context.Context, targetAppId string, srcAp
 		readBool)
 }
 
+// ReplaceAppFromIDAsync is ReplaceAppFromID without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) ReplaceAppFromIDAsync(targetAppId string, srcAppID string, ids []string, done func(bool, error)) error {
+	params := map[string]any{"qTargetAppId": targetAppId, "qSrcAppID": srcAppID, "qIds": nonNil(ids)}
+	return callValueAsync[bool](g.Object, "ReplaceAppFromID", params, "qSuccess",
+		readBool, done)
+}
+
 // CopyApp calls the Engine API method Global.CopyApp (locked).
 //
 // Parameters:
@@ -326,6 +520,15 @@ func (g *Global) CopyApp(ctx context.Context, targetAppId string, srcAppId strin
 	params := map[string]any{"qTargetAppId": targetAppId, "qSrcAppId": srcAppId, "qIds": nonNil(ids)}
 	return callValue[bool](ctx, g.Object, "CopyApp", params, "qSuccess",
 		readBool)
+}
+
+// CopyAppAsync is CopyApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CopyAppAsync(targetAppId string, srcAppId string, ids []string, done func(bool, error)) error {
+	params := map[string]any{"qTargetAppId": targetAppId, "qSrcAppId": srcAppId, "qIds": nonNil(ids)}
+	return callValueAsync[bool](g.Object, "CopyApp", params, "qSuccess",
+		readBool, done)
 }
 
 // ExportApp calls the Engine API method Global.ExportApp (locked).
@@ -351,6 +554,18 @@ func (g *Global) ExportApp(ctx context.Context, targetPath string, srcAppId stri
 		readBool)
 }
 
+// ExportAppAsync is ExportApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) ExportAppAsync(targetPath string, srcAppId string, ids []string, opts *GlobalExportAppOptions, done func(bool, error)) error {
+	params := map[string]any{"qTargetPath": targetPath, "qSrcAppId": srcAppId, "qIds": nonNil(ids)}
+	if opts != nil {
+		setOptional(params, "qNoData", opts.NoData)
+	}
+	return callValueAsync[bool](g.Object, "ExportApp", params, "qSuccess",
+		readBool, done)
+}
+
 // PublishApp calls the Engine API method Global.PublishApp (locked).
 //
 // Parameters:
@@ -368,6 +583,14 @@ func (g *Global) PublishApp(ctx context.Context, appId string, name string, stre
 	return callVoid(ctx, g.Object, "PublishApp", params)
 }
 
+// PublishAppAsync is PublishApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) PublishAppAsync(appId string, name string, streamId string, done func(error)) error {
+	params := map[string]any{"qAppId": appId, "qName": name, "qStreamId": streamId}
+	return callVoidAsync(g.Object, "PublishApp", params, done)
+}
+
 // IsPersonalMode calls the Engine API method Global.IsPersonalMode (locked).
 //
 // Result: qReturn (bool) of the engine's result.
@@ -381,6 +604,16 @@ func (g *Global) IsPersonalMode(ctx context.Context) (bool, error) {
 		readBool)
 }
 
+// IsPersonalModeAsync is IsPersonalMode without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Global.IsPersonalMode deprecated.
+func (g *Global) IsPersonalModeAsync(done func(bool, error)) error {
+	return callValueAsync[bool](g.Object, "IsPersonalMode", nil, "qReturn",
+		readBool, done)
+}
+
 // GetUniqueID calls the Engine API method Global.GetUniqueID (locked).
 //
 // Result: qUniqueID (string) of the engine's result.
@@ -390,6 +623,14 @@ func (g *Global) IsPersonalMode(ctx context.Context) (bool, error) {
 func (g *Global) GetUniqueID(ctx context.Context) (string, error) {
 	return callValue[string](ctx, g.Object, "GetUniqueID", nil, "qUniqueID",
 		readString)
+}
+
+// GetUniqueIDAsync is GetUniqueID without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetUniqueIDAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "GetUniqueID", nil, "qUniqueID",
+		readString, done)
 }
 
 // OpenDoc calls the Engine API method Global.OpenDoc (locked).
@@ -422,6 +663,26 @@ func (g *Global) OpenDoc(ctx context.Context, docName string, opts *GlobalOpenDo
 	return &Doc{obj}, nil
 }
 
+// OpenDocAsync is OpenDoc without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) OpenDocAsync(docName string, opts *GlobalOpenDocOptions, done func(*Doc, error)) error {
+	params := map[string]any{"qDocName": docName}
+	if opts != nil {
+		setOptional(params, "qUserName", opts.UserName)
+		setOptional(params, "qPassword", opts.Password)
+		setOptional(params, "qSerial", opts.Serial)
+		setOptional(params, "qNoData", opts.NoData)
+	}
+	return callObjectAsync(g.Object, "OpenDoc", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&Doc{obj}, nil)
+	})
+}
+
 // CreateSessionApp calls the Engine API method Global.CreateSessionApp (locked).
 //
 // Result: CreateSessionAppResult (Object, qSessionAppId).
@@ -434,6 +695,18 @@ func (g *Global) CreateSessionApp(ctx context.Context) (*CreateSessionAppResult,
 		r.Object = &Doc{obj}
 	}
 	return r, err
+}
+
+// CreateSessionAppAsync is CreateSessionApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CreateSessionAppAsync(done func(*CreateSessionAppResult, error)) error {
+	return callStructAsync[CreateSessionAppResult](g.Object, "CreateSessionApp", nil, func(r *CreateSessionAppResult, obj *Object, err error) {
+		if obj != nil {
+			r.Object = &Doc{obj}
+		}
+		done(r, err)
+	})
 }
 
 // CreateSessionAppFromApp calls the Engine API method Global.CreateSessionAppFromApp (locked).
@@ -455,6 +728,19 @@ func (g *Global) CreateSessionAppFromApp(ctx context.Context, srcAppId string) (
 	return r, err
 }
 
+// CreateSessionAppFromAppAsync is CreateSessionAppFromApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CreateSessionAppFromAppAsync(srcAppId string, done func(*CreateSessionAppFromAppResult, error)) error {
+	params := map[string]any{"qSrcAppId": srcAppId}
+	return callStructAsync[CreateSessionAppFromAppResult](g.Object, "CreateSessionAppFromApp", params, func(r *CreateSessionAppFromAppResult, obj *Object, err error) {
+		if obj != nil {
+			r.Object = &Doc{obj}
+		}
+		done(r, err)
+	})
+}
+
 // ProductVersion calls the Engine API method Global.ProductVersion (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -466,6 +752,16 @@ func (g *Global) CreateSessionAppFromApp(ctx context.Context, srcAppId string) (
 func (g *Global) ProductVersion(ctx context.Context) (string, error) {
 	return callValue[string](ctx, g.Object, "ProductVersion", nil, "qReturn",
 		readString)
+}
+
+// ProductVersionAsync is ProductVersion without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Global.ProductVersion deprecated.
+func (g *Global) ProductVersionAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "ProductVersion", nil, "qReturn",
+		readString, done)
 }
 
 // GetAppEntry calls the Engine API method Global.GetAppEntry (locked).
@@ -484,6 +780,15 @@ func (g *Global) GetAppEntry(ctx context.Context, appID string) (*AppEntry, erro
 		readStruct[AppEntry])
 }
 
+// GetAppEntryAsync is GetAppEntry without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetAppEntryAsync(appID string, done func(*AppEntry, error)) error {
+	params := map[string]any{"qAppID": appID}
+	return callValueAsync[*AppEntry](g.Object, "GetAppEntry", params, "qEntry",
+		readStruct[AppEntry], done)
+}
+
 // ConfigureReload calls the Engine API method Global.ConfigureReload (locked).
 //
 // Parameters:
@@ -499,6 +804,14 @@ func (g *Global) GetAppEntry(ctx context.Context, appID string) (*AppEntry, erro
 func (g *Global) ConfigureReload(ctx context.Context, cancelOnScriptError bool, useErrorData bool, interactOnError bool) error {
 	params := map[string]any{"qCancelOnScriptError": cancelOnScriptError, "qUseErrorData": useErrorData, "qInteractOnError": interactOnError}
 	return callVoid(ctx, g.Object, "ConfigureReload", params)
+}
+
+// ConfigureReloadAsync is ConfigureReload without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) ConfigureReloadAsync(cancelOnScriptError bool, useErrorData bool, interactOnError bool, done func(error)) error {
+	params := map[string]any{"qCancelOnScriptError": cancelOnScriptError, "qUseErrorData": useErrorData, "qInteractOnError": interactOnError}
+	return callVoidAsync(g.Object, "ConfigureReload", params, done)
 }
 
 // CancelReload calls the Engine API method Global.CancelReload (locked).
@@ -520,6 +833,17 @@ func (g *Global) CancelReload(ctx context.Context, opts *GlobalCancelReloadOptio
 	return callVoid(ctx, g.Object, "CancelReload", params)
 }
 
+// CancelReloadAsync is CancelReload without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) CancelReloadAsync(opts *GlobalCancelReloadOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qReason", opts.Reason)
+	}
+	return callVoidAsync(g.Object, "CancelReload", params, done)
+}
+
 // GetBNF calls the Engine API method Global.GetBNF (locked).
 //
 // Parameters:
@@ -536,6 +860,17 @@ func (g *Global) GetBNF(ctx context.Context, bnfType string) ([]BNFDef, error) {
 	params := map[string]any{"qBnfType": bnfType}
 	return callValue[[]BNFDef](ctx, g.Object, "GetBNF", params, "qBnfDefs",
 		readStructs[[]BNFDef, BNFDef])
+}
+
+// GetBNFAsync is GetBNF without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Global.GetBNF deprecated.
+func (g *Global) GetBNFAsync(bnfType string, done func([]BNFDef, error)) error {
+	params := map[string]any{"qBnfType": bnfType}
+	return callValueAsync[[]BNFDef](g.Object, "GetBNF", params, "qBnfDefs",
+		readStructs[[]BNFDef, BNFDef], done)
 }
 
 // GetFunctions calls the Engine API method Global.GetFunctions (locked).
@@ -558,6 +893,18 @@ func (g *Global) GetFunctions(ctx context.Context, opts *GlobalGetFunctionsOptio
 		readStructs[[]Function, Function])
 }
 
+// GetFunctionsAsync is GetFunctions without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetFunctionsAsync(opts *GlobalGetFunctionsOptions, done func([]Function, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qGroup", opts.Group)
+	}
+	return callValueAsync[[]Function](g.Object, "GetFunctions", params, "qFunctions",
+		readStructs[[]Function, Function], done)
+}
+
 // GetOdbcDsns calls the Engine API method Global.GetOdbcDsns (locked).
 //
 // Result: qOdbcDsns ([OdbcDsn]) of the engine's result.
@@ -569,6 +916,14 @@ func (g *Global) GetOdbcDsns(ctx context.Context) ([]OdbcDsn, error) {
 		readStructs[[]OdbcDsn, OdbcDsn])
 }
 
+// GetOdbcDsnsAsync is GetOdbcDsns without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetOdbcDsnsAsync(done func([]OdbcDsn, error)) error {
+	return callValueAsync[[]OdbcDsn](g.Object, "GetOdbcDsns", nil, "qOdbcDsns",
+		readStructs[[]OdbcDsn, OdbcDsn], done)
+}
+
 // GetOleDbProviders calls the Engine API method Global.GetOleDbProviders (locked).
 //
 // Result: qOleDbProviders ([OleDbProvider]) of the engine's result.
@@ -578,6 +933,14 @@ func (g *Global) GetOdbcDsns(ctx context.Context) ([]OdbcDsn, error) {
 func (g *Global) GetOleDbProviders(ctx context.Context) ([]OleDbProvider, error) {
 	return callValue[[]OleDbProvider](ctx, g.Object, "GetOleDbProviders", nil, "qOleDbProviders",
 		readStructs[[]OleDbProvider, OleDbProvider])
+}
+
+// GetOleDbProvidersAsync is GetOleDbProviders without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetOleDbProvidersAsync(done func([]OleDbProvider, error)) error {
+	return callValueAsync[[]OleDbProvider](g.Object, "GetOleDbProviders", nil, "qOleDbProviders",
+		readStructs[[]OleDbProvider, OleDbProvider], done)
 }
 
 // GetDatabasesFromConnectionString calls the Engine API method Global.GetDatabasesFromConnectionString (locked).
@@ -596,6 +959,15 @@ func (g *Global) GetDatabasesFromConnectionString(ctx context.Context, connectio
 		readStructs[[]Database, Database])
 }
 
+// GetDatabasesFromConnectionStringAsync is GetDatabasesFromConnectionString without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetDatabasesFromConnectionStringAsync(connection *Connection, done func([]Database, error)) error {
+	params := map[string]any{"qConnection": connection}
+	return callValueAsync[[]Database](g.Object, "GetDatabasesFromConnectionString", params, "qDatabases",
+		readStructs[[]Database, Database], done)
+}
+
 // IsValidConnectionString calls the Engine API method Global.IsValidConnectionString (locked).
 //
 // Parameters:
@@ -612,6 +984,15 @@ func (g *Global) IsValidConnectionString(ctx context.Context, connection *Connec
 		readBool)
 }
 
+// IsValidConnectionStringAsync is IsValidConnectionString without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) IsValidConnectionStringAsync(connection *Connection, done func(bool, error)) error {
+	params := map[string]any{"qConnection": connection}
+	return callValueAsync[bool](g.Object, "IsValidConnectionString", params, "qReturn",
+		readBool, done)
+}
+
 // GetDefaultAppFolder calls the Engine API method Global.GetDefaultAppFolder (locked).
 //
 // Result: qPath (string) of the engine's result.
@@ -623,6 +1004,14 @@ func (g *Global) GetDefaultAppFolder(ctx context.Context) (string, error) {
 		readString)
 }
 
+// GetDefaultAppFolderAsync is GetDefaultAppFolder without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetDefaultAppFolderAsync(done func(string, error)) error {
+	return callValueAsync[string](g.Object, "GetDefaultAppFolder", nil, "qPath",
+		readString, done)
+}
+
 // GetLogicalDriveStrings calls the Engine API method Global.GetLogicalDriveStrings (locked).
 //
 // Result: qDrives ([DriveInfo]) of the engine's result.
@@ -632,6 +1021,14 @@ func (g *Global) GetDefaultAppFolder(ctx context.Context) (string, error) {
 func (g *Global) GetLogicalDriveStrings(ctx context.Context) ([]DriveInfo, error) {
 	return callValue[[]DriveInfo](ctx, g.Object, "GetLogicalDriveStrings", nil, "qDrives",
 		readStructs[[]DriveInfo, DriveInfo])
+}
+
+// GetLogicalDriveStringsAsync is GetLogicalDriveStrings without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetLogicalDriveStringsAsync(done func([]DriveInfo, error)) error {
+	return callValueAsync[[]DriveInfo](g.Object, "GetLogicalDriveStrings", nil, "qDrives",
+		readStructs[[]DriveInfo, DriveInfo], done)
 }
 
 // GetFolderItemsForPath calls the Engine API method Global.GetFolderItemsForPath (locked).
@@ -650,6 +1047,15 @@ func (g *Global) GetFolderItemsForPath(ctx context.Context, path string) ([]Fold
 		readStructs[[]FolderItem, FolderItem])
 }
 
+// GetFolderItemsForPathAsync is GetFolderItemsForPath without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetFolderItemsForPathAsync(path string, done func([]FolderItem, error)) error {
+	params := map[string]any{"qPath": path}
+	return callValueAsync[[]FolderItem](g.Object, "GetFolderItemsForPath", params, "qFolderItems",
+		readStructs[[]FolderItem, FolderItem], done)
+}
+
 // GetSupportedCodePages calls the Engine API method Global.GetSupportedCodePages (locked).
 //
 // Result: qCodePages ([CodePage]) of the engine's result.
@@ -659,6 +1065,14 @@ func (g *Global) GetFolderItemsForPath(ctx context.Context, path string) ([]Fold
 func (g *Global) GetSupportedCodePages(ctx context.Context) ([]CodePage, error) {
 	return callValue[[]CodePage](ctx, g.Object, "GetSupportedCodePages", nil, "qCodePages",
 		readStructs[[]CodePage, CodePage])
+}
+
+// GetSupportedCodePagesAsync is GetSupportedCodePages without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetSupportedCodePagesAsync(done func([]CodePage, error)) error {
+	return callValueAsync[[]CodePage](g.Object, "GetSupportedCodePages", nil, "qCodePages",
+		readStructs[[]CodePage, CodePage], done)
 }
 
 // GetCustomConnectors calls the Engine API method Global.GetCustomConnectors (locked).
@@ -681,6 +1095,18 @@ func (g *Global) GetCustomConnectors(ctx context.Context, opts *GlobalGetCustomC
 		readStructs[[]CustomConnector, CustomConnector])
 }
 
+// GetCustomConnectorsAsync is GetCustomConnectors without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetCustomConnectorsAsync(opts *GlobalGetCustomConnectorsOptions, done func([]CustomConnector, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qReloadList", opts.ReloadList)
+	}
+	return callValueAsync[[]CustomConnector](g.Object, "GetCustomConnectors", params, "qConnectors",
+		readStructs[[]CustomConnector, CustomConnector], done)
+}
+
 // GetStreamList calls the Engine API method Global.GetStreamList (locked).
 //
 // Result: qStreamList ([NxStreamListEntry]) of the engine's result.
@@ -694,6 +1120,16 @@ func (g *Global) GetStreamList(ctx context.Context) ([]NxStreamListEntry, error)
 		readStructs[[]NxStreamListEntry, NxStreamListEntry])
 }
 
+// GetStreamListAsync is GetStreamList without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Global.GetStreamList deprecated.
+func (g *Global) GetStreamListAsync(done func([]NxStreamListEntry, error)) error {
+	return callValueAsync[[]NxStreamListEntry](g.Object, "GetStreamList", nil, "qStreamList",
+		readStructs[[]NxStreamListEntry, NxStreamListEntry], done)
+}
+
 // EngineVersion calls the Engine API method Global.EngineVersion (locked).
 //
 // Result: qVersion (NxEngineVersion) of the engine's result.
@@ -703,6 +1139,14 @@ func (g *Global) GetStreamList(ctx context.Context) ([]NxStreamListEntry, error)
 func (g *Global) EngineVersion(ctx context.Context) (*NxEngineVersion, error) {
 	return callValue[*NxEngineVersion](ctx, g.Object, "EngineVersion", nil, "qVersion",
 		readStruct[NxEngineVersion])
+}
+
+// EngineVersionAsync is EngineVersion without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) EngineVersionAsync(done func(*NxEngineVersion, error)) error {
+	return callValueAsync[*NxEngineVersion](g.Object, "EngineVersion", nil, "qVersion",
+		readStruct[NxEngineVersion], done)
 }
 
 // GetBaseBNF calls the Engine API method Global.GetBaseBNF (locked).
@@ -721,6 +1165,16 @@ func (g *Global) GetBaseBNF(ctx context.Context, bnfType string) (*GetBaseBNFRes
 	return r, err
 }
 
+// GetBaseBNFAsync is GetBaseBNF without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetBaseBNFAsync(bnfType string, done func(*GetBaseBNFResult, error)) error {
+	params := map[string]any{"qBnfType": bnfType}
+	return callStructAsync[GetBaseBNFResult](g.Object, "GetBaseBNF", params, func(r *GetBaseBNFResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetBaseBNFHash calls the Engine API method Global.GetBaseBNFHash (locked).
 //
 // Parameters:
@@ -735,6 +1189,15 @@ func (g *Global) GetBaseBNFHash(ctx context.Context, bnfType string) (string, er
 	params := map[string]any{"qBnfType": bnfType}
 	return callValue[string](ctx, g.Object, "GetBaseBNFHash", params, "qBnfHash",
 		readString)
+}
+
+// GetBaseBNFHashAsync is GetBaseBNFHash without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetBaseBNFHashAsync(bnfType string, done func(string, error)) error {
+	params := map[string]any{"qBnfType": bnfType}
+	return callValueAsync[string](g.Object, "GetBaseBNFHash", params, "qBnfHash",
+		readString, done)
 }
 
 // GetBaseBNFString calls the Engine API method Global.GetBaseBNFString (locked).
@@ -753,6 +1216,16 @@ func (g *Global) GetBaseBNFString(ctx context.Context, bnfType string) (*GetBase
 	return r, err
 }
 
+// GetBaseBNFStringAsync is GetBaseBNFString without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (g *Global) GetBaseBNFStringAsync(bnfType string, done func(*GetBaseBNFStringResult, error)) error {
+	params := map[string]any{"qBnfType": bnfType}
+	return callStructAsync[GetBaseBNFStringResult](g.Object, "GetBaseBNFString", params, func(r *GetBaseBNFStringResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // SaveAs calls the Engine API method Global.SaveAs (locked).
 //
 // Parameters:
@@ -769,6 +1242,17 @@ func (g *Global) SaveAs(ctx context.Context, newAppName string) (string, error) 
 	params := map[string]any{"qNewAppName": newAppName}
 	return callValue[string](ctx, g.Object, "SaveAs", params, "qNewAppId",
 		readString)
+}
+
+// SaveAsAsync is SaveAs without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Global.SaveAs deprecated.
+func (g *Global) SaveAsAsync(newAppName string, done func(string, error)) error {
+	params := map[string]any{"qNewAppName": newAppName}
+	return callValueAsync[string](g.Object, "SaveAs", params, "qNewAppId",
+		readString, done)
 }
 
 // Doc is the Engine API class Doc: an *Object with the class's 149 methods, typed.
@@ -801,6 +1285,23 @@ func (d *Doc) GetField(ctx context.Context, fieldName string, opts *DocGetFieldO
 	return &Field{obj}, nil
 }
 
+// GetFieldAsync is GetField without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFieldAsync(fieldName string, opts *DocGetFieldOptions, done func(*Field, error)) error {
+	params := map[string]any{"qFieldName": fieldName}
+	if opts != nil {
+		setOptional(params, "qStateName", opts.StateName)
+	}
+	return callObjectAsync(d.Object, "GetField", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&Field{obj}, nil)
+	})
+}
+
 // GetFieldDescription calls the Engine API method Doc.GetFieldDescription (locked).
 //
 // Parameters:
@@ -815,6 +1316,15 @@ func (d *Doc) GetFieldDescription(ctx context.Context, fieldName string) (*Field
 	params := map[string]any{"qFieldName": fieldName}
 	return callValue[*FieldDescription](ctx, d.Object, "GetFieldDescription", params, "qReturn",
 		readStruct[FieldDescription])
+}
+
+// GetFieldDescriptionAsync is GetFieldDescription without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFieldDescriptionAsync(fieldName string, done func(*FieldDescription, error)) error {
+	params := map[string]any{"qFieldName": fieldName}
+	return callValueAsync[*FieldDescription](d.Object, "GetFieldDescription", params, "qReturn",
+		readStruct[FieldDescription], done)
 }
 
 // GetVariable calls the Engine API method Doc.GetVariable (locked).
@@ -838,6 +1348,22 @@ func (d *Doc) GetVariable(ctx context.Context, name string) (*GenericVariable, e
 	return &GenericVariable{obj}, nil
 }
 
+// GetVariableAsync is GetVariable without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.GetVariable deprecated.
+func (d *Doc) GetVariableAsync(name string, done func(*GenericVariable, error)) error {
+	params := map[string]any{"qName": name}
+	return callObjectAsync(d.Object, "GetVariable", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericVariable{obj}, nil)
+	})
+}
+
 // GetLooselyCoupledVector calls the Engine API method Doc.GetLooselyCoupledVector (locked).
 //
 // Result: qv ([int32]) of the engine's result.
@@ -847,6 +1373,14 @@ func (d *Doc) GetVariable(ctx context.Context, name string) (*GenericVariable, e
 func (d *Doc) GetLooselyCoupledVector(ctx context.Context) ([]int32, error) {
 	return callValue[[]int32](ctx, d.Object, "GetLooselyCoupledVector", nil, "qv",
 		readInt32s[[]int32])
+}
+
+// GetLooselyCoupledVectorAsync is GetLooselyCoupledVector without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetLooselyCoupledVectorAsync(done func([]int32, error)) error {
+	return callValueAsync[[]int32](d.Object, "GetLooselyCoupledVector", nil, "qv",
+		readInt32s[[]int32], done)
 }
 
 // SetLooselyCoupledVector calls the Engine API method Doc.SetLooselyCoupledVector (locked).
@@ -865,6 +1399,15 @@ func (d *Doc) SetLooselyCoupledVector(ctx context.Context, vArg []int32) (bool, 
 		readBool)
 }
 
+// SetLooselyCoupledVectorAsync is SetLooselyCoupledVector without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetLooselyCoupledVectorAsync(vArg []int32, done func(bool, error)) error {
+	params := map[string]any{"qv": nonNil(vArg)}
+	return callValueAsync[bool](d.Object, "SetLooselyCoupledVector", params, "qReturn",
+		readBool, done)
+}
+
 // Evaluate calls the Engine API method Doc.Evaluate (locked).
 //
 // Parameters:
@@ -881,6 +1424,15 @@ func (d *Doc) Evaluate(ctx context.Context, expression string) (string, error) {
 		readString)
 }
 
+// EvaluateAsync is Evaluate without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) EvaluateAsync(expression string, done func(string, error)) error {
+	params := map[string]any{"qExpression": expression}
+	return callValueAsync[string](d.Object, "Evaluate", params, "qReturn",
+		readString, done)
+}
+
 // EvaluateEx calls the Engine API method Doc.EvaluateEx (locked).
 //
 // Parameters:
@@ -895,6 +1447,15 @@ func (d *Doc) EvaluateEx(ctx context.Context, expression string) (*FieldValue, e
 	params := map[string]any{"qExpression": expression}
 	return callValue[*FieldValue](ctx, d.Object, "EvaluateEx", params, "qValue",
 		readStruct[FieldValue])
+}
+
+// EvaluateExAsync is EvaluateEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) EvaluateExAsync(expression string, done func(*FieldValue, error)) error {
+	params := map[string]any{"qExpression": expression}
+	return callValueAsync[*FieldValue](d.Object, "EvaluateEx", params, "qValue",
+		readStruct[FieldValue], done)
 }
 
 // ClearAll calls the Engine API method Doc.ClearAll (locked).
@@ -918,6 +1479,18 @@ func (d *Doc) ClearAll(ctx context.Context, opts *DocClearAllOptions) error {
 	return callVoid(ctx, d.Object, "ClearAll", params)
 }
 
+// ClearAllAsync is ClearAll without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ClearAllAsync(opts *DocClearAllOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qLockedAlso", opts.LockedAlso)
+		setOptional(params, "qStateName", opts.StateName)
+	}
+	return callVoidAsync(d.Object, "ClearAll", params, done)
+}
+
 // LockAll calls the Engine API method Doc.LockAll (locked).
 //
 // Parameters:
@@ -935,6 +1508,17 @@ func (d *Doc) LockAll(ctx context.Context, opts *DocLockAllOptions) error {
 		setOptional(params, "qStateName", opts.StateName)
 	}
 	return callVoid(ctx, d.Object, "LockAll", params)
+}
+
+// LockAllAsync is LockAll without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) LockAllAsync(opts *DocLockAllOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qStateName", opts.StateName)
+	}
+	return callVoidAsync(d.Object, "LockAll", params, done)
 }
 
 // UnlockAll calls the Engine API method Doc.UnlockAll (locked).
@@ -956,6 +1540,17 @@ func (d *Doc) UnlockAll(ctx context.Context, opts *DocUnlockAllOptions) error {
 	return callVoid(ctx, d.Object, "UnlockAll", params)
 }
 
+// UnlockAllAsync is UnlockAll without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) UnlockAllAsync(opts *DocUnlockAllOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qStateName", opts.StateName)
+	}
+	return callVoidAsync(d.Object, "UnlockAll", params, done)
+}
+
 // Back calls the Engine API method Doc.Back (locked).
 //
 // Result: none.
@@ -966,6 +1561,13 @@ func (d *Doc) Back(ctx context.Context) error {
 	return callVoid(ctx, d.Object, "Back", nil)
 }
 
+// BackAsync is Back without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) BackAsync(done func(error)) error {
+	return callVoidAsync(d.Object, "Back", nil, done)
+}
+
 // Forward calls the Engine API method Doc.Forward (locked).
 //
 // Result: none.
@@ -974,6 +1576,13 @@ func (d *Doc) Back(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) Forward(ctx context.Context) error {
 	return callVoid(ctx, d.Object, "Forward", nil)
+}
+
+// ForwardAsync is Forward without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ForwardAsync(done func(error)) error {
+	return callVoidAsync(d.Object, "Forward", nil, done)
 }
 
 // CreateVariable calls the Engine API method Doc.CreateVariable (locked).
@@ -994,6 +1603,17 @@ func (d *Doc) CreateVariable(ctx context.Context, name string) (bool, error) {
 		readBool)
 }
 
+// CreateVariableAsync is CreateVariable without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.CreateVariable deprecated.
+func (d *Doc) CreateVariableAsync(name string, done func(bool, error)) error {
+	params := map[string]any{"qName": name}
+	return callValueAsync[bool](d.Object, "CreateVariable", params, "qReturn",
+		readBool, done)
+}
+
 // RemoveVariable calls the Engine API method Doc.RemoveVariable (locked).
 //
 // Parameters:
@@ -1012,6 +1632,17 @@ func (d *Doc) RemoveVariable(ctx context.Context, name string) (bool, error) {
 		readBool)
 }
 
+// RemoveVariableAsync is RemoveVariable without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.RemoveVariable deprecated.
+func (d *Doc) RemoveVariableAsync(name string, done func(bool, error)) error {
+	params := map[string]any{"qName": name}
+	return callValueAsync[bool](d.Object, "RemoveVariable", params, "qReturn",
+		readBool, done)
+}
+
 // GetLocaleInfo calls the Engine API method Doc.GetLocaleInfo (locked).
 //
 // Result: qReturn (LocaleInfo) of the engine's result.
@@ -1021,6 +1652,14 @@ func (d *Doc) RemoveVariable(ctx context.Context, name string) (bool, error) {
 func (d *Doc) GetLocaleInfo(ctx context.Context) (*LocaleInfo, error) {
 	return callValue[*LocaleInfo](ctx, d.Object, "GetLocaleInfo", nil, "qReturn",
 		readStruct[LocaleInfo])
+}
+
+// GetLocaleInfoAsync is GetLocaleInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetLocaleInfoAsync(done func(*LocaleInfo, error)) error {
+	return callValueAsync[*LocaleInfo](d.Object, "GetLocaleInfo", nil, "qReturn",
+		readStruct[LocaleInfo], done)
 }
 
 // GetTablesAndKeys calls the Engine API method Doc.GetTablesAndKeys (locked).
@@ -1048,6 +1687,19 @@ func (d *Doc) GetTablesAndKeys(ctx context.Context, windowSize *Size, nullSize *
 	return r, err
 }
 
+// GetTablesAndKeysAsync is GetTablesAndKeys without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetTablesAndKeysAsync(windowSize *Size, nullSize *Size, cellHeight int64, syntheticMode bool, includeSysVars bool, opts *DocGetTablesAndKeysOptions, done func(*GetTablesAndKeysResult, error)) error {
+	params := map[string]any{"qWindowSize": windowSize, "qNullSize": nullSize, "qCellHeight": cellHeight, "qSyntheticMode": syntheticMode, "qIncludeSysVars": includeSysVars}
+	if opts != nil {
+		setOptional(params, "qIncludeProfiling", opts.IncludeProfiling)
+	}
+	return callStructAsync[GetTablesAndKeysResult](d.Object, "GetTablesAndKeys", params, func(r *GetTablesAndKeysResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetViewDlgSaveInfo calls the Engine API method Doc.GetViewDlgSaveInfo (locked).
 //
 // Result: qReturn (TableViewDlgSaveInfo) of the engine's result.
@@ -1057,6 +1709,14 @@ func (d *Doc) GetTablesAndKeys(ctx context.Context, windowSize *Size, nullSize *
 func (d *Doc) GetViewDlgSaveInfo(ctx context.Context) (*TableViewDlgSaveInfo, error) {
 	return callValue[*TableViewDlgSaveInfo](ctx, d.Object, "GetViewDlgSaveInfo", nil, "qReturn",
 		readStruct[TableViewDlgSaveInfo])
+}
+
+// GetViewDlgSaveInfoAsync is GetViewDlgSaveInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetViewDlgSaveInfoAsync(done func(*TableViewDlgSaveInfo, error)) error {
+	return callValueAsync[*TableViewDlgSaveInfo](d.Object, "GetViewDlgSaveInfo", nil, "qReturn",
+		readStruct[TableViewDlgSaveInfo], done)
 }
 
 // SetViewDlgSaveInfo calls the Engine API method Doc.SetViewDlgSaveInfo (locked).
@@ -1072,6 +1732,14 @@ func (d *Doc) GetViewDlgSaveInfo(ctx context.Context) (*TableViewDlgSaveInfo, er
 func (d *Doc) SetViewDlgSaveInfo(ctx context.Context, info *TableViewDlgSaveInfo) error {
 	params := map[string]any{"qInfo": info}
 	return callVoid(ctx, d.Object, "SetViewDlgSaveInfo", params)
+}
+
+// SetViewDlgSaveInfoAsync is SetViewDlgSaveInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetViewDlgSaveInfoAsync(info *TableViewDlgSaveInfo, done func(error)) error {
+	params := map[string]any{"qInfo": info}
+	return callVoidAsync(d.Object, "SetViewDlgSaveInfo", params, done)
 }
 
 // GetEmptyScript calls the Engine API method Doc.GetEmptyScript (locked).
@@ -1092,6 +1760,18 @@ func (d *Doc) GetEmptyScript(ctx context.Context, opts *DocGetEmptyScriptOptions
 	}
 	return callValue[string](ctx, d.Object, "GetEmptyScript", params, "qReturn",
 		readString)
+}
+
+// GetEmptyScriptAsync is GetEmptyScript without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetEmptyScriptAsync(opts *DocGetEmptyScriptOptions, done func(string, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qLocalizedMainSection", opts.LocalizedMainSection)
+	}
+	return callValueAsync[string](d.Object, "GetEmptyScript", params, "qReturn",
+		readString, done)
 }
 
 // DoReload calls the Engine API method Doc.DoReload (locked).
@@ -1118,6 +1798,20 @@ func (d *Doc) DoReload(ctx context.Context, opts *DocDoReloadOptions) (bool, err
 		readBool)
 }
 
+// DoReloadAsync is DoReload without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DoReloadAsync(opts *DocDoReloadOptions, done func(bool, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qMode", opts.Mode)
+		setOptional(params, "qPartial", opts.Partial)
+		setOptional(params, "qDebug", opts.Debug)
+	}
+	return callValueAsync[bool](d.Object, "DoReload", params, "qReturn",
+		readBool, done)
+}
+
 // GetScriptBreakpoints calls the Engine API method Doc.GetScriptBreakpoints (locked).
 //
 // Result: qBreakpoints ([EditorBreakpoint]) of the engine's result.
@@ -1127,6 +1821,14 @@ func (d *Doc) DoReload(ctx context.Context, opts *DocDoReloadOptions) (bool, err
 func (d *Doc) GetScriptBreakpoints(ctx context.Context) ([]EditorBreakpoint, error) {
 	return callValue[[]EditorBreakpoint](ctx, d.Object, "GetScriptBreakpoints", nil, "qBreakpoints",
 		readStructs[[]EditorBreakpoint, EditorBreakpoint])
+}
+
+// GetScriptBreakpointsAsync is GetScriptBreakpoints without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetScriptBreakpointsAsync(done func([]EditorBreakpoint, error)) error {
+	return callValueAsync[[]EditorBreakpoint](d.Object, "GetScriptBreakpoints", nil, "qBreakpoints",
+		readStructs[[]EditorBreakpoint, EditorBreakpoint], done)
 }
 
 // SetScriptBreakpoints calls the Engine API method Doc.SetScriptBreakpoints (locked).
@@ -1144,6 +1846,14 @@ func (d *Doc) SetScriptBreakpoints(ctx context.Context, breakpoints []EditorBrea
 	return callVoid(ctx, d.Object, "SetScriptBreakpoints", params)
 }
 
+// SetScriptBreakpointsAsync is SetScriptBreakpoints without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetScriptBreakpointsAsync(breakpoints []EditorBreakpoint, done func(error)) error {
+	params := map[string]any{"qBreakpoints": nonNil(breakpoints)}
+	return callVoidAsync(d.Object, "SetScriptBreakpoints", params, done)
+}
+
 // GetScript calls the Engine API method Doc.GetScript (locked).
 //
 // Result: qScript (string) of the engine's result.
@@ -1155,6 +1865,14 @@ func (d *Doc) GetScript(ctx context.Context) (string, error) {
 		readString)
 }
 
+// GetScriptAsync is GetScript without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetScriptAsync(done func(string, error)) error {
+	return callValueAsync[string](d.Object, "GetScript", nil, "qScript",
+		readString, done)
+}
+
 // GetTextMacros calls the Engine API method Doc.GetTextMacros (locked).
 //
 // Result: qMacros ([TextMacro]) of the engine's result.
@@ -1164,6 +1882,14 @@ func (d *Doc) GetScript(ctx context.Context) (string, error) {
 func (d *Doc) GetTextMacros(ctx context.Context) ([]TextMacro, error) {
 	return callValue[[]TextMacro](ctx, d.Object, "GetTextMacros", nil, "qMacros",
 		readStructs[[]TextMacro, TextMacro])
+}
+
+// GetTextMacrosAsync is GetTextMacros without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetTextMacrosAsync(done func([]TextMacro, error)) error {
+	return callValueAsync[[]TextMacro](d.Object, "GetTextMacros", nil, "qMacros",
+		readStructs[[]TextMacro, TextMacro], done)
 }
 
 // SetFetchLimit calls the Engine API method Doc.SetFetchLimit (locked).
@@ -1179,6 +1905,14 @@ func (d *Doc) GetTextMacros(ctx context.Context) ([]TextMacro, error) {
 func (d *Doc) SetFetchLimit(ctx context.Context, limit int64) error {
 	params := map[string]any{"qLimit": limit}
 	return callVoid(ctx, d.Object, "SetFetchLimit", params)
+}
+
+// SetFetchLimitAsync is SetFetchLimit without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetFetchLimitAsync(limit int64, done func(error)) error {
+	params := map[string]any{"qLimit": limit}
+	return callVoidAsync(d.Object, "SetFetchLimit", params, done)
 }
 
 // DoSave calls the Engine API method Doc.DoSave (locked).
@@ -1200,6 +1934,17 @@ func (d *Doc) DoSave(ctx context.Context, opts *DocDoSaveOptions) error {
 	return callVoid(ctx, d.Object, "DoSave", params)
 }
 
+// DoSaveAsync is DoSave without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DoSaveAsync(opts *DocDoSaveOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qFileName", opts.FileName)
+	}
+	return callVoidAsync(d.Object, "DoSave", params, done)
+}
+
 // GetTableData calls the Engine API method Doc.GetTableData (locked).
 //
 // Parameters:
@@ -1219,6 +1964,15 @@ func (d *Doc) GetTableData(ctx context.Context, offset int64, rows int64, synthe
 		readStructs[[]TableRow, TableRow])
 }
 
+// GetTableDataAsync is GetTableData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetTableDataAsync(offset int64, rows int64, syntheticMode bool, tableName string, done func([]TableRow, error)) error {
+	params := map[string]any{"qOffset": offset, "qRows": rows, "qSyntheticMode": syntheticMode, "qTableName": tableName}
+	return callValueAsync[[]TableRow](d.Object, "GetTableData", params, "qData",
+		readStructs[[]TableRow, TableRow], done)
+}
+
 // GetAppLayout calls the Engine API method Doc.GetAppLayout (locked).
 //
 // Result: qLayout (NxAppLayout) of the engine's result.
@@ -1228,6 +1982,14 @@ func (d *Doc) GetTableData(ctx context.Context, offset int64, rows int64, synthe
 func (d *Doc) GetAppLayout(ctx context.Context) (*NxAppLayout, error) {
 	return callValue[*NxAppLayout](ctx, d.Object, "GetAppLayout", nil, "qLayout",
 		readStruct[NxAppLayout])
+}
+
+// GetAppLayoutAsync is GetAppLayout without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetAppLayoutAsync(done func(*NxAppLayout, error)) error {
+	return callValueAsync[*NxAppLayout](d.Object, "GetAppLayout", nil, "qLayout",
+		readStruct[NxAppLayout], done)
 }
 
 // SetAppProperties calls the Engine API method Doc.SetAppProperties (locked).
@@ -1245,6 +2007,14 @@ func (d *Doc) SetAppProperties(ctx context.Context, prop *NxAppProperties) error
 	return callVoid(ctx, d.Object, "SetAppProperties", params)
 }
 
+// SetAppPropertiesAsync is SetAppProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetAppPropertiesAsync(prop *NxAppProperties, done func(error)) error {
+	params := map[string]any{"qProp": prop}
+	return callVoidAsync(d.Object, "SetAppProperties", params, done)
+}
+
 // GetAppProperties calls the Engine API method Doc.GetAppProperties (locked).
 //
 // Result: qProp (NxAppProperties) of the engine's result.
@@ -1256,6 +2026,14 @@ func (d *Doc) GetAppProperties(ctx context.Context) (*NxAppProperties, error) {
 		readStruct[NxAppProperties])
 }
 
+// GetAppPropertiesAsync is GetAppProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetAppPropertiesAsync(done func(*NxAppProperties, error)) error {
+	return callValueAsync[*NxAppProperties](d.Object, "GetAppProperties", nil, "qProp",
+		readStruct[NxAppProperties], done)
+}
+
 // GetLineage calls the Engine API method Doc.GetLineage (locked).
 //
 // Result: qLineage ([LineageInfo]) of the engine's result.
@@ -1265,6 +2043,14 @@ func (d *Doc) GetAppProperties(ctx context.Context) (*NxAppProperties, error) {
 func (d *Doc) GetLineage(ctx context.Context) ([]LineageInfo, error) {
 	return callValue[[]LineageInfo](ctx, d.Object, "GetLineage", nil, "qLineage",
 		readStructs[[]LineageInfo, LineageInfo])
+}
+
+// GetLineageAsync is GetLineage without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetLineageAsync(done func([]LineageInfo, error)) error {
+	return callValueAsync[[]LineageInfo](d.Object, "GetLineage", nil, "qLineage",
+		readStructs[[]LineageInfo, LineageInfo], done)
 }
 
 // CreateSessionObject calls the Engine API method Doc.CreateSessionObject (locked).
@@ -1286,6 +2072,20 @@ func (d *Doc) CreateSessionObject(ctx context.Context, prop *GenericObjectProper
 	return &GenericObject{obj}, nil
 }
 
+// CreateSessionObjectAsync is CreateSessionObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateSessionObjectAsync(prop *GenericObjectProperties, done func(*GenericObject, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateSessionObject", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // DestroySessionObject calls the Engine API method Doc.DestroySessionObject (locked).
 //
 // Parameters:
@@ -1300,6 +2100,15 @@ func (d *Doc) DestroySessionObject(ctx context.Context, id string) (bool, error)
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "DestroySessionObject", params, "qSuccess",
 		readBool)
+}
+
+// DestroySessionObjectAsync is DestroySessionObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroySessionObjectAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroySessionObject", params, "qSuccess",
+		readBool, done)
 }
 
 // CreateObject calls the Engine API method Doc.CreateObject (locked).
@@ -1321,6 +2130,20 @@ func (d *Doc) CreateObject(ctx context.Context, prop *GenericObjectProperties) (
 	return &GenericObject{obj}, nil
 }
 
+// CreateObjectAsync is CreateObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateObjectAsync(prop *GenericObjectProperties, done func(*GenericObject, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateObject", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // GetOrCreateObject calls the Engine API method Doc.GetOrCreateObject (experimental).
 //
 // Parameters:
@@ -1340,6 +2163,19 @@ func (d *Doc) GetOrCreateObject(ctx context.Context, prop *GenericObjectProperti
 	return r, err
 }
 
+// GetOrCreateObjectAsync is GetOrCreateObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetOrCreateObjectAsync(prop *GenericObjectProperties, done func(*GetOrCreateObjectResult, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callStructAsync[GetOrCreateObjectResult](d.Object, "GetOrCreateObject", params, func(r *GetOrCreateObjectResult, obj *Object, err error) {
+		if obj != nil {
+			r.Object = &GenericObject{obj}
+		}
+		done(r, err)
+	})
+}
+
 // DestroyObject calls the Engine API method Doc.DestroyObject (locked).
 //
 // Parameters:
@@ -1354,6 +2190,15 @@ func (d *Doc) DestroyObject(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "DestroyObject", params, "qSuccess",
 		readBool)
+}
+
+// DestroyObjectAsync is DestroyObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroyObjectAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroyObject", params, "qSuccess",
+		readBool, done)
 }
 
 // GetObject calls the Engine API method Doc.GetObject (locked).
@@ -1375,6 +2220,20 @@ func (d *Doc) GetObject(ctx context.Context, id string) (*GenericObject, error) 
 	return &GenericObject{obj}, nil
 }
 
+// GetObjectAsync is GetObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetObjectAsync(id string, done func(*GenericObject, error)) error {
+	params := map[string]any{"qId": id}
+	return callObjectAsync(d.Object, "GetObject", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // GetObjects calls the Engine API method Doc.GetObjects (locked).
 //
 // Parameters:
@@ -1389,6 +2248,15 @@ func (d *Doc) GetObjects(ctx context.Context, options *NxGetObjectOptions) ([]Nx
 	params := map[string]any{"qOptions": options}
 	return callValue[[]NxContainerEntry](ctx, d.Object, "GetObjects", params, "qList",
 		readStructs[[]NxContainerEntry, NxContainerEntry])
+}
+
+// GetObjectsAsync is GetObjects without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetObjectsAsync(options *NxGetObjectOptions, done func([]NxContainerEntry, error)) error {
+	params := map[string]any{"qOptions": options}
+	return callValueAsync[[]NxContainerEntry](d.Object, "GetObjects", params, "qList",
+		readStructs[[]NxContainerEntry, NxContainerEntry], done)
 }
 
 // GetBookmarks calls the Engine API method Doc.GetBookmarks (locked).
@@ -1407,6 +2275,15 @@ func (d *Doc) GetBookmarks(ctx context.Context, options *NxGetBookmarkOptions) (
 		readStructs[[]NxContainerEntry, NxContainerEntry])
 }
 
+// GetBookmarksAsync is GetBookmarks without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetBookmarksAsync(options *NxGetBookmarkOptions, done func([]NxContainerEntry, error)) error {
+	params := map[string]any{"qOptions": options}
+	return callValueAsync[[]NxContainerEntry](d.Object, "GetBookmarks", params, "qList",
+		readStructs[[]NxContainerEntry, NxContainerEntry], done)
+}
+
 // CloneObject calls the Engine API method Doc.CloneObject (locked).
 //
 // Parameters:
@@ -1421,6 +2298,15 @@ func (d *Doc) CloneObject(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
 	return callValue[string](ctx, d.Object, "CloneObject", params, "qCloneId",
 		readString)
+}
+
+// CloneObjectAsync is CloneObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CloneObjectAsync(id string, done func(string, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[string](d.Object, "CloneObject", params, "qCloneId",
+		readString, done)
 }
 
 // CreateDraft calls the Engine API method Doc.CreateDraft (locked).
@@ -1441,6 +2327,17 @@ func (d *Doc) CreateDraft(ctx context.Context, id string) (string, error) {
 		readString)
 }
 
+// CreateDraftAsync is CreateDraft without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.CreateDraft deprecated.
+func (d *Doc) CreateDraftAsync(id string, done func(string, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[string](d.Object, "CreateDraft", params, "qDraftId",
+		readString, done)
+}
+
 // CommitDraft calls the Engine API method Doc.CommitDraft (locked).
 //
 // Parameters:
@@ -1456,6 +2353,16 @@ func (d *Doc) CreateDraft(ctx context.Context, id string) (string, error) {
 func (d *Doc) CommitDraft(ctx context.Context, id string) error {
 	params := map[string]any{"qId": id}
 	return callVoid(ctx, d.Object, "CommitDraft", params)
+}
+
+// CommitDraftAsync is CommitDraft without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.CommitDraft deprecated.
+func (d *Doc) CommitDraftAsync(id string, done func(error)) error {
+	params := map[string]any{"qId": id}
+	return callVoidAsync(d.Object, "CommitDraft", params, done)
 }
 
 // DestroyDraft calls the Engine API method Doc.DestroyDraft (locked).
@@ -1477,6 +2384,17 @@ func (d *Doc) DestroyDraft(ctx context.Context, id string, sourceId string) (boo
 		readBool)
 }
 
+// DestroyDraftAsync is DestroyDraft without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.DestroyDraft deprecated.
+func (d *Doc) DestroyDraftAsync(id string, sourceId string, done func(bool, error)) error {
+	params := map[string]any{"qId": id, "qSourceId": sourceId}
+	return callValueAsync[bool](d.Object, "DestroyDraft", params, "qSuccess",
+		readBool, done)
+}
+
 // Undo calls the Engine API method Doc.Undo (locked).
 //
 // Result: qSuccess (bool) of the engine's result.
@@ -1486,6 +2404,14 @@ func (d *Doc) DestroyDraft(ctx context.Context, id string, sourceId string) (boo
 func (d *Doc) Undo(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, d.Object, "Undo", nil, "qSuccess",
 		readBool)
+}
+
+// UndoAsync is Undo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) UndoAsync(done func(bool, error)) error {
+	return callValueAsync[bool](d.Object, "Undo", nil, "qSuccess",
+		readBool, done)
 }
 
 // Redo calls the Engine API method Doc.Redo (locked).
@@ -1499,6 +2425,14 @@ func (d *Doc) Redo(ctx context.Context) (bool, error) {
 		readBool)
 }
 
+// RedoAsync is Redo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) RedoAsync(done func(bool, error)) error {
+	return callValueAsync[bool](d.Object, "Redo", nil, "qSuccess",
+		readBool, done)
+}
+
 // ClearUndoBuffer calls the Engine API method Doc.ClearUndoBuffer (locked).
 //
 // Result: none.
@@ -1507,6 +2441,13 @@ func (d *Doc) Redo(ctx context.Context) (bool, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ClearUndoBuffer(ctx context.Context) error {
 	return callVoid(ctx, d.Object, "ClearUndoBuffer", nil)
+}
+
+// ClearUndoBufferAsync is ClearUndoBuffer without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ClearUndoBufferAsync(done func(error)) error {
+	return callVoidAsync(d.Object, "ClearUndoBuffer", nil, done)
 }
 
 // CreateDimension calls the Engine API method Doc.CreateDimension (locked).
@@ -1528,6 +2469,20 @@ func (d *Doc) CreateDimension(ctx context.Context, prop *GenericDimensionPropert
 	return &GenericDimension{obj}, nil
 }
 
+// CreateDimensionAsync is CreateDimension without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateDimensionAsync(prop *GenericDimensionProperties, done func(*GenericDimension, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateDimension", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericDimension{obj}, nil)
+	})
+}
+
 // DestroyDimension calls the Engine API method Doc.DestroyDimension (locked).
 //
 // Parameters:
@@ -1542,6 +2497,15 @@ func (d *Doc) DestroyDimension(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "DestroyDimension", params, "qSuccess",
 		readBool)
+}
+
+// DestroyDimensionAsync is DestroyDimension without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroyDimensionAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroyDimension", params, "qSuccess",
+		readBool, done)
 }
 
 // GetDimension calls the Engine API method Doc.GetDimension (locked).
@@ -1563,6 +2527,20 @@ func (d *Doc) GetDimension(ctx context.Context, id string) (*GenericDimension, e
 	return &GenericDimension{obj}, nil
 }
 
+// GetDimensionAsync is GetDimension without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDimensionAsync(id string, done func(*GenericDimension, error)) error {
+	params := map[string]any{"qId": id}
+	return callObjectAsync(d.Object, "GetDimension", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericDimension{obj}, nil)
+	})
+}
+
 // CloneDimension calls the Engine API method Doc.CloneDimension (locked).
 //
 // Parameters:
@@ -1577,6 +2555,15 @@ func (d *Doc) CloneDimension(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
 	return callValue[string](ctx, d.Object, "CloneDimension", params, "qCloneId",
 		readString)
+}
+
+// CloneDimensionAsync is CloneDimension without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CloneDimensionAsync(id string, done func(string, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[string](d.Object, "CloneDimension", params, "qCloneId",
+		readString, done)
 }
 
 // CreateMeasure calls the Engine API method Doc.CreateMeasure (locked).
@@ -1598,6 +2585,20 @@ func (d *Doc) CreateMeasure(ctx context.Context, prop *GenericMeasureProperties)
 	return &GenericMeasure{obj}, nil
 }
 
+// CreateMeasureAsync is CreateMeasure without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateMeasureAsync(prop *GenericMeasureProperties, done func(*GenericMeasure, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateMeasure", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericMeasure{obj}, nil)
+	})
+}
+
 // DestroyMeasure calls the Engine API method Doc.DestroyMeasure (locked).
 //
 // Parameters:
@@ -1612,6 +2613,15 @@ func (d *Doc) DestroyMeasure(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "DestroyMeasure", params, "qSuccess",
 		readBool)
+}
+
+// DestroyMeasureAsync is DestroyMeasure without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroyMeasureAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroyMeasure", params, "qSuccess",
+		readBool, done)
 }
 
 // GetMeasure calls the Engine API method Doc.GetMeasure (locked).
@@ -1633,6 +2643,20 @@ func (d *Doc) GetMeasure(ctx context.Context, id string) (*GenericMeasure, error
 	return &GenericMeasure{obj}, nil
 }
 
+// GetMeasureAsync is GetMeasure without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetMeasureAsync(id string, done func(*GenericMeasure, error)) error {
+	params := map[string]any{"qId": id}
+	return callObjectAsync(d.Object, "GetMeasure", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericMeasure{obj}, nil)
+	})
+}
+
 // CloneMeasure calls the Engine API method Doc.CloneMeasure (locked).
 //
 // Parameters:
@@ -1647,6 +2671,15 @@ func (d *Doc) CloneMeasure(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
 	return callValue[string](ctx, d.Object, "CloneMeasure", params, "qCloneId",
 		readString)
+}
+
+// CloneMeasureAsync is CloneMeasure without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CloneMeasureAsync(id string, done func(string, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[string](d.Object, "CloneMeasure", params, "qCloneId",
+		readString, done)
 }
 
 // CreateSessionVariable calls the Engine API method Doc.CreateSessionVariable (locked).
@@ -1668,6 +2701,20 @@ func (d *Doc) CreateSessionVariable(ctx context.Context, prop *GenericVariablePr
 	return &GenericVariable{obj}, nil
 }
 
+// CreateSessionVariableAsync is CreateSessionVariable without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateSessionVariableAsync(prop *GenericVariableProperties, done func(*GenericVariable, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateSessionVariable", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericVariable{obj}, nil)
+	})
+}
+
 // DestroySessionVariable calls the Engine API method Doc.DestroySessionVariable (locked).
 //
 // Parameters:
@@ -1682,6 +2729,15 @@ func (d *Doc) DestroySessionVariable(ctx context.Context, id string) (bool, erro
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "DestroySessionVariable", params, "qSuccess",
 		readBool)
+}
+
+// DestroySessionVariableAsync is DestroySessionVariable without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroySessionVariableAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroySessionVariable", params, "qSuccess",
+		readBool, done)
 }
 
 // CreateVariableEx calls the Engine API method Doc.CreateVariableEx (locked).
@@ -1703,6 +2759,20 @@ func (d *Doc) CreateVariableEx(ctx context.Context, prop *GenericVariablePropert
 	return &GenericVariable{obj}, nil
 }
 
+// CreateVariableExAsync is CreateVariableEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateVariableExAsync(prop *GenericVariableProperties, done func(*GenericVariable, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateVariableEx", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericVariable{obj}, nil)
+	})
+}
+
 // DestroyVariableById calls the Engine API method Doc.DestroyVariableById (locked).
 //
 // Parameters:
@@ -1719,6 +2789,15 @@ func (d *Doc) DestroyVariableById(ctx context.Context, id string) (bool, error) 
 		readBool)
 }
 
+// DestroyVariableByIdAsync is DestroyVariableById without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroyVariableByIdAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroyVariableById", params, "qSuccess",
+		readBool, done)
+}
+
 // DestroyVariableByName calls the Engine API method Doc.DestroyVariableByName (locked).
 //
 // Parameters:
@@ -1733,6 +2812,15 @@ func (d *Doc) DestroyVariableByName(ctx context.Context, name string) (bool, err
 	params := map[string]any{"qName": name}
 	return callValue[bool](ctx, d.Object, "DestroyVariableByName", params, "qSuccess",
 		readBool)
+}
+
+// DestroyVariableByNameAsync is DestroyVariableByName without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroyVariableByNameAsync(name string, done func(bool, error)) error {
+	params := map[string]any{"qName": name}
+	return callValueAsync[bool](d.Object, "DestroyVariableByName", params, "qSuccess",
+		readBool, done)
 }
 
 // GetVariableById calls the Engine API method Doc.GetVariableById (locked).
@@ -1754,6 +2842,20 @@ func (d *Doc) GetVariableById(ctx context.Context, id string) (*GenericVariable,
 	return &GenericVariable{obj}, nil
 }
 
+// GetVariableByIdAsync is GetVariableById without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetVariableByIdAsync(id string, done func(*GenericVariable, error)) error {
+	params := map[string]any{"qId": id}
+	return callObjectAsync(d.Object, "GetVariableById", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericVariable{obj}, nil)
+	})
+}
+
 // GetVariableByName calls the Engine API method Doc.GetVariableByName (locked).
 //
 // Parameters:
@@ -1771,6 +2873,20 @@ func (d *Doc) GetVariableByName(ctx context.Context, name string) (*GenericVaria
 		return nil, err
 	}
 	return &GenericVariable{obj}, nil
+}
+
+// GetVariableByNameAsync is GetVariableByName without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetVariableByNameAsync(name string, done func(*GenericVariable, error)) error {
+	params := map[string]any{"qName": name}
+	return callObjectAsync(d.Object, "GetVariableByName", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericVariable{obj}, nil)
+	})
 }
 
 // CheckExpression calls the Engine API method Doc.CheckExpression (locked).
@@ -1794,6 +2910,19 @@ func (d *Doc) CheckExpression(ctx context.Context, expr string, opts *DocCheckEx
 	return r, err
 }
 
+// CheckExpressionAsync is CheckExpression without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CheckExpressionAsync(expr string, opts *DocCheckExpressionOptions, done func(*CheckExpressionResult, error)) error {
+	params := map[string]any{"qExpr": expr}
+	if opts != nil {
+		setOptional(params, "qLabels", opts.Labels)
+	}
+	return callStructAsync[CheckExpressionResult](d.Object, "CheckExpression", params, func(r *CheckExpressionResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // CheckNumberOrExpression calls the Engine API method Doc.CheckNumberOrExpression (locked).
 //
 // Parameters:
@@ -1808,6 +2937,16 @@ func (d *Doc) CheckNumberOrExpression(ctx context.Context, expr string) (*CheckN
 	params := map[string]any{"qExpr": expr}
 	r, _, err := callStruct[CheckNumberOrExpressionResult](ctx, d.Object, "CheckNumberOrExpression", params)
 	return r, err
+}
+
+// CheckNumberOrExpressionAsync is CheckNumberOrExpression without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CheckNumberOrExpressionAsync(expr string, done func(*CheckNumberOrExpressionResult, error)) error {
+	params := map[string]any{"qExpr": expr}
+	return callStructAsync[CheckNumberOrExpressionResult](d.Object, "CheckNumberOrExpression", params, func(r *CheckNumberOrExpressionResult, _ *Object, err error) {
+		done(r, err)
+	})
 }
 
 // AddAlternateState calls the Engine API method Doc.AddAlternateState (locked).
@@ -1825,6 +2964,14 @@ func (d *Doc) AddAlternateState(ctx context.Context, stateName string) error {
 	return callVoid(ctx, d.Object, "AddAlternateState", params)
 }
 
+// AddAlternateStateAsync is AddAlternateState without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) AddAlternateStateAsync(stateName string, done func(error)) error {
+	params := map[string]any{"qStateName": stateName}
+	return callVoidAsync(d.Object, "AddAlternateState", params, done)
+}
+
 // RemoveAlternateState calls the Engine API method Doc.RemoveAlternateState (locked).
 //
 // Parameters:
@@ -1838,6 +2985,14 @@ func (d *Doc) AddAlternateState(ctx context.Context, stateName string) error {
 func (d *Doc) RemoveAlternateState(ctx context.Context, stateName string) error {
 	params := map[string]any{"qStateName": stateName}
 	return callVoid(ctx, d.Object, "RemoveAlternateState", params)
+}
+
+// RemoveAlternateStateAsync is RemoveAlternateState without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) RemoveAlternateStateAsync(stateName string, done func(error)) error {
+	params := map[string]any{"qStateName": stateName}
+	return callVoidAsync(d.Object, "RemoveAlternateState", params, done)
 }
 
 // AddSessionAlternateState calls the Engine API method Doc.AddSessionAlternateState (locked).
@@ -1860,6 +3015,17 @@ func (d *Doc) AddSessionAlternateState(ctx context.Context, stateName string, op
 	return callVoid(ctx, d.Object, "AddSessionAlternateState", params)
 }
 
+// AddSessionAlternateStateAsync is AddSessionAlternateState without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) AddSessionAlternateStateAsync(stateName string, opts *DocAddSessionAlternateStateOptions, done func(error)) error {
+	params := map[string]any{"qStateName": stateName}
+	if opts != nil {
+		setOptional(params, "qSourceStateName", opts.SourceStateName)
+	}
+	return callVoidAsync(d.Object, "AddSessionAlternateState", params, done)
+}
+
 // RemoveSessionAlternateState calls the Engine API method Doc.RemoveSessionAlternateState (locked).
 //
 // Parameters:
@@ -1874,6 +3040,15 @@ func (d *Doc) RemoveSessionAlternateState(ctx context.Context, stateName string)
 	params := map[string]any{"qStateName": stateName}
 	return callValue[bool](ctx, d.Object, "RemoveSessionAlternateState", params, "qSuccess",
 		readBool)
+}
+
+// RemoveSessionAlternateStateAsync is RemoveSessionAlternateState without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) RemoveSessionAlternateStateAsync(stateName string, done func(bool, error)) error {
+	params := map[string]any{"qStateName": stateName}
+	return callValueAsync[bool](d.Object, "RemoveSessionAlternateState", params, "qSuccess",
+		readBool, done)
 }
 
 // CreateBookmark calls the Engine API method Doc.CreateBookmark (locked).
@@ -1895,6 +3070,20 @@ func (d *Doc) CreateBookmark(ctx context.Context, prop *GenericBookmarkPropertie
 	return &GenericBookmark{obj}, nil
 }
 
+// CreateBookmarkAsync is CreateBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateBookmarkAsync(prop *GenericBookmarkProperties, done func(*GenericBookmark, error)) error {
+	params := map[string]any{"qProp": prop}
+	return callObjectAsync(d.Object, "CreateBookmark", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericBookmark{obj}, nil)
+	})
+}
+
 // DestroyBookmark calls the Engine API method Doc.DestroyBookmark (locked).
 //
 // Parameters:
@@ -1909,6 +3098,15 @@ func (d *Doc) DestroyBookmark(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "DestroyBookmark", params, "qSuccess",
 		readBool)
+}
+
+// DestroyBookmarkAsync is DestroyBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroyBookmarkAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroyBookmark", params, "qSuccess",
+		readBool, done)
 }
 
 // GetBookmark calls the Engine API method Doc.GetBookmark (locked).
@@ -1930,6 +3128,20 @@ func (d *Doc) GetBookmark(ctx context.Context, id string) (*GenericBookmark, err
 	return &GenericBookmark{obj}, nil
 }
 
+// GetBookmarkAsync is GetBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetBookmarkAsync(id string, done func(*GenericBookmark, error)) error {
+	params := map[string]any{"qId": id}
+	return callObjectAsync(d.Object, "GetBookmark", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericBookmark{obj}, nil)
+	})
+}
+
 // ApplyBookmark calls the Engine API method Doc.ApplyBookmark (locked).
 //
 // Parameters:
@@ -1944,6 +3156,15 @@ func (d *Doc) ApplyBookmark(ctx context.Context, id string) (bool, error) {
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "ApplyBookmark", params, "qSuccess",
 		readBool)
+}
+
+// ApplyBookmarkAsync is ApplyBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ApplyBookmarkAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "ApplyBookmark", params, "qSuccess",
+		readBool, done)
 }
 
 // ApplyAndVerifyBookmark calls the Engine API method Doc.ApplyAndVerifyBookmark (experimental).
@@ -1962,6 +3183,15 @@ func (d *Doc) ApplyAndVerifyBookmark(ctx context.Context, id string) (*BookmarkA
 		readStruct[BookmarkApplyAndVerifyResult])
 }
 
+// ApplyAndVerifyBookmarkAsync is ApplyAndVerifyBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ApplyAndVerifyBookmarkAsync(id string, done func(*BookmarkApplyAndVerifyResult, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[*BookmarkApplyAndVerifyResult](d.Object, "ApplyAndVerifyBookmark", params, "qResult",
+		readStruct[BookmarkApplyAndVerifyResult], done)
+}
+
 // CloneBookmark calls the Engine API method Doc.CloneBookmark (locked).
 //
 // Parameters:
@@ -1976,6 +3206,15 @@ func (d *Doc) CloneBookmark(ctx context.Context, id string) (string, error) {
 	params := map[string]any{"qId": id}
 	return callValue[string](ctx, d.Object, "CloneBookmark", params, "qCloneId",
 		readString)
+}
+
+// CloneBookmarkAsync is CloneBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CloneBookmarkAsync(id string, done func(string, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[string](d.Object, "CloneBookmark", params, "qCloneId",
+		readString, done)
 }
 
 // AddFieldFromExpression calls the Engine API method Doc.AddFieldFromExpression (locked).
@@ -1995,6 +3234,15 @@ func (d *Doc) AddFieldFromExpression(ctx context.Context, name string, expr stri
 		readBool)
 }
 
+// AddFieldFromExpressionAsync is AddFieldFromExpression without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) AddFieldFromExpressionAsync(name string, expr string, done func(bool, error)) error {
+	params := map[string]any{"qName": name, "qExpr": expr}
+	return callValueAsync[bool](d.Object, "AddFieldFromExpression", params, "qSuccess",
+		readBool, done)
+}
+
 // GetFieldOnTheFlyByName calls the Engine API method Doc.GetFieldOnTheFlyByName (locked).
 //
 // Parameters:
@@ -2011,6 +3259,15 @@ func (d *Doc) GetFieldOnTheFlyByName(ctx context.Context, readableName string) (
 		readString)
 }
 
+// GetFieldOnTheFlyByNameAsync is GetFieldOnTheFlyByName without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFieldOnTheFlyByNameAsync(readableName string, done func(string, error)) error {
+	params := map[string]any{"qReadableName": readableName}
+	return callValueAsync[string](d.Object, "GetFieldOnTheFlyByName", params, "qName",
+		readString, done)
+}
+
 // GetAllInfos calls the Engine API method Doc.GetAllInfos (locked).
 //
 // Result: qInfos ([NxInfo]) of the engine's result.
@@ -2022,6 +3279,14 @@ func (d *Doc) GetAllInfos(ctx context.Context) ([]NxInfo, error) {
 		readStructs[[]NxInfo, NxInfo])
 }
 
+// GetAllInfosAsync is GetAllInfos without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetAllInfosAsync(done func([]NxInfo, error)) error {
+	return callValueAsync[[]NxInfo](d.Object, "GetAllInfos", nil, "qInfos",
+		readStructs[[]NxInfo, NxInfo], done)
+}
+
 // Resume calls the Engine API method Doc.Resume (locked).
 //
 // Result: none.
@@ -2030,6 +3295,13 @@ func (d *Doc) GetAllInfos(ctx context.Context) ([]NxInfo, error) {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) Resume(ctx context.Context) error {
 	return callVoid(ctx, d.Object, "Resume", nil)
+}
+
+// ResumeAsync is Resume without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ResumeAsync(done func(error)) error {
+	return callVoidAsync(d.Object, "Resume", nil, done)
 }
 
 // AbortModal calls the Engine API method Doc.AbortModal (locked).
@@ -2045,6 +3317,14 @@ func (d *Doc) Resume(ctx context.Context) error {
 func (d *Doc) AbortModal(ctx context.Context, accept bool) error {
 	params := map[string]any{"qAccept": accept}
 	return callVoid(ctx, d.Object, "AbortModal", params)
+}
+
+// AbortModalAsync is AbortModal without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) AbortModalAsync(accept bool, done func(error)) error {
+	params := map[string]any{"qAccept": accept}
+	return callVoidAsync(d.Object, "AbortModal", params, done)
 }
 
 // Publish calls the Engine API method Doc.Publish (locked).
@@ -2065,6 +3345,17 @@ func (d *Doc) Publish(ctx context.Context, streamId string, opts *DocPublishOpti
 		setOptional(params, "qName", opts.Name)
 	}
 	return callVoid(ctx, d.Object, "Publish", params)
+}
+
+// PublishAsync is Publish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) PublishAsync(streamId string, opts *DocPublishOptions, done func(error)) error {
+	params := map[string]any{"qStreamId": streamId}
+	if opts != nil {
+		setOptional(params, "qName", opts.Name)
+	}
+	return callVoidAsync(d.Object, "Publish", params, done)
 }
 
 // GetMatchingFields calls the Engine API method Doc.GetMatchingFields (locked).
@@ -2088,6 +3379,18 @@ func (d *Doc) GetMatchingFields(ctx context.Context, tags []string, opts *DocGet
 		readStructs[[]NxMatchingFieldInfo, NxMatchingFieldInfo])
 }
 
+// GetMatchingFieldsAsync is GetMatchingFields without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetMatchingFieldsAsync(tags []string, opts *DocGetMatchingFieldsOptions, done func([]NxMatchingFieldInfo, error)) error {
+	params := map[string]any{"qTags": nonNil(tags)}
+	if opts != nil {
+		setOptional(params, "qMatchingFieldMode", opts.MatchingFieldMode)
+	}
+	return callValueAsync[[]NxMatchingFieldInfo](d.Object, "GetMatchingFields", params, "qFieldNames",
+		readStructs[[]NxMatchingFieldInfo, NxMatchingFieldInfo], done)
+}
+
 // FindMatchingFields calls the Engine API method Doc.FindMatchingFields (locked).
 //
 // Parameters:
@@ -2105,6 +3408,15 @@ func (d *Doc) FindMatchingFields(ctx context.Context, fieldName string, tags []s
 		readStructs[[]NxMatchingFieldInfo, NxMatchingFieldInfo])
 }
 
+// FindMatchingFieldsAsync is FindMatchingFields without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) FindMatchingFieldsAsync(fieldName string, tags []string, done func([]NxMatchingFieldInfo, error)) error {
+	params := map[string]any{"qFieldName": fieldName, "qTags": nonNil(tags)}
+	return callValueAsync[[]NxMatchingFieldInfo](d.Object, "FindMatchingFields", params, "qFieldNames",
+		readStructs[[]NxMatchingFieldInfo, NxMatchingFieldInfo], done)
+}
+
 // Scramble calls the Engine API method Doc.Scramble (locked).
 //
 // Parameters:
@@ -2120,6 +3432,14 @@ func (d *Doc) Scramble(ctx context.Context, fieldName string) error {
 	return callVoid(ctx, d.Object, "Scramble", params)
 }
 
+// ScrambleAsync is Scramble without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ScrambleAsync(fieldName string, done func(error)) error {
+	params := map[string]any{"qFieldName": fieldName}
+	return callVoidAsync(d.Object, "Scramble", params, done)
+}
+
 // SaveObjects calls the Engine API method Doc.SaveObjects (locked).
 //
 // Result: none.
@@ -2128,6 +3448,13 @@ func (d *Doc) Scramble(ctx context.Context, fieldName string) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) SaveObjects(ctx context.Context) error {
 	return callVoid(ctx, d.Object, "SaveObjects", nil)
+}
+
+// SaveObjectsAsync is SaveObjects without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SaveObjectsAsync(done func(error)) error {
+	return callVoidAsync(d.Object, "SaveObjects", nil, done)
 }
 
 // GetAssociationScores calls the Engine API method Doc.GetAssociationScores (locked).
@@ -2147,6 +3474,15 @@ func (d *Doc) GetAssociationScores(ctx context.Context, table1 string, table2 st
 		readStructs[[]AssociationScore, AssociationScore])
 }
 
+// GetAssociationScoresAsync is GetAssociationScores without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetAssociationScoresAsync(table1 string, table2 string, done func([]AssociationScore, error)) error {
+	params := map[string]any{"qTable1": table1, "qTable2": table2}
+	return callValueAsync[[]AssociationScore](d.Object, "GetAssociationScores", params, "qScore",
+		readStructs[[]AssociationScore, AssociationScore], done)
+}
+
 // GetMediaList calls the Engine API method Doc.GetMediaList (locked).
 //
 // Result: GetMediaListResult (qList, qReturn).
@@ -2160,6 +3496,17 @@ func (d *Doc) GetMediaList(ctx context.Context) (*GetMediaListResult, error) {
 	return r, err
 }
 
+// GetMediaListAsync is GetMediaList without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.GetMediaList deprecated.
+func (d *Doc) GetMediaListAsync(done func(*GetMediaListResult, error)) error {
+	return callStructAsync[GetMediaListResult](d.Object, "GetMediaList", nil, func(r *GetMediaListResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetContentLibraries calls the Engine API method Doc.GetContentLibraries (locked).
 //
 // Result: qList (ContentLibraryList) of the engine's result.
@@ -2169,6 +3516,14 @@ func (d *Doc) GetMediaList(ctx context.Context) (*GetMediaListResult, error) {
 func (d *Doc) GetContentLibraries(ctx context.Context) (*ContentLibraryList, error) {
 	return callValue[*ContentLibraryList](ctx, d.Object, "GetContentLibraries", nil, "qList",
 		readStruct[ContentLibraryList])
+}
+
+// GetContentLibrariesAsync is GetContentLibraries without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetContentLibrariesAsync(done func(*ContentLibraryList, error)) error {
+	return callValueAsync[*ContentLibraryList](d.Object, "GetContentLibraries", nil, "qList",
+		readStruct[ContentLibraryList], done)
 }
 
 // GetLibraryContent calls the Engine API method Doc.GetLibraryContent (locked).
@@ -2185,6 +3540,15 @@ func (d *Doc) GetLibraryContent(ctx context.Context, name string) (*StaticConten
 	params := map[string]any{"qName": name}
 	return callValue[*StaticContentList](ctx, d.Object, "GetLibraryContent", params, "qList",
 		readStruct[StaticContentList])
+}
+
+// GetLibraryContentAsync is GetLibraryContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetLibraryContentAsync(name string, done func(*StaticContentList, error)) error {
+	params := map[string]any{"qName": name}
+	return callValueAsync[*StaticContentList](d.Object, "GetLibraryContent", params, "qList",
+		readStruct[StaticContentList], done)
 }
 
 // DoReloadEx calls the Engine API method Doc.DoReloadEx (locked).
@@ -2207,6 +3571,18 @@ func (d *Doc) DoReloadEx(ctx context.Context, opts *DocDoReloadExOptions) (*DoRe
 		readStruct[DoReloadExResult])
 }
 
+// DoReloadExAsync is DoReloadEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DoReloadExAsync(opts *DocDoReloadExOptions, done func(*DoReloadExResult, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qParams", opts.Params)
+	}
+	return callValueAsync[*DoReloadExResult](d.Object, "DoReloadEx", params, "qResult",
+		readStruct[DoReloadExResult], done)
+}
+
 // BackCount calls the Engine API method Doc.BackCount (locked).
 //
 // Result: qReturn (int64) of the engine's result.
@@ -2218,6 +3594,14 @@ func (d *Doc) BackCount(ctx context.Context) (int64, error) {
 		readInt64)
 }
 
+// BackCountAsync is BackCount without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) BackCountAsync(done func(int64, error)) error {
+	return callValueAsync[int64](d.Object, "BackCount", nil, "qReturn",
+		readInt64, done)
+}
+
 // ForwardCount calls the Engine API method Doc.ForwardCount (locked).
 //
 // Result: qReturn (int64) of the engine's result.
@@ -2227,6 +3611,14 @@ func (d *Doc) BackCount(ctx context.Context) (int64, error) {
 func (d *Doc) ForwardCount(ctx context.Context) (int64, error) {
 	return callValue[int64](ctx, d.Object, "ForwardCount", nil, "qReturn",
 		readInt64)
+}
+
+// ForwardCountAsync is ForwardCount without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ForwardCountAsync(done func(int64, error)) error {
+	return callValueAsync[int64](d.Object, "ForwardCount", nil, "qReturn",
+		readInt64, done)
 }
 
 // ExportReducedData calls the Engine API method Doc.ExportReducedData (locked).
@@ -2247,6 +3639,18 @@ func (d *Doc) ExportReducedData(ctx context.Context, opts *DocExportReducedDataO
 	}
 	return callValue[*NxDownloadInfo](ctx, d.Object, "ExportReducedData", params, "qDownloadInfo",
 		readStruct[NxDownloadInfo])
+}
+
+// ExportReducedDataAsync is ExportReducedData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ExportReducedDataAsync(opts *DocExportReducedDataOptions, done func(*NxDownloadInfo, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qOptions", opts.Options)
+	}
+	return callValueAsync[*NxDownloadInfo](d.Object, "ExportReducedData", params, "qDownloadInfo",
+		readStruct[NxDownloadInfo], done)
 }
 
 // GetSetAnalysis calls the Engine API method Doc.GetSetAnalysis (locked).
@@ -2271,6 +3675,19 @@ func (d *Doc) GetSetAnalysis(ctx context.Context, opts *DocGetSetAnalysisOptions
 		readString)
 }
 
+// GetSetAnalysisAsync is GetSetAnalysis without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetSetAnalysisAsync(opts *DocGetSetAnalysisOptions, done func(string, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qStateName", opts.StateName)
+		setOptional(params, "qBookmarkId", opts.BookmarkId)
+	}
+	return callValueAsync[string](d.Object, "GetSetAnalysis", params, "qSetExpression",
+		readString, done)
+}
+
 // SetScript calls the Engine API method Doc.SetScript (locked).
 //
 // Parameters:
@@ -2286,6 +3703,14 @@ func (d *Doc) SetScript(ctx context.Context, script string) error {
 	return callVoid(ctx, d.Object, "SetScript", params)
 }
 
+// SetScriptAsync is SetScript without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetScriptAsync(script string, done func(error)) error {
+	params := map[string]any{"qScript": script}
+	return callVoidAsync(d.Object, "SetScript", params, done)
+}
+
 // CheckScriptSyntax calls the Engine API method Doc.CheckScriptSyntax (locked).
 //
 // Result: qErrors ([ScriptSyntaxError]) of the engine's result.
@@ -2297,6 +3722,14 @@ func (d *Doc) CheckScriptSyntax(ctx context.Context) ([]ScriptSyntaxError, error
 		readStructs[[]ScriptSyntaxError, ScriptSyntaxError])
 }
 
+// CheckScriptSyntaxAsync is CheckScriptSyntax without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CheckScriptSyntaxAsync(done func([]ScriptSyntaxError, error)) error {
+	return callValueAsync[[]ScriptSyntaxError](d.Object, "CheckScriptSyntax", nil, "qErrors",
+		readStructs[[]ScriptSyntaxError, ScriptSyntaxError], done)
+}
+
 // GetFavoriteVariables calls the Engine API method Doc.GetFavoriteVariables (locked).
 //
 // Result: qNames ([string]) of the engine's result.
@@ -2306,6 +3739,14 @@ func (d *Doc) CheckScriptSyntax(ctx context.Context) ([]ScriptSyntaxError, error
 func (d *Doc) GetFavoriteVariables(ctx context.Context) ([]string, error) {
 	return callValue[[]string](ctx, d.Object, "GetFavoriteVariables", nil, "qNames",
 		readStrings[[]string])
+}
+
+// GetFavoriteVariablesAsync is GetFavoriteVariables without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFavoriteVariablesAsync(done func([]string, error)) error {
+	return callValueAsync[[]string](d.Object, "GetFavoriteVariables", nil, "qNames",
+		readStrings[[]string], done)
 }
 
 // SetFavoriteVariables calls the Engine API method Doc.SetFavoriteVariables (locked).
@@ -2321,6 +3762,14 @@ func (d *Doc) GetFavoriteVariables(ctx context.Context) ([]string, error) {
 func (d *Doc) SetFavoriteVariables(ctx context.Context, names []string) error {
 	params := map[string]any{"qNames": nonNil(names)}
 	return callVoid(ctx, d.Object, "SetFavoriteVariables", params)
+}
+
+// SetFavoriteVariablesAsync is SetFavoriteVariables without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetFavoriteVariablesAsync(names []string, done func(error)) error {
+	params := map[string]any{"qNames": nonNil(names)}
+	return callVoidAsync(d.Object, "SetFavoriteVariables", params, done)
 }
 
 // GetIncludeFileContent calls the Engine API method Doc.GetIncludeFileContent (locked).
@@ -2339,6 +3788,15 @@ func (d *Doc) GetIncludeFileContent(ctx context.Context, path string) (string, e
 		readString)
 }
 
+// GetIncludeFileContentAsync is GetIncludeFileContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetIncludeFileContentAsync(path string, done func(string, error)) error {
+	params := map[string]any{"qPath": path}
+	return callValueAsync[string](d.Object, "GetIncludeFileContent", params, "qContent",
+		readString, done)
+}
+
 // CreateConnection calls the Engine API method Doc.CreateConnection (locked).
 //
 // Parameters:
@@ -2353,6 +3811,15 @@ func (d *Doc) CreateConnection(ctx context.Context, connection *Connection) (str
 	params := map[string]any{"qConnection": connection}
 	return callValue[string](ctx, d.Object, "CreateConnection", params, "qConnectionId",
 		readString)
+}
+
+// CreateConnectionAsync is CreateConnection without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateConnectionAsync(connection *Connection, done func(string, error)) error {
+	params := map[string]any{"qConnection": connection}
+	return callValueAsync[string](d.Object, "CreateConnection", params, "qConnectionId",
+		readString, done)
 }
 
 // ModifyConnection calls the Engine API method Doc.ModifyConnection (locked).
@@ -2376,6 +3843,17 @@ func (d *Doc) ModifyConnection(ctx context.Context, connectionId string, connect
 	return callVoid(ctx, d.Object, "ModifyConnection", params)
 }
 
+// ModifyConnectionAsync is ModifyConnection without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ModifyConnectionAsync(connectionId string, connection *Connection, opts *DocModifyConnectionOptions, done func(error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qConnection": connection}
+	if opts != nil {
+		setOptional(params, "qOverrideCredentials", opts.OverrideCredentials)
+	}
+	return callVoidAsync(d.Object, "ModifyConnection", params, done)
+}
+
 // DeleteConnection calls the Engine API method Doc.DeleteConnection (locked).
 //
 // Parameters:
@@ -2389,6 +3867,14 @@ func (d *Doc) ModifyConnection(ctx context.Context, connectionId string, connect
 func (d *Doc) DeleteConnection(ctx context.Context, connectionId string) error {
 	params := map[string]any{"qConnectionId": connectionId}
 	return callVoid(ctx, d.Object, "DeleteConnection", params)
+}
+
+// DeleteConnectionAsync is DeleteConnection without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DeleteConnectionAsync(connectionId string, done func(error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	return callVoidAsync(d.Object, "DeleteConnection", params, done)
 }
 
 // GetConnection calls the Engine API method Doc.GetConnection (locked).
@@ -2407,6 +3893,15 @@ func (d *Doc) GetConnection(ctx context.Context, connectionId string) (*Connecti
 		readStruct[Connection])
 }
 
+// GetConnectionAsync is GetConnection without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetConnectionAsync(connectionId string, done func(*Connection, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	return callValueAsync[*Connection](d.Object, "GetConnection", params, "qConnection",
+		readStruct[Connection], done)
+}
+
 // GetConnections calls the Engine API method Doc.GetConnections (locked).
 //
 // Result: qConnections ([Connection]) of the engine's result.
@@ -2416,6 +3911,14 @@ func (d *Doc) GetConnection(ctx context.Context, connectionId string) (*Connecti
 func (d *Doc) GetConnections(ctx context.Context) ([]Connection, error) {
 	return callValue[[]Connection](ctx, d.Object, "GetConnections", nil, "qConnections",
 		readStructs[[]Connection, Connection])
+}
+
+// GetConnectionsAsync is GetConnections without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetConnectionsAsync(done func([]Connection, error)) error {
+	return callValueAsync[[]Connection](d.Object, "GetConnections", nil, "qConnections",
+		readStructs[[]Connection, Connection], done)
 }
 
 // GetDatabaseInfo calls the Engine API method Doc.GetDatabaseInfo (locked).
@@ -2434,6 +3937,15 @@ func (d *Doc) GetDatabaseInfo(ctx context.Context, connectionId string) (*Databa
 		readStruct[DatabaseInfo])
 }
 
+// GetDatabaseInfoAsync is GetDatabaseInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDatabaseInfoAsync(connectionId string, done func(*DatabaseInfo, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	return callValueAsync[*DatabaseInfo](d.Object, "GetDatabaseInfo", params, "qInfo",
+		readStruct[DatabaseInfo], done)
+}
+
 // GetDatabases calls the Engine API method Doc.GetDatabases (locked).
 //
 // Parameters:
@@ -2448,6 +3960,15 @@ func (d *Doc) GetDatabases(ctx context.Context, connectionId string) ([]Database
 	params := map[string]any{"qConnectionId": connectionId}
 	return callValue[[]Database](ctx, d.Object, "GetDatabases", params, "qDatabases",
 		readStructs[[]Database, Database])
+}
+
+// GetDatabasesAsync is GetDatabases without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDatabasesAsync(connectionId string, done func([]Database, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	return callValueAsync[[]Database](d.Object, "GetDatabases", params, "qDatabases",
+		readStructs[[]Database, Database], done)
 }
 
 // GetDatabaseOwners calls the Engine API method Doc.GetDatabaseOwners (locked).
@@ -2469,6 +3990,18 @@ func (d *Doc) GetDatabaseOwners(ctx context.Context, connectionId string, opts *
 	}
 	return callValue[[]DatabaseOwner](ctx, d.Object, "GetDatabaseOwners", params, "qOwners",
 		readStructs[[]DatabaseOwner, DatabaseOwner])
+}
+
+// GetDatabaseOwnersAsync is GetDatabaseOwners without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDatabaseOwnersAsync(connectionId string, opts *DocGetDatabaseOwnersOptions, done func([]DatabaseOwner, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	if opts != nil {
+		setOptional(params, "qDatabase", opts.Database)
+	}
+	return callValueAsync[[]DatabaseOwner](d.Object, "GetDatabaseOwners", params, "qOwners",
+		readStructs[[]DatabaseOwner, DatabaseOwner], done)
 }
 
 // GetDatabaseTables calls the Engine API method Doc.GetDatabaseTables (locked).
@@ -2494,6 +4027,19 @@ func (d *Doc) GetDatabaseTables(ctx context.Context, connectionId string, opts *
 		readStructs[[]DataTable, DataTable])
 }
 
+// GetDatabaseTablesAsync is GetDatabaseTables without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDatabaseTablesAsync(connectionId string, opts *DocGetDatabaseTablesOptions, done func([]DataTable, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	if opts != nil {
+		setOptional(params, "qDatabase", opts.Database)
+		setOptional(params, "qOwner", opts.Owner)
+	}
+	return callValueAsync[[]DataTable](d.Object, "GetDatabaseTables", params, "qTables",
+		readStructs[[]DataTable, DataTable], done)
+}
+
 // GetDatabaseTableFields calls the Engine API method Doc.GetDatabaseTableFields (locked).
 //
 // Parameters:
@@ -2511,6 +4057,15 @@ func (d *Doc) GetDatabaseTableFields(ctx context.Context, connectionId string, d
 	params := map[string]any{"qConnectionId": connectionId, "qDatabase": database, "qOwner": owner, "qTable": table}
 	return callValue[[]DataField](ctx, d.Object, "GetDatabaseTableFields", params, "qFields",
 		readStructs[[]DataField, DataField])
+}
+
+// GetDatabaseTableFieldsAsync is GetDatabaseTableFields without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDatabaseTableFieldsAsync(connectionId string, database string, owner string, table string, done func([]DataField, error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qDatabase": database, "qOwner": owner, "qTable": table}
+	return callValueAsync[[]DataField](d.Object, "GetDatabaseTableFields", params, "qFields",
+		readStructs[[]DataField, DataField], done)
 }
 
 // GetDatabaseTablePreview calls the Engine API method Doc.GetDatabaseTablePreview (locked).
@@ -2537,6 +4092,19 @@ func (d *Doc) GetDatabaseTablePreview(ctx context.Context, connectionId string, 
 	return r, err
 }
 
+// GetDatabaseTablePreviewAsync is GetDatabaseTablePreview without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetDatabaseTablePreviewAsync(connectionId string, database string, owner string, table string, opts *DocGetDatabaseTablePreviewOptions, done func(*GetDatabaseTablePreviewResult, error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qDatabase": database, "qOwner": owner, "qTable": table}
+	if opts != nil {
+		setOptional(params, "qConditions", opts.Conditions)
+	}
+	return callStructAsync[GetDatabaseTablePreviewResult](d.Object, "GetDatabaseTablePreview", params, func(r *GetDatabaseTablePreviewResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetFolderItemsForConnection calls the Engine API method Doc.GetFolderItemsForConnection (locked).
 //
 // Parameters:
@@ -2556,6 +4124,18 @@ func (d *Doc) GetFolderItemsForConnection(ctx context.Context, connectionId stri
 	}
 	return callValue[[]FolderItem](ctx, d.Object, "GetFolderItemsForConnection", params, "qFolderItems",
 		readStructs[[]FolderItem, FolderItem])
+}
+
+// GetFolderItemsForConnectionAsync is GetFolderItemsForConnection without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFolderItemsForConnectionAsync(connectionId string, opts *DocGetFolderItemsForConnectionOptions, done func([]FolderItem, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	if opts != nil {
+		setOptional(params, "qRelativePath", opts.RelativePath)
+	}
+	return callValueAsync[[]FolderItem](d.Object, "GetFolderItemsForConnection", params, "qFolderItems",
+		readStructs[[]FolderItem, FolderItem], done)
 }
 
 // GuessFileType calls the Engine API method Doc.GuessFileType (locked).
@@ -2579,6 +4159,18 @@ func (d *Doc) GuessFileType(ctx context.Context, connectionId string, opts *DocG
 		readStruct[FileDataFormat])
 }
 
+// GuessFileTypeAsync is GuessFileType without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GuessFileTypeAsync(connectionId string, opts *DocGuessFileTypeOptions, done func(*FileDataFormat, error)) error {
+	params := map[string]any{"qConnectionId": connectionId}
+	if opts != nil {
+		setOptional(params, "qRelativePath", opts.RelativePath)
+	}
+	return callValueAsync[*FileDataFormat](d.Object, "GuessFileType", params, "qDataFormat",
+		readStruct[FileDataFormat], done)
+}
+
 // GetFileTables calls the Engine API method Doc.GetFileTables (locked).
 //
 // Parameters:
@@ -2595,6 +4187,15 @@ func (d *Doc) GetFileTables(ctx context.Context, connectionId string, relativePa
 	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat}
 	return callValue[[]DataTable](ctx, d.Object, "GetFileTables", params, "qTables",
 		readStructs[[]DataTable, DataTable])
+}
+
+// GetFileTablesAsync is GetFileTables without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFileTablesAsync(connectionId string, relativePath string, dataFormat *FileDataFormat, done func([]DataTable, error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat}
+	return callValueAsync[[]DataTable](d.Object, "GetFileTables", params, "qTables",
+		readStructs[[]DataTable, DataTable], done)
 }
 
 // GetFileTableFields calls the Engine API method Doc.GetFileTableFields (locked).
@@ -2616,6 +4217,16 @@ func (d *Doc) GetFileTableFields(ctx context.Context, connectionId string, relat
 	return r, err
 }
 
+// GetFileTableFieldsAsync is GetFileTableFields without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFileTableFieldsAsync(connectionId string, relativePath string, dataFormat *FileDataFormat, table string, done func(*GetFileTableFieldsResult, error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat, "qTable": table}
+	return callStructAsync[GetFileTableFieldsResult](d.Object, "GetFileTableFields", params, func(r *GetFileTableFieldsResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetFileTablePreview calls the Engine API method Doc.GetFileTablePreview (locked).
 //
 // Parameters:
@@ -2635,6 +4246,16 @@ func (d *Doc) GetFileTablePreview(ctx context.Context, connectionId string, rela
 	return r, err
 }
 
+// GetFileTablePreviewAsync is GetFileTablePreview without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFileTablePreviewAsync(connectionId string, relativePath string, dataFormat *FileDataFormat, table string, done func(*GetFileTablePreviewResult, error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat, "qTable": table}
+	return callStructAsync[GetFileTablePreviewResult](d.Object, "GetFileTablePreview", params, func(r *GetFileTablePreviewResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetFileTablesEx calls the Engine API method Doc.GetFileTablesEx (locked).
 //
 // Parameters:
@@ -2651,6 +4272,15 @@ func (d *Doc) GetFileTablesEx(ctx context.Context, connectionId string, relative
 	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat}
 	return callValue[[]DataTableEx](ctx, d.Object, "GetFileTablesEx", params, "qTables",
 		readStructs[[]DataTableEx, DataTableEx])
+}
+
+// GetFileTablesExAsync is GetFileTablesEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFileTablesExAsync(connectionId string, relativePath string, dataFormat *FileDataFormat, done func([]DataTableEx, error)) error {
+	params := map[string]any{"qConnectionId": connectionId, "qRelativePath": relativePath, "qDataFormat": dataFormat}
+	return callValueAsync[[]DataTableEx](d.Object, "GetFileTablesEx", params, "qTables",
+		readStructs[[]DataTableEx, DataTableEx], done)
 }
 
 // SendGenericCommandToCustomConnector calls the Engine API method Doc.SendGenericCommandToCustomConnector (locked).
@@ -2673,6 +4303,15 @@ func (d *Doc) SendGenericCommandToCustomConnector(ctx context.Context, provider 
 		readString)
 }
 
+// SendGenericCommandToCustomConnectorAsync is SendGenericCommandToCustomConnector without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SendGenericCommandToCustomConnectorAsync(provider string, command string, method string, parameters []string, appendConnection string, done func(string, error)) error {
+	params := map[string]any{"qProvider": provider, "qCommand": command, "qMethod": method, "qParameters": nonNil(parameters), "qAppendConnection": appendConnection}
+	return callValueAsync[string](d.Object, "SendGenericCommandToCustomConnector", params, "qResult",
+		readString, done)
+}
+
 // SearchSuggest calls the Engine API method Doc.SearchSuggest (locked).
 //
 // Parameters:
@@ -2688,6 +4327,15 @@ func (d *Doc) SearchSuggest(ctx context.Context, options *SearchCombinationOptio
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms)}
 	return callValue[*SearchSuggestionResult](ctx, d.Object, "SearchSuggest", params, "qResult",
 		readStruct[SearchSuggestionResult])
+}
+
+// SearchSuggestAsync is SearchSuggest without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SearchSuggestAsync(options *SearchCombinationOptions, terms []string, done func(*SearchSuggestionResult, error)) error {
+	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms)}
+	return callValueAsync[*SearchSuggestionResult](d.Object, "SearchSuggest", params, "qResult",
+		readStruct[SearchSuggestionResult], done)
 }
 
 // SearchAssociations calls the Engine API method Doc.SearchAssociations (locked).
@@ -2708,6 +4356,17 @@ func (d *Doc) SearchAssociations(ctx context.Context, options *SearchCombination
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
 	return callValue[*SearchAssociationResult](ctx, d.Object, "SearchAssociations", params, "qResults",
 		readStruct[SearchAssociationResult])
+}
+
+// SearchAssociationsAsync is SearchAssociations without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Doc.SearchAssociations deprecated.
+func (d *Doc) SearchAssociationsAsync(options *SearchCombinationOptions, terms []string, page *SearchPage, done func(*SearchAssociationResult, error)) error {
+	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
+	return callValueAsync[*SearchAssociationResult](d.Object, "SearchAssociations", params, "qResults",
+		readStruct[SearchAssociationResult], done)
 }
 
 // SelectAssociations calls the Engine API method Doc.SelectAssociations (locked).
@@ -2732,6 +4391,17 @@ func (d *Doc) SelectAssociations(ctx context.Context, options *SearchCombination
 	return callVoid(ctx, d.Object, "SelectAssociations", params)
 }
 
+// SelectAssociationsAsync is SelectAssociations without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SelectAssociationsAsync(options *SearchCombinationOptions, terms []string, matchIx int64, opts *DocSelectAssociationsOptions, done func(error)) error {
+	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qMatchIx": matchIx}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callVoidAsync(d.Object, "SelectAssociations", params, done)
+}
+
 // SearchResults calls the Engine API method Doc.SearchResults (locked).
 //
 // Parameters:
@@ -2750,6 +4420,15 @@ func (d *Doc) SearchResults(ctx context.Context, options *SearchCombinationOptio
 		readStruct[SearchResult])
 }
 
+// SearchResultsAsync is SearchResults without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SearchResultsAsync(options *SearchCombinationOptions, terms []string, page *SearchPage, done func(*SearchResult, error)) error {
+	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
+	return callValueAsync[*SearchResult](d.Object, "SearchResults", params, "qResult",
+		readStruct[SearchResult], done)
+}
+
 // SearchObjects calls the Engine API method Doc.SearchObjects (locked).
 //
 // Parameters:
@@ -2766,6 +4445,15 @@ func (d *Doc) SearchObjects(ctx context.Context, options *SearchObjectOptions, t
 	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
 	return callValue[*SearchResult](ctx, d.Object, "SearchObjects", params, "qResult",
 		readStruct[SearchResult])
+}
+
+// SearchObjectsAsync is SearchObjects without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SearchObjectsAsync(options *SearchObjectOptions, terms []string, page *SearchPage, done func(*SearchResult, error)) error {
+	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
+	return callValueAsync[*SearchResult](d.Object, "SearchObjects", params, "qResult",
+		readStruct[SearchResult], done)
 }
 
 // GetFieldAndColumnSamples calls the Engine API method Doc.GetFieldAndColumnSamples (locked).
@@ -2790,6 +4478,18 @@ func (d *Doc) GetFieldAndColumnSamples(ctx context.Context, fieldsOrColumnsWithW
 		readStructs[[]SampleResult, SampleResult])
 }
 
+// GetFieldAndColumnSamplesAsync is GetFieldAndColumnSamples without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFieldAndColumnSamplesAsync(fieldsOrColumnsWithWildcards []FieldOrColumn, maxNumberOfValues int64, opts *DocGetFieldAndColumnSamplesOptions, done func([]SampleResult, error)) error {
+	params := map[string]any{"qFieldsOrColumnsWithWildcards": nonNil(fieldsOrColumnsWithWildcards), "qMaxNumberOfValues": maxNumberOfValues}
+	if opts != nil {
+		setOptional(params, "qRandSeed", opts.RandSeed)
+	}
+	return callValueAsync[[]SampleResult](d.Object, "GetFieldAndColumnSamples", params, "qResult",
+		readStructs[[]SampleResult, SampleResult], done)
+}
+
 // GetScriptEx calls the Engine API method Doc.GetScriptEx (locked).
 //
 // Result: qScript (AppScript) of the engine's result.
@@ -2799,6 +4499,14 @@ func (d *Doc) GetFieldAndColumnSamples(ctx context.Context, fieldsOrColumnsWithW
 func (d *Doc) GetScriptEx(ctx context.Context) (*AppScript, error) {
 	return callValue[*AppScript](ctx, d.Object, "GetScriptEx", nil, "qScript",
 		readStruct[AppScript])
+}
+
+// GetScriptExAsync is GetScriptEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetScriptExAsync(done func(*AppScript, error)) error {
+	return callValueAsync[*AppScript](d.Object, "GetScriptEx", nil, "qScript",
+		readStruct[AppScript], done)
 }
 
 // GetVariables calls the Engine API method Doc.GetVariables (locked).
@@ -2817,6 +4525,15 @@ func (d *Doc) GetVariables(ctx context.Context, listDef *VariableListDef) ([]NxV
 		readStructs[[]NxVariableListItem, NxVariableListItem])
 }
 
+// GetVariablesAsync is GetVariables without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetVariablesAsync(listDef *VariableListDef, done func([]NxVariableListItem, error)) error {
+	params := map[string]any{"qListDef": listDef}
+	return callValueAsync[[]NxVariableListItem](d.Object, "GetVariables", params, "qList",
+		readStructs[[]NxVariableListItem, NxVariableListItem], done)
+}
+
 // ExpandExpression calls the Engine API method Doc.ExpandExpression (locked).
 //
 // Parameters:
@@ -2831,6 +4548,15 @@ func (d *Doc) ExpandExpression(ctx context.Context, expression string) (string, 
 	params := map[string]any{"qExpression": expression}
 	return callValue[string](ctx, d.Object, "ExpandExpression", params, "qExpandedExpression",
 		readString)
+}
+
+// ExpandExpressionAsync is ExpandExpression without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ExpandExpressionAsync(expression string, done func(string, error)) error {
+	params := map[string]any{"qExpression": expression}
+	return callValueAsync[string](d.Object, "ExpandExpression", params, "qExpandedExpression",
+		readString, done)
 }
 
 // DestroySessionVariableById calls the Engine API method Doc.DestroySessionVariableById (locked).
@@ -2849,6 +4575,15 @@ func (d *Doc) DestroySessionVariableById(ctx context.Context, id string) (bool, 
 		readBool)
 }
 
+// DestroySessionVariableByIdAsync is DestroySessionVariableById without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroySessionVariableByIdAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "DestroySessionVariableById", params, "qSuccess",
+		readBool, done)
+}
+
 // DestroySessionVariableByName calls the Engine API method Doc.DestroySessionVariableByName (locked).
 //
 // Parameters:
@@ -2865,6 +4600,15 @@ func (d *Doc) DestroySessionVariableByName(ctx context.Context, name string) (bo
 		readBool)
 }
 
+// DestroySessionVariableByNameAsync is DestroySessionVariableByName without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) DestroySessionVariableByNameAsync(name string, done func(bool, error)) error {
+	params := map[string]any{"qName": name}
+	return callValueAsync[bool](d.Object, "DestroySessionVariableByName", params, "qSuccess",
+		readBool, done)
+}
+
 // GetGroupStates calls the Engine API method Doc.GetGroupStates (experimental).
 //
 // Result: qGroupStates ([GroupState]) of the engine's result.
@@ -2874,6 +4618,14 @@ func (d *Doc) DestroySessionVariableByName(ctx context.Context, name string) (bo
 func (d *Doc) GetGroupStates(ctx context.Context) ([]GroupState, error) {
 	return callValue[[]GroupState](ctx, d.Object, "GetGroupStates", nil, "qGroupStates",
 		readStructs[[]GroupState, GroupState])
+}
+
+// GetGroupStatesAsync is GetGroupStates without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetGroupStatesAsync(done func([]GroupState, error)) error {
+	return callValueAsync[[]GroupState](d.Object, "GetGroupStates", nil, "qGroupStates",
+		readStructs[[]GroupState, GroupState], done)
 }
 
 // ApplyGroupStates calls the Engine API method Doc.ApplyGroupStates (experimental).
@@ -2890,6 +4642,15 @@ func (d *Doc) ApplyGroupStates(ctx context.Context, groupStates []GroupState) (*
 	params := map[string]any{"qGroupStates": nonNil(groupStates)}
 	return callValue[*ApplyGroupStatesResult](ctx, d.Object, "ApplyGroupStates", params, "qResult",
 		readStruct[ApplyGroupStatesResult])
+}
+
+// ApplyGroupStatesAsync is ApplyGroupStates without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ApplyGroupStatesAsync(groupStates []GroupState, done func(*ApplyGroupStatesResult, error)) error {
+	params := map[string]any{"qGroupStates": nonNil(groupStates)}
+	return callValueAsync[*ApplyGroupStatesResult](d.Object, "ApplyGroupStates", params, "qResult",
+		readStruct[ApplyGroupStatesResult], done)
 }
 
 // CreateBookmarkEx calls the Engine API method Doc.CreateBookmarkEx (experimental).
@@ -2916,6 +4677,23 @@ func (d *Doc) CreateBookmarkEx(ctx context.Context, prop *GenericBookmarkPropert
 	return &GenericBookmark{obj}, nil
 }
 
+// CreateBookmarkExAsync is CreateBookmarkEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateBookmarkExAsync(prop *GenericBookmarkProperties, opts *DocCreateBookmarkExOptions, done func(*GenericBookmark, error)) error {
+	params := map[string]any{"qProp": prop}
+	if opts != nil {
+		setOptional(params, "qObjectIdsToPatch", opts.ObjectIdsToPatch)
+	}
+	return callObjectAsync(d.Object, "CreateBookmarkEx", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericBookmark{obj}, nil)
+	})
+}
+
 // SaveAs calls the Engine API method Doc.SaveAs (locked).
 //
 // Parameters:
@@ -2930,6 +4708,15 @@ func (d *Doc) SaveAs(ctx context.Context, newAppName string) (string, error) {
 	params := map[string]any{"qNewAppName": newAppName}
 	return callValue[string](ctx, d.Object, "SaveAs", params, "qNewAppId",
 		readString)
+}
+
+// SaveAsAsync is SaveAs without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SaveAsAsync(newAppName string, done func(string, error)) error {
+	params := map[string]any{"qNewAppName": newAppName}
+	return callValueAsync[string](d.Object, "SaveAs", params, "qNewAppId",
+		readString, done)
 }
 
 // StoreTempSelectionState calls the Engine API method Doc.StoreTempSelectionState (locked).
@@ -2952,6 +4739,19 @@ func (d *Doc) StoreTempSelectionState(ctx context.Context, opts *DocStoreTempSel
 	return r, err
 }
 
+// StoreTempSelectionStateAsync is StoreTempSelectionState without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) StoreTempSelectionStateAsync(opts *DocStoreTempSelectionStateOptions, done func(*StoreTempSelectionStateResult, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qTTLOfTempState", opts.TTLOfTempState)
+	}
+	return callStructAsync[StoreTempSelectionStateResult](d.Object, "StoreTempSelectionState", params, func(r *StoreTempSelectionStateResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // RestoreTempSelectionState calls the Engine API method Doc.RestoreTempSelectionState (locked).
 //
 // Parameters:
@@ -2966,6 +4766,15 @@ func (d *Doc) RestoreTempSelectionState(ctx context.Context, id string) (bool, e
 	params := map[string]any{"qId": id}
 	return callValue[bool](ctx, d.Object, "RestoreTempSelectionState", params, "qReturn",
 		readBool)
+}
+
+// RestoreTempSelectionStateAsync is RestoreTempSelectionState without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) RestoreTempSelectionStateAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "RestoreTempSelectionState", params, "qReturn",
+		readBool, done)
 }
 
 // ChangeSessionAppOwner calls the Engine API method Doc.ChangeSessionAppOwner (experimental).
@@ -2984,6 +4793,15 @@ func (d *Doc) ChangeSessionAppOwner(ctx context.Context, newOwnerId string) (boo
 		readBool)
 }
 
+// ChangeSessionAppOwnerAsync is ChangeSessionAppOwner without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ChangeSessionAppOwnerAsync(newOwnerId string, done func(bool, error)) error {
+	params := map[string]any{"qNewOwnerId": newOwnerId}
+	return callValueAsync[bool](d.Object, "ChangeSessionAppOwner", params, "qSuccess",
+		readBool, done)
+}
+
 // ChangeSessionAppSpace calls the Engine API method Doc.ChangeSessionAppSpace (experimental).
 //
 // Parameters:
@@ -3000,6 +4818,15 @@ func (d *Doc) ChangeSessionAppSpace(ctx context.Context, spaceId string) (bool, 
 		readBool)
 }
 
+// ChangeSessionAppSpaceAsync is ChangeSessionAppSpace without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ChangeSessionAppSpaceAsync(spaceId string, done func(bool, error)) error {
+	params := map[string]any{"qSpaceId": spaceId}
+	return callValueAsync[bool](d.Object, "ChangeSessionAppSpace", params, "qSuccess",
+		readBool, done)
+}
+
 // GetTableProfileData calls the Engine API method Doc.GetTableProfileData (experimental).
 //
 // Parameters:
@@ -3014,6 +4841,15 @@ func (d *Doc) GetTableProfileData(ctx context.Context, tableName string) (*Table
 	params := map[string]any{"qTableName": tableName}
 	return callValue[*TableProfilingData](ctx, d.Object, "GetTableProfileData", params, "qProfiling",
 		readStruct[TableProfilingData])
+}
+
+// GetTableProfileDataAsync is GetTableProfileData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetTableProfileDataAsync(tableName string, done func(*TableProfilingData, error)) error {
+	params := map[string]any{"qTableName": tableName}
+	return callValueAsync[*TableProfilingData](d.Object, "GetTableProfileData", params, "qProfiling",
+		readStruct[TableProfilingData], done)
 }
 
 // GetMeasureWithLabel calls the Engine API method Doc.GetMeasureWithLabel (locked).
@@ -3035,6 +4871,20 @@ func (d *Doc) GetMeasureWithLabel(ctx context.Context, label string) (*GenericMe
 	return &GenericMeasure{obj}, nil
 }
 
+// GetMeasureWithLabelAsync is GetMeasureWithLabel without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetMeasureWithLabelAsync(label string, done func(*GenericMeasure, error)) error {
+	params := map[string]any{"qLabel": label}
+	return callObjectAsync(d.Object, "GetMeasureWithLabel", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericMeasure{obj}, nil)
+	})
+}
+
 // SearchValues calls the Engine API method Doc.SearchValues (experimental).
 //
 // Parameters:
@@ -3053,6 +4903,15 @@ func (d *Doc) SearchValues(ctx context.Context, options *SearchValueOptions, ter
 		readStruct[SearchValueResult])
 }
 
+// SearchValuesAsync is SearchValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SearchValuesAsync(options *SearchValueOptions, terms []string, page *SearchValuePage, done func(*SearchValueResult, error)) error {
+	params := map[string]any{"qOptions": options, "qTerms": nonNil(terms), "qPage": page}
+	return callValueAsync[*SearchValueResult](d.Object, "SearchValues", params, "qResult",
+		readStruct[SearchValueResult], done)
+}
+
 // GetFieldsFromExpression calls the Engine API method Doc.GetFieldsFromExpression (locked).
 //
 // Parameters:
@@ -3067,6 +4926,15 @@ func (d *Doc) GetFieldsFromExpression(ctx context.Context, expr string) ([]strin
 	params := map[string]any{"qExpr": expr}
 	return callValue[[]string](ctx, d.Object, "GetFieldsFromExpression", params, "qFieldNames",
 		readStrings[[]string])
+}
+
+// GetFieldsFromExpressionAsync is GetFieldsFromExpression without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFieldsFromExpressionAsync(expr string, done func([]string, error)) error {
+	params := map[string]any{"qExpr": expr}
+	return callValueAsync[[]string](d.Object, "GetFieldsFromExpression", params, "qFieldNames",
+		readStrings[[]string], done)
 }
 
 // GetFieldsResourceIds calls the Engine API method Doc.GetFieldsResourceIds (locked).
@@ -3085,6 +4953,15 @@ func (d *Doc) GetFieldsResourceIds(ctx context.Context, fieldNames []string) ([]
 		readStructs[[]NxFieldResourceId, NxFieldResourceId])
 }
 
+// GetFieldsResourceIdsAsync is GetFieldsResourceIds without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetFieldsResourceIdsAsync(fieldNames []string, done func([]NxFieldResourceId, error)) error {
+	params := map[string]any{"qFieldNames": nonNil(fieldNames)}
+	return callValueAsync[[]NxFieldResourceId](d.Object, "GetFieldsResourceIds", params, "qFields",
+		readStructs[[]NxFieldResourceId, NxFieldResourceId], done)
+}
+
 // GetExpressionBNF calls the Engine API method Doc.GetExpressionBNF (experimental).
 //
 // Result: GetExpressionBNFResult (qBnfDefs, qBnfHash).
@@ -3096,6 +4973,15 @@ func (d *Doc) GetExpressionBNF(ctx context.Context) (*GetExpressionBNFResult, er
 	return r, err
 }
 
+// GetExpressionBNFAsync is GetExpressionBNF without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetExpressionBNFAsync(done func(*GetExpressionBNFResult, error)) error {
+	return callStructAsync[GetExpressionBNFResult](d.Object, "GetExpressionBNF", nil, func(r *GetExpressionBNFResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetExpressionBNFHash calls the Engine API method Doc.GetExpressionBNFHash (experimental).
 //
 // Result: qBnfHash (string) of the engine's result.
@@ -3105,6 +4991,14 @@ func (d *Doc) GetExpressionBNF(ctx context.Context) (*GetExpressionBNFResult, er
 func (d *Doc) GetExpressionBNFHash(ctx context.Context) (string, error) {
 	return callValue[string](ctx, d.Object, "GetExpressionBNFHash", nil, "qBnfHash",
 		readString)
+}
+
+// GetExpressionBNFHashAsync is GetExpressionBNFHash without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetExpressionBNFHashAsync(done func(string, error)) error {
+	return callValueAsync[string](d.Object, "GetExpressionBNFHash", nil, "qBnfHash",
+		readString, done)
 }
 
 // SetProhibitBinaryLoad calls the Engine API method Doc.SetProhibitBinaryLoad (locked).
@@ -3122,6 +5016,14 @@ func (d *Doc) SetProhibitBinaryLoad(ctx context.Context, prohibit bool) error {
 	return callVoid(ctx, d.Object, "SetProhibitBinaryLoad", params)
 }
 
+// SetProhibitBinaryLoadAsync is SetProhibitBinaryLoad without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) SetProhibitBinaryLoadAsync(prohibit bool, done func(error)) error {
+	params := map[string]any{"qProhibit": prohibit}
+	return callVoidAsync(d.Object, "SetProhibitBinaryLoad", params, done)
+}
+
 // TransformApp calls the Engine API method Doc.TransformApp (locked).
 //
 // Parameters:
@@ -3136,6 +5038,15 @@ func (d *Doc) TransformApp(ctx context.Context, dstParameters *TransformAppParam
 	params := map[string]any{"qDstParameters": dstParameters}
 	return callValue[*TransformAppResult](ctx, d.Object, "TransformApp", params, "qResult",
 		readStruct[TransformAppResult])
+}
+
+// TransformAppAsync is TransformApp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) TransformAppAsync(dstParameters *TransformAppParameters, done func(*TransformAppResult, error)) error {
+	params := map[string]any{"qDstParameters": dstParameters}
+	return callValueAsync[*TransformAppResult](d.Object, "TransformApp", params, "qResult",
+		readStruct[TransformAppResult], done)
 }
 
 // CreateTemporaryBookmark calls the Engine API method Doc.CreateTemporaryBookmark (locked).
@@ -3159,6 +5070,19 @@ func (d *Doc) CreateTemporaryBookmark(ctx context.Context, options *NxTempBookma
 	return r, err
 }
 
+// CreateTemporaryBookmarkAsync is CreateTemporaryBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CreateTemporaryBookmarkAsync(options *NxTempBookmarkOptions, opts *DocCreateTemporaryBookmarkOptions, done func(*CreateTemporaryBookmarkResult, error)) error {
+	params := map[string]any{"qOptions": options}
+	if opts != nil {
+		setOptional(params, "qObjectIdsToPatch", opts.ObjectIdsToPatch)
+	}
+	return callStructAsync[CreateTemporaryBookmarkResult](d.Object, "CreateTemporaryBookmark", params, func(r *CreateTemporaryBookmarkResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // ApplyTemporaryBookmark calls the Engine API method Doc.ApplyTemporaryBookmark (locked).
 //
 // Parameters:
@@ -3175,6 +5099,15 @@ func (d *Doc) ApplyTemporaryBookmark(ctx context.Context, id string) (bool, erro
 		readBool)
 }
 
+// ApplyTemporaryBookmarkAsync is ApplyTemporaryBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ApplyTemporaryBookmarkAsync(id string, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	return callValueAsync[bool](d.Object, "ApplyTemporaryBookmark", params, "qReturn",
+		readBool, done)
+}
+
 // GetScriptMeta calls the Engine API method Doc.GetScriptMeta (experimental).
 //
 // Result: qMeta (AppScriptMeta) of the engine's result.
@@ -3184,6 +5117,14 @@ func (d *Doc) ApplyTemporaryBookmark(ctx context.Context, id string) (bool, erro
 func (d *Doc) GetScriptMeta(ctx context.Context) (*AppScriptMeta, error) {
 	return callValue[*AppScriptMeta](ctx, d.Object, "GetScriptMeta", nil, "qMeta",
 		readStruct[AppScriptMeta])
+}
+
+// GetScriptMetaAsync is GetScriptMeta without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) GetScriptMetaAsync(done func(*AppScriptMeta, error)) error {
+	return callValueAsync[*AppScriptMeta](d.Object, "GetScriptMeta", nil, "qMeta",
+		readStruct[AppScriptMeta], done)
 }
 
 // ReplaceBookmark calls the Engine API method Doc.ReplaceBookmark (locked).
@@ -3212,6 +5153,24 @@ func (d *Doc) ReplaceBookmark(ctx context.Context, id string, opts *DocReplaceBo
 	return &GenericBookmark{obj}, nil
 }
 
+// ReplaceBookmarkAsync is ReplaceBookmark without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ReplaceBookmarkAsync(id string, opts *DocReplaceBookmarkOptions, done func(*GenericBookmark, error)) error {
+	params := map[string]any{"qId": id}
+	if opts != nil {
+		setOptional(params, "qIgnorePatches", opts.IgnorePatches)
+		setOptional(params, "qObjectIdsToPatch", opts.ObjectIdsToPatch)
+	}
+	return callObjectAsync(d.Object, "ReplaceBookmark", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericBookmark{obj}, nil)
+	})
+}
+
 // ClearAllSoftPatches calls the Engine API method Doc.ClearAllSoftPatches (experimental).
 //
 // Result: none.
@@ -3220,6 +5179,13 @@ func (d *Doc) ReplaceBookmark(ctx context.Context, id string, opts *DocReplaceBo
 // Reference: https://qlik.dev/apis/json-rpc/qix/doc
 func (d *Doc) ClearAllSoftPatches(ctx context.Context) error {
 	return callVoid(ctx, d.Object, "ClearAllSoftPatches", nil)
+}
+
+// ClearAllSoftPatchesAsync is ClearAllSoftPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) ClearAllSoftPatchesAsync(done func(error)) error {
+	return callVoidAsync(d.Object, "ClearAllSoftPatches", nil, done)
 }
 
 // CommitScript calls the Engine API method Doc.CommitScript (experimental).
@@ -3241,6 +5207,17 @@ func (d *Doc) CommitScript(ctx context.Context, opts *DocCommitScriptOptions) er
 	return callVoid(ctx, d.Object, "CommitScript", params)
 }
 
+// CommitScriptAsync is CommitScript without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (d *Doc) CommitScriptAsync(opts *DocCommitScriptOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qCommitMessage", opts.CommitMessage)
+	}
+	return callVoidAsync(d.Object, "CommitScript", params, done)
+}
+
 // GenericObject is the Engine API class GenericObject: an *Object with the class's 67 methods, typed.
 // Wrap an untyped handle with &qix.GenericObject{Object: obj}.
 //
@@ -3256,6 +5233,14 @@ type GenericObject struct{ *Object }
 func (o *GenericObject) GetLayout(ctx context.Context) (*GenericObjectLayout, error) {
 	return callValue[*GenericObjectLayout](ctx, o.Object, "GetLayout", nil, "qLayout",
 		readStruct[GenericObjectLayout])
+}
+
+// GetLayoutAsync is GetLayout without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetLayoutAsync(done func(*GenericObjectLayout, error)) error {
+	return callValueAsync[*GenericObjectLayout](o.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericObjectLayout], done)
 }
 
 // GetListObjectData calls the Engine API method GenericObject.GetListObjectData (locked).
@@ -3275,6 +5260,15 @@ func (o *GenericObject) GetListObjectData(ctx context.Context, path string, page
 		readStructs[[]NxDataPage, NxDataPage])
 }
 
+// GetListObjectDataAsync is GetListObjectData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetListObjectDataAsync(path string, pages []NxPage, done func([]NxDataPage, error)) error {
+	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
+	return callValueAsync[[]NxDataPage](o.Object, "GetListObjectData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage], done)
+}
+
 // GetHyperCubeData calls the Engine API method GenericObject.GetHyperCubeData (locked).
 //
 // Parameters:
@@ -3290,6 +5284,15 @@ func (o *GenericObject) GetHyperCubeData(ctx context.Context, path string, pages
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
 	return callValue[[]NxDataPage](ctx, o.Object, "GetHyperCubeData", params, "qDataPages",
 		readStructs[[]NxDataPage, NxDataPage])
+}
+
+// GetHyperCubeDataAsync is GetHyperCubeData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubeDataAsync(path string, pages []NxPage, done func([]NxDataPage, error)) error {
+	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
+	return callValueAsync[[]NxDataPage](o.Object, "GetHyperCubeData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage], done)
 }
 
 // GetHyperCubeReducedData calls the Engine API method GenericObject.GetHyperCubeReducedData (locked).
@@ -3311,6 +5314,15 @@ func (o *GenericObject) GetHyperCubeReducedData(ctx context.Context, path string
 		readStructs[[]NxDataPage, NxDataPage])
 }
 
+// GetHyperCubeReducedDataAsync is GetHyperCubeReducedData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubeReducedDataAsync(path string, pages []NxPage, zoomFactor int64, reductionMode string, done func([]NxDataPage, error)) error {
+	params := map[string]any{"qPath": path, "qPages": nonNil(pages), "qZoomFactor": zoomFactor, "qReductionMode": reductionMode}
+	return callValueAsync[[]NxDataPage](o.Object, "GetHyperCubeReducedData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage], done)
+}
+
 // GetHyperCubePivotData calls the Engine API method GenericObject.GetHyperCubePivotData (locked).
 //
 // Parameters:
@@ -3326,6 +5338,15 @@ func (o *GenericObject) GetHyperCubePivotData(ctx context.Context, path string, 
 	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
 	return callValue[[]NxPivotPage](ctx, o.Object, "GetHyperCubePivotData", params, "qDataPages",
 		readStructs[[]NxPivotPage, NxPivotPage])
+}
+
+// GetHyperCubePivotDataAsync is GetHyperCubePivotData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubePivotDataAsync(path string, pages []NxPage, done func([]NxPivotPage, error)) error {
+	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
+	return callValueAsync[[]NxPivotPage](o.Object, "GetHyperCubePivotData", params, "qDataPages",
+		readStructs[[]NxPivotPage, NxPivotPage], done)
 }
 
 // GetHyperCubeStackData calls the Engine API method GenericObject.GetHyperCubeStackData (locked).
@@ -3350,6 +5371,18 @@ func (o *GenericObject) GetHyperCubeStackData(ctx context.Context, path string, 
 		readStructs[[]NxStackPage, NxStackPage])
 }
 
+// GetHyperCubeStackDataAsync is GetHyperCubeStackData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubeStackDataAsync(path string, pages []NxPage, opts *GenericObjectGetHyperCubeStackDataOptions, done func([]NxStackPage, error)) error {
+	params := map[string]any{"qPath": path, "qPages": nonNil(pages)}
+	if opts != nil {
+		setOptional(params, "qMaxNbrCells", opts.MaxNbrCells)
+	}
+	return callValueAsync[[]NxStackPage](o.Object, "GetHyperCubeStackData", params, "qDataPages",
+		readStructs[[]NxStackPage, NxStackPage], done)
+}
+
 // GetHyperCubeContinuousData calls the Engine API method GenericObject.GetHyperCubeContinuousData (locked).
 //
 // Parameters:
@@ -3372,6 +5405,19 @@ func (o *GenericObject) GetHyperCubeContinuousData(ctx context.Context, path str
 	return r, err
 }
 
+// GetHyperCubeContinuousDataAsync is GetHyperCubeContinuousData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubeContinuousDataAsync(path string, options *NxContinuousDataOptions, opts *GenericObjectGetHyperCubeContinuousDataOptions, done func(*GetHyperCubeContinuousDataResult, error)) error {
+	params := map[string]any{"qPath": path, "qOptions": options}
+	if opts != nil {
+		setOptional(params, "qReverseSort", opts.ReverseSort)
+	}
+	return callStructAsync[GetHyperCubeContinuousDataResult](o.Object, "GetHyperCubeContinuousData", params, func(r *GetHyperCubeContinuousDataResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // GetHyperCubeTreeData calls the Engine API method GenericObject.GetHyperCubeTreeData (stable).
 //
 // Parameters:
@@ -3391,6 +5437,18 @@ func (o *GenericObject) GetHyperCubeTreeData(ctx context.Context, path string, o
 	}
 	return callValue[[]NxTreeNode](ctx, o.Object, "GetHyperCubeTreeData", params, "qNodes",
 		readStructs[[]NxTreeNode, NxTreeNode])
+}
+
+// GetHyperCubeTreeDataAsync is GetHyperCubeTreeData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubeTreeDataAsync(path string, opts *GenericObjectGetHyperCubeTreeDataOptions, done func([]NxTreeNode, error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qNodeOptions", opts.NodeOptions)
+	}
+	return callValueAsync[[]NxTreeNode](o.Object, "GetHyperCubeTreeData", params, "qNodes",
+		readStructs[[]NxTreeNode, NxTreeNode], done)
 }
 
 // GetHyperCubeBinnedData calls the Engine API method GenericObject.GetHyperCubeBinnedData (locked).
@@ -3415,6 +5473,15 @@ func (o *GenericObject) GetHyperCubeBinnedData(ctx context.Context, path string,
 		readStructs[[]NxDataPage, NxDataPage])
 }
 
+// GetHyperCubeBinnedDataAsync is GetHyperCubeBinnedData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetHyperCubeBinnedDataAsync(path string, pages []NxPage, viewport *NxViewPort, dataRanges []NxDataAreaPage, maxNbrCells int64, queryLevel int64, binningMethod int64, done func([]NxDataPage, error)) error {
+	params := map[string]any{"qPath": path, "qPages": nonNil(pages), "qViewport": viewport, "qDataRanges": nonNil(dataRanges), "qMaxNbrCells": maxNbrCells, "qQueryLevel": queryLevel, "qBinningMethod": binningMethod}
+	return callValueAsync[[]NxDataPage](o.Object, "GetHyperCubeBinnedData", params, "qDataPages",
+		readStructs[[]NxDataPage, NxDataPage], done)
+}
+
 // ApplyPatches calls the Engine API method GenericObject.ApplyPatches (locked).
 //
 // Parameters:
@@ -3435,6 +5502,17 @@ func (o *GenericObject) ApplyPatches(ctx context.Context, patches []NxPatch, opt
 	return callVoid(ctx, o.Object, "ApplyPatches", params)
 }
 
+// ApplyPatchesAsync is ApplyPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ApplyPatchesAsync(patches []NxPatch, opts *GenericObjectApplyPatchesOptions, done func(error)) error {
+	params := map[string]any{"qPatches": nonNil(patches)}
+	if opts != nil {
+		setOptional(params, "qSoftPatch", opts.SoftPatch)
+	}
+	return callVoidAsync(o.Object, "ApplyPatches", params, done)
+}
+
 // ClearSoftPatches calls the Engine API method GenericObject.ClearSoftPatches (locked).
 //
 // Result: none.
@@ -3443,6 +5521,13 @@ func (o *GenericObject) ApplyPatches(ctx context.Context, patches []NxPatch, opt
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) ClearSoftPatches(ctx context.Context) error {
 	return callVoid(ctx, o.Object, "ClearSoftPatches", nil)
+}
+
+// ClearSoftPatchesAsync is ClearSoftPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ClearSoftPatchesAsync(done func(error)) error {
+	return callVoidAsync(o.Object, "ClearSoftPatches", nil, done)
 }
 
 // SetProperties calls the Engine API method GenericObject.SetProperties (locked).
@@ -3460,6 +5545,14 @@ func (o *GenericObject) SetProperties(ctx context.Context, prop *GenericObjectPr
 	return callVoid(ctx, o.Object, "SetProperties", params)
 }
 
+// SetPropertiesAsync is SetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SetPropertiesAsync(prop *GenericObjectProperties, done func(error)) error {
+	params := map[string]any{"qProp": prop}
+	return callVoidAsync(o.Object, "SetProperties", params, done)
+}
+
 // GetProperties calls the Engine API method GenericObject.GetProperties (locked).
 //
 // Result: qProp (GenericObjectProperties) of the engine's result.
@@ -3471,6 +5564,14 @@ func (o *GenericObject) GetProperties(ctx context.Context) (*GenericObjectProper
 		readStruct[GenericObjectProperties])
 }
 
+// GetPropertiesAsync is GetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetPropertiesAsync(done func(*GenericObjectProperties, error)) error {
+	return callValueAsync[*GenericObjectProperties](o.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericObjectProperties], done)
+}
+
 // GetEffectiveProperties calls the Engine API method GenericObject.GetEffectiveProperties (locked).
 //
 // Result: qProp (GenericObjectProperties) of the engine's result.
@@ -3480,6 +5581,14 @@ func (o *GenericObject) GetProperties(ctx context.Context) (*GenericObjectProper
 func (o *GenericObject) GetEffectiveProperties(ctx context.Context) (*GenericObjectProperties, error) {
 	return callValue[*GenericObjectProperties](ctx, o.Object, "GetEffectiveProperties", nil, "qProp",
 		readStruct[GenericObjectProperties])
+}
+
+// GetEffectivePropertiesAsync is GetEffectiveProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetEffectivePropertiesAsync(done func(*GenericObjectProperties, error)) error {
+	return callValueAsync[*GenericObjectProperties](o.Object, "GetEffectiveProperties", nil, "qProp",
+		readStruct[GenericObjectProperties], done)
 }
 
 // SetFullPropertyTree calls the Engine API method GenericObject.SetFullPropertyTree (locked).
@@ -3497,6 +5606,14 @@ func (o *GenericObject) SetFullPropertyTree(ctx context.Context, propEntry *Gene
 	return callVoid(ctx, o.Object, "SetFullPropertyTree", params)
 }
 
+// SetFullPropertyTreeAsync is SetFullPropertyTree without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SetFullPropertyTreeAsync(propEntry *GenericObjectEntry, done func(error)) error {
+	params := map[string]any{"qPropEntry": propEntry}
+	return callVoidAsync(o.Object, "SetFullPropertyTree", params, done)
+}
+
 // GetFullPropertyTree calls the Engine API method GenericObject.GetFullPropertyTree (locked).
 //
 // Result: qPropEntry (GenericObjectEntry) of the engine's result.
@@ -3508,6 +5625,14 @@ func (o *GenericObject) GetFullPropertyTree(ctx context.Context) (*GenericObject
 		readStruct[GenericObjectEntry])
 }
 
+// GetFullPropertyTreeAsync is GetFullPropertyTree without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetFullPropertyTreeAsync(done func(*GenericObjectEntry, error)) error {
+	return callValueAsync[*GenericObjectEntry](o.Object, "GetFullPropertyTree", nil, "qPropEntry",
+		readStruct[GenericObjectEntry], done)
+}
+
 // GetInfo calls the Engine API method GenericObject.GetInfo (locked).
 //
 // Result: qInfo (NxInfo) of the engine's result.
@@ -3517,6 +5642,14 @@ func (o *GenericObject) GetFullPropertyTree(ctx context.Context) (*GenericObject
 func (o *GenericObject) GetInfo(ctx context.Context) (*NxInfo, error) {
 	return callValue[*NxInfo](ctx, o.Object, "GetInfo", nil, "qInfo",
 		readStruct[NxInfo])
+}
+
+// GetInfoAsync is GetInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetInfoAsync(done func(*NxInfo, error)) error {
+	return callValueAsync[*NxInfo](o.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo], done)
 }
 
 // ClearSelections calls the Engine API method GenericObject.ClearSelections (locked).
@@ -3537,6 +5670,17 @@ func (o *GenericObject) ClearSelections(ctx context.Context, path string, opts *
 		setOptional(params, "qColIndices", opts.ColIndices)
 	}
 	return callVoid(ctx, o.Object, "ClearSelections", params)
+}
+
+// ClearSelectionsAsync is ClearSelections without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ClearSelectionsAsync(path string, opts *GenericObjectClearSelectionsOptions, done func(error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qColIndices", opts.ColIndices)
+	}
+	return callVoidAsync(o.Object, "ClearSelections", params, done)
 }
 
 // ExportData calls the Engine API method GenericObject.ExportData (locked).
@@ -3566,6 +5710,22 @@ func (o *GenericObject) ExportData(ctx context.Context, fileType string, opts *G
 	return r, err
 }
 
+// ExportDataAsync is ExportData without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ExportDataAsync(fileType string, opts *GenericObjectExportDataOptions, done func(*ExportDataResult, error)) error {
+	params := map[string]any{"qFileType": fileType}
+	if opts != nil {
+		setOptional(params, "qPath", opts.Path)
+		setOptional(params, "qFileName", opts.FileName)
+		setOptional(params, "qExportState", opts.ExportState)
+		setOptional(params, "qServeOnce", opts.ServeOnce)
+	}
+	return callStructAsync[ExportDataResult](o.Object, "ExportData", params, func(r *ExportDataResult, _ *Object, err error) {
+		done(r, err)
+	})
+}
+
 // SelectListObjectValues calls the Engine API method GenericObject.SelectListObjectValues (locked).
 //
 // Parameters:
@@ -3589,6 +5749,18 @@ func (o *GenericObject) SelectListObjectValues(ctx context.Context, path string,
 		readBool)
 }
 
+// SelectListObjectValuesAsync is SelectListObjectValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectListObjectValuesAsync(path string, values []int32, toggleMode bool, opts *GenericObjectSelectListObjectValuesOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qValues": nonNil(values), "qToggleMode": toggleMode}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectListObjectValues", params, "qSuccess",
+		readBool, done)
+}
+
 // SelectListObjectPossible calls the Engine API method GenericObject.SelectListObjectPossible (locked).
 //
 // Parameters:
@@ -3608,6 +5780,18 @@ func (o *GenericObject) SelectListObjectPossible(ctx context.Context, path strin
 	}
 	return callValue[bool](ctx, o.Object, "SelectListObjectPossible", params, "qSuccess",
 		readBool)
+}
+
+// SelectListObjectPossibleAsync is SelectListObjectPossible without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectListObjectPossibleAsync(path string, opts *GenericObjectSelectListObjectPossibleOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectListObjectPossible", params, "qSuccess",
+		readBool, done)
 }
 
 // SelectListObjectExcluded calls the Engine API method GenericObject.SelectListObjectExcluded (locked).
@@ -3631,6 +5815,18 @@ func (o *GenericObject) SelectListObjectExcluded(ctx context.Context, path strin
 		readBool)
 }
 
+// SelectListObjectExcludedAsync is SelectListObjectExcluded without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectListObjectExcludedAsync(path string, opts *GenericObjectSelectListObjectExcludedOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectListObjectExcluded", params, "qSuccess",
+		readBool, done)
+}
+
 // SelectListObjectAlternative calls the Engine API method GenericObject.SelectListObjectAlternative (locked).
 //
 // Parameters:
@@ -3652,6 +5848,18 @@ func (o *GenericObject) SelectListObjectAlternative(ctx context.Context, path st
 		readBool)
 }
 
+// SelectListObjectAlternativeAsync is SelectListObjectAlternative without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectListObjectAlternativeAsync(path string, opts *GenericObjectSelectListObjectAlternativeOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectListObjectAlternative", params, "qSuccess",
+		readBool, done)
+}
+
 // SelectListObjectAll calls the Engine API method GenericObject.SelectListObjectAll (locked).
 //
 // Parameters:
@@ -3671,6 +5879,18 @@ func (o *GenericObject) SelectListObjectAll(ctx context.Context, path string, op
 	}
 	return callValue[bool](ctx, o.Object, "SelectListObjectAll", params, "qSuccess",
 		readBool)
+}
+
+// SelectListObjectAllAsync is SelectListObjectAll without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectListObjectAllAsync(path string, opts *GenericObjectSelectListObjectAllOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectListObjectAll", params, "qSuccess",
+		readBool, done)
 }
 
 // SelectListObjectContinuousRange calls the Engine API method GenericObject.SelectListObjectContinuousRange (locked).
@@ -3695,6 +5915,18 @@ func (o *GenericObject) SelectListObjectContinuousRange(ctx context.Context, pat
 		readBool)
 }
 
+// SelectListObjectContinuousRangeAsync is SelectListObjectContinuousRange without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectListObjectContinuousRangeAsync(path string, ranges []Range, opts *GenericObjectSelectListObjectContinuousRangeOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qRanges": nonNil(ranges)}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectListObjectContinuousRange", params, "qSuccess",
+		readBool, done)
+}
+
 // SearchListObjectFor calls the Engine API method GenericObject.SearchListObjectFor (locked).
 //
 // Parameters:
@@ -3712,6 +5944,15 @@ func (o *GenericObject) SearchListObjectFor(ctx context.Context, path string, ma
 		readBool)
 }
 
+// SearchListObjectForAsync is SearchListObjectFor without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SearchListObjectForAsync(path string, match string, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qMatch": match}
+	return callValueAsync[bool](o.Object, "SearchListObjectFor", params, "qSuccess",
+		readBool, done)
+}
+
 // AbortListObjectSearch calls the Engine API method GenericObject.AbortListObjectSearch (locked).
 //
 // Parameters:
@@ -3725,6 +5966,14 @@ func (o *GenericObject) SearchListObjectFor(ctx context.Context, path string, ma
 func (o *GenericObject) AbortListObjectSearch(ctx context.Context, path string) error {
 	params := map[string]any{"qPath": path}
 	return callVoid(ctx, o.Object, "AbortListObjectSearch", params)
+}
+
+// AbortListObjectSearchAsync is AbortListObjectSearch without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) AbortListObjectSearchAsync(path string, done func(error)) error {
+	params := map[string]any{"qPath": path}
+	return callVoidAsync(o.Object, "AbortListObjectSearch", params, done)
 }
 
 // AcceptListObjectSearch calls the Engine API method GenericObject.AcceptListObjectSearch (locked).
@@ -3748,6 +5997,17 @@ func (o *GenericObject) AcceptListObjectSearch(ctx context.Context, path string,
 	return callVoid(ctx, o.Object, "AcceptListObjectSearch", params)
 }
 
+// AcceptListObjectSearchAsync is AcceptListObjectSearch without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) AcceptListObjectSearchAsync(path string, toggleMode bool, opts *GenericObjectAcceptListObjectSearchOptions, done func(error)) error {
+	params := map[string]any{"qPath": path, "qToggleMode": toggleMode}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callVoidAsync(o.Object, "AcceptListObjectSearch", params, done)
+}
+
 // ExpandLeft calls the Engine API method GenericObject.ExpandLeft (locked).
 //
 // Parameters:
@@ -3764,6 +6024,14 @@ func (o *GenericObject) AcceptListObjectSearch(ctx context.Context, path string,
 func (o *GenericObject) ExpandLeft(ctx context.Context, path string, row int64, col int64, all bool) error {
 	params := map[string]any{"qPath": path, "qRow": row, "qCol": col, "qAll": all}
 	return callVoid(ctx, o.Object, "ExpandLeft", params)
+}
+
+// ExpandLeftAsync is ExpandLeft without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ExpandLeftAsync(path string, row int64, col int64, all bool, done func(error)) error {
+	params := map[string]any{"qPath": path, "qRow": row, "qCol": col, "qAll": all}
+	return callVoidAsync(o.Object, "ExpandLeft", params, done)
 }
 
 // ExpandTop calls the Engine API method GenericObject.ExpandTop (locked).
@@ -3784,6 +6052,14 @@ func (o *GenericObject) ExpandTop(ctx context.Context, path string, row int64, c
 	return callVoid(ctx, o.Object, "ExpandTop", params)
 }
 
+// ExpandTopAsync is ExpandTop without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ExpandTopAsync(path string, row int64, col int64, all bool, done func(error)) error {
+	params := map[string]any{"qPath": path, "qRow": row, "qCol": col, "qAll": all}
+	return callVoidAsync(o.Object, "ExpandTop", params, done)
+}
+
 // CollapseLeft calls the Engine API method GenericObject.CollapseLeft (locked).
 //
 // Parameters:
@@ -3800,6 +6076,14 @@ func (o *GenericObject) ExpandTop(ctx context.Context, path string, row int64, c
 func (o *GenericObject) CollapseLeft(ctx context.Context, path string, row int64, col int64, all bool) error {
 	params := map[string]any{"qPath": path, "qRow": row, "qCol": col, "qAll": all}
 	return callVoid(ctx, o.Object, "CollapseLeft", params)
+}
+
+// CollapseLeftAsync is CollapseLeft without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) CollapseLeftAsync(path string, row int64, col int64, all bool, done func(error)) error {
+	params := map[string]any{"qPath": path, "qRow": row, "qCol": col, "qAll": all}
+	return callVoidAsync(o.Object, "CollapseLeft", params, done)
 }
 
 // CollapseTop calls the Engine API method GenericObject.CollapseTop (locked).
@@ -3820,6 +6104,14 @@ func (o *GenericObject) CollapseTop(ctx context.Context, path string, row int64,
 	return callVoid(ctx, o.Object, "CollapseTop", params)
 }
 
+// CollapseTopAsync is CollapseTop without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) CollapseTopAsync(path string, row int64, col int64, all bool, done func(error)) error {
+	params := map[string]any{"qPath": path, "qRow": row, "qCol": col, "qAll": all}
+	return callVoidAsync(o.Object, "CollapseTop", params, done)
+}
+
 // DrillUp calls the Engine API method GenericObject.DrillUp (locked).
 //
 // Parameters:
@@ -3835,6 +6127,14 @@ func (o *GenericObject) CollapseTop(ctx context.Context, path string, row int64,
 func (o *GenericObject) DrillUp(ctx context.Context, path string, dimNo int64, nbrSteps int64) error {
 	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qNbrSteps": nbrSteps}
 	return callVoid(ctx, o.Object, "DrillUp", params)
+}
+
+// DrillUpAsync is DrillUp without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) DrillUpAsync(path string, dimNo int64, nbrSteps int64, done func(error)) error {
+	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qNbrSteps": nbrSteps}
+	return callVoidAsync(o.Object, "DrillUp", params, done)
 }
 
 // Lock calls the Engine API method GenericObject.Lock (locked).
@@ -3857,6 +6157,17 @@ func (o *GenericObject) Lock(ctx context.Context, path string, opts *GenericObje
 	return callVoid(ctx, o.Object, "Lock", params)
 }
 
+// LockAsync is Lock without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) LockAsync(path string, opts *GenericObjectLockOptions, done func(error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qColIndices", opts.ColIndices)
+	}
+	return callVoidAsync(o.Object, "Lock", params, done)
+}
+
 // Unlock calls the Engine API method GenericObject.Unlock (locked).
 //
 // Parameters:
@@ -3877,6 +6188,17 @@ func (o *GenericObject) Unlock(ctx context.Context, path string, opts *GenericOb
 	return callVoid(ctx, o.Object, "Unlock", params)
 }
 
+// UnlockAsync is Unlock without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) UnlockAsync(path string, opts *GenericObjectUnlockOptions, done func(error)) error {
+	params := map[string]any{"qPath": path}
+	if opts != nil {
+		setOptional(params, "qColIndices", opts.ColIndices)
+	}
+	return callVoidAsync(o.Object, "Unlock", params, done)
+}
+
 // StepCycle calls the Engine API method GenericObject.StepCycle (experimental).
 //
 // Parameters:
@@ -3892,6 +6214,14 @@ func (o *GenericObject) Unlock(ctx context.Context, path string, opts *GenericOb
 func (o *GenericObject) StepCycle(ctx context.Context, path string, dimNo int64, nbrSteps int64) error {
 	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qNbrSteps": nbrSteps}
 	return callVoid(ctx, o.Object, "StepCycle", params)
+}
+
+// StepCycleAsync is StepCycle without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) StepCycleAsync(path string, dimNo int64, nbrSteps int64, done func(error)) error {
+	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qNbrSteps": nbrSteps}
+	return callVoidAsync(o.Object, "StepCycle", params, done)
 }
 
 // SetActiveField calls the Engine API method GenericObject.SetActiveField (experimental).
@@ -3911,6 +6241,14 @@ func (o *GenericObject) SetActiveField(ctx context.Context, path string, dimNo i
 	return callVoid(ctx, o.Object, "SetActiveField", params)
 }
 
+// SetActiveFieldAsync is SetActiveField without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SetActiveFieldAsync(path string, dimNo int64, newIndex int64, done func(error)) error {
+	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qNewIndex": newIndex}
+	return callVoidAsync(o.Object, "SetActiveField", params, done)
+}
+
 // SelectHyperCubeValues calls the Engine API method GenericObject.SelectHyperCubeValues (locked).
 //
 // Parameters:
@@ -3928,6 +6266,15 @@ func (o *GenericObject) SelectHyperCubeValues(ctx context.Context, path string, 
 	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qValues": nonNil(values), "qToggleMode": toggleMode}
 	return callValue[bool](ctx, o.Object, "SelectHyperCubeValues", params, "qSuccess",
 		readBool)
+}
+
+// SelectHyperCubeValuesAsync is SelectHyperCubeValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectHyperCubeValuesAsync(path string, dimNo int64, values []int32, toggleMode bool, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qDimNo": dimNo, "qValues": nonNil(values), "qToggleMode": toggleMode}
+	return callValueAsync[bool](o.Object, "SelectHyperCubeValues", params, "qSuccess",
+		readBool, done)
 }
 
 // SelectHyperCubeCells calls the Engine API method GenericObject.SelectHyperCubeCells (locked).
@@ -3955,6 +6302,19 @@ func (o *GenericObject) SelectHyperCubeCells(ctx context.Context, path string, r
 		readBool)
 }
 
+// SelectHyperCubeCellsAsync is SelectHyperCubeCells without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectHyperCubeCellsAsync(path string, rowIndices []int32, colIndices []int32, opts *GenericObjectSelectHyperCubeCellsOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qRowIndices": nonNil(rowIndices), "qColIndices": nonNil(colIndices)}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
+	}
+	return callValueAsync[bool](o.Object, "SelectHyperCubeCells", params, "qSuccess",
+		readBool, done)
+}
+
 // SelectPivotCells calls the Engine API method GenericObject.SelectPivotCells (locked).
 //
 // Parameters:
@@ -3977,6 +6337,19 @@ func (o *GenericObject) SelectPivotCells(ctx context.Context, path string, selec
 	}
 	return callValue[bool](ctx, o.Object, "SelectPivotCells", params, "qSuccess",
 		readBool)
+}
+
+// SelectPivotCellsAsync is SelectPivotCells without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectPivotCellsAsync(path string, selections []NxSelectionCell, opts *GenericObjectSelectPivotCellsOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qSelections": nonNil(selections)}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
+	}
+	return callValueAsync[bool](o.Object, "SelectPivotCells", params, "qSuccess",
+		readBool, done)
 }
 
 // RangeSelectHyperCubeValues calls the Engine API method GenericObject.RangeSelectHyperCubeValues (locked).
@@ -4005,6 +6378,20 @@ func (o *GenericObject) RangeSelectHyperCubeValues(ctx context.Context, path str
 		readBool)
 }
 
+// RangeSelectHyperCubeValuesAsync is RangeSelectHyperCubeValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) RangeSelectHyperCubeValuesAsync(path string, ranges []NxRangeSelectInfo, opts *GenericObjectRangeSelectHyperCubeValuesOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qRanges": nonNil(ranges)}
+	if opts != nil {
+		setOptional(params, "qColumnsToSelect", opts.ColumnsToSelect)
+		setOptional(params, "qOrMode", opts.OrMode)
+		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
+	}
+	return callValueAsync[bool](o.Object, "RangeSelectHyperCubeValues", params, "qSuccess",
+		readBool, done)
+}
+
 // MultiRangeSelectHyperCubeValues calls the Engine API method GenericObject.MultiRangeSelectHyperCubeValues (locked).
 //
 // Parameters:
@@ -4027,6 +6414,19 @@ func (o *GenericObject) MultiRangeSelectHyperCubeValues(ctx context.Context, pat
 	}
 	return callValue[bool](ctx, o.Object, "MultiRangeSelectHyperCubeValues", params, "qSuccess",
 		readBool)
+}
+
+// MultiRangeSelectHyperCubeValuesAsync is MultiRangeSelectHyperCubeValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) MultiRangeSelectHyperCubeValuesAsync(path string, ranges []NxMultiRangeSelectInfo, opts *GenericObjectMultiRangeSelectHyperCubeValuesOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qRanges": nonNil(ranges)}
+	if opts != nil {
+		setOptional(params, "qOrMode", opts.OrMode)
+		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
+	}
+	return callValueAsync[bool](o.Object, "MultiRangeSelectHyperCubeValues", params, "qSuccess",
+		readBool, done)
 }
 
 // MultiRangeSelectTreeDataValues calls the Engine API method GenericObject.MultiRangeSelectTreeDataValues (stable).
@@ -4053,6 +6453,19 @@ func (o *GenericObject) MultiRangeSelectTreeDataValues(ctx context.Context, path
 		readBool)
 }
 
+// MultiRangeSelectTreeDataValuesAsync is MultiRangeSelectTreeDataValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) MultiRangeSelectTreeDataValuesAsync(path string, ranges []NxTreeMultiRangeSelectInfo, opts *GenericObjectMultiRangeSelectTreeDataValuesOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qRanges": nonNil(ranges)}
+	if opts != nil {
+		setOptional(params, "qOrMode", opts.OrMode)
+		setOptional(params, "qDeselectOnlyOneSelected", opts.DeselectOnlyOneSelected)
+	}
+	return callValueAsync[bool](o.Object, "MultiRangeSelectTreeDataValues", params, "qSuccess",
+		readBool, done)
+}
+
 // SelectHyperCubeContinuousRange calls the Engine API method GenericObject.SelectHyperCubeContinuousRange (locked).
 //
 // Parameters:
@@ -4075,6 +6488,18 @@ func (o *GenericObject) SelectHyperCubeContinuousRange(ctx context.Context, path
 		readBool)
 }
 
+// SelectHyperCubeContinuousRangeAsync is SelectHyperCubeContinuousRange without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SelectHyperCubeContinuousRangeAsync(path string, ranges []NxContinuousRangeSelectInfo, opts *GenericObjectSelectHyperCubeContinuousRangeOptions, done func(bool, error)) error {
+	params := map[string]any{"qPath": path, "qRanges": nonNil(ranges)}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](o.Object, "SelectHyperCubeContinuousRange", params, "qSuccess",
+		readBool, done)
+}
+
 // GetChild calls the Engine API method GenericObject.GetChild (locked).
 //
 // Parameters:
@@ -4094,6 +6519,20 @@ func (o *GenericObject) GetChild(ctx context.Context, id string) (*GenericObject
 	return &GenericObject{obj}, nil
 }
 
+// GetChildAsync is GetChild without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetChildAsync(id string, done func(*GenericObject, error)) error {
+	params := map[string]any{"qId": id}
+	return callObjectAsync(o.Object, "GetChild", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // GetParent calls the Engine API method GenericObject.GetParent (locked).
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
@@ -4108,6 +6547,19 @@ func (o *GenericObject) GetParent(ctx context.Context) (*GenericObject, error) {
 	return &GenericObject{obj}, nil
 }
 
+// GetParentAsync is GetParent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetParentAsync(done func(*GenericObject, error)) error {
+	return callObjectAsync(o.Object, "GetParent", nil, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // GetChildInfos calls the Engine API method GenericObject.GetChildInfos (locked).
 //
 // Result: qInfos ([NxInfo]) of the engine's result.
@@ -4117,6 +6569,14 @@ func (o *GenericObject) GetParent(ctx context.Context) (*GenericObject, error) {
 func (o *GenericObject) GetChildInfos(ctx context.Context) ([]NxInfo, error) {
 	return callValue[[]NxInfo](ctx, o.Object, "GetChildInfos", nil, "qInfos",
 		readStructs[[]NxInfo, NxInfo])
+}
+
+// GetChildInfosAsync is GetChildInfos without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetChildInfosAsync(done func([]NxInfo, error)) error {
+	return callValueAsync[[]NxInfo](o.Object, "GetChildInfos", nil, "qInfos",
+		readStructs[[]NxInfo, NxInfo], done)
 }
 
 // CreateChild calls the Engine API method GenericObject.CreateChild (locked).
@@ -4143,6 +6603,23 @@ func (o *GenericObject) CreateChild(ctx context.Context, prop *GenericObjectProp
 	return &GenericObject{obj}, nil
 }
 
+// CreateChildAsync is CreateChild without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) CreateChildAsync(prop *GenericObjectProperties, opts *GenericObjectCreateChildOptions, done func(*GenericObject, error)) error {
+	params := map[string]any{"qProp": prop}
+	if opts != nil {
+		setOptional(params, "qPropForThis", opts.PropForThis)
+	}
+	return callObjectAsync(o.Object, "CreateChild", params, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // DestroyChild calls the Engine API method GenericObject.DestroyChild (locked).
 //
 // Parameters:
@@ -4164,6 +6641,18 @@ func (o *GenericObject) DestroyChild(ctx context.Context, id string, opts *Gener
 		readBool)
 }
 
+// DestroyChildAsync is DestroyChild without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) DestroyChildAsync(id string, opts *GenericObjectDestroyChildOptions, done func(bool, error)) error {
+	params := map[string]any{"qId": id}
+	if opts != nil {
+		setOptional(params, "qPropForThis", opts.PropForThis)
+	}
+	return callValueAsync[bool](o.Object, "DestroyChild", params, "qSuccess",
+		readBool, done)
+}
+
 // DestroyAllChildren calls the Engine API method GenericObject.DestroyAllChildren (locked).
 //
 // Parameters:
@@ -4183,6 +6672,17 @@ func (o *GenericObject) DestroyAllChildren(ctx context.Context, opts *GenericObj
 	return callVoid(ctx, o.Object, "DestroyAllChildren", params)
 }
 
+// DestroyAllChildrenAsync is DestroyAllChildren without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) DestroyAllChildrenAsync(opts *GenericObjectDestroyAllChildrenOptions, done func(error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qPropForThis", opts.PropForThis)
+	}
+	return callVoidAsync(o.Object, "DestroyAllChildren", params, done)
+}
+
 // SetChildArrayOrder calls the Engine API method GenericObject.SetChildArrayOrder (locked).
 //
 // Parameters:
@@ -4198,6 +6698,14 @@ func (o *GenericObject) SetChildArrayOrder(ctx context.Context, ids []string) er
 	return callVoid(ctx, o.Object, "SetChildArrayOrder", params)
 }
 
+// SetChildArrayOrderAsync is SetChildArrayOrder without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SetChildArrayOrderAsync(ids []string, done func(error)) error {
+	params := map[string]any{"qIds": nonNil(ids)}
+	return callVoidAsync(o.Object, "SetChildArrayOrder", params, done)
+}
+
 // GetLinkedObjects calls the Engine API method GenericObject.GetLinkedObjects (locked).
 //
 // Result: qItems ([NxLinkedObjectInfo]) of the engine's result.
@@ -4207,6 +6715,14 @@ func (o *GenericObject) SetChildArrayOrder(ctx context.Context, ids []string) er
 func (o *GenericObject) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjectInfo, error) {
 	return callValue[[]NxLinkedObjectInfo](ctx, o.Object, "GetLinkedObjects", nil, "qItems",
 		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo])
+}
+
+// GetLinkedObjectsAsync is GetLinkedObjects without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetLinkedObjectsAsync(done func([]NxLinkedObjectInfo, error)) error {
+	return callValueAsync[[]NxLinkedObjectInfo](o.Object, "GetLinkedObjects", nil, "qItems",
+		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo], done)
 }
 
 // CopyFrom calls the Engine API method GenericObject.CopyFrom (locked).
@@ -4224,6 +6740,14 @@ func (o *GenericObject) CopyFrom(ctx context.Context, fromId string) error {
 	return callVoid(ctx, o.Object, "CopyFrom", params)
 }
 
+// CopyFromAsync is CopyFrom without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) CopyFromAsync(fromId string, done func(error)) error {
+	params := map[string]any{"qFromId": fromId}
+	return callVoidAsync(o.Object, "CopyFrom", params, done)
+}
+
 // BeginSelections calls the Engine API method GenericObject.BeginSelections (locked).
 //
 // Parameters:
@@ -4237,6 +6761,14 @@ func (o *GenericObject) CopyFrom(ctx context.Context, fromId string) error {
 func (o *GenericObject) BeginSelections(ctx context.Context, paths []string) error {
 	params := map[string]any{"qPaths": nonNil(paths)}
 	return callVoid(ctx, o.Object, "BeginSelections", params)
+}
+
+// BeginSelectionsAsync is BeginSelections without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) BeginSelectionsAsync(paths []string, done func(error)) error {
+	params := map[string]any{"qPaths": nonNil(paths)}
+	return callVoidAsync(o.Object, "BeginSelections", params, done)
 }
 
 // EndSelections calls the Engine API method GenericObject.EndSelections (locked).
@@ -4254,6 +6786,14 @@ func (o *GenericObject) EndSelections(ctx context.Context, accept bool) error {
 	return callVoid(ctx, o.Object, "EndSelections", params)
 }
 
+// EndSelectionsAsync is EndSelections without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) EndSelectionsAsync(accept bool, done func(error)) error {
+	params := map[string]any{"qAccept": accept}
+	return callVoidAsync(o.Object, "EndSelections", params, done)
+}
+
 // ResetMadeSelections calls the Engine API method GenericObject.ResetMadeSelections (locked).
 //
 // Result: none.
@@ -4262,6 +6802,13 @@ func (o *GenericObject) EndSelections(ctx context.Context, accept bool) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) ResetMadeSelections(ctx context.Context) error {
 	return callVoid(ctx, o.Object, "ResetMadeSelections", nil)
+}
+
+// ResetMadeSelectionsAsync is ResetMadeSelections without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ResetMadeSelectionsAsync(done func(error)) error {
+	return callVoidAsync(o.Object, "ResetMadeSelections", nil, done)
 }
 
 // EmbedSnapshotObject calls the Engine API method GenericObject.EmbedSnapshotObject (locked).
@@ -4279,6 +6826,14 @@ func (o *GenericObject) EmbedSnapshotObject(ctx context.Context, id string) erro
 	return callVoid(ctx, o.Object, "EmbedSnapshotObject", params)
 }
 
+// EmbedSnapshotObjectAsync is EmbedSnapshotObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) EmbedSnapshotObjectAsync(id string, done func(error)) error {
+	params := map[string]any{"qId": id}
+	return callVoidAsync(o.Object, "EmbedSnapshotObject", params, done)
+}
+
 // GetSnapshotObject calls the Engine API method GenericObject.GetSnapshotObject (locked).
 //
 // Result: the GenericObject, or nil (and no error) when the engine answers none (qReturn.qHandle null).
@@ -4293,6 +6848,19 @@ func (o *GenericObject) GetSnapshotObject(ctx context.Context) (*GenericObject, 
 	return &GenericObject{obj}, nil
 }
 
+// GetSnapshotObjectAsync is GetSnapshotObject without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) GetSnapshotObjectAsync(done func(*GenericObject, error)) error {
+	return callObjectAsync(o.Object, "GetSnapshotObject", nil, func(obj *Object, err error) {
+		if obj == nil {
+			done(nil, err)
+			return
+		}
+		done(&GenericObject{obj}, nil)
+	})
+}
+
 // Publish calls the Engine API method GenericObject.Publish (locked).
 //
 // Result: none.
@@ -4301,6 +6869,13 @@ func (o *GenericObject) GetSnapshotObject(ctx context.Context) (*GenericObject, 
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) Publish(ctx context.Context) error {
 	return callVoid(ctx, o.Object, "Publish", nil)
+}
+
+// PublishAsync is Publish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) PublishAsync(done func(error)) error {
+	return callVoidAsync(o.Object, "Publish", nil, done)
 }
 
 // UnPublish calls the Engine API method GenericObject.UnPublish (locked).
@@ -4313,6 +6888,13 @@ func (o *GenericObject) UnPublish(ctx context.Context) error {
 	return callVoid(ctx, o.Object, "UnPublish", nil)
 }
 
+// UnPublishAsync is UnPublish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) UnPublishAsync(done func(error)) error {
+	return callVoidAsync(o.Object, "UnPublish", nil, done)
+}
+
 // Approve calls the Engine API method GenericObject.Approve (locked).
 //
 // Result: none.
@@ -4323,6 +6905,13 @@ func (o *GenericObject) Approve(ctx context.Context) error {
 	return callVoid(ctx, o.Object, "Approve", nil)
 }
 
+// ApproveAsync is Approve without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) ApproveAsync(done func(error)) error {
+	return callVoidAsync(o.Object, "Approve", nil, done)
+}
+
 // UnApprove calls the Engine API method GenericObject.UnApprove (locked).
 //
 // Result: none.
@@ -4331,6 +6920,13 @@ func (o *GenericObject) Approve(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericobject
 func (o *GenericObject) UnApprove(ctx context.Context) error {
 	return callVoid(ctx, o.Object, "UnApprove", nil)
+}
+
+// UnApproveAsync is UnApprove without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) UnApproveAsync(done func(error)) error {
+	return callVoidAsync(o.Object, "UnApprove", nil, done)
 }
 
 // CreateGroup calls the Engine API method GenericObject.CreateGroup (experimental).
@@ -4353,6 +6949,18 @@ func (o *GenericObject) CreateGroup(ctx context.Context, path string, groupDef *
 	}
 	return callValue[string](ctx, o.Object, "CreateGroup", params, "qGroupId",
 		readString)
+}
+
+// CreateGroupAsync is CreateGroup without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) CreateGroupAsync(path string, groupDef *NxGroupDef, opts *GenericObjectCreateGroupOptions, done func(string, error)) error {
+	params := map[string]any{"qPath": path, "qGroupDef": groupDef}
+	if opts != nil {
+		setOptional(params, "qTargetGroupId", opts.TargetGroupId)
+	}
+	return callValueAsync[string](o.Object, "CreateGroup", params, "qGroupId",
+		readString, done)
 }
 
 // AddGroupMembers calls the Engine API method GenericObject.AddGroupMembers (experimental).
@@ -4378,6 +6986,18 @@ func (o *GenericObject) AddGroupMembers(ctx context.Context, path string, member
 	return callVoid(ctx, o.Object, "AddGroupMembers", params)
 }
 
+// AddGroupMembersAsync is AddGroupMembers without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) AddGroupMembersAsync(path string, members []NxGroupObjectId, opts *GenericObjectAddGroupMembersOptions, done func(error)) error {
+	params := map[string]any{"qPath": path, "qMembers": nonNil(members)}
+	if opts != nil {
+		setOptional(params, "qTargetGroupId", opts.TargetGroupId)
+		setOptional(params, "qPosId", opts.PosId)
+	}
+	return callVoidAsync(o.Object, "AddGroupMembers", params, done)
+}
+
 // RemoveGroupMembers calls the Engine API method GenericObject.RemoveGroupMembers (experimental).
 //
 // Parameters:
@@ -4399,6 +7019,17 @@ func (o *GenericObject) RemoveGroupMembers(ctx context.Context, path string, mem
 	return callVoid(ctx, o.Object, "RemoveGroupMembers", params)
 }
 
+// RemoveGroupMembersAsync is RemoveGroupMembers without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) RemoveGroupMembersAsync(path string, members []string, opts *GenericObjectRemoveGroupMembersOptions, done func(error)) error {
+	params := map[string]any{"qPath": path, "qMembers": nonNil(members)}
+	if opts != nil {
+		setOptional(params, "qTargetGroupId", opts.TargetGroupId)
+	}
+	return callVoidAsync(o.Object, "RemoveGroupMembers", params, done)
+}
+
 // RemoveGroup calls the Engine API method GenericObject.RemoveGroup (experimental).
 //
 // Parameters:
@@ -4413,6 +7044,14 @@ func (o *GenericObject) RemoveGroupMembers(ctx context.Context, path string, mem
 func (o *GenericObject) RemoveGroup(ctx context.Context, path string, groupId string) error {
 	params := map[string]any{"qPath": path, "qGroupId": groupId}
 	return callVoid(ctx, o.Object, "RemoveGroup", params)
+}
+
+// RemoveGroupAsync is RemoveGroup without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) RemoveGroupAsync(path string, groupId string, done func(error)) error {
+	params := map[string]any{"qPath": path, "qGroupId": groupId}
+	return callVoidAsync(o.Object, "RemoveGroup", params, done)
 }
 
 // SetGroupLabel calls the Engine API method GenericObject.SetGroupLabel (experimental).
@@ -4436,6 +7075,17 @@ func (o *GenericObject) SetGroupLabel(ctx context.Context, path string, newLabel
 	return callVoid(ctx, o.Object, "SetGroupLabel", params)
 }
 
+// SetGroupLabelAsync is SetGroupLabel without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (o *GenericObject) SetGroupLabelAsync(path string, newLabel string, opts *GenericObjectSetGroupLabelOptions, done func(error)) error {
+	params := map[string]any{"qPath": path, "qNewLabel": newLabel}
+	if opts != nil {
+		setOptional(params, "qTargetGroupId", opts.TargetGroupId)
+	}
+	return callVoidAsync(o.Object, "SetGroupLabel", params, done)
+}
+
 // Field is the Engine API class Field: an *Object with the class's 17 methods, typed.
 // Wrap an untyped handle with &qix.Field{Object: obj}.
 //
@@ -4453,6 +7103,14 @@ func (f *Field) GetCardinal(ctx context.Context) (int64, error) {
 		readInt64)
 }
 
+// GetCardinalAsync is GetCardinal without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) GetCardinalAsync(done func(int64, error)) error {
+	return callValueAsync[int64](f.Object, "GetCardinal", nil, "qReturn",
+		readInt64, done)
+}
+
 // GetAndMode calls the Engine API method Field.GetAndMode (locked).
 //
 // Result: qReturn (bool) of the engine's result.
@@ -4462,6 +7120,14 @@ func (f *Field) GetCardinal(ctx context.Context) (int64, error) {
 func (f *Field) GetAndMode(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, f.Object, "GetAndMode", nil, "qReturn",
 		readBool)
+}
+
+// GetAndModeAsync is GetAndMode without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) GetAndModeAsync(done func(bool, error)) error {
+	return callValueAsync[bool](f.Object, "GetAndMode", nil, "qReturn",
+		readBool, done)
 }
 
 // SelectValues calls the Engine API method Field.SelectValues (locked).
@@ -4487,6 +7153,19 @@ func (f *Field) SelectValues(ctx context.Context, fieldValues []FieldValue, opts
 		readBool)
 }
 
+// SelectValuesAsync is SelectValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SelectValuesAsync(fieldValues []FieldValue, opts *FieldSelectValuesOptions, done func(bool, error)) error {
+	params := map[string]any{"qFieldValues": nonNil(fieldValues)}
+	if opts != nil {
+		setOptional(params, "qToggleMode", opts.ToggleMode)
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "SelectValues", params, "qReturn",
+		readBool, done)
+}
+
 // Select calls the Engine API method Field.Select (locked).
 //
 // Parameters:
@@ -4508,6 +7187,19 @@ func (f *Field) Select(ctx context.Context, match string, opts *FieldSelectOptio
 	}
 	return callValue[bool](ctx, f.Object, "Select", params, "qReturn",
 		readBool)
+}
+
+// SelectAsync is Select without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SelectAsync(match string, opts *FieldSelectOptions, done func(bool, error)) error {
+	params := map[string]any{"qMatch": match}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+		setOptional(params, "qExcludedValuesMode", opts.ExcludedValuesMode)
+	}
+	return callValueAsync[bool](f.Object, "Select", params, "qReturn",
+		readBool, done)
 }
 
 // ToggleSelect calls the Engine API method Field.ToggleSelect (locked).
@@ -4533,6 +7225,19 @@ func (f *Field) ToggleSelect(ctx context.Context, match string, opts *FieldToggl
 		readBool)
 }
 
+// ToggleSelectAsync is ToggleSelect without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) ToggleSelectAsync(match string, opts *FieldToggleSelectOptions, done func(bool, error)) error {
+	params := map[string]any{"qMatch": match}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+		setOptional(params, "qExcludedValuesMode", opts.ExcludedValuesMode)
+	}
+	return callValueAsync[bool](f.Object, "ToggleSelect", params, "qReturn",
+		readBool, done)
+}
+
 // ClearAllButThis calls the Engine API method Field.ClearAllButThis (locked).
 //
 // Parameters:
@@ -4551,6 +7256,18 @@ func (f *Field) ClearAllButThis(ctx context.Context, opts *FieldClearAllButThisO
 	}
 	return callValue[bool](ctx, f.Object, "ClearAllButThis", params, "qReturn",
 		readBool)
+}
+
+// ClearAllButThisAsync is ClearAllButThis without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) ClearAllButThisAsync(opts *FieldClearAllButThisOptions, done func(bool, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "ClearAllButThis", params, "qReturn",
+		readBool, done)
 }
 
 // SelectPossible calls the Engine API method Field.SelectPossible (locked).
@@ -4573,6 +7290,18 @@ func (f *Field) SelectPossible(ctx context.Context, opts *FieldSelectPossibleOpt
 		readBool)
 }
 
+// SelectPossibleAsync is SelectPossible without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SelectPossibleAsync(opts *FieldSelectPossibleOptions, done func(bool, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "SelectPossible", params, "qReturn",
+		readBool, done)
+}
+
 // SelectExcluded calls the Engine API method Field.SelectExcluded (locked).
 //
 // Parameters:
@@ -4591,6 +7320,18 @@ func (f *Field) SelectExcluded(ctx context.Context, opts *FieldSelectExcludedOpt
 	}
 	return callValue[bool](ctx, f.Object, "SelectExcluded", params, "qReturn",
 		readBool)
+}
+
+// SelectExcludedAsync is SelectExcluded without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SelectExcludedAsync(opts *FieldSelectExcludedOptions, done func(bool, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "SelectExcluded", params, "qReturn",
+		readBool, done)
 }
 
 // SelectAll calls the Engine API method Field.SelectAll (locked).
@@ -4613,6 +7354,18 @@ func (f *Field) SelectAll(ctx context.Context, opts *FieldSelectAllOptions) (boo
 		readBool)
 }
 
+// SelectAllAsync is SelectAll without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SelectAllAsync(opts *FieldSelectAllOptions, done func(bool, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "SelectAll", params, "qReturn",
+		readBool, done)
+}
+
 // Lock calls the Engine API method Field.Lock (locked).
 //
 // Result: qReturn (bool) of the engine's result.
@@ -4622,6 +7375,14 @@ func (f *Field) SelectAll(ctx context.Context, opts *FieldSelectAllOptions) (boo
 func (f *Field) Lock(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, f.Object, "Lock", nil, "qReturn",
 		readBool)
+}
+
+// LockAsync is Lock without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) LockAsync(done func(bool, error)) error {
+	return callValueAsync[bool](f.Object, "Lock", nil, "qReturn",
+		readBool, done)
 }
 
 // Unlock calls the Engine API method Field.Unlock (locked).
@@ -4635,6 +7396,14 @@ func (f *Field) Unlock(ctx context.Context) (bool, error) {
 		readBool)
 }
 
+// UnlockAsync is Unlock without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) UnlockAsync(done func(bool, error)) error {
+	return callValueAsync[bool](f.Object, "Unlock", nil, "qReturn",
+		readBool, done)
+}
+
 // GetNxProperties calls the Engine API method Field.GetNxProperties (locked).
 //
 // Result: qProperties (NxFieldProperties) of the engine's result.
@@ -4644,6 +7413,14 @@ func (f *Field) Unlock(ctx context.Context) (bool, error) {
 func (f *Field) GetNxProperties(ctx context.Context) (*NxFieldProperties, error) {
 	return callValue[*NxFieldProperties](ctx, f.Object, "GetNxProperties", nil, "qProperties",
 		readStruct[NxFieldProperties])
+}
+
+// GetNxPropertiesAsync is GetNxProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) GetNxPropertiesAsync(done func(*NxFieldProperties, error)) error {
+	return callValueAsync[*NxFieldProperties](f.Object, "GetNxProperties", nil, "qProperties",
+		readStruct[NxFieldProperties], done)
 }
 
 // SetNxProperties calls the Engine API method Field.SetNxProperties (locked).
@@ -4661,6 +7438,14 @@ func (f *Field) SetNxProperties(ctx context.Context, properties *NxFieldProperti
 	return callVoid(ctx, f.Object, "SetNxProperties", params)
 }
 
+// SetNxPropertiesAsync is SetNxProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SetNxPropertiesAsync(properties *NxFieldProperties, done func(error)) error {
+	params := map[string]any{"qProperties": properties}
+	return callVoidAsync(f.Object, "SetNxProperties", params, done)
+}
+
 // SetAndMode calls the Engine API method Field.SetAndMode (locked).
 //
 // Parameters:
@@ -4674,6 +7459,14 @@ func (f *Field) SetNxProperties(ctx context.Context, properties *NxFieldProperti
 func (f *Field) SetAndMode(ctx context.Context, andMode bool) error {
 	params := map[string]any{"qAndMode": andMode}
 	return callVoid(ctx, f.Object, "SetAndMode", params)
+}
+
+// SetAndModeAsync is SetAndMode without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SetAndModeAsync(andMode bool, done func(error)) error {
+	params := map[string]any{"qAndMode": andMode}
+	return callVoidAsync(f.Object, "SetAndMode", params, done)
 }
 
 // SelectAlternative calls the Engine API method Field.SelectAlternative (locked).
@@ -4694,6 +7487,18 @@ func (f *Field) SelectAlternative(ctx context.Context, opts *FieldSelectAlternat
 	}
 	return callValue[bool](ctx, f.Object, "SelectAlternative", params, "qReturn",
 		readBool)
+}
+
+// SelectAlternativeAsync is SelectAlternative without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) SelectAlternativeAsync(opts *FieldSelectAlternativeOptions, done func(bool, error)) error {
+	params := map[string]any{}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "SelectAlternative", params, "qReturn",
+		readBool, done)
 }
 
 // LowLevelSelect calls the Engine API method Field.LowLevelSelect (locked).
@@ -4718,6 +7523,18 @@ func (f *Field) LowLevelSelect(ctx context.Context, values []int32, toggleMode b
 		readBool)
 }
 
+// LowLevelSelectAsync is LowLevelSelect without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) LowLevelSelectAsync(values []int32, toggleMode bool, opts *FieldLowLevelSelectOptions, done func(bool, error)) error {
+	params := map[string]any{"qValues": nonNil(values), "qToggleMode": toggleMode}
+	if opts != nil {
+		setOptional(params, "qSoftLock", opts.SoftLock)
+	}
+	return callValueAsync[bool](f.Object, "LowLevelSelect", params, "qReturn",
+		readBool, done)
+}
+
 // Clear calls the Engine API method Field.Clear (locked).
 //
 // Result: qReturn (bool) of the engine's result.
@@ -4727,6 +7544,14 @@ func (f *Field) LowLevelSelect(ctx context.Context, values []int32, toggleMode b
 func (f *Field) Clear(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, f.Object, "Clear", nil, "qReturn",
 		readBool)
+}
+
+// ClearAsync is Clear without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (f *Field) ClearAsync(done func(bool, error)) error {
+	return callValueAsync[bool](f.Object, "Clear", nil, "qReturn",
+		readBool, done)
 }
 
 // GenericDimension is the Engine API class GenericDimension: an *Object with the class's 14 methods, typed.
@@ -4746,6 +7571,14 @@ func (gd *GenericDimension) GetLayout(ctx context.Context) (*GenericDimensionLay
 		readStruct[GenericDimensionLayout])
 }
 
+// GetLayoutAsync is GetLayout without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) GetLayoutAsync(done func(*GenericDimensionLayout, error)) error {
+	return callValueAsync[*GenericDimensionLayout](gd.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericDimensionLayout], done)
+}
+
 // ApplyPatches calls the Engine API method GenericDimension.ApplyPatches (locked).
 //
 // Parameters:
@@ -4759,6 +7592,14 @@ func (gd *GenericDimension) GetLayout(ctx context.Context) (*GenericDimensionLay
 func (gd *GenericDimension) ApplyPatches(ctx context.Context, patches []NxPatch) error {
 	params := map[string]any{"qPatches": nonNil(patches)}
 	return callVoid(ctx, gd.Object, "ApplyPatches", params)
+}
+
+// ApplyPatchesAsync is ApplyPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) ApplyPatchesAsync(patches []NxPatch, done func(error)) error {
+	params := map[string]any{"qPatches": nonNil(patches)}
+	return callVoidAsync(gd.Object, "ApplyPatches", params, done)
 }
 
 // SetProperties calls the Engine API method GenericDimension.SetProperties (locked).
@@ -4776,6 +7617,14 @@ func (gd *GenericDimension) SetProperties(ctx context.Context, prop *GenericDime
 	return callVoid(ctx, gd.Object, "SetProperties", params)
 }
 
+// SetPropertiesAsync is SetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) SetPropertiesAsync(prop *GenericDimensionProperties, done func(error)) error {
+	params := map[string]any{"qProp": prop}
+	return callVoidAsync(gd.Object, "SetProperties", params, done)
+}
+
 // GetProperties calls the Engine API method GenericDimension.GetProperties (locked).
 //
 // Result: qProp (GenericDimensionProperties) of the engine's result.
@@ -4785,6 +7634,14 @@ func (gd *GenericDimension) SetProperties(ctx context.Context, prop *GenericDime
 func (gd *GenericDimension) GetProperties(ctx context.Context) (*GenericDimensionProperties, error) {
 	return callValue[*GenericDimensionProperties](ctx, gd.Object, "GetProperties", nil, "qProp",
 		readStruct[GenericDimensionProperties])
+}
+
+// GetPropertiesAsync is GetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) GetPropertiesAsync(done func(*GenericDimensionProperties, error)) error {
+	return callValueAsync[*GenericDimensionProperties](gd.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericDimensionProperties], done)
 }
 
 // GetInfo calls the Engine API method GenericDimension.GetInfo (locked).
@@ -4798,6 +7655,14 @@ func (gd *GenericDimension) GetInfo(ctx context.Context) (*NxInfo, error) {
 		readStruct[NxInfo])
 }
 
+// GetInfoAsync is GetInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) GetInfoAsync(done func(*NxInfo, error)) error {
+	return callValueAsync[*NxInfo](gd.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo], done)
+}
+
 // GetDimension calls the Engine API method GenericDimension.GetDimension (locked).
 //
 // Result: qDim (NxLibraryDimensionDef) of the engine's result.
@@ -4807,6 +7672,14 @@ func (gd *GenericDimension) GetInfo(ctx context.Context) (*NxInfo, error) {
 func (gd *GenericDimension) GetDimension(ctx context.Context) (*NxLibraryDimensionDef, error) {
 	return callValue[*NxLibraryDimensionDef](ctx, gd.Object, "GetDimension", nil, "qDim",
 		readStruct[NxLibraryDimensionDef])
+}
+
+// GetDimensionAsync is GetDimension without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) GetDimensionAsync(done func(*NxLibraryDimensionDef, error)) error {
+	return callValueAsync[*NxLibraryDimensionDef](gd.Object, "GetDimension", nil, "qDim",
+		readStruct[NxLibraryDimensionDef], done)
 }
 
 // GetLinkedObjects calls the Engine API method GenericDimension.GetLinkedObjects (locked).
@@ -4820,6 +7693,14 @@ func (gd *GenericDimension) GetLinkedObjects(ctx context.Context) ([]NxLinkedObj
 		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo])
 }
 
+// GetLinkedObjectsAsync is GetLinkedObjects without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) GetLinkedObjectsAsync(done func([]NxLinkedObjectInfo, error)) error {
+	return callValueAsync[[]NxLinkedObjectInfo](gd.Object, "GetLinkedObjects", nil, "qItems",
+		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo], done)
+}
+
 // Publish calls the Engine API method GenericDimension.Publish (locked).
 //
 // Result: none.
@@ -4828,6 +7709,13 @@ func (gd *GenericDimension) GetLinkedObjects(ctx context.Context) ([]NxLinkedObj
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) Publish(ctx context.Context) error {
 	return callVoid(ctx, gd.Object, "Publish", nil)
+}
+
+// PublishAsync is Publish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) PublishAsync(done func(error)) error {
+	return callVoidAsync(gd.Object, "Publish", nil, done)
 }
 
 // UnPublish calls the Engine API method GenericDimension.UnPublish (locked).
@@ -4840,6 +7728,13 @@ func (gd *GenericDimension) UnPublish(ctx context.Context) error {
 	return callVoid(ctx, gd.Object, "UnPublish", nil)
 }
 
+// UnPublishAsync is UnPublish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) UnPublishAsync(done func(error)) error {
+	return callVoidAsync(gd.Object, "UnPublish", nil, done)
+}
+
 // Approve calls the Engine API method GenericDimension.Approve (locked).
 //
 // Result: none.
@@ -4850,6 +7745,13 @@ func (gd *GenericDimension) Approve(ctx context.Context) error {
 	return callVoid(ctx, gd.Object, "Approve", nil)
 }
 
+// ApproveAsync is Approve without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) ApproveAsync(done func(error)) error {
+	return callVoidAsync(gd.Object, "Approve", nil, done)
+}
+
 // UnApprove calls the Engine API method GenericDimension.UnApprove (locked).
 //
 // Result: none.
@@ -4858,6 +7760,13 @@ func (gd *GenericDimension) Approve(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericdimension
 func (gd *GenericDimension) UnApprove(ctx context.Context) error {
 	return callVoid(ctx, gd.Object, "UnApprove", nil)
+}
+
+// UnApproveAsync is UnApprove without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) UnApproveAsync(done func(error)) error {
+	return callVoidAsync(gd.Object, "UnApprove", nil, done)
 }
 
 // StepCycle calls the Engine API method GenericDimension.StepCycle (experimental).
@@ -4875,6 +7784,14 @@ func (gd *GenericDimension) StepCycle(ctx context.Context, step int64) error {
 	return callVoid(ctx, gd.Object, "StepCycle", params)
 }
 
+// StepCycleAsync is StepCycle without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) StepCycleAsync(step int64, done func(error)) error {
+	params := map[string]any{"qStep": step}
+	return callVoidAsync(gd.Object, "StepCycle", params, done)
+}
+
 // SetActiveField calls the Engine API method GenericDimension.SetActiveField (experimental).
 //
 // Parameters:
@@ -4890,6 +7807,14 @@ func (gd *GenericDimension) SetActiveField(ctx context.Context, ix int64) error 
 	return callVoid(ctx, gd.Object, "SetActiveField", params)
 }
 
+// SetActiveFieldAsync is SetActiveField without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) SetActiveFieldAsync(ix int64, done func(error)) error {
+	params := map[string]any{"qIx": ix}
+	return callVoidAsync(gd.Object, "SetActiveField", params, done)
+}
+
 // GetActiveField calls the Engine API method GenericDimension.GetActiveField (experimental).
 //
 // Result: qReturn (int64) of the engine's result.
@@ -4899,6 +7824,14 @@ func (gd *GenericDimension) SetActiveField(ctx context.Context, ix int64) error 
 func (gd *GenericDimension) GetActiveField(ctx context.Context) (int64, error) {
 	return callValue[int64](ctx, gd.Object, "GetActiveField", nil, "qReturn",
 		readInt64)
+}
+
+// GetActiveFieldAsync is GetActiveField without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gd *GenericDimension) GetActiveFieldAsync(done func(int64, error)) error {
+	return callValueAsync[int64](gd.Object, "GetActiveField", nil, "qReturn",
+		readInt64, done)
 }
 
 // GenericBookmark is the Engine API class GenericBookmark: an *Object with the class's 13 methods, typed.
@@ -4925,6 +7858,15 @@ func (gb *GenericBookmark) GetFieldValues(ctx context.Context, field string, get
 		readStructs[[]FieldValue, FieldValue])
 }
 
+// GetFieldValuesAsync is GetFieldValues without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) GetFieldValuesAsync(field string, getExcludedValues bool, dataPage *BookmarkFieldPage, done func([]FieldValue, error)) error {
+	params := map[string]any{"qField": field, "qGetExcludedValues": getExcludedValues, "qDataPage": dataPage}
+	return callValueAsync[[]FieldValue](gb.Object, "GetFieldValues", params, "qFieldValues",
+		readStructs[[]FieldValue, FieldValue], done)
+}
+
 // GetFieldValuesEx calls the Engine API method GenericBookmark.GetFieldValuesEx (locked).
 //
 // Parameters:
@@ -4943,6 +7885,15 @@ func (gb *GenericBookmark) GetFieldValuesEx(ctx context.Context, field string, g
 		readStructs[[]StateFieldValues, StateFieldValues])
 }
 
+// GetFieldValuesExAsync is GetFieldValuesEx without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) GetFieldValuesExAsync(field string, getExcludedValues bool, dataPages *BookmarkStateFieldPages, done func([]StateFieldValues, error)) error {
+	params := map[string]any{"qField": field, "qGetExcludedValues": getExcludedValues, "qDataPages": dataPages}
+	return callValueAsync[[]StateFieldValues](gb.Object, "GetFieldValuesEx", params, "qFieldValues",
+		readStructs[[]StateFieldValues, StateFieldValues], done)
+}
+
 // GetLayout calls the Engine API method GenericBookmark.GetLayout (locked).
 //
 // Result: qLayout (GenericBookmarkLayout) of the engine's result.
@@ -4952,6 +7903,14 @@ func (gb *GenericBookmark) GetFieldValuesEx(ctx context.Context, field string, g
 func (gb *GenericBookmark) GetLayout(ctx context.Context) (*GenericBookmarkLayout, error) {
 	return callValue[*GenericBookmarkLayout](ctx, gb.Object, "GetLayout", nil, "qLayout",
 		readStruct[GenericBookmarkLayout])
+}
+
+// GetLayoutAsync is GetLayout without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) GetLayoutAsync(done func(*GenericBookmarkLayout, error)) error {
+	return callValueAsync[*GenericBookmarkLayout](gb.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericBookmarkLayout], done)
 }
 
 // ApplyPatches calls the Engine API method GenericBookmark.ApplyPatches (locked).
@@ -4969,6 +7928,14 @@ func (gb *GenericBookmark) ApplyPatches(ctx context.Context, patches []NxPatch) 
 	return callVoid(ctx, gb.Object, "ApplyPatches", params)
 }
 
+// ApplyPatchesAsync is ApplyPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) ApplyPatchesAsync(patches []NxPatch, done func(error)) error {
+	params := map[string]any{"qPatches": nonNil(patches)}
+	return callVoidAsync(gb.Object, "ApplyPatches", params, done)
+}
+
 // SetProperties calls the Engine API method GenericBookmark.SetProperties (locked).
 //
 // Parameters:
@@ -4984,6 +7951,14 @@ func (gb *GenericBookmark) SetProperties(ctx context.Context, prop *GenericBookm
 	return callVoid(ctx, gb.Object, "SetProperties", params)
 }
 
+// SetPropertiesAsync is SetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) SetPropertiesAsync(prop *GenericBookmarkProperties, done func(error)) error {
+	params := map[string]any{"qProp": prop}
+	return callVoidAsync(gb.Object, "SetProperties", params, done)
+}
+
 // GetProperties calls the Engine API method GenericBookmark.GetProperties (locked).
 //
 // Result: qProp (GenericBookmarkProperties) of the engine's result.
@@ -4993,6 +7968,14 @@ func (gb *GenericBookmark) SetProperties(ctx context.Context, prop *GenericBookm
 func (gb *GenericBookmark) GetProperties(ctx context.Context) (*GenericBookmarkProperties, error) {
 	return callValue[*GenericBookmarkProperties](ctx, gb.Object, "GetProperties", nil, "qProp",
 		readStruct[GenericBookmarkProperties])
+}
+
+// GetPropertiesAsync is GetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) GetPropertiesAsync(done func(*GenericBookmarkProperties, error)) error {
+	return callValueAsync[*GenericBookmarkProperties](gb.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericBookmarkProperties], done)
 }
 
 // GetInfo calls the Engine API method GenericBookmark.GetInfo (locked).
@@ -5006,6 +7989,14 @@ func (gb *GenericBookmark) GetInfo(ctx context.Context) (*NxInfo, error) {
 		readStruct[NxInfo])
 }
 
+// GetInfoAsync is GetInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) GetInfoAsync(done func(*NxInfo, error)) error {
+	return callValueAsync[*NxInfo](gb.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo], done)
+}
+
 // Apply calls the Engine API method GenericBookmark.Apply (locked).
 //
 // Result: qSuccess (bool) of the engine's result.
@@ -5015,6 +8006,14 @@ func (gb *GenericBookmark) GetInfo(ctx context.Context) (*NxInfo, error) {
 func (gb *GenericBookmark) Apply(ctx context.Context) (bool, error) {
 	return callValue[bool](ctx, gb.Object, "Apply", nil, "qSuccess",
 		readBool)
+}
+
+// ApplyAsync is Apply without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) ApplyAsync(done func(bool, error)) error {
+	return callValueAsync[bool](gb.Object, "Apply", nil, "qSuccess",
+		readBool, done)
 }
 
 // ApplyAndVerify calls the Engine API method GenericBookmark.ApplyAndVerify (experimental).
@@ -5028,6 +8027,14 @@ func (gb *GenericBookmark) ApplyAndVerify(ctx context.Context) (*BookmarkApplyAn
 		readStruct[BookmarkApplyAndVerifyResult])
 }
 
+// ApplyAndVerifyAsync is ApplyAndVerify without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) ApplyAndVerifyAsync(done func(*BookmarkApplyAndVerifyResult, error)) error {
+	return callValueAsync[*BookmarkApplyAndVerifyResult](gb.Object, "ApplyAndVerify", nil, "qResult",
+		readStruct[BookmarkApplyAndVerifyResult], done)
+}
+
 // Publish calls the Engine API method GenericBookmark.Publish (locked).
 //
 // Result: none.
@@ -5036,6 +8043,13 @@ func (gb *GenericBookmark) ApplyAndVerify(ctx context.Context) (*BookmarkApplyAn
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) Publish(ctx context.Context) error {
 	return callVoid(ctx, gb.Object, "Publish", nil)
+}
+
+// PublishAsync is Publish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) PublishAsync(done func(error)) error {
+	return callVoidAsync(gb.Object, "Publish", nil, done)
 }
 
 // UnPublish calls the Engine API method GenericBookmark.UnPublish (locked).
@@ -5048,6 +8062,13 @@ func (gb *GenericBookmark) UnPublish(ctx context.Context) error {
 	return callVoid(ctx, gb.Object, "UnPublish", nil)
 }
 
+// UnPublishAsync is UnPublish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) UnPublishAsync(done func(error)) error {
+	return callVoidAsync(gb.Object, "UnPublish", nil, done)
+}
+
 // Approve calls the Engine API method GenericBookmark.Approve (locked).
 //
 // Result: none.
@@ -5058,6 +8079,13 @@ func (gb *GenericBookmark) Approve(ctx context.Context) error {
 	return callVoid(ctx, gb.Object, "Approve", nil)
 }
 
+// ApproveAsync is Approve without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) ApproveAsync(done func(error)) error {
+	return callVoidAsync(gb.Object, "Approve", nil, done)
+}
+
 // UnApprove calls the Engine API method GenericBookmark.UnApprove (locked).
 //
 // Result: none.
@@ -5066,6 +8094,13 @@ func (gb *GenericBookmark) Approve(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericbookmark
 func (gb *GenericBookmark) UnApprove(ctx context.Context) error {
 	return callVoid(ctx, gb.Object, "UnApprove", nil)
+}
+
+// UnApproveAsync is UnApprove without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gb *GenericBookmark) UnApproveAsync(done func(error)) error {
+	return callVoidAsync(gb.Object, "UnApprove", nil, done)
 }
 
 // GenericMeasure is the Engine API class GenericMeasure: an *Object with the class's 11 methods, typed.
@@ -5085,6 +8120,14 @@ func (gm *GenericMeasure) GetLayout(ctx context.Context) (*GenericMeasureLayout,
 		readStruct[GenericMeasureLayout])
 }
 
+// GetLayoutAsync is GetLayout without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) GetLayoutAsync(done func(*GenericMeasureLayout, error)) error {
+	return callValueAsync[*GenericMeasureLayout](gm.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericMeasureLayout], done)
+}
+
 // ApplyPatches calls the Engine API method GenericMeasure.ApplyPatches (locked).
 //
 // Parameters:
@@ -5098,6 +8141,14 @@ func (gm *GenericMeasure) GetLayout(ctx context.Context) (*GenericMeasureLayout,
 func (gm *GenericMeasure) ApplyPatches(ctx context.Context, patches []NxPatch) error {
 	params := map[string]any{"qPatches": nonNil(patches)}
 	return callVoid(ctx, gm.Object, "ApplyPatches", params)
+}
+
+// ApplyPatchesAsync is ApplyPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) ApplyPatchesAsync(patches []NxPatch, done func(error)) error {
+	params := map[string]any{"qPatches": nonNil(patches)}
+	return callVoidAsync(gm.Object, "ApplyPatches", params, done)
 }
 
 // SetProperties calls the Engine API method GenericMeasure.SetProperties (locked).
@@ -5115,6 +8166,14 @@ func (gm *GenericMeasure) SetProperties(ctx context.Context, prop *GenericMeasur
 	return callVoid(ctx, gm.Object, "SetProperties", params)
 }
 
+// SetPropertiesAsync is SetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) SetPropertiesAsync(prop *GenericMeasureProperties, done func(error)) error {
+	params := map[string]any{"qProp": prop}
+	return callVoidAsync(gm.Object, "SetProperties", params, done)
+}
+
 // GetProperties calls the Engine API method GenericMeasure.GetProperties (locked).
 //
 // Result: qProp (GenericMeasureProperties) of the engine's result.
@@ -5124,6 +8183,14 @@ func (gm *GenericMeasure) SetProperties(ctx context.Context, prop *GenericMeasur
 func (gm *GenericMeasure) GetProperties(ctx context.Context) (*GenericMeasureProperties, error) {
 	return callValue[*GenericMeasureProperties](ctx, gm.Object, "GetProperties", nil, "qProp",
 		readStruct[GenericMeasureProperties])
+}
+
+// GetPropertiesAsync is GetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) GetPropertiesAsync(done func(*GenericMeasureProperties, error)) error {
+	return callValueAsync[*GenericMeasureProperties](gm.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericMeasureProperties], done)
 }
 
 // GetInfo calls the Engine API method GenericMeasure.GetInfo (locked).
@@ -5137,6 +8204,14 @@ func (gm *GenericMeasure) GetInfo(ctx context.Context) (*NxInfo, error) {
 		readStruct[NxInfo])
 }
 
+// GetInfoAsync is GetInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) GetInfoAsync(done func(*NxInfo, error)) error {
+	return callValueAsync[*NxInfo](gm.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo], done)
+}
+
 // GetMeasure calls the Engine API method GenericMeasure.GetMeasure (locked).
 //
 // Result: qMeasure (NxLibraryMeasureDef) of the engine's result.
@@ -5146,6 +8221,14 @@ func (gm *GenericMeasure) GetInfo(ctx context.Context) (*NxInfo, error) {
 func (gm *GenericMeasure) GetMeasure(ctx context.Context) (*NxLibraryMeasureDef, error) {
 	return callValue[*NxLibraryMeasureDef](ctx, gm.Object, "GetMeasure", nil, "qMeasure",
 		readStruct[NxLibraryMeasureDef])
+}
+
+// GetMeasureAsync is GetMeasure without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) GetMeasureAsync(done func(*NxLibraryMeasureDef, error)) error {
+	return callValueAsync[*NxLibraryMeasureDef](gm.Object, "GetMeasure", nil, "qMeasure",
+		readStruct[NxLibraryMeasureDef], done)
 }
 
 // GetLinkedObjects calls the Engine API method GenericMeasure.GetLinkedObjects (locked).
@@ -5159,6 +8242,14 @@ func (gm *GenericMeasure) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjec
 		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo])
 }
 
+// GetLinkedObjectsAsync is GetLinkedObjects without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) GetLinkedObjectsAsync(done func([]NxLinkedObjectInfo, error)) error {
+	return callValueAsync[[]NxLinkedObjectInfo](gm.Object, "GetLinkedObjects", nil, "qItems",
+		readStructs[[]NxLinkedObjectInfo, NxLinkedObjectInfo], done)
+}
+
 // Publish calls the Engine API method GenericMeasure.Publish (locked).
 //
 // Result: none.
@@ -5167,6 +8258,13 @@ func (gm *GenericMeasure) GetLinkedObjects(ctx context.Context) ([]NxLinkedObjec
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) Publish(ctx context.Context) error {
 	return callVoid(ctx, gm.Object, "Publish", nil)
+}
+
+// PublishAsync is Publish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) PublishAsync(done func(error)) error {
+	return callVoidAsync(gm.Object, "Publish", nil, done)
 }
 
 // UnPublish calls the Engine API method GenericMeasure.UnPublish (locked).
@@ -5179,6 +8277,13 @@ func (gm *GenericMeasure) UnPublish(ctx context.Context) error {
 	return callVoid(ctx, gm.Object, "UnPublish", nil)
 }
 
+// UnPublishAsync is UnPublish without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) UnPublishAsync(done func(error)) error {
+	return callVoidAsync(gm.Object, "UnPublish", nil, done)
+}
+
 // Approve calls the Engine API method GenericMeasure.Approve (locked).
 //
 // Result: none.
@@ -5189,6 +8294,13 @@ func (gm *GenericMeasure) Approve(ctx context.Context) error {
 	return callVoid(ctx, gm.Object, "Approve", nil)
 }
 
+// ApproveAsync is Approve without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) ApproveAsync(done func(error)) error {
+	return callVoidAsync(gm.Object, "Approve", nil, done)
+}
+
 // UnApprove calls the Engine API method GenericMeasure.UnApprove (locked).
 //
 // Result: none.
@@ -5197,6 +8309,13 @@ func (gm *GenericMeasure) Approve(ctx context.Context) error {
 // Reference: https://qlik.dev/apis/json-rpc/qix/genericmeasure
 func (gm *GenericMeasure) UnApprove(ctx context.Context) error {
 	return callVoid(ctx, gm.Object, "UnApprove", nil)
+}
+
+// UnApproveAsync is UnApprove without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gm *GenericMeasure) UnApproveAsync(done func(error)) error {
+	return callVoidAsync(gm.Object, "UnApprove", nil, done)
 }
 
 // GenericVariable is the Engine API class GenericVariable: an *Object with the class's 9 methods, typed.
@@ -5216,6 +8335,14 @@ func (gv *GenericVariable) GetLayout(ctx context.Context) (*GenericVariableLayou
 		readStruct[GenericVariableLayout])
 }
 
+// GetLayoutAsync is GetLayout without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) GetLayoutAsync(done func(*GenericVariableLayout, error)) error {
+	return callValueAsync[*GenericVariableLayout](gv.Object, "GetLayout", nil, "qLayout",
+		readStruct[GenericVariableLayout], done)
+}
+
 // ApplyPatches calls the Engine API method GenericVariable.ApplyPatches (locked).
 //
 // Parameters:
@@ -5229,6 +8356,14 @@ func (gv *GenericVariable) GetLayout(ctx context.Context) (*GenericVariableLayou
 func (gv *GenericVariable) ApplyPatches(ctx context.Context, patches []NxPatch) error {
 	params := map[string]any{"qPatches": nonNil(patches)}
 	return callVoid(ctx, gv.Object, "ApplyPatches", params)
+}
+
+// ApplyPatchesAsync is ApplyPatches without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) ApplyPatchesAsync(patches []NxPatch, done func(error)) error {
+	params := map[string]any{"qPatches": nonNil(patches)}
+	return callVoidAsync(gv.Object, "ApplyPatches", params, done)
 }
 
 // SetProperties calls the Engine API method GenericVariable.SetProperties (locked).
@@ -5246,6 +8381,14 @@ func (gv *GenericVariable) SetProperties(ctx context.Context, prop *GenericVaria
 	return callVoid(ctx, gv.Object, "SetProperties", params)
 }
 
+// SetPropertiesAsync is SetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) SetPropertiesAsync(prop *GenericVariableProperties, done func(error)) error {
+	params := map[string]any{"qProp": prop}
+	return callVoidAsync(gv.Object, "SetProperties", params, done)
+}
+
 // GetProperties calls the Engine API method GenericVariable.GetProperties (locked).
 //
 // Result: qProp (GenericVariableProperties) of the engine's result.
@@ -5257,6 +8400,14 @@ func (gv *GenericVariable) GetProperties(ctx context.Context) (*GenericVariableP
 		readStruct[GenericVariableProperties])
 }
 
+// GetPropertiesAsync is GetProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) GetPropertiesAsync(done func(*GenericVariableProperties, error)) error {
+	return callValueAsync[*GenericVariableProperties](gv.Object, "GetProperties", nil, "qProp",
+		readStruct[GenericVariableProperties], done)
+}
+
 // GetInfo calls the Engine API method GenericVariable.GetInfo (locked).
 //
 // Result: qInfo (NxInfo) of the engine's result.
@@ -5266,6 +8417,14 @@ func (gv *GenericVariable) GetProperties(ctx context.Context) (*GenericVariableP
 func (gv *GenericVariable) GetInfo(ctx context.Context) (*NxInfo, error) {
 	return callValue[*NxInfo](ctx, gv.Object, "GetInfo", nil, "qInfo",
 		readStruct[NxInfo])
+}
+
+// GetInfoAsync is GetInfo without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) GetInfoAsync(done func(*NxInfo, error)) error {
+	return callValueAsync[*NxInfo](gv.Object, "GetInfo", nil, "qInfo",
+		readStruct[NxInfo], done)
 }
 
 // SetStringValue calls the Engine API method GenericVariable.SetStringValue (locked).
@@ -5283,6 +8442,14 @@ func (gv *GenericVariable) SetStringValue(ctx context.Context, val string) error
 	return callVoid(ctx, gv.Object, "SetStringValue", params)
 }
 
+// SetStringValueAsync is SetStringValue without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) SetStringValueAsync(val string, done func(error)) error {
+	params := map[string]any{"qVal": val}
+	return callVoidAsync(gv.Object, "SetStringValue", params, done)
+}
+
 // SetNumValue calls the Engine API method GenericVariable.SetNumValue (locked).
 //
 // Parameters:
@@ -5296,6 +8463,14 @@ func (gv *GenericVariable) SetStringValue(ctx context.Context, val string) error
 func (gv *GenericVariable) SetNumValue(ctx context.Context, val Float64) error {
 	params := map[string]any{"qVal": val}
 	return callVoid(ctx, gv.Object, "SetNumValue", params)
+}
+
+// SetNumValueAsync is SetNumValue without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) SetNumValueAsync(val Float64, done func(error)) error {
+	params := map[string]any{"qVal": val}
+	return callVoidAsync(gv.Object, "SetNumValue", params, done)
 }
 
 // SetDualValue calls the Engine API method GenericVariable.SetDualValue (locked).
@@ -5314,6 +8489,14 @@ func (gv *GenericVariable) SetDualValue(ctx context.Context, text string, num Fl
 	return callVoid(ctx, gv.Object, "SetDualValue", params)
 }
 
+// SetDualValueAsync is SetDualValue without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) SetDualValueAsync(text string, num Float64, done func(error)) error {
+	params := map[string]any{"qText": text, "qNum": num}
+	return callVoidAsync(gv.Object, "SetDualValue", params, done)
+}
+
 // GetRawContent calls the Engine API method GenericVariable.GetRawContent (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -5323,6 +8506,14 @@ func (gv *GenericVariable) SetDualValue(ctx context.Context, text string, num Fl
 func (gv *GenericVariable) GetRawContent(ctx context.Context) (string, error) {
 	return callValue[string](ctx, gv.Object, "GetRawContent", nil, "qReturn",
 		readString)
+}
+
+// GetRawContentAsync is GetRawContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+func (gv *GenericVariable) GetRawContentAsync(done func(string, error)) error {
+	return callValueAsync[string](gv.Object, "GetRawContent", nil, "qReturn",
+		readString, done)
 }
 
 // Variable is the Engine API class Variable: an *Object with the class's 6 methods, typed.
@@ -5344,6 +8535,16 @@ func (v *Variable) GetContent(ctx context.Context) (*AlfaNumString, error) {
 		readStruct[AlfaNumString])
 }
 
+// GetContentAsync is GetContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Variable.GetContent deprecated.
+func (v *Variable) GetContentAsync(done func(*AlfaNumString, error)) error {
+	return callValueAsync[*AlfaNumString](v.Object, "GetContent", nil, "qContent",
+		readStruct[AlfaNumString], done)
+}
+
 // GetRawContent calls the Engine API method Variable.GetRawContent (locked).
 //
 // Result: qReturn (string) of the engine's result.
@@ -5355,6 +8556,16 @@ func (v *Variable) GetContent(ctx context.Context) (*AlfaNumString, error) {
 func (v *Variable) GetRawContent(ctx context.Context) (string, error) {
 	return callValue[string](ctx, v.Object, "GetRawContent", nil, "qReturn",
 		readString)
+}
+
+// GetRawContentAsync is GetRawContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Variable.GetRawContent deprecated.
+func (v *Variable) GetRawContentAsync(done func(string, error)) error {
+	return callValueAsync[string](v.Object, "GetRawContent", nil, "qReturn",
+		readString, done)
 }
 
 // SetContent calls the Engine API method Variable.SetContent (locked).
@@ -5376,6 +8587,17 @@ func (v *Variable) SetContent(ctx context.Context, content string, updateMRU boo
 		readBool)
 }
 
+// SetContentAsync is SetContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Variable.SetContent deprecated.
+func (v *Variable) SetContentAsync(content string, updateMRU bool, done func(bool, error)) error {
+	params := map[string]any{"qContent": content, "qUpdateMRU": updateMRU}
+	return callValueAsync[bool](v.Object, "SetContent", params, "qReturn",
+		readBool, done)
+}
+
 // ForceContent calls the Engine API method Variable.ForceContent (locked).
 //
 // Parameters:
@@ -5394,6 +8616,16 @@ func (v *Variable) ForceContent(ctx context.Context, s string, dArg Float64) err
 	return callVoid(ctx, v.Object, "ForceContent", params)
 }
 
+// ForceContentAsync is ForceContent without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Variable.ForceContent deprecated.
+func (v *Variable) ForceContentAsync(s string, dArg Float64, done func(error)) error {
+	params := map[string]any{"qs": s, "qd": dArg}
+	return callVoidAsync(v.Object, "ForceContent", params, done)
+}
+
 // GetNxProperties calls the Engine API method Variable.GetNxProperties (locked).
 //
 // Result: qProperties (NxVariableProperties) of the engine's result.
@@ -5405,6 +8637,16 @@ func (v *Variable) ForceContent(ctx context.Context, s string, dArg Float64) err
 func (v *Variable) GetNxProperties(ctx context.Context) (*NxVariableProperties, error) {
 	return callValue[*NxVariableProperties](ctx, v.Object, "GetNxProperties", nil, "qProperties",
 		readStruct[NxVariableProperties])
+}
+
+// GetNxPropertiesAsync is GetNxProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Variable.GetNxProperties deprecated.
+func (v *Variable) GetNxPropertiesAsync(done func(*NxVariableProperties, error)) error {
+	return callValueAsync[*NxVariableProperties](v.Object, "GetNxProperties", nil, "qProperties",
+		readStruct[NxVariableProperties], done)
 }
 
 // SetNxProperties calls the Engine API method Variable.SetNxProperties (locked).
@@ -5422,4 +8664,14 @@ func (v *Variable) GetNxProperties(ctx context.Context) (*NxVariableProperties, 
 func (v *Variable) SetNxProperties(ctx context.Context, properties *NxVariableProperties) error {
 	params := map[string]any{"qProperties": properties}
 	return callVoid(ctx, v.Object, "SetNxProperties", params)
+}
+
+// SetNxPropertiesAsync is SetNxProperties without waiting: done gets its outcome exactly once, on libqix's thread
+// or a goroutine of its own, and must not block (see "Asynchronous calls" in the package
+// documentation). A non-nil error means the call was not made and done will not be called.
+//
+// Deprecated: the Engine API spec marks Variable.SetNxProperties deprecated.
+func (v *Variable) SetNxPropertiesAsync(properties *NxVariableProperties, done func(error)) error {
+	params := map[string]any{"qProperties": properties}
+	return callVoidAsync(v.Object, "SetNxProperties", params, done)
 }

@@ -76,3 +76,7 @@ func IssuedBatches(s *Session) uint64 {
 // SetReadyHook sets the function called each time libqix wakes a poll goroutine, with whether the wake-up
 // came from one of libqix's threads that Go started (for the tests in package qix_test; nil removes it).
 func SetReadyHook(fn func(fromLibqixThread bool)) { qixswig.SetReadyHook(fn) }
+
+// OnLibqixThread tells whether the caller runs on one of libqix's threads that Go started (Linux only: false
+// elsewhere), for the tests in package qix_test.
+func OnLibqixThread() bool { return qixswig.OnLibqixThread() }

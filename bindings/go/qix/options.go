@@ -123,9 +123,6 @@ func Options() []OptionInfo {
 			Default: info.GetDefault_text(),
 			Doc:     info.GetDoc(),
 		}
-		if o.Name == "events.inline" {
-			o.Default = "false" // off for this binding's sessions (they poll), whatever the C API's default
-		}
 		switch qixswig.Qix_option_type(info.GetValue_type()) {
 		case qixswig.QIX_OPTION_INT:
 			o.Type = OptionInt

@@ -46,13 +46,13 @@ func TestOptionsDescribeEveryOptionOnce(t *testing.T) {
 }
 
 // The description and WithOption's validation are one table: a session opens with every default set back
-// explicitly (except the url.* parts, which would describe another URL than the one dialled, and
-// events.poll, which the binding sets itself), and an unknown name still fails.
+// explicitly (except the url.* parts, which would describe another URL than the one dialled), and an
+// unknown name still fails.
 func TestOptionsDefaultsAreAccepted(t *testing.T) {
 	sim := startSim(t)
 	opts := []qix.Option{}
 	for _, o := range qix.Options() {
-		if strings.HasPrefix(o.Name, "url") || o.Name == "events.poll" {
+		if strings.HasPrefix(o.Name, "url") {
 			continue
 		}
 		switch o.Type {
@@ -81,19 +81,34 @@ func TestOptionsDefaultsAreAccepted(t *testing.T) {
 	}
 }
 
-// events.inline (callbacks on libqix's I/O thread) is for C callers that never block; the binding delivers
-// its events on the session's poll goroutine, and says so.
-func TestEventsInlineIsRefused(t *testing.T) {
+// events.poll (callbacks run where the host polls) is refused: libqix's threads deliver the binding's
+// events. events.inline is libqix's default (they run on its I/O thread); off, they run on its dispatcher
+// threads, which works the same for the binding: calls, blocking and asynchronous, are answered.
+func TestEventsPollIsRefused(t *testing.T) {
 	sim := startSim(t)
-	_, err := qix.Dial(context.Background(), sim.url("demo"), qix.WithOption("events.inline", true))
+	_, err := qix.Dial(context.Background(), sim.url("demo"), qix.WithOption("events.poll", true))
 	if !errors.Is(err, qix.ErrInvalid) || !strings.Contains(err.Error(), "not supported by the Go binding") {
-		t.Fatalf("events.inline: %v", err)
+		t.Fatalf("events.poll: %v", err)
 	}
-	s, err := qix.Dial(context.Background(), sim.url("demo"), qix.WithOption("events.inline", false))
-	if err != nil {
-		t.Fatalf("events.inline false: %v", err)
+	for _, inline := range []bool{true, false} {
+		s, err := qix.Dial(context.Background(), sim.url("demo"), qix.WithOption("events.inline", inline))
+		if err != nil {
+			t.Fatalf("events.inline %v: %v", inline, err)
+		}
+		g, err := s.Global()
+		mustNot(t, "Global", err)
+		if _, err := g.EngineVersion(testContext(t)); err != nil {
+			t.Fatalf("events.inline %v: EngineVersion: %v", inline, err)
+		}
+		done := make(chan error, 1)
+		if err := g.EngineVersionAsync(func(_ *qix.NxEngineVersion, err error) { done <- err }); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("events.inline %v: EngineVersionAsync: %v", inline, err)
+		}
+		s.Close()
 	}
-	s.Close()
 }
 
 // SetIOSpin sets the poll limit of the binding's libqix context: calls are answered with it at its maximum,

@@ -67,8 +67,11 @@ const callHeader = 32
 
 // enqueue queues a call, or fails at once when the session or the object is closed. On success the
 // session's (and the object's) read locks stay held until the call is issued (release).
+// It never waits for Close: while Close frees the session (the one writer of live) the call fails at once.
 func (s *Session) enqueue(o *objectCore, method, params string, token uint64, raw bool, slot *callSlot) error {
-	s.live.RLock()
+	if !s.live.TryRLock() {
+		return errorf(ErrClosed, "the session is closed")
+	}
 	if s.freed {
 		s.live.RUnlock()
 		return errorf(ErrClosed, "the session is closed")

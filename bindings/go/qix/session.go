@@ -26,11 +26,11 @@ type Session struct {
 	ev   qixswig.Event // the event holder of the poll goroutine (then of Close's final drain)
 	buf  []byte        // the records buffer of the poll goroutine (then of Close's final drain): see drain
 
-	// ready wakes the poll goroutine (room for one wake-up): libqix sends to it through readyKey, a
-	// cgo.Handle of it (qixswig's qixgoPollReady), whenever the session gets something to poll. readyKey is
-	// deleted after the Conn, which is the last to use it.
-	ready    chan struct{}
-	readyKey cgo.Handle
+	// ready wakes the poll goroutine (room for one wake-up): the bridge sends to it (qixswig's
+	// qixgoInboxReady, through goKey: a cgo.Handle of this session's host) whenever the inbox gets events
+	// while empty. goKey is deleted after the Conn, which is the last to use it.
+	ready chan struct{}
+	goKey cgo.Handle
 
 	// live is read-held by every goroutine that uses conn, and write-held by Close while it frees conn.
 	live  sync.RWMutex
@@ -111,12 +111,13 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 	}
 	opened := make(chan outcome, 1)
 	openToken := s.register(opened, false)
-	s.readyKey = cgo.NewHandle(s.ready)
-	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1), uint64(s.readyKey))); err != nil {
+	s.goKey = cgo.NewHandle(host{s})
+	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1), uint64(s.goKey))); err != nil {
 		s.discard()
 		return nil, err
 	}
 	go s.pollLoop()
+	handOverIfInCallback() // Dial from an asynchronous call's function: the open must not wait for it
 	select {
 	case out := <-opened:
 		if out.err != nil {
@@ -141,9 +142,9 @@ func (s *Session) configure(url string, cfg *config) error {
 		case string:
 			e = s.conn.SetStr(st.name, v)
 		case bool:
-			if v && st.name == "events.inline" {
-				return errorf(ErrInvalid, "option events.inline is not supported by the Go binding: its "+
-					"events are delivered on the session's poll goroutine")
+			if v && st.name == "events.poll" {
+				return errorf(ErrInvalid, "option events.poll is not supported by the Go binding: libqix's "+
+					"threads deliver its events (to the session's poll goroutine, or to asynchronous calls' functions)")
 			}
 			e = s.conn.SetBool(st.name, v)
 		case int64:
@@ -175,16 +176,18 @@ func (s *Session) configure(url string, cfg *config) error {
 func (s *Session) discard() {
 	qixswig.DeleteConn(s.conn)
 	qixswig.DeleteEvent(s.ev)
-	if s.readyKey != 0 {
-		s.readyKey.Delete()
+	if s.goKey != 0 {
+		s.goKey.Delete()
 	}
 	s.callbacks.stop()
 }
 
-// waiter is who waits for a call's outcome: its channel (room for one outcome), and whether it wants the
-// engine's whole result object (the typed API) instead of the unwrapped one.
+// waiter is who waits for a call's outcome: its channel (room for one outcome) or, for an asynchronous
+// call, its function (async.go), and whether it wants the engine's whole result object (the typed API)
+// instead of the unwrapped one.
 type waiter struct {
 	ch  chan outcome
+	fn  func(outcome)
 	raw bool
 }
 
@@ -192,21 +195,20 @@ type waiter struct {
 func (s *Session) register(ch chan outcome, raw bool) uint64 {
 	t := s.tokens.Add(1)
 	s.mu.Lock()
-	s.calls[t] = waiter{ch, raw}
+	s.calls[t] = waiter{ch: ch, raw: raw}
 	s.mu.Unlock()
 	return t
 }
 
-// pollLoop is the session's poll goroutine: each time libqix says the session has something to poll (a
-// wake-up on s.ready, sent from libqix's thread: qixswig's qixgoPollReady), it runs libqix's callbacks
-// (which only fill the bridge's inbox) and dispatches the events, until Close stops it (Close sets
-// stopping, then wakes the session). Between wake-ups it is parked on the channel: no OS thread waits for
-// it, and a burst of answers costs one wake-up. A wake-up that arrives while it polls makes it poll once
-// more, so none is lost: libqix asks again for whatever is queued after a poll took the rest.
+// pollLoop is the session's poll goroutine: each time the bridge says the inbox has events (a wake-up on
+// s.ready, sent from libqix's thread that ran the session's callbacks: qixswig's qixgoInboxReady), it
+// dispatches them, until Close stops it (Close sets stopping, then wakes it). Between wake-ups it is
+// parked on the channel: no OS thread waits for it, and a burst of answers costs one wake-up. A wake-up
+// that arrives while it drains makes it drain once more, so none is lost: the bridge wakes it again for
+// whatever arrives after a drain emptied the inbox.
 func (s *Session) pollLoop() {
 	defer close(s.loopDone)
 	for range s.ready {
-		s.conn.Poll(0)
 		s.drainAndSend()
 		if s.stopping.Load() {
 			return
@@ -264,17 +266,21 @@ func (s *Session) dispatchRecords(b []byte) {
 			w := s.calls[token]
 			delete(s.calls, token)
 			s.mu.Unlock()
+			if w.ch == nil && w.fn == nil {
+				continue
+			}
+			text := json.RawMessage(append(make([]byte, 0, len(body)), body...)) // body is the buffer's
+			out := outcome{json: text}
+			if w.raw {
+				out = outcome{raw: text}
+			}
 			if w.ch == nil {
+				go w.fn(out) // an asynchronous call's (its plain successes normally skip the inbox)
 				continue
 			}
 			s.answered++
 			s.handedAnswer()
-			text := json.RawMessage(append(make([]byte, 0, len(body)), body...)) // body is the buffer's
-			if w.raw {
-				w.ch <- outcome{raw: text}
-			} else {
-				w.ch <- outcome{json: text}
-			}
+			w.ch <- out
 		case qixswig.EVENT_CHANGED:
 			if o := s.object(token); o != nil {
 				o.signalChanged()
@@ -321,6 +327,10 @@ func (s *Session) dispatch(ev qixswig.Event) {
 			s.answered++
 			s.handedAnswer()
 			ch <- out
+		} else if w.fn != nil {
+			// An asynchronous call's failure or object result: its function runs on a goroutine of its own
+			// (it may block; the poll goroutine never waits for it).
+			go w.fn(out)
 		} else if out.obj != nil {
 			go out.obj.release() // nobody waits (cannot happen today); not here: Close may hold s.live
 		}
@@ -469,6 +479,7 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 		return outcome{}, err
 	}
 	// Queued: the call's one outcome arrives on ch and is taken below, which leaves ch empty for reuse.
+	handOverIfInCallback() // from an asynchronous call's function: the answer must not wait for it
 	var out outcome
 	done := ctx.Done()
 	if done == nil { // a context that never ends (Background): a plain receive is cheaper than a select
@@ -531,11 +542,13 @@ func (s *Session) Close() error {
 }
 
 func (s *Session) end() {
+	// From an asynchronous call's function: the closing events must not wait for it to return.
+	handOverIfInCallback()
 	s.live.RLock()
 	s.conn.Close()
 	// libqix's one "closed and drained" signal: the closed state event and every event before it have run
-	// (on the poll loop, which goes on polling meanwhile). The close handshake is bounded by the session's
-	// handshake and keep-alive timeouts.
+	// (their copies are in the inbox, which the poll loop goes on draining meanwhile). The close handshake
+	// is bounded by the session's handshake and keep-alive timeouts.
 	s.conn.WaitClosed(-1)
 	s.live.RUnlock()
 	s.stopping.Store(true)
@@ -544,9 +557,6 @@ func (s *Session) end() {
 
 	s.live.Lock()
 	// Last events (completions queued with the closed state), then the objects, then the connection.
-	for s.conn.Poll(0) > 0 {
-		s.drain()
-	}
 	s.drain()
 	s.mu.Lock()
 	objects := s.objects
@@ -561,13 +571,18 @@ func (s *Session) end() {
 	}
 	qixswig.DeleteConn(s.conn)
 	qixswig.DeleteEvent(s.ev)
-	s.readyKey.Delete() // after the Conn: libqix does not call qixgoPollReady for it any more
+	s.goKey.Delete() // after the Conn: the bridge does not call Go for it any more
 	s.freed = true
 	s.live.Unlock()
 
 	s.markClosed(1000, "closed by the client")
+	closedErr := func() *Error { return errorf(ErrClosed, "the session was closed") }
 	for _, w := range calls {
-		w.ch <- outcome{err: errorf(ErrClosed, "the session was closed")}
+		if w.ch != nil {
+			w.ch <- outcome{err: closedErr()}
+		} else if w.fn != nil {
+			go w.fn(outcome{err: closedErr()})
+		}
 	}
 	for _, sub := range subs {
 		sub.end()

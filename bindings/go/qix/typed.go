@@ -190,7 +190,11 @@ func invoke(ctx context.Context, o *Object, method string, params map[string]any
 
 // callVoid calls a method without result.
 func callVoid(ctx context.Context, o *Object, method string, params map[string]any) error {
-	out, err := invoke(ctx, o, method, params)
+	return voidOf(invoke(ctx, o, method, params))
+}
+
+// voidOf is the outcome of a method without result (callVoid's, callVoidAsync's).
+func voidOf(out outcome, err error) error {
 	if out.obj != nil {
 		out.obj.release()
 	}
@@ -206,7 +210,11 @@ func notFound(err error) bool {
 
 // callObject calls a method that returns an object: nil (and no error) when the engine answers none.
 func callObject(ctx context.Context, o *Object, method string, params map[string]any) (*Object, error) {
-	out, err := invoke(ctx, o, method, params)
+	return objectResult(invoke(ctx, o, method, params))
+}
+
+// objectResult is the outcome of a method that returns an object (callObject's, callObjectAsync's).
+func objectResult(out outcome, err error) (*Object, error) {
 	if notFound(err) {
 		err = nil
 	}
@@ -223,8 +231,13 @@ func callObject(ctx context.Context, o *Object, method string, params map[string
 // (the generated reader of T, see jsonread.go).
 func callValue[T any](ctx context.Context, o *Object, method string, params map[string]any, wire string,
 	read func(*jreader, T) T) (T, error) {
-	var zero T
 	out, err := invoke(ctx, o, method, params)
+	return valueOf(out, err, method, wire, read)
+}
+
+// valueOf decodes the out value wire of a call's outcome (callValue's, callValueAsync's).
+func valueOf[T any](out outcome, err error, method, wire string, read func(*jreader, T) T) (T, error) {
+	var zero T
 	if out.obj != nil {
 		out.obj.release()
 	}
@@ -353,6 +366,11 @@ func skipValue(b []byte, i int) (int, bool) {
 // generated reader, see jsonread.go); obj is the object the result refers to (nil when none).
 func callStruct[T any, P jsonReadable[T]](ctx context.Context, o *Object, method string, params map[string]any) (r *T, obj *Object, err error) {
 	out, err := invoke(ctx, o, method, params)
+	return structOf[T, P](out, err, method)
+}
+
+// structOf decodes a call's outcome into a new T (callStruct's, callStructAsync's).
+func structOf[T any, P jsonReadable[T]](out outcome, err error, method string) (r *T, obj *Object, _ error) {
 	if notFound(err) && len(out.raw) > 0 {
 		err = nil // the other out values are there; Object stays nil
 	}

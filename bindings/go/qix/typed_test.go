@@ -14,6 +14,21 @@ import (
 	"github.com/libqix/libqix/bindings/go/qix"
 )
 
+var errorType = reflect.TypeOf((*error)(nil)).Elem()
+
+// sameResults tells whether fn's parameters are the results of the method type m.
+func sameResults(fn, m reflect.Type) bool {
+	if fn.NumIn() != m.NumOut() {
+		return false
+	}
+	for i := 0; i < fn.NumIn(); i++ {
+		if fn.In(i) != m.Out(i) {
+			return false
+		}
+	}
+	return true
+}
+
 // typedClasses maps the spec's class names to the typed classes.
 var typedClasses = map[string]reflect.Type{
 	"Global":           reflect.TypeOf(&qix.Global{}),
@@ -28,7 +43,8 @@ var typedClasses = map[string]reflect.Type{
 }
 
 // Every method of the spec (spec/engine-rpc-*.json, read at test time; QIX_SPEC_DIR overrides the
-// folder) is a typed method of its class: its own (not *Object's promoted one), taking a context first.
+// folder) is a typed method of its class: its own (not *Object's promoted one), taking a context first,
+// with an Async form.
 func TestTypedMethodsCoverTheSpec(t *testing.T) {
 	dir := os.Getenv("QIX_SPEC_DIR")
 	if dir == "" {
@@ -73,6 +89,24 @@ func TestTypedMethodsCoverTheSpec(t *testing.T) {
 		if meth.Type.NumIn() < 2 || meth.Type.In(1) != ctxType {
 			t.Errorf("%s: the first parameter is not a context.Context: %v", m.Name, meth.Type)
 			continue
+		}
+		// Its Async form: the same parameters but the context, then the function that gets the outcome (the
+		// method's results), returning an error.
+		async, ok := typ.MethodByName(name + "Async")
+		if !ok {
+			t.Errorf("%s: no %sAsync", m.Name, name)
+			continue
+		}
+		at := async.Type
+		if at.NumIn() != meth.Type.NumIn() || at.NumOut() != 1 || at.Out(0) != errorType ||
+			at.In(at.NumIn()-1).Kind() != reflect.Func || !sameResults(at.In(at.NumIn()-1), meth.Type) {
+			t.Errorf("%sAsync: %v does not match %v", m.Name, at, meth.Type)
+			continue
+		}
+		for i := 2; i < meth.Type.NumIn(); i++ {
+			if at.In(i-1) != meth.Type.In(i) {
+				t.Errorf("%sAsync: parameter %d is %v, want %v", m.Name, i-1, at.In(i-1), meth.Type.In(i))
+			}
 		}
 		present++
 	}

@@ -1,33 +1,42 @@
 // The Go binding's bridge: a small C++ layer, wrapped by SWIG next to the facade (qix/qix.hpp), that
-// lets Go receive libqix's events with C calling Go at one place only: to say "poll now".
+// lets Go receive libqix's events with C calling Go at two places only: "your inbox has events" and "your
+// asynchronous call is answered".
 //
 // Why: cgo forbids C from keeping Go pointers, and a C thread calling into Go (SWIG directors) makes every
-// callback a place where Go's rules can be broken. So no event is delivered by calling Go. A Conn opens
-// its session with the C API's poll interface (`events.poll`): every callback of the session (call
-// completions, object "changed"/"closed", state, notifications, the traffic log) runs inside
-// qix_session_poll() on the thread of the one goroutine that polls, and the trampolines below only copy
-// what they got into the Conn's inbox. That goroutine then takes the events out (Conn::take, Conn::next)
-// and fans them out to Go channels. Callback payloads are integer tokens chosen by Go (or, for objects, by
-// the bridge), never Go pointers.
+// callback a place where Go's rules can be broken. So the callbacks of a Conn's session (call completions,
+// object "changed"/"closed", state, notifications, the traffic log) are trampolines below that only copy
+// what they got into the Conn's inbox; the session's poll goroutine takes the events out (Conn::take,
+// Conn::next) and fans them out to Go channels. Callback payloads are integer tokens chosen by Go (or, for
+// objects, by the bridge), never Go pointers.
 //
-// The one call into Go: when the session gets something to poll, libqix calls on_poll_ready
-// (qix_session_set_poll_ready), which calls the exported Go function qixgoPollReady with the session's key
-// (a cgo.Handle of its wake-up channel): a non-blocking channel send, so it never blocks libqix. It runs
-// mostly on libqix's I/O thread, and every session of the binding lives on one context whose threads Go
-// started (go_context: qix_context_new_hosted, each thread a goroutine locked to its OS thread, running
-// libqix's thread body in a cgo call): calling Go from such a thread costs about as much as a cgo call
-// (well under a microsecond), where calling it from a thread Go did not start costs a new Go thread's set-up
-// each time (about 10 µs). That call replaced a readiness descriptor (qix_session_poll_fd) waited for in
-// Go's netpoller, which cost two system calls and a netpoller wake-up per burst of answers.
+// Where they run: the session keeps libqix's default, `events.inline`: its callbacks run on the I/O thread
+// that read the frames (or on a dispatcher thread after a hand-over), one at a time and in order, and every
+// session of the binding lives on one context whose threads Go started (go_context: qix_context_new_hosted,
+// each thread a goroutine locked to its OS thread, running libqix's thread body in a cgo call): calling Go
+// from such a thread costs about as much as a cgo call (well under a microsecond), where calling it from a
+// thread Go did not start costs a new Go thread's set-up each time (about 10 µs). The two calls into Go:
+//   - qixgoInboxReady(key): the inbox went from empty to not empty (the poll goroutine parks on a channel
+//     between bursts; a non-blocking channel send, so it never blocks libqix);
+//   - qixgoCallDone(key, token, body, len): an asynchronous call (Go's XxxAsync methods, Conn::call_batch
+//     records with the async flag) succeeded with a plain result: Go decodes it and runs the caller's
+//     function right there, on libqix's thread, and the calls that function makes are held and leave in one
+//     write with the others made in the same burst (libqix's output batch). Other outcomes of an
+//     asynchronous call (errors, results that carry an object) take the inbox like a waited-for call's.
+// key is a cgo.Handle of the Go session, valid until the Conn is deleted.
+//
+// Blocking inside the asynchronous function would hold the session's later events (and, on the I/O thread,
+// every socket of the context) behind it: the Go side calls hand_over_here() (qix_session_hand_over_events
+// for the session whose callback runs on this thread) before it blocks, as the Java and C# bindings do.
 //
 // One exception to "copy into the inbox": a bulk extraction (Conn::extract) gives its rows to a bounded
 // buffer of its own (an Extraction) that the reading goroutine pulls from, and its row callback waits
-// while that buffer is full (back-pressure; see docs/go.md, "Bulk extraction").
+// while that buffer is full (back-pressure; see docs/go.md, "Bulk extraction"), having stepped aside from
+// the I/O role first (qix_io_step_aside: another thread reads the context's sockets meanwhile).
 //
 // Errors never cross SWIG as C++ exceptions: functions that can fail synchronously return a new
 // qix::Error (NULL on success) or push the failure into the inbox as the event the caller waits for.
 //
-// Threads: every member function may be called from any thread, except that poll()/next() must be called
+// Threads: every member function may be called from any thread, except that next()/take() must be called
 // by one thread (goroutine) at a time, and the destructor only once nothing else uses the Conn.
 #ifndef QIX_GO_BRIDGE_HPP
 #define QIX_GO_BRIDGE_HPP
@@ -65,7 +74,8 @@ enum EventKind {
 #ifndef SWIG
 // Exported by package qixswig (hosted.go), defined in cgo's generated code.
 extern "C" int qixgoStartThread(uintptr_t body, uintptr_t arg);
-extern "C" void qixgoPollReady(uintptr_t key);
+extern "C" void qixgoInboxReady(uintptr_t key);
+extern "C" void qixgoCallDone(uintptr_t key, uint64_t token, const char* body, size_t len);
 
 /** Runs a libqix thread's body: called by the goroutine that qixgoStartThread started (hosted.go). */
 extern "C" void qixgo_run_thread_body(uintptr_t body, uintptr_t arg) {
@@ -160,27 +170,45 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   /** Guards the extractions' buffers and flags below; flow_cv is signalled whenever one changes. */
   std::mutex flow_mutex;
   std::condition_variable flow_cv;
-  /** Calls issued by Conn::call_batch whose EVENT_RESULT Go has not taken out yet (Conn::next). While there
-   * is one, a full extraction buffer does not block the row callback (see Extraction). Guarded by flow_mutex.
-   */
-  int64_t calls_waiting = 0;
+  /** Calls issued by Conn::call_batch whose outcome Go has not taken yet (an EVENT_RESULT still in the
+   * inbox, or an asynchronous call's success not yet handed to qixgoCallDone). While there is one, a full
+   * extraction buffer does not block the row callback (see Extraction). Changed without flow_mutex (two
+   * changes per call); read under it by a row callback about to wait, which counts itself in row_waiters
+   * first, so that a change that lets it go on finds it and wakes it (both sequentially consistent: one of
+   * the two sees the other). */
+  std::atomic<int64_t> calls_waiting{0};
+  std::atomic<int> row_waiters{0};  ///< row callbacks looking at calls_waiting or waiting on flow_cv
   /** Set by Conn::close: every extraction stops. Guarded by flow_mutex. */
   bool closing = false;
   /** Set once the C session is freed: no extraction callback runs any more. Guarded by flow_mutex. */
   bool freed = false;
-  /** Changes calls_waiting by @p delta and wakes a row callback that may have been waiting. */
+  /** Changes calls_waiting by @p delta and wakes a row callback that may have been waiting for it. */
   void calls_waiting_add(int64_t delta) {
-    {
-      std::lock_guard<std::mutex> lock(flow_mutex);
-      calls_waiting += delta;
+    calls_waiting.fetch_add(delta);
+    if (row_waiters.load() > 0) {
+      { std::lock_guard<std::mutex> lock(flow_mutex); }  // the waiter is in its wait, or sees the new count
+      flow_cv.notify_all();
     }
-    flow_cv.notify_all();
   }
 
+  /** Queues @p ev; when the inbox was empty, tells Go (qixgoInboxReady, after the lock). */
   void push(Event&& ev) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    events_.push_back(std::move(ev));
+    bool first = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      first = events_.empty();
+      events_.push_back(std::move(ev));
+    }
+    if (first) wake();
   }
+  /** Tells Go's poll goroutine to drain the inbox (also when it is empty: Close's wake-up). */
+  void wake() const {
+    if (go_key) qixgoInboxReady(go_key);
+  }
+  /** The cgo.Handle of the Go session (set by Conn::open, before any callback can run). */
+  uintptr_t go_key = 0;
+  /** The C session, once qix_session_open returned it (for hand_over_here). */
+  std::atomic<qix_session*> session{nullptr};
   bool pop(Event& out) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (events_.empty()) return false;
@@ -205,7 +233,8 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   struct Tap {
     std::shared_ptr<Inbox> inbox;
     uint64_t token;
-    bool raw = false;  // a call's: which text its result's body is (qix_result_raw, else qix_result_json)
+    bool raw = false;    // a call's: which text its result's body is (qix_result_raw, else qix_result_json)
+    bool async = false;  // a call's: a plain success goes to Go at once (qixgoCallDone), not to the inbox
   };
   /**
    * Moves the plain events (Event::is_plain) at the head of the queue into @p buf as records (see
@@ -260,13 +289,40 @@ inline qix_context* go_context(std::string& error) {
   return made.ctx;
 }
 
-/** qix_poll_ready_cb: tells Go's poll goroutine of the session with key @p user to poll. */
-inline void on_poll_ready(void* user) {
-  qixgoPollReady(reinterpret_cast<uintptr_t>(user));
+/** The session whose asynchronous call's Go function runs on this thread now (qixgoCallDone), until it
+ *  returns or hands the session's events over (hand_over_here). */
+inline thread_local qix_session* tl_callback_session = nullptr;
+
+/** From Go, before it blocks: when an asynchronous call's function runs on this thread (call_done), the
+ *  session's later events go to another thread (qix_session_hand_over_events: they no longer wait for this
+ *  function, and when this is libqix's I/O thread another thread reads the sockets meanwhile), once.
+ *  Returns 1 when it handed over, 0 when there was nothing to do. */
+extern "C" int qixgo_hand_over_here() {
+  qix_session* s = tl_callback_session;
+  if (!s) return 0;
+  tl_callback_session = nullptr;
+  if (qix_session_hand_over_events(s) != QIX_OK) {
+    qix_error_clear();
+    return 0;
+  }
+  return 1;
+}
+
+/** An asynchronous call's plain success: Go decodes it and runs the caller's function on this thread. */
+inline void call_done(Inbox& in, uint64_t token, const char* body) {
+  in.calls_waiting_add(-1);
+  qix_session* outer = tl_callback_session;
+  tl_callback_session = in.session.load(std::memory_order_acquire);
+  qixgoCallDone(in.go_key, token, body, std::strlen(body));
+  tl_callback_session = outer;
 }
 
 inline void on_call(const qix_result* res, void* payload) {
   std::unique_ptr<Inbox::Tap> tap(tap_of(payload));  // a call completes exactly once
+  if (tap->async && res && qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
+    call_done(*tap->inbox, tap->token, tap->raw ? qix_result_raw(res) : qix_result_json(res));
+    return;
+  }
   try {
     Event ev(EVENT_RESULT, tap->token);
     if (res && qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
@@ -374,9 +430,19 @@ inline int on_extract_row(const char* row, size_t len, int64_t index, void* payl
   try {
     std::string text(row, len);
     std::unique_lock<std::mutex> lock(in.flow_mutex);
-    in.flow_cv.wait(lock, [&] {
-      return st.stopped || in.closing || st.rows.size() < st.capacity || in.calls_waiting > 0;
-    });
+    auto can_go = [&] {
+      return st.stopped || in.closing || st.rows.size() < st.capacity || in.calls_waiting.load() > 0;
+    };
+    in.row_waiters.fetch_add(1);  // before the first look at calls_waiting (see Inbox::calls_waiting)
+    if (!can_go()) {
+      // About to wait for the reader: another thread reads the context's sockets meanwhile (this session's
+      // later events still wait behind this row, in order).
+      lock.unlock();
+      if (qix_io_step_aside() != QIX_OK) qix_error_clear();  // not on an I/O thread: nothing to do
+      lock.lock();
+      in.flow_cv.wait(lock, can_go);
+    }
+    in.row_waiters.fetch_sub(1);
     if (st.stopped || in.closing) return 1;
     st.rows.emplace_back(index, std::move(text));
   } catch (...) {
@@ -615,37 +681,30 @@ class Conn {
   }
 
   /**
-   * Starts connecting with `events.poll` on, on the binding's context (go_context). EVENT_OPENED (token
-   * @p token) follows; state changes arrive as EVENT_STATE with @p state_token. Each time poll() gets
-   * something to take, Go's qixgoPollReady is called with @p ready_key (from libqix's threads, or from a
-   * thread inside a call of this Conn: wake(), close(), a call that fails at once), until the Conn is
-   * deleted. Returns NULL when started, else a new qix::Error.
+   * Starts connecting on the binding's context (go_context), the session's callbacks run where libqix runs
+   * them (`events.inline`: its I/O thread). EVENT_OPENED (token @p token) follows; state changes arrive as
+   * EVENT_STATE with @p state_token. @p go_key (a cgo.Handle of the Go session) is what qixgoInboxReady
+   * and qixgoCallDone are called with, from libqix's threads or from a thread inside a call of this Conn
+   * (wake(), close(), a call that fails at once), until the Conn is deleted. Returns NULL when started,
+   * else a new qix::Error.
    */
-  qix::Error* open(uint64_t token, uint64_t state_token, uint64_t ready_key) {
+  qix::Error* open(uint64_t token, uint64_t state_token, uint64_t go_key) {
     if (session_) return new qix::Error(QIX_EINVAL, "the session was already opened");
     std::string why;
     qix_context* ctx = detail::go_context(why);
     if (!ctx) return new qix::Error(QIX_ENOMEM, "could not start libqix's threads: " + why);
-    if (qix::Error* e = set_bool("events.poll", true)) return e;
+    if (qix::Error* e = set_bool("events.poll", false)) return e;
+    inbox_->go_key = static_cast<uintptr_t>(go_key);
     if (qix::Error* e = check(
             qix_session_open(&session_, ctx, options_.handle(), &detail::on_open, inbox_->keep(token)))) {
       return e;
     }
-    if (qix::Error* e = check(qix_session_set_poll_ready(
-            session_, &detail::on_poll_ready, reinterpret_cast<void*>(static_cast<uintptr_t>(ready_key))))) {
-      return e;
-    }
+    inbox_->session.store(session_, std::memory_order_release);
     return check(qix_session_on_state(nullptr, session_, &detail::on_state, inbox_->keep(state_token)));
   }
 
-  /**
-   * Runs the session's queued callbacks on this thread (they fill the inbox), waiting up to @p timeout_ms
-   * (-1 = until an event or wake(); Go polls with 0 each time qixgoPollReady tells it to). Returns the
-   * number of callbacks run, or a negative status.
-   */
-  int poll(int timeout_ms) { return qix_session_poll(session_, timeout_ms); }
-  /** Makes the session ready to poll (qixgoPollReady is called, unless it is ready already). */
-  void wake() { qix_session_wake(session_); }
+  /** Tells Go's poll goroutine to drain the inbox now (Close's last wake-up). */
+  void wake() { inbox_->wake(); }
   /** Moves the next event into @p out; false (and @p out's kind is EVENT_NONE) when the inbox is empty. */
   bool next(Event& out) {
     if (inbox_->pop(out)) {
@@ -695,7 +754,8 @@ class Conn {
   /**
    * Issues the calls written in @p buf in one batch (qix_batch_begin() / qix_batch_end(): their requests
    * leave together, in one write), in order, each as call_c() with flags 0. A call's record: a 32-byte
-   * header — the qix::Object* to call (8 bytes; 0 = Global), the token (8), bit 0 = raw (4), the method's
+   * header — the qix::Object* to call (8 bytes; 0 = Global), the token (8), flags (4: bit 0 raw, bit 1
+   * async: a plain success goes to qixgoCallDone instead of the inbox), the method's
    * length (4), the params' length (4), 4 zero bytes; little-endian — then the method, a NUL, the params, a
    * NUL. Each call's request id (0 when it failed at once) is written over its record's first 8 bytes.
    * Stops at a record that does not fit in @p buf.
@@ -712,13 +772,15 @@ class Conn {
       char* p = buf + at;
       auto* obj = reinterpret_cast<qix::Object*>(static_cast<uintptr_t>(detail::get_le(p, 8)));
       uint64_t token = detail::get_le(p + 8, 8);
-      bool raw = (detail::get_le(p + 16, 4) & 1) != 0;
+      const uint64_t call_flags = detail::get_le(p + 16, 4);
+      const bool raw = (call_flags & 1) != 0;
+      const bool async = (call_flags & 2) != 0;
       size_t method_len = detail::get_le(p + 20, 4);
       size_t params_len = detail::get_le(p + 24, 4);
       size_t size = detail::kCallHeader + method_len + 1 + params_len + 1;
       if (cap - at < size) break;
       const char* method = p + detail::kCallHeader;
-      int64_t id = call_c(obj, method, method + method_len + 1, 0, token, raw);
+      int64_t id = call_c(obj, method, method + method_len + 1, 0, token, raw, async);
       detail::put_le(p, static_cast<uint64_t>(id), 8);
       at += size;
     }
@@ -729,12 +791,13 @@ class Conn {
    * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
    * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller
    * reads the whole result object (raw()), else the unwrapped result (json()); a successful result without
-   * object keeps only that text.
+   * object keeps only that text. @p async: a successful result without object goes to qixgoCallDone
+   * instead (on the thread that runs the completion), not to the inbox.
    */
   int64_t call_c(qix::Object* obj, const char* method, const char* params, int flags, uint64_t token,
-                 bool raw) {
-    inbox_->calls_waiting_add(1);  // exactly one EVENT_RESULT follows (or none when out of memory)
-    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token, raw};
+                 bool raw, bool async = false) {
+    inbox_->calls_waiting_add(1);  // exactly one outcome follows (or none when out of memory)
+    auto* tap = new (std::nothrow) detail::Inbox::Tap{inbox_, token, raw, async};
     if (!tap) {
       fail_call(token, QIX_ENOMEM);
       return 0;
@@ -859,7 +922,6 @@ class Conn {
     Event ev(EVENT_RESULT, token);
     ev.error_ = std::make_shared<qix::Error>(detail::last_error(rc));
     inbox_->push(std::move(ev));
-    qix_session_wake(session_);  // the poller may be waiting for libqix's queue, which got nothing
   }
 
   std::shared_ptr<detail::Inbox> inbox_;

@@ -336,7 +336,6 @@ extern uintptr_t _wrap_Conn_AddHeader_qixswig_1b8cb8b7470122ea(uintptr_t arg1, s
 extern uintptr_t _wrap_Conn_AddCookie_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_98 arg2, swig_type_99 arg3);
 extern uintptr_t _wrap_Conn_LogTraffic_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_100 arg2);
 extern uintptr_t _wrap_Conn_Open_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3, swig_type_103 arg4);
-extern swig_intgo _wrap_Conn_Poll_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
 extern _Bool _wrap_Conn_Next_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
 extern swig_type_104 _wrap_Conn_Take_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_105 arg2);
@@ -2385,14 +2384,6 @@ func (arg1 SwigcptrConn) Open(arg2 uint64, arg3 uint64, arg4 uint64) (_swig_ret 
 	return swig_r
 }
 
-func (arg1 SwigcptrConn) Poll(arg2 int) (_swig_ret int) {
-	var swig_r int
-	_swig_i_0 := arg1
-	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_Conn_Poll_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
-	return swig_r
-}
-
 func (arg1 SwigcptrConn) Wake() {
 	_swig_i_0 := arg1
 	C._wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
@@ -2543,7 +2534,6 @@ type Conn interface {
 	AddCookie(arg2 string, arg3 string) (_swig_ret Error)
 	LogTraffic(arg2 uint64) (_swig_ret Error)
 	Open(arg2 uint64, arg3 uint64, arg4 uint64) (_swig_ret Error)
-	Poll(arg2 int) (_swig_ret int)
 	Wake()
 	Next(arg2 Event) (_swig_ret bool)
 	Take(arg2 []byte) (_swig_ret int64)

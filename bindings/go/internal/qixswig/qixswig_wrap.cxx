@@ -4557,31 +4557,6 @@ qix::Error *_wrap_Conn_Open_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, lo
 }
 
 
-intgo _wrap_Conn_Poll_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, intgo _swig_go_1) {
-  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
-  int arg2 ;
-  int result;
-  intgo _swig_go_result;
-  
-  arg1 = *(qixgo::Conn **)&_swig_go_0; 
-  arg2 = (int)_swig_go_1; 
-  
-  {
-    std::string qixgo_panic;
-    try {
-      result = (int)(arg1)->poll(arg2);
-    } catch (const std::exception& e) {
-      qixgo_panic = std::string("qix: ") + e.what();
-    } catch (...) {
-      qixgo_panic = "qix: unknown C++ exception";
-    }
-    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
-  }
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
 void _wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   

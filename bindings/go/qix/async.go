@@ -1,0 +1,199 @@
+package qix
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"runtime"
+	"sync"
+
+	"github.com/libqix/libqix/bindings/go/internal/qixswig"
+)
+
+// Asynchronous calls (the package documentation says what users get): the call is issued at once
+// (issueAsync) with the async flag, and its waiter is a function instead of a channel. The bridge hands a
+// plain success to CallDone on the libqix thread that ran the completion (qixgoCallDone); the inbox takes
+// every other outcome to the poll goroutine, which runs the function on a goroutine of its own (dispatch);
+// Close runs the functions still waiting with ErrClosed, also each on a goroutine of its own.
+
+// host is the session as the bridge's calls into Go see it (qixswig.Host, through Session.goKey).
+type host struct{ s *Session }
+
+// InboxReady wakes the poll goroutine (never blocks: a wake-up already waiting stands for this one).
+func (h host) InboxReady() {
+	select {
+	case h.s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// CallDone runs the function of the asynchronous call token with its plain result, on the libqix thread
+// that ran the call's completion. body is libqix's, valid during the call only: the typed API's functions
+// (raw) decode it there into values of their own (the readers copy what they keep: jsonread.go), the
+// untyped ones get a copy (plainDone).
+func (h host) CallDone(token uint64, body []byte) {
+	s := h.s
+	s.mu.Lock()
+	w, ok := s.calls[token]
+	delete(s.calls, token)
+	s.mu.Unlock()
+	if !ok || w.fn == nil {
+		return // taken by Close, which reports ErrClosed
+	}
+	if w.raw {
+		w.fn(outcome{raw: body})
+	} else {
+		w.fn(outcome{json: body})
+	}
+}
+
+// callAsync issues method on o (nil: Global) without waiting: done gets the outcome exactly once (see
+// above), unless an error is returned (the call was not made). raw: the outcome holds the engine's whole
+// result object (the typed API), else the unwrapped result.
+func (s *Session) callAsync(o *objectCore, method string, params any, raw bool, done func(outcome)) error {
+	text, err := encodeParams(params)
+	if err != nil {
+		return err
+	}
+	token := s.tokens.Add(1)
+	s.mu.Lock()
+	s.calls[token] = waiter{fn: done, raw: raw}
+	s.mu.Unlock()
+	if err := s.issueAsync(o, method, text, token, raw); err != nil {
+		s.mu.Lock()
+		_, waiting := s.calls[token]
+		delete(s.calls, token)
+		s.mu.Unlock()
+		if !waiting {
+			return nil // Close took the waiter first: it calls done with ErrClosed
+		}
+		return err
+	}
+	return nil
+}
+
+// issueAsync issues one asynchronous call at once, in a cgo call of its own (Conn.CallBatch with one
+// record), not through the send queue: it needs no yield nor turn, since where it matters — a call made
+// by an asynchronous call's function, on libqix's thread — libqix holds the calls of a burst and writes
+// them together. Fails at once when the session or the object is closed (or Close is freeing them).
+func (s *Session) issueAsync(o *objectCore, method, params string, token uint64, raw bool) error {
+	if !s.live.TryRLock() {
+		return errorf(ErrClosed, "the session is closed")
+	}
+	defer s.live.RUnlock()
+	if s.freed {
+		return errorf(ErrClosed, "the session is closed")
+	}
+	var h [callHeader]byte
+	if o != nil {
+		o.mu.RLock()
+		defer o.mu.RUnlock()
+		if o.released {
+			return errorf(ErrClosed, "the object was closed with Close")
+		}
+		binary.LittleEndian.PutUint64(h[0:], uint64(o.h.Swigcptr()))
+	}
+	binary.LittleEndian.PutUint64(h[8:], token)
+	h[16] = 2 // async
+	if raw {
+		h[16] |= 1
+	}
+	binary.LittleEndian.PutUint32(h[20:], uint32(len(method)))
+	binary.LittleEndian.PutUint32(h[24:], uint32(len(params)))
+	bp := asyncBufs.Get().(*[]byte)
+	buf := append((*bp)[:0], h[:]...)
+	buf = append(buf, method...)
+	buf = append(buf, 0)
+	buf = append(buf, params...)
+	buf = append(buf, 0)
+	s.conn.CallBatch(buf)
+	if cap(buf) <= maxKeptSendBuffer {
+		*bp = buf[:0]
+		asyncBufs.Put(bp)
+	}
+	return nil
+}
+
+// asyncBufs holds the encoding buffers of issueAsync.
+var asyncBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// CallAsync calls a Global method (as Call) without waiting: fn gets the engine's result (its qReturn or
+// its out values, as Call returns them) or the error, exactly once, on libqix's thread or a goroutine of
+// its own (see the package documentation, "Asynchronous calls"; fn must not block). result is fn's to
+// keep. A non-nil error means the call was not made and fn will not be called.
+func (s *Session) CallAsync(method string, params any, fn func(result json.RawMessage, err error)) error {
+	return s.callAsync(nil, method, params, false, plainDone(fn))
+}
+
+// CallAsync calls a method of this object (as Call) without waiting; see Session.CallAsync.
+func (o *Object) CallAsync(method string, params any, fn func(result json.RawMessage, err error)) error {
+	err := o.core.s.callAsync(o.core, method, params, false, plainDone(fn))
+	runtime.KeepAlive(o)
+	return err
+}
+
+// plainDone adapts an untyped asynchronous call's function: an object the result carries is released
+// (CallAsync answers the JSON; CallObject's way of keeping it has no Async form).
+func plainDone(fn func(json.RawMessage, error)) func(outcome) {
+	return func(out outcome) {
+		if out.obj != nil {
+			out.obj.release()
+		}
+		if out.err != nil {
+			fn(nil, out.err)
+			return
+		}
+		fn(append(json.RawMessage(nil), out.json...), nil) // out.json may be libqix's (CallDone)
+	}
+}
+
+// invokeAsync is the typed XxxAsync methods' one call path (invoke's counterpart): done gets the outcome
+// holding the engine's whole result object (out.raw, which may be libqix's memory: decode it in done, and
+// keep nothing of it), and its error (outcome.error).
+func invokeAsync(o *Object, method string, params map[string]any, done func(outcome)) error {
+	var p any
+	if params != nil {
+		p = params
+	}
+	err := o.core.s.callAsync(o.core, method, p, true, done)
+	runtime.KeepAlive(o)
+	return err
+}
+
+// error is the outcome's error as an error (nil when there is none: never a nil *Error).
+func (out outcome) error() error {
+	if out.err != nil {
+		return out.err
+	}
+	return nil
+}
+
+// callVoidAsync is callVoid without waiting.
+func callVoidAsync(o *Object, method string, params map[string]any, fn func(error)) error {
+	return invokeAsync(o, method, params, func(out outcome) { fn(voidOf(out, out.error())) })
+}
+
+// callObjectAsync is callObject without waiting.
+func callObjectAsync(o *Object, method string, params map[string]any, fn func(*Object, error)) error {
+	return invokeAsync(o, method, params, func(out outcome) { fn(objectResult(out, out.error())) })
+}
+
+// callValueAsync is callValue without waiting.
+func callValueAsync[T any](o *Object, method string, params map[string]any, wire string,
+	read func(*jreader, T) T, fn func(T, error)) error {
+	return invokeAsync(o, method, params, func(out outcome) {
+		fn(valueOf(out, out.error(), method, wire, read))
+	})
+}
+
+// callStructAsync is callStruct without waiting.
+func callStructAsync[T any, P jsonReadable[T]](o *Object, method string, params map[string]any,
+	fn func(*T, *Object, error)) error {
+	return invokeAsync(o, method, params, func(out outcome) {
+		fn(structOf[T, P](out, out.error(), method))
+	})
+}
+
+// handOverIfInCallback is called by the binding before it blocks: see qixswig.HandOverHere.
+func handOverIfInCallback() {
+	qixswig.HandOverHere()
+}
