@@ -33,8 +33,10 @@ Scenarios (see each client for the details):
   tiny-w1, tiny-w64, tiny-w1024  EngineVersion calls with 1, 64, 1024 in flight, the next one issued from each
                                  completion (default options; the C API client also once with events.inline
                                  off, every callback on a dispatcher thread, and the C# client once with its
-                                 continuations on the thread pool, its one option; and the Go peer, a pure-Go
-                                 client of enigma-go's design on gorilla/websocket, next to the Go binding);
+                                 continuations on the thread pool, its one option; the Go client once more
+                                 with a goroutine blocked per call in flight, Go's usual form, where its first
+                                 row chains typed Async calls as the Java and C# clients do; and the Go peer,
+                                 a pure-Go client of enigma-go's design on gorilla/websocket);
                                  tiny-w1 also runs the raw
                                  client busy-polling its
                                  socket (a core spent so that no answer waits for a wake-up): the ceiling a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/libqix/libqix/bindings/go/internal/qixswig"
 )
@@ -15,23 +16,27 @@ import (
 // every other outcome to the poll goroutine, which runs the function on a goroutine of its own (dispatch);
 // Close runs the functions still waiting with ErrClosed, also each on a goroutine of its own.
 
-// host is the session as the bridge's calls into Go see it (qixswig.Host, through Session.goKey).
-type host struct{ s *Session }
+func init() {
+	qixswig.InboxReady = inboxReady
+	qixswig.CallDone = callDone
+}
 
-// InboxReady wakes the poll goroutine (never blocks: a wake-up already waiting stands for this one).
-func (h host) InboxReady() {
+// inboxReady wakes the poll goroutine of the session with this key (never blocks: a wake-up already
+// waiting stands for this one).
+func inboxReady(key uintptr) {
+	s := sessionByKey(key)
 	select {
-	case h.s.ready <- struct{}{}:
+	case s.ready <- struct{}{}:
 	default:
 	}
 }
 
-// CallDone runs the function of the asynchronous call token with its plain result, on the libqix thread
-// that ran the call's completion. body is libqix's, valid during the call only: the typed API's functions
-// (raw) decode it there into values of their own (the readers copy what they keep: jsonread.go), the
-// untyped ones get a copy (plainDone).
-func (h host) CallDone(token uint64, body []byte) {
-	s := h.s
+// callDone runs the function of the asynchronous call token of the session with this key with its plain
+// result, on the libqix thread that ran the call's completion. body is libqix's, valid during the call
+// only: the typed API's functions (raw) decode it there into values of their own (the readers copy what
+// they keep: jsonread.go), the untyped ones get a copy (plainDone).
+func callDone(key uintptr, token uint64, body []byte) {
+	s := sessionByKey(key)
 	s.mu.Lock()
 	w, ok := s.calls[token]
 	delete(s.calls, token)
@@ -46,6 +51,48 @@ func (h host) CallDone(token uint64, body []byte) {
 	}
 }
 
+// The sessions the bridge may call Go for, by key (index + 1): an array read without a lock (its slice
+// replaced whole under sessionsMu), so that the bridge's calls into Go find theirs with one atomic load.
+var (
+	sessionsMu sync.Mutex
+	sessions   atomic.Pointer[[]*Session]
+)
+
+// registerSession gives s a key (a free slot, or a new one).
+func registerSession(s *Session) uintptr {
+	sessionsMu.Lock()
+	defer sessionsMu.Unlock()
+	var old []*Session
+	if p := sessions.Load(); p != nil {
+		old = *p
+	}
+	table := append([]*Session(nil), old...)
+	for i, v := range table {
+		if v == nil {
+			table[i] = s
+			sessions.Store(&table)
+			return uintptr(i + 1)
+		}
+	}
+	table = append(table, s)
+	sessions.Store(&table)
+	return uintptr(len(table))
+}
+
+// unregisterSession frees key, once the bridge calls Go for it no more (its Conn is deleted).
+func unregisterSession(key uintptr) {
+	sessionsMu.Lock()
+	defer sessionsMu.Unlock()
+	table := append([]*Session(nil), (*sessions.Load())...)
+	table[key-1] = nil
+	sessions.Store(&table)
+}
+
+// sessionByKey is the session of a key the bridge called Go with (registered until its Conn is deleted).
+func sessionByKey(key uintptr) *Session {
+	return (*sessions.Load())[key-1]
+}
+
 // callAsync issues method on o (nil: Global) without waiting: done gets the outcome exactly once (see
 // above), unless an error is returned (the call was not made). raw: the outcome holds the engine's whole
 // result object (the typed API), else the unwrapped result.
@@ -54,6 +101,7 @@ func (s *Session) callAsync(o *objectCore, method string, params any, raw bool, 
 	if err != nil {
 		return err
 	}
+	qixswig.UsingAsync()
 	token := s.tokens.Add(1)
 	s.mu.Lock()
 	s.calls[token] = waiter{fn: done, raw: raw}
@@ -105,7 +153,7 @@ func (s *Session) issueAsync(o *objectCore, method, params string, token uint64,
 	buf = append(buf, 0)
 	buf = append(buf, params...)
 	buf = append(buf, 0)
-	s.conn.CallBatch(buf)
+	qixswig.CallBatch(s.conn, buf)
 	if cap(buf) <= maxKeptSendBuffer {
 		*bp = buf[:0]
 		asyncBufs.Put(bp)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync"
+
+	"github.com/libqix/libqix/bindings/go/internal/qixswig"
 )
 
 // The send path. A call is queued (with its locks held: the session's live read lock and its object's,
@@ -206,7 +208,7 @@ func (s *Session) issueQueued() {
 			buf = append(buf, c.params...)
 			buf = append(buf, 0)
 		}
-		s.conn.CallBatch(buf)
+		qixswig.CallBatch(s.conn, buf)
 		s.batches.Add(1)
 
 		var cancels []int64

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 
@@ -27,10 +26,10 @@ type Session struct {
 	buf  []byte        // the records buffer of the poll goroutine (then of Close's final drain): see drain
 
 	// ready wakes the poll goroutine (room for one wake-up): the bridge sends to it (qixswig's
-	// qixgoInboxReady, through goKey: a cgo.Handle of this session's host) whenever the inbox gets events
-	// while empty. goKey is deleted after the Conn, which is the last to use it.
+	// qixgoInboxReady, through goKey: this session's key, async.go's registerSession) whenever the inbox
+	// gets events while empty. goKey is unregistered after the Conn, which is the last to use it.
 	ready chan struct{}
-	goKey cgo.Handle
+	goKey uintptr
 
 	// live is read-held by every goroutine that uses conn, and write-held by Close while it frees conn.
 	live  sync.RWMutex
@@ -111,7 +110,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 	}
 	opened := make(chan outcome, 1)
 	openToken := s.register(opened, false)
-	s.goKey = cgo.NewHandle(host{s})
+	s.goKey = registerSession(s)
 	if err := takeError(s.conn.Open(openToken, s.tokens.Add(1), uint64(s.goKey))); err != nil {
 		s.discard()
 		return nil, err
@@ -177,7 +176,7 @@ func (s *Session) discard() {
 	qixswig.DeleteConn(s.conn)
 	qixswig.DeleteEvent(s.ev)
 	if s.goKey != 0 {
-		s.goKey.Delete()
+		unregisterSession(s.goKey)
 	}
 	s.callbacks.stop()
 }
@@ -571,7 +570,7 @@ func (s *Session) end() {
 	}
 	qixswig.DeleteConn(s.conn)
 	qixswig.DeleteEvent(s.ev)
-	s.goKey.Delete() // after the Conn: the bridge does not call Go for it any more
+	unregisterSession(s.goKey) // after the Conn: the bridge does not call Go for it any more
 	s.freed = true
 	s.live.Unlock()
 

@@ -293,6 +293,11 @@ inline qix_context* go_context(std::string& error) {
  *  returns or hands the session's events over (hand_over_here). */
 inline thread_local qix_session* tl_callback_session = nullptr;
 
+/** Conn::call_batch for Go without SWIG's wrapper (hosted.go's CallBatch): @p conn is the Conn. The records
+ *  are Go's memory, borrowed for the call; a char pointer that cgo passes as is, where SWIG's slice
+ *  argument makes cgo look the Go buffer up on every call (its pointer checks). */
+extern "C" void qixgo_call_batch(uintptr_t conn, char* buf, size_t len);
+
 /** From Go, before it blocks: when an asynchronous call's function runs on this thread (call_done), the
  *  session's later events go to another thread (qix_session_hand_over_events: they no longer wait for this
  *  function, and when this is libqix's I/O thread another thread reads the sockets meanwhile), once.
@@ -943,5 +948,11 @@ inline qix::Error* set_io_spin(int microseconds) {
 }
 
 }  // namespace qixgo
+
+#ifndef SWIG
+extern "C" void qixgo_call_batch(uintptr_t conn, char* buf, size_t len) {
+  reinterpret_cast<qixgo::Conn*>(conn)->call_batch(buf, len);
+}
+#endif  // SWIG
 
 #endif  // QIX_GO_BRIDGE_HPP

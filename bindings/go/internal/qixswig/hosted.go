@@ -8,12 +8,12 @@ package qixswig
 #include <stddef.h>
 void qixgo_run_thread_body(uintptr_t body, uintptr_t arg);
 int qixgo_hand_over_here(void);
+void qixgo_call_batch(uintptr_t conn, char* buf, size_t len);
 */
 import "C"
 
 import (
 	"runtime"
-	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -56,20 +56,28 @@ func qixgoStartThread(body, arg C.uintptr_t) C.int {
 	return 0
 }
 
-// Host is what the bridge's calls into Go reach: the Go session behind a Conn, named in C by a cgo.Handle
-// of it (the key given to Conn.Open), valid until the Conn is deleted.
-type Host interface {
+// The functions the bridge's calls into Go reach, set by package qix in its init (before any session can
+// open): key is the session's key given to Conn.Open, valid until the Conn is deleted.
+var (
 	// InboxReady: the Conn's inbox went from empty to not empty (or Close wants the poll goroutine to look
 	// once more). Must never block.
-	InboxReady()
+	InboxReady func(key uintptr)
 	// CallDone: an asynchronous call (Conn.CallBatch record with the async flag) succeeded with a plain
 	// result; body is the result's text, valid during the call only. Runs the caller's function.
-	CallDone(token uint64, body []byte)
-}
+	CallDone func(key uintptr, token uint64, body []byte)
+)
 
-// callbacksRunning counts the asynchronous calls' functions running now (qixgoCallDone), in every
-// session: while it is zero no goroutine can be inside one, and HandOverHere returns at once.
-var callbacksRunning atomic.Int64
+// asyncUsed is set once the process made its first asynchronous call (UsingAsync): until then no
+// goroutine can be inside an asynchronous call's function, and HandOverHere returns at once.
+var asyncUsed atomic.Bool
+
+// UsingAsync records that asynchronous calls are made (package qix calls it for each; only the first
+// stores).
+func UsingAsync() {
+	if !asyncUsed.Load() {
+		asyncUsed.Store(true)
+	}
+}
 
 // qixgoInboxReady tells a session's poll goroutine that its inbox has events. Never blocks.
 //
@@ -80,28 +88,36 @@ func qixgoInboxReady(key C.uintptr_t) {
 		_, ours := libqixThreads.Load(id)
 		(*hook)(id != 0 && ours)
 	}
-	cgo.Handle(key).Value().(Host).InboxReady()
+	InboxReady(uintptr(key))
 }
 
-// qixgoCallDone hands an asynchronous call's plain result to its session (see Host.CallDone), on the
+// qixgoCallDone hands an asynchronous call's plain result to its session (see CallDone), on the
 // libqix thread that ran its completion.
 //
 //export qixgoCallDone
 func qixgoCallDone(key C.uintptr_t, token C.uint64_t, body *C.char, n C.size_t) {
-	callbacksRunning.Add(1)
-	defer callbacksRunning.Add(-1)
-	cgo.Handle(key).Value().(Host).CallDone(uint64(token), unsafe.Slice((*byte)(unsafe.Pointer(body)), int(n)))
+	CallDone(uintptr(key), uint64(token), unsafe.Slice((*byte)(unsafe.Pointer(body)), int(n)))
 }
 
 // HandOverHere is called before the binding blocks (waits for a call's answer, an open, a close, a row):
 // when the calling goroutine is running an asynchronous call's function on a libqix thread, that
 // session's later events go to another thread first (the bridge's qixgo_hand_over_here), so that what it
-// waits for can arrive. Cheap when no such function runs anywhere.
+// waits for can arrive. One atomic load in a program that makes no asynchronous calls, else a cgo call.
 func HandOverHere() {
-	if callbacksRunning.Load() == 0 {
+	if !asyncUsed.Load() {
 		return
 	}
 	C.qixgo_hand_over_here()
+}
+
+// CallBatch is c.CallBatch(buf) (the bridge's Conn::call_batch: buf holds call records, and gets each
+// call's request id over its first 8 bytes) without SWIG's slice argument, which cgo's pointer checks look
+// up in the Go heap on every call; buf is borrowed for the call only.
+func CallBatch(c Conn, buf []byte) {
+	if len(buf) == 0 {
+		return
+	}
+	C.qixgo_call_batch(C.uintptr_t(c.Swigcptr()), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
 }
 
 // OnLibqixThread tells whether the caller runs on one of libqix's threads that Go started (Linux only:
