@@ -37,10 +37,7 @@ func inboxReady(key uintptr) {
 // they keep: jsonread.go), the untyped ones get a copy (plainDone).
 func callDone(key uintptr, token uint64, body []byte) {
 	s := sessionByKey(key)
-	s.mu.Lock()
-	w, ok := s.calls[token]
-	delete(s.calls, token)
-	s.mu.Unlock()
+	w, ok := s.takeWaiter(token)
 	if !ok || w.fn == nil {
 		return // taken by Close, which reports ErrClosed
 	}
@@ -49,6 +46,56 @@ func callDone(key uintptr, token uint64, body []byte) {
 	} else {
 		w.fn(outcome{json: body})
 	}
+}
+
+// asyncTokenBit marks the tokens of asynchronous calls: the rest is the index of their function in
+// Session.asyncWaiters (the Go tokens of waited-for calls count up from 1, the bridge's object tokens have
+// bit 63 set).
+const asyncTokenBit = uint64(1) << 62
+
+// asyncWaiter is an asynchronous call's function, and whether it wants the engine's whole result object.
+type asyncWaiter struct {
+	fn  func(outcome)
+	raw bool
+}
+
+// addAsyncWaiter keeps a's function until the call's outcome, and returns the call's token: a slice and a
+// free list rather than the calls' map, for the one lock and no hashing per call.
+func (s *Session) addAsyncWaiter(a asyncWaiter) uint64 {
+	s.mu.Lock()
+	var i uint32
+	if n := len(s.asyncFree); n > 0 {
+		i = s.asyncFree[n-1]
+		s.asyncFree = s.asyncFree[:n-1]
+		s.asyncWaiters[i] = a
+	} else {
+		i = uint32(len(s.asyncWaiters))
+		s.asyncWaiters = append(s.asyncWaiters, a)
+	}
+	s.mu.Unlock()
+	return asyncTokenBit | uint64(i)
+}
+
+// takeWaiter removes and returns the waiter of token (a waited-for call's channel, or an asynchronous
+// call's function); false when there is none (Close took it).
+func (s *Session) takeWaiter(token uint64) (waiter, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token&asyncTokenBit != 0 {
+		i := token &^ asyncTokenBit
+		if i >= uint64(len(s.asyncWaiters)) || s.asyncWaiters[i].fn == nil {
+			return waiter{}, false
+		}
+		a := s.asyncWaiters[i]
+		s.asyncWaiters[i] = asyncWaiter{}
+		s.asyncFree = append(s.asyncFree, uint32(i))
+		return waiter{fn: a.fn, raw: a.raw}, true
+	}
+	w, ok := s.calls[token]
+	if ok {
+		delete(s.calls, token)
+	}
+	return w, ok
 }
 
 // The sessions the bridge may call Go for, by key (index + 1): an array read without a lock (its slice
@@ -102,16 +149,9 @@ func (s *Session) callAsync(o *objectCore, method string, params any, raw bool, 
 		return err
 	}
 	qixswig.UsingAsync()
-	token := s.tokens.Add(1)
-	s.mu.Lock()
-	s.calls[token] = waiter{fn: done, raw: raw}
-	s.mu.Unlock()
+	token := s.addAsyncWaiter(asyncWaiter{fn: done, raw: raw})
 	if err := s.issueAsync(o, method, text, token, raw); err != nil {
-		s.mu.Lock()
-		_, waiting := s.calls[token]
-		delete(s.calls, token)
-		s.mu.Unlock()
-		if !waiting {
+		if _, waiting := s.takeWaiter(token); !waiting {
 			return nil // Close took the waiter first: it calls done with ErrClosed
 		}
 		return err

@@ -35,13 +35,16 @@ type Session struct {
 	live  sync.RWMutex
 	freed bool // guarded by live (write)
 
-	mu          sync.Mutex // guards the maps and the close details
-	calls       map[uint64]waiter
-	objects     map[uint64]*objectCore
-	subs        map[uint64]*Subscription
-	watches     map[uint64]*Watch
-	closeCode   int
-	closeReason string
+	mu    sync.Mutex        // guards the maps, the asynchronous calls' table and the close details
+	calls map[uint64]waiter // the waited-for calls (channels) by token
+	// The asynchronous calls' functions, by token (asyncTokenBit | index: async.go), and the free indexes.
+	asyncWaiters []asyncWaiter
+	asyncFree    []uint32
+	objects      map[uint64]*objectCore
+	subs         map[uint64]*Subscription
+	watches      map[uint64]*Watch
+	closeCode    int
+	closeReason  string
 
 	tokens    atomic.Uint64 // Go's tokens (the bridge's object tokens have the top bit set)
 	closed    chan struct{} // closed when the session's state becomes closed
@@ -261,10 +264,7 @@ func (s *Session) dispatchRecords(b []byte) {
 		b = b[recordHeader+n:]
 		switch kind {
 		case qixswig.EVENT_RESULT:
-			s.mu.Lock()
-			w := s.calls[token]
-			delete(s.calls, token)
-			s.mu.Unlock()
+			w, _ := s.takeWaiter(token)
 			if w.ch == nil && w.fn == nil {
 				continue
 			}
@@ -298,11 +298,7 @@ func (s *Session) dispatch(ev qixswig.Event) {
 	kind := qixswig.QixgoEventKind(ev.Kind())
 	switch kind {
 	case qixswig.EVENT_OPENED, qixswig.EVENT_RESULT:
-		token := ev.Token()
-		s.mu.Lock()
-		w := s.calls[token]
-		delete(s.calls, token)
-		s.mu.Unlock()
+		w, _ := s.takeWaiter(ev.Token())
 		ch, raw := w.ch, w.raw
 		var out outcome
 		if ev.Status() != 0 {
@@ -562,6 +558,8 @@ func (s *Session) end() {
 	s.objects = map[uint64]*objectCore{}
 	calls := s.calls
 	s.calls = map[uint64]waiter{}
+	asyncs := s.asyncWaiters
+	s.asyncWaiters, s.asyncFree = nil, nil
 	subs := s.subs
 	s.subs = map[uint64]*Subscription{}
 	s.mu.Unlock()
@@ -579,8 +577,11 @@ func (s *Session) end() {
 	for _, w := range calls {
 		if w.ch != nil {
 			w.ch <- outcome{err: closedErr()}
-		} else if w.fn != nil {
-			go w.fn(outcome{err: closedErr()})
+		}
+	}
+	for _, a := range asyncs {
+		if a.fn != nil {
+			go a.fn(outcome{err: closedErr()})
 		}
 	}
 	for _, sub := range subs {
