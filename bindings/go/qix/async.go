@@ -25,6 +25,9 @@ func init() {
 // waiting stands for this one).
 func inboxReady(key uintptr) {
 	s := sessionByKey(key)
+	if s == nil {
+		return // Close freed it
+	}
 	select {
 	case s.ready <- struct{}{}:
 	default:
@@ -37,6 +40,9 @@ func inboxReady(key uintptr) {
 // they keep: jsonread.go), the untyped ones get a copy (plainDone).
 func callDone(key uintptr, token uint64, body []byte) {
 	s := sessionByKey(key)
+	if s == nil {
+		return // Close freed it (and called the waiting functions with ErrClosed)
+	}
 	w, ok := s.takeWaiter(token)
 	if !ok || w.fn == nil {
 		return // taken by Close, which reports ErrClosed
@@ -98,46 +104,67 @@ func (s *Session) takeWaiter(token uint64) (waiter, bool) {
 	return w, ok
 }
 
-// The sessions the bridge may call Go for, by key (index + 1): an array read without a lock (its slice
-// replaced whole under sessionsMu), so that the bridge's calls into Go find theirs with one atomic load.
+// The sessions the bridge may call Go for, by key: a slot's index + 1 in the low 32 bits, a count of
+// registrations in the high ones, so that a key outliving its session (a late wake-up from a callback that
+// was running while Close freed the Conn) finds nothing rather than the slot's next session. The table is
+// read without a lock (its slice replaced whole under sessionsMu): one atomic load per call from C.
 var (
-	sessionsMu sync.Mutex
-	sessions   atomic.Pointer[[]*Session]
+	sessionsMu    sync.Mutex
+	sessions      atomic.Pointer[[]sessionSlot]
+	registrations uintptr // guarded by sessionsMu
 )
 
-// registerSession gives s a key (a free slot, or a new one).
+type sessionSlot struct {
+	key uintptr
+	s   *Session
+}
+
+// registerSession gives s a key (in a free slot, or a new one).
 func registerSession(s *Session) uintptr {
 	sessionsMu.Lock()
 	defer sessionsMu.Unlock()
-	var old []*Session
+	var table []sessionSlot
 	if p := sessions.Load(); p != nil {
-		old = *p
+		table = append(table, (*p)...)
 	}
-	table := append([]*Session(nil), old...)
-	for i, v := range table {
-		if v == nil {
-			table[i] = s
-			sessions.Store(&table)
-			return uintptr(i + 1)
+	i := len(table)
+	for j, slot := range table {
+		if slot.s == nil {
+			i = j
+			break
 		}
 	}
-	table = append(table, s)
+	if i == len(table) {
+		table = append(table, sessionSlot{})
+	}
+	registrations++
+	key := uintptr(i+1) | (registrations&0xffffffff)<<32
+	table[i] = sessionSlot{key: key, s: s}
 	sessions.Store(&table)
-	return uintptr(len(table))
+	return key
 }
 
-// unregisterSession frees key, once the bridge calls Go for it no more (its Conn is deleted).
+// unregisterSession frees key's slot.
 func unregisterSession(key uintptr) {
 	sessionsMu.Lock()
 	defer sessionsMu.Unlock()
-	table := append([]*Session(nil), (*sessions.Load())...)
-	table[key-1] = nil
+	table := append([]sessionSlot(nil), (*sessions.Load())...)
+	if i := int(key&0xffffffff) - 1; i < len(table) && table[i].key == key {
+		table[i] = sessionSlot{}
+	}
 	sessions.Store(&table)
 }
 
-// sessionByKey is the session of a key the bridge called Go with (registered until its Conn is deleted).
+// sessionByKey is the session registered under key, or nil once it is unregistered.
 func sessionByKey(key uintptr) *Session {
-	return (*sessions.Load())[key-1]
+	p := sessions.Load()
+	if p == nil {
+		return nil
+	}
+	if i := int(key&0xffffffff) - 1; i >= 0 && i < len(*p) && (*p)[i].key == key {
+		return (*p)[i].s
+	}
+	return nil
 }
 
 // callAsync issues method on o (nil: Global) without waiting: done gets the outcome exactly once (see

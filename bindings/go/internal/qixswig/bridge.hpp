@@ -22,7 +22,8 @@
 //     function right there, on libqix's thread, and the calls that function makes are held and leave in one
 //     write with the others made in the same burst (libqix's output batch). Other outcomes of an
 //     asynchronous call (errors, results that carry an object) take the inbox like a waited-for call's.
-// key is a cgo.Handle of the Go session, valid until the Conn is deleted.
+// key names the Go session (package qix's table of sessions: never a Go pointer); Go ignores a key whose
+// session is gone.
 //
 // Blocking inside the asynchronous function would hold the session's later events (and, on the I/O thread,
 // every socket of the context) behind it: the Go side calls hand_over_here() (qix_session_hand_over_events
@@ -205,7 +206,7 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   void wake() const {
     if (go_key) qixgoInboxReady(go_key);
   }
-  /** The cgo.Handle of the Go session (set by Conn::open, before any callback can run). */
+  /** The Go session's key (set by Conn::open, before any callback can run). */
   uintptr_t go_key = 0;
   /** The C session, once qix_session_open returned it (for hand_over_here). */
   std::atomic<qix_session*> session{nullptr};
@@ -688,7 +689,7 @@ class Conn {
   /**
    * Starts connecting on the binding's context (go_context), the session's callbacks run where libqix runs
    * them (`events.inline`: its I/O thread). EVENT_OPENED (token @p token) follows; state changes arrive as
-   * EVENT_STATE with @p state_token. @p go_key (a cgo.Handle of the Go session) is what qixgoInboxReady
+   * EVENT_STATE with @p state_token. @p go_key (the Go session's key) is what qixgoInboxReady
    * and qixgoCallDone are called with, from libqix's threads or from a thread inside a call of this Conn
    * (wake(), close(), a call that fails at once), until the Conn is deleted. Returns NULL when started,
    * else a new qix::Error.
