@@ -349,14 +349,19 @@ class Emitter:
         used.add(n)
         return n
 
-    def result_sig(self, m):
+    def result_types(self, m):
+        """What a method gives besides its error (none, the object, the one value or the result struct)."""
         if m.result == "void":
-            return "error"
+            return []
         if m.result == "object":
-            return f"(*{m.returns}, error)"
+            return [f"*{m.returns}"]
         if m.result == "value":
-            return f"({self.gotype(m.value.type)}, error)"
-        return f"(*{m.result_type}, error)"
+            return [self.gotype(m.value.type)]
+        return [f"*{m.result_type}"]
+
+    def result_sig(self, m):
+        types = self.result_types(m)
+        return f"({types[0]}, error)" if types else "error"
 
     def emit_method(self, m):
         rcv = RECEIVERS[m.cls]
@@ -434,14 +439,8 @@ class Emitter:
         return "params"
 
     def done_type(self, m):
-        """The type of an XxxAsync method's function: what XxxAsync passes it."""
-        if m.result == "void":
-            return "func(error)"
-        if m.result == "object":
-            return f"func(*{m.returns}, error)"
-        if m.result == "value":
-            return f"func({self.gotype(m.value.type)}, error)"
-        return f"func(*{m.result_type}, error)"
+        """The type of an XxxAsync method's function: it gets what the method returns."""
+        return f"func({', '.join(self.result_types(m) + ['error'])})"
 
     def emit_async(self, m):
         """The method's XxxAsync form: the same call, its outcome given to a function (async.go)."""
