@@ -363,14 +363,20 @@ class Emitter:
         types = self.result_types(m)
         return f"({types[0]}, error)" if types else "error"
 
-    def emit_method(self, m):
-        rcv = RECEIVERS[m.cls]
-        used = set()
+    def parameters(self, m, used):
+        """The method's required parameters with their Go names, its optional ones, and the Go parameter
+        list they make (the options struct last); `used` holds names the caller keeps for itself."""
         req = [(p, self.param_name(p, used)) for p in m.params if p.required]
         opt = self.optional(m)
-        args = ["ctx context.Context"] + [f"{n} {self.gotype(p.type, 'param')}" for p, n in req]
+        args = [f"{n} {self.gotype(p.type, 'param')}" for p, n in req]
         if opt:
             args.append(f"opts *{self.options_name(m)}")
+        return req, opt, args
+
+    def emit_method(self, m):
+        rcv = RECEIVERS[m.cls]
+        req, opt, args = self.parameters(m, set())
+        args = ["ctx context.Context"] + args
         doc = [f"// {m.name} calls the Engine API method {m.full} ({m.stability or 'stable'})."]
         if req or opt:
             doc += ["//", "// Parameters:", "//"]
@@ -445,12 +451,7 @@ class Emitter:
     def emit_async(self, m):
         """The method's XxxAsync form: the same call, its outcome given to a function (async.go)."""
         rcv = RECEIVERS[m.cls]
-        used = {"done"}
-        req = [(p, self.param_name(p, used)) for p in m.params if p.required]
-        opt = self.optional(m)
-        args = [f"{n} {self.gotype(p.type, 'param')}" for p, n in req]
-        if opt:
-            args.append(f"opts *{self.options_name(m)}")
+        req, opt, args = self.parameters(m, {"done"})
         args.append(f"done {self.done_type(m)}")
         name = f"{m.name}Async"
         self.claim(f"{m.cls}.{name}", f"the Async form of {m.full}")

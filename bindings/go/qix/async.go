@@ -186,7 +186,7 @@ func (s *Session) callAsync(o *objectCore, method string, params any, raw bool, 
 	return nil
 }
 
-// issueAsync issues one asynchronous call at once, in a cgo call of its own (Conn.CallBatch with one
+// issueAsync issues one asynchronous call at once, in a cgo call of its own (qixswig.CallBatch with one
 // record), not through the send queue: it needs no yield nor turn, since where it matters — a call made
 // by an asynchronous call's function, on libqix's thread — libqix holds the calls of a burst and writes
 // them together. Fails at once when the session or the object is closed (or Close is freeing them).
@@ -306,9 +306,4 @@ func callStructAsync[T any, P jsonReadable[T]](o *Object, method string, params 
 	return invokeAsync(o, method, params, func(out outcome) {
 		fn(structOf[T, P](out, out.error(), method))
 	})
-}
-
-// handOverIfInCallback is called by the binding before it blocks: see qixswig.HandOverHere.
-func handOverIfInCallback() {
-	qixswig.HandOverHere()
 }

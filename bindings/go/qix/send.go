@@ -10,7 +10,7 @@ import (
 
 // The send path. A call is queued (with its locks held: the session's live read lock and its object's,
 // so that neither is freed before it is issued) and issued by whoever holds the queue's turn (sending),
-// many calls in one cgo call whose requests leave in one write (Conn.CallBatch: qix_batch_begin/end):
+// many calls in one cgo call whose requests leave in one write (qixswig.CallBatch: qix_batch_begin/end):
 //
 //   - a goroutine that queues a call while nobody holds the turn takes it and issues at once (a lone call
 //     goes out without delay), unless other goroutines were handed answers since they last made a call

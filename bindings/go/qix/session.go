@@ -119,7 +119,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 		return nil, err
 	}
 	go s.pollLoop()
-	handOverIfInCallback() // Dial from an asynchronous call's function: the open must not wait for it
+	qixswig.HandOverHere() // Dial from an asynchronous call's function: the open must not wait for it
 	select {
 	case out := <-opened:
 		if out.err != nil {
@@ -474,7 +474,7 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 		return outcome{}, err
 	}
 	// Queued: the call's one outcome arrives on ch and is taken below, which leaves ch empty for reuse.
-	handOverIfInCallback() // from an asynchronous call's function: the answer must not wait for it
+	qixswig.HandOverHere() // from an asynchronous call's function: the answer must not wait for it
 	var out outcome
 	done := ctx.Done()
 	if done == nil { // a context that never ends (Background): a plain receive is cheaper than a select
@@ -538,7 +538,7 @@ func (s *Session) Close() error {
 
 func (s *Session) end() {
 	// From an asynchronous call's function: the closing events must not wait for it to return.
-	handOverIfInCallback()
+	qixswig.HandOverHere()
 	s.live.RLock()
 	s.conn.Close()
 	// libqix's one "closed and drained" signal: the closed state event and every event before it have run
@@ -547,7 +547,7 @@ func (s *Session) end() {
 	s.conn.WaitClosed(-1)
 	s.live.RUnlock()
 	s.stopping.Store(true)
-	s.conn.Wake()
+	inboxReady(s.goKey) // the poll goroutine looks once more, sees stopping and returns
 	<-s.loopDone
 
 	s.live.Lock()

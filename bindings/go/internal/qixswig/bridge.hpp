@@ -202,7 +202,7 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
     }
     if (first) wake();
   }
-  /** Tells Go's poll goroutine to drain the inbox (also when it is empty: Close's wake-up). */
+  /** Tells Go's poll goroutine to drain the inbox. */
   void wake() const {
     if (go_key) qixgoInboxReady(go_key);
   }
@@ -691,7 +691,7 @@ class Conn {
    * them (`events.inline`: its I/O thread). EVENT_OPENED (token @p token) follows; state changes arrive as
    * EVENT_STATE with @p state_token. @p go_key (the Go session's key) is what qixgoInboxReady
    * and qixgoCallDone are called with, from libqix's threads or from a thread inside a call of this Conn
-   * (wake(), close(), a call that fails at once), until the Conn is deleted. Returns NULL when started,
+   * (close(), a call that fails at once), until the Conn is deleted. Returns NULL when started,
    * else a new qix::Error.
    */
   qix::Error* open(uint64_t token, uint64_t state_token, uint64_t go_key) {
@@ -709,8 +709,6 @@ class Conn {
     return check(qix_session_on_state(nullptr, session_, &detail::on_state, inbox_->keep(state_token)));
   }
 
-  /** Tells Go's poll goroutine to drain the inbox now (Close's last wake-up). */
-  void wake() { inbox_->wake(); }
   /** Moves the next event into @p out; false (and @p out's kind is EVENT_NONE) when the inbox is empty. */
   bool next(Event& out) {
     if (inbox_->pop(out)) {
@@ -757,6 +755,7 @@ class Conn {
   /** Calls waiting for an answer. */
   int64_t pending_calls() const { return qix_session_pending_calls(session_); }
 
+#ifndef SWIG  // for Go through qixgo_call_batch (hosted.go's CallBatch), not SWIG's wrapper
   /**
    * Issues the calls written in @p buf in one batch (qix_batch_begin() / qix_batch_end(): their requests
    * leave together, in one write), in order, each as call_c() with flags 0. A call's record: a 32-byte
@@ -792,7 +791,6 @@ class Conn {
     }
   }
 
-#ifndef SWIG
   /**
    * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
    * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller

@@ -62,7 +62,7 @@ var (
 	// InboxReady: the Conn's inbox went from empty to not empty (or Close wants the poll goroutine to look
 	// once more). Must never block.
 	InboxReady func(key uintptr)
-	// CallDone: an asynchronous call (Conn.CallBatch record with the async flag) succeeded with a plain
+	// CallDone: an asynchronous call (a CallBatch record with the async flag) succeeded with a plain
 	// result; body is the result's text, valid during the call only. Runs the caller's function.
 	CallDone func(key uintptr, token uint64, body []byte)
 )
@@ -110,9 +110,9 @@ func HandOverHere() {
 	C.qixgo_hand_over_here()
 }
 
-// CallBatch is c.CallBatch(buf) (the bridge's Conn::call_batch: buf holds call records, and gets each
-// call's request id over its first 8 bytes) without SWIG's slice argument, which cgo's pointer checks look
-// up in the Go heap on every call; buf is borrowed for the call only.
+// CallBatch issues the calls recorded in buf (the bridge's Conn::call_batch: buf holds call records, and
+// gets each call's request id over its first 8 bytes). Not through SWIG, whose slice argument cgo's pointer
+// checks look up in the Go heap on every call: buf is passed as a plain char pointer, borrowed for the call.
 func CallBatch(c Conn, buf []byte) {
 	if len(buf) == 0 {
 		return

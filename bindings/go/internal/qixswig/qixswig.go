@@ -137,16 +137,15 @@ typedef long long swig_type_103;
 typedef long long swig_type_104;
 typedef _goslice_ swig_type_105;
 typedef long long swig_type_106;
-typedef _goslice_ swig_type_107;
+typedef long long swig_type_107;
 typedef long long swig_type_108;
 typedef long long swig_type_109;
 typedef long long swig_type_110;
-typedef long long swig_type_111;
-typedef _gostring_ swig_type_112;
-typedef long long swig_type_113;
-typedef _gostring_ swig_type_114;
+typedef _gostring_ swig_type_111;
+typedef long long swig_type_112;
+typedef _gostring_ swig_type_113;
+typedef long long swig_type_114;
 typedef long long swig_type_115;
-typedef long long swig_type_116;
 extern void _wrap_Swig_free_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_qixswig_1b8cb8b7470122ea(swig_intgo arg1);
 extern swig_intgo _wrap_QIX_OK_qixswig_1b8cb8b7470122ea(void);
@@ -336,23 +335,21 @@ extern uintptr_t _wrap_Conn_AddHeader_qixswig_1b8cb8b7470122ea(uintptr_t arg1, s
 extern uintptr_t _wrap_Conn_AddCookie_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_98 arg2, swig_type_99 arg3);
 extern uintptr_t _wrap_Conn_LogTraffic_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_100 arg2);
 extern uintptr_t _wrap_Conn_Open_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3, swig_type_103 arg4);
-extern void _wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
 extern _Bool _wrap_Conn_Next_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
 extern swig_type_104 _wrap_Conn_Take_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_105 arg2);
 extern void _wrap_Conn_Close_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
 extern swig_intgo _wrap_Conn_WaitClosed_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_Conn_State_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
 extern swig_type_106 _wrap_Conn_PendingCalls_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
-extern void _wrap_Conn_CallBatch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_107 arg2);
-extern _Bool _wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_108 arg2);
+extern _Bool _wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_107 arg2);
 extern uintptr_t _wrap_Conn_Global_qixswig_1b8cb8b7470122ea(uintptr_t arg1);
-extern swig_type_109 _wrap_Conn_Attach_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
-extern _Bool _wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_110 arg3);
-extern uintptr_t _wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_111 arg3);
+extern swig_type_108 _wrap_Conn_Attach_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
+extern _Bool _wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_109 arg3);
+extern uintptr_t _wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_110 arg3);
 extern void _wrap_Conn_Unwatch_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_112 arg3, swig_intgo arg4, swig_intgo arg5, swig_intgo arg6);
-extern swig_type_113 _wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_114 arg2, swig_type_115 arg3);
-extern void _wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_116 arg2);
+extern uintptr_t _wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(uintptr_t arg1, uintptr_t arg2, swig_type_111 arg3, swig_intgo arg4, swig_intgo arg5, swig_intgo arg6);
+extern swig_type_112 _wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_113 arg2, swig_type_114 arg3);
+extern void _wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(uintptr_t arg1, swig_type_115 arg2);
 extern uintptr_t _wrap_set_io_spin_qixswig_1b8cb8b7470122ea(swig_intgo arg1);
 #undef intgo
 */
@@ -2384,11 +2381,6 @@ func (arg1 SwigcptrConn) Open(arg2 uint64, arg3 uint64, arg4 uint64) (_swig_ret 
 	return swig_r
 }
 
-func (arg1 SwigcptrConn) Wake() {
-	_swig_i_0 := arg1
-	C._wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0))
-}
-
 func (arg1 SwigcptrConn) Next(arg2 Event) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
@@ -2435,20 +2427,11 @@ func (arg1 SwigcptrConn) PendingCalls() (_swig_ret int64) {
 	return swig_r
 }
 
-func (arg1 SwigcptrConn) CallBatch(arg2 []byte) {
-	_swig_i_0 := arg1
-	_swig_i_1 := arg2
-	C._wrap_Conn_CallBatch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)))
-	if Swig_escape_always_false {
-		Swig_escape_val = arg2
-	}
-}
-
 func (arg1 SwigcptrConn) Cancel(arg2 int64) (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1)))
+	swig_r = (bool)(C._wrap_Conn_Cancel_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_107(_swig_i_1)))
 	return swig_r
 }
 
@@ -2472,7 +2455,7 @@ func (arg1 SwigcptrConn) ListenChanged(arg2 Object, arg3 uint64) (_swig_ret bool
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2)))
+	swig_r = (bool)(C._wrap_Conn_ListenChanged_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_109(_swig_i_2)))
 	return swig_r
 }
 
@@ -2481,7 +2464,7 @@ func (arg1 SwigcptrConn) Watch(arg2 Object, arg3 uint64) (_swig_ret Error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_111(_swig_i_2))))
+	swig_r = (Error)(SwigcptrError(C._wrap_Conn_Watch_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_110(_swig_i_2))))
 	return swig_r
 }
 
@@ -2499,7 +2482,7 @@ func (arg1 SwigcptrConn) Extract(arg2 Object, arg3 string, arg4 int, arg5 int, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (Extraction)(SwigcptrExtraction(C._wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5))))
+	swig_r = (Extraction)(SwigcptrExtraction(C._wrap_Conn_Extract_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4), C.swig_intgo(_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -2511,7 +2494,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.swig_type_115(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_Conn_OnNotification_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), C.swig_type_114(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2521,7 +2504,7 @@ func (arg1 SwigcptrConn) OnNotification(arg2 string, arg3 uint64) (_swig_ret uin
 func (arg1 SwigcptrConn) RemoveListener(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))
+	C._wrap_Conn_RemoveListener_qixswig_1b8cb8b7470122ea(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1))
 }
 
 type Conn interface {
@@ -2534,14 +2517,12 @@ type Conn interface {
 	AddCookie(arg2 string, arg3 string) (_swig_ret Error)
 	LogTraffic(arg2 uint64) (_swig_ret Error)
 	Open(arg2 uint64, arg3 uint64, arg4 uint64) (_swig_ret Error)
-	Wake()
 	Next(arg2 Event) (_swig_ret bool)
 	Take(arg2 []byte) (_swig_ret int64)
 	Close()
 	WaitClosed(arg2 int) (_swig_ret int)
 	State() (_swig_ret int)
 	PendingCalls() (_swig_ret int64)
-	CallBatch(arg2 []byte)
 	Cancel(arg2 int64) (_swig_ret bool)
 	Global() (_swig_ret Object)
 	Attach(arg2 Object) (_swig_ret uint64)

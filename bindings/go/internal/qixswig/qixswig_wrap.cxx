@@ -4557,26 +4557,6 @@ qix::Error *_wrap_Conn_Open_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, lo
 }
 
 
-void _wrap_Conn_Wake_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0) {
-  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
-  
-  arg1 = *(qixgo::Conn **)&_swig_go_0; 
-  
-  {
-    std::string qixgo_panic;
-    try {
-      (arg1)->wake();
-    } catch (const std::exception& e) {
-      qixgo_panic = std::string("qix: ") + e.what();
-    } catch (...) {
-      qixgo_panic = "qix: unknown C++ exception";
-    }
-    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
-  }
-  
-}
-
-
 bool _wrap_Conn_Next_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, qixgo::Event *_swig_go_1) {
   qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
   qixgo::Event *arg2 = 0 ;
@@ -4719,32 +4699,6 @@ long long _wrap_Conn_PendingCalls_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go
   }
   _swig_go_result = result; 
   return _swig_go_result;
-}
-
-
-void _wrap_Conn_CallBatch_qixswig_1b8cb8b7470122ea(qixgo::Conn *_swig_go_0, _goslice_ _swig_go_1) {
-  qixgo::Conn *arg1 = (qixgo::Conn *) 0 ;
-  char *arg2 = (char *) 0 ;
-  size_t arg3 ;
-  
-  arg1 = *(qixgo::Conn **)&_swig_go_0; 
-  
-  arg2 = static_cast<char*>(_swig_go_1.array);
-  arg3 = static_cast<size_t>(_swig_go_1.len);
-  
-  
-  {
-    std::string qixgo_panic;
-    try {
-      (arg1)->call_batch(arg2,arg3);
-    } catch (const std::exception& e) {
-      qixgo_panic = std::string("qix: ") + e.what();
-    } catch (...) {
-      qixgo_panic = "qix: unknown C++ exception";
-    }
-    if (!qixgo_panic.empty()) _swig_gopanic(qixgo_panic.c_str());
-  }
-  
 }
 
 
