@@ -457,6 +457,16 @@ int qix_io_step_aside(void) {
   QIX_CATCH
 }
 
+int qix_after_callbacks(qix_after_cb fn, void* payload) {
+  QIX_TRY
+  if (!fn) return fail(QIX_EINVAL, "qix_after_callbacks: fn is NULL");
+  if (!core::SerialQueue::at_run_end([fn, payload] { fn(payload); })) {
+    return fail(QIX_ENOTFOUND, "qix_after_callbacks: not in a callback delivered from a session's queue");
+  }
+  return QIX_OK;
+  QIX_CATCH
+}
+
 int qix_session_wake(qix_session* session) {
   QIX_TRY
   if (!session) return fail(QIX_EINVAL, "qix_session_wake: session is NULL");

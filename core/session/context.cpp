@@ -53,6 +53,7 @@ thread_local int tl_open_batches = 0;          // OutputBatch::begin() without i
 thread_local bool tl_output_released = false;  // OutputBatch::release(): nothing held until the depth is 0
 thread_local bool tl_queue_released = false;   // this thread's task handed its queue over (hand_over)
 thread_local const SerialQueue* tl_draining = nullptr;    // the queue whose task this thread runs (drain)
+thread_local std::vector<Task>* tl_run_end = nullptr;     // that drain's SerialQueue::at_run_end functions
 thread_local int tl_signal_defers = 0;                    // detail::DeferredSignals alive on this thread
 thread_local std::vector<PollQueue*> tl_deferred_queues;  // posted to meanwhile, to signal at its end
 
@@ -483,16 +484,34 @@ void SerialQueue::drain() {
   ++tl_serial_depth;
   const SerialQueue* outer = tl_draining;
   tl_draining = this;
+  std::vector<Task> run_end;  // at_run_end's functions, run before each end of `output` (end_output)
+  std::vector<Task>* outer_run_end = tl_run_end;
+  tl_run_end = &run_end;
   // The calls of tasks run back to back leave together: when the queue runs dry (then it is looked at again:
   // the queue is given up only with nothing held back, so what its tasks sent always leaves in order), or
   // once the tasks have run for OutputBatch::held_at_most since the first of them.
   std::optional<OutputBatch> output;
   std::chrono::steady_clock::time_point opened;
+  auto end_output = [&] {
+    while (!run_end.empty()) {
+      std::vector<Task> fns;
+      fns.swap(run_end);
+      for (auto& fn : fns) {
+        try {
+          fn();
+        } catch (...) {
+          // at_run_end's functions must not throw; never let one kill a pool thread.
+        }
+      }
+    }
+    output.reset();
+  };
   // Handed over (hand_over): another drain owns the queue now; leave it as it is.
   auto leave = [&] {
-    output.reset();
+    end_output();
     --tl_serial_depth;
     tl_draining = outer;
+    tl_run_end = outer_run_end;
     tl_queue_released = false;
     pool_->held(-1);
   };
@@ -527,6 +546,7 @@ void SerialQueue::drain() {
         draining_ = false;
         --tl_serial_depth;
         tl_draining = outer;
+        tl_run_end = outer_run_end;
         return;
       }
     }
@@ -536,7 +556,7 @@ void SerialQueue::drain() {
       return;
     }
     if (!task && !current.parts) {
-      output.reset();
+      end_output();
       continue;
     }
     if (!output) {
@@ -562,9 +582,9 @@ void SerialQueue::drain() {
       }
     }
     ++i;
-    if (std::chrono::steady_clock::now() - opened >= OutputBatch::held_at_most) output.reset();
+    if (std::chrono::steady_clock::now() - opened >= OutputBatch::held_at_most) end_output();
   }
-  output.reset();
+  end_output();
   bool handed_over = false;
   {
     std::lock_guard lock(mutex_);
@@ -579,6 +599,7 @@ void SerialQueue::drain() {
   }
   --tl_serial_depth;
   tl_draining = outer;
+  tl_run_end = outer_run_end;
   pool_->submit(shared_from_this());
 }
 
@@ -624,6 +645,12 @@ bool SerialQueue::hand_over() {
 
 bool SerialQueue::in_dispatcher_thread() noexcept {
   return tl_serial_depth > 0 && !tl_queue_released;
+}
+
+bool SerialQueue::at_run_end(Task fn) {
+  if (!tl_run_end) return false;
+  tl_run_end->push_back(std::move(fn));
+  return true;
 }
 
 bool SerialQueue::claim() {

@@ -125,6 +125,14 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   /// True when the calling thread is currently running a task of any SerialQueue and has not handed that
   /// queue over (hand_over from the task itself).
   static bool in_dispatcher_thread() noexcept;
+  /// From a task that the calling thread runs for a queue (a callback): runs `fn` on this thread once the
+  /// tasks its drain runs back to back are over, right before the output they hold leaves (see OutputBatch:
+  /// when the queue runs dry, after OutputBatch::held_at_most, or when the drain stops or was handed over),
+  /// so that a binding can take a burst's completions into its runtime in one go and what `fn` sends leaves
+  /// with their output. `fn` runs as those tasks do: it may hand the queue over (hand_over) and what it
+  /// sends is held with theirs. Functions registered meanwhile (by `fn` too) run next, in order. False, and
+  /// nothing registered, when the calling thread runs no queue's task. `fn` must not throw.
+  static bool at_run_end(Task fn);
   /// Takes the queue for the calling thread when it is idle (nothing queued, no drain scheduled or running):
   /// tasks posted from now on, by any thread, are queued for run_here() instead of a pool thread, in the
   /// order posted. The caller must call run_here() next, on the same thread. False when the queue is busy

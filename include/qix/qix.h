@@ -767,6 +767,31 @@ QIX_API int qix_session_hand_over_events(qix_session* session);
  */
 QIX_API int qix_io_step_aside(void);
 
+/** What qix_after_callbacks() runs: @p payload is the one it was given. */
+typedef void (*qix_after_cb)(void* payload);
+
+/**
+ * From a callback: runs @p fn(@p payload) on the calling thread once libqix has run the callbacks it runs
+ * there back to back (the rest of the burst of answers this one came in, and whatever was queued behind
+ * it), right before the calls they made leave: when the session's events run dry, after the 400 µs that a
+ * run of callbacks holds its output at most, or when the thread stops delivering them (a hand-over). For
+ * hosts and bindings that take a burst's completions in one go: each callback keeps what it needs (a copy:
+ * a result lives for its callback only), the first of a burst registers @p fn, and @p fn hands them all to
+ * a runtime at once (one crossing into Go, the JVM or .NET instead of one per answer).
+ *
+ * @p fn runs as a callback does, with the same rules: on the same thread, it must not block unless it
+ * hands the session's events over first (qix_session_hand_over_events()), and the calls it makes leave
+ * together with those of the callbacks before it. Functions registered meanwhile (by @p fn too) run next,
+ * in the order registered.
+ *
+ * Threading: acts on the calling thread. Ownership: @p payload stays the caller's; when #QIX_OK is
+ * returned @p fn runs exactly once (also when the session closes meanwhile).
+ * @return #QIX_OK when @p fn will run; #QIX_ENOTFOUND when the calling thread is not running a callback
+ *         that libqix delivers from a session's queue (outside callbacks, or in qix_session_poll() with
+ *         `events.poll`): nothing registered, @p fn never runs; #QIX_EINVAL for a NULL @p fn.
+ */
+QIX_API int qix_after_callbacks(qix_after_cb fn, void* payload);
+
 /**@}*/
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -10,15 +10,212 @@ import (
 	"github.com/libqix/libqix/bindings/go/internal/qixswig"
 )
 
-// Asynchronous calls (the package documentation says what users get): the call is issued at once
-// (issueAsync) with the async flag, and its waiter is a function instead of a channel. The bridge hands a
-// plain success to CallDone on the libqix thread that ran the completion (qixgoCallDone); the inbox takes
+// Asynchronous calls (the package documentation says what users get): the call is issued with the async
+// flag, and its waiter is a function instead of a channel. The bridge keeps the plain successes that a run
+// of libqix's callbacks delivers and hands them to CallsDone together at the run's end, on the libqix
+// thread that ran it (qixgoCallsDone; CallDone, one at a time, where it cannot keep them); the inbox takes
 // every other outcome to the poll goroutine, which runs the function on a goroutine of its own (dispatch);
 // Close runs the functions still waiting with ErrClosed, also each on a goroutine of its own.
+//
+// While CallsDone runs a session's functions, the asynchronous calls made on that session (by them, or by
+// any goroutine meanwhile) are gathered (gatherCall) and issued together in one cgo call when the run ends
+// (flushGathered), instead of one cgo call each (issueAsync): one crossing each way per burst of answers.
+// They leave in the order they were made: a blocking call on the session (enqueue) and a function that is
+// about to block (handOverHere, which ends the gathering of its run) issue what was gathered first.
 
 func init() {
 	qixswig.InboxReady = inboxReady
 	qixswig.CallDone = callDone
+	qixswig.CallsDone = callsDone
+}
+
+// callsDone runs the functions of a run's asynchronous calls (records: see qixswig.CallsDone) of the
+// session with this key, in order, on the libqix thread that ran their completions, gathering the calls
+// they make meanwhile; handedOver: see endRun.
+func callsDone(key uintptr, records []byte, handedOver *int32) {
+	s := sessionByKey(key)
+	if s == nil {
+		return // Close freed it (and called the waiting functions with ErrClosed)
+	}
+	s.mu.Lock()
+	s.gatherRuns++
+	s.gathering.Store(true)
+	s.mu.Unlock()
+	answers := uint64(0)
+	for len(records) >= 16 {
+		token := binary.LittleEndian.Uint64(records)
+		n := int(binary.LittleEndian.Uint32(records[8:]))
+		if n > len(records)-16 {
+			break
+		}
+		body := records[16 : 16+n : 16+n]
+		records = records[16+n:]
+		answers++
+		w, ok := s.takeWaiter(token)
+		if !ok || w.fn == nil {
+			continue // taken by Close, which reports ErrClosed
+		}
+		if w.raw {
+			w.fn(outcome{raw: body})
+		} else {
+			w.fn(outcome{json: body})
+		}
+	}
+	s.asyncRuns.Add(1)
+	s.asyncRunAnswers.Add(answers)
+	// A function that blocked handed the session's events over (handOverHere), which ended the run's
+	// gathering then.
+	if atomic.LoadInt32(handedOver) == 0 {
+		s.endGathering()
+	}
+}
+
+// handOverHere is called before the binding blocks (qixswig.HandOverHere: the session's later events no
+// longer wait for the asynchronous calls' functions running on this thread) and issues the calls that
+// those functions' run gathered, ending the gathering: they must not wait for the block.
+func handOverHere() {
+	if key := qixswig.HandOverHere(); key != 0 {
+		if s := sessionByKey(key); s != nil {
+			s.endGathering()
+		}
+	}
+}
+
+// gatheredCall is an asynchronous call kept by gatherCall until flushGathered issues it.
+type gatheredCall struct {
+	o      *objectCore // nil: Global
+	method string
+	params string
+	token  uint64
+	raw    bool
+}
+
+// gatherCall keeps an asynchronous call to be issued with the others of the run of functions going on
+// (callsDone): true when it did (or err when the object is closed), false when the session is not
+// gathering (the caller issues the call itself).
+func (s *Session) gatherCall(o *objectCore, method, params string, raw bool, done func(outcome)) (bool, error) {
+	if o != nil {
+		o.mu.RLock()
+		released := o.released
+		o.mu.RUnlock()
+		if released {
+			return false, errorf(ErrClosed, "the object was closed with Close")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gatherRuns == 0 && !s.flushing && len(s.gathered) == 0 {
+		return false, nil
+	}
+	token := s.addAsyncWaiterLocked(asyncWaiter{fn: done, raw: raw})
+	s.gathered = append(s.gathered, gatheredCall{o: o, method: method, params: params, token: token, raw: raw})
+	return true, nil
+}
+
+// endGathering ends a run's gathering (callsDone, or handOverHere from one of its functions) and issues
+// what was gathered.
+func (s *Session) endGathering() {
+	s.mu.Lock()
+	s.gatherRuns--
+	s.mu.Unlock()
+	s.flushGathered()
+}
+
+// flushGathered issues the gathered calls, in the order they were made, in one cgo call per look at them;
+// one flush at a time, which goes on until nothing is left (calls gathered while it issues included).
+func (s *Session) flushGathered() {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	for {
+		s.mu.Lock()
+		calls := s.gathered
+		if len(calls) == 0 {
+			s.flushing = false
+			if s.gatherRuns == 0 {
+				s.gathering.Store(false)
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.gathered, s.gatheredSpare = s.gatheredSpare[:0], nil
+		s.flushing = true
+		s.mu.Unlock()
+		s.issueGathered(calls)
+		for i := range calls {
+			calls[i] = gatheredCall{}
+		}
+		s.mu.Lock()
+		if s.gatheredSpare == nil {
+			s.gatheredSpare = calls[:0]
+		}
+		s.mu.Unlock()
+	}
+}
+
+// issueGathered issues calls in one CallBatch (the caller holds flushMu), their objects read-locked until
+// it returns; a call whose object was closed meanwhile, or all of them once Close frees the session, fail
+// with ErrClosed (unless Close took their functions already).
+func (s *Session) issueGathered(calls []gatheredCall) {
+	var failed []uint64
+	defer func() {
+		for _, token := range failed {
+			if w, ok := s.takeWaiter(token); ok && w.fn != nil {
+				go w.fn(outcome{err: errorf(ErrClosed, "the session or the object was closed")})
+			}
+		}
+	}()
+	if !s.live.TryRLock() {
+		for _, c := range calls {
+			failed = append(failed, c.token)
+		}
+		return
+	}
+	defer s.live.RUnlock()
+	if s.freed {
+		for _, c := range calls {
+			failed = append(failed, c.token)
+		}
+		return
+	}
+	locked := s.gatherLocked[:0]
+	buf := s.gatherBuf[:0]
+	for _, c := range calls {
+		var obj uint64
+		if c.o != nil {
+			if !containsObject(locked, c.o) {
+				c.o.mu.RLock()
+				locked = append(locked, c.o)
+			}
+			if c.o.released {
+				failed = append(failed, c.token)
+				continue
+			}
+			obj = uint64(c.o.h.Swigcptr())
+		}
+		buf = appendCallRecord(buf, obj, c.token, c.raw, true, c.method, c.params)
+	}
+	qixswig.CallBatch(s.conn, buf)
+	s.asyncGathered.Add(uint64(len(calls) - len(failed)))
+	for i, o := range locked {
+		o.mu.RUnlock()
+		locked[i] = nil
+	}
+	s.gatherLocked = locked[:0]
+	if cap(buf) <= maxKeptSendBuffer {
+		s.gatherBuf = buf[:0]
+	} else {
+		s.gatherBuf = nil
+	}
+}
+
+// containsObject tells whether o is in list (a run's calls are on a few objects: a scan).
+func containsObject(list []*objectCore, o *objectCore) bool {
+	for _, x := range list {
+		if x == o {
+			return true
+		}
+	}
+	return false
 }
 
 // inboxReady wakes the poll goroutine of the session with this key (never blocks: a wake-up already
@@ -43,6 +240,7 @@ func callDone(key uintptr, token uint64, body []byte) {
 	if s == nil {
 		return // Close freed it (and called the waiting functions with ErrClosed)
 	}
+	s.asyncAlone.Add(1)
 	w, ok := s.takeWaiter(token)
 	if !ok || w.fn == nil {
 		return // taken by Close, which reports ErrClosed
@@ -69,6 +267,12 @@ type asyncWaiter struct {
 // free list rather than the calls' map, for the one lock and no hashing per call.
 func (s *Session) addAsyncWaiter(a asyncWaiter) uint64 {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addAsyncWaiterLocked(a)
+}
+
+// addAsyncWaiterLocked is addAsyncWaiter with s.mu held.
+func (s *Session) addAsyncWaiterLocked(a asyncWaiter) uint64 {
 	var i uint32
 	if n := len(s.asyncFree); n > 0 {
 		i = s.asyncFree[n-1]
@@ -78,7 +282,6 @@ func (s *Session) addAsyncWaiter(a asyncWaiter) uint64 {
 		i = uint32(len(s.asyncWaiters))
 		s.asyncWaiters = append(s.asyncWaiters, a)
 	}
-	s.mu.Unlock()
 	return asyncTokenBit | uint64(i)
 }
 
@@ -176,6 +379,11 @@ func (s *Session) callAsync(o *objectCore, method string, params any, raw bool, 
 		return err
 	}
 	qixswig.UsingAsync()
+	if s.gathering.Load() {
+		if gathered, err := s.gatherCall(o, method, text, raw, done); gathered || err != nil {
+			return err
+		}
+	}
 	token := s.addAsyncWaiter(asyncWaiter{fn: done, raw: raw})
 	if err := s.issueAsync(o, method, text, token, raw); err != nil {
 		if _, waiting := s.takeWaiter(token); !waiting {
@@ -198,28 +406,17 @@ func (s *Session) issueAsync(o *objectCore, method, params string, token uint64,
 	if s.freed {
 		return errorf(ErrClosed, "the session is closed")
 	}
-	var h [callHeader]byte
+	var obj uint64
 	if o != nil {
 		o.mu.RLock()
 		defer o.mu.RUnlock()
 		if o.released {
 			return errorf(ErrClosed, "the object was closed with Close")
 		}
-		binary.LittleEndian.PutUint64(h[0:], uint64(o.h.Swigcptr()))
+		obj = uint64(o.h.Swigcptr())
 	}
-	binary.LittleEndian.PutUint64(h[8:], token)
-	h[16] = 2 // async
-	if raw {
-		h[16] |= 1
-	}
-	binary.LittleEndian.PutUint32(h[20:], uint32(len(method)))
-	binary.LittleEndian.PutUint32(h[24:], uint32(len(params)))
 	bp := asyncBufs.Get().(*[]byte)
-	buf := append((*bp)[:0], h[:]...)
-	buf = append(buf, method...)
-	buf = append(buf, 0)
-	buf = append(buf, params...)
-	buf = append(buf, 0)
+	buf := appendCallRecord((*bp)[:0], obj, token, raw, true, method, params)
 	qixswig.CallBatch(s.conn, buf)
 	if cap(buf) <= maxKeptSendBuffer {
 		*bp = buf[:0]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -104,6 +105,81 @@ func TestAsyncChainsFromTheFunctions(t *testing.T) {
 	}
 	if p := s.PendingCalls(); p != 0 {
 		t.Fatalf("%d calls pending after every function ran", p)
+	}
+	// Every answer came in a run (one call into Go for the answers of a burst), and every call made by a
+	// function was gathered and issued with the others of its run (the first call of each chain was made
+	// by this goroutine, gathered too when a run was going on).
+	runs, answers, gathered, alone := qix.AsyncCounts(s)
+	if answers != chains*perChain || alone != 0 || runs == 0 || runs > answers {
+		t.Fatalf("answers in runs %d (runs %d), alone %d; want %d in runs", answers, runs, alone, chains*perChain)
+	}
+	if gathered < chains*perChain-chains || gathered > chains*perChain {
+		t.Fatalf("%d calls gathered, want %d to %d", gathered, chains*perChain-chains, chains*perChain)
+	}
+}
+
+// The calls a function makes are gathered until its run of functions ends, but never overtaken: a blocking
+// call made after an asynchronous one in the same function is sent after it; a call gathered on an object
+// that the function then closes fails with ErrClosed, its function called once.
+func TestAsyncGatheredCallsKeepTheirOrder(t *testing.T) {
+	log := &trafficLog{}
+	s := dial(t, shared.url("demo"), qix.WithTrafficLog(log.record))
+	doc := &qix.Doc{Object: openDemo(t, s)}
+	obj, err := doc.CreateSessionObject(testContext(t), &qix.GenericObjectProperties{Info: &qix.NxInfo{Type: "gathered"}})
+	mustNot(t, "CreateSessionObject", err)
+	gatheredDone := make(chan asyncOutcome[string], 2)
+	blockingDone := make(chan asyncOutcome[string], 1)
+	closedDone := make(chan asyncOutcome[*qix.GenericObjectLayout], 2)
+	if err := doc.EvaluateAsync("'start'", func(string, error) {
+		if err := obj.GetLayoutAsync(func(l *qix.GenericObjectLayout, err error) {
+			closedDone <- asyncOutcome[*qix.GenericObjectLayout]{l, err, false}
+		}); err != nil {
+			closedDone <- asyncOutcome[*qix.GenericObjectLayout]{nil, err, false}
+		}
+		if err := obj.Close(); err != nil {
+			closedDone <- asyncOutcome[*qix.GenericObjectLayout]{nil, err, false}
+		}
+		if err := doc.EvaluateAsync("'gathered'", func(v string, err error) {
+			gatheredDone <- asyncOutcome[string]{v, err, false}
+		}); err != nil {
+			gatheredDone <- asyncOutcome[string]{"", err, false}
+		}
+		// Blocking: the calls gathered so far are issued first, and the run's gathering ends.
+		v, err := doc.Evaluate(context.Background(), "'blocking'")
+		blockingDone <- asyncOutcome[string]{v, err, false}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if o := awaitOutcome(t, gatheredDone, "the gathered call"); o.err != nil || o.v != "gathered" {
+		t.Fatalf("the gathered call: %q, %v", o.v, o.err)
+	}
+	if o := awaitOutcome(t, blockingDone, "the blocking call"); o.err != nil || o.v != "blocking" {
+		t.Fatalf("the blocking call: %q, %v", o.v, o.err)
+	}
+	if o := awaitOutcome(t, closedDone, "the call on the closed object"); !errors.Is(o.err, qix.ErrClosed) || o.v != nil {
+		t.Fatalf("the call gathered on an object closed before it was issued: %+v, %v", o.v, o.err)
+	}
+	log.waitCount(t, "both requests logged", 1, true, "'blocking'")
+	log.waitCount(t, "both requests logged", 1, true, "'gathered'")
+	log.mu.Lock()
+	gathered, blocking := -1, -1
+	for i, frame := range log.sent {
+		if strings.Contains(frame, "'gathered'") {
+			gathered = i
+		} else if strings.Contains(frame, "'blocking'") {
+			blocking = i
+		}
+	}
+	log.mu.Unlock()
+	if gathered < 0 || blocking < 0 || gathered > blocking {
+		t.Fatalf("sent: the gathered call at %d, the blocking call made after it at %d", gathered, blocking)
+	}
+	select {
+	case o := <-gatheredDone:
+		t.Fatalf("a function called twice: %+v", o)
+	case o := <-closedDone:
+		t.Fatalf("a function called twice: %+v", o)
+	default:
 	}
 }
 

@@ -80,3 +80,10 @@ func SetReadyHook(fn func(fromLibqixThread bool)) { qixswig.SetReadyHook(fn) }
 // OnLibqixThread tells whether the caller runs on one of libqix's threads that Go started (Linux only: false
 // elsewhere), for the tests in package qix_test.
 func OnLibqixThread() bool { return qixswig.OnLibqixThread() }
+
+// AsyncCounts is what the session's asynchronous calls went through (for the tests in package qix_test):
+// runs of answers handed over together (callsDone), the answers in them, the calls gathered meanwhile and
+// issued together (flushGathered), and the answers handed over alone (callDone).
+func AsyncCounts(s *Session) (runs, runAnswers, gathered, alone uint64) {
+	return s.asyncRuns.Load(), s.asyncRunAnswers.Load(), s.asyncGathered.Load(), s.asyncAlone.Load()
+}

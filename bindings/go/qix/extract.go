@@ -142,7 +142,7 @@ func (r *Rows) Next() bool {
 		r.end(nil)
 		return false
 	}
-	qixswig.HandOverHere() // from an asynchronous call's function: the rows must not wait for it
+	handOverHere() // from an asynchronous call's function: the rows must not wait for it
 	if c.ext.Next() {
 		text, index := c.ext.Row(), c.ext.Index()
 		c.mu.RUnlock()

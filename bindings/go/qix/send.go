@@ -67,10 +67,35 @@ type queuedCall struct {
 // callHeader is the size of a call record's header (Conn::call_batch in bridge.hpp).
 const callHeader = 32
 
+// appendCallRecord appends a call's record for qixswig.CallBatch (Conn::call_batch in bridge.hpp): obj is
+// the object's C++ handle (0: Global), raw asks for the engine's whole result object, async sends a plain
+// success to qixgoCallDone/qixgoCallsDone instead of the inbox.
+func appendCallRecord(buf []byte, obj, token uint64, raw, async bool, method, params string) []byte {
+	var h [callHeader]byte
+	binary.LittleEndian.PutUint64(h[0:], obj)
+	binary.LittleEndian.PutUint64(h[8:], token)
+	if raw {
+		h[16] |= 1
+	}
+	if async {
+		h[16] |= 2
+	}
+	binary.LittleEndian.PutUint32(h[20:], uint32(len(method)))
+	binary.LittleEndian.PutUint32(h[24:], uint32(len(params)))
+	buf = append(buf, h[:]...)
+	buf = append(buf, method...)
+	buf = append(buf, 0)
+	buf = append(buf, params...)
+	return append(buf, 0)
+}
+
 // enqueue queues a call, or fails at once when the session or the object is closed. On success the
 // session's (and the object's) read locks stay held until the call is issued (release).
 // It never waits for Close: while Close frees the session (the one writer of live) the call fails at once.
 func (s *Session) enqueue(o *objectCore, method, params string, token uint64, raw bool, slot *callSlot) error {
+	if s.gathering.Load() {
+		s.flushGathered() // the asynchronous calls gathered before this one leave first
+	}
 	if !s.live.TryRLock() {
 		return errorf(ErrClosed, "the session is closed")
 	}
@@ -192,21 +217,11 @@ func (s *Session) issueQueued() {
 		buf := s.sendBuf[:0]
 		for i := range batch {
 			c := &batch[i]
-			var h [callHeader]byte
+			var obj uint64
 			if c.o != nil {
-				binary.LittleEndian.PutUint64(h[0:], uint64(c.o.h.Swigcptr()))
+				obj = uint64(c.o.h.Swigcptr())
 			}
-			binary.LittleEndian.PutUint64(h[8:], c.token)
-			if c.raw {
-				h[16] = 1
-			}
-			binary.LittleEndian.PutUint32(h[20:], uint32(len(c.method)))
-			binary.LittleEndian.PutUint32(h[24:], uint32(len(c.params)))
-			buf = append(buf, h[:]...)
-			buf = append(buf, c.method...)
-			buf = append(buf, 0)
-			buf = append(buf, c.params...)
-			buf = append(buf, 0)
+			buf = appendCallRecord(buf, obj, c.token, c.raw, false, c.method, c.params)
 		}
 		qixswig.CallBatch(s.conn, buf)
 		s.batches.Add(1)

@@ -65,6 +65,20 @@ type Session struct {
 	answered  int           // answers the poll goroutine dispatched in its current drain (poll goroutine only)
 	woken     atomic.Int64  // goroutines handed an answer that have not queued a call since (a hint: send.go)
 	batches   atomic.Uint64 // batches issued (each one cgo call, its requests one write): for the tests
+
+	// Gathering (async.go): while callsDone runs asynchronous calls' functions (gatherRuns of them at once),
+	// the asynchronous calls made on this session wait in gathered until flushGathered issues them together.
+	gatherRuns    int            // guarded by mu
+	gathered      []gatheredCall // guarded by mu
+	gatheredSpare []gatheredCall // the other array (guarded by mu)
+	flushing      bool           // a flush is issuing calls taken from gathered (guarded by mu)
+	gathering     atomic.Bool    // a hint, set under mu: gatherRuns, flushing or gathered calls
+	flushMu       sync.Mutex     // one flush at a time, so that the gathered calls leave in order
+	gatherBuf     []byte         // the flush's records (guarded by flushMu)
+	gatherLocked  []*objectCore  // the objects a flush holds read-locked (guarded by flushMu)
+	// For the tests: runs handed to callsDone, the answers in them, the calls flushGathered issued, and the
+	// answers handed to callDone alone.
+	asyncRuns, asyncRunAnswers, asyncGathered, asyncAlone atomic.Uint64
 }
 
 // outcome is what a call's waiter receives: the result, or the error.
@@ -119,7 +133,7 @@ func Dial(ctx context.Context, url string, opts ...Option) (*Session, error) {
 		return nil, err
 	}
 	go s.pollLoop()
-	qixswig.HandOverHere() // Dial from an asynchronous call's function: the open must not wait for it
+	handOverHere() // Dial from an asynchronous call's function: the open must not wait for it
 	select {
 	case out := <-opened:
 		if out.err != nil {
@@ -474,7 +488,7 @@ func (s *Session) callFor(ctx context.Context, o *objectCore, method string, par
 		return outcome{}, err
 	}
 	// Queued: the call's one outcome arrives on ch and is taken below, which leaves ch empty for reuse.
-	qixswig.HandOverHere() // from an asynchronous call's function: the answer must not wait for it
+	handOverHere() // from an asynchronous call's function: the answer must not wait for it
 	var out outcome
 	done := ctx.Done()
 	if done == nil { // a context that never ends (Background): a plain receive is cheaper than a select
@@ -538,7 +552,7 @@ func (s *Session) Close() error {
 
 func (s *Session) end() {
 	// From an asynchronous call's function: the closing events must not wait for it to return.
-	qixswig.HandOverHere()
+	handOverHere()
 	s.live.RLock()
 	s.conn.Close()
 	// libqix's one "closed and drained" signal: the closed state event and every event before it have run

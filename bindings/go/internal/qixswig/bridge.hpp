@@ -77,6 +77,7 @@ enum EventKind {
 extern "C" int qixgoStartThread(uintptr_t body, uintptr_t arg);
 extern "C" void qixgoInboxReady(uintptr_t key);
 extern "C" void qixgoCallDone(uintptr_t key, uint64_t token, const char* body, size_t len);
+extern "C" void qixgoCallsDone(uintptr_t key, const char* records, size_t len, int* handed_over);
 
 /** Runs a libqix thread's body: called by the goroutine that qixgoStartThread started (hosted.go). */
 extern "C" void qixgo_run_thread_body(uintptr_t body, uintptr_t arg) {
@@ -290,43 +291,134 @@ inline qix_context* go_context(std::string& error) {
   return made.ctx;
 }
 
-/** The session whose asynchronous call's Go function runs on this thread now (qixgoCallDone), until it
- *  returns or hands the session's events over (hand_over_here). */
-inline thread_local qix_session* tl_callback_session = nullptr;
+/** What runs asynchronous calls' Go functions on this thread now (call_done, gathered_done), until they
+ *  return or hand the session's events over (qixgo_hand_over_here). */
+struct GoRun {
+  qix_session* session = nullptr;
+  uintptr_t go_key = 0;
+  int handed_over = 0;  // qixgo_hand_over_here handed the session's events over (read by Go: gathered runs)
+  bool gathered = false;
+};
+inline thread_local GoRun* tl_go_run = nullptr;
 
 /** Conn::call_batch for Go without SWIG's wrapper (hosted.go's CallBatch): @p conn is the Conn. The records
  *  are Go's memory, borrowed for the call; a char pointer that cgo passes as is, where SWIG's slice
  *  argument makes cgo look the Go buffer up on every call (its pointer checks). */
 extern "C" void qixgo_call_batch(uintptr_t conn, char* buf, size_t len);
 
-/** From Go, before it blocks: when an asynchronous call's function runs on this thread (call_done), the
- *  session's later events go to another thread (qix_session_hand_over_events: they no longer wait for this
- *  function, and when this is libqix's I/O thread another thread reads the sockets meanwhile), once.
- *  Returns 1 when it handed over, 0 when there was nothing to do. */
-extern "C" int qixgo_hand_over_here() {
-  qix_session* s = tl_callback_session;
-  if (!s) return 0;
-  tl_callback_session = nullptr;
-  if (qix_session_hand_over_events(s) != QIX_OK) {
+/** From Go, before it blocks: when asynchronous calls' functions run on this thread (call_done,
+ *  gathered_done), the session's later events go to another thread (qix_session_hand_over_events: they no
+ *  longer wait for those functions, and when this is libqix's I/O thread another thread reads the sockets
+ *  meanwhile), once. Returns 1 when it handed over, 0 when there was nothing to do; @p gathered_key gets
+ *  the session's key when the functions were a gathered run's (Go then stops gathering the calls they
+ *  make: see gathered_done), else 0. */
+extern "C" int qixgo_hand_over_here(uintptr_t* gathered_key) {
+  *gathered_key = 0;
+  GoRun* run = tl_go_run;
+  if (!run || run->handed_over || !run->session) return 0;
+  run->handed_over = 1;
+  if (run->gathered) *gathered_key = run->go_key;
+  if (qix_session_hand_over_events(run->session) != QIX_OK) {
     qix_error_clear();
     return 0;
   }
   return 1;
 }
 
-/** An asynchronous call's plain success: Go decodes it and runs the caller's function on this thread. */
+/** A plain success alone (call_done): Go decodes it and runs the caller's function on this thread. */
 inline void call_done(Inbox& in, uint64_t token, const char* body) {
   in.calls_waiting_add(-1);
-  qix_session* outer = tl_callback_session;
-  tl_callback_session = in.session.load(std::memory_order_acquire);
+  GoRun run;
+  run.session = in.session.load(std::memory_order_acquire);
+  run.go_key = in.go_key;
+  GoRun* outer = tl_go_run;
+  tl_go_run = &run;
   qixgoCallDone(in.go_key, token, body, std::strlen(body));
-  tl_callback_session = outer;
+  tl_go_run = outer;
+}
+
+/**
+ * The plain successes of asynchronous calls that a run of callbacks delivered on this thread, kept (copied:
+ * a result lives for its callback only) for one call into Go once the run is over (qix_after_callbacks):
+ * one crossing per burst of answers instead of one per answer, and the calls the functions make leave in
+ * one cgo call (Go gathers them meanwhile). Records: the token (8 bytes), the body's length (4), 4 zero
+ * bytes, the body; little-endian.
+ */
+struct Gathered {
+  std::shared_ptr<Inbox> inbox;  // the one session whose answers these are
+  std::string records;
+  int64_t count = 0;
+};
+/** This thread's Gathered waiting for its run's end (at most one: a run delivers one session's events). */
+inline thread_local Gathered* tl_gathered = nullptr;
+/** A Gathered kept for the thread's next run (its records' capacity), unless it grew large. */
+inline thread_local std::unique_ptr<Gathered> tl_spare_gathered;
+constexpr size_t kGatheredKept = size_t(1) << 20;
+
+inline void put_le(char* p, uint64_t v, int bytes);
+
+/** qix_after_callbacks' function: hands the run's answers to Go, which runs their functions here. */
+inline void gathered_done(void* payload) {
+  std::unique_ptr<Gathered> g(static_cast<Gathered*>(payload));
+  if (tl_gathered == g.get()) tl_gathered = nullptr;
+  Inbox& in = *g->inbox;
+  in.calls_waiting_add(-g->count);
+  GoRun run;
+  run.session = in.session.load(std::memory_order_acquire);
+  run.go_key = in.go_key;
+  run.gathered = true;
+  GoRun* outer = tl_go_run;
+  tl_go_run = &run;
+  qixgoCallsDone(in.go_key, g->records.data(), g->records.size(), &run.handed_over);
+  tl_go_run = outer;
+  if (g->records.capacity() <= kGatheredKept) {
+    g->inbox.reset();
+    g->records.clear();
+    g->count = 0;
+    tl_spare_gathered = std::move(g);
+  }
+}
+
+/** Keeps an asynchronous call's plain success for the end of the run of callbacks (gathered_done); false when
+ *  it cannot be kept (not in a run that qix_after_callbacks serves, another session's run, out of memory):
+ *  then call_done hands it to Go at once. */
+inline bool gather(const std::shared_ptr<Inbox>& inbox, uint64_t token, const char* body) {
+  try {
+    Gathered* g = tl_gathered;
+    if (g && g->inbox != inbox) return false;
+    if (!g) {
+      std::unique_ptr<Gathered> fresh = std::move(tl_spare_gathered);
+      if (!fresh) fresh = std::make_unique<Gathered>();
+      if (qix_after_callbacks(&gathered_done, fresh.get()) != QIX_OK) {
+        qix_error_clear();
+        tl_spare_gathered = std::move(fresh);
+        return false;
+      }
+      g = fresh.release();  // gathered_done owns it now
+      g->inbox = inbox;
+      tl_gathered = g;
+    }
+    const size_t len = std::strlen(body);
+    if (len > UINT32_MAX) return false;
+    const size_t at = g->records.size();
+    g->records.resize(at + 16 + len);
+    char* p = g->records.data() + at;
+    put_le(p, token, 8);
+    put_le(p + 8, len, 4);
+    put_le(p + 12, 0, 4);
+    std::memcpy(p + 16, body, len);
+    ++g->count;
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 inline void on_call(const qix_result* res, void* payload) {
   std::unique_ptr<Inbox::Tap> tap(tap_of(payload));  // a call completes exactly once
   if (tap->async && res && qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
-    call_done(*tap->inbox, tap->token, tap->raw ? qix_result_raw(res) : qix_result_json(res));
+    const char* body = tap->raw ? qix_result_raw(res) : qix_result_json(res);
+    if (!gather(tap->inbox, tap->token, body)) call_done(*tap->inbox, tap->token, body);
     return;
   }
   try {

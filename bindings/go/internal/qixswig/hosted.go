@@ -7,7 +7,7 @@ package qixswig
 #include <stdint.h>
 #include <stddef.h>
 void qixgo_run_thread_body(uintptr_t body, uintptr_t arg);
-int qixgo_hand_over_here(void);
+int qixgo_hand_over_here(uintptr_t* gathered_key);
 void qixgo_call_batch(uintptr_t conn, char* buf, size_t len);
 */
 import "C"
@@ -65,6 +65,12 @@ var (
 	// CallDone: an asynchronous call (a CallBatch record with the async flag) succeeded with a plain
 	// result; body is the result's text, valid during the call only. Runs the caller's function.
 	CallDone func(key uintptr, token uint64, body []byte)
+	// CallsDone: asynchronous calls that succeeded with plain results in one run of libqix's callbacks,
+	// handed over together at its end: records holds, per call, the token (8 bytes), the body's length (4),
+	// 4 zero bytes and the body, little-endian; libqix's memory, valid during the call only. Runs the
+	// callers' functions, in order. handedOver turns non-zero once a function handed the session's events
+	// over (HandOverHere, which then reported this run's session to the caller).
+	CallsDone func(key uintptr, records []byte, handedOver *int32)
 )
 
 // asyncUsed is set once the process made its first asynchronous call (UsingAsync): until then no
@@ -99,15 +105,27 @@ func qixgoCallDone(key C.uintptr_t, token C.uint64_t, body *C.char, n C.size_t) 
 	CallDone(uintptr(key), uint64(token), unsafe.Slice((*byte)(unsafe.Pointer(body)), int(n)))
 }
 
+// qixgoCallsDone hands the plain results of a run of callbacks to their session (see CallsDone), on the
+// libqix thread that ran them.
+//
+//export qixgoCallsDone
+func qixgoCallsDone(key C.uintptr_t, records *C.char, n C.size_t, handedOver *C.int) {
+	CallsDone(uintptr(key), unsafe.Slice((*byte)(unsafe.Pointer(records)), int(n)), (*int32)(unsafe.Pointer(handedOver)))
+}
+
 // HandOverHere is called before the binding blocks (waits for a call's answer, an open, a close, a row):
-// when the calling goroutine is running an asynchronous call's function on a libqix thread, that
-// session's later events go to another thread first (the bridge's qixgo_hand_over_here), so that what it
-// waits for can arrive. One atomic load in a program that makes no asynchronous calls, else a cgo call.
-func HandOverHere() {
+// when the calling goroutine is running asynchronous calls' functions on a libqix thread, that session's
+// later events go to another thread first (the bridge's qixgo_hand_over_here), so that what it waits for
+// can arrive. Returns the session's key when those functions were a run handed over by CallsDone (the
+// caller stops gathering their calls), else 0. One atomic load in a program that makes no asynchronous
+// calls, else a cgo call.
+func HandOverHere() uintptr {
 	if !asyncUsed.Load() {
-		return
+		return 0
 	}
-	C.qixgo_hand_over_here()
+	var key C.uintptr_t
+	C.qixgo_hand_over_here(&key)
+	return uintptr(key)
 }
 
 // CallBatch issues the calls recorded in buf (the bridge's Conn::call_batch: buf holds call records, and
