@@ -285,6 +285,32 @@ inline bool io_step_aside() noexcept {
   return false;
 }
 
+#ifndef SWIG
+/**
+ * From a callback: runs @p fn on the calling thread once the callbacks run back to back there are over (the
+ * rest of the burst of answers), right before the calls they made leave, with a callback's rules
+ * (qix_after_callbacks()). Returns false, and @p fn never runs, outside a callback delivered from a session's
+ * queue (and with `events.poll`). @p fn must not throw (what it throws is dropped). Never throws but
+ * std::bad_alloc.
+ */
+inline bool after_callbacks(std::function<void()> fn) {
+  auto held = std::make_unique<std::function<void()>>(std::move(fn));
+  auto run = [](void* payload) {
+    std::unique_ptr<std::function<void()>> f(static_cast<std::function<void()>*>(payload));
+    try {
+      (*f)();
+    } catch (...) {
+    }
+  };
+  if (qix_after_callbacks(run, held.get()) != QIX_OK) {
+    qix_error_clear();
+    return false;
+  }
+  held.release();  // the function above owns it now
+  return true;
+}
+#endif
+
 class Object;
 
 /** The outcome of a call, copied out of the C result. */

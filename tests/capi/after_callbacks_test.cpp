@@ -4,6 +4,7 @@
 // block, as a callback may; outside a callback, and in a callback run by qix_session_poll, nothing is
 // registered (QIX_ENOTFOUND), and a NULL function is QIX_EINVAL.
 #include "capi_support.hpp"
+#include "qix/qix.hpp"
 
 #include <pthread.h>
 
@@ -214,4 +215,38 @@ TEST_F(CapiTest, AfterCallbacksMayHandOverAndBlock) {
   EXPECT_EQ(b.hand_over, QIX_OK);
   EXPECT_EQ(b.call_sync, QIX_OK) << last_error_message();
   EXPECT_NE(b.answer.find("qComponentVersion"), std::string::npos) << b.answer;
+}
+
+// The C++ facade's form: false outside a callback (the function is dropped, never run); from a callback the
+// function runs once, on the callback's thread, after it.
+TEST_F(CapiTest, AfterCallbacksInTheFacade) {
+  bool ran_outside = false;
+  EXPECT_FALSE(qix::after_callbacks([&] { ran_outside = true; }));
+  auto s = open();
+  ASSERT_TRUE(s);
+  DrainOnExit drain(s.get());
+  struct Facade {
+    Waiter ran;
+    bool registered = false;
+    bool callback_returned = false;
+    bool after_saw_return = false;
+    std::thread::id callback_thread, after_thread;
+  } f;
+  auto cb = [](const qix_result*, void* payload) {
+    auto* st = static_cast<Facade*>(payload);
+    st->callback_thread = std::this_thread::get_id();
+    st->registered = qix::after_callbacks([st] {
+      st->after_thread = std::this_thread::get_id();
+      st->after_saw_return = st->callback_returned;
+      st->ran.notify();
+    });
+    st->callback_returned = true;
+    if (!st->registered) st->ran.notify();
+  };
+  ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, cb, &f), QIX_OK);
+  ASSERT_TRUE(f.ran.wait_for(1, 60s));
+  EXPECT_TRUE(f.registered);
+  EXPECT_TRUE(f.after_saw_return);
+  EXPECT_EQ(f.after_thread, f.callback_thread);
+  EXPECT_FALSE(ran_outside);
 }

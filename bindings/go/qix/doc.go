@@ -31,8 +31,10 @@
 //
 // The function is called exactly once, unless the Async method returns an error (the call was not made:
 // the session or object is closed, the params do not encode). A successful result without object runs it
-// on the libqix thread that read the answer; a failure or a result that carries an object runs it on a
-// goroutine of its own. It must not keep that thread: the binding's own blocking calls (a method without
+// on the libqix thread that read the answer (the answers of a burst reach Go together and their functions
+// run one after the other; the asynchronous calls made meanwhile on that session are issued together, in
+// order, when the last one returns); a failure or a result that carries an object runs it on a goroutine of
+// its own. It must not keep that thread: the binding's own blocking calls (a method without
 // Async, Close, Dial, an extraction's Next) work there, because they hand the session's later events to
 // another thread first, but anything else that blocks (a channel, a lock, a sleep) holds the session's
 // events, and every session's sockets until libqix's watch lends another thread 10 to 20 ms later; start a

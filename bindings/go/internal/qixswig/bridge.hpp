@@ -14,20 +14,26 @@
 // session of the binding lives on one context whose threads Go started (go_context: qix_context_new_hosted,
 // each thread a goroutine locked to its OS thread, running libqix's thread body in a cgo call): calling Go
 // from such a thread costs about as much as a cgo call (well under a microsecond), where calling it from a
-// thread Go did not start costs a new Go thread's set-up each time (about 10 µs). The two calls into Go:
+// thread Go did not start costs a new Go thread's set-up each time (about 10 µs). The calls into Go:
 //   - qixgoInboxReady(key): the inbox went from empty to not empty (the poll goroutine parks on a channel
 //     between bursts; a non-blocking channel send, so it never blocks libqix);
-//   - qixgoCallDone(key, token, body, len): an asynchronous call (Go's XxxAsync methods, Conn::call_batch
-//     records with the async flag) succeeded with a plain result: Go decodes it and runs the caller's
-//     function right there, on libqix's thread, and the calls that function makes are held and leave in one
-//     write with the others made in the same burst (libqix's output batch). Other outcomes of an
-//     asynchronous call (errors, results that carry an object) take the inbox like a waited-for call's.
+//   - qixgoCallsDone(key, records, len, handed_over): asynchronous calls (Go's XxxAsync methods,
+//     Conn::call_batch records with the async flag) that succeeded with plain results in one run of
+//     callbacks, kept by their completions (gather) and handed over together at the run's end
+//     (qix_after_callbacks: one crossing per burst of answers): Go decodes each and runs the caller's
+//     function right there, on libqix's thread, and issues the calls those functions make together when
+//     they are done (they leave in one write with the burst's: libqix's output batch is still open);
+//   - qixgoCallDone(key, token, body, len): the same for one result, at once, where the completion cannot
+//     keep it (no run that qix_after_callbacks serves, another session's run).
+//   Other outcomes of an asynchronous call (errors, results that carry an object) take the inbox like a
+//   waited-for call's.
 // key names the Go session (package qix's table of sessions: never a Go pointer); Go ignores a key whose
 // session is gone.
 //
 // Blocking inside the asynchronous function would hold the session's later events (and, on the I/O thread,
-// every socket of the context) behind it: the Go side calls hand_over_here() (qix_session_hand_over_events
-// for the session whose callback runs on this thread) before it blocks, as the Java and C# bindings do.
+// every socket of the context) behind it: the Go side calls qixgo_hand_over_here()
+// (qix_session_hand_over_events for the session whose functions run on this thread) before it blocks, as
+// the Java and C# bindings do.
 //
 // One exception to "copy into the inbox": a bulk extraction (Conn::extract) gives its rows to a bounded
 // buffer of its own (an Extraction) that the reading goroutine pulls from, and its row callback waits
@@ -296,8 +302,8 @@ inline qix_context* go_context(std::string& error) {
 struct GoRun {
   qix_session* session = nullptr;
   uintptr_t go_key = 0;
-  int handed_over = 0;  // qixgo_hand_over_here handed the session's events over (read by Go: gathered runs)
-  bool gathered = false;
+  int handed_over = 0;    // qixgo_hand_over_here handed the session's events over (read by Go: gathered runs)
+  bool gathered = false;  // a gathered_done run (Go gathers the calls its functions make)
 };
 inline thread_local GoRun* tl_go_run = nullptr;
 
