@@ -31,7 +31,8 @@ func init() {
 
 // callsDone runs the functions of a run's asynchronous calls (records: see qixswig.CallsDone) of the
 // session with this key, in order, on the libqix thread that ran their completions, gathering the calls
-// they make meanwhile; handedOver: see endRun.
+// they make meanwhile. handedOver turns non-zero when one of them hands the session's events over before
+// it blocks (handOverHere), which ends the run's gathering then.
 func callsDone(key uintptr, records []byte, handedOver *int32) {
 	s := sessionByKey(key)
 	if s == nil {

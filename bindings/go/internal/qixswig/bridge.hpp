@@ -179,7 +179,7 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
   std::mutex flow_mutex;
   std::condition_variable flow_cv;
   /** Calls issued by Conn::call_batch whose outcome Go has not taken yet (an EVENT_RESULT still in the
-   * inbox, or an asynchronous call's success not yet handed to qixgoCallDone). While there is one, a full
+   * inbox, or an asynchronous call's success not yet handed to Go). While there is one, a full
    * extraction buffer does not block the row callback (see Extraction). Changed without flow_mutex (two
    * changes per call); read under it by a row callback about to wait, which counts itself in row_waiters
    * first, so that a change that lets it go on finds it and wakes it (both sequentially consistent: one of
@@ -242,7 +242,7 @@ class Inbox : public std::enable_shared_from_this<Inbox> {
     std::shared_ptr<Inbox> inbox;
     uint64_t token;
     bool raw = false;    // a call's: which text its result's body is (qix_result_raw, else qix_result_json)
-    bool async = false;  // a call's: a plain success goes to Go at once (qixgoCallDone), not to the inbox
+    bool async = false;  // a call's: a plain success goes to Go on this thread (gather), not to the inbox
   };
   /**
    * Moves the plain events (Event::is_plain) at the head of the queue into @p buf as records (see
@@ -858,7 +858,7 @@ class Conn {
    * Issues the calls written in @p buf in one batch (qix_batch_begin() / qix_batch_end(): their requests
    * leave together, in one write), in order, each as call_c() with flags 0. A call's record: a 32-byte
    * header — the qix::Object* to call (8 bytes; 0 = Global), the token (8), flags (4: bit 0 raw, bit 1
-   * async: a plain success goes to qixgoCallDone instead of the inbox), the method's
+   * async: a plain success goes to Go on libqix's thread instead of the inbox), the method's
    * length (4), the params' length (4), 4 zero bytes; little-endian — then the method, a NUL, the params, a
    * NUL. Each call's request id (0 when it failed at once) is written over its record's first 8 bytes.
    * Stops at a record that does not fit in @p buf.
@@ -893,7 +893,7 @@ class Conn {
    * Calls @p method on Global (@p obj NULL) or on @p obj. The outcome always arrives as EVENT_RESULT with
    * @p token, also when the call fails at once (then the returned request id is 0). @p raw: the caller
    * reads the whole result object (raw()), else the unwrapped result (json()); a successful result without
-   * object keeps only that text. @p async: a successful result without object goes to qixgoCallDone
+   * object keeps only that text. @p async: a successful result without object goes to Go (gather)
    * instead (on the thread that runs the completion), not to the inbox.
    */
   int64_t call_c(qix::Object* obj, const char* method, const char* params, int flags, uint64_t token,
