@@ -6,8 +6,6 @@
 #include "capi_support.hpp"
 #include "qix/qix.hpp"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -18,12 +16,6 @@
 using namespace qix::test;
 
 namespace {
-
-std::string this_thread_name() {
-  char name[32] = {};
-  pthread_getname_np(pthread_self(), name, sizeof name);
-  return name;
-}
 
 // A run of callbacks: the first one waits at `gate` (its session's events run on the dispatcher,
 // events.inline off) until the test has seen every other answer arrive, so that they are queued behind it and

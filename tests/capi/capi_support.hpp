@@ -9,6 +9,7 @@
 #include <qix/sim/server.hpp>
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -95,6 +96,13 @@ inline std::string take(char* s) {
 
 inline std::string last_error_message() {
   return qix_error_last() ? qix_error_message(qix_error_last()) : "";
+}
+
+/// The calling thread's name ("qix-io" for libqix's I/O threads, "qix-ev" for its dispatcher threads).
+inline std::string this_thread_name() {
+  char name[32] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  return name;
 }
 
 /// Closes `s` and waits until its last event ran (qix_session_wait_closed): afterwards every callback of

@@ -7,8 +7,6 @@
 // refused. (SerialQueue::claim and run_here themselves: tests/unit/context_test.cpp.)
 #include "capi_support.hpp"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <atomic>
 #include <functional>
@@ -22,12 +20,6 @@
 using namespace qix::test;
 
 namespace {
-
-std::string this_thread_name() {
-  char name[32] = {};
-  pthread_getname_np(pthread_self(), name, sizeof name);
-  return name;
-}
 
 // A chain of calls, each issued from the callback of the one before, WINDOW of them in flight.
 struct Chain {

@@ -52,15 +52,7 @@ func callsDone(key uintptr, records []byte, handedOver *int32) {
 		body := records[16 : 16+n : 16+n]
 		records = records[16+n:]
 		answers++
-		w, ok := s.takeWaiter(token)
-		if !ok || w.fn == nil {
-			continue // taken by Close, which reports ErrClosed
-		}
-		if w.raw {
-			w.fn(outcome{raw: body})
-		} else {
-			w.fn(outcome{json: body})
-		}
+		s.runPlain(token, body)
 	}
 	s.asyncRuns.Add(1)
 	s.asyncRunAnswers.Add(answers)
@@ -242,9 +234,16 @@ func callDone(key uintptr, token uint64, body []byte) {
 		return // Close freed it (and called the waiting functions with ErrClosed)
 	}
 	s.asyncAlone.Add(1)
+	s.runPlain(token, body)
+}
+
+// runPlain runs the function of the asynchronous call token with its plain result (body: the typed API's
+// whole result object when the call asked for it, else the unwrapped result), unless Close took it (and
+// reports ErrClosed).
+func (s *Session) runPlain(token uint64, body []byte) {
 	w, ok := s.takeWaiter(token)
 	if !ok || w.fn == nil {
-		return // taken by Close, which reports ErrClosed
+		return
 	}
 	if w.raw {
 		w.fn(outcome{raw: body})
