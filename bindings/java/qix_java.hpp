@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 
 namespace qixjava {
@@ -66,6 +67,13 @@ class Events {
     (void)token;
     (void)raw;
   }
+  /**
+   * The plain ASCII results (as on_raw_ascii) that one run of callbacks delivered on this thread, handed
+   * over together once the run is over (qix_after_callbacks): one upcall per burst of answers instead of one
+   * per answer. @p records holds, for each result in the order delivered, its token and its text's length
+   * in decimal, each followed by a space, then the text ("12 25 {...}7 25 {...}").
+   */
+  virtual void on_raw_ascii_run(const char* records) { (void)records; }
   /** A watched object's fresh layout, or the error of its fetch (@p result borrowed for the call). */
   virtual void on_layout(int64_t token, const qix::Result& result) {
     (void)token;
@@ -133,12 +141,29 @@ inline int64_t to_token(void* payload) {
   return static_cast<int64_t>(reinterpret_cast<intptr_t>(payload));
 }
 
-/** Runs @p fn with the installed Events; never throws (a failure is printed, as a last resort). */
+/** The ASCII results a run of callbacks delivered on this thread (Events::on_raw_ascii_run's records), kept
+ *  (copied: a result lives for its callback only) until the run is over (qix_after_callbacks). */
+struct AsciiRun {
+  std::string records;
+};
+/** This thread's run waiting for its end (ascii_run_done). */
+inline thread_local AsciiRun* tl_ascii_run = nullptr;
+/** A run kept for the thread's next one (its records' capacity), unless it grew large. */
+inline thread_local std::unique_ptr<AsciiRun> tl_spare_ascii_run;
+
+/** Runs @p fn with the installed Events; never throws (a failure is printed, as a last resort). The results
+ *  this thread's run of callbacks gathered so far go first (on_raw_ascii_run), so that Java gets every event
+ *  in the order libqix delivered it. */
 template <class Fn>
 void deliver(const char* what, Fn&& fn) noexcept {
   Events* events = events_slot().load(std::memory_order_acquire);
   if (!events) return;
   try {
+    if (AsciiRun* run = tl_ascii_run; run && !run->records.empty()) {
+      std::string records;
+      records.swap(run->records);
+      events->on_raw_ascii_run(records.c_str());
+    }
     fn(*events);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "libqix (Java): delivering %s failed: %s\n", what, e.what());
@@ -191,12 +216,54 @@ inline void result_cb(const qix_result* res, void* payload) {
     std::fprintf(stderr, "libqix (Java): delivering a call result failed\n");
   }
 }
+/** qix_after_callbacks' function: hands the run's results to Java in one upcall. */
+inline void ascii_run_done(void* payload) {
+  std::unique_ptr<AsciiRun> run(static_cast<AsciiRun*>(payload));
+  if (tl_ascii_run == run.get()) tl_ascii_run = nullptr;
+  if (!run->records.empty()) {
+    deliver("call results", [&](Events& e) { e.on_raw_ascii_run(run->records.c_str()); });
+  }
+  if (run->records.capacity() <= (size_t(1) << 20)) {
+    run->records.clear();
+    tl_spare_ascii_run = std::move(run);
+  }
+}
+
+/** Keeps an ASCII result for the end of the run of callbacks (ascii_run_done); false when it cannot be kept
+ *  (no run that qix_after_callbacks serves, out of memory): then it goes to on_raw_ascii at once. */
+inline bool gather_ascii(int64_t token, const char* raw) noexcept {
+  try {
+    AsciiRun* run = tl_ascii_run;
+    if (!run) {
+      std::unique_ptr<AsciiRun> fresh = std::move(tl_spare_ascii_run);
+      if (!fresh) fresh = std::make_unique<AsciiRun>();
+      if (qix_after_callbacks(&ascii_run_done, fresh.get()) != QIX_OK) {
+        qix_error_clear();
+        tl_spare_ascii_run = std::move(fresh);
+        return false;
+      }
+      run = fresh.release();  // ascii_run_done owns it now
+      tl_ascii_run = run;
+    }
+    char head[48];
+    const int n =
+        std::snprintf(head, sizeof head, "%lld %zu ", static_cast<long long>(token), std::strlen(raw));
+    run->records.append(head, static_cast<size_t>(n));
+    run->records.append(raw);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 /** The typed API's completions: a success without an object goes as the raw text alone (no facade copy of
- *  the result, no calls back into native code from Java); the rest as the facade's result. */
+ *  the result, no calls back into native code from Java), plain ASCII gathered for one upcall per run of
+ *  callbacks; the rest as the facade's result. */
 inline void raw_result_cb(const qix_result* res, void* payload) {
   if (qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
     const char* raw = qix_result_raw(res);
     if (is_ascii(raw)) {
+      if (gather_ascii(to_token(payload), raw)) return;
       deliver("a call result", [&](Events& e) { e.on_raw_ascii(to_token(payload), raw); });
     } else {
       deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), raw); });

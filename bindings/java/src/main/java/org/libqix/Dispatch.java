@@ -213,10 +213,51 @@ final class Dispatch extends NativeEvents {
 
   @Override
   public void onRawAscii(long token, String raw) {
+    ALONE.incrementAndGet();
     CallFuture<?> future = CallTable.take(token);
     if (future != null) {
       deliverRaw(future, raw);
     }
+  }
+
+  /**
+   * The ASCII results of one run of libqix's callbacks, in one upcall (qix_java.hpp, on_raw_ascii_run): each
+   * as its token and its text's length in decimal, each followed by a space, then the text. Delivered in
+   * order, each as {@link #onRawAscii} would.
+   */
+  @Override
+  public void onRawAsciiRun(String records) {
+    RUNS.incrementAndGet();
+    int at = 0;
+    int n = records.length();
+    int results = 0;
+    while (at < n) {
+      int space = records.indexOf(' ', at);
+      int space2 = records.indexOf(' ', space + 1);
+      long token = Long.parseLong(records, at, space, 10);
+      int start = space2 + 1;
+      int end = start + Integer.parseInt(records, space + 1, space2, 10);
+      at = end;
+      results++;
+      CallFuture<?> future = CallTable.take(token);
+      if (future != null) {
+        deliverRaw(future, records.substring(start, end));
+      }
+    }
+    RUN_RESULTS.addAndGet(results);
+  }
+
+  /** Runs of ASCII results delivered in one upcall, the results in them, and those delivered alone. */
+  private static final AtomicLong RUNS = new AtomicLong();
+  private static final AtomicLong RUN_RESULTS = new AtomicLong();
+  private static final AtomicLong ALONE = new AtomicLong();
+
+  /**
+   * {runs, results in them, results alone} so far (for tests: the typed API's answers of a burst come in
+   * one upcall).
+   */
+  static long[] runCounts() {
+    return new long[] {RUNS.get(), RUN_RESULTS.get(), ALONE.get()};
   }
 
   @Override

@@ -19,7 +19,10 @@ import java.util.TreeSet;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -309,6 +312,46 @@ class TypedApiTest {
       assertTrue(doc.destroySessionObject("typed-cube"));
       assertNull(doc.getObject("typed-cube"));
     }
+  }
+
+  /**
+   * Chains of typed asynchronous calls, each made from the completion of the one before: every answer is
+   * right, and every one reaches Java in a run (one upcall for the answers of a burst,
+   * qix_after_callbacks), none alone.
+   */
+  @Test
+  void typedAnswersOfABurstComeInOneUpcall() throws Exception {
+    try (Session session = Session.open(sim.demo())) {
+      Global global = session.global();
+      assertNotNull(global.engineVersion().componentVersion);
+      long[] before = Dispatch.runCounts();
+      final int chains = 8;
+      final int perChain = 200;
+      CountDownLatch done = new CountDownLatch(chains);
+      AtomicInteger failures = new AtomicInteger();
+      for (int c = 0; c < chains; c++) {
+        chain(global, perChain, done, failures);
+      }
+      assertTrue(done.await(Fixtures.PATIENCE.toMillis(), TimeUnit.MILLISECONDS), "every chain ended");
+      assertEquals(0, failures.get(), "answers missing or wrong");
+      long[] after = Dispatch.runCounts();
+      assertEquals(chains * perChain, after[1] - before[1], "answers delivered in runs");
+      assertEquals(0, after[2] - before[2], "answers delivered alone");
+      assertTrue(after[0] > before[0]);
+    }
+  }
+
+  private static void chain(Global global, int left, CountDownLatch done, AtomicInteger failures) {
+    if (left == 0) {
+      done.countDown();
+      return;
+    }
+    global.engineVersionAsync().whenComplete((v, e) -> {
+      if (e != null || v == null || v.componentVersion == null) {
+        failures.incrementAndGet();
+      }
+      chain(global, left - 1, done, failures);
+    });
   }
 
   @Test
