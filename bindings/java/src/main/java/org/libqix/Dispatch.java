@@ -230,7 +230,6 @@ final class Dispatch extends NativeEvents {
     RUNS.incrementAndGet();
     int at = 0;
     int n = records.length();
-    int results = 0;
     while (at < n) {
       int space = records.indexOf(' ', at);
       int space2 = records.indexOf(' ', space + 1);
@@ -238,13 +237,12 @@ final class Dispatch extends NativeEvents {
       int start = space2 + 1;
       int end = start + Integer.parseInt(records, space + 1, space2, 10);
       at = end;
-      results++;
+      RUN_RESULTS.incrementAndGet(); // before the completion, which may end a test's wait
       CallFuture<?> future = CallTable.take(token);
       if (future != null) {
         deliverRaw(future, records.substring(start, end));
       }
     }
-    RUN_RESULTS.addAndGet(results);
   }
 
   /** Runs of ASCII results delivered in one upcall, the results in them, and those delivered alone. */
