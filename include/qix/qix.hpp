@@ -306,7 +306,7 @@ inline bool after_callbacks(std::function<void()> fn) {
     qix_error_clear();
     return false;
   }
-  held.release();  // the function above owns it now
+  static_cast<void>(held.release());  // `run` owns it now
   return true;
 }
 #endif
