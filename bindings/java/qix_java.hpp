@@ -193,9 +193,8 @@ inline void traffic_cb(int sent, const char* frame, size_t len, void* payload) {
   });
 }
 
-/** Whether the NUL-terminated @p text is plain ASCII (no byte with the high bit set), 8 bytes at a time. */
-inline bool is_ascii(const char* text) noexcept {
-  const size_t n = std::strlen(text);
+/** Whether the @p n bytes of @p text are plain ASCII (no byte with the high bit set), 8 bytes at a time. */
+inline bool is_ascii(const char* text, size_t n) noexcept {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t word = 0;
@@ -231,7 +230,7 @@ inline void ascii_run_done(void* payload) {
 
 /** Keeps an ASCII result for the end of the run of callbacks (ascii_run_done); false when it cannot be kept
  *  (no run that qix_after_callbacks serves, out of memory): then it goes to on_raw_ascii at once. */
-inline bool gather_ascii(int64_t token, const char* raw) noexcept {
+inline bool gather_ascii(int64_t token, const char* raw, size_t len) noexcept {
   try {
     AsciiRun* run = tl_ascii_run;
     if (!run) {
@@ -246,10 +245,9 @@ inline bool gather_ascii(int64_t token, const char* raw) noexcept {
       tl_ascii_run = run;
     }
     char head[48];
-    const int n =
-        std::snprintf(head, sizeof head, "%lld %zu ", static_cast<long long>(token), std::strlen(raw));
+    const int n = std::snprintf(head, sizeof head, "%lld %zu ", static_cast<long long>(token), len);
     run->records.append(head, static_cast<size_t>(n));
-    run->records.append(raw);
+    run->records.append(raw, len);
     return true;
   } catch (...) {
     return false;
@@ -262,8 +260,9 @@ inline bool gather_ascii(int64_t token, const char* raw) noexcept {
 inline void raw_result_cb(const qix_result* res, void* payload) {
   if (qix_result_status(res) == QIX_OK && !qix_result_has_object(res)) {
     const char* raw = qix_result_raw(res);
-    if (is_ascii(raw)) {
-      if (gather_ascii(to_token(payload), raw)) return;
+    const size_t len = std::strlen(raw);
+    if (is_ascii(raw, len)) {
+      if (gather_ascii(to_token(payload), raw, len)) return;
       deliver("a call result", [&](Events& e) { e.on_raw_ascii(to_token(payload), raw); });
     } else {
       deliver("a call result", [&](Events& e) { e.on_raw_result(to_token(payload), raw); });

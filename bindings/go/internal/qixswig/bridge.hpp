@@ -17,7 +17,7 @@
 // thread Go did not start costs a new Go thread's set-up each time (about 10 µs). The calls into Go:
 //   - qixgoInboxReady(key): the inbox went from empty to not empty (the poll goroutine parks on a channel
 //     between bursts; a non-blocking channel send, so it never blocks libqix);
-//   - qixgoCallsDone(key, records, len, handed_over): asynchronous calls (Go's XxxAsync methods,
+//   - qixgoCallsDone(key, records, len, count, handed_over): asynchronous calls (Go's XxxAsync methods,
 //     Conn::call_batch records with the async flag) that succeeded with plain results in one run of
 //     callbacks, kept by their completions (gather) and handed over together at the run's end
 //     (qix_after_callbacks: one crossing per burst of answers): Go decodes each and runs the caller's
@@ -83,7 +83,8 @@ enum EventKind {
 extern "C" int qixgoStartThread(uintptr_t body, uintptr_t arg);
 extern "C" void qixgoInboxReady(uintptr_t key);
 extern "C" void qixgoCallDone(uintptr_t key, uint64_t token, const char* body, size_t len);
-extern "C" void qixgoCallsDone(uintptr_t key, const char* records, size_t len, int* handed_over);
+extern "C" void qixgoCallsDone(uintptr_t key, const char* records, size_t len, int64_t count,
+                               int* handed_over);
 
 /** Runs a libqix thread's body: called by the goroutine that qixgoStartThread started (hosted.go). */
 extern "C" void qixgo_run_thread_body(uintptr_t body, uintptr_t arg) {
@@ -375,7 +376,7 @@ inline void gathered_done(void* payload) {
   run.gathered = true;
   GoRun* outer = tl_go_run;
   tl_go_run = &run;
-  qixgoCallsDone(in.go_key, g->records.data(), g->records.size(), &run.handed_over);
+  qixgoCallsDone(in.go_key, g->records.data(), g->records.size(), g->count, &run.handed_over);
   tl_go_run = outer;
   if (g->records.capacity() <= kGatheredKept) {
     g->inbox.reset();

@@ -67,10 +67,10 @@ var (
 	CallDone func(key uintptr, token uint64, body []byte)
 	// CallsDone: asynchronous calls that succeeded with plain results in one run of libqix's callbacks,
 	// handed over together at its end: records holds, per call, the token (8 bytes), the body's length (4),
-	// 4 zero bytes and the body, little-endian; libqix's memory, valid during the call only. Runs the
-	// callers' functions, in order. handedOver turns non-zero once a function handed the session's events
+	// 4 zero bytes and the body, little-endian; libqix's memory, valid during the call only; count is the
+	// number of records. Runs the callers' functions, in order. handedOver turns non-zero once a function handed the session's events
 	// over (HandOverHere, which then reported this run's session to the caller).
-	CallsDone func(key uintptr, records []byte, handedOver *int32)
+	CallsDone func(key uintptr, records []byte, count int64, handedOver *int32)
 )
 
 // asyncUsed is set once the process made its first asynchronous call (UsingAsync): until then no
@@ -109,8 +109,9 @@ func qixgoCallDone(key C.uintptr_t, token C.uint64_t, body *C.char, n C.size_t) 
 // libqix thread that ran them.
 //
 //export qixgoCallsDone
-func qixgoCallsDone(key C.uintptr_t, records *C.char, n C.size_t, handedOver *C.int) {
-	CallsDone(uintptr(key), unsafe.Slice((*byte)(unsafe.Pointer(records)), int(n)), (*int32)(unsafe.Pointer(handedOver)))
+func qixgoCallsDone(key C.uintptr_t, records *C.char, n C.size_t, count C.int64_t, handedOver *C.int) {
+	CallsDone(uintptr(key), unsafe.Slice((*byte)(unsafe.Pointer(records)), int(n)), int64(count),
+		(*int32)(unsafe.Pointer(handedOver)))
 }
 
 // HandOverHere is called before the binding blocks (waits for a call's answer, an open, a close, a row):
