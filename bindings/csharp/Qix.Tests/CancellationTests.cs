@@ -45,6 +45,32 @@ public sealed class CancellationTests : IDisposable
         Assert.Equal(0, session.PendingCalls);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task CancellingATypedCallCancelsItsTask(bool synchronous)
+    {
+        var traffic = new TrafficRecorder();
+        using var options = new SessionOptions(_sim.AppUrl()) { AllowSynchronousContinuations = synchronous }
+                                .SetTrafficLog(traffic.Log);
+        await using Session session = await Session.OpenAsync(options).Within();
+        await using Qix.Api.Doc doc = (await session.Global.OpenDocAsync("demo").Within())!;
+
+        using var cts = new CancellationTokenSource();
+        Task<string> held = doc.EvaluateAsync("Sum(Sales)", cts.Token);
+        await traffic.UntilCount(TrafficDirection.Sent, 1, "\"Evaluate\"").Within();
+        Assert.False(held.IsCompleted);
+        cts.Cancel();
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held.Within());
+        Assert.Equal(cts.Token, e.CancellationToken);
+        Assert.True(held.IsCanceled);
+        await traffic.UntilCount(TrafficDirection.Sent, 1, "\"CancelRequest\"").Within();
+        // An already cancelled token: a cancelled task, nothing sent.
+        Assert.True(doc.EvaluateAsync("Sum(Sales)", cts.Token).IsCanceled);
+        Assert.Equal("Qlik Sense", await session.Global.QTProductAsync().Within());
+        Assert.Equal(0, session.PendingCalls);
+    }
+
     [Fact]
     public async Task AnAlreadyCancelledTokenSendsNothing()
     {

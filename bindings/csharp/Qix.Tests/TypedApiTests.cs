@@ -244,6 +244,67 @@ public sealed class TypedCallTests : IDisposable
         Assert.Equal("6", await doc.EvaluateAsync("Count(DISTINCT Region)"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TypedAnswersDecodeAlikeWhereverContinuationsRun(bool synchronous)
+    {
+        // A typed call's task is its decoded value, made where the answer is delivered: from libqix's own text
+        // on the event thread (the default), from a pooled copy on the thread pool's way.
+        using var options = new SessionOptions(_sim.AppUrl()) { AllowSynchronousContinuations = synchronous };
+        await using Session session = await Session.OpenAsync(options);
+        Global global = session.Global;
+        await using Doc doc = (await global.OpenDocAsync("demo"))!;
+
+        // A burst in flight at once: each answer is its own (a buffer reused too early would mix them up).
+        Task<string>[] texts = Enumerable.Range(0, 300).Select(i => doc.EvaluateAsync($"='t{i}' & '{new string('x', i % 97)}'")).ToArray();
+        Task<long>[] counts = Enumerable.Range(0, 100).Select(_ => doc.GetFieldAsync("Region"))
+                                 .Select(async f => { await using Field field = (await f)!; return await field.GetCardinalAsync(); })
+                                 .ToArray();
+        string[] got = await Task.WhenAll(texts);
+        for (int i = 0; i < got.Length; i++) Assert.Equal($"t{i}" + new string('x', i % 97), got[i]);
+        Assert.All(await Task.WhenAll(counts), c => Assert.Equal(6L, c));
+
+        // A value, a whole result, nothing: the same as the generic call's answer.
+        QixResult generic = await session.CallAsync("EngineVersion");
+        Assert.Equal(generic.Value.GetProperty("qComponentVersion").GetString(),
+                     (await global.EngineVersionAsync()).ComponentVersion);
+        GetTablesAndKeysResult model = await doc.GetTablesAndKeysAsync(new Size(), new Size(), 0, false, false);
+        Assert.Contains(model.Tr!, t => t.Name == "Orders");
+        await using Field region = (await doc.GetFieldAsync("Region"))!;
+        Assert.True(await region.SelectAsync("Nordic"));
+        await doc.ClearAllAsync();
+        Assert.Equal("6", await doc.EvaluateAsync("Count(DISTINCT Region)"));
+        // An engine error faults a typed task the same way.
+        var e = await Assert.ThrowsAsync<QixException>(() => doc.EvaluateAsync("Sum(Sales"));
+        Assert.Equal(QixStatus.Engine, e.Status);
+        Assert.Equal(0, session.PendingCalls);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ADecoderSeesTheWholeResultAndWhatItThrowsFaultsTheTask(bool synchronous)
+    {
+        using var options = new SessionOptions(_sim.AppUrl()) { AllowSynchronousContinuations = synchronous };
+        await using Session session = await Session.OpenAsync(options);
+        QixResult generic = await session.CallAsync("EngineVersion");
+        // The decoder gets the whole result's UTF-8, the wire name and the reader it was given.
+        ApiReader<string> reader = (ref System.Text.Json.Utf8JsonReader r) => r.GetString()!;
+        string seen = await Qix.Internal.Calls.IssueDecoded(
+            session.Global, "EngineVersion", "{}",
+            (raw, wire, read) => System.Text.Encoding.UTF8.GetString(raw.ToArray()) + "|" + wire + "|" + (read == reader),
+            "qVersion", reader, default);
+        Assert.Equal(generic.RawJson + "|qVersion|True", seen);
+        // What it throws is the task's fault; the session goes on.
+        var thrown = new FormatException("not this shape");
+        Task<int> bad = Qix.Internal.Calls.IssueDecoded<int>(session.Global, "EngineVersion", "{}",
+                                                             (_, _, _) => throw thrown, null, null, default);
+        Assert.Same(thrown, await Assert.ThrowsAsync<FormatException>(() => bad));
+        Assert.Equal("Qlik Sense", await session.Global.QTProductAsync());
+        Assert.Equal(0, session.PendingCalls);
+    }
+
     private static async Task<T> As<T>(Doc doc, string id, Func<Session, Qix.Interop.NativeObject, T> make)
         where T : QixObject
     {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
+using Qix.Internal;
 using Qix.Interop;
 
 namespace Qix.Api;
@@ -107,37 +108,59 @@ internal sealed class ApiParams
     }
 }
 
-/// <summary>The one call path of the typed methods: the binding's generic call, then the result decoded.</summary>
+/// <summary>
+/// Decodes a typed call's answer from its whole result's UTF-8 (<paramref name="raw"/>, borrowed for the call):
+/// the out value <paramref name="wire"/>, or the whole result, read with <paramref name="read"/>.
+/// </summary>
+internal delegate T ApiDecode<T>(ReadOnlySpan<byte> raw, string? wire, ApiReader<T>? read);
+
+/// <summary>
+/// The one call path of the typed methods: the binding's generic call, then the result decoded. The methods
+/// that return a value (or nothing) make one task per call, settled with the decoded value where the answer
+/// is delivered (<see cref="Calls.IssueDecoded{T}"/>): no <see cref="QixResult"/>, no second task, no async
+/// method in between.
+/// </summary>
 internal static class ApiCall
 {
     public static Task<QixResult> RawAsync(QixObject target, string method, ApiParams parameters,
                                            CancellationToken cancellationToken) =>
         target.CallTypedAsync(method, parameters.ToJson(), null, cancellationToken);
 
-    public static async Task VoidAsync(QixObject target, string method, ApiParams parameters,
-                                       CancellationToken cancellationToken) =>
-        await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
+    /// <summary>A method without out values: the task ends when the call has (its result is not read).</summary>
+    public static Task VoidAsync(QixObject target, string method, ApiParams parameters,
+                                 CancellationToken cancellationToken) =>
+        Calls.IssueDecoded(target, method, parameters.ToJson(), Nothing.Decode, null, null, cancellationToken);
 
     /// <summary>
     /// The out value <paramref name="wire"/> of the result object (its type's default when absent), read with
     /// <paramref name="read"/> (the generated reader of <typeparamref name="T"/>, see <see cref="ApiRead"/>).
     /// </summary>
-    public static async Task<T> ValueAsync<T>(QixObject target, string method, ApiParams parameters, string wire,
-                                              ApiReader<T> read, CancellationToken cancellationToken)
-    {
-        QixResult result = await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
-        return Member(result, wire, read);
-    }
+    public static Task<T> ValueAsync<T>(QixObject target, string method, ApiParams parameters, string wire,
+                                        ApiReader<T> read, CancellationToken cancellationToken) =>
+        Calls.IssueDecoded(target, method, parameters.ToJson(), MemberOf<T>.Decode, wire, read, cancellationToken);
 
     /// <summary>
     /// The whole result object as <typeparamref name="T"/> (a generated <c>...Result</c> type), read with
     /// <paramref name="read"/> (its generated reader).
     /// </summary>
-    public static async Task<T> StructAsync<T>(QixObject target, string method, ApiParams parameters,
-                                               ApiReader<T> read, CancellationToken cancellationToken) where T : new()
+    public static Task<T> StructAsync<T>(QixObject target, string method, ApiParams parameters, ApiReader<T> read,
+                                         CancellationToken cancellationToken) where T : new() =>
+        Calls.IssueDecoded(target, method, parameters.ToJson(), WholeOf<T>.Decode, null, read, cancellationToken);
+
+    // The decoders, one delegate per type for the life of the process (no allocation per call).
+    private static class Nothing
     {
-        QixResult result = await RawAsync(target, method, parameters, cancellationToken).ConfigureAwait(false);
-        return Whole(result, read);
+        public static readonly ApiDecode<object?> Decode = static (_, _, _) => null;
+    }
+
+    private static class MemberOf<T>
+    {
+        public static readonly ApiDecode<T> Decode = static (raw, wire, read) => Member(raw, wire!, read!);
+    }
+
+    private static class WholeOf<T> where T : new()
+    {
+        public static readonly ApiDecode<T> Decode = static (raw, _, read) => Whole(raw, read!);
     }
 
     /// <summary>
@@ -161,13 +184,10 @@ internal static class ApiCall
     }
 
     /// <summary>As <see cref="ObjectAsync{T}"/>, for the methods with out values besides the object.</summary>
-    public static async Task<QixResult> ObjectResultAsync(QixObject target, string method, ApiParams parameters,
-                                                          Func<Session, NativeObject, QixObject> make,
-                                                          CancellationToken cancellationToken)
-    {
-        return await target.CallTypedAsync(method, parameters.ToJson(), make, cancellationToken)
-            .ConfigureAwait(false);
-    }
+    public static Task<QixResult> ObjectResultAsync(QixObject target, string method, ApiParams parameters,
+                                                    Func<Session, NativeObject, QixObject> make,
+                                                    CancellationToken cancellationToken) =>
+        target.CallTypedAsync(method, parameters.ToJson(), make, cancellationToken);
 
     /// <summary>
     /// The member <paramref name="wire"/> of the result object, decoded straight from its UTF-8 (no document
@@ -194,19 +214,27 @@ internal static class ApiCall
     }
 
     /// <summary>As <see cref="Member{T}(QixResult, string)"/>, read with <paramref name="read"/> (see <see cref="ApiRead"/>).</summary>
-    public static T Member<T>(QixResult result, string wire, ApiReader<T> read)
+    public static T Member<T>(QixResult result, string wire, ApiReader<T> read) => Member(result.RawUtf8, wire, read);
+
+    /// <summary>As <see cref="Member{T}(QixResult, string, ApiReader{T})"/>, from the whole result's UTF-8.</summary>
+    public static T Member<T>(ReadOnlySpan<byte> raw, string wire, ApiReader<T> read)
     {
-        var reader = new Utf8JsonReader(result.RawUtf8);
+        var reader = new Utf8JsonReader(raw);
         return Seek(ref reader, wire) ? ApiRead.Value(ref reader, read) : default!;
     }
 
-    public static T Whole<T>(QixResult result) where T : new() =>
-        JsonSerializer.Deserialize<T>(result.RawUtf8, ApiJson.Options) ?? new T();
+    public static T Whole<T>(QixResult result) where T : new() => Whole<T>(result.RawUtf8.AsSpan());
+
+    private static T Whole<T>(ReadOnlySpan<byte> raw) where T : new() =>
+        JsonSerializer.Deserialize<T>(raw, ApiJson.Options) ?? new T();
 
     /// <summary>As <see cref="Whole{T}(QixResult)"/>, read with <paramref name="read"/> (see <see cref="ApiRead"/>).</summary>
-    public static T Whole<T>(QixResult result, ApiReader<T> read) where T : new()
+    public static T Whole<T>(QixResult result, ApiReader<T> read) where T : new() => Whole(result.RawUtf8, read);
+
+    /// <summary>As <see cref="Whole{T}(QixResult, ApiReader{T})"/>, from the whole result's UTF-8.</summary>
+    public static T Whole<T>(ReadOnlySpan<byte> raw, ApiReader<T> read) where T : new()
     {
-        var reader = new Utf8JsonReader(result.RawUtf8);
+        var reader = new Utf8JsonReader(raw);
         try
         {
             if (reader.Read())
@@ -218,7 +246,7 @@ internal static class ApiCall
         catch (Exception e) when (ApiRead.Declined(e))
         {
         }
-        return Whole<T>(result);
+        return Whole<T>(raw);
     }
 }
 
