@@ -409,6 +409,30 @@ inline std::string session_close_reason(qix::Session& session) {
   return text;
 }
 
+/**
+ * From Events::on_raw_ascii_run, on the libqix thread delivering it: keeps @p records (the rest of that run,
+ * in its format) for another on_raw_ascii_run once the callbacks run there are over; or, when this thread
+ * hands the session's events over first (Dispatch.prepareToBlock: a stage about to wait), for the thread
+ * taking them over, which delivers them before the session's later events (qix_after_callbacks' functions
+ * go along with a hand-over). So a stage that waits for an answer later in its own run gets it. False when
+ * they cannot be kept (no run of callbacks on this thread, out of memory): the caller delivers them itself.
+ * Threading: a libqix thread, in a callback.
+ */
+inline bool defer_ascii_run(const std::string& records) {
+  try {
+    auto run = std::make_unique<detail::AsciiRun>();
+    run->records = records;
+    if (qix_after_callbacks(&detail::ascii_run_done, run.get()) != QIX_OK) {
+      qix_error_clear();
+      return false;
+    }
+    static_cast<void>(run.release());  // ascii_run_done owns it now
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace qixjava
 
 #endif  // QIX_JAVA_HPP

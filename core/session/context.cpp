@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,7 +54,7 @@ thread_local int tl_open_batches = 0;          // OutputBatch::begin() without i
 thread_local bool tl_output_released = false;  // OutputBatch::release(): nothing held until the depth is 0
 thread_local bool tl_queue_released = false;   // this thread's task handed its queue over (hand_over)
 thread_local const SerialQueue* tl_draining = nullptr;    // the queue whose task this thread runs (drain)
-thread_local std::vector<Task>* tl_run_end = nullptr;     // that drain's SerialQueue::at_run_end functions
+thread_local std::deque<Task>* tl_run_end = nullptr;      // that drain's SerialQueue::at_run_end functions
 thread_local int tl_signal_defers = 0;                    // detail::DeferredSignals alive on this thread
 thread_local std::vector<PollQueue*> tl_deferred_queues;  // posted to meanwhile, to signal at its end
 
@@ -484,8 +485,10 @@ void SerialQueue::drain() {
   ++tl_serial_depth;
   const SerialQueue* outer = tl_draining;
   tl_draining = this;
-  std::vector<Task> run_end;  // at_run_end's functions, run before each end of `output` (end_output)
-  std::vector<Task>* outer_run_end = tl_run_end;
+  // at_run_end's functions, run before each end of `output` (end_output), one at a time from the front (a
+  // hand-over from this thread takes the ones not run yet, see hand_over).
+  std::deque<Task> run_end;
+  std::deque<Task>* outer_run_end = tl_run_end;
   tl_run_end = &run_end;
   // The calls of tasks run back to back leave together: when the queue runs dry (then it is looked at again:
   // the queue is given up only with nothing held back, so what its tasks sent always leaves in order), or
@@ -494,14 +497,12 @@ void SerialQueue::drain() {
   std::chrono::steady_clock::time_point opened;
   auto end_output = [&] {
     while (!run_end.empty()) {
-      std::vector<Task> fns;
-      fns.swap(run_end);
-      for (auto& fn : fns) {
-        try {
-          fn();
-        } catch (...) {
-          // at_run_end's functions must not throw; never let one kill a pool thread.
-        }
+      Task fn = std::move(run_end.front());
+      run_end.pop_front();
+      try {
+        fn();
+      } catch (...) {
+        // at_run_end's functions must not throw; never let one kill a pool thread.
       }
     }
     output.reset();
@@ -623,6 +624,15 @@ bool SerialQueue::hand_over() {
         const std::size_t k = running_->next.exchange(Running::kTaken, std::memory_order_acq_rel);
         if (k < running_->parts->size()) tasks_.push_front(Entry{Task{}, running_->parts, k});
         running_ = nullptr;
+      }
+      if (self && in_task && tl_run_end) {
+        // From the drain's own thread: the at_run_end functions it has not run yet (answers a binding took
+        // from the tasks already run, one of which this thread may be about to wait for) come before those
+        // parts: the next drain runs them first, in order. tl_run_end is this drain's (tl_draining == this).
+        while (!tl_run_end->empty()) {
+          tasks_.push_front(Entry{std::move(tl_run_end->back()), nullptr, 0});
+          tl_run_end->pop_back();
+        }
       }
       if (tasks_.empty()) {
         scheduled_ = false;  // the next post schedules a drain

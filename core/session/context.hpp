@@ -116,11 +116,12 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   /// stay in order among themselves but may run beside the rest of that task. When that task is made of
   /// parts (post_parts), the later tasks begin with its parts not started yet: only the part now running
   /// stays behind (a burst's later answers, one of which it may be waiting for). Called from that task's own
-  /// thread, it also releases the thread: in_dispatcher_thread() is false there until the task returns (so
-  /// it may block, e.g. in a blocking call) and its held output leaves at once (OutputBatch::release).
-  /// From a task of this queue that another thread handed over already, it only releases the calling
-  /// thread. From another thread, it ends a hold-up by a task that blocks. False when no task of this
-  /// queue runs. Thread-safe.
+  /// thread, the at_run_end functions that drain has not run yet come first of all (a binding's answers
+  /// taken from tasks already run, for the same reason), and it also releases the thread:
+  /// in_dispatcher_thread() is false there until the task returns (so it may block, e.g. in a blocking call)
+  /// and its held output leaves at once (OutputBatch::release). From a task of this queue that another thread
+  /// handed over already, it only releases the calling thread. From another thread, it ends a hold-up by a
+  /// task that blocks. False when no task of this queue runs. Thread-safe.
   bool hand_over() override;
   /// True when the calling thread is currently running a task of any SerialQueue and has not handed that
   /// queue over (hand_over from the task itself).
@@ -130,8 +131,12 @@ class SerialQueue final : public EventExecutor, public std::enable_shared_from_t
   /// when the queue runs dry, after OutputBatch::held_at_most, or when the drain stops or was handed over),
   /// so that a binding can take a burst's completions into its runtime in one go and what `fn` sends leaves
   /// with their output. `fn` runs as those tasks do: it may hand the queue over (hand_over) and what it
-  /// sends is held with theirs. Functions registered meanwhile (by `fn` too) run next, in order. False, and
-  /// nothing registered, when the calling thread runs no queue's task. `fn` must not throw.
+  /// sends is held with theirs. Functions registered meanwhile (by `fn` too) run next, in order. A hand-over
+  /// from this thread (from a task or from such a function) takes the functions not run yet along: the
+  /// thread that takes the queue over runs them first, before the queue's later tasks (so a binding that
+  /// hands over before it waits for an answer it holds registers the rest of its run first); registered
+  /// after that hand-over, a function runs here once the task is over. False, and nothing registered, when
+  /// the calling thread runs no queue's task. `fn` must not throw.
   static bool at_run_end(Task fn);
   /// Takes the queue for the calling thread when it is idle (nothing queued, no drain scheduled or running):
   /// tasks posted from now on, by any thread, are queued for run_here() instead of a pool thread, in the

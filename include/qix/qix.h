@@ -774,7 +774,8 @@ typedef void (*qix_after_cb)(void* payload);
  * From a callback: runs @p fn(@p payload) on the calling thread once libqix has run the callbacks it runs
  * there back to back (the rest of the burst of answers this one came in, and whatever was queued behind
  * it), right before the calls they made leave: when the session's events run dry, after the 400 µs that a
- * run of callbacks holds its output at most, or when the thread stops delivering them (a hand-over). For
+ * run of callbacks holds its output at most, or when the thread stops delivering them (a hand-over from
+ * another thread, e.g. libqix's watch of a callback that holds its thread). For
  * hosts and bindings that take a burst's completions in one go: each callback keeps what it needs (a copy:
  * a result lives for its callback only), the first of a burst registers @p fn, and @p fn hands them all to
  * a runtime at once (one crossing into Go, the JVM or .NET instead of one per answer).
@@ -783,6 +784,12 @@ typedef void (*qix_after_cb)(void* payload);
  * hands the session's events over first (qix_session_hand_over_events()), and the calls it makes leave
  * together with those of the callbacks before it. Functions registered meanwhile (by @p fn too) run next,
  * in the order registered.
+ *
+ * A hand-over from this thread (qix_session_hand_over_events() in a callback or in @p fn) takes the
+ * functions not run yet along: the thread that takes the session's events over runs them first, before the
+ * later events, so that the answers they hold are neither late nor out of order. So a binding that holds
+ * answers and must wait for one of them (a blocking wait in its user's code) registers the rest first, then
+ * hands over. A function registered after that hand-over runs on this thread once its callback is over.
  *
  * Threading: acts on the calling thread. Ownership: @p payload stays the caller's; when #QIX_OK is
  * returned @p fn runs exactly once (also when the session closes meanwhile).

@@ -1,8 +1,9 @@
 // qix_after_callbacks against the simulator: a function registered from a callback runs once, on the same
 // thread, after the callbacks queued behind that one (the rest of the run) and before their calls leave; the
 // calls it makes are answered; one it registers runs next; it may hand the session's events over and then
-// block, as a callback may; outside a callback, and in a callback run by qix_session_poll, nothing is
-// registered (QIX_ENOTFOUND), and a NULL function is QIX_EINVAL.
+// block, as a callback may, and the functions not run yet then go along to the thread taking the events over;
+// outside a callback, and in a callback run by qix_session_poll, nothing is registered (QIX_ENOTFOUND), and a
+// NULL function is QIX_EINVAL.
 #include "capi_support.hpp"
 #include "qix/qix.hpp"
 
@@ -120,6 +121,55 @@ void blocker_cb(const qix_result* res, void* payload) {
   if (b->registered != QIX_OK) b->finished.notify();
 }
 
+// A function that keeps back "the rest of its run" (a second function), hands the session's events over
+// and waits until that rest has run: the thread taking the events over runs it first, before the answer to
+// the call made before the hand-over.
+struct Rest {
+  qix_session* s = nullptr;
+  int registered = 0;
+  int rest_registered = 0;
+  int call = 0;
+  int hand_over = 0;
+  bool rest_seen = false;  // the wait for the rest ended with the rest run
+  std::mutex mutex;
+  std::vector<std::string> order;
+  std::thread::id waiter, rest_thread;
+  Waiter rest_ran;
+  Waiter finished;
+};
+
+void rest_answer_cb(const qix_result*, void* payload) {
+  auto* r = static_cast<Rest*>(payload);
+  std::lock_guard lock(r->mutex);
+  r->order.emplace_back("answer");
+}
+
+void rest_fn(void* payload) {
+  auto* r = static_cast<Rest*>(payload);
+  {
+    std::lock_guard lock(r->mutex);
+    r->order.emplace_back("rest");
+    r->rest_thread = std::this_thread::get_id();
+  }
+  r->rest_ran.notify();
+}
+
+void rest_waiter(void* payload) {
+  auto* r = static_cast<Rest*>(payload);
+  r->waiter = std::this_thread::get_id();
+  r->call = qix_session_call(nullptr, r->s, "EngineVersion", "[]", 0, -1, &rest_answer_cb, r);
+  r->rest_registered = qix_after_callbacks(&rest_fn, r);
+  r->hand_over = qix_session_hand_over_events(r->s);
+  r->rest_seen = r->rest_ran.wait_for(1, 60s);
+  r->finished.notify();
+}
+
+void rest_cb(const qix_result*, void* payload) {
+  auto* r = static_cast<Rest*>(payload);
+  r->registered = qix_after_callbacks(&rest_waiter, r);
+  if (r->registered != QIX_OK) r->finished.notify();
+}
+
 struct Polled {
   int rc = 0;
   bool ran = false;
@@ -207,6 +257,38 @@ TEST_F(CapiTest, AfterCallbacksMayHandOverAndBlock) {
   EXPECT_EQ(b.hand_over, QIX_OK);
   EXPECT_EQ(b.call_sync, QIX_OK) << last_error_message();
   EXPECT_NE(b.answer.find("qComponentVersion"), std::string::npos) << b.answer;
+}
+
+// A hand-over from the thread running the functions takes the ones not run yet along: registered, then
+// handed over, a function runs on the thread that takes the events over, first (before the answer to a call
+// made before the hand-over), while the one that handed over still waits for it (it would wait for ever if
+// the function stayed behind on its thread).
+TEST_F(CapiTest, AfterCallbacksNotRunYetGoAlongWithAHandOver) {
+  for (const bool inline_events : {false, true}) {
+    SCOPED_TRACE(inline_events ? "events.inline" : "dispatcher");
+    auto o = options();
+    ASSERT_EQ(qix_options_set_bool(o.get(), "events.inline", inline_events ? 1 : 0), QIX_OK);
+    auto s = open(o.get());
+    ASSERT_TRUE(s);
+    DrainOnExit drain(s.get());
+    Rest r;
+    r.s = s.get();
+    ASSERT_EQ(qix_session_call(nullptr, s.get(), "EngineVersion", "[]", 0, -1, &rest_cb, &r), QIX_OK);
+    ASSERT_TRUE(r.finished.wait_for(1, 120s));
+    EXPECT_EQ(r.registered, QIX_OK);
+    EXPECT_EQ(r.call, QIX_OK);
+    EXPECT_EQ(r.rest_registered, QIX_OK);
+    EXPECT_EQ(r.hand_over, QIX_OK);
+    EXPECT_TRUE(r.rest_seen) << "the function registered before the hand-over stayed behind";
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard lock(r.mutex);
+      return r.order.size() == 2;
+    }));
+    std::lock_guard lock(r.mutex);
+    EXPECT_EQ(r.order[0], "rest");
+    EXPECT_EQ(r.order[1], "answer");
+    EXPECT_NE(r.rest_thread, r.waiter);
+  }
 }
 
 // The C++ facade's form: false outside a callback (the function is dropped, never run); from a callback the

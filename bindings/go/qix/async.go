@@ -32,8 +32,9 @@ func init() {
 // callsDone runs the functions of a run's asynchronous calls (records, count: see qixswig.CallsDone) of the
 // session with this key, in order, on the libqix thread that ran their completions, gathering the calls
 // they make meanwhile. handedOver turns non-zero when one of them hands the session's events over before
-// it blocks (handOverHere), which ends the run's gathering then.
-func callsDone(key uintptr, records []byte, count int64, handedOver *int32) {
+// it blocks (handOverHere), which ends the run's gathering then; the records after its own then went
+// along with the hand-over (restDeferred: another thread runs them, first), and the loop stops there.
+func callsDone(key uintptr, records []byte, count int64, handedOver *int32, next *int64, restDeferred *int32) {
 	s := sessionByKey(key)
 	if s == nil {
 		return // Close freed it (and called the waiting functions with ErrClosed)
@@ -42,9 +43,8 @@ func callsDone(key uintptr, records []byte, count int64, handedOver *int32) {
 	s.gatherRuns++
 	s.gathering.Store(true)
 	s.mu.Unlock()
-	// Counted before the functions run (for the tests: the last function may end the test's wait).
 	s.asyncRuns.Add(1)
-	s.asyncRunAnswers.Add(uint64(count))
+	total := len(records)
 	for len(records) >= 16 {
 		token := binary.LittleEndian.Uint64(records)
 		n := int(binary.LittleEndian.Uint32(records[8:]))
@@ -53,7 +53,13 @@ func callsDone(key uintptr, records []byte, count int64, handedOver *int32) {
 		}
 		body := records[16 : 16+n : 16+n]
 		records = records[16+n:]
+		atomic.StoreInt64(next, int64(total-len(records)))
+		// Counted before the function runs (for the tests: the last function may end the test's wait).
+		s.asyncRunAnswers.Add(1)
 		s.runPlain(token, body)
+		if atomic.LoadInt32(restDeferred) != 0 {
+			break
+		}
 	}
 	// A function that blocked handed the session's events over (handOverHere), which ended the run's
 	// gathering then.

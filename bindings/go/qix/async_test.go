@@ -336,3 +336,49 @@ func TestAsyncCallsAtClose(t *testing.T) {
 	default:
 	}
 }
+
+// A function that blocks (a blocking call) while answers of its own run are still to be handed to their
+// functions: those go along with the hand-over, and another thread runs them first, before the answer the
+// blocking call waits for (they would otherwise wait for it, on this thread, and come after the session's
+// later events). Both answers come in one run: their calls are made in one function (one write), and the
+// engine answers them from one read.
+func TestAsyncRestOfARunGoesAlongWhenAFunctionBlocks(t *testing.T) {
+	s := dial(t, shared.url("demo"))
+	doc := &qix.Doc{Object: openDemo(t, s)}
+	for round := 0; round < 20; round++ {
+		type seen struct {
+			blocking string
+			err      error
+			second   bool // the second function had run when the blocking call returned
+		}
+		done := make(chan seen, 1)
+		var secondRan atomic.Bool
+		if err := doc.EvaluateAsync("'start'", func(string, error) {
+			if err := doc.EvaluateAsync("'first'", func(string, error) {
+				v, err := doc.Evaluate(context.Background(), "'blocking'")
+				done <- seen{v, err, secondRan.Load()}
+			}); err != nil {
+				done <- seen{"", err, false}
+				return
+			}
+			if err := doc.EvaluateAsync("'second'", func(v string, err error) {
+				secondRan.Store(err == nil && v == "second")
+			}); err != nil {
+				done <- seen{"", err, false}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case o := <-done:
+			if o.err != nil || o.blocking != "blocking" {
+				t.Fatalf("round %d: the blocking call: %q, %v", round, o.blocking, o.err)
+			}
+			if !o.second {
+				t.Fatalf("round %d: the second answer waited for the first one's blocking call", round)
+			}
+		case <-time.After(patience):
+			t.Fatalf("round %d: the function's blocking call never returned", round)
+		}
+	}
+}

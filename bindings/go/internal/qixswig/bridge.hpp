@@ -84,7 +84,7 @@ extern "C" int qixgoStartThread(uintptr_t body, uintptr_t arg);
 extern "C" void qixgoInboxReady(uintptr_t key);
 extern "C" void qixgoCallDone(uintptr_t key, uint64_t token, const char* body, size_t len);
 extern "C" void qixgoCallsDone(uintptr_t key, const char* records, size_t len, int64_t count,
-                               int* handed_over);
+                               int* handed_over, int64_t* next, int* rest_deferred);
 
 /** Runs a libqix thread's body: called by the goroutine that qixgoStartThread started (hosted.go). */
 extern "C" void qixgo_run_thread_body(uintptr_t body, uintptr_t arg) {
@@ -300,11 +300,15 @@ inline qix_context* go_context(std::string& error) {
 
 /** What runs asynchronous calls' Go functions on this thread now (call_done, gathered_done), until they
  *  return or hand the session's events over (qixgo_hand_over_here). */
+struct Gathered;
 struct GoRun {
   qix_session* session = nullptr;
   uintptr_t go_key = 0;
   int handed_over = 0;    // qixgo_hand_over_here handed the session's events over (read by Go: gathered runs)
   bool gathered = false;  // a gathered_done run (Go gathers the calls its functions make)
+  const Gathered* from = nullptr;  // a gathered run: its records
+  int64_t next = 0;       // where in them the next record starts (written by Go before each function)
+  int rest_deferred = 0;  // the records from `next` on went along with a hand-over (Go stops there)
 };
 inline thread_local GoRun* tl_go_run = nullptr;
 
@@ -319,12 +323,15 @@ extern "C" void qixgo_call_batch(uintptr_t conn, char* buf, size_t len);
  *  meanwhile), once. Returns 1 when it handed over, 0 when there was nothing to do; @p gathered_key gets
  *  the session's key when the functions were a gathered run's (Go then stops gathering the calls they
  *  make: see gathered_done), else 0. */
+inline void defer_rest(GoRun& run) noexcept;
+
 extern "C" int qixgo_hand_over_here(uintptr_t* gathered_key) {
   *gathered_key = 0;
   GoRun* run = tl_go_run;
   if (!run || run->handed_over || !run->session) return 0;
   run->handed_over = 1;
   if (run->gathered) *gathered_key = run->go_key;
+  if (run->from) defer_rest(*run);  // first: the hand-over takes it along
   if (qix_session_hand_over_events(run->session) != QIX_OK) {
     qix_error_clear();
     return 0;
@@ -355,6 +362,7 @@ struct Gathered {
   std::shared_ptr<Inbox> inbox;  // the one session whose answers these are
   std::string records;
   int64_t count = 0;
+  bool counted = false;  // the rest of a run (defer_rest): its calls left the inbox's count already
 };
 /** This thread's Gathered waiting for its run's end (at most one: a run delivers one session's events). */
 inline thread_local Gathered* tl_gathered = nullptr;
@@ -369,20 +377,53 @@ inline void gathered_done(void* payload) {
   std::unique_ptr<Gathered> g(static_cast<Gathered*>(payload));
   if (tl_gathered == g.get()) tl_gathered = nullptr;
   Inbox& in = *g->inbox;
-  in.calls_waiting_add(-g->count);
+  if (!g->counted) in.calls_waiting_add(-g->count);
   GoRun run;
   run.session = in.session.load(std::memory_order_acquire);
   run.go_key = in.go_key;
   run.gathered = true;
+  run.from = g.get();
   GoRun* outer = tl_go_run;
   tl_go_run = &run;
-  qixgoCallsDone(in.go_key, g->records.data(), g->records.size(), g->count, &run.handed_over);
+  qixgoCallsDone(in.go_key, g->records.data(), g->records.size(), g->count, &run.handed_over, &run.next,
+                 &run.rest_deferred);
   tl_go_run = outer;
   if (g->records.capacity() <= kGatheredKept) {
     g->inbox.reset();
     g->records.clear();
     g->count = 0;
+    g->counted = false;
     tl_spare_gathered = std::move(g);
+  }
+}
+
+inline uint64_t get_le(const char* p, int bytes);
+
+/** Before a gathered run's function hands the session's events over (qixgo_hand_over_here): the records
+ *  Go has not reached yet become a run of their own, registered with qix_after_callbacks, which the
+ *  hand-over takes along (the thread taking the session's events over runs it first): one of those answers
+ *  may be what the function is about to wait for, and the others must not wait for it nor come after the
+ *  session's later events. Go then stops at the function running now (rest_deferred). Nothing when the
+ *  rest cannot be kept (out of memory): Go goes on with it after the function, as before. */
+inline void defer_rest(GoRun& run) noexcept {
+  try {
+    const Gathered& g = *run.from;
+    const size_t at = static_cast<size_t>(run.next);
+    if (at >= g.records.size()) return;
+    auto rest = std::make_unique<Gathered>();
+    rest->inbox = g.inbox;
+    rest->records.assign(g.records, at, std::string::npos);
+    for (size_t p = 0; p + 16 <= rest->records.size(); ++rest->count) {
+      p += 16 + static_cast<size_t>(get_le(rest->records.data() + p + 8, 4));
+    }
+    rest->counted = true;
+    if (qix_after_callbacks(&gathered_done, rest.get()) != QIX_OK) {
+      qix_error_clear();
+      return;
+    }
+    static_cast<void>(rest.release());  // gathered_done owns it now
+    run.rest_deferred = 1;
+  } catch (...) {
   }
 }
 

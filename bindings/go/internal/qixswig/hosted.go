@@ -69,8 +69,11 @@ var (
 	// handed over together at its end: records holds, per call, the token (8 bytes), the body's length (4),
 	// 4 zero bytes and the body, little-endian; libqix's memory, valid during the call only; count is the
 	// number of records. Runs the callers' functions, in order. handedOver turns non-zero once a function handed the session's events
-	// over (HandOverHere, which then reported this run's session to the caller).
-	CallsDone func(key uintptr, records []byte, count int64, handedOver *int32)
+	// over (HandOverHere, which then reported this run's session to the caller). Before each function
+	// runs, *next is set to the offset of the record after its own: when that function hands the events
+	// over, the records from there on go along (the thread taking the events over runs them first) and
+	// *restDeferred turns non-zero: CallsDone then stops after that function.
+	CallsDone func(key uintptr, records []byte, count int64, handedOver *int32, next *int64, restDeferred *int32)
 )
 
 // asyncUsed is set once the process made its first asynchronous call (UsingAsync): until then no
@@ -109,9 +112,10 @@ func qixgoCallDone(key C.uintptr_t, token C.uint64_t, body *C.char, n C.size_t) 
 // libqix thread that ran them.
 //
 //export qixgoCallsDone
-func qixgoCallsDone(key C.uintptr_t, records *C.char, n C.size_t, count C.int64_t, handedOver *C.int) {
+func qixgoCallsDone(key C.uintptr_t, records *C.char, n C.size_t, count C.int64_t, handedOver *C.int,
+	next *C.int64_t, restDeferred *C.int) {
 	CallsDone(uintptr(key), unsafe.Slice((*byte)(unsafe.Pointer(records)), int(n)), int64(count),
-		(*int32)(unsafe.Pointer(handedOver)))
+		(*int32)(unsafe.Pointer(handedOver)), (*int64)(unsafe.Pointer(next)), (*int32)(unsafe.Pointer(restDeferred)))
 }
 
 // HandOverHere is called before the binding blocks (waits for a call's answer, an open, a close, a row):

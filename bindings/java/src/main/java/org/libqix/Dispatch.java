@@ -54,6 +54,10 @@ final class Dispatch extends NativeEvents {
     Session delivering;
     /** The innermost callback handed its session's events over (it may block now). */
     boolean handedOver;
+    /** The run of results this thread delivers now (onRawAsciiRun), null when none. */
+    String run;
+    /** Where in {@link #run} the next record starts (its length once every record was taken). */
+    int runAt;
   }
 
   private static final ThreadLocal<CallbackState> CALLBACK_STATE =
@@ -110,6 +114,12 @@ final class Dispatch extends NativeEvents {
       return true;
     }
     Session session = state.delivering;
+    if (state.run != null && state.runAt < state.run.length()
+        && QixNative.deferAsciiRun(state.run.substring(state.runAt))) {
+      // The rest of the run goes along with the hand-over (the thread taking the session's events over
+      // delivers it first): the answer waited for may be in it.
+      state.runAt = state.run.length();
+    }
     if (session != null && session.handOverEvents()) {
       state.handedOver = true;
       return true;
@@ -228,20 +238,32 @@ final class Dispatch extends NativeEvents {
   @Override
   public void onRawAsciiRun(String records) {
     RUNS.incrementAndGet();
-    int at = 0;
-    int n = records.length();
-    while (at < n) {
-      int space = records.indexOf(' ', at);
-      int space2 = records.indexOf(' ', space + 1);
-      long token = Long.parseLong(records, at, space, 10);
-      int start = space2 + 1;
-      int end = start + Integer.parseInt(records, space + 1, space2, 10);
-      at = end;
-      RUN_RESULTS.incrementAndGet(); // before the completion, which may end a test's wait
-      CallFuture<?> future = CallTable.take(token);
-      if (future != null) {
-        deliverRaw(future, records.substring(start, end));
+    CallbackState state = CALLBACK_STATE.get();
+    String outerRun = state.run;
+    int outerAt = state.runAt;
+    // The position lives in the thread's state: a stage that blocks (prepareToBlock) hands the records not
+    // delivered yet over with the session's events, and this loop ends after its record.
+    state.run = records;
+    state.runAt = 0;
+    try {
+      int n = records.length();
+      while (state.runAt < n) {
+        int at = state.runAt;
+        int space = records.indexOf(' ', at);
+        int space2 = records.indexOf(' ', space + 1);
+        long token = Long.parseLong(records, at, space, 10);
+        int start = space2 + 1;
+        int end = start + Integer.parseInt(records, space + 1, space2, 10);
+        state.runAt = end;
+        RUN_RESULTS.incrementAndGet(); // before the completion, which may end a test's wait
+        CallFuture<?> future = CallTable.take(token);
+        if (future != null) {
+          deliverRaw(future, records.substring(start, end));
+        }
       }
+    } finally {
+      state.run = outerRun;
+      state.runAt = outerAt;
     }
   }
 

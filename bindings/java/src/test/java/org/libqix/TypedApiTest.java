@@ -23,6 +23,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -338,6 +339,42 @@ class TypedApiTest {
       assertEquals(chains * perChain, after[1] - before[1], "answers delivered in runs");
       assertEquals(0, after[2] - before[2], "answers delivered alone");
       assertTrue(after[0] > before[0]);
+    }
+  }
+
+  @Test
+  void aStageMayJoinAnAnswerOfItsOwnBurst() throws Exception {
+    // Both calls are issued from one callback (their requests leave together, their answers come in one
+    // socket read and one run of callbacks): the first one's stage, on the libqix thread delivering the run,
+    // joins the second one's future, whose answer comes later in the same run.
+    try (Session session = Session.open(sim.demo())) {
+      Global global = session.global();
+      QixObject doc = session.openDoc("demo").object();
+      QixObject field = doc.getField("Category");
+      QixObject cube = doc.createSessionObject(Fixtures.CUBE);
+      cube.getLayout();
+      CountDownLatch done = new CountDownLatch(1);
+      AtomicReference<Object> joined = new AtomicReference<>();
+      cube.addChangeListener(o -> {
+        CompletableFuture<NxEngineVersion> first = global.engineVersionAsync();
+        CompletableFuture<NxEngineVersion> second = global.engineVersionAsync();
+        first.thenAccept(v -> {
+          joined.set(outcome(() -> second.join().componentVersion));
+          done.countDown();
+        });
+      });
+      field.call("Select", "[\"Bikes\"]");
+      assertTrue(done.await(Fixtures.PATIENCE.toMillis(), TimeUnit.MILLISECONDS), "the stage ended");
+      assertEquals(global.engineVersion().componentVersion, joined.get());
+    }
+  }
+
+  /** What {@code call} returns, or what it throws. */
+  private static Object outcome(java.util.concurrent.Callable<Object> call) {
+    try {
+      return call.call();
+    } catch (Throwable t) {
+      return t;
     }
   }
 
