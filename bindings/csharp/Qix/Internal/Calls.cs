@@ -14,14 +14,14 @@ namespace Qix.Internal;
 /// Asynchronous calls: each call gets a token (its slot in <see cref="s_pending"/>, a <see cref="CallTable{T}"/>);
 /// libqix reports its completion, on the session's dispatcher thread, to the one process-wide callback
 /// <see cref="OnCompleted"/> (registered with the shim, see qix_csharp.i: on .NET 5+ as an unmanaged entry
-/// point, elsewhere as a delegate rooted in a static field), which decides the call's outcome and settles it there when its session allows synchronous
-/// continuations (<see cref="SessionOptions.AllowSynchronousContinuations"/>, the default; watched by
+/// point, elsewhere as a delegate rooted in a static field), which decides the call's outcome and settles it
+/// there when its session allows synchronous continuations
+/// (<see cref="SessionOptions.AllowSynchronousContinuations"/>, the default; watched by
 /// <see cref="ContinuationWatchdog"/>), else queues it to be settled on the thread pool (see "Settling on the
-/// thread pool" below). Until then the call is
-/// referenced from <see cref="s_pending"/>, so nothing native code will call back into can be collected. A
-/// call is one object: the <see cref="PendingCall{T}"/> is its TaskCompletionSource and holds what it sends (no
-/// closure, no dictionary node); a typed call's task is its decoded value (<see cref="IssueDecoded{T}"/>), so
-/// that it too is one object.
+/// thread pool" below). Until then the call is referenced from <see cref="s_pending"/>, so nothing native code
+/// will call back into can be collected. A call is one object: the <see cref="PendingCall{T}"/> is its
+/// TaskCompletionSource and holds what it sends (no closure, no dictionary node); a typed call's task is its
+/// decoded value (<see cref="IssueDecoded{T}"/>), so that it too is one object.
 /// </summary>
 internal static class Calls
 {
@@ -469,6 +469,7 @@ internal static class Calls
             Session session = Session;
             session.CallEnded();
             bool synchronous = session.SynchronousContinuations;
+            bool decodeHere = false;
             if (status == (int)QixStatus.Ok)
             {
                 if (_decode == null)
@@ -479,7 +480,7 @@ internal static class Calls
                 }
                 else if (synchronous)
                 {
-                    Decode(Borrowed(raw, rawLength));  // the text stays borrowed until Complete returns
+                    decodeHere = true;  // below, watched like a continuation (a large result takes a while)
                 }
                 else
                 {
@@ -516,6 +517,7 @@ internal static class Calls
             ContinuationWatchdog.Slot slot = ContinuationWatchdog.Enter(session);
             try
             {
+                if (decodeHere) Decode(Borrowed(raw, rawLength));  // the text stays borrowed until Complete returns
                 SetOutcome();
             }
             catch (Exception e)
