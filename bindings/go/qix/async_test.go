@@ -338,10 +338,10 @@ func TestAsyncCallsAtClose(t *testing.T) {
 }
 
 // A function that blocks (a blocking call) while answers of its own run are still to be handed to their
-// functions: those go along with the hand-over, and another thread runs them first, before the answer the
-// blocking call waits for (they would otherwise wait for it, on this thread, and come after the session's
-// later events). Both answers come in one run: their calls are made in one function (one write), and the
-// engine answers them from one read.
+// functions: those go along with the hand-over, and another thread runs them, first. Here the first
+// function, once its blocking call has returned, waits for the second function: when both answers came in
+// one run, the second function waits on the first one's thread otherwise, for ever. (Both calls are made
+// in one function, so their requests leave in one write and their answers usually come in one run.)
 func TestAsyncRestOfARunGoesAlongWhenAFunctionBlocks(t *testing.T) {
 	s := dial(t, shared.url("demo"))
 	doc := &qix.Doc{Object: openDemo(t, s)}
@@ -349,36 +349,37 @@ func TestAsyncRestOfARunGoesAlongWhenAFunctionBlocks(t *testing.T) {
 		type seen struct {
 			blocking string
 			err      error
-			second   bool // the second function had run when the blocking call returned
+			second   bool // the second function ran while the first one waited for it
 		}
 		done := make(chan seen, 1)
-		var secondRan atomic.Bool
+		secondRan := make(chan struct{})
 		if err := doc.EvaluateAsync("'start'", func(string, error) {
 			if err := doc.EvaluateAsync("'first'", func(string, error) {
 				v, err := doc.Evaluate(context.Background(), "'blocking'")
-				done <- seen{v, err, secondRan.Load()}
+				select {
+				case <-secondRan:
+					done <- seen{v, err, true}
+				case <-time.After(patience):
+					done <- seen{v, err, false}
+				}
 			}); err != nil {
 				done <- seen{"", err, false}
 				return
 			}
-			if err := doc.EvaluateAsync("'second'", func(v string, err error) {
-				secondRan.Store(err == nil && v == "second")
+			if err := doc.EvaluateAsync("'second'", func(string, error) {
+				close(secondRan)
 			}); err != nil {
 				done <- seen{"", err, false}
 			}
 		}); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case o := <-done:
-			if o.err != nil || o.blocking != "blocking" {
-				t.Fatalf("round %d: the blocking call: %q, %v", round, o.blocking, o.err)
-			}
-			if !o.second {
-				t.Fatalf("round %d: the second answer waited for the first one's blocking call", round)
-			}
-		case <-time.After(patience):
-			t.Fatalf("round %d: the function's blocking call never returned", round)
+		o := <-done
+		if o.err != nil || o.blocking != "blocking" {
+			t.Fatalf("round %d: the blocking call: %q, %v", round, o.blocking, o.err)
+		}
+		if !o.second {
+			t.Fatalf("round %d: the second function waited behind the first one", round)
 		}
 	}
 }
