@@ -791,7 +791,8 @@ typedef void (*qix_after_cb)(void* payload);
  * answers and must wait for one of them (a blocking wait in its user's code) registers the rest first, then
  * hands over. A function registered after that hand-over runs on this thread once its callback is over.
  *
- * Threading: acts on the calling thread. Ownership: @p payload stays the caller's; when #QIX_OK is
+ * Threading: registers for the calling thread; @p fn runs there, or, after a hand-over from it, on the
+ * thread that takes the session's events over. Ownership: @p payload stays the caller's; when #QIX_OK is
  * returned @p fn runs exactly once (also when the session closes meanwhile).
  * @return #QIX_OK when @p fn will run; #QIX_ENOTFOUND when the calling thread is not running a callback
  *         that libqix delivers from a session's queue (outside callbacks, or in qix_session_poll() with
