@@ -122,10 +122,6 @@ internal delegate T ApiDecode<T>(ReadOnlySpan<byte> raw, string? wire, ApiReader
 /// </summary>
 internal static class ApiCall
 {
-    public static Task<QixResult> RawAsync(QixObject target, string method, ApiParams parameters,
-                                           CancellationToken cancellationToken) =>
-        target.CallTypedAsync(method, parameters.ToJson(), null, cancellationToken);
-
     /// <summary>A method without out values: the task ends when the call has (its result is not read).</summary>
     public static Task VoidAsync(QixObject target, string method, ApiParams parameters,
                                  CancellationToken cancellationToken) =>
