@@ -18,14 +18,14 @@
 //   - qixgoInboxReady(key): the inbox went from empty to not empty (the poll goroutine parks on a channel
 //     between bursts; a non-blocking channel send, so it never blocks libqix);
 //   - qixgoCallsDone(key, records, len, count, handed_over, next, rest_deferred): asynchronous calls
-//     (Go's XxxAsync methods, Conn::call_batch records with the async flag) that succeeded with plain results in one run of
-//     callbacks, kept by their completions (gather) and handed over together at the run's end
-//     (qix_after_callbacks: one crossing per burst of answers): Go decodes each and runs the caller's
-//     function right there, on libqix's thread, and issues the calls those functions make together when
-//     they are done (they leave in one write with the burst's: libqix's output batch is still open). Go
-//     writes the offset of the record after the one whose function runs into `next`; when that function
-//     is about to block, qixgo_hand_over_here makes the records from there a run of their own that goes
-//     along with the hand-over (defer_rest) and sets `rest_deferred`, and Go stops there;
+//     (Go's XxxAsync methods, Conn::call_batch records with the async flag) that succeeded with plain
+//     results in one run of callbacks, kept by their completions (gather) and handed over together at
+//     the run's end (qix_after_callbacks: one crossing per burst of answers): Go decodes each and runs
+//     the caller's function right there, on libqix's thread, and issues the calls those functions make
+//     together when they are done (they leave in one write with the burst's: libqix's output batch is
+//     still open). Go writes the offset of the record after the one whose function runs into `next`;
+//     when that function is about to block, qixgo_hand_over_here makes the records from there a run of
+//     their own that goes along with the hand-over (defer_rest) and sets `rest_deferred`: Go stops there;
 //   - qixgoCallDone(key, token, body, len): the same for one result, at once, where the completion cannot
 //     keep it (no run that qix_after_callbacks serves, another session's run).
 //   Other outcomes of an asynchronous call (errors, results that carry an object) take the inbox like a
