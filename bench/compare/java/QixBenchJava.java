@@ -2,12 +2,12 @@
 //   java -cp libqix-<version>.jar:. QixBenchJava URL tiny CALLS WINDOW
 // WINDOW chains of global().engineVersionAsync() (the typed API), each issuing the next call from the
 // completion of the one before (which runs on a libqix event thread), default options. Prints
-// `ok=N failed=F wall_s=S cpu_s=C jit_s=J faults=P`, C being the JVM's process CPU time over the timed part,
-// which follows an unmeasured warm-up (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds, 1.5 unless set,
-// went by, the JIT was quiet for half a second and the heap's young generation had been used up once at its
-// present size: start-up, class loading, the JIT's compilations and the kernel's first touch of the heap left
-// out), J the JIT's compile time within it, P the process's minor page faults within it (-1 where
-// /proc/self/stat cannot be read).
+// `ok=N failed=F wall_s=S cpu_s=C jit_s=J faults=P gcs=G gc_s=T`, C being the JVM's process CPU time over the
+// timed part, which follows an unmeasured warm-up (CALLS/10 calls, repeated until QIX_BENCH_WARM_S seconds, 1.5
+// unless set, went by, the JIT was quiet for half a second and the heap's young generation had been used up
+// once at its present size: start-up, class loading, the JIT's compilations and the kernel's first touch of
+// the heap left out), J the JIT's compile time within it, P the process's minor page faults within it (-1
+// where /proc/self/stat cannot be read), G the collections within it and T their time.
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -47,6 +47,15 @@ public final class QixBenchJava {
     return n;
   }
 
+  /** The collectors' accumulated elapsed time so far, milliseconds. */
+  private static long collectionMillis() {
+    long ms = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      ms += Math.max(0, gc.getCollectionTime());
+    }
+    return ms;
+  }
+
   /** The young generation's allocation space now (the eden pools' committed bytes), or -1 when none. */
   private static long edenBytes() {
     long n = -1;
@@ -56,6 +65,28 @@ public final class QixBenchJava {
       }
     }
     return n;
+  }
+
+  /**
+   * What the timed part reads before and after it. The warm-up reads it every round too: code that first runs
+   * right before the timed part (loading classes, reading /proc) can invalidate what the JIT compiled of
+   * libqix's call path (a class loaded changes the class hierarchy its inlining relied on) and have it
+   * recompiled, on the clock (read only around the timed part, 2 of 18 runs at window 64 had the JIT at work
+   * for 0.13 s in a timed part of 0.17 to 0.30 s of CPU; read every round too, 0.003 s at most in 22 runs).
+   */
+  private static final class Meters {
+    final long wallNanos = System.nanoTime();
+    final long cpuNanos = processCpuNanos();
+    long jitMillis;
+    final long faults = minorFaults();
+    final long gcs = collections();
+    final long gcMillis = collectionMillis();
+
+    static Meters read(java.lang.management.CompilationMXBean jit) {
+      Meters m = new Meters();
+      m.jitMillis = jit.getTotalCompilationTime();
+      return m;
+    }
   }
 
   private static volatile Object sink; // keeps settleHeap's allocations from being optimised away
@@ -125,6 +156,7 @@ public final class QixBenchJava {
       boolean settled = warmFor <= 0 || "0".equals(System.getenv("QIX_BENCH_JAVA_SETTLE"));
       while (true) {
         run(global, Math.max(1, calls / 10), window);
+        sink = Meters.read(jit); // the timed part's own meters, run (and compiled) before it as well
         final double warmed = (System.nanoTime() - warmStart) / 1e9;
         if (!settled && warmed >= warmFor) {
           settleHeap(); // once, then the rounds go on until the JIT has been quiet for half a second
@@ -136,18 +168,14 @@ public final class QixBenchJava {
         if (warmFor <= 0 || warmed > 20) break;
         if (settled && warmed >= warmFor && warmed - lastCompiling >= 0.5) break;
       }
-      final long jit0 = jit.getTotalCompilationTime();
-      final long faults0 = minorFaults();
-      long cpu0 = processCpuNanos();
-      long t0 = System.nanoTime();
+      final Meters before = Meters.read(jit);
       long[] counts = run(global, calls, window);
-      double wall = (System.nanoTime() - t0) / 1e9;
-      double cpu = (processCpuNanos() - cpu0) / 1e9;
-      final long jitMs = jit.getTotalCompilationTime() - jit0;
-      final long faults1 = minorFaults();
-      final long faults = faults0 < 0 || faults1 < 0 ? -1 : faults1 - faults0;
-      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f faults=%d%n", counts[0], counts[1], wall,
-          cpu, jitMs / 1e3, faults);
+      final Meters after = Meters.read(jit);
+      final long faults = before.faults < 0 || after.faults < 0 ? -1 : after.faults - before.faults;
+      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f faults=%d gcs=%d gc_s=%.3f%n", counts[0],
+          counts[1], (after.wallNanos - before.wallNanos) / 1e9, (after.cpuNanos - before.cpuNanos) / 1e9,
+          (after.jitMillis - before.jitMillis) / 1e3, faults, after.gcs - before.gcs,
+          (after.gcMillis - before.gcMillis) / 1e3);
       System.out.flush();
       System.exit(counts[1] == 0 && counts[0] == calls ? 0 : 1);
     }
