@@ -248,12 +248,30 @@ final class Dispatch extends NativeEvents {
     try {
       int n = records.length();
       while (state.runAt < n) {
+        // The token and the length (decimal, each ended by a space) read in one pass, rather than
+        // found with indexOf and read with Long.parseLong, whose Character.digit is compiled on the
+        // assumption that no non-Latin-1 character data is loaded: the first such text anywhere in the
+        // program throws the compiled form of this loop away (to be compiled again).
+        // A call's token is negative (CallTable).
         int at = state.runAt;
-        int space = records.indexOf(' ', at);
-        int space2 = records.indexOf(' ', space + 1);
-        long token = Long.parseLong(records, at, space, 10);
-        int start = space2 + 1;
-        int end = start + Integer.parseInt(records, space + 1, space2, 10);
+        boolean negative = records.charAt(at) == '-';
+        if (negative) {
+          at++;
+        }
+        long token = 0;
+        char c;
+        while ((c = records.charAt(at++)) != ' ') {
+          token = token * 10 + (c - '0');
+        }
+        if (negative) {
+          token = -token;
+        }
+        int length = 0;
+        while ((c = records.charAt(at++)) != ' ') {
+          length = length * 10 + (c - '0');
+        }
+        int start = at;
+        int end = start + length;
         state.runAt = end;
         RUN_RESULTS.incrementAndGet(); // before the completion, which may end a test's wait
         CallFuture<?> future = CallTable.take(token);
