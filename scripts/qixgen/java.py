@@ -324,11 +324,11 @@ class Emitter:
             else:
                 b += [f"  /** {{@code {f.wire}}}: {self.spec_type(f.type)}. */", f"  public {self.jtype(f.type)} {n};",
                       ""]
-        b += [f"  static {name} decode(String result, QixObject object) {{", f"    {name} o = new {name}();"]
+        b += [f"  static {name} decode(String text, int from, int to, QixObject object) {{", f"    {name} o = new {name}();"]
         obj = [f for n, f in fields if f.name == "Object"]
         if obj:
             b.append(f"    o.object = object == null ? null : new {obj[0].type.name}(object);")
-        b += ["    JsonReader r = new JsonReader(result);", "    if (!r.objectOrSkip()) {", "      return o;", "    }",
+        b += ["    JsonReader r = new JsonReader(text, from, to);", "    if (!r.objectOrSkip()) {", "      return o;", "    }",
               "    r.beginObject();", "    while (r.hasNext()) {", "      switch (r.nextName()) {"]
         for n, f in fields:
             if f.name != "Object":
@@ -347,17 +347,20 @@ class Emitter:
         return self.jtype(m.value.type, prim)
 
     def decoder(self, m):
+        """What JsonReader.decoder makes the method's ResultDecoder of: it reads the result where it lies in the
+        text delivered (JsonReader.InPlace)."""
         if m.result == "void":
-            return "(result, object) -> null"
+            return "(text, from, to, object) -> null"
         if m.result == "object":
-            return f"(result, object) -> object == null ? null : new {m.returns}(object)"
+            return f"(text, from, to, object) -> object == null ? null : new {m.returns}(object)"
         if m.result == "struct":
             return f"{m.result_type}::decode"
         k = self.kind(m.value.type)
         if k in SCALARS and SCALARS[k][3] is not None:
-            return (f"(result, object) -> JsonReader.memberOr(result, {java_str(m.value.wire)}, "
+            return (f"(text, from, to, object) -> JsonReader.memberOr(text, from, to, {java_str(m.value.wire)}, "
                     f"{self.read_fn(m.value.type)}, {SCALARS[k][3]})")
-        return f"(result, object) -> JsonReader.member(result, {java_str(m.value.wire)}, {self.read_fn(m.value.type)})"
+        return (f"(text, from, to, object) -> JsonReader.member(text, from, to, {java_str(m.value.wire)}, "
+                f"{self.read_fn(m.value.type)})")
 
     def result_doc(self, m):
         if m.result == "object":
@@ -384,8 +387,8 @@ class Emitter:
         params = list(zip(names, m.params))
         required = [(n, p) for n, p in params if p.required]
         optional = [(n, p) for n, p in params if not p.required]
-        b = [f"  private static final ResultDecoder<{self.result_java(m, False)}> {const} =",
-             f"      {self.decoder(m)};", ""]
+        b = [f"  private static final ResultDecoder<{self.result_java(m, False)}> {const} = JsonReader.decoder(",
+             f"      {self.decoder(m)});", ""]
         builder = None
         if params:
             builder = jname + "Params"

@@ -114,11 +114,14 @@ final class CallFuture<T> extends CompletableFuture<T> {
     return rawConverter != null || decoder != null;
   }
 
-  /** Completes with a success that refers to no object, given as the whole result's text (event thread). */
-  void deliverRaw(String raw) {
+  /**
+   * Completes with a success that refers to no object, given as the whole result's text: {@code
+   * text[from, to)}, as the run of results it came in holds it (event thread).
+   */
+  void deliverRaw(String text, int from, int to) {
     T value;
     try {
-      value = decoder != null ? decoder.decode(raw, null) : rawConverter.convert(raw);
+      value = decoder != null ? decoder.decode(text, from, to, null) : rawConverter.convert(text.substring(from, to));
     } catch (Throwable t) {
       completeExceptionally(t);
       return;

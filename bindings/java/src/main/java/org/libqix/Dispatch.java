@@ -187,15 +187,18 @@ final class Dispatch extends NativeEvents {
     return state;
   }
 
-  /** {@code run("a call completion", session, () -> future.deliverRaw(raw))} without a lambda per call. */
-  private static void deliverRaw(CallFuture<?> future, String raw) {
+  /**
+   * {@code run("a call completion", session, () -> future.deliverRaw(text, from, to))} without a lambda per
+   * call.
+   */
+  private static void deliverRaw(CallFuture<?> future, String text, int from, int to) {
     CallbackState state = enter();
     Session outerSession = state.delivering;
     boolean outerHandedOver = state.handedOver;
     state.delivering = future.session();
     state.handedOver = false;
     try {
-      future.deliverRaw(raw);
+      future.deliverRaw(text, from, to);
     } catch (Throwable e) {
       report("a call completion", e);
     } finally {
@@ -217,7 +220,7 @@ final class Dispatch extends NativeEvents {
   public void onRawResult(long token, String raw) {
     CallFuture<?> future = CallTable.take(token);
     if (future != null) {
-      deliverRaw(future, raw);
+      deliverRaw(future, raw, 0, raw.length());
     }
   }
 
@@ -226,7 +229,7 @@ final class Dispatch extends NativeEvents {
     ALONE.incrementAndGet();
     CallFuture<?> future = CallTable.take(token);
     if (future != null) {
-      deliverRaw(future, raw);
+      deliverRaw(future, raw, 0, raw.length());
     }
   }
 
@@ -276,7 +279,7 @@ final class Dispatch extends NativeEvents {
         RUN_RESULTS.incrementAndGet(); // before the completion, which may end a test's wait
         CallFuture<?> future = CallTable.take(token);
         if (future != null) {
-          deliverRaw(future, records.substring(start, end));
+          deliverRaw(future, records, start, end); // decoded where it lies (ResultDecoder's range form)
         }
       }
     } finally {

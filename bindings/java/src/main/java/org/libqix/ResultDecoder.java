@@ -19,4 +19,19 @@ public interface ResultDecoder<T> {
    *     object method that found none: qReturn.qHandle null). If decoding fails, libqix closes it.
    */
   T decode(String result, QixObject object);
+
+  /**
+   * Decodes one result given as {@code text.substring(from, to)}: how libqix hands over a result it delivered
+   * together with others in one text. The default takes that substring and calls {@link #decode(String,
+   * QixObject)}; a decoder that reads the range where it lies (the typed API's do) saves the copy. It must not
+   * keep {@code text}, which holds other calls' results.
+   *
+   * @param text a text holding the result (and maybe others)
+   * @param from where the result starts in {@code text}
+   * @param to where it ends (exclusive)
+   * @param object as for {@link #decode(String, QixObject)}
+   */
+  default T decode(String text, int from, int to, QixObject object) {
+    return decode(text.substring(from, to), object);
+  }
 }

@@ -391,6 +391,55 @@ class TypedApiTest {
     });
   }
 
+  /**
+   * The results of a run share one text and each is decoded where it lies in it (ResultDecoder's range form):
+   * a burst of calls of every shape of result, each answer different, comes back each with its own value; a
+   * decoder of the whole text (a program's own, the range form's default) gets its result alone.
+   */
+  @Test
+  void eachResultOfARunIsDecodedFromItsOwnPartOfTheText() throws Exception {
+    ResultDecoder<String> whole = (result, object) -> result;
+    assertEquals("bc", whole.decode("abcd", 1, 3, null), "the default range form decodes the substring");
+    try (Session session = Session.open(sim.demo())) {
+      Global global = session.global();
+      Doc doc = global.openDoc("demo");
+      String version = global.engineVersion().componentVersion;
+      long[] before = Dispatch.runCounts();
+      final int n = 60;
+      List<CompletableFuture<String>> sums = new ArrayList<>();
+      List<CompletableFuture<FieldValue>> values = new ArrayList<>();
+      List<CompletableFuture<?>> others = new ArrayList<>();
+      CompletableFuture<NxEngineVersion> engine = null;
+      CompletableFuture<Boolean> desktop = null;
+      CompletableFuture<List<DocListEntry>> docs = null;
+      CompletableFuture<GetTablesAndKeysResult> tables = null;
+      CompletableFuture<String> raw = null;
+      for (int i = 0; i < n; i++) {
+        sums.add(doc.evaluateAsync(i + "*7"));
+        values.add(doc.evaluateExAsync(i + "+0.5"));
+        if (i == n / 2) {
+          engine = global.engineVersionAsync();
+          desktop = global.isDesktopModeAsync();
+          docs = global.getDocListAsync();
+          tables = doc.getTablesAndKeysAsync(new Size().cx(0).cy(0), new Size().cx(0).cy(0), 0, false, false);
+          raw = global.object().callAsync("EngineVersion", "{}", CallOptions.DEFAULT, whole);
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        assertEquals(String.valueOf(i * 7), sums.get(i).get(Fixtures.PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
+        assertEquals(i + 0.5, values.get(i).join().number);
+      }
+      assertEquals(version, engine.join().componentVersion);
+      assertFalse(desktop.join());
+      assertTrue(docs.join().stream().anyMatch(d -> "demo".equals(d.docId)));
+      assertTrue(tables.join().tr.stream().anyMatch(t -> "Orders".equals(t.name)));
+      assertEquals("{\"qVersion\":{\"qComponentVersion\":\"" + version + "\"}}", raw.join().replace(" ", ""));
+      long[] after = Dispatch.runCounts();
+      assertTrue(after[1] - before[1] >= 2 * n + 5, "the answers came in runs");
+      assertTrue(after[1] - before[1] > after[0] - before[0], "some runs held several answers");
+    }
+  }
+
   @Test
   void createSessionAppGivesATypedDocAndItsId() {
     try (Session session = Session.open(sim.demo())) {

@@ -22,9 +22,9 @@ public final class CheckExpressionResult {
   /** {@code qDangerousFieldNames}: array of {@link NxRange}. */
   public List<NxRange> dangerousFieldNames;
 
-  static CheckExpressionResult decode(String result, QixObject object) {
+  static CheckExpressionResult decode(String text, int from, int to, QixObject object) {
     CheckExpressionResult o = new CheckExpressionResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -19,9 +19,9 @@ public final class CheckNumberOrExpressionResult {
   /** {@code qBadFieldNames}: array of {@link NxRange}. */
   public List<NxRange> badFieldNames;
 
-  static CheckNumberOrExpressionResult decode(String result, QixObject object) {
+  static CheckNumberOrExpressionResult decode(String text, int from, int to, QixObject object) {
     CheckNumberOrExpressionResult o = new CheckNumberOrExpressionResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

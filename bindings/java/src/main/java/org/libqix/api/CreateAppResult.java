@@ -18,9 +18,9 @@ public final class CreateAppResult {
   /** {@code qAppId}: string. */
   public String appId;
 
-  static CreateAppResult decode(String result, QixObject object) {
+  static CreateAppResult decode(String text, int from, int to, QixObject object) {
     CreateAppResult o = new CreateAppResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

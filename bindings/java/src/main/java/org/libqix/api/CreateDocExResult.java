@@ -18,10 +18,10 @@ public final class CreateDocExResult {
   /** {@code qDocId}: string. */
   public String docId;
 
-  static CreateDocExResult decode(String result, QixObject object) {
+  static CreateDocExResult decode(String text, int from, int to, QixObject object) {
     CreateDocExResult o = new CreateDocExResult();
     o.object = object == null ? null : new Doc(object);
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -18,10 +18,10 @@ public final class CreateSessionAppFromAppResult {
   /** {@code qSessionAppId}: string. */
   public String sessionAppId;
 
-  static CreateSessionAppFromAppResult decode(String result, QixObject object) {
+  static CreateSessionAppFromAppResult decode(String text, int from, int to, QixObject object) {
     CreateSessionAppFromAppResult o = new CreateSessionAppFromAppResult();
     o.object = object == null ? null : new Doc(object);
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

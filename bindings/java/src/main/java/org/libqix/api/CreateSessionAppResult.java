@@ -18,10 +18,10 @@ public final class CreateSessionAppResult {
   /** {@code qSessionAppId}: string. */
   public String sessionAppId;
 
-  static CreateSessionAppResult decode(String result, QixObject object) {
+  static CreateSessionAppResult decode(String text, int from, int to, QixObject object) {
     CreateSessionAppResult o = new CreateSessionAppResult();
     o.object = object == null ? null : new Doc(object);
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

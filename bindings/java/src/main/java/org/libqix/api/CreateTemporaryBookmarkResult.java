@@ -18,9 +18,9 @@ public final class CreateTemporaryBookmarkResult {
   /** {@code qReturn}: boolean. */
   public Boolean returnValue;
 
-  static CreateTemporaryBookmarkResult decode(String result, QixObject object) {
+  static CreateTemporaryBookmarkResult decode(String text, int from, int to, QixObject object) {
     CreateTemporaryBookmarkResult o = new CreateTemporaryBookmarkResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

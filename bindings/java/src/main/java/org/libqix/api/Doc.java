@@ -59,8 +59,8 @@ public final class Doc extends ApiObject {
     });
   }
 
-  private static final ResultDecoder<Field> D_GET_FIELD =
-      (result, object) -> object == null ? null : new Field(object);
+  private static final ResultDecoder<Field> D_GET_FIELD = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new Field(object));
 
   private static String getFieldParams(String fieldName, String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -111,8 +111,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetField", getFieldParams(fieldName, stateName), options(), D_GET_FIELD);
   }
 
-  private static final ResultDecoder<FieldDescription> D_GET_FIELD_DESCRIPTION =
-      (result, object) -> JsonReader.member(result, "qReturn", FieldDescription::read);
+  private static final ResultDecoder<FieldDescription> D_GET_FIELD_DESCRIPTION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", FieldDescription::read));
 
   private static String getFieldDescriptionParams(String fieldName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -140,8 +140,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFieldDescription", getFieldDescriptionParams(fieldName), options(), D_GET_FIELD_DESCRIPTION);
   }
 
-  private static final ResultDecoder<GenericVariable> D_GET_VARIABLE =
-      (result, object) -> object == null ? null : new GenericVariable(object);
+  private static final ResultDecoder<GenericVariable> D_GET_VARIABLE = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericVariable(object));
 
   private static String getVariableParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -174,8 +174,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetVariable", getVariableParams(name), options(), D_GET_VARIABLE);
   }
 
-  private static final ResultDecoder<List<Integer>> D_GET_LOOSELY_COUPLED_VECTOR =
-      (result, object) -> JsonReader.member(result, "qv", r1 -> r1.readList(JsonReader::readInt));
+  private static final ResultDecoder<List<Integer>> D_GET_LOOSELY_COUPLED_VECTOR = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qv", r1 -> r1.readList(JsonReader::readInt)));
 
   /**
    * {@code Doc.GetLooselyCoupledVector}, blocking ({@code getLooselyCoupledVectorAsync}: the same, asynchronous).
@@ -196,8 +196,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetLooselyCoupledVector", "{}", options(), D_GET_LOOSELY_COUPLED_VECTOR);
   }
 
-  private static final ResultDecoder<Boolean> D_SET_LOOSELY_COUPLED_VECTOR =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SET_LOOSELY_COUPLED_VECTOR = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String setLooselyCoupledVectorParams(List<Integer> v) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -225,8 +225,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetLooselyCoupledVector", setLooselyCoupledVectorParams(v), options(), D_SET_LOOSELY_COUPLED_VECTOR);
   }
 
-  private static final ResultDecoder<String> D_EVALUATE =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_EVALUATE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   private static String evaluateParams(String expression) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -254,8 +254,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Evaluate", evaluateParams(expression), options(), D_EVALUATE);
   }
 
-  private static final ResultDecoder<FieldValue> D_EVALUATE_EX =
-      (result, object) -> JsonReader.member(result, "qValue", FieldValue::read);
+  private static final ResultDecoder<FieldValue> D_EVALUATE_EX = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qValue", FieldValue::read));
 
   private static String evaluateExParams(String expression) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -283,8 +283,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("EvaluateEx", evaluateExParams(expression), options(), D_EVALUATE_EX);
   }
 
-  private static final ResultDecoder<Void> D_CLEAR_ALL =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CLEAR_ALL = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String clearAllParams(Boolean lockedAlso, String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -352,8 +352,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ClearAll", clearAllParams(lockedAlso, stateName), options(), D_CLEAR_ALL);
   }
 
-  private static final ResultDecoder<Void> D_LOCK_ALL =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_LOCK_ALL = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String lockAllParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -399,8 +399,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("LockAll", lockAllParams(stateName), options(), D_LOCK_ALL);
   }
 
-  private static final ResultDecoder<Void> D_UNLOCK_ALL =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UNLOCK_ALL = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String unlockAllParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -446,8 +446,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("UnlockAll", unlockAllParams(stateName), options(), D_UNLOCK_ALL);
   }
 
-  private static final ResultDecoder<Void> D_BACK =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_BACK = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Doc.Back}, blocking ({@code backAsync}: the same, asynchronous).
@@ -467,8 +467,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Back", "{}", options(), D_BACK);
   }
 
-  private static final ResultDecoder<Void> D_FORWARD =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_FORWARD = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Doc.Forward}, blocking ({@code forwardAsync}: the same, asynchronous).
@@ -488,8 +488,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Forward", "{}", options(), D_FORWARD);
   }
 
-  private static final ResultDecoder<Boolean> D_CREATE_VARIABLE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_CREATE_VARIABLE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String createVariableParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -522,8 +522,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateVariable", createVariableParams(name), options(), D_CREATE_VARIABLE);
   }
 
-  private static final ResultDecoder<Boolean> D_REMOVE_VARIABLE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_REMOVE_VARIABLE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String removeVariableParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -556,8 +556,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("RemoveVariable", removeVariableParams(name), options(), D_REMOVE_VARIABLE);
   }
 
-  private static final ResultDecoder<LocaleInfo> D_GET_LOCALE_INFO =
-      (result, object) -> JsonReader.member(result, "qReturn", LocaleInfo::read);
+  private static final ResultDecoder<LocaleInfo> D_GET_LOCALE_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", LocaleInfo::read));
 
   /**
    * {@code Doc.GetLocaleInfo}, blocking ({@code getLocaleInfoAsync}: the same, asynchronous).
@@ -578,8 +578,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetLocaleInfo", "{}", options(), D_GET_LOCALE_INFO);
   }
 
-  private static final ResultDecoder<GetTablesAndKeysResult> D_GET_TABLES_AND_KEYS =
-      GetTablesAndKeysResult::decode;
+  private static final ResultDecoder<GetTablesAndKeysResult> D_GET_TABLES_AND_KEYS = JsonReader.decoder(
+      GetTablesAndKeysResult::decode);
 
   private static String getTablesAndKeysParams(Size windowSize, Size nullSize, long cellHeight, boolean syntheticMode, boolean includeSysVars, Boolean includeProfiling) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -642,8 +642,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetTablesAndKeys", getTablesAndKeysParams(windowSize, nullSize, cellHeight, syntheticMode, includeSysVars, includeProfiling), options(), D_GET_TABLES_AND_KEYS);
   }
 
-  private static final ResultDecoder<TableViewDlgSaveInfo> D_GET_VIEW_DLG_SAVE_INFO =
-      (result, object) -> JsonReader.member(result, "qReturn", TableViewDlgSaveInfo::read);
+  private static final ResultDecoder<TableViewDlgSaveInfo> D_GET_VIEW_DLG_SAVE_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", TableViewDlgSaveInfo::read));
 
   /**
    * {@code Doc.GetViewDlgSaveInfo}, blocking ({@code getViewDlgSaveInfoAsync}: the same, asynchronous).
@@ -664,8 +664,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetViewDlgSaveInfo", "{}", options(), D_GET_VIEW_DLG_SAVE_INFO);
   }
 
-  private static final ResultDecoder<Void> D_SET_VIEW_DLG_SAVE_INFO =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_VIEW_DLG_SAVE_INFO = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setViewDlgSaveInfoParams(TableViewDlgSaveInfo info) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -692,8 +692,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetViewDlgSaveInfo", setViewDlgSaveInfoParams(info), options(), D_SET_VIEW_DLG_SAVE_INFO);
   }
 
-  private static final ResultDecoder<String> D_GET_EMPTY_SCRIPT =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_EMPTY_SCRIPT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   private static String getEmptyScriptParams(String localizedMainSection) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -741,8 +741,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetEmptyScript", getEmptyScriptParams(localizedMainSection), options(), D_GET_EMPTY_SCRIPT);
   }
 
-  private static final ResultDecoder<Boolean> D_DO_RELOAD =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DO_RELOAD = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String doReloadParams(Long mode, Boolean partial, Boolean debug) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -837,8 +837,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DoReload", doReloadParams(mode, partial, debug), options(), D_DO_RELOAD);
   }
 
-  private static final ResultDecoder<List<EditorBreakpoint>> D_GET_SCRIPT_BREAKPOINTS =
-      (result, object) -> JsonReader.member(result, "qBreakpoints", r1 -> r1.readList(EditorBreakpoint::read));
+  private static final ResultDecoder<List<EditorBreakpoint>> D_GET_SCRIPT_BREAKPOINTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qBreakpoints", r1 -> r1.readList(EditorBreakpoint::read)));
 
   /**
    * {@code Doc.GetScriptBreakpoints}, blocking ({@code getScriptBreakpointsAsync}: the same, asynchronous).
@@ -859,8 +859,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetScriptBreakpoints", "{}", options(), D_GET_SCRIPT_BREAKPOINTS);
   }
 
-  private static final ResultDecoder<Void> D_SET_SCRIPT_BREAKPOINTS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_SCRIPT_BREAKPOINTS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setScriptBreakpointsParams(List<EditorBreakpoint> breakpoints) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -887,8 +887,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetScriptBreakpoints", setScriptBreakpointsParams(breakpoints), options(), D_SET_SCRIPT_BREAKPOINTS);
   }
 
-  private static final ResultDecoder<String> D_GET_SCRIPT =
-      (result, object) -> JsonReader.member(result, "qScript", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_SCRIPT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qScript", JsonReader::readString));
 
   /**
    * {@code Doc.GetScript}, blocking ({@code getScriptAsync}: the same, asynchronous).
@@ -909,8 +909,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetScript", "{}", options(), D_GET_SCRIPT);
   }
 
-  private static final ResultDecoder<List<TextMacro>> D_GET_TEXT_MACROS =
-      (result, object) -> JsonReader.member(result, "qMacros", r1 -> r1.readList(TextMacro::read));
+  private static final ResultDecoder<List<TextMacro>> D_GET_TEXT_MACROS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qMacros", r1 -> r1.readList(TextMacro::read)));
 
   /**
    * {@code Doc.GetTextMacros}, blocking ({@code getTextMacrosAsync}: the same, asynchronous).
@@ -931,8 +931,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetTextMacros", "{}", options(), D_GET_TEXT_MACROS);
   }
 
-  private static final ResultDecoder<Void> D_SET_FETCH_LIMIT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_FETCH_LIMIT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setFetchLimitParams(long limit) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -959,8 +959,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetFetchLimit", setFetchLimitParams(limit), options(), D_SET_FETCH_LIMIT);
   }
 
-  private static final ResultDecoder<Void> D_DO_SAVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_DO_SAVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String doSaveParams(String fileName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1006,8 +1006,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DoSave", doSaveParams(fileName), options(), D_DO_SAVE);
   }
 
-  private static final ResultDecoder<List<TableRow>> D_GET_TABLE_DATA =
-      (result, object) -> JsonReader.member(result, "qData", r1 -> r1.readList(TableRow::read));
+  private static final ResultDecoder<List<TableRow>> D_GET_TABLE_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qData", r1 -> r1.readList(TableRow::read)));
 
   private static String getTableDataParams(long offset, long rows, boolean syntheticMode, String tableName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1041,8 +1041,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetTableData", getTableDataParams(offset, rows, syntheticMode, tableName), options(), D_GET_TABLE_DATA);
   }
 
-  private static final ResultDecoder<NxAppLayout> D_GET_APP_LAYOUT =
-      (result, object) -> JsonReader.member(result, "qLayout", NxAppLayout::read);
+  private static final ResultDecoder<NxAppLayout> D_GET_APP_LAYOUT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLayout", NxAppLayout::read));
 
   /**
    * {@code Doc.GetAppLayout}, blocking ({@code getAppLayoutAsync}: the same, asynchronous).
@@ -1063,8 +1063,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetAppLayout", "{}", options(), D_GET_APP_LAYOUT);
   }
 
-  private static final ResultDecoder<Void> D_SET_APP_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_APP_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setAppPropertiesParams(NxAppProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1091,8 +1091,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetAppProperties", setAppPropertiesParams(prop), options(), D_SET_APP_PROPERTIES);
   }
 
-  private static final ResultDecoder<NxAppProperties> D_GET_APP_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", NxAppProperties::read);
+  private static final ResultDecoder<NxAppProperties> D_GET_APP_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", NxAppProperties::read));
 
   /**
    * {@code Doc.GetAppProperties}, blocking ({@code getAppPropertiesAsync}: the same, asynchronous).
@@ -1113,8 +1113,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetAppProperties", "{}", options(), D_GET_APP_PROPERTIES);
   }
 
-  private static final ResultDecoder<List<LineageInfo>> D_GET_LINEAGE =
-      (result, object) -> JsonReader.member(result, "qLineage", r1 -> r1.readList(LineageInfo::read));
+  private static final ResultDecoder<List<LineageInfo>> D_GET_LINEAGE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLineage", r1 -> r1.readList(LineageInfo::read)));
 
   /**
    * {@code Doc.GetLineage}, blocking ({@code getLineageAsync}: the same, asynchronous).
@@ -1135,8 +1135,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetLineage", "{}", options(), D_GET_LINEAGE);
   }
 
-  private static final ResultDecoder<GenericObject> D_CREATE_SESSION_OBJECT =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_CREATE_SESSION_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   private static String createSessionObjectParams(GenericObjectProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1164,8 +1164,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateSessionObject", createSessionObjectParams(prop), options(), D_CREATE_SESSION_OBJECT);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_OBJECT =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroySessionObjectParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1193,8 +1193,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroySessionObject", destroySessionObjectParams(id), options(), D_DESTROY_SESSION_OBJECT);
   }
 
-  private static final ResultDecoder<GenericObject> D_CREATE_OBJECT =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_CREATE_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   private static String createObjectParams(GenericObjectProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1222,8 +1222,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateObject", createObjectParams(prop), options(), D_CREATE_OBJECT);
   }
 
-  private static final ResultDecoder<GetOrCreateObjectResult> D_GET_OR_CREATE_OBJECT =
-      GetOrCreateObjectResult::decode;
+  private static final ResultDecoder<GetOrCreateObjectResult> D_GET_OR_CREATE_OBJECT = JsonReader.decoder(
+      GetOrCreateObjectResult::decode);
 
   private static String getOrCreateObjectParams(GenericObjectProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1252,8 +1252,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetOrCreateObject", getOrCreateObjectParams(prop), options(), D_GET_OR_CREATE_OBJECT);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_OBJECT =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyObjectParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1281,8 +1281,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyObject", destroyObjectParams(id), options(), D_DESTROY_OBJECT);
   }
 
-  private static final ResultDecoder<GenericObject> D_GET_OBJECT =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_GET_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   private static String getObjectParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1310,8 +1310,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetObject", getObjectParams(id), options(), D_GET_OBJECT);
   }
 
-  private static final ResultDecoder<List<NxContainerEntry>> D_GET_OBJECTS =
-      (result, object) -> JsonReader.member(result, "qList", r1 -> r1.readList(NxContainerEntry::read));
+  private static final ResultDecoder<List<NxContainerEntry>> D_GET_OBJECTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qList", r1 -> r1.readList(NxContainerEntry::read)));
 
   private static String getObjectsParams(NxGetObjectOptions options) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1339,8 +1339,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetObjects", getObjectsParams(options), options(), D_GET_OBJECTS);
   }
 
-  private static final ResultDecoder<List<NxContainerEntry>> D_GET_BOOKMARKS =
-      (result, object) -> JsonReader.member(result, "qList", r1 -> r1.readList(NxContainerEntry::read));
+  private static final ResultDecoder<List<NxContainerEntry>> D_GET_BOOKMARKS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qList", r1 -> r1.readList(NxContainerEntry::read)));
 
   private static String getBookmarksParams(NxGetBookmarkOptions options) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1368,8 +1368,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetBookmarks", getBookmarksParams(options), options(), D_GET_BOOKMARKS);
   }
 
-  private static final ResultDecoder<String> D_CLONE_OBJECT =
-      (result, object) -> JsonReader.member(result, "qCloneId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CLONE_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qCloneId", JsonReader::readString));
 
   private static String cloneObjectParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1397,8 +1397,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CloneObject", cloneObjectParams(id), options(), D_CLONE_OBJECT);
   }
 
-  private static final ResultDecoder<String> D_CREATE_DRAFT =
-      (result, object) -> JsonReader.member(result, "qDraftId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CREATE_DRAFT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDraftId", JsonReader::readString));
 
   private static String createDraftParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1431,8 +1431,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateDraft", createDraftParams(id), options(), D_CREATE_DRAFT);
   }
 
-  private static final ResultDecoder<Void> D_COMMIT_DRAFT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_COMMIT_DRAFT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String commitDraftParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1464,8 +1464,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CommitDraft", commitDraftParams(id), options(), D_COMMIT_DRAFT);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_DRAFT =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_DRAFT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyDraftParams(String id, String sourceId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1500,8 +1500,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyDraft", destroyDraftParams(id, sourceId), options(), D_DESTROY_DRAFT);
   }
 
-  private static final ResultDecoder<Boolean> D_UNDO =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_UNDO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   /**
    * {@code Doc.Undo}, blocking ({@code undoAsync}: the same, asynchronous).
@@ -1522,8 +1522,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Undo", "{}", options(), D_UNDO);
   }
 
-  private static final ResultDecoder<Boolean> D_REDO =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_REDO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   /**
    * {@code Doc.Redo}, blocking ({@code redoAsync}: the same, asynchronous).
@@ -1544,8 +1544,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Redo", "{}", options(), D_REDO);
   }
 
-  private static final ResultDecoder<Void> D_CLEAR_UNDO_BUFFER =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CLEAR_UNDO_BUFFER = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Doc.ClearUndoBuffer}, blocking ({@code clearUndoBufferAsync}: the same, asynchronous).
@@ -1565,8 +1565,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ClearUndoBuffer", "{}", options(), D_CLEAR_UNDO_BUFFER);
   }
 
-  private static final ResultDecoder<GenericDimension> D_CREATE_DIMENSION =
-      (result, object) -> object == null ? null : new GenericDimension(object);
+  private static final ResultDecoder<GenericDimension> D_CREATE_DIMENSION = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericDimension(object));
 
   private static String createDimensionParams(GenericDimensionProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1594,8 +1594,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateDimension", createDimensionParams(prop), options(), D_CREATE_DIMENSION);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_DIMENSION =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_DIMENSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyDimensionParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1623,8 +1623,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyDimension", destroyDimensionParams(id), options(), D_DESTROY_DIMENSION);
   }
 
-  private static final ResultDecoder<GenericDimension> D_GET_DIMENSION =
-      (result, object) -> object == null ? null : new GenericDimension(object);
+  private static final ResultDecoder<GenericDimension> D_GET_DIMENSION = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericDimension(object));
 
   private static String getDimensionParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1652,8 +1652,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDimension", getDimensionParams(id), options(), D_GET_DIMENSION);
   }
 
-  private static final ResultDecoder<String> D_CLONE_DIMENSION =
-      (result, object) -> JsonReader.member(result, "qCloneId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CLONE_DIMENSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qCloneId", JsonReader::readString));
 
   private static String cloneDimensionParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1681,8 +1681,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CloneDimension", cloneDimensionParams(id), options(), D_CLONE_DIMENSION);
   }
 
-  private static final ResultDecoder<GenericMeasure> D_CREATE_MEASURE =
-      (result, object) -> object == null ? null : new GenericMeasure(object);
+  private static final ResultDecoder<GenericMeasure> D_CREATE_MEASURE = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericMeasure(object));
 
   private static String createMeasureParams(GenericMeasureProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1710,8 +1710,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateMeasure", createMeasureParams(prop), options(), D_CREATE_MEASURE);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_MEASURE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_MEASURE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyMeasureParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1739,8 +1739,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyMeasure", destroyMeasureParams(id), options(), D_DESTROY_MEASURE);
   }
 
-  private static final ResultDecoder<GenericMeasure> D_GET_MEASURE =
-      (result, object) -> object == null ? null : new GenericMeasure(object);
+  private static final ResultDecoder<GenericMeasure> D_GET_MEASURE = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericMeasure(object));
 
   private static String getMeasureParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1768,8 +1768,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetMeasure", getMeasureParams(id), options(), D_GET_MEASURE);
   }
 
-  private static final ResultDecoder<String> D_CLONE_MEASURE =
-      (result, object) -> JsonReader.member(result, "qCloneId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CLONE_MEASURE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qCloneId", JsonReader::readString));
 
   private static String cloneMeasureParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1797,8 +1797,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CloneMeasure", cloneMeasureParams(id), options(), D_CLONE_MEASURE);
   }
 
-  private static final ResultDecoder<GenericVariable> D_CREATE_SESSION_VARIABLE =
-      (result, object) -> object == null ? null : new GenericVariable(object);
+  private static final ResultDecoder<GenericVariable> D_CREATE_SESSION_VARIABLE = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericVariable(object));
 
   private static String createSessionVariableParams(GenericVariableProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1826,8 +1826,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateSessionVariable", createSessionVariableParams(prop), options(), D_CREATE_SESSION_VARIABLE);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroySessionVariableParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1855,8 +1855,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroySessionVariable", destroySessionVariableParams(id), options(), D_DESTROY_SESSION_VARIABLE);
   }
 
-  private static final ResultDecoder<GenericVariable> D_CREATE_VARIABLE_EX =
-      (result, object) -> object == null ? null : new GenericVariable(object);
+  private static final ResultDecoder<GenericVariable> D_CREATE_VARIABLE_EX = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericVariable(object));
 
   private static String createVariableExParams(GenericVariableProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1884,8 +1884,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateVariableEx", createVariableExParams(prop), options(), D_CREATE_VARIABLE_EX);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_VARIABLE_BY_ID =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_VARIABLE_BY_ID = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyVariableByIdParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1913,8 +1913,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyVariableById", destroyVariableByIdParams(id), options(), D_DESTROY_VARIABLE_BY_ID);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_VARIABLE_BY_NAME =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_VARIABLE_BY_NAME = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyVariableByNameParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1942,8 +1942,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyVariableByName", destroyVariableByNameParams(name), options(), D_DESTROY_VARIABLE_BY_NAME);
   }
 
-  private static final ResultDecoder<GenericVariable> D_GET_VARIABLE_BY_ID =
-      (result, object) -> object == null ? null : new GenericVariable(object);
+  private static final ResultDecoder<GenericVariable> D_GET_VARIABLE_BY_ID = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericVariable(object));
 
   private static String getVariableByIdParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1971,8 +1971,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetVariableById", getVariableByIdParams(id), options(), D_GET_VARIABLE_BY_ID);
   }
 
-  private static final ResultDecoder<GenericVariable> D_GET_VARIABLE_BY_NAME =
-      (result, object) -> object == null ? null : new GenericVariable(object);
+  private static final ResultDecoder<GenericVariable> D_GET_VARIABLE_BY_NAME = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericVariable(object));
 
   private static String getVariableByNameParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2000,8 +2000,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetVariableByName", getVariableByNameParams(name), options(), D_GET_VARIABLE_BY_NAME);
   }
 
-  private static final ResultDecoder<CheckExpressionResult> D_CHECK_EXPRESSION =
-      CheckExpressionResult::decode;
+  private static final ResultDecoder<CheckExpressionResult> D_CHECK_EXPRESSION = JsonReader.decoder(
+      CheckExpressionResult::decode);
 
   private static String checkExpressionParams(String expr, List<String> labels) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2052,8 +2052,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CheckExpression", checkExpressionParams(expr, labels), options(), D_CHECK_EXPRESSION);
   }
 
-  private static final ResultDecoder<CheckNumberOrExpressionResult> D_CHECK_NUMBER_OR_EXPRESSION =
-      CheckNumberOrExpressionResult::decode;
+  private static final ResultDecoder<CheckNumberOrExpressionResult> D_CHECK_NUMBER_OR_EXPRESSION = JsonReader.decoder(
+      CheckNumberOrExpressionResult::decode);
 
   private static String checkNumberOrExpressionParams(String expr) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2081,8 +2081,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CheckNumberOrExpression", checkNumberOrExpressionParams(expr), options(), D_CHECK_NUMBER_OR_EXPRESSION);
   }
 
-  private static final ResultDecoder<Void> D_ADD_ALTERNATE_STATE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ADD_ALTERNATE_STATE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String addAlternateStateParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2109,8 +2109,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("AddAlternateState", addAlternateStateParams(stateName), options(), D_ADD_ALTERNATE_STATE);
   }
 
-  private static final ResultDecoder<Void> D_REMOVE_ALTERNATE_STATE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_REMOVE_ALTERNATE_STATE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String removeAlternateStateParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2137,8 +2137,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("RemoveAlternateState", removeAlternateStateParams(stateName), options(), D_REMOVE_ALTERNATE_STATE);
   }
 
-  private static final ResultDecoder<Void> D_ADD_SESSION_ALTERNATE_STATE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ADD_SESSION_ALTERNATE_STATE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String addSessionAlternateStateParams(String stateName, String sourceStateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2187,8 +2187,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("AddSessionAlternateState", addSessionAlternateStateParams(stateName, sourceStateName), options(), D_ADD_SESSION_ALTERNATE_STATE);
   }
 
-  private static final ResultDecoder<Boolean> D_REMOVE_SESSION_ALTERNATE_STATE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_REMOVE_SESSION_ALTERNATE_STATE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String removeSessionAlternateStateParams(String stateName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2216,8 +2216,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("RemoveSessionAlternateState", removeSessionAlternateStateParams(stateName), options(), D_REMOVE_SESSION_ALTERNATE_STATE);
   }
 
-  private static final ResultDecoder<GenericBookmark> D_CREATE_BOOKMARK =
-      (result, object) -> object == null ? null : new GenericBookmark(object);
+  private static final ResultDecoder<GenericBookmark> D_CREATE_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericBookmark(object));
 
   private static String createBookmarkParams(GenericBookmarkProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2245,8 +2245,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateBookmark", createBookmarkParams(prop), options(), D_CREATE_BOOKMARK);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_BOOKMARK =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyBookmarkParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2274,8 +2274,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroyBookmark", destroyBookmarkParams(id), options(), D_DESTROY_BOOKMARK);
   }
 
-  private static final ResultDecoder<GenericBookmark> D_GET_BOOKMARK =
-      (result, object) -> object == null ? null : new GenericBookmark(object);
+  private static final ResultDecoder<GenericBookmark> D_GET_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericBookmark(object));
 
   private static String getBookmarkParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2303,8 +2303,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetBookmark", getBookmarkParams(id), options(), D_GET_BOOKMARK);
   }
 
-  private static final ResultDecoder<Boolean> D_APPLY_BOOKMARK =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_APPLY_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String applyBookmarkParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2332,8 +2332,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ApplyBookmark", applyBookmarkParams(id), options(), D_APPLY_BOOKMARK);
   }
 
-  private static final ResultDecoder<BookmarkApplyAndVerifyResult> D_APPLY_AND_VERIFY_BOOKMARK =
-      (result, object) -> JsonReader.member(result, "qResult", BookmarkApplyAndVerifyResult::read);
+  private static final ResultDecoder<BookmarkApplyAndVerifyResult> D_APPLY_AND_VERIFY_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", BookmarkApplyAndVerifyResult::read));
 
   private static String applyAndVerifyBookmarkParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2362,8 +2362,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ApplyAndVerifyBookmark", applyAndVerifyBookmarkParams(id), options(), D_APPLY_AND_VERIFY_BOOKMARK);
   }
 
-  private static final ResultDecoder<String> D_CLONE_BOOKMARK =
-      (result, object) -> JsonReader.member(result, "qCloneId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CLONE_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qCloneId", JsonReader::readString));
 
   private static String cloneBookmarkParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2391,8 +2391,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CloneBookmark", cloneBookmarkParams(id), options(), D_CLONE_BOOKMARK);
   }
 
-  private static final ResultDecoder<Boolean> D_ADD_FIELD_FROM_EXPRESSION =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_ADD_FIELD_FROM_EXPRESSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String addFieldFromExpressionParams(String name, String expr) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2422,8 +2422,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("AddFieldFromExpression", addFieldFromExpressionParams(name, expr), options(), D_ADD_FIELD_FROM_EXPRESSION);
   }
 
-  private static final ResultDecoder<String> D_GET_FIELD_ON_THE_FLY_BY_NAME =
-      (result, object) -> JsonReader.member(result, "qName", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_FIELD_ON_THE_FLY_BY_NAME = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qName", JsonReader::readString));
 
   private static String getFieldOnTheFlyByNameParams(String readableName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2451,8 +2451,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFieldOnTheFlyByName", getFieldOnTheFlyByNameParams(readableName), options(), D_GET_FIELD_ON_THE_FLY_BY_NAME);
   }
 
-  private static final ResultDecoder<List<NxInfo>> D_GET_ALL_INFOS =
-      (result, object) -> JsonReader.member(result, "qInfos", r1 -> r1.readList(NxInfo::read));
+  private static final ResultDecoder<List<NxInfo>> D_GET_ALL_INFOS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfos", r1 -> r1.readList(NxInfo::read)));
 
   /**
    * {@code Doc.GetAllInfos}, blocking ({@code getAllInfosAsync}: the same, asynchronous).
@@ -2473,8 +2473,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetAllInfos", "{}", options(), D_GET_ALL_INFOS);
   }
 
-  private static final ResultDecoder<Void> D_RESUME =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_RESUME = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Doc.Resume}, blocking ({@code resumeAsync}: the same, asynchronous).
@@ -2494,8 +2494,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Resume", "{}", options(), D_RESUME);
   }
 
-  private static final ResultDecoder<Void> D_ABORT_MODAL =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ABORT_MODAL = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String abortModalParams(boolean accept) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2522,8 +2522,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("AbortModal", abortModalParams(accept), options(), D_ABORT_MODAL);
   }
 
-  private static final ResultDecoder<Void> D_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String publishParams(String streamId, String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2572,8 +2572,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Publish", publishParams(streamId, name), options(), D_PUBLISH);
   }
 
-  private static final ResultDecoder<List<NxMatchingFieldInfo>> D_GET_MATCHING_FIELDS =
-      (result, object) -> JsonReader.member(result, "qFieldNames", r1 -> r1.readList(NxMatchingFieldInfo::read));
+  private static final ResultDecoder<List<NxMatchingFieldInfo>> D_GET_MATCHING_FIELDS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFieldNames", r1 -> r1.readList(NxMatchingFieldInfo::read)));
 
   private static String getMatchingFieldsParams(List<String> tags, String matchingFieldMode) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2624,8 +2624,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetMatchingFields", getMatchingFieldsParams(tags, matchingFieldMode), options(), D_GET_MATCHING_FIELDS);
   }
 
-  private static final ResultDecoder<List<NxMatchingFieldInfo>> D_FIND_MATCHING_FIELDS =
-      (result, object) -> JsonReader.member(result, "qFieldNames", r1 -> r1.readList(NxMatchingFieldInfo::read));
+  private static final ResultDecoder<List<NxMatchingFieldInfo>> D_FIND_MATCHING_FIELDS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFieldNames", r1 -> r1.readList(NxMatchingFieldInfo::read)));
 
   private static String findMatchingFieldsParams(String fieldName, List<String> tags) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2655,8 +2655,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("FindMatchingFields", findMatchingFieldsParams(fieldName, tags), options(), D_FIND_MATCHING_FIELDS);
   }
 
-  private static final ResultDecoder<Void> D_SCRAMBLE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SCRAMBLE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String scrambleParams(String fieldName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2683,8 +2683,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("Scramble", scrambleParams(fieldName), options(), D_SCRAMBLE);
   }
 
-  private static final ResultDecoder<Void> D_SAVE_OBJECTS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SAVE_OBJECTS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Doc.SaveObjects}, blocking ({@code saveObjectsAsync}: the same, asynchronous).
@@ -2704,8 +2704,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SaveObjects", "{}", options(), D_SAVE_OBJECTS);
   }
 
-  private static final ResultDecoder<List<AssociationScore>> D_GET_ASSOCIATION_SCORES =
-      (result, object) -> JsonReader.member(result, "qScore", r1 -> r1.readList(AssociationScore::read));
+  private static final ResultDecoder<List<AssociationScore>> D_GET_ASSOCIATION_SCORES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qScore", r1 -> r1.readList(AssociationScore::read)));
 
   private static String getAssociationScoresParams(String table1, String table2) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2735,8 +2735,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetAssociationScores", getAssociationScoresParams(table1, table2), options(), D_GET_ASSOCIATION_SCORES);
   }
 
-  private static final ResultDecoder<GetMediaListResult> D_GET_MEDIA_LIST =
-      GetMediaListResult::decode;
+  private static final ResultDecoder<GetMediaListResult> D_GET_MEDIA_LIST = JsonReader.decoder(
+      GetMediaListResult::decode);
 
   /**
    * {@code Doc.GetMediaList}, blocking ({@code getMediaListAsync}: the same, asynchronous).
@@ -2762,8 +2762,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetMediaList", "{}", options(), D_GET_MEDIA_LIST);
   }
 
-  private static final ResultDecoder<ContentLibraryList> D_GET_CONTENT_LIBRARIES =
-      (result, object) -> JsonReader.member(result, "qList", ContentLibraryList::read);
+  private static final ResultDecoder<ContentLibraryList> D_GET_CONTENT_LIBRARIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qList", ContentLibraryList::read));
 
   /**
    * {@code Doc.GetContentLibraries}, blocking ({@code getContentLibrariesAsync}: the same, asynchronous).
@@ -2784,8 +2784,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetContentLibraries", "{}", options(), D_GET_CONTENT_LIBRARIES);
   }
 
-  private static final ResultDecoder<StaticContentList> D_GET_LIBRARY_CONTENT =
-      (result, object) -> JsonReader.member(result, "qList", StaticContentList::read);
+  private static final ResultDecoder<StaticContentList> D_GET_LIBRARY_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qList", StaticContentList::read));
 
   private static String getLibraryContentParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2813,8 +2813,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetLibraryContent", getLibraryContentParams(name), options(), D_GET_LIBRARY_CONTENT);
   }
 
-  private static final ResultDecoder<DoReloadExResult> D_DO_RELOAD_EX =
-      (result, object) -> JsonReader.member(result, "qResult", DoReloadExResult::read);
+  private static final ResultDecoder<DoReloadExResult> D_DO_RELOAD_EX = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", DoReloadExResult::read));
 
   private static String doReloadExParams(DoReloadExParams params) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2862,8 +2862,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DoReloadEx", doReloadExParams(params), options(), D_DO_RELOAD_EX);
   }
 
-  private static final ResultDecoder<Long> D_BACK_COUNT =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readLong, 0L);
+  private static final ResultDecoder<Long> D_BACK_COUNT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readLong, 0L));
 
   /**
    * {@code Doc.BackCount}, blocking ({@code backCountAsync}: the same, asynchronous).
@@ -2884,8 +2884,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("BackCount", "{}", options(), D_BACK_COUNT);
   }
 
-  private static final ResultDecoder<Long> D_FORWARD_COUNT =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readLong, 0L);
+  private static final ResultDecoder<Long> D_FORWARD_COUNT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readLong, 0L));
 
   /**
    * {@code Doc.ForwardCount}, blocking ({@code forwardCountAsync}: the same, asynchronous).
@@ -2906,8 +2906,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ForwardCount", "{}", options(), D_FORWARD_COUNT);
   }
 
-  private static final ResultDecoder<NxDownloadInfo> D_EXPORT_REDUCED_DATA =
-      (result, object) -> JsonReader.member(result, "qDownloadInfo", NxDownloadInfo::read);
+  private static final ResultDecoder<NxDownloadInfo> D_EXPORT_REDUCED_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDownloadInfo", NxDownloadInfo::read));
 
   private static String exportReducedDataParams(NxDownloadOptions options) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2955,8 +2955,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ExportReducedData", exportReducedDataParams(options), options(), D_EXPORT_REDUCED_DATA);
   }
 
-  private static final ResultDecoder<String> D_GET_SET_ANALYSIS =
-      (result, object) -> JsonReader.member(result, "qSetExpression", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_SET_ANALYSIS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qSetExpression", JsonReader::readString));
 
   private static String getSetAnalysisParams(String stateName, String bookmarkId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3027,8 +3027,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetSetAnalysis", getSetAnalysisParams(stateName, bookmarkId), options(), D_GET_SET_ANALYSIS);
   }
 
-  private static final ResultDecoder<Void> D_SET_SCRIPT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_SCRIPT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setScriptParams(String script) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3055,8 +3055,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetScript", setScriptParams(script), options(), D_SET_SCRIPT);
   }
 
-  private static final ResultDecoder<List<ScriptSyntaxError>> D_CHECK_SCRIPT_SYNTAX =
-      (result, object) -> JsonReader.member(result, "qErrors", r1 -> r1.readList(ScriptSyntaxError::read));
+  private static final ResultDecoder<List<ScriptSyntaxError>> D_CHECK_SCRIPT_SYNTAX = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qErrors", r1 -> r1.readList(ScriptSyntaxError::read)));
 
   /**
    * {@code Doc.CheckScriptSyntax}, blocking ({@code checkScriptSyntaxAsync}: the same, asynchronous).
@@ -3077,8 +3077,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CheckScriptSyntax", "{}", options(), D_CHECK_SCRIPT_SYNTAX);
   }
 
-  private static final ResultDecoder<List<String>> D_GET_FAVORITE_VARIABLES =
-      (result, object) -> JsonReader.member(result, "qNames", r1 -> r1.readList(JsonReader::readString));
+  private static final ResultDecoder<List<String>> D_GET_FAVORITE_VARIABLES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qNames", r1 -> r1.readList(JsonReader::readString)));
 
   /**
    * {@code Doc.GetFavoriteVariables}, blocking ({@code getFavoriteVariablesAsync}: the same, asynchronous).
@@ -3099,8 +3099,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFavoriteVariables", "{}", options(), D_GET_FAVORITE_VARIABLES);
   }
 
-  private static final ResultDecoder<Void> D_SET_FAVORITE_VARIABLES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_FAVORITE_VARIABLES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setFavoriteVariablesParams(List<String> names) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3127,8 +3127,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetFavoriteVariables", setFavoriteVariablesParams(names), options(), D_SET_FAVORITE_VARIABLES);
   }
 
-  private static final ResultDecoder<String> D_GET_INCLUDE_FILE_CONTENT =
-      (result, object) -> JsonReader.member(result, "qContent", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_INCLUDE_FILE_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qContent", JsonReader::readString));
 
   private static String getIncludeFileContentParams(String path) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3156,8 +3156,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetIncludeFileContent", getIncludeFileContentParams(path), options(), D_GET_INCLUDE_FILE_CONTENT);
   }
 
-  private static final ResultDecoder<String> D_CREATE_CONNECTION =
-      (result, object) -> JsonReader.member(result, "qConnectionId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CREATE_CONNECTION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qConnectionId", JsonReader::readString));
 
   private static String createConnectionParams(Connection connection) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3185,8 +3185,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateConnection", createConnectionParams(connection), options(), D_CREATE_CONNECTION);
   }
 
-  private static final ResultDecoder<Void> D_MODIFY_CONNECTION =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_MODIFY_CONNECTION = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String modifyConnectionParams(String connectionId, Connection connection, Boolean overrideCredentials) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3238,8 +3238,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ModifyConnection", modifyConnectionParams(connectionId, connection, overrideCredentials), options(), D_MODIFY_CONNECTION);
   }
 
-  private static final ResultDecoder<Void> D_DELETE_CONNECTION =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_DELETE_CONNECTION = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String deleteConnectionParams(String connectionId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3266,8 +3266,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DeleteConnection", deleteConnectionParams(connectionId), options(), D_DELETE_CONNECTION);
   }
 
-  private static final ResultDecoder<Connection> D_GET_CONNECTION =
-      (result, object) -> JsonReader.member(result, "qConnection", Connection::read);
+  private static final ResultDecoder<Connection> D_GET_CONNECTION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qConnection", Connection::read));
 
   private static String getConnectionParams(String connectionId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3295,8 +3295,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetConnection", getConnectionParams(connectionId), options(), D_GET_CONNECTION);
   }
 
-  private static final ResultDecoder<List<Connection>> D_GET_CONNECTIONS =
-      (result, object) -> JsonReader.member(result, "qConnections", r1 -> r1.readList(Connection::read));
+  private static final ResultDecoder<List<Connection>> D_GET_CONNECTIONS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qConnections", r1 -> r1.readList(Connection::read)));
 
   /**
    * {@code Doc.GetConnections}, blocking ({@code getConnectionsAsync}: the same, asynchronous).
@@ -3317,8 +3317,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetConnections", "{}", options(), D_GET_CONNECTIONS);
   }
 
-  private static final ResultDecoder<DatabaseInfo> D_GET_DATABASE_INFO =
-      (result, object) -> JsonReader.member(result, "qInfo", DatabaseInfo::read);
+  private static final ResultDecoder<DatabaseInfo> D_GET_DATABASE_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfo", DatabaseInfo::read));
 
   private static String getDatabaseInfoParams(String connectionId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3346,8 +3346,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDatabaseInfo", getDatabaseInfoParams(connectionId), options(), D_GET_DATABASE_INFO);
   }
 
-  private static final ResultDecoder<List<Database>> D_GET_DATABASES =
-      (result, object) -> JsonReader.member(result, "qDatabases", r1 -> r1.readList(Database::read));
+  private static final ResultDecoder<List<Database>> D_GET_DATABASES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDatabases", r1 -> r1.readList(Database::read)));
 
   private static String getDatabasesParams(String connectionId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3375,8 +3375,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDatabases", getDatabasesParams(connectionId), options(), D_GET_DATABASES);
   }
 
-  private static final ResultDecoder<List<DatabaseOwner>> D_GET_DATABASE_OWNERS =
-      (result, object) -> JsonReader.member(result, "qOwners", r1 -> r1.readList(DatabaseOwner::read));
+  private static final ResultDecoder<List<DatabaseOwner>> D_GET_DATABASE_OWNERS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qOwners", r1 -> r1.readList(DatabaseOwner::read)));
 
   private static String getDatabaseOwnersParams(String connectionId, String database) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3427,8 +3427,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDatabaseOwners", getDatabaseOwnersParams(connectionId, database), options(), D_GET_DATABASE_OWNERS);
   }
 
-  private static final ResultDecoder<List<DataTable>> D_GET_DATABASE_TABLES =
-      (result, object) -> JsonReader.member(result, "qTables", r1 -> r1.readList(DataTable::read));
+  private static final ResultDecoder<List<DataTable>> D_GET_DATABASE_TABLES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qTables", r1 -> r1.readList(DataTable::read)));
 
   private static String getDatabaseTablesParams(String connectionId, String database, String owner) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3503,8 +3503,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDatabaseTables", getDatabaseTablesParams(connectionId, database, owner), options(), D_GET_DATABASE_TABLES);
   }
 
-  private static final ResultDecoder<List<DataField>> D_GET_DATABASE_TABLE_FIELDS =
-      (result, object) -> JsonReader.member(result, "qFields", r1 -> r1.readList(DataField::read));
+  private static final ResultDecoder<List<DataField>> D_GET_DATABASE_TABLE_FIELDS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFields", r1 -> r1.readList(DataField::read)));
 
   private static String getDatabaseTableFieldsParams(String connectionId, String database, String owner, String table) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3538,8 +3538,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDatabaseTableFields", getDatabaseTableFieldsParams(connectionId, database, owner, table), options(), D_GET_DATABASE_TABLE_FIELDS);
   }
 
-  private static final ResultDecoder<GetDatabaseTablePreviewResult> D_GET_DATABASE_TABLE_PREVIEW =
-      GetDatabaseTablePreviewResult::decode;
+  private static final ResultDecoder<GetDatabaseTablePreviewResult> D_GET_DATABASE_TABLE_PREVIEW = JsonReader.decoder(
+      GetDatabaseTablePreviewResult::decode);
 
   private static String getDatabaseTablePreviewParams(String connectionId, String database, String owner, String table, FilterInfo conditions) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3599,8 +3599,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetDatabaseTablePreview", getDatabaseTablePreviewParams(connectionId, database, owner, table, conditions), options(), D_GET_DATABASE_TABLE_PREVIEW);
   }
 
-  private static final ResultDecoder<List<FolderItem>> D_GET_FOLDER_ITEMS_FOR_CONNECTION =
-      (result, object) -> JsonReader.member(result, "qFolderItems", r1 -> r1.readList(FolderItem::read));
+  private static final ResultDecoder<List<FolderItem>> D_GET_FOLDER_ITEMS_FOR_CONNECTION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFolderItems", r1 -> r1.readList(FolderItem::read)));
 
   private static String getFolderItemsForConnectionParams(String connectionId, String relativePath) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3651,8 +3651,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFolderItemsForConnection", getFolderItemsForConnectionParams(connectionId, relativePath), options(), D_GET_FOLDER_ITEMS_FOR_CONNECTION);
   }
 
-  private static final ResultDecoder<FileDataFormat> D_GUESS_FILE_TYPE =
-      (result, object) -> JsonReader.member(result, "qDataFormat", FileDataFormat::read);
+  private static final ResultDecoder<FileDataFormat> D_GUESS_FILE_TYPE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataFormat", FileDataFormat::read));
 
   private static String guessFileTypeParams(String connectionId, String relativePath) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3703,8 +3703,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GuessFileType", guessFileTypeParams(connectionId, relativePath), options(), D_GUESS_FILE_TYPE);
   }
 
-  private static final ResultDecoder<List<DataTable>> D_GET_FILE_TABLES =
-      (result, object) -> JsonReader.member(result, "qTables", r1 -> r1.readList(DataTable::read));
+  private static final ResultDecoder<List<DataTable>> D_GET_FILE_TABLES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qTables", r1 -> r1.readList(DataTable::read)));
 
   private static String getFileTablesParams(String connectionId, String relativePath, FileDataFormat dataFormat) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3736,8 +3736,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFileTables", getFileTablesParams(connectionId, relativePath, dataFormat), options(), D_GET_FILE_TABLES);
   }
 
-  private static final ResultDecoder<GetFileTableFieldsResult> D_GET_FILE_TABLE_FIELDS =
-      GetFileTableFieldsResult::decode;
+  private static final ResultDecoder<GetFileTableFieldsResult> D_GET_FILE_TABLE_FIELDS = JsonReader.decoder(
+      GetFileTableFieldsResult::decode);
 
   private static String getFileTableFieldsParams(String connectionId, String relativePath, FileDataFormat dataFormat, String table) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3771,8 +3771,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFileTableFields", getFileTableFieldsParams(connectionId, relativePath, dataFormat, table), options(), D_GET_FILE_TABLE_FIELDS);
   }
 
-  private static final ResultDecoder<GetFileTablePreviewResult> D_GET_FILE_TABLE_PREVIEW =
-      GetFileTablePreviewResult::decode;
+  private static final ResultDecoder<GetFileTablePreviewResult> D_GET_FILE_TABLE_PREVIEW = JsonReader.decoder(
+      GetFileTablePreviewResult::decode);
 
   private static String getFileTablePreviewParams(String connectionId, String relativePath, FileDataFormat dataFormat, String table) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3806,8 +3806,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFileTablePreview", getFileTablePreviewParams(connectionId, relativePath, dataFormat, table), options(), D_GET_FILE_TABLE_PREVIEW);
   }
 
-  private static final ResultDecoder<List<DataTableEx>> D_GET_FILE_TABLES_EX =
-      (result, object) -> JsonReader.member(result, "qTables", r1 -> r1.readList(DataTableEx::read));
+  private static final ResultDecoder<List<DataTableEx>> D_GET_FILE_TABLES_EX = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qTables", r1 -> r1.readList(DataTableEx::read)));
 
   private static String getFileTablesExParams(String connectionId, String relativePath, FileDataFormat dataFormat) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3839,8 +3839,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFileTablesEx", getFileTablesExParams(connectionId, relativePath, dataFormat), options(), D_GET_FILE_TABLES_EX);
   }
 
-  private static final ResultDecoder<String> D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR =
-      (result, object) -> JsonReader.member(result, "qResult", JsonReader::readString);
+  private static final ResultDecoder<String> D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", JsonReader::readString));
 
   private static String sendGenericCommandToCustomConnectorParams(String provider, String command, String method, List<String> parameters, String appendConnection) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3876,8 +3876,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SendGenericCommandToCustomConnector", sendGenericCommandToCustomConnectorParams(provider, command, method, parameters, appendConnection), options(), D_SEND_GENERIC_COMMAND_TO_CUSTOM_CONNECTOR);
   }
 
-  private static final ResultDecoder<SearchSuggestionResult> D_SEARCH_SUGGEST =
-      (result, object) -> JsonReader.member(result, "qResult", SearchSuggestionResult::read);
+  private static final ResultDecoder<SearchSuggestionResult> D_SEARCH_SUGGEST = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", SearchSuggestionResult::read));
 
   private static String searchSuggestParams(SearchCombinationOptions options, List<String> terms) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3907,8 +3907,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SearchSuggest", searchSuggestParams(options, terms), options(), D_SEARCH_SUGGEST);
   }
 
-  private static final ResultDecoder<SearchAssociationResult> D_SEARCH_ASSOCIATIONS =
-      (result, object) -> JsonReader.member(result, "qResults", SearchAssociationResult::read);
+  private static final ResultDecoder<SearchAssociationResult> D_SEARCH_ASSOCIATIONS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResults", SearchAssociationResult::read));
 
   private static String searchAssociationsParams(SearchCombinationOptions options, List<String> terms, SearchPage page) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -3945,8 +3945,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SearchAssociations", searchAssociationsParams(options, terms, page), options(), D_SEARCH_ASSOCIATIONS);
   }
 
-  private static final ResultDecoder<Void> D_SELECT_ASSOCIATIONS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SELECT_ASSOCIATIONS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String selectAssociationsParams(SearchCombinationOptions options, List<String> terms, long matchIx, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4001,8 +4001,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SelectAssociations", selectAssociationsParams(options, terms, matchIx, softLock), options(), D_SELECT_ASSOCIATIONS);
   }
 
-  private static final ResultDecoder<SearchResult> D_SEARCH_RESULTS =
-      (result, object) -> JsonReader.member(result, "qResult", SearchResult::read);
+  private static final ResultDecoder<SearchResult> D_SEARCH_RESULTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", SearchResult::read));
 
   private static String searchResultsParams(SearchCombinationOptions options, List<String> terms, SearchPage page) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4034,8 +4034,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SearchResults", searchResultsParams(options, terms, page), options(), D_SEARCH_RESULTS);
   }
 
-  private static final ResultDecoder<SearchResult> D_SEARCH_OBJECTS =
-      (result, object) -> JsonReader.member(result, "qResult", SearchResult::read);
+  private static final ResultDecoder<SearchResult> D_SEARCH_OBJECTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", SearchResult::read));
 
   private static String searchObjectsParams(SearchObjectOptions options, List<String> terms, SearchPage page) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4067,8 +4067,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SearchObjects", searchObjectsParams(options, terms, page), options(), D_SEARCH_OBJECTS);
   }
 
-  private static final ResultDecoder<List<SampleResult>> D_GET_FIELD_AND_COLUMN_SAMPLES =
-      (result, object) -> JsonReader.member(result, "qResult", r1 -> r1.readList(SampleResult::read));
+  private static final ResultDecoder<List<SampleResult>> D_GET_FIELD_AND_COLUMN_SAMPLES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", r1 -> r1.readList(SampleResult::read)));
 
   private static String getFieldAndColumnSamplesParams(List<FieldOrColumn> fieldsOrColumnsWithWildcards, long maxNumberOfValues, Long randSeed) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4122,8 +4122,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFieldAndColumnSamples", getFieldAndColumnSamplesParams(fieldsOrColumnsWithWildcards, maxNumberOfValues, randSeed), options(), D_GET_FIELD_AND_COLUMN_SAMPLES);
   }
 
-  private static final ResultDecoder<AppScript> D_GET_SCRIPT_EX =
-      (result, object) -> JsonReader.member(result, "qScript", AppScript::read);
+  private static final ResultDecoder<AppScript> D_GET_SCRIPT_EX = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qScript", AppScript::read));
 
   /**
    * {@code Doc.GetScriptEx}, blocking ({@code getScriptExAsync}: the same, asynchronous).
@@ -4144,8 +4144,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetScriptEx", "{}", options(), D_GET_SCRIPT_EX);
   }
 
-  private static final ResultDecoder<List<NxVariableListItem>> D_GET_VARIABLES =
-      (result, object) -> JsonReader.member(result, "qList", r1 -> r1.readList(NxVariableListItem::read));
+  private static final ResultDecoder<List<NxVariableListItem>> D_GET_VARIABLES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qList", r1 -> r1.readList(NxVariableListItem::read)));
 
   private static String getVariablesParams(VariableListDef listDef) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4173,8 +4173,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetVariables", getVariablesParams(listDef), options(), D_GET_VARIABLES);
   }
 
-  private static final ResultDecoder<String> D_EXPAND_EXPRESSION =
-      (result, object) -> JsonReader.member(result, "qExpandedExpression", JsonReader::readString);
+  private static final ResultDecoder<String> D_EXPAND_EXPRESSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qExpandedExpression", JsonReader::readString));
 
   private static String expandExpressionParams(String expression) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4202,8 +4202,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ExpandExpression", expandExpressionParams(expression), options(), D_EXPAND_EXPRESSION);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE_BY_ID =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE_BY_ID = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroySessionVariableByIdParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4231,8 +4231,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroySessionVariableById", destroySessionVariableByIdParams(id), options(), D_DESTROY_SESSION_VARIABLE_BY_ID);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE_BY_NAME =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_SESSION_VARIABLE_BY_NAME = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroySessionVariableByNameParams(String name) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4260,8 +4260,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("DestroySessionVariableByName", destroySessionVariableByNameParams(name), options(), D_DESTROY_SESSION_VARIABLE_BY_NAME);
   }
 
-  private static final ResultDecoder<List<GroupState>> D_GET_GROUP_STATES =
-      (result, object) -> JsonReader.member(result, "qGroupStates", r1 -> r1.readList(GroupState::read));
+  private static final ResultDecoder<List<GroupState>> D_GET_GROUP_STATES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qGroupStates", r1 -> r1.readList(GroupState::read)));
 
   /**
    * {@code Doc.GetGroupStates}, blocking ({@code getGroupStatesAsync}: the same, asynchronous).
@@ -4283,8 +4283,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetGroupStates", "{}", options(), D_GET_GROUP_STATES);
   }
 
-  private static final ResultDecoder<ApplyGroupStatesResult> D_APPLY_GROUP_STATES =
-      (result, object) -> JsonReader.member(result, "qResult", ApplyGroupStatesResult::read);
+  private static final ResultDecoder<ApplyGroupStatesResult> D_APPLY_GROUP_STATES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", ApplyGroupStatesResult::read));
 
   private static String applyGroupStatesParams(List<GroupState> groupStates) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4313,8 +4313,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ApplyGroupStates", applyGroupStatesParams(groupStates), options(), D_APPLY_GROUP_STATES);
   }
 
-  private static final ResultDecoder<GenericBookmark> D_CREATE_BOOKMARK_EX =
-      (result, object) -> object == null ? null : new GenericBookmark(object);
+  private static final ResultDecoder<GenericBookmark> D_CREATE_BOOKMARK_EX = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericBookmark(object));
 
   private static String createBookmarkExParams(GenericBookmarkProperties prop, List<String> objectIdsToPatch) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4367,8 +4367,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateBookmarkEx", createBookmarkExParams(prop, objectIdsToPatch), options(), D_CREATE_BOOKMARK_EX);
   }
 
-  private static final ResultDecoder<String> D_SAVE_AS =
-      (result, object) -> JsonReader.member(result, "qNewAppId", JsonReader::readString);
+  private static final ResultDecoder<String> D_SAVE_AS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qNewAppId", JsonReader::readString));
 
   private static String saveAsParams(String newAppName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4396,8 +4396,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SaveAs", saveAsParams(newAppName), options(), D_SAVE_AS);
   }
 
-  private static final ResultDecoder<StoreTempSelectionStateResult> D_STORE_TEMP_SELECTION_STATE =
-      StoreTempSelectionStateResult::decode;
+  private static final ResultDecoder<StoreTempSelectionStateResult> D_STORE_TEMP_SELECTION_STATE = JsonReader.decoder(
+      StoreTempSelectionStateResult::decode);
 
   private static String storeTempSelectionStateParams(Long ttlOfTempState) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4445,8 +4445,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("StoreTempSelectionState", storeTempSelectionStateParams(ttlOfTempState), options(), D_STORE_TEMP_SELECTION_STATE);
   }
 
-  private static final ResultDecoder<Boolean> D_RESTORE_TEMP_SELECTION_STATE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_RESTORE_TEMP_SELECTION_STATE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String restoreTempSelectionStateParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4474,8 +4474,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("RestoreTempSelectionState", restoreTempSelectionStateParams(id), options(), D_RESTORE_TEMP_SELECTION_STATE);
   }
 
-  private static final ResultDecoder<Boolean> D_CHANGE_SESSION_APP_OWNER =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_CHANGE_SESSION_APP_OWNER = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String changeSessionAppOwnerParams(String newOwnerId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4504,8 +4504,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ChangeSessionAppOwner", changeSessionAppOwnerParams(newOwnerId), options(), D_CHANGE_SESSION_APP_OWNER);
   }
 
-  private static final ResultDecoder<Boolean> D_CHANGE_SESSION_APP_SPACE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_CHANGE_SESSION_APP_SPACE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String changeSessionAppSpaceParams(String spaceId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4534,8 +4534,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ChangeSessionAppSpace", changeSessionAppSpaceParams(spaceId), options(), D_CHANGE_SESSION_APP_SPACE);
   }
 
-  private static final ResultDecoder<TableProfilingData> D_GET_TABLE_PROFILE_DATA =
-      (result, object) -> JsonReader.member(result, "qProfiling", TableProfilingData::read);
+  private static final ResultDecoder<TableProfilingData> D_GET_TABLE_PROFILE_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProfiling", TableProfilingData::read));
 
   private static String getTableProfileDataParams(String tableName) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4564,8 +4564,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetTableProfileData", getTableProfileDataParams(tableName), options(), D_GET_TABLE_PROFILE_DATA);
   }
 
-  private static final ResultDecoder<GenericMeasure> D_GET_MEASURE_WITH_LABEL =
-      (result, object) -> object == null ? null : new GenericMeasure(object);
+  private static final ResultDecoder<GenericMeasure> D_GET_MEASURE_WITH_LABEL = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericMeasure(object));
 
   private static String getMeasureWithLabelParams(String label) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4593,8 +4593,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetMeasureWithLabel", getMeasureWithLabelParams(label), options(), D_GET_MEASURE_WITH_LABEL);
   }
 
-  private static final ResultDecoder<SearchValueResult> D_SEARCH_VALUES =
-      (result, object) -> JsonReader.member(result, "qResult", SearchValueResult::read);
+  private static final ResultDecoder<SearchValueResult> D_SEARCH_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", SearchValueResult::read));
 
   private static String searchValuesParams(SearchValueOptions options, List<String> terms, SearchValuePage page) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4627,8 +4627,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SearchValues", searchValuesParams(options, terms, page), options(), D_SEARCH_VALUES);
   }
 
-  private static final ResultDecoder<List<String>> D_GET_FIELDS_FROM_EXPRESSION =
-      (result, object) -> JsonReader.member(result, "qFieldNames", r1 -> r1.readList(JsonReader::readString));
+  private static final ResultDecoder<List<String>> D_GET_FIELDS_FROM_EXPRESSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFieldNames", r1 -> r1.readList(JsonReader::readString)));
 
   private static String getFieldsFromExpressionParams(String expr) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4656,8 +4656,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFieldsFromExpression", getFieldsFromExpressionParams(expr), options(), D_GET_FIELDS_FROM_EXPRESSION);
   }
 
-  private static final ResultDecoder<List<NxFieldResourceId>> D_GET_FIELDS_RESOURCE_IDS =
-      (result, object) -> JsonReader.member(result, "qFields", r1 -> r1.readList(NxFieldResourceId::read));
+  private static final ResultDecoder<List<NxFieldResourceId>> D_GET_FIELDS_RESOURCE_IDS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFields", r1 -> r1.readList(NxFieldResourceId::read)));
 
   private static String getFieldsResourceIdsParams(List<String> fieldNames) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4685,8 +4685,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetFieldsResourceIds", getFieldsResourceIdsParams(fieldNames), options(), D_GET_FIELDS_RESOURCE_IDS);
   }
 
-  private static final ResultDecoder<GetExpressionBNFResult> D_GET_EXPRESSION_BNF =
-      GetExpressionBNFResult::decode;
+  private static final ResultDecoder<GetExpressionBNFResult> D_GET_EXPRESSION_BNF = JsonReader.decoder(
+      GetExpressionBNFResult::decode);
 
   /**
    * {@code Doc.GetExpressionBNF}, blocking ({@code getExpressionBNFAsync}: the same, asynchronous).
@@ -4708,8 +4708,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetExpressionBNF", "{}", options(), D_GET_EXPRESSION_BNF);
   }
 
-  private static final ResultDecoder<String> D_GET_EXPRESSION_BNFHASH =
-      (result, object) -> JsonReader.member(result, "qBnfHash", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_EXPRESSION_BNFHASH = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qBnfHash", JsonReader::readString));
 
   /**
    * {@code Doc.GetExpressionBNFHash}, blocking ({@code getExpressionBNFHashAsync}: the same, asynchronous).
@@ -4731,8 +4731,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetExpressionBNFHash", "{}", options(), D_GET_EXPRESSION_BNFHASH);
   }
 
-  private static final ResultDecoder<Void> D_SET_PROHIBIT_BINARY_LOAD =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_PROHIBIT_BINARY_LOAD = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setProhibitBinaryLoadParams(boolean prohibit) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4759,8 +4759,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("SetProhibitBinaryLoad", setProhibitBinaryLoadParams(prohibit), options(), D_SET_PROHIBIT_BINARY_LOAD);
   }
 
-  private static final ResultDecoder<TransformAppResult> D_TRANSFORM_APP =
-      (result, object) -> JsonReader.member(result, "qResult", TransformAppResult::read);
+  private static final ResultDecoder<TransformAppResult> D_TRANSFORM_APP = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", TransformAppResult::read));
 
   private static String transformAppParams(TransformAppParameters dstParameters) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4788,8 +4788,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("TransformApp", transformAppParams(dstParameters), options(), D_TRANSFORM_APP);
   }
 
-  private static final ResultDecoder<CreateTemporaryBookmarkResult> D_CREATE_TEMPORARY_BOOKMARK =
-      CreateTemporaryBookmarkResult::decode;
+  private static final ResultDecoder<CreateTemporaryBookmarkResult> D_CREATE_TEMPORARY_BOOKMARK = JsonReader.decoder(
+      CreateTemporaryBookmarkResult::decode);
 
   private static String createTemporaryBookmarkParams(NxTempBookmarkOptions options, List<String> objectIdsToPatch) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4840,8 +4840,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("CreateTemporaryBookmark", createTemporaryBookmarkParams(options, objectIdsToPatch), options(), D_CREATE_TEMPORARY_BOOKMARK);
   }
 
-  private static final ResultDecoder<Boolean> D_APPLY_TEMPORARY_BOOKMARK =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_APPLY_TEMPORARY_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String applyTemporaryBookmarkParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4869,8 +4869,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ApplyTemporaryBookmark", applyTemporaryBookmarkParams(id), options(), D_APPLY_TEMPORARY_BOOKMARK);
   }
 
-  private static final ResultDecoder<AppScriptMeta> D_GET_SCRIPT_META =
-      (result, object) -> JsonReader.member(result, "qMeta", AppScriptMeta::read);
+  private static final ResultDecoder<AppScriptMeta> D_GET_SCRIPT_META = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qMeta", AppScriptMeta::read));
 
   /**
    * {@code Doc.GetScriptMeta}, blocking ({@code getScriptMetaAsync}: the same, asynchronous).
@@ -4892,8 +4892,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("GetScriptMeta", "{}", options(), D_GET_SCRIPT_META);
   }
 
-  private static final ResultDecoder<GenericBookmark> D_REPLACE_BOOKMARK =
-      (result, object) -> object == null ? null : new GenericBookmark(object);
+  private static final ResultDecoder<GenericBookmark> D_REPLACE_BOOKMARK = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericBookmark(object));
 
   private static String replaceBookmarkParams(String id, Boolean ignorePatches, List<String> objectIdsToPatch) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -4968,8 +4968,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ReplaceBookmark", replaceBookmarkParams(id, ignorePatches, objectIdsToPatch), options(), D_REPLACE_BOOKMARK);
   }
 
-  private static final ResultDecoder<Void> D_CLEAR_ALL_SOFT_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CLEAR_ALL_SOFT_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Doc.ClearAllSoftPatches}, blocking ({@code clearAllSoftPatchesAsync}: the same, asynchronous).
@@ -4990,8 +4990,8 @@ public final class Doc extends ApiObject {
     return object().callAsync("ClearAllSoftPatches", "{}", options(), D_CLEAR_ALL_SOFT_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_COMMIT_SCRIPT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_COMMIT_SCRIPT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String commitScriptParams(String commitMessage) {
     JsonWriter w = new JsonWriter().beginObject();

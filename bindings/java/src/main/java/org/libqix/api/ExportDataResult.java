@@ -19,9 +19,9 @@ public final class ExportDataResult {
   /** {@code qWarnings}: array of int32. */
   public List<Integer> warnings;
 
-  static ExportDataResult decode(String result, QixObject object) {
+  static ExportDataResult decode(String text, int from, int to, QixObject object) {
     ExportDataResult o = new ExportDataResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -38,8 +38,8 @@ public final class Field extends ApiObject {
     return new Field(object);
   }
 
-  private static final ResultDecoder<Long> D_GET_CARDINAL =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readLong, 0L);
+  private static final ResultDecoder<Long> D_GET_CARDINAL = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readLong, 0L));
 
   /**
    * {@code Field.GetCardinal}, blocking ({@code getCardinalAsync}: the same, asynchronous).
@@ -60,8 +60,8 @@ public final class Field extends ApiObject {
     return object().callAsync("GetCardinal", "{}", options(), D_GET_CARDINAL);
   }
 
-  private static final ResultDecoder<Boolean> D_GET_AND_MODE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_GET_AND_MODE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Field.GetAndMode}, blocking ({@code getAndModeAsync}: the same, asynchronous).
@@ -82,8 +82,8 @@ public final class Field extends ApiObject {
     return object().callAsync("GetAndMode", "{}", options(), D_GET_AND_MODE);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_VALUES =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String selectValuesParams(List<FieldValue> fieldValues, Boolean toggleMode, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -158,8 +158,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SelectValues", selectValuesParams(fieldValues, toggleMode, softLock), options(), D_SELECT_VALUES);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String selectParams(String match, Boolean softLock, Long excludedValuesMode) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -234,8 +234,8 @@ public final class Field extends ApiObject {
     return object().callAsync("Select", selectParams(match, softLock, excludedValuesMode), options(), D_SELECT);
   }
 
-  private static final ResultDecoder<Boolean> D_TOGGLE_SELECT =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_TOGGLE_SELECT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String toggleSelectParams(String match, Boolean softLock, Long excludedValuesMode) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -310,8 +310,8 @@ public final class Field extends ApiObject {
     return object().callAsync("ToggleSelect", toggleSelectParams(match, softLock, excludedValuesMode), options(), D_TOGGLE_SELECT);
   }
 
-  private static final ResultDecoder<Boolean> D_CLEAR_ALL_BUT_THIS =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_CLEAR_ALL_BUT_THIS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String clearAllButThisParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -359,8 +359,8 @@ public final class Field extends ApiObject {
     return object().callAsync("ClearAllButThis", clearAllButThisParams(softLock), options(), D_CLEAR_ALL_BUT_THIS);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_POSSIBLE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_POSSIBLE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String selectPossibleParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -408,8 +408,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SelectPossible", selectPossibleParams(softLock), options(), D_SELECT_POSSIBLE);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_EXCLUDED =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_EXCLUDED = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String selectExcludedParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -457,8 +457,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SelectExcluded", selectExcludedParams(softLock), options(), D_SELECT_EXCLUDED);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_ALL =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_ALL = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String selectAllParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -506,8 +506,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SelectAll", selectAllParams(softLock), options(), D_SELECT_ALL);
   }
 
-  private static final ResultDecoder<Boolean> D_LOCK =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_LOCK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Field.Lock}, blocking ({@code lockAsync}: the same, asynchronous).
@@ -528,8 +528,8 @@ public final class Field extends ApiObject {
     return object().callAsync("Lock", "{}", options(), D_LOCK);
   }
 
-  private static final ResultDecoder<Boolean> D_UNLOCK =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_UNLOCK = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Field.Unlock}, blocking ({@code unlockAsync}: the same, asynchronous).
@@ -550,8 +550,8 @@ public final class Field extends ApiObject {
     return object().callAsync("Unlock", "{}", options(), D_UNLOCK);
   }
 
-  private static final ResultDecoder<NxFieldProperties> D_GET_NX_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProperties", NxFieldProperties::read);
+  private static final ResultDecoder<NxFieldProperties> D_GET_NX_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProperties", NxFieldProperties::read));
 
   /**
    * {@code Field.GetNxProperties}, blocking ({@code getNxPropertiesAsync}: the same, asynchronous).
@@ -572,8 +572,8 @@ public final class Field extends ApiObject {
     return object().callAsync("GetNxProperties", "{}", options(), D_GET_NX_PROPERTIES);
   }
 
-  private static final ResultDecoder<Void> D_SET_NX_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_NX_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setNxPropertiesParams(NxFieldProperties properties) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -600,8 +600,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SetNxProperties", setNxPropertiesParams(properties), options(), D_SET_NX_PROPERTIES);
   }
 
-  private static final ResultDecoder<Void> D_SET_AND_MODE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_AND_MODE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setAndModeParams(boolean andMode) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -628,8 +628,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SetAndMode", setAndModeParams(andMode), options(), D_SET_AND_MODE);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_ALTERNATIVE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_ALTERNATIVE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String selectAlternativeParams(Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -677,8 +677,8 @@ public final class Field extends ApiObject {
     return object().callAsync("SelectAlternative", selectAlternativeParams(softLock), options(), D_SELECT_ALTERNATIVE);
   }
 
-  private static final ResultDecoder<Boolean> D_LOW_LEVEL_SELECT =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_LOW_LEVEL_SELECT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String lowLevelSelectParams(List<Integer> values, boolean toggleMode, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -732,8 +732,8 @@ public final class Field extends ApiObject {
     return object().callAsync("LowLevelSelect", lowLevelSelectParams(values, toggleMode, softLock), options(), D_LOW_LEVEL_SELECT);
   }
 
-  private static final ResultDecoder<Boolean> D_CLEAR =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_CLEAR = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Field.Clear}, blocking ({@code clearAsync}: the same, asynchronous).

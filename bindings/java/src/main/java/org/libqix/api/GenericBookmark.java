@@ -59,8 +59,8 @@ public final class GenericBookmark extends ApiObject {
     });
   }
 
-  private static final ResultDecoder<List<FieldValue>> D_GET_FIELD_VALUES =
-      (result, object) -> JsonReader.member(result, "qFieldValues", r1 -> r1.readList(FieldValue::read));
+  private static final ResultDecoder<List<FieldValue>> D_GET_FIELD_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFieldValues", r1 -> r1.readList(FieldValue::read)));
 
   private static String getFieldValuesParams(String field, boolean getExcludedValues, BookmarkFieldPage dataPage) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -92,8 +92,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("GetFieldValues", getFieldValuesParams(field, getExcludedValues, dataPage), options(), D_GET_FIELD_VALUES);
   }
 
-  private static final ResultDecoder<List<StateFieldValues>> D_GET_FIELD_VALUES_EX =
-      (result, object) -> JsonReader.member(result, "qFieldValues", r1 -> r1.readList(StateFieldValues::read));
+  private static final ResultDecoder<List<StateFieldValues>> D_GET_FIELD_VALUES_EX = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFieldValues", r1 -> r1.readList(StateFieldValues::read)));
 
   private static String getFieldValuesExParams(String field, boolean getExcludedValues, BookmarkStateFieldPages dataPages) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -125,8 +125,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("GetFieldValuesEx", getFieldValuesExParams(field, getExcludedValues, dataPages), options(), D_GET_FIELD_VALUES_EX);
   }
 
-  private static final ResultDecoder<GenericBookmarkLayout> D_GET_LAYOUT =
-      (result, object) -> JsonReader.member(result, "qLayout", GenericBookmarkLayout::read);
+  private static final ResultDecoder<GenericBookmarkLayout> D_GET_LAYOUT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLayout", GenericBookmarkLayout::read));
 
   /**
    * {@code GenericBookmark.GetLayout}, blocking ({@code getLayoutAsync}: the same, asynchronous).
@@ -147,8 +147,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
-  private static final ResultDecoder<Void> D_APPLY_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPLY_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String applyPatchesParams(List<NxPatch> patches) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -175,8 +175,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_SET_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setPropertiesParams(GenericBookmarkProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -203,8 +203,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
-  private static final ResultDecoder<GenericBookmarkProperties> D_GET_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", GenericBookmarkProperties::read);
+  private static final ResultDecoder<GenericBookmarkProperties> D_GET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", GenericBookmarkProperties::read));
 
   /**
    * {@code GenericBookmark.GetProperties}, blocking ({@code getPropertiesAsync}: the same, asynchronous).
@@ -225,8 +225,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
-  private static final ResultDecoder<NxInfo> D_GET_INFO =
-      (result, object) -> JsonReader.member(result, "qInfo", NxInfo::read);
+  private static final ResultDecoder<NxInfo> D_GET_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfo", NxInfo::read));
 
   /**
    * {@code GenericBookmark.GetInfo}, blocking ({@code getInfoAsync}: the same, asynchronous).
@@ -247,8 +247,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
-  private static final ResultDecoder<Boolean> D_APPLY =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_APPLY = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   /**
    * {@code GenericBookmark.Apply}, blocking ({@code applyAsync}: the same, asynchronous).
@@ -269,8 +269,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("Apply", "{}", options(), D_APPLY);
   }
 
-  private static final ResultDecoder<BookmarkApplyAndVerifyResult> D_APPLY_AND_VERIFY =
-      (result, object) -> JsonReader.member(result, "qResult", BookmarkApplyAndVerifyResult::read);
+  private static final ResultDecoder<BookmarkApplyAndVerifyResult> D_APPLY_AND_VERIFY = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qResult", BookmarkApplyAndVerifyResult::read));
 
   /**
    * {@code GenericBookmark.ApplyAndVerify}, blocking ({@code applyAndVerifyAsync}: the same, asynchronous).
@@ -292,8 +292,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("ApplyAndVerify", "{}", options(), D_APPLY_AND_VERIFY);
   }
 
-  private static final ResultDecoder<Void> D_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericBookmark.Publish}, blocking ({@code publishAsync}: the same, asynchronous).
@@ -313,8 +313,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_UN_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericBookmark.UnPublish}, blocking ({@code unPublishAsync}: the same, asynchronous).
@@ -334,8 +334,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericBookmark.Approve}, blocking ({@code approveAsync}: the same, asynchronous).
@@ -355,8 +355,8 @@ public final class GenericBookmark extends ApiObject {
     return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
-  private static final ResultDecoder<Void> D_UN_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericBookmark.UnApprove}, blocking ({@code unApproveAsync}: the same, asynchronous).

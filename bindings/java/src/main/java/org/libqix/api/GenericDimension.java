@@ -59,8 +59,8 @@ public final class GenericDimension extends ApiObject {
     });
   }
 
-  private static final ResultDecoder<GenericDimensionLayout> D_GET_LAYOUT =
-      (result, object) -> JsonReader.member(result, "qLayout", GenericDimensionLayout::read);
+  private static final ResultDecoder<GenericDimensionLayout> D_GET_LAYOUT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLayout", GenericDimensionLayout::read));
 
   /**
    * {@code GenericDimension.GetLayout}, blocking ({@code getLayoutAsync}: the same, asynchronous).
@@ -81,8 +81,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
-  private static final ResultDecoder<Void> D_APPLY_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPLY_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String applyPatchesParams(List<NxPatch> patches) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -109,8 +109,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_SET_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setPropertiesParams(GenericDimensionProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -137,8 +137,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
-  private static final ResultDecoder<GenericDimensionProperties> D_GET_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", GenericDimensionProperties::read);
+  private static final ResultDecoder<GenericDimensionProperties> D_GET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", GenericDimensionProperties::read));
 
   /**
    * {@code GenericDimension.GetProperties}, blocking ({@code getPropertiesAsync}: the same, asynchronous).
@@ -159,8 +159,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
-  private static final ResultDecoder<NxInfo> D_GET_INFO =
-      (result, object) -> JsonReader.member(result, "qInfo", NxInfo::read);
+  private static final ResultDecoder<NxInfo> D_GET_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfo", NxInfo::read));
 
   /**
    * {@code GenericDimension.GetInfo}, blocking ({@code getInfoAsync}: the same, asynchronous).
@@ -181,8 +181,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
-  private static final ResultDecoder<NxLibraryDimensionDef> D_GET_DIMENSION =
-      (result, object) -> JsonReader.member(result, "qDim", NxLibraryDimensionDef::read);
+  private static final ResultDecoder<NxLibraryDimensionDef> D_GET_DIMENSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDim", NxLibraryDimensionDef::read));
 
   /**
    * {@code GenericDimension.GetDimension}, blocking ({@code getDimensionAsync}: the same, asynchronous).
@@ -203,8 +203,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("GetDimension", "{}", options(), D_GET_DIMENSION);
   }
 
-  private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS =
-      (result, object) -> JsonReader.member(result, "qItems", r1 -> r1.readList(NxLinkedObjectInfo::read));
+  private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qItems", r1 -> r1.readList(NxLinkedObjectInfo::read)));
 
   /**
    * {@code GenericDimension.GetLinkedObjects}, blocking ({@code getLinkedObjectsAsync}: the same, asynchronous).
@@ -225,8 +225,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
-  private static final ResultDecoder<Void> D_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericDimension.Publish}, blocking ({@code publishAsync}: the same, asynchronous).
@@ -246,8 +246,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_UN_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericDimension.UnPublish}, blocking ({@code unPublishAsync}: the same, asynchronous).
@@ -267,8 +267,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericDimension.Approve}, blocking ({@code approveAsync}: the same, asynchronous).
@@ -288,8 +288,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
-  private static final ResultDecoder<Void> D_UN_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericDimension.UnApprove}, blocking ({@code unApproveAsync}: the same, asynchronous).
@@ -309,8 +309,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 
-  private static final ResultDecoder<Void> D_STEP_CYCLE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_STEP_CYCLE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String stepCycleParams(long step) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -338,8 +338,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("StepCycle", stepCycleParams(step), options(), D_STEP_CYCLE);
   }
 
-  private static final ResultDecoder<Void> D_SET_ACTIVE_FIELD =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_ACTIVE_FIELD = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setActiveFieldParams(long ix) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -367,8 +367,8 @@ public final class GenericDimension extends ApiObject {
     return object().callAsync("SetActiveField", setActiveFieldParams(ix), options(), D_SET_ACTIVE_FIELD);
   }
 
-  private static final ResultDecoder<Long> D_GET_ACTIVE_FIELD =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readLong, 0L);
+  private static final ResultDecoder<Long> D_GET_ACTIVE_FIELD = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readLong, 0L));
 
   /**
    * {@code GenericDimension.GetActiveField}, blocking ({@code getActiveFieldAsync}: the same, asynchronous).

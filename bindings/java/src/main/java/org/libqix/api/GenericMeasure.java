@@ -59,8 +59,8 @@ public final class GenericMeasure extends ApiObject {
     });
   }
 
-  private static final ResultDecoder<GenericMeasureLayout> D_GET_LAYOUT =
-      (result, object) -> JsonReader.member(result, "qLayout", GenericMeasureLayout::read);
+  private static final ResultDecoder<GenericMeasureLayout> D_GET_LAYOUT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLayout", GenericMeasureLayout::read));
 
   /**
    * {@code GenericMeasure.GetLayout}, blocking ({@code getLayoutAsync}: the same, asynchronous).
@@ -81,8 +81,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
-  private static final ResultDecoder<Void> D_APPLY_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPLY_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String applyPatchesParams(List<NxPatch> patches) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -109,8 +109,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_SET_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setPropertiesParams(GenericMeasureProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -137,8 +137,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
-  private static final ResultDecoder<GenericMeasureProperties> D_GET_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", GenericMeasureProperties::read);
+  private static final ResultDecoder<GenericMeasureProperties> D_GET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", GenericMeasureProperties::read));
 
   /**
    * {@code GenericMeasure.GetProperties}, blocking ({@code getPropertiesAsync}: the same, asynchronous).
@@ -159,8 +159,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
-  private static final ResultDecoder<NxInfo> D_GET_INFO =
-      (result, object) -> JsonReader.member(result, "qInfo", NxInfo::read);
+  private static final ResultDecoder<NxInfo> D_GET_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfo", NxInfo::read));
 
   /**
    * {@code GenericMeasure.GetInfo}, blocking ({@code getInfoAsync}: the same, asynchronous).
@@ -181,8 +181,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
-  private static final ResultDecoder<NxLibraryMeasureDef> D_GET_MEASURE =
-      (result, object) -> JsonReader.member(result, "qMeasure", NxLibraryMeasureDef::read);
+  private static final ResultDecoder<NxLibraryMeasureDef> D_GET_MEASURE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qMeasure", NxLibraryMeasureDef::read));
 
   /**
    * {@code GenericMeasure.GetMeasure}, blocking ({@code getMeasureAsync}: the same, asynchronous).
@@ -203,8 +203,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("GetMeasure", "{}", options(), D_GET_MEASURE);
   }
 
-  private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS =
-      (result, object) -> JsonReader.member(result, "qItems", r1 -> r1.readList(NxLinkedObjectInfo::read));
+  private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qItems", r1 -> r1.readList(NxLinkedObjectInfo::read)));
 
   /**
    * {@code GenericMeasure.GetLinkedObjects}, blocking ({@code getLinkedObjectsAsync}: the same, asynchronous).
@@ -225,8 +225,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
-  private static final ResultDecoder<Void> D_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericMeasure.Publish}, blocking ({@code publishAsync}: the same, asynchronous).
@@ -246,8 +246,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_UN_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericMeasure.UnPublish}, blocking ({@code unPublishAsync}: the same, asynchronous).
@@ -267,8 +267,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericMeasure.Approve}, blocking ({@code approveAsync}: the same, asynchronous).
@@ -288,8 +288,8 @@ public final class GenericMeasure extends ApiObject {
     return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
-  private static final ResultDecoder<Void> D_UN_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericMeasure.UnApprove}, blocking ({@code unApproveAsync}: the same, asynchronous).

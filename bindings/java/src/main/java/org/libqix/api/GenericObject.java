@@ -59,8 +59,8 @@ public final class GenericObject extends ApiObject {
     });
   }
 
-  private static final ResultDecoder<GenericObjectLayout> D_GET_LAYOUT =
-      (result, object) -> JsonReader.member(result, "qLayout", GenericObjectLayout::read);
+  private static final ResultDecoder<GenericObjectLayout> D_GET_LAYOUT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLayout", GenericObjectLayout::read));
 
   /**
    * {@code GenericObject.GetLayout}, blocking ({@code getLayoutAsync}: the same, asynchronous).
@@ -81,8 +81,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
-  private static final ResultDecoder<List<NxDataPage>> D_GET_LIST_OBJECT_DATA =
-      (result, object) -> JsonReader.member(result, "qDataPages", r1 -> r1.readList(NxDataPage::read));
+  private static final ResultDecoder<List<NxDataPage>> D_GET_LIST_OBJECT_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataPages", r1 -> r1.readList(NxDataPage::read)));
 
   private static String getListObjectDataParams(String path, List<NxPage> pages) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -112,8 +112,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetListObjectData", getListObjectDataParams(path, pages), options(), D_GET_LIST_OBJECT_DATA);
   }
 
-  private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_DATA =
-      (result, object) -> JsonReader.member(result, "qDataPages", r1 -> r1.readList(NxDataPage::read));
+  private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataPages", r1 -> r1.readList(NxDataPage::read)));
 
   private static String getHyperCubeDataParams(String path, List<NxPage> pages) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -143,8 +143,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubeData", getHyperCubeDataParams(path, pages), options(), D_GET_HYPER_CUBE_DATA);
   }
 
-  private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_REDUCED_DATA =
-      (result, object) -> JsonReader.member(result, "qDataPages", r1 -> r1.readList(NxDataPage::read));
+  private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_REDUCED_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataPages", r1 -> r1.readList(NxDataPage::read)));
 
   private static String getHyperCubeReducedDataParams(String path, List<NxPage> pages, long zoomFactor, String reductionMode) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -178,8 +178,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubeReducedData", getHyperCubeReducedDataParams(path, pages, zoomFactor, reductionMode), options(), D_GET_HYPER_CUBE_REDUCED_DATA);
   }
 
-  private static final ResultDecoder<List<NxPivotPage>> D_GET_HYPER_CUBE_PIVOT_DATA =
-      (result, object) -> JsonReader.member(result, "qDataPages", r1 -> r1.readList(NxPivotPage::read));
+  private static final ResultDecoder<List<NxPivotPage>> D_GET_HYPER_CUBE_PIVOT_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataPages", r1 -> r1.readList(NxPivotPage::read)));
 
   private static String getHyperCubePivotDataParams(String path, List<NxPage> pages) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -209,8 +209,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubePivotData", getHyperCubePivotDataParams(path, pages), options(), D_GET_HYPER_CUBE_PIVOT_DATA);
   }
 
-  private static final ResultDecoder<List<NxStackPage>> D_GET_HYPER_CUBE_STACK_DATA =
-      (result, object) -> JsonReader.member(result, "qDataPages", r1 -> r1.readList(NxStackPage::read));
+  private static final ResultDecoder<List<NxStackPage>> D_GET_HYPER_CUBE_STACK_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataPages", r1 -> r1.readList(NxStackPage::read)));
 
   private static String getHyperCubeStackDataParams(String path, List<NxPage> pages, Long maxNbrCells) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -264,8 +264,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubeStackData", getHyperCubeStackDataParams(path, pages, maxNbrCells), options(), D_GET_HYPER_CUBE_STACK_DATA);
   }
 
-  private static final ResultDecoder<GetHyperCubeContinuousDataResult> D_GET_HYPER_CUBE_CONTINUOUS_DATA =
-      GetHyperCubeContinuousDataResult::decode;
+  private static final ResultDecoder<GetHyperCubeContinuousDataResult> D_GET_HYPER_CUBE_CONTINUOUS_DATA = JsonReader.decoder(
+      GetHyperCubeContinuousDataResult::decode);
 
   private static String getHyperCubeContinuousDataParams(String path, NxContinuousDataOptions options, Boolean reverseSort) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -319,8 +319,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubeContinuousData", getHyperCubeContinuousDataParams(path, options, reverseSort), options(), D_GET_HYPER_CUBE_CONTINUOUS_DATA);
   }
 
-  private static final ResultDecoder<List<NxTreeNode>> D_GET_HYPER_CUBE_TREE_DATA =
-      (result, object) -> JsonReader.member(result, "qNodes", r1 -> r1.readList(NxTreeNode::read));
+  private static final ResultDecoder<List<NxTreeNode>> D_GET_HYPER_CUBE_TREE_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qNodes", r1 -> r1.readList(NxTreeNode::read)));
 
   private static String getHyperCubeTreeDataParams(String path, NxTreeDataOption nodeOptions) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -373,8 +373,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubeTreeData", getHyperCubeTreeDataParams(path, nodeOptions), options(), D_GET_HYPER_CUBE_TREE_DATA);
   }
 
-  private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_BINNED_DATA =
-      (result, object) -> JsonReader.member(result, "qDataPages", r1 -> r1.readList(NxDataPage::read));
+  private static final ResultDecoder<List<NxDataPage>> D_GET_HYPER_CUBE_BINNED_DATA = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDataPages", r1 -> r1.readList(NxDataPage::read)));
 
   private static String getHyperCubeBinnedDataParams(String path, List<NxPage> pages, NxViewPort viewport, List<NxDataAreaPage> dataRanges, long maxNbrCells, long queryLevel, long binningMethod) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -414,8 +414,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetHyperCubeBinnedData", getHyperCubeBinnedDataParams(path, pages, viewport, dataRanges, maxNbrCells, queryLevel, binningMethod), options(), D_GET_HYPER_CUBE_BINNED_DATA);
   }
 
-  private static final ResultDecoder<Void> D_APPLY_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPLY_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String applyPatchesParams(List<NxPatch> patches, Boolean softPatch) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -464,8 +464,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ApplyPatches", applyPatchesParams(patches, softPatch), options(), D_APPLY_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_CLEAR_SOFT_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CLEAR_SOFT_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericObject.ClearSoftPatches}, blocking ({@code clearSoftPatchesAsync}: the same, asynchronous).
@@ -485,8 +485,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ClearSoftPatches", "{}", options(), D_CLEAR_SOFT_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_SET_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setPropertiesParams(GenericObjectProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -513,8 +513,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
-  private static final ResultDecoder<GenericObjectProperties> D_GET_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", GenericObjectProperties::read);
+  private static final ResultDecoder<GenericObjectProperties> D_GET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", GenericObjectProperties::read));
 
   /**
    * {@code GenericObject.GetProperties}, blocking ({@code getPropertiesAsync}: the same, asynchronous).
@@ -535,8 +535,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
-  private static final ResultDecoder<GenericObjectProperties> D_GET_EFFECTIVE_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", GenericObjectProperties::read);
+  private static final ResultDecoder<GenericObjectProperties> D_GET_EFFECTIVE_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", GenericObjectProperties::read));
 
   /**
    * {@code GenericObject.GetEffectiveProperties}, blocking ({@code getEffectivePropertiesAsync}: the same, asynchronous).
@@ -557,8 +557,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetEffectiveProperties", "{}", options(), D_GET_EFFECTIVE_PROPERTIES);
   }
 
-  private static final ResultDecoder<Void> D_SET_FULL_PROPERTY_TREE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_FULL_PROPERTY_TREE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setFullPropertyTreeParams(GenericObjectEntry propEntry) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -585,8 +585,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SetFullPropertyTree", setFullPropertyTreeParams(propEntry), options(), D_SET_FULL_PROPERTY_TREE);
   }
 
-  private static final ResultDecoder<GenericObjectEntry> D_GET_FULL_PROPERTY_TREE =
-      (result, object) -> JsonReader.member(result, "qPropEntry", GenericObjectEntry::read);
+  private static final ResultDecoder<GenericObjectEntry> D_GET_FULL_PROPERTY_TREE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qPropEntry", GenericObjectEntry::read));
 
   /**
    * {@code GenericObject.GetFullPropertyTree}, blocking ({@code getFullPropertyTreeAsync}: the same, asynchronous).
@@ -607,8 +607,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetFullPropertyTree", "{}", options(), D_GET_FULL_PROPERTY_TREE);
   }
 
-  private static final ResultDecoder<NxInfo> D_GET_INFO =
-      (result, object) -> JsonReader.member(result, "qInfo", NxInfo::read);
+  private static final ResultDecoder<NxInfo> D_GET_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfo", NxInfo::read));
 
   /**
    * {@code GenericObject.GetInfo}, blocking ({@code getInfoAsync}: the same, asynchronous).
@@ -629,8 +629,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
-  private static final ResultDecoder<Void> D_CLEAR_SELECTIONS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CLEAR_SELECTIONS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String clearSelectionsParams(String path, List<Integer> colIndices) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -679,8 +679,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ClearSelections", clearSelectionsParams(path, colIndices), options(), D_CLEAR_SELECTIONS);
   }
 
-  private static final ResultDecoder<ExportDataResult> D_EXPORT_DATA =
-      ExportDataResult::decode;
+  private static final ResultDecoder<ExportDataResult> D_EXPORT_DATA = JsonReader.decoder(
+      ExportDataResult::decode);
 
   private static String exportDataParams(String fileType, String path, String fileName, String exportState, Boolean serveOnce) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -806,8 +806,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ExportData", exportDataParams(fileType, path, fileName, exportState, serveOnce), options(), D_EXPORT_DATA);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_VALUES =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectListObjectValuesParams(String path, List<Integer> values, boolean toggleMode, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -864,8 +864,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectListObjectValues", selectListObjectValuesParams(path, values, toggleMode, softLock), options(), D_SELECT_LIST_OBJECT_VALUES);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_POSSIBLE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_POSSIBLE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectListObjectPossibleParams(String path, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -916,8 +916,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectListObjectPossible", selectListObjectPossibleParams(path, softLock), options(), D_SELECT_LIST_OBJECT_POSSIBLE);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_EXCLUDED =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_EXCLUDED = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectListObjectExcludedParams(String path, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -968,8 +968,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectListObjectExcluded", selectListObjectExcludedParams(path, softLock), options(), D_SELECT_LIST_OBJECT_EXCLUDED);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_ALTERNATIVE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_ALTERNATIVE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectListObjectAlternativeParams(String path, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1020,8 +1020,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectListObjectAlternative", selectListObjectAlternativeParams(path, softLock), options(), D_SELECT_LIST_OBJECT_ALTERNATIVE);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_ALL =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_ALL = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectListObjectAllParams(String path, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1072,8 +1072,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectListObjectAll", selectListObjectAllParams(path, softLock), options(), D_SELECT_LIST_OBJECT_ALL);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectListObjectContinuousRangeParams(String path, List<Range> ranges, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1127,8 +1127,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectListObjectContinuousRange", selectListObjectContinuousRangeParams(path, ranges, softLock), options(), D_SELECT_LIST_OBJECT_CONTINUOUS_RANGE);
   }
 
-  private static final ResultDecoder<Boolean> D_SEARCH_LIST_OBJECT_FOR =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SEARCH_LIST_OBJECT_FOR = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String searchListObjectForParams(String path, String match) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1158,8 +1158,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SearchListObjectFor", searchListObjectForParams(path, match), options(), D_SEARCH_LIST_OBJECT_FOR);
   }
 
-  private static final ResultDecoder<Void> D_ABORT_LIST_OBJECT_SEARCH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ABORT_LIST_OBJECT_SEARCH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String abortListObjectSearchParams(String path) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1186,8 +1186,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("AbortListObjectSearch", abortListObjectSearchParams(path), options(), D_ABORT_LIST_OBJECT_SEARCH);
   }
 
-  private static final ResultDecoder<Void> D_ACCEPT_LIST_OBJECT_SEARCH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ACCEPT_LIST_OBJECT_SEARCH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String acceptListObjectSearchParams(String path, boolean toggleMode, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1239,8 +1239,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("AcceptListObjectSearch", acceptListObjectSearchParams(path, toggleMode, softLock), options(), D_ACCEPT_LIST_OBJECT_SEARCH);
   }
 
-  private static final ResultDecoder<Void> D_EXPAND_LEFT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_EXPAND_LEFT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String expandLeftParams(String path, long row, long col, boolean all) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1273,8 +1273,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ExpandLeft", expandLeftParams(path, row, col, all), options(), D_EXPAND_LEFT);
   }
 
-  private static final ResultDecoder<Void> D_EXPAND_TOP =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_EXPAND_TOP = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String expandTopParams(String path, long row, long col, boolean all) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1307,8 +1307,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ExpandTop", expandTopParams(path, row, col, all), options(), D_EXPAND_TOP);
   }
 
-  private static final ResultDecoder<Void> D_COLLAPSE_LEFT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_COLLAPSE_LEFT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String collapseLeftParams(String path, long row, long col, boolean all) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1341,8 +1341,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("CollapseLeft", collapseLeftParams(path, row, col, all), options(), D_COLLAPSE_LEFT);
   }
 
-  private static final ResultDecoder<Void> D_COLLAPSE_TOP =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_COLLAPSE_TOP = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String collapseTopParams(String path, long row, long col, boolean all) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1375,8 +1375,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("CollapseTop", collapseTopParams(path, row, col, all), options(), D_COLLAPSE_TOP);
   }
 
-  private static final ResultDecoder<Void> D_DRILL_UP =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_DRILL_UP = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String drillUpParams(String path, long dimNo, long nbrSteps) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1407,8 +1407,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("DrillUp", drillUpParams(path, dimNo, nbrSteps), options(), D_DRILL_UP);
   }
 
-  private static final ResultDecoder<Void> D_LOCK =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_LOCK = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String lockParams(String path, List<Integer> colIndices) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1457,8 +1457,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("Lock", lockParams(path, colIndices), options(), D_LOCK);
   }
 
-  private static final ResultDecoder<Void> D_UNLOCK =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UNLOCK = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String unlockParams(String path, List<Integer> colIndices) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1507,8 +1507,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("Unlock", unlockParams(path, colIndices), options(), D_UNLOCK);
   }
 
-  private static final ResultDecoder<Void> D_STEP_CYCLE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_STEP_CYCLE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String stepCycleParams(String path, long dimNo, long nbrSteps) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1540,8 +1540,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("StepCycle", stepCycleParams(path, dimNo, nbrSteps), options(), D_STEP_CYCLE);
   }
 
-  private static final ResultDecoder<Void> D_SET_ACTIVE_FIELD =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_ACTIVE_FIELD = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setActiveFieldParams(String path, long dimNo, long newIndex) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1573,8 +1573,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SetActiveField", setActiveFieldParams(path, dimNo, newIndex), options(), D_SET_ACTIVE_FIELD);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_VALUES =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectHyperCubeValuesParams(String path, long dimNo, List<Integer> values, boolean toggleMode) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1608,8 +1608,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectHyperCubeValues", selectHyperCubeValuesParams(path, dimNo, values, toggleMode), options(), D_SELECT_HYPER_CUBE_VALUES);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_CELLS =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_CELLS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectHyperCubeCellsParams(String path, List<Integer> rowIndices, List<Integer> colIndices, Boolean softLock, Boolean deselectOnlyOneSelected) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1692,8 +1692,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectHyperCubeCells", selectHyperCubeCellsParams(path, rowIndices, colIndices, softLock, deselectOnlyOneSelected), options(), D_SELECT_HYPER_CUBE_CELLS);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_PIVOT_CELLS =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_PIVOT_CELLS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectPivotCellsParams(String path, List<NxSelectionCell> selections, Boolean softLock, Boolean deselectOnlyOneSelected) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1772,8 +1772,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectPivotCells", selectPivotCellsParams(path, selections, softLock, deselectOnlyOneSelected), options(), D_SELECT_PIVOT_CELLS);
   }
 
-  private static final ResultDecoder<Boolean> D_RANGE_SELECT_HYPER_CUBE_VALUES =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_RANGE_SELECT_HYPER_CUBE_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String rangeSelectHyperCubeValuesParams(String path, List<NxRangeSelectInfo> ranges, List<Integer> columnsToSelect, Boolean orMode, Boolean deselectOnlyOneSelected) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1878,8 +1878,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("RangeSelectHyperCubeValues", rangeSelectHyperCubeValuesParams(path, ranges, columnsToSelect, orMode, deselectOnlyOneSelected), options(), D_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
-  private static final ResultDecoder<Boolean> D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String multiRangeSelectHyperCubeValuesParams(String path, List<NxMultiRangeSelectInfo> ranges, Boolean orMode, Boolean deselectOnlyOneSelected) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1958,8 +1958,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("MultiRangeSelectHyperCubeValues", multiRangeSelectHyperCubeValuesParams(path, ranges, orMode, deselectOnlyOneSelected), options(), D_MULTI_RANGE_SELECT_HYPER_CUBE_VALUES);
   }
 
-  private static final ResultDecoder<Boolean> D_MULTI_RANGE_SELECT_TREE_DATA_VALUES =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_MULTI_RANGE_SELECT_TREE_DATA_VALUES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String multiRangeSelectTreeDataValuesParams(String path, List<NxTreeMultiRangeSelectInfo> ranges, Boolean orMode, Boolean deselectOnlyOneSelected) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2041,8 +2041,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("MultiRangeSelectTreeDataValues", multiRangeSelectTreeDataValuesParams(path, ranges, orMode, deselectOnlyOneSelected), options(), D_MULTI_RANGE_SELECT_TREE_DATA_VALUES);
   }
 
-  private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String selectHyperCubeContinuousRangeParams(String path, List<NxContinuousRangeSelectInfo> ranges, Boolean softLock) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2096,8 +2096,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SelectHyperCubeContinuousRange", selectHyperCubeContinuousRangeParams(path, ranges, softLock), options(), D_SELECT_HYPER_CUBE_CONTINUOUS_RANGE);
   }
 
-  private static final ResultDecoder<GenericObject> D_GET_CHILD =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_GET_CHILD = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   private static String getChildParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2125,8 +2125,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetChild", getChildParams(id), options(), D_GET_CHILD);
   }
 
-  private static final ResultDecoder<GenericObject> D_GET_PARENT =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_GET_PARENT = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   /**
    * {@code GenericObject.GetParent}, blocking ({@code getParentAsync}: the same, asynchronous).
@@ -2147,8 +2147,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetParent", "{}", options(), D_GET_PARENT);
   }
 
-  private static final ResultDecoder<List<NxInfo>> D_GET_CHILD_INFOS =
-      (result, object) -> JsonReader.member(result, "qInfos", r1 -> r1.readList(NxInfo::read));
+  private static final ResultDecoder<List<NxInfo>> D_GET_CHILD_INFOS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfos", r1 -> r1.readList(NxInfo::read)));
 
   /**
    * {@code GenericObject.GetChildInfos}, blocking ({@code getChildInfosAsync}: the same, asynchronous).
@@ -2169,8 +2169,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetChildInfos", "{}", options(), D_GET_CHILD_INFOS);
   }
 
-  private static final ResultDecoder<GenericObject> D_CREATE_CHILD =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_CREATE_CHILD = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   private static String createChildParams(GenericObjectProperties prop, GenericObjectProperties propForThis) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2221,8 +2221,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("CreateChild", createChildParams(prop, propForThis), options(), D_CREATE_CHILD);
   }
 
-  private static final ResultDecoder<Boolean> D_DESTROY_CHILD =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DESTROY_CHILD = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String destroyChildParams(String id, GenericObjectProperties propForThis) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2273,8 +2273,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("DestroyChild", destroyChildParams(id, propForThis), options(), D_DESTROY_CHILD);
   }
 
-  private static final ResultDecoder<Void> D_DESTROY_ALL_CHILDREN =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_DESTROY_ALL_CHILDREN = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String destroyAllChildrenParams(GenericObjectProperties propForThis) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2320,8 +2320,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("DestroyAllChildren", destroyAllChildrenParams(propForThis), options(), D_DESTROY_ALL_CHILDREN);
   }
 
-  private static final ResultDecoder<Void> D_SET_CHILD_ARRAY_ORDER =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_CHILD_ARRAY_ORDER = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setChildArrayOrderParams(List<String> ids) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2348,8 +2348,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("SetChildArrayOrder", setChildArrayOrderParams(ids), options(), D_SET_CHILD_ARRAY_ORDER);
   }
 
-  private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS =
-      (result, object) -> JsonReader.member(result, "qItems", r1 -> r1.readList(NxLinkedObjectInfo::read));
+  private static final ResultDecoder<List<NxLinkedObjectInfo>> D_GET_LINKED_OBJECTS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qItems", r1 -> r1.readList(NxLinkedObjectInfo::read)));
 
   /**
    * {@code GenericObject.GetLinkedObjects}, blocking ({@code getLinkedObjectsAsync}: the same, asynchronous).
@@ -2370,8 +2370,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetLinkedObjects", "{}", options(), D_GET_LINKED_OBJECTS);
   }
 
-  private static final ResultDecoder<Void> D_COPY_FROM =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_COPY_FROM = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String copyFromParams(String fromId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2398,8 +2398,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("CopyFrom", copyFromParams(fromId), options(), D_COPY_FROM);
   }
 
-  private static final ResultDecoder<Void> D_BEGIN_SELECTIONS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_BEGIN_SELECTIONS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String beginSelectionsParams(List<String> paths) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2426,8 +2426,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("BeginSelections", beginSelectionsParams(paths), options(), D_BEGIN_SELECTIONS);
   }
 
-  private static final ResultDecoder<Void> D_END_SELECTIONS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_END_SELECTIONS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String endSelectionsParams(boolean accept) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2454,8 +2454,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("EndSelections", endSelectionsParams(accept), options(), D_END_SELECTIONS);
   }
 
-  private static final ResultDecoder<Void> D_RESET_MADE_SELECTIONS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_RESET_MADE_SELECTIONS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericObject.ResetMadeSelections}, blocking ({@code resetMadeSelectionsAsync}: the same, asynchronous).
@@ -2475,8 +2475,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("ResetMadeSelections", "{}", options(), D_RESET_MADE_SELECTIONS);
   }
 
-  private static final ResultDecoder<Void> D_EMBED_SNAPSHOT_OBJECT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_EMBED_SNAPSHOT_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String embedSnapshotObjectParams(String id) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2503,8 +2503,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("EmbedSnapshotObject", embedSnapshotObjectParams(id), options(), D_EMBED_SNAPSHOT_OBJECT);
   }
 
-  private static final ResultDecoder<GenericObject> D_GET_SNAPSHOT_OBJECT =
-      (result, object) -> object == null ? null : new GenericObject(object);
+  private static final ResultDecoder<GenericObject> D_GET_SNAPSHOT_OBJECT = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new GenericObject(object));
 
   /**
    * {@code GenericObject.GetSnapshotObject}, blocking ({@code getSnapshotObjectAsync}: the same, asynchronous).
@@ -2525,8 +2525,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("GetSnapshotObject", "{}", options(), D_GET_SNAPSHOT_OBJECT);
   }
 
-  private static final ResultDecoder<Void> D_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericObject.Publish}, blocking ({@code publishAsync}: the same, asynchronous).
@@ -2546,8 +2546,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("Publish", "{}", options(), D_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_UN_PUBLISH =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_PUBLISH = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericObject.UnPublish}, blocking ({@code unPublishAsync}: the same, asynchronous).
@@ -2567,8 +2567,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("UnPublish", "{}", options(), D_UN_PUBLISH);
   }
 
-  private static final ResultDecoder<Void> D_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericObject.Approve}, blocking ({@code approveAsync}: the same, asynchronous).
@@ -2588,8 +2588,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("Approve", "{}", options(), D_APPROVE);
   }
 
-  private static final ResultDecoder<Void> D_UN_APPROVE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_UN_APPROVE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code GenericObject.UnApprove}, blocking ({@code unApproveAsync}: the same, asynchronous).
@@ -2609,8 +2609,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("UnApprove", "{}", options(), D_UN_APPROVE);
   }
 
-  private static final ResultDecoder<String> D_CREATE_GROUP =
-      (result, object) -> JsonReader.member(result, "qGroupId", JsonReader::readString);
+  private static final ResultDecoder<String> D_CREATE_GROUP = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qGroupId", JsonReader::readString));
 
   private static String createGroupParams(String path, NxGroupDef groupDef, String targetGroupId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2666,8 +2666,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("CreateGroup", createGroupParams(path, groupDef, targetGroupId), options(), D_CREATE_GROUP);
   }
 
-  private static final ResultDecoder<Void> D_ADD_GROUP_MEMBERS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ADD_GROUP_MEMBERS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String addGroupMembersParams(String path, List<NxGroupObjectId> members, String targetGroupId, String posId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2746,8 +2746,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("AddGroupMembers", addGroupMembersParams(path, members, targetGroupId, posId), options(), D_ADD_GROUP_MEMBERS);
   }
 
-  private static final ResultDecoder<Void> D_REMOVE_GROUP_MEMBERS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_REMOVE_GROUP_MEMBERS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String removeGroupMembersParams(String path, List<String> members, String targetGroupId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2801,8 +2801,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("RemoveGroupMembers", removeGroupMembersParams(path, members, targetGroupId), options(), D_REMOVE_GROUP_MEMBERS);
   }
 
-  private static final ResultDecoder<Void> D_REMOVE_GROUP =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_REMOVE_GROUP = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String removeGroupParams(String path, String groupId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -2832,8 +2832,8 @@ public final class GenericObject extends ApiObject {
     return object().callAsync("RemoveGroup", removeGroupParams(path, groupId), options(), D_REMOVE_GROUP);
   }
 
-  private static final ResultDecoder<Void> D_SET_GROUP_LABEL =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_GROUP_LABEL = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setGroupLabelParams(String path, String newLabel, String targetGroupId) {
     JsonWriter w = new JsonWriter().beginObject();

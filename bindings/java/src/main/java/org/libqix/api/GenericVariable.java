@@ -59,8 +59,8 @@ public final class GenericVariable extends ApiObject {
     });
   }
 
-  private static final ResultDecoder<GenericVariableLayout> D_GET_LAYOUT =
-      (result, object) -> JsonReader.member(result, "qLayout", GenericVariableLayout::read);
+  private static final ResultDecoder<GenericVariableLayout> D_GET_LAYOUT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qLayout", GenericVariableLayout::read));
 
   /**
    * {@code GenericVariable.GetLayout}, blocking ({@code getLayoutAsync}: the same, asynchronous).
@@ -81,8 +81,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("GetLayout", "{}", options(), D_GET_LAYOUT);
   }
 
-  private static final ResultDecoder<Void> D_APPLY_PATCHES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_APPLY_PATCHES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String applyPatchesParams(List<NxPatch> patches) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -109,8 +109,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("ApplyPatches", applyPatchesParams(patches), options(), D_APPLY_PATCHES);
   }
 
-  private static final ResultDecoder<Void> D_SET_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setPropertiesParams(GenericVariableProperties prop) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -137,8 +137,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("SetProperties", setPropertiesParams(prop), options(), D_SET_PROPERTIES);
   }
 
-  private static final ResultDecoder<GenericVariableProperties> D_GET_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProp", GenericVariableProperties::read);
+  private static final ResultDecoder<GenericVariableProperties> D_GET_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProp", GenericVariableProperties::read));
 
   /**
    * {@code GenericVariable.GetProperties}, blocking ({@code getPropertiesAsync}: the same, asynchronous).
@@ -159,8 +159,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("GetProperties", "{}", options(), D_GET_PROPERTIES);
   }
 
-  private static final ResultDecoder<NxInfo> D_GET_INFO =
-      (result, object) -> JsonReader.member(result, "qInfo", NxInfo::read);
+  private static final ResultDecoder<NxInfo> D_GET_INFO = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qInfo", NxInfo::read));
 
   /**
    * {@code GenericVariable.GetInfo}, blocking ({@code getInfoAsync}: the same, asynchronous).
@@ -181,8 +181,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("GetInfo", "{}", options(), D_GET_INFO);
   }
 
-  private static final ResultDecoder<Void> D_SET_STRING_VALUE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_STRING_VALUE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setStringValueParams(String val) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -209,8 +209,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("SetStringValue", setStringValueParams(val), options(), D_SET_STRING_VALUE);
   }
 
-  private static final ResultDecoder<Void> D_SET_NUM_VALUE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_NUM_VALUE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setNumValueParams(double val) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -237,8 +237,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("SetNumValue", setNumValueParams(val), options(), D_SET_NUM_VALUE);
   }
 
-  private static final ResultDecoder<Void> D_SET_DUAL_VALUE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_DUAL_VALUE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setDualValueParams(String text, double num) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -267,8 +267,8 @@ public final class GenericVariable extends ApiObject {
     return object().callAsync("SetDualValue", setDualValueParams(text, num), options(), D_SET_DUAL_VALUE);
   }
 
-  private static final ResultDecoder<String> D_GET_RAW_CONTENT =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_RAW_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code GenericVariable.GetRawContent}, blocking ({@code getRawContentAsync}: the same, asynchronous).

@@ -19,9 +19,9 @@ public final class GetBaseBNFResult {
   /** {@code qBnfHash}: string. */
   public String bnfHash;
 
-  static GetBaseBNFResult decode(String result, QixObject object) {
+  static GetBaseBNFResult decode(String text, int from, int to, QixObject object) {
     GetBaseBNFResult o = new GetBaseBNFResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

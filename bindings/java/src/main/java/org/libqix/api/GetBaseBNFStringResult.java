@@ -18,9 +18,9 @@ public final class GetBaseBNFStringResult {
   /** {@code qBnfHash}: string. */
   public String bnfHash;
 
-  static GetBaseBNFStringResult decode(String result, QixObject object) {
+  static GetBaseBNFStringResult decode(String text, int from, int to, QixObject object) {
     GetBaseBNFStringResult o = new GetBaseBNFStringResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -19,9 +19,9 @@ public final class GetDatabaseTablePreviewResult {
   /** {@code qRowCount}: int64. */
   public Long rowCount;
 
-  static GetDatabaseTablePreviewResult decode(String result, QixObject object) {
+  static GetDatabaseTablePreviewResult decode(String text, int from, int to, QixObject object) {
     GetDatabaseTablePreviewResult o = new GetDatabaseTablePreviewResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

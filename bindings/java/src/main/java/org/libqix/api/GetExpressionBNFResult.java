@@ -19,9 +19,9 @@ public final class GetExpressionBNFResult {
   /** {@code qBnfHash}: string. */
   public String bnfHash;
 
-  static GetExpressionBNFResult decode(String result, QixObject object) {
+  static GetExpressionBNFResult decode(String text, int from, int to, QixObject object) {
     GetExpressionBNFResult o = new GetExpressionBNFResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

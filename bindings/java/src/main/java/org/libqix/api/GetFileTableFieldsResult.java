@@ -19,9 +19,9 @@ public final class GetFileTableFieldsResult {
   /** {@code qFormatSpec}: string. */
   public String formatSpec;
 
-  static GetFileTableFieldsResult decode(String result, QixObject object) {
+  static GetFileTableFieldsResult decode(String text, int from, int to, QixObject object) {
     GetFileTableFieldsResult o = new GetFileTableFieldsResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -19,9 +19,9 @@ public final class GetFileTablePreviewResult {
   /** {@code qFormatSpec}: string. */
   public String formatSpec;
 
-  static GetFileTablePreviewResult decode(String result, QixObject object) {
+  static GetFileTablePreviewResult decode(String text, int from, int to, QixObject object) {
     GetFileTablePreviewResult o = new GetFileTablePreviewResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -19,9 +19,9 @@ public final class GetHyperCubeContinuousDataResult {
   /** {@code qAxisData}: {@link NxAxisData}. */
   public NxAxisData axisData;
 
-  static GetHyperCubeContinuousDataResult decode(String result, QixObject object) {
+  static GetHyperCubeContinuousDataResult decode(String text, int from, int to, QixObject object) {
     GetHyperCubeContinuousDataResult o = new GetHyperCubeContinuousDataResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

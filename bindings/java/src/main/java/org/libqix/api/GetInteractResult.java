@@ -18,9 +18,9 @@ public final class GetInteractResult {
   /** {@code qReturn}: boolean. */
   public Boolean returnValue;
 
-  static GetInteractResult decode(String result, QixObject object) {
+  static GetInteractResult decode(String text, int from, int to, QixObject object) {
     GetInteractResult o = new GetInteractResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

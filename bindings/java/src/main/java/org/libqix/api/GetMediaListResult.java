@@ -18,9 +18,9 @@ public final class GetMediaListResult {
   /** {@code qReturn}: boolean. */
   public Boolean returnValue;
 
-  static GetMediaListResult decode(String result, QixObject object) {
+  static GetMediaListResult decode(String text, int from, int to, QixObject object) {
     GetMediaListResult o = new GetMediaListResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

@@ -18,10 +18,10 @@ public final class GetOrCreateObjectResult {
   /** {@code qNewObject}: boolean. */
   public Boolean newObject;
 
-  static GetOrCreateObjectResult decode(String result, QixObject object) {
+  static GetOrCreateObjectResult decode(String text, int from, int to, QixObject object) {
     GetOrCreateObjectResult o = new GetOrCreateObjectResult();
     o.object = object == null ? null : new GenericObject(object);
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

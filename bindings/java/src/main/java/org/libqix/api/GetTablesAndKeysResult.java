@@ -19,9 +19,9 @@ public final class GetTablesAndKeysResult {
   /** {@code qk}: array of {@link SourceKeyRecord}. */
   public List<SourceKeyRecord> k;
 
-  static GetTablesAndKeysResult decode(String result, QixObject object) {
+  static GetTablesAndKeysResult decode(String text, int from, int to, QixObject object) {
     GetTablesAndKeysResult o = new GetTablesAndKeysResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

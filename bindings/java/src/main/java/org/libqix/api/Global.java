@@ -38,8 +38,8 @@ public final class Global extends ApiObject {
     return new Global(object);
   }
 
-  private static final ResultDecoder<Void> D_ABORT_REQUEST =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ABORT_REQUEST = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String abortRequestParams(long requestId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -66,8 +66,8 @@ public final class Global extends ApiObject {
     return object().callAsync("AbortRequest", abortRequestParams(requestId), options(), D_ABORT_REQUEST);
   }
 
-  private static final ResultDecoder<Void> D_ABORT_ALL =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_ABORT_ALL = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Global.AbortAll}, blocking ({@code abortAllAsync}: the same, asynchronous).
@@ -87,8 +87,8 @@ public final class Global extends ApiObject {
     return object().callAsync("AbortAll", "{}", options(), D_ABORT_ALL);
   }
 
-  private static final ResultDecoder<ProgressData> D_GET_PROGRESS =
-      (result, object) -> JsonReader.member(result, "qProgressData", ProgressData::read);
+  private static final ResultDecoder<ProgressData> D_GET_PROGRESS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProgressData", ProgressData::read));
 
   private static String getProgressParams(long requestId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -116,8 +116,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetProgress", getProgressParams(requestId), options(), D_GET_PROGRESS);
   }
 
-  private static final ResultDecoder<String> D_QV_VERSION =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_QV_VERSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Global.QvVersion}, blocking ({@code qvVersionAsync}: the same, asynchronous).
@@ -143,8 +143,8 @@ public final class Global extends ApiObject {
     return object().callAsync("QvVersion", "{}", options(), D_QV_VERSION);
   }
 
-  private static final ResultDecoder<String> D_OSVERSION =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_OSVERSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Global.OSVersion}, blocking ({@code osVersionAsync}: the same, asynchronous).
@@ -165,8 +165,8 @@ public final class Global extends ApiObject {
     return object().callAsync("OSVersion", "{}", options(), D_OSVERSION);
   }
 
-  private static final ResultDecoder<String> D_OSNAME =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_OSNAME = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Global.OSName}, blocking ({@code osNameAsync}: the same, asynchronous).
@@ -187,8 +187,8 @@ public final class Global extends ApiObject {
     return object().callAsync("OSName", "{}", options(), D_OSNAME);
   }
 
-  private static final ResultDecoder<String> D_QTPRODUCT =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_QTPRODUCT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Global.QTProduct}, blocking ({@code qtProductAsync}: the same, asynchronous).
@@ -209,8 +209,8 @@ public final class Global extends ApiObject {
     return object().callAsync("QTProduct", "{}", options(), D_QTPRODUCT);
   }
 
-  private static final ResultDecoder<List<DocListEntry>> D_GET_DOC_LIST =
-      (result, object) -> JsonReader.member(result, "qDocList", r1 -> r1.readList(DocListEntry::read));
+  private static final ResultDecoder<List<DocListEntry>> D_GET_DOC_LIST = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDocList", r1 -> r1.readList(DocListEntry::read)));
 
   /**
    * {@code Global.GetDocList}, blocking ({@code getDocListAsync}: the same, asynchronous).
@@ -231,8 +231,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetDocList", "{}", options(), D_GET_DOC_LIST);
   }
 
-  private static final ResultDecoder<GetInteractResult> D_GET_INTERACT =
-      GetInteractResult::decode;
+  private static final ResultDecoder<GetInteractResult> D_GET_INTERACT = JsonReader.decoder(
+      GetInteractResult::decode);
 
   private static String getInteractParams(long requestId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -260,8 +260,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetInteract", getInteractParams(requestId), options(), D_GET_INTERACT);
   }
 
-  private static final ResultDecoder<Void> D_INTERACT_DONE =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_INTERACT_DONE = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String interactDoneParams(long requestId, InteractDef def) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -290,8 +290,8 @@ public final class Global extends ApiObject {
     return object().callAsync("InteractDone", interactDoneParams(requestId, def), options(), D_INTERACT_DONE);
   }
 
-  private static final ResultDecoder<String> D_GET_AUTHENTICATED_USER =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_AUTHENTICATED_USER = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Global.GetAuthenticatedUser}, blocking ({@code getAuthenticatedUserAsync}: the same, asynchronous).
@@ -312,8 +312,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetAuthenticatedUser", "{}", options(), D_GET_AUTHENTICATED_USER);
   }
 
-  private static final ResultDecoder<CreateDocExResult> D_CREATE_DOC_EX =
-      CreateDocExResult::decode;
+  private static final ResultDecoder<CreateDocExResult> D_CREATE_DOC_EX = JsonReader.decoder(
+      CreateDocExResult::decode);
 
   private static String createDocExParams(String docName, String userName, String password, String serial, String localizedScriptMainSection) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -439,8 +439,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CreateDocEx", createDocExParams(docName, userName, password, serial, localizedScriptMainSection), options(), D_CREATE_DOC_EX);
   }
 
-  private static final ResultDecoder<Doc> D_GET_ACTIVE_DOC =
-      (result, object) -> object == null ? null : new Doc(object);
+  private static final ResultDecoder<Doc> D_GET_ACTIVE_DOC = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new Doc(object));
 
   /**
    * {@code Global.GetActiveDoc}, blocking ({@code getActiveDocAsync}: the same, asynchronous).
@@ -461,8 +461,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetActiveDoc", "{}", options(), D_GET_ACTIVE_DOC);
   }
 
-  private static final ResultDecoder<Boolean> D_ALLOW_CREATE_APP =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_ALLOW_CREATE_APP = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Global.AllowCreateApp}, blocking ({@code allowCreateAppAsync}: the same, asynchronous).
@@ -483,8 +483,8 @@ public final class Global extends ApiObject {
     return object().callAsync("AllowCreateApp", "{}", options(), D_ALLOW_CREATE_APP);
   }
 
-  private static final ResultDecoder<CreateAppResult> D_CREATE_APP =
-      CreateAppResult::decode;
+  private static final ResultDecoder<CreateAppResult> D_CREATE_APP = JsonReader.decoder(
+      CreateAppResult::decode);
 
   private static String createAppParams(String appName, String localizedScriptMainSection, String locale) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -559,8 +559,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CreateApp", createAppParams(appName, localizedScriptMainSection, locale), options(), D_CREATE_APP);
   }
 
-  private static final ResultDecoder<Boolean> D_DELETE_APP =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_DELETE_APP = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String deleteAppParams(String appId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -588,8 +588,8 @@ public final class Global extends ApiObject {
     return object().callAsync("DeleteApp", deleteAppParams(appId), options(), D_DELETE_APP);
   }
 
-  private static final ResultDecoder<Boolean> D_IS_DESKTOP_MODE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_IS_DESKTOP_MODE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Global.IsDesktopMode}, blocking ({@code isDesktopModeAsync}: the same, asynchronous).
@@ -610,8 +610,8 @@ public final class Global extends ApiObject {
     return object().callAsync("IsDesktopMode", "{}", options(), D_IS_DESKTOP_MODE);
   }
 
-  private static final ResultDecoder<Void> D_CANCEL_REQUEST =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CANCEL_REQUEST = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String cancelRequestParams(long requestId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -638,8 +638,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CancelRequest", cancelRequestParams(requestId), options(), D_CANCEL_REQUEST);
   }
 
-  private static final ResultDecoder<Void> D_SHUTDOWN_PROCESS =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SHUTDOWN_PROCESS = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Global.ShutdownProcess}, blocking ({@code shutdownProcessAsync}: the same, asynchronous).
@@ -659,8 +659,8 @@ public final class Global extends ApiObject {
     return object().callAsync("ShutdownProcess", "{}", options(), D_SHUTDOWN_PROCESS);
   }
 
-  private static final ResultDecoder<Void> D_RELOAD_EXTENSION_LIST =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_RELOAD_EXTENSION_LIST = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   /**
    * {@code Global.ReloadExtensionList}, blocking ({@code reloadExtensionListAsync}: the same, asynchronous).
@@ -680,8 +680,8 @@ public final class Global extends ApiObject {
     return object().callAsync("ReloadExtensionList", "{}", options(), D_RELOAD_EXTENSION_LIST);
   }
 
-  private static final ResultDecoder<Boolean> D_REPLACE_APP_FROM_ID =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_REPLACE_APP_FROM_ID = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String replaceAppFromIDParams(String targetAppId, String srcAppID, List<String> ids) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -713,8 +713,8 @@ public final class Global extends ApiObject {
     return object().callAsync("ReplaceAppFromID", replaceAppFromIDParams(targetAppId, srcAppID, ids), options(), D_REPLACE_APP_FROM_ID);
   }
 
-  private static final ResultDecoder<Boolean> D_COPY_APP =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_COPY_APP = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String copyAppParams(String targetAppId, String srcAppId, List<String> ids) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -746,8 +746,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CopyApp", copyAppParams(targetAppId, srcAppId, ids), options(), D_COPY_APP);
   }
 
-  private static final ResultDecoder<Boolean> D_EXPORT_APP =
-      (result, object) -> JsonReader.memberOr(result, "qSuccess", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_EXPORT_APP = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qSuccess", JsonReader::readBoolean, false));
 
   private static String exportAppParams(String targetPath, String srcAppId, List<String> ids, Boolean noData) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -804,8 +804,8 @@ public final class Global extends ApiObject {
     return object().callAsync("ExportApp", exportAppParams(targetPath, srcAppId, ids, noData), options(), D_EXPORT_APP);
   }
 
-  private static final ResultDecoder<Void> D_PUBLISH_APP =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_PUBLISH_APP = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String publishAppParams(String appId, String name, String streamId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -836,8 +836,8 @@ public final class Global extends ApiObject {
     return object().callAsync("PublishApp", publishAppParams(appId, name, streamId), options(), D_PUBLISH_APP);
   }
 
-  private static final ResultDecoder<Boolean> D_IS_PERSONAL_MODE =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_IS_PERSONAL_MODE = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   /**
    * {@code Global.IsPersonalMode}, blocking ({@code isPersonalModeAsync}: the same, asynchronous).
@@ -863,8 +863,8 @@ public final class Global extends ApiObject {
     return object().callAsync("IsPersonalMode", "{}", options(), D_IS_PERSONAL_MODE);
   }
 
-  private static final ResultDecoder<String> D_GET_UNIQUE_ID =
-      (result, object) -> JsonReader.member(result, "qUniqueID", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_UNIQUE_ID = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qUniqueID", JsonReader::readString));
 
   /**
    * {@code Global.GetUniqueID}, blocking ({@code getUniqueIDAsync}: the same, asynchronous).
@@ -885,8 +885,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetUniqueID", "{}", options(), D_GET_UNIQUE_ID);
   }
 
-  private static final ResultDecoder<Doc> D_OPEN_DOC =
-      (result, object) -> object == null ? null : new Doc(object);
+  private static final ResultDecoder<Doc> D_OPEN_DOC = JsonReader.decoder(
+      (text, from, to, object) -> object == null ? null : new Doc(object));
 
   private static String openDocParams(String docName, String userName, String password, String serial, Boolean noData) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1012,8 +1012,8 @@ public final class Global extends ApiObject {
     return object().callAsync("OpenDoc", openDocParams(docName, userName, password, serial, noData), options(), D_OPEN_DOC);
   }
 
-  private static final ResultDecoder<CreateSessionAppResult> D_CREATE_SESSION_APP =
-      CreateSessionAppResult::decode;
+  private static final ResultDecoder<CreateSessionAppResult> D_CREATE_SESSION_APP = JsonReader.decoder(
+      CreateSessionAppResult::decode);
 
   /**
    * {@code Global.CreateSessionApp}, blocking ({@code createSessionAppAsync}: the same, asynchronous).
@@ -1034,8 +1034,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CreateSessionApp", "{}", options(), D_CREATE_SESSION_APP);
   }
 
-  private static final ResultDecoder<CreateSessionAppFromAppResult> D_CREATE_SESSION_APP_FROM_APP =
-      CreateSessionAppFromAppResult::decode;
+  private static final ResultDecoder<CreateSessionAppFromAppResult> D_CREATE_SESSION_APP_FROM_APP = JsonReader.decoder(
+      CreateSessionAppFromAppResult::decode);
 
   private static String createSessionAppFromAppParams(String srcAppId) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1063,8 +1063,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CreateSessionAppFromApp", createSessionAppFromAppParams(srcAppId), options(), D_CREATE_SESSION_APP_FROM_APP);
   }
 
-  private static final ResultDecoder<String> D_PRODUCT_VERSION =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_PRODUCT_VERSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Global.ProductVersion}, blocking ({@code productVersionAsync}: the same, asynchronous).
@@ -1090,8 +1090,8 @@ public final class Global extends ApiObject {
     return object().callAsync("ProductVersion", "{}", options(), D_PRODUCT_VERSION);
   }
 
-  private static final ResultDecoder<AppEntry> D_GET_APP_ENTRY =
-      (result, object) -> JsonReader.member(result, "qEntry", AppEntry::read);
+  private static final ResultDecoder<AppEntry> D_GET_APP_ENTRY = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qEntry", AppEntry::read));
 
   private static String getAppEntryParams(String appID) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1119,8 +1119,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetAppEntry", getAppEntryParams(appID), options(), D_GET_APP_ENTRY);
   }
 
-  private static final ResultDecoder<Void> D_CONFIGURE_RELOAD =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CONFIGURE_RELOAD = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String configureReloadParams(boolean cancelOnScriptError, boolean useErrorData, boolean interactOnError) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1151,8 +1151,8 @@ public final class Global extends ApiObject {
     return object().callAsync("ConfigureReload", configureReloadParams(cancelOnScriptError, useErrorData, interactOnError), options(), D_CONFIGURE_RELOAD);
   }
 
-  private static final ResultDecoder<Void> D_CANCEL_RELOAD =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_CANCEL_RELOAD = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String cancelReloadParams(String reason) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1198,8 +1198,8 @@ public final class Global extends ApiObject {
     return object().callAsync("CancelReload", cancelReloadParams(reason), options(), D_CANCEL_RELOAD);
   }
 
-  private static final ResultDecoder<List<BNFDef>> D_GET_BNF =
-      (result, object) -> JsonReader.member(result, "qBnfDefs", r1 -> r1.readList(BNFDef::read));
+  private static final ResultDecoder<List<BNFDef>> D_GET_BNF = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qBnfDefs", r1 -> r1.readList(BNFDef::read)));
 
   private static String getBNFParams(String bnfType) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1232,8 +1232,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetBNF", getBNFParams(bnfType), options(), D_GET_BNF);
   }
 
-  private static final ResultDecoder<List<Function>> D_GET_FUNCTIONS =
-      (result, object) -> JsonReader.member(result, "qFunctions", r1 -> r1.readList(Function::read));
+  private static final ResultDecoder<List<Function>> D_GET_FUNCTIONS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFunctions", r1 -> r1.readList(Function::read)));
 
   private static String getFunctionsParams(String group) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1281,8 +1281,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetFunctions", getFunctionsParams(group), options(), D_GET_FUNCTIONS);
   }
 
-  private static final ResultDecoder<List<OdbcDsn>> D_GET_ODBC_DSNS =
-      (result, object) -> JsonReader.member(result, "qOdbcDsns", r1 -> r1.readList(OdbcDsn::read));
+  private static final ResultDecoder<List<OdbcDsn>> D_GET_ODBC_DSNS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qOdbcDsns", r1 -> r1.readList(OdbcDsn::read)));
 
   /**
    * {@code Global.GetOdbcDsns}, blocking ({@code getOdbcDsnsAsync}: the same, asynchronous).
@@ -1303,8 +1303,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetOdbcDsns", "{}", options(), D_GET_ODBC_DSNS);
   }
 
-  private static final ResultDecoder<List<OleDbProvider>> D_GET_OLE_DB_PROVIDERS =
-      (result, object) -> JsonReader.member(result, "qOleDbProviders", r1 -> r1.readList(OleDbProvider::read));
+  private static final ResultDecoder<List<OleDbProvider>> D_GET_OLE_DB_PROVIDERS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qOleDbProviders", r1 -> r1.readList(OleDbProvider::read)));
 
   /**
    * {@code Global.GetOleDbProviders}, blocking ({@code getOleDbProvidersAsync}: the same, asynchronous).
@@ -1325,8 +1325,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetOleDbProviders", "{}", options(), D_GET_OLE_DB_PROVIDERS);
   }
 
-  private static final ResultDecoder<List<Database>> D_GET_DATABASES_FROM_CONNECTION_STRING =
-      (result, object) -> JsonReader.member(result, "qDatabases", r1 -> r1.readList(Database::read));
+  private static final ResultDecoder<List<Database>> D_GET_DATABASES_FROM_CONNECTION_STRING = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDatabases", r1 -> r1.readList(Database::read)));
 
   private static String getDatabasesFromConnectionStringParams(Connection connection) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1354,8 +1354,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetDatabasesFromConnectionString", getDatabasesFromConnectionStringParams(connection), options(), D_GET_DATABASES_FROM_CONNECTION_STRING);
   }
 
-  private static final ResultDecoder<Boolean> D_IS_VALID_CONNECTION_STRING =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_IS_VALID_CONNECTION_STRING = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String isValidConnectionStringParams(Connection connection) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1383,8 +1383,8 @@ public final class Global extends ApiObject {
     return object().callAsync("IsValidConnectionString", isValidConnectionStringParams(connection), options(), D_IS_VALID_CONNECTION_STRING);
   }
 
-  private static final ResultDecoder<String> D_GET_DEFAULT_APP_FOLDER =
-      (result, object) -> JsonReader.member(result, "qPath", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_DEFAULT_APP_FOLDER = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qPath", JsonReader::readString));
 
   /**
    * {@code Global.GetDefaultAppFolder}, blocking ({@code getDefaultAppFolderAsync}: the same, asynchronous).
@@ -1405,8 +1405,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetDefaultAppFolder", "{}", options(), D_GET_DEFAULT_APP_FOLDER);
   }
 
-  private static final ResultDecoder<List<DriveInfo>> D_GET_LOGICAL_DRIVE_STRINGS =
-      (result, object) -> JsonReader.member(result, "qDrives", r1 -> r1.readList(DriveInfo::read));
+  private static final ResultDecoder<List<DriveInfo>> D_GET_LOGICAL_DRIVE_STRINGS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qDrives", r1 -> r1.readList(DriveInfo::read)));
 
   /**
    * {@code Global.GetLogicalDriveStrings}, blocking ({@code getLogicalDriveStringsAsync}: the same, asynchronous).
@@ -1427,8 +1427,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetLogicalDriveStrings", "{}", options(), D_GET_LOGICAL_DRIVE_STRINGS);
   }
 
-  private static final ResultDecoder<List<FolderItem>> D_GET_FOLDER_ITEMS_FOR_PATH =
-      (result, object) -> JsonReader.member(result, "qFolderItems", r1 -> r1.readList(FolderItem::read));
+  private static final ResultDecoder<List<FolderItem>> D_GET_FOLDER_ITEMS_FOR_PATH = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qFolderItems", r1 -> r1.readList(FolderItem::read)));
 
   private static String getFolderItemsForPathParams(String path) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1456,8 +1456,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetFolderItemsForPath", getFolderItemsForPathParams(path), options(), D_GET_FOLDER_ITEMS_FOR_PATH);
   }
 
-  private static final ResultDecoder<List<CodePage>> D_GET_SUPPORTED_CODE_PAGES =
-      (result, object) -> JsonReader.member(result, "qCodePages", r1 -> r1.readList(CodePage::read));
+  private static final ResultDecoder<List<CodePage>> D_GET_SUPPORTED_CODE_PAGES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qCodePages", r1 -> r1.readList(CodePage::read)));
 
   /**
    * {@code Global.GetSupportedCodePages}, blocking ({@code getSupportedCodePagesAsync}: the same, asynchronous).
@@ -1478,8 +1478,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetSupportedCodePages", "{}", options(), D_GET_SUPPORTED_CODE_PAGES);
   }
 
-  private static final ResultDecoder<List<CustomConnector>> D_GET_CUSTOM_CONNECTORS =
-      (result, object) -> JsonReader.member(result, "qConnectors", r1 -> r1.readList(CustomConnector::read));
+  private static final ResultDecoder<List<CustomConnector>> D_GET_CUSTOM_CONNECTORS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qConnectors", r1 -> r1.readList(CustomConnector::read)));
 
   private static String getCustomConnectorsParams(Boolean reloadList) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1527,8 +1527,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetCustomConnectors", getCustomConnectorsParams(reloadList), options(), D_GET_CUSTOM_CONNECTORS);
   }
 
-  private static final ResultDecoder<List<NxStreamListEntry>> D_GET_STREAM_LIST =
-      (result, object) -> JsonReader.member(result, "qStreamList", r1 -> r1.readList(NxStreamListEntry::read));
+  private static final ResultDecoder<List<NxStreamListEntry>> D_GET_STREAM_LIST = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qStreamList", r1 -> r1.readList(NxStreamListEntry::read)));
 
   /**
    * {@code Global.GetStreamList}, blocking ({@code getStreamListAsync}: the same, asynchronous).
@@ -1554,8 +1554,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetStreamList", "{}", options(), D_GET_STREAM_LIST);
   }
 
-  private static final ResultDecoder<NxEngineVersion> D_ENGINE_VERSION =
-      (result, object) -> JsonReader.member(result, "qVersion", NxEngineVersion::read);
+  private static final ResultDecoder<NxEngineVersion> D_ENGINE_VERSION = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qVersion", NxEngineVersion::read));
 
   /**
    * {@code Global.EngineVersion}, blocking ({@code engineVersionAsync}: the same, asynchronous).
@@ -1576,8 +1576,8 @@ public final class Global extends ApiObject {
     return object().callAsync("EngineVersion", "{}", options(), D_ENGINE_VERSION);
   }
 
-  private static final ResultDecoder<GetBaseBNFResult> D_GET_BASE_BNF =
-      GetBaseBNFResult::decode;
+  private static final ResultDecoder<GetBaseBNFResult> D_GET_BASE_BNF = JsonReader.decoder(
+      GetBaseBNFResult::decode);
 
   private static String getBaseBNFParams(String bnfType) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1605,8 +1605,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetBaseBNF", getBaseBNFParams(bnfType), options(), D_GET_BASE_BNF);
   }
 
-  private static final ResultDecoder<String> D_GET_BASE_BNFHASH =
-      (result, object) -> JsonReader.member(result, "qBnfHash", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_BASE_BNFHASH = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qBnfHash", JsonReader::readString));
 
   private static String getBaseBNFHashParams(String bnfType) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1634,8 +1634,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetBaseBNFHash", getBaseBNFHashParams(bnfType), options(), D_GET_BASE_BNFHASH);
   }
 
-  private static final ResultDecoder<GetBaseBNFStringResult> D_GET_BASE_BNFSTRING =
-      GetBaseBNFStringResult::decode;
+  private static final ResultDecoder<GetBaseBNFStringResult> D_GET_BASE_BNFSTRING = JsonReader.decoder(
+      GetBaseBNFStringResult::decode);
 
   private static String getBaseBNFStringParams(String bnfType) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -1663,8 +1663,8 @@ public final class Global extends ApiObject {
     return object().callAsync("GetBaseBNFString", getBaseBNFStringParams(bnfType), options(), D_GET_BASE_BNFSTRING);
   }
 
-  private static final ResultDecoder<String> D_SAVE_AS =
-      (result, object) -> JsonReader.member(result, "qNewAppId", JsonReader::readString);
+  private static final ResultDecoder<String> D_SAVE_AS = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qNewAppId", JsonReader::readString));
 
   private static String saveAsParams(String newAppName) {
     JsonWriter w = new JsonWriter().beginObject();

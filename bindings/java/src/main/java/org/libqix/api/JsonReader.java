@@ -3,6 +3,8 @@ package org.libqix.api;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import org.libqix.QixObject;
+import org.libqix.ResultDecoder;
 
 /**
  * Reads JSON text, for the generated codecs: a cursor over the text, no tree. Every {@code read*} returns null
@@ -14,20 +16,34 @@ import java.util.function.Function;
  */
 final class JsonReader {
   private final String s;
+  private final int from;
+  /** Where the text read ends: {@code s.length()}, or the end of a result within a longer text. */
+  private final int end;
   private int pos;
 
   JsonReader(String json) {
-    this.s = json;
+    this(json, 0, json.length());
+  }
+
+  /** Reads {@code text[from, to)} in place (one result among others in the text libqix delivered). */
+  JsonReader(String text, int from, int to) {
+    if (from < 0 || to < from || to > text.length()) {
+      throw new IndexOutOfBoundsException("libqix: range [" + from + ", " + to + ") of a text of " + text.length());
+    }
+    this.s = text;
+    this.from = from;
+    this.end = to;
+    this.pos = from;
   }
 
   // ---------------------------------------------------------------------------------------------- structure
 
   private IllegalArgumentException error(String what) {
-    return new IllegalArgumentException("libqix: malformed JSON at offset " + pos + ": " + what);
+    return new IllegalArgumentException("libqix: malformed JSON at offset " + (pos - from) + ": " + what);
   }
 
   private char peek() {
-    while (pos < s.length()) {
+    while (pos < end) {
       char c = s.charAt(pos);
       if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
         return c;
@@ -86,30 +102,30 @@ final class JsonReader {
       throw error("expected a member name");
     }
     int start = pos + 1;
-    int end = start;
+    int stop = start;
     int hash = 0;
-    while (end < s.length()) {
-      char c = s.charAt(end);
+    while (stop < end) {
+      char c = s.charAt(stop);
       if (c == '"' || c == '\\') {
         break;
       }
       hash = 31 * hash + c;
-      end++;
+      stop++;
     }
     String name;
-    if (end < s.length() && s.charAt(end) == '"') {
-      int len = end - start;
+    if (stop < end && s.charAt(stop) == '"') {
+      int len = stop - start;
       int slot = (hash ^ (hash >>> 16)) & (NAMES.length - 1);
       String cached = NAMES[slot];
       if (cached != null && cached.length() == len && s.regionMatches(start, cached, 0, len)) {
         name = cached;
       } else {
-        name = s.substring(start, end);
+        name = s.substring(start, stop);
         if (len <= MAX_CACHED_NAME) {
           NAMES[slot] = name;
         }
       }
-      pos = end + 1;
+      pos = stop + 1;
     } else {
       name = string(); // escapes (or no end): the general path, not cached
     }
@@ -273,9 +289,33 @@ final class JsonReader {
 
   // ---------------------------------------------------------------------------------------------- results
 
-  /** Member {@code name} of the JSON object {@code json}, read by {@code f}; null when absent. */
-  static <T> T member(String json, String name, Function<JsonReader, T> f) {
-    JsonReader r = new JsonReader(json);
+  /**
+   * A decoder of one result given as {@code text[from, to)}: the typed API's decoders, written this way so that
+   * a result delivered with others in one text (Dispatch.onRawAsciiRun) is read where it lies, not copied out.
+   */
+  @FunctionalInterface
+  interface InPlace<T> {
+    T decode(String text, int from, int to, QixObject object);
+  }
+
+  /** {@code f} as a {@link ResultDecoder} that reads a result within a longer text in place. */
+  static <T> ResultDecoder<T> decoder(InPlace<T> f) {
+    return new ResultDecoder<T>() {
+      @Override
+      public T decode(String result, QixObject object) {
+        return f.decode(result, 0, result.length(), object);
+      }
+
+      @Override
+      public T decode(String text, int from, int to, QixObject object) {
+        return f.decode(text, from, to, object);
+      }
+    };
+  }
+
+  /** Member {@code name} of the JSON object {@code text[from, to)}, read by {@code f}; null when absent. */
+  static <T> T member(String text, int from, int to, String name, Function<JsonReader, T> f) {
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return null;
     }
@@ -290,8 +330,8 @@ final class JsonReader {
   }
 
   /** {@link #member}, or {@code zero} when absent or null. */
-  static <T> T memberOr(String json, String name, Function<JsonReader, T> f, T zero) {
-    T v = member(json, name, f);
+  static <T> T memberOr(String text, int from, int to, String name, Function<JsonReader, T> f, T zero) {
+    T v = member(text, from, to, name, f);
     return v == null ? zero : v;
   }
 
@@ -300,7 +340,7 @@ final class JsonReader {
   /** A literal or number token (true, false, null, -1.5e3). */
   private String token() {
     int start = pos;
-    while (pos < s.length()) {
+    while (pos < end) {
       char c = s.charAt(pos);
       if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '+'
           || c == '.') {
@@ -310,7 +350,7 @@ final class JsonReader {
       }
     }
     if (start == pos) {
-      throw error("unexpected '" + s.charAt(pos) + "'");
+      throw error(pos < end ? "unexpected '" + s.charAt(pos) + "'" : "unexpected end");
     }
     return s.substring(start, pos);
   }
@@ -319,7 +359,7 @@ final class JsonReader {
   private String string() {
     pos++; // "
     int start = pos;
-    while (pos < s.length()) {
+    while (pos < end) {
       char c = s.charAt(pos);
       if (c == '"') {
         return s.substring(start, pos++);
@@ -330,7 +370,7 @@ final class JsonReader {
       pos++;
     }
     StringBuilder b = new StringBuilder().append(s, start, pos);
-    while (pos < s.length()) {
+    while (pos < end) {
       char c = s.charAt(pos++);
       if (c == '"') {
         return b.toString();
@@ -339,7 +379,7 @@ final class JsonReader {
         b.append(c);
         continue;
       }
-      if (pos >= s.length()) {
+      if (pos >= end) {
         break;
       }
       char e = s.charAt(pos++);
@@ -350,7 +390,7 @@ final class JsonReader {
         case 'b': b.append('\b'); break;
         case 'f': b.append('\f'); break;
         case 'u':
-          if (pos + 4 > s.length()) {
+          if (pos + 4 > end) {
             throw error("short \\u escape");
           }
           b.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));

@@ -18,9 +18,9 @@ public final class StoreTempSelectionStateResult {
   /** {@code qReturn}: boolean. */
   public Boolean returnValue;
 
-  static StoreTempSelectionStateResult decode(String result, QixObject object) {
+  static StoreTempSelectionStateResult decode(String text, int from, int to, QixObject object) {
     StoreTempSelectionStateResult o = new StoreTempSelectionStateResult();
-    JsonReader r = new JsonReader(result);
+    JsonReader r = new JsonReader(text, from, to);
     if (!r.objectOrSkip()) {
       return o;
     }

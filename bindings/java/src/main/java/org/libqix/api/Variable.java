@@ -37,8 +37,8 @@ public final class Variable extends ApiObject {
     return new Variable(object);
   }
 
-  private static final ResultDecoder<AlfaNumString> D_GET_CONTENT =
-      (result, object) -> JsonReader.member(result, "qContent", AlfaNumString::read);
+  private static final ResultDecoder<AlfaNumString> D_GET_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qContent", AlfaNumString::read));
 
   /**
    * {@code Variable.GetContent}, blocking ({@code getContentAsync}: the same, asynchronous).
@@ -64,8 +64,8 @@ public final class Variable extends ApiObject {
     return object().callAsync("GetContent", "{}", options(), D_GET_CONTENT);
   }
 
-  private static final ResultDecoder<String> D_GET_RAW_CONTENT =
-      (result, object) -> JsonReader.member(result, "qReturn", JsonReader::readString);
+  private static final ResultDecoder<String> D_GET_RAW_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qReturn", JsonReader::readString));
 
   /**
    * {@code Variable.GetRawContent}, blocking ({@code getRawContentAsync}: the same, asynchronous).
@@ -91,8 +91,8 @@ public final class Variable extends ApiObject {
     return object().callAsync("GetRawContent", "{}", options(), D_GET_RAW_CONTENT);
   }
 
-  private static final ResultDecoder<Boolean> D_SET_CONTENT =
-      (result, object) -> JsonReader.memberOr(result, "qReturn", JsonReader::readBoolean, false);
+  private static final ResultDecoder<Boolean> D_SET_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.memberOr(text, from, to, "qReturn", JsonReader::readBoolean, false));
 
   private static String setContentParams(String content, boolean updateMRU) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -127,8 +127,8 @@ public final class Variable extends ApiObject {
     return object().callAsync("SetContent", setContentParams(content, updateMRU), options(), D_SET_CONTENT);
   }
 
-  private static final ResultDecoder<Void> D_FORCE_CONTENT =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_FORCE_CONTENT = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String forceContentParams(String s, double d) {
     JsonWriter w = new JsonWriter().beginObject();
@@ -162,8 +162,8 @@ public final class Variable extends ApiObject {
     return object().callAsync("ForceContent", forceContentParams(s, d), options(), D_FORCE_CONTENT);
   }
 
-  private static final ResultDecoder<NxVariableProperties> D_GET_NX_PROPERTIES =
-      (result, object) -> JsonReader.member(result, "qProperties", NxVariableProperties::read);
+  private static final ResultDecoder<NxVariableProperties> D_GET_NX_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> JsonReader.member(text, from, to, "qProperties", NxVariableProperties::read));
 
   /**
    * {@code Variable.GetNxProperties}, blocking ({@code getNxPropertiesAsync}: the same, asynchronous).
@@ -189,8 +189,8 @@ public final class Variable extends ApiObject {
     return object().callAsync("GetNxProperties", "{}", options(), D_GET_NX_PROPERTIES);
   }
 
-  private static final ResultDecoder<Void> D_SET_NX_PROPERTIES =
-      (result, object) -> null;
+  private static final ResultDecoder<Void> D_SET_NX_PROPERTIES = JsonReader.decoder(
+      (text, from, to, object) -> null);
 
   private static String setNxPropertiesParams(NxVariableProperties properties) {
     JsonWriter w = new JsonWriter().beginObject();
