@@ -25,6 +25,7 @@
 #include "qix/qix.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -244,9 +245,12 @@ inline bool gather_ascii(int64_t token, const char* raw, size_t len) noexcept {
       run = fresh.release();  // ascii_run_done owns it now
       tl_ascii_run = run;
     }
-    char head[48];
-    const int n = std::snprintf(head, sizeof head, "%lld %zu ", static_cast<long long>(token), len);
-    run->records.append(head, static_cast<size_t>(n));
+    char head[48];  // "<token> <length> ": two decimals (to_chars, not snprintf: no format to interpret)
+    char* end = std::to_chars(head, head + 20, token).ptr;
+    *end++ = ' ';
+    end = std::to_chars(end, end + 20, len).ptr;
+    *end++ = ' ';
+    run->records.append(head, static_cast<size_t>(end - head));
     run->records.append(raw, len);
     return true;
   } catch (...) {
