@@ -20,9 +20,10 @@ collection ran at its final size (QixBenchJava.settleHeap: without it the timed 
 touch of the heap it allocated, 26,000 page faults per 300,000 calls, 1.6 times the CPU time of the steady
 state; QIX_BENCH_JAVA_SETTLE=0 leaves it out), reads its meters in every warm-up round (what first runs right
 before the timed part can have the JIT recompile the call path in it), and prints the timed part's minor page
-faults (faults) and collections (gcs, with their time). Rounds are interleaved (round 1 runs every client,
-then round 2 ...), so a noisy machine disturbs every client alike; each cell shows the median of the rounds
-and the CPU column min/median/max. Ratios are taken between medians of the same run.
+faults (faults) and collections (gcs, with their time). The Java, C# and Go clients print the bytes their
+runtime's heap allocated per timed call (alloc_b) and the C# and Go clients their collections (gcs). Rounds
+are interleaved (round 1 runs every client, then round 2 ...), so a noisy machine disturbs every client
+alike; each cell shows the median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
 
 --smoke runs a few hundred calls, one round, and fails (exit 1) unless every client finished with every call
 answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth reading.
@@ -368,8 +369,11 @@ def main():
                 jit_note = f" jit {float(jit.group(1)):6.3f} s" if jit else ""
                 faults = re.search(r"faults=(-?\d+)", out)  # minor page faults within the timed part (Java)
                 jit_note += f" faults {int(faults.group(1)):,}" if faults else ""
-                gcs = re.search(r"gcs=(\d+) gc_s=([\d.]+)", out)  # collections within the timed part (Java)
-                jit_note += f" gcs {gcs.group(1)} ({float(gcs.group(2)):.3f} s)" if gcs else ""
+                gcs = re.search(r"gcs=(\d+)(?: gc_s=([\d.]+))?", out)  # collections in the timed part (managed)
+                if gcs:
+                    jit_note += f" gcs {gcs.group(1)}" + (f" ({float(gcs.group(2)):.3f} s)" if gcs.group(2) else "")
+                alloc = re.search(r"alloc_b=(-?[\d.]+)", out)  # bytes the managed heap allocated per call
+                jit_note += f" alloc {float(alloc.group(1)):,.0f} B/call" if alloc else ""
                 print(f"round {rnd + 1} {name:11s} {label:46s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
                       f"rss {rss / 1024:7.1f} MB {peer_note}{jit_note}", file=sys.stderr, flush=True)
     if failures:

@@ -10,8 +10,10 @@
 // other managed runtimes (start-up, assembly loading and JIT compilation left out): CALLS/10 calls, repeated
 // until QIX_BENCH_WARM_S seconds (1.5 unless set) went by and the JIT was quiet for half a second (.NET's tiered
 // compilation reaches its optimised, profile-guided code later than a tenth of the calls; the runtime's
-// defaults are kept, TieredPGO on, as users run it). Prints `ok=N failed=F wall_s=S cpu_s=C jit_s=J`, C being this process's CPU time
-// (Process.TotalProcessorTime) over the timed part, J the JIT's compile time within it (JitInfo). Exit status 0 when every call succeeded. On SIGQUIT (what
+// defaults are kept, TieredPGO on, as users run it). Prints `ok=N failed=F wall_s=S cpu_s=C jit_s=J alloc_b=A
+// gcs=G`, C being this process's CPU time (Process.TotalProcessorTime) over the timed part, J the JIT's compile
+// time within it (JitInfo), A the bytes the managed heap allocated in it per call (GC.GetTotalAllocatedBytes)
+// and G the collections of generation 0 in it. Exit status 0 when every call succeeded. On SIGQUIT (what
 // compare.py sends a client that hangs) it prints where it is: its phase, its counters, and the session's state
 // and pending calls, and goes on.
 using System;
@@ -89,6 +91,8 @@ internal static class Program
         self.Refresh();
         TimeSpan cpu0 = self.TotalProcessorTime;
         TimeSpan jit0 = System.Runtime.JitInfo.GetCompilationTime();
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gcs0 = GC.CollectionCount(0);
         s_phase = "timed part";
         var clock = Stopwatch.StartNew();
         (long ok, long failed) = await RunAsync(global, calls, window);
@@ -96,8 +100,11 @@ internal static class Program
         self.Refresh();
         double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
         double jit = (System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalSeconds;
+        double allocPerCall = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / (double)calls;
+        int gcs = GC.CollectionCount(0) - gcs0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                        $"ok={ok} failed={failed} wall_s={wall:F6} cpu_s={cpu:F6} jit_s={jit:F3}"));
+                                        $"ok={ok} failed={failed} wall_s={wall:F6} cpu_s={cpu:F6} jit_s={jit:F3} " +
+                                        $"alloc_b={allocPerCall:F1} gcs={gcs}"));
         Console.Out.Flush();
         s_phase = "closing the session";
         return failed == 0 && ok == calls ? 0 : 1;

@@ -7,14 +7,16 @@
 // CALLS calls were made; default options. KIND tiny-goroutines: WINDOW goroutines, each making typed
 // Global.EngineVersion calls one after another (the blocking form, Go's usual way of keeping WINDOW calls
 // in flight). An unmeasured warm-up comes first, as for the other managed runtimes (CALLS/10 calls,
-// repeated until QIX_BENCH_WARM_S seconds went by). Prints `ok=N failed=F wall_s=S cpu_s=C`, C being this
-// process's CPU time (getrusage) over the timed part.
+// repeated until QIX_BENCH_WARM_S seconds went by). Prints `ok=N failed=F wall_s=S cpu_s=C alloc_b=A gcs=G`, C
+// being this process's CPU time (getrusage) over the timed part, A the bytes Go's heap allocated in it per call
+// and G its collections.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -126,10 +128,14 @@ func main() {
 			break
 		}
 	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0) // stops the world for a moment: outside the clock
 	c0, t0 := cpuSeconds(), time.Now()
 	ok, failed := run(calls)
 	wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
-	fmt.Printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f\n", ok, failed, wall, cpu)
+	runtime.ReadMemStats(&m1)
+	fmt.Printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f alloc_b=%.1f gcs=%d\n", ok, failed, wall, cpu,
+		float64(m1.TotalAlloc-m0.TotalAlloc)/float64(calls), m1.NumGC-m0.NumGC)
 	if failed != 0 || ok != calls {
 		s.Close()
 		os.Exit(1)

@@ -7,7 +7,8 @@
 // unless set, went by, the JIT was quiet for half a second and the heap's young generation had been used up
 // once at its present size: start-up, class loading, the JIT's compilations and the kernel's first touch of
 // the heap left out), J the JIT's compile time within it, P the process's minor page faults within it (-1
-// where /proc/self/stat cannot be read), G the collections within it and T their time.
+// where /proc/self/stat cannot be read), G the collections within it and T their time; then alloc_b=A, the
+// bytes the heap allocated in it per call (-1 where the JVM does not count them).
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -47,6 +48,26 @@ public final class QixBenchJava {
     return n;
   }
 
+  /**
+   * Bytes the live threads have allocated on the heap so far (HotSpot's per-thread counters; libqix's event
+   * threads are attached, so theirs count), or -1 where the JVM does not count them.
+   */
+  private static long allocatedBytes() {
+    java.lang.management.ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+    if (!(bean instanceof com.sun.management.ThreadMXBean)) {
+      return -1;
+    }
+    com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) bean;
+    if (!threads.isThreadAllocatedMemorySupported() || !threads.isThreadAllocatedMemoryEnabled()) {
+      return -1;
+    }
+    long n = 0;
+    for (long b : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      n += Math.max(0, b); // -1: the thread ended meanwhile
+    }
+    return n;
+  }
+
   /** The collectors' accumulated elapsed time so far, milliseconds. */
   private static long collectionMillis() {
     long ms = 0;
@@ -81,6 +102,7 @@ public final class QixBenchJava {
     final long faults = minorFaults();
     final long gcs = collections();
     final long gcMillis = collectionMillis();
+    final long allocated = allocatedBytes();
 
     static Meters read(java.lang.management.CompilationMXBean jit) {
       Meters m = new Meters();
@@ -172,10 +194,12 @@ public final class QixBenchJava {
       long[] counts = run(global, calls, window);
       final Meters after = Meters.read(jit);
       final long faults = before.faults < 0 || after.faults < 0 ? -1 : after.faults - before.faults;
-      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f faults=%d gcs=%d gc_s=%.3f%n", counts[0],
-          counts[1], (after.wallNanos - before.wallNanos) / 1e9, (after.cpuNanos - before.cpuNanos) / 1e9,
+      final double allocPerCall =
+          before.allocated < 0 || after.allocated < 0 ? -1 : (after.allocated - before.allocated) / (double) calls;
+      System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f faults=%d gcs=%d gc_s=%.3f"
+          + " alloc_b=%.1f%n", counts[0], counts[1], (after.wallNanos - before.wallNanos) / 1e9, (after.cpuNanos - before.cpuNanos) / 1e9,
           (after.jitMillis - before.jitMillis) / 1e3, faults, after.gcs - before.gcs,
-          (after.gcMillis - before.gcMillis) / 1e3);
+          (after.gcMillis - before.gcMillis) / 1e3, allocPerCall);
       System.out.flush();
       System.exit(counts[1] == 0 && counts[0] == calls ? 0 : 1);
     }
