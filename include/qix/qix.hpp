@@ -223,7 +223,10 @@ inline OptionInfo option_info(int index) {
   return OptionInfo{i->name, i->value_type, i->min, i->max, i->values, i->default_text, i->doc};
 }
 
-/** A group of threads shared by sessions. Movable, not copyable. */
+/**
+ * A group of threads shared by sessions. Neither copyable nor movable (sessions keep its C handle, and a
+ * hosted context its thread starter): hold it in a std::unique_ptr to pass it around.
+ */
 class Context {
  public:
   /**
@@ -765,7 +768,8 @@ inline Object Result::object() const {
 }
 
 /**
- * A session: one WebSocket to one engine app. Movable, not copyable; the destructor closes and frees it.
+ * A session: one WebSocket to one engine app. Neither copyable nor movable (it holds the lock of its
+ * listeners: hold it in a std::unique_ptr to pass it around); the destructor closes and frees it.
  */
 class Session {
  public:

@@ -16,11 +16,18 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace {
 
 using namespace std::chrono_literals;
+
+// What qix.hpp says of its classes: a Context and a Session stay where they were made (sessions keep the
+// context's C handle; a session holds the lock of its listeners), an Object is a shared handle.
+static_assert(!std::is_copy_constructible_v<qix::Context> && !std::is_move_constructible_v<qix::Context>);
+static_assert(!std::is_copy_constructible_v<qix::Session> && !std::is_move_constructible_v<qix::Session>);
+static_assert(std::is_copy_constructible_v<qix::Object> && std::is_move_constructible_v<qix::Object>);
 
 const char* kCube =
     R"([{"qInfo":{"qId":"fc","qType":"table"},"qHyperCubeDef":{"qDimensions":[{"qDef":{"qFieldDefs":["Region"]}}],)"
