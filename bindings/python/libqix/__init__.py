@@ -17,13 +17,13 @@ from ._errors import (BusyError, CallTimeoutError, CancelledCallError, ClosedErr
                       EngineCallError, EngineError, HttpError, InternalError, InvalidArgumentError, NetworkError,
                       NotFoundError, OutOfMemoryError, ProtocolError, TlsError, TooLargeError)
 from ._extract import extract, extract_object
-from ._session import AsyncSession, Session, connect, connect_async, option_names
+from ._session import AsyncSession, Session, connect, connect_async, option_names, set_io_spin
 
 __version__ = _native.text(_native.lib.qix_version())
 """The version of the loaded libqix.so.1."""
 
 __all__ = ["connect", "connect_async", "Session", "AsyncSession", "Subscription", "extract", "extract_object",
-           "option_names", "EngineError", "InvalidArgumentError", "ClosedError", "EngineCallError",
+           "option_names", "set_io_spin", "EngineError", "InvalidArgumentError", "ClosedError", "EngineCallError",
            "CallTimeoutError", "CancelledCallError", "ConnectionLostError", "NotFoundError", "ProtocolError",
            "TooLargeError", "HttpError", "TlsError", "NetworkError", "BusyError", "OutOfMemoryError",
            "InternalError"] + list(_api_all)

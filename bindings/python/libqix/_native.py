@@ -59,6 +59,7 @@ _PROTOS = {
     "qix_version": (c_char_p, []),
     "qix_free": (None, [_P]),
     "qix_context_default": (_P, []),
+    "qix_context_set_io_spin": (c_int, [_P, c_int]),
     "qix_options_new": (c_int, [_PP]),
     "qix_options_free": (None, [_P]),
     "qix_options_set_str": (c_int, [_P, c_char_p, c_char_p]),

@@ -39,6 +39,25 @@ def option_names() -> dict[str, int]:
     return out
 
 
+def set_io_spin(microseconds: int) -> None:
+    """Sets how long libqix's I/O thread may poll its sockets before it sleeps, in microseconds (0 to 1,000,000;
+    0: never), for every session of this process (they share libqix's default context).
+
+    It polls only while answers have been coming back that fast (a call at a time to a nearby engine), which
+    saves a thread wake-up per answer at the cost of CPU; after longer waits it sleeps at once. The default is
+    50, or the environment variable QIX_IO_SPIN_US when the context was made. Any thread; takes effect at the
+    I/O thread's next wait (qix_context_set_io_spin, docs/c-api.md, Threads).
+
+    Raises InvalidArgumentError out of range, TypeError for a non-integer.
+    """
+    if isinstance(microseconds, bool) or not isinstance(microseconds, int):
+        raise TypeError(f"libqix.set_io_spin: microseconds must be an int, not {type(microseconds).__name__}")
+    if not -2**31 <= microseconds < 2**31:  # ctypes would wrap it into a C int; libqix checks the rest
+        raise InvalidArgumentError(message=f"libqix: io spin {microseconds} us is out of range (0 to 1000000)",
+                                   status=-1)
+    check(L.qix_context_set_io_spin(None, microseconds))
+
+
 _OPTIONS = option_names()
 
 

@@ -64,3 +64,22 @@ def test_reconnect_states(start_sim):
         assert resumed.wait(60)
         assert ("suspended", 4003) in states
         assert doc.evaluate("1+1") == "2"  # the same Doc handle works after the resume
+
+
+def test_set_io_spin(start_sim):
+    # libqix checks the range (0 to 1000000): its error comes back as InvalidArgumentError.
+    for bad in (-1, 1_000_001, 2**40):
+        with pytest.raises(libqix.InvalidArgumentError):
+            libqix.set_io_spin(bad)
+    with pytest.raises(TypeError):
+        libqix.set_io_spin(1.5)
+    sim = start_sim()
+    try:
+        for us in (0, 1_000_000, 50):  # never polls, polls up to a second, the default: calls go on alike
+            libqix.set_io_spin(us)
+            with libqix.connect(sim.url()) as s:
+                doc = s.open_doc("demo")
+                assert [doc.evaluate(f"{i}+1") for i in range(3)] == ["1", "2", "3"]
+    finally:
+        env = os.environ.get("QIX_IO_SPIN_US", "")
+        libqix.set_io_spin(int(env) if env.isdigit() and int(env) <= 1_000_000 else 50)  # the default again
