@@ -87,12 +87,13 @@ internal static class Program
             if (warm.Elapsed >= TimeSpan.FromSeconds(warmFor) &&
                 warm.Elapsed - lastCompiling >= TimeSpan.FromSeconds(0.5)) break;
         }
+        // The clock last before the timed part and first after it, so that reading the rest is not timed.
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gcs0 = GC.CollectionCount(0);
+        TimeSpan jit0 = System.Runtime.JitInfo.GetCompilationTime();
         using Process self = Process.GetCurrentProcess();
         self.Refresh();
         TimeSpan cpu0 = self.TotalProcessorTime;
-        TimeSpan jit0 = System.Runtime.JitInfo.GetCompilationTime();
-        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
-        int gcs0 = GC.CollectionCount(0);
         s_phase = "timed part";
         var clock = Stopwatch.StartNew();
         (long ok, long failed) = await RunAsync(global, calls, window);
