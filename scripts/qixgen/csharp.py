@@ -453,10 +453,12 @@ class Emitter:
         if m.deprecated:
             attrs.append("    [Obsolete(\"Deprecated by the Engine API specification.\")]")
         head = f"    public {new}{ret} {name}({', '.join(sig)})"
+        # A method without parameters sends {} from one shared, empty ApiParams (no object per call).
+        params = "        var p_ = new ApiParams();" if body else "        var p_ = ApiParams.None;"
         if m.result == "struct" and m.returns:
             obj = m.returns
             head = head.replace(f"public {new}", f"public {new}async ", 1)
-            lines = [head, "    {", "        var p_ = new ApiParams();"] + body + [
+            lines = [head, "    {", params] + body + [
                 f"        QixResult r_ = await ApiCall.ObjectResultAsync(this, \"{m.name}\", p_, "
                 f"static (s, n) => new {obj}(s, n), cancellationToken).ConfigureAwait(false);",
                 f"        {m.result_type} result_ = ApiCall.Whole(r_, ApiRead.Read{m.result_type});",
@@ -464,7 +466,7 @@ class Emitter:
                 "        return result_;",
                 "    }"]
         else:
-            lines = [head, "    {", "        var p_ = new ApiParams();"] + body + [f"        return {expr};", "    }"]
+            lines = [head, "    {", params] + body + [f"        return {expr};", "    }"]
         return doc + attrs + lines + [""]
 
 

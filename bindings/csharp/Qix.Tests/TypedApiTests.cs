@@ -23,6 +23,17 @@ public sealed class TypedManifestTests
     };
 
     [Fact]
+    public void MethodsWithoutParametersShareOneEmptyParamsThatTakesNone()
+    {
+        // The generated methods without parameters pass ApiParams.None (no object per call): it sends {} and
+        // refuses a parameter, which would otherwise reach every later call of every such method.
+        Assert.Equal("{}", ApiParams.None.ToJson());
+        Assert.Throws<InvalidOperationException>(() => ApiParams.None.Add("qX", 1));
+        Assert.Equal("{}", ApiParams.None.ToJson());
+        Assert.Equal("{\"qX\":1}", new ApiParams().Add("qX", 1).ToJson());
+    }
+
+    [Fact]
     public void EveryMethodOfTheSpecIsATypedMethodOfItsClass()
     {
         string dir = Environment.GetEnvironmentVariable("QIX_SPEC_DIR")

@@ -70,6 +70,11 @@ public static class ApiJson
 /// </summary>
 internal sealed class ApiParams
 {
+    /// <summary>
+    /// The params of a method without parameters, shared by every such call (it stays empty: <c>{}</c>).
+    /// </summary>
+    public static readonly ApiParams None = new();
+
     private MemoryStream? _buffer;
     private Utf8JsonWriter? _writer;
 
@@ -77,6 +82,7 @@ internal sealed class ApiParams
     {
         if (_writer == null)
         {
+            if (ReferenceEquals(this, None)) throw new InvalidOperationException("ApiParams.None takes no parameters");
             _buffer = new MemoryStream();
             _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder });
             _writer.WriteStartObject();

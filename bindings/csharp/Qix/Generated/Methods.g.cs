@@ -46,7 +46,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "AbortAll")]
     public Task AbortAllAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "AbortAll", p_, cancellationToken);
     }
 
@@ -75,7 +75,7 @@ public sealed partial class Global : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<string> QvVersionAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "QvVersion", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -88,7 +88,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "OSVersion")]
     public Task<string> OSVersionAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "OSVersion", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -101,7 +101,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "OSName")]
     public Task<string> OSNameAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "OSName", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -114,7 +114,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "QTProduct")]
     public Task<string> QTProductAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "QTProduct", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -127,7 +127,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetDocList")]
     public Task<List<DocListEntry>> GetDocListAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<DocListEntry>>(this, "GetDocList", p_, "qDocList", ApiRead.ReadListOfDocListEntry, cancellationToken);
     }
 
@@ -172,7 +172,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetAuthenticatedUser")]
     public Task<string> GetAuthenticatedUserAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetAuthenticatedUser", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -211,7 +211,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetActiveDoc")]
     public Task<Doc?> GetActiveDocAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ObjectAsync<Doc>(this, "GetActiveDoc", p_, static (s, n) => new Doc(s, n), cancellationToken);
     }
 
@@ -224,7 +224,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "AllowCreateApp")]
     public Task<bool> AllowCreateAppAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "AllowCreateApp", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -271,7 +271,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "IsDesktopMode")]
     public Task<bool> IsDesktopModeAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "IsDesktopMode", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -299,7 +299,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "ShutdownProcess")]
     public Task ShutdownProcessAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "ShutdownProcess", p_, cancellationToken);
     }
 
@@ -312,7 +312,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "ReloadExtensionList")]
     public Task ReloadExtensionListAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "ReloadExtensionList", p_, cancellationToken);
     }
 
@@ -404,7 +404,7 @@ public sealed partial class Global : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<bool> IsPersonalModeAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "IsPersonalMode", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -417,7 +417,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetUniqueID")]
     public Task<string> GetUniqueIDAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetUniqueID", p_, "qUniqueID", ApiRead.StringItem, cancellationToken);
     }
 
@@ -453,7 +453,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "CreateSessionApp")]
     public async Task<CreateSessionAppResult> CreateSessionAppAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         QixResult r_ = await ApiCall.ObjectResultAsync(this, "CreateSessionApp", p_, static (s, n) => new Doc(s, n), cancellationToken).ConfigureAwait(false);
         CreateSessionAppResult result_ = ApiCall.Whole(r_, ApiRead.ReadCreateSessionAppResult);
         result_.Object = r_.Object as Doc;
@@ -488,7 +488,7 @@ public sealed partial class Global : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<string> ProductVersionAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "ProductVersion", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -581,7 +581,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetOdbcDsns")]
     public Task<List<OdbcDsn>> GetOdbcDsnsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<OdbcDsn>>(this, "GetOdbcDsns", p_, "qOdbcDsns", ApiRead.ReadListOfOdbcDsn, cancellationToken);
     }
 
@@ -594,7 +594,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetOleDbProviders")]
     public Task<List<OleDbProvider>> GetOleDbProvidersAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<OleDbProvider>>(this, "GetOleDbProviders", p_, "qOleDbProviders", ApiRead.ReadListOfOleDbProvider, cancellationToken);
     }
 
@@ -637,7 +637,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetDefaultAppFolder")]
     public Task<string> GetDefaultAppFolderAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetDefaultAppFolder", p_, "qPath", ApiRead.StringItem, cancellationToken);
     }
 
@@ -650,7 +650,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetLogicalDriveStrings")]
     public Task<List<DriveInfo>> GetLogicalDriveStringsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<DriveInfo>>(this, "GetLogicalDriveStrings", p_, "qDrives", ApiRead.ReadListOfDriveInfo, cancellationToken);
     }
 
@@ -678,7 +678,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "GetSupportedCodePages")]
     public Task<List<CodePage>> GetSupportedCodePagesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<CodePage>>(this, "GetSupportedCodePages", p_, "qCodePages", ApiRead.ReadListOfCodePage, cancellationToken);
     }
 
@@ -707,7 +707,7 @@ public sealed partial class Global : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<List<NxStreamListEntry>> GetStreamListAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<NxStreamListEntry>>(this, "GetStreamList", p_, "qStreamList", ApiRead.ReadListOfNxStreamListEntry, cancellationToken);
     }
 
@@ -720,7 +720,7 @@ public sealed partial class Global : QixObject
     [EngineMethod("Global", "EngineVersion")]
     public Task<NxEngineVersion> EngineVersionAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxEngineVersion>(this, "EngineVersion", p_, "qVersion", ApiRead.ReadNxEngineVersion, cancellationToken);
     }
 
@@ -854,7 +854,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetLooselyCoupledVector")]
     public Task<List<int>> GetLooselyCoupledVectorAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<int>>(this, "GetLooselyCoupledVector", p_, "qv", ApiRead.ReadListOfint, cancellationToken);
     }
 
@@ -959,7 +959,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "Back")]
     public Task BackAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Back", p_, cancellationToken);
     }
 
@@ -972,7 +972,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "Forward")]
     public Task ForwardAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Forward", p_, cancellationToken);
     }
 
@@ -1017,7 +1017,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetLocaleInfo")]
     public Task<LocaleInfo> GetLocaleInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<LocaleInfo>(this, "GetLocaleInfo", p_, "qReturn", ApiRead.ReadLocaleInfo, cancellationToken);
     }
 
@@ -1055,7 +1055,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetViewDlgSaveInfo")]
     public Task<TableViewDlgSaveInfo> GetViewDlgSaveInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<TableViewDlgSaveInfo>(this, "GetViewDlgSaveInfo", p_, "qReturn", ApiRead.ReadTableViewDlgSaveInfo, cancellationToken);
     }
 
@@ -1117,7 +1117,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetScriptBreakpoints")]
     public Task<List<EditorBreakpoint>> GetScriptBreakpointsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<EditorBreakpoint>>(this, "GetScriptBreakpoints", p_, "qBreakpoints", ApiRead.ReadListOfEditorBreakpoint, cancellationToken);
     }
 
@@ -1145,7 +1145,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetScript")]
     public Task<string> GetScriptAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetScript", p_, "qScript", ApiRead.StringItem, cancellationToken);
     }
 
@@ -1158,7 +1158,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetTextMacros")]
     public Task<List<TextMacro>> GetTextMacrosAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<TextMacro>>(this, "GetTextMacros", p_, "qMacros", ApiRead.ReadListOfTextMacro, cancellationToken);
     }
 
@@ -1222,7 +1222,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetAppLayout")]
     public Task<NxAppLayout> GetAppLayoutAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxAppLayout>(this, "GetAppLayout", p_, "qLayout", ApiRead.ReadNxAppLayout, cancellationToken);
     }
 
@@ -1250,7 +1250,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetAppProperties")]
     public Task<NxAppProperties> GetAppPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxAppProperties>(this, "GetAppProperties", p_, "qProp", ApiRead.ReadNxAppProperties, cancellationToken);
     }
 
@@ -1263,7 +1263,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetLineage")]
     public Task<List<LineageInfo>> GetLineageAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<LineageInfo>>(this, "GetLineage", p_, "qLineage", ApiRead.ReadListOfLineageInfo, cancellationToken);
     }
 
@@ -1464,7 +1464,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "Undo")]
     public Task<bool> UndoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "Undo", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -1477,7 +1477,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "Redo")]
     public Task<bool> RedoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "Redo", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -1490,7 +1490,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "ClearUndoBuffer")]
     public Task ClearUndoBufferAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "ClearUndoBuffer", p_, cancellationToken);
     }
 
@@ -1944,7 +1944,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetAllInfos")]
     public Task<List<NxInfo>> GetAllInfosAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<NxInfo>>(this, "GetAllInfos", p_, "qInfos", ApiRead.ReadListOfNxInfo, cancellationToken);
     }
 
@@ -1957,7 +1957,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "Resume")]
     public Task ResumeAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Resume", p_, cancellationToken);
     }
 
@@ -2051,7 +2051,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "SaveObjects")]
     public Task SaveObjectsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "SaveObjects", p_, cancellationToken);
     }
 
@@ -2082,7 +2082,7 @@ public sealed partial class Doc : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<GetMediaListResult> GetMediaListAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.StructAsync<GetMediaListResult>(this, "GetMediaList", p_, ApiRead.ReadGetMediaListResult, cancellationToken);
     }
 
@@ -2095,7 +2095,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetContentLibraries")]
     public Task<ContentLibraryList> GetContentLibrariesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<ContentLibraryList>(this, "GetContentLibraries", p_, "qList", ApiRead.ReadContentLibraryList, cancellationToken);
     }
 
@@ -2138,7 +2138,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "BackCount")]
     public Task<long> BackCountAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<long>(this, "BackCount", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 
@@ -2151,7 +2151,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "ForwardCount")]
     public Task<long> ForwardCountAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<long>(this, "ForwardCount", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 
@@ -2211,7 +2211,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "CheckScriptSyntax")]
     public Task<List<ScriptSyntaxError>> CheckScriptSyntaxAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<ScriptSyntaxError>>(this, "CheckScriptSyntax", p_, "qErrors", ApiRead.ReadListOfScriptSyntaxError, cancellationToken);
     }
 
@@ -2224,7 +2224,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetFavoriteVariables")]
     public Task<List<string>> GetFavoriteVariablesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<string>>(this, "GetFavoriteVariables", p_, "qNames", ApiRead.ReadListOfstring, cancellationToken);
     }
 
@@ -2331,7 +2331,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetConnections")]
     public Task<List<Connection>> GetConnectionsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<Connection>>(this, "GetConnections", p_, "qConnections", ApiRead.ReadListOfConnection, cancellationToken);
     }
 
@@ -2706,7 +2706,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetScriptEx")]
     public Task<AppScript> GetScriptExAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<AppScript>(this, "GetScriptEx", p_, "qScript", ApiRead.ReadAppScript, cancellationToken);
     }
 
@@ -2779,7 +2779,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetGroupStates")]
     public Task<List<GroupState>> GetGroupStatesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<GroupState>>(this, "GetGroupStates", p_, "qGroupStates", ApiRead.ReadListOfGroupState, cancellationToken);
     }
 
@@ -2978,7 +2978,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetExpressionBNF")]
     public Task<GetExpressionBNFResult> GetExpressionBNFAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.StructAsync<GetExpressionBNFResult>(this, "GetExpressionBNF", p_, ApiRead.ReadGetExpressionBNFResult, cancellationToken);
     }
 
@@ -2991,7 +2991,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetExpressionBNFHash")]
     public Task<string> GetExpressionBNFHashAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetExpressionBNFHash", p_, "qBnfHash", ApiRead.StringItem, cancellationToken);
     }
 
@@ -3066,7 +3066,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "GetScriptMeta")]
     public Task<AppScriptMeta> GetScriptMetaAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<AppScriptMeta>(this, "GetScriptMeta", p_, "qMeta", ApiRead.ReadAppScriptMeta, cancellationToken);
     }
 
@@ -3098,7 +3098,7 @@ public sealed partial class Doc : QixObject
     [EngineMethod("Doc", "ClearAllSoftPatches")]
     public Task ClearAllSoftPatchesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "ClearAllSoftPatches", p_, cancellationToken);
     }
 
@@ -3138,7 +3138,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetLayout")]
     public new Task<GenericObjectLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericObjectLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericObjectLayout, cancellationToken);
     }
 
@@ -3322,7 +3322,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "ClearSoftPatches")]
     public Task ClearSoftPatchesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "ClearSoftPatches", p_, cancellationToken);
     }
 
@@ -3350,7 +3350,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetProperties")]
     public Task<GenericObjectProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericObjectProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericObjectProperties, cancellationToken);
     }
 
@@ -3363,7 +3363,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetEffectiveProperties")]
     public Task<GenericObjectProperties> GetEffectivePropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericObjectProperties>(this, "GetEffectiveProperties", p_, "qProp", ApiRead.ReadGenericObjectProperties, cancellationToken);
     }
 
@@ -3391,7 +3391,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetFullPropertyTree")]
     public Task<GenericObjectEntry> GetFullPropertyTreeAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericObjectEntry>(this, "GetFullPropertyTree", p_, "qPropEntry", ApiRead.ReadGenericObjectEntry, cancellationToken);
     }
 
@@ -3404,7 +3404,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetInfo")]
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
@@ -3955,7 +3955,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetParent")]
     public Task<GenericObject?> GetParentAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ObjectAsync<GenericObject>(this, "GetParent", p_, static (s, n) => new GenericObject(s, n), cancellationToken);
     }
 
@@ -3968,7 +3968,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetChildInfos")]
     public Task<List<NxInfo>> GetChildInfosAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<NxInfo>>(this, "GetChildInfos", p_, "qInfos", ApiRead.ReadListOfNxInfo, cancellationToken);
     }
 
@@ -4045,7 +4045,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetLinkedObjects")]
     public Task<List<NxLinkedObjectInfo>> GetLinkedObjectsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", ApiRead.ReadListOfNxLinkedObjectInfo, cancellationToken);
     }
 
@@ -4103,7 +4103,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "ResetMadeSelections")]
     public Task ResetMadeSelectionsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "ResetMadeSelections", p_, cancellationToken);
     }
 
@@ -4131,7 +4131,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "GetSnapshotObject")]
     public Task<GenericObject?> GetSnapshotObjectAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ObjectAsync<GenericObject>(this, "GetSnapshotObject", p_, static (s, n) => new GenericObject(s, n), cancellationToken);
     }
 
@@ -4144,7 +4144,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "Publish")]
     public Task PublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Publish", p_, cancellationToken);
     }
 
@@ -4157,7 +4157,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "UnPublish")]
     public Task UnPublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnPublish", p_, cancellationToken);
     }
 
@@ -4170,7 +4170,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "Approve")]
     public Task ApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Approve", p_, cancellationToken);
     }
 
@@ -4183,7 +4183,7 @@ public sealed partial class GenericObject : QixObject
     [EngineMethod("GenericObject", "UnApprove")]
     public Task UnApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnApprove", p_, cancellationToken);
     }
 
@@ -4303,7 +4303,7 @@ public sealed partial class Field : QixObject
     [EngineMethod("Field", "GetCardinal")]
     public Task<long> GetCardinalAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<long>(this, "GetCardinal", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 
@@ -4316,7 +4316,7 @@ public sealed partial class Field : QixObject
     [EngineMethod("Field", "GetAndMode")]
     public Task<bool> GetAndModeAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "GetAndMode", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -4446,7 +4446,7 @@ public sealed partial class Field : QixObject
     [EngineMethod("Field", "Lock")]
     public Task<bool> LockAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "Lock", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -4459,7 +4459,7 @@ public sealed partial class Field : QixObject
     [EngineMethod("Field", "Unlock")]
     public Task<bool> UnlockAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "Unlock", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -4472,7 +4472,7 @@ public sealed partial class Field : QixObject
     [EngineMethod("Field", "GetNxProperties")]
     public Task<NxFieldProperties> GetNxPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxFieldProperties>(this, "GetNxProperties", p_, "qProperties", ApiRead.ReadNxFieldProperties, cancellationToken);
     }
 
@@ -4549,7 +4549,7 @@ public sealed partial class Field : QixObject
     [EngineMethod("Field", "Clear")]
     public Task<bool> ClearAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "Clear", p_, "qReturn", ApiRead.BoolItem, cancellationToken);
     }
 }
@@ -4574,7 +4574,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "GetLayout")]
     public new Task<GenericDimensionLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericDimensionLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericDimensionLayout, cancellationToken);
     }
 
@@ -4617,7 +4617,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "GetProperties")]
     public Task<GenericDimensionProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericDimensionProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericDimensionProperties, cancellationToken);
     }
 
@@ -4630,7 +4630,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "GetInfo")]
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
@@ -4643,7 +4643,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "GetDimension")]
     public Task<NxLibraryDimensionDef> GetDimensionAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxLibraryDimensionDef>(this, "GetDimension", p_, "qDim", ApiRead.ReadNxLibraryDimensionDef, cancellationToken);
     }
 
@@ -4656,7 +4656,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "GetLinkedObjects")]
     public Task<List<NxLinkedObjectInfo>> GetLinkedObjectsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", ApiRead.ReadListOfNxLinkedObjectInfo, cancellationToken);
     }
 
@@ -4669,7 +4669,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "Publish")]
     public Task PublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Publish", p_, cancellationToken);
     }
 
@@ -4682,7 +4682,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "UnPublish")]
     public Task UnPublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnPublish", p_, cancellationToken);
     }
 
@@ -4695,7 +4695,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "Approve")]
     public Task ApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Approve", p_, cancellationToken);
     }
 
@@ -4708,7 +4708,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "UnApprove")]
     public Task UnApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnApprove", p_, cancellationToken);
     }
 
@@ -4751,7 +4751,7 @@ public sealed partial class GenericDimension : QixObject
     [EngineMethod("GenericDimension", "GetActiveField")]
     public Task<long> GetActiveFieldAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<long>(this, "GetActiveField", p_, "qReturn", ApiRead.LongItem, cancellationToken);
     }
 }
@@ -4814,7 +4814,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "GetLayout")]
     public new Task<GenericBookmarkLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericBookmarkLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericBookmarkLayout, cancellationToken);
     }
 
@@ -4857,7 +4857,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "GetProperties")]
     public Task<GenericBookmarkProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericBookmarkProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericBookmarkProperties, cancellationToken);
     }
 
@@ -4870,7 +4870,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "GetInfo")]
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
@@ -4883,7 +4883,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "Apply")]
     public Task<bool> ApplyAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<bool>(this, "Apply", p_, "qSuccess", ApiRead.BoolItem, cancellationToken);
     }
 
@@ -4896,7 +4896,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "ApplyAndVerify")]
     public Task<BookmarkApplyAndVerifyResult> ApplyAndVerifyAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<BookmarkApplyAndVerifyResult>(this, "ApplyAndVerify", p_, "qResult", ApiRead.ReadBookmarkApplyAndVerifyResult, cancellationToken);
     }
 
@@ -4909,7 +4909,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "Publish")]
     public Task PublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Publish", p_, cancellationToken);
     }
 
@@ -4922,7 +4922,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "UnPublish")]
     public Task UnPublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnPublish", p_, cancellationToken);
     }
 
@@ -4935,7 +4935,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "Approve")]
     public Task ApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Approve", p_, cancellationToken);
     }
 
@@ -4948,7 +4948,7 @@ public sealed partial class GenericBookmark : QixObject
     [EngineMethod("GenericBookmark", "UnApprove")]
     public Task UnApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnApprove", p_, cancellationToken);
     }
 }
@@ -4973,7 +4973,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "GetLayout")]
     public new Task<GenericMeasureLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericMeasureLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericMeasureLayout, cancellationToken);
     }
 
@@ -5016,7 +5016,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "GetProperties")]
     public Task<GenericMeasureProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericMeasureProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericMeasureProperties, cancellationToken);
     }
 
@@ -5029,7 +5029,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "GetInfo")]
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
@@ -5042,7 +5042,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "GetMeasure")]
     public Task<NxLibraryMeasureDef> GetMeasureAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxLibraryMeasureDef>(this, "GetMeasure", p_, "qMeasure", ApiRead.ReadNxLibraryMeasureDef, cancellationToken);
     }
 
@@ -5055,7 +5055,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "GetLinkedObjects")]
     public Task<List<NxLinkedObjectInfo>> GetLinkedObjectsAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<List<NxLinkedObjectInfo>>(this, "GetLinkedObjects", p_, "qItems", ApiRead.ReadListOfNxLinkedObjectInfo, cancellationToken);
     }
 
@@ -5068,7 +5068,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "Publish")]
     public Task PublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Publish", p_, cancellationToken);
     }
 
@@ -5081,7 +5081,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "UnPublish")]
     public Task UnPublishAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnPublish", p_, cancellationToken);
     }
 
@@ -5094,7 +5094,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "Approve")]
     public Task ApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "Approve", p_, cancellationToken);
     }
 
@@ -5107,7 +5107,7 @@ public sealed partial class GenericMeasure : QixObject
     [EngineMethod("GenericMeasure", "UnApprove")]
     public Task UnApproveAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.VoidAsync(this, "UnApprove", p_, cancellationToken);
     }
 }
@@ -5132,7 +5132,7 @@ public sealed partial class GenericVariable : QixObject
     [EngineMethod("GenericVariable", "GetLayout")]
     public new Task<GenericVariableLayout> GetLayoutAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericVariableLayout>(this, "GetLayout", p_, "qLayout", ApiRead.ReadGenericVariableLayout, cancellationToken);
     }
 
@@ -5175,7 +5175,7 @@ public sealed partial class GenericVariable : QixObject
     [EngineMethod("GenericVariable", "GetProperties")]
     public Task<GenericVariableProperties> GetPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<GenericVariableProperties>(this, "GetProperties", p_, "qProp", ApiRead.ReadGenericVariableProperties, cancellationToken);
     }
 
@@ -5188,7 +5188,7 @@ public sealed partial class GenericVariable : QixObject
     [EngineMethod("GenericVariable", "GetInfo")]
     public Task<NxInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxInfo>(this, "GetInfo", p_, "qInfo", ApiRead.ReadNxInfo, cancellationToken);
     }
 
@@ -5248,7 +5248,7 @@ public sealed partial class GenericVariable : QixObject
     [EngineMethod("GenericVariable", "GetRawContent")]
     public Task<string> GetRawContentAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetRawContent", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 }
@@ -5274,7 +5274,7 @@ public sealed partial class Variable : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<AlfaNumString> GetContentAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<AlfaNumString>(this, "GetContent", p_, "qContent", ApiRead.ReadAlfaNumString, cancellationToken);
     }
 
@@ -5288,7 +5288,7 @@ public sealed partial class Variable : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<string> GetRawContentAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<string>(this, "GetRawContent", p_, "qReturn", ApiRead.StringItem, cancellationToken);
     }
 
@@ -5338,7 +5338,7 @@ public sealed partial class Variable : QixObject
     [Obsolete("Deprecated by the Engine API specification.")]
     public Task<NxVariableProperties> GetNxPropertiesAsync(CancellationToken cancellationToken = default)
     {
-        var p_ = new ApiParams();
+        var p_ = ApiParams.None;
         return ApiCall.ValueAsync<NxVariableProperties>(this, "GetNxProperties", p_, "qProperties", ApiRead.ReadNxVariableProperties, cancellationToken);
     }
 
