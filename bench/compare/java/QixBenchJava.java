@@ -218,9 +218,9 @@ public final class QixBenchJava {
       final double allocPerCall =
           before.allocated < 0 || after.allocated < 0 ? -1 : (after.allocated - before.allocated) / (double) calls;
       System.out.printf("ok=%d failed=%d wall_s=%.6f cpu_s=%.6f jit_s=%.3f faults=%d gcs=%d gc_s=%.3f"
-          + " alloc_b=%.1f%n", counts[0], counts[1], (after.wallNanos - before.wallNanos) / 1e9, (after.cpuNanos - before.cpuNanos) / 1e9,
-          (after.jitMillis - before.jitMillis) / 1e3, faults, after.gcs - before.gcs,
-          (after.gcMillis - before.gcMillis) / 1e3, allocPerCall);
+          + " alloc_b=%.1f%n", counts[0], counts[1], (after.wallNanos - before.wallNanos) / 1e9,
+          (after.cpuNanos - before.cpuNanos) / 1e9, (after.jitMillis - before.jitMillis) / 1e3, faults,
+          after.gcs - before.gcs, (after.gcMillis - before.gcMillis) / 1e3, allocPerCall);
       System.out.flush();
       System.exit(counts[1] == 0 && counts[0] == calls ? 0 : 1);
     }

@@ -82,7 +82,8 @@ internal sealed class ApiParams
     {
         if (_writer == null)
         {
-            if (ReferenceEquals(this, None)) throw new InvalidOperationException("ApiParams.None takes no parameters");
+            if (ReferenceEquals(this, None))
+                throw new InvalidOperationException("ApiParams.None takes no parameters");
             _buffer = new MemoryStream();
             _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = ApiJson.Options.Encoder });
             _writer.WriteStartObject();
