@@ -23,7 +23,14 @@ before the timed part can have the JIT recompile the call path in it), and print
 faults (faults) and collections (gcs, with their time). The Java, C# and Go clients print the bytes their
 runtime's heap allocated per timed call (alloc_b) and the C# and Go clients their collections (gcs). Rounds
 are interleaved (round 1 runs every client, then round 2 ...), so a noisy machine disturbs every client
-alike; each cell shows the median of the rounds and the CPU column min/median/max. Ratios are taken between medians of the same run.
+alike; each cell shows the median of the rounds and the CPU column min/median/max. Ratios are taken between
+medians of the same run.
+In the tiny scenarios each binding's run (Java, Go, C#: the rows target P6 is about) is followed at once by one
+more run of the C API client ("libqix C API, right after Java" in the round lines), and a P6 table under each
+tiny table gives each binding's CPU per call against the C API's both ways: the ratio of the two rows'
+medians, and per round the binding's run against the C API run right after it (min / median / max). The
+host's slow and fast states last minutes, longer than a client's run and shorter than a round, so the C API's
+own row can meet another state than a binding's in the same round; a pair seconds apart meets one.
 
 --smoke runs a few hundred calls, one round, and fails (exit 1) unless every client finished with every call
 answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth reading.
@@ -218,6 +225,9 @@ CPP = "libqix C++ facade"
 # A pure-Go QIX client of enigma-go's design (gorilla/websocket, a goroutine and a channel per call,
 # encoding/json; bench/compare/gopeer): what Go's own way of making calls costs, next to the Go binding.
 GOPEER = "pure Go client (gorilla/websocket)"
+# The bindings' rows P6 is about (their CPU per tiny call against the C API's), with the names their paired C
+# API runs are labelled with.
+P6_BINDINGS = {JAVA: "Java", GO: "Go", CSHARP: "C#"}
 # Short names of the clients, for --require.
 KEYS = {"raw": RAW, "capi": CAPI, "enigma": ENIGMA, "java": JAVA, "go": GO, "csharp": CSHARP, "cpp": CPP,
         "gopeer": GOPEER}
@@ -274,12 +284,92 @@ def scenarios(calls, smoke):
     ]
 
 
+def p6_table(name, results):
+    """The P6 table of tiny scenario `name` (Markdown lines; [] without a C API row or a binding row): each
+    binding's CPU per call against the C API's, as the ratio of the two rows' medians and as the ratios of each
+    round's binding run to the C API run made right after it (min / median / max)."""
+    capi = [r["cpu"] for r in results.get((name, CAPI), []) if r["cpu"] > 0]
+    rows = [(label, results[(name, label)]) for label in P6_BINDINGS if (name, label) in results]
+    if not capi or not rows:
+        return []
+    capi_med = statistics.median(capi)
+    out = [f"**P6, {name}**: each binding's CPU per call against the C API's (target: at most 2×), as the ratio "
+           "of the two rows' medians above, and per round against a run of the C API made right after the "
+           "binding's (seconds apart, so that both meet the host in the same state)\n",
+           "| binding | ratio of medians | per round, against the C API right after it (min / med / max) |",
+           "|---|---|---|"]
+    for label, rs in rows:
+        ratio = statistics.median(r["cpu"] for r in rs) / capi_med
+        paired = sorted(r["cpu"] / r["paired_capi_cpu"] for r in rs if r.get("paired_capi_cpu", 0) > 0)
+        p = f"{fmt(paired[0])}× / {fmt(statistics.median(paired))}× / {fmt(paired[-1])}×" if paired else "–"
+        out.append(f"| {label} | {fmt(ratio)}× | {p} |")
+    return out + [""]
+
+
 def fmt(x, digits=2):
     if x is None:
         return "–"
     if x >= 100:
         return f"{x:,.0f}"
     return f"{x:.{digits}f}"
+
+
+def run_one(build, cl, rnd, name, peer, calls, window, label, client, kind, timeout, failures):
+    """Runs one client once against a fresh peer and prints its round line; returns its row (wall, cpu, rss,
+    wire, peer_cpu, calls ...), or None when it failed or hung (said in `failures`)."""
+    proc, url = start_peer(build, peer)
+    # The simulator's CPU in the client's timed part: from the client's "clock_start" to its end
+    # (the app's load and the hypercube's computation come before it, and are not the extraction's).
+    marks = {}
+    on_clock = (lambda: marks.update(start=proc_cpu(proc.pid))) if peer == "sim" else None
+    try:
+        out, err, code, cpu, rss = run_with_rusage(cl[client] + [url, kind, str(calls), str(window)],
+                                                   timeout, on_clock)
+        if marks.get("start") is not None:
+            marks["end"] = proc_cpu(proc.pid)
+    except Hung as e:
+        print(f"{name} / {label}: {e}", file=sys.stderr, flush=True)
+        failures.append(f"{name} / {label}: hung (stacks above)")
+        return None
+    finally:
+        wire, peer_cpu, answered = stop_peer(proc, 60)
+    if marks.get("end") is not None:
+        peer_cpu = marks["end"] - marks["start"]
+    m = re.search(r"ok=(\d+) failed=(\d+) wall_s=([\d.]+)", out)
+    if code != 0 or not m or int(m.group(1)) != calls:
+        failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
+        return None
+    wall = float(m.group(3))
+    timed = re.search(r"cpu_s=([\d.]+)", out)
+    if timed:  # the client's own figure for its timed part (start-up, JIT and set-up left out)
+        cpu = float(timed.group(1))
+    if name.startswith("tiny") and answered and answered > calls:
+        # The peer's counters cover the whole run, warm-up included (enigma.js and the managed
+        # runtimes warm up first): the timed calls' share of them, every request being alike.
+        wire = wire * calls / answered if wire is not None else None
+        peer_cpu = peer_cpu * calls / answered
+    row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "peer_cpu": peer_cpu, "calls": calls}
+    t = re.search(r"threads=(\d+) rss_kb=(\d+) per_session_b=(\d+)", out)
+    if t:
+        row["threads"] = int(t.group(1))
+        row["idle_rss_kb"] = int(t.group(2))
+        row["per_session_b"] = int(t.group(3))
+    # The idle client's wall time covers opening its sessions, the peer's CPU also their closing
+    # after it (over 100 % of that wall for a one-thread peer): shown as it is, not as a share.
+    peer_note = (f"peer cpu {peer_cpu:6.3f} s" if name == "idle"
+                 else f"peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %")
+    jit = re.search(r"jit_s=([\d.]+)", out)  # the JIT's compiling within the timed part
+    jit_note = f" jit {float(jit.group(1)):6.3f} s" if jit else ""
+    faults = re.search(r"faults=(-?\d+)", out)  # minor page faults within the timed part (Java)
+    jit_note += f" faults {int(faults.group(1)):,}" if faults else ""
+    gcs = re.search(r"gcs=(\d+)(?: gc_s=([\d.]+))?", out)  # collections in the timed part (managed)
+    if gcs:
+        jit_note += f" gcs {gcs.group(1)}" + (f" ({float(gcs.group(2)):.3f} s)" if gcs.group(2) else "")
+    alloc = re.search(r"alloc_b=(-?[\d.]+)", out)  # bytes the managed heap allocated per call
+    jit_note += f" alloc {float(alloc.group(1)):,.0f} B/call" if alloc else ""
+    print(f"round {rnd + 1} {name:11s} {label:46s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
+          f"rss {rss / 1024:7.1f} MB {peer_note}{jit_note}", file=sys.stderr, flush=True)
+    return row
 
 
 def main():
@@ -323,59 +413,18 @@ def main():
             for label, client, kind in runs:
                 if client not in cl:
                     continue
-                proc, url = start_peer(args.build, peer)
-                # The simulator's CPU in the client's timed part: from the client's "clock_start" to its end
-                # (the app's load and the hypercube's computation come before it, and are not the extraction's).
-                marks = {}
-                on_clock = (lambda: marks.update(start=proc_cpu(proc.pid))) if peer == "sim" else None
-                try:
-                    out, err, code, cpu, rss = run_with_rusage(cl[client] + [url, kind, str(calls), str(window)],
-                                                               timeout, on_clock)
-                    if marks.get("start") is not None:
-                        marks["end"] = proc_cpu(proc.pid)
-                except Hung as e:
-                    print(f"{name} / {label}: {e}", file=sys.stderr, flush=True)
-                    failures.append(f"{name} / {label}: hung (stacks above)")
+                row = run_one(args.build, cl, rnd, name, peer, calls, window, label, client, kind, timeout, failures)
+                if row is None:
                     continue
-                finally:
-                    wire, peer_cpu, answered = stop_peer(proc, 60)
-                if marks.get("end") is not None:
-                    peer_cpu = marks["end"] - marks["start"]
-                m = re.search(r"ok=(\d+) failed=(\d+) wall_s=([\d.]+)", out)
-                if code != 0 or not m or int(m.group(1)) != calls:
-                    failures.append(f"{name} / {label}: exit {code}, output {out.strip()!r} {err.strip()[-400:]!r}")
-                    continue
-                wall = float(m.group(3))
-                timed = re.search(r"cpu_s=([\d.]+)", out)
-                if timed:  # the client's own figure for its timed part (start-up, JIT and set-up left out)
-                    cpu = float(timed.group(1))
-                if name.startswith("tiny") and answered and answered > calls:
-                    # The peer's counters cover the whole run, warm-up included (enigma.js and the managed
-                    # runtimes warm up first): the timed calls' share of them, every request being alike.
-                    wire = wire * calls / answered if wire is not None else None
-                    peer_cpu = peer_cpu * calls / answered
-                row = {"wall": wall, "cpu": cpu, "rss": rss, "wire": wire, "peer_cpu": peer_cpu, "calls": calls}
-                t = re.search(r"threads=(\d+) rss_kb=(\d+) per_session_b=(\d+)", out)
-                if t:
-                    row["threads"] = int(t.group(1))
-                    row["idle_rss_kb"] = int(t.group(2))
-                    row["per_session_b"] = int(t.group(3))
                 results.setdefault((name, label), []).append(row)
-                # The idle client's wall time covers opening its sessions, the peer's CPU also their closing
-                # after it (over 100 % of that wall for a one-thread peer): shown as it is, not as a share.
-                peer_note = (f"peer cpu {peer_cpu:6.3f} s" if name == "idle"
-                             else f"peer busy {100 * peer_cpu / max(wall, 1e-9):5.1f} %")
-                jit = re.search(r"jit_s=([\d.]+)", out)  # the JIT's compiling within the timed part
-                jit_note = f" jit {float(jit.group(1)):6.3f} s" if jit else ""
-                faults = re.search(r"faults=(-?\d+)", out)  # minor page faults within the timed part (Java)
-                jit_note += f" faults {int(faults.group(1)):,}" if faults else ""
-                gcs = re.search(r"gcs=(\d+)(?: gc_s=([\d.]+))?", out)  # collections in the timed part (managed)
-                if gcs:
-                    jit_note += f" gcs {gcs.group(1)}" + (f" ({float(gcs.group(2)):.3f} s)" if gcs.group(2) else "")
-                alloc = re.search(r"alloc_b=(-?[\d.]+)", out)  # bytes the managed heap allocated per call
-                jit_note += f" alloc {float(alloc.group(1)):,.0f} B/call" if alloc else ""
-                print(f"round {rnd + 1} {name:11s} {label:46s} wall {wall:8.3f} s cpu {cpu:7.3f} s "
-                      f"rss {rss / 1024:7.1f} MB {peer_note}{jit_note}", file=sys.stderr, flush=True)
+                if name.startswith("tiny") and label in P6_BINDINGS:
+                    # P6 side by side: the C API once more, right after the binding (seconds apart, where the
+                    # C API's own row ran minutes before or after), so that the host's drift between its slow
+                    # and fast states, which lasts minutes, hits both runs of a pair alike.
+                    pair = run_one(args.build, cl, rnd, name, peer, calls, window,
+                                   f"{CAPI}, right after {P6_BINDINGS[label]}", CAPI, "tiny", timeout, failures)
+                    if pair is not None:
+                        row["paired_capi_cpu"] = pair["cpu"]
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
@@ -424,6 +473,9 @@ def main():
             print(f"| {label} | {rate[label]:,.0f} | {fmt(cpus[0])} / {fmt(statistics.median(cpus))} / "
                   f"{fmt(cpus[-1])} | {rss:.1f} | {wire} | {fmt(ve)}× | {fmt(vr)}× | {fmt(vf)}× | {busy:.0f} % |")
         print()
+        if tiny:
+            for line in p6_table(name, results):
+                print(line)
     return 0
 
 

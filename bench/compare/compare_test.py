@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Tests of bench/compare/compare.py (CTest bench.compare_p6): its P6 table, and the command end to end on a
+fake build (ab_test.py's fake responder and clients, plus a fake Go client), so that no libqix build is needed:
+each binding's run is followed by a C API run, and the table pairs each binding run with that one."""
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import ab_test  # noqa: E402  (its fake build)
+import compare  # noqa: E402
+
+# A C API client whose CPU grows by 0.1 s with each run (counted in the file FAKE_COUNTER): a host drifting
+# from run to run, so that the C API run right after a binding's costs another figure than the C API's own row.
+DRIFTING_CAPI = """\
+#!/usr/bin/python3
+import os, sys
+url, kind, calls, window = sys.argv[1:5]
+path = os.environ["FAKE_COUNTER"]
+n = int(open(path).read()) + 1 if os.path.exists(path) else 1
+open(path, "w").write(str(n))
+print(f"ok={calls} failed=0 wall_s=0.5 cpu_s={0.1 * n:.3f} bytes=0")
+"""
+
+
+def add_client(build, name, text):
+    path = os.path.join(build, "bench", name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+
+
+class P6Table(unittest.TestCase):
+    def rows(self, *cpus, paired=()):
+        out = [{"cpu": c} for c in cpus]
+        for r, p in zip(out, paired):
+            r["paired_capi_cpu"] = p
+        return out
+
+    def test_both_ratios(self):
+        results = {("tiny-w64", compare.CAPI): self.rows(0.10, 0.11, 0.30),
+                   ("tiny-w64", compare.JAVA): self.rows(0.16, 0.33, 0.17, paired=(0.11, 0.22, 0.10))}
+        lines = compare.p6_table("tiny-w64", results)
+        self.assertIn("**P6, tiny-w64**", lines[0])
+        # medians 0.17 / 0.11; per round 0.16/0.11, 0.33/0.22, 0.17/0.10: 1.45, 1.50, 1.70
+        self.assertIn("| libqix Java (typed API) | 1.55× | 1.45× / 1.50× / 1.70× |", lines)
+
+    def test_a_binding_without_paired_runs(self):
+        results = {("tiny-w1", compare.CAPI): self.rows(1.0), ("tiny-w1", compare.GO): self.rows(1.5)}
+        self.assertIn("| libqix Go (typed API) | 1.50× | – |", compare.p6_table("tiny-w1", results))
+
+    def test_nothing_to_compare(self):
+        self.assertEqual(compare.p6_table("tiny-w64", {("tiny-w64", compare.CAPI): self.rows(0.1)}), [])
+        self.assertEqual(compare.p6_table("tiny-w64", {("tiny-w64", compare.GO): self.rows(0.1)}), [])
+
+
+class Command(unittest.TestCase):
+    def test_each_binding_run_is_paired_with_the_c_api_run_right_after_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            build = ab_test.fake_build(os.path.join(tmp, "build"), 0.3)
+            add_client(build, "qix_bench_capi", DRIFTING_CAPI)
+            add_client(build, "qix_bench_go", ab_test.CLIENT.format(cpu=0.3))
+            r = subprocess.run([sys.executable, os.path.join(HERE, "compare.py"), "--build", build, "--node", "",
+                                "--only", "tiny-w64", "--rounds", "3", "--calls", "10"],
+                               capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, FAKE_COUNTER=os.path.join(tmp, "count"), QIX_BENCH_WARM_S="0"))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            # Each round runs the C API client three times: its own row (runs 1, 4, 7: 0.1, 0.4, 0.7 s), the
+            # row with events.inline off (runs 2, 5, 8), and right after the Go row (0.3 s) once more (runs 3,
+            # 6, 9: 0.3, 0.6, 0.9 s).
+            self.assertEqual(r.stderr.count("libqix C API, right after Go"), 3, r.stderr)
+            self.assertNotIn("right after Java", r.stderr)  # a binding the build lacks: no pair either
+            self.assertIn("| libqix Go (typed API) | 0.75× | 0.33× / 0.50× / 1.00× |", r.stdout)
+            # The paired runs are not rows of the C API: its median stays that of its own runs (per 100k calls).
+            self.assertIn("| libqix C API | 20 | 1,000 / 4,000 / 7,000 |", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
