@@ -2,7 +2,7 @@
 """bench/compare: libqix side by side with enigma.js and a raw Beast client, one command.
 
     bench/compare/compare.py [--build DIR] [--rounds 3] [--calls 100000] [--smoke] [--only SCENARIO,...]
-                             [--require CLIENT,...] [--timeout S]
+                             [--require CLIENT,...] [--timeout S] [--peer-spin]
 
 Every client is a separate process talking to a fresh qix_bench_responder (one cheap thread, see
 responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time the
@@ -39,6 +39,11 @@ answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth
 threads' stacks are printed (gdb), it gets SIGQUIT (the JVM and Go print their stacks, the C# client where it
 is), then it is killed and the run fails. So a hang fails with what it was doing, not with CTest's timeout.
 
+--peer-spin: every responder polls its sockets in a loop instead of sleeping (responder.cpp --spin), so that
+no request waits for the peer's wake-up: at window 1, what each client's own part of a round trip costs, with
+the peer's wake-up (common to all of them) taken out. It spends one of the host's cores: not for the tables of
+docs/performance.md, whose peer sleeps as a server does.
+
 Scenarios (see each client for the details):
   tiny-w1, tiny-w64, tiny-w1024  EngineVersion calls with 1, 64, 1024 in flight, the next one issued from each
                                  completion (default options; the C API client also once with events.inline
@@ -74,12 +79,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def start_peer(build, peer):
-    """Starts the responder (peer "responder") or qix-engine-sim ("sim"); returns (process, url)."""
+def start_peer(build, peer, spin=False):
+    """Starts the responder (peer "responder"; polling in a loop with `spin`) or qix-engine-sim ("sim");
+    returns (process, url)."""
     if peer == "sim":
         argv = [os.path.join(build, "tools", "engine-sim", "qix-engine-sim"), "--port", "0"]
     else:
-        argv = [os.path.join(build, "bench", "qix_bench_responder")]
+        argv = [os.path.join(build, "bench", "qix_bench_responder")] + (["--spin"] if spin else [])
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     m = re.match(r"listening on (ws://\S+)", line)
@@ -314,10 +320,10 @@ def fmt(x, digits=2):
     return f"{x:.{digits}f}"
 
 
-def run_one(build, cl, rnd, name, peer, calls, window, label, client, kind, timeout, failures):
+def run_one(build, cl, rnd, name, peer, calls, window, label, client, kind, timeout, failures, spin=False):
     """Runs one client once against a fresh peer and prints its round line; returns its row (wall, cpu, rss,
     wire, peer_cpu, calls ...), or None when it failed or hung (said in `failures`)."""
-    proc, url = start_peer(build, peer)
+    proc, url = start_peer(build, peer, spin)
     # The simulator's CPU in the client's timed part: from the client's "clock_start" to its end
     # (the app's load and the hypercube's computation come before it, and are not the extraction's).
     marks = {}
@@ -385,6 +391,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=0,
                     help="seconds one client may run before it counts as hung: its threads' stacks are printed "
                          "(gdb) and it fails (default 120 with --smoke, else 1800)")
+    ap.add_argument("--peer-spin", action="store_true",
+                    help="the responder polls its sockets in a loop instead of sleeping (responder.cpp --spin): "
+                         "the peer's wake-up taken out of every round trip (a core spent; for window 1)")
     args = ap.parse_args()
     rounds = 1 if args.smoke else args.rounds
     # The managed clients and enigma.js warm up for at least this long before their timed part (their JITs
@@ -413,7 +422,8 @@ def main():
             for label, client, kind in runs:
                 if client not in cl:
                     continue
-                row = run_one(args.build, cl, rnd, name, peer, calls, window, label, client, kind, timeout, failures)
+                row = run_one(args.build, cl, rnd, name, peer, calls, window, label, client, kind, timeout, failures,
+                              args.peer_spin)
                 if row is None:
                     continue
                 results.setdefault((name, label), []).append(row)
@@ -422,7 +432,8 @@ def main():
                     # C API's own row ran minutes before or after), so that the host's drift between its slow
                     # and fast states, which lasts minutes, hits both runs of a pair alike.
                     pair = run_one(args.build, cl, rnd, name, peer, calls, window,
-                                   f"{CAPI}, right after {P6_BINDINGS[label]}", CAPI, "tiny", timeout, failures)
+                                   f"{CAPI}, right after {P6_BINDINGS[label]}", CAPI, "tiny", timeout, failures,
+                                   args.peer_spin)
                     if pair is not None:
                         row["paired_capi_cpu"] = pair["cpu"]
     if failures:

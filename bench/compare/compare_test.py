@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Tests of bench/compare/compare.py (CTest bench.compare_p6): its P6 table, and the command end to end on a
 fake build (ab_test.py's fake responder and clients, plus a fake Go client), so that no libqix build is needed:
-each binding's run is followed by a C API run, and the table pairs each binding run with that one."""
+each binding's run is followed by a C API run, and the table pairs each binding run with that one; --peer-spin
+reaches every responder."""
 import os
 import stat
 import subprocess
@@ -25,6 +26,12 @@ n = int(open(path).read()) + 1 if os.path.exists(path) else 1
 open(path, "w").write(str(n))
 print(f"ok={calls} failed=0 wall_s=0.5 cpu_s={0.1 * n:.3f} bytes=0")
 """
+
+
+# A responder that notes its arguments (in FAKE_PEER_ARGS) before it does what ab_test.py's fake one does.
+NOTING_RESPONDER = ab_test.RESPONDER.replace(
+    "import signal, sys, time\n",
+    "import os, signal, sys, time\nopen(os.environ['FAKE_PEER_ARGS'], 'a').write(' '.join(sys.argv[1:]) + '\\n')\n")
 
 
 def add_client(build, name, text):
@@ -59,15 +66,32 @@ class P6Table(unittest.TestCase):
 
 
 class Command(unittest.TestCase):
+    def compare(self, build, tmp, *argv):
+        return subprocess.run([sys.executable, os.path.join(HERE, "compare.py"), "--build", build, "--node", "",
+                               *argv], capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, FAKE_COUNTER=os.path.join(tmp, "count"), QIX_BENCH_WARM_S="0",
+                                       FAKE_PEER_ARGS=os.path.join(tmp, "peer_args")))
+
+    def test_peer_spin_asks_every_responder_to_poll(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            build = ab_test.fake_build(os.path.join(tmp, "build"), 0.3)
+            add_client(build, "qix_bench_responder", NOTING_RESPONDER)
+            r = self.compare(build, tmp, "--only", "tiny-w1", "--rounds", "1", "--calls", "10", "--peer-spin")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join(tmp, "peer_args")) as f:
+                runs = f.read().splitlines()
+            self.assertEqual(runs, ["--spin"] * 4)  # raw, raw busy-polling, C API, C API with inline off
+            os.remove(os.path.join(tmp, "peer_args"))
+            r = self.compare(build, tmp, "--only", "tiny-w1", "--rounds", "1", "--calls", "10")
+            with open(os.path.join(tmp, "peer_args")) as f:
+                self.assertEqual(f.read().splitlines(), [""] * 4)
+
     def test_each_binding_run_is_paired_with_the_c_api_run_right_after_it(self):
         with tempfile.TemporaryDirectory() as tmp:
             build = ab_test.fake_build(os.path.join(tmp, "build"), 0.3)
             add_client(build, "qix_bench_capi", DRIFTING_CAPI)
             add_client(build, "qix_bench_go", ab_test.CLIENT.format(cpu=0.3))
-            r = subprocess.run([sys.executable, os.path.join(HERE, "compare.py"), "--build", build, "--node", "",
-                                "--only", "tiny-w64", "--rounds", "3", "--calls", "10"],
-                               capture_output=True, text=True, timeout=120,
-                               env=dict(os.environ, FAKE_COUNTER=os.path.join(tmp, "count"), QIX_BENCH_WARM_S="0"))
+            r = self.compare(build, tmp, "--only", "tiny-w64", "--rounds", "3", "--calls", "10")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             # Each round runs the C API client three times: its own row (runs 1, 4, 7: 0.1, 0.4, 0.7 s), the
             # row with events.inline off (runs 2, 5, 8), and right after the Go row (0.3 s) once more (runs 3,

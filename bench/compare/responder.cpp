@@ -8,7 +8,12 @@
 // - a request is not parsed as JSON: its "id" and "method" are found by a scan of the text, and the answer
 //   is one of a few pre-serialised templates with the id spliced in.
 //
-//   qix_bench_responder [--port N] [--page-rows R] [--layout-kb K]
+//   qix_bench_responder [--port N] [--page-rows R] [--layout-kb K] [--spin]
+//
+// --spin: the thread polls its sockets in a loop (Asio's poll) instead of sleeping in epoll_wait, so that a
+// request costs the peer no wake-up: a core spent to take the peer's own wake-up out of every client's round
+// trip at window 1 (compare.py --peer-spin; docs/performance.md, What is left). Not the default: on two cores
+// it takes one of them from any client with more than one busy thread.
 //
 // Prints `listening on ws://127.0.0.1:PORT` once ready. On SIGTERM/SIGINT it prints one line of counters on
 // stderr (`responder: connections=... requests=... bytes_in=... bytes_out=... cpu_s=...`) and exits 0.
@@ -345,6 +350,7 @@ int run(int argc, char** argv) {
   unsigned short port = 0;
   int page_rows = 2500;
   int layout_kb = 1024;
+  bool spin = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--port" && i + 1 < argc) {
@@ -353,8 +359,10 @@ int run(int argc, char** argv) {
       page_rows = std::atoi(argv[++i]);
     } else if (a == "--layout-kb" && i + 1 < argc) {
       layout_kb = std::atoi(argv[++i]);
+    } else if (a == "--spin") {
+      spin = true;
     } else {
-      std::fprintf(stderr, "usage: qix_bench_responder [--port N] [--page-rows R] [--layout-kb K]\n");
+      std::fprintf(stderr, "usage: qix_bench_responder [--port N] [--page-rows R] [--layout-kb K] [--spin]\n");
       return 2;
     }
   }
@@ -366,7 +374,11 @@ int run(int argc, char** argv) {
   signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
   std::printf("listening on ws://127.0.0.1:%u\n", acceptor.local_endpoint().port());
   std::fflush(stdout);
-  io.run();
+  if (spin) {
+    while (!io.stopped()) io.poll();
+  } else {
+    io.run();
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
