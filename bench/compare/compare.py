@@ -29,8 +29,9 @@ In the tiny scenarios each binding's run (Java, Go, C#: the rows target P6 is ab
 more run of the C API client ("libqix C API, right after Java" in the round lines), and a P6 table under each
 tiny table gives each binding's CPU per call against the C API's both ways: the ratio of the two rows'
 medians, and per round the binding's run against the C API run right after it (min / median / max). The
-host's slow and fast states last minutes, longer than a client's run and shorter than a round, so the C API's
-own row can meet another state than a binding's in the same round; a pair seconds apart meets one.
+host's speed moves between runs (up to 1.7 times the CPU for the same work, in runs seconds or minutes apart),
+and a binding's row runs up to a minute after the C API's own row in a round: a pair run back to back meets
+the host in one state more often, and the median of the pairs carries one that does not.
 
 --smoke runs a few hundred calls, one round, and fails (exit 1) unless every client finished with every call
 answered once: CI runs it (CTest bench.compare_smoke); it measures nothing worth reading.
@@ -301,7 +302,7 @@ def p6_table(name, results):
     capi_med = statistics.median(capi)
     out = [f"**P6, {name}**: each binding's CPU per call against the C API's (target: at most 2×), as the ratio "
            "of the two rows' medians above, and per round against a run of the C API made right after the "
-           "binding's (seconds apart, so that both meet the host in the same state)\n",
+           "binding's (back to back, so that both more often meet the host in the same state)\n",
            "| binding | ratio of medians | per round, against the C API right after it (min / med / max) |",
            "|---|---|---|"]
     for label, rs in rows:
@@ -429,8 +430,8 @@ def main():
                 results.setdefault((name, label), []).append(row)
                 if name.startswith("tiny") and label in P6_BINDINGS:
                     # P6 side by side: the C API once more, right after the binding (seconds apart, where the
-                    # C API's own row ran minutes before or after), so that the host's drift between its slow
-                    # and fast states, which lasts minutes, hits both runs of a pair alike.
+                    # C API's own row ran up to a minute before), so that the host's drift between its slow
+                    # and fast states more often hits both runs of a pair alike.
                     pair = run_one(args.build, cl, rnd, name, peer, calls, window,
                                    f"{CAPI}, right after {P6_BINDINGS[label]}", CAPI, "tiny", timeout, failures,
                                    args.peer_spin)
