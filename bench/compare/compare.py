@@ -2,7 +2,13 @@
 """bench/compare: libqix side by side with enigma.js and a raw Beast client, one command.
 
     bench/compare/compare.py [--build DIR] [--rounds 3] [--calls 100000] [--smoke] [--only SCENARIO,...]
-                             [--require CLIENT,...] [--timeout S] [--peer-spin]
+                             [--require CLIENT,...] [--timeout S] [--no-build] [--peer-spin]
+
+First it brings the build (DIR, build/ unless given) up to date with what the clients need: `cmake --build DIR
+--target qix_bench_compare` (the responder, the native clients, the simulator, and each binding's client that
+the build makes), configuring DIR first (`cmake -S . -B DIR -G Ninja`) when it has never been; --no-build runs
+the build as it is (CTest's smoke run does). enigma.js comes from tests/conformance/node_modules (or
+QIX_BENCH_NODE_MODULES): `npm ci` there, as scripts/install-deps does; without it enigma.js is left out.
 
 Every client is a separate process talking to a fresh qix_bench_responder (one cheap thread, see
 responder.cpp), started for each run, so that each figure is one client's own: CPU is the user+sys time the
@@ -240,13 +246,33 @@ KEYS = {"raw": RAW, "capi": CAPI, "enigma": ENIGMA, "java": JAVA, "go": GO, "csh
         "gopeer": GOPEER}
 
 
+def ensure_built(build):
+    """Brings `build` up to date with what the clients need (CMake target qix_bench_compare), configuring it
+    first (Ninja, the project's defaults) when it has never been; returns None, or why it failed."""
+    steps = []
+    if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
+        steps.append(["cmake", "-S", ROOT, "-B", build, "-G", "Ninja"])
+    steps.append(["cmake", "--build", build, "--target", "qix_bench_compare"])
+    for argv in steps:
+        print("compare.py: " + " ".join(argv), file=sys.stderr, flush=True)
+        r = subprocess.run(argv, capture_output=True, text=True)
+        if r.returncode != 0:
+            return f"{' '.join(argv)} failed (exit {r.returncode}):\n" + (r.stdout + r.stderr)[-4000:]
+    return None
+
+
+def enigma_modules():
+    """Where client_enigma.js finds enigma.js and ws (QIX_BENCH_NODE_MODULES, else tests/conformance's)."""
+    return os.environ.get("QIX_BENCH_NODE_MODULES") or os.path.join(ROOT, "tests", "conformance", "node_modules")
+
+
 def clients(build, node):
     """The clients this build has: {label: argv prefix}. A binding's client is there when the build made it."""
     b = os.path.join(build, "bench")
     c = {RAW: [os.path.join(b, "qix_bench_raw")], CAPI: [os.path.join(b, "qix_bench_capi")]}
     if os.path.exists(os.path.join(b, "qix_bench_cpp")):
         c[CPP] = [os.path.join(b, "qix_bench_cpp")]
-    if node:
+    if node and all(os.path.exists(os.path.join(enigma_modules(), m, "package.json")) for m in ("enigma.js", "ws")):
         c[ENIGMA] = [node, os.path.join(HERE, "client_enigma.js")]
     jars = glob.glob(os.path.join(build, "bindings", "java", "libqix-[0-9]*.jar"))  # not libqix-tests.jar
     java = shutil.which("java")
@@ -392,6 +418,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=0,
                     help="seconds one client may run before it counts as hung: its threads' stacks are printed "
                          "(gdb) and it fails (default 120 with --smoke, else 1800)")
+    ap.add_argument("--no-build", action="store_true",
+                    help="run the build as it is (by default the clients' CMake target, qix_bench_compare, is "
+                         "built first, and the build directory configured when it has not been)")
     ap.add_argument("--peer-spin", action="store_true",
                     help="the responder polls its sockets in a loop instead of sleeping (responder.cpp --spin): "
                          "the peer's wake-up taken out of every round trip (a core spent; for window 1)")
@@ -402,6 +431,11 @@ def main():
     os.environ["QIX_BENCH_WARM_S"] = "0" if args.smoke else os.environ.get("QIX_BENCH_WARM_S", "1.5")
     timeout = args.timeout or (120 if args.smoke else 1800)
     only = set(filter(None, args.only.split(",")))
+    if not args.no_build:
+        why = ensure_built(args.build)
+        if why:
+            print("FAILED: " + why, file=sys.stderr)
+            return 1
     cl = clients(args.build, args.node)
     required = set(filter(None, args.require.split(",")))
     unknown = required - set(KEYS)
@@ -413,6 +447,9 @@ def main():
         return 1
     if not args.node:
         print("note: node not found, enigma.js is left out", file=sys.stderr)
+    elif ENIGMA not in cl:
+        print(f"note: enigma.js and ws are not in {enigma_modules()}, enigma.js is left out (`npm ci` in "
+              "tests/conformance: scripts/install-deps runs it)", file=sys.stderr)
     results = {}  # (scenario, row label) -> list of dicts
     failures = []
     scen = [x for x in scenarios(args.calls, args.smoke) if not only or x[0] in only]

@@ -34,6 +34,17 @@ NOTING_RESPONDER = ab_test.RESPONDER.replace(
     "import os, signal, sys, time\nopen(os.environ['FAKE_PEER_ARGS'], 'a').write(' '.join(sys.argv[1:]) + '\\n')\n")
 
 
+# A cmake that notes its arguments (in FAKE_CMAKE_LOG) and fails a build when FAKE_CMAKE_FAIL is set.
+FAKE_CMAKE = """\
+#!/usr/bin/python3
+import os, sys
+open(os.environ["FAKE_CMAKE_LOG"], "a").write(" ".join(sys.argv[1:]) + "\\n")
+if os.environ.get("FAKE_CMAKE_FAIL") and "--build" in sys.argv:
+    print("ninja: build stopped: subcommand failed.")
+    sys.exit(1)
+"""
+
+
 def add_client(build, name, text):
     path = os.path.join(build, "bench", name)
     with open(path, "w") as f:
@@ -67,10 +78,48 @@ class P6Table(unittest.TestCase):
 
 class Command(unittest.TestCase):
     def compare(self, build, tmp, *argv):
+        return self.compare_with(build, tmp, ["--no-build", *argv])
+
+    def compare_with(self, build, tmp, argv, env=None):
         return subprocess.run([sys.executable, os.path.join(HERE, "compare.py"), "--build", build, "--node", "",
                                *argv], capture_output=True, text=True, timeout=120,
                               env=dict(os.environ, FAKE_COUNTER=os.path.join(tmp, "count"), QIX_BENCH_WARM_S="0",
-                                       FAKE_PEER_ARGS=os.path.join(tmp, "peer_args")))
+                                       FAKE_PEER_ARGS=os.path.join(tmp, "peer_args"), **(env or {})))
+
+    def test_the_build_is_brought_up_to_date_first(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            build = ab_test.fake_build(os.path.join(tmp, "build"), 0.3)
+            bin_dir = os.path.join(tmp, "bin")
+            os.makedirs(bin_dir)
+            cmake = os.path.join(bin_dir, "cmake")
+            with open(cmake, "w") as f:
+                f.write(FAKE_CMAKE)
+            os.chmod(cmake, os.stat(cmake).st_mode | stat.S_IXUSR)
+            env = {"PATH": bin_dir + os.pathsep + os.environ["PATH"], "FAKE_CMAKE_LOG": os.path.join(tmp, "cmake")}
+            only = ["--only", "tiny-w1", "--rounds", "1", "--calls", "10"]
+            # A build directory never configured: configured (the source tree, Ninja), then built.
+            r = self.compare_with(build, tmp, only, env)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join(tmp, "cmake")) as f:
+                self.assertEqual(f.read().splitlines(), [f"-S {compare.ROOT} -B {build} -G Ninja",
+                                                         f"--build {build} --target qix_bench_compare"])
+            # Configured: built only.
+            os.remove(os.path.join(tmp, "cmake"))
+            open(os.path.join(build, "CMakeCache.txt"), "w").close()
+            r = self.compare_with(build, tmp, only, env)
+            with open(os.path.join(tmp, "cmake")) as f:
+                self.assertEqual(f.read().splitlines(), [f"--build {build} --target qix_bench_compare"])
+            # A failed build fails the command before any client runs, with what the build said.
+            r = self.compare_with(build, tmp, only, dict(env, FAKE_CMAKE_FAIL="1"))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("FAILED: cmake --build", r.stderr)
+            self.assertIn("ninja: build stopped", r.stderr)
+            self.assertNotIn("round 1", r.stderr)
+            # --no-build: cmake is not run at all.
+            os.remove(os.path.join(tmp, "cmake"))
+            r = self.compare_with(build, tmp, ["--no-build", *only], env)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "cmake")))
 
     def test_peer_spin_asks_every_responder_to_poll(self):
         with tempfile.TemporaryDirectory() as tmp:
