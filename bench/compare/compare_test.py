@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Tests of bench/compare/compare.py (CTest bench.compare_p6): its P6 table, and the command end to end on a
-fake build (ab_test.py's fake responder and clients, plus a fake Go client), so that no libqix build is needed:
-each binding's run is followed by a C API run, and the table pairs each binding run with that one; --peer-spin
-reaches every responder."""
+"""Tests of bench/compare/compare.py (CTest bench.compare): its P6 table, and the command end to end on a
+fake build (ab_test.py's fake responder and clients, plus a fake Go client and a fake cmake), so that no libqix
+build is needed: the build is brought up to date first (or left as it is with --no-build), each binding's run
+is followed by a C API run and the table pairs each binding run with that one, --peer-spin reaches every
+responder."""
 import os
 import stat
 import subprocess
