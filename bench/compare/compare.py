@@ -436,6 +436,10 @@ def main():
         if why:
             print("FAILED: " + why, file=sys.stderr)
             return 1
+    if not os.path.exists(os.path.join(args.build, "bench", "qix_bench_responder")):
+        print(f"FAILED: {args.build} has no bench/qix_bench_responder: the benchmarks are built with "
+              "QIX_BUILD_BENCH=ON (the default) and Google Benchmark installed (scripts/install-deps)", file=sys.stderr)
+        return 1
     cl = clients(args.build, args.node)
     required = set(filter(None, args.require.split(",")))
     unknown = required - set(KEYS)

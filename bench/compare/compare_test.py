@@ -116,6 +116,10 @@ class Command(unittest.TestCase):
             self.assertIn("FAILED: cmake --build", r.stderr)
             self.assertIn("ninja: build stopped", r.stderr)
             self.assertNotIn("round 1", r.stderr)
+            # A build without the benchmarks: said as such, before anything runs.
+            r = self.compare(os.path.join(tmp, "elsewhere"), tmp, *only)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("has no bench/qix_bench_responder", r.stderr)
             # --no-build: cmake is not run at all.
             os.remove(os.path.join(tmp, "cmake"))
             r = self.compare_with(build, tmp, ["--no-build", *only], env)
