@@ -362,7 +362,8 @@ int run(int argc, char** argv) {
     } else if (a == "--spin") {
       spin = true;
     } else {
-      std::fprintf(stderr, "usage: qix_bench_responder [--port N] [--page-rows R] [--layout-kb K] [--spin]\n");
+      std::fprintf(stderr,
+                   "usage: qix_bench_responder [--port N] [--page-rows R] [--layout-kb K] [--spin]\n");
       return 2;
     }
   }
