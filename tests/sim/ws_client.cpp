@@ -9,6 +9,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -121,6 +123,7 @@ std::unique_ptr<WsClient> WsClient::connect(const std::string& host, unsigned sh
   }
   using TlsStream = ssl::stream<tcp::socket>;
   auto impl = std::make_unique<StreamImpl<TlsStream>>();
+  OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);  // as the simulator does before its first SSL_CTX
   impl->ctx.emplace(ssl::context::tls_client);
   impl->ctx->set_verify_mode(ssl::verify_none);
   if (!tls->client_cert.empty()) {

@@ -169,6 +169,10 @@ ScriptedServer::ScriptedServer(ScriptedServerOptions options) : impl_(std::make_
   impl_->opts = std::move(options);
   impl_->owner = this;
   if (impl_->opts.tls) {
+    // Before the first SSL_CTX of the process, as libqix's contexts do: OpenSSL without its exit handler,
+    // which would free its state while libqix's threads may still tear a connection down (see
+    // core/session/context.cpp, Context::create).
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);
     impl_->tls = std::make_unique<ssl::context>(ssl::context::tls_server);
     impl_->tls->use_certificate_chain_file(impl_->opts.cert_file);
     impl_->tls->use_private_key_file(impl_->opts.key_file, ssl::context::pem);

@@ -12,6 +12,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -407,6 +409,12 @@ void Server::start() {
   if (!d.opt.tls_cert.empty() || !d.opt.tls_key.empty()) {
     if (d.opt.tls_cert.empty() || d.opt.tls_key.empty())
       throw std::runtime_error("TLS needs both a certificate and a key");
+    // OpenSSL frees its state in an exit handler unless the call that initialises it says not to, and the
+    // simulator's threads (like libqix's, core/session/context.cpp) can still run while exit handlers do:
+    // a process that started an embedded simulator with TLS, then libqix, then exited while a TLS
+    // connection was being torn down crashed in OpenSSL (a test under TSan). Initialised here without the
+    // exit handler, before the first SSL_CTX, unless the host did it first. Cheap after the first call.
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);
     d.tls.emplace(ssl::context::tls_server);
     beast::error_code ec;
     d.tls->use_certificate_chain_file(d.opt.tls_cert, ec);
