@@ -107,8 +107,41 @@ std::size_t skip_bytes(const char* p, std::size_t from, std::size_t to, SkipStat
 // 64 bytes at a time (SSE2, which every x86-64 has): bit masks of the quotes, backslashes, opening and
 // closing brackets; the bytes inside strings are the prefix XOR of the quote mask, so the brackets that count
 // are found without looking at each byte. A block with a backslash (or right after one) goes byte by byte.
+// What is left after the last 64-byte block (a whole tiny result is shorter than one) goes 16 bytes at a time
+// the same way, then byte by byte.
 inline std::uint64_t mask16(__m128i v, char c) {
   return static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+}
+
+// A block of `width` bytes (64 or 16) at `base` without a backslash, given its masks of quotes and brackets:
+// updates the state; returns the index after the bracket that closes the container when it is in the block,
+// else 0.
+inline std::size_t skip_block(std::uint64_t quote, std::uint64_t open, std::uint64_t close, unsigned width,
+                              std::size_t base, SkipState& st) {
+  const std::uint64_t all = width == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
+  std::uint64_t inside = quote;  // prefix XOR: bit k = parity of the quotes at or before k
+  inside ^= inside << 1;
+  inside ^= inside << 2;
+  inside ^= inside << 4;
+  inside ^= inside << 8;
+  inside ^= inside << 16;
+  inside ^= inside << 32;
+  if (st.in_string) inside = ~inside;
+  inside &= all;
+  st.in_string = ((inside >> (width - 1)) & 1) != 0;
+  open &= ~inside;
+  close &= ~inside;
+  // Each bracket in turn (a few per block in a page): counting them instead (popcount) is a call into libgcc
+  // on the x86-64 baseline, which cost more than this loop.
+  for (std::uint64_t events = open | close; events != 0; events &= events - 1) {
+    int bit = __builtin_ctzll(events);
+    if ((open >> bit) & 1) {
+      ++st.depth;
+    } else if (--st.depth == 0) {
+      return base + static_cast<std::size_t>(bit) + 1;
+    }
+  }
+  return 0;
 }
 #endif
 
@@ -120,12 +153,13 @@ std::size_t skip_container(std::string_view t, std::size_t i) noexcept {
   SkipState st;
   bool done = false;
 #if defined(__SSE2__)
+  // '[' | 0x20 == '{' and ']' | 0x20 == '}', and no other byte maps to those two.
+  const __m128i fold = _mm_set1_epi8(0x20);
   while (i + 64 <= n) {
     std::uint64_t quote = 0, slash = 0, open = 0, close = 0;
     for (int part = 0; part < 4; ++part) {
       __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16 * part));
-      // '[' | 0x20 == '{' and ']' | 0x20 == '}', and no other byte maps to those two.
-      __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+      __m128i folded = _mm_or_si128(v, fold);
       int shift = 16 * part;
       quote |= mask16(v, '"') << shift;
       slash |= mask16(v, '\\') << shift;
@@ -137,31 +171,21 @@ std::size_t skip_container(std::string_view t, std::size_t i) noexcept {
       if (done) return i;
       continue;
     }
-    std::uint64_t inside = quote;  // prefix XOR: bit k = parity of the quotes at or before k
-    inside ^= inside << 1;
-    inside ^= inside << 2;
-    inside ^= inside << 4;
-    inside ^= inside << 8;
-    inside ^= inside << 16;
-    inside ^= inside << 32;
-    if (st.in_string) inside = ~inside;
-    st.in_string = (inside >> 63) != 0;
-    open &= ~inside;
-    close &= ~inside;
-    auto closes = static_cast<std::size_t>(__builtin_popcountll(close));
-    if (closes < st.depth) {
-      st.depth += static_cast<std::size_t>(__builtin_popcountll(open)) - closes;
-    } else {
-      for (std::uint64_t events = open | close; events != 0; events &= events - 1) {
-        int bit = __builtin_ctzll(events);
-        if ((open >> bit) & 1) {
-          ++st.depth;
-        } else if (--st.depth == 0) {
-          return i + static_cast<std::size_t>(bit) + 1;
-        }
-      }
-    }
+    if (std::size_t end = skip_block(quote, open, close, 64, i, st)) return end;
     i += 64;
+  }
+  while (i + 16 <= n) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    if (mask16(v, '\\') != 0 || st.escape) {
+      i = skip_bytes(p, i, i + 16, st, done);
+      if (done) return i;
+      continue;
+    }
+    __m128i folded = _mm_or_si128(v, fold);
+    if (std::size_t end = skip_block(mask16(v, '"'), mask16(folded, '{'), mask16(folded, '}'), 16, i, st)) {
+      return end;
+    }
+    i += 16;
   }
 #endif
   return skip_bytes(p, i, n, st, done);
