@@ -1,8 +1,9 @@
 // A scanner over JSON text that has already been validated (a parser accepted it): finds where values start
 // and end without building anything. The frame decoder uses it to find a result's text and its qReturn in
 // one pass; it runs over every byte of every result handed out as text, so containers are skipped 64 bytes
-// at a time (SSE2 masks of quotes and brackets; byte by byte in blocks holding a backslash) and strings 16
-// bytes at a time (the first quote or backslash of each block); byte by byte everywhere off x86.
+// at a time, their last bytes 16 at a time (SSE2 masks of quotes and brackets; byte by byte in blocks holding
+// a backslash), and strings 16 bytes at a time (the first quote or backslash of each block); byte by byte
+// everywhere off x86.
 //
 // Every function takes an index into `t` and returns an index into it; none reads past `t.size()`. On text a
 // parser would reject the results are unspecified but stay within [0, t.size()] (no crash, no overrun).
