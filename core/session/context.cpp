@@ -95,6 +95,12 @@ class IoRunner {
   std::vector<Task> held_flushes;
   std::atomic<bool> output_released{false};  ///< relieved by the watch: its callbacks hold nothing more
   bool has_deferred = false;                 ///< the runner's own thread only
+  bool has_after = false;                    ///< `after` was filled (the runner's own thread only)
+  /// Left by the handler until its callbacks are over (Context::after_callbacks; guarded by deferred_mutex:
+  /// a hand-over takes them, and hands them to their strands at once, since a held-up callback may be
+  /// waiting for what they start).
+  std::vector<std::shared_ptr<Context::AfterCallbacks>> after;
+  std::vector<std::shared_ptr<Context::AfterCallbacks>> after_now;  ///< run_after's (own thread only)
 };
 
 thread_local IoRunner* tl_runner = nullptr;
@@ -917,6 +923,7 @@ struct Context::Impl final : IoRoles {
         break;  // stopped
       }
       if (me.has_deferred) run_deferred(me);
+      if (me.has_after) run_after(me);
     }
     tl_runner = nullptr;
     tl_io_context = nullptr;
@@ -951,6 +958,34 @@ struct Context::Impl final : IoRoles {
     return ran;
   }
 
+  /// What the handler left until its callbacks were over (Context::after_callbacks), now that they are: in
+  /// place when this thread is the only one running the context's handlers (none lent, none aside), else
+  /// handed to the strands. (A lent runner is never alone: it counts in `lent`.)
+  void run_after(IoRunner& me) {
+    me.has_after = false;
+    {
+      std::lock_guard lock(me.deferred_mutex);
+      me.after_now.swap(me.after);  // (empty when a hand-over took them)
+    }
+    if (me.after_now.empty()) return;
+    bool alone = false;
+    if (io_thread_count == 1) {
+      std::lock_guard lock(role_mutex);
+      alone = lent == 0 && aside == 0;
+    }
+    for (auto& left : me.after_now) {
+      if (alone) {
+        left->resume_here();
+      } else {
+        left->resume_posted();
+      }
+    }
+    (alone ? resumed_here : resumed_posted).fetch_add(me.after_now.size(), std::memory_order_relaxed);
+    me.after_now.clear();  // (the capacity of both kept for the handlers to come)
+  }
+  std::atomic<std::uint64_t> resumed_here{0};  // counts of run_after's works, for tests
+  std::atomic<std::uint64_t> resumed_posted{0};
+
   /// The queues the handler just run claimed, on this thread.
   void run_deferred(IoRunner& me) {
     me.in_callbacks.store(true, std::memory_order_seq_cst);
@@ -973,10 +1008,12 @@ struct Context::Impl final : IoRoles {
   }
 
   /// What a runner stepping aside leaves to others: the queues it claimed and has not run, the output its
-  /// callbacks hold.
+  /// callbacks hold, and what its handler left until its callbacks were over (a read to restart: a held-up
+  /// callback may be waiting for an answer that read brings).
   struct Left {
     std::vector<std::shared_ptr<SerialQueue>> queues;
     std::vector<Task> flushes;
+    std::vector<std::shared_ptr<Context::AfterCallbacks>> after;
   };
 
   bool step_aside(IoRunner& r) override {
@@ -1003,6 +1040,8 @@ struct Context::Impl final : IoRoles {
       r.deferred.clear();
       for (auto& f : r.held_flushes) left.flushes.push_back(std::move(f));
       r.held_flushes.clear();
+      for (auto& a : r.after) left.after.push_back(std::move(a));
+      r.after.clear();
       r.output_released.store(true, std::memory_order_relaxed);
     }
     if (aside <= lent) return false;  // a lent runner still running covers it
@@ -1013,6 +1052,8 @@ struct Context::Impl final : IoRoles {
   void hand_on(bool lend_one, Left& left) {
     for (auto& q : left.queues) q->give_to_pool();
     for (auto& f : left.flushes) f();
+    for (auto& a : left.after) a->resume_posted();
+    resumed_posted.fetch_add(left.after.size(), std::memory_order_relaxed);
     // A runner already lent may be asleep in the io_context while handlers wait: an io_context made for
     // one thread (concurrency hint 1) does not wake a second one for the handlers queued behind the one it
     // hands out, and the thread that took that one is the thread stepping aside. Wake one.
@@ -1257,6 +1298,10 @@ std::uint64_t Context::io_spin_catches() const noexcept {
   return impl_->spin_catches.load(std::memory_order_relaxed);
 }
 
+std::uint64_t Context::resumed_after_callbacks(bool in_place) const noexcept {
+  return (in_place ? impl_->resumed_here : impl_->resumed_posted).load(std::memory_order_relaxed);
+}
+
 bool Context::in_io_thread() const noexcept {
   return tl_io_context == this;
 }
@@ -1267,6 +1312,19 @@ bool Context::step_aside_before_waiting() {
 
 bool Context::on_an_io_thread() noexcept {
   return tl_io_context != nullptr;
+}
+
+bool Context::after_callbacks(std::shared_ptr<AfterCallbacks> work) noexcept {
+  IoRunner* me = tl_runner;
+  if (me == nullptr || !me->has_deferred) return false;
+  try {
+    std::lock_guard lock(me->deferred_mutex);
+    me->after.push_back(std::move(work));
+  } catch (...) {
+    return false;
+  }
+  me->has_after = true;
+  return true;
 }
 
 void Context::run_after_handler(const std::shared_ptr<SerialQueue>& claimed) {

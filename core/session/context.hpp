@@ -307,6 +307,32 @@ class Context : public std::enable_shared_from_this<Context> {
   /// role while the queue's callbacks run), together with the other queues claimed in that handler; on any
   /// other thread, at once (run_here).
   void run_after_handler(const std::shared_ptr<SerialQueue>& claimed);
+  /// Work an Asio handler leaves until the callbacks it caused are over (after_callbacks).
+  class AfterCallbacks {
+   public:
+    /// On the thread that ran the callbacks, right after them, when no other thread runs the context's
+    /// handlers: no handler of the caller's strand can run meanwhile, so the work may touch what only
+    /// those handlers touch.
+    virtual void resume_here() = 0;
+    /// Otherwise (another thread took the I/O role meanwhile, or the context has several I/O threads): the
+    /// work is to be posted to the caller's strand.
+    virtual void resume_posted() = 0;
+
+   protected:
+    ~AfterCallbacks() = default;
+  };
+  /// From an Asio handler on an I/O thread that claimed a queue with run_after_handler (callbacks run on
+  /// this thread once the handler returns): keeps `work` (a reference to it) and returns true; once those
+  /// callbacks are over and before the thread waits again, calls work->resume_here() or, when another
+  /// thread may be running the context's handlers, work->resume_posted(). False anywhere else, or when out
+  /// of memory (nothing kept: the caller does its work at once). The websocket transport restarts its
+  /// socket read this way: the calls the callbacks make leave before a read that would find nothing yet,
+  /// and an answer to one call at a time waits for no system call between its read and the next call's
+  /// write.
+  static bool after_callbacks(std::shared_ptr<AfterCallbacks> work) noexcept;
+  /// How many works kept by after_callbacks were resumed in place (true) or handed to their strands (false)
+  /// so far. For tests.
+  std::uint64_t resumed_after_callbacks(bool in_place) const noexcept;
 
   /// The options the context was created with (io_spin resolved; set_io_spin does not change them).
   const Options& options() const noexcept { return options_; }

@@ -77,7 +77,7 @@ std::unique_ptr<Deferred> make_deferred(F f) {
 // reads one message per operation, each completing through the scheduler: a reactor poll per message);
 // writing them ourselves lets many messages, from many threads, leave in one write (send()).
 template <class Derived>
-class WsBase : public Transport, public ws::FrameSink {
+class WsBase : public Transport, public ws::FrameSink, public Context::AfterCallbacks {
  public:
   WsBase(const std::shared_ptr<Context>& ctx, ConnectOptions opts, ParsedUrl url)
       : ctx_(ctx),
@@ -449,7 +449,21 @@ class WsBase : public Transport, public ws::FrameSink {
     } else if (!read_frames()) {
       return;
     }
+    // With events.inline the callbacks of this read run once the handler returns, and the calls they make
+    // are written then: the next read starts after them (Context::after_callbacks), so that it can find
+    // their answers, and a call at a time pays no read that finds nothing before its next call leaves.
+    if (Context::after_callbacks(derived().shared_from_this())) return;
     start_read();
+  }
+
+  // Context::AfterCallbacks: the read restarted after the callbacks of the one before.
+  void resume_here() override {
+    if (!closed_) start_read();
+  }
+  void resume_posted() override {
+    asio::post(strand_, [self = derived().shared_from_this()] {
+      if (!self->closed_) self->start_read();
+    });
   }
 
   // Takes what is waiting on the socket now, without waiting (ws:// only: a TLS record may be incomplete);

@@ -393,6 +393,62 @@ TEST(WebSocket, KeepAliveDetectsASilentPeer) {
   EXPECT_NE(r.error.message.find("keep-alive"), std::string::npos) << r.error.message;
 }
 
+// events.inline (the default): a read's callbacks run on the I/O thread once its handler returns, and the
+// next socket read starts after them (Context::after_callbacks), so that the call a callback makes is written
+// first. A chain of calls at window 1, each made from the callback of the one before, is answered in full and
+// in order, with the read restarted in place after each answer's callback; and again when every callback
+// steps aside (another thread takes the I/O role meanwhile), where the restart goes through the transport's
+// strand instead.
+TEST(WebSocket, TheNextReadStartsAfterTheCallbacksOfTheReadBefore) {
+  ScriptedServer server;
+  echo_engine(server);
+  Client c(opts(server.url()));
+  ASSERT_FALSE(c.open());
+  for (const bool step_aside : {false, true}) {
+    SCOPED_TRACE(step_aside);
+    constexpr int kCalls = 200;
+    const std::uint64_t here = c.ctx->resumed_after_callbacks(true);
+    const std::uint64_t posted = c.ctx->resumed_after_callbacks(false);
+    std::mutex m;
+    std::vector<std::int64_t> ids;  // answered, in the order answered (negative: failed)
+    std::promise<void> all;
+    std::function<void()> next;
+    next = [&] {
+      c.session->call(-1, "EngineVersion", "[]", {}, [&](core::CallResult& r) {
+        if (step_aside) core::Context::step_aside_before_waiting();
+        std::size_t n = 0;
+        {
+          std::lock_guard lock(m);
+          ids.push_back(r.ok() && r.result.at("qReturn").as_string() == "EngineVersion" ? r.id : -r.id);
+          n = ids.size();
+        }
+        if (n < static_cast<std::size_t>(kCalls)) {
+          next();
+        } else {
+          all.set_value();
+        }
+      });
+    };
+    next();
+    ASSERT_EQ(all.get_future().wait_for(60s), std::future_status::ready);
+    std::lock_guard lock(m);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ASSERT_GT(ids[i], 0) << "answered, " << i;
+      if (i > 0) {
+        ASSERT_EQ(ids[i], ids[i - 1] + 1) << "in order";
+      }
+    }
+    if (!step_aside) {
+      // Every answer's callback ran inline unless the session's queue was busy on the pool then (it is not
+      // here: nothing else is posted to it); half of them is a bound no scheduling can miss.
+      EXPECT_GE(c.ctx->resumed_after_callbacks(true) - here, static_cast<std::uint64_t>(kCalls / 2));
+    } else {
+      EXPECT_GE(c.ctx->resumed_after_callbacks(false) - posted, 1u)
+          << "handed to the strand after a step aside";
+    }
+  }
+}
+
 TEST(WebSocket, ClientCloseSendsNormalClosure) {
   ScriptedServer server;
   echo_engine(server);

@@ -463,6 +463,107 @@ TEST(SessionContextClaim, ABusyQueueIsNotTaken) {
   ASSERT_EQ(done.get_future().wait_for(60s), std::future_status::ready);
 }
 
+namespace {
+// A Context::AfterCallbacks that notes how it was resumed, and where.
+class NotedWork final : public Context::AfterCallbacks {
+ public:
+  explicit NotedWork(Log& log) : log_(log) {}
+  void resume_here() override {
+    log_.note(Context::on_an_io_thread() ? "here, on the I/O thread" : "here");
+    resumed_.set_value();
+  }
+  void resume_posted() override {
+    log_.note("posted");
+    resumed_.set_value();
+  }
+  bool wait_resumed() { return resumed_.get_future().wait_for(60s) == std::future_status::ready; }
+
+ private:
+  Log& log_;
+  std::promise<void> resumed_;
+};
+
+// Runs `handler` as an Asio handler on ctx's I/O thread, then waits until the thread has gone back to
+// waiting (a second handler posted behind it ran).
+void on_io_thread(Context& ctx, const std::function<void()>& handler) {
+  std::promise<void> after;
+  ctx.post_io(handler);
+  ctx.post_io([&] { after.set_value(); });
+  ASSERT_EQ(after.get_future().wait_for(60s), std::future_status::ready);
+}
+}  // namespace
+
+// Context::after_callbacks (how the websocket transport restarts its read once the callbacks of the read
+// before are over, events.inline): kept only from an Asio handler on an I/O thread that claimed a queue to
+// run after it; resumed once that queue's callbacks are over and before the thread runs another handler, in
+// place when the thread is the only one running the context's handlers. Nothing kept anywhere else.
+TEST(SessionContextAfterCallbacks, ResumeInPlaceOnceTheCallbacksAreOver) {
+  auto ctx = Context::create(Context::Options{1, 1});
+  auto queue = ctx->make_serial_queue();
+  Log log;
+  auto work = std::make_shared<NotedWork>(log);
+  EXPECT_FALSE(Context::after_callbacks(work)) << "not on an I/O thread";
+  EXPECT_EQ(work.use_count(), 1) << "nothing kept";
+  on_io_thread(*ctx, [&] {
+    log.note(Context::after_callbacks(work) ? "kept" : "not kept, no callbacks to follow");
+    if (!queue->claim()) return log.note("queue busy");
+    queue->post([&] { log.note("callback"); });
+    ctx->run_after_handler(queue);
+    log.note(Context::after_callbacks(work) ? "kept" : "not kept");
+    log.note("handler returns");
+  });
+  EXPECT_EQ(log.entries(),
+            (std::vector<std::string>{"not kept, no callbacks to follow", "kept", "handler returns",
+                                      "callback", "here, on the I/O thread"}));
+  EXPECT_EQ(work.use_count(), 1) << "let go once resumed";
+  EXPECT_EQ(ctx->resumed_after_callbacks(true), 1u);
+  EXPECT_EQ(ctx->resumed_after_callbacks(false), 0u);
+}
+
+// Where another thread may be running the context's handlers, the work may not run in place (a handler of
+// its strand could run there meanwhile): it is handed to its strand. A callback that steps aside (another
+// thread takes the I/O role while it runs on) gives the work up with its queue at once, before it goes on:
+// held up, it may be waiting for what the work starts (the transport's next read, bringing the answer it
+// waits for). A context with two I/O threads never resumes in place.
+TEST(SessionContextAfterCallbacks, AreHandedToTheirStrandWhenAnotherThreadMayRunHandlers) {
+  {
+    auto ctx = Context::create(Context::Options{1, 1});
+    auto queue = ctx->make_serial_queue();
+    Log log;
+    auto work = std::make_shared<NotedWork>(log);
+    std::promise<void> callback_over;  // (the thread lent to the I/O role may run the next handler first)
+    on_io_thread(*ctx, [&] {
+      if (!queue->claim()) return log.note("queue busy");
+      queue->post([&] {
+        log.note(Context::step_aside_before_waiting() ? "callback stepped aside" : "no step");
+        callback_over.set_value();
+      });
+      ctx->run_after_handler(queue);
+      log.note(Context::after_callbacks(work) ? "kept" : "not kept");
+    });
+    ASSERT_EQ(callback_over.get_future().wait_for(60s), std::future_status::ready);
+    EXPECT_EQ(log.entries(), (std::vector<std::string>{"kept", "posted", "callback stepped aside"}));
+    EXPECT_EQ(work.use_count(), 1) << "let go once resumed";
+    EXPECT_EQ(ctx->resumed_after_callbacks(true), 0u);
+    EXPECT_EQ(ctx->resumed_after_callbacks(false), 1u);
+  }
+  {
+    auto ctx = Context::create(Context::Options{2, 1});
+    auto queue = ctx->make_serial_queue();
+    Log log;
+    auto work = std::make_shared<NotedWork>(log);
+    on_io_thread(*ctx, [&] {
+      if (!queue->claim()) return log.note("queue busy");
+      queue->post([&] { log.note("callback"); });
+      ctx->run_after_handler(queue);
+      log.note(Context::after_callbacks(work) ? "kept" : "not kept");
+    });
+    ASSERT_TRUE(work->wait_resumed()) << "the other I/O thread may have run the second handler first";
+    EXPECT_EQ(log.entries(), (std::vector<std::string>{"kept", "callback", "posted"}));
+    EXPECT_EQ(ctx->resumed_after_callbacks(false), 1u);
+  }
+}
+
 // The I/O thread's poll before it sleeps (Options::io_spin, SpinGate).
 TEST(SessionContextSpin, TheGateOpensAfterShortWaitsAndClosesAfterLongOnes) {
   using N = SpinGate::Nanos;
