@@ -7,6 +7,7 @@
 #include "rpc/frame.hpp"
 #include "session/session.hpp"
 #include "transport/memory_transport.hpp"
+#include "transport/ws_frame.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -21,7 +22,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data), size);
   Frame frame;
   std::string error;
-  (void)decode_frame(text, frame, &error);
+  const bool decoded = decode_frame(text, frame, &error);
+  // Text its transport checked to be UTF-8 (Frame::utf8, not checked again) decodes exactly as when the
+  // parser checks it, the result parsed or only checked.
+  if (ws::valid_utf8(text.data(), text.size())) {
+    Frame trusted;
+    trusted.utf8 = true;
+    if (decode_frame(text, trusted, &error) != decoded) __builtin_trap();
+    Frame checked;
+    checked.utf8 = true;
+    bool ok = decode_envelope(text, checked, &error);
+    if (ok && checked.has_result) ok = checked.check_result(&error);
+    if (ok != decoded) __builtin_trap();
+  }
 
   static std::shared_ptr<Context> context = Context::create();
   bool resume = text.substr(0, 2) == "R\n";

@@ -15,7 +15,7 @@ namespace {
 struct Recorder final : ws::FrameSink {
   virtual ~Recorder() = default;
   std::vector<std::string> events;
-  void on_message(std::string& m) override { events.push_back("m" + m); }
+  void on_message(std::string& m, bool utf8) override { events.push_back((utf8 ? "m" : "b") + m); }
   void on_ping(std::string_view p) override { events.push_back("p" + std::string(p)); }
   void on_close(int code, std::string_view reason) override {
     events.push_back("c" + std::to_string(code) + std::string(reason));

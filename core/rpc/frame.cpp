@@ -78,11 +78,18 @@ std::string encode_request(std::int64_t id, std::string_view method, int handle,
 }
 
 namespace {
+// The parser's options for a frame's text: UTF-8 not checked again when the transport checked it.
+json::parse_options frame_options(bool utf8) {
+  json::parse_options o;
+  o.allow_invalid_utf8 = utf8;
+  return o;
+}
+
 // A member of the envelope, read on its own, sits one level inside the frame: it may nest one level less
 // than a whole frame may (json::parse's default), so that a frame is accepted exactly when the parser would
 // accept it whole.
-json::parse_options member_options() {
-  json::parse_options o;
+json::parse_options member_options(bool utf8) {
+  json::parse_options o = frame_options(utf8);
   o.max_depth = json::parse_options{}.max_depth - 1;
   return o;
 }
@@ -220,7 +227,8 @@ bool decode_general(std::string_view text, Frame& out, std::string* error) {
   out.root.emplace_null();
   boost::system::error_code ec;
   move_into(out.root,
-            json::parse(text, ec, json::make_shared_resource<json::monotonic_resource>(text.size() + 256)));
+            json::parse(text, ec, json::make_shared_resource<json::monotonic_resource>(text.size() + 256),
+                        frame_options(out.utf8)));
   if (ec) {
     if (error) *error = "malformed JSON: " + ec.message();
     return false;
@@ -284,7 +292,7 @@ bool decode_envelope(std::string_view text, Frame& out, std::string* error) {
         json::value v;
         if (!simple_scalar(text.substr(i, end - i), root.storage(), v)) {
           boost::system::error_code ec;
-          v = json::parse(text.substr(i, end - i), ec, root.storage(), member_options());
+          v = json::parse(text.substr(i, end - i), ec, root.storage(), member_options(out.utf8));
           if (ec) return decode_general(text, out, error);
         }
         root.insert_or_assign(k, std::move(v));
@@ -316,7 +324,7 @@ bool Frame::parse_result(std::string* why) {
   move_into(result_root_,
             json::parse(result_text, ec,
                         json::make_shared_resource<json::monotonic_resource>(result_text.size() + 256),
-                        member_options()));
+                        member_options(utf8)));
   if (ec) {
     if (why) *why = "malformed JSON in 'result': " + ec.message();
     return false;
@@ -329,7 +337,7 @@ bool Frame::parse_result(std::string* why) {
 bool Frame::check_result(std::string* why) {
   if (result_checked || !has_result) return true;
   std::string message;
-  if (!json_scan::validate(result_text, &message, member_options())) {
+  if (!json_scan::validate(result_text, &message, member_options(utf8))) {
     if (why) *why = "malformed JSON in 'result': " + message;
     return false;
   }

@@ -47,8 +47,8 @@ class Session::Link final : public TransportHandler {
   void on_open() override {
     if (auto s = session_.lock()) s->link_open(gen_);
   }
-  void on_frames(std::span<std::string> texts) override {
-    if (auto s = session_.lock()) s->link_frames(gen_, texts);
+  void on_frames(std::span<std::string> texts, bool utf8) override {
+    if (auto s = session_.lock()) s->link_frames(gen_, texts, utf8);
   }
   void on_close(const CloseInfo& info) override {
     if (auto s = session_.lock()) s->link_close(gen_, info);
@@ -421,7 +421,7 @@ struct FrameBatches {
 
 }  // namespace
 
-void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
+void Session::link_frames(std::uint64_t gen, std::span<std::string> texts, bool utf8) {
   // The burst's lists: the I/O thread's own, kept from burst to burst (no allocation per answer), unless
   // they are in use further up this thread's stack (frames handed in while others are being applied: an
   // in-memory transport answering from inside a send).
@@ -434,6 +434,7 @@ void Session::link_frames(std::uint64_t gen, std::span<std::string> texts) {
     detail::InFrame& in = *lists.frames[i];
     in.err.clear();
     Frame& f = in.frame.emplace();
+    f.utf8 = utf8;  // checked by the transport: the parser does not check it again
     in.ok = decode_envelope(texts[i], f, &in.err);
     if (in.ok && f.has_result && !f.result) {
       // The result's DOM is built only for a call that needs one; a caller taking text gets it checked. The

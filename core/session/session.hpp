@@ -338,7 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void link_open(std::uint64_t gen);
   /// The frames of one read (a burst): each decoded before the lock, then applied with the lock taken once
   /// per kBurstPart events they cause (not once per frame), their events posted at each part's end.
-  void link_frames(std::uint64_t gen, std::span<std::string> texts);
+  void link_frames(std::uint64_t gen, std::span<std::string> texts, bool utf8);
   /// Applies one decoded frame (invalidations, answer or notification). False when work must be done
   /// outside the lock before the next frame (refetches, a resume to start). The events it causes go into
   /// burst_ (inline ones into inline_batch). Lock held.

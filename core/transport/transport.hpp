@@ -56,7 +56,10 @@ class TransportHandler {
   /// brought (a transport may split a long run). The handler may take the strings; they are the
   /// transport's again when this returns. Handing a burst on as one lets the handler apply it under one
   /// hold of its locks and pass on what it caused (events to deliver) as one.
-  virtual void on_frames(std::span<std::string> texts) = 0;
+  /// `utf8`: every text of the run was checked to be UTF-8 (the WebSocket transport checks each text
+  /// message, as RFC 6455 asks), so that the handler's JSON parser need not check it again; false when the
+  /// transport does not know (then the parser checks).
+  virtual void on_frames(std::span<std::string> texts, bool utf8) = 0;
   /// Exactly once per open(), last.
   virtual void on_close(const CloseInfo& info) = 0;
 };

@@ -513,10 +513,21 @@ class WsBase : public Transport, public ws::FrameSink, public Context::AfterCall
   }
 
   // ws::FrameSink (on the strand, inside read_frames): the message joins the run handed on at the read's end.
-  // Swapped, not copied: the reader assembles its next message in the string this one replaces.
-  void on_message(std::string& message) override {
+  // Swapped, not copied: the reader assembles its next message in the string this one replaces. A run holds
+  // messages checked to be UTF-8 (text) or unchecked ones (binary, which a QIX engine does not send), not
+  // both: the run before a message of the other kind is handed on first.
+  void on_message(std::string& message, bool utf8) override {
     if (closed_) return;
     ++messages_read_;
+    if (utf8 != run_utf8_ && run_size_ > 0) {
+      // `message` is the reader's own buffer, which hand_on_run may swap for a larger one (offer_buffer):
+      // the message stands aside meanwhile.
+      std::string aside;
+      aside.swap(message);
+      hand_on_run(handler_now_.get());
+      message.swap(aside);
+    }
+    run_utf8_ = utf8;
     if (message.size() > kKeptRun) large_in_run_ = true;
     if (run_size_ == run_.size()) run_.emplace_back();
     run_[run_size_++].swap(message);
@@ -530,7 +541,7 @@ class WsBase : public Transport, public ws::FrameSink, public Context::AfterCall
   void hand_on_run(TransportHandler* h) {
     if (run_size_ == 0) return;
     const std::size_t n = std::exchange(run_size_, 0);
-    if (h) h->on_frames(std::span<std::string>(run_.data(), n));
+    if (h) h->on_frames(std::span<std::string>(run_.data(), n), run_utf8_);
     auto largest = std::max_element(
         run_.begin(), run_.begin() + static_cast<std::ptrdiff_t>(n),
         [](const std::string& a, const std::string& b) { return a.capacity() < b.capacity(); });
@@ -880,6 +891,7 @@ class WsBase : public Transport, public ws::FrameSink, public Context::AfterCall
   bool large_in_run_ = false;  // a message over kKeptRun among those the read handed on (on_bytes)
   std::vector<std::string> run_;
   std::size_t run_size_ = 0;
+  bool run_utf8_ = true;  // the run's messages were checked to be UTF-8 (text messages)
   // The write side, guarded by out_mutex_ (see send()).
   std::mutex out_mutex_;
   std::deque<std::string> queue_;  // sent before the connection opened

@@ -257,7 +257,7 @@ std::size_t FrameReader::feed(const char* p, std::size_t n, FrameSink& sink) {
       sink.on_error(1007, "a text message that is not UTF-8");
       break;
     }
-    sink.on_message(message_);
+    sink.on_message(message_, message_opcode_ == opcode::text);
   }
   return used;
 }

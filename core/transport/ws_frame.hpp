@@ -37,9 +37,10 @@ std::string accept_key(std::string_view key);
 /// What a FrameReader finds in the bytes; called on the reader's caller's thread, from inside feed().
 class FrameSink {
  public:
-  /// A whole text or binary message (its fragments joined; text checked to be UTF-8). The sink may take
-  /// the string (move from it).
-  virtual void on_message(std::string& message) = 0;
+  /// A whole text or binary message (its fragments joined). `utf8`: the message was checked to be UTF-8 (a
+  /// text message always is, before it gets here; a binary one never is). The sink may take the string (move
+  /// from it).
+  virtual void on_message(std::string& message, bool utf8) = 0;
   /// A ping: RFC 6455 asks for a pong with the same payload.
   virtual void on_ping(std::string_view payload) = 0;
   /// The peer's close frame: its code (1005, "no code", when it carried none) and reason. No frame is read

@@ -379,3 +379,58 @@ TEST(WebSocketFrames, ManyAnswersInOneWriteAreAllAppliedInOrderAndAnAnswerBefore
   EXPECT_EQ(events, expected);
   EXPECT_EQ(c.session->close_info()->code, 4003);
 }
+
+// A binary message is read as a frame too, but its bytes were not checked to be UTF-8 (only a text message's
+// are, RFC 6455 8.1): its JSON is checked for it, in a run of its own, while the text messages around it
+// in the same read are not checked twice. An answer in a binary message that is not UTF-8 is a malformed
+// frame (a diagnostic; its call stays unanswered), not a result, and the connection goes on.
+TEST(WebSocketFrames, BinaryMessagesAreCheckedForUtf8AndTextMessagesAroundThemAreRead) {
+  RawServer server([&](RawConn& c) {
+    c.write(c.read_upgrade() + frame(1, kOnConnected));
+    std::vector<std::int64_t> ids(4);
+    for (auto& id : ids) id = c.read_call_id();
+    c.write(frame(1, answer(ids[0], "caf\xc3\xa9")) + frame(2, answer(ids[1], "na\xc3\xafve")) +
+            frame(2, answer(ids[2], "bad \xc3\x28")) + frame(1, answer(ids[3], "text again")));
+    c.write(frame(2, answer(c.read_call_id(), "binary again")));
+  });
+  Client c(server.url());
+  std::mutex m;
+  std::vector<std::string> events;
+  std::promise<void> done;
+  c.session->on_diagnostic([&](const core::Diagnostic& d) {
+    std::lock_guard l(m);
+    events.push_back(d.kind == core::Diagnostic::Kind::malformed_frame ? "malformed frame: " + d.message
+                                                                       : d.message);
+  });
+  ASSERT_FALSE(c.session->open_sync(10s));
+  core::CallOptions text;
+  text.text_result = true;
+  auto record = [&](core::CallResult& r) {
+    std::lock_guard l(m);
+    events.push_back(r.ok() ? r.text : "failed: " + r.error.describe());
+  };
+  std::promise<std::string>
+      unanswered;  // the call whose answer was malformed: failed when the session closes
+  for (int i = 0; i < 4; ++i) {
+    c.session->call(-1, "EngineVersion", "{}", text, [&, i](core::CallResult& r) {
+      if (i == 2) return unanswered.set_value(r.ok() ? r.text : r.error.describe());
+      record(r);
+      if (i != 3) return;
+      c.session->call(-1, "EngineVersion", "{}", text, [&](core::CallResult& last) {
+        record(last);
+        done.set_value();
+      });
+    });
+  }
+  done.get_future().wait();
+  c.session->close();
+  EXPECT_NE(unanswered.get_future().get().find("closed"), std::string::npos);
+  std::lock_guard l(m);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[0], "{\"qReturn\":\"caf\xc3\xa9\"}");
+  EXPECT_EQ(events[1], "{\"qReturn\":\"na\xc3\xafve\"}");
+  EXPECT_EQ(events[2].rfind("malformed frame: malformed frame ignored (malformed JSON in 'result'", 0), 0u)
+      << events[2];
+  EXPECT_EQ(events[3], R"({"qReturn":"text again"})");
+  EXPECT_EQ(events[4], R"({"qReturn":"binary again"})");
+}

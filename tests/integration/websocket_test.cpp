@@ -167,7 +167,7 @@ namespace {
 // A transport's handler for tests that drive a transport directly: counts what happens.
 struct CountingHandler : core::TransportHandler {
   void on_open() override { opened.set_value(); }
-  void on_frames(std::span<std::string>) override {}
+  void on_frames(std::span<std::string> /*texts*/, bool /*utf8*/) override {}
   void on_close(const core::CloseInfo& info) override {
     std::lock_guard lock(mutex);
     close_info = info;

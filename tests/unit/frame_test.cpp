@@ -1,6 +1,7 @@
 // The frame codec's text scanner: json_member_text finds a member's text as written, which the C API hands
 // out instead of writing the parsed value out again.
 #include "rpc/frame.hpp"
+#include "transport/ws_frame.hpp"
 
 #include <gtest/gtest.h>
 
@@ -298,14 +299,19 @@ std::string broken(std::mt19937& rng, std::string text) {
 // accepts and decode the same values, and the scan's qReturn / only member agrees with the DOM.
 TEST(FrameEnvelope, DecodesRandomAndBrokenFramesExactlyAsTheParserReadsThem) {
   std::mt19937 rng(31337);
-  int accepted = 0, rejected = 0, checked_only = 0;
+  int accepted = 0, rejected = 0, checked_only = 0, utf8_checked = 0;
   for (int round = 0; round < 6000; ++round) {
     std::string text = random_frame(rng);
     if (round % 2 == 1) text = broken(rng, text);
     Expected want;
     bool valid = expected_frame(text, want);
-    for (bool dom : {false, true}) {
+    // Text its transport checked to be UTF-8 (Frame::utf8) is read exactly as text the parser checks.
+    const bool text_utf8 = ws::valid_utf8(text.data(), text.size());
+    for (int way = 0; way < (text_utf8 ? 4 : 2); ++way) {
+      const bool dom = way % 2 == 1;
       Frame f;
+      f.utf8 = way >= 2;
+      utf8_checked += f.utf8 ? 1 : 0;
       std::string err;
       bool ok = decode_envelope(text, f, &err);
       if (ok && f.has_result) ok = dom ? f.parse_result(&err) : f.check_result(&err);
@@ -351,6 +357,31 @@ TEST(FrameEnvelope, DecodesRandomAndBrokenFramesExactlyAsTheParserReadsThem) {
   EXPECT_GT(accepted, 2000);
   EXPECT_GT(rejected, 1000);
   EXPECT_GT(checked_only, 1000) << "the result's text was checked without a DOM";
+  EXPECT_GT(utf8_checked, 4000) << "frames read as UTF-8 checked by their transport";
+}
+
+// A frame whose transport checked its text to be UTF-8 (Frame::utf8, a WebSocket text message) is not
+// checked again: bytes that are not UTF-8 pass then, and only then (a transport that sets the flag must
+// have checked every byte). Elsewhere, such bytes in a string make the frame malformed, in the result or in
+// another member.
+TEST(FrameEnvelope, TextNotCheckedForUtf8IsCheckedByTheParser) {
+  const std::string bad = "bad \xc3\x28";  // a lead byte without its continuation byte
+  const std::string in_result = R"({"jsonrpc":"2.0","id":1,"result":{"qReturn":")" + bad + R"("}})";
+  const std::string in_member = R"({"jsonrpc":"2.0","id":1,"x-note":[")" + bad + R"("],"result":{}})";
+  const std::string in_general = R"({"jsonrpc":"2.0","id":1,"result":{},")" + bad + R"(":1})";
+  for (const std::string& text : {in_result, in_member, in_general}) {
+    for (bool dom : {false, true}) {
+      for (bool utf8 : {false, true}) {
+        Frame f;
+        f.utf8 = utf8;
+        std::string err;
+        bool ok = decode_envelope(text, f, &err);
+        if (ok) ok = dom ? f.parse_result(&err) : f.check_result(&err);
+        EXPECT_EQ(ok, utf8) << text << (dom ? " (DOM) " : " (checked) ") << err;
+        EXPECT_EQ(err.empty(), ok);
+      }
+    }
+  }
 }
 
 TEST(FrameEnvelope, ResultKeysTheScanCannotReadExactlyAskForTheDom) {

@@ -32,7 +32,10 @@ std::string close_payload(int code, const std::string& reason = "") {
 struct Recorder : ws::FrameSink {
   virtual ~Recorder() = default;
   std::vector<std::string> events;
-  void on_message(std::string& m) override { events.push_back("message:" + m); }
+  // A binary message (not checked to be UTF-8) is "binary:", a text one (checked) "message:".
+  void on_message(std::string& m, bool utf8) override {
+    events.push_back((utf8 ? "message:" : "binary:") + m);
+  }
   void on_ping(std::string_view p) override { events.push_back("ping:" + std::string(p)); }
   void on_close(int code, std::string_view reason) override {
     events.push_back("close:" + std::to_string(code) + ":" + std::string(reason));
@@ -152,8 +155,8 @@ TEST(WsFrame, ReadsEveryLengthFormAndControlFrames) {
                       frame(ws::opcode::text, big16) + frame(ws::opcode::pong, "ignored") +
                       frame(ws::opcode::binary, big64) + frame(ws::opcode::text, "") +
                       frame(ws::opcode::close, close_payload(4003, "bye")) + frame(ws::opcode::text, "after");
-  Events want = {"message:hi",       "ping:p1",  "message:" + big16,
-                 "message:" + big64, "message:", "close:4003:bye"};
+  Events want = {"message:hi",      "ping:p1",  "message:" + big16,
+                 "binary:" + big64, "message:", "close:4003:bye"};
   EXPECT_EQ(read_whole(bytes), want);
 }
 
@@ -253,7 +256,11 @@ TEST(WsFrame, TextThatIsNotUtf8Is1007AndBinaryIsNotChecked) {
   EXPECT_EQ(read_whole(frame(ws::opcode::text, "bad \xc3\x28"), 1 << 20, &error), Events{"error:1007"});
   EXPECT_NE(error.find("not UTF-8"), std::string::npos);
   EXPECT_EQ(read_whole(frame(ws::opcode::close, close_payload(1000, "\xff"))), Events{"error:1007"});
-  EXPECT_EQ(read_whole(frame(ws::opcode::binary, "\xff")), Events{"message:\xff"});
+  EXPECT_EQ(read_whole(frame(ws::opcode::binary, "\xff")), Events{"binary:\xff"});
+  // A fragmented binary message stays unchecked; a text one is checked whole, fragments joined.
+  EXPECT_EQ(read_whole(frame(ws::opcode::binary, "{", false) + frame(ws::opcode::continuation, "}") +
+                       frame(ws::opcode::text, "\xc3", false) + frame(ws::opcode::continuation, "\xa9")),
+            (Events{"binary:{}", "message:\xc3\xa9"}));
 }
 
 TEST(WsFrame, CloseCodesAndReasons) {
