@@ -973,6 +973,8 @@ struct Context::Impl final : IoRoles {
       std::lock_guard lock(role_mutex);
       alone = lent == 0 && aside == 0;
     }
+    // Counted before they resume: a test that sees a work resumed then sees it counted.
+    (alone ? resumed_here : resumed_posted).fetch_add(me.after_now.size(), std::memory_order_relaxed);
     for (auto& left : me.after_now) {
       if (alone) {
         left->resume_here();
@@ -980,7 +982,6 @@ struct Context::Impl final : IoRoles {
         left->resume_posted();
       }
     }
-    (alone ? resumed_here : resumed_posted).fetch_add(me.after_now.size(), std::memory_order_relaxed);
     me.after_now.clear();  // (the capacity of both kept for the handlers to come)
   }
   std::atomic<std::uint64_t> resumed_here{0};  // counts of run_after's works, for tests
@@ -1052,8 +1053,8 @@ struct Context::Impl final : IoRoles {
   void hand_on(bool lend_one, Left& left) {
     for (auto& q : left.queues) q->give_to_pool();
     for (auto& f : left.flushes) f();
+    resumed_posted.fetch_add(left.after.size(), std::memory_order_relaxed);  // (before they resume, as above)
     for (auto& a : left.after) a->resume_posted();
-    resumed_posted.fetch_add(left.after.size(), std::memory_order_relaxed);
     // A runner already lent may be asleep in the io_context while handlers wait: an io_context made for
     // one thread (concurrency hint 1) does not wake a second one for the handlers queued behind the one it
     // hands out, and the thread that took that one is the thread stepping aside. Wake one.
