@@ -467,9 +467,7 @@ class WsBase : public Transport, public ws::FrameSink, public Context::AfterCall
     if (!closed_) start_read();
   }
   void resume_posted() override {
-    asio::post(strand_, [self = derived().shared_from_this()] {
-      if (!self->closed_) self->start_read();
-    });
+    asio::post(strand_, [self = derived().shared_from_this()] { self->resume_here(); });
   }
 
   // Takes what is waiting on the socket now, without waiting (ws:// only: a TLS record may be incomplete);
