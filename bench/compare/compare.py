@@ -321,10 +321,10 @@ def p6_table(name, results):
     """The P6 table of tiny scenario `name` (Markdown lines; [] without a C API row or a binding row): each
     binding's CPU per call against the C API's, as the ratio of the two rows' medians, as the ratios of each
     round's binding run to the C API run made right after it (min / median / max), and as the ratio of the
-    binding's fastest round to the fastest of those C API runs (this host has spells of seconds in which every
-    process runs about 1.5 times slower, the C API's as much as any: a pair with one run in a spell is off by
-    that much, while the fastest runs of both were most likely made outside one; docs/performance.md, "Slow
-    spells")."""
+    binding's fastest round to the fastest of those C API runs (one of this VM's vCPUs has spells of seconds in
+    which it runs about 1.5 times slower, and so does a process whose busy thread is on it, the C API's as much
+    as any: a pair with one run in a spell is off by that much, while the fastest runs of both were most
+    likely made outside one; docs/performance.md, "Slow spells")."""
     capi = [r["cpu"] for r in results.get((name, CAPI), []) if r["cpu"] > 0]
     rows = [(label, results[(name, label)]) for label in P6_BINDINGS if (name, label) in results]
     if not capi or not rows:
