@@ -341,11 +341,16 @@ def p6_table(name, results):
         ratio = statistics.median(r["cpu"] for r in rs) / capi_med
         pairs = [r for r in rs if r.get("paired_capi_cpu", 0) > 0 and r["cpu"] > 0]
         paired = sorted(r["cpu"] / r["paired_capi_cpu"] for r in pairs)
-        p = f"{fmt(paired[0])}× / {fmt(statistics.median(paired))}× / {fmt(paired[-1])}×" if paired else "–"
+        p = spread(paired, "×") if paired else "–"
         fastest = (f"{fmt(min(r['cpu'] for r in pairs) / min(r['paired_capi_cpu'] for r in pairs))}×"
                    if pairs else "–")
         out.append(f"| {label} | {fmt(ratio)}× | {p} | {fastest} |")
     return out + [""]
+
+
+def spread(values, unit=""):
+    """`min / median / max` of sorted `values`, each formatted by fmt and followed by `unit`."""
+    return " / ".join(f"{fmt(v)}{unit}" for v in (values[0], statistics.median(values), values[-1]))
 
 
 def fmt(x, digits=2):
@@ -532,8 +537,8 @@ def main():
             ve = med[label] / med[enigma] if enigma else None
             vr = med[label] / med[RAW] if RAW in med else None
             vf = rate[label] / rate[labels[0]]
-            print(f"| {label} | {rate[label]:,.0f} | {fmt(cpus[0])} / {fmt(statistics.median(cpus))} / "
-                  f"{fmt(cpus[-1])} | {rss:.1f} | {wire} | {fmt(ve)}× | {fmt(vr)}× | {fmt(vf)}× | {busy:.0f} % |")
+            print(f"| {label} | {rate[label]:,.0f} | {spread(cpus)} | {rss:.1f} | {wire} | {fmt(ve)}× | {fmt(vr)}× | "
+                  f"{fmt(vf)}× | {busy:.0f} % |")
         print()
         if tiny:
             for line in p6_table(name, results):
