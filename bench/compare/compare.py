@@ -421,12 +421,20 @@ def run_one(build, cl, rnd, name, peer, calls, window, label, client, kind, time
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--calls", type=int, default=100000)
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--only", default="")
-    ap.add_argument("--node", default=shutil.which("node") or "")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"),
+                    help="the build directory the clients come from (default: build/ of this checkout)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of every scenario, interleaved (default 3; 1 with --smoke)")
+    ap.add_argument("--calls", type=int, default=100000,
+                    help="timed calls per run at windows 64 and 1024 (default 100000; a fifth of it at window 1)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a few hundred calls per client, one round: fails unless every client answered every "
+                         "call (what CI runs); measures nothing worth reading")
+    ap.add_argument("--only", default="",
+                    help="scenarios to run, comma-separated (" + ",".join(s[0] for s in scenarios(1, False)) +
+                         "; default all; another name is a usage error)")
+    ap.add_argument("--node", default=shutil.which("node") or "",
+                    help="the Node.js that runs enigma.js (default: node on PATH; none leaves enigma.js out)")
     ap.add_argument("--require", default="",
                     help="clients that must be there, comma-separated (" + ",".join(KEYS) + "): a missing one fails")
     ap.add_argument("--timeout", type=float, default=0,
@@ -439,6 +447,13 @@ def main():
                     help="the responder polls its sockets in a loop instead of sleeping (responder.cpp --spin): "
                          "the peer's wake-up taken out of every round trip (a core spent; for window 1)")
     args = ap.parse_args()
+    # A mistyped scenario would leave an empty table and exit 0: said instead, as a usage error (exit 2).
+    known = [s[0] for s in scenarios(1, False)]
+    unknown = [x for x in filter(None, args.only.split(",")) if x not in known]
+    if unknown:
+        ap.error(f"--only: no scenario {', '.join(unknown)} (there are {', '.join(known)})")
+    if args.rounds < 1 or args.calls < 1:
+        ap.error("--rounds and --calls take a positive number")
     rounds = 1 if args.smoke else args.rounds
     # The managed clients and enigma.js warm up for at least this long before their timed part (their JITs
     # finish compiling the call path); a smoke run measures nothing, so it skips that.

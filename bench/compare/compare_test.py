@@ -135,6 +135,23 @@ class Command(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertFalse(os.path.exists(os.path.join(tmp, "cmake")))
 
+    def test_a_scenario_or_count_it_does_not_know_is_a_usage_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            build = ab_test.fake_build(os.path.join(tmp, "build"), 0.3)
+            add_client(build, "qix_bench_responder", NOTING_RESPONDER)
+            for argv, said in ((["--only", "tiny-w64,tiny-w65"], "no scenario tiny-w65 (there are tiny-w1, "),
+                               (["--rounds", "0"], "positive"), (["--calls", "-1"], "positive")):
+                r = self.compare(build, tmp, *argv)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(said, r.stderr)
+                self.assertEqual(r.stdout, "")
+            self.assertFalse(os.path.exists(os.path.join(tmp, "peer_args")))  # no run started
+            # Every scenario it names is one it knows.
+            r = self.compare(build, tmp, "--only", "tiny-w1,tiny-w64", "--rounds", "1", "--calls", "10")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("**tiny-w1**", r.stdout)
+            self.assertIn("**tiny-w64**", r.stdout)
+
     def test_peer_spin_asks_every_responder_to_poll(self):
         with tempfile.TemporaryDirectory() as tmp:
             build = ab_test.fake_build(os.path.join(tmp, "build"), 0.3)
