@@ -116,6 +116,17 @@ class Command(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("has no go client", r.stdout + r.stderr)
 
+    def test_counts_and_variables_it_cannot_use_are_usage_errors(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a = fake_build(os.path.join(tmp, "a"), 1.0)
+            for argv, said in ((["capi", "--pairs", "0"], "positive"), (["capi", "--calls", "0"], "positive"),
+                               (["capi", "--b-env", "FAKE_EXTRA_CPU"], "take K=V, not FAKE_EXTRA_CPU"),
+                               (["capi", "--a-env", "=1"], "take K=V, not =1"), (["nosuch"], "unknown client")):
+                r = self.run_ab(*argv, "--a", a)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(said, r.stderr)
+                self.assertNotIn("pair 1", r.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -281,10 +281,11 @@ def record(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("client", nargs="?", help="capi, cpp, raw, go, gopeer, java, csharp or csharp-pool")
-    ap.add_argument("--window", type=int, default=64)
-    ap.add_argument("--calls", type=int, default=1000000)
+    ap.add_argument("--window", type=int, default=64, help="calls in flight (default 64)")
+    ap.add_argument("--calls", type=int, default=1000000, help="calls the client makes (default 1000000)")
     ap.add_argument("--freq", type=int, default=999, help="samples per second and thread (perf record -F)")
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"),
+                    help="the build directory the client comes from (default: build/ of this checkout)")
     ap.add_argument("--out", help="the SVG to write (default: flame-CLIENT-wWINDOW.svg)")
     ap.add_argument("--folded", help="also write the folded stacks here")
     ap.add_argument("--title", help="the graph's title")
