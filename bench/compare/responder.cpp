@@ -12,8 +12,8 @@
 //
 // --spin: the thread polls its sockets in a loop (Asio's poll) instead of sleeping in epoll_wait, so that a
 // request costs the peer no wake-up: a core spent to take the peer's own wake-up out of every client's round
-// trip at window 1 (compare.py --peer-spin; docs/performance.md, What is left). Not the default: on two cores
-// it takes one of them from any client with more than one busy thread.
+// trip at window 1 (compare.py --peer-spin; docs/performance-history.md, What was tried). Not the default: on
+// two cores it takes one of them from any client with more than one busy thread.
 //
 // Prints `listening on ws://127.0.0.1:PORT` once ready. On SIGTERM/SIGINT it prints one line of counters on
 // stderr (`responder: connections=... requests=... bytes_in=... bytes_out=... cpu_s=...`) and exits 0.
