@@ -420,6 +420,7 @@ def run_one(build, cl, rnd, name, peer, calls, window, label, client, kind, time
 
 
 def main():
+    known = [s[0] for s in scenarios(1, False)]  # the scenarios' names, for --only
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"),
                     help="the build directory the clients come from (default: build/ of this checkout)")
@@ -431,7 +432,7 @@ def main():
                     help="a few hundred calls per client, one round: fails unless every client answered every "
                          "call (what CI runs); measures nothing worth reading")
     ap.add_argument("--only", default="",
-                    help="scenarios to run, comma-separated (" + ",".join(s[0] for s in scenarios(1, False)) +
+                    help="scenarios to run, comma-separated (" + ",".join(known) +
                          "; default all; another name is a usage error)")
     ap.add_argument("--node", default=shutil.which("node") or "",
                     help="the Node.js that runs enigma.js (default: node on PATH; none leaves enigma.js out)")
@@ -448,7 +449,6 @@ def main():
                          "the peer's wake-up taken out of every round trip (a core spent; for window 1)")
     args = ap.parse_args()
     # A mistyped scenario would leave an empty table and exit 0: said instead, as a usage error (exit 2).
-    known = [s[0] for s in scenarios(1, False)]
     unknown = [x for x in filter(None, args.only.split(",")) if x not in known]
     if unknown:
         ap.error(f"--only: no scenario {', '.join(unknown)} (there are {', '.join(known)})")
