@@ -134,17 +134,15 @@ def main():
                     help="the client's kind for A (default tiny; the C API client also takes tiny-dispatch, "
                          "page, delta, the C# client tiny-pool)")
     ap.add_argument("--b-kind", default="", help="the client's kind for B (default: A's)")
-    ap.add_argument("--calls", type=int, default=300000, help="timed calls per run (default 300000)")
+    ap.add_argument("--calls", type=compare.positive, default=300000, help="timed calls per run (default 300000)")
     ap.add_argument("--window", type=int, default=64, help="calls in flight (default 64)")
-    ap.add_argument("--pairs", type=int, default=6, help="interleaved A/B pairs (default 6)")
+    ap.add_argument("--pairs", type=compare.positive, default=6, help="interleaved A/B pairs (default 6)")
     ap.add_argument("--warm", default="", help="QIX_BENCH_WARM_S for both (the clients' default 1.5 unless set)")
     ap.add_argument("--count", action="store_true", help="also count system calls etc. with perf stat")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds one run may take before it is a hang")
     args = ap.parse_args()
     if args.client not in KEYS:
         ap.error(f"unknown client {args.client!r} (one of {', '.join(KEYS)})")
-    if args.pairs < 1 or args.calls < 1:
-        ap.error("--pairs and --calls take a positive number")
     bad_env = [e for e in args.a_env + args.b_env if "=" not in e or e.startswith("=")]
     if bad_env:
         ap.error(f"--a-env/--b-env take K=V, not {', '.join(bad_env)}")

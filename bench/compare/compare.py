@@ -353,6 +353,14 @@ def spread(values, unit=""):
     return " / ".join(f"{fmt(v)}{unit}" for v in (values[0], statistics.median(values), values[-1]))
 
 
+def positive(text):
+    """argparse type of a count that must be at least 1 (a run of none would print an empty table, exit 0)."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return n
+
+
 def fmt(x, digits=2):
     if x is None:
         return "–"
@@ -424,9 +432,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"),
                     help="the build directory the clients come from (default: build/ of this checkout)")
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=positive, default=3,
                     help="rounds of every scenario, interleaved (default 3; 1 with --smoke)")
-    ap.add_argument("--calls", type=int, default=100000,
+    ap.add_argument("--calls", type=positive, default=100000,
                     help="timed calls per run at windows 64 and 1024 (default 100000; a fifth of it at window 1)")
     ap.add_argument("--smoke", action="store_true",
                     help="a few hundred calls per client, one round: fails unless every client answered every "
@@ -452,8 +460,6 @@ def main():
     unknown = [x for x in filter(None, args.only.split(",")) if x not in known]
     if unknown:
         ap.error(f"--only: no scenario {', '.join(unknown)} (there are {', '.join(known)})")
-    if args.rounds < 1 or args.calls < 1:
-        ap.error("--rounds and --calls take a positive number")
     rounds = 1 if args.smoke else args.rounds
     # The managed clients and enigma.js warm up for at least this long before their timed part (their JITs
     # finish compiling the call path); a smoke run measures nothing, so it skips that.
